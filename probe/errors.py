@@ -1,0 +1,60 @@
+"""The error hierarchy every ubscope layer raises for user-facing problems.
+
+Anything derived from :class:`UbscopeError` is reported by the command line as
+one line on stderr with exit code 2; other exceptions are bugs and keep their
+traceback (shown with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+
+class UbscopeError(Exception):
+    """A problem the user can fix: bad input, bad parameters, bad configuration."""
+
+    exit_code = 2
+
+
+class InputError(UbscopeError):
+    """A file that could not be read as what it was expected to be."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str):
+        self.path = os.fspath(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class TraceError(InputError):
+    """A trace file that is missing, foreign, empty or of an unsupported schema."""
+
+
+class ChipProfileError(InputError):
+    """A chip profile YAML with a missing or invalid field (message names file:field)."""
+
+
+class ConfigError(InputError):
+    """A configuration, budget or baseline file with an unknown key or bad value."""
+
+
+class VendorFormatError(InputError):
+    """Output of a Huawei tool that does not have the expected format."""
+
+
+class ParameterError(UbscopeError):
+    """Kernel parameters that cannot work on the selected chip."""
+
+
+class EmulationError(UbscopeError):
+    """A kernel did something the emulated device cannot model (for example an
+    access beyond the red zone)."""
+
+
+class PartialReadWarning(UserWarning):
+    """Part of an input was unreadable; what could be read was kept."""
+
+
+def warn_partial(path: str | os.PathLike[str], problem: str) -> None:
+    """Report that only part of ``path`` could be read."""
+    warnings.warn(f"{os.fspath(path)}: {problem}", PartialReadWarning, stacklevel=2)

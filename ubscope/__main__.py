@@ -1,0 +1,3 @@
+from ubscope.cli import main
+
+raise SystemExit(main())
