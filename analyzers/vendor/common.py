@@ -1,0 +1,319 @@
+"""What every vendor reader returns, and the text/CSV/JSON helpers they share.
+
+Huawei tools write CSVs with quirks (a TAB after every timestamp, a trailing
+comma on every line, ``NA``/``N/A``/empty cells, CRLF or LF) and can write
+files of a gigabyte, so the CSV reader here strips and NA-normalises cells
+chunk by chunk and never lets a parser exception escape as anything but
+:class:`VendorFormatError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from ubscope.analyzers.findings import Finding
+from ubscope.probe.errors import VendorFormatError, warn_partial
+
+MSADVISOR = "msadvisor"
+ADVISOR = "msprof-analyze advisor"
+SANITIZER = "msSanitizer"
+MSPROF_OP = "msprof op"
+TORCH_NPU = "torch_npu"
+
+NA_TOKENS = ("", "NA", "N/A")
+DEFAULT_CHUNK_ROWS = 200_000
+MAX_CSV_LINE_BYTES = 16 << 20
+MAX_JSON_BYTES = 256 << 20
+# Deep enough for any real tool output, shallow enough to stay far from
+# Python's recursion limit when json builds nested containers.
+MAX_JSON_DEPTH = 64
+
+
+@dataclass
+class VendorReport:
+    """One vendor tool's output, normalised.
+
+    ``tables`` hold the records as typed columns (one DataFrame per record
+    kind); ``findings`` are the problems the tool itself reported;
+    ``warnings`` list the parts of the input that could not be read.
+    """
+
+    tool: str
+    path: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def note_partial(self, path: str | os.PathLike[str], problem: str) -> None:
+        """Record (and warn) that part of ``path`` was unreadable and skipped."""
+        warn_partial(path, problem)
+        self.warnings.append(f"{os.fspath(path)}: {problem}")
+
+
+def header_key(name: str) -> str:
+    """A column name reduced for tolerant matching: ``Device Id`` == ``device_id``."""
+    return re.sub(r"[\s_]+", "", name.replace("\ufeff", "")).lower()
+
+
+def find_column(columns: Sequence[str], *names: str) -> str | None:
+    """The first column of ``columns`` matching one of ``names`` tolerantly."""
+    keys = {header_key(column): column for column in columns}
+    for name in names:
+        if header_key(name) in keys:
+            return keys[header_key(name)]
+    return None
+
+
+def to_number(values: pd.Series) -> pd.Series:
+    """Cells as float64; NA tokens and unparsable cells become NaN."""
+    return pd.to_numeric(values, errors="coerce").astype("float64")
+
+
+_DECIMAL = r"\d{1,16}(?:\.\d*)?"
+
+
+def us_text_to_ns(values: pd.Series) -> pd.Series:
+    """Microsecond text (``"1736408883573957.920\\t"``) as exact int64 nanoseconds.
+
+    float64 keeps only ~16 significant digits, which loses the nanosecond
+    digits of epoch-microsecond stamps, so the integer and fraction parts are
+    converted separately. Unparsable cells become <NA>.
+    """
+    text = values.astype("str").str.strip().str.strip('"').str.strip()
+    text = text.where(text.str.fullmatch(_DECIMAL).fillna(False).astype(bool))
+    parts = text.str.partition(".")
+    whole = parts[0].astype("Int64")
+    fraction = parts[2].fillna("").str.slice(0, 3).str.pad(3, side="right", fillchar="0")
+    return whole * 1000 + fraction.where(whole.notna()).astype("Int64")
+
+
+def us_scalar_to_ns(value: object) -> int | None:
+    """One microsecond value (string or number) as int nanoseconds, or None."""
+    text = str(value).strip() if isinstance(value, (str, int, float)) else ""
+    if isinstance(value, float):
+        text = f"{value:.3f}"
+    if not re.fullmatch(_DECIMAL, text):
+        return None
+    whole, _, fraction = text.partition(".")
+    return int(whole) * 1000 + int((fraction[:3] or "0").ljust(3, "0"))
+
+
+def typed_columns(
+    frame: pd.DataFrame, *, text: Sequence[str] = (), epoch_us: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Numeric columns as numbers, epoch-microsecond columns as int64 ns.
+
+    A column becomes numeric only when every non-missing cell parses, so name
+    and shape columns stay text; ``epoch_us`` columns are replaced by a
+    ``...(ns)`` column (exact, see :func:`us_text_to_ns`).
+    """
+    typed = frame.copy()
+    for column in frame.columns:
+        if column in epoch_us:
+            ns_name = column.replace("(us)", "(ns)") if "(us)" in column else f"{column}(ns)"
+            typed.insert(typed.columns.get_loc(column), ns_name, us_text_to_ns(frame[column]))
+            typed = typed.drop(columns=column)
+        elif column not in text:
+            numbers = pd.to_numeric(frame[column], errors="coerce")
+            if numbers.notna().sum() == frame[column].notna().sum():
+                typed[column] = numbers
+    return typed
+
+
+def check_size(path: Path, limit: int, what: str) -> int:
+    """The size of ``path``; refuses missing, empty or over-large files."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise VendorFormatError(path, f"expected {what}, cannot read it ({exc.strerror})") from None
+    if size == 0:
+        raise VendorFormatError(path, f"expected {what}, the file is empty")
+    if size > limit:
+        raise VendorFormatError(
+            path, f"expected {what} of at most {limit >> 20} MiB, got {size >> 20} MiB"
+        )
+    return size
+
+
+def _depth_exceeds(text: str, limit: int) -> bool:
+    """Whether brackets nest deeper than ``limit`` (strings ignored), before json recurses."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def load_json(path: Path, what: str, limit: int = MAX_JSON_BYTES) -> object:
+    """A whole (bounded-size) JSON file, or VendorFormatError naming ``what``."""
+    check_size(path, limit, what)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise VendorFormatError(
+            path, f"expected {what} (UTF-8 JSON), got undecodable bytes"
+        ) from None
+    except OSError as exc:
+        raise VendorFormatError(path, f"expected {what}, cannot read it ({exc.strerror})") from None
+    if _depth_exceeds(text, MAX_JSON_DEPTH):
+        raise VendorFormatError(
+            path, f"expected {what}, got JSON nested over {MAX_JSON_DEPTH} deep"
+        )
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise VendorFormatError(path, f"expected {what}, got invalid JSON ({exc})") from None
+
+
+def csv_header(path: Path, what: str) -> list[str]:
+    """The stripped column names of a CSV file; a trailing empty name (the
+    msOpProf trailing comma) is dropped."""
+    check_size(path, 1 << 62, what)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            first = handle.readline(MAX_CSV_LINE_BYTES)
+        names = next(csv.reader([first]), [])
+    except (UnicodeDecodeError, csv.Error):
+        raise VendorFormatError(
+            path, f"expected {what} (UTF-8 CSV), got undecodable bytes"
+        ) from None
+    except OSError as exc:
+        raise VendorFormatError(path, f"expected {what}, cannot read it ({exc.strerror})") from None
+    names = [name.replace("\ufeff", "").strip() for name in names]
+    if names and not names[-1]:
+        names.pop()
+    if not names or not all(names) or len(set(names)) != len(names):
+        raise VendorFormatError(path, f"expected {what}, the first line is not a CSV header")
+    return names
+
+
+def require_columns(path: Path, header: Sequence[str], what: str, *groups: Sequence[str]) -> None:
+    """Raise unless each group of alternative names matches one header column."""
+    missing = [group[0] for group in groups if find_column(header, *group) is None]
+    if missing:
+        raise VendorFormatError(path, f"expected {what} with column(s) {', '.join(missing)}")
+
+
+def _longest_line(path: Path) -> int:
+    """Length of the longest line, scanned in blocks so no line is materialised."""
+    longest = carried = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(8 << 20):
+            breaks = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            if breaks.size == 0:
+                carried += len(block)
+            else:
+                spans = np.diff(breaks)
+                longest = max(longest, carried + int(breaks[0]), int(spans.max(initial=0)))
+                carried = len(block) - int(breaks[-1]) - 1
+            longest = max(longest, carried)
+    return longest
+
+
+def _last_line_truncated(path: Path, columns: int) -> bool:
+    """Whether the file ends mid-row: no final newline and too few fields."""
+    with open(path, "rb") as handle:
+        handle.seek(max(0, handle.seek(0, os.SEEK_END) - 65536))
+        tail = handle.read()
+    if tail.endswith(b"\n"):
+        return False
+    last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
+    return len(next(csv.reader([last]), [])) < columns
+
+
+def _clean(chunk: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    chunk = chunk.iloc[:, : len(names)].copy()
+    chunk.columns = names
+    for column in names:
+        stripped = chunk[column].str.strip()
+        chunk[column] = stripped.mask(stripped.isin(NA_TOKENS))
+    return chunk
+
+
+def _next_chunk(chunks: Iterator[pd.DataFrame]) -> tuple[pd.DataFrame | None, int]:
+    """The next chunk and the number of malformed-line warnings pandas gave for it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        chunk = next(chunks, None)
+    return chunk, sum(issubclass(w.category, pd.errors.ParserWarning) for w in caught)
+
+
+def read_csv_chunks(
+    path: Path,
+    report: VendorReport,
+    what: str,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> Iterator[pd.DataFrame]:
+    """Yield the rows of a vendor CSV as string DataFrames of at most ``chunk_rows``.
+
+    Cells are stripped (timestamps end with a TAB) and ``NA``/``N/A``/empty
+    become NaN; a trailing empty column is dropped. Lines with too many
+    fields and a truncated last line are skipped with a partial-read warning;
+    an unreadable file raises VendorFormatError, one that breaks down after
+    some rows keeps those rows (with a warning).
+    """
+    names = csv_header(path, what)
+    if path.stat().st_size > MAX_CSV_LINE_BYTES and _longest_line(path) > MAX_CSV_LINE_BYTES:
+        raise VendorFormatError(
+            path, f"expected {what}, got a line longer than {MAX_CSV_LINE_BYTES >> 20} MiB"
+        )
+    drop_last = _last_line_truncated(path, len(names))
+    pending: pd.DataFrame | None = None
+    rows = skipped = 0
+    try:
+        with pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            index_col=False,
+            encoding="utf-8-sig",
+            on_bad_lines="warn",
+            chunksize=max(1, chunk_rows),
+        ) as reader:
+            while True:
+                chunk, bad = _next_chunk(reader)
+                skipped += bad
+                if chunk is None:
+                    break
+                if pending is not None:
+                    yield pending
+                pending = _clean(chunk, names)
+                rows += len(pending)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OverflowError) as exc:
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        if rows == 0:
+            raise VendorFormatError(path, f"expected {what}, {reason}") from None
+        report.note_partial(path, f"stopped after {rows} rows: {reason}")
+        drop_last = False
+    if skipped:
+        report.note_partial(path, f"skipped {skipped} malformed line(s)")
+    if pending is not None:
+        if drop_last and len(pending):
+            report.note_partial(path, "the last line is truncated; skipped it")
+            pending = pending.iloc[:-1]
+        yield pending

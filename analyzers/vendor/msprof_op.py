@@ -1,0 +1,151 @@
+"""Reader for ``msprof op`` (msOpProf) kernel profiling CSVs.
+
+One CSV per metric group, one row per (block_id, sub_block_id) — or per
+AI Core without ids on 310P. A single-operator run writes
+``OPPROF_x/<Metric>.csv``; several operators give
+``OPPROF_x/[device<N>/]<OpName>/<launch>/<Metric>_<timestamp>.csv``. Every line
+ends with a comma and missing cells are ``NA``/``N/A``/empty; the shared CSV
+reader handles both.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+from ubscope.analyzers.vendor.common import (
+    MSPROF_OP,
+    VendorReport,
+    csv_header,
+    read_csv_chunks,
+    require_columns,
+    typed_columns,
+)
+from ubscope.probe.errors import VendorFormatError
+
+METRICS = (
+    "OpBasicInfo",
+    "ArithmeticUtilization",
+    "L2Cache",
+    "Memory",
+    "MemoryL0",
+    "MemoryUB",
+    "PipeUtilization",
+    "ResourceConflictRatio",
+)
+_METRIC_FILE = re.compile(
+    "(" + "|".join(sorted(METRICS, key=len, reverse=True)) + r")(?:_\d{1,20})?\.csv"
+)
+_DEVICE_DIR = re.compile(r"device_?(\d{1,6})", re.IGNORECASE)
+MAX_DEPTH = 6
+MAX_FILES = 20_000
+WHAT_DIR = "an msprof op output (OPPROF_* directory or <Metric>.csv such as OpBasicInfo.csv)"
+CONTEXT_COLUMNS = ["op_name", "launch", "device", "dir"]
+
+
+def metric_of(path: Path) -> str | None:
+    """The metric group a file name belongs to (``L2Cache_20240603022812284.csv`` -> L2Cache)."""
+    found = _METRIC_FILE.fullmatch(path.name)
+    return found.group(1) if found else None
+
+
+def _metric_files(root: Path) -> list[Path]:
+    """Metric CSVs under ``root``, at most MAX_DEPTH levels and MAX_FILES files deep."""
+    found: list[Path] = []
+    for folder, subfolders, names in os.walk(root):
+        depth = len(Path(folder).relative_to(root).parts)
+        subfolders[:] = sorted(d for d in subfolders if depth < MAX_DEPTH and d != "dump")
+        found.extend(Path(folder, name) for name in sorted(names) if metric_of(Path(name)))
+        if len(found) > MAX_FILES:
+            raise VendorFormatError(root, f"expected {WHAT_DIR}, found over {MAX_FILES} CSVs")
+    return found
+
+
+def _context(root: Path, file: Path) -> dict[str, object]:
+    """Operator name, launch index and device from the multi-operator layout."""
+    parent = file.parent
+    launch = int(parent.name) if parent.name.isdigit() and len(parent.name) < 10 else None
+    devices = [int(m.group(1)) for part in parent.parts if (m := _DEVICE_DIR.fullmatch(part))]
+    return {
+        "op_name": parent.parent.name if launch is not None else None,
+        "launch": launch,
+        "device": devices[-1] if devices else None,
+        "dir": parent.relative_to(root).as_posix() if parent != root else ".",
+    }
+
+
+def _read_metric(file: Path, metric: str, report: VendorReport) -> pd.DataFrame:
+    what = f"an msprof op {metric} CSV"
+    header = csv_header(file, what)
+    if metric == "OpBasicInfo":
+        require_columns(file, header, what, ("Op Name",))
+    elif not any(name.startswith(("aic_", "aiv_")) for name in header):
+        raise VendorFormatError(file, f"expected {what} with aic_*/aiv_* columns")
+    chunks = list(read_csv_chunks(file, report, what))
+    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=header)
+    return typed_columns(frame, text=("Op Name", "Op Type", "sub_block_id"))
+
+
+def _fill_from_basic_info(tables: dict[str, pd.DataFrame]) -> None:
+    """Single-operator layouts name the operator only in OpBasicInfo.csv."""
+    basic = tables.get("OpBasicInfo")
+    if basic is None or basic.empty or "Op Name" not in basic:
+        return
+    per_dir = basic.drop_duplicates("dir").set_index("dir")
+    for table in tables.values():
+        names = table["dir"].map(per_dir["Op Name"])
+        table["op_name"] = table["op_name"].fillna(names)
+        if "Device Id" in per_dir:
+            devices = pd.to_numeric(table["dir"].map(per_dir["Device Id"]), errors="coerce")
+            table["device"] = table["device"].fillna(devices).astype("Int64")
+
+
+def read_msprof_op(dir_or_file: str | os.PathLike[str]) -> VendorReport:
+    """Read an ``msprof op`` output directory (or one of its metric CSVs).
+
+    ``tables`` maps each metric group (``OpBasicInfo``, ``Memory``,
+    ``ResourceConflictRatio``, ...) to one DataFrame over all operators and
+    launches, with ``op_name``, ``launch``, ``device`` and ``dir`` columns
+    first; cells are numbers where the whole column is numeric. msOpProf
+    reports no problems itself, so ``findings`` is empty — the ``MSOP`` rules
+    derive them.
+    """
+    source = Path(dir_or_file)
+    report = VendorReport(tool=MSPROF_OP, path=os.fspath(source))
+    if source.is_dir():
+        root, files = source, _metric_files(source)
+    elif metric_of(source):
+        root, files = source.parent, [source]
+    else:
+        raise VendorFormatError(source, f"expected {WHAT_DIR}")
+    if not files:
+        raise VendorFormatError(source, f"expected {WHAT_DIR}, found no metric CSVs")
+    parts: dict[str, list[pd.DataFrame]] = {}
+    first_error: VendorFormatError | None = None
+    for file in files:
+        metric = metric_of(file)
+        assert metric is not None
+        try:
+            frame = _read_metric(file, metric, report)
+        except VendorFormatError as error:
+            if len(files) == 1:
+                raise
+            first_error = first_error or error
+            report.note_partial(file, f"skipped: {error.problem}")
+            continue
+        context = _context(root, file)
+        for position, column in enumerate(CONTEXT_COLUMNS):
+            frame.insert(position, column, context[column])
+        parts.setdefault(metric, []).append(frame)
+    if not parts:
+        assert first_error is not None
+        raise first_error
+    for metric, frames in parts.items():
+        table = pd.concat(frames, ignore_index=True)
+        table["launch"] = table["launch"].astype("Int64")
+        table["device"] = table["device"].astype("Int64")
+        report.tables[metric] = table
+    _fill_from_basic_info(report.tables)
+    return report

@@ -1,0 +1,185 @@
+"""A pool scenario: ``y = x * scale + residual`` over row tiles, on a chosen UB allocator.
+
+It exercises the three allocator models on the same math: the article's bump
+pool (reset every round, or not), a first-fit free list (tiles of varying
+size fragment it), and TPipe queues with optional double buffering.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from ubscope.kernels.registry import KernelResult, KernelSpec, Param, register
+from ubscope.probe.device import Block, Device
+from ubscope.probe.errors import EmulationError
+from ubscope.probe.events import TPosition
+from ubscope.probe.memory import vector
+from ubscope.probe.memory.datacopy import data_copy
+from ubscope.probe.memory.pools import FreeListAllocator, UBBufPool
+from ubscope.probe.memory.tpipe import TPipe, TQue
+
+SCALE = 0.5
+
+
+def _tiles(block: Block, n: int, tile: int) -> list[tuple[int, int]]:
+    per_core = -(-n // block.dim)
+    begin, end = block.idx * per_core, min(n, (block.idx + 1) * per_core)
+    return [(off, min(tile, end - off)) for off in range(begin, end, tile)]
+
+
+def _compute(core, x, r, y, count: int) -> None:
+    with core.site("compute"):
+        vector.muls(y, x, SCALE, count)
+        vector.add(y, y, r, count)
+
+
+def _bump_kernel(block: Block, gx, gr, gy, n: int, tile: int, reset: bool, check: bool) -> None:
+    core = block.aiv
+    pool = UBBufPool(core, "ub_pool", check_capacity=check)
+    for off, count in _tiles(block, n, tile):
+        with core.site("copyin"):
+            x = pool.allocate(tile, np.float16, "x_tile")
+            r = pool.allocate(tile, np.float16, "residual_tile")
+            y = pool.allocate(tile, np.float16, "y_tile")
+            data_copy(x, gx[off:], count)
+            data_copy(r, gr[off:], count)
+        _compute(core, x, r, y, count)
+        with core.site("copyout"):
+            data_copy(gy[off:], y, count)
+        if reset:
+            pool.reset()
+    with core.site("kernel_end"):
+        pool.reset()
+
+
+def _freelist_tiles(heap: FreeListAllocator, tile: int, step: int, pinned: list) -> tuple:
+    """x, residual and y tiles, then a per-round statistics buffer that
+    outlives its round: with tiles of alternating size this is the classic
+    pattern that leaves holes. When an allocation fails, the pinned buffers are
+    flushed (freed) and the round retried once."""
+    for attempt in range(2):
+        x = heap.allocate(tile, np.float16, "x_tile")
+        r = heap.allocate(tile, np.float16, "residual_tile")
+        y = heap.allocate(tile, np.float16, "y_tile")
+        stats = heap.allocate(512 * (1 + step % 4), np.float32, "round_stats")
+        if None not in (x, r, y, stats):
+            pinned.append(stats)
+            return x, r, y
+        for t in (x, r, y, stats):
+            if t is not None:
+                heap.free(t)
+        while pinned and attempt == 0:
+            heap.free(pinned.pop())
+    raise EmulationError(
+        f"{heap.core.label}: free-list allocation of {tile * 2} B tiles failed even with an empty heap"
+    )
+
+
+def _freelist_kernel(block: Block, gx, gr, gy, n: int, tile: int) -> None:
+    core = block.aiv
+    heap = FreeListAllocator(core, "ub_heap")
+    pinned: list = []
+    per_core = -(-n // block.dim)
+    off, end, step = block.idx * per_core, min(n, (block.idx + 1) * per_core), 0
+    while off < end:
+        # Rounds alternate between 2/3 and full tiles (a ragged tiling).
+        size = tile if step % 2 else tile * 2 // 3 // 16 * 16  # whole 32 B blocks
+        count = min(size, end - off)
+        with core.site("copyin"):
+            x, r, y = _freelist_tiles(heap, size, step, pinned)
+            data_copy(x, gx[off:], count)
+            data_copy(r, gr[off:], count)
+        _compute(core, x, r, y, count)
+        with core.site("copyout"):
+            data_copy(gy[off:], y, count)
+        heap.free(x)
+        heap.free(r)
+        heap.free(y)
+        off += count
+        step += 1
+    with core.site("kernel_end"):
+        for stats in pinned:
+            heap.free(stats)
+
+
+def _tpipe_kernel(block: Block, gx, gr, gy, n: int, tile: int, buffers: int, check: bool) -> None:
+    core = block.aiv
+    pipe = TPipe(core, check_capacity=check)
+    qx = TQue(TPosition.VECIN, name="x_que")
+    qr = TQue(TPosition.VECIN, name="residual_que")
+    qy = TQue(TPosition.VECOUT, name="y_que")
+    for que in (qx, qr, qy):
+        pipe.init_buffer(que, buffers, tile * 2)
+    for off, count in _tiles(block, n, tile):
+        with core.site("copyin"):
+            x, r = qx.alloc_tensor(np.float16), qr.alloc_tensor(np.float16)
+            data_copy(x, gx[off:], count)
+            data_copy(r, gr[off:], count)
+            qx.enque(x)
+            qr.enque(r)
+        x, r, y = qx.deque(), qr.deque(), qy.alloc_tensor(np.float16)
+        _compute(core, x, r, y, count)
+        qy.enque(y)
+        qx.free_tensor(x)
+        qr.free_tensor(r)
+        with core.site("copyout"):
+            y = qy.deque()
+            data_copy(gy[off:], y, count)
+            qy.free_tensor(y)
+
+
+def run(device: Device, params: dict[str, Any]) -> KernelResult:
+    n, tile, cores = params["n"], params["tile"], params["cores"]
+    rng = np.random.default_rng(params["seed"])
+    x = rng.standard_normal(n).astype(np.float16)
+    r = rng.standard_normal(n).astype(np.float16)
+    gx, gr = device.gm.tensor("x", x), device.gm.tensor("residual", r)
+    gy = device.gm.empty("y", (n,), np.float16)
+    allocator = params["allocator"]
+    name = f"pool_demo_{allocator}"
+    if allocator == "bump":
+        device.launch(name, _bump_kernel, cores, gx=gx, gr=gr, gy=gy, n=n, tile=tile,
+                      reset=params["reset"], check=params["check_capacity"])  # fmt: skip
+    elif allocator == "freelist":
+        device.launch(name, _freelist_kernel, cores, gx=gx, gr=gr, gy=gy, n=n, tile=tile)
+    else:
+        device.launch(name, _tpipe_kernel, cores, gx=gx, gr=gr, gy=gy, n=n, tile=tile,
+                      buffers=params["buffers"], check=params["check_capacity"])  # fmt: skip
+    reference = x.astype(np.float64) * SCALE + r.astype(np.float64)
+    return KernelResult(outputs={"y": gy.numpy()}, references={"y": reference})
+
+
+def minimal_traffic(params: dict[str, Any]) -> dict[str, int]:
+    return {"read": 2 * params["n"] * 2, "write": params["n"] * 2}
+
+
+SPEC = register(
+    KernelSpec(
+        name="pool_demo",
+        summary="y = x*0.5 + residual over UB tiles on a bump pool, a free list or TPipe queues",
+        params=(
+            Param("n", int, 1 << 18, "elements (fp16)"),
+            Param("tile", int, 8192, "elements per UB tile"),
+            Param("cores", int, 8, "vector cores (blocks)"),
+            Param("allocator", str, "tpipe", "UB allocator model", ("bump", "freelist", "tpipe")),
+            Param("buffers", int, 2, "TPipe buffers per queue (2 = double buffering)"),
+            Param("reset", bool, True, "bump pool: Reset() after every round"),
+            Param("check_capacity", bool, False, "bump pool / TPipe: check UB capacity"),
+            Param("seed", int, 0, "random seed of the inputs"),
+        ),
+        run=run,
+        minimal_traffic=minimal_traffic,
+        presets={
+            "pool_no_reset": (
+                "the article's bump pool never reset between rounds: it runs past the end of UB",
+                {"allocator": "bump", "reset": False, "tile": 10240, "n": 327680},
+            ),
+            "freelist_fragmentation": (
+                "first-fit free list, ragged tiles and per-round buffers that outlive their round: "
+                "allocations fail although enough bytes are free",
+                {"allocator": "freelist", "tile": 30720, "n": 8 * 6 * 25600},
+            ),
+        },
+    )
+)

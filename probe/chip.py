@@ -1,0 +1,235 @@
+"""Chip profiles: the per-chip figures the memory model and cost model use.
+
+Profiles are YAML data in ``probe/chips/`` (one file per chip, every figure
+with its source); users pass their own with ``--chip FILE``. A profile that is
+missing a field or has a bad value is rejected with a ``file:field`` error.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ubscope.probe.errors import ChipProfileError
+from ubscope.probe.events import Space
+
+DEFAULT_CHIP = "Ascend910B2"
+ON_CHIP = ("UB", "L1", "L0A", "L0B", "L0C")
+_MAX_PROFILE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class ChipProfile:
+    """Figures of one Ascend chip. Sizes in bytes, rates in bytes per cycle,
+    bandwidth in bytes per second, times in nanoseconds."""
+
+    name: str
+    arch: int  # __NPU_ARCH__
+    split_cores: bool  # separate cube (AIC) and vector (AIV) cores, as on 910B
+    cube_cores: int  # AIC on split chips, AI Cores on coupled ones
+    vector_cores: int  # AIV on split chips, extra Vector Cores on coupled ones
+    clock_hz: float
+    capacity: dict[str, int]  # per core: UB (on AIV), L1/L0A/L0B/L0C (on AIC)
+    alignment: dict[str, int]  # required start alignment per on-chip space
+    ub_scratch_bytes: int  # top of UB that some built-in APIs use as scratch
+    datacopy_unit: int  # DataCopy lengths are whole multiples of this
+    gm_bytes: int
+    gm_bandwidth: float  # whole-chip HBM/DDR bandwidth
+    gm_alignment: int  # GM start alignment for full bandwidth
+    gm_rate_per_core: int  # GM bytes per cycle one core's MTE can move
+    misaligned_gm_factor: float  # bandwidth fraction when GM is not gm_alignment aligned
+    efficient_burst_bytes: int  # transfers below this cannot reach peak bandwidth
+    l2_bytes: int
+    onchip_rate: dict[str, int]  # L1->L0A, L1->L0B, L0C->out, UB->GM bytes per cycle
+    peak_fp16_flops: float  # whole chip, cube
+    peak_int8_ops: float
+    vector_fp16_ops_per_cycle: int  # per vector core
+    que_max_event: int  # queue buffers per TPosition (QUE_MAX_EVENT)
+    qbuf_max_len: int  # buffers per TPipe (QBUF_MAX_LEN)
+    gm_latency_ns: float
+    onchip_latency_ns: float
+    description: str = ""
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    # -- derived figures ---------------------------------------------------
+    def space_capacity(self, space: Space | str) -> int:
+        key = space.name if isinstance(space, Space) else space
+        return self.capacity[key]
+
+    def space_alignment(self, space: Space | str) -> int:
+        key = space.name if isinstance(space, Space) else space
+        return self.alignment.get(key, 1)
+
+    @property
+    def ub_safe_budget(self) -> int:
+        """UB bytes a kernel may fill without colliding with built-in API scratch."""
+        return self.capacity["UB"] - self.ub_scratch_bytes
+
+    @property
+    def ridge_flops_per_byte(self) -> float:
+        """Arithmetic intensity where the FP16 roofline turns from memory- to compute-bound."""
+        return self.peak_fp16_flops / self.gm_bandwidth
+
+    def total_cores(self, kind: str) -> int:
+        return self.vector_cores if kind == "aiv" else self.cube_cores
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<profile>") -> ChipProfile:
+        """Rebuild a profile from :meth:`to_dict` output (e.g. trace metadata)."""
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise ChipProfileError(source, f"not a chip profile ({exc})") from None
+
+
+# YAML layout -> dataclass field: (yaml path, type, minimum)
+_FIELDS: dict[str, tuple[str, type, float]] = {
+    "name": ("name", str, 0),
+    "arch": ("arch", int, 1),
+    "split_cores": ("cores.split", bool, 0),
+    "cube_cores": ("cores.cube", int, 1),
+    "vector_cores": ("cores.vector", int, 0),
+    "clock_hz": ("clock_mhz", float, 1),
+    "ub_scratch_bytes": ("memory.ub_scratch_bytes", int, 0),
+    "datacopy_unit": ("alignment.datacopy_unit", int, 1),
+    "gm_bytes": ("gm.size_bytes", int, 1),
+    "gm_bandwidth": ("gm.bandwidth_gb_per_s", float, 0.001),
+    "gm_alignment": ("gm.recommended_alignment", int, 1),
+    "gm_rate_per_core": ("gm.bytes_per_cycle_per_core", int, 1),
+    "misaligned_gm_factor": ("gm.misaligned_bandwidth_factor", float, 0.01),
+    "efficient_burst_bytes": ("gm.efficient_burst_bytes", int, 1),
+    "l2_bytes": ("gm.l2_bytes", int, 0),
+    "peak_fp16_flops": ("compute.fp16_tflops", float, 0.001),
+    "peak_int8_ops": ("compute.int8_tops", float, 0.001),
+    "vector_fp16_ops_per_cycle": ("compute.vector_fp16_ops_per_cycle", int, 1),
+    "que_max_event": ("queues.max_buffers_per_position", int, 1),
+    "qbuf_max_len": ("queues.max_buffers_per_pipe", int, 1),
+    "gm_latency_ns": ("cost_model.gm_copy_latency_ns", float, 0),
+    "onchip_latency_ns": ("cost_model.onchip_copy_latency_ns", float, 0),
+}
+_ONCHIP_RATES = ("l1_to_l0a", "l1_to_l0b", "l0c_out", "ub_to_gm")
+_SCALE = {
+    "clock_hz": 1e6,
+    "gm_bandwidth": 1e9,
+    "peak_fp16_flops": 1e12,
+    "peak_int8_ops": 1e12,
+}
+
+
+def _lookup(data: dict[str, Any], dotted: str, where: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ChipProfileError(where, f"{dotted}: missing")
+        node = node[part]
+    return node
+
+
+def _typed(value: Any, kind: type, minimum: float, where: str, dotted: str) -> Any:
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ChipProfileError(where, f"{dotted}: expected true or false, got {value!r}")
+        return value
+    if kind is str:
+        if not isinstance(value, str) or not value.strip():
+            raise ChipProfileError(where, f"{dotted}: expected a non-empty string")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ChipProfileError(where, f"{dotted}: expected a number, got {value!r}")
+    if kind is int and value != int(value):
+        raise ChipProfileError(where, f"{dotted}: expected a whole number, got {value!r}")
+    if not value >= minimum or value != value or value in (float("inf"), float("-inf")):
+        raise ChipProfileError(
+            where, f"{dotted}: must be a finite number >= {minimum}, got {value!r}"
+        )
+    return kind(value)
+
+
+def _space_table(
+    data: dict[str, Any], key: str, where: str, required: tuple[str, ...]
+) -> dict[str, int]:
+    table = _lookup(data, key, where)
+    if not isinstance(table, dict):
+        raise ChipProfileError(where, f"{key}: expected a mapping of space to bytes")
+    out: dict[str, int] = {}
+    for name in required:
+        if name not in table:
+            raise ChipProfileError(where, f"{key}.{name}: missing")
+        out[name] = _typed(table[name], int, 1, where, f"{key}.{name}")
+    return out
+
+
+def profile_from_mapping(data: Any, where: str) -> ChipProfile:
+    """Validate a parsed YAML mapping and build the profile."""
+    if not isinstance(data, dict):
+        raise ChipProfileError(where, "expected a YAML mapping with the chip's figures")
+    values: dict[str, Any] = {}
+    for attr, (dotted, kind, minimum) in _FIELDS.items():
+        values[attr] = _typed(_lookup(data, dotted, where), kind, minimum, where, dotted)
+        values[attr] *= _SCALE.get(attr, 1)
+    values["capacity"] = _space_table(data, "memory", where, ON_CHIP)
+    values["alignment"] = _space_table(data, "alignment", where, ON_CHIP)
+    rates = _lookup(data, "onchip_bytes_per_cycle", where)
+    if not isinstance(rates, dict):
+        raise ChipProfileError(where, "onchip_bytes_per_cycle: expected a mapping")
+    values["onchip_rate"] = {
+        key: _typed(_lookup(rates, key, where), int, 1, where, f"onchip_bytes_per_cycle.{key}")
+        for key in _ONCHIP_RATES
+    }
+    if values["ub_scratch_bytes"] >= values["capacity"]["UB"]:
+        raise ChipProfileError(where, "memory.ub_scratch_bytes: must be below memory.UB")
+    description = data.get("description", "")
+    sources = data.get("sources", {})
+    if not isinstance(sources, dict):
+        raise ChipProfileError(where, "sources: expected a mapping of field to source")
+    return ChipProfile(
+        description=str(description), sources={str(k): str(v) for k, v in sources.items()}, **values
+    )
+
+
+def builtin_chips() -> list[str]:
+    """Names of the profiles shipped with ubscope."""
+    folder = resources.files("ubscope.probe.chips")
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _parse_yaml(text: str, where: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ChipProfileError(where, f"{line}{problem}") from None
+
+
+def load_chip(name_or_path: str | os.PathLike[str] | None = None) -> ChipProfile:
+    """A built-in chip by name (default Ascend910B2), or a YAML file by path."""
+    target = os.fspath(name_or_path) if name_or_path is not None else DEFAULT_CHIP
+    if target in builtin_chips():
+        text = resources.files("ubscope.probe.chips").joinpath(f"{target}.yaml").read_text("utf-8")
+        return profile_from_mapping(_parse_yaml(text, target), f"{target}.yaml")
+    path = Path(target)
+    if not path.suffix and not path.exists():
+        known = ", ".join(builtin_chips())
+        raise ChipProfileError(target, f"unknown chip (built-in: {known}; or pass a YAML file)")
+    try:
+        if path.stat().st_size > _MAX_PROFILE_BYTES:
+            raise ChipProfileError(path, "too large for a chip profile (over 1 MiB)")
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ChipProfileError(path, "no such file") from None
+    except IsADirectoryError:
+        raise ChipProfileError(path, "is a directory, expected a chip profile YAML") from None
+    except UnicodeDecodeError:
+        raise ChipProfileError(path, "not UTF-8 text, expected a chip profile YAML") from None
+    except OSError as exc:
+        raise ChipProfileError(path, f"cannot read ({exc.strerror})") from None
+    return profile_from_mapping(_parse_yaml(text, str(path)), str(path))

@@ -1,0 +1,218 @@
+"""DataCopy, DataCopyPad, LoadData and Fixpipe with Ascend C's semantics.
+
+* ``data_copy`` moves whole 32 B DataBlocks: a contiguous length that is not a
+  multiple of 32 B is rounded *down* and the tail silently dropped, as on the
+  device ("若不对齐，搬运量将对32字节做向下取整"); the event is flagged TRUNCATED.
+* ``data_copy_pad`` moves byte-exact lengths; on-chip rows start 32 B aligned.
+* the on-chip start address must be 32 B aligned (512 B for L0A/L0B, 64 B for
+  L0C); a misaligned one is flagged MISALIGNED (an illegal instruction on the
+  device, performed here so the run can go on and be diagnosed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ubscope.probe.errors import EmulationError
+from ubscope.probe.events import Flag, Space
+from ubscope.probe.memory.arena import LocalTensor
+from ubscope.probe.memory.gm import GlobalTensor
+
+BLOCK = 32  # bytes in a DataBlock
+
+
+@dataclass(frozen=True)
+class CopyParams:
+    """``DataCopyParams``: ``block_count`` blocks of ``block_len`` DataBlocks
+    (32 B units) with gaps ``src_stride``/``dst_stride`` (also 32 B units)."""
+
+    block_count: int
+    block_len: int
+    src_stride: int = 0
+    dst_stride: int = 0
+
+
+@dataclass(frozen=True)
+class CopyExtParams:
+    """``DataCopyExtParams`` for DataCopyPad: ``block_len`` in bytes; the GM-side
+    gap in bytes, the on-chip-side gap in 32 B blocks."""
+
+    block_count: int
+    block_len: int
+    src_stride: int = 0
+    dst_stride: int = 0
+
+
+@dataclass(frozen=True)
+class PadParams:
+    """``DataCopyPadExtParams``: elements padded left/right with ``value``."""
+
+    left: int = 0
+    right: int = 0
+    value: float = 0.0
+
+
+def _round_up(n: int, unit: int = BLOCK) -> int:
+    return -(-n // unit) * unit
+
+
+def _gm_key(tensor: GlobalTensor) -> tuple[str, str, int]:
+    return ("GM", tensor.buffer.name, tensor.offset)
+
+
+def _gm_rows(gm: GlobalTensor, rows: int, row_bytes: int, pitch: int) -> tuple[np.ndarray, int]:
+    """Byte indices of ``rows`` rows in the GM buffer, clipped to its extent;
+    returns (indices, flags)."""
+    index = (gm.offset + np.arange(rows)[:, None] * pitch + np.arange(row_bytes)[None, :]).ravel()
+    if index.size and (index[-1] >= gm.buffer.data.size or index[0] < 0):
+        return index, int(Flag.OUT_OF_BOUNDS)
+    return index, 0
+
+
+def _local_rows(local: LocalTensor, rows: int, row_bytes: int, pitch: int) -> np.ndarray:
+    index = (local.addr + np.arange(rows)[:, None] * pitch + np.arange(row_bytes)[None, :]).ravel()
+    if index.size and index[-1] >= local.arena.limit:
+        raise EmulationError(
+            f"{local.core.label} {local.space.name}: copy into '{local.name}' reaches beyond the red zone"
+        )
+    return index
+
+
+def _gm_flags(gm: GlobalTensor) -> int:
+    flags = Flag.WORKSPACE if gm.buffer.workspace else 0
+    if gm.addr % 512:
+        flags |= Flag.GM_UNALIGNED
+    return int(flags)
+
+
+def _transfer(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor, rows: int,
+              row_bytes: int, src_pitch: int, dst_pitch: int, size: int, padded: bool,
+              tag: str | None, pad: tuple[int, int, np.ndarray] | None = None) -> None:  # fmt: skip
+    """Move ``rows`` x ``row_bytes`` between GM and an on-chip tensor and record it."""
+    local = dst if isinstance(dst, LocalTensor) else src
+    gm = src if isinstance(src, GlobalTensor) else dst
+    if not isinstance(local, LocalTensor) or not isinstance(gm, GlobalTensor):
+        raise EmulationError("data_copy moves between a GlobalTensor and a LocalTensor")
+    core = local.core
+    moved = rows * row_bytes
+    flags = _gm_flags(gm) | (Flag.PADDED if padded else 0)
+    if moved != size:
+        flags |= Flag.TRUNCATED
+    gm_index, oob = _gm_rows(gm, rows, row_bytes, src_pitch if gm is src else dst_pitch)
+    flags |= oob
+    local_index = _local_rows(local, rows, row_bytes, dst_pitch if local is dst else src_pitch)
+    data = gm.buffer.data
+    arena = local.arena.data
+    if src is gm:
+        valid = gm_index < data.size
+        chunk = np.zeros(gm_index.size, dtype=np.uint8)
+        chunk[valid] = data[gm_index[valid]]
+        arena[local_index] = chunk
+        if pad is not None:
+            _apply_pad(local, rows, row_bytes, dst_pitch, *pad)
+        flags |= core.check_placement(local, (rows - 1) * dst_pitch + row_bytes if rows else 0)
+        pipe, src_space, dst_space = "MTE2", Space.GM, local.space
+        reads, writes = (_gm_key(gm),), (local.key,)
+    else:
+        if local.addr % local.arena.alignment:
+            flags |= Flag.MISALIGNED
+        valid = gm_index < data.size
+        data[gm_index[valid]] = arena[local_index[valid]]
+        pipe, src_space, dst_space = "MTE3", local.space, Space.GM
+        reads, writes = (local.key,), (_gm_key(gm),)
+    duration = core.cost.gm_copy(row_bytes, rows, gm.addr)
+    start = core.issue(pipe, duration, reads, writes)
+    core.recorder.copy(core.kind, core.index, src_space, src.addr, dst_space, dst.addr, size,
+                       moved, row_bytes, rows, gm.name, core.tag if tag is None else tag,
+                       start, duration, int(flags), local.name)  # fmt: skip
+
+
+def _apply_pad(local: LocalTensor, rows: int, row_bytes: int, pitch: int,
+               left: int, right: int, value: np.ndarray) -> None:  # fmt: skip
+    """Fill each row's right padding up to its 32 B boundary with ``value``."""
+    item = local.dtype.itemsize
+    fill_bytes = _round_up(row_bytes) - row_bytes
+    if right * item > 0 or fill_bytes:
+        pad_elems = max(right, fill_bytes // item)
+        pattern = np.full(pad_elems, value, dtype=local.dtype).view(np.uint8)
+        for row in range(rows):
+            begin = local.addr + row * pitch + row_bytes
+            local.arena.data[begin : begin + pattern.size] = pattern
+    if left:
+        raise EmulationError("left padding is not modelled; pass the data already offset")
+
+
+def data_copy(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor,
+              count: int | None = None, params: CopyParams | None = None,
+              tag: str | None = None) -> None:  # fmt: skip
+    """``DataCopy(dst, src, count)`` or ``DataCopy(dst, src, params)`` between GM
+    and UB/L1. A contiguous length not a multiple of 32 B loses its tail."""
+    if (count is None) == (params is None):
+        raise EmulationError("data_copy takes either count or params")
+    if params is not None:
+        block_bytes = params.block_len * BLOCK
+        src_pitch = block_bytes + params.src_stride * BLOCK
+        dst_pitch = block_bytes + params.dst_stride * BLOCK
+        size = params.block_count * block_bytes
+        _transfer(dst, src, params.block_count, block_bytes, src_pitch, dst_pitch, size, False, tag)
+        return
+    size = int(count) * src.dtype.itemsize
+    moved = size - size % BLOCK
+    rows = 1 if moved else 0
+    _transfer(dst, src, rows, moved, moved, moved, size, False, tag)
+
+
+def data_copy_pad(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor,
+                  params: CopyExtParams, pad: PadParams | None = None,
+                  tag: str | None = None) -> None:  # fmt: skip
+    """``DataCopyPad``: byte-exact rows; each on-chip row starts on a 32 B
+    boundary (rows of ``round_up(block_len, 32)`` plus the on-chip gap)."""
+    row = params.block_len
+    onchip_pitch = _round_up(row) + params.dst_stride * BLOCK
+    if isinstance(dst, LocalTensor):
+        src_pitch, dst_pitch = row + params.src_stride, onchip_pitch
+        pad_spec = None
+        if pad is not None:
+            pad_spec = (pad.left, pad.right, np.asarray(pad.value, dtype=dst.dtype))
+    else:
+        src_pitch = _round_up(row) + params.src_stride * BLOCK
+        dst_pitch = row + params.dst_stride
+        pad_spec = None
+    size = params.block_count * row
+    _transfer(dst, src, params.block_count, row, src_pitch, dst_pitch, size, True, tag, pad_spec)
+
+
+def local_copy(dst: LocalTensor, src: LocalTensor, nbytes: int, tag: str | None = None) -> None:
+    """An on-chip move: L1 -> L0A/L0B (``LoadData``), L0C -> UB or UB -> L1 on
+    coupled cores. Alignment of both ends is checked against their spaces."""
+    core = dst.core
+    if src.core is not core:
+        raise EmulationError(
+            f"local copy across cores ({src.core.label} -> {core.label}) goes through GM"
+        )
+    routes = {
+        (Space.L1, Space.L0A): ("MTE1", "l1_to_l0a"),
+        (Space.L1, Space.L0B): ("MTE1", "l1_to_l0b"),
+        (Space.L0C, Space.UB): ("FIX", "l0c_out"),
+        (Space.UB, Space.L1): ("MTE3", "ub_to_gm"),
+        (Space.UB, Space.UB): ("V", "ub_to_gm"),
+    }
+    route = routes.get((src.space, dst.space))
+    if route is None:
+        raise EmulationError(f"no data path {src.space.name} -> {dst.space.name} on {core.label}")
+    pipe, rate = route
+    flags = core.check_placement(dst, nbytes)
+    if src.addr % src.arena.alignment:
+        flags |= Flag.MISALIGNED
+    dst.bytes(nbytes)[:] = src.bytes(nbytes)
+    duration = core.cost.onchip_copy(rate, nbytes)
+    start = core.issue(pipe, duration, (src.key,), (dst.key,))
+    core.recorder.copy(core.kind, core.index, src.space, src.addr, dst.space, dst.addr, nbytes,
+                       nbytes, nbytes, 1, "", core.tag if tag is None else tag, start, duration,
+                       int(flags), dst.name)  # fmt: skip
+
+
+def load_data(dst: LocalTensor, src: LocalTensor, count: int, tag: str | None = None) -> None:
+    """``LoadData``: L1 -> L0A/L0B, ``count`` elements."""
+    local_copy(dst, src, count * src.dtype.itemsize, tag)

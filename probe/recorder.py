@@ -1,0 +1,245 @@
+"""The recorder: the calls kernels and memory models make to log events.
+
+Events are appended as fixed-width int64 rows to one flat ``array('q')`` (no
+Python object per event) and turned into a columnar Arrow record batch every
+``batch_events`` events. A batch goes to a sink: a :class:`TraceWriter` that
+streams it to disk, or an in-memory list for tests and the pytest plugin.
+Strings (buffer names, GM tensor names, call-site tags, op names) are interned
+to integer ids; each batch carries the string table as an Arrow dictionary.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+from ubscope.probe.events import (
+    ENUM_COLUMNS,
+    EVENT_SCHEMA,
+    ROW_FIELDS,
+    ROW_WIDTH,
+    STRING_COLUMNS,
+    CoreKind,
+    EventKind,
+    Space,
+    enum_labels,
+)
+
+_KERNEL_BEGIN, _KERNEL_END, _ALLOC, _FREE, _ALLOC_FAIL, _POOL_RESET, _COPY, _COMPUTE = range(8)
+_KV_PAGE_ALLOC, _KV_PAGE_FREE, _HOST_SAMPLE, _MARK, _QUEUE_INIT, _REDZONE_WRITE = range(8, 14)
+assert _REDZONE_WRITE == EventKind.REDZONE_WRITE and _COPY == EventKind.COPY
+_NONE = int(Space.NONE)
+_HOST = int(CoreKind.HOST)
+_ENUM_DICTIONARIES = {col: pa.array(enum_labels(cls)) for col, cls in ENUM_COLUMNS.items()}
+_ARROW_TYPES = {field.name: field.type for field in EVENT_SCHEMA}
+
+BatchSink = Callable[[pa.RecordBatch], None]
+
+
+class Recorder:
+    """Collects events in columnar batches.
+
+    Times are modelled device picoseconds (``start_ps``, ``dur_ps``) computed by
+    the caller's cost model; the recorder only stores them.
+    """
+
+    def __init__(self, sink: BatchSink | None = None, batch_events: int = 65536):
+        if batch_events < 1:
+            raise ValueError("batch_events must be positive")
+        self._sink = sink
+        self._batches: list[pa.RecordBatch] = []
+        self._batch_ints = batch_events * ROW_WIDTH
+        self._rows = array("q")
+        self._strings: dict[str, int] = {"": 0}
+        self._string_list: list[str] = [""]
+        self._next_seq = 0
+        self.closed = False
+
+    # -- strings ---------------------------------------------------------
+    def intern(self, text: str) -> int:
+        """Integer id of ``text`` in the trace's string table."""
+        sid = self._strings.get(text)
+        if sid is None:
+            sid = self._strings[text] = len(self._string_list)
+            self._string_list.append(text)
+        return sid
+
+    # -- recording calls -------------------------------------------------
+    def _row(self, row: tuple[int, ...]) -> None:
+        rows = self._rows
+        rows.extend(row)
+        if len(rows) >= self._batch_ints:
+            self.flush()
+
+    def kernel_begin(self, name: str, block_dim: int, t_ps: int, mode: str = "") -> None:
+        """A kernel launch over ``block_dim`` blocks; ``mode`` is vector/cube/mix."""
+        s = self.intern
+        self._row((_KERNEL_BEGIN, _HOST, -1, _NONE, 0, 0, 0, _NONE, 0, 0, 0,
+                   s(name), 0, s(mode), t_ps, 0, block_dim, 0, 0))  # fmt: skip
+
+    def kernel_end(self, name: str, t_ps: int, duration_ps: int) -> None:
+        self._row((_KERNEL_END, _HOST, -1, _NONE, 0, 0, 0, _NONE, 0, 0, 0,
+                   self.intern(name), 0, 0, t_ps, duration_ps, 0, 0, 0))  # fmt: skip
+
+    def alloc(self, core_kind: int, core: int, space: int, addr: int, size: int,
+              aligned_size: int, name: str, tag: str, t_ps: int,
+              flags: int = 0, arg: int = 0) -> None:  # fmt: skip
+        """An on-chip allocation of ``size`` requested bytes occupying ``aligned_size``."""
+        s = self.intern
+        self._row((_ALLOC, core_kind, core, space, addr, size, aligned_size, _NONE, 0, 0, 0,
+                   s(name), 0, s(tag), t_ps, 0, arg, 0, flags))  # fmt: skip
+
+    def free(self, core_kind: int, core: int, space: int, addr: int, size: int,
+             aligned_size: int, name: str, tag: str, t_ps: int, flags: int = 0) -> None:  # fmt: skip
+        s = self.intern
+        self._row((_FREE, core_kind, core, space, addr, size, aligned_size, _NONE, 0, 0, 0,
+                   s(name), 0, s(tag), t_ps, 0, 0, 0, flags))  # fmt: skip
+
+    def alloc_fail(self, core_kind: int, core: int, space: int, size: int, aligned_size: int,
+                   name: str, tag: str, t_ps: int, total_free: int, largest_free: int,
+                   flags: int = 0) -> None:  # fmt: skip
+        """An allocation the allocator refused; ``arg``/``arg2`` keep the free
+        bytes in total and in the largest block at that moment."""
+        s = self.intern
+        self._row((_ALLOC_FAIL, core_kind, core, space, 0, size, aligned_size, _NONE, 0, 0, 0,
+                   s(name), 0, s(tag), t_ps, 0, total_free, largest_free, flags))  # fmt: skip
+
+    def pool_reset(self, core_kind: int, core: int, space: int, base: int, name: str,
+                   t_ps: int, released_bytes: int, high_water: int) -> None:  # fmt: skip
+        self._row((_POOL_RESET, core_kind, core, space, base, released_bytes, high_water,
+                   _NONE, 0, 0, 0, self.intern(name), 0, 0, t_ps, 0, released_bytes,
+                   high_water, 0))  # fmt: skip
+
+    def copy(self, core_kind: int, core: int, src_space: int, src_addr: int, dst_space: int,
+             dst_addr: int, size: int, moved: int, burst_len: int, burst_count: int,
+             tensor: str, tag: str, start_ps: int, dur_ps: int, flags: int = 0,
+             name: str = "") -> None:  # fmt: skip
+        """A transfer of ``size`` requested bytes of which ``moved`` arrived."""
+        # The hot path: interning and the append are inlined (see BENCHMARKS.md).
+        strings = self._strings
+        name_id = strings.get(name)
+        if name_id is None:
+            name_id = self.intern(name)
+        tensor_id = strings.get(tensor)
+        if tensor_id is None:
+            tensor_id = self.intern(tensor)
+        tag_id = strings.get(tag)
+        if tag_id is None:
+            tag_id = self.intern(tag)
+        rows = self._rows
+        rows.extend((_COPY, core_kind, core, dst_space, dst_addr, size, moved, src_space,
+                     src_addr, burst_len, burst_count, name_id, tensor_id, tag_id, start_ps,
+                     dur_ps, 0, 0, flags))  # fmt: skip
+        if len(rows) >= self._batch_ints:
+            self.flush()
+
+    def compute(self, core_kind: int, core: int, space: int, addr: int, touched: int,
+                op: str, flops: int, tag: str, start_ps: int, dur_ps: int,
+                flags: int = 0, out_bytes: int = 0) -> None:  # fmt: skip
+        """An on-chip operation writing at ``addr``; ``touched`` bytes read and written."""
+        strings = self._strings
+        op_id = strings.get(op)
+        if op_id is None:
+            op_id = self.intern(op)
+        tag_id = strings.get(tag)
+        if tag_id is None:
+            tag_id = self.intern(tag)
+        rows = self._rows
+        rows.extend((_COMPUTE, core_kind, core, space, addr, touched, out_bytes, _NONE, 0, 0,
+                     0, op_id, 0, tag_id, start_ps, dur_ps, flops, 0, flags))  # fmt: skip
+        if len(rows) >= self._batch_ints:
+            self.flush()
+
+    def kv_page(self, allocated: bool, cache: str, page: int, page_bytes: int,
+                sequence: int, tokens: int, t_ps: int, tag: str = "") -> None:  # fmt: skip
+        """A KV-cache page handed to (or taken back from) a sequence; ``tokens``
+        is how many of the page's slots hold data."""
+        kind = _KV_PAGE_ALLOC if allocated else _KV_PAGE_FREE
+        s = self.intern
+        self._row((kind, _HOST, -1, Space.GM, page, page_bytes, page_bytes, _NONE, 0, 0, 0,
+                   0, s(cache), s(tag), t_ps, 0, sequence, tokens, 0))  # fmt: skip
+
+    def host_sample(self, rss_bytes: int, t_ps: int) -> None:
+        self._row((_HOST_SAMPLE, _HOST, -1, _NONE, 0, 0, 0, _NONE, 0, 0, 0, 0, 0, 0, t_ps,
+                   0, rss_bytes, 0, 0))  # fmt: skip
+
+    def mark(self, label: str, t_ps: int, core_kind: int = _HOST, core: int = -1,
+             value: int = 0) -> None:  # fmt: skip
+        """A user mark (phase boundary, round number) with an optional value."""
+        self._row((_MARK, core_kind, core, _NONE, 0, 0, 0, _NONE, 0, 0, 0,
+                   self.intern(label), 0, 0, t_ps, 0, value, 0, 0))  # fmt: skip
+
+    def queue_init(self, core_kind: int, core: int, space: int, addr: int, length: int,
+                   num: int, position: int, name: str, tag: str, t_ps: int,
+                   flags: int = 0) -> None:  # fmt: skip
+        """``TPipe::InitBuffer(que, num, len)``: ``num`` blocks of ``length`` bytes."""
+        s = self.intern
+        self._row((_QUEUE_INIT, core_kind, core, space, addr, length * num, length, _NONE, 0,
+                   0, 0, s(name), 0, s(tag), t_ps, 0, num, position, flags))  # fmt: skip
+
+    def redzone_write(self, core_kind: int, core: int, space: int, addr: int, nbytes: int,
+                      past_capacity: int, tag: str, t_ps: int) -> None:  # fmt: skip
+        """A write of ``nbytes`` at ``addr`` of which ``past_capacity`` bytes lie
+        beyond the space's capacity (in the red zone)."""
+        self._row((_REDZONE_WRITE, core_kind, core, space, addr, nbytes, past_capacity,
+                   _NONE, 0, 0, 0, 0, 0, self.intern(tag), t_ps, 0, 0, 0, 8))  # fmt: skip
+
+    # -- batching --------------------------------------------------------
+    @property
+    def event_count(self) -> int:
+        return self._next_seq + len(self._rows) // ROW_WIDTH
+
+    def flush(self) -> None:
+        """Turn the pending rows into one record batch and hand it to the sink."""
+        if not self._rows:
+            return
+        rows = np.frombuffer(self._rows, dtype=np.int64).reshape(-1, ROW_WIDTH)
+        batch = self._to_batch(rows)
+        self._rows = array("q")
+        self._next_seq += batch.num_rows
+        if self._sink is None:
+            self._batches.append(batch)
+        else:
+            self._sink(batch)
+
+    def _to_batch(self, rows: np.ndarray) -> pa.RecordBatch:
+        count = rows.shape[0]
+        strings = pa.array(self._string_list, type=pa.utf8())
+        arrays: list[pa.Array] = [pa.array(np.arange(self._next_seq, self._next_seq + count))]
+        for index, column in enumerate(ROW_FIELDS):
+            values = rows[:, index]
+            arrow_type = _ARROW_TYPES[column]
+            if column in ENUM_COLUMNS:
+                arrays.append(
+                    pa.DictionaryArray.from_arrays(
+                        pa.array(values.astype(np.int8)), _ENUM_DICTIONARIES[column]
+                    )
+                )
+            elif column in STRING_COLUMNS:
+                arrays.append(
+                    pa.DictionaryArray.from_arrays(pa.array(values.astype(np.int32)), strings)
+                )
+            else:
+                arrays.append(pa.array(values.astype(arrow_type.to_pandas_dtype())))
+        return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
+
+    def batches(self) -> list[pa.RecordBatch]:
+        """Flushed batches kept in memory (only when there is no sink)."""
+        self.flush()
+        return list(self._batches)
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_batches(self.batches(), schema=EVENT_SCHEMA)
+
+
+class NullRecorder(Recorder):
+    """A recorder that records nothing: the 'recording off' side of the
+    overhead benchmark and of runs that only want numerics."""
+
+    def _row(self, row: tuple[int, ...]) -> None:
+        return None
+
+    def intern(self, text: str) -> int:
+        return 0

@@ -1,0 +1,253 @@
+"""The ``.ubtrace`` file: an append-only, zstd-compressed Arrow IPC stream.
+
+The schema's metadata (key ``ubscope``) holds one JSON object: schema version,
+ubscope version, chip profile, kernel name and parameters, host info, command
+line and start time. Events follow in record batches written while the kernel
+runs, so a killed process leaves every completed batch readable. The reader
+returns pandas DataFrames; it is the one reader every view stands on.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+import psutil
+import pyarrow as pa
+from ubscope.probe.errors import TraceError, warn_partial
+from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
+
+from ubscope._version import __version__
+
+METADATA_KEY = b"ubscope"
+TRACE_SUFFIX = ".ubtrace"
+_WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd", emit_dictionary_deltas=True)
+# An Arrow IPC stream starts with the continuation marker of its schema message.
+_STREAM_MAGIC = b"\xff\xff\xff\xff"
+
+
+def host_info() -> dict[str, Any]:
+    """What machine recorded the trace (psutil), for reproducibility."""
+    memory = psutil.virtual_memory()
+    return {
+        "hostname": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": psutil.cpu_count(logical=True),
+        "memory_bytes": int(memory.total),
+        "pid": os.getpid(),
+    }
+
+
+def new_metadata(
+    chip: Mapping[str, Any],
+    kernel: str,
+    params: Mapping[str, Any],
+    minimal_traffic: Mapping[str, int] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Metadata for a new trace of ``kernel`` with ``params`` on ``chip``."""
+    meta: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "ubscope_version": __version__,
+        "chip": dict(chip),
+        "kernel": kernel,
+        "params": dict(params),
+        "minimal_traffic": dict(minimal_traffic or {}),
+        "host": host_info(),
+        "command": list(sys.argv),
+        "start_time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    meta.update(extra or {})
+    return meta
+
+
+class TraceWriter:
+    """Streams record batches to a ``.ubtrace`` file as they are produced.
+
+    Every batch is flushed to the operating system at once, so a SIGKILL of the
+    recording process loses at most the batch being written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], metadata: Mapping[str, Any]):
+        self.path = Path(path)
+        schema = EVENT_SCHEMA.with_metadata({METADATA_KEY: json.dumps(metadata, default=str)})
+        self._file: IO[bytes] = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+        self._writer = pa.ipc.new_stream(self._file, schema, options=_WRITE_OPTIONS)
+        self._file.flush()
+        self.events_written = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self._writer.write_batch(batch)
+        self._file.flush()
+        self.events_written += batch.num_rows
+
+    def close(self) -> None:
+        """Write the end-of-stream marker; a trace without it is 'truncated'."""
+        if not self._file.closed:
+            self._writer.close()
+            self._file.close()
+
+
+@dataclass
+class Trace:
+    """A loaded trace: the events as a DataFrame, its metadata, and whether the
+    file ended cleanly."""
+
+    path: Path
+    meta: dict[str, Any]
+    events: pd.DataFrame
+    complete: bool = True
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def kernel(self) -> str:
+        return str(self.meta.get("kernel", "?"))
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.meta.get("params", {}))
+
+    @property
+    def chip(self):  # -> ChipProfile (imported lazily: chips import nothing from here)
+        from ubscope.probe.chip import ChipProfile
+
+        return ChipProfile.from_dict(self.meta.get("chip", {}), source=f"{self.path} (metadata)")
+
+    @property
+    def event_count(self) -> int:
+        return len(self.events)
+
+
+def _parse_metadata(path: Path, schema: pa.Schema) -> dict[str, Any]:
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise TraceError(path, "an Arrow stream but not a ubscope trace (no 'ubscope' metadata)")
+    try:
+        meta = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TraceError(path, f"trace metadata is not valid JSON ({exc.msg})") from None
+    if not isinstance(meta, dict):
+        raise TraceError(path, "trace metadata is not a JSON object")
+    version = meta.get("schema_version")
+    if not isinstance(version, int):
+        raise TraceError(path, "trace metadata has no integer schema_version")
+    if version > SCHEMA_VERSION:
+        raise TraceError(
+            path,
+            f"trace schema version {version} is newer than this ubscope reads "
+            f"({SCHEMA_VERSION}); upgrade ubscope (pip install -U ubscope)",
+        )
+    return meta
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Only the metadata, without reading any events (cheap for listings)."""
+    path = Path(path)
+    with _open_stream(path) as (reader, _):
+        return _parse_metadata(path, reader.schema)
+
+
+class _open_stream:
+    """Context manager opening ``path`` as an Arrow stream with clear errors."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._file: IO[bytes] | None = None
+
+    def __enter__(self) -> tuple[pa.ipc.RecordBatchStreamReader, IO[bytes]]:
+        path = self.path
+        if not path.exists():
+            raise TraceError(path, "no such file")
+        if path.is_dir():
+            raise TraceError(path, "is a directory, expected a .ubtrace file")
+        try:
+            self._file = open(path, "rb")  # noqa: SIM115 - closed in __exit__
+        except OSError as exc:
+            raise TraceError(path, f"cannot open ({exc.strerror})") from None
+        head = self._file.read(4)
+        self._file.seek(0)
+        if not head:
+            raise TraceError(path, "empty file, expected a ubscope trace (.ubtrace)")
+        if head != _STREAM_MAGIC:
+            raise TraceError(path, "not a ubscope trace (expected an Arrow IPC stream)")
+        try:
+            reader = pa.ipc.open_stream(self._file)
+        except (pa.ArrowInvalid, OSError, ValueError) as exc:
+            raise TraceError(
+                path, f"trace header is truncated or corrupt, no events readable ({exc})"
+            ) from None
+        return reader, self._file
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def read_trace(
+    path: str | os.PathLike[str], columns: list[str] | None = None, strict: bool = False
+) -> Trace:
+    """Load a trace. A truncated file yields every complete batch plus a
+    :class:`PartialReadWarning` saying how many events were recovered (or a
+    :class:`TraceError` when ``strict``)."""
+    path = Path(path)
+    batches: list[pa.RecordBatch] = []
+    problems: list[str] = []
+    complete = True
+    with _open_stream(path) as (reader, _):
+        meta = _parse_metadata(path, reader.schema)
+        if reader.schema.remove_metadata() != EVENT_SCHEMA:
+            _check_columns(path, reader.schema)
+        while True:
+            try:
+                batches.append(reader.read_next_batch())
+            except StopIteration:
+                break
+            except (pa.ArrowInvalid, OSError, ValueError, pa.ArrowNotImplementedError) as exc:
+                complete = False
+                problems.append(f"truncated after {sum(b.num_rows for b in batches)} events: {exc}")
+                break
+    recovered = sum(b.num_rows for b in batches)
+    if not complete:
+        message = f"trace is truncated (recording was interrupted); recovered {recovered} events"
+        if strict:
+            raise TraceError(path, message)
+        warn_partial(path, message)
+    table = pa.Table.from_batches(batches, schema=reader.schema)
+    if columns is not None:
+        table = table.select(columns)
+    events = table.to_pandas()
+    _check_sequence(path, events)
+    return Trace(path=path, meta=meta, events=events, complete=complete, problems=problems)
+
+
+def _check_columns(path: Path, schema: pa.Schema) -> None:
+    missing = [f.name for f in EVENT_SCHEMA if f.name not in schema.names]
+    if missing:
+        raise TraceError(path, f"trace lacks columns {', '.join(missing)}")
+
+
+def _check_sequence(path: Path, events: pd.DataFrame) -> None:
+    if "seq" not in events or events.empty:
+        return
+    seq = events["seq"].to_numpy()
+    if seq[0] != 0 or (len(seq) > 1 and not (seq[1:] - seq[:-1] == 1).all()):
+        raise TraceError(path, "event sequence numbers are not contiguous from 0 (corrupt trace)")
+
+
+def write_table(path: str | os.PathLike[str], metadata: Mapping[str, Any], table: pa.Table) -> None:
+    """Write a whole events table as a trace (used by tools that build traces)."""
+    writer = TraceWriter(path, metadata)
+    try:
+        for batch in table.to_batches(max_chunksize=65536):
+            writer.write(batch)
+    finally:
+        writer.close()
