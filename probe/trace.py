@@ -251,3 +251,31 @@ def write_table(path: str | os.PathLike[str], metadata: Mapping[str, Any], table
             writer.write(batch)
     finally:
         writer.close()
+
+
+def trace_summary(trace: Trace) -> dict[str, Any]:
+    """What ``ubscope trace info`` prints: metadata and event counts."""
+    from ubscope.probe.units import format_time_ps
+
+    events = trace.events
+    meta = trace.meta
+    kernel_end = events[events["kind"] == "kernel_end"]
+    modelled = int(kernel_end["start_ps"].max()) if len(kernel_end) else 0
+    counts = events["kind"].value_counts()
+    return {
+        "file": str(trace.path),
+        "state": "complete" if trace.complete else "truncated (recording was interrupted)",
+        "schema_version": meta.get("schema_version"),
+        "ubscope_version": meta.get("ubscope_version"),
+        "chip": meta.get("chip", {}).get("name"),
+        "kernel": trace.kernel,
+        "preset": meta.get("preset") or "-",
+        "params": trace.params,
+        "recorded": meta.get("start_time"),
+        "host": meta.get("host", {}).get("hostname"),
+        "command": " ".join(meta.get("command", [])),
+        "events": len(events),
+        "modelled_time": format_time_ps(modelled),
+        "launches": events.loc[events["kind"] == "kernel_begin", "name"].astype(str).tolist(),
+        "event_counts": {str(k): int(v) for k, v in counts.items() if v},
+    }

@@ -36,7 +36,7 @@ METRICS = (
     "ResourceConflictRatio",
 )
 _METRIC_FILE = re.compile(
-    "(" + "|".join(sorted(METRICS, key=len, reverse=True)) + r")(?:_\d{1,20})?\.csv"
+    "(" + "|".join(sorted(METRICS, key=len, reverse=True)) + r")(?:_\w{1,64})?\.csv"
 )
 _DEVICE_DIR = re.compile(r"device_?(\d{1,6})", re.IGNORECASE)
 MAX_DEPTH = 6

@@ -1,0 +1,294 @@
+"""``msprof-analyze advisor`` reports: ``log/mstt_advisor_<ts>.xlsx`` and ``mstt_advisor_<ts>.html``.
+
+The workbook's summary sheet (``problems``, or ``问题综述`` with ``-l cn``)
+has one row per problem; the HTML has one collapsible ``<h2>`` section per
+problem (background colour = priority) with a description and a
+``Suggestions`` table. Both become the same ``problems`` table and
+``ADV002``-``ADV009`` findings chosen by category.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import zipfile
+from html.parser import HTMLParser
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ubscope.analyzers.findings import Finding, Location, Severity
+from ubscope.analyzers.vendor.common import ADVISOR, VendorReport, check_size, find_column, to_number
+from ubscope.probe.errors import UbscopeError, VendorFormatError
+
+WHAT_XLSX = "an msprof-analyze advisor workbook (mstt_advisor_*.xlsx)"
+WHAT_HTML = "an msprof-analyze advisor HTML report (mstt_advisor_*.html)"
+MAX_FILE_BYTES = 256 << 20
+MAX_UNZIPPED_BYTES = 1 << 30
+MAX_SHEET_ROWS = 100_000
+MAX_COLUMNS = 256
+MAX_SECTION_ITEMS = 10_000
+EVIDENCE_ROWS = 20
+PROBLEM_SHEETS = ("problems", "问题综述")
+
+# canonical column -> header spellings (English xlsx headers, Chinese terminal/xlsx headers)
+PROBLEM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "category": ("category", "类型", "问题类型", "类别"),
+    "description": ("description", "描述", "问题描述"),
+    "suggestion": ("suggestion", "建议", "优化建议"),
+    "problem_count": ("problem count", "问题数量", "问题个数"),
+    "total_time_us": ("total_time(us)", "总耗时(us)"),
+    "time_ratio": ("time ratio", "耗时占比"),
+    "income_us": ("income(us)", "收益(us)"),
+    "income_ratio": ("income ratio", "收益占比"),
+}
+NUMERIC_COLUMNS = ("problem_count", "total_time_us", "time_ratio", "income_us", "income_ratio")
+# First match wins: alignment/bandwidth before the broader "memory".
+CATEGORY_CODES = (
+    ("ADV003", ("alignment", "对齐")),
+    ("ADV004", ("bandwidth", "带宽")),
+    ("ADV002", ("memory", "内存")),
+    ("ADV005", ("bound", "mte", "fusible", "瓶颈", "融合")),
+)
+OTHER_CODE = "ADV009"
+INFO_CATEGORIES = ("overall", "summary", "environment", "总体", "概览", "环境变量")
+PRIORITY_COLOURS = {"#b5495b": "high", "#fcaf17": "medium", "#65c294": "low"}
+_COLOUR = re.compile(r"background-color:\s*(#[0-9a-fA-F]{3,8})")
+_NUMBERED = re.compile(r"\d{1,4}\.\s*")
+
+
+def advisor_code(category: str) -> str:
+    """The ADV code for an advisor problem category (English or Chinese)."""
+    lowered = category.lower()
+    for code, words in CATEGORY_CODES:
+        if any(word in lowered for word in words):
+            return code
+    return OTHER_CODE
+
+
+def _present(value: object) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _findings(problems: pd.DataFrame) -> list[Finding]:
+    findings = []
+    for row in problems.to_dict("records"):
+        category = str(row.get("category") or "").strip()
+        priority = row.get("priority")
+        informational = priority == "low" or any(w in category.lower() for w in INFO_CATEGORIES)
+        evidence = {
+            key: value if isinstance(value, (str, int, float, list, dict)) else str(value)
+            for key, value in row.items()
+            if key not in ("description", "suggestion") and _present(value)
+        }
+        findings.append(
+            Finding(
+                code=advisor_code(category),
+                severity=Severity.INFO if informational else Severity.WARNING,
+                message=f"{category}: {row.get('description') or ''}".strip(": "),
+                location=Location(),
+                evidence=evidence,
+                suggestion=str(row.get("suggestion") or ""),
+                source=ADVISOR,
+            )
+        )
+    return findings
+
+
+def _problems_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for column in PROBLEM_COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    for column in NUMERIC_COLUMNS:
+        frame[column] = to_number(frame[column])
+    return frame
+
+
+def _load_sheets(source: Path) -> dict[str, list[tuple[Any, ...]]]:
+    try:
+        import openpyxl
+    except ImportError:
+        raise UbscopeError(
+            f"{source}: reading .xlsx files needs openpyxl (pip install 'ubscope[xlsx]')"
+        ) from None
+    check_size(source, MAX_FILE_BYTES, WHAT_XLSX)
+    try:
+        with zipfile.ZipFile(source) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise VendorFormatError(source, f"expected {WHAT_XLSX}, not a zip archive") from None
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise VendorFormatError(source, f"expected {WHAT_XLSX}, it unpacks to over 1 GiB")
+    sheets: dict[str, list[tuple[Any, ...]]] = {}
+    try:
+        workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)
+        try:
+            for sheet in workbook.worksheets:
+                rows = islice(sheet.iter_rows(values_only=True), MAX_SHEET_ROWS)
+                sheets[sheet.title] = [tuple(row[:MAX_COLUMNS]) for row in rows]
+        finally:
+            workbook.close()
+    except Exception as exc:  # openpyxl raises many unrelated types on corrupt files
+        raise VendorFormatError(source, f"expected {WHAT_XLSX} ({type(exc).__name__})") from None
+    return sheets
+
+
+def _sheet_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """A detail sheet: first row = header."""
+    if not rows:
+        return pd.DataFrame()
+    header = [str(name) if name is not None else f"column_{i}" for i, name in enumerate(rows[0])]
+    body = [list(row) + [None] * (len(header) - len(row)) for row in rows[1:]]
+    return pd.DataFrame([row[: len(header)] for row in body], columns=header)
+
+
+def read_advisor_xlsx(path: str | os.PathLike[str]) -> VendorReport:
+    """Read ``mstt_advisor_<ts>.xlsx``: the problems sheet plus every detail sheet."""
+    source = Path(path)
+    sheets = _load_sheets(source)
+    title = next((t for t in sheets if t.strip().lower() in PROBLEM_SHEETS), None)
+    if title is None:
+        raise VendorFormatError(source, f"expected {WHAT_XLSX} with a 'problems' or '问题综述' sheet")
+    rows = [row for row in sheets[title] if any(cell not in (None, "") for cell in row)]
+    header = [str(cell).strip() if cell is not None else "" for cell in rows[0]] if rows else []
+    positions = {
+        column: header.index(found)
+        for column, names in PROBLEM_COLUMNS.items()
+        if (found := find_column(header, *names)) is not None
+    }
+    if "category" not in positions or "description" not in positions:
+        raise VendorFormatError(source, f"expected {WHAT_XLSX}: sheet {title!r} has no category/description header")
+    records = [
+        {column: (row[i] if i < len(row) else None) for column, i in positions.items()}
+        for row in rows[1:]
+    ]
+    report = VendorReport(tool=ADVISOR, path=os.fspath(source))
+    problems = _problems_frame(records)
+    report.tables["problems"] = problems
+    for name, sheet_rows in sheets.items():
+        if name != title:
+            report.tables[name] = _sheet_frame(sheet_rows)
+    report.findings = _findings(problems)
+    return report
+
+
+class _SectionParser(HTMLParser):
+    """Collects ``<h2 class="collapsible-header">`` sections: title, colour, texts, tables."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.sections: list[dict[str, Any]] = []
+        self.title: list[str] | None = None
+        self.skipping = 0
+        self.table: list[list[str]] | None = None
+        self.row: list[str] | None = None
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag in ("script", "style"):
+            self.skipping += 1
+        elif tag == "h2" and "collapsible-header" in (attributes.get("class") or ""):
+            colour = _COLOUR.search(attributes.get("style") or "")
+            self.sections.append(
+                {"title": "", "colour": colour.group(1).lower() if colour else None, "texts": [], "tables": []}
+            )
+            self.title = []
+        elif tag == "table" and self.sections and self.table is None:
+            self.table = []
+        elif tag == "tr" and self.table is not None:
+            self.row = []
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self.skipping = max(0, self.skipping - 1)
+        elif tag == "h2" and self.title is not None:
+            self.sections[-1]["title"] = " ".join("".join(self.title).split())
+            self.title = None
+        elif tag in ("td", "th") and self.cell is not None and self.row is not None:
+            self.row.append(" ".join("".join(self.cell).split()))
+            self.cell = None
+        elif tag == "tr" and self.row is not None and self.table is not None:
+            if len(self.table) < MAX_SECTION_ITEMS:
+                self.table.append(self.row)
+            self.row = None
+        elif tag == "table" and self.table is not None:
+            tables = self.sections[-1]["tables"]
+            if len(tables) < MAX_SECTION_ITEMS:
+                tables.append(self.table)
+            self.table = None
+
+    def handle_data(self, data: str) -> None:
+        if self.skipping:
+            return
+        if self.title is not None:
+            self.title.append(data)
+        elif self.cell is not None:
+            self.cell.append(data)
+        elif self.sections and self.table is None and (text := " ".join(data.split())):
+            texts = self.sections[-1]["texts"]
+            if len(texts) < MAX_SECTION_ITEMS:
+                texts.append(text)
+
+
+def _html_problem(section: dict[str, Any], group: str | None) -> dict[str, Any]:
+    texts = [t for t in section["texts"] if not t.startswith("Analysis of rank")]
+    rank = next((t for t in section["texts"] if t.startswith("Analysis of rank")), None)
+    suggestions: list[str] = []
+    details = []
+    for table in section["tables"]:
+        head = [cell.lower() for cell in table[0]] if table else []
+        if head[:1] in (["suggestions"], ["suggestion"], ["建议"], ["优化建议"]):
+            suggestions += [_NUMBERED.sub("", row[0], count=1) for row in table[1:] if row]
+        elif table:
+            details.append({"header": table[0], "rows": table[1 : 1 + EVIDENCE_ROWS]})
+    return {
+        "category": section["title"],
+        "description": texts[0] if texts else "",
+        "suggestion": "\n".join(f"{i}. {s}" for i, s in enumerate(suggestions, start=1)),
+        "priority": PRIORITY_COLOURS.get(section["colour"] or "", section["colour"]),
+        "group": group,
+        "rank": rank.removeprefix("Analysis of rank").strip(" .") if rank else None,
+        "notes": texts[1:] or None,
+        "details": details or None,
+    }
+
+
+def read_advisor_html(path: str | os.PathLike[str]) -> VendorReport:
+    """Read ``mstt_advisor_<ts>.html``: one problem per coloured collapsible section.
+
+    Sections without content are group headings (``memory``, ``computation``)
+    and are recorded as the ``group`` of the problems that follow.
+    """
+    source = Path(path)
+    check_size(source, MAX_FILE_BYTES, WHAT_HTML)
+    try:
+        text = source.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise VendorFormatError(source, f"expected {WHAT_HTML} (UTF-8), got undecodable bytes") from None
+    except OSError as exc:
+        raise VendorFormatError(source, f"expected {WHAT_HTML}, cannot read it ({exc.strerror})") from None
+    parser = _SectionParser()
+    try:
+        parser.feed(text)
+        parser.close()
+    except (AssertionError, ValueError) as exc:
+        raise VendorFormatError(source, f"expected {WHAT_HTML}, unparsable HTML ({exc})") from None
+    if not parser.sections:
+        raise VendorFormatError(source, f"expected {WHAT_HTML} with <h2 class=\"collapsible-header\"> sections")
+    problems, group = [], None
+    for section in parser.sections:
+        if section["texts"] or section["tables"]:
+            problems.append(_html_problem(section, group))
+        else:
+            group = section["title"]
+    report = VendorReport(tool=ADVISOR, path=os.fspath(source))
+    report.tables["problems"] = _problems_frame(problems)
+    report.findings = _findings(report.tables["problems"])
+    return report

@@ -1,0 +1,149 @@
+"""Reader for advisor output: the old msadvisor knowledge-base result JSON, and
+(dispatched by suffix) ``msprof-analyze advisor`` ``mstt_advisor_*.xlsx``/``.html``.
+
+The wrapper msadvisor puts around per-knowledge-base results is not
+documented, and knowledge bases spell keys differently (``errorCode`` /
+``"error_code "``, ``extendResult`` / ``extend_result``), so result objects
+are found by a bounded search for any object with a ``summary`` and an
+error-code-like key, and keys are compared with case, spaces and underscores
+removed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ubscope.analyzers.findings import Finding, Location, Severity
+from ubscope.analyzers.vendor.advisor_report import read_advisor_html, read_advisor_xlsx
+from ubscope.analyzers.vendor.common import MSADVISOR, VendorReport, load_json
+from ubscope.probe.errors import VendorFormatError
+
+WHAT = "an msadvisor result JSON (objects with 'summary' and 'errorCode')"
+MAX_SEARCH_DEPTH = 16
+MAX_CELL_CHARS = 4096
+EVIDENCE_ROWS = 20
+CLASS_TYPES = {"0": "op", "1": "model"}
+SECTION_TYPES = {"0": "list", "1": "table", "2": "sourcedata"}
+
+
+def _key(name: object) -> str:
+    return re.sub(r"[\s_]+", "", name).lower() if isinstance(name, str) else ""
+
+
+def _normalised(node: dict[Any, Any]) -> dict[str, Any]:
+    return {_key(name): value for name, value in node.items()}
+
+
+def find_results(data: object) -> list[tuple[dict[str, Any], str | None]]:
+    """Result objects (keys normalised) with the knowledge-base name around them, in order."""
+    found: list[tuple[dict[str, Any], str | None]] = []
+    stack: list[tuple[object, int, str | None]] = [(data, 0, None)]
+    while stack:
+        node, depth, owner = stack.pop()
+        if isinstance(node, dict):
+            keys = _normalised(node)
+            if "summary" in keys and "errorcode" in keys:
+                found.append((keys, owner))
+                continue
+            name = keys.get("modelname") or keys.get("knowledgebase") or keys.get("name")
+            owner = name if isinstance(name, str) else owner
+            children = list(node.values())
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth < MAX_SEARCH_DEPTH:
+            stack.extend((child, depth + 1, owner) for child in reversed(children))
+    return found
+
+
+def _cell(value: object) -> str:
+    return ("" if value is None else str(value))[:MAX_CELL_CHARS]
+
+
+def _section_rows(section: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Column names and rows of one extendResult; flattened table rows are regrouped."""
+    keys = section.get("key")
+    columns = [_cell(name) for name in keys] if isinstance(keys, list) else []
+    values = section.get("value")
+    values = values if isinstance(values, list) else [] if values is None else [values]
+    if str(section.get("type", "")).strip() == "1" and columns:
+        if values and all(isinstance(row, list) for row in values):
+            return columns, [[_cell(cell) for cell in row] for row in values]
+        width = len(columns)
+        flat = [_cell(cell) for cell in values]
+        return columns, [flat[i : i + width] for i in range(0, len(flat), width)]
+    return ["value"], [[_cell(value)] for value in values]
+
+
+def _read_result_json(source: Path) -> VendorReport:
+    results = find_results(load_json(source, WHAT))
+    if not results:
+        raise VendorFormatError(source, f"expected {WHAT}, found none")
+    report = VendorReport(tool=MSADVISOR, path=os.fspath(source))
+    result_rows, detail_rows = [], []
+    for index, (result, knowledge_base) in enumerate(results):
+        problem = _cell(result.get("errorcode")).strip() == "0"
+        sections = []
+        extends = result.get("extendresult")
+        for number, section in enumerate(extends if isinstance(extends, list) else []):
+            if not isinstance(section, dict):
+                continue
+            section = _normalised(section)
+            columns, rows = _section_rows(section)
+            title = _cell(section.get("extendtitle")).strip()
+            kind = SECTION_TYPES.get(_cell(section.get("type")).strip(), "unknown")
+            sections.append({"title": title, "type": kind, "columns": columns, "rows": rows[:EVIDENCE_ROWS]})
+            for row_number, row in enumerate(rows):
+                for column, value in zip(columns, row, strict=False):
+                    detail_rows.append((index, number, title, kind, row_number, column, value))
+        class_type = CLASS_TYPES.get(_cell(result.get("classtype")).strip(), _cell(result.get("classtype")))
+        summary = _cell(result.get("summary")).strip()
+        result_rows.append((index, knowledge_base, class_type, problem, summary, len(sections)))
+        if problem:
+            report.findings.append(_finding(summary, knowledge_base, class_type, sections))
+    report.tables["results"] = pd.DataFrame(
+        result_rows, columns=["result", "knowledge_base", "class_type", "problem", "summary", "sections"]
+    )
+    report.tables["details"] = pd.DataFrame(
+        detail_rows, columns=["result", "section", "title", "type", "row", "column", "value"]
+    )
+    return report
+
+
+def _finding(summary: str, knowledge_base: str | None, class_type: str, sections: list[dict[str, Any]]) -> Finding:
+    evidence: dict[str, Any] = {"class_type": class_type, "sections": sections}
+    if knowledge_base:
+        evidence["knowledge_base"] = knowledge_base
+    return Finding(
+        code="ADV001",
+        severity=Severity.WARNING,
+        message=summary or "msadvisor knowledge base reported a problem",
+        location=Location(),
+        evidence=evidence,
+        suggestion="; ".join(s["title"] for s in sections if s["title"]),
+        source=MSADVISOR,
+    )
+
+
+def read_msadvisor(path: str | os.PathLike[str]) -> VendorReport:
+    """Read advisor output: msadvisor result ``.json`` (a result object, a list of
+    them or any wrapper), or ``msprof-analyze advisor`` ``.xlsx``/``.html``.
+
+    Results with errorCode ``'0'`` (problem found) become ``ADV001`` findings;
+    advisor problems become ``ADV002``-``ADV009`` by category. Tables:
+    ``results`` and ``details`` (JSON, long format), or ``problems`` (+ detail
+    sheets for xlsx).
+    """
+    source = Path(path)
+    suffix = source.suffix.lower()
+    if suffix == ".xlsx":
+        return read_advisor_xlsx(source)
+    if suffix in (".html", ".htm"):
+        return read_advisor_html(source)
+    return _read_result_json(source)

@@ -1,0 +1,55 @@
+"""Byte and time units shared by every view: KiB/MiB sizes, µs/ms times."""
+
+from __future__ import annotations
+
+import re
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?i?B|[KMGT])?\s*$", re.IGNORECASE)
+_FACTORS = {
+    "": 1, "B": 1,
+    "K": 1024, "KIB": 1024, "KB": 1000,
+    "M": 1024**2, "MIB": 1024**2, "MB": 1000**2,
+    "G": 1024**3, "GIB": 1024**3, "GB": 1000**3,
+    "T": 1024**4, "TIB": 1024**4, "TB": 1000**4,
+}  # fmt: skip
+
+
+def parse_size(text: str | int | float) -> int:
+    """``"160 KiB"`` -> 163840; ``"1.5 MB"`` -> 1500000; plain numbers are bytes."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return int(text)
+    match = _SIZE.match(str(text))
+    if not match:
+        raise ValueError(f"expected a size like '160 KiB', '2 MB' or '4096', got {text!r}")
+    number, unit = match.groups()
+    return int(float(number) * _FACTORS[(unit or "").upper()])
+
+
+def format_bytes(nbytes: float) -> str:
+    """Binary units with one decimal: ``196608`` -> ``192.0 KiB``."""
+    value = float(nbytes)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def format_time_ps(picoseconds: float) -> str:
+    """Modelled device time: ``1_234_000`` ps -> ``1.23 µs``."""
+    ns = picoseconds / 1000
+    if abs(ns) < 1000:
+        return f"{ns:.1f} ns"
+    if abs(ns) < 1e6:
+        return f"{ns / 1e3:.2f} µs"
+    if abs(ns) < 1e9:
+        return f"{ns / 1e6:.2f} ms"
+    return f"{ns / 1e9:.3f} s"
+
+
+def format_rate(bytes_per_second: float) -> str:
+    """``1.6e12`` -> ``1.60 TB/s`` (decimal units, as bandwidths are quoted)."""
+    for unit, scale in (("TB/s", 1e12), ("GB/s", 1e9), ("MB/s", 1e6)):
+        if bytes_per_second >= scale:
+            return f"{bytes_per_second / scale:.2f} {unit}"
+    return f"{bytes_per_second:.0f} B/s"

@@ -1,0 +1,81 @@
+"""The ``ubscope`` command line: one small module per command in ``commands/``
+(each defines ``register(subparsers)`` and an ``ORDER`` for ``--help``).
+
+Every command is thin: it parses options and calls library functions that
+tests call too. User errors (any :class:`UbscopeError`) print one line and
+exit 2; ``--debug`` shows the traceback for bug reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+
+from ubscope._version import __version__
+from ubscope.probe.errors import UbscopeError
+
+
+
+def command_modules() -> list:
+    """Every module of ``ubscope.commands`` that defines ``register``, ordered by
+    its ``ORDER`` (the position in ``ubscope --help``). Adding a command is
+    adding a module."""
+    from ubscope import commands
+
+    found = []
+    for info in pkgutil.iter_modules(commands.__path__):
+        module = importlib.import_module(f"ubscope.commands.{info.name}")
+        if hasattr(module, "register"):
+            found.append(module)
+    return sorted(found, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (exit 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="ubscope",
+        description="Memory profiler and diagnostics for Ascend C-style NPU kernels: "
+        "UB overflow, misaligned copies, fragmentation and GM traffic waste.",
+    )
+    parser.add_argument("--version", action="version", version=f"ubscope {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (for bug reports)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for module in command_modules():
+        module.register(commands)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    print(f"ubscope: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return 2
+    warnings.showwarning = _show_warning
+    try:
+        return int(args.handler(args) or 0)
+    except UbscopeError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"ubscope: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ubscope: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,1 @@
+"""One module per ``ubscope`` command; each defines ``register(subparsers)``."""

@@ -1,0 +1,56 @@
+"""Options and helpers shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ubscope.probe.chip import DEFAULT_CHIP, ChipProfile, builtin_chips, load_chip
+
+
+def add_chip_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--chip",
+        metavar="NAME|FILE",
+        default=None,
+        help=f"chip profile: a built-in name ({', '.join(builtin_chips())}) or a YAML file "
+        f"(default: {DEFAULT_CHIP})",
+    )
+
+
+def chip_from_args(args: argparse.Namespace) -> ChipProfile:
+    return load_chip(getattr(args, "chip", None))
+
+
+def console(stderr: bool = False) -> Console:
+    """A rich console; text from traces is always printed with markup off."""
+    return Console(stderr=stderr, highlight=False)
+
+
+@contextmanager
+def progress(description: str, total: int | None, quiet: bool = False) -> Iterator[Progress]:
+    """A progress bar on stderr for long work (hidden when not a terminal or quiet)."""
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console(stderr=True),
+        transient=True,
+        disable=quiet,
+    )
+    with bar:
+        bar.add_task(description, total=total)
+        yield bar
+
+
+def advance(bar: Progress, description: str | None = None) -> None:
+    task = bar.tasks[0].id
+    if description is not None:
+        bar.update(task, description=description)
+    bar.advance(task)

@@ -1,0 +1,78 @@
+"""``ubscope run KERNEL`` and ``ubscope kernels``: run a kernel into a trace."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ubscope.commands.common import add_chip_option, chip_from_args, console, progress
+from ubscope.kernels.registry import RunOutcome, get_kernel, load_builtin_kernels, run_kernel
+from ubscope.probe.units import format_time_ps
+
+ORDER = 20
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run a built-in kernel on the emulated device and record a trace",
+        description="Run a built-in kernel on the emulated device, check its numerics against "
+        "a float64 reference and write a .ubtrace. `ubscope kernels` lists kernels, "
+        "parameters and presets.",
+    )
+    run.add_argument("kernel", help="kernel name (see `ubscope kernels`)")
+    run.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                     help="set a kernel parameter (repeatable)")  # fmt: skip
+    run.add_argument("--preset", help="a planted-problem preset of the kernel")
+    run.add_argument("-o", "--output", metavar="FILE", help="trace file (default: KERNEL.ubtrace)")
+    add_chip_option(run)
+    run.set_defaults(handler=_run)
+
+    kernels = commands.add_parser(
+        "kernels", help="list the built-in kernels, their parameters and presets",
+        description="List the built-in kernels with their parameters, defaults and presets.",
+    )  # fmt: skip
+    kernels.add_argument("kernel", nargs="?", help="show one kernel in detail")
+    kernels.set_defaults(handler=_kernels)
+
+
+def print_outcome(outcome: RunOutcome) -> None:
+    out = console()
+    errors = outcome.result.max_errors()
+    verdict = "matches" if outcome.result.matches() else "DOES NOT MATCH"
+    worst = max(errors.values(), default=0.0)
+    out.print(
+        f"{outcome.spec.name}: {outcome.events} events, modelled {format_time_ps(outcome.duration_ps)}; "
+        f"output {verdict} the float64 reference (max abs error {worst:.3g})",
+        markup=False,
+    )
+    for note in outcome.result.notes:
+        out.print(f"  note: {note}", markup=False)
+
+
+def _run(args: argparse.Namespace) -> int:
+    spec = get_kernel(args.kernel)
+    params = spec.resolve(args.param, args.preset)
+    chip = chip_from_args(args)
+    output = Path(args.output or f"{spec.name}{'_' + args.preset if args.preset else ''}.ubtrace")
+    with progress(f"running {spec.name} on {chip.name}", total=None):
+        outcome = run_kernel(spec, params, chip, output, preset=args.preset)
+    print_outcome(outcome)
+    console().print(f"trace written to {output}", markup=False)
+    return 0
+
+
+def _kernels(args: argparse.Namespace) -> int:
+    out = console()
+    specs = load_builtin_kernels()
+    names = [args.kernel] if args.kernel else sorted(specs)
+    for name in names:
+        spec = get_kernel(name)
+        out.print(f"{spec.name}: {spec.summary}", markup=False, style="bold")
+        if args.kernel or len(names) == 1:
+            for param in spec.params:
+                choices = f" ({'|'.join(map(str, param.choices))})" if param.choices else ""
+                out.print(f"  {param.name}={param.default!s:<10} {param.help}{choices}", markup=False)
+        for preset, (description, _) in spec.presets.items():
+            out.print(f"  --preset {preset}: {description}", markup=False)
+    return 0
