@@ -38,6 +38,20 @@ _ARROW_TYPES = {field.name: field.type for field in EVENT_SCHEMA}
 BatchSink = Callable[[pa.RecordBatch], None]
 
 
+class _StringTable(dict):
+    """String -> id; a lookup of a new string assigns the next id, so
+    interning on the hot path is a single dict subscription."""
+
+    def __init__(self) -> None:
+        super().__init__({"": 0})
+        self.strings: list[str] = [""]
+
+    def __missing__(self, text: str) -> int:
+        sid = self[text] = len(self.strings)
+        self.strings.append(text)
+        return sid
+
+
 class Recorder:
     """Collects events in columnar batches.
 
@@ -52,19 +66,14 @@ class Recorder:
         self._batches: list[pa.RecordBatch] = []
         self._batch_ints = batch_events * ROW_WIDTH
         self._rows = array("q")
-        self._strings: dict[str, int] = {"": 0}
-        self._string_list: list[str] = [""]
+        self._strings = _StringTable()
         self._next_seq = 0
         self.closed = False
 
     # -- strings ---------------------------------------------------------
     def intern(self, text: str) -> int:
         """Integer id of ``text`` in the trace's string table."""
-        sid = self._strings.get(text)
-        if sid is None:
-            sid = self._strings[text] = len(self._string_list)
-            self._string_list.append(text)
-        return sid
+        return self._strings[text]
 
     # -- recording calls -------------------------------------------------
     def _row(self, row: tuple[int, ...]) -> None:
@@ -87,15 +96,21 @@ class Recorder:
               aligned_size: int, name: str, tag: str, t_ps: int,
               flags: int = 0, arg: int = 0) -> None:  # fmt: skip
         """An on-chip allocation of ``size`` requested bytes occupying ``aligned_size``."""
-        s = self.intern
-        self._row((_ALLOC, core_kind, core, space, addr, size, aligned_size, _NONE, 0, 0, 0,
-                   s(name), 0, s(tag), t_ps, 0, arg, 0, flags))  # fmt: skip
+        s = self._strings
+        rows = self._rows
+        rows.extend((_ALLOC, core_kind, core, space, addr, size, aligned_size, _NONE, 0, 0, 0,
+                     s[name], 0, s[tag], t_ps, 0, arg, 0, flags))  # fmt: skip
+        if len(rows) >= self._batch_ints:
+            self.flush()
 
     def free(self, core_kind: int, core: int, space: int, addr: int, size: int,
              aligned_size: int, name: str, tag: str, t_ps: int, flags: int = 0) -> None:  # fmt: skip
-        s = self.intern
-        self._row((_FREE, core_kind, core, space, addr, size, aligned_size, _NONE, 0, 0, 0,
-                   s(name), 0, s(tag), t_ps, 0, 0, 0, flags))  # fmt: skip
+        s = self._strings
+        rows = self._rows
+        rows.extend((_FREE, core_kind, core, space, addr, size, aligned_size, _NONE, 0, 0, 0,
+                     s[name], 0, s[tag], t_ps, 0, 0, 0, flags))  # fmt: skip
+        if len(rows) >= self._batch_ints:
+            self.flush()
 
     def alloc_fail(self, core_kind: int, core: int, space: int, size: int, aligned_size: int,
                    name: str, tag: str, t_ps: int, total_free: int, largest_free: int,
@@ -117,20 +132,11 @@ class Recorder:
              tensor: str, tag: str, start_ps: int, dur_ps: int, flags: int = 0,
              name: str = "") -> None:  # fmt: skip
         """A transfer of ``size`` requested bytes of which ``moved`` arrived."""
-        # The hot path: interning and the append are inlined (see BENCHMARKS.md).
-        strings = self._strings
-        name_id = strings.get(name)
-        if name_id is None:
-            name_id = self.intern(name)
-        tensor_id = strings.get(tensor)
-        if tensor_id is None:
-            tensor_id = self.intern(tensor)
-        tag_id = strings.get(tag)
-        if tag_id is None:
-            tag_id = self.intern(tag)
+        # Hot paths (alloc, free, copy, compute) append directly: see BENCHMARKS.md.
+        s = self._strings
         rows = self._rows
         rows.extend((_COPY, core_kind, core, dst_space, dst_addr, size, moved, src_space,
-                     src_addr, burst_len, burst_count, name_id, tensor_id, tag_id, start_ps,
+                     src_addr, burst_len, burst_count, s[name], s[tensor], s[tag], start_ps,
                      dur_ps, 0, 0, flags))  # fmt: skip
         if len(rows) >= self._batch_ints:
             self.flush()
@@ -139,16 +145,10 @@ class Recorder:
                 op: str, flops: int, tag: str, start_ps: int, dur_ps: int,
                 flags: int = 0, out_bytes: int = 0) -> None:  # fmt: skip
         """An on-chip operation writing at ``addr``; ``touched`` bytes read and written."""
-        strings = self._strings
-        op_id = strings.get(op)
-        if op_id is None:
-            op_id = self.intern(op)
-        tag_id = strings.get(tag)
-        if tag_id is None:
-            tag_id = self.intern(tag)
+        s = self._strings
         rows = self._rows
         rows.extend((_COMPUTE, core_kind, core, space, addr, touched, out_bytes, _NONE, 0, 0,
-                     0, op_id, 0, tag_id, start_ps, dur_ps, flops, 0, flags))  # fmt: skip
+                     0, s[op], 0, s[tag], start_ps, dur_ps, flops, 0, flags))  # fmt: skip
         if len(rows) >= self._batch_ints:
             self.flush()
 
@@ -206,7 +206,7 @@ class Recorder:
 
     def _to_batch(self, rows: np.ndarray) -> pa.RecordBatch:
         count = rows.shape[0]
-        strings = pa.array(self._string_list, type=pa.utf8())
+        strings = pa.array(self._strings.strings, type=pa.utf8())
         arrays: list[pa.Array] = [pa.array(np.arange(self._next_seq, self._next_seq + count))]
         for index, column in enumerate(ROW_FIELDS):
             values = rows[:, index]
@@ -234,12 +234,24 @@ class Recorder:
         return pa.Table.from_batches(self.batches(), schema=EVENT_SCHEMA)
 
 
+# The public recording calls; NullRecorder turns each into a no-op.
+RECORDING_CALLS = (
+    "kernel_begin", "kernel_end", "alloc", "free", "alloc_fail", "pool_reset", "copy",
+    "compute", "kv_page", "host_sample", "mark", "queue_init", "redzone_write",
+)  # fmt: skip
+
+
 class NullRecorder(Recorder):
     """A recorder that records nothing: the 'recording off' side of the
     overhead benchmark and of runs that only want numerics."""
 
-    def _row(self, row: tuple[int, ...]) -> None:
-        return None
-
     def intern(self, text: str) -> int:
         return 0
+
+
+def _ignore(self: Recorder, *args: object, **kwargs: object) -> None:
+    return None
+
+
+for _call in RECORDING_CALLS:
+    setattr(NullRecorder, _call, _ignore)

@@ -30,8 +30,10 @@ from ubscope._version import __version__
 METADATA_KEY = b"ubscope"
 TRACE_SUFFIX = ".ubtrace"
 _WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd", emit_dictionary_deltas=True)
-# An Arrow IPC stream starts with the continuation marker of its schema message.
+# An Arrow IPC stream starts with the continuation marker of its schema message
+# and, when closed properly, ends with this end-of-stream marker.
 _STREAM_MAGIC = b"\xff\xff\xff\xff"
+_END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 
 
 def host_info() -> dict[str, Any]:
@@ -202,7 +204,7 @@ def read_trace(
     batches: list[pa.RecordBatch] = []
     problems: list[str] = []
     complete = True
-    with _open_stream(path) as (reader, _):
+    with _open_stream(path) as (reader, handle):
         meta = _parse_metadata(path, reader.schema)
         if reader.schema.remove_metadata() != EVENT_SCHEMA:
             _check_columns(path, reader.schema)
@@ -215,6 +217,9 @@ def read_trace(
                 complete = False
                 problems.append(f"truncated after {sum(b.num_rows for b in batches)} events: {exc}")
                 break
+        if complete and not _ends_with_marker(handle):
+            complete = False
+            problems.append("the end-of-stream marker is missing")
     recovered = sum(b.num_rows for b in batches)
     if not complete:
         message = f"trace is truncated (recording was interrupted); recovered {recovered} events"
@@ -227,6 +232,15 @@ def read_trace(
     events = table.to_pandas()
     _check_sequence(path, events)
     return Trace(path=path, meta=meta, events=events, complete=complete, problems=problems)
+
+
+def _ends_with_marker(handle: IO[bytes]) -> bool:
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    if size < len(_END_OF_STREAM):
+        return False
+    handle.seek(size - len(_END_OF_STREAM))
+    return handle.read(len(_END_OF_STREAM)) == _END_OF_STREAM
 
 
 def _check_columns(path: Path, schema: pa.Schema) -> None:

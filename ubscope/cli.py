@@ -20,7 +20,6 @@ from ubscope._version import __version__
 from ubscope.probe.errors import UbscopeError
 
 
-
 def command_modules() -> list:
     """Every module of ``ubscope.commands`` that defines ``register``, ordered by
     its ``ORDER`` (the position in ``ubscope --help``). Adding a command is

@@ -72,7 +72,9 @@ def _kernels(args: argparse.Namespace) -> int:
         if args.kernel or len(names) == 1:
             for param in spec.params:
                 choices = f" ({'|'.join(map(str, param.choices))})" if param.choices else ""
-                out.print(f"  {param.name}={param.default!s:<10} {param.help}{choices}", markup=False)
+                out.print(
+                    f"  {param.name}={param.default!s:<10} {param.help}{choices}", markup=False
+                )
         for preset, (description, _) in spec.presets.items():
             out.print(f"  --preset {preset}: {description}", markup=False)
     return 0

@@ -1,0 +1,86 @@
+"""Chip profiles: built-in figures from the hardware reference, file:field errors."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from ubscope.probe.chip import DEFAULT_CHIP, builtin_chips, load_chip
+from ubscope.probe.errors import ChipProfileError
+
+
+def test_all_reference_chips_are_built_in():
+    assert set(builtin_chips()) == {
+        "Ascend910B1", "Ascend910B2", "Ascend910B3", "Ascend910B4",
+        "Ascend910A", "Ascend310P3", "Ascend310B1",
+    }  # fmt: skip
+    assert DEFAULT_CHIP == "Ascend910B2"
+
+
+def test_910b2_figures_follow_the_reference_not_the_article():
+    chip = load_chip("Ascend910B2")
+    assert chip.capacity == {"UB": 196608, "L1": 524288, "L0A": 65536, "L0B": 65536, "L0C": 131072}
+    assert chip.alignment == {"UB": 32, "L1": 32, "L0A": 512, "L0B": 512, "L0C": 64}
+    assert chip.ub_scratch_bytes == 8192 and chip.ub_safe_budget == 184 * 1024
+    assert (chip.cube_cores, chip.vector_cores, chip.split_cores) == (24, 48, True)
+    assert chip.gm_alignment == 512 and chip.que_max_event == 8 and chip.qbuf_max_len == 64
+    assert chip.gm_bandwidth == pytest.approx(1.6e12)  # not the article's 300 GB/s
+    assert chip.peak_fp16_flops == pytest.approx(24 * 1.8e9 * 4096 * 2, rel=1e-3)
+    assert 215 < chip.ridge_flops_per_byte < 225
+
+
+@pytest.mark.parametrize(
+    "name, ub, que_max, split",
+    [
+        ("Ascend910A", 262144, 4, False),
+        ("Ascend310P3", 262144, 8, False),
+        ("Ascend310B1", 253952, 8, False),
+    ],
+)
+def test_other_chips(name, ub, que_max, split):
+    chip = load_chip(name)
+    assert chip.capacity["UB"] == ub and chip.que_max_event == que_max and chip.split_cores == split
+
+
+def _profile_file(tmp_path, mutate):
+    data = yaml.safe_load((load_chip.__globals__["resources"].files("ubscope.probe.chips")
+                           / "Ascend910B2.yaml").read_text("utf-8"))  # fmt: skip
+    mutate(data)
+    path = tmp_path / "chip.yaml"
+    path.write_text(yaml.safe_dump(data), "utf-8")
+    return path
+
+
+def test_user_profile_file_loads(tmp_path):
+    path = _profile_file(tmp_path, lambda d: d.update(name="MyChip"))
+    assert load_chip(path).name == "MyChip"
+
+
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda d: d["memory"].pop("UB"), "memory.UB: missing"),
+        (lambda d: d["memory"].update(UB=-5), "memory.UB: must be"),
+        (lambda d: d["cores"].update(cube="many"), "cores.cube: expected a number"),
+        (lambda d: d["gm"].update(bandwidth_gb_per_s=float("nan")), "gm.bandwidth_gb_per_s"),
+        (lambda d: d["cores"].update(split="yes"), "cores.split: expected true or false"),
+        (lambda d: d.pop("compute"), "compute.fp16_tflops: missing"),
+    ],
+)
+def test_bad_profile_names_file_and_field(tmp_path, mutate, field):
+    path = _profile_file(tmp_path, mutate)
+    with pytest.raises(ChipProfileError) as info:
+        load_chip(path)
+    assert str(info.value).startswith(f"{path}: ") and field in str(info.value)
+
+
+def test_unparseable_and_unknown_profiles(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n", "utf-8")
+    with pytest.raises(ChipProfileError, match="line"):
+        load_chip(bad)
+    with pytest.raises(ChipProfileError, match="unknown chip"):
+        load_chip("Ascend999")
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ChipProfileError, match="not UTF-8"):
+        load_chip(binary)
