@@ -56,11 +56,13 @@ class Param:
 
 @dataclass
 class KernelResult:
-    """What a kernel run produced: outputs and their float64 references."""
+    """What a kernel run produced: outputs, their float64 references, and the
+    host inputs (for cross-checking against real NPU operators)."""
 
     outputs: dict[str, np.ndarray]
     references: dict[str, np.ndarray]
     notes: list[str] = field(default_factory=list)
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)
 
     def max_errors(self) -> dict[str, float]:
         """Largest absolute error per output."""

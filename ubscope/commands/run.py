@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ubscope.commands.common import add_chip_option, chip_from_args, console, progress
+from ubscope.kernels.npu_backend import cross_check, probe_npu
 from ubscope.kernels.registry import RunOutcome, get_kernel, load_builtin_kernels, run_kernel
 from ubscope.probe.units import format_time_ps
 
@@ -25,6 +26,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="set a kernel parameter (repeatable)")  # fmt: skip
     run.add_argument("--preset", help="a planted-problem preset of the kernel")
     run.add_argument("-o", "--output", metavar="FILE", help="trace file (default: KERNEL.ubtrace)")
+    run.add_argument("--backend", choices=("emulated", "npu"), default="emulated",
+                     help="npu: also run the matching torch_npu operator on a real NPU, compare "
+                     "numerics and record a torch_npu memory profile (needs torch_npu + CANN; "
+                     "untested on hardware)")  # fmt: skip
     add_chip_option(run)
     run.set_defaults(handler=_run)
 
@@ -55,10 +60,21 @@ def _run(args: argparse.Namespace) -> int:
     params = spec.resolve(args.param, args.preset)
     chip = chip_from_args(args)
     output = Path(args.output or f"{spec.name}{'_' + args.preset if args.preset else ''}.ubtrace")
+    if args.backend == "npu":
+        probe_npu()  # fail early, before the emulation, when the NPU path cannot run
     with progress(f"running {spec.name} on {chip.name}", total=None):
         outcome = run_kernel(spec, params, chip, output, preset=args.preset)
     print_outcome(outcome)
     console().print(f"trace written to {output}", markup=False)
+    if args.backend == "npu":
+        profile_dir = output.with_suffix(".torch_npu")
+        check = cross_check(spec.name, params, outcome.result, profile_dir)
+        verdict = "matches" if check.matches else "DOES NOT MATCH"
+        console().print(
+            f"torch_npu operator {verdict} the emulated output (max abs error "
+            f"{check.max_abs_error:.3g}); torch_npu memory profile in {profile_dir}",
+            markup=False,
+        )
     return 0
 
 
