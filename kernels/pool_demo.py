@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from ubscope.kernels.registry import KernelResult, KernelSpec, Param, register
 from ubscope.probe.device import Block, Device
 from ubscope.probe.errors import EmulationError

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Device
 from ubscope.probe.errors import ParameterError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+
 from ubscope.probe.chip import DEFAULT_CHIP, builtin_chips, load_chip
 from ubscope.probe.errors import ChipProfileError
 

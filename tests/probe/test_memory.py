@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from ubscope.probe.errors import EmulationError, ParameterError
 from ubscope.probe.events import EventKind, Flag, Space, TPosition
 from ubscope.probe.memory import vector

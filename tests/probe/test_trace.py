@@ -13,6 +13,7 @@ import warnings
 
 import pyarrow as pa
 import pytest
+
 from ubscope.probe.errors import PartialReadWarning, TraceError
 from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION, Space
 from ubscope.probe.recorder import Recorder
