@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from ubscope.probe.errors import ChipProfileError
 from ubscope.probe.events import Space
 

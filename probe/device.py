@@ -15,6 +15,7 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 import psutil
+
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.costmodel import CostModel, Timeline
 from ubscope.probe.errors import EmulationError, ParameterError

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
+
 from ubscope.probe.events import (
     ENUM_COLUMNS,
     EVENT_SCHEMA,

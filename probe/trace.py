@@ -22,10 +22,10 @@ from typing import IO, Any
 import pandas as pd
 import psutil
 import pyarrow as pa
-from ubscope.probe.errors import TraceError, warn_partial
-from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
 
 from ubscope._version import __version__
+from ubscope.probe.errors import TraceError, warn_partial
+from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
 
 METADATA_KEY = b"ubscope"
 TRACE_SUFFIX = ".ubtrace"

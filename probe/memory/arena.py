@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from ubscope.probe.errors import EmulationError
 from ubscope.probe.events import Space
 

@@ -9,6 +9,7 @@ which is what ubscope models.
 from __future__ import annotations
 
 import numpy as np
+
 from ubscope.probe.errors import EmulationError
 from ubscope.probe.events import Flag, Space
 from ubscope.probe.memory.arena import LocalTensor

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from ubscope.probe.errors import EmulationError
 from ubscope.probe.events import Flag, Space
 from ubscope.probe.memory.arena import LocalTensor

@@ -7,6 +7,7 @@ free, failure and reset, so the analyzers can see overflow and fragmentation.
 from __future__ import annotations
 
 import numpy as np
+
 from ubscope.probe.device import Core
 from ubscope.probe.errors import EmulationError
 from ubscope.probe.events import Flag, Space

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import deque
 
 import numpy as np
+
 from ubscope.probe.device import Core
 from ubscope.probe.errors import EmulationError, ParameterError
 from ubscope.probe.events import POSITION_SPACE, Flag, Space, TPosition

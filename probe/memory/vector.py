@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
 from ubscope.probe.errors import EmulationError
 from ubscope.probe.events import Flag
 from ubscope.probe.memory.arena import LocalTensor
