@@ -290,6 +290,12 @@ def trace_summary(trace: Trace) -> dict[str, Any]:
         "command": " ".join(meta.get("command", [])),
         "events": len(events),
         "modelled_time": format_time_ps(modelled),
-        "launches": events.loc[events["kind"] == "kernel_begin", "name"].astype(str).tolist(),
+        "launches": {
+            str(name): int(count)
+            for name, count in events.loc[events["kind"] == "kernel_begin", "name"]
+            .astype(str)
+            .value_counts(sort=False)
+            .items()
+        },
         "event_counts": {str(k): int(v) for k, v in counts.items() if v},
     }
