@@ -79,7 +79,7 @@ class Location:
 @dataclass
 class Finding:
     """One diagnosis. ``source`` is ``"ubscope"`` for trace rules, or the vendor
-    tool's name (``"msSanitizer"``, ``"msadvisor"``, ``"msprof-op"``,
+    tool's name (``"msSanitizer"``, ``"msadvisor"``, ``"msprof op"``,
     ``"torch_npu"``) for findings read from vendor output."""
 
     code: str

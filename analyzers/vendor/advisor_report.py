@@ -21,7 +21,14 @@ from typing import Any
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
-from ubscope.analyzers.vendor.common import ADVISOR, VendorReport, check_size, find_column, to_number
+from ubscope.analyzers.vendor.common import (
+    ADVISOR,
+    VendorReport,
+    check_size,
+    find_column,
+    read_text,
+    to_number,
+)
 from ubscope.probe.errors import UbscopeError, VendorFormatError
 
 WHAT_XLSX = "an msprof-analyze advisor workbook (mstt_advisor_*.xlsx)"
@@ -77,6 +84,8 @@ def _findings(problems: pd.DataFrame) -> list[Finding]:
     findings = []
     for row in problems.to_dict("records"):
         category = str(row.get("category") or "").strip()
+        if not category and not row.get("description"):
+            continue
         priority = row.get("priority")
         informational = priority == "low" or any(w in category.lower() for w in INFO_CATEGORIES)
         evidence = {
@@ -152,7 +161,9 @@ def read_advisor_xlsx(path: str | os.PathLike[str]) -> VendorReport:
     sheets = _load_sheets(source)
     title = next((t for t in sheets if t.strip().lower() in PROBLEM_SHEETS), None)
     if title is None:
-        raise VendorFormatError(source, f"expected {WHAT_XLSX} with a 'problems' or '问题综述' sheet")
+        raise VendorFormatError(
+            source, f"expected {WHAT_XLSX} with a 'problems' or '问题综述' sheet"
+        )
     rows = [row for row in sheets[title] if any(cell not in (None, "") for cell in row)]
     header = [str(cell).strip() if cell is not None else "" for cell in rows[0]] if rows else []
     positions = {
@@ -161,7 +172,9 @@ def read_advisor_xlsx(path: str | os.PathLike[str]) -> VendorReport:
         if (found := find_column(header, *names)) is not None
     }
     if "category" not in positions or "description" not in positions:
-        raise VendorFormatError(source, f"expected {WHAT_XLSX}: sheet {title!r} has no category/description header")
+        raise VendorFormatError(
+            source, f"expected {WHAT_XLSX}: sheet {title!r} has no category/description header"
+        )
     records = [
         {column: (row[i] if i < len(row) else None) for column, i in positions.items()}
         for row in rows[1:]
@@ -195,7 +208,12 @@ class _SectionParser(HTMLParser):
         elif tag == "h2" and "collapsible-header" in (attributes.get("class") or ""):
             colour = _COLOUR.search(attributes.get("style") or "")
             self.sections.append(
-                {"title": "", "colour": colour.group(1).lower() if colour else None, "texts": [], "tables": []}
+                {
+                    "title": "",
+                    "colour": colour.group(1).lower() if colour else None,
+                    "texts": [],
+                    "tables": [],
+                }
             )
             self.title = []
         elif tag == "table" and self.sections and self.table is None:
@@ -267,13 +285,7 @@ def read_advisor_html(path: str | os.PathLike[str]) -> VendorReport:
     and are recorded as the ``group`` of the problems that follow.
     """
     source = Path(path)
-    check_size(source, MAX_FILE_BYTES, WHAT_HTML)
-    try:
-        text = source.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise VendorFormatError(source, f"expected {WHAT_HTML} (UTF-8), got undecodable bytes") from None
-    except OSError as exc:
-        raise VendorFormatError(source, f"expected {WHAT_HTML}, cannot read it ({exc.strerror})") from None
+    text = read_text(source, WHAT_HTML, MAX_FILE_BYTES)
     parser = _SectionParser()
     try:
         parser.feed(text)
@@ -281,7 +293,9 @@ def read_advisor_html(path: str | os.PathLike[str]) -> VendorReport:
     except (AssertionError, ValueError) as exc:
         raise VendorFormatError(source, f"expected {WHAT_HTML}, unparsable HTML ({exc})") from None
     if not parser.sections:
-        raise VendorFormatError(source, f"expected {WHAT_HTML} with <h2 class=\"collapsible-header\"> sections")
+        raise VendorFormatError(
+            source, f'expected {WHAT_HTML} with <h2 class="collapsible-header"> sections'
+        )
     problems, group = [], None
     for section in parser.sections:
         if section["texts"] or section["tables"]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from ubscope.analyzers.findings import Finding
 from ubscope.probe.errors import VendorFormatError, warn_partial
 
@@ -30,7 +31,7 @@ MSPROF_OP = "msprof op"
 TORCH_NPU = "torch_npu"
 
 NA_TOKENS = ("", "NA", "N/A")
-DEFAULT_CHUNK_ROWS = 200_000
+DEFAULT_CHUNK_ROWS = 100_000
 MAX_CSV_LINE_BYTES = 16 << 20
 MAX_JSON_BYTES = 256 << 20
 # Deep enough for any real tool output, shallow enough to stay far from
@@ -78,7 +79,8 @@ def to_number(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
-_DECIMAL = r"\d{1,16}(?:\.\d*)?"
+INT64_MAX = str(2**63 - 1)
+_DECIMAL = r"\d{1,16}(?:\.\d*)?"  # epoch µs has 16 integer digits
 
 
 def us_text_to_ns(values: pd.Series) -> pd.Series:
@@ -89,11 +91,13 @@ def us_text_to_ns(values: pd.Series) -> pd.Series:
     converted separately. Unparsable cells become <NA>.
     """
     text = values.astype("str").str.strip().str.strip('"').str.strip()
-    text = text.where(text.str.fullmatch(_DECIMAL).fillna(False).astype(bool))
-    parts = text.str.partition(".")
-    whole = parts[0].astype("Int64")
-    fraction = parts[2].fillna("").str.slice(0, 3).str.pad(3, side="right", fillchar="0")
-    return whole * 1000 + fraction.where(whole.notna()).astype("Int64")
+    padded = text.where(text.str.contains(".", regex=False), text + ".") + "000"
+    digits = padded.str.replace(r"^0*(\d{1,16})\.(\d{3})\d*$", r"\1\2", regex=True)
+    valid = digits.str.fullmatch(r"\d{1,19}").fillna(False).astype(bool)
+    fits = (digits.str.len() < 19) | (
+        digits <= INT64_MAX
+    )  # equal-length strings compare as numbers
+    return digits.where(valid & fits.fillna(False).astype(bool)).astype("Int64")
 
 
 def us_scalar_to_ns(value: object) -> int | None:
@@ -104,7 +108,8 @@ def us_scalar_to_ns(value: object) -> int | None:
     if not re.fullmatch(_DECIMAL, text):
         return None
     whole, _, fraction = text.partition(".")
-    return int(whole) * 1000 + int((fraction[:3] or "0").ljust(3, "0"))
+    ns = int(whole) * 1000 + int((fraction[:3] or "0").ljust(3, "0"))
+    return ns if ns <= int(INT64_MAX) else None
 
 
 def typed_columns(
@@ -167,17 +172,20 @@ def _depth_exceeds(text: str, limit: int) -> bool:
     return False
 
 
-def load_json(path: Path, what: str, limit: int = MAX_JSON_BYTES) -> object:
-    """A whole (bounded-size) JSON file, or VendorFormatError naming ``what``."""
+def read_text(path: Path, what: str, limit: int) -> str:
+    """A whole (bounded-size) UTF-8 file, or VendorFormatError naming ``what``."""
     check_size(path, limit, what)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        return path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise VendorFormatError(
-            path, f"expected {what} (UTF-8 JSON), got undecodable bytes"
-        ) from None
+        raise VendorFormatError(path, f"expected {what} (UTF-8), got undecodable bytes") from None
     except OSError as exc:
         raise VendorFormatError(path, f"expected {what}, cannot read it ({exc.strerror})") from None
+
+
+def load_json(path: Path, what: str, limit: int = MAX_JSON_BYTES) -> object:
+    """A whole (bounded-size) JSON file, or VendorFormatError naming ``what``."""
+    text = read_text(path, what, limit)
     if _depth_exceeds(text, MAX_JSON_DEPTH):
         raise VendorFormatError(
             path, f"expected {what}, got JSON nested over {MAX_JSON_DEPTH} deep"
@@ -193,8 +201,8 @@ def csv_header(path: Path, what: str) -> list[str]:
     msOpProf trailing comma) is dropped."""
     check_size(path, 1 << 62, what)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            first = handle.readline(MAX_CSV_LINE_BYTES)
+        with open(path, "rb") as handle:
+            first = handle.readline(MAX_CSV_LINE_BYTES).decode("utf-8-sig")
         names = next(csv.reader([first]), [])
     except (UnicodeDecodeError, csv.Error):
         raise VendorFormatError(
@@ -241,7 +249,10 @@ def _last_line_truncated(path: Path, columns: int) -> bool:
     if tail.endswith(b"\n"):
         return False
     last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
-    return len(next(csv.reader([last]), [])) < columns
+    try:
+        return len(next(csv.reader([last]), [])) < columns
+    except csv.Error:
+        return True
 
 
 def _clean(chunk: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -251,6 +262,14 @@ def _clean(chunk: pd.DataFrame, names: list[str]) -> pd.DataFrame:
         stripped = chunk[column].str.strip()
         chunk[column] = stripped.mask(stripped.isin(NA_TOKENS))
     return chunk
+
+
+def _undecodable_rows(chunk: pd.DataFrame) -> pd.Series:
+    """Rows where decoding replaced bytes (U+FFFD): they are skipped, not guessed."""
+    marked = pd.Series(False, index=chunk.index)
+    for column in chunk.columns:
+        marked |= chunk[column].str.contains("\ufffd", regex=False).fillna(False).astype(bool)
+    return marked
 
 
 def _next_chunk(chunks: Iterator[pd.DataFrame]) -> tuple[pd.DataFrame | None, int]:
@@ -266,24 +285,28 @@ def read_csv_chunks(
     report: VendorReport,
     what: str,
     *,
+    columns: Sequence[str] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> Iterator[pd.DataFrame]:
     """Yield the rows of a vendor CSV as string DataFrames of at most ``chunk_rows``.
 
-    Cells are stripped (timestamps end with a TAB) and ``NA``/``N/A``/empty
-    become NaN; a trailing empty column is dropped. Lines with too many
+    Only ``columns`` (default: all) are parsed; lines with extra fields are
+    then not detected. Cells are stripped
+    (timestamps end with a TAB) and ``NA``/``N/A``/empty become NaN; a
+    trailing empty column is dropped. Lines with too many
     fields and a truncated last line are skipped with a partial-read warning;
     an unreadable file raises VendorFormatError, one that breaks down after
     some rows keeps those rows (with a warning).
     """
-    names = csv_header(path, what)
+    header = csv_header(path, what)
+    names = [name for name in header if columns is None or name in columns]
     if path.stat().st_size > MAX_CSV_LINE_BYTES and _longest_line(path) > MAX_CSV_LINE_BYTES:
         raise VendorFormatError(
             path, f"expected {what}, got a line longer than {MAX_CSV_LINE_BYTES >> 20} MiB"
         )
-    drop_last = _last_line_truncated(path, len(names))
+    drop_last = _last_line_truncated(path, len(header))
     pending: pd.DataFrame | None = None
-    rows = skipped = 0
+    rows = skipped = dropped = 0
     try:
         with pd.read_csv(
             path,
@@ -291,7 +314,9 @@ def read_csv_chunks(
             keep_default_na=False,
             na_filter=False,
             index_col=False,
+            usecols=None if columns is None else [header.index(name) for name in names],
             encoding="utf-8-sig",
+            encoding_errors="replace",
             on_bad_lines="warn",
             chunksize=max(1, chunk_rows),
         ) as reader:
@@ -303,6 +328,10 @@ def read_csv_chunks(
                 if pending is not None:
                     yield pending
                 pending = _clean(chunk, names)
+                undecodable = _undecodable_rows(pending)
+                if undecodable.any():
+                    dropped += int(undecodable.sum())
+                    pending = pending[~undecodable]
                 rows += len(pending)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OverflowError) as exc:
         reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
@@ -312,8 +341,33 @@ def read_csv_chunks(
         drop_last = False
     if skipped:
         report.note_partial(path, f"skipped {skipped} malformed line(s)")
+    if dropped:
+        report.note_partial(path, f"skipped {dropped} row(s) that are not valid UTF-8")
     if pending is not None:
         if drop_last and len(pending):
             report.note_partial(path, "the last line is truncated; skipped it")
             pending = pending.iloc[:-1]
         yield pending
+
+
+def read_csv_table(
+    path: Path,
+    report: VendorReport,
+    what: str,
+    *,
+    text: Sequence[str] = (),
+    epoch_us: Sequence[str] = (),
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> pd.DataFrame:
+    """A small vendor CSV as one typed DataFrame (see :func:`typed_columns`)."""
+    chunks = list(read_csv_chunks(path, report, what, chunk_rows=chunk_rows))
+    frame = (
+        pd.concat(chunks, ignore_index=True)
+        if chunks
+        else pd.DataFrame(columns=csv_header(path, what))
+    )
+    for column in [c for c in frame.columns if "Shapes" in c]:
+        frame[column] = frame[column].str.strip('"')  # kernel_details writes """32,3,224,224"""
+    text_columns = [c for c in frame.columns if find_column([c], *text)]
+    epoch_columns = [c for c in frame.columns if find_column([c], *epoch_us)]
+    return typed_columns(frame, text=text_columns, epoch_us=epoch_columns)

@@ -98,17 +98,22 @@ def _read_result_json(source: Path) -> VendorReport:
             columns, rows = _section_rows(section)
             title = _cell(section.get("extendtitle")).strip()
             kind = SECTION_TYPES.get(_cell(section.get("type")).strip(), "unknown")
-            sections.append({"title": title, "type": kind, "columns": columns, "rows": rows[:EVIDENCE_ROWS]})
+            sections.append(
+                {"title": title, "type": kind, "columns": columns, "rows": rows[:EVIDENCE_ROWS]}
+            )
             for row_number, row in enumerate(rows):
                 for column, value in zip(columns, row, strict=False):
                     detail_rows.append((index, number, title, kind, row_number, column, value))
-        class_type = CLASS_TYPES.get(_cell(result.get("classtype")).strip(), _cell(result.get("classtype")))
+        class_type = CLASS_TYPES.get(
+            _cell(result.get("classtype")).strip(), _cell(result.get("classtype"))
+        )
         summary = _cell(result.get("summary")).strip()
         result_rows.append((index, knowledge_base, class_type, problem, summary, len(sections)))
         if problem:
             report.findings.append(_finding(summary, knowledge_base, class_type, sections))
     report.tables["results"] = pd.DataFrame(
-        result_rows, columns=["result", "knowledge_base", "class_type", "problem", "summary", "sections"]
+        result_rows,
+        columns=["result", "knowledge_base", "class_type", "problem", "summary", "sections"],
     )
     report.tables["details"] = pd.DataFrame(
         detail_rows, columns=["result", "section", "title", "type", "row", "column", "value"]
@@ -116,7 +121,19 @@ def _read_result_json(source: Path) -> VendorReport:
     return report
 
 
-def _finding(summary: str, knowledge_base: str | None, class_type: str, sections: list[dict[str, Any]]) -> Finding:
+def _suggestions(sections: list[dict[str, Any]]) -> str:
+    """Cells of table columns named like "Optimization Suggestion" (or 建议), in order."""
+    found: list[str] = []
+    for section in sections:
+        for index, column in enumerate(section["columns"]):
+            if "suggest" in column.lower() or "建议" in column:
+                found += [row[index] for row in section["rows"] if index < len(row) and row[index]]
+    return "\n".join(dict.fromkeys(found))
+
+
+def _finding(
+    summary: str, knowledge_base: str | None, class_type: str, sections: list[dict[str, Any]]
+) -> Finding:
     evidence: dict[str, Any] = {"class_type": class_type, "sections": sections}
     if knowledge_base:
         evidence["knowledge_base"] = knowledge_base
@@ -126,7 +143,7 @@ def _finding(summary: str, knowledge_base: str | None, class_type: str, sections
         message=summary or "msadvisor knowledge base reported a problem",
         location=Location(),
         evidence=evidence,
-        suggestion="; ".join(s["title"] for s in sections if s["title"]),
+        suggestion=_suggestions(sections),
         source=MSADVISOR,
     )
 

@@ -15,13 +15,13 @@ import re
 from pathlib import Path
 
 import pandas as pd
+
 from ubscope.analyzers.vendor.common import (
     MSPROF_OP,
     VendorReport,
     csv_header,
-    read_csv_chunks,
+    read_csv_table,
     require_columns,
-    typed_columns,
 )
 from ubscope.probe.errors import VendorFormatError
 
@@ -83,9 +83,7 @@ def _read_metric(file: Path, metric: str, report: VendorReport) -> pd.DataFrame:
         require_columns(file, header, what, ("Op Name",))
     elif not any(name.startswith(("aic_", "aiv_")) for name in header):
         raise VendorFormatError(file, f"expected {what} with aic_*/aiv_* columns")
-    chunks = list(read_csv_chunks(file, report, what))
-    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=header)
-    return typed_columns(frame, text=("Op Name", "Op Type", "sub_block_id"))
+    return read_csv_table(file, report, what, text=("Op Name", "Op Type", "sub_block_id"))
 
 
 def _fill_from_basic_info(tables: dict[str, pd.DataFrame]) -> None:

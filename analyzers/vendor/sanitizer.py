@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pandas as pd
+
 from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.vendor.common import SANITIZER, VendorReport, check_size
 from ubscope.probe.errors import VendorFormatError
@@ -193,7 +194,7 @@ class _Parser:
             self._start(line_no, severity, "non-default mask", rest)
         else:
             self._start(line_no, severity, "unknown", rest)
-        if self.current is not None and (serial := _SERIAL.search(rest)):
+        if (serial := _SERIAL.search(rest)) and self.current is not None:
             self.current["serial_no"] = int(serial.group(1))
 
     def _at_memory(self, record: dict[str, Any], text: str) -> None:
@@ -311,7 +312,7 @@ class _Parser:
             record["thread"] = text[len("by thread ") :].partition(" ")[0]
         blocks_text = text.partition("in block ")[2].partition(" on device")[0]
         record["blocks"] = blocks_text.strip()
-        record["block_map"] = parse_blocks(blocks_text)
+        record["cores_by_kind"] = parse_blocks(blocks_text)
         if device := _DEVICE.search(text):
             record["device"] = int(device.group(1))
 
@@ -336,8 +337,8 @@ class _Parser:
 
 def _record_location(record: dict[str, Any]) -> Location:
     core_kind = core = None
-    if block_map := record.get("block_map"):
-        core_kind, indices = next(iter(block_map.items()))
+    if cores := record.get("cores_by_kind"):
+        core_kind, indices = next(iter(cores.items()))
         core = indices[0] if indices else None
     elif accesses := record.get("accesses"):
         core_kind, core = accesses[0]["core_kind"], accesses[0]["block"]
@@ -380,25 +381,13 @@ def _finding(record: dict[str, Any]) -> Finding | None:
     if code is None or record["severity"] < Severity.WARNING:
         return None
     evidence = {
-        key: record[key]
-        for key in (
-            "serial_no",
-            "pc",
-            "device",
-            "blocks",
-            "size",
-            "hazard",
-            "pipes",
-            "thread",
-            "distance",
-            "allocation",
-            "module",
-            "frames",
-        )
-        if record.get(key) not in (None, [], "")
+        key: record[key] for key in _EVIDENCE_KEYS if record.get(key) not in (None, [], {}, "")
     }
     if "serial_no" in evidence:
         evidence["serialNo"] = evidence.pop("serial_no")
+    location = _record_location(record)
+    if location.core_kind and location.core_kind in record.get("cores_by_kind", {}):
+        evidence["cores"] = record["cores_by_kind"][location.core_kind]  # ubscope's convention
     if record.get("accesses"):
         evidence["accesses"] = record["accesses"]
     evidence["report_line"] = record["line"]
@@ -406,16 +395,20 @@ def _finding(record: dict[str, Any]) -> Finding | None:
         code=code,
         severity=record["severity"],
         message=_message(record),
-        location=_record_location(record),
+        location=location,
         evidence=evidence,
         suggestion=SUGGESTIONS.get(code, ""),
         source=SANITIZER,
     )
 
 
+_EVIDENCE_KEYS = (
+    "serial_no", "pc", "device", "blocks", "size", "hazard", "pipes", "thread", "distance",
+    "allocation", "module", "cores_by_kind", "frames",
+)  # fmt: skip
 _RECORD_COLUMNS = [
     "line", "tool", "kind", "severity", "size", "address", "space", "kernel", "blocks",
-    "core_kind", "core", "device", "pc", "serial_no", "file", "header",
+    "cores_by_kind", "core_kind", "core", "device", "pc", "serial_no", "file", "header",
 ]  # fmt: skip
 
 
@@ -510,7 +503,7 @@ def _note_problems(
     last = parser.records[-1] if parser.records else None
     if last is not None and last["kind"] in _LOCATED_KINDS:
         where = ("frames", "code", "pc", "serial_no", "allocation")
-        if not any(last.get(key) for key in where) and "serial_no" not in last:
+        if all(last.get(key) in (None, []) for key in where):
             report.note_partial(source, "the last record has no code location (truncated?)")
     if last is not None and last["kind"] == "race hazard" and not last["accesses"]:
         report.note_partial(source, "the last race record lists no accesses (truncated?)")

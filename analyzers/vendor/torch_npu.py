@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
 import pandas as pd
+
 from ubscope.analyzers.vendor.common import (
+    DEFAULT_CHUNK_ROWS,
     TORCH_NPU,
     VendorReport,
     csv_header,
     find_column,
+    header_key,
     read_csv_chunks,
+    read_csv_table,
     require_columns,
     to_number,
-    typed_columns,
     us_text_to_ns,
 )
 from ubscope.analyzers.vendor.torch_npu_memory import (
@@ -111,181 +114,157 @@ def _discover(root: Path) -> dict[str, list[Path]]:
     return files
 
 
+# canonical column -> accepted headers. The suffix says how cells are converted:
+# _ns = epoch/duration µs text -> exact int ns, _mb / _kb = size scaled from the
+# header's unit, anything else = text. Device comes from Device Type, Device or Device_id.
+RECORD_COLUMNS = {
+    "component": ("Component",),
+    "ts_ns": ("Timestamp(us)",),
+    "allocated_mb": ("Total Allocated(MB)", "Total Allocated(KB)"),
+    "reserved_mb": ("Total Reserved(MB)", "Total Reserved(KB)"),
+    "active_mb": ("Total Active(MB)", "Total Active(KB)"),
+}
+OPERATOR_COLUMNS = {
+    "name": ("Name",),
+    "size_kb": ("Size(KB)", "Size(MB)"),
+    "alloc_ns": ("Allocation Time(us)",),
+    "release_ns": ("Release Time(us)",),
+    "lifetime_ns": ("Duration(us)",),
+    "alloc_allocated_mb": ("Allocation Total Allocated(MB)", "Allocation Total Allocated(KB)"),
+    "alloc_reserved_mb": ("Allocation Total Reserved(MB)", "Allocation Total Reserved(KB)"),
+    "release_allocated_mb": ("Release Total Allocated(MB)", "Release Total Allocated(KB)"),
+    "release_reserved_mb": ("Release Total Reserved(MB)", "Release Total Reserved(KB)"),
+}
+MODULE_COLUMNS = {
+    "component": ("Component",),
+    "ts_ns": ("Timestamp(us)",),
+    "reserved_mb": ("Total Reserved(MB)", "Total Reserved(KB)"),
+}
+DEVICE_COLUMNS = ("Device Type", "Device", "Device_id")
+
+
 def _unit_factor(path: Path, column: str) -> float:
+    """MB per unit of a ``Name(KB)``-style header."""
     unit = column.rpartition("(")[2].rstrip(")").strip().lower()
     if unit not in _MB_PER_UNIT:
         raise VendorFormatError(path, f"expected a size unit B/KB/MB/GB in column {column!r}")
     return _MB_PER_UNIT[unit]
 
 
-def _device(chunk: pd.DataFrame, header: list[str]) -> pd.Series:
-    """``NPU:<id>`` from ``Device Type``/``Device``, else from ``Device_id``."""
-    if column := find_column(header, "Device Type", "Device"):
-        return chunk[column].fillna("unknown")
-    if column := find_column(header, "Device_id"):
-        return ("NPU:" + chunk[column].astype("str")).fillna("unknown")
-    return pd.Series("unknown", index=chunk.index)
+def _convert(path: Path, key: str, column: str, cells: pd.Series) -> pd.Series:
+    if key.endswith("_ns"):
+        return us_text_to_ns(cells)
+    if key.endswith("_mb"):
+        return to_number(cells) * _unit_factor(path, column)
+    if key.endswith("_kb"):
+        return to_number(cells) * _unit_factor(path, column) * 1024
+    return cells.fillna("unknown")
 
 
-def _megabytes(chunk: pd.DataFrame, path: Path, header: list[str], *names: str) -> pd.Series:
-    column = find_column(header, *names)
+def _missing(key: str, index: pd.Index) -> pd.Series:
+    if key.endswith("_ns"):
+        return pd.Series(pd.NA, index=index, dtype="Int64")
+    return pd.Series(float("nan") if key.endswith(("_mb", "_kb")) else "unknown", index=index)
+
+
+def _normalised_chunks(
+    paths: list[Path],
+    report: VendorReport,
+    what: str,
+    spec: dict[str, tuple[str, ...]],
+    *,
+    stamp: str,
+    required: tuple[str, ...],
+    chunk_rows: int,
+) -> Iterator[pd.DataFrame]:
+    """Chunks with the canonical columns of ``spec`` plus ``device``; rows
+    whose ``stamp`` timestamp is unreadable are dropped with a warning."""
+    for path in paths:
+        header = csv_header(path, what)
+        require_columns(path, header, what, *(spec[key] for key in (stamp, *required)))
+        found = {
+            key: column for key, names in spec.items() if (column := find_column(header, *names))
+        }
+        device = find_column(header, *DEVICE_COLUMNS)
+        used = [*found.values(), *([device] if device else [])]
+        unreadable = 0
+        for chunk in read_csv_chunks(path, report, what, columns=used, chunk_rows=chunk_rows):
+            frame = pd.DataFrame(
+                {
+                    key: _convert(path, key, found[key], chunk[found[key]])
+                    if key in found
+                    else _missing(key, chunk.index)
+                    for key in spec
+                }
+            )
+            frame["device"] = _device_names(chunk, device)
+            unreadable += int(frame[stamp].isna().sum())
+            yield frame.dropna(subset=[stamp])
+        if unreadable:
+            report.note_partial(
+                path, f"skipped {unreadable} row(s) with an unreadable {found[stamp]}"
+            )
+
+
+def _device_names(chunk: pd.DataFrame, column: str | None) -> pd.Series:
+    """``NPU:<id>`` as torch_npu writes it (msprof files may give only ``Device_id``)."""
     if column is None:
-        return pd.Series(float("nan"), index=chunk.index)
-    return to_number(chunk[column]) * _unit_factor(path, column)
-
-
-def _timestamps(chunk: pd.DataFrame, report: VendorReport, path: Path, column: str) -> pd.Series:
-    stamps = us_text_to_ns(chunk[column])
-    if bad := int(stamps.isna().sum()):
-        report.note_partial(path, f"skipped {bad} row(s) with an unreadable {column}")
-    return stamps
+        return pd.Series("unknown", index=chunk.index, dtype="str")
+    names = chunk[column]
+    if header_key(column) == "deviceid":
+        names = "NPU:" + names
+    return names.fillna("unknown")
 
 
 def _read_memory_record(paths: list[Path], report: VendorReport, chunk_rows: int) -> None:
-    what = "a memory_record CSV"
-    size = sum(path.stat().st_size for path in paths)
-    reducer = RecordReducer(estimated_rows=size // 60)
-    for path in paths:
-        header = csv_header(path, what)
-        require_columns(
-            path,
-            header,
-            what,
-            ("Component",),
-            ("Timestamp(us)",),
-            ("Total Reserved(MB)", "Total Reserved(KB)"),
-        )
-        time = find_column(header, "Timestamp(us)")
-        component = find_column(header, "Component")
-        assert time and component
-        for chunk in read_csv_chunks(path, report, what, chunk_rows=chunk_rows):
-            frame = pd.DataFrame(
-                {
-                    "component": chunk[component].fillna("unknown"),
-                    "device": _device(chunk, header),
-                    "ts_ns": _timestamps(chunk, report, path, time),
-                    "allocated_mb": _megabytes(
-                        chunk, path, header, "Total Allocated(MB)", "Total Allocated(KB)"
-                    ),
-                    "reserved_mb": _megabytes(
-                        chunk, path, header, "Total Reserved(MB)", "Total Reserved(KB)"
-                    ),
-                    "active_mb": _megabytes(
-                        chunk, path, header, "Total Active(MB)", "Total Active(KB)"
-                    ),
-                }
-            )
-            reducer.add(frame.dropna(subset=["ts_ns"]))
+    reducer = RecordReducer(estimated_rows=sum(path.stat().st_size for path in paths) // 60)
+    chunks = _normalised_chunks(
+        paths,
+        report,
+        "a memory_record CSV",
+        RECORD_COLUMNS,
+        stamp="ts_ns",
+        required=("component", "reserved_mb"),
+        chunk_rows=chunk_rows,
+    )
+    for frame in chunks:
+        reducer.add(frame)
     report.tables.update(reducer.tables())
 
 
 def _read_operator_memory(paths: list[Path], report: VendorReport, chunk_rows: int) -> None:
-    what = "an operator_memory CSV"
     reducer = OperatorMemoryReducer()
-    for path in paths:
-        header = csv_header(path, what)
-        require_columns(
-            path, header, what, ("Name",), ("Size(KB)", "Size(MB)"), ("Allocation Time(us)",)
-        )
-        columns = {
-            key: find_column(header, key)
-            for key in ("Name", "Allocation Time(us)", "Release Time(us)", "Duration(us)")
-        }
-        size = find_column(header, "Size(KB)", "Size(MB)")
-        assert size and columns["Name"] and columns["Allocation Time(us)"]
-        for chunk in read_csv_chunks(path, report, what, chunk_rows=chunk_rows):
-            allocated_at = _timestamps(chunk, report, path, columns["Allocation Time(us)"])
-            released_at = (
-                us_text_to_ns(chunk[columns["Release Time(us)"]])
-                if columns["Release Time(us)"]
-                else None
-            )
-            lifetime = (
-                us_text_to_ns(chunk[columns["Duration(us)"]]) if columns["Duration(us)"] else None
-            )
-            if released_at is not None:
-                lifetime = (
-                    (released_at - allocated_at)
-                    if lifetime is None
-                    else lifetime.fillna(released_at - allocated_at)
-                )
-            frame = pd.DataFrame(
-                {
-                    "name": chunk[columns["Name"]].fillna("unknown"),
-                    "device": _device(chunk, header),
-                    "size_kb": to_number(chunk[size]) * _unit_factor(path, size) * 1024,
-                    "alloc_ns": allocated_at,
-                    "lifetime_ns": lifetime
-                    if lifetime is not None
-                    else pd.Series(pd.NA, index=chunk.index, dtype="Int64"),
-                    "alloc_allocated_mb": _megabytes(
-                        chunk,
-                        path,
-                        header,
-                        "Allocation Total Allocated(MB)",
-                        "Allocation Total Allocated(KB)",
-                    ),
-                    "alloc_reserved_mb": _megabytes(
-                        chunk,
-                        path,
-                        header,
-                        "Allocation Total Reserved(MB)",
-                        "Allocation Total Reserved(KB)",
-                    ),
-                    "release_allocated_mb": _megabytes(
-                        chunk,
-                        path,
-                        header,
-                        "Release Total Allocated(MB)",
-                        "Release Total Allocated(KB)",
-                    ),
-                    "release_reserved_mb": _megabytes(
-                        chunk,
-                        path,
-                        header,
-                        "Release Total Reserved(MB)",
-                        "Release Total Reserved(KB)",
-                    ),
-                }
-            )
-            reducer.add(frame.dropna(subset=["alloc_ns"]))
+    chunks = _normalised_chunks(
+        paths,
+        report,
+        "an operator_memory CSV",
+        OPERATOR_COLUMNS,
+        stamp="alloc_ns",
+        required=("name", "size_kb"),
+        chunk_rows=chunk_rows,
+    )
+    for frame in chunks:
+        frame["lifetime_ns"] = frame["lifetime_ns"].fillna(frame["release_ns"] - frame["alloc_ns"])
+        reducer.add(frame.drop(columns="release_ns"))
     report.tables.update(reducer.tables())
 
 
 def _read_npu_module_mem(paths: list[Path], report: VendorReport, chunk_rows: int) -> None:
-    what = "an npu_module_mem CSV"
-    parts = []
-    for path in paths:
-        header = csv_header(path, what)
-        require_columns(
-            path,
-            header,
-            what,
-            ("Component",),
-            ("Timestamp(us)",),
-            ("Total Reserved(MB)", "Total Reserved(KB)"),
-        )
-        component, time = find_column(header, "Component"), find_column(header, "Timestamp(us)")
-        assert component and time
-        for chunk in read_csv_chunks(path, report, what, chunk_rows=chunk_rows):
-            frame = pd.DataFrame(
-                {
-                    "component": chunk[component].fillna("unknown").astype("category"),
-                    "device": _device(chunk, header).astype("category"),
-                    "ts_ns": _timestamps(chunk, report, path, time),
-                    "reserved_mb": _megabytes(
-                        chunk, path, header, "Total Reserved(MB)", "Total Reserved(KB)"
-                    ),
-                }
-            )
-            parts.append(frame.dropna(subset=["ts_ns"]))
-    table = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(columns=["component", "device", "ts_ns", "reserved_mb"])
+    chunks = _normalised_chunks(
+        paths,
+        report,
+        "an npu_module_mem CSV",
+        MODULE_COLUMNS,
+        stamp="ts_ns",
+        required=("component", "reserved_mb"),
+        chunk_rows=chunk_rows,
     )
-    table["ts_ns"] = table["ts_ns"].astype("int64")
-    report.tables["npu_module_mem"] = table
+    columns = ["component", "device", "ts_ns", "reserved_mb"]
+    parts = [frame[columns] for frame in chunks]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    report.tables["npu_module_mem"] = table.astype(
+        {"component": "category", "device": "category", "ts_ns": "int64", "reserved_mb": "float64"}
+    )
 
 
 # table -> (required columns, epoch-µs columns, text columns)
@@ -309,17 +288,9 @@ def _read_small_table(table: str, paths: list[Path], report: VendorReport, chunk
     what = f"a {table} CSV"
     frames = []
     for path in paths:
-        header = csv_header(path, what)
-        require_columns(path, header, what, *[(name,) for name in required])
-        chunks = list(read_csv_chunks(path, report, what, chunk_rows=chunk_rows))
-        frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=header)
-        for column in [c for c in frame.columns if "Shapes" in c]:
-            frame[column] = frame[column].str.strip('"')
-        epoch = [c for c in frame.columns if find_column([c], *epoch_us)]
+        require_columns(path, csv_header(path, what), what, *[(name,) for name in required])
         frames.append(
-            typed_columns(
-                frame, text=[c for c in frame.columns if find_column([c], *text)], epoch_us=epoch
-            )
+            read_csv_table(path, report, what, text=text, epoch_us=epoch_us, chunk_rows=chunk_rows)
         )
     report.tables[table] = pd.concat(frames, ignore_index=True)
 
@@ -339,7 +310,9 @@ _READERS: dict[str, Callable[[list[Path], VendorReport, int], None]] = {
 }
 
 
-def read_torch_npu(dir: str | os.PathLike[str], *, chunk_rows: int = 200_000) -> VendorReport:
+def read_torch_npu(
+    dir: str | os.PathLike[str], *, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> VendorReport:
     """Read a torch_npu profiler directory (``*_ascend_pt``, its parent or its
     ``ASCEND_PROFILER_OUTPUT/``), a CANN ``PROF_*`` export, or one of their files.
 
@@ -381,8 +354,3 @@ def _read_all(
             report.note_partial(error.path, f"skipped: {error.problem}")
     if errors and not report.tables:
         raise errors[0]
-
-
-def known_file_names() -> Iterable[str]:
-    """The torch_npu export names this reader understands (for auto-detection)."""
-    return [exact for exact, _ in FILES.values() if exact]

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
+
 from ubscope.analyzers.vendor.common import VendorReport, load_json, us_scalar_to_ns
 from ubscope.probe.errors import VendorFormatError
 
@@ -29,8 +30,19 @@ KEYS = ["component", "device"]
 OPERATOR_KEYS = ["name", "device"]
 
 
+def _dtype(column: str) -> str:
+    """Column dtype by naming convention, for the empty tables of empty files."""
+    if column.endswith(("_mb", "_kb", "_us")):
+        return "float64"
+    if column.endswith("_ns") or column in ("rows", "allocations", "released", "blocks", "bucket"):
+        return "int64"
+    return "str"
+
+
 def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    if parts:
+        return pd.concat(parts, ignore_index=True)
+    return pd.DataFrame({column: pd.Series(dtype=_dtype(column)) for column in columns})
 
 
 class RecordReducer:
@@ -166,7 +178,11 @@ class OperatorMemoryReducer:
             "name", "device", "size_kb", "alloc_ns", "lifetime_ns", "alloc_allocated_mb",
             "alloc_reserved_mb", "release_allocated_mb", "release_reserved_mb",
         ]  # fmt: skip
-        top = _concat(self.top, columns).nlargest(TOP_BLOCKS, "size_kb").reset_index(drop=True)
+        top = (
+            _concat(self.top, columns)[columns]
+            .nlargest(TOP_BLOCKS, "size_kb")
+            .reset_index(drop=True)
+        )
         top.insert(4, "release_ns", (top["alloc_ns"] + top["lifetime_ns"]).astype("Int64"))
         by_name = _concat(
             self.by_name,

@@ -1,0 +1,204 @@
+"""Rules over ``msprof op`` kernel metrics (``MSOP0xx``): UB bank conflicts and
+MTE-bound kernels, per operator launch with the offending blocks in evidence."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ubscope.analyzers.findings import Finding, Location, Severity
+from ubscope.analyzers.rules.base import Rule, register
+from ubscope.analyzers.vendor.common import MSPROF_OP, VendorReport
+
+EVIDENCE_BLOCKS = 16
+
+
+def _int(value: object) -> int | None:
+    return None if pd.isna(value) else int(value)  # type: ignore[arg-type]
+
+
+def _core_kind(sub_block: object) -> str:
+    text = str(sub_block).lower()
+    return "aiv" if text.startswith("vector") else "aic" if text.startswith("cube") else "aicore"
+
+
+def _launches(table: pd.DataFrame) -> list[tuple[dict[str, object], pd.DataFrame]]:
+    """Rows per operator launch (one metric CSV), with its op name/launch/device."""
+    groups = []
+    for _, rows in table.groupby("dir", sort=False):
+        first = rows.iloc[0]
+        context = {
+            "op_name": None if pd.isna(first.get("op_name")) else str(first["op_name"]),
+            "launch": _int(first.get("launch")),
+            "device": _int(first.get("device")),
+            "dir": str(first.get("dir")),
+        }
+        groups.append((context, rows))
+    return groups
+
+
+def _blocks(rows: pd.DataFrame) -> pd.DataFrame:
+    """block_id / core kind per row (310P rows have no ids: row order is the core)."""
+    block = (
+        rows["block_id"] if "block_id" in rows else pd.Series(range(len(rows)), index=rows.index)
+    )
+    sub = rows["sub_block_id"] if "sub_block_id" in rows else pd.Series("", index=rows.index)
+    return pd.DataFrame({"block_id": block, "sub_block_id": sub, "core_kind": sub.map(_core_kind)})
+
+
+class BankConflictRule(Rule):
+    """Per-block UB bank conflict ratio from ResourceConflictRatio.csv."""
+
+    input_kind = "msprof_op"
+    severity = Severity.WARNING
+    columns: tuple[str, ...] = ()
+    what = ""
+    suggestion = ""
+
+    def check(self, data: VendorReport) -> list[Finding]:
+        table = data.tables.get("ResourceConflictRatio")
+        column = next((c for c in self.columns if table is not None and c in table), None)
+        if table is None or column is None:
+            return []
+        findings = []
+        for context, rows in _launches(table):
+            blocks = _blocks(rows).assign(ratio=pd.to_numeric(rows[column], errors="coerce"))
+            over = blocks[blocks["ratio"] > self.limits["max_ratio"]].sort_values(
+                "ratio", ascending=False
+            )
+            if over.empty:
+                continue
+            worst = over.iloc[0]
+            block_id = _int(worst["block_id"])
+            findings.append(
+                self.finding(
+                    f"{context['op_name'] or 'operator'}: UB {self.what} conflicts on "
+                    f"{len(over)} of {len(blocks)} block(s), worst {worst['ratio']:.1%} of cycles "
+                    f"on block {block_id}",
+                    Location(
+                        kernel=context["op_name"],
+                        core=block_id,
+                        core_kind=worst["core_kind"],
+                        space="UB",
+                    ),
+                    evidence={
+                        "metric": column,
+                        "launch": context["launch"],
+                        "device": context["device"],
+                        "dir": context["dir"],
+                        "blocks": [
+                            {
+                                "block_id": _int(b),
+                                "sub_block_id": str(s),
+                                "ratio": round(float(r), 4),
+                            }
+                            for b, s, r in over[["block_id", "sub_block_id", "ratio"]]
+                            .head(EVIDENCE_BLOCKS)
+                            .itertuples(index=False)
+                        ],
+                    },
+                    suggestion=self.suggestion,
+                    estimated_gain=f"up to {worst['ratio']:.0%} of vector cycles on block {block_id}",
+                    source=MSPROF_OP,
+                )
+            )
+        return findings
+
+
+@register
+class BankGroupConflict(BankConflictRule):
+    """msprof op: vector instructions stall on UB bank-group conflicts.
+
+    What: ``aiv_vec_bankgroup_cflt_ratio`` (``aic_...`` on 310P) in
+    ResourceConflictRatio.csv above ``max_ratio`` on any block; one finding
+    per operator launch listing the blocks over the threshold.
+    Why: operands of one vector instruction in the same UB bank group are
+    read serially, so the instruction takes several cycles instead of one.
+    Fix: place source and destination tensors in different bank groups
+    (offset buffers by the bank-group stride, e.g. via TBuf/queue ordering or
+    padding), or split the operation so operands do not collide.
+    """
+
+    code = "MSOP001"
+    name = "ub-bank-group-conflict"
+    thresholds = {"max_ratio": 0.04}
+    columns = ("aiv_vec_bankgroup_cflt_ratio", "aic_vec_bankgroup_cflt_ratio")
+    what = "bank-group"
+    suggestion = "Offset the operand buffers so they fall in different UB bank groups."
+
+
+@register
+class BankConflict(BankConflictRule):
+    """msprof op: vector instructions stall on UB bank conflicts.
+
+    What: ``aiv_vec_bank_cflt_ratio`` (``aic_...`` on 310P) in
+    ResourceConflictRatio.csv above ``max_ratio`` on any block; one finding
+    per operator launch listing the blocks over the threshold.
+    Why: two operands in the same UB bank are accessed in different cycles,
+    stalling the vector pipe (the old msprof advice flagged > 4 %).
+    Fix: pad or offset buffers by one bank width (32 B) so concurrently read
+    operands map to different banks; avoid strides that are multiples of the
+    bank count.
+    """
+
+    code = "MSOP002"
+    name = "ub-bank-conflict"
+    thresholds = {"max_ratio": 0.04}
+    columns = ("aiv_vec_bank_cflt_ratio", "aic_vec_bank_cflt_ratio")
+    what = "bank"
+    suggestion = "Pad/offset UB buffers by 32 B so concurrent operands use different banks."
+
+
+MTE_COLUMNS = (
+    "aiv_mte2_ratio", "aiv_mte3_ratio", "aic_mte1_ratio", "aic_mte2_ratio", "aic_mte3_ratio",
+)  # fmt: skip
+
+
+@register
+class MteBound(Rule):
+    """msprof op: the kernel is bound by memory transfer (MTE) pipes.
+
+    What: from PipeUtilization.csv, the mean over blocks of each MTE pipe's
+    busy ratio (aiv/aic mte1/mte2/mte3); flags a launch when the busiest MTE
+    pipe reaches ``min_mte_ratio`` (msprof-analyze advisor uses 0.8).
+    Why: when transfers GM->UB/L1 (MTE2) or UB->GM (MTE3) take most of the
+    time, faster compute changes nothing; the kernel waits on memory.
+    Fix: double-buffer (queue depth 2) so transfers overlap compute, use
+    larger contiguous DataCopy bursts, reuse data already in UB/L1, fuse with
+    neighbours to skip GM round trips.
+    """
+
+    code = "MSOP003"
+    name = "mte-bound"
+    input_kind = "msprof_op"
+    severity = Severity.WARNING
+    thresholds = {"min_mte_ratio": 0.8}
+
+    def check(self, data: VendorReport) -> list[Finding]:
+        table = data.tables.get("PipeUtilization")
+        columns = [c for c in MTE_COLUMNS if table is not None and c in table]
+        if table is None or not columns:
+            return []
+        findings = []
+        for context, rows in _launches(table):
+            means = rows[columns].apply(pd.to_numeric, errors="coerce").mean()
+            if means.isna().all():
+                continue
+            pipe = str(means.idxmax())
+            if means[pipe] < self.limits["min_mte_ratio"]:
+                continue
+            findings.append(
+                self.finding(
+                    f"{context['op_name'] or 'operator'}: {pipe.split('_')[1].upper()} on "
+                    f"{pipe.split('_')[0]} is busy {means[pipe]:.0%} of the time (MTE-bound)",
+                    Location(kernel=context["op_name"], core_kind=pipe.split("_")[0]),
+                    evidence={
+                        "launch": context["launch"],
+                        "device": context["device"],
+                        "dir": context["dir"],
+                        "mean_ratios": {c: round(float(v), 4) for c, v in means.dropna().items()},
+                    },
+                    suggestion="Double-buffer transfers and enlarge contiguous DataCopy bursts.",
+                    source=MSPROF_OP,
+                )
+            )
+        return findings

@@ -1,0 +1,145 @@
+"""The shared CSV/JSON helpers: vendor quirks and bad input."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ubscope.analyzers.vendor.common import (
+    VendorReport,
+    find_column,
+    load_json,
+    read_csv_chunks,
+    typed_columns,
+    us_scalar_to_ns,
+    us_text_to_ns,
+)
+from ubscope.probe.errors import PartialReadWarning, VendorFormatError
+
+
+def _rows(path, **kwargs) -> tuple[pd.DataFrame, VendorReport]:
+    report = VendorReport(tool="test", path=str(path))
+    chunks = list(read_csv_chunks(path, report, "a test CSV", **kwargs))
+    return pd.concat(chunks, ignore_index=True), report
+
+
+def test_timestamps_keep_nanoseconds():
+    stamps = pd.Series(
+        [
+            "1736408883573957.920\t",
+            '"1736413971558972.912\t"',
+            "1695115378739328",
+            "12.5",
+            None,
+            "N/A",
+            "-1",
+            "1e5",
+        ]
+    )
+    ns = us_text_to_ns(stamps)
+    assert ns.tolist()[:4] == [1736408883573957920, 1736413971558972912, 1695115378739328000, 12500]
+    assert ns.isna().tolist()[4:] == [True] * 4
+    # float64 cannot represent this value: the reason for string arithmetic
+    assert int(float("1736408883573957.921") * 1000) != 1736408883573957921
+    assert us_text_to_ns(pd.Series(["1736408883573957.921"]))[0] == 1736408883573957921
+
+
+def test_timestamps_beyond_int64_are_missing():
+    ns = us_text_to_ns(
+        pd.Series(["9223372036854775.807", "9223372036854775.808", "9999999999999999.9"])
+    )
+    assert ns.tolist()[0] == 2**63 - 1 and ns.isna().tolist() == [False, True, True]
+    assert us_scalar_to_ns("9999999999999999.9") is None
+
+
+def test_scalar_timestamps():
+    assert us_scalar_to_ns("1736408883573957.920") == 1736408883573957920
+    assert us_scalar_to_ns(12) == 12000
+    assert us_scalar_to_ns(None) is None
+    assert us_scalar_to_ns("x") is None
+
+
+def test_tolerant_header_matching():
+    columns = ["Device Id", "Total Reserved(MB)", "Op Name"]
+    assert find_column(columns, "Device_id") == "Device Id"
+    assert find_column(columns, "total reserved(KB)", "total_reserved(mb)") == "Total Reserved(MB)"
+    assert find_column(columns, "Block Dim") is None
+
+
+def test_crlf_tabs_trailing_commas_and_na(write):
+    path = write("m.csv", 'a,b,c,\r\n1,"2\t",NA,\r\n N/A ,,x,\r\n')
+    rows, report = _rows(path)
+    assert list(rows.columns) == ["a", "b", "c"]
+    assert rows["b"].tolist()[0] == "2"
+    assert rows.isna().values.tolist() == [[False, False, True], [True, True, False]]
+    assert report.warnings == []
+
+
+def test_chunks_cover_all_rows(write):
+    path = write("m.csv", "a\n" + "".join(f"{i}\n" for i in range(25)))
+    report = VendorReport(tool="test", path=str(path))
+    sizes = [len(c) for c in read_csv_chunks(path, report, "x", chunk_rows=10)]
+    assert sizes == [10, 10, 5]
+
+
+def test_truncated_last_line_is_dropped_with_warning(write):
+    path = write("m.csv", "a,b,c\n1,2,3\n4,5")
+    with pytest.warns(PartialReadWarning, match="truncated"):
+        rows, report = _rows(path)
+    assert rows["a"].tolist() == ["1"]
+    assert report.warnings
+
+
+def test_complete_last_line_without_newline_is_kept(write):
+    rows, report = _rows(write("m.csv", "a,b\n1,2\n3,4"))
+    assert rows["a"].tolist() == ["1", "3"] and not report.warnings
+
+
+def test_lines_with_extra_fields_are_skipped(write):
+    with pytest.warns(PartialReadWarning, match="malformed"):
+        rows, _ = _rows(write("m.csv", "a,b\n1,2\n3,4,5,6\n7,8\n"))
+    assert rows["a"].tolist() == ["1", "7"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\xff\xfe\x00garbage\x00\n1,2\n",
+        b"\n\n",
+        b'a,b\n"1,2\n',
+        b"a,,b\n1,2,3\n",
+        b"a,a\n1,2\n",
+    ],
+    ids=["empty", "not-utf8", "blank", "open-quote", "empty-name", "duplicate-name"],
+)
+def test_unreadable_csv_raises_vendor_format_error(write, content):
+    with pytest.raises(VendorFormatError, match="m.csv: expected a test CSV"):
+        _rows(write("m.csv", content))
+
+
+def test_non_utf8_after_good_rows_keeps_rows(write, quiet):
+    body = "a,b\n" + "".join(f"{i},{i}\n" for i in range(300))
+    path = write("m.csv", body.encode() + b"\xff\xfe,1\n")
+    rows, report = _rows(path, chunk_rows=100)
+    assert len(rows) >= 100 and report.warnings
+
+
+def test_typed_columns():
+    frame = pd.DataFrame(
+        {"n": ["1", None], "s": ["x", "1"], "t": ["1.5\t".strip(), "2"], "shape": ["64", "3"]}
+    )
+    typed = typed_columns(frame, text=["shape"], epoch_us=["t"])
+    assert list(typed.columns) == ["n", "s", "t(ns)", "shape"]
+    assert typed["n"].dtype == "float64" and typed["s"].tolist() == ["x", "1"]
+    assert typed["t(ns)"].tolist() == [1500, 2000] and typed["shape"].tolist() == ["64", "3"]
+
+
+def test_json_guards(write):
+    with pytest.raises(VendorFormatError, match="nested"):
+        load_json(write("deep.json", "[" * 100_000 + "]" * 100_000), "x")
+    with pytest.raises(VendorFormatError, match="invalid JSON"):
+        load_json(write("bad.json", '{"a": '), "x")
+    with pytest.raises(VendorFormatError, match="at most"):
+        load_json(write("big.json", "[1]" + " " * 2048), "x", limit=1024)
+    assert load_json(write("ok.json", '{"s": "[[[["}'), "x") == {"s": "[[[["}

@@ -1,0 +1,311 @@
+"""Advisor readers: old msadvisor result JSON, msprof-analyze advisor xlsx and HTML.
+
+No real advisor output is public, so the fixtures are built here from the
+documented structure (vendor_formats.md §1).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from ubscope.analyzers.findings import Severity
+from ubscope.analyzers.vendor import read_msadvisor
+from ubscope.probe.errors import UbscopeError, VendorFormatError
+
+RESULT = {
+    "classType": "0",
+    "errorCode": "0",
+    "summary": "Memory-bound operators found",
+    "extendResult": [
+        {
+            "type": "1",
+            "extendTitle": "Top operators",
+            "dataType": ["0", "2"],
+            "key": ["Op Name", "Bandwidth Usage"],
+            "value": [["Add_1", "0.93"], ["Mul_2", "0.88"]],
+        },
+        {"type": "0", "extendTitle": "Notes", "dataType": ["0"], "value": ["check tiling"]},
+    ],
+}
+# The self-test report's spellings: trailing spaces, snake case, rows flattened.
+ODD_SPELLING = {
+    "classType": "0",
+    "error_code ": "0",
+    "summary": "310P API operations need to be optimized",
+    "extend_result": [
+        {
+            "type": "1",
+            "extend_title ": "",
+            "data_type": ["0", "0"],
+            "key": ["Op Name", "Optimization Suggestion"],
+            "value": ["ACL_VENC_THREAD_ID_UINT64", "Recall Thread ID", "ACL_X", "Use Y"],
+        }
+    ],
+}
+MISS = {"classType": "1", "errorCode": "1", "summary": "no problem", "extendResult": []}
+
+
+def _json(write, data) -> object:
+    return read_msadvisor(write("result.json", json.dumps(data, ensure_ascii=False)))
+
+
+def test_single_result(write):
+    report = _json(write, RESULT)
+    (finding,) = report.findings
+    assert (finding.code, finding.severity, finding.source) == (
+        "ADV001",
+        Severity.WARNING,
+        "msadvisor",
+    )
+    assert finding.message == "Memory-bound operators found"
+    table = finding.evidence["sections"][0]
+    assert table["columns"] == ["Op Name", "Bandwidth Usage"] and table["rows"][1] == [
+        "Mul_2",
+        "0.88",
+    ]
+    assert finding.evidence["class_type"] == "op" and finding.suggestion == ""
+    details = report.tables["details"]
+    assert details[details["column"] == "Op Name"]["value"].tolist() == ["Add_1", "Mul_2"]
+    assert details[details["title"] == "Notes"]["value"].tolist() == ["check tiling"]
+
+
+def test_odd_spellings_and_flattened_rows(write):
+    (finding,) = _json(write, ODD_SPELLING).findings
+    assert finding.suggestion == "Recall Thread ID\nUse Y"
+    assert finding.evidence["sections"][0]["rows"] == [
+        ["ACL_VENC_THREAD_ID_UINT64", "Recall Thread ID"],
+        ["ACL_X", "Use Y"],
+    ]
+
+
+def test_list_and_unknown_wrapper(write):
+    report = _json(write, [RESULT, MISS])
+    assert len(report.findings) == 1 and report.tables["results"]["problem"].tolist() == [
+        True,
+        False,
+    ]
+    wrapped = {
+        "recommendation": {
+            "model_list": [{"model_name": "memory_bound", "result": [MISS, ODD_SPELLING]}]
+        }
+    }
+    report = _json(write, wrapped)
+    assert report.tables["results"]["knowledge_base"].tolist() == ["memory_bound", "memory_bound"]
+    assert [f.evidence["knowledge_base"] for f in report.findings] == ["memory_bound"]
+
+
+def test_integer_error_code(write):
+    assert len(_json(write, dict(RESULT, errorCode=0)).findings) == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"{",
+        b"\xff\xfe{}",
+        json.dumps({"a": [1, 2]}).encode(),
+        b"[" * 5000 + b"]" * 5000,
+        b"null",
+    ],
+    ids=["empty", "truncated", "not-utf8", "no-results", "deep", "null"],
+)
+def test_bad_json(write, content):
+    with pytest.raises(VendorFormatError, match="result.json: expected"):
+        read_msadvisor(write("result.json", content))
+
+
+def test_result_deeper_than_the_search_bound_is_not_found(write):
+    data = RESULT
+    for _ in range(20):
+        data = {"wrap": data}
+    with pytest.raises(VendorFormatError, match="found none"):
+        _json(write, data)
+
+
+HEADER = [
+    "category",
+    "description",
+    "suggestion",
+    "problem count",
+    "total_time(us)",
+    "time ratio",
+    "income(us)",
+    "income ratio",
+]
+
+
+def _workbook(path, sheet="problems", header=HEADER, rows=()):
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    summary = workbook.active
+    summary.title = sheet
+    summary.append(header)
+    for row in rows:
+        summary.append(row)
+    detail = workbook.create_sheet("Memory Operator Issues")
+    detail.append(["name", "count", "duration(us)"])
+    detail.append(["AscendCL@aclrtFree", 808, 940626.57])
+    workbook.save(path)
+    return path
+
+
+ROWS = [
+    ["overall summary", "The Model E2E Time is 98071.907ms.", None, None, None, None, None, None],
+    [
+        "Memory Operator Issues",
+        "Found 808 AscendCL@aclrtFreePhysical, cost 940626.57 us, which will lead to large amount of free time.",
+        "1. For AscendCL@aclrtFreePhysical: check HBM usage\n2. reduce batch size",
+        808, 940626.57, 0.12, None, None,
+    ],
+    ["Byte Alignment Analysis", "3 communication operators are not aligned.", "1. align data", 3, None, None, None, None],
+    ["AI Core Frequency", "15 operators are found during frequency reduction.", "1. check temperature", 15, None, None, None, None],
+]  # fmt: skip
+
+
+def test_advisor_workbook(tmp_path):
+    report = read_msadvisor(_workbook(tmp_path / "mstt_advisor_20240101120000.xlsx", rows=ROWS))
+    assert report.tool == "msprof-analyze advisor"
+    assert [f.code for f in report.findings] == ["ADV009", "ADV002", "ADV003", "ADV009"]
+    assert [f.severity for f in report.findings] == [Severity.INFO] + [Severity.WARNING] * 3
+    memory = report.findings[1]
+    assert memory.source == "msprof-analyze advisor" and memory.message.startswith(
+        "Memory Operator Issues: Found 808"
+    )
+    assert memory.evidence["problem_count"] == 808 and memory.evidence["total_time_us"] == 940626.57
+    assert memory.suggestion.startswith("1. For AscendCL@aclrtFreePhysical")
+    assert report.tables["Memory Operator Issues"]["count"].tolist() == [808]
+    assert report.tables["problems"]["time_ratio"].tolist()[1] == 0.12
+
+
+def test_chinese_workbook(tmp_path):
+    header = ["类型", "描述", "建议", "问题数量", "总耗时(us)", "耗时占比", "收益(us)", "收益占比"]
+    rows = [
+        [
+            "字节对齐分析",
+            "3个通信算子的数据大小未对齐",
+            "1. 调整数据大小",
+            3,
+            None,
+            None,
+            None,
+            None,
+        ]
+    ]
+    report = read_msadvisor(
+        _workbook(tmp_path / "a.xlsx", sheet="问题综述", header=header, rows=rows)
+    )
+    assert [f.code for f in report.findings] == ["ADV003"]
+
+
+def test_workbook_without_problem_sheet(tmp_path):
+    with pytest.raises(VendorFormatError, match="'problems' or '问题综述' sheet"):
+        read_msadvisor(_workbook(tmp_path / "a.xlsx", sheet="other"))
+
+
+def test_workbook_with_wrong_header(tmp_path):
+    with pytest.raises(VendorFormatError, match="category/description"):
+        read_msadvisor(_workbook(tmp_path / "a.xlsx", header=["x", "y"]))
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"PK\x03\x04garbage", b"not a zip at all"], ids=["empty", "bad-zip", "text"]
+)
+def test_bad_workbook(write, content):
+    pytest.importorskip("openpyxl")
+    with pytest.raises(VendorFormatError, match="a.xlsx: expected"):
+        read_msadvisor(write("a.xlsx", content))
+
+
+def test_truncated_workbook(tmp_path):
+    path = _workbook(tmp_path / "a.xlsx", rows=ROWS)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(VendorFormatError, match="expected an msprof-analyze advisor workbook"):
+        read_msadvisor(path)
+
+
+def test_missing_openpyxl_is_a_one_line_error(write, monkeypatch):
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    with pytest.raises(
+        UbscopeError, match=r"a.xlsx: reading .xlsx files needs openpyxl \(pip install"
+    ):
+        read_msadvisor(write("a.xlsx", b"PK"))
+
+
+HTML = """<!DOCTYPE html><html><head><style>h2 {margin: 0}</style></head><body>
+<div class="content"><h1><b>Performance Optimization Suggestions</b></h1>
+<div class="collapsible"><h2 class="collapsible-header">performance problem analysis</h2>
+<div class="collapsible-content">
+  <div class="collapsible"><h2 class="collapsible-header">memory</h2>
+  <div class="collapsible-content">
+    <div class="collapsible">
+      <h2 class="collapsible-header" style="background-color: #B5495B;">Memory Operator Issues</h2>
+      <div class="collapsible-content">
+        <a style="font-weight: bold" id="rank">Analysis of rank 3. </a>
+        <a style="font-weight: bold" id="memory_description">Found 808 AscendCL@aclrtFreePhysical, cost 940626.57 us, which will lead to large amount of free time.</a>
+        <table><tr><th>Suggestions</th></tr>
+          <tr><td>1. For AscendCL@aclrtFreePhysical: Please check HBM-Usage &amp; reduce batch size.</td></tr>
+          <tr><td>2. For AscendCL@aclMallocMemInner: export PYTORCH_NPU_ALLOC_CONF=expandable_segments:True</td></tr>
+        </table>
+      </div>
+    </div>
+  </div></div>
+  <div class="collapsible"><h2 class="collapsible-header">communication</h2>
+  <div class="collapsible-content">
+    <div class="collapsible">
+      <h2 class="collapsible-header" style="background-color: #65c294;">Byte Alignment Analysis</h2>
+      <div class="collapsible-content">
+        <a id="byte_alignment_description">2 communication operators are not aligned.</a>
+        <table><tr><th>Suggestions</th></tr><tr><td>1. Adjust the data size.</td></tr></table>
+        <a id="detail_description">The details of top 2 abnormal communication operators are as follows:</a>
+        <table><tr><th> op name </th><th> size </th></tr><tr><td>hcom_allReduce_1</td><td>1000</td></tr></table>
+      </div>
+    </div>
+  </div></div>
+</div></div>
+<script>const x = "<h2 class='collapsible-header'>not a section</h2>";</script>
+</div></body></html>"""
+
+
+def test_advisor_html(write):
+    report = read_msadvisor(write("mstt_advisor_20240101120000.html", HTML))
+    memory, alignment = report.findings
+    assert (memory.code, memory.severity) == ("ADV002", Severity.WARNING)
+    assert memory.message == (
+        "Memory Operator Issues: Found 808 AscendCL@aclrtFreePhysical, cost 940626.57 us, "
+        "which will lead to large amount of free time."
+    )
+    assert memory.suggestion.splitlines() == [
+        "1. For AscendCL@aclrtFreePhysical: Please check HBM-Usage & reduce batch size.",
+        "2. For AscendCL@aclMallocMemInner: export PYTORCH_NPU_ALLOC_CONF=expandable_segments:True",
+    ]
+    assert memory.evidence["priority"] == "high" and memory.evidence["group"] == "memory"
+    assert memory.evidence["rank"] == "3"
+    assert (alignment.code, alignment.severity, alignment.evidence["priority"]) == (
+        "ADV003",
+        Severity.INFO,
+        "low",
+    )
+    assert alignment.evidence["details"][0]["rows"] == [["hcom_allReduce_1", "1000"]]
+    assert report.tables["problems"]["category"].tolist() == [
+        "Memory Operator Issues",
+        "Byte Alignment Analysis",
+    ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"<html><body><h2>plain</h2></body></html>", b"\xff\xfe<html>", b"\x00\x01" * 500],
+    ids=["empty", "no-sections", "not-utf8", "binary"],
+)
+def test_bad_html(write, content):
+    with pytest.raises(VendorFormatError, match="a.html: expected an msprof-analyze advisor HTML"):
+        read_msadvisor(write("a.html", content))
+
+
+def test_truncated_html_keeps_complete_sections(write):
+    report = read_msadvisor(write("a.html", HTML[: HTML.index("Byte Alignment") + 40]))
+    assert report.findings[0].code == "ADV002"

@@ -1,0 +1,110 @@
+"""msprof op (msOpProf) CSV reader: layouts, chip column sets, writer quirks."""
+
+from __future__ import annotations
+
+import pytest
+
+from ubscope.analyzers.vendor import read_msprof_op
+from ubscope.probe.errors import PartialReadWarning, VendorFormatError
+
+BASIC = "Op Name,Op Type,Task Duration(us),Block Dim,Mix Block Dim,Device Id,Pid,Current Freq,Rated Freq,\n{name},vector,155.740005,2,NA,{device},1304945,1800,1800,\n"
+CONFLICT_A2 = (
+    "block_id,sub_block_id,aic_time(us),aic_total_cycles,aic_cube_wait_ratio,aic_mte1_wait_ratio,"
+    "aic_mte2_wait_ratio,aic_mte3_wait_ratio,aiv_time(us),aiv_total_cycles,aiv_vec_total_cflt_ratio,"
+    "aiv_vec_bankgroup_cflt_ratio,aiv_vec_bank_cflt_ratio,aiv_vec_resc_cflt_ratio,aiv_vec_mte_cflt_ratio,"
+    "aiv_vec_wait_ratio,aiv_mte2_wait_ratio,aiv_mte3_wait_ratio,\n"
+    "0,vector0,N/A,N/A,N/A,N/A,N/A,N/A,10.5,18900,0.2,0.10,0.01,0,0,0.3,0.1,0.1,\n"
+    "0,vector1,N/A,N/A,N/A,N/A,N/A,N/A,10.4,18720,0.1,0.02,0.06,0,0,0.3,0.1,0.1,\n"
+    "1,vector0,,,,,,,10.0,18000,NA,NA,NA,NA,NA,NA,NA,NA,\n"
+)
+CONFLICT_310P = (
+    "aic_time(us),aic_total_cycles,aic_cube_wait_ratio,aic_vec_wait_ratio,aic_mte1_wait_ratio,"
+    "aic_mte2_wait_ratio,aic_mte3_wait_ratio,aic_vec_total_cflt_ratio,aic_vec_bankgroup_cflt_ratio,"
+    "aic_vec_bank_cflt_ratio,aic_vec_resc_cflt_ratio,aic_vec_mte_cflt_ratio,\n"
+    "5.0,9000,0,0.1,0,0.2,0.1,0.3,0.08,0.01,0,0,\n"
+)
+UB_950 = (
+    "block_id,sub_block_id,aic_time(us),aic_total_cycles,aiv_time(us),aiv_total_cycles,"
+    "aiv_ub_read_bw_vector(GB/s),aiv_ub_write_bw_vector(GB/s),aiv_ub_read_bw_gm(GB/s),aiv_ub_write_bw_gm(GB/s),\n"
+    "0,vector0,N/A,N/A,3.2,5760,120.5,80.25,10,12,\n"
+)
+
+
+def test_real_opbasicinfo(samples):
+    report = read_msprof_op(samples / "msopprof_doc_examples" / "OpBasicInfo_example.csv")
+    row = report.tables["OpBasicInfo"].iloc[0]
+    assert report.tool == "msprof op" and report.findings == []
+    assert (row["op_name"], row["Op Type"], row["Task Duration(us)"], row["device"]) == (
+        "topk_custom_0",
+        "vector",
+        155.740005,
+        4,
+    )
+    assert row["Block Dim"] == 1 and row["Mix Block Dim"] != row["Mix Block Dim"]  # NA -> NaN
+    assert "" not in report.tables["OpBasicInfo"].columns  # trailing comma dropped
+
+
+def test_multi_operator_layout_with_devices(write, tmp_path):
+    root = tmp_path / "OPPROF_20240603022812_ABC"
+    write(
+        "OPPROF_20240603022812_ABC/device1/AddCustom/0/OpBasicInfo_20240603022812284.csv",
+        BASIC.format(name="AddCustom_0", device=1),
+    )
+    write(
+        "OPPROF_20240603022812_ABC/device1/AddCustom/0/ResourceConflictRatio_20240603022812284.csv",
+        CONFLICT_A2,
+    )
+    write(
+        "OPPROF_20240603022812_ABC/device1/AddCustom/1/ResourceConflictRatio_20240603022812999.csv",
+        CONFLICT_A2,
+    )
+    write("OPPROF_20240603022812_ABC/device1/AddCustom/0/dump/ignored.csv", "x\n")
+    report = read_msprof_op(root)
+    conflicts = report.tables["ResourceConflictRatio"]
+    assert conflicts["launch"].tolist() == [0, 0, 0, 1, 1, 1]
+    assert set(conflicts["op_name"]) == {"AddCustom"} and set(conflicts["device"]) == {1}
+    assert conflicts["dir"].tolist()[0] == "device1/AddCustom/0"
+    assert conflicts["aiv_vec_bankgroup_cflt_ratio"].tolist()[:2] == [0.10, 0.02]
+    assert conflicts["aic_time(us)"].isna().all()  # N/A and empty cells
+    assert conflicts["sub_block_id"].tolist()[:2] == ["vector0", "vector1"]
+
+
+def test_single_operator_layout_takes_name_from_basic_info(write, tmp_path):
+    write("OPPROF_1/OpBasicInfo.csv", BASIC.format(name="topk_custom_0", device=4))
+    write("OPPROF_1/ResourceConflictRatio.csv", CONFLICT_310P)
+    write("OPPROF_1/MemoryUB.csv", UB_950)
+    report = read_msprof_op(tmp_path / "OPPROF_1")
+    assert report.tables["ResourceConflictRatio"]["op_name"].tolist() == ["topk_custom_0"]
+    assert report.tables["ResourceConflictRatio"]["device"].tolist() == [4]
+    assert report.tables["ResourceConflictRatio"]["aic_vec_bankgroup_cflt_ratio"].tolist() == [0.08]
+    assert report.tables["MemoryUB"]["aiv_ub_read_bw_gm(GB/s)"].tolist() == [10]
+
+
+def test_one_bad_file_in_a_directory_is_skipped(write, tmp_path):
+    write("OPPROF_1/OpBasicInfo.csv", BASIC.format(name="k", device=0))
+    write("OPPROF_1/Memory.csv", b"\x00\x01garbage\xff")
+    with pytest.warns(PartialReadWarning, match="skipped"):
+        report = read_msprof_op(tmp_path / "OPPROF_1")
+    assert list(report.tables) == ["OpBasicInfo"] and report.warnings
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("Memory.csv", b""),
+        ("Memory.csv", b"\xff\xfe\x00\x00"),
+        ("Memory.csv", b"a,b,c,\n1,2,3,\n"),
+        ("OpBasicInfo.csv", b"x,y\n1,2\n"),
+        ("notes.txt", b"hello"),
+    ],
+    ids=["empty", "binary", "no-metric-columns", "no-op-name", "wrong-file"],
+)
+def test_bad_input(write, name, content):
+    with pytest.raises(VendorFormatError, match=f"{name}: expected"):
+        read_msprof_op(write(name, content))
+
+
+def test_directory_without_metrics(tmp_path):
+    (tmp_path / "OPPROF_x").mkdir()
+    with pytest.raises(VendorFormatError, match="found no metric CSVs"):
+        read_msprof_op(tmp_path / "OPPROF_x")

@@ -1,0 +1,349 @@
+"""torch_npu profiler reader: real exports, msprof summaries, quirks, scale."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ubscope.analyzers.vendor import read_torch_npu
+from ubscope.analyzers.vendor.torch_npu_memory import LIFETIME_EDGES_US
+from ubscope.probe.errors import PartialReadWarning, VendorFormatError
+
+RECORD_HEADER = "Component,Timestamp(us),Total Allocated(MB),Total Reserved(MB),Total Active(MB),Stream Ptr,Device Type"
+OPERATOR_HEADER = (
+    "Name,Size(KB),Allocation Time(us),Release Time(us),Active Release Time(us),Duration(us),Active Duration(us),"
+    "Allocation Total Allocated(MB),Allocation Total Reserved(MB),Allocation Total Active(MB),"
+    "Release Total Allocated(MB),Release Total Reserved(MB),Release Total Active(MB),Stream Ptr,Device Type"
+)
+
+
+def _profiler_dir(tmp_path: Path, sample: Path) -> Path:
+    """A real-looking <worker>_ascend_pt tree whose files link to the sample files."""
+    output = tmp_path / "worker_123_ascend_pt" / "ASCEND_PROFILER_OUTPUT"
+    output.mkdir(parents=True)
+    for file in sample.iterdir():
+        (output / file.name).symlink_to(file)
+    return output.parent
+
+
+def test_level1_export(samples, tmp_path):
+    report = read_torch_npu(_profiler_dir(tmp_path, samples / "torch_npu_level1_rank0"))
+    assert report.tool == "torch_npu" and report.findings == [] and report.warnings == []
+    record = report.tables["memory_record"]
+    assert set(record["component"]) == {"APP", "PTA", "GE", "PTA+GE"}
+    assert len(record) == 1004
+    first = record.iloc[0]
+    assert (first["component"], first["ts_ns"], first["reserved_mb"]) == (
+        "APP",
+        1736408883573957920,
+        2109.6015625,
+    )
+    assert pd.isna(first["allocated_mb"])
+    pta = record[(record["component"] == "PTA") & (record["ts_ns"] == 1736408883694238150)].iloc[0]
+    assert (pta["allocated_mb"], pta["reserved_mb"], pta["device"]) == (
+        935.9951171875,
+        1452.0,
+        "NPU:0",
+    )
+
+
+def test_memory_record_summary(samples):
+    summary = read_torch_npu(samples / "torch_npu_level1_rank0").tables["memory_record_summary"]
+    pta = summary.set_index("component").loc["PTA"]
+    assert pta["peak_reserved_mb"] == 1452.0 and pta["rows"] == 381
+    rows = pd.read_csv(samples / "torch_npu_level1_rank0" / "memory_record.csv")
+    rows = rows[rows["Component"] == "PTA"]
+    at_peak = rows[rows["Total Reserved(MB)"] == rows["Total Reserved(MB)"].max()]
+    assert pta["allocated_at_peak_mb"] == at_peak["Total Allocated(MB)"].max()
+
+
+def test_operator_memory_aggregates_match_the_file(samples):
+    report = read_torch_npu(samples / "torch_npu_level1_rank0" / "operator_memory.csv")
+    with open(samples / "torch_npu_level1_rank0" / "operator_memory.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    by_name = report.tables["operator_memory_by_name"].set_index("name")
+    unreleased = [
+        r for r in rows if r["Name"] == "aten::empty_strided" and not r["Release Time(us)"].strip()
+    ]
+    empty_strided = by_name.loc["aten::empty_strided"]
+    assert empty_strided["allocations"] - empty_strided["released"] == len(unreleased) > 0
+    assert by_name["allocations"].sum() == len(rows) == 184
+    assert report.tables["operator_memory_lifetimes"]["blocks"].sum() == by_name["released"].sum()
+    top = report.tables["operator_memory_top"]
+    convolution = top[(top["name"] == "aten::_convolution") & (top["size_kb"] == 25009.5)].iloc[0]
+    assert convolution["alloc_ns"] == 1736408883702735700
+    assert (
+        convolution["lifetime_ns"] == 34058240 and convolution["release_ns"] == 1736408883736793940
+    )
+    cann = by_name.loc["cann::trans_TransData_0"]  # GE row: Active*/Stream Ptr empty
+    assert (cann["allocations"], cann["released"], cann["max_kb"]) == (1, 1, 50240.0)
+
+
+def test_kernel_details_op_statistic_and_trace(samples):
+    report = read_torch_npu(samples / "torch_npu_level1_rank0")
+    kernels = report.tables["kernel_details"]
+    first = kernels.iloc[0]
+    assert (first["Input Shapes"], first["Output Shapes"]) == ("32,3,224,224", "32,1,224,224,8")
+    assert first["Start Time(ns)"] == 1736408883704643212 and first["Duration(us)"] == 53.741
+    assert kernels.iloc[2]["Input Shapes"] == "32,1,224,224,8;121,4,16,8;64"
+    statistic = report.tables["op_statistic"].set_index("OP Type")
+    assert statistic.loc["ForeachAddList", "Count"] == 3
+    counters = report.tables["npu_mem_counters"]
+    hbm = counters[counters["name"] == "APP/HBM"].iloc[0]
+    assert (hbm["ts_ns"], hbm["kb"], hbm["process"]) == (1736408883573957920, 2160232.0, "NPU MEM")
+    assert set(counters["name"]) == {
+        f"{s}/{m}" for s in ("APP", "Device") for m in ("DDR", "HBM", "Memory")
+    }
+
+
+def test_mstt_kernel_details_with_quoted_tab_timestamps(samples):
+    kernels = read_torch_npu(samples / "mstt_advisor_fixtures" / "kernel_details.csv").tables[
+        "kernel_details"
+    ]
+    assert kernels.iloc[0]["Start Time(ns)"] == 1736413971558972912
+    assert kernels.iloc[0]["Input Shapes"] == "81920,4096;8192,512"
+
+
+def test_old_format(samples):
+    report = read_torch_npu(samples / "torch_npu_old_format_rank0")
+    record = report.tables["memory_record"]
+    assert record.iloc[0]["ts_ns"] == 1695115378653323500 and record["active_mb"].isna().all()
+    by_name = report.tables["operator_memory_by_name"].set_index("name")
+    assert by_name.loc["cann::Graph_95", "allocations"] == 4
+    top = report.tables["operator_memory_top"]
+    assert top.iloc[0]["lifetime_ns"] == 145450  # Duration(us) 145.45
+    module = report.tables["npu_module_mem"]
+    assert module[module["component"] == "HCCL"]["reserved_mb"].iloc[0] == 816.12109375
+
+
+def test_msprof_summaries_in_kb(samples):
+    report = read_torch_npu(samples / "msprof_summary_transcribed")
+    record = report.tables["memory_record"].iloc[0]
+    assert (
+        record["component"],
+        record["ts_ns"],
+        record["allocated_mb"],
+        record["reserved_mb"],
+    ) == ("GE", 1717578503839575330, 128 / 1024, 610560 / 1024)
+    top = report.tables["operator_memory_top"].set_index("name")
+    assert (
+        top.loc["Graph_88", "lifetime_ns"] == 183070
+        and top.loc["Graph_88", "alloc_reserved_mb"] == 596.25
+    )
+    assert top.loc["Graph_88", "release_ns"] == 1717578503839575330 + 183070
+    assert report.tables["npu_mem"]["timestamp(ns)"].tolist()[0] == 1709539654242981240
+    assert report.tables["hbm"]["Read(MB/s)"].tolist()[0] == 9.569
+    assert report.tables["llc_read_write"]["Throughput(MB/s)"].tolist()[0] == 790.528
+    assert report.tables["ddr"]["Write(MB/s)"].tolist() == [93.474]
+    assert report.tables["npu_module_mem"]["device"].tolist()[0] == "NPU:0"
+
+
+def test_discovery(samples, tmp_path):
+    root = _profiler_dir(tmp_path, samples / "torch_npu_level1_rank0")
+    for path in (tmp_path, root, root / "ASCEND_PROFILER_OUTPUT"):
+        assert "memory_record" in read_torch_npu(path).tables
+    (tmp_path / "worker_456_ascend_pt").mkdir()
+    with pytest.raises(VendorFormatError, match="found 2"):
+        read_torch_npu(tmp_path)
+
+
+def test_msprof_prof_dir_device_id_only(write, tmp_path):
+    write(
+        "run_ascend_pt/PROF_000001_20240101_ABC/mindstudio_profiler_output/memory_record_20240101.csv",
+        "Device_id,Component,Timestamp(us),Total Allocated(KB),Total Reserved(KB)\n3,GE,1.5,1024,2048\n",
+    )
+    record = read_torch_npu(tmp_path / "run_ascend_pt").tables["memory_record"].iloc[0]
+    assert (record["device"], record["ts_ns"], record["allocated_mb"], record["reserved_mb"]) == (
+        "NPU:3",
+        1500,
+        1.0,
+        2.0,
+    )
+
+
+def test_quirks_crlf_tabs_quotes_and_na(write):
+    path = write(
+        "memory_record.csv",
+        RECORD_HEADER + "\r\n"
+        'PTA,"1736408883694238.150\t",935.5,1452.0,935.5,1,NPU:0\r\n'
+        "APP,1736408883694238.151\t,N/A,2000,NA,,NPU:0\r\n"
+        "GE,not-a-time,1,2,3,,NPU:0\r\n",
+    )
+    with pytest.warns(PartialReadWarning, match="unreadable Timestamp"):
+        report = read_torch_npu(path)
+    record = report.tables["memory_record"]
+    assert record["ts_ns"].tolist() == [1736408883694238150, 1736408883694238151]
+    assert record["allocated_mb"].isna().tolist() == [False, True]
+
+
+def test_chunking_gives_the_same_tables(samples):
+    whole = read_torch_npu(samples / "torch_npu_level1_rank0")
+    chunked = read_torch_npu(samples / "torch_npu_level1_rank0", chunk_rows=97)
+    for name in (
+        "memory_record",
+        "memory_record_summary",
+        "operator_memory_top",
+        "operator_memory_lifetimes",
+    ):
+        pd.testing.assert_frame_equal(
+            whole.tables[name], chunked.tables[name], check_categorical=False
+        )
+    pd.testing.assert_frame_equal(
+        whole.tables["operator_memory_by_name"].sort_values(["name", "device"], ignore_index=True),
+        chunked.tables["operator_memory_by_name"].sort_values(
+            ["name", "device"], ignore_index=True
+        ),
+    )
+
+
+def test_downsampled_timeline_keeps_peaks(write, monkeypatch):
+    from ubscope.analyzers.vendor import torch_npu_memory
+
+    monkeypatch.setattr(torch_npu_memory, "MAX_TIMELINE_ROWS", 10)
+    rows = [f"PTA,{1000 + i}.000\t,{i % 7},{100 + (i == 55) * 50},,,NPU:0" for i in range(100)]
+    report = read_torch_npu(write("memory_record.csv", "\n".join([RECORD_HEADER, *rows]) + "\n"))
+    timeline, summary = (
+        report.tables["memory_record"],
+        report.tables["memory_record_summary"].iloc[0],
+    )
+    assert len(timeline) < 100 and timeline["reserved_mb"].max() == 150
+    assert (
+        summary["peak_reserved_mb"],
+        summary["allocated_at_peak_mb"],
+        summary["peak_reserved_ns"],
+    ) == (150, 55 % 7, 1_055_000)
+    assert summary["rows"] == 100
+
+
+def test_lifetime_histogram_edges(write):
+    rows = [
+        "a,10,1000.000\t,1000.0005\t,,,,1,1,1,1,1,1,,NPU:0",  # 0.5 µs from release - alloc
+        "a,10,1000.000\t,,,100.000\t,,1,1,1,,,,,NPU:0",  # Duration only: exactly 100 µs
+        "b,-5,1000.000\t,1001.000\t,,1.000\t,,1,1,1,1,1,1,,NPU:0",  # negative size: not an allocation
+        "b,20,1000.000\t,,,,,1,1,1,,,,,NPU:0",  # never released
+    ]
+    report = read_torch_npu(
+        write("operator_memory.csv", "\n".join([OPERATOR_HEADER, *rows]) + "\n")
+    )
+    lifetimes = report.tables["operator_memory_lifetimes"]
+    assert lifetimes.to_dict("records") == [
+        {"name": "a", "lifetime_below_us": 1.0, "blocks": 1},
+        {"name": "a", "lifetime_below_us": 200.0, "blocks": 1},
+    ]
+    by_name = report.tables["operator_memory_by_name"].set_index("name")
+    assert by_name.loc["b", ["allocations", "released"]].tolist() == [1, 0]
+    assert LIFETIME_EDGES_US[:4] == [1, 2, 5, 10] and LIFETIME_EDGES_US[-1] == 10**8
+
+
+def test_truncated_trace_keeps_events(samples, write):
+    text = (samples / "torch_npu_level1_rank0" / "trace_view.SUBSET.json").read_text()
+    with pytest.warns(PartialReadWarning, match="stopped after"):
+        report = read_torch_npu(
+            write("trace_view.json", text[: text.index('"Device/HBM"', len(text) // 2)])
+        )
+    assert 0 < len(report.tables["npu_mem_counters"]) < 84
+
+
+def test_trace_event_object_wrapper(write):
+    path = write(
+        "trace_view.json",
+        '{"traceEvents": [{"ph": "C", "name": "APP/HBM", "pid": 1, "ts": "1.5", "args": {"KB": 2}}]}',
+    )
+    assert read_torch_npu(path).tables["npu_mem_counters"]["ts_ns"].tolist() == [1500]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("memory_record.csv", b""),
+        ("memory_record.csv", b"\x89PNG\r\n\x1a\n\x00\x00garbage"),
+        ("memory_record.csv", b"Component,Total Reserved(MB)\nAPP,1\n"),
+        ("memory_record.csv", b"Component,Timestamp(us),Total Reserved(TB)\nAPP,1,1\n"),
+        ("operator_memory.csv", b"Name,Size(KB)\n"),
+        ("trace_view.json", b""),
+        ("trace_view.json", b'{"a": 1}'),
+        ("trace_view.json", b"[" * 200_000),
+        ("trace_view.json", b"\xff\xfe[]"),
+        ("kernel_details.csv", b"a,b\n1,2\n"),
+        ("random.bin", b"\x00"),
+    ],
+    ids=[
+        "empty",
+        "binary",
+        "no-timestamp",
+        "bad-unit",
+        "operator-header",
+        "empty-json",
+        "object",
+        "deep",
+        "not-utf8",
+        "kernel-header",
+        "unknown",
+    ],
+)
+def test_bad_input(write, name, content):
+    with pytest.raises(VendorFormatError, match=f"{name}: expected"):
+        read_torch_npu(write(name, content))
+
+
+def test_directory_without_known_files(tmp_path):
+    with pytest.raises(VendorFormatError, match="found no known files"):
+        read_torch_npu(tmp_path)
+
+
+def test_one_bad_file_in_a_directory_is_skipped(samples, tmp_path):
+    root = _profiler_dir(tmp_path, samples / "torch_npu_old_format_rank0")
+    (root / "ASCEND_PROFILER_OUTPUT" / "kernel_details.csv").write_bytes(b"\x00\x01")
+    with pytest.warns(PartialReadWarning, match="kernel_details.csv: skipped"):
+        report = read_torch_npu(root)
+    assert "memory_record" in report.tables and "kernel_details" not in report.tables
+
+
+SCALE_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys
+    from ubscope.analyzers.vendor import read_torch_npu
+    report = read_torch_npu(sys.argv[1])
+    summary = report.tables["memory_record_summary"].set_index("component")
+    by_name = report.tables["operator_memory_by_name"]
+    print(int(summary.loc["PTA", "rows"]), int(by_name["allocations"].sum()),
+          len(report.tables["memory_record"]), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """
+)
+
+
+@pytest.mark.slow
+def test_large_files_stay_in_bounded_memory(tmp_path):
+    """~150 MB of memory_record + operator_memory: memory stays per-chunk (about 300 MB RSS)."""
+    rows = 1_000_000
+    line = "PTA,1736408883573957.{:03d}\t,935.9951171875,1452.0,935.9951171875,897357296,NPU:0\r\n"
+    with open(tmp_path / "memory_record.csv", "w", newline="") as handle:
+        handle.write(RECORD_HEADER + "\r\n")
+        block = "".join(line.format(i % 1000) for i in range(10_000))
+        for _ in range(rows // 10_000):
+            handle.write(block)
+    operator = (
+        "aten::empty_strided,18816.5,1736408883694624.{:03d}\t,1736408883736793.940\t,1736408883736793.430\t,"
+        "34058.240\t,34057.730\t,954.3701171875,1452.0,954.3701171875,977.6123046875,1452.0,977.6123046875,897357296,NPU:0\r\n"
+    )
+    with open(tmp_path / "operator_memory.csv", "w", newline="") as handle:
+        handle.write(OPERATOR_HEADER + "\r\n")
+        block = "".join(operator.format(i % 1000) for i in range(10_000))
+        for _ in range(rows // 10_000):
+            handle.write(block)
+    result = subprocess.run(
+        [sys.executable, "-c", SCALE_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pta_rows, allocations, timeline_rows, max_rss_kb = map(int, result.stdout.split())
+    assert pta_rows == rows and allocations == rows
+    assert timeline_rows <= 300_000
+    assert max_rss_kb < 1024 * 1024
