@@ -45,6 +45,7 @@ class ChipProfile:
     misaligned_gm_factor: float  # bandwidth fraction when GM is not gm_alignment aligned
     efficient_burst_bytes: int  # transfers below this cannot reach peak bandwidth
     l2_bytes: int
+    l2_rate_per_core: int  # L2 bytes per cycle one core moves (core-to-core workspaces)
     onchip_rate: dict[str, int]  # L1->L0A, L1->L0B, L0C->out, UB->GM bytes per cycle
     peak_fp16_flops: float  # whole chip, cube
     peak_int8_ops: float
@@ -107,6 +108,7 @@ _FIELDS: dict[str, tuple[str, type, float]] = {
     "misaligned_gm_factor": ("gm.misaligned_bandwidth_factor", float, 0.01),
     "efficient_burst_bytes": ("gm.efficient_burst_bytes", int, 1),
     "l2_bytes": ("gm.l2_bytes", int, 0),
+    "l2_rate_per_core": ("gm.l2_bytes_per_cycle_per_core", int, 1),
     "peak_fp16_flops": ("compute.fp16_tflops", float, 0.001),
     "peak_int8_ops": ("compute.int8_tops", float, 0.001),
     "vector_fp16_ops_per_cycle": ("compute.vector_fp16_ops_per_cycle", int, 1),

@@ -6,6 +6,8 @@ No NPU runs here, so times come from a documented model (docs/trace-format.md):
   to 32 B) over the core's share of GM bandwidth, which is the chip bandwidth
   divided over the cores the kernel launched, capped by one core's MTE rate,
   and scaled by ``misaligned_gm_factor`` when the GM address is not 512 B aligned;
+  a copy to or from a core-to-core workspace (L2 resident on 910B) moves at the
+  core's L2 rate instead;
 * an on-chip copy costs a small latency plus bytes over that route's bytes per cycle;
 * a vector op costs its elements over the vector lanes (256 fp16 / 128 fp32 a cycle);
 * a cube op costs its FLOPs over one cube core's share of the chip's FP16 peak.
@@ -39,13 +41,14 @@ class CostModel:
         self.chip = chip
         share = chip.gm_bandwidth / max(1, active_cores)
         self.gm_bytes_per_s = min(share, chip.gm_rate_per_core * chip.clock_hz)
+        self.l2_bytes_per_s = chip.l2_rate_per_core * chip.clock_hz
         self.cycle_ps = PS_PER_S / chip.clock_hz
         self.cube_flops_per_s = chip.peak_fp16_flops / max(1, chip.cube_cores)
 
-    def gm_copy(self, burst_len: int, burst_count: int, gm_addr: int) -> int:
+    def gm_copy(self, burst_len: int, burst_count: int, gm_addr: int, workspace: bool = False) -> int:
         unit = self.chip.datacopy_unit
         charged = burst_count * (-(-burst_len // unit) * unit)
-        bandwidth = self.gm_bytes_per_s
+        bandwidth = self.l2_bytes_per_s if workspace else self.gm_bytes_per_s
         if gm_addr % self.chip.gm_alignment:
             bandwidth *= self.chip.misaligned_gm_factor
         return round(self.chip.gm_latency_ns * PS_PER_NS + charged / bandwidth * PS_PER_S)

@@ -50,13 +50,15 @@ def fixpipe(dst: GlobalTensor, src: LocalTensor, m: int, n: int, dst_row_stride:
     tile = src.arena.data[src.addr : src.addr + m * n * 4].view(np.float32).reshape(m, n)
     item = dst.dtype.itemsize
     flags = Flag.GM_UNALIGNED if dst.addr % 512 else Flag.NONE
+    if dst.buffer.workspace:
+        flags |= Flag.WORKSPACE
     data = dst.buffer.data
     rows = dst.offset + np.arange(m)[:, None] * dst_row_stride * item + np.arange(n * item)[None, :]
     if rows.size and rows.max() >= data.size:
         raise EmulationError(f"fixpipe writes past the end of GM tensor '{dst.name}'")
     data[rows.ravel()] = tile.astype(dst.dtype).view(np.uint8).ravel()
     moved = m * n * item
-    duration = core.cost.gm_copy(n * item, m, dst.addr)
+    duration = core.cost.gm_copy(n * item, m, dst.addr, dst.buffer.workspace)
     start = core.issue("FIX", duration, (src.key,), (("GM", dst.buffer.name, dst.offset),))
     core.recorder.copy(core.kind, core.index, Space.L0C, src.addr, Space.GM, dst.addr, moved, moved,
                        n * item, m, dst.name, core.tag if tag is None else tag, start, duration,

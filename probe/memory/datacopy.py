@@ -122,7 +122,7 @@ def _transfer(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor, 
         data[gm_index[valid]] = arena[local_index[valid]]
         pipe, src_space, dst_space = "MTE3", local.space, Space.GM
         reads, writes = (local.key,), (_gm_key(gm),)
-    duration = core.cost.gm_copy(row_bytes, rows, gm.addr)
+    duration = core.cost.gm_copy(row_bytes, rows, gm.addr, gm.buffer.workspace)
     start = core.issue(pipe, duration, reads, writes)
     core.recorder.copy(core.kind, core.index, src_space, src.addr, dst_space, dst.addr, size,
                        moved, row_bytes, rows, gm.name, core.tag if tag is None else tag,

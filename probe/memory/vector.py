@@ -28,11 +28,12 @@ def _overlap_flags(dst: LocalTensor, nbytes: int, sources: tuple[LocalTensor, ..
 
 def apply(op: str, dst: LocalTensor, sources: tuple[LocalTensor, ...], count: int,
           fn: Callable[..., np.ndarray], ops_per_element: int = 1,
-          tag: str | None = None) -> None:  # fmt: skip
-    """Run ``fn`` on the first ``count`` elements of ``sources`` into ``dst``."""
+          tag: str | None = None, out_count: int | None = None) -> None:  # fmt: skip
+    """Run ``fn`` on the first ``count`` elements of ``sources`` into the first
+    ``out_count`` (default ``count``) elements of ``dst``."""
     core = dst.core
-    out_bytes = count * dst.dtype.itemsize
-    if count > dst.size and dst.addr + out_bytes > dst.arena.limit:
+    out_bytes = (count if out_count is None else out_count) * dst.dtype.itemsize
+    if dst.addr + out_bytes > dst.arena.limit:
         raise EmulationError(f"{core.label}: {op} writes beyond the red zone")
     flags = core.check_placement(dst, out_bytes)
     for src in sources:
@@ -109,12 +110,13 @@ def duplicate(dst: LocalTensor, value: float, count: int) -> None:
 
 def reduce_sum(dst: LocalTensor, src: LocalTensor, count: int) -> None:
     """``ReduceSum``: the sum of ``count`` elements into ``dst[0]`` (accumulated in fp32)."""
-    apply("ReduceSum", dst[0:1], (src,), count,
-          lambda x: np.asarray([x.astype(np.float32).sum()], dtype=dst.dtype))  # fmt: skip
+    apply("ReduceSum", dst, (src,), count,
+          lambda x: np.asarray([x.astype(np.float32).sum()], dtype=dst.dtype), out_count=1)  # fmt: skip
 
 
 def reduce_max(dst: LocalTensor, src: LocalTensor, count: int) -> None:
-    apply("ReduceMax", dst[0:1], (src,), count, lambda x: np.asarray([x.max()], dtype=dst.dtype))
+    apply("ReduceMax", dst, (src,), count, lambda x: np.asarray([x.max()], dtype=dst.dtype),
+          out_count=1)  # fmt: skip
 
 
 def gather(dst: LocalTensor, src: LocalTensor, byte_offsets: LocalTensor, count: int) -> None:

@@ -308,3 +308,23 @@ def test_null_recorder_records_nothing_from_any_call():
     null.copy(1, 0, 1, 0, 2, 0, 32, 32, 32, 1, "x", "t", 0, 1)
     null.alloc(1, 0, 2, 0, 32, 32, "b", "t", 0)
     assert null.event_count == 0 and null.table().num_rows == 0
+
+
+def test_reductions_write_one_element_and_spare_the_neighbours(device, recorder):
+    def body(block):
+        pool = UBBufPool(block.aiv)
+        src = pool.allocate(64, np.float32)
+        out = pool.allocate(8, np.float32)
+        neighbour = pool.allocate(64, np.float32)
+        vector.duplicate(src, 2.0, 64)
+        vector.duplicate(neighbour, 7.0, 64)
+        vector.reduce_sum(out, src, 64)
+        total = float(out.array[0])
+        vector.reduce_max(out, src, 64)
+        return total, float(out.array[0]), neighbour.array.copy()
+
+    total, peak, neighbour = one_block(device, body)
+    assert (total, peak) == (128.0, 2.0)
+    assert np.all(neighbour == 7.0)
+    reduce = events(recorder).query("kind == 'compute' and name == 'ReduceSum'").iloc[0]
+    assert reduce.aligned_size == 4  # bytes written

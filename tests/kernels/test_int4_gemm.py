@@ -1,0 +1,325 @@
+"""The W4A16 GEMM (int4_gemm) and its fp16 baseline (fp16_gemm) on the emulated 910B."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ubscope.kernels import int4_pack
+from ubscope.kernels.int4_gemm import (
+    check_antiquant_shape,
+    dequantize,
+    make_plan,
+    modelled_time_ps,
+    weight_bytes,
+)
+from ubscope.kernels.registry import ATOL, RTOL, get_kernel, run_kernel
+from ubscope.probe.device import Device
+from ubscope.probe.errors import ParameterError
+from ubscope.probe.events import CoreKind, Flag, Space
+from ubscope.probe.recorder import Recorder
+
+HEALTHY_FLAGS = ("TRUNCATED", "MISALIGNED", "REDZONE", "OUT_OF_BOUNDS", "PARTIAL_OVERLAP",
+                 "QUEUE_LIMIT", "PIPE_LIMIT")  # fmt: skip
+
+
+def run(chip, kernel="int4_gemm", preset=None, record=True, **overrides):
+    spec = get_kernel(kernel)
+    params = spec.resolve(preset=preset, overrides=overrides)
+    recorder = Recorder() if record else None
+    outcome = run_kernel(spec, params, chip, recorder=recorder)
+    return outcome, (recorder.table().to_pandas() if record else None)
+
+
+def copies(events):
+    return events[events["kind"] == "copy"]
+
+
+def flagged(events, flag):
+    return events[(events["flags"].to_numpy() & int(flag)) != 0]
+
+
+def gm_side(events):
+    """COPY events with GM at either end."""
+    found = copies(events)
+    gm = int(Space.GM)
+    return found[(found["space"].cat.codes == gm) | (found["src_space"].cat.codes == gm)]
+
+
+def hbm_bytes(events):
+    """Bytes moved to or from GM outside the (L2-resident) workspace."""
+    found = gm_side(events)
+    workspace = (found["flags"].to_numpy() & int(Flag.WORKSPACE)) != 0
+    return int(found["aligned_size"][~workspace].sum())
+
+
+def tensor_bytes(events, name):
+    found = gm_side(events)
+    return int(found["aligned_size"][found["tensor"] == name].sum())
+
+
+def assert_close(outcome):
+    out, ref = outcome.result.outputs["y"], outcome.result.references["y"]
+    np.testing.assert_allclose(out.astype(np.float64), ref, rtol=RTOL, atol=ATOL)
+
+
+# -- numerics --------------------------------------------------------------------
+
+NUMERIC_CASES = {
+    "ragged_k_and_n_block16": dict(m=3, k=100, n=200, tile_k=32, tile_n=64),
+    "ragged_k_and_n_nd": dict(m=3, k=100, n=200, tile_k=32, tile_n=64, layout="nd"),
+    "k_below_one_fractal": dict(m=2, k=8, n=64),
+    "group_equals_tile_nd": dict(m=2, k=300, n=136, group_size=64, tile_k=64, tile_n=64,
+                                 layout="nd"),
+    "group_straddles_tiles_bump": dict(m=2, k=300, n=136, group_size=96, tile_k=64, tile_n=64,
+                                       pool="bump"),
+    "groups_inside_tile_single_buffer": dict(m=4, k=256, n=128, group_size=32, tile_k=64,
+                                             double_buffer=False, layout="nd"),
+    "bump_single_buffer": dict(m=4, k=200, n=192, tile_k=48, tile_n=64, pool="bump",
+                               double_buffer=False),
+    "x_streamed_two_blocks": dict(m=5, k=160, n=192, tile_k=32, tile_n=64, cores=2,
+                                  x_resident=False),
+    "default_tiles_two_blocks": dict(m=16, k=256, n=512, cores=2, layout="nd"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("overrides", NUMERIC_CASES.values(), ids=NUMERIC_CASES.keys())
+def test_int4_gemm_matches_float64_reference(chip, overrides):
+    outcome, events = run(chip, **overrides)
+    assert_close(outcome)
+    for name in HEALTHY_FLAGS:
+        assert flagged(events, Flag[name]).empty, name
+    assert (events["kind"] == "redzone_write").sum() == 0
+
+
+@pytest.mark.parametrize("layout", int4_pack.LAYOUTS)
+def test_on_chip_garbage_does_not_reach_y(chip, layout):
+    """Device memory starts with garbage; NaN bytes in every arena must not leak
+    through the rows and columns that pad tiles to the cube's 16."""
+    spec = get_kernel("int4_gemm")
+    params = spec.resolve(overrides=dict(m=3, k=100, n=200, tile_k=32, tile_n=64, cores=2,
+                                         layout=layout))  # fmt: skip
+    device = Device(chip, Recorder())
+    for idx in range(2):
+        for core in (device.core(CoreKind.AIC, idx), device.core(CoreKind.AIV, 2 * idx),
+                     device.core(CoreKind.AIV, 2 * idx + 1)):  # fmt: skip
+            for arena in core.arenas.values():
+                arena.data[:] = 0xFF  # fp16 NaN
+    result = spec.run(device, params)
+    out = result.outputs["y"].astype(np.float64)
+    np.testing.assert_allclose(out, result.references["y"], rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("x_resident", [True, False])
+def test_fp16_gemm_matches_float64_reference(chip, x_resident):
+    outcome, events = run(chip, "fp16_gemm", m=3, k=96, n=192, tile_k=32, tile_n=64, cores=2,
+                          x_resident=x_resident)  # fmt: skip
+    assert_close(outcome)
+    assert not (events["space"] == "UB").any()  # a cube launch: no AIV, no workspace
+    assert flagged(events, Flag.WORKSPACE).empty
+
+
+def test_dequantize_adds_offset_then_multiplies_scale():
+    w = np.array([[1, -8], [7, 0], [-2, 3]], dtype=np.int8)
+    scale = np.array([[2.0, 0.5], [4.0, 1.0]], dtype=np.float16)
+    offset = np.array([[-3.0, 1.0], [0.5, -1.0]], dtype=np.float16)
+    weights = dequantize(w, scale, offset, group_size=2)  # rows 0-1 group 0, row 2 group 1
+    np.testing.assert_array_equal(weights, [[-4.0, -3.5], [8.0, 0.5], [-6.0, 2.0]])
+
+
+def test_antiquant_shape_must_match_group_count():
+    check_antiquant_shape((3, 64), 96, 64, 32)
+    with pytest.raises(ParameterError, match=r"ceil\(K/32\)=3 x N=64"):
+        check_antiquant_shape((4, 64), 96, 64, 32)
+    with pytest.raises(ParameterError, match="per channel"):
+        dequantize(np.zeros((96, 64), np.int8), np.ones((3, 64)), np.ones((3, 64)), 0)
+
+
+def test_both_aivs_of_a_block_dequantize(chip):
+    _, events = run(chip, m=2, k=256, n=64, tile_k=32, cores=1)
+    weight_reads = copies(events)[copies(events)["tag"] == "copy_w"]
+    assert sorted(weight_reads["core"].unique()) == [0, 1]
+    assert set(weight_reads["core_kind"]) == {"aiv"}
+    assert set(copies(events)[copies(events)["tag"] == "copy_w_l1"]["core_kind"]) == {"aic"}
+
+
+# -- parameters and validation ---------------------------------------------------
+
+INVALID = {
+    "ub_footprint": (dict(tile_k=256, tile_n=256),
+                     "UB footprint 329728 B exceeds Ascend910B2's 196608 B UB "
+                     r"\(tile_n=256, tile_k=256\)"),
+    "l0c": (dict(m=65), "L0C tile 133120 B"),
+    "l0b": (dict(tile_n=2048), "L0B tile 131072 B"),
+    "l0a": (dict(m=2000, tile_n=64), "L0A tile"),
+    "group_not_multiple_of_32": (dict(group_size=48), "multiple of 32"),
+    "group_not_below_k": (dict(k=256, group_size=256), r"K-1=255"),
+    "n_not_packable": (dict(n=100), "multiple of 8"),
+    "tile_n": (dict(tile_n=100), "tile_n=100"),
+    "tile_k": (dict(tile_k=40), "tile_k=40"),
+    "k_limit": (dict(k=70000), "k=70000 outside 1..65535"),
+    "cores": (dict(cores=25), r"cores=25 outside 0..24"),
+    "gm_misalign": (dict(gm_misalign=20), "gm_misalign=20"),
+    "layout": (dict(layout="nz"), "layout='nz'"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("overrides", "message"), INVALID.values(), ids=INVALID.keys())
+def test_impossible_parameters_name_the_limit(chip, overrides, message):
+    spec = get_kernel("int4_gemm")
+    with pytest.raises(ParameterError, match=message):
+        run_kernel(spec, spec.resolve(overrides=overrides), chip)
+
+
+def test_fp16_gemm_limits(chip):
+    spec = get_kernel("fp16_gemm")
+    with pytest.raises(ParameterError, match="multiples of 16"):
+        spec.validate(spec.resolve(overrides={"n": 200}), chip)
+    with pytest.raises(ParameterError, match="L1 footprint"):
+        spec.validate(spec.resolve(overrides={"tile_k": 2048, "tile_n": 128}), chip)
+
+
+def test_capacity_check_off_lets_an_oversized_tiling_through(chip):
+    spec = get_kernel("int4_gemm")
+    params = spec.resolve(overrides={"tile_k": 256, "tile_n": 256, "check_capacity": False})
+    assert make_plan(params, chip, dense=False).footprint["UB"] > chip.space_capacity("UB")
+
+
+def test_default_plan_fills_the_chip_within_its_capacities(chip):
+    plan = make_plan(get_kernel("int4_gemm").defaults(), chip, dense=False)
+    assert plan.footprint["L0B"] == chip.space_capacity("L0B")  # L0 chunk sized to L0B
+    assert plan.footprint["UB"] <= chip.ub_safe_budget
+    for space in ("L1", "L0A", "L0C"):
+        assert plan.footprint[space] <= chip.space_capacity(space)
+    assert plan.x_resident
+
+
+def test_trace_allocates_the_planned_footprint(chip):
+    params = dict(m=4, k=512, n=512, group_size=128)
+    outcome, events = run(chip, **params)
+    plan = make_plan(outcome.params, chip, dense=False)
+    inits = events[events["kind"] == "queue_init"]
+    per_core = inits.groupby(["core_kind", "core", "space"], observed=True)["size"].sum()
+    for (core_kind, _, space), used in per_core.items():
+        assert used == plan.footprint[space], (core_kind, space)
+    assert set(inits["space"]) == {"UB", "L1", "L0A", "L0B", "L0C"}
+
+
+def test_x_too_large_for_l1_is_streamed(chip):
+    spec = get_kernel("int4_gemm")
+    plan = make_plan(spec.resolve(overrides={"m": 64, "tile_n": 64}), chip, dense=False)
+    assert not plan.x_resident
+
+
+# -- traffic --------------------------------------------------------------------
+
+
+def test_each_operand_crosses_gm_once_and_workspace_is_flagged(chip):
+    m, k, n = 2, 256, 512
+    outcome, events = run(chip, m=m, k=k, n=n, cores=2)
+    assert tensor_bytes(events, "w_int4") == k * n // 2
+    assert tensor_bytes(events, "x") == 2 * m * k * 2  # once per block
+    assert tensor_bytes(events, "y") == m * n * 2
+    workspace = flagged(copies(events), Flag.WORKSPACE)
+    assert set(workspace["tensor"]) == {"dequant_workspace"}
+    assert workspace["aligned_size"].sum() == 2 * k * n * 2  # fp16 tiles written, then read
+    assert flagged(events, Flag.GM_UNALIGNED).empty
+    traffic = get_kernel("int4_gemm").minimal_traffic(outcome.params)
+    assert traffic == {"read": m * k * 2 + k * n // 2 + 2 * n * 2, "write": m * n * 2}
+
+
+def test_streaming_x_rereads_it_per_tile(chip):
+    common = dict(m=4, k=256, n=256, tile_k=64, tile_n=64, cores=1)
+    _, resident = run(chip, **common)
+    _, streamed = run(chip, x_resident=False, **common)
+    assert tensor_bytes(resident, "x") == 4 * 256 * 2
+    assert tensor_bytes(streamed, "x") == 4 * tensor_bytes(resident, "x")  # 4 column tiles
+
+
+@pytest.mark.parametrize("m", [1, 8, 16])
+def test_default_tiling_stays_within_10_percent_of_minimal_traffic(chip, m):
+    outcome, events = run(chip, m=m)
+    traffic = get_kernel("int4_gemm").minimal_traffic(outcome.params)
+    minimal = traffic["read"] + traffic["write"]
+    assert minimal <= hbm_bytes(events) <= 1.10 * minimal
+    assert outcome.result.matches()
+
+
+def test_block16_keeps_weight_tiles_512_byte_aligned_where_nd_cannot(chip):
+    common = dict(m=2, k=256, n=1024, cores=1)
+    _, block16 = run(chip, **common)
+    _, nd = run(chip, layout="nd", **common)
+    assert flagged(block16, Flag.GM_UNALIGNED).empty
+    nd_unaligned = flagged(gm_side(nd), Flag.GM_UNALIGNED)
+    assert set(nd_unaligned["tensor"]) == {"w_int4"}  # column tiles 1-3 start 128 B in
+
+
+# -- modelled time ----------------------------------------------------------------
+
+
+def test_double_buffering_reduces_modelled_time(chip):
+    single, _ = run(chip, record=False, m=4, k=512, n=512, double_buffer=False)
+    double, _ = run(chip, record=False, m=4, k=512, n=512)
+    assert double.duration_ps < single.duration_ps
+
+
+def test_paper_check_helpers(chip):
+    params = {"m": 1, "k": 4096, "n": 4096}
+    fp16, int4 = weight_bytes(params, dense=True), weight_bytes(params)
+    assert fp16 == 4 * 4096 * 4096 // 2
+    assert 3.99 < fp16 / int4 < 4.0  # packed weights are 4x smaller; scale/offset add a little
+    small = {"m": 2, "k": 128, "n": 128}
+    spec = get_kernel("int4_gemm")
+    expected = run_kernel(spec, spec.resolve(overrides=small), chip).duration_ps
+    assert modelled_time_ps(small, chip=chip) == expected > 0
+    assert modelled_time_ps(small, dense=True, chip=chip) > 0
+
+
+# -- presets ---------------------------------------------------------------------
+
+
+def test_nd_tail_truncation_drops_row_tails_and_breaks_numerics(chip):
+    outcome, events = run(chip, preset="nd_tail_truncation")
+    truncated = flagged(copies(events), Flag.TRUNCATED)
+    assert not truncated.empty
+    assert (truncated["aligned_size"] < truncated["size"]).all()
+    assert "w_int4" in set(truncated["tensor"])
+    assert not flagged(truncated, Flag.GM_UNALIGNED).empty
+    assert not outcome.result.matches()
+    fixed, fixed_events = run(chip, preset="nd_tail_truncation", tail_copy="pad")
+    assert fixed.result.matches()
+    assert flagged(fixed_events, Flag.TRUNCATED).empty
+    assert not flagged(fixed_events, Flag.PADDED).empty
+
+
+def test_ub_overflow_writes_into_the_red_zone(chip):
+    outcome, events = run(chip, preset="ub_overflow", m=2, k=1024, n=256)
+    redzone = events[events["kind"] == "redzone_write"]
+    assert not redzone.empty
+    assert set(redzone["space"]) == {"UB"}
+    allocs = events[events["kind"] == "alloc"]
+    assert not flagged(allocs, Flag.REDZONE).empty
+    spec = get_kernel("int4_gemm")
+    params = spec.resolve(preset="ub_overflow", overrides={"check_capacity": True})
+    with pytest.raises(ParameterError, match="UB footprint"):
+        spec.validate(params, chip)
+
+
+def test_gm_misaligned_flags_every_hbm_copy_and_costs_time(chip):
+    shape = dict(m=4, k=512, n=512)
+    healthy, _ = run(chip, record=False, **shape)
+    outcome, events = run(chip, preset="gm_misaligned", **shape)
+    found = gm_side(events)
+    workspace = (found["flags"].to_numpy() & int(Flag.WORKSPACE)) != 0
+    unaligned = (found["flags"].to_numpy() & int(Flag.GM_UNALIGNED)) != 0
+    assert unaligned[~workspace].all()
+    assert not unaligned[workspace].any()  # the runtime aligns workspaces
+    assert outcome.duration_ps > healthy.duration_ps
+    assert outcome.result.matches()
+
+
+def test_presets_are_registered_with_descriptions():
+    spec = get_kernel("int4_gemm")
+    assert set(spec.presets) == {"ub_overflow", "nd_tail_truncation", "gm_misaligned"}
+    assert all(description for description, _ in spec.presets.values())
+    assert int4_pack.LAYOUTS == spec.param("layout").choices
