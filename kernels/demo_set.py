@@ -20,6 +20,18 @@ class DemoRun:
 
 
 DEMO_RUNS: tuple[DemoRun, ...] = (
+    DemoRun("int4_gemm"),
+    DemoRun("int4_gemm", "ub_overflow"),
+    DemoRun("int4_gemm", "nd_tail_truncation"),
+    DemoRun("int4_gemm", "gm_misaligned"),
+    DemoRun("fp16_gemm"),
+    DemoRun("sparse_matmul"),
+    DemoRun("sparse_matmul", "fragmentation"),
+    DemoRun("sparse_attention"),
+    DemoRun("paged_attention"),
+    DemoRun("paged_attention", "contiguous"),
+    DemoRun("layernorm"),
+    DemoRun("layernorm", "out_of_place"),
     DemoRun("pool_demo"),
     DemoRun("pool_demo", "pool_no_reset"),
     DemoRun("pool_demo", "freelist_fragmentation"),

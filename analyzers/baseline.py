@@ -1,0 +1,163 @@
+"""Baseline files: one small JSON file per kernel configuration, kept in the repository.
+
+A baseline is meant to be reviewed in pull requests, so it holds only what
+identifies the configuration (kernel, parameters, chip) and its flat metrics,
+with sorted keys, one value per line and a trailing newline: the same run
+always gives a byte-identical file, and a change shows as a one-line diff per
+metric. The file name is the kernel name plus a short hash of the sorted
+parameters, so every configuration of a kernel has its own file. Files are
+replaced atomically: an interrupted write never leaves half a baseline behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ubscope.analyzers.regression import Measurement
+from ubscope.probe.errors import ConfigError
+
+SCHEMA = "ubscope.baseline/1"
+SUFFIX = ".json"
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass
+class Baseline:
+    """A baseline file as read: what it is for, and its flat metrics."""
+
+    path: Path
+    kernel: str
+    params: dict[str, Any]
+    chip: str
+    metrics: dict[str, float]
+
+
+def baseline_file_name(measurement: Measurement) -> str:
+    """``pool_demo-3f2a9c1b0d.json``: the kernel plus a hash of its sorted parameters."""
+    digest = hashlib.sha256(measurement.params_key.encode("utf-8")).hexdigest()[:10]
+    kernel = _UNSAFE_IN_NAME.sub("_", measurement.kernel).strip("._") or "kernel"
+    return f"{kernel}-{digest}{SUFFIX}"
+
+
+def baseline_text(measurement: Measurement) -> str:
+    """The file content for ``measurement``: stable, sorted, indented, newline-terminated."""
+    document = {
+        "schema": SCHEMA,
+        "kernel": measurement.kernel,
+        "params": measurement.params,
+        "chip": measurement.chip,
+        "metrics": measurement.metrics,
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over
+    ``path``: readers see the old file or the new one, never a partial one."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        descriptor, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+    except OSError as exc:
+        raise ConfigError(path, f"cannot write the baseline ({exc.strerror})") from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise ConfigError(path, f"cannot write the baseline ({exc.strerror})") from None
+        raise
+
+
+def read_baseline(path: str | os.PathLike[str]) -> Baseline:
+    """Read and validate one baseline file; ConfigError naming the file otherwise."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(path, f"cannot read the baseline ({reason})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}", f"not valid JSON ({exc.msg})") from None
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        raise ConfigError(path, f'not a ubscope baseline (expected "schema": "{SCHEMA}")')
+    metrics = document.get("metrics")
+    if not isinstance(metrics, dict):
+        raise ConfigError(path, "'metrics' must be an object of metric name to number")
+    for name, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(path, f"metrics.{name}: expected a number, got {value!r}")
+    params = document.get("params")
+    if not isinstance(params, dict) or not isinstance(document.get("kernel"), str):
+        raise ConfigError(path, "a baseline needs 'kernel' (a string) and 'params' (an object)")
+    return Baseline(path, document["kernel"], params, str(document.get("chip", "?")), metrics)
+
+
+def missing_baseline_message(path: str | os.PathLike[str], record_command: str) -> str:
+    """What to say about a configuration without a baseline, with the fix."""
+    return f"no baseline ({os.fspath(path)} does not exist); record it with: {record_command}"
+
+
+class BaselineStore:
+    """Where baselines live: a directory (one file per configuration, named by
+    :func:`baseline_file_name`) or a single ``.json`` file for one configuration."""
+
+    def __init__(self, location: str | os.PathLike[str]):
+        self.location = Path(location)
+        self.single_file = self.location.suffix == SUFFIX or self.location.is_file()
+
+    def path_for(self, measurement: Measurement) -> Path:
+        if self.single_file:
+            return self.location
+        return self.location / baseline_file_name(measurement)
+
+    def load(self, measurement: Measurement) -> Baseline | None:
+        """The baseline of ``measurement``, or None when there is none yet. A
+        file for another configuration or another chip is an error, not a match."""
+        path = self.path_for(measurement)
+        if not path.is_file():
+            return None
+        baseline = read_baseline(path)
+        probe = Measurement(baseline.kernel, baseline.params, baseline.chip, {})
+        if probe.kernel != measurement.kernel or probe.params_key != measurement.params_key:
+            raise ConfigError(path, f"is the baseline of {probe.name}, not of {measurement.name}")
+        if baseline.chip != measurement.chip:
+            raise ConfigError(
+                path,
+                f"was recorded on {baseline.chip} but the trace is from {measurement.chip}; "
+                "keep one baseline directory per chip",
+            )
+        return baseline
+
+    def save(self, measurement: Measurement, update: bool = False) -> str:
+        """Write the baseline of ``measurement``: ``created``, ``updated``,
+        ``unchanged``, or ``kept`` (it exists, differs, and ``update`` is off)."""
+        path = self.path_for(measurement)
+        text = baseline_text(measurement)
+        if path.is_file():
+            if path.read_bytes() == text.encode("utf-8"):
+                return "unchanged"
+            if not update:
+                return "kept"
+            write_atomically(path, text)
+            return "updated"
+        write_atomically(path, text)
+        return "created"

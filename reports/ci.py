@@ -1,0 +1,300 @@
+"""What a CI system shows of ``ubscope check``: a terminal table, JUnit XML, a
+Markdown job summary and GitHub Actions annotations.
+
+All four are built from the same :class:`CheckResult` rows, so they never
+disagree. Text from traces (kernel names, parameters) is escaped for each
+format: XML through ElementTree (plus removal of characters XML cannot hold),
+Markdown table cells, and GitHub's workflow-command escaping.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ubscope.analyzers.regression import (
+    IMPROVED,
+    NEW_FINDING,
+    REGRESSED,
+    UNCOMPARED,
+    WITHIN,
+    CheckResult,
+    MetricRow,
+    format_delta,
+    format_value,
+)
+
+COLUMNS = ("metric", "baseline", "current", "delta", "tolerance", "limit", "status", "note")
+_STATUS_STYLE = {"FAILED": "bold red", "passed": "green"}
+# Characters XML 1.0 cannot contain, even escaped.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def row_status(row: MetricRow) -> str:
+    """The verdict of one row, failures in capitals."""
+    verdicts = []
+    if row.over_limit:
+        verdicts.append("OVER LIMIT")
+    elif row.limit is not None and row.status == UNCOMPARED:
+        verdicts.append("within limit")
+    if row.status != UNCOMPARED or not verdicts:
+        verdicts.append(
+            {REGRESSED: "REGRESSED", NEW_FINDING: "NEW FINDING"}.get(row.status, row.status)
+        )
+    return ", ".join(verdicts)
+
+
+def row_cells(row: MetricRow) -> list[str]:
+    """One row as text, in :data:`COLUMNS` order."""
+    metric = row.metric.removesuffix("*")
+    limit = format_value(metric, row.limit.value) if row.limit else ""
+    return [
+        row.metric,
+        format_value(metric, row.baseline) if row.baseline is not None else "",
+        format_value(metric, row.current),
+        format_delta(metric, row.baseline, row.current),
+        row.tolerance,
+        limit,
+        row_status(row),
+        row.note,
+    ]
+
+
+def shown_rows(result: CheckResult, show_all: bool = False) -> list[MetricRow]:
+    """Every row, or only the notable ones (changed, limited, failing, headline)."""
+    return [row for row in result.rows if show_all or row.notable]
+
+
+def verdict(result: CheckResult) -> str:
+    """``FAILED`` or ``passed``, with what happened to the baseline."""
+    if result.failed:
+        return "FAILED"
+    extra = {
+        "created": f"new baseline written to {result.baseline_path}",
+        "skipped": "no baseline, compared with limits only",
+        "none": "",
+        "compared": "improved" if any(r.status == IMPROVED for r in result.rows) else "",
+    }.get(result.baseline_state, "")
+    return f"passed ({extra})" if extra else "passed"
+
+
+def summary_line(results: Sequence[CheckResult]) -> str:
+    failed = sum(result.failed for result in results)
+    total = len(results)
+    noun = "configuration" if total == 1 else "configurations"
+    return f"ubscope check: {total} kernel {noun}, {failed} failed, {total - failed} passed"
+
+
+# --- terminal ------------------------------------------------------------------
+
+
+def print_results(results: Sequence[CheckResult], console: Console, show_all: bool = False) -> None:
+    """A table per configuration, its problems, then the summary line."""
+    for result in results:
+        state = verdict(result)
+        style = _STATUS_STYLE["FAILED" if result.failed else "passed"]
+        heading = Text.assemble((result.measurement.name, "bold"), ": ", (state, style))
+        console.print(heading, soft_wrap=True)
+        table = Table(show_edge=False, pad_edge=False)
+        for column in COLUMNS:
+            table.add_column(column, justify="right" if column in COLUMNS[1:4] else "left")
+        for row in shown_rows(result, show_all):
+            failing = bool(row.problems)
+            table.add_row(
+                *(Text(cell) for cell in row_cells(row)), style="red" if failing else None
+            )
+        hidden = len(result.rows) - len(shown_rows(result, show_all))
+        console.print(table)
+        if hidden:
+            console.print(
+                f"  ({hidden} more metrics unchanged or not compared; --all shows them)",
+                markup=False,
+                style="dim",
+            )
+        for problem in result.problems:
+            console.print(f"  {problem.message}", markup=False, style="red", soft_wrap=True)
+        console.print()
+    console.print(summary_line(results), markup=False, style="bold")
+
+
+def plain_table(result: CheckResult, show_all: bool = False) -> str:
+    """The table as aligned plain text (for JUnit output)."""
+    lines = [list(COLUMNS), *(row_cells(row) for row in shown_rows(result, show_all))]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+# --- JUnit XML -----------------------------------------------------------------
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def junit_xml(results: Sequence[CheckResult], suite: str = "ubscope check") -> str:
+    """One ``testcase`` per kernel configuration; failures carry every problem
+    and the table. Parsed by Jenkins, GitLab, Azure and the JUnit report actions."""
+    failures = sum(result.failed for result in results)
+    skipped = sum(result.baseline_state == "skipped" and not result.failed for result in results)
+    counts = {
+        "tests": str(len(results)),
+        "failures": str(failures),
+        "errors": "0",
+        "skipped": str(skipped),
+    }
+    root = ET.Element("testsuites", {"name": suite, **counts})
+    suite_element = ET.SubElement(root, "testsuite", {"name": suite, **counts})
+    for result in results:
+        measurement = result.measurement
+        case = ET.SubElement(
+            suite_element,
+            "testcase",
+            {
+                "classname": _xml_text(f"ubscope.{measurement.kernel}"),
+                "name": _xml_text(measurement.name),
+                "file": _xml_text(", ".join(measurement.sources)),
+            },
+        )
+        table = _xml_text(plain_table(result))
+        problems = result.problems
+        if problems:
+            failure = ET.SubElement(
+                case,
+                "failure",
+                {"type": _xml_text(problems[0].kind), "message": _xml_text(problems[0].message)},
+            )
+            failure.text = _xml_text("\n".join(p.message for p in problems)) + "\n\n" + table
+        elif result.baseline_state == "skipped":
+            ET.SubElement(case, "skipped", {"message": "no baseline (--missing-baseline skip)"})
+        ET.SubElement(case, "system-out").text = table
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+# --- Markdown ------------------------------------------------------------------
+
+
+def _md_text(text: str) -> str:
+    """Text that cannot open HTML or break a line."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"[\x00-\x1f\x7f]", " ", text)
+
+
+def _md_cell(text: str) -> str:
+    return _md_text(text).replace("|", "\\|")
+
+
+def _md_code(text: str) -> str:
+    return "`" + _md_text(text).replace("`", "'") + "`"
+
+
+def markdown_summary(
+    results: Sequence[CheckResult], accept_command: str | None = None, show_all: bool = False
+) -> str:
+    """A job summary (``$GITHUB_STEP_SUMMARY``): a line per configuration, its
+    table, its problems, and the command that accepts intended changes."""
+    lines = [f"## {_md_cell(summary_line(results))}", ""]
+    for result in results:
+        mark = "❌" if result.failed else "✅"
+        lines += [
+            f"### {mark} {_md_code(result.measurement.name)}: {_md_cell(verdict(result))}",
+            "",
+        ]
+        for problem in result.problems:
+            lines.append(f"- {_md_cell(problem.message)}")
+        if result.problems:
+            lines.append("")
+        rows = shown_rows(result, show_all)
+        if rows:
+            lines.append("| " + " | ".join(COLUMNS) + " |")
+            lines.append(
+                "|"
+                + "|".join(":---" if i in (0, 6, 7) else "---:" for i in range(len(COLUMNS)))
+                + "|"
+            )
+            for row in rows:
+                cells = row_cells(row)
+                cells[0] = _md_code(cells[0])
+                lines.append(
+                    "| " + " | ".join(_md_cell(c) if i else c for i, c in enumerate(cells)) + " |"
+                )
+            lines.append("")
+    if accept_command:
+        lines += [
+            "If these changes are intended, accept them as the new baselines:",
+            "",
+            "```sh",
+            accept_command.replace("```", "'''"),
+            "```",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+# --- GitHub Actions ------------------------------------------------------------
+
+
+def escape_annotation_data(text: str) -> str:
+    """GitHub's escaping of a workflow command's message."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_annotation_property(text: str) -> str:
+    """GitHub's escaping of a workflow command's property value."""
+    return escape_annotation_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(
+    level: str, message: str, title: str, file: str | None = None, line: int | None = None
+) -> str:
+    """``::error file=F,line=N,title=T::message`` with every part escaped."""
+    properties = []
+    if file:
+        properties.append(f"file={escape_annotation_property(_repo_relative(file))}")
+        if line:
+            properties.append(f"line={line}")
+    properties.append(f"title={escape_annotation_property(title)}")
+    return f"::{level} {','.join(properties)}::{escape_annotation_data(message)}"
+
+
+def _repo_relative(path: str) -> str:
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def github_annotations(results: Sequence[CheckResult]) -> list[str]:
+    """An ``error`` per problem, a ``warning`` per new finding below --fail-on
+    and a ``notice`` per configuration that improved."""
+    lines = []
+    for result in results:
+        kernel, name = result.measurement.kernel, result.measurement.name
+        for problem in result.problems:
+            title = f"ubscope {problem.kind}: {kernel}"
+            message = f"{name}: {problem.message}"
+            lines.append(annotation("error", message, title, problem.file, problem.line))
+        for row in result.rows:
+            if row.status == WITHIN and row.metric.startswith("findings.by_code."):
+                message = f"{name}: more {row.metric} ({row.note})"
+                lines.append(
+                    annotation(
+                        "warning", message, f"ubscope finding: {kernel}", result.baseline_path
+                    )
+                )
+        improved = [row.metric for row in result.rows if row.status == IMPROVED]
+        if improved and not result.failed:
+            message = f"{name} improved: {', '.join(improved)}; update the baseline to keep it"
+            lines.append(
+                annotation(
+                    "notice", message, f"ubscope improvement: {kernel}", result.baseline_path
+                )
+            )
+    return lines

@@ -1,0 +1,219 @@
+"""``ubscope check`` and ``ubscope baseline`` on real pool_demo traces."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ubscope.cli import main
+
+
+@pytest.fixture
+def baselines(tmp_path, pool_trace, capsys):
+    """A baseline directory holding the healthy small pool_demo configuration."""
+    directory = tmp_path / "baselines"
+    assert main(["baseline", str(pool_trace("base")), "-o", str(directory)]) == 0
+    capsys.readouterr()
+    return directory
+
+
+def _check(capsys, *args) -> tuple[int, str, str]:
+    code = main(["check", *map(str, args)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_unchanged_kernel_passes(baselines, pool_trace, capsys):
+    code, out, _ = _check(capsys, pool_trace("base"), "--baseline", baselines)
+    assert code == 0
+    assert "1 kernel configuration, 0 failed, 1 passed" in out
+    assert "accept" not in out
+
+
+def test_planted_larger_tile_fails_and_names_the_metric(baselines, pool_trace, capsys):
+    bigger = pool_trace("bigger_tile", tile_change=2)
+    code, out, _ = _check(capsys, bigger, "--baseline", baselines)
+    assert code == 1
+    assert (
+        "peak_bytes.UB regressed: 12.0 KiB -> 24.0 KiB (+12.0 KiB (+100.0%)), tolerance 2%" in out
+    )
+    accept = f"ubscope baseline {bigger} -o {baselines} --update"
+    assert accept in out
+    # Accepting the change with the printed command makes the check pass.
+    assert main(shlex.split(accept)[1:]) == 0
+    capsys.readouterr()
+    assert _check(capsys, bigger, "--baseline", baselines)[0] == 0
+
+
+def test_planted_misaligned_tensor_is_a_new_finding(baselines, pool_trace, capsys):
+    misaligned = pool_trace("misaligned", gm_misalign=2)
+    code, out, _ = _check(capsys, misaligned, "--baseline", baselines)
+    assert code == 0  # its findings are warnings, below the default --fail-on error
+    assert "below --fail-on error" in out
+    code, out, _ = _check(capsys, misaligned, "--baseline", baselines, "--fail-on", "warning")
+    assert code == 1
+    assert "new warning finding ALN" in out and "NEW FINDING" in out
+
+
+def test_improvement_passes_and_says_how_to_keep_it(baselines, pool_trace, capsys):
+    smaller = pool_trace("smaller_tile", tile_change=0.5)
+    code, out, _ = _check(capsys, smaller, "--baseline", baselines)
+    assert code == 0
+    assert "passed (improved)" in out and "improved" in out
+    assert f"ubscope baseline {smaller} -o {baselines} --update" in out
+
+
+def test_tolerance_boundary_on_real_traces(baselines, pool_trace, capsys):
+    bigger = pool_trace("bigger_tile", tile_change=2)  # peak UB 12 KiB -> 24 KiB
+    loose = ["--baseline", baselines, "--tolerance", "200%"]
+    assert _check(capsys, bigger, *loose, "--tolerance", "peak_bytes.UB=12 KiB")[0] == 0
+    code, out, _ = _check(capsys, bigger, *loose, "--tolerance", "peak_bytes.UB=12287")
+    assert code == 1 and "peak_bytes.UB regressed" in out
+    assert out.count("regressed:") == 1
+
+
+@pytest.mark.parametrize("mode, code", [("fail", 1), ("new", 0), ("skip", 0)])
+def test_missing_baseline_modes(tmp_path, pool_trace, capsys, mode, code):
+    directory = tmp_path / "none"
+    trace = pool_trace("base")
+    result, out, _ = _check(capsys, trace, "--baseline", directory, "--missing-baseline", mode)
+    assert result == code
+    written = list(directory.glob("*.json")) if directory.exists() else []
+    assert len(written) == (1 if mode == "new" else 0)
+    if mode == "fail":
+        assert "no baseline" in out and f"ubscope baseline {trace} -o {directory}" in out
+        assert "--missing-baseline new" in out
+
+
+def test_budgets_apply_exactly_at_the_limit(tmp_path, pool_trace, capsys):
+    budget = tmp_path / "budgets.yaml"
+    trace = pool_trace("base")
+    budget.write_text("kernels:\n  pool_*:\n    peak_bytes: {UB: 12 KiB}\n")
+    assert _check(capsys, trace, "--budget", budget)[0] == 0
+    budget.write_text(
+        "default:\n  findings: {error: 0}\nkernels:\n  pool_*:\n    peak_bytes: {UB: 12287}\n"
+    )
+    code, out, _ = _check(capsys, trace, "--budget", budget)
+    assert code == 1
+    assert f"peak_bytes.UB = 12.0 KiB exceeds the limit 12,287 B (budget {budget}:5) by 1 B" in out
+
+
+def test_outputs_for_ci(tmp_path, baselines, pool_trace, capsys, monkeypatch):
+    junit, markdown = tmp_path / "check.xml", tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    other = pool_trace("other", tile=2048)
+    assert main(["baseline", str(other), "-o", str(baselines)]) == 0
+    other_bigger = pool_trace("other_bigger", tile=2048, tile_change=2)
+    code, out, _ = _check(
+        capsys,
+        pool_trace("base"),
+        other_bigger,
+        "--baseline",
+        baselines,
+        "--junit",
+        junit,
+        "--markdown",
+        markdown,
+    )
+    assert code == 1
+    cases = ET.parse(junit).getroot().findall("./testsuite/testcase")
+    assert [case.find("failure") is None for case in cases] == [True, False]
+    assert "peak_bytes.UB" in cases[1].find("failure").get("message")
+    summary = markdown.read_text(encoding="utf-8")
+    assert "| `peak_bytes.UB` | 24.0 KiB | 48.0 KiB | +24.0 KiB (+100.0%) | 2% |" in summary
+    annotations = [line for line in out.splitlines() if line.startswith("::")]
+    assert annotations and all(line.startswith("::error file=") for line in annotations)
+    assert any("peak_bytes.UB regressed" in line for line in annotations)
+
+
+def test_no_annotations_outside_github(baselines, pool_trace, capsys, monkeypatch):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    out = _check(capsys, pool_trace("bigger_tile", tile_change=2), "--baseline", baselines)[1]
+    assert "::error" not in out
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--baseline", "b", "--tolerance", "peak_bytes.UB=lots"], "--tolerance: expected a"),
+        (["--baseline", "b", "--tolerance", "4 KiB"], "--tolerance: the default tolerance must"),
+        (["--budget", "BUDGET"], "budgets.yaml:2: peak_bytes: unknown space 'UX'"),
+        ([], "nothing to compare with"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tmp_path, pool_trace, capsys, extra, message):
+    budget = tmp_path / "budgets.yaml"
+    budget.write_text("default:\n  peak_bytes: {UX: 1}\n")
+    extra = [str(budget) if item == "BUDGET" else item for item in extra]
+    code, out, err = _check(capsys, pool_trace("base"), *extra)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_truncated_trace_is_refused(tmp_path, pool_trace, baselines, capsys):
+    truncated = tmp_path / "cut.ubtrace"
+    data = pool_trace("base").read_bytes()
+    truncated.write_bytes(data[: len(data) - 200])
+    code, _, err = _check(capsys, truncated, "--baseline", baselines)
+    assert code == 2 and "truncated" in err
+
+
+def test_baseline_files_are_byte_identical_across_runs(tmp_path, pool_trace, chip, capsys):
+    from ubscope.kernels.registry import get_kernel, run_kernel
+
+    spec = get_kernel("pool_demo")
+    params = spec.resolve(overrides={"n": 16384, "tile": 1024, "cores": 2})
+    first, second = tmp_path / "a", tmp_path / "b"
+    for directory in (first, second):  # two independent recordings of one configuration
+        trace = directory / "run.ubtrace"
+        directory.mkdir()
+        run_kernel(spec, params, chip, trace)
+        assert main(["baseline", str(trace), "-o", str(directory / "baselines")]) == 0
+    [one] = (first / "baselines").iterdir()
+    [two] = (second / "baselines").iterdir()
+    assert one.name == two.name and one.read_bytes() == two.read_bytes()
+
+
+def test_baseline_keeps_differing_files_unless_update(baselines, pool_trace, capsys):
+    bigger = pool_trace("bigger_tile", tile_change=2)
+    [path] = baselines.iterdir()
+    before = path.read_bytes()
+    assert main(["baseline", str(bigger), "-o", str(baselines)]) == 1
+    out = capsys.readouterr().out
+    assert "kept:" in out and f"ubscope baseline {bigger} -o {baselines} --update" in out
+    assert path.read_bytes() == before
+    assert main(["baseline", str(bigger), "-o", str(baselines), "--update"]) == 0
+    assert "updated:" in capsys.readouterr().out and path.read_bytes() != before
+
+
+def test_repeated_traces_of_one_configuration_keep_the_worst(tmp_path, pool_trace, capsys):
+    directory = tmp_path / "merged"
+    traces = [pool_trace("base"), pool_trace("bigger_tile", tile_change=2)]
+    assert main(["baseline", *map(str, traces), "-o", str(directory)]) == 0
+    [path] = directory.iterdir()
+    assert '"peak_bytes.UB": 24576' in path.read_text()
+
+
+def test_single_file_baseline(tmp_path, pool_trace, capsys):
+    single = tmp_path / "pool.json"
+    assert main(["baseline", str(pool_trace("base")), "-o", str(single)]) == 0
+    assert _check(capsys, pool_trace("base"), "--baseline", single)[0] == 0
+    other = shutil.copy(pool_trace("base"), tmp_path / "copy.ubtrace")
+    assert (
+        main(
+            [
+                "baseline",
+                str(other),
+                str(pool_trace("other", tile=2048)),
+                "-o",
+                str(tmp_path / "two.json"),
+            ]
+        )
+        == 2
+    )
+    assert "holds one configuration" in capsys.readouterr().err
+    code, _, err = _check(capsys, pool_trace("other", tile=2048), "--baseline", single)
+    assert code == 2 and "is the baseline of pool_demo[" in err

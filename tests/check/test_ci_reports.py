@@ -1,0 +1,114 @@
+"""JUnit XML, Markdown summary, GitHub annotations and the terminal table of a check."""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+
+from rich.console import Console
+
+from ubscope.analyzers.regression import Limit, Tolerances, check_measurement
+from ubscope.reports.ci import (
+    annotation,
+    escape_annotation_data,
+    escape_annotation_property,
+    github_annotations,
+    junit_xml,
+    markdown_summary,
+    print_results,
+)
+
+NASTY = 'a<b>&"c\x01|d`e%f,g:h\nnext'
+
+
+def _results(make_measurement):
+    """A passing, an improving, a regressed and an over-budget configuration."""
+    baseline = make_measurement().metrics
+    passing = check_measurement(
+        make_measurement(), baseline, Tolerances(), baseline_path="b/p.json"
+    )
+    improved = check_measurement(
+        make_measurement(**{"peak_bytes.UB": 50_000, "params": {"n": 2}}),
+        baseline,
+        Tolerances(),
+        baseline_path="b/i.json",
+    )
+    regressed = check_measurement(
+        make_measurement(**{"peak_bytes.UB": 120_000, "params": {"label": NASTY}}),
+        baseline,
+        Tolerances(),
+        baseline_path="b/r.json",
+    )
+    limit = {"gm.read_bytes": Limit(1024, "budget budgets.yaml:7", "budgets.yaml", 7)}
+    over = check_measurement(
+        make_measurement(**{"params": {"n": 3}}),
+        None,
+        Tolerances(),
+        limits=limit,
+        baseline_state="skipped",
+    )
+    return [passing, improved, regressed, over]
+
+
+def test_junit_has_one_testcase_per_configuration_and_parses(make_measurement):
+    results = _results(make_measurement)
+    root = ET.fromstring(junit_xml(results).encode("utf-8"))
+    assert root.tag == "testsuites" and root.get("tests") == "4" and root.get("failures") == "2"
+    cases = root.findall("./testsuite/testcase")
+    assert len(cases) == 4
+    assert [case.find("failure") is not None for case in cases] == [False, False, True, True]
+    regressed = cases[2]
+    assert 'label=a<b>&"c\\x01|d`e%f,g:h\nnext' in regressed.get("name")
+    failure = regressed.find("failure")
+    assert failure.get("type") == "regression"
+    assert "peak_bytes.UB regressed" in failure.get("message")
+    assert "peak_bytes.UB" in failure.text and "REGRESSED" in failure.text
+    assert cases[3].find("failure").get("type") == "budget"
+    assert cases[0].find("system-out").text.startswith("metric")
+
+
+def test_markdown_has_the_table_and_escapes_cells(make_measurement):
+    text = markdown_summary(_results(make_measurement), "ubscope baseline k.ubtrace -o b --update")
+    assert text.startswith("## ubscope check: 4 kernel configurations, 2 failed, 2 passed")
+    assert "| metric | baseline | current | delta | tolerance | limit | status | note |" in text
+    assert (
+        "| `peak_bytes.UB` | 100,000 B | 120,000 B | +20,000 B (+20.0%) | 2% |  | REGRESSED "
+        "| allowed +2,000 B |" in text
+    )
+    assert "❌" in text and "✅" in text
+    assert "```sh\nubscope baseline k.ubtrace -o b --update\n```" in text
+    # Text from traces cannot break the table or inject HTML.
+    assert "<b>" not in text and "a&lt;b&gt;&amp;" in text and "\x01" not in text
+    assert "### ❌ `pool_demo[label=a&lt;b&gt;&amp;\"c |d'e%f,g:h next]`: FAILED" in text
+    for line in text.splitlines():
+        if line.startswith("| `peak_bytes.UB`"):
+            assert line.count(" | ") == 7
+
+
+def test_annotation_escaping_follows_github_rules():
+    assert escape_annotation_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
+    assert escape_annotation_property("a:b,c%") == "a%3Ab%2Cc%25"
+    line = annotation("error", "x\ny", "t:1,2", "budgets.yaml", 7)
+    assert line == "::error file=budgets.yaml,line=7,title=t%3A1%2C2::x%0Ay"
+
+
+def test_annotations_per_problem_and_improvement(make_measurement):
+    lines = github_annotations(_results(make_measurement))
+    errors = [line for line in lines if line.startswith("::error ")]
+    assert len(errors) == 2
+    assert errors[0].startswith("::error file=b/r.json,title=ubscope regression%3A pool_demo::")
+    assert "%0Anext" in errors[0] and "\n" not in errors[0]
+    assert errors[1].startswith("::error file=budgets.yaml,line=7,title=ubscope budget%3A")
+    notices = [line for line in lines if line.startswith("::notice ")]
+    assert len(notices) == 1 and "improved: peak_bytes.UB" in notices[0]
+
+
+def test_terminal_table_shows_changed_rows_and_problems(make_measurement):
+    buffer = io.StringIO()
+    print_results(_results(make_measurement), Console(file=buffer, width=200))
+    text = buffer.getvalue()
+    assert "FAILED" in text and "passed (improved)" in text
+    assert "REGRESSED" in text and "OVER LIMIT" in text and "improved" in text
+    assert "gm.read_bytes = 64.0 KiB exceeds the limit 1.0 KiB (budget budgets.yaml:7)" in text
+    assert "total_alloc_bytes.L0C" not in text  # unchanged rows are folded
+    assert "4 kernel configurations, 2 failed, 2 passed" in text

@@ -1,0 +1,192 @@
+"""The pytest plugin, run on generated test files with pytester."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ubscope.analyzers.api import analyze_path
+from ubscope.kernels.registry import load_builtin_kernels
+
+HEADER = """
+import dataclasses
+import itertools
+
+import pytest
+
+from ubscope.kernels.registry import get_kernel
+
+SMALL = dict(n=16384, tile=1024, cores=2)
+POOL = get_kernel("pool_demo")
+
+
+def tiled(factor_of_call):
+    '''pool_demo whose tile is scaled by factor_of_call(call index): a code change
+    (or a run-to-run variation) at the same parameters.'''
+    calls = itertools.count()
+
+    def run(device, params):
+        factor = factor_of_call(next(calls))
+        return POOL.run(device, {**params, "tile": params["tile"] * factor})
+
+    return dataclasses.replace(POOL, run=run)
+"""
+
+
+@pytest.fixture
+def run(pytester, plugin_args):
+    """Write ``body`` as a test module and run pytest on it with the plugin."""
+
+    # Import the analyzers and kernels out here: pytester unloads modules an
+    # inner run imported first, and re-importing them every run is slow.
+    assert analyze_path and load_builtin_kernels()
+
+    def _run(body: str, *args: str) -> pytest.RunResult:
+        pytester.makepyfile(test_kernels=HEADER + body)
+        return pytester.runpytest(*plugin_args, "-p", "no:cacheprovider", "--strict-markers", *args)
+
+    return _run
+
+
+def test_pytest11_entry_point_is_declared():
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    section = pyproject.split("[project.entry-points.pytest11]", 1)[1].split("\n[", 1)[0]
+    assert section.strip() == 'ubscope = "ubscope.pytest_plugin"'
+
+
+def test_limits_pass_and_fail_naming_metric_and_numbers(run):
+    result = run("""
+@pytest.mark.ub_limit(peak_ub="12 KiB", gm_read="64 KiB", gm_write="32 KiB", peak_l1=0)
+@pytest.mark.gm_traffic(max_ratio_to_minimum=1.1)
+def test_at_the_limits(ubscope_trace):
+    outcome = ubscope_trace.run("pool_demo", **SMALL)
+    assert outcome.result.matches()
+
+@pytest.mark.ub_limit(peak_ub="8 KiB")
+def test_over_the_limit(ubscope_trace):
+    ubscope_trace.run("pool_demo", **SMALL)
+
+@pytest.mark.gm_traffic(max_ratio_to_minimum=0.5)
+def test_impossible_traffic(ubscope_trace):
+    ubscope_trace.run("pool_demo", **SMALL)
+
+@pytest.mark.ub_limit(peak_ub="8 KiB")
+def test_without_the_fixture():
+    pass
+
+@pytest.mark.ub_limit(peak_uub="8 KiB")
+def test_typo(ubscope_trace):
+    ubscope_trace.run("pool_demo", **SMALL)
+
+@pytest.mark.ub_limit(peak_ub="lots")
+def test_bad_size(ubscope_trace):
+    ubscope_trace.run("pool_demo", **SMALL)
+""")
+    result.assert_outcomes(passed=1, failed=5)
+    result.stdout.fnmatch_lines(
+        [
+            "*peak_bytes.UB = 12.0 KiB exceeds the limit 8.0 KiB (@ub_limit(peak_ub='8 KiB')) by 4.0 KiB*",
+            "*gm.ratio_to_minimum = 1 exceeds the limit 0.5 (@gm_traffic(max_ratio_to_minimum=0.5))*",
+            "*ubscope markers need a kernel recorded with the ubscope_trace fixture*",
+            "*@ub_limit: unknown limit 'peak_uub' (known: peak_ub, peak_l1, gm_read, gm_write)*",
+            "*@ub_limit(peak_ub='lots'): expected a size like*",
+        ]
+    )
+
+
+def test_ub_clean_fails_on_a_planted_preset(run):
+    result = run("""
+@pytest.mark.ub_clean(codes=["UB"])
+def test_planted(ubscope_trace):
+    ubscope_trace.run("pool_demo", preset="pool_no_reset")
+
+@pytest.mark.ub_clean(codes=["UB", "FRG"])
+def test_healthy(ubscope_trace):
+    ubscope_trace.run("pool_demo", **SMALL)
+""")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_planted _*",
+            "*findings.by_code.UB[*] = * exceeds the limit 0 (@ub_clean(UB)) by * (found: UB001 x1*",
+        ]
+    )
+
+
+def test_repeat_takes_the_worst_run(run):
+    body = """
+GROWS_ON_THIRD_RUN = tiled(lambda call: 2 if call == 2 else 1)
+
+@pytest.mark.ub_limit(peak_ub="16 KiB")
+def test_flaky(ubscope_trace):
+    ubscope_trace.run(GROWS_ON_THIRD_RUN, **SMALL)
+    assert len(ubscope_trace.traces) == ubscope_trace.repeat
+"""
+    run(body).assert_outcomes(passed=1)
+    result = run(body, "--ubscope-repeat", "3")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*peak_bytes.UB = 24.0 KiB exceeds the limit 16.0 KiB*"])
+
+
+def test_baselines_update_then_check(run, pytester, monkeypatch):
+    directory = str(pytester.path / "baselines")
+    body = """
+import os
+
+def test_kernel(ubscope_trace):
+    ubscope_trace.run(tiled(lambda call: 2) if os.environ.get("GROW") else POOL, **SMALL)
+"""
+    result = run(body, "--ubscope-baseline", directory)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*no baseline (*does not exist); record it with: pytest "
+            "test_kernels.py::test_kernel --ubscope-baseline*"
+        ]
+    )
+    run(body, "--ubscope-baseline", directory, "--ubscope-update-baselines").assert_outcomes(
+        passed=1
+    )
+    assert len(list((pytester.path / "baselines").glob("pool_demo-*.json"))) == 1
+    run(body, "--ubscope-baseline", directory).assert_outcomes(passed=1)
+    monkeypatch.setenv("GROW", "1")  # the kernel now uses twice the UB at the same parameters
+    result = run(body, "--ubscope-baseline", directory)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*peak_bytes.UB regressed: 12.0 KiB -> 24.0 KiB (+12.0 KiB (+100.0%)), tolerance 2%*",
+            "*if intended, accept with: pytest test_kernels.py::test_kernel --ubscope-baseline*"
+            " --ubscope-update-baselines",
+        ]
+    )
+
+
+def test_inert_without_option_or_marker_and_summary_with_it(run):
+    body = """
+def test_small(ubscope_trace):
+    ubscope_trace.run("pool_demo", **SMALL)
+
+def test_bigger(ubscope_trace):
+    ubscope_trace.run("pool_demo", **{**SMALL, "tile": 2048})
+"""
+    quiet = run(body)
+    quiet.assert_outcomes(passed=2)
+    assert "largest peak UB" not in quiet.stdout.str()
+    result = run(body, "--ubscope")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ubscope: tests with the largest peak UB*",
+            "*24.0 KiB UB  test_kernels.py::test_bigger  (L1 0 B, GM read 64.0 KiB*",
+            "*12.0 KiB UB  test_kernels.py::test_small*",
+        ]
+    )
+
+
+def test_option_errors_are_usage_errors(run):
+    result = run("def test_x():\n    pass\n", "--ubscope-repeat", "0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--ubscope-repeat must be at least 1, got 0*"])
+    result = run("def test_x():\n    pass\n", "--ubscope-update-baselines")
+    result.stderr.fnmatch_lines(["*--ubscope-update-baselines needs --ubscope-baseline DIR*"])

@@ -1,0 +1,82 @@
+"""``ubscope baseline TRACE... -o DIR``: record the metrics ``ubscope check`` compares against."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from collections.abc import Sequence
+
+from ubscope.analyzers.baseline import BaselineStore
+from ubscope.analyzers.regression import Measurement, measure_traces
+from ubscope.commands.common import console, progress
+from ubscope.probe.errors import ConfigError
+
+ORDER = 75
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    baseline = commands.add_parser(
+        "baseline",
+        help="write the baseline files `ubscope check` compares traces against",
+        description="Analyze traces and write one small JSON baseline per kernel configuration "
+        "(kernel + parameters) into DIR, to commit next to the code. Several traces of one "
+        "configuration are merged by keeping the worst value of every metric. Existing "
+        "baselines that differ are kept unless --update is given (exit 1).",
+    )
+    baseline.add_argument("traces", nargs="+", metavar="TRACE", help=".ubtrace files")
+    baseline.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR|FILE.json",
+        help="baseline directory (or one .json file for one configuration)",
+    )
+    baseline.add_argument(
+        "--update",
+        action="store_true",
+        help="rewrite existing baselines that differ (accept the change)",
+    )
+    baseline.set_defaults(handler=_baseline)
+
+
+def measure_with_progress(traces: Sequence[str]) -> list[Measurement]:
+    """Analyze the traces (a spinner on stderr while it runs)."""
+    with progress(f"analyzing {len(traces)} trace(s)", total=None):
+        return measure_traces(traces)
+
+
+def update_command(
+    traces: Sequence[str], location: str | os.PathLike[str], update: bool = True
+) -> str:
+    """The exact command that writes (``update``: rewrites) the baselines of ``traces``."""
+    words = ["ubscope", "baseline", *traces, "-o", os.fspath(location)]
+    return shlex.join([*words, "--update"] if update else words)
+
+
+def _baseline(args: argparse.Namespace) -> int:
+    measurements = measure_with_progress(args.traces)
+    store = BaselineStore(args.output)
+    if store.single_file and len(measurements) > 1:
+        raise ConfigError(
+            args.output,
+            f"a .json baseline holds one configuration but the traces have {len(measurements)}; "
+            "give a directory",
+        )
+    out = console()
+    kept = []
+    for measurement in measurements:
+        state = store.save(measurement, update=args.update)
+        line = f"{state}: {store.path_for(measurement)} ({measurement.name})"
+        out.print(line, markup=False, soft_wrap=True)
+        if state == "kept":
+            kept.extend(measurement.sources)
+    if kept:
+        out.print(
+            "existing baselines differ from these traces and were kept; to rewrite them run:\n  "
+            + update_command(kept, args.output),
+            markup=False,
+            soft_wrap=True,
+        )
+        return 1
+    return 0

@@ -1,0 +1,181 @@
+"""``ubscope check TRACE...``: fail CI when a kernel uses more memory than its baseline or budget.
+
+Exit 0 when every configuration is within its baseline (plus tolerance) and its
+limits, 1 when one regressed, exceeded a limit, gained a finding at or above
+``--fail-on`` or has no baseline (``--missing-baseline fail``), 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ubscope.analyzers.baseline import BaselineStore, missing_baseline_message
+from ubscope.analyzers.budgets import Budgets, load_budgets
+from ubscope.analyzers.findings import Severity
+from ubscope.analyzers.regression import (
+    DEFAULT_TOLERANCE,
+    IMPROVED,
+    CheckResult,
+    Measurement,
+    Problem,
+    Tolerances,
+    check_measurement,
+    tolerances_from_options,
+)
+from ubscope.commands.baseline import measure_with_progress, update_command
+from ubscope.commands.common import console
+from ubscope.probe.errors import ConfigError
+from ubscope.reports.ci import github_annotations, junit_xml, markdown_summary, print_results
+
+ORDER = 70
+# Wide enough for the table in CI logs, which are not terminals.
+_LOG_WIDTH = 140
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    check = commands.add_parser(
+        "check",
+        help="compare traces with baselines and budgets; exit 1 on a memory regression",
+        description="Compare each trace's metrics (peak and total bytes per space, high water, "
+        "GM bytes, fragmentation, findings) with its baseline, matched by kernel and "
+        "parameters, and with the limits of a budgets file. Exit 0: all within; 1: a "
+        "regression, an exceeded limit, a new finding at or above --fail-on, or a missing "
+        "baseline; 2: bad input. See docs/ci.md.",
+    )
+    check.add_argument("traces", nargs="+", metavar="TRACE", help=".ubtrace files")
+    check.add_argument(
+        "--baseline",
+        metavar="DIR|FILE",
+        help="baseline directory written by `ubscope baseline` (or one .json file)",
+    )
+    check.add_argument(
+        "--tolerance",
+        action="append",
+        default=[],
+        metavar="[METRIC=]AMOUNT",
+        help=f"allowed growth over the baseline: the default percentage (default "
+        f"{DEFAULT_TOLERANCE.replace('%', '%%')}) or METRIC=AMOUNT per metric, e.g. "
+        "peak_bytes.UB=1%% or gm.read_bytes=4KiB; repeatable; overrides the budgets file",
+    )
+    check.add_argument(
+        "--budget", metavar="FILE", help="budgets YAML: per-kernel limits, tolerances"
+    )
+    check.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "info"),
+        default="error",
+        help="fail on new findings of this severity or above (default: error)",
+    )
+    check.add_argument(
+        "--missing-baseline",
+        choices=("fail", "new", "skip"),
+        default="fail",
+        help="a configuration without baseline: fail (default), new (write it and pass), "
+        "skip (check limits only)",
+    )
+    check.add_argument(
+        "--junit", metavar="FILE", help="write JUnit XML (one test per configuration)"
+    )
+    check.add_argument(
+        "--markdown", metavar="FILE", help="write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)"
+    )
+    check.add_argument(
+        "--all",
+        action="store_true",
+        dest="show_all",
+        help="show every metric, not only changed, limited and headline ones",
+    )
+    check.set_defaults(handler=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    if not args.baseline and not args.budget:
+        raise ConfigError(
+            "ubscope check", "nothing to compare with: give --baseline and/or --budget"
+        )
+    budgets = load_budgets(args.budget) if args.budget else Budgets("")
+    tolerances = tolerances_from_options(args.tolerance, budgets.tolerances)
+    fail_on = Severity.parse(args.fail_on)
+    store = BaselineStore(args.baseline) if args.baseline else None
+    results = [
+        _check_one(measurement, store, budgets, tolerances, fail_on, args.missing_baseline)
+        for measurement in measure_with_progress(args.traces)
+    ]
+    accept = _accept_command(results, store)
+    out = console()
+    if not out.is_terminal:
+        out.width = _LOG_WIDTH
+    print_results(results, out, args.show_all)
+    if accept:
+        out.print(
+            f"If these changes are intended, accept them with:\n  {accept}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if args.junit:
+        _write(args.junit, junit_xml(results))
+    if args.markdown:
+        _write(args.markdown, markdown_summary(results, accept, args.show_all))
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        sys.stdout.write("".join(line + "\n" for line in github_annotations(results)))
+    return 1 if any(result.failed for result in results) else 0
+
+
+def _check_one(
+    measurement: Measurement,
+    store: BaselineStore | None,
+    budgets: Budgets,
+    tolerances: Tolerances,
+    fail_on: Severity,
+    missing: str,
+) -> CheckResult:
+    limits = budgets.limits_for(measurement.kernel)
+    options = {"fail_on": fail_on, "limits": limits}
+    if store is None:
+        return check_measurement(measurement, None, tolerances, baseline_state="none", **options)
+    path = str(store.path_for(measurement))
+    baseline = store.load(measurement)
+    if baseline is not None:
+        return check_measurement(
+            measurement, baseline.metrics, tolerances, baseline_path=path, **options
+        )
+    if missing == "new":
+        store.save(measurement)
+        return check_measurement(
+            measurement, None, tolerances, baseline_state="created", baseline_path=path, **options
+        )
+    state = "skipped" if missing == "skip" else "missing"
+    result = check_measurement(
+        measurement, None, tolerances, baseline_state=state, baseline_path=path, **options
+    )
+    if missing == "fail":
+        command = update_command(measurement.sources, store.location, update=False)
+        message = missing_baseline_message(path, command) + " (or pass --missing-baseline new)"
+        result.extra_problems.append(Problem("baseline", message))
+    return result
+
+
+def _accept_command(results: Sequence[CheckResult], store: BaselineStore | None) -> str | None:
+    """``ubscope baseline ... --update`` for the configurations that regressed,
+    gained findings or improved; exceeded budgets are not accepted this way."""
+    if store is None:
+        return None
+    traces = [
+        source
+        for result in results
+        if any(p.kind in ("regression", "finding") for p in result.problems)
+        or any(row.status == IMPROVED for row in result.rows)
+        for source in result.measurement.sources
+    ]
+    return update_command(traces, store.location) if traces else None
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, f"cannot write ({exc.strerror})") from None
