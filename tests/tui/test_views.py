@@ -1,0 +1,282 @@
+"""Pilot drives every view of the TUI on freshly recorded traces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ubscope.analyzers.api import analyze_path
+from ubscope.analyzers.rules.base import REGISTRY
+from ubscope.tui.app import UbscopeApp
+from ubscope.tui.screens import HelpScreen
+from ubscope.tui.views import VIEWS
+from ubscope.tui.widgets.event_table import EventTable
+from ubscope.tui.widgets.plots import OverlayChart
+
+from .helpers import MARKUP_BUFFER, MARKUP_KERNEL, MARKUP_TAG, screen_text, wait_for_views
+
+SMALL = (80, 24)
+
+
+def current_view(app) -> str:
+    return app.screen.query_one("#views").current
+
+
+@pytest.mark.parametrize("size", [SMALL, (120, 35)])
+async def test_number_keys_show_every_view_at_any_size(analyses, size):
+    app = UbscopeApp(analysis=analyses["no_reset"], compare=analyses["tpipe"])
+    async with app.run_test(size=size) as pilot:
+        await wait_for_views(pilot, app)
+        for index, view in enumerate(VIEWS):
+            await pilot.press(str(index + 1))
+            await pilot.pause()
+            assert current_view(app) == f"view-{view.slug()}"
+            text = screen_text(app)
+            # the view bar and the footer stay visible in a tiny terminal
+            assert "1 " in text.splitlines()[1]
+            assert "quit" in text.splitlines()[-1]
+        await pilot.press("tab")
+        assert current_view(app) == "view-overview"
+
+
+async def test_overview_shows_capacity_traffic_verdict_and_counts(analyses):
+    app = UbscopeApp(analysis=analyses["no_reset"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_views(pilot, app)
+        text = screen_text(app)
+    metrics = analyses["no_reset"].metrics
+    assert f"{metrics['peak_bytes']['UB'] // 1024}.0 KiB / 192.0 KiB" in text
+    assert "memory-bound" in text
+    counts = metrics["findings"]
+    assert f"{counts['error']} error  {counts['warning']} warning" in text
+    assert "pool_demo  preset pool_no_reset  on Ascend910B2" in text
+
+
+async def test_findings_filter_sort_detail_and_jump(analyses):
+    analysis = analyses["no_reset"]
+    app = UbscopeApp(analysis=analysis)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press("2")
+        panel = app.screen.query_one("#findings-panel")
+        assert len(panel.shown) == len(analysis.findings)
+        # errors come first
+        assert str(panel.current().severity) == "error"
+        await pilot.press("slash", *"UB002", "enter")
+        await pilot.pause()
+        expected = [f for f in analysis.findings if "ub002" in f.code.lower()]
+        assert len(panel.shown) == len(expected) > 0
+        # the detail pane shows the rule's docstring, the evidence and the fix
+        detail = str(panel.query_one("#finding-detail").render())
+        first_line = REGISTRY["UB002"].explanation().splitlines()[0]
+        assert first_line in detail and "evidence" in detail
+        await pilot.press("escape")
+        assert len(panel.shown) == len(analysis.findings)
+        await pilot.press("s")  # sort by code
+        codes = [analysis.findings[i].code for i in panel.shown]
+        assert codes == sorted(codes)
+        await pilot.press("r")
+        assert [analysis.findings[i].code for i in panel.shown] == sorted(codes, reverse=True)
+        # Enter on UB002 moves the other views to its events
+        await pilot.press("s", "s", "s")  # back to severity order
+        target = next(i for i, index in enumerate(panel.shown)
+                      if analysis.findings[index].code == "UB002")  # fmt: skip
+        panel.table.move_cursor(row=target)
+        await pilot.press("enter")
+        await pilot.pause()
+        state = app.screen.state
+        finding = analysis.findings[panel.shown[target]]
+        assert state.finding is finding
+        first_event = int(state.finding_events[0])
+        assert first_event == finding.location.first_seq
+        await pilot.press("6")
+        await pilot.pause(0.1)
+        table = app.screen.query_one(EventTable)
+        assert table.position(table.cursor) == first_event
+        assert "◆" in screen_text(app)
+        await pilot.press("n")
+        assert table.position(table.cursor) == int(state.finding_events[1])
+        await pilot.press("4")
+        assert f"seq {state.series().seq[state.step]}" in screen_text(app)
+
+
+async def test_timeline_cursor_moves_steps_zooms_and_switches_core(analyses):
+    app = UbscopeApp(analysis=analyses["fragmentation"])
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press("3")
+        state = app.screen.state
+        series = state.series()
+        assert state.step == int(np.argmax(series.live))  # opens at the peak
+        await pilot.press("home")
+        assert state.t_ps == 0
+        before = state.t_ps
+        await pilot.press("right", "right")
+        assert state.t_ps > before
+        step = state.step
+        await pilot.press("right_square_bracket")
+        assert state.step == step + 1
+        assert state.t_ps == series.t_ps[state.step]
+        await pilot.press("plus")
+        view = app.screen.query_one("#view-timeline")
+        assert view.zoom == 1
+        t0, t1 = view.window()
+        assert t0 <= state.t_ps <= t1 and t1 - t0 < state.end_ps
+        first_core = state.place.core
+        await pilot.press("c")
+        assert state.place.core != first_core and state.place.space == "UB"
+        await pilot.press("p")
+        assert state.series().live[state.step] == state.series().peak
+        assert f"peak {state.series().peak // 1024}" in screen_text(app)
+
+
+async def test_memory_map_steps_event_by_event(analyses):
+    app = UbscopeApp(analysis=analyses["fragmentation"])
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press("4", "home")
+        state = app.screen.state
+        assert state.step == 0
+        assert "step 1/" in screen_text(app) and " 1 blocks " in screen_text(app)
+        await pilot.press("right")
+        assert state.step == 1 and " 2 blocks " in screen_text(app)
+        await pilot.press("pagedown")
+        assert state.step == 11
+        live = state.blocks().live_at(state.step)
+        assert int(state.blocks().aligned_size[live].sum()) == state.series().live[11]
+        await pilot.press("t")  # colour by buffer name: the legend names them
+        assert "round_stats" in screen_text(app) or "x_tile" in screen_text(app)
+        # the shared cursor: the timeline shows the same moment
+        await pilot.press("3")
+        assert f"seq {state.series().seq[11]}" in screen_text(app)
+
+
+async def test_memory_map_shows_red_zone_past_capacity(analyses):
+    app = UbscopeApp(analysis=analyses["no_reset"])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press("4")
+        assert "past capacity" in screen_text(app)
+
+
+async def test_traffic_lists_tensors_and_roofline(analyses):
+    analysis = analyses["fragmentation"]
+    app = UbscopeApp(analysis=analysis)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press("5")
+        table = app.screen.query_one("#traffic-table")
+        assert table.row_count == len(analysis.context.traffic)
+        text = screen_text(app)
+        assert "residual" in text and "●" in text
+
+
+async def test_events_filter_goto_and_bad_filter(analyses):
+    analysis = analyses["no_reset"]
+    events = analysis.context.events
+    app = UbscopeApp(analysis=analysis)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press("6")
+        table = app.screen.query_one(EventTable)
+        assert table.row_count == len(events)
+        await pilot.press("slash")
+        app.screen.query_one("#events-filter").value = "kind=redzone_write core=aiv1"
+        await pilot.press("enter")
+        await pilot.pause()
+        expected = np.flatnonzero((events["kind"] == "redzone_write") & (events["core"] == 1))
+        assert table.row_count == len(expected) > 0
+        assert table.position(table.cursor) in set(expected.tolist())
+        await pilot.press("x")
+        assert table.row_count == len(events)
+        await pilot.press("g", *"123", "enter")
+        assert table.position(table.cursor) == 123
+        await pilot.press("down", "pagedown", "end")
+        assert table.cursor == len(events) - 1
+        await pilot.press("slash", *"kind=nonsense", "enter")
+        await pilot.pause()
+        assert table.row_count == len(events)  # the filter stayed as it was
+        assert "unknown kind" in screen_text(app)
+
+
+async def test_vendor_view_marks_correlated_findings(trace_dir, tmp_path):
+    log = tmp_path / "sanitizer.txt"
+    log.write_text(
+        "====== ERROR: illegal write of size 512\n"
+        '======    at 0x32000 on UB in "pool_demo_bump"\n'
+        "======    in block aiv(0) on device 0\n"
+        "======    code in pc current 0x65c (serialNo:12)\n"
+    )
+    analysis = analyze_path(trace_dir / "no_reset.ubtrace", sanitizer=log)
+    app = UbscopeApp(analysis=analysis)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press("7")
+        panel = app.screen.query_one("#vendor-panel")
+        assert [f.source for f in panel.findings] == ["msSanitizer"]
+        text = screen_text(app)
+        assert "✓" in text and "SAN001" in text and "explained by UB00" in text
+        await pilot.press("2")  # the trace finding it confirms carries the mark too
+        assert "confirmed by msSanitizer" in screen_text(app) or "✓" in screen_text(app)
+
+
+async def test_vendor_view_without_vendor_input_says_how_to_load(analyses):
+    app = UbscopeApp(analysis=analyses["tpipe"])
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press("7")
+        assert "--sanitizer LOG" in screen_text(app)
+
+
+async def test_compare_shows_deltas_new_findings_and_both_curves(analyses):
+    current, baseline = analyses["no_reset"], analyses["tpipe"]
+    app = UbscopeApp(analysis=current, compare=baseline)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press("8")
+        metrics = app.screen.query_one("#compare-metrics")
+        names = [str(metrics.get_row_at(i)[0]) for i in range(metrics.row_count)]
+        assert "peak_bytes.UB" in names and "findings.error" in names
+        findings = app.screen.query_one("#compare-findings")
+        rows = [[str(c) for c in findings.get_row_at(i)] for i in range(findings.row_count)]
+        assert ["new", "error", "UB001"] == rows[0][:3]
+        chart = app.screen.query_one(OverlayChart)
+        assert all(series is not None and len(series) for series in chart.series)
+        assert "⠀" not in screen_text(app)  # empty braille cells are drawn as spaces
+        await pilot.press("c")
+        assert app.screen.state.place.core == 1
+
+
+async def test_compare_same_trace_has_no_changes(analyses):
+    app = UbscopeApp(analysis=analyses["tpipe"], compare=analyses["tpipe"])
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press("8")
+        text = screen_text(app)
+        assert "no metric changed" in text and "the same findings" in text
+
+
+async def test_markup_in_trace_strings_is_shown_literally(analyses):
+    analysis = analyses["markup"]
+    app = UbscopeApp(analysis=analysis)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await wait_for_views(pilot, app)
+        assert MARKUP_KERNEL in screen_text(app)  # kernel and launch name
+        await pilot.press("6", "g", "2", "enter")
+        text = screen_text(app)
+        assert MARKUP_TAG in text and MARKUP_BUFFER in text
+        await pilot.press("3")
+        assert MARKUP_BUFFER in screen_text(app)
+
+
+async def test_help_screen_and_quit(analyses):
+    app = UbscopeApp(analysis=analyses["tpipe"])
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "switch view" in screen_text(app)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("q")
+    assert app.return_code == 0

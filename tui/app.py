@@ -1,0 +1,114 @@
+"""The ubscope Textual application.
+
+``UbscopeApp(analysis=...)`` shows an analysis already made (tests, embedding);
+``UbscopeApp(request=...)`` opens a trace and analyses it in a worker thread
+while the screen already shows its metadata; ``UbscopeApp(folder=...,
+entries=..., request=...)`` starts from a list of traces.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+
+from ubscope.probe.errors import UbscopeError
+from ubscope.tui.loading import TraceEntry, TraceRequest
+from ubscope.tui.profile import ProfileScreen
+from ubscope.tui.screens import HelpScreen, PickerScreen
+
+
+class UbscopeApp(App[int]):
+    CSS_PATH = ["app.tcss", "views.tcss"]
+    TITLE = "ubscope"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("q", "quit", "quit"),
+        Binding("question_mark", "help", "help", key_display="?"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        analysis: Any | None = None,
+        compare: Any | None = None,
+        request: TraceRequest | None = None,
+        folder: str | None = None,
+        entries: list[TraceEntry] | None = None,
+    ) -> None:
+        super().__init__()
+        self.analysis = analysis
+        self.compare = compare
+        self.request = request
+        self.folder = folder
+        self.entries = entries
+        self.error: UbscopeError | None = None
+
+    def on_mount(self) -> None:
+        if self.analysis is not None:
+            self.push_screen(ProfileScreen(_source_name(self.analysis), _meta(self.analysis),
+                                           analysis=self.analysis, compare=self.compare))  # fmt: skip
+        elif self.entries is not None:
+            self.push_screen(PickerScreen(self.folder or ".", self.entries))
+        elif self.request is not None:
+            try:
+                meta = self.request.check()
+            except UbscopeError as exc:
+                self.error = exc
+                self.exit(return_code=exc.exit_code)
+                return
+            self.open(self.request, meta)
+
+    def open(self, request: TraceRequest, meta: dict[str, Any]) -> None:
+        """Show the profile screen for ``request`` at once and analyse in the background."""
+        screen = ProfileScreen(
+            request.trace.name, meta, size=request.trace.stat().st_size,
+            can_go_back=self.entries is not None,
+        )  # fmt: skip
+        self.push_screen(screen)
+        self.analyse(request, screen)
+
+    @work(thread=True, exclusive=True, group="analysis")
+    def analyse(self, request: TraceRequest, screen: ProfileScreen) -> None:
+        try:
+            analysis, baseline = request.analyze()
+        except UbscopeError as exc:
+            self.call_from_thread(self._failed, exc, screen)
+            return
+        self.call_from_thread(screen.set_analysis, analysis, baseline)
+
+    def _failed(self, error: UbscopeError, screen: ProfileScreen) -> None:
+        if self.entries is not None:
+            screen.dismiss()
+            self.notify(str(error), severity="error", timeout=8, markup=False)
+            return
+        self.error = error
+        self.exit(return_code=error.exit_code)
+
+    @on(PickerScreen.Open)
+    def _open_entry(self, event: PickerScreen.Open) -> None:
+        entry = event.entry
+        if entry.meta is None:
+            self.notify(f"{entry.path.name}: {entry.problem}", severity="error", markup=False)
+            return
+        request = (self.request or TraceRequest(entry.path)).with_trace(entry.path)
+        try:
+            meta = request.check()
+        except UbscopeError as exc:
+            self.notify(str(exc), severity="error", timeout=8, markup=False)
+            return
+        self.open(request, meta)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+
+def _meta(analysis: Any) -> dict[str, Any]:
+    return analysis.trace.meta if analysis.trace is not None else {}
+
+
+def _source_name(analysis: Any) -> str:
+    return analysis.trace.path.name if analysis.trace is not None else "vendor output"

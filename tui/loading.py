@@ -1,0 +1,81 @@
+"""What the TUI opens: a trace (with optional vendor output and a baseline to
+compare with) or a folder of traces, checked before the app starts."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ubscope.probe.chip import ChipProfile
+from ubscope.probe.errors import InputError, TraceError, UbscopeError
+from ubscope.probe.trace import TRACE_SUFFIX, read_metadata
+
+VENDOR_OPTIONS = ("msadvisor", "sanitizer", "msprof_op", "torch_npu")
+
+
+@dataclass(frozen=True)
+class TraceRequest:
+    """One profile to open: the trace, vendor inputs for it, and a baseline."""
+
+    trace: Path
+    msadvisor: Path | None = None
+    sanitizer: Path | None = None
+    msprof_op: Path | None = None
+    torch_npu: Path | None = None
+    compare: Path | None = None
+    chip: ChipProfile | None = None
+
+    def with_trace(self, trace: Path) -> TraceRequest:
+        return replace(self, trace=trace)
+
+    def check(self) -> dict[str, Any]:
+        """Fail fast with a one-line :class:`UbscopeError` on a missing, empty,
+        foreign or header-truncated input; returns the trace's metadata."""
+        meta = read_metadata(self.trace)
+        if self.compare is not None:
+            read_metadata(self.compare)
+        for option in VENDOR_OPTIONS:
+            path = getattr(self, option)
+            if path is not None and not Path(path).exists():
+                flag = "--" + option.replace("_", "-")
+                raise InputError(path, f"no such file or folder (given with {flag})")
+        return meta
+
+    def analyze(self) -> tuple[Any, Any | None]:
+        """Run the analyzers on the trace (and on the baseline, without vendor input)."""
+        from ubscope.analyzers.api import analyze_path
+
+        vendor = {option: getattr(self, option) for option in VENDOR_OPTIONS}
+        analysis = analyze_path(self.trace, chip=self.chip, **vendor)
+        baseline = analyze_path(self.compare, chip=self.chip) if self.compare else None
+        return analysis, baseline
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    """A file of a folder listing: its metadata, or why it cannot be read."""
+
+    path: Path
+    size: int
+    meta: dict[str, Any] | None
+    problem: str | None
+
+
+def find_traces(folder: str | os.PathLike[str]) -> list[TraceEntry]:
+    """The ``.ubtrace`` files of ``folder`` by name; unreadable ones are listed
+    with their reason rather than hidden."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(folder, "not a folder")
+    entries = []
+    for path in sorted(folder.glob(f"*{TRACE_SUFFIX}")):
+        try:
+            meta, problem = read_metadata(path), None
+        except UbscopeError as exc:
+            meta, problem = None, exc.problem if isinstance(exc, TraceError) else str(exc)
+        entries.append(TraceEntry(path, path.stat().st_size, meta, problem))
+    if not entries:
+        raise InputError(folder, f"no {TRACE_SUFFIX} files in this folder")
+    return entries

@@ -1,0 +1,135 @@
+"""Events: the raw events in a virtual table, with a filter and go-to-sequence."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+from ubscope.probe.units import format_time_ps
+from ubscope.tui.data import FILTER_HELP, filter_rows, parse_event_filter
+from ubscope.tui.views.base import View
+from ubscope.tui.widgets.event_table import FLAG_BITS, EventTable
+
+
+class EventsView(View):
+    title = "Events"
+    short = "Evt"
+    help = (
+        "Every event in sequence order; only the rows on screen are ever formatted, so "
+        "millions of events scroll instantly. / filters with key=value terms ("
+        + FILTER_HELP
+        + "), g goes to a sequence number, n/N jump to the next/previous event of the "
+        "finding chosen with Enter in Findings (marked ◆), x clears the filter."
+    )
+    BINDINGS = [
+        Binding("slash", "focus_input('#events-filter')", "filter"),
+        Binding("g", "focus_input('#events-goto')", "go to seq"),
+        Binding("n", "marked(1)", "next ◆"),
+        Binding("N", "marked(-1)", "prev ◆", show=False),
+        Binding("x", "clear_filter", "clear"),
+        Binding("escape", "back_to_table", "table", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="events-inputs"):
+            yield Input(placeholder="/ filter: " + FILTER_HELP, id="events-filter")
+            yield Input(placeholder="g seq", id="events-goto", restrict=r"[0-9]*")
+        yield EventTable(id="events-table")
+        yield Static(id="events-detail")
+
+    @property
+    def table(self) -> EventTable:
+        return self.query_one(EventTable)
+
+    def focus_target(self) -> Widget:
+        return self.table
+
+    def on_mount(self) -> None:
+        if self.state.ctx is not None:
+            self.table.load(self.state.ctx.events)
+
+    def sync(self) -> None:
+        table = self.table
+        table.set_marked(np.asarray(self.state.finding_events, dtype=np.int64))
+        if self.state.event_position is not None:
+            # after the layout, so the jump can centre the row in the real height
+            self.call_after_refresh(table.go_to_position, self.state.event_position)
+            self.state.event_position = None
+        self._describe(table.position(table.cursor) if table.row_count else None)
+
+    @on(Input.Submitted, "#events-filter")
+    def _apply_filter(self, event: Input.Submitted) -> None:
+        try:
+            flt = parse_event_filter(event.value)
+        except ValueError as exc:
+            self.query_one("#events-detail", Static).update(Text(str(exc)))
+            return
+        assert self.state.ctx is not None
+        self.table.set_rows(filter_rows(self.state.ctx.events, flt))
+        self.table.focus()
+
+    @on(Input.Submitted, "#events-goto")
+    def _go_to(self, event: Input.Submitted) -> None:
+        if event.value:
+            self.table.go_to_position(int(event.value))
+        event.input.value = ""
+        self.table.focus()
+
+    @on(EventTable.Highlighted)
+    def _highlighted(self, event: EventTable.Highlighted) -> None:
+        self._describe(event.seq)
+
+    def _describe(self, position: int | None) -> None:
+        detail = self.query_one("#events-detail", Static)
+        table = self.table
+        shown = f"{table.row_count:,} of {table.columns.count if table.columns else 0:,} events"
+        if position is None:
+            detail.update(Text(f"{shown}  ·  no event matches the filter"))
+            return
+        row = self.state.ctx.events.iloc[position]
+        text = Text(f"{shown}  ·  ")
+        text.append(f"seq {row['seq']} {row['kind']} t {format_time_ps(row['start_ps'])} "
+                    f"dur {format_time_ps(row['dur_ps'])} ")  # fmt: skip
+        for column in ("name", "tensor", "tag"):
+            if str(row[column]):
+                text.append(f"{column}=")
+                text.append(str(row[column]))
+                text.append(" ")
+        text.append(f"size={row['size']} aligned={row['aligned_size']} arg={row['arg']} "
+                    f"arg2={row['arg2']}")  # fmt: skip
+        if row["src_space"] != "NONE":
+            text.append(f" src={row['src_space']}:{int(row['src_addr']):#x}")
+        if row["burst_count"]:
+            text.append(f" bursts={row['burst_count']}x{row['burst_len']}")
+        flags = int(row["flags"])
+        if flags:
+            text.append(" flags=" + ",".join(n for bit, n in FLAG_BITS if flags & bit))
+        detail.update(text)
+
+    def action_focus_input(self, selector: str) -> None:
+        self.query_one(selector, Input).focus()
+
+    def action_back_to_table(self) -> None:
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#events-filter", Input).value = ""
+        self.table.set_rows(None)
+
+    def action_marked(self, direction: int) -> None:
+        marked = self.state.finding_events
+        if not len(marked):
+            self.notify("no finding chosen: press Enter on one in Findings (2)", timeout=3)
+            return
+        here = self.table.position(self.table.cursor)
+        if direction > 0:
+            index = int(np.searchsorted(marked, here, side="right"))
+        else:
+            index = int(np.searchsorted(marked, here, side="left")) - 1
+        self.table.go_to_position(int(marked[index % len(marked)]))

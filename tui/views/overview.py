@@ -1,0 +1,152 @@
+"""Overview: what ran, how long, how full on-chip memory got, GM efficiency,
+the roofline verdict and how many findings of each severity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ubscope.probe.units import format_bytes, format_rate, format_time_ps
+from ubscope.tui.text import literal, percent
+from ubscope.tui.views.base import View
+from ubscope.tui.widgets.capacity_bars import Bar, CapacityBars
+
+
+def run_summary(meta: dict[str, Any]) -> Text:
+    """Kernel, preset, chip and parameters from the trace metadata (known
+    before the events are read)."""
+    chip = meta.get("chip", {})
+    text = Text()
+    text.append(str(meta.get("kernel", "?")), style="bold")
+    if meta.get("preset"):
+        text.append("  preset ")
+        text.append(str(meta["preset"]))
+    text.append("  on ")
+    text.append(str(chip.get("name", "?")))
+    if chip:
+        kind = "split AIC/AIV" if chip.get("split_cores") else "coupled AI cores"
+        text.append(f" ({chip.get('cube_cores')} cube / {chip.get('vector_cores')} vector, {kind})")
+    params = meta.get("params", {})
+    if params:
+        text.append("\nparams  ")
+        text.append("  ".join(f"{key}={value}" for key, value in params.items()))
+    return text
+
+
+class OverviewView(View):
+    title = "Overview"
+    short = "Ovw"
+    help = (
+        "What ran and how it went: kernel, chip and parameters, modelled time, the peak "
+        "bytes of each on-chip space against its capacity (the UB bar turns amber past the "
+        "reserved scratch line and red past capacity), GM traffic against the minimum the "
+        "math needs, the roofline verdict and the findings by severity."
+    )
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="overview-scroll"):
+            yield Static(id="overview-run")
+            yield Static(literal("On-chip peak per space (highest core)"), classes="section")
+            yield CapacityBars(id="overview-bars")
+            yield Static(literal("GM traffic"), classes="section")
+            yield Static(id="overview-traffic")
+            yield Static(literal("Roofline"), classes="section")
+            yield Static(id="overview-roofline")
+            yield Static(literal("Findings"), classes="section")
+            yield Static(id="overview-findings")
+
+    def focus_target(self) -> Widget:
+        return self.query_one("#overview-scroll")
+
+    def sync(self) -> None:
+        analysis = self.state.analysis
+        metrics = analysis.metrics
+        meta = analysis.trace.meta if analysis.trace is not None else {}
+        self.query_one("#overview-run", Static).update(self._run(meta, metrics, analysis))
+        self.query_one("#overview-bars", CapacityBars).show(self._bars(metrics))
+        self.query_one("#overview-traffic", Static).update(traffic_summary(metrics.get("gm", {})))
+        roofline = self.state.ctx.roofline if self.state.ctx is not None else {}
+        self.query_one("#overview-roofline", Static).update(roofline_summary(roofline))
+        self.query_one("#overview-findings", Static).update(self._findings())
+
+    def _run(self, meta: dict[str, Any], metrics: dict[str, Any], analysis: Any) -> Text:
+        text = run_summary(meta)
+        text.append(f"\nmodelled time {format_time_ps(metrics.get('modelled_time_ps', 0))}")
+        ctx = self.state.ctx
+        if ctx is not None:
+            text.append(f"  ·  {len(ctx.events):,} events")
+            for launch in ctx.launches.itertuples():
+                text.append("\nlaunch ")
+                text.append(str(launch.name))
+                text.append(f"  {launch.block_dim} blocks, {launch.mode}, "
+                            f"{format_time_ps(launch.end_ps - launch.start_ps)}")  # fmt: skip
+        for warning in analysis.warnings:
+            text.append("\n⚠ ", style="bold")
+            text.append(str(warning))
+        return text
+
+    def _bars(self, metrics: dict[str, Any]) -> list[Bar]:
+        chip = self.state.analysis.chip
+        used = {p.space for p in self.state.places}
+        peaks = metrics.get("peak_bytes", {})
+        return [
+            Bar(
+                space,
+                int(peaks.get(space, 0)),
+                int(chip.capacity[space]),
+                chip.ub_safe_budget if space == "UB" else None,
+            )  # fmt: skip
+            for space in ("UB", "L1", "L0A", "L0B", "L0C")
+            if space in used or peaks.get(space)
+        ]
+
+    def _findings(self) -> Text:
+        findings = self.state.analysis.findings
+        counts = self.state.analysis.metrics.get("findings", {})
+        text = Text(
+            f"{counts.get('error', 0)} error  {counts.get('warning', 0)} warning  "
+            f"{counts.get('info', 0)} info"
+        )
+        for finding in findings[:5]:
+            text.append(f"\n  {finding.severity!s:<7} {finding.code:<7} ")
+            text.append(" ".join(finding.message.split()))
+        if len(findings) > 5:
+            text.append(f"\n  … {len(findings) - 5} more: press 2")
+        return text
+
+
+def traffic_summary(gm: dict[str, Any]) -> Text:
+    if not gm:
+        return Text("no GM traffic")
+    read, write = gm.get("read_bytes", 0), gm.get("write_bytes", 0)
+    min_read, min_write = gm.get("minimal_read_bytes", 0), gm.get("minimal_write_bytes", 0)
+    ratio = gm.get("ratio_to_minimum", 0.0)
+    efficiency = f"{percent(1 / ratio)} efficient" if ratio else "minimum unknown"
+    return Text(
+        f"read {format_bytes(read)} (min {format_bytes(min_read)})  "
+        f"write {format_bytes(write)} (min {format_bytes(min_write)})\n"
+        f"{ratio:.2f}x the minimum ({efficiency})  ·  redundant reads "
+        f"{gm.get('redundant_read_ratio', 1.0):.2f}x  ·  small transfers "
+        f"{percent(gm.get('small_transfer_share', 0.0))}  ·  workspace "
+        f"{format_bytes(gm.get('workspace_bytes', 0))}"
+    )
+
+
+def roofline_summary(roofline: dict[str, Any]) -> Text:
+    if not roofline:
+        return Text("no trace")
+    bound = roofline.get("bound", "?")
+    text = Text()
+    text.append(f"{bound}-bound", style="bold")
+    text.append(
+        f"  intensity {roofline.get('intensity', 0):.3g} FLOP/B vs ridge "
+        f"{roofline.get('ridge', 0):.3g} FLOP/B  ·  {roofline.get('flops', 0):,} FLOP over "
+        f"{format_bytes(roofline.get('hbm_bytes', 0))} HBM at "
+        f"{format_rate(roofline.get('bandwidth', 0))}"
+    )
+    return text

@@ -1,0 +1,55 @@
+"""Vendor: what msSanitizer, msadvisor, msprof op and torch_npu reported, with
+the marks correlation left when a trace finding confirms a vendor one."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ubscope.tui.views.base import View
+from ubscope.tui.widgets.findings_panel import FindingsPanel
+
+NO_VENDOR = (
+    "no vendor output loaded: pass --sanitizer LOG, --msadvisor FILE, --msprof-op DIR or "
+    "--torch-npu DIR to ubscope tui"
+)
+
+
+class VendorView(View):
+    title = "Vendor"
+    short = "Vnd"
+    help = (
+        "Findings read from the Huawei tools' own output, one line per input file above "
+        "them. ✓ marks a finding that correlation matched with the trace (the detail pane "
+        "says by what). Same keys as Findings: / filter, s sort, Enter jump."
+    )
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="vendor-summary")
+        yield FindingsPanel(
+            [f for f in self.state.analysis.findings if f.source != "ubscope"],
+            empty_text=NO_VENDOR,
+            id="vendor-panel",
+        )
+
+    def focus_target(self) -> Widget:
+        return self.query_one("#vendor-panel").query_one("#finding-table")
+
+    def sync(self) -> None:
+        reports = self.state.analysis.vendor
+        if not reports:
+            self.query_one("#vendor-summary", Static).update(Text(NO_VENDOR))
+            return
+        text = Text()
+        for index, report in enumerate(reports):
+            if index:
+                text.append("\n")
+            text.append(str(report.tool), style="bold")
+            text.append(f"  {len(report.findings)} findings  ")
+            text.append(str(report.path))
+            for warning in report.warnings:
+                text.append("\n  ⚠ ")
+                text.append(str(warning))
+        self.query_one("#vendor-summary", Static).update(text)

@@ -1,0 +1,1 @@
+"""Custom widgets: charts, the address map and the virtual events table."""

@@ -1,0 +1,63 @@
+"""``ubscope tui TRACE|DIR``: inspect a trace in the terminal UI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ubscope.commands.common import add_chip_option
+from ubscope.probe.errors import UbscopeError
+
+ORDER = 50
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    tui = commands.add_parser(
+        "tui",
+        help="inspect a trace in the terminal UI (findings, timeline, memory map, events)",
+        description="Open a trace in the terminal UI: overview, findings with their "
+        "explanations, occupancy timeline, memory map, GM traffic, the raw events and vendor "
+        "findings. Given a folder, pick one of its traces. Press ? inside for the keys.",
+    )
+    tui.add_argument("path", help="a .ubtrace file, or a folder to pick a trace from")
+    tui.add_argument("--compare", metavar="B.ubtrace",
+                     help="a baseline trace: show metric deltas and findings new/fixed")  # fmt: skip
+    tui.add_argument("--msadvisor", metavar="FILE", help="msadvisor / advisor report to load")
+    tui.add_argument("--sanitizer", metavar="LOG", help="msSanitizer log to load")
+    tui.add_argument("--msprof-op", metavar="DIR", help="msprof op output folder to load")
+    tui.add_argument("--torch-npu", metavar="DIR", help="torch_npu profiler folder to load")
+    add_chip_option(tui)
+    tui.set_defaults(handler=_tui)
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _tui(args: argparse.Namespace) -> int:
+    from ubscope.probe.chip import load_chip
+    from ubscope.tui.app import UbscopeApp
+    from ubscope.tui.loading import TraceRequest, find_traces
+
+    path = Path(args.path)
+    request = TraceRequest(
+        trace=path,
+        msadvisor=_optional_path(args.msadvisor),
+        sanitizer=_optional_path(args.sanitizer),
+        msprof_op=_optional_path(args.msprof_op),
+        torch_npu=_optional_path(args.torch_npu),
+        compare=_optional_path(args.compare),
+        chip=load_chip(args.chip) if args.chip else None,
+    )
+    if path.is_dir():
+        app = UbscopeApp(request=request, folder=str(path), entries=find_traces(path))
+    else:
+        request.check()
+        app = UbscopeApp(request=request)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UbscopeError("ubscope tui needs an interactive terminal (stdin/stdout are not a tty)")
+    app.run()
+    if app.error is not None:
+        raise app.error
+    return app.return_code or 0
