@@ -5,12 +5,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from ubscope.analyzers.api import Analysis, analyze_path
+from ubscope.analyzers.findings import Severity
 from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
-from ubscope.commands.run import print_outcome
 from ubscope.kernels.demo_set import DEMO_RUNS
 from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.probe.units import format_bytes, format_time_ps
+from ubscope.reports.report import write_report
+from ubscope.tui import tui_command
 
 ORDER = 10
+# The report shows the planted UB overflow next to the same kernel when healthy.
+REPORT_PAIR = ("int4_gemm_ub_overflow", "int4_gemm_healthy")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -18,13 +28,40 @@ def register(commands: argparse._SubParsersAction) -> None:
         "demo",
         help="run the built-in kernels (healthy and with planted problems) and report",
         description="Run a representative set of built-in kernels, healthy and with planted "
-        "memory problems, on the emulated default chip; write their traces and print what "
-        "ubscope found.",
+        "memory problems, on the emulated default chip; write their traces and an HTML "
+        "report, and print what ubscope found.",
     )
     demo.add_argument("--out", default="ubscope-demo", metavar="DIR",
-                      help="folder for the traces (default: ./ubscope-demo)")  # fmt: skip
+                      help="folder for the traces and the report (default: ./ubscope-demo)")  # fmt: skip
     add_chip_option(demo)
     demo.set_defaults(handler=_demo)
+
+
+def _row(label: str, outcome_ok: bool, analysis: Analysis) -> list[Text]:
+    metrics = analysis.metrics
+    counts = metrics["findings"]
+    style = "red" if counts["error"] else ("yellow" if counts["warning"] else "green")
+    return [
+        Text(label),
+        Text("ok" if outcome_ok else "WRONG", style="green" if outcome_ok else "red"),
+        Text(format_time_ps(metrics["modelled_time_ps"])),
+        Text(format_bytes(metrics["peak_bytes"].get("UB", 0))),
+        Text(f"{metrics['gm']['ratio_to_minimum']:.2f}x"),
+        Text(f"{counts['error']}/{counts['warning']}", style=style),
+    ]
+
+
+def _print_errors(analyses: dict[str, Analysis]) -> None:
+    out = console()
+    for label, analysis in analyses.items():
+        errors = [f for f in analysis.findings if f.severity == Severity.ERROR]
+        if not errors:
+            continue
+        out.print(f"\n{label}:", markup=False, style="bold red")
+        for finding in errors[:3]:
+            out.print(Text(f"  {finding.code} {finding.message}"))
+        if len(errors) > 3:
+            out.print(f"  ... and {len(errors) - 3} more error(s)", markup=False)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -32,8 +69,21 @@ def _demo(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     out = console()
-    out.print(f"ubscope demo on {chip.name} ({chip.description})", markup=False, style="bold")
-    traces = []
+    out.print(f"ubscope demo on {chip.name}: {chip.description}", markup=False, style="bold")
+    table = Table(
+        title="What ubscope found",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        caption="check: numerics vs float64 reference; time: modelled; GM/min: GM bytes "
+        "over the minimum the math needs; E/W: errors/warnings",
+        caption_justify="left",
+    )
+    table.add_column("run", no_wrap=True, overflow="ellipsis", max_width=30)
+    for column, width in (("check", 5), ("time", 9), ("peak UB", 9), ("GM/min", 6), ("E/W", 5)):
+        table.add_column(column, no_wrap=True, min_width=width)
+    analyses: dict[str, Analysis] = {}
     with progress("demo", total=len(DEMO_RUNS)) as bar:
         for run in DEMO_RUNS:
             advance(bar, f"running {run.label}")
@@ -41,8 +91,20 @@ def _demo(args: argparse.Namespace) -> int:
             params = spec.resolve(preset=run.preset, overrides=run.params)
             path = out_dir / f"{run.label}.ubtrace"
             outcome = run_kernel(spec, params, chip, path, preset=run.preset)
-            out.print(f"\n[{run.label}]", markup=False, style="bold")
-            print_outcome(outcome)
-            traces.append(path)
-    out.print(f"\n{len(traces)} traces written to {out_dir}/", markup=False)
+            analyses[run.label] = analysis = analyze_path(path)
+            table.add_row(*_row(run.label, outcome.result.matches(), analysis))
+    out.print(table)
+    out.print(
+        "Runs named after a preset carry a planted problem and should be flagged; WRONG "
+        "numerics there are the bytes DataCopy silently dropped; "
+        "`ubscope rule CODE` explains a code.",
+        markup=False,
+    )
+    _print_errors(analyses)
+    problem, healthy = (analyses.get(label) for label in REPORT_PAIR)
+    if problem is not None:
+        report = write_report(problem, out_dir / "report.html", compare=healthy)
+        out.print(f"\nHTML report: {report}", markup=False)
+    out.print(f"Traces: {out_dir}/ ({len(analyses)} files)", markup=False)
+    out.print(f"Open them in the terminal UI:  {tui_command(out_dir)}", markup=False)
     return 0
