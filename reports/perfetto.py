@@ -1,0 +1,255 @@
+"""Export a trace as Chrome trace-event JSON (Perfetto UI, chrome://tracing,
+MindStudio Insight).
+
+Layout: one process per core kind (host, AIV, AIC, AI Core) and one thread per
+core; copies and computes are complete ("X") slices, on-chip occupancy is a
+counter ("C") per core and space, findings are instant ("i") events, kernel
+launches are slices on the host. Times are modelled microseconds.
+
+The JSON text is built column-wise with Arrow string kernels, chunk by chunk,
+and streamed to the file: no Python object per event, whatever the trace size.
+See docs/export-formats.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ubscope._version import __version__
+from ubscope.analyzers.context import CORE_KIND_LABELS, SPACE_LABELS, TraceContext
+from ubscope.probe.errors import InputError
+from ubscope.probe.events import CoreKind, EventKind
+from ubscope.reports.atomic import atomic_output
+from ubscope.reports.data import core_label, finding_times
+
+if TYPE_CHECKING:
+    from ubscope.analyzers.api import Analysis
+
+CHUNK_EVENTS = 200_000
+PROCESS_NAMES = {
+    CoreKind.HOST: "host (kernel launches)",
+    CoreKind.AIV: "AIV (vector cores)",
+    CoreKind.AIC: "AIC (cube cores)",
+    CoreKind.AICORE: "AI Core (coupled cube + vector)",
+}
+_CORE_SPAN = 1 << 16
+
+Fields = Sequence[tuple[str, "pa.Array | str"]]
+
+
+def _strings(values: np.ndarray | Sequence[int]) -> pa.Array:
+    return pc.cast(pa.array(np.asarray(values)), pa.string())
+
+
+def _micros(picoseconds: np.ndarray) -> pa.Array:
+    """Exact decimal microseconds from integer picoseconds (no float rounding)."""
+    picoseconds = np.asarray(picoseconds, dtype=np.int64)
+    fraction = pc.utf8_lpad(_strings(picoseconds % 1_000_000), 6, "0")
+    return pc.binary_join_element_wise(_strings(picoseconds // 1_000_000), ".", fraction, "")
+
+
+def _quoted(escaped: pa.Array | str) -> pa.Array | str:
+    if isinstance(escaped, str):
+        return json.dumps(escaped)
+    return pc.binary_join_element_wise('"', escaped, '"', "")
+
+
+def _objects(fields: Fields) -> pa.Array:
+    """One JSON object per row from (key, JSON-text column or constant) pairs."""
+    parts: list[pa.Array | str] = ["{"]
+    for index, (key, value) in enumerate(fields):
+        parts += [("," if index else "") + json.dumps(key) + ":", value]
+    parts.append("}")
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _escaped_labels(labels: Sequence[str]) -> pa.Array:
+    """Category strings JSON-escaped (without quotes), one per category."""
+    return pa.array([json.dumps(str(label))[1:-1] for label in labels], type=pa.string())
+
+
+class _Stream:
+    """Writes JSON values separated by commas, one per line."""
+
+    def __init__(self, handle: IO[str]):
+        self.handle = handle
+        self.count = 0
+
+    def lines(self, lines: pa.Array) -> None:
+        if not len(lines):
+            return
+        joined = pc.binary_join(
+            pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines), ",\n"
+        )
+        self.handle.write((",\n" if self.count else "") + joined[0].as_py())
+        self.count += len(lines)
+
+    def objects(self, objects: list[dict]) -> None:
+        self.lines(pa.array([json.dumps(o, separators=(",", ":")) for o in objects], pa.string()))
+
+
+class _Columns:
+    """Escaped label tables of a context's string and enum columns."""
+
+    def __init__(self, ctx: TraceContext):
+        self.ctx = ctx
+        self.tables = {c: _escaped_labels(ctx.labels(c)) for c in ("name", "tensor", "tag")}
+        self.tables["space"] = _escaped_labels(SPACE_LABELS)
+
+    def text(self, column: str, rows: np.ndarray) -> pa.Array:
+        return pc.take(
+            self.tables[column], pa.array(self.ctx.column(column)[rows].astype(np.int64))
+        )
+
+    def pid_tid(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
+        """Process (core kind + 1) and thread (core + 1) of each row, as JSON text."""
+        kinds = self.ctx.column("core_kind")[rows].astype(np.int64)
+        cores = self.ctx.column("core")[rows].astype(np.int64)
+        return _strings(kinds + 1), _strings(cores + 1)
+
+
+def _slices(columns: _Columns, rows: np.ndarray, kind: EventKind) -> pa.Array:
+    """X events of COPY or COMPUTE rows."""
+    ctx = columns.ctx
+    pid, tid = columns.pid_tid(rows)
+    number = {
+        c: _strings(ctx.column(c)[rows]) for c in ("seq", "size", "aligned_size", "addr", "flags")
+    }
+    tag = _quoted(columns.text("tag", rows))
+    if kind == EventKind.COPY:
+        tensor, buffer = columns.text("tensor", rows), columns.text("name", rows)
+        target = pc.if_else(pc.equal(tensor, ""), buffer, tensor)
+        source_space = pc.take(
+            columns.tables["space"], pa.array(ctx.column("src_space")[rows].astype(np.int64))
+        )
+        name = pc.binary_join_element_wise(
+            source_space, "->", columns.text("space", rows), " ", target, ""
+        )
+        args = _objects([
+            ("seq", number["seq"]), ("bytes", number["size"]), ("moved", number["aligned_size"]),
+            ("dst_addr", number["addr"]), ("src_addr", _strings(ctx.column("src_addr")[rows])),
+            ("burst_len", _strings(ctx.column("burst_len")[rows])),
+            ("bursts", _strings(ctx.column("burst_count")[rows])), ("buffer", _quoted(buffer)),
+            ("tag", tag), ("flags", number["flags"]),
+        ])  # fmt: skip
+    else:
+        name = columns.text("name", rows)
+        args = _objects([
+            ("seq", number["seq"]), ("flops", _strings(ctx.column("arg")[rows])),
+            ("bytes", number["size"]), ("written", number["aligned_size"]),
+            ("addr", number["addr"]), ("space", _quoted(columns.text("space", rows))),
+            ("tag", tag), ("flags", number["flags"]),
+        ])  # fmt: skip
+    start, duration = ctx.column("start_ps")[rows], ctx.column("dur_ps")[rows]
+    return _objects([
+        ("ph", '"X"'), ("cat", json.dumps(kind.label)), ("name", _quoted(name)), ("pid", pid),
+        ("tid", tid), ("ts", _micros(start)), ("dur", _micros(duration)), ("args", args),
+    ])  # fmt: skip
+
+
+def _counters(ctx: TraceContext, core_kind: str, core: int, space: str) -> Iterator[pa.Array]:
+    """C events, in chunks: one core's live bytes in one space after every ALLOC/FREE."""
+    frame = ctx.occupancy(core_kind, core, space)
+    times, live = frame["t_ps"].to_numpy(), frame["live_bytes"].to_numpy()
+    pid = CORE_KIND_LABELS.index(core_kind) + 1
+    label = json.dumps(f"{core_label(core_kind, core)} {space}")
+    for begin in range(0, len(frame), CHUNK_EVENTS):
+        part = slice(begin, begin + CHUNK_EVENTS)
+        yield _objects(
+            [
+                ("ph", '"C"'),
+                ("name", label),
+                ("pid", str(pid)),
+                ("tid", str(core + 1)),
+                ("ts", _micros(times[part])),
+                ("args", _objects([("live_bytes", _strings(live[part]))])),
+            ]
+        )
+
+
+def _meta(name: str, pid: int, args: dict, tid: int | None = None) -> dict:
+    event = {"ph": "M", "name": name, "pid": pid, "args": args}
+    return event if tid is None else {**event, "tid": tid}
+
+
+def _metadata(ctx: TraceContext) -> list[dict]:
+    """Process and thread names (and sort order) for every core that has an event."""
+    keys = ctx.column("core_kind").astype(np.int64) * _CORE_SPAN + ctx.column("core") + 1
+    present = np.flatnonzero(np.bincount(keys)) if keys.size else np.zeros(0, np.int64)
+    present = np.union1d(present, [int(CoreKind.HOST) * _CORE_SPAN])
+    events: list[dict] = []
+    for kind in sorted({int(key) // _CORE_SPAN for key in present}):
+        events.append(_meta("process_name", kind + 1, {"name": PROCESS_NAMES[CoreKind(kind)]}))
+        events.append(_meta("process_sort_index", kind + 1, {"sort_index": kind + 1}))
+    for key in present:
+        kind, tid = divmod(int(key), _CORE_SPAN)
+        name = "launches" if kind == CoreKind.HOST else core_label(CORE_KIND_LABELS[kind], tid - 1)
+        events.append(_meta("thread_name", kind + 1, {"name": name}, tid))
+        events.append(_meta("thread_sort_index", kind + 1, {"sort_index": tid}, tid))
+    return events
+
+
+def _launches(ctx: TraceContext) -> list[dict]:
+    return [
+        {"ph": "X", "cat": "launch", "name": str(row.name), "pid": 1, "tid": 0,
+         "ts": row.start_ps / 1e6, "dur": max(row.end_ps - row.start_ps, 0) / 1e6,
+         "args": {"mode": str(row.mode), "block_dim": int(row.block_dim)}}
+        for row in ctx.launches.itertuples(index=False)
+    ]  # fmt: skip
+
+
+def _findings(analysis: Analysis, ctx: TraceContext) -> list[dict]:
+    events = []
+    for finding, t_ps in zip(analysis.findings, finding_times(ctx, analysis.findings), strict=True):
+        location = finding.location
+        on_core = location.core is not None and location.core_kind in CORE_KIND_LABELS
+        event = {
+            "ph": "i", "name": f"{finding.code} {finding.severity}", "cat": "finding",
+            "ts": (t_ps or 0) / 1e6, "s": "t" if on_core else "g",
+            "pid": CORE_KIND_LABELS.index(location.core_kind) + 1 if on_core else 1,
+            "tid": location.core + 1 if on_core else 0,
+            "args": {"message": finding.message, "location": location.describe(),
+                     "suggestion": finding.suggestion, "source": finding.source,
+                     "correlations": finding.correlations,
+                     "timed": t_ps is not None},
+        }  # fmt: skip
+        events.append(event)
+    return events
+
+
+def write_perfetto(analysis: Analysis, path: str | os.PathLike[str]) -> Path:
+    """Write the analysis' trace as Chrome trace-event JSON to ``path`` (atomically)."""
+    ctx = analysis.context
+    if ctx is None:
+        raise InputError(path, "a Perfetto export needs a trace (.ubtrace), not only vendor output")
+    target = Path(path)
+    header = {
+        "displayTimeUnit": "ns",
+        "otherData": {
+            "exporter": f"ubscope {__version__}", "trace": ctx.trace.path.name,
+            "kernel": ctx.trace.kernel, "chip": ctx.chip.name, "time": "modelled device time",
+        },
+    }  # fmt: skip
+    with atomic_output(target) as handle:
+        handle.write(json.dumps(header)[:-1] + ',"traceEvents":[\n')
+        stream = _Stream(handle)
+        stream.objects(_metadata(ctx) + _launches(ctx))
+        columns = _Columns(ctx)
+        for kind in (EventKind.COPY, EventKind.COMPUTE):
+            rows = ctx.rows(kind)
+            for begin in range(0, rows.size, CHUNK_EVENTS):
+                stream.lines(_slices(columns, rows[begin : begin + CHUNK_EVENTS], kind))
+        for row in ctx.peaks.itertuples(index=False):
+            for lines in _counters(ctx, str(row.core_kind), int(row.core), str(row.space)):
+                stream.lines(lines)
+        stream.objects(_findings(analysis, ctx))
+        handle.write("\n]}\n")
+    return target

@@ -1,0 +1,199 @@
+"""The report's HTML text parts: header, metric cards and comparison, findings.
+
+Everything that came from a trace or a vendor file passes through
+:func:`ubscope.reports.escape.text` here; nothing is inserted raw.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ubscope._version import __version__
+from ubscope.analyzers.findings import Finding
+from ubscope.analyzers.rules.base import REGISTRY
+from ubscope.probe.units import format_bytes, format_time_ps
+from ubscope.reports.escape import text
+
+SKIPPED_METRICS = ("schema", "kernel", "chip", "config_key", "params", "preset")
+
+
+def _params(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in params.items()) or "-"
+
+
+def trace_facts(
+    label: str, meta: Mapping[str, Any], trace_path: Path | None, events: int, complete: bool
+) -> list[tuple[str, str]]:
+    """Rows describing one trace: what ran, where, with what, recorded by what."""
+    chip = meta.get("chip", {})
+    state = "complete" if complete else "truncated (recording was interrupted)"
+    recorded = f"{meta.get('start_time', '?')} by ubscope {meta.get('ubscope_version', '?')}"
+    rows = [
+        ("trace", trace_path.name if trace_path else "-"),
+        ("kernel", str(meta.get("kernel", "?"))),
+        ("preset", str(meta.get("preset") or "-")),
+        ("parameters", _params(meta.get("params", {}))),
+        ("chip", f"{chip.get('name', '?')}: {chip.get('description', '')}".rstrip(": ")),
+        ("events", f"{events:,} ({state})"),
+        ("recorded", recorded),
+    ]
+    return [(f"{label} {key}".strip(), value) for key, value in rows]
+
+
+def header_html(title: str, facts: Sequence[tuple[str, str]]) -> str:
+    rows = "".join(f"<dt>{text(key)}</dt><dd>{text(value)}</dd>" for key, value in facts)
+    rows += f"<dt>report</dt><dd>ubscope {text(__version__)}, modelled device times</dd>"
+    return f"<header><h1>{text(title)}</h1><dl>{rows}</dl></header>"
+
+
+def _card(label: str, value: str) -> str:
+    return (
+        f'<div class="card"><div class="value">{text(value)}</div>'
+        f'<div class="label">{text(label)}</div></div>'
+    )
+
+
+def _shown(value: Any, template: str) -> str:
+    """A metric formatted, or "-" where the summary has none (null)."""
+    return "-" if value is None else template.format(value)
+
+
+def metric_cards(metrics: Mapping[str, Any], capacity: Mapping[str, int]) -> str:
+    """The headline numbers of the metrics summary as cards."""
+    gm, fragmentation, kv, roofline, counts = (
+        metrics.get(key) or {}
+        for key in ("gm", "fragmentation", "kv_cache", "roofline", "findings")
+    )
+    cards = [("modelled kernel time", format_time_ps(metrics.get("modelled_time_ps") or 0))]
+    for space, peak in (metrics.get("peak_bytes") or {}).items():
+        if peak and capacity.get(space):
+            cards.append((f"peak {space} (of {format_bytes(capacity[space])})",
+                          f"{format_bytes(peak)} ({peak / capacity[space]:.0%})"))  # fmt: skip
+    cards += [
+        ("GM traffic / minimum", _shown(gm.get("ratio_to_minimum"), "{:.2f}x")),
+        ("small-transfer share", _shown(gm.get("small_transfer_share"), "{:.0%}")),
+        ("max external fragmentation", _shown(fragmentation.get("max_external"), "{:.0%}")),
+    ]
+    if kv.get("reserved_bytes"):
+        cards.append(("KV cache slots left empty", _shown(kv.get("waste_ratio"), "{:.0%}")))
+    if roofline.get("bound"):
+        intensity = _shown(roofline.get("intensity"), "{:.3g} FLOP/B")
+        cards.append(("roofline", f"{roofline['bound']}-bound, {intensity}"))
+    severities = " / ".join(str(counts.get(key, 0)) for key in ("error", "warning", "info"))
+    cards.append(("findings (error / warning / info)", severities))
+    return f'<div class="cards">{"".join(_card(label, value) for label, value in cards)}</div>'
+
+
+def _flatten(metrics: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in metrics.items():
+        if not prefix and key in SKIPPED_METRICS:
+            continue
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def _change(left: Any, right: Any) -> str:
+    """B relative to A: ``=``, the difference (and percentage), or "changed"."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
+    if not numbers:
+        return "" if left == right else "changed"
+    if left == right:
+        return "="
+    difference = right - left
+    shown = f"{difference:+,}" if isinstance(difference, int) else f"{difference:+.4g}"
+    return shown if left == 0 else f"{shown} ({difference / abs(left):+.1%})"
+
+
+def _row(*cells: str, numeric: tuple[int, ...] = (), tag: str = "td", changed: bool = False) -> str:
+    """A table row of already escaped cells; ``numeric`` cells are right-aligned."""
+    body = "".join(
+        f'<{tag} class="num">{cell}</{tag}>' if index in numeric else f"<{tag}>{cell}</{tag}>"
+        for index, cell in enumerate(cells)
+    )
+    return f'<tr class="changed">{body}</tr>' if changed else f"<tr>{body}</tr>"
+
+
+def metrics_comparison(
+    left: Mapping[str, Any], right: Mapping[str, Any], labels: tuple[str, str]
+) -> str:
+    """Every metric of two summaries side by side, with the change from A to B."""
+    left_flat, right_flat = dict(_flatten(left)), dict(_flatten(right))
+    keys = list(left_flat) + [key for key in right_flat if key not in left_flat]
+    head = _row("metric", text(labels[0]), text(labels[1]), "change", tag="th")
+    rows = []
+    for key in keys:
+        a, b = left_flat.get(key, "-"), right_flat.get(key, "-")
+        change = _change(a, b)
+        cells = (text(key), text(_value(a)), text(_value(b)), text(change))
+        rows.append(_row(*cells, numeric=(1, 2, 3), changed=change not in ("", "=")))
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _explanation(code: str) -> str:
+    """The rule's documented explanation, when the code is a registered rule."""
+    rule = REGISTRY.get(code)
+    return rule.explanation() if rule is not None else ""
+
+
+def _details(summary: str, body: str) -> str:
+    return f"<details><summary>{text(summary)}</summary><pre>{text(body)}</pre></details>"
+
+
+def _mark(note: str) -> str:
+    """A correlation note: a tick when another source agrees ("confirmed by",
+    "explained by"), a cross when the trace could not explain a vendor finding."""
+    if note.startswith("not "):
+        return f'<div class="mark unmatched">&#10007; {text(note)}</div>'
+    return f'<div class="mark">&#10003; {text(note)}</div>'
+
+
+def _finding_row(finding: Finding) -> str:
+    severity = text(finding.severity)
+    what = f"{text(finding.message)}<br><small>{text(finding.location.describe())}</small>"
+    if _explanation(finding.code):
+        what += _details("why it matters", _explanation(finding.code))
+    if finding.evidence:
+        what += _details(
+            "evidence", json.dumps(finding.evidence, default=str, indent=1, sort_keys=True)
+        )
+    suggestion = text(finding.suggestion or "-")
+    if finding.estimated_gain:
+        suggestion += f"<br><i>estimated gain: {text(finding.estimated_gain)}</i>"
+    marks = "".join(_mark(note) for note in finding.correlations)
+    cells = (f'<span class="sev sev-{severity}">{severity}</span>', text(finding.code), what,
+             suggestion, text(finding.source) + marks)  # fmt: skip
+    return _row(*cells)
+
+
+def findings_table(findings: Sequence[Finding], empty: str) -> str:
+    """Findings as a table (severity, code, what and where, how to fix, source and
+    the marks of the other tools that confirmed it)."""
+    if not findings:
+        return f'<p class="hint">{text(empty)}</p>'
+    head = _row("severity", "code", "finding, location, explanation", "suggestion",
+                "source / correlation", tag="th")  # fmt: skip
+    return (
+        '<table class="findings"><colgroup><col style="width:7%"><col style="width:7%">'
+        '<col style="width:48%"><col style="width:25%"><col style="width:13%"></colgroup>'
+        f"{head}{''.join(_finding_row(f) for f in findings)}</table>"
+    )
+
+
+def warnings_html(messages: Sequence[str]) -> str:
+    if not messages:
+        return ""
+    items = "".join(f"<li>{text(message)}</li>" for message in messages)
+    return f'<ul class="warn">{items}</ul>'

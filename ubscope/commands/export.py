@@ -1,0 +1,49 @@
+"""``ubscope export TRACE --format perfetto|csv``: the trace for other tools."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ubscope.analyzers.api import analyze_path
+from ubscope.commands.common import console, progress
+from ubscope.probe.trace import read_trace
+from ubscope.reports.atomic import check_output_path
+from ubscope.reports.csv_export import write_events_csv
+from ubscope.reports.perfetto import write_perfetto
+
+ORDER = 65
+
+SUFFIXES = {"perfetto": ".json", "csv": ".csv"}
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser(
+        "export",
+        help="export a trace as Chrome trace-event JSON (Perfetto) or CSV",
+        description="Export a trace: --format perfetto writes Chrome trace-event JSON "
+        "(per-core tracks, copies and computes as slices, occupancy counters, findings) "
+        "for ui.perfetto.dev, chrome://tracing and MindStudio Insight; --format csv writes "
+        "the raw events. See docs/export-formats.md.",
+    )
+    export.add_argument("trace", help="a .ubtrace file")
+    export.add_argument("--format", choices=sorted(SUFFIXES), default="perfetto",
+                        help="output format (default: perfetto)")  # fmt: skip
+    export.add_argument(
+        "-o", "--output", metavar="FILE", help="output file (default: TRACE name + .json/.csv)"
+    )
+    export.set_defaults(handler=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    trace = Path(args.trace)
+    output = check_output_path(
+        args.output or Path(trace.stem + SUFFIXES[args.format]), inputs=(trace,)
+    )
+    with progress(f"exporting {trace.name}", total=None):
+        if args.format == "csv":
+            written = write_events_csv(read_trace(trace).events, output)
+        else:
+            written = write_perfetto(analyze_path(trace), output)
+    console().print(f"{args.format} export written to {written}", markup=False, soft_wrap=True)
+    return 0

@@ -1,0 +1,63 @@
+"""``ubscope report TRACE``: a self-contained HTML report with plots."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ubscope.analyzers.api import analyze_inputs
+from ubscope.commands.analyze import VENDOR_OPTIONS
+from ubscope.commands.common import add_chip_option, console, progress
+from ubscope.config import discover_config, load_config
+from ubscope.reports.atomic import check_output_path
+
+ORDER = 60
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser(
+        "report",
+        help="write a self-contained HTML report with plots of a trace",
+        description="Write one self-contained HTML file (opens offline, makes no network "
+        "request) with on-chip occupancy, the allocation map, fragmentation, GM traffic, the "
+        "roofline and the findings of a trace, optionally with vendor tool output and a "
+        "second trace to compare.",
+    )
+    report.add_argument("trace", help="a .ubtrace file")
+    for dest, flag, metavar, text in VENDOR_OPTIONS:
+        report.add_argument(flag, dest=dest, action="append", default=[], metavar=metavar,
+                            help=f"also read {text}")  # fmt: skip
+    report.add_argument("--compare", metavar="TRACE", help="a second trace shown side by side")
+    report.add_argument(
+        "-o", "--output", metavar="FILE", help="report file (default: TRACE name + .html)"
+    )
+    report.add_argument("--config", metavar="FILE",
+                        help="pyproject.toml ([tool.ubscope]) or ubscope.yaml "
+                        "(default: found from the working directory up)")  # fmt: skip
+    add_chip_option(report)
+    report.set_defaults(handler=_report)
+
+
+def _default_output(trace: Path, compare: Path | None) -> Path:
+    """In the current folder, named after the trace file(s), never after their contents."""
+    stem = trace.stem if compare is None else f"{trace.stem}_vs_{compare.stem}"
+    return Path(f"{stem}.html")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ubscope.reports.report import write_report  # plotly: imported only when drawing
+
+    trace = Path(args.trace)
+    compare = Path(args.compare) if args.compare else None
+    vendor = [(dest, path) for dest, *_ in VENDOR_OPTIONS for path in getattr(args, dest)]
+    inputs = (trace, *([compare] if compare else []), *(path for _, path in vendor))
+    output = check_output_path(args.output or _default_output(trace, compare), inputs)
+    base = load_config(args.config) if args.config else discover_config()
+    config = base.with_overrides(chip=args.chip)
+    with progress("analysing and drawing", total=None):
+        analysis = analyze_inputs(trace, vendor, config)
+        other = analyze_inputs(compare, (), config) if compare is not None else None
+        written = write_report(analysis, output, compare=other)
+    size = written.stat().st_size / 1e6
+    console().print(f"report written to {written} ({size:.1f} MB)", markup=False, soft_wrap=True)
+    return 0
