@@ -64,15 +64,7 @@ from ubscope.probe.events import TPosition
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.cube import fixpipe, mmad
-from ubscope.probe.memory.datacopy import (
-    BLOCK,
-    CopyExtParams,
-    CopyParams,
-    PadParams,
-    data_copy,
-    data_copy_pad,
-    load_data,
-)
+from ubscope.probe.memory.datacopy import BLOCK, copy_rows, data_copy, load_data
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.pools import UBBufPool, align_up
 from ubscope.probe.memory.tpipe import TPipe, TQue
@@ -319,38 +311,6 @@ def make_plan(params: Mapping[str, Any], chip: ChipProfile, dense: bool) -> Gemm
 # -- copies --------------------------------------------------------------------
 
 
-def _at(tensor: LocalTensor | GlobalTensor, byte_offset: int) -> LocalTensor | GlobalTensor:
-    """The tensor from ``byte_offset`` on (offsets are whole elements)."""
-    return tensor[byte_offset // tensor.dtype.itemsize :]
-
-
-def _copy_rows(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor, rows: int,
-               row_bytes: int, src_pitch: int, dst_pitch: int, tail_copy: str) -> None:  # fmt: skip
-    """Move ``rows`` rows of ``row_bytes`` between GM and on-chip memory (pitches
-    in bytes) as a kernel would: DataCopy when everything is whole 32 B blocks;
-    otherwise DataCopyPad (``pad``, zero-filling on-chip rows to 32 B) or, the
-    naive way (``datacopy``), one DataCopy per row, which drops each row's tail."""
-    src_gap, dst_gap = src_pitch - row_bytes, dst_pitch - row_bytes
-    if not (row_bytes % BLOCK or src_gap % BLOCK or dst_gap % BLOCK):
-        if src_gap == dst_gap == 0:
-            data_copy(dst, src, rows * row_bytes // src.dtype.itemsize)
-        else:
-            data_copy(dst, src, params=CopyParams(rows, row_bytes // BLOCK, src_gap // BLOCK,
-                                                  dst_gap // BLOCK))  # fmt: skip
-    elif tail_copy == "pad":
-        padded = align_up(row_bytes, BLOCK)
-        if isinstance(dst, LocalTensor):
-            ext = CopyExtParams(rows, row_bytes, src_gap, (dst_pitch - padded) // BLOCK)
-            data_copy_pad(dst, src, ext, PadParams(value=0.0))
-        else:
-            data_copy_pad(dst, src, CopyExtParams(rows, row_bytes, (src_pitch - padded) // BLOCK,
-                                                  dst_gap))  # fmt: skip
-    else:
-        count = row_bytes // src.dtype.itemsize
-        for row in range(rows):
-            data_copy(_at(dst, row * dst_pitch), _at(src, row * src_pitch), count)
-
-
 def _load_x(l1: LocalTensor, x: GlobalTensor, plan: GemmPlan, k_begin: int, k_end: int) -> None:
     """Copy x[:, k_begin:k_end] into L1 chunk-blocked, [chunk][m][l0_k], so that
     every L0A load is contiguous; the last chunk is zero-padded to 16 columns.
@@ -360,14 +320,14 @@ def _load_x(l1: LocalTensor, x: GlobalTensor, plan: GemmPlan, k_begin: int, k_en
     row_bytes = chunk * 2
     if full and m <= full:
         for row in range(m):
-            _copy_rows(l1[row * chunk :], x[row * k + k_begin :], full, row_bytes, row_bytes,
+            copy_rows(l1[row * chunk :], x[row * k + k_begin :], full, row_bytes, row_bytes,
                        m * row_bytes, plan.tail_copy)  # fmt: skip
     else:
         for index in range(full):
-            _copy_rows(l1[index * m * chunk :], x[k_begin + index * chunk :], m, row_bytes,
+            copy_rows(l1[index * m * chunk :], x[k_begin + index * chunk :], m, row_bytes,
                        k * 2, row_bytes, plan.tail_copy)  # fmt: skip
     if tail:
-        _copy_rows(l1[full * m * chunk :], x[k_begin + full * chunk :], m, tail * 2, k * 2,
+        copy_rows(l1[full * m * chunk :], x[k_begin + full * chunk :], m, tail * 2, k * 2,
                    align_up(tail, FRACTAL) * 2, plan.tail_copy)  # fmt: skip
 
 
@@ -546,7 +506,7 @@ class _Dequantizer:
         with self.core.site("copy_scale"):
             for name, dst in (("scale", params), ("offset", offset_rows)):
                 src = self.gm[name][first * plan.n + tile.n0 :]
-                _copy_rows(dst, src, rows, tile.cols * 2, plan.n * 2, ub_cols * 2, plan.tail_copy)
+                copy_rows(dst, src, rows, tile.cols * 2, plan.n * 2, ub_cols * 2, plan.tail_copy)
         return self.buffers.ready("params", params), offset_rows
 
     def dequantize(self, tile: Tile, slot: GlobalTensor, slot_free_ps: int) -> None:
@@ -556,7 +516,7 @@ class _Dequantizer:
         cols = packed_tile.ub_cols
         packed = buffers.take("packed", np.uint8)
         with core.site("copy_w"):
-            _copy_rows(packed, self.gm["w"][packed_tile.gm_offset :], packed_tile.rows,
+            copy_rows(packed, self.gm["w"][packed_tile.gm_offset :], packed_tile.rows,
                        packed_tile.row_bytes, packed_tile.gm_pitch, packed_tile.ub_pitch,
                        plan.tail_copy)  # fmt: skip
         packed = buffers.ready("packed", packed)
@@ -585,7 +545,7 @@ class _Dequantizer:
         out = buffers.ready("dequant", out)
         _wait_flag(core, "MTE3", slot_free_ps)
         with core.site("copy_ws"):
-            _copy_rows(slot, out, tile.rows_pad, tile.cols * 2, cols * 2, tile.cols * 2,
+            copy_rows(slot, out, tile.rows_pad, tile.cols * 2, cols * 2, tile.cols * 2,
                        plan.tail_copy)  # fmt: skip
         buffers.give("dequant", out)
         buffers.end_round()
@@ -655,7 +615,7 @@ class _Matmul:
                 data_copy(w_l1, slot, tile.rows_pad * tile.cols)
         else:
             with self.core.site("copy_w"):
-                _copy_rows(w_l1, self.gm["w"][tile.k0 * plan.n + tile.n0 :], tile.kt,
+                copy_rows(w_l1, self.gm["w"][tile.k0 * plan.n + tile.n0 :], tile.kt,
                            tile.cols * 2, plan.n * 2, tile.cols * 2, plan.tail_copy)  # fmt: skip
         self.w_que.enque(w_l1)
         return self.w_que.deque()

@@ -45,13 +45,13 @@ from typing import Any
 
 import numpy as np
 
-from ubscope.kernels import int4_gemm, sparse24
+from ubscope.kernels import sparse24
 from ubscope.kernels.registry import KernelResult, KernelSpec, Param, register
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Block, Core, Device
 from ubscope.probe.errors import EmulationError, ParameterError
 from ubscope.probe.events import TPosition
-from ubscope.probe.memory import vector
+from ubscope.probe.memory import datacopy, vector
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.datacopy import BLOCK
 from ubscope.probe.memory.gm import GlobalTensor
@@ -76,7 +76,7 @@ def copy_rows(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor, 
     """``rows`` rows of ``row_bytes`` between GM and UB (pitches in bytes): one
     DataCopy when everything is whole 32 B blocks, byte-exact DataCopyPad
     otherwise (the INT4 GEMM's row copy, never truncating)."""
-    int4_gemm._copy_rows(dst, src, rows, row_bytes, src_pitch, dst_pitch, "pad")
+    datacopy.copy_rows(dst, src, rows, row_bytes, src_pitch, dst_pitch, "pad")
 
 
 # -- UB building blocks (shared with the attention layer) -----------------------

@@ -217,3 +217,35 @@ def local_copy(dst: LocalTensor, src: LocalTensor, nbytes: int, tag: str | None 
 def load_data(dst: LocalTensor, src: LocalTensor, count: int, tag: str | None = None) -> None:
     """``LoadData``: L1 -> L0A/L0B, ``count`` elements."""
     local_copy(dst, src, count * src.dtype.itemsize, tag)
+
+
+def _at(tensor: LocalTensor | GlobalTensor, byte_offset: int) -> LocalTensor | GlobalTensor:
+    """The tensor from ``byte_offset`` on (offsets are whole elements)."""
+    return tensor[byte_offset // tensor.dtype.itemsize :]
+
+
+def copy_rows(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor, rows: int,
+               row_bytes: int, src_pitch: int, dst_pitch: int, tail_copy: str) -> None:  # fmt: skip
+    """Move ``rows`` rows of ``row_bytes`` between GM and on-chip memory (pitches
+    in bytes) as a kernel would: DataCopy when everything is whole 32 B blocks;
+    otherwise DataCopyPad (``pad``, zero-filling on-chip rows to 32 B) or, the
+    naive way (``datacopy``), one DataCopy per row, which drops each row's tail."""
+    src_gap, dst_gap = src_pitch - row_bytes, dst_pitch - row_bytes
+    if not (row_bytes % BLOCK or src_gap % BLOCK or dst_gap % BLOCK):
+        if src_gap == dst_gap == 0:
+            data_copy(dst, src, rows * row_bytes // src.dtype.itemsize)
+        else:
+            data_copy(dst, src, params=CopyParams(rows, row_bytes // BLOCK, src_gap // BLOCK,
+                                                  dst_gap // BLOCK))  # fmt: skip
+    elif tail_copy == "pad":
+        padded = _round_up(row_bytes)
+        if isinstance(dst, LocalTensor):
+            ext = CopyExtParams(rows, row_bytes, src_gap, (dst_pitch - padded) // BLOCK)
+            data_copy_pad(dst, src, ext, PadParams(value=0.0))
+        else:
+            data_copy_pad(dst, src, CopyExtParams(rows, row_bytes, (src_pitch - padded) // BLOCK,
+                                                  dst_gap))  # fmt: skip
+    else:
+        count = row_bytes // src.dtype.itemsize
+        for row in range(rows):
+            data_copy(_at(dst, row * dst_pitch), _at(src, row * src_pitch), count)
