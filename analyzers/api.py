@@ -1,0 +1,132 @@
+"""The analyzers' public API: what the CLI, TUI, HTML reports and CI checks call.
+
+Views never parse files or events themselves; they take an :class:`Analysis`
+(findings, metrics, vendor reports and the :class:`TraceContext` for derived
+columnar data) from :func:`analyze_path` or :func:`analyze_trace`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pyarrow as pa
+
+from ubscope.analyzers.context import TraceContext
+from ubscope.analyzers.correlate import correlate
+from ubscope.analyzers.engine import run_rules
+from ubscope.analyzers.findings import Finding
+from ubscope.analyzers.metrics import build_metrics
+from ubscope.analyzers.vendor import READERS, VendorReport
+from ubscope.config import Config
+from ubscope.probe.chip import ChipProfile, load_chip
+from ubscope.probe.errors import PartialReadWarning
+from ubscope.probe.trace import Trace, read_trace
+
+PathLike = str | os.PathLike[str]
+T = TypeVar("T")
+
+
+@dataclass
+class Analysis:
+    """Everything ubscope concluded about one trace and/or vendor outputs."""
+
+    trace: Trace | None
+    chip: ChipProfile
+    findings: list[Finding]
+    metrics: dict[str, Any]
+    vendor: list[VendorReport] = field(default_factory=list)
+    context: TraceContext | None = None
+    warnings: list[str] = field(default_factory=list)
+    config: Config = field(default_factory=Config)
+
+
+def quietly(read: Callable[[], T]) -> T:
+    """Run ``read`` without re-emitting partial-read warnings: the analysis keeps
+    them (``Analysis.warnings``, from the trace's state and ``report.warnings``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PartialReadWarning)
+        return read()
+
+
+def _chip(config: Config, override: ChipProfile | None, trace: Trace | None) -> ChipProfile:
+    if override is not None:
+        return override
+    if config.chip is not None:
+        return load_chip(config.chip)
+    return trace.chip if trace is not None else load_chip()
+
+
+def analyze_trace(
+    trace: Trace | None,
+    config: Config | None = None,
+    vendor: Sequence[VendorReport] = (),
+    chip: ChipProfile | None = None,
+) -> Analysis:
+    """Analyze an already loaded trace (or None) together with vendor reports."""
+    config = config or Config()
+    chip = _chip(config, chip, trace)
+    context = TraceContext(trace, chip) if trace is not None else None
+    findings = run_rules(context, vendor, config)
+    correlate(findings, context)
+    notes: list[str] = []
+    if trace is not None and not trace.complete:
+        detail = "; ".join(trace.problems)
+        notes.append(
+            f"{trace.path}: trace is truncated (recording was interrupted); analyzed the "
+            f"{trace.event_count} events recovered" + (f" ({detail})" if detail else "")
+        )
+    for report in vendor:
+        notes.extend(report.warnings)
+    return Analysis(
+        trace=trace,
+        chip=chip,
+        findings=findings,
+        metrics=build_metrics(context, chip, findings),
+        vendor=list(vendor),
+        context=context,
+        warnings=notes,
+        config=config,
+    )
+
+
+def read_vendor(kind: str, path: PathLike) -> VendorReport:
+    """Read one vendor output with the reader for ``kind`` (a READERS key); its
+    partial-read warnings end up in ``report.warnings``."""
+    return quietly(lambda: READERS[kind](path))
+
+
+def analyze_inputs(
+    trace_path: PathLike | None,
+    vendor: Sequence[tuple[str, PathLike]] = (),
+    config: Config | None = None,
+    chip: ChipProfile | None = None,
+) -> Analysis:
+    """Read a trace (or None) and any number of vendor outputs given as
+    (reader kind, path) pairs, and analyze them together."""
+    trace = quietly(lambda: read_trace(trace_path)) if trace_path is not None else None
+    # Arrow keeps the decoded batches' memory pooled after the frame is built;
+    # hand it back before the analysis allocates its own arrays.
+    pa.default_memory_pool().release_unused()
+    reports = [read_vendor(kind, source) for kind, source in vendor]
+    return analyze_trace(trace, config, reports, chip)
+
+
+def analyze_path(
+    path: PathLike | None,
+    config: Config | None = None,
+    *,
+    msadvisor: PathLike | None = None,
+    sanitizer: PathLike | None = None,
+    msprof_op: PathLike | None = None,
+    torch_npu: PathLike | None = None,
+    chip: ChipProfile | None = None,
+) -> Analysis:
+    """Read a trace (None: vendor output only) and the given vendor outputs, and analyze them."""
+    inputs = {"msadvisor": msadvisor, "sanitizer": sanitizer, "msprof_op": msprof_op,
+              "torch_npu": torch_npu}  # fmt: skip
+    vendor = [(kind, source) for kind, source in inputs.items() if source]
+    return analyze_inputs(path, vendor, config, chip)

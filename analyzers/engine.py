@@ -1,0 +1,81 @@
+"""The rule engine: run the enabled rules on a trace context and vendor reports.
+
+Trace rules get the :class:`TraceContext`; vendor rules get each report of
+their ``input_kind``. Findings a vendor reader produced under a code no rule
+of that kind claims are kept as they are, so nothing a tool reported is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ubscope.analyzers.context import TraceContext
+from ubscope.analyzers.findings import Finding
+from ubscope.analyzers.rules import load_rules
+from ubscope.analyzers.rules.base import Rule
+from ubscope.analyzers.vendor.common import (
+    ADVISOR,
+    MSADVISOR,
+    MSPROF_OP,
+    SANITIZER,
+    TORCH_NPU,
+    VendorReport,
+)
+from ubscope.config import Config
+from ubscope.probe.errors import ConfigError
+
+# VendorReport.tool -> the rule input_kind that reads it
+TOOL_INPUT_KIND = {
+    SANITIZER: "sanitizer",
+    MSADVISOR: "msadvisor",
+    ADVISOR: "msadvisor",
+    MSPROF_OP: "msprof_op",
+    TORCH_NPU: "torch_npu",
+}
+
+
+def build_rules(config: Config | None = None) -> list[Rule]:
+    """Instances of every enabled rule with the configured thresholds, by code."""
+    config = config or Config()
+    rules = []
+    for code, rule_class in sorted(load_rules().items()):
+        if not config.enabled(code):
+            continue
+        try:
+            rules.append(rule_class(config.thresholds.get(code)))
+        except KeyError as exc:
+            raise ConfigError(config.source or "configuration", str(exc.args[0])) from None
+    return rules
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Error first, then by code, then by where (first event)."""
+    return sorted(
+        findings,
+        key=lambda f: (-int(f.severity), f.code, f.location.first_seq or 0, f.message),
+    )
+
+
+def run_rules(
+    context: TraceContext | None,
+    vendor: Sequence[VendorReport] = (),
+    config: Config | None = None,
+) -> list[Finding]:
+    """All findings of the enabled rules on ``context`` and ``vendor``, sorted."""
+    config = config or Config()
+    rules = build_rules(config)
+    findings: list[Finding] = []
+    if context is not None:
+        for rule in rules:
+            if rule.input_kind == "trace":
+                findings.extend(rule.check(context))
+    for report in vendor:
+        kind = TOOL_INPUT_KIND.get(report.tool)
+        claimed = {code for code, cls in load_rules().items() if cls.input_kind == kind}
+        for rule in rules:
+            if rule.input_kind == kind:
+                findings.extend(rule.check(report))
+        findings.extend(
+            f for f in report.findings if f.code not in claimed and config.enabled(f.code)
+        )
+    return sort_findings(findings)
