@@ -45,7 +45,6 @@ class ChipProfile:
     misaligned_gm_factor: float  # bandwidth fraction when GM is not gm_alignment aligned
     efficient_burst_bytes: int  # transfers below this cannot reach peak bandwidth
     l2_bytes: int
-    l2_rate_per_core: int  # L2 bytes per cycle one core moves (core-to-core workspaces)
     onchip_rate: dict[str, int]  # L1->L0A, L1->L0B, L0C->out, UB->GM bytes per cycle
     peak_fp16_flops: float  # whole chip, cube
     peak_int8_ops: float
@@ -54,6 +53,9 @@ class ChipProfile:
     qbuf_max_len: int  # buffers per TPipe (QBUF_MAX_LEN)
     gm_latency_ns: float
     onchip_latency_ns: float
+    # L2 bytes per cycle one core moves (core-to-core workspaces); the default
+    # keeps traces recorded before this field existed loadable.
+    l2_rate_per_core: int = 86
     description: str = ""
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -206,7 +208,7 @@ def builtin_chips() -> list[str]:
 def _parse_yaml(text: str, where: str) -> Any:
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: nested too deeply
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"

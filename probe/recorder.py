@@ -79,9 +79,19 @@ class Recorder:
     # -- recording calls -------------------------------------------------
     def _row(self, row: tuple[int, ...]) -> None:
         rows = self._rows
-        rows.extend(row)
+        try:
+            rows.extend(row)
+        except (OverflowError, TypeError) as exc:
+            self._reject(exc)
         if len(rows) >= self._batch_ints:
             self.flush()
+
+    def _reject(self, exc: Exception) -> None:
+        """A field was not a 64-bit integer: drop the partly appended row (every
+        earlier row is complete, so it is the remainder) and say so."""
+        rows = self._rows
+        del rows[len(rows) - len(rows) % ROW_WIDTH :]
+        raise ValueError(f"event not recorded: a field is not a 64-bit integer ({exc})") from None
 
     def kernel_begin(self, name: str, block_dim: int, t_ps: int, mode: str = "") -> None:
         """A kernel launch over ``block_dim`` blocks; ``mode`` is vector/cube/mix."""
@@ -99,8 +109,11 @@ class Recorder:
         """An on-chip allocation of ``size`` requested bytes occupying ``aligned_size``."""
         s = self._strings
         rows = self._rows
-        rows.extend((_ALLOC, core_kind, core, space, addr, size, aligned_size, _NONE, 0, 0, 0,
-                     s[name], 0, s[tag], t_ps, 0, arg, 0, flags))  # fmt: skip
+        try:
+            rows.extend((_ALLOC, core_kind, core, space, addr, size, aligned_size, _NONE, 0, 0, 0,
+                         s[name], 0, s[tag], t_ps, 0, arg, 0, flags))  # fmt: skip
+        except (OverflowError, TypeError) as exc:
+            self._reject(exc)
         if len(rows) >= self._batch_ints:
             self.flush()
 
@@ -108,8 +121,11 @@ class Recorder:
              aligned_size: int, name: str, tag: str, t_ps: int, flags: int = 0) -> None:  # fmt: skip
         s = self._strings
         rows = self._rows
-        rows.extend((_FREE, core_kind, core, space, addr, size, aligned_size, _NONE, 0, 0, 0,
-                     s[name], 0, s[tag], t_ps, 0, 0, 0, flags))  # fmt: skip
+        try:
+            rows.extend((_FREE, core_kind, core, space, addr, size, aligned_size, _NONE, 0, 0, 0,
+                         s[name], 0, s[tag], t_ps, 0, 0, 0, flags))  # fmt: skip
+        except (OverflowError, TypeError) as exc:
+            self._reject(exc)
         if len(rows) >= self._batch_ints:
             self.flush()
 
@@ -136,9 +152,12 @@ class Recorder:
         # Hot paths (alloc, free, copy, compute) append directly: see BENCHMARKS.md.
         s = self._strings
         rows = self._rows
-        rows.extend((_COPY, core_kind, core, dst_space, dst_addr, size, moved, src_space,
-                     src_addr, burst_len, burst_count, s[name], s[tensor], s[tag], start_ps,
-                     dur_ps, 0, 0, flags))  # fmt: skip
+        try:
+            rows.extend((_COPY, core_kind, core, dst_space, dst_addr, size, moved, src_space,
+                         src_addr, burst_len, burst_count, s[name], s[tensor], s[tag], start_ps,
+                         dur_ps, 0, 0, flags))  # fmt: skip
+        except (OverflowError, TypeError) as exc:
+            self._reject(exc)
         if len(rows) >= self._batch_ints:
             self.flush()
 
@@ -148,8 +167,11 @@ class Recorder:
         """An on-chip operation writing at ``addr``; ``touched`` bytes read and written."""
         s = self._strings
         rows = self._rows
-        rows.extend((_COMPUTE, core_kind, core, space, addr, touched, out_bytes, _NONE, 0, 0,
-                     0, s[op], 0, s[tag], start_ps, dur_ps, flops, 0, flags))  # fmt: skip
+        try:
+            rows.extend((_COMPUTE, core_kind, core, space, addr, touched, out_bytes, _NONE, 0, 0,
+                         0, s[op], 0, s[tag], start_ps, dur_ps, flops, 0, flags))  # fmt: skip
+        except (OverflowError, TypeError) as exc:
+            self._reject(exc)
         if len(rows) >= self._batch_ints:
             self.flush()
 

@@ -328,3 +328,15 @@ def test_reductions_write_one_element_and_spare_the_neighbours(device, recorder)
     assert np.all(neighbour == 7.0)
     reduce = events(recorder).query("kind == 'compute' and name == 'ReduceSum'").iloc[0]
     assert reduce.aligned_size == 4  # bytes written
+
+
+def test_an_out_of_range_field_is_rejected_without_corrupting_later_events():
+    from ubscope.probe.recorder import Recorder
+
+    rec = Recorder()
+    rec.alloc(1, 0, 2, 0, 32, 32, "a", "t", 0)
+    with pytest.raises(ValueError, match="64-bit integer"):
+        rec.copy(1, 0, 1, 2**70, 2, 0, 32, 32, 32, 1, "x", "t", 0, 1)
+    rec.free(1, 0, 2, 0, 32, 32, "a", "t", 5)
+    ev = rec.table().to_pandas()
+    assert ev.kind.tolist() == ["alloc", "free"] and ev.start_ps.tolist() == [0, 5]
