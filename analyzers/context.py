@@ -365,10 +365,14 @@ class TraceContext:
 
     @cached_property
     def modelled_end_ps(self) -> int:
-        """The latest modelled time any event reaches."""
+        """The latest modelled time any event reaches (a KERNEL_END event sits at
+        its launch's end; its dur_ps is the launch's length, not its own)."""
         if not len(self.events):
             return 0
-        return int((self.column("start_ps") + self.column("dur_ps")).max())
+        ends = self.column("start_ps") + self.column("dur_ps")
+        kernel_ends = self.rows(EventKind.KERNEL_END)
+        ends[kernel_ends] = self.column("start_ps")[kernel_ends]
+        return int(ends.max())
 
     @cached_property
     def modelled_time_ps(self) -> int:
