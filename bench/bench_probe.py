@@ -62,7 +62,8 @@ def main() -> None:
         )
 
 
-TRACES = [("pool_demo", None), ("pool_demo", "freelist_fragmentation")]
+TRACES = [("int4_gemm", None), ("sparse_matmul", None), ("paged_attention", None), ("layernorm", None),
+          ("pool_demo", None)]  # fmt: skip
 
 if __name__ == "__main__":
     main()
