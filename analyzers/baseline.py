@@ -97,6 +97,8 @@ def read_baseline(path: str | os.PathLike[str]) -> Baseline:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}", f"not valid JSON ({exc.msg})") from None
+    except (RecursionError, ValueError) as exc:  # deep nesting; integers of thousands of digits
+        raise ConfigError(path, f"not a usable baseline JSON ({exc})") from None
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         raise ConfigError(path, f'not a ubscope baseline (expected "schema": "{SCHEMA}")')
     metrics = document.get("metrics")

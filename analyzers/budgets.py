@@ -50,6 +50,7 @@ from ubscope.probe.units import parse_size
 
 TOP_LEVEL_KEYS = ("tolerance", "default", "kernels")
 _MAX_DEPTH = 20
+_MAX_NODES = 100_000  # far more than any budgets file; bounds alias expansion
 
 
 @dataclass
@@ -95,13 +96,24 @@ def load_yaml_marked(path: str | os.PathLike[str]) -> Marked | None:
         raise ConfigError(f"{os.fspath(path)}:{line}", f"malformed YAML: {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(path, f"malformed YAML: {exc}") from None
-    return None if root is None else _mark(root, os.fspath(path), SafeConstructor(), 0)
+    except RecursionError:
+        raise ConfigError(path, "malformed YAML: nested too deeply") from None
+    if root is None:
+        return None
+    return _mark(root, os.fspath(path), SafeConstructor(), 0, [_MAX_NODES])
 
 
-def _mark(node: yaml.Node, path: str, constructor: SafeConstructor, depth: int) -> Marked:
+def _mark(node: yaml.Node, path: str, constructor: SafeConstructor, depth: int,
+          budget: list[int]) -> Marked:  # fmt: skip
+    """``budget`` counts the nodes still allowed: aliases make the node graph a
+    DAG whose paths grow exponentially (a "billion laughs" file), so the walk
+    is bounded, not just its depth."""
     line = node.start_mark.line + 1
     if depth > _MAX_DEPTH:
         raise ConfigError(f"{path}:{line}", "nested too deeply (a recursive alias?)")
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ConfigError(f"{path}:{line}", f"more than {_MAX_NODES} values (an alias bomb?)")
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, Marked] = {}
         for key_node, value_node in node.value:
@@ -112,11 +124,13 @@ def _mark(node: yaml.Node, path: str, constructor: SafeConstructor, depth: int) 
                 raise ConfigError(
                     f"{path}:{key_node.start_mark.line + 1}", f"duplicate key {key!r}"
                 )
-            mapping[key] = _mark(value_node, path, constructor, depth + 1)
+            mapping[key] = _mark(value_node, path, constructor, depth + 1, budget)
             mapping[key].key_line = key_node.start_mark.line + 1
         return Marked(mapping, line)
     if isinstance(node, yaml.SequenceNode):
-        return Marked([_mark(item, path, constructor, depth + 1) for item in node.value], line)
+        return Marked(
+            [_mark(item, path, constructor, depth + 1, budget) for item in node.value], line
+        )
     try:
         return Marked(constructor.construct_object(node), line)
     except yaml.YAMLError as exc:

@@ -11,6 +11,8 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ubscope.probe.text import printable
+
 
 class Severity(enum.IntEnum):
     """Ordered so that ``severity >= Severity.WARNING`` reads naturally."""
@@ -92,6 +94,15 @@ class Finding:
     source: str = "ubscope"
     # Filled by correlation: e.g. ["confirmed by msSanitizer (serialNo 12)"].
     correlations: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Vendor messages and names come from files: keep control codes out of terminals.
+        self.message = printable(self.message)
+        self.suggestion = printable(self.suggestion)
+        for name in ("kernel", "space", "tag", "tensor", "file", "core_kind"):
+            value = getattr(self.location, name)
+            if isinstance(value, str):
+                setattr(self.location, name, printable(value))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -22,8 +22,9 @@ class InputError(UbscopeError):
 
     def __init__(self, path: str | os.PathLike[str], problem: str):
         self.path = os.fspath(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        # Parser messages (PyYAML's, for one) span lines; a user error is one line.
+        self.problem = " ".join(str(problem).split())
+        super().__init__(f"{self.path}: {self.problem}")
 
 
 class TraceError(InputError):

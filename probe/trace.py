@@ -25,7 +25,8 @@ import pyarrow as pa
 
 from ubscope._version import __version__
 from ubscope.probe.errors import TraceError, warn_partial
-from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
+from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION, STRING_COLUMNS
+from ubscope.probe.text import printable_tree, unique_printable
 
 METADATA_KEY = b"ubscope"
 TRACE_SUFFIX = ".ubtrace"
@@ -150,7 +151,7 @@ def _parse_metadata(path: Path, schema: pa.Schema) -> dict[str, Any]:
             f"trace schema version {version} is newer than this ubscope reads "
             f"({SCHEMA_VERSION}); upgrade ubscope (pip install -U ubscope)",
         )
-    return meta
+    return printable_tree(meta)
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -234,7 +235,9 @@ def read_trace(
     return Trace(path=path, meta=meta, events=events, complete=complete, problems=problems)
 
 
-def _take_table(batches: list[pa.RecordBatch], schema: pa.Schema, columns: list[str] | None) -> pa.Table:
+def _take_table(
+    batches: list[pa.RecordBatch], schema: pa.Schema, columns: list[str] | None
+) -> pa.Table:
     """The batches as one table; the list is emptied so the table owns the data."""
     table = pa.Table.from_batches(batches, schema=schema)
     batches.clear()
@@ -247,7 +250,10 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
     memory about 1.5x the frame instead of 2.5x)."""
     columns: dict[str, pd.Series] = {}
     for name in table.column_names:
-        columns[name] = table.column(name).to_pandas()
+        column = table.column(name).to_pandas()
+        if name in STRING_COLUMNS:  # names from the file reach terminals and HTML
+            column = column.cat.rename_categories(unique_printable(list(column.cat.categories)))
+        columns[name] = column
         table = table.drop_columns([name])
         pa.default_memory_pool().release_unused()
     return pd.DataFrame(columns, copy=False)

@@ -171,6 +171,8 @@ def _pyproject_table(path: Path) -> tuple[bool, Any]:
         document = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(path, "TOML nested too deeply") from None
     tool = document.get("tool", {})
     if not isinstance(tool, dict) or "ubscope" not in tool:
         return False, None
@@ -190,6 +192,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise ConfigError(path, "expected pyproject.toml (or another .toml) or a .yaml file")
     try:
         data = yaml.safe_load(_read_text(path))
+    except RecursionError:
+        raise ConfigError(path, "YAML nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""
