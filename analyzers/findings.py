@@ -11,7 +11,7 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ubscope.probe.text import printable
+from ubscope.probe.text import printable, printable_prose
 
 
 class Severity(enum.IntEnum):
@@ -97,8 +97,8 @@ class Finding:
 
     def __post_init__(self) -> None:
         # Vendor messages and names come from files: keep control codes out of terminals.
-        self.message = printable(self.message)
-        self.suggestion = printable(self.suggestion)
+        self.message = printable_prose(self.message)
+        self.suggestion = printable_prose(self.suggestion)
         for name in ("kernel", "space", "tag", "tensor", "file", "core_kind"):
             value = getattr(self.location, name)
             if isinstance(value, str):

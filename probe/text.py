@@ -13,6 +13,10 @@ import re
 from typing import Any
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Messages may keep their tabs and line breaks: those cannot drive a terminal.
+_UNSAFE_IN_PROSE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -24,6 +28,11 @@ def _escape(match: re.Match[str]) -> str:
 def printable(text: str) -> str:
     """``text`` with control and direction-override characters escaped."""
     return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+
+
+def printable_prose(text: str) -> str:
+    """Like :func:`printable` but keeping tabs and line breaks (messages, suggestions)."""
+    return _UNSAFE_IN_PROSE.sub(_escape, text) if _UNSAFE_IN_PROSE.search(text) else text
 
 
 def printable_tree(value: Any) -> Any:
