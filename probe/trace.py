@@ -140,6 +140,8 @@ def _parse_metadata(path: Path, schema: pa.Schema) -> dict[str, Any]:
         raise TraceError(
             path, f"trace metadata is not valid JSON ({getattr(exc, 'msg', 'not UTF-8')})"
         ) from None
+    except (RecursionError, ValueError) as exc:  # absurd nesting or integer sizes
+        raise TraceError(path, f"trace metadata is not usable JSON ({exc})") from None
     if not isinstance(meta, dict):
         raise TraceError(path, "trace metadata is not a JSON object")
     version = meta.get("schema_version")
@@ -151,7 +153,10 @@ def _parse_metadata(path: Path, schema: pa.Schema) -> dict[str, Any]:
             f"trace schema version {version} is newer than this ubscope reads "
             f"({SCHEMA_VERSION}); upgrade ubscope (pip install -U ubscope)",
         )
-    return printable_tree(meta)
+    try:
+        return printable_tree(meta)
+    except RecursionError:
+        raise TraceError(path, "trace metadata is nested too deeply") from None
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
