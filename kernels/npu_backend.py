@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+
 from ubscope.kernels.registry import ATOL, RTOL, KernelResult
 from ubscope.probe.errors import UbscopeError
 

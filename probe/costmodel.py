@@ -45,7 +45,9 @@ class CostModel:
         self.cycle_ps = PS_PER_S / chip.clock_hz
         self.cube_flops_per_s = chip.peak_fp16_flops / max(1, chip.cube_cores)
 
-    def gm_copy(self, burst_len: int, burst_count: int, gm_addr: int, workspace: bool = False) -> int:
+    def gm_copy(
+        self, burst_len: int, burst_count: int, gm_addr: int, workspace: bool = False
+    ) -> int:
         unit = self.chip.datacopy_unit
         charged = burst_count * (-(-burst_len // unit) * unit)
         bandwidth = self.l2_bytes_per_s if workspace else self.gm_bytes_per_s

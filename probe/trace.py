@@ -191,7 +191,7 @@ class _open_stream:
             raise TraceError(path, "not a ubscope trace (expected an Arrow IPC stream)")
         try:
             reader = pa.ipc.open_stream(self._file)
-        except (pa.ArrowInvalid, OSError, ValueError) as exc:
+        except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:
             raise TraceError(
                 path, f"trace header is truncated or corrupt, no events readable ({exc})"
             ) from None
@@ -221,7 +221,7 @@ def read_trace(
                 batches.append(reader.read_next_batch())
             except StopIteration:
                 break
-            except (pa.ArrowInvalid, OSError, ValueError, pa.ArrowNotImplementedError) as exc:
+            except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:  # corrupt batch
                 complete = False
                 problems.append(f"truncated after {sum(b.num_rows for b in batches)} events: {exc}")
                 break

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from ubscope.probe.chip import load_chip
 from ubscope.probe.device import Device
 from ubscope.probe.recorder import Recorder
