@@ -218,7 +218,11 @@ def read_trace(
             _check_columns(path, reader.schema)
         while True:
             try:
-                batches.append(reader.read_next_batch())
+                batch = reader.read_next_batch()
+                # Catches out-of-range dictionary indices and invalid UTF-8, which
+                # would otherwise only fail later, in the pandas conversion.
+                batch.validate(full=True)
+                batches.append(batch)
             except StopIteration:
                 break
             except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:  # corrupt batch

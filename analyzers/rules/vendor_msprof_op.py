@@ -13,7 +13,12 @@ EVIDENCE_BLOCKS = 16
 
 
 def _int(value: object) -> int | None:
-    return None if pd.isna(value) else int(value)  # type: ignore[arg-type]
+    """A block id, or None when the cell is empty or not a whole number."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else None
 
 
 def _core_kind(sub_block: object) -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import struct
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import given, reject
@@ -45,6 +47,7 @@ BYTES = "trace (.ubtrace bytes)"
 CUTS = "trace (cut at message boundaries)"
 EVENTS = "trace (hostile event values)"
 METADATA = "trace (hostile metadata fields)"
+CORRUPT = "trace (corrupt batch contents)"
 
 
 def read_trace_in(worker, path: Path, label: str) -> dict:
@@ -248,3 +251,62 @@ def test_deeply_nested_metadata(worker, tmp_path, depth):
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema):
         pass
     read_trace_in(worker, path, METADATA)
+
+
+def _corrupt_batches() -> dict[str, object]:
+    """Ways a batch can be corrupt while its framing is intact (found by the
+    long profile): a body length of 2**56 bytes, dictionary indices past the
+    dictionary, string dictionaries that are not UTF-8."""
+    return {"huge-body-length": None, "index-out-of-range": "index", "invalid-utf8": "utf8"}
+
+
+def _bad_name_column(batch: pa.RecordBatch, kind: str) -> pa.RecordBatch:
+    position = batch.schema.get_field_index("name")
+    column = batch.column(position)
+    if kind == "index":
+        indices = pa.array(np.full(len(batch), 999, np.int32))
+        array = pa.DictionaryArray.from_arrays(indices, column.dictionary, safe=False)
+    else:
+        offsets = pa.py_buffer(np.array([0, 3], np.int32).tobytes())
+        strings = pa.Array.from_buffers(
+            pa.utf8(), 1, [None, offsets, pa.py_buffer(b"\xff\xfe\xfd")]
+        )
+        array = pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(batch), np.int32)), strings)
+    return batch.set_column(position, batch.schema.field("name"), array)
+
+
+def _huge_body_length(path: Path) -> None:
+    """Rewrite the third record batch's body length field to 2**56."""
+    data = bytearray(path.read_bytes())
+    reader = pa.BufferReader(bytes(data))
+    seen = 0
+    while True:
+        start = reader.tell()
+        message = pa.ipc.read_message(reader)
+        if message.type == "record batch":
+            seen += 1
+            if seen == 3:
+                break
+    header = bytes(data[start : start + 8 + message.metadata.size])
+    offset = start + header.index(struct.pack("<q", message.body.size))
+    data[offset : offset + 8] = struct.pack("<q", 2**56)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("corruption", list(_corrupt_batches()))
+def test_corrupt_batch_keeps_the_complete_prefix(worker, tmp_path, corruption):
+    recorder = Recorder(batch_events=4)
+    for index in range(16):
+        recorder.alloc(int(CoreKind.AIV), 0, int(Space.UB), index * 32, 32, 32, "buf", "t", index)
+    batches = recorder.batches()
+    path = tmp_path / f"{corruption}.ubtrace"
+    writer = TraceWriter(path, new_metadata(load_chip().to_dict(), "k", {}))
+    kind = _corrupt_batches()[corruption]
+    for index, batch in enumerate(batches):
+        writer.write(_bad_name_column(batch, kind) if kind and index == 2 else batch)
+    writer.close()
+    if corruption == "huge-body-length":
+        _huge_body_length(path)
+    info = read_trace_in(worker, path, CORRUPT)
+    if info:  # parsed: only whole, valid batches before the corrupt one
+        assert info["events"] in (0, 4, 8) and info["contiguous"]

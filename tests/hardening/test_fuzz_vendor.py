@@ -221,3 +221,13 @@ def test_truncation_at_line_boundaries(worker, samples, tmp_path, sample, name, 
     for cut in cuts:
         path = write_input(tmp_path / str(cut), name, data[:cut])
         read_then_analyze(worker, f"{kind} (cut at line boundaries)", kind, path)
+
+
+@pytest.mark.parametrize("block_id", ["0\\", "x", "1e400", "-inf", "99999999999999999999999"])
+def test_msprof_op_block_ids_that_are_not_integers(worker, tmp_path, block_id):
+    """A conflict-heavy row whose block_id cell is not an integer (found by the
+    long profile: the MSOP rules turned it into a ValueError)."""
+    header = seeds.CONFLICT_CSV.split(b"\n", 1)[0]
+    row = f"{block_id},vector0,N/A,N/A,N/A,N/A,N/A,N/A,10.5,18900" + ",0.9" * 8 + ","
+    path = write_input(tmp_path, "ResourceConflictRatio.csv", header + b"\n" + row.encode() + b"\n")
+    read_then_analyze(worker, "msprof op CSV", "msprof_op", path)
