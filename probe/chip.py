@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ubscope.probe.errors import ChipProfileError
+from ubscope.probe.errors import ChipProfileError, read_input_text
 from ubscope.probe.events import Space
 
 DEFAULT_CHIP = "Ascend910B2"
@@ -225,16 +225,5 @@ def load_chip(name_or_path: str | os.PathLike[str] | None = None) -> ChipProfile
     if not path.suffix and not path.exists():
         known = ", ".join(builtin_chips())
         raise ChipProfileError(target, f"unknown chip (built-in: {known}; or pass a YAML file)")
-    try:
-        if path.stat().st_size > _MAX_PROFILE_BYTES:
-            raise ChipProfileError(path, "too large for a chip profile (over 1 MiB)")
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise ChipProfileError(path, "no such file") from None
-    except IsADirectoryError:
-        raise ChipProfileError(path, "is a directory, expected a chip profile YAML") from None
-    except UnicodeDecodeError:
-        raise ChipProfileError(path, "not UTF-8 text, expected a chip profile YAML") from None
-    except OSError as exc:
-        raise ChipProfileError(path, f"cannot read ({exc.strerror})") from None
+    text = read_input_text(path, ChipProfileError, "a chip profile YAML", _MAX_PROFILE_BYTES)
     return profile_from_mapping(_parse_yaml(text, str(path)), str(path))

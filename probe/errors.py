@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 
 class UbscopeError(Exception):
@@ -59,3 +60,23 @@ class PartialReadWarning(UserWarning):
 def warn_partial(path: str | os.PathLike[str], problem: str) -> None:
     """Report that only part of ``path`` could be read."""
     warnings.warn(f"{os.fspath(path)}: {problem}", PartialReadWarning, stacklevel=2)
+
+
+def read_input_text(
+    path: str | os.PathLike[str], error: type[InputError], expected: str, max_bytes: int = 1 << 20
+) -> str:
+    """Read a small UTF-8 input file (a profile, a configuration) or raise
+    ``error`` naming the file and what was ``expected`` there."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > max_bytes:
+            raise error(path, f"too large for {expected} (over {max_bytes // 1024} KiB)")
+        return path.read_text("utf-8")
+    except FileNotFoundError:
+        raise error(path, "no such file") from None
+    except IsADirectoryError:
+        raise error(path, f"is a directory, expected {expected}") from None
+    except UnicodeDecodeError:
+        raise error(path, f"not UTF-8 text, expected {expected}") from None
+    except OSError as exc:
+        raise error(path, f"cannot read ({exc.strerror})") from None

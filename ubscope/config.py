@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from ubscope.analyzers.findings import Severity
-from ubscope.probe.errors import ConfigError
+from ubscope.probe.errors import ConfigError, read_input_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -151,18 +151,7 @@ def config_from_mapping(data: Any, where: str, base_dir: Path | None = None) -> 
 
 
 def _read_text(path: Path) -> str:
-    try:
-        if path.stat().st_size > _MAX_CONFIG_BYTES:
-            raise ConfigError(path, "too large for a configuration file (over 1 MiB)")
-        return path.read_text("utf-8")
-    except FileNotFoundError:
-        raise ConfigError(path, "no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(path, "is a directory, expected pyproject.toml or ubscope.yaml") from None
-    except UnicodeDecodeError:
-        raise ConfigError(path, "not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(path, f"cannot read ({exc.strerror})") from None
+    return read_input_text(path, ConfigError, "pyproject.toml or ubscope.yaml", _MAX_CONFIG_BYTES)
 
 
 def _pyproject_table(path: Path) -> tuple[bool, Any]:
