@@ -172,7 +172,7 @@ def _physical(finding: Finding, analysis: Analysis) -> dict[str, Any] | None:
     location = finding.location
     if location.file:
         name, _, line = location.file.rpartition(":")
-        if name and line.isdigit():
+        if name and line.isascii() and line.isdigit() and len(line) <= 9:
             return {"artifactLocation": {"uri": _uri(name)}, "region": {"startLine": int(line)}}
         return {"artifactLocation": {"uri": _uri(location.file)}}
     if finding.source == "ubscope" and analysis.trace is not None:

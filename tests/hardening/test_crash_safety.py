@@ -194,6 +194,35 @@ def _writer_commands(trace: Path, folder: Path) -> dict[str, list[str]]:
     }
 
 
+def _kill_somewhere(
+    process: subprocess.Popen[str],
+    folder: Path,
+    temporary: str,
+    duration: float,
+    rng: random.Random,
+) -> None:
+    """Kill at a random time up to twice a full run (before, during or after the
+    write), or, every other time, within 20 ms of the temporary file appearing."""
+    if rng.random() < 0.5:
+        time.sleep(rng.uniform(0.0, 2.0 * duration))
+    else:
+        deadline = time.perf_counter() + 4.0 * duration
+        while not list(folder.glob(temporary)) and process.poll() is None:
+            if time.perf_counter() > deadline:
+                break
+            time.sleep(0.001)
+        time.sleep(rng.uniform(0.0, 0.02))
+    _kill(process)
+
+
+def _outcome(writer: str, replaced: bool, folder: Path, temporary: str) -> str:
+    """How a kill ended, for the figures in RELIABILITY.md."""
+    state = "new file in place" if replaced else "previous file in place"
+    if list(folder.glob(temporary)):
+        state += ", killed mid-write"
+    return f"SIGKILL of ubscope {writer} ({state})"
+
+
 def _visible_leftovers(folder: Path, expected: set[str]) -> list[str]:
     return [
         p.name for p in folder.iterdir() if p.name not in expected and not p.name.startswith(".")
@@ -208,15 +237,14 @@ def test_sigkill_of_report_never_replaces_a_good_report(tmp_path, seed_traces, r
         output = folder / "report.html"
         output.write_bytes(previous)
         process = _spawn(_writer_commands(seed_traces[0], folder)["report"], folder)
-        time.sleep(rng.uniform(0.0, 1.1 * reference["timings"]["report"]))
-        _kill(process)
+        _kill_somewhere(process, folder, ".report.html.*", reference["timings"]["report"], rng)
         content = output.read_bytes()
         if content != previous:  # then it must be the whole new report
             assert content.lstrip().startswith(b"<!DOCTYPE html>")
             assert content.rstrip().endswith(b"</html>")
             assert abs(len(content) - reference["report_bytes"]) < 0.01 * reference["report_bytes"]
         assert not _visible_leftovers(folder, {"report.html"})
-        record("SIGKILL of ubscope report", "parsed" if content != previous else "error", 0.0)
+        record(_outcome("report", content != previous, folder, ".report.html.*"), "parsed", 0.0)
 
     _cycles(tmp_path, WRITER_KILLS, cycle)
 
@@ -233,11 +261,10 @@ def test_sigkill_of_baseline_never_leaves_half_a_baseline(tmp_path, seed_traces,
         baselines.mkdir()
         (baselines / name).write_text(previous)
         process = _spawn(_writer_commands(seed_traces[0], folder)["baseline"], folder)
-        time.sleep(rng.uniform(0.0, 1.1 * reference["timings"]["baseline"]))
-        _kill(process)
+        _kill_somewhere(process, baselines, f".{name}.*", reference["timings"]["baseline"], rng)
         content = (baselines / name).read_text()
         assert content in (previous, new)
-        record("SIGKILL of ubscope baseline", "parsed" if content == new else "error", 0.0)
+        record(_outcome("baseline", content == new, baselines, f".{name}.*"), "parsed", 0.0)
         assert not _visible_leftovers(baselines, {name})
 
     _cycles(tmp_path, WRITER_KILLS, cycle)

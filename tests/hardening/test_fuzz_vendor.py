@@ -231,3 +231,18 @@ def test_msprof_op_block_ids_that_are_not_integers(worker, tmp_path, block_id):
     row = f"{block_id},vector0,N/A,N/A,N/A,N/A,N/A,N/A,10.5,18900" + ",0.9" * 8 + ","
     path = write_input(tmp_path, "ResourceConflictRatio.csv", header + b"\n" + row.encode() + b"\n")
     read_then_analyze(worker, "msprof op CSV", "msprof_op", path)
+
+
+@pytest.mark.parametrize("line", ["9" * 5000, "\u00b2", "\u0663"], ids=["5000-digits", "superscript-2", "arabic-3"])  # fmt: skip
+def test_sanitizer_frame_line_numbers_that_int_rejects(worker, tmp_path, line):
+    """A stack frame whose line number is digits int() refuses (found by the
+    long profile: the SARIF output raised ValueError)."""
+    log = (
+        "====== ERROR: illegal write of size 768\n"
+        '======    at 0x0 on UB in "demo(unsigned char*)"\n'
+        "======    in block aiv(0) on device 0\n"
+        "======    code in pc current 0x65c (serialNo:12)\n"
+        f"======    #0 /path/to/memcheck.asc:{line}\n"
+    )
+    path = write_input(tmp_path, "mssanitizer.log", log.encode())
+    read_then_analyze(worker, "msSanitizer log", "sanitizer", path)
