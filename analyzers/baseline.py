@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -27,6 +28,9 @@ from ubscope.probe.errors import ConfigError
 SCHEMA = "ubscope.baseline/1"
 SUFFIX = ".json"
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+# Characters of the kernel name in a baseline file name (all ASCII after
+# _UNSAFE_IN_NAME): with the parameter hash and suffix, at most 136 bytes.
+MAX_KERNEL_IN_NAME = 120
 
 
 @dataclass
@@ -40,11 +44,19 @@ class Baseline:
     metrics: dict[str, float]
 
 
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+
+
 def baseline_file_name(measurement: Measurement) -> str:
-    """``pool_demo-3f2a9c1b0d.json``: the kernel plus a hash of its sorted parameters."""
-    digest = hashlib.sha256(measurement.params_key.encode("utf-8")).hexdigest()[:10]
+    """``pool_demo-3f2a9c1b0d.json``: the kernel plus a hash of its sorted
+    parameters. A kernel name longer than :data:`MAX_KERNEL_IN_NAME` keeps its
+    start and replaces the rest by a hash of the whole name, so the file name
+    stays far below the 255 bytes file systems allow."""
     kernel = _UNSAFE_IN_NAME.sub("_", measurement.kernel).strip("._") or "kernel"
-    return f"{kernel}-{digest}{SUFFIX}"
+    if len(kernel) > MAX_KERNEL_IN_NAME:
+        kernel = f"{kernel[: MAX_KERNEL_IN_NAME - 11]}-{_short_hash(measurement.kernel)}"
+    return f"{kernel}-{_short_hash(measurement.params_key)}{SUFFIX}"
 
 
 def baseline_text(measurement: Measurement) -> str:
@@ -105,12 +117,25 @@ def read_baseline(path: str | os.PathLike[str]) -> Baseline:
     if not isinstance(metrics, dict):
         raise ConfigError(path, "'metrics' must be an object of metric name to number")
     for name, value in metrics.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(path, f"metrics.{name}: expected a number, got {value!r}")
+        if not _finite_number(value):
+            raise ConfigError(
+                path, f"metrics.{name}: expected a number (not NaN or infinite), got {value!r}"
+            )
     params = document.get("params")
     if not isinstance(params, dict) or not isinstance(document.get("kernel"), str):
         raise ConfigError(path, "a baseline needs 'kernel' (a string) and 'params' (an object)")
     return Baseline(path, document["kernel"], params, str(document.get("chip", "?")), metrics)
+
+
+def _finite_number(value: Any) -> bool:
+    """A number that compares and formats: not NaN or infinite (JSON's ``NaN``,
+    ``Infinity``, ``1e999``), not an integer too large for a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def missing_baseline_message(path: str | os.PathLike[str], record_command: str) -> str:

@@ -20,6 +20,7 @@ from ubscope._version import __version__
 from ubscope.analyzers.api import Analysis
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules import load_rules
+from ubscope.probe.text import printable_path
 from ubscope.probe.units import format_bytes, format_time_ps
 
 FORMATS = ("text", "json", "sarif")
@@ -63,8 +64,10 @@ def _headline(analysis: Analysis) -> Text:
 def _inputs(analysis: Analysis) -> list[Text]:
     lines = []
     if analysis.trace is not None:
-        lines.append(Text(f"  trace: {analysis.trace.path}"))
-    lines.extend(Text(f"  {report.tool}: {report.path}") for report in analysis.vendor)
+        lines.append(Text(f"  trace: {printable_path(analysis.trace.path)}"))
+    lines.extend(
+        Text(f"  {report.tool}: {printable_path(report.path)}") for report in analysis.vendor
+    )
     return lines
 
 

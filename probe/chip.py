@@ -93,33 +93,43 @@ class ChipProfile:
             raise ChipProfileError(source, f"not a chip profile ({exc})") from None
 
 
-# YAML layout -> dataclass field: (yaml path, type, minimum)
-_FIELDS: dict[str, tuple[str, type, float]] = {
-    "name": ("name", str, 0),
-    "arch": ("arch", int, 1),
-    "split_cores": ("cores.split", bool, 0),
-    "cube_cores": ("cores.cube", int, 1),
-    "vector_cores": ("cores.vector", int, 0),
-    "clock_hz": ("clock_mhz", float, 1),
-    "ub_scratch_bytes": ("memory.ub_scratch_bytes", int, 0),
-    "datacopy_unit": ("alignment.datacopy_unit", int, 1),
-    "gm_bytes": ("gm.size_bytes", int, 1),
-    "gm_bandwidth": ("gm.bandwidth_gb_per_s", float, 0.001),
-    "gm_alignment": ("gm.recommended_alignment", int, 1),
-    "gm_rate_per_core": ("gm.bytes_per_cycle_per_core", int, 1),
-    "misaligned_gm_factor": ("gm.misaligned_bandwidth_factor", float, 0.01),
-    "efficient_burst_bytes": ("gm.efficient_burst_bytes", int, 1),
-    "l2_bytes": ("gm.l2_bytes", int, 0),
-    "l2_rate_per_core": ("gm.l2_bytes_per_cycle_per_core", int, 1),
-    "peak_fp16_flops": ("compute.fp16_tflops", float, 0.001),
-    "peak_int8_ops": ("compute.int8_tops", float, 0.001),
-    "vector_fp16_ops_per_cycle": ("compute.vector_fp16_ops_per_cycle", int, 1),
-    "que_max_event": ("queues.max_buffers_per_position", int, 1),
-    "qbuf_max_len": ("queues.max_buffers_per_pipe", int, 1),
-    "gm_latency_ns": ("cost_model.gm_copy_latency_ns", float, 0),
-    "onchip_latency_ns": ("cost_model.onchip_copy_latency_ns", float, 0),
+# YAML layout -> dataclass field: (yaml path, type, sane range in YAML units).
+# The ranges are wide (a chip many times the largest Ascend part still fits)
+# but keep every figure one the emulator can allocate and the cost model can
+# compute with: no 2**63-byte UB, no alignment of 1e30.
+_KIB, _MIB, _GIB = 1 << 10, 1 << 20, 1 << 30
+_FIELDS: dict[str, tuple[str, type, float, float]] = {
+    "name": ("name", str, 0, 0),
+    "arch": ("arch", int, 1, 99_999),
+    "split_cores": ("cores.split", bool, 0, 0),
+    "cube_cores": ("cores.cube", int, 1, 1024),
+    "vector_cores": ("cores.vector", int, 0, 4096),
+    "clock_hz": ("clock_mhz", float, 1, 10_000),
+    "ub_scratch_bytes": ("memory.ub_scratch_bytes", int, 0, 64 * _MIB),
+    "datacopy_unit": ("alignment.datacopy_unit", int, 1, 64 * _KIB),
+    "gm_bytes": ("gm.size_bytes", int, 1, 1 << 50),
+    "gm_bandwidth": ("gm.bandwidth_gb_per_s", float, 0.001, 100_000),
+    "gm_alignment": ("gm.recommended_alignment", int, 1, 64 * _KIB),
+    "gm_rate_per_core": ("gm.bytes_per_cycle_per_core", int, 1, 64 * _KIB),
+    "misaligned_gm_factor": ("gm.misaligned_bandwidth_factor", float, 0.01, 1),
+    "efficient_burst_bytes": ("gm.efficient_burst_bytes", int, 1, _GIB),
+    "l2_bytes": ("gm.l2_bytes", int, 0, 1 << 40),
+    "l2_rate_per_core": ("gm.l2_bytes_per_cycle_per_core", int, 1, 64 * _KIB),
+    "peak_fp16_flops": ("compute.fp16_tflops", float, 0.001, 100_000),
+    "peak_int8_ops": ("compute.int8_tops", float, 0.001, 100_000),
+    "vector_fp16_ops_per_cycle": ("compute.vector_fp16_ops_per_cycle", int, 1, _MIB),
+    "que_max_event": ("queues.max_buffers_per_position", int, 1, 4096),
+    "qbuf_max_len": ("queues.max_buffers_per_pipe", int, 1, 4096),
+    "gm_latency_ns": ("cost_model.gm_copy_latency_ns", float, 0, 1e9),
+    "onchip_latency_ns": ("cost_model.onchip_copy_latency_ns", float, 0, 1e9),
 }
 _ONCHIP_RATES = ("l1_to_l0a", "l1_to_l0b", "l0c_out", "ub_to_gm")
+# dataclass field -> (yaml mapping, its keys, sane range of each value)
+_TABLES: dict[str, tuple[str, tuple[str, ...], int, int]] = {
+    "capacity": ("memory", ON_CHIP, 1, 64 * _MIB),
+    "alignment": ("alignment", ON_CHIP, 1, 64 * _KIB),
+    "onchip_rate": ("onchip_bytes_per_cycle", _ONCHIP_RATES, 1, 64 * _KIB),
+}
 _SCALE = {
     "clock_hz": 1e6,
     "gm_bandwidth": 1e9,
@@ -137,7 +147,11 @@ def _lookup(data: dict[str, Any], dotted: str, where: str) -> Any:
     return node
 
 
-def _typed(value: Any, kind: type, minimum: float, where: str, dotted: str) -> Any:
+def _number_text(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def _typed(value: Any, kind: type, where: str, dotted: str) -> Any:
     if kind is bool:
         if not isinstance(value, bool):
             raise ChipProfileError(where, f"{dotted}: expected true or false, got {value!r}")
@@ -148,27 +162,54 @@ def _typed(value: Any, kind: type, minimum: float, where: str, dotted: str) -> A
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ChipProfileError(where, f"{dotted}: expected a number, got {value!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ChipProfileError(where, f"{dotted}: expected a finite number, got {value!r}")
     if kind is int and value != int(value):
         raise ChipProfileError(where, f"{dotted}: expected a whole number, got {value!r}")
-    if not value >= minimum or value != value or value in (float("inf"), float("-inf")):
-        raise ChipProfileError(
-            where, f"{dotted}: must be a finite number >= {minimum}, got {value!r}"
-        )
     return kind(value)
 
 
-def _space_table(
-    data: dict[str, Any], key: str, where: str, required: tuple[str, ...]
-) -> dict[str, int]:
+def _in_range(
+    value: float, low: float, high: float, where: str, dotted: str, scale: float = 1
+) -> None:
+    """``value`` is in the profile's units, ``low`` and ``high`` in the YAML's
+    (scaled the way the YAML value was, so a bound given in the YAML passes)."""
+    if not low * scale <= value <= high * scale:
+        raise ChipProfileError(
+            where,
+            f"{dotted}: must be from {_number_text(low)} to {_number_text(high)}, "
+            f"got {_number_text(value / scale if scale != 1 else value)}",
+        )
+
+
+def check_chip_figures(profile: ChipProfile, where: str) -> None:
+    """Raise a one-line :class:`ChipProfileError` naming the first figure of
+    ``profile`` that has the wrong type or lies outside its sane range (the
+    YAML field and the range, in the YAML's units). Every profile is checked
+    here, whether it comes from a YAML file or from a trace's metadata."""
+    for attr, (dotted, kind, low, high) in _FIELDS.items():
+        value = _typed(getattr(profile, attr), kind, where, dotted)
+        if kind in (int, float):
+            _in_range(value, low, high, where, dotted, _SCALE.get(attr, 1))
+    for attr, (key, names, low, high) in _TABLES.items():
+        table = getattr(profile, attr)
+        if not isinstance(table, dict):
+            raise ChipProfileError(where, f"{key}: expected a mapping of {', '.join(names)}")
+        for name in names:
+            if name not in table:
+                raise ChipProfileError(where, f"{key}.{name}: missing")
+            dotted = f"{key}.{name}"
+            _in_range(_typed(table[name], int, where, dotted), low, high, where, dotted)
+    if profile.ub_scratch_bytes >= profile.capacity["UB"]:
+        raise ChipProfileError(where, "memory.ub_scratch_bytes: must be below memory.UB")
+
+
+def _table(data: dict[str, Any], key: str, names: tuple[str, ...], where: str) -> dict[str, Any]:
     table = _lookup(data, key, where)
     if not isinstance(table, dict):
-        raise ChipProfileError(where, f"{key}: expected a mapping of space to bytes")
-    out: dict[str, int] = {}
-    for name in required:
-        if name not in table:
-            raise ChipProfileError(where, f"{key}.{name}: missing")
-        out[name] = _typed(table[name], int, 1, where, f"{key}.{name}")
-    return out
+        raise ChipProfileError(where, f"{key}: expected a mapping of {', '.join(names)}")
+    # A missing name is reported by check_chip_figures.
+    return {name: table[name] for name in names if name in table}
 
 
 def profile_from_mapping(data: Any, where: str) -> ChipProfile:
@@ -176,27 +217,20 @@ def profile_from_mapping(data: Any, where: str) -> ChipProfile:
     if not isinstance(data, dict):
         raise ChipProfileError(where, "expected a YAML mapping with the chip's figures")
     values: dict[str, Any] = {}
-    for attr, (dotted, kind, minimum) in _FIELDS.items():
-        values[attr] = _typed(_lookup(data, dotted, where), kind, minimum, where, dotted)
-        values[attr] *= _SCALE.get(attr, 1)
-    values["capacity"] = _space_table(data, "memory", where, ON_CHIP)
-    values["alignment"] = _space_table(data, "alignment", where, ON_CHIP)
-    rates = _lookup(data, "onchip_bytes_per_cycle", where)
-    if not isinstance(rates, dict):
-        raise ChipProfileError(where, "onchip_bytes_per_cycle: expected a mapping")
-    values["onchip_rate"] = {
-        key: _typed(_lookup(rates, key, where), int, 1, where, f"onchip_bytes_per_cycle.{key}")
-        for key in _ONCHIP_RATES
-    }
-    if values["ub_scratch_bytes"] >= values["capacity"]["UB"]:
-        raise ChipProfileError(where, "memory.ub_scratch_bytes: must be below memory.UB")
+    for attr, (dotted, kind, _, _) in _FIELDS.items():
+        value = _typed(_lookup(data, dotted, where), kind, where, dotted)
+        values[attr] = value * _SCALE[attr] if attr in _SCALE else value
+    for attr, (key, names, _, _) in _TABLES.items():
+        values[attr] = _table(data, key, names, where)
     description = data.get("description", "")
     sources = data.get("sources", {})
     if not isinstance(sources, dict):
         raise ChipProfileError(where, "sources: expected a mapping of field to source")
-    return ChipProfile(
+    profile = ChipProfile(
         description=str(description), sources={str(k): str(v) for k, v in sources.items()}, **values
     )
+    check_chip_figures(profile, where)
+    return profile
 
 
 def builtin_chips() -> list[str]:

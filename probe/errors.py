@@ -7,9 +7,11 @@ traceback (shown with ``--debug``).
 
 from __future__ import annotations
 
+import io
 import os
+import stat
 import warnings
-from pathlib import Path
+from typing import BinaryIO
 
 
 class UbscopeError(Exception):
@@ -62,21 +64,38 @@ def warn_partial(path: str | os.PathLike[str], problem: str) -> None:
     warnings.warn(f"{os.fspath(path)}: {problem}", PartialReadWarning, stacklevel=2)
 
 
+def open_input(path: str | os.PathLike[str], error: type[InputError], expected: str) -> BinaryIO:
+    """Open ``path`` for binary reading if it is a regular file (a symlink to
+    one is fine), or raise ``error`` naming the file and what was ``expected``.
+    The open never blocks: a FIFO named like an input is refused, not waited on."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise error(path, "no such file") from None
+    except IsADirectoryError:
+        raise error(path, f"is a directory, expected {expected}") from None
+    except OSError as exc:
+        raise error(path, f"cannot open ({exc.strerror})") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise error(path, f"is {kind}, expected {expected}")
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb")
+
+
 def read_input_text(
     path: str | os.PathLike[str], error: type[InputError], expected: str, max_bytes: int = 1 << 20
 ) -> str:
     """Read a small UTF-8 input file (a profile, a configuration) or raise
     ``error`` naming the file and what was ``expected`` there."""
-    path = Path(path)
-    try:
-        if path.stat().st_size > max_bytes:
-            raise error(path, f"too large for {expected} (over {max_bytes // 1024} KiB)")
-        return path.read_text("utf-8")
-    except FileNotFoundError:
-        raise error(path, "no such file") from None
-    except IsADirectoryError:
-        raise error(path, f"is a directory, expected {expected}") from None
-    except UnicodeDecodeError:
-        raise error(path, f"not UTF-8 text, expected {expected}") from None
-    except OSError as exc:
-        raise error(path, f"cannot read ({exc.strerror})") from None
+    with open_input(path, error, expected) as handle:
+        try:
+            if os.fstat(handle.fileno()).st_size > max_bytes:
+                raise error(path, f"too large for {expected} (over {max_bytes // 1024} KiB)")
+            return io.TextIOWrapper(handle, encoding="utf-8").read()
+        except UnicodeDecodeError:
+            raise error(path, f"not UTF-8 text, expected {expected}") from None
+        except OSError as exc:
+            raise error(path, f"cannot read ({exc.strerror})") from None

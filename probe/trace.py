@@ -24,7 +24,7 @@ import psutil
 import pyarrow as pa
 
 from ubscope._version import __version__
-from ubscope.probe.errors import TraceError, warn_partial
+from ubscope.probe.errors import TraceError, open_input, warn_partial
 from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION, STRING_COLUMNS
 from ubscope.probe.text import printable_tree, unique_printable
 
@@ -175,14 +175,7 @@ class _open_stream:
 
     def __enter__(self) -> tuple[pa.ipc.RecordBatchStreamReader, IO[bytes]]:
         path = self.path
-        if not path.exists():
-            raise TraceError(path, "no such file")
-        if path.is_dir():
-            raise TraceError(path, "is a directory, expected a .ubtrace file")
-        try:
-            self._file = open(path, "rb")  # noqa: SIM115 - closed in __exit__
-        except OSError as exc:
-            raise TraceError(path, f"cannot open ({exc.strerror})") from None
+        self._file = open_input(path, TraceError, "a .ubtrace file")
         head = self._file.read(4)
         self._file.seek(0)
         if not head:

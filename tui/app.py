@@ -15,6 +15,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from ubscope.probe.errors import UbscopeError
+from ubscope.probe.text import printable
 from ubscope.tui.loading import TraceEntry, TraceRequest
 from ubscope.tui.profile import ProfileScreen
 from ubscope.tui.screens import HelpScreen, PickerScreen
@@ -82,7 +83,7 @@ class UbscopeApp(App[int]):
     def _failed(self, error: UbscopeError, screen: ProfileScreen) -> None:
         if self.entries is not None:
             screen.dismiss()
-            self.notify(str(error), severity="error", timeout=8, markup=False)
+            self.notify(printable(str(error)), severity="error", timeout=8, markup=False)
             return
         self.error = error
         self.exit(return_code=error.exit_code)
@@ -91,13 +92,15 @@ class UbscopeApp(App[int]):
     def _open_entry(self, event: PickerScreen.Open) -> None:
         entry = event.entry
         if entry.meta is None:
-            self.notify(f"{entry.path.name}: {entry.problem}", severity="error", markup=False)
+            self.notify(
+                printable(f"{entry.path.name}: {entry.problem}"), severity="error", markup=False
+            )
             return
         request = (self.request or TraceRequest(entry.path)).with_trace(entry.path)
         try:
             meta = request.check()
         except UbscopeError as exc:
-            self.notify(str(exc), severity="error", timeout=8, markup=False)
+            self.notify(printable(str(exc)), severity="error", timeout=8, markup=False)
             return
         self.open(request, meta)
 

@@ -4,6 +4,7 @@ compare with) or a folder of traces, checked before the app starts."""
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -65,17 +66,30 @@ class TraceEntry:
 
 def find_traces(folder: str | os.PathLike[str]) -> list[TraceEntry]:
     """The ``.ubtrace`` files of ``folder`` by name; unreadable ones are listed
-    with their reason rather than hidden."""
+    with their reason rather than hidden. Only regular files are opened: a
+    dangling symlink, a symlink loop, a folder or a FIFO named ``*.ubtrace`` is
+    listed as such, never followed forever or waited on."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, "not a folder")
-    entries = []
-    for path in sorted(folder.glob(f"*{TRACE_SUFFIX}")):
-        try:
-            meta, problem = read_metadata(path), None
-        except UbscopeError as exc:
-            meta, problem = None, exc.problem if isinstance(exc, TraceError) else str(exc)
-        entries.append(TraceEntry(path, path.stat().st_size, meta, problem))
+    with os.scandir(folder) as found:
+        paths = sorted(Path(entry.path) for entry in found if entry.name.endswith(TRACE_SUFFIX))
+    entries = [_trace_entry(path) for path in paths]
     if not entries:
         raise InputError(folder, f"no {TRACE_SUFFIX} files in this folder")
     return entries
+
+
+def _trace_entry(path: Path) -> TraceEntry:
+    try:
+        info = path.stat()
+    except OSError as exc:  # dangling symlink, symlink loop, vanished file
+        return TraceEntry(path, 0, None, f"cannot open ({exc.strerror})")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        return TraceEntry(path, 0, None, f"{kind}, not a trace")
+    try:
+        meta, problem = read_metadata(path), None
+    except UbscopeError as exc:
+        meta, problem = None, exc.problem if isinstance(exc, TraceError) else str(exc)
+    return TraceEntry(path, info.st_size, meta, problem)

@@ -19,6 +19,7 @@ from textual.widgets import ContentSwitcher, Footer, LoadingIndicator, Static
 
 from ubscope.probe.units import format_bytes
 from ubscope.tui.state import ProfileState
+from ubscope.tui.text import literal
 from ubscope.tui.views import VIEWS, View
 from ubscope.tui.views.overview import run_summary
 from ubscope.tui.widgets.findings_panel import FindingsPanel
@@ -55,7 +56,7 @@ class ProfileScreen(Screen):
 
     def compose(self) -> ComposeResult:
         header = Text("ubscope ", style="bold")
-        header.append(self.source)
+        header.append_text(literal(self.source))
         yield Static(header, id="profile-header")
         yield ViewBar([(v.title, v.short) for v in VIEWS], id="view-bar")
         with ContentSwitcher(id="views", initial="pending"):

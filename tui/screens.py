@@ -69,7 +69,7 @@ class PickerScreen(Screen):
     def compose(self) -> ComposeResult:
         title = Text("ubscope ", style="bold", no_wrap=True, overflow="ellipsis")
         title.append(f"{len(self.entries)} traces in ")
-        title.append(self.folder)
+        title.append_text(literal(self.folder))
         title.append("  (Enter opens, Backspace comes back)")
         yield Static(title, id="picker-title")
         yield DataTable(cursor_type="row", zebra_stripes=True, id="picker-table")

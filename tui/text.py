@@ -10,14 +10,16 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
+from ubscope.probe.text import printable_prose
 from ubscope.probe.units import format_bytes, format_time_ps
 
 StyleLike = Style | str
 
 
 def literal(value: object, style: StyleLike = "") -> Text:
-    """``value`` as plain text (no markup, no emoji codes)."""
-    return Text(str(value), style=style, no_wrap=False)
+    """``value`` as plain text (no markup, no emoji codes, no control characters:
+    file names reach here unsanitised)."""
+    return Text(printable_prose(str(value)), style=style, no_wrap=False)
 
 
 def short_bytes(nbytes: float) -> str:

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 from ubscope._version import __version__
 from ubscope.probe.errors import UbscopeError
+from ubscope.probe.text import printable
+from ubscope.workflow_commands import guarded_output
 
 
 def command_modules() -> list:
@@ -56,10 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    print(f"ubscope: warning: {message}", file=sys.stderr)
+    print(f"ubscope: warning: {printable(str(message))}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with guarded_output():
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
@@ -71,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UbscopeError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"ubscope: error: {exc}", file=sys.stderr)
+        # Messages name files and quote their content: both are input.
+        print(f"ubscope: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("ubscope: interrupted", file=sys.stderr)

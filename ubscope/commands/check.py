@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from ubscope.commands.baseline import measure_with_progress, update_command
 from ubscope.commands.common import console
 from ubscope.probe.errors import ConfigError
 from ubscope.reports.ci import github_annotations, junit_xml, markdown_summary, print_results
+from ubscope.workflow_commands import write_workflow_commands
 
 ORDER = 70
 # Wide enough for the table in CI logs, which are not terminals.
@@ -121,7 +121,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.markdown:
         _write(args.markdown, markdown_summary(results, accept, args.show_all))
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        sys.stdout.write("".join(line + "\n" for line in github_annotations(results)))
+        write_workflow_commands(github_annotations(results))
     return 1 if any(result.failed for result in results) else 0
 
 
