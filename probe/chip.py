@@ -188,7 +188,10 @@ def check_chip_figures(profile: ChipProfile, where: str) -> None:
     YAML field and the range, in the YAML's units). Every profile is checked
     here, whether it comes from a YAML file or from a trace's metadata."""
     for attr, (dotted, kind, low, high) in _FIELDS.items():
-        value = _typed(getattr(profile, attr), kind, where, dotted)
+        value = getattr(profile, attr)
+        if kind is bool and type(value) is int and value in (0, 1):
+            value = bool(value)  # earlier versions recorded split_cores as 0 or 1
+        value = _typed(value, kind, where, dotted)
         if kind in (int, float):
             _in_range(value, low, high, where, dotted, _SCALE.get(attr, 1))
     for attr, (key, names, low, high) in _TABLES.items():

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import yaml
 
@@ -116,6 +117,14 @@ def test_the_range_check_also_takes_a_profile_built_from_trace_metadata():
     figures = {**load_chip().to_dict(), "clock_hz": "fast"}
     with pytest.raises(ChipProfileError, match="clock_mhz: expected a number"):
         check_chip_figures(ChipProfile(**figures), "t.ubtrace")
+
+
+def test_the_range_check_accepts_the_chips_of_recorded_traces():
+    """Traces recorded so far store ``split_cores`` as 1, not true."""
+    for trace in sorted((REPO / "sample_profiles").glob("*.ubtrace")):
+        with pa.ipc.open_stream(trace.read_bytes()) as reader:
+            chip = json.loads(reader.schema.metadata[b"ubscope"])["chip"]
+        check_chip_figures(ChipProfile.from_dict(chip), str(trace))
 
 
 # -- folders --------------------------------------------------------------------
