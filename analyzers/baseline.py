@@ -24,6 +24,7 @@ from typing import Any
 
 from ubscope.analyzers.regression import Measurement
 from ubscope.probe.errors import ConfigError
+from ubscope.probe.text import printable_path
 
 SCHEMA = "ubscope.baseline/1"
 SUFFIX = ".json"
@@ -140,7 +141,7 @@ def _finite_number(value: Any) -> bool:
 
 def missing_baseline_message(path: str | os.PathLike[str], record_command: str) -> str:
     """What to say about a configuration without a baseline, with the fix."""
-    return f"no baseline ({os.fspath(path)} does not exist); record it with: {record_command}"
+    return f"no baseline ({printable_path(path)} does not exist); record it with: {record_command}"
 
 
 class BaselineStore:

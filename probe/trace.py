@@ -26,7 +26,7 @@ import pyarrow as pa
 from ubscope._version import __version__
 from ubscope.probe.errors import TraceError, open_input, warn_partial
 from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION, STRING_COLUMNS
-from ubscope.probe.text import printable_tree, unique_printable
+from ubscope.probe.text import printable_path, printable_tree, unique_printable
 
 METADATA_KEY = b"ubscope"
 TRACE_SUFFIX = ".ubtrace"
@@ -304,7 +304,7 @@ def trace_summary(trace: Trace) -> dict[str, Any]:
     modelled = int(kernel_end["start_ps"].max()) if len(kernel_end) else 0
     counts = events["kind"].value_counts()
     return {
-        "file": str(trace.path),
+        "file": printable_path(trace.path),
         "state": "complete" if trace.complete else "truncated (recording was interrupted)",
         "schema_version": meta.get("schema_version"),
         "ubscope_version": meta.get("ubscope_version"),

@@ -154,9 +154,16 @@ ESC_NAME = "adv\x1b]0;pwned\x07\x1b[2J.json"
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def test_file_names_reach_the_terminal_escaped(hostile_advisor, tmp_path, capsys, monkeypatch):
-    """A file name is input too: in analyze's list of inputs and in errors."""
+def test_file_names_reach_the_terminal_escaped(
+    hostile_advisor, hostile_trace, tmp_path, capsys, monkeypatch
+):
+    """A file name is input too: in analyze's list of inputs, trace info, the
+    command check proposes, and errors."""
     monkeypatch.setenv("COLUMNS", "400")
+    trace = tmp_path / "t\x1b[2J.ubtrace"
+    trace.write_bytes(hostile_trace.read_bytes())
+    main(["trace", "info", str(trace)])
+    assert main(["check", str(trace), "--baseline", str(tmp_path / "none")]) == 1
     named = tmp_path / ESC_NAME
     named.write_bytes(hostile_advisor.read_bytes())
     main(["analyze", "--msadvisor", str(named)])
@@ -169,6 +176,7 @@ def test_file_names_reach_the_terminal_escaped(hostile_advisor, tmp_path, capsys
     text = captured.out + captured.err
     assert "adv\\x1b]0;pwned\\x07\\x1b[2J.json" in text and "run\\x1b]0;pwned" in text
     assert "gone\\x1b[2J.ubtrace: no such file" in text
+    assert text.count("t\\x1b[2J.ubtrace") >= 2  # trace info's file, check's command
     assert not CONTROL.search(text)
 
 

@@ -11,6 +11,7 @@ from ubscope.analyzers.baseline import BaselineStore
 from ubscope.analyzers.regression import Measurement, measure_traces
 from ubscope.commands.common import console, progress
 from ubscope.probe.errors import ConfigError
+from ubscope.probe.text import printable
 
 ORDER = 75
 
@@ -49,9 +50,10 @@ def measure_with_progress(traces: Sequence[str]) -> list[Measurement]:
 def update_command(
     traces: Sequence[str], location: str | os.PathLike[str], update: bool = True
 ) -> str:
-    """The exact command that writes (``update``: rewrites) the baselines of ``traces``."""
+    """The command that writes (``update``: rewrites) the baselines of ``traces``;
+    exact unless a path holds control characters, which are shown escaped."""
     words = ["ubscope", "baseline", *traces, "-o", os.fspath(location)]
-    return shlex.join([*words, "--update"] if update else words)
+    return printable(shlex.join([*words, "--update"] if update else words))
 
 
 def _baseline(args: argparse.Namespace) -> int:
