@@ -960,11 +960,13 @@ class TraceContext:
         addr: np.ndarray | None = None,
         space: np.ndarray | None = None,
         values: dict[str, np.ndarray] | None = None,
+        critical: dict[str, np.ndarray] | None = None,
     ) -> pd.DataFrame:
         """Event rows (ascending) grouped by call site (``keys`` among tag, core_kind,
         space, tensor): per group the event count, first_row, last_row, cores
         (sorted list), addr_start/addr_end, tensor and where_space (of the first
-        event), and the sum of each ``values`` array. ``addr`` and ``space``
+        event), the sum of each ``values`` array and the critical-path part of each
+        ``critical`` array (see :meth:`critical_path_sums`). ``addr`` and ``space``
         override the columns (e.g. the on-chip side of a copy)."""
         addr = self.column("addr")[rows] if addr is None else addr
         space = self.column("space")[rows] if space is None else space
@@ -1015,7 +1017,34 @@ class TraceContext:
             )
             np.add.at(sums, codes, array)
             out[name] = sums
+        for name, array in (critical or {}).items():
+            out[name] = self.critical_path_sums(rows, np.asarray(array, dtype=float), codes, count)
         return out.sort_values(list(keys), kind="stable").reset_index(drop=True)
+
+    def critical_path_sums(
+        self, rows: np.ndarray, saved_ps: np.ndarray, codes: np.ndarray, count: int
+    ) -> np.ndarray:
+        """Per group (``codes`` in 0..count-1, one per row), how much of the time
+        ``saved_ps`` (per event) would come off the kernel's modelled time: the cores
+        of a launch run side by side, so a launch shortens by at most the largest
+        saving of one core; launches run one after another, so theirs add up. At
+        most the modelled time."""
+        if not rows.size:
+            return np.zeros(count)
+        firsts = self.launches["first_seq"].to_numpy()
+        launch = np.maximum(np.searchsorted(firsts, self.column("seq")[rows], "right") - 1, 0)
+        core = (self.column("core")[rows].astype(np.int64) + 1) & (_CORE_SPAN - 1)
+        per_launch = codes.astype(np.int64) * max(1, len(firsts)) + launch
+        kinds = len(CORE_KIND_LABELS)
+        per_core = (per_launch * kinds + self.column("core_kind")[rows]) * _CORE_SPAN
+        keys, inverse = np.unique(per_core + core, return_inverse=True)
+        core_sums = np.bincount(inverse.ravel(), weights=saved_ps)
+        launch_keys, launch_of = np.unique(keys // (kinds * _CORE_SPAN), return_inverse=True)
+        worst = np.zeros(launch_keys.size)
+        np.maximum.at(worst, launch_of.ravel(), core_sums)
+        group = launch_keys // max(1, len(firsts))
+        return np.minimum(np.bincount(group, weights=worst, minlength=count),
+                          self.modelled_time_ps)  # fmt: skip
 
     def events_for(self, finding: Finding) -> np.ndarray:
         """Boolean mask over the events a finding points at: its seq range, core(s),

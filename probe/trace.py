@@ -294,14 +294,14 @@ def write_table(path: str | os.PathLike[str], metadata: Mapping[str, Any], table
         writer.close()
 
 
-def trace_summary(trace: Trace) -> dict[str, Any]:
-    """What ``ubscope trace info`` prints: metadata and event counts."""
+def trace_summary(trace: Trace, modelled_time_ps: int) -> dict[str, Any]:
+    """What ``ubscope trace info`` prints: metadata and event counts, with the
+    modelled time the analysis layer worked out (a truncated trace's launch ends at
+    its last recorded event)."""
     from ubscope.probe.units import format_time_ps
 
     events = trace.events
     meta = trace.meta
-    kernel_end = events[events["kind"] == "kernel_end"]
-    modelled = int(kernel_end["start_ps"].max()) if len(kernel_end) else 0
     counts = events["kind"].value_counts()
     return {
         "file": printable_path(trace.path),
@@ -316,7 +316,7 @@ def trace_summary(trace: Trace) -> dict[str, Any]:
         "host": meta.get("host", {}).get("hostname"),
         "command": " ".join(meta.get("command", [])),
         "events": len(events),
-        "modelled_time": format_time_ps(modelled),
+        "modelled_time": format_time_ps(modelled_time_ps),
         "launches": {
             str(name): int(count)
             for name, count in events.loc[events["kind"] == "kernel_begin", "name"]

@@ -5,7 +5,6 @@ Each groups events per call site and core kind."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,10 @@ from ubscope.probe.units import format_bytes, format_time_ps
 PS_PER_NS = 1000
 
 
-def gain_text(saved_ps: float, what: str) -> str | None:
+def gain_text(ctx: TraceContext, saved_ps: float, what: str) -> str | None:
+    """An estimated gain: a saving on the kernel's critical path, so never more than
+    its modelled time."""
+    saved_ps = min(saved_ps, ctx.modelled_time_ps)
     return f"~{format_time_ps(saved_ps)} {what}" if saved_ps > 0 else None
 
 
@@ -137,14 +139,15 @@ class GmUnaligned(Rule):
             evidence = {"bytes": int(group.moved), "saved_ps": round(group.saved),
                         "flag": "GM_UNALIGNED", "event_kinds": ["copy"]}  # fmt: skip
             suggestion = f"Align GM offsets of '{group.tensor}' to {chip.gm_alignment} B."
-            return message, evidence, suggestion, gain_text(group.saved, "of modelled copy time")
+            gain = gain_text(ctx, group.saved, "of modelled copy time")
+            return message, evidence, suggestion, gain
 
-        values = {"moved": ctx.column("aligned_size")[rows], "saved": saved}
         read = ctx.column("src_space")[rows] == Space.GM
         gm_addr = np.where(read, ctx.column("src_addr")[rows], ctx.column("addr")[rows])
         return site_findings(self, ctx, rows, describe, keys=("tag", "core_kind", "tensor"),
                              addr=gm_addr, space=np.full(rows.size, int(Space.GM)),
-                             values=values)  # fmt: skip
+                             values={"moved": ctx.column("aligned_size")[rows]},
+                             critical={"saved": saved})  # fmt: skip
 
 
 @register
@@ -154,7 +157,8 @@ class SmallBursts(Rule):
     What: DataCopy transfers between GM and on-chip memory whose contiguous
     burst is below the chip's efficient size (16 KiB on 910B), per call site,
     when a site has at least ``min_transfers`` of them. The modelled gain is
-    the per-transfer latency saved by merging them into full-size transfers.
+    the per-transfer latency saved by merging them into full-size transfers,
+    on the core that saves most (cores run side by side).
     Why: every transfer pays a fixed latency and small bursts cannot keep
     the memory system busy; single transfers of 16 KB or more reach the best
     bandwidth (Ascend C guide).
@@ -176,11 +180,13 @@ class SmallBursts(Rule):
         copies = copies[gm_side]
         rows = copies[ctx.column("burst_len")[copies] < chip.efficient_burst_bytes]
         space, addr = on_chip_side(ctx, rows)
+        moved = ctx.column("aligned_size")[rows]
+        # Merged into full-size transfers, each event's bytes pay a latency only in
+        # proportion to how much of a full transfer they fill.
         latency_ps = chip.gm_latency_ns * PS_PER_NS
+        saved = latency_ps * np.maximum(0, 1 - moved / chip.efficient_burst_bytes)
 
         def describe(group: Any) -> tuple[str, dict[str, Any], str, str | None]:
-            merged = math.ceil(group.moved / chip.efficient_burst_bytes)
-            saved = max(0, group.events - merged) * latency_ps
             message = (
                 f"{group.events} GM transfer(s) {where(group)} use bursts below "
                 f"{format_bytes(chip.efficient_burst_bytes)} (average "
@@ -192,9 +198,10 @@ class SmallBursts(Rule):
                 f"Move at least {format_bytes(chip.efficient_burst_bytes)} per contiguous burst: "
                 "larger tiles or contiguous rows."
             )
-            return message, evidence, suggestion, gain_text(saved, "of modelled transfer latency")
+            gain = gain_text(ctx, group.saved, "of modelled transfer latency")
+            return message, evidence, suggestion, gain
 
-        values = {"moved": ctx.column("aligned_size")[rows], "burst": ctx.column("burst_len")[rows]}
+        values = {"moved": moved, "burst": ctx.column("burst_len")[rows]}
         findings = site_findings(self, ctx, rows, describe, keys=("tag", "core_kind"), addr=addr,
-                                 space=space, values=values)  # fmt: skip
+                                 space=space, values=values, critical={"saved": saved})  # fmt: skip
         return [f for f in findings if f.evidence["events"] >= self.limits["min_transfers"]]

@@ -78,7 +78,7 @@ class RedundantReloads(Rule):
                     location,
                     evidence=evidence,
                     suggestion=f"Keep reused tiles of '{row.tensor}' on chip instead of reloading.",
-                    estimated_gain=gain_text(at_bandwidth(ctx, surplus), "at full bandwidth"),
+                    estimated_gain=gain_text(ctx, at_bandwidth(ctx, surplus), "at full bandwidth"),
                 )  # fmt: skip
             )
         return findings
@@ -130,7 +130,7 @@ class TrafficAboveMinimum(Rule):
                     location,
                     evidence=evidence,
                     suggestion="Read each input once and write each output once (see GM001).",
-                    estimated_gain=gain_text(at_bandwidth(ctx, surplus), "at full bandwidth"),
+                    estimated_gain=gain_text(ctx, at_bandwidth(ctx, surplus), "at full bandwidth"),
                 )  # fmt: skip
             )
         return findings
@@ -185,7 +185,7 @@ class Roofline(Rule):
             if roof["bound"] == "memory"
             else "Compute-bound: check cube utilisation and tile shapes."
         )
-        gain = gain_text(modelled - bound_ps, "if the kernel reached the roofline")
+        gain = gain_text(ctx, modelled - bound_ps, "if the kernel reached the roofline")
         return [self.finding(message, location, evidence=evidence, suggestion=suggestion,
                              estimated_gain=gain)]  # fmt: skip
 

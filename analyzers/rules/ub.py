@@ -180,10 +180,12 @@ class RedZoneWrite(Rule):
         past = ctx.column("aligned_size")[rows]
 
         def describe(group: Any) -> tuple[str, dict[str, Any], str, str | None]:
+            # Amounts first: "N bytes past the capacity" alone reads like an address.
             message = (
-                f"{group.events} write(s) into the {group.space} red zone {where(group)}: "
-                f"{format_bytes(group.written)} written, {format_bytes(group.past)} past the "
-                f"{format_bytes(ctx.capacity_of(group.space))} capacity"
+                f"{format_bytes(group.past)} written past the "
+                f"{format_bytes(ctx.capacity_of(group.space))} {group.space} capacity across "
+                f"{group.events} write(s) {where(group)} (into the red zone; "
+                f"{format_bytes(group.written)} written by these writes in all)"
             )
             evidence = {"bytes_written": int(group.written), "bytes_past_capacity": int(group.past),
                         "event_kinds": ["redzone_write"]}  # fmt: skip

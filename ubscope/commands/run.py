@@ -18,8 +18,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "run",
         help="run a built-in kernel on the emulated device and record a trace",
         description="Run a built-in kernel on the emulated device, check its numerics against "
-        "a float64 reference and write a .ubtrace. `ubscope kernels` lists kernels, "
-        "parameters and presets.",
+        "a float64 reference and write a .ubtrace (exit code 1 when the output does not "
+        "match). `ubscope kernels` lists kernels, parameters and presets.",
     )
     run.add_argument("kernel", help="kernel name (see `ubscope kernels`)")
     run.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
@@ -66,6 +66,7 @@ def _run(args: argparse.Namespace) -> int:
         outcome = run_kernel(spec, params, chip, output, preset=args.preset)
     print_outcome(outcome)
     console().print(f"trace written to {output}", markup=False)
+    matches = outcome.result.matches()
     if args.backend == "npu":
         profile_dir = output.with_suffix(".torch_npu")
         check = cross_check(spec.name, params, outcome.result, profile_dir)
@@ -75,7 +76,8 @@ def _run(args: argparse.Namespace) -> int:
             f"{check.max_abs_error:.3g}); torch_npu memory profile in {profile_dir}",
             markup=False,
         )
-    return 0
+        matches = matches and check.matches
+    return 0 if matches else 1
 
 
 def _kernels(args: argparse.Namespace) -> int:

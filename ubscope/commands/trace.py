@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ubscope.analyzers.context import TraceContext
 from ubscope.commands.common import console
 from ubscope.probe.trace import read_trace, trace_summary
 
@@ -24,7 +25,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
-    summary = trace_summary(read_trace(args.file))
+    trace = read_trace(args.file)
+    summary = trace_summary(trace, TraceContext(trace).modelled_time_ps)
     out = console()
     if args.json:
         out.print_json(json.dumps(summary, default=str))

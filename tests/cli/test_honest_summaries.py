@@ -1,0 +1,58 @@
+"""Summaries that say what happened: `run`'s exit code follows its numerics
+verdict, the demo lists planted warnings like planted errors, and `trace info`
+of a truncated trace gives the modelled time of what it holds."""
+
+from __future__ import annotations
+
+import re
+
+from ubscope.cli import main
+from ubscope.probe.chip import load_chip
+from ubscope.probe.events import CoreKind, Space
+from ubscope.probe.recorder import Recorder
+from ubscope.probe.trace import TraceWriter, new_metadata
+
+
+def test_run_exits_1_when_the_output_does_not_match(tmp_path, capsys):
+    trace = tmp_path / "wrong.ubtrace"
+    code = main(["run", "int4_gemm", "--preset", "nd_tail_truncation", "-p", "k=256",
+                 "-o", str(trace)])  # fmt: skip
+    assert "output DOES NOT MATCH" in capsys.readouterr().out
+    assert code == 1 and trace.is_file()
+
+
+def test_demo_names_its_numerics_column_and_lists_planted_warnings(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.strip().startswith("run "))
+    assert header.split()[:2] == ["run", "numerics"]
+    # The presets whose planted problems are warnings, each under its own name with
+    # the code the healthy run of the same kernel does not have.
+    for label, code in (("int4_gemm_gm_misaligned", "ALN003"),
+                        ("layernorm_out_of_place", "GM002"),
+                        ("paged_attention_contiguous", "FRG005")):  # fmt: skip
+        listed = re.search(rf"^{label}: (.*)$", out, re.MULTILINE)
+        assert listed and code in listed.group(1).split(", "), label
+    assert not re.search(r"^\w+_healthy:", out, re.MULTILINE)
+
+
+def test_trace_info_of_a_truncated_trace_gives_the_modelled_time_it_holds(tmp_path, capsys):
+    # A launch at 0 whose copies end at 2 µs, 4 µs, ..., 200 µs, written in batches
+    # of 10 events, and cut off mid-file (the recording was killed: no kernel_end).
+    path = tmp_path / "cut.ubtrace"
+    writer = TraceWriter(path, new_metadata(load_chip().to_dict(), "k", {}, {}))
+    rec = Recorder(sink=writer.write, batch_events=10)
+    rec.kernel_begin("k", 1, 0, "vector")
+    for i in range(100):
+        rec.copy(CoreKind.AIV, 0, Space.GM, 4096 * i, Space.UB, 0, 256, 256, 256, 1, "x", "in",
+                 2_000_000 * i, 2_000_000)  # fmt: skip
+    rec.flush()
+    writer.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert main(["trace", "info", str(path)]) == 0
+    out = capsys.readouterr().out
+    events = int(re.search(r"^events: (\d+)$", out, re.MULTILINE).group(1))
+    # events = the kernel_begin + (events - 1) copies; the last ends at 2 µs * (events - 1).
+    assert 1 < events < 101 and "state: truncated" in out
+    assert f"modelled_time: {2 * (events - 1)}.00 µs" in out
