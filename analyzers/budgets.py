@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-from ubscope.analyzers.regression import (
+from ubscope.analyzers.comparison import (
     BY_CODE,
     CODE_PREFIX,
     FIELD_GROUPS,
@@ -41,10 +41,9 @@ from ubscope.analyzers.regression import (
     SEVERITY_NAMES,
     SPACES,
     TIME_METRIC,
-    Limit,
-    Tolerances,
     metric_unit,
 )
+from ubscope.analyzers.regression import Limit, Tolerances
 from ubscope.probe.errors import ConfigError
 from ubscope.probe.units import parse_size
 

@@ -1,15 +1,10 @@
 """What counts as a memory regression: metrics compared with a baseline and with limits.
 
-Everything here works on the analyzers' metrics summary (``analysis.metrics``,
-schema ``ubscope.metrics/1``), flattened to dotted names such as
-``peak_bytes.UB`` or ``gm.read_bytes``, so that ``ubscope check``,
-``ubscope baseline`` and the pytest plugin share one definition of a
-regression, a tolerance and a budget. Only :func:`measure_traces` reads files.
-
-Every compared metric is "lower is better": more UB, more GM bytes, more
-fragmentation or more findings is worse. Peak bytes (the largest number of
-bytes live at any one event) and total allocated bytes (the sum of every
-allocation over the run) are separate metrics.
+The metrics and their comparison (A, the run under test, against B, the
+baseline: delta = A - B) are those of :mod:`ubscope.analyzers.comparison`;
+this module judges them, so that ``ubscope check``, ``ubscope baseline`` and
+the pytest plugin share one definition of a regression, a tolerance and a
+budget. Only :func:`measure_traces` reads files.
 """
 
 from __future__ import annotations
@@ -23,121 +18,26 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from ubscope.analyzers.comparison import (
+    BY_CODE,
+    KNOWN_METRICS,
+    TIME_METRIC,
+    MetricDelta,
+    compare,
+    flatten_metrics,
+    format_value,
+    metric_families,
+    metric_unit,
+    metric_value,
+    ordered_metrics,
+)
 from ubscope.analyzers.findings import Severity
 from ubscope.probe.errors import ConfigError, TraceError
-from ubscope.probe.units import format_bytes, format_time_ps, parse_size
+from ubscope.probe.units import parse_size
 
-SPACES = ("UB", "L1", "L0A", "L0B", "L0C")
-# Groups holding one byte figure per on-chip space.
-PER_SPACE_GROUPS = ("peak_bytes", "high_water_bytes", "total_alloc_bytes")
-# Groups of named figures, with the unit of each compared field. Fields that
-# the kernel's parameters alone decide (minimal traffic, KV bytes in use) are
-# not compared.
-FIELD_GROUPS: dict[str, dict[str, str]] = {
-    "gm": {
-        "read_bytes": "bytes",
-        "write_bytes": "bytes",
-        "ratio_to_minimum": "ratio",
-        "redundant_read_ratio": "ratio",
-        "small_transfer_share": "ratio",
-        "workspace_bytes": "bytes",
-    },
-    "fragmentation": {
-        "max_external": "ratio",
-        "failed_allocs_with_enough_free": "count",
-        "internal_waste_bytes": "bytes",
-    },
-    "kv_cache": {"reserved_bytes": "bytes", "waste_ratio": "ratio"},
-}
-# Modelled time is stored in baselines but compared only when a tolerance names
-# it: it follows the cost model, which changes between ubscope versions.
-TIME_METRIC = "modelled_time_ps"
-SEVERITY_NAMES = tuple(str(s) for s in sorted(Severity, reverse=True))
-CODE_PREFIX = re.compile(r"^[A-Z]{2,4}\d{0,3}$")
-BY_CODE = "findings.by_code."
 # Shown in tables even when unchanged: what a reader looks for first.
 HEADLINE_METRICS = ("peak_bytes.UB", "peak_bytes.L1", "gm.read_bytes", "gm.write_bytes")
 DEFAULT_TOLERANCE = "2%"
-
-KNOWN_METRICS: tuple[str, ...] = (
-    *(f"{group}.{space}" for group in PER_SPACE_GROUPS for space in SPACES),
-    *(f"{group}.{name}" for group, fields in FIELD_GROUPS.items() for name in fields),
-    TIME_METRIC,
-)
-
-
-def metric_unit(metric: str) -> str:
-    """``"bytes"``, ``"count"``, ``"ratio"`` or ``"time_ps"``; ValueError for unknown names."""
-    group, _, name = metric.partition(".")
-    if group in PER_SPACE_GROUPS and name:
-        return "bytes"
-    if group in FIELD_GROUPS and name in FIELD_GROUPS[group]:
-        return FIELD_GROUPS[group][name]
-    if metric == TIME_METRIC:
-        return "time_ps"
-    if group == "findings" and (name in SEVERITY_NAMES or _is_code_metric(metric)):
-        return "count"
-    raise ValueError(f"unknown metric {metric!r} (metrics: {', '.join(_metric_families())})")
-
-
-def is_known_metric(metric: str) -> bool:
-    try:
-        metric_unit(metric)
-    except ValueError:
-        return False
-    return True
-
-
-def _metric_families() -> list[str]:
-    return [
-        *(f"{group}.SPACE" for group in PER_SPACE_GROUPS),
-        *(f"{group}.{name}" for group, fields in FIELD_GROUPS.items() for name in fields),
-        TIME_METRIC,
-        "findings.SEVERITY",
-        "findings.by_code.CODE",
-    ]
-
-
-def _is_code_metric(metric: str) -> bool:
-    code = metric[len(BY_CODE) :].removesuffix("*")
-    return metric.startswith(BY_CODE) and bool(CODE_PREFIX.match(code))
-
-
-def flatten_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """The compared figures of a metrics summary, by dotted name."""
-    flat: dict[str, float] = {}
-    for group in PER_SPACE_GROUPS:
-        for space, value in (metrics.get(group) or {}).items():
-            _put(flat, f"{group}.{space}", value)
-    for group, fields in FIELD_GROUPS.items():
-        values = metrics.get(group) or {}
-        for name in fields:
-            _put(flat, f"{group}.{name}", values.get(name))
-    _put(flat, TIME_METRIC, metrics.get(TIME_METRIC))
-    findings = metrics.get("findings") or {}
-    for severity in SEVERITY_NAMES:
-        _put(flat, f"findings.{severity}", findings.get(severity, 0))
-    for code, count in (findings.get("by_code") or {}).items():
-        _put(flat, f"{BY_CODE}{code}", count)
-    return flat
-
-
-def _put(flat: dict[str, float], name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return
-    flat[name] = int(value) if float(value).is_integer() else float(value)
-
-
-def metric_value(flat: Mapping[str, float], metric: str) -> float | None:
-    """A flat metric's value; ``findings.by_code.ALN*`` sums every code with that
-    prefix, and absent finding codes and spaces count as 0."""
-    if metric.endswith("*") and metric.startswith(BY_CODE):
-        prefix = metric[:-1]
-        return sum(value for name, value in flat.items() if name.startswith(prefix))
-    if metric in flat:
-        return flat[metric]
-    group = metric.partition(".")[0]
-    return 0 if metric.startswith(BY_CODE) or group in PER_SPACE_GROUPS else None
 
 
 def worst_of(flats: Iterable[Mapping[str, float]]) -> dict[str, float]:
@@ -147,39 +47,6 @@ def worst_of(flats: Iterable[Mapping[str, float]]) -> dict[str, float]:
         for name, value in flat.items():
             worst[name] = max(value, worst.get(name, value))
     return worst
-
-
-def format_value(metric: str, value: float | None) -> str:
-    """A metric value for people: exact bytes unless a binary unit is exact."""
-    if value is None:
-        return "-"
-    unit = metric_unit(metric)
-    if unit == "bytes":
-        return _format_exact_bytes(value)
-    if unit == "time_ps":
-        return format_time_ps(value)
-    if unit == "count":
-        return str(int(value))
-    return f"{value:.4g}"
-
-
-def _format_exact_bytes(value: float) -> str:
-    rounded = format_bytes(abs(value))
-    if parse_size(rounded) != abs(value):
-        rounded = f"{int(abs(value)):,} B"
-    return f"-{rounded}" if value < 0 else rounded
-
-
-def format_delta(metric: str, baseline: float | None, current: float | None) -> str:
-    """``+2.0 KiB (+16.7%)``; empty when either side is missing or nothing changed."""
-    if baseline is None or current is None or baseline == current:
-        return ""
-    difference = current - baseline
-    sign = "+" if difference > 0 else "-"
-    text = sign + format_value(metric, abs(difference))
-    if baseline:
-        text += f" ({difference / baseline * 100:+.1f}%)"
-    return text
 
 
 # --- tolerances --------------------------------------------------------------
@@ -256,7 +123,7 @@ class Tolerances:
                 "--fail-on fails"
             )
         if not matched:
-            families = ", ".join(_metric_families()[:-2])
+            families = ", ".join(metric_families()[:-2])
             raise ValueError(f"unknown metric {pattern!r} (metrics: {families})")
         tolerance = parse_tolerance(text)
         if tolerance.is_size and any(metric_unit(m) != "bytes" for m in matched):
@@ -439,6 +306,11 @@ class MetricRow:
         return any(p.kind == "budget" for p in self.problems)
 
     @property
+    def delta(self) -> MetricDelta:
+        """This run (A) against the baseline (B)."""
+        return MetricDelta(self.metric, self.current, self.baseline)
+
+    @property
     def notable(self) -> bool:
         """Worth a line in a short table: changed, limited, failing or a headline."""
         headline = self.metric in HEADLINE_METRICS and bool(self.current or self.baseline)
@@ -458,9 +330,8 @@ def compare_metrics(
     fails when its severity is at least ``fail_on``; anything smaller improved."""
     severities = code_severity or {}
     rows: dict[str, MetricRow] = {}
-    # Names this version does not know (a newer baseline, a hand edit) are skipped.
-    for metric in _ordered(filter(is_known_metric, set(current) | set(baseline))):
-        now, before = metric_value(current, metric), metric_value(baseline, metric)
+    for delta in compare(current, baseline).metrics:
+        metric, now, before = delta.metric, delta.a, delta.b
         row = MetricRow(metric, now, before)
         rows[metric] = row
         if now is None or before is None:
@@ -513,8 +384,8 @@ def _judge_finding(row: MetricRow, severity: Severity, fail_on: Severity) -> Non
 
 
 def _regression_problem(row: MetricRow, baseline_file: str | None) -> Problem:
-    change = format_delta(row.metric, row.baseline, row.current)
-    values = f"{format_value(row.metric, row.baseline)} -> {format_value(row.metric, row.current)}"
+    now, before, change = row.delta.texts()
+    values = f"{before} -> {now}"
     if row.status == NEW_FINDING:
         code = row.metric[len(BY_CODE) :]
         message = f"new {row.note} finding {code}: {values} ({change}) against the baseline"
@@ -543,12 +414,6 @@ def apply_limits(
             f"({limit.origin}) by {excess}"
         )
         row.problems.append(Problem("budget", message, metric, limit.file, limit.line))
-
-
-def _ordered(metrics: Iterable[str]) -> list[str]:
-    """Catalogue order (peak, high water, total, GM, ...), then findings by name."""
-    rank = {name: index for index, name in enumerate(KNOWN_METRICS)}
-    return sorted(metrics, key=lambda m: (rank.get(m, len(rank)), m))
 
 
 @dataclass
@@ -585,7 +450,7 @@ def check_measurement(
     """Compare ``measurement`` with ``baseline`` (None: limits only) and its limits."""
     if baseline is None:
         rows = {metric: MetricRow(metric, value) for metric, value in measurement.metrics.items()}
-        rows = {metric: rows[metric] for metric in _ordered(rows)}
+        rows = {metric: rows[metric] for metric in ordered_metrics(rows)}
     else:
         rows = compare_metrics(
             measurement.metrics,

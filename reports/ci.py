@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ubscope.analyzers.comparison import LEGEND
 from ubscope.analyzers.regression import (
     IMPROVED,
     NEW_FINDING,
@@ -26,11 +27,11 @@ from ubscope.analyzers.regression import (
     WITHIN,
     CheckResult,
     MetricRow,
-    format_delta,
     format_value,
 )
 
-COLUMNS = ("metric", "baseline", "current", "delta", "tolerance", "limit", "status", "note")
+# A is this trace (the run under test), B its baseline: see comparison.LEGEND.
+COLUMNS = ("metric", "A", "B", "delta", "tolerance", "limit", "status", "note")
 _STATUS_STYLE = {"FAILED": "bold red", "passed": "green"}
 # Characters XML 1.0 cannot contain, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -52,13 +53,13 @@ def row_status(row: MetricRow) -> str:
 
 def row_cells(row: MetricRow) -> list[str]:
     """One row as text, in :data:`COLUMNS` order."""
-    metric = row.metric.removesuffix("*")
-    limit = format_value(metric, row.limit.value) if row.limit else ""
+    limit = format_value(row.metric.removesuffix("*"), row.limit.value) if row.limit else ""
+    now, before, change = row.delta.texts()
     return [
         row.metric,
-        format_value(metric, row.baseline) if row.baseline is not None else "",
-        format_value(metric, row.current),
-        format_delta(metric, row.baseline, row.current),
+        now,
+        before if row.baseline is not None else "",
+        change,
         row.tolerance,
         limit,
         row_status(row),
@@ -95,7 +96,9 @@ def summary_line(results: Sequence[CheckResult]) -> str:
 
 
 def print_results(results: Sequence[CheckResult], console: Console, show_all: bool = False) -> None:
-    """A table per configuration, its problems, then the summary line."""
+    """What A, B and delta mean, a table per configuration, its problems, then
+    the summary line."""
+    console.print(LEGEND, markup=False, style="dim")
     for result in results:
         state = verdict(result)
         style = _STATUS_STYLE["FAILED" if result.failed else "passed"]
@@ -124,13 +127,14 @@ def print_results(results: Sequence[CheckResult], console: Console, show_all: bo
 
 
 def plain_table(result: CheckResult, show_all: bool = False) -> str:
-    """The table as aligned plain text (for JUnit output)."""
+    """The table as aligned plain text, then what A, B and delta mean (for JUnit output)."""
     lines = [list(COLUMNS), *(row_cells(row) for row in shown_rows(result, show_all))]
     widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS))]
-    return "\n".join(
+    table = (
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in lines
     )
+    return "\n".join([*table, LEGEND])
 
 
 # --- JUnit XML -----------------------------------------------------------------
@@ -202,7 +206,7 @@ def markdown_summary(
 ) -> str:
     """A job summary (``$GITHUB_STEP_SUMMARY``): a line per configuration, its
     table, its problems, and the command that accepts intended changes."""
-    lines = [f"## {_md_cell(summary_line(results))}", ""]
+    lines = [f"## {_md_cell(summary_line(results))}", "", _md_text(LEGEND), ""]
     for result in results:
         mark = "❌" if result.failed else "✅"
         lines += [

@@ -131,13 +131,17 @@ def roofline_figure(roofline: Mapping[str, Any], kernel: str) -> go.Figure:
         figure.add_scatter(
             x=[intensity], y=[achieved], mode="markers+text", name=plot_text(kernel),
             marker={"size": 14, "color": "#c62828", "symbol": "diamond"},
-            text=[plot_text(f"{kernel}: {achieved / roof:.0%} of its roof ({bound}-bound)")],
-            textposition="top right",
+            text=[plot_text(f"{kernel}:") + f"<br>{achieved / roof:.0%} of its roof ({bound}-bound)"],
+            textposition="top right" if intensity < ridge else "top left",
             hovertemplate=f"{intensity:.3g} FLOP/B, {_engineering(achieved, 'FLOP/s')}"
             "<extra></extra>",
         )  # fmt: skip
     else:
         note(figure, "no compute or no HBM traffic recorded: the kernel has no roofline point")
+    # The legend goes below: at the side it would leave a half-width (compared)
+    # chart too narrow for the point's label.
+    figure.update_layout(legend={"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"},
+                         margin={"b": 110})  # fmt: skip
     figure.update_xaxes(type="log", range=[math.log10(low), math.log10(high)])
     figure.update_yaxes(
         type="log", exponentformat="SI", range=[math.log10(bottom), math.log10(peak * 3)]

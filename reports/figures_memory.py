@@ -54,6 +54,11 @@ class Limits:
     def safe_budget(self) -> int:
         return self.capacity - self.reserved_bytes
 
+    @property
+    def scratch_label(self) -> str:
+        """The scratch's legend entry: on the chart, lines and blocks would cover it."""
+        return f"built-in API scratch (top {format_bytes(self.reserved_bytes)})"
+
 
 def _limit_lines(figure: go.Figure, limits: Limits) -> None:
     """Horizontal capacity line and, where scratch is reserved, the line below which it is safe."""
@@ -63,12 +68,9 @@ def _limit_lines(figure: go.Figure, limits: Limits) -> None:
         annotation_position="top left", annotation_font_color=CAPACITY_COLOR,
     )  # fmt: skip
     if limits.reserved_bytes:
-        reserved = format_bytes(limits.reserved_bytes)
         figure.add_hline(
-            y=limits.safe_budget / 1024, name="scratch",
+            y=limits.safe_budget / 1024, name=limits.scratch_label, showlegend=True,
             line={"color": SCRATCH_COLOR, "dash": "dot"},
-            annotation_text=f"top {reserved} reserved as built-in API scratch",
-            annotation_position="bottom left", annotation_font_color=SCRATCH_COLOR,
         )  # fmt: skip
 
 
@@ -253,9 +255,8 @@ def _add_bands(figure: go.Figure, limits: Limits, top_kib: float) -> None:
     if limits.reserved_bytes:
         figure.add_hrect(
             y0=limits.safe_budget / 1024, y1=limits.capacity / 1024, fillcolor=SCRATCH_COLOR,
-            opacity=0.15, line_width=0, layer="below", name="scratch",
-            annotation_text="built-in API scratch", annotation_position="bottom left",
-            annotation_font_color=SCRATCH_COLOR,
+            opacity=0.15, line_width=0, layer="below", name=limits.scratch_label,
+            showlegend=True,
         )  # fmt: skip
 
 

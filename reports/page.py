@@ -41,6 +41,12 @@ p.hint { color: #555; font-size: 13px; margin: 4px 0 10px 0; max-width: 1100px; 
 .figure { background: #fff; border: 1px solid #e0e0e0; margin-bottom: 12px; min-height: 120px; }
 .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
 .pair > div { min-width: 0; }
+@media (max-width: 1100px) { .pair { grid-template-columns: 1fr; } }
+p.verdict { font-size: 17px; font-weight: 600; margin: 6px 0 10px 0; }
+p.verdict.bad { color: #c62828; } p.verdict.warn { color: #e65100; } p.verdict.ok { color: #2e7d32; }
+p.legend { font-size: 13px; color: #37474f; margin: 4px 0 8px 0; }
+div.see { font-size: 12px; margin-top: 2px; }
+section, div[id^="chart-"] { scroll-margin-top: 48px; }  /* below the sticky nav */
 .cards { display: flex; flex-wrap: wrap; gap: 10px; }
 .card { background: #fff; border: 1px solid #e0e0e0; padding: 8px 12px; min-width: 150px; }
 .card .value { font-size: 20px; font-weight: 600; } .card .label { font-size: 12px; color: #666; }

@@ -12,39 +12,54 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ubscope.analyzers.comparison import Comparison, compare_analyses
+from ubscope.analyzers.context import CORE_KIND_LABELS
+from ubscope.analyzers.findings import Finding
 from ubscope.reports import views
 from ubscope.reports.atomic import atomic_output
 from ubscope.reports.escape import text
 from ubscope.reports.page import FigureIds, Section, figure_html, hint, pair_html, render_page
 from ubscope.reports.style import share_y_range
 from ubscope.reports.tables import (
+    ChartLinks,
+    comparison_verdict_html,
+    finding_changes_html,
     findings_table,
     header_html,
     metric_cards,
-    metrics_comparison,
+    metric_deltas_html,
     trace_facts,
+    verdict_html,
     warnings_html,
 )
 
 if TYPE_CHECKING:
     from ubscope.analyzers.api import Analysis
 
-FIGURE_SECTIONS: tuple[tuple[str, str, tuple[views.FigureFamily, ...], str], ...] = (
+# anchor, title, figure families, what the charts show, why a side has none.
+FIGURE_SECTIONS: tuple[tuple[str, str, tuple[views.FigureFamily, ...], str, str], ...] = (
     ("occupancy", "On-chip occupancy", (views.occupancy_figures,),
      "Live bytes per core over modelled time. The dashed red line is the space's capacity; "
-     "on UB the dotted line marks where the scratch reserved by built-in APIs begins."),
+     "on UB the dotted line marks where the scratch reserved by built-in APIs begins.",
+     "no on-chip allocation recorded"),
     ("allocations", "Allocation map", (views.allocation_maps,),
      "One rectangle per allocation: its address range (y) while it is live (x), coloured by "
      "call-site tag. The red band is past capacity (the red zone); red outlines are blocks "
-     "that reach into it, crosses are writes into it, triangles failed allocations."),
+     "that reach into it, crosses are writes into it, triangles failed allocations.",
+     "no on-chip allocation recorded"),
     ("fragmentation", "Fragmentation", (views.fragmentation_figures, views.kv_figures),
-     "External fragmentation of free-list pools (1 - largest free block / free bytes) and "
-     "the occupancy and empty token slots of KV-cache pages."),
+     "External fragmentation (1 - largest free block / free bytes) where a fragmentation "
+     "finding points or an allocation failed although enough bytes were free, and the "
+     "occupancy and empty token slots of KV-cache pages.",
+     "nothing to show: no fragmentation finding and no allocation failed for lack of a large "
+     "enough block (bump pools and TPipe queues free whole rounds at once), and no KV cache"),
     ("traffic", "GM traffic", (views.traffic_figures,),
      "Bytes moved between GM and the cores per tensor; the dashed line is the minimum "
-     "(every input read once, every output written once)."),
+     "(every input read once, every output written once).",
+     "no GM transfer recorded"),
     ("roofline", "Roofline", (views.roofline_figures,),
-     "The chip's bandwidth and FP16 compute roofs with the kernel's modelled point."),
+     "The chip's bandwidth and FP16 compute roofs with the kernel's modelled point.",
+     "no trace to place on the roofline"),
 )  # fmt: skip
 NO_VENDOR_INPUT = "No vendor output was given (--msadvisor, --sanitizer, --msprof-op, --torch-npu)."
 
@@ -68,26 +83,97 @@ class Shown:
         return f"<h3>{text(self.label)}</h3>" if self.side else ""
 
 
-def _figure_parts(shown: list[Shown], family: views.FigureFamily, ids: FigureIds) -> list[str]:
-    """The figures of one family, paired by key when two analyses are compared."""
+def chart_anchor(section: str, key: str) -> str:
+    """The element id of the chart (or pair of charts) ``key`` of a section."""
+    return f"chart-{section}-{key.replace('/', '-')}"
+
+
+def _figure_parts(
+    shown: list[Shown], family: views.FigureFamily, ids: FigureIds, missing: str
+) -> dict[str, str]:
+    """The figures of one family by key, paired when two analyses are compared."""
     results = [family(s.analysis) for s in shown]
     keys: list[str] = []
     for figures in results:
         keys += [key for key in figures if key not in keys]
-    parts = []
+    parts = {}
     for key in keys:
         share_y_range([figures[key] for figures in results if key in figures])
         cells = []
         for figures, side in zip(results, shown, strict=True):
             figure = figures.get(key)
-            cell = figure_html(figure, ids) if figure is not None else hint(f"not in {side.label}")
+            cell = (
+                figure_html(figure, ids)
+                if figure is not None
+                else hint(f"{side.label}: {missing}.")
+            )
             cells.append((hint(side.label) if side.side else "") + cell)
-        parts.append(cells[0] if len(cells) == 1 else pair_html(*cells))
+        parts[key] = _side_by_side(cells)
     return parts
+
+
+def _chart_sections(shown: list[Shown]) -> tuple[list[Section], set[str]]:
+    """The chart sections, each chart (or pair) in an element named by
+    :func:`chart_anchor`, and the names of those elements."""
+    ids = FigureIds()
+    sections, anchors = [], set()
+    for section, title, families, explanation, missing in FIGURE_SECTIONS:
+        parts = [hint(explanation)]
+        for family in families:
+            for key, body in _figure_parts(shown, family, ids, missing).items():
+                anchors.add(chart_anchor(section, key))
+                parts.append(f'<div id="{text(chart_anchor(section, key))}">{body}</div>')
+        if len(parts) == 1:
+            parts.append(hint(f"No chart: {missing}."))
+        sections.append(Section(section, title, parts))
+    return sections, anchors
+
+
+def _links(anchors: set[str]) -> ChartLinks:
+    """For each finding, the charts of its place that the page holds: the
+    occupancy and allocation map of its on-chip space, the fragmentation of a
+    fragmentation finding's space, the GM traffic of a GM finding."""
+
+    def links(finding: Finding) -> list[tuple[str, str]]:
+        space, kind = finding.location.space, finding.location.core_kind
+        wanted = []
+        if space and space != "GM":
+            kinds = [kind] if kind else CORE_KIND_LABELS
+            wanted += [
+                (chart_anchor("occupancy", space), f"{space} occupancy"),
+                *((chart_anchor("allocations", f"{k}/{space}"), f"{k} {space} allocation map")
+                  for k in kinds),
+            ]  # fmt: skip
+            if finding.code.startswith("FRG"):
+                wanted.append((chart_anchor("fragmentation", space), f"{space} fragmentation"))
+        if space == "GM" or finding.code.startswith("GM"):
+            wanted.append((chart_anchor("traffic", "traffic"), "GM traffic"))
+        return [(anchor, label) for anchor, label in wanted if anchor in anchors]
+
+    return links
 
 
 def _side_by_side(cells: list[str]) -> str:
     return cells[0] if len(cells) == 1 else pair_html(*cells)
+
+
+def _verdict(shown: list[Shown], comparison: Comparison | None) -> Section:
+    """Whether there is a problem, the finding counts, and (comparing) what changed."""
+    cells = [side.heading() + verdict_html(side.analysis.findings) for side in shown]
+    section = Section("verdict", "Verdict", [_side_by_side(cells)])
+    if comparison is not None:
+        section.parts.append(comparison_verdict_html(comparison))
+    return section
+
+
+def _changes(shown: list[Shown], comparison: Comparison, links: ChartLinks) -> Section:
+    """A against B: findings new, fixed and unchanged, then the metric deltas."""
+    a, b = shown
+    assert comparison.findings is not None
+    return Section("changes", "A against B", [
+        finding_changes_html(comparison.findings, links),
+        "<h3>Metrics</h3>" + metric_deltas_html(comparison, (a.label, b.label)),
+    ])  # fmt: skip
 
 
 def _summary(shown: list[Shown]) -> Section:
@@ -100,29 +186,23 @@ def _summary(shown: list[Shown]) -> Section:
             + metric_cards(analysis.metrics, analysis.chip.capacity)
             + warnings_html([*analysis.warnings, *problems])
         )
-    section = Section("summary", "Summary", [_side_by_side(cards)])
-    if len(shown) == 2:
-        a, b = shown
-        table = metrics_comparison(a.analysis.metrics, b.analysis.metrics, (a.label, b.label))
-        section.parts.append(f"<h3>Metrics side by side</h3>{table}")
-    return section
+    return Section("summary", "Summary", [_side_by_side(cards)])
 
 
-def _findings(shown: list[Shown]) -> list[Section]:
+def _findings(shown: list[Shown], links: ChartLinks) -> tuple[Section, Section]:
     own_part, vendor_part = Section("findings", "Findings"), Section("vendor", "Vendor findings")
     for side in shown:
         findings = side.analysis.findings
         own = [f for f in findings if f.source == "ubscope"]
         vendor = [f for f in findings if f.source != "ubscope"]
-        own_part.parts.append(
-            side.heading() + findings_table(own, "No finding: the trace rules found nothing.")
-        )
+        empty = "No finding: the trace rules found nothing."
+        own_part.parts.append(side.heading() + findings_table(own, empty, links))
         inputs = ", ".join(f"{r.tool} ({Path(r.path).name})" for r in side.analysis.vendor)
         given = hint(f"Vendor inputs: {inputs}." if inputs else NO_VENDOR_INPUT)
         vendor_part.parts.append(
             side.heading() + given + findings_table(vendor, "No vendor finding.")
         )
-    return [own_part, vendor_part]
+    return own_part, vendor_part
 
 
 def _header(shown: list[Shown]) -> str:
@@ -144,18 +224,21 @@ def _header(shown: list[Shown]) -> str:
 
 
 def build_report(analysis: Analysis, compare: Analysis | None = None) -> str:
-    """The report page as HTML text (``compare``: a second analysis shown beside the first)."""
+    """The report page as HTML text (``compare``: B, the baseline, shown beside
+    A, the run under test). It reads top-down: the verdict and finding counts,
+    what changed (comparing), the findings with links to their charts, the
+    headline metrics, then the charts."""
     if compare is None:
-        shown = [Shown(analysis, "")]
+        shown, comparison = [Shown(analysis, "")], None
     else:
         shown = [Shown(analysis, "A"), Shown(compare, "B")]
-    ids = FigureIds()
-    sections = [_summary(shown)]
-    for anchor, title, families, explanation in FIGURE_SECTIONS:
-        parts = [part for family in families for part in _figure_parts(shown, family, ids)]
-        parts = parts or [hint("Nothing of this kind in the trace.")]
-        sections.append(Section(anchor, title, [hint(explanation), *parts]))
-    sections += _findings(shown)
+        comparison = compare_analyses(analysis, compare)
+    charts, chart_ids = _chart_sections(shown)
+    links = _links(chart_ids)
+    own_findings, vendor_findings = _findings(shown, links)
+    # Comparing, the changes list every finding of A and B (new, fixed, unchanged).
+    first = [own_findings] if comparison is None else [_changes(shown, comparison, links)]
+    sections = [_verdict(shown, comparison), *first, vendor_findings, _summary(shown), *charts]
     title = " vs ".join(s.label for s in shown)
     return render_page(f"ubscope report: {title}", _header(shown), sections)
 

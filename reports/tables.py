@@ -7,17 +7,23 @@ Everything that came from a trace or a vendor file passes through
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ubscope._version import __version__
+from ubscope.analyzers.comparison import (
+    LEGEND,
+    SEVERITY_NAMES,
+    Comparison,
+    FindingChanges,
+    MetricDelta,
+)
 from ubscope.analyzers.findings import Finding
+from ubscope.analyzers.metrics import finding_counts
 from ubscope.analyzers.rules.base import REGISTRY
 from ubscope.probe.units import format_bytes, format_time_ps
 from ubscope.reports.escape import text
-
-SKIPPED_METRICS = ("schema", "kernel", "chip", "config_key", "params", "preset")
 
 
 def _params(params: Mapping[str, Any]) -> str:
@@ -87,28 +93,6 @@ def metric_cards(metrics: Mapping[str, Any], capacity: Mapping[str, int]) -> str
     return f'<div class="cards">{"".join(_card(label, value) for label, value in cards)}</div>'
 
 
-def _flatten(metrics: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in metrics.items():
-        if not prefix and key in SKIPPED_METRICS:
-            continue
-        if isinstance(value, Mapping):
-            yield from _flatten(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value
-
-
-def _change(left: Any, right: Any) -> str:
-    """B relative to A: ``=``, the difference (and percentage), or "changed"."""
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
-    if not numbers:
-        return "" if left == right else "changed"
-    if left == right:
-        return "="
-    difference = right - left
-    shown = f"{difference:+,}" if isinstance(difference, int) else f"{difference:+.4g}"
-    return shown if left == 0 else f"{shown} ({difference / abs(left):+.1%})"
-
-
 def _row(*cells: str, numeric: tuple[int, ...] = (), tag: str = "td", changed: bool = False) -> str:
     """A table row of already escaped cells; ``numeric`` cells are right-aligned."""
     body = "".join(
@@ -118,28 +102,30 @@ def _row(*cells: str, numeric: tuple[int, ...] = (), tag: str = "td", changed: b
     return f'<tr class="changed">{body}</tr>' if changed else f"<tr>{body}</tr>"
 
 
-def metrics_comparison(
-    left: Mapping[str, Any], right: Mapping[str, Any], labels: tuple[str, str]
-) -> str:
-    """Every metric of two summaries side by side, with the change from A to B."""
-    left_flat, right_flat = dict(_flatten(left)), dict(_flatten(right))
-    keys = list(left_flat) + [key for key in right_flat if key not in left_flat]
-    head = _row("metric", text(labels[0]), text(labels[1]), "change", tag="th")
+def _delta_table(deltas: Sequence[MetricDelta], labels: tuple[str, str]) -> str:
+    head = _row("metric", text(labels[0]), text(labels[1]), "delta (A - B)", tag="th")
     rows = []
-    for key in keys:
-        a, b = left_flat.get(key, "-"), right_flat.get(key, "-")
-        change = _change(a, b)
-        cells = (text(key), text(_value(a)), text(_value(b)), text(change))
-        rows.append(_row(*cells, numeric=(1, 2, 3), changed=change not in ("", "=")))
-    return f"<table>{head}{''.join(rows)}</table>"
+    for delta in deltas:
+        a, b, change = delta.texts()
+        cells = (text(delta.metric), text(a), text(b), text(change or "="))
+        rows.append(_row(*cells, numeric=(1, 2, 3), changed=delta.changed))
+    return f'<table class="deltas">{head}{"".join(rows)}</table>'
 
 
-def _value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
+def metric_deltas_html(comparison: Comparison, labels: tuple[str, str]) -> str:
+    """The metrics that changed from B to A, then the unchanged ones folded away."""
+    changed = comparison.changed
+    unchanged = [delta for delta in comparison.metrics if not delta.changed]
+    parts = [f'<p class="legend">{text(LEGEND)}</p>']
+    if changed:
+        parts.append(_delta_table(changed, labels))
+    else:
+        parts.append('<p class="hint">No compared metric changed.</p>')
+    if unchanged:
+        summary = f"{len(unchanged)} metrics unchanged"
+        table = _delta_table(unchanged, labels)
+        parts.append(f"<details><summary>{text(summary)}</summary>{table}</details>")
+    return "".join(parts)
 
 
 def _explanation(code: str) -> str:
@@ -160,9 +146,22 @@ def _mark(note: str) -> str:
     return f'<div class="mark">&#10003; {text(note)}</div>'
 
 
-def _finding_row(finding: Finding) -> str:
+# Links from a finding to the charts that show it: (element id, link text).
+ChartLinks = Callable[[Finding], Sequence[tuple[str, str]]]
+
+
+def _no_links(finding: Finding) -> Sequence[tuple[str, str]]:
+    return ()
+
+
+def _finding_row(finding: Finding, links: ChartLinks) -> str:
     severity = text(finding.severity)
     what = f"{text(finding.message)}<br><small>{text(finding.location.describe())}</small>"
+    charts = " ".join(
+        f'<a href="#{text(anchor)}">{text(label)}</a>' for anchor, label in links(finding)
+    )
+    if charts:
+        what += f'<div class="see">shown in: {charts}</div>'
     if _explanation(finding.code):
         what += _details("why it matters", _explanation(finding.code))
     if finding.evidence:
@@ -178,18 +177,66 @@ def _finding_row(finding: Finding) -> str:
     return _row(*cells)
 
 
-def findings_table(findings: Sequence[Finding], empty: str) -> str:
-    """Findings as a table (severity, code, what and where, how to fix, source and
-    the marks of the other tools that confirmed it)."""
+def findings_table(findings: Sequence[Finding], empty: str, links: ChartLinks = _no_links) -> str:
+    """Findings as a table (severity, code, what and where with links to the
+    charts that show it, how to fix, source and the marks of the other tools
+    that confirmed it)."""
     if not findings:
         return f'<p class="hint">{text(empty)}</p>'
     head = _row("severity", "code", "finding, location, explanation", "suggestion",
                 "source / correlation", tag="th")  # fmt: skip
+    rows = "".join(_finding_row(f, links) for f in findings)
     return (
         '<table class="findings"><colgroup><col style="width:7%"><col style="width:7%">'
         '<col style="width:48%"><col style="width:25%"><col style="width:13%"></colgroup>'
-        f"{head}{''.join(_finding_row(f) for f in findings)}</table>"
+        f"{head}{rows}</table>"
     )
+
+
+def finding_changes_html(changes: FindingChanges, links: ChartLinks) -> str:
+    """Findings new in A, fixed since B (open), and unchanged (folded away)."""
+    new = findings_table(changes.new, "None: A has no finding that B had not.", links)
+    fixed = findings_table(changes.fixed, "None: A still has every finding of B.", links)
+    unchanged = findings_table(changes.unchanged, "None.", links)
+    return (
+        f"<h3>New in A ({len(changes.new)})</h3>{new}"
+        f"<h3>Fixed since B ({len(changes.fixed)})</h3>{fixed}"
+        f"<details><summary>{len(changes.unchanged)} findings in both A and B</summary>"
+        f"{unchanged}</details>"
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 or noun == "info" else f"{count} {noun}s"
+
+
+def verdict_html(findings: Sequence[Finding]) -> str:
+    """One line saying whether ``findings`` hold a problem, then their counts."""
+    every = finding_counts(list(findings))
+    counts = {name: every[name] for name in SEVERITY_NAMES}
+    listed = ", ".join(_plural(count, name) for name, count in counts.items())
+    if counts["error"]:
+        state, line = "bad", f"Problems found: {listed}."
+    elif counts["warning"]:
+        state, line = "warn", f"No error; to review: {listed}."
+    else:
+        state, line = "ok", f"No problem found ({listed})."
+    cards = "".join(_card(f"{name} findings", str(count)) for name, count in counts.items())
+    return f'<p class="verdict {state}">{text(line)}</p><div class="cards">{cards}</div>'
+
+
+def comparison_verdict_html(comparison: Comparison) -> str:
+    """What changed from B to A, in one line."""
+    changes = comparison.findings
+    parts = []
+    if changes is not None:
+        parts.append(
+            f"{_plural(len(changes.new), 'new finding')}, {len(changes.fixed)} fixed, "
+            f"{len(changes.unchanged)} unchanged"
+        )
+    parts.append(f"{_plural(len(comparison.changed), 'metric')} changed")
+    state = "bad" if changes is not None and changes.new else "ok"
+    return f'<p class="verdict {state}">{text("A against B: " + "; ".join(parts) + ".")}</p>'
 
 
 def warnings_html(messages: Sequence[str]) -> str:

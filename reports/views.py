@@ -113,21 +113,30 @@ def allocation_maps(analysis: Analysis) -> dict[str, go.Figure]:
 
 
 def fragmentation_figures(analysis: Analysis) -> dict[str, go.Figure]:
-    """Per space, the external fragmentation of every core where a hole ever
-    opened or an allocation failed (free lists; bump pools never fragment)."""
+    """Per space, the external fragmentation of the cores where an allocation
+    failed although enough bytes were free, and of the cores of the kind and
+    space a fragmentation finding names. The rules' thresholds decide what
+    matters: holes below them (a bump pool's reset, buffers freed at the end)
+    would only draw an empty-looking chart."""
     ctx = analysis.context
     figures: dict[str, go.Figure] = {}
     if ctx is None:
         return figures
     failures = failed_allocations(ctx)
     failures = failures[failures["enough_free"].to_numpy()]
+    reported = {
+        (f.location.core_kind, f.location.space)
+        for f in analysis.findings
+        if f.code.startswith("FRG")
+    }
     for space, rows in _groups(ctx).items():
         series: dict[str, pd.DataFrame] = {}
         failed: list[pd.DataFrame] = []
         for kind, core in zip(rows["core_kind"], rows["core"], strict=True):
             frame = ctx.fragmentation(kind, core, space)
             here = _same_core(failures, kind, core, space)
-            if frame["external"].to_numpy().max(initial=0) > 0 or len(here):
+            fragmented = frame["external"].to_numpy().max(initial=0) > 0
+            if len(here) or (fragmented and (kind, space) in reported):
                 label = core_label(kind, core)
                 series[label] = frame
                 failed.append(here.assign(label=label))

@@ -3,7 +3,8 @@
 The analyzers own the analysis; this module only reshapes what the context
 already derived into what a terminal widget needs: a step series resampled to
 screen columns, the blocks live at one step of the occupancy series, the rows
-an event filter keeps, and the differences between two analyses.
+an event filter keeps. Two analyses are compared by
+:mod:`ubscope.analyzers.comparison`.
 """
 
 from __future__ import annotations
@@ -333,24 +334,3 @@ def finding_rows(ctx: Any, finding: Finding) -> np.ndarray:
     if array.dtype == bool:
         return np.flatnonzero(array)
     return np.sort(array.astype(np.int64))
-
-
-# -- comparing two analyses --------------------------------------------------
-
-
-def finding_key(finding: Finding) -> tuple:
-    """What makes two findings 'the same problem' across runs: the rule and
-    the place, not event numbers or byte counts (they move between runs)."""
-    loc = finding.location
-    return (finding.code, loc.core_kind, loc.core, loc.space, loc.tag, loc.tensor)
-
-
-def diff_findings(
-    baseline: list[Finding], current: list[Finding]
-) -> tuple[list[Finding], list[Finding]]:
-    """(new in ``current``, fixed since ``baseline``)."""
-    base_keys = {finding_key(f) for f in baseline}
-    cur_keys = {finding_key(f) for f in current}
-    new = [f for f in current if finding_key(f) not in base_keys]
-    fixed = [f for f in baseline if finding_key(f) not in cur_keys]
-    return new, fixed

@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 
 from ubscope.analyzers.baseline import BaselineStore, missing_baseline_message
+from ubscope.analyzers.comparison import BY_CODE, CODE_PREFIX
 from ubscope.analyzers.regression import (
-    BY_CODE,
-    CODE_PREFIX,
     DEFAULT_TOLERANCE,
     Limit,
     Measurement,

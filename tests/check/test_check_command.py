@@ -123,7 +123,7 @@ def test_outputs_for_ci(tmp_path, baselines, pool_trace, capsys, monkeypatch):
     assert [case.find("failure") is None for case in cases] == [True, False]
     assert "peak_bytes.UB" in cases[1].find("failure").get("message")
     summary = markdown.read_text(encoding="utf-8")
-    assert "| `peak_bytes.UB` | 24.0 KiB | 48.0 KiB | +24.0 KiB (+100.0%) | 2% |" in summary
+    assert "| `peak_bytes.UB` | 48.0 KiB | 24.0 KiB | +24.0 KiB (+100.0%) | 2% |" in summary
     annotations = [line for line in out.splitlines() if line.startswith("::")]
     assert annotations and all(line.startswith("::error file=") for line in annotations)
     assert any("peak_bytes.UB regressed" in line for line in annotations)

@@ -70,9 +70,10 @@ def test_junit_has_one_testcase_per_configuration_and_parses(make_measurement):
 def test_markdown_has_the_table_and_escapes_cells(make_measurement):
     text = markdown_summary(_results(make_measurement), "ubscope baseline k.ubtrace -o b --update")
     assert text.startswith("## ubscope check: 4 kernel configurations, 2 failed, 2 passed")
-    assert "| metric | baseline | current | delta | tolerance | limit | status | note |" in text
+    assert "A: run under test; B: baseline; delta = A - B" in text
+    assert "| metric | A | B | delta | tolerance | limit | status | note |" in text
     assert (
-        "| `peak_bytes.UB` | 100,000 B | 120,000 B | +20,000 B (+20.0%) | 2% |  | REGRESSED "
+        "| `peak_bytes.UB` | 120,000 B | 100,000 B | +20,000 B (+20.0%) | 2% |  | REGRESSED "
         "| allowed +2,000 B |" in text
     )
     assert "❌" in text and "✅" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ubscope.analyzers.comparison import flatten_metrics, format_delta, format_value, metric_value
 from ubscope.analyzers.findings import Severity
 from ubscope.analyzers.regression import (
     IMPROVED,
@@ -15,11 +16,7 @@ from ubscope.analyzers.regression import (
     Limit,
     Tolerances,
     check_measurement,
-    flatten_metrics,
-    format_delta,
-    format_value,
     merge_repeats,
-    metric_value,
     parse_tolerance,
 )
 
@@ -190,8 +187,9 @@ def test_repeats_keep_the_worst_value_of_each_metric(make_measurement):
 def test_values_and_deltas_read_well():
     assert format_value("peak_bytes.UB", 163840) == "160.0 KiB"
     assert format_value("peak_bytes.UB", 163841) == "163,841 B"
-    assert format_delta("peak_bytes.UB", 100_000, 102_000) == "+2,000 B (+2.0%)"
-    assert format_delta("gm.ratio_to_minimum", 1.0, 1.25) == "+0.25 (+25.0%)"
+    # A - B, relative to B (the baseline)
+    assert format_delta("peak_bytes.UB", 102_000, 100_000) == "+2,000 B (+2.0%)"
+    assert format_delta("gm.ratio_to_minimum", 1.25, 1.0) == "+0.25 (+25.0%)"
     assert format_value("modelled_time_ps", 2_500_000) == "2.50 µs"
 
 

@@ -100,3 +100,45 @@ def test_report_renders_offline_without_errors_or_requests(hostile_analysis, tmp
     assert dom.count('class="figure js-plotly-plot"') == figures
     assert EVIL not in dom  # the hostile names stayed text
     assert _png_size(screenshot) == (1400, 3000) and screenshot.stat().st_size > 50_000
+
+
+# Appended to a copy of a report: once plotly has drawn, record where each
+# section and chart sits and whether each chart has any non-zero value.
+MEASURE = """<script>
+addEventListener("load", function () { setTimeout(function () {
+  var out = {sections: {}, charts: []};
+  document.querySelectorAll("section").forEach(function (s) {
+    out.sections[s.id] = s.getBoundingClientRect().top + scrollY;
+  });
+  document.querySelectorAll(".js-plotly-plot").forEach(function (g) {
+    var drawn = g._fullData.some(function (t) {  // _fullData: y decoded from base64
+      return Array.prototype.some.call(t.y || [], function (v) { return v > 0; });
+    });
+    out.charts.push({section: g.closest("section").id, drawn: drawn,
+                     top: g.getBoundingClientRect().top + scrollY});
+  });
+  var pre = document.createElement("pre");
+  pre.id = "measured";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+}, 1000); });
+</script>"""
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_compared_report_reads_top_down_without_empty_charts(
+    overflow_analysis, fragmented_analysis, tmp_path, width
+):
+    report = write_report(overflow_analysis, tmp_path / "report.html", compare=fragmented_analysis)
+    page = tmp_path / "measured.html"
+    page.write_text(report.read_text().replace("</body>", MEASURE + "</body>"))
+    dom, stderr, _ = _chromium(page, tmp_path, "--dump-dom", f"--window-size={width},1000")
+    assert _console_messages(stderr) == []
+    measured = json.loads(re.search(r'<pre id="measured">(.*?)</pre>', dom, re.S).group(1))
+    sections, charts = measured["sections"], measured["charts"]
+    # the verdict, then what changed (findings new / fixed, metric deltas), then charts
+    first_chart = min(chart["top"] for chart in charts)
+    assert sections["verdict"] < sections["changes"] < sections["summary"] < first_chart
+    # A's bump pool has no fragmentation: its side says why instead of a flat line
+    assert all(chart["drawn"] for chart in charts if chart["section"] == "fragmentation")
+    assert "nothing to show: no fragmentation finding and no allocation failed" in dom

@@ -25,7 +25,7 @@ def test_report_writes_the_file_and_prints_its_path(
         == 0
     )
     assert f"report written to {out}" in capsys.readouterr().out
-    assert out.read_text().count("Metrics side by side") == 1
+    assert out.read_text().count("A: run under test; B: baseline; delta = A - B") == 1
 
 
 def test_report_defaults_to_the_trace_name_in_the_current_folder(

@@ -17,8 +17,8 @@ from ubscope.reports.report import build_report, write_report
 
 from .conftest import EVIL
 
-SECTIONS = ("summary", "occupancy", "allocations", "fragmentation", "traffic", "roofline",
-            "findings", "vendor")  # fmt: skip
+SECTIONS = ("verdict", "findings", "vendor", "summary", "occupancy", "allocations",
+            "fragmentation", "traffic", "roofline")  # fmt: skip
 
 
 def _figures(page: str) -> list[dict]:
@@ -44,8 +44,9 @@ def test_report_is_self_contained_and_requests_nothing(overflow_analysis):
     figures = _figures(page)
     assert len(figures) == page.count('class="figure"') == 4  # no fragmentation here
     assert all(f["layout"].get("title") for f in figures)
-    for anchor in SECTIONS:
-        assert f'<section id="{anchor}">' in page
+    # top-down: the verdict and the findings come before any chart
+    starts = [page.index(f'<section id="{anchor}">') for anchor in SECTIONS]
+    assert starts == sorted(starts)
 
 
 def test_header_names_chip_kernel_params_version_and_trace_file(overflow_analysis):
@@ -105,11 +106,11 @@ def test_compare_shows_both_traces_side_by_side(overflow_analysis, fragmented_an
     page = build_report(overflow_analysis, compare=fragmented_analysis)
     a, b = overflow_analysis.trace.path.name, fragmented_analysis.trace.path.name
     assert f"A: {a}" in page and f"B: {b}" in page
-    assert "Metrics side by side" in page and "gm.read_bytes" in page
+    assert "A: run under test; B: baseline; delta = A - B" in page and "gm.read_bytes" in page
     assert page.count('class="pair"') >= 4
-    # B adds its own figures (fragmentation exists only in B: A's side says so)
+    # B adds its own figures (fragmentation exists only in B: A's side says why not)
     figures = _figures(page)
-    assert len(figures) > single and f"not in A: {a}" in page
+    assert len(figures) > single and f"A: {a}: nothing to show: no fragmentation finding" in page
     # paired charts share one y scale: B's 192 KiB peak and A's 240 KiB overflow read alike
     occupancy = [f for f in figures if f["layout"]["title"]["text"].startswith("UB occupancy")]
     assert len(occupancy) == 2
@@ -150,3 +151,15 @@ def test_write_report_replaces_the_file_only_when_complete(
         write_report(overflow_analysis, target)
     assert target.read_text() == first
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_the_verdict_and_findings_come_first_and_link_to_their_charts(overflow_analysis):
+    page = build_report(overflow_analysis)
+    verdict = page[page.index('<section id="verdict">') : page.index('<section id="findings">')]
+    assert "Problems found:" in verdict and "error findings" in verdict
+    charts = set(re.findall(r'<div id="(chart-[^"]+)">', page))
+    links = re.findall(r'<a href="#(chart-[^"]+)">', page)
+    assert links and set(links) <= charts  # every link lands on a chart of the page
+    # the UB overflow (UB001 on aiv cores) points at UB occupancy and the aiv UB map
+    row = re.search(r"<td>UB001</td>.*?</tr>", page, re.S).group(0)
+    assert '<a href="#chart-occupancy-UB">' in row and '<a href="#chart-allocations-aiv-UB">' in row

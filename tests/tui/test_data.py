@@ -5,12 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.tui import tui_command
 from ubscope.tui.data import (
     OccupancySeries,
     PlaceBlocks,
-    diff_findings,
     filter_rows,
     parse_event_filter,
     places,
@@ -73,18 +71,6 @@ def test_event_filter_matches_pandas(analyses):
 def test_bad_event_filters_say_why(text, reason):
     with pytest.raises(ValueError, match=reason):
         parse_event_filter(text)
-
-
-def test_findings_new_and_fixed_ignore_event_numbers():
-    def finding(code: str, core: int, first_seq: int) -> Finding:
-        return Finding(code, Severity.ERROR, "m", Location(core=core, core_kind="aiv",
-                                                          space="UB", first_seq=first_seq))  # fmt: skip
-
-    before = [finding("UB001", 0, 10), finding("ALN001", 1, 5)]
-    after = [finding("UB001", 0, 99), finding("GM001", 0, 7)]
-    new, fixed = diff_findings(before, after)
-    assert [f.code for f in new] == ["GM001"]
-    assert [f.code for f in fixed] == ["ALN001"]
 
 
 def test_braille_steps_join_levels_vertically():

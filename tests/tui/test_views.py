@@ -137,7 +137,7 @@ async def test_memory_map_steps_event_by_event(analyses):
         await pilot.press("4", "home")
         state = app.screen.state
         assert state.step == 0
-        assert "step 1/" in screen_text(app) and " 1 blocks " in screen_text(app)
+        assert "step 1/" in screen_text(app) and " 1 block " in screen_text(app)
         await pilot.press("right")
         assert state.step == 1 and " 2 blocks " in screen_text(app)
         await pilot.press("pagedown")
@@ -253,7 +253,7 @@ async def test_compare_same_trace_has_no_changes(analyses):
         await wait_for_views(pilot, app)
         await pilot.press("8")
         text = screen_text(app)
-        assert "no metric changed" in text and "the same findings" in text
+        assert "no metric changed" in text and "in both A and B" in text
 
 
 async def test_markup_in_trace_strings_is_shown_literally(analyses):

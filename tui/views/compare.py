@@ -8,8 +8,14 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from ubscope.analyzers.regression import flatten_metrics, format_delta, format_value, metric_value
-from ubscope.tui.data import OccupancySeries, diff_findings, places
+from ubscope.analyzers.comparison import (
+    A_MEANING,
+    B_MEANING,
+    DELTA_MEANING,
+    Comparison,
+    compare_analyses,
+)
+from ubscope.tui.data import OccupancySeries, places
 from ubscope.tui.text import literal
 from ubscope.tui.views.base import View
 from ubscope.tui.views.timeline import PLACE_BINDINGS, PlaceKeys
@@ -27,11 +33,12 @@ class CompareView(PlaceKeys, View):
     title = "Compare"
     short = "Cmp"
     help = (
-        "This trace (A) against the one given with --compare (B, the baseline): every "
-        "metric that changed with A - B and the change in percent, findings new in A and "
-        "fixed since B (same rule at the same core, space, tag and tensor), and the "
-        "occupancy of the selected core and space in both (A one colour, B another, "
-        "overlap a third; dotted: capacity). c/C and s/S switch core and space."
+        f"{A_MEANING} (this trace) against {B_MEANING} (the one given with --compare): "
+        f"every metric that changed, with {DELTA_MEANING} and the change relative to B, "
+        "findings new in A, fixed since B and unchanged (same rule at the same core, "
+        "space, tag and tensor), and the occupancy of the selected core and space in both "
+        "(A one colour, B another, overlap a third; dotted: capacity). c/C and s/S switch "
+        "core and space."
     )
     BINDINGS = PLACE_BINDINGS
 
@@ -53,53 +60,47 @@ class CompareView(PlaceKeys, View):
         if compare is None:
             header.update(Text(NO_COMPARE))
             return
-        text = Text("A ")
+        text = Text(f"{A_MEANING} ")
         text.append(source_name(state.analysis), style="bold")
-        text.append("  vs  B (baseline) ")
+        text.append(f"  ·  {B_MEANING} ")
         text.append(source_name(compare), style="bold")
+        text.append(f"  ·  {DELTA_MEANING}")
         if state.place is not None:
             text.append(f"  ·  curves: {state.place.label}")
         header.update(text)
-        self._metrics(compare.metrics, state.analysis.metrics)
-        self._findings()
+        comparison = compare_analyses(state.analysis, compare)
+        self._metrics(comparison)
+        self._findings(comparison)
         self._chart()
 
-    def _metrics(self, baseline: dict, current: dict) -> None:
-        """Every metric whose value differs between B and A."""
+    def _metrics(self, comparison: Comparison) -> None:
+        """Every metric whose value differs between A and B."""
         table = self.query_one("#compare-metrics", DataTable)
         table.clear(columns=True)
-        for label in ("metric", "B", "A", "A - B"):
+        for label in ("metric", "A", "B", "delta"):
             table.add_column(label)
-        before, now = flatten_metrics(baseline), flatten_metrics(current)
-        names = list(now) + [name for name in before if name not in now]
-        changed = 0
-        for name in names:
-            old, new = metric_value(before, name), metric_value(now, name)
-            if old == new:
-                continue
-            changed += 1
-            table.add_row(
-                literal(name),
-                Text(format_value(name, old), justify="right"),
-                Text(format_value(name, new), justify="right"),
-                Text(format_delta(name, old, new) or "-", justify="right"),
-            )
-        if not changed:
+        for delta in comparison.changed:
+            a, b, change = delta.texts()
+            table.add_row(literal(delta.metric), *(Text(cell or "-", justify="right")
+                                                   for cell in (a, b, change)))  # fmt: skip
+        if not comparison.changed:
             table.add_row(literal("no metric changed"), "", "", "")
 
-    def _findings(self) -> None:
+    def _findings(self, comparison: Comparison) -> None:
         table = self.query_one("#compare-findings", DataTable)
         table.clear(columns=True)
         for label in ("", "sev", "code", "message"):
             table.add_column(label)
-        assert self.state.compare is not None
-        new, fixed = diff_findings(self.state.compare.findings, self.state.analysis.findings)
-        for status, findings in (("new", new), ("fixed", fixed)):
+        changes = comparison.findings
+        assert changes is not None
+        for status, findings in (("new", changes.new), ("fixed", changes.fixed)):
             for finding in findings:
                 table.add_row(literal(status), literal(str(finding.severity)),
                               literal(finding.code), literal(" ".join(finding.message.split())))  # fmt: skip
-        if not new and not fixed:
-            table.add_row(literal("same"), "", "", literal("the same findings in both traces"))
+        if changes.unchanged or not (changes.new or changes.fixed):
+            count = len(changes.unchanged)
+            message = f"{count} in both A and B (listed in Findings)" if count else "none in A or B"
+            table.add_row(literal("unchanged"), "", "", literal(message))
 
     def _chart(self) -> None:
         state, compare = self.state, self.state.compare

@@ -1,0 +1,292 @@
+"""The comparison of two runs: A, the run under test, against B, the baseline.
+
+``ubscope check`` (A: a trace, B: its baseline file), ``ubscope tui A
+--compare B`` and ``ubscope report A --compare B`` all call :func:`compare`
+and use the wording of :data:`LEGEND`, so one change reads the same in all
+three: every delta is A - B, and the relative change is (A - B) / |B|. A UB
+peak that doubles is ``+12 KiB (+100.0%)`` everywhere.
+
+The compared metrics are the figures of the analyzers' metrics summary
+(``analysis.metrics``, schema ``ubscope.metrics/1``), flattened to dotted names
+such as ``peak_bytes.UB`` or ``gm.read_bytes``. Every one of them is "lower is
+better". Peak bytes (the largest number of bytes live at any one event) and
+total allocated bytes (the sum of every allocation over the run) are separate.
+
+Findings are compared by identity (:func:`finding_identity`): the rule's code
+and the place it points at (core kind, core, memory space, call-site tag, GM
+tensor). Event numbers, addresses, byte counts and the message text are not
+part of it: they move whenever a kernel changes, while the problem stays the
+same problem. The kernel name is not part of it either, so a renamed or
+rewritten kernel is compared with its predecessor. Baseline files keep only
+counts per code, so ``check`` compares findings as those counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ubscope.analyzers.findings import Finding, Severity
+from ubscope.probe.units import format_bytes, format_time_ps, parse_size
+
+if TYPE_CHECKING:
+    from ubscope.analyzers.api import Analysis
+
+A_MEANING = "A: run under test"
+B_MEANING = "B: baseline"
+DELTA_MEANING = "delta = A - B"
+LEGEND = f"{A_MEANING}; {B_MEANING}; {DELTA_MEANING}"
+
+SPACES = ("UB", "L1", "L0A", "L0B", "L0C")
+# Groups holding one byte figure per on-chip space.
+PER_SPACE_GROUPS = ("peak_bytes", "high_water_bytes", "total_alloc_bytes")
+# Groups of named figures, with the unit of each compared field. Fields that
+# the kernel's parameters alone decide (minimal traffic, KV bytes in use) are
+# not compared.
+FIELD_GROUPS: dict[str, dict[str, str]] = {
+    "gm": {
+        "read_bytes": "bytes",
+        "write_bytes": "bytes",
+        "ratio_to_minimum": "ratio",
+        "redundant_read_ratio": "ratio",
+        "small_transfer_share": "ratio",
+        "workspace_bytes": "bytes",
+    },
+    "fragmentation": {
+        "max_external": "ratio",
+        "failed_allocs_with_enough_free": "count",
+        "internal_waste_bytes": "bytes",
+    },
+    "kv_cache": {"reserved_bytes": "bytes", "waste_ratio": "ratio"},
+}
+# Modelled time is stored in baselines but judged only when a tolerance names
+# it: it follows the cost model, which changes between ubscope versions.
+TIME_METRIC = "modelled_time_ps"
+SEVERITY_NAMES = tuple(str(s) for s in sorted(Severity, reverse=True))
+CODE_PREFIX = re.compile(r"^[A-Z]{2,4}\d{0,3}$")
+BY_CODE = "findings.by_code."
+
+KNOWN_METRICS: tuple[str, ...] = (
+    *(f"{group}.{space}" for group in PER_SPACE_GROUPS for space in SPACES),
+    *(f"{group}.{name}" for group, fields in FIELD_GROUPS.items() for name in fields),
+    TIME_METRIC,
+)
+
+
+def metric_unit(metric: str) -> str:
+    """``"bytes"``, ``"count"``, ``"ratio"`` or ``"time_ps"``; ValueError for unknown names."""
+    group, _, name = metric.partition(".")
+    if group in PER_SPACE_GROUPS and name:
+        return "bytes"
+    if group in FIELD_GROUPS and name in FIELD_GROUPS[group]:
+        return FIELD_GROUPS[group][name]
+    if metric == TIME_METRIC:
+        return "time_ps"
+    if group == "findings" and (name in SEVERITY_NAMES or _is_code_metric(metric)):
+        return "count"
+    raise ValueError(f"unknown metric {metric!r} (metrics: {', '.join(metric_families())})")
+
+
+def is_known_metric(metric: str) -> bool:
+    try:
+        metric_unit(metric)
+    except ValueError:
+        return False
+    return True
+
+
+def metric_families() -> list[str]:
+    """Every metric name, with ``SPACE``, ``SEVERITY`` and ``CODE`` standing for their kind."""
+    return [
+        *(f"{group}.SPACE" for group in PER_SPACE_GROUPS),
+        *(f"{group}.{name}" for group, fields in FIELD_GROUPS.items() for name in fields),
+        TIME_METRIC,
+        "findings.SEVERITY",
+        "findings.by_code.CODE",
+    ]
+
+
+def _is_code_metric(metric: str) -> bool:
+    code = metric[len(BY_CODE) :].removesuffix("*")
+    return metric.startswith(BY_CODE) and bool(CODE_PREFIX.match(code))
+
+
+def flatten_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The compared figures of a metrics summary, by dotted name."""
+    flat: dict[str, float] = {}
+    for group in PER_SPACE_GROUPS:
+        for space, value in (metrics.get(group) or {}).items():
+            _put(flat, f"{group}.{space}", value)
+    for group, fields in FIELD_GROUPS.items():
+        values = metrics.get(group) or {}
+        for name in fields:
+            _put(flat, f"{group}.{name}", values.get(name))
+    _put(flat, TIME_METRIC, metrics.get(TIME_METRIC))
+    findings = metrics.get("findings") or {}
+    for severity in SEVERITY_NAMES:
+        _put(flat, f"findings.{severity}", findings.get(severity, 0))
+    for code, count in (findings.get("by_code") or {}).items():
+        _put(flat, f"{BY_CODE}{code}", count)
+    return flat
+
+
+def _put(flat: dict[str, float], name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    flat[name] = int(value) if float(value).is_integer() else float(value)
+
+
+def metric_value(flat: Mapping[str, float], metric: str) -> float | None:
+    """A flat metric's value; ``findings.by_code.ALN*`` sums every code with that
+    prefix, and absent finding codes and spaces count as 0."""
+    if metric.endswith("*") and metric.startswith(BY_CODE):
+        prefix = metric[:-1]
+        return sum(value for name, value in flat.items() if name.startswith(prefix))
+    if metric in flat:
+        return flat[metric]
+    group = metric.partition(".")[0]
+    return 0 if metric.startswith(BY_CODE) or group in PER_SPACE_GROUPS else None
+
+
+def ordered_metrics(metrics: Iterable[str]) -> list[str]:
+    """Catalogue order (peak, high water, total, GM, ...), then findings by name."""
+    rank = {name: index for index, name in enumerate(KNOWN_METRICS)}
+    return sorted(metrics, key=lambda m: (rank.get(m, len(rank)), m))
+
+
+def format_value(metric: str, value: float | None) -> str:
+    """A metric value for people: KiB/MiB when that is exact, else every byte
+    (``12,345 B``), so that a change of a few bytes never reads as no change."""
+    if value is None:
+        return "-"
+    unit = metric_unit(metric)
+    if unit == "bytes":
+        return _format_exact_bytes(value)
+    if unit == "time_ps":
+        return format_time_ps(value)
+    if unit == "count":
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+def _format_exact_bytes(value: float) -> str:
+    rounded = format_bytes(abs(value))
+    if parse_size(rounded) != abs(value):
+        rounded = f"{int(abs(value)):,} B"
+    return f"-{rounded}" if value < 0 else rounded
+
+
+def format_delta(metric: str, a: float | None, b: float | None) -> str:
+    """A - B for people: ``+12 KiB (+100.0%)``; empty when either side is
+    missing or nothing changed. The percentage is relative to B."""
+    if a is None or b is None or a == b:
+        return ""
+    difference = a - b
+    sign = "+" if difference > 0 else "-"
+    text = sign + format_value(metric, abs(difference))
+    if b:
+        text += f" ({difference / abs(b) * 100:+.1f}%)"
+    return text
+
+
+# --- the comparison -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    """One metric of A and of B (None: not measured on that side)."""
+
+    metric: str
+    a: float | None
+    b: float | None
+
+    @property
+    def unit(self) -> str:
+        """``bytes``, ``count``, ``ratio`` or ``time_ps``."""
+        return metric_unit(self.metric.removesuffix("*"))
+
+    @property
+    def delta(self) -> float | None:
+        """A - B, or None when a side is missing."""
+        return None if self.a is None or self.b is None else self.a - self.b
+
+    @property
+    def relative(self) -> float | None:
+        """(A - B) / |B|, or None when B is 0 or a side is missing."""
+        delta = self.delta
+        return None if delta is None or not self.b else delta / abs(self.b)
+
+    @property
+    def changed(self) -> bool:
+        return self.a != self.b
+
+    def texts(self) -> tuple[str, str, str]:
+        """A, B and the delta as people read them (the delta empty when unchanged)."""
+        metric = self.metric.removesuffix("*")
+        return (
+            format_value(metric, self.a),
+            format_value(metric, self.b),
+            format_delta(metric, self.a, self.b),
+        )
+
+
+@dataclass(frozen=True)
+class FindingChanges:
+    """Findings of A new since B, of B fixed in A, and of A also in B."""
+
+    new: list[Finding]
+    fixed: list[Finding]
+    unchanged: list[Finding]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A against B: every compared metric in catalogue order, and the finding
+    changes (None when B has no finding list, as a baseline file has not)."""
+
+    metrics: list[MetricDelta]
+    findings: FindingChanges | None = None
+
+    @property
+    def changed(self) -> list[MetricDelta]:
+        return [delta for delta in self.metrics if delta.changed]
+
+
+def finding_identity(finding: Finding) -> tuple[str | int | None, ...]:
+    """What makes two findings the same problem across runs: the rule and the place."""
+    loc = finding.location
+    return (finding.code, loc.core_kind, loc.core, loc.space, loc.tag, loc.tensor)
+
+
+def compare_findings(a: Sequence[Finding], b: Sequence[Finding]) -> FindingChanges:
+    a_keys = {finding_identity(f) for f in a}
+    b_keys = {finding_identity(f) for f in b}
+    return FindingChanges(
+        new=[f for f in a if finding_identity(f) not in b_keys],
+        fixed=[f for f in b if finding_identity(f) not in a_keys],
+        unchanged=[f for f in a if finding_identity(f) in b_keys],
+    )
+
+
+def compare(
+    a: Mapping[str, float],
+    b: Mapping[str, float],
+    a_findings: Sequence[Finding] | None = None,
+    b_findings: Sequence[Finding] | None = None,
+) -> Comparison:
+    """Compare A's flat metrics (see :func:`flatten_metrics`) with B's, and
+    A's findings with B's when both lists are given. Metric names this version
+    does not know (a newer baseline, a hand edit) are left out."""
+    names = ordered_metrics(filter(is_known_metric, set(a) | set(b)))
+    deltas = [MetricDelta(name, metric_value(a, name), metric_value(b, name)) for name in names]
+    findings = None
+    if a_findings is not None and b_findings is not None:
+        findings = compare_findings(a_findings, b_findings)
+    return Comparison(deltas, findings)
+
+
+def compare_analyses(a: Analysis, b: Analysis) -> Comparison:
+    """:func:`compare` of two analyses: their metrics summaries and findings."""
+    return compare(flatten_metrics(a.metrics), flatten_metrics(b.metrics), a.findings, b.findings)
