@@ -27,11 +27,6 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import yaml
-from yaml.constructor import SafeConstructor
 
 from ubscope.analyzers.comparison import (
     BY_CODE,
@@ -44,23 +39,11 @@ from ubscope.analyzers.comparison import (
     metric_unit,
 )
 from ubscope.analyzers.regression import Limit, Tolerances
-from ubscope.probe.errors import ConfigError
+from ubscope.probe.errors import ConfigError, read_input_text
 from ubscope.probe.units import parse_size
+from ubscope.probe.yamlfile import Marked, parse_yaml_marked
 
 TOP_LEVEL_KEYS = ("tolerance", "default", "kernels")
-_MAX_DEPTH = 20
-_MAX_NODES = 100_000  # far more than any budgets file; bounds alias expansion
-
-
-@dataclass
-class Marked:
-    """A YAML value with the line it starts on (1-based) and, in a mapping, the
-    line of its key. Mappings hold ``dict[str, Marked]``, sequences
-    ``list[Marked]``, scalars plain values."""
-
-    value: Any
-    line: int
-    key_line: int = 0
 
 
 @dataclass
@@ -83,57 +66,8 @@ class Budgets:
 
 def load_yaml_marked(path: str | os.PathLike[str]) -> Marked | None:
     """Parse a YAML file into :class:`Marked` values (None for an empty file)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, f"cannot read ({getattr(exc, 'strerror', None) or exc})") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise ConfigError(f"{os.fspath(path)}:{line}", f"malformed YAML: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(path, f"malformed YAML: {exc}") from None
-    except RecursionError:
-        raise ConfigError(path, "malformed YAML: nested too deeply") from None
-    if root is None:
-        return None
-    return _mark(root, os.fspath(path), SafeConstructor(), 0, [_MAX_NODES])
-
-
-def _mark(node: yaml.Node, path: str, constructor: SafeConstructor, depth: int,
-          budget: list[int]) -> Marked:  # fmt: skip
-    """``budget`` counts the nodes still allowed: aliases make the node graph a
-    DAG whose paths grow exponentially (a "billion laughs" file), so the walk
-    is bounded, not just its depth."""
-    line = node.start_mark.line + 1
-    if depth > _MAX_DEPTH:
-        raise ConfigError(f"{path}:{line}", "nested too deeply (a recursive alias?)")
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise ConfigError(f"{path}:{line}", f"more than {_MAX_NODES} values (an alias bomb?)")
-    if isinstance(node, yaml.MappingNode):
-        mapping: dict[str, Marked] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise ConfigError(f"{path}:{key_node.start_mark.line + 1}", "keys must be plain")
-            key = str(constructor.construct_object(key_node))
-            if key in mapping:
-                raise ConfigError(
-                    f"{path}:{key_node.start_mark.line + 1}", f"duplicate key {key!r}"
-                )
-            mapping[key] = _mark(value_node, path, constructor, depth + 1, budget)
-            mapping[key].key_line = key_node.start_mark.line + 1
-        return Marked(mapping, line)
-    if isinstance(node, yaml.SequenceNode):
-        return Marked(
-            [_mark(item, path, constructor, depth + 1, budget) for item in node.value], line
-        )
-    try:
-        return Marked(constructor.construct_object(node), line)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}:{line}", f"bad value ({exc})") from None
+    text = read_input_text(path, ConfigError, "a budgets YAML file")
+    return parse_yaml_marked(text, os.fspath(path), ConfigError)
 
 
 def load_budgets(path: str | os.PathLike[str]) -> Budgets:

@@ -13,10 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ubscope.probe.errors import ChipProfileError, read_input_text
 from ubscope.probe.events import Space
+from ubscope.probe.yamlfile import parse_yaml
 
 DEFAULT_CHIP = "Ascend910B2"
 ON_CHIP = ("UB", "L1", "L0A", "L0B", "L0C")
@@ -242,25 +241,15 @@ def builtin_chips() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def _parse_yaml(text: str, where: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError) as exc:  # RecursionError: nested too deeply
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ChipProfileError(where, f"{line}{problem}") from None
-
-
 def load_chip(name_or_path: str | os.PathLike[str] | None = None) -> ChipProfile:
     """A built-in chip by name (default Ascend910B2), or a YAML file by path."""
     target = os.fspath(name_or_path) if name_or_path is not None else DEFAULT_CHIP
     if target in builtin_chips():
         text = resources.files("ubscope.probe.chips").joinpath(f"{target}.yaml").read_text("utf-8")
-        return profile_from_mapping(_parse_yaml(text, target), f"{target}.yaml")
+        return profile_from_mapping(parse_yaml(text, target, ChipProfileError), f"{target}.yaml")
     path = Path(target)
     if not path.suffix and not path.exists():
         known = ", ".join(builtin_chips())
         raise ChipProfileError(target, f"unknown chip (built-in: {known}; or pass a YAML file)")
     text = read_input_text(path, ChipProfileError, "a chip profile YAML", _MAX_PROFILE_BYTES)
-    return profile_from_mapping(_parse_yaml(text, str(path)), str(path))
+    return profile_from_mapping(parse_yaml(text, str(path), ChipProfileError), str(path))

@@ -10,7 +10,7 @@ Keys (all optional)::
     max_external = 0.6               # per rule code, threshold name -> number
 
 An unknown key, code or threshold name raises :class:`ConfigError` naming the
-file and the key. YAML is read with ``yaml.safe_load`` only.
+file and the key. YAML is read by the capped safe loader of ``probe/yamlfile.py``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ubscope.analyzers.findings import Severity
 from ubscope.probe.errors import ConfigError, read_input_text
+from ubscope.probe.yamlfile import parse_yaml
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -179,16 +178,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         return config_from_mapping(table, where, path.parent)
     if path.suffix not in (".yaml", ".yml"):
         raise ConfigError(path, "expected pyproject.toml (or another .toml) or a .yaml file")
-    try:
-        data = yaml.safe_load(_read_text(path))
-    except RecursionError:
-        raise ConfigError(path, "YAML nested too deeply") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ConfigError(
-            path, f"{line}{getattr(exc, 'problem', None) or 'not valid YAML'}"
-        ) from None
+    data = parse_yaml(_read_text(path), where, ConfigError)
     return config_from_mapping(data, where, path.parent)
 
 

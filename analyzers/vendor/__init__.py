@@ -103,8 +103,8 @@ def _detect_dir(folder: Path) -> str | None:
 
 def _is_advisor_workbook(path: Path) -> bool:
     try:
-        with zipfile.ZipFile(path) as archive:
-            workbook = archive.read("xl/workbook.xml")[:SNIFF_BYTES].decode("utf-8", "replace")
+        with zipfile.ZipFile(path) as archive, archive.open("xl/workbook.xml") as part:
+            workbook = part.read(SNIFF_BYTES).decode("utf-8", "replace")
     except (
         zipfile.BadZipFile,
         zlib.error,

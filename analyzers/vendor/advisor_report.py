@@ -12,9 +12,7 @@ from __future__ import annotations
 import math
 import os
 import re
-import zipfile
 from html.parser import HTMLParser
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +24,25 @@ from ubscope.analyzers.vendor.common import (
     VendorReport,
     check_size,
     find_column,
-    read_text,
     to_number,
 )
-from ubscope.probe.errors import UbscopeError, VendorFormatError
+from ubscope.analyzers.vendor.xlsx import read_workbook
+from ubscope.probe.errors import VendorFormatError
 
 WHAT_XLSX = "an msprof-analyze advisor workbook (mstt_advisor_*.xlsx)"
 WHAT_HTML = "an msprof-analyze advisor HTML report (mstt_advisor_*.html)"
 MAX_FILE_BYTES = 256 << 20
-MAX_UNZIPPED_BYTES = 1 << 30
-MAX_SHEET_ROWS = 100_000
-MAX_COLUMNS = 256
 MAX_SECTION_ITEMS = 10_000
+# HTML: sections kept, and characters of text kept over all of them (every
+# kept piece, cell, row and table also costs ITEM_COST), so memory stays
+# bounded whatever the file repeats; the rest is dropped with one warning.
+MAX_SECTIONS = 10_000
+MAX_KEPT_CHARS = 16 << 20
+ITEM_COST = 16
+# HTML is parsed as it is read, READ_CHARS at a time; markup left open for
+# longer than MAX_PENDING_CHARS (an unclosed comment, tag or script) is refused.
+READ_CHARS = 1 << 20
+MAX_PENDING_CHARS = 16 << 20
 EVIDENCE_ROWS = 20
 PROBLEM_SHEETS = ("problems", "问题综述")
 
@@ -117,35 +122,6 @@ def _problems_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def _load_sheets(source: Path) -> dict[str, list[tuple[Any, ...]]]:
-    try:
-        import openpyxl
-    except ImportError:
-        raise UbscopeError(
-            f"{source}: reading .xlsx files needs openpyxl (pip install 'ubscope[xlsx]')"
-        ) from None
-    check_size(source, MAX_FILE_BYTES, WHAT_XLSX)
-    try:
-        with zipfile.ZipFile(source) as archive:
-            unzipped = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise VendorFormatError(source, f"expected {WHAT_XLSX}, not a zip archive") from None
-    if unzipped > MAX_UNZIPPED_BYTES:
-        raise VendorFormatError(source, f"expected {WHAT_XLSX}, it unpacks to over 1 GiB")
-    sheets: dict[str, list[tuple[Any, ...]]] = {}
-    try:
-        workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)
-        try:
-            for sheet in workbook.worksheets:
-                rows = islice(sheet.iter_rows(values_only=True), MAX_SHEET_ROWS)
-                sheets[sheet.title] = [tuple(row[:MAX_COLUMNS]) for row in rows]
-        finally:
-            workbook.close()
-    except Exception as exc:  # openpyxl raises many unrelated types on corrupt files
-        raise VendorFormatError(source, f"expected {WHAT_XLSX} ({type(exc).__name__})") from None
-    return sheets
-
-
 def _sheet_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     """A detail sheet: first row = header."""
     if not rows:
@@ -158,7 +134,9 @@ def _sheet_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
 def read_advisor_xlsx(path: str | os.PathLike[str]) -> VendorReport:
     """Read ``mstt_advisor_<ts>.xlsx``: the problems sheet plus every detail sheet."""
     source = Path(path)
-    sheets = _load_sheets(source)
+    check_size(source, MAX_FILE_BYTES, WHAT_XLSX)
+    workbook = read_workbook(source, WHAT_XLSX)
+    sheets = workbook.sheets
     title = next((t for t in sheets if t.strip().lower() in PROBLEM_SHEETS), None)
     if title is None:
         raise VendorFormatError(
@@ -180,6 +158,8 @@ def read_advisor_xlsx(path: str | os.PathLike[str]) -> VendorReport:
         for row in rows[1:]
     ]
     report = VendorReport(tool=ADVISOR, path=os.fspath(source))
+    for dropped in workbook.dropped:
+        report.note_partial(source, f"skipped {dropped}")
     problems = _problems_frame(records)
     report.tables["problems"] = problems
     for name, sheet_rows in sheets.items():
@@ -194,6 +174,8 @@ class _SectionParser(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
+        self.room = MAX_KEPT_CHARS
+        self.dropped_sections = self.dropped_pieces = 0
         self.sections: list[dict[str, Any]] = []
         self.title: list[str] | None = None
         self.skipping = 0
@@ -201,11 +183,23 @@ class _SectionParser(HTMLParser):
         self.row: list[str] | None = None
         self.cell: list[str] | None = None
 
+    def _take(self, cost: int) -> bool:
+        """Whether ``cost`` more characters may be kept (counts what is dropped)."""
+        if self.dropped_sections or cost > self.room:
+            self.dropped_pieces += 1
+            return False
+        self.room -= cost
+        return True
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
         if tag in ("script", "style"):
             self.skipping += 1
         elif tag == "h2" and "collapsible-header" in (attributes.get("class") or ""):
+            if len(self.sections) >= MAX_SECTIONS or self.dropped_sections:
+                self.dropped_sections += 1
+                self.title = self.table = self.row = self.cell = None
+                return
             colour = _COLOUR.search(attributes.get("style") or "")
             self.sections.append(
                 {
@@ -230,20 +224,21 @@ class _SectionParser(HTMLParser):
             self.sections[-1]["title"] = " ".join("".join(self.title).split())
             self.title = None
         elif tag in ("td", "th") and self.cell is not None and self.row is not None:
-            self.row.append(" ".join("".join(self.cell).split()))
+            if self._take(ITEM_COST):
+                self.row.append(" ".join("".join(self.cell).split()))
             self.cell = None
         elif tag == "tr" and self.row is not None and self.table is not None:
-            if len(self.table) < MAX_SECTION_ITEMS:
+            if len(self.table) < MAX_SECTION_ITEMS and self._take(ITEM_COST):
                 self.table.append(self.row)
             self.row = None
         elif tag == "table" and self.table is not None:
             tables = self.sections[-1]["tables"]
-            if len(tables) < MAX_SECTION_ITEMS:
+            if len(tables) < MAX_SECTION_ITEMS and self._take(ITEM_COST):
                 tables.append(self.table)
             self.table = None
 
     def handle_data(self, data: str) -> None:
-        if self.skipping:
+        if self.skipping or not self._take(len(data) + ITEM_COST):
             return
         if self.title is not None:
             self.title.append(data)
@@ -285,13 +280,7 @@ def read_advisor_html(path: str | os.PathLike[str]) -> VendorReport:
     and are recorded as the ``group`` of the problems that follow.
     """
     source = Path(path)
-    text = read_text(source, WHAT_HTML, MAX_FILE_BYTES)
-    parser = _SectionParser()
-    try:
-        parser.feed(text)
-        parser.close()
-    except (AssertionError, ValueError) as exc:
-        raise VendorFormatError(source, f"expected {WHAT_HTML}, unparsable HTML ({exc})") from None
+    parser = _parse_html(source)
     if not parser.sections:
         raise VendorFormatError(
             source, f'expected {WHAT_HTML} with <h2 class="collapsible-header"> sections'
@@ -303,6 +292,41 @@ def read_advisor_html(path: str | os.PathLike[str]) -> VendorReport:
         else:
             group = section["title"]
     report = VendorReport(tool=ADVISOR, path=os.fspath(source))
+    if parser.dropped_sections or parser.dropped_pieces:
+        report.note_partial(
+            source,
+            f"kept {len(parser.sections):,} sections and {MAX_KEPT_CHARS >> 20} MiB of text at "
+            f"most; dropped {parser.dropped_sections:,} sections and "
+            f"{parser.dropped_pieces:,} pieces of text",
+        )
     report.tables["problems"] = _problems_frame(problems)
     report.findings = _findings(report.tables["problems"])
     return report
+
+
+def _parse_html(source: Path) -> _SectionParser:
+    """The sections of an advisor HTML file, parsed as it is read."""
+    check_size(source, MAX_FILE_BYTES, WHAT_HTML)
+    parser = _SectionParser()
+    try:
+        with open(source, encoding="utf-8-sig") as handle:
+            while text := handle.read(READ_CHARS):
+                parser.feed(text)
+                if len(parser.rawdata) > MAX_PENDING_CHARS:
+                    raise VendorFormatError(
+                        source,
+                        f"expected {WHAT_HTML}, got markup left open for over "
+                        f"{MAX_PENDING_CHARS >> 20} MiB",
+                    )
+        parser.close()
+    except UnicodeDecodeError:
+        raise VendorFormatError(
+            source, f"expected {WHAT_HTML} (UTF-8), got undecodable bytes"
+        ) from None
+    except OSError as exc:
+        raise VendorFormatError(
+            source, f"expected {WHAT_HTML}, cannot read it ({exc.strerror})"
+        ) from None
+    except (AssertionError, ValueError) as exc:
+        raise VendorFormatError(source, f"expected {WHAT_HTML}, unparsable HTML ({exc})") from None
+    return parser

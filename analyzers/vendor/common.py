@@ -33,10 +33,18 @@ TORCH_NPU = "torch_npu"
 NA_TOKENS = ("", "NA", "N/A")
 DEFAULT_CHUNK_ROWS = 100_000
 MAX_CSV_LINE_BYTES = 16 << 20
+# Columns kept from a CSV header (real tool output has under 200); a chunk holds
+# at most MAX_CHUNK_CELLS cells, so a very wide file is read a few rows at a time.
+MAX_CSV_COLUMNS = 4096
+MAX_CHUNK_CELLS = 2_000_000
 MAX_JSON_BYTES = 256 << 20
 # Deep enough for any real tool output, shallow enough to stay far from
 # Python's recursion limit when json builds nested containers.
 MAX_JSON_DEPTH = 64
+# Values (containers, keys and scalars) in a JSON file read whole: an empty
+# object costs ~70 bytes for 3 bytes of file, so the byte cap alone is not a
+# memory bound. Real msadvisor results hold a few thousand.
+MAX_JSON_VALUES = 1_000_000
 
 
 @dataclass
@@ -149,27 +157,45 @@ def check_size(path: Path, limit: int, what: str) -> int:
     return size
 
 
-def _depth_exceeds(text: str, limit: int) -> bool:
-    """Whether brackets nest deeper than ``limit`` (strings ignored), before json recurses."""
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
+_JSON_SCAN_BYTES = 256 << 10
+
+
+def _json_shape(path: Path) -> tuple[int, int]:
+    """(deepest bracket nesting, values) of a JSON file, streamed in blocks.
+
+    Brackets and commas inside strings do not count; ``values`` (openers plus
+    commas) bounds the containers and scalars json would build, about one
+    Python object each. The scan stops as soon as a cap is passed, so an
+    80-million-object file costs a few blocks, not gigabytes.
+    """
+    depth = deepest = values = 0
+    in_string, backslashes = False, 0  # state carried from the previous block
+    with open(path, "rb") as handle:
+        while block := handle.read(_JSON_SCAN_BYTES):
+            data = np.frombuffer(block, dtype=np.uint8)
+            index = np.arange(data.size)
+            is_backslash = data == 92
+            last_other = np.maximum.accumulate(np.where(is_backslash, -1, index))
+            run = index - last_other  # backslashes ending at each position
+            run = np.where(last_other < 0, run + backslashes, run)
+            quotes = np.flatnonzero(data == 34)
+            before = np.where(quotes > 0, run[quotes - 1], backslashes)
+            before = np.where((quotes > 0) & ~is_backslash[quotes - 1], 0, before)
+            quotes = quotes[before % 2 == 0]
+            marks = np.flatnonzero(np.isin(data, (44, 91, 93, 123, 125)))
+            outside = (np.searchsorted(quotes, marks) + in_string) % 2 == 0
+            marks = data[marks[outside]]
+            steps = np.where((marks == 91) | (marks == 123), 1, np.where(marks == 44, 0, -1))
+            if steps.size:
+                levels = depth + np.cumsum(steps)
+                deepest = max(deepest, int(levels.max()))
+                depth = int(levels[-1])
+            values += int(np.count_nonzero(steps >= 0))
+            in_string ^= bool(quotes.size % 2)
+            backslashes = int(run[-1]) if is_backslash[-1] else 0
+            if deepest > MAX_JSON_DEPTH or values > MAX_JSON_VALUES:
+                break
+    return deepest, values
 
 
 def read_text(path: Path, what: str, limit: int) -> str:
@@ -184,20 +210,27 @@ def read_text(path: Path, what: str, limit: int) -> str:
 
 
 def load_json(path: Path, what: str, limit: int = MAX_JSON_BYTES) -> object:
-    """A whole (bounded-size) JSON file, or VendorFormatError naming ``what``."""
-    text = read_text(path, what, limit)
-    if _depth_exceeds(text, MAX_JSON_DEPTH):
+    """A whole JSON file within the size, nesting and value caps, or
+    VendorFormatError naming ``what``."""
+    check_size(path, limit, what)
+    deepest, values = _json_shape(path)
+    if deepest > MAX_JSON_DEPTH:
         raise VendorFormatError(
             path, f"expected {what}, got JSON nested over {MAX_JSON_DEPTH} deep"
         )
+    if values > MAX_JSON_VALUES:
+        raise VendorFormatError(
+            path, f"expected {what}, got JSON of over {MAX_JSON_VALUES:,} values"
+        )
+    text = read_text(path, what, limit)
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise VendorFormatError(path, f"expected {what}, got invalid JSON ({exc})") from None
 
 
-def csv_header(path: Path, what: str) -> list[str]:
-    """The stripped column names of a CSV file; a trailing empty name (the
+def _header_fields(path: Path, what: str) -> list[str]:
+    """Every stripped field of the first line; a trailing empty one (the
     msOpProf trailing comma) is dropped."""
     check_size(path, 1 << 62, what)
     try:
@@ -213,6 +246,12 @@ def csv_header(path: Path, what: str) -> list[str]:
     names = [name.replace("\ufeff", "").strip() for name in names]
     if names and not names[-1]:
         names.pop()
+    return names
+
+
+def csv_header(path: Path, what: str) -> list[str]:
+    """The column names of a CSV file, at most MAX_CSV_COLUMNS of them."""
+    names = _header_fields(path, what)[:MAX_CSV_COLUMNS]
     if not names or not all(names) or len(set(names)) != len(names):
         raise VendorFormatError(path, f"expected {what}, the first line is not a CSV header")
     return names
@@ -290,8 +329,9 @@ def read_csv_chunks(
 ) -> Iterator[pd.DataFrame]:
     """Yield the rows of a vendor CSV as string DataFrames of at most ``chunk_rows``.
 
-    Only ``columns`` (default: all) are parsed; lines with extra fields are
-    then not detected. Cells are stripped
+    Only ``columns`` (default: all, at most MAX_CSV_COLUMNS, with a warning
+    naming the count dropped) are parsed; lines with extra fields are then not
+    detected. Chunks shrink for wide files (MAX_CHUNK_CELLS). Cells are stripped
     (timestamps end with a TAB) and ``NA``/``N/A``/empty become NaN; a
     trailing empty column is dropped. Lines with too many
     fields and a truncated last line are skipped with a partial-read warning;
@@ -299,12 +339,15 @@ def read_csv_chunks(
     some rows keeps those rows (with a warning).
     """
     header = csv_header(path, what)
+    fields = len(_header_fields(path, what))
+    if fields > len(header):
+        report.note_partial(path, f"read the first {len(header)} of {fields} columns")
     names = [name for name in header if columns is None or name in columns]
     if path.stat().st_size > MAX_CSV_LINE_BYTES and _longest_line(path) > MAX_CSV_LINE_BYTES:
         raise VendorFormatError(
             path, f"expected {what}, got a line longer than {MAX_CSV_LINE_BYTES >> 20} MiB"
         )
-    drop_last = _last_line_truncated(path, len(header))
+    drop_last = _last_line_truncated(path, fields)
     pending: pd.DataFrame | None = None
     rows = skipped = dropped = 0
     try:
@@ -314,11 +357,11 @@ def read_csv_chunks(
             keep_default_na=False,
             na_filter=False,
             index_col=False,
-            usecols=None if columns is None else [header.index(name) for name in names],
+            usecols=None if len(names) == fields else [header.index(name) for name in names],
             encoding="utf-8-sig",
             encoding_errors="replace",
             on_bad_lines="warn",
-            chunksize=max(1, chunk_rows),
+            chunksize=max(1, min(chunk_rows, MAX_CHUNK_CELLS // fields)),
         ) as reader:
             while True:
                 chunk, bad = _next_chunk(reader)

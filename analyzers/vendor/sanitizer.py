@@ -23,6 +23,14 @@ from ubscope.probe.errors import VendorFormatError
 
 MAX_LINE_BYTES = 1 << 20
 MAX_BLOCK_INDICES = 4096
+# What one report may keep in memory: records (and leak summaries), banner
+# lines, and the text of the lines they hold (block indices count 8 each, a
+# line 64 more than its length). Beyond that, records and lines are counted
+# and skipped with one warning, so a log of millions of records stays small.
+MAX_RECORDS = 10_000
+MAX_BANNERS = 1_000
+MAX_KEPT_CHARS = 16 << 20
+LINE_COST = 64
 WHAT = "an msSanitizer report ('====== ERROR: ...' lines)"
 
 SEVERITY_WORDS = {
@@ -143,9 +151,21 @@ class _Parser:
         self.current: dict[str, Any] | None = None
         self.group: dict[str, Any] | None = None  # the LeakCheck header record
         self.not_understood = 0
+        self.kept = 0  # characters held, see MAX_KEPT_CHARS
+        self.skipped_records = 0
+        self.skipped_lines = 0
+        self.dropping = False  # the current record is past the caps
+
+    def full(self) -> bool:
+        return self.kept > MAX_KEPT_CHARS
+
+    def keep(self, line: str) -> None:
+        self.kept += len(line) + LINE_COST
 
     # -- records -------------------------------------------------------------
     def _start(self, line_no: int, severity: Severity, kind: str, header: str) -> dict[str, Any]:
+        """A new record; past the caps a detached one whose lines are skipped."""
+        dropped = self.full() or len(self.records) >= MAX_RECORDS
         record: dict[str, Any] = {
             "line": line_no,
             "kind": kind,
@@ -153,9 +173,14 @@ class _Parser:
             "header": header[:500],
             "frames": [],
         }
-        if kind != "leak check":
-            self.records.append(record)
-        self.current = record
+        if dropped:
+            self.skipped_records += kind != "leak check"
+            self.current = None
+        else:
+            if kind != "leak check":
+                self.records.append(record)
+            self.current = record
+        self.dropping = dropped
         return record
 
     def header(self, line_no: int, severity: Severity, rest: str) -> None:
@@ -211,7 +236,10 @@ class _Parser:
     def summary(self, line_no: int, rest: str) -> None:
         self.group = None
         self.current = None
-        if found := _SUMMARY.search(rest):
+        self.dropping = False
+        if self.full() or len(self.summaries) >= MAX_RECORDS:
+            self.skipped_lines += 1
+        elif found := _SUMMARY.search(rest):
             self.summaries.append(
                 {
                     "line": line_no,
@@ -232,6 +260,9 @@ class _Parser:
                 record["size"] = int(size.group(1))
             return
         record = self.current
+        if self.dropping or (record is not None and self.full()):
+            self.skipped_lines += 1
+            return
         if record is None:
             self.not_understood += 1
             return
@@ -313,6 +344,7 @@ class _Parser:
         blocks_text = text.partition("in block ")[2].partition(" on device")[0]
         record["blocks"] = blocks_text.strip()
         record["cores_by_kind"] = parse_blocks(blocks_text)
+        self.kept += 8 * sum(map(len, record["cores_by_kind"].values()))
         if device := _DEVICE.search(text):
             record["device"] = int(device.group(1))
 
@@ -332,7 +364,10 @@ class _Parser:
 
     # -- banners -----------------------------------------------------------------
     def banner(self, line_no: int, text: str) -> None:
-        self.banners.append({"line": line_no, "text": text[:2000]})
+        if self.full() or len(self.banners) >= MAX_BANNERS:
+            self.skipped_lines += 1
+        else:
+            self.banners.append({"line": line_no, "text": text[:2000]})
 
 
 def _record_location(record: dict[str, Any]) -> Location:
@@ -476,6 +511,8 @@ def read_sanitizer(path: str | os.PathLike[str]) -> VendorReport:
 
 
 def _feed(parser: _Parser, line_no: int, line: str) -> None:
+    if line.startswith(("======", "[mssanitizer]")) and not parser.dropping:
+        parser.keep(line)
     if line.startswith("======"):
         body = line.lstrip("=").strip()
         if not body:
@@ -500,6 +537,13 @@ def _note_problems(
         report.note_partial(source, f"skipped {too_long} line(s) over {MAX_LINE_BYTES >> 20} MiB")
     if parser.not_understood:
         report.note_partial(source, f"{parser.not_understood} report line(s) not understood")
+    if parser.skipped_records or parser.skipped_lines:
+        report.note_partial(
+            source,
+            f"kept {len(parser.records)} records (at most {MAX_RECORDS:,} and "
+            f"{MAX_KEPT_CHARS >> 20} MiB of text); skipped {parser.skipped_records:,} more "
+            f"records and {parser.skipped_lines:,} lines",
+        )
     last = parser.records[-1] if parser.records else None
     if last is not None and last["kind"] in _LOCATED_KINDS:
         where = ("frames", "code", "pc", "serial_no", "allocation")

@@ -4,7 +4,8 @@ memory_record.csv and operator_memory.csv can hold tens of millions of rows;
 each chunk is reduced to a few small frames (peaks, per-name aggregates,
 lifetime histograms, a max envelope of the timeline) which are combined at
 the end, so memory grows with the number of components and operator names,
-not with rows. trace_view.json is streamed event by event for the same reason.
+not with rows. trace_view.json (an array of events, or an object with a ``traceEvents``
+array) is streamed event by event for the same reason.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.vendor.common import VendorReport, load_json, us_scalar_to_ns
+from ubscope.analyzers.vendor.common import VendorReport, us_scalar_to_ns
 from ubscope.probe.errors import VendorFormatError
 
 MAX_TIMELINE_ROWS = 200_000
@@ -218,12 +219,15 @@ class OperatorMemoryReducer:
 
 
 READ_BYTES = 1 << 20
-MAX_EVENT_CHARS = 16 << 20
+# One event (or one other member of a trace object) decoded at a time: 1 MiB of
+# JSON text is at most ~350,000 Python objects; real events are under 1 KiB.
+MAX_EVENT_CHARS = 1 << 20
 _SPACE = re.compile(r"[ \t\r\n]*")
 
 
 class _JsonArrayStream:
-    """The elements of a top-level JSON array, decoded one at a time."""
+    """The elements of a top-level JSON array (or of the ``traceEvents`` array
+    of a top-level object), decoded one at a time."""
 
     def __init__(self, handle: BinaryIO):
         self.handle = handle
@@ -266,39 +270,49 @@ class _JsonArrayStream:
                 raise ValueError(f"an event longer than {MAX_EVENT_CHARS >> 20} MiB")
             self._fill()
 
-    def items(self) -> Any:
-        if self._peek() != "[":
-            raise ValueError("expected a JSON array of trace events")
+    def _expect(self, chars: str, what: str) -> str:
+        found = self._peek()
+        if found is None or found not in chars:
+            raise ValueError(f"expected {what}")
         self.pos += 1
+        return found
+
+    def events(self) -> Any:
+        """The trace events; other members of a trace object are decoded and dropped."""
+        if self._peek() != "{":
+            yield from self.items()
+            return
+        self.pos += 1
+        found = False
+        while self._peek() != "}":
+            name = self._value()
+            self._expect(":", "':' after a member name")
+            if self._peek() == "[" and name == "traceEvents":  # _peek skips blanks first
+                found = True
+                yield from self.items()
+            else:
+                self._value()
+            if self._expect(",}", "',' or '}' between members") == "}":
+                break
+        if not found:
+            raise ValueError("expected a traceEvents array")
+
+    def items(self) -> Any:
+        self._expect("[", "a JSON array of trace events")
         if self._peek() == "]":
+            self.pos += 1
             return
         while True:
             self._peek()
             yield self._value()
-            separator = self._peek()
-            if separator == "]":
+            if self._expect(",]", "',' or ']' between events") == "]":
                 return
-            if separator != ",":
-                raise ValueError("expected ',' or ']' between events")
-            self.pos += 1
-
-
-def _first_char(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return handle.read(4096).decode("utf-8", "replace").lstrip("\ufeff \t\r\n")[:1]
 
 
 def _events(path: Path) -> Any:
-    """Trace events: streamed from an array, or from a (bounded) ``traceEvents`` object."""
-    if _first_char(path) == "{":
-        data = load_json(path, "a Chrome-trace JSON file")
-        events = data.get("traceEvents") if isinstance(data, dict) else None
-        if not isinstance(events, list):
-            raise VendorFormatError(path, "expected a Chrome-trace JSON array or traceEvents list")
-        yield from events
-        return
+    """Trace events, streamed from an array or a ``traceEvents`` object."""
     with open(path, "rb") as handle:
-        yield from _JsonArrayStream(handle).items()
+        yield from _JsonArrayStream(handle).events()
 
 
 def trace_memory_counters(path: Path, report: VendorReport) -> pd.DataFrame:

@@ -53,7 +53,7 @@ def test_yaml_file_is_read_with_thresholds_applied(tmp_path):
         ("thresholds:\n  NOPE001: {x: 1}\n", "thresholds.NOPE001: no such rule"),
         ("fail_on: sometimes\n", "fail_on"),
         ("- just\n- a list\n", "expected a mapping"),
-        ("select: [UB\n", "line"),
+        ("select: [UB\n", "ubscope.yaml:2: malformed YAML"),
     ],
 )
 def test_bad_yaml_names_the_file_and_key(tmp_path, text, expected):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -143,3 +145,35 @@ def test_json_guards(write):
     with pytest.raises(VendorFormatError, match="at most"):
         load_json(write("big.json", "[1]" + " " * 2048), "x", limit=1024)
     assert load_json(write("ok.json", '{"s": "[[[["}'), "x") == {"s": "[[[["}
+
+
+def test_json_values_are_counted_before_parsing(write):
+    """``[0,...]`` of N zeros is N values (one opener, N - 1 commas): a million
+    parse, one more is refused without being parsed."""
+    ok = write("ok.json", "[" + ",".join(["0"] * 1_000_000) + "]")
+    assert len(load_json(ok, "x")) == 1_000_000
+    over = write("over.json", "[" + ",".join(["0"] * 1_000_001) + "]")
+    with pytest.raises(
+        VendorFormatError, match=r"over\.json: expected x, got JSON of over 1,000,000"
+    ):
+        load_json(over, "x")
+
+
+def test_json_commas_and_brackets_in_strings_are_not_values(write):
+    """Two million commas and openers inside one string (around an escaped quote
+    and an escaped backslash) are text: one object, one key, one string."""
+    text = ",[{" * 700_000 + '\\"' + "\\\\" + '"[{,' * 10
+    data = {"s": text}
+    assert load_json(write("s.json", json.dumps(data)), "x") == data
+
+
+def test_wide_csv_is_read_in_smaller_chunks(write):
+    """40 columns: MAX_CHUNK_CELLS (2,000,000) // 40 = 50,000 rows a chunk
+    instead of the default 100,000, so 50,001 rows come as 50,000 + 1."""
+    header = ",".join(f"c{n}" for n in range(40))
+    rows = "".join(",".join([str(row)] * 40) + "\n" for row in range(50_001))
+    report = VendorReport(tool="test", path="wide.csv")
+    chunks = list(read_csv_chunks(write("wide.csv", header + "\n" + rows), report, "x"))
+    assert [chunk.shape for chunk in chunks] == [(50_000, 40), (1, 40)]
+    assert chunks[1]["c39"].tolist() == ["50000"]
+    assert report.warnings == []

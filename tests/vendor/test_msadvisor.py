@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
+import zipfile
 
 import pytest
 
 from ubscope.analyzers.findings import Severity
 from ubscope.analyzers.vendor import read_msadvisor
-from ubscope.probe.errors import UbscopeError, VendorFormatError
+from ubscope.probe.errors import VendorFormatError
 
 RESULT = {
     "classType": "0",
@@ -215,7 +216,6 @@ def test_workbook_with_wrong_header(tmp_path):
     "content", [b"", b"PK\x03\x04garbage", b"not a zip at all"], ids=["empty", "bad-zip", "text"]
 )
 def test_bad_workbook(write, content):
-    pytest.importorskip("openpyxl")
     with pytest.raises(VendorFormatError, match="a.xlsx: expected"):
         read_msadvisor(write("a.xlsx", content))
 
@@ -227,12 +227,12 @@ def test_truncated_workbook(tmp_path):
         read_msadvisor(path)
 
 
-def test_missing_openpyxl_is_a_one_line_error(write, monkeypatch):
+def test_workbooks_are_read_without_openpyxl(tmp_path, monkeypatch):
+    """The xlsx reader is the standard library's zip + expat: openpyxl only writes the fixture."""
+    path = _workbook(tmp_path / "a.xlsx", rows=ROWS)
     monkeypatch.setitem(sys.modules, "openpyxl", None)
-    with pytest.raises(
-        UbscopeError, match=r"a.xlsx: reading .xlsx files needs openpyxl \(pip install"
-    ):
-        read_msadvisor(write("a.xlsx", b"PK"))
+    report = read_msadvisor(path)
+    assert report.tables["problems"]["problem_count"].tolist()[1] == 808
 
 
 HTML = """<!DOCTYPE html><html><head><style>h2 {margin: 0}</style></head><body>
@@ -309,3 +309,26 @@ def test_bad_html(write, content):
 def test_truncated_html_keeps_complete_sections(write):
     report = read_msadvisor(write("a.html", HTML[: HTML.index("Byte Alignment") + 40]))
     assert report.findings[0].code == "ADV002"
+
+
+def test_html_markup_left_open_is_refused(write):
+    """An unclosed comment over 16 MiB is an error, not a buffer that grows with the file."""
+    path = write("mstt_advisor_0.html", "<html><!-- " + "x" * (17 << 20))
+    with pytest.raises(VendorFormatError, match="markup left open for over 16 MiB"):
+        read_msadvisor(path)
+
+
+def test_xlsx_with_a_document_type_declaration_is_refused(tmp_path):
+    """No XML entity is ever expanded: a DTD in any part is refused."""
+    path = _workbook(tmp_path / "a.xlsx", rows=ROWS)
+    patched = tmp_path / "dtd.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(patched, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(
+                    b"<worksheet", b'<!DOCTYPE w [<!ENTITY a "aaaa">]><worksheet', 1
+                )
+            target.writestr(info, data)
+    with pytest.raises(VendorFormatError, match=r"sheet1\.xml is not valid XML \(a document type"):
+        read_msadvisor(patched)

@@ -347,3 +347,19 @@ def test_large_files_stay_in_bounded_memory(tmp_path):
     assert pta_rows == rows and allocations == rows
     assert timeline_rows <= 300_000
     assert max_rss_kb < 1024 * 1024
+
+
+def test_trace_event_object_is_streamed_past_other_members(write):
+    """Members before and after ``traceEvents`` (metadata torch_npu may add) are
+    skipped one at a time; the events are read as they stream."""
+    path = write(
+        "trace_view.json",
+        '{"displayTimeUnit": "ns", "otherData": {"a": [1, 2, {"b": "]}"}]}, "traceEvents": '
+        '[{"ph": "C", "name": "APP/HBM", "pid": 1, "ts": "2.5", "args": {"KB": 4}}], "x": 1}',
+    )
+    assert read_torch_npu(path).tables["npu_mem_counters"]["ts_ns"].tolist() == [2500]
+
+
+def test_trace_object_without_events_is_an_error(write):
+    with pytest.raises(VendorFormatError, match="expected a traceEvents array"):
+        read_torch_npu(write("trace_view.json", '{"displayTimeUnit": "ns"}'))
