@@ -153,9 +153,36 @@ class BankConflict(BankConflictRule):
     suggestion = "Pad/offset UB buffers by 32 B so concurrent operands use different banks."
 
 
-MTE_COLUMNS = (
-    "aiv_mte2_ratio", "aiv_mte3_ratio", "aic_mte1_ratio", "aic_mte2_ratio", "aic_mte3_ratio",
-)  # fmt: skip
+MTE_PIPES = ("aiv_mte2", "aiv_mte3", "aic_mte1", "aic_mte2", "aic_mte3")
+
+
+def pipe_shares(rows: pd.DataFrame) -> tuple[dict[str, float], dict[str, str]]:
+    """Mean share of its own core's busy time per MTE pipe, and the denominator used.
+
+    ``<pipe>_time(us)`` over the row's ``aic_time(us)``/``aiv_time(us)`` where
+    both are present: in mix (AIC+AIV) kernels the ``<pipe>_ratio`` columns
+    are fractions of the whole task, not of the core's own time, so they
+    under-read a busy pipe. ``<pipe>_ratio`` is the fallback when a file has
+    no time columns.
+    """
+    shares: dict[str, float] = {}
+    denominators: dict[str, str] = {}
+    for pipe in MTE_PIPES:
+        core_time = f"{pipe.split('_')[0]}_time(us)"
+        if f"{pipe}_time(us)" in rows and core_time in rows:
+            busy = pd.to_numeric(rows[f"{pipe}_time(us)"], errors="coerce")
+            total = pd.to_numeric(rows[core_time], errors="coerce")
+            share = (busy / total.where(total > 0)).mean()
+            denominator = core_time
+        elif f"{pipe}_ratio" in rows:
+            share = pd.to_numeric(rows[f"{pipe}_ratio"], errors="coerce").mean()
+            denominator = f"{pipe}_ratio (fraction of the task duration)"
+        else:
+            continue
+        if pd.notna(share):
+            shares[pipe] = round(float(share), 4)
+            denominators[pipe] = denominator
+    return shares, denominators
 
 
 @register
@@ -163,8 +190,13 @@ class MteBound(Rule):
     """msprof op: the kernel is bound by memory transfer (MTE) pipes.
 
     What: from PipeUtilization.csv, the mean over blocks of each MTE pipe's
-    busy ratio (aiv/aic mte1/mte2/mte3); flags a launch when the busiest MTE
-    pipe reaches ``min_mte_ratio`` (msprof-analyze advisor uses 0.8).
+    share of its own core's busy time (``aiv_mte2_time(us)`` over
+    ``aiv_time(us)``, ``aic_mte2_time(us)`` over ``aic_time(us)``, ...);
+    flags a launch when the busiest MTE pipe reaches ``min_mte_ratio``
+    (msprof-analyze advisor uses 0.8). The ``*_ratio`` columns are used only
+    when a file has no time columns: in mix (AIC+AIV) kernels they are
+    fractions of the whole task and under-read a busy pipe. The evidence
+    names the denominator of every share.
     Why: when transfers GM->UB/L1 (MTE2) or UB->GM (MTE3) take most of the
     time, faster compute changes nothing; the kernel waits on memory.
     Fix: double-buffer (queue depth 2) so transfers overlap compute, use
@@ -180,27 +212,28 @@ class MteBound(Rule):
 
     def check(self, data: VendorReport) -> list[Finding]:
         table = data.tables.get("PipeUtilization")
-        columns = [c for c in MTE_COLUMNS if table is not None and c in table]
-        if table is None or not columns:
+        if table is None:
             return []
         findings = []
         for context, rows in _launches(table):
-            means = rows[columns].apply(pd.to_numeric, errors="coerce").mean()
-            if means.isna().all():
+            shares, denominators = pipe_shares(rows)
+            if not shares:
                 continue
-            pipe = str(means.idxmax())
-            if means[pipe] < self.limits["min_mte_ratio"]:
+            pipe = max(shares, key=shares.__getitem__)
+            if shares[pipe] < self.limits["min_mte_ratio"]:
                 continue
+            core, engine = pipe.split("_")
             findings.append(
                 self.finding(
-                    f"{context['op_name'] or 'operator'}: {pipe.split('_')[1].upper()} on "
-                    f"{pipe.split('_')[0]} is busy {means[pipe]:.0%} of the time (MTE-bound)",
-                    Location(kernel=context["op_name"], core_kind=pipe.split("_")[0]),
+                    f"{context['op_name'] or 'operator'}: {engine.upper()} on {core} is busy "
+                    f"{shares[pipe]:.0%} of the {core} time (MTE-bound)",
+                    Location(kernel=context["op_name"], core_kind=core),
                     evidence={
                         "launch": context["launch"],
                         "device": context["device"],
                         "dir": context["dir"],
-                        "mean_ratios": {c: round(float(v), 4) for c, v in means.dropna().items()},
+                        "mean_shares": shares,
+                        "denominators": denominators,
                     },
                     suggestion="Double-buffer transfers and enlarge contiguous DataCopy bursts.",
                     source=MSPROF_OP,

@@ -195,9 +195,42 @@ def test_mte_bound(write, tmp_path):
     (finding,) = REGISTRY["MSOP003"]().check(read_msprof_op(tmp_path / "OPPROF_1"))
     assert (
         finding.location.kernel == "Slow"
-        and finding.message == "Slow: MTE2 on aiv is busy 85% of the time (MTE-bound)"
+        and finding.message == "Slow: MTE2 on aiv is busy 85% of the aiv time (MTE-bound)"
     )
-    assert finding.evidence["mean_ratios"] == {"aiv_mte2_ratio": 0.85, "aiv_mte3_ratio": 0.15}
+    # no *_time(us) columns: (0.9 + 0.8) / 2 and (0.1 + 0.2) / 2 from the ratio columns
+    assert finding.evidence["mean_shares"] == {"aiv_mte2": 0.85, "aiv_mte3": 0.15}
+    assert finding.evidence["denominators"]["aiv_mte2"].startswith("aiv_mte2_ratio")
+
+
+# A mix (AIC+AIV) launch: the task ran 21.8 µs, the cube core was busy 10 µs of
+# it and its MTE2 pipe 8.5 µs, so msprof op writes aic_mte2_ratio = 8.5 / 21.8
+# = 0.39 while the pipe is busy 8.5 / 10 = 85 % of the cube's own time.
+PIPE_MIX = (
+    "block_id,sub_block_id,aic_time(us),aic_mte2_time(us),aic_mte2_ratio,"
+    "aiv_time(us),aiv_mte2_time(us),aiv_mte2_ratio,\n"
+    "0,cube0,10,8.5,0.39,NA,NA,NA,\n"
+    "0,vector0,NA,NA,NA,20,4,0.18,\n"
+)
+
+
+def test_mte_bound_mix_kernel_uses_the_core_own_time(write):
+    report = read_msprof_op(write("PipeUtilization.csv", PIPE_MIX))
+    (finding,) = REGISTRY["MSOP003"]().check(report)
+    assert finding.message == "operator: MTE2 on aic is busy 85% of the aic time (MTE-bound)"
+    assert finding.evidence["mean_shares"] == {"aiv_mte2": 0.2, "aic_mte2": 0.85}  # 4/20, 8.5/10
+    assert finding.evidence["denominators"] == {
+        "aiv_mte2": "aiv_time(us)",
+        "aic_mte2": "aic_time(us)",
+    }
+
+
+def test_mte_bound_real_mix_kernel(samples):
+    report = read_msprof_op(samples / "msprof_op_mix_kernel")
+    # vector0 row: aiv_mte2_time 0.918333 / aiv_time 3.200556 = 0.2869, while its
+    # aiv_mte2_ratio column says 0.183667 (0.918333 / 5.0, the whole task).
+    (finding,) = REGISTRY["MSOP003"]({"min_mte_ratio": 0.25}).check(report)
+    assert finding.evidence["mean_shares"]["aiv_mte2"] == 0.2869
+    assert finding.location.kernel == "sanitized_operator_kernel"
 
 
 @pytest.mark.parametrize("rule", ["MSOP001", "MSOP003", "TNPU001"])
