@@ -10,10 +10,12 @@ reader handles both.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ubscope.analyzers.vendor.common import (
@@ -22,6 +24,7 @@ from ubscope.analyzers.vendor.common import (
     csv_header,
     read_csv_table,
     require_columns,
+    to_number,
 )
 from ubscope.probe.errors import VendorFormatError
 
@@ -43,6 +46,7 @@ MAX_DEPTH = 6
 MAX_FILES = 20_000
 WHAT_DIR = "an msprof op output (OPPROF_* directory or <Metric>.csv such as OpBasicInfo.csv)"
 CONTEXT_COLUMNS = ["op_name", "launch", "device", "dir"]
+MISSING_SHOWN = 8
 
 
 def metric_of(path: Path) -> str | None:
@@ -100,6 +104,45 @@ def _fill_from_basic_info(tables: dict[str, pd.DataFrame]) -> None:
             table["device"] = table["device"].fillna(devices).astype("Int64")
 
 
+def _warn_missing_blocks(tables: dict[str, pd.DataFrame], root: Path, report: VendorReport) -> None:
+    """Warn when a launch's per-block CSVs hold fewer block ids than its Block Dim.
+
+    A trimmed folder (3 of 8 blocks kept) still reads, but every mean and
+    worst block is then over the blocks present only.
+    """
+    basic = tables.get("OpBasicInfo")
+    if basic is None or "Block Dim" not in basic:
+        return
+    block_dims = pd.to_numeric(
+        basic.drop_duplicates("dir").set_index("dir")["Block Dim"], errors="coerce"
+    )
+    ids = pd.concat(
+        [
+            pd.DataFrame({"dir": table["dir"], "block": to_number(table["block_id"])})
+            for metric, table in tables.items()
+            if metric != "OpBasicInfo" and "block_id" in table
+        ]
+        or [pd.DataFrame({"dir": [], "block": []})]
+    )
+    ids = ids[ids["block"].mod(1).eq(0)]
+    for folder, blocks in ids.groupby("dir")["block"]:
+        present = np.unique(blocks.to_numpy())
+        block_dim = block_dims.get(folder)
+        if block_dim is None or not math.isfinite(block_dim) or len(present) >= block_dim:
+            continue
+        # Among the first len(present) + k ids at least k are missing, so
+        # this lists the first missing ones without trusting Block Dim's size.
+        candidates = np.arange(min(block_dim, len(present) + MISSING_SHOWN + 1))
+        missing = np.setdiff1d(candidates, present).astype(int).tolist()
+        shown = ", ".join(map(str, missing[:MISSING_SHOWN]))
+        report.note_partial(
+            root / str(folder),
+            f"per-block CSVs hold {len(present)} of Block Dim {int(block_dim)} blocks (missing "
+            f"{shown}{', ...' if len(missing) > MISSING_SHOWN else ''}); "
+            "figures cover only the blocks present",
+        )
+
+
 def read_msprof_op(dir_or_file: str | os.PathLike[str]) -> VendorReport:
     """Read an ``msprof op`` output directory (or one of its metric CSVs).
 
@@ -146,4 +189,5 @@ def read_msprof_op(dir_or_file: str | os.PathLike[str]) -> VendorReport:
         table["device"] = table["device"].astype("Int64")
         report.tables[metric] = table
     _fill_from_basic_info(report.tables)
+    _warn_missing_blocks(report.tables, root, report)
     return report

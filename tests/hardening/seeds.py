@@ -103,6 +103,13 @@ MEMORY_UB_CSV = (
     b"0,vector0,N/A,N/A,12.5,22500,310.2,150.1,0.5,0.1,\n"
     b"0,vector1,N/A,N/A,12.4,22320,305.9,149.8,0.4,0.1,\n"
 )
+# A mix kernel's pipes: cube and vector rows with their own busy times (MSOP003).
+PIPE_UTILIZATION_CSV = (
+    b"block_id,sub_block_id,aic_time(us),aic_mte2_time(us),aic_mte2_ratio,aiv_time(us),"
+    b"aiv_mte2_time(us),aiv_mte2_ratio,aiv_mte3_time(us),aiv_mte3_ratio,\n"
+    b"0,cube0,10,8.5,0.39,NA,NA,NA,NA,NA,\n"
+    b"0,vector0,NA,NA,NA,20,4,0.18,1,0.05,\n"
+)
 OP_BASIC_INFO_CSV = (
     b"Op Name,Op Type,Task Duration(us),Block Dim,Mix Block Dim,Device Id,Pid,Current Freq,"
     b"Rated Freq,\n"

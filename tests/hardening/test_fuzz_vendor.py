@@ -141,6 +141,7 @@ def test_sanitizer_log(worker, sanitizer_logs, data):
 MSPROF_FILES = {
     "ResourceConflictRatio.csv": seeds.CONFLICT_CSV,
     "MemoryUB.csv": seeds.MEMORY_UB_CSV,
+    "PipeUtilization.csv": seeds.PIPE_UTILIZATION_CSV,
     "OpBasicInfo.csv": seeds.OP_BASIC_INFO_CSV,
 }
 

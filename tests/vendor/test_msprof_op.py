@@ -73,7 +73,8 @@ def test_single_operator_layout_takes_name_from_basic_info(write, tmp_path):
     write("OPPROF_1/OpBasicInfo.csv", BASIC.format(name="topk_custom_0", device=4))
     write("OPPROF_1/ResourceConflictRatio.csv", CONFLICT_310P)
     write("OPPROF_1/MemoryUB.csv", UB_950)
-    report = read_msprof_op(tmp_path / "OPPROF_1")
+    with pytest.warns(PartialReadWarning, match="hold 1 of Block Dim 2 blocks"):
+        report = read_msprof_op(tmp_path / "OPPROF_1")
     assert report.tables["ResourceConflictRatio"]["op_name"].tolist() == ["topk_custom_0"]
     assert report.tables["ResourceConflictRatio"]["device"].tolist() == [4]
     assert report.tables["ResourceConflictRatio"]["aic_vec_bankgroup_cflt_ratio"].tolist() == [0.08]
@@ -108,3 +109,39 @@ def test_directory_without_metrics(tmp_path):
     (tmp_path / "OPPROF_x").mkdir()
     with pytest.raises(VendorFormatError, match="found no metric CSVs"):
         read_msprof_op(tmp_path / "OPPROF_x")
+
+
+def _pipe_rows(blocks: list[int]) -> str:
+    header = "block_id,sub_block_id,aiv_time(us),aiv_mte2_time(us),\n"
+    return header + "".join(f"{b},vector0,10,5,\n" for b in blocks)
+
+
+def test_fewer_blocks_than_block_dim_warns(write, tmp_path):
+    # Block Dim 8 but the folder kept blocks 0, 3 and 5 only: 1, 2, 4, 6, 7 are missing.
+    write("OPPROF_1/OpBasicInfo.csv", BASIC.format(name="k", device=0).replace(",2,NA,", ",8,NA,"))
+    write("OPPROF_1/PipeUtilization.csv", _pipe_rows([0, 3, 5]))
+    with pytest.warns(PartialReadWarning, match="hold 3 of Block Dim 8 blocks"):
+        report = read_msprof_op(tmp_path / "OPPROF_1")
+    assert report.warnings == [
+        f"{tmp_path / 'OPPROF_1'}: per-block CSVs hold 3 of Block Dim 8 blocks "
+        "(missing 1, 2, 4, 6, 7); figures cover only the blocks present"
+    ]
+    assert report.tables["PipeUtilization"]["block_id"].tolist() == [0, 3, 5]
+
+
+def test_all_blocks_present_or_huge_block_dim(write, tmp_path, recwarn):
+    write("OPPROF_1/OpBasicInfo.csv", BASIC.format(name="k", device=0))  # Block Dim 2
+    write("OPPROF_1/PipeUtilization.csv", _pipe_rows([0, 1]))
+    assert read_msprof_op(tmp_path / "OPPROF_1").warnings == []
+    # A hostile Block Dim lists only the first missing ids.
+    write(
+        "OPPROF_2/OpBasicInfo.csv", BASIC.format(name="k", device=0).replace(",2,NA,", ",1e15,NA,")
+    )
+    write("OPPROF_2/PipeUtilization.csv", _pipe_rows([0, 1]))
+    (warning,) = read_msprof_op(tmp_path / "OPPROF_2").warnings
+    assert "(missing 2, 3, 4, 5, 6, 7, 8, 9, ...)" in warning
+
+
+def test_real_mix_kernel_has_all_its_blocks(samples, recwarn):
+    # Block Dim 1, one cube0 and one vector0 row of block 0.
+    assert read_msprof_op(samples / "msprof_op_mix_kernel").warnings == []
