@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ubscope.analyzers.findings import Finding, Severity
-from ubscope.probe.units import format_bytes, format_time_ps, parse_size
+from ubscope.probe.units import format_bytes, format_exact_bytes, format_time_ps, parse_size
 
 if TYPE_CHECKING:
     from ubscope.analyzers.api import Analysis
@@ -225,11 +225,12 @@ class MetricDelta:
     def texts(self) -> tuple[str, str, str]:
         """A, B and the delta as people read them (the delta empty when unchanged)."""
         metric = self.metric.removesuffix("*")
-        return (
-            format_value(metric, self.a),
-            format_value(metric, self.b),
-            format_delta(metric, self.a, self.b),
-        )
+        change = format_delta(metric, self.a, self.b)
+        if metric_unit(metric) == "bytes" and self.a is not None and self.b is not None:
+            # A and B in one unit: "142,592 B" beside "162.0 KiB" reads as a unit change.
+            a, b = format_exact_bytes([self.a, self.b])
+            return a, b, change
+        return format_value(metric, self.a), format_value(metric, self.b), change
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.console import Console
+from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
 from ubscope._version import __version__
@@ -21,13 +22,15 @@ from ubscope.analyzers.api import Analysis
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules import load_rules
 from ubscope.probe.text import printable_path
-from ubscope.probe.units import format_bytes, format_time_ps
+from ubscope.probe.units import format_bytes, format_time_ps, plural
 
 FORMATS = ("text", "json", "sarif")
 JSON_SCHEMA = "ubscope.analysis/1"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+# A finding's text keeps at least this many columns beside its hanging indent.
+_MIN_BODY_WIDTH = 20
 
 
 def _json_default(value: Any) -> Any:
@@ -41,7 +44,7 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def dumps(document: dict[str, Any]) -> str:
+def dumps(document: dict[str, Any] | list) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, default=_json_default) + "\n"
 
 
@@ -71,18 +74,43 @@ def _inputs(analysis: Analysis) -> list[Text]:
     return lines
 
 
-def _finding_lines(finding: Finding) -> list[Text]:
+class _Hanging:
+    """``prefix`` then ``body``; lines of ``body`` that wrap stay indented under
+    its first line, so each finding's code stands alone in the left margin."""
+
+    def __init__(self, prefix: Text, body: Text) -> None:
+        self.prefix, self.body = prefix, body
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        indent = self.prefix.cell_len + 1
+        lines = self.body.wrap(console, max(options.max_width - indent, _MIN_BODY_WIDTH))
+        for number, line in enumerate(lines):
+            line.rstrip()
+            lead = self.prefix if number == 0 else Text(" " * self.prefix.cell_len)
+            yield Text.assemble(lead, " ", line)
+
+
+def finding_headline(finding: Finding) -> _Hanging:
+    """``  UB001 message``, wrapped lines indented under the message."""
     head = Text("  ")
     head.append(finding.code, style=SEVERITY_STYLE[finding.severity])
     if finding.source != "ubscope":
         head.append(f" [{finding.source}]", style="dim")
-    head.append(f" {finding.message}")
-    lines = [head, Text(f"      at: {finding.location.describe()}", style="dim")]
+    return _Hanging(head, Text(finding.message))
+
+
+def _finding_lines(finding: Finding) -> list[_Hanging]:
+    lines = [
+        finding_headline(finding),
+        _Hanging(Text("      at:", style="dim"), Text(finding.location.describe(), style="dim")),
+    ]
     if finding.suggestion:
-        lines.append(Text(f"      fix: {finding.suggestion}"))
+        lines.append(_Hanging(Text("      fix:"), Text(finding.suggestion)))
     if finding.estimated_gain:
-        lines.append(Text(f"      gain: {finding.estimated_gain}", style="green"))
-    lines.extend(Text(f"      {note}", style="magenta") for note in finding.correlations)
+        lines.append(_Hanging(Text("      gain:", style="green"),
+                              Text(finding.estimated_gain, style="green")))  # fmt: skip
+    lines.extend(_Hanging(Text("     "), Text(note, style="magenta"))
+                 for note in finding.correlations)  # fmt: skip
     return lines
 
 
@@ -90,7 +118,8 @@ def _summary(analysis: Analysis) -> Text:
     metrics = analysis.metrics
     counts = metrics["findings"]
     text = Text(
-        f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info",
+        f"{plural(counts['error'], 'error')}, {plural(counts['warning'], 'warning')}, "
+        f"{counts['info']} info",
         style="bold",
     )
     if analysis.trace is not None:
@@ -268,5 +297,19 @@ def render(analysis: Analysis, fmt: str, console: Console) -> None:
     if fmt == "text":
         render_text(analysis, console)
         return
-    document = to_json(analysis) if fmt == "json" else to_sarif(analysis)
-    console.file.write(dumps(document))
+    console.file.write(dumps(to_document(analysis, fmt)))
+
+
+def to_document(analysis: Analysis, fmt: str) -> dict[str, Any]:
+    """The ``json`` or ``sarif`` document of one analysis."""
+    return to_json(analysis) if fmt == "json" else to_sarif(analysis)
+
+
+def combine_documents(documents: list[dict[str, Any]], fmt: str) -> dict[str, Any] | list:
+    """One output for several analyses (a folder of traces): a JSON list of
+    their documents, or one SARIF log with a run per analysis."""
+    if len(documents) == 1:
+        return documents[0]
+    if fmt == "json":
+        return documents
+    return {**documents[0], "runs": [run for log in documents for run in log["runs"]]}

@@ -68,6 +68,7 @@ from ubscope.probe.memory.datacopy import BLOCK, copy_rows, data_copy, load_data
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.pools import UBBufPool, align_up
 from ubscope.probe.memory.tpipe import TPipe, TQue
+from ubscope.probe.units import plural
 
 FRACTAL = 16  # the cube works on 16-row/column fractals: K chunks are padded to it
 # cores=0 picks the most blocks whose extra reads of x (every block reads all
@@ -769,7 +770,7 @@ def _run(device: Device, params: dict[str, Any], dense: bool) -> KernelResult:
     device.launch(plan.kernel, _gemm_block, plan.blocks, "cube" if dense else "mix",
                   plan=plan, gm=gm)  # fmt: skip
     notes = [
-        f"{plan.blocks} blocks{' (auto)' if not params['cores'] else ''}, tiles "
+        f"{plural(plan.blocks, 'block')}{' (auto)' if not params['cores'] else ''}, tiles "
         f"{plan.tile_rows}x{plan.tile_cols}, L0 K chunk {plan.l0_k}, x "
         f"{'resident in L1' if plan.x_resident else 're-read per tile'}"
     ]

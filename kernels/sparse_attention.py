@@ -48,6 +48,7 @@ from ubscope.probe.device import Block, Device
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.gm import GlobalTensor
+from ubscope.probe.units import plural
 
 PROJECTIONS = ("q", "k", "v", "o")
 SPARSE_VARIANTS = ("gather", "rebuild")
@@ -237,8 +238,8 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
     launch_matmul(device, "o_proj", plan, acts["ctx"], acts["out"], uploaded["o"])
     effective = {name: weight.effective for name, weight in uploaded.items()}
     note = (
-        f"projections: {variant}, tile {plan.tile_n}x{plan.tile_k} on {plan.blocks} blocks; "
-        f"attention core on {min(cores, pairs)} blocks"
+        f"projections: {variant}, tile {plan.tile_n}x{plan.tile_k} on {plural(plan.blocks, 'block')}; "
+        f"attention core on {plural(min(cores, pairs), 'block')}"
     )
     return KernelResult(
         outputs={"out": acts["out"].numpy()},

@@ -57,6 +57,7 @@ from ubscope.probe.memory.datacopy import BLOCK
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.pools import FreeListAllocator, align_up
 from ubscope.probe.memory.tpipe import TBuf, TPipe, TQue
+from ubscope.probe.units import plural
 
 VARIANTS = ("gather", "rebuild", "dense")
 ALLOCATORS = ("tpipe", "freelist")
@@ -770,7 +771,7 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
     launch_matmul(device, f"sparse_matmul_{plan.variant}", plan, gx, gy, weight)
     reference = x.astype(np.float64) @ weight.effective.astype(np.float64).T
     notes = [
-        f"{plan.blocks} blocks, tile {plan.tile_n}x{plan.tile_k}, {plan.chunk_tiles} tiles per "
+        f"{plural(plan.blocks, 'block')}, tile {plan.tile_n}x{plan.tile_k}, {plan.chunk_tiles} tiles per "
         f"chunk, UB footprint {plan.ub_footprint} B"
     ]
     return KernelResult(outputs={"y": gy.numpy()}, references={"y": reference}, notes=notes)

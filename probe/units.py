@@ -1,8 +1,9 @@
-"""Byte and time units shared by every view: KiB/MiB sizes, µs/ms times."""
+"""Byte and time units shared by every view: KiB/MiB sizes, µs/ms times, and counted nouns."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?i?B|[KMGT])?\s*$", re.IGNORECASE)
 _FACTORS = {
@@ -35,6 +36,21 @@ def format_bytes(nbytes: float) -> str:
     return f"{value:.1f} GiB"
 
 
+def format_exact_bytes(values: Sequence[float]) -> list[str]:
+    """Byte counts in one shared unit, each exact: the largest binary unit in
+    which every value is a whole number of tenths or hundredths (``139.25 KiB``
+    beside ``162.00 KiB``), else bytes (``142,593 B`` beside ``165,888 B``), so a
+    change of a few bytes never reads as no change."""
+    largest = max((abs(value) for value in values), default=0)
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if largest < scale:
+            continue
+        for decimals in (1, 2):
+            if all((value / scale * 10**decimals).is_integer() for value in values):
+                return [f"{value / scale:.{decimals}f} {unit}" for value in values]
+    return [f"{int(value):,} B" for value in values]
+
+
 def format_time_ps(picoseconds: float) -> str:
     """Modelled device time: ``1_234_000`` ps -> ``1.23 µs``."""
     ns = picoseconds / 1000
@@ -53,3 +69,13 @@ def format_rate(bytes_per_second: float) -> str:
         if bytes_per_second >= scale:
             return f"{bytes_per_second / scale:.2f} {unit}"
     return f"{bytes_per_second:.0f} B/s"
+
+
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """``1 block``, ``2 blocks``, ``0 blocks``; irregular nouns take ``plural_form``."""
+    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"
+
+
+def count_cores(count: int, kind: str) -> str:
+    """``8 aiv cores``, ``1 aic core``; coupled cores (``aicore``) are ``AI cores``."""
+    return plural(count, "AI core" if kind == "aicore" else f"{kind} core")

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import hex_to_rgb
 
-from ubscope.probe.units import format_bytes
+from ubscope.probe.units import format_bytes, plural
 from ubscope.reports.decimate import decimate_frame
 from ubscope.reports.escape import plot_text
 from ubscope.reports.style import (
@@ -304,7 +304,7 @@ def allocation_map_figure(
     if len(shown) < len(blocks):
         mark_decimated(
             figure,
-            f"{len(shown)} of {len(blocks)} blocks drawn: those past capacity, the long-lived, "
+            f"{len(shown)} of {plural(len(blocks), 'block')} drawn: those past capacity, the long-lived, "
             "an even sample of the short-lived",
         )
     return figure

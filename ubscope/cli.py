@@ -12,11 +12,11 @@ import argparse
 import importlib
 import pkgutil
 import sys
-import traceback
 import warnings
 from collections.abc import Sequence
 
 from ubscope._version import __version__
+from ubscope.commands.common import print_error
 from ubscope.probe.errors import UbscopeError
 from ubscope.probe.text import printable
 from ubscope.workflow_commands import guarded_output
@@ -37,7 +37,14 @@ def command_modules() -> list:
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line (exit 2)."""
+    """argparse that reports a usage error as one line (exit 2) and takes
+    ``--debug`` before or after any command."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        # SUPPRESS: a command's parser must not reset a --debug given before it.
+        self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                          help="show tracebacks (for bug reports)")  # fmt: skip
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -50,7 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
         "UB overflow, misaligned copies, fragmentation and GM traffic waste.",
     )
     parser.add_argument("--version", action="version", version=f"ubscope {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks (for bug reports)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for module in command_modules():
         module.register(commands)
@@ -76,10 +82,7 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         return int(args.handler(args) or 0)
     except UbscopeError as exc:
-        if args.debug:
-            traceback.print_exc()
-        # Messages name files and quote their content: both are input.
-        print(f"ubscope: error: {printable(str(exc))}", file=sys.stderr)
+        print_error(exc, getattr(args, "debug", False))
         return exc.exit_code
     except KeyboardInterrupt:
         print("ubscope: interrupted", file=sys.stderr)

@@ -105,7 +105,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="[METRIC=]AMOUNT",
-        help=f"allowed growth over the baseline (default {DEFAULT_TOLERANCE}), "
+        # argparse %-formats help texts: a literal percent sign is written %%.
+        help=f"allowed growth over the baseline (default {DEFAULT_TOLERANCE.replace('%', '%%')}), "
         "or METRIC=AMOUNT; repeatable",
     )
 
@@ -226,15 +227,23 @@ def _update_options(state: _PluginState) -> str:
 
 
 def _explain(problem: Problem, measurement: Measurement) -> str:
-    """A problem's message; for finding limits, also which codes were found."""
+    """A problem's message; for finding limits, also which codes were found
+    (for ``findings.error``, only the codes found as errors)."""
     metric = problem.metric or ""
     if not metric.startswith("findings."):
         return problem.message
-    prefix = metric[len(BY_CODE) :].removesuffix("*") if metric.startswith(BY_CODE) else ""
-    codes = [
-        f"{name[len(BY_CODE) :]} x{int(count)}"
-        for name, count in sorted(measurement.metrics.items())
+    by_code = metric.startswith(BY_CODE)
+    prefix = metric[len(BY_CODE) :].removesuffix("*") if by_code else ""
+    severity = None if by_code else metric.removeprefix("findings.")
+    found = {
+        name[len(BY_CODE) :]: count
+        for name, count in measurement.metrics.items()
         if name.startswith(BY_CODE + prefix) and count
+    }
+    codes = [
+        f"{code} x{int(count)}"
+        for code, count in sorted(found.items())
+        if severity is None or str(measurement.code_severity.get(code)) == severity
     ]
     return f"{problem.message} (found: {', '.join(codes) or 'none by code'})"
 

@@ -19,7 +19,7 @@ from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules.base import Rule, register
 from ubscope.analyzers.rules.ub import core_list, site_findings, where
 from ubscope.probe.events import EventKind
-from ubscope.probe.units import format_bytes
+from ubscope.probe.units import count_cores, format_bytes
 
 # Fragmentation is judged only while this share of the capacity is free.
 DEFAULT_MIN_FREE_FRACTION = 0.1
@@ -118,8 +118,8 @@ class ExternalFragmentation(Rule):
             at = int(np.flatnonzero(cover.rows == worst["row"])[0])
             cores = sorted(i["core"] for i in group)
             message = (
-                f"{space} external fragmentation up to {worst['external']:.0%} on {len(cores)} "
-                f"{kind} core(s) ({core_list(kind, cores)}): at event {worst['row']} on "
+                f"{space} external fragmentation up to {worst['external']:.0%} on "
+                f"{count_cores(len(cores), kind)} ({core_list(kind, cores)}): at event {worst['row']} on "
                 f"{kind}{worst['core']}, {format_bytes(int(cover.free_bytes[at]))} free but the "
                 f"largest free block is {format_bytes(int(cover.largest_free[at]))}"
             )
@@ -174,7 +174,7 @@ class RoundingWaste(Rule):
             cores = sorted({int(c) for c in group_parts(blocks.gid[mine])[1]})
             message = (
                 f"{format_bytes(waste)} of {format_bytes(total)} allocated in {space_label} on "
-                f"{len(cores)} {kind_label} core(s) is rounding waste ({waste / total:.0%}): "
+                f"{count_cores(len(cores), kind_label)} is rounding waste ({waste / total:.0%}): "
                 f"requested sizes are not multiples of the "
                 f"{ctx.chip.space_alignment(space_label)} B alignment"
             )
@@ -226,7 +226,7 @@ class HighWaterGap(Rule):
             cores = sorted(int(c) for c in group["core"])
             message = (
                 f"{space} high-water mark exceeds the peak of live bytes by up to "
-                f"{format_bytes(int(worst['gap']))} on {len(cores)} {kind} core(s) "
+                f"{format_bytes(int(worst['gap']))} on {count_cores(len(cores), kind)} "
                 f"({core_list(kind, cores)}): {format_bytes(int(worst['high_water']))} of "
                 f"address space for {format_bytes(int(worst['peak_live_bytes']))} live at peak"
             )

@@ -22,7 +22,7 @@ from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.rules.base import Rule, register
 from ubscope.analyzers.rules.ub import core_list
 from ubscope.probe.events import EventKind
-from ubscope.probe.units import format_bytes, format_time_ps
+from ubscope.probe.units import count_cores, format_bytes, format_time_ps
 
 PS_PER_US = 1_000_000
 
@@ -112,8 +112,8 @@ class OverlappingAllocations(Rule):
             cores = sorted({int(c) for c in group["core"]})
             name = ctx.label("name", int(blocks.name[first]))
             message = (
-                f"{len(group)} {space} allocation(s) overlap a live block on {len(cores)} {kind} "
-                f"core(s) ({core_list(kind, cores)}); first: '{name}' "
+                f"{len(group)} {space} allocation(s) overlap a live block on "
+                f"{count_cores(len(cores), kind)} ({core_list(kind, cores)}); first: '{name}' "
                 f"[0x{int(blocks.addr[first]):x}, 0x{int(blocks.end[first]):x})"
             )
             evidence: dict[str, Any] = {"cores": cores, "allocations": len(group),
@@ -184,7 +184,7 @@ class NeverFreed(Rule):
             total = int(group["bytes"].sum())
             message = (
                 f"{len(group)} '{labels['name']}' {labels['space']} block(s) "
-                f"({format_bytes(total)}) never freed on {len(cores)} {kind} core(s) "
+                f"({format_bytes(total)}) never freed on {count_cores(len(cores), kind)} "
                 f"({core_list(kind, cores)})"
             )
             findings.append(
@@ -262,7 +262,7 @@ class PoolNeverReset(Rule):
             message = (
                 f"{', '.join(repr(n) for n in names)} allocated again up to {int(per_core.max())} "
                 f"time(s) at growing {space} addresses with no pool reset between rounds on "
-                f"{len(cores)} {kind} core(s) ({core_list(kind, cores)}); the pool grows by about "
+                f"{count_cores(len(cores), kind)} ({core_list(kind, cores)}); the pool grows by about "
                 f"{format_bytes(growth)} per round"
             )
             location = ctx.location(group["row"].to_numpy())
@@ -344,8 +344,8 @@ class IdleRule(Rule):
 
     def describe(self, labels: dict[str, Any], count: int, mean_idle: float, share: float) -> str:
         return (
-            f"{count} '{labels['name']}' {labels['space']} block(s) on {len(labels['cores'])} "
-            f"{labels['kind']} core(s) {self.verb} on average {format_time_ps(mean_idle)} "
+            f"{count} '{labels['name']}' {labels['space']} block(s) on "
+            f"{count_cores(len(labels['cores']), labels['kind'])} {self.verb} on average {format_time_ps(mean_idle)} "
             f"{self.relative_to} ({share:.0%} of their lifetime idle)"
         )
 
@@ -432,8 +432,8 @@ class UnusedAllocation(Rule):
             total = int(group["bytes"].sum())
             message = (
                 f"{len(group)} '{labels['name']}' {labels['space']} block(s) "
-                f"({format_bytes(total)}) allocated but never used on {len(labels['cores'])} "
-                f"{labels['kind']} core(s) ({core_list(labels['kind'], labels['cores'])})"
+                f"({format_bytes(total)}) allocated but never used on "
+                f"{count_cores(len(labels['cores']), labels['kind'])} ({core_list(labels['kind'], labels['cores'])})"
             )
             findings.append(
                 self.finding(

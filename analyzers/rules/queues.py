@@ -13,7 +13,7 @@ from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules.base import Rule, register
 from ubscope.analyzers.rules.ub import core_list
 from ubscope.probe.events import POSITION_SPACE, EventKind, Flag, Space, TPosition
-from ubscope.probe.units import format_time_ps
+from ubscope.probe.units import count_cores, format_time_ps
 
 
 def position_name(value: int) -> str:
@@ -119,8 +119,8 @@ class QueuePositionLimit(Rule):
                      names: list[str]) -> tuple[str, str]:  # fmt: skip
             position = position_name(int(key[1]))
             message = (
-                f"{most} queue buffers on {position} ({', '.join(names)}) on {len(cores)} {kind} "
-                f"core(s) ({core_list(kind, cores)}); {ctx.chip.name} allows {limit} per position "
+                f"{most} queue buffers on {position} ({', '.join(names)}) on "
+                f"{count_cores(len(cores), kind)} ({core_list(kind, cores)}); {ctx.chip.name} allows {limit} per position "
                 "(QUE_MAX_EVENT): this hangs a real NPU"
             )
             return message, f"Keep at most {limit} buffers on {position}."
@@ -155,7 +155,7 @@ class PipeBufferLimit(Rule):
         def describe(key: Any, kind: str, cores: list[int], most: int,
                      names: list[str]) -> tuple[str, str]:  # fmt: skip
             message = (
-                f"{most} buffers on one TPipe on {len(cores)} {kind} core(s) "
+                f"{most} buffers on one TPipe on {count_cores(len(cores), kind)} "
                 f"({core_list(kind, cores)}); the limit is {limit} (QBUF_MAX_LEN)"
             )
             return message, "Merge buffers: one TBuf sliced into tensors counts once."
@@ -234,7 +234,7 @@ class SingleBuffered(Rule):
             worst = mine[np.argmax(copy_ps[mine])]
             overlap = min(copy_ps[worst], span[worst] - copy_ps[worst])
             message = (
-                f"'{name}' ({position}) is single-buffered on {len(cores)} {kind} core(s): up to "
+                f"'{name}' ({position}) is single-buffered on {count_cores(len(cores), kind)}: up to "
                 f"{int(count[mine].max())} GM copies go through one block, so they cannot "
                 f"overlap compute; they take {share[worst]:.0%} of the modelled time"
             )

@@ -12,7 +12,7 @@ from ubscope.analyzers.context import CORE_KIND_LABELS, TraceContext, group_part
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules.base import Rule, register
 from ubscope.probe.events import EventKind, Flag, Space
-from ubscope.probe.units import format_bytes
+from ubscope.probe.units import count_cores, format_bytes
 
 Describe = Callable[[Any], tuple[str, dict[str, Any], str, str | None]]
 
@@ -60,9 +60,9 @@ def site_findings(
 
 
 def where(group: Any) -> str:
-    """``at call site 'copyin' on 8 aiv core(s)``."""
+    """``at call site 'copyin' on 8 aiv cores``."""
     site = f"at call site '{group.tag}'" if group.tag else "at an untagged call site"
-    return f"{site} on {len(group.cores)} {group.core_kind} core(s)"
+    return f"{site} on {count_cores(len(group.cores), group.core_kind)}"
 
 
 def on_chip_side(ctx: TraceContext, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +123,7 @@ class CapacityOverflow(Rule):
                 "event_kinds": ["alloc"],
             }
             message = (
-                f"{space} overflows on {len(cores)} {kind} core(s) ({core_list(kind, cores)}): "
+                f"{space} overflows on {count_cores(len(cores), kind)} ({core_list(kind, cores)}): "
                 f"peak {format_bytes(peak)} live vs {format_bytes(capacity_bytes)} capacity"
             )
             if mine.size:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,6 +56,31 @@ def test_pytest11_entry_point_is_declared():
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     section = pyproject.split("[project.entry-points.pytest11]", 1)[1].split("\n[", 1)[0]
     assert section.strip() == 'ubscope = "ubscope.pytest_plugin"'
+
+
+PLUGIN_OPTIONS = (
+    "--ubscope",
+    "--ubscope-baseline",
+    "--ubscope-update-baselines",
+    "--ubscope-repeat",
+    "--ubscope-tolerance",
+)
+
+
+def test_pytest_help_works_and_lists_every_option(tmp_path, plugin_args):
+    # A help text with a bare % once made `pytest --help` crash in every project
+    # of an environment with ubscope installed.
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *plugin_args, "-p", "no:cacheprovider", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    listed = set(re.findall(r"^\s+(--ubscope[a-z-]*)", result.stdout, re.MULTILINE))
+    assert listed == set(PLUGIN_OPTIONS)
+    assert "(default 2%)" in result.stdout
 
 
 def test_limits_pass_and_fail_naming_metric_and_numbers(run):
@@ -110,6 +138,25 @@ def test_healthy(ubscope_trace):
         [
             "*_ test_planted _*",
             "*findings.by_code.UB[*] = * exceeds the limit 0 (@ub_clean(UB)) by * (found: UB001 x1*",
+        ]
+    )
+
+
+def test_ub_clean_without_codes_lists_only_the_codes_of_each_severity(run):
+    # pool_no_reset finds UB001 and 2x UB002 (errors), UB003 and UB006 (warnings),
+    # GM003 and 3x UB009 (infos): the error limit names only the three errors.
+    result = run("""
+@pytest.mark.ub_clean
+def test_planted(ubscope_trace):
+    ubscope_trace.run("pool_demo", preset="pool_no_reset")
+""")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*findings.error = 3 exceeds the limit 0 (@ub_clean()) by 3 "
+            "(found: UB001 x1, UB002 x2)",
+            "*findings.warning = 2 exceeds the limit 0 (@ub_clean()) by 2 "
+            "(found: UB003 x1, UB006 x1)",
         ]
     )
 

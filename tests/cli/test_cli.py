@@ -51,8 +51,16 @@ def test_user_errors_print_one_line_and_exit_2(args, message):
     assert "Traceback" not in result.stderr
 
 
-def test_debug_shows_the_traceback():
-    result = run_cli("--debug", "trace", "info", "/no/such/file.ubtrace")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--debug", "trace", "info", "/no/such/file.ubtrace"],
+        ["trace", "--debug", "info", "/no/such/file.ubtrace"],
+        ["trace", "info", "/no/such/file.ubtrace", "--debug"],
+    ],
+)
+def test_debug_shows_the_traceback_wherever_it_is_given(args):
+    result = run_cli(*args)
     assert result.returncode == 2 and "Traceback" in result.stderr
 
 

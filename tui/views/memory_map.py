@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from ubscope.probe.units import format_bytes, format_time_ps
+from ubscope.probe.units import format_bytes, format_time_ps, plural
 from ubscope.tui.state import ProfileState
 from ubscope.tui.text import bytes_of, percent
 from ubscope.tui.views.base import View
@@ -84,7 +84,7 @@ class MemoryMapView(PlaceKeys, View):
         text = Text()
         text.append(place.label, style="bold")
         text.append(f"  step {state.step + 1}/{len(series)}  t {format_time_ps(state.t_ps)}  "
-                    f"{len(live)} blocks ")  # fmt: skip
+                    f"{plural(len(live), 'block')} ")  # fmt: skip
         text.append(bytes_of(used, place.capacity))
         fragmentation = self._fragmentation_at(state.step)
         if fragmentation is not None:

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ubscope.probe.units import format_bytes, format_rate, format_time_ps
+from ubscope.probe.units import format_bytes, format_rate, format_time_ps, plural
 from ubscope.tui.text import literal, percent
 from ubscope.tui.views.base import View
 from ubscope.tui.widgets.capacity_bars import Bar, CapacityBars
@@ -83,7 +83,7 @@ class OverviewView(View):
             for launch in ctx.launches.itertuples():
                 text.append("\nlaunch ")
                 text.append(str(launch.name))
-                text.append(f"  {launch.block_dim} blocks, {launch.mode}, "
+                text.append(f"  {plural(launch.block_dim, 'block')}, {launch.mode}, "
                             f"{format_time_ps(launch.end_ps - launch.start_ps)}")  # fmt: skip
         for warning in analysis.warnings:
             text.append("\n⚠ ", style="bold")

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 
 from ubscope.analyzers.api import analyze_inputs
-from ubscope.analyzers.output import FORMATS, render
+from ubscope.analyzers.baseline import SCHEMA as BASELINE_SCHEMA
+from ubscope.analyzers.output import (
+    FORMATS,
+    JSON_SCHEMA,
+    combine_documents,
+    dumps,
+    render_text,
+    to_document,
+)
 from ubscope.analyzers.vendor import detect_vendor_input
-from ubscope.commands.common import add_chip_option, console
+from ubscope.commands.common import add_chip_option, console, each_input
 from ubscope.config import Config, discover_config, load_config
 from ubscope.probe.errors import InputError, ParameterError
+from ubscope.probe.events import ROW_FIELDS
 from ubscope.probe.trace import TRACE_SUFFIX
+from ubscope.tui.loading import find_traces
 
 ORDER = 30
 VENDOR_OPTIONS = (
@@ -29,6 +42,18 @@ VENDOR_OPTIONS = (
     ),
 )
 _ARROW_MAGIC = b"\xff\xff\xff\xff"
+# Files ubscope writes itself, recognised by their first bytes.
+_SNIFF_BYTES = 4096
+_PERFETTO_HEADER = re.compile(
+    r'^\{"displayTimeUnit".*?"exporter": "ubscope[^"]*", "trace": "([^"]*)"'
+)
+_CSV_HEADER = ",".join(("seq", *ROW_FIELDS[:3]))
+_OWN_MARKERS = (
+    (f'"schema": "{JSON_SCHEMA}"', "ubscope's JSON report (written by `analyze --format json`)"),
+    (f'"schema": "{BASELINE_SCHEMA}"', "a ubscope baseline (read by `ubscope check --baseline`)"),
+    ('"name": "ubscope"', "ubscope's SARIF report (written by `analyze --format sarif`)"),
+    ("<title>ubscope report", "ubscope's HTML report (written by `ubscope report`)"),
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -71,29 +96,55 @@ def _is_trace(path: Path) -> bool:
         return False
 
 
-def classify_inputs(paths: list[str]) -> tuple[str | None, list[tuple[str, str]]]:
-    """(the trace, [(vendor reader kind, path)]) from positional inputs."""
-    trace: str | None = None
+def classify_inputs(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """([traces], [(vendor reader kind, path)]) from positional inputs; a folder
+    that is not vendor output stands for the traces in it."""
+    traces: list[str] = []
     vendor: list[tuple[str, str]] = []
     for text in paths:
         path = Path(text)
         if not path.exists():
             raise InputError(path, "no such file or folder")
         if path.is_file() and _is_trace(path):
-            if trace is not None:
-                raise ParameterError(f"{text}: one trace at a time (already have {trace})")
-            trace = text
+            traces.append(text)
             continue
+        # Before vendor detection: a Perfetto export looks like torch_npu's trace JSON.
+        own = _own_output(path) if path.is_file() else None
+        if own is not None:
+            raise InputError(path, f"this is {own}; analyze the .ubtrace it was made from")
         kind = detect_vendor_input(path)
-        if kind is None:
+        if kind is not None:
+            vendor.append((kind, text))
+            continue
+        try:
+            traces.extend(str(entry.path) for entry in find_traces(path))
+        except InputError:
             raise InputError(
                 path,
                 "neither a .ubtrace nor recognised vendor output (msSanitizer log, msadvisor "
                 "JSON, msprof op folder, torch_npu profiler folder); name it with --sanitizer, "
-                "--msadvisor, --msprof-op or --torch-npu",
-            )
-        vendor.append((kind, text))
-    return trace, vendor
+                "--msadvisor, --msprof-op or --torch-npu"
+                + ("; a folder of traces holds *.ubtrace files" if path.is_dir() else ""),
+            ) from None
+    return traces, vendor
+
+
+def _own_output(path: Path) -> str | None:
+    """What ubscope wrote ``path`` as (an export, a report, a baseline), or None."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    perfetto = _PERFETTO_HEADER.search(head)
+    if perfetto:
+        return f"ubscope's Perfetto export of {perfetto.group(1)} (written by `ubscope export`)"
+    if head.startswith(_CSV_HEADER):
+        return "ubscope's CSV export of a trace (written by `ubscope export --format csv`)"
+    for marker, what in _OWN_MARKERS:
+        if marker in head:
+            return what
+    return None
 
 
 def _codes(text: str | None) -> list[str] | None:
@@ -109,25 +160,62 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    trace, vendor = classify_inputs(args.inputs)
+    traces, vendor = classify_inputs(args.inputs)
     for dest, _, _, _ in VENDOR_OPTIONS:
         vendor.extend((dest, path) for path in getattr(args, dest))
-    if trace is None and not vendor:
+    if not traces and not vendor:
         raise ParameterError(
             "give a trace and/or vendor output to analyze (see ubscope analyze --help)"
         )
+    if len(traces) > 1 and vendor:
+        raise ParameterError(
+            f"vendor output goes with one trace, got {len(traces)} traces; analyze the "
+            "trace it belongs to with it"
+        )
     config = _config(args)
-    analysis = analyze_inputs(trace, vendor, config)
-    if args.output:
+    with _report_console(args.output, args.format) as out:
+        return _analyze_each(traces or [None], vendor, config, args, out)
+
+
+@contextmanager
+def _report_console(output: str | None, fmt: str) -> Iterator[Console]:
+    if output is not None:
         try:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                render(analysis, args.format, Console(file=handle, width=100, color_system=None,
-                                                      highlight=False))  # fmt: skip
+            handle = open(output, "w", encoding="utf-8")
         except OSError as exc:
-            raise InputError(args.output, f"cannot write the report ({exc.strerror})") from None
-    elif args.format == "text":
-        render(analysis, "text", console())
+            raise InputError(output, f"cannot write the report ({exc.strerror})") from None
+        with handle:
+            yield Console(file=handle, width=100, color_system=None, highlight=False)
     else:
-        render(analysis, args.format, Console(file=sys.stdout, highlight=False))
-    failing = [f for f in analysis.findings if f.severity >= config.fail_on]
-    return 1 if failing else 0
+        yield console() if fmt == "text" else Console(file=sys.stdout, highlight=False)
+
+
+def _analyze_each(
+    traces: list[str | None],
+    vendor: list[tuple[str, str]],
+    config: Config,
+    args: argparse.Namespace,
+    out: Console,
+) -> int:
+    """One report per trace (text: one after the other, separated by a rule;
+    json: a list; sarif: a run each). Exit code: the worst of them."""
+    documents: list[dict] = []
+    shown = 0
+
+    def analyze_one(trace: str | None) -> int:
+        nonlocal shown
+        analysis = analyze_inputs(trace, vendor, config)
+        if args.format == "text":
+            if shown:
+                out.print()
+                out.rule(style="dim")
+            render_text(analysis, out)
+            shown += 1
+        else:
+            documents.append(to_document(analysis, args.format))
+        return 1 if any(f.severity >= config.fail_on for f in analysis.findings) else 0
+
+    code = each_input(traces, analyze_one, getattr(args, "debug", False))
+    if documents:
+        out.file.write(dumps(combine_documents(documents, args.format)))
+    return code

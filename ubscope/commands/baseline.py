@@ -12,6 +12,7 @@ from ubscope.analyzers.regression import Measurement, measure_traces
 from ubscope.commands.common import console, progress
 from ubscope.probe.errors import ConfigError
 from ubscope.probe.text import printable
+from ubscope.probe.units import plural
 
 ORDER = 75
 
@@ -43,7 +44,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def measure_with_progress(traces: Sequence[str]) -> list[Measurement]:
     """Analyze the traces (a spinner on stderr while it runs)."""
-    with progress(f"analyzing {len(traces)} trace(s)", total=None):
+    with progress(f"analyzing {plural(len(traces), 'trace')}", total=None):
         return measure_traces(traces)
 
 

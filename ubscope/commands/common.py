@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ubscope.probe.chip import DEFAULT_CHIP, ChipProfile, builtin_chips, load_chip
+from ubscope.probe.errors import UbscopeError
+from ubscope.probe.text import printable
+
+Item = TypeVar("Item")
 
 
 def add_chip_option(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +31,30 @@ def add_chip_option(parser: argparse.ArgumentParser) -> None:
 
 def chip_from_args(args: argparse.Namespace) -> ChipProfile:
     return load_chip(getattr(args, "chip", None))
+
+
+def print_error(exc: UbscopeError, debug: bool = False) -> None:
+    """A user error as one line on stderr (and its traceback with ``--debug``)."""
+    if debug:
+        traceback.print_exc()
+    # Messages name files and quote their content: both are input.
+    print(f"ubscope: error: {printable(str(exc))}", file=sys.stderr)
+
+
+def each_input(items: Sequence[Item], action: Callable[[Item], int], debug: bool = False) -> int:
+    """``action`` on every input in turn; a user error in one of several is
+    reported as one line and the others still run. Returns the worst exit code."""
+    worst = 0
+    for item in items:
+        try:
+            code = action(item)
+        except UbscopeError as exc:
+            if len(items) == 1:
+                raise
+            print_error(exc, debug)
+            code = exc.exit_code
+        worst = max(worst, code)
+    return worst
 
 
 def console(stderr: bool = False) -> Console:

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ubscope.analyzers.api import Analysis, analyze_path
 from ubscope.analyzers.findings import Finding, Severity
+from ubscope.analyzers.output import finding_headline
 from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
 from ubscope.kernels.demo_set import DEMO_RUNS, DemoRun
 from ubscope.kernels.registry import get_kernel, run_kernel
@@ -74,7 +75,7 @@ def _print_problems(analyses: dict[str, Analysis]) -> None:
         codes = ", ".join(dict.fromkeys(f.code for f in problems))
         out.print(f"\n{run.label}: {codes}", markup=False, style=style)
         for finding in problems[:3]:
-            out.print(Text(f"  {finding.code} {finding.message}"))
+            out.print(finding_headline(finding))
         if len(problems) > 3:
             out.print(f"  ... and {len(problems) - 3} more", markup=False)
 

@@ -29,13 +29,24 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _rules(args: argparse.Namespace) -> int:
+    header = ("code", "name", "severity", "input", "summary")
+    rows = [(code, rule.name, str(rule.severity), rule.input_kind, rule.summary())
+            for code, rule in sorted(load_rules().items())]  # fmt: skip
+    out = console()
+    if not out.is_terminal:
+        # One line per rule, never wrapped, so `ubscope rules | grep FRG001` finds it whole.
+        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+        for row in (header, *rows):
+            cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
+            out.print("  ".join([*cells, row[-1]]), markup=False, soft_wrap=True)
+        return 0
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for column in ("code", "name", "severity", "input", "summary"):
-        table.add_column(column, overflow="fold")
-    for code, rule in sorted(load_rules().items()):
-        table.add_row(*(Text(str(v)) for v in (code, rule.name, rule.severity, rule.input_kind,
-                                               rule.summary())))  # fmt: skip
-    console().print(table)
+    for column in header:
+        # Codes and names are never split; the summary wraps at spaces.
+        table.add_column(column, no_wrap=column != "summary")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    out.print(table)
     return 0
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 from ubscope.commands.common import add_chip_option, chip_from_args, console, progress
 from ubscope.kernels.npu_backend import cross_check, probe_npu
 from ubscope.kernels.registry import RunOutcome, get_kernel, load_builtin_kernels, run_kernel
+from ubscope.probe.trace import TRACE_SUFFIX
 from ubscope.probe.units import format_time_ps
 
 ORDER = 20
@@ -60,6 +62,12 @@ def _run(args: argparse.Namespace) -> int:
     params = spec.resolve(args.param, args.preset)
     chip = chip_from_args(args)
     output = Path(args.output or f"{spec.name}{'_' + args.preset if args.preset else ''}.ubtrace")
+    if output.suffix != TRACE_SUFFIX:
+        warnings.warn(
+            f"{output}: the name does not end in {TRACE_SUFFIX}; the file is a trace all the "
+            f"same, but `tui FOLDER` and `analyze FOLDER` find traces by that extension",
+            stacklevel=1,
+        )
     if args.backend == "npu":
         probe_npu()  # fail early, before the emulation, when the NPU path cannot run
     with progress(f"running {spec.name} on {chip.name}", total=None):

@@ -1,12 +1,14 @@
-"""``ubscope trace info FILE``: metadata and event counts of a trace."""
+"""``ubscope trace info FILE...``: metadata and event counts of traces."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from rich.console import Console
+
 from ubscope.analyzers.context import TraceContext
-from ubscope.commands.common import console
+from ubscope.commands.common import console, each_input
 from ubscope.probe.trace import read_trace, trace_summary
 
 ORDER = 40
@@ -16,21 +18,39 @@ def register(commands: argparse._SubParsersAction) -> None:
     trace = commands.add_parser("trace", help="inspect trace files",
                                 description="Inspect .ubtrace files.")  # fmt: skip
     actions = trace.add_subparsers(dest="action", metavar="ACTION")
-    info = actions.add_parser("info", help="print a trace's metadata and event counts",
-                              description="Print a trace's metadata and event counts.")  # fmt: skip
-    info.add_argument("file", help="a .ubtrace file")
-    info.add_argument("--json", action="store_true", help="print as JSON")
+    info = actions.add_parser("info", help="print traces' metadata and event counts",
+                              description="Print each trace's metadata and event counts. "
+                              "An unreadable file is reported in one line and the others "
+                              "are still shown (exit 2).")  # fmt: skip
+    info.add_argument("files", nargs="+", metavar="FILE", help=".ubtrace files")
+    info.add_argument("--json", action="store_true",
+                      help="print as JSON (a list when several files are given)")  # fmt: skip
     info.set_defaults(handler=_info)
     trace.set_defaults(handler=lambda args: trace.print_help() or 2)
 
 
 def _info(args: argparse.Namespace) -> int:
-    trace = read_trace(args.file)
-    summary = trace_summary(trace, TraceContext(trace).modelled_time_ps)
     out = console()
-    if args.json:
-        out.print_json(json.dumps(summary, default=str))
+    summaries: list[dict] = []
+
+    def show(path: str) -> int:
+        trace = read_trace(path)
+        summary = trace_summary(trace, TraceContext(trace).modelled_time_ps)
+        summaries.append(summary)
+        if not args.json:
+            _print_summary(summary, out, first=len(summaries) == 1)
         return 0
+
+    code = each_input(args.files, show, getattr(args, "debug", False))
+    if args.json and summaries:
+        document = summaries if len(args.files) > 1 else summaries[0]
+        out.print_json(json.dumps(document, default=str))
+    return code
+
+
+def _print_summary(summary: dict, out: Console, first: bool) -> None:
+    if not first:
+        out.print()
     for key, value in summary.items():
         if isinstance(value, dict):
             out.print(f"{key}:", markup=False)
@@ -38,4 +58,3 @@ def _info(args: argparse.Namespace) -> int:
                 out.print(f"  {sub}: {item}", markup=False)
         else:
             out.print(f"{key}: {value}", markup=False)
-    return 0

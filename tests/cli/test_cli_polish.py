@@ -1,0 +1,164 @@
+"""Output people read and grep, and inputs the commands accept (issue 11, items 9 and 10)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from ubscope.analyzers.regression import check_measurement, measure_traces, tolerances_from_options
+from ubscope.analyzers.rules import load_rules
+from ubscope.cli import main
+from ubscope.probe.units import count_cores, format_exact_bytes, plural
+from ubscope.reports.ci import print_results
+
+FINDING_HEAD = re.compile(r"^  [A-Z]{2,4}\d{3} ")
+
+
+def run_cli(*args: str, cwd: Path | None = None, columns: int = 80) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": str(columns)}
+    return subprocess.run([sys.executable, "-m", "ubscope", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=300)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def traces(tmp_path_factory) -> Path:
+    """A folder with a healthy pool_demo trace and one that overflows UB."""
+    folder = tmp_path_factory.mktemp("traces")
+    assert main(["run", "pool_demo", "-p", "n=16384", "-o", str(folder / "ok.ubtrace")]) == 0
+    bad = folder / "bad.ubtrace"
+    assert main(["run", "pool_demo", "--preset", "pool_no_reset", "-o", str(bad)]) == 0
+    return folder
+
+
+# --- item 9: output a person can read and grep ---------------------------------------
+
+
+def test_rules_in_a_pipe_print_one_whole_line_per_rule():
+    result = run_cli("rules", columns=40)
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    rules = load_rules()
+    assert len(lines) == 1 + len(rules)  # the header, then one line per rule
+    for code, rule in rules.items():
+        [line] = [line for line in lines if line.startswith(code + " ")]
+        assert rule.name in line.split() and line.endswith(rule.summary())
+
+
+def test_wrapped_finding_lines_hang_under_their_first_line(traces):
+    result = run_cli("analyze", str(traces / "bad.ubtrace"), columns=60)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    heads = [i for i, line in enumerate(lines) if FINDING_HEAD.match(line)]
+    assert len(heads) >= 3
+    for i in heads:
+        end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("      at:"))
+        assert end > i + 1, "the message should wrap at 60 columns"
+        # "  UB001 " is 8 columns: continuation lines start under the message.
+        assert all(line.startswith(" " * 8) and line[8] != " " for line in lines[i + 1 : end])
+    assert "3 errors, 2 warnings, 4 info" in result.stdout
+
+
+def test_counts_are_pluralised():
+    assert [plural(n, "block") for n in (0, 1, 2)] == ["0 blocks", "1 block", "2 blocks"]
+    assert count_cores(8, "aiv") == "8 aiv cores"
+    assert count_cores(1, "aic") == "1 aic core"
+    assert count_cores(4, "aicore") == "4 AI cores"
+
+
+def test_byte_values_of_a_row_share_one_exact_unit():
+    # 142,592 B = 139.25 KiB and 165,888 B = 162 KiB: both exact in KiB with 2 decimals.
+    assert format_exact_bytes([142_592, 165_888]) == ["139.25 KiB", "162.00 KiB"]
+    # 142,593 B is no whole number of hundredths of a KiB: both in bytes.
+    assert format_exact_bytes([142_593, 165_888]) == ["142,593 B", "165,888 B"]
+    assert format_exact_bytes([98_304, 0]) == ["96.0 KiB", "0.0 KiB"]
+    assert format_exact_bytes([512, 1]) == ["512 B", "1 B"]
+
+
+@pytest.mark.parametrize("show_all", [False, True])
+def test_check_table_at_80_columns_keeps_metric_names_and_numbers_whole(traces, show_all):
+    [measurement] = measure_traces([traces / "ok.ubtrace"])
+    result = check_measurement(measurement, dict(measurement.metrics), tolerances_from_options([]))
+    out = io.StringIO()
+    print_results([result], Console(file=out, width=80, color_system=None), show_all=show_all)
+    text = out.getvalue()
+    assert "…" not in text
+    assert all(len(line) <= 80 for line in text.splitlines() if not line.startswith("pool_demo["))
+    words = set(re.findall(r"[\w.*]+", text))
+    shown = [row.metric for row in result.rows if show_all or row.notable]
+    assert "fragmentation.failed_allocs_with_enough_free" in shown or not show_all
+    assert set(shown) <= words
+
+
+# --- item 10: smaller ones ---------------------------------------------------------------
+
+
+def test_trace_info_takes_several_files(traces, tmp_path):
+    result = run_cli("trace", "info", "ok.ubtrace", "missing.ubtrace", "bad.ubtrace", cwd=traces)
+    assert result.returncode == 2
+    files = [line for line in result.stdout.splitlines() if line.startswith("file: ")]
+    assert files == ["file: ok.ubtrace", "file: bad.ubtrace"]
+    [error] = result.stderr.strip().splitlines()
+    assert "missing.ubtrace" in error and "no such file" in error
+    result = run_cli("trace", "info", "--json", "ok.ubtrace", "bad.ubtrace", cwd=traces)
+    assert result.returncode == 0
+    assert [info["file"] for info in json.loads(result.stdout)] == ["ok.ubtrace", "bad.ubtrace"]
+
+
+def test_analyze_folder_reports_every_trace_with_the_worst_exit_code(traces):
+    result = run_cli("analyze", str(traces))
+    assert result.returncode == 1  # bad.ubtrace has errors, ok.ubtrace none
+    reports = [line for line in result.stdout.splitlines() if line.startswith("  trace: ")]
+    assert sorted(Path(line.split(": ", 1)[1]).name for line in reports) == [
+        "bad.ubtrace",
+        "ok.ubtrace",
+    ]
+    documents = json.loads(run_cli("analyze", "--format", "json", str(traces)).stdout)
+    assert sorted(Path(d["trace"]).name for d in documents) == ["bad.ubtrace", "ok.ubtrace"]
+    log = json.loads(run_cli("analyze", "--format", "sarif", str(traces)).stdout)
+    assert len(log["runs"]) == 2
+
+
+def test_analyze_folder_with_an_unreadable_trace_reports_the_rest(traces, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "ok.ubtrace").write_bytes((traces / "ok.ubtrace").read_bytes())
+    (folder / "broken.ubtrace").write_bytes(b"not a trace at all")
+    result = run_cli("analyze", str(folder))
+    assert result.returncode == 2
+    assert "  trace: " in result.stdout and "ok.ubtrace" in result.stdout
+    [error] = result.stderr.strip().splitlines()
+    assert "broken.ubtrace" in error and "Traceback" not in result.stderr
+
+
+def test_analyze_names_ubscopes_own_outputs(traces, tmp_path):
+    trace = traces / "ok.ubtrace"
+    outputs = {
+        "perfetto.json": (["export", str(trace), "-o"], "Perfetto export of ok.ubtrace"),
+        "events.csv": (["export", str(trace), "--format", "csv", "-o"], "CSV export"),
+        "report.json": (["analyze", str(trace), "--format", "json", "-o"], "JSON report"),
+        "report.sarif": (["analyze", str(trace), "--format", "sarif", "-o"], "SARIF report"),
+    }
+    for name, (command, what) in outputs.items():
+        path = tmp_path / name
+        main([*command, str(path)])
+        result = run_cli("analyze", str(path))
+        assert result.returncode == 2
+        [error] = result.stderr.strip().splitlines()
+        assert what in error and "analyze the .ubtrace" in error, error
+        assert "torch_npu" not in error
+
+
+def test_run_warns_when_the_output_is_not_named_ubtrace(tmp_path):
+    result = run_cli("run", "pool_demo", "-p", "n=16384", "-o", "out.html", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "ubscope: warning: out.html: the name does not end in .ubtrace" in result.stderr
+    quiet = run_cli("run", "pool_demo", "-p", "n=16384", "-o", "out.ubtrace", cwd=tmp_path)
+    assert "warning" not in quiet.stderr
