@@ -20,8 +20,13 @@ class IllegalAccess(SanitizerRule):
     """msSanitizer: illegal read or write outside any valid buffer.
 
     What: memcheck saw a kernel access (``illegal read/write of size N``, old
-    spelling ``illegel``) to an address that belongs to no allocation — in UB,
-    L1/L0 or GM (the GM form names the distance to the nearest allocation).
+    spelling ``illegel``; newer builds: ``Invalid UB write of size N by aicore
+    (..) type (..) block (..) pipe (..) in launch (..)``) to an address that
+    belongs to no allocation — in UB, L1/L0 or GM (the GM form names the
+    distance to the nearest allocation). The location is the first stack frame
+    outside CANN (``cann-<version>/``, ``ascend-toolkit/``, ``latest/``,
+    ``asc/impl``, ``basic_api``, ``tikcpp``, ``kernel_operator_*`` headers);
+    the whole stack is in evidence, and ``:0`` / ``<unknown>`` mean no location.
     Why: on hardware this silently corrupts other data or raises an AI Core
     exception far from the cause.
     Fix: check the offset and length at the reported file:line against the
@@ -128,7 +133,7 @@ class RaceHazard(SanitizerRule):
     What: ``Potential RAW|WAR|WAW hazard detected`` — two accesses to the same
     memory on different pipes (e.g. PIPE_MTE2 write, PIPE_MTE3 read) with no
     synchronisation between them; the accesses and their stacks are in
-    evidence.
+    evidence, and the offset (``RAW()+0x4000``) is the finding's address.
     Why: the outcome depends on pipe timing; wrong data appears intermittently.
     Fix: add the set_flag/wait_flag pair (or a PipeBarrier / queue EnQue/DeQue)
     that orders the two pipes.
@@ -143,7 +148,8 @@ class SyncProblem(SanitizerRule):
     """msSanitizer synccheck: unpaired or redundant sync, divergent or locked threads.
 
     What: ``Unpaired|Redundant set_flag/wait_flag instructions detected``,
-    ``Sync error detected`` or a kernel that locked up waiting for an event.
+    ``Sync error detected`` or a kernel that locked up waiting for an event;
+    the pipes and the kernel named after them (``in "copy_demo(...)"``) are kept.
     Why: an unpaired wait hangs the core; an unpaired set leaves event state
     behind for the next kernel; redundant syncs cost time.
     Fix: pair every set_flag with exactly one wait_flag on the same event id

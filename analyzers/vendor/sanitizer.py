@@ -86,10 +86,21 @@ _SUMMARY = re.compile(r"(\d{1,18}) ?byte\(s\) (leaked|unused memory) in (\d{1,18
 _RACE_ACCESS = re.compile(
     r"(PIPE_\w{1,32}) (Read|Write) at (\S{1,256}) in block (\d{1,9}) \((\w{1,8})\)"
 )
+_INVALID = re.compile(r"Invalid (\w{1,16}) (read|write) of size (\d{1,18})", re.IGNORECASE)
+_INVALID_FIELD = re.compile(r"(aicore|type|block|pipe) \(([^()]{0,256})\)")
+_RACE_OFFSET = re.compile(r"\(\)\+0x([0-9a-fA-F]{1,16})$")
+_BARE_DETAILS = ("at ", "#", "code in ", "in block ", "by thread ")
 _LOCATED_KINDS = {
     kind for kind, (code, _) in KINDS.items() if code in {f"SAN00{n}" for n in range(1, 8)}
 }
-_INTERNAL_FRAME = ("${ASCEND_HOME_PATH}", "/tikcpp/", "/tikcfw/", "/ascend-toolkit/")
+# CANN's own frames, recognised by the installation's structure rather than
+# one prefix: CANN 8.5 installs as .../cann-8.5.0/<arch>-linux/asc/impl/...,
+# older ones under ascend-toolkit/latest or compiler/tikcpp/tikcfw.
+_INTERNAL_FRAME = re.compile(
+    r"\$\{ASCEND_HOME_PATH\}|/cann-[^/]{1,64}/|/ascend-toolkit/|/latest/|/basic_api/"
+    r"|(?:^|/)asc/(?:impl|include)/|/tikcpp/|/tikcfw/"
+    r"|(?:^|/)(?:inner_)?kernel_operator_[^/]*\.(?:h|hpp|cppm|inc)$"
+)
 
 
 def parse_blocks(text: str) -> dict[str, list[int]]:
@@ -133,12 +144,25 @@ def _frame_file(frame: str) -> str:
     return frame
 
 
+def _source_path(location: str) -> str:
+    """``dir/a.cpp:18`` -> ``dir/a.cpp``."""
+    path, _, line = location.rpartition(":")
+    return path if line.isdigit() else location
+
+
+def _known_location(location: str) -> bool:
+    """False for the placeholders ``:0``, ``<unknown>`` and ``<unknown>:0``."""
+    path = _source_path(location).strip()
+    return bool(path) and not path.startswith("<unknown>")
+
+
 def user_file(frames: list[str]) -> str | None:
     """The first stack frame outside the CANN installation (else the outermost frame)."""
-    for frame in frames:
-        if not any(marker in frame for marker in _INTERNAL_FRAME):
-            return _frame_file(frame)
-    return _frame_file(frames[-1]) if frames else None
+    located = [_frame_file(frame) for frame in frames if _known_location(_frame_file(frame))]
+    for frame in located:
+        if not _INTERNAL_FRAME.search(_source_path(frame)):
+            return frame
+    return located[-1] if located else None
 
 
 class _Parser:
@@ -155,6 +179,7 @@ class _Parser:
         self.skipped_records = 0
         self.skipped_lines = 0
         self.dropping = False  # the current record is past the caps
+        self.bare = False  # in a record opened by a bare '=========' line (no prefixes)
 
     def full(self) -> bool:
         return self.kept > MAX_KEPT_CHARS
@@ -212,7 +237,9 @@ class _Parser:
         elif (
             "sync error" in lowered or "locked up" in lowered or "instructions detected" in lowered
         ):
-            self._start(line_no, severity, "sync error", rest)
+            record = self._start(line_no, severity, "sync error", rest)
+            if (start := rest.find("from PIPE")) >= 0:
+                _pipes_and_kernel(record, rest[start:])
         elif lowered.startswith("internal error"):
             self._start(line_no, severity, "internal error", rest)
         elif "non-default mask" in lowered:
@@ -221,6 +248,25 @@ class _Parser:
             self._start(line_no, severity, "unknown", rest)
         if (serial := _SERIAL.search(rest)) and self.current is not None:
             self.current["serial_no"] = int(serial.group(1))
+
+    def invalid_access(self, line_no: int, text: str) -> None:
+        """The newer record: ``Invalid UB write of size 32 by aicore (0) type (aiv)
+        block (0) pipe (PIPE_MTE3) in launch (add_custom)``."""
+        self.group = None
+        found = _INVALID.match(text)
+        if found is None:
+            self._start(line_no, Severity.ERROR, "unknown", text)
+            return
+        record = self._start(line_no, Severity.ERROR, f"illegal {found.group(2).lower()}", text)
+        record["space"], record["size"] = found.group(1), int(found.group(3))
+        fields = dict(_INVALID_FIELD.findall(text[found.end() :].partition(" in launch (")[0]))
+        record["kernel"] = text.partition(" in launch (")[2].removesuffix(")").strip() or None
+        record["aicore"] = fields.get("aicore")
+        record["pipe"] = fields.get("pipe")
+        core_kind, block = fields.get("type") or "aicore", fields.get("block", "")
+        if block.isdigit():
+            record["blocks"] = f"{core_kind}({block})"
+            record["cores_by_kind"] = {core_kind: [int(block)]}
 
     def _at_memory(self, record: dict[str, Any], text: str) -> None:
         """``GM in kernel_float on device 0:`` (race headers)."""
@@ -286,7 +332,7 @@ class _Parser:
         elif body.startswith(("in block ", "by thread ")):
             self._block(record, body)
         elif body.startswith("from PIPE"):
-            record["pipes"] = body.partition(" in ")[0][len("from ") :]
+            _pipes_and_kernel(record, body)
         elif body.startswith("in ") and (device := _DEVICE.search(body)):
             record["device"] = int(device.group(1))
             kernel = body[3 : device.start()]
@@ -335,7 +381,7 @@ class _Parser:
         if location.startswith("pc current "):
             pc = location[len("pc current ") :].strip()
             target["pc"] = pc if re.fullmatch(_HEX, pc) else None
-        elif location and not location.startswith("<unknown>"):
+        elif _known_location(location):
             target["code"] = location
 
     def _block(self, record: dict[str, Any], text: str) -> None:
@@ -360,6 +406,8 @@ class _Parser:
         pc = body.partition(" at pc current ")[2].partition(" ")[0]
         if pc:
             access["pc"] = pc
+        if offset := _RACE_OFFSET.search(access["at"]):
+            access["address"] = int(offset.group(1), 16)
         return access
 
     # -- banners -----------------------------------------------------------------
@@ -368,6 +416,20 @@ class _Parser:
             self.skipped_lines += 1
         else:
             self.banners.append({"line": line_no, "text": text[:2000]})
+
+
+def _pipes_and_kernel(record: dict[str, Any], text: str) -> None:
+    """``from PIPE_V to PIPE_MTE2 in "copy_demo(...)"[ on device 0]`` (synccheck)."""
+    pipes, _, kernel = text[len("from ") :].partition(" in ")
+    record["pipes"] = pipes.strip()
+    if device := _DEVICE.search(" " + kernel):
+        record["device"] = int(device.group(1))
+        kernel = kernel[: max(device.start() - 1, 0)]
+    kernel = kernel.strip()
+    # A bare ``in kernel`` names no kernel; ``in kernel NAME`` and ``in "NAME"`` do.
+    kernel = _unquote(kernel[len("kernel ") :] if kernel.startswith("kernel ") else kernel)
+    if kernel and kernel != "kernel":
+        record["kernel"] = kernel
 
 
 def _record_location(record: dict[str, Any]) -> Location:
@@ -394,7 +456,7 @@ def _finalise(record: dict[str, Any]) -> None:
     accesses = record.get("accesses") or []
     first = accesses[0] if accesses else record
     record["file"] = user_file(first["frames"]) or first.get("code") or record.get("code")
-    for key in ("pc", "serial_no"):
+    for key in ("pc", "serial_no", "address"):
         if record.get(key) is None and first.get(key) is not None:
             record[key] = first[key]
 
@@ -439,7 +501,7 @@ def _finding(record: dict[str, Any]) -> Finding | None:
 
 _EVIDENCE_KEYS = (
     "serial_no", "pc", "device", "blocks", "size", "hazard", "pipes", "thread", "distance",
-    "allocation", "module", "cores_by_kind", "frames",
+    "allocation", "module", "aicore", "pipe", "cores_by_kind", "frames",
 )  # fmt: skip
 _RECORD_COLUMNS = [
     "line", "tool", "kind", "severity", "size", "address", "space", "kernel", "blocks",
@@ -515,10 +577,13 @@ def _feed(parser: _Parser, line_no: int, line: str) -> None:
         parser.keep(line)
     if line.startswith("======"):
         body = line.lstrip("=").strip()
+        parser.bare = not body  # a line of only '=' opens a newer-style record
         if not body:
             return
         word, colon, rest = body.partition(":")
-        if colon and word in SEVERITY_WORDS:
+        if body.startswith("Invalid "):
+            parser.invalid_access(line_no, body)
+        elif colon and word in SEVERITY_WORDS:
             parser.header(line_no, SEVERITY_WORDS[word], rest.strip())
         elif colon and word == "SUMMARY":
             parser.summary(line_no, rest)
@@ -526,6 +591,14 @@ def _feed(parser: _Parser, line_no: int, line: str) -> None:
             parser.detail(line_no, body)
     elif line.startswith("[mssanitizer]"):
         parser.banner(line_no, line)
+    elif parser.bare and line.startswith("Invalid "):
+        parser.keep(line)
+        parser.invalid_access(line_no, line)
+    elif parser.bare and line.startswith(_BARE_DETAILS) and parser.current is not None:
+        parser.keep(line)
+        parser.detail(line_no, line)
+    else:
+        parser.bare = False
 
 
 def _note_problems(
@@ -535,6 +608,10 @@ def _note_problems(
         report.note_partial(source, f"{replaced} line(s) were not UTF-8; bad bytes replaced")
     if too_long:
         report.note_partial(source, f"skipped {too_long} line(s) over {MAX_LINE_BYTES >> 20} MiB")
+    if unknown := sum(record["kind"] == "unknown" for record in parser.records):
+        report.note_partial(
+            source, f"{unknown} record(s) of an unknown shape kept only in the records table"
+        )
     if parser.not_understood:
         report.note_partial(source, f"{parser.not_understood} report line(s) not understood")
     if parser.skipped_records or parser.skipped_lines:

@@ -359,3 +359,143 @@ def test_adversarial_lines_are_linear(write, line, quiet):
     except VendorFormatError:
         pass
     assert time.perf_counter() - start < 2.0
+
+
+# -- issue 13: what real CANN 8.3/8.5 reports showed --------------------------------------
+
+CANN85 = "/usr/local/Ascend/cann-8.5.0/aarch64-linux/asc"
+
+
+@pytest.mark.parametrize(
+    ("frames", "user"),
+    [
+        # CANN 8.5 layout: asc/impl/basic_api and asc/include under cann-<version>
+        (
+            [
+                f"{CANN85}/impl/basic_api/dav_c220/kernel_operator_data_copy_impl.h:124:9",
+                f"{CANN85}/include/basic_api/kernel_operator_data_copy_intf.h:443:5",
+                "/home/dev/ops/add_custom.cpp:126:5",
+            ],
+            "/home/dev/ops/add_custom.cpp:126",
+        ),
+        # ascend-toolkit/latest symlinked install, then a user file whose name
+        # merely starts like CANN's headers (a .cpp, so it is the user's)
+        (
+            [
+                "/opt/Ascend/ascend-toolkit/latest/x86_64-linux/tikcpp/impl/vec.h:7:1",
+                "/data/latest_ops/kernel_operator_add.cpp:30:2",
+            ],
+            "/data/latest_ops/kernel_operator_add.cpp:30",
+        ),
+        # a CANN header copied next to the user's code is still CANN's
+        (["inc/kernel_operator_vec_binary_impl.h:12:3", "my_kernel.cpp:9:1"], "my_kernel.cpp:9"),
+    ],
+    ids=["cann-8.5", "toolkit-latest", "operator-header"],
+)
+def test_cann_frames_are_recognised_by_structure(write, frames, user):
+    stack = "".join(f"======    #{i} {frame}\n" for i, frame in enumerate(frames))
+    report = read_sanitizer(
+        write(
+            "r.log",
+            "====== ERROR: illegal read of size 32\n======    at 0x100 on UB in add_custom\n"
+            "======    in block aiv(0) on device 0\n"
+            "======    code in pc current 0x77c (serialNo:10)\n" + stack,
+        )
+    )
+    finding = _one(report)
+    assert finding.location.file == user
+    assert finding.evidence["frames"] == frames  # the full stack stays as evidence
+
+
+def test_zero_locations_are_no_location(write):
+    report = read_sanitizer(
+        write(
+            "zero.log",
+            "====== ERROR: LeakCheck: detected memory leaks\n"
+            "======    Direct leak of 64 byte(s)\n"
+            "======      at 0x1000 on GM allocated in :0 (serialNo:0)\n"
+            "====== SUMMARY: 64 byte(s) leaked in 1 allocation(s)\n"
+            "====== ERROR: illegal read of size 4\n======    at 0x10 on UB\n"
+            "======    code in :0 (serialNo:7)\n"
+            "====== ERROR: illegal read of size 4\n======    at 0x20 on UB\n"
+            "======    code in <unknown>:0 (serialNo:8)\n",
+        )
+    )
+    assert [f.location.file for f in report.findings] == [None, None, None]
+    assert [f.evidence["serialNo"] for f in report.findings] == [0, 7, 8]
+
+
+def test_race_offsets_become_addresses(write):
+    report = read_sanitizer(
+        write(
+            "race.log",
+            "====== ERROR: Potential RAW hazard detected at UB in add_custom on device 0:\n"
+            "======    PIPE_MTE2 Write at RAW()+0x4000 in block 1 (aiv) on device 0 at pc current 0x10 (serialNo:1)\n"
+            "======    #0 add_custom.cpp:10:1\n"
+            "======    PIPE_V Read at RAW()+0x4000 in block 1 (aiv) on device 0 at pc current 0x20 (serialNo:2)\n"
+            "======    #0 add_custom.cpp:12:1\n"
+            "====== ERROR: Potential WAR hazard detected at GM in add_custom on device 0:\n"
+            "======    PIPE_MTE2 Read at WAR()+0x400 in block 0 (aiv) on device 0 at pc current 0x30 (serialNo:3)\n"
+            "======    PIPE_MTE3 Write at WAR()+0x400 in block 0 (aiv) on device 0 at pc current 0x40 (serialNo:4)\n",
+        )
+    )
+    ub, gm = report.findings
+    assert (ub.location.space, ub.location.addr_start, ub.location.core) == ("UB", 0x4000, 1)
+    assert [access["address"] for access in ub.evidence["accesses"]] == [0x4000, 0x4000]
+    assert (gm.location.space, gm.location.addr_start) == ("GM", 0x400)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        '====== WARNING: Unpaired set_flag instructions detected from PIPE_V to PIPE_MTE2 in "copy_demo(uint8_t*)"\n',
+        "====== WARNING: Unpaired set_flag instructions detected\n"
+        '======    from PIPE_V to PIPE_MTE2 in "copy_demo(uint8_t*)"\n',
+        "====== WARNING: Unpaired set_flag instructions detected\n"
+        "======    from PIPE_V to PIPE_MTE2 in kernel copy_demo(uint8_t*) on device 3\n",
+    ],
+    ids=["on-header", "on-detail", "kernel-word"],
+)
+def test_synccheck_keeps_the_kernel(write, lines):
+    report = read_sanitizer(
+        write("sync.log", lines + "======    in block aiv(2) on device 3\n======    #0 k.cpp:5:1\n")
+    )
+    finding = _one(report)
+    assert (finding.code, finding.location.kernel) == ("SAN011", "copy_demo(uint8_t*)")
+    assert (finding.evidence["pipes"], finding.location.core) == ("PIPE_V to PIPE_MTE2", 2)
+
+
+NEWER_RECORD = (
+    "Invalid UB write of size 64 by aicore (5) type (aiv) block (3) pipe (PIPE_MTE2) "
+    "in launch (add_custom(half*, half*))"
+)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        f"=========\n{NEWER_RECORD}\nat 0x3fff0 on UB\n#0 add_custom.cpp:40:3\n\nprogram output\n",
+        f"========= {NEWER_RECORD}\n=========     at 0x3fff0 on UB\n=========     #0 add_custom.cpp:40:3\n",
+    ],
+    ids=["opener-line", "prefixed"],
+)
+def test_newer_record_style(write, content):
+    finding = _one(read_sanitizer(write("new.log", content)))
+    location = finding.location
+    assert (finding.code, finding.severity) == ("SAN001", Severity.ERROR)
+    assert (location.kernel, location.space, location.core_kind, location.core) == (
+        "add_custom(half*, half*)",
+        "UB",
+        "aiv",
+        3,
+    )
+    assert (location.addr_start, location.addr_end) == (0x3FFF0, 0x3FFF0 + 64)
+    assert location.file == "add_custom.cpp:40"
+    assert (finding.evidence["pipe"], finding.evidence["aicore"]) == ("PIPE_MTE2", "5")
+
+
+def test_unknown_record_shape_warns(write):
+    content = "=========\nInvalid instruction 0xdead in launch (k)\n"
+    with pytest.warns(PartialReadWarning, match="1 record.*unknown shape"):
+        report = read_sanitizer(write("odd.log", content))
+    assert report.findings == [] and report.tables["records"]["kind"].tolist() == ["unknown"]
