@@ -50,7 +50,9 @@ from typing import Any
 import numpy as np
 
 from ubscope.kernels import int4_pack
+from ubscope.kernels.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
 from ubscope.kernels.registry import (
+    ChunkedReference,
     KernelResult,
     KernelSpec,
     Param,
@@ -58,7 +60,7 @@ from ubscope.kernels.registry import (
     run_kernel,
 )
 from ubscope.probe.chip import ChipProfile, load_chip
-from ubscope.probe.device import Block, Core, Device
+from ubscope.probe.device import Block, Core, Device, max_blocks
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.events import TPosition
 from ubscope.probe.memory import vector
@@ -76,6 +78,16 @@ FRACTAL = 16  # the cube works on 16-row/column fractals: K chunks are padded to
 ACTIVATION_REREAD_BUDGET = 0.05
 MAX_DIM = 65535  # torch_npu's limit on K and N
 GROUP_MULTIPLE = 32  # antiquant_group_size is a multiple of 32
+# Events (counted on recorded runs) of a weight tile (AIV dequantization and
+# workspace hand-over, or the AIC's own copy), a column tile and a block, by
+# kernel (dense or not); of each L0 chunk a tile is multiplied in; and of each
+# weight row of a ragged column tile moved with plain DataCopy (one per row).
+EVENTS_PER_TILE_COLUMN_BLOCK = {False: (5, 50, 36), True: (1, 18, 9)}
+EVENTS_PER_L0_CHUNK = 3
+EVENTS_PER_RAGGED_ROW = 3
+# Host bytes per weight value that packing needs at its peak (int64 and
+# uint32 temporaries for nd, a padded uint8 copy for block16).
+PACKING_BYTES = {"nd": 16, "block16": 2}
 
 
 @dataclass(frozen=True)
@@ -236,7 +248,7 @@ def _auto_blocks(chip: ChipProfile, m: int, k: int, weight_bytes: int, n_tiles: 
     """The most blocks within the re-read budget, then the fewest that keep the
     same column tiles per block (more would not finish sooner, only re-read x)."""
     extra = int(ACTIVATION_REREAD_BUDGET * weight_bytes // (m * k * 2))
-    most = max(1, min(chip.cube_cores, n_tiles, 1 + extra))
+    most = max(1, min(max_blocks(chip, "mix"), n_tiles, 1 + extra))
     per_block = -(-n_tiles // most)
     return -(-n_tiles // per_block)
 
@@ -260,10 +272,11 @@ def make_plan(params: Mapping[str, Any], chip: ChipProfile, dense: bool) -> Gemm
             f"0..{chip.gm_alignment - BLOCK}"
         )
     cores = int(params["cores"])
-    if not 0 <= cores <= chip.cube_cores:
+    most = max_blocks(chip, "cube" if dense else "mix")
+    if not 0 <= cores <= most:
         raise ParameterError(
-            f"{kernel}: cores={cores} outside 0..{chip.cube_cores} ({chip.name} has "
-            f"{chip.cube_cores} cube cores; 0 = auto)"
+            f"{kernel}: cores={cores} outside 0..{most} ({chip.name} runs at most {most} "
+            "blocks of cube cores; 0 = auto)"
         )
     buffers = 2 if params["double_buffer"] else 1
     check = bool(params["check_capacity"])
@@ -756,7 +769,6 @@ def _run(device: Device, params: dict[str, Any], dense: bool) -> KernelResult:
     gm = {"x": device.gm.tensor("x", data["x"])}
     if dense:
         gm["w"] = device.gm.tensor("w_fp16", data["w"])
-        weights = data["w"].astype(np.float64)
     else:
         packed = int4_pack.pack(data["w"], plan.layout)
         gm["w"] = device.gm.tensor("w_int4", packed.reshape(-1).view(np.uint8))
@@ -765,7 +777,6 @@ def _run(device: Device, params: dict[str, Any], dense: bool) -> KernelResult:
         slots = plan.blocks * 2 * plan.buffers * _slot_elements(plan)
         gm["workspace"] = device.gm.tensor("dequant_workspace", np.zeros(slots, np.float16),
                                            workspace=True, misalign=0)  # fmt: skip
-        weights = dequantize(data["w"], data["scale"], data["offset"], plan.group_size)
     gm["y"] = device.gm.empty("y", (plan.m, plan.n), np.float16)
     device.launch(plan.kernel, _gemm_block, plan.blocks, "cube" if dense else "mix",
                   plan=plan, gm=gm)  # fmt: skip
@@ -776,8 +787,21 @@ def _run(device: Device, params: dict[str, Any], dense: bool) -> KernelResult:
     ]
     if params["x_resident"] and not plan.x_resident:
         notes.append("x does not fit L1 beside the weight tiles: it is re-read for every tile")
-    reference = data["x"].astype(np.float64) @ weights
-    return KernelResult(outputs={"y": gm["y"].numpy()}, references={"y": reference}, notes=notes)
+    x64 = data["x"].astype(np.float64)
+
+    def reference(cols: slice) -> np.ndarray:
+        if dense:
+            return x64 @ data["w"][:, cols].astype(np.float64)
+        return x64 @ dequantize(data["w"][:, cols], data["scale"][:, cols],
+                                data["offset"][:, cols], plan.group_size)  # fmt: skip
+
+    # What npu_weight_quant_batchmatmul takes: x, the int4 values (before
+    # npu_convert_weight_to_int4pack), scale and offset.
+    inputs = {} if dense else {"x": data["x"], "w_int": data["w"], "scale": data["scale"],
+                               "offset": data["offset"]}  # fmt: skip
+    return KernelResult(outputs={"y": gm["y"].numpy()},
+                        references={"y": ChunkedReference(reference, 8 * (plan.k + plan.m), 1)},
+                        notes=notes, inputs=inputs)  # fmt: skip
 
 
 def minimal_traffic(params: Mapping[str, Any], dense: bool = False) -> dict[str, int]:
@@ -812,6 +836,26 @@ def modelled_time_ps(params: Mapping[str, Any], dense: bool = False,
     over the kernel's defaults, run without recording."""
     spec = FP16_GEMM if dense else INT4_GEMM
     return run_kernel(spec, _resolved(params, dense), chip or load_chip()).duration_ps
+
+
+def estimate_cost(params: Mapping[str, Any], chip: ChipProfile, dense: bool) -> Estimate:
+    """Events per weight tile, per L0 chunk, per column tile and per block;
+    host memory: x (its float64 draw, fp16, GM), the weights (int8 values,
+    packing temporaries, packed and in GM; or the float64 draw, fp16 and GM),
+    y and a checked slice."""
+    plan = make_plan(params, chip, dense)
+    tiles = plan.n_tiles * plan.k_tiles
+    chunks = tiles * -(-plan.tile_rows // plan.l0_k)
+    per_tile, per_column, per_block = EVENTS_PER_TILE_COLUMN_BLOCK[dense]
+    events = (per_tile * tiles + EVENTS_PER_L0_CHUNK * chunks + per_column * plan.n_tiles
+              + per_block * plan.blocks)  # fmt: skip
+    if plan.tail_copy == "datacopy" and plan.n % plan.tile_n:
+        events += EVENTS_PER_RAGGED_ROW * plan.k
+    weights = plan.k * plan.n
+    host = plan.m * plan.k * (8 + 2 * 2) + plan.m * plan.n * 2 + CHECK_CHUNK_BYTES
+    host += weights * (8 + 2 * 2) if dense else weights * (1 + PACKING_BYTES[plan.layout] + 1)
+    values = plan.m * plan.k + weights + plan.m * plan.n
+    return estimate(events, host, plan.m * plan.k * plan.n, values)
 
 
 def _validate_int4(params: dict[str, Any], chip: ChipProfile) -> None:
@@ -892,6 +936,7 @@ INT4_GEMM = register(
             ),
         },
         validate=_validate_int4,
+        estimate=lambda params, chip: estimate_cost(params, chip, dense=False),
     )
 )
 
@@ -904,5 +949,6 @@ FP16_GEMM = register(
         run=lambda device, params: _run(device, params, dense=True),
         minimal_traffic=lambda params: minimal_traffic(params, dense=True),
         validate=_validate_fp16,
+        estimate=lambda params, chip: estimate_cost(params, chip, dense=True),
     )
 )

@@ -5,8 +5,11 @@ Where torch_npu imports, CANN's libraries load and an NPU is visible,
 on the same inputs (``npu_weight_quant_batchmatmul`` for the INT4 GEMM,
 ``npu_incre_flash_attention`` with ``block_table`` for paged attention),
 compares the numerics and records a torch_npu profiler run (profile_memory)
-next to the trace. Nobody on this project has an NPU: this path is kept small,
-is unit-tested with the imports failing, and is untested on hardware.
+next to the trace. The kernels keep the operator's inputs in
+``KernelResult.inputs`` (paged attention: its last decode step). Nobody on
+this project has an NPU: the path is tested against a fake torch/torch_npu
+that computes the operators in numpy and writes a torch_npu profiler folder
+(tests/kernels/fake_torch_npu.py), so only the device itself is untested.
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ def _int4_gemm(rt: NpuRuntime, inputs: dict[str, np.ndarray], params: dict[str, 
 def _paged_attention(
     rt: NpuRuntime, inputs: dict[str, np.ndarray], params: dict[str, Any]
 ) -> np.ndarray:
+    """The last decode step; BSH query (batch, 1, heads*head_dim) in and out."""
     torch, npu = rt.torch, rt.torch_npu
     q = torch.from_numpy(inputs["query"]).to("npu")
     k = torch.from_numpy(inputs["key_cache"]).to("npu")
@@ -97,13 +101,13 @@ def _paged_attention(
         input_layout="BSH",
         scale_value=float(1.0 / np.sqrt(params["head_dim"])),
     )  # fmt: skip
-    return out.cpu().numpy()
+    return out.cpu().numpy().reshape(len(inputs["seq_lens"]), params["heads"], params["head_dim"])
 
 
-# Kernel name -> (torch_npu operator call, output compared).
-OPERATORS: dict[str, tuple[Callable[..., np.ndarray], str]] = {
-    "int4_gemm": (_int4_gemm, "y"),
-    "paged_attention": (_paged_attention, "out"),
+# Kernel name -> (torch_npu operator call, the emulated output it must match).
+OPERATORS: dict[str, tuple[Callable[..., np.ndarray], Callable[[KernelResult], np.ndarray]]] = {
+    "int4_gemm": (_int4_gemm, lambda result: result.outputs["y"]),
+    "paged_attention": (_paged_attention, lambda result: result.outputs["out"][-1]),
 }
 
 
@@ -126,7 +130,7 @@ def cross_check(kernel: str, params: dict[str, Any], result: KernelResult,
     if not result.inputs:
         raise NpuUnavailable(f"{kernel} did not keep its inputs for an NPU cross-check")
     rt = runtime or probe_npu()
-    call, output = OPERATORS[kernel]
+    call, emulated_output = OPERATORS[kernel]
     if profile_dir is None:
         actual = call(rt, result.inputs, params)
     else:
@@ -137,7 +141,7 @@ def cross_check(kernel: str, params: dict[str, Any], result: KernelResult,
             on_trace_ready=profiler.tensorboard_trace_handler(str(profile_dir)),
         ):
             actual = call(rt, result.inputs, params)
-    emulated = result.outputs[output].astype(np.float64)
+    emulated = emulated_output(result).astype(np.float64)
     error = float(np.max(np.abs(actual.astype(np.float64) - emulated))) if emulated.size else 0.0
     matches = bool(np.allclose(actual.astype(np.float64), emulated, rtol=RTOL, atol=ATOL))
     return CrossCheck(actual, error, matches, profile_dir)

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from ubscope.kernels.estimate import Estimate, estimate
 from ubscope.kernels.kv_cache import ContiguousKVCache, KVCache, PagedKVCache
-from ubscope.kernels.registry import KernelResult, KernelSpec, Param, register
+from ubscope.kernels.registry import KernelResult, KernelSpec, Param, cores_param, register
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Block, Core, Device
 from ubscope.probe.errors import ParameterError
@@ -51,6 +52,9 @@ MAX_HIDDEN = 65535  # H = kv_heads * head_dim of the (blocknum, block_size, H) l
 MAX_SEQ_LEN = 262144
 WHOLE_REDUCE_MAX = 64  # fp32 values one WholeReduceSum repeat (256 B) folds into one
 BLOCK_REDUCE = BLOCK // FP32.itemsize  # fp32 values BlockReduceSum folds (one DataBlock)
+# Events of a (slot, KV head) unit, of each page it reads, and of each chunk
+# of rows scored for one query head (counted on recorded runs).
+EVENTS_PER_UNIT, EVENTS_PER_PAGE, EVENTS_PER_CHUNK_HEAD = 8, 12, 15
 
 
 # -- the serving scenario ------------------------------------------------------
@@ -507,14 +511,22 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
         )
     for sequence in plan[-1].sequences:
         cache.release(sequence)
+    # The last step as npu_incre_flash_attention takes it: BSH query, the
+    # (blocks, block_size, H) caches (not written after the last launch).
+    inputs = {
+        "query": q.reshape(batch, 1, heads * dim),
+        "key_cache": k_cache,
+        "value_cache": v_cache,
+        "block_table": gtable.numpy(),
+        "seq_lens": np.array(plan[-1].lengths, dtype=np.int64),
+    }
     notes = [
         f"{params['layout']} KV cache: peak {cache.peak_reserved_bytes} B reserved "
         f"({cache.num_pages} pages of {tiling.block_size} tokens)",
         f"fp32 work tiles of {tiling.chunk} rows; {tiling.ub_bytes} B of UB per core",
     ]
-    return KernelResult(
-        outputs={"out": np.stack(outputs)}, references={"out": np.stack(references)}, notes=notes
-    )
+    return KernelResult(outputs={"out": np.stack(outputs)}, references={"out": np.stack(references)},
+                        notes=notes, inputs=inputs)  # fmt: skip
 
 
 def minimal_traffic(params: dict[str, Any]) -> dict[str, int]:
@@ -527,6 +539,33 @@ def minimal_traffic(params: dict[str, Any]) -> dict[str, int]:
         "read": len(plan) * head_bytes + live_tokens * token_bytes,
         "write": len(plan) * head_bytes,
     }
+
+
+def estimate_cost(params: dict[str, Any], chip: ChipProfile) -> Estimate:
+    """Events per (slot, KV head) unit, per page it reads and per chunk and
+    query head it scores; host memory: the K/V caches (all pages of the
+    contiguous layout, the peak live pages of the paged one) and the token
+    history kept for the reference."""
+    tiling = AttentionTiling.fit(params, chip)
+    plan = plan_decode(params["batch"], params["max_seq_len"], params["steps"], params["seed"])
+    bs = tiling.block_size
+    units = pages = chunks = 0
+    for step in plan:
+        units += len(step.lengths) * tiling.kv_heads
+        for length in step.lengths:
+            pages += -(-length // bs) * tiling.kv_heads
+            chunks += sum(-(-min(bs, length - first) // tiling.chunk)
+                          for first in range(0, length, bs)) * tiling.kv_heads  # fmt: skip
+    token_bytes = 2 * tiling.hidden * FP16.itemsize
+    if params["layout"] == "contiguous":
+        cache_pages = params["batch"] * -(-params["max_seq_len"] // bs)
+    else:
+        cache_pages = max(sum(-(-n // bs) for n in step.lengths) for step in plan)
+    history = max(sum(step.lengths) for step in plan) * token_bytes
+    events = EVENTS_PER_UNIT * units + EVENTS_PER_PAGE * pages
+    events += EVENTS_PER_CHUNK_HEAD * chunks * tiling.group
+    work = chunks * tiling.chunk * tiling.head_dim * tiling.group * 8
+    return estimate(events, cache_pages * bs * token_bytes + 2 * history, work)
 
 
 def validate(params: dict[str, Any], chip: ChipProfile) -> None:
@@ -580,7 +619,7 @@ SPEC = register(
             Param("max_seq_len", int, 512, "longest sequence (prompt + generated tokens)"),
             Param("steps", int, 4, "decode steps simulated (the kernel runs at each)"),
             Param("layout", str, "paged", "KV cache policy", LAYOUTS),
-            Param("cores", int, 4, "vector cores (blocks)"),
+            cores_param(4),
             Param("double_buffer", bool, True, "two buffers per page/output queue"),
             Param("seed", int, 0, "random seed of the scenario and the data"),
         ),
@@ -599,5 +638,6 @@ SPEC = register(
             ),
         },
         validate=validate,
+        estimate=estimate_cost,
     )
 )

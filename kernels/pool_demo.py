@@ -11,7 +11,18 @@ from typing import Any
 
 import numpy as np
 
-from ubscope.kernels.registry import KernelResult, KernelSpec, Param, register
+from ubscope.kernels.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
+from ubscope.kernels.registry import (
+    ChunkedReference,
+    KernelResult,
+    KernelSpec,
+    Param,
+    PerChip,
+    cores_param,
+    register,
+    vector_blocks,
+)
+from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Block, Device
 from ubscope.probe.errors import EmulationError
 from ubscope.probe.events import TPosition
@@ -21,6 +32,23 @@ from ubscope.probe.memory.pools import FreeListAllocator, UBBufPool
 from ubscope.probe.memory.tpipe import TPipe, TQue
 
 SCALE = 0.5
+# Events per tile round of each allocator (bump and free list also log every
+# allocation and free), and per core (buffer set-up and the last resets).
+EVENTS_PER_ROUND = {"tpipe": 5, "bump": 12, "freelist": 11}
+EVENTS_PER_CORE = 16
+NO_RESET_TILE = 10240  # elements: three fp16 tiles of it are 60 KiB of UB a round
+
+
+def _six_tiles(chip: ChipProfile) -> int:
+    """Six 25600-element stretches per block (8, or fewer on a smaller chip)."""
+    return vector_blocks(8).for_chip(chip) * 6 * 25600
+
+
+def _overflowing_n(chip: ChipProfile) -> int:
+    """Elements that give every block (8, or fewer on a smaller chip) one
+    round more than its UB holds: never reset, the pool runs into the red zone."""
+    rounds = chip.capacity["UB"] // (3 * NO_RESET_TILE * 2) + 1
+    return vector_blocks(8).for_chip(chip) * rounds * NO_RESET_TILE
 
 
 def _tiles(block: Block, n: int, tile: int) -> list[tuple[int, int]]:
@@ -147,12 +175,29 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
     else:
         device.launch(name, _tpipe_kernel, cores, gx=gx, gr=gr, gy=gy, n=n, tile=tile,
                       buffers=params["buffers"], check=params["check_capacity"])  # fmt: skip
-    reference = x.astype(np.float64) * SCALE + r.astype(np.float64)
+    reference = ChunkedReference(
+        lambda part: x[part].astype(np.float64) * SCALE + r[part].astype(np.float64), 3 * 8
+    )
     return KernelResult(outputs={"y": gy.numpy()}, references={"y": reference})
 
 
 def minimal_traffic(params: dict[str, Any]) -> dict[str, int]:
     return {"read": 2 * params["n"] * 2, "write": params["n"] * 2}
+
+
+def estimate_cost(params: dict[str, Any], chip: ChipProfile) -> Estimate:
+    """Rounds of every core; host memory: x and residual on the host and in GM,
+    y in GM (fp16), the float64 draw of one input, and a checked slice."""
+    n, tile, cores = params["n"], params["tile"], params["cores"]
+    allocator = params["allocator"]
+    per_core = -(-n // cores)
+    # The free list alternates 2/3-size and full tiles: 5/6 of a tile per round.
+    step = tile * 5 // 6 if allocator == "freelist" else tile
+    rounds = sum(
+        -(-max(0, min(n, (c + 1) * per_core) - c * per_core) // step) for c in range(cores)
+    )
+    events = rounds * EVENTS_PER_ROUND[allocator] + cores * EVENTS_PER_CORE
+    return estimate(events, 5 * n * 2 + n * 8 + CHECK_CHUNK_BYTES, work=2 * n, values=3 * n)
 
 
 SPEC = register(
@@ -162,7 +207,7 @@ SPEC = register(
         params=(
             Param("n", int, 1 << 18, "elements (fp16)"),
             Param("tile", int, 8192, "elements per UB tile"),
-            Param("cores", int, 8, "vector cores (blocks)"),
+            cores_param(8),
             Param("allocator", str, "tpipe", "UB allocator model", ("bump", "freelist", "tpipe")),
             Param("buffers", int, 2, "TPipe buffers per queue (2 = double buffering)"),
             Param("reset", bool, True, "bump pool: Reset() after every round"),
@@ -171,15 +216,25 @@ SPEC = register(
         ),
         run=run,
         minimal_traffic=minimal_traffic,
+        estimate=estimate_cost,
         presets={
             "pool_no_reset": (
                 "the article's bump pool never reset between rounds: it runs past the end of UB",
-                {"allocator": "bump", "reset": False, "tile": 10240, "n": 327680},
+                {
+                    "allocator": "bump",
+                    "reset": False,
+                    "tile": NO_RESET_TILE,
+                    "n": PerChip(_overflowing_n, "one round past UB per core"),
+                },
             ),
             "freelist_fragmentation": (
                 "first-fit free list, ragged tiles and per-round buffers that outlive their round: "
                 "allocations fail although enough bytes are free",
-                {"allocator": "freelist", "tile": 30720, "n": 8 * 6 * 25600},
+                {
+                    "allocator": "freelist",
+                    "tile": 30720,
+                    "n": PerChip(_six_tiles, "6 x 25600 per core"),
+                },
             ),
         },
     )

@@ -8,22 +8,54 @@ run it on a :class:`Device` and what minimal GM traffic its math needs.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
+from ubscope.kernels.estimate import CHECK_CHUNK_BYTES, Estimate
 from ubscope.probe.chip import ChipProfile
-from ubscope.probe.device import Device
+from ubscope.probe.device import Device, max_blocks
 from ubscope.probe.errors import ParameterError
-from ubscope.probe.recorder import NullRecorder, Recorder
+from ubscope.probe.recorder import BatchSink, NullRecorder, Recorder
 from ubscope.probe.trace import TraceWriter, new_metadata
 
 # The article's own tolerance for fp16 outputs against a reference.
 RTOL = 1e-2
 ATOL = 1e-2
+
+
+@dataclass(frozen=True)
+class PerChip:
+    """A parameter value the chip decides at run time (``rule(chip)``);
+    ``label`` is how ``ubscope kernels`` shows it."""
+
+    rule: Callable[[ChipProfile], Any]
+    label: str
+
+    def for_chip(self, chip: ChipProfile) -> Any:
+        return self.rule(chip)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def vector_blocks(most: int | None = None) -> PerChip:
+    """``most`` blocks of a vector launch, or as many as the chip has for one
+    when that is fewer (all of them when ``most`` is None)."""
+    if most is None:
+        return PerChip(lambda chip: max_blocks(chip, "vector"), "all")
+    return PerChip(lambda chip: min(most, max_blocks(chip, "vector")), f"up to {most}")
+
+
+def cores_param(most: int) -> Param:
+    """The ``cores`` parameter of a vector kernel: ``most`` blocks, or fewer on
+    a chip with fewer cores."""
+    return Param("cores", int, vector_blocks(most),
+                 f"vector-launch blocks (default {most}, or all the chip has when fewer)")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -55,29 +87,62 @@ class Param:
         return value
 
 
+@dataclass(frozen=True)
+class ChunkedReference:
+    """A float64 reference computed one slice along ``axis`` at a time, so that
+    checking a big output never holds all of it (or what it is computed from)
+    in float64. ``bytes_per_index``: float64 bytes one index of the slice costs."""
+
+    compute: Callable[[slice], np.ndarray]
+    bytes_per_index: int
+    axis: int = 0
+
+
+def _check_chunks(out: np.ndarray, ref: np.ndarray | ChunkedReference
+                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+    """(output, reference) float64 slices of at most about CHECK_CHUNK_BYTES."""
+    if not isinstance(ref, ChunkedReference):
+        array = ref
+        ref = ChunkedReference(lambda part: array[part], 8 * (array[:1].size or 1))
+    if out.size == 0:
+        return
+    step = max(1, CHECK_CHUNK_BYTES // max(1, ref.bytes_per_index))
+    lead = (slice(None),) * ref.axis
+    for start in range(0, out.shape[ref.axis], step):
+        part = slice(start, start + step)
+        yield out[(*lead, part)].astype(np.float64), ref.compute(part)
+
+
 @dataclass
 class KernelResult:
-    """What a kernel run produced: outputs, their float64 references, and the
-    host inputs (for cross-checking against real NPU operators)."""
+    """What a kernel run produced: outputs, their float64 references (whole or
+    computed in slices), and the host inputs of the operator a real NPU would
+    run (for :func:`ubscope.kernels.npu_backend.cross_check`)."""
 
     outputs: dict[str, np.ndarray]
-    references: dict[str, np.ndarray]
+    references: dict[str, np.ndarray | ChunkedReference]
     notes: list[str] = field(default_factory=list)
     inputs: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def reference(self, name: str) -> np.ndarray:
+        """The whole float64 reference of output ``name`` (at once, for small outputs)."""
+        ref = self.references[name]
+        return ref.compute(slice(None)) if isinstance(ref, ChunkedReference) else ref
 
     def max_errors(self) -> dict[str, float]:
         """Largest absolute error per output."""
         errors = {}
         for name, out in self.outputs.items():
-            ref = self.references[name]
-            diff = np.abs(out.astype(np.float64) - ref)
-            errors[name] = float(np.nanmax(diff)) if diff.size else 0.0
+            worst = [float(np.nanmax(np.abs(o - r)))
+                     for o, r in _check_chunks(out, self.references[name])]  # fmt: skip
+            errors[name] = max(worst, default=0.0)
         return errors
 
     def matches(self, rtol: float = RTOL, atol: float = ATOL) -> bool:
         return all(
-            np.allclose(out.astype(np.float64), self.references[name], rtol=rtol, atol=atol)
+            np.allclose(o, r, rtol=rtol, atol=atol)
             for name, out in self.outputs.items()
+            for o, r in _check_chunks(out, self.references[name])
         )
 
 
@@ -90,9 +155,24 @@ class KernelSpec:
     minimal_traffic: Callable[[dict[str, Any]], dict[str, int]]
     presets: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
     validate: Callable[[dict[str, Any], ChipProfile], None] | None = None
+    # Events, host memory and wall time of a run, from the parameters alone.
+    estimate: Callable[[dict[str, Any], ChipProfile], Estimate] | None = None
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
+
+    def check(self, params: Mapping[str, Any], chip: ChipProfile) -> dict[str, Any]:
+        """``params`` for ``chip`` (:meth:`for_chip`), after the kernel's own
+        validation; raises :class:`ParameterError` naming the broken limit."""
+        params = self.for_chip(params, chip)
+        if self.validate is not None:
+            self.validate(params, chip)
+        return params
+
+    def for_chip(self, params: Mapping[str, Any], chip: ChipProfile) -> dict[str, Any]:
+        """``params`` with the values the chip decides (:class:`PerChip`) filled in."""
+        return {key: value.for_chip(chip) if isinstance(value, PerChip) else value
+                for key, value in params.items()}  # fmt: skip
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -160,25 +240,49 @@ class RunOutcome:
 def run_kernel(spec: KernelSpec, params: dict[str, Any], chip: ChipProfile,
                output: str | os.PathLike[str] | None = None, *,
                recorder: Recorder | None = None, preset: str | None = None,
-               gm_misalign: int = 0, batch_events: int = 65536) -> RunOutcome:  # fmt: skip
+               gm_misalign: int = 0, batch_events: int = 65536,
+               on_events: Callable[[int], None] | None = None) -> RunOutcome:  # fmt: skip
     """Run ``spec`` with ``params`` on ``chip``; stream the trace to ``output``
-    (or into ``recorder``; with neither, record nothing)."""
-    if spec.validate is not None:
-        spec.validate(params, chip)
+    (or into ``recorder``; with neither, record nothing). ``on_events`` hears
+    how many events each batch written to ``output`` held (for progress)."""
+    params = spec.check(params, chip)
     writer = None
     if output is not None:
         extra = {"preset": preset} if preset else {}
         meta = new_metadata(chip.to_dict(), spec.name, params, spec.minimal_traffic(params), extra)
         writer = TraceWriter(output, meta)
-        recorder = Recorder(sink=writer.write, batch_events=batch_events)
+        recorder = Recorder(sink=_counted(writer.write, on_events), batch_events=batch_events)
     elif recorder is None:
         recorder = NullRecorder()
     device = Device(chip, recorder, gm_misalign=int(params.get("gm_misalign", gm_misalign)))
     try:
         result = spec.run(device, params)
+    except MemoryError as exc:
+        raise ParameterError(
+            f"{spec.name}: out of host memory ({exc or 'allocation failed'}); lower the "
+            "parameters (`ubscope run` estimates the memory a run needs beforehand)"
+        ) from None
     finally:
         recorder.flush()
         if writer is not None:
             writer.close()
     return RunOutcome(spec, params, result, Path(output) if output else None,
                       recorder.event_count, device.clock_ps)  # fmt: skip
+
+
+def _counted(sink: BatchSink, on_events: Callable[[int], None] | None) -> BatchSink:
+    if on_events is None:
+        return sink
+
+    def write(batch: pa.RecordBatch) -> None:
+        sink(batch)
+        on_events(batch.num_rows)
+
+    return write
+
+
+def estimate_run(spec: KernelSpec, params: dict[str, Any], chip: ChipProfile) -> Estimate | None:
+    """What running ``spec`` with ``params`` on ``chip`` will cost, after checking
+    the parameters; None for a kernel that cannot say."""
+    params = spec.check(params, chip)
+    return spec.estimate(params, chip) if spec.estimate is not None else None

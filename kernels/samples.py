@@ -39,13 +39,13 @@ def content_hash(events: pd.DataFrame) -> str:
 def record_sample(run: DemoRun, path: Path) -> dict[str, Any]:
     spec = get_kernel(run.kernel)
     params = spec.resolve(preset=run.preset, overrides=run.params)
-    run_kernel(spec, params, load_chip(), path, preset=run.preset)
+    outcome = run_kernel(spec, params, load_chip(), path, preset=run.preset)
     events = read_trace(path).events
     return {
         "file": path.name,
         "kernel": run.kernel,
         "preset": run.preset,
-        "params": params,
+        "params": outcome.params,
         "events": len(events),
         "content_sha256": content_hash(events),
     }

@@ -24,7 +24,15 @@ from typing import Any
 import numpy as np
 
 from ubscope.kernels import sparse24
-from ubscope.kernels.registry import KernelResult, KernelSpec, Param, register
+from ubscope.kernels.estimate import Estimate, estimate
+from ubscope.kernels.registry import (
+    KernelResult,
+    KernelSpec,
+    Param,
+    cores_param,
+    register,
+    vector_blocks,
+)
 from ubscope.kernels.sparse_matmul import (
     F16,
     F32,
@@ -37,6 +45,7 @@ from ubscope.kernels.sparse_matmul import (
     copy_rows,
     fill_index_table,
     launch_matmul,
+    matmul_events,
     multiply_reduce,
     random_weight,
     transpose_table,
@@ -53,6 +62,9 @@ from ubscope.probe.units import plural
 PROJECTIONS = ("q", "k", "v", "o")
 SPARSE_VARIANTS = ("gather", "rebuild")
 ROW_UNIT = 8  # fp32 elements in a 32 B block: score rows are padded to it
+# Events of one (sequence, head) pair of the attention core and of each of its
+# query rows (counted on recorded runs).
+EVENTS_PER_PAIR, EVENTS_PER_QUERY_ROW = 20, 24
 
 
 @dataclass(frozen=True)
@@ -248,6 +260,26 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
     )
 
 
+def estimate_cost(params: dict[str, Any], chip: ChipProfile) -> Estimate:
+    """Four projection launches and the attention core; host memory: per
+    weight its float64 draw, fp16, compressed, GM and float64 reference
+    copies, and the activations in GM and in float64 for the reference."""
+    shape = _shape(params)
+    plan = auto_plan(shape.tokens, shape.hidden, shape.hidden, params["cores"],
+                     _projection_variant(params), params["meta_format"], chip,
+                     params["double_buffer"])  # fmt: skip
+    events, work = matmul_events(plan)
+    pairs = shape.batch * shape.heads
+    events = len(PROJECTIONS) * events + pairs * (
+        EVENTS_PER_PAIR + EVENTS_PER_QUERY_ROW * shape.seq_len
+    )
+    attention = 2 * pairs * shape.seq_len * shape.padded_seq * shape.head_dim
+    weights = len(PROJECTIONS) * shape.hidden**2 * (8 + 3 * 2 + 8)
+    activations = shape.tokens * shape.hidden * (6 * 2 + 6 * 8)
+    values = len(PROJECTIONS) * shape.hidden**2 + 6 * shape.tokens * shape.hidden
+    return estimate(events, weights + activations, len(PROJECTIONS) * work + attention, values)
+
+
 def minimal_traffic(params: dict[str, Any]) -> dict[str, int]:
     """x and the four weights read once, the layer output written once."""
     shape = _shape(params)
@@ -257,7 +289,7 @@ def minimal_traffic(params: dict[str, Any]) -> dict[str, int]:
     return {"read": activation + len(PROJECTIONS) * weight, "write": activation}
 
 
-LLAMA2_13B = {"hidden": 5120, "heads": 40, "seq_len": 8, "batch": 1, "cores": 48}
+LLAMA2_13B = {"hidden": 5120, "heads": 40, "seq_len": 8, "batch": 1, "cores": vector_blocks()}
 
 SPEC = register(
     KernelSpec(
@@ -272,16 +304,18 @@ SPEC = register(
             Param("sparse", bool, True, "2:4-sparse projections (false: dense fp16)"),
             Param("variant", str, "gather", "sparse matmul algorithm", SPARSE_VARIANTS),
             Param("meta_format", str, "nibble", "2:4 metadata layout", sparse24.META_FORMATS),
-            Param("cores", int, 8, "vector cores (blocks) per launch"),
+            cores_param(8),
             Param("double_buffer", bool, True, "two buffers per copy queue"),
             Param("seed", int, 0, "random seed of the inputs"),
         ),
         run=run,
         minimal_traffic=minimal_traffic,
         validate=validate,
+        estimate=estimate_cost,
         presets={
             "llama2_13b": (
-                "LLaMA-2-13B attention shapes (hidden 5120, 40 heads of 128) on all 48 AIVs, "
+                "LLaMA-2-13B attention shapes (hidden 5120, 40 heads of 128) on every vector core "
+                "(48 AIVs on 910B2), "
                 "one 8-token sequence; takes minutes to emulate: used by bench/bench_sparse.py",
                 LLAMA2_13B,
             ),

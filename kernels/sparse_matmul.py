@@ -46,9 +46,18 @@ from typing import Any
 import numpy as np
 
 from ubscope.kernels import sparse24
-from ubscope.kernels.registry import KernelResult, KernelSpec, Param, register
+from ubscope.kernels.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
+from ubscope.kernels.registry import (
+    ChunkedReference,
+    KernelResult,
+    KernelSpec,
+    Param,
+    cores_param,
+    register,
+    vector_blocks,
+)
 from ubscope.probe.chip import ChipProfile
-from ubscope.probe.device import Block, Core, Device
+from ubscope.probe.device import Block, Core, Device, max_blocks
 from ubscope.probe.errors import EmulationError, ParameterError
 from ubscope.probe.events import TPosition
 from ubscope.probe.memory import datacopy, vector
@@ -68,6 +77,9 @@ FIELD_SHIFTS = {  # bit positions of the 2-bit fields in a little-endian 16-bit 
     "byte": (0, 2, 8, 10),
 }
 WORD_BITS = 16
+# Events of a block, of a chunk's K step, of a round and of one activation row
+# of a round (counted on recorded runs).
+EVENTS_PER_BLOCK, EVENTS_PER_CHUNK_STEP, EVENTS_PER_ROUND, EVENTS_PER_ROW = 30, 10, 20, 10
 F16, F32, I32, U16, U8 = (np.dtype(t) for t in ("f2", "f4", "i4", "u2", "u1"))
 
 
@@ -297,9 +309,11 @@ class MatmulPlan:
 
 
 def check_cores(cores: int, chip: ChipProfile) -> None:
-    total = chip.vector_cores
+    total = max_blocks(chip, "vector")
     if not 1 <= cores <= total:
-        raise ParameterError(f"cores={cores}: {chip.name} has {total} vector cores (1..{total})")
+        raise ParameterError(
+            f"cores={cores}: {chip.name} has {total} cores for a vector launch (1..{total})"
+        )
 
 
 def plan_matmul(m: int, k: int, n: int, tile_n: int, tile_k: int, cores: int, variant: str,
@@ -769,7 +783,12 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
     gx = device.gm.tensor("x", x)
     gy = device.gm.empty("y", (plan.m, plan.n), np.float16)
     launch_matmul(device, f"sparse_matmul_{plan.variant}", plan, gx, gy, weight)
-    reference = x.astype(np.float64) @ weight.effective.astype(np.float64).T
+    x64 = x.astype(np.float64)
+    reference = ChunkedReference(
+        lambda cols: x64 @ weight.effective[cols].astype(np.float64).T,
+        8 * (plan.k + plan.m),
+        axis=1,
+    )
     notes = [
         f"{plural(plan.blocks, 'block')}, tile {plan.tile_n}x{plan.tile_k}, {plan.chunk_tiles} tiles per "
         f"chunk, UB footprint {plan.ub_footprint} B"
@@ -782,6 +801,30 @@ def minimal_traffic(params: dict[str, Any]) -> dict[str, int]:
     m, k, n = params["m"], params["k"], params["n"]
     read = m * k * 2 + weight_bytes(n, k, params["variant"], params["meta_format"])
     return {"read": read, "write": m * n * 2}
+
+
+def matmul_events(plan: MatmulPlan) -> tuple[int, int]:
+    """(events, multiply-adds) of one launch: per block, per chunk and K step
+    (the copies), per round (one tile of a step: decode and allocation) and
+    per activation row of a round (multiply-accumulate)."""
+    steps = -(-plan.k // plan.tile_k)
+    chunk_steps = sum(-(-len(plan.block_tiles(b)) // plan.chunk_tiles)
+                      for b in range(plan.blocks)) * steps  # fmt: skip
+    rounds = plan.n_tiles * steps
+    events = (EVENTS_PER_BLOCK * plan.blocks + EVENTS_PER_CHUNK_STEP * chunk_steps
+              + EVENTS_PER_ROUND * rounds + EVENTS_PER_ROW * rounds * plan.m)  # fmt: skip
+    return events, plan.m * plan.k * plan.n
+
+
+def estimate_cost(params: dict[str, Any], chip: ChipProfile) -> Estimate:
+    """Host memory: x on the host and in GM, the float64 draw of W, W as fp16,
+    compressed and in GM, y, and a checked slice."""
+    plan = plan_from_params(params, chip)
+    events, work = matmul_events(plan)
+    weights = plan.n * plan.k
+    host = 2 * plan.m * plan.k * 2 + weights * (8 + 3 * 2) + plan.m * plan.n * 2
+    values = plan.m * plan.k + weights + plan.m * plan.n
+    return estimate(events, host + CHECK_CHUNK_BYTES, work, values)
 
 
 def validate(params: dict[str, Any], chip: ChipProfile) -> None:
@@ -799,7 +842,7 @@ SPEC = register(
             Param("n", int, 1024, "output features (weight rows)"),
             Param("tile_n", int, 16, "weight rows per tile (multiple of 16)"),
             Param("tile_k", int, 256, "K columns per step (multiple of 32)"),
-            Param("cores", int, 8, "vector cores (blocks)"),
+            cores_param(8),
             Param("variant", str, "gather", "sparse algorithm or the dense baseline", VARIANTS),
             Param("meta_format", str, "nibble", "2:4 metadata layout", sparse24.META_FORMATS),
             Param("double_buffer", bool, True, "tpipe: two buffers per copy queue"),
@@ -809,6 +852,7 @@ SPEC = register(
         run=run,
         minimal_traffic=minimal_traffic,
         validate=validate,
+        estimate=estimate_cost,
         presets={
             "fragmentation": (
                 "free-list allocator: the fp16 activation tile is freed after its fp32 cast and "
@@ -823,7 +867,7 @@ SPEC = register(
                     "n": 200,
                     "tile_n": 32,
                     "tile_k": 256,
-                    "cores": 4,
+                    "cores": vector_blocks(4),
                 },
             ),  # fmt: skip
         },

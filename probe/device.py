@@ -32,6 +32,15 @@ _SPACES = {
 MODES = ("vector", "cube", "mix")
 
 
+def max_blocks(chip: ChipProfile, mode: str) -> int:
+    """Most blocks of a ``mode`` launch: every AI Core of a coupled chip (its
+    separate Vector Cores, as on 310P, are not modelled); on a split chip every
+    AIV for a vector launch, every AIC for a cube or mix one."""
+    if not chip.split_cores:
+        return chip.cube_cores
+    return chip.vector_cores if mode == "vector" else chip.cube_cores
+
+
 class Core:
     """One AI core: its arenas, its pipes' timeline and the current call-site tag."""
 
@@ -160,12 +169,6 @@ class Device:
             self._cores[key] = Core(self, kind, index)
         return self._cores[key]
 
-    def max_blocks(self, mode: str) -> int:
-        chip = self.chip
-        if not chip.split_cores:
-            return chip.cube_cores
-        return chip.vector_cores if mode == "vector" else chip.cube_cores
-
     def _block_cores(self, mode: str, idx: int) -> tuple[list[Core], Core | None]:
         if not self.chip.split_cores:
             core = self.core(CoreKind.AICORE, idx)
@@ -184,7 +187,7 @@ class Device:
         each core's timeline starts at the launch time, as on the device."""
         if mode not in MODES:
             raise ParameterError(f"launch mode must be one of {', '.join(MODES)}, got {mode!r}")
-        limit = self.max_blocks(mode)
+        limit = max_blocks(self.chip, mode)
         if not 1 <= block_dim <= limit:
             raise ParameterError(
                 f"{name}: block_dim {block_dim} outside 1..{limit} ({self.chip.name} has {limit} "

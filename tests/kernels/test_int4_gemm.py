@@ -59,7 +59,7 @@ def tensor_bytes(events, name):
 
 
 def assert_close(outcome):
-    out, ref = outcome.result.outputs["y"], outcome.result.references["y"]
+    out, ref = outcome.result.outputs["y"], outcome.result.reference("y")
     np.testing.assert_allclose(out.astype(np.float64), ref, rtol=RTOL, atol=ATOL)
 
 
@@ -107,7 +107,7 @@ def test_on_chip_garbage_does_not_reach_y(chip, layout):
                 arena.data[:] = 0xFF  # fp16 NaN
     result = spec.run(device, params)
     out = result.outputs["y"].astype(np.float64)
-    np.testing.assert_allclose(out, result.references["y"], rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(out, result.reference("y"), rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("x_resident", [True, False])
@@ -174,9 +174,9 @@ def test_impossible_parameters_name_the_limit(chip, overrides, message):
 def test_fp16_gemm_limits(chip):
     spec = get_kernel("fp16_gemm")
     with pytest.raises(ParameterError, match="multiples of 16"):
-        spec.validate(spec.resolve(overrides={"n": 200}), chip)
+        spec.check(spec.resolve(overrides={"n": 200}), chip)
     with pytest.raises(ParameterError, match="L1 footprint"):
-        spec.validate(spec.resolve(overrides={"tile_k": 2048, "tile_n": 128}), chip)
+        spec.check(spec.resolve(overrides={"tile_k": 2048, "tile_n": 128}), chip)
 
 
 def test_capacity_check_off_lets_an_oversized_tiling_through(chip):
@@ -302,7 +302,7 @@ def test_ub_overflow_writes_into_the_red_zone(chip):
     spec = get_kernel("int4_gemm")
     params = spec.resolve(preset="ub_overflow", overrides={"check_capacity": True})
     with pytest.raises(ParameterError, match="UB footprint"):
-        spec.validate(params, chip)
+        spec.check(params, chip)
 
 
 def test_gm_misaligned_flags_every_hbm_copy_and_costs_time(chip):

@@ -41,7 +41,7 @@ def test_matches_float64_layernorm(chip, rows, hidden, inplace, cores, double_bu
         }
     )
     result = run_kernel(SPEC, params, chip).result
-    out, ref = result.outputs["y"], result.references["y"]
+    out, ref = result.outputs["y"], result.reference("y")
     assert out.shape == (rows, hidden) and out.dtype == np.float16
     np.testing.assert_allclose(out.astype(np.float64), ref, rtol=1e-2, atol=1e-2)
 

@@ -60,7 +60,9 @@ def test_cross_check_compares_with_the_emulated_output(monkeypatch):
                           references={"y": np.array([1.0, 2.0])}, inputs={"x": np.zeros(2)})  # fmt: skip
     runtime = NpuRuntime(types.ModuleType("torch"), types.ModuleType("torch_npu"))
     monkeypatch.setitem(
-        npu_backend.OPERATORS, "fake", (lambda rt, inputs, params: np.array([1.0, 2.5]), "y")
+        npu_backend.OPERATORS,
+        "fake",
+        (lambda rt, inputs, params: np.array([1.0, 2.5]), lambda result: result.outputs["y"]),
     )
     check = cross_check("fake", {}, result, runtime=runtime)
     assert not check.matches and check.max_abs_error == pytest.approx(0.5)

@@ -64,7 +64,7 @@ SHAPES = [
 @pytest.mark.parametrize("overrides", SHAPES)
 def test_matches_float64_attention(chip, overrides):
     params, result = run(chip, **overrides)
-    out, ref = result.outputs["out"], result.references["out"]
+    out, ref = result.outputs["out"], result.reference("out")
     assert out.shape == (params["steps"], params["batch"], params["heads"], params["head_dim"])
     np.testing.assert_allclose(out.astype(np.float64), ref, rtol=1e-2, atol=1e-2)
     lengths = [n for step in plan_of(params) for n in step.lengths]

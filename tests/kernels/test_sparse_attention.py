@@ -66,7 +66,7 @@ def test_sparse_projections_read_fewer_gm_bytes(chip) -> None:
 def test_validate_names_the_limit(chip) -> None:
     def check(message: str, **overrides) -> None:
         with pytest.raises(ParameterError, match=message):
-            SPEC.validate(SPEC.resolve(overrides={**SMALL, **overrides}), chip)
+            SPEC.check(SPEC.resolve(overrides={**SMALL, **overrides}), chip)
 
     check("hidden=100: must be a multiple of heads=3", hidden=100, heads=3)
     check("head_dim=24", hidden=48, heads=2)
@@ -78,9 +78,9 @@ def test_validate_names_the_limit(chip) -> None:
 
 def test_registered_with_the_llama_preset(chip) -> None:
     spec = get_kernel("sparse_attention")
-    spec.validate(spec.defaults(), chip)
+    spec.check(spec.defaults(), chip)
     llama = spec.resolve(preset="llama2_13b")
     assert (llama["hidden"], llama["heads"], llama["hidden"] // llama["heads"]) == (5120, 40, 128)
-    spec.validate(llama, chip)
+    spec.check(llama, chip)
     traffic = spec.minimal_traffic(spec.resolve(overrides=SMALL))
     assert traffic["write"] == SMALL["batch"] * SMALL["seq_len"] * SMALL["hidden"] * 2

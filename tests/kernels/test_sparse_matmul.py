@@ -156,12 +156,12 @@ def test_validate_names_the_limit(chip) -> None:
     def check(message: str, **overrides) -> None:
         params = SPEC.resolve(overrides={**SMALL, **overrides})
         with pytest.raises(ParameterError, match=message):
-            SPEC.validate(params, chip)
+            SPEC.check(params, chip)
 
     check("k=102: 2:4 sparsity needs a positive multiple of 4", k=102)
     check("tile_n=24: must be a positive multiple of 16", tile_n=24)
     check("tile_k=48: must be a positive multiple of 32", tile_k=48)
-    check("cores=49: Ascend910B2 has 48 vector cores", cores=49)
+    check("cores=49: Ascend910B2 has 48 cores for a vector launch", cores=49)
     check("variant='vscatter'", variant="vscatter")
     check("allocator='bump'", allocator="bump")
     check("meta_format='crumb'", meta_format="crumb")
@@ -173,9 +173,9 @@ def test_validate_names_the_limit(chip) -> None:
 def test_registered_with_defaults_that_fit_the_default_chip(chip) -> None:
     spec = get_kernel("sparse_matmul")
     params = spec.defaults()
-    spec.validate(params, chip)
+    spec.check(params, chip)
     assert params["variant"] == "gather" and params["allocator"] == "tpipe"
-    spec.validate(spec.resolve(preset="fragmentation"), chip)
+    spec.check(spec.resolve(preset="fragmentation"), chip)
     assert SPEC.minimal_traffic({**params, "variant": "dense"})["read"] == (
         params["m"] * params["k"] * 2 + params["n"] * params["k"] * 2
     )

@@ -10,8 +10,19 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Column
+from rich.text import Text
 
+from ubscope.kernels.estimate import format_count
 from ubscope.probe.chip import DEFAULT_CHIP, ChipProfile, builtin_chips, load_chip
 from ubscope.probe.errors import UbscopeError
 from ubscope.probe.text import printable
@@ -62,14 +73,37 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False)
 
 
+class _CountColumn(ProgressColumn):
+    """``12.3 k/40.0 k events, 8.1 k/s``: done, the total when known, throughput."""
+
+    def __init__(self, unit: str):
+        super().__init__(table_column=Column(no_wrap=True))
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        if task.total is None and not task.completed:
+            return Text("")  # nothing counted: a spinner alone
+        done = format_count(task.completed)
+        total = f"/{format_count(task.total)}" if task.total is not None else ""
+        rate = f", {format_count(task.speed)}/s" if task.speed else ""
+        return Text(f"{done}{total} {self.unit}".rstrip() + rate)
+
+
 @contextmanager
-def progress(description: str, total: int | None, quiet: bool = False) -> Iterator[Progress]:
-    """A progress bar on stderr for long work (hidden when not a terminal or quiet)."""
+def progress(description: str, total: int | None, quiet: bool = False,
+             unit: str = "") -> Iterator[Progress]:  # fmt: skip
+    """A progress bar on stderr for long work (hidden when not a terminal or
+    quiet): done/total in ``unit`` (an estimate may be passed as the total),
+    throughput and elapsed time."""
     bar = Progress(
         SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        # The description gives way first in a narrow terminal.
+        TextColumn(
+            "[progress.description]{task.description}",
+            table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
+        ),
+        BarColumn(bar_width=12),
+        _CountColumn(unit),
         TimeElapsedColumn(),
         console=console(stderr=True),
         transient=True,
@@ -80,8 +114,8 @@ def progress(description: str, total: int | None, quiet: bool = False) -> Iterat
         yield bar
 
 
-def advance(bar: Progress, description: str | None = None) -> None:
+def advance(bar: Progress, description: str | None = None, amount: int = 1) -> None:
     task = bar.tasks[0].id
     if description is not None:
         bar.update(task, description=description)
-    bar.advance(task)
+    bar.advance(task, amount)

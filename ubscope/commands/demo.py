@@ -15,6 +15,7 @@ from ubscope.analyzers.output import finding_headline
 from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
 from ubscope.kernels.demo_set import DEMO_RUNS, DemoRun
 from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.probe.errors import UbscopeError
 from ubscope.probe.units import format_bytes, format_time_ps
 from ubscope.reports.report import write_report
 from ubscope.tui import tui_command
@@ -29,8 +30,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "demo",
         help="run the built-in kernels (healthy and with planted problems) and report",
         description="Run a representative set of built-in kernels, healthy and with planted "
-        "memory problems, on the emulated default chip; write their traces and an HTML "
-        "report, and print what ubscope found.",
+        "memory problems, on the emulated chip (--chip; default Ascend910B2); write their "
+        "traces and an HTML report, and print what ubscope found. A run that fails is named "
+        "and skipped; the others still run and the exit code is then 1.",
     )
     demo.add_argument("--out", default="ubscope-demo", metavar="DIR",
                       help="folder for the traces and the report (default: ./ubscope-demo)")  # fmt: skip
@@ -100,16 +102,24 @@ def _demo(args: argparse.Namespace) -> int:
     for column, width in (("numerics", 8), ("time", 9), ("peak UB", 9), ("GM/min", 6), ("E/W", 5)):
         table.add_column(column, no_wrap=True, min_width=width)
     analyses: dict[str, Analysis] = {}
-    with progress("demo", total=len(DEMO_RUNS)) as bar:
+    failed: dict[str, str] = {}
+    with progress("demo", total=len(DEMO_RUNS), unit="runs") as bar:
         for run in DEMO_RUNS:
             advance(bar, f"running {run.label}")
             spec = get_kernel(run.kernel)
             params = spec.resolve(preset=run.preset, overrides=run.params)
             path = out_dir / f"{run.label}.ubtrace"
-            outcome = run_kernel(spec, params, chip, path, preset=run.preset)
-            analyses[run.label] = analysis = analyze_path(path)
+            try:  # one run that cannot run on this chip does not stop the others
+                outcome = run_kernel(spec, params, chip, path, preset=run.preset)
+                analyses[run.label] = analysis = analyze_path(path)
+            except UbscopeError as exc:
+                failed[run.label] = str(exc)
+                table.add_row(Text(run.label), Text("FAILED", style="red"))
+                continue
             table.add_row(*_row(run.label, outcome.result.matches(), analysis))
     out.print(table)
+    for label, message in failed.items():
+        console(stderr=True).print(f"{label} failed: {message}", markup=False, style="red")
     out.print(
         "Runs named after a preset carry a planted problem and should be flagged; WRONG "
         "numerics there are the bytes DataCopy silently dropped. Listed below: each run's "
@@ -118,10 +128,13 @@ def _demo(args: argparse.Namespace) -> int:
         markup=False,
     )
     _print_problems(analyses)
-    problem, healthy = (analyses.get(label) for label in REPORT_PAIR)
+    # The planted overflow beside its healthy run; failing that, the first run there is.
+    problem = analyses.get(REPORT_PAIR[0]) or next(iter(analyses.values()), None)
+    healthy = analyses.get(REPORT_PAIR[1])
     if problem is not None:
-        report = write_report(problem, out_dir / "report.html", compare=healthy)
+        report = write_report(problem, out_dir / "report.html",
+                              compare=healthy if healthy is not problem else None)  # fmt: skip
         out.print(f"\nHTML report: {report}", markup=False)
     out.print(f"Traces: {out_dir}/ ({len(analyses)} files)", markup=False)
     out.print(f"Open them in the terminal UI:  {tui_command(out_dir)}", markup=False)
-    return 0
+    return 1 if failed else 0

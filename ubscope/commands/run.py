@@ -6,11 +6,19 @@ import argparse
 import warnings
 from pathlib import Path
 
-from ubscope.commands.common import add_chip_option, chip_from_args, console, progress
+from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
+from ubscope.kernels.estimate import DEFAULT_MAX_MEMORY, Estimate, progress_batch
 from ubscope.kernels.npu_backend import cross_check, probe_npu
-from ubscope.kernels.registry import RunOutcome, get_kernel, load_builtin_kernels, run_kernel
+from ubscope.kernels.registry import (
+    RunOutcome,
+    estimate_run,
+    get_kernel,
+    load_builtin_kernels,
+    run_kernel,
+)
+from ubscope.probe.errors import ParameterError
 from ubscope.probe.trace import TRACE_SUFFIX
-from ubscope.probe.units import format_time_ps
+from ubscope.probe.units import format_bytes, format_time_ps, parse_size
 
 ORDER = 20
 
@@ -32,6 +40,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="npu: also run the matching torch_npu operator on a real NPU, compare "
                      "numerics and record a torch_npu memory profile (needs torch_npu + CANN; "
                      "untested on hardware)")  # fmt: skip
+    run.add_argument("--max-memory", type=size, default=DEFAULT_MAX_MEMORY, metavar="SIZE",
+                     help="refuse a run estimated to need more host memory than this "
+                     f"(default: {format_bytes(DEFAULT_MAX_MEMORY)}; e.g. 16GiB)")  # fmt: skip
     add_chip_option(run)
     run.set_defaults(handler=_run)
 
@@ -57,6 +68,24 @@ def print_outcome(outcome: RunOutcome) -> None:
         out.print(f"  note: {note}", markup=False)
 
 
+def size(text: str) -> int:
+    """An argparse type: ``16GiB`` -> bytes."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def check_budget(kernel: str, estimate: Estimate, max_memory: int) -> None:
+    """Refuse a run whose estimated host memory is over ``max_memory``."""
+    if estimate.host_bytes > max_memory:
+        enough = -(-estimate.host_bytes * 5 // 4 // (1 << 30))
+        raise ParameterError(
+            f"{kernel}: estimated {estimate.describe()}; over the {format_bytes(max_memory)} "
+            f"host-memory limit: lower the parameters, or pass --max-memory {enough}GiB to run it"
+        )
+
+
 def _run(args: argparse.Namespace) -> int:
     spec = get_kernel(args.kernel)
     params = spec.resolve(args.param, args.preset)
@@ -70,14 +99,20 @@ def _run(args: argparse.Namespace) -> int:
         )
     if args.backend == "npu":
         probe_npu()  # fail early, before the emulation, when the NPU path cannot run
-    with progress(f"running {spec.name} on {chip.name}", total=None):
-        outcome = run_kernel(spec, params, chip, output, preset=args.preset)
+    estimate = estimate_run(spec, params, chip)
+    if estimate is not None:
+        check_budget(spec.name, estimate, args.max_memory)
+    total = estimate.events if estimate is not None else None
+    with progress(f"running {spec.name} on {chip.name}", total, unit="events") as bar:
+        outcome = run_kernel(spec, params, chip, output, preset=args.preset,
+                             batch_events=progress_batch(total or 0),
+                             on_events=lambda count: advance(bar, amount=count))  # fmt: skip
     print_outcome(outcome)
     console().print(f"trace written to {output}", markup=False)
     matches = outcome.result.matches()
     if args.backend == "npu":
         profile_dir = output.with_suffix(".torch_npu")
-        check = cross_check(spec.name, params, outcome.result, profile_dir)
+        check = cross_check(spec.name, outcome.params, outcome.result, profile_dir)
         verdict = "matches" if check.matches else "DOES NOT MATCH"
         console().print(
             f"torch_npu operator {verdict} the emulated output (max abs error "

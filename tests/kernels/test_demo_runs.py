@@ -1,0 +1,38 @@
+"""When one demo run fails, the demo names it, runs the others and still
+writes its report (exit code 1 says something did not run)."""
+
+from __future__ import annotations
+
+from ubscope.cli import main
+from ubscope.commands import demo
+from ubscope.kernels.demo_set import DemoRun
+
+SMALL_GEMM = {"m": 4, "k": 256, "n": 256, "tile_n": 64, "tile_k": 64}
+
+
+def test_a_failing_run_is_named_and_the_others_still_report(monkeypatch, tmp_path, capsys):
+    runs = (
+        DemoRun("int4_gemm", params=SMALL_GEMM),
+        # 60000 fp16/fp32 values per row cannot fit any chip's UB.
+        DemoRun("layernorm", params={"hidden": 60000, "rows": 2}),
+        DemoRun("int4_gemm", "ub_overflow", params=SMALL_GEMM),
+    )
+    monkeypatch.setattr(demo, "DEMO_RUNS", runs)
+    out_dir = tmp_path / "demo"
+    assert main(["demo", "--chip", "Ascend310B1", "--out", str(out_dir)]) == 1
+    captured = capsys.readouterr()
+    err = " ".join(captured.err.split())
+    assert "layernorm_healthy failed: layernorm: a row of hidden=60000" in err
+    out = " ".join(captured.out.split())
+    assert "layernorm_healthy FAILED" in out and "int4_gemm_ub_overflow" in out
+    assert (out_dir / "report.html").is_file()
+    assert sorted(p.name for p in out_dir.glob("*.ubtrace") if p.stat().st_size) == [
+        "int4_gemm_healthy.ubtrace", "int4_gemm_ub_overflow.ubtrace"
+    ]  # fmt: skip
+
+
+def test_without_the_report_pair_the_report_shows_another_run(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(demo, "DEMO_RUNS", (DemoRun("pool_demo", params={"n": 16384}),))
+    out_dir = tmp_path / "demo"
+    assert main(["demo", "--chip", "Ascend910A", "--out", str(out_dir)]) == 0
+    assert (out_dir / "report.html").is_file()
