@@ -80,9 +80,12 @@ class BandwidthContention(AdvisorRule):
 class OperatorBound(AdvisorRule):
     """msprof-analyze advisor: operators bound by memory transfer or other pipes.
 
-    What: operator-level findings such as "Operator No Bound Issues",
-    "Fusible Operator Analysis" (MTE-bound sequences) or MTE-bound AI Core
-    operators (operator_bound_ratio 0.8).
+    What: operator-level findings such as "Operator No Bound Issues" and
+    "AI Core Performance Analysis" (operator_bound_ratio 0.8), and one
+    finding per row of the workbook's MTE-bound operator-sequence sheet
+    (基于mte瓶颈的算子序列分析: operators by name where the sheet names
+    them, else by their rows in kernel_details.csv, with MTE and execution
+    time in µs).
     Why: a kernel limited by MTE (GM<->UB/L1 transfers) gains nothing from
     faster compute; fusion or tiling changes are needed.
     Fix: fuse the listed operator sequences, enlarge tiles / double-buffer to
@@ -98,8 +101,10 @@ class OtherAdvisorProblem(AdvisorRule):
     """msprof-analyze advisor: any other problem category.
 
     What: a problem row/section whose category has no dedicated code (e.g.
-    AI Core frequency, dynamic shapes, dataloader); overall summaries and
-    low-priority items are INFO.
+    AI Core frequency, dynamic shapes, dataloader, and the fusible-operator
+    analysis, which is host-dispatch advice); overall summaries,
+    comparisons ("Kernel compare", "Api compare") and low-priority items
+    are INFO. Empty or "nan" cells are absent, never text.
     Why: the advisor's own analysis; kept so nothing it reports is lost.
     Fix: see the suggestion text carried by the finding.
     """

@@ -4,7 +4,10 @@ The workbook's summary sheet (``problems``, or ``问题综述`` with ``-l cn``)
 has one row per problem; the HTML has one collapsible ``<h2>`` section per
 problem (background colour = priority) with a description and a
 ``Suggestions`` table. Both become the same ``problems`` table and
-``ADV002``-``ADV009`` findings chosen by category.
+``ADV002``-``ADV009`` findings chosen by the documented meaning of the
+category (comparisons and summaries are information). The workbook's
+MTE-bound operator-sequence sheet (``基于mte瓶颈的算子序列分析``) adds one
+``ADV005`` finding per sequence.
 """
 
 from __future__ import annotations
@@ -58,41 +61,59 @@ PROBLEM_COLUMNS: dict[str, tuple[str, ...]] = {
     "income_ratio": ("income ratio", "收益占比"),
 }
 NUMERIC_COLUMNS = ("problem_count", "total_time_us", "time_ratio", "income_us", "income_ratio")
-# First match wins: alignment/bandwidth before the broader "memory".
-CATEGORY_CODES = (
-    ("ADV003", ("alignment", "对齐")),
-    ("ADV004", ("bandwidth", "带宽")),
-    ("ADV002", ("memory", "内存")),
-    ("ADV005", ("bound", "mte", "fusible", "瓶颈", "融合")),
+# Problem categories by their documented meaning (advisor README, en and cn):
+# code, whether it is information only, and phrases of the category names.
+# First match wins. The fusible-operator analysis is scheduling advice (host
+# dispatch); its MTE-bound sequences come from their own detail sheet.
+CATEGORY_CODES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
+    ("ADV009", True, ("overall", "summary", "environment", "总体", "概览", "环境变量")),
+    ("ADV009", True, ("compare", "comparison", "比对", "对比")),
+    ("ADV009", False, ("fusible", "可融合")),
+    ("ADV003", False, ("alignment", "对齐")),
+    ("ADV004", False, ("bandwidth", "带宽")),
+    ("ADV002", False, ("memory", "内存")),
+    ("ADV005", False, ("no bound", "ai core performance", "operator bound", "mte", "算子瓶颈")),
 )
 OTHER_CODE = "ADV009"
-INFO_CATEGORIES = ("overall", "summary", "environment", "总体", "概览", "环境变量")
+# Detail sheets of the fusible-operator analysis that list MTE-bound
+# operator sequences (基于mte瓶颈的算子序列分析): one ADV005 finding a row.
+SEQUENCE_COLUMNS = ("start index", "end index")
+MTE_SHEET_WORDS = ("mte",)
+OPERATOR_NAME_WORDS = ("name", "sequence", "算子")
+MAX_SEQUENCE_FINDINGS = 1000
 PRIORITY_COLOURS = {"#b5495b": "high", "#fcaf17": "medium", "#65c294": "low"}
 _COLOUR = re.compile(r"background-color:\s*(#[0-9a-fA-F]{3,8})")
 _NUMBERED = re.compile(r"\d{1,4}\.\s*")
 
 
-def advisor_code(category: str) -> str:
-    """The ADV code for an advisor problem category (English or Chinese)."""
+def _category(category: str) -> tuple[str, bool]:
+    """The ADV code of an advisor problem category and whether it is information only."""
     lowered = category.lower()
-    for code, words in CATEGORY_CODES:
+    for code, informational, words in CATEGORY_CODES:
         if any(word in lowered for word in words):
-            return code
-    return OTHER_CODE
+            return code, informational
+    return OTHER_CODE, False
 
 
 def _present(value: object) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
+    """Whether a cell holds something: the advisor writes empty cells as
+    nothing, NaN or the text "nan" (pandas' NaN through xlsxwriter)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return not (isinstance(value, str) and value.strip().lower() in ("", "nan"))
+
+
+def _text(value: object) -> str:
+    return str(value).strip() if _present(value) else ""
 
 
 def _findings(problems: pd.DataFrame) -> list[Finding]:
     findings = []
     for row in problems.to_dict("records"):
-        category = str(row.get("category") or "").strip()
-        if not category and not row.get("description"):
+        category, description = _text(row.get("category")), _text(row.get("description"))
+        if not category and not description:
             continue
-        priority = row.get("priority")
-        informational = priority == "low" or any(w in category.lower() for w in INFO_CATEGORIES)
+        code, informational = _category(category)
         evidence = {
             key: value if isinstance(value, (str, int, float, list, dict)) else str(value)
             for key, value in row.items()
@@ -100,12 +121,71 @@ def _findings(problems: pd.DataFrame) -> list[Finding]:
         }
         findings.append(
             Finding(
-                code=advisor_code(category),
-                severity=Severity.INFO if informational else Severity.WARNING,
-                message=f"{category}: {row.get('description') or ''}".strip(": "),
+                code=code,
+                severity=Severity.INFO
+                if informational or row.get("priority") == "low"
+                else Severity.WARNING,
+                message=f"{category}: {description}".strip(": "),
                 location=Location(),
                 evidence=evidence,
-                suggestion=str(row.get("suggestion") or ""),
+                suggestion=_text(row.get("suggestion")),
+                source=ADVISOR,
+            )
+        )
+    return findings
+
+
+def _sheet_keys(sheet: pd.DataFrame) -> dict[str, int]:
+    """Lower-cased header -> first column position (headers may repeat)."""
+    keys: dict[str, int] = {}
+    for position, column in enumerate(sheet.columns):
+        keys.setdefault(str(column).strip().lower(), position)
+    return keys
+
+
+def _is_mte_sequence_sheet(name: str, sheet: pd.DataFrame) -> bool:
+    keys = _sheet_keys(sheet)
+    return any(word in name.lower() for word in MTE_SHEET_WORDS) and all(
+        column in keys for column in SEQUENCE_COLUMNS
+    )
+
+
+def _sequence_findings(name: str, sheet: pd.DataFrame, report: VendorReport) -> list[Finding]:
+    """ADV005 findings from an MTE-bound operator-sequence sheet, one a row."""
+    keys = _sheet_keys(sheet)
+    name_keys = [
+        key for key in keys if any(w in key for w in OPERATOR_NAME_WORDS) and "index" not in key
+    ]
+    findings = []
+    for row in sheet.itertuples(index=False, name=None):
+        if len(findings) >= MAX_SEQUENCE_FINDINGS:
+            report.note_partial(
+                report.path, f"sheet {name!r}: kept the first {MAX_SEQUENCE_FINDINGS:,} sequences"
+            )
+            break
+        values = {key: _text(row[i]) for key, i in keys.items() if _present(row[i])}
+        if not values:
+            continue
+        operators = ", ".join(values[key] for key in name_keys if key in values)
+        where = operators or (
+            f"operators {values.get('start index', '?')}-{values.get('end index', '?')} "
+            "of kernel_details.csv"
+        )
+        timing = ", ".join(
+            f"{label} {values[key]} µs"
+            for key, label in (("mte time(us)", "MTE"), ("execution time(us)", "execution"))
+            if key in values
+        )
+        findings.append(
+            Finding(
+                code="ADV005",
+                severity=Severity.WARNING,
+                message=f"MTE-bound operator sequence: {where}"
+                + (f" ({timing})" if timing else ""),
+                # One operator is a kernel name correlation can match; a sequence is not.
+                location=Location(kernel=operators if operators and "," not in operators else None),
+                evidence={"sheet": name, **values},
+                suggestion="Fuse the operators of the sequence, or tile so transfers overlap compute.",
                 source=ADVISOR,
             )
         )
@@ -162,10 +242,12 @@ def read_advisor_xlsx(path: str | os.PathLike[str]) -> VendorReport:
         report.note_partial(source, f"skipped {dropped}")
     problems = _problems_frame(records)
     report.tables["problems"] = problems
+    report.findings = _findings(problems)
     for name, sheet_rows in sheets.items():
         if name != title:
             report.tables[name] = _sheet_frame(sheet_rows)
-    report.findings = _findings(problems)
+            if _is_mte_sequence_sheet(name, report.tables[name]):
+                report.findings += _sequence_findings(name, report.tables[name], report)
     return report
 
 

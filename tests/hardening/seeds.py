@@ -70,7 +70,7 @@ ADVISOR_ROWS = [
 
 
 def advisor_workbook() -> bytes:
-    """An ``mstt_advisor_*.xlsx`` with a problems sheet and one detail sheet."""
+    """An ``mstt_advisor_*.xlsx`` with a problems sheet and two detail sheets."""
     import openpyxl
 
     workbook = openpyxl.Workbook()
@@ -81,6 +81,10 @@ def advisor_workbook() -> bytes:
     detail = workbook.create_sheet("Memory Operator Issues")
     detail.append(["name", "count", "duration(us)"])
     detail.append(["AscendCL@aclrtFree", 808, 940626.57])
+    sequences = workbook.create_sheet("基于mte瓶颈的算子序列分析")
+    sequences.append(["start index", "end index", "total time(us)", "execution time(us)",
+                      "mte time(us)", "occurrences", "mte bound", "host bound"])  # fmt: skip
+    sequences.append([12, 15, 130.5, 120.0, 100.25, 4, True, False])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -139,7 +139,7 @@ HEADER = [
 ]
 
 
-def _workbook(path, sheet="problems", header=HEADER, rows=()):
+def _workbook(path, sheet="problems", header=HEADER, rows=(), details=None):
     openpyxl = pytest.importorskip("openpyxl")
     workbook = openpyxl.Workbook()
     summary = workbook.active
@@ -147,9 +147,16 @@ def _workbook(path, sheet="problems", header=HEADER, rows=()):
     summary.append(header)
     for row in rows:
         summary.append(row)
-    detail = workbook.create_sheet("Memory Operator Issues")
-    detail.append(["name", "count", "duration(us)"])
-    detail.append(["AscendCL@aclrtFree", 808, 940626.57])
+    details = details or {
+        "Memory Operator Issues": [
+            ["name", "count", "duration(us)"],
+            ["AscendCL@aclrtFree", 808, 940626.57],
+        ]
+    }
+    for title, sheet_rows in details.items():
+        detail = workbook.create_sheet(title)
+        for row in sheet_rows:
+            detail.append(row)
     workbook.save(path)
     return path
 
@@ -200,6 +207,77 @@ def test_chinese_workbook(tmp_path):
         _workbook(tmp_path / "a.xlsx", sheet="问题综述", header=header, rows=rows)
     )
     assert [f.code for f in report.findings] == ["ADV003"]
+
+
+def test_empty_cells_are_absent_not_nan(tmp_path):
+    """The advisor writes empty suggestion cells as nothing or as the text "nan"."""
+    rows = [
+        ["AI Core Frequency", "15 operators are slowed down.", "nan", 15, "nan", None, None, None],
+        ["Block Dim Issues", "2 operators use few cores.", None, 2, None, None, None, None],
+        ["Operator Dispatch Issues", "nan", "", None, None, None, None, None],
+    ]
+    report = read_msadvisor(_workbook(tmp_path / "a.xlsx", rows=rows))
+    assert [f.suggestion for f in report.findings] == ["", "", ""]
+    assert report.findings[2].message == "Operator Dispatch Issues"
+    assert "total_time_us" not in report.findings[0].evidence
+    assert not any("nan" in str(value) for f in report.findings for value in f.evidence.values())
+
+
+def test_categories_are_classified_by_meaning(tmp_path):
+    categories = [
+        ("Kernel compare of Rank0 and Rank1", "ADV009", Severity.INFO),
+        ("Api compare", "ADV009", Severity.INFO),
+        # host-dispatch advice: not an operator bound by a pipe
+        ("Fusible Operator Analysis", "ADV009", Severity.WARNING),
+        ("可融合算子分析", "ADV009", Severity.WARNING),
+        ("Operator No Bound Issues", "ADV005", Severity.WARNING),
+        ("AI Core Performance Analysis", "ADV005", Severity.WARNING),
+        ("Memory Operator Issues", "ADV002", Severity.WARNING),
+    ]
+    rows = [[name, "text", None, 1, None, None, None, None] for name, _, _ in categories]
+    report = read_msadvisor(_workbook(tmp_path / "a.xlsx", rows=rows))
+    assert [(f.code, f.severity) for f in report.findings] == [(c, s) for _, c, s in categories]
+
+
+SEQUENCE_HEADER = [
+    "start index", "end index", "total time(us)", "execution time(us)", "mte time(us)",
+    "occurrences", "mte bound", "host bound",
+]  # fmt: skip
+
+
+def test_mte_bound_operator_sequences_become_findings(tmp_path):
+    details = {
+        "基于mte瓶颈的算子序列分析": [
+            SEQUENCE_HEADER,
+            [12, 15, 130.5, 120.0, 100.25, 4, True, False],
+            [40, 41, 20, 18, 15, 2, True, True],
+        ],
+        "基于host瓶颈的算子序列分析": [SEQUENCE_HEADER, [3, 9, 500, 50, 10, 8, False, True]],
+        "MTE sequences named": [
+            ["op name", "start index", "end index", "mte time(us)"],
+            ["MatMul_3", 7, 7, 88],
+        ],
+    }
+    rows = [["Fusible Operator Analysis", "2 sequences", None, 2, None, None, None, None]]
+    report = read_msadvisor(_workbook(tmp_path / "a.xlsx", rows=rows, details=details))
+    fusible, first, second, named = report.findings
+    assert (fusible.code, first.code, second.code, named.code) == (
+        "ADV009",
+        "ADV005",
+        "ADV005",
+        "ADV005",
+    )
+    assert first.message == (
+        "MTE-bound operator sequence: operators 12-15 of kernel_details.csv "
+        "(MTE 100.25 µs, execution 120 µs)"
+    )
+    assert (
+        first.evidence["occurrences"] == "4"
+        and first.evidence["sheet"] == "基于mte瓶颈的算子序列分析"
+    )
+    assert named.message == "MTE-bound operator sequence: MatMul_3 (MTE 88 µs)"
+    assert named.location.kernel == "MatMul_3" and first.location.kernel is None
+    assert len(report.tables["基于host瓶颈的算子序列分析"]) == 1  # kept, no findings
 
 
 def test_workbook_without_problem_sheet(tmp_path):
