@@ -21,8 +21,6 @@ from ubscope.kernels.registry import estimate_run, get_kernel, run_kernel
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.trace import read_trace
 
-GiB = 1 << 30
-
 
 def _one_error_line(capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
@@ -36,9 +34,10 @@ def _one_error_line(capsys) -> str:
         # n = 1e9 fp16 values: x and residual on the host and in GM, y in GM
         # are 5 x 2 GB before anything else.
         ("pool_demo", ["n=1000000000"], 5 * 2 * 10**9),
-        # 32768 x 32768 int4 weights: the int8 values (1 GiB), packed on the
-        # host and in GM (0.5 GiB each) and the packing's padded copy (1 GiB).
-        ("int4_gemm", ["m=64", "k=32768", "n=32768"], 3 * GiB),
+        # 49152 x 49152 int4 weights, 3 bytes each at least: the int8 values,
+        # the packing's padded uint8 copy, and half a byte packed on the host
+        # and half in GM.
+        ("int4_gemm", ["m=64", "k=49152", "n=49152"], 3 * 49152 * 49152),
     ],
 )
 def test_a_run_over_the_memory_limit_is_refused_before_it_starts(
