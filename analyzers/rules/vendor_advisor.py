@@ -16,11 +16,16 @@ class AdvisorRule(ReportedFindingRule):
 
 @register
 class KnowledgeBaseProblem(AdvisorRule):
-    """msadvisor: a knowledge base matched a problem (errorCode '0').
+    """msadvisor: a knowledge base recommends a change.
 
     What: a result object of the old msadvisor (CANN 5-8 "expert system")
-    whose errorCode is '0'; the summary is the message, its extendResult
-    tables (e.g. operator names and suggestions) are in evidence.
+    that lists rows in its extendResult (operators, settings, suggestions)
+    or whose summary recommends something ("need to be optimized", "建议",
+    and not "no problem"/"无需"). errorCode decides nothing: the
+    API-optimisation base writes '0' for "problem found", the
+    running-environment base '1' beside a recommendation; it stays in the
+    results table. The summary is the message, the extendResult tables are
+    in evidence.
     Why: the knowledge bases encode known slow or wasteful patterns for the
     operator or model that was profiled.
     Fix: follow the suggestion rows in evidence; rerun msadvisor to confirm.

@@ -209,9 +209,13 @@ def read_text(path: Path, what: str, limit: int) -> str:
         raise VendorFormatError(path, f"expected {what}, cannot read it ({exc.strerror})") from None
 
 
-def load_json(path: Path, what: str, limit: int = MAX_JSON_BYTES) -> object:
+def load_json(
+    path: Path, what: str, limit: int = MAX_JSON_BYTES, lenient: VendorReport | None = None
+) -> object:
     """A whole JSON file within the size, nesting and value caps, or
-    VendorFormatError naming ``what``."""
+    VendorFormatError naming ``what``. With ``lenient``, raw control
+    characters inside strings (JSON pasted with a newline in a value) are
+    accepted and noted on that report as a warning."""
     check_size(path, limit, what)
     deepest, values = _json_shape(path)
     if deepest > MAX_JSON_DEPTH:
@@ -226,7 +230,18 @@ def load_json(path: Path, what: str, limit: int = MAX_JSON_BYTES) -> object:
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise VendorFormatError(path, f"expected {what}, got invalid JSON ({exc})") from None
+        error = exc
+    if lenient is not None and isinstance(error, ValueError):
+        try:
+            data = json.loads(text, strict=False)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            lenient.note_partial(
+                path, "read non-strictly: raw control characters (e.g. a newline) inside strings"
+            )
+            return data
+    raise VendorFormatError(path, f"expected {what}, got invalid JSON ({error})")
 
 
 def _header_fields(path: Path, what: str) -> list[str]:

@@ -29,6 +29,16 @@ MAX_CELL_CHARS = 4096
 EVIDENCE_ROWS = 20
 CLASS_TYPES = {"0": "op", "1": "model"}
 SECTION_TYPES = {"0": "list", "1": "table", "2": "sourcedata"}
+_RECOMMENDS = re.compile(
+    r"recommend|suggest|should|need|please|consider|optimi[sz]|improve|problem|issue|bound"
+    r"|建议|需要|优化|请|问题|瓶颈",
+    re.IGNORECASE,
+)
+_NOTHING_TO_DO = re.compile(
+    r"\bno (?:problem|issue|need|optimi[sz])|not need|nothing to|no further"
+    r"|无需|不需要|未发现|没有问题|无问题",
+    re.IGNORECASE,
+)
 
 
 def _key(name: object) -> str:
@@ -81,14 +91,24 @@ def _section_rows(section: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return ["value"], [[_cell(value)] for value in values]
 
 
+def recommends(summary: str, sections: list[dict[str, Any]]) -> bool:
+    """Whether a result asks for a change: it lists rows (operators, settings,
+    suggestions) or its summary recommends something. Knowledge bases
+    disagree on errorCode ("0" is "problem found" for the API base, while the
+    running-environment base writes "1" beside a recommendation), so the
+    code alone decides nothing."""
+    if any(any(cell.strip() for row in s["rows"] for cell in row) for s in sections):
+        return True
+    return bool(_RECOMMENDS.search(summary)) and not _NOTHING_TO_DO.search(summary)
+
+
 def _read_result_json(source: Path) -> VendorReport:
-    results = find_results(load_json(source, WHAT))
+    report = VendorReport(tool=MSADVISOR, path=os.fspath(source))
+    results = find_results(load_json(source, WHAT, lenient=report))
     if not results:
         raise VendorFormatError(source, f"expected {WHAT}, found none")
-    report = VendorReport(tool=MSADVISOR, path=os.fspath(source))
     result_rows, detail_rows = [], []
     for index, (result, knowledge_base) in enumerate(results):
-        problem = _cell(result.get("errorcode")).strip() == "0"
         sections = []
         extends = result.get("extendresult")
         for number, section in enumerate(extends if isinstance(extends, list) else []):
@@ -108,12 +128,24 @@ def _read_result_json(source: Path) -> VendorReport:
             _cell(result.get("classtype")).strip(), _cell(result.get("classtype"))
         )
         summary = _cell(result.get("summary")).strip()
-        result_rows.append((index, knowledge_base, class_type, problem, summary, len(sections)))
+        error_code = _cell(result.get("errorcode")).strip()
+        problem = recommends(summary, sections)
+        result_rows.append(
+            (index, knowledge_base, class_type, error_code, problem, summary, len(sections))
+        )
         if problem:
             report.findings.append(_finding(summary, knowledge_base, class_type, sections))
     report.tables["results"] = pd.DataFrame(
         result_rows,
-        columns=["result", "knowledge_base", "class_type", "problem", "summary", "sections"],
+        columns=[
+            "result",
+            "knowledge_base",
+            "class_type",
+            "error_code",
+            "problem",
+            "summary",
+            "sections",
+        ],  # fmt: skip
     )
     report.tables["details"] = pd.DataFrame(
         detail_rows, columns=["result", "section", "title", "type", "row", "column", "value"]
@@ -152,8 +184,9 @@ def read_msadvisor(path: str | os.PathLike[str]) -> VendorReport:
     """Read advisor output: msadvisor result ``.json`` (a result object, a list of
     them or any wrapper), or ``msprof-analyze advisor`` ``.xlsx``/``.html``.
 
-    Results with errorCode ``'0'`` (problem found) become ``ADV001`` findings;
-    advisor problems become ``ADV002``-``ADV009`` by category. Tables:
+    Results that ask for a change (see :func:`recommends`; errorCode is kept
+    in ``results`` but decides nothing) become ``ADV001`` findings; JSON
+    with a raw newline inside a string is read with a warning. Advisor problems become ``ADV002``-``ADV009`` by category. Tables:
     ``results`` and ``details`` (JSON, long format), or ``problems`` (+ detail
     sheets for xlsx).
     """

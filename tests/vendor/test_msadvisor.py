@@ -14,7 +14,7 @@ import pytest
 
 from ubscope.analyzers.findings import Severity
 from ubscope.analyzers.vendor import read_msadvisor
-from ubscope.probe.errors import VendorFormatError
+from ubscope.probe.errors import PartialReadWarning, VendorFormatError
 
 RESULT = {
     "classType": "0",
@@ -96,6 +96,51 @@ def test_list_and_unknown_wrapper(write):
     report = _json(write, wrapped)
     assert report.tables["results"]["knowledge_base"].tolist() == ["memory_bound", "memory_bound"]
     assert [f.evidence["knowledge_base"] for f in report.findings] == ["memory_bound"]
+
+
+def _result(error_code: str, summary: str, rows: list[list[str]]) -> dict:
+    return {
+        "classType": "1",
+        "errorCode": error_code,
+        "summary": summary,
+        "extendResult": [
+            {"type": "1", "extendTitle": "", "key": ["Name", "Suggestion"], "value": rows}
+        ]
+        if rows
+        else [],
+    }
+
+
+@pytest.mark.parametrize(
+    ("error_code", "summary", "rows", "finding"),
+    [
+        # the API-optimisation base: "0" means a problem was found
+        ("0", "310P API operations need to be optimized", [["ACL_X", "Use Y"]], True),
+        # the running-environment base writes "1" beside a recommended change
+        ("1", "Environment variables can be set better", [["HCCL_BUFFSIZE", "set to 200"]], True),
+        ("1", "It is recommended to enable the operator compile cache", [], True),
+        # "0" with nothing listed and nothing recommended asks for nothing
+        ("0", "No problem found.", [], False),
+        ("1", "no problem", [], False),
+        ("0", "无需优化", [], False),
+    ],
+    ids=["api-base", "env-base-rows", "env-base-summary", "zero-nothing", "miss", "cn-nothing"],
+)
+def test_problem_is_decided_by_content_not_error_code(write, error_code, summary, rows, finding):
+    report = _json(write, _result(error_code, summary, rows))
+    assert (len(report.findings) == 1) is finding
+    assert report.tables["results"][["error_code", "problem"]].values.tolist() == [
+        [error_code, finding]
+    ]
+
+
+def test_raw_newline_inside_a_string_is_read_with_a_warning(write):
+    # json.dumps escapes newlines; this puts a raw one inside the summary string.
+    pasted = json.dumps(RESULT).replace("Memory-bound operators", "Memory-bound\n operators")
+    with pytest.warns(PartialReadWarning, match="read non-strictly"):
+        report = read_msadvisor(write("result.json", pasted))
+    (finding,) = report.findings
+    assert finding.message == "Memory-bound\n operators found" and report.warnings
 
 
 def test_integer_error_code(write):
