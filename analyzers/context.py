@@ -13,8 +13,6 @@ Groups: one on-chip memory of one core is a *group*, encoded as one integer
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location
-from ubscope.probe.chip import ON_CHIP, ChipProfile
-from ubscope.probe.errors import TraceError
+from ubscope.probe.chip import ChipProfile
 from ubscope.probe.events import (
     ON_CHIP_SPACES,
     CoreKind,
@@ -35,6 +32,7 @@ from ubscope.probe.events import (
     enum_labels,
 )
 from ubscope.probe.trace import Trace
+from ubscope.probe.validate import checked_chip
 
 T = TypeVar("T")
 KIND_LABELS = enum_labels(EventKind)
@@ -48,11 +46,6 @@ _GROUP_BOUND = 4 * _CORE_SPAN * 8  # group ids are below this
 _MAX_INTERVALS = 512
 _MAX_REPLAY_CELLS = 50_000_000
 _MAX_SAMPLES = 2048
-# Chip figures the rules divide by or compare with: they must be positive numbers.
-_POSITIVE_FIGURES = (
-    "gm_bandwidth", "peak_fp16_flops", "clock_hz", "gm_alignment", "efficient_burst_bytes",
-    "que_max_event", "qbuf_max_len", "datacopy_unit",
-)  # fmt: skip
 _ADDR_BITS = 40  # on-chip addresses stay far below 1 TiB
 
 
@@ -182,46 +175,6 @@ class Coverage:
     max_cover: np.ndarray  # most live blocks covering one byte (2+ = overlap)
 
 
-def _positive(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    )
-
-
-def checked_chip(chip: ChipProfile, where: str | os.PathLike[str]) -> ChipProfile:
-    """``chip`` if every figure the analysis reads is usable, else a TraceError: a
-    trace embeds its chip profile, and metadata can be hand-edited or foreign."""
-    problems = [
-        f"{table}.{space}"
-        for table in ("capacity", "alignment")
-        for space in ON_CHIP
-        if not isinstance(getattr(chip, table), dict)
-        or not isinstance(getattr(chip, table).get(space), int)
-        or not _positive(getattr(chip, table).get(space))
-    ]
-    problems += [name for name in _POSITIVE_FIGURES if not _positive(getattr(chip, name))]
-    scratch = chip.ub_scratch_bytes
-    if (
-        not isinstance(scratch, int)
-        or isinstance(scratch, bool)
-        or scratch < 0
-        or (not problems and scratch >= chip.capacity["UB"])
-    ):
-        problems.append("ub_scratch_bytes")
-    if not (_positive(chip.misaligned_gm_factor) and chip.misaligned_gm_factor <= 1):
-        problems.append("misaligned_gm_factor")
-    if not (_positive(chip.gm_latency_ns) or chip.gm_latency_ns == 0) or chip.gm_latency_ns > 1e9:
-        problems.append("gm_latency_ns")
-    if not isinstance(chip.name, str):
-        problems.append("name")
-    if problems:
-        raise TraceError(where, f"the chip profile in the metadata has bad {', '.join(problems)}")
-    return chip
-
-
 class TraceContext:
     """Derived data of one trace, computed on first use and cached."""
 
@@ -232,6 +185,7 @@ class TraceContext:
         self._columns: dict[str, np.ndarray] = {}
         self._rows: dict[tuple[int, ...], np.ndarray] = {}
         self._coverage: dict[int, Coverage] = {}
+        self._labels: dict[str, np.ndarray] = {}
         self._memo: dict[str, Any] = {}
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
@@ -250,16 +204,12 @@ class TraceContext:
     @cached_property
     def minimal_traffic(self) -> dict[str, int]:
         """The kernel's minimal GM bytes per direction ("read", "write") that the
-        metadata states as non-negative numbers; others are left out."""
+        metadata states (other keys are left out)."""
         minimal = self.trace.meta.get("minimal_traffic")
         if not isinstance(minimal, dict):
             return {}
-        return {
-            key: int(value)
-            for key, value in minimal.items()
-            if key in ("read", "write") and (_positive(value) or value == 0)
-            and not isinstance(value, bool) and value < 2**62
-        }  # fmt: skip
+        # the reader checked the values (probe/validate.py: check_metadata)
+        return {key: int(value) for key, value in minimal.items() if key in ("read", "write")}
 
     # -- raw columns ----------------------------------------------------------
     def column(self, name: str) -> np.ndarray:
@@ -275,8 +225,13 @@ class TraceContext:
         return cached
 
     def labels(self, name: str) -> np.ndarray:
-        """The strings behind the codes of a string column (name, tensor, tag)."""
-        return np.asarray(self.events[name].cat.categories, dtype=object)
+        """The strings behind the codes of a string column (name, tensor, tag);
+        built once (rules look up one label per finding)."""
+        cached = self._labels.get(name)
+        if cached is None:
+            categories = self.events[name].cat.categories
+            cached = self._labels[name] = np.asarray(categories, dtype=object)
+        return cached
 
     def label(self, name: str, code: int) -> str:
         return str(self.labels(name)[code]) if code >= 0 else ""
@@ -471,13 +426,13 @@ class TraceContext:
         lengths = np.diff(np.append(starts, gid.size))
         before = np.repeat(np.concatenate([[0], total])[starts], lengths)
         return {"rows": rows, "gid": gid, "live": total - before, "starts": starts,
-                "delta": delta, "end": end}  # fmt: skip
+                "delta": delta, "end": end, "group_gids": gid[starts]}  # fmt: skip
 
     def _group_slice(self, gid: int) -> slice:
         live = self._live
-        starts = live["starts"]
-        index = int(np.searchsorted(live["gid"][starts], gid)) if starts.size else 0
-        if index >= starts.size or live["gid"][starts[index]] != gid:
+        starts, group_gids = live["starts"], live["group_gids"]
+        index = int(np.searchsorted(group_gids, gid)) if starts.size else 0
+        if index >= starts.size or group_gids[index] != gid:
             return slice(0, 0)
         stop = starts[index + 1] if index + 1 < starts.size else live["gid"].size
         return slice(int(starts[index]), int(stop))
@@ -521,7 +476,7 @@ class TraceContext:
         group_of = np.searchsorted(starts, at_peak, "right") - 1
         first_at_peak = at_peak[np.r_[True, group_of[1:] != group_of[:-1]]]
         peak_rows = live["rows"][first_at_peak]
-        gids = live["gid"][starts]
+        gids = live["group_gids"]
         blocks = self.blocks
         high_water = np.zeros(gids.size, dtype=np.int64)
         if len(blocks):
@@ -648,7 +603,7 @@ class TraceContext:
     def group_ids(self) -> np.ndarray:
         """Groups with ALLOC/FREE events, on-chip only."""
         live = self._live
-        gids = live["gid"][live["starts"]]
+        gids = live["group_gids"]
         return gids[np.isin(gids % 8, ON_CHIP_CODES)]
 
     # -- block usage (first / last touch) ----------------------------------------------

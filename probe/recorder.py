@@ -27,6 +27,7 @@ from ubscope.probe.events import (
     Space,
     enum_labels,
 )
+from ubscope.probe.validate import row_problems
 
 _KERNEL_BEGIN, _KERNEL_END, _ALLOC, _FREE, _ALLOC_FAIL, _POOL_RESET, _COPY, _COMPUTE = range(8)
 _KV_PAGE_ALLOC, _KV_PAGE_FREE, _HOST_SAMPLE, _MARK, _QUEUE_INIT, _REDZONE_WRITE = range(8, 14)
@@ -219,13 +220,20 @@ class Recorder:
         if not self._rows:
             return
         rows = np.frombuffer(self._rows, dtype=np.int64).reshape(-1, ROW_WIDTH)
-        batch = self._to_batch(rows)
+        # What the reader would reject is not written (probe/validate.py).
+        invalid = row_problems({name: rows[:, i] for i, name in enumerate(ROW_FIELDS)})
+        if invalid is not None:
+            rows = rows[~invalid.mask]
         self._rows = array("q")
-        self._next_seq += batch.num_rows
-        if self._sink is None:
-            self._batches.append(batch)
-        else:
-            self._sink(batch)
+        if rows.shape[0]:
+            batch = self._to_batch(rows)
+            self._next_seq += batch.num_rows
+            if self._sink is None:
+                self._batches.append(batch)
+            else:
+                self._sink(batch)
+        if invalid is not None:
+            raise ValueError(f"{invalid.count} event(s) not recorded: {invalid.message}")
 
     def _to_batch(self, rows: np.ndarray) -> pa.RecordBatch:
         count = rows.shape[0]

@@ -25,8 +25,9 @@ import pyarrow as pa
 
 from ubscope._version import __version__
 from ubscope.probe.errors import TraceError, open_input, warn_partial
-from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION, STRING_COLUMNS
-from ubscope.probe.text import printable_path, printable_tree, unique_printable
+from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
+from ubscope.probe.text import printable_path, printable_tree
+from ubscope.probe.validate import BatchDecoder, check_metadata, check_schema, claimed_batches
 
 METADATA_KEY = b"ubscope"
 TRACE_SUFFIX = ".ubtrace"
@@ -198,67 +199,42 @@ class _open_stream:
 def read_trace(
     path: str | os.PathLike[str], columns: list[str] | None = None, strict: bool = False
 ) -> Trace:
-    """Load a trace. A truncated file yields every complete batch plus a
-    :class:`PartialReadWarning` saying how many events were recovered (or a
-    :class:`TraceError` when ``strict``)."""
+    """Load and validate a trace (see probe/validate.py), batch by batch.
+
+    A truncated or corrupt file, or one whose batches claim more than the file
+    can hold (a decompression bomb), yields every batch before the problem plus
+    a :class:`PartialReadWarning` saying how many events were recovered (or a
+    :class:`TraceError` when ``strict``). A wrong column type or an invalid
+    value is a :class:`TraceError` naming the column and the event."""
     path = Path(path)
-    batches: list[pa.RecordBatch] = []
     problems: list[str] = []
-    complete = True
     with _open_stream(path) as (reader, handle):
         meta = _parse_metadata(path, reader.schema)
-        if reader.schema.remove_metadata() != EVENT_SCHEMA:
-            _check_columns(path, reader.schema)
-        while True:
+        check_metadata(path, meta)
+        check_schema(path, reader.schema)
+        batch_rows, stop = claimed_batches(path)
+        decoder = BatchDecoder(path, columns, sum(batch_rows))
+        for _ in batch_rows:
             try:
-                batch = reader.read_next_batch()
-                # Catches out-of-range dictionary indices and invalid UTF-8, which
-                # would otherwise only fail later, in the pandas conversion.
-                batch.validate(full=True)
-                batches.append(batch)
-            except StopIteration:
+                decoder.add(reader.read_next_batch())
+            except (StopIteration, pa.ArrowException, OSError, ValueError, MemoryError) as exc:
+                stop = str(exc) or "the stream ended early"
                 break
-            except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:  # corrupt batch
-                complete = False
-                problems.append(f"truncated after {sum(b.num_rows for b in batches)} events: {exc}")
-                break
-        if complete and not _ends_with_marker(handle):
-            complete = False
+        if stop is not None:
+            problems.append(f"truncated after {decoder.rows} events: {stop}")
+        if not problems and not _ends_with_marker(handle):
             problems.append("the end-of-stream marker is missing")
-    recovered = sum(b.num_rows for b in batches)
+    complete = not problems
     if not complete:
-        message = f"trace is truncated (recording was interrupted); recovered {recovered} events"
+        message = (
+            f"trace is truncated (recording was interrupted); recovered {decoder.rows} events"
+            f" ({problems[0]})"
+        )
         if strict:
             raise TraceError(path, message)
         warn_partial(path, message)
-    # No local name holds the table, so _to_frame can free each column it converts.
-    events = _to_frame(_take_table(batches, reader.schema, columns))
-    _check_sequence(path, events)
+    events = decoder.frame()
     return Trace(path=path, meta=meta, events=events, complete=complete, problems=problems)
-
-
-def _take_table(
-    batches: list[pa.RecordBatch], schema: pa.Schema, columns: list[str] | None
-) -> pa.Table:
-    """The batches as one table; the list is emptied so the table owns the data."""
-    table = pa.Table.from_batches(batches, schema=schema)
-    batches.clear()
-    return table if columns is None else table.select(columns)
-
-
-def _to_frame(table: pa.Table) -> pd.DataFrame:
-    """Convert column by column, dropping each Arrow column once converted, so
-    a 10-million-event trace never holds both copies of every column (peak
-    memory about 1.5x the frame instead of 2.5x)."""
-    columns: dict[str, pd.Series] = {}
-    for name in table.column_names:
-        column = table.column(name).to_pandas()
-        if name in STRING_COLUMNS:  # names from the file reach terminals and HTML
-            column = column.cat.rename_categories(unique_printable(list(column.cat.categories)))
-        columns[name] = column
-        table = table.drop_columns([name])
-        pa.default_memory_pool().release_unused()
-    return pd.DataFrame(columns, copy=False)
 
 
 def _ends_with_marker(handle: IO[bytes]) -> bool:
@@ -268,20 +244,6 @@ def _ends_with_marker(handle: IO[bytes]) -> bool:
         return False
     handle.seek(size - len(_END_OF_STREAM))
     return handle.read(len(_END_OF_STREAM)) == _END_OF_STREAM
-
-
-def _check_columns(path: Path, schema: pa.Schema) -> None:
-    missing = [f.name for f in EVENT_SCHEMA if f.name not in schema.names]
-    if missing:
-        raise TraceError(path, f"trace lacks columns {', '.join(missing)}")
-
-
-def _check_sequence(path: Path, events: pd.DataFrame) -> None:
-    if "seq" not in events or events.empty:
-        return
-    seq = events["seq"].to_numpy()
-    if seq[0] != 0 or (len(seq) > 1 and not (seq[1:] - seq[:-1] == 1).all()):
-        raise TraceError(path, "event sequence numbers are not contiguous from 0 (corrupt trace)")
 
 
 def write_table(path: str | os.PathLike[str], metadata: Mapping[str, Any], table: pa.Table) -> None:

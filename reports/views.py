@@ -160,7 +160,7 @@ def traffic_figures(analysis: Analysis) -> dict[str, go.Figure]:
     ctx = analysis.context
     if ctx is None:
         return {}
-    minimal = {k: int(v) for k, v in ctx.trace.meta.get("minimal_traffic", {}).items()}
+    minimal = ctx.minimal_traffic
     return {"traffic": traffic_figure(ctx.traffic, minimal)}
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given, reject
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ubscope.probe.chip import load_chip
@@ -151,17 +151,19 @@ def _call(call: str) -> st.SearchStrategy:
 HOSTILE_EVENTS = st.lists(st.one_of([_call(call) for call in RECORDING_CALLS]), max_size=40)
 
 
-def _write_events(path: Path, meta: dict, events: list, batch: int) -> None:
+def _write_events(path: Path, meta: dict, events: list, batch: int) -> int:
+    """Record ``events``; the recorder refuses out-of-range values (a ValueError
+    from the call or from the flush that drops them). Returns how many it refused."""
     writer = TraceWriter(path, meta)
     recorder = Recorder(sink=writer.write, batch_events=batch)
-    try:
-        for call, arguments in events:
+    refused = 0
+    for call, arguments in [*events, ("flush", {})]:
+        try:
             getattr(recorder, call)(**arguments)
-    except (OverflowError, ValueError):
-        reject()  # a derived column (queue bytes = length * num) left int64: not a file
-    finally:
-        recorder.flush()
-        writer.close()
+        except (OverflowError, ValueError):
+            refused += 1
+    writer.close()
+    return refused
 
 
 @fuzz(weight=0.5)
@@ -180,17 +182,19 @@ def test_hostile_events(worker, events, kernel, params, batch):
     with scratch() as folder:
         path = folder / "hostile.ubtrace"
         _write_events(path, meta, events, batch)
-        read_trace_in(worker, path, EVENTS)
+        # the reader accepts whatever the recorder wrote (probe/validate.py)
+        assert "events" in read_trace_in(worker, path, EVENTS), "the reader refused it"
 
 
-def test_negative_core_id_is_analyzed(worker, tmp_path):
-    """The smallest case the fuzzer found: one allocation on core -2."""
+def test_negative_core_id_is_refused_by_the_recorder(worker, tmp_path):
+    """The smallest case the fuzzer found, one allocation on core -2, is not
+    recorded; the trace holds the other events and reads cleanly."""
     meta = new_metadata(load_chip().to_dict(), "k", {}, {"read": 0, "write": 0})
-    events = [("alloc", {"core_kind": int(CoreKind.AIV), "core": -2, "space": int(Space.UB),
-                         "addr": 0, "size": 32, "aligned_size": 32, "name": "b", "tag": "t",
-                         "t_ps": 0})]  # fmt: skip
-    _write_events(tmp_path / "core.ubtrace", meta, events, 1)
-    read_trace_in(worker, tmp_path / "core.ubtrace", EVENTS)
+    alloc = {"core_kind": int(CoreKind.AIV), "space": int(Space.UB), "addr": 0, "size": 32,
+             "aligned_size": 32, "name": "b", "tag": "t", "t_ps": 0}  # fmt: skip
+    events = [("alloc", {**alloc, "core": -2}), ("alloc", {**alloc, "core": 0})]
+    assert _write_events(tmp_path / "core.ubtrace", meta, events, 1) == 1
+    assert read_trace_in(worker, tmp_path / "core.ubtrace", EVENTS)["events"] == 1
 
 
 # Every field of the chip profile a trace embeds, and the other metadata views read.

@@ -1,0 +1,475 @@
+"""What a trace must hold before anything analyzes it, checked once, as it is read.
+
+* Claims, before anything is decompressed: the header of every Arrow message
+  says how many rows a batch has, how many entries a dictionary adds and how
+  many bytes each compressed buffer expands to. :class:`StreamGuard` reads
+  those headers one message ahead of the Arrow reader and stops at a batch of
+  more than ``MAX_BATCH_ROWS`` rows, buffers larger than the rows can fill,
+  more rows than the file's size can honestly hold, or dictionaries larger
+  than the rows can use (a decompression bomb).
+* Schema: every column of ``EVENT_SCHEMA`` with exactly its type.
+* Values (:class:`BatchDecoder`): no nulls; the enumeration columns (kind, core
+  kind, spaces) matched by label, never by dictionary code order; every
+  integer within ``VALUE_RANGES`` (shared with the recorder, so what it writes
+  is what the reader accepts); sequence numbers contiguous.
+* Metadata: the chip profile's figures within the ranges of probe/chip.py and
+  ``minimal_traffic`` in whole bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ubscope.probe.chip import ChipProfile, check_chip_figures
+from ubscope.probe.errors import ChipProfileError, TraceError
+from ubscope.probe.events import ENUM_COLUMNS, EVENT_SCHEMA, STRING_COLUMNS, CoreKind, enum_labels
+from ubscope.probe.text import unique_printable
+
+# -- bounds on what a file may claim -------------------------------------------------
+MAX_BATCH_ROWS = 1 << 20  # ubscope writes 65,536
+# Even a trace of identical events takes about 1 byte per event on disk (the
+# sequence numbers); a file whose first N bytes claim more than this many events
+# per byte is a bomb.
+MAX_ROWS_PER_FILE_BYTE = 8
+MIN_ROWS_ALLOWED = 1 << 16  # whatever the file's size
+# Every event interns at most three strings (name, tensor, tag) into one table.
+MAX_DICTIONARY_ENTRIES_PER_ROW = 4
+DICTIONARY_ENTRIES_SLACK = 4096
+MAX_DICTIONARY_BYTES = 256 << 20  # per column, decompressed
+_ROW_BYTES = math.ceil(
+    sum(
+        (f.type.index_type if pa.types.is_dictionary(f.type) else f.type).bit_width + 1
+        for f in EVENT_SCHEMA
+    )
+    / 8
+)
+_BATCH_SLACK_BYTES = 64 * 4 * len(EVENT_SCHEMA)  # buffer padding
+_MAX_BUFFERS = 1024
+
+# -- value ranges (reader and recorder) ----------------------------------------------
+_BYTES_OR_PS = (0, (1 << 62) - 1)  # sums of two stay within int64
+VALUE_RANGES: dict[str, tuple[int, int]] = {
+    **{column: (0, len(enum) - 1) for column, enum in ENUM_COLUMNS.items()},
+    "core": (-1, (1 << 15) - 1),
+    "addr": _BYTES_OR_PS,
+    "src_addr": _BYTES_OR_PS,
+    "size": _BYTES_OR_PS,
+    "aligned_size": _BYTES_OR_PS,
+    "burst_len": _BYTES_OR_PS,
+    "burst_count": (0, (1 << 31) - 1),
+    "start_ps": _BYTES_OR_PS,
+    "dur_ps": _BYTES_OR_PS,
+    "flags": (0, (1 << 31) - 1),
+}
+_HOST = int(CoreKind.HOST)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Rows with a value out of range: which, and what is wrong with the first."""
+
+    mask: np.ndarray
+    first_row: int
+    message: str
+
+    @property
+    def count(self) -> int:
+        return int(self.mask.sum())
+
+
+def row_problems(columns: Mapping[str, np.ndarray]) -> RowProblem | None:
+    """Rows of ``columns`` (integer arrays by column name; enumerations as codes)
+    with a value outside ``VALUE_RANGES``, or a core index that does not fit
+    its core kind (host events have core -1, core events 0 and up)."""
+    size = len(next(iter(columns.values())))
+    bad = np.zeros(size, dtype=bool)
+    first, message = size, ""
+    checks: list[tuple[np.ndarray, str]] = []
+    for name, (low, high) in VALUE_RANGES.items():
+        if name in columns:
+            values = columns[name]
+            checks.append(((values < low) | (values > high), f"{name} must be {low}..{high}"))
+    if "core" in columns and "core_kind" in columns:
+        host = columns["core_kind"] == _HOST
+        checks.append(
+            (host != (columns["core"] == -1), "core must be -1 for host events, 0 or more else")
+        )
+    for wrong, rule in checks:
+        if wrong.any():
+            bad |= wrong
+            row = int(np.argmax(wrong))
+            if row < first:
+                name = rule.split(" ", 1)[0]
+                first, message = row, f"{name} is {columns[name][row]} ({rule})"
+    return RowProblem(bad, first, message) if first < size else None
+
+
+# -- Arrow message headers -------------------------------------------------------------
+class _FlatBuffer:
+    """Just enough of a FlatBuffers reader for Arrow's message headers."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def _unpack(self, fmt: str, at: int) -> Any:
+        if at < 0:
+            raise ValueError("negative offset")
+        return struct.unpack_from(fmt, self.data, at)[0]
+
+    def root(self) -> int:
+        return self._unpack("<I", 0)
+
+    def _field(self, table: int, index: int) -> int:
+        vtable = table - self._unpack("<i", table)
+        slot = 4 + 2 * index
+        if slot + 2 > self._unpack("<H", vtable):
+            return 0
+        offset = self._unpack("<H", vtable + slot)
+        return table + offset if offset else 0
+
+    def scalar(self, table: int, index: int, fmt: str) -> Any:
+        at = self._field(table, index)
+        return self._unpack(fmt, at) if at else 0
+
+    def table(self, table: int, index: int) -> int | None:
+        at = self._field(table, index)
+        return at + self._unpack("<I", at) if at else None
+
+    def pairs(self, table: int, index: int) -> list[tuple[int, int]]:
+        """A vector of structs of two int64 (Arrow's Buffer)."""
+        at = self._field(table, index)
+        if not at:
+            return []
+        vector = at + self._unpack("<I", at)
+        count = self._unpack("<I", vector)
+        if count > _MAX_BUFFERS:
+            raise ValueError(f"{count} buffers")
+        return [struct.unpack_from("<qq", self.data, vector + 4 + 16 * i) for i in range(count)]
+
+
+# Message header union (Arrow's Message.fbs): 2 DictionaryBatch, 3 RecordBatch.
+_DICTIONARY_BATCH, _RECORD_BATCH = 2, 3
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What one message says it holds."""
+
+    is_batch: bool
+    rows: int  # a batch's rows or a dictionary's entries
+    nbytes: int  # decompressed body bytes
+    dictionary_id: int = 0
+    is_delta: bool = False
+
+
+def _claim(message: pa.ipc.Message) -> _Claim:
+    flat = _FlatBuffer(message.metadata.to_pybytes())
+    root = flat.root()
+    header_type = flat.scalar(root, 1, "<B")
+    header = flat.table(root, 2)
+    if header is None or header_type not in (_DICTIONARY_BATCH, _RECORD_BATCH):
+        raise ValueError(f"unexpected message type {header_type}")
+    batch = header if header_type == _RECORD_BATCH else flat.table(header, 1)
+    if batch is None:
+        raise ValueError("dictionary message without data")
+    compressed = flat.table(batch, 3) is not None
+    body = message.body
+    nbytes = 0
+    for offset, length in flat.pairs(batch, 2):
+        if compressed and length >= 8:
+            expanded = struct.unpack_from("<q", body, offset)[0]
+            nbytes += length - 8 if expanded < 0 else expanded
+        else:
+            nbytes += max(length, 0)
+    rows = flat.scalar(batch, 0, "<q")
+    if header_type == _RECORD_BATCH:
+        return _Claim(True, rows, nbytes)
+    return _Claim(
+        False, rows, nbytes, flat.scalar(header, 0, "<q"), flat.scalar(header, 2, "<B") != 0
+    )
+
+
+def claimed_batches(path: Path) -> tuple[list[int], str | None]:
+    """The rows of every batch the file's message headers claim, in order, up to
+    the first claim past the limits, and what is wrong there (None: nothing).
+    Only headers and compressed bodies are read: nothing is decompressed."""
+    guard = StreamGuard(path)
+    rows: list[int] = []
+    try:
+        while True:
+            claimed, problem = guard.check_next()
+            if problem is not None or claimed is None:
+                return rows, problem
+            rows.append(claimed)
+    finally:
+        guard.close()
+
+
+class StreamGuard:
+    """Reads the stream's message headers, checking each batch's claims before
+    the Arrow reader decompresses it."""
+
+    def __init__(self, path: Path):
+        self._handle: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._broken: str | None = None
+        try:
+            self._messages = pa.ipc.MessageReader.open_stream(self._handle)
+            self._messages.read_next_message()  # the schema (the Arrow reader read it too)
+        except (pa.ArrowException, OSError, ValueError, MemoryError, StopIteration) as exc:
+            self._broken = f"the stream's header is unreadable ({exc})"
+        self.rows = 0
+        self.batches = 0
+        self._entries: dict[int, int] = {}
+        self._bytes: dict[int, int] = {}
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def check_next(self) -> tuple[int | None, str | None]:
+        """Check every message up to the next record batch: (its rows, or None
+        at the end of the stream; what is wrong with the messages, or None)."""
+        if self._broken is not None:
+            return None, self._broken
+        dictionaries: list[_Claim] = []
+        while True:
+            try:
+                claim = _claim(self._messages.read_next_message())
+            except StopIteration:
+                return None, None
+            except (pa.ArrowException, OSError, ValueError, MemoryError, struct.error) as exc:
+                return None, f"message after batch {self.batches} is corrupt ({exc})"
+            if claim.is_batch:
+                break
+            dictionaries.append(claim)
+        problem = self._check_batch(claim)
+        self.rows += max(claim.rows, 0)
+        for dictionary in dictionaries:
+            problem = problem or self._check_dictionary(dictionary)
+        self.batches += 1
+        return claim.rows, problem
+
+    def _check_batch(self, claim: _Claim) -> str | None:
+        number = self.batches + 1
+        if not 0 <= claim.rows <= MAX_BATCH_ROWS:
+            return f"batch {number} claims {claim.rows:,} events (at most {MAX_BATCH_ROWS:,})"
+        # Checked for every prefix of the file: a bomb's cheap batches come first.
+        read = self._handle.tell()
+        allowed = max(MIN_ROWS_ALLOWED, read * MAX_ROWS_PER_FILE_BYTE)
+        if self.rows + claim.rows > allowed:
+            return (
+                f"the batches claim {self.rows + claim.rows:,} events in the first {read:,} "
+                f"bytes, more than a file of this size holds (at most "
+                f"{MAX_ROWS_PER_FILE_BYTE} per byte)"
+            )
+        if claim.nbytes > claim.rows * _ROW_BYTES + _BATCH_SLACK_BYTES:
+            return (
+                f"batch {number} claims {claim.nbytes:,} bytes decompressed for "
+                f"{claim.rows:,} events (at most {_ROW_BYTES} per event)"
+            )
+        return None
+
+    def _check_dictionary(self, claim: _Claim) -> str | None:
+        key = claim.dictionary_id
+        entries = claim.rows + (self._entries.get(key, 0) if claim.is_delta else 0)
+        nbytes = claim.nbytes + (self._bytes.get(key, 0) if claim.is_delta else 0)
+        self._entries[key], self._bytes[key] = entries, nbytes
+        allowed = MAX_DICTIONARY_ENTRIES_PER_ROW * self.rows + DICTIONARY_ENTRIES_SLACK
+        if not 0 <= entries <= allowed:
+            return (
+                f"a dictionary claims {entries:,} entries for {self.rows:,} events "
+                f"(at most {allowed:,})"
+            )
+        if nbytes > MAX_DICTIONARY_BYTES:
+            return (
+                f"a dictionary claims {nbytes:,} bytes decompressed "
+                f"(at most {MAX_DICTIONARY_BYTES >> 20} MiB)"
+            )
+        return None
+
+
+# -- schema and values -----------------------------------------------------------------
+def check_schema(path: Path, schema: pa.Schema) -> None:
+    """Every column of the event schema, with exactly its Arrow type."""
+    for field in EVENT_SCHEMA:
+        index = schema.get_field_index(field.name)
+        if index < 0:
+            missing = [f.name for f in EVENT_SCHEMA if f.name not in schema.names]
+            raise TraceError(path, f"trace lacks columns {', '.join(missing)}")
+        actual = schema.field(index).type
+        if actual != field.type:
+            raise TraceError(path, f"column '{field.name}' is {actual}, expected {field.type}")
+
+
+class BatchDecoder:
+    """Turns validated record batches into numpy columns: enumerations as their
+    enum codes (looked up by label), strings as codes into one growing table per
+    column (only the dictionary entries a batch uses are decoded). Each batch is
+    copied into columns sized for every event the headers claimed, so neither a
+    million one-row batches nor the final frame costs a second copy."""
+
+    def __init__(self, path: Path, columns: list[str] | None, total_rows: int):
+        self.path = path
+        self.keep = list(columns) if columns is not None else EVENT_SCHEMA.names
+        self.rows = 0
+        self._arrays = {name: np.empty(total_rows, _numpy_dtype(name)) for name in self.keep}
+        self._strings: dict[str, dict[str, int]] = {name: {"": 0} for name in STRING_COLUMNS}
+        # where each string first stood in the file's dictionary: the categories'
+        # order (the recorder's interning order when the dictionary only grew)
+        self._positions: dict[str, dict[str, int]] = {name: {"": -1} for name in STRING_COLUMNS}
+        self._enum_codes = {
+            name: {label: code for code, label in enumerate(enum_labels(enum))}
+            for name, enum in ENUM_COLUMNS.items()
+        }
+
+    def _fail(self, column: str, row: int, problem: str) -> TraceError:
+        return TraceError(self.path, f"column '{column}', event {self.rows + row}: {problem}")
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Validate ``batch`` and keep its columns; a TraceError names the first
+        bad value's column and event (row)."""
+        columns: dict[str, np.ndarray] = {}
+        for field in EVENT_SCHEMA:
+            array = batch.column(batch.schema.get_field_index(field.name))
+            if array.null_count:
+                row = int(np.argmax(array.is_null().to_numpy(zero_copy_only=False)))
+                raise self._fail(field.name, row, "is null")
+            if field.name in ENUM_COLUMNS:
+                columns[field.name] = self._decode(array, field.name, self._enum_label)
+            elif field.name in STRING_COLUMNS:
+                columns[field.name] = self._decode(array, field.name, self._string_code)
+            else:
+                array.validate(full=True)
+                columns[field.name] = array.to_numpy()
+        self._check_values(columns)
+        end = self.rows + batch.num_rows
+        for name in self.keep:
+            target = self._arrays[name]
+            if end > target.size:
+                raise ValueError("a batch holds more events than its header claims")
+            target[self.rows : end] = columns[name]
+        self.rows = end
+
+    def _check_values(self, columns: dict[str, np.ndarray]) -> None:
+        seq = columns["seq"]
+        wrong = seq != np.arange(self.rows, self.rows + seq.size)
+        if wrong.any():
+            raise TraceError(
+                self.path,
+                f"event sequence numbers are not contiguous from 0 (corrupt trace): "
+                f"event {self.rows + int(np.argmax(wrong))}",
+            )
+        problem = row_problems(columns)
+        if problem is not None:
+            column = problem.message.split(" ", 1)[0]
+            raise self._fail(column, problem.first_row, problem.message)
+
+    def _decode(
+        self, array: pa.DictionaryArray, column: str, lookup: Callable[..., int]
+    ) -> np.ndarray:
+        """Codes for the dictionary entries the batch uses (``lookup`` maps an
+        entry to its code, or raises naming the first row that used it). Only
+        those entries are decoded: a stream's dictionary grows with every batch."""
+        indices = array.indices.to_numpy()
+        entries = len(array.dictionary)
+        if indices.size and (indices.min() < 0 or indices.max() >= entries):
+            raise ValueError(f"column '{column}': dictionary index out of range")
+        if entries <= 4 * indices.size + 64:  # a lookup table is cheaper than a sort
+            used = np.flatnonzero(np.bincount(indices, minlength=entries))
+            inverse = None
+        else:
+            used, inverse = np.unique(indices, return_inverse=True)
+        taken = array.dictionary.take(pa.array(used, type=array.indices.type))
+        taken.validate(full=True)  # invalid UTF-8
+        codes = np.array(
+            [lookup(column, label, indices, index)
+             for label, index in zip(taken.to_pylist(), used, strict=True)],
+            dtype=np.int8 if column in ENUM_COLUMNS else np.int32,
+        )  # fmt: skip
+        if inverse is not None:
+            return codes[inverse]
+        table = np.zeros(entries, dtype=codes.dtype)
+        table[used] = codes
+        return table[indices]
+
+    def _enum_label(self, column: str, label: str, indices: np.ndarray, index: int) -> int:
+        code = self._enum_codes[column].get(label)
+        if code is None:
+            row = int(np.argmax(indices == index))
+            known = ", ".join(self._enum_codes[column])
+            raise self._fail(column, row, f"unknown value {label!r} (expected one of {known})")
+        return code
+
+    def _string_code(self, column: str, label: str, indices: np.ndarray, index: int) -> int:
+        table = self._strings[column]
+        self._positions[column].setdefault(label, int(index))
+        return table.setdefault(label, len(table))
+
+    def frame(self) -> pd.DataFrame:
+        """The events read as a DataFrame (enumerations and strings as
+        Categoricals whose codes are the enum values / table indices)."""
+        series: dict[str, Any] = {}
+        for name in self.keep:
+            values: Any = self._arrays.pop(name)[: self.rows]
+            if name in ENUM_COLUMNS:
+                values = pd.Categorical.from_codes(values, enum_labels(ENUM_COLUMNS[name]))
+            elif name in STRING_COLUMNS:
+                strings = list(self._strings[name])
+                positions = self._positions[name]
+                order = np.argsort([positions[text] for text in strings], kind="stable")
+                rank = np.empty(order.size, dtype=values.dtype)
+                rank[order] = np.arange(order.size)
+                # names from the file reach terminals and HTML
+                labels = unique_printable([strings[i] for i in order])
+                values = pd.Categorical.from_codes(rank[values], labels)
+            series[name] = values
+        return pd.DataFrame(series, copy=False)
+
+
+def _numpy_dtype(column: str) -> np.dtype:
+    arrow_type = EVENT_SCHEMA.field(column).type
+    if pa.types.is_dictionary(arrow_type):
+        return np.dtype(np.int8 if column in ENUM_COLUMNS else np.int32)
+    return np.dtype(arrow_type.to_pandas_dtype())
+
+
+# -- metadata ------------------------------------------------------------------------
+def checked_chip(chip: ChipProfile, where: str | os.PathLike[str]) -> ChipProfile:
+    """``chip`` if every figure is usable (probe/chip.py's ranges, the same as for
+    a profile YAML), else a TraceError naming the first bad one: a trace embeds
+    its chip profile, and metadata can be hand-edited or foreign."""
+    try:
+        check_chip_figures(chip, os.fspath(where))
+    except ChipProfileError as exc:
+        raise TraceError(where, f"the chip profile in the metadata: {exc.problem}") from None
+    return chip
+
+
+def check_metadata(path: Path, meta: dict[str, Any]) -> None:
+    """The chip profile (when present) and ``minimal_traffic`` of trace metadata."""
+    if "chip" in meta:
+        if not isinstance(meta["chip"], dict):
+            raise TraceError(path, "the chip profile in the metadata is not a mapping")
+        try:
+            chip = ChipProfile.from_dict(meta["chip"], source=str(path))
+        except ChipProfileError as exc:
+            raise TraceError(path, f"the chip profile in the metadata: {exc.problem}") from None
+        checked_chip(chip, path)
+    minimal = meta.get("minimal_traffic", {})
+    if not isinstance(minimal, dict):
+        raise TraceError(path, "metadata minimal_traffic is not a mapping")
+    for key, value in minimal.items():
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if key not in ("read", "write") or not (whole and 0 <= value < 1 << 62):
+            raise TraceError(
+                path, f"metadata minimal_traffic.{key}: expected read/write in whole bytes"
+            )
