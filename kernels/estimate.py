@@ -3,9 +3,9 @@
 Each kernel states, from its parameters alone, how many events it records,
 how many bytes its host arrays take (inputs, the GM copies, outputs and the
 slice of float64 reference checked at a time) and how many element operations
-numpy does on the host. The wall time follows from two rates of the
-emulator measured on the development machine (one core; see BENCHMARKS.md):
-they are rough, and a loaded machine is slower.
+numpy does on the host. The wall time follows from rates of the emulator
+measured on whole runs on the development machine (2 shared cores): it is
+rough, within a factor of about 3, and a loaded machine is slower.
 """
 
 from __future__ import annotations
