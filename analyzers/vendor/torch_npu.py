@@ -336,7 +336,33 @@ def read_torch_npu(
     if not files:
         raise VendorFormatError(source, f"expected {WHAT_DIR}, found no known files")
     _read_all(files, report, chunk_rows, single=not source.is_dir())
+    if source.is_dir():
+        _note_missing_memory(source, files, report)
     return report
+
+
+# Tables that hold memory figures, and the files that would have fed them.
+MEMORY_TABLES = (
+    "memory_record", "operator_memory_top", "npu_module_mem", "npu_mem", "npu_mem_counters",
+)  # fmt: skip
+MEMORY_SOURCES = (
+    "memory_record, operator_memory, npu_module_mem (or msprof npu_mem) CSVs "
+    "and trace_view.json memory counters"
+)
+
+
+def _note_missing_memory(source: Path, files: dict[str, list[Path]], report: VendorReport) -> None:
+    """One warning line when nothing read from a folder holds memory figures
+    (a trace_view without memory counters, only op_statistic, or empty
+    memory CSVs beside readable files)."""
+    if any(len(report.tables.get(table, ())) for table in MEMORY_TABLES):
+        return
+    read = sorted(path.name for paths in files.values() for path in paths)
+    report.note_partial(
+        source,
+        f"no memory data found (looked for {MEMORY_SOURCES}; found {', '.join(read[:8])}"
+        f"{', ...' if len(read) > 8 else ''})",
+    )
 
 
 def _read_all(

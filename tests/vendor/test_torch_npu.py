@@ -363,3 +363,49 @@ def test_trace_event_object_is_streamed_past_other_members(write):
 def test_trace_object_without_events_is_an_error(write):
     with pytest.raises(VendorFormatError, match="expected a traceEvents array"):
         read_torch_npu(write("trace_view.json", '{"displayTimeUnit": "ns"}'))
+
+
+NO_MEMORY_DATA = (
+    "no memory data found (looked for memory_record, operator_memory, npu_module_mem "
+    "(or msprof npu_mem) CSVs and trace_view.json memory counters; found {})"
+)
+
+
+@pytest.mark.parametrize(
+    ("files", "found"),
+    [
+        ({"op_statistic.csv": "op_statistic.csv"}, "op_statistic.csv"),
+        (
+            {
+                "op_statistic.csv": "op_statistic.csv",
+                "memory_record.csv": None,
+                "operator_memory.csv": None,
+            },
+            "memory_record.csv, op_statistic.csv, operator_memory.csv",
+        ),
+        ({"trace_view.json": "trace_view.SUBSET.json"}, "trace_view.json"),
+    ],
+    ids=["only-op-statistic", "empty-memory-csvs", "trace-without-counters"],
+)
+def test_folder_without_memory_data_says_so_in_one_line(samples, write, tmp_path, files, found):
+    """None is a 0-byte file: a warning beside readable files, never exit 2."""
+    for name, sample in files.items():
+        content = (samples / "torch_npu_level1_rank0" / sample).read_bytes() if sample else b""
+        if name == "trace_view.json":  # keep only events that are not memory counters
+            content = b"[" + b",".join(
+                line.rstrip(b",\r\n") for line in content.splitlines()
+                if b'"ph": "X"' in line or b'"ph":"X"' in line
+            ) + b"]"  # fmt: skip
+        write(f"r_ascend_pt/ASCEND_PROFILER_OUTPUT/{name}", content)
+    with pytest.warns(PartialReadWarning, match="no memory data found"):
+        report = read_torch_npu(tmp_path / "r_ascend_pt")
+    assert report.warnings[-1] == f"{tmp_path / 'r_ascend_pt'}: " + NO_MEMORY_DATA.format(found)
+    assert sum("no memory data" in warning for warning in report.warnings) == 1
+
+
+def test_folder_with_memory_data_has_no_such_warning(samples, tmp_path, recwarn):
+    folder = tmp_path / "r_ascend_pt" / "ASCEND_PROFILER_OUTPUT"
+    folder.mkdir(parents=True)
+    for name in ("op_statistic.csv", "npu_module_mem.csv"):
+        (folder / name).write_bytes((samples / "torch_npu_level1_rank0" / name).read_bytes())
+    assert read_torch_npu(tmp_path / "r_ascend_pt").warnings == []
