@@ -144,15 +144,16 @@ def test_xlsx_sheets_claiming_the_whole_grid(tmp_path):
     openpyxl, 40 of them over 5.5 GiB: cells are read where they are, not
     where the header says, and rows between are not invented."""
     pytest.importorskip("openpyxl", reason="openpyxl writes the fixture")
-    sheets = 40 if FULL_SCALE else 2
+    sheets = 40 if FULL_SCALE else 3  # the seed has problems and two detail sheets
     path = tmp_path / "mstt_advisor_0.xlsx"
     path.write_bytes(_claims_whole_grid(seeds.advisor_workbook(), sheets))
     outcome = read_capped("msadvisor", path)
     assert outcome["result"] == "parsed", outcome
     tables = outcome["tables"]
     assert tables.pop("problems") == [3, 8]  # 3 problems; category ... income ratio
-    # detail sheets: header, one row, and the empty far row (no columns beyond the 3 used)
-    assert list(tables.values()) == [[2, 3]] * (sheets - 1)
+    # detail sheets: header, one row, and the empty far row (no columns beyond those used)
+    assert tables.pop("基于mte瓶颈的算子序列分析") == [2, 8]
+    assert list(tables.values()) == [[2, 3]] * (sheets - 2)
     assert outcome["warnings"] == []
 
 
