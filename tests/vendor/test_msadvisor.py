@@ -455,3 +455,32 @@ def test_xlsx_with_a_document_type_declaration_is_refused(tmp_path):
             target.writestr(info, data)
     with pytest.raises(VendorFormatError, match=r"sheet1\.xml is not valid XML \(a document type"):
         read_msadvisor(patched)
+
+
+def test_mte_sequences_are_correlated_with_a_trace_by_operator(tmp_path):
+    """A named sequence of one operator is a kernel the trace can hold or not."""
+    from ubscope.analyzers.api import analyze_path
+    from ubscope.kernels.registry import get_kernel, run_kernel
+    from ubscope.probe.chip import load_chip
+
+    spec = get_kernel("pool_demo")
+    trace = tmp_path / "pool.ubtrace"
+    run_kernel(
+        spec, spec.resolve(overrides={"n": 1 << 12, "tile": 1024, "cores": 1}), load_chip(), trace
+    )
+    details = {
+        "基于mte瓶颈的算子序列分析": [
+            ["op name", "start index", "end index", "mte time(us)"],
+            ["other_kernel", 3, 3, 50],
+            [None, 4, 9, 70],
+        ]
+    }
+    workbook = _workbook(tmp_path / "a.xlsx", rows=[], details=details)
+    analysis = analyze_path(trace, msadvisor=workbook)
+    sequences = {f.location.kernel: f for f in analysis.findings if f.code == "ADV005"}
+    assert sequences["other_kernel"].correlations == [
+        "not explained by the trace: kernel 'other_kernel' is not in it"
+    ]
+    # rows 4-9 of kernel_details.csv name no kernel: the trace's MTE-heavy
+    # findings (GM003 traffic, ALN004 copies) may explain it
+    assert any(note.startswith("explained by GM003") for note in sequences[None].correlations)
