@@ -21,6 +21,7 @@ from ubscope.analyzers.engine import run_rules
 from ubscope.analyzers.findings import Finding
 from ubscope.analyzers.metrics import build_metrics
 from ubscope.analyzers.vendor import READERS, VendorReport
+from ubscope.analyzers.vendor.simulator import SIMULATOR, simulator_trace
 from ubscope.config import Config
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.errors import PartialReadWarning
@@ -112,6 +113,10 @@ def analyze_inputs(
     # hand it back before the analysis allocates its own arrays.
     pa.default_memory_pool().release_unused()
     reports = [read_vendor(kind, source) for kind, source in vendor]
+    simulated = [report for report in reports if report.tool == SIMULATOR]
+    if trace is None and simulated:
+        # A kernel run on the simulator only: its decoded data moves stand in for a trace.
+        trace = simulator_trace(simulated[0], chip)
     return analyze_trace(trace, config, reports, chip)
 
 
@@ -123,10 +128,11 @@ def analyze_path(
     sanitizer: PathLike | None = None,
     msprof_op: PathLike | None = None,
     torch_npu: PathLike | None = None,
+    simulator: PathLike | None = None,
     chip: ChipProfile | None = None,
 ) -> Analysis:
     """Read a trace (None: vendor output only) and the given vendor outputs, and analyze them."""
     inputs = {"msadvisor": msadvisor, "sanitizer": sanitizer, "msprof_op": msprof_op,
-              "torch_npu": torch_npu}  # fmt: skip
+              "torch_npu": torch_npu, "simulator": simulator}  # fmt: skip
     vendor = [(kind, source) for kind, source in inputs.items() if source]
     return analyze_inputs(path, vendor, config, chip)

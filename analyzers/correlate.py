@@ -29,7 +29,10 @@ RELATED: dict[str, tuple[str, ...]] = {
     "ADV003": ("ALN003",),
     "ADV005": ("GM001", "GM002", "GM003", "ALN003", "ALN004"),
     "MSOP003": ("GM001", "GM002", "GM003", "ALN003", "ALN004"),
+    "SIM001": ("ALN001",),
 }
+# Vendor findings that describe rather than flag: nothing for the trace to explain.
+DESCRIPTIVE = ("SIM003",)
 _TEMPLATE = re.compile(r"<[^<>]*>")
 
 
@@ -115,7 +118,7 @@ def correlate(findings: list[Finding], ctx: TraceContext | None) -> None:
         return
     trace_findings = [f for f in findings if f.source == "ubscope"]
     kernels = set(ctx.launches["name"]) or {ctx.trace.kernel}
-    for vendor in (f for f in findings if f.source != "ubscope"):
+    for vendor in (f for f in findings if f.source != "ubscope" and f.code not in DESCRIPTIVE):
         explained = [t for t in trace_findings if matches(vendor, t)]
         for trace in explained:
             note = f"confirmed by {vendor.source} ({reference(vendor)})"

@@ -21,6 +21,7 @@ from ubscope.analyzers.vendor.common import (
     TORCH_NPU,
     VendorReport,
 )
+from ubscope.analyzers.vendor.simulator import SIMULATOR
 from ubscope.config import Config
 from ubscope.probe.errors import ConfigError
 
@@ -31,6 +32,7 @@ TOOL_INPUT_KIND = {
     ADVISOR: "msadvisor",
     MSPROF_OP: "msprof_op",
     TORCH_NPU: "torch_npu",
+    SIMULATOR: "simulator",
 }
 
 

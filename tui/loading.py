@@ -13,7 +13,7 @@ from ubscope.probe.chip import ChipProfile
 from ubscope.probe.errors import InputError, TraceError, UbscopeError
 from ubscope.probe.trace import TRACE_SUFFIX, read_metadata
 
-VENDOR_OPTIONS = ("msadvisor", "sanitizer", "msprof_op", "torch_npu")
+VENDOR_OPTIONS = ("msadvisor", "sanitizer", "msprof_op", "torch_npu", "simulator")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class TraceRequest:
     sanitizer: Path | None = None
     msprof_op: Path | None = None
     torch_npu: Path | None = None
+    simulator: Path | None = None
     compare: Path | None = None
     chip: ChipProfile | None = None
 

@@ -18,6 +18,7 @@ from ubscope.analyzers.vendor.common import VendorReport
 from ubscope.analyzers.vendor.msadvisor import read_msadvisor
 from ubscope.analyzers.vendor.msprof_op import metric_of, read_msprof_op
 from ubscope.analyzers.vendor.sanitizer import read_sanitizer
+from ubscope.analyzers.vendor.simulator import is_simulator_dir, read_simulator, simulator_file
 from ubscope.analyzers.vendor.torch_npu import (
     MSPROF_OUTPUT_DIR,
     OUTPUT_DIR,
@@ -32,6 +33,7 @@ __all__ = [
     "read_msadvisor",
     "read_msprof_op",
     "read_sanitizer",
+    "read_simulator",
     "read_torch_npu",
 ]
 
@@ -40,6 +42,7 @@ READERS = {
     "msadvisor": read_msadvisor,
     "msprof_op": read_msprof_op,
     "torch_npu": read_torch_npu,
+    "simulator": read_simulator,
 }
 
 SNIFF_BYTES = 65536
@@ -96,6 +99,8 @@ def _detect_dir(folder: Path) -> str | None:
         or any(table_of(Path(name)) for name in names)
     ):
         return "torch_npu"
+    if is_simulator_dir(folder):
+        return "simulator"
     if folder.name.startswith("OPPROF_") or _has_metric_csv(folder):
         return "msprof_op"
     return None
@@ -133,6 +138,8 @@ def _detect_csv(path: Path, head: str) -> str | None:
 
 
 def _detect_file(path: Path) -> str | None:
+    if simulator_file(path):
+        return "simulator"
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         return "msadvisor" if _is_advisor_workbook(path) else None
@@ -152,7 +159,7 @@ def _detect_file(path: Path) -> str | None:
 
 def detect_vendor_input(path: str | os.PathLike[str]) -> str | None:
     """Which tool produced ``path``: ``"sanitizer"``, ``"msadvisor"``,
-    ``"msprof_op"``, ``"torch_npu"`` (the reader key in :data:`READERS`) or None.
+    ``"msprof_op"``, ``"torch_npu"``, ``"simulator"`` (the reader key in :data:`READERS`) or None.
 
     Looks only at names, directory listings and the first 64 KiB, so it is
     cheap and never raises for unreadable paths.

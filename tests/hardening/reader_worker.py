@@ -37,6 +37,7 @@ from ubscope.analyzers.vendor import (
     read_msadvisor,
     read_msprof_op,
     read_sanitizer,
+    read_simulator,
     read_torch_npu,
 )
 from ubscope.config import Config, load_config
@@ -49,6 +50,7 @@ VENDOR_READERS = {
     "sanitizer": read_sanitizer,
     "msprof_op": read_msprof_op,
     "torch_npu": read_torch_npu,
+    "simulator": read_simulator,
 }
 LOADERS: dict[str, tuple[Callable[[Path], Any], type]] = {
     "chip": (load_chip, ChipProfile),

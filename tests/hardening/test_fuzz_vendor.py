@@ -28,7 +28,7 @@ from .fuzzkit import (
     write_input,
 )
 
-DETECTED = (None, "sanitizer", "msadvisor", "msprof_op", "torch_npu")
+DETECTED = (None, "sanitizer", "msadvisor", "msprof_op", "torch_npu", "simulator")
 SANITIZER_LOGS = ("illegal_write_ub.txt", "leak_check.txt", "racecheck_raw_hazard.txt",
                   "unused_memory.txt", "synccheck_unpaired_set_flag.txt",
                   "inter_thread_out_of_bounds.txt", "triton_session_with_banner.txt")  # fmt: skip

@@ -40,6 +40,7 @@ VENDOR_OPTIONS = (
         "DIR",
         "torch_npu profiler output (*_ascend_pt or ASCEND_PROFILER_OUTPUT)",
     ),
+    ("simulator", "--simulator", "DIR", "msprof op simulator output (OPPROF_.../simulator)"),
 )
 _ARROW_MAGIC = b"\xff\xff\xff\xff"
 # Files ubscope writes itself, recognised by their first bytes.
@@ -122,8 +123,8 @@ def classify_inputs(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]
             raise InputError(
                 path,
                 "neither a .ubtrace nor recognised vendor output (msSanitizer log, msadvisor "
-                "JSON, msprof op folder, torch_npu profiler folder); name it with --sanitizer, "
-                "--msadvisor, --msprof-op or --torch-npu"
+                "JSON, msprof op (simulator) folder, torch_npu profiler folder); name it with "
+                "--sanitizer, --msadvisor, --msprof-op, --simulator or --torch-npu"
                 + ("; a folder of traces holds *.ubtrace files" if path.is_dir() else ""),
             ) from None
     return traces, vendor
