@@ -15,8 +15,10 @@ from ubscope.analyzers.rules import load_rules
 from ubscope.analyzers.rules.base import Rule
 from ubscope.analyzers.vendor.common import (
     ADVISOR,
+    CPU_DEBUG,
     MSADVISOR,
     MSPROF_OP,
+    NPUCHK,
     SANITIZER,
     TORCH_NPU,
     VendorReport,
@@ -28,6 +30,8 @@ from ubscope.probe.errors import ConfigError
 # VendorReport.tool -> the rule input_kind that reads it
 TOOL_INPUT_KIND = {
     SANITIZER: "sanitizer",
+    CPU_DEBUG: "cpu_debug",
+    NPUCHK: "npuchk",
     MSADVISOR: "msadvisor",
     ADVISOR: "msadvisor",
     MSPROF_OP: "msprof_op",

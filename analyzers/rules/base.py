@@ -20,7 +20,16 @@ CODE_PATTERN = re.compile(r"^[A-Z]{2,4}\d{3}$")
 
 # What a rule reads. "trace" rules get a TraceContext; the vendor kinds get the
 # parsed result of that tool's reader.
-INPUT_KINDS = ("trace", "torch_npu", "msprof_op", "msadvisor", "sanitizer", "simulator")
+INPUT_KINDS = (
+    "trace",
+    "torch_npu",
+    "msprof_op",
+    "msadvisor",
+    "sanitizer",
+    "simulator",
+    "cpu_debug",
+    "npuchk",
+)
 
 
 class Rule:

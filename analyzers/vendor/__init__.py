@@ -15,8 +15,10 @@ import zlib
 from pathlib import Path
 
 from ubscope.analyzers.vendor.common import VendorReport
+from ubscope.analyzers.vendor.cpu_debug import is_cpu_debug_log, read_cpu_debug
 from ubscope.analyzers.vendor.msadvisor import read_msadvisor
 from ubscope.analyzers.vendor.msprof_op import metric_of, read_msprof_op
+from ubscope.analyzers.vendor.npuchk import is_npuchk_dir, is_npuchk_log, read_npuchk
 from ubscope.analyzers.vendor.sanitizer import read_sanitizer
 from ubscope.analyzers.vendor.simulator import is_simulator_dir, read_simulator, simulator_file
 from ubscope.analyzers.vendor.torch_npu import (
@@ -39,6 +41,8 @@ __all__ = [
 
 READERS = {
     "sanitizer": read_sanitizer,
+    "cpu_debug": read_cpu_debug,
+    "npuchk": read_npuchk,
     "msadvisor": read_msadvisor,
     "msprof_op": read_msprof_op,
     "torch_npu": read_torch_npu,
@@ -87,6 +91,8 @@ def _has_metric_csv(folder: Path, depth: int = 3) -> bool:
 
 
 def _detect_dir(folder: Path) -> str | None:
+    if is_npuchk_dir(folder):
+        return "npuchk"
     names = _names(folder)
     torch_markers = (OUTPUT_DIR, MSPROF_OUTPUT_DIR)
     if (
@@ -154,6 +160,10 @@ def _detect_file(path: Path) -> str | None:
         return None
     if suffix == ".csv":
         return _detect_csv(path, head)
+    if is_npuchk_log(path, head):
+        return "npuchk"
+    if is_cpu_debug_log(head):
+        return "cpu_debug"
     return "sanitizer" if any(mark in head for mark in _SANITIZER_MARKS) else None
 
 

@@ -27,6 +27,8 @@ from ubscope.probe.errors import VendorFormatError, warn_partial
 MSADVISOR = "msadvisor"
 ADVISOR = "msprof-analyze advisor"
 SANITIZER = "msSanitizer"
+CPU_DEBUG = "Ascend C CPU debug"
+NPUCHK = "npuchk"
 MSPROF_OP = "msprof op"
 TORCH_NPU = "torch_npu"
 

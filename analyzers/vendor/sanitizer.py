@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.vendor.common import SANITIZER, VendorReport, check_size
+from ubscope.analyzers.vendor.textlog import (
+    LINE_COST,
+    MAX_KEPT_CHARS,
+    MAX_LINE_BYTES,
+    TextLog,
+    known_location,
+    user_frame,
+)
 from ubscope.probe.errors import VendorFormatError
 
-MAX_LINE_BYTES = 1 << 20
 MAX_BLOCK_INDICES = 4096
 # What one report may keep in memory: records (and leak summaries), banner
 # lines, and the text of the lines they hold (block indices count 8 each, a
@@ -29,8 +35,6 @@ MAX_BLOCK_INDICES = 4096
 # and skipped with one warning, so a log of millions of records stays small.
 MAX_RECORDS = 10_000
 MAX_BANNERS = 1_000
-MAX_KEPT_CHARS = 16 << 20
-LINE_COST = 64
 WHAT = "an msSanitizer report ('====== ERROR: ...' lines)"
 
 SEVERITY_WORDS = {
@@ -93,14 +97,6 @@ _BARE_DETAILS = ("at ", "#", "code in ", "in block ", "by thread ")
 _LOCATED_KINDS = {
     kind for kind, (code, _) in KINDS.items() if code in {f"SAN00{n}" for n in range(1, 8)}
 }
-# CANN's own frames, recognised by the installation's structure rather than
-# one prefix: CANN 8.5 installs as .../cann-8.5.0/<arch>-linux/asc/impl/...,
-# older ones under ascend-toolkit/latest or compiler/tikcpp/tikcfw.
-_INTERNAL_FRAME = re.compile(
-    r"\$\{ASCEND_HOME_PATH\}|/cann-[^/]{1,64}/|/ascend-toolkit/|/latest/|/basic_api/"
-    r"|(?:^|/)asc/(?:impl|include)/|/tikcpp/|/tikcfw/"
-    r"|(?:^|/)(?:inner_)?kernel_operator_[^/]*\.(?:h|hpp|cppm|inc)$"
-)
 
 
 def parse_blocks(text: str) -> dict[str, list[int]]:
@@ -120,49 +116,9 @@ def parse_blocks(text: str) -> dict[str, list[int]]:
     return blocks
 
 
-def _lines(handle: BinaryIO) -> Iterator[tuple[bytes, bool]]:
-    """Lines of at most MAX_LINE_BYTES; longer ones are skipped, flagged True."""
-    while line := handle.readline(MAX_LINE_BYTES):
-        if len(line) == MAX_LINE_BYTES and not line.endswith(b"\n"):
-            while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
-                pass
-            yield b"", True
-        else:
-            yield line, False
-
-
 def _unquote(text: str) -> str:
     text = text.strip()
     return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
-
-
-def _frame_file(frame: str) -> str:
-    """``dir/a.cpp:18:5`` -> ``dir/a.cpp:18``."""
-    parts = frame.rsplit(":", 2)
-    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-        return f"{parts[0]}:{parts[1]}"
-    return frame
-
-
-def _source_path(location: str) -> str:
-    """``dir/a.cpp:18`` -> ``dir/a.cpp``."""
-    path, _, line = location.rpartition(":")
-    return path if line.isdigit() else location
-
-
-def _known_location(location: str) -> bool:
-    """False for the placeholders ``:0``, ``<unknown>`` and ``<unknown>:0``."""
-    path = _source_path(location).strip()
-    return bool(path) and not path.startswith("<unknown>")
-
-
-def user_file(frames: list[str]) -> str | None:
-    """The first stack frame outside the CANN installation (else the outermost frame)."""
-    located = [_frame_file(frame) for frame in frames if _known_location(_frame_file(frame))]
-    for frame in located:
-        if not _INTERNAL_FRAME.search(_source_path(frame)):
-            return frame
-    return located[-1] if located else None
 
 
 class _Parser:
@@ -381,7 +337,7 @@ class _Parser:
         if location.startswith("pc current "):
             pc = location[len("pc current ") :].strip()
             target["pc"] = pc if re.fullmatch(_HEX, pc) else None
-        elif _known_location(location):
+        elif known_location(location):
             target["code"] = location
 
     def _block(self, record: dict[str, Any], text: str) -> None:
@@ -455,7 +411,7 @@ def _finalise(record: dict[str, Any]) -> None:
     """Derive ``file``/``pc``/``serial_no`` shared by plain and race records."""
     accesses = record.get("accesses") or []
     first = accesses[0] if accesses else record
-    record["file"] = user_file(first["frames"]) or first.get("code") or record.get("code")
+    record["file"] = user_frame(first["frames"]) or first.get("code") or record.get("code")
     for key in ("pc", "serial_no", "address"):
         if record.get(key) is None and first.get(key) is not None:
             record[key] = first[key]
@@ -543,23 +499,13 @@ def read_sanitizer(path: str | os.PathLike[str]) -> VendorReport:
     check_size(source, 1 << 62, WHAT)
     report = VendorReport(tool=SANITIZER, path=os.fspath(source))
     parser = _Parser()
-    replaced = too_long = 0
-    try:
-        with open(source, "rb") as handle:
-            for line_no, (raw, overlong) in enumerate(_lines(handle), start=1):
-                if overlong:
-                    too_long += 1
-                    continue
-                text = raw.decode("utf-8", "replace")
-                replaced += "\ufffd" in text
-                _feed(parser, line_no, text.strip())
-    except OSError as exc:
-        raise VendorFormatError(
-            source, f"expected {WHAT}, cannot read it ({exc.strerror})"
-        ) from None
+    log = TextLog(source, WHAT, MAX_LINE_BYTES)
+    for line_no, text in log.lines():
+        _feed(parser, line_no, text.strip())
     if not parser.records and not parser.summaries and not parser.banners:
         raise VendorFormatError(source, f"expected {WHAT}, found none")
-    _note_problems(report, source, parser, replaced, too_long)
+    log.note_problems(report)
+    _note_problems(report, source, parser)
     for record in parser.records:
         _finalise(record)
         if (finding := _finding(record)) is not None:
@@ -601,13 +547,7 @@ def _feed(parser: _Parser, line_no: int, line: str) -> None:
         parser.bare = False
 
 
-def _note_problems(
-    report: VendorReport, source: Path, parser: _Parser, replaced: int, too_long: int
-) -> None:
-    if replaced:
-        report.note_partial(source, f"{replaced} line(s) were not UTF-8; bad bytes replaced")
-    if too_long:
-        report.note_partial(source, f"skipped {too_long} line(s) over {MAX_LINE_BYTES >> 20} MiB")
+def _note_problems(report: VendorReport, source: Path, parser: _Parser) -> None:
     if unknown := sum(record["kind"] == "unknown" for record in parser.records):
         report.note_partial(
             source, f"{unknown} record(s) of an unknown shape kept only in the records table"

@@ -32,6 +32,7 @@ from ubscope.analyzers.baseline import Baseline, read_baseline
 from ubscope.analyzers.budgets import Budgets, load_budgets
 from ubscope.analyzers.output import FORMATS, render
 from ubscope.analyzers.vendor import (
+    READERS,
     VendorReport,
     detect_vendor_input,
     read_msadvisor,
@@ -47,6 +48,8 @@ from ubscope.probe.trace import Trace, read_trace
 
 VENDOR_READERS = {
     "msadvisor": read_msadvisor,
+    "cpu_debug": READERS["cpu_debug"],
+    "npuchk": READERS["npuchk"],
     "sanitizer": read_sanitizer,
     "msprof_op": read_msprof_op,
     "torch_npu": read_torch_npu,

@@ -33,6 +33,8 @@ ORDER = 30
 VENDOR_OPTIONS = (
     ("msadvisor", "--msadvisor", "FILE", "msadvisor result JSON or msprof-analyze advisor output"),
     ("sanitizer", "--sanitizer", "LOG", "msSanitizer report (terminal capture or --log-file)"),
+    ("cpu_debug", "--cpu-debug", "LOG", "output of an Ascend C kernel run in CPU-debug mode"),
+    ("npuchk", "--npuchk", "DIR", "npuchk folder (or one *_npuchk.log) of a CPU-debug run"),
     ("msprof_op", "--msprof-op", "DIR", "msprof op output folder (OPPROF_...) or one of its CSVs"),
     (
         "torch_npu",
