@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ubscope.analyzers.api import analyze_path
+from ubscope.analyzers.api import analyze_path, analyze_trace
 from ubscope.analyzers.vendor import detect_vendor_input
 from ubscope.analyzers.vendor.simulator import (
     decode_moves,
@@ -23,9 +23,11 @@ from ubscope.analyzers.vendor.simulator import (
     simulator_trace,
     write_simulator_trace,
 )
+from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import VendorFormatError
-from ubscope.probe.events import Flag
-from ubscope.probe.trace import read_trace
+from ubscope.probe.events import CoreKind, Flag, Space
+from ubscope.probe.recorder import Recorder
+from ubscope.probe.trace import Trace, new_metadata, read_trace
 from ubscope.tui.loading import TraceRequest
 
 HEADER = "instr,addr,pipe,call_count,cycles,running_time(us),detail\n"
@@ -246,3 +248,26 @@ def test_tui_opens_the_trace_of_a_simulator_folder(write, tmp_path):
     request.check()
     analysis, _ = request.analyze()
     assert {"SIM001", "ALN001"} <= {f.code for f in analysis.findings}
+
+
+def _own_trace(core: int) -> Trace:
+    """A ubscope trace of one misaligned load into UB 0x210 on AIV ``core``."""
+    recorder = Recorder()
+    recorder.kernel_begin("add_custom", 8, 0, "vector")
+    recorder.copy(int(CoreKind.AIV), core, int(Space.GM), 0x10000000, int(Space.UB), 0x210, 128,
+                  128, 128, 1, "x", "load", 0, 1000, int(Flag.MISALIGNED))  # fmt: skip
+    recorder.kernel_end("add_custom", 1000, 1000)
+    meta = new_metadata(load_chip().to_dict(), "add_custom", {})
+    return Trace(path=Path("add_custom.ubtrace"), meta=meta, events=recorder.table().to_pandas())
+
+
+@pytest.mark.parametrize(("core", "explained"), [(3, True), (5, False)])
+def test_correlation_with_a_given_trace(write, core, explained):
+    """SIM001 at aiv3 UB 0x210 is explained by the trace's ALN001 on the same core
+    and address, and not by one on another core."""
+    report = read_simulator(opprof(write, MISALIGNED))
+    analysis = analyze_trace(_own_trace(core), vendor=[report])
+    sim = next(f for f in analysis.findings if f.code == "SIM001")
+    assert any(n.startswith("explained by ALN001") for n in sim.correlations) is explained
+    if not explained:
+        assert sim.correlations[0].startswith("not explained by the trace")
