@@ -17,8 +17,9 @@ LINE = (
 
 
 def test_dump_of_more_moves_than_the_cap(tmp_path: Path):
-    """MAX_TIMELINE_ROWS + 100,000 moves, every operand text distinct (~250 B):
-    one string per row would need far over the allowance at full scale."""
+    """More moves than MAX_TIMELINE_ROWS (100,000 more at full scale), every
+    operand text distinct: the reader keeps the cap's worth of rows, warns, and
+    stays within the allowance."""
     lines = MAX_TIMELINE_ROWS + 100_000 if FULL_SCALE else MAX_TIMELINE_ROWS + 1000
     path = tmp_path / "OPPROF_1" / "dump" / "core0.veccore0.instr_log.dump"
     path.parent.mkdir(parents=True)
