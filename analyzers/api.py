@@ -129,10 +129,13 @@ def analyze_path(
     msprof_op: PathLike | None = None,
     torch_npu: PathLike | None = None,
     simulator: PathLike | None = None,
+    cpu_debug: PathLike | None = None,
+    npuchk: PathLike | None = None,
     chip: ChipProfile | None = None,
 ) -> Analysis:
     """Read a trace (None: vendor output only) and the given vendor outputs, and analyze them."""
     inputs = {"msadvisor": msadvisor, "sanitizer": sanitizer, "msprof_op": msprof_op,
-              "torch_npu": torch_npu, "simulator": simulator}  # fmt: skip
+              "torch_npu": torch_npu, "simulator": simulator, "cpu_debug": cpu_debug,
+              "npuchk": npuchk}  # fmt: skip
     vendor = [(kind, source) for kind, source in inputs.items() if source]
     return analyze_inputs(path, vendor, config, chip)

@@ -13,7 +13,15 @@ from ubscope.probe.chip import ChipProfile
 from ubscope.probe.errors import InputError, TraceError, UbscopeError
 from ubscope.probe.trace import TRACE_SUFFIX, read_metadata
 
-VENDOR_OPTIONS = ("msadvisor", "sanitizer", "msprof_op", "torch_npu", "simulator")
+VENDOR_OPTIONS = (
+    "msadvisor",
+    "sanitizer",
+    "msprof_op",
+    "torch_npu",
+    "simulator",
+    "cpu_debug",
+    "npuchk",
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,8 @@ class TraceRequest:
     msprof_op: Path | None = None
     torch_npu: Path | None = None
     simulator: Path | None = None
+    cpu_debug: Path | None = None
+    npuchk: Path | None = None
     compare: Path | None = None
     chip: ChipProfile | None = None
 

@@ -8,6 +8,7 @@ from ubscope.analyzers.api import analyze_inputs
 from ubscope.cli import main
 from ubscope.kernels.registry import get_kernel, run_kernel
 from ubscope.probe.chip import load_chip
+from ubscope.tui.loading import TraceRequest
 
 from .logs_seeds import CANN, CPU_DEBUG_QUEUE, NPUCHK_LOG
 
@@ -57,3 +58,16 @@ def test_npuchk_without_a_matching_problem_is_not_explained(write, overflow_trac
     analysis = analyze_inputs(overflow_trace, [("npuchk", path.parent)])
     (vendor,) = [f for f in analysis.findings if f.code == "NCK002"]
     assert vendor.correlations == ["not explained by the trace: kernel 'other' is not in it"]
+
+
+def test_tui_takes_the_logs_with_a_trace(write, overflow_trace, capsys):
+    log = write("run.log", CPU_DEBUG_QUEUE)
+    folder = write("npuchk/add_custom_0_0_vec_npuchk.log", NPUCHK_LOG).parent
+    analysis, _ = TraceRequest(overflow_trace, cpu_debug=log, npuchk=folder).analyze()
+    assert {"CPU004", "NCK002"} <= {f.code for f in analysis.findings}
+    # alone, a log is no trace to open: one line that says what to do instead
+    assert main(["tui", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert "CPU-debug log; open a trace with --cpu-debug" in err and len(err.splitlines()) == 1
+    assert main(["tui", str(folder)]) == 2
+    assert "--npuchk" in capsys.readouterr().err

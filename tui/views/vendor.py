@@ -12,8 +12,8 @@ from ubscope.tui.views.base import View
 from ubscope.tui.widgets.findings_panel import FindingsPanel
 
 NO_VENDOR = (
-    "no vendor output loaded: pass --sanitizer LOG, --msadvisor FILE, --msprof-op DIR or "
-    "--torch-npu DIR to ubscope tui"
+    "no vendor output loaded: pass --sanitizer LOG, --msadvisor FILE, --msprof-op DIR, "
+    "--torch-npu DIR, --simulator DIR, --cpu-debug LOG or --npuchk DIR to ubscope tui"
 )
 
 

@@ -125,8 +125,9 @@ def classify_inputs(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]
             raise InputError(
                 path,
                 "neither a .ubtrace nor recognised vendor output (msSanitizer log, msadvisor "
-                "JSON, msprof op (simulator) folder, torch_npu profiler folder); name it with "
-                "--sanitizer, --msadvisor, --msprof-op, --simulator or --torch-npu"
+                "JSON, msprof op (simulator) folder, torch_npu profiler folder, CPU-debug "
+                "log, npuchk folder); name it with --sanitizer, --msadvisor, --msprof-op, "
+                "--simulator, --torch-npu, --cpu-debug or --npuchk"
                 + ("; a folder of traces holds *.ubtrace files" if path.is_dir() else ""),
             ) from None
     return traces, vendor

@@ -9,9 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from ubscope.commands.common import add_chip_option
-from ubscope.probe.errors import UbscopeError
+from ubscope.probe.errors import InputError, UbscopeError
 
 ORDER = 50
+# vendor inputs that cannot stand in for a trace: (option, what they are)
+LOG_ONLY = {
+    "cpu_debug": ("--cpu-debug", "an Ascend C CPU-debug log"),
+    "npuchk": ("--npuchk", "npuchk output"),
+}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -31,6 +36,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     tui.add_argument("--msprof-op", metavar="DIR", help="msprof op output folder to load")
     tui.add_argument("--torch-npu", metavar="DIR", help="torch_npu profiler folder to load")
     tui.add_argument("--simulator", metavar="DIR", help="msprof op simulator output to load")
+    tui.add_argument("--cpu-debug", metavar="LOG", help="Ascend C CPU-debug log to load")
+    tui.add_argument("--npuchk", metavar="DIR", help="npuchk folder (or *_npuchk.log) to load")
     add_chip_option(tui)
     tui.set_defaults(handler=_tui)
 
@@ -49,7 +56,15 @@ def _tui(args: argparse.Namespace) -> int:
     simulator = _optional_path(args.simulator)
     chip = load_chip(args.chip) if args.chip else None
     with tempfile.TemporaryDirectory(prefix="ubscope-tui-") as scratch:
-        if detect_vendor_input(path) == "simulator":
+        kind = detect_vendor_input(path)
+        if kind in LOG_ONLY:
+            # A log holds findings but no memory timeline: it goes with a trace.
+            flag, name = LOG_ONLY[kind]
+            raise InputError(
+                path,
+                f"this is {name}; open a trace with {flag} {path}, or run ubscope analyze {path}",
+            )
+        if kind == "simulator":
             # A kernel run on the simulator only: open the trace of its data moves.
             simulator, path = path, Path(scratch, "simulator.ubtrace")
             write_simulator_trace(read_vendor("simulator", simulator), path, chip)
@@ -67,6 +82,8 @@ def _run(args: argparse.Namespace, path: Path, simulator: Path | None, chip: Any
         msprof_op=_optional_path(args.msprof_op),
         torch_npu=_optional_path(args.torch_npu),
         simulator=simulator,
+        cpu_debug=_optional_path(args.cpu_debug),
+        npuchk=_optional_path(args.npuchk),
         compare=_optional_path(args.compare),
         chip=chip,
     )
