@@ -14,6 +14,7 @@ from hypothesis import given
 from tests.vendor.logs_seeds import CPU_DEBUG_QUEUE, NPUCHK_LOG
 
 from .fuzzkit import check_stages, fuzz, hostile_bytes, line_boundaries, scratch, write_input
+from .test_bounded_memory import FULL_SCALE, read_capped
 
 DETECTED = (None, "cpu_debug", "npuchk", "sanitizer")
 SEEDS = {"cpu_debug": CPU_DEBUG_QUEUE.encode(), "npuchk": NPUCHK_LOG.encode()}
@@ -46,3 +47,35 @@ def test_truncation_at_line_boundaries(worker, kind):
     seed = SEEDS[kind]
     for offset in line_boundaries(seed):
         _read(worker, kind, seed[:offset])
+
+
+def test_cpu_debug_log_of_many_records_stays_bounded(tmp_path):
+    """80 000 records with their back-traces in CI (10**6 at full scale): the
+    first 10 000 are kept and the rest counted, within the reader allowance."""
+    records = 1_000_000 if FULL_SCALE else 80_000
+    path = tmp_path / "run.log"
+    with open(path, "w") as handle:
+        for _ in range(records // 1000):
+            handle.write(CPU_DEBUG_QUEUE * 1000)
+    outcome = read_capped("cpu_debug", path)
+    assert outcome["result"] == "parsed", outcome
+    assert outcome["tables"]["records"][0] == 10_000
+    assert any(f"skipped {records - 10_000:,} more" in w for w in outcome["warnings"])
+
+
+def test_npuchk_log_of_many_distinct_errors_stays_bounded(tmp_path):
+    """Errors at 80 000 distinct instructions (10**6 at full scale): 10 000 kept."""
+    errors = 1_000_000 if FULL_SCALE else 80_000
+    path = tmp_path / "k_0_0_vec_npuchk.log"
+    with open(path, "w") as handle:
+        for start in range(0, errors, 1000):
+            handle.write(
+                "".join(
+                    f"### vadd((__ubuf__ half*)0x{n:x});\n[V] [ErrorRead3] on read 0x10 0x20B\n"
+                    for n in range(start, start + 1000)
+                )
+            )
+    outcome = read_capped("npuchk", path)
+    assert outcome["result"] == "parsed", outcome
+    assert outcome["tables"]["errors"][0] == 10_000
+    assert any(f"skipped {errors - 10_000:,} more" in w for w in outcome["warnings"])
