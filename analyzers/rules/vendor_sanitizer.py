@@ -29,6 +29,8 @@ class IllegalAccess(SanitizerRule):
     the whole stack is in evidence, and ``:0`` / ``<unknown>`` mean no location.
     Why: on hardware this silently corrupts other data or raises an AI Core
     exception far from the cause.
+    Example: ``illegal write of size 768 at 0x0 on UB in bounds_write_demo``
+    from a DataCopy of 768 bytes into a buffer allocated for 256.
     Fix: check the offset and length at the reported file:line against the
     buffer size (tails, block offsets, element vs byte counts).
     """
@@ -44,6 +46,8 @@ class MisalignedAccess(SanitizerRule):
     What: ``misaligned access of size N`` at an address that is not a multiple
     of the required granularity (32 B for UB vector/DataCopy operands).
     Why: the hardware rounds or faults; results are wrong or the kernel traps.
+    Example: ``misaligned access of size 13 at 0x6 on UB`` from a DataCopy
+    that starts 6 bytes into a tile.
     Fix: align buffer offsets (allocate with aligned sizes, pad tails) or use
     the DataCopyPad variants for unaligned lengths.
     """
@@ -59,6 +63,8 @@ class OutOfBoundsOverlap(SanitizerRule):
     What: ``WARNING: out of bounds of size N ... when writing data`` — the
     same bytes are written by more than one block or thread.
     Why: the final value depends on scheduling; results differ between runs.
+    Example: ``out of bounds of size 256 at 0x12c0c00150fc on GM when writing
+    data`` in block aiv(9): the last block's tail overlaps block 8's slice.
     Fix: give each block a disjoint output slice; check the per-core offset
     and the tail handling of the last block.
     """
@@ -75,6 +81,8 @@ class UninitializedRead(SanitizerRule):
     What: ``uninitialized read of size N`` — the kernel consumed UB/GM bytes
     that nothing wrote before.
     Why: the values are leftovers of earlier kernels; results are random.
+    Example: ``uninitialized read of size 224 at 0x12c0c0015000 on GM`` of an
+    output buffer read back before any core wrote it.
     Fix: write (DataCopy in, Duplicate) the buffer before reading it, or shrink
     the read to the initialised part.
     """
@@ -90,6 +98,8 @@ class MemoryLeak(SanitizerRule):
     What: each ``Direct leak of N byte(s)`` block of a LeakCheck report, with
     the allocation site; the SUMMARY totals are in the ``summaries`` table.
     Why: leaked GM accumulates over iterations until allocations fail.
+    Example: ``Direct leak of 32800 byte(s) at 0x124080024000 on GM`` from an
+    aclrtMalloc without aclrtFree.
     Fix: free the allocation on every path (including error paths).
     """
 
@@ -104,6 +114,8 @@ class IllegalFree(SanitizerRule):
     What: ``illegal free()`` — double free, or free of a pointer the
     allocator never returned.
     Why: corrupts the allocator's state; later allocations overlap.
+    Example: ``illegal free() at 0x124080013000 on GM`` after the same pointer
+    was freed once already.
     Fix: free each allocation exactly once, with the pointer the allocator
     returned.
     """
@@ -118,6 +130,8 @@ class UnusedMemory(SanitizerRule):
 
     What: ``Unused memory of N byte(s)`` (with ``--check-unused-memory=yes``).
     Why: wasted HBM that could hold larger batches or buffers.
+    Example: ``Unused memory of 1000 byte(s) at 0x1240c0016000 on GM``: a
+    workspace the kernel never touches.
     Fix: drop the allocation or shrink it to what the kernel uses.
     """
 
@@ -135,6 +149,8 @@ class RaceHazard(SanitizerRule):
     synchronisation between them; the accesses and their stacks are in
     evidence, and the offset (``RAW()+0x4000``) is the finding's address.
     Why: the outcome depends on pipe timing; wrong data appears intermittently.
+    Example: ``Potential RAW hazard detected at UB``: PIPE_MTE2 writes
+    ``RAW()+0x4000`` and PIPE_V reads it with no wait_flag between them.
     Fix: add the set_flag/wait_flag pair (or a PipeBarrier / queue EnQue/DeQue)
     that orders the two pipes.
     """
@@ -152,6 +168,8 @@ class SyncProblem(SanitizerRule):
     the pipes and the kernel named after them (``in "copy_demo(...)"``) are kept.
     Why: an unpaired wait hangs the core; an unpaired set leaves event state
     behind for the next kernel; redundant syncs cost time.
+    Example: ``Unpaired set_flag instructions detected from PIPE_S to
+    PIPE_MTE3`` at the kernel's last set_flag, never waited on.
     Fix: pair every set_flag with exactly one wait_flag on the same event id
     and pipes, in every branch.
     """
@@ -169,6 +187,8 @@ class MissingCacheFlush(SanitizerRule):
     — one core reads GM data another wrote while a stale copy may sit in the
     data cache.
     Why: the reader sees old values even though the write has finished.
+    Example: block aic(1) writes a GM tile that block aiv(0) reads without a
+    DataCacheCleanAndInvalid between them.
     Fix: flush/invalidate the cache line (DataCacheCleanAndInvalid / DCCI)
     between the write and the cross-core read.
     """
