@@ -11,19 +11,18 @@ replaced atomically: an interrupted write never leaves half a baseline behind.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ubscope.analyzers.regression import Measurement
 from ubscope.probe.errors import ConfigError
+from ubscope.probe.outputs import write_text
 from ubscope.probe.text import printable_path
 
 SCHEMA = "ubscope.baseline/1"
@@ -70,32 +69,6 @@ def baseline_text(measurement: Measurement) -> str:
         "metrics": measurement.metrics,
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over
-    ``path``: readers see the old file or the new one, never a partial one."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        descriptor, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
-    except OSError as exc:
-        raise ConfigError(path, f"cannot write the baseline ({exc.strerror})") from None
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(exc, OSError):
-            raise ConfigError(path, f"cannot write the baseline ({exc.strerror})") from None
-        raise
 
 
 def read_baseline(path: str | os.PathLike[str]) -> Baseline:
@@ -185,7 +158,7 @@ class BaselineStore:
                 return "unchanged"
             if not update:
                 return "kept"
-            write_atomically(path, text)
+            write_text(path, text)
             return "updated"
-        write_atomically(path, text)
+        write_text(path, text)
         return "created"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,26 +247,27 @@ def run_kernel(spec: KernelSpec, params: dict[str, Any], chip: ChipProfile,
     (or into ``recorder``; with neither, record nothing). ``on_events`` hears
     how many events each batch written to ``output`` held (for progress)."""
     params = spec.check(params, chip)
-    writer = None
+    writer: TraceWriter | nullcontext = nullcontext()
     if output is not None:
         extra = {"preset": preset} if preset else {}
         meta = new_metadata(chip.to_dict(), spec.name, params, spec.minimal_traffic(params), extra)
         writer = TraceWriter(output, meta)
-        recorder = Recorder(sink=_counted(writer.write, on_events), batch_events=batch_events)
-    elif recorder is None:
-        recorder = NullRecorder()
-    device = Device(chip, recorder, gm_misalign=int(params.get("gm_misalign", gm_misalign)))
-    try:
-        result = spec.run(device, params)
-    except MemoryError as exc:
-        raise ParameterError(
-            f"{spec.name}: out of host memory ({exc or 'allocation failed'}); lower the "
-            "parameters (`ubscope run` estimates the memory a run needs beforehand)"
-        ) from None
-    finally:
-        recorder.flush()
-        if writer is not None:
-            writer.close()
+    # An exception from here on (Ctrl-C, an emulation error) leaves a trace marked truncated.
+    with writer:
+        if isinstance(writer, TraceWriter):
+            recorder = Recorder(sink=_counted(writer.write, on_events), batch_events=batch_events)
+        elif recorder is None:
+            recorder = NullRecorder()
+        device = Device(chip, recorder, gm_misalign=int(params.get("gm_misalign", gm_misalign)))
+        try:
+            result = spec.run(device, params)
+        except MemoryError as exc:
+            raise ParameterError(
+                f"{spec.name}: out of host memory ({exc or 'allocation failed'}); lower the "
+                "parameters (`ubscope run` estimates the memory a run needs beforehand)"
+            ) from None
+        finally:
+            recorder.flush()
     return RunOutcome(spec, params, result, Path(output) if output else None,
                       recorder.event_count, device.clock_ps)  # fmt: skip
 

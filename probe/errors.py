@@ -30,6 +30,11 @@ class InputError(UbscopeError):
         super().__init__(f"{self.path}: {self.problem}")
 
 
+class OutputError(InputError):
+    """A file ubscope was asked to write but cannot: a folder, an unwritable
+    place, one of the command's own inputs, a full disk."""
+
+
 class TraceError(InputError):
     """A trace file that is missing, foreign, empty or of an unsupported schema."""
 
@@ -53,6 +58,12 @@ class ParameterError(UbscopeError):
 class EmulationError(UbscopeError):
     """A kernel did something the emulated device cannot model (for example an
     access beyond the red zone)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM raised as an exception (by the command line), so that outputs
+    being written end as after Ctrl-C: a trace is kept as truncated, any other
+    file is left as it was."""
 
 
 class PartialReadWarning(UserWarning):

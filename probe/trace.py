@@ -17,19 +17,22 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import pandas as pd
 import psutil
 import pyarrow as pa
 
 from ubscope._version import __version__
-from ubscope.probe.errors import TraceError, open_input, warn_partial
+from ubscope.probe.errors import Terminated, TraceError, open_input, warn_partial
 from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
-from ubscope.probe.text import printable_path, printable_tree
+from ubscope.probe.outputs import AtomicFile, write_error
+from ubscope.probe.text import printable, printable_path, printable_tree
 from ubscope.probe.validate import BatchDecoder, check_metadata, check_schema, claimed_batches
 
 METADATA_KEY = b"ubscope"
+# Custom metadata of the last (empty) batch of a trace whose recording stopped early.
+TRUNCATION_KEY = b"ubscope.truncated"
 TRACE_SUFFIX = ".ubtrace"
 _WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd", emit_dictionary_deltas=True)
 # An Arrow IPC stream starts with the continuation marker of its schema message
@@ -77,28 +80,101 @@ def new_metadata(
 class TraceWriter:
     """Streams record batches to a ``.ubtrace`` file as they are produced.
 
-    Every batch is flushed to the operating system at once, so a SIGKILL of the
-    recording process loses at most the batch being written.
+    The file is written under a hidden temporary name beside ``path`` (see
+    :mod:`ubscope.probe.outputs`) and renamed to ``path`` by :meth:`close`, when
+    the recording finished, or by :meth:`abort`, when it stopped early: then the
+    events so far are kept for a post-mortem, marked truncated with the reason.
+    The schema and metadata are written at once and every batch is flushed to
+    the operating system, so a SIGKILL leaves a readable, truncated temporary
+    file that lost at most the batch being written. As a context manager, an
+    exception in the block aborts the trace with that exception as the reason.
     """
 
     def __init__(self, path: str | os.PathLike[str], metadata: Mapping[str, Any]):
-        self.path = Path(path)
-        schema = EVENT_SCHEMA.with_metadata({METADATA_KEY: json.dumps(metadata, default=str)})
-        self._file: IO[bytes] = open(self.path, "wb")  # noqa: SIM115 - closed in close()
-        self._writer = pa.ipc.new_stream(self._file, schema, options=_WRITE_OPTIONS)
-        self._file.flush()
+        self._output = AtomicFile(path, binary=True, stdout=False)
+        self.path = self._output.path
         self.events_written = 0
+        self._finished = False
+        schema = EVENT_SCHEMA.with_metadata({METADATA_KEY: json.dumps(metadata, default=str)})
+        # A zero-event batch: Arrow writes the schema only with the first batch.
+        self._empty = pa.RecordBatch.from_arrays(
+            [pa.array([], type=column.type) for column in EVENT_SCHEMA], schema=EVENT_SCHEMA
+        )
+        try:
+            self._writer = pa.ipc.new_stream(self._output.handle, schema, options=_WRITE_OPTIONS)
+            self._send(self._empty)
+        except OSError as exc:
+            self._fail(exc)
+        except BaseException:  # Ctrl-C before the recording started: nothing to keep
+            self._output.discard()
+            raise
+
+    def _fail(self, exc: OSError) -> NoReturn:
+        self._finished = True
+        self._output.discard()
+        raise write_error(self.path, exc) from None
+
+    def _send(self, batch: pa.RecordBatch, reason: str | None = None) -> None:
+        custom = {TRUNCATION_KEY: reason.encode("utf-8")} if reason is not None else None
+        try:
+            self._writer.write_batch(batch, custom_metadata=custom)
+            self._output.handle.flush()
+        except OSError as exc:
+            self._fail(exc)
+        # The reason travels in an empty batch sharing the last batch's dictionaries.
+        self._empty = batch.slice(0, 0)
 
     def write(self, batch: pa.RecordBatch) -> None:
-        self._writer.write_batch(batch)
-        self._file.flush()
+        self._send(batch)
         self.events_written += batch.num_rows
 
     def close(self) -> None:
-        """Write the end-of-stream marker; a trace without it is 'truncated'."""
-        if not self._file.closed:
+        """The recording finished: write the end-of-stream marker (a trace
+        without it is 'truncated') and move the file to ``path``."""
+        if self._finished:
+            return
+        self._finished = True
+        try:
             self._writer.close()
-            self._file.close()
+        except OSError as exc:
+            self._fail(exc)
+        self._output.commit()
+
+    def abort(self, reason: str) -> None:
+        """The recording stopped early: keep its events under ``path``, marked
+        truncated because of ``reason``, without an end-of-stream marker."""
+        if self._finished:
+            return
+        self._send(self._empty, reason=" ".join(reason.split()))
+        self._finished = True
+        self._output.commit()
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _tb) -> None:
+        if exc is None:
+            self.close()
+        else:
+            self.abort(stop_reason(exc))
+
+
+def stop_reasons(custom: pa.KeyValueMetadata | None) -> list[str]:
+    """The reason :meth:`TraceWriter.abort` left in a batch's custom metadata."""
+    if custom is None or TRUNCATION_KEY not in custom:
+        return []
+    return [printable(custom[TRUNCATION_KEY].decode("utf-8", "replace"))]
+
+
+def stop_reason(exc: BaseException) -> str:
+    """Why a recording stopped early, for a truncated trace and its readers."""
+    if isinstance(exc, Terminated):
+        return "recording terminated by SIGTERM"
+    if isinstance(exc, KeyboardInterrupt):
+        return "recording interrupted by SIGINT (Ctrl-C)"
+    if isinstance(exc, SystemExit):
+        return f"recording stopped (exit {exc.code})"
+    return f"recording stopped by an error: {type(exc).__name__}: {exc}"
 
 
 @dataclass
@@ -214,14 +290,18 @@ def read_trace(
         check_schema(path, reader.schema)
         batch_rows, stop = claimed_batches(path)
         decoder = BatchDecoder(path, columns, sum(batch_rows))
+        reasons: list[str] = []  # why the recording stopped, if it said so
         for _ in batch_rows:
             try:
-                decoder.add(reader.read_next_batch())
+                batch, custom = reader.read_next_batch_with_custom_metadata()
+                decoder.add(batch)
             except (StopIteration, pa.ArrowException, OSError, ValueError, MemoryError) as exc:
                 stop = str(exc) or "the stream ended early"
                 break
+            reasons += stop_reasons(custom)
         if stop is not None:
             problems.append(f"truncated after {decoder.rows} events: {stop}")
+        problems += reasons
         if not problems and not _ends_with_marker(handle):
             problems.append("the end-of-stream marker is missing")
     complete = not problems
@@ -267,7 +347,7 @@ def trace_summary(trace: Trace, modelled_time_ps: int) -> dict[str, Any]:
     counts = events["kind"].value_counts()
     return {
         "file": printable_path(trace.path),
-        "state": "complete" if trace.complete else "truncated (recording was interrupted)",
+        "state": "complete" if trace.complete else f"truncated ({'; '.join(trace.problems)})",
         "schema_version": meta.get("schema_version"),
         "ubscope_version": meta.get("ubscope_version"),
         "chip": meta.get("chip", {}).get("name"),

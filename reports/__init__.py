@@ -7,5 +7,5 @@
 - ``csv_export.write_events_csv(events, path)``: the raw events as CSV;
 - ``ci``: what CI systems show of ``ubscope check``.
 
-Every file is written atomically (``atomic.atomic_output``).
+Every file is written atomically (``ubscope.probe.outputs.atomic_output``).
 """

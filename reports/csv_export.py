@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ubscope.reports.atomic import atomic_output
+from ubscope.probe.outputs import atomic_output
 
 CHUNK_ROWS = 250_000
 # What spreadsheets (Excel, LibreOffice, Google Sheets) take for the start of

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from ubscope.analyzers.comparison import Comparison, compare_analyses
 from ubscope.analyzers.context import CORE_KIND_LABELS
 from ubscope.analyzers.findings import Finding
+from ubscope.probe.outputs import atomic_output
 from ubscope.reports import views
-from ubscope.reports.atomic import atomic_output
 from ubscope.reports.escape import text
 from ubscope.reports.page import FigureIds, Section, figure_html, hint, pair_html, render_page
 from ubscope.reports.style import share_y_range

@@ -11,13 +11,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from ubscope._version import __version__
 from ubscope.commands.common import print_error
-from ubscope.probe.errors import UbscopeError
+from ubscope.probe.errors import Terminated, UbscopeError
 from ubscope.probe.text import printable
 from ubscope.workflow_commands import guarded_output
 
@@ -67,8 +70,25 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"ubscope: warning: {printable(str(message))}", file=sys.stderr)
 
 
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM (a CI timeout, ``kill``) ends a command as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    with guarded_output():
+    with guarded_output(), _sigterm_raises():
         return _run(argv)
 
 
@@ -84,8 +104,8 @@ def _run(argv: Sequence[str] | None) -> int:
     except UbscopeError as exc:
         print_error(exc, getattr(args, "debug", False))
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("ubscope: interrupted", file=sys.stderr)
-        return 130
+        return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
     except BrokenPipeError:
         return 0

@@ -14,7 +14,7 @@ from ubscope.analyzers.baseline import (
     baseline_text,
     read_baseline,
 )
-from ubscope.probe.errors import ConfigError
+from ubscope.probe.errors import ConfigError, OutputError
 
 
 def test_file_is_sorted_indented_and_newline_terminated(make_measurement):
@@ -72,10 +72,10 @@ def test_an_interrupted_write_keeps_the_old_file(tmp_path, make_measurement, mon
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
-def test_unwritable_location_is_a_config_error(tmp_path, make_measurement):
+def test_unwritable_location_is_an_output_error(tmp_path, make_measurement):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(ConfigError, match="cannot write the baseline"):
+    with pytest.raises(OutputError, match="a file is in the way"):
         BaselineStore(blocker / "sub").save(make_measurement())
 
 

@@ -91,8 +91,19 @@ def _kill_recorder_loop(folder: Path, rng: random.Random) -> dict:
     return {"path": path, "batch": batch}
 
 
+def _left_by_kill(path: Path) -> Path | None:
+    """What a killed writer of ``path`` left: its temporary file (an unfinished
+    trace never takes the target name), the finished trace, or nothing."""
+    unfinished = list(path.parent.glob(f".{path.name}.*.partial"))
+    assert len(unfinished) <= 1 and not (unfinished and path.exists())
+    return unfinished[0] if unfinished else (path if path.exists() else None)
+
+
 def _check_recorder_loop(path: Path, batch: int) -> int | None:
     """Events recovered from a killed loop (None: killed before the header)."""
+    path = _left_by_kill(path)
+    if path is None:
+        return None
     trace, partial = _read_recovered(path)
     if isinstance(trace, TraceError):
         assert "\n" not in str(trace) and str(path) in str(trace)
@@ -110,8 +121,9 @@ def _check_recorder_loop(path: Path, batch: int) -> int | None:
     assert (events["aligned_size"].to_numpy() == (size + 31) // 32 * 32).all()
     assert (events["start_ps"].to_numpy() == seq).all()
     assert not trace.complete
-    assert partial == [f"{path}: trace is truncated (recording was interrupted); "
-                       f"recovered {recovered} events"]  # fmt: skip
+    assert len(partial) == 1 and partial[0].startswith(
+        f"{path}: trace is truncated (recording was interrupted); recovered {recovered} events"
+    )
     return recovered
 
 
@@ -125,7 +137,8 @@ def _kill_ubscope_run(folder: Path, rng: random.Random) -> dict:
 
 
 def _check_ubscope_run(path: Path) -> int | None:
-    if not path.exists():
+    path = _left_by_kill(path)
+    if path is None:
         return None
     trace, partial = _read_recovered(path)
     if isinstance(trace, TraceError):

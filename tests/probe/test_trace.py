@@ -110,15 +110,18 @@ def test_reader_recovers_a_prefix_after_sigkill(tmp_path):
         time.sleep(0.2 + 0.15 * attempt)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+        # An unfinished trace never takes the target name; it stays in its temporary file.
+        assert not path.exists()
+        (partial,) = tmp_path.glob(f".{path.name}.*.partial")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            trace = read_trace(path)
+            trace = read_trace(partial)
         ev = trace.events
         assert len(ev) > 0 and len(ev) % 500 == 0
         assert ev.seq.tolist() == list(range(len(ev)))
         assert (ev.src_addr.to_numpy() == ev.seq.to_numpy() * 32).all()  # every event complete
-        if not trace.complete:
-            assert any(f"recovered {len(ev)} events" in str(w.message) for w in caught)
+        assert not trace.complete
+        assert any(f"recovered {len(ev)} events" in str(w.message) for w in caught)
         counts.append(len(ev))
     assert all(c >= 500 for c in counts)
 

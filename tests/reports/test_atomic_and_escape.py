@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import pytest
 
 from ubscope.probe.errors import InputError
-from ubscope.reports.atomic import atomic_output, check_output_path
+from ubscope.probe.outputs import atomic_output, check_output_path
 from ubscope.reports.escape import plot_text, script_json, script_safe, text
 from ubscope.reports.page import FigureIds, Section, figure_html, render_page
 
@@ -39,11 +39,12 @@ def test_a_complete_write_replaces_the_file_and_keeps_its_permissions(tmp_path):
 @pytest.mark.parametrize(
     "make_target, message",
     [
-        (lambda d: d / "missing" / "r.html", "does not exist"),
         (lambda d: d, "is a directory"),
+        (lambda d: d / "file" / "r.html", "a file is in the way"),
     ],
 )
 def test_bad_output_paths_are_user_errors(tmp_path, make_target, message):
+    (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match=message):
         check_output_path(make_target(tmp_path))
 

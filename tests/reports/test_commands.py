@@ -49,7 +49,7 @@ def test_export_perfetto_and_csv(overflow_trace, tmp_path):
     "args, message",
     [
         (["report", "{bad}", "-o", "{out}"], "not a ubscope trace"),
-        (["report", "{trace}", "-o", "{tmp}/missing/r.html"], "does not exist"),
+        (["report", "{trace}", "-o", "{tmp}"], "is a directory"),
         (["report", "{trace}", "-o", "{trace}"], "is an input"),
         (["report", "{trace}", "--sanitizer", "{tmp}/nope.log", "-o", "{out}"], "nope.log"),
         (["export", "{bad}", "-o", "{tmp}/t.json"], "not a ubscope trace"),

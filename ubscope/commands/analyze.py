@@ -26,6 +26,7 @@ from ubscope.commands.common import add_chip_option, console, each_input
 from ubscope.config import Config, discover_config, load_config
 from ubscope.probe.errors import InputError, ParameterError
 from ubscope.probe.events import ROW_FIELDS
+from ubscope.probe.outputs import atomic_output, check_output_path
 from ubscope.probe.trace import TRACE_SUFFIX
 from ubscope.tui.loading import find_traces
 
@@ -176,19 +177,17 @@ def _analyze(args: argparse.Namespace) -> int:
             f"vendor output goes with one trace, got {len(traces)} traces; analyze the "
             "trace it belongs to with it"
         )
+    inputs = (*traces, *(path for _, path in vendor), args.config)
+    output = check_output_path(args.output, inputs, stdout=True) if args.output else None
     config = _config(args)
-    with _report_console(args.output, args.format) as out:
+    with _report_console(output, args.format) as out:
         return _analyze_each(traces or [None], vendor, config, args, out)
 
 
 @contextmanager
-def _report_console(output: str | None, fmt: str) -> Iterator[Console]:
+def _report_console(output: Path | None, fmt: str) -> Iterator[Console]:
     if output is not None:
-        try:
-            handle = open(output, "w", encoding="utf-8")
-        except OSError as exc:
-            raise InputError(output, f"cannot write the report ({exc.strerror})") from None
-        with handle:
+        with atomic_output(output) as handle:
             yield Console(file=handle, width=100, color_system=None, highlight=False)
     else:
         yield console() if fmt == "text" else Console(file=sys.stdout, highlight=False)

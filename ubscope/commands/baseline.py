@@ -11,6 +11,7 @@ from ubscope.analyzers.baseline import BaselineStore
 from ubscope.analyzers.regression import Measurement, measure_traces
 from ubscope.commands.common import console, progress
 from ubscope.probe.errors import ConfigError
+from ubscope.probe.outputs import check_output_folder, check_output_path
 from ubscope.probe.text import printable
 from ubscope.probe.units import plural
 
@@ -58,8 +59,12 @@ def update_command(
 
 
 def _baseline(args: argparse.Namespace) -> int:
-    measurements = measure_with_progress(args.traces)
     store = BaselineStore(args.output)
+    if store.single_file:
+        check_output_path(store.location, args.traces)
+    else:
+        check_output_folder(store.location)
+    measurements = measure_with_progress(args.traces)
     if store.single_file and len(measurements) > 1:
         raise ConfigError(
             args.output,

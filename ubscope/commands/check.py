@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 from ubscope.analyzers.baseline import BaselineStore, missing_baseline_message
 from ubscope.analyzers.budgets import Budgets, load_budgets
@@ -28,6 +27,7 @@ from ubscope.analyzers.regression import (
 from ubscope.commands.baseline import measure_with_progress, update_command
 from ubscope.commands.common import console
 from ubscope.probe.errors import ConfigError
+from ubscope.probe.outputs import check_output_path, write_text
 from ubscope.reports.ci import github_annotations, junit_xml, markdown_summary, print_results
 from ubscope.workflow_commands import write_workflow_commands
 
@@ -97,6 +97,10 @@ def _check(args: argparse.Namespace) -> int:
         raise ConfigError(
             "ubscope check", "nothing to compare with: give --baseline and/or --budget"
         )
+    inputs = (*args.traces, args.baseline, args.budget)
+    for output in (args.junit, args.markdown):
+        if output:
+            check_output_path(output, inputs, stdout=True)
     budgets = load_budgets(args.budget) if args.budget else Budgets("")
     tolerances = tolerances_from_options(args.tolerance, budgets.tolerances)
     fail_on = Severity.parse(args.fail_on)
@@ -117,9 +121,9 @@ def _check(args: argparse.Namespace) -> int:
             soft_wrap=True,
         )
     if args.junit:
-        _write(args.junit, junit_xml(results))
+        write_text(args.junit, junit_xml(results))
     if args.markdown:
-        _write(args.markdown, markdown_summary(results, accept, args.show_all))
+        write_text(args.markdown, markdown_summary(results, accept, args.show_all))
     if os.environ.get("GITHUB_ACTIONS") == "true":
         write_workflow_commands(github_annotations(results))
     return 1 if any(result.failed for result in results) else 0
@@ -172,10 +176,3 @@ def _accept_command(results: Sequence[CheckResult], store: BaselineStore | None)
         for source in result.measurement.sources
     ]
     return update_command(traces, store.location) if traces else None
-
-
-def _write(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(path, f"cannot write ({exc.strerror})") from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from rich import box
 from rich.table import Table
@@ -16,6 +15,7 @@ from ubscope.commands.common import add_chip_option, advance, chip_from_args, co
 from ubscope.kernels.demo_set import DEMO_RUNS, DemoRun
 from ubscope.kernels.registry import get_kernel, run_kernel
 from ubscope.probe.errors import UbscopeError
+from ubscope.probe.outputs import check_output_folder
 from ubscope.probe.units import format_bytes, format_time_ps
 from ubscope.reports.report import write_report
 from ubscope.tui import tui_command
@@ -84,8 +84,7 @@ def _print_problems(analyses: dict[str, Analysis]) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     chip = chip_from_args(args)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = check_output_folder(args.out)
     out = console()
     out.print(f"ubscope demo on {chip.name}: {chip.description}", markup=False, style="bold")
     table = Table(

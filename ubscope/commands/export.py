@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ubscope.analyzers.api import analyze_path
 from ubscope.commands.common import console, progress
+from ubscope.probe.outputs import check_output_path, is_stdout
 from ubscope.probe.trace import read_trace
-from ubscope.reports.atomic import check_output_path
 from ubscope.reports.csv_export import write_events_csv
 from ubscope.reports.perfetto import write_perfetto
 
@@ -30,7 +30,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--format", choices=sorted(SUFFIXES), default="perfetto",
                         help="output format (default: perfetto)")  # fmt: skip
     export.add_argument(
-        "-o", "--output", metavar="FILE", help="output file (default: TRACE name + .json/.csv)"
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="output file, - for stdout (default: TRACE name + .json/.csv)",
     )
     export.set_defaults(handler=_export)
 
@@ -38,12 +41,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _export(args: argparse.Namespace) -> int:
     trace = Path(args.trace)
     output = check_output_path(
-        args.output or Path(trace.stem + SUFFIXES[args.format]), inputs=(trace,)
+        args.output or Path(trace.stem + SUFFIXES[args.format]), inputs=(trace,), stdout=True
     )
     with progress(f"exporting {trace.name}", total=None):
         if args.format == "csv":
             written = write_events_csv(read_trace(trace).events, output)
         else:
             written = write_perfetto(analyze_path(trace), output)
-    console().print(f"{args.format} export written to {written}", markup=False, soft_wrap=True)
+    if not is_stdout(written):
+        console().print(f"{args.format} export written to {written}", markup=False, soft_wrap=True)
     return 0

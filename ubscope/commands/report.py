@@ -9,7 +9,7 @@ from ubscope.analyzers.api import analyze_inputs
 from ubscope.commands.analyze import VENDOR_OPTIONS
 from ubscope.commands.common import add_chip_option, console, progress
 from ubscope.config import discover_config, load_config
-from ubscope.reports.atomic import check_output_path
+from ubscope.probe.outputs import check_output_path, is_stdout
 
 ORDER = 60
 
@@ -29,7 +29,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                             help=f"also read {text}")  # fmt: skip
     report.add_argument("--compare", metavar="TRACE", help="a second trace shown side by side")
     report.add_argument(
-        "-o", "--output", metavar="FILE", help="report file (default: TRACE name + .html)"
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="report file, - for stdout (default: TRACE name + .html)",
     )
     report.add_argument("--config", metavar="FILE",
                         help="pyproject.toml ([tool.ubscope]) or ubscope.yaml "
@@ -51,13 +54,14 @@ def _report(args: argparse.Namespace) -> int:
     compare = Path(args.compare) if args.compare else None
     vendor = [(dest, path) for dest, *_ in VENDOR_OPTIONS for path in getattr(args, dest)]
     inputs = (trace, *([compare] if compare else []), *(path for _, path in vendor))
-    output = check_output_path(args.output or _default_output(trace, compare), inputs)
+    output = check_output_path(args.output or _default_output(trace, compare), inputs, stdout=True)
     base = load_config(args.config) if args.config else discover_config()
     config = base.with_overrides(chip=args.chip)
     with progress("analysing and drawing", total=None):
         analysis = analyze_inputs(trace, vendor, config)
         other = analyze_inputs(compare, (), config) if compare is not None else None
         written = write_report(analysis, output, compare=other)
-    size = written.stat().st_size / 1e6
-    console().print(f"report written to {written} ({size:.1f} MB)", markup=False, soft_wrap=True)
+    if not is_stdout(written):
+        size = f" ({written.stat().st_size / 1e6:.1f} MB)" if written.is_file() else ""
+        console().print(f"report written to {written}{size}", markup=False, soft_wrap=True)
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from pathlib import Path
 
 from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
 from ubscope.kernels.estimate import DEFAULT_MAX_MEMORY, Estimate, progress_batch
@@ -17,6 +16,7 @@ from ubscope.kernels.registry import (
     run_kernel,
 )
 from ubscope.probe.errors import ParameterError
+from ubscope.probe.outputs import check_output_path
 from ubscope.probe.trace import TRACE_SUFFIX
 from ubscope.probe.units import format_bytes, format_time_ps, parse_size
 
@@ -90,7 +90,9 @@ def _run(args: argparse.Namespace) -> int:
     spec = get_kernel(args.kernel)
     params = spec.resolve(args.param, args.preset)
     chip = chip_from_args(args)
-    output = Path(args.output or f"{spec.name}{'_' + args.preset if args.preset else ''}.ubtrace")
+    output = check_output_path(
+        args.output or f"{spec.name}{'_' + args.preset if args.preset else ''}.ubtrace"
+    )
     if output.suffix != TRACE_SUFFIX:
         warnings.warn(
             f"{output}: the name does not end in {TRACE_SUFFIX}; the file is a trace all the "
