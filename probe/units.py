@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?i?B|[KMGT])?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B|[KMGT])?\s*$", re.IGNORECASE)
 _FACTORS = {
     "": 1, "B": 1,
     "K": 1024, "KIB": 1024, "KB": 1000,
