@@ -210,6 +210,16 @@ class Recorder:
         self._row((_REDZONE_WRITE, core_kind, core, space, addr, nbytes, past_capacity,
                    _NONE, 0, 0, 0, 0, 0, self.intern(tag), t_ps, 0, 0, 0, 8))  # fmt: skip
 
+    def extend(self, rows: np.ndarray) -> None:
+        """Append whole rows recorded elsewhere (an ``(n, ROW_WIDTH)`` int64
+        array whose string columns already hold ids from :meth:`intern`)."""
+        step = self._batch_ints // ROW_WIDTH
+        for begin in range(0, rows.shape[0], step):
+            chunk = np.ascontiguousarray(rows[begin : begin + step], np.int64)
+            self._rows.frombytes(chunk.tobytes())
+            if len(self._rows) >= self._batch_ints:
+                self.flush()
+
     # -- batching --------------------------------------------------------
     @property
     def event_count(self) -> int:
@@ -268,7 +278,7 @@ class Recorder:
 # The public recording calls; NullRecorder turns each into a no-op.
 RECORDING_CALLS = (
     "kernel_begin", "kernel_end", "alloc", "free", "alloc_fail", "pool_reset", "copy",
-    "compute", "kv_page", "host_sample", "mark", "queue_init", "redzone_write",
+    "compute", "kv_page", "host_sample", "mark", "queue_init", "redzone_write", "extend",
 )  # fmt: skip
 
 

@@ -80,7 +80,8 @@ def examples_of(doc: Path) -> list[Example]:
 
 
 EXAMPLES = [example for doc in DOCS for example in examples_of(doc)]
-CHECKED = [e for e in EXAMPLES if e.lang in RUN | CONFIG]
+# A block of another language with <!-- file: PATH --> is a file later examples use.
+CHECKED = [e for e in EXAMPLES if e.lang in RUN | CONFIG or "file" in e.marks]
 
 
 def shell_commands(text: str) -> list[str]:
@@ -220,8 +221,12 @@ class DocFolder:
                 run_shell(example.text, folder)
             elif example.lang == "python":
                 run_python(example, folder)
-            else:
+            elif example.lang in CONFIG:
                 check_config(example, folder)
+            else:
+                path = folder / example.marks["file"]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(example.text, encoding="utf-8")
         except BaseException as exc:
             self.done[example.name] = str(exc) or type(exc).__name__
             raise

@@ -6,6 +6,7 @@ import argparse
 import warnings
 
 from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
+from ubscope.commands.twin import OutputOption, add_twin_options, is_source, run_source
 from ubscope.kernels.estimate import DEFAULT_MAX_MEMORY, Estimate, progress_batch
 from ubscope.kernels.npu_backend import cross_check, probe_npu
 from ubscope.kernels.registry import (
@@ -31,11 +32,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "a float64 reference and write a .ubtrace (exit code 1 when the output does not "
         "match). `ubscope kernels` lists kernels, parameters and presets.",
     )
-    run.add_argument("kernel", help="kernel name (see `ubscope kernels`)")
+    run.add_argument("kernel", help="kernel name (see `ubscope kernels`) or an Ascend C source")
     run.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
                      help="set a kernel parameter (repeatable)")  # fmt: skip
     run.add_argument("--preset", help="a planted-problem preset of the kernel")
-    run.add_argument("-o", "--output", metavar="FILE", help="trace file (default: KERNEL.ubtrace)")
+    run.add_argument("-o", "--output", metavar="FILE", action=OutputOption,
+                     help="trace file (default: KERNEL.ubtrace); for a source, NAME=DTYPE:SHAPE "
+                     "is an output tensor (repeatable)")  # fmt: skip
     run.add_argument("--backend", choices=("emulated", "npu"), default="emulated",
                      help="npu: also run the matching torch_npu operator on a real NPU, compare "
                      "numerics and record a torch_npu memory profile (needs torch_npu + CANN; "
@@ -44,6 +47,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="refuse a run estimated to need more host memory than this "
                      f"(default: {format_bytes(DEFAULT_MAX_MEMORY)}; e.g. 16GiB)")  # fmt: skip
     add_chip_option(run)
+    add_twin_options(run)
     run.set_defaults(handler=_run)
 
     kernels = commands.add_parser(
@@ -87,6 +91,8 @@ def check_budget(kernel: str, estimate: Estimate, max_memory: int) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if is_source(args.kernel):
+        return run_source(args)
     spec = get_kernel(args.kernel)
     params = spec.resolve(args.param, args.preset)
     chip = chip_from_args(args)

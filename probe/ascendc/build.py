@@ -1,0 +1,136 @@
+"""Compile a kernel translation unit with the twin headers, cached.
+
+Only the source the user names is compiled (with a small launcher generated
+here); ``__CCE_KT_TEST__`` is defined so a sample's host-side ``<<<>>>``
+launch helper is left out, as in CANN's CPU debug mode. Builds are cached
+under ``$UBSCOPE_TWIN_CACHE``, else ``$XDG_CACHE_HOME/ubscope/twin``, else
+``~/.cache/ubscope/twin``, keyed by the source bytes, the header bytes, the
+flags and the compiler's version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ubscope.probe.errors import InputError, ParameterError, UbscopeError
+
+INCLUDE_DIR = Path(__file__).parent / "include"
+CXX_FLAGS = ("-std=c++20", "-O2", "-D__CCE_KT_TEST__", "-fno-strict-aliasing")
+MAX_COMPILER_ERRORS = 5
+_ERROR_LINE = re.compile(
+    r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?:fatal )?error: (?P<msg>.*)$"
+)
+
+
+class CompileError(UbscopeError):
+    """The kernel source did not compile: the compiler's first errors, one a line."""
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("UBSCOPE_TWIN_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ubscope" / "twin"
+
+
+def compiler() -> tuple[str, str]:
+    """The C++ compiler (``$CXX`` or g++) and its version line."""
+    name = os.environ.get("CXX", "g++")
+    path = shutil.which(name)
+    if path is None:
+        raise ParameterError(
+            f"no C++ compiler '{name}' found: install g++ 11 or newer (e.g. `apt install g++`) "
+            "or set CXX to one"
+        )
+    version = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    return path, (version.stdout.splitlines() or [""])[0]
+
+
+def entry_parameters(source: Path, text: str, entry: str) -> list[str]:
+    """Names of the GM parameters of ``extern "C" ... void ENTRY(GM_ADDR a, ...)``."""
+    pattern = re.compile(r"\bvoid\s+" + re.escape(entry) + r"\s*\(([^)]*)\)\s*\{")
+    found = pattern.search(text)
+    if found is None:
+        raise InputError(source, f"no kernel entry 'void {entry}(...)' defined in it")
+    names = []
+    for parameter in filter(None, (p.strip() for p in found.group(1).split(","))):
+        words = re.findall(r"\w+", parameter)
+        if not words or "GM_ADDR" not in words and "*" not in parameter:
+            raise InputError(
+                source,
+                f"{entry}: parameter '{parameter}' is not a GM pointer (only GM_ADDR "
+                "parameters are supported so far)",
+            )
+        names.append(words[-1])
+    return names
+
+
+def _launcher(entry: str, count: int) -> str:
+    params = ", ".join(["GM_ADDR"] * count)
+    args = ", ".join(f"args[{i}]" for i in range(count))
+    return (
+        '#include "ubscope_twin/harness.h"\n'
+        f'extern "C" void {entry}({params});\n'
+        "int main(int argc, char** argv) {\n"
+        "    return ubscope_twin::run_harness(argc, argv, [](GM_ADDR* args) { "
+        f"{entry}({args}); }});\n"
+        "}\n"
+    )
+
+
+def _header_bytes() -> bytes:
+    digest = hashlib.sha256()
+    for header in sorted(INCLUDE_DIR.rglob("*.h")):
+        digest.update(header.relative_to(INCLUDE_DIR).as_posix().encode())
+        digest.update(header.read_bytes())
+    return digest.digest()
+
+
+def compiler_errors(output: str, limit: int = MAX_COMPILER_ERRORS) -> list[str]:
+    """The compiler's first errors as ``file:line: message`` lines."""
+    found = []
+    for line in output.splitlines():
+        match = _ERROR_LINE.match(line)
+        if match:
+            found.append(f"{match['file']}:{match['line']}: {match['msg']}")
+        if len(found) == limit:
+            break
+    return found or [line for line in output.splitlines() if line.strip()][:limit]
+
+
+def build(source: Path, entry: str, parameter_count: int, defines: tuple[str, ...] = (),
+          include_dirs: tuple[str, ...] = ()) -> Path:  # fmt: skip
+    """The twin executable of ``entry`` in ``source`` (built once per key)."""
+    cxx, version = compiler()
+    try:
+        source_bytes = source.read_bytes()
+    except OSError as exc:
+        raise InputError(source, f"cannot read the kernel source ({exc.strerror})") from None
+    flags = list(CXX_FLAGS) + [f"-D{d}" for d in defines] + [f"-I{d}" for d in include_dirs]
+    launcher = _launcher(entry, parameter_count)
+    key = hashlib.sha256()
+    for part in (source_bytes, _header_bytes(), launcher.encode(), "\0".join(flags).encode(),
+                 version.encode(), str(source.resolve().parent).encode()):  # fmt: skip
+        key.update(hashlib.sha256(part).digest())
+    target = cache_dir() / key.hexdigest()[:24] / "twin"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+        glue = Path(work) / "launch.cpp"
+        glue.write_text(launcher)
+        binary = Path(work) / "twin"
+        command = [cxx, *flags, f"-I{INCLUDE_DIR}", f"-I{source.resolve().parent}",
+                   str(source), str(glue), "-o", str(binary)]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise CompileError("\n".join(compiler_errors(done.stderr)))
+        os.replace(binary, target)
+    return target

@@ -1,0 +1,10 @@
+// ubscope CPU twin of the Ascend C kernel API (written from the public API
+// documentation; not Huawei's headers). A kernel translation unit compiles
+// against it unchanged with g++ -std=c++20; every call records its memory
+// behaviour for ubscope. See docs/ascendc-twin.md.
+#pragma once
+
+#include "ubscope_twin/tensor.h"
+#include "ubscope_twin/datacopy.h"
+#include "ubscope_twin/vector.h"
+#include "ubscope_twin/unsupported.h"

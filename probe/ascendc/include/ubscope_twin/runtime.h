@@ -1,0 +1,328 @@
+// ubscope CPU twin: the recording runtime shared by every API header.
+//
+// Events are fixed-width rows of 19 int64 fields in the order of
+// ubscope.probe.events.ROW_FIELDS, kept in a preallocated buffer and written
+// to the event file in chunks (strings first, then the rows that use them).
+// A chunk is a header {uint32 type, uint32 count, uint64 payload bytes} and
+// its payload; see ubscope/probe/ascendc/events.py for the reader.
+#pragma once
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace ubscope_twin {
+
+// Values of ubscope.probe.events.EventKind, Space, CoreKind and Flag.
+enum Kind : int64_t { ALLOC = 2, FREE = 3, POOL_RESET = 5, COPY = 6, COMPUTE = 7,
+                      QUEUE_INIT = 12, REDZONE_WRITE = 13 };
+enum Space : int64_t { NONE = 0, GM = 1, UB = 2, L1 = 3, L0A = 4, L0B = 5, L0C = 6 };
+constexpr int SPACES = 7;
+enum Flag : int64_t {
+    TRUNCATED = 1, MISALIGNED = 2, GM_UNALIGNED = 4, REDZONE = 8, OUT_OF_BOUNDS = 16,
+    PARTIAL_OVERLAP = 32, QUEUE_LIMIT = 64, PIPE_LIMIT = 128,
+};
+enum Chunk : uint32_t { STRINGS = 1, EVENTS = 2, FAILURE = 3, END = 4 };
+enum Pipe { MTE1, MTE2, MTE3, FIX, VEC, CUBE, SCALAR, PIPES };
+
+constexpr int ROW_WIDTH = 19;
+using Row = std::array<int64_t, ROW_WIDTH>;
+constexpr size_t BATCH_ROWS = 65536;
+
+// The chip figures and cost-model rates the host passes (see runner.py).
+struct Config {
+    std::array<int64_t, SPACES> capacity{};
+    std::array<int64_t, SPACES> alignment{};
+    int64_t que_max_event = 8;
+    int64_t qbuf_max_len = 64;
+    int64_t core_kind = 1;
+    int64_t block_dim = 1;
+    double gm_bytes_per_s = 1.0;
+    double cycle_ps = 1.0;
+    double gm_latency_ps = 0.0;
+    int64_t datacopy_unit = 32;
+    int64_t gm_alignment = 512;
+    double misaligned_gm_factor = 1.0;
+    int64_t vector_fp16_ops_per_cycle = 128;
+};
+
+struct GmBuffer {
+    std::string name;
+    uint8_t* host = nullptr;
+    int64_t size = 0;
+    int64_t addr = 0;  // the device address the Python model would give it
+    int64_t name_id = 0;
+};
+
+class EventLog {
+public:
+    void open(int fd) {
+        fd_ = fd;
+        rows_.reserve(BATCH_ROWS);
+    }
+
+    int64_t intern(std::string_view text) {
+        if (text.empty()) {
+            return 0;
+        }
+        auto found = ids_.find(std::string(text));
+        if (found != ids_.end()) {
+            return found->second;
+        }
+        const int64_t id = static_cast<int64_t>(ids_.size()) + 1;
+        ids_.emplace(std::string(text), id);
+        const auto length = static_cast<uint32_t>(text.size());
+        pending_strings_.append(reinterpret_cast<const char*>(&length), sizeof length);
+        pending_strings_.append(text);
+        ++pending_string_count_;
+        return id;
+    }
+
+    void add(const Row& row) {
+        rows_.push_back(row);
+        if (rows_.size() >= BATCH_ROWS) {
+            flush();
+        }
+    }
+
+    // Safe to call from a signal handler once open(): it only calls write(2).
+    void flush() {
+        if (pending_string_count_) {
+            chunk(STRINGS, pending_string_count_, pending_strings_.data(), pending_strings_.size());
+            pending_strings_.clear();
+            pending_string_count_ = 0;
+        }
+        if (!rows_.empty()) {
+            chunk(EVENTS, static_cast<uint32_t>(rows_.size()), rows_.data(),
+                  rows_.size() * sizeof(Row));
+            rows_.clear();
+        }
+    }
+
+    void finish(int64_t end_ps) {
+        flush();
+        chunk(END, 1, &end_ps, sizeof end_ps);
+    }
+
+    [[noreturn]] void fail(std::string_view message, int exit_code = 3) {
+        flush();
+        chunk(FAILURE, 1, message.data(), message.size());
+        _exit(exit_code);
+    }
+
+private:
+    void chunk(uint32_t type, uint32_t count, const void* data, size_t nbytes) {
+        struct {
+            uint32_t type, count;
+            uint64_t nbytes;
+        } header{type, count, nbytes};
+        write_all(&header, sizeof header);
+        write_all(data, nbytes);
+    }
+
+    void write_all(const void* data, size_t nbytes) {
+        const char* cursor = static_cast<const char*>(data);
+        while (nbytes > 0) {
+            const ssize_t written = ::write(fd_, cursor, nbytes);
+            if (written <= 0) {
+                _exit(4);
+            }
+            cursor += written;
+            nbytes -= static_cast<size_t>(written);
+        }
+    }
+
+    int fd_ = -1;
+    std::vector<Row> rows_;
+    std::unordered_map<std::string, int64_t> ids_;
+    std::string pending_strings_;
+    uint32_t pending_string_count_ = 0;
+};
+
+// Per-core pipes with read-after-write and write-after-read dependencies, as
+// ubscope.probe.costmodel.Timeline (keys name allocation blocks and GM spans).
+struct Timeline {
+    std::array<int64_t, PIPES> pipe_free{};
+    std::unordered_map<uint64_t, int64_t> ready, last_read;
+    int64_t scalar_now = 0;
+};
+
+struct Runtime {
+    Config config;
+    EventLog log;
+    std::vector<GmBuffer> gm;
+    std::unordered_map<uint64_t, int64_t> shared_ready;  // GM keys, across cores
+    std::map<std::pair<const char*, uint32_t>, int64_t> sites;
+    std::array<std::vector<uint8_t>, SPACES> arenas;  // capacity + red zone of the same size
+    Timeline timeline;
+    int64_t block_idx = 0;
+    int64_t end_ps = 0;
+    int64_t launch_ps = 0;
+};
+
+inline Runtime& runtime() {
+    static Runtime instance;
+    return instance;
+}
+
+using Where = std::source_location;
+
+// The call site "file.cpp:57" of an API call, interned once per source line.
+inline int64_t site(const Where& where) {
+    Runtime& rt = runtime();
+    auto key = std::make_pair(where.file_name(), static_cast<uint32_t>(where.line()));
+    auto found = rt.sites.find(key);
+    if (found != rt.sites.end()) {
+        return found->second;
+    }
+    std::string_view file = where.file_name();
+    const size_t slash = file.find_last_of('/');
+    if (slash != std::string_view::npos) {
+        file.remove_prefix(slash + 1);
+    }
+    const int64_t id = rt.log.intern(std::string(file) + ":" + std::to_string(where.line()));
+    rt.sites.emplace(key, id);
+    return id;
+}
+
+[[noreturn]] inline void fail(const Where& where, const std::string& message) {
+    std::string_view file = where.file_name();
+    const size_t slash = file.find_last_of('/');
+    if (slash != std::string_view::npos) {
+        file.remove_prefix(slash + 1);
+    }
+    runtime().log.fail(std::string(file) + ":" + std::to_string(where.line()) + ": " + message);
+}
+
+inline const char* space_name(int64_t space) {
+    static const char* names[SPACES] = {"NONE", "GM", "UB", "L1", "L0A", "L0B", "L0C"};
+    return names[space];
+}
+
+inline void record(Kind kind, int64_t space, int64_t addr, int64_t size, int64_t aligned_size,
+                   int64_t src_space, int64_t src_addr, int64_t burst_len, int64_t burst_count,
+                   int64_t name, int64_t tensor, int64_t tag, int64_t start_ps, int64_t dur_ps,
+                   int64_t arg, int64_t arg2, int64_t flags) {
+    Runtime& rt = runtime();
+    rt.log.add(Row{kind, rt.config.core_kind, rt.block_idx, space, addr, size, aligned_size,
+                   src_space, src_addr, burst_len, burst_count, name, tensor, tag, start_ps,
+                   dur_ps, arg, arg2, flags});
+}
+
+// -- the cost model (ubscope.probe.costmodel.CostModel) ------------------------
+inline int64_t gm_copy_ps(int64_t burst_len, int64_t burst_count, int64_t gm_addr) {
+    const Config& c = runtime().config;
+    const int64_t unit = c.datacopy_unit;
+    const double charged = static_cast<double>(burst_count * ((burst_len + unit - 1) / unit * unit));
+    double bandwidth = c.gm_bytes_per_s;
+    if (gm_addr % c.gm_alignment) {
+        bandwidth *= c.misaligned_gm_factor;
+    }
+    return std::llround(c.gm_latency_ps + charged / bandwidth * 1e12);
+}
+
+inline int64_t vector_ps(int64_t elements, int64_t element_bytes, int64_t ops_per_element) {
+    const Config& c = runtime().config;
+    const int64_t lanes = c.vector_fp16_ops_per_cycle * 2 / std::max<int64_t>(2, element_bytes);
+    const int64_t cycles = std::max<int64_t>(1, (elements * ops_per_element + lanes - 1) / lanes);
+    return std::llround(static_cast<double>(cycles) * c.cycle_ps);
+}
+
+template <class Reads, class Writes>
+int64_t issue(Pipe pipe, int64_t duration, const Reads& reads, const Writes& writes) {
+    Runtime& rt = runtime();
+    Timeline& t = rt.timeline;
+    int64_t start = std::max(t.pipe_free[pipe], t.scalar_now);
+    auto get = [](const std::unordered_map<uint64_t, int64_t>& map, uint64_t key) {
+        auto found = map.find(key);
+        return found == map.end() ? int64_t{0} : found->second;
+    };
+    for (uint64_t key : reads) {
+        start = std::max({start, get(t.ready, key), get(rt.shared_ready, key)});
+    }
+    for (uint64_t key : writes) {
+        start = std::max({start, get(t.last_read, key), get(t.ready, key)});
+    }
+    const int64_t end = start + duration;
+    t.pipe_free[pipe] = end;
+    for (uint64_t key : reads) {
+        int64_t& last = t.last_read[key];
+        last = std::max(last, end);
+    }
+    for (uint64_t key : writes) {
+        t.ready[key] = end;
+        if (key >> 63) {
+            rt.shared_ready[key] = end;
+        }
+    }
+    return start;
+}
+
+// AllocTensor waits until the block's previous contents were last used.
+inline int64_t acquire(uint64_t key) {
+    Timeline& t = runtime().timeline;
+    auto value = [](const std::unordered_map<uint64_t, int64_t>& map, uint64_t k) {
+        auto found = map.find(k);
+        return found == map.end() ? int64_t{0} : found->second;
+    };
+    t.scalar_now = std::max({t.scalar_now, value(t.ready, key), value(t.last_read, key)});
+    return t.scalar_now;
+}
+
+inline int64_t release(uint64_t key) {
+    Timeline& t = runtime().timeline;
+    int64_t used = 0;
+    if (auto found = t.ready.find(key); found != t.ready.end()) {
+        used = found->second;
+    }
+    if (auto found = t.last_read.find(key); found != t.last_read.end()) {
+        used = std::max(used, found->second);
+    }
+    return used ? used : t.scalar_now;
+}
+
+inline int64_t timeline_end() {
+    const Timeline& t = runtime().timeline;
+    int64_t end = 0;
+    for (int64_t free_at : t.pipe_free) {
+        end = std::max(end, free_at);
+    }
+    return end;
+}
+
+// Dependency keys: on-chip blocks by (space, block address); GM spans by
+// (buffer, byte offset), with the top bit set so they are shared across cores.
+inline uint64_t local_key(int64_t space, int64_t block_addr) {
+    return (static_cast<uint64_t>(space) << 48) | static_cast<uint64_t>(block_addr);
+}
+
+inline uint64_t gm_key(int64_t buffer_index, int64_t offset) {
+    return (uint64_t{1} << 63) | (static_cast<uint64_t>(buffer_index) << 48) |
+           (static_cast<uint64_t>(offset) & 0xffffffffffffULL);
+}
+
+// The GM buffer the host passed that holds ``pointer`` (or -1).
+inline int64_t gm_buffer_of(const void* pointer) {
+    const auto* byte = static_cast<const uint8_t*>(pointer);
+    const auto& buffers = runtime().gm;
+    for (size_t i = 0; i < buffers.size(); ++i) {
+        // One past the end still belongs to the buffer: a view may start there.
+        if (byte >= buffers[i].host && byte <= buffers[i].host + buffers[i].size) {
+            return static_cast<int64_t>(i);
+        }
+    }
+    return -1;
+}
+
+}  // namespace ubscope_twin

@@ -1,0 +1,240 @@
+"""Run a compiled twin in a child process and turn its events into a trace.
+
+The host lays the GM tensors out as ubscope.probe.memory.gm.GlobalMemory does
+(512 B aligned device addresses), writes them to one file the child maps,
+describes the launch in a small text file, and reads the child's event file:
+chunks of interned strings and of int64 rows in ROW_FIELDS order, turned into
+record batches with numpy (no Python object per event). A kernel that stops
+(a failed check, a crash) leaves the events recorded so far and a one-line
+error naming the last recorded call site; the trace then reads as truncated.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import struct
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from ubscope.probe.ascendc.build import build, entry_parameters
+from ubscope.probe.chip import ChipProfile
+from ubscope.probe.costmodel import PS_PER_NS, CostModel
+from ubscope.probe.device import max_blocks
+from ubscope.probe.errors import EmulationError, InputError, ParameterError
+from ubscope.probe.events import FIELD_INDEX, ON_CHIP_SPACES, ROW_WIDTH, CoreKind, EventKind
+from ubscope.probe.memory.gm import GM_BASE
+from ubscope.probe.recorder import NullRecorder, Recorder
+from ubscope.probe.trace import TraceWriter, new_metadata
+
+_HEADER = struct.Struct("<IIQ")
+_STRINGS, _EVENTS, _FAILURE, _END = 1, 2, 3, 4
+_INIT_BUFFER = re.compile(r"InitBuffer\s*\(\s*([\w.\->\[\]]+)\s*,")
+
+
+@dataclass
+class TwinRun:
+    """What a twin run produced: outputs by name, events, modelled duration."""
+
+    outputs: dict[str, np.ndarray]
+    events: int
+    duration_ps: int
+
+
+@dataclass
+class _ChildLog:
+    strings: list[str]
+    rows: np.ndarray
+    failure: str | None
+    end_ps: int | None
+
+
+def read_event_file(path: Path) -> _ChildLog:
+    """Parse the child's chunks; a chunk cut short (the child died) is dropped."""
+    data = path.read_bytes() if path.exists() else b""
+    strings = [""]
+    batches: list[np.ndarray] = []
+    failure, end_ps = None, None
+    offset = 0
+    while offset + _HEADER.size <= len(data):
+        kind, count, nbytes = _HEADER.unpack_from(data, offset)
+        begin = offset + _HEADER.size
+        if begin + nbytes > len(data):
+            break
+        payload = data[begin : begin + nbytes]
+        if kind == _STRINGS:
+            at = 0
+            for _ in range(count):
+                (length,) = struct.unpack_from("<I", payload, at)
+                strings.append(payload[at + 4 : at + 4 + length].decode("utf-8", "replace"))
+                at += 4 + length
+        elif kind == _EVENTS:
+            batches.append(np.frombuffer(payload, dtype=np.int64).reshape(-1, ROW_WIDTH))
+        elif kind == _FAILURE:
+            failure = payload.decode("utf-8", "replace")
+        elif kind == _END:
+            (end_ps,) = struct.unpack("<q", payload)
+        offset = begin + nbytes
+    rows = np.concatenate(batches) if batches else np.zeros((0, ROW_WIDTH), dtype=np.int64)
+    return _ChildLog(strings, rows, failure, end_ps)
+
+
+def _buffer_names(strings: list[str], rows: np.ndarray, source_lines: list[str]) -> dict[int, str]:
+    """Queue/buffer names: the twin names them by their InitBuffer call site;
+    the variable passed to InitBuffer on that source line is the readable name."""
+    queue_rows = rows[:, FIELD_INDEX["kind"]] == int(EventKind.QUEUE_INIT)
+    names = {}
+    for sid in np.unique(rows[queue_rows, FIELD_INDEX["name"]]):
+        _, _, line = strings[sid].rpartition(":")
+        if line.isdigit() and 0 < int(line) <= len(source_lines):
+            found = _INIT_BUFFER.search(source_lines[int(line) - 1])
+            if found:
+                names[int(sid)] = found.group(1).removeprefix("this->")
+    return names
+
+
+def _append(recorder: Recorder, log: _ChildLog, source_lines: list[str]) -> None:
+    names = _buffer_names(log.strings, log.rows, source_lines)
+    ids = np.array([recorder.intern(text) for text in log.strings], dtype=np.int64)
+    name_ids = ids.copy()
+    for sid, name in names.items():
+        name_ids[sid] = recorder.intern(name)
+    rows = log.rows.copy()
+    rows[:, FIELD_INDEX["name"]] = name_ids[rows[:, FIELD_INDEX["name"]]]
+    for column in ("tensor", "tag"):
+        rows[:, FIELD_INDEX[column]] = ids[rows[:, FIELD_INDEX[column]]]
+    recorder.extend(rows)
+
+
+def _layout(arrays: Mapping[str, np.ndarray], alignment: int) -> dict[str, tuple[int, int]]:
+    """(file offset, device address) of each GM tensor, as GlobalMemory places them."""
+    placed, cursor = {}, GM_BASE
+    for name, array in arrays.items():
+        placed[name] = (cursor - GM_BASE, cursor)
+        cursor = -(-(cursor + array.nbytes + 1) // alignment) * alignment
+    return placed
+
+
+def _launch_text(chip: ChipProfile, block_dim: int, placed: dict[str, tuple[int, int]],
+                 arrays: Mapping[str, np.ndarray], order: list[str]) -> str:  # fmt: skip
+    cost = CostModel(chip, active_cores=block_dim)
+    core_kind = CoreKind.AIV if chip.split_cores else CoreKind.AICORE
+    spaces = ON_CHIP_SPACES[:1] if chip.split_cores else ON_CHIP_SPACES
+    lines = [f"capacity {s.name} {chip.space_capacity(s)}" for s in spaces]
+    lines += [f"alignment {s.name} {chip.space_alignment(s)}" for s in spaces]
+    lines += [
+        f"que_max_event {chip.que_max_event}", f"qbuf_max_len {chip.qbuf_max_len}",
+        f"core_kind {int(core_kind)}", f"block_dim {block_dim}",
+        f"gm_bytes_per_s {cost.gm_bytes_per_s!r}", f"cycle_ps {cost.cycle_ps!r}",
+        f"gm_latency_ps {chip.gm_latency_ns * PS_PER_NS!r}",
+        f"datacopy_unit {chip.datacopy_unit}", f"gm_alignment {chip.gm_alignment}",
+        f"misaligned_gm_factor {chip.misaligned_gm_factor!r}",
+        f"vector_fp16_ops_per_cycle {chip.vector_fp16_ops_per_cycle}",
+    ]  # fmt: skip
+    names = list(arrays)
+    for name in names:
+        offset, addr = placed[name]
+        lines.append(f"buffer {name} {offset} {arrays[name].nbytes} {addr}")
+    lines.append("arg " + " ".join(str(names.index(n)) for n in order))
+    return "\n".join(lines) + "\n"
+
+
+def _failure_message(source: Path, entry: str, log: _ChildLog, returncode: int) -> str:
+    tag_column = log.rows[:, FIELD_INDEX["tag"]]
+    tagged = tag_column[tag_column != 0]
+    last = log.strings[tagged[-1]] if tagged.size else None
+    after = f"after its last recorded call at {last}" if last else "before any recorded call"
+    if log.failure and log.failure.startswith("SIG"):
+        return f"{source}: kernel {entry} crashed ({log.failure}) {after}"
+    if log.failure:
+        return f"{source}: kernel {entry} stopped: {log.failure}"
+    if returncode < 0:
+        name = signal.Signals(-returncode).name
+        return f"{source}: kernel {entry} was killed ({name}) {after}"
+    return f"{source}: kernel {entry} exited with code {returncode} {after}"
+
+
+def run_ascendc(source: str | os.PathLike[str], entry: str, block_dim: int,
+                inputs: Mapping[str, np.ndarray], outputs: Mapping[str, np.ndarray],
+                chip: ChipProfile, trace: str | os.PathLike[str] | None = None, *,
+                recorder: Recorder | None = None, defines: tuple[str, ...] = (),
+                include_dirs: tuple[str, ...] = (),
+                params: Mapping[str, object] | None = None) -> TwinRun:  # fmt: skip
+    """Compile ``source`` with the twin, run ``entry`` over ``block_dim`` blocks
+    with the GM tensors ``inputs`` and ``outputs`` (initial contents; matched to
+    the entry's parameters by name) and record into ``trace`` (a ``.ubtrace``
+    path) or ``recorder``. Returns the outputs' final contents."""
+    source = Path(source)
+    try:
+        text = source.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(source, f"cannot read the kernel source ({exc.strerror})") from None
+    order = entry_parameters(source, text, entry)
+    arrays = {**{k: np.ascontiguousarray(v) for k, v in inputs.items()},
+              **{k: np.ascontiguousarray(v) for k, v in outputs.items()}}  # fmt: skip
+    missing = [name for name in order if name not in arrays]
+    unknown = [name for name in arrays if name not in order]
+    if missing or unknown:
+        raise ParameterError(
+            f"{entry}({', '.join(order)}): "
+            + "; ".join(
+                filter(
+                    None,
+                    [
+                        missing and f"no tensor given for {', '.join(missing)}",
+                        unknown and f"no parameter named {', '.join(unknown)}",
+                    ],
+                )
+            )  # fmt: skip
+        )
+    limit = max_blocks(chip, "vector")
+    if not 1 <= block_dim <= limit:
+        raise ParameterError(f"{entry}: block_dim {block_dim} outside 1..{limit} ({chip.name})")
+    binary = build(source, entry, len(order), defines, include_dirs)
+    placed = _layout(arrays, chip.gm_alignment)
+    writer: TraceWriter | nullcontext = nullcontext()
+    if trace is not None:
+        meta = new_metadata(chip.to_dict(), entry, {"source": str(source), "block_dim": block_dim,
+                            **(params or {})}, extra={"twin": "ascendc"})  # fmt: skip
+        writer = TraceWriter(trace, meta)
+    with writer, tempfile.TemporaryDirectory(prefix="ubscope-twin-") as work:
+        if isinstance(writer, TraceWriter):
+            recorder = Recorder(sink=writer.write)
+        elif recorder is None:
+            recorder = NullRecorder()
+        gm_path, launch_path, events_path = (Path(work) / n for n in ("gm", "launch", "events"))
+        size = max((offset + arrays[n].nbytes for n, (offset, _) in placed.items()), default=0)
+        gm = np.zeros(size, dtype=np.uint8)
+        for name, (offset, _) in placed.items():
+            gm[offset : offset + arrays[name].nbytes] = arrays[name].reshape(-1).view(np.uint8)
+        gm.tofile(gm_path)
+        launch_path.write_text(_launch_text(chip, block_dim, placed, arrays, order))
+        rss = psutil.Process().memory_info().rss
+        recorder.kernel_begin(entry, block_dim, 0, "vector")
+        recorder.host_sample(rss, 0)
+        try:
+            done = subprocess.run([str(binary), str(launch_path), str(gm_path), str(events_path)],
+                                  capture_output=True, check=False)  # fmt: skip
+            log = read_event_file(events_path)
+            _append(recorder, log, text.splitlines())
+            if done.returncode != 0 or log.end_ps is None:
+                raise EmulationError(_failure_message(source, entry, log, done.returncode))
+            recorder.host_sample(rss, log.end_ps)
+            recorder.kernel_end(entry, log.end_ps, log.end_ps)
+        finally:
+            recorder.flush()
+        result = np.fromfile(gm_path, dtype=np.uint8)
+    finals = {}
+    for name, initial in outputs.items():
+        offset = placed[name][0]
+        chunk = result[offset : offset + initial.nbytes]
+        finals[name] = chunk.view(initial.dtype).reshape(initial.shape).copy()
+    return TwinRun(finals, recorder.event_count, log.end_ps)

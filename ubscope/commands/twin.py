@@ -1,0 +1,71 @@
+"""``ubscope run KERNEL.cpp``: an Ascend C source on the CPU twin (called by run.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from ubscope.commands.common import chip_from_args, console
+from ubscope.probe.ascendc.runner import run_ascendc
+from ubscope.probe.ascendc.tensors import parse_tensor, parse_tensors, save_outputs
+from ubscope.probe.errors import ParameterError
+from ubscope.probe.outputs import check_output_path
+from ubscope.probe.units import format_time_ps
+
+SOURCE_SUFFIXES = (".cpp", ".cc", ".cxx", ".c++")
+
+
+class OutputOption(argparse.Action):
+    """``--output``: ``NAME=SPEC`` is a kernel output tensor, anything else the trace file."""
+
+    def __call__(self, parser, namespace, value, option_string=None) -> None:  # type: ignore[override]
+        if "=" in str(value) and str(value).split("=", 1)[0].isidentifier():
+            namespace.tensor_outputs = [*(namespace.tensor_outputs or []), value]
+        else:
+            namespace.output = value
+
+
+def add_twin_options(run: argparse.ArgumentParser) -> None:
+    group = run.add_argument_group("Ascend C sources (KERNEL is a .cpp file; docs/ascendc-twin.md)")
+    group.add_argument("--entry", help="the kernel's extern \"C\" entry (default: the file's stem)")
+    group.add_argument("--block-dim", type=int, default=1, metavar="N", help="blocks to launch")
+    group.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
+                       help="an input tensor: NAME=DTYPE:SHAPE[:GEN] (GEN: zeros, ones, randn, "
+                       "uniform(LOW,HIGH)) or NAME=FILE.npy (repeatable)")  # fmt: skip
+    group.add_argument("--save-outputs", metavar="DIR", help="write each output as DIR/NAME.npy")
+    group.add_argument("--seed", type=int, default=0, help="seed of generated inputs")
+    group.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]",
+                       help="a compile-time define (repeatable)")  # fmt: skip
+    group.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR",
+                       help="an include folder (repeatable)")  # fmt: skip
+    run.set_defaults(tensor_outputs=[])
+
+
+def is_source(kernel: str) -> bool:
+    return kernel.lower().endswith(SOURCE_SUFFIXES)
+
+
+def run_source(args: argparse.Namespace) -> int:
+    """Compile and run the source, write the trace, print a summary."""
+    from pathlib import Path
+
+    source = Path(args.kernel)
+    entry = args.entry or source.stem
+    if not args.tensor_outputs:
+        raise ParameterError(f"{source}: give the kernel's outputs with --output NAME=DTYPE:SHAPE")
+    rng = np.random.default_rng(args.seed)
+    inputs = parse_tensors(args.input, rng)
+    outputs = dict(parse_tensor(spec, rng) for spec in args.tensor_outputs)
+    trace = check_output_path(args.output or f"{entry}.ubtrace")
+    chip = chip_from_args(args)
+    run = run_ascendc(source, entry, args.block_dim, inputs, outputs, chip, trace,
+                      defines=tuple(args.defines), include_dirs=tuple(args.include_dirs))  # fmt: skip
+    out = console()
+    out.print(f"{entry}: {run.events} events, modelled {format_time_ps(run.duration_ps)} on "
+              f"{chip.name} (CPU twin)", markup=False)  # fmt: skip
+    if args.save_outputs:
+        for path in save_outputs(args.save_outputs, run.outputs):
+            out.print(f"output written to {path}", markup=False)
+    out.print(f"trace written to {trace}", markup=False)
+    return 0
