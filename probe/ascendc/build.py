@@ -129,7 +129,9 @@ def build(source: Path, entry: str, parameter_count: int, defines: tuple[str, ..
         binary = Path(work) / "twin"
         command = [cxx, *flags, f"-I{INCLUDE_DIR}", f"-I{source.resolve().parent}",
                    str(source), str(glue), "-o", str(binary)]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        # The C locale keeps the compiler's quotes plain ASCII in the one-line errors.
+        done = subprocess.run(command, capture_output=True, text=True, check=False,
+                              env={**os.environ, "LC_ALL": "C"})  # fmt: skip
         if done.returncode != 0:
             raise CompileError("\n".join(compiler_errors(done.stderr)))
         os.replace(binary, target)

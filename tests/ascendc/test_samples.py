@@ -104,3 +104,42 @@ def test_mutated_copy_length_is_flagged_at_the_mutated_line(samples: Path, tmp_p
     analysis = analyze_trace(read_trace(trace))
     found = [f for f in analysis.findings if f.code == "ALN002"]
     assert [f.location.tag for f in found] == [f"add_custom.cpp:{line}"]
+
+
+MUTATIONS = {
+    # a ninth VECIN buffer (2 for x + 7 for y > the 8 queue events of 910B): UB007 at y's InitBuffer
+    "queue_limit": ("01_add_custom_neo/add_custom.cpp", "add_custom",
+                    "pipe.InitBuffer(inQueueY, BUFFER_NUM,", "pipe.InitBuffer(inQueueY, 7,", "UB007",
+                    "pipe.InitBuffer(inQueueY, 7,"),
+    # tiles twice as long (12800 floats = 50 KiB): inQueueX ends at 100 KiB, outQueueY at
+    # 200 KiB > 192 KiB of UB, so UB001 points at outQueueY's InitBuffer
+    "ub_overflow": ("05_leakyrelu/leakyrelu.cpp", "leaky_relu_custom",
+                    "constexpr int32_t TILE_NUM = 16;", "constexpr int32_t TILE_NUM = 8;", "UB001",
+                    "pipe.InitBuffer(outQueueY,"),
+}  # fmt: skip
+
+
+def _inputs(entry: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    if entry == "add_custom":
+        x = np.ones((8, 2048), np.float16)
+        return {"x": x, "y": x}, {"z": np.zeros_like(x)}
+    x = np.ones((8, 200, 1024), np.float32)
+    return {"x": x}, {"y": np.zeros_like(x)}
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_mutated_sample_is_flagged_with_its_rule(
+    samples: Path, tmp_path: Path, mutation: str
+) -> None:
+    relative, entry, original, replacement, code, flagged = MUTATIONS[mutation]
+    text = (samples / relative).read_text()
+    assert text.count(original) == 1
+    mutated = tmp_path / Path(relative).name
+    mutated.write_text(text.replace(original, replacement))
+    trace = tmp_path / f"{mutation}.ubtrace"
+    inputs, outputs = _inputs(entry)
+    run_ascendc(mutated, entry, 8, inputs, outputs, CHIP, trace)
+    found = [f for f in analyze_trace(read_trace(trace)).findings if f.code == code]
+    text = mutated.read_text()
+    line = text[: text.index(flagged)].count("\n") + 1
+    assert {f.location.tag for f in found} == {f"{mutated.name}:{line}"}
