@@ -19,6 +19,7 @@ from ubscope.kernels.demo_set import DEMO_RUNS, DemoRun
 from ubscope.kernels.registry import get_kernel, run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import SCHEMA_VERSION
+from ubscope.probe.outputs import check_output_folder, write_text
 from ubscope.probe.trace import read_trace
 
 MANIFEST = "MANIFEST.json"
@@ -52,14 +53,14 @@ def record_sample(run: DemoRun, path: Path) -> dict[str, Any]:
 
 
 def regenerate(out_dir: Path) -> dict[str, Any]:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_output_folder(out_dir)
     entries = [record_sample(run, out_dir / f"{run.label}.ubtrace") for run in DEMO_RUNS]
     manifest = {
         "ubscope_version": __version__,
         "schema_version": SCHEMA_VERSION,
         "samples": entries,
     }
-    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", "utf-8")
+    write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
