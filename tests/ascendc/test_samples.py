@@ -143,3 +143,18 @@ def test_mutated_sample_is_flagged_with_its_rule(
     text = mutated.read_text()
     line = text[: text.index(flagged)].count("\n") + 1
     assert {f.location.tag for f in found} == {f"{mutated.name}:{line}"}
+
+
+def test_misaligned_local_offset_is_flagged_at_its_line(samples: Path, tmp_path: Path) -> None:
+    # Adding into zLocal[8] (16 B past the 32 B-aligned block start) misaligns the operand.
+    text = (samples / "01_add_custom_neo" / "add_custom.cpp").read_text()
+    original = "Add(zLocal, xLocal, yLocal, TILE_LENGTH);"
+    assert text.count(original) == 1
+    mutated = tmp_path / "add_custom.cpp"
+    mutated.write_text(text.replace(original, "Add(zLocal[8], xLocal, yLocal, TILE_LENGTH - 8);"))
+    line = text[: text.index(original)].count("\n") + 1
+    trace = tmp_path / "misaligned.ubtrace"
+    x = np.ones((8, 2048), np.float16)
+    run_ascendc(mutated, "add_custom", 8, {"x": x, "y": x}, {"z": np.zeros_like(x)}, CHIP, trace)
+    found = [f for f in analyze_trace(read_trace(trace)).findings if f.code == "ALN001"]
+    assert {f.location.tag for f in found} == {f"add_custom.cpp:{line}"}

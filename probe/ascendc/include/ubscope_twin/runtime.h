@@ -14,7 +14,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <map>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -158,12 +157,20 @@ struct Timeline {
     int64_t scalar_now = 0;
 };
 
+struct SiteHash {
+    size_t operator()(const std::pair<const char*, uint32_t>& site) const {
+        return std::hash<const char*>()(site.first) * 31u + site.second;
+    }
+};
+
 struct Runtime {
     Config config;
     EventLog log;
     std::vector<GmBuffer> gm;
     std::unordered_map<uint64_t, int64_t> shared_ready;  // GM keys, across cores
-    std::map<std::pair<const char*, uint32_t>, int64_t> sites;
+    // Call sites and op names by the address of their literal (stable per build).
+    std::unordered_map<std::pair<const char*, uint32_t>, int64_t, SiteHash> sites;
+    std::unordered_map<const char*, int64_t> literals;
     std::array<std::vector<uint8_t>, SPACES> arenas;  // capacity + red zone of the same size
     Timeline timeline;
     int64_t block_idx = 0;
@@ -178,10 +185,22 @@ inline Runtime& runtime() {
 
 using Where = std::source_location;
 
+// The string id of a literal (an op name), interned once per literal.
+inline int64_t literal(const char* text) {
+    Runtime& rt = runtime();
+    auto found = rt.literals.find(text);
+    if (found != rt.literals.end()) {
+        return found->second;
+    }
+    const int64_t id = rt.log.intern(text);
+    rt.literals.emplace(text, id);
+    return id;
+}
+
 // The call site "file.cpp:57" of an API call, interned once per source line.
 inline int64_t site(const Where& where) {
     Runtime& rt = runtime();
-    auto key = std::make_pair(where.file_name(), static_cast<uint32_t>(where.line()));
+    const auto key = std::make_pair(where.file_name(), static_cast<uint32_t>(where.line()));
     auto found = rt.sites.find(key);
     if (found != rt.sites.end()) {
         return found->second;

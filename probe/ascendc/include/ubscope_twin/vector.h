@@ -46,7 +46,7 @@ void vector_op(const char* op, const AscendC::LocalTensor<T>& dst,
     const int64_t duration = vector_ps(count, sizeof(T), ops_per_element);
     const std::array<uint64_t, 1> writes{dst.key()};
     const int64_t start = issue(VEC, duration, std::span<const uint64_t>(reads.data(), nreads), writes);
-    record(COMPUTE, dst.space(), dst.addr(), touched, out_bytes, NONE, 0, 0, 0, rt.log.intern(op), 0,
+    record(COMPUTE, dst.space(), dst.addr(), touched, out_bytes, NONE, 0, 0, 0, literal(op), 0,
            tag, start, duration, count * ops_per_element, 0, flags);
 }
 
