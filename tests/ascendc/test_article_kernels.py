@@ -1,0 +1,204 @@
+"""The article's kernels written in Ascend C (kernels/ascendc/) on the CPU twin:
+each matches a float64 numpy reference, agrees with the Python kernel of the
+same algorithm and parameters on peak bytes per space and GM bytes, and its
+planted-problem variant (a -D define) is flagged at the source line that does it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ubscope.kernels
+import ubscope.probe.ascendc
+from ubscope.analyzers.api import analyze_inputs
+from ubscope.cli import main
+from ubscope.kernels import layernorm, pool_demo
+from ubscope.kernels.registry import run_kernel
+from ubscope.probe.ascendc.runner import run_ascendc
+from ubscope.probe.chip import load_chip
+
+pytestmark = pytest.mark.ascendc_twin
+CHIP = load_chip("Ascend910B1")
+KERNELS = Path(ubscope.kernels.__file__).parent / "ascendc"
+HEADERS = Path(ubscope.probe.ascendc.__file__).parent / "include"
+UB = 192 * 1024  # Ascend910B1 UB per vector core
+BLOCKS = 8
+
+
+def line_of(source: Path, marker: str) -> str:
+    """``file.cpp:LINE`` of the one source line containing ``marker``."""
+    lines = [i for i, text in enumerate(source.read_text().splitlines(), 1) if marker in text]
+    assert len(lines) == 1, (marker, lines)
+    return f"{source.name}:{lines[0]}"
+
+
+def metrics_and_findings(trace: Path) -> tuple[dict, list]:
+    analysis = analyze_inputs(trace)
+    return analysis.metrics, analysis.findings
+
+
+def half_ulp(values: np.ndarray) -> np.ndarray:
+    """Half the fp16 spacing at each fp16 result: the most one round-to-nearest can be off."""
+    return np.spacing(np.abs(values.astype(np.float16))).astype(np.float64) / 2
+
+
+# -- the article's UBBufPool: y = x * 0.5 + residual over three pool tiles a round ---------
+
+POOL = KERNELS / "pool_demo.cpp"
+
+
+def python_pool(n: int, tile: int, reset: bool, trace: Path) -> np.ndarray:
+    params = {"n": n, "tile": tile, "cores": BLOCKS, "allocator": "bump", "buffers": 2,
+              "reset": reset, "check_capacity": False, "seed": 0}  # fmt: skip
+    return run_kernel(pool_demo.SPEC, params, CHIP, trace).result.outputs["y"]
+
+
+def pool_inputs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """pool_demo.run's inputs for seed 0, so the two kernels see the same data."""
+    rng = np.random.default_rng(0)
+    return tuple(rng.standard_normal(n).astype(np.float16) for _ in range(2))
+
+
+def test_pool_kernel_matches_float64_and_the_python_kernel(tmp_path: Path) -> None:
+    # Three full 8192-element rounds per block and a ragged fourth (2000 elements).
+    tile = 8192
+    n = BLOCKS * (3 * tile + 2000)
+    x, residual = pool_inputs(n)
+    twin_trace, python_trace = tmp_path / "twin.ubtrace", tmp_path / "python.ubtrace"
+    y = run_ascendc(POOL, "pool_demo", BLOCKS, {"x": x, "residual": residual},
+                    {"y": np.zeros(n, np.float16)}, CHIP, twin_trace,
+                    defines=(f"POOL_DEMO_N={n}", f"POOL_DEMO_TILE={tile}")).outputs["y"]  # fmt: skip
+    # x * 0.5 is exact in fp16 (a power of two; 2**-24 covers a subnormal
+    # product); the add rounds once, so each result is within half an ulp.
+    reference = x.astype(np.float64) * 0.5 + residual.astype(np.float64)
+    assert (np.abs(y - reference) <= half_ulp(y) + 2.0**-24).all()
+    np.testing.assert_array_equal(y, python_pool(n, tile, True, python_trace))
+
+    twin, twin_findings = metrics_and_findings(twin_trace)
+    python, _ = metrics_and_findings(python_trace)
+    # GM: x and residual read once, y written once, 2 B an element, in both.
+    for metrics in (twin, python):
+        assert metrics["gm"]["read_bytes"] == 2 * n * 2
+        assert metrics["gm"]["write_bytes"] == n * 2
+    # Peak UB legitimately differs: Ascend C has no AllocUB, so the twin's pool
+    # reserves its whole POOL_SIZE (all 192 KiB of UB) as one TBuf when it is
+    # set up; the Python model records each Allocate, and a reset round holds
+    # three 8192-element fp16 tiles: 3 * 8192 * 2 = 49152 B.
+    assert twin["peak_bytes"]["UB"] == UB
+    assert python["peak_bytes"]["UB"] == 3 * tile * 2
+    assert not [f for f in twin_findings if f.severity.name == "ERROR"]
+
+
+def test_pool_overflow_plant_is_flagged_where_it_writes_past_ub(tmp_path: Path, capsys) -> None:
+    # Never reset, 10240-element tiles: a round takes 3 * 20480 = 61440 B, so
+    # rounds 1-3 end at 184320 B and round 4 runs past the 196608 B of UB:
+    # x at 184320..204800 (8192 B past), residual and y wholly past (20480 B each).
+    tile, rounds = 10240, 4
+    n = BLOCKS * rounds * tile
+    trace = tmp_path / "overflow.ubtrace"
+    rc = main(["run", str(POOL), "--block-dim", str(BLOCKS),
+               "--input", f"x=float16:{n}:randn", "--input", f"residual=float16:{n}:randn",
+               "--output", f"y=float16:{n}", "-D", f"POOL_DEMO_N={n}", "-D",
+               f"POOL_DEMO_TILE={tile}", "-D", "UBSCOPE_PLANT_OVERFLOW", "-o", str(trace)])  # fmt: skip
+    assert rc == 0
+    capsys.readouterr()
+    assert main(["analyze", str(trace)]) == 1
+    assert line_of(POOL, "DataCopy(xLocal") in capsys.readouterr().out
+
+    _, findings = metrics_and_findings(trace)
+    past = {f.location.tag: f.evidence["bytes_past_capacity"] for f in findings
+            if f.code == "UB002"}  # fmt: skip
+    assert past == {
+        line_of(POOL, "DataCopy(xLocal"): BLOCKS * (204800 - UB),
+        line_of(POOL, "DataCopy(residualLocal"): BLOCKS * 2 * tile,
+        line_of(POOL, "Muls(yLocal"): BLOCKS * 2 * tile,
+        line_of(POOL, "Add(yLocal"): BLOCKS * 2 * tile,
+    }
+    # The Python kernel without resets overflows the same way (UB002 too).
+    python_pool(n, tile, False, tmp_path / "python.ubtrace")
+    _, python_findings = metrics_and_findings(tmp_path / "python.ubtrace")
+    assert "UB002" in {f.code for f in python_findings}
+
+
+# -- the in-place LayerNorm with the residual sum kept in UB -----------------------------
+
+LAYERNORM = KERNELS / "layernorm_inplace.cpp"
+ROWS, EPS = 20, 1e-5
+
+
+def twin_has_cast() -> bool:
+    """Whether kernel_operator.h brings in Cast(RoundMode) (another part of issue 16 adds it)."""
+    included = re.findall(
+        r'#include "(ubscope_twin/[^"]+)"', (HEADERS / "kernel_operator.h").read_text()
+    )
+    return any("RoundMode" in (HEADERS / name).read_text() for name in included)
+
+
+needs_cast = pytest.mark.skipif(
+    not twin_has_cast(), reason="the twin has no Cast(RoundMode) yet (issue 16, vector API breadth)"
+)
+
+
+def layernorm_inputs(hidden: int) -> dict[str, np.ndarray]:
+    """layernorm.run's inputs for seed 0, in its order of draws."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((ROWS, hidden)).astype(np.float16)
+    residual = rng.standard_normal((ROWS, hidden)).astype(np.float16)
+    gamma = (1.0 + 0.1 * rng.standard_normal(hidden)).astype(np.float16)
+    beta = (0.1 * rng.standard_normal(hidden)).astype(np.float16)
+    return {"x": x, "residual": residual, "gamma": gamma, "beta": beta}
+
+
+def run_layernorm(hidden: int, trace: Path, *defines: str) -> tuple[dict, np.ndarray]:
+    tensors = layernorm_inputs(hidden)
+    x = tensors.pop("x")
+    y = run_ascendc(LAYERNORM, "layernorm_inplace", BLOCKS, tensors, {"x": x}, CHIP, trace,
+                    defines=(f"LN_ROWS={ROWS}", f"LN_HIDDEN={hidden}", *defines)).outputs["x"]  # fmt: skip
+    return {**tensors, "x": x}, y
+
+
+@needs_cast
+def test_layernorm_matches_float64_and_the_python_kernel(tmp_path: Path) -> None:
+    hidden = 1024
+    twin_trace, python_trace = tmp_path / "twin.ubtrace", tmp_path / "python.ubtrace"
+    inputs, y = run_layernorm(hidden, twin_trace)
+    total = inputs["x"].astype(np.float64) + inputs["residual"]
+    centered = total - total.mean(axis=1, keepdims=True)
+    reference = centered / np.sqrt((centered**2).mean(axis=1, keepdims=True) + EPS)
+    reference = reference * inputs["gamma"] + inputs["beta"]
+    # fp32 statistics over 1024 values are good to ~1e-4 of |y| <= 8; the fp16
+    # store adds half an ulp.
+    assert (np.abs(y - reference) <= half_ulp(y) + 1e-4 * 8).all()
+    params = {"rows": ROWS, "hidden": hidden, "inplace": True, "cores": BLOCKS,
+              "double_buffer": True, "eps": EPS, "seed": 0}  # fmt: skip
+    python_y = run_kernel(layernorm.SPEC, params, CHIP, python_trace).result.outputs["y"]
+    assert (np.abs(y.astype(np.float64) - python_y) <= 2 * half_ulp(y)).all()
+
+    twin, twin_findings = metrics_and_findings(twin_trace)
+    python, _ = metrics_and_findings(python_trace)
+    row_half, row_float = hidden * 2, hidden * 4
+    # 20 rows over 8 blocks: 3 a block, so blocks 0-6 work (the last one 2 rows).
+    working = 7
+    for metrics in (twin, python):
+        # Two fp16 row queues of 2 blocks and four fp32 row TBufs: 24576 B.
+        assert metrics["peak_bytes"]["UB"] == 2 * 2 * row_half + 4 * row_float == 24576
+        # x and residual rows once, gamma and beta once per working block; x written back.
+        assert metrics["gm"]["read_bytes"] == 2 * ROWS * row_half + working * 2 * row_half
+        assert metrics["gm"]["write_bytes"] == ROWS * row_half
+    assert not [f for f in twin_findings if f.severity.name == "ERROR"]
+
+
+@needs_cast
+def test_layernorm_tail_plant_is_flagged_at_the_row_copy(tmp_path: Path) -> None:
+    # hidden=1000: a 2000 B row is 62 whole 32 B blocks and 16 B, which the
+    # count form drops. Copies: 2 (gamma, beta) per working block (7) and 3 per
+    # row (x in, residual in, x out) for 20 rows: 14 + 60 = 74, 74 * 16 = 1184 B.
+    trace = tmp_path / "tail.ubtrace"
+    run_layernorm(1000, trace, "UBSCOPE_PLANT_TAIL")
+    _, findings = metrics_and_findings(trace)
+    dropped = [f for f in findings if f.code == "ALN002"]
+    assert [f.location.tag for f in dropped] == [line_of(LAYERNORM, "DataCopy(dst, src, HIDDEN)")]
+    assert "74 DataCopy call(s)" in dropped[0].message and "(1184 B)" in dropped[0].message
