@@ -15,14 +15,12 @@ from ubscope.probe.errors import InputError, ParameterError
 from ubscope.probe.outputs import atomic_output, check_output_path
 
 _UNIFORM = re.compile(r"^uniform\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)$")
-DTYPES = ("float16", "float32", "bfloat16", "int8", "uint8", "int16", "int32", "int64")
+DTYPES = ("float16", "float32", "int8", "uint8", "int16", "int32", "int64")
 
 
 def _dtype(text: str, spec: str) -> np.dtype:
-    if text not in DTYPES or text == "bfloat16":
-        raise ParameterError(
-            f"{spec}: dtype must be one of {', '.join(d for d in DTYPES if d != 'bfloat16')}"
-        )
+    if text not in DTYPES:
+        raise ParameterError(f"{spec}: dtype must be one of {', '.join(DTYPES)}")
     return np.dtype(text)
 
 
@@ -36,7 +34,7 @@ def _shape(text: str, spec: str) -> tuple[int, ...]:
     return shape
 
 
-def _generate(gen: str, dtype: np.dtype, shape: tuple[int, ...], rng: np.random.Generator,
+def generate(gen: str, dtype: np.dtype, shape: tuple[int, ...], rng: np.random.Generator,
               spec: str) -> np.ndarray:  # fmt: skip
     if gen == "zeros":
         return np.zeros(shape, dtype)
@@ -66,7 +64,7 @@ def parse_tensor(spec: str, rng: np.random.Generator) -> tuple[str, np.ndarray]:
     if len(parts) < 2:
         raise ParameterError(f"{spec}: expected NAME=DTYPE:SHAPE[:GEN] or NAME=FILE.npy")
     dtype, shape = _dtype(parts[0], spec), _shape(parts[1], spec)
-    return name, _generate(parts[2] if len(parts) > 2 else "zeros", dtype, shape, rng, spec)
+    return name, generate(parts[2] if len(parts) > 2 else "zeros", dtype, shape, rng, spec)
 
 
 def parse_tensors(specs: list[str], rng: np.random.Generator) -> dict[str, np.ndarray]:

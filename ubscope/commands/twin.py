@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
 from ubscope.commands.common import chip_from_args, console
+from ubscope.probe.ascendc.case import (
+    CASE_SUFFIXES,
+    load_case,
+    make_tensors,
+    mismatch_share,
+    reference_outputs,
+)
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.ascendc.tensors import parse_tensor, parse_tensors, save_outputs
 from ubscope.probe.errors import ParameterError
@@ -43,13 +51,45 @@ def add_twin_options(run: argparse.ArgumentParser) -> None:
 
 
 def is_source(kernel: str) -> bool:
-    return kernel.lower().endswith(SOURCE_SUFFIXES)
+    return kernel.lower().endswith(SOURCE_SUFFIXES + CASE_SUFFIXES)
+
+
+def run_case_file(args: argparse.Namespace) -> int:
+    """Run a case file; exit 1 when an output differs from its reference."""
+    case = load_case(args.kernel)
+    rng = np.random.default_rng(args.seed)
+    inputs = make_tensors(case.inputs, rng, case.path)
+    outputs = make_tensors(case.outputs, rng, case.path)
+    trace = check_output_path(args.output or f"{case.entry}.ubtrace")
+    chip = chip_from_args(args)
+    run = run_ascendc(case.source, case.entry, case.block_dim, inputs, outputs, chip, trace,
+                      defines=tuple(args.defines), include_dirs=tuple(args.include_dirs),
+                      params={"case": str(case.path)})  # fmt: skip
+    out = console()
+    out.print(f"{case.entry}: {run.events} events, modelled {format_time_ps(run.duration_ps)} "
+              f"on {chip.name} (CPU twin)", markup=False)  # fmt: skip
+    matches = True
+    if case.reference is not None:
+        expected = reference_outputs(case, inputs)
+        for name, want in expected.items():
+            share = mismatch_share(run.outputs[name], want, case.tolerance)
+            ok = share <= case.tolerance.max_mismatch
+            matches = matches and ok
+            verdict = "matches" if ok else "DOES NOT MATCH"
+            out.print(f"  {name} {verdict} the reference ({share:.3%} of elements outside "
+                      f"rtol {case.tolerance.rtol:g} / atol {case.tolerance.atol:g})",
+                      markup=False)  # fmt: skip
+    if args.save_outputs:
+        for path in save_outputs(args.save_outputs, run.outputs):
+            out.print(f"output written to {path}", markup=False)
+    out.print(f"trace written to {trace}", markup=False)
+    return 0 if matches else 1
 
 
 def run_source(args: argparse.Namespace) -> int:
     """Compile and run the source, write the trace, print a summary."""
-    from pathlib import Path
-
+    if args.kernel.lower().endswith(CASE_SUFFIXES):
+        return run_case_file(args)
     source = Path(args.kernel)
     entry = args.entry or source.stem
     if not args.tensor_outputs:

@@ -1,0 +1,105 @@
+"""``ubscope run case.yaml``: the samples' case format, a reference named as
+``ref.py:function`` (never an evaluated expression), exit 1 on a mismatch and
+one-line ``file: field`` errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ubscope.cli import main
+from ubscope.probe.ascendc.case import CaseError, load_case
+
+pytestmark = pytest.mark.ascendc_twin
+
+KERNEL = """\
+#include "kernel_operator.h"
+using namespace AscendC;
+extern "C" __global__ __aicore__ void twice(GM_ADDR x, GM_ADDR z) {
+    TPipe pipe;
+    TBuf<QuePosition::VECCALC> buf;
+    GlobalTensor<float> xGm, zGm;
+    xGm.SetGlobalBuffer((__gm__ float*)x + 64 * GetBlockIdx(), 64);
+    zGm.SetGlobalBuffer((__gm__ float*)z + 64 * GetBlockIdx(), 64);
+    pipe.InitBuffer(buf, 64 * sizeof(float));
+    LocalTensor<float> t = buf.Get<float>();
+    DataCopy(t, xGm, 64);
+    Add(t, t, t, 64);
+    DataCopy(zGm, t, 64);
+}
+"""
+CASE = """\
+kernel: twice.cpp
+entry: {name: twice}
+launch: {block_dim: 2}
+inputs:
+- {name: x, dtype: float32, shape: [2, 64], gen: "uniform(-1,1)"}
+outputs:
+- {name: z, dtype: float32, shape: [2, 64]}
+reference: ref.py:REF
+tolerance: {rtol: 1.0e-6, atol: 0}
+"""
+REFERENCES = "def double(x):\n    return 2 * x\n\n\ndef triple(x):\n    return 3 * x\n"
+
+
+@pytest.fixture
+def case_folder(tmp_path: Path) -> Path:
+    (tmp_path / "twice.cpp").write_text(KERNEL)
+    (tmp_path / "ref.py").write_text(REFERENCES)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("reference", "code"), [("double", 0), ("triple", 1)])
+def test_case_output_is_compared_with_its_reference(case_folder: Path, reference: str,
+                                                    code: int, capsys) -> None:  # fmt: skip
+    case = case_folder / "case.yaml"
+    case.write_text(CASE.replace("REF", reference))
+    rc = main(["run", str(case), "-o", str(case_folder / "t.ubtrace"), "--save-outputs",
+               str(case_folder / "out")])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == code
+    assert ("z matches the reference" in out) == (code == 0)
+    x = np.load(case_folder / "out" / "z.npy") / 2  # the kernel doubles x
+    assert np.all((x >= -1) & (x <= 1))
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("dtype: float32, shape: [2, 64], gen", "dtype: float33, shape: [2, 64], gen"),
+     "inputs[0].dtype: expected one of"),
+    (("reference: ref.py:REF", "reference: x * 2"), "reference: expected FILE.py:FUNCTION"),
+    (("launch: {block_dim: 2}", "launch: {block_dim: two}"), "launch.block_dim: expected int"),
+])  # fmt: skip
+def test_case_errors_name_file_and_field(case_folder: Path, edit: tuple[str, str],
+                                         message: str, capsys) -> None:  # fmt: skip
+    case = case_folder / "case.yaml"
+    case.write_text(CASE.replace(*edit))
+    rc = main(["run", str(case), "-o", str(case_folder / "t.ubtrace")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert f"{case}: {message}" in err[0]
+
+
+def test_sample_case_files_load(samples: Path) -> None:
+    found = {p.parent.name: load_case(p) for p in sorted(samples.glob("0*/case.yaml"))}
+    assert {name: (c.entry, c.block_dim, c.source.name) for name, c in found.items()} == {
+        "01_add_custom_neo": ("add_custom", 8, "add_custom.cpp"),
+        "04_addcdiv": ("addcdiv_custom", 8, "addcdiv_custom.cpp"),
+        "05_leakyrelu": ("leaky_relu_custom", 8, "leakyrelu.cpp"),
+        "08_layer_norm": ("layer_norm_custom", 48, "layer_norm_custom.cpp"),
+    }
+    assert all(c.reference is None for c in found.values())  # reference_numpy is not evaluated
+
+
+def test_sample_case_runs_unchanged(samples: Path, tmp_path: Path) -> None:
+    rc = main(["run", str(samples / "01_add_custom_neo" / "case.yaml"),
+               "-o", str(tmp_path / "add.ubtrace")])  # fmt: skip
+    assert rc == 0 and (tmp_path / "add.ubtrace").is_file()
+
+
+def test_case_file_that_is_not_a_mapping(tmp_path: Path) -> None:
+    case = tmp_path / "case.yaml"
+    case.write_text("- just a list\n")
+    with pytest.raises(CaseError, match="expected a mapping"):
+        load_case(case)
