@@ -138,7 +138,10 @@ def _launch_text(chip: ChipProfile, block_dim: int, placed: dict[str, tuple[int,
         f"datacopy_unit {chip.datacopy_unit}", f"gm_alignment {chip.gm_alignment}",
         f"misaligned_gm_factor {chip.misaligned_gm_factor!r}",
         f"vector_fp16_ops_per_cycle {chip.vector_fp16_ops_per_cycle}",
+        f"cube_flops_per_s {cost.cube_flops_per_s!r}",
+        f"onchip_latency_ps {chip.onchip_latency_ns * PS_PER_NS!r}",
     ]  # fmt: skip
+    lines += [f"onchip_rate {route} {rate}" for route, rate in chip.onchip_rate.items()]
     names = list(arrays)
     for name in names:
         offset, addr = placed[name]

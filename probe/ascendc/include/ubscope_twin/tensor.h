@@ -47,7 +47,12 @@ struct Placement {
     int64_t space;
 };
 
-constexpr Placement placement(AscendC::TPosition pos) {
+inline bool coupled_core() {
+    const auto& arenas = runtime().arenas;
+    return !arenas[UB].empty() && !arenas[L0C].empty();
+}
+
+inline Placement placement(AscendC::TPosition pos) {
     using AscendC::TPosition;
     switch (pos) {
         case TPosition::VECIN: return {0, UB};
@@ -58,7 +63,9 @@ constexpr Placement placement(AscendC::TPosition pos) {
         case TPosition::A2: return {5, L0A};
         case TPosition::B2: return {6, L0B};
         case TPosition::CO1: return {7, L0C};
-        case TPosition::CO2: return {8, GM};
+        // L0C results leave a coupled core (910A, 310P) through UB; a split one
+        // (910B) writes them to GM.
+        case TPosition::CO2: return {8, coupled_core() ? UB : GM};
         default: return {-1, NONE};
     }
 }
