@@ -7,5 +7,6 @@
 #include "ubscope_twin/tensor.h"
 #include "ubscope_twin/datacopy.h"
 #include "ubscope_twin/vector.h"
+#include "ubscope_twin/vector_extra.h"
 #include "ubscope_twin/cube.h"
 #include "ubscope_twin/unsupported.h"

@@ -9,6 +9,7 @@
 
 #include "ubscope_twin/half.h"
 #include "ubscope_twin/runtime.h"
+#include "ubscope_twin/sync.h"
 
 #define __global__
 #define __aicore__
@@ -353,7 +354,7 @@ public:
     }
 };
 
-class TPipe {
+class TPipe : public ubscope_twin::EventIds {
 public:
     TPipe() = default;
     TPipe(const TPipe&) = delete;

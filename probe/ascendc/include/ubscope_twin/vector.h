@@ -11,6 +11,7 @@
 #include <span>
 
 #include "ubscope_twin/tensor.h"
+#include "ubscope_twin/vector_repeat.h"
 
 namespace ubscope_twin {
 
@@ -18,36 +19,19 @@ template <typename T, typename Work>
 void vector_op(const char* op, const AscendC::LocalTensor<T>& dst,
                std::initializer_list<AscendC::LocalTensor<T>> sources, int64_t count,
                int64_t out_count, int64_t ops_per_element, const Where& where, Work work) {
-    Runtime& rt = runtime();
-    const int64_t tag = site(where);
     if (count < 0) {
         fail(where, std::string(op) + ": negative count");
     }
     const int64_t out_bytes = out_count * static_cast<int64_t>(sizeof(T));
     T* out = dst.data(out_count, where);
-    int64_t flags = check_placement(dst.space(), dst.addr(), out_bytes, tag, rt.timeline.scalar_now);
-    int64_t touched = out_bytes;
-    std::array<uint64_t, 4> reads{};
+    std::array<Touch, 4> reads{};
     size_t nreads = 0;
     for (const auto& src : sources) {
-        const int64_t src_bytes = count * static_cast<int64_t>(sizeof(T));
-        src.data(count, where);  // inside the arena, or a one-line failure
-        if (src.addr() % rt.config.alignment[src.space()]) {
-            flags |= MISALIGNED;
-        }
-        if (src.space() == dst.space() && src.addr() != dst.addr() &&
-            src.addr() < dst.addr() + out_bytes && dst.addr() < src.addr() + src_bytes) {
-            flags |= PARTIAL_OVERLAP;
-        }
-        touched += src_bytes;
-        reads[nreads++] = src.key();
+        reads[nreads++] = touch(src, count * static_cast<int64_t>(sizeof(T)), where);
     }
     work(out);
-    const int64_t duration = vector_ps(count, sizeof(T), ops_per_element);
-    const std::array<uint64_t, 1> writes{dst.key()};
-    const int64_t start = issue(VEC, duration, std::span<const uint64_t>(reads.data(), nreads), writes);
-    record(COMPUTE, dst.space(), dst.addr(), touched, out_bytes, NONE, 0, 0, 0, literal(op), 0,
-           tag, start, duration, count * ops_per_element, 0, flags);
+    record_vector(op, {dst.space(), dst.addr(), out_bytes, dst.key()},
+                  std::span<const Touch>(reads.data(), nreads), count, sizeof(T), ops_per_element, where);
 }
 
 template <typename T, typename Fn>
@@ -101,7 +85,8 @@ namespace AscendC {
         using W = ubscope_twin::Wide<T>;                                                       \
         ubscope_twin::binary(#NAME, dst, src0, src1, count, where,                             \
                              [](W x, W y) { return EXPR; });                                   \
-    }
+    }                                                                                      \
+    UBSCOPE_TWIN_BINARY_REPEAT(NAME, EXPR)
 
 UBSCOPE_TWIN_BINARY(Add, x + y)
 UBSCOPE_TWIN_BINARY(Sub, x - y)
@@ -119,7 +104,8 @@ UBSCOPE_TWIN_BINARY(Min, x < y ? x : y)
         using W = ubscope_twin::Wide<T>;                                                       \
         const W s = W(scalar);                                                                 \
         ubscope_twin::unary(#NAME, dst, src, count, 1, where, [s](W x) { return EXPR; });      \
-    }
+    }                                                                                      \
+    UBSCOPE_TWIN_SCALAR_REPEAT(NAME, EXPR)
 
 UBSCOPE_TWIN_SCALAR(Adds, x + s)
 UBSCOPE_TWIN_SCALAR(Muls, x * s)
@@ -134,7 +120,8 @@ UBSCOPE_TWIN_SCALAR(LeakyRelu, x >= W(0) ? x : x * s)
               const ubscope_twin::Where& where = ubscope_twin::Where::current()) {             \
         using W = ubscope_twin::Wide<T>;                                                       \
         ubscope_twin::unary(#NAME, dst, src, count, OPS, where, [](W x) { return EXPR; });     \
-    }
+    }                                                                                      \
+    UBSCOPE_TWIN_UNARY_REPEAT(NAME, OPS, EXPR)
 
 UBSCOPE_TWIN_UNARY(Exp, 4, std::exp(x))
 UBSCOPE_TWIN_UNARY(Ln, 4, std::log(x))
