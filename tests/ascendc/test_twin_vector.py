@@ -58,6 +58,8 @@ extern "C" __global__ __aicore__ void vec(GM_ADDR x, GM_ADDR y, GM_ADDR z) {
     Select(o[8 * N], ge, a, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, N);
     Add(o[9 * N + 8], o[9 * N], a, 64, 1, {1, 1, 1, 8, 8, 8});
     Add(o[10 * N], o[10 * N], a, 64, 1, {1, 1, 1, 8, 8, 8});
+    SetVectorMask<float>(0, 0xFF00FF);
+    Adds<float, false>(o[11 * N], a, 1.0f, MASK_PLACEHOLDER, 2, {1, 1, 8, 8});
     DataCopy(zGm, o, SECTIONS * N);
 }
 """
@@ -150,6 +152,17 @@ def test_compare_and_select(vector_run) -> None:
     np.testing.assert_array_equal(np.unpackbits(ge, bitorder="little").astype(bool), x >= 1)
     np.testing.assert_array_equal(z[7], np.where(x < y, x, y))
     np.testing.assert_array_equal(z[8], np.where(x >= 1, x, 0).astype(np.float32))
+
+
+def test_set_vector_mask_serves_calls_with_mask_placeholder(vector_run) -> None:
+    x, _, z, _ = vector_run
+    # SetVectorMask<float>(high 0, low 0xFF00FF): lanes 0-7 and 16-23 of each
+    # repeat; Adds<float, false> takes that register mask, over 2 dense repeats.
+    want = np.full(256, -1.0, np.float32)
+    for repeat in range(2):
+        lanes = np.r_[0:8, 16:24] + 64 * repeat
+        want[lanes] = x[lanes] + 1
+    np.testing.assert_array_equal(z[11], want)
 
 
 def test_repeat_form_events_and_partial_overlap(vector_run) -> None:

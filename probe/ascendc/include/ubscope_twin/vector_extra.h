@@ -371,7 +371,7 @@ void Select(const LocalTensor<T>& dst, const LocalTensor<U>& selMask, const Loca
     void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src, MASK, const int32_t repeatTimes,         \
               const int32_t dstRepStride, const int32_t srcBlkStride, const int32_t srcRepStride ORDER_PARAM, \
               const ubscope_twin::Where& where = ubscope_twin::Where::current()) {                            \
-        ubscope_twin::whole_reduce(#NAME, dst, src, ubscope_twin::lanes_of(sizeof(T), mask, where),           \
+        ubscope_twin::whole_reduce(#NAME, dst, src, ubscope_twin::lanes_of<isSetMask>(sizeof(T), mask, where), \
                                    repeatTimes, dstRepStride, {srcBlkStride, srcRepStride},                   \
                                    ubscope_twin::Fold::FOLD, ORDER, where);                                   \
     }
@@ -390,7 +390,7 @@ UBSCOPE_TWIN_WHOLE_REDUCE(WholeReduceMin, MIN, const uint64_t mask[], UBSCOPE_TW
     void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t repeatTimes, MASK,     \
               const int32_t dstRepStride, const int32_t srcBlkStride, const int32_t srcRepStride,         \
               const ubscope_twin::Where& where = ubscope_twin::Where::current()) {                        \
-        ubscope_twin::block_reduce(#NAME, dst, src, ubscope_twin::lanes_of(sizeof(T), mask, where),       \
+        ubscope_twin::block_reduce(#NAME, dst, src, ubscope_twin::lanes_of<isSetMask>(sizeof(T), mask, where), \
                                    repeatTimes, dstRepStride, {srcBlkStride, srcRepStride},               \
                                    ubscope_twin::Fold::FOLD, where);                                      \
     }

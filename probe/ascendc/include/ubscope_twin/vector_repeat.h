@@ -134,11 +134,32 @@ struct Strided {
     Stride stride;
 };
 
-inline Lanes lanes_of(int64_t element_bytes, uint64_t mask, const Where& where) {
+inline Lanes mask_lanes(int64_t element_bytes, uint64_t mask, const Where& where) {
     return continuous_mask(mask, element_bytes, where);
 }
-inline Lanes lanes_of(int64_t element_bytes, const uint64_t* mask, const Where& where) {
+inline Lanes mask_lanes(int64_t element_bytes, const uint64_t* mask, const Where& where) {
     return bit_mask(mask, element_bytes, where);
+}
+
+// The core's vector mask register: every lane after reset; SetVectorMask and
+// each call with isSetMask = true write it, calls with isSetMask = false
+// (mask = MASK_PLACEHOLDER) read it.
+inline Lanes& mask_register() {
+    static Lanes lanes;
+    static int64_t block = -1;
+    if (block != runtime().block_idx) {
+        block = runtime().block_idx;
+        lanes = Lanes{{~uint64_t{0}, ~uint64_t{0}}};
+    }
+    return lanes;
+}
+
+template <bool isSetMask, typename Mask>
+Lanes lanes_of(int64_t element_bytes, Mask mask, const Where& where) {
+    if constexpr (isSetMask) {
+        mask_register() = mask_lanes(element_bytes, mask, where);
+    }
+    return mask_register();
 }
 
 // An element-wise instruction in the repeat form: for every enabled lane of
@@ -203,7 +224,7 @@ struct UnaryRepeatParams {
               const ubscope_twin::Where& where = ubscope_twin::Where::current()) {               \
         using W = ubscope_twin::Wide<T>;                                                         \
         ubscope_twin::repeat_op<T, W>(#NAME, {dst, DST},                                         \
-                                      ubscope_twin::lanes_of(sizeof(T), mask, where),            \
+                                      ubscope_twin::lanes_of<isSetMask>(sizeof(T), mask, where),            \
                                       repeatTimes, OPS, where, LAMBDA, __VA_ARGS__);             \
     }
 #define UBSCOPE_TWIN_UNPAREN(...) __VA_ARGS__
@@ -236,13 +257,37 @@ struct UnaryRepeatParams {
 
 namespace AscendC {
 
+enum class MaskMode : uint8_t { NORMAL = 0, COUNTER };
+
+constexpr int32_t MASK_PLACEHOLDER = 0;
+
+// SetVectorMask<T>(maskHigh, maskLow): lanes 64-127 and 0-63 as bits;
+// SetVectorMask<T>(len): the first len lanes. NORMAL mode only.
+template <typename T, MaskMode mode = MaskMode::NORMAL>
+void SetVectorMask(const uint64_t maskHigh, const uint64_t maskLow,
+                   const ubscope_twin::Where& where = ubscope_twin::Where::current()) {
+    static_assert(mode == MaskMode::NORMAL, "ubscope twin: MaskMode::COUNTER is not implemented yet "
+                                            "(see docs/ascendc-twin.md)");
+    const uint64_t bits[2] = {maskLow, maskHigh};
+    ubscope_twin::mask_register() = ubscope_twin::bit_mask(bits, sizeof(T), where);
+}
+
+template <typename T, MaskMode mode = MaskMode::NORMAL>
+void SetVectorMask(const int32_t len, const ubscope_twin::Where& where = ubscope_twin::Where::current()) {
+    static_assert(mode == MaskMode::NORMAL, "ubscope twin: MaskMode::COUNTER is not implemented yet "
+                                            "(see docs/ascendc-twin.md)");
+    ubscope_twin::mask_register() = ubscope_twin::continuous_mask(len, sizeof(T), where);
+}
+
+inline void ResetMask() { ubscope_twin::mask_register() = ubscope_twin::Lanes{{~uint64_t{0}, ~uint64_t{0}}}; }
+
 // Duplicate(dst, scalar, mask, repeatTimes, dstBlockStride, dstRepeatStride).
 template <typename T, bool isSetMask = true, typename Mask>
 void Duplicate(const LocalTensor<T>& dst, const std::type_identity_t<T>& scalar, Mask mask,
                const uint8_t repeatTimes, const uint16_t dstBlockStride, const uint8_t dstRepeatStride,
                const ubscope_twin::Where& where = ubscope_twin::Where::current()) {
     ubscope_twin::repeat_op<T, T>("Duplicate", {dst, {dstBlockStride, dstRepeatStride}},
-                                  ubscope_twin::lanes_of(sizeof(T), mask, where), repeatTimes, 1,
+                                  ubscope_twin::lanes_of<isSetMask>(sizeof(T), mask, where), repeatTimes, 1,
                                   where, [&]() { return scalar; });
 }
 
