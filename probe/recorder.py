@@ -212,7 +212,10 @@ class Recorder:
 
     def extend(self, rows: np.ndarray) -> None:
         """Append whole rows recorded elsewhere (an ``(n, ROW_WIDTH)`` int64
-        array whose string columns already hold ids from :meth:`intern`)."""
+        array whose string columns already hold ids from :meth:`intern`); the
+        flush validates their values like those of every other call."""
+        if not isinstance(rows, np.ndarray) or rows.ndim != 2 or rows.shape[1] != ROW_WIDTH:
+            raise ValueError(f"extend: expected an (n, {ROW_WIDTH}) array of event rows")
         step = self._batch_ints // ROW_WIDTH
         for begin in range(0, rows.shape[0], step):
             chunk = np.ascontiguousarray(rows[begin : begin + step], np.int64)

@@ -300,12 +300,15 @@ class StreamGuard:
 # -- schema and values -----------------------------------------------------------------
 def check_schema(path: Path, schema: pa.Schema) -> None:
     """Every column of the event schema, with exactly its Arrow type."""
+    try:
+        names = schema.names  # decoded on access: a corrupt file's names may not be UTF-8
+    except UnicodeDecodeError:
+        raise TraceError(path, "the column names are not UTF-8 (a corrupt file?)") from None
     for field in EVENT_SCHEMA:
-        index = schema.get_field_index(field.name)
-        if index < 0:
-            missing = [f.name for f in EVENT_SCHEMA if f.name not in schema.names]
+        if field.name not in names:
+            missing = [f.name for f in EVENT_SCHEMA if f.name not in names]
             raise TraceError(path, f"trace lacks columns {', '.join(missing)}")
-        actual = schema.field(index).type
+        actual = schema.field(names.index(field.name)).type
         if actual != field.type:
             raise TraceError(path, f"column '{field.name}' is {actual}, expected {field.type}")
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import TraceError
-from ubscope.probe.events import EVENT_SCHEMA, CoreKind, Space
+from ubscope.probe.events import EVENT_SCHEMA, ROW_WIDTH, CoreKind, Space
 from ubscope.probe.recorder import RECORDING_CALLS, Recorder
 from ubscope.probe.trace import (
     METADATA_KEY,
@@ -140,6 +140,13 @@ def _argument(name: str) -> st.SearchStrategy:
         return st.sampled_from(HOSTILE_TEXT) | st.text(max_size=12)
     if name == "allocated":
         return st.booleans()
+    if name == "rows":  # Recorder.extend: whole rows recorded elsewhere (the CPU twin)
+        row = st.lists(st.sampled_from(HOSTILE_INT64) | st.integers(-64, 4096),
+                       min_size=ROW_WIDTH, max_size=ROW_WIDTH)  # fmt: skip
+        arrays = st.lists(row, max_size=4).map(
+            lambda rows: np.array(rows, np.int64).reshape(-1, ROW_WIDTH)
+        )
+        return arrays | st.sampled_from(HOSTILE_INT64)
     return st.sampled_from(HOSTILE_INT64) | st.integers(-64, 4096)
 
 

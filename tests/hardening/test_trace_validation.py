@@ -82,6 +82,19 @@ def _one_line_exit_2(capsys, argv: list[str], *needles: str) -> None:
         assert needle in err, err
 
 
+def test_a_column_name_that_is_not_utf8_is_a_one_line_error(tmp_path, capsys):
+    """Found by the long fuzz profile: a flipped byte inside a column name made
+    pyarrow raise UnicodeDecodeError when the names were read. The name is
+    patched in place (same length), so the file is otherwise a valid stream."""
+    path = _write(tmp_path / "t.ubtrace", _recorded())
+    data = path.read_bytes()
+    assert data.count(b"start_ps") == 1
+    path.write_bytes(data.replace(b"start_ps", b"st\xf2rt_ps"[:8]))
+    with pytest.raises(TraceError, match="not UTF-8"):
+        read_trace(path)
+    _one_line_exit_2(capsys, ["analyze", str(path)], "not UTF-8")
+
+
 # -- column types ------------------------------------------------------------------
 def _as_text(values: pa.Array) -> pa.Array:
     return pa.array([str(v) for v in values.to_pylist()])
