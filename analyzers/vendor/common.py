@@ -89,6 +89,13 @@ def to_number(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
 
+def whole_numbers(values: pd.Series) -> pd.Series:
+    """Cells as Int64: NA unless a whole number in 0..2**63."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    valid = numbers.notna() & (numbers >= 0) & (numbers < 2**63) & (numbers % 1 == 0)
+    return numbers.where(valid).astype("Float64").astype("Int64")
+
+
 INT64_MAX = str(2**63 - 1)
 _DECIMAL = r"\d{1,16}(?:\.\d*)?"  # epoch µs has 16 integer digits
 

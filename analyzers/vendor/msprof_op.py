@@ -25,6 +25,7 @@ from ubscope.analyzers.vendor.common import (
     read_csv_table,
     require_columns,
     to_number,
+    whole_numbers,
 )
 from ubscope.probe.errors import VendorFormatError
 
@@ -100,7 +101,7 @@ def _fill_from_basic_info(tables: dict[str, pd.DataFrame]) -> None:
         names = table["dir"].map(per_dir["Op Name"])
         table["op_name"] = table["op_name"].fillna(names)
         if "Device Id" in per_dir:
-            devices = pd.to_numeric(table["dir"].map(per_dir["Device Id"]), errors="coerce")
+            devices = whole_numbers(table["dir"].map(per_dir["Device Id"]))
             table["device"] = table["device"].fillna(devices).astype("Int64")
 
 

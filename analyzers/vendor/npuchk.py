@@ -150,23 +150,59 @@ def _user_frame(frames: list[str]) -> str | None:
 
 
 class _Errors:
-    """The distinct errors of all logs, within MAX_FINDINGS and MAX_KEPT_CHARS."""
+    """The distinct errors of all logs, within MAX_FINDINGS and MAX_KEPT_CHARS.
+
+    An error takes its slot when it is read, not when its back-trace arrives,
+    so errors waiting for a back-trace that never comes stay within the caps;
+    past them, only repeats of kept errors still wait (to be counted).
+    """
 
     def __init__(self) -> None:
         self.items: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.kept_sites: set[tuple[Any, ...]] = set()  # (log, class, instruction) of items
+        self.slots = 0  # distinct errors kept or waiting for their back-trace
         self.kept = 0
         self.skipped = 0
 
-    def add(self, key: tuple[Any, ...], error: dict[str, Any]) -> None:
+    def _room_for(self, texts: tuple[str, ...]) -> bool:
+        cost = _text_cost(texts)
+        if self.kept + cost > MAX_KEPT_CHARS:
+            return False
+        self.kept += cost
+        return True
+
+    def reserve(self, site: tuple[Any, ...], error: dict[str, Any]) -> bool | None:
+        """A slot for a new waiting error (True), none but it may repeat a kept
+        error (False), or None: past the caps, skipped."""
+        if self.slots < MAX_FINDINGS and self._room_for(_waiting_texts(error)):
+            self.slots += 1
+            return True
+        if site in self.kept_sites:
+            return False
+        self.skipped += 1
+        return None
+
+    def add(self, key: tuple[Any, ...], error: dict[str, Any], slot: bool) -> None:
+        """Merge a waiting error, now with its back-trace, into the kept ones."""
         if key in self.items:
-            self.items[key]["count"] += 1
+            self.items[key]["count"] += error["count"]
+        elif slot and self._room_for(tuple(error["frames"])):
+            self.items[key] = error
+            self.kept_sites.add(key[:3])
             return
-        texts = (error["detail"], error["instruction"] or "", *error["frames"])
-        self.kept += sum(len(text) + LINE_COST for text in texts)
-        if len(self.items) >= MAX_FINDINGS or self.kept > MAX_KEPT_CHARS:
-            self.skipped += 1
         else:
-            self.items[key] = {**error, "count": 1}
+            self.skipped += error["count"]
+        if slot:
+            self.slots -= 1
+            self.kept -= _text_cost(_waiting_texts(error))
+
+
+def _text_cost(texts: tuple[str, ...]) -> int:
+    return sum(len(text) + LINE_COST for text in texts)
+
+
+def _waiting_texts(error: dict[str, Any]) -> tuple[str, ...]:
+    return (error["detail"], error["instruction"] or "")
 
 
 class _LogParser:
@@ -176,7 +212,9 @@ class _LogParser:
         self.errors = errors
         self.core = core
         self.instruction: str | None = None
-        self.pending: list[dict[str, Any]] = []
+        # errors waiting for their back-trace by (class, instruction), with
+        # whether each holds a slot of its own (see _Errors.reserve)
+        self.pending: dict[tuple[str, str | None], tuple[dict[str, Any], bool]] = {}
         self.frames: list[str] | None = None  # inside a BackTrace section
         self.recognised = 0  # error, instruction and back-trace lines
 
@@ -214,15 +252,19 @@ class _LogParser:
             error["host_address"] = access.group(2)
             if access.group(3):
                 error["extent"] = access.group(3)
-        self.pending.append(error)
+        key = (klass, error["instruction"])
+        if key in self.pending:
+            self.pending[key][0]["count"] += 1
+        elif (slot := self.errors.reserve((self.core["log"], *key), error)) is not None:
+            self.pending[key] = ({**error, "count": 1}, slot)
 
     def flush(self) -> None:
         """Attach the back-trace read so far to the waiting errors, and merge them."""
         frames = self.frames or []
-        for error in self.pending:
-            key = (self.core["log"], error["class"], error["instruction"], tuple(frames))
-            self.errors.add(key, {**error, **self.core, "frames": frames})
-        self.pending = []
+        for (klass, instruction), (error, slot) in self.pending.items():
+            key = (self.core["log"], klass, instruction, tuple(frames))
+            self.errors.add(key, {**error, **self.core, "frames": frames}, slot)
+        self.pending = {}
         self.frames = None
 
 

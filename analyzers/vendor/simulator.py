@@ -33,6 +33,7 @@ from ubscope.analyzers.vendor.common import (
     csv_header,
     read_csv_chunks,
     require_columns,
+    whole_numbers,
 )
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.errors import VendorFormatError
@@ -109,13 +110,6 @@ def _number(text: pd.Series) -> pd.Series:
     return text.map(parse).astype("Int64")
 
 
-def _whole(text: pd.Series) -> pd.Series:
-    """Decimal cells as Int64: NA unless a whole number in 0..2**63."""
-    numbers = pd.to_numeric(text, errors="coerce")
-    valid = numbers.notna() & (numbers >= 0) & (numbers < 2**63) & (numbers % 1 == 0)
-    return numbers.where(valid).astype("Float64").astype("Int64")
-
-
 def decode_moves(instr: pd.Series, operands: pd.Series) -> pd.DataFrame:
     """Decoded operands of data moves (rows that are not data moves get NA).
 
@@ -173,7 +167,7 @@ def _read_instr(file: Path, label: str, report: VendorReport) -> pd.DataFrame:
     for chunk in read_csv_chunks(file, report, what, columns=INSTR_COLUMNS):
         for column in ("call_count", "cycles", "running_time(us)"):
             chunk[column] = pd.to_numeric(chunk[column], errors="coerce")
-        chunk["pc"] = _whole(chunk.pop("addr"))
+        chunk["pc"] = whole_numbers(chunk.pop("addr"))
         chunks.append(chunk.join(decode_moves(chunk["instr"], chunk["detail"])))
     frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
     return _core_columns(frame, label)
@@ -412,6 +406,11 @@ def _recordable(moves: pd.DataFrame) -> pd.Series:
     return ok & (end < VALUE_RANGES["addr"][1])
 
 
+def _move_tag(instr: str, pc: object) -> str:
+    """``MOV_OUT_TO_UB@pc 0x...``; just the instruction when its address cell was not a number."""
+    return instr if pd.isna(pc) else f"{instr}@pc 0x{int(pc):x}"
+
+
 def simulator_trace(report: VendorReport, chip: ChipProfile | None = None) -> Trace:
     """The decoded data moves as a ubscope trace (see :func:`simulator_events`)."""
     meta, table = simulator_events(report, chip)
@@ -479,7 +478,7 @@ def simulator_events(
                 flags |= Flag.MISALIGNED
         recorder.copy(core_kinds.get(kind, int(CoreKind.AICORE)), int(core), int(src_space),
                       int(src_addr), int(dst_space), int(dst_addr), int(size), int(size),
-                      int(burst), int(count), "GM", f"{instr}@pc 0x{int(pc):x}", int(t),
+                      int(burst), int(count), "GM", _move_tag(instr, pc), int(t),
                       int(dur), int(flags))  # fmt: skip
     end_ps = int((start + duration).max()) if len(moves) else 0
     recorder.kernel_end(kernel, end_ps, end_ps)

@@ -145,3 +145,14 @@ def test_all_blocks_present_or_huge_block_dim(write, tmp_path, recwarn):
 def test_real_mix_kernel_has_all_its_blocks(samples, recwarn):
     # Block Dim 1, one cube0 and one vector0 row of block 0.
     assert read_msprof_op(samples / "msprof_op_mix_kernel").warnings == []
+
+
+@pytest.mark.parametrize("device", ["-1e308", "1.5", "-1", "1e30"])
+def test_device_id_that_is_not_a_device_number_is_left_empty(write, tmp_path, device):
+    """The fuzzer's ``Device Id`` of -1e308 (and other non-ids) gives no device
+    instead of a crash; the operator name still comes from OpBasicInfo.csv."""
+    write("OPPROF_1/OpBasicInfo.csv", BASIC.format(name="topk_custom_0", device=device))
+    write("OPPROF_1/ResourceConflictRatio.csv", CONFLICT_310P)
+    table = read_msprof_op(tmp_path / "OPPROF_1").tables["ResourceConflictRatio"]
+    assert table["op_name"].tolist() == ["topk_custom_0"]
+    assert table["device"].isna().tolist() == [True]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
 from ubscope.analyzers.findings import Severity
@@ -112,3 +114,37 @@ def test_distinct_errors_past_the_cap_are_counted(write, monkeypatch):
     with pytest.warns(PartialReadWarning, match="kept 1 distinct errors .* skipped 2 more"):
         report = read_npuchk(write("k_0_0_vec_npuchk.log", log))
     assert len(report.findings) == 1
+
+
+def test_errors_without_back_traces_wait_within_the_cap(write, monkeypatch):
+    """20 000 distinct errors and no back-trace: all wait for one until the end
+    of the log. With a cap of 10 only 10 may wait; holding all 20 000 (about
+    1 KiB of dicts and text each, 20 MB) is what made a 10**6-error log
+    exceed the reader's memory allowance."""
+    monkeypatch.setattr(npuchk, "MAX_FINDINGS", 10)
+    path = write(
+        "k_0_0_vec_npuchk.log",
+        "".join(f"### vadd(x{n});\n[V] [ErrorRead3] on read 0x10 0x20B\n" for n in range(20_000)),
+    )
+    tracemalloc.start()
+    try:
+        with pytest.warns(PartialReadWarning, match="kept 10 distinct errors .* skipped 19,990"):
+            report = read_npuchk(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(report.findings) == 10
+    assert peak < 4 << 20
+
+
+def test_repeats_of_kept_errors_are_counted_past_the_cap(write, monkeypatch):
+    """Cap 1: the first error is kept, a second distinct one is skipped, and
+    two more repeats of the first (each with its back-trace) still count: 3."""
+    monkeypatch.setattr(npuchk, "MAX_FINDINGS", 1)
+    repeat = NPUCHK_LOG.partition("\n")[2]
+    other = repeat.replace("ErrorRead3", "ErrorRead1")
+    log = NPUCHK_LOG + other + repeat + repeat
+    with pytest.warns(PartialReadWarning, match="kept 1 distinct errors .* skipped 1 more"):
+        report = read_npuchk(write("k_0_0_vec_npuchk.log", log))
+    (finding,) = report.findings
+    assert (finding.evidence["class"], finding.evidence["occurrences"]) == ("ErrorRead3", 3)

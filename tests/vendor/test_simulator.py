@@ -271,3 +271,13 @@ def test_correlation_with_a_given_trace(write, core, explained):
     assert any(n.startswith("explained by ALN001") for n in sim.correlations) is explained
     if not explained:
         assert sim.correlations[0].startswith("not explained by the trace")
+
+
+def test_move_whose_addr_cell_is_not_a_number_keeps_its_instruction_name(write):
+    """The fuzzer's input: the store's ``addr`` (its PC) is YAML text, so the
+    move has no PC; it is still traced, tagged with the bare instruction."""
+    garbled = STORE.replace("288400416", "!!python/object/apply:os.system ['true']")
+    analysis = analyze_path(None, simulator=opprof(write, LOAD, garbled))
+    tags = sorted(analysis.trace.events.loc[analysis.trace.events["kind"].eq("copy"), "tag"])
+    # the load's addr 288400800 = 0x1130a5a0 (17 * 2**24 + 0x30a5a0 = 285212672 + 3188128)
+    assert tags == ["MOV_OUT_TO_UB@pc 0x1130a5a0", "MOV_UB_TO_OUT"]
