@@ -158,6 +158,35 @@ class KernelRecorder:
             self.traces.append(path)
         return outcome
 
+    def run_ascendc(self, source: str | Path, entry: str, block_dim: int = 1,
+                    inputs: dict[str, Any] | None = None, outputs: dict[str, Any] | None = None,
+                    defines: tuple[str, ...] = (), chip: Any = None) -> dict[str, Any]:  # fmt: skip
+        """Build the Ascend C kernel ``source`` on the CPU twin, run ``entry`` over
+        ``block_dim`` blocks with the GM tensors ``inputs`` and ``outputs``
+        (numpy arrays; outputs give the initial contents) and record it like
+        :meth:`run`, so the markers and baselines apply. ``chip`` is a
+        ChipProfile or a chip name (default: the session's chip). Returns the
+        outputs' final contents by name."""
+        from ubscope.probe.ascendc.runner import run_ascendc
+        from ubscope.probe.chip import load_chip
+
+        profile = load_chip(chip) if isinstance(chip, str) else chip or self.chip or load_chip()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # The configuration is named by the file name, not its path, so a
+        # baseline matches wherever the checkout lies.
+        config = {
+            "source": Path(source).name,
+            **({"defines": " ".join(defines)} if defines else {}),
+        }
+        finals: dict[str, Any] = {}
+        for _ in range(self.repeat):
+            path = self.directory / f"{entry}-{len(self.traces)}.ubtrace"
+            run = run_ascendc(source, entry, block_dim, inputs or {}, outputs or {}, profile, path,
+                              defines=tuple(defines), params=config)  # fmt: skip
+            self.traces.append(path)
+            finals = run.outputs
+        return finals
+
 
 @pytest.fixture
 def ubscope_trace(request: pytest.FixtureRequest, tmp_path: Path) -> KernelRecorder:

@@ -6,6 +6,7 @@
 
 #include "ubscope_twin/tensor.h"
 #include "ubscope_twin/datacopy.h"
+#include "ubscope_twin/datacopy_pad.h"
 #include "ubscope_twin/vector.h"
 #include "ubscope_twin/vector_extra.h"
 #include "ubscope_twin/cube.h"

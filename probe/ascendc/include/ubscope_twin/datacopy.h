@@ -33,7 +33,7 @@ constexpr int64_t DATA_BLOCK = 32;
 template <typename T>
 void transfer(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor<T>& local,
               bool to_local, int64_t rows, int64_t row_bytes, int64_t gm_pitch,
-              int64_t local_pitch, int64_t size, const Where& where) {
+              int64_t local_pitch, int64_t size, const Where& where, int64_t extra_flags = 0) {
     Runtime& rt = runtime();
     const auto span = gm.span();
     if (span.buffer < 0) {
@@ -42,7 +42,7 @@ void transfer(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor<T>&
     const GmBuffer& buffer = rt.gm[span.buffer];
     const int64_t moved = rows * row_bytes;
     const int64_t extent = rows ? (rows - 1) * gm_pitch + row_bytes : 0;
-    int64_t flags = 0;
+    int64_t flags = extra_flags;
     const int64_t gm_addr = buffer.addr + span.offset;
     if (gm_addr % rt.config.gm_alignment) {
         flags |= GM_UNALIGNED;
