@@ -53,31 +53,44 @@ def compiler() -> tuple[str, str]:
     return path, (version.stdout.splitlines() or [""])[0]
 
 
-def entry_parameters(source: Path, text: str, entry: str) -> list[str]:
-    """Names of the GM parameters of ``extern "C" ... void ENTRY(GM_ADDR a, ...)``."""
+SCALAR_TYPES = frozenset({"bool", "int", "unsigned", "float", "double", "int8_t",
+                          "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t",
+                          "uint64_t"})  # fmt: skip
+
+
+def entry_parameters(source: Path, text: str, entry: str) -> list[tuple[str, str]]:
+    """``(name, type)`` of each parameter of ``extern "C" ... void ENTRY(...)``:
+    type ``GM_ADDR`` for a GM pointer, else one of SCALAR_TYPES (``--scalar``)."""
     pattern = re.compile(r"\bvoid\s+" + re.escape(entry) + r"\s*\(([^)]*)\)\s*\{")
     found = pattern.search(text)
     if found is None:
         raise InputError(source, f"no kernel entry 'void {entry}(...)' defined in it")
-    names = []
+    parameters = []
     for parameter in filter(None, (p.strip() for p in found.group(1).split(","))):
-        words = re.findall(r"\w+", parameter)
-        if not words or "GM_ADDR" not in words and "*" not in parameter:
+        words = [w for w in re.findall(r"\w+", parameter) if w != "const"]
+        if words and ("GM_ADDR" in words or "*" in parameter):
+            parameters.append((words[-1], "GM_ADDR"))
+        elif len(words) == 2 and words[0] in SCALAR_TYPES:
+            parameters.append((words[1], words[0]))
+        else:
             raise InputError(
                 source,
-                f"{entry}: parameter '{parameter}' is not a GM pointer (only GM_ADDR "
-                "parameters are supported so far)",
+                f"{entry}: parameter '{parameter}' is neither a GM pointer nor a scalar of "
+                f"type {', '.join(sorted(SCALAR_TYPES))}",
             )
-        names.append(words[-1])
-    return names
+    return parameters
 
 
-def _launcher(entry: str, count: int) -> str:
-    params = ", ".join(["GM_ADDR"] * count)
-    args = ", ".join(f"args[{i}]" for i in range(count))
+def _launcher(entry: str, parameters: tuple[tuple[str, str], ...]) -> str:
+    types = ", ".join(ctype for _, ctype in parameters)
+    args = ", ".join(
+        f"args[{i}]" if ctype == "GM_ADDR"
+        else f'ubscope_twin::scalar_arg<{ctype}>({i}, "{name}", "{ctype}")'
+        for i, (name, ctype) in enumerate(parameters)
+    )  # fmt: skip
     return (
         '#include "ubscope_twin/harness.h"\n'
-        f'extern "C" void {entry}({params});\n'
+        f'extern "C" void {entry}({types});\n'
         "int main(int argc, char** argv) {\n"
         "    return ubscope_twin::run_harness(argc, argv, [](GM_ADDR* args) { "
         f"{entry}({args}); }});\n"
@@ -105,19 +118,23 @@ def compiler_errors(output: str, limit: int = MAX_COMPILER_ERRORS) -> list[str]:
     return found or [line for line in output.splitlines() if line.strip()][:limit]
 
 
-def build(source: Path, entry: str, parameter_count: int, defines: tuple[str, ...] = (),
-          include_dirs: tuple[str, ...] = ()) -> Path:  # fmt: skip
-    """The twin executable of ``entry`` in ``source`` (built once per key)."""
+def build(source: Path, entry: str, parameters: tuple[tuple[str, str], ...],
+          defines: tuple[str, ...] = (), include_dirs: tuple[str, ...] = (),
+          tiling_headers: tuple[Path, ...] = ()) -> Path:  # fmt: skip
+    """The twin executable of ``entry`` in ``source`` (built once per key);
+    ``tiling_headers`` (BEGIN_TILING_DATA_DEF headers) are included first."""
     cxx, version = compiler()
     try:
         source_bytes = source.read_bytes()
     except OSError as exc:
         raise InputError(source, f"cannot read the kernel source ({exc.strerror})") from None
     flags = list(CXX_FLAGS) + [f"-D{d}" for d in defines] + [f"-I{d}" for d in include_dirs]
-    launcher = _launcher(entry, parameter_count)
+    flags += [f"-include{h.resolve()}" for h in tiling_headers]
+    launcher = _launcher(entry, parameters)
     key = hashlib.sha256()
     for part in (source_bytes, _header_bytes(), launcher.encode(), "\0".join(flags).encode(),
-                 version.encode(), str(source.resolve().parent).encode()):  # fmt: skip
+                 version.encode(), str(source.resolve().parent).encode(),
+                 *(h.read_bytes() for h in tiling_headers)):  # fmt: skip
         key.update(hashlib.sha256(part).digest())
     target = cache_dir() / key.hexdigest()[:24] / "twin"
     if target.exists():

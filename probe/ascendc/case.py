@@ -10,6 +10,8 @@ does not use are ignored)::
     outputs: [{name: z, dtype: float16, shape: [8, 2048]}]
     reference: ref.py:add             # optional: a Python function, never an expression
     tolerance: {rtol: 1e-3, atol: 1e-3, max_mismatch: 0.001}   # optional
+    tiling: {totalLength: 16384, tiling_key: 1}   # optional: GET_TILING_DATA fields
+    scalars: {scale: 0.5}                         # optional: scalar parameters
 
 Paths are relative to the case file. The reference function gets the inputs as
 keyword arguments and returns the output array (one output) or a mapping of
@@ -20,6 +22,7 @@ evaluated. Errors name ``file: field``.
 from __future__ import annotations
 
 import importlib.util
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +30,12 @@ from typing import Any
 import numpy as np
 
 from ubscope.probe.ascendc.tensors import DTYPES, generate
+from ubscope.probe.ascendc.tiling import LaunchValues, case_launch_values
 from ubscope.probe.errors import InputError, UbscopeError, read_input_text
 from ubscope.probe.yamlfile import parse_yaml
 
 CASE_SUFFIXES = (".yaml", ".yml")
+_GEN_NOTE = re.compile(r"^torch\.|\s+\(.*\)$")
 
 
 class CaseError(InputError):
@@ -62,6 +67,7 @@ class Case:
     outputs: tuple[TensorSpec, ...]
     reference: tuple[Path, str] | None = None
     tolerance: Tolerance = field(default_factory=Tolerance)
+    launch_values: LaunchValues = field(default_factory=LaunchValues)
 
 
 def _field(data: dict[str, Any], key: str, path: Path, kind: type, where: str = "") -> Any:
@@ -96,6 +102,8 @@ def _tensors(data: dict[str, Any], key: str, path: Path) -> tuple[TensorSpec, ..
         gen = item.get("gen", "zeros")
         if not isinstance(gen, str):
             raise CaseError(path, f"{where}.gen: expected zeros, ones, randn or uniform(LOW,HIGH)")
+        # The samples write "torch.randn" and "ones (ModelNew)": the same generators.
+        gen = _GEN_NOTE.sub("", gen)
         specs.append(TensorSpec(name, np.dtype(dtype), tuple(shape), gen))
     return tuple(specs)
 
@@ -107,6 +115,13 @@ def _source(data: dict[str, Any], path: Path) -> Path:
                if isinstance(f, dict) and f.get("role") == "kernel"]  # fmt: skip
     if len(kernels) != 1 or not isinstance(kernels[0], str):
         raise CaseError(path, "kernel: missing (or one files entry with role: kernel)")
+    if not kernels[0].endswith(".cpp"):
+        # A kernel kept as a Python string literal: the samples extract it to derived/.
+        derived = [f.get("file") for f in data.get("files", []) or []
+                   if isinstance(f, dict) and str(f.get("role", "")).startswith("derived")
+                   and str(f.get("file", "")).endswith("kernel.cpp")]  # fmt: skip
+        if len(derived) == 1:
+            return path.parent / derived[0]
     return path.parent / kernels[0]
 
 
@@ -147,7 +162,7 @@ def load_case(path: str | Path) -> Case:
     block_dim = _field(launch, "block_dim", path, int, "launch")
     return Case(path, _source(data, path), entry, block_dim, _tensors(data, "inputs", path),
                 _tensors(data, "outputs", path), _reference(data, path),
-                _tolerance(data, path))  # fmt: skip
+                _tolerance(data, path), case_launch_values(data, path))  # fmt: skip
 
 
 def make_tensors(specs: tuple[TensorSpec, ...], rng: np.random.Generator,

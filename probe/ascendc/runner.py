@@ -26,6 +26,7 @@ import numpy as np
 import psutil
 
 from ubscope.probe.ascendc.build import build, entry_parameters
+from ubscope.probe.ascendc.tiling import LaunchValues
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.costmodel import PS_PER_NS, CostModel
 from ubscope.probe.device import max_blocks
@@ -37,6 +38,9 @@ from ubscope.probe.trace import TraceWriter, new_metadata
 
 _HEADER = struct.Struct("<IIQ")
 _STRINGS, _EVENTS, _FAILURE, _END = 1, 2, 3, 4
+# GM parameters the host fills itself when no tensor is given (GET_TILING_DATA
+# reads --tiling values, not these bytes): they point nowhere.
+_HOST_BUFFERS = ("tiling", "workspace")
 _INIT_BUFFER = re.compile(r"InitBuffer\s*\(\s*([\w.\->\[\]]+)\s*,")
 
 
@@ -146,7 +150,7 @@ def _launch_text(chip: ChipProfile, block_dim: int, placed: dict[str, tuple[int,
     for name in names:
         offset, addr = placed[name]
         lines.append(f"buffer {name} {offset} {arrays[name].nbytes} {addr}")
-    lines.append("arg " + " ".join(str(names.index(n)) for n in order))
+    lines.append("arg " + " ".join(str(names.index(n)) if n in arrays else "-1" for n in order))
     return "\n".join(lines) + "\n"
 
 
@@ -170,22 +174,33 @@ def run_ascendc(source: str | os.PathLike[str], entry: str, block_dim: int,
                 chip: ChipProfile, trace: str | os.PathLike[str] | None = None, *,
                 recorder: Recorder | None = None, defines: tuple[str, ...] = (),
                 include_dirs: tuple[str, ...] = (),
-                params: Mapping[str, object] | None = None) -> TwinRun:  # fmt: skip
+                params: Mapping[str, object] | None = None,
+                values: LaunchValues | None = None) -> TwinRun:  # fmt: skip
     """Compile ``source`` with the twin, run ``entry`` over ``block_dim`` blocks
     with the GM tensors ``inputs`` and ``outputs`` (initial contents; matched to
     the entry's parameters by name) and record into ``trace`` (a ``.ubtrace``
-    path) or ``recorder``. Returns the outputs' final contents."""
+    path) or ``recorder``. ``values.scalars`` are the entry's scalar parameters by
+    name; ``tiling`` fills GET_TILING_DATA's struct field by field (its fields
+    registered by BEGIN_TILING_DATA_DEF, e.g. in ``tiling_headers``), and a
+    ``tiling``/``workspace`` GM parameter needs no tensor. Returns the
+    outputs' final contents."""
     source = Path(source)
     try:
         text = source.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise InputError(source, f"cannot read the kernel source ({exc.strerror})") from None
-    order = entry_parameters(source, text, entry)
+    parameters = entry_parameters(source, text, entry)
+    order = [name for name, _ in parameters]
+    gm_names = [name for name, ctype in parameters if ctype == "GM_ADDR"]
+    values = values or LaunchValues()
+    scalars = values.scalars
     arrays = {**{k: np.ascontiguousarray(v) for k, v in inputs.items()},
               **{k: np.ascontiguousarray(v) for k, v in outputs.items()}}  # fmt: skip
-    missing = [name for name in order if name not in arrays]
-    unknown = [name for name in arrays if name not in order]
-    if missing or unknown:
+    missing = [name for name in gm_names if name not in arrays and name not in _HOST_BUFFERS]
+    no_scalar = [name for name in order if name not in gm_names and name not in scalars]
+    unknown = [name for name in arrays if name not in gm_names]
+    unknown += [f"{name} (a scalar)" for name in scalars if name in gm_names or name not in order]
+    if missing or no_scalar or unknown:
         raise ParameterError(
             f"{entry}({', '.join(order)}): "
             + "; ".join(
@@ -193,6 +208,7 @@ def run_ascendc(source: str | os.PathLike[str], entry: str, block_dim: int,
                     None,
                     [
                         missing and f"no tensor given for {', '.join(missing)}",
+                        no_scalar and f"no --scalar given for {', '.join(no_scalar)}",
                         unknown and f"no parameter named {', '.join(unknown)}",
                     ],
                 )
@@ -201,7 +217,7 @@ def run_ascendc(source: str | os.PathLike[str], entry: str, block_dim: int,
     limit = max_blocks(chip, "vector")
     if not 1 <= block_dim <= limit:
         raise ParameterError(f"{entry}: block_dim {block_dim} outside 1..{limit} ({chip.name})")
-    binary = build(source, entry, len(order), defines, include_dirs)
+    binary = build(source, entry, tuple(parameters), defines, include_dirs, values.tiling_headers)
     placed = _layout(arrays, chip.gm_alignment)
     writer: TraceWriter | nullcontext = nullcontext()
     if trace is not None:
@@ -219,7 +235,10 @@ def run_ascendc(source: str | os.PathLike[str], entry: str, block_dim: int,
         for name, (offset, _) in placed.items():
             gm[offset : offset + arrays[name].nbytes] = arrays[name].reshape(-1).view(np.uint8)
         gm.tofile(gm_path)
-        launch_path.write_text(_launch_text(chip, block_dim, placed, arrays, order))
+        launch = _launch_text(chip, block_dim, placed, arrays, order)
+        launch += "".join(f"tiling {name} {value}\n" for name, value in values.tiling.items())
+        launch += "".join(f"scalar {order.index(n)} {v}\n" for n, v in scalars.items())
+        launch_path.write_text(launch + f"tiling_key {values.tiling_key}\n")
         rss = psutil.Process().memory_info().rss
         recorder.kernel_begin(entry, block_dim, 0, "vector")
         recorder.host_sample(rss, 0)

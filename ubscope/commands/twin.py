@@ -17,6 +17,7 @@ from ubscope.probe.ascendc.case import (
 )
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.ascendc.tensors import parse_tensor, parse_tensors, save_outputs
+from ubscope.probe.ascendc.tiling import cli_launch_values
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.outputs import check_output_path
 from ubscope.probe.units import format_time_ps
@@ -47,6 +48,15 @@ def add_twin_options(run: argparse.ArgumentParser) -> None:
                        help="a compile-time define (repeatable)")  # fmt: skip
     group.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR",
                        help="an include folder (repeatable)")  # fmt: skip
+    group.add_argument("--tiling", action="append", default=[], metavar="NAME=VALUE,...",
+                       help="GET_TILING_DATA fields (declared with BEGIN_TILING_DATA_DEF)")  # fmt: skip
+    group.add_argument("--tiling-key", type=int, default=0, metavar="K",
+                       help="the value TILING_KEY_IS(K) tests (default 0)")  # fmt: skip
+    group.add_argument("--tiling-header", action="append", default=[], metavar="FILE",
+                       help="a tiling header (BEGIN_TILING_DATA_DEF) the kernel does not "
+                       "include itself (repeatable)")  # fmt: skip
+    group.add_argument("--scalar", action="append", default=[], metavar="NAME=VALUE,...",
+                       help="the kernel's scalar parameters by name")  # fmt: skip
     run.set_defaults(tensor_outputs=[])
 
 
@@ -64,7 +74,7 @@ def run_case_file(args: argparse.Namespace) -> int:
     chip = chip_from_args(args)
     run = run_ascendc(case.source, case.entry, case.block_dim, inputs, outputs, chip, trace,
                       defines=tuple(args.defines), include_dirs=tuple(args.include_dirs),
-                      params={"case": str(case.path)})  # fmt: skip
+                      params={"case": str(case.path)}, values=case.launch_values)  # fmt: skip
     out = console()
     out.print(f"{case.entry}: {run.events} events, modelled {format_time_ps(run.duration_ps)} "
               f"on {chip.name} (CPU twin)", markup=False)  # fmt: skip
@@ -100,7 +110,9 @@ def run_source(args: argparse.Namespace) -> int:
     trace = check_output_path(args.output or f"{entry}.ubtrace")
     chip = chip_from_args(args)
     run = run_ascendc(source, entry, args.block_dim, inputs, outputs, chip, trace,
-                      defines=tuple(args.defines), include_dirs=tuple(args.include_dirs))  # fmt: skip
+                      defines=tuple(args.defines), include_dirs=tuple(args.include_dirs),
+                      values=cli_launch_values(args.tiling, args.tiling_key, args.scalar,
+                                               args.tiling_header))  # fmt: skip
     out = console()
     out.print(f"{entry}: {run.events} events, modelled {format_time_ps(run.duration_ps)} on "
               f"{chip.name} (CPU twin)", markup=False)  # fmt: skip

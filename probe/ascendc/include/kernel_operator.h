@@ -10,4 +10,5 @@
 #include "ubscope_twin/vector.h"
 #include "ubscope_twin/vector_extra.h"
 #include "ubscope_twin/cube.h"
+#include "ubscope_twin/tiling.h"
 #include "ubscope_twin/unsupported.h"

@@ -50,7 +50,7 @@ inline std::vector<int64_t> read_config(const char* path) {
             while (fields >> index) {
                 args.push_back(index);
             }
-        } else if (read_cube_config(key, fields)) {
+        } else if (read_cube_config(key, fields) || read_tiling_config(key, fields)) {
         } else if (key == "que_max_event") { fields >> c.que_max_event;
         } else if (key == "qbuf_max_len") { fields >> c.qbuf_max_len;
         } else if (key == "core_kind") { fields >> c.core_kind;

@@ -18,7 +18,8 @@ namespace ubscope_twin {
 template <typename T, typename Work>
 void vector_op(const char* op, const AscendC::LocalTensor<T>& dst,
                std::initializer_list<AscendC::LocalTensor<T>> sources, int64_t count,
-               int64_t out_count, int64_t ops_per_element, const Where& where, Work work) {
+               int64_t out_count, int64_t ops_per_element, const Where& where, Work work,
+               int64_t dst_alignment = 0) {
     if (count < 0) {
         fail(where, std::string(op) + ": negative count");
     }
@@ -31,7 +32,8 @@ void vector_op(const char* op, const AscendC::LocalTensor<T>& dst,
     }
     work(out);
     record_vector(op, {dst.space(), dst.addr(), out_bytes, dst.key()},
-                  std::span<const Touch>(reads.data(), nreads), count, sizeof(T), ops_per_element, where);
+                  std::span<const Touch>(reads.data(), nreads), count, sizeof(T), ops_per_element, where,
+                  dst_alignment);
 }
 
 template <typename T, typename Fn>
@@ -71,7 +73,7 @@ void reduce(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::L
             acc = fold(acc, Wide<T>(x[i]));
         }
         out[0] = T(acc);
-    });
+    }, sizeof(T));
 }
 
 }  // namespace ubscope_twin

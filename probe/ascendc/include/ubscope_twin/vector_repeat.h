@@ -100,12 +100,17 @@ Touch touch(const AscendC::LocalTensor<T>& tensor, int64_t bytes, const Where& w
 // Checks and records a vector instruction that wrote ``dst`` from ``sources``
 // (as ubscope.probe.memory.vector.apply): destination placement and red zone,
 // source alignment, partial overlap of a source with the destination.
+// ``dst_alignment``: the API's own rule for the destination when it is looser
+// than the space's (a reduction's scalar result needs only sizeof(T)).
 inline void record_vector(const char* op, const Touch& dst, std::span<const Touch> sources,
                           int64_t elements, int64_t element_bytes, int64_t ops_per_element,
-                          const Where& where) {
+                          const Where& where, int64_t dst_alignment = 0) {
     Runtime& rt = runtime();
     const int64_t tag = site(where);
     int64_t flags = check_placement(dst.space, dst.addr, dst.bytes, tag, rt.timeline.scalar_now);
+    if (dst_alignment && dst.addr % dst_alignment == 0) {
+        flags &= ~int64_t{MISALIGNED};
+    }
     int64_t touched = dst.bytes;
     std::array<uint64_t, 4> reads{};
     size_t nreads = 0;
