@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -18,12 +19,16 @@ _FACTORS = {
 def parse_size(text: str | int | float) -> int:
     """``"160 KiB"`` -> 163840; ``"1.5 MB"`` -> 1500000; plain numbers are bytes."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return int(text)
-    match = _SIZE.match(str(text))
-    if not match:
-        raise ValueError(f"expected a size like '160 KiB', '2 MB' or '4096', got {text!r}")
-    number, unit = match.groups()
-    return int(float(number) * _FACTORS[(unit or "").upper()])
+        value: float = text
+    else:
+        match = _SIZE.match(str(text))
+        if not match:
+            raise ValueError(f"expected a size like '160 KiB', '2 MB' or '4096', got {text!r}")
+        number, unit = match.groups()
+        value = float(number) * _FACTORS[(unit or "").upper()]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite size, got {text!r}")
+    return int(value)
 
 
 def format_bytes(nbytes: float) -> str:

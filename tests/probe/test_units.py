@@ -19,9 +19,13 @@ def test_sizes_parse_to_bytes(text: str, expected: int) -> None:
     assert parse_size(text) == expected
 
 
-@pytest.mark.parametrize("text", ["184 iB", "iB", "KiB", "12 XB", "-1 KiB", ""])
+@pytest.mark.parametrize(
+    "text",
+    ["184 iB", "iB", "KiB", "12 XB", "-1 KiB", "", "9" * 400 + " KiB", float("inf"), float("nan")],
+)
 def test_a_malformed_size_is_a_value_error(text: str) -> None:
-    # "184 iB" was found by the budgets fuzzer: it matched the pattern and then
-    # raised KeyError, which surfaced as a traceback instead of a one-line error.
+    # Found by the budgets fuzzer: "184 iB" matched the pattern and then raised
+    # KeyError; a 400-digit number became float infinity and int() raised
+    # OverflowError. Both surfaced as tracebacks instead of one-line errors.
     with pytest.raises(ValueError):
         parse_size(text)
