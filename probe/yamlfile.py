@@ -75,6 +75,8 @@ class _Walk:
             return self.constructor.construct_object(node)
         except yaml.YAMLError as exc:
             raise self.fail(node, f"bad value ({exc})") from None
+        except ValueError:  # an integer of more digits than Python converts (4300)
+            raise self.fail(node, "bad value (a number of too many digits)") from None
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Any]:
         mapping: dict[str, Any] = {}

@@ -85,3 +85,12 @@ def test_unparseable_and_unknown_profiles(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ChipProfileError, match="not UTF-8"):
         load_chip(binary)
+
+
+def test_a_number_of_thousands_of_digits_is_a_one_line_error(tmp_path):
+    # Found by the long fuzz profile: Python refuses to convert integers of more
+    # than 4300 digits (ValueError), which escaped the YAML loader as a traceback.
+    path = tmp_path / "chip.yaml"
+    path.write_text("name: x\ncube_cores: " + "9" * 5019 + "\n")
+    with pytest.raises(ChipProfileError, match=r"chip.yaml:2: bad value"):
+        load_chip(str(path))
