@@ -159,6 +159,8 @@ def _pyproject_table(path: Path) -> tuple[bool, Any]:
         document = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"not valid TOML ({exc})") from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise ConfigError(path, "not valid TOML (a number of too many digits)") from None
     except RecursionError:
         raise ConfigError(path, "TOML nested too deeply") from None
     tool = document.get("tool", {})

@@ -88,3 +88,19 @@ def test_command_line_overrides_replace_file_values():
     assert config.select == ("ALN002",) and config.fail_on is Severity.INFO
     with pytest.raises(ConfigError, match="--select"):
         Config().with_overrides(select=["nope"])
+
+
+@pytest.mark.parametrize("name", ["pyproject.toml", "ubscope.yaml"])
+def test_a_number_of_thousands_of_digits_is_a_one_line_error(tmp_path, name):
+    # Found by the long fuzz profile: Python refuses to convert integers of more
+    # than 4300 digits with a ValueError that escaped the TOML and YAML readers.
+    number = "9" * 5000
+    text = (
+        f"[tool.ubscope]\nthresholds = {{x = {number}}}\n"
+        if name.endswith(".toml")
+        else (f"thresholds:\n  x: {number}\n")
+    )
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="too many digits"):
+        load_config(path)
