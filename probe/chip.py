@@ -165,7 +165,12 @@ def _typed(value: Any, kind: type, where: str, dotted: str) -> Any:
         raise ChipProfileError(where, f"{dotted}: expected a finite number, got {value!r}")
     if kind is int and value != int(value):
         raise ChipProfileError(where, f"{dotted}: expected a whole number, got {value!r}")
-    return kind(value)
+    try:
+        return kind(value)
+    except OverflowError:  # an integer beyond float's range where a float is expected
+        raise ChipProfileError(
+            where, f"{dotted}: expected a finite number, got one too large"
+        ) from None
 
 
 def _in_range(

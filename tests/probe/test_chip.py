@@ -63,6 +63,11 @@ def test_user_profile_file_loads(tmp_path):
         (lambda d: d["memory"].update(UB=-5), "memory.UB: must be"),
         (lambda d: d["cores"].update(cube="many"), "cores.cube: expected a number"),
         (lambda d: d["gm"].update(bandwidth_gb_per_s=float("nan")), "gm.bandwidth_gb_per_s"),
+        # found by the long fuzz profile: float(10**400) raised OverflowError
+        (
+            lambda d: d["gm"].update(bandwidth_gb_per_s=10**400),
+            "gm.bandwidth_gb_per_s: expected a finite",
+        ),
         (lambda d: d["cores"].update(split="yes"), "cores.split: expected true or false"),
         (lambda d: d.pop("compute"), "compute.fp16_tflops: missing"),
     ],
