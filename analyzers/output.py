@@ -17,12 +17,12 @@ import numpy as np
 from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
-from ubscope._version import __version__
 from ubscope.analyzers.api import Analysis
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules import load_rules
 from ubscope.probe.text import printable_path
 from ubscope.probe.units import format_bytes, format_time_ps, plural
+from ubscope.probe.version import __version__
 
 FORMATS = ("text", "json", "sarif")
 JSON_SCHEMA = "ubscope.analysis/1"

@@ -14,13 +14,13 @@ from typing import Any
 
 import pandas as pd
 
-from ubscope._version import __version__
 from ubscope.kernels.demo_set import DEMO_RUNS, DemoRun
 from ubscope.kernels.registry import get_kernel, run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import SCHEMA_VERSION
 from ubscope.probe.outputs import check_output_folder, write_text
 from ubscope.probe.trace import read_trace
+from ubscope.probe.version import __version__
 
 MANIFEST = "MANIFEST.json"
 

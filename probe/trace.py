@@ -23,12 +23,12 @@ import pandas as pd
 import psutil
 import pyarrow as pa
 
-from ubscope._version import __version__
 from ubscope.probe.errors import Terminated, TraceError, open_input, warn_partial
 from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
 from ubscope.probe.outputs import AtomicFile, write_error
 from ubscope.probe.text import printable, printable_path, printable_tree
 from ubscope.probe.validate import BatchDecoder, check_metadata, check_schema, claimed_batches
+from ubscope.probe.version import __version__
 
 METADATA_KEY = b"ubscope"
 # Custom metadata of the last (empty) batch of a trace whose recording stopped early.

@@ -23,11 +23,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ubscope._version import __version__
 from ubscope.analyzers.context import CORE_KIND_LABELS, SPACE_LABELS, TraceContext
 from ubscope.probe.errors import InputError
 from ubscope.probe.events import CoreKind, EventKind
 from ubscope.probe.outputs import atomic_output
+from ubscope.probe.version import __version__
 from ubscope.reports.data import core_label, finding_times
 
 if TYPE_CHECKING:

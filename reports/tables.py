@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ubscope._version import __version__
 from ubscope.analyzers.comparison import (
     LEGEND,
     SEVERITY_NAMES,
@@ -23,6 +22,7 @@ from ubscope.analyzers.findings import Finding
 from ubscope.analyzers.metrics import finding_counts
 from ubscope.analyzers.rules.base import REGISTRY
 from ubscope.probe.units import format_bytes, format_time_ps
+from ubscope.probe.version import __version__
 from ubscope.reports.escape import text
 
 

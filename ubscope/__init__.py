@@ -3,10 +3,11 @@
 The subpackages follow the data flow: ``ubscope.kernels`` run on the emulated
 device and record through ``ubscope.probe`` into traces; ``ubscope.analyzers``
 turn traces and vendor tool output into findings and metrics; ``ubscope.tui``
-and ``ubscope.reports`` present them. This package itself only holds the
-command line, configuration loading and the version.
+and ``ubscope.reports`` present them; ``ubscope.check`` judges metrics against
+baselines and budgets. This package itself holds the command line; the version
+lives in the leaf module ``ubscope.probe.version``.
 """
 
-from ubscope._version import __version__
+from ubscope.probe.version import __version__
 
 __all__ = ["__version__"]

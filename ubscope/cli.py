@@ -18,10 +18,10 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from ubscope._version import __version__
 from ubscope.commands.common import print_error
 from ubscope.probe.errors import Terminated, UbscopeError
 from ubscope.probe.text import printable
+from ubscope.probe.version import __version__
 from ubscope.workflow_commands import guarded_output
 
 
