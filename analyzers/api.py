@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
+from ubscope.analyzers.config import Config
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.correlate import correlate
 from ubscope.analyzers.engine import run_rules
@@ -22,7 +23,6 @@ from ubscope.analyzers.findings import Finding
 from ubscope.analyzers.metrics import build_metrics
 from ubscope.analyzers.vendor import READERS, VendorReport
 from ubscope.analyzers.vendor.simulator import SIMULATOR, simulator_trace
-from ubscope.config import Config
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.errors import PartialReadWarning
 from ubscope.probe.trace import Trace, read_trace

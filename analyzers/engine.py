@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ubscope.analyzers.config import Config
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding
 from ubscope.analyzers.rules import load_rules
@@ -24,7 +25,6 @@ from ubscope.analyzers.vendor.common import (
     VendorReport,
 )
 from ubscope.analyzers.vendor.simulator import SIMULATOR
-from ubscope.config import Config
 from ubscope.probe.errors import ConfigError
 
 # VendorReport.tool -> the rule input_kind that reads it

@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 from ubscope.analyzers.budgets import load_budgets
-from ubscope.config import load_config
+from ubscope.analyzers.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = (REPO / "README.md", *sorted((REPO / "docs").glob("*.md")))

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from ubscope.analyzers.api import Analysis, analyze_trace
+from ubscope.analyzers.config import Config
 from ubscope.analyzers.context import TraceContext
-from ubscope.config import Config
 from ubscope.kernels.registry import get_kernel, run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import CoreKind, Space

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ubscope.analyzers.config import Config, discover_config, load_config
 from ubscope.analyzers.engine import build_rules
 from ubscope.analyzers.findings import Severity
-from ubscope.config import Config, discover_config, load_config
 from ubscope.probe.errors import ConfigError
 
 PYPROJECT = """

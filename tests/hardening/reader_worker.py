@@ -30,6 +30,7 @@ from rich.console import Console
 from ubscope.analyzers.api import Analysis, analyze_trace
 from ubscope.analyzers.baseline import Baseline, read_baseline
 from ubscope.analyzers.budgets import Budgets, load_budgets
+from ubscope.analyzers.config import Config, load_config
 from ubscope.analyzers.output import FORMATS, render
 from ubscope.analyzers.vendor import (
     READERS,
@@ -41,7 +42,6 @@ from ubscope.analyzers.vendor import (
     read_simulator,
     read_torch_npu,
 )
-from ubscope.config import Config, load_config
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.errors import PartialReadWarning, UbscopeError
 from ubscope.probe.trace import Trace, read_trace

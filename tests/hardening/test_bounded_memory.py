@@ -35,7 +35,7 @@ TIMEOUT = 1800 if FULL_SCALE else 120
 CHILD = """
 import json, resource, sys, warnings
 from ubscope.analyzers.vendor import READERS
-from ubscope.config import discover_config
+from ubscope.analyzers.config import discover_config
 from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import PartialReadWarning, UbscopeError
 

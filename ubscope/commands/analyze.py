@@ -13,6 +13,7 @@ from rich.console import Console
 
 from ubscope.analyzers.api import analyze_inputs
 from ubscope.analyzers.baseline import SCHEMA as BASELINE_SCHEMA
+from ubscope.analyzers.config import Config, discover_config, load_config
 from ubscope.analyzers.output import (
     FORMATS,
     JSON_SCHEMA,
@@ -23,7 +24,6 @@ from ubscope.analyzers.output import (
 )
 from ubscope.analyzers.vendor import detect_vendor_input
 from ubscope.commands.common import add_chip_option, console, each_input
-from ubscope.config import Config, discover_config, load_config
 from ubscope.probe.errors import InputError, ParameterError
 from ubscope.probe.events import ROW_FIELDS
 from ubscope.probe.outputs import atomic_output, check_output_path

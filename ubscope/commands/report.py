@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from ubscope.analyzers.api import analyze_inputs
+from ubscope.analyzers.config import discover_config, load_config
 from ubscope.commands.analyze import VENDOR_OPTIONS
 from ubscope.commands.common import add_chip_option, console, progress
-from ubscope.config import discover_config, load_config
 from ubscope.probe.outputs import check_output_path, is_stdout
 
 ORDER = 60

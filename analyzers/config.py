@@ -55,18 +55,18 @@ class Config:
             return False
         return self.select is None or any(code.startswith(prefix) for prefix in self.select)
 
-    def with_overrides(self, select: Iterable[str] | None = None,
-                       ignore: Iterable[str] | None = None, chip: str | None = None,
-                       fail_on: str | None = None) -> Config:  # fmt: skip
+    def with_overrides(
+        self,
+        select: Iterable[str] | None = None,
+        ignore: Iterable[str] | None = None,
+        chip: str | None = None,
+        fail_on: str | None = None,
+    ) -> Config:
         """A copy with command-line options replacing the file's values."""
         where = "command line"
         return Config(
-            select=_prefixes(list(select), where, "--select")
-            if select is not None
-            else self.select,
-            ignore=_prefixes(list(ignore), where, "--ignore")
-            if ignore is not None
-            else self.ignore,
+            select=self.select if select is None else _prefixes(list(select), where, "--select"),
+            ignore=self.ignore if ignore is None else _prefixes(list(ignore), where, "--ignore"),
             thresholds=self.thresholds,
             chip=chip if chip is not None else self.chip,
             fail_on=_severity(fail_on, where, "--fail-on") if fail_on else self.fail_on,
