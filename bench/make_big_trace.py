@@ -30,7 +30,8 @@ import sys
 from pathlib import Path
 
 from ubscope.probe.chip import load_chip
-from ubscope.probe.events import CoreKind, Flag, Space, TPosition
+from ubscope.probe.events import CoreKind, Flag, Space
+from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.recorder import Recorder
 from ubscope.probe.trace import TraceWriter, new_metadata
 

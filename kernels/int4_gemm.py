@@ -62,13 +62,13 @@ from ubscope.kernels.registry import (
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.device import Block, Core, Device, max_blocks
 from ubscope.probe.errors import ParameterError
-from ubscope.probe.events import TPosition
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.cube import fixpipe, mmad
 from ubscope.probe.memory.datacopy import BLOCK, copy_rows, data_copy, load_data
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.pools import UBBufPool, align_up
+from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TPipe, TQue
 from ubscope.probe.units import plural
 

@@ -30,12 +30,12 @@ from ubscope.kernels.registry import (
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Block, Core, Device
 from ubscope.probe.errors import ParameterError
-from ubscope.probe.events import TPosition
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.datacopy import BLOCK, CopyExtParams, data_copy, data_copy_pad
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.pools import align_up
+from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TBuf, TPipe, TQue
 
 FP16 = np.dtype(np.float16)

@@ -28,7 +28,6 @@ from ubscope.kernels.registry import KernelResult, KernelSpec, Param, cores_para
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Block, Core, Device
 from ubscope.probe.errors import ParameterError
-from ubscope.probe.events import TPosition
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.datacopy import (
@@ -40,6 +39,7 @@ from ubscope.probe.memory.datacopy import (
 )
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.pools import align_up
+from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TBuf, TPipe, TQue
 
 FP16 = np.dtype(np.float16)

@@ -25,10 +25,10 @@ from ubscope.kernels.registry import (
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Block, Device
 from ubscope.probe.errors import EmulationError
-from ubscope.probe.events import TPosition
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.datacopy import data_copy
 from ubscope.probe.memory.pools import FreeListAllocator, UBBufPool
+from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TPipe, TQue
 
 SCALE = 0.5

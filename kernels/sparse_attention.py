@@ -34,21 +34,12 @@ from ubscope.kernels.registry import (
     vector_blocks,
 )
 from ubscope.kernels.sparse_matmul import (
-    F16,
-    F32,
-    I32,
-    Group,
     HostWeight,
-    PipeBuffers,
     auto_plan,
     check_cores,
-    copy_rows,
-    fill_index_table,
     launch_matmul,
     matmul_events,
-    multiply_reduce,
     random_weight,
-    transpose_table,
     upload_weight,
     weight_bytes,
 )
@@ -56,7 +47,12 @@ from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Block, Device
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.memory import vector
+from ubscope.probe.memory.buffers import Group, QueueBuffers
+from ubscope.probe.memory.datacopy import copy_rows
+from ubscope.probe.memory.dtypes import F16, F32, I32
 from ubscope.probe.memory.gm import GlobalTensor
+from ubscope.probe.memory.index_tables import fill_index_table, transpose_table
+from ubscope.probe.memory.reduce import multiply_reduce
 from ubscope.probe.units import plural
 
 PROJECTIONS = ("q", "k", "v", "o")
@@ -136,10 +132,11 @@ def attention_core_kernel(block: Block, shape: AttentionShape, q: GlobalTensor, 
     """softmax(Q K^T / sqrt(d)) V for the (sequence, head) pairs of this block."""
     core = block.aiv
     s, d, sp, hidden = shape.seq_len, shape.head_dim, shape.padded_seq, shape.hidden
-    ub = PipeBuffers(core, shape.core_groups(), buffers)
-    calc, scores = ub.take("qkv_f32"), ub.take("scores")
-    work, ctx32 = ub.take("work")["f32"], ub.take("ctx_f32")["f32"]
-    k_transpose = ub.take("index_tables")["k_transpose"]
+    groups = {group.name: group for group in shape.core_groups()}
+    ub = QueueBuffers(core, tuple(groups.values()), buffers)
+    calc, scores = ub.take(groups["qkv_f32"]), ub.take(groups["scores"])
+    work, ctx32 = ub.take(groups["work"])["f32"], ub.take(groups["ctx_f32"])["f32"]
+    k_transpose = ub.take(groups["index_tables"])["k_transpose"]
     with core.site("index_tables"):
         fill_index_table(k_transpose, transpose_table(s, d, d, F16.itemsize, sp))
     scale = 1.0 / math.sqrt(d)
@@ -149,16 +146,16 @@ def attention_core_kernel(block: Block, shape: AttentionShape, q: GlobalTensor, 
         tiles = {}
         with core.site("copy_qkv"):
             for name, source in (("q_tile", q), ("k_tile", k), ("v_tile", v)):
-                tiles[name] = ub.take(name)
+                tiles[name] = ub.take(groups[name])
                 copy_rows(tiles[name]["f16"], source[first:], s, d * 2, hidden * 2, d * 2)
-                ub.ready(name, tiles[name])
+                ub.ready(tiles[name])
         with core.site("prepare_qkv"):
             vector.cast(calc["q"], tiles["q_tile"]["f16"], s * d)
             vector.gather(calc["k_t16"], tiles["k_tile"]["f16"], k_transpose, d * sp)
             vector.cast(calc["k_t"], calc["k_t16"], d * sp)
             vector.cast(calc["v"], tiles["v_tile"]["f16"], s * d)
-            for name, tile in tiles.items():
-                ub.give(name, tile)
+            for tile in tiles.values():
+                ub.give(tile)
         row, stat = scores["row"], scores["stat"]
         for i in range(s):
             with core.site("scores"):
@@ -174,11 +171,11 @@ def attention_core_kernel(block: Block, shape: AttentionShape, q: GlobalTensor, 
                 mixed = multiply_reduce(row, calc["v"], work, s, d)
                 vector.muls(ctx32[i * d : (i + 1) * d], mixed, 1.0 / total, d)
         with core.site("copy_ctx"):
-            out = ub.take("ctx_tile")
+            out = ub.take(groups["ctx_tile"])
             vector.cast(out["f16"], ctx32, s * d)
-            ub.ready("ctx_tile", out)
+            ub.ready(out)
             copy_rows(ctx[first:], out["f16"], s, d * 2, d * 2, hidden * 2)
-            ub.give("ctx_tile", out)
+            ub.give(out)
 
 
 def reference_attention(x: np.ndarray, weights: dict[str, np.ndarray],

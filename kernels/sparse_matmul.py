@@ -59,13 +59,15 @@ from ubscope.kernels.registry import (
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Block, Core, Device, max_blocks
 from ubscope.probe.errors import EmulationError, ParameterError
-from ubscope.probe.events import TPosition
-from ubscope.probe.memory import datacopy, vector
+from ubscope.probe.memory import vector
 from ubscope.probe.memory.arena import LocalTensor
-from ubscope.probe.memory.datacopy import BLOCK
+from ubscope.probe.memory.buffers import Carved, FreeListBuffers, Group, QueueBuffers, UBBuffers
+from ubscope.probe.memory.datacopy import BLOCK, copy_rows
+from ubscope.probe.memory.dtypes import F16, F32, I32, U8, U16
 from ubscope.probe.memory.gm import GlobalTensor
-from ubscope.probe.memory.pools import FreeListAllocator, align_up
-from ubscope.probe.memory.tpipe import TBuf, TPipe, TQue
+from ubscope.probe.memory.index_tables import fill_index_table, transpose_table
+from ubscope.probe.memory.pools import align_up
+from ubscope.probe.memory.reduce import multiply_reduce
 from ubscope.probe.units import plural
 
 VARIANTS = ("gather", "rebuild", "dense")
@@ -80,115 +82,9 @@ WORD_BITS = 16
 # Events of a block, of a chunk's K step, of a round and of one activation row
 # of a round (counted on recorded runs).
 EVENTS_PER_BLOCK, EVENTS_PER_CHUNK_STEP, EVENTS_PER_ROUND, EVENTS_PER_ROW = 30, 10, 20, 10
-F16, F32, I32, U16, U8 = (np.dtype(t) for t in ("f2", "f4", "i4", "u2", "u1"))
-
-
-# -- GM <-> UB row copies -------------------------------------------------------
-def copy_rows(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor, rows: int,
-              row_bytes: int, src_pitch: int, dst_pitch: int) -> None:  # fmt: skip
-    """``rows`` rows of ``row_bytes`` between GM and UB (pitches in bytes): one
-    DataCopy when everything is whole 32 B blocks, byte-exact DataCopyPad
-    otherwise (the INT4 GEMM's row copy, never truncating)."""
-    datacopy.copy_rows(dst, src, rows, row_bytes, src_pitch, dst_pitch, "pad")
-
-
-# -- UB building blocks (shared with the attention layer) -----------------------
-def fill_index_table(dst: LocalTensor, table: np.ndarray) -> None:
-    """Write a tiling-only index table into UB. Stands for the device's
-    CreateVecIndex followed by a few integer ops (modelled as 4 ops a slot)."""
-    values = table.astype(dst.dtype)
-    vector.apply("CreateVecIndex", dst, (), values.size, lambda: values, ops_per_element=4)
-
-
-def tree_sum_rows(work: LocalTensor, rows: int, width: int) -> None:
-    """Sum ``rows`` contiguous rows of ``width`` fp32 into row 0 by halving:
-    each step adds the upper rows onto the lower ones (one vector Add)."""
-    while rows > 1:
-        half = rows // 2
-        keep = rows - half
-        lower = work[0 : half * width]
-        vector.add(lower, lower, work[keep * width : rows * width], half * width)
-        rows = keep
-
-
-def scatter(dst: LocalTensor, src: LocalTensor, byte_offsets: LocalTensor, count: int) -> None:
-    """``Scatter``: ``dst[byte_offsets[i] / sizeof(T)] = src[i]`` for ``i < count``,
-    leaving the other elements of ``dst`` as they were."""
-    item = dst.dtype.itemsize
-
-    def place(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        tile = dst.array.copy()
-        index = offsets.astype(np.int64) // item
-        if index.size and (index.min() < 0 or index.max() >= tile.size):
-            raise EmulationError(f"Scatter offset outside '{dst.name}'")
-        tile[index] = values
-        return tile
-
-    vector.apply("Scatter", dst, (src[0:count], byte_offsets[0:count]), count, place,
-                 ops_per_element=2, out_count=dst.size)  # fmt: skip
-
-
-def transpose_table(rows: int, cols: int, pitch: int, item: int, width: int = 0) -> np.ndarray:
-    """Byte offsets that Gather a ``[rows, pitch]`` tile into ``[cols, width]``
-    order (``width >= rows``; padding columns repeat the last row)."""
-    width = max(width, rows)
-    col, row = np.divmod(np.arange(width * cols), width)
-    return (np.minimum(row, rows - 1) * pitch + col) * item
-
-
-def broadcast_multiply(dst: LocalTensor, operand: LocalTensor, row: LocalTensor, rows: int,
-                       width: int) -> None:  # fmt: skip
-    """``dst[r, c] = operand[r, c] * row[r]``: on the device a Brcb of ``row``
-    into 32 B blocks and a Mul whose second source has block stride 0, i.e. one
-    vector pass over the tile (modelled as that Mul)."""
-
-    def product(values: np.ndarray) -> np.ndarray:
-        scale = row.array[:rows].astype(values.dtype)
-        return (values.reshape(rows, width) * scale[:, None]).ravel()
-
-    vector.apply("Mul", dst, (operand,), rows * width, product)
-
-
-def multiply_reduce(row: LocalTensor, operand: LocalTensor, work: LocalTensor, rows: int,
-                    width: int, index: LocalTensor | None = None) -> LocalTensor:  # fmt: skip
-    """``sum_r row[r] * operand[r, c]`` for ``c < width`` (with ``index``:
-    ``row[index[r, c]]``, a Gather of the elements first); the result is
-    ``work[:width]``."""
-    count = rows * width
-    if index is None:
-        broadcast_multiply(work, operand, row, rows, width)
-    else:
-        vector.gather(work, row, index, count)
-        vector.mul(work, work, operand, count)
-    tree_sum_rows(work, rows, width)
-    return work[0:width]
 
 
 # -- tiling plan ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Group:
-    """One UB allocation: a queue block or TBuf carved into typed parts."""
-
-    name: str
-    kind: str  # "in" (VECIN queue), "out" (VECOUT queue) or "calc" (TBuf)
-    parts: tuple[tuple[str, np.dtype, int], ...]
-    lifetime: str = "block"  # block, chunk, step (of K) or round (one tile of a step)
-
-    @property
-    def nbytes(self) -> int:
-        return sum(align_up(count * dtype.itemsize, BLOCK) for _, dtype, count in self.parts)
-
-    def carve(self, base: LocalTensor) -> dict[str, LocalTensor]:
-        parts, offset = {}, 0
-        for part, dtype, count in self.parts:
-            nbytes = count * dtype.itemsize
-            label = self.name if len(self.parts) == 1 else f"{self.name}.{part}"
-            parts[part] = base.arena.tensor(base.addr + offset, nbytes, dtype, base.key, label)
-            offset += align_up(nbytes, BLOCK)
-        parts["_base"] = base
-        return parts
-
-
 @dataclass(frozen=True)
 class MatmulPlan:
     """Tiling of one ``[M, K] x [N, K]^T`` matmul on ``blocks`` vector cores."""
@@ -420,68 +316,9 @@ def index_tables(plan: MatmulPlan) -> dict[str, np.ndarray]:
     }
 
 
-def build_tables(plan: MatmulPlan, tables: dict[str, LocalTensor]) -> None:
+def build_tables(plan: MatmulPlan, tables: Carved) -> None:
     for name, table in index_tables(plan).items():
         fill_index_table(tables[name], table)
-
-
-# -- UB buffer backends ---------------------------------------------------------------
-Carved = dict[str, LocalTensor]
-
-
-class PipeBuffers:
-    """TPipe backend: VECIN/VECOUT queues of ``buffers`` blocks (2 = double
-    buffering) for the copied tiles, TBufs for the rest; set up once per block."""
-
-    def __init__(self, core: Core, groups: tuple[Group, ...], buffers: int):
-        self.pipe = TPipe(core)
-        self.queues: dict[str, tuple[TQue, Group]] = {}
-        positions = {"in": TPosition.VECIN, "out": TPosition.VECOUT}
-        for group in groups:
-            if group.kind == "calc":
-                que: TQue = TBuf(TPosition.VECCALC, name=group.name)
-                num = 1
-            else:
-                que, num = TQue(positions[group.kind], name=group.name), buffers
-            self.pipe.init_buffer(que, num, group.nbytes)
-            self.queues[group.name] = (que, group)
-
-    def take(self, name: str, plan: MatmulPlan | None = None) -> Carved:
-        que, group = self.queues[name]
-        base = que.get(U8) if isinstance(que, TBuf) else que.alloc_tensor(U8)
-        return group.carve(base)
-
-    def ready(self, name: str, carved: Carved) -> Carved:
-        """EnQue/DeQue: hand a filled queue block from one pipe stage to the next."""
-        que, _ = self.queues[name]
-        if not isinstance(que, TBuf):
-            que.enque(carved["_base"])
-            que.deque()
-        return carved
-
-    def give(self, name: str, carved: Carved) -> None:
-        que, _ = self.queues[name]
-        if not isinstance(que, TBuf):
-            que.free_tensor(carved["_base"])
-
-
-class HeapBuffers:
-    """Free-list backend: every buffer allocated and freed at the start and
-    end of its lifetime (first fit). ``take`` returns None when it fails."""
-
-    def __init__(self, core: Core, budget: int):
-        self.heap = FreeListAllocator(core, "ub_heap", size=budget)
-
-    def take(self, name: str, plan: MatmulPlan) -> Carved | None:
-        group = plan.group(name)
-        base = self.heap.allocate(group.nbytes, U8, name)
-        return None if base is None else group.carve(base)
-
-    def ready(self, name: str, carved: Carved) -> Carved:
-        return carved
-
-    def give(self, name: str, carved: Carved) -> None:
-        self.heap.free(carved["_base"])
 
 
 # -- the kernel -----------------------------------------------------------------------
@@ -529,7 +366,7 @@ class Round:
     chunk_row: int
 
 
-def _load_step(core: Core, plan: MatmulPlan, ops: Operands, bufs: PipeBuffers | HeapBuffers,
+def _load_step(core: Core, plan: MatmulPlan, ops: Operands, bufs: UBBuffers,
                n0: int, rows: int, k0: int, cols: int) -> dict[str, Carved]:  # fmt: skip
     """The chunk's weight rows for one K step, one copy each (the metadata is
     an eighth of the values; a copy per tile would pay the GM latency again)."""
@@ -537,6 +374,7 @@ def _load_step(core: Core, plan: MatmulPlan, ops: Operands, bufs: PipeBuffers | 
     taken: dict[str, Carved] = {}
     with core.site("copy_weights"):
         if plan.sparse:
+            assert weight.values is not None and weight.metadata is not None  # sparse upload
             values = taken["values_chunk"] = _take(core, bufs, "values_chunk", plan)
             copy_rows(values["f16"], weight.values[(n0 * k + k0) // 2 :], rows, cols, k, t)
             meta = taken["meta_chunk"] = _take(core, bufs, "meta_chunk", plan)
@@ -546,10 +384,11 @@ def _load_step(core: Core, plan: MatmulPlan, ops: Operands, bufs: PipeBuffers | 
                       sparse24.meta_row_bytes(cols, plan.meta_format), row_bytes,
                       plan.meta_pitch)  # fmt: skip
         else:
+            assert weight.weight is not None  # dense upload
             dense = taken["weight_chunk"] = _take(core, bufs, "weight_chunk", plan)
             copy_rows(dense["f16"], weight.weight[n0 * k + k0 :], rows, cols * 2, k * 2, t * 2)
-    for name, carved in taken.items():
-        bufs.ready(name, carved)
+    for carved in taken.values():
+        bufs.ready(carved)
     return taken
 
 
@@ -591,6 +430,7 @@ def _prepare_operand(
         return wt["f32"], None, step.cols
     tile = step.weights[job.chunk_row * t // 2 : (job.chunk_row + tn) * t // 2]
     pitch = plan.meta_pitch
+    assert step.meta is not None  # a sparse step carries its metadata rows
     meta = step.meta[job.chunk_row * pitch : (job.chunk_row + tn) * pitch]
     if plan.variant == "gather":
         rows = step.cols // 2
@@ -607,13 +447,13 @@ def _prepare_operand(
     dense = taken["dense_tile"]
     with core.site("rebuild_dense"):
         vector.duplicate(dense["f16"], 0.0, t * tn)
-        scatter(dense["f16"], tile, offsets, plan.slots)
+        vector.scatter(dense["f16"], tile, offsets, plan.slots)
         vector.cast(dense["f32"], dense["f16"], step.cols * tn)
     return dense["f32"], None, step.cols
 
 
 def _run_round(core: Core, plan: MatmulPlan, step: Step, job: Round,
-               bufs: PipeBuffers | HeapBuffers, tables: Carved | None) -> None:  # fmt: skip
+               bufs: UBBuffers, tables: Carved | None) -> None:  # fmt: skip
     """Decode one tile and multiply-accumulate every activation row. With
     the free-list allocator the round's buffers (and its index tables) are
     allocated here; when first fit fails the round is redone as row tiles half
@@ -622,10 +462,10 @@ def _run_round(core: Core, plan: MatmulPlan, step: Step, job: Round,
     with core.site("alloc_round"):
         taken: dict[str, Carved] = {}
         for name in names:
-            carved = bufs.take(name, plan)
+            carved = bufs.take(plan.group(name))
             if carved is None:
-                for done, buffer in reversed(taken.items()):
-                    bufs.give(done, buffer)
+                for buffer in reversed(taken.values()):
+                    bufs.give(buffer)
                 _split_round(core, plan, step, job, bufs)
                 return
             taken[name] = carved
@@ -643,12 +483,12 @@ def _run_round(core: Core, plan: MatmulPlan, step: Step, job: Round,
                                     index)  # fmt: skip
             vector.add(out, out, total, tn)
     with core.site("free_round"):
-        for name, carved in reversed(taken.items()):
-            bufs.give(name, carved)
+        for carved in reversed(taken.values()):
+            bufs.give(carved)
 
 
 def _split_round(core: Core, plan: MatmulPlan, step: Step, job: Round,
-                 bufs: PipeBuffers | HeapBuffers) -> None:  # fmt: skip
+                 bufs: UBBuffers) -> None:  # fmt: skip
     # Sub-tiles must partition the tile: their padding rows would otherwise
     # accumulate into the next tile's columns.
     half = plan.tile_n // 2
@@ -664,8 +504,8 @@ def _split_round(core: Core, plan: MatmulPlan, step: Step, job: Round,
         _run_round(core, sub_plan, step, sub_job, bufs, None)
 
 
-def _take(core: Core, bufs: PipeBuffers | HeapBuffers, name: str, plan: MatmulPlan) -> Carved:
-    carved = bufs.take(name, plan)
+def _take(core: Core, bufs: UBBuffers, name: str, plan: MatmulPlan) -> Carved:
+    carved = bufs.take(plan.group(name))
     if carved is None:
         raise EmulationError(
             f"{core.label}: free-list allocation of '{name}' ({plan.group(name).nbytes} B) failed"
@@ -674,7 +514,7 @@ def _take(core: Core, bufs: PipeBuffers | HeapBuffers, name: str, plan: MatmulPl
 
 
 def _run_chunk(core: Core, plan: MatmulPlan, ops: Operands, chunk: range,
-               bufs: PipeBuffers | HeapBuffers, tables: Carved | None) -> None:  # fmt: skip
+               bufs: UBBuffers, tables: Carved | None) -> None:  # fmt: skip
     """The K loop of one chunk: per K step the activations and the chunk's
     weight rows come in once, then every tile of the chunk is a round."""
     m, k, n, t, tn = plan.m, plan.k, plan.n, plan.tile_k, plan.tile_n
@@ -688,10 +528,10 @@ def _run_chunk(core: Core, plan: MatmulPlan, ops: Operands, chunk: range,
         with core.site("copy_x"):
             x_buf = _take(core, bufs, "x_tile", plan)
             copy_rows(x_buf["f16"], ops.x[k0:], m, cols * 2, k * 2, t * 2)
-            bufs.ready("x_tile", x_buf)
+            bufs.ready(x_buf)
             x32_buf = _take(core, bufs, "x_f32", plan)
             vector.cast(x32_buf["f32"], x_buf["f16"], m * t)
-            bufs.give("x_tile", x_buf)
+            bufs.give(x_buf)
         loaded = _load_step(core, plan, ops, bufs, n0, valid_n, k0, cols)
         weights = loaded["values_chunk" if plan.sparse else "weight_chunk"]["f16"]
         meta = loaded["meta_chunk"]["u8"] if plan.sparse else None
@@ -699,16 +539,16 @@ def _run_chunk(core: Core, plan: MatmulPlan, ops: Operands, chunk: range,
         for tile in chunk:
             job = Round(tile * tn, min(tn, n - tile * tn), (tile - chunk.start) * tn)
             _run_round(core, plan, step, job, bufs, tables)
-        for name, carved in reversed(loaded.items()):
-            bufs.give(name, carved)
-        bufs.give("x_f32", x32_buf)
+        for carved in reversed(loaded.values()):
+            bufs.give(carved)
+        bufs.give(x32_buf)
     with core.site("copy_y"):
         y_buf = _take(core, bufs, "y_tile", plan)
         vector.cast(y_buf["f16"], acc_buf["f32"], m * plan.chunk_n)
-        bufs.ready("y_tile", y_buf)
+        bufs.ready(y_buf)
         copy_rows(ops.y[n0:], y_buf["f16"], m, valid_n * 2, plan.chunk_n * 2, n * 2)
-        bufs.give("y_tile", y_buf)
-        bufs.give("acc", acc_buf)
+        bufs.give(y_buf)
+        bufs.give(acc_buf)
 
 
 def matmul_kernel(block: Block, plan: MatmulPlan, ops: Operands, heap_bytes: int) -> None:
@@ -716,15 +556,16 @@ def matmul_kernel(block: Block, plan: MatmulPlan, ops: Operands, heap_bytes: int
     over the whole K loop."""
     tiles = plan.block_tiles(block.idx)
     core = block.aiv
-    bufs: PipeBuffers | HeapBuffers
+    bufs: UBBuffers
     tables: Carved | None = None
     if plan.allocator == "tpipe":
-        bufs = PipeBuffers(core, plan.groups(), plan.buffers_per_queue)
-        tables = bufs.take("index_tables")
+        queues = QueueBuffers(core, plan.groups(), plan.buffers_per_queue)
+        tables = queues.take(plan.group("index_tables"))
+        bufs = queues
         with core.site("index_tables"):
             build_tables(plan, tables)
     else:
-        bufs = HeapBuffers(core, heap_bytes)
+        bufs = FreeListBuffers(core, heap_bytes)
     for first in range(tiles.start, tiles.stop, plan.chunk_tiles):
         chunk = range(first, min(tiles.stop, first + plan.chunk_tiles))
         _run_chunk(core, plan, ops, chunk, bufs, tables)

@@ -55,7 +55,7 @@ class Core:
             for space in _SPACES[kind]
         }
         self.timeline = Timeline(0, device.shared_ready)
-        self.cost: CostModel | None = None
+        self.cost = CostModel(chip, active_cores=1)  # each launch sets its own
         self.tag = ""
         self._closers: list[Callable[[], None]] = []
 

@@ -59,33 +59,6 @@ class CoreKind(enum.IntEnum):
     AICORE = 3
 
 
-class TPosition(enum.IntEnum):
-    """Ascend C queue positions, recorded in ``arg2`` of QUEUE_INIT events."""
-
-    VECIN = 0
-    VECOUT = 1
-    VECCALC = 2
-    A1 = 3
-    B1 = 4
-    A2 = 5
-    B2 = 6
-    CO1 = 7
-    CO2 = 8
-
-
-POSITION_SPACE = {
-    TPosition.VECIN: Space.UB,
-    TPosition.VECOUT: Space.UB,
-    TPosition.VECCALC: Space.UB,
-    TPosition.A1: Space.L1,
-    TPosition.B1: Space.L1,
-    TPosition.A2: Space.L0A,
-    TPosition.B2: Space.L0B,
-    TPosition.CO1: Space.L0C,
-    TPosition.CO2: Space.GM,
-}
-
-
 class Flag(enum.IntFlag):
     """Bits of the ``flags`` column."""
 

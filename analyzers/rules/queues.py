@@ -12,7 +12,8 @@ from ubscope.analyzers.context import CORE_KIND_LABELS, TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules.base import Rule, register
 from ubscope.analyzers.rules.ub import core_list
-from ubscope.probe.events import POSITION_SPACE, EventKind, Flag, Space, TPosition
+from ubscope.probe.events import EventKind, Flag, Space
+from ubscope.probe.memory.positions import POSITION_SPACE, TPosition
 from ubscope.probe.units import count_cores, format_time_ps
 
 

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,7 +115,8 @@ def _transfer(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor, 
             _apply_pad(local, rows, row_bytes, dst_pitch, *pad)
         flags |= core.check_placement(local, (rows - 1) * dst_pitch + row_bytes if rows else 0)
         pipe, src_space, dst_space = "MTE2", Space.GM, local.space
-        reads, writes = (_gm_key(gm),), (local.key,)
+        reads: tuple[Hashable, ...] = (_gm_key(gm),)
+        writes: tuple[Hashable, ...] = (local.key,)
     else:
         if local.addr % local.arena.alignment:
             flags |= Flag.MISALIGNED
@@ -149,15 +151,15 @@ def data_copy(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor,
               tag: str | None = None) -> None:  # fmt: skip
     """``DataCopy(dst, src, count)`` or ``DataCopy(dst, src, params)`` between GM
     and UB/L1. A contiguous length not a multiple of 32 B loses its tail."""
-    if (count is None) == (params is None):
-        raise EmulationError("data_copy takes either count or params")
-    if params is not None:
+    if params is not None and count is None:
         block_bytes = params.block_len * BLOCK
         src_pitch = block_bytes + params.src_stride * BLOCK
         dst_pitch = block_bytes + params.dst_stride * BLOCK
         size = params.block_count * block_bytes
         _transfer(dst, src, params.block_count, block_bytes, src_pitch, dst_pitch, size, False, tag)
         return
+    if count is None or params is not None:
+        raise EmulationError("data_copy takes either count or params")
     size = int(count) * src.dtype.itemsize
     moved = size - size % BLOCK
     rows = 1 if moved else 0
@@ -224,8 +226,15 @@ def _at(tensor: LocalTensor | GlobalTensor, byte_offset: int) -> LocalTensor | G
     return tensor[byte_offset // tensor.dtype.itemsize :]
 
 
-def copy_rows(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor, rows: int,
-               row_bytes: int, src_pitch: int, dst_pitch: int, tail_copy: str) -> None:  # fmt: skip
+def copy_rows(
+    dst: LocalTensor | GlobalTensor,
+    src: LocalTensor | GlobalTensor,
+    rows: int,
+    row_bytes: int,
+    src_pitch: int,
+    dst_pitch: int,
+    tail_copy: str = "pad",
+) -> None:
     """Move ``rows`` rows of ``row_bytes`` between GM and on-chip memory (pitches
     in bytes) as a kernel would: DataCopy when everything is whole 32 B blocks;
     otherwise DataCopyPad (``pad``, zero-filling on-chip rows to 32 B) or, the

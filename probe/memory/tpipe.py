@@ -18,9 +18,10 @@ import numpy as np
 
 from ubscope.probe.device import Core
 from ubscope.probe.errors import EmulationError, ParameterError
-from ubscope.probe.events import POSITION_SPACE, Flag, Space, TPosition
+from ubscope.probe.events import Flag, Space
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.pools import align_up
+from ubscope.probe.memory.positions import POSITION_SPACE, TPosition
 
 
 class TQue:

@@ -131,3 +131,20 @@ def gather(dst: LocalTensor, src: LocalTensor, byte_offsets: LocalTensor, count:
         return table[index]
 
     apply("Gather", dst, (src[0:count], byte_offsets), count, pick, ops_per_element=2)
+
+
+def scatter(dst: LocalTensor, src: LocalTensor, byte_offsets: LocalTensor, count: int) -> None:
+    """``Scatter``: ``dst[byte_offsets[i] / sizeof(T)] = src[i]`` for ``i < count``,
+    leaving the other elements of ``dst`` as they were."""
+    item = dst.dtype.itemsize
+
+    def place(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        tile = dst.array.copy()
+        index = offsets.astype(np.int64) // item
+        if index.size and (index.min() < 0 or index.max() >= tile.size):
+            raise EmulationError(f"Scatter offset outside '{dst.name}'")
+        tile[index] = values
+        return tile
+
+    apply("Scatter", dst, (src[0:count], byte_offsets[0:count]), count, place,
+          ops_per_element=2, out_count=dst.size)  # fmt: skip

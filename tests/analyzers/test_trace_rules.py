@@ -9,10 +9,11 @@ from ubscope.analyzers.api import analyze_trace
 from ubscope.analyzers.context import TraceContext
 from ubscope.probe.device import Device
 from ubscope.probe.errors import TraceError
-from ubscope.probe.events import Flag, TPosition
+from ubscope.probe.events import Flag
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.datacopy import data_copy
 from ubscope.probe.memory.pools import UBBufPool
+from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TPipe, TQue
 from ubscope.probe.recorder import Recorder
 from ubscope.probe.trace import Trace, new_metadata

@@ -13,9 +13,9 @@ import pytest
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
 from ubscope.probe.device import Block, Device
-from ubscope.probe.events import TPosition
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.datacopy import data_copy
+from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TPipe, TQue
 from ubscope.probe.recorder import Recorder
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ubscope.probe.errors import EmulationError, ParameterError
-from ubscope.probe.events import EventKind, Flag, Space, TPosition
+from ubscope.probe.events import EventKind, Flag, Space
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.datacopy import (
     CopyExtParams,
@@ -16,6 +16,7 @@ from ubscope.probe.memory.datacopy import (
     data_copy_pad,
 )
 from ubscope.probe.memory.pools import FreeListAllocator, UBBufPool
+from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TBuf, TPipe, TQue
 
 
