@@ -12,7 +12,7 @@ and is not reproduced.
 
 from __future__ import annotations
 
-from ubscope.kernels.int4_gemm import modelled_time_ps, weight_bytes
+from ubscope.kernels.gemm.specs import modelled_time_ps, weight_bytes
 
 ARTICLE_MEMORY = 4.0
 ARTICLE_THROUGHPUT = 260 / 120

@@ -1,7 +1,7 @@
 """Imports every built-in kernel module so that each registers itself."""
 
+import ubscope.kernels.gemm.specs  # noqa: F401
 from ubscope.kernels import (
-    int4_gemm,  # noqa: F401
     layernorm,  # noqa: F401
     paged_attention,  # noqa: F401
     pool_demo,  # noqa: F401

@@ -5,22 +5,25 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ubscope.kernels import int4_pack
-from ubscope.kernels.int4_gemm import (
-    check_antiquant_shape,
-    dequantize,
-    make_plan,
-    modelled_time_ps,
-    weight_bytes,
-)
+from ubscope.kernels.gemm import int4_pack
+from ubscope.kernels.gemm.plan import plan_int4
+from ubscope.kernels.gemm.reference import check_antiquant_shape, dequantize
+from ubscope.kernels.gemm.specs import modelled_time_ps, weight_bytes
 from ubscope.kernels.registry import ATOL, RTOL, get_kernel, run_kernel
 from ubscope.probe.device import Device
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.events import CoreKind, Flag, Space
 from ubscope.probe.recorder import Recorder
 
-HEALTHY_FLAGS = ("TRUNCATED", "MISALIGNED", "REDZONE", "OUT_OF_BOUNDS", "PARTIAL_OVERLAP",
-                 "QUEUE_LIMIT", "PIPE_LIMIT")  # fmt: skip
+HEALTHY_FLAGS = (
+    "TRUNCATED",
+    "MISALIGNED",
+    "REDZONE",
+    "OUT_OF_BOUNDS",
+    "PARTIAL_OVERLAP",
+    "QUEUE_LIMIT",
+    "PIPE_LIMIT",
+)
 
 
 def run(chip, kernel="int4_gemm", preset=None, record=True, **overrides):
@@ -69,18 +72,23 @@ NUMERIC_CASES = {
     "ragged_k_and_n_block16": dict(m=3, k=100, n=200, tile_k=32, tile_n=64),
     "ragged_k_and_n_nd": dict(m=3, k=100, n=200, tile_k=32, tile_n=64, layout="nd"),
     "k_below_one_fractal": dict(m=2, k=8, n=64),
-    "group_equals_tile_nd": dict(m=2, k=300, n=136, group_size=64, tile_k=64, tile_n=64,
-                                 layout="nd"),
-    "group_straddles_tiles_bump": dict(m=2, k=300, n=136, group_size=96, tile_k=64, tile_n=64,
-                                       pool="bump"),
-    "groups_inside_tile_single_buffer": dict(m=4, k=256, n=128, group_size=32, tile_k=64,
-                                             double_buffer=False, layout="nd"),
-    "bump_single_buffer": dict(m=4, k=200, n=192, tile_k=48, tile_n=64, pool="bump",
-                               double_buffer=False),
-    "x_streamed_two_blocks": dict(m=5, k=160, n=192, tile_k=32, tile_n=64, cores=2,
-                                  x_resident=False),
+    "group_equals_tile_nd": dict(
+        m=2, k=300, n=136, group_size=64, tile_k=64, tile_n=64, layout="nd"
+    ),
+    "group_straddles_tiles_bump": dict(
+        m=2, k=300, n=136, group_size=96, tile_k=64, tile_n=64, pool="bump"
+    ),
+    "groups_inside_tile_single_buffer": dict(
+        m=4, k=256, n=128, group_size=32, tile_k=64, double_buffer=False, layout="nd"
+    ),
+    "bump_single_buffer": dict(
+        m=4, k=200, n=192, tile_k=48, tile_n=64, pool="bump", double_buffer=False
+    ),
+    "x_streamed_two_blocks": dict(
+        m=5, k=160, n=192, tile_k=32, tile_n=64, cores=2, x_resident=False
+    ),
     "default_tiles_two_blocks": dict(m=16, k=256, n=512, cores=2, layout="nd"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("overrides", NUMERIC_CASES.values(), ids=NUMERIC_CASES.keys())
@@ -97,12 +105,16 @@ def test_on_chip_garbage_does_not_reach_y(chip, layout):
     """Device memory starts with garbage; NaN bytes in every arena must not leak
     through the rows and columns that pad tiles to the cube's 16."""
     spec = get_kernel("int4_gemm")
-    params = spec.resolve(overrides=dict(m=3, k=100, n=200, tile_k=32, tile_n=64, cores=2,
-                                         layout=layout))  # fmt: skip
+    params = spec.resolve(
+        overrides=dict(m=3, k=100, n=200, tile_k=32, tile_n=64, cores=2, layout=layout)
+    )
     device = Device(chip, Recorder())
     for idx in range(2):
-        for core in (device.core(CoreKind.AIC, idx), device.core(CoreKind.AIV, 2 * idx),
-                     device.core(CoreKind.AIV, 2 * idx + 1)):  # fmt: skip
+        for core in (
+            device.core(CoreKind.AIC, idx),
+            device.core(CoreKind.AIV, 2 * idx),
+            device.core(CoreKind.AIV, 2 * idx + 1),
+        ):
             for arena in core.arenas.values():
                 arena.data[:] = 0xFF  # fp16 NaN
     result = spec.run(device, params)
@@ -112,8 +124,9 @@ def test_on_chip_garbage_does_not_reach_y(chip, layout):
 
 @pytest.mark.parametrize("x_resident", [True, False])
 def test_fp16_gemm_matches_float64_reference(chip, x_resident):
-    outcome, events = run(chip, "fp16_gemm", m=3, k=96, n=192, tile_k=32, tile_n=64, cores=2,
-                          x_resident=x_resident)  # fmt: skip
+    outcome, events = run(
+        chip, "fp16_gemm", m=3, k=96, n=192, tile_k=32, tile_n=64, cores=2, x_resident=x_resident
+    )
     assert_close(outcome)
     assert not (events["space"] == "UB").any()  # a cube launch: no AIV, no workspace
     assert flagged(events, Flag.WORKSPACE).empty
@@ -146,9 +159,11 @@ def test_both_aivs_of_a_block_dequantize(chip):
 # -- parameters and validation ---------------------------------------------------
 
 INVALID = {
-    "ub_footprint": (dict(tile_k=256, tile_n=256),
-                     "UB footprint 329728 B exceeds Ascend910B2's 196608 B UB "
-                     r"\(tile_n=256, tile_k=256\)"),
+    "ub_footprint": (
+        dict(tile_k=256, tile_n=256),
+        "UB footprint 329728 B exceeds Ascend910B2's 196608 B UB "
+        r"\(tile_n=256, tile_k=256\)",
+    ),
     "l0c": (dict(m=65), "L0C tile 133120 B"),
     "l0b": (dict(tile_n=2048), "L0B tile 131072 B"),
     "l0a": (dict(m=2000, tile_n=64), "L0A tile"),
@@ -161,7 +176,7 @@ INVALID = {
     "cores": (dict(cores=25), r"cores=25 outside 0..24"),
     "gm_misalign": (dict(gm_misalign=20), "gm_misalign=20"),
     "layout": (dict(layout="nz"), "layout='nz'"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize(("overrides", "message"), INVALID.values(), ids=INVALID.keys())
@@ -182,11 +197,11 @@ def test_fp16_gemm_limits(chip):
 def test_capacity_check_off_lets_an_oversized_tiling_through(chip):
     spec = get_kernel("int4_gemm")
     params = spec.resolve(overrides={"tile_k": 256, "tile_n": 256, "check_capacity": False})
-    assert make_plan(params, chip, dense=False).footprint["UB"] > chip.space_capacity("UB")
+    assert plan_int4(params, chip).footprint["UB"] > chip.space_capacity("UB")
 
 
 def test_default_plan_fills_the_chip_within_its_capacities(chip):
-    plan = make_plan(get_kernel("int4_gemm").defaults(), chip, dense=False)
+    plan = plan_int4(get_kernel("int4_gemm").defaults(), chip)
     assert plan.footprint["L0B"] == chip.space_capacity("L0B")  # L0 chunk sized to L0B
     assert plan.footprint["UB"] <= chip.ub_safe_budget
     for space in ("L1", "L0A", "L0C"):
@@ -197,7 +212,7 @@ def test_default_plan_fills_the_chip_within_its_capacities(chip):
 def test_trace_allocates_the_planned_footprint(chip):
     params = dict(m=4, k=512, n=512, group_size=128)
     outcome, events = run(chip, **params)
-    plan = make_plan(outcome.params, chip, dense=False)
+    plan = plan_int4(outcome.params, chip)
     inits = events[events["kind"] == "queue_init"]
     per_core = inits.groupby(["core_kind", "core", "space"], observed=True)["size"].sum()
     for (core_kind, _, space), used in per_core.items():
@@ -207,7 +222,7 @@ def test_trace_allocates_the_planned_footprint(chip):
 
 def test_x_too_large_for_l1_is_streamed(chip):
     spec = get_kernel("int4_gemm")
-    plan = make_plan(spec.resolve(overrides={"m": 64, "tile_n": 64}), chip, dense=False)
+    plan = plan_int4(spec.resolve(overrides={"m": 64, "tile_n": 64}), chip)
     assert not plan.x_resident
 
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ubscope.kernels import int4_pack
+from ubscope.kernels.gemm import int4_pack
 from ubscope.probe.errors import ParameterError
 
 INT4 = st.integers(int4_pack.INT4_MIN, int4_pack.INT4_MAX)

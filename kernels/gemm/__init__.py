@@ -1,0 +1,48 @@
+"""W4A16 GEMM, ``y = x @ ((w + offset) * scale)``, the way an Ascend C kernel runs it on 910B,
+and its dense fp16 baseline.
+
+x is fp16 (M, K), w int4 (K, N) in [-8, 7] packed as torch_npu's
+``npu_convert_weight_to_int4pack`` (``layout=nd``) or as the article's 16x16
+blocks (``layout=block16``, see :mod:`ubscope.kernels.gemm.int4_pack`). Scale and
+offset are fp16, per channel (1, N) or per group (ceil(K/g), N). The offset is
+*added* (offset = -zero_point) and the scale *multiplies*; the article divides.
+
+910B splits the AI Core into cube (AIC) and vector (AIV) cores that share no
+on-chip memory, so ``int4_gemm`` (:mod:`.int4`) is a mix launch of blocks of 1 AIC + 2 AIV:
+
+* each block owns a contiguous range of ``tile_n``-column tiles; for each it
+  walks K in ``tile_k``-row tiles, handed to its two AIVs in turn;
+* an AIV (:mod:`.dequant`) copies the packed tile GM -> UB, unpacks it to fp16
+  (one vector op), adds the offset and multiplies the scale (vector ops
+  broadcasting the scale/offset rows, which it copies to UB once per column
+  tile, or per K tile when grouped), zeroes the rows padding K to the cube's
+  16, and copies the fp16 tile to a GM *workspace* slot;
+* the AIC (:mod:`.matmul`) copies the slot to L1, steps through it in L0-sized
+  K chunks (``load_data`` L1 -> L0A/L0B, ``mmad`` with fp32 accumulation in
+  L0C) and at the end of the column tile ``fixpipe``s L0C -> y. x is kept in L1
+  for the whole kernel when it fits (``x_resident``), in a chunk-blocked layout
+  so each L0A load is one contiguous LoadData; otherwise it is re-read per tile.
+
+The AIV -> AIC hand-over goes through GM because 910B has no UB -> L1 path.
+Those copies carry the WORKSPACE flag: the workspace stays resident in the
+192 MiB L2, so it is not HBM traffic and the minimal traffic does not count
+it. Slots are a ring (2 per AIV with double buffering); an AIV waits for the
+AIC to have read a slot before overwriting it (CrossCoreSetFlag/WaitFlag).
+
+Tiles need not divide the shape: ragged rows move with DataCopyPad (zero-padded
+on chip), K tails are padded to 16 with zero rows. ``layout`` defaults to
+block16 because an ND int4 tile narrower than 1024 columns (512 B) starts off
+the 512 B GM boundary; block16 tiles 64 columns wide stay aligned. ``cores=0``
+takes as many blocks as keep the extra reads of x (each block reads all of it)
+within 5 % of the weight bytes, then the fewest with the same tiles per block.
+
+``fp16_gemm`` (:mod:`.fp16`) is the dense baseline with the same AIC side: fp16
+weights are copied GM -> L1 by the AIC itself in a cube launch, with no AIV and
+no workspace. :func:`.cost.weight_bytes` and :func:`.specs.modelled_time_ps`
+compare the two.
+
+Modules: :mod:`.plan` (tiling and validation), :mod:`.matmul`, :mod:`.dequant`,
+:mod:`.int4`, :mod:`.fp16` (kernel bodies), :mod:`.host` (inputs, upload,
+launch), :mod:`.reference` (float64), :mod:`.cost` (traffic, weight bytes,
+run estimates), :mod:`.specs` (registration).
+"""
