@@ -21,8 +21,8 @@ from ubscope.analyzers.correlate import correlate
 from ubscope.analyzers.engine import run_rules
 from ubscope.analyzers.findings import Finding
 from ubscope.analyzers.metrics import build_metrics
-from ubscope.analyzers.vendor import READERS, VendorReport
-from ubscope.analyzers.vendor.simulator import SIMULATOR, simulator_trace
+from ubscope.analyzers.vendor.common import VendorReport
+from ubscope.analyzers.vendor.registry import tool_named, tool_names, tool_of
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.errors import PartialReadWarning
 from ubscope.probe.trace import Trace, read_trace
@@ -95,9 +95,19 @@ def analyze_trace(
 
 
 def read_vendor(kind: str, path: PathLike) -> VendorReport:
-    """Read one vendor output with the reader for ``kind`` (a READERS key); its
+    """Read one vendor output with the reader of the tool named ``kind``; its
     partial-read warnings end up in ``report.warnings``."""
-    return quietly(lambda: READERS[kind](path))
+    return quietly(lambda: tool_named(kind).read(path))
+
+
+def _stand_in_trace(reports: Sequence[VendorReport], chip: ChipProfile | None) -> Trace | None:
+    """The trace of a kernel run with no NPU (on the simulator): the first
+    report whose tool can make one stands in for the missing trace."""
+    for report in reports:
+        tool = tool_of(report)
+        if tool is not None and tool.to_trace is not None:
+            return tool.to_trace(report, chip)
+    return None
 
 
 def analyze_inputs(
@@ -113,10 +123,8 @@ def analyze_inputs(
     # hand it back before the analysis allocates its own arrays.
     pa.default_memory_pool().release_unused()
     reports = [read_vendor(kind, source) for kind, source in vendor]
-    simulated = [report for report in reports if report.tool == SIMULATOR]
-    if trace is None and simulated:
-        # A kernel run on the simulator only: its decoded data moves stand in for a trace.
-        trace = simulator_trace(simulated[0], chip)
+    if trace is None:
+        trace = _stand_in_trace(reports, chip)
     return analyze_trace(trace, config, reports, chip)
 
 
@@ -124,18 +132,13 @@ def analyze_path(
     path: PathLike | None,
     config: Config | None = None,
     *,
-    msadvisor: PathLike | None = None,
-    sanitizer: PathLike | None = None,
-    msprof_op: PathLike | None = None,
-    torch_npu: PathLike | None = None,
-    simulator: PathLike | None = None,
-    cpu_debug: PathLike | None = None,
-    npuchk: PathLike | None = None,
     chip: ChipProfile | None = None,
+    **vendor: PathLike | None,
 ) -> Analysis:
-    """Read a trace (None: vendor output only) and the given vendor outputs, and analyze them."""
-    inputs = {"msadvisor": msadvisor, "sanitizer": sanitizer, "msprof_op": msprof_op,
-              "torch_npu": torch_npu, "simulator": simulator, "cpu_debug": cpu_debug,
-              "npuchk": npuchk}  # fmt: skip
-    vendor = [(kind, source) for kind, source in inputs.items() if source]
-    return analyze_inputs(path, vendor, config, chip)
+    """Read a trace (None: vendor output only) and the vendor outputs given by
+    tool name (``sanitizer=LOG``, ``torch_npu=DIR``; None skips one), and analyze them."""
+    unknown = sorted(set(vendor) - set(tool_names()))
+    if unknown:
+        raise TypeError(f"analyze_path() got unknown vendor tool(s): {', '.join(unknown)}")
+    inputs = [(kind, source) for kind, source in vendor.items() if source]
+    return analyze_inputs(path, inputs, config, chip)

@@ -15,32 +15,13 @@ import re
 
 import numpy as np
 
-from ubscope.analyzers.context import CORE_KIND_LABELS, TraceContext, group_id
+from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding
-from ubscope.probe.events import EventKind, Space
+from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, group_id
+from ubscope.analyzers.rules import load_rules
+from ubscope.analyzers.vendor.rule import VendorRule
+from ubscope.probe.events import Space
 
-# vendor code -> trace codes that can explain it
-RELATED: dict[str, tuple[str, ...]] = {
-    "SAN001": ("UB001", "UB002", "UB004", "GM004"),
-    "SAN002": ("ALN001",),
-    "SAN003": ("GM004", "UB004"),
-    "SAN005": ("UB005",),
-    "SAN007": ("UB011",),
-    "CPU001": ("UB001", "UB002"),
-    "CPU002": ("ALN001",),
-    "CPU003": ("UB001",),
-    "CPU004": ("UB007",),
-    "NCK001": ("UB002",),
-    "NCK002": ("UB001", "UB002", "UB012"),
-    "NCK003": ("ALN001",),
-    "NCK006": ("UB005",),
-    "ADV003": ("ALN003",),
-    "ADV005": ("GM001", "GM002", "GM003", "ALN003", "ALN004"),
-    "MSOP003": ("GM001", "GM002", "GM003", "ALN003", "ALN004"),
-    "SIM001": ("ALN001",),
-}
-# Vendor findings that describe rather than flag: nothing for the trace to explain.
-DESCRIPTIVE = ("SIM003",)
 _TEMPLATE = re.compile(r"<[^<>]*>")
 
 
@@ -65,10 +46,17 @@ def _cores(finding: Finding) -> list[int] | None:
     return [finding.location.core] if finding.location.core is not None else None
 
 
+def vendor_rules() -> dict[str, type[VendorRule]]:
+    """The vendor rules by code: each says which trace codes can explain its
+    findings (``explained_by``) and whether they only describe (``descriptive``)."""
+    return {code: rule for code, rule in load_rules().items() if issubclass(rule, VendorRule)}
+
+
 def matches(vendor: Finding, trace: Finding) -> bool:
     """Whether ``trace`` explains ``vendor`` (related codes, and no disagreement on
     kernel, space, core or address where both say)."""
-    if trace.code not in RELATED.get(vendor.code, ()):
+    rule = vendor_rules().get(vendor.code)
+    if rule is None or trace.code not in rule.explained_by:
         return False
     v, t = vendor.location, trace.location
     if not kernels_agree(v.kernel, t.kernel):
@@ -107,11 +95,11 @@ def events_at(ctx: TraceContext, vendor: Finding) -> np.ndarray:
     if space in (Space.GM, Space.NONE):
         return np.zeros(0, dtype=np.int64)
     blocks = ctx.blocks
-    redzone = ctx.rows(EventKind.REDZONE_WRITE)
-    rows = np.r_[blocks.alloc_row, redzone]
-    start = np.r_[blocks.addr, ctx.column("addr")[redzone]]
-    end = np.r_[blocks.end, ctx.column("addr")[redzone] + ctx.column("size")[redzone]]
-    gid = np.r_[blocks.gid, ctx.gid(redzone)]
+    redzone = ctx.table.redzone_writes()
+    rows = np.r_[blocks.alloc_row, redzone.rows]
+    start = np.r_[blocks.addr, redzone.address]
+    end = np.r_[blocks.end, redzone.address + redzone.bytes]
+    gid = np.r_[blocks.gid, ctx.gid(redzone.rows)]
     hit = (start <= loc.addr_start) & (end > loc.addr_start) & (gid % 8 == space)
     if loc.core is not None and loc.core_kind and loc.core_kind.lower() in CORE_KIND_LABELS:
         kind = CORE_KIND_LABELS.index(loc.core_kind.lower())
@@ -126,7 +114,8 @@ def correlate(findings: list[Finding], ctx: TraceContext | None) -> None:
         return
     trace_findings = [f for f in findings if f.source == "ubscope"]
     kernels = set(ctx.launches["name"]) or {ctx.trace.kernel}
-    for vendor in (f for f in findings if f.source != "ubscope" and f.code not in DESCRIPTIVE):
+    descriptive = {code for code, rule in vendor_rules().items() if rule.descriptive}
+    for vendor in (f for f in findings if f.source != "ubscope" and f.code not in descriptive):
         explained = [t for t in trace_findings if matches(vendor, t)]
         for trace in explained:
             note = f"confirmed by {vendor.source} ({reference(vendor)})"

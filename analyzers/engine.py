@@ -14,30 +14,9 @@ from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding
 from ubscope.analyzers.rules import load_rules
 from ubscope.analyzers.rules.base import Rule
-from ubscope.analyzers.vendor.common import (
-    ADVISOR,
-    CPU_DEBUG,
-    MSADVISOR,
-    MSPROF_OP,
-    NPUCHK,
-    SANITIZER,
-    TORCH_NPU,
-    VendorReport,
-)
-from ubscope.analyzers.vendor.simulator import SIMULATOR
+from ubscope.analyzers.vendor.common import VendorReport
+from ubscope.analyzers.vendor.registry import tool_of
 from ubscope.probe.errors import ConfigError
-
-# VendorReport.tool -> the rule input_kind that reads it
-TOOL_INPUT_KIND = {
-    SANITIZER: "sanitizer",
-    CPU_DEBUG: "cpu_debug",
-    NPUCHK: "npuchk",
-    MSADVISOR: "msadvisor",
-    ADVISOR: "msadvisor",
-    MSPROF_OP: "msprof_op",
-    TORCH_NPU: "torch_npu",
-    SIMULATOR: "simulator",
-}
 
 
 def build_rules(config: Config | None = None) -> list[Rule]:
@@ -76,7 +55,8 @@ def run_rules(
             if rule.input_kind == "trace":
                 findings.extend(rule.check(context))
     for report in vendor:
-        kind = TOOL_INPUT_KIND.get(report.tool)
+        tool = tool_of(report)
+        kind = tool.name if tool is not None else None
         claimed = {code for code, cls in load_rules().items() if cls.input_kind == kind}
         for rule in rules:
             if rule.input_kind == kind:

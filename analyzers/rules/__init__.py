@@ -7,12 +7,15 @@ import importlib
 import pkgutil
 
 from ubscope.analyzers.rules.base import REGISTRY, Rule
+from ubscope.analyzers.vendor.registry import load_vendor_rules
 
 
 def load_rules() -> dict[str, type[Rule]]:
-    """Import every module of this package (trace and vendor rules) and return the registry."""
+    """Import every module of this package (trace rules) and every vendor tool's
+    rules module, and return the registry."""
     for info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{info.name}")
+    load_vendor_rules()
     return REGISTRY
 
 

@@ -15,21 +15,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from ubscope.analyzers.findings import Finding, Location, Severity
+from ubscope.analyzers.vendor.registry import tool_names
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}\d{3}$")
 
-# What a rule reads. "trace" rules get a TraceContext; the vendor kinds get the
-# parsed result of that tool's reader.
-INPUT_KINDS = (
-    "trace",
-    "torch_npu",
-    "msprof_op",
-    "msadvisor",
-    "sanitizer",
-    "simulator",
-    "cpu_debug",
-    "npuchk",
-)
+def input_kinds() -> tuple[str, ...]:
+    """What a rule may read: "trace" rules get a TraceContext; the rules of a
+    vendor tool (``input_kind`` = the tool's name) get that tool's report."""
+    return ("trace", *tool_names())
 
 
 class Rule:
@@ -96,7 +89,7 @@ def register(cls: type[Rule]) -> type[Rule]:
         raise ValueError(f"rule code {cls.code!r} must be 2-4 capital letters and 3 digits")
     if cls.code in REGISTRY and REGISTRY[cls.code] is not cls:
         raise ValueError(f"rule code {cls.code} registered twice")
-    if cls.input_kind not in INPUT_KINDS:
+    if cls.input_kind not in input_kinds():
         raise ValueError(f"rule {cls.code}: unknown input_kind {cls.input_kind!r}")
     if not cls.__doc__ or not cls.name:
         raise ValueError(f"rule {cls.code} needs a name and a docstring")

@@ -24,14 +24,6 @@ import pandas as pd
 from ubscope.analyzers.findings import Finding
 from ubscope.probe.errors import VendorFormatError, warn_partial
 
-MSADVISOR = "msadvisor"
-ADVISOR = "msprof-analyze advisor"
-SANITIZER = "msSanitizer"
-CPU_DEBUG = "Ascend C CPU debug"
-NPUCHK = "npuchk"
-MSPROF_OP = "msprof op"
-TORCH_NPU = "torch_npu"
-
 NA_TOKENS = ("", "NA", "N/A")
 DEFAULT_CHUNK_ROWS = 100_000
 MAX_CSV_LINE_BYTES = 16 << 20

@@ -32,29 +32,13 @@ from ubscope.analyzers.baseline import Baseline, read_baseline
 from ubscope.analyzers.budgets import Budgets, load_budgets
 from ubscope.analyzers.config import Config, load_config
 from ubscope.analyzers.output import FORMATS, render
-from ubscope.analyzers.vendor import (
-    READERS,
-    VendorReport,
-    detect_vendor_input,
-    read_msadvisor,
-    read_msprof_op,
-    read_sanitizer,
-    read_simulator,
-    read_torch_npu,
-)
+from ubscope.analyzers.vendor.common import VendorReport
+from ubscope.analyzers.vendor.registry import detect_vendor_input, readers
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.errors import PartialReadWarning, UbscopeError
 from ubscope.probe.trace import Trace, read_trace
 
-VENDOR_READERS = {
-    "msadvisor": read_msadvisor,
-    "cpu_debug": READERS["cpu_debug"],
-    "npuchk": READERS["npuchk"],
-    "sanitizer": read_sanitizer,
-    "msprof_op": read_msprof_op,
-    "torch_npu": read_torch_npu,
-    "simulator": read_simulator,
-}
+VENDOR_READERS = readers()
 LOADERS: dict[str, tuple[Callable[[Path], Any], type]] = {
     "chip": (load_chip, ChipProfile),
     "config": (load_config, Config),

@@ -34,12 +34,12 @@ TIMEOUT = 1800 if FULL_SCALE else 120
 # Runs in the child: cap the address space, read, print the outcome as JSON.
 CHILD = """
 import json, resource, sys, warnings
-from ubscope.analyzers.vendor import READERS
+from ubscope.analyzers.vendor.registry import readers
 from ubscope.analyzers.config import discover_config
 from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import PartialReadWarning, UbscopeError
 
-LOADERS = {**READERS, "chip": load_chip, "config": discover_config}
+LOADERS = {**readers(), "chip": load_chip, "config": discover_config}
 with open("/proc/self/status") as status:
     size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
 limit = size + int(sys.argv[1])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ubscope.analyzers.vendor.simulator import MAX_TIMELINE_ROWS
+from ubscope.analyzers.vendor.simulator.reader import MAX_TIMELINE_ROWS
 
 from .test_bounded_memory import FULL_SCALE, read_capped
 

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from ubscope.analyzers.vendor.torch_npu import read_torch_npu
+from ubscope.analyzers.vendor.torch_npu.reader import read_torch_npu
 from ubscope.cli import main
 from ubscope.kernels.npu_backend import cross_check
 from ubscope.kernels.registry import get_kernel, run_kernel

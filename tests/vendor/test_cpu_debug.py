@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ubscope.analyzers.findings import Severity
-from ubscope.analyzers.vendor import cpu_debug, detect_vendor_input
-from ubscope.analyzers.vendor.cpu_debug import read_cpu_debug
+from ubscope.analyzers.vendor.cpu_debug import reader as cpu_debug
+from ubscope.analyzers.vendor.cpu_debug.reader import read_cpu_debug
+from ubscope.analyzers.vendor.registry import detect_vendor_input
 from ubscope.probe.errors import PartialReadWarning, VendorFormatError
 
 from .logs_seeds import CANN, CPU_DEBUG_QUEUE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ubscope.analyzers.vendor import READERS, detect_vendor_input
+from ubscope.analyzers.vendor.registry import detect_vendor_input, readers
 
 from .test_msadvisor import HTML, RESULT, ROWS, _workbook
 
@@ -56,6 +56,6 @@ def test_workbook(tmp_path):
 
 
 def test_reader_keys_are_rule_input_kinds():
-    from ubscope.analyzers.rules.base import INPUT_KINDS
+    from ubscope.analyzers.rules.base import input_kinds
 
-    assert set(READERS) <= set(INPUT_KINDS)
+    assert set(readers()) <= set(input_kinds())

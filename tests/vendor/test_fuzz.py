@@ -12,14 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ubscope.analyzers.vendor import (
-    VendorReport,
-    detect_vendor_input,
-    read_msadvisor,
-    read_msprof_op,
-    read_sanitizer,
-    read_torch_npu,
-)
+from ubscope.analyzers.vendor.common import VendorReport
+from ubscope.analyzers.vendor.msadvisor.reader import read_msadvisor
+from ubscope.analyzers.vendor.msprof_op.reader import read_msprof_op
+from ubscope.analyzers.vendor.registry import detect_vendor_input
+from ubscope.analyzers.vendor.sanitizer.reader import read_sanitizer
+from ubscope.analyzers.vendor.torch_npu.reader import read_torch_npu
 from ubscope.probe.errors import VendorFormatError
 
 from .conftest import SAMPLES

@@ -13,7 +13,7 @@ import zipfile
 import pytest
 
 from ubscope.analyzers.findings import Severity
-from ubscope.analyzers.vendor import read_msadvisor
+from ubscope.analyzers.vendor.msadvisor.reader import read_msadvisor
 from ubscope.probe.errors import PartialReadWarning, VendorFormatError
 
 RESULT = {
@@ -212,11 +212,33 @@ ROWS = [
         "Memory Operator Issues",
         "Found 808 AscendCL@aclrtFreePhysical, cost 940626.57 us, which will lead to large amount of free time.",
         "1. For AscendCL@aclrtFreePhysical: check HBM usage\n2. reduce batch size",
-        808, 940626.57, 0.12, None, None,
+        808,
+        940626.57,
+        0.12,
+        None,
+        None,
     ],
-    ["Byte Alignment Analysis", "3 communication operators are not aligned.", "1. align data", 3, None, None, None, None],
-    ["AI Core Frequency", "15 operators are found during frequency reduction.", "1. check temperature", 15, None, None, None, None],
-]  # fmt: skip
+    [
+        "Byte Alignment Analysis",
+        "3 communication operators are not aligned.",
+        "1. align data",
+        3,
+        None,
+        None,
+        None,
+        None,
+    ],
+    [
+        "AI Core Frequency",
+        "15 operators are found during frequency reduction.",
+        "1. check temperature",
+        15,
+        None,
+        None,
+        None,
+        None,
+    ],
+]
 
 
 def test_advisor_workbook(tmp_path):
@@ -285,9 +307,15 @@ def test_categories_are_classified_by_meaning(tmp_path):
 
 
 SEQUENCE_HEADER = [
-    "start index", "end index", "total time(us)", "execution time(us)", "mte time(us)",
-    "occurrences", "mte bound", "host bound",
-]  # fmt: skip
+    "start index",
+    "end index",
+    "total time(us)",
+    "execution time(us)",
+    "mte time(us)",
+    "occurrences",
+    "mte bound",
+    "host bound",
+]
 
 
 def test_mte_bound_operator_sequences_become_findings(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ubscope.analyzers.vendor import read_msprof_op
+from ubscope.analyzers.vendor.msprof_op.reader import read_msprof_op
 from ubscope.probe.errors import PartialReadWarning, VendorFormatError
 
 BASIC = "Op Name,Op Type,Task Duration(us),Block Dim,Mix Block Dim,Device Id,Pid,Current Freq,Rated Freq,\n{name},vector,155.740005,2,NA,{device},1304945,1800,1800,\n"

@@ -7,8 +7,9 @@ import tracemalloc
 import pytest
 
 from ubscope.analyzers.findings import Severity
-from ubscope.analyzers.vendor import detect_vendor_input, npuchk
-from ubscope.analyzers.vendor.npuchk import CLASSES, read_npuchk
+from ubscope.analyzers.vendor.npuchk import reader as npuchk
+from ubscope.analyzers.vendor.npuchk.reader import CLASSES, read_npuchk
+from ubscope.analyzers.vendor.registry import detect_vendor_input
 from ubscope.probe.errors import PartialReadWarning, VendorFormatError
 
 from .logs_seeds import NPUCHK_LOG

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from ubscope.analyzers.findings import Severity
-from ubscope.analyzers.vendor import sanitizer
-from ubscope.analyzers.vendor.sanitizer import parse_blocks, read_sanitizer
+from ubscope.analyzers.vendor.sanitizer import reader as sanitizer
+from ubscope.analyzers.vendor.sanitizer.reader import parse_blocks, read_sanitizer
 from ubscope.probe.errors import PartialReadWarning, VendorFormatError
 
 

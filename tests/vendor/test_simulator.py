@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from ubscope.analyzers.api import analyze_path, analyze_trace
-from ubscope.analyzers.vendor import detect_vendor_input
-from ubscope.analyzers.vendor.simulator import (
+from ubscope.analyzers.vendor.registry import detect_vendor_input
+from ubscope.analyzers.vendor.simulator.reader import (
     decode_moves,
     read_simulator,
     simulator_trace,
@@ -52,10 +52,12 @@ def test_xm_burst_fields_decode_by_hand():
     The stride case packs nBurst 5, lenBurst 4 (128 B), srcStride 2, dstStride 3:
     (3 << 48) | (2 << 32) | (4 << 16) | (5 << 4) = 0x3000200040050 -> 5 x 128 = 640 B."""
     instr = pd.Series(["MOV_OUT_TO_UB", "MOV_UB_TO_OUT"])
-    operands = pd.Series([
-        "Src:OUT,Dst:UB,XD:X19=0x200,XN:X15=0x112fa600,XM:X20=0x80010,id:6",
-        "Src:UB,Dst:OUT,XD:X1=0x10000000,XN:X2=0x40,XM:X3=0x3000200040050",
-    ])  # fmt: skip
+    operands = pd.Series(
+        [
+            "Src:OUT,Dst:UB,XD:X19=0x200,XN:X15=0x112fa600,XM:X20=0x80010,id:6",
+            "Src:UB,Dst:OUT,XD:X1=0x10000000,XN:X2=0x40,XM:X3=0x3000200040050",
+        ]
+    )
     moves = decode_moves(instr, operands)
     first, second = moves.iloc[0], moves.iloc[1]
     assert (first["src_space"], first["dst_space"]) == ("GM", "UB")
@@ -72,15 +74,22 @@ def test_310p_dump_operands_and_partial_decoding():
     1 burst of 1 block (32 B). ``DMA_MOV Src:OUT, Dst:UB, XD:X0=0`` names no source
     address; ALIGN_V2 moves have no known XM layout; VADD is no data move."""
     instr = pd.Series(["mov_out_to_ub", "DMA_MOV", "MOV_OUT_TO_UB_ALIGN_V2", "VADD"])
-    operands = pd.Series([
-        "(xd:0, xn:1, xm:2, xdValue:0x0, xnValue:0x1068be00, xmValue:0x10012, srcIDValue:2)",
-        "Src:OUT, Dst:UB, XD:X0=0",
-        ALIGN_V2.split(',"')[1],
-        "XD:X16=0x400,XN:X13=0,XM:X14=0x200",
-    ])  # fmt: skip
+    operands = pd.Series(
+        [
+            "(xd:0, xn:1, xm:2, xdValue:0x0, xnValue:0x1068be00, xmValue:0x10012, srcIDValue:2)",
+            "Src:OUT, Dst:UB, XD:X0=0",
+            ALIGN_V2.split(',"')[1],
+            "XD:X16=0x400,XN:X13=0,XM:X14=0x200",
+        ]
+    )
     moves = decode_moves(instr, operands)
     assert moves.loc[0, ["src_space", "dst_space", "dst_addr", "src_addr", "bytes"]].tolist() == [
-        "GM", "UB", 0, 0x1068BE00, 32]  # fmt: skip
+        "GM",
+        "UB",
+        0,
+        0x1068BE00,
+        32,
+    ]
     assert moves["decoded"].tolist()[:3] == ["full", "spaces", "addresses"]
     assert pd.isna(moves.loc[2, "bytes"]) and pd.isna(moves.loc[3, "decoded"])
 
@@ -205,13 +214,21 @@ def test_dump_garbage_and_long_lines_warn(write, quiet):
 
 def test_cli_analyze_prints_ub_ranges_and_exit_codes(write, tmp_path):
     root = opprof(write, LOAD, MISALIGNED)
-    run = subprocess.run([sys.executable, "-m", "ubscope", "analyze", str(root)],
-                         capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "ubscope", "analyze", str(root)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert run.returncode == 1, run.stderr
     assert "SIM001" in run.stdout and "UB 0x210" in run.stdout
     bad = write("OPPROF_2/simulator/core0.veccore0/core0.veccore0_instr_exe.csv", "a\n")
-    run = subprocess.run([sys.executable, "-m", "ubscope", "analyze", "--simulator", str(bad)],
-                         capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "ubscope", "analyze", "--simulator", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1
     assert str(bad) in run.stderr
 
@@ -223,9 +240,15 @@ def test_real_sample_decodes_both_moves(samples, tmp_path):
     report = read_simulator(samples / "msprof_op_simulator/core3.veccore0_instr_exe.csv")
     moves = report.tables["instructions"].dropna(subset=["decoded"]).set_index("instr")
     assert moves.loc["MOV_OUT_TO_UB", ["dst_space", "dst_addr", "bytes"]].tolist() == [
-        "UB", 0x200, 256]  # fmt: skip
+        "UB",
+        0x200,
+        256,
+    ]
     assert moves.loc["MOV_UB_TO_OUT", ["src_space", "src_addr", "bytes"]].tolist() == [
-        "UB", 0x400, 256]  # fmt: skip
+        "UB",
+        0x400,
+        256,
+    ]
     assert set(moves["decoded"]) == {"full"}
 
 
@@ -254,8 +277,23 @@ def _own_trace(core: int) -> Trace:
     """A ubscope trace of one misaligned load into UB 0x210 on AIV ``core``."""
     recorder = Recorder()
     recorder.kernel_begin("add_custom", 8, 0, "vector")
-    recorder.copy(int(CoreKind.AIV), core, int(Space.GM), 0x10000000, int(Space.UB), 0x210, 128,
-                  128, 128, 1, "x", "load", 0, 1000, int(Flag.MISALIGNED))  # fmt: skip
+    recorder.copy(
+        int(CoreKind.AIV),
+        core,
+        int(Space.GM),
+        0x10000000,
+        int(Space.UB),
+        0x210,
+        128,
+        128,
+        128,
+        1,
+        "x",
+        "load",
+        0,
+        1000,
+        int(Flag.MISALIGNED),
+    )
     recorder.kernel_end("add_custom", 1000, 1000)
     meta = new_metadata(load_chip().to_dict(), "add_custom", {})
     return Trace(path=Path("add_custom.ubtrace"), meta=meta, events=recorder.table().to_pandas())

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ubscope.analyzers.vendor import read_torch_npu
-from ubscope.analyzers.vendor.torch_npu_memory import LIFETIME_EDGES_US
+from ubscope.analyzers.vendor.torch_npu.memory import LIFETIME_EDGES_US
+from ubscope.analyzers.vendor.torch_npu.reader import read_torch_npu
 from ubscope.probe.errors import PartialReadWarning, VendorFormatError
 
 RECORD_HEADER = "Component,Timestamp(us),Total Allocated(MB),Total Reserved(MB),Total Active(MB),Stream Ptr,Device Type"
@@ -203,7 +203,7 @@ def test_chunking_gives_the_same_tables(samples):
 
 
 def test_downsampled_timeline_keeps_peaks(write, monkeypatch):
-    from ubscope.analyzers.vendor import torch_npu_memory
+    from ubscope.analyzers.vendor.torch_npu import memory as torch_npu_memory
 
     monkeypatch.setattr(torch_npu_memory, "MAX_TIMELINE_ROWS", 10)
     rows = [f"PTA,{1000 + i}.000\t,{i % 7},{100 + (i == 55) * 50},,,NPU:0" for i in range(100)]
@@ -308,7 +308,7 @@ def test_one_bad_file_in_a_directory_is_skipped(samples, tmp_path):
 SCALE_SCRIPT = textwrap.dedent(
     """
     import re, sys
-    from ubscope.analyzers.vendor import read_torch_npu
+    from ubscope.analyzers.vendor.torch_npu.reader import read_torch_npu
     report = read_torch_npu(sys.argv[1])
     summary = report.tables["memory_record_summary"].set_index("component")
     by_name = report.tables["operator_memory_by_name"]
@@ -397,10 +397,15 @@ def test_folder_without_memory_data_says_so_in_one_line(samples, write, tmp_path
     for name, sample in files.items():
         content = (samples / "torch_npu_level1_rank0" / sample).read_bytes() if sample else b""
         if name == "trace_view.json":  # keep only events that are not memory counters
-            content = b"[" + b",".join(
-                line.rstrip(b",\r\n") for line in content.splitlines()
-                if b'"ph": "X"' in line or b'"ph":"X"' in line
-            ) + b"]"  # fmt: skip
+            content = (
+                b"["
+                + b",".join(
+                    line.rstrip(b",\r\n")
+                    for line in content.splitlines()
+                    if b'"ph": "X"' in line or b'"ph":"X"' in line
+                )
+                + b"]"
+            )
         write(f"r_ascend_pt/ASCEND_PROFILER_OUTPUT/{name}", content)
     with pytest.warns(PartialReadWarning, match="no memory data found"):
         report = read_torch_npu(tmp_path / "r_ascend_pt")

@@ -7,16 +7,15 @@ import math
 import pytest
 
 from ubscope.analyzers.findings import Severity
-from ubscope.analyzers.rules import (
-    vendor_advisor,
-    vendor_msprof_op,
-    vendor_sanitizer,
-    vendor_torch_npu,
-)
 from ubscope.analyzers.rules.base import REGISTRY
-from ubscope.analyzers.vendor import read_msprof_op, read_sanitizer, read_torch_npu
 from ubscope.analyzers.vendor.common import VendorReport
-from ubscope.analyzers.vendor.sanitizer import KINDS
+from ubscope.analyzers.vendor.msadvisor import rules as vendor_advisor
+from ubscope.analyzers.vendor.msprof_op import rules as vendor_msprof_op
+from ubscope.analyzers.vendor.msprof_op.reader import read_msprof_op
+from ubscope.analyzers.vendor.sanitizer import rules as vendor_sanitizer
+from ubscope.analyzers.vendor.sanitizer.reader import KINDS, read_sanitizer
+from ubscope.analyzers.vendor.torch_npu import rules as vendor_torch_npu
+from ubscope.analyzers.vendor.torch_npu.reader import read_torch_npu
 
 from .test_msprof_op import CONFLICT_310P, CONFLICT_A2
 from .test_torch_npu import OPERATOR_HEADER, RECORD_HEADER
@@ -45,8 +44,9 @@ def test_every_vendor_code_is_registered_and_explained():
         "MSOP003",
     } <= codes
     for code in codes:
-        text = REGISTRY[code].explanation()
-        assert "What" in text and "Why" in text and "Fix" in text, code
+        sections = REGISTRY[code].sections()
+        assert sections["What it does"] and sections["Why it matters"], code
+        assert sections["Example"] and sections["How to fix"], code
 
 
 def test_reported_rules_return_their_code(samples):

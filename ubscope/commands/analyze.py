@@ -22,7 +22,7 @@ from ubscope.analyzers.output import (
     render_text,
     to_document,
 )
-from ubscope.analyzers.vendor import detect_vendor_input
+from ubscope.analyzers.vendor.registry import detect_vendor_input
 from ubscope.commands.common import add_chip_option, console, each_input
 from ubscope.probe.errors import InputError, ParameterError
 from ubscope.probe.events import ROW_FIELDS

@@ -48,8 +48,8 @@ def _optional_path(value: str | None) -> Path | None:
 
 def _tui(args: argparse.Namespace) -> int:
     from ubscope.analyzers.api import read_vendor
-    from ubscope.analyzers.vendor import detect_vendor_input
-    from ubscope.analyzers.vendor.simulator import write_simulator_trace
+    from ubscope.analyzers.vendor.registry import detect_vendor_input
+    from ubscope.analyzers.vendor.simulator.reader import write_simulator_trace
     from ubscope.probe.chip import load_chip
 
     path = Path(args.path)

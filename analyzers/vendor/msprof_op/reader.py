@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from ubscope.analyzers.vendor.common import (
-    MSPROF_OP,
     VendorReport,
     csv_header,
     read_csv_table,
@@ -28,6 +27,8 @@ from ubscope.analyzers.vendor.common import (
     whole_numbers,
 )
 from ubscope.probe.errors import VendorFormatError
+
+MSPROF_OP = "msprof op"
 
 METRICS = (
     "OpBasicInfo",
@@ -42,6 +43,7 @@ METRICS = (
 _METRIC_FILE = re.compile(
     "(" + "|".join(sorted(METRICS, key=len, reverse=True)) + r")(?:_\w{1,64})?\.csv"
 )
+
 _DEVICE_DIR = re.compile(r"device_?(\d{1,6})", re.IGNORECASE)
 MAX_DEPTH = 6
 MAX_FILES = 20_000

@@ -20,7 +20,6 @@ import pandas as pd
 
 from ubscope.analyzers.vendor.common import (
     DEFAULT_CHUNK_ROWS,
-    TORCH_NPU,
     VendorReport,
     csv_header,
     find_column,
@@ -31,12 +30,14 @@ from ubscope.analyzers.vendor.common import (
     to_number,
     us_text_to_ns,
 )
-from ubscope.analyzers.vendor.torch_npu_memory import (
+from ubscope.analyzers.vendor.torch_npu.memory import (
     OperatorMemoryReducer,
     RecordReducer,
     trace_memory_counters,
 )
 from ubscope.probe.errors import VendorFormatError
+
+TORCH_NPU = "torch_npu"
 
 OUTPUT_DIR = "ASCEND_PROFILER_OUTPUT"
 MSPROF_OUTPUT_DIR = "mindstudio_profiler_output"
@@ -343,8 +344,12 @@ def read_torch_npu(
 
 # Tables that hold memory figures, and the files that would have fed them.
 MEMORY_TABLES = (
-    "memory_record", "operator_memory_top", "npu_module_mem", "npu_mem", "npu_mem_counters",
-)  # fmt: skip
+    "memory_record",
+    "operator_memory_top",
+    "npu_module_mem",
+    "npu_mem",
+    "npu_mem_counters",
+)
 MEMORY_SOURCES = (
     "memory_record, operator_memory, npu_module_mem (or msprof npu_mem) CSVs "
     "and trace_view.json memory counters"

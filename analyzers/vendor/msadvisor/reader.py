@@ -19,9 +19,11 @@ from typing import Any
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
-from ubscope.analyzers.vendor.advisor_report import read_advisor_html, read_advisor_xlsx
-from ubscope.analyzers.vendor.common import MSADVISOR, VendorReport, load_json
+from ubscope.analyzers.vendor.common import VendorReport, load_json
+from ubscope.analyzers.vendor.msadvisor.advisor_report import read_advisor_html, read_advisor_xlsx
 from ubscope.probe.errors import VendorFormatError
+
+MSADVISOR = "msadvisor"
 
 WHAT = "an msadvisor result JSON (objects with 'summary' and 'errorCode')"
 MAX_SEARCH_DEPTH = 16
@@ -145,7 +147,7 @@ def _read_result_json(source: Path) -> VendorReport:
             "problem",
             "summary",
             "sections",
-        ],  # fmt: skip
+        ],
     )
     report.tables["details"] = pd.DataFrame(
         detail_rows, columns=["result", "section", "title", "type", "row", "column", "value"]

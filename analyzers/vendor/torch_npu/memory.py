@@ -115,20 +115,27 @@ class RecordReducer:
         stats = _concat(self.stats, [*KEYS, "rows", "first_ns", "last_ns", "peak_allocated_mb"])
         stats = (
             stats.groupby(KEYS, sort=False)
-            .agg(rows=("rows", "sum"), first_ns=("first_ns", "min"), last_ns=("last_ns", "max"),
-                 peak_allocated_mb=("peak_allocated_mb", "max"))
+            .agg(
+                rows=("rows", "sum"),
+                first_ns=("first_ns", "min"),
+                last_ns=("last_ns", "max"),
+                peak_allocated_mb=("peak_allocated_mb", "max"),
+            )
             .reset_index()
-        )  # fmt: skip
+        )
         peaks = _concat(
             self.peaks, [*KEYS, "peak_reserved_mb", "allocated_at_peak_mb", "peak_reserved_ns"]
         )
         best = peaks.groupby(KEYS, sort=False)["peak_reserved_mb"].transform("max")
         peaks = self._peaks(
             peaks[peaks["peak_reserved_mb"] == best].rename(
-                columns={"peak_reserved_mb": "reserved_mb", "allocated_at_peak_mb": "allocated_mb",
-                         "peak_reserved_ns": "ts_ns"}
+                columns={
+                    "peak_reserved_mb": "reserved_mb",
+                    "allocated_at_peak_mb": "allocated_mb",
+                    "peak_reserved_ns": "ts_ns",
+                }
             )
-        )  # fmt: skip
+        )
         summary = stats.merge(peaks, on=KEYS, how="left")
         summary["downsample_stride"] = self.stride
         return {"memory_record": timeline, "memory_record_summary": summary}
@@ -176,9 +183,16 @@ class OperatorMemoryReducer:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         columns = [
-            "name", "device", "size_kb", "alloc_ns", "lifetime_ns", "alloc_allocated_mb",
-            "alloc_reserved_mb", "release_allocated_mb", "release_reserved_mb",
-        ]  # fmt: skip
+            "name",
+            "device",
+            "size_kb",
+            "alloc_ns",
+            "lifetime_ns",
+            "alloc_allocated_mb",
+            "alloc_reserved_mb",
+            "release_allocated_mb",
+            "release_reserved_mb",
+        ]
         top = (
             _concat(self.top, columns)[columns]
             .nlargest(TOP_BLOCKS, "size_kb")
@@ -199,12 +213,17 @@ class OperatorMemoryReducer:
         )
         by_name = (
             by_name.groupby(OPERATOR_KEYS, sort=False)
-            .agg(allocations=("allocations", "sum"), released=("released", "sum"),
-                 total_kb=("total_kb", "sum"), max_kb=("max_kb", "max"),
-                 first_alloc_ns=("first_alloc_ns", "min"), last_alloc_ns=("last_alloc_ns", "max"))
+            .agg(
+                allocations=("allocations", "sum"),
+                released=("released", "sum"),
+                total_kb=("total_kb", "sum"),
+                max_kb=("max_kb", "max"),
+                first_alloc_ns=("first_alloc_ns", "min"),
+                last_alloc_ns=("last_alloc_ns", "max"),
+            )
             .reset_index()
             .sort_values("total_kb", ascending=False, ignore_index=True)
-        )  # fmt: skip
+        )
         lifetimes = _concat(self.lifetimes, ["name", "bucket", "blocks"])
         lifetimes = lifetimes.groupby(["name", "bucket"], sort=True)["blocks"].sum().reset_index()
         edges = np.array([*LIFETIME_EDGES_US, np.inf], dtype=np.float64)

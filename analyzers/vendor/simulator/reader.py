@@ -65,8 +65,16 @@ BLOCK = 32  # bytes per burst-length unit (one DataBlock)
 MAX_MOVE_US = 1e9  # running times beyond this (or negative) are junk, not durations
 
 # Simulator memory names -> ubscope space names.
-SPACES = {"OUT": "GM", "GM": "GM", "UB": "UB", "L1": "L1", "CBUF": "L1",
-          "L0A": "L0A", "L0B": "L0B", "L0C": "L0C"}  # fmt: skip
+SPACES = {
+    "OUT": "GM",
+    "GM": "GM",
+    "UB": "UB",
+    "L1": "L1",
+    "CBUF": "L1",
+    "L0A": "L0A",
+    "L0B": "L0B",
+    "L0C": "L0C",
+}
 # Moves whose XM burst layout is known: sid [3:0], nBurst [15:4], lenBurst [31:16]
 # (32 B units), srcStride [47:32], dstStride [63:48] — the operand order of the
 # CCE intrinsics copy_gm_to_ubuf / copy_ubuf_to_gm.
@@ -86,8 +94,18 @@ _DUMP_LINE = re.compile(
 )
 DECODED = ("none", "spaces", "addresses", "full")
 CORE_COLUMNS = ("core_label", "block", "core_kind", "sub_core", "core")
-MOVE_COLUMNS = ("src_space", "dst_space", "dst_addr", "src_addr", "n_burst", "burst_bytes",
-                "src_stride", "dst_stride", "bytes", "decoded")  # fmt: skip
+MOVE_COLUMNS = (
+    "src_space",
+    "dst_space",
+    "dst_addr",
+    "src_addr",
+    "n_burst",
+    "burst_bytes",
+    "src_stride",
+    "dst_stride",
+    "bytes",
+    "decoded",
+)
 
 
 def core_of(label: str) -> tuple[int, str, int] | None:
@@ -252,8 +270,11 @@ def _read_dump(file: Path, label: str, report: VendorReport) -> pd.DataFrame:
                 break
             columns["cycle"].append(int(found.group(1)))
             columns["pc"].append(int(found.group(2), 16) & (2**63 - 1))
-            for name, text in (("pipe", found.group(3).strip()), ("instr", instr),
-                               ("operands", operands)):  # fmt: skip
+            for name, text in (
+                ("pipe", found.group(3).strip()),
+                ("instr", instr),
+                ("operands", operands),
+            ):
                 columns[name].append(texts[name].code(text))
             batch[0].append(instr)
             batch[1].append(operands)
@@ -267,8 +288,11 @@ def _read_dump(file: Path, label: str, report: VendorReport) -> pd.DataFrame:
     if not kept_all:
         report.note_partial(file, f"kept the first {MAX_TIMELINE_ROWS:,} data moves")
     if texts["operands"].dropped:
-        report.note_partial(file, f"kept the raw text of the first {MAX_DUMP_TEXTS:,} "
-                            "distinct operand texts (all were decoded)")  # fmt: skip
+        report.note_partial(
+            file,
+            f"kept the raw text of the first {MAX_DUMP_TEXTS:,} "
+            "distinct operand texts (all were decoded)",
+        )
     frame = pd.DataFrame(
         {
             "cycle": np.frombuffer(columns["cycle"], dtype=np.int64),
@@ -305,8 +329,11 @@ def _files(root: Path) -> dict[str, list[tuple[Path, str]]]:
 def simulator_file(path: Path) -> str | None:
     """Which simulator table a file name belongs to (``instructions``, ``code``,
     ``timeline``), or None."""
-    for table, pattern in (("instructions", _INSTR_FILE), ("code", _CODE_FILE),
-                           ("timeline", _DUMP_FILE)):  # fmt: skip
+    for table, pattern in (
+        ("instructions", _INSTR_FILE),
+        ("code", _CODE_FILE),
+        ("timeline", _DUMP_FILE),
+    ):
         if pattern.fullmatch(path.name):
             return table
     return None
@@ -397,9 +424,14 @@ def data_moves(report: VendorReport) -> pd.DataFrame:
 def _recordable(moves: pd.DataFrame) -> pd.Series:
     """Moves whose fields are within the trace's value ranges (probe/validate.py)."""
     ok = pd.Series(True, index=moves.index)
-    for column, field in (("src_addr", "src_addr"), ("dst_addr", "addr"), ("bytes", "size"),
-                          ("burst_bytes", "burst_len"), ("n_burst", "burst_count"),
-                          ("core", "core")):  # fmt: skip
+    for column, field in (
+        ("src_addr", "src_addr"),
+        ("dst_addr", "addr"),
+        ("bytes", "size"),
+        ("burst_bytes", "burst_len"),
+        ("n_burst", "burst_count"),
+        ("core", "core"),
+    ):
         low, high = VALUE_RANGES[field]
         ok &= moves[column].between(low, high).fillna(False).astype(bool)
     end = moves["dst_addr"].astype("float64") + moves["bytes"].astype("float64")
@@ -465,9 +497,22 @@ def simulator_events(
     recorder = Recorder()
     recorder.kernel_begin(kernel, max(blocks, 1), 0, mode)
     core_kinds = {"aiv": int(CoreKind.AIV), "aic": int(CoreKind.AIC)}
-    columns = zip(moves["core_kind"], moves["core"], moves["src_space"], moves["src_addr"],
-                  moves["dst_space"], moves["dst_addr"], moves["bytes"], moves["burst_bytes"],
-                  moves["n_burst"], moves["instr"].astype(str), moves["pc"], start, duration, strict=True)  # fmt: skip
+    columns = zip(
+        moves["core_kind"],
+        moves["core"],
+        moves["src_space"],
+        moves["src_addr"],
+        moves["dst_space"],
+        moves["dst_addr"],
+        moves["bytes"],
+        moves["burst_bytes"],
+        moves["n_burst"],
+        moves["instr"].astype(str),
+        moves["pc"],
+        start,
+        duration,
+        strict=True,
+    )
     for kind, core, src, src_addr, dst, dst_addr, size, burst, count, instr, pc, t, dur in columns:
         src_space, dst_space = Space[src], Space[dst]
         flags = 0
@@ -476,12 +521,26 @@ def simulator_events(
                 flags |= Flag.GM_UNALIGNED
             elif space != Space.GM and addr % chip.space_alignment(space):
                 flags |= Flag.MISALIGNED
-        recorder.copy(core_kinds.get(kind, int(CoreKind.AICORE)), int(core), int(src_space),
-                      int(src_addr), int(dst_space), int(dst_addr), int(size), int(size),
-                      int(burst), int(count), "GM", _move_tag(instr, pc), int(t),
-                      int(dur), int(flags))  # fmt: skip
+        recorder.copy(
+            core_kinds.get(kind, int(CoreKind.AICORE)),
+            int(core),
+            int(src_space),
+            int(src_addr),
+            int(dst_space),
+            int(dst_addr),
+            int(size),
+            int(size),
+            int(burst),
+            int(count),
+            "GM",
+            _move_tag(instr, pc),
+            int(t),
+            int(dur),
+            int(flags),
+        )
     end_ps = int((start + duration).max()) if len(moves) else 0
     recorder.kernel_end(kernel, end_ps, end_ps)
-    meta = new_metadata(chip.to_dict(), kernel, {}, extra={"source": SIMULATOR,
-                                                          "vendor_path": report.path})  # fmt: skip
+    meta = new_metadata(
+        chip.to_dict(), kernel, {}, extra={"source": SIMULATOR, "vendor_path": report.path}
+    )
     return meta, recorder.table()

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
-from ubscope.analyzers.vendor.common import SANITIZER, VendorReport, check_size
+from ubscope.analyzers.vendor.common import VendorReport, check_size
 from ubscope.analyzers.vendor.textlog import (
     LINE_COST,
     MAX_KEPT_CHARS,
@@ -27,6 +27,8 @@ from ubscope.analyzers.vendor.textlog import (
     user_frame,
 )
 from ubscope.probe.errors import VendorFormatError
+
+SANITIZER = "msSanitizer"
 
 MAX_BLOCK_INDICES = 4096
 # What one report may keep in memory: records (and leak summaries), banner
@@ -63,18 +65,6 @@ KINDS: dict[str, tuple[str | None, str]] = {
     "unknown": (None, "sanitizer"),
 }
 
-SUGGESTIONS = {
-    "SAN001": "Check the offset and length of the access against the buffer it targets.",
-    "SAN002": "Align the address to the access granularity (32 B for UB/GM DataCopy).",
-    "SAN003": "Give each core a disjoint slice of the output; check block offsets and tails.",
-    "SAN004": "Write (or Duplicate) the buffer before reading it.",
-    "SAN005": "Free the allocation on every path, or keep it intentionally and document why.",
-    "SAN006": "Free only addresses returned by the allocator, exactly once.",
-    "SAN007": "Drop the allocation or shrink it to what the kernel uses.",
-    "SAN010": "Insert the missing set_flag/wait_flag (or PipeBarrier) between the two pipes.",
-    "SAN011": "Pair every set_flag with a wait_flag on the same event and pipes.",
-    "SAN012": "Add a DCCI (cache flush) before the other core reads the data.",
-}
 
 _HEX = r"(?:0x)?([0-9a-fA-F]{1,16})"
 _SERIAL = re.compile(r"\(serialNo:(\d{1,18})\)")
@@ -450,19 +440,46 @@ def _finding(record: dict[str, Any]) -> Finding | None:
         message=_message(record),
         location=location,
         evidence=evidence,
-        suggestion=SUGGESTIONS.get(code, ""),
         source=SANITIZER,
     )
 
 
 _EVIDENCE_KEYS = (
-    "serial_no", "pc", "device", "blocks", "size", "hazard", "pipes", "thread", "distance",
-    "allocation", "module", "aicore", "pipe", "cores_by_kind", "frames",
-)  # fmt: skip
+    "serial_no",
+    "pc",
+    "device",
+    "blocks",
+    "size",
+    "hazard",
+    "pipes",
+    "thread",
+    "distance",
+    "allocation",
+    "module",
+    "aicore",
+    "pipe",
+    "cores_by_kind",
+    "frames",
+)
 _RECORD_COLUMNS = [
-    "line", "tool", "kind", "severity", "size", "address", "space", "kernel", "blocks",
-    "cores_by_kind", "core_kind", "core", "device", "pc", "serial_no", "file", "header",
-]  # fmt: skip
+    "line",
+    "tool",
+    "kind",
+    "severity",
+    "size",
+    "address",
+    "space",
+    "kernel",
+    "blocks",
+    "cores_by_kind",
+    "core_kind",
+    "core",
+    "device",
+    "pc",
+    "serial_no",
+    "file",
+    "header",
+]
 
 
 def _records_table(records: list[dict[str, Any]]) -> pd.DataFrame:

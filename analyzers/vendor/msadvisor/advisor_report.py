@@ -23,7 +23,6 @@ import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.vendor.common import (
-    ADVISOR,
     VendorReport,
     check_size,
     find_column,
@@ -31,6 +30,8 @@ from ubscope.analyzers.vendor.common import (
 )
 from ubscope.analyzers.vendor.xlsx import read_workbook
 from ubscope.probe.errors import VendorFormatError
+
+ADVISOR = "msprof-analyze advisor"
 
 WHAT_XLSX = "an msprof-analyze advisor workbook (mstt_advisor_*.xlsx)"
 WHAT_HTML = "an msprof-analyze advisor HTML report (mstt_advisor_*.html)"
@@ -185,7 +186,6 @@ def _sequence_findings(name: str, sheet: pd.DataFrame, report: VendorReport) -> 
                 # One operator is a kernel name correlation can match; a sequence is not.
                 location=Location(kernel=operators if operators and "," not in operators else None),
                 evidence={"sheet": name, **values},
-                suggestion="Fuse the operators of the sequence, or tile so transfers overlap compute.",
                 source=ADVISOR,
             )
         )

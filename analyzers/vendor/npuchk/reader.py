@@ -20,9 +20,11 @@ from typing import Any
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
-from ubscope.analyzers.vendor.common import NPUCHK, VendorReport, check_size
+from ubscope.analyzers.vendor.common import VendorReport, check_size
 from ubscope.analyzers.vendor.textlog import LINE_COST, MAX_KEPT_CHARS, TextLog
 from ubscope.probe.errors import VendorFormatError
+
+NPUCHK = "npuchk"
 
 WHAT = "npuchk logs ('*_npuchk.log' with '[ErrorRead3]'-style lines)"
 LOG_SUFFIX = "_npuchk.log"
@@ -79,17 +81,6 @@ MEANINGS = {
     "ErrorBuffer2": "VECIN/VECOUT/VECCALC tensor used in a state that is not allowed",
     "ErrorBuffer3": "tensor operation on memory not allocated or out of bounds",
     "ErrorBuffer4": "TBufPool not set up with InitBufPool",
-}
-SUGGESTIONS = {
-    "NCK001": "AllocTensor before the access and FreeTensor only after the last use.",
-    "NCK002": "Check offsets and lengths against the tensor's allocated size (tails!).",
-    "NCK003": "Align UB offsets and tile lengths to 32 B, or use DataCopyPad.",
-    "NCK004": "Write the data before reading it; read results before overwriting them.",
-    "NCK005": "Order the pipes: EnQue/DeQue, set_flag/wait_flag pairs or PipeBarrier.",
-    "NCK006": "FreeTensor every tensor AllocTensor returned, on every path.",
-    "NCK007": "Free each tensor exactly once.",
-    "NCK008": "Set buffers up with InitBuffer/InitBufPool and use them through their queue.",
-    "NCK009": "Look the class up in the npu_check documentation of your CANN version.",
 }
 
 
@@ -298,15 +289,28 @@ def _finding(error: dict[str, Any], log: str) -> Finding:
             file=_user_frame(error["frames"]),
         ),
         evidence=evidence,
-        suggestion=SUGGESTIONS[code],
         source=NPUCHK,
     )
 
 
 _COLUMNS = [
-    "log", "line", "code", "class", "unit", "kernel", "block", "sub_block", "core_kind",
-    "op", "host_address", "extent", "count", "instruction", "file", "frames",
-]  # fmt: skip
+    "log",
+    "line",
+    "code",
+    "class",
+    "unit",
+    "kernel",
+    "block",
+    "sub_block",
+    "core_kind",
+    "op",
+    "host_address",
+    "extent",
+    "count",
+    "instruction",
+    "file",
+    "frames",
+]
 
 
 def read_npuchk(path: str | os.PathLike[str]) -> VendorReport:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
-from ubscope.analyzers.rules.base import Rule, register
-from ubscope.analyzers.vendor.common import MSPROF_OP, VendorReport
+from ubscope.analyzers.rules.base import Threshold, register
+from ubscope.analyzers.vendor.common import VendorReport
+from ubscope.analyzers.vendor.msprof_op.reader import MSPROF_OP
+from ubscope.analyzers.vendor.rule import VendorRule
 
 EVIDENCE_BLOCKS = 16
 
@@ -50,14 +52,13 @@ def _blocks(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"block_id": block, "sub_block_id": sub, "core_kind": sub.map(_core_kind)})
 
 
-class BankConflictRule(Rule):
+class BankConflictRule(VendorRule):
     """Per-block UB bank conflict ratio from ResourceConflictRatio.csv."""
 
     input_kind = "msprof_op"
     severity = Severity.WARNING
     columns: tuple[str, ...] = ()
     what = ""
-    suggestion = ""
 
     def check(self, data: VendorReport) -> list[Finding]:
         table = data.tables.get("ResourceConflictRatio")
@@ -101,7 +102,7 @@ class BankConflictRule(Rule):
                             .itertuples(index=False)
                         ],
                     },
-                    suggestion=self.suggestion,
+                    suggestion=self.fix(),
                     estimated_gain=f"up to {worst['ratio']:.0%} of vector cycles on block {block_id}",
                     source=MSPROF_OP,
                 )
@@ -113,44 +114,76 @@ class BankConflictRule(Rule):
 class BankGroupConflict(BankConflictRule):
     """msprof op: vector instructions stall on UB bank-group conflicts.
 
-    What: ``aiv_vec_bankgroup_cflt_ratio`` (``aic_...`` on 310P) in
+    ## What it does
+
+    ``aiv_vec_bankgroup_cflt_ratio`` (``aic_...`` on 310P) in
     ResourceConflictRatio.csv above ``max_ratio`` on any block; one finding
     per operator launch listing the blocks over the threshold.
-    Why: operands of one vector instruction in the same UB bank group are
+
+    ## Why it matters
+
+    Operands of one vector instruction in the same UB bank group are
     read serially, so the instruction takes several cycles instead of one.
-    Fix: place source and destination tensors in different bank groups
+
+    ## Example
+
+    ResourceConflictRatio.csv with ``block_id,sub_block_id,
+    aiv_vec_bankgroup_cflt_ratio`` rows ``0,vector0,0.12``: block 0 stalls
+    12 % of its vector cycles on bank-group conflicts (``max_ratio`` 0.04).
+
+    ## How to fix
+
+    Place source and destination tensors in different bank groups
     (offset buffers by the bank-group stride, e.g. via TBuf/queue ordering or
     padding), or split the operation so operands do not collide.
     """
 
     code = "MSOP001"
     name = "ub-bank-group-conflict"
-    thresholds = {"max_ratio": 0.04}
+    thresholds = {
+        "max_ratio": Threshold(
+            0.04, "share of a block's vector cycles stalled on bank-group conflicts"
+        )
+    }
     columns = ("aiv_vec_bankgroup_cflt_ratio", "aic_vec_bankgroup_cflt_ratio")
     what = "bank-group"
-    suggestion = "Offset the operand buffers so they fall in different UB bank groups."
 
 
 @register
 class BankConflict(BankConflictRule):
     """msprof op: vector instructions stall on UB bank conflicts.
 
-    What: ``aiv_vec_bank_cflt_ratio`` (``aic_...`` on 310P) in
+    ## What it does
+
+    ``aiv_vec_bank_cflt_ratio`` (``aic_...`` on 310P) in
     ResourceConflictRatio.csv above ``max_ratio`` on any block; one finding
     per operator launch listing the blocks over the threshold.
-    Why: two operands in the same UB bank are accessed in different cycles,
+
+    ## Why it matters
+
+    Two operands in the same UB bank are accessed in different cycles,
     stalling the vector pipe (the old msprof advice flagged > 4 %).
-    Fix: pad or offset buffers by one bank width (32 B) so concurrently read
+
+    ## Example
+
+    ResourceConflictRatio.csv with ``block_id,sub_block_id,
+    aiv_vec_bank_cflt_ratio`` rows ``3,vector1,0.09``: block 3 stalls 9 % of
+    its vector cycles on bank conflicts (``max_ratio`` 0.04).
+
+    ## How to fix
+
+    Pad or offset buffers by one bank width (32 B) so concurrently read
     operands map to different banks; avoid strides that are multiples of the
     bank count.
     """
 
     code = "MSOP002"
     name = "ub-bank-conflict"
-    thresholds = {"max_ratio": 0.04}
+    thresholds = {
+        "max_ratio": Threshold(0.04, "share of a block's vector cycles stalled on bank conflicts")
+    }
     columns = ("aiv_vec_bank_cflt_ratio", "aic_vec_bank_cflt_ratio")
     what = "bank"
-    suggestion = "Pad/offset UB buffers by 32 B so concurrent operands use different banks."
 
 
 MTE_PIPES = ("aiv_mte2", "aiv_mte3", "aic_mte1", "aic_mte2", "aic_mte3")
@@ -186,10 +219,12 @@ def pipe_shares(rows: pd.DataFrame) -> tuple[dict[str, float], dict[str, str]]:
 
 
 @register
-class MteBound(Rule):
+class MteBound(VendorRule):
     """msprof op: the kernel is bound by memory transfer (MTE) pipes.
 
-    What: from PipeUtilization.csv, the mean over blocks of each MTE pipe's
+    ## What it does
+
+    From PipeUtilization.csv, the mean over blocks of each MTE pipe's
     share of its own core's busy time (``aiv_mte2_time(us)`` over
     ``aiv_time(us)``, ``aic_mte2_time(us)`` over ``aic_time(us)``, ...);
     flags a launch when the busiest MTE pipe reaches ``min_mte_ratio``
@@ -197,18 +232,35 @@ class MteBound(Rule):
     when a file has no time columns: in mix (AIC+AIV) kernels they are
     fractions of the whole task and under-read a busy pipe. The evidence
     names the denominator of every share.
-    Why: when transfers GM->UB/L1 (MTE2) or UB->GM (MTE3) take most of the
+
+    ## Why it matters
+
+    When transfers GM->UB/L1 (MTE2) or UB->GM (MTE3) take most of the
     time, faster compute changes nothing; the kernel waits on memory.
-    Fix: double-buffer (queue depth 2) so transfers overlap compute, use
+
+    ## Example
+
+    PipeUtilization.csv rows ``block_id,aiv_time(us),aiv_mte2_time(us)``
+    = ``0,10.0,9.1`` and ``1,10.0,8.7``: MTE2 is busy 89 % of the vector
+    core's time (``min_mte_ratio`` 0.8).
+
+    ## How to fix
+
+    Double-buffer (queue depth 2) so transfers overlap compute, use
     larger contiguous DataCopy bursts, reuse data already in UB/L1, fuse with
     neighbours to skip GM round trips.
     """
 
     code = "MSOP003"
+    explained_by = ("GM001", "GM002", "GM003", "ALN003", "ALN004")
     name = "mte-bound"
     input_kind = "msprof_op"
     severity = Severity.WARNING
-    thresholds = {"min_mte_ratio": 0.8}
+    thresholds = {
+        "min_mte_ratio": Threshold(
+            0.8, "mean share of its core's busy time the busiest MTE pipe takes"
+        )
+    }
 
     def check(self, data: VendorReport) -> list[Finding]:
         table = data.tables.get("PipeUtilization")
@@ -235,7 +287,7 @@ class MteBound(Rule):
                         "mean_shares": shares,
                         "denominators": denominators,
                     },
-                    suggestion="Double-buffer transfers and enlarge contiguous DataCopy bursts.",
+                    suggestion=self.fix(),
                     source=MSPROF_OP,
                 )
             )

@@ -1,16 +1,17 @@
 """Rules over ``msprof op simulator`` output (``SIM0xx``): data moves whose
 decoded on-chip operand is misaligned, and data moves that could not be
 decoded. The alignment and traffic rules of the trace run on the trace built
-from the same moves (:func:`~ubscope.analyzers.vendor.simulator.simulator_trace`)."""
+from the same moves (:func:`~ubscope.analyzers.vendor.simulator.reader.simulator_trace`)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
-from ubscope.analyzers.rules.base import Rule, register
+from ubscope.analyzers.rules.base import register
 from ubscope.analyzers.vendor.common import VendorReport
-from ubscope.analyzers.vendor.simulator import SIMULATOR, data_moves
+from ubscope.analyzers.vendor.rule import VendorRule
+from ubscope.analyzers.vendor.simulator.reader import SIMULATOR, data_moves
 from ubscope.probe.chip import load_chip
 
 EVIDENCE_ITEMS = 8
@@ -34,7 +35,7 @@ def _where(rows: pd.DataFrame) -> dict[str, object]:
     }
 
 
-class SimulatorRule(Rule):
+class SimulatorRule(VendorRule):
     """A rule over the decoded data moves of simulator output."""
 
     input_kind = "simulator"
@@ -50,21 +51,33 @@ def _addressed(data: VendorReport) -> pd.DataFrame:
 class SimulatorMisalignedMove(SimulatorRule):
     """msprof op simulator: a data move's on-chip address is not aligned.
 
-    What: data moves (``MOV_OUT_TO_UB``, ``MOV_UB_TO_OUT``, ``DMA_MOV``...) in
+    ## What it does
+
+    Data moves (``MOV_OUT_TO_UB``, ``MOV_UB_TO_OUT``, ``DMA_MOV``...) in
     the simulator's instr_exe.csv or instr_log.dump whose decoded UB/L1
     address is not a multiple of 32 B (L0A/L0B 512 B, L0C 64 B); one finding
     per instruction address, with the cores and the raw operand text.
-    Why: the hardware requires these alignments; on an NPU the same move
+
+    ## Why it matters
+
+    The hardware requires these alignments; on an NPU the same move
     raises "Illegal instruction ... unaligned UB addresses" or moves the
     wrong bytes, so the simulator run already shows the bug.
-    Example: ``MOV_OUT_TO_UB ... XD:X19=0x210`` (UB 0x210 is 16 B past a
+
+    ## Example
+
+    ``MOV_OUT_TO_UB ... XD:X19=0x210`` (UB 0x210 is 16 B past a
     32 B boundary) -> "MOV_OUT_TO_UB at pc 0x1130a3a0 writes UB 0x210, not
     32 B aligned".
-    Fix: allocate through TPipe / an aligned pool and offset sub-tensors by
+
+    ## How to fix
+
+    Allocate through TPipe / an aligned pool and offset sub-tensors by
     whole 32 B blocks (16 fp16 / 8 fp32 elements).
     """
 
     code = "SIM001"
+    explained_by = ("ALN001",)
     name = "simulator-misaligned-move"
     severity = Severity.ERROR
 
@@ -103,7 +116,7 @@ class SimulatorMisalignedMove(SimulatorRule):
                         "operands": str(first.get("detail", first.get("operands", ""))),
                         "decoded": str(first["decoded"]),
                     },
-                    suggestion="Offset the buffer by whole 32 B blocks (allocate through TPipe).",
+                    suggestion=self.fix(),
                     source=SIMULATOR,
                 )
             )
@@ -114,17 +127,28 @@ class SimulatorMisalignedMove(SimulatorRule):
 class SimulatorUndecodedMove(SimulatorRule):
     """msprof op simulator: data moves whose operands could not be decoded.
 
-    What: data-move instructions whose operand text gave no source or
+    ## What it does
+
+    Data-move instructions whose operand text gave no source or
     destination space, no addresses (``decoded`` = none/spaces), or no
     length because the instruction's ``XM`` burst layout is not known (only
     ``MOV_OUT_TO_UB`` and ``MOV_UB_TO_OUT`` are decoded); one info finding
     listing the instructions and their raw operand text.
-    Why: moves that are not decoded are left out of the alignment checks
+
+    ## Why it matters
+
+    Moves that are not decoded are left out of the alignment checks
     and of the trace built from the simulator output, so the analysis of
     those copies is incomplete; the finding says exactly what is missing.
-    Example: ``MOV_OUT_TO_UB_ALIGN_V2 ... config0 ...`` -> "1 data-move
+
+    ## Example
+
+    ``MOV_OUT_TO_UB_ALIGN_V2 ... config0 ...`` -> "1 data-move
     instruction(s) not fully decoded: MOV_OUT_TO_UB_ALIGN_V2 (length unknown)".
-    Fix: nothing in the kernel; record with ``--dump=on`` for per-execution
+
+    ## How to fix
+
+    Nothing in the kernel; record with ``--dump=on`` for per-execution
     operands, and check these moves in the simulator's own views.
     """
 
@@ -137,8 +161,11 @@ class SimulatorUndecodedMove(SimulatorRule):
         partial = moves[moves["decoded"] != "full"]
         if partial.empty:
             return []
-        missing = {"none": "spaces and addresses unknown", "spaces": "addresses unknown",
-                   "addresses": "length unknown"}  # fmt: skip
+        missing = {
+            "none": "spaces and addresses unknown",
+            "spaces": "addresses unknown",
+            "addresses": "length unknown",
+        }
         kinds = partial.groupby(["instr", "decoded"], observed=True).size()
         parts = [f"{instr} ({missing[level]}, {count}x)" for (instr, level), count in kinds.items()]
         operands = partial.get("detail", partial.get("operands"))
@@ -153,7 +180,7 @@ class SimulatorUndecodedMove(SimulatorRule):
                     if operands is not None
                     else [],
                 },
-                suggestion="These moves are not in the alignment checks or the derived trace.",
+                suggestion=self.fix(),
                 source=SIMULATOR,
             )
         ]
@@ -163,18 +190,30 @@ class SimulatorUndecodedMove(SimulatorRule):
 class SimulatorDataMoves(SimulatorRule):
     """msprof op simulator: the data moves the kernel made, with their on-chip ranges.
 
-    What: one info finding per core listing the decoded data moves (pipe,
+    ## What it does
+
+    One info finding per core listing the decoded data moves (pipe,
     direction, on-chip range, GM address, bytes) of the simulated kernel, so
     a run on no NPU shows where its copies land in UB/L1.
-    Why: the simulator's instr_exe.csv shows operands only as register text;
+
+    ## Why it matters
+
+    The simulator's instr_exe.csv shows operands only as register text;
     the decoded ranges are what the buffer layout and the alignment and
     traffic rules of the derived trace are checked against.
-    Example: ``MOV_OUT_TO_UB ... XD:X19=0x200,XN:X15=0x112fa600,XM:X20=0x80010``
+
+    ## Example
+
+    ``MOV_OUT_TO_UB ... XD:X19=0x200,XN:X15=0x112fa600,XM:X20=0x80010``
     -> "aiv3: 2 data move(s): MTE2 GM 0x112fa600 -> UB 0x200-0x300 (256 B), ...".
-    Fix: nothing to fix; compare the ranges with the intended buffer layout.
+
+    ## How to fix
+
+    Nothing to fix; compare the ranges with the intended buffer layout.
     """
 
     code = "SIM003"
+    descriptive = True
     name = "simulator-data-moves"
     severity = Severity.INFO
 
@@ -194,7 +233,7 @@ class SimulatorDataMoves(SimulatorRule):
                         core_kind=str(kind),
                         space=str(space.iloc[0]),
                         addr_start=int(addr.min()),
-                    ),  # fmt: skip
+                    ),
                     evidence={"moves": lines, "count": len(rows)},
                     source=SIMULATOR,
                 )

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
-from ubscope.analyzers.vendor.common import CPU_DEBUG, VendorReport, check_size
+from ubscope.analyzers.vendor.common import VendorReport, check_size
 from ubscope.analyzers.vendor.textlog import (
     LINE_COST,
     MAX_KEPT_CHARS,
@@ -30,6 +30,8 @@ from ubscope.analyzers.vendor.textlog import (
 )
 from ubscope.probe.errors import VendorFormatError
 
+CPU_DEBUG = "Ascend C CPU debug"
+
 WHAT = "an Ascend C CPU-debug log ('[ERROR][Block_0][AIV_0][file:line][func][pid] ...' lines)"
 MAX_RECORDS = 10_000
 MAX_FRAMES = 64  # back-trace frames kept per record
@@ -39,6 +41,7 @@ _RECORD = re.compile(
     r"\[ERROR\]\[(?:Block|Core|CORE)_(\d{1,9})\](?:\[(AIV|AIC)_(\d{1,9})\])?"
     r"\[([^\[\]]{1,1024})\]\[([^\[\]]{0,1024})\]\[(?:pid )?(\d{1,12})\] ?"
 )
+
 _ABORT = re.compile(r"\[ERROR\]\[(?:Block|Core|CORE)_\d{1,9}\].{0,200}error happened")
 _FRAME = re.compile(r"\[#(\d{1,4})\] (?:0x[0-9a-fA-F]{1,16}: )?")
 _FILE_LINE = re.compile(r"\S:\d{1,9}$")
@@ -107,13 +110,6 @@ MESSAGES = {
     "CPU003": "buffers set up beyond the UB pool",
     "CPU004": "too many buffers in one queue position",
     OTHER: "Ascend C CPU-debug check failed",
-}
-SUGGESTIONS = {
-    "CPU001": "Check the tensor's offset and length against the UB size at the reported line.",
-    "CPU002": "Align the buffer offset (and tile length) to 32 B, or use DataCopyPad.",
-    "CPU003": "Shrink InitBuffer sizes or buffer counts so their sum fits the UB.",
-    "CPU004": "Free (EnQue/DeQue/FreeTensor) a buffer before allocating another in the queue.",
-    OTHER: "Read the message at the reported line; the check names the argument at fault.",
 }
 
 
@@ -216,15 +212,23 @@ def _finding(record: dict[str, Any]) -> Finding:
             file=user,
         ),
         evidence=evidence,
-        suggestion=SUGGESTIONS[code],
         source=CPU_DEBUG,
     )
 
 
 _COLUMNS = [
-    "line", "code", "block", "core_kind", "sub_block", "check_at", "function", "pid",
-    "message", "file", "frames",
-]  # fmt: skip
+    "line",
+    "code",
+    "block",
+    "core_kind",
+    "sub_block",
+    "check_at",
+    "function",
+    "pid",
+    "message",
+    "file",
+    "frames",
+]
 
 
 def read_cpu_debug(path: str | os.PathLike[str]) -> VendorReport:
