@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from ubscope.analyzers.context import SPACE_LABELS, TraceContext
+from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
+from ubscope.analyzers.model.arrays import SPACE_LABELS
 from ubscope.analyzers.rules.fragmentation import DEFAULT_MIN_FREE_FRACTION
 from ubscope.probe.chip import ON_CHIP, ChipProfile
-from ubscope.probe.events import EventKind
 
 SCHEMA = "ubscope.metrics/1"
 
@@ -76,13 +76,11 @@ def _fragmentation(ctx: TraceContext) -> dict[str, Any]:
         (ctx.max_external(int(g), DEFAULT_MIN_FREE_FRACTION)[0] for g in ctx.group_ids),
         default=0.0,
     )
-    fails = ctx.rows(EventKind.ALLOC_FAIL)
+    fails = ctx.table.alloc_failures()
     blocks = ctx.blocks
     return {
         "max_external": round(worst, 6),
-        "failed_allocs_with_enough_free": int(
-            (ctx.column("arg")[fails] >= ctx.column("aligned_size")[fails]).sum()
-        ),
+        "failed_allocs_with_enough_free": int((fails.total_free >= fails.aligned_size).sum()),
         "internal_waste_bytes": int((blocks.aligned - blocks.size).sum()),
     }
 

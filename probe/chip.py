@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ubscope.probe.errors import ChipProfileError, read_input_text
-from ubscope.probe.events import Space
+from ubscope.probe.events import ON_CHIP_SPACES, Space
 from ubscope.probe.yamlfile import parse_yaml
 
 DEFAULT_CHIP = "Ascend910B2"
-ON_CHIP = ("UB", "L1", "L0A", "L0B", "L0C")
+# The on-chip spaces by name, as the profiles' keys write them.
+ON_CHIP = tuple(space.name for space in ON_CHIP_SPACES)
 _MAX_PROFILE_BYTES = 1 << 20
 
 

@@ -1,0 +1,16 @@
+"""The analysis model of one trace, by topic, each over the typed event layer
+(:mod:`ubscope.probe.event_table`) and computed once on first use.
+
+- ``arrays``: numpy helpers shared by the topics (group ids, runs, codes, FIFO pairing)
+- ``groups``: group ids of events and the chip's capacities
+- ``launches``: kernel launches and modelled time
+- ``blocks``: allocation blocks and their lifetimes
+- ``touches``: first and last touch of each block
+- ``occupancy``: live bytes over time, peaks, on-chip spaces in use
+- ``fragmentation``: the coverage replay (free bytes, largest free block, overlaps)
+- ``traffic``: GM traffic and the roofline
+- ``kv``: KV-cache pages and slot use
+- ``locate``: locations, call-site groups and the events a finding points at
+
+:class:`ubscope.analyzers.context.TraceContext` composes them for the rules.
+"""

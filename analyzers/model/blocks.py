@@ -1,0 +1,95 @@
+"""Allocation blocks: each ALLOC paired with the FREE that ends it, and their lifetimes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ubscope.analyzers.model.arrays import ADDR_BITS, CORE_KIND_LABELS, SPACE_LABELS, pair_fifo
+from ubscope.analyzers.model.groups import Groups
+from ubscope.probe.event_table import EventTable
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """Allocation blocks as parallel arrays in program order (one per ALLOC)."""
+
+    gid: np.ndarray
+    addr: np.ndarray
+    end: np.ndarray
+    size: np.ndarray
+    aligned: np.ndarray
+    alloc_row: np.ndarray
+    free_row: np.ndarray  # -1: never freed
+    name: np.ndarray  # string codes of the name column
+    tag: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.gid.size)
+
+
+class BlockModel:
+    """The allocation blocks of one trace (a free ends the oldest live block at its address)."""
+
+    def __init__(self, table: EventTable, groups: Groups):
+        self.table = table
+        self.groups = groups
+
+    @cached_property
+    def blocks(self) -> Blocks:
+        allocs, frees = self.table.allocs(), self.table.frees()
+        alloc_gid, free_gid = self.groups.gid(allocs.rows), self.groups.gid(frees.rows)
+        free_row = pair_fifo(
+            (alloc_gid.astype(np.int64) << ADDR_BITS) | allocs.address,
+            (free_gid.astype(np.int64) << ADDR_BITS) | frees.address,
+            allocs.rows,
+            frees.rows,
+        )
+        return Blocks(
+            gid=alloc_gid,
+            addr=allocs.address,
+            end=allocs.address + allocs.aligned_size,
+            size=allocs.size,
+            aligned=allocs.aligned_size,
+            alloc_row=allocs.rows,
+            free_row=free_row,
+            name=allocs.name,
+            tag=allocs.tag,
+        )
+
+    @cached_property
+    def lifetimes(self) -> pd.DataFrame:
+        """One row per allocation block: core_kind, core, space, addr, end, size,
+        aligned_size, name, tag, alloc_seq, free_seq (-1 = never freed),
+        t_alloc_ps, t_free_ps (-1 = never)."""
+        blocks = self.blocks
+        allocs = self.table.allocs()
+        seq, start = self.table.column("seq"), self.table.column("start_ps")
+        freed = blocks.free_row >= 0
+        free_rows = np.where(freed, blocks.free_row, 0)
+        t_alloc = start[allocs.rows]
+        return pd.DataFrame(
+            {
+                "core_kind": pd.Categorical.from_codes(
+                    allocs.core_kind, pd.Index(CORE_KIND_LABELS)
+                ),
+                "core": allocs.core.astype(np.int64),
+                "space": pd.Categorical.from_codes(allocs.space, pd.Index(SPACE_LABELS)),
+                "addr": blocks.addr,
+                "end": blocks.end,
+                "size": blocks.size,
+                "aligned_size": blocks.aligned,
+                "name": self._strings("name", blocks.name),
+                "tag": self._strings("tag", blocks.tag),
+                "alloc_seq": seq[allocs.rows],
+                "free_seq": np.where(freed, seq[free_rows], -1),
+                "t_alloc_ps": t_alloc,
+                "t_free_ps": np.where(freed, np.maximum(start[free_rows], t_alloc), -1),
+            }
+        )
+
+    def _strings(self, column: str, codes: np.ndarray) -> pd.Categorical:
+        return pd.Categorical.from_codes(codes, categories=self.table.events[column].cat.categories)

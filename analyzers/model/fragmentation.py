@@ -1,0 +1,149 @@
+"""Coverage of one group's address range over time: free bytes, the largest free
+block and overlaps, replayed exactly over the group's elementary intervals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ubscope.analyzers.model.blocks import BlockModel
+from ubscope.analyzers.model.groups import Groups, display_times, gid_of
+from ubscope.analyzers.model.occupancy import OccupancyModel
+from ubscope.probe.event_table import EventTable
+
+# The exact replay costs (distinct block boundaries x events) of a group; past
+# these it samples the state instead (see FragmentationModel._replay_sampled).
+_MAX_INTERVALS = 512
+_MAX_REPLAY_CELLS = 50_000_000
+_MAX_SAMPLES = 2048
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """One group's on-chip state after each of its ALLOC/FREE events."""
+
+    rows: np.ndarray  # event rows, program order
+    live_bytes: np.ndarray
+    free_bytes: np.ndarray  # below capacity
+    largest_free: np.ndarray
+    max_cover: np.ndarray  # most live blocks covering one byte (2+ = overlap)
+
+
+def external_fragmentation(free_bytes: np.ndarray, largest_free: np.ndarray) -> np.ndarray:
+    """1 - largest free block / total free bytes (0 where nothing is free)."""
+    free = np.asarray(free_bytes, dtype=np.float64)
+    return np.where(free > 0, 1.0 - np.asarray(largest_free) / np.maximum(free, 1.0), 0.0)
+
+
+class FragmentationModel:
+    """Per group, computed on first use: the coverage replay and what follows from it."""
+
+    def __init__(
+        self, table: EventTable, groups: Groups, occupancy: OccupancyModel, blocks: BlockModel
+    ):
+        self.table = table
+        self.groups = groups
+        self.occupancy = occupancy
+        self.block_model = blocks
+        self._coverage: dict[int, Coverage] = {}
+
+    def coverage(self, gid: int) -> Coverage:
+        """Free bytes, largest free block and overlap depth of one group after each
+        ALLOC/FREE, replayed exactly over the group's elementary address intervals."""
+        cached = self._coverage.get(gid)
+        if cached is None:
+            cached = self._coverage[gid] = self._replay(gid)
+        return cached
+
+    def _capacity(self, gid: int) -> int:
+        return int(self.groups.capacity_by_space[gid % 8])
+
+    def _replay(self, gid: int) -> Coverage:
+        live = self.occupancy.live
+        part = self.occupancy.group_slice(gid)
+        rows = live.rows[part]
+        capacity = self._capacity(gid)
+        addr = self.table.column("addr")[rows]
+        end = live.end[part]
+        sign = np.sign(live.delta[part]).astype(np.int32)
+        bounds = np.unique(np.concatenate([[0, capacity], addr, end]))
+        if bounds.size > _MAX_INTERVALS and bounds.size * rows.size > _MAX_REPLAY_CELLS:
+            return self._replay_sampled(gid, rows, capacity)
+        first = np.searchsorted(bounds, addr)
+        last = np.searchsorted(bounds, end)
+        count = rows.size
+        free = np.zeros(count, dtype=np.int64)
+        largest = np.zeros(count, dtype=np.int64)
+        run = np.zeros(count, dtype=np.int64)
+        max_cover = np.zeros(count, dtype=np.int32)
+        # One pass per elementary address interval (few per group), each over all
+        # of the group's events: coverage is the running sum of the signed blocks
+        # spanning the interval; free runs extend across uncovered intervals.
+        for index in range(bounds.size - 1):
+            spans = (first <= index) & (last > index)
+            cover = np.cumsum(np.where(spans, sign, 0), dtype=np.int32)
+            np.maximum(max_cover, cover, out=max_cover)
+            if bounds[index + 1] > capacity:
+                run[:] = 0
+                continue
+            width = int(bounds[index + 1] - bounds[index])
+            empty = cover <= 0
+            free += np.where(empty, width, 0)
+            run = np.where(empty, run + width, 0)
+            np.maximum(largest, run, out=largest)
+        return Coverage(rows, live.live[part], free, largest, max_cover)
+
+    def _replay_sampled(self, gid: int, rows: np.ndarray, capacity: int) -> Coverage:
+        """The replay for groups with very many distinct block boundaries: the state
+        is rebuilt from the live blocks at up to ``_MAX_SAMPLES`` evenly spaced
+        events and held until the next sample (overlaps between samples can be missed)."""
+        blocks = self.block_model.blocks
+        mine = np.flatnonzero(blocks.gid == gid)
+        alloc, free_row = blocks.alloc_row[mine], blocks.free_row[mine]
+        start, end = blocks.addr[mine], blocks.end[mine]
+        picks = np.unique(np.linspace(0, rows.size - 1, min(rows.size, _MAX_SAMPLES)).astype(int))
+        free = np.zeros(picks.size, dtype=np.int64)
+        largest = np.zeros(picks.size, dtype=np.int64)
+        cover = np.zeros(picks.size, dtype=np.int32)
+        for slot, row in enumerate(rows[picks]):
+            live = (alloc <= row) & ((free_row < 0) | (free_row > row))
+            order = np.argsort(start[live], kind="stable")
+            lo, hi = start[live][order], end[live][order]
+            reach = np.maximum.accumulate(hi) if hi.size else hi
+            cover[slot] = 2 if hi.size > 1 and (lo[1:] < reach[:-1]).any() else min(hi.size, 1)
+            edges = np.clip(np.concatenate([[0], reach]), 0, capacity)
+            starts = np.clip(np.concatenate([lo, [capacity]]), 0, capacity)
+            gaps = np.maximum(starts - np.maximum.accumulate(edges), 0)
+            free[slot], largest[slot] = gaps.sum(), gaps.max(initial=0)
+        held = np.searchsorted(picks, np.arange(rows.size), "right") - 1
+        live_bytes = self.occupancy.live.live[self.occupancy.group_slice(gid)]
+        return Coverage(rows, live_bytes, free[held], largest[held], cover[held])
+
+    def fragmentation(self, core_kind: str, core: int, space: str) -> pd.DataFrame:
+        """[t_ps, seq, free_bytes, largest_free, external] after every ALLOC/FREE of
+        one core's space (below capacity); external = 1 - largest / free (0 if none free)."""
+        cover = self.coverage(gid_of(core_kind, core, space))
+        return pd.DataFrame(
+            {
+                "t_ps": display_times(self.table, cover.rows),
+                "seq": self.table.column("seq")[cover.rows],
+                "free_bytes": cover.free_bytes,
+                "largest_free": cover.largest_free,
+                "external": external_fragmentation(cover.free_bytes, cover.largest_free),
+            }
+        )
+
+    def max_external(self, gid: int, min_free_fraction: float) -> tuple[float, int]:
+        """Worst external fragmentation of a group over time and the row where it
+        happened, counting only states with at least ``min_free_fraction`` of the
+        capacity free (so a nearly full memory does not count as fragmented)."""
+        cover = self.coverage(gid)
+        capacity = self._capacity(gid)
+        external = external_fragmentation(cover.free_bytes, cover.largest_free)
+        external = np.where(cover.free_bytes >= min_free_fraction * capacity, external, 0.0)
+        if not external.size:
+            return 0.0, -1
+        worst = int(np.argmax(external))
+        return float(external[worst]), int(cover.rows[worst])

@@ -1,0 +1,66 @@
+"""Kernel launches and the modelled time of a trace."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ubscope.probe.event_table import EventTable
+from ubscope.probe.events import EventKind
+
+
+class LaunchModel:
+    """The launches of one trace; ``kernel`` names events outside any launch."""
+
+    def __init__(self, table: EventTable, kernel: str | None):
+        self.table = table
+        self.kernel = kernel
+
+    @cached_property
+    def launches(self) -> pd.DataFrame:
+        """[name, mode, block_dim, start_ps, end_ps, first_seq, last_seq] per kernel launch
+        (a launch cut short by a truncated trace ends at its last recorded event)."""
+        table = self.table
+        launches = table.launches()
+        seq = table.column("seq")
+        open_ended = launches.end_row < 0
+        end_rows = np.where(open_ended, len(table) - 1, launches.end_row)
+        return pd.DataFrame(
+            {
+                "name": table.labels("name")[launches.name].astype(str),
+                "mode": table.labels("tag")[launches.mode].astype(str),
+                "block_dim": launches.block_dim,
+                "start_ps": launches.start_ps,
+                "end_ps": np.where(open_ended, self.modelled_end_ps, launches.end_ps),
+                "first_seq": seq[launches.rows],
+                "last_seq": seq[end_rows],
+            }
+        )
+
+    @cached_property
+    def modelled_end_ps(self) -> int:
+        """The latest modelled time any event reaches (a KERNEL_END event sits at
+        its launch's end; its dur_ps is the launch's length, not its own)."""
+        table = self.table
+        if not len(table):
+            return 0
+        ends = table.column("start_ps") + table.column("dur_ps")
+        kernel_ends = table.rows(EventKind.KERNEL_END)
+        ends[kernel_ends] = table.column("start_ps")[kernel_ends]
+        return int(ends.max())
+
+    @cached_property
+    def modelled_time_ps(self) -> int:
+        """Sum of the launches' modelled durations."""
+        launches = self.launches
+        return int((launches["end_ps"] - launches["start_ps"]).sum()) if len(launches) else 0
+
+    def kernel_of(self, row: int) -> str | None:
+        """The name of the launch an event row belongs to."""
+        firsts = self.launches["first_seq"].to_numpy()
+        if not firsts.size:
+            return self.kernel
+        index = max(0, int(np.searchsorted(firsts, row, "right")) - 1)
+        return str(self.launches["name"].iloc[index])

@@ -1,0 +1,164 @@
+"""GM traffic per tensor and direction, and the roofline of the whole trace."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ubscope.analyzers.model.launches import LaunchModel
+from ubscope.probe.chip import ChipProfile
+from ubscope.probe.event_table import EventTable
+from ubscope.probe.events import Flag, Space
+
+
+class TrafficModel:
+    """What crossed the GM boundary and how it compares with the compute done."""
+
+    def __init__(self, table: EventTable, chip: ChipProfile, launches: LaunchModel):
+        self.table = table
+        self.chip = chip
+        self.launch_model = launches
+
+    @cached_property
+    def gm_transfers(self) -> dict[str, np.ndarray]:
+        """COPY events with a GM side as parallel arrays: rows, read (GM -> on-chip),
+        gm_addr, bytes (moved), burst_len, burst_count, tensor (code), workspace
+        (an L2-resident core-to-core workspace)."""
+        copies = self.table.copies()
+        read = copies.src_space == Space.GM
+        gm_side = read | (copies.dst_space == Space.GM)
+        read = read[gm_side]
+        rows = copies.rows[gm_side]
+        return {
+            "rows": rows,
+            "read": read,
+            "gm_addr": np.where(read, copies.src_address[gm_side], copies.dst_address[gm_side]),
+            "bytes": copies.bytes[gm_side],
+            "burst_len": copies.burst_len[gm_side],
+            "burst_count": copies.burst_count[gm_side],
+            "tensor": copies.tensor[gm_side],
+            "workspace": (self.table.column("flags")[rows] & int(Flag.WORKSPACE)) != 0,
+        }
+
+    @cached_property
+    def traffic(self) -> pd.DataFrame:
+        """Per GM tensor and direction: tensor, direction, bytes, transfers,
+        distinct_bytes, redundancy (bytes / distinct_bytes), small_transfers (bursts
+        below the chip's efficient burst size), workspace (L2-resident core-to-core
+        workspace: not HBM traffic)."""
+        copies = self.gm_transfers
+        key = copies["tensor"].astype(np.int64) * 2 + (~copies["read"]).astype(np.int64)
+        size = int(key.max()) + 1 if key.size else 0
+        moved = np.bincount(key, weights=copies["bytes"], minlength=size)
+        transfers = np.bincount(key, minlength=size)
+        small = np.bincount(
+            key, weights=copies["burst_len"] < self.chip.efficient_burst_bytes, minlength=size
+        )
+        workspace = np.bincount(key, weights=copies["workspace"], minlength=size) > 0
+        distinct = distinct_bytes(
+            key,
+            copies["gm_addr"],
+            copies["bytes"],
+            copies["burst_len"],
+            copies["burst_count"],
+            size,
+        )
+        present = np.flatnonzero(transfers)
+        names = self.table.labels("tensor")
+        return pd.DataFrame(
+            {
+                "tensor": names[present // 2].astype(str),
+                "direction": np.where(present % 2 == 0, "read", "write"),
+                "bytes": moved[present].astype(np.int64),
+                "transfers": transfers[present],
+                "distinct_bytes": distinct[present],
+                "redundancy": moved[present] / np.maximum(distinct[present], 1),
+                "small_transfers": small[present].astype(np.int64),
+                "workspace": workspace[present],
+            }
+        )
+
+    @cached_property
+    def roofline(self) -> dict[str, Any]:
+        """flops, hbm_bytes, intensity (FLOP/B), ridge, peak_flops, bandwidth (B/s),
+        modelled_time_ps, achieved_flops_per_s, bound ("memory" | "compute")."""
+        flops = int(self.table.computes().flops.sum())
+        traffic = self.traffic
+        hbm = int(traffic.loc[~traffic["workspace"], "bytes"].sum()) if len(traffic) else 0
+        chip = self.chip
+        intensity = flops / hbm if hbm else float("inf") if flops else 0.0
+        ridge = chip.ridge_flops_per_byte
+        time_ps = self.launch_model.modelled_time_ps
+        return {
+            "flops": flops,
+            "hbm_bytes": hbm,
+            "intensity": intensity,
+            "ridge": ridge,
+            "peak_flops": chip.peak_fp16_flops,
+            "bandwidth": chip.gm_bandwidth,
+            "modelled_time_ps": time_ps,
+            "achieved_flops_per_s": flops / (time_ps * 1e-12) if time_ps else 0.0,
+            "bound": "memory" if intensity < ridge else "compute",
+        }
+
+
+def distinct_bytes(
+    key: np.ndarray,
+    start: np.ndarray,
+    length: np.ndarray,
+    burst_len: np.ndarray,
+    burst_count: np.ndarray,
+    size: int,
+) -> np.ndarray:
+    """Bytes covered at least once per key.
+
+    Single-burst transfers are exact intervals, merged per key; a multi-burst
+    transfer's row pitch is not recorded, so it counts once per distinct
+    (start, burst shape) — repeated identical strided loads are redundant,
+    partly overlapping ones are not detected (never overstated).
+    """
+    out = np.zeros(size, dtype=np.int64)
+    if not key.size:
+        return out
+    single = burst_count <= 1
+    if single.any():
+        skey, sstart, send = key[single], start[single], start[single] + length[single]
+        base = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(base, skey, sstart)
+        rel_start, rel_end = sstart - base[skey], send - base[skey]
+        shift = max(1, int(rel_end.max()).bit_length())
+        if shift + max(1, size.bit_length()) < 63:
+            order = np.argsort((skey.astype(np.int64) << shift) | rel_start)
+        else:
+            order = np.lexsort((rel_start, skey))
+        skey, rel_start, rel_end = skey[order], rel_start[order], rel_end[order]
+        group_first = np.r_[True, skey[1:] != skey[:-1]]
+        # running max of ends within each key (keys are separated by resetting at group starts)
+        shifted = np.where(group_first, -1, np.r_[-1, rel_end[:-1]])
+        reach = _segmented_cummax(shifted, group_first)
+        covered = np.maximum(0, rel_end - np.maximum(rel_start, reach))
+        np.add.at(out, skey, covered)
+    multi = ~single
+    if multi.any():
+        shapes = pd.DataFrame(
+            {
+                "key": key[multi],
+                "start": start[multi],
+                "len": burst_len[multi],
+                "count": burst_count[multi],
+                "bytes": length[multi],
+            }
+        ).drop_duplicates(["key", "start", "len", "count"])
+        np.add.at(out, shapes["key"].to_numpy(), shapes["bytes"].to_numpy())
+    return out
+
+
+def _segmented_cummax(values: np.ndarray, segment_first: np.ndarray) -> np.ndarray:
+    """Running maximum that restarts at every True of ``segment_first``."""
+    segment = np.cumsum(segment_first) - 1
+    span = np.int64(values.max() - values.min() + 1) if values.size else np.int64(1)
+    lifted = values + segment.astype(np.int64) * span
+    return np.maximum.accumulate(lifted) - segment.astype(np.int64) * span
