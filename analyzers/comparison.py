@@ -6,11 +6,9 @@ and use the wording of :data:`LEGEND`, so one change reads the same in all
 three: every delta is A - B, and the relative change is (A - B) / |B|. A UB
 peak that doubles is ``+12 KiB (+100.0%)`` everywhere.
 
-The compared metrics are the figures of the analyzers' metrics summary
-(``analysis.metrics``, schema ``ubscope.metrics/1``), flattened to dotted names
-such as ``peak_bytes.UB`` or ``gm.read_bytes``. Every one of them is "lower is
-better". Peak bytes (the largest number of bytes live at any one event) and
-total allocated bytes (the sum of every allocation over the run) are separate.
+The compared metrics, their units and their flat dotted names
+(``peak_bytes.UB``, ``gm.read_bytes``) are those of
+:mod:`ubscope.analyzers.metric_catalog`; every one of them is "lower is better".
 
 Findings are compared by identity (:func:`finding_identity`): the rule's code
 and the place it points at (core kind, core, memory space, call-site tag, GM
@@ -23,12 +21,18 @@ counts per code, so ``check`` compares findings as those counts.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ubscope.analyzers.findings import Finding, Severity
+from ubscope.analyzers.findings import Finding
+from ubscope.analyzers.metric_catalog import (
+    flatten_metrics,
+    is_known_metric,
+    metric_unit,
+    metric_value,
+    ordered_metrics,
+)
 from ubscope.probe.units import format_bytes, format_exact_bytes, format_time_ps, parse_size
 
 if TYPE_CHECKING:
@@ -38,122 +42,6 @@ A_MEANING = "A: run under test"
 B_MEANING = "B: baseline"
 DELTA_MEANING = "delta = A - B"
 LEGEND = f"{A_MEANING}; {B_MEANING}; {DELTA_MEANING}"
-
-SPACES = ("UB", "L1", "L0A", "L0B", "L0C")
-# Groups holding one byte figure per on-chip space.
-PER_SPACE_GROUPS = ("peak_bytes", "high_water_bytes", "total_alloc_bytes")
-# Groups of named figures, with the unit of each compared field. Fields that
-# the kernel's parameters alone decide (minimal traffic, KV bytes in use) are
-# not compared.
-FIELD_GROUPS: dict[str, dict[str, str]] = {
-    "gm": {
-        "read_bytes": "bytes",
-        "write_bytes": "bytes",
-        "ratio_to_minimum": "ratio",
-        "redundant_read_ratio": "ratio",
-        "small_transfer_share": "ratio",
-        "workspace_bytes": "bytes",
-    },
-    "fragmentation": {
-        "max_external": "ratio",
-        "failed_allocs_with_enough_free": "count",
-        "internal_waste_bytes": "bytes",
-    },
-    "kv_cache": {"reserved_bytes": "bytes", "waste_ratio": "ratio"},
-}
-# Modelled time is stored in baselines but judged only when a tolerance names
-# it: it follows the cost model, which changes between ubscope versions.
-TIME_METRIC = "modelled_time_ps"
-SEVERITY_NAMES = tuple(str(s) for s in sorted(Severity, reverse=True))
-CODE_PREFIX = re.compile(r"^[A-Z]{2,4}\d{0,3}$")
-BY_CODE = "findings.by_code."
-
-KNOWN_METRICS: tuple[str, ...] = (
-    *(f"{group}.{space}" for group in PER_SPACE_GROUPS for space in SPACES),
-    *(f"{group}.{name}" for group, fields in FIELD_GROUPS.items() for name in fields),
-    TIME_METRIC,
-)
-
-
-def metric_unit(metric: str) -> str:
-    """``"bytes"``, ``"count"``, ``"ratio"`` or ``"time_ps"``; ValueError for unknown names."""
-    group, _, name = metric.partition(".")
-    if group in PER_SPACE_GROUPS and name:
-        return "bytes"
-    if group in FIELD_GROUPS and name in FIELD_GROUPS[group]:
-        return FIELD_GROUPS[group][name]
-    if metric == TIME_METRIC:
-        return "time_ps"
-    if group == "findings" and (name in SEVERITY_NAMES or _is_code_metric(metric)):
-        return "count"
-    raise ValueError(f"unknown metric {metric!r} (metrics: {', '.join(metric_families())})")
-
-
-def is_known_metric(metric: str) -> bool:
-    try:
-        metric_unit(metric)
-    except ValueError:
-        return False
-    return True
-
-
-def metric_families() -> list[str]:
-    """Every metric name, with ``SPACE``, ``SEVERITY`` and ``CODE`` standing for their kind."""
-    return [
-        *(f"{group}.SPACE" for group in PER_SPACE_GROUPS),
-        *(f"{group}.{name}" for group, fields in FIELD_GROUPS.items() for name in fields),
-        TIME_METRIC,
-        "findings.SEVERITY",
-        "findings.by_code.CODE",
-    ]
-
-
-def _is_code_metric(metric: str) -> bool:
-    code = metric[len(BY_CODE) :].removesuffix("*")
-    return metric.startswith(BY_CODE) and bool(CODE_PREFIX.match(code))
-
-
-def flatten_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """The compared figures of a metrics summary, by dotted name."""
-    flat: dict[str, float] = {}
-    for group in PER_SPACE_GROUPS:
-        for space, value in (metrics.get(group) or {}).items():
-            _put(flat, f"{group}.{space}", value)
-    for group, fields in FIELD_GROUPS.items():
-        values = metrics.get(group) or {}
-        for name in fields:
-            _put(flat, f"{group}.{name}", values.get(name))
-    _put(flat, TIME_METRIC, metrics.get(TIME_METRIC))
-    findings = metrics.get("findings") or {}
-    for severity in SEVERITY_NAMES:
-        _put(flat, f"findings.{severity}", findings.get(severity, 0))
-    for code, count in (findings.get("by_code") or {}).items():
-        _put(flat, f"{BY_CODE}{code}", count)
-    return flat
-
-
-def _put(flat: dict[str, float], name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return
-    flat[name] = int(value) if float(value).is_integer() else float(value)
-
-
-def metric_value(flat: Mapping[str, float], metric: str) -> float | None:
-    """A flat metric's value; ``findings.by_code.ALN*`` sums every code with that
-    prefix, and absent finding codes and spaces count as 0."""
-    if metric.endswith("*") and metric.startswith(BY_CODE):
-        prefix = metric[:-1]
-        return sum(value for name, value in flat.items() if name.startswith(prefix))
-    if metric in flat:
-        return flat[metric]
-    group = metric.partition(".")[0]
-    return 0 if metric.startswith(BY_CODE) or group in PER_SPACE_GROUPS else None
-
-
-def ordered_metrics(metrics: Iterable[str]) -> list[str]:
-    """Catalogue order (peak, high water, total, GM, ...), then findings by name."""
-    rank = {name: index for index, name in enumerate(KNOWN_METRICS)}
-    return sorted(metrics, key=lambda m: (rank.get(m, len(rank)), m))
 
 
 def format_value(metric: str, value: float | None) -> str:

@@ -13,12 +13,12 @@ from typing import Any
 
 from ubscope.analyzers.comparison import (
     LEGEND,
-    SEVERITY_NAMES,
     Comparison,
     FindingChanges,
     MetricDelta,
 )
 from ubscope.analyzers.findings import Finding
+from ubscope.analyzers.metric_catalog import SEVERITY_NAMES
 from ubscope.analyzers.metrics import finding_counts
 from ubscope.analyzers.rules.base import REGISTRY
 from ubscope.probe.units import format_bytes, format_time_ps

@@ -31,8 +31,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ubscope.analyzers.budgets import load_budgets
 from ubscope.analyzers.config import load_config
+from ubscope.check.budgets import load_budgets
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = (REPO / "README.md", *sorted((REPO / "docs").glob("*.md")))

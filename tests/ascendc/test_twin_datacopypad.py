@@ -169,7 +169,7 @@ def test_ub_limit_marker_fails_a_twin_kernel_over_its_budget(tmp_path: Path) -> 
     )
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
-         "ubscope.pytest_plugin", str(tmp_path / "test_twin_limit.py")],
+         "ubscope.check.pytest_plugin", str(tmp_path / "test_twin_limit.py")],
         capture_output=True, text=True, cwd=tmp_path, check=False,
         env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )  # fmt: skip

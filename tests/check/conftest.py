@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ubscope.analyzers.findings import Severity
-from ubscope.analyzers.regression import Measurement, measurement_from_metrics
+from ubscope.check.measure import Measurement, measurement_from_metrics
 
 SMALL_POOL = {"n": 16384, "tile": 1024, "cores": 2}
 
@@ -92,7 +92,7 @@ def plugin_args(monkeypatch) -> list[str]:
     entry point once installed (``pip install -e .``), else by module name.
     Other plugins stay off: they slow nested runs or share state between them."""
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    return ["-p", "ubscope" if _plugin_installed() else "ubscope.pytest_plugin"]
+    return ["-p", "ubscope" if _plugin_installed() else "ubscope.check.pytest_plugin"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -7,13 +7,8 @@ import os
 
 import pytest
 
-from ubscope.analyzers import baseline as baseline_module
-from ubscope.analyzers.baseline import (
-    BaselineStore,
-    baseline_file_name,
-    baseline_text,
-    read_baseline,
-)
+from ubscope.check import baseline as baseline_module
+from ubscope.check.baseline import BaselineStore, baseline_file_name, baseline_text, read_baseline
 from ubscope.probe.errors import ConfigError, OutputError
 
 

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from ubscope.analyzers.budgets import load_budgets
+from ubscope.check.budgets import load_budgets
 from ubscope.probe.errors import ConfigError
 
 BUDGETS = """\

@@ -7,16 +7,17 @@ import xml.etree.ElementTree as ET
 
 from rich.console import Console
 
-from ubscope.analyzers.regression import Limit, Tolerances, check_measurement
-from ubscope.reports.ci import (
+from ubscope.check.annotations import (
     annotation,
     escape_annotation_data,
     escape_annotation_property,
     github_annotations,
-    junit_xml,
-    markdown_summary,
-    print_results,
 )
+from ubscope.check.junit import junit_xml
+from ubscope.check.markdown import markdown_summary
+from ubscope.check.terminal import print_results
+from ubscope.check.tolerances import Tolerances
+from ubscope.check.verdicts import Limit, check_measurement
 
 NASTY = 'a<b>&"c\x01|d`e%f,g:h\nnext'
 

@@ -55,7 +55,7 @@ def run(pytester, plugin_args):
 def test_pytest11_entry_point_is_declared():
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     section = pyproject.split("[project.entry-points.pytest11]", 1)[1].split("\n[", 1)[0]
-    assert section.strip() == 'ubscope = "ubscope.pytest_plugin"'
+    assert section.strip() == 'ubscope = "ubscope.check.pytest_plugin"'
 
 
 PLUGIN_OPTIONS = (

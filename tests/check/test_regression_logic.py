@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ubscope.analyzers.comparison import flatten_metrics, format_delta, format_value, metric_value
+from ubscope.analyzers.comparison import format_delta, format_value
 from ubscope.analyzers.findings import Severity
-from ubscope.analyzers.regression import (
+from ubscope.analyzers.metric_catalog import flatten_metrics, metric_value
+from ubscope.check.measure import merge_repeats
+from ubscope.check.tolerances import Tolerances, parse_tolerance
+from ubscope.check.verdicts import (
     IMPROVED,
     NEW_FINDING,
     REGRESSED,
@@ -14,10 +17,7 @@ from ubscope.analyzers.regression import (
     UNCOMPARED,
     WITHIN,
     Limit,
-    Tolerances,
     check_measurement,
-    merge_repeats,
-    parse_tolerance,
 )
 
 

@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from ubscope.analyzers.regression import check_measurement, measure_traces, tolerances_from_options
 from ubscope.analyzers.rules import load_rules
+from ubscope.check.measure import measure_traces
+from ubscope.check.terminal import print_results
+from ubscope.check.tolerances import tolerances_from_options
+from ubscope.check.verdicts import check_measurement
 from ubscope.cli import main
 from ubscope.probe.units import count_cores, format_exact_bytes, plural
-from ubscope.reports.ci import print_results
 
 FINDING_HEAD = re.compile(r"^  [A-Z]{2,4}\d{3} ")
 

@@ -28,12 +28,12 @@ from typing import Any
 from rich.console import Console
 
 from ubscope.analyzers.api import Analysis, analyze_trace
-from ubscope.analyzers.baseline import Baseline, read_baseline
-from ubscope.analyzers.budgets import Budgets, load_budgets
 from ubscope.analyzers.config import Config, load_config
 from ubscope.analyzers.output import FORMATS, render
 from ubscope.analyzers.vendor.common import VendorReport
 from ubscope.analyzers.vendor.registry import detect_vendor_input, readers
+from ubscope.check.baseline import Baseline, read_baseline
+from ubscope.check.budgets import Budgets, load_budgets
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.errors import PartialReadWarning, UbscopeError
 from ubscope.probe.trace import Trace, read_trace

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ubscope.analyzers.baseline import baseline_text
-from ubscope.analyzers.regression import measure_traces
+from ubscope.check.baseline import baseline_text
+from ubscope.check.measure import measure_traces
 from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import PartialReadWarning, TraceError
 from ubscope.probe.events import CoreKind, Space

@@ -12,8 +12,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ubscope.analyzers.baseline import baseline_text
-from ubscope.analyzers.regression import measure_traces
+from ubscope.check.baseline import baseline_text
+from ubscope.check.measure import measure_traces
 
 from . import seeds
 from .fuzzkit import (

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from ubscope.analyzers.baseline import baseline_file_name
-from ubscope.analyzers.regression import Measurement
+from ubscope.check.baseline import baseline_file_name
+from ubscope.check.measure import Measurement
 from ubscope.cli import main
 from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import DEFAULT_CHIP, ChipProfile, check_chip_figures, load_chip

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from ubscope.check.annotations import annotation
 from ubscope.cli import main
 from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.probe.text import printable, printable_prose
-from ubscope.reports.ci import annotation
 from ubscope.workflow_commands import CommandGuard, write_workflow_commands
 
 from .hostile import HOSTILE_SPEC, _run

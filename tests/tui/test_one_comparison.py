@@ -14,11 +14,14 @@ from pathlib import Path
 import pytest
 
 from ubscope.analyzers.api import analyze_path
-from ubscope.analyzers.comparison import flatten_metrics
-from ubscope.analyzers.regression import Tolerances, check_measurement, measurement_from_metrics
+from ubscope.analyzers.metric_catalog import flatten_metrics
+from ubscope.check.markdown import markdown_summary
+from ubscope.check.measure import measurement_from_metrics
+from ubscope.check.table import COLUMNS, row_cells
+from ubscope.check.tolerances import Tolerances
+from ubscope.check.verdicts import check_measurement
 from ubscope.kernels.registry import get_kernel, run_kernel
 from ubscope.probe.chip import load_chip
-from ubscope.reports.ci import COLUMNS, markdown_summary, row_cells
 from ubscope.reports.report import build_report
 from ubscope.tui.app import UbscopeApp
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from rich.console import Console
 
 from ubscope.analyzers.api import analyze_inputs
-from ubscope.analyzers.baseline import SCHEMA as BASELINE_SCHEMA
 from ubscope.analyzers.config import Config, discover_config, load_config
 from ubscope.analyzers.output import (
     FORMATS,
@@ -23,6 +22,7 @@ from ubscope.analyzers.output import (
     to_document,
 )
 from ubscope.analyzers.vendor.registry import detect_vendor_input
+from ubscope.check.baseline import SCHEMA as BASELINE_SCHEMA
 from ubscope.commands.common import add_chip_option, console, each_input
 from ubscope.probe.errors import InputError, ParameterError
 from ubscope.probe.events import ROW_FIELDS

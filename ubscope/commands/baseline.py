@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
 from collections.abc import Sequence
 
-from ubscope.analyzers.baseline import BaselineStore
-from ubscope.analyzers.regression import Measurement, measure_traces
+from ubscope.check.baseline import BaselineStore
+from ubscope.check.measure import Measurement, measure_traces
+from ubscope.check.runner import baseline_command
 from ubscope.commands.common import console, progress
 from ubscope.probe.errors import ConfigError
 from ubscope.probe.outputs import check_output_folder, check_output_path
-from ubscope.probe.text import printable
 from ubscope.probe.units import plural
 
 ORDER = 75
@@ -49,15 +47,6 @@ def measure_with_progress(traces: Sequence[str]) -> list[Measurement]:
         return measure_traces(traces)
 
 
-def update_command(
-    traces: Sequence[str], location: str | os.PathLike[str], update: bool = True
-) -> str:
-    """The command that writes (``update``: rewrites) the baselines of ``traces``;
-    exact unless a path holds control characters, which are shown escaped."""
-    words = ["ubscope", "baseline", *traces, "-o", os.fspath(location)]
-    return printable(shlex.join([*words, "--update"] if update else words))
-
-
 def _baseline(args: argparse.Namespace) -> int:
     store = BaselineStore(args.output)
     if store.single_file:
@@ -82,7 +71,7 @@ def _baseline(args: argparse.Namespace) -> int:
     if kept:
         out.print(
             "existing baselines differ from these traces and were kept; to rewrite them run:\n  "
-            + update_command(kept, args.output),
+            + baseline_command(kept, args.output),
             markup=False,
             soft_wrap=True,
         )

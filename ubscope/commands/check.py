@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
 
-from ubscope.analyzers.baseline import BaselineStore, missing_baseline_message
-from ubscope.analyzers.budgets import Budgets, load_budgets
 from ubscope.analyzers.findings import Severity
-from ubscope.analyzers.regression import (
-    DEFAULT_TOLERANCE,
-    IMPROVED,
-    CheckResult,
-    Measurement,
-    Problem,
-    Tolerances,
-    check_measurement,
-    tolerances_from_options,
-)
-from ubscope.commands.baseline import measure_with_progress, update_command
+from ubscope.check.annotations import github_annotations
+from ubscope.check.baseline import BaselineStore
+from ubscope.check.budgets import Budgets, load_budgets
+from ubscope.check.junit import junit_xml
+from ubscope.check.markdown import markdown_summary
+from ubscope.check.runner import MISSING_BASELINE_CHOICES, accept_command, check_configuration
+from ubscope.check.terminal import print_results
+from ubscope.check.tolerances import DEFAULT_TOLERANCE, tolerances_from_options
+from ubscope.commands.baseline import measure_with_progress
 from ubscope.commands.common import console
 from ubscope.probe.errors import ConfigError
 from ubscope.probe.outputs import check_output_path, write_text
-from ubscope.reports.ci import github_annotations, junit_xml, markdown_summary, print_results
 from ubscope.workflow_commands import write_workflow_commands
 
 ORDER = 70
@@ -72,7 +66,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     check.add_argument(
         "--missing-baseline",
-        choices=("fail", "new", "skip"),
+        choices=MISSING_BASELINE_CHOICES,
         default="fail",
         help="a configuration without baseline: fail (default), new (write it and pass), "
         "skip (check limits only)",
@@ -106,10 +100,10 @@ def _check(args: argparse.Namespace) -> int:
     fail_on = Severity.parse(args.fail_on)
     store = BaselineStore(args.baseline) if args.baseline else None
     results = [
-        _check_one(measurement, store, budgets, tolerances, fail_on, args.missing_baseline)
+        check_configuration(measurement, store, budgets, tolerances, fail_on, args.missing_baseline)
         for measurement in measure_with_progress(args.traces)
     ]
-    accept = _accept_command(results, store)
+    accept = accept_command(results, store)
     out = console()
     if not out.is_terminal:
         out.width = _LOG_WIDTH
@@ -127,52 +121,3 @@ def _check(args: argparse.Namespace) -> int:
     if os.environ.get("GITHUB_ACTIONS") == "true":
         write_workflow_commands(github_annotations(results))
     return 1 if any(result.failed for result in results) else 0
-
-
-def _check_one(
-    measurement: Measurement,
-    store: BaselineStore | None,
-    budgets: Budgets,
-    tolerances: Tolerances,
-    fail_on: Severity,
-    missing: str,
-) -> CheckResult:
-    limits = budgets.limits_for(measurement.kernel)
-    options = {"fail_on": fail_on, "limits": limits}
-    if store is None:
-        return check_measurement(measurement, None, tolerances, baseline_state="none", **options)
-    path = str(store.path_for(measurement))
-    baseline = store.load(measurement)
-    if baseline is not None:
-        return check_measurement(
-            measurement, baseline.metrics, tolerances, baseline_path=path, **options
-        )
-    if missing == "new":
-        store.save(measurement)
-        return check_measurement(
-            measurement, None, tolerances, baseline_state="created", baseline_path=path, **options
-        )
-    state = "skipped" if missing == "skip" else "missing"
-    result = check_measurement(
-        measurement, None, tolerances, baseline_state=state, baseline_path=path, **options
-    )
-    if missing == "fail":
-        command = update_command(measurement.sources, store.location, update=False)
-        message = missing_baseline_message(path, command) + " (or pass --missing-baseline new)"
-        result.extra_problems.append(Problem("baseline", message))
-    return result
-
-
-def _accept_command(results: Sequence[CheckResult], store: BaselineStore | None) -> str | None:
-    """``ubscope baseline ... --update`` for the configurations that regressed,
-    gained findings or improved; exceeded budgets are not accepted this way."""
-    if store is None:
-        return None
-    traces = [
-        source
-        for result in results
-        if any(p.kind in ("regression", "finding") for p in result.problems)
-        or any(row.status == IMPROVED for row in result.rows)
-        for source in result.measurement.sources
-    ]
-    return update_command(traces, store.location) if traces else None

@@ -17,18 +17,11 @@ from typing import Any
 
 import pytest
 
-from ubscope.analyzers.baseline import BaselineStore, missing_baseline_message
-from ubscope.analyzers.comparison import BY_CODE, CODE_PREFIX
-from ubscope.analyzers.regression import (
-    DEFAULT_TOLERANCE,
-    Limit,
-    Measurement,
-    Problem,
-    Tolerances,
-    check_measurement,
-    measure_traces,
-    tolerances_from_options,
-)
+from ubscope.analyzers.metric_catalog import BY_CODE, CODE_PREFIX
+from ubscope.check.baseline import BaselineStore, missing_baseline_message
+from ubscope.check.measure import Measurement, measure_traces
+from ubscope.check.tolerances import DEFAULT_TOLERANCE, Tolerances, tolerances_from_options
+from ubscope.check.verdicts import Limit, Problem, check_measurement
 from ubscope.probe.errors import ConfigError
 from ubscope.probe.units import format_bytes, parse_size
 
@@ -144,8 +137,10 @@ class KernelRecorder:
         """Run ``kernel`` (a name or a KernelSpec) with its defaults, ``preset``
         and ``params``; with ``--ubscope-repeat N`` run it N times. Returns the
         last :class:`~ubscope.kernels.registry.RunOutcome` (outputs, references)."""
-        from ubscope.kernels.registry import KernelSpec, get_kernel, run_kernel
+        from ubscope.kernels.catalog import get_kernel
+        from ubscope.kernels.registry import run_kernel
         from ubscope.probe.chip import load_chip
+        from ubscope.probe.kernel_spec import KernelSpec
 
         spec = kernel if isinstance(kernel, KernelSpec) else get_kernel(kernel)
         resolved = spec.resolve(preset=preset, overrides=params)
@@ -158,9 +153,16 @@ class KernelRecorder:
             self.traces.append(path)
         return outcome
 
-    def run_ascendc(self, source: str | Path, entry: str, block_dim: int = 1,
-                    inputs: dict[str, Any] | None = None, outputs: dict[str, Any] | None = None,
-                    defines: tuple[str, ...] = (), chip: Any = None) -> dict[str, Any]:  # fmt: skip
+    def run_ascendc(
+        self,
+        source: str | Path,
+        entry: str,
+        block_dim: int = 1,
+        inputs: dict[str, Any] | None = None,
+        outputs: dict[str, Any] | None = None,
+        defines: tuple[str, ...] = (),
+        chip: Any = None,
+    ) -> dict[str, Any]:
         """Build the Ascend C kernel ``source`` on the CPU twin, run ``entry`` over
         ``block_dim`` blocks with the GM tensors ``inputs`` and ``outputs``
         (numpy arrays; outputs give the initial contents) and record it like
@@ -181,8 +183,17 @@ class KernelRecorder:
         finals: dict[str, Any] = {}
         for _ in range(self.repeat):
             path = self.directory / f"{entry}-{len(self.traces)}.ubtrace"
-            run = run_ascendc(source, entry, block_dim, inputs or {}, outputs or {}, profile, path,
-                              defines=tuple(defines), params=config)  # fmt: skip
+            run = run_ascendc(
+                source,
+                entry,
+                block_dim,
+                inputs or {},
+                outputs or {},
+                profile,
+                path,
+                defines=tuple(defines),
+                params=config,
+            )
             self.traces.append(path)
             finals = run.outputs
         return finals

@@ -28,17 +28,18 @@ import fnmatch
 import os
 from dataclasses import dataclass, field
 
-from ubscope.analyzers.comparison import (
+from ubscope.analyzers.metric_catalog import (
     BY_CODE,
     CODE_PREFIX,
     FIELD_GROUPS,
     PER_SPACE_GROUPS,
     SEVERITY_NAMES,
-    SPACES,
     TIME_METRIC,
     metric_unit,
 )
-from ubscope.analyzers.regression import Limit, Tolerances
+from ubscope.check.tolerances import Tolerances
+from ubscope.check.verdicts import Limit
+from ubscope.probe.chip import ON_CHIP
 from ubscope.probe.errors import ConfigError, read_input_text
 from ubscope.probe.units import parse_size
 from ubscope.probe.yamlfile import Marked, parse_yaml_marked
@@ -112,8 +113,8 @@ def _limits(entry: Marked, path: str, where: str) -> dict[str, Limit]:
             limits[metric] = _limit(metric, value, path)
         elif key in PER_SPACE_GROUPS:
             for space, item in _mapping(value, path, f"{where}.{key}").items():
-                if space not in SPACES:
-                    _unknown(path, item, space, SPACES, f"{key}: unknown space")
+                if space not in ON_CHIP:
+                    _unknown(path, item, space, ON_CHIP, f"{key}: unknown space")
                 limits[f"{key}.{space}"] = _limit(f"{key}.{space}", item, path)
         elif key in FIELD_GROUPS:
             for name, item in _mapping(value, path, f"{where}.{key}").items():
