@@ -23,10 +23,12 @@ import pandas as pd
 import psutil
 import pyarrow as pa
 
+from ubscope.probe.chip import ChipProfile
 from ubscope.probe.errors import Terminated, TraceError, open_input, warn_partial
 from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
 from ubscope.probe.outputs import AtomicFile, write_error
 from ubscope.probe.text import printable, printable_path, printable_tree
+from ubscope.probe.units import format_time_ps
 from ubscope.probe.validate import BatchDecoder, check_metadata, check_schema, claimed_batches
 from ubscope.probe.version import __version__
 
@@ -197,9 +199,7 @@ class Trace:
         return dict(self.meta.get("params", {}))
 
     @property
-    def chip(self):  # -> ChipProfile (imported lazily: chips import nothing from here)
-        from ubscope.probe.chip import ChipProfile
-
+    def chip(self) -> ChipProfile:
         return ChipProfile.from_dict(self.meta.get("chip", {}), source=f"{self.path} (metadata)")
 
     @property
@@ -317,6 +317,20 @@ def read_trace(
     return Trace(path=path, meta=meta, events=events, complete=complete, problems=problems)
 
 
+def is_trace_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names a trace: a ``.ubtrace`` file name, or a file that
+    starts like an Arrow IPC stream (a trace under another name). Reads at most
+    the first bytes; an unreadable file is not a trace."""
+    path = Path(path)
+    if path.suffix == TRACE_SUFFIX:
+        return True
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(_STREAM_MAGIC)) == _STREAM_MAGIC
+    except OSError:
+        return False
+
+
 def _ends_with_marker(handle: IO[bytes]) -> bool:
     handle.seek(0, os.SEEK_END)
     size = handle.tell()
@@ -340,8 +354,6 @@ def trace_summary(trace: Trace, modelled_time_ps: int) -> dict[str, Any]:
     """What ``ubscope trace info`` prints: metadata and event counts, with the
     modelled time the analysis layer worked out (a truncated trace's launch ends at
     its last recorded event)."""
-    from ubscope.probe.units import format_time_ps
-
     events = trace.events
     meta = trace.meta
     counts = events["kind"].value_counts()

@@ -17,7 +17,14 @@ import pytest
 from ubscope.probe.errors import PartialReadWarning, TraceError
 from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION, Space
 from ubscope.probe.recorder import Recorder
-from ubscope.probe.trace import METADATA_KEY, TraceWriter, new_metadata, read_metadata, read_trace
+from ubscope.probe.trace import (
+    METADATA_KEY,
+    TraceWriter,
+    is_trace_file,
+    new_metadata,
+    read_metadata,
+    read_trace,
+)
 
 
 def write_trace(path, chip, events=1000, batch=100):
@@ -176,3 +183,15 @@ def test_missing_and_directory_paths(tmp_path):
         read_trace(tmp_path / "nope.ubtrace")
     with pytest.raises(TraceError, match="is a directory"):
         read_trace(tmp_path)
+
+
+def test_is_trace_file_by_name_or_by_its_first_bytes(tmp_path, chip):
+    renamed = tmp_path / "recording.bin"
+    write_trace(renamed, chip, events=10)
+    text = tmp_path / "notes.txt"
+    text.write_text("not a trace")
+    assert is_trace_file(renamed)
+    assert is_trace_file(tmp_path / "missing.ubtrace")  # the name says so
+    assert not is_trace_file(text)
+    assert not is_trace_file(tmp_path / "missing.bin")
+    assert not is_trace_file(tmp_path)  # a folder
