@@ -134,7 +134,7 @@ def typed_columns(
     for column in frame.columns:
         if column in epoch_us:
             ns_name = column.replace("(us)", "(ns)") if "(us)" in column else f"{column}(ns)"
-            typed.insert(typed.columns.get_loc(column), ns_name, us_text_to_ns(frame[column]))
+            typed.insert(list(typed.columns).index(column), ns_name, us_text_to_ns(frame[column]))
             typed = typed.drop(columns=column)
         elif column not in text:
             numbers = pd.to_numeric(frame[column], errors="coerce")

@@ -116,7 +116,7 @@ def _findings(problems: pd.DataFrame) -> list[Finding]:
             continue
         code, informational = _category(category)
         evidence = {
-            key: value if isinstance(value, (str, int, float, list, dict)) else str(value)
+            str(key): value if isinstance(value, (str, int, float, list, dict)) else str(value)
             for key, value in row.items()
             if key not in ("description", "suggestion") and _present(value)
         }
@@ -157,7 +157,7 @@ def _sequence_findings(name: str, sheet: pd.DataFrame, report: VendorReport) -> 
     name_keys = [
         key for key in keys if any(w in key for w in OPERATOR_NAME_WORDS) and "index" not in key
     ]
-    findings = []
+    findings: list[Finding] = []
     for row in sheet.itertuples(index=False, name=None):
         if len(findings) >= MAX_SEQUENCE_FINDINGS:
             report.note_partial(

@@ -70,7 +70,7 @@ def _metric_files(root: Path) -> list[Path]:
     return found
 
 
-def _context(root: Path, file: Path) -> dict[str, object]:
+def _context(root: Path, file: Path) -> dict[str, str | int | None]:
     """Operator name, launch index and device from the multi-operator layout."""
     parent = file.parent
     launch = int(parent.name) if parent.name.isdigit() and len(parent.name) < 10 else None

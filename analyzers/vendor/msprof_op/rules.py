@@ -3,6 +3,8 @@ MTE-bound kernels, per operator launch with the offending blocks in evidence."""
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
@@ -28,12 +30,21 @@ def _core_kind(sub_block: object) -> str:
     return "aiv" if text.startswith("vector") else "aic" if text.startswith("cube") else "aicore"
 
 
-def _launches(table: pd.DataFrame) -> list[tuple[dict[str, object], pd.DataFrame]]:
+class Launch(TypedDict):
+    """Where one metric CSV's rows come from."""
+
+    op_name: str | None
+    launch: int | None
+    device: int | None
+    dir: str
+
+
+def _launches(table: pd.DataFrame) -> list[tuple[Launch, pd.DataFrame]]:
     """Rows per operator launch (one metric CSV), with its op name/launch/device."""
     groups = []
     for _, rows in table.groupby("dir", sort=False):
         first = rows.iloc[0]
-        context = {
+        context: Launch = {
             "op_name": None if pd.isna(first.get("op_name")) else str(first["op_name"]),
             "launch": _int(first.get("launch")),
             "device": _int(first.get("device")),

@@ -246,10 +246,10 @@ class _Parser:
     # -- detail lines ----------------------------------------------------------
     def detail(self, line_no: int, body: str) -> None:
         if body.startswith(("Direct leak of ", "Indirect leak of ")) and self.group is not None:
-            record = self._start(line_no, self.group["severity"], "memory leak", body)
-            record["leak"] = body.split(" ", 1)[0].lower()
+            leak = self._start(line_no, self.group["severity"], "memory leak", body)
+            leak["leak"] = body.split(" ", 1)[0].lower()
             if size := _SIZE.search(body):
-                record["size"] = int(size.group(1))
+                leak["size"] = int(size.group(1))
             return
         record = self.current
         if self.dropping or (record is not None and self.full()):
@@ -260,7 +260,7 @@ class _Parser:
             return
         accesses = record.get("accesses")
         access = _RACE_ACCESS.match(body) if accesses is not None else None
-        if access is not None:
+        if access is not None and accesses is not None:
             accesses.append(self._access(access, body))
         target = accesses[-1] if accesses else record
         if body.startswith("#"):

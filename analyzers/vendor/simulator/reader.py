@@ -221,7 +221,7 @@ class _Interner(dict):
         return found
 
     def column(self, codes: array) -> pd.Categorical:
-        return pd.Categorical.from_codes(np.frombuffer(codes, dtype=np.int64), list(self))
+        return pd.Categorical.from_codes(np.frombuffer(codes, dtype=np.int64), pd.Index(list(self)))
 
 
 def _typed_moves(moves: pd.DataFrame) -> pd.DataFrame:
@@ -438,7 +438,7 @@ def _recordable(moves: pd.DataFrame) -> pd.Series:
     return ok & (end < VALUE_RANGES["addr"][1])
 
 
-def _move_tag(instr: str, pc: object) -> str:
+def _move_tag(instr: str, pc: float | None) -> str:
     """``MOV_OUT_TO_UB@pc 0x...``; just the instruction when its address cell was not a number."""
     return instr if pd.isna(pc) else f"{instr}@pc 0x{int(pc):x}"
 

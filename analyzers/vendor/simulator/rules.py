@@ -5,6 +5,8 @@ from the same moves (:func:`~ubscope.analyzers.vendor.simulator.reader.simulator
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
@@ -25,7 +27,17 @@ def _on_chip_side(moves: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return space, addr
 
 
-def _where(rows: pd.DataFrame) -> dict[str, object]:
+class MoveSite(TypedDict):
+    """One instruction address's data moves: what ran there, where, how often."""
+
+    instr: str
+    pc: str
+    cores: list[int]
+    core_labels: list[str]
+    executions: int
+
+
+def _where(rows: pd.DataFrame) -> MoveSite:
     return {
         "instr": str(rows["instr"].iloc[0]),
         "pc": f"0x{int(rows['pc'].iloc[0]):x}",
@@ -167,7 +179,10 @@ class SimulatorUndecodedMove(SimulatorRule):
             "addresses": "length unknown",
         }
         kinds = partial.groupby(["instr", "decoded"], observed=True).size()
-        parts = [f"{instr} ({missing[level]}, {count}x)" for (instr, level), count in kinds.items()]
+        parts = [
+            f"{instr} ({missing[level]}, {count}x)"
+            for instr, level, count in kinds.reset_index(name="count").itertuples(index=False)
+        ]
         operands = partial.get("detail", partial.get("operands"))
         return [
             self.finding(
@@ -220,17 +235,18 @@ class SimulatorDataMoves(SimulatorRule):
     def check(self, data: VendorReport) -> list[Finding]:
         moves = _addressed(data)
         findings = []
-        for (kind, core), rows in moves.groupby(["core_kind", "core"], sort=True):
+        for _, rows in moves.groupby(["core_kind", "core"], sort=True):
+            kind, core = str(rows["core_kind"].iloc[0]), int(rows["core"].iloc[0])
             space, addr = _on_chip_side(rows)
             shown = rows.head(EVIDENCE_ITEMS)
-            lines = [_describe(row) for row in shown.itertuples(index=False)]
+            lines = [_describe(row) for _, row in shown.iterrows()]
             findings.append(
                 self.finding(
-                    f"{kind}{int(core)}: {len(rows)} data move(s): {', '.join(lines[:3])}"
+                    f"{kind}{core}: {len(rows)} data move(s): {', '.join(lines[:3])}"
                     + (" ..." if len(rows) > 3 else ""),
                     Location(
-                        core=int(core),
-                        core_kind=str(kind),
+                        core=core,
+                        core_kind=kind,
                         space=str(space.iloc[0]),
                         addr_start=int(addr.min()),
                     ),
@@ -241,15 +257,16 @@ class SimulatorDataMoves(SimulatorRule):
         return findings
 
 
-def _describe(move: tuple) -> str:
+def _describe(move: pd.Series) -> str:
     """``MTE2 GM 0x112fa600 -> UB 0x200-0x300 (256 B)`` (no end when the length is unknown)."""
-    size = None if pd.isna(move.bytes) else int(move.bytes)
+    size = None if pd.isna(move["bytes"]) else int(move["bytes"])
 
     def side(space: str, addr: int) -> str:
         end = f"-0x{addr + size:x}" if size is not None and space != "GM" else ""
         return f"{space} 0x{addr:x}{end}"
 
     route = (
-        f"{side(move.src_space, int(move.src_addr))} -> {side(move.dst_space, int(move.dst_addr))}"
+        f"{side(move['src_space'], int(move['src_addr']))} -> "
+        f"{side(move['dst_space'], int(move['dst_addr']))}"
     )
-    return f"{move.pipe} {route}" + (f" ({size} B)" if size is not None else "")
+    return f"{move['pipe']} {route}" + (f" ({size} B)" if size is not None else "")

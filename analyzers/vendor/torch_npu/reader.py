@@ -107,9 +107,9 @@ def _discover(root: Path) -> dict[str, list[Path]]:
     summaries: dict[str, list[Path]] = {}
     for folder in msprof_dirs:
         for path in _known_files(folder):
-            table = table_of(path)
-            if table and path.name != FILES[table][0]:
-                summaries.setdefault(table, []).append(path)
+            found = table_of(path)
+            if found and path.name != FILES[found][0]:
+                summaries.setdefault(found, []).append(path)
     for table, paths in summaries.items():
         files.setdefault(table, paths)
     return files
