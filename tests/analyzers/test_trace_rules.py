@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from ubscope.analyzers.api import analyze_trace
-from ubscope.analyzers.context import TraceContext
 from ubscope.probe.device import Device
 from ubscope.probe.errors import TraceError
 from ubscope.probe.events import Flag
@@ -216,15 +215,6 @@ def test_redundant_reloads_and_traffic_above_minimum(kit):
     assert analysis.metrics["gm"]["ratio_to_minimum"] == pytest.approx(3.0)
 
 
-def test_partial_overlapping_reads_count_distinct_bytes_once(kit):
-    s = kit.Synthetic()
-    s.alloc(0, 8 * KIB, "x")
-    s.load(0x100000, 0, 4 * KIB, tensor="t")
-    s.load(0x100000 + 2 * KIB, 0, 4 * KIB, tensor="t")  # [2K, 6K) overlaps [0, 4K)
-    row = TraceContext(s.trace()).traffic.iloc[0]
-    assert (row["bytes"], row["distinct_bytes"]) == (8 * KIB, 6 * KIB)
-
-
 def test_block_usage_finds_unused_buffers(kit):
     s = kit.Synthetic()
     s.alloc(0, 4 * KIB, "used")
@@ -244,40 +234,6 @@ def test_select_and_ignore_pick_rules(kit):
     trace = s.trace()
     assert set(kit.codes(kit.analyze(trace, select=("FRG",)))) == {"FRG001"}
     assert "FRG001" not in kit.codes(kit.analyze(trace, ignore=("FRG001",)))
-
-
-def test_context_views_follow_the_contract(kit):
-    s = kit.Synthetic()
-    a = s.alloc(0, 100, "a", aligned=128, t=10)
-    s.alloc(128, 64, "b", t=20)
-    s.free(0, 100, "a", t=30)
-    s.free(128, 64, "b", t=40)
-    ctx = kit.context(s.trace(end_ps=50))
-    lifetimes = ctx.lifetimes
-    assert list(lifetimes.columns) == [
-        "core_kind", "core", "space", "addr", "end", "size", "aligned_size", "name", "tag",
-        "alloc_seq", "free_seq", "t_alloc_ps", "t_free_ps",
-    ]  # fmt: skip
-    first = lifetimes.iloc[0]
-    assert (first["core_kind"], first["space"], first["end"], first["alloc_seq"]) == (
-        "aiv",
-        "UB",
-        128,
-        a,
-    )
-    assert (first["free_seq"], first["t_free_ps"]) == (a + 2, 30)
-    occupancy = ctx.occupancy("aiv", 0, "UB")
-    assert occupancy["live_bytes"].tolist() == [128, 192, 64, 0]
-    assert occupancy["t_ps"].tolist() == [10, 20, 30, 40]
-    peak = ctx.peaks.iloc[0]
-    assert (peak["peak_live_bytes"], peak["peak_seq"], peak["high_water"]) == (192, a + 1, 192)
-    assert list(ctx.launches.columns) == [
-        "name", "mode", "block_dim", "start_ps", "end_ps", "first_seq", "last_seq",
-    ]  # fmt: skip
-    assert ctx.launches.iloc[0]["end_ps"] == 50
-    assert ctx.core_spaces().to_dict("records") == [
-        {"core_kind": "aiv", "core": 0, "space": "UB", "capacity": 196608}
-    ]
 
 
 def test_bad_metadata_is_a_one_line_error_or_ignored(kit):

@@ -1,0 +1,124 @@
+"""The analysis model (analyzers/model, composed by TraceContext) on small traces
+whose expected figures are worked out by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ubscope.analyzers.context import TraceContext
+from ubscope.analyzers.model.arrays import pair_fifo
+from ubscope.probe.chip import load_chip
+from ubscope.probe.events import CoreKind, Space
+from ubscope.probe.recorder import Recorder
+from ubscope.probe.trace import Trace, new_metadata
+
+KIB = 1024
+AIV, UB, GM = int(CoreKind.AIV), int(Space.UB), int(Space.GM)
+
+
+def test_context_views_follow_the_contract(kit):
+    s = kit.Synthetic()
+    a = s.alloc(0, 100, "a", aligned=128, t=10)
+    s.alloc(128, 64, "b", t=20)
+    s.free(0, 100, "a", t=30)
+    s.free(128, 64, "b", t=40)
+    ctx = kit.context(s.trace(end_ps=50))
+    lifetimes = ctx.lifetimes
+    assert list(lifetimes.columns) == [
+        "core_kind",
+        "core",
+        "space",
+        "addr",
+        "end",
+        "size",
+        "aligned_size",
+        "name",
+        "tag",
+        "alloc_seq",
+        "free_seq",
+        "t_alloc_ps",
+        "t_free_ps",
+    ]
+    first = lifetimes.iloc[0]
+    assert (first["core_kind"], first["space"], first["end"], first["alloc_seq"]) == (
+        "aiv",
+        "UB",
+        128,
+        a,
+    )
+    assert (first["free_seq"], first["t_free_ps"]) == (a + 2, 30)
+    occupancy = ctx.occupancy("aiv", 0, "UB")
+    assert occupancy["live_bytes"].tolist() == [128, 192, 64, 0]
+    assert occupancy["t_ps"].tolist() == [10, 20, 30, 40]
+    peak = ctx.peaks.iloc[0]
+    assert (peak["peak_live_bytes"], peak["peak_seq"], peak["high_water"]) == (192, a + 1, 192)
+    assert list(ctx.launches.columns) == [
+        "name",
+        "mode",
+        "block_dim",
+        "start_ps",
+        "end_ps",
+        "first_seq",
+        "last_seq",
+    ]
+    assert ctx.launches.iloc[0]["end_ps"] == 50
+    assert ctx.core_spaces().to_dict("records") == [
+        {"core_kind": "aiv", "core": 0, "space": "UB", "capacity": 196608}
+    ]
+
+
+def test_partial_overlapping_reads_count_distinct_bytes_once(kit):
+    s = kit.Synthetic()
+    s.alloc(0, 8 * KIB, "x")
+    s.load(0x100000, 0, 4 * KIB, tensor="t")
+    s.load(0x100000 + 2 * KIB, 0, 4 * KIB, tensor="t")  # [2K, 6K) overlaps [0, 4K)
+    row = TraceContext(s.trace()).traffic.iloc[0]
+    assert (row["bytes"], row["distinct_bytes"]) == (8 * KIB, 6 * KIB)
+
+
+def test_pair_fifo_ends_the_oldest_open_of_each_key():
+    # key 7 opens at rows 0 and 2, key 9 at row 1; closes: key 7 at rows 3 and 5,
+    # key 9 at row 4, and a close of key 8 (never opened) at row 6
+    closed = pair_fifo(
+        np.array([7, 9, 7]), np.array([7, 9, 7, 8]), np.array([0, 1, 2]), np.array([3, 4, 5, 6])
+    )
+    assert closed.tolist() == [3, 4, 5]
+    # a close before its open does not end it
+    assert pair_fifo(np.array([7]), np.array([7]), np.array([5]), np.array([1])).tolist() == [-1]
+
+
+def test_kv_pages_pair_each_page_with_its_release(kit):
+    s = kit.Synthetic()
+    s.rec.kv_page(True, "kv", 5, 4096, 1, 3, 10)
+    s.rec.kv_page(True, "kv", 6, 4096, 2, 16, 20)
+    s.rec.kv_page(False, "kv", 5, 4096, 1, 8, 30)
+    ctx = kit.context(s.trace())
+    pages = ctx.kv_pages
+    assert pages.to_dict("list") == {
+        "cache": ["kv", "kv"],
+        "page": [5, 6],
+        "sequence": [1, 2],
+        "tokens": [8, 16],  # the most each page held
+        "page_bytes": [4096, 4096],
+        "t_alloc_ps": [10, 20],
+        "t_free_ps": [30, -1],
+    }
+    # 16 slots per page (the fullest page of that size): page 5 uses 8 of them
+    usage = ctx.kv_usage.iloc[0]
+    assert (usage["pages"], usage["slots_per_page"], usage["reserved_bytes"]) == (2, 16, 8192)
+    assert (usage["used_bytes"], usage["partly_filled"]) == (2048 + 4096, 1)
+
+
+def test_a_launch_cut_short_ends_at_its_last_event():
+    rec = Recorder()
+    rec.kernel_begin("k", 4, 0, "vector")
+    rec.alloc(AIV, 0, UB, 0, 256, 256, "x", "site", 100)
+    rec.copy(AIV, 0, GM, 0x1000, UB, 0, 256, 256, 256, 1, "t", "load", 200, 50)
+    meta = new_metadata(load_chip().to_dict(), "k", {})
+    ctx = TraceContext(Trace(path=Path("k.ubtrace"), meta=meta, events=rec.table().to_pandas()))
+    launch = ctx.launches.iloc[0]
+    assert (launch["block_dim"], launch["end_ps"], launch["last_seq"]) == (4, 250, 2)
+    assert ctx.modelled_end_ps == 250 and ctx.modelled_time_ps == 250
+    assert ctx.kernel_of(2) == "k"
