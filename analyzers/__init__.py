@@ -1,0 +1,112 @@
+"""The analysis layer's public API: the one entry point for views.
+
+The CLI commands, the TUI and the HTML report import what they need from here
+(``from ubscope.analyzers import analyze_path, Finding, ...``), never from the
+modules behind it: running the analysis (:func:`analyze_path`,
+:func:`analyze_trace`), its results (:class:`Analysis`, :class:`Finding`,
+:class:`TraceContext`), comparing two analyses, the derived series the views
+draw, the rule registry, the configuration and the report formats.
+"""
+
+from ubscope.analyzers.api import (
+    Analysis,
+    analyze_inputs,
+    analyze_path,
+    analyze_trace,
+    read_vendor,
+)
+from ubscope.analyzers.comparison import (
+    A_MEANING,
+    B_MEANING,
+    DELTA_MEANING,
+    LEGEND,
+    SEVERITY_NAMES,
+    Comparison,
+    FindingChanges,
+    MetricDelta,
+    compare_analyses,
+    flatten_metrics,
+)
+from ubscope.analyzers.config import Config, discover_config, load_config
+from ubscope.analyzers.context import CORE_KIND_LABELS, SPACE_LABELS, TraceContext
+from ubscope.analyzers.event_filter import (
+    FILTER_HELP,
+    EventFilter,
+    filter_rows,
+    parse_event_filter,
+)
+from ubscope.analyzers.findings import Finding, Location, Severity
+from ubscope.analyzers.metrics import finding_counts
+from ubscope.analyzers.output import (
+    FORMATS,
+    JSON_SCHEMA,
+    combine_documents,
+    dumps,
+    finding_headline,
+    render_text,
+    to_document,
+)
+from ubscope.analyzers.rules.base import REGISTRY, Rule
+from ubscope.analyzers.series import (
+    OccupancySeries,
+    Place,
+    PlaceBlocks,
+    core_label,
+    failed_allocations,
+    finding_rows,
+    finding_times,
+    kv_usage_over_time,
+    places,
+    redzone_writes,
+)
+
+__all__ = [
+    "A_MEANING",
+    "B_MEANING",
+    "CORE_KIND_LABELS",
+    "DELTA_MEANING",
+    "FILTER_HELP",
+    "FORMATS",
+    "JSON_SCHEMA",
+    "LEGEND",
+    "REGISTRY",
+    "SEVERITY_NAMES",
+    "SPACE_LABELS",
+    "Analysis",
+    "Comparison",
+    "Config",
+    "EventFilter",
+    "Finding",
+    "FindingChanges",
+    "Location",
+    "MetricDelta",
+    "OccupancySeries",
+    "Place",
+    "PlaceBlocks",
+    "Rule",
+    "Severity",
+    "TraceContext",
+    "analyze_inputs",
+    "analyze_path",
+    "analyze_trace",
+    "combine_documents",
+    "compare_analyses",
+    "core_label",
+    "discover_config",
+    "dumps",
+    "failed_allocations",
+    "filter_rows",
+    "finding_counts",
+    "finding_headline",
+    "finding_rows",
+    "finding_times",
+    "flatten_metrics",
+    "kv_usage_over_time",
+    "load_config",
+    "parse_event_filter",
+    "places",
+    "read_vendor",
+    "redzone_writes",
+    "render_text",
+    "to_document",
+]

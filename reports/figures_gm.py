@@ -45,7 +45,8 @@ def traffic_figure(traffic: pd.DataFrame, minimal: Mapping[str, int]) -> go.Figu
     HBM traffic and are not counted against the minimum.
     """
     frame = _top_tensors(traffic) if len(traffic) else traffic
-    totals = frame.groupby("direction", observed=True)["bytes"].sum() if len(frame) else []
+    by_direction = frame.groupby("direction", observed=True)["bytes"].sum() if len(frame) else None
+    totals = np.zeros(0) if by_direction is None else by_direction.to_numpy()
     largest = max([0.0, *map(float, totals), *(float(minimal.get(d, 0)) for d in DIRECTIONS)])
     divisor, unit = byte_scale(largest)
     figure = new_figure("GM traffic by tensor and direction", "direction", f"bytes moved ({unit})")
@@ -60,28 +61,42 @@ def traffic_figure(traffic: pd.DataFrame, minimal: Mapping[str, int]) -> go.Figu
             )
             label = f"{tensor} (L2 workspace)" if workspace else str(tensor)
             figure.add_bar(
-                x=list(per_direction.index), y=per_direction["bytes"].to_numpy() / divisor,
-                name=plot_text(label), marker={"color": series_color(index),
-                                               "pattern": {"shape": "/" if workspace else ""}},
+                x=list(per_direction.index),
+                y=per_direction["bytes"].to_numpy() / divisor,
+                name=plot_text(label),
+                marker={
+                    "color": series_color(index),
+                    "pattern": {"shape": "/" if workspace else ""},
+                },
                 customdata=per_direction.to_numpy(),
                 hovertemplate=f"{plot_text(label)}<br>%{{customdata[0]:,}} B in"
                 " %{customdata[1]:,} transfers<br>%{customdata[2]:,} distinct bytes,"
                 " %{customdata[3]:,} small transfers<extra></extra>",
-            )  # fmt: skip
+            )
     for position, direction in enumerate(DIRECTIONS):
         if direction not in minimal:
             continue
         figure.add_shape(
-            type="line", xref="x", yref="y", x0=position - 0.4, x1=position + 0.4,
-            y0=minimal[direction] / divisor, y1=minimal[direction] / divisor,
+            type="line",
+            xref="x",
+            yref="y",
+            x0=position - 0.4,
+            x1=position + 0.4,
+            y0=minimal[direction] / divisor,
+            y1=minimal[direction] / divisor,
             line={"color": "black", "width": 3, "dash": "dash"},
-            name=MINIMAL_LABEL, showlegend=position == 0,
-            legendgroup="minimal", legendrank=2000,
-        )  # fmt: skip
+            name=MINIMAL_LABEL,
+            showlegend=position == 0,
+            legendgroup="minimal",
+            legendrank=2000,
+        )
         figure.add_annotation(
-            x=position + 0.4, y=minimal[direction] / divisor, xanchor="left", showarrow=False,
+            x=position + 0.4,
+            y=minimal[direction] / divisor,
+            xanchor="left",
+            showarrow=False,
             text=f"minimum {format_bytes(minimal[direction])}",
-        )  # fmt: skip
+        )
     figure.update_xaxes(categoryorder="array", categoryarray=list(DIRECTIONS), range=[-0.6, 1.9])
     figure.update_yaxes(range=[0, max(largest, 1.0) / divisor * 1.1])
     if not len(frame):
@@ -111,37 +126,52 @@ def roofline_figure(roofline: Mapping[str, Any], kernel: str) -> go.Figure:
     bottom = min(bandwidth * low, achieved if placed else peak) / 3
     figure = new_figure("Roofline (modelled)", "arithmetic intensity (FLOP per HBM byte)", "FLOP/s")
     figure.add_scatter(
-        x=[low, ridge], y=[bandwidth * low, peak], mode="lines",
-        name=f"memory roof ({format_rate(bandwidth)})", line={"color": "#1565c0", "width": 3},
+        x=[low, ridge],
+        y=[bandwidth * low, peak],
+        mode="lines",
+        name=f"memory roof ({format_rate(bandwidth)})",
+        line={"color": "#1565c0", "width": 3},
         hovertemplate="%{x:.3g} FLOP/B: %{y:.3s}FLOP/s<extra>memory roof</extra>",
-    )  # fmt: skip
+    )
     figure.add_scatter(
-        x=[ridge, high], y=[peak, peak], mode="lines",
+        x=[ridge, high],
+        y=[peak, peak],
+        mode="lines",
         name=f"compute roof ({_engineering(peak, 'FLOP/s')} FP16)",
         line={"color": "#2e7d32", "width": 3},
         hovertemplate="%{y:.3s}FLOP/s<extra>compute roof</extra>",
-    )  # fmt: skip
+    )
     figure.add_scatter(
-        x=[ridge, ridge], y=[bottom, peak], mode="lines", name=f"ridge {ridge:.3g} FLOP/B",
-        line={"color": "#777", "dash": "dot"}, hoverinfo="skip",
-    )  # fmt: skip
+        x=[ridge, ridge],
+        y=[bottom, peak],
+        mode="lines",
+        name=f"ridge {ridge:.3g} FLOP/B",
+        line={"color": "#777", "dash": "dot"},
+        hoverinfo="skip",
+    )
     if placed:
         roof = min(peak, bandwidth * intensity)
         bound = roofline.get("bound", "?")
         figure.add_scatter(
-            x=[intensity], y=[achieved], mode="markers+text", name=plot_text(kernel),
+            x=[intensity],
+            y=[achieved],
+            mode="markers+text",
+            name=plot_text(kernel),
             marker={"size": 14, "color": "#c62828", "symbol": "diamond"},
-            text=[plot_text(f"{kernel}:") + f"<br>{achieved / roof:.0%} of its roof ({bound}-bound)"],
+            text=[
+                plot_text(f"{kernel}:") + f"<br>{achieved / roof:.0%} of its roof ({bound}-bound)"
+            ],
             textposition="top right" if intensity < ridge else "top left",
             hovertemplate=f"{intensity:.3g} FLOP/B, {_engineering(achieved, 'FLOP/s')}"
             "<extra></extra>",
-        )  # fmt: skip
+        )
     else:
         note(figure, "no compute or no HBM traffic recorded: the kernel has no roofline point")
     # The legend goes below: at the side it would leave a half-width (compared)
     # chart too narrow for the point's label.
-    figure.update_layout(legend={"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"},
-                         margin={"b": 110})  # fmt: skip
+    figure.update_layout(
+        legend={"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"}, margin={"b": 110}
+    )
     figure.update_xaxes(type="log", range=[math.log10(low), math.log10(high)])
     figure.update_yaxes(
         type="log", exponentformat="SI", range=[math.log10(bottom), math.log10(peak * 3)]

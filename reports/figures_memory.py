@@ -63,41 +63,65 @@ class Limits:
 def _limit_lines(figure: go.Figure, limits: Limits) -> None:
     """Horizontal capacity line and, where scratch is reserved, the line below which it is safe."""
     figure.add_hline(
-        y=limits.capacity / 1024, name="capacity", line={"color": CAPACITY_COLOR, "dash": "dash"},
+        y=limits.capacity / 1024,
+        name="capacity",
+        line={"color": CAPACITY_COLOR, "dash": "dash"},
         annotation_text=f"{limits.space} capacity {format_bytes(limits.capacity)}",
-        annotation_position="top left", annotation_font_color=CAPACITY_COLOR,
-    )  # fmt: skip
+        annotation_position="top left",
+        annotation_font_color=CAPACITY_COLOR,
+    )
     if limits.reserved_bytes:
         figure.add_hline(
-            y=limits.safe_budget / 1024, name=limits.scratch_label, showlegend=True,
+            y=limits.safe_budget / 1024,
+            name=limits.scratch_label,
+            showlegend=True,
             line={"color": SCRATCH_COLOR, "dash": "dot"},
-        )  # fmt: skip
+        )
 
 
 def _step_line(
-    figure: go.Figure, frame: pd.DataFrame, column: str, *, max_points: int, scale: float,
-    line: dict, customdata: tuple[str, ...] = (), **trace: object,
-) -> bool:  # fmt: skip
+    figure: go.Figure,
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    max_points: int,
+    scale: float,
+    line: dict,
+    customdata: tuple[str, ...] = (),
+    **trace: object,
+) -> bool:
     """Add ``frame[column] * scale`` over modelled time as a step line reduced to
     its min/max envelope; returns whether points were dropped."""
     shown, cut = decimate_frame(frame, column, max_points)
     figure.add_scatter(
-        x=us(shown["t_ps"]), y=shown[column].to_numpy(dtype=np.float64) * scale, mode="lines",
+        x=us(shown["t_ps"]),
+        y=shown[column].to_numpy(dtype=np.float64) * scale,
+        mode="lines",
         line={"shape": "hv", "width": 1.5, **line},
-        customdata=shown[list(customdata)].to_numpy() if customdata else None, **trace,
-    )  # fmt: skip
+        customdata=shown[list(customdata)].to_numpy() if customdata else None,
+        **trace,
+    )
     return cut
 
 
-def _failure_markers(figure: go.Figure, failures: pd.DataFrame, y: np.ndarray, name: str,
-                     labels: list[str] | None = None) -> None:  # fmt: skip
+def _failure_markers(
+    figure: go.Figure,
+    failures: pd.DataFrame,
+    y: np.ndarray,
+    name: str,
+    labels: list[str] | None = None,
+) -> None:
     """Triangles at refused allocations (``[t_ps, aligned_size, total_free, largest_free]``)."""
     figure.add_scatter(
-        x=us(failures["t_ps"]), y=y, name=name, mode="markers", text=labels,
+        x=us(failures["t_ps"]),
+        y=y,
+        name=name,
+        mode="markers",
+        text=labels,
         marker={"symbol": "triangle-down", "size": 11, "color": FAILURE_COLOR},
         customdata=failures[["aligned_size", "total_free", "largest_free"]].to_numpy(),
         hovertemplate=("%{text} " if labels else "") + FAILURE_HOVER,
-    )  # fmt: skip
+    )
 
 
 def occupancy_figure(
@@ -120,18 +144,27 @@ def occupancy_figure(
     for index, (label, frame) in enumerate(series.items()):
         highest = max(highest, int(frame["live_bytes"].max()) if len(frame) else 0)
         decimated |= _step_line(
-            figure, frame, "live_bytes", max_points=max_points, scale=1 / 1024,
-            line={"color": series_color(index)}, name=plot_text(label), hovertemplate=KIB_HOVER,
-        )  # fmt: skip
+            figure,
+            frame,
+            "live_bytes",
+            max_points=max_points,
+            scale=1 / 1024,
+            line={"color": series_color(index)},
+            name=plot_text(label),
+            hovertemplate=KIB_HOVER,
+        )
     if peak is not None:
         label, t_ps, nbytes = peak
         figure.add_scatter(
-            x=us([t_ps]), y=kib([nbytes]), name="peak", mode="markers+text",
+            x=us([t_ps]),
+            y=kib([nbytes]),
+            name="peak",
+            mode="markers+text",
             marker={"symbol": "star", "size": 14, "color": CAPACITY_COLOR},
             text=[plot_text(f"peak {format_bytes(nbytes)} on {label}")],
             textposition="middle right",
             hovertemplate="%{text}<extra></extra>",
-        )  # fmt: skip
+        )
     _limit_lines(figure, limits)
     figure.update_yaxes(range=[0, max(limits.capacity, highest) / 1024 * 1.1])
     if not series:
@@ -182,12 +215,16 @@ def _block_geometry(lifetimes: pd.DataFrame, end_ps: int) -> pd.DataFrame:
     tags = lifetimes["tag"].astype(str).replace("", UNTAGGED)
     return pd.DataFrame(
         {
-            "x0": us(t_alloc), "x1": us(x1), "lifetime": us(t_free - t_alloc),
-            "addr": lifetimes["addr"].to_numpy(), "end": lifetimes["end"].to_numpy(),
-            "size": lifetimes["size"].to_numpy(), "name": lifetimes["name"].astype(str).to_numpy(),
+            "x0": us(t_alloc),
+            "x1": us(x1),
+            "lifetime": us(t_free - t_alloc),
+            "addr": lifetimes["addr"].to_numpy(),
+            "end": lifetimes["end"].to_numpy(),
+            "size": lifetimes["size"].to_numpy(),
+            "name": lifetimes["name"].astype(str).to_numpy(),
             "tag": tags.to_numpy(),
         }
-    )  # fmt: skip
+    )
 
 
 def _colour_key(blocks: pd.DataFrame) -> tuple[str, str]:
@@ -212,19 +249,30 @@ def _add_blocks(figure: go.Figure, blocks: pd.DataFrame, capacity: int) -> None:
     for index, (value, group) in enumerate(blocks.groupby(key, sort=True)):
         color = series_color(index)
         xs, ys = _rectangles(
-            group["x0"].to_numpy(), group["x1"].to_numpy(),
-            kib(group["addr"]), kib(group["end"]),
-        )  # fmt: skip
+            group["x0"].to_numpy(),
+            group["x1"].to_numpy(),
+            kib(group["addr"]),
+            kib(group["end"]),
+        )
         label = plot_text(value)
         figure.add_scatter(
-            x=xs, y=ys, name=label, legendgroup=label, mode="lines", fill="toself",
-            fillcolor=_fill(color), line={"color": "rgba(33,33,33,0.7)", "width": border},
+            x=xs,
+            y=ys,
+            name=label,
+            legendgroup=label,
+            mode="lines",
+            fill="toself",
+            fillcolor=_fill(color),
+            line={"color": "rgba(33,33,33,0.7)", "width": border},
             hoverinfo="skip",
-        )  # fmt: skip
+        )
         figure.add_scatter(
             x=(group["x0"].to_numpy() + group["x1"].to_numpy()) / 2,
             y=kib((group["addr"].to_numpy() + group["end"].to_numpy()) / 2),
-            name=label, legendgroup=label, showlegend=False, mode="markers",
+            name=label,
+            legendgroup=label,
+            showlegend=False,
+            mode="markers",
             marker={"size": 6, "color": "rgba(0,0,0,0)"},
             text=(group["name"] + " @" + group["tag"]).map(plot_text).to_numpy(),
             customdata=np.column_stack(
@@ -233,31 +281,46 @@ def _add_blocks(figure: go.Figure, blocks: pd.DataFrame, capacity: int) -> None:
             hovertemplate="%{text}<br>0x%{customdata[0]:x}-0x%{customdata[1]:x}"
             " (%{customdata[2]:,} B requested)<br>%{customdata[3]:.3f}-%{customdata[4]:.3f} µs"
             "<extra></extra>",
-        )  # fmt: skip
+        )
     past = blocks[blocks["end"] > capacity]
     if len(past):
         xs, ys = _rectangles(
             past["x0"].to_numpy(), past["x1"].to_numpy(), kib(past["addr"]), kib(past["end"])
         )
         figure.add_scatter(
-            x=xs, y=ys, name="block past capacity (overflow)", mode="lines",
-            line={"color": CAPACITY_COLOR, "width": 2.5}, hoverinfo="skip",
-        )  # fmt: skip
+            x=xs,
+            y=ys,
+            name="block past capacity (overflow)",
+            mode="lines",
+            line={"color": CAPACITY_COLOR, "width": 2.5},
+            hoverinfo="skip",
+        )
 
 
 def _add_bands(figure: go.Figure, limits: Limits, top_kib: float) -> None:
     figure.add_hrect(
-        y0=limits.capacity / 1024, y1=top_kib, fillcolor=CAPACITY_COLOR, opacity=0.12,
-        line_width=0, layer="below", name="red zone",
-        annotation_text="red zone (past capacity)", annotation_position="top left",
+        y0=limits.capacity / 1024,
+        y1=top_kib,
+        fillcolor=CAPACITY_COLOR,
+        opacity=0.12,
+        line_width=0,
+        layer="below",
+        name="red zone",
+        annotation_text="red zone (past capacity)",
+        annotation_position="top left",
         annotation_font_color=CAPACITY_COLOR,
-    )  # fmt: skip
+    )
     if limits.reserved_bytes:
         figure.add_hrect(
-            y0=limits.safe_budget / 1024, y1=limits.capacity / 1024, fillcolor=SCRATCH_COLOR,
-            opacity=0.15, line_width=0, layer="below", name=limits.scratch_label,
+            y0=limits.safe_budget / 1024,
+            y1=limits.capacity / 1024,
+            fillcolor=SCRATCH_COLOR,
+            opacity=0.15,
+            line_width=0,
+            layer="below",
+            name=limits.scratch_label,
             showlegend=True,
-        )  # fmt: skip
+        )
 
 
 def allocation_map_figure(
@@ -278,8 +341,10 @@ def allocation_map_figure(
     """
     figure = new_figure(
         plot_text(f"{limits.space} allocation map of {core_label}"),
-        TIME_AXIS, f"address in {limits.space} (KiB)", height=520,
-    )  # fmt: skip
+        TIME_AXIS,
+        f"address in {limits.space} (KiB)",
+        height=520,
+    )
     blocks = _block_geometry(lifetimes, end_ps)
     shown = _select_blocks(blocks, limits.capacity, max_blocks)
     _add_blocks(figure, shown, limits.capacity)
@@ -287,12 +352,14 @@ def allocation_map_figure(
     if redzone_writes is not None and len(redzone_writes):
         top = max(top, int(redzone_writes["end"].max()))
         figure.add_scatter(
-            x=us(redzone_writes["t_ps"]), y=kib(redzone_writes["addr"]),
-            name="write into the red zone", mode="markers",
+            x=us(redzone_writes["t_ps"]),
+            y=kib(redzone_writes["addr"]),
+            name="write into the red zone",
+            mode="markers",
             marker={"symbol": "x", "size": 10, "color": CAPACITY_COLOR},
             customdata=np.column_stack([redzone_writes["addr"], redzone_writes["end"]]),
             hovertemplate="write 0x%{customdata[0]:x}-0x%{customdata[1]:x}<extra></extra>",
-        )  # fmt: skip
+        )
     if failures is not None and len(failures):
         at_capacity = np.full(len(failures), limits.capacity / 1024)
         _failure_markers(figure, failures, at_capacity, "allocation failed")
@@ -327,12 +394,17 @@ def fragmentation_figure(
     decimated = False
     for index, (label, frame) in enumerate(series.items()):
         decimated |= _step_line(
-            figure, frame, "external", max_points=max_points, scale=100,
-            line={"color": series_color(index)}, name=plot_text(label),
+            figure,
+            frame,
+            "external",
+            max_points=max_points,
+            scale=100,
+            line={"color": series_color(index)},
+            name=plot_text(label),
             customdata=("free_bytes", "largest_free"),
             hovertemplate=PERCENT_HOVER + "<br>%{customdata[0]:,} B free,"
             " largest block %{customdata[1]:,} B",
-        )  # fmt: skip
+        )
     if failures is not None and len(failures):
         at = np.zeros(len(failures))
         for label, frame in series.items():
@@ -362,24 +434,41 @@ def kv_cache_figure(usage: Mapping[str, pd.DataFrame], *, max_points: int) -> go
     slots left empty (internal fragmentation), on a second axis."""
     figure = new_figure("KV cache pages", TIME_AXIS, "bytes in held pages (KiB)")
     figure.update_layout(
-        yaxis2={"title": {"text": "empty token slots in held pages (%)"}, "overlaying": "y",
-                "side": "right", "range": [0, 105], "tickmode": "auto", "showgrid": False},
+        yaxis2={
+            "title": {"text": "empty token slots in held pages (%)"},
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 105],
+            "tickmode": "auto",
+            "showgrid": False,
+        },
         legend={"orientation": "h", "x": 0, "y": -0.22},
         margin={"b": 90},
-    )  # fmt: skip
+    )
     decimated = False
     for index, (cache, frame) in enumerate(usage.items()):
         color = series_color(index)
         decimated |= _step_line(
-            figure, frame, "reserved_bytes", max_points=max_points, scale=1 / 1024,
-            line={"color": color}, name=plot_text(f"{cache}: page bytes"),
+            figure,
+            frame,
+            "reserved_bytes",
+            max_points=max_points,
+            scale=1 / 1024,
+            line={"color": color},
+            name=plot_text(f"{cache}: page bytes"),
             hovertemplate=KIB_HOVER,
-        )  # fmt: skip
+        )
         decimated |= _step_line(
-            figure, frame, "empty_slot_share", max_points=max_points, scale=100,
-            line={"color": color, "dash": "dot"}, name=plot_text(f"{cache}: empty slots"),
-            yaxis="y2", hovertemplate=PERCENT_HOVER,
-        )  # fmt: skip
+            figure,
+            frame,
+            "empty_slot_share",
+            max_points=max_points,
+            scale=100,
+            line={"color": color, "dash": "dot"},
+            name=plot_text(f"{cache}: empty slots"),
+            yaxis="y2",
+            hovertemplate=PERCENT_HOVER,
+        )
     highest = max((int(frame["reserved_bytes"].max()) for frame in usage.values()), default=0)
     figure.update_layout(yaxis_range=[0, max(highest, 1024) / 1024 * 1.1])
     if not usage:

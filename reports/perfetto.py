@@ -15,23 +15,26 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ubscope.analyzers.context import CORE_KIND_LABELS, SPACE_LABELS, TraceContext
+from ubscope.analyzers import (
+    CORE_KIND_LABELS,
+    SPACE_LABELS,
+    Analysis,
+    TraceContext,
+    core_label,
+    finding_times,
+)
 from ubscope.probe.errors import InputError
 from ubscope.probe.events import CoreKind, EventKind
 from ubscope.probe.outputs import atomic_output
 from ubscope.probe.version import __version__
-from ubscope.reports.data import core_label, finding_times
-
-if TYPE_CHECKING:
-    from ubscope.analyzers.api import Analysis
 
 CHUNK_EVENTS = 200_000
 PROCESS_NAMES = {
@@ -71,7 +74,7 @@ def _objects(fields: Fields) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def _escaped_labels(labels: Sequence[str]) -> pa.Array:
+def _escaped_labels(labels: Iterable[str]) -> pa.Array:
     """Category strings JSON-escaped (without quotes), one per category."""
     return pa.array([json.dumps(str(label))[1:-1] for label in labels], type=pa.string())
 
@@ -133,26 +136,47 @@ def _slices(columns: _Columns, rows: np.ndarray, kind: EventKind) -> pa.Array:
         name = pc.binary_join_element_wise(
             source_space, "->", columns.text("space", rows), " ", target, ""
         )
-        args = _objects([
-            ("seq", number["seq"]), ("bytes", number["size"]), ("moved", number["aligned_size"]),
-            ("dst_addr", number["addr"]), ("src_addr", _strings(ctx.column("src_addr")[rows])),
-            ("burst_len", _strings(ctx.column("burst_len")[rows])),
-            ("bursts", _strings(ctx.column("burst_count")[rows])), ("buffer", _quoted(buffer)),
-            ("tag", tag), ("flags", number["flags"]),
-        ])  # fmt: skip
+        args = _objects(
+            [
+                ("seq", number["seq"]),
+                ("bytes", number["size"]),
+                ("moved", number["aligned_size"]),
+                ("dst_addr", number["addr"]),
+                ("src_addr", _strings(ctx.column("src_addr")[rows])),
+                ("burst_len", _strings(ctx.column("burst_len")[rows])),
+                ("bursts", _strings(ctx.column("burst_count")[rows])),
+                ("buffer", _quoted(buffer)),
+                ("tag", tag),
+                ("flags", number["flags"]),
+            ]
+        )
     else:
         name = columns.text("name", rows)
-        args = _objects([
-            ("seq", number["seq"]), ("flops", _strings(ctx.column("arg")[rows])),
-            ("bytes", number["size"]), ("written", number["aligned_size"]),
-            ("addr", number["addr"]), ("space", _quoted(columns.text("space", rows))),
-            ("tag", tag), ("flags", number["flags"]),
-        ])  # fmt: skip
+        args = _objects(
+            [
+                ("seq", number["seq"]),
+                ("flops", _strings(ctx.column("arg")[rows])),
+                ("bytes", number["size"]),
+                ("written", number["aligned_size"]),
+                ("addr", number["addr"]),
+                ("space", _quoted(columns.text("space", rows))),
+                ("tag", tag),
+                ("flags", number["flags"]),
+            ]
+        )
     start, duration = ctx.column("start_ps")[rows], ctx.column("dur_ps")[rows]
-    return _objects([
-        ("ph", '"X"'), ("cat", json.dumps(kind.label)), ("name", _quoted(name)), ("pid", pid),
-        ("tid", tid), ("ts", _micros(start)), ("dur", _micros(duration)), ("args", args),
-    ])  # fmt: skip
+    return _objects(
+        [
+            ("ph", '"X"'),
+            ("cat", json.dumps(kind.label)),
+            ("name", _quoted(name)),
+            ("pid", pid),
+            ("tid", tid),
+            ("ts", _micros(start)),
+            ("dur", _micros(duration)),
+            ("args", args),
+        ]
+    )
 
 
 def _counters(ctx: TraceContext, core_kind: str, core: int, space: str) -> Iterator[pa.Array]:
@@ -199,28 +223,44 @@ def _metadata(ctx: TraceContext) -> list[dict]:
 
 def _launches(ctx: TraceContext) -> list[dict]:
     return [
-        {"ph": "X", "cat": "launch", "name": str(row.name), "pid": 1, "tid": 0,
-         "ts": row.start_ps / 1e6, "dur": max(row.end_ps - row.start_ps, 0) / 1e6,
-         "args": {"mode": str(row.mode), "block_dim": int(row.block_dim)}}
-        for row in ctx.launches.itertuples(index=False)
-    ]  # fmt: skip
+        {
+            "ph": "X",
+            "cat": "launch",
+            "name": str(launch["name"]),
+            "pid": 1,
+            "tid": 0,
+            "ts": launch["start_ps"] / 1e6,
+            "dur": max(launch["end_ps"] - launch["start_ps"], 0) / 1e6,
+            "args": {"mode": str(launch["mode"]), "block_dim": int(launch["block_dim"])},
+        }
+        for launch in ctx.launches.to_dict("records")
+    ]
 
 
 def _findings(analysis: Analysis, ctx: TraceContext) -> list[dict]:
     events = []
     for finding, t_ps in zip(analysis.findings, finding_times(ctx, analysis.findings), strict=True):
         location = finding.location
-        on_core = location.core is not None and location.core_kind in CORE_KIND_LABELS
+        core, core_kind = location.core, location.core_kind
+        if core is not None and core_kind is not None and core_kind in CORE_KIND_LABELS:
+            track = {"s": "t", "pid": CORE_KIND_LABELS.index(core_kind) + 1, "tid": core + 1}
+        else:
+            track = {"s": "g", "pid": 1, "tid": 0}
         event = {
-            "ph": "i", "name": f"{finding.code} {finding.severity}", "cat": "finding",
-            "ts": (t_ps or 0) / 1e6, "s": "t" if on_core else "g",
-            "pid": CORE_KIND_LABELS.index(location.core_kind) + 1 if on_core else 1,
-            "tid": location.core + 1 if on_core else 0,
-            "args": {"message": finding.message, "location": location.describe(),
-                     "suggestion": finding.suggestion, "source": finding.source,
-                     "correlations": finding.correlations,
-                     "timed": t_ps is not None},
-        }  # fmt: skip
+            "ph": "i",
+            "name": f"{finding.code} {finding.severity}",
+            "cat": "finding",
+            "ts": (t_ps or 0) / 1e6,
+            **track,
+            "args": {
+                "message": finding.message,
+                "location": location.describe(),
+                "suggestion": finding.suggestion,
+                "source": finding.source,
+                "correlations": finding.correlations,
+                "timed": t_ps is not None,
+            },
+        }
         events.append(event)
     return events
 
@@ -234,10 +274,13 @@ def write_perfetto(analysis: Analysis, path: str | os.PathLike[str]) -> Path:
     header = {
         "displayTimeUnit": "ns",
         "otherData": {
-            "exporter": f"ubscope {__version__}", "trace": ctx.trace.path.name,
-            "kernel": ctx.trace.kernel, "chip": ctx.chip.name, "time": "modelled device time",
+            "exporter": f"ubscope {__version__}",
+            "trace": ctx.trace.path.name,
+            "kernel": ctx.trace.kernel,
+            "chip": ctx.chip.name,
+            "time": "modelled device time",
         },
-    }  # fmt: skip
+    }
     with atomic_output(target) as handle:
         handle.write(json.dumps(header)[:-1] + ',"traceEvents":[\n')
         stream = _Stream(handle)
@@ -247,8 +290,10 @@ def write_perfetto(analysis: Analysis, path: str | os.PathLike[str]) -> Path:
             rows = ctx.rows(kind)
             for begin in range(0, rows.size, CHUNK_EVENTS):
                 stream.lines(_slices(columns, rows[begin : begin + CHUNK_EVENTS], kind))
-        for row in ctx.peaks.itertuples(index=False):
-            for lines in _counters(ctx, str(row.core_kind), int(row.core), str(row.space)):
+        for peak in ctx.peaks.to_dict("records"):
+            for lines in _counters(
+                ctx, str(peak["core_kind"]), int(peak["core"]), str(peak["space"])
+            ):
                 stream.lines(lines)
         stream.objects(_findings(analysis, ctx))
         handle.write("\n]}\n")

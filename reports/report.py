@@ -10,11 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ubscope.analyzers.comparison import Comparison, compare_analyses
-from ubscope.analyzers.context import CORE_KIND_LABELS
-from ubscope.analyzers.findings import Finding
+from ubscope.analyzers import CORE_KIND_LABELS, Analysis, Comparison, Finding, compare_analyses
 from ubscope.probe.outputs import atomic_output
 from ubscope.reports import views
 from ubscope.reports.escape import text
@@ -33,34 +30,51 @@ from ubscope.reports.tables import (
     warnings_html,
 )
 
-if TYPE_CHECKING:
-    from ubscope.analyzers.api import Analysis
-
 # anchor, title, figure families, what the charts show, why a side has none.
 FIGURE_SECTIONS: tuple[tuple[str, str, tuple[views.FigureFamily, ...], str, str], ...] = (
-    ("occupancy", "On-chip occupancy", (views.occupancy_figures,),
-     "Live bytes per core over modelled time. The dashed red line is the space's capacity; "
-     "on UB the dotted line marks where the scratch reserved by built-in APIs begins.",
-     "no on-chip allocation recorded"),
-    ("allocations", "Allocation map", (views.allocation_maps,),
-     "One rectangle per allocation: its address range (y) while it is live (x), coloured by "
-     "call-site tag. The red band is past capacity (the red zone); red outlines are blocks "
-     "that reach into it, crosses are writes into it, triangles failed allocations.",
-     "no on-chip allocation recorded"),
-    ("fragmentation", "Fragmentation", (views.fragmentation_figures, views.kv_figures),
-     "External fragmentation (1 - largest free block / free bytes) where a fragmentation "
-     "finding points or an allocation failed although enough bytes were free, and the "
-     "occupancy and empty token slots of KV-cache pages.",
-     "nothing to show: no fragmentation finding and no allocation failed for lack of a large "
-     "enough block (bump pools and TPipe queues free whole rounds at once), and no KV cache"),
-    ("traffic", "GM traffic", (views.traffic_figures,),
-     "Bytes moved between GM and the cores per tensor; the dashed line is the minimum "
-     "(every input read once, every output written once).",
-     "no GM transfer recorded"),
-    ("roofline", "Roofline", (views.roofline_figures,),
-     "The chip's bandwidth and FP16 compute roofs with the kernel's modelled point.",
-     "no trace to place on the roofline"),
-)  # fmt: skip
+    (
+        "occupancy",
+        "On-chip occupancy",
+        (views.occupancy_figures,),
+        "Live bytes per core over modelled time. The dashed red line is the space's capacity; "
+        "on UB the dotted line marks where the scratch reserved by built-in APIs begins.",
+        "no on-chip allocation recorded",
+    ),
+    (
+        "allocations",
+        "Allocation map",
+        (views.allocation_maps,),
+        "One rectangle per allocation: its address range (y) while it is live (x), coloured by "
+        "call-site tag. The red band is past capacity (the red zone); red outlines are blocks "
+        "that reach into it, crosses are writes into it, triangles failed allocations.",
+        "no on-chip allocation recorded",
+    ),
+    (
+        "fragmentation",
+        "Fragmentation",
+        (views.fragmentation_figures, views.kv_figures),
+        "External fragmentation (1 - largest free block / free bytes) where a fragmentation "
+        "finding points or an allocation failed although enough bytes were free, and the "
+        "occupancy and empty token slots of KV-cache pages.",
+        "nothing to show: no fragmentation finding and no allocation failed for lack of a large "
+        "enough block (bump pools and TPipe queues free whole rounds at once), and no KV cache",
+    ),
+    (
+        "traffic",
+        "GM traffic",
+        (views.traffic_figures,),
+        "Bytes moved between GM and the cores per tensor; the dashed line is the minimum "
+        "(every input read once, every output written once).",
+        "no GM transfer recorded",
+    ),
+    (
+        "roofline",
+        "Roofline",
+        (views.roofline_figures,),
+        "The chip's bandwidth and FP16 compute roofs with the kernel's modelled point.",
+        "no trace to place on the roofline",
+    ),
+)
 NO_VENDOR_INPUT = "No vendor output was given (--msadvisor, --sanitizer, --msprof-op, --torch-npu)."
 
 
@@ -141,9 +155,11 @@ def _links(anchors: set[str]) -> ChartLinks:
             kinds = [kind] if kind else CORE_KIND_LABELS
             wanted += [
                 (chart_anchor("occupancy", space), f"{space} occupancy"),
-                *((chart_anchor("allocations", f"{k}/{space}"), f"{k} {space} allocation map")
-                  for k in kinds),
-            ]  # fmt: skip
+                *(
+                    (chart_anchor("allocations", f"{k}/{space}"), f"{k} {space} allocation map")
+                    for k in kinds
+                ),
+            ]
             if finding.code.startswith("FRG"):
                 wanted.append((chart_anchor("fragmentation", space), f"{space} fragmentation"))
         if space == "GM" or finding.code.startswith("GM"):
@@ -170,10 +186,14 @@ def _changes(shown: list[Shown], comparison: Comparison, links: ChartLinks) -> S
     """A against B: findings new, fixed and unchanged, then the metric deltas."""
     a, b = shown
     assert comparison.findings is not None
-    return Section("changes", "A against B", [
-        finding_changes_html(comparison.findings, links),
-        "<h3>Metrics</h3>" + metric_deltas_html(comparison, (a.label, b.label)),
-    ])  # fmt: skip
+    return Section(
+        "changes",
+        "A against B",
+        [
+            finding_changes_html(comparison.findings, links),
+            "<h3>Metrics</h3>" + metric_deltas_html(comparison, (a.label, b.label)),
+        ],
+    )
 
 
 def _summary(shown: list[Shown]) -> Section:

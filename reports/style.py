@@ -74,9 +74,14 @@ def mark_decimated(figure: go.Figure, how: str) -> None:
 def note(figure: go.Figure, message: str) -> None:
     """A centred message for a chart with nothing to plot."""
     figure.add_annotation(
-        text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+        text=message,
+        showarrow=False,
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
         font={"size": 14, "color": "#555"},
-    )  # fmt: skip
+    )
 
 
 def share_y_range(figures: list[go.Figure]) -> None:

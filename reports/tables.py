@@ -11,16 +11,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ubscope.analyzers.comparison import (
+from ubscope.analyzers import (
     LEGEND,
+    REGISTRY,
+    SEVERITY_NAMES,
     Comparison,
+    Finding,
     FindingChanges,
     MetricDelta,
+    finding_counts,
 )
-from ubscope.analyzers.findings import Finding
-from ubscope.analyzers.metric_catalog import SEVERITY_NAMES
-from ubscope.analyzers.metrics import finding_counts
-from ubscope.analyzers.rules.base import REGISTRY
 from ubscope.probe.units import format_bytes, format_time_ps
 from ubscope.probe.version import __version__
 from ubscope.reports.escape import text
@@ -76,8 +76,12 @@ def metric_cards(metrics: Mapping[str, Any], capacity: Mapping[str, int]) -> str
     cards = [("modelled kernel time", format_time_ps(metrics.get("modelled_time_ps") or 0))]
     for space, peak in (metrics.get("peak_bytes") or {}).items():
         if peak and capacity.get(space):
-            cards.append((f"peak {space} (of {format_bytes(capacity[space])})",
-                          f"{format_bytes(peak)} ({peak / capacity[space]:.0%})"))  # fmt: skip
+            cards.append(
+                (
+                    f"peak {space} (of {format_bytes(capacity[space])})",
+                    f"{format_bytes(peak)} ({peak / capacity[space]:.0%})",
+                )
+            )
     cards += [
         ("GM traffic / minimum", _shown(gm.get("ratio_to_minimum"), "{:.2f}x")),
         ("small-transfer share", _shown(gm.get("small_transfer_share"), "{:.0%}")),
@@ -172,8 +176,13 @@ def _finding_row(finding: Finding, links: ChartLinks) -> str:
     if finding.estimated_gain:
         suggestion += f"<br><i>estimated gain: {text(finding.estimated_gain)}</i>"
     marks = "".join(_mark(note) for note in finding.correlations)
-    cells = (f'<span class="sev sev-{severity}">{severity}</span>', text(finding.code), what,
-             suggestion, text(finding.source) + marks)  # fmt: skip
+    cells = (
+        f'<span class="sev sev-{severity}">{severity}</span>',
+        text(finding.code),
+        what,
+        suggestion,
+        text(finding.source) + marks,
+    )
     return _row(*cells)
 
 
@@ -183,8 +192,14 @@ def findings_table(findings: Sequence[Finding], empty: str, links: ChartLinks = 
     that confirmed it)."""
     if not findings:
         return f'<p class="hint">{text(empty)}</p>'
-    head = _row("severity", "code", "finding, location, explanation", "suggestion",
-                "source / correlation", tag="th")  # fmt: skip
+    head = _row(
+        "severity",
+        "code",
+        "finding, location, explanation",
+        "suggestion",
+        "source / correlation",
+        tag="th",
+    )
     rows = "".join(_finding_row(f, links) for f in findings)
     return (
         '<table class="findings"><colgroup><col style="width:7%"><col style="width:7%">'

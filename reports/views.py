@@ -8,13 +8,18 @@ builders; the builders themselves take plain DataFrames.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from ubscope.analyzers.context import TraceContext
-from ubscope.reports.data import core_label, failed_allocations, kv_usage_over_time, redzone_writes
+from ubscope.analyzers import (
+    Analysis,
+    TraceContext,
+    core_label,
+    failed_allocations,
+    kv_usage_over_time,
+    redzone_writes,
+)
 from ubscope.reports.figures_gm import roofline_figure, traffic_figure
 from ubscope.reports.figures_memory import (
     Limits,
@@ -24,15 +29,12 @@ from ubscope.reports.figures_memory import (
     occupancy_figure,
 )
 
-if TYPE_CHECKING:
-    from ubscope.analyzers.api import Analysis
-
 # Size budget: points per figure shared by its series, and rectangles per map.
 POINTS_PER_FIGURE = 24_000
 MIN_POINTS_PER_SERIES = 400
 MAX_BLOCKS_PER_MAP = 3_000
 
-FigureFamily = Callable[["Analysis"], dict[str, go.Figure]]
+FigureFamily = Callable[[Analysis], dict[str, go.Figure]]
 
 
 def _points_per_series(series_count: int) -> int:
@@ -61,7 +63,7 @@ def occupancy_figures(analysis: Analysis) -> dict[str, go.Figure]:
             core_label(kind, core): ctx.occupancy(kind, core, space)
             for kind, core in zip(rows["core_kind"], rows["core"], strict=True)
         }
-        top = rows.loc[rows["peak_live_bytes"].idxmax()]
+        top = rows.iloc[int(rows["peak_live_bytes"].to_numpy().argmax())]
         top_series = series[core_label(top["core_kind"], int(top["core"]))]
         at = int(top_series["live_bytes"].to_numpy().argmax())
         peak = (
@@ -70,9 +72,11 @@ def occupancy_figures(analysis: Analysis) -> dict[str, go.Figure]:
             int(top_series["live_bytes"].iloc[at]),
         )
         figures[space] = occupancy_figure(
-            _limits(ctx, space, int(rows["capacity"].iloc[0])), series,
-            max_points=_points_per_series(len(series)), peak=peak,
-        )  # fmt: skip
+            _limits(ctx, space, int(rows["capacity"].iloc[0])),
+            series,
+            max_points=_points_per_series(len(series)),
+            peak=peak,
+        )
     return figures
 
 
@@ -96,7 +100,8 @@ def allocation_maps(analysis: Analysis) -> dict[str, go.Figure]:
     if ctx is None:
         return figures
     lifetimes, writes, failures = ctx.lifetimes, redzone_writes(ctx), failed_allocations(ctx)
-    for (kind, space), rows in ctx.peaks.groupby(["core_kind", "space"], sort=False):
+    for (kind_key, space_key), rows in ctx.peaks.groupby(["core_kind", "space"], sort=False):
+        kind, space = str(kind_key), str(space_key)
         worst = _worst_core(rows)
         core = int(worst["core"])
         label = core_label(kind, core)
@@ -104,11 +109,14 @@ def allocation_maps(analysis: Analysis) -> dict[str, go.Figure]:
             why = "overflowing" if worst["high_water"] > worst["capacity"] else "highest-peak"
             label += f" (the {why} one of {rows['core'].nunique()} {kind} cores)"
         figures[f"{kind}/{space}"] = allocation_map_figure(
-            _limits(ctx, space, int(worst["capacity"])), label,
-            _same_core(lifetimes, kind, core, space), end_ps=ctx.modelled_end_ps,
-            max_blocks=MAX_BLOCKS_PER_MAP, redzone_writes=_same_core(writes, kind, core, space),
+            _limits(ctx, space, int(worst["capacity"])),
+            label,
+            _same_core(lifetimes, kind, core, space),
+            end_ps=ctx.modelled_end_ps,
+            max_blocks=MAX_BLOCKS_PER_MAP,
+            redzone_writes=_same_core(writes, kind, core, space),
             failures=_same_core(failures, kind, core, space),
-        )  # fmt: skip
+        )
     return figures
 
 
@@ -142,9 +150,11 @@ def fragmentation_figures(analysis: Analysis) -> dict[str, go.Figure]:
                 failed.append(here.assign(label=label))
         if series:
             figures[space] = fragmentation_figure(
-                space, series, max_points=_points_per_series(len(series)),
+                space,
+                series,
+                max_points=_points_per_series(len(series)),
                 failures=pd.concat(failed, ignore_index=True),
-            )  # fmt: skip
+            )
     return figures
 
 

@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 
+from ubscope.analyzers import Analysis
 from ubscope.probe.errors import UbscopeError
 from ubscope.probe.text import printable
 from ubscope.tui.loading import TraceEntry, TraceRequest
@@ -33,8 +34,8 @@ class UbscopeApp(App[int]):
     def __init__(
         self,
         *,
-        analysis: Any | None = None,
-        compare: Any | None = None,
+        analysis: Analysis | None = None,
+        compare: Analysis | None = None,
         request: TraceRequest | None = None,
         folder: str | None = None,
         entries: list[TraceEntry] | None = None,
@@ -49,8 +50,14 @@ class UbscopeApp(App[int]):
 
     def on_mount(self) -> None:
         if self.analysis is not None:
-            self.push_screen(ProfileScreen(_source_name(self.analysis), _meta(self.analysis),
-                                           analysis=self.analysis, compare=self.compare))  # fmt: skip
+            self.push_screen(
+                ProfileScreen(
+                    _source_name(self.analysis),
+                    _meta(self.analysis),
+                    analysis=self.analysis,
+                    compare=self.compare,
+                )
+            )
         elif self.entries is not None:
             self.push_screen(PickerScreen(self.folder or ".", self.entries))
         elif self.request is not None:
@@ -65,9 +72,11 @@ class UbscopeApp(App[int]):
     def open(self, request: TraceRequest, meta: dict[str, Any]) -> None:
         """Show the profile screen for ``request`` at once and analyse in the background."""
         screen = ProfileScreen(
-            request.trace.name, meta, size=request.trace.stat().st_size,
+            request.trace.name,
+            meta,
+            size=request.trace.stat().st_size,
             can_go_back=self.entries is not None,
-        )  # fmt: skip
+        )
         self.push_screen(screen)
         self.analyse(request, screen)
 
@@ -109,9 +118,9 @@ class UbscopeApp(App[int]):
             self.push_screen(HelpScreen())
 
 
-def _meta(analysis: Any) -> dict[str, Any]:
+def _meta(analysis: Analysis) -> dict[str, Any]:
     return analysis.trace.meta if analysis.trace is not None else {}
 
 
-def _source_name(analysis: Any) -> str:
+def _source_name(analysis: Analysis) -> str:
     return analysis.trace.path.name if analysis.trace is not None else "vendor output"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ubscope.analyzers import Analysis, analyze_path
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.errors import InputError, TraceError, UbscopeError
 from ubscope.probe.trace import TRACE_SUFFIX, read_metadata
@@ -55,10 +56,8 @@ class TraceRequest:
                 raise InputError(path, f"no such file or folder (given with {flag})")
         return meta
 
-    def analyze(self) -> tuple[Any, Any | None]:
+    def analyze(self) -> tuple[Analysis, Analysis | None]:
         """Run the analyzers on the trace (and on the baseline, without vendor input)."""
-        from ubscope.analyzers.api import analyze_path
-
         vendor = {option: getattr(self, option) for option in VENDOR_OPTIONS}
         analysis = analyze_path(self.trace, chip=self.chip, **vendor)
         baseline = analyze_path(self.compare, chip=self.chip) if self.compare else None

@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, LoadingIndicator, Static
 
+from ubscope.analyzers import Analysis
 from ubscope.probe.units import format_bytes
 from ubscope.tui.state import ProfileState
 from ubscope.tui.text import literal
@@ -34,15 +35,22 @@ class ProfileScreen(Screen):
         *(
             Binding(str(i + 1), f"show_view({i})", view.title, show=False)
             for i, view in enumerate(VIEWS)
-        ),  # fmt: skip
+        ),
         Binding("tab", "cycle_view(1)", "next view", show=False),
         Binding("shift+tab", "cycle_view(-1)", "previous view", show=False),
         Binding("backspace", "back", "traces"),
     ]
 
-    def __init__(self, source: str, meta: dict[str, Any], *, size: int = 0,
-                 can_go_back: bool = False, analysis: Any | None = None,
-                 compare: Any | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        source: str,
+        meta: dict[str, Any],
+        *,
+        size: int = 0,
+        can_go_back: bool = False,
+        analysis: Analysis | None = None,
+        compare: Analysis | None = None,
+    ) -> None:
         super().__init__()
         self._arrived = (analysis, compare) if analysis is not None else None
         self._composed = False
@@ -78,7 +86,7 @@ class ProfileScreen(Screen):
         if self._arrived is not None:
             self.set_analysis(*self._arrived)
 
-    def set_analysis(self, analysis: Any, compare: Any | None = None) -> None:
+    def set_analysis(self, analysis: Analysis, compare: Analysis | None = None) -> None:
         """Mount the views on the finished analysis and show the Overview (once
         the screen itself is mounted)."""
         self._arrived = (analysis, compare)
@@ -87,7 +95,7 @@ class ProfileScreen(Screen):
         self.state = ProfileState(analysis, compare)
         self.call_later(self._install_views, analysis, compare)
 
-    async def _install_views(self, analysis: Any, compare: Any | None) -> None:
+    async def _install_views(self, analysis: Analysis, compare: Analysis | None) -> None:
         assert self.state is not None
         await self.query_one(ContentSwitcher).mount_all(
             [view_class(self.state) for view_class in VIEWS]

@@ -3,12 +3,18 @@ space, the time cursor and the finding last jumped to."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from ubscope.analyzers.findings import Finding
-from ubscope.tui.data import OccupancySeries, Place, PlaceBlocks, finding_rows, places
+from ubscope.analyzers import (
+    Analysis,
+    Finding,
+    OccupancySeries,
+    Place,
+    PlaceBlocks,
+    TraceContext,
+    finding_rows,
+    places,
+)
 
 
 class ProfileState:
@@ -20,7 +26,7 @@ class ProfileState:
     in agreement.
     """
 
-    def __init__(self, analysis: Any, compare: Any | None = None):
+    def __init__(self, analysis: Analysis, compare: Analysis | None = None):
         self.analysis = analysis
         self.compare = compare
         self.ctx = analysis.context
@@ -54,10 +60,12 @@ class ProfileState:
     def place(self) -> Place | None:
         return self.places[self.place_index] if self.places else None
 
-    def series(self, place: Place | None = None, ctx: Any | None = None) -> OccupancySeries:
+    def series(
+        self, place: Place | None = None, ctx: TraceContext | None = None
+    ) -> OccupancySeries:
         place = place or self.place
         ctx = ctx or self.ctx
-        assert place is not None
+        assert place is not None and ctx is not None
         key = (id(ctx), place.key)
         if key not in self._series:
             self._series[key] = OccupancySeries.of(ctx, place)
@@ -65,7 +73,7 @@ class ProfileState:
 
     def blocks(self) -> PlaceBlocks:
         place = self.place
-        assert place is not None
+        assert place is not None and self.ctx is not None
         if place.key not in self._blocks:
             self._blocks[place.key] = PlaceBlocks.of(self.ctx, place, self.series(place))
         return self._blocks[place.key]
@@ -78,8 +86,11 @@ class ProfileState:
         if attribute == "core":
             options = [i for i, p in enumerate(self.places) if p.space == place.space]
         else:
-            options = [i for i, p in enumerate(self.places)
-                       if (p.core_kind, p.core) == (place.core_kind, place.core)]  # fmt: skip
+            options = [
+                i
+                for i, p in enumerate(self.places)
+                if (p.core_kind, p.core) == (place.core_kind, place.core)
+            ]
         position = options.index(self.place_index)
         self.select_place(options[(position + direction) % len(options)])
 
@@ -118,14 +129,17 @@ class ProfileState:
     def choose_finding(self, finding: Finding) -> bool:
         """Point every view at a finding's events; False when it names none."""
         self.finding = finding
-        self.finding_events = finding_rows(self.ctx, finding) if self.ctx is not None else []
+        ctx = self.ctx
+        self.finding_events = (
+            finding_rows(ctx, finding) if ctx is not None else np.zeros(0, dtype=np.int64)
+        )
         loc = finding.location
         key = (loc.core_kind, loc.core, loc.space)
         for index, place in enumerate(self.places):
             if place.key == key:
                 self.place_index = index
                 break
-        if not len(self.finding_events):
+        if ctx is None or not len(self.finding_events):
             self.version += 1
             return False
         first = int(self.finding_events[0])
@@ -133,8 +147,8 @@ class ProfileState:
         if self.place is not None:
             # the allocator's state at that event: the last step at or before it
             # in program order (the series is in program order)
-            seq = int(self.ctx.column("seq")[first])
+            seq = int(ctx.column("seq")[first])
             self.set_step(int(np.searchsorted(self.series().seq, seq, side="right")) - 1)
         else:
-            self.set_time(int(self.ctx.column("start_ps")[first]))
+            self.set_time(int(ctx.column("start_ps")[first]))
         return True

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ubscope.analyzers.api import analyze_path
+from ubscope.analyzers import analyze_path
 from ubscope.kernels.registry import get_kernel, run_kernel
 from ubscope.probe.events import CoreKind, Flag, Space
 from ubscope.probe.recorder import Recorder

@@ -9,7 +9,7 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from ubscope import __version__
-from ubscope.analyzers.api import analyze_path
+from ubscope.analyzers import analyze_path
 from ubscope.probe.errors import InputError
 from ubscope.reports import report as report_module
 from ubscope.reports.escape import text

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ubscope.analyzers.api import analyze_path
-from ubscope.analyzers.rules.base import REGISTRY
+from ubscope.analyzers import REGISTRY, analyze_path
 from ubscope.tui.app import UbscopeApp
 from ubscope.tui.screens import HelpScreen
 from ubscope.tui.views import VIEWS

@@ -8,14 +8,16 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from ubscope.analyzers.comparison import (
+from ubscope.analyzers import (
     A_MEANING,
     B_MEANING,
     DELTA_MEANING,
+    Analysis,
     Comparison,
+    OccupancySeries,
     compare_analyses,
+    places,
 )
-from ubscope.tui.data import OccupancySeries, places
 from ubscope.tui.text import literal
 from ubscope.tui.views.base import View
 from ubscope.tui.views.timeline import PLACE_BINDINGS, PlaceKeys
@@ -24,8 +26,8 @@ from ubscope.tui.widgets.plots import OverlayChart
 NO_COMPARE = "nothing to compare: open with  ubscope tui A.ubtrace --compare B.ubtrace"
 
 
-def source_name(analysis: object) -> str:
-    trace = getattr(analysis, "trace", None)
+def source_name(analysis: Analysis) -> str:
+    trace = analysis.trace
     return trace.path.name if trace is not None else "(vendor output only)"
 
 
@@ -81,8 +83,10 @@ class CompareView(PlaceKeys, View):
             table.add_column(label)
         for delta in comparison.changed:
             a, b, change = delta.texts()
-            table.add_row(literal(delta.metric), *(Text(cell or "-", justify="right")
-                                                   for cell in (a, b, change)))  # fmt: skip
+            table.add_row(
+                literal(delta.metric),
+                *(Text(cell or "-", justify="right") for cell in (a, b, change)),
+            )
         if not comparison.changed:
             table.add_row(literal("no metric changed"), "", "", "")
 
@@ -95,8 +99,12 @@ class CompareView(PlaceKeys, View):
         assert changes is not None
         for status, findings in (("new", changes.new), ("fixed", changes.fixed)):
             for finding in findings:
-                table.add_row(literal(status), literal(str(finding.severity)),
-                              literal(finding.code), literal(" ".join(finding.message.split())))  # fmt: skip
+                table.add_row(
+                    literal(status),
+                    literal(str(finding.severity)),
+                    literal(finding.code),
+                    literal(" ".join(finding.message.split())),
+                )
         if changes.unchanged or not (changes.new or changes.fixed):
             count = len(changes.unchanged)
             message = f"{count} in both A and B (listed in Findings)" if count else "none in A or B"

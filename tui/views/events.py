@@ -11,8 +11,8 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from ubscope.analyzers import FILTER_HELP, filter_rows, parse_event_filter
 from ubscope.probe.units import format_time_ps
-from ubscope.tui.data import FILTER_HELP, filter_rows, parse_event_filter
 from ubscope.tui.views.base import View
 from ubscope.tui.widgets.event_table import FLAG_BITS, EventTable
 
@@ -92,17 +92,21 @@ class EventsView(View):
         if position is None:
             detail.update(Text(f"{shown}  ·  no event matches the filter"))
             return
+        assert self.state.ctx is not None
         row = self.state.ctx.events.iloc[position]
         text = Text(f"{shown}  ·  ")
-        text.append(f"seq {row['seq']} {row['kind']} t {format_time_ps(row['start_ps'])} "
-                    f"dur {format_time_ps(row['dur_ps'])} ")  # fmt: skip
+        text.append(
+            f"seq {row['seq']} {row['kind']} t {format_time_ps(row['start_ps'])} "
+            f"dur {format_time_ps(row['dur_ps'])} "
+        )
         for column in ("name", "tensor", "tag"):
             if str(row[column]):
                 text.append(f"{column}=")
                 text.append(str(row[column]))
                 text.append(" ")
-        text.append(f"size={row['size']} aligned={row['aligned_size']} arg={row['arg']} "
-                    f"arg2={row['arg2']}")  # fmt: skip
+        text.append(
+            f"size={row['size']} aligned={row['aligned_size']} arg={row['arg']} arg2={row['arg2']}"
+        )
         if row["src_space"] != "NONE":
             text.append(f" src={row['src_space']}:{int(row['src_addr']):#x}")
         if row["burst_count"]:

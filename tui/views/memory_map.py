@@ -83,14 +83,18 @@ class MemoryMapView(PlaceKeys, View):
         used = int(state.blocks().aligned_size[live].sum())
         text = Text()
         text.append(place.label, style="bold")
-        text.append(f"  step {state.step + 1}/{len(series)}  t {format_time_ps(state.t_ps)}  "
-                    f"{plural(len(live), 'block')} ")  # fmt: skip
+        text.append(
+            f"  step {state.step + 1}/{len(series)}  t {format_time_ps(state.t_ps)}  "
+            f"{plural(len(live), 'block')} "
+        )
         text.append(bytes_of(used, place.capacity))
         fragmentation = self._fragmentation_at(state.step)
         if fragmentation is not None:
             free, largest, external = fragmentation
-            text.append(f"\nfree {format_bytes(free)}, largest block {format_bytes(largest)}, "
-                        f"external fragmentation {percent(external)}")  # fmt: skip
+            text.append(
+                f"\nfree {format_bytes(free)}, largest block {format_bytes(largest)}, "
+                f"external fragmentation {percent(external)}"
+            )
         beyond = int(np.maximum(layout.end - place.capacity, 0).max()) if len(live) else 0
         if beyond:
             text.append(f"  {format_bytes(beyond)} past capacity", style="bold")

@@ -11,6 +11,8 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ubscope.analyzers import Analysis
+from ubscope.probe.events import ON_CHIP_SPACES
 from ubscope.probe.units import format_bytes, format_rate, format_time_ps, plural
 from ubscope.tui.text import literal, percent
 from ubscope.tui.views.base import View
@@ -74,17 +76,19 @@ class OverviewView(View):
         self.query_one("#overview-roofline", Static).update(roofline_summary(roofline))
         self.query_one("#overview-findings", Static).update(self._findings())
 
-    def _run(self, meta: dict[str, Any], metrics: dict[str, Any], analysis: Any) -> Text:
+    def _run(self, meta: dict[str, Any], metrics: dict[str, Any], analysis: Analysis) -> Text:
         text = run_summary(meta)
         text.append(f"\nmodelled time {format_time_ps(metrics.get('modelled_time_ps', 0))}")
         ctx = self.state.ctx
         if ctx is not None:
             text.append(f"  ·  {len(ctx.events):,} events")
-            for launch in ctx.launches.itertuples():
+            for launch in ctx.launches.to_dict("records"):
                 text.append("\nlaunch ")
-                text.append(str(launch.name))
-                text.append(f"  {plural(launch.block_dim, 'block')}, {launch.mode}, "
-                            f"{format_time_ps(launch.end_ps - launch.start_ps)}")  # fmt: skip
+                text.append(str(launch["name"]))
+                text.append(
+                    f"  {plural(launch['block_dim'], 'block')}, {launch['mode']}, "
+                    f"{format_time_ps(launch['end_ps'] - launch['start_ps'])}"
+                )
         for warning in analysis.warnings:
             text.append("\n⚠ ", style="bold")
             text.append(str(warning))
@@ -100,8 +104,8 @@ class OverviewView(View):
                 int(peaks.get(space, 0)),
                 int(chip.capacity[space]),
                 chip.ub_safe_budget if space == "UB" else None,
-            )  # fmt: skip
-            for space in ("UB", "L1", "L0A", "L0B", "L0C")
+            )
+            for space in (s.name for s in ON_CHIP_SPACES)
             if space in used or peaks.get(space)
         ]
 

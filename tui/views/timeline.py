@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from ubscope.probe.events import EventKind
@@ -15,7 +15,7 @@ from ubscope.tui.text import bytes_of
 from ubscope.tui.views.base import View
 from ubscope.tui.widgets.occupancy_chart import ChartData, OccupancyChart
 
-PLACE_BINDINGS = [
+PLACE_BINDINGS: list[BindingType] = [
     Binding("c", "place('core', 1)", "core"),
     Binding("C", "place('core', -1)", "core-", show=False),
     Binding("s", "place('space', 1)", "space"),
@@ -34,8 +34,10 @@ def event_summary(state: ProfileState, step: int) -> Text:
     kind = EventKind(int(ctx.column("kind")[row])).label
     text = Text(f"seq {seq} {kind} ")
     text.append(ctx.label("name", int(ctx.column("name")[row])))
-    text.append(f" {format_bytes(int(ctx.column('aligned_size')[row]))} at "
-                f"{int(ctx.column('addr')[row]):#x}")  # fmt: skip
+    text.append(
+        f" {format_bytes(int(ctx.column('aligned_size')[row]))} at "
+        f"{int(ctx.column('addr')[row]):#x}"
+    )
     tag = ctx.label("tag", int(ctx.column("tag")[row]))
     if tag:
         text.append(" @")
@@ -112,8 +114,17 @@ class TimelineView(PlaceKeys, View):
         chip = state.analysis.chip
         scratch = chip.ub_safe_budget if place.space == "UB" else None
         columns = series.columns(t0, t1, self.chart.plot_width)
-        self.chart.show(ChartData(columns, t0, t1, place.capacity, scratch,
-                                  max(place.capacity, series.peak), state.t_ps))  # fmt: skip
+        self.chart.show(
+            ChartData(
+                columns,
+                t0,
+                t1,
+                place.capacity,
+                scratch,
+                max(place.capacity, series.peak),
+                state.t_ps,
+            )
+        )
         text = Text()
         text.append(place.label, style="bold")
         text.append(f"  t {format_time_ps(state.t_ps)}  live ")

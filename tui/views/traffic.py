@@ -46,16 +46,18 @@ class TrafficView(View):
             table.add_column(label)
         if ctx is not None:
             frame = ctx.traffic.sort_values("bytes", ascending=False)
-            for row in frame.itertuples():
+            for row in frame.to_dict("records"):
                 table.add_row(
-                    literal(row.tensor or "(unnamed)"),
-                    literal(row.direction),
-                    Text(format_bytes(row.bytes), justify="right"),
-                    Text(f"{row.transfers:,}", justify="right"),
-                    Text(format_bytes(row.distinct_bytes), justify="right"),
-                    Text(f"{row.redundancy:.2f}x", justify="right"),
-                    Text(percent(row.small_transfers / max(row.transfers, 1)), justify="right"),
-                    Text("yes" if row.workspace else ""),
+                    literal(row["tensor"] or "(unnamed)"),
+                    literal(row["direction"]),
+                    Text(format_bytes(row["bytes"]), justify="right"),
+                    Text(f"{row['transfers']:,}", justify="right"),
+                    Text(format_bytes(row["distinct_bytes"]), justify="right"),
+                    Text(f"{row['redundancy']:.2f}x", justify="right"),
+                    Text(
+                        percent(row["small_transfers"] / max(row["transfers"], 1)), justify="right"
+                    ),
+                    Text("yes" if row["workspace"] else ""),
                 )
         if roofline:
             self.query_one(RooflinePlot).show(
@@ -64,5 +66,5 @@ class TrafficView(View):
                     float(roofline["achieved_flops_per_s"]),
                     float(roofline["peak_flops"]),
                     float(roofline["bandwidth"]),
-                )  # fmt: skip
+                )
             )

@@ -116,8 +116,9 @@ class AddressMap(Widget):
             owner[first:last] = np.where(owner[first:last] < 0, index, owner[first:last])
         return state, owner
 
-    def _cell_styles(self, data: MapLayout, state: np.ndarray, owner: np.ndarray, cells: int,
-                     per_cell: int) -> list[Style]:  # fmt: skip
+    def _cell_styles(
+        self, data: MapLayout, state: np.ndarray, owner: np.ndarray, cells: int, per_cell: int
+    ) -> list[Style]:
         style = self.get_component_rich_style
         tag_styles = [style(f"address-map--tag-{i}") for i in range(TAG_COLOURS)]
         free = style("address-map--free")
@@ -144,8 +145,9 @@ class AddressMap(Widget):
         return result
 
     @staticmethod
-    def _glyphs(state: np.ndarray, owner: np.ndarray, cells: int, per_cell: int,
-                data: MapLayout) -> list[str]:  # fmt: skip
+    def _glyphs(
+        state: np.ndarray, owner: np.ndarray, cells: int, per_cell: int, data: MapLayout
+    ) -> list[str]:
         starts = np.arange(cells) * per_cell
         glyphs = []
         for index in range(cells):

@@ -15,8 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from ubscope.analyzers.findings import Finding, Severity
-from ubscope.analyzers.rules.base import REGISTRY
+from ubscope.analyzers import REGISTRY, Finding, Severity
 from ubscope.tui.text import literal
 
 SORT_KEYS = ("severity", "code", "location", "source")
@@ -35,7 +34,7 @@ def finding_text(finding: Finding) -> str:
             loc.describe(),
             finding.source,
             " ".join(finding.correlations),
-        )  # fmt: skip
+        )
     ).lower()
 
 
@@ -54,8 +53,12 @@ def sort_key(finding: Finding, column: str) -> tuple:
     if column == "code":
         return (finding.code, -int(finding.severity))
     if column == "location":
-        return (loc.core_kind or "", loc.core if loc.core is not None else -1, loc.space or "",
-                loc.first_seq if loc.first_seq is not None else -1)  # fmt: skip
+        return (
+            loc.core_kind or "",
+            loc.core if loc.core is not None else -1,
+            loc.space or "",
+            loc.first_seq if loc.first_seq is not None else -1,
+        )
     return (finding.source, finding.code)
 
 
@@ -118,8 +121,9 @@ class FindingsPanel(Vertical):
         terms = self.query_one("#finding-filter", Input).value.lower().split()
         texts = [finding_text(f) for f in self.findings]
         self.shown = [i for i, text in enumerate(texts) if all(t in text for t in terms)]
-        self.shown.sort(key=lambda i: sort_key(self.findings[i], self.sort_column),
-                        reverse=self.reverse)  # fmt: skip
+        self.shown.sort(
+            key=lambda i: sort_key(self.findings[i], self.sort_column), reverse=self.reverse
+        )
         free = max(30, self.size.width - FIXED_WIDTH - 2)
         message_width, location_width = free * 3 // 5, free - free * 3 // 5
         table.clear(columns=True)

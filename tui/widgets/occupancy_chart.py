@@ -127,8 +127,11 @@ class OccupancyChart(Widget):
         left, right = time_label(data.t0), time_label(data.t1)
         middle = time_label((data.t0 + data.t1) / 2)
         line = [" "] * max(plot, 0)
-        for text, start in ((left, 0), (middle, plot // 2 - len(middle) // 2),
-                            (right, plot - len(right))):  # fmt: skip
+        for text, start in (
+            (left, 0),
+            (middle, plot // 2 - len(middle) // 2),
+            (right, plot - len(right)),
+        ):
             if start >= 0 and start + len(text) <= plot:
                 line[start : start + len(text)] = text
         return Strip([Segment(" " * AXIS_WIDTH + "└" + "".join(line), style)]).adjust_cell_length(
@@ -144,8 +147,14 @@ def _row_of(value: int | None, per_row: float, rows: int) -> int:
     return rows - 1 - bottom
 
 
-def _row_segments(heights: np.ndarray, fill: Style, line_char: str, line_style: Style,
-                  cursor: int, cursor_style: Style) -> list[Segment]:  # fmt: skip
+def _row_segments(
+    heights: np.ndarray,
+    fill: Style,
+    line_char: str,
+    line_style: Style,
+    cursor: int,
+    cursor_style: Style,
+) -> list[Segment]:
     """One chart row: runs of equal cells become one segment each."""
     chars = [line_char if h == 0 else EIGHTHS[h] for h in heights.tolist()]
     styles = [line_style if h == 0 else fill for h in heights.tolist()]

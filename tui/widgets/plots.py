@@ -11,7 +11,7 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ubscope.tui.data import OccupancySeries
+from ubscope.analyzers import OccupancySeries
 from ubscope.tui.text import short_bytes, time_label
 from ubscope.tui.widgets.braille import BrailleCanvas
 
@@ -32,8 +32,14 @@ class Figure:
 class BraillePlot(Widget):
     """Base: subclasses fill a :class:`Figure`; this renders it line by line."""
 
-    COMPONENT_CLASSES = {"plot--axis", "plot--a", "plot--b", "plot--both", "plot--guide",
-                         "plot--mark"}  # fmt: skip
+    COMPONENT_CLASSES = {
+        "plot--axis",
+        "plot--a",
+        "plot--b",
+        "plot--both",
+        "plot--guide",
+        "plot--mark",
+    }
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -121,12 +127,16 @@ class OverlayChart(BraillePlot):
                 canvas.steps(heights, layer)
         if self.capacity:
             guide_y = int(round(self.capacity * scale))
-            canvas.dots(np.arange(0, canvas.dot_width, 3), np.full(canvas.dot_width, guide_y)[::3],
-                        LAYER_GUIDE)  # fmt: skip
+            canvas.dots(
+                np.arange(0, canvas.dot_width, 3),
+                np.full(canvas.dot_width, guide_y)[::3],
+                LAYER_GUIDE,
+            )
         capacity_row = rows - 1 - min(int(round(self.capacity * scale)) // 4, rows - 1)
         labels = {0: short_bytes(y_max), rows - 1: "0", capacity_row: short_bytes(self.capacity)}
-        axis = spread_labels(cols, [(0, time_label(0)), (0.5, time_label(t1 / 2)),
-                                    (1, time_label(t1))])  # fmt: skip
+        axis = spread_labels(
+            cols, [(0, time_label(0)), (0.5, time_label(t1 / 2)), (1, time_label(t1))]
+        )
         return Figure(canvas, labels, axis)
 
 
@@ -170,8 +180,12 @@ class RooflinePlot(BraillePlot):
         if 0 < point.intensity < math.inf and point.achieved > 0:
             col = (math.log10(point.intensity) - x_lo) / (x_hi - x_lo) * (cols - 1)
             row = (math.log10(point.achieved) - y_lo) / (y_hi - y_lo) * (rows - 1)
-            marks[(rows - 1 - int(np.clip(round(row), 0, rows - 1)),
-                   int(np.clip(round(col), 0, cols - 1)))] = "●"  # fmt: skip
+            marks[
+                (
+                    rows - 1 - int(np.clip(round(row), 0, rows - 1)),
+                    int(np.clip(round(col), 0, cols - 1)),
+                )
+            ] = "●"
         labels = {0: _flops(10**y_hi), rows - 1: _flops(10**y_lo)}
         decades = range(x_lo, x_hi + 1)
         axis = spread_labels(cols, [((d - x_lo) / (x_hi - x_lo), _decade(d)) for d in decades])

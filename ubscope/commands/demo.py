@@ -8,9 +8,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ubscope.analyzers.api import Analysis, analyze_path
-from ubscope.analyzers.findings import Finding, Severity
-from ubscope.analyzers.output import finding_headline
+from ubscope.analyzers import Analysis, Finding, Severity, analyze_path, finding_headline
 from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
 from ubscope.kernels.demo_set import DEMO_RUNS, DemoRun
 from ubscope.kernels.registry import get_kernel, run_kernel
@@ -34,8 +32,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "traces and an HTML report, and print what ubscope found. A run that fails is named "
         "and skipped; the others still run and the exit code is then 1.",
     )
-    demo.add_argument("--out", default="ubscope-demo", metavar="DIR",
-                      help="folder for the traces and the report (default: ./ubscope-demo)")  # fmt: skip
+    demo.add_argument(
+        "--out",
+        default="ubscope-demo",
+        metavar="DIR",
+        help="folder for the traces and the report (default: ./ubscope-demo)",
+    )
     add_chip_option(demo)
     demo.set_defaults(handler=_demo)
 
@@ -131,8 +133,9 @@ def _demo(args: argparse.Namespace) -> int:
     problem = analyses.get(REPORT_PAIR[0]) or next(iter(analyses.values()), None)
     healthy = analyses.get(REPORT_PAIR[1])
     if problem is not None:
-        report = write_report(problem, out_dir / "report.html",
-                              compare=healthy if healthy is not problem else None)  # fmt: skip
+        report = write_report(
+            problem, out_dir / "report.html", compare=healthy if healthy is not problem else None
+        )
         out.print(f"\nHTML report: {report}", markup=False)
     out.print(f"Traces: {out_dir}/ ({len(analyses)} files)", markup=False)
     out.print(f"Open them in the terminal UI:  {tui_command(out_dir)}", markup=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ubscope.analyzers.api import analyze_path
+from ubscope.analyzers import analyze_path
 from ubscope.commands.common import console, progress
 from ubscope.probe.outputs import check_output_path, is_stdout
 from ubscope.probe.trace import read_trace
@@ -27,8 +27,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "the raw events. See docs/export-formats.md.",
     )
     export.add_argument("trace", help="a .ubtrace file")
-    export.add_argument("--format", choices=sorted(SUFFIXES), default="perfetto",
-                        help="output format (default: perfetto)")  # fmt: skip
+    export.add_argument(
+        "--format",
+        choices=sorted(SUFFIXES),
+        default="perfetto",
+        help="output format (default: perfetto)",
+    )
     export.add_argument(
         "-o",
         "--output",

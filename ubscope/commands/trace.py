@@ -7,7 +7,7 @@ import json
 
 from rich.console import Console
 
-from ubscope.analyzers.context import TraceContext
+from ubscope.analyzers import TraceContext
 from ubscope.commands.common import console, each_input
 from ubscope.probe.trace import read_trace, trace_summary
 
@@ -15,16 +15,21 @@ ORDER = 40
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    trace = commands.add_parser("trace", help="inspect trace files",
-                                description="Inspect .ubtrace files.")  # fmt: skip
+    trace = commands.add_parser(
+        "trace", help="inspect trace files", description="Inspect .ubtrace files."
+    )
     actions = trace.add_subparsers(dest="action", metavar="ACTION")
-    info = actions.add_parser("info", help="print traces' metadata and event counts",
-                              description="Print each trace's metadata and event counts. "
-                              "An unreadable file is reported in one line and the others "
-                              "are still shown (exit 2).")  # fmt: skip
+    info = actions.add_parser(
+        "info",
+        help="print traces' metadata and event counts",
+        description="Print each trace's metadata and event counts. "
+        "An unreadable file is reported in one line and the others "
+        "are still shown (exit 2).",
+    )
     info.add_argument("files", nargs="+", metavar="FILE", help=".ubtrace files")
-    info.add_argument("--json", action="store_true",
-                      help="print as JSON (a list when several files are given)")  # fmt: skip
+    info.add_argument(
+        "--json", action="store_true", help="print as JSON (a list when several files are given)"
+    )
     info.set_defaults(handler=_info)
     trace.set_defaults(handler=lambda args: trace.print_help() or 2)
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ubscope.tui import tui_command
-from ubscope.tui.data import (
+from ubscope.analyzers import (
     OccupancySeries,
     PlaceBlocks,
+    analyze_path,
     filter_rows,
     parse_event_filter,
     places,
 )
-from ubscope.tui.widgets.braille import BrailleCanvas
 
 
 def test_bucket_maxima_match_brute_force():
@@ -30,9 +29,9 @@ def test_bucket_maxima_match_brute_force():
             assert columns[index] == max([holding, *inside.tolist()])
 
 
-@pytest.mark.parametrize("label", ["fragmentation", "no_reset", "tpipe"])
-def test_live_blocks_sum_to_the_occupancy_at_every_step(analyses, label):
-    ctx = analyses[label].context
+@pytest.mark.parametrize("label", ["freelist_fragmentation", "pool_no_reset", "healthy_tpipe"])
+def test_live_blocks_sum_to_the_occupancy_at_every_step(pool_demo_traces, label):
+    ctx = analyze_path(pool_demo_traces(label)).context
     for place in places(ctx):
         series = OccupancySeries.of(ctx, place)
         blocks = PlaceBlocks.of(ctx, place, series)
@@ -40,8 +39,8 @@ def test_live_blocks_sum_to_the_occupancy_at_every_step(analyses, label):
         assert live_sums == series.live.tolist()
 
 
-def test_event_filter_matches_pandas(analyses):
-    events = analyses["no_reset"].context.events
+def test_event_filter_matches_pandas(pool_demo_traces):
+    events = analyze_path(pool_demo_traces("pool_no_reset")).context.events
     flt = parse_event_filter("kind=copy,alloc core=aiv2 space=UB tag=copyin")
     expected = np.flatnonzero(
         events["kind"].isin(["copy", "alloc"])
@@ -71,17 +70,3 @@ def test_event_filter_matches_pandas(analyses):
 def test_bad_event_filters_say_why(text, reason):
     with pytest.raises(ValueError, match=reason):
         parse_event_filter(text)
-
-
-def test_braille_steps_join_levels_vertically():
-    canvas = BrailleCanvas(2, 1)  # 4 x 4 dots
-    canvas.steps(np.array([0, 0, 3, 3]), layer=0)
-    # x 0-1 on the bottom row; x=2 rises through all four rows (left column of
-    # the second cell: dots 1,2,3,7); x=3 stays on the top row (dot 4)
-    assert canvas.char(0, 0) == "⣀"
-    assert canvas.char(0, 1) == chr(0x2800 + 0x01 + 0x02 + 0x04 + 0x40 + 0x08)
-    assert int(canvas.layers[0, 0]) == 1
-
-
-def test_tui_command_quotes_the_path():
-    assert tui_command("demo out/a b.ubtrace") == "ubscope tui 'demo out/a b.ubtrace'"
