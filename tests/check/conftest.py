@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ubscope.analyzers.findings import Severity
-from ubscope.check.measure import Measurement, measurement_from_metrics
+from ubscope.check.measurement import Measurement, measurement_from_metrics
 
 SMALL_POOL = {"n": 16384, "tile": 1024, "cores": 2}
 

@@ -7,7 +7,7 @@ import pytest
 from ubscope.analyzers.comparison import format_delta, format_value
 from ubscope.analyzers.findings import Severity
 from ubscope.analyzers.metric_catalog import flatten_metrics, metric_value
-from ubscope.check.measure import merge_repeats
+from ubscope.check.measurement import merge_repeats
 from ubscope.check.tolerances import Tolerances, parse_tolerance
 from ubscope.check.verdicts import (
     IMPROVED,

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from ubscope.check.baseline import baseline_file_name
-from ubscope.check.measure import Measurement
+from ubscope.check.measurement import Measurement
 from ubscope.cli import main
 from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import DEFAULT_CHIP, ChipProfile, check_chip_figures, load_chip

@@ -16,7 +16,7 @@ import pytest
 from ubscope.analyzers.api import analyze_path
 from ubscope.analyzers.metric_catalog import flatten_metrics
 from ubscope.check.markdown import markdown_summary
-from ubscope.check.measure import measurement_from_metrics
+from ubscope.check.measurement import measurement_from_metrics
 from ubscope.check.table import COLUMNS, row_cells
 from ubscope.check.tolerances import Tolerances
 from ubscope.check.verdicts import check_measurement

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ubscope.check.measure import Measurement
+from ubscope.check.measurement import Measurement
 from ubscope.probe.errors import ConfigError
 from ubscope.probe.outputs import write_text
 from ubscope.probe.text import printable_path

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from ubscope.analyzers.findings import Severity
 from ubscope.check.baseline import BaselineStore, missing_baseline_message
 from ubscope.check.budgets import Budgets
-from ubscope.check.measure import Measurement
+from ubscope.check.measurement import Measurement
 from ubscope.check.tolerances import Tolerances
 from ubscope.check.verdicts import IMPROVED, CheckResult, Problem, check_measurement
 from ubscope.probe.text import printable

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ubscope.analyzers.comparison import MetricDelta, compare, format_value
 from ubscope.analyzers.findings import Severity
 from ubscope.analyzers.metric_catalog import BY_CODE, metric_value, ordered_metrics
-from ubscope.check.measure import Measurement
+from ubscope.check.measurement import Measurement
 from ubscope.check.tolerances import Tolerance, Tolerances
 
 # Shown in tables even when unchanged: what a reader looks for first.

@@ -6,7 +6,8 @@ import argparse
 from collections.abc import Sequence
 
 from ubscope.check.baseline import BaselineStore
-from ubscope.check.measure import Measurement, measure_traces
+from ubscope.check.measure import measure_traces
+from ubscope.check.measurement import Measurement
 from ubscope.check.runner import baseline_command
 from ubscope.commands.common import console, progress
 from ubscope.probe.errors import ConfigError

@@ -1,0 +1,92 @@
+"""A measurement: the flat metrics of one kernel configuration (kernel,
+parameters, chip), and the severity of each finding code seen. Several runs of
+one configuration are merged by keeping the worst value of every metric.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ubscope.analyzers.findings import Severity
+from ubscope.analyzers.metric_catalog import flatten_metrics
+
+
+def worst_of(flats: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    """The worst (largest) value of every metric over several runs of one case."""
+    worst: dict[str, float] = {}
+    for flat in flats:
+        for name, value in flat.items():
+            worst[name] = max(value, worst.get(name, value))
+    return worst
+
+
+@dataclass
+class Measurement:
+    """One kernel configuration as measured: flat metrics (the worst over its
+    traces), the severity of each finding code seen, and the traces read."""
+
+    kernel: str
+    params: dict[str, Any]
+    chip: str
+    metrics: dict[str, float]
+    code_severity: dict[str, Severity] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    preset: str | None = None
+
+    @property
+    def params_key(self) -> str:
+        """The parameters as canonical JSON: what identifies the configuration."""
+        return json.dumps(self.params, sort_keys=True, separators=(",", ":"), default=str)
+
+    @property
+    def name(self) -> str:
+        """``pool_demo[n=16384,tile=1024]``: the configuration for people."""
+        params = ",".join(f"{key}={self.params[key]}" for key in sorted(self.params))
+        return f"{self.kernel}[{params}]"
+
+
+def measurement_from_metrics(
+    metrics: Mapping[str, Any],
+    code_severity: Mapping[str, Severity] | None = None,
+    source: str | None = None,
+) -> Measurement:
+    """A :class:`Measurement` of one metrics summary."""
+    return Measurement(
+        kernel=str(metrics.get("kernel", "?")),
+        params=dict(metrics.get("params") or {}),
+        chip=str(metrics.get("chip", "?")),
+        metrics=flatten_metrics(metrics),
+        code_severity=dict(code_severity or {}),
+        sources=[source] if source else [],
+        preset=metrics.get("preset"),
+    )
+
+
+def merge_repeats(measurements: Sequence[Measurement]) -> list[Measurement]:
+    """Group measurements of the same kernel, parameters and chip and keep the
+    worst value of every metric (for repeated runs), in first-seen order."""
+    groups: dict[tuple[str, str, str], list[Measurement]] = {}
+    for item in measurements:
+        groups.setdefault((item.kernel, item.params_key, item.chip), []).append(item)
+    merged = []
+    for items in groups.values():
+        severities: dict[str, Severity] = {}
+        for item in items:
+            for code, severity in item.code_severity.items():
+                severities[code] = max(severity, severities.get(code, severity))
+        first = items[0]
+        merged.append(
+            Measurement(
+                kernel=first.kernel,
+                params=first.params,
+                chip=first.chip,
+                metrics=worst_of(item.metrics for item in items),
+                code_severity=severities,
+                sources=[source for item in items for source in item.sources],
+                preset=first.preset,
+            )
+        )
+    return merged
