@@ -34,7 +34,6 @@ from ubscope.analyzers.model.occupancy import OccupancyModel
 from ubscope.analyzers.model.touches import BlockUsage, TouchModel
 from ubscope.analyzers.model.traffic import TrafficModel
 from ubscope.probe.chip import ChipProfile
-from ubscope.probe.event_table import EventTable
 from ubscope.probe.trace import Trace
 from ubscope.probe.validate import checked_chip
 
@@ -62,7 +61,7 @@ class TraceContext:
         self.trace = trace
         self.events: pd.DataFrame = trace.events
         self.chip: ChipProfile = checked_chip(chip if chip is not None else trace.chip, trace.path)
-        self.table = table = EventTable(trace.events)
+        self.table = table = trace.table
         self._memo: dict[str, Any] = {}
         groups = Groups(table, self.chip)
         self.launch_model = LaunchModel(table, trace.kernel if trace.meta.get("kernel") else None)

@@ -16,6 +16,7 @@ import platform
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -25,6 +26,7 @@ import pyarrow as pa
 
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.errors import Terminated, TraceError, open_input, warn_partial
+from ubscope.probe.event_table import EventTable
 from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
 from ubscope.probe.outputs import AtomicFile, write_error
 from ubscope.probe.text import printable, printable_path, printable_tree
@@ -205,6 +207,11 @@ class Trace:
     @property
     def event_count(self) -> int:
         return len(self.events)
+
+    @cached_property
+    def table(self) -> EventTable:
+        """The typed, per-kind view of the events (built once per trace)."""
+        return EventTable(self.events)
 
 
 def _parse_metadata(path: Path, schema: pa.Schema) -> dict[str, Any]:

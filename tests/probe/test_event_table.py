@@ -5,12 +5,15 @@ expected values below are the ones passed to the Recorder."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from ubscope.probe.event_table import EventTable
 from ubscope.probe.events import CoreKind, EventKind, Flag, Space
 from ubscope.probe.recorder import Recorder
+from ubscope.probe.trace import Trace
 
 AIV, AIC = int(CoreKind.AIV), int(CoreKind.AIC)
 UB, GM, L1, L0A = int(Space.UB), int(Space.GM), int(Space.L1), int(Space.L0A)
@@ -178,3 +181,11 @@ def test_empty_trace_gives_empty_accessors():
     assert len(table) == 0
     assert len(table.allocs()) == 0 and len(table.launches()) == 0
     assert table.copies().bytes.dtype == np.int64
+
+
+def test_a_trace_builds_its_table_once():
+    rec = Recorder()
+    rec.mark("phase", 10, value=3)
+    trace = Trace(path=Path("t.ubtrace"), meta={}, events=rec.table().to_pandas())
+    assert trace.table is trace.table
+    assert trace.table.marks().value.tolist() == [3]
