@@ -20,12 +20,12 @@ from ubscope.analyzers.comparison import (
     B_MEANING,
     DELTA_MEANING,
     LEGEND,
-    SEVERITY_NAMES,
     Comparison,
     FindingChanges,
     MetricDelta,
+    compare,
     compare_analyses,
-    flatten_metrics,
+    format_value,
 )
 from ubscope.analyzers.config import Config, discover_config, load_config
 from ubscope.analyzers.context import CORE_KIND_LABELS, SPACE_LABELS, TraceContext
@@ -36,6 +36,20 @@ from ubscope.analyzers.event_filter import (
     parse_event_filter,
 )
 from ubscope.analyzers.findings import Finding, Location, Severity
+from ubscope.analyzers.metric_catalog import (
+    BY_CODE,
+    CODE_PREFIX,
+    FIELD_GROUPS,
+    KNOWN_METRICS,
+    PER_SPACE_GROUPS,
+    SEVERITY_NAMES,
+    TIME_METRIC,
+    flatten_metrics,
+    metric_families,
+    metric_unit,
+    metric_value,
+    ordered_metrics,
+)
 from ubscope.analyzers.metrics import finding_counts
 from ubscope.analyzers.output import (
     FORMATS,
@@ -62,16 +76,22 @@ from ubscope.analyzers.series import (
 
 __all__ = [
     "A_MEANING",
+    "BY_CODE",
     "B_MEANING",
+    "CODE_PREFIX",
     "CORE_KIND_LABELS",
     "DELTA_MEANING",
+    "FIELD_GROUPS",
     "FILTER_HELP",
     "FORMATS",
     "JSON_SCHEMA",
+    "KNOWN_METRICS",
     "LEGEND",
+    "PER_SPACE_GROUPS",
     "REGISTRY",
     "SEVERITY_NAMES",
     "SPACE_LABELS",
+    "TIME_METRIC",
     "Analysis",
     "Comparison",
     "Config",
@@ -90,6 +110,7 @@ __all__ = [
     "analyze_path",
     "analyze_trace",
     "combine_documents",
+    "compare",
     "compare_analyses",
     "core_label",
     "discover_config",
@@ -101,8 +122,13 @@ __all__ = [
     "finding_rows",
     "finding_times",
     "flatten_metrics",
+    "format_value",
     "kv_usage_over_time",
     "load_config",
+    "metric_families",
+    "metric_unit",
+    "metric_value",
+    "ordered_metrics",
     "parse_event_filter",
     "places",
     "read_vendor",
