@@ -28,7 +28,7 @@ import fnmatch
 import os
 from dataclasses import dataclass, field
 
-from ubscope.analyzers.metric_catalog import (
+from ubscope.analyzers import (
     BY_CODE,
     CODE_PREFIX,
     FIELD_GROUPS,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ubscope.analyzers.comparison import LEGEND
+from ubscope.analyzers import LEGEND
 from ubscope.check.table import COLUMNS, row_cells, shown_rows, summary_line, verdict
 from ubscope.check.verdicts import CheckResult
 

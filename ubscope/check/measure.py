@@ -1,15 +1,12 @@
 """Measuring: traces read and analyzed into one :class:`Measurement` per kernel
-configuration. The only module of ``ubscope.check`` that reads traces; the
-pytest plugin imports it when a test has recorded kernels, not at start-up.
-"""
+configuration. The only module of ``ubscope.check`` that reads traces."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
 
-from ubscope.analyzers.api import analyze_path
-from ubscope.analyzers.findings import Severity
+from ubscope.analyzers import Severity, analyze_path
 from ubscope.check.measurement import Measurement, measurement_from_metrics, merge_repeats
 from ubscope.probe.errors import TraceError
 

@@ -10,8 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ubscope.analyzers.findings import Severity
-from ubscope.analyzers.metric_catalog import flatten_metrics
+from ubscope.analyzers import Severity, flatten_metrics
 
 
 def worst_of(flats: Iterable[Mapping[str, float]]) -> dict[str, float]:

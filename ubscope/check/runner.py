@@ -8,7 +8,7 @@ import os
 import shlex
 from collections.abc import Sequence
 
-from ubscope.analyzers.findings import Severity
+from ubscope.analyzers import Severity
 from ubscope.check.baseline import BaselineStore, missing_baseline_message
 from ubscope.check.budgets import Budgets
 from ubscope.check.measurement import Measurement

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ubscope.analyzers.comparison import LEGEND, format_value
+from ubscope.analyzers import LEGEND, format_value
 from ubscope.check.verdicts import (
     IMPROVED,
     NEW_FINDING,

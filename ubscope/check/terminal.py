@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ubscope.analyzers.comparison import LEGEND
+from ubscope.analyzers import LEGEND
 from ubscope.check.table import COLUMNS, row_cells, shown_rows, summary_line, verdict
 from ubscope.check.verdicts import CheckResult, MetricRow
 

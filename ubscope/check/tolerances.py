@@ -14,12 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from ubscope.analyzers.metric_catalog import (
-    KNOWN_METRICS,
-    TIME_METRIC,
-    metric_families,
-    metric_unit,
-)
+from ubscope.analyzers import KNOWN_METRICS, TIME_METRIC, metric_families, metric_unit
 from ubscope.probe.errors import ConfigError
 from ubscope.probe.units import parse_size
 

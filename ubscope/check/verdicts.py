@@ -12,9 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ubscope.analyzers.comparison import MetricDelta, compare, format_value
-from ubscope.analyzers.findings import Severity
-from ubscope.analyzers.metric_catalog import BY_CODE, metric_value, ordered_metrics
+from ubscope.analyzers import (
+    BY_CODE,
+    MetricDelta,
+    Severity,
+    compare,
+    format_value,
+    metric_value,
+    ordered_metrics,
+)
 from ubscope.check.measurement import Measurement
 from ubscope.check.tolerances import Tolerance, Tolerances
 

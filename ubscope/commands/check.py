@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ubscope.analyzers.findings import Severity
+from ubscope.analyzers import Severity
 from ubscope.check.annotations import github_annotations
 from ubscope.check.baseline import BaselineStore
 from ubscope.check.budgets import Budgets, load_budgets
