@@ -61,6 +61,7 @@ from ubscope.analyzers.output import (
     to_document,
 )
 from ubscope.analyzers.rules.base import REGISTRY, Rule
+from ubscope.analyzers.rules.explain import RuleDoc, explain_rule, rule_text
 from ubscope.analyzers.series import (
     OccupancySeries,
     Place,
@@ -104,6 +105,7 @@ __all__ = [
     "Place",
     "PlaceBlocks",
     "Rule",
+    "RuleDoc",
     "Severity",
     "TraceContext",
     "analyze_inputs",
@@ -115,6 +117,7 @@ __all__ = [
     "core_label",
     "discover_config",
     "dumps",
+    "explain_rule",
     "failed_allocations",
     "filter_rows",
     "finding_counts",
@@ -134,5 +137,6 @@ __all__ = [
     "read_vendor",
     "redzone_writes",
     "render_text",
+    "rule_text",
     "to_document",
 ]

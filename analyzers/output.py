@@ -191,7 +191,7 @@ def _rule_descriptor(code: str) -> dict[str, Any]:
         "fullDescription": {"text": explanation},
         "help": {"text": explanation, "markdown": f"**{code} {rule.name}**\n\n{explanation}"},
         "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
-        "properties": {"input": rule.input_kind, "thresholds": dict(rule.thresholds)},
+        "properties": {"input": rule.input_kind, "thresholds": rule.threshold_defaults()},
     }
 
 

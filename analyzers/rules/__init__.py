@@ -1,24 +1,76 @@
-"""Rules: importing this package imports every rule module, so each registers
-itself in :data:`ubscope.analyzers.rules.base.REGISTRY`."""
+"""Rules: one file per code, one folder per family (``ub/ub001.py``, ``aln/``,
+``frg/``, ``gm/``). Importing this package imports every rule module, so each
+registers itself in :data:`ubscope.analyzers.rules.base.REGISTRY`; rules of other
+packages come in through the ``ubscope.rules`` entry point group."""
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.metadata
+import inspect
 import pkgutil
+import warnings
 
-from ubscope.analyzers.rules.base import REGISTRY, Rule
+from ubscope.analyzers.rules.base import REGISTRY, Rule, register
 from ubscope.analyzers.vendor.registry import load_vendor_rules
+
+ENTRY_POINT_GROUP = "ubscope.rules"
+
+
+class RulePluginWarning(UserWarning):
+    """A rule plugin (an ``ubscope.rules`` entry point) could not be loaded."""
+
+
+_loaded_plugins: set[tuple[str, str]] = set()
+
+
+def load_plugins() -> None:
+    """Load every ``ubscope.rules`` entry point not loaded yet: one naming a module
+    registers its rules on import, one naming a :class:`Rule` subclass is
+    registered here. A plugin that fails is one warning naming the entry point;
+    the other rules still run."""
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        key = (entry.name, entry.value)
+        if key in _loaded_plugins:
+            continue
+        _loaded_plugins.add(key)
+        try:
+            loaded = entry.load()
+            if inspect.isclass(loaded) and issubclass(loaded, Rule):
+                register(loaded)
+            elif not inspect.ismodule(loaded):
+                raise TypeError(f"expected a module or a Rule subclass, got {loaded!r}")
+        except Exception as exc:  # a broken plugin must not stop the built-in rules
+            warnings.warn(
+                f"rule plugin {entry.name} ({entry.value}) not loaded: {type(exc).__name__}: {exc}",
+                RulePluginWarning,
+                stacklevel=2,
+            )
+
+
+@functools.cache
+def _import_all() -> None:
+    for info in pkgutil.walk_packages(__path__, f"{__name__}."):
+        importlib.import_module(info.name)
+    load_vendor_rules()
+    load_plugins()
 
 
 def load_rules() -> dict[str, type[Rule]]:
-    """Import every module of this package (trace rules) and every vendor tool's
-    rules module, and return the registry."""
-    for info in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{info.name}")
-    load_vendor_rules()
+    """The registry (code -> rule class), once every rule module of this package
+    and every rule plugin is imported."""
+    _import_all()
     return REGISTRY
 
 
 load_rules()
 
-__all__ = ["REGISTRY", "Rule", "load_rules"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "REGISTRY",
+    "Rule",
+    "RulePluginWarning",
+    "load_plugins",
+    "load_rules",
+]

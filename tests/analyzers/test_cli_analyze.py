@@ -73,5 +73,5 @@ def test_rules_and_rule(capsys):
         assert code in listing
     assert main(["rule", "frg002"]) == 0
     text = capsys.readouterr().out
-    assert "Why:" in text and "max_external = 0.5" in text
+    assert "Why it matters" in text and "max_external = 0.5" in text
     assert main(["rule", "NOPE123"]) == 2

@@ -57,7 +57,7 @@ def test_sarif_structure(kit):
     for rule in rules:
         if rule["id"].startswith(("UB", "ALN", "FRG", "GM")):
             assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
-            assert "Why:" in rule["help"]["text"]
+            assert "## Why it matters" in rule["help"]["text"]
     levels = {"error", "warning", "note"}
     for result in run["results"]:
         assert ids[result["ruleIndex"]] == result["ruleId"]

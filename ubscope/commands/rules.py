@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from rich.table import Table
 from rich.text import Text
 
-from ubscope.analyzers.rules import load_rules
+from ubscope.analyzers import REGISTRY, explain_rule, rule_text
 from ubscope.commands.common import console
 from ubscope.probe.errors import ParameterError
 
@@ -16,22 +17,28 @@ ORDER = 35
 
 def register(commands: argparse._SubParsersAction) -> None:
     listing = commands.add_parser(
-        "rules", help="list the rules (code, name, severity, summary)",
+        "rules",
+        help="list the rules (code, name, severity, summary)",
         description="List every rule ubscope runs on traces and vendor output.",
-    )  # fmt: skip
+    )
     listing.set_defaults(handler=_rules)
     explain = commands.add_parser(
-        "rule", help="explain one rule: what it flags, why, how to fix, thresholds",
-        description="Print a rule's whole explanation and its thresholds with defaults.",
-    )  # fmt: skip
+        "rule",
+        help="explain one rule: what it does, why it matters, an example, how to fix",
+        description="Print a rule's documentation and its thresholds with their meanings "
+        "and defaults; --format json adds the file and line that define the rule.",
+    )
     explain.add_argument("code", help="rule code, e.g. UB001")
+    explain.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     explain.set_defaults(handler=_rule)
 
 
 def _rules(args: argparse.Namespace) -> int:
     header = ("code", "name", "severity", "input", "summary")
-    rows = [(code, rule.name, str(rule.severity), rule.input_kind, rule.summary())
-            for code, rule in sorted(load_rules().items())]  # fmt: skip
+    rows = [
+        (code, rule.name, str(rule.severity), rule.input_kind, rule.summary())
+        for code, rule in sorted(REGISTRY.items())
+    ]
     out = console()
     if not out.is_terminal:
         # One line per rule, never wrapped, so `ubscope rules | grep FRG001` finds it whole.
@@ -51,19 +58,12 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 def _rule(args: argparse.Namespace) -> int:
-    code = args.code.strip().upper()
-    rule = load_rules().get(code)
-    if rule is None:
-        raise ParameterError(f"unknown rule {args.code!r} (see `ubscope rules`)")
-    out = console()
-    out.print(Text(f"{code} {rule.name} ({rule.severity}, reads {rule.input_kind})", style="bold"))
-    out.print()
-    out.print(Text(rule.explanation()))
-    out.print()
-    if rule.thresholds:
-        out.print(Text("thresholds (set in [tool.ubscope.thresholds." + code + "]):", style="bold"))
-        for name, value in rule.thresholds.items():
-            out.print(Text(f"  {name} = {value}"))
+    try:
+        doc = explain_rule(args.code)
+    except KeyError as exc:
+        raise ParameterError(str(exc.args[0])) from None
+    if args.format == "json":
+        print(json.dumps(doc.to_dict(), indent=2, ensure_ascii=False))
     else:
-        out.print(Text("thresholds: none"))
+        console().print(Text(rule_text(doc)), end="", soft_wrap=True)
     return 0

@@ -1,0 +1,112 @@
+"""FRG002 external-fragmentation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ubscope.analyzers.context import TraceContext
+from ubscope.analyzers.findings import Finding, Severity
+from ubscope.analyzers.model.arrays import split_group
+from ubscope.analyzers.rules.base import Rule, Threshold, register
+from ubscope.analyzers.rules.helpers import core_list
+from ubscope.probe.units import count_cores, format_bytes
+
+# Fragmentation is judged only while this share of the capacity is free.
+DEFAULT_MIN_FREE_FRACTION = 0.1
+
+
+def per_space(items: list[dict[str, Any]], key: str) -> dict:
+    """``items`` (one per group, with kind/core/space) collected per (kind, space),
+    each list sorted worst first by ``key``."""
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for item in items:
+        out.setdefault((item["kind"], item["space"]), []).append(item)
+    return {k: sorted(v, key=lambda i: -i[key]) for k, v in sorted(out.items())}
+
+
+@register
+class ExternalFragmentation(Rule):
+    """Free on-chip memory is split into holes.
+
+    ## What it does
+    Reports the worst external fragmentation over time, 1 - largest free block
+    / total free bytes, per core and memory (replayed after every allocation
+    and free), when it reaches ``max_external``; judged only while at least
+    ``min_free_fraction`` of the capacity is free.
+
+    ## Why it matters
+    A fragmented free list cannot serve large tiles even with plenty of free
+    bytes (see FRG001); it typically comes from buffers with different
+    lifetimes interleaved in one free list.
+
+    ## Example
+    FRG001's free list after A and C are freed: 160 KiB free in two holes of
+    64 KiB and 96 KiB, so 1 - 96/160 = 40 % external fragmentation (flagged
+    with ``max_external = 0.3``).
+
+    ## How to fix
+    Separate long-lived and per-round buffers, allocate in a fixed order and
+    size, or use TPipe queues / a bump pool reset per round.
+    """
+
+    code = "FRG002"
+    name = "external-fragmentation"
+    severity = Severity.WARNING
+    thresholds = {
+        "max_external": Threshold(
+            0.5,
+            "external fragmentation (1 - largest free block / free bytes) from which it is flagged",
+        ),
+        "min_free_fraction": Threshold(
+            DEFAULT_MIN_FREE_FRACTION,
+            "fraction of the capacity that must be free for fragmentation to be judged at all",
+        ),
+    }
+
+    def check(self, ctx: TraceContext) -> list[Finding]:
+        items = []
+        for gid in ctx.group_ids:
+            worst, row = ctx.max_external(int(gid), self.limits["min_free_fraction"])
+            if worst >= self.limits["max_external"]:
+                kind, core, space = split_group(int(gid))
+                items.append(
+                    {
+                        "kind": kind,
+                        "core": core,
+                        "space": space,
+                        "external": worst,
+                        "row": row,
+                        "gid": int(gid),
+                    }
+                )
+        findings = []
+        for (kind, space), group in per_space(items, "external").items():
+            worst = group[0]
+            cover = ctx.coverage(worst["gid"])
+            at = int(np.flatnonzero(cover.rows == worst["row"])[0])
+            cores = sorted(i["core"] for i in group)
+            message = (
+                f"{space} external fragmentation up to {worst['external']:.0%} on "
+                f"{count_cores(len(cores), kind)} ({core_list(kind, cores)}): at event {worst['row']} on "
+                f"{kind}{worst['core']}, {format_bytes(int(cover.free_bytes[at]))} free but the "
+                f"largest free block is {format_bytes(int(cover.largest_free[at]))}"
+            )
+            location = ctx.location(np.array([worst["row"]]), core=worst["core"], space=space)
+            evidence = {
+                "cores": cores,
+                "max_external": round(worst["external"], 4),
+                "free_bytes": int(cover.free_bytes[at]),
+                "largest_free_bytes": int(cover.largest_free[at]),
+            }
+            findings.append(
+                self.finding(
+                    message,
+                    location,
+                    evidence=evidence,
+                    suggestion="Keep long-lived and per-round buffers apart; allocate tiles in a "
+                    "fixed order and size.",
+                )
+            )
+        return findings

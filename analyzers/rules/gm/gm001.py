@@ -1,0 +1,88 @@
+"""GM001 redundant-reloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ubscope.analyzers.context import TraceContext
+from ubscope.analyzers.findings import Finding, Severity
+from ubscope.analyzers.rules.base import Rule, Threshold, register
+from ubscope.analyzers.rules.gm.transfers import at_bandwidth, transfer_rows
+from ubscope.analyzers.rules.helpers import gain_text
+from ubscope.probe.units import format_bytes
+
+
+@register
+class RedundantReloads(Rule):
+    """The same GM bytes are read more than once.
+
+    ## What it does
+    Compares, per GM tensor, bytes read with distinct bytes read, and flags a
+    ratio of at least ``min_redundancy`` when the extra reads reach
+    ``min_extra_bytes``. (Strided transfers count as repeated only when the
+    same transfer repeats exactly: their row pitch is not recorded.)
+
+    ## Why it matters
+    Every reload costs HBM bandwidth; memory-bound kernels run proportionally
+    slower.
+
+    ## Example
+    The same 64 KiB of weights loaded three times (192 KiB read for 64 KiB
+    distinct, redundancy 3.0)::
+
+        for _ in range(3):
+            data_copy(w_tile, gm_weights, 32768)
+
+    ## How to fix
+    Keep the reused tile on chip (larger L1/UB tiles, loop order that reuses
+    the resident operand), or reorder blocks so each core reads its slice
+    once.
+    """
+
+    code = "GM001"
+    name = "redundant-reloads"
+    severity = Severity.WARNING
+    thresholds = {
+        "min_redundancy": Threshold(
+            1.5, "bytes read over distinct bytes read, per tensor, from which it is flagged"
+        ),
+        "min_extra_bytes": Threshold(65536, "smallest number of bytes read again that is flagged"),
+    }
+
+    def check(self, ctx: TraceContext) -> list[Finding]:
+        traffic = ctx.traffic
+        if traffic.empty:
+            return []
+        reads = traffic[(traffic["direction"] == "read") & ~traffic["workspace"]]
+        extra = reads["bytes"] - reads["distinct_bytes"]
+        hot = reads[
+            (reads["redundancy"] >= self.limits["min_redundancy"])
+            & (extra >= self.limits["min_extra_bytes"])
+        ]
+        findings = []
+        row: Any  # a row of ctx.traffic
+        for row in hot.itertuples(index=False):
+            surplus = int(row.bytes - row.distinct_bytes)
+            message = (
+                f"tensor '{row.tensor}' is read {row.redundancy:.2f}x: {format_bytes(row.bytes)} "
+                f"read for {format_bytes(row.distinct_bytes)} distinct "
+                f"({format_bytes(surplus)} reloaded)"
+            )
+            rows = transfer_rows(ctx, True, row.tensor)
+            location = ctx.location(rows, tensor=row.tensor, space="GM", core=None, core_kind=None)
+            evidence = {
+                "bytes_read": int(row.bytes),
+                "distinct_bytes": int(row.distinct_bytes),
+                "redundancy": round(float(row.redundancy), 3),
+                "event_kinds": ["copy"],
+            }
+            findings.append(
+                self.finding(
+                    message,
+                    location,
+                    evidence=evidence,
+                    suggestion=f"Keep reused tiles of '{row.tensor}' on chip instead of reloading.",
+                    estimated_gain=gain_text(ctx, at_bandwidth(ctx, surplus), "at full bandwidth"),
+                )
+            )
+        return findings

@@ -1,0 +1,110 @@
+"""Helpers the rule modules share: per-kind values at given rows, findings grouped
+per call site, core lists, the on-chip and GM ends of an event and
+estimated-gain texts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ubscope.analyzers.context import TraceContext
+from ubscope.analyzers.findings import Finding
+from ubscope.analyzers.rules.base import Rule
+from ubscope.probe.events import Space
+from ubscope.probe.units import count_cores, format_time_ps
+
+# describe(group) -> (message, evidence, suggestion, estimated gain) of one call-site group
+Describe = Callable[[Any], tuple[str, dict[str, Any], str, str | None]]
+
+
+def at_rows(kind_rows: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values`` of the events of one kind (at ``kind_rows``, in program order)
+    for ``rows``, which are events of that kind."""
+    return values[np.searchsorted(kind_rows, rows)]
+
+
+def moved_bytes(ctx: TraceContext, rows: np.ndarray) -> np.ndarray:
+    """Bytes each copy at ``rows`` really moved (a truncated DataCopy drops its tail)."""
+    copies = ctx.table.copies()
+    return at_rows(copies.rows, copies.bytes, rows)
+
+
+def core_list(kind: str, cores: list[int], limit: int = 8) -> str:
+    """``aiv0, aiv1, ... (+6 more)``."""
+    shown = ", ".join(f"{kind}{c}" for c in cores[:limit])
+    return shown + (f" (+{len(cores) - limit} more)" if len(cores) > limit else "")
+
+
+def site_findings(
+    rule: Rule,
+    ctx: TraceContext,
+    rows: np.ndarray,
+    describe: Describe,
+    keys: tuple[str, ...] = ("tag", "core_kind", "space"),
+    **options: Any,
+) -> list[Finding]:
+    """One finding per call-site group of ``rows``; ``describe(group)`` returns
+    (message, evidence, suggestion, estimated gain) for a row of ctx.site_groups."""
+    findings: list[Finding] = []
+    if not rows.size:
+        return findings
+    group: Any  # a row of ctx.site_groups
+    for group in ctx.site_groups(rows, keys, **options).itertuples(index=False):
+        message, evidence, suggestion, gain = describe(group)
+        fields = {"space": group.where_space if group.where_space != "NONE" else None}
+        if "core_kind" in keys:
+            fields["core_kind"] = group.core_kind
+        location = ctx.location(
+            np.array([group.first_row, group.last_row]),
+            core=group.cores[0],
+            tag=group.tag or None,
+            tensor=group.tensor or None,
+            addr_start=int(group.addr_start),
+            addr_end=int(group.addr_end),
+            **fields,
+        )
+        evidence = {"events": int(group.events), "cores": group.cores, **evidence}
+        findings.append(
+            rule.finding(
+                message, location, evidence=evidence, suggestion=suggestion, estimated_gain=gain
+            )
+        )
+    return findings
+
+
+def per_kind_and_space(frame: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """(core kind, space, rows) of ``frame`` per core kind and space, in sorted order."""
+    for (kind, space), group in frame.groupby(["core_kind", "space"]):
+        yield str(kind), str(space), group
+
+
+def where(group: Any) -> str:
+    """``at call site 'copyin' on 8 aiv cores``."""
+    site = f"at call site '{group.tag}'" if group.tag else "at an untagged call site"
+    return f"{site} on {count_cores(len(group.cores), group.core_kind)}"
+
+
+def on_chip_side(ctx: TraceContext, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(space, address) of the on-chip end of each event (the source of a copy out)."""
+    space = ctx.column("space")[rows]
+    out = space == Space.GM
+    return (
+        np.where(out, ctx.column("src_space")[rows], space),
+        np.where(out, ctx.column("src_addr")[rows], ctx.column("addr")[rows]),
+    )
+
+
+def gm_address(ctx: TraceContext, rows: np.ndarray) -> np.ndarray:
+    """GM address of each copy at ``rows`` (its source when it reads GM)."""
+    read = ctx.column("src_space")[rows] == Space.GM
+    return np.where(read, ctx.column("src_addr")[rows], ctx.column("addr")[rows])
+
+
+def gain_text(ctx: TraceContext, saved_ps: float, what: str) -> str | None:
+    """An estimated gain: a saving on the kernel's critical path, so never more than
+    its modelled time."""
+    saved_ps = min(saved_ps, ctx.modelled_time_ps)
+    return f"~{format_time_ps(saved_ps)} {what}" if saved_ps > 0 else None

@@ -1,0 +1,1 @@
+"""UB rules: on-chip capacity, allocation lifetimes and TPipe queues (UB001-UB013)."""
