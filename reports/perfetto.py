@@ -123,11 +123,11 @@ def _slices(columns: _Columns, rows: np.ndarray, kind: EventKind) -> pa.Array:
     """X events of COPY or COMPUTE rows."""
     ctx = columns.ctx
     pid, tid = columns.pid_tid(rows)
-    number = {
-        c: _strings(ctx.column(c)[rows]) for c in ("seq", "size", "aligned_size", "addr", "flags")
-    }
+    number = {c: _strings(ctx.column(c)[rows]) for c in ("seq", "addr", "flags")}
     tag = _quoted(columns.text("tag", rows))
     if kind == EventKind.COPY:
+        copies = ctx.table.copies()
+        at = np.searchsorted(copies.rows, rows)
         tensor, buffer = columns.text("tensor", rows), columns.text("name", rows)
         target = pc.if_else(pc.equal(tensor, ""), buffer, tensor)
         source_space = pc.take(
@@ -139,8 +139,8 @@ def _slices(columns: _Columns, rows: np.ndarray, kind: EventKind) -> pa.Array:
         args = _objects(
             [
                 ("seq", number["seq"]),
-                ("bytes", number["size"]),
-                ("moved", number["aligned_size"]),
+                ("bytes", _strings(copies.requested_bytes[at])),
+                ("moved", _strings(copies.bytes[at])),
                 ("dst_addr", number["addr"]),
                 ("src_addr", _strings(ctx.column("src_addr")[rows])),
                 ("burst_len", _strings(ctx.column("burst_len")[rows])),
@@ -151,13 +151,15 @@ def _slices(columns: _Columns, rows: np.ndarray, kind: EventKind) -> pa.Array:
             ]
         )
     else:
+        computes = ctx.table.computes()
+        at = np.searchsorted(computes.rows, rows)
         name = columns.text("name", rows)
         args = _objects(
             [
                 ("seq", number["seq"]),
-                ("flops", _strings(ctx.column("arg")[rows])),
-                ("bytes", number["size"]),
-                ("written", number["aligned_size"]),
+                ("flops", _strings(computes.flops[at])),
+                ("bytes", _strings(computes.bytes_accessed[at])),
+                ("written", _strings(computes.bytes_written[at])),
                 ("addr", number["addr"]),
                 ("space", _quoted(columns.text("space", rows))),
                 ("tag", tag),
