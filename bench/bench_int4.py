@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from ubscope.analyzers.context import TraceContext
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.catalog import get_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.probe.recorder import Recorder
 from ubscope.probe.trace import read_trace

@@ -12,7 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.catalog import get_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import CoreKind, Space
 from ubscope.probe.recorder import Recorder

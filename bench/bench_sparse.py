@@ -35,7 +35,8 @@ from typing import Any
 
 from ubscope.analyzers.context import TraceContext
 from ubscope.kernels import sparse_attention, sparse_matmul
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.catalog import get_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.probe.trace import read_trace
 

@@ -18,18 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ubscope.kernels.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
-from ubscope.kernels.registry import (
-    ChunkedReference,
-    KernelResult,
-    KernelSpec,
-    Param,
-    cores_param,
-    register,
-)
+from ubscope.kernels.registry import register
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Block, Core, Device
 from ubscope.probe.errors import ParameterError
+from ubscope.probe.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
+from ubscope.probe.kernel_spec import ChunkedReference, KernelResult, KernelSpec, Param, cores_param
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.datacopy import BLOCK, CopyExtParams, data_copy, data_copy_pad

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ubscope.kernels.registry import ATOL, RTOL, KernelResult
 from ubscope.probe.errors import UbscopeError
+from ubscope.probe.kernel_spec import ATOL, RTOL, KernelResult
 
 
 class NpuUnavailable(UbscopeError):
@@ -92,7 +92,9 @@ def _paged_attention(
     k = torch.from_numpy(inputs["key_cache"]).to("npu")
     v = torch.from_numpy(inputs["value_cache"]).to("npu")
     out = npu.npu_incre_flash_attention(
-        q, k, v,
+        q,
+        k,
+        v,
         num_heads=int(params["heads"]),
         num_key_value_heads=int(params.get("kv_heads", params["heads"])),
         block_table=torch.from_numpy(inputs["block_table"]).to(torch.int32).to("npu"),
@@ -100,7 +102,7 @@ def _paged_attention(
         block_size=int(params["block_size"]),
         input_layout="BSH",
         scale_value=float(1.0 / np.sqrt(params["head_dim"])),
-    )  # fmt: skip
+    )
     return out.cpu().numpy().reshape(len(inputs["seq_lens"]), params["heads"], params["head_dim"])
 
 
@@ -119,9 +121,13 @@ class CrossCheck:
     profile_dir: Path | None
 
 
-def cross_check(kernel: str, params: dict[str, Any], result: KernelResult,
-                profile_dir: Path | None = None,
-                runtime: NpuRuntime | None = None) -> CrossCheck:  # fmt: skip
+def cross_check(
+    kernel: str,
+    params: dict[str, Any],
+    result: KernelResult,
+    profile_dir: Path | None = None,
+    runtime: NpuRuntime | None = None,
+) -> CrossCheck:
     """Run the torch_npu operator matching ``kernel`` on the run's inputs and
     compare it with the emulated output; profile it with memory when asked."""
     if kernel not in OPERATORS:

@@ -22,12 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from ubscope.kernels.estimate import Estimate, estimate
 from ubscope.kernels.kv_cache import ContiguousKVCache, KVCache, PagedKVCache
-from ubscope.kernels.registry import KernelResult, KernelSpec, Param, cores_param, register
+from ubscope.kernels.registry import register
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Block, Core, Device
 from ubscope.probe.errors import ParameterError
+from ubscope.probe.estimate import Estimate, estimate
+from ubscope.probe.kernel_spec import KernelResult, KernelSpec, Param, cores_param
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.datacopy import (

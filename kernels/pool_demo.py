@@ -11,20 +11,20 @@ from typing import Any
 
 import numpy as np
 
-from ubscope.kernels.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
-from ubscope.kernels.registry import (
+from ubscope.kernels.registry import register
+from ubscope.probe.chip import ChipProfile
+from ubscope.probe.device import Block, Device
+from ubscope.probe.errors import EmulationError
+from ubscope.probe.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
+from ubscope.probe.kernel_spec import (
     ChunkedReference,
     KernelResult,
     KernelSpec,
     Param,
     PerChip,
     cores_param,
-    register,
     vector_blocks,
 )
-from ubscope.probe.chip import ChipProfile
-from ubscope.probe.device import Block, Device
-from ubscope.probe.errors import EmulationError
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.datacopy import data_copy
 from ubscope.probe.memory.pools import FreeListAllocator, UBBufPool
@@ -168,13 +168,33 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
     allocator = params["allocator"]
     name = f"pool_demo_{allocator}"
     if allocator == "bump":
-        device.launch(name, _bump_kernel, cores, gx=gx, gr=gr, gy=gy, n=n, tile=tile,
-                      reset=params["reset"], check=params["check_capacity"])  # fmt: skip
+        device.launch(
+            name,
+            _bump_kernel,
+            cores,
+            gx=gx,
+            gr=gr,
+            gy=gy,
+            n=n,
+            tile=tile,
+            reset=params["reset"],
+            check=params["check_capacity"],
+        )
     elif allocator == "freelist":
         device.launch(name, _freelist_kernel, cores, gx=gx, gr=gr, gy=gy, n=n, tile=tile)
     else:
-        device.launch(name, _tpipe_kernel, cores, gx=gx, gr=gr, gy=gy, n=n, tile=tile,
-                      buffers=params["buffers"], check=params["check_capacity"])  # fmt: skip
+        device.launch(
+            name,
+            _tpipe_kernel,
+            cores,
+            gx=gx,
+            gr=gr,
+            gy=gy,
+            n=n,
+            tile=tile,
+            buffers=params["buffers"],
+            check=params["check_capacity"],
+        )
     reference = ChunkedReference(
         lambda part: x[part].astype(np.float64) * SCALE + r[part].astype(np.float64), 3 * 8
     )

@@ -1,231 +1,36 @@
-"""The kernel registry: every kernel and variant runnable as ``ubscope run NAME``.
-
-A :class:`KernelSpec` names a kernel, documents its parameters with defaults
-that fit the default chip, lists its planted-problem presets, and knows how to
-run it on a :class:`Device` and what minimal GM traffic its math needs.
-"""
+"""Registering and running kernels: the built-in kernels add their
+:class:`KernelSpec` here when :mod:`ubscope.kernels.catalog` imports them, and
+:func:`run_kernel` runs any spec (built-in, plugin or a user's file) into a
+trace. Looking kernels up by name is the catalog's job."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
-from ubscope.kernels.estimate import CHECK_CHUNK_BYTES, Estimate
 from ubscope.probe.chip import ChipProfile
-from ubscope.probe.device import Device, max_blocks
+from ubscope.probe.device import Device
 from ubscope.probe.errors import ParameterError
+from ubscope.probe.estimate import Estimate
+from ubscope.probe.kernel_spec import KernelResult, KernelSpec
 from ubscope.probe.recorder import BatchSink, NullRecorder, Recorder
 from ubscope.probe.trace import TraceWriter, new_metadata
-
-# The article's own tolerance for fp16 outputs against a reference.
-RTOL = 1e-2
-ATOL = 1e-2
-
-
-@dataclass(frozen=True)
-class PerChip:
-    """A parameter value the chip decides at run time (``rule(chip)``);
-    ``label`` is how ``ubscope kernels`` shows it."""
-
-    rule: Callable[[ChipProfile], Any]
-    label: str
-
-    def for_chip(self, chip: ChipProfile) -> Any:
-        return self.rule(chip)
-
-    def __str__(self) -> str:
-        return self.label
-
-
-def vector_blocks(most: int | None = None) -> PerChip:
-    """``most`` blocks of a vector launch, or as many as the chip has for one
-    when that is fewer (all of them when ``most`` is None)."""
-    if most is None:
-        return PerChip(lambda chip: max_blocks(chip, "vector"), "all")
-    return PerChip(lambda chip: min(most, max_blocks(chip, "vector")), f"up to {most}")
-
-
-def cores_param(most: int) -> Param:
-    """The ``cores`` parameter of a vector kernel: ``most`` blocks, or fewer on
-    a chip with fewer cores."""
-    return Param("cores", int, vector_blocks(most),
-                 f"vector-launch blocks (default {most}, or all the chip has when fewer)")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Param:
-    """One kernel parameter: ``type`` is int, float, bool or str."""
-
-    name: str
-    type: type
-    default: Any
-    help: str
-    choices: tuple[Any, ...] | None = None
-
-    def parse(self, text: str) -> Any:
-        try:
-            if self.type is bool:
-                lowered = text.strip().lower()
-                if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                    raise ValueError
-                value: Any = lowered in ("1", "true", "yes", "on")
-            else:
-                value = self.type(text)
-        except ValueError:
-            raise ParameterError(
-                f"parameter {self.name}={text!r}: expected {self.type.__name__}"
-            ) from None
-        if self.choices is not None and value not in self.choices:
-            options = ", ".join(map(str, self.choices))
-            raise ParameterError(f"parameter {self.name}={text!r}: expected one of {options}")
-        return value
-
-
-@dataclass(frozen=True)
-class ChunkedReference:
-    """A float64 reference computed one slice along ``axis`` at a time, so that
-    checking a big output never holds all of it (or what it is computed from)
-    in float64. ``bytes_per_index``: float64 bytes one index of the slice costs."""
-
-    compute: Callable[[slice], np.ndarray]
-    bytes_per_index: int
-    axis: int = 0
-
-
-def _check_chunks(out: np.ndarray, ref: np.ndarray | ChunkedReference
-                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:  # fmt: skip
-    """(output, reference) float64 slices of at most about CHECK_CHUNK_BYTES."""
-    if not isinstance(ref, ChunkedReference):
-        array = ref
-        ref = ChunkedReference(lambda part: array[part], 8 * (array[:1].size or 1))
-    if out.size == 0:
-        return
-    step = max(1, CHECK_CHUNK_BYTES // max(1, ref.bytes_per_index))
-    lead = (slice(None),) * ref.axis
-    for start in range(0, out.shape[ref.axis], step):
-        part = slice(start, start + step)
-        yield out[(*lead, part)].astype(np.float64), ref.compute(part)
-
-
-@dataclass
-class KernelResult:
-    """What a kernel run produced: outputs, their float64 references (whole or
-    computed in slices), and the host inputs of the operator a real NPU would
-    run (for :func:`ubscope.kernels.npu_backend.cross_check`)."""
-
-    outputs: dict[str, np.ndarray]
-    references: dict[str, np.ndarray | ChunkedReference]
-    notes: list[str] = field(default_factory=list)
-    inputs: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def reference(self, name: str) -> np.ndarray:
-        """The whole float64 reference of output ``name`` (at once, for small outputs)."""
-        ref = self.references[name]
-        return ref.compute(slice(None)) if isinstance(ref, ChunkedReference) else ref
-
-    def max_errors(self) -> dict[str, float]:
-        """Largest absolute error per output."""
-        errors = {}
-        for name, out in self.outputs.items():
-            worst = [float(np.nanmax(np.abs(o - r)))
-                     for o, r in _check_chunks(out, self.references[name])]  # fmt: skip
-            errors[name] = max(worst, default=0.0)
-        return errors
-
-    def matches(self, rtol: float = RTOL, atol: float = ATOL) -> bool:
-        return all(
-            np.allclose(o, r, rtol=rtol, atol=atol)
-            for name, out in self.outputs.items()
-            for o, r in _check_chunks(out, self.references[name])
-        )
-
-
-@dataclass(frozen=True)
-class KernelSpec:
-    name: str
-    summary: str
-    params: tuple[Param, ...]
-    run: Callable[[Device, dict[str, Any]], KernelResult]
-    minimal_traffic: Callable[[dict[str, Any]], dict[str, int]]
-    presets: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
-    validate: Callable[[dict[str, Any], ChipProfile], None] | None = None
-    # Events, host memory and wall time of a run, from the parameters alone.
-    estimate: Callable[[dict[str, Any], ChipProfile], Estimate] | None = None
-
-    def defaults(self) -> dict[str, Any]:
-        return {p.name: p.default for p in self.params}
-
-    def check(self, params: Mapping[str, Any], chip: ChipProfile) -> dict[str, Any]:
-        """``params`` for ``chip`` (:meth:`for_chip`), after the kernel's own
-        validation; raises :class:`ParameterError` naming the broken limit."""
-        params = self.for_chip(params, chip)
-        if self.validate is not None:
-            self.validate(params, chip)
-        return params
-
-    def for_chip(self, params: Mapping[str, Any], chip: ChipProfile) -> dict[str, Any]:
-        """``params`` with the values the chip decides (:class:`PerChip`) filled in."""
-        return {key: value.for_chip(chip) if isinstance(value, PerChip) else value
-                for key, value in params.items()}  # fmt: skip
-
-    def param(self, name: str) -> Param:
-        for p in self.params:
-            if p.name == name:
-                return p
-        known = ", ".join(p.name for p in self.params)
-        raise ParameterError(f"{self.name} has no parameter {name!r} (parameters: {known})")
-
-    def resolve(self, assignments: Sequence[str] = (), preset: str | None = None,
-                overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-        """Defaults, then the preset, then ``key=value`` assignments, then overrides."""
-        values = self.defaults()
-        if preset is not None:
-            if preset not in self.presets:
-                known = ", ".join(self.presets) or "none"
-                raise ParameterError(f"{self.name} has no preset {preset!r} (presets: {known})")
-            values.update(self.presets[preset][1])
-        for item in assignments:
-            key, sep, text = item.partition("=")
-            if not sep:
-                raise ParameterError(f"--param {item!r}: expected key=value")
-            values[key.strip()] = self.param(key.strip()).parse(text.strip())
-        for key, value in (overrides or {}).items():
-            self.param(key)
-            values[key] = value
-        return values
-
 
 REGISTRY: dict[str, KernelSpec] = {}
 
 
 def register(spec: KernelSpec) -> KernelSpec:
+    """Add a built-in kernel (names are unique)."""
     if spec.name in REGISTRY:
         raise ValueError(f"kernel {spec.name} registered twice")
     REGISTRY[spec.name] = spec
     return spec
-
-
-def get_kernel(name: str) -> KernelSpec:
-    load_builtin_kernels()
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(REGISTRY))
-        raise ParameterError(f"unknown kernel {name!r} (kernels: {known})") from None
-
-
-def load_builtin_kernels() -> dict[str, KernelSpec]:
-    """Import the kernel modules so they register themselves."""
-    from ubscope.kernels import catalog  # noqa: F401  (registers on import)
-
-    return REGISTRY
 
 
 @dataclass
@@ -238,11 +43,18 @@ class RunOutcome:
     duration_ps: int
 
 
-def run_kernel(spec: KernelSpec, params: dict[str, Any], chip: ChipProfile,
-               output: str | os.PathLike[str] | None = None, *,
-               recorder: Recorder | None = None, preset: str | None = None,
-               gm_misalign: int = 0, batch_events: int = 65536,
-               on_events: Callable[[int], None] | None = None) -> RunOutcome:  # fmt: skip
+def run_kernel(
+    spec: KernelSpec,
+    params: dict[str, Any],
+    chip: ChipProfile,
+    output: str | os.PathLike[str] | None = None,
+    *,
+    recorder: Recorder | None = None,
+    preset: str | None = None,
+    gm_misalign: int = 0,
+    batch_events: int = 65536,
+    on_events: Callable[[int], None] | None = None,
+) -> RunOutcome:
     """Run ``spec`` with ``params`` on ``chip``; stream the trace to ``output``
     (or into ``recorder``; with neither, record nothing). ``on_events`` hears
     how many events each batch written to ``output`` held (for progress)."""
@@ -250,7 +62,8 @@ def run_kernel(spec: KernelSpec, params: dict[str, Any], chip: ChipProfile,
     writer: TraceWriter | nullcontext = nullcontext()
     if output is not None:
         extra = {"preset": preset} if preset else {}
-        meta = new_metadata(chip.to_dict(), spec.name, params, spec.minimal_traffic(params), extra)
+        minimal = spec.minimal_traffic(params) if spec.minimal_traffic is not None else None
+        meta = new_metadata(chip.to_dict(), spec.name, params, minimal, extra)
         writer = TraceWriter(output, meta)
     # An exception from here on (Ctrl-C, an emulation error) leaves a trace marked truncated.
     with writer:
@@ -268,8 +81,14 @@ def run_kernel(spec: KernelSpec, params: dict[str, Any], chip: ChipProfile,
             ) from None
         finally:
             recorder.flush()
-    return RunOutcome(spec, params, result, Path(output) if output else None,
-                      recorder.event_count, device.clock_ps)  # fmt: skip
+    return RunOutcome(
+        spec,
+        params,
+        result,
+        Path(output) if output else None,
+        recorder.event_count,
+        device.clock_ps,
+    )
 
 
 def _counted(sink: BatchSink, on_events: Callable[[int], None] | None) -> BatchSink:

@@ -14,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.demo_set import DEMO_RUNS, DemoRun
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import SCHEMA_VERSION
 from ubscope.probe.outputs import check_output_folder, write_text

@@ -24,15 +24,7 @@ from typing import Any
 import numpy as np
 
 from ubscope.kernels import sparse24
-from ubscope.kernels.estimate import Estimate, estimate
-from ubscope.kernels.registry import (
-    KernelResult,
-    KernelSpec,
-    Param,
-    cores_param,
-    register,
-    vector_blocks,
-)
+from ubscope.kernels.registry import register
 from ubscope.kernels.sparse_matmul import (
     HostWeight,
     auto_plan,
@@ -46,6 +38,8 @@ from ubscope.kernels.sparse_matmul import (
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Block, Device
 from ubscope.probe.errors import ParameterError
+from ubscope.probe.estimate import Estimate, estimate
+from ubscope.probe.kernel_spec import KernelResult, KernelSpec, Param, cores_param, vector_blocks
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.buffers import Group, QueueBuffers
 from ubscope.probe.memory.datacopy import copy_rows
@@ -91,17 +85,26 @@ class AttentionShape:
             Group("k_tile", "in", tile),
             Group("v_tile", "in", tile),
             Group("ctx_tile", "out", tile),
-            Group("qkv_f32", "calc", (("q", F32, s * d), ("k_t16", F16, d * sp),
-                                      ("k_t", F32, d * sp), ("v", F32, s * d))),
+            Group(
+                "qkv_f32",
+                "calc",
+                (
+                    ("q", F32, s * d),
+                    ("k_t16", F16, d * sp),
+                    ("k_t", F32, d * sp),
+                    ("v", F32, s * d),
+                ),
+            ),
             Group("scores", "calc", (("row", F32, sp), ("stat", F32, sp))),
             Group("work", "calc", (("f32", F32, max(d * sp, s * d)),)),
             Group("ctx_f32", "calc", (("f32", F32, s * d),)),
             Group("index_tables", "calc", (("k_transpose", I32, d * sp),)),
-        )  # fmt: skip
+        )
 
     def core_footprint(self, buffers_per_queue: int) -> int:
-        return sum(g.nbytes * (1 if g.kind == "calc" else buffers_per_queue)
-                   for g in self.core_groups())  # fmt: skip
+        return sum(
+            g.nbytes * (1 if g.kind == "calc" else buffers_per_queue) for g in self.core_groups()
+        )
 
 
 def check_shape(shape: AttentionShape, cores: int, double_buffer: bool, chip: ChipProfile) -> None:
@@ -127,8 +130,15 @@ def check_shape(shape: AttentionShape, cores: int, double_buffer: bool, chip: Ch
         )
 
 
-def attention_core_kernel(block: Block, shape: AttentionShape, q: GlobalTensor, k: GlobalTensor,
-                          v: GlobalTensor, ctx: GlobalTensor, buffers: int) -> None:  # fmt: skip
+def attention_core_kernel(
+    block: Block,
+    shape: AttentionShape,
+    q: GlobalTensor,
+    k: GlobalTensor,
+    v: GlobalTensor,
+    ctx: GlobalTensor,
+    buffers: int,
+) -> None:
     """softmax(Q K^T / sqrt(d)) V for the (sequence, head) pairs of this block."""
     core = block.aiv
     s, d, sp, hidden = shape.seq_len, shape.head_dim, shape.padded_seq, shape.hidden
@@ -178,8 +188,9 @@ def attention_core_kernel(block: Block, shape: AttentionShape, q: GlobalTensor, 
             ub.give(out)
 
 
-def reference_attention(x: np.ndarray, weights: dict[str, np.ndarray],
-                        shape: AttentionShape) -> np.ndarray:  # fmt: skip
+def reference_attention(
+    x: np.ndarray, weights: dict[str, np.ndarray], shape: AttentionShape
+) -> np.ndarray:
     """The layer in float64 with the weights the kernels use."""
     x = x.astype(np.float64)
     q, k, v = (x @ weights[name].astype(np.float64).T for name in ("q", "k", "v"))
@@ -211,17 +222,32 @@ def validate(params: dict[str, Any], chip: ChipProfile) -> None:
         )
     shape = _shape(params)
     check_shape(shape, params["cores"], params["double_buffer"], chip)
-    auto_plan(shape.tokens, shape.hidden, shape.hidden, params["cores"],
-              _projection_variant(params), params["meta_format"], chip,
-              params["double_buffer"])  # fmt: skip
+    auto_plan(
+        shape.tokens,
+        shape.hidden,
+        shape.hidden,
+        params["cores"],
+        _projection_variant(params),
+        params["meta_format"],
+        chip,
+        params["double_buffer"],
+    )
 
 
 def run(device: Device, params: dict[str, Any]) -> KernelResult:
     shape = _shape(params)
     variant = _projection_variant(params)
     chip, cores = device.chip, params["cores"]
-    plan = auto_plan(shape.tokens, shape.hidden, shape.hidden, cores, variant,
-                     params["meta_format"], chip, params["double_buffer"])  # fmt: skip
+    plan = auto_plan(
+        shape.tokens,
+        shape.hidden,
+        shape.hidden,
+        cores,
+        variant,
+        params["meta_format"],
+        chip,
+        params["double_buffer"],
+    )
     rng = np.random.default_rng(params["seed"])
     x = rng.standard_normal((shape.tokens, shape.hidden)).astype(np.float16)
     uploaded: dict[str, HostWeight] = {
@@ -231,19 +257,30 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
             random_weight(rng, shape.hidden, shape.hidden),
             variant,
             params["meta_format"],
-        )  # fmt: skip
+        )
         for name in PROJECTIONS
     }
     gm = device.gm
     gx = gm.tensor("x", x)
-    acts = {name: gm.empty(name, (shape.tokens, shape.hidden), np.float16)
-            for name in ("q", "k", "v", "ctx", "out")}  # fmt: skip
+    acts = {
+        name: gm.empty(name, (shape.tokens, shape.hidden), np.float16)
+        for name in ("q", "k", "v", "ctx", "out")
+    }
     for name in ("q", "k", "v"):
         launch_matmul(device, f"{name}_proj", plan, gx, acts[name], uploaded[name])
     pairs = shape.batch * shape.heads
-    device.launch("attention_core", attention_core_kernel, min(cores, pairs), "vector",
-                  shape=shape, q=acts["q"], k=acts["k"], v=acts["v"], ctx=acts["ctx"],
-                  buffers=2 if params["double_buffer"] else 1)  # fmt: skip
+    device.launch(
+        "attention_core",
+        attention_core_kernel,
+        min(cores, pairs),
+        "vector",
+        shape=shape,
+        q=acts["q"],
+        k=acts["k"],
+        v=acts["v"],
+        ctx=acts["ctx"],
+        buffers=2 if params["double_buffer"] else 1,
+    )
     launch_matmul(device, "o_proj", plan, acts["ctx"], acts["out"], uploaded["o"])
     effective = {name: weight.effective for name, weight in uploaded.items()}
     note = (
@@ -262,9 +299,16 @@ def estimate_cost(params: dict[str, Any], chip: ChipProfile) -> Estimate:
     weight its float64 draw, fp16, compressed, GM and float64 reference
     copies, and the activations in GM and in float64 for the reference."""
     shape = _shape(params)
-    plan = auto_plan(shape.tokens, shape.hidden, shape.hidden, params["cores"],
-                     _projection_variant(params), params["meta_format"], chip,
-                     params["double_buffer"])  # fmt: skip
+    plan = auto_plan(
+        shape.tokens,
+        shape.hidden,
+        shape.hidden,
+        params["cores"],
+        _projection_variant(params),
+        params["meta_format"],
+        chip,
+        params["double_buffer"],
+    )
     events, work = matmul_events(plan)
     pairs = shape.batch * shape.heads
     events = len(PROJECTIONS) * events + pairs * (

@@ -46,19 +46,19 @@ from typing import Any
 import numpy as np
 
 from ubscope.kernels import sparse24
-from ubscope.kernels.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
-from ubscope.kernels.registry import (
+from ubscope.kernels.registry import register
+from ubscope.probe.chip import ChipProfile
+from ubscope.probe.device import Block, Core, Device, max_blocks
+from ubscope.probe.errors import EmulationError, ParameterError
+from ubscope.probe.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
+from ubscope.probe.kernel_spec import (
     ChunkedReference,
     KernelResult,
     KernelSpec,
     Param,
     cores_param,
-    register,
     vector_blocks,
 )
-from ubscope.probe.chip import ChipProfile
-from ubscope.probe.device import Block, Core, Device, max_blocks
-from ubscope.probe.errors import EmulationError, ParameterError
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.buffers import Carved, FreeListBuffers, Group, QueueBuffers, UBBuffers
@@ -156,9 +156,13 @@ class MatmulPlan:
             groups += [
                 Group("meta_chunk", "in", (("u8", U8, rows * self.meta_pitch),), "step"),
                 Group("values_chunk", "in", (("f16", F16, rows * t // 2),), "step"),
-                Group("meta_decode", "calc", (("fields", U16, fields), ("slot_field", U16, slots),
-                                              ("offsets", I32, slots)), "round"),
-            ]  # fmt: skip
+                Group(
+                    "meta_decode",
+                    "calc",
+                    (("fields", U16, fields), ("slot_field", U16, slots), ("offsets", I32, slots)),
+                    "round",
+                ),
+            ]
             if self.variant == "gather":
                 tables += (("transpose", I32, slots),)
                 groups.append(
@@ -193,8 +197,7 @@ class MatmulPlan:
             return sum(sizes.values())
         step = sum(sizes[name] for name in self.lifetime("step") if name != "x_tile")
         rounds = sum(sizes[name] for name in self.lifetime("round")) + sizes["index_tables"]
-        return sizes["acc"] + max(sizes["x_tile"] + sizes["x_f32"], step + rounds,
-                                  sizes["y_tile"])  # fmt: skip
+        return sizes["acc"] + max(sizes["x_tile"] + sizes["x_f32"], step + rounds, sizes["y_tile"])
 
     def with_tile_n(self, tile_n: int) -> MatmulPlan:
         return dataclasses.replace(self, tile_n=tile_n)
@@ -212,9 +215,19 @@ def check_cores(cores: int, chip: ChipProfile) -> None:
         )
 
 
-def plan_matmul(m: int, k: int, n: int, tile_n: int, tile_k: int, cores: int, variant: str,
-                meta_format: str, double_buffer: bool, allocator: str,
-                chip: ChipProfile) -> MatmulPlan:  # fmt: skip
+def plan_matmul(
+    m: int,
+    k: int,
+    n: int,
+    tile_n: int,
+    tile_k: int,
+    cores: int,
+    variant: str,
+    meta_format: str,
+    double_buffer: bool,
+    allocator: str,
+    chip: ChipProfile,
+) -> MatmulPlan:
     """Check the parameters against the chip and lay out the tiles; the
     ParameterError names the limit that is exceeded."""
     if variant not in VARIANTS:
@@ -235,8 +248,20 @@ def plan_matmul(m: int, k: int, n: int, tile_n: int, tile_k: int, cores: int, va
     tile_k = min(tile_k, align_up(k, TILE_K_UNIT))
     n_tiles = -(-n // tile_n)
     per_block = -(-n_tiles // cores)
-    plan = MatmulPlan(variant, meta_format, m, k, n, tile_n, tile_k, -(-n_tiles // per_block),
-                      per_block, 1, double_buffer, allocator)  # fmt: skip
+    plan = MatmulPlan(
+        variant,
+        meta_format,
+        m,
+        k,
+        n,
+        tile_n,
+        tile_k,
+        -(-n_tiles // per_block),
+        per_block,
+        1,
+        double_buffer,
+        allocator,
+    )
     budget = chip.ub_safe_budget
     if plan.ub_footprint > budget:
         raise ParameterError(
@@ -255,16 +280,35 @@ def plan_matmul(m: int, k: int, n: int, tile_n: int, tile_k: int, cores: int, va
     return dataclasses.replace(plan, chunk_tiles=fits)
 
 
-def auto_plan(m: int, k: int, n: int, cores: int, variant: str, meta_format: str,
-              chip: ChipProfile, double_buffer: bool = True) -> MatmulPlan:  # fmt: skip
+def auto_plan(
+    m: int,
+    k: int,
+    n: int,
+    cores: int,
+    variant: str,
+    meta_format: str,
+    chip: ChipProfile,
+    double_buffer: bool = True,
+) -> MatmulPlan:
     """The fitting tiling with the fewest GM copies on the busiest core (each
     pays the GM latency), then the fewest rounds, then the largest tile."""
     best: tuple[tuple[int, int, int], MatmulPlan] | None = None
     for tile_n in (64, 32, 16):
         for tile_k in (2048, 1024, 512, 256, 128, 64, 32):
             try:
-                plan = plan_matmul(m, k, n, tile_n, tile_k, cores, variant, meta_format,
-                                   double_buffer, "tpipe", chip)  # fmt: skip
+                plan = plan_matmul(
+                    m,
+                    k,
+                    n,
+                    tile_n,
+                    tile_k,
+                    cores,
+                    variant,
+                    meta_format,
+                    double_buffer,
+                    "tpipe",
+                    chip,
+                )
             except ParameterError:
                 continue
             steps = -(-k // plan.tile_k) * -(-plan.tiles_per_block // plan.chunk_tiles)
@@ -366,8 +410,16 @@ class Round:
     chunk_row: int
 
 
-def _load_step(core: Core, plan: MatmulPlan, ops: Operands, bufs: UBBuffers,
-               n0: int, rows: int, k0: int, cols: int) -> dict[str, Carved]:  # fmt: skip
+def _load_step(
+    core: Core,
+    plan: MatmulPlan,
+    ops: Operands,
+    bufs: UBBuffers,
+    n0: int,
+    rows: int,
+    k0: int,
+    cols: int,
+) -> dict[str, Carved]:
     """The chunk's weight rows for one K step, one copy each (the metadata is
     an eighth of the values; a copy per tile would pay the GM latency again)."""
     k, t, weight = plan.k, plan.tile_k, ops.weight
@@ -380,9 +432,14 @@ def _load_step(core: Core, plan: MatmulPlan, ops: Operands, bufs: UBBuffers,
             meta = taken["meta_chunk"] = _take(core, bufs, "meta_chunk", plan)
             row_bytes = sparse24.meta_row_bytes(k, plan.meta_format)
             start = n0 * row_bytes + sparse24.meta_row_bytes(k0, plan.meta_format)
-            copy_rows(meta["u8"], weight.metadata[start:], rows,
-                      sparse24.meta_row_bytes(cols, plan.meta_format), row_bytes,
-                      plan.meta_pitch)  # fmt: skip
+            copy_rows(
+                meta["u8"],
+                weight.metadata[start:],
+                rows,
+                sparse24.meta_row_bytes(cols, plan.meta_format),
+                row_bytes,
+                plan.meta_pitch,
+            )
         else:
             assert weight.weight is not None  # dense upload
             dense = taken["weight_chunk"] = _take(core, bufs, "weight_chunk", plan)
@@ -392,8 +449,15 @@ def _load_step(core: Core, plan: MatmulPlan, ops: Operands, bufs: UBBuffers,
     return taken
 
 
-def _decode_offsets(core: Core, plan: MatmulPlan, meta: LocalTensor, decode: Carved,
-                    tables: Carved, count: int, scale: int) -> LocalTensor:  # fmt: skip
+def _decode_offsets(
+    core: Core,
+    plan: MatmulPlan,
+    meta: LocalTensor,
+    decode: Carved,
+    tables: Carved,
+    count: int,
+    scale: int,
+) -> LocalTensor:
     """Byte offsets ``position * scale + base`` of ``count`` kept slots from
     the tile's metadata rows ``meta``."""
     words = meta.reinterpret(U16)
@@ -404,8 +468,7 @@ def _decode_offsets(core: Core, plan: MatmulPlan, meta: LocalTensor, decode: Car
             field = fields[index * wn : (index + 1) * wn]
             up = np.uint16(WORD_BITS - 2 - shift)
             vector.apply("ShiftLeft", field, (words,), wn, lambda w, up=up: w << up)
-            vector.apply("ShiftRight", field, (field,), wn,
-                         lambda w: w >> np.uint16(WORD_BITS - 2))  # fmt: skip
+            vector.apply("ShiftRight", field, (field,), wn, lambda w: w >> np.uint16(WORD_BITS - 2))
         vector.gather(decode["slot_field"], fields, tables["slot_field"], count)
         vector.cast(offsets, decode["slot_field"], count)
         vector.muls(offsets, offsets, scale, count)
@@ -435,15 +498,17 @@ def _prepare_operand(
     if plan.variant == "gather":
         rows = step.cols // 2
         count = rows * tn
-        offsets = _decode_offsets(core, plan, meta, taken["meta_decode"], tables, count,
-                                  F32.itemsize)  # fmt: skip
+        offsets = _decode_offsets(
+            core, plan, meta, taken["meta_decode"], tables, count, F32.itemsize
+        )
         vt = taken["values_t"]
         with core.site("transpose_values"):
             vector.gather(vt["f16"], tile, tables["transpose"], count)
             vector.cast(vt["f32"], vt["f16"], count)
         return vt["f32"], offsets, rows
-    offsets = _decode_offsets(core, plan, meta, taken["meta_decode"], tables, plan.slots,
-                              tn * F16.itemsize)  # fmt: skip
+    offsets = _decode_offsets(
+        core, plan, meta, taken["meta_decode"], tables, plan.slots, tn * F16.itemsize
+    )
     dense = taken["dense_tile"]
     with core.site("rebuild_dense"):
         vector.duplicate(dense["f16"], 0.0, t * tn)
@@ -452,8 +517,9 @@ def _prepare_operand(
     return dense["f32"], None, step.cols
 
 
-def _run_round(core: Core, plan: MatmulPlan, step: Step, job: Round,
-               bufs: UBBuffers, tables: Carved | None) -> None:  # fmt: skip
+def _run_round(
+    core: Core, plan: MatmulPlan, step: Step, job: Round, bufs: UBBuffers, tables: Carved | None
+) -> None:
     """Decode one tile and multiply-accumulate every activation row. With
     the free-list allocator the round's buffers (and its index tables) are
     allocated here; when first fit fails the round is redone as row tiles half
@@ -479,16 +545,16 @@ def _run_round(core: Core, plan: MatmulPlan, step: Step, job: Round,
         for row in range(plan.m):
             first = row * step.acc_pitch + job.chunk_row
             out = step.acc[first : first + tn]
-            total = multiply_reduce(step.x32[row * t : (row + 1) * t], operand, work, rows, tn,
-                                    index)  # fmt: skip
+            total = multiply_reduce(
+                step.x32[row * t : (row + 1) * t], operand, work, rows, tn, index
+            )
             vector.add(out, out, total, tn)
     with core.site("free_round"):
         for carved in reversed(taken.values()):
             bufs.give(carved)
 
 
-def _split_round(core: Core, plan: MatmulPlan, step: Step, job: Round,
-                 bufs: UBBuffers) -> None:  # fmt: skip
+def _split_round(core: Core, plan: MatmulPlan, step: Step, job: Round, bufs: UBBuffers) -> None:
     # Sub-tiles must partition the tile: their padding rows would otherwise
     # accumulate into the next tile's columns.
     half = plan.tile_n // 2
@@ -513,8 +579,14 @@ def _take(core: Core, bufs: UBBuffers, name: str, plan: MatmulPlan) -> Carved:
     return carved
 
 
-def _run_chunk(core: Core, plan: MatmulPlan, ops: Operands, chunk: range,
-               bufs: UBBuffers, tables: Carved | None) -> None:  # fmt: skip
+def _run_chunk(
+    core: Core,
+    plan: MatmulPlan,
+    ops: Operands,
+    chunk: range,
+    bufs: UBBuffers,
+    tables: Carved | None,
+) -> None:
     """The K loop of one chunk: per K step the activations and the chunk's
     weight rows come in once, then every tile of the chunk is a round."""
     m, k, n, t, tn = plan.m, plan.k, plan.n, plan.tile_k, plan.tile_n
@@ -572,8 +644,9 @@ def matmul_kernel(block: Block, plan: MatmulPlan, ops: Operands, heap_bytes: int
 
 
 # -- host side ------------------------------------------------------------------------
-def upload_weight(device: Device, name: str, weight: np.ndarray, variant: str,
-                  meta_format: str) -> HostWeight:  # fmt: skip
+def upload_weight(
+    device: Device, name: str, weight: np.ndarray, variant: str, meta_format: str
+) -> HostWeight:
     """Put ``weight`` (fp16 [N, K]) in GM: 2:4-compressed for the sparse variants."""
     weight = np.ascontiguousarray(weight, dtype=np.float16)
     if variant == "dense":
@@ -587,12 +660,25 @@ def upload_weight(device: Device, name: str, weight: np.ndarray, variant: str,
     )
 
 
-def launch_matmul(device: Device, name: str, plan: MatmulPlan, x: GlobalTensor,
-                  y: GlobalTensor, weight: HostWeight) -> int:  # fmt: skip
+def launch_matmul(
+    device: Device,
+    name: str,
+    plan: MatmulPlan,
+    x: GlobalTensor,
+    y: GlobalTensor,
+    weight: HostWeight,
+) -> int:
     """One device launch of the matmul; returns its modelled duration (ps)."""
     ops = Operands(x, y, weight)
-    return device.launch(name, matmul_kernel, plan.blocks, "vector", plan=plan, ops=ops,
-                         heap_bytes=device.chip.ub_safe_budget)  # fmt: skip
+    return device.launch(
+        name,
+        matmul_kernel,
+        plan.blocks,
+        "vector",
+        plan=plan,
+        ops=ops,
+        heap_bytes=device.chip.ub_safe_budget,
+    )
 
 
 def random_weight(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
@@ -609,18 +695,28 @@ def weight_bytes(n: int, k: int, variant: str, meta_format: str) -> int:
 
 def plan_from_params(params: dict[str, Any], chip: ChipProfile) -> MatmulPlan:
     """The plan of a resolved ``sparse_matmul`` parameter set."""
-    return plan_matmul(params["m"], params["k"], params["n"], params["tile_n"],
-                       params["tile_k"], params["cores"], params["variant"],
-                       params["meta_format"], params["double_buffer"], params["allocator"],
-                       chip)  # fmt: skip
+    return plan_matmul(
+        params["m"],
+        params["k"],
+        params["n"],
+        params["tile_n"],
+        params["tile_k"],
+        params["cores"],
+        params["variant"],
+        params["meta_format"],
+        params["double_buffer"],
+        params["allocator"],
+        chip,
+    )
 
 
 def run(device: Device, params: dict[str, Any]) -> KernelResult:
     plan = plan_from_params(params, device.chip)
     rng = np.random.default_rng(params["seed"])
     x = rng.standard_normal((plan.m, plan.k)).astype(np.float16)
-    weight = upload_weight(device, "w", random_weight(rng, plan.n, plan.k), plan.variant,
-                           plan.meta_format)  # fmt: skip
+    weight = upload_weight(
+        device, "w", random_weight(rng, plan.n, plan.k), plan.variant, plan.meta_format
+    )
     gx = device.gm.tensor("x", x)
     gy = device.gm.empty("y", (plan.m, plan.n), np.float16)
     launch_matmul(device, f"sparse_matmul_{plan.variant}", plan, gx, gy, weight)
@@ -649,11 +745,16 @@ def matmul_events(plan: MatmulPlan) -> tuple[int, int]:
     (the copies), per round (one tile of a step: decode and allocation) and
     per activation row of a round (multiply-accumulate)."""
     steps = -(-plan.k // plan.tile_k)
-    chunk_steps = sum(-(-len(plan.block_tiles(b)) // plan.chunk_tiles)
-                      for b in range(plan.blocks)) * steps  # fmt: skip
+    chunk_steps = (
+        sum(-(-len(plan.block_tiles(b)) // plan.chunk_tiles) for b in range(plan.blocks)) * steps
+    )
     rounds = plan.n_tiles * steps
-    events = (EVENTS_PER_BLOCK * plan.blocks + EVENTS_PER_CHUNK_STEP * chunk_steps
-              + EVENTS_PER_ROUND * rounds + EVENTS_PER_ROW * rounds * plan.m)  # fmt: skip
+    events = (
+        EVENTS_PER_BLOCK * plan.blocks
+        + EVENTS_PER_CHUNK_STEP * chunk_steps
+        + EVENTS_PER_ROUND * rounds
+        + EVENTS_PER_ROW * rounds * plan.m
+    )
     return events, plan.m * plan.k * plan.n
 
 
@@ -710,7 +811,7 @@ SPEC = register(
                     "tile_k": 256,
                     "cores": vector_blocks(4),
                 },
-            ),  # fmt: skip
+            ),
         },
     )
 )

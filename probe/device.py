@@ -67,8 +67,10 @@ class Core:
         try:
             return self.arenas[space]
         except KeyError:
-            raise EmulationError(f"{self.label} has no {space.name} (spaces: "
-                                 f"{', '.join(s.name for s in self.arenas)})") from None  # fmt: skip
+            raise EmulationError(
+                f"{self.label} has no {space.name} (spaces: "
+                f"{', '.join(s.name for s in self.arenas)})"
+            ) from None
 
     @contextlib.contextmanager
     def site(self, tag: str) -> Iterator[None]:
@@ -107,12 +109,14 @@ class Core:
         if end > arena.capacity and nbytes > 0:
             flags |= Flag.REDZONE
             past = end - max(tensor.addr, arena.capacity)
-            self.recorder.redzone_write(self.kind, self.index, arena.space, tensor.addr, nbytes,
-                                        past, self.tag, self.now())  # fmt: skip
+            self.recorder.redzone_write(
+                self.kind, self.index, arena.space, tensor.addr, nbytes, past, self.tag, self.now()
+            )
         return flags
 
-    def issue(self, pipe: str, duration: int, reads: tuple[Hashable, ...],
-              writes: tuple[Hashable, ...]) -> int:  # fmt: skip
+    def issue(
+        self, pipe: str, duration: int, reads: tuple[Hashable, ...], writes: tuple[Hashable, ...]
+    ) -> int:
         return self.timeline.issue(pipe, duration, reads, writes)
 
 
@@ -180,8 +184,14 @@ class Device:
             return [], cube
         return [self.core(CoreKind.AIV, 2 * idx), self.core(CoreKind.AIV, 2 * idx + 1)], cube
 
-    def launch(self, name: str, kernel: Callable[..., Any], block_dim: int,
-               mode: str = "vector", **args: Any) -> int:  # fmt: skip
+    def launch(
+        self,
+        name: str,
+        kernel: Callable[..., Any],
+        block_dim: int,
+        mode: str = "vector",
+        **args: Any,
+    ) -> int:
         """Run ``kernel(block, **args)`` for every block; returns the modelled
         duration in picoseconds. Blocks run one after another in Python but
         each core's timeline starts at the launch time, as on the device."""

@@ -132,13 +132,15 @@ def run_shell(text: str, folder: Path) -> None:
 
 
 def run_python(example: Example, folder: Path) -> None:
-    if re.search(r"^def test_", example.text, re.MULTILINE):
-        path = folder / example.marks.get("file", f"test_example_{example.line}.py")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(example.text, encoding="utf-8")
+    pytest_example = re.search(r"^def test_", example.text, re.MULTILINE)
+    default = f"test_example_{example.line}.py" if pytest_example else f"example_{example.line}.py"
+    path = folder / example.marks.get("file", default)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(example.text, encoding="utf-8")
+    if pytest_example:
         args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)]
     else:
-        args = [sys.executable, "-c", example.text]
+        args = [sys.executable, str(path)]
     run(args, folder, example.text)
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ubscope.kernels.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
 from ubscope.kernels.gemm.plan import GemmPlan, plan_fp16, plan_int4
 from ubscope.probe.chip import ChipProfile
+from ubscope.probe.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
 
 # Events (counted on recorded runs) of a weight tile (AIV dequantization and
 # workspace hand-over, or the AIC's own copy), a column tile and a block, by

@@ -14,8 +14,8 @@ from ubscope.kernels.gemm.fp16 import fp16_block
 from ubscope.kernels.gemm.int4 import int4_block, workspace_elements
 from ubscope.kernels.gemm.plan import GemmPlan, Int4Plan, plan_fp16, plan_int4
 from ubscope.kernels.gemm.reference import fp16_gemm_reference, int4_gemm_reference
-from ubscope.kernels.registry import ChunkedReference, KernelResult
 from ubscope.probe.device import Device
+from ubscope.probe.kernel_spec import ChunkedReference, KernelResult
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.units import plural
 

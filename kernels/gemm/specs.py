@@ -9,8 +9,9 @@ from typing import Any
 from ubscope.kernels.gemm import cost, int4_pack
 from ubscope.kernels.gemm.host import run_fp16, run_int4
 from ubscope.kernels.gemm.plan import plan_fp16, plan_int4
-from ubscope.kernels.registry import KernelSpec, Param, register, run_kernel
+from ubscope.kernels.registry import register, run_kernel
 from ubscope.probe.chip import ChipProfile, load_chip
+from ubscope.probe.kernel_spec import KernelSpec, Param
 
 _COMMON = (
     Param("m", int, 16, "rows of x (tokens); m x tile_n fp32 must fit L0C"),

@@ -16,8 +16,16 @@ from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.gm import GlobalTensor
 
 
-def mmad(c: LocalTensor, a: LocalTensor, b: LocalTensor, m: int, k: int, n: int,
-         accumulate: bool, tag: str | None = None) -> None:  # fmt: skip
+def mmad(
+    c: LocalTensor,
+    a: LocalTensor,
+    b: LocalTensor,
+    m: int,
+    k: int,
+    n: int,
+    accumulate: bool,
+    tag: str | None = None,
+) -> None:
     """``Mmad``: ``c[m, n] (+)= a[m, k] @ b[k, n]``, accumulated in fp32."""
     if (a.space, b.space, c.space) != (Space.L0A, Space.L0B, Space.L0C):
         raise EmulationError("mmad takes a in L0A, b in L0B and c in L0C")
@@ -34,14 +42,25 @@ def mmad(c: LocalTensor, a: LocalTensor, b: LocalTensor, m: int, k: int, n: int,
     flops = 2 * m * k * n
     duration = core.cost.cube(flops)
     start = core.issue("M", duration, (a.key, b.key) + ((c.key,) if accumulate else ()), (c.key,))
-    core.recorder.compute(core.kind, core.index, c.space, c.addr,
-                          (m * k + k * n) * a.dtype.itemsize + m * n * 4, "Mmad", flops,
-                          core.tag if tag is None else tag, start, duration, int(flags),
-                          m * n * 4)  # fmt: skip
+    core.recorder.compute(
+        core.kind,
+        core.index,
+        c.space,
+        c.addr,
+        (m * k + k * n) * a.dtype.itemsize + m * n * 4,
+        "Mmad",
+        flops,
+        core.tag if tag is None else tag,
+        start,
+        duration,
+        int(flags),
+        m * n * 4,
+    )
 
 
-def fixpipe(dst: GlobalTensor, src: LocalTensor, m: int, n: int, dst_row_stride: int,
-            tag: str | None = None) -> None:  # fmt: skip
+def fixpipe(
+    dst: GlobalTensor, src: LocalTensor, m: int, n: int, dst_row_stride: int, tag: str | None = None
+) -> None:
     """``Fixpipe``: write the fp32 ``src[m, n]`` tile from L0C to GM rows of
     ``dst_row_stride`` elements, converting to ``dst``'s dtype."""
     core = src.core
@@ -60,6 +79,21 @@ def fixpipe(dst: GlobalTensor, src: LocalTensor, m: int, n: int, dst_row_stride:
     moved = m * n * item
     duration = core.cost.gm_copy(n * item, m, dst.addr, dst.buffer.workspace)
     start = core.issue("FIX", duration, (src.key,), (("GM", dst.buffer.name, dst.offset),))
-    core.recorder.copy(core.kind, core.index, Space.L0C, src.addr, Space.GM, dst.addr, moved, moved,
-                       n * item, m, dst.name, core.tag if tag is None else tag, start, duration,
-                       int(flags), src.name)  # fmt: skip
+    core.recorder.copy(
+        core.kind,
+        core.index,
+        Space.L0C,
+        src.addr,
+        Space.GM,
+        dst.addr,
+        moved,
+        moved,
+        n * item,
+        m,
+        dst.name,
+        core.tag if tag is None else tag,
+        start,
+        duration,
+        int(flags),
+        src.name,
+    )

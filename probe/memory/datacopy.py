@@ -88,9 +88,18 @@ def _gm_flags(gm: GlobalTensor) -> int:
     return int(flags)
 
 
-def _transfer(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor, rows: int,
-              row_bytes: int, src_pitch: int, dst_pitch: int, size: int, padded: bool,
-              tag: str | None, pad: tuple[int, int, np.ndarray] | None = None) -> None:  # fmt: skip
+def _transfer(
+    dst: LocalTensor | GlobalTensor,
+    src: LocalTensor | GlobalTensor,
+    rows: int,
+    row_bytes: int,
+    src_pitch: int,
+    dst_pitch: int,
+    size: int,
+    padded: bool,
+    tag: str | None,
+    pad: tuple[int, int, np.ndarray] | None = None,
+) -> None:
     """Move ``rows`` x ``row_bytes`` between GM and an on-chip tensor and record it."""
     local = dst if isinstance(dst, LocalTensor) else src
     gm = src if isinstance(src, GlobalTensor) else dst
@@ -126,13 +135,35 @@ def _transfer(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor, 
         reads, writes = (local.key,), (_gm_key(gm),)
     duration = core.cost.gm_copy(row_bytes, rows, gm.addr, gm.buffer.workspace)
     start = core.issue(pipe, duration, reads, writes)
-    core.recorder.copy(core.kind, core.index, src_space, src.addr, dst_space, dst.addr, size,
-                       moved, row_bytes, rows, gm.name, core.tag if tag is None else tag,
-                       start, duration, int(flags), local.name)  # fmt: skip
+    core.recorder.copy(
+        core.kind,
+        core.index,
+        src_space,
+        src.addr,
+        dst_space,
+        dst.addr,
+        size,
+        moved,
+        row_bytes,
+        rows,
+        gm.name,
+        core.tag if tag is None else tag,
+        start,
+        duration,
+        int(flags),
+        local.name,
+    )
 
 
-def _apply_pad(local: LocalTensor, rows: int, row_bytes: int, pitch: int,
-               left: int, right: int, value: np.ndarray) -> None:  # fmt: skip
+def _apply_pad(
+    local: LocalTensor,
+    rows: int,
+    row_bytes: int,
+    pitch: int,
+    left: int,
+    right: int,
+    value: np.ndarray,
+) -> None:
     """Fill each row's right padding up to its 32 B boundary with ``value``."""
     item = local.dtype.itemsize
     fill_bytes = _round_up(row_bytes) - row_bytes
@@ -146,9 +177,13 @@ def _apply_pad(local: LocalTensor, rows: int, row_bytes: int, pitch: int,
         raise EmulationError("left padding is not modelled; pass the data already offset")
 
 
-def data_copy(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor,
-              count: int | None = None, params: CopyParams | None = None,
-              tag: str | None = None) -> None:  # fmt: skip
+def data_copy(
+    dst: LocalTensor | GlobalTensor,
+    src: LocalTensor | GlobalTensor,
+    count: int | None = None,
+    params: CopyParams | None = None,
+    tag: str | None = None,
+) -> None:
     """``DataCopy(dst, src, count)`` or ``DataCopy(dst, src, params)`` between GM
     and UB/L1. A contiguous length not a multiple of 32 B loses its tail."""
     if params is not None and count is None:
@@ -166,9 +201,13 @@ def data_copy(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor,
     _transfer(dst, src, rows, moved, moved, moved, size, False, tag)
 
 
-def data_copy_pad(dst: LocalTensor | GlobalTensor, src: LocalTensor | GlobalTensor,
-                  params: CopyExtParams, pad: PadParams | None = None,
-                  tag: str | None = None) -> None:  # fmt: skip
+def data_copy_pad(
+    dst: LocalTensor | GlobalTensor,
+    src: LocalTensor | GlobalTensor,
+    params: CopyExtParams,
+    pad: PadParams | None = None,
+    tag: str | None = None,
+) -> None:
     """``DataCopyPad``: byte-exact rows; each on-chip row starts on a 32 B
     boundary (rows of ``round_up(block_len, 32)`` plus the on-chip gap)."""
     row = params.block_len
@@ -211,9 +250,24 @@ def local_copy(dst: LocalTensor, src: LocalTensor, nbytes: int, tag: str | None 
     dst.bytes(nbytes)[:] = src.bytes(nbytes)
     duration = core.cost.onchip_copy(rate, nbytes)
     start = core.issue(pipe, duration, (src.key,), (dst.key,))
-    core.recorder.copy(core.kind, core.index, src.space, src.addr, dst.space, dst.addr, nbytes,
-                       nbytes, nbytes, 1, "", core.tag if tag is None else tag, start, duration,
-                       int(flags), dst.name)  # fmt: skip
+    core.recorder.copy(
+        core.kind,
+        core.index,
+        src.space,
+        src.addr,
+        dst.space,
+        dst.addr,
+        nbytes,
+        nbytes,
+        nbytes,
+        1,
+        "",
+        core.tag if tag is None else tag,
+        start,
+        duration,
+        int(flags),
+        dst.name,
+    )
 
 
 def load_data(dst: LocalTensor, src: LocalTensor, count: int, tag: str | None = None) -> None:
@@ -244,16 +298,20 @@ def copy_rows(
         if src_gap == dst_gap == 0:
             data_copy(dst, src, rows * row_bytes // src.dtype.itemsize)
         else:
-            data_copy(dst, src, params=CopyParams(rows, row_bytes // BLOCK, src_gap // BLOCK,
-                                                  dst_gap // BLOCK))  # fmt: skip
+            data_copy(
+                dst,
+                src,
+                params=CopyParams(rows, row_bytes // BLOCK, src_gap // BLOCK, dst_gap // BLOCK),
+            )
     elif tail_copy == "pad":
         padded = _round_up(row_bytes)
         if isinstance(dst, LocalTensor):
             ext = CopyExtParams(rows, row_bytes, src_gap, (dst_pitch - padded) // BLOCK)
             data_copy_pad(dst, src, ext, PadParams(value=0.0))
         else:
-            data_copy_pad(dst, src, CopyExtParams(rows, row_bytes, (src_pitch - padded) // BLOCK,
-                                                  dst_gap))  # fmt: skip
+            data_copy_pad(
+                dst, src, CopyExtParams(rows, row_bytes, (src_pitch - padded) // BLOCK, dst_gap)
+            )
     else:
         count = row_bytes // src.dtype.itemsize
         for row in range(rows):

@@ -24,8 +24,15 @@ class UBBufPool:
     unless ``check_capacity`` is set, so it can run past the end of UB (into
     the red zone, where ubscope records it)."""
 
-    def __init__(self, core: Core, name: str = "ub_pool", size: int | None = None,
-                 check_capacity: bool = False, space: Space = Space.UB, base: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        core: Core,
+        name: str = "ub_pool",
+        size: int | None = None,
+        check_capacity: bool = False,
+        space: Space = Space.UB,
+        base: int = 0,
+    ) -> None:
         self.core = core
         self.arena = core.arena(space)
         self.name = name
@@ -42,9 +49,19 @@ class UBBufPool:
         aligned = align_up(requested, self.arena.alignment)
         core, label = self.core, name or self.name
         if self.check_capacity and self.offset + aligned > self.size:
-            core.recorder.alloc_fail(core.kind, core.index, self.arena.space, requested, aligned,
-                                     label, core.tag, core.now(), self.size - self.offset,
-                                     self.size - self.offset, int(Flag.CAPACITY_CHECKED))  # fmt: skip
+            core.recorder.alloc_fail(
+                core.kind,
+                core.index,
+                self.arena.space,
+                requested,
+                aligned,
+                label,
+                core.tag,
+                core.now(),
+                self.size - self.offset,
+                self.size - self.offset,
+                int(Flag.CAPACITY_CHECKED),
+            )
             raise EmulationError(
                 f"{core.label} {self.name}: allocating {aligned} B at offset {self.offset} exceeds "
                 f"the pool's {self.size} B"
@@ -53,8 +70,18 @@ class UBBufPool:
         key = (self.arena.space, addr)
         tensor = self.arena.tensor(addr, requested, dtype, key, label)
         flags = Flag.REDZONE if addr + aligned > self.arena.capacity else Flag.NONE
-        core.recorder.alloc(core.kind, core.index, self.arena.space, addr, requested, aligned,
-                            label, core.tag, core.acquire(key), int(flags))  # fmt: skip
+        core.recorder.alloc(
+            core.kind,
+            core.index,
+            self.arena.space,
+            addr,
+            requested,
+            aligned,
+            label,
+            core.tag,
+            core.acquire(key),
+            int(flags),
+        )
         self.offset += aligned
         self.high_water = max(self.high_water, self.offset)
         self._live.append(tensor)
@@ -67,11 +94,27 @@ class UBBufPool:
         for tensor in self._live:
             released = core.release(tensor.key)
             now = max(now, released)
-            core.recorder.free(core.kind, core.index, self.arena.space, tensor.addr, tensor.nbytes,
-                               align_up(tensor.nbytes, self.arena.alignment), tensor.name,
-                               core.tag, released)  # fmt: skip
-        core.recorder.pool_reset(core.kind, core.index, self.arena.space, self.base, self.name,
-                                 now, self.offset, self.high_water)  # fmt: skip
+            core.recorder.free(
+                core.kind,
+                core.index,
+                self.arena.space,
+                tensor.addr,
+                tensor.nbytes,
+                align_up(tensor.nbytes, self.arena.alignment),
+                tensor.name,
+                core.tag,
+                released,
+            )
+        core.recorder.pool_reset(
+            core.kind,
+            core.index,
+            self.arena.space,
+            self.base,
+            self.name,
+            now,
+            self.offset,
+            self.high_water,
+        )
         self._live.clear()
         self.offset = 0
 
@@ -81,8 +124,14 @@ class FreeListAllocator:
     "traditional" way that fragments UB. A failed allocation is recorded with
     the free bytes it could not use and returns ``None``."""
 
-    def __init__(self, core: Core, name: str = "freelist", size: int | None = None,
-                 space: Space = Space.UB, base: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        core: Core,
+        name: str = "freelist",
+        size: int | None = None,
+        space: Space = Space.UB,
+        base: int = 0,
+    ) -> None:
         self.core = core
         self.arena = core.arena(space)
         self.name = name
@@ -114,22 +163,52 @@ class FreeListAllocator:
                     self.free_blocks[i] = (addr + aligned, size - aligned)
                 self._sizes[addr] = aligned
                 key = (self.arena.space, addr)
-                core.recorder.alloc(core.kind, core.index, self.arena.space, addr, requested,
-                                    aligned, label, core.tag, core.acquire(key))  # fmt: skip
+                core.recorder.alloc(
+                    core.kind,
+                    core.index,
+                    self.arena.space,
+                    addr,
+                    requested,
+                    aligned,
+                    label,
+                    core.tag,
+                    core.acquire(key),
+                )
                 return self.arena.tensor(addr, requested, dtype, key, label)
-        core.recorder.alloc_fail(core.kind, core.index, self.arena.space, requested, aligned, label,
-                                 core.tag, core.now(), self.free_bytes, self.largest_free)  # fmt: skip
+        core.recorder.alloc_fail(
+            core.kind,
+            core.index,
+            self.arena.space,
+            requested,
+            aligned,
+            label,
+            core.tag,
+            core.now(),
+            self.free_bytes,
+            self.largest_free,
+        )
         return None
 
     def free(self, tensor: LocalTensor) -> None:
         addr = tensor.addr
         if addr not in self._sizes:
-            raise EmulationError(f"{self.core.label} {self.name}: free of '{tensor.name}' at 0x{addr:x}, "
-                                 "which this allocator did not hand out")  # fmt: skip
+            raise EmulationError(
+                f"{self.core.label} {self.name}: free of '{tensor.name}' at 0x{addr:x}, "
+                "which this allocator did not hand out"
+            )
         aligned = self._sizes.pop(addr)
         core = self.core
-        core.recorder.free(core.kind, core.index, self.arena.space, addr, tensor.nbytes, aligned,
-                           tensor.name, core.tag, core.release(tensor.key))  # fmt: skip
+        core.recorder.free(
+            core.kind,
+            core.index,
+            self.arena.space,
+            addr,
+            tensor.nbytes,
+            aligned,
+            tensor.name,
+            core.tag,
+            core.release(tensor.key),
+        )
         blocks = self.free_blocks
         blocks.append((addr, aligned))
         blocks.sort()

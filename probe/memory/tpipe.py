@@ -128,13 +128,35 @@ class TPipe:
         if self.buffers_total > chip.qbuf_max_len:
             flags |= Flag.PIPE_LIMIT
         now = core.now()
-        core.recorder.queue_init(core.kind, core.index, que.space, start, block, num,
-                                 int(que.position), que.name, core.tag, now, int(flags))  # fmt: skip
+        core.recorder.queue_init(
+            core.kind,
+            core.index,
+            que.space,
+            start,
+            block,
+            num,
+            int(que.position),
+            que.name,
+            core.tag,
+            now,
+            int(flags),
+        )
         for i in range(num):
             addr = start + i * block
             over = Flag.REDZONE if addr + block > arena.capacity else Flag.NONE
-            core.recorder.alloc(core.kind, core.index, que.space, addr, length, block, que.name,
-                                core.tag, now, int(over), arg=i)  # fmt: skip
+            core.recorder.alloc(
+                core.kind,
+                core.index,
+                que.space,
+                addr,
+                length,
+                block,
+                que.name,
+                core.tag,
+                now,
+                int(over),
+                arg=i,
+            )
             que.blocks.append((addr, block))
         arena.tensor(start, num * block, np.dtype(np.uint8), None, que.name)  # placement check
         self.next_addr[que.space] = end
@@ -150,8 +172,17 @@ class TPipe:
             for addr, block in que.blocks:
                 released = core.release((que.space, addr))
                 now = max(now, released)
-                core.recorder.free(core.kind, core.index, que.space, addr, block, block, que.name,
-                                   core.tag, released)  # fmt: skip
+                core.recorder.free(
+                    core.kind,
+                    core.index,
+                    que.space,
+                    addr,
+                    block,
+                    block,
+                    que.name,
+                    core.tag,
+                    released,
+                )
             que.blocks.clear()
             que._core = None
         for space, used in self.next_addr.items():

@@ -26,9 +26,16 @@ def _overlap_flags(dst: LocalTensor, nbytes: int, sources: tuple[LocalTensor, ..
     return 0
 
 
-def apply(op: str, dst: LocalTensor, sources: tuple[LocalTensor, ...], count: int,
-          fn: Callable[..., np.ndarray], ops_per_element: int = 1,
-          tag: str | None = None, out_count: int | None = None) -> None:  # fmt: skip
+def apply(
+    op: str,
+    dst: LocalTensor,
+    sources: tuple[LocalTensor, ...],
+    count: int,
+    fn: Callable[..., np.ndarray],
+    ops_per_element: int = 1,
+    tag: str | None = None,
+    out_count: int | None = None,
+) -> None:
     """Run ``fn`` on the first ``count`` elements of ``sources`` into the first
     ``out_count`` (default ``count``) elements of ``dst``."""
     core = dst.core
@@ -44,8 +51,10 @@ def apply(op: str, dst: LocalTensor, sources: tuple[LocalTensor, ...], count: in
         if src.addr % src.arena.alignment:
             flags |= Flag.MISALIGNED
     flags |= _overlap_flags(dst, out_bytes, sources)
-    inputs = [src.arena.data[src.addr : src.addr + count * src.dtype.itemsize].view(src.dtype)
-              for src in sources]  # fmt: skip
+    inputs = [
+        src.arena.data[src.addr : src.addr + count * src.dtype.itemsize].view(src.dtype)
+        for src in sources
+    ]
     with np.errstate(all="ignore"):
         result = fn(*inputs)
     dst.arena.data[dst.addr : dst.addr + out_bytes].view(dst.dtype)[:] = result
@@ -53,9 +62,20 @@ def apply(op: str, dst: LocalTensor, sources: tuple[LocalTensor, ...], count: in
     width = max([dst.dtype.itemsize] + [s.dtype.itemsize for s in sources])
     duration = core.cost.vector(count, width, ops_per_element)
     start = core.issue("V", duration, tuple(s.key for s in sources), (dst.key,))
-    core.recorder.compute(core.kind, core.index, dst.space, dst.addr, touched, op,
-                          count * ops_per_element, core.tag if tag is None else tag, start,
-                          duration, int(flags), out_bytes)  # fmt: skip
+    core.recorder.compute(
+        core.kind,
+        core.index,
+        dst.space,
+        dst.addr,
+        touched,
+        op,
+        count * ops_per_element,
+        core.tag if tag is None else tag,
+        start,
+        duration,
+        int(flags),
+        out_bytes,
+    )
 
 
 def add(dst: LocalTensor, a: LocalTensor, b: LocalTensor, count: int) -> None:
@@ -110,13 +130,25 @@ def duplicate(dst: LocalTensor, value: float, count: int) -> None:
 
 def reduce_sum(dst: LocalTensor, src: LocalTensor, count: int) -> None:
     """``ReduceSum``: the sum of ``count`` elements into ``dst[0]`` (accumulated in fp32)."""
-    apply("ReduceSum", dst, (src,), count,
-          lambda x: np.asarray([x.astype(np.float32).sum()], dtype=dst.dtype), out_count=1)  # fmt: skip
+    apply(
+        "ReduceSum",
+        dst,
+        (src,),
+        count,
+        lambda x: np.asarray([x.astype(np.float32).sum()], dtype=dst.dtype),
+        out_count=1,
+    )
 
 
 def reduce_max(dst: LocalTensor, src: LocalTensor, count: int) -> None:
-    apply("ReduceMax", dst, (src,), count, lambda x: np.asarray([x.max()], dtype=dst.dtype),
-          out_count=1)  # fmt: skip
+    apply(
+        "ReduceMax",
+        dst,
+        (src,),
+        count,
+        lambda x: np.asarray([x.max()], dtype=dst.dtype),
+        out_count=1,
+    )
 
 
 def gather(dst: LocalTensor, src: LocalTensor, byte_offsets: LocalTensor, count: int) -> None:
@@ -146,5 +178,12 @@ def scatter(dst: LocalTensor, src: LocalTensor, byte_offsets: LocalTensor, count
         tile[index] = values
         return tile
 
-    apply("Scatter", dst, (src[0:count], byte_offsets[0:count]), count, place,
-          ops_per_element=2, out_count=dst.size)  # fmt: skip
+    apply(
+        "Scatter",
+        dst,
+        (src[0:count], byte_offsets[0:count]),
+        count,
+        place,
+        ops_per_element=2,
+        out_count=dst.size,
+    )

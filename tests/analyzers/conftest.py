@@ -11,7 +11,8 @@ import pytest
 from ubscope.analyzers.api import Analysis, analyze_trace
 from ubscope.analyzers.config import Config
 from ubscope.analyzers.context import TraceContext
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.catalog import get_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import CoreKind, Space
 from ubscope.probe.recorder import Recorder

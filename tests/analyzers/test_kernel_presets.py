@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ubscope.analyzers.api import analyze_path
-from ubscope.kernels.registry import load_builtin_kernels, run_kernel
+from ubscope.kernels.catalog import builtin_kernels
+from ubscope.kernels.registry import run_kernel
 
 # preset -> the code that must flag it
 EXPECTED = {
@@ -47,7 +48,7 @@ def test_healthy_pool_demo_has_no_errors(pool_demo_traces, label):
 
 
 def _runs():
-    specs = load_builtin_kernels()
+    specs = builtin_kernels()
     for (kernel, preset), code in EXPECTED.items():
         if kernel in specs and preset in specs[kernel].presets:
             yield pytest.param(kernel, preset, code, id=f"{kernel}-{preset}")
@@ -56,16 +57,16 @@ def _runs():
 @pytest.mark.slow
 @pytest.mark.parametrize(("kernel", "preset", "code"), list(_runs()))
 def test_planted_preset_is_flagged(tmp_path, chip, kernel, preset, code):
-    spec = load_builtin_kernels()[kernel]
+    spec = builtin_kernels()[kernel]
     path = tmp_path / "t.ubtrace"
     run_kernel(spec, spec.resolve(preset=preset), chip, path, preset=preset)
     assert code in {f.code for f in analyze_path(path).findings}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kernel", sorted(k for k in load_builtin_kernels() if k != "pool_demo"))
+@pytest.mark.parametrize("kernel", sorted(k for k in builtin_kernels() if k != "pool_demo"))
 def test_healthy_kernel_defaults_have_no_errors(tmp_path, chip, kernel):
-    spec = load_builtin_kernels()[kernel]
+    spec = builtin_kernels()[kernel]
     path = tmp_path / "t.ubtrace"
     run_kernel(spec, spec.resolve(), chip, path)
     errors = [f"{f.code}: {f.message}" for f in analyze_path(path).findings

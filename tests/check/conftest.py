@@ -108,7 +108,8 @@ def pool_trace(tmp_path_factory, chip):
     ``tile_change`` simulates a code change at the same configuration: the kernel
     runs with its tile scaled by that factor while the trace records the
     parameters as given, as when a pull request changes a kernel's tiling."""
-    from ubscope.kernels.registry import get_kernel, run_kernel
+    from ubscope.kernels.catalog import get_kernel
+    from ubscope.kernels.registry import run_kernel
 
     directory = tmp_path_factory.mktemp("pool_traces")
     cache: dict[str, Path] = {}

@@ -162,7 +162,8 @@ def test_truncated_trace_is_refused(tmp_path, pool_trace, baselines, capsys):
 
 
 def test_baseline_files_are_byte_identical_across_runs(tmp_path, pool_trace, chip, capsys):
-    from ubscope.kernels.registry import get_kernel, run_kernel
+    from ubscope.kernels.catalog import get_kernel
+    from ubscope.kernels.registry import run_kernel
 
     spec = get_kernel("pool_demo")
     params = spec.resolve(overrides={"n": 16384, "tile": 1024, "cores": 2})

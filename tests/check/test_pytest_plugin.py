@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ubscope.analyzers.api import analyze_path
-from ubscope.kernels.registry import load_builtin_kernels
+from ubscope.kernels.catalog import builtin_kernels
 
 HEADER = """
 import dataclasses
@@ -18,7 +18,7 @@ import itertools
 
 import pytest
 
-from ubscope.kernels.registry import get_kernel
+from ubscope.kernels.catalog import get_kernel
 
 SMALL = dict(n=16384, tile=1024, cores=2)
 POOL = get_kernel("pool_demo")
@@ -43,7 +43,7 @@ def run(pytester, plugin_args):
 
     # Import the analyzers and kernels out here: pytester unloads modules an
     # inner run imported first, and re-importing them every run is slow.
-    assert analyze_path and load_builtin_kernels()
+    assert analyze_path and builtin_kernels()
 
     def _run(body: str, *args: str) -> pytest.RunResult:
         pytester.makepyfile(test_kernels=HEADER + body)

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from hypothesis import Phase, settings
 
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.catalog import get_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
 
 from .fuzzkit import SUPPRESSED, ReaderWorker, stats_document

@@ -16,9 +16,10 @@ import pytest
 from ubscope.cli import main
 from ubscope.commands import common
 from ubscope.commands import run as run_command
-from ubscope.kernels.estimate import format_count, format_duration
-from ubscope.kernels.registry import estimate_run, get_kernel, run_kernel
+from ubscope.kernels.catalog import get_kernel
+from ubscope.kernels.registry import estimate_run, run_kernel
 from ubscope.probe.errors import ParameterError
+from ubscope.probe.estimate import format_count, format_duration
 from ubscope.probe.trace import read_trace
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ubscope.kernels.registry import estimate_run, load_builtin_kernels, run_kernel
+from ubscope.kernels.catalog import builtin_kernels
+from ubscope.kernels.registry import estimate_run, run_kernel
 from ubscope.probe.chip import builtin_chips, load_chip
 from ubscope.probe.events import EventKind
 from ubscope.probe.recorder import Recorder
@@ -37,26 +38,26 @@ BENCH_ONLY = {("sparse_attention", "llama2_13b")}
 
 
 def _runs() -> list[tuple[str, str | None]]:
-    specs = load_builtin_kernels()
+    specs = builtin_kernels()
     return [(name, preset) for name in sorted(specs) for preset in (None, *specs[name].presets)]
 
 
 def _params(kernel: str, preset: str | None) -> dict:
-    spec = load_builtin_kernels()[kernel]
+    spec = builtin_kernels()[kernel]
     planted = spec.presets[preset][1] if preset else {}
     small = {key: value for key, value in SMALL[kernel].items() if key not in planted}
     return spec.resolve(preset=preset, overrides=small)
 
 
 def test_every_kernel_has_small_shapes():
-    assert set(SMALL) == set(load_builtin_kernels())
+    assert set(SMALL) == set(builtin_kernels())
 
 
 @pytest.mark.parametrize("chip_name", builtin_chips())
 @pytest.mark.parametrize("kernel,preset", _runs(), ids=lambda v: str(v))
 def test_runs_on_every_chip(chip_name, kernel, preset):
     chip = load_chip(chip_name)
-    spec = load_builtin_kernels()[kernel]
+    spec = builtin_kernels()[kernel]
     if (kernel, preset) in BENCH_ONLY:
         params = spec.check(spec.resolve(preset=preset), chip)
         assert params["cores"] >= 1
@@ -81,9 +82,9 @@ def test_default_cores_follow_the_chip(chip_name):
     (its 7 separate Vector Cores are not modelled), 310B1's single core."""
     expected = {"Ascend910A": 8, "Ascend310P3": 8, "Ascend310B1": 1}.get(chip_name, 8)
     chip = load_chip(chip_name)
-    spec = load_builtin_kernels()["layernorm"]
+    spec = builtin_kernels()["layernorm"]
     assert spec.for_chip(spec.defaults(), chip)["cores"] == expected
-    llama = load_builtin_kernels()["sparse_attention"].resolve(preset="llama2_13b")
+    llama = builtin_kernels()["sparse_attention"].resolve(preset="llama2_13b")
     all_cores = {"Ascend910A": 32, "Ascend310P3": 8, "Ascend310B1": 1, "Ascend910B3": 40,
                  "Ascend910B4": 40}.get(chip_name, 48)  # fmt: skip
     assert spec.for_chip(llama, chip)["cores"] == all_cores

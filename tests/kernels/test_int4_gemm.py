@@ -5,14 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.gemm import int4_pack
 from ubscope.kernels.gemm.plan import plan_int4
 from ubscope.kernels.gemm.reference import check_antiquant_shape, dequantize
 from ubscope.kernels.gemm.specs import modelled_time_ps, weight_bytes
-from ubscope.kernels.registry import ATOL, RTOL, get_kernel, run_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.device import Device
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.events import CoreKind, Flag, Space
+from ubscope.probe.kernel_spec import ATOL, RTOL
 from ubscope.probe.recorder import Recorder
 
 HEALTHY_FLAGS = (

@@ -11,7 +11,7 @@ import pytest
 from ubscope.cli import main
 from ubscope.kernels import npu_backend
 from ubscope.kernels.npu_backend import NpuRuntime, NpuUnavailable, cross_check, probe_npu
-from ubscope.kernels.registry import KernelResult
+from ubscope.probe.kernel_spec import KernelResult
 
 
 def _fake_torch(available: bool) -> types.ModuleType:

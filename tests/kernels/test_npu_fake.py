@@ -14,8 +14,9 @@ import pytest
 
 from ubscope.analyzers.vendor.torch_npu.reader import read_torch_npu
 from ubscope.cli import main
+from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.npu_backend import cross_check
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.registry import run_kernel
 
 from .fake_torch_npu import MB, FakeNpu
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ubscope.kernels import sparse_attention
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.catalog import get_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.events import Flag
 from ubscope.probe.recorder import Recorder

@@ -9,7 +9,8 @@ import pytest
 
 from ubscope.analyzers.context import TraceContext
 from ubscope.kernels import sparse24, sparse_matmul
-from ubscope.kernels.registry import RunOutcome, get_kernel, run_kernel
+from ubscope.kernels.catalog import get_kernel
+from ubscope.kernels.registry import RunOutcome, run_kernel
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.events import Flag
 from ubscope.probe.trace import Trace, read_trace

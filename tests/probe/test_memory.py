@@ -272,7 +272,8 @@ def test_partial_overlap_of_vector_operands_is_flagged(device, recorder):
 
 
 def test_double_buffering_overlaps_copy_and_compute(chip):
-    from ubscope.kernels.registry import get_kernel, run_kernel
+    from ubscope.kernels.catalog import get_kernel
+    from ubscope.kernels.registry import run_kernel
 
     spec = get_kernel("pool_demo")
     times = {}

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ubscope.analyzers import analyze_path
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.catalog import get_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.events import CoreKind, Flag, Space
 from ubscope.probe.recorder import Recorder
 from ubscope.probe.trace import new_metadata, write_table

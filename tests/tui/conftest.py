@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from ubscope.analyzers import analyze_path
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.catalog import get_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
 
 from .helpers import MARKUP_SPEC, POOL_RUNS

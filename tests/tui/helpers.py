@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ubscope.kernels.registry import KernelResult, KernelSpec
+from ubscope.probe.kernel_spec import KernelResult, KernelSpec
 from ubscope.probe.memory.datacopy import data_copy
 from ubscope.probe.memory.pools import UBBufPool
 

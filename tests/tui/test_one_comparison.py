@@ -20,7 +20,8 @@ from ubscope.check.measurement import measurement_from_metrics
 from ubscope.check.table import COLUMNS, row_cells
 from ubscope.check.tolerances import Tolerances
 from ubscope.check.verdicts import check_measurement
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.catalog import get_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.reports.report import build_report
 from ubscope.tui.app import UbscopeApp

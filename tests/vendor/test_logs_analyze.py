@@ -6,7 +6,8 @@ import pytest
 
 from ubscope.analyzers.api import analyze_inputs
 from ubscope.cli import main
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.catalog import get_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.tui.loading import TraceRequest
 

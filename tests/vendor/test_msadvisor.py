@@ -488,7 +488,8 @@ def test_xlsx_with_a_document_type_declaration_is_refused(tmp_path):
 def test_mte_sequences_are_correlated_with_a_trace_by_operator(tmp_path):
     """A named sequence of one operator is a kernel the trace can hold or not."""
     from ubscope.analyzers.api import analyze_path
-    from ubscope.kernels.registry import get_kernel, run_kernel
+    from ubscope.kernels.catalog import get_kernel
+    from ubscope.kernels.registry import run_kernel
     from ubscope.probe.chip import load_chip
 
     spec = get_kernel("pool_demo")

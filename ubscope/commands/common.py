@@ -22,9 +22,9 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
-from ubscope.kernels.estimate import format_count
 from ubscope.probe.chip import DEFAULT_CHIP, ChipProfile, builtin_chips, load_chip
 from ubscope.probe.errors import UbscopeError
+from ubscope.probe.estimate import format_count
 from ubscope.probe.text import printable
 
 Item = TypeVar("Item")

@@ -10,8 +10,9 @@ from rich.text import Text
 
 from ubscope.analyzers import Analysis, Finding, Severity, analyze_path, finding_headline
 from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
+from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.demo_set import DEMO_RUNS, DemoRun
-from ubscope.kernels.registry import get_kernel, run_kernel
+from ubscope.kernels.registry import run_kernel
 from ubscope.probe.errors import UbscopeError
 from ubscope.probe.outputs import check_output_folder
 from ubscope.probe.units import format_bytes, format_time_ps

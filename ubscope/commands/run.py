@@ -7,16 +7,11 @@ import warnings
 
 from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
 from ubscope.commands.twin import OutputOption, add_twin_options, is_source, run_source
-from ubscope.kernels.estimate import DEFAULT_MAX_MEMORY, Estimate, progress_batch
+from ubscope.kernels.catalog import get_kernel, is_user_kernel, load_kernels, load_user_kernel
 from ubscope.kernels.npu_backend import cross_check, probe_npu
-from ubscope.kernels.registry import (
-    RunOutcome,
-    estimate_run,
-    get_kernel,
-    load_builtin_kernels,
-    run_kernel,
-)
+from ubscope.kernels.registry import RunOutcome, estimate_run, run_kernel
 from ubscope.probe.errors import ParameterError
+from ubscope.probe.estimate import DEFAULT_MAX_MEMORY, Estimate, progress_batch
 from ubscope.probe.outputs import check_output_path
 from ubscope.probe.trace import TRACE_SUFFIX
 from ubscope.probe.units import format_bytes, format_time_ps, parse_size
@@ -27,33 +22,61 @@ ORDER = 20
 def register(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
         "run",
-        help="run a built-in kernel on the emulated device and record a trace",
-        description="Run a built-in kernel on the emulated device, check its numerics against "
+        help="run a kernel on the emulated device and record a trace",
+        description="Run a kernel on the emulated device, check its numerics against "
         "a float64 reference and write a .ubtrace (exit code 1 when the output does not "
-        "match). `ubscope kernels` lists kernels, parameters and presets.",
+        "match). `ubscope kernels` lists kernels, parameters and presets; "
+        "docs/writing-a-kernel.md shows how to write your own.",
     )
-    run.add_argument("kernel", help="kernel name (see `ubscope kernels`) or an Ascend C source")
-    run.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
-                     help="set a kernel parameter (repeatable)")  # fmt: skip
+    run.add_argument(
+        "kernel",
+        help="kernel name (see `ubscope kernels`), a Python file defining a KernelSpec "
+        "(my_kernel.py, or my_kernel.py:NAME to choose one), pkg.module:NAME, or an Ascend C "
+        "source",
+    )
+    run.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a kernel parameter (repeatable)",
+    )
     run.add_argument("--preset", help="a planted-problem preset of the kernel")
-    run.add_argument("-o", "--output", metavar="FILE", action=OutputOption,
-                     help="trace file (default: KERNEL.ubtrace); for a source, NAME=DTYPE:SHAPE "
-                     "is an output tensor (repeatable)")  # fmt: skip
-    run.add_argument("--backend", choices=("emulated", "npu"), default="emulated",
-                     help="npu: also run the matching torch_npu operator on a real NPU, compare "
-                     "numerics and record a torch_npu memory profile (needs torch_npu + CANN; "
-                     "untested on hardware)")  # fmt: skip
-    run.add_argument("--max-memory", type=size, default=DEFAULT_MAX_MEMORY, metavar="SIZE",
-                     help="refuse a run estimated to need more host memory than this "
-                     f"(default: {format_bytes(DEFAULT_MAX_MEMORY)}; e.g. 16GiB)")  # fmt: skip
+    run.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        action=OutputOption,
+        help="trace file (default: KERNEL.ubtrace); for a source, NAME=DTYPE:SHAPE "
+        "is an output tensor (repeatable)",
+    )
+    run.add_argument(
+        "--backend",
+        choices=("emulated", "npu"),
+        default="emulated",
+        help="npu: also run the matching torch_npu operator on a real NPU, compare "
+        "numerics and record a torch_npu memory profile (needs torch_npu + CANN; "
+        "untested on hardware)",
+    )
+    run.add_argument(
+        "--max-memory",
+        type=size,
+        default=DEFAULT_MAX_MEMORY,
+        metavar="SIZE",
+        help="refuse a run estimated to need more host memory than this "
+        f"(default: {format_bytes(DEFAULT_MAX_MEMORY)}; e.g. 16GiB)",
+    )
     add_chip_option(run)
     add_twin_options(run)
     run.set_defaults(handler=_run)
 
     kernels = commands.add_parser(
-        "kernels", help="list the built-in kernels, their parameters and presets",
-        description="List the built-in kernels with their parameters, defaults and presets.",
-    )  # fmt: skip
+        "kernels",
+        help="list the kernels, their parameters and presets",
+        description="List the built-in kernels and those installed packages add (entry point "
+        "group ubscope.kernels) with their parameters, defaults and presets.",
+    )
     kernels.add_argument("kernel", nargs="?", help="show one kernel in detail")
     kernels.set_defaults(handler=_kernels)
 
@@ -93,7 +116,7 @@ def check_budget(kernel: str, estimate: Estimate, max_memory: int) -> None:
 def _run(args: argparse.Namespace) -> int:
     if is_source(args.kernel):
         return run_source(args)
-    spec = get_kernel(args.kernel)
+    spec = load_user_kernel(args.kernel) if is_user_kernel(args.kernel) else get_kernel(args.kernel)
     params = spec.resolve(args.param, args.preset)
     chip = chip_from_args(args)
     output = check_output_path(
@@ -112,9 +135,15 @@ def _run(args: argparse.Namespace) -> int:
         check_budget(spec.name, estimate, args.max_memory)
     total = estimate.events if estimate is not None else None
     with progress(f"running {spec.name} on {chip.name}", total, unit="events") as bar:
-        outcome = run_kernel(spec, params, chip, output, preset=args.preset,
-                             batch_events=progress_batch(total or 0),
-                             on_events=lambda count: advance(bar, amount=count))  # fmt: skip
+        outcome = run_kernel(
+            spec,
+            params,
+            chip,
+            output,
+            preset=args.preset,
+            batch_events=progress_batch(total or 0),
+            on_events=lambda count: advance(bar, amount=count),
+        )
     print_outcome(outcome)
     console().print(f"trace written to {output}", markup=False)
     matches = outcome.result.matches()
@@ -133,12 +162,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def _kernels(args: argparse.Namespace) -> int:
     out = console()
-    specs = load_builtin_kernels()
-    names = [args.kernel] if args.kernel else sorted(specs)
-    for name in names:
-        spec = get_kernel(name)
+    specs = {args.kernel: get_kernel(args.kernel)} if args.kernel else load_kernels()
+    for name in sorted(specs):
+        spec = specs[name]
         out.print(f"{spec.name}: {spec.summary}", markup=False, style="bold")
-        if args.kernel or len(names) == 1:
+        if len(specs) == 1:
             for param in spec.params:
                 choices = f" ({'|'.join(map(str, param.choices))})" if param.choices else ""
                 out.print(
