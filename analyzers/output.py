@@ -107,10 +107,14 @@ def _finding_lines(finding: Finding) -> list[_Hanging]:
     if finding.suggestion:
         lines.append(_Hanging(Text("      fix:"), Text(finding.suggestion)))
     if finding.estimated_gain:
-        lines.append(_Hanging(Text("      gain:", style="green"),
-                              Text(finding.estimated_gain, style="green")))  # fmt: skip
-    lines.extend(_Hanging(Text("     "), Text(note, style="magenta"))
-                 for note in finding.correlations)  # fmt: skip
+        lines.append(
+            _Hanging(
+                Text("      gain:", style="green"), Text(finding.estimated_gain, style="green")
+            )
+        )
+    lines.extend(
+        _Hanging(Text("     "), Text(note, style="magenta")) for note in finding.correlations
+    )
     return lines
 
 
@@ -123,8 +127,11 @@ def _summary(analysis: Analysis) -> Text:
         style="bold",
     )
     if analysis.trace is not None:
-        peaks = [f"{space} {format_bytes(value)}" for space, value in metrics["peak_bytes"].items()
-                 if value]  # fmt: skip
+        peaks = [
+            f"{space} {format_bytes(value)}"
+            for space, value in metrics["peak_bytes"].items()
+            if value
+        ]
         gm = metrics["gm"]
         ratio = gm["ratio_to_minimum"]
         text.append(f" | peak {', '.join(peaks) or 'none'}")
@@ -138,8 +145,8 @@ def _summary(analysis: Analysis) -> Text:
 def render_text(analysis: Analysis, console: Console) -> None:
     """The terminal report: inputs, warnings, findings grouped by severity, summary."""
     console.print(_headline(analysis))
-    for line in _inputs(analysis):
-        console.print(line)
+    for input_line in _inputs(analysis):
+        console.print(input_line)
     for warning in analysis.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
     for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
@@ -181,8 +188,12 @@ def to_json(analysis: Analysis) -> dict[str, Any]:
 def _rule_descriptor(code: str) -> dict[str, Any]:
     rule = load_rules().get(code)
     if rule is None:
-        return {"id": code, "name": code, "shortDescription": {"text": code},
-                "defaultConfiguration": {"level": "warning"}}  # fmt: skip
+        return {
+            "id": code,
+            "name": code,
+            "shortDescription": {"text": code},
+            "defaultConfiguration": {"level": "warning"},
+        }
     explanation = rule.explanation()
     return {
         "id": code,
@@ -221,8 +232,9 @@ def _logical(finding: Finding) -> list[dict[str, Any]]:
     path = []
     if location.kernel:
         path.append(location.kernel)
-        parts.append({"name": location.kernel, "fullyQualifiedName": location.kernel,
-                      "kind": "function"})  # fmt: skip
+        parts.append(
+            {"name": location.kernel, "fullyQualifiedName": location.kernel, "kind": "function"}
+        )
     if location.core is not None:
         core = f"{location.core_kind or 'core'}{location.core}"
         path.append(core)
@@ -235,16 +247,27 @@ def _logical(finding: Finding) -> list[dict[str, Any]]:
 
 def _fingerprint(finding: Finding) -> str:
     loc = finding.location
-    key = "|".join(str(v) for v in (finding.code, loc.kernel, loc.core_kind, loc.space, loc.tag,
-                                     loc.tensor, finding.source))  # fmt: skip
+    key = "|".join(
+        str(v)
+        for v in (
+            finding.code,
+            loc.kernel,
+            loc.core_kind,
+            loc.space,
+            loc.tag,
+            loc.tensor,
+            finding.source,
+        )
+    )
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def to_sarif(analysis: Analysis) -> dict[str, Any]:
     """A SARIF 2.1.0 log: one run, rules from the rule docstrings, one result per finding."""
-    codes = sorted({f.code for f in analysis.findings} | {
-        code for code in load_rules() if analysis.config.enabled(code)
-    })  # fmt: skip
+    codes = sorted(
+        {f.code for f in analysis.findings}
+        | {code for code in load_rules() if analysis.config.enabled(code)}
+    )
     index = {code: i for i, code in enumerate(codes)}
     results = []
     for finding in analysis.findings:

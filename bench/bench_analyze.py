@@ -23,9 +23,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.helpers.peak_memory import child_script
+
 # Runs in the child: prints {"seconds": ..., "rss_bytes": ..., "events": ...}.
-CHILD = """
-import json, resource, sys, time
+CHILD = child_script(
+    """
+import json, sys, time
 from ubscope.probe.trace import read_trace
 from ubscope.analyzers.api import analyze_path, analyze_trace
 step, path = sys.argv[1], sys.argv[2]
@@ -43,16 +47,20 @@ else:
     analysis = analyze_path(path)
     trace = analysis.trace
 seconds = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"seconds": seconds, "rss_bytes": rss, "events": trace.event_count}))
+print(json.dumps({"seconds": seconds, "rss_bytes": peak_rss_bytes(), "events": trace.event_count}))
 """
-STEPS = (("read", "read trace columns"), ("analyze", "analyze (loaded trace)"),
-         ("path", "read + analyze (end to end)"))  # fmt: skip
+)
+STEPS = (
+    ("read", "read trace columns"),
+    ("analyze", "analyze (loaded trace)"),
+    ("path", "read + analyze (end to end)"),
+)
 
 
 def measure(step: str, trace: Path) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", CHILD, step, str(trace)], check=True,
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, step, str(trace)], check=True, capture_output=True, text=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

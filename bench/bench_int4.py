@@ -38,6 +38,8 @@ def traced_run(m: int, folder: Path) -> tuple[float, float, int]:
     seconds = time.perf_counter() - start
     if not outcome.result.matches():
         raise SystemExit(f"int4_gemm m={m}: output does not match the float64 reference")
+    if spec.minimal_traffic is None:
+        raise SystemExit("int4_gemm declares no minimal traffic to compare the HBM bytes with")
     minimal = spec.minimal_traffic(params)
     hbm = TraceContext(read_trace(path)).roofline["hbm_bytes"]
     return seconds, hbm / (minimal["read"] + minimal["write"]), outcome.duration_ps
@@ -72,10 +74,14 @@ def main() -> None:
     on, off = recording_overhead(16, args.repeat)
     print("| measure | value | target |")
     print("|---|---|---|")
-    print(f"| int4_gemm M=16 N=K=4096 traced end to end (median of {args.repeat}) | "
-          f"{seconds:.2f} s | < 10 s |")  # fmt: skip
-    print(f"| recording on / off (median of {args.repeat} each: {on:.2f} s / {off:.2f} s) | "
-          f"{on / off:.3f}x | <= 1.15x |")  # fmt: skip
+    print(
+        f"| int4_gemm M=16 N=K=4096 traced end to end (median of {args.repeat}) | "
+        f"{seconds:.2f} s | < 10 s |"
+    )
+    print(
+        f"| recording on / off (median of {args.repeat} each: {on:.2f} s / {off:.2f} s) | "
+        f"{on / off:.3f}x | <= 1.15x |"
+    )
     print(f"| HBM bytes / minimal traffic, M=16 | {traffic_16:.3f}x | <= 1.10x |")
     if sweep:
         worst = max([*sweep, traffic_16])

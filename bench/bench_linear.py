@@ -59,8 +59,22 @@ def _many_cores(rec: Recorder, events: int) -> None:
         core = (index // 2) % CORES_PER_KIND
         t = 1000 * index
         rec.alloc(kind, core, space, 0, 512, 512, "tile", "site", t)
-        rec.copy(kind, core, Space.GM, 0x12C0_C000_0000 + 512 * index, space, 0, 512, 512,
-                 512, 1, "x", "copyin", t + 100, 300)  # fmt: skip
+        rec.copy(
+            kind,
+            core,
+            Space.GM,
+            0x12C0_C000_0000 + 512 * index,
+            space,
+            0,
+            512,
+            512,
+            512,
+            1,
+            "x",
+            "copyin",
+            t + 100,
+            300,
+        )
         rec.free(kind, core, space, 0, 512, 512, "tile", "site", t + 500)
 
 

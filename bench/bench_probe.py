@@ -53,8 +53,10 @@ def main() -> None:
     rate = recording_rate()
     print("| measure | value | target |")
     print("|---|---|---|")
-    print(f"| recording throughput (median of {REPEATS} x {EVENTS:,} events) | "
-          f"{rate / 1e6:.2f} M events/s | >= 1.0 M events/s |")  # fmt: skip
+    print(
+        f"| recording throughput (median of {REPEATS} x {EVENTS:,} events) | "
+        f"{rate / 1e6:.2f} M events/s | >= 1.0 M events/s |"
+    )
     for kernel, preset in TRACES:
         events, per_event = bytes_per_event(kernel, preset)
         label = f"{kernel} {preset or 'default'}"
@@ -63,8 +65,13 @@ def main() -> None:
         )
 
 
-TRACES = [("int4_gemm", None), ("sparse_matmul", None), ("paged_attention", None), ("layernorm", None),
-          ("pool_demo", None)]  # fmt: skip
+TRACES = [
+    ("int4_gemm", None),
+    ("sparse_matmul", None),
+    ("paged_attention", None),
+    ("layernorm", None),
+    ("pool_demo", None),
+]
 
 if __name__ == "__main__":
     main()

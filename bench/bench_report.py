@@ -19,7 +19,7 @@ from ubscope.reports.perfetto import write_perfetto
 from ubscope.reports.report import write_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_big_trace import write_big_trace  # noqa: E402
+from make_big_trace import write_big_trace
 
 EVENTS = 10_000_000
 

@@ -85,29 +85,57 @@ def run_job(job: Job, folder: Path) -> Outcome:
     seconds = time.perf_counter() - start
     trace = read_trace(path)
     launches = TraceContext(trace).launches
-    times, bound = {}, {}
-    for row in launches.itertuples():
-        times[row.name] = (row.end_ps - row.start_ps) / 1e6
-        bound[row.name] = _bound_by(trace.events, row.first_seq, row.last_seq)
-    return Outcome(job.label, times, bound, outcome.result.matches(), outcome.events, seconds,
-                   outcome.result.notes)  # fmt: skip
+    times: dict[str, float] = {}
+    bound: dict[str, str] = {}
+    for row in launches.to_dict("records"):
+        name = str(row["name"])
+        times[name] = (row["end_ps"] - row["start_ps"]) / 1e6
+        bound[name] = _bound_by(trace.events, int(row["first_seq"]), int(row["last_seq"]))
+    return Outcome(
+        job.label,
+        times,
+        bound,
+        outcome.result.matches(),
+        outcome.events,
+        seconds,
+        outcome.result.notes,
+    )
 
 
 def jobs(tokens: dict[str, int], chip_name: str) -> list[Job]:
     chip = load_chip(chip_name)
     m = tokens["batch"] * tokens["seq_len"]
     found = [
-        Job(f"attention_{variant}", "sparse_attention",
-            {**tokens, "sparse": variant != "dense",
-             "variant": variant if variant != "dense" else "gather"}, "llama2_13b")
+        Job(
+            f"attention_{variant}",
+            "sparse_attention",
+            {
+                **tokens,
+                "sparse": variant != "dense",
+                "variant": variant if variant != "dense" else "gather",
+            },
+            "llama2_13b",
+        )
         for variant in (*SPARSE_VARIANTS, "dense")
-    ]  # fmt: skip
+    ]
     for part, (k, n) in {"gate": (5120, INTERMEDIATE), "down": (INTERMEDIATE, 5120)}.items():
         for variant in ("gather", "dense"):
             plan = sparse_matmul.auto_plan(m, k, n, chip.vector_cores, variant, "nibble", chip)
-            found.append(Job(f"mlp_{part}_{variant}", "sparse_matmul", {
-                "m": m, "k": k, "n": n, "tile_n": plan.tile_n, "tile_k": plan.tile_k,
-                "cores": chip.vector_cores, "variant": variant}))  # fmt: skip
+            found.append(
+                Job(
+                    f"mlp_{part}_{variant}",
+                    "sparse_matmul",
+                    {
+                        "m": m,
+                        "k": k,
+                        "n": n,
+                        "tile_n": plan.tile_n,
+                        "tile_k": plan.tile_k,
+                        "cores": chip.vector_cores,
+                        "variant": variant,
+                    },
+                )
+            )
     return found
 
 
@@ -117,9 +145,11 @@ def _speedup(dense: float, sparse: float) -> str:
 
 def table(results: dict[str, Outcome]) -> list[str]:
     dense = results["attention_dense"].launches
-    header = "| part | dense µs | " + " | ".join(
-        f"2:4 {v} µs | speedup" for v in SPARSE_VARIANTS
-    ) + " | bound (dense / gather) | article |"  # fmt: skip
+    header = (
+        "| part | dense µs | "
+        + " | ".join(f"2:4 {v} µs | speedup" for v in SPARSE_VARIANTS)
+        + " | bound (dense / gather) | article |"
+    )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
 
     def row(label: str, dense_us: float, sparse_us: list[float], bound: str, claim: str) -> None:
@@ -140,30 +170,39 @@ def table(results: dict[str, Outcome]) -> list[str]:
         d_us, g_us = sum(d.launches.values()), sum(g.launches.values())
         bound = f"{next(iter(d.bound.values()))} / {next(iter(g.bound.values()))}"
         label = "MLP gate, up (each)" if count == 2 else "MLP down"
-        lines.append(f"| {label} | {d_us:.1f} | {g_us:.1f} | {_speedup(d_us, g_us)} | – | – "
-                     f"| {bound} | |")  # fmt: skip
+        lines.append(
+            f"| {label} | {d_us:.1f} | {g_us:.1f} | {_speedup(d_us, g_us)} | – | – | {bound} | |"
+        )
         mlp_dense += count * d_us
         mlp_gather += count * g_us
-    lines.append(f"| **MLP** | {mlp_dense:.1f} | {mlp_gather:.1f} | "
-                 f"{_speedup(mlp_dense, mlp_gather)} | – | – | | |")  # fmt: skip
+    lines.append(
+        f"| **MLP** | {mlp_dense:.1f} | {mlp_gather:.1f} | "
+        f"{_speedup(mlp_dense, mlp_gather)} | – | – | | |"
+    )
     layer_dense = sum(dense.values()) + mlp_dense
     layer_gather = attention[0] + mlp_gather
     speedup = _speedup(layer_dense, layer_gather)
-    lines.append(f"| **layer (attention + MLP)** | {layer_dense:.1f} | {layer_gather:.1f} | "
-                 f"{speedup} | – | – | | {ARTICLE['layer']}x |")  # fmt: skip
+    lines.append(
+        f"| **layer (attention + MLP)** | {layer_dense:.1f} | {layer_gather:.1f} | "
+        f"{speedup} | – | – | | {ARTICLE['layer']}x |"
+    )
     return lines
 
 
 def footprint_lines(m: int, chip_name: str) -> list[str]:
     """The tiling each variant gets for one projection, and its weight bytes."""
     chip = load_chip(chip_name)
-    lines = ["| projection 5120x5120 | tile | tiles per chunk | UB footprint | weight bytes |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| projection 5120x5120 | tile | tiles per chunk | UB footprint | weight bytes |",
+        "|---|---|---|---|---|",
+    ]
     for variant in (*SPARSE_VARIANTS, "dense"):
         plan = sparse_matmul.auto_plan(m, 5120, 5120, chip.vector_cores, variant, "nibble", chip)
         weight = sparse_matmul.weight_bytes(5120, 5120, variant, "nibble")
-        lines.append(f"| {variant} | {plan.tile_n}x{plan.tile_k} | {plan.chunk_tiles} | "
-                     f"{plan.ub_footprint} B | {weight / 2**20:.1f} MiB |")  # fmt: skip
+        lines.append(
+            f"| {variant} | {plan.tile_n}x{plan.tile_k} | {plan.chunk_tiles} | "
+            f"{plan.ub_footprint} B | {weight / 2**20:.1f} MiB |"
+        )
     return lines
 
 
@@ -171,16 +210,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=1, help="sequences per step")
     parser.add_argument("--seq-len", type=int, default=8, help="tokens per sequence")
-    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
-                        help="runs emulated in parallel")  # fmt: skip
+    parser.add_argument(
+        "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="runs emulated in parallel"
+    )
     parser.add_argument("--out-dir", type=Path, help="keep the traces here")
     parser.add_argument("--chip", default="Ascend910B2", help="chip profile")
     args = parser.parse_args()
     tokens = {"batch": args.batch, "seq_len": args.seq_len}
     sparse_attention.check_shape(
-        sparse_attention.AttentionShape(args.batch, args.seq_len, 5120, 40), 48, True,
+        sparse_attention.AttentionShape(args.batch, args.seq_len, 5120, 40),
+        48,
+        True,
         load_chip(args.chip),
-    )  # fmt: skip
+    )
     work = jobs(tokens, args.chip)
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.out_dir or Path(scratch)
@@ -192,22 +234,28 @@ def main() -> None:
     results = {o.label: o for o in done}
     m = args.batch * args.seq_len
     chip = load_chip(args.chip)
-    print(f"## 2:4 sparsity on LLaMA-2-13B shapes ({chip.name}, {chip.vector_cores} AIVs, "
-          f"{args.batch} x {args.seq_len} = {m} tokens per step)\n")  # fmt: skip
+    print(
+        f"## 2:4 sparsity on LLaMA-2-13B shapes ({chip.name}, {chip.vector_cores} AIVs, "
+        f"{args.batch} x {args.seq_len} = {m} tokens per step)\n"
+    )
     print("\n".join(table(results)))
     print()
     print("\n".join(footprint_lines(m, args.chip)))
     print()
     mismatched = [o.label for o in done if not o.matches]
     events = sum(o.events for o in done)
-    print(f"- modelled times (µs) per launch, read from the traces; {events} events, "
-          f"{wall:.0f} s wall clock with {args.jobs} processes")  # fmt: skip
+    print(
+        f"- modelled times (µs) per launch, read from the traces; {events} events, "
+        f"{wall:.0f} s wall clock with {args.jobs} processes"
+    )
     verdict = "all match" if not mismatched else "MISMATCH: " + ", ".join(mismatched)
     print(f"- numerics vs float64: {verdict}")
-    print(f"- cost model: {chip.gm_bandwidth / 1e12:.2f} TB/s GM shared by the active cores, "
-          f"{chip.gm_latency_ns:.0f} ns per DataCopy on the serial MTE2 pipe, "
-          f"{chip.vector_fp16_ops_per_cycle} fp16 vector lanes; dense runs the same "
-          "vector-core algorithm (Mul with a broadcast row) as the sparse variants")  # fmt: skip
+    print(
+        f"- cost model: {chip.gm_bandwidth / 1e12:.2f} TB/s GM shared by the active cores, "
+        f"{chip.gm_latency_ns:.0f} ns per DataCopy on the serial MTE2 pipe, "
+        f"{chip.vector_fp16_ops_per_cycle} fp16 vector lanes; dense runs the same "
+        "vector-core algorithm (Mul with a broadcast row) as the sparse variants"
+    )
 
 
 if __name__ == "__main__":

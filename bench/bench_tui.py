@@ -60,6 +60,8 @@ async def _key_latency_ms(app, pilot, keys: list[str]) -> float:
 
 
 async def _measure(trace: Path) -> dict[str, list[float] | float]:
+    from textual.widgets import Input
+
     from ubscope.tui.app import UbscopeApp
     from ubscope.tui.loading import TraceRequest
     from ubscope.tui.profile import ProfileScreen
@@ -84,8 +86,8 @@ async def _measure(trace: Path) -> dict[str, list[float] | float]:
             filtering = name.startswith("events: apply filter")
             for _ in range(3 if filtering else PRESSES):
                 if filtering:  # typed text is not the cost: time the Enter that filters
-                    app.screen.query_one("#events-filter").value = "kind=free"
-                    app.screen.query_one("#events-filter").focus()
+                    app.screen.query_one("#events-filter", Input).value = "kind=free"
+                    app.screen.query_one("#events-filter", Input).focus()
                 timings.append(await _key_latency_ms(app, pilot, keys))
                 await pilot.pause()
                 if filtering:
@@ -103,8 +105,9 @@ def _child(trace: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("trace", nargs="?", type=Path,
-                        default=Path("/tmp/ubscope-bench-tui-10m.ubtrace"))  # fmt: skip
+    parser.add_argument(
+        "trace", nargs="?", type=Path, default=Path("/tmp/ubscope-bench-tui-10m.ubtrace")
+    )
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -114,19 +117,31 @@ def main() -> int:
         return 0
     if not args.trace.exists():
         print(f"generating {args.events:,} events into {args.trace} ...", file=sys.stderr)
-        subprocess.run([sys.executable, str(HERE / "make_big_trace.py"), str(args.events),
-                        str(args.trace)], check=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, str(HERE / "make_big_trace.py"), str(args.events), str(args.trace)],
+            check=True,
+        )
     runs = []
     for run in range(args.runs):
         print(f"run {run + 1}/{args.runs} ...", file=sys.stderr)
-        out = subprocess.run([sys.executable, __file__, str(args.trace), "--child"],
-                             check=True, capture_output=True, text=True)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, __file__, str(args.trace), "--child"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(json.dumps({k: v if isinstance(v, float) else statistics.median(v)
-                          for k, v in runs[-1].items()}), file=sys.stderr)  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    k: v if isinstance(v, float) else statistics.median(v)
+                    for k, v in runs[-1].items()
+                }
+            ),
+            file=sys.stderr,
+        )
     size_mib = args.trace.stat().st_size / 2**20
-    print(f"\nTUI on {args.trace.name} ({size_mib:.0f} MiB), "
-          f"median of {args.runs} runs\n")  # fmt: skip
+    print(f"\nTUI on {args.trace.name} ({size_mib:.0f} MiB), median of {args.runs} runs\n")
     print("| measure | median | target |")
     print("|---|---|---|")
     for key in runs[0]:

@@ -49,7 +49,7 @@ def child_rates(loop: Path, chip, work: Path) -> None:
     from ubscope.probe.ascendc.build import build
     from ubscope.probe.ascendc.runner import _launch_text, _layout
 
-    binary = build(loop, "loop", 1)
+    binary = build(loop, "loop", (("x", "GM_ADDR"),))
     arrays = {"x": np.zeros(64, np.float32)}
     (work / "launch").write_text(_launch_text(chip, 1, _layout(arrays, 512), arrays, ["x"]))
     np.zeros(256, np.uint8).tofile(work / "gm")
@@ -70,8 +70,8 @@ def main() -> None:
         from ubscope.probe.device import Device
         from ubscope.probe.recorder import NullRecorder, Recorder
 
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ascendc"))
-        from test_twin_model import python_add_custom
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.helpers.add_custom import python_add_custom
 
         chip = load_chip("Ascend910B1")
         loop = Path(work) / "loop.cpp"
@@ -81,8 +81,10 @@ def main() -> None:
         seconds = median_seconds(
             lambda: run_ascendc(loop, "loop", 1, x1, {}, chip, recorder=Recorder())
         )
-        print(f"twin events/s, end to end into a Recorder ({LOOP_EVENTS:,} Adds): "
-              f"{LOOP_EVENTS / seconds / 1e6:.1f} M")  # fmt: skip
+        print(
+            f"twin events/s, end to end into a Recorder ({LOOP_EVENTS:,} Adds): "
+            f"{LOOP_EVENTS / seconds / 1e6:.1f} M"
+        )
         child_rates(loop, chip, Path(work))
 
         add = samples / "01_add_custom_neo" / "add_custom.cpp"
@@ -107,18 +109,25 @@ def main() -> None:
             lambda: run_ascendc(add, "add_custom", 8, *tensors, chip, recorder=Recorder())
         )
         python = median_seconds(python_model)
-        print(f"add_custom twin {twin * 1e3:.1f} ms vs Python model {python * 1e3:.1f} ms: "
-              f"{python / twin:.1f}x")  # fmt: skip
+        print(
+            f"add_custom twin {twin * 1e3:.1f} ms vs Python model {python * 1e3:.1f} ms: "
+            f"{python / twin:.1f}x"
+        )
 
         norm = samples / "08_layer_norm" / "layer_norm_custom.cpp"
         xs = rng.standard_normal((16384, 1024)).astype(np.float32)
         g, b = (rng.standard_normal(1024).astype(np.float32) for _ in range(2))
         ins, outs = {"x": xs, "gamma": g, "beta": b}, {"res_out": np.zeros_like(xs)}
         run_ascendc(norm, "layer_norm_custom", 48, ins, outs, chip, recorder=NullRecorder())
-        seconds = median_seconds(lambda: run_ascendc(norm, "layer_norm_custom", 48, ins, outs,
-                                                     chip, Path(work) / "n.ubtrace"))  # fmt: skip
-        print(f"layer_norm sample 16384x1024 fp32, 48 blocks, cached build, into a trace: "
-              f"{seconds:.2f} s")  # fmt: skip
+        seconds = median_seconds(
+            lambda: run_ascendc(
+                norm, "layer_norm_custom", 48, ins, outs, chip, Path(work) / "n.ubtrace"
+            )
+        )
+        print(
+            f"layer_norm sample 16384x1024 fp32, 48 blocks, cached build, into a trace: "
+            f"{seconds:.2f} s"
+        )
 
 
 if __name__ == "__main__":

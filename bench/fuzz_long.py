@@ -58,13 +58,22 @@ def table(stats: dict[str, dict[str, float]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=3000,
-                        help="hypothesis examples per fuzz test (default 3000)")  # fmt: skip
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=3000,
+        help="hypothesis examples per fuzz test (default 3000)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers (default 2)")
-    parser.add_argument("--timeout", type=float, default=30.0,
-                        help="seconds one input may take before it counts as a hang")  # fmt: skip
-    parser.add_argument("--shrink", action="store_true",
-                        help="shrink failing inputs to a minimal example (slower)")  # fmt: skip
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds one input may take before it counts as a hang",
+    )
+    parser.add_argument(
+        "--shrink", action="store_true", help="shrink failing inputs to a minimal example (slower)"
+    )
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ubscope-fuzz-long-") as folder:
@@ -85,8 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         status = subprocess.run(command, cwd=REPO, env=env).returncode
         elapsed = time.perf_counter() - start
         stats = merge(sorted(Path(folder).glob("stats.*")))
-    print(f"\nlong fuzz profile: {args.examples} examples per test, {args.workers} worker(s), "
-          f"{elapsed / 60:.1f} min, pytest exit status {status}\n")  # fmt: skip
+    print(
+        f"\nlong fuzz profile: {args.examples} examples per test, {args.workers} worker(s), "
+        f"{elapsed / 60:.1f} min, pytest exit status {status}\n"
+    )
     print(table(stats))
     return status
 

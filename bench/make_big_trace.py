@@ -64,19 +64,75 @@ def _tile(rec: Recorder, core: int, tile: int, t: int) -> int:
     offset = (core * 1_000_000 + tile) * TILE_BYTES
     rec.alloc(aiv, core, ub, tmp_a, TILE_BYTES, TILE_BYTES, "tmp_a", "compute", t)
     rec.alloc(aiv, core, ub, tmp_b, TILE_BYTES, TILE_BYTES, "tmp_b", "compute", t)
-    rec.copy(aiv, core, gm, GM_X + offset, ub, x_addr, TILE_BYTES, TILE_BYTES, TILE_BYTES, 1,
-             "x", "copyin", t, COPY_PS, name="x_que")  # fmt: skip
+    rec.copy(
+        aiv,
+        core,
+        gm,
+        GM_X + offset,
+        ub,
+        x_addr,
+        TILE_BYTES,
+        TILE_BYTES,
+        TILE_BYTES,
+        1,
+        "x",
+        "copyin",
+        t,
+        COPY_PS,
+        name="x_que",
+    )
     w_rows = 32 if tile % 16 == 0 else 1
-    rec.copy(aiv, core, gm, GM_W + (tile % 64) * TILE_BYTES, ub, w_addr, TILE_BYTES, TILE_BYTES,
-             TILE_BYTES // w_rows, w_rows, "w", "copyin", t + COPY_PS, COPY_PS,
-             int(Flag.GM_UNALIGNED), name="w_que")  # fmt: skip
+    rec.copy(
+        aiv,
+        core,
+        gm,
+        GM_W + (tile % 64) * TILE_BYTES,
+        ub,
+        w_addr,
+        TILE_BYTES,
+        TILE_BYTES,
+        TILE_BYTES // w_rows,
+        w_rows,
+        "w",
+        "copyin",
+        t + COPY_PS,
+        COPY_PS,
+        int(Flag.GM_UNALIGNED),
+        name="w_que",
+    )
     t += 2 * COPY_PS
     for op, dst in (("Mul", tmp_a), ("Add", tmp_b), ("Cast", y_addr)):
-        rec.compute(aiv, core, ub, dst, 3 * TILE_BYTES, op, TILE_ELEMENTS, "compute", t,
-                    VECTOR_PS, out_bytes=TILE_BYTES)  # fmt: skip
+        rec.compute(
+            aiv,
+            core,
+            ub,
+            dst,
+            3 * TILE_BYTES,
+            op,
+            TILE_ELEMENTS,
+            "compute",
+            t,
+            VECTOR_PS,
+            out_bytes=TILE_BYTES,
+        )
         t += VECTOR_PS
-    rec.copy(aiv, core, ub, y_addr, gm, GM_Y + offset, TILE_BYTES, TILE_BYTES, TILE_BYTES, 1,
-             "y", "copyout", t, COPY_PS, name="y_que")  # fmt: skip
+    rec.copy(
+        aiv,
+        core,
+        ub,
+        y_addr,
+        gm,
+        GM_Y + offset,
+        TILE_BYTES,
+        TILE_BYTES,
+        TILE_BYTES,
+        1,
+        "y",
+        "copyout",
+        t,
+        COPY_PS,
+        name="y_que",
+    )
     t += COPY_PS
     rec.free(aiv, core, ub, tmp_a, TILE_BYTES, TILE_BYTES, "tmp_a", "compute", t)
     rec.free(aiv, core, ub, tmp_b, TILE_BYTES, TILE_BYTES, "tmp_b", "compute", t)
@@ -110,8 +166,17 @@ def write_big_trace(events: int, output: Path, cores: int = 48) -> int:
             aiv, ub = int(CoreKind.AIV), int(Space.UB)
             for index in range(6):
                 name = ("x_que", "w_que", "y_que")[index // 2]
-                rec.free(aiv, core, ub, index * TILE_BYTES, TILE_BYTES, TILE_BYTES, name,
-                         "pipe_destroy", t)  # fmt: skip
+                rec.free(
+                    aiv,
+                    core,
+                    ub,
+                    index * TILE_BYTES,
+                    TILE_BYTES,
+                    TILE_BYTES,
+                    name,
+                    "pipe_destroy",
+                    t,
+                )
             rec.pool_reset(aiv, core, ub, 0, "pipe", t, QUEUE_BYTES, QUEUE_BYTES)
             end = max(end, t)
         rec.host_sample(0, end)

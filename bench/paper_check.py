@@ -17,14 +17,19 @@ from ubscope.kernels.gemm.specs import modelled_time_ps, weight_bytes
 ARTICLE_MEMORY = 4.0
 ARTICLE_THROUGHPUT = 260 / 120
 # LLaMA-2-13B projection shapes (hidden 5120, MLP 13824) and the bench's 4096 square.
-SHAPES = [("4096 x 4096", 4096, 4096), ("5120 x 5120 (attn proj)", 5120, 5120),
-          ("5120 x 13824 (MLP up)", 5120, 13824)]  # fmt: skip
+SHAPES = [
+    ("4096 x 4096", 4096, 4096),
+    ("5120 x 5120 (attn proj)", 5120, 5120),
+    ("5120 x 13824 (MLP up)", 5120, 13824),
+]
 BATCHES = (1, 16)
 
 
 def main() -> None:
-    print("| GEMM K x N | M (tokens) | FP16 weight | INT4 weight | memory ratio (article 4x) "
-          "| FP16 time | INT4 time | modelled speedup (article 2.17x) |")  # fmt: skip
+    print(
+        "| GEMM K x N | M (tokens) | FP16 weight | INT4 weight | memory ratio (article 4x) "
+        "| FP16 time | INT4 time | modelled speedup (article 2.17x) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for label, k, n in SHAPES:
         fp16_bytes = weight_bytes({"k": k, "n": n}, dense=True)
@@ -33,9 +38,11 @@ def main() -> None:
             params = {"m": m, "k": k, "n": n}
             fp16 = modelled_time_ps(params, dense=True)
             int4 = modelled_time_ps(params)
-            print(f"| {label} | {m} | {fp16_bytes / 2**20:.1f} MiB | {int4_bytes / 2**20:.2f} MiB | "
-                  f"{fp16_bytes / int4_bytes:.2f}x | {fp16 / 1e6:.1f} µs | {int4 / 1e6:.1f} µs | "
-                  f"{fp16 / int4:.2f}x |")  # fmt: skip
+            print(
+                f"| {label} | {m} | {fp16_bytes / 2**20:.1f} MiB | {int4_bytes / 2**20:.2f} MiB | "
+                f"{fp16_bytes / int4_bytes:.2f}x | {fp16 / 1e6:.1f} µs | {int4 / 1e6:.1f} µs | "
+                f"{fp16 / int4:.2f}x |"
+            )
 
 
 if __name__ == "__main__":

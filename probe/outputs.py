@@ -145,7 +145,7 @@ class AtomicFile:
             if is_stdout(self.path):
                 self.handle: IO = sys.stdout.buffer if binary else sys.stdout
             elif _is_stream(self.path):
-                self.handle = open(self.path, mode, **options)  # noqa: SIM115 - closed in commit()
+                self.handle = open(self.path, mode, **options)  # closed in commit()
             else:
                 self._real = Path(os.path.realpath(self.path))
                 descriptor, temporary = tempfile.mkstemp(

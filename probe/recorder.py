@@ -104,9 +104,20 @@ class Recorder:
         self._row((_KERNEL_END, _HOST, -1, _NONE, 0, 0, 0, _NONE, 0, 0, 0,
                    self.intern(name), 0, 0, t_ps, duration_ps, 0, 0, 0))  # fmt: skip
 
-    def alloc(self, core_kind: int, core: int, space: int, addr: int, size: int,
-              aligned_size: int, name: str, tag: str, t_ps: int,
-              flags: int = 0, arg: int = 0) -> None:  # fmt: skip
+    def alloc(
+        self,
+        core_kind: int,
+        core: int,
+        space: int,
+        addr: int,
+        size: int,
+        aligned_size: int,
+        name: str,
+        tag: str,
+        t_ps: int,
+        flags: int = 0,
+        arg: int = 0,
+    ) -> None:
         """An on-chip allocation of ``size`` requested bytes occupying ``aligned_size``."""
         s = self._strings
         rows = self._rows
@@ -118,8 +129,19 @@ class Recorder:
         if len(rows) >= self._batch_ints:
             self.flush()
 
-    def free(self, core_kind: int, core: int, space: int, addr: int, size: int,
-             aligned_size: int, name: str, tag: str, t_ps: int, flags: int = 0) -> None:  # fmt: skip
+    def free(
+        self,
+        core_kind: int,
+        core: int,
+        space: int,
+        addr: int,
+        size: int,
+        aligned_size: int,
+        name: str,
+        tag: str,
+        t_ps: int,
+        flags: int = 0,
+    ) -> None:
         s = self._strings
         rows = self._rows
         try:
@@ -130,25 +152,60 @@ class Recorder:
         if len(rows) >= self._batch_ints:
             self.flush()
 
-    def alloc_fail(self, core_kind: int, core: int, space: int, size: int, aligned_size: int,
-                   name: str, tag: str, t_ps: int, total_free: int, largest_free: int,
-                   flags: int = 0) -> None:  # fmt: skip
+    def alloc_fail(
+        self,
+        core_kind: int,
+        core: int,
+        space: int,
+        size: int,
+        aligned_size: int,
+        name: str,
+        tag: str,
+        t_ps: int,
+        total_free: int,
+        largest_free: int,
+        flags: int = 0,
+    ) -> None:
         """An allocation the allocator refused; ``arg``/``arg2`` keep the free
         bytes in total and in the largest block at that moment."""
         s = self.intern
         self._row((_ALLOC_FAIL, core_kind, core, space, 0, size, aligned_size, _NONE, 0, 0, 0,
                    s(name), 0, s(tag), t_ps, 0, total_free, largest_free, flags))  # fmt: skip
 
-    def pool_reset(self, core_kind: int, core: int, space: int, base: int, name: str,
-                   t_ps: int, released_bytes: int, high_water: int) -> None:  # fmt: skip
+    def pool_reset(
+        self,
+        core_kind: int,
+        core: int,
+        space: int,
+        base: int,
+        name: str,
+        t_ps: int,
+        released_bytes: int,
+        high_water: int,
+    ) -> None:
         self._row((_POOL_RESET, core_kind, core, space, base, released_bytes, high_water,
                    _NONE, 0, 0, 0, self.intern(name), 0, 0, t_ps, 0, released_bytes,
                    high_water, 0))  # fmt: skip
 
-    def copy(self, core_kind: int, core: int, src_space: int, src_addr: int, dst_space: int,
-             dst_addr: int, size: int, moved: int, burst_len: int, burst_count: int,
-             tensor: str, tag: str, start_ps: int, dur_ps: int, flags: int = 0,
-             name: str = "") -> None:  # fmt: skip
+    def copy(
+        self,
+        core_kind: int,
+        core: int,
+        src_space: int,
+        src_addr: int,
+        dst_space: int,
+        dst_addr: int,
+        size: int,
+        moved: int,
+        burst_len: int,
+        burst_count: int,
+        tensor: str,
+        tag: str,
+        start_ps: int,
+        dur_ps: int,
+        flags: int = 0,
+        name: str = "",
+    ) -> None:
         """A transfer of ``size`` requested bytes of which ``moved`` arrived."""
         # Hot paths (alloc, free, copy, compute) append directly: see BENCHMARKS.md.
         s = self._strings
@@ -162,9 +219,21 @@ class Recorder:
         if len(rows) >= self._batch_ints:
             self.flush()
 
-    def compute(self, core_kind: int, core: int, space: int, addr: int, touched: int,
-                op: str, flops: int, tag: str, start_ps: int, dur_ps: int,
-                flags: int = 0, out_bytes: int = 0) -> None:  # fmt: skip
+    def compute(
+        self,
+        core_kind: int,
+        core: int,
+        space: int,
+        addr: int,
+        touched: int,
+        op: str,
+        flops: int,
+        tag: str,
+        start_ps: int,
+        dur_ps: int,
+        flags: int = 0,
+        out_bytes: int = 0,
+    ) -> None:
         """An on-chip operation writing at ``addr``; ``touched`` bytes read and written."""
         s = self._strings
         rows = self._rows
@@ -176,8 +245,17 @@ class Recorder:
         if len(rows) >= self._batch_ints:
             self.flush()
 
-    def kv_page(self, allocated: bool, cache: str, page: int, page_bytes: int,
-                sequence: int, tokens: int, t_ps: int, tag: str = "") -> None:  # fmt: skip
+    def kv_page(
+        self,
+        allocated: bool,
+        cache: str,
+        page: int,
+        page_bytes: int,
+        sequence: int,
+        tokens: int,
+        t_ps: int,
+        tag: str = "",
+    ) -> None:
         """A KV-cache page handed to (or taken back from) a sequence; ``tokens``
         is how many of the page's slots hold data."""
         kind = _KV_PAGE_ALLOC if allocated else _KV_PAGE_FREE
@@ -189,22 +267,43 @@ class Recorder:
         self._row((_HOST_SAMPLE, _HOST, -1, _NONE, 0, 0, 0, _NONE, 0, 0, 0, 0, 0, 0, t_ps,
                    0, rss_bytes, 0, 0))  # fmt: skip
 
-    def mark(self, label: str, t_ps: int, core_kind: int = _HOST, core: int = -1,
-             value: int = 0) -> None:  # fmt: skip
+    def mark(
+        self, label: str, t_ps: int, core_kind: int = _HOST, core: int = -1, value: int = 0
+    ) -> None:
         """A user mark (phase boundary, round number) with an optional value."""
         self._row((_MARK, core_kind, core, _NONE, 0, 0, 0, _NONE, 0, 0, 0,
                    self.intern(label), 0, 0, t_ps, 0, value, 0, 0))  # fmt: skip
 
-    def queue_init(self, core_kind: int, core: int, space: int, addr: int, length: int,
-                   num: int, position: int, name: str, tag: str, t_ps: int,
-                   flags: int = 0) -> None:  # fmt: skip
+    def queue_init(
+        self,
+        core_kind: int,
+        core: int,
+        space: int,
+        addr: int,
+        length: int,
+        num: int,
+        position: int,
+        name: str,
+        tag: str,
+        t_ps: int,
+        flags: int = 0,
+    ) -> None:
         """``TPipe::InitBuffer(que, num, len)``: ``num`` blocks of ``length`` bytes."""
         s = self.intern
         self._row((_QUEUE_INIT, core_kind, core, space, addr, length * num, length, _NONE, 0,
                    0, 0, s(name), 0, s(tag), t_ps, 0, num, position, flags))  # fmt: skip
 
-    def redzone_write(self, core_kind: int, core: int, space: int, addr: int, nbytes: int,
-                      past_capacity: int, tag: str, t_ps: int) -> None:  # fmt: skip
+    def redzone_write(
+        self,
+        core_kind: int,
+        core: int,
+        space: int,
+        addr: int,
+        nbytes: int,
+        past_capacity: int,
+        tag: str,
+        t_ps: int,
+    ) -> None:
         """A write of ``nbytes`` at ``addr`` of which ``past_capacity`` bytes lie
         beyond the space's capacity (in the red zone)."""
         self._row((_REDZONE_WRITE, core_kind, core, space, addr, nbytes, past_capacity,
@@ -280,9 +379,21 @@ class Recorder:
 
 # The public recording calls; NullRecorder turns each into a no-op.
 RECORDING_CALLS = (
-    "kernel_begin", "kernel_end", "alloc", "free", "alloc_fail", "pool_reset", "copy",
-    "compute", "kv_page", "host_sample", "mark", "queue_init", "redzone_write", "extend",
-)  # fmt: skip
+    "kernel_begin",
+    "kernel_end",
+    "alloc",
+    "free",
+    "alloc_fail",
+    "pool_reset",
+    "copy",
+    "compute",
+    "kv_page",
+    "host_sample",
+    "mark",
+    "queue_init",
+    "redzone_write",
+    "extend",
+)
 
 
 class NullRecorder(Recorder):

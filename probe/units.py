@@ -8,12 +8,21 @@ from collections.abc import Sequence
 
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B|[KMGT])?\s*$", re.IGNORECASE)
 _FACTORS = {
-    "": 1, "B": 1,
-    "K": 1024, "KIB": 1024, "KB": 1000,
-    "M": 1024**2, "MIB": 1024**2, "MB": 1000**2,
-    "G": 1024**3, "GIB": 1024**3, "GB": 1000**3,
-    "T": 1024**4, "TIB": 1024**4, "TB": 1000**4,
-}  # fmt: skip
+    "": 1,
+    "B": 1,
+    "K": 1024,
+    "KIB": 1024,
+    "KB": 1000,
+    "M": 1024**2,
+    "MIB": 1024**2,
+    "MB": 1000**2,
+    "G": 1024**3,
+    "GIB": 1024**3,
+    "GB": 1000**3,
+    "T": 1024**4,
+    "TIB": 1024**4,
+    "TB": 1000**4,
+}
 
 
 def parse_size(text: str | int | float) -> int:

@@ -220,7 +220,7 @@ class StreamGuard:
     the Arrow reader decompresses it."""
 
     def __init__(self, path: Path):
-        self._handle: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._handle: IO[bytes] = open(path, "rb")  # closed in close()
         self._broken: str | None = None
         try:
             self._messages = pa.ipc.MessageReader.open_stream(self._handle)
@@ -394,10 +394,12 @@ class BatchDecoder:
         taken = array.dictionary.take(pa.array(used, type=array.indices.type))
         taken.validate(full=True)  # invalid UTF-8
         codes = np.array(
-            [lookup(column, label, indices, index)
-             for label, index in zip(taken.to_pylist(), used, strict=True)],
+            [
+                lookup(column, label, indices, index)
+                for label, index in zip(taken.to_pylist(), used, strict=True)
+            ],
             dtype=np.int8 if column in ENUM_COLUMNS else np.int32,
-        )  # fmt: skip
+        )
         if inverse is not None:
             return codes[inverse]
         table = np.zeros(entries, dtype=codes.dtype)
@@ -424,7 +426,9 @@ class BatchDecoder:
         for name in self.keep:
             values: Any = self._arrays.pop(name)[: self.rows]
             if name in ENUM_COLUMNS:
-                values = pd.Categorical.from_codes(values, enum_labels(ENUM_COLUMNS[name]))
+                values = pd.Categorical.from_codes(
+                    values, pd.Index(enum_labels(ENUM_COLUMNS[name]))
+                )
             elif name in STRING_COLUMNS:
                 strings = list(self._strings[name])
                 positions = self._positions[name]
@@ -433,7 +437,7 @@ class BatchDecoder:
                 rank[order] = np.arange(order.size)
                 # names from the file reach terminals and HTML
                 labels = unique_printable([strings[i] for i in order])
-                values = pd.Categorical.from_codes(rank[values], labels)
+                values = pd.Categorical.from_codes(rank[values], pd.Index(labels))
             series[name] = values
         return pd.DataFrame(series, copy=False)
 

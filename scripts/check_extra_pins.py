@@ -40,8 +40,17 @@ def read_extras(pyproject: Path = PYPROJECT) -> dict[str, list[str]]:
 
 def download(requirement: str, folder: Path) -> tuple[Path | None, str]:
     """The file pip downloads for ``requirement`` (None and pip's last error line if none)."""
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-               "--dest", str(folder), requirement]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--quiet",
+        "--dest",
+        str(folder),
+        requirement,
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -68,7 +77,7 @@ def wheel_requirements(wheel: Path) -> list[Requirement]:
 
 def exact_pins(requirements: list[str]) -> dict[str, str]:
     """``{"torch": "2.13.0"}`` for the ``==`` pins of an extra."""
-    pins = {}
+    pins: dict[str, str] = {}
     for text in requirements:
         requirement = Requirement(text)
         for spec in requirement.specifier:

@@ -17,6 +17,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, NoReturn, TextIO
 
 from ubscope.commands.common import print_error
 from ubscope.probe.errors import Terminated, UbscopeError
@@ -43,13 +44,17 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line (exit 2) and takes
     ``--debug`` before or after any command."""
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # SUPPRESS: a command's parser must not reset a --debug given before it.
-        self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                          help="show tracebacks (for bug reports)")  # fmt: skip
+        self.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show tracebacks (for bug reports)",
+        )
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -66,7 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     print(f"ubscope: warning: {printable(str(message))}", file=sys.stderr)
 
 

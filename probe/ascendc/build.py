@@ -53,9 +53,23 @@ def compiler() -> tuple[str, str]:
     return path, (version.stdout.splitlines() or [""])[0]
 
 
-SCALAR_TYPES = frozenset({"bool", "int", "unsigned", "float", "double", "int8_t",
-                          "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t",
-                          "uint64_t"})  # fmt: skip
+SCALAR_TYPES = frozenset(
+    {
+        "bool",
+        "int",
+        "unsigned",
+        "float",
+        "double",
+        "int8_t",
+        "uint8_t",
+        "int16_t",
+        "uint16_t",
+        "int32_t",
+        "uint32_t",
+        "int64_t",
+        "uint64_t",
+    }
+)
 
 
 def entry_parameters(source: Path, text: str, entry: str) -> list[tuple[str, str]]:
@@ -84,10 +98,11 @@ def entry_parameters(source: Path, text: str, entry: str) -> list[tuple[str, str
 def _launcher(entry: str, parameters: tuple[tuple[str, str], ...]) -> str:
     types = ", ".join(ctype for _, ctype in parameters)
     args = ", ".join(
-        f"args[{i}]" if ctype == "GM_ADDR"
+        f"args[{i}]"
+        if ctype == "GM_ADDR"
         else f'ubscope_twin::scalar_arg<{ctype}>({i}, "{name}", "{ctype}")'
         for i, (name, ctype) in enumerate(parameters)
-    )  # fmt: skip
+    )
     return (
         '#include "ubscope_twin/harness.h"\n'
         f'extern "C" void {entry}({types});\n'
@@ -118,9 +133,14 @@ def compiler_errors(output: str, limit: int = MAX_COMPILER_ERRORS) -> list[str]:
     return found or [line for line in output.splitlines() if line.strip()][:limit]
 
 
-def build(source: Path, entry: str, parameters: tuple[tuple[str, str], ...],
-          defines: tuple[str, ...] = (), include_dirs: tuple[str, ...] = (),
-          tiling_headers: tuple[Path, ...] = ()) -> Path:  # fmt: skip
+def build(
+    source: Path,
+    entry: str,
+    parameters: tuple[tuple[str, str], ...],
+    defines: tuple[str, ...] = (),
+    include_dirs: tuple[str, ...] = (),
+    tiling_headers: tuple[Path, ...] = (),
+) -> Path:
     """The twin executable of ``entry`` in ``source`` (built once per key);
     ``tiling_headers`` (BEGIN_TILING_DATA_DEF headers) are included first."""
     cxx, version = compiler()
@@ -132,9 +152,15 @@ def build(source: Path, entry: str, parameters: tuple[tuple[str, str], ...],
     flags += [f"-include{h.resolve()}" for h in tiling_headers]
     launcher = _launcher(entry, parameters)
     key = hashlib.sha256()
-    for part in (source_bytes, _header_bytes(), launcher.encode(), "\0".join(flags).encode(),
-                 version.encode(), str(source.resolve().parent).encode(),
-                 *(h.read_bytes() for h in tiling_headers)):  # fmt: skip
+    for part in (
+        source_bytes,
+        _header_bytes(),
+        launcher.encode(),
+        "\0".join(flags).encode(),
+        version.encode(),
+        str(source.resolve().parent).encode(),
+        *(h.read_bytes() for h in tiling_headers),
+    ):
         key.update(hashlib.sha256(part).digest())
     target = cache_dir() / key.hexdigest()[:24] / "twin"
     if target.exists():
@@ -144,11 +170,20 @@ def build(source: Path, entry: str, parameters: tuple[tuple[str, str], ...],
         glue = Path(work) / "launch.cpp"
         glue.write_text(launcher)
         binary = Path(work) / "twin"
-        command = [cxx, *flags, f"-I{INCLUDE_DIR}", f"-I{source.resolve().parent}",
-                   str(source), str(glue), "-o", str(binary)]  # fmt: skip
+        command = [
+            cxx,
+            *flags,
+            f"-I{INCLUDE_DIR}",
+            f"-I{source.resolve().parent}",
+            str(source),
+            str(glue),
+            "-o",
+            str(binary),
+        ]
         # The C locale keeps the compiler's quotes plain ASCII in the one-line errors.
-        done = subprocess.run(command, capture_output=True, text=True, check=False,
-                              env={**os.environ, "LC_ALL": "C"})  # fmt: skip
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, env={**os.environ, "LC_ALL": "C"}
+        )
         if done.returncode != 0:
             raise CompileError("\n".join(compiler_errors(done.stderr)))
         os.replace(binary, target)

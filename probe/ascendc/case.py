@@ -111,18 +111,26 @@ def _tensors(data: dict[str, Any], key: str, path: Path) -> tuple[TensorSpec, ..
 def _source(data: dict[str, Any], path: Path) -> Path:
     if "kernel" in data:
         return path.parent / _field(data, "kernel", path, str)
-    kernels = [f.get("file") for f in data.get("files", []) or []
-               if isinstance(f, dict) and f.get("role") == "kernel"]  # fmt: skip
-    if len(kernels) != 1 or not isinstance(kernels[0], str):
+    kernels = [
+        f.get("file")
+        for f in data.get("files", []) or []
+        if isinstance(f, dict) and f.get("role") == "kernel"
+    ]
+    kernel = kernels[0] if len(kernels) == 1 else None
+    if not isinstance(kernel, str):
         raise CaseError(path, "kernel: missing (or one files entry with role: kernel)")
-    if not kernels[0].endswith(".cpp"):
+    if not kernel.endswith(".cpp"):
         # A kernel kept as a Python string literal: the samples extract it to derived/.
-        derived = [f.get("file") for f in data.get("files", []) or []
-                   if isinstance(f, dict) and str(f.get("role", "")).startswith("derived")
-                   and str(f.get("file", "")).endswith("kernel.cpp")]  # fmt: skip
+        derived = [
+            str(f["file"])
+            for f in data.get("files", []) or []
+            if isinstance(f, dict)
+            and str(f.get("role", "")).startswith("derived")
+            and str(f.get("file", "")).endswith("kernel.cpp")
+        ]
         if len(derived) == 1:
             return path.parent / derived[0]
-    return path.parent / kernels[0]
+    return path.parent / kernel
 
 
 def _reference(data: dict[str, Any], path: Path) -> tuple[Path, str] | None:
@@ -160,13 +168,22 @@ def load_case(path: str | Path) -> Case:
         raise CaseError(path, "entry: expected the kernel's entry name (or entry: {name: ...})")
     launch = _field(data, "launch", path, dict)
     block_dim = _field(launch, "block_dim", path, int, "launch")
-    return Case(path, _source(data, path), entry, block_dim, _tensors(data, "inputs", path),
-                _tensors(data, "outputs", path), _reference(data, path),
-                _tolerance(data, path), case_launch_values(data, path))  # fmt: skip
+    return Case(
+        path,
+        _source(data, path),
+        entry,
+        block_dim,
+        _tensors(data, "inputs", path),
+        _tensors(data, "outputs", path),
+        _reference(data, path),
+        _tolerance(data, path),
+        case_launch_values(data, path),
+    )
 
 
-def make_tensors(specs: tuple[TensorSpec, ...], rng: np.random.Generator,
-                 path: Path) -> dict[str, np.ndarray]:  # fmt: skip
+def make_tensors(
+    specs: tuple[TensorSpec, ...], rng: np.random.Generator, path: Path
+) -> dict[str, np.ndarray]:
     return {s.name: generate(s.gen, s.dtype, s.shape, rng, f"{path}: {s.name}") for s in specs}
 
 

@@ -127,24 +127,33 @@ def _layout(arrays: Mapping[str, np.ndarray], alignment: int) -> dict[str, tuple
     return placed
 
 
-def _launch_text(chip: ChipProfile, block_dim: int, placed: dict[str, tuple[int, int]],
-                 arrays: Mapping[str, np.ndarray], order: list[str]) -> str:  # fmt: skip
+def _launch_text(
+    chip: ChipProfile,
+    block_dim: int,
+    placed: dict[str, tuple[int, int]],
+    arrays: Mapping[str, np.ndarray],
+    order: list[str],
+) -> str:
     cost = CostModel(chip, active_cores=block_dim)
     core_kind = CoreKind.AIV if chip.split_cores else CoreKind.AICORE
     spaces = ON_CHIP_SPACES[:1] if chip.split_cores else ON_CHIP_SPACES
     lines = [f"capacity {s.name} {chip.space_capacity(s)}" for s in spaces]
     lines += [f"alignment {s.name} {chip.space_alignment(s)}" for s in spaces]
     lines += [
-        f"que_max_event {chip.que_max_event}", f"qbuf_max_len {chip.qbuf_max_len}",
-        f"core_kind {int(core_kind)}", f"block_dim {block_dim}",
-        f"gm_bytes_per_s {cost.gm_bytes_per_s!r}", f"cycle_ps {cost.cycle_ps!r}",
+        f"que_max_event {chip.que_max_event}",
+        f"qbuf_max_len {chip.qbuf_max_len}",
+        f"core_kind {int(core_kind)}",
+        f"block_dim {block_dim}",
+        f"gm_bytes_per_s {cost.gm_bytes_per_s!r}",
+        f"cycle_ps {cost.cycle_ps!r}",
         f"gm_latency_ps {chip.gm_latency_ns * PS_PER_NS!r}",
-        f"datacopy_unit {chip.datacopy_unit}", f"gm_alignment {chip.gm_alignment}",
+        f"datacopy_unit {chip.datacopy_unit}",
+        f"gm_alignment {chip.gm_alignment}",
         f"misaligned_gm_factor {chip.misaligned_gm_factor!r}",
         f"vector_fp16_ops_per_cycle {chip.vector_fp16_ops_per_cycle}",
         f"cube_flops_per_s {cost.cube_flops_per_s!r}",
         f"onchip_latency_ps {chip.onchip_latency_ns * PS_PER_NS!r}",
-    ]  # fmt: skip
+    ]
     lines += [f"onchip_rate {route} {rate}" for route, rate in chip.onchip_rate.items()]
     names = list(arrays)
     for name in names:
@@ -169,13 +178,21 @@ def _failure_message(source: Path, entry: str, log: _ChildLog, returncode: int) 
     return f"{source}: kernel {entry} exited with code {returncode} {after}"
 
 
-def run_ascendc(source: str | os.PathLike[str], entry: str, block_dim: int,
-                inputs: Mapping[str, np.ndarray], outputs: Mapping[str, np.ndarray],
-                chip: ChipProfile, trace: str | os.PathLike[str] | None = None, *,
-                recorder: Recorder | None = None, defines: tuple[str, ...] = (),
-                include_dirs: tuple[str, ...] = (),
-                params: Mapping[str, object] | None = None,
-                values: LaunchValues | None = None) -> TwinRun:  # fmt: skip
+def run_ascendc(
+    source: str | os.PathLike[str],
+    entry: str,
+    block_dim: int,
+    inputs: Mapping[str, np.ndarray],
+    outputs: Mapping[str, np.ndarray],
+    chip: ChipProfile,
+    trace: str | os.PathLike[str] | None = None,
+    *,
+    recorder: Recorder | None = None,
+    defines: tuple[str, ...] = (),
+    include_dirs: tuple[str, ...] = (),
+    params: Mapping[str, object] | None = None,
+    values: LaunchValues | None = None,
+) -> TwinRun:
     """Compile ``source`` with the twin, run ``entry`` over ``block_dim`` blocks
     with the GM tensors ``inputs`` and ``outputs`` (initial contents; matched to
     the entry's parameters by name) and record into ``trace`` (a ``.ubtrace``
@@ -194,26 +211,25 @@ def run_ascendc(source: str | os.PathLike[str], entry: str, block_dim: int,
     gm_names = [name for name, ctype in parameters if ctype == "GM_ADDR"]
     values = values or LaunchValues()
     scalars = values.scalars
-    arrays = {**{k: np.ascontiguousarray(v) for k, v in inputs.items()},
-              **{k: np.ascontiguousarray(v) for k, v in outputs.items()}}  # fmt: skip
+    arrays = {
+        **{k: np.ascontiguousarray(v) for k, v in inputs.items()},
+        **{k: np.ascontiguousarray(v) for k, v in outputs.items()},
+    }
     missing = [name for name in gm_names if name not in arrays and name not in _HOST_BUFFERS]
     no_scalar = [name for name in order if name not in gm_names and name not in scalars]
     unknown = [name for name in arrays if name not in gm_names]
     unknown += [f"{name} (a scalar)" for name in scalars if name in gm_names or name not in order]
-    if missing or no_scalar or unknown:
-        raise ParameterError(
-            f"{entry}({', '.join(order)}): "
-            + "; ".join(
-                filter(
-                    None,
-                    [
-                        missing and f"no tensor given for {', '.join(missing)}",
-                        no_scalar and f"no --scalar given for {', '.join(no_scalar)}",
-                        unknown and f"no parameter named {', '.join(unknown)}",
-                    ],
-                )
-            )  # fmt: skip
+    problems = [
+        f"{what} {', '.join(names)}"
+        for what, names in (
+            ("no tensor given for", missing),
+            ("no --scalar given for", no_scalar),
+            ("no parameter named", unknown),
         )
+        if names
+    ]
+    if problems:
+        raise ParameterError(f"{entry}({', '.join(order)}): " + "; ".join(problems))
     limit = max_blocks(chip, "vector")
     if not 1 <= block_dim <= limit:
         raise ParameterError(f"{entry}: block_dim {block_dim} outside 1..{limit} ({chip.name})")
@@ -221,8 +237,12 @@ def run_ascendc(source: str | os.PathLike[str], entry: str, block_dim: int,
     placed = _layout(arrays, chip.gm_alignment)
     writer: TraceWriter | nullcontext = nullcontext()
     if trace is not None:
-        meta = new_metadata(chip.to_dict(), entry, {"source": str(source), "block_dim": block_dim,
-                            **(params or {})}, extra={"twin": "ascendc"})  # fmt: skip
+        meta = new_metadata(
+            chip.to_dict(),
+            entry,
+            {"source": str(source), "block_dim": block_dim, **(params or {})},
+            extra={"twin": "ascendc"},
+        )
         writer = TraceWriter(trace, meta)
     with writer, tempfile.TemporaryDirectory(prefix="ubscope-twin-") as work:
         if isinstance(writer, TraceWriter):
@@ -243,8 +263,11 @@ def run_ascendc(source: str | os.PathLike[str], entry: str, block_dim: int,
         recorder.kernel_begin(entry, block_dim, 0, "vector")
         recorder.host_sample(rss, 0)
         try:
-            done = subprocess.run([str(binary), str(launch_path), str(gm_path), str(events_path)],
-                                  capture_output=True, check=False)  # fmt: skip
+            done = subprocess.run(
+                [str(binary), str(launch_path), str(gm_path), str(events_path)],
+                capture_output=True,
+                check=False,
+            )
             log = read_event_file(events_path)
             _append(recorder, log, text.splitlines())
             if done.returncode != 0 or log.end_ps is None:

@@ -34,8 +34,9 @@ def _shape(text: str, spec: str) -> tuple[int, ...]:
     return shape
 
 
-def generate(gen: str, dtype: np.dtype, shape: tuple[int, ...], rng: np.random.Generator,
-              spec: str) -> np.ndarray:  # fmt: skip
+def generate(
+    gen: str, dtype: np.dtype, shape: tuple[int, ...], rng: np.random.Generator, spec: str
+) -> np.ndarray:
     if gen == "zeros":
         return np.zeros(shape, dtype)
     if gen == "ones":

@@ -74,17 +74,24 @@ def case_launch_values(data: dict[str, Any], path: Path) -> LaunchValues:
     key = tiling.get("tiling_key", 0) if isinstance(tiling, dict) else 0
     if not isinstance(key, int) or isinstance(key, bool):
         raise InputError(path, f"tiling.tiling_key: expected an integer, got {key!r}")
-    return LaunchValues(_numbers(tiling, "tiling", path, ("kind", "tiling_key")), key,
-                        _numbers(data.get("scalars"), "scalars", path, ()),
-                        _tiling_headers(data, path))  # fmt: skip
+    return LaunchValues(
+        _numbers(tiling, "tiling", path, ("kind", "tiling_key")),
+        key,
+        _numbers(data.get("scalars"), "scalars", path, ()),
+        _tiling_headers(data, path),
+    )
 
 
-def cli_launch_values(tiling: list[str], tiling_key: int, scalars: list[str],
-                      headers: list[str]) -> LaunchValues:  # fmt: skip
+def cli_launch_values(
+    tiling: list[str], tiling_key: int, scalars: list[str], headers: list[str]
+) -> LaunchValues:
     """The values of ``--tiling``, ``--tiling-key``, ``--scalar`` and ``--tiling-header``."""
     for header in headers:
         if not Path(header).is_file():
             raise InputError(header, "cannot read the tiling header (no such file)")
-    return LaunchValues(parse_assignments("--tiling", tiling), tiling_key,
-                        parse_assignments("--scalar", scalars),
-                        tuple(Path(h) for h in headers))  # fmt: skip
+    return LaunchValues(
+        parse_assignments("--tiling", tiling),
+        tiling_key,
+        parse_assignments("--scalar", scalars),
+        tuple(Path(h) for h in headers),
+    )

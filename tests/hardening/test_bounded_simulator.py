@@ -1,14 +1,13 @@
 """A long msprof op simulator dump stays within the memory cap of
-test_bounded_memory.py: data moves beyond MAX_TIMELINE_ROWS are dropped with a
+tests/helpers/capped_read.py: data moves beyond MAX_TIMELINE_ROWS are dropped with a
 warning and raw operand texts are kept once each, not once per row."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from tests.helpers.capped_read import FULL_SCALE, read_capped
 from ubscope.analyzers.vendor.simulator.reader import MAX_TIMELINE_ROWS
-
-from .test_bounded_memory import FULL_SCALE, read_capped
 
 LINE = (
     "[info] [{cycle:08d}] (PC: 0x10cfa058) MTE2 : (Binary: 0x74401100) MOV_OUT_TO_UB  "

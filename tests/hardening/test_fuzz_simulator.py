@@ -11,8 +11,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .fuzzkit import check_stages, fuzz, hostile_bytes, scratch, write_input
-from .test_fuzz_vendor import read_then_analyze
+from .fuzzkit import check_stages, fuzz, hostile_bytes, read_then_analyze, scratch, write_input
 
 CORE = "OPPROF_20250101_X/simulator/core3.veccore0"
 INSTR_CSV = (

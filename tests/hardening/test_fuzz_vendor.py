@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -19,16 +18,15 @@ from hypothesis import strategies as st
 from . import seeds
 from .fuzzkit import (
     PROFILE,
-    check_stages,
     fuzz,
     hostile_bytes,
     line_boundaries,
     mutated_json,
+    read_then_analyze,
     scratch,
     write_input,
 )
 
-DETECTED = (None, "sanitizer", "msadvisor", "msprof_op", "torch_npu", "simulator")
 SANITIZER_LOGS = ("illegal_write_ub.txt", "leak_check.txt", "racecheck_raw_hazard.txt",
                   "unused_memory.txt", "synccheck_unpaired_set_flag.txt",
                   "inter_thread_out_of_bounds.txt", "triton_session_with_banner.txt")  # fmt: skip
@@ -45,13 +43,6 @@ TORCH_FILES = {
     "hbm_20240101.csv": "msprof_summary_transcribed/hbm_example.csv",
 }
 TORCH_DIR = "rank0_ascend_pt/ASCEND_PROFILER_OUTPUT"
-
-
-def read_then_analyze(worker, label: str, kind: str, path: Path) -> list[dict]:
-    """The reader's outcome, then (when it parsed) the rules and every output."""
-    stages = worker.run("vendor", path=str(path), kind=kind)
-    assert stages[0]["info"]["detected"] in DETECTED
-    return check_stages(stages, label, names=str(path))
 
 
 @fuzz()

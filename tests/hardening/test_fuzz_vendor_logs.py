@@ -1,5 +1,5 @@
 """Fuzzing the readers of the no-hardware logs: Ascend C CPU-debug output and
-npuchk logs (seeded from tests/vendor/logs_seeds.py).
+npuchk logs (seeded from tests/helpers/vendor_logs.py).
 
 Allowed outcomes, as for the other vendor readers: a VendorReport (which the
 rules then analyze and every output format renders) or a one-line
@@ -11,10 +11,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from tests.vendor.logs_seeds import CPU_DEBUG_QUEUE, NPUCHK_LOG
+from tests.helpers.capped_read import FULL_SCALE, read_capped
+from tests.helpers.vendor_logs import CPU_DEBUG_QUEUE, NPUCHK_LOG
 
 from .fuzzkit import check_stages, fuzz, hostile_bytes, line_boundaries, scratch, write_input
-from .test_bounded_memory import FULL_SCALE, read_capped
 
 DETECTED = (None, "cpu_debug", "npuchk", "sanitizer")
 SEEDS = {"cpu_debug": CPU_DEBUG_QUEUE.encode(), "npuchk": NPUCHK_LOG.encode()}

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.peak_memory import child_script
 
 pytestmark = [
     pytest.mark.slow,
@@ -30,8 +33,9 @@ RSS_LIMIT = 2 << 30
 TRACE_EVENTS = 10_000_000
 CSV_BYTES = 1 << 30
 # Runs in the child: analyze, render the JSON output, print seconds and peak RSS.
-CHILD = """
-import io, json, resource, sys, time
+CHILD = child_script(
+    """
+import io, json, sys, time
 from rich.console import Console
 from ubscope.analyzers.api import analyze_path
 from ubscope.analyzers.output import render
@@ -41,19 +45,22 @@ analysis = analyze_path(path) if kind == "trace" else analyze_path(None, torch_n
 render(analysis, "json", Console(file=io.StringIO()))
 print(json.dumps({
     "seconds": time.perf_counter() - start,
-    "rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    "rss_bytes": peak_rss_bytes(),
     "events": analysis.trace.event_count if analysis.trace is not None else None,
     "findings": len(analysis.findings),
     "tables": {k: len(v) for r in analysis.vendor for k, v in r.tables.items()},
 }))
 """
-REPORT_CHILD = """
-import resource, sys
+)
+REPORT_CHILD = child_script(
+    """
+import sys
 from ubscope.cli import main
 code = main(["report", sys.argv[1], "-o", sys.argv[2]])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+print(peak_rss_bytes())
 sys.exit(code)
 """
+)
 # Rows in the format torch_npu writes (CRLF, a TAB after each timestamp, empty
 # release cells for blocks still alive at the end), sizes and times varied.
 OPERATOR_MEMORY_HEADER = (
@@ -110,17 +117,19 @@ def _write_operator_memory(path: Path, target_bytes: int) -> int:
 
 @pytest.fixture(scope="module")
 def big_trace(tmp_path_factory) -> tuple[Path, int]:
-    """A 10-million-event trace written by bench/make_big_trace.py."""
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        from make_big_trace import write_big_trace
-    except ImportError:
-        pytest.skip("bench/make_big_trace.py is not present")
-    finally:
-        sys.path.pop(0)
+    """A 10-million-event trace written by bench/make_big_trace.py (run as a script)."""
     path = tmp_path_factory.mktemp("big") / "big.ubtrace"
     start = time.perf_counter()
-    written = write_big_trace(TRACE_EVENTS, path)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "make_big_trace.py"), str(TRACE_EVENTS), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = re.fullmatch(r"wrote (\d+) events to .*", done.stdout.strip())
+    assert report is not None, done.stdout
+    written = int(report.group(1))
     print(f"\n10M-event trace: {written} events, {path.stat().st_size / 1e6:.0f} MB on disk, "
           f"written in {time.perf_counter() - start:.0f} s")  # fmt: skip
     return path, written

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.vendor_logs import CANN, CPU_DEBUG_QUEUE
 from ubscope.analyzers.findings import Severity
 from ubscope.analyzers.vendor.cpu_debug import reader as cpu_debug
 from ubscope.analyzers.vendor.cpu_debug.reader import read_cpu_debug
 from ubscope.analyzers.vendor.registry import detect_vendor_input
 from ubscope.probe.errors import PartialReadWarning, VendorFormatError
-
-from .logs_seeds import CANN, CPU_DEBUG_QUEUE
 
 
 def _record(message: str, where: str = f"{CANN}/impl/kernel_operator_data_copy_impl.h:124") -> str:

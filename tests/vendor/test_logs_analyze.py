@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.vendor_logs import CANN, CPU_DEBUG_QUEUE, NPUCHK_LOG
 from ubscope.analyzers.api import analyze_inputs
 from ubscope.cli import main
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.tui.loading import TraceRequest
-
-from .logs_seeds import CANN, CPU_DEBUG_QUEUE, NPUCHK_LOG
 
 
 @pytest.fixture(scope="module")

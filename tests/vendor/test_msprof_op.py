@@ -4,25 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.vendor_csv import CONFLICT_310P, CONFLICT_A2
 from ubscope.analyzers.vendor.msprof_op.reader import read_msprof_op
 from ubscope.probe.errors import PartialReadWarning, VendorFormatError
 
 BASIC = "Op Name,Op Type,Task Duration(us),Block Dim,Mix Block Dim,Device Id,Pid,Current Freq,Rated Freq,\n{name},vector,155.740005,2,NA,{device},1304945,1800,1800,\n"
-CONFLICT_A2 = (
-    "block_id,sub_block_id,aic_time(us),aic_total_cycles,aic_cube_wait_ratio,aic_mte1_wait_ratio,"
-    "aic_mte2_wait_ratio,aic_mte3_wait_ratio,aiv_time(us),aiv_total_cycles,aiv_vec_total_cflt_ratio,"
-    "aiv_vec_bankgroup_cflt_ratio,aiv_vec_bank_cflt_ratio,aiv_vec_resc_cflt_ratio,aiv_vec_mte_cflt_ratio,"
-    "aiv_vec_wait_ratio,aiv_mte2_wait_ratio,aiv_mte3_wait_ratio,\n"
-    "0,vector0,N/A,N/A,N/A,N/A,N/A,N/A,10.5,18900,0.2,0.10,0.01,0,0,0.3,0.1,0.1,\n"
-    "0,vector1,N/A,N/A,N/A,N/A,N/A,N/A,10.4,18720,0.1,0.02,0.06,0,0,0.3,0.1,0.1,\n"
-    "1,vector0,,,,,,,10.0,18000,NA,NA,NA,NA,NA,NA,NA,NA,\n"
-)
-CONFLICT_310P = (
-    "aic_time(us),aic_total_cycles,aic_cube_wait_ratio,aic_vec_wait_ratio,aic_mte1_wait_ratio,"
-    "aic_mte2_wait_ratio,aic_mte3_wait_ratio,aic_vec_total_cflt_ratio,aic_vec_bankgroup_cflt_ratio,"
-    "aic_vec_bank_cflt_ratio,aic_vec_resc_cflt_ratio,aic_vec_mte_cflt_ratio,\n"
-    "5.0,9000,0,0.1,0,0.2,0.1,0.3,0.08,0.01,0,0,\n"
-)
 UB_950 = (
     "block_id,sub_block_id,aic_time(us),aic_total_cycles,aiv_time(us),aiv_total_cycles,"
     "aiv_ub_read_bw_vector(GB/s),aiv_ub_write_bw_vector(GB/s),aiv_ub_read_bw_gm(GB/s),aiv_ub_write_bw_gm(GB/s),\n"

@@ -6,13 +6,12 @@ import tracemalloc
 
 import pytest
 
+from tests.helpers.vendor_logs import NPUCHK_LOG
 from ubscope.analyzers.findings import Severity
 from ubscope.analyzers.vendor.npuchk import reader as npuchk
 from ubscope.analyzers.vendor.npuchk.reader import CLASSES, read_npuchk
 from ubscope.analyzers.vendor.registry import detect_vendor_input
 from ubscope.probe.errors import PartialReadWarning, VendorFormatError
-
-from .logs_seeds import NPUCHK_LOG
 
 
 def test_documented_example(write):

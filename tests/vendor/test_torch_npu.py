@@ -5,22 +5,16 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests.helpers.peak_memory import child_script
+from tests.helpers.vendor_csv import OPERATOR_HEADER, RECORD_HEADER
 from ubscope.analyzers.vendor.torch_npu.memory import LIFETIME_EDGES_US
 from ubscope.analyzers.vendor.torch_npu.reader import read_torch_npu
 from ubscope.probe.errors import PartialReadWarning, VendorFormatError
-
-RECORD_HEADER = "Component,Timestamp(us),Total Allocated(MB),Total Reserved(MB),Total Active(MB),Stream Ptr,Device Type"
-OPERATOR_HEADER = (
-    "Name,Size(KB),Allocation Time(us),Release Time(us),Active Release Time(us),Duration(us),Active Duration(us),"
-    "Allocation Total Allocated(MB),Allocation Total Reserved(MB),Allocation Total Active(MB),"
-    "Release Total Allocated(MB),Release Total Reserved(MB),Release Total Active(MB),Stream Ptr,Device Type"
-)
 
 
 def _profiler_dir(tmp_path: Path, sample: Path) -> Path:
@@ -305,20 +299,15 @@ def test_one_bad_file_in_a_directory_is_skipped(samples, tmp_path):
     assert "memory_record" in report.tables and "kernel_details" not in report.tables
 
 
-SCALE_SCRIPT = textwrap.dedent(
+SCALE_SCRIPT = child_script(
     """
-    import re, sys
+    import sys
     from ubscope.analyzers.vendor.torch_npu.reader import read_torch_npu
     report = read_torch_npu(sys.argv[1])
     summary = report.tables["memory_record_summary"].set_index("component")
     by_name = report.tables["operator_memory_by_name"]
-    # VmHWM, not ru_maxrss: Linux carries the parent's peak RSS into ru_maxrss
-    # across fork and exec, so a child of a large pytest process reported the
-    # parent's 1.2 GB instead of its own ~300 MB.
-    with open("/proc/self/status") as status:
-        peak_kb = int(re.search("VmHWM:[ \\t]*([0-9]+) kB", status.read()).group(1))
     print(int(summary.loc["PTA", "rows"]), int(by_name["allocations"].sum()),
-          len(report.tables["memory_record"]), peak_kb)
+          len(report.tables["memory_record"]), peak_rss_bytes())
     """
 )
 
@@ -348,10 +337,10 @@ def test_large_files_stay_in_bounded_memory(tmp_path):
         text=True,
         check=True,
     )
-    pta_rows, allocations, timeline_rows, max_rss_kb = map(int, result.stdout.split())
+    pta_rows, allocations, timeline_rows, peak_rss = map(int, result.stdout.split())
     assert pta_rows == rows and allocations == rows
     assert timeline_rows <= 300_000
-    assert max_rss_kb < 1024 * 1024
+    assert peak_rss < 1 << 30
 
 
 def test_trace_event_object_is_streamed_past_other_members(write):

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from tests.helpers.vendor_csv import CONFLICT_310P, CONFLICT_A2, OPERATOR_HEADER, RECORD_HEADER
 from ubscope.analyzers.findings import Severity
 from ubscope.analyzers.rules.base import REGISTRY
 from ubscope.analyzers.vendor.common import VendorReport
@@ -16,9 +17,6 @@ from ubscope.analyzers.vendor.sanitizer import rules as vendor_sanitizer
 from ubscope.analyzers.vendor.sanitizer.reader import KINDS, read_sanitizer
 from ubscope.analyzers.vendor.torch_npu import rules as vendor_torch_npu
 from ubscope.analyzers.vendor.torch_npu.reader import read_torch_npu
-
-from .test_msprof_op import CONFLICT_310P, CONFLICT_A2
-from .test_torch_npu import OPERATOR_HEADER, RECORD_HEADER
 
 MODULES = (vendor_advisor, vendor_msprof_op, vendor_sanitizer, vendor_torch_npu)
 

@@ -90,8 +90,9 @@ class _CountColumn(ProgressColumn):
 
 
 @contextmanager
-def progress(description: str, total: int | None, quiet: bool = False,
-             unit: str = "") -> Iterator[Progress]:  # fmt: skip
+def progress(
+    description: str, total: int | None, quiet: bool = False, unit: str = ""
+) -> Iterator[Progress]:
     """A progress bar on stderr for long work (hidden when not a terminal or
     quiet): done/total in ``unit`` (an estimate may be passed as the total),
     throughput and elapsed time."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,35 +30,78 @@ SOURCE_SUFFIXES = (".cpp", ".cc", ".cxx", ".c++")
 class OutputOption(argparse.Action):
     """``--output``: ``NAME=SPEC`` is a kernel output tensor, anything else the trace file."""
 
-    def __call__(self, parser, namespace, value, option_string=None) -> None:  # type: ignore[override]
-        if "=" in str(value) and str(value).split("=", 1)[0].isidentifier():
-            namespace.tensor_outputs = [*(namespace.tensor_outputs or []), value]
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if "=" in str(values) and str(values).split("=", 1)[0].isidentifier():
+            namespace.tensor_outputs = [*(namespace.tensor_outputs or []), values]
         else:
-            namespace.output = value
+            namespace.output = values
 
 
 def add_twin_options(run: argparse.ArgumentParser) -> None:
     group = run.add_argument_group("Ascend C sources (KERNEL is a .cpp file; docs/ascendc-twin.md)")
     group.add_argument("--entry", help="the kernel's extern \"C\" entry (default: the file's stem)")
     group.add_argument("--block-dim", type=int, default=1, metavar="N", help="blocks to launch")
-    group.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
-                       help="an input tensor: NAME=DTYPE:SHAPE[:GEN] (GEN: zeros, ones, randn, "
-                       "uniform(LOW,HIGH)) or NAME=FILE.npy (repeatable)")  # fmt: skip
+    group.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=SPEC",
+        help="an input tensor: NAME=DTYPE:SHAPE[:GEN] (GEN: zeros, ones, randn, "
+        "uniform(LOW,HIGH)) or NAME=FILE.npy (repeatable)",
+    )
     group.add_argument("--save-outputs", metavar="DIR", help="write each output as DIR/NAME.npy")
     group.add_argument("--seed", type=int, default=0, help="seed of generated inputs")
-    group.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]",
-                       help="a compile-time define (repeatable)")  # fmt: skip
-    group.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR",
-                       help="an include folder (repeatable)")  # fmt: skip
-    group.add_argument("--tiling", action="append", default=[], metavar="NAME=VALUE,...",
-                       help="GET_TILING_DATA fields (declared with BEGIN_TILING_DATA_DEF)")  # fmt: skip
-    group.add_argument("--tiling-key", type=int, default=0, metavar="K",
-                       help="the value TILING_KEY_IS(K) tests (default 0)")  # fmt: skip
-    group.add_argument("--tiling-header", action="append", default=[], metavar="FILE",
-                       help="a tiling header (BEGIN_TILING_DATA_DEF) the kernel does not "
-                       "include itself (repeatable)")  # fmt: skip
-    group.add_argument("--scalar", action="append", default=[], metavar="NAME=VALUE,...",
-                       help="the kernel's scalar parameters by name")  # fmt: skip
+    group.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="a compile-time define (repeatable)",
+    )
+    group.add_argument(
+        "-I",
+        dest="include_dirs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="an include folder (repeatable)",
+    )
+    group.add_argument(
+        "--tiling",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE,...",
+        help="GET_TILING_DATA fields (declared with BEGIN_TILING_DATA_DEF)",
+    )
+    group.add_argument(
+        "--tiling-key",
+        type=int,
+        default=0,
+        metavar="K",
+        help="the value TILING_KEY_IS(K) tests (default 0)",
+    )
+    group.add_argument(
+        "--tiling-header",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a tiling header (BEGIN_TILING_DATA_DEF) the kernel does not "
+        "include itself (repeatable)",
+    )
+    group.add_argument(
+        "--scalar",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE,...",
+        help="the kernel's scalar parameters by name",
+    )
     run.set_defaults(tensor_outputs=[])
 
 
@@ -72,12 +117,25 @@ def run_case_file(args: argparse.Namespace) -> int:
     outputs = make_tensors(case.outputs, rng, case.path)
     trace = check_output_path(args.output or f"{case.entry}.ubtrace")
     chip = chip_from_args(args)
-    run = run_ascendc(case.source, case.entry, case.block_dim, inputs, outputs, chip, trace,
-                      defines=tuple(args.defines), include_dirs=tuple(args.include_dirs),
-                      params={"case": str(case.path)}, values=case.launch_values)  # fmt: skip
+    run = run_ascendc(
+        case.source,
+        case.entry,
+        case.block_dim,
+        inputs,
+        outputs,
+        chip,
+        trace,
+        defines=tuple(args.defines),
+        include_dirs=tuple(args.include_dirs),
+        params={"case": str(case.path)},
+        values=case.launch_values,
+    )
     out = console()
-    out.print(f"{case.entry}: {run.events} events, modelled {format_time_ps(run.duration_ps)} "
-              f"on {chip.name} (CPU twin)", markup=False)  # fmt: skip
+    out.print(
+        f"{case.entry}: {run.events} events, modelled {format_time_ps(run.duration_ps)} "
+        f"on {chip.name} (CPU twin)",
+        markup=False,
+    )
     matches = True
     if case.reference is not None:
         expected = reference_outputs(case, inputs)
@@ -86,9 +144,11 @@ def run_case_file(args: argparse.Namespace) -> int:
             ok = share <= case.tolerance.max_mismatch
             matches = matches and ok
             verdict = "matches" if ok else "DOES NOT MATCH"
-            out.print(f"  {name} {verdict} the reference ({share:.3%} of elements outside "
-                      f"rtol {case.tolerance.rtol:g} / atol {case.tolerance.atol:g})",
-                      markup=False)  # fmt: skip
+            out.print(
+                f"  {name} {verdict} the reference ({share:.3%} of elements outside "
+                f"rtol {case.tolerance.rtol:g} / atol {case.tolerance.atol:g})",
+                markup=False,
+            )
     if args.save_outputs:
         for path in save_outputs(args.save_outputs, run.outputs):
             out.print(f"output written to {path}", markup=False)
@@ -109,13 +169,24 @@ def run_source(args: argparse.Namespace) -> int:
     outputs = dict(parse_tensor(spec, rng) for spec in args.tensor_outputs)
     trace = check_output_path(args.output or f"{entry}.ubtrace")
     chip = chip_from_args(args)
-    run = run_ascendc(source, entry, args.block_dim, inputs, outputs, chip, trace,
-                      defines=tuple(args.defines), include_dirs=tuple(args.include_dirs),
-                      values=cli_launch_values(args.tiling, args.tiling_key, args.scalar,
-                                               args.tiling_header))  # fmt: skip
+    run = run_ascendc(
+        source,
+        entry,
+        args.block_dim,
+        inputs,
+        outputs,
+        chip,
+        trace,
+        defines=tuple(args.defines),
+        include_dirs=tuple(args.include_dirs),
+        values=cli_launch_values(args.tiling, args.tiling_key, args.scalar, args.tiling_header),
+    )
     out = console()
-    out.print(f"{entry}: {run.events} events, modelled {format_time_ps(run.duration_ps)} on "
-              f"{chip.name} (CPU twin)", markup=False)  # fmt: skip
+    out.print(
+        f"{entry}: {run.events} events, modelled {format_time_ps(run.duration_ps)} on "
+        f"{chip.name} (CPU twin)",
+        markup=False,
+    )
     if args.save_outputs:
         for path in save_outputs(args.save_outputs, run.outputs):
             out.print(f"output written to {path}", markup=False)
