@@ -138,8 +138,10 @@ class KernelRecorder:
         """Run ``kernel`` (a name or a KernelSpec) with its defaults, ``preset``
         and ``params``; with ``--ubscope-repeat N`` run it N times. Returns the
         last :class:`~ubscope.kernels.registry.RunOutcome` (outputs, references)."""
-        from ubscope.kernels.registry import KernelSpec, get_kernel, run_kernel
+        from ubscope.kernels.catalog import get_kernel
+        from ubscope.kernels.registry import run_kernel
         from ubscope.probe.chip import load_chip
+        from ubscope.probe.kernel_spec import KernelSpec
 
         spec = kernel if isinstance(kernel, KernelSpec) else get_kernel(kernel)
         resolved = spec.resolve(preset=preset, overrides=params)
