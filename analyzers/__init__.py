@@ -74,6 +74,8 @@ from ubscope.analyzers.series import (
     places,
     redzone_writes,
 )
+from ubscope.analyzers.vendor.registry import detect_vendor_input, vendor_tools
+from ubscope.analyzers.vendor.tool import VendorTool
 
 __all__ = [
     "A_MEANING",
@@ -108,6 +110,7 @@ __all__ = [
     "RuleDoc",
     "Severity",
     "TraceContext",
+    "VendorTool",
     "analyze_inputs",
     "analyze_path",
     "analyze_trace",
@@ -115,6 +118,7 @@ __all__ = [
     "compare",
     "compare_analyses",
     "core_label",
+    "detect_vendor_input",
     "discover_config",
     "dumps",
     "explain_rule",
@@ -139,4 +143,5 @@ __all__ = [
     "render_text",
     "rule_text",
     "to_document",
+    "vendor_tools",
 ]

@@ -11,7 +11,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ubscope.analyzers import CORE_KIND_LABELS, Analysis, Comparison, Finding, compare_analyses
+from ubscope.analyzers import (
+    CORE_KIND_LABELS,
+    Analysis,
+    Comparison,
+    Finding,
+    compare_analyses,
+    vendor_tools,
+)
 from ubscope.probe.outputs import atomic_output
 from ubscope.reports import views
 from ubscope.reports.escape import text
@@ -75,7 +82,6 @@ FIGURE_SECTIONS: tuple[tuple[str, str, tuple[views.FigureFamily, ...], str, str]
         "no trace to place on the roofline",
     ),
 )
-NO_VENDOR_INPUT = "No vendor output was given (--msadvisor, --sanitizer, --msprof-op, --torch-npu)."
 
 
 @dataclass(frozen=True)
@@ -209,6 +215,11 @@ def _summary(shown: list[Shown]) -> Section:
     return Section("summary", "Summary", [_side_by_side(cards)])
 
 
+def _no_vendor_input() -> str:
+    options = ", ".join(tool.option for tool in vendor_tools())
+    return f"No vendor output was given ({options})."
+
+
 def _findings(shown: list[Shown], links: ChartLinks) -> tuple[Section, Section]:
     own_part, vendor_part = Section("findings", "Findings"), Section("vendor", "Vendor findings")
     for side in shown:
@@ -218,7 +229,7 @@ def _findings(shown: list[Shown], links: ChartLinks) -> tuple[Section, Section]:
         empty = "No finding: the trace rules found nothing."
         own_part.parts.append(side.heading() + findings_table(own, empty, links))
         inputs = ", ".join(f"{r.tool} ({Path(r.path).name})" for r in side.analysis.vendor)
-        given = hint(f"Vendor inputs: {inputs}." if inputs else NO_VENDOR_INPUT)
+        given = hint(f"Vendor inputs: {inputs}." if inputs else _no_vendor_input())
         vendor_part.parts.append(
             side.heading() + given + findings_table(vendor, "No vendor finding.")
         )

@@ -9,34 +9,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ubscope.analyzers import Analysis, analyze_path
+from ubscope.analyzers import Analysis, analyze_inputs, analyze_path, vendor_tools
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.errors import InputError, TraceError, UbscopeError
 from ubscope.probe.trace import TRACE_SUFFIX, read_metadata
 
-VENDOR_OPTIONS = (
-    "msadvisor",
-    "sanitizer",
-    "msprof_op",
-    "torch_npu",
-    "simulator",
-    "cpu_debug",
-    "npuchk",
-)
-
 
 @dataclass(frozen=True)
 class TraceRequest:
-    """One profile to open: the trace, vendor inputs for it, and a baseline."""
+    """One profile to open: the trace, vendor inputs for it ((tool name, path)
+    pairs), and a baseline."""
 
     trace: Path
-    msadvisor: Path | None = None
-    sanitizer: Path | None = None
-    msprof_op: Path | None = None
-    torch_npu: Path | None = None
-    simulator: Path | None = None
-    cpu_debug: Path | None = None
-    npuchk: Path | None = None
+    vendor: tuple[tuple[str, Path], ...] = ()
     compare: Path | None = None
     chip: ChipProfile | None = None
 
@@ -49,17 +34,15 @@ class TraceRequest:
         meta = read_metadata(self.trace)
         if self.compare is not None:
             read_metadata(self.compare)
-        for option in VENDOR_OPTIONS:
-            path = getattr(self, option)
-            if path is not None and not Path(path).exists():
-                flag = "--" + option.replace("_", "-")
-                raise InputError(path, f"no such file or folder (given with {flag})")
+        options = {tool.name: tool.option for tool in vendor_tools()}
+        for kind, path in self.vendor:
+            if not Path(path).exists():
+                raise InputError(path, f"no such file or folder (given with {options[kind]})")
         return meta
 
     def analyze(self) -> tuple[Analysis, Analysis | None]:
         """Run the analyzers on the trace (and on the baseline, without vendor input)."""
-        vendor = {option: getattr(self, option) for option in VENDOR_OPTIONS}
-        analysis = analyze_path(self.trace, chip=self.chip, **vendor)
+        analysis = analyze_inputs(self.trace, self.vendor, chip=self.chip)
         baseline = analyze_path(self.compare, chip=self.chip) if self.compare else None
         return analysis, baseline
 

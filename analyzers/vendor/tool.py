@@ -74,18 +74,25 @@ class VendorTool:
     ``name`` is the rule ``input_kind`` of its rules, the keyword of
     ``analyze_path`` and (with ``-`` for ``_``) the CLI option; ``sources`` are
     the ``VendorReport.tool`` values its reader writes (the first is the label
-    views show); ``rules`` is the module defining its rule classes.
+    views show); ``what`` names its output in messages ("this is WHAT");
+    ``metavar`` and ``help`` describe the CLI option; ``rules`` is the module
+    defining its rule classes.
     """
 
     name: str
     sources: tuple[str, ...]
+    what: str
     metavar: str
     help: str
     detect: Callable[[Candidate], bool]
     read: Callable[[str | os.PathLike[str]], VendorReport]
     rules: str
-    # Output of a kernel run with no NPU that stands in for a trace when none is given.
+    # Output of a kernel run with no NPU stands in for a trace when none is given:
+    # to_trace builds it, save_trace writes it as a .ubtrace (what the TUI opens).
     to_trace: Callable[[VendorReport, ChipProfile | None], Trace] | None = None
+    save_trace: (
+        Callable[[VendorReport, str | os.PathLike[str], ChipProfile | None], None] | None
+    ) = None
 
     @property
     def label(self) -> str:

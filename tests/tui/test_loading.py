@@ -29,7 +29,9 @@ async def test_request_shows_metadata_then_the_analysis(trace_dir):
 async def test_vendor_error_while_analysing_exits_2(trace_dir, tmp_path):
     bad = tmp_path / "advisor.json"
     bad.write_text("this is not JSON")
-    app = UbscopeApp(request=TraceRequest(trace_dir / "tpipe.ubtrace", msadvisor=bad))
+    app = UbscopeApp(
+        request=TraceRequest(trace_dir / "tpipe.ubtrace", vendor=(("msadvisor", bad),))
+    )
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(100):
             await pilot.pause(0.02)

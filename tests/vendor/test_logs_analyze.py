@@ -63,7 +63,9 @@ def test_npuchk_without_a_matching_problem_is_not_explained(write, overflow_trac
 def test_tui_takes_the_logs_with_a_trace(write, overflow_trace, capsys):
     log = write("run.log", CPU_DEBUG_QUEUE)
     folder = write("npuchk/add_custom_0_0_vec_npuchk.log", NPUCHK_LOG).parent
-    analysis, _ = TraceRequest(overflow_trace, cpu_debug=log, npuchk=folder).analyze()
+    analysis, _ = TraceRequest(
+        overflow_trace, vendor=(("cpu_debug", log), ("npuchk", folder))
+    ).analyze()
     assert {"CPU004", "NCK002"} <= {f.code for f in analysis.findings}
     # alone, a log is no trace to open: one line that says what to do instead
     assert main(["tui", str(log)]) == 2

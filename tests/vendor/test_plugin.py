@@ -44,6 +44,7 @@ def _is_fake_log(candidate: Candidate) -> bool:
 FAKE_TOOL = VendorTool(
     name="fakechk",
     sources=(FAKE_LABEL,),
+    what="a fake checker's log",
     metavar="LOG",
     help="the fake checker's log",
     detect=_is_fake_log,

@@ -267,7 +267,7 @@ def test_tui_opens_the_trace_of_a_simulator_folder(write, tmp_path):
     saved = tmp_path / "simulator.ubtrace"
     write_simulator_trace(read_simulator(root), saved)
     assert read_trace(saved).events["kind"].eq("copy").sum() == 2
-    request = TraceRequest(trace=saved, simulator=root)
+    request = TraceRequest(trace=saved, vendor=(("simulator", root),))
     request.check()
     analysis, _ = request.analyze()
     assert {"SIM001", "ALN001"} <= {f.code for f in analysis.findings}

@@ -1,5 +1,6 @@
-"""Vendor: what msSanitizer, msadvisor, msprof op and torch_npu reported, with
-the marks correlation left when a trace finding confirms a vendor one."""
+"""Vendor: what the vendor tools (msSanitizer, the advisors, msprof op,
+torch_npu, ...) reported, with the marks correlation left when a trace finding
+confirms a vendor one."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Static
 
+from ubscope.analyzers import vendor_tools
 from ubscope.tui.views.base import View
 from ubscope.tui.widgets.findings_panel import FindingsPanel
 
-NO_VENDOR = (
-    "no vendor output loaded: pass --sanitizer LOG, --msadvisor FILE, --msprof-op DIR, "
-    "--torch-npu DIR, --simulator DIR, --cpu-debug LOG or --npuchk DIR to ubscope tui"
-)
+
+def no_vendor_text() -> str:
+    """What the view says with no vendor input: the option of every registered tool."""
+    options = ", ".join(f"{tool.option} {tool.metavar}" for tool in vendor_tools())
+    return f"no vendor output loaded: pass {options} to ubscope tui"
 
 
 class VendorView(View):
@@ -30,7 +33,7 @@ class VendorView(View):
         yield Static(id="vendor-summary")
         yield FindingsPanel(
             [f for f in self.state.analysis.findings if f.source != "ubscope"],
-            empty_text=NO_VENDOR,
+            empty_text=no_vendor_text(),
             id="vendor-panel",
         )
 
@@ -40,7 +43,7 @@ class VendorView(View):
     def sync(self) -> None:
         reports = self.state.analysis.vendor
         if not reports:
-            self.query_one("#vendor-summary", Static).update(Text(NO_VENDOR))
+            self.query_one("#vendor-summary", Static).update(Text(no_vendor_text()))
             return
         text = Text()
         for index, report in enumerate(reports):

@@ -21,7 +21,7 @@ from ubscope.analyzers.output import (
     render_text,
     to_document,
 )
-from ubscope.analyzers.vendor.registry import detect_vendor_input
+from ubscope.analyzers.vendor.registry import detect_vendor_input, vendor_tools
 from ubscope.check.baseline import SCHEMA as BASELINE_SCHEMA
 from ubscope.commands.common import add_chip_option, console, each_input
 from ubscope.probe.errors import InputError, ParameterError
@@ -31,20 +31,6 @@ from ubscope.probe.trace import TRACE_SUFFIX
 from ubscope.tui.loading import find_traces
 
 ORDER = 30
-VENDOR_OPTIONS = (
-    ("msadvisor", "--msadvisor", "FILE", "msadvisor result JSON or msprof-analyze advisor output"),
-    ("sanitizer", "--sanitizer", "LOG", "msSanitizer report (terminal capture or --log-file)"),
-    ("cpu_debug", "--cpu-debug", "LOG", "output of an Ascend C kernel run in CPU-debug mode"),
-    ("npuchk", "--npuchk", "DIR", "npuchk folder (or one *_npuchk.log) of a CPU-debug run"),
-    ("msprof_op", "--msprof-op", "DIR", "msprof op output folder (OPPROF_...) or one of its CSVs"),
-    (
-        "torch_npu",
-        "--torch-npu",
-        "DIR",
-        "torch_npu profiler output (*_ascend_pt or ASCEND_PROFILER_OUTPUT)",
-    ),
-    ("simulator", "--simulator", "DIR", "msprof op simulator output (OPPROF_.../simulator)"),
-)
 _ARROW_MAGIC = b"\xff\xff\xff\xff"
 # Files ubscope writes itself, recognised by their first bytes.
 _SNIFF_BYTES = 4096
@@ -70,9 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     analyze.add_argument("inputs", nargs="*", metavar="INPUT",
                          help="a .ubtrace and/or vendor output files or folders (auto-detected)")  # fmt: skip
-    for dest, flag, metavar, text in VENDOR_OPTIONS:
-        analyze.add_argument(flag, dest=dest, action="append", default=[], metavar=metavar,
-                             help=text)  # fmt: skip
+    add_vendor_options(analyze)
     analyze.add_argument("--format", choices=FORMATS, default="text", help="report format")
     analyze.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
     analyze.add_argument("--fail-on", choices=("error", "warning", "info"), default=None,
@@ -100,6 +84,24 @@ def _is_trace(path: Path) -> bool:
         return False
 
 
+def add_vendor_options(parser: argparse.ArgumentParser, help_prefix: str = "") -> None:
+    """One repeatable option per registered vendor tool (``--sanitizer LOG`` ...)."""
+    for tool in vendor_tools():
+        parser.add_argument(
+            tool.option,
+            dest=tool.name,
+            action="append",
+            default=[],
+            metavar=tool.metavar,
+            help=help_prefix + tool.help,
+        )
+
+
+def vendor_inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(tool name, path) for every vendor option given."""
+    return [(tool.name, path) for tool in vendor_tools() for path in getattr(args, tool.name, [])]
+
+
 def classify_inputs(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
     """([traces], [(vendor reader kind, path)]) from positional inputs; a folder
     that is not vendor output stands for the traces in it."""
@@ -125,10 +127,10 @@ def classify_inputs(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]
         except InputError:
             raise InputError(
                 path,
-                "neither a .ubtrace nor recognised vendor output (msSanitizer log, msadvisor "
-                "JSON, msprof op (simulator) folder, torch_npu profiler folder, CPU-debug "
-                "log, npuchk folder); name it with --sanitizer, --msadvisor, --msprof-op, "
-                "--simulator, --torch-npu, --cpu-debug or --npuchk"
+                "neither a .ubtrace nor recognised vendor output ("
+                + ", ".join(tool.what for tool in vendor_tools())
+                + "); name it with "
+                + ", ".join(tool.option for tool in vendor_tools())
                 + ("; a folder of traces holds *.ubtrace files" if path.is_dir() else ""),
             ) from None
     return traces, vendor
@@ -166,8 +168,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _analyze(args: argparse.Namespace) -> int:
     traces, vendor = classify_inputs(args.inputs)
-    for dest, _, _, _ in VENDOR_OPTIONS:
-        vendor.extend((dest, path) for path in getattr(args, dest))
+    vendor.extend(vendor_inputs(args))
     if not traces and not vendor:
         raise ParameterError(
             "give a trace and/or vendor output to analyze (see ubscope analyze --help)"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ubscope.analyzers.api import analyze_inputs
 from ubscope.analyzers.config import discover_config, load_config
-from ubscope.commands.analyze import VENDOR_OPTIONS
+from ubscope.commands.analyze import add_vendor_options, vendor_inputs
 from ubscope.commands.common import add_chip_option, console, progress
 from ubscope.probe.outputs import check_output_path, is_stdout
 
@@ -24,9 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "second trace to compare.",
     )
     report.add_argument("trace", help="a .ubtrace file")
-    for dest, flag, metavar, text in VENDOR_OPTIONS:
-        report.add_argument(flag, dest=dest, action="append", default=[], metavar=metavar,
-                            help=f"also read {text}")  # fmt: skip
+    add_vendor_options(report, help_prefix="also read ")
     report.add_argument("--compare", metavar="TRACE", help="a second trace shown side by side")
     report.add_argument(
         "-o",
@@ -52,7 +50,7 @@ def _report(args: argparse.Namespace) -> int:
 
     trace = Path(args.trace)
     compare = Path(args.compare) if args.compare else None
-    vendor = [(dest, path) for dest, *_ in VENDOR_OPTIONS for path in getattr(args, dest)]
+    vendor = vendor_inputs(args)
     inputs = (trace, *([compare] if compare else []), *(path for _, path in vendor))
     output = check_output_path(args.output or _default_output(trace, compare), inputs, stdout=True)
     base = load_config(args.config) if args.config else discover_config()

@@ -9,6 +9,7 @@ from ubscope.analyzers.vendor.tool import VendorTool
 TOOL = VendorTool(
     name="cpu_debug",
     sources=(CPU_DEBUG,),
+    what="an Ascend C CPU-debug log",
     metavar="LOG",
     help="output of an Ascend C kernel run in CPU-debug mode",
     detect=is_cpu_debug_output,

@@ -10,6 +10,7 @@ from ubscope.analyzers.vendor.tool import VendorTool
 TOOL = VendorTool(
     name="msadvisor",
     sources=(MSADVISOR, ADVISOR),
+    what="msadvisor / advisor output",
     metavar="FILE",
     help="msadvisor result JSON or msprof-analyze advisor output",
     detect=is_advisor_output,

@@ -9,6 +9,7 @@ from ubscope.analyzers.vendor.tool import VendorTool
 TOOL = VendorTool(
     name="msprof_op",
     sources=(MSPROF_OP,),
+    what="msprof op output",
     metavar="DIR",
     help="msprof op output folder (OPPROF_...) or one of its CSVs",
     detect=is_msprof_op_output,

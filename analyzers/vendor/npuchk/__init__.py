@@ -9,6 +9,7 @@ from ubscope.analyzers.vendor.tool import VendorTool
 TOOL = VendorTool(
     name="npuchk",
     sources=(NPUCHK,),
+    what="npuchk output",
     metavar="DIR",
     help="npuchk folder (or one *_npuchk.log) of a CPU-debug run",
     detect=is_npuchk_output,

@@ -9,6 +9,7 @@ from ubscope.analyzers.vendor.tool import VendorTool
 TOOL = VendorTool(
     name="sanitizer",
     sources=(SANITIZER,),
+    what="an msSanitizer report",
     metavar="LOG",
     help="msSanitizer report (terminal capture or --log-file)",
     detect=is_sanitizer_output,

@@ -9,6 +9,7 @@ from ubscope.analyzers.vendor.torch_npu.reader import TORCH_NPU, read_torch_npu
 TOOL = VendorTool(
     name="torch_npu",
     sources=(TORCH_NPU,),
+    what="torch_npu profiler output",
     metavar="DIR",
     help="torch_npu profiler output (*_ascend_pt or ASCEND_PROFILER_OUTPUT)",
     detect=is_torch_npu_output,
