@@ -66,10 +66,13 @@ def _stage(stages: list[dict], name: str, run: Callable[[], Any], expected: type
             result = run()
         except UbscopeError as error:
             entry.update(outcome="error", type=type(error).__name__, message=str(error))
-        except Exception as error:  # noqa: BLE001 - reported to the test as the bug found
-            entry.update(outcome="crash", type=type(error).__name__,
-                         message=(str(error).splitlines() or [""])[0][:300],
-                         where=_where(error))  # fmt: skip
+        except Exception as error:
+            entry.update(
+                outcome="crash",
+                type=type(error).__name__,
+                message=(str(error).splitlines() or [""])[0][:300],
+                where=_where(error),
+            )
         else:
             if isinstance(result, expected):
                 entry["outcome"] = "parsed"
@@ -136,9 +139,13 @@ def cli_pipeline(stages: list[dict], argv: list[str], cwd: str) -> None:
             except SystemExit as exit_:
                 code = exit_.code if isinstance(exit_.code, int) else 2
         entry.update(outcome="parsed", info={"code": code})
-    except Exception as error:  # noqa: BLE001 - an exception escaping main() is the bug
-        entry.update(outcome="crash", type=type(error).__name__,
-                     message=(str(error).splitlines() or [""])[0][:300], where=_where(error))  # fmt: skip
+    except Exception as error:
+        entry.update(
+            outcome="crash",
+            type=type(error).__name__,
+            message=(str(error).splitlines() or [""])[0][:300],
+            where=_where(error),
+        )
     finally:
         os.chdir(previous)
         warnings.showwarning = warnings._showwarning_orig  # main() replaces it
@@ -158,7 +165,7 @@ PIPELINES = {
 def serve() -> None:
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray output cannot corrupt replies
-    sys.stdout = io.TextIOWrapper(open(os.devnull, "wb"), encoding="utf-8")  # noqa: SIM115
+    sys.stdout = io.TextIOWrapper(open(os.devnull, "wb"), encoding="utf-8")
     protocol.write(json.dumps({"ready": True}) + "\n")
     protocol.flush()
     for line in sys.stdin:

@@ -29,19 +29,27 @@ def _missing_input_runs(out: Path) -> dict[str, list[list[str]]]:
         "demo": [["demo", "--chip", yaml, "--out", str(out / "demo")]],
         "run": [["run", "pool_demo", "--chip", yaml, "-o", str(out / "r.ubtrace")]],
         "kernels": [["kernels", "no_such_kernel"]],
-        "analyze": [["analyze", trace], ["analyze", "--sanitizer", f"{MISSING}.log"],
-                    ["analyze", "--torch-npu", MISSING], ["analyze", "--config", yaml, trace]],
+        "analyze": [
+            ["analyze", trace],
+            ["analyze", "--sanitizer", f"{MISSING}.log"],
+            ["analyze", "--torch-npu", MISSING],
+            ["analyze", "--config", yaml, trace],
+        ],
         "rules": [],  # reads nothing
         "rule": [["rule", "NOPE999"]],
         "trace": [["trace", "info", trace]],
         "tui": [["tui", trace], ["tui", trace, "--chip", yaml]],
         "report": [["report", trace, "-o", str(out / "r.html")]],
-        "export": [["export", trace, "-o", str(out / "e.json")],
-                   ["export", trace, "--format", "csv", "-o", str(out / "e.csv")]],
-        "check": [["check", trace, "--baseline", str(out / "base")],
-                  ["check", trace, "--budget", yaml]],
+        "export": [
+            ["export", trace, "-o", str(out / "e.json")],
+            ["export", trace, "--format", "csv", "-o", str(out / "e.csv")],
+        ],
+        "check": [
+            ["check", trace, "--baseline", str(out / "base")],
+            ["check", trace, "--budget", yaml],
+        ],
         "baseline": [["baseline", trace, "-o", str(out / "base")]],
-    }  # fmt: skip
+    }
 
 
 def _cases() -> list[tuple[str, list[str]]]:
@@ -66,7 +74,9 @@ def test_every_command_has_a_missing_input_case(tmp_path):
     assert set(_command_names()) == set(_missing_input_runs(tmp_path))
 
 
-@pytest.mark.parametrize(("command", "argv"), _cases(), ids=lambda v: "-".join(v)[:50] if isinstance(v, list) else v)  # fmt: skip
+@pytest.mark.parametrize(
+    ("command", "argv"), _cases(), ids=lambda v: "-".join(v)[:50] if isinstance(v, list) else v
+)
 def test_missing_input_is_one_line_exit_2(capsys, tmp_path, command, argv):
     code = main(_with_out(argv, tmp_path))
     captured = capsys.readouterr()
@@ -79,7 +89,9 @@ def test_missing_input_is_one_line_exit_2(capsys, tmp_path, command, argv):
         assert "nothere" in lines[0]
 
 
-@pytest.mark.parametrize(("command", "argv"), _cases(), ids=lambda v: "-".join(v)[:50] if isinstance(v, list) else v)  # fmt: skip
+@pytest.mark.parametrize(
+    ("command", "argv"), _cases(), ids=lambda v: "-".join(v)[:50] if isinstance(v, list) else v
+)
 def test_debug_shows_the_traceback(capsys, tmp_path, command, argv):
     code = main(["--debug", *_with_out(argv, tmp_path)])
     err = capsys.readouterr().err
@@ -110,9 +122,15 @@ def test_one_error_hierarchy():
         if isinstance(c, type) and issubclass(c, Exception) and not issubclass(c, Warning)
     ]
     assert {c.__name__ for c in user_errors} >= {
-        "UbscopeError", "InputError", "TraceError", "ChipProfileError", "ConfigError",
-        "VendorFormatError", "ParameterError", "EmulationError",
-    }  # fmt: skip
+        "UbscopeError",
+        "InputError",
+        "TraceError",
+        "ChipProfileError",
+        "ConfigError",
+        "VendorFormatError",
+        "ParameterError",
+        "EmulationError",
+    }
     for error_class in user_errors:
         assert issubclass(error_class, errors.UbscopeError) and error_class.exit_code == 2
     assert issubclass(errors.PartialReadWarning, UserWarning)

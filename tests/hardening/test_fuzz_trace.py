@@ -141,8 +141,11 @@ def _argument(name: str) -> st.SearchStrategy:
     if name == "allocated":
         return st.booleans()
     if name == "rows":  # Recorder.extend: whole rows recorded elsewhere (the CPU twin)
-        row = st.lists(st.sampled_from(HOSTILE_INT64) | st.integers(-64, 4096),
-                       min_size=ROW_WIDTH, max_size=ROW_WIDTH)  # fmt: skip
+        row = st.lists(
+            st.sampled_from(HOSTILE_INT64) | st.integers(-64, 4096),
+            min_size=ROW_WIDTH,
+            max_size=ROW_WIDTH,
+        )
         arrays = st.lists(row, max_size=4).map(
             lambda rows: np.array(rows, np.int64).reshape(-1, ROW_WIDTH)
         )
@@ -197,8 +200,16 @@ def test_negative_core_id_is_refused_by_the_recorder(worker, tmp_path):
     """The smallest case the fuzzer found, one allocation on core -2, is not
     recorded; the trace holds the other events and reads cleanly."""
     meta = new_metadata(load_chip().to_dict(), "k", {}, {"read": 0, "write": 0})
-    alloc = {"core_kind": int(CoreKind.AIV), "space": int(Space.UB), "addr": 0, "size": 32,
-             "aligned_size": 32, "name": "b", "tag": "t", "t_ps": 0}  # fmt: skip
+    alloc = {
+        "core_kind": int(CoreKind.AIV),
+        "space": int(Space.UB),
+        "addr": 0,
+        "size": 32,
+        "aligned_size": 32,
+        "name": "b",
+        "tag": "t",
+        "t_ps": 0,
+    }
     events = [("alloc", {**alloc, "core": -2}), ("alloc", {**alloc, "core": 0})]
     assert _write_events(tmp_path / "core.ubtrace", meta, events, 1) == 1
     assert read_trace_in(worker, tmp_path / "core.ubtrace", EVENTS)["events"] == 1

@@ -27,9 +27,15 @@ from .fuzzkit import (
     write_input,
 )
 
-SANITIZER_LOGS = ("illegal_write_ub.txt", "leak_check.txt", "racecheck_raw_hazard.txt",
-                  "unused_memory.txt", "synccheck_unpaired_set_flag.txt",
-                  "inter_thread_out_of_bounds.txt", "triton_session_with_banner.txt")  # fmt: skip
+SANITIZER_LOGS = (
+    "illegal_write_ub.txt",
+    "leak_check.txt",
+    "racecheck_raw_hazard.txt",
+    "unused_memory.txt",
+    "synccheck_unpaired_set_flag.txt",
+    "inter_thread_out_of_bounds.txt",
+    "triton_session_with_banner.txt",
+)
 # torch_npu file name -> sample it is seeded from
 TORCH_FILES = {
     "memory_record.csv": "torch_npu_level1_rank0/memory_record.csv",
@@ -46,8 +52,10 @@ TORCH_DIR = "rank0_ascend_pt/ASCEND_PROFILER_OUTPUT"
 
 
 @fuzz()
-@given(content=hostile_bytes(seeds.ADVISOR_JSON_SEEDS) | mutated_json(
-    [seeds.ADVISOR_RESULT, [seeds.ADVISOR_RESULT, seeds.ADVISOR_ODD_KEYS]]))  # fmt: skip
+@given(
+    content=hostile_bytes(seeds.ADVISOR_JSON_SEEDS)
+    | mutated_json([seeds.ADVISOR_RESULT, [seeds.ADVISOR_RESULT, seeds.ADVISOR_ODD_KEYS]])
+)
 def test_msadvisor_json(worker, content):
     with scratch() as folder:
         path = write_input(folder, "recommendation/20240101_1234.json", content)
@@ -84,7 +92,7 @@ CELLS = st.one_of(
             "",
             "问题综述",
         ]
-    ),  # fmt: skip
+    ),
     st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=20),  # as openpyxl allows
 )
 
@@ -193,17 +201,26 @@ def test_torch_npu_trace_view(worker, trace_view, data):
 
 
 def _line_cut_cases() -> list[tuple[str, str, str]]:
-    cases = [(f"mssanitizer_doc_examples/{name}", "report.log", "sanitizer")
-             for name in SANITIZER_LOGS]  # fmt: skip
+    cases = [
+        (f"mssanitizer_doc_examples/{name}", "report.log", "sanitizer") for name in SANITIZER_LOGS
+    ]
     cases += [(sample, f"{TORCH_DIR}/{name}", "torch_npu") for name, sample in TORCH_FILES.items()]
-    cases += [("torch_npu_level1_rank0/trace_view.SUBSET.json", f"{TORCH_DIR}/trace_view.json",
-               "torch_npu"),
-              ("msopprof_doc_examples/OpBasicInfo_example.csv", "OpBasicInfo.csv", "msprof_op")]  # fmt: skip
+    cases += [
+        (
+            "torch_npu_level1_rank0/trace_view.SUBSET.json",
+            f"{TORCH_DIR}/trace_view.json",
+            "torch_npu",
+        ),
+        ("msopprof_doc_examples/OpBasicInfo_example.csv", "OpBasicInfo.csv", "msprof_op"),
+    ]
     return cases
 
 
-@pytest.mark.parametrize(("sample", "name", "kind"), _line_cut_cases(),
-                         ids=[case[0].split("/")[-1] for case in _line_cut_cases()])  # fmt: skip
+@pytest.mark.parametrize(
+    ("sample", "name", "kind"),
+    _line_cut_cases(),
+    ids=[case[0].split("/")[-1] for case in _line_cut_cases()],
+)
 def test_truncation_at_line_boundaries(worker, samples, tmp_path, sample, name, kind):
     """Every real sample cut just before, at and after line ends (40 cuts per
     file, 500 in the long profile): a report of the complete part or a
@@ -225,7 +242,9 @@ def test_msprof_op_block_ids_that_are_not_integers(worker, tmp_path, block_id):
     read_then_analyze(worker, "msprof op CSV", "msprof_op", path)
 
 
-@pytest.mark.parametrize("line", ["9" * 5000, "\u00b2", "\u0663"], ids=["5000-digits", "superscript-2", "arabic-3"])  # fmt: skip
+@pytest.mark.parametrize(
+    "line", ["9" * 5000, "\u00b2", "\u0663"], ids=["5000-digits", "superscript-2", "arabic-3"]
+)
 def test_sanitizer_frame_line_numbers_that_int_rejects(worker, tmp_path, line):
     """A stack frame whose line number is digits int() refuses (found by the
     long profile: the SARIF output raised ValueError)."""

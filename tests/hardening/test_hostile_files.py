@@ -90,14 +90,24 @@ def _profile(tmp_path: Path, section: str, key: str, value: object) -> Path:
 @pytest.mark.parametrize(
     "section, key, value, message",
     [
-        ("memory", "UB", 2**63, "memory.UB: must be from 1 to 67,108,864, got 9,223,372,036,854,775,808"),
+        (
+            "memory",
+            "UB",
+            2**63,
+            "memory.UB: must be from 1 to 67,108,864, got 9,223,372,036,854,775,808",
+        ),
         ("memory", "UB", 1e30, "memory.UB: must be from 1 to 67,108,864"),
         ("alignment", "UB", 1e30, "alignment.UB: must be from 1 to 65,536"),
         ("gm", "size_bytes", 2**63, "gm.size_bytes: must be from 1 to 1,125,899,906,842,624"),
-        ("compute", "fp16_tflops", 1e30, "compute.fp16_tflops: must be from 0.001 to 100,000, got 1e+30"),
+        (
+            "compute",
+            "fp16_tflops",
+            1e30,
+            "compute.fp16_tflops: must be from 0.001 to 100,000, got 1e+30",
+        ),
         ("cores", "cube", 10**9, "cores.cube: must be from 1 to 1,024"),
     ],
-)  # fmt: skip
+)
 def test_absurd_chip_figures_are_one_line_naming_field_and_range(
     tmp_path, capsys, section, key, value, message
 ):

@@ -69,8 +69,16 @@ OPERATOR_MEMORY_HEADER = (
     "Allocation Total Active(MB),Release Total Allocated(MB),Release Total Reserved(MB),"
     "Release Total Active(MB),Stream Ptr,Device Type\r\n"
 )
-OPERATORS = ("aten::empty_strided", "aten::mm", "aten::add", "aten::layer_norm",
-             "aten::_softmax", "npu::npu_incre_flash_attention", "aten::cat", "aten::copy_")  # fmt: skip
+OPERATORS = (
+    "aten::empty_strided",
+    "aten::mm",
+    "aten::add",
+    "aten::layer_norm",
+    "aten::_softmax",
+    "npu::npu_incre_flash_attention",
+    "aten::cat",
+    "aten::copy_",
+)
 
 
 def _analyze_in_child(kind: str, path: Path) -> dict:
@@ -130,8 +138,10 @@ def big_trace(tmp_path_factory) -> tuple[Path, int]:
     report = re.fullmatch(r"wrote (\d+) events to .*", done.stdout.strip())
     assert report is not None, done.stdout
     written = int(report.group(1))
-    print(f"\n10M-event trace: {written} events, {path.stat().st_size / 1e6:.0f} MB on disk, "
-          f"written in {time.perf_counter() - start:.0f} s")  # fmt: skip
+    print(
+        f"\n10M-event trace: {written} events, {path.stat().st_size / 1e6:.0f} MB on disk, "
+        f"written in {time.perf_counter() - start:.0f} s"
+    )
     return path, written
 
 
@@ -153,8 +163,10 @@ def test_report_of_ten_million_events_within_2_gb_and_10_mb(big_trace, tmp_path)
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", REPORT_CHILD, str(path), str(output)],
-        capture_output=True, text=True, timeout=1800,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     rss = int(done.stdout.strip().splitlines()[-1])
     print(

@@ -42,9 +42,24 @@ FORBIDDEN_CALLS = {
     "os": {"system", "popen"},
 }
 FORBIDDEN_BUILTINS = {"eval", "exec", "__import__"}
-FORBIDDEN_IMPORTS = {"pickle", "cPickle", "dill", "cloudpickle", "marshal", "shelve", "socket",
-                     "urllib", "urllib.request", "http.client", "requests", "httpx", "aiohttp",
-                     "webbrowser", "ftplib", "smtplib"}  # fmt: skip
+FORBIDDEN_IMPORTS = {
+    "pickle",
+    "cPickle",
+    "dill",
+    "cloudpickle",
+    "marshal",
+    "shelve",
+    "socket",
+    "urllib",
+    "urllib.request",
+    "http.client",
+    "requests",
+    "httpx",
+    "aiohttp",
+    "webbrowser",
+    "ftplib",
+    "smtplib",
+}
 UNSAFE_LOADERS = {"Loader", "FullLoader", "UnsafeLoader", "CLoader", "CFullLoader", "CUnsafeLoader"}
 
 
@@ -123,8 +138,16 @@ def test_the_checker_catches_what_it_claims(tmp_path):
         "subprocess.run('ls', shell=True)\nimport numpy as np\nnp.load('x', allow_pickle=True)\n"
     )
     found = " ".join(_violations(bad, tmp_path))
-    for expected in ("import pickle", "import socket", "pickle.loads", "yaml.load", "eval()",
-                     "shell=", "allow_pickle=", "yaml.Loader"):  # fmt: skip
+    for expected in (
+        "import pickle",
+        "import socket",
+        "pickle.loads",
+        "yaml.load",
+        "eval()",
+        "shell=",
+        "allow_pickle=",
+        "yaml.Loader",
+    ):
         assert expected in found, expected
 
 
@@ -159,9 +182,11 @@ def test_names_in_a_trace_cannot_make_a_command_write_elsewhere(
         (["export", trace, "-o", str(out / "p.json")], {out / "p.json"}),
         (["export", trace, "--format", "csv", "-o", str(out / "e.csv")], {out / "e.csv"}),
         (["baseline", trace, "-o", str(out / "base")], {out / "base"}),
-        (["check", trace, "--baseline", str(out / "new"), "--missing-baseline", "new"],
-         {out / "new"}),
-    ]  # fmt: skip
+        (
+            ["check", trace, "--baseline", str(out / "new"), "--missing-baseline", "new"],
+            {out / "new"},
+        ),
+    ]
     allowed: set[Path] = set()
     for argv, outputs in runs:
         assert main(argv) in (0, 1), capsys.readouterr().err

@@ -56,8 +56,12 @@ def _recorded() -> pa.Table:
     return recorder.table()
 
 
-def _write(path: Path, batches: list[pa.RecordBatch] | pa.Table, meta: dict | None = None,
-           level: int | None = None) -> Path:  # fmt: skip
+def _write(
+    path: Path,
+    batches: list[pa.RecordBatch] | pa.Table,
+    meta: dict | None = None,
+    level: int | None = None,
+) -> Path:
     table = batches if isinstance(batches, pa.Table) else pa.Table.from_batches(batches)
     schema = table.schema.with_metadata({METADATA_KEY: json.dumps(meta or _meta()).encode()})
     options = pa.ipc.IpcWriteOptions(
@@ -188,8 +192,9 @@ def test_a_reordered_kind_dictionary_is_read_by_name(tmp_path):
     kinds = table.column("kind").combine_chunks()
     reversed_labels = enum_labels(EventKind)[::-1]
     codes = [reversed_labels.index(label) for label in kinds.to_pylist()]
-    reordered = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int8()),
-                                               pa.array(reversed_labels))  # fmt: skip
+    reordered = pa.DictionaryArray.from_arrays(
+        pa.array(codes, pa.int8()), pa.array(reversed_labels)
+    )
     path = _write(tmp_path / "kinds.ubtrace", _replace(table, "kind", reordered))
     events = read_trace(path).events
     # recorded as alloc, free, alloc, free, ...: codes 2 and 3 of EventKind
@@ -219,8 +224,9 @@ def test_host_event_on_core_minus_two_is_refused_by_recorder_and_reader(tmp_path
     with pytest.raises(TraceError, match=f"column 'core', event {BAD_ROW}: core is -2"):
         read_trace(path)
     out = tmp_path / "host.json"
-    _one_line_exit_2(capsys, ["export", str(path), "--format", "perfetto", "-o", str(out)],
-                     "column 'core'")  # fmt: skip
+    _one_line_exit_2(
+        capsys, ["export", str(path), "--format", "perfetto", "-o", str(out)], "column 'core'"
+    )
     assert not out.exists()
 
 
@@ -232,8 +238,17 @@ def test_out_of_range_values_are_refused_by_both(tmp_path, column, value):
     """Negative sizes, addresses and durations, times near int64's end (their
     sums would wrap), a core index past int16: refused when recorded and when read."""
     recorder = Recorder()
-    args = {"core_kind": CoreKind.AIV, "core": 0, "space": Space.UB, "addr": 0, "size": 32,
-            "aligned_size": 32, "name": "b", "tag": "t", "t_ps": 0}  # fmt: skip
+    args = {
+        "core_kind": CoreKind.AIV,
+        "core": 0,
+        "space": Space.UB,
+        "addr": 0,
+        "size": 32,
+        "aligned_size": 32,
+        "name": "b",
+        "tag": "t",
+        "t_ps": 0,
+    }
     recorded = {"start_ps": "t_ps"}.get(column, column)
     if recorded in args:
         recorder.alloc(**{**args, recorded: value})
@@ -299,8 +314,10 @@ print(json.dumps({"events": trace.event_count, "complete": trace.complete,
 def _read_in_child(path: Path) -> dict:
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(path), str(MEMORY_BUDGET)],
-        capture_output=True, text=True, timeout=CHILD_SECONDS,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=CHILD_SECONDS,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -314,8 +331,9 @@ def _zero_batch(rows: int, dictionary: pa.Array | None = None) -> pa.RecordBatch
             index = field.type.index_type.to_pandas_dtype()
             labels = dictionary if dictionary is not None and field.name == "name" else None
             if labels is None:
-                labels = pa.array(enum_labels(_ENUM_OF[field.name]) if field.name in _ENUM_OF
-                                  else [""])  # fmt: skip
+                labels = pa.array(
+                    enum_labels(_ENUM_OF[field.name]) if field.name in _ENUM_OF else [""]
+                )
             arrays.append(pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, index)), labels))
         else:
             arrays.append(pa.array(np.zeros(rows, field.type.to_pandas_dtype())))

@@ -53,8 +53,12 @@ def read_capped(kind: str, path: Path) -> dict:
     try:
         done = subprocess.run(
             [sys.executable, "-c", CHILD, str(ALLOWANCE), kind, str(path)],
-            capture_output=True, text=True, timeout=TIMEOUT, env=env, cwd=path.parent,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=env,
+            cwd=path.parent,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{kind} reader: no answer within {TIMEOUT} s on {path.name}")
     assert done.returncode == 0, done.stderr[-2000:]

@@ -32,14 +32,14 @@ from ubscope.tui.loading import TraceRequest
 
 HEADER = "instr,addr,pipe,call_count,cycles,running_time(us),detail\n"
 # The two data moves of the real sample: UB 0x200 <- GM, UB 0x400 -> GM, 256 B each.
-LOAD = 'MOV_OUT_TO_UB,288400800,MTE2,16,5376,2.990000,"Src:OUT,Dst:UB,XD:X19=0x200,XN:X15=0x112fa600,XM:X20=0x80010,id:6"\n'  # noqa: E501
-STORE = 'MOV_UB_TO_OUT,288400416,MTE3,16,5391,2.900000,"Src:UB,Dst:OUT,XD:X13=0x11301800,XN:X15=0x400,XM:X14=0x80010,id:7"\n'  # noqa: E501
+LOAD = 'MOV_OUT_TO_UB,288400800,MTE2,16,5376,2.990000,"Src:OUT,Dst:UB,XD:X19=0x200,XN:X15=0x112fa600,XM:X20=0x80010,id:6"\n'
+STORE = 'MOV_UB_TO_OUT,288400416,MTE3,16,5391,2.900000,"Src:UB,Dst:OUT,XD:X13=0x11301800,XN:X15=0x400,XM:X14=0x80010,id:7"\n'
 VADD = (
     'VADD,288401332,VECTOR,8,2944,0.104000,"XD:X16=0x400,XN:X13=0,XM:X14=0x200,Dtype:F16,Id:517"\n'
 )
 # A load into UB 0x210: 16 B past a 32 B boundary.
-MISALIGNED = 'MOV_OUT_TO_UB,288400900,MTE2,4,900,0.800000,"Src:OUT,Dst:UB,XD:X19=0x210,XN:X15=0x10000000,XM:X20=0x40010,id:8"\n'  # noqa: E501
-ALIGN_V2 = 'MOV_OUT_TO_UB_ALIGN_V2,288401000,MTE2,1,300,0.200000,"Src:OUT,Dst:UB,XD:X1=0x800,XN:X2=0x10001000,config0:0x123"\n'  # noqa: E501
+MISALIGNED = 'MOV_OUT_TO_UB,288400900,MTE2,4,900,0.800000,"Src:OUT,Dst:UB,XD:X19=0x210,XN:X15=0x10000000,XM:X20=0x40010,id:8"\n'
+ALIGN_V2 = 'MOV_OUT_TO_UB_ALIGN_V2,288401000,MTE2,1,300,0.200000,"Src:OUT,Dst:UB,XD:X1=0x800,XN:X2=0x10001000,config0:0x123"\n'
 
 
 def opprof(write, *rows: str, core: str = "core3.veccore0") -> Path:
@@ -120,9 +120,9 @@ def test_dump_gives_the_execution_order_and_times(write):
     root = opprof(write, LOAD)
     write(
         "OPPROF_20250101_X/dump/core3.veccore0.instr_log.dump",
-        "[info] [00000254] (PC: 0x10cfa000) SCALAR   : (Binary: 0x07000001) MOV_XD_IMM  XD:X0=0x1, IMM:0x1,\n"  # noqa: E501
-        "[info] [00000545] (PC: 0x10cfa058) MTE2     : (Binary: 0x74401100) MOV_OUT_TO_UB  Src:OUT, Dst:UB, XD:X0=0x100, XN:X1=0x10000000, XM:X2=0x10010\n"  # noqa: E501
-        "[info] [00000900] (PC: 0x10cfa060) MTE3     : (Binary: 0x74401101) MOV_UB_TO_OUT  Src:UB, Dst:OUT, XD:X3=0x10000200, XN:X4=0x100, XM:X2=0x10010\n",  # noqa: E501
+        "[info] [00000254] (PC: 0x10cfa000) SCALAR   : (Binary: 0x07000001) MOV_XD_IMM  XD:X0=0x1, IMM:0x1,\n"
+        "[info] [00000545] (PC: 0x10cfa058) MTE2     : (Binary: 0x74401100) MOV_OUT_TO_UB  Src:OUT, Dst:UB, XD:X0=0x100, XN:X1=0x10000000, XM:X2=0x10010\n"
+        "[info] [00000900] (PC: 0x10cfa060) MTE3     : (Binary: 0x74401101) MOV_UB_TO_OUT  Src:UB, Dst:OUT, XD:X3=0x10000200, XN:X4=0x100, XM:X2=0x10010\n",
     )
     report = read_simulator(root)
     timeline = report.tables["timeline"]
