@@ -51,7 +51,7 @@ def _report(args: argparse.Namespace) -> int:
     trace = Path(args.trace)
     compare = Path(args.compare) if args.compare else None
     vendor = vendor_inputs(args)
-    inputs = (trace, *([compare] if compare else []), *(path for _, path in vendor))
+    inputs = [trace, *([compare] if compare else []), *(Path(path) for _, path in vendor)]
     output = check_output_path(args.output or _default_output(trace, compare), inputs, stdout=True)
     base = load_config(args.config) if args.config else discover_config()
     config = base.with_overrides(chip=args.chip)
