@@ -102,3 +102,15 @@ def test_corrupt_baselines_name_the_file(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(ConfigError, match=message):
         read_baseline(path)
+
+
+def test_unreadable_baselines_are_one_line_errors(tmp_path):
+    # Baselines go through the capped reader of every small input: 1 MiB, UTF-8.
+    big = tmp_path / "big.json"
+    big.write_text(" " * (1024 * 1024 + 1))
+    with pytest.raises(ConfigError, match="big.json: too large for a ubscope baseline JSON file"):
+        read_baseline(big)
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"kernel": "caf\xe9"}')
+    with pytest.raises(ConfigError, match="latin.json: not UTF-8 text"):
+        read_baseline(latin)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ubscope.check.measurement import Measurement
-from ubscope.probe.errors import ConfigError
+from ubscope.probe.errors import ConfigError, read_input_text
 from ubscope.probe.outputs import write_text
 from ubscope.probe.text import printable_path
 
@@ -74,11 +74,7 @@ def baseline_text(measurement: Measurement) -> str:
 def read_baseline(path: str | os.PathLike[str]) -> Baseline:
     """Read and validate one baseline file; ConfigError naming the file otherwise."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise ConfigError(path, f"cannot read the baseline ({reason})") from None
+    text = read_input_text(path, ConfigError, "a ubscope baseline JSON file")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
