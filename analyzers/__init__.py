@@ -60,7 +60,8 @@ from ubscope.analyzers.output import (
     render_text,
     to_document,
 )
-from ubscope.analyzers.rules.base import REGISTRY, Rule
+from ubscope.analyzers.rules import load_rules
+from ubscope.analyzers.rules.base import REGISTRY, Rule, Threshold, register
 from ubscope.analyzers.rules.explain import RuleDoc, explain_rule, rule_text
 from ubscope.analyzers.series import (
     OccupancySeries,
@@ -109,6 +110,7 @@ __all__ = [
     "Rule",
     "RuleDoc",
     "Severity",
+    "Threshold",
     "TraceContext",
     "VendorTool",
     "analyze_inputs",
@@ -132,6 +134,7 @@ __all__ = [
     "format_value",
     "kv_usage_over_time",
     "load_config",
+    "load_rules",
     "metric_families",
     "metric_unit",
     "metric_value",
@@ -140,6 +143,7 @@ __all__ = [
     "places",
     "read_vendor",
     "redzone_writes",
+    "register",
     "render_text",
     "rule_text",
     "to_document",

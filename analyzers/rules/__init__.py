@@ -1,7 +1,9 @@
 """Rules: one file per code, one folder per family (``ub/ub001.py``, ``aln/``,
-``frg/``, ``gm/``). Importing this package imports every rule module, so each
-registers itself in :data:`ubscope.analyzers.rules.base.REGISTRY`; rules of other
-packages come in through the ``ubscope.rules`` entry point group."""
+``frg/``, ``gm/``). Importing this package imports every rule module and every
+vendor tool's rules, so each registers itself in
+:data:`ubscope.analyzers.rules.base.REGISTRY`; rules of other packages come in
+through the ``ubscope.rules`` entry point group when :func:`load_rules` is first
+called."""
 
 from __future__ import annotations
 
@@ -49,22 +51,26 @@ def load_plugins() -> None:
             )
 
 
-@functools.cache
-def _import_all() -> None:
+def _import_builtin_rules() -> None:
     for info in pkgutil.walk_packages(__path__, f"{__name__}."):
         importlib.import_module(info.name)
     load_vendor_rules()
+
+
+@functools.cache
+def _load_plugins_once() -> None:
     load_plugins()
 
 
 def load_rules() -> dict[str, type[Rule]]:
-    """The registry (code -> rule class), once every rule module of this package
-    and every rule plugin is imported."""
-    _import_all()
+    """The registry (code -> rule class): the built-in rules, registered when this
+    package is imported, and the rule plugins, loaded on the first call (after
+    import, so that a plugin may import the ``ubscope.analyzers`` facade)."""
+    _load_plugins_once()
     return REGISTRY
 
 
-load_rules()
+_import_builtin_rules()
 
 __all__ = [
     "ENTRY_POINT_GROUP",

@@ -8,7 +8,7 @@ import json
 from rich.table import Table
 from rich.text import Text
 
-from ubscope.analyzers import REGISTRY, explain_rule, rule_text
+from ubscope.analyzers import explain_rule, load_rules, rule_text
 from ubscope.commands.common import console
 from ubscope.probe.errors import ParameterError
 
@@ -37,7 +37,7 @@ def _rules(args: argparse.Namespace) -> int:
     header = ("code", "name", "severity", "input", "summary")
     rows = [
         (code, rule.name, str(rule.severity), rule.input_kind, rule.summary())
-        for code, rule in sorted(REGISTRY.items())
+        for code, rule in sorted(load_rules().items())
     ]
     out = console()
     if not out.is_terminal:
