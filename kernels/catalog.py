@@ -12,10 +12,10 @@ import warnings
 from importlib import metadata
 from pathlib import Path
 
-import ubscope.kernels.gemm.specs  # noqa: F401
+import ubscope.kernels.gemm.specs  # each module registers its kernels on import
+import ubscope.kernels.layernorm.specs
+import ubscope.kernels.paged_attention.specs  # noqa: F401
 from ubscope.kernels import (
-    layernorm,  # noqa: F401
-    paged_attention,  # noqa: F401
     pool_demo,  # noqa: F401
     sparse_attention,  # noqa: F401
     sparse_matmul,  # noqa: F401

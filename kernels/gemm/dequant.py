@@ -10,14 +10,15 @@ import numpy as np
 
 from ubscope.kernels.gemm import int4_pack
 from ubscope.kernels.gemm.plan import FRACTAL, Int4Plan, Tile
-from ubscope.kernels.gemm.ub_buffers import BumpBuffers, QueueBuffers
+from ubscope.kernels.gemm.ub_buffers import DequantBuffers
 from ubscope.probe.device import Core
 from ubscope.probe.memory import vector
 from ubscope.probe.memory.arena import LocalTensor
+from ubscope.probe.memory.broadcast import broadcast_rows
+from ubscope.probe.memory.buffers import Carved
 from ubscope.probe.memory.datacopy import BLOCK, copy_rows
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.pools import align_up
-from ubscope.probe.memory.tpipe import TPipe
 
 
 @dataclass(frozen=True)
@@ -60,26 +61,10 @@ def _unpacker(plan: Int4Plan, packed: _PackedTile) -> Callable[[np.ndarray], np.
     return from_blocks
 
 
-def _broadcast_rows(
-    op: str,
-    ufunc: np.ufunc,
-    out: LocalTensor,
-    table: LocalTensor,
-    rows: int,
-    cols: int,
-    group_of_row: np.ndarray | None,
-) -> None:
-    """``out[r, :] = ufunc(out[r, :], table[group(r), :])``: a vector op whose
-    second operand is re-read row after row (repeat stride 0 on the device)."""
-
-    def body(tile: np.ndarray, table_data: np.ndarray) -> np.ndarray:
-        if group_of_row is None:
-            return ufunc(tile.reshape(rows, cols), table_data[:cols]).reshape(-1)
-        groups = int(group_of_row[-1]) + 1
-        table_rows = table_data[: groups * cols].reshape(groups, cols)
-        return ufunc(tile.reshape(rows, cols), table_rows[group_of_row]).reshape(-1)
-
-    vector.apply(op, out, (out, table), rows * cols, body)
+def _scale_and_offset(plan: Int4Plan, params: Carved) -> tuple[LocalTensor, LocalTensor]:
+    """The scale rows and, ``max_groups`` rows on, the offset rows of a params tile."""
+    rows = params["params"]
+    return rows, rows[plan.max_groups * plan.ub_cols :]
 
 
 def _wait_flag(core: Core, pipe: str, ready_ps: int) -> None:
@@ -91,37 +76,35 @@ def _wait_flag(core: Core, pipe: str, ready_ps: int) -> None:
 class Dequantizer:
     """One AIV's share of a block: int4 tiles in, fp16 tiles out to the workspace."""
 
-    def __init__(
-        self, core: Core, plan: Int4Plan, gm: dict[str, GlobalTensor], pipe: TPipe
-    ) -> None:
+    def __init__(self, core: Core, plan: Int4Plan, gm: dict[str, GlobalTensor]) -> None:
         self.core, self.plan, self.gm = core, plan, gm
-        self.buffers = QueueBuffers(pipe, plan) if plan.pool == "tpipe" else BumpBuffers(core, plan)
-        self.column_params: LocalTensor | None = None
+        self.buffers = DequantBuffers(core, plan)
+        self.column_params: Carved | None = None
 
-    def _load_params(self, tile: Tile, ub_cols: int) -> tuple[LocalTensor, LocalTensor]:
+    def _load_params(self, tile: Tile, ub_cols: int) -> Carved:
         """Copy the scale and offset rows ``tile`` needs into UB: scale rows
-        first, offset rows from ``max_groups`` rows on (returned as a view)."""
+        first, offset rows from ``max_groups`` rows on."""
         plan = self.plan
         first = tile.k0 // plan.group_size if plan.group_size else 0
         last = (tile.k0 + tile.kt - 1) // plan.group_size if plan.group_size else 0
         rows = last - first + 1
-        params = self.buffers.take("params", np.float16)
-        offset_rows = params[plan.max_groups * plan.ub_cols :]
+        params = self.buffers.take("params")
+        scale_rows, offset_rows = _scale_and_offset(plan, params)
         with self.core.site("copy_scale"):
-            for name, dst in (("scale", params), ("offset", offset_rows)):
+            for name, dst in (("scale", scale_rows), ("offset", offset_rows)):
                 src = self.gm[name][first * plan.n + tile.n0 :]
                 copy_rows(dst, src, rows, tile.cols * 2, plan.n * 2, ub_cols * 2, plan.tail_copy)
-        return self.buffers.ready("params", params), offset_rows
+        return self.buffers.ready("params", params)
 
     def dequantize(self, tile: Tile, slot: GlobalTensor, slot_free_ps: int) -> None:
         """Dequantize ``tile`` into workspace ``slot`` (free from ``slot_free_ps`` on)."""
         plan, core, buffers = self.plan, self.core, self.buffers
         packed_tile = _packed_tile(plan, tile)
         cols = packed_tile.ub_cols
-        packed = buffers.take("packed", np.uint8)
+        packed = buffers.take("packed")
         with core.site("copy_w"):
             copy_rows(
-                packed,
+                packed["packed"],
                 self.gm["w"][packed_tile.gm_offset :],
                 packed_tile.rows,
                 packed_tile.row_bytes,
@@ -132,39 +115,46 @@ class Dequantizer:
         packed = buffers.ready("packed", packed)
         group_of_row: np.ndarray | None
         if plan.group_size:
-            params, offset_rows = self._load_params(tile, cols)
+            params = self._load_params(tile, cols)
             rows_in_tile = np.arange(tile.k0, tile.k0 + tile.kt) // plan.group_size
             group_of_row = rows_in_tile - tile.k0 // plan.group_size
         else:
             if self.column_params is None:
-                self.column_params = self._load_params(tile, cols)[0]
-            params = self.column_params
-            offset_rows, group_of_row = params[plan.max_groups * plan.ub_cols :], None
-        out = buffers.take("dequant", np.float16)
+                self.column_params = self._load_params(tile, cols)
+            params, group_of_row = self.column_params, None
+        scale_rows, offset_rows = _scale_and_offset(plan, params)
+        carved_out = buffers.take("dequant")
+        out = carved_out["dequant"]
         with core.site("dequant"):
             vector.apply(
                 "UnpackInt4",
                 out.reinterpret(np.uint32),
-                (packed,),
+                (packed["packed"],),
                 packed_tile.rows * packed_tile.ub_pitch,
                 _unpacker(plan, packed_tile),
                 ops_per_element=2,
             )
             buffers.give("packed", packed)
-            _broadcast_rows("Add", np.add, out, offset_rows, tile.kt, cols, group_of_row)
-            _broadcast_rows("Mul", np.multiply, out, params, tile.kt, cols, group_of_row)
+            broadcast_rows("Add", np.add, out, out, offset_rows, tile.kt, cols, group_of_row)
+            broadcast_rows("Mul", np.multiply, out, out, scale_rows, tile.kt, cols, group_of_row)
             if tile.rows_pad > tile.kt:  # UB garbage may be NaN, and 0 * NaN poisons y
                 pad_rows = tile.rows_pad - tile.kt
                 vector.duplicate(out[tile.kt * cols :], 0.0, pad_rows * cols)
         if plan.group_size:
             buffers.give("params", params)
-        out = buffers.ready("dequant", out)
+        carved_out = buffers.ready("dequant", carved_out)
         _wait_flag(core, "MTE3", slot_free_ps)
         with core.site("copy_ws"):
             copy_rows(
-                slot, out, tile.rows_pad, tile.cols * 2, cols * 2, tile.cols * 2, plan.tail_copy
+                slot,
+                carved_out["dequant"],
+                tile.rows_pad,
+                tile.cols * 2,
+                cols * 2,
+                tile.cols * 2,
+                plan.tail_copy,
             )
-        buffers.give("dequant", out)
+        buffers.give("dequant", carved_out)
         buffers.end_round()
 
     def end_column(self) -> None:

@@ -53,7 +53,10 @@ def run_fp16(device: Device, params: dict[str, Any]) -> KernelResult:
     x64 = x.astype(np.float64)
     reference = _column_reference(lambda cols: fp16_gemm_reference(x64, w[:, cols]), plan)
     return KernelResult(
-        outputs={"y": gm["y"].numpy()}, references={"y": reference}, notes=_notes(plan, params)
+        outputs={"y": gm["y"].numpy()},
+        references={"y": reference},
+        notes=_notes(plan, params),
+        inputs={"x": x, "w": w},
     )
 
 

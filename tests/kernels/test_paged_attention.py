@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ubscope.kernels.paged_attention import SPEC, AttentionTiling, plan_decode
+from ubscope.kernels.paged_attention.scenario import decode_plan, plan_decode
+from ubscope.kernels.paged_attention.specs import SPEC
+from ubscope.kernels.paged_attention.tiling import AttentionTiling
 from ubscope.kernels.registry import run_kernel
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.events import Flag
@@ -25,10 +27,6 @@ def traced(chip, **overrides):
     recorder = Recorder()
     params, result = run(chip, recorder, **overrides)
     return params, result, recorder.table().to_pandas()
-
-
-def plan_of(params):
-    return plan_decode(params["batch"], params["max_seq_len"], params["steps"], params["seed"])
 
 
 SHAPES = [
@@ -67,7 +65,7 @@ def test_matches_float64_attention(chip, overrides):
     out, ref = result.outputs["out"], result.reference("out")
     assert out.shape == (params["steps"], params["batch"], params["heads"], params["head_dim"])
     np.testing.assert_allclose(out.astype(np.float64), ref, rtol=1e-2, atol=1e-2)
-    lengths = [n for step in plan_of(params) for n in step.lengths]
+    lengths = [n for step in decode_plan(params) for n in step.lengths]
     assert any(n % params["block_size"] for n in lengths)  # partly filled last pages
 
 
@@ -85,6 +83,12 @@ def test_gm_traffic_is_the_minimum(chip, overrides):
     copies = ev[ev.kind == "copy"]
     read = copies[copies.src_space == "GM"].aligned_size.sum()
     written = copies[copies.space == "GM"].aligned_size.sum()
+    steps = decode_plan(params)
+    heads_bytes = params["batch"] * params["heads"] * params["head_dim"] * 2  # fp16 q or out
+    token_bytes = 2 * params["kv_heads"] * params["head_dim"] * 2  # one K and one V row
+    live_tokens = sum(sum(step.lengths) for step in steps)
+    assert read == len(steps) * heads_bytes + live_tokens * token_bytes
+    assert written == len(steps) * heads_bytes
     assert {"read": read, "write": written} == SPEC.minimal_traffic(params)
     assert not (copies["flags"] & int(Flag.TRUNCATED)).any()
 
@@ -95,7 +99,7 @@ def test_full_pages_use_datacopy_and_last_pages_datacopypad(chip, kv_heads):
     pages = ev[(ev.kind == "copy") & ev.name.isin(["k_page", "v_page"])]
     padded = (pages["flags"] & int(Flag.PADDED)) != 0
     block, row_bytes = params["block_size"], params["head_dim"] * 2
-    lengths = [n for step in plan_of(params) for n in step.lengths]
+    lengths = [n for step in decode_plan(params) for n in step.lengths]
     partial = sum(1 for n in lengths if n % block)
     full = sum(n // block for n in lengths)
     assert padded.sum() == 2 * partial * kv_heads
@@ -125,14 +129,14 @@ def test_paged_reserves_less_than_contiguous_for_the_same_workload(chip):
     assert paged_tokens == cont_tokens  # the same tokens were cached
     assert paged_allocs == paged_frees and cont_allocs == cont_frees  # all freed at the end
     assert paged_left == cont_left == 0
-    sequences = {seq for step in plan_of(params) for seq in step.sequences}
+    sequences = {seq for step in decode_plan(params) for seq in step.sequences}
     assert cont_allocs == len(sequences) * -(-params["max_seq_len"] // params["block_size"])
 
 
 def test_paged_hands_out_ceil_of_each_sequence_length(chip):
     params, _, ev = traced(chip, steps=4)
     final: dict[int, int] = {}
-    for step in plan_of(params):
+    for step in decode_plan(params):
         final.update(zip(step.sequences, step.lengths, strict=True))
     allocs = ev[ev.kind == "kv_page_alloc"].groupby("arg").size()
     expected = {seq: -(-n // params["block_size"]) for seq, n in final.items()}
