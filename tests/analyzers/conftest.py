@@ -1,8 +1,9 @@
-"""Fixtures of the analyzer tests: synthetic traces built with the real Recorder
-(``kit``) and pool_demo traces run once per session."""
+"""Fixtures of the analyzer tests: synthetic traces built with the real Recorder or
+run on the emulated device (``kit``) and pool_demo traces run once per session."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,6 +15,7 @@ from ubscope.analyzers.context import TraceContext
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
+from ubscope.probe.device import Block, Device
 from ubscope.probe.events import CoreKind, Space
 from ubscope.probe.recorder import Recorder
 from ubscope.probe.trace import Trace, new_metadata
@@ -62,6 +64,16 @@ class Synthetic:
         return seq
 
 
+def run_device(body: Callable[[Block], None], block_dim: int = 1) -> Trace:
+    """Run ``body(block)`` on the emulated device and return its trace."""
+    recorder = Recorder(batch_events=64)
+    device = Device(load_chip(), recorder)
+    device.launch("device_kernel", body, block_dim)
+    recorder.flush()
+    meta = new_metadata(device.chip.to_dict(), "device_kernel", {}, {})
+    return Trace(path=Path("device_kernel.ubtrace"), meta=meta, events=recorder.table().to_pandas())
+
+
 def analyze(trace: Trace, **config) -> Analysis:
     return analyze_trace(trace, Config(**config) if config else None)
 
@@ -83,8 +95,15 @@ def context(trace: Trace) -> TraceContext:
 @pytest.fixture
 def kit() -> SimpleNamespace:
     """The helpers above, for tests (the suite imports test modules by path)."""
-    return SimpleNamespace(Synthetic=Synthetic, analyze=analyze, codes=codes, only=only,
-                           context=context, KIB=KIB)  # fmt: skip
+    return SimpleNamespace(
+        Synthetic=Synthetic,
+        run_device=run_device,
+        analyze=analyze,
+        codes=codes,
+        only=only,
+        context=context,
+        KIB=KIB,
+    )
 
 
 # Small healthy configurations (the presets keep their own sizes).

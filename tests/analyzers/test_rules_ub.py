@@ -1,0 +1,103 @@
+"""UB rules (UB001-UB013: capacity, lifetimes, queues) on synthetic traces whose
+expected figures are worked out by hand."""
+
+from __future__ import annotations
+
+from ubscope.analyzers.api import analyze_trace
+from ubscope.probe.memory.positions import TPosition
+from ubscope.probe.memory.tpipe import TPipe, TQue
+
+KIB = 1024
+
+
+def test_overflow_is_located_at_the_first_allocation_past_capacity(kit):
+    s = kit.Synthetic()
+    s.alloc(0, 80 * KIB, "x")
+    s.alloc(80 * KIB, 80 * KIB, "y")
+    third = s.alloc(160 * KIB, 80 * KIB, "z")  # ends at 240 KiB > 192 KiB
+    analysis = kit.analyze(s.trace())
+    finding = kit.only(analysis, "UB001")
+    assert finding.evidence["first_past_seq"] == third
+    assert finding.location.first_seq == third
+    assert finding.evidence["peak_live_bytes"] == 240 * KIB
+    assert finding.evidence["bytes_over"] == 48 * KIB
+    assert (finding.location.addr_start, finding.location.addr_end) == (192 * KIB, 240 * KIB)
+    peaks = analysis.context.peaks
+    assert peaks.iloc[0]["peak_seq"] == third and peaks.iloc[0]["high_water"] == 240 * KIB
+    assert analysis.metrics["peak_bytes"]["UB"] == 240 * KIB
+
+
+def test_healthy_synthetic_trace_has_no_capacity_findings(kit):
+    s = kit.Synthetic()
+    for round_ in range(3):
+        s.alloc(0, 64 * KIB, "x")
+        s.load(0x1000 + round_ * 64 * KIB, 0, 64 * KIB)
+        s.free(0, 64 * KIB, "x")
+    assert not {"UB001", "UB004", "UB005", "UB006"} & set(kit.codes(kit.analyze(s.trace())))
+
+
+def test_queue_buffers_past_the_position_limit_hang_the_npu(kit):
+    def body(block):
+        pipe = TPipe(block.aiv)
+        for i in range(5):  # 5 double-buffered VECIN queues: 10 buffers > 8
+            pipe.init_buffer(TQue(TPosition.VECIN, name=f"in{i}"), 2, 1024)
+
+    finding = kit.only(analyze_trace(kit.run_device(body)), "UB007")
+    assert finding.evidence["buffers"] == 10
+    assert "VECIN" in finding.message and "hangs" in finding.message
+
+
+def test_overlapping_live_allocations_name_both_blocks(kit):
+    s = kit.Synthetic()
+    first = s.alloc(0, 4 * KIB, "a")
+    second = s.alloc(2 * KIB, 4 * KIB, "b")  # [2K, 6K) overlaps live [0, 4K)
+    s.free(0, 4 * KIB, "a")
+    s.free(2 * KIB, 4 * KIB, "b")
+    finding = kit.only(kit.analyze(s.trace()), "UB004")
+    assert finding.location.first_seq == second
+    assert finding.evidence["overlapped_seq"] == first
+
+
+def test_never_freed_and_pool_never_reset(kit):
+    s = kit.Synthetic()
+    for round_ in range(4):  # each round's tile stacks on the last, used, never freed
+        addr = round_ * 16 * KIB
+        s.alloc(addr, 16 * KIB, "tile", tag="copyin")
+        s.load(0x10000 + addr, addr, 16 * KIB)
+    analysis = kit.analyze(s.trace())
+    assert kit.only(analysis, "UB005").evidence["blocks"] == 4
+    never_reset = kit.only(analysis, "UB006")
+    assert never_reset.evidence["max_repeats"] == 3
+    assert never_reset.evidence["growth_per_round_bytes"] == 16 * KIB
+
+
+def test_red_zone_writes_are_counted_per_call_site(kit):
+    s = kit.Synthetic()
+    for _ in range(2):
+        s.rec.redzone_write(1, 0, 2, 190 * KIB, 4 * KIB, 2 * KIB, "spill", 0)
+    finding = kit.only(kit.analyze(s.trace()), "UB002")
+    assert finding.evidence["bytes_written"] == 8 * KIB
+    assert finding.evidence["bytes_past_capacity"] == 4 * KIB
+    assert finding.location.tag == "spill"
+
+
+def test_scratch_overlap_is_a_warning_on_910b(kit):
+    s = kit.Synthetic()
+    s.alloc(0, 186 * KIB, "big")  # past the 184 KiB safe budget, below 192 KiB
+    s.free(0, 186 * KIB, "big")
+    finding = kit.only(kit.analyze(s.trace()), "UB003")
+    assert str(finding.severity) == "warning"
+
+
+def test_block_usage_finds_unused_buffers(kit):
+    s = kit.Synthetic()
+    s.alloc(0, 4 * KIB, "used")
+    s.alloc(4 * KIB, 4 * KIB, "idle")
+    s.load(0x1000, 512, 1 * KIB)  # inside 'used', not at its start
+    s.free(0, 4 * KIB, "used")
+    s.free(4 * KIB, 4 * KIB, "idle")
+    analysis = kit.analyze(s.trace())
+    usage = analysis.context.block_usage
+    assert usage.first_row[0] >= 0 and usage.last_row[1] == -1
+    unused = kit.only(analysis, "UB011")
+    assert "'idle'" in unused.message
