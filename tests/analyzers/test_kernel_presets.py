@@ -47,15 +47,23 @@ def test_healthy_pool_demo_has_no_errors(pool_demo_traces, label):
     assert analysis.metrics["findings"]["error"] == 0
 
 
-def _runs():
+def test_every_expected_preset_exists():
+    """A renamed or removed preset fails here, rather than leaving the
+    parametrization below one case shorter."""
     specs = builtin_kernels()
-    for (kernel, preset), code in EXPECTED.items():
-        if kernel in specs and preset in specs[kernel].presets:
-            yield pytest.param(kernel, preset, code, id=f"{kernel}-{preset}")
+    missing = [
+        f"{kernel}:{preset}"
+        for kernel, preset in EXPECTED
+        if kernel not in specs or preset not in specs[kernel].presets
+    ]
+    assert missing == []
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("kernel", "preset", "code"), list(_runs()))
+@pytest.mark.parametrize(
+    ("kernel", "preset", "code"),
+    [pytest.param(*key, code, id="-".join(key)) for key, code in EXPECTED.items()],
+)
 def test_planted_preset_is_flagged(tmp_path, chip, kernel, preset, code):
     spec = builtin_kernels()[kernel]
     path = tmp_path / "t.ubtrace"
