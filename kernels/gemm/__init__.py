@@ -38,7 +38,7 @@ within 5 % of the weight bytes, then the fewest with the same tiles per block.
 
 ``fp16_gemm`` (:mod:`.fp16`) is the dense baseline with the same AIC side: fp16
 weights are copied GM -> L1 by the AIC itself in a cube launch, with no AIV and
-no workspace. :func:`.cost.weight_bytes` and :func:`.specs.modelled_time_ps`
+no workspace. :func:`.specs.weight_bytes` and :func:`.specs.modelled_time_ps`
 compare the two.
 
 Modules: :mod:`.plan` (tiling and validation), :mod:`.matmul`, :mod:`.dequant`,

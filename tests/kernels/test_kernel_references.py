@@ -17,6 +17,7 @@ from ubscope.kernels.gemm.reference import fp16_gemm_reference, int4_gemm_refere
 from ubscope.kernels.layernorm.reference import layernorm_reference
 from ubscope.kernels.paged_attention.reference import attention_reference
 from ubscope.kernels.registry import run_kernel
+from ubscope.kernels.sparse_attention import AttentionShape, reference_attention
 from ubscope.probe.kernel_spec import ATOL, RTOL
 
 EXACT = dict(rtol=1e-12, atol=1e-12)  # float64 against float64: rounding order only
@@ -192,6 +193,31 @@ def test_paged_attention_last_step_matches_the_cache_it_read(chip, overrides):
     )
     np.testing.assert_allclose(result.reference("out")[-1], expected, **EXACT)
     np.testing.assert_allclose(result.outputs["out"][-1].astype(np.float64), expected, RTOL, ATOL)
+
+
+# -- sparse attention ----------------------------------------------------------------
+
+
+def test_sparse_attention_reference_is_the_attention_layer():
+    """out = concat_h(softmax(q_h k_h^T / sqrt(d)) v_h) Wo^T with q, k, v = x Wq^T, x Wk^T,
+    x Wv^T, computed token by token and head by head within each sequence."""
+    rng = np.random.default_rng(4)
+    shape = AttentionShape(batch=2, seq_len=5, hidden=32, heads=4)
+    b, s, d = shape.batch, shape.seq_len, shape.head_dim
+    x = rng.standard_normal((b * s, 32)).astype(np.float16)
+    weights = {name: rng.standard_normal((32, 32)).astype(np.float16) for name in "qkvo"}
+    q, k, v = (x.astype(np.float64) @ weights[name].astype(np.float64).T for name in "qkv")
+    context = np.zeros((b * s, 32))
+    for seq in range(b):
+        rows = slice(seq * s, (seq + 1) * s)
+        for h in range(shape.heads):
+            cols = slice(h * d, (h + 1) * d)
+            for token in range(seq * s, (seq + 1) * s):
+                context[token, cols] = softmax_attention(
+                    q[token, cols], k[rows, cols], v[rows, cols]
+                )
+    expected = context @ weights["o"].astype(np.float64).T
+    np.testing.assert_allclose(reference_attention(x, weights, shape), expected, **EXACT)
 
 
 # -- torch, where installed --------------------------------------------------------
