@@ -17,12 +17,8 @@ import pytest
 
 from ubscope.analyzers.api import analyze_path, analyze_trace
 from ubscope.analyzers.vendor.registry import detect_vendor_input
-from ubscope.analyzers.vendor.simulator.reader import (
-    decode_moves,
-    read_simulator,
-    simulator_trace,
-    write_simulator_trace,
-)
+from ubscope.analyzers.vendor.simulator.reader import decode_moves, read_simulator
+from ubscope.analyzers.vendor.simulator.trace import simulator_trace, write_simulator_trace
 from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import VendorFormatError
 from ubscope.probe.events import CoreKind, Flag, Space

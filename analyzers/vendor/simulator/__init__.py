@@ -4,12 +4,8 @@ trace of a kernel that ran on no NPU."""
 from __future__ import annotations
 
 from ubscope.analyzers.vendor.simulator.detect import is_simulator_output
-from ubscope.analyzers.vendor.simulator.reader import (
-    SIMULATOR,
-    read_simulator,
-    simulator_trace,
-    write_simulator_trace,
-)
+from ubscope.analyzers.vendor.simulator.reader import SIMULATOR, read_simulator
+from ubscope.analyzers.vendor.simulator.trace import simulator_trace, write_simulator_trace
 from ubscope.analyzers.vendor.tool import VendorTool
 
 TOOL = VendorTool(

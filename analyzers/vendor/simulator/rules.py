@@ -1,7 +1,7 @@
 """Rules over ``msprof op simulator`` output (``SIM0xx``): data moves whose
 decoded on-chip operand is misaligned, and data moves that could not be
 decoded. The alignment and traffic rules of the trace run on the trace built
-from the same moves (:func:`~ubscope.analyzers.vendor.simulator.reader.simulator_trace`)."""
+from the same moves (:func:`~ubscope.analyzers.vendor.simulator.trace.simulator_trace`)."""
 
 from __future__ import annotations
 
