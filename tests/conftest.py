@@ -29,8 +29,9 @@ def device(chip, recorder):
     return Device(chip, recorder)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def vendor_samples() -> Path:
+    """The real vendor tool outputs; a test that needs them skips, saying why, without them."""
     if not VENDOR_SAMPLES.is_dir():
         pytest.skip(
             "../shared/vendor_samples not present (it exists only in the ubscope dev workspace)"

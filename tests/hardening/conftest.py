@@ -48,8 +48,6 @@ settings.register_profile(
     phases=tuple(Phase) if os.environ.get("UBSCOPE_FUZZ_SHRINK") == "1" else NO_SHRINK,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO.parent / "shared" / "vendor_samples"
 # pool_demo runs whose traces seed the trace fuzzing (small batches: many boundaries).
 SEED_RUNS = (None, "pool_no_reset", "freelist_fragmentation")
 
@@ -59,13 +57,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if target:
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         Path(f"{target}.{worker}").write_text(json.dumps(stats_document(), indent=1))
-
-
-@pytest.fixture(scope="session")
-def samples() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.skip("../shared/vendor_samples not present (it exists only in the dev workspace)")
-    return SAMPLES
 
 
 @pytest.fixture(scope="session")

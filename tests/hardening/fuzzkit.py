@@ -245,7 +245,7 @@ def mutated(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
 def hostile_bytes(seeds: list[bytes]) -> st.SearchStrategy[bytes]:
     """Random bytes, a seed cut anywhere, or a mutated seed."""
     if not seeds or not all(seeds):
-        # A missing sample must skip its test (the samples fixture), never fuzz a stand-in.
+        # A missing sample must skip its test (the vendor_samples fixture), never fuzz a stand-in.
         raise ValueError("hostile_bytes needs non-empty seeds")
     cut = st.sampled_from(seeds).flatmap(
         lambda seed: st.integers(0, len(seed)).map(lambda length: seed[:length])

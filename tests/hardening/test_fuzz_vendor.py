@@ -124,8 +124,10 @@ def test_advisor_xlsx(worker, workbook, mode, data):
 
 
 @pytest.fixture(scope="session")
-def sanitizer_logs(samples) -> list[bytes]:
-    return [(samples / "mssanitizer_doc_examples" / name).read_bytes() for name in SANITIZER_LOGS]
+def sanitizer_logs(vendor_samples) -> list[bytes]:
+    return [
+        (vendor_samples / "mssanitizer_doc_examples" / name).read_bytes() for name in SANITIZER_LOGS
+    ]
 
 
 @fuzz()
@@ -165,8 +167,8 @@ def test_msprof_op_csv(worker, name, in_folder, data):
 
 
 @pytest.fixture(scope="session")
-def torch_files(samples) -> dict[str, bytes]:
-    return {name: (samples / sample).read_bytes() for name, sample in TORCH_FILES.items()}
+def torch_files(vendor_samples) -> dict[str, bytes]:
+    return {name: (vendor_samples / sample).read_bytes() for name, sample in TORCH_FILES.items()}
 
 
 @fuzz()
@@ -185,8 +187,8 @@ def test_torch_npu_csv(worker, torch_files, name, in_folder, data):
 
 
 @pytest.fixture(scope="session")
-def trace_view(samples) -> bytes:
-    return (samples / "torch_npu_level1_rank0" / "trace_view.SUBSET.json").read_bytes()
+def trace_view(vendor_samples) -> bytes:
+    return (vendor_samples / "torch_npu_level1_rank0" / "trace_view.SUBSET.json").read_bytes()
 
 
 @fuzz()
@@ -221,11 +223,11 @@ def _line_cut_cases() -> list[tuple[str, str, str]]:
     _line_cut_cases(),
     ids=[case[0].split("/")[-1] for case in _line_cut_cases()],
 )
-def test_truncation_at_line_boundaries(worker, samples, tmp_path, sample, name, kind):
+def test_truncation_at_line_boundaries(worker, vendor_samples, tmp_path, sample, name, kind):
     """Every real sample cut just before, at and after line ends (40 cuts per
     file, 500 in the long profile): a report of the complete part or a
     one-line error."""
-    data = (samples / sample).read_bytes()
+    data = (vendor_samples / sample).read_bytes()
     cuts = line_boundaries(data, limit=500 if PROFILE == "long" else 40)
     for cut in cuts:
         path = write_input(tmp_path / str(cut), name, data[:cut])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.html_injection import EVIL
 from ubscope.analyzers import analyze_path
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.registry import run_kernel
@@ -14,7 +15,6 @@ from ubscope.probe.events import CoreKind, Flag, Space
 from ubscope.probe.recorder import Recorder
 from ubscope.probe.trace import new_metadata, write_table
 
-EVIL = "<script>alert(1)</script>"
 KIB = 1024
 
 

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.html_injection import EVIL
 from ubscope.reports.report import write_report
-
-from .conftest import EVIL
 
 CHROMIUM = next(
     (p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")

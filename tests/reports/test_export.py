@@ -8,12 +8,11 @@ from collections import Counter
 import pandas as pd
 import pytest
 
+from tests.helpers.html_injection import EVIL
 from ubscope.probe.events import EventKind
 from ubscope.reports import perfetto
 from ubscope.reports.csv_export import write_events_csv
 from ubscope.reports.perfetto import write_perfetto
-
-from .conftest import EVIL
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.helpers.html_injection import EVIL
 from ubscope.reports import views
 from ubscope.reports.escape import plot_text
 from ubscope.reports.figures_gm import MINIMAL_LABEL, roofline_figure, traffic_figure
 from ubscope.reports.figures_memory import Limits, allocation_map_figure, occupancy_figure
-
-from .conftest import EVIL
 
 UB = Limits("UB", capacity=192 * 1024, reserved_bytes=8 * 1024)
 

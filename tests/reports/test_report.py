@@ -8,14 +8,13 @@ import re
 import pytest
 from plotly.offline import get_plotlyjs
 
+from tests.helpers.html_injection import EVIL
 from ubscope import __version__
 from ubscope.analyzers import analyze_path
 from ubscope.probe.errors import InputError
 from ubscope.reports import report as report_module
 from ubscope.reports.escape import text
 from ubscope.reports.report import build_report, write_report
-
-from .conftest import EVIL
 
 SECTIONS = ("verdict", "findings", "vendor", "summary", "occupancy", "allocations",
             "fragmentation", "traffic", "roofline")  # fmt: skip

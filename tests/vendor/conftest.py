@@ -1,4 +1,4 @@
-"""Shared fixtures: the real vendor samples (dev workspace only) and file writers."""
+"""Shared fixtures: file writers (the real vendor samples are tests/conftest.py's vendor_samples)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "vendor_samples"
-
-
-@pytest.fixture
-def samples() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.skip("../shared/vendor_samples not present (only in the ubscope dev workspace)")
-    return SAMPLES
 
 
 @pytest.fixture

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.msadvisor_inputs import HTML, RESULT, ROWS, advisor_workbook
 from ubscope.analyzers.vendor.registry import detect_vendor_input, readers
-
-from .test_msadvisor import HTML, RESULT, ROWS, _workbook
 
 
 @pytest.mark.parametrize(
@@ -25,8 +24,8 @@ from .test_msadvisor import HTML, RESULT, ROWS, _workbook
         ("does/not/exist", None),
     ],
 )
-def test_real_samples(samples, relative, kind):
-    assert detect_vendor_input(samples / relative) == kind
+def test_real_samples(vendor_samples, relative, kind):
+    assert detect_vendor_input(vendor_samples / relative) == kind
 
 
 def test_synthetic(write, tmp_path):
@@ -47,12 +46,13 @@ def test_synthetic(write, tmp_path):
     assert detect_vendor_input(write("r/garbage.bin", b"\x00\xff" * 100)) is None
 
 
-def test_workbook(tmp_path):
+def testadvisor_workbook(tmp_path):
     pytest.importorskip("openpyxl")
     assert (
-        detect_vendor_input(_workbook(tmp_path / "mstt_advisor_1.xlsx", rows=ROWS)) == "msadvisor"
+        detect_vendor_input(advisor_workbook(tmp_path / "mstt_advisor_1.xlsx", rows=ROWS))
+        == "msadvisor"
     )
-    assert detect_vendor_input(_workbook(tmp_path / "other.xlsx", sheet="data")) is None
+    assert detect_vendor_input(advisor_workbook(tmp_path / "other.xlsx", sheet="data")) is None
 
 
 def test_reader_keys_are_rule_input_kinds():

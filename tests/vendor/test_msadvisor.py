@@ -1,7 +1,8 @@
 """Advisor readers: old msadvisor result JSON, msprof-analyze advisor xlsx and HTML.
 
-No real advisor output is public, so the fixtures are built here from the
-documented structure (vendor_formats.md §1).
+No real advisor output is public, so the fixtures are built (here and in
+tests/helpers/msadvisor_inputs.py) from the documented structure
+(vendor_formats.md §1).
 """
 
 from __future__ import annotations
@@ -12,25 +13,11 @@ import zipfile
 
 import pytest
 
+from tests.helpers.msadvisor_inputs import HTML, RESULT, ROWS, advisor_workbook
 from ubscope.analyzers.findings import Severity
 from ubscope.analyzers.vendor.msadvisor.reader import read_msadvisor
 from ubscope.probe.errors import PartialReadWarning, VendorFormatError
 
-RESULT = {
-    "classType": "0",
-    "errorCode": "0",
-    "summary": "Memory-bound operators found",
-    "extendResult": [
-        {
-            "type": "1",
-            "extendTitle": "Top operators",
-            "dataType": ["0", "2"],
-            "key": ["Op Name", "Bandwidth Usage"],
-            "value": [["Add_1", "0.93"], ["Mul_2", "0.88"]],
-        },
-        {"type": "0", "extendTitle": "Notes", "dataType": ["0"], "value": ["check tiling"]},
-    ],
-}
 # The self-test report's spellings: trailing spaces, snake case, rows flattened.
 ODD_SPELLING = {
     "classType": "0",
@@ -172,77 +159,10 @@ def test_result_deeper_than_the_search_bound_is_not_found(write):
         _json(write, data)
 
 
-HEADER = [
-    "category",
-    "description",
-    "suggestion",
-    "problem count",
-    "total_time(us)",
-    "time ratio",
-    "income(us)",
-    "income ratio",
-]
-
-
-def _workbook(path, sheet="problems", header=HEADER, rows=(), details=None):
-    openpyxl = pytest.importorskip("openpyxl")
-    workbook = openpyxl.Workbook()
-    summary = workbook.active
-    summary.title = sheet
-    summary.append(header)
-    for row in rows:
-        summary.append(row)
-    details = details or {
-        "Memory Operator Issues": [
-            ["name", "count", "duration(us)"],
-            ["AscendCL@aclrtFree", 808, 940626.57],
-        ]
-    }
-    for title, sheet_rows in details.items():
-        detail = workbook.create_sheet(title)
-        for row in sheet_rows:
-            detail.append(row)
-    workbook.save(path)
-    return path
-
-
-ROWS = [
-    ["overall summary", "The Model E2E Time is 98071.907ms.", None, None, None, None, None, None],
-    [
-        "Memory Operator Issues",
-        "Found 808 AscendCL@aclrtFreePhysical, cost 940626.57 us, which will lead to large amount of free time.",
-        "1. For AscendCL@aclrtFreePhysical: check HBM usage\n2. reduce batch size",
-        808,
-        940626.57,
-        0.12,
-        None,
-        None,
-    ],
-    [
-        "Byte Alignment Analysis",
-        "3 communication operators are not aligned.",
-        "1. align data",
-        3,
-        None,
-        None,
-        None,
-        None,
-    ],
-    [
-        "AI Core Frequency",
-        "15 operators are found during frequency reduction.",
-        "1. check temperature",
-        15,
-        None,
-        None,
-        None,
-        None,
-    ],
-]
-
-
-def test_advisor_workbook(tmp_path):
-    report = read_msadvisor(_workbook(tmp_path / "mstt_advisor_20240101120000.xlsx", rows=ROWS))
+def test_advisoradvisor_workbook(tmp_path):
+    report = read_msadvisor(
+        advisor_workbook(tmp_path / "mstt_advisor_20240101120000.xlsx", rows=ROWS)
+    )
     assert report.tool == "msprof-analyze advisor"
     assert [f.code for f in report.findings] == ["ADV009", "ADV002", "ADV003", "ADV009"]
     assert [f.severity for f in report.findings] == [Severity.INFO] + [Severity.WARNING] * 3
@@ -256,7 +176,7 @@ def test_advisor_workbook(tmp_path):
     assert report.tables["problems"]["time_ratio"].tolist()[1] == 0.12
 
 
-def test_chinese_workbook(tmp_path):
+def test_chineseadvisor_workbook(tmp_path):
     header = ["类型", "描述", "建议", "问题数量", "总耗时(us)", "耗时占比", "收益(us)", "收益占比"]
     rows = [
         [
@@ -271,7 +191,7 @@ def test_chinese_workbook(tmp_path):
         ]
     ]
     report = read_msadvisor(
-        _workbook(tmp_path / "a.xlsx", sheet="问题综述", header=header, rows=rows)
+        advisor_workbook(tmp_path / "a.xlsx", sheet="问题综述", header=header, rows=rows)
     )
     assert [f.code for f in report.findings] == ["ADV003"]
 
@@ -283,7 +203,7 @@ def test_empty_cells_are_absent_not_nan(tmp_path):
         ["Block Dim Issues", "2 operators use few cores.", None, 2, None, None, None, None],
         ["Operator Dispatch Issues", "nan", "", None, None, None, None, None],
     ]
-    report = read_msadvisor(_workbook(tmp_path / "a.xlsx", rows=rows))
+    report = read_msadvisor(advisor_workbook(tmp_path / "a.xlsx", rows=rows))
     assert [f.suggestion for f in report.findings] == ["", "", ""]
     assert report.findings[2].message == "Operator Dispatch Issues"
     assert "total_time_us" not in report.findings[0].evidence
@@ -302,7 +222,7 @@ def test_categories_are_classified_by_meaning(tmp_path):
         ("Memory Operator Issues", "ADV002", Severity.WARNING),
     ]
     rows = [[name, "text", None, 1, None, None, None, None] for name, _, _ in categories]
-    report = read_msadvisor(_workbook(tmp_path / "a.xlsx", rows=rows))
+    report = read_msadvisor(advisor_workbook(tmp_path / "a.xlsx", rows=rows))
     assert [(f.code, f.severity) for f in report.findings] == [(c, s) for _, c, s in categories]
 
 
@@ -332,7 +252,7 @@ def test_mte_bound_operator_sequences_become_findings(tmp_path):
         ],
     }
     rows = [["Fusible Operator Analysis", "2 sequences", None, 2, None, None, None, None]]
-    report = read_msadvisor(_workbook(tmp_path / "a.xlsx", rows=rows, details=details))
+    report = read_msadvisor(advisor_workbook(tmp_path / "a.xlsx", rows=rows, details=details))
     fusible, first, second, named = report.findings
     assert (fusible.code, first.code, second.code, named.code) == (
         "ADV009",
@@ -355,24 +275,24 @@ def test_mte_bound_operator_sequences_become_findings(tmp_path):
 
 def test_workbook_without_problem_sheet(tmp_path):
     with pytest.raises(VendorFormatError, match="'problems' or '问题综述' sheet"):
-        read_msadvisor(_workbook(tmp_path / "a.xlsx", sheet="other"))
+        read_msadvisor(advisor_workbook(tmp_path / "a.xlsx", sheet="other"))
 
 
 def test_workbook_with_wrong_header(tmp_path):
     with pytest.raises(VendorFormatError, match="category/description"):
-        read_msadvisor(_workbook(tmp_path / "a.xlsx", header=["x", "y"]))
+        read_msadvisor(advisor_workbook(tmp_path / "a.xlsx", header=["x", "y"]))
 
 
 @pytest.mark.parametrize(
     "content", [b"", b"PK\x03\x04garbage", b"not a zip at all"], ids=["empty", "bad-zip", "text"]
 )
-def test_bad_workbook(write, content):
+def test_badadvisor_workbook(write, content):
     with pytest.raises(VendorFormatError, match="a.xlsx: expected"):
         read_msadvisor(write("a.xlsx", content))
 
 
-def test_truncated_workbook(tmp_path):
-    path = _workbook(tmp_path / "a.xlsx", rows=ROWS)
+def test_truncatedadvisor_workbook(tmp_path):
+    path = advisor_workbook(tmp_path / "a.xlsx", rows=ROWS)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(VendorFormatError, match="expected an msprof-analyze advisor workbook"):
         read_msadvisor(path)
@@ -380,45 +300,10 @@ def test_truncated_workbook(tmp_path):
 
 def test_workbooks_are_read_without_openpyxl(tmp_path, monkeypatch):
     """The xlsx reader is the standard library's zip + expat: openpyxl only writes the fixture."""
-    path = _workbook(tmp_path / "a.xlsx", rows=ROWS)
+    path = advisor_workbook(tmp_path / "a.xlsx", rows=ROWS)
     monkeypatch.setitem(sys.modules, "openpyxl", None)
     report = read_msadvisor(path)
     assert report.tables["problems"]["problem_count"].tolist()[1] == 808
-
-
-HTML = """<!DOCTYPE html><html><head><style>h2 {margin: 0}</style></head><body>
-<div class="content"><h1><b>Performance Optimization Suggestions</b></h1>
-<div class="collapsible"><h2 class="collapsible-header">performance problem analysis</h2>
-<div class="collapsible-content">
-  <div class="collapsible"><h2 class="collapsible-header">memory</h2>
-  <div class="collapsible-content">
-    <div class="collapsible">
-      <h2 class="collapsible-header" style="background-color: #B5495B;">Memory Operator Issues</h2>
-      <div class="collapsible-content">
-        <a style="font-weight: bold" id="rank">Analysis of rank 3. </a>
-        <a style="font-weight: bold" id="memory_description">Found 808 AscendCL@aclrtFreePhysical, cost 940626.57 us, which will lead to large amount of free time.</a>
-        <table><tr><th>Suggestions</th></tr>
-          <tr><td>1. For AscendCL@aclrtFreePhysical: Please check HBM-Usage &amp; reduce batch size.</td></tr>
-          <tr><td>2. For AscendCL@aclMallocMemInner: export PYTORCH_NPU_ALLOC_CONF=expandable_segments:True</td></tr>
-        </table>
-      </div>
-    </div>
-  </div></div>
-  <div class="collapsible"><h2 class="collapsible-header">communication</h2>
-  <div class="collapsible-content">
-    <div class="collapsible">
-      <h2 class="collapsible-header" style="background-color: #65c294;">Byte Alignment Analysis</h2>
-      <div class="collapsible-content">
-        <a id="byte_alignment_description">2 communication operators are not aligned.</a>
-        <table><tr><th>Suggestions</th></tr><tr><td>1. Adjust the data size.</td></tr></table>
-        <a id="detail_description">The details of top 2 abnormal communication operators are as follows:</a>
-        <table><tr><th> op name </th><th> size </th></tr><tr><td>hcom_allReduce_1</td><td>1000</td></tr></table>
-      </div>
-    </div>
-  </div></div>
-</div></div>
-<script>const x = "<h2 class='collapsible-header'>not a section</h2>";</script>
-</div></body></html>"""
 
 
 def test_advisor_html(write):
@@ -471,7 +356,7 @@ def test_html_markup_left_open_is_refused(write):
 
 def test_xlsx_with_a_document_type_declaration_is_refused(tmp_path):
     """No XML entity is ever expanded: a DTD in any part is refused."""
-    path = _workbook(tmp_path / "a.xlsx", rows=ROWS)
+    path = advisor_workbook(tmp_path / "a.xlsx", rows=ROWS)
     patched = tmp_path / "dtd.xlsx"
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(patched, "w") as target:
         for info in source.infolist():
@@ -504,7 +389,7 @@ def test_mte_sequences_are_correlated_with_a_trace_by_operator(tmp_path):
             [None, 4, 9, 70],
         ]
     }
-    workbook = _workbook(tmp_path / "a.xlsx", rows=[], details=details)
+    workbook = advisor_workbook(tmp_path / "a.xlsx", rows=[], details=details)
     analysis = analyze_path(trace, msadvisor=workbook)
     sequences = {f.location.kernel: f for f in analysis.findings if f.code == "ADV005"}
     assert sequences["other_kernel"].correlations == [

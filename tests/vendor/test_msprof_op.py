@@ -16,8 +16,8 @@ UB_950 = (
 )
 
 
-def test_real_opbasicinfo(samples):
-    report = read_msprof_op(samples / "msopprof_doc_examples" / "OpBasicInfo_example.csv")
+def test_real_opbasicinfo(vendor_samples):
+    report = read_msprof_op(vendor_samples / "msopprof_doc_examples" / "OpBasicInfo_example.csv")
     row = report.tables["OpBasicInfo"].iloc[0]
     assert report.tool == "msprof op" and report.findings == []
     assert (row["op_name"], row["Op Type"], row["Task Duration(us)"], row["device"]) == (
@@ -128,9 +128,9 @@ def test_all_blocks_present_or_huge_block_dim(write, tmp_path, recwarn):
     assert "(missing 2, 3, 4, 5, 6, 7, 8, 9, ...)" in warning
 
 
-def test_real_mix_kernel_has_all_its_blocks(samples, recwarn):
+def test_real_mix_kernel_has_all_its_blocks(vendor_samples, recwarn):
     # Block Dim 1, one cube0 and one vector0 row of block 0.
-    assert read_msprof_op(samples / "msprof_op_mix_kernel").warnings == []
+    assert read_msprof_op(vendor_samples / "msprof_op_mix_kernel").warnings == []
 
 
 @pytest.mark.parametrize("device", ["-1e308", "1.5", "-1", "1e30"])

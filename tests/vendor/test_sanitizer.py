@@ -17,8 +17,8 @@ def _one(report):
     return report.findings[0]
 
 
-def test_illegal_write_on_ub(samples):
-    report = read_sanitizer(samples / "mssanitizer_doc_examples" / "illegal_write_ub.txt")
+def test_illegal_write_on_ub(vendor_samples):
+    report = read_sanitizer(vendor_samples / "mssanitizer_doc_examples" / "illegal_write_ub.txt")
     finding = _one(report)
     assert (finding.code, finding.severity, finding.source) == (
         "SAN001",
@@ -41,14 +41,18 @@ def test_illegal_write_on_ub(samples):
     )
 
 
-def test_first_user_frame_skips_cann_frames(samples):
-    finding = _one(read_sanitizer(samples / "mssanitizer_doc_examples" / "illegal_read_gm.txt"))
+def test_first_user_frame_skips_cann_frames(vendor_samples):
+    finding = _one(
+        read_sanitizer(vendor_samples / "mssanitizer_doc_examples" / "illegal_read_gm.txt")
+    )
     assert finding.location.file == "illegal_read_and_write/add_custom.cpp:18"
     assert finding.location.addr_start == 0x12C0C0015000
     assert finding.location.addr_end == 0x12C0C0015000 + 224
     assert len(finding.evidence["frames"]) == 4
     sync = _one(
-        read_sanitizer(samples / "mssanitizer_doc_examples" / "synccheck_unpaired_set_flag.txt")
+        read_sanitizer(
+            vendor_samples / "mssanitizer_doc_examples" / "synccheck_unpaired_set_flag.txt"
+        )
     )
     assert (
         sync.code == "SAN011"
@@ -85,28 +89,28 @@ def test_first_user_frame_skips_cann_frames(samples):
         ),
     ],
 )
-def test_doc_examples(samples, name, code, severity, space, address, size, serial):
-    finding = _one(read_sanitizer(samples / "mssanitizer_doc_examples" / name))
+def test_doc_examples(vendor_samples, name, code, severity, space, address, size, serial):
+    finding = _one(read_sanitizer(vendor_samples / "mssanitizer_doc_examples" / name))
     assert (finding.code, finding.severity, finding.location.space) == (code, severity, space)
     assert finding.location.addr_start == address
     assert finding.evidence.get("size") == size and finding.evidence["serialNo"] == serial
 
 
-def test_leak_report_and_summary(samples):
-    report = read_sanitizer(samples / "mssanitizer_doc_examples" / "leak_check.txt")
+def test_leak_report_and_summary(vendor_samples):
+    report = read_sanitizer(vendor_samples / "mssanitizer_doc_examples" / "leak_check.txt")
     assert [f.code for f in report.findings] == ["SAN005", "SAN005"]
     assert [f.evidence["size"] for f in report.findings] == [100, 1000]
     assert [f.location.file for f in report.findings] == ["add_custom.cpp:14", "add_custom.cpp:15"]
     assert [f.evidence["serialNo"] for f in report.findings] == [37, 55]
     summary = report.tables["summaries"].iloc[0]
     assert (summary["kind"], summary["bytes"], summary["allocations"]) == ("leak", 1100, 2)
-    unused = read_sanitizer(samples / "mssanitizer_doc_examples" / "unused_memory.txt")
+    unused = read_sanitizer(vendor_samples / "mssanitizer_doc_examples" / "unused_memory.txt")
     assert unused.tables["summaries"].iloc[0][["kind", "bytes"]].tolist() == ["unused memory", 1100]
 
 
-def test_race_hazard_keeps_both_accesses(samples):
+def test_race_hazard_keeps_both_accesses(vendor_samples):
     finding = _one(
-        read_sanitizer(samples / "mssanitizer_doc_examples" / "racecheck_raw_hazard.txt")
+        read_sanitizer(vendor_samples / "mssanitizer_doc_examples" / "racecheck_raw_hazard.txt")
     )
     assert finding.code == "SAN010" and finding.evidence["hazard"] == "RAW"
     assert (finding.location.kernel, finding.location.space) == ("kernel_float", "GM")
@@ -120,8 +124,10 @@ def test_race_hazard_keeps_both_accesses(samples):
     assert accesses[1]["frames"][-1] == "Racecheck/add_custom.cpp:22:5"
 
 
-def test_banner_and_user_stdout(samples):
-    report = read_sanitizer(samples / "mssanitizer_doc_examples" / "triton_session_with_banner.txt")
+def test_banner_and_user_stdout(vendor_samples):
+    report = read_sanitizer(
+        vendor_samples / "mssanitizer_doc_examples" / "triton_session_with_banner.txt"
+    )
     assert report.tables["banners"]["text"].str.contains("logging to file").any()
     assert report.warnings == []
 

@@ -230,10 +230,10 @@ def test_cli_analyze_prints_ub_ranges_and_exit_codes(write, tmp_path):
 
 
 @pytest.mark.vendor_samples
-def test_real_sample_decodes_both_moves(samples, tmp_path):
+def test_real_sample_decodes_both_moves(vendor_samples, tmp_path):
     """The real instr_exe.csv of a vector add: loads to UB 0x200 and stores from UB
     0x400, 256 B each (the VADD in the same file reads 0x0/0x200, writes 0x400)."""
-    report = read_simulator(samples / "msprof_op_simulator/core3.veccore0_instr_exe.csv")
+    report = read_simulator(vendor_samples / "msprof_op_simulator/core3.veccore0_instr_exe.csv")
     moves = report.tables["instructions"].dropna(subset=["decoded"]).set_index("instr")
     assert moves.loc["MOV_OUT_TO_UB", ["dst_space", "dst_addr", "bytes"]].tolist() == [
         "UB",

@@ -26,8 +26,8 @@ def _profiler_dir(tmp_path: Path, sample: Path) -> Path:
     return output.parent
 
 
-def test_level1_export(samples, tmp_path):
-    report = read_torch_npu(_profiler_dir(tmp_path, samples / "torch_npu_level1_rank0"))
+def test_level1_export(vendor_samples, tmp_path):
+    report = read_torch_npu(_profiler_dir(tmp_path, vendor_samples / "torch_npu_level1_rank0"))
     assert report.tool == "torch_npu" and report.findings == [] and report.warnings == []
     record = report.tables["memory_record"]
     assert set(record["component"]) == {"APP", "PTA", "GE", "PTA+GE"}
@@ -47,19 +47,23 @@ def test_level1_export(samples, tmp_path):
     )
 
 
-def test_memory_record_summary(samples):
-    summary = read_torch_npu(samples / "torch_npu_level1_rank0").tables["memory_record_summary"]
+def test_memory_record_summary(vendor_samples):
+    summary = read_torch_npu(vendor_samples / "torch_npu_level1_rank0").tables[
+        "memory_record_summary"
+    ]
     pta = summary.set_index("component").loc["PTA"]
     assert pta["peak_reserved_mb"] == 1452.0 and pta["rows"] == 381
-    rows = pd.read_csv(samples / "torch_npu_level1_rank0" / "memory_record.csv")
+    rows = pd.read_csv(vendor_samples / "torch_npu_level1_rank0" / "memory_record.csv")
     rows = rows[rows["Component"] == "PTA"]
     at_peak = rows[rows["Total Reserved(MB)"] == rows["Total Reserved(MB)"].max()]
     assert pta["allocated_at_peak_mb"] == at_peak["Total Allocated(MB)"].max()
 
 
-def test_operator_memory_aggregates_match_the_file(samples):
-    report = read_torch_npu(samples / "torch_npu_level1_rank0" / "operator_memory.csv")
-    with open(samples / "torch_npu_level1_rank0" / "operator_memory.csv", newline="") as handle:
+def test_operator_memory_aggregates_match_the_file(vendor_samples):
+    report = read_torch_npu(vendor_samples / "torch_npu_level1_rank0" / "operator_memory.csv")
+    with open(
+        vendor_samples / "torch_npu_level1_rank0" / "operator_memory.csv", newline=""
+    ) as handle:
         rows = list(csv.DictReader(handle))
     by_name = report.tables["operator_memory_by_name"].set_index("name")
     unreleased = [
@@ -79,8 +83,8 @@ def test_operator_memory_aggregates_match_the_file(samples):
     assert (cann["allocations"], cann["released"], cann["max_kb"]) == (1, 1, 50240.0)
 
 
-def test_kernel_details_op_statistic_and_trace(samples):
-    report = read_torch_npu(samples / "torch_npu_level1_rank0")
+def test_kernel_details_op_statistic_and_trace(vendor_samples):
+    report = read_torch_npu(vendor_samples / "torch_npu_level1_rank0")
     kernels = report.tables["kernel_details"]
     first = kernels.iloc[0]
     assert (first["Input Shapes"], first["Output Shapes"]) == ("32,3,224,224", "32,1,224,224,8")
@@ -96,16 +100,16 @@ def test_kernel_details_op_statistic_and_trace(samples):
     }
 
 
-def test_mstt_kernel_details_with_quoted_tab_timestamps(samples):
-    kernels = read_torch_npu(samples / "mstt_advisor_fixtures" / "kernel_details.csv").tables[
-        "kernel_details"
-    ]
+def test_mstt_kernel_details_with_quoted_tab_timestamps(vendor_samples):
+    kernels = read_torch_npu(
+        vendor_samples / "mstt_advisor_fixtures" / "kernel_details.csv"
+    ).tables["kernel_details"]
     assert kernels.iloc[0]["Start Time(ns)"] == 1736413971558972912
     assert kernels.iloc[0]["Input Shapes"] == "81920,4096;8192,512"
 
 
-def test_old_format(samples):
-    report = read_torch_npu(samples / "torch_npu_old_format_rank0")
+def test_old_format(vendor_samples):
+    report = read_torch_npu(vendor_samples / "torch_npu_old_format_rank0")
     record = report.tables["memory_record"]
     assert record.iloc[0]["ts_ns"] == 1695115378653323500 and record["active_mb"].isna().all()
     by_name = report.tables["operator_memory_by_name"].set_index("name")
@@ -116,8 +120,8 @@ def test_old_format(samples):
     assert module[module["component"] == "HCCL"]["reserved_mb"].iloc[0] == 816.12109375
 
 
-def test_msprof_summaries_in_kb(samples):
-    report = read_torch_npu(samples / "msprof_summary_transcribed")
+def test_msprof_summaries_in_kb(vendor_samples):
+    report = read_torch_npu(vendor_samples / "msprof_summary_transcribed")
     record = report.tables["memory_record"].iloc[0]
     assert (
         record["component"],
@@ -138,8 +142,8 @@ def test_msprof_summaries_in_kb(samples):
     assert report.tables["npu_module_mem"]["device"].tolist()[0] == "NPU:0"
 
 
-def test_discovery(samples, tmp_path):
-    root = _profiler_dir(tmp_path, samples / "torch_npu_level1_rank0")
+def test_discovery(vendor_samples, tmp_path):
+    root = _profiler_dir(tmp_path, vendor_samples / "torch_npu_level1_rank0")
     for path in (tmp_path, root, root / "ASCEND_PROFILER_OUTPUT"):
         assert "memory_record" in read_torch_npu(path).tables
     (tmp_path / "worker_456_ascend_pt").mkdir()
@@ -176,9 +180,9 @@ def test_quirks_crlf_tabs_quotes_and_na(write):
     assert record["allocated_mb"].isna().tolist() == [False, True]
 
 
-def test_chunking_gives_the_same_tables(samples):
-    whole = read_torch_npu(samples / "torch_npu_level1_rank0")
-    chunked = read_torch_npu(samples / "torch_npu_level1_rank0", chunk_rows=97)
+def test_chunking_gives_the_same_tables(vendor_samples):
+    whole = read_torch_npu(vendor_samples / "torch_npu_level1_rank0")
+    chunked = read_torch_npu(vendor_samples / "torch_npu_level1_rank0", chunk_rows=97)
     for name in (
         "memory_record",
         "memory_record_summary",
@@ -235,8 +239,8 @@ def test_lifetime_histogram_edges(write):
     assert LIFETIME_EDGES_US[:4] == [1, 2, 5, 10] and LIFETIME_EDGES_US[-1] == 10**8
 
 
-def test_truncated_trace_keeps_events(samples, write):
-    text = (samples / "torch_npu_level1_rank0" / "trace_view.SUBSET.json").read_text()
+def test_truncated_trace_keeps_events(vendor_samples, write):
+    text = (vendor_samples / "torch_npu_level1_rank0" / "trace_view.SUBSET.json").read_text()
     with pytest.warns(PartialReadWarning, match="stopped after"):
         report = read_torch_npu(
             write("trace_view.json", text[: text.index('"Device/HBM"', len(text) // 2)])
@@ -291,8 +295,8 @@ def test_directory_without_known_files(tmp_path):
         read_torch_npu(tmp_path)
 
 
-def test_one_bad_file_in_a_directory_is_skipped(samples, tmp_path):
-    root = _profiler_dir(tmp_path, samples / "torch_npu_old_format_rank0")
+def test_one_bad_file_in_a_directory_is_skipped(vendor_samples, tmp_path):
+    root = _profiler_dir(tmp_path, vendor_samples / "torch_npu_old_format_rank0")
     (root / "ASCEND_PROFILER_OUTPUT" / "kernel_details.csv").write_bytes(b"\x00\x01")
     with pytest.warns(PartialReadWarning, match="kernel_details.csv: skipped"):
         report = read_torch_npu(root)
@@ -381,10 +385,14 @@ NO_MEMORY_DATA = (
     ],
     ids=["only-op-statistic", "empty-memory-csvs", "trace-without-counters"],
 )
-def test_folder_without_memory_data_says_so_in_one_line(samples, write, tmp_path, files, found):
+def test_folder_without_memory_data_says_so_in_one_line(
+    vendor_samples, write, tmp_path, files, found
+):
     """None is a 0-byte file: a warning beside readable files, never exit 2."""
     for name, sample in files.items():
-        content = (samples / "torch_npu_level1_rank0" / sample).read_bytes() if sample else b""
+        content = (
+            (vendor_samples / "torch_npu_level1_rank0" / sample).read_bytes() if sample else b""
+        )
         if name == "trace_view.json":  # keep only events that are not memory counters
             content = (
                 b"["
@@ -402,9 +410,9 @@ def test_folder_without_memory_data_says_so_in_one_line(samples, write, tmp_path
     assert sum("no memory data" in warning for warning in report.warnings) == 1
 
 
-def test_folder_with_memory_data_has_no_such_warning(samples, tmp_path, recwarn):
+def test_folder_with_memory_data_has_no_such_warning(vendor_samples, tmp_path, recwarn):
     folder = tmp_path / "r_ascend_pt" / "ASCEND_PROFILER_OUTPUT"
     folder.mkdir(parents=True)
     for name in ("op_statistic.csv", "npu_module_mem.csv"):
-        (folder / name).write_bytes((samples / "torch_npu_level1_rank0" / name).read_bytes())
+        (folder / name).write_bytes((vendor_samples / "torch_npu_level1_rank0" / name).read_bytes())
     assert read_torch_npu(tmp_path / "r_ascend_pt").warnings == []

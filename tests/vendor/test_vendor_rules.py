@@ -47,8 +47,8 @@ def test_every_vendor_code_is_registered_and_explained():
         assert sections["Example"] and sections["How to fix"], code
 
 
-def test_reported_rules_return_their_code(samples):
-    report = read_sanitizer(samples / "mssanitizer_doc_examples" / "leak_check.txt")
+def test_reported_rules_return_their_code(vendor_samples):
+    report = read_sanitizer(vendor_samples / "mssanitizer_doc_examples" / "leak_check.txt")
     assert len(list(REGISTRY["SAN005"]().check(report))) == 2
     assert list(REGISTRY["SAN001"]().check(report)) == []
 
@@ -136,8 +136,8 @@ def test_allocation_churn(write):
     assert REGISTRY["TNPU003"]({"min_allocations": 1201}).check(report) == []
 
 
-def test_torch_npu_rules_on_real_sample_are_quiet(samples):
-    report = read_torch_npu(samples / "torch_npu_level1_rank0")
+def test_torch_npu_rules_on_real_sample_are_quiet(vendor_samples):
+    report = read_torch_npu(vendor_samples / "torch_npu_level1_rank0")
     # PTA peak 1452 MB reserved with at most 1187.98 MB allocated: 18 % unused (< 30 %).
     for code in ("TNPU001", "TNPU003"):
         assert REGISTRY[code]().check(report) == []
@@ -222,8 +222,8 @@ def test_mte_bound_mix_kernel_uses_the_core_own_time(write):
     }
 
 
-def test_mte_bound_real_mix_kernel(samples):
-    report = read_msprof_op(samples / "msprof_op_mix_kernel")
+def test_mte_bound_real_mix_kernel(vendor_samples):
+    report = read_msprof_op(vendor_samples / "msprof_op_mix_kernel")
     # vector0 row: aiv_mte2_time 0.918333 / aiv_time 3.200556 = 0.2869, while its
     # aiv_mte2_ratio column says 0.183667 (0.918333 / 5.0, the whole task).
     (finding,) = REGISTRY["MSOP003"]({"min_mte_ratio": 0.25}).check(report)
