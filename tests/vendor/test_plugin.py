@@ -124,3 +124,18 @@ def test_unregistered_tool_is_not_a_rule_input(write):
     with pytest.raises(ValueError, match="unknown input_kind 'fakechk'"):
         register(Stray)
     assert detect_vendor_input(write("run.log", FAKE_LOG)) is None
+
+
+def test_a_reported_finding_suggests_its_rules_fix(write):
+    from ubscope.analyzers.api import analyze_path
+
+    log = write(
+        "run.log",
+        "====== ERROR: illegal write of size 32 byte(s)\n"
+        "======    at 0x100 on UB in add_custom\n"
+        "======    #0 add_custom.cpp:40:3\n",
+    )
+    (finding,) = analyze_path(None, sanitizer=log).findings
+    assert finding.code == "SAN001"
+    assert finding.suggestion == REGISTRY["SAN001"].fix()
+    assert finding.suggestion.startswith("Check the offset and length at the reported file:line")
