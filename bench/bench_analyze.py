@@ -31,7 +31,7 @@ CHILD = child_script(
     """
 import json, sys, time
 from ubscope.probe.trace import read_trace
-from ubscope.analyzers.api import analyze_path, analyze_trace
+from ubscope.analyzers import analyze_path, analyze_trace
 step, path = sys.argv[1], sys.argv[2]
 if step == "analyze":
     import pyarrow as pa

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ubscope.analyzers.context import TraceContext
+from ubscope.analyzers import TraceContext
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip

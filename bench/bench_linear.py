@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ubscope.analyzers.api import analyze_trace
+from ubscope.analyzers import analyze_trace
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import CoreKind, Space
 from ubscope.probe.recorder import Recorder

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ubscope.analyzers.api import analyze_path
+from ubscope.analyzers import analyze_path
 from ubscope.reports.perfetto import write_perfetto
 from ubscope.reports.report import write_report
 

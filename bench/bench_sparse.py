@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ubscope.analyzers.context import TraceContext
+from ubscope.analyzers import TraceContext
 from ubscope.kernels import sparse_attention, sparse_matmul
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.registry import run_kernel
