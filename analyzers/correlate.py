@@ -52,11 +52,11 @@ def vendor_rules() -> dict[str, type[VendorRule]]:
     return {code: rule for code, rule in load_rules().items() if issubclass(rule, VendorRule)}
 
 
-def matches(vendor: Finding, trace: Finding) -> bool:
-    """Whether ``trace`` explains ``vendor`` (related codes, and no disagreement on
-    kernel, space, core or address where both say)."""
-    rule = vendor_rules().get(vendor.code)
-    if rule is None or trace.code not in rule.explained_by:
+def matches(vendor: Finding, trace: Finding, explainers: tuple[str, ...]) -> bool:
+    """Whether ``trace`` explains ``vendor``: its code is one of ``explainers``
+    (the vendor rule's ``explained_by``), and no disagreement on kernel, space,
+    core or address where both say."""
+    if trace.code not in explainers:
         return False
     v, t = vendor.location, trace.location
     if not kernels_agree(v.kernel, t.kernel):
@@ -114,9 +114,13 @@ def correlate(findings: list[Finding], ctx: TraceContext | None) -> None:
         return
     trace_findings = [f for f in findings if f.source == "ubscope"]
     kernels = set(ctx.launches["name"]) or {ctx.trace.kernel}
-    descriptive = {code for code, rule in vendor_rules().items() if rule.descriptive}
-    for vendor in (f for f in findings if f.source != "ubscope" and f.code not in descriptive):
-        explained = [t for t in trace_findings if matches(vendor, t)]
+    rules = vendor_rules()
+    for vendor in (f for f in findings if f.source != "ubscope"):
+        rule = rules.get(vendor.code)
+        if rule is not None and rule.descriptive:
+            continue
+        explainers = rule.explained_by if rule is not None else ()
+        explained = [t for t in trace_findings if matches(vendor, t, explainers)]
         for trace in explained:
             note = f"confirmed by {vendor.source} ({reference(vendor)})"
             if note not in trace.correlations:
