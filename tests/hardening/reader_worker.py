@@ -66,7 +66,7 @@ def _stage(stages: list[dict], name: str, run: Callable[[], Any], expected: type
             result = run()
         except UbscopeError as error:
             entry.update(outcome="error", type=type(error).__name__, message=str(error))
-        except Exception as error:
+        except Exception as error:  # reported to the test as the bug found
             entry.update(
                 outcome="crash",
                 type=type(error).__name__,
@@ -139,7 +139,7 @@ def cli_pipeline(stages: list[dict], argv: list[str], cwd: str) -> None:
             except SystemExit as exit_:
                 code = exit_.code if isinstance(exit_.code, int) else 2
         entry.update(outcome="parsed", info={"code": code})
-    except Exception as error:
+    except Exception as error:  # an exception escaping main() is the bug
         entry.update(
             outcome="crash",
             type=type(error).__name__,
