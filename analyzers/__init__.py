@@ -29,6 +29,7 @@ from ubscope.analyzers.comparison import (
 )
 from ubscope.analyzers.config import Config, discover_config, load_config
 from ubscope.analyzers.context import CORE_KIND_LABELS, SPACE_LABELS, TraceContext
+from ubscope.analyzers.event_fields import EventField, event_fields
 from ubscope.analyzers.event_filter import (
     FILTER_HELP,
     EventFilter,
@@ -64,9 +65,11 @@ from ubscope.analyzers.rules import load_rules
 from ubscope.analyzers.rules.base import REGISTRY, Rule, Threshold, register
 from ubscope.analyzers.rules.explain import RuleDoc, explain_rule, rule_text
 from ubscope.analyzers.series import (
+    BlockEvent,
     OccupancySeries,
     Place,
     PlaceBlocks,
+    block_event,
     core_label,
     failed_allocations,
     finding_rows,
@@ -74,6 +77,7 @@ from ubscope.analyzers.series import (
     kv_usage_over_time,
     places,
     redzone_writes,
+    row_of_seq,
 )
 from ubscope.analyzers.vendor.registry import detect_vendor_input, vendor_tools
 from ubscope.analyzers.vendor.tool import VendorTool
@@ -97,8 +101,10 @@ __all__ = [
     "SPACE_LABELS",
     "TIME_METRIC",
     "Analysis",
+    "BlockEvent",
     "Comparison",
     "Config",
+    "EventField",
     "EventFilter",
     "Finding",
     "FindingChanges",
@@ -116,6 +122,7 @@ __all__ = [
     "analyze_inputs",
     "analyze_path",
     "analyze_trace",
+    "block_event",
     "combine_documents",
     "compare",
     "compare_analyses",
@@ -123,6 +130,7 @@ __all__ = [
     "detect_vendor_input",
     "discover_config",
     "dumps",
+    "event_fields",
     "explain_rule",
     "failed_allocations",
     "filter_rows",
@@ -145,6 +153,7 @@ __all__ = [
     "redzone_writes",
     "register",
     "render_text",
+    "row_of_seq",
     "rule_text",
     "to_document",
     "vendor_tools",

@@ -16,7 +16,6 @@ import pandas as pd
 
 from ubscope.analyzers.context import CORE_KIND_LABELS, SPACE_LABELS, TraceContext
 from ubscope.analyzers.findings import Finding
-from ubscope.probe.events import EventKind
 
 
 @dataclass(frozen=True)
@@ -181,42 +180,85 @@ def _steps_of(series: OccupancySeries, seqs: pd.Series, times: pd.Series) -> np.
     return np.where(sorted_seq[found] == seq, order[found], by_time).astype(np.int64)
 
 
+# -- events ------------------------------------------------------------------
+
+
+def row_of_seq(ctx: TraceContext, seq: int | None) -> int | None:
+    """The position of the event numbered ``seq`` (None: no such event). Events
+    are stored in program order, so positions follow sequence numbers, but a
+    trace need not number them from 0 without gaps."""
+    if seq is None:
+        return None
+    seqs = ctx.column("seq")
+    row = int(np.searchsorted(seqs, seq))
+    return row if row < len(seqs) and int(seqs[row]) == seq else None
+
+
+@dataclass(frozen=True)
+class BlockEvent:
+    """The allocation or free behind one step of an occupancy series."""
+
+    seq: int
+    kind: str  # "alloc" or "free"
+    name: str  # buffer or pool name
+    tag: str  # call site
+    aligned_size: int  # bytes of the block
+    address: int  # byte address of the block in its space
+
+
+def block_event(ctx: TraceContext, seq: int) -> BlockEvent | None:
+    """The allocation or free numbered ``seq`` (None: the event is neither)."""
+    row = row_of_seq(ctx, seq)
+    table = ctx.table
+    for kind, events in (("alloc", table.allocs()), ("free", table.frees())):
+        at = int(np.searchsorted(events.rows, row)) if row is not None else len(events)
+        if at < len(events) and events.rows[at] == row:
+            return BlockEvent(
+                seq=seq,
+                kind=kind,
+                name=table.label("name", int(events.name[at])),
+                tag=table.label("tag", int(events.tag[at])),
+                aligned_size=int(events.aligned_size[at]),
+                address=int(events.address[at]),
+            )
+    return None
+
+
 # -- events to mark ----------------------------------------------------------
 
 
-def _core_rows(ctx: TraceContext, kind: EventKind) -> pd.DataFrame:
-    rows = ctx.rows(kind)
+def _places_of(core_kind: np.ndarray, core: np.ndarray, space: np.ndarray) -> pd.DataFrame:
+    """[core_kind, core, space] labels of events given as enum values."""
     return pd.DataFrame(
         {
-            "core_kind": np.asarray(CORE_KIND_LABELS, dtype=object)[ctx.column("core_kind")[rows]],
-            "core": ctx.column("core")[rows].astype(np.int64),
-            "space": np.asarray(SPACE_LABELS, dtype=object)[ctx.column("space")[rows]],
-            "t_ps": ctx.column("start_ps")[rows],
-            "row": rows,
+            "core_kind": np.asarray(CORE_KIND_LABELS, dtype=object)[core_kind],
+            "core": core.astype(np.int64),
+            "space": np.asarray(SPACE_LABELS, dtype=object)[space],
         }
     )
 
 
 def redzone_writes(ctx: TraceContext) -> pd.DataFrame:
     """[core_kind, core, space, t_ps, addr, end] of every write into the red zone."""
-    frame = _core_rows(ctx, EventKind.REDZONE_WRITE)
-    rows = frame.pop("row").to_numpy()
-    addr = ctx.column("addr")[rows]
-    return frame.assign(addr=addr, end=addr + ctx.column("size")[rows])
+    writes = ctx.table.redzone_writes()
+    return _places_of(writes.core_kind, writes.core, writes.space).assign(
+        t_ps=ctx.column("start_ps")[writes.rows],
+        addr=writes.address,
+        end=writes.address + writes.bytes,
+    )
 
 
 def failed_allocations(ctx: TraceContext) -> pd.DataFrame:
     """[core_kind, core, space, t_ps, aligned_size, total_free, largest_free,
     enough_free] of every refused allocation; ``enough_free`` marks the ones
     that failed only because the free bytes were scattered (fragmentation)."""
-    frame = _core_rows(ctx, EventKind.ALLOC_FAIL)
-    rows = frame.pop("row").to_numpy()
-    asked, total_free = ctx.column("aligned_size")[rows], ctx.column("arg")[rows]
-    return frame.assign(
-        aligned_size=asked,
-        total_free=total_free,
-        largest_free=ctx.column("arg2")[rows],
-        enough_free=total_free >= asked,
+    failures = ctx.table.alloc_failures()
+    return _places_of(failures.core_kind, failures.core, failures.space).assign(
+        t_ps=ctx.column("start_ps")[failures.rows],
+        aligned_size=failures.aligned_size,
+        total_free=failures.total_free,
+        largest_free=failures.largest_free,
+        enough_free=failures.total_free >= failures.aligned_size,
     )
 
 
@@ -268,21 +310,12 @@ def kv_usage_over_time(ctx: TraceContext) -> dict[str, pd.DataFrame]:
 
 def finding_rows(ctx: TraceContext, finding: Finding) -> np.ndarray:
     """Sorted event positions a finding points at (empty when it names none)."""
-    selected = ctx.events_for(finding)
-    if selected is None:
-        return np.zeros(0, dtype=np.int64)
-    array = np.asarray(selected)
-    if array.dtype == bool:
-        return np.flatnonzero(array)
-    return np.sort(array.astype(np.int64))
+    return np.flatnonzero(ctx.events_for(finding))
 
 
 def finding_times(ctx: TraceContext, findings: list[Finding]) -> list[int | None]:
     """The modelled time of each finding's first event (None when the finding
     points at no trace event, as vendor findings often do)."""
     start = ctx.column("start_ps")
-    times: list[int | None] = []
-    for finding in findings:
-        first = finding.location.first_seq
-        times.append(int(start[first]) if first is not None and 0 <= first < start.size else None)
-    return times
+    rows = [row_of_seq(ctx, f.location.first_seq) for f in findings]
+    return [int(start[row]) if row is not None else None for row in rows]

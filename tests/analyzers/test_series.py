@@ -6,13 +6,22 @@ import numpy as np
 import pytest
 
 from ubscope.analyzers import (
+    BlockEvent,
     OccupancySeries,
     PlaceBlocks,
     analyze_path,
+    block_event,
+    event_fields,
+    failed_allocations,
     filter_rows,
     parse_event_filter,
     places,
+    redzone_writes,
+    row_of_seq,
 )
+from ubscope.probe.events import CoreKind, Space
+
+AIV, UB = int(CoreKind.AIV), int(Space.UB)
 
 
 def test_bucket_maxima_match_brute_force():
@@ -70,3 +79,33 @@ def test_event_filter_matches_pandas(pool_demo_traces):
 def test_bad_event_filters_say_why(text, reason):
     with pytest.raises(ValueError, match=reason):
         parse_event_filter(text)
+
+
+def test_block_events_and_event_fields_say_what_each_number_means(kit):
+    syn = kit.Synthetic()
+    alloc = syn.alloc(0x100, 1000, name="x", tag="copyin", t=10, aligned=1024)
+    copy = syn.load(0x0, 0x100, 1000, moved=992, t=20)
+    free = syn.free(0x100, 1000, name="x", t=30)
+    syn.rec.alloc_fail(AIV, 0, UB, 4000, 4096, "y", "copyin", 40, 3072, 2048)
+    syn.rec.redzone_write(AIV, 1, UB, 0x2F000, 8192, 4096, "copyout", 50)
+    ctx = kit.context(syn.trace())
+
+    assert block_event(ctx, alloc) == BlockEvent(alloc, "alloc", "x", "copyin", 1024, 0x100)
+    assert block_event(ctx, free) == BlockEvent(free, "free", "x", "site", 1000, 0x100)
+    assert block_event(ctx, copy) is None
+    assert row_of_seq(ctx, 10**6) is None
+
+    def fields(seq):
+        return {f.label: f.value for f in event_fields(ctx, row_of_seq(ctx, seq))}
+
+    assert fields(alloc) == {"size": 1000, "aligned": 1024, "queue": 0}
+    assert fields(copy) == {"asked": 1000, "moved": 992}
+    assert fields(free + 1) == {"size": 4000, "aligned": 4096, "free": 3072, "largest": 2048}
+
+    failed = failed_allocations(ctx)
+    assert failed[["core_kind", "core", "space", "t_ps"]].values.tolist() == [["aiv", 0, "UB", 40]]
+    assert failed[
+        ["aligned_size", "total_free", "largest_free", "enough_free"]
+    ].values.tolist() == [[4096, 3072, 2048, False]]
+    writes = redzone_writes(ctx)
+    assert writes[["core", "t_ps", "addr", "end"]].values.tolist() == [[1, 50, 0x2F000, 0x31000]]

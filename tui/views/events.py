@@ -11,7 +11,13 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from ubscope.analyzers import FILTER_HELP, filter_rows, parse_event_filter
+from ubscope.analyzers import (
+    FILTER_HELP,
+    event_fields,
+    filter_rows,
+    parse_event_filter,
+    row_of_seq,
+)
 from ubscope.probe.units import format_time_ps
 from ubscope.tui.views.base import View
 from ubscope.tui.widgets.event_table import FLAG_BITS, EventTable
@@ -52,7 +58,7 @@ class EventsView(View):
 
     def on_mount(self) -> None:
         if self.state.ctx is not None:
-            self.table.load(self.state.ctx.events)
+            self.table.load(self.state.ctx)
 
     def sync(self) -> None:
         table = self.table
@@ -76,8 +82,12 @@ class EventsView(View):
 
     @on(Input.Submitted, "#events-goto")
     def _go_to(self, event: Input.Submitted) -> None:
-        if event.value:
-            self.table.go_to_position(int(event.value))
+        ctx = self.state.ctx
+        row = row_of_seq(ctx, int(event.value)) if event.value and ctx is not None else None
+        if row is not None:
+            self.table.go_to_position(row)
+        elif event.value:
+            self.notify(f"no event has sequence number {event.value}", timeout=3)
         event.input.value = ""
         self.table.focus()
 
@@ -105,7 +115,7 @@ class EventsView(View):
                 text.append(str(row[column]))
                 text.append(" ")
         text.append(
-            f"size={row['size']} aligned={row['aligned_size']} arg={row['arg']} arg2={row['arg2']}"
+            " ".join(f"{f.label}={f.value}" for f in event_fields(self.state.ctx, position))
         )
         if row["src_space"] != "NONE":
             text.append(f" src={row['src_space']}:{int(row['src_addr']):#x}")

@@ -3,12 +3,14 @@ capacity and reserved-scratch lines and a cursor."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from ubscope.probe.events import EventKind
+from ubscope.analyzers import block_event
 from ubscope.probe.units import format_bytes, format_time_ps
 from ubscope.tui.state import ProfileState
 from ubscope.tui.text import bytes_of
@@ -28,20 +30,16 @@ def event_summary(state: ProfileState, step: int) -> Text:
     """``seq 26 alloc x_tile 20.0 KiB @copyin`` for the event of an occupancy step."""
     if step < 0 or state.ctx is None:
         return Text("before the first allocation")
-    ctx = state.ctx
     seq = int(state.series().seq[step])
-    row = seq  # sequence numbers are row positions (contiguous from 0)
-    kind = EventKind(int(ctx.column("kind")[row])).label
-    text = Text(f"seq {seq} {kind} ")
-    text.append(ctx.label("name", int(ctx.column("name")[row])))
-    text.append(
-        f" {format_bytes(int(ctx.column('aligned_size')[row]))} at "
-        f"{int(ctx.column('addr')[row]):#x}"
-    )
-    tag = ctx.label("tag", int(ctx.column("tag")[row]))
-    if tag:
+    event = block_event(state.ctx, seq)
+    if event is None:
+        return Text(f"seq {seq}")
+    text = Text(f"seq {seq} {event.kind} ")
+    text.append(event.name)
+    text.append(f" {format_bytes(event.aligned_size)} at {event.address:#x}")
+    if event.tag:
         text.append(" @")
-        text.append(tag)
+        text.append(event.tag)
     return text
 
 
@@ -49,14 +47,15 @@ class PlaceKeys:
     """Core/space switching and jump-to-peak, shared by Timeline and Memory map."""
 
     state: ProfileState
+    state_changed: Callable[[], None]  # the View's
 
     def action_place(self, attribute: str, direction: int) -> None:
         self.state.cycle_place(attribute, direction)
-        self.state_changed()  # type: ignore[attr-defined]
+        self.state_changed()
 
     def action_peak(self) -> None:
         self.state.set_step(self.state.peak_step())
-        self.state_changed()  # type: ignore[attr-defined]
+        self.state_changed()
 
 
 class TimelineView(PlaceKeys, View):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual.geometry import Size
 from textual.widget import Widget
 
 from ubscope.tui.text import bytes_of
@@ -40,7 +41,7 @@ class CapacityBars(Widget):
         self.bars = bars
         self.refresh(layout=True)
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self.bars), 1)
 
     def render(self) -> Text:

@@ -1,9 +1,10 @@
 """A virtual table over the events DataFrame: only the rows on screen are formatted.
 
-The table holds the event columns as numpy arrays and an optional array of
-row positions (the current filter). Drawing a screen formats the visible
-window straight from those arrays, so ten million events cost nothing until
-they scroll into view; no widget or Python object exists per event.
+The table holds the columns every event kind shares as numpy arrays and an
+optional array of row positions (the current filter). Drawing a screen formats
+the visible window straight from those arrays, plus each event's kind-specific
+numbers as the analysis layer names them, so ten million events cost nothing
+until they scroll into view; no widget or Python object exists per event.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ubscope.analyzers import TraceContext, event_fields
 from ubscope.probe.events import Flag
 from ubscope.probe.units import format_time_ps
 from ubscope.tui.text import short_bytes
@@ -30,14 +32,34 @@ from ubscope.tui.text import short_bytes
 FLAG_BITS = [(int(f), f.name.lower()) for f in Flag if f.name and f is not Flag.NONE]
 
 
-class EventColumns:
-    """The event columns as arrays (categorical columns as codes + labels)."""
+# The columns that mean the same for every event kind.
+SHARED_COLUMNS = (
+    "seq",
+    "start_ps",
+    "kind",
+    "core_kind",
+    "core",
+    "space",
+    "src_space",
+    "addr",
+    "name",
+    "tensor",
+    "tag",
+    "flags",
+)
 
-    def __init__(self, frame: pd.DataFrame):
+
+class EventColumns:
+    """The shared event columns as arrays (categorical columns as codes +
+    labels), and each event's kind-specific numbers on demand."""
+
+    def __init__(self, ctx: TraceContext):
+        frame = ctx.events
+        self.ctx = ctx
         self.count = len(frame)
         self.arrays: dict[str, np.ndarray] = {}
         self.labels: dict[str, list[str]] = {}
-        for name in frame.columns:
+        for name in SHARED_COLUMNS:
             column = frame[name]
             if isinstance(column.dtype, pd.CategoricalDtype):
                 self.arrays[name] = column.cat.codes.to_numpy()
@@ -73,8 +95,14 @@ def _flags(cols: EventColumns, rows: np.ndarray) -> list[str]:
     ]
 
 
-def _sizes(name: str) -> Callable[[EventColumns, np.ndarray], list[str]]:
-    return lambda cols, rows: [short_bytes(v) if v else "-" for v in cols.ints(name, rows)]
+def _details(cols: EventColumns, rows: np.ndarray) -> list[str]:
+    return [
+        " ".join(
+            f"{field.label}={short_bytes(field.value) if field.is_bytes else field.value}"
+            for field in event_fields(cols.ctx, row)
+        )
+        for row in rows.tolist()
+    ]
 
 
 @dataclass(frozen=True)
@@ -92,12 +120,10 @@ COLUMNS = (
     Column("core", 7, _core),
     Column("space", 8, _space),
     Column("addr", 10, lambda c, r: [f"{v:#x}" for v in c.ints("addr", r)], right=True),
-    Column("size", 7, _sizes("size"), right=True),
-    Column("aligned", 7, _sizes("aligned_size"), right=True),
+    Column("detail", 34, _details),
     Column("name", 16, lambda c, r: c.text("name", r)),
     Column("tensor", 10, lambda c, r: c.text("tensor", r)),
     Column("tag", 12, lambda c, r: c.text("tag", r)),
-    Column("arg", 10, lambda c, r: [str(v) for v in c.ints("arg", r)], right=True),
     Column("flags", 24, _flags),
 )
 MARK_WIDTH = 2  # "◆ " for events of the selected finding
@@ -138,8 +164,8 @@ class EventTable(ScrollView, can_focus=True):
         self.line_width = MARK_WIDTH + sum(c.width + 1 for c in COLUMNS)
 
     # -- data ---------------------------------------------------------------
-    def load(self, frame: pd.DataFrame) -> None:
-        self.columns = EventColumns(frame)
+    def load(self, ctx: TraceContext) -> None:
+        self.columns = EventColumns(ctx)
         self.set_rows(None)
 
     @property

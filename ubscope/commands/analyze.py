@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 
-from ubscope.analyzers.api import analyze_inputs
-from ubscope.analyzers.config import Config, discover_config, load_config
-from ubscope.analyzers.output import (
+from ubscope.analyzers import (
     FORMATS,
     JSON_SCHEMA,
+    Config,
+    analyze_inputs,
     combine_documents,
+    discover_config,
     dumps,
+    load_config,
     render_text,
     to_document,
 )
@@ -27,11 +29,10 @@ from ubscope.commands.common import add_chip_option, console, each_input
 from ubscope.probe.errors import InputError, ParameterError
 from ubscope.probe.events import ROW_FIELDS
 from ubscope.probe.outputs import atomic_output, check_output_path
-from ubscope.probe.trace import TRACE_SUFFIX
+from ubscope.probe.trace import is_trace_file
 from ubscope.tui.loading import find_traces
 
 ORDER = 30
-_ARROW_MAGIC = b"\xff\xff\xff\xff"
 # Files ubscope writes itself, recognised by their first bytes.
 _SNIFF_BYTES = 4096
 _PERFETTO_HEADER = re.compile(
@@ -54,34 +55,35 @@ def register(commands: argparse._SubParsersAction) -> None:
         "/ torch_npu output, correlate them and report. Exit code 0: nothing at or above "
         "--fail-on; 1: findings at or above it; 2: bad input.",
     )
-    analyze.add_argument("inputs", nargs="*", metavar="INPUT",
-                         help="a .ubtrace and/or vendor output files or folders (auto-detected)")  # fmt: skip
+    analyze.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="a .ubtrace and/or vendor output files or folders (auto-detected)",
+    )
     add_vendor_options(analyze)
     analyze.add_argument("--format", choices=FORMATS, default="text", help="report format")
     analyze.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
-    analyze.add_argument("--fail-on", choices=("error", "warning", "info"), default=None,
-                         help="exit 1 when a finding is at or above this severity (default: error)")  # fmt: skip
+    analyze.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "info"),
+        default=None,
+        help="exit 1 when a finding is at or above this severity (default: error)",
+    )
     analyze.add_argument(
         "--select", metavar="CODES", help="comma-separated rule codes or prefixes to run"
     )
     analyze.add_argument(
         "--ignore", metavar="CODES", help="comma-separated rule codes or prefixes to skip"
     )
-    analyze.add_argument("--config", metavar="FILE",
-                         help="pyproject.toml ([tool.ubscope]) or ubscope.yaml "
-                         "(default: found from the working directory up)")  # fmt: skip
+    analyze.add_argument(
+        "--config",
+        metavar="FILE",
+        help="pyproject.toml ([tool.ubscope]) or ubscope.yaml "
+        "(default: found from the working directory up)",
+    )
     add_chip_option(analyze)
     analyze.set_defaults(handler=_analyze)
-
-
-def _is_trace(path: Path) -> bool:
-    if path.suffix == TRACE_SUFFIX:
-        return True
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(4) == _ARROW_MAGIC
-    except OSError:
-        return False
 
 
 def add_vendor_options(parser: argparse.ArgumentParser, help_prefix: str = "") -> None:
@@ -111,7 +113,7 @@ def classify_inputs(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]
         path = Path(text)
         if not path.exists():
             raise InputError(path, "no such file or folder")
-        if path.is_file() and _is_trace(path):
+        if path.is_file() and is_trace_file(path):
             traces.append(text)
             continue
         # Before vendor detection: a Perfetto export looks like torch_npu's trace JSON.
@@ -162,8 +164,9 @@ def _codes(text: str | None) -> list[str] | None:
 def _config(args: argparse.Namespace) -> Config:
     """The configuration file (given or discovered), then the command-line options."""
     base = load_config(args.config) if args.config else discover_config()
-    return base.with_overrides(select=_codes(args.select), ignore=_codes(args.ignore),
-                               chip=args.chip, fail_on=args.fail_on)  # fmt: skip
+    return base.with_overrides(
+        select=_codes(args.select), ignore=_codes(args.ignore), chip=args.chip, fail_on=args.fail_on
+    )
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -195,7 +198,7 @@ def _report_console(output: Path | None, fmt: str) -> Iterator[Console]:
 
 
 def _analyze_each(
-    traces: list[str | None],
+    traces: Sequence[str | None],
     vendor: list[tuple[str, str]],
     config: Config,
     args: argparse.Namespace,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ubscope.analyzers.api import analyze_inputs
-from ubscope.analyzers.config import discover_config, load_config
+from ubscope.analyzers import analyze_inputs, discover_config, load_config
 from ubscope.commands.analyze import add_vendor_options, vendor_inputs
 from ubscope.commands.common import add_chip_option, console, progress
 from ubscope.probe.outputs import check_output_path, is_stdout
@@ -32,9 +31,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="report file, - for stdout (default: TRACE name + .html)",
     )
-    report.add_argument("--config", metavar="FILE",
-                        help="pyproject.toml ([tool.ubscope]) or ubscope.yaml "
-                        "(default: found from the working directory up)")  # fmt: skip
+    report.add_argument(
+        "--config",
+        metavar="FILE",
+        help="pyproject.toml ([tool.ubscope]) or ubscope.yaml "
+        "(default: found from the working directory up)",
+    )
     add_chip_option(report)
     report.set_defaults(handler=_report)
 
