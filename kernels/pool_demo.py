@@ -167,34 +167,15 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
     gy = device.gm.empty("y", (n,), np.float16)
     allocator = params["allocator"]
     name = f"pool_demo_{allocator}"
+    tensors = {"gx": gx, "gr": gr, "gy": gy, "n": n, "tile": tile}
     if allocator == "bump":
-        device.launch(
-            name,
-            _bump_kernel,
-            cores,
-            gx=gx,
-            gr=gr,
-            gy=gy,
-            n=n,
-            tile=tile,
-            reset=params["reset"],
-            check=params["check_capacity"],
-        )
+        options = {"reset": params["reset"], "check": params["check_capacity"]}
+        device.launch(name, _bump_kernel, cores, **tensors, **options)
     elif allocator == "freelist":
-        device.launch(name, _freelist_kernel, cores, gx=gx, gr=gr, gy=gy, n=n, tile=tile)
+        device.launch(name, _freelist_kernel, cores, **tensors)
     else:
-        device.launch(
-            name,
-            _tpipe_kernel,
-            cores,
-            gx=gx,
-            gr=gr,
-            gy=gy,
-            n=n,
-            tile=tile,
-            buffers=params["buffers"],
-            check=params["check_capacity"],
-        )
+        options = {"buffers": params["buffers"], "check": params["check_capacity"]}
+        device.launch(name, _tpipe_kernel, cores, **tensors, **options)
     reference = ChunkedReference(
         lambda part: x[part].astype(np.float64) * SCALE + r[part].astype(np.float64), 3 * 8
     )

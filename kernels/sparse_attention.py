@@ -27,6 +27,7 @@ from ubscope.kernels import sparse24
 from ubscope.kernels.registry import register
 from ubscope.kernels.sparse_matmul import (
     HostWeight,
+    MatmulPlan,
     auto_plan,
     check_cores,
     launch_matmul,
@@ -215,14 +216,11 @@ def _projection_variant(params: dict[str, Any]) -> str:
     return params["variant"] if params["sparse"] else "dense"
 
 
-def validate(params: dict[str, Any], chip: ChipProfile) -> None:
-    if params["variant"] not in SPARSE_VARIANTS:
-        raise ParameterError(
-            f"variant={params['variant']!r}: expected one of {', '.join(SPARSE_VARIANTS)}"
-        )
-    shape = _shape(params)
-    check_shape(shape, params["cores"], params["double_buffer"], chip)
-    auto_plan(
+def _projection_plan(
+    params: dict[str, Any], shape: AttentionShape, chip: ChipProfile
+) -> MatmulPlan:
+    """The tiling of each projection (all four share the shape)."""
+    return auto_plan(
         shape.tokens,
         shape.hidden,
         shape.hidden,
@@ -232,6 +230,16 @@ def validate(params: dict[str, Any], chip: ChipProfile) -> None:
         chip,
         params["double_buffer"],
     )
+
+
+def validate(params: dict[str, Any], chip: ChipProfile) -> None:
+    if params["variant"] not in SPARSE_VARIANTS:
+        raise ParameterError(
+            f"variant={params['variant']!r}: expected one of {', '.join(SPARSE_VARIANTS)}"
+        )
+    shape = _shape(params)
+    check_shape(shape, params["cores"], params["double_buffer"], chip)
+    _projection_plan(params, shape, chip)
 
 
 def run(device: Device, params: dict[str, Any]) -> KernelResult:
@@ -299,16 +307,7 @@ def estimate_cost(params: dict[str, Any], chip: ChipProfile) -> Estimate:
     weight its float64 draw, fp16, compressed, GM and float64 reference
     copies, and the activations in GM and in float64 for the reference."""
     shape = _shape(params)
-    plan = auto_plan(
-        shape.tokens,
-        shape.hidden,
-        shape.hidden,
-        params["cores"],
-        _projection_variant(params),
-        params["meta_format"],
-        chip,
-        params["double_buffer"],
-    )
+    plan = _projection_plan(params, shape, chip)
     events, work = matmul_events(plan)
     pairs = shape.batch * shape.heads
     events = len(PROJECTIONS) * events + pairs * (
