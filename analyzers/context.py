@@ -15,15 +15,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.model.arrays import (
-    CORE_KIND_LABELS,
-    SPACE_LABELS,
-    dense_codes,
-    group_id,
-    group_parts,
-    split_group,
-    stable_order,
-)
+from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS
 from ubscope.analyzers.model.blocks import BlockModel, Blocks
 from ubscope.analyzers.model.fragmentation import FragmentationModel
 from ubscope.analyzers.model.groups import Groups
@@ -39,19 +31,9 @@ from ubscope.probe.validate import checked_chip
 
 T = TypeVar("T")
 
-# The model's helpers that rules import from here until they import them from
-# ubscope.analyzers.model (issue 14: the rules move at the same time).
-__all__ = [
-    "CORE_KIND_LABELS",
-    "SPACE_LABELS",
-    "BlockUsage",
-    "TraceContext",
-    "dense_codes",
-    "group_id",
-    "group_parts",
-    "split_group",
-    "stable_order",
-]
+# The enum labels the facade and series import from here until they import them
+# from ubscope.analyzers.model.arrays (issue 14: the views move at the same time).
+__all__ = ["CORE_KIND_LABELS", "SPACE_LABELS", "TraceContext"]
 
 
 class TraceContext:
