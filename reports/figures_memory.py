@@ -1,8 +1,8 @@
 """Charts of on-chip memory: occupancy, the allocation map and fragmentation.
 
-Every builder takes plain DataFrames (the analyzers' derived data, see
-ubscope.analyzers.api) and returns a plotly figure, so the figure data can be
-tested without a browser.
+Every builder takes plain DataFrames (the analysis layer's derived data, from
+the facade ubscope.analyzers) and returns a plotly figure, so the figure data
+can be tested without a browser.
 """
 
 from __future__ import annotations

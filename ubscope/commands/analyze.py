@@ -17,13 +17,14 @@ from ubscope.analyzers import (
     Config,
     analyze_inputs,
     combine_documents,
+    detect_vendor_input,
     discover_config,
     dumps,
     load_config,
     render_text,
     to_document,
+    vendor_tools,
 )
-from ubscope.analyzers.vendor.registry import detect_vendor_input, vendor_tools
 from ubscope.check.baseline import SCHEMA as BASELINE_SCHEMA
 from ubscope.commands.common import add_chip_option, console, each_input
 from ubscope.probe.errors import InputError, ParameterError

@@ -6,10 +6,10 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from ubscope.commands.analyze import add_vendor_options, vendor_inputs
 from ubscope.commands.common import add_chip_option
+from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.errors import InputError, UbscopeError
 
 ORDER = 50
@@ -23,10 +23,16 @@ def register(commands: argparse._SubParsersAction) -> None:
         "explanations, occupancy timeline, memory map, GM traffic, the raw events and vendor "
         "findings. Given a folder, pick one of its traces. Press ? inside for the keys.",
     )
-    tui.add_argument("path", help="a .ubtrace file, a folder to pick a trace from, or msprof "
-                     "op simulator output (opened as the trace of its data moves)")  # fmt: skip
-    tui.add_argument("--compare", metavar="B.ubtrace",
-                     help="a baseline trace: show metric deltas and findings new/fixed")  # fmt: skip
+    tui.add_argument(
+        "path",
+        help="a .ubtrace file, a folder to pick a trace from, or msprof "
+        "op simulator output (opened as the trace of its data moves)",
+    )
+    tui.add_argument(
+        "--compare",
+        metavar="B.ubtrace",
+        help="a baseline trace: show metric deltas and findings new/fixed",
+    )
     add_vendor_options(tui, help_prefix="load ")
     add_chip_option(tui)
     tui.set_defaults(handler=_tui)
@@ -38,7 +44,6 @@ def _optional_path(value: str | None) -> Path | None:
 
 def _tui(args: argparse.Namespace) -> int:
     from ubscope.analyzers import detect_vendor_input, read_vendor, vendor_tools
-    from ubscope.probe.chip import load_chip
 
     path = Path(args.path)
     vendor = [(kind, Path(source)) for kind, source in vendor_inputs(args)]
@@ -62,7 +67,10 @@ def _tui(args: argparse.Namespace) -> int:
 
 
 def _run(
-    args: argparse.Namespace, path: Path, vendor: tuple[tuple[str, Path], ...], chip: Any
+    args: argparse.Namespace,
+    path: Path,
+    vendor: tuple[tuple[str, Path], ...],
+    chip: ChipProfile | None,
 ) -> int:
     from ubscope.tui.app import UbscopeApp
     from ubscope.tui.loading import TraceRequest, find_traces
