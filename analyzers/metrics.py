@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,9 @@ def finding_counts(findings: list[Finding]) -> dict[str, Any]:
     }
 
 
-def _per_space(values: dict[str, int]) -> dict[str, int]:
+def _per_space(values: Mapping[Any, Any]) -> dict[str, int]:
+    """Bytes per on-chip space name (0 for a space not in ``values``); pandas
+    hands the per-space maxima over with keys typed as any hashable."""
     return {space: int(values.get(space, 0)) for space in ON_CHIP}
 
 
