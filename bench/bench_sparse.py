@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from ubscope.analyzers import TraceContext
-from ubscope.kernels import sparse_attention, sparse_matmul
+from ubscope.kernels import sparse_attention
+from ubscope.kernels.sparse_matmul.host import weight_bytes
+from ubscope.kernels.sparse_matmul.plan import auto_plan
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
@@ -120,7 +122,7 @@ def jobs(tokens: dict[str, int], chip_name: str) -> list[Job]:
     ]
     for part, (k, n) in {"gate": (5120, INTERMEDIATE), "down": (INTERMEDIATE, 5120)}.items():
         for variant in ("gather", "dense"):
-            plan = sparse_matmul.auto_plan(m, k, n, chip.vector_cores, variant, "nibble", chip)
+            plan = auto_plan(m, k, n, chip.vector_cores, variant, "nibble", chip)
             found.append(
                 Job(
                     f"mlp_{part}_{variant}",
@@ -197,8 +199,8 @@ def footprint_lines(m: int, chip_name: str) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for variant in (*SPARSE_VARIANTS, "dense"):
-        plan = sparse_matmul.auto_plan(m, 5120, 5120, chip.vector_cores, variant, "nibble", chip)
-        weight = sparse_matmul.weight_bytes(5120, 5120, variant, "nibble")
+        plan = auto_plan(m, 5120, 5120, chip.vector_cores, variant, "nibble", chip)
+        weight = weight_bytes(5120, 5120, variant, "nibble")
         lines.append(
             f"| {variant} | {plan.tile_n}x{plan.tile_k} | {plan.chunk_tiles} | "
             f"{plan.ub_footprint} B | {weight / 2**20:.1f} MiB |"

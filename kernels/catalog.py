@@ -12,19 +12,18 @@ import warnings
 from importlib import metadata
 from pathlib import Path
 
-import ubscope.kernels.gemm.specs  # each module registers its kernels on import
-import ubscope.kernels.layernorm.specs
-import ubscope.kernels.paged_attention.specs  # noqa: F401
-from ubscope.kernels import (
-    pool_demo,  # noqa: F401
-    sparse_attention,  # noqa: F401
-    sparse_matmul,  # noqa: F401
-)
+from ubscope.kernels import pool_demo, sparse_attention
+from ubscope.kernels.gemm import specs as gemm
+from ubscope.kernels.layernorm import specs as layernorm
+from ubscope.kernels.paged_attention import specs as paged_attention
 from ubscope.kernels.registry import REGISTRY
+from ubscope.kernels.sparse_matmul import specs as sparse_matmul
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.kernel_spec import KernelSpec
 
 ENTRY_POINT_GROUP = "ubscope.kernels"
+# The modules whose import registers the built-in kernels.
+KERNEL_MODULES = (gemm, layernorm, paged_attention, pool_demo, sparse_attention, sparse_matmul)
 
 
 def builtin_kernels() -> dict[str, KernelSpec]:

@@ -25,17 +25,14 @@ import numpy as np
 
 from ubscope.kernels import sparse24
 from ubscope.kernels.registry import register
-from ubscope.kernels.sparse_matmul import (
-    HostWeight,
-    MatmulPlan,
-    auto_plan,
-    check_cores,
+from ubscope.kernels.sparse_matmul.body import HostWeight
+from ubscope.kernels.sparse_matmul.host import (
     launch_matmul,
-    matmul_events,
     random_weight,
     upload_weight,
     weight_bytes,
 )
+from ubscope.kernels.sparse_matmul.plan import MatmulPlan, auto_plan, check_cores, matmul_events
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Block, Device
 from ubscope.probe.errors import ParameterError

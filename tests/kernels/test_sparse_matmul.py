@@ -8,14 +8,16 @@ import numpy as np
 import pytest
 
 from ubscope.analyzers.context import TraceContext
-from ubscope.kernels import sparse24, sparse_matmul
+from ubscope.kernels import sparse24
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.registry import RunOutcome, run_kernel
+from ubscope.kernels.sparse_matmul.host import plan_from_params
+from ubscope.kernels.sparse_matmul.plan import VARIANTS, auto_plan
+from ubscope.kernels.sparse_matmul.specs import SPEC
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.events import Flag
 from ubscope.probe.trace import Trace, read_trace
 
-SPEC = sparse_matmul.SPEC
 UNHEALTHY = (
     Flag.TRUNCATED
     | Flag.MISALIGNED
@@ -44,7 +46,7 @@ def copied_bytes(trace: Trace, tensor: str, to_gm: bool = False) -> int:
     return int(copies.loc[side == "GM", "aligned_size"].sum())
 
 
-@pytest.mark.parametrize("variant", sparse_matmul.VARIANTS)
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("meta_format", sparse24.META_FORMATS)
 @pytest.mark.parametrize(
     "shape",
@@ -80,7 +82,7 @@ def test_reference_uses_the_pruned_weight(chip) -> None:
 def test_chunks_smaller_than_a_block_still_match(chip) -> None:
     params = SPEC.resolve(overrides={"m": 40, "k": 64, "n": 640, "tile_n": 16, "tile_k": 64,
                                      "cores": 1})  # fmt: skip
-    plan = sparse_matmul.plan_from_params(params, chip)
+    plan = plan_from_params(params, chip)
     assert plan.chunk_tiles < plan.tiles_per_block
     assert run_kernel(SPEC, params, chip).result.matches()
 
@@ -115,9 +117,7 @@ def test_rebuild_needs_more_ub_than_gather_and_multiplies_twice_the_elements(
         assert outcome.result.matches()
         peak = TraceContext(trace).peaks
         peaks[variant] = int(peak.loc[peak["space"] == "UB", "peak_live_bytes"].max())
-        plan = sparse_matmul.plan_from_params(
-            SPEC.resolve(overrides={**shape, "variant": variant}), chip
-        )
+        plan = plan_from_params(SPEC.resolve(overrides={**shape, "variant": variant}), chip)
         assert peaks[variant] == plan.ub_footprint
         events = trace.events
         compute = events[events["kind"] == "compute"]
@@ -183,8 +183,8 @@ def test_registered_with_defaults_that_fit_the_default_chip(chip) -> None:
 
 
 def test_auto_plan_fits_the_budget_and_uses_the_cores(chip) -> None:
-    plan = sparse_matmul.auto_plan(16, 5120, 5120, 48, "gather", "nibble", chip)
+    plan = auto_plan(16, 5120, 5120, 48, "gather", "nibble", chip)
     assert plan.ub_footprint <= chip.ub_safe_budget
     assert plan.blocks >= 40
     with pytest.raises(ParameterError, match="no tiling fits"):
-        sparse_matmul.auto_plan(4096, 4096, 64, 8, "rebuild", "nibble", chip)
+        auto_plan(4096, 4096, 64, 8, "rebuild", "nibble", chip)
