@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from ubscope.analyzers import TraceContext
-from ubscope.kernels import sparse_attention
-from ubscope.kernels.sparse_matmul.host import weight_bytes
-from ubscope.kernels.sparse_matmul.plan import auto_plan
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.registry import run_kernel
+from ubscope.kernels.sparse_attention.plan import AttentionShape, check_shape
+from ubscope.kernels.sparse_matmul.host import weight_bytes
+from ubscope.kernels.sparse_matmul.plan import auto_plan
 from ubscope.probe.chip import load_chip
 from ubscope.probe.trace import read_trace
 
@@ -219,8 +219,8 @@ def main() -> None:
     parser.add_argument("--chip", default="Ascend910B2", help="chip profile")
     args = parser.parse_args()
     tokens = {"batch": args.batch, "seq_len": args.seq_len}
-    sparse_attention.check_shape(
-        sparse_attention.AttentionShape(args.batch, args.seq_len, 5120, 40),
+    check_shape(
+        AttentionShape(args.batch, args.seq_len, 5120, 40),
         48,
         True,
         load_chip(args.chip),

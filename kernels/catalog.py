@@ -12,11 +12,12 @@ import warnings
 from importlib import metadata
 from pathlib import Path
 
-from ubscope.kernels import pool_demo, sparse_attention
+from ubscope.kernels import pool_demo
 from ubscope.kernels.gemm import specs as gemm
 from ubscope.kernels.layernorm import specs as layernorm
 from ubscope.kernels.paged_attention import specs as paged_attention
 from ubscope.kernels.registry import REGISTRY
+from ubscope.kernels.sparse_attention import specs as sparse_attention
 from ubscope.kernels.sparse_matmul import specs as sparse_matmul
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.kernel_spec import KernelSpec

@@ -17,7 +17,8 @@ from ubscope.kernels.gemm.reference import fp16_gemm_reference, int4_gemm_refere
 from ubscope.kernels.layernorm.reference import layernorm_reference
 from ubscope.kernels.paged_attention.reference import attention_reference
 from ubscope.kernels.registry import run_kernel
-from ubscope.kernels.sparse_attention import AttentionShape, reference_attention
+from ubscope.kernels.sparse_attention.plan import AttentionShape
+from ubscope.kernels.sparse_attention.reference import reference_attention
 from ubscope.probe.kernel_spec import ATOL, RTOL
 
 EXACT = dict(rtol=1e-12, atol=1e-12)  # float64 against float64: rounding order only

@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ubscope.kernels import sparse_attention
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.registry import run_kernel
+from ubscope.kernels.sparse_attention.plan import AttentionShape
+from ubscope.kernels.sparse_attention.reference import reference_attention
+from ubscope.kernels.sparse_attention.specs import SPEC
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.events import Flag
 from ubscope.probe.recorder import Recorder
 
-SPEC = sparse_attention.SPEC
 SMALL = {"hidden": 64, "heads": 2, "seq_len": 6, "batch": 2, "cores": 4}
 LAUNCHES = ["q_proj", "k_proj", "v_proj", "attention_core", "o_proj"]
 
@@ -44,12 +45,12 @@ def test_layer_matches_float64_reference(chip, overrides: dict) -> None:
 
 def test_reference_is_softmax_attention() -> None:
     """One head, one token: softmax over a single key is 1, so ctx = v."""
-    shape = sparse_attention.AttentionShape(batch=1, seq_len=1, hidden=16, heads=1)
+    shape = AttentionShape(batch=1, seq_len=1, hidden=16, heads=1)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((1, 16))
     weights = {name: rng.standard_normal((16, 16)) for name in "qkvo"}
     expected = (x @ weights["v"].T) @ weights["o"].T
-    np.testing.assert_allclose(sparse_attention.reference_attention(x, weights, shape), expected)
+    np.testing.assert_allclose(reference_attention(x, weights, shape), expected)
 
 
 def test_sparse_projections_read_fewer_gm_bytes(chip) -> None:
