@@ -27,8 +27,9 @@ def test_a_failing_run_is_named_and_the_others_still_report(monkeypatch, tmp_pat
     assert "layernorm_healthy FAILED" in out and "int4_gemm_ub_overflow" in out
     assert (out_dir / "report.html").is_file()
     assert sorted(p.name for p in out_dir.glob("*.ubtrace") if p.stat().st_size) == [
-        "int4_gemm_healthy.ubtrace", "int4_gemm_ub_overflow.ubtrace"
-    ]  # fmt: skip
+        "int4_gemm_healthy.ubtrace",
+        "int4_gemm_ub_overflow.ubtrace",
+    ]
 
 
 def test_without_the_report_pair_the_report_shows_another_run(monkeypatch, tmp_path, capsys):

@@ -108,10 +108,18 @@ def test_the_progress_count_shows_the_total_and_the_throughput():
 
 
 def test_estimate_wording():
-    assert [format_count(n) for n in (999, 1_234, 2_500_000, 3e9)] == ["999", "1.2 k", "2.5 M",
-                                                                       "3.0 G"]  # fmt: skip
-    assert [format_duration(s) for s in (0.2, 40, 1500, 9000)] == ["< 1 s", "40 s", "25 min",
-                                                                   "2.5 h"]  # fmt: skip
+    assert [format_count(n) for n in (999, 1_234, 2_500_000, 3e9)] == [
+        "999",
+        "1.2 k",
+        "2.5 M",
+        "3.0 G",
+    ]
+    assert [format_duration(s) for s in (0.2, 40, 1500, 9000)] == [
+        "< 1 s",
+        "40 s",
+        "25 min",
+        "2.5 h",
+    ]
 
 
 def test_the_reference_is_checked_in_slices(chip):

@@ -85,6 +85,11 @@ def test_default_cores_follow_the_chip(chip_name):
     spec = builtin_kernels()["layernorm"]
     assert spec.for_chip(spec.defaults(), chip)["cores"] == expected
     llama = builtin_kernels()["sparse_attention"].resolve(preset="llama2_13b")
-    all_cores = {"Ascend910A": 32, "Ascend310P3": 8, "Ascend310B1": 1, "Ascend910B3": 40,
-                 "Ascend910B4": 40}.get(chip_name, 48)  # fmt: skip
+    all_cores = {
+        "Ascend910A": 32,
+        "Ascend310P3": 8,
+        "Ascend310B1": 1,
+        "Ascend910B3": 40,
+        "Ascend910B4": 40,
+    }.get(chip_name, 48)
     assert spec.for_chip(llama, chip)["cores"] == all_cores

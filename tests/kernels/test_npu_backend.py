@@ -56,8 +56,11 @@ def test_no_device_visible(monkeypatch):
 
 
 def test_cross_check_compares_with_the_emulated_output(monkeypatch):
-    result = KernelResult(outputs={"y": np.array([1.0, 2.0], np.float16)},
-                          references={"y": np.array([1.0, 2.0])}, inputs={"x": np.zeros(2)})  # fmt: skip
+    result = KernelResult(
+        outputs={"y": np.array([1.0, 2.0], np.float16)},
+        references={"y": np.array([1.0, 2.0])},
+        inputs={"x": np.zeros(2)},
+    )
     runtime = NpuRuntime(types.ModuleType("torch"), types.ModuleType("torch_npu"))
     monkeypatch.setitem(
         npu_backend.OPERATORS,

@@ -21,8 +21,15 @@ from ubscope.kernels.registry import run_kernel
 from .fake_torch_npu import MB, FakeNpu
 
 INT4 = {"m": 4, "k": 256, "n": 128, "tile_n": 64, "tile_k": 64, "group_size": 64}
-PAGED = {"batch": 3, "heads": 4, "kv_heads": 2, "head_dim": 32, "block_size": 16,
-         "max_seq_len": 64, "steps": 3}  # fmt: skip
+PAGED = {
+    "batch": 3,
+    "heads": 4,
+    "kv_heads": 2,
+    "head_dim": 32,
+    "block_size": 16,
+    "max_seq_len": 64,
+    "steps": 3,
+}
 
 
 @pytest.fixture
@@ -44,8 +51,11 @@ def test_int4_gemm_cross_check_calls_the_operators_as_documented(fake, chip, tmp
     params, result = _run("int4_gemm", INT4, chip)
     m, k, n, groups = 4, 256, 128, 256 // 64
     assert {name: a.shape for name, a in result.inputs.items()} == {
-        "x": (m, k), "w_int": (k, n), "scale": (groups, n), "offset": (groups, n)
-    }  # fmt: skip
+        "x": (m, k),
+        "w_int": (k, n),
+        "scale": (groups, n),
+        "offset": (groups, n),
+    }
     check = cross_check("int4_gemm", params, result, tmp_path / "profile")
     assert check.matches and check.max_abs_error < 1e-2
     convert, matmul = fake.calls
@@ -57,7 +67,9 @@ def test_int4_gemm_cross_check_calls_the_operators_as_documented(fake, chip, tmp
     assert x.data.dtype == np.float16 and x.data.shape == (m, k)
     assert packed.data.dtype == np.int32 and packed.data.shape == (k, n // 8)
     assert scale.data.shape == (groups, n) and matmul.kwargs["antiquant_offset"].data.shape == (
-        groups, n)  # fmt: skip
+        groups,
+        n,
+    )
     assert matmul.kwargs["antiquant_group_size"] == 64
     # The fake's float64 numpy result agrees with the emulated output, and the
     # comparison would catch an emulated output that is off.

@@ -20,8 +20,9 @@ LAUNCHES = ["q_proj", "k_proj", "v_proj", "attention_core", "o_proj"]
 
 def run_recorded(chip, **overrides):
     recorder = Recorder()
-    outcome = run_kernel(SPEC, SPEC.resolve(overrides={**SMALL, **overrides}), chip,
-                         recorder=recorder)  # fmt: skip
+    outcome = run_kernel(
+        SPEC, SPEC.resolve(overrides={**SMALL, **overrides}), chip, recorder=recorder
+    )
     return outcome, recorder.table().to_pandas()
 
 

@@ -57,8 +57,9 @@ def copied_bytes(trace: Trace, tensor: str, to_gm: bool = False) -> int:
     ],
 )
 def test_matches_float64_reference(chip, variant: str, meta_format: str, shape: dict) -> None:
-    params = SPEC.resolve(overrides={**shape, "variant": variant, "meta_format": meta_format,
-                                     "cores": 3})  # fmt: skip
+    params = SPEC.resolve(
+        overrides={**shape, "variant": variant, "meta_format": meta_format, "cores": 3}
+    )
     outcome = run_kernel(SPEC, params, chip)
     assert outcome.result.matches(), outcome.result.max_errors()
 
@@ -67,8 +68,9 @@ def test_matches_float64_reference(chip, variant: str, meta_format: str, shape: 
 def test_single_buffering_and_the_free_list_compute_the_same(
     chip, double_buffer, allocator
 ) -> None:
-    params = SPEC.resolve(overrides={**SMALL, "double_buffer": double_buffer,
-                                     "allocator": allocator})  # fmt: skip
+    params = SPEC.resolve(
+        overrides={**SMALL, "double_buffer": double_buffer, "allocator": allocator}
+    )
     assert run_kernel(SPEC, params, chip).result.matches()
 
 
@@ -80,8 +82,9 @@ def test_reference_uses_the_pruned_weight(chip) -> None:
 
 
 def test_chunks_smaller_than_a_block_still_match(chip) -> None:
-    params = SPEC.resolve(overrides={"m": 40, "k": 64, "n": 640, "tile_n": 16, "tile_k": 64,
-                                     "cores": 1})  # fmt: skip
+    params = SPEC.resolve(
+        overrides={"m": 40, "k": 64, "n": 640, "tile_n": 16, "tile_k": 64, "cores": 1}
+    )
     plan = plan_from_params(params, chip)
     assert plan.chunk_tiles < plan.tiles_per_block
     assert run_kernel(SPEC, params, chip).result.matches()
@@ -167,8 +170,9 @@ def test_validate_names_the_limit(chip) -> None:
     check("allocator='bump'", allocator="bump")
     check("meta_format='crumb'", meta_format="crumb")
     check("m=0: must be at least 1", m=0)
-    check(f"exceeds the {chip.ub_safe_budget} B UB budget of {chip.name}", m=256, k=4096,
-          tile_k=2048)  # fmt: skip
+    check(
+        f"exceeds the {chip.ub_safe_budget} B UB budget of {chip.name}", m=256, k=4096, tile_k=2048
+    )
 
 
 def test_registered_with_defaults_that_fit_the_default_chip(chip) -> None:

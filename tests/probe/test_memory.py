@@ -302,9 +302,10 @@ def test_null_recorder_records_nothing_from_any_call():
     from ubscope.probe.recorder import RECORDING_CALLS, NullRecorder, Recorder
 
     public = {
-        name for name, _ in inspect.getmembers(Recorder, inspect.isfunction)
+        name
+        for name, _ in inspect.getmembers(Recorder, inspect.isfunction)
         if not name.startswith("_") and name not in ("intern", "flush", "batches", "table")
-    }  # fmt: skip
+    }
     assert public == set(RECORDING_CALLS)
     null = NullRecorder()
     null.copy(1, 0, 1, 0, 2, 0, 32, 32, 32, 1, "x", "t", 0, 1)
