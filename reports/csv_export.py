@@ -44,12 +44,12 @@ def write_events_csv(
     """Write ``events`` to ``path`` as CSV with a header row (atomically).
     Text columns are categorical, as :func:`ubscope.probe.trace.read_trace` gives them."""
     target = Path(path)
-    defused = {}
+    defused: dict[str, np.ndarray] = {}
     for name, column in events.items():
         if isinstance(column.dtype, pd.CategoricalDtype):
             labels = _safe_labels(column)
             if labels is not None:
-                defused[name] = labels
+                defused[str(name)] = labels
     with atomic_output(target) as handle:
         for begin in range(0, max(len(events), 1), chunk_rows):
             chunk = events.iloc[begin : begin + chunk_rows]
