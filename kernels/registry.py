@@ -1,7 +1,8 @@
 """Registering and running kernels: the built-in kernels add their
 :class:`KernelSpec` here when :mod:`ubscope.kernels.catalog` imports them, and
 :func:`run_kernel` runs any spec (built-in, plugin or a user's file) into a
-trace. Looking kernels up by name is the catalog's job."""
+trace, after :func:`estimate_run` and :func:`check_host_memory` have said what
+it will cost. Looking kernels up by name is the catalog's job."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ from ubscope.probe.estimate import Estimate
 from ubscope.probe.kernel_spec import KernelResult, KernelSpec
 from ubscope.probe.recorder import BatchSink, NullRecorder, Recorder
 from ubscope.probe.trace import TraceWriter, new_metadata
+from ubscope.probe.units import format_bytes
+
+# `ubscope run` refuses a run estimated to need more host memory than this.
+DEFAULT_MAX_MEMORY = 4 << 30
 
 REGISTRY: dict[str, KernelSpec] = {}
 
@@ -107,3 +112,19 @@ def estimate_run(spec: KernelSpec, params: dict[str, Any], chip: ChipProfile) ->
     the parameters; None for a kernel that cannot say."""
     params = spec.check(params, chip)
     return spec.estimate(params, chip) if spec.estimate is not None else None
+
+
+def check_host_memory(kernel: str, estimate: Estimate, max_memory: int) -> None:
+    """Refuse a run whose estimated host memory is over ``max_memory``."""
+    if estimate.host_bytes > max_memory:
+        enough = -(-estimate.host_bytes * 5 // 4 // (1 << 30))
+        raise ParameterError(
+            f"{kernel}: estimated {estimate.describe()}; over the {format_bytes(max_memory)} "
+            f"host-memory limit: lower the parameters, or pass --max-memory {enough}GiB to run it"
+        )
+
+
+def progress_batch(events: int) -> int:
+    """Events per trace batch that let a progress bar, which moves when a batch
+    is written, move about 100 times: 1024 to 65536 (the recorder's default)."""
+    return max(1024, min(65536, events // 100))

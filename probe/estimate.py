@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ubscope.probe.units import format_bytes
+from ubscope.probe.units import format_bytes, format_count, format_duration
 
 # Kernel events per second of a whole emulated run (memory models, cost model
 # and recording), and element operations per second of the numpy work on
@@ -22,8 +22,6 @@ WORK_PER_SECOND = 4e8
 WORK_PER_VALUE = 30  # drawing, converting, copying to GM and checking one value
 # float64 bytes the numerics check holds at once (output and reference slices).
 CHECK_CHUNK_BYTES = 32 << 20
-# `ubscope run` refuses a run estimated to need more host memory than this.
-DEFAULT_MAX_MEMORY = 4 << 30
 
 
 @dataclass(frozen=True)
@@ -46,28 +44,3 @@ def estimate(events: float, host_bytes: float, work: float = 0.0, values: float 
     ``values``, array elements the host draws, packs, copies and checks."""
     seconds = events / EVENTS_PER_SECOND + (work + WORK_PER_VALUE * values) / WORK_PER_SECOND
     return Estimate(int(events), int(host_bytes), seconds)
-
-
-def progress_batch(events: int) -> int:
-    """Events per trace batch that let a progress bar, which moves when a batch
-    is written, move about 100 times: 1024 to 65536 (the recorder's default)."""
-    return max(1024, min(65536, events // 100))
-
-
-def format_count(count: float) -> str:
-    """``1234567`` -> ``1.2 M``."""
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if count >= scale:
-            return f"{count / scale:.1f} {unit}"
-    return f"{int(count)}"
-
-
-def format_duration(seconds: float) -> str:
-    """Wall time rounded to what an estimate can claim: ``< 1 s``, ``40 s``, ``25 min``, ``3.5 h``."""
-    if seconds < 1:
-        return "< 1 s"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

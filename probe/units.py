@@ -1,4 +1,5 @@
-"""Byte and time units shared by every view: KiB/MiB sizes, µs/ms times, and counted nouns."""
+"""Byte and time units shared by every view: KiB/MiB sizes, µs/ms times, counts (1.2 M),
+rough durations and counted nouns."""
 
 from __future__ import annotations
 
@@ -93,3 +94,22 @@ def plural(count: int, noun: str, plural_form: str | None = None) -> str:
 def count_cores(count: int, kind: str) -> str:
     """``8 aiv cores``, ``1 aic core``; coupled cores (``aicore``) are ``AI cores``."""
     return plural(count, "AI core" if kind == "aicore" else f"{kind} core")
+
+
+def format_count(count: float) -> str:
+    """``1234567`` -> ``1.2 M``."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{int(count)}"
+
+
+def format_duration(seconds: float) -> str:
+    """Wall time rounded to what an estimate can claim: ``< 1 s``, ``40 s``, ``25 min``, ``3.5 h``."""
+    if seconds < 1:
+        return "< 1 s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -19,8 +19,8 @@ from ubscope.commands import run as run_command
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.registry import estimate_run, run_kernel
 from ubscope.probe.errors import ParameterError
-from ubscope.probe.estimate import format_count, format_duration
 from ubscope.probe.trace import read_trace
+from ubscope.probe.units import format_count, format_duration
 
 
 def _one_error_line(capsys) -> str:

@@ -24,8 +24,8 @@ from rich.text import Text
 
 from ubscope.probe.chip import DEFAULT_CHIP, ChipProfile, builtin_chips, load_chip
 from ubscope.probe.errors import UbscopeError
-from ubscope.probe.estimate import format_count
 from ubscope.probe.text import printable
+from ubscope.probe.units import format_count
 
 Item = TypeVar("Item")
 

@@ -9,9 +9,14 @@ from ubscope.commands.common import add_chip_option, advance, chip_from_args, co
 from ubscope.commands.twin import OutputOption, add_twin_options, is_source, run_source
 from ubscope.kernels.catalog import get_kernel, is_user_kernel, load_kernels, load_user_kernel
 from ubscope.kernels.npu_backend import cross_check, probe_npu
-from ubscope.kernels.registry import RunOutcome, estimate_run, run_kernel
-from ubscope.probe.errors import ParameterError
-from ubscope.probe.estimate import DEFAULT_MAX_MEMORY, Estimate, progress_batch
+from ubscope.kernels.registry import (
+    DEFAULT_MAX_MEMORY,
+    RunOutcome,
+    check_host_memory,
+    estimate_run,
+    progress_batch,
+    run_kernel,
+)
 from ubscope.probe.outputs import check_output_path
 from ubscope.probe.trace import TRACE_SUFFIX
 from ubscope.probe.units import format_bytes, format_time_ps, parse_size
@@ -103,16 +108,6 @@ def size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def check_budget(kernel: str, estimate: Estimate, max_memory: int) -> None:
-    """Refuse a run whose estimated host memory is over ``max_memory``."""
-    if estimate.host_bytes > max_memory:
-        enough = -(-estimate.host_bytes * 5 // 4 // (1 << 30))
-        raise ParameterError(
-            f"{kernel}: estimated {estimate.describe()}; over the {format_bytes(max_memory)} "
-            f"host-memory limit: lower the parameters, or pass --max-memory {enough}GiB to run it"
-        )
-
-
 def _run(args: argparse.Namespace) -> int:
     if is_source(args.kernel):
         return run_source(args)
@@ -132,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
         probe_npu()  # fail early, before the emulation, when the NPU path cannot run
     estimate = estimate_run(spec, params, chip)
     if estimate is not None:
-        check_budget(spec.name, estimate, args.max_memory)
+        check_host_memory(spec.name, estimate, args.max_memory)
     total = estimate.events if estimate is not None else None
     with progress(f"running {spec.name} on {chip.name}", total, unit="events") as bar:
         outcome = run_kernel(
