@@ -115,8 +115,15 @@ def environment(folder: Path) -> dict[str, str]:
 
 def run(args: list[str], folder: Path, what: str, allowed: frozenset[int] = frozenset({0})) -> None:
     """Run ``args`` in ``folder``; fail with its output unless it exits with an allowed status."""
-    result = subprocess.run(args, cwd=folder, env=environment(folder), capture_output=True,
-                            text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)  # fmt: skip
+    result = subprocess.run(
+        args,
+        cwd=folder,
+        env=environment(folder),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+    )
     if result.returncode not in allowed:
         pytest.fail(
             f"{what}\nexited {result.returncode} (expected {sorted(allowed)})\n"
@@ -254,6 +261,9 @@ def test_examples_not_run_are_marked_and_counted() -> None:
 
 def test_no_command_hides_in_an_untagged_fence() -> None:
     # An untagged block is not run: one that holds commands would rot unseen.
-    hidden = [e.name for e in EXAMPLES if not e.lang and re.search(r"^(\$ )?(ubscope|pip|python)\b",
-                                                                  e.text, re.MULTILINE)]  # fmt: skip
+    hidden = [
+        e.name
+        for e in EXAMPLES
+        if not e.lang and re.search(r"^(\$ )?(ubscope|pip|python)\b", e.text, re.MULTILINE)
+    ]
     assert not hidden

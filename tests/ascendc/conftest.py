@@ -5,15 +5,33 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "ascendc_samples"
 
+SCALE_KERNEL = """\
+#include "kernel_operator.h"
+using namespace AscendC;
+extern "C" __global__ __aicore__ void scale(GM_ADDR x, GM_ADDR z) {
+    TPipe pipe;
+    TBuf<QuePosition::VECCALC> buf;
+    GlobalTensor<float> xGm, zGm;
+    xGm.SetGlobalBuffer((__gm__ float*)x + 64 * GetBlockIdx(), 64);
+    zGm.SetGlobalBuffer((__gm__ float*)z + 64 * GetBlockIdx(), 64);
+    pipe.InitBuffer(buf, 64 * sizeof(float));
+    LocalTensor<float> t = buf.Get<float>();
+    DataCopy(t, xGm, 64);
+    Muls(t, t, 2.0f, 64);
+    DataCopy(zGm, t, 64);
+}
+"""
+
 
 @pytest.fixture(scope="session", autouse=True)
-def twin_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def twin_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     if shutil.which(os.environ.get("CXX", "g++")) is None:
         pytest.skip("no C++ compiler (g++) on this machine: the CPU twin cannot build kernels")
     cache = tmp_path_factory.mktemp("twin-cache")
@@ -31,3 +49,12 @@ def samples() -> Path:
     if not SAMPLES.is_dir():
         pytest.skip(f"the shared Ascend C samples are not at {SAMPLES}")
     return SAMPLES
+
+
+@pytest.fixture
+def scale_kernel(tmp_path: Path) -> Path:
+    """``scale.cpp`` in the test's folder: ``scale(x, z)``, each block of the
+    launch doubling its 64 floats of x into z (the Muls is on line 12)."""
+    path = tmp_path / "scale.cpp"
+    path.write_text(SCALE_KERNEL)
+    return path

@@ -13,6 +13,7 @@ import pytest
 
 import ubscope.kernels
 import ubscope.probe.ascendc
+from tests.helpers.source_lines import call_site
 from ubscope.analyzers.api import analyze_inputs
 from ubscope.cli import main
 from ubscope.kernels import pool_demo
@@ -27,13 +28,6 @@ KERNELS = Path(ubscope.kernels.__file__).parent / "ascendc"
 HEADERS = Path(ubscope.probe.ascendc.__file__).parent / "include"
 UB = 192 * 1024  # Ascend910B1 UB per vector core
 BLOCKS = 8
-
-
-def line_of(source: Path, marker: str) -> str:
-    """``file.cpp:LINE`` of the one source line containing ``marker``."""
-    lines = [i for i, text in enumerate(source.read_text().splitlines(), 1) if marker in text]
-    assert len(lines) == 1, (marker, lines)
-    return f"{source.name}:{lines[0]}"
 
 
 def metrics_and_findings(trace: Path) -> tuple[dict, list]:
@@ -52,8 +46,16 @@ POOL = KERNELS / "pool_demo.cpp"
 
 
 def python_pool(n: int, tile: int, reset: bool, trace: Path) -> np.ndarray:
-    params = {"n": n, "tile": tile, "cores": BLOCKS, "allocator": "bump", "buffers": 2,
-              "reset": reset, "check_capacity": False, "seed": 0}  # fmt: skip
+    params = {
+        "n": n,
+        "tile": tile,
+        "cores": BLOCKS,
+        "allocator": "bump",
+        "buffers": 2,
+        "reset": reset,
+        "check_capacity": False,
+        "seed": 0,
+    }
     return run_kernel(pool_demo.SPEC, params, CHIP, trace).result.outputs["y"]
 
 
@@ -69,9 +71,16 @@ def test_pool_kernel_matches_float64_and_the_python_kernel(tmp_path: Path) -> No
     n = BLOCKS * (3 * tile + 2000)
     x, residual = pool_inputs(n)
     twin_trace, python_trace = tmp_path / "twin.ubtrace", tmp_path / "python.ubtrace"
-    y = run_ascendc(POOL, "pool_demo", BLOCKS, {"x": x, "residual": residual},
-                    {"y": np.zeros(n, np.float16)}, CHIP, twin_trace,
-                    defines=(f"POOL_DEMO_N={n}", f"POOL_DEMO_TILE={tile}")).outputs["y"]  # fmt: skip
+    y = run_ascendc(
+        POOL,
+        "pool_demo",
+        BLOCKS,
+        {"x": x, "residual": residual},
+        {"y": np.zeros(n, np.float16)},
+        CHIP,
+        twin_trace,
+        defines=(f"POOL_DEMO_N={n}", f"POOL_DEMO_TILE={tile}"),
+    ).outputs["y"]
     # x * 0.5 is exact in fp16 (a power of two; 2**-24 covers a subnormal
     # product); the add rounds once, so each result is within half an ulp.
     reference = x.astype(np.float64) * 0.5 + residual.astype(np.float64)
@@ -100,23 +109,42 @@ def test_pool_overflow_plant_is_flagged_where_it_writes_past_ub(tmp_path: Path, 
     tile, rounds = 10240, 4
     n = BLOCKS * rounds * tile
     trace = tmp_path / "overflow.ubtrace"
-    rc = main(["run", str(POOL), "--block-dim", str(BLOCKS),
-               "--input", f"x=float16:{n}:randn", "--input", f"residual=float16:{n}:randn",
-               "--output", f"y=float16:{n}", "-D", f"POOL_DEMO_N={n}", "-D",
-               f"POOL_DEMO_TILE={tile}", "-D", "UBSCOPE_PLANT_OVERFLOW", "-o", str(trace)])  # fmt: skip
+    rc = main(
+        [
+            "run",
+            str(POOL),
+            "--block-dim",
+            str(BLOCKS),
+            "--input",
+            f"x=float16:{n}:randn",
+            "--input",
+            f"residual=float16:{n}:randn",
+            "--output",
+            f"y=float16:{n}",
+            "-D",
+            f"POOL_DEMO_N={n}",
+            "-D",
+            f"POOL_DEMO_TILE={tile}",
+            "-D",
+            "UBSCOPE_PLANT_OVERFLOW",
+            "-o",
+            str(trace),
+        ]
+    )
     assert rc == 0
     capsys.readouterr()
     assert main(["analyze", str(trace)]) == 1
-    assert line_of(POOL, "DataCopy(xLocal") in capsys.readouterr().out
+    assert call_site(POOL, "DataCopy(xLocal") in capsys.readouterr().out
 
     _, findings = metrics_and_findings(trace)
-    past = {f.location.tag: f.evidence["bytes_past_capacity"] for f in findings
-            if f.code == "UB002"}  # fmt: skip
+    past = {
+        f.location.tag: f.evidence["bytes_past_capacity"] for f in findings if f.code == "UB002"
+    }
     assert past == {
-        line_of(POOL, "DataCopy(xLocal"): BLOCKS * (204800 - UB),
-        line_of(POOL, "DataCopy(residualLocal"): BLOCKS * 2 * tile,
-        line_of(POOL, "Muls(yLocal"): BLOCKS * 2 * tile,
-        line_of(POOL, "Add(yLocal"): BLOCKS * 2 * tile,
+        call_site(POOL, "DataCopy(xLocal"): BLOCKS * (204800 - UB),
+        call_site(POOL, "DataCopy(residualLocal"): BLOCKS * 2 * tile,
+        call_site(POOL, "Muls(yLocal"): BLOCKS * 2 * tile,
+        call_site(POOL, "Add(yLocal"): BLOCKS * 2 * tile,
     }
     # The Python kernel without resets overflows the same way (UB002 too).
     python_pool(n, tile, False, tmp_path / "python.ubtrace")
@@ -156,8 +184,16 @@ def layernorm_inputs(hidden: int) -> dict[str, np.ndarray]:
 def run_layernorm(hidden: int, trace: Path, *defines: str) -> tuple[dict, np.ndarray]:
     tensors = layernorm_inputs(hidden)
     x = tensors.pop("x")
-    y = run_ascendc(LAYERNORM, "layernorm_inplace", BLOCKS, tensors, {"x": x}, CHIP, trace,
-                    defines=(f"LN_ROWS={ROWS}", f"LN_HIDDEN={hidden}", *defines)).outputs["x"]  # fmt: skip
+    y = run_ascendc(
+        LAYERNORM,
+        "layernorm_inplace",
+        BLOCKS,
+        tensors,
+        {"x": x},
+        CHIP,
+        trace,
+        defines=(f"LN_ROWS={ROWS}", f"LN_HIDDEN={hidden}", *defines),
+    ).outputs["x"]
     return {**tensors, "x": x}, y
 
 
@@ -173,8 +209,15 @@ def test_layernorm_matches_float64_and_the_python_kernel(tmp_path: Path) -> None
     # fp32 statistics over 1024 values are good to ~1e-4 of |y| <= 8; the fp16
     # store adds half an ulp.
     assert (np.abs(y - reference) <= half_ulp(y) + 1e-4 * 8).all()
-    params = {"rows": ROWS, "hidden": hidden, "inplace": True, "cores": BLOCKS,
-              "double_buffer": True, "eps": EPS, "seed": 0}  # fmt: skip
+    params = {
+        "rows": ROWS,
+        "hidden": hidden,
+        "inplace": True,
+        "cores": BLOCKS,
+        "double_buffer": True,
+        "eps": EPS,
+        "seed": 0,
+    }
     python_y = run_kernel(layernorm_specs.SPEC, params, CHIP, python_trace).result.outputs["y"]
     assert (np.abs(y.astype(np.float64) - python_y) <= 2 * half_ulp(y)).all()
 
@@ -201,5 +244,5 @@ def test_layernorm_tail_plant_is_flagged_at_the_row_copy(tmp_path: Path) -> None
     run_layernorm(1000, trace, "UBSCOPE_PLANT_TAIL")
     _, findings = metrics_and_findings(trace)
     dropped = [f for f in findings if f.code == "ALN002"]
-    assert [f.location.tag for f in dropped] == [line_of(LAYERNORM, "DataCopy(dst, src, HIDDEN)")]
+    assert [f.location.tag for f in dropped] == [call_site(LAYERNORM, "DataCopy(dst, src, HIDDEN)")]
     assert "74 DataCopy call(s)" in dropped[0].message and "(1184 B)" in dropped[0].message

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.source_lines import call_site, line_of
 from ubscope.analyzers.api import analyze_trace
 from ubscope.analyzers.findings import Severity
 from ubscope.cli import main
@@ -43,8 +44,15 @@ def test_add_custom_runs_unchanged(samples: Path, tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     x, y = uniform(rng, (8, 2048), np.float16), uniform(rng, (8, 2048), np.float16)
     trace = tmp_path / "add.ubtrace"
-    run = run_ascendc(samples / "01_add_custom_neo" / "add_custom.cpp", "add_custom", 8,
-                      {"x": x, "y": y}, {"z": np.zeros_like(x)}, CHIP, trace)  # fmt: skip
+    run = run_ascendc(
+        samples / "01_add_custom_neo" / "add_custom.cpp",
+        "add_custom",
+        8,
+        {"x": x, "y": y},
+        {"z": np.zeros_like(x)},
+        CHIP,
+        trace,
+    )
     assert within(run.outputs["z"], x.astype(np.float32) + y, 1e-3, 1e-3)
     assert no_errors(trace) == []
 
@@ -53,8 +61,15 @@ def test_addcdiv_runs_unchanged(samples: Path, tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     x, y, z = (uniform(rng, (8, 2048), np.float16) for _ in range(3))
     trace = tmp_path / "addcdiv.ubtrace"
-    run = run_ascendc(samples / "04_addcdiv" / "addcdiv_custom.cpp", "addcdiv_custom", 8,
-                      {"x": x, "y": y, "z": z}, {"out": np.zeros_like(x)}, CHIP, trace)  # fmt: skip
+    run = run_ascendc(
+        samples / "04_addcdiv" / "addcdiv_custom.cpp",
+        "addcdiv_custom",
+        8,
+        {"x": x, "y": y, "z": z},
+        {"out": np.zeros_like(x)},
+        CHIP,
+        trace,
+    )
     reference = x.astype(np.float64) + y.astype(np.float64) / z.astype(np.float64)
     assert within(run.outputs["out"], reference, 1e-3, 1e-3)
     assert no_errors(trace) == []
@@ -63,8 +78,15 @@ def test_addcdiv_runs_unchanged(samples: Path, tmp_path: Path) -> None:
 def test_leakyrelu_runs_unchanged(samples: Path, tmp_path: Path) -> None:
     x = np.random.default_rng(2).uniform(-100, 100, (8, 200, 1024)).astype(np.float32)
     trace = tmp_path / "leaky.ubtrace"
-    run = run_ascendc(samples / "05_leakyrelu" / "leakyrelu.cpp", "leaky_relu_custom", 8,
-                      {"x": x}, {"y": np.zeros_like(x)}, CHIP, trace)  # fmt: skip
+    run = run_ascendc(
+        samples / "05_leakyrelu" / "leakyrelu.cpp",
+        "leaky_relu_custom",
+        8,
+        {"x": x},
+        {"y": np.zeros_like(x)},
+        CHIP,
+        trace,
+    )
     assert within(run.outputs["y"], np.where(x > 0, x, 0.0), 1e-4, 1e-4)
     assert no_errors(trace) == []
 
@@ -76,9 +98,15 @@ def test_layer_norm_runs_unchanged_at_its_own_shape(samples: Path, tmp_path: Pat
     x = rng.standard_normal((16384, 1024)).astype(np.float32)
     gamma, beta = (rng.standard_normal(1024).astype(np.float32) for _ in range(2))
     trace = tmp_path / "ln.ubtrace"
-    run = run_ascendc(samples / "08_layer_norm" / "layer_norm_custom.cpp", "layer_norm_custom",
-                      48, {"x": x, "gamma": gamma, "beta": beta},
-                      {"res_out": np.zeros_like(x)}, CHIP, trace)  # fmt: skip
+    run = run_ascendc(
+        samples / "08_layer_norm" / "layer_norm_custom.cpp",
+        "layer_norm_custom",
+        48,
+        {"x": x, "gamma": gamma, "beta": beta},
+        {"res_out": np.zeros_like(x)},
+        CHIP,
+        trace,
+    )
     x64 = x.astype(np.float64)
     mean = x64.mean(-1, keepdims=True)
     var = ((x64 - mean) ** 2).mean(-1, keepdims=True)
@@ -90,16 +118,28 @@ def test_layer_norm_runs_unchanged_at_its_own_shape(samples: Path, tmp_path: Pat
 def test_mutated_copy_length_is_flagged_at_the_mutated_line(samples: Path, tmp_path: Path) -> None:
     text = (samples / "01_add_custom_neo" / "add_custom.cpp").read_text()
     original = "DataCopy(yLocal, yGm[progress * TILE_LENGTH], TILE_LENGTH);"
-    assert text.count(original) == 1
-    line = text[: text.index(original)].count("\n") + 1
+    line = line_of(text, original)
     mutated = tmp_path / "add_custom.cpp"
     mutated.write_text(
         text.replace(original, original.replace("TILE_LENGTH);", "TILE_LENGTH - 1);"))
     )
     trace = tmp_path / "mutated.ubtrace"
-    rc = main(["run", str(mutated), "--block-dim", "8", "--input", "x=float16:8x2048:uniform(1,100)",
-               "--input", "y=float16:8x2048:uniform(1,100)", "--output", "z=float16:8x2048",
-               "-o", str(trace)])  # fmt: skip
+    rc = main(
+        [
+            "run",
+            str(mutated),
+            "--block-dim",
+            "8",
+            "--input",
+            "x=float16:8x2048:uniform(1,100)",
+            "--input",
+            "y=float16:8x2048:uniform(1,100)",
+            "--output",
+            "z=float16:8x2048",
+            "-o",
+            str(trace),
+        ]
+    )
     assert rc == 0
     analysis = analyze_trace(read_trace(trace))
     found = [f for f in analysis.findings if f.code == "ALN002"]
@@ -108,15 +148,25 @@ def test_mutated_copy_length_is_flagged_at_the_mutated_line(samples: Path, tmp_p
 
 MUTATIONS = {
     # a ninth VECIN buffer (2 for x + 7 for y > the 8 queue events of 910B): UB007 at y's InitBuffer
-    "queue_limit": ("01_add_custom_neo/add_custom.cpp", "add_custom",
-                    "pipe.InitBuffer(inQueueY, BUFFER_NUM,", "pipe.InitBuffer(inQueueY, 7,", "UB007",
-                    "pipe.InitBuffer(inQueueY, 7,"),
+    "queue_limit": (
+        "01_add_custom_neo/add_custom.cpp",
+        "add_custom",
+        "pipe.InitBuffer(inQueueY, BUFFER_NUM,",
+        "pipe.InitBuffer(inQueueY, 7,",
+        "UB007",
+        "pipe.InitBuffer(inQueueY, 7,",
+    ),
     # tiles twice as long (12800 floats = 50 KiB): inQueueX ends at 100 KiB, outQueueY at
     # 200 KiB > 192 KiB of UB, so UB001 points at outQueueY's InitBuffer
-    "ub_overflow": ("05_leakyrelu/leakyrelu.cpp", "leaky_relu_custom",
-                    "constexpr int32_t TILE_NUM = 16;", "constexpr int32_t TILE_NUM = 8;", "UB001",
-                    "pipe.InitBuffer(outQueueY,"),
-}  # fmt: skip
+    "ub_overflow": (
+        "05_leakyrelu/leakyrelu.cpp",
+        "leaky_relu_custom",
+        "constexpr int32_t TILE_NUM = 16;",
+        "constexpr int32_t TILE_NUM = 8;",
+        "UB001",
+        "pipe.InitBuffer(outQueueY,",
+    ),
+}
 
 
 def _inputs(entry: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -140,19 +190,16 @@ def test_mutated_sample_is_flagged_with_its_rule(
     inputs, outputs = _inputs(entry)
     run_ascendc(mutated, entry, 8, inputs, outputs, CHIP, trace)
     found = [f for f in analyze_trace(read_trace(trace)).findings if f.code == code]
-    text = mutated.read_text()
-    line = text[: text.index(flagged)].count("\n") + 1
-    assert {f.location.tag for f in found} == {f"{mutated.name}:{line}"}
+    assert {f.location.tag for f in found} == {call_site(mutated, flagged)}
 
 
 def test_misaligned_local_offset_is_flagged_at_its_line(samples: Path, tmp_path: Path) -> None:
     # Adding into zLocal[8] (16 B past the 32 B-aligned block start) misaligns the operand.
     text = (samples / "01_add_custom_neo" / "add_custom.cpp").read_text()
     original = "Add(zLocal, xLocal, yLocal, TILE_LENGTH);"
-    assert text.count(original) == 1
     mutated = tmp_path / "add_custom.cpp"
     mutated.write_text(text.replace(original, "Add(zLocal[8], xLocal, yLocal, TILE_LENGTH - 8);"))
-    line = text[: text.index(original)].count("\n") + 1
+    line = line_of(text, original)
     trace = tmp_path / "misaligned.ubtrace"
     x = np.ones((8, 2048), np.float16)
     run_ascendc(mutated, "add_custom", 8, {"x": x, "y": x}, {"z": np.zeros_like(x)}, CHIP, trace)

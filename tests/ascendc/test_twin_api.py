@@ -76,11 +76,23 @@ def test_vector_ops_match_numpy_and_record_hand_computed_events(tmp_path: Path) 
     y = rng.uniform(0.5, 3.0, 64).astype(np.float32)
     source = write(tmp_path, "ops.cpp", VECTOR_KERNEL)
     trace = tmp_path / "ops.ubtrace"
-    run = run_ascendc(source, "ops", 1, {"x": x, "y": y}, {"z": np.zeros(12 * 64, np.float32)},
-                      CHIP, trace)  # fmt: skip
+    run = run_ascendc(
+        source, "ops", 1, {"x": x, "y": y}, {"z": np.zeros(12 * 64, np.float32)}, CHIP, trace
+    )
     z = run.outputs["z"].reshape(12, 64)
-    expected = [x + y, x - y, x * y, x / y, x + np.float32(2.5), x * np.float32(-3),
-                np.maximum(x, 0.5), np.minimum(x, 0.5), np.exp(x), np.log(y), np.full(64, 7.0)]  # fmt: skip
+    expected = [
+        x + y,
+        x - y,
+        x * y,
+        x / y,
+        x + np.float32(2.5),
+        x * np.float32(-3),
+        np.maximum(x, 0.5),
+        np.minimum(x, 0.5),
+        np.exp(x),
+        np.log(y),
+        np.full(64, 7.0),
+    ]
     for row, want in enumerate(expected):
         np.testing.assert_allclose(z[row], want, rtol=1e-6, err_msg=f"row {row}")
     assert z[11, 0] == pytest.approx(float(x.astype(np.float64).sum()), rel=1e-6)
@@ -101,7 +113,10 @@ def test_vector_ops_match_numpy_and_record_hand_computed_events(tmp_path: Path) 
 
 
 def test_datacopy_tail_is_truncated_and_flagged_at_its_line(tmp_path: Path) -> None:
-    source = write(tmp_path, "tail.cpp", """\
+    source = write(
+        tmp_path,
+        "tail.cpp",
+        """\
         #include "kernel_operator.h"
         using namespace AscendC;
         extern "C" __global__ __aicore__ void tail(GM_ADDR x, GM_ADDR z) {
@@ -116,7 +131,8 @@ def test_datacopy_tail_is_truncated_and_flagged_at_its_line(tmp_path: Path) -> N
             DataCopy(zGm, t, 100);
             q.FreeTensor(t);
         }
-        """)  # fmt: skip
+        """,
+    )
     x = np.arange(128, dtype=np.float16)
     trace = tmp_path / "tail.ubtrace"
     run = run_ascendc(source, "tail", 1, {"x": x}, {"z": np.zeros(128, np.float16)}, CHIP, trace)
@@ -132,7 +148,10 @@ def test_datacopy_tail_is_truncated_and_flagged_at_its_line(tmp_path: Path) -> N
 
 
 def test_out_of_bounds_global_access_is_an_event_not_a_crash(tmp_path: Path) -> None:
-    source = write(tmp_path, "oob.cpp", """\
+    source = write(
+        tmp_path,
+        "oob.cpp",
+        """\
         #include "kernel_operator.h"
         using namespace AscendC;
         extern "C" __global__ __aicore__ void oob(GM_ADDR x, GM_ADDR z) {
@@ -142,7 +161,8 @@ def test_out_of_bounds_global_access_is_an_event_not_a_crash(tmp_path: Path) -> 
             zGm.SetValue(0, xGm.GetValue(9));
             zGm.SetValue(1, xGm.GetValue(1));
         }
-        """)  # fmt: skip
+        """,
+    )
     trace = tmp_path / "oob.ubtrace"
     x = np.arange(1, 9, dtype=np.float32)
     run = run_ascendc(source, "oob", 1, {"x": x}, {"z": np.zeros(8, np.float32)}, CHIP, trace)
@@ -153,7 +173,10 @@ def test_out_of_bounds_global_access_is_an_event_not_a_crash(tmp_path: Path) -> 
 
 
 def test_half_conversions_round_to_nearest_even(tmp_path: Path) -> None:
-    source = write(tmp_path, "conv.cpp", """\
+    source = write(
+        tmp_path,
+        "conv.cpp",
+        """\
         #include "kernel_operator.h"
         using namespace AscendC;
         extern "C" __global__ __aicore__ void conv(GM_ADDR x, GM_ADDR z) {
@@ -163,10 +186,30 @@ def test_half_conversions_round_to_nearest_even(tmp_path: Path) -> None:
             zGm.SetGlobalBuffer((__gm__ half*)z, 16);
             for (int i = 0; i < 16; ++i) zGm.SetValue(i, half(xGm.GetValue(i)));
         }
-        """)  # fmt: skip
+        """,
+    )
     # Ties, subnormals, overflow, NaN, signed zero: numpy's float16 is the oracle.
-    x = np.array([1.0, 1 + 2**-11, 1 + 3 * 2**-11, 65504, 65520, 2**-24, 2**-25, 3 * 2**-26,
-                  -0.0, np.inf, -np.inf, 1e-8, 0.1, -2.5, 6e-5, 1234.567], dtype=np.float32)  # fmt: skip
+    x = np.array(
+        [
+            1.0,
+            1 + 2**-11,
+            1 + 3 * 2**-11,
+            65504,
+            65520,
+            2**-24,
+            2**-25,
+            3 * 2**-26,
+            -0.0,
+            np.inf,
+            -np.inf,
+            1e-8,
+            0.1,
+            -2.5,
+            6e-5,
+            1234.567,
+        ],
+        dtype=np.float32,
+    )
     run = run_ascendc(source, "conv", 1, {"x": x}, {"z": np.zeros(16, np.float16)}, CHIP)
     with np.errstate(over="ignore"):  # 65520 overflows to inf on purpose
         expected = x.astype(np.float16)
@@ -174,27 +217,36 @@ def test_half_conversions_round_to_nearest_even(tmp_path: Path) -> None:
 
 
 def test_compile_errors_are_file_line_messages(tmp_path: Path) -> None:
-    source = write(tmp_path, "bad.cpp", """\
+    source = write(
+        tmp_path,
+        "bad.cpp",
+        """\
         #include "kernel_operator.h"
         extern "C" __global__ __aicore__ void bad(GM_ADDR x) {
             undefined_call(x);
         }
-        """)  # fmt: skip
+        """,
+    )
     with pytest.raises(CompileError) as caught:
         run_ascendc(source, "bad", 1, {"x": np.zeros(8, np.float32)}, {}, CHIP)
     first = str(caught.value).splitlines()[0]
     assert first.startswith(f"{source}:3: ") and "undefined_call" in first
 
 
-@pytest.mark.parametrize("use", ["AscendC::Matmul<float> mm;", "AscendC::SoftMax(x);",
-                                 "AscendC::RmsNorm(x, x);"])  # fmt: skip
+@pytest.mark.parametrize(
+    "use", ["AscendC::Matmul<float> mm;", "AscendC::SoftMax(x);", "AscendC::RmsNorm(x, x);"]
+)
 def test_unsupported_api_fails_with_one_line_naming_it(tmp_path: Path, use: str) -> None:
-    source = write(tmp_path, "hi.cpp", f"""\
+    source = write(
+        tmp_path,
+        "hi.cpp",
+        f"""\
         #include "kernel_operator.h"
         extern "C" __global__ __aicore__ void hi(GM_ADDR x) {{
             {use}
         }}
-        """)  # fmt: skip
+        """,
+    )
     with pytest.raises(CompileError) as caught:
         run_ascendc(source, "hi", 1, {"x": np.zeros(8, np.float32)}, {}, CHIP)
     name = use.split("::")[1].split("<")[0].split("(")[0]
@@ -202,7 +254,10 @@ def test_unsupported_api_fails_with_one_line_naming_it(tmp_path: Path, use: str)
 
 
 def test_crash_in_user_code_names_the_last_call_site(tmp_path: Path) -> None:
-    source = write(tmp_path, "crash.cpp", """\
+    source = write(
+        tmp_path,
+        "crash.cpp",
+        """\
         #include "kernel_operator.h"
         using namespace AscendC;
         extern "C" __global__ __aicore__ void crash(GM_ADDR x) {
@@ -211,7 +266,8 @@ def test_crash_in_user_code_names_the_last_call_site(tmp_path: Path) -> None:
             xGm.SetValue(99, 1.0f);
             *(volatile int*)nullptr = 1;
         }
-        """)  # fmt: skip
+        """,
+    )
     trace = tmp_path / "crash.ubtrace"
     with pytest.raises(
         EmulationError, match=r"crashed \(SIGSEGV\) after its last recorded call at crash.cpp:6"
@@ -222,7 +278,10 @@ def test_crash_in_user_code_names_the_last_call_site(tmp_path: Path) -> None:
 
 
 def test_datacopy_params_moves_strided_blocks(tmp_path: Path) -> None:
-    source = write(tmp_path, "strided.cpp", """\
+    source = write(
+        tmp_path,
+        "strided.cpp",
+        """\
         #include "kernel_operator.h"
         using namespace AscendC;
         extern "C" __global__ __aicore__ void strided(GM_ADDR x, GM_ADDR z) {
@@ -238,7 +297,8 @@ def test_datacopy_params_moves_strided_blocks(tmp_path: Path) -> None:
             DataCopy(zGm, t, 4 * 32);
             q.FreeTensor(t);
         }
-        """)  # fmt: skip
+        """,
+    )
     # Rows of 48 halves (96 B = 3 blocks): 4 bursts of 2 blocks (64 B = 32 halves), skipping
     # 1 block (32 B) of GM between bursts, packed in UB.
     x = np.arange(4 * 48, dtype=np.float16).reshape(4, 48)
@@ -246,13 +306,15 @@ def test_datacopy_params_moves_strided_blocks(tmp_path: Path) -> None:
     run = run_ascendc(source, "strided", 1, {"x": x}, {"z": np.zeros(128, np.float16)}, CHIP, trace)
     np.testing.assert_array_equal(run.outputs["z"], x[:, :32].ravel())
     load = events(trace).query("kind == 'copy'").iloc[0]
-    assert (load["size"], load["aligned_size"], load["burst_len"], load["burst_count"]) == (
-        256, 256, 64, 4)  # fmt: skip
+    assert load[["size", "aligned_size", "burst_len", "burst_count"]].tolist() == [256, 256, 64, 4]
     assert load["flags"] == 0 and load["tag"] == "strided.cpp:12"
 
 
 def test_queue_misuse_stops_the_run_at_its_line(tmp_path: Path) -> None:
-    source = write(tmp_path, "deque.cpp", """\
+    source = write(
+        tmp_path,
+        "deque.cpp",
+        """\
         #include "kernel_operator.h"
         using namespace AscendC;
         extern "C" __global__ __aicore__ void deque(GM_ADDR x) {
@@ -261,6 +323,7 @@ def test_queue_misuse_stops_the_run_at_its_line(tmp_path: Path) -> None:
             pipe.InitBuffer(q, 1, 256);
             LocalTensor<float> t = q.DeQue<float>();
         }
-        """)  # fmt: skip
+        """,
+    )
     with pytest.raises(EmulationError, match=r"deque.cpp:7: DeQue on an empty queue"):
         run_ascendc(source, "deque", 1, {"x": np.zeros(8, np.float32)}, {}, CHIP)

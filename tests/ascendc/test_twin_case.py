@@ -14,25 +14,9 @@ from ubscope.probe.ascendc.case import CaseError, load_case
 
 pytestmark = pytest.mark.ascendc_twin
 
-KERNEL = """\
-#include "kernel_operator.h"
-using namespace AscendC;
-extern "C" __global__ __aicore__ void twice(GM_ADDR x, GM_ADDR z) {
-    TPipe pipe;
-    TBuf<QuePosition::VECCALC> buf;
-    GlobalTensor<float> xGm, zGm;
-    xGm.SetGlobalBuffer((__gm__ float*)x + 64 * GetBlockIdx(), 64);
-    zGm.SetGlobalBuffer((__gm__ float*)z + 64 * GetBlockIdx(), 64);
-    pipe.InitBuffer(buf, 64 * sizeof(float));
-    LocalTensor<float> t = buf.Get<float>();
-    DataCopy(t, xGm, 64);
-    Add(t, t, t, 64);
-    DataCopy(zGm, t, 64);
-}
-"""
 CASE = """\
-kernel: twice.cpp
-entry: {name: twice}
+kernel: scale.cpp
+entry: {name: scale}
 launch: {block_dim: 2}
 inputs:
 - {name: x, dtype: float32, shape: [2, 64], gen: "uniform(-1,1)"}
@@ -45,34 +29,40 @@ REFERENCES = "def double(x):\n    return 2 * x\n\n\ndef triple(x):\n    return 3
 
 
 @pytest.fixture
-def case_folder(tmp_path: Path) -> Path:
-    (tmp_path / "twice.cpp").write_text(KERNEL)
-    (tmp_path / "ref.py").write_text(REFERENCES)
-    return tmp_path
+def case_folder(scale_kernel: Path) -> Path:
+    (scale_kernel.parent / "ref.py").write_text(REFERENCES)
+    return scale_kernel.parent
 
 
 @pytest.mark.parametrize(("reference", "code"), [("double", 0), ("triple", 1)])
-def test_case_output_is_compared_with_its_reference(case_folder: Path, reference: str,
-                                                    code: int, capsys) -> None:  # fmt: skip
+def test_case_output_is_compared_with_its_reference(
+    case_folder: Path, reference: str, code: int, capsys
+) -> None:
     case = case_folder / "case.yaml"
     case.write_text(CASE.replace("REF", reference))
-    rc = main(["run", str(case), "-o", str(case_folder / "t.ubtrace"), "--save-outputs",
-               str(case_folder / "out")])  # fmt: skip
+    trace, saved = case_folder / "t.ubtrace", case_folder / "out"
+    rc = main(["run", str(case), "-o", str(trace), "--save-outputs", str(saved)])
     out = capsys.readouterr().out
     assert rc == code
     assert ("z matches the reference" in out) == (code == 0)
-    x = np.load(case_folder / "out" / "z.npy") / 2  # the kernel doubles x
+    x = np.load(saved / "z.npy") / 2  # the kernel doubles x
     assert np.all((x >= -1) & (x <= 1))
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (("dtype: float32, shape: [2, 64], gen", "dtype: float33, shape: [2, 64], gen"),
-     "inputs[0].dtype: expected one of"),
-    (("reference: ref.py:REF", "reference: x * 2"), "reference: expected FILE.py:FUNCTION"),
-    (("launch: {block_dim: 2}", "launch: {block_dim: two}"), "launch.block_dim: expected int"),
-])  # fmt: skip
-def test_case_errors_name_file_and_field(case_folder: Path, edit: tuple[str, str],
-                                         message: str, capsys) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ("dtype: float32, shape: [2, 64], gen", "dtype: float33, shape: [2, 64], gen"),
+            "inputs[0].dtype: expected one of",
+        ),
+        (("reference: ref.py:REF", "reference: x * 2"), "reference: expected FILE.py:FUNCTION"),
+        (("launch: {block_dim: 2}", "launch: {block_dim: two}"), "launch.block_dim: expected int"),
+    ],
+)
+def test_case_errors_name_file_and_field(
+    case_folder: Path, edit: tuple[str, str], message: str, capsys
+) -> None:
     case = case_folder / "case.yaml"
     case.write_text(CASE.replace(*edit))
     rc = main(["run", str(case), "-o", str(case_folder / "t.ubtrace")])
@@ -93,9 +83,9 @@ def test_sample_case_files_load(samples: Path) -> None:
 
 
 def test_sample_case_runs_unchanged(samples: Path, tmp_path: Path) -> None:
-    rc = main(["run", str(samples / "01_add_custom_neo" / "case.yaml"),
-               "-o", str(tmp_path / "add.ubtrace")])  # fmt: skip
-    assert rc == 0 and (tmp_path / "add.ubtrace").is_file()
+    trace = tmp_path / "add.ubtrace"
+    rc = main(["run", str(samples / "01_add_custom_neo" / "case.yaml"), "-o", str(trace)])
+    assert rc == 0 and trace.is_file()
 
 
 def test_case_file_that_is_not_a_mapping(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.source_lines import line_of
 from ubscope.analyzers.api import analyze_trace
 from ubscope.analyzers.findings import Severity
 from ubscope.probe.ascendc.runner import run_ascendc
@@ -127,11 +128,20 @@ def kernel(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def run_matmul(tmp_path: Path, a: np.ndarray, b: np.ndarray, c: np.ndarray,
-               defines: tuple[str, ...]) -> tuple[np.ndarray, Path]:  # fmt: skip
+def run_matmul(
+    tmp_path: Path, a: np.ndarray, b: np.ndarray, c: np.ndarray, defines: tuple[str, ...]
+) -> tuple[np.ndarray, Path]:
     trace = tmp_path / "mm.ubtrace"
-    run = run_ascendc(kernel(tmp_path, "mm", MATMUL), "mm", 1, {"a": a, "b": b}, {"c": c}, CHIP,
-                      trace, defines=defines)  # fmt: skip
+    run = run_ascendc(
+        kernel(tmp_path, "mm", MATMUL),
+        "mm",
+        1,
+        {"a": a, "b": b},
+        {"c": c},
+        CHIP,
+        trace,
+        defines=defines,
+    )
     return run.outputs["c"], trace
 
 
@@ -139,11 +149,6 @@ def operands(rows: int, bound: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(23)
     a = rng.integers(-bound, bound + 1, (rows, 32)).astype(np.float16)
     return a, rng.integers(-bound, bound + 1, (32, 32)).astype(np.float16)
-
-
-def line_of(text: str, needle: str) -> int:
-    assert text.count(needle) == 1
-    return text[: text.index(needle)].count("\n") + 1
 
 
 def test_fp16_matmul_through_the_fractal_layouts(tmp_path: Path) -> None:
@@ -180,8 +185,15 @@ def test_fp16_matmul_through_the_fractal_layouts(tmp_path: Path) -> None:
 def test_nz_layout_of_a_shape_that_is_not_a_multiple_of_16(tmp_path: Path) -> None:
     x = np.arange(20 * 24, dtype=np.float16).reshape(20, 24)
     trace = tmp_path / "nz.ubtrace"
-    run = run_ascendc(kernel(tmp_path, "nz", NZ_LAYOUT), "nz", 1, {"x": x},
-                      {"raw": np.full(2 * 32 * 16, -1, np.float16)}, CHIP, trace)  # fmt: skip
+    run = run_ascendc(
+        kernel(tmp_path, "nz", NZ_LAYOUT),
+        "nz",
+        1,
+        {"x": x},
+        {"raw": np.full(2 * 32 * 16, -1, np.float16)},
+        CHIP,
+        trace,
+    )
     # NZ by hand: column block j (columns 16j..16j+15) is 32 rows of 16 halves; rows
     # 20..31 are the 16-row padding, columns 24..31 the tail of the second block.
     expected = np.zeros((2, 32, 16), np.float16)
@@ -234,9 +246,15 @@ def test_legacy_tik2_matmul_sample_runs_unchanged(samples: Path, tmp_path: Path)
     rng = np.random.default_rng(7)
     a, b = (rng.integers(1, 10, (32, 32)).astype(np.float16) for _ in range(2))
     trace = tmp_path / "matmul.ubtrace"
-    run = run_ascendc(samples / "23_matmul_tik2_legacy" / "matmul_custom.cpp", "matmul_custom", 1,
-                      {"a": a, "b": b}, {"c": np.zeros((32, 32), np.float32)}, CHIP,
-                      trace)  # fmt: skip
+    run = run_ascendc(
+        samples / "23_matmul_tik2_legacy" / "matmul_custom.cpp",
+        "matmul_custom",
+        1,
+        {"a": a, "b": b},
+        {"c": np.zeros((32, 32), np.float32)},
+        CHIP,
+        trace,
+    )
     np.testing.assert_array_equal(run.outputs["c"], a.astype(np.float64) @ b.astype(np.float64))
     analysis = analyze_trace(read_trace(trace))
     assert [f.code for f in analysis.findings if f.severity >= Severity.ERROR] == []

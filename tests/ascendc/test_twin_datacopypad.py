@@ -82,10 +82,14 @@ def run_pad(tmp_path: Path) -> tuple[dict[str, np.ndarray], Path, np.ndarray, np
     x = np.arange(1500, dtype=np.float32) + 0.5
     v = np.arange(12, dtype=np.float32) * 10
     trace = tmp_path / "pad.ubtrace"
-    outputs = {"y": np.zeros(1512, np.float32), "z": np.full(1510, 7.0, np.float32),
-               "w": np.zeros(32, np.float32)}  # fmt: skip
-    run = run_ascendc(write(tmp_path, "pad.cpp", PAD_KERNEL), "pad", 1, {"x": x, "v": v}, outputs,
-                      CHIP, trace)  # fmt: skip
+    outputs = {
+        "y": np.zeros(1512, np.float32),
+        "z": np.full(1510, 7.0, np.float32),
+        "w": np.zeros(32, np.float32),
+    }
+    run = run_ascendc(
+        write(tmp_path, "pad.cpp", PAD_KERNEL), "pad", 1, {"x": x, "v": v}, outputs, CHIP, trace
+    )
     return run.outputs, trace, x, v
 
 
@@ -133,8 +137,15 @@ def test_aln002_fires_for_datacopy_not_for_datacopypad_of_2000_byte_rows(tmp_pat
     assert "ALN002" not in {f.code for f in analyze_trace(read_trace(pad_trace)).findings}
     x = np.arange(500, dtype=np.float32)
     trace = tmp_path / "plain.ubtrace"
-    run = run_ascendc(write(tmp_path, "plain.cpp", PLAIN_KERNEL), "plain", 1, {"x": x},
-                      {"z": np.zeros(504, np.float32)}, CHIP, trace)  # fmt: skip
+    run = run_ascendc(
+        write(tmp_path, "plain.cpp", PLAIN_KERNEL),
+        "plain",
+        1,
+        {"x": x},
+        {"z": np.zeros(504, np.float32)},
+        CHIP,
+        trace,
+    )
     # 2000 B rounds down to 62 blocks = 1984 B = 496 floats.
     np.testing.assert_array_equal(run.outputs["z"][:496], x[:496])
     found = [f for f in analyze_trace(read_trace(trace)).findings if f.code == "ALN002"]
@@ -168,11 +179,23 @@ def test_ub_limit_marker_fails_a_twin_kernel_over_its_budget(tmp_path: Path) -> 
         """)
     )
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
-         "ubscope.check.pytest_plugin", str(tmp_path / "test_twin_limit.py")],
-        capture_output=True, text=True, cwd=tmp_path, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "ubscope.check.pytest_plugin",
+            str(tmp_path / "test_twin_limit.py"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
         env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-    )  # fmt: skip
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 failed, 1 passed" in done.stdout
     # Named by the file, not its temporary path; 6176 B is 6176 - 4096 = 2080 B over.

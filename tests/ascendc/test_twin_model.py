@@ -18,16 +18,39 @@ from ubscope.probe.recorder import Recorder
 
 pytestmark = pytest.mark.ascendc_twin
 CHIP = load_chip("Ascend910B1")
-COMPARED = ["kind", "core_kind", "core", "space", "addr", "size", "aligned_size", "src_space",
-            "src_addr", "burst_len", "burst_count", "start_ps", "dur_ps", "arg", "arg2", "flags"]  # fmt: skip
+COMPARED = [
+    "kind",
+    "core_kind",
+    "core",
+    "space",
+    "addr",
+    "size",
+    "aligned_size",
+    "src_space",
+    "src_addr",
+    "burst_len",
+    "burst_count",
+    "start_ps",
+    "dur_ps",
+    "arg",
+    "arg2",
+    "flags",
+]
 
 
 def test_add_custom_events_equal_the_python_models(samples: Path) -> None:
     rng = np.random.default_rng(4)
     x, y = (rng.uniform(1, 100, (8, 2048)).astype(np.float16) for _ in range(2))
     twin = Recorder()
-    run_ascendc(samples / "01_add_custom_neo" / "add_custom.cpp", "add_custom", 8,
-                {"x": x, "y": y}, {"z": np.zeros_like(x)}, CHIP, recorder=twin)  # fmt: skip
+    run_ascendc(
+        samples / "01_add_custom_neo" / "add_custom.cpp",
+        "add_custom",
+        8,
+        {"x": x, "y": y},
+        {"z": np.zeros_like(x)},
+        CHIP,
+        recorder=twin,
+    )
     python = Recorder()
     device = Device(CHIP, python)
     gx, gy = device.gm.tensor("x", x.ravel()), device.gm.tensor("y", y.ravel())

@@ -88,7 +88,8 @@ def test_sync_calls_are_recorded_with_ids_codes_and_lines(tmp_path: Path) -> Non
 
 def test_alloc_event_id_beyond_eight_stops_at_its_line(tmp_path: Path) -> None:
     source = tmp_path / "ids.cpp"
-    source.write_text(textwrap.dedent("""\
+    source.write_text(
+        textwrap.dedent("""\
         #include "kernel_operator.h"
         using namespace AscendC;
         extern "C" __global__ __aicore__ void ids(GM_ADDR z) {
@@ -97,6 +98,7 @@ def test_alloc_event_id_beyond_eight_stops_at_its_line(tmp_path: Path) -> None:
                 pipe.AllocEventID<HardEvent::S_V>();
             }
         }
-        """))  # fmt: skip
+        """)
+    )
     with pytest.raises(EmulationError, match=r"ids\.cpp:6: AllocEventID: all 8 event IDs"):
         run_ascendc(source, "ids", 1, {}, {"z": np.zeros(8, np.float32)}, CHIP)

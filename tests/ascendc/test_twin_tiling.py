@@ -66,14 +66,34 @@ def kernel(tmp_path: Path) -> Path:
 
 
 def run_mixed(kernel: Path, tmp_path: Path, *extra: str) -> int:
-    return main(["run", str(kernel), "--output", "out=uint8:64", "--block-dim", "2",
-                 "--save-outputs", str(tmp_path / "out"), "-o", str(tmp_path / "t.ubtrace"),
-                 *extra])  # fmt: skip
+    return main(
+        [
+            "run",
+            str(kernel),
+            "--output",
+            "out=uint8:64",
+            "--block-dim",
+            "2",
+            "--save-outputs",
+            str(tmp_path / "out"),
+            "-o",
+            str(tmp_path / "t.ubtrace"),
+            *extra,
+        ]
+    )
 
 
 def test_tiling_fields_scalars_and_key_reach_the_kernel(kernel: Path, tmp_path: Path) -> None:
-    rc = run_mixed(kernel, tmp_path, "--tiling", TILING, "--scalar", "batchSize=3,bias=0.25",
-                   "--tiling-key", "3")  # fmt: skip
+    rc = run_mixed(
+        kernel,
+        tmp_path,
+        "--tiling",
+        TILING,
+        "--scalar",
+        "batchSize=3,bias=0.25",
+        "--tiling-key",
+        "3",
+    )
     assert rc == 0
     out = np.load(tmp_path / "out" / "out.npy").tobytes()
     # C layout, each field at a multiple of its size: flag @0, (pad 1), delta @2,
@@ -93,25 +113,45 @@ def test_other_tiling_key_takes_the_other_branch(kernel: Path, tmp_path: Path) -
 @pytest.mark.parametrize(
     ("tiling", "scalar", "message"),
     [
-        (TILING.replace(",eps=1e-5", ""), "batchSize=1,bias=0",
-         "tiling field eps not given (--tiling eps=VALUE; fields: flag, delta, totalLength, "
-         "offset, scale, eps)"),
-        (TILING.replace("delta=-7", "delta=1.5"), "batchSize=1,bias=0",
-         "--tiling delta=1.5: expected an integer in int16_t's range (int16_t)"),
-        (TILING.replace("flag=200", "flag=256"), "batchSize=1,bias=0",
-         "--tiling flag=256: expected an integer in uint8_t's range (uint8_t)"),
-        (TILING + ",rows=4", "batchSize=1,bias=0",
-         "--tiling rows: the tiling data has no such field"),
+        (
+            TILING.replace(",eps=1e-5", ""),
+            "batchSize=1,bias=0",
+            "tiling field eps not given (--tiling eps=VALUE; fields: flag, delta, totalLength, "
+            "offset, scale, eps)",
+        ),
+        (
+            TILING.replace("delta=-7", "delta=1.5"),
+            "batchSize=1,bias=0",
+            "--tiling delta=1.5: expected an integer in int16_t's range (int16_t)",
+        ),
+        (
+            TILING.replace("flag=200", "flag=256"),
+            "batchSize=1,bias=0",
+            "--tiling flag=256: expected an integer in uint8_t's range (uint8_t)",
+        ),
+        (
+            TILING + ",rows=4",
+            "batchSize=1,bias=0",
+            "--tiling rows: the tiling data has no such field",
+        ),
         (TILING, "batchSize=-1,bias=0", "--scalar batchSize=-1: expected an integer in uint32_t"),
-        (TILING, "bias=0", "mixed(out, batchSize, bias, workspace, tiling): no --scalar given "
-         "for batchSize"),
+        (
+            TILING,
+            "bias=0",
+            "mixed(out, batchSize, bias, workspace, tiling): no --scalar given for batchSize",
+        ),
         (TILING, "batchSize=1,bias=0,gain=2", "no parameter named gain (a scalar)"),
         (TILING, "batchSize=x", "--scalar batchSize=x: expected NAME=NUMBER"),
     ],
-)  # fmt: skip
-def test_bad_tiling_or_scalar_is_one_line(kernel: Path, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str], tiling: str,
-                                          scalar: str, message: str) -> None:  # fmt: skip
+)
+def test_bad_tiling_or_scalar_is_one_line(
+    kernel: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    tiling: str,
+    scalar: str,
+    message: str,
+) -> None:
     assert run_mixed(kernel, tmp_path, "--tiling", tiling, "--scalar", scalar) == 2
     err = capsys.readouterr().err
     assert message in err
@@ -124,8 +164,16 @@ def test_tiling_header_the_kernel_does_not_include(tmp_path: Path) -> None:
     header.write_text('#include "register/tilingdata_base.h"\n' + TILING_HEADER)
     kernel = tmp_path / "mixed.cpp"
     kernel.write_text('#include "kernel_operator.h"\n' + ENTRY)
-    rc = run_mixed(kernel, tmp_path, "--tiling", TILING, "--scalar", "batchSize=1,bias=0",
-                   "--tiling-header", str(header))  # fmt: skip
+    rc = run_mixed(
+        kernel,
+        tmp_path,
+        "--tiling",
+        TILING,
+        "--scalar",
+        "batchSize=1,bias=0",
+        "--tiling-header",
+        str(header),
+    )
     assert rc == 0
     out = np.load(tmp_path / "out" / "out.npy").tobytes()
     assert out[:32] == struct.pack("<BxhIqf4xd", 200, -7, 16384, -5000000000, 0.5, 1e-5)
@@ -142,8 +190,15 @@ def test_case_file_tiling_and_scalars(kernel: Path, tmp_path: Path) -> None:
     )
     loaded = load_case(case)
     outputs = {"out": np.zeros(64, np.uint8)}
-    run = run_ascendc(loaded.source, loaded.entry, 1, {}, outputs, load_chip("Ascend910B2"),
-                      values=loaded.launch_values)  # fmt: skip
+    run = run_ascendc(
+        loaded.source,
+        loaded.entry,
+        1,
+        {},
+        outputs,
+        load_chip("Ascend910B2"),
+        values=loaded.launch_values,
+    )
     out = run.outputs["out"].tobytes()
     assert out[:32] == struct.pack("<BxhIqf4xd", 1, 2, 3, 4, 0.5, 0.25)
     assert struct.unpack("<5f", out[32:52]) == (7.0, -1.5, 0.0, 1.0, 32.0)
@@ -159,8 +214,10 @@ def test_case_file_tiling_and_scalars(kernel: Path, tmp_path: Path) -> None:
 )
 def test_case_file_field_errors(tmp_path: Path, line: str, message: str) -> None:
     case = tmp_path / "case.yaml"
-    case.write_text("kernel: k.cpp\nentry: k\nlaunch: {block_dim: 1}\ninputs: []\n"
-                    f"outputs: [{{name: z, dtype: float32, shape: [8]}}]\n{line}\n")  # fmt: skip
+    case.write_text(
+        "kernel: k.cpp\nentry: k\nlaunch: {block_dim: 1}\ninputs: []\n"
+        f"outputs: [{{name: z, dtype: float32, shape: [8]}}]\n{line}\n"
+    )
     with pytest.raises(InputError) as raised:
         load_case(case)
     assert f"case.yaml: {message}" in str(raised.value)

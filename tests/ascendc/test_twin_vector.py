@@ -83,8 +83,9 @@ def vector_run(tmp_path_factory: pytest.TempPathFactory):
     x = rng.uniform(0.1, 2.0, 256).astype(np.float32)
     y = rng.uniform(0.1, 2.0, 256).astype(np.float32)
     trace = folder / "vec.ubtrace"
-    run = run_ascendc(source, "vec", 1, {"x": x, "y": y}, {"z": np.zeros(12 * 256, np.float32)},
-                      CHIP, trace)  # fmt: skip
+    run = run_ascendc(
+        source, "vec", 1, {"x": x, "y": y}, {"z": np.zeros(12 * 256, np.float32)}, CHIP, trace
+    )
     return x, y, run.outputs["z"].reshape(12, 256), read_trace(trace).events
 
 
@@ -233,10 +234,12 @@ def round_half(x: np.ndarray, mode: str) -> np.ndarray:
     """float32 -> float16 by mode, from numpy's nearest-even and its neighbours."""
     nearest = x.astype(np.float16)
     exact = nearest.astype(np.float64) == x
-    low = np.where(nearest.astype(np.float64) < x, nearest,
-                   np.nextafter(nearest, np.float16(-np.inf)))  # fmt: skip
-    high = np.where(nearest.astype(np.float64) < x,
-                    np.nextafter(nearest, np.float16(np.inf)), nearest)  # fmt: skip
+    low = np.where(
+        nearest.astype(np.float64) < x, nearest, np.nextafter(nearest, np.float16(-np.inf))
+    )
+    high = np.where(
+        nearest.astype(np.float64) < x, np.nextafter(nearest, np.float16(np.inf)), nearest
+    )
     tie = (x - low.astype(np.float64)) == (high.astype(np.float64) - x)
     low_odd = (low.view(np.uint16) & 1).astype(bool)
     chosen = {
@@ -264,8 +267,9 @@ def test_roundmode_casts_match_the_documented_rounding(tmp_path: Path) -> None:
     halves = run.outputs["h"].reshape(7, 64)
     for row, mode in enumerate(["none", "rint", "floor", "ceil", "round", "trunc", "odd"]):
         np.testing.assert_array_equal(ints[row], round_integer(x, mode), err_msg=mode)
-        np.testing.assert_array_equal(halves[row], round_half(x.astype(np.float64), mode),
-                                      err_msg=mode)  # fmt: skip
+        np.testing.assert_array_equal(
+            halves[row], round_half(x.astype(np.float64), mode), err_msg=mode
+        )
     # Spot checks by hand: 2.5 rounds to 2 (rint), 3 (round), 3 (odd); -2.5 floors to -3.
     assert list(ints[[1, 4, 6], 2]) == [2, 3, 3]
     assert ints[2, 5] == -3
@@ -317,5 +321,12 @@ def test_mask_beyond_the_lanes_of_a_repeat_stops_at_its_line(tmp_path: Path) -> 
     source.write_text(HALF_KERNEL)
     x = np.zeros(256, np.float16)
     with pytest.raises(EmulationError, match=r"halves\.cpp:19: mask 129 outside 1\.\.128"):
-        run_ascendc(source, "halves", 1, {"x": x}, {"z": np.zeros(512, np.float16)}, CHIP,
-                    defines=("BAD_MASK",))  # fmt: skip
+        run_ascendc(
+            source,
+            "halves",
+            1,
+            {"x": x},
+            {"z": np.zeros(512, np.float16)},
+            CHIP,
+            defines=("BAD_MASK",),
+        )

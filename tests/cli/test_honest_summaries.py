@@ -15,8 +15,9 @@ from ubscope.probe.trace import TraceWriter, new_metadata
 
 def test_run_exits_1_when_the_output_does_not_match(tmp_path, capsys):
     trace = tmp_path / "wrong.ubtrace"
-    code = main(["run", "int4_gemm", "--preset", "nd_tail_truncation", "-p", "k=256",
-                 "-o", str(trace)])  # fmt: skip
+    code = main(
+        ["run", "int4_gemm", "--preset", "nd_tail_truncation", "-p", "k=256", "-o", str(trace)]
+    )
     assert "output DOES NOT MATCH" in capsys.readouterr().out
     assert code == 1 and trace.is_file()
 
@@ -28,9 +29,11 @@ def test_demo_names_its_numerics_column_and_lists_planted_warnings(tmp_path, cap
     assert header.split()[:2] == ["run", "numerics"]
     # The presets whose planted problems are warnings, each under its own name with
     # the code the healthy run of the same kernel does not have.
-    for label, code in (("int4_gemm_gm_misaligned", "ALN003"),
-                        ("layernorm_out_of_place", "GM002"),
-                        ("paged_attention_contiguous", "FRG005")):  # fmt: skip
+    for label, code in (
+        ("int4_gemm_gm_misaligned", "ALN003"),
+        ("layernorm_out_of_place", "GM002"),
+        ("paged_attention_contiguous", "FRG005"),
+    ):
         listed = re.search(rf"^{label}: (.*)$", out, re.MULTILINE)
         assert listed and code in listed.group(1).split(", "), label
     assert not re.search(r"^\w+_healthy:", out, re.MULTILINE)
@@ -44,8 +47,22 @@ def test_trace_info_of_a_truncated_trace_gives_the_modelled_time_it_holds(tmp_pa
     rec = Recorder(sink=writer.write, batch_events=10)
     rec.kernel_begin("k", 1, 0, "vector")
     for i in range(100):
-        rec.copy(CoreKind.AIV, 0, Space.GM, 4096 * i, Space.UB, 0, 256, 256, 256, 1, "x", "in",
-                 2_000_000 * i, 2_000_000)  # fmt: skip
+        rec.copy(
+            CoreKind.AIV,
+            0,
+            Space.GM,
+            4096 * i,
+            Space.UB,
+            0,
+            256,
+            256,
+            256,
+            1,
+            "x",
+            "in",
+            2_000_000 * i,
+            2_000_000,
+        )
     rec.flush()
     writer.close()
     data = path.read_bytes()

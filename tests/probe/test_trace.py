@@ -33,8 +33,22 @@ def write_trace(path, chip, events=1000, batch=100):
     )
     rec = Recorder(sink=writer.write, batch_events=batch)
     for i in range(events):
-        rec.copy(1, i % 4, Space.GM, 4096 * i, Space.UB, 32 * (i % 8), 256, 256, 256, 1,
-                 f"tensor{i % 3}", "copyin", 1000 * i, 500)  # fmt: skip
+        rec.copy(
+            1,
+            i % 4,
+            Space.GM,
+            4096 * i,
+            Space.UB,
+            32 * (i % 8),
+            256,
+            256,
+            256,
+            1,
+            f"tensor{i % 3}",
+            "copyin",
+            1000 * i,
+            500,
+        )
     rec.flush()
     writer.close()
 
