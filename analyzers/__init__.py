@@ -6,155 +6,170 @@ modules behind it: running the analysis (:func:`analyze_path`,
 :func:`analyze_trace`), its results (:class:`Analysis`, :class:`Finding`,
 :class:`TraceContext`), comparing two analyses, the derived series the views
 draw, the rule registry, the configuration and the report formats.
+
+Names load on first use (PEP 562), so importing one module of the analysis
+layer, or this package for a single name, does not pull in the whole stack
+(pandas, pyarrow and every rule): the pytest plugin and ``ubscope --version``
+stay fast.
 """
 
-from ubscope.analyzers.api import (
-    Analysis,
-    analyze_inputs,
-    analyze_path,
-    analyze_trace,
-    read_vendor,
-)
-from ubscope.analyzers.comparison import (
-    A_MEANING,
-    B_MEANING,
-    DELTA_MEANING,
-    LEGEND,
-    Comparison,
-    FindingChanges,
-    MetricDelta,
-    compare,
-    compare_analyses,
-    format_value,
-)
-from ubscope.analyzers.config import Config, discover_config, load_config
-from ubscope.analyzers.context import CORE_KIND_LABELS, SPACE_LABELS, TraceContext
-from ubscope.analyzers.event_fields import EventField, event_fields
-from ubscope.analyzers.event_filter import (
-    FILTER_HELP,
-    EventFilter,
-    filter_rows,
-    parse_event_filter,
-)
-from ubscope.analyzers.findings import Finding, Location, Severity
-from ubscope.analyzers.metric_catalog import (
-    BY_CODE,
-    CODE_PREFIX,
-    FIELD_GROUPS,
-    KNOWN_METRICS,
-    PER_SPACE_GROUPS,
-    SEVERITY_NAMES,
-    TIME_METRIC,
-    flatten_metrics,
-    metric_families,
-    metric_unit,
-    metric_value,
-    ordered_metrics,
-)
-from ubscope.analyzers.metrics import finding_counts
-from ubscope.analyzers.output import (
-    FORMATS,
-    JSON_SCHEMA,
-    combine_documents,
-    dumps,
-    finding_headline,
-    render_text,
-    to_document,
-)
-from ubscope.analyzers.rules import load_rules
-from ubscope.analyzers.rules.base import REGISTRY, Rule, Threshold, register
-from ubscope.analyzers.rules.explain import RuleDoc, explain_rule, rule_text
-from ubscope.analyzers.series import (
-    BlockEvent,
-    OccupancySeries,
-    Place,
-    PlaceBlocks,
-    block_event,
-    core_label,
-    failed_allocations,
-    finding_rows,
-    finding_times,
-    kv_usage_over_time,
-    places,
-    redzone_writes,
-    row_of_seq,
-)
-from ubscope.analyzers.vendor.registry import detect_vendor_input, vendor_tools
-from ubscope.analyzers.vendor.tool import VendorTool
+from __future__ import annotations
 
-__all__ = [
-    "A_MEANING",
-    "BY_CODE",
-    "B_MEANING",
-    "CODE_PREFIX",
-    "CORE_KIND_LABELS",
-    "DELTA_MEANING",
-    "FIELD_GROUPS",
-    "FILTER_HELP",
-    "FORMATS",
-    "JSON_SCHEMA",
-    "KNOWN_METRICS",
-    "LEGEND",
-    "PER_SPACE_GROUPS",
-    "REGISTRY",
-    "SEVERITY_NAMES",
-    "SPACE_LABELS",
-    "TIME_METRIC",
-    "Analysis",
-    "BlockEvent",
-    "Comparison",
-    "Config",
-    "EventField",
-    "EventFilter",
-    "Finding",
-    "FindingChanges",
-    "Location",
-    "MetricDelta",
-    "OccupancySeries",
-    "Place",
-    "PlaceBlocks",
-    "Rule",
-    "RuleDoc",
-    "Severity",
-    "Threshold",
-    "TraceContext",
-    "VendorTool",
-    "analyze_inputs",
-    "analyze_path",
-    "analyze_trace",
-    "block_event",
-    "combine_documents",
-    "compare",
-    "compare_analyses",
-    "core_label",
-    "detect_vendor_input",
-    "discover_config",
-    "dumps",
-    "event_fields",
-    "explain_rule",
-    "failed_allocations",
-    "filter_rows",
-    "finding_counts",
-    "finding_headline",
-    "finding_rows",
-    "finding_times",
-    "flatten_metrics",
-    "format_value",
-    "kv_usage_over_time",
-    "load_config",
-    "load_rules",
-    "metric_families",
-    "metric_unit",
-    "metric_value",
-    "ordered_metrics",
-    "parse_event_filter",
-    "places",
-    "read_vendor",
-    "redzone_writes",
-    "register",
-    "render_text",
-    "row_of_seq",
-    "rule_text",
-    "to_document",
-    "vendor_tools",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ubscope.analyzers.api import (
+        Analysis,
+        analyze_inputs,
+        analyze_path,
+        analyze_trace,
+        read_vendor,
+    )
+    from ubscope.analyzers.comparison import (
+        A_MEANING,
+        B_MEANING,
+        DELTA_MEANING,
+        LEGEND,
+        Comparison,
+        FindingChanges,
+        MetricDelta,
+        compare,
+        compare_analyses,
+        format_value,
+    )
+    from ubscope.analyzers.config import Config, discover_config, load_config
+    from ubscope.analyzers.context import CORE_KIND_LABELS, SPACE_LABELS, TraceContext
+    from ubscope.analyzers.event_detail import EventField, event_fields
+    from ubscope.analyzers.event_filter import (
+        FILTER_HELP,
+        EventFilter,
+        filter_rows,
+        parse_event_filter,
+    )
+    from ubscope.analyzers.findings import Finding, Location, Severity
+    from ubscope.analyzers.metric_catalog import (
+        BY_CODE,
+        CODE_PREFIX,
+        FIELD_GROUPS,
+        KNOWN_METRICS,
+        PER_SPACE_GROUPS,
+        SEVERITY_NAMES,
+        TIME_METRIC,
+        flatten_metrics,
+        metric_families,
+        metric_unit,
+        metric_value,
+        ordered_metrics,
+    )
+    from ubscope.analyzers.metrics import finding_counts
+    from ubscope.analyzers.output import (
+        FORMATS,
+        JSON_SCHEMA,
+        combine_documents,
+        dumps,
+        finding_headline,
+        render_text,
+        to_document,
+    )
+    from ubscope.analyzers.rules import load_rules
+    from ubscope.analyzers.rules.base import REGISTRY, Rule, Threshold, register
+    from ubscope.analyzers.rules.explain import RuleDoc, explain_rule, rule_text
+    from ubscope.analyzers.series import (
+        BlockEvent,
+        OccupancySeries,
+        Place,
+        PlaceBlocks,
+        block_event,
+        core_label,
+        failed_allocations,
+        finding_rows,
+        finding_times,
+        kv_usage_over_time,
+        places,
+        redzone_writes,
+        row_of_seq,
+    )
+    from ubscope.analyzers.vendor.registry import detect_vendor_input, vendor_tools
+    from ubscope.analyzers.vendor.tool import VendorTool
+
+# Module (below ubscope.analyzers) -> the public names it provides.
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "api": ("Analysis", "analyze_inputs", "analyze_path", "analyze_trace", "read_vendor"),
+    "comparison": (
+        "A_MEANING",
+        "B_MEANING",
+        "DELTA_MEANING",
+        "LEGEND",
+        "Comparison",
+        "FindingChanges",
+        "MetricDelta",
+        "compare",
+        "compare_analyses",
+        "format_value",
+    ),
+    "config": ("Config", "discover_config", "load_config"),
+    "context": ("CORE_KIND_LABELS", "SPACE_LABELS", "TraceContext"),
+    "event_detail": ("EventField", "event_fields"),
+    "event_filter": ("FILTER_HELP", "EventFilter", "filter_rows", "parse_event_filter"),
+    "findings": ("Finding", "Location", "Severity"),
+    "metric_catalog": (
+        "BY_CODE",
+        "CODE_PREFIX",
+        "FIELD_GROUPS",
+        "KNOWN_METRICS",
+        "PER_SPACE_GROUPS",
+        "SEVERITY_NAMES",
+        "TIME_METRIC",
+        "flatten_metrics",
+        "metric_families",
+        "metric_unit",
+        "metric_value",
+        "ordered_metrics",
+    ),
+    "metrics": ("finding_counts",),
+    "output": (
+        "FORMATS",
+        "JSON_SCHEMA",
+        "combine_documents",
+        "dumps",
+        "finding_headline",
+        "render_text",
+        "to_document",
+    ),
+    "rules": ("load_rules",),
+    "rules.base": ("REGISTRY", "Rule", "Threshold", "register"),
+    "rules.explain": ("RuleDoc", "explain_rule", "rule_text"),
+    "series": (
+        "BlockEvent",
+        "OccupancySeries",
+        "Place",
+        "PlaceBlocks",
+        "block_event",
+        "core_label",
+        "failed_allocations",
+        "finding_rows",
+        "finding_times",
+        "kv_usage_over_time",
+        "places",
+        "redzone_writes",
+        "row_of_seq",
+    ),
+    "vendor.registry": ("detect_vendor_input", "vendor_tools"),
+    "vendor.tool": ("VendorTool",),
+}
+_MODULE_OF = {name: module for module, names in _SOURCES.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

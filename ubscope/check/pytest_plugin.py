@@ -19,7 +19,6 @@ import pytest
 
 from ubscope.analyzers import BY_CODE, CODE_PREFIX
 from ubscope.check.baseline import BaselineStore, missing_baseline_message
-from ubscope.check.measure import measure_traces
 from ubscope.check.measurement import Measurement
 from ubscope.check.tolerances import DEFAULT_TOLERANCE, Tolerances, tolerances_from_options
 from ubscope.check.verdicts import Limit, Problem, check_measurement
@@ -223,6 +222,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
                 pytrace=False,
             )
         return result
+    # Imported here: the analysis stack loads only in sessions that recorded kernels.
+    from ubscope.check.measure import measure_traces
+
     measurements = measure_traces(recorder.traces)
     state.records.append(_RunRecord(item.nodeid, measurements))
     problems = [
