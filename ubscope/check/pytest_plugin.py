@@ -140,9 +140,8 @@ class KernelRecorder:
         from ubscope.kernels.catalog import get_kernel
         from ubscope.kernels.registry import run_kernel
         from ubscope.probe.chip import load_chip
-        from ubscope.probe.kernel_spec import KernelSpec
 
-        spec = kernel if isinstance(kernel, KernelSpec) else get_kernel(kernel)
+        spec = get_kernel(kernel) if isinstance(kernel, str) else kernel
         resolved = spec.resolve(preset=preset, overrides=params)
         chip = self.chip or load_chip()
         self.directory.mkdir(parents=True, exist_ok=True)
