@@ -123,11 +123,16 @@ VENDOR_DETECTED = (None, "sanitizer", "msadvisor", "msprof_op", "torch_npu", "si
 
 
 def read_then_analyze(
-    worker: ReaderWorker, label: str, kind: str, path: Path
+    worker: ReaderWorker,
+    label: str,
+    kind: str,
+    path: Path,
+    detected: tuple[str | None, ...] = VENDOR_DETECTED,
 ) -> list[dict[str, Any]]:
-    """The reader's outcome, then (when it parsed) the rules and every output."""
+    """The reader's outcome, then (when it parsed) the rules and every output;
+    detection must call ``path`` one of ``detected``."""
     stages = worker.run("vendor", path=str(path), kind=kind)
-    assert stages[0]["info"]["detected"] in VENDOR_DETECTED
+    assert stages[0]["info"]["detected"] in detected
     return check_stages(stages, label, names=str(path))
 
 

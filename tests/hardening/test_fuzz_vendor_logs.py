@@ -14,7 +14,7 @@ from hypothesis import given
 from tests.helpers.capped_read import FULL_SCALE, read_capped
 from tests.helpers.vendor_logs import CPU_DEBUG_QUEUE, NPUCHK_LOG
 
-from .fuzzkit import check_stages, fuzz, hostile_bytes, line_boundaries, scratch, write_input
+from .fuzzkit import fuzz, hostile_bytes, line_boundaries, read_then_analyze, scratch, write_input
 
 DETECTED = (None, "cpu_debug", "npuchk", "sanitizer")
 SEEDS = {"cpu_debug": CPU_DEBUG_QUEUE.encode(), "npuchk": NPUCHK_LOG.encode()}
@@ -24,9 +24,7 @@ NAMES = {"cpu_debug": "run.log", "npuchk": "npuchk/k_0_0_vec_npuchk.log"}
 def _read(worker, kind: str, content: bytes) -> None:
     with scratch() as folder:
         path = write_input(folder, NAMES[kind], content)
-        stages = worker.run("vendor", path=str(path), kind=kind)
-        assert stages[0]["info"]["detected"] in DETECTED
-        check_stages(stages, f"{kind} log", names=str(path))
+        read_then_analyze(worker, f"{kind} log", kind, path, detected=DETECTED)
 
 
 @fuzz()
