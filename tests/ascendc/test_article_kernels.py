@@ -109,28 +109,10 @@ def test_pool_overflow_plant_is_flagged_where_it_writes_past_ub(tmp_path: Path, 
     tile, rounds = 10240, 4
     n = BLOCKS * rounds * tile
     trace = tmp_path / "overflow.ubtrace"
-    rc = main(
-        [
-            "run",
-            str(POOL),
-            "--block-dim",
-            str(BLOCKS),
-            "--input",
-            f"x=float16:{n}:randn",
-            "--input",
-            f"residual=float16:{n}:randn",
-            "--output",
-            f"y=float16:{n}",
-            "-D",
-            f"POOL_DEMO_N={n}",
-            "-D",
-            f"POOL_DEMO_TILE={tile}",
-            "-D",
-            "UBSCOPE_PLANT_OVERFLOW",
-            "-o",
-            str(trace),
-        ]
-    )
+    tensors = [f"--input={name}=float16:{n}:randn" for name in ("x", "residual")]
+    tensors.append(f"--output=y=float16:{n}")
+    defines = [f"-DPOOL_DEMO_N={n}", f"-DPOOL_DEMO_TILE={tile}", "-DUBSCOPE_PLANT_OVERFLOW"]
+    rc = main(["run", str(POOL), "--block-dim", str(BLOCKS), *tensors, *defines, "-o", str(trace)])
     assert rc == 0
     capsys.readouterr()
     assert main(["analyze", str(trace)]) == 1

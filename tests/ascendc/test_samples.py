@@ -124,22 +124,9 @@ def test_mutated_copy_length_is_flagged_at_the_mutated_line(samples: Path, tmp_p
         text.replace(original, original.replace("TILE_LENGTH);", "TILE_LENGTH - 1);"))
     )
     trace = tmp_path / "mutated.ubtrace"
-    rc = main(
-        [
-            "run",
-            str(mutated),
-            "--block-dim",
-            "8",
-            "--input",
-            "x=float16:8x2048:uniform(1,100)",
-            "--input",
-            "y=float16:8x2048:uniform(1,100)",
-            "--output",
-            "z=float16:8x2048",
-            "-o",
-            str(trace),
-        ]
-    )
+    tensors = [f"--input={name}=float16:8x2048:uniform(1,100)" for name in ("x", "y")]
+    tensors.append("--output=z=float16:8x2048")
+    rc = main(["run", str(mutated), "--block-dim", "8", *tensors, "-o", str(trace)])
     assert rc == 0
     analysis = analyze_trace(read_trace(trace))
     found = [f for f in analysis.findings if f.code == "ALN002"]

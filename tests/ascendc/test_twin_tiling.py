@@ -65,35 +65,16 @@ def kernel(tmp_path: Path) -> Path:
     return path
 
 
-def run_mixed(kernel: Path, tmp_path: Path, *extra: str) -> int:
-    return main(
-        [
-            "run",
-            str(kernel),
-            "--output",
-            "out=uint8:64",
-            "--block-dim",
-            "2",
-            "--save-outputs",
-            str(tmp_path / "out"),
-            "-o",
-            str(tmp_path / "t.ubtrace"),
-            *extra,
-        ]
-    )
+def run_mixed(kernel: Path, tmp_path: Path, tiling: str, scalars: str, *extra: str) -> int:
+    """``ubscope run`` of the mixed kernel on 2 blocks, ``out`` saved to tmp_path/out."""
+    saved, trace = tmp_path / "out", tmp_path / "t.ubtrace"
+    options = ["--output", "out=uint8:64", "--block-dim", "2", "--save-outputs", str(saved)]
+    values = ["--tiling", tiling, "--scalar", scalars, *extra]
+    return main(["run", str(kernel), *options, "-o", str(trace), *values])
 
 
 def test_tiling_fields_scalars_and_key_reach_the_kernel(kernel: Path, tmp_path: Path) -> None:
-    rc = run_mixed(
-        kernel,
-        tmp_path,
-        "--tiling",
-        TILING,
-        "--scalar",
-        "batchSize=3,bias=0.25",
-        "--tiling-key",
-        "3",
-    )
+    rc = run_mixed(kernel, tmp_path, TILING, "batchSize=3,bias=0.25", "--tiling-key", "3")
     assert rc == 0
     out = np.load(tmp_path / "out" / "out.npy").tobytes()
     # C layout, each field at a multiple of its size: flag @0, (pad 1), delta @2,
@@ -105,7 +86,7 @@ def test_tiling_fields_scalars_and_key_reach_the_kernel(kernel: Path, tmp_path: 
 
 
 def test_other_tiling_key_takes_the_other_branch(kernel: Path, tmp_path: Path) -> None:
-    assert run_mixed(kernel, tmp_path, "--tiling", TILING, "--scalar", "batchSize=1,bias=0") == 0
+    assert run_mixed(kernel, tmp_path, TILING, "batchSize=1,bias=0") == 0
     out = np.load(tmp_path / "out" / "out.npy").tobytes()
     assert struct.unpack("<f", out[44:48]) == (0.0,)
 
@@ -152,7 +133,7 @@ def test_bad_tiling_or_scalar_is_one_line(
     scalar: str,
     message: str,
 ) -> None:
-    assert run_mixed(kernel, tmp_path, "--tiling", tiling, "--scalar", scalar) == 2
+    assert run_mixed(kernel, tmp_path, tiling, scalar) == 2
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
@@ -164,16 +145,7 @@ def test_tiling_header_the_kernel_does_not_include(tmp_path: Path) -> None:
     header.write_text('#include "register/tilingdata_base.h"\n' + TILING_HEADER)
     kernel = tmp_path / "mixed.cpp"
     kernel.write_text('#include "kernel_operator.h"\n' + ENTRY)
-    rc = run_mixed(
-        kernel,
-        tmp_path,
-        "--tiling",
-        TILING,
-        "--scalar",
-        "batchSize=1,bias=0",
-        "--tiling-header",
-        str(header),
-    )
+    rc = run_mixed(kernel, tmp_path, TILING, "batchSize=1,bias=0", "--tiling-header", str(header))
     assert rc == 0
     out = np.load(tmp_path / "out" / "out.npy").tobytes()
     assert out[:32] == struct.pack("<BxhIqf4xd", 200, -7, 16384, -5000000000, 0.5, 1e-5)

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
+from tests.helpers.cli import run_ubscope
 from ubscope import __version__
 from ubscope.cli import main
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ubscope", *args], capture_output=True, text=True)
-
-
 def test_version_and_help():
-    result = run_cli("--version")
+    result = run_ubscope("--version")
     assert result.returncode == 0 and __version__ in result.stdout
     for command in ("demo", "run", "kernels", "trace"):
-        assert run_cli(command, "--help").returncode == 0
+        assert run_ubscope(command, "--help").returncode == 0
 
 
 def test_run_then_trace_info(tmp_path, capsys):
@@ -44,7 +38,7 @@ def test_run_then_trace_info(tmp_path, capsys):
     ],
 )
 def test_user_errors_print_one_line_and_exit_2(args, message):
-    result = run_cli(*args)
+    result = run_ubscope(*args)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
@@ -60,12 +54,12 @@ def test_user_errors_print_one_line_and_exit_2(args, message):
     ],
 )
 def test_debug_shows_the_traceback_wherever_it_is_given(args):
-    result = run_cli(*args)
+    result = run_ubscope(*args)
     assert result.returncode == 2 and "Traceback" in result.stderr
 
 
 def test_garbage_trace_file_is_exit_2(tmp_path):
     bad = tmp_path / "x.ubtrace"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-    result = run_cli("trace", "info", str(bad))
+    result = run_ubscope("trace", "info", str(bad))
     assert result.returncode == 2 and "not a ubscope trace" in result.stderr

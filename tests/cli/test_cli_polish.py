@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from tests.helpers.cli import run_ubscope
 from ubscope.analyzers.rules import load_rules
 from ubscope.check.measure import measure_traces
 from ubscope.check.terminal import print_results
@@ -22,18 +20,6 @@ from ubscope.cli import main
 from ubscope.probe.units import count_cores, format_exact_bytes, plural
 
 FINDING_HEAD = re.compile(r"^  [A-Z]{2,4}\d{3} ")
-
-
-def run_cli(*args: str, cwd: Path | None = None, columns: int = 80) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": str(columns)}
-    return subprocess.run(
-        [sys.executable, "-m", "ubscope", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +36,7 @@ def traces(tmp_path_factory) -> Path:
 
 
 def test_rules_in_a_pipe_print_one_whole_line_per_rule():
-    result = run_cli("rules", columns=40)
+    result = run_ubscope("rules", columns=40)
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     rules = load_rules()
@@ -61,7 +47,7 @@ def test_rules_in_a_pipe_print_one_whole_line_per_rule():
 
 
 def test_wrapped_finding_lines_hang_under_their_first_line(traces):
-    result = run_cli("analyze", str(traces / "bad.ubtrace"), columns=60)
+    result = run_ubscope("analyze", str(traces / "bad.ubtrace"), columns=60)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     heads = [i for i, line in enumerate(lines) if FINDING_HEAD.match(line)]
@@ -110,28 +96,30 @@ def test_check_table_at_80_columns_keeps_metric_names_and_numbers_whole(traces, 
 
 
 def test_trace_info_takes_several_files(traces, tmp_path):
-    result = run_cli("trace", "info", "ok.ubtrace", "missing.ubtrace", "bad.ubtrace", cwd=traces)
+    result = run_ubscope(
+        "trace", "info", "ok.ubtrace", "missing.ubtrace", "bad.ubtrace", cwd=traces
+    )
     assert result.returncode == 2
     files = [line for line in result.stdout.splitlines() if line.startswith("file: ")]
     assert files == ["file: ok.ubtrace", "file: bad.ubtrace"]
     [error] = result.stderr.strip().splitlines()
     assert "missing.ubtrace" in error and "no such file" in error
-    result = run_cli("trace", "info", "--json", "ok.ubtrace", "bad.ubtrace", cwd=traces)
+    result = run_ubscope("trace", "info", "--json", "ok.ubtrace", "bad.ubtrace", cwd=traces)
     assert result.returncode == 0
     assert [info["file"] for info in json.loads(result.stdout)] == ["ok.ubtrace", "bad.ubtrace"]
 
 
 def test_analyze_folder_reports_every_trace_with_the_worst_exit_code(traces):
-    result = run_cli("analyze", str(traces))
+    result = run_ubscope("analyze", str(traces))
     assert result.returncode == 1  # bad.ubtrace has errors, ok.ubtrace none
     reports = [line for line in result.stdout.splitlines() if line.startswith("  trace: ")]
     assert sorted(Path(line.split(": ", 1)[1]).name for line in reports) == [
         "bad.ubtrace",
         "ok.ubtrace",
     ]
-    documents = json.loads(run_cli("analyze", "--format", "json", str(traces)).stdout)
+    documents = json.loads(run_ubscope("analyze", "--format", "json", str(traces)).stdout)
     assert sorted(Path(d["trace"]).name for d in documents) == ["bad.ubtrace", "ok.ubtrace"]
-    log = json.loads(run_cli("analyze", "--format", "sarif", str(traces)).stdout)
+    log = json.loads(run_ubscope("analyze", "--format", "sarif", str(traces)).stdout)
     assert len(log["runs"]) == 2
 
 
@@ -140,7 +128,7 @@ def test_analyze_folder_with_an_unreadable_trace_reports_the_rest(traces, tmp_pa
     folder.mkdir()
     (folder / "ok.ubtrace").write_bytes((traces / "ok.ubtrace").read_bytes())
     (folder / "broken.ubtrace").write_bytes(b"not a trace at all")
-    result = run_cli("analyze", str(folder))
+    result = run_ubscope("analyze", str(folder))
     assert result.returncode == 2
     assert "  trace: " in result.stdout and "ok.ubtrace" in result.stdout
     [error] = result.stderr.strip().splitlines()
@@ -158,7 +146,7 @@ def test_analyze_names_ubscopes_own_outputs(traces, tmp_path):
     for name, (command, what) in outputs.items():
         path = tmp_path / name
         main([*command, str(path)])
-        result = run_cli("analyze", str(path))
+        result = run_ubscope("analyze", str(path))
         assert result.returncode == 2
         [error] = result.stderr.strip().splitlines()
         assert what in error and "analyze the .ubtrace" in error, error
@@ -166,8 +154,8 @@ def test_analyze_names_ubscopes_own_outputs(traces, tmp_path):
 
 
 def test_run_warns_when_the_output_is_not_named_ubtrace(tmp_path):
-    result = run_cli("run", "pool_demo", "-p", "n=16384", "-o", "out.html", cwd=tmp_path)
+    result = run_ubscope("run", "pool_demo", "-p", "n=16384", "-o", "out.html", cwd=tmp_path)
     assert result.returncode == 0
     assert "ubscope: warning: out.html: the name does not end in .ubtrace" in result.stderr
-    quiet = run_cli("run", "pool_demo", "-p", "n=16384", "-o", "out.ubtrace", cwd=tmp_path)
+    quiet = run_ubscope("run", "pool_demo", "-p", "n=16384", "-o", "out.ubtrace", cwd=tmp_path)
     assert "warning" not in quiet.stderr

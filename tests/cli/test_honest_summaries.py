@@ -48,20 +48,20 @@ def test_trace_info_of_a_truncated_trace_gives_the_modelled_time_it_holds(tmp_pa
     rec.kernel_begin("k", 1, 0, "vector")
     for i in range(100):
         rec.copy(
-            CoreKind.AIV,
-            0,
-            Space.GM,
-            4096 * i,
-            Space.UB,
-            0,
-            256,
-            256,
-            256,
-            1,
-            "x",
-            "in",
-            2_000_000 * i,
-            2_000_000,
+            core_kind=CoreKind.AIV,
+            core=0,
+            src_space=Space.GM,
+            src_addr=4096 * i,
+            dst_space=Space.UB,
+            dst_addr=0,
+            size=256,
+            moved=256,
+            burst_len=256,
+            burst_count=1,
+            tensor="x",
+            tag="in",
+            start_ps=2_000_000 * i,
+            dur_ps=2_000_000,
         )
     rec.flush()
     writer.close()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.cli import run_ubscope
 from ubscope.probe.errors import TraceError
 from ubscope.probe.trace import read_metadata, read_trace
 
@@ -30,11 +31,6 @@ SAMPLE = REPO / "sample_profiles" / "pool_demo_healthy.ubtrace"
 BASELINES = REPO / "sample_profiles" / "baselines"
 # Emulating LLaMA-2-13B attention takes far longer than any test waits.
 LONG_RUN = ("run", "sparse_attention", "--preset", "llama2_13b")
-
-
-def ubscope(*args: object, cwd: Path | None = None, **options) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "ubscope", *map(str, args)]
-    return subprocess.run(argv, capture_output=True, text=True, cwd=cwd, **options)
 
 
 def one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
@@ -112,11 +108,11 @@ def test_an_interrupted_run_leaves_a_truncated_trace_that_check_and_baseline_ref
     assert not recorded.complete
     assert recorded.problems == [reason]
     assert recorded.kernel == "sparse_attention" and recorded.meta["preset"] == "llama2_13b"
-    info = ubscope("trace", "info", output)
+    info = run_ubscope("trace", "info", output)
     assert f"state: truncated ({reason})" in info.stdout
 
-    one_line_error(ubscope("check", output, "--baseline", BASELINES), "truncated")
-    one_line_error(ubscope("baseline", output, "-o", tmp_path / "baselines"), "truncated")
+    one_line_error(run_ubscope("check", output, "--baseline", BASELINES), "truncated")
+    one_line_error(run_ubscope("baseline", output, "-o", tmp_path / "baselines"), "truncated")
 
 
 @pytest.mark.slow
@@ -134,12 +130,12 @@ def test_ctrl_c_during_demo_leaves_a_truncated_trace(tmp_path):
     (truncated,) = interrupted
     assert read_quietly(truncated).problems == ["recording interrupted by SIGINT (Ctrl-C)"]
     assert not list(folder.glob(".*.partial"))
-    one_line_error(ubscope("check", truncated, "--baseline", BASELINES), "truncated")
+    one_line_error(run_ubscope("check", truncated, "--baseline", BASELINES), "truncated")
 
 
 def test_run_creates_missing_folders_and_writes_atomically(tmp_path):
     output = tmp_path / "traces" / "ci" / "pool.ubtrace"
-    result = ubscope("run", "pool_demo", "-p", "n=16384", "-o", output)
+    result = run_ubscope("run", "pool_demo", "-p", "n=16384", "-o", output)
     assert result.returncode == 0, result.stderr
     assert read_trace(output).complete
     assert [p.name for p in output.parent.iterdir()] == ["pool.ubtrace"]
@@ -168,7 +164,7 @@ def test_bad_output_paths_are_one_line_errors_before_any_work(tmp_path, trace, a
     # checking its outputs would fail on it instead.
     values = {"tmp": tmp_path, "blocker": blocker, "trace": trace}
     before = sorted(p.name for p in tmp_path.iterdir())
-    one_line_error(ubscope(*(a.format(**values) for a in args), cwd=tmp_path), message)
+    one_line_error(run_ubscope(*(a.format(**values) for a in args), cwd=tmp_path), message)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert blocker.read_text() == "a file, not a folder"
 
@@ -184,7 +180,7 @@ def test_an_unwritable_folder_is_a_one_line_error(tmp_path, trace):
             ("demo", "--out", locked),
             ("analyze", trace, "-o", locked / "a.txt"),
         ):
-            one_line_error(ubscope(*args), "permission denied")
+            one_line_error(run_ubscope(*args), "permission denied")
     finally:
         locked.chmod(stat.S_IRWXU)
 
@@ -205,7 +201,7 @@ def test_no_command_overwrites_its_own_input(tmp_path, trace, args):
     link.symlink_to(trace)
     original = trace.read_bytes()
     values = {"tmp": tmp_path, "trace": trace, "link": link}
-    one_line_error(ubscope(*(a.format(**values) for a in args)), "is an input of this command")
+    one_line_error(run_ubscope(*(a.format(**values) for a in args)), "is an input of this command")
     assert trace.read_bytes() == original
 
 
@@ -219,7 +215,7 @@ def test_an_output_symlink_is_followed_and_kept(tmp_path, trace):
         target, link = tmp_path / "target.out", tmp_path / "link.out"
         target.write_text("old")
         link.symlink_to(target)
-        result = ubscope(*command, option, link)
+        result = run_ubscope(*command, option, link)
         assert result.returncode in (0, 1), result.stderr
         assert link.is_symlink() and os.readlink(link) == str(target)
         assert target.read_text() not in ("", "old")
@@ -240,7 +236,7 @@ def test_pipes_and_devices_are_written_to_never_replaced(tmp_path, trace):
     ):
         with ThreadPoolExecutor(1) as pool:
             received = pool.submit(fifo.read_bytes)
-            result = ubscope(*args, "-o", fifo, cwd=tmp_path)
+            result = run_ubscope(*args, "-o", fifo, cwd=tmp_path)
             if not received.done():  # the command never wrote: release the reader
                 os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
             assert result.returncode in (0, 1), result.stderr
@@ -250,11 +246,11 @@ def test_pipes_and_devices_are_written_to_never_replaced(tmp_path, trace):
 
 
 def test_dash_writes_to_stdout(tmp_path, trace):
-    exported = ubscope("export", trace, "--format", "csv", "-o", "-", cwd=tmp_path)
+    exported = run_ubscope("export", trace, "--format", "csv", "-o", "-", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout.startswith("seq,kind,core_kind,core,space,")
     assert "written to" not in exported.stdout
-    report = ubscope("report", trace, "-o", "-", cwd=tmp_path)
+    report = run_ubscope("report", trace, "-o", "-", cwd=tmp_path)
     assert report.returncode == 0 and report.stdout.lstrip().startswith("<!DOCTYPE html>")
     assert [p.name for p in tmp_path.iterdir()] == ["pool.ubtrace"]
 
@@ -266,7 +262,7 @@ def test_dash_writes_to_stdout(tmp_path, trace):
 )
 def test_a_full_disk_is_a_one_line_error(trace, args):
     values = {"trace": trace}
-    result = ubscope(*(a.format(**values) for a in args), "-o", "/dev/full")
+    result = run_ubscope(*(a.format(**values) for a in args), "-o", "/dev/full")
     one_line_error(result, "/dev/full", "disk is full")
 
 
@@ -279,6 +275,6 @@ def _small_file_limit() -> None:
 
 def test_a_failed_trace_write_leaves_no_file(tmp_path):
     output = tmp_path / "big.ubtrace"
-    result = ubscope("run", "paged_attention", "-o", output, preexec_fn=_small_file_limit)
+    result = run_ubscope("run", "paged_attention", "-o", output, preexec_fn=_small_file_limit)
     one_line_error(result, str(output), "cannot write")
     assert not list(tmp_path.iterdir())

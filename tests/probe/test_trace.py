@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from ubscope.probe.errors import PartialReadWarning, TraceError
-from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION, Space
+from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION, CoreKind, Space
 from ubscope.probe.recorder import Recorder
 from ubscope.probe.trace import (
     METADATA_KEY,
@@ -34,20 +34,20 @@ def write_trace(path, chip, events=1000, batch=100):
     rec = Recorder(sink=writer.write, batch_events=batch)
     for i in range(events):
         rec.copy(
-            1,
-            i % 4,
-            Space.GM,
-            4096 * i,
-            Space.UB,
-            32 * (i % 8),
-            256,
-            256,
-            256,
-            1,
-            f"tensor{i % 3}",
-            "copyin",
-            1000 * i,
-            500,
+            core_kind=CoreKind.AIV,
+            core=i % 4,
+            src_space=Space.GM,
+            src_addr=4096 * i,
+            dst_space=Space.UB,
+            dst_addr=32 * (i % 8),
+            size=256,
+            moved=256,
+            burst_len=256,
+            burst_count=1,
+            tensor=f"tensor{i % 3}",
+            tag="copyin",
+            start_ps=1000 * i,
+            dur_ps=500,
         )
     rec.flush()
     writer.close()
