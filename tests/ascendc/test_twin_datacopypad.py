@@ -178,18 +178,9 @@ def test_ub_limit_marker_fails_a_twin_kernel_over_its_budget(tmp_path: Path) -> 
             run(ubscope_trace)
         """)
     )
+    plugins = ["-p", "no:cacheprovider", "-p", "ubscope.check.pytest_plugin"]
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "ubscope.check.pytest_plugin",
-            str(tmp_path / "test_twin_limit.py"),
-        ],
+        [sys.executable, "-m", "pytest", "-q", *plugins, str(tmp_path / "test_twin_limit.py")],
         capture_output=True,
         text=True,
         cwd=tmp_path,
