@@ -19,6 +19,7 @@ from ubscope.probe.memory.buffers import Carved
 from ubscope.probe.memory.datacopy import BLOCK, copy_rows
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.pools import align_up
+from ubscope.probe.memory.tpipe import TPipe
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,9 @@ def _wait_flag(core: Core, pipe: str, ready_ps: int) -> None:
 class Dequantizer:
     """One AIV's share of a block: int4 tiles in, fp16 tiles out to the workspace."""
 
-    def __init__(self, core: Core, plan: Int4Plan, gm: dict[str, GlobalTensor]) -> None:
-        self.core, self.plan, self.gm = core, plan, gm
-        self.buffers = DequantBuffers(core, plan)
+    def __init__(self, pipe: TPipe, plan: Int4Plan, gm: dict[str, GlobalTensor]) -> None:
+        self.core, self.plan, self.gm = pipe.core, plan, gm
+        self.buffers = DequantBuffers(pipe, plan)
         self.column_params: Carved | None = None
 
     def _load_params(self, tile: Tile, ub_cols: int) -> Carved:

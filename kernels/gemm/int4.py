@@ -6,7 +6,7 @@ from __future__ import annotations
 from ubscope.kernels.gemm.dequant import Dequantizer
 from ubscope.kernels.gemm.matmul import Matmul
 from ubscope.kernels.gemm.plan import Int4Plan
-from ubscope.probe.device import Block
+from ubscope.probe.device import Block, Core
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.pools import align_up
 from ubscope.probe.memory.tpipe import TPipe
@@ -27,8 +27,15 @@ def int4_block(block: Block, plan: Int4Plan, gm: dict[str, GlobalTensor]) -> Non
     columns = plan.block_columns(block.idx)
     if not columns:
         return
-    matmul = Matmul(block.aic, plan, gm, TPipe(block.aic, plan.check_capacity))
-    dequantizers = [Dequantizer(core, plan, gm) for core in block.vector]
+    pipes: dict[int, TPipe] = {}
+
+    def pipe_of(core: Core) -> TPipe:  # one TPipe per core: coupled chips share it
+        if id(core) not in pipes:
+            pipes[id(core)] = TPipe(core, plan.check_capacity)
+        return pipes[id(core)]
+
+    matmul = Matmul(block.aic, plan, gm, pipe_of(block.aic))
+    dequantizers = [Dequantizer(pipe_of(core), plan, gm) for core in block.vector]
     slots = len(dequantizers) * plan.buffers
     slot_free = [0] * slots
     slot_size = slot_elements(plan)

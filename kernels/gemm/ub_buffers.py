@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from ubscope.kernels.gemm.plan import Int4Plan
-from ubscope.probe.device import Core
 from ubscope.probe.memory.buffers import BumpBuffers, Carved, Group, QueueBuffers
 from ubscope.probe.memory.dtypes import F16, U8
 from ubscope.probe.memory.pools import UBBufPool
+from ubscope.probe.memory.tpipe import TPipe
 
 # Each tile kind: its element type, queue kind, and its name in each backend.
 _KINDS: dict[str, tuple[np.dtype, str, str, str]] = {
@@ -40,7 +40,8 @@ class DequantBuffers:
     the scale/offset rows in a second pool below it, reset per column tile;
     neither checks capacity unless ``check_capacity`` is set."""
 
-    def __init__(self, core: Core, plan: Int4Plan):
+    def __init__(self, pipe: TPipe, plan: Int4Plan):
+        core = pipe.core
         self.plan = plan
         self.groups = _groups(plan, plan.pool)
         self.rounds = 0
@@ -48,7 +49,7 @@ class DequantBuffers:
         self.column_pool: BumpBuffers | None = None
         if plan.pool == "tpipe":
             with core.site("init"):
-                queues = QueueBuffers(core, tuple(self.groups.values()), plan.buffers)
+                queues = QueueBuffers(pipe, tuple(self.groups.values()), plan.buffers)
             self.tiles: QueueBuffers | BumpBuffers = queues
             self.column_tiles: QueueBuffers | BumpBuffers = queues
             return

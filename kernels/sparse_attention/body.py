@@ -13,6 +13,7 @@ from ubscope.probe.memory.dtypes import F16
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.index_tables import fill_index_table, transpose_table
 from ubscope.probe.memory.reduce import multiply_reduce
+from ubscope.probe.memory.tpipe import TPipe
 
 
 def attention_core_kernel(
@@ -28,7 +29,7 @@ def attention_core_kernel(
     core = block.aiv
     s, d, sp, hidden = shape.seq_len, shape.head_dim, shape.padded_seq, shape.hidden
     groups = {group.name: group for group in shape.core_groups()}
-    ub = QueueBuffers(core, tuple(groups.values()), buffers)
+    ub = QueueBuffers(TPipe(core), tuple(groups.values()), buffers)
     calc, scores = ub.take(groups["qkv_f32"]), ub.take(groups["scores"])
     work, ctx32 = ub.take(groups["work"])["f32"], ub.take(groups["ctx_f32"])["f32"]
     k_transpose = ub.take(groups["index_tables"])["k_transpose"]

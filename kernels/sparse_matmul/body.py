@@ -23,6 +23,7 @@ from ubscope.probe.memory.datacopy import copy_rows
 from ubscope.probe.memory.dtypes import F16, F32, U16
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.reduce import multiply_reduce
+from ubscope.probe.memory.tpipe import TPipe
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,7 @@ def matmul_kernel(block: Block, plan: MatmulPlan, ops: Operands, heap_bytes: int
     bufs: UBBuffers
     tables: Carved | None = None
     if plan.allocator == "tpipe":
-        queues = QueueBuffers(core, plan.groups(), plan.buffers_per_queue)
+        queues = QueueBuffers(TPipe(core), plan.groups(), plan.buffers_per_queue)
         tables = queues.take(plan.group("index_tables"))
         bufs = queues
         with core.site("index_tables"):

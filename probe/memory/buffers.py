@@ -79,10 +79,11 @@ class UBBuffers(Protocol):
 
 class QueueBuffers:
     """TPipe backend: a TQue of ``buffers`` blocks per ``in``/``out`` group, a
-    TBuf per ``calc`` group, all set up at once by InitBuffer."""
+    TBuf per ``calc`` group, all set up at once by InitBuffer on ``pipe`` (the
+    core's one TPipe, which the kernel may share with its cube queues)."""
 
-    def __init__(self, core: Core, groups: tuple[Group, ...], buffers: int):
-        self.pipe = TPipe(core)
+    def __init__(self, pipe: TPipe, groups: tuple[Group, ...], buffers: int):
+        self.pipe = pipe
         self.queues: dict[str, TQue] = {}
         for group in groups:
             if group.kind == "calc":
