@@ -39,7 +39,7 @@ if TYPE_CHECKING:
         format_value,
     )
     from ubscope.analyzers.config import Config, discover_config, load_config
-    from ubscope.analyzers.context import CORE_KIND_LABELS, SPACE_LABELS, TraceContext
+    from ubscope.analyzers.context import TraceContext
     from ubscope.analyzers.event_detail import EventField, event_fields
     from ubscope.analyzers.event_filter import (
         FILTER_HELP,
@@ -63,6 +63,7 @@ if TYPE_CHECKING:
         ordered_metrics,
     )
     from ubscope.analyzers.metrics import finding_counts
+    from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS
     from ubscope.analyzers.output import (
         FORMATS,
         JSON_SCHEMA,
@@ -109,7 +110,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "format_value",
     ),
     "config": ("Config", "discover_config", "load_config"),
-    "context": ("CORE_KIND_LABELS", "SPACE_LABELS", "TraceContext"),
+    "context": ("TraceContext",),
     "event_detail": ("EventField", "event_fields"),
     "event_filter": ("FILTER_HELP", "EventFilter", "filter_rows", "parse_event_filter"),
     "findings": ("Finding", "Location", "Severity"),
@@ -128,6 +129,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "ordered_metrics",
     ),
     "metrics": ("finding_counts",),
+    "model.arrays": ("CORE_KIND_LABELS", "SPACE_LABELS"),
     "output": (
         "FORMATS",
         "JSON_SCHEMA",

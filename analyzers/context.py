@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS
 from ubscope.analyzers.model.blocks import BlockModel, Blocks
 from ubscope.analyzers.model.fragmentation import FragmentationModel
 from ubscope.analyzers.model.groups import Groups
@@ -30,10 +29,6 @@ from ubscope.probe.trace import Trace
 from ubscope.probe.validate import checked_chip
 
 T = TypeVar("T")
-
-# The enum labels the facade and series import from here until they import them
-# from ubscope.analyzers.model.arrays (issue 14: the views move at the same time).
-__all__ = ["CORE_KIND_LABELS", "SPACE_LABELS", "TraceContext"]
 
 
 class TraceContext:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.context import CORE_KIND_LABELS, SPACE_LABELS, TraceContext
+from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding
+from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS
 
 
 @dataclass(frozen=True)
