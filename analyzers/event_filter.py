@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ubscope.probe.event_table import EventTable
 from ubscope.probe.events import EventKind, Flag, Space
 from ubscope.probe.units import parse_size
 
@@ -129,10 +130,11 @@ def _category_codes(column: pd.Series, wanted: Iterable[str]) -> np.ndarray:
     return np.isin(column.cat.codes.to_numpy(), np.array(codes, dtype=np.int64))
 
 
-def filter_rows(events: pd.DataFrame, flt: EventFilter) -> np.ndarray | None:
+def filter_rows(table: EventTable, flt: EventFilter) -> np.ndarray | None:
     """Positions of the events ``flt`` keeps (None: all of them)."""
     if flt.empty:
         return None
+    events = table.events
     mask = np.ones(len(events), dtype=bool)
     if flt.kinds:
         mask &= _category_codes(events["kind"], flt.kinds)
@@ -150,10 +152,7 @@ def filter_rows(events: pd.DataFrame, flt: EventFilter) -> np.ndarray | None:
         )
     if flt.addr_lo is not None and flt.addr_hi is not None:
         addr = events["addr"].to_numpy()
-        extent = np.maximum(
-            np.maximum(events["size"].to_numpy(), events["aligned_size"].to_numpy()), 1
-        )
-        mask &= (addr < flt.addr_hi) & (addr + extent > flt.addr_lo)
+        mask &= (addr < flt.addr_hi) & (addr + table.reach() > flt.addr_lo)
     if flt.flags:
         mask &= (events["flags"].to_numpy() & flt.flags) != 0
     return np.flatnonzero(mask)

@@ -291,6 +291,12 @@ class EventTable:
         the bytes a red-zone write put past capacity (0 where a kind has no extent)."""
         return self._raw("aligned_size")
 
+    def reach(self) -> np.ndarray:
+        """Bytes from ``addr`` an event asked for or covered, at least 1 for every
+        row: the larger of its requested and actual size, so a truncated copy still
+        reaches the bytes it was asked to move (what an address search should find)."""
+        return np.maximum(np.maximum(self._raw("size"), self._raw("aligned_size")), 1)
+
     def labels(self, name: str) -> np.ndarray:
         """The strings behind the codes of a string column (name, tensor, tag)."""
         if name not in STRING_COLUMNS:

@@ -49,7 +49,8 @@ def test_live_blocks_sum_to_the_occupancy_at_every_step(pool_demo_traces, label)
 
 
 def test_event_filter_matches_pandas(pool_demo_traces):
-    events = analyze_path(pool_demo_traces("pool_no_reset")).context.events
+    table = analyze_path(pool_demo_traces("pool_no_reset")).context.table
+    events = table.events
     flt = parse_event_filter("kind=copy,alloc core=aiv2 space=UB tag=copyin")
     expected = np.flatnonzero(
         events["kind"].isin(["copy", "alloc"])
@@ -58,10 +59,10 @@ def test_event_filter_matches_pandas(pool_demo_traces):
         & (events["space"] == "UB")
         & (events["tag"] == "copyin")
     )
-    assert filter_rows(events, flt).tolist() == expected.tolist()
-    flagged = filter_rows(events, parse_event_filter("flag=redzone addr=0x30000-0x40000"))
+    assert filter_rows(table, flt).tolist() == expected.tolist()
+    flagged = filter_rows(table, parse_event_filter("flag=redzone addr=0x30000-0x40000"))
     assert len(flagged) and (events["addr"].to_numpy()[flagged] < 0x40000).all()
-    assert filter_rows(events, parse_event_filter("")) is None
+    assert filter_rows(table, parse_event_filter("")) is None
 
 
 @pytest.mark.parametrize(

@@ -171,6 +171,10 @@ def test_uniform_columns_are_readable_and_kind_specific_ones_are_not(table):
     assert table.column("core")[[0, 3]].tolist() == [-1, 2]
     assert table.column("kind")[14] == EventKind.KERNEL_END
     assert table.footprint()[[3, 4, 5]].tolist() == [1024, 992, 1024]
+    # reach: the larger of asked and covered, at least 1: the alloc asked 1000 of a
+    # 1024 B block, the truncated copy was asked for 1000 B and moved 992, the Add
+    # touched 3000 B, a mark has no extent.
+    assert table.reach()[[3, 4, 5, 12]].tolist() == [1024, 1000, 3000, 1]
     for name in ("arg", "arg2", "size", "aligned_size"):
         with pytest.raises(KeyError, match="per event kind"):
             table.column(name)

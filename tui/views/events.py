@@ -77,7 +77,7 @@ class EventsView(View):
             self.query_one("#events-detail", Static).update(Text(str(exc)))
             return
         assert self.state.ctx is not None
-        self.table.set_rows(filter_rows(self.state.ctx.events, flt))
+        self.table.set_rows(filter_rows(self.state.ctx.table, flt))
         self.table.focus()
 
     @on(Input.Submitted, "#events-goto")
