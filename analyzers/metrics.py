@@ -149,12 +149,12 @@ def empty_metrics(chip: ChipProfile) -> dict[str, Any]:
             "redundant_read_ratio": 1.0,
             "small_transfer_share": 0.0,
             "workspace_bytes": 0,
-        },  # fmt: skip
+        },
         "fragmentation": {
             "max_external": 0.0,
             "failed_allocs_with_enough_free": 0,
             "internal_waste_bytes": 0,
-        },  # fmt: skip
+        },
         "kv_cache": {"reserved_bytes": 0, "used_bytes": 0, "waste_ratio": 0.0},
         "roofline": {"intensity": None, "ridge": chip.ridge_flops_per_byte, "bound": None},
     }

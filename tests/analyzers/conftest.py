@@ -37,18 +37,28 @@ class Synthetic:
     def trace(self, end_ps: int = 1_000_000) -> Trace:
         self.rec.kernel_end(self.kernel, end_ps, end_ps)
         meta = new_metadata(self.chip.to_dict(), self.kernel, {}, self.minimal)
-        return Trace(path=Path(f"{self.kernel}.ubtrace"), meta=meta,
-                     events=self.rec.table().to_pandas())  # fmt: skip
+        return Trace(
+            path=Path(f"{self.kernel}.ubtrace"), meta=meta, events=self.rec.table().to_pandas()
+        )
 
     def seq(self) -> int:
         """Sequence number the next event will get."""
         return self.rec.event_count
 
-    def alloc(self, addr: int, size: int, name: str = "buf", tag: str = "site",
-              core: int = 0, t: int = 0, aligned: int | None = None) -> int:  # fmt: skip
+    def alloc(
+        self,
+        addr: int,
+        size: int,
+        name: str = "buf",
+        tag: str = "site",
+        core: int = 0,
+        t: int = 0,
+        aligned: int | None = None,
+    ) -> int:
         seq = self.seq()
-        self.rec.alloc(AIV, core, UB, addr, size, size if aligned is None else aligned, name,
-                       tag, t)  # fmt: skip
+        self.rec.alloc(
+            AIV, core, UB, addr, size, size if aligned is None else aligned, name, tag, t
+        )
         return seq
 
     def free(self, addr: int, size: int, name: str = "buf", core: int = 0, t: int = 0) -> int:
@@ -56,11 +66,36 @@ class Synthetic:
         self.rec.free(AIV, core, UB, addr, size, size, name, "site", t)
         return seq
 
-    def load(self, gm_addr: int, ub_addr: int, size: int, tensor: str = "x", core: int = 0,
-             t: int = 0, flags: int = 0, moved: int | None = None, tag: str = "load") -> int:  # fmt: skip
+    def load(
+        self,
+        gm_addr: int,
+        ub_addr: int,
+        size: int,
+        tensor: str = "x",
+        core: int = 0,
+        t: int = 0,
+        flags: int = 0,
+        moved: int | None = None,
+        tag: str = "load",
+    ) -> int:
         seq = self.seq()
-        self.rec.copy(AIV, core, GM, gm_addr, UB, ub_addr, size, size if moved is None else moved,
-                      size, 1, tensor, tag, t, 1000, flags)  # fmt: skip
+        self.rec.copy(
+            AIV,
+            core,
+            GM,
+            gm_addr,
+            UB,
+            ub_addr,
+            size,
+            size if moved is None else moved,
+            size,
+            1,
+            tensor,
+            tag,
+            t,
+            1000,
+            flags,
+        )
         return seq
 
 

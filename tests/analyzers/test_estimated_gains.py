@@ -43,9 +43,23 @@ def test_misaligned_gm_gain_counts_the_busiest_core(kit):
     s = kit.Synthetic()
     for core, count in ((0, 3), (1, 1)):
         for i in range(count):
-            s.rec.copy(CoreKind.AIV, core, Space.GM, 0x100000 * core + 4096 * i + 64, Space.UB,
-                       0, 1024, 1024, 1024, 1, "x", "load", 1000 * i, 1000 * 1000,
-                       Flag.GM_UNALIGNED)  # fmt: skip
+            s.rec.copy(
+                CoreKind.AIV,
+                core,
+                Space.GM,
+                0x100000 * core + 4096 * i + 64,
+                Space.UB,
+                0,
+                1024,
+                1024,
+                1024,
+                1,
+                "x",
+                "load",
+                1000 * i,
+                1000 * 1000,
+                Flag.GM_UNALIGNED,
+            )
     finding = kit.only(kit.analyze(s.trace(end_ps=100 * US)), "ALN003")
     assert finding.estimated_gain == "~360.0 ns of modelled copy time"
 

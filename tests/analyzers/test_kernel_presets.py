@@ -77,6 +77,7 @@ def test_healthy_kernel_defaults_have_no_errors(tmp_path, chip, kernel):
     spec = builtin_kernels()[kernel]
     path = tmp_path / "t.ubtrace"
     run_kernel(spec, spec.resolve(), chip, path)
-    errors = [f"{f.code}: {f.message}" for f in analyze_path(path).findings
-              if str(f.severity) == "error"]  # fmt: skip
+    errors = [
+        f"{f.code}: {f.message}" for f in analyze_path(path).findings if str(f.severity) == "error"
+    ]
     assert errors == []

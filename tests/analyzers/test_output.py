@@ -11,10 +11,22 @@ from ubscope.analyzers.metrics import SCHEMA
 from ubscope.analyzers.output import render, to_json, to_sarif
 
 METRIC_KEYS = {
-    "schema", "kernel", "preset", "params", "chip", "config_key", "modelled_time_ps",
-    "peak_bytes", "high_water_bytes", "total_alloc_bytes", "gm", "fragmentation", "kv_cache",
-    "roofline", "findings",
-}  # fmt: skip
+    "schema",
+    "kernel",
+    "preset",
+    "params",
+    "chip",
+    "config_key",
+    "modelled_time_ps",
+    "peak_bytes",
+    "high_water_bytes",
+    "total_alloc_bytes",
+    "gm",
+    "fragmentation",
+    "kv_cache",
+    "roofline",
+    "findings",
+}
 
 
 def markup_trace(kit):
@@ -63,8 +75,11 @@ def test_sarif_structure(kit):
         assert ids[result["ruleIndex"]] == result["ruleId"]
         assert result["level"] in levels and result["message"]["text"]
         logical = result["locations"][0]["logicalLocations"]
-        assert logical[0] == {"name": "synthetic", "fullyQualifiedName": "synthetic",
-                              "kind": "function"}  # fmt: skip
+        assert logical[0] == {
+            "name": "synthetic",
+            "fullyQualifiedName": "synthetic",
+            "kind": "function",
+        }
     overflow = next(r for r in run["results"] if r["ruleId"] == "UB001")
     assert overflow["level"] == "error"
     names = [part["name"] for part in overflow["locations"][0]["logicalLocations"]]

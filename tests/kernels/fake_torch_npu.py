@@ -101,11 +101,20 @@ class FakeNpu:
             packed |= nibbles[:, :, position] << np.uint32(4 * position)
         return self.output("npu::npu_convert_weight_to_int4pack", packed.view(np.int32))
 
-    def weight_quant_batchmatmul(self, x: FakeTensor, weight: FakeTensor, antiquant_scale: FakeTensor,
-                                 antiquant_offset: FakeTensor | None = None,
-                                 antiquant_group_size: int = 0, **rest: Any) -> FakeTensor:  # fmt: skip
-        kwargs = {"antiquant_offset": antiquant_offset,
-                  "antiquant_group_size": antiquant_group_size, **rest}  # fmt: skip
+    def weight_quant_batchmatmul(
+        self,
+        x: FakeTensor,
+        weight: FakeTensor,
+        antiquant_scale: FakeTensor,
+        antiquant_offset: FakeTensor | None = None,
+        antiquant_group_size: int = 0,
+        **rest: Any,
+    ) -> FakeTensor:
+        kwargs = {
+            "antiquant_offset": antiquant_offset,
+            "antiquant_group_size": antiquant_group_size,
+            **rest,
+        }
         self.calls.append(
             Call("npu_weight_quant_batchmatmul", (x, weight, antiquant_scale), kwargs)
         )
@@ -122,8 +131,9 @@ class FakeNpu:
         y = x.data.astype(np.float64) @ ((values + offset) * scale)
         return self.output("npu::npu_weight_quant_batchmatmul", y.astype(np.float16))
 
-    def incre_flash_attention(self, query: FakeTensor, key: FakeTensor, value: FakeTensor,
-                              **kwargs: Any) -> FakeTensor:  # fmt: skip
+    def incre_flash_attention(
+        self, query: FakeTensor, key: FakeTensor, value: FakeTensor, **kwargs: Any
+    ) -> FakeTensor:
         self.calls.append(Call("npu_incre_flash_attention", (query, key, value), kwargs))
         self.on_npu("npu_incre_flash_attention", query, key, value, kwargs["block_table"])
         assert kwargs["input_layout"] == "BSH"
@@ -161,23 +171,60 @@ class FakeNpu:
             total += nbytes
             reserved = math.ceil(total / (2 * MB)) * 2.0
             records.append(["PTA", stamp(at), total / MB, reserved, total / MB, 1, "NPU:0"])
-            operators.append([name, nbytes / 1024, stamp(at), stamp(release_us), "",
-                              f"{release_us - at}.000", "", before + nbytes / MB, reserved, "",
-                              "", "", "", 1, "NPU:0"])  # fmt: skip
+            operators.append(
+                [
+                    name,
+                    nbytes / 1024,
+                    stamp(at),
+                    stamp(release_us),
+                    "",
+                    f"{release_us - at}.000",
+                    "",
+                    before + nbytes / MB,
+                    reserved,
+                    "",
+                    "",
+                    "",
+                    "",
+                    1,
+                    "NPU:0",
+                ]
+            )
         with open(output / "memory_record.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["Component", "Timestamp(us)", "Total Allocated(MB)",
-                             "Total Reserved(MB)", "Total Active(MB)", "Stream Ptr",
-                             "Device Type"])  # fmt: skip
+            writer.writerow(
+                [
+                    "Component",
+                    "Timestamp(us)",
+                    "Total Allocated(MB)",
+                    "Total Reserved(MB)",
+                    "Total Active(MB)",
+                    "Stream Ptr",
+                    "Device Type",
+                ]
+            )
             writer.writerows(records)
         with open(output / "operator_memory.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["Name", "Size(KB)", "Allocation Time(us)", "Release Time(us)",
-                             "Active Release Time(us)", "Duration(us)", "Active Duration(us)",
-                             "Allocation Total Allocated(MB)", "Allocation Total Reserved(MB)",
-                             "Allocation Total Active(MB)", "Release Total Allocated(MB)",
-                             "Release Total Reserved(MB)", "Release Total Active(MB)",
-                             "Stream Ptr", "Device Type"])  # fmt: skip
+            writer.writerow(
+                [
+                    "Name",
+                    "Size(KB)",
+                    "Allocation Time(us)",
+                    "Release Time(us)",
+                    "Active Release Time(us)",
+                    "Duration(us)",
+                    "Active Duration(us)",
+                    "Allocation Total Allocated(MB)",
+                    "Allocation Total Reserved(MB)",
+                    "Allocation Total Active(MB)",
+                    "Release Total Allocated(MB)",
+                    "Release Total Reserved(MB)",
+                    "Release Total Active(MB)",
+                    "Stream Ptr",
+                    "Device Type",
+                ]
+            )
             writer.writerows(operators)
 
     def modules(self) -> tuple[types.ModuleType, types.ModuleType]:

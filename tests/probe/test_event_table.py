@@ -27,8 +27,24 @@ def table() -> EventTable:
     rec.host_sample(5_000_000, 100)  # row 1
     rec.queue_init(AIV, 2, UB, 0, 4096, 2, VECIN, "inQueueX", "init", 110)  # row 2
     rec.alloc(AIV, 2, UB, 4096, 1000, 1024, "x", "load", 120, arg=1)  # row 3
-    rec.copy(AIV, 2, GM, 0x1000, UB, 4096, 1000, 992, 992, 1, "xGm", "copyin", 130, 40,
-             flags=int(Flag.TRUNCATED), name="x")  # fmt: skip
+    rec.copy(
+        AIV,
+        2,
+        GM,
+        0x1000,
+        UB,
+        4096,
+        1000,
+        992,
+        992,
+        1,
+        "xGm",
+        "copyin",
+        130,
+        40,
+        flags=int(Flag.TRUNCATED),
+        name="x",
+    )
     rec.compute(AIV, 2, UB, 8192, 3000, "Add", 500, "add", 170, 20, out_bytes=1024)  # row 5
     rec.alloc_fail(AIV, 2, UB, 300_000, 300_032, "big", "grow", 190, 90_000, 60_000)  # row 6
     rec.free(AIV, 2, UB, 4096, 1000, 1024, "x", "load", 200)  # row 7

@@ -28,13 +28,55 @@ def _core0_overflow(rec: Recorder) -> None:
         rec.alloc(aiv, 0, ub, addr, 64 * KIB, 64 * KIB, f"tile{index}", EVIL, t, flags=flags)
         if flags:
             rec.redzone_write(aiv, 0, ub, addr, 64 * KIB, 64 * KIB, EVIL, t)
-        rec.copy(aiv, 0, gm, 0x1000_0000 + addr, ub, addr, 64 * KIB, 64 * KIB, 64 * KIB, 1,
-                 EVIL, EVIL, t, 40_000, flags=flags, name=f"tile{index}")  # fmt: skip
-        rec.compute(aiv, 0, ub, addr, 64 * KIB, EVIL, 32 * KIB, "compute", t + 40_000, 10_000,
-                    out_bytes=64 * KIB)  # fmt: skip
+        rec.copy(
+            aiv,
+            0,
+            gm,
+            0x1000_0000 + addr,
+            ub,
+            addr,
+            64 * KIB,
+            64 * KIB,
+            64 * KIB,
+            1,
+            EVIL,
+            EVIL,
+            t,
+            40_000,
+            flags=flags,
+            name=f"tile{index}",
+        )
+        rec.compute(
+            aiv,
+            0,
+            ub,
+            addr,
+            64 * KIB,
+            EVIL,
+            32 * KIB,
+            "compute",
+            t + 40_000,
+            10_000,
+            out_bytes=64 * KIB,
+        )
         t += 50_000
-    rec.copy(aiv, 0, ub, 0, gm, 0x2000_0000, 64 * KIB, 64 * KIB, 64 * KIB, 1, "out", "copyout",
-             t, 40_000, name="tile0")  # fmt: skip
+    rec.copy(
+        aiv,
+        0,
+        ub,
+        0,
+        gm,
+        0x2000_0000,
+        64 * KIB,
+        64 * KIB,
+        64 * KIB,
+        1,
+        "out",
+        "copyout",
+        t,
+        40_000,
+        name="tile0",
+    )
     for index in range(4):
         rec.free(aiv, 0, ub, index * 64 * KIB, 64 * KIB, 64 * KIB, f"tile{index}", EVIL, t + 50_000)
 
@@ -43,12 +85,23 @@ def _core1_fragmented(rec: Recorder) -> None:
     """A free list with holes: a 96 KiB request fails although 128 KiB are free."""
     aiv, ub = int(CoreKind.AIV), int(Space.UB)
     for index in range(6):
-        rec.alloc(aiv, 1, ub, index * 32 * KIB, 32 * KIB, 32 * KIB, f"b{index}", "heap",
-                  index * 1000)  # fmt: skip
+        rec.alloc(
+            aiv, 1, ub, index * 32 * KIB, 32 * KIB, 32 * KIB, f"b{index}", "heap", index * 1000
+        )
     for index in (0, 2, 4):
         rec.free(aiv, 1, ub, index * 32 * KIB, 32 * KIB, 32 * KIB, f"b{index}", "heap", 10_000)
-    rec.alloc_fail(aiv, 1, ub, 128 * KIB, 128 * KIB, "big", "heap", 11_000,
-                   total_free=160 * KIB, largest_free=32 * KIB)  # fmt: skip
+    rec.alloc_fail(
+        aiv,
+        1,
+        ub,
+        128 * KIB,
+        128 * KIB,
+        "big",
+        "heap",
+        11_000,
+        total_free=160 * KIB,
+        largest_free=32 * KIB,
+    )
     for index in (1, 3, 5):
         rec.free(aiv, 1, ub, index * 32 * KIB, 32 * KIB, 32 * KIB, f"b{index}", "heap", 20_000)
 
@@ -60,8 +113,9 @@ def write_hostile_trace(path: Path, chip) -> Path:
     _core0_overflow(rec)
     _core1_fragmented(rec)
     for page in range(3):
-        rec.kv_page(True, EVIL, page, 4 * KIB, sequence=page % 2, tokens=16 if page else 4,
-                    t_ps=page * 1000)  # fmt: skip
+        rec.kv_page(
+            True, EVIL, page, 4 * KIB, sequence=page % 2, tokens=16 if page else 4, t_ps=page * 1000
+        )
     rec.kv_page(False, EVIL, 1, 4 * KIB, sequence=1, tokens=16, t_ps=30_000)
     rec.kernel_end(EVIL, 300_000, 300_000)
     meta = new_metadata(chip.to_dict(), EVIL, {EVIL: EVIL}, {"read": 256 * KIB, "write": 64 * KIB})

@@ -76,9 +76,10 @@ def test_a_page_with_hostile_names_has_exactly_its_own_script_elements():
     figure = go.Figure(go.Scatter(x=[1, 2], y=[3, 4], name=EVIL))
     figure.update_layout(title=EVIL)
     page = render_page(
-        EVIL, f"<header>{text(EVIL)}</header>",
+        EVIL,
+        f"<header>{text(EVIL)}</header>",
         [Section("s", EVIL, [figure_html(figure, FigureIds())])],
-    )  # fmt: skip
+    )
     assert EVIL not in page
     # plotly.js, one figure's data and the loader: nothing else opens a script
     assert page.lower().count("<script") == 3

@@ -21,10 +21,13 @@ from tests.helpers.html_injection import EVIL
 from ubscope.reports.report import write_report
 
 CHROMIUM = next(
-    (p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")
-     if p and Path(p).is_file()),
+    (
+        p
+        for p in (shutil.which("chromium"), shutil.which("chromium-browser"), "/usr/bin/chromium")
+        if p and Path(p).is_file()
+    ),
     None,
-)  # fmt: skip
+)
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)"
 )
@@ -37,12 +40,23 @@ def _chromium(page: Path, workdir: Path, *mode: str) -> tuple[str, str, Path]:
     net_log = workdir / f"net-{len(list(workdir.iterdir()))}.json"
     profile = workdir / "profile"
     command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--enable-logging=stderr", "--v=0", f"--log-net-log={net_log}",
-        "--virtual-time-budget=15000", *mode, page.resolve().as_uri(),
-    ]  # fmt: skip
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--enable-logging=stderr",
+        "--v=0",
+        f"--log-net-log={net_log}",
+        "--virtual-time-budget=15000",
+        *mode,
+        page.resolve().as_uri(),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=180)
     shutil.rmtree(profile, ignore_errors=True)
     return result.stdout, result.stderr, net_log

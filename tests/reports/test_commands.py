@@ -12,8 +12,9 @@ from ubscope.cli import main
 
 
 def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ubscope", *args], capture_output=True,
-                          text=True, cwd=cwd)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "ubscope", *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_report_writes_the_file_and_prints_its_path(

@@ -53,8 +53,9 @@ def test_findings_are_instants_on_their_core(exported, hostile_analysis):
     instants = [e for e in exported["traceEvents"] if e["ph"] == "i"]
     overflow = next(e for e in instants if e["name"].startswith("UB001"))
     assert overflow["s"] == "t" and (overflow["pid"], overflow["tid"]) == (2, 1)
-    assert overflow["args"]["message"] == next(f.message for f in hostile_analysis.findings
-                                               if f.code == "UB001")  # fmt: skip
+    assert overflow["args"]["message"] == next(
+        f.message for f in hostile_analysis.findings if f.code == "UB001"
+    )
 
 
 def test_chunked_streaming_writes_the_same_json(hostile_analysis, tmp_path, monkeypatch):

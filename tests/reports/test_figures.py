@@ -83,9 +83,14 @@ def test_allocation_map_draws_a_rectangle_per_block_coloured_by_tag_and_marks_th
         {"t_ps": [9000], "aligned_size": [65536], "total_free": [98304], "largest_free": [32768]}
     )
     figure = allocation_map_figure(
-        UB, "aiv0", _blocks(10, overflow_at=7), end_ps=20_000, max_blocks=100,
-        redzone_writes=writes, failures=failures,
-    )  # fmt: skip
+        UB,
+        "aiv0",
+        _blocks(10, overflow_at=7),
+        end_ps=20_000,
+        max_blocks=100,
+        redzone_writes=writes,
+        failures=failures,
+    )
     assert figure.layout.yaxis.title.text == "address in UB (KiB)"
     assert figure.layout.legend.title.text == "call-site tag"
     compute, copyin = _trace(figure, "compute"), _trace(figure, "copyin")
@@ -141,8 +146,14 @@ def test_gm_traffic_stacks_tensors_per_direction_against_the_minimum():
 
 
 def test_roofline_has_both_roofs_meeting_at_the_ridge_and_the_kernel_point():
-    roof = {"peak_flops": 3.539e14, "bandwidth": 1.6e12, "ridge": 3.539e14 / 1.6e12,
-            "intensity": 0.5, "achieved_flops_per_s": 4e11, "bound": "memory"}  # fmt: skip
+    roof = {
+        "peak_flops": 3.539e14,
+        "bandwidth": 1.6e12,
+        "ridge": 3.539e14 / 1.6e12,
+        "intensity": 0.5,
+        "achieved_flops_per_s": 4e11,
+        "bound": "memory",
+    }
     figure = roofline_figure(roof, EVIL)
     assert figure.layout.xaxis.type == "log" and figure.layout.yaxis.type == "log"
     memory = next(t for t in figure.data if t.name.startswith("memory roof"))
@@ -155,8 +166,14 @@ def test_roofline_has_both_roofs_meeting_at_the_ridge_and_the_kernel_point():
 
 
 def test_roofline_without_compute_says_so_instead_of_plotting_a_point():
-    roof = {"peak_flops": 3.539e14, "bandwidth": 1.6e12, "ridge": 221.1875,
-            "intensity": 0.0, "achieved_flops_per_s": 0.0, "bound": "memory"}  # fmt: skip
+    roof = {
+        "peak_flops": 3.539e14,
+        "bandwidth": 1.6e12,
+        "ridge": 221.1875,
+        "intensity": 0.0,
+        "achieved_flops_per_s": 0.0,
+        "bound": "memory",
+    }
     figure = roofline_figure(roof, "k")
     assert len(figure.data) == 3 and "no roofline point" in figure.layout.annotations[0].text
 

@@ -16,8 +16,17 @@ from ubscope.reports import report as report_module
 from ubscope.reports.escape import text
 from ubscope.reports.report import build_report, write_report
 
-SECTIONS = ("verdict", "findings", "vendor", "summary", "occupancy", "allocations",
-            "fragmentation", "traffic", "roofline")  # fmt: skip
+SECTIONS = (
+    "verdict",
+    "findings",
+    "vendor",
+    "summary",
+    "occupancy",
+    "allocations",
+    "fragmentation",
+    "traffic",
+    "roofline",
+)
 
 
 def _figures(page: str) -> list[dict]:
@@ -52,8 +61,14 @@ def test_header_names_chip_kernel_params_version_and_trace_file(overflow_analysi
     page = build_report(overflow_analysis)
     header = page[page.index("<header>") : page.index("</header>")]
     trace = overflow_analysis.trace
-    for expected in (trace.path.name, "Ascend910B2", "pool_demo", "pool_no_reset",
-                     "allocator=bump", f"ubscope {__version__}"):  # fmt: skip
+    for expected in (
+        trace.path.name,
+        "Ascend910B2",
+        "pool_demo",
+        "pool_no_reset",
+        "allocator=bump",
+        f"ubscope {__version__}",
+    ):
         assert expected in header
     assert str(trace.path.parent) not in header  # the file name, not where it lives
 

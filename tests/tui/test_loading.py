@@ -14,8 +14,11 @@ from .helpers import screen_text, wait_for_views
 
 
 async def test_request_shows_metadata_then_the_analysis(trace_dir):
-    app = UbscopeApp(request=TraceRequest(trace_dir / "fragmentation.ubtrace",
-                                          compare=trace_dir / "tpipe.ubtrace"))  # fmt: skip
+    app = UbscopeApp(
+        request=TraceRequest(
+            trace_dir / "fragmentation.ubtrace", compare=trace_dir / "tpipe.ubtrace"
+        )
+    )
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, ProfileScreen)
@@ -48,8 +51,11 @@ async def test_folder_picker_lists_opens_and_goes_back(trace_dir, tmp_path):
         shutil.copy(trace_dir / f"{name}.ubtrace", folder)
     (folder / "zz_foreign.ubtrace").write_bytes(b"not a trace at all")
     entries = find_traces(folder)
-    assert [e.path.name for e in entries] == ["no_reset.ubtrace", "tpipe.ubtrace",
-                                             "zz_foreign.ubtrace"]  # fmt: skip
+    assert [e.path.name for e in entries] == [
+        "no_reset.ubtrace",
+        "tpipe.ubtrace",
+        "zz_foreign.ubtrace",
+    ]
     assert entries[2].meta is None and "not a ubscope trace" in entries[2].problem
     app = UbscopeApp(request=TraceRequest(folder), folder=str(folder), entries=entries)
     async with app.run_test(size=(80, 24)) as pilot:

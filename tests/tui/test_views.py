@@ -78,8 +78,9 @@ async def test_findings_filter_sort_detail_and_jump(analyses):
         assert [analysis.findings[i].code for i in panel.shown] == sorted(codes, reverse=True)
         # Enter on UB002 moves the other views to its events
         await pilot.press("s", "s", "s")  # back to severity order
-        target = next(i for i, index in enumerate(panel.shown)
-                      if analysis.findings[index].code == "UB002")  # fmt: skip
+        target = next(
+            i for i, index in enumerate(panel.shown) if analysis.findings[index].code == "UB002"
+        )
         panel.table.move_cursor(row=target)
         await pilot.press("enter")
         await pilot.pause()
