@@ -13,6 +13,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,14 @@ import psutil
 import pyarrow as pa
 
 from ubscope.probe.chip import ChipProfile
-from ubscope.probe.errors import Terminated, TraceError, open_input, warn_partial
+from ubscope.probe.errors import (
+    InputError,
+    Terminated,
+    TraceError,
+    UbscopeError,
+    open_input,
+    warn_partial,
+)
 from ubscope.probe.event_table import EventTable
 from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
 from ubscope.probe.outputs import AtomicFile, write_error
@@ -387,3 +395,44 @@ def trace_summary(trace: Trace, modelled_time_ps: int) -> dict[str, Any]:
         },
         "event_counts": {str(k): int(v) for k, v in counts.items() if v},
     }
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    """A file of a folder listing: its metadata, or why it cannot be read."""
+
+    path: Path
+    size: int
+    meta: dict[str, Any] | None
+    problem: str | None
+
+
+def find_traces(folder: str | os.PathLike[str]) -> list[TraceEntry]:
+    """The ``.ubtrace`` files of ``folder`` by name; unreadable ones are listed
+    with their reason rather than hidden. Only regular files are opened: a
+    dangling symlink, a symlink loop, a folder or a FIFO named ``*.ubtrace`` is
+    listed as such, never followed forever or waited on."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(folder, "not a folder")
+    with os.scandir(folder) as found:
+        paths = sorted(Path(entry.path) for entry in found if entry.name.endswith(TRACE_SUFFIX))
+    entries = [_trace_entry(path) for path in paths]
+    if not entries:
+        raise InputError(folder, f"no {TRACE_SUFFIX} files in this folder")
+    return entries
+
+
+def _trace_entry(path: Path) -> TraceEntry:
+    try:
+        info = path.stat()
+    except OSError as exc:  # dangling symlink, symlink loop, vanished file
+        return TraceEntry(path, 0, None, f"cannot open ({exc.strerror})")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        return TraceEntry(path, 0, None, f"{kind}, not a trace")
+    try:
+        meta, problem = read_metadata(path), None
+    except UbscopeError as exc:
+        meta, problem = None, exc.problem if isinstance(exc, TraceError) else str(exc)
+    return TraceEntry(path, info.st_size, meta, problem)

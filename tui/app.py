@@ -17,7 +17,8 @@ from textual.binding import Binding
 from ubscope.analyzers import Analysis
 from ubscope.probe.errors import UbscopeError
 from ubscope.probe.text import printable
-from ubscope.tui.loading import TraceEntry, TraceRequest
+from ubscope.probe.trace import TraceEntry
+from ubscope.tui.loading import TraceRequest
 from ubscope.tui.profile import ProfileScreen
 from ubscope.tui.screens import HelpScreen, PickerScreen
 

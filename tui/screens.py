@@ -11,8 +11,8 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 
+from ubscope.probe.trace import TraceEntry
 from ubscope.probe.units import format_bytes
-from ubscope.tui.loading import TraceEntry
 from ubscope.tui.text import literal
 from ubscope.tui.views import VIEWS
 

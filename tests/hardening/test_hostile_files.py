@@ -21,7 +21,7 @@ from ubscope.cli import main
 from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import DEFAULT_CHIP, ChipProfile, check_chip_figures, load_chip
 from ubscope.probe.errors import ChipProfileError
-from ubscope.tui.loading import find_traces
+from ubscope.probe.trace import find_traces
 
 from .hostile import HOSTILE_SPEC, _run
 

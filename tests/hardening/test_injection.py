@@ -181,8 +181,9 @@ def test_file_names_reach_the_terminal_escaped(
 
 
 def test_the_folder_picker_shows_file_names_escaped(hostile_trace, tmp_path):
+    from ubscope.probe.trace import find_traces
     from ubscope.tui.app import UbscopeApp
-    from ubscope.tui.loading import TraceRequest, find_traces
+    from ubscope.tui.loading import TraceRequest
 
     folder = tmp_path / "runs\x1b[31m"
     folder.mkdir()

@@ -18,6 +18,7 @@ from ubscope.probe.memory.dtypes import F32, I32
 from ubscope.probe.memory.index_tables import fill_index_table, transpose_table
 from ubscope.probe.memory.pools import UBBufPool
 from ubscope.probe.memory.reduce import multiply_reduce, sum_groups, tree_sum_rows
+from ubscope.probe.memory.tpipe import TPipe
 
 ROWS, COLS = 4, 16
 
@@ -175,7 +176,7 @@ def test_every_backend_hands_out_the_same_carving(device, recorder):
     def body(block):
         core = block.aiv
         return [
-            use(QueueBuffers(core, GROUPS, 2)),
+            use(QueueBuffers(TPipe(core), GROUPS, 2)),
             use(FreeListBuffers(core, 4096, "heap")),
             use(BumpBuffers(UBBufPool(core, base=8192))),
         ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import shutil
 
+from ubscope.probe.trace import find_traces
 from ubscope.tui.app import UbscopeApp
-from ubscope.tui.loading import TraceRequest, find_traces
+from ubscope.tui.loading import TraceRequest
 from ubscope.tui.profile import ProfileScreen
 from ubscope.tui.screens import PickerScreen
 

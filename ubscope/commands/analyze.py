@@ -30,8 +30,7 @@ from ubscope.commands.common import add_chip_option, console, each_input
 from ubscope.probe.errors import InputError, ParameterError
 from ubscope.probe.events import ROW_FIELDS
 from ubscope.probe.outputs import atomic_output, check_output_path
-from ubscope.probe.trace import is_trace_file
-from ubscope.tui.loading import find_traces
+from ubscope.probe.trace import find_traces, is_trace_file
 
 ORDER = 30
 # Files ubscope writes itself, recognised by their first bytes.

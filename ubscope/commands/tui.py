@@ -72,8 +72,9 @@ def _run(
     vendor: tuple[tuple[str, Path], ...],
     chip: ChipProfile | None,
 ) -> int:
+    from ubscope.probe.trace import find_traces
     from ubscope.tui.app import UbscopeApp
-    from ubscope.tui.loading import TraceRequest, find_traces
+    from ubscope.tui.loading import TraceRequest
 
     request = TraceRequest(
         trace=path,
