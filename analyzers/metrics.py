@@ -14,7 +14,7 @@ import numpy as np
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.model.arrays import SPACE_LABELS
-from ubscope.analyzers.rules.frg.frg002 import DEFAULT_MIN_FREE_FRACTION
+from ubscope.analyzers.model.fragmentation import DEFAULT_MIN_FREE_FRACTION
 from ubscope.probe.chip import ON_CHIP, ChipProfile
 
 SCHEMA = "ubscope.metrics/1"

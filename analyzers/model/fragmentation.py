@@ -19,6 +19,10 @@ _MAX_INTERVALS = 512
 _MAX_REPLAY_CELLS = 50_000_000
 _MAX_SAMPLES = 2048
 
+# Fragmentation is judged only while this share of the capacity is free (the
+# default of FRG002's threshold, and what the metrics summary uses).
+DEFAULT_MIN_FREE_FRACTION = 0.1
+
 
 @dataclass(frozen=True)
 class Coverage:

@@ -9,12 +9,10 @@ import numpy as np
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.model.arrays import split_group
+from ubscope.analyzers.model.fragmentation import DEFAULT_MIN_FREE_FRACTION
 from ubscope.analyzers.rules.base import Rule, Threshold, register
 from ubscope.analyzers.rules.helpers import core_list
 from ubscope.probe.units import count_cores, format_bytes
-
-# Fragmentation is judged only while this share of the capacity is free.
-DEFAULT_MIN_FREE_FRACTION = 0.1
 
 
 def per_space(items: list[dict[str, Any]], key: str) -> dict:
