@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import run_ubscope
+from ubscope.cli import main
 from ubscope.probe.errors import TraceError
 from ubscope.probe.trace import read_metadata, read_trace
 
@@ -113,6 +114,18 @@ def test_an_interrupted_run_leaves_a_truncated_trace_that_check_and_baseline_ref
 
     one_line_error(run_ubscope("check", output, "--baseline", BASELINES), "truncated")
     one_line_error(run_ubscope("baseline", output, "-o", tmp_path / "baselines"), "truncated")
+
+
+def test_baseline_refuses_a_truncated_trace_before_creating_its_output_folder(
+    trace, tmp_path, capsys
+):
+    data = trace.read_bytes()
+    trace.write_bytes(data[: len(data) * 3 // 4])
+    output = tmp_path / "missing" / "baselines"
+    assert main(["baseline", str(trace), "-o", str(output)]) == 2
+    (error,) = capsys.readouterr().err.strip().splitlines()
+    assert error.startswith("ubscope: error: ") and "truncated" in error
+    assert not (tmp_path / "missing").exists()
 
 
 @pytest.mark.slow

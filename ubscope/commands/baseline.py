@@ -50,11 +50,12 @@ def measure_with_progress(traces: Sequence[str]) -> list[Measurement]:
 
 def _baseline(args: argparse.Namespace) -> int:
     store = BaselineStore(args.output)
+    # Measured first: a refused trace (truncated, unreadable) leaves no output folder behind.
+    measurements = measure_with_progress(args.traces)
     if store.single_file:
         check_output_path(store.location, args.traces)
     else:
         check_output_folder(store.location)
-    measurements = measure_with_progress(args.traces)
     if store.single_file and len(measurements) > 1:
         raise ConfigError(
             args.output,
