@@ -119,12 +119,14 @@ def trace_metrics(ctx: TraceContext) -> dict[str, Any]:
         "gm": _gm(ctx),
         "fragmentation": _fragmentation(ctx),
         "kv_cache": _kv(ctx),
-        "roofline": {
-            "intensity": _finite(roof["intensity"]),
-            "ridge": roof["ridge"],
-            "bound": roof["bound"],
-        },
+        "roofline": _roofline(roof),
     }
+
+
+def _roofline(roof: dict[str, Any]) -> dict[str, Any]:
+    if not roof["compute_events"]:
+        return {"intensity": None, "ridge": roof["ridge"], "bound": None}
+    return {"intensity": _finite(roof["intensity"]), "ridge": roof["ridge"], "bound": roof["bound"]}
 
 
 def empty_metrics(chip: ChipProfile) -> dict[str, Any]:

@@ -83,9 +83,12 @@ class TrafficModel:
 
     @cached_property
     def roofline(self) -> dict[str, Any]:
-        """flops, hbm_bytes, intensity (FLOP/B), ridge, peak_flops, bandwidth (B/s),
-        modelled_time_ps, achieved_flops_per_s, bound ("memory" | "compute")."""
-        flops = int(self.table.computes().flops.sum())
+        """compute_events, flops, hbm_bytes, intensity (FLOP/B), ridge, peak_flops,
+        bandwidth (B/s), modelled_time_ps, achieved_flops_per_s, bound ("memory" |
+        "compute"). Without compute events (a trace of ``msprof op simulator`` data
+        moves) the intensity is unknown, not 0: judge it only when compute_events."""
+        computes = self.table.computes()
+        flops = int(computes.flops.sum())
         traffic = self.traffic
         hbm = int(traffic.loc[~traffic["workspace"], "bytes"].sum()) if len(traffic) else 0
         chip = self.chip
@@ -93,6 +96,7 @@ class TrafficModel:
         ridge = chip.ridge_flops_per_byte
         time_ps = self.launch_model.modelled_time_ps
         return {
+            "compute_events": len(computes),
             "flops": flops,
             "hbm_bytes": hbm,
             "intensity": intensity,

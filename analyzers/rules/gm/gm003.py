@@ -27,7 +27,7 @@ class Roofline(Rule):
     ALN003/ALN004); a compute-bound one by using the cube better.
 
     ## Example
-    Any trace with GM traffic or FLOPs, e.g. a LayerNorm at about 0.3 FLOP/B
+    Any trace with compute events, e.g. a LayerNorm at about 0.3 FLOP/B
     against a 910B ridge of about 200 FLOP/B: memory-bound.
 
     ## How to fix
@@ -41,7 +41,8 @@ class Roofline(Rule):
 
     def check(self, ctx: TraceContext) -> list[Finding]:
         roof = ctx.roofline
-        if not roof["flops"] and not roof["hbm_bytes"]:
+        # Data moves alone (msprof op simulator) leave the FLOPs unknown, not zero.
+        if not roof["compute_events"] or not (roof["flops"] or roof["hbm_bytes"]):
             return []
         memory_ps = at_bandwidth(ctx, roof["hbm_bytes"])
         compute_ps = roof["flops"] / roof["peak_flops"] * PS_PER_S
