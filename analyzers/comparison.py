@@ -3,8 +3,8 @@
 ``ubscope check`` (A: a trace, B: its baseline file), ``ubscope tui A
 --compare B`` and ``ubscope report A --compare B`` all call :func:`compare`
 and use the wording of :data:`LEGEND`, so one change reads the same in all
-three: every delta is A - B, and the relative change is (A - B) / |B|. A UB
-peak that doubles is ``+12 KiB (+100.0%)`` everywhere.
+three: every delta is A - B, in the unit of A and B, and the relative change is
+(A - B) / |B|. A UB peak that doubles is ``+12.0 KiB (+100.0%)`` everywhere.
 
 The compared metrics, their units and their flat dotted names
 (``peak_bytes.UB``, ``gm.read_bytes``) are those of
@@ -33,7 +33,7 @@ from ubscope.analyzers.metric_catalog import (
     metric_value,
     ordered_metrics,
 )
-from ubscope.probe.units import format_bytes, format_exact_bytes, format_time_ps, parse_size
+from ubscope.probe.units import format_exact_bytes, format_times_ps
 
 if TYPE_CHECKING:
     from ubscope.analyzers.api import Analysis
@@ -49,34 +49,42 @@ def format_value(metric: str, value: float | None) -> str:
     (``12,345 B``), so that a change of a few bytes never reads as no change."""
     if value is None:
         return "-"
+    return _in_one_unit(metric, [value])[0]
+
+
+def _in_one_unit(metric: str, values: list[float]) -> list[str]:
+    """``values`` of ``metric`` in one unit: the one of the largest magnitude
+    (bytes: the largest in which every value is exact)."""
     unit = metric_unit(metric)
     if unit == "bytes":
-        return _format_exact_bytes(value)
+        return format_exact_bytes(values)
     if unit == "time_ps":
-        return format_time_ps(value)
+        return format_times_ps(values)
     if unit == "count":
-        return str(int(value))
-    return f"{value:.4g}"
+        return [str(int(value)) for value in values]
+    return [f"{value:.4g}" for value in values]
 
 
-def _format_exact_bytes(value: float) -> str:
-    rounded = format_bytes(abs(value))
-    if parse_size(rounded) != abs(value):
-        rounded = f"{int(abs(value)):,} B"
-    return f"-{rounded}" if value < 0 else rounded
+def format_row(metric: str, a: float | None, b: float | None) -> tuple[str, str, str]:
+    """A, B and A - B for people, all three in one unit (``40992.0 KiB``,
+    ``344.0 KiB``, ``+40648.0 KiB (+11816.3%)``); the delta is empty when
+    either side is missing or nothing changed, its percentage relative to B."""
+    if a is None or b is None:
+        return format_value(metric, a), format_value(metric, b), ""
+    difference = a - b
+    a_text, b_text, change = _in_one_unit(metric, [a, b, abs(difference)])
+    if not difference:
+        return a_text, b_text, ""
+    change = ("+" if difference > 0 else "-") + change
+    if b:
+        change += f" ({difference / abs(b) * 100:+.1f}%)"
+    return a_text, b_text, change
 
 
 def format_delta(metric: str, a: float | None, b: float | None) -> str:
-    """A - B for people: ``+12 KiB (+100.0%)``; empty when either side is
-    missing or nothing changed. The percentage is relative to B."""
-    if a is None or b is None or a == b:
-        return ""
-    difference = a - b
-    sign = "+" if difference > 0 else "-"
-    text = sign + format_value(metric, abs(difference))
-    if b:
-        text += f" ({difference / abs(b) * 100:+.1f}%)"
-    return text
+    """A - B for people, in the unit :func:`format_row` shows A and B in:
+    ``+12.0 KiB (+100.0%)``."""
+    return format_row(metric, a, b)[2]
 
 
 # --- the comparison -------------------------------------------------------------
@@ -111,14 +119,8 @@ class MetricDelta:
         return self.a != self.b
 
     def texts(self) -> tuple[str, str, str]:
-        """A, B and the delta as people read them (the delta empty when unchanged)."""
-        metric = self.metric.removesuffix("*")
-        change = format_delta(metric, self.a, self.b)
-        if metric_unit(metric) == "bytes" and self.a is not None and self.b is not None:
-            # A and B in one unit: "142,592 B" beside "162.0 KiB" reads as a unit change.
-            a, b = format_exact_bytes([self.a, self.b])
-            return a, b, change
-        return format_value(metric, self.a), format_value(metric, self.b), change
+        """A, B and the delta as people read them, in one unit (the delta empty when unchanged)."""
+        return format_row(self.metric.removesuffix("*"), self.a, self.b)
 
 
 @dataclass(frozen=True)

@@ -66,16 +66,25 @@ def format_exact_bytes(values: Sequence[float]) -> list[str]:
     return [f"{int(value):,} B" for value in values]
 
 
+# Nanoseconds per unit and the decimals shown, largest first; below 1 µs: ns.
+_TIME_UNITS = ((1e9, "s", 3), (1e6, "ms", 2), (1e3, "µs", 2))
+
+
 def format_time_ps(picoseconds: float) -> str:
     """Modelled device time: ``1_234_000`` ps -> ``1.23 µs``."""
-    ns = picoseconds / 1000
-    if abs(ns) < 1000:
-        return f"{ns:.1f} ns"
-    if abs(ns) < 1e6:
-        return f"{ns / 1e3:.2f} µs"
-    if abs(ns) < 1e9:
-        return f"{ns / 1e6:.2f} ms"
-    return f"{ns / 1e9:.3f} s"
+    (text,) = format_times_ps([picoseconds])
+    return text
+
+
+def format_times_ps(values: Sequence[float]) -> list[str]:
+    """Modelled device times in one shared unit, the one of the largest value
+    (``1.50 µs`` beside ``0.50 µs``)."""
+    ns = [value / 1000 for value in values]
+    largest = max((abs(value) for value in ns), default=0)
+    for scale, unit, decimals in _TIME_UNITS:
+        if largest >= scale:
+            return [f"{value / scale:.{decimals}f} {unit}" for value in ns]
+    return [f"{value:.1f} ns" for value in ns]
 
 
 def format_rate(bytes_per_second: float) -> str:

@@ -31,8 +31,8 @@ def test_units_are_for_people_and_unchanged_metrics_have_no_delta():
         {"modelled_time_ps": 1_000_000, "gm.read_bytes": 100_000, "findings.error": 0},
     )
     by_name = {d.metric: d for d in comparison.metrics}
-    # 1,500,000 ps = 1.50 µs; +500,000 ps = +500.0 ns, 0.5 / 1.0 = +50%
-    assert by_name["modelled_time_ps"].texts() == ("1.50 µs", "1.00 µs", "+500.0 ns (+50.0%)")
+    # 1,500,000 ps = 1.50 µs; +500,000 ps = +0.50 µs (the row's unit), 0.5 / 1.0 = +50%
+    assert by_name["modelled_time_ps"].texts() == ("1.50 µs", "1.00 µs", "+0.50 µs (+50.0%)")
     # 100,000 B is not a whole number of KiB: every byte is shown
     assert by_name["gm.read_bytes"].texts() == ("100,000 B", "100,000 B", "")
     assert not by_name["gm.read_bytes"].changed
@@ -40,6 +40,20 @@ def test_units_are_for_people_and_unchanged_metrics_have_no_delta():
     assert by_name["findings.error"].texts() == ("1", "0", "+1")
     assert [d.metric for d in comparison.changed] == ["modelled_time_ps", "findings.error"]
     assert comparison.findings is None  # no finding lists given (a baseline file)
+
+
+def test_a_b_and_the_delta_of_a_row_share_the_unit_of_its_larger_value():
+    # GM reads: A = 40,992 KiB, B = 344 KiB, both whole KiB; A - B = 40,648 KiB
+    # (41,623,552 B), and 40,648 / 344 = +11816.3%.
+    comparison = compare({"gm.read_bytes": 40_992 * KIB}, {"gm.read_bytes": 344 * KIB})
+    (reads,) = comparison.metrics
+    assert reads.texts() == ("40992.0 KiB", "344.0 KiB", "+40648.0 KiB (+11816.3%)")
+    # A = 2 MiB + 1 B is exact in no binary unit: A, B (1 MiB) and the delta in bytes.
+    comparison = compare({"gm.read_bytes": 2 * KIB * KIB + 1}, {"gm.read_bytes": KIB * KIB})
+    assert comparison.metrics[0].texts() == ("2,097,153 B", "1,048,576 B", "+1,048,577 B (+100.0%)")
+    # Modelled time: A = 3 ms, B = 2.5 ms; A - B = 0.5 ms (not 500.00 µs), 0.5 / 2.5 = +20%.
+    comparison = compare({"modelled_time_ps": 3_000_000_000}, {"modelled_time_ps": 2_500_000_000})
+    assert comparison.metrics[0].texts() == ("3.00 ms", "2.50 ms", "+0.50 ms (+20.0%)")
 
 
 def test_metric_names_unknown_to_this_version_are_left_out():
