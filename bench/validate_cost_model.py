@@ -389,7 +389,7 @@ def _cells(row: Row, shape_width: int) -> list[str]:
     return [
         f"{op.type}{repeats}",
         _short(op.shapes, shape_width),
-        op.dtypes.split(";")[0].split(" ")[0],
+        row.work.dtype,
         str(op.blocks),
         _number(row.work.bytes),
         _number(row.work.flops),
@@ -400,8 +400,10 @@ def _cells(row: Row, shape_width: int) -> list[str]:
     ]
 
 
-def print_table(rows: Sequence[Row], markdown: bool) -> None:
-    ordered = sorted(rows, key=lambda row: (row.op.source, row.ratio))
+def print_table(rows: Sequence[Row], markdown: bool, top: int | None) -> None:
+    """By ratio; ``top``: only the operators with the longest measured time."""
+    longest = sorted(rows, key=lambda row: -row.measured_us)[:top]
+    ordered = sorted(longest, key=lambda row: row.ratio)
     if markdown:
         print("| " + " | ".join(HEADER) + " |")
         print("|" + "---|" * len(HEADER))
@@ -531,6 +533,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--markdown", action="store_true", help="print markdown tables for BENCHMARKS.md"
     )
+    parser.add_argument(
+        "--top",
+        type=int,
+        metavar="N",
+        help="list only the N operators with the longest measured time (the summary "
+        "still covers all)",
+    )
     args = parser.parse_args(argv)
     operators: list[tuple[Measured, str]] = []
     for sample in SAMPLES:
@@ -540,7 +549,7 @@ def main(argv: list[str] | None = None) -> None:
         operators += [(op, sample.chip) for op in read_operators(path, sample.file)]
     rows, skipped = evaluate(operators, Knobs())
     print()
-    print_table(rows, args.markdown)
+    print_table(rows, args.markdown, args.top)
     print()
     print_summary(rows)
     for name, keep in CLASSES.items():
