@@ -100,6 +100,10 @@ class TraceContext:
         return self.launch_model.launches
 
     @property
+    def launched_blocks(self) -> int | None:
+        return self.launch_model.launched_blocks
+
+    @property
     def modelled_end_ps(self) -> int:
         return self.launch_model.modelled_end_ps
 

@@ -40,6 +40,13 @@ class LaunchModel:
         )
 
     @cached_property
+    def launched_blocks(self) -> int | None:
+        """The most blocks a launch ran on (None without a launch): the core count
+        a kernel's ``cores=0`` (as many as suit the shape) resolved to."""
+        block_dims = self.launches["block_dim"]
+        return int(block_dims.max()) if len(block_dims) else None
+
+    @cached_property
     def modelled_end_ps(self) -> int:
         """The latest modelled time any event reaches (a KERNEL_END event sits at
         its launch's end; its dur_ps is the launch's length, not its own)."""

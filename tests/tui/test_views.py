@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ from ubscope.tui.widgets.plots import OverlayChart
 from .helpers import MARKUP_BUFFER, MARKUP_KERNEL, MARKUP_TAG, screen_text, wait_for_views
 
 SMALL = (80, 24)
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_profiles"
 
 
 def current_view(app) -> str:
@@ -49,6 +52,17 @@ async def test_overview_shows_capacity_traffic_verdict_and_counts(analyses):
     counts = metrics["findings"]
     assert f"{counts['error']} error  {counts['warning']} warning" in text
     assert "pool_demo  preset pool_no_reset  on Ascend910B2" in text
+
+
+async def test_overview_shows_the_core_count_an_auto_cores_parameter_resolved_to():
+    # fp16_gemm's cores=0 picks the blocks from the shape: the sample launched 8.
+    analysis = analyze_path(SAMPLES / "fp16_gemm_healthy.ubtrace")
+    assert analysis.trace.meta["params"]["cores"] == 0
+    app = UbscopeApp(analysis=analysis)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_for_views(pilot, app)
+        text = screen_text(app)
+    assert "cores=8 (auto)" in text and "cores=0" not in text
 
 
 async def test_findings_filter_sort_detail_and_jump(analyses):

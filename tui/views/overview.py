@@ -19,9 +19,10 @@ from ubscope.tui.views.base import View
 from ubscope.tui.widgets.capacity_bars import Bar, CapacityBars
 
 
-def run_summary(meta: dict[str, Any]) -> Text:
+def run_summary(meta: dict[str, Any], launched_blocks: int | None = None) -> Text:
     """Kernel, preset, chip and parameters from the trace metadata (known
-    before the events are read)."""
+    before the events are read); ``cores=0`` (auto) shows the ``launched_blocks``
+    it resolved to once the analysis knows them."""
     chip = meta.get("chip", {})
     text = Text()
     text.append(str(meta.get("kernel", "?")), style="bold")
@@ -36,8 +37,14 @@ def run_summary(meta: dict[str, Any]) -> Text:
     params = meta.get("params", {})
     if params:
         text.append("\nparams  ")
-        text.append("  ".join(f"{key}={value}" for key, value in params.items()))
+        text.append("  ".join(_param(key, value, launched_blocks) for key, value in params.items()))
     return text
+
+
+def _param(key: str, value: Any, launched_blocks: int | None) -> str:
+    if key == "cores" and value == 0 and launched_blocks:
+        return f"cores={launched_blocks} (auto)"
+    return f"{key}={value}"
 
 
 class OverviewView(View):
@@ -77,9 +84,9 @@ class OverviewView(View):
         self.query_one("#overview-findings", Static).update(self._findings())
 
     def _run(self, meta: dict[str, Any], metrics: dict[str, Any], analysis: Analysis) -> Text:
-        text = run_summary(meta)
-        text.append(f"\nmodelled time {format_time_ps(metrics.get('modelled_time_ps', 0))}")
         ctx = self.state.ctx
+        text = run_summary(meta, ctx.launched_blocks if ctx is not None else None)
+        text.append(f"\nmodelled time {format_time_ps(metrics.get('modelled_time_ps', 0))}")
         if ctx is not None:
             text.append(f"  ·  {len(ctx.events):,} events")
             for launch in ctx.launches.to_dict("records"):
