@@ -11,6 +11,7 @@ from ubscope.analyzers import REGISTRY, analyze_path
 from ubscope.tui.app import UbscopeApp
 from ubscope.tui.screens import HelpScreen
 from ubscope.tui.views import VIEWS
+from ubscope.tui.views.overview import roofline_summary
 from ubscope.tui.widgets.event_table import EventTable
 from ubscope.tui.widgets.plots import OverlayChart
 
@@ -63,6 +64,13 @@ async def test_overview_shows_the_core_count_an_auto_cores_parameter_resolved_to
         await wait_for_views(pilot, app)
         text = screen_text(app)
     assert "cores=8 (auto)" in text and "cores=0" not in text
+
+
+def test_roofline_without_compute_events_is_no_verdict():
+    # msprof op simulator traces hold data moves only: 64 KiB of HBM, FLOPs unknown.
+    roofline = {"compute_events": 0, "flops": 0, "hbm_bytes": 65536, "intensity": 0.0}
+    text = roofline_summary(roofline).plain
+    assert "bound" not in text and "unknown" in text and "64.0 KiB HBM" in text
 
 
 async def test_findings_filter_sort_detail_and_jump(analyses):

@@ -151,6 +151,11 @@ def traffic_summary(gm: dict[str, Any]) -> Text:
 def roofline_summary(roofline: dict[str, Any]) -> Text:
     if not roofline:
         return Text("no trace")
+    if not roofline.get("compute_events"):
+        return Text(
+            f"no compute events: the arithmetic intensity is unknown  ·  "
+            f"{format_bytes(roofline.get('hbm_bytes', 0))} HBM"
+        )
     bound = roofline.get("bound", "?")
     text = Text()
     text.append(f"{bound}-bound", style="bold")
