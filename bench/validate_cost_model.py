@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ubscope.analyzers.vendor.msprof_op.reader import read_msprof_op
+from ubscope.analyzers.vendor.torch_npu.operator_work import Work, work_of
 from ubscope.analyzers.vendor.torch_npu.reader import read_torch_npu
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.costmodel import PS_PER_NS, PS_PER_S, CostModel
@@ -67,74 +68,9 @@ SAMPLES = (
     ),
 )
 
-DTYPE_BYTES = {
-    "FLOAT": 4,
-    "FLOAT32": 4,
-    "FLOAT16": 2,
-    "BF16": 2,
-    "INT64": 8,
-    "INT32": 4,
-    "UINT32": 4,
-    "INT16": 2,
-    "UINT16": 2,
-    "INT8": 1,
-    "UINT8": 1,
-    "BOOL": 1,
-    "DOUBLE": 8,
-}
 # FP32 on the cube runs at a quarter of the FP16 rate
 # (../shared/reference/ascend_hardware.md 1.2, ASC-GUIDE 硬件约束 2201).
 FP32_CUBE_SHARE = 0.25
-
-MATMULS = {"MatMul", "MatMulV2", "MatMulV3", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"}
-# type -> (where the forward output is, where the FRACTAL_Z filter is): "in2" = input 2
-CONVS = {
-    "Conv2D": ("out0", "in1"),
-    "Conv2DBackpropInput": ("in2", "in1"),
-    "Conv2DBackpropFilter": ("in2", "out0"),
-}
-ELEMENTWISE = {
-    "Add",
-    "Mul",
-    "RealDiv",
-    "Relu",
-    "ReluGrad",
-    "Cast",
-    "Equal",
-    "OnesLike",
-    "Fill",
-    "BroadcastTo",
-    "DropOutDoMask",
-    "ForeachAddList",
-    "ForeachMulScalar",
-    "LogSoftmaxV2",
-    "LogSoftmaxGrad",
-}
-MOVES = {"TransData", "Transpose", "TensorMove"}
-REDUCTIONS = {"ReduceSum"}
-VECTOR_TYPES = ELEMENTWISE | MOVES | REDUCTIONS
-SKIP_REASONS = {
-    "MaxPoolWithArgmaxV1": "window and stride not recorded: compares per element unknown",
-    "MaxPoolGradWithArgmaxV1": "window and stride not recorded: work per element unknown",
-    "AdaptiveAvgPool3d": "pooling window follows from attributes not recorded",
-    "AdaptiveAvgPool3dGrad": "pooling window follows from attributes not recorded",
-    "FlashAttentionScore": "fused attention: head count and mask sparsity not recorded",
-    "FlashAttentionScoreGrad": "fused attention: head count and mask sparsity not recorded",
-    "NLLLoss": "gather by label: bytes depend on the labels",
-    "NLLLossGrad": "scatter by label: bytes depend on the labels",
-    "TopKV2": "sort-based: work depends on the data",
-    "MemSet": "no shapes recorded",
-    "DSAGenBitMask": "runs on the DSA engine, not an AI core",
-    "hcom_allReduce_": "collective communication, not a kernel on one chip",
-}
-
-
-@dataclass(frozen=True)
-class Work:
-    engine: str  # "cube" or "vector"
-    bytes: int
-    flops: int
-    dtype: str  # of the first input: sets the peak
 
 
 @dataclass(frozen=True)
@@ -184,90 +120,6 @@ class Knobs:
         )
 
 
-def parse_shapes(cell: str) -> list[tuple[int, ...]]:
-    """``32,9216;36864;`` -> [(32, 9216), (36864,), ()]; an empty entry is a scalar."""
-    return [tuple(int(d) for d in part.split(",")) if part else () for part in cell.split(";")]
-
-
-def dtype_bytes(name: str) -> int | None:
-    return DTYPE_BYTES.get(name.strip().upper().removeprefix("DT_"))
-
-
-def _tensors(shapes: str, dtypes: str) -> list[tuple[tuple[int, ...], int]] | str:
-    parsed = parse_shapes(shapes)
-    names = dtypes.split(";")
-    if len(parsed) != len(names):
-        return f"{len(parsed)} shapes for {len(names)} dtypes"
-    sizes = [dtype_bytes(name) for name in names]
-    if None in sizes:
-        return f"unknown dtype in {dtypes}"
-    return [(shape, size) for shape, size in zip(parsed, sizes, strict=True) if size]
-
-
-def _matmul_flops(ins: Sequence[tuple[int, ...]], out: tuple[int, ...]) -> int | str:
-    """2*M*N*K with the transposes the shapes imply (A and B may be stored transposed)."""
-    a, b = ins[0], ins[1]
-    if len(a) < 2 or len(b) < 2 or len(out) < 2:
-        return "operands are not matrices"
-    batch = math.prod(out[:-2])
-    m, n = out[-2], out[-1]
-    k_of_a = {a[-1]} if a[-2] == m else set()
-    k_of_a |= {a[-2]} if a[-1] == m else set()
-    k_of_b = {b[-2]} if b[-1] == n else set()
-    k_of_b |= {b[-1]} if b[-2] == n else set()
-    common = k_of_a & k_of_b
-    if not common:
-        return f"inconsistent shapes: {a} x {b} cannot give {out}"
-    return 2 * batch * m * n * max(common)
-
-
-def _conv_flops(
-    op_type: str, ins: Sequence[tuple[int, ...]], outs: Sequence[tuple[int, ...]]
-) -> int | str:
-    """Implicit GEMM: M = batch x output pixels, N = output channels (padded),
-    K = the FRACTAL_Z filter's C1*kh*kw x C0 (input channels padded, x window)."""
-    where_y, where_w = CONVS[op_type]
-
-    def pick(where: str) -> tuple[int, ...]:
-        return (outs if where.startswith("out") else ins)[int(where[-1])]
-
-    y, w = pick(where_y), pick(where_w)
-    if len(y) != 5 or len(w) != 4:
-        return "not NC1HWC0 / FRACTAL_Z"
-    n, c1, h, wd, c0 = y
-    return 2 * (n * h * wd) * (c1 * c0) * (w[0] * w[3])
-
-
-def work_of(
-    op_type: str, ins_text: str, in_types: str, outs_text: str, out_types: str
-) -> Work | str:
-    """The operator's bytes and FLOPs from its shapes, or why they do not follow."""
-    if op_type in SKIP_REASONS:
-        return SKIP_REASONS[op_type]
-    if op_type not in MATMULS and op_type not in CONVS and op_type not in VECTOR_TYPES:
-        return "type not classified"
-    ins = _tensors(ins_text, in_types)
-    outs = _tensors(outs_text, out_types)
-    if isinstance(ins, str) or isinstance(outs, str):
-        return ins if isinstance(ins, str) else str(outs)
-    tensors = ins + outs
-    moved = sum(math.prod(shape) * size for shape, size in tensors)
-    largest_input = max(range(len(ins)), key=lambda i: math.prod(ins[i][0]))
-    dtype = in_types.split(";")[largest_input].strip().upper().removeprefix("DT_")
-    if op_type in MATMULS or op_type in CONVS:
-        in_shapes = [shape for shape, _ in ins]
-        out_shapes = [shape for shape, _ in outs]
-        flops = (
-            _matmul_flops(in_shapes, out_shapes[0])
-            if op_type in MATMULS
-            else _conv_flops(op_type, in_shapes, out_shapes)
-        )
-        return flops if isinstance(flops, str) else Work("cube", moved, flops, dtype)
-    elements = max(math.prod(shape) for shape, _ in tensors)
-    widest = max(size for _, size in tensors)
-    return Work("vector", moved, elements, "FLOAT" if widest >= 4 else dtype)
-
-
 def predict(work: Work, blocks: int, chip: ChipProfile, knobs: Knobs) -> tuple[float, str]:
     """Predicted µs and the bound (memory or compute) on ``blocks`` blocks."""
     chip = knobs.chip(chip)
@@ -286,8 +138,8 @@ def predict(work: Work, blocks: int, chip: ChipProfile, knobs: Knobs) -> tuple[f
             rate *= knobs.fp32_cube_share
         compute_s = work.flops * share / rate
     else:
-        size = dtype_bytes(work.dtype) or 2
-        compute_s = model.vector(math.ceil(work.flops * share), size) / PS_PER_S
+        elements = math.ceil(work.flops * share)
+        compute_s = model.vector(elements, work.element_bytes) / PS_PER_S
     fixed_s = 2 * chip.gm_latency_ns * PS_PER_NS / PS_PER_S
     bound = "memory" if memory_s >= compute_s else "compute"
     return (max(memory_s, compute_s) + fixed_s) * 1e6, bound
@@ -337,11 +189,7 @@ def evaluate(
     for op, chip_name in operators:
         ins, outs = op.shapes.split(" -> ")
         in_types, out_types = op.dtypes.split(" -> ")
-        work = (
-            "no shapes recorded"
-            if "N/A" in (ins, outs)
-            else work_of(op.type, ins, in_types, outs, out_types)
-        )
+        work = work_of(op.type, ins, in_types, outs, out_types)
         if isinstance(work, str):
             skipped.append((op, work))
             continue
