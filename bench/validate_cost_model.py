@@ -1,6 +1,6 @@
 """Cost model against measured operators (issue 15, part 1: the validation table).
 
-Run: python bench/validate_cost_model.py [--samples DIR] [--markdown]
+Run: python bench/validate_cost_model.py [--samples DIR] [--markdown] [--top N]
 
 Predicts the duration of real operators measured on Ascend 910B hardware
 (torch_npu ``kernel_details.csv`` in ../shared/vendor_samples) from ubscope's
@@ -22,8 +22,11 @@ chip profile alone, and compares:
   is ``cost_model.gm_copy_latency_ns`` per GM copy, paid by the first load and
   the last store of any kernel (2 x 600 ns).
 
-Operators whose work does not follow from their shapes are listed as skipped,
-with the reason. Repeats of one operator (same type, shapes, dtypes, Block
+The bytes and FLOPs per operator type are ``ubscope.analyzers.vendor.torch_npu.
+operator_work``'s; operators whose work does not follow from their shapes are
+listed as skipped, with the reason. Then the same summary with each figure
+scaled alone (sensitivity), and the per-pipe times of the one ``msprof op``
+kernel against what the cost model charges for its copies. Repeats of one operator (same type, shapes, dtypes, Block
 Dim) are one row with the median measured time. No timing: deterministic.
 """
 
@@ -108,6 +111,7 @@ class Knobs:
     fp32_cube_share: float = FP32_CUBE_SHARE
 
     def chip(self, chip: ChipProfile) -> ChipProfile:
+        # Without the cap: 64 KiB per cycle, far above any core's share of the chip's bandwidth.
         rate = chip.gm_rate_per_core if self.per_core_cap else 1 << 16
         return replace(
             chip,
