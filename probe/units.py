@@ -81,10 +81,15 @@ def format_times_ps(values: Sequence[float]) -> list[str]:
     (``1.50 µs`` beside ``0.50 µs``)."""
     ns = [value / 1000 for value in values]
     largest = max((abs(value) for value in ns), default=0)
-    for scale, unit, decimals in _TIME_UNITS:
-        if largest >= scale:
-            return [f"{value / scale:.{decimals}f} {unit}" for value in ns]
-    return [f"{value:.1f} ns" for value in ns]
+    scale, unit, decimals = next(
+        (choice for choice in _TIME_UNITS if largest >= choice[0]), (1, "ns", 1)
+    )
+    scaled = [value / scale for value in ns]
+    # A small nonzero value (a delta beside large times) keeps a digit rather
+    # than printing as zero.
+    while decimals < 6 and any(value and round(value, decimals) == 0 for value in scaled):
+        decimals += 1
+    return [f"{value:.{decimals}f} {unit}" for value in scaled]
 
 
 def format_rate(bytes_per_second: float) -> str:

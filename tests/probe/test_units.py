@@ -2,7 +2,7 @@
 
 import pytest
 
-from ubscope.probe.units import parse_size
+from ubscope.probe.units import format_times_ps, parse_size
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,16 @@ def test_a_malformed_size_is_a_value_error(text: str) -> None:
     # OverflowError. Both surfaced as tracebacks instead of one-line errors.
     with pytest.raises(ValueError):
         parse_size(text)
+
+
+def test_times_share_the_unit_of_the_largest_and_a_small_delta_keeps_a_digit():
+    # 1.5 us, 1.0 us and their difference 0.5 us: microseconds, two decimals.
+    assert format_times_ps([1_500_000, 1_000_000, 500_000]) == ["1.50 µs", "1.00 µs", "0.50 µs"]
+    # 10 ms against 10.001 ms: the 1 us delta is 0.001 ms, so three decimals for all
+    # three (at two it would print as "0.00 ms", hiding the change).
+    assert format_times_ps([10_000_000_000, 10_001_000_000, 1_000_000]) == [
+        "10.000 ms",
+        "10.001 ms",
+        "0.001 ms",
+    ]
+    assert format_times_ps([0, 0]) == ["0.0 ns", "0.0 ns"]
