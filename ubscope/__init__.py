@@ -8,6 +8,16 @@ baselines and budgets. This package itself holds the command line; the version
 lives in the leaf module ``ubscope.probe.version``.
 """
 
-from ubscope.probe.version import __version__
+from typing import Any
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # Resolved on use, so importing this package (as the pytest entry point does
+    # in every pytest session) never fails on its own.
+    if name == "__version__":
+        from ubscope.probe.version import __version__
+
+        return __version__
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -56,7 +56,36 @@ def run(pytester, plugin_args):
 def test_pytest11_entry_point_is_declared():
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     section = pyproject.split("[project.entry-points.pytest11]", 1)[1].split("\n[", 1)[0]
-    assert section.strip() == 'ubscope = "ubscope.check.pytest_plugin"'
+    assert section.strip() == 'ubscope = "ubscope.check.pytest_entry"'
+
+
+# Run in a child: makes every import of ubscope's analysis and probe packages fail, as in
+# a half-removed install or a source checkout shadowing the installed package.
+BROKEN_INSTALL = """
+import sys, importlib.abc
+class Broken(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith(("ubscope.probe", "ubscope.analyzers")):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, Broken())
+import pytest
+sys.exit(pytest.main(["--help"]))
+"""
+
+
+def test_a_broken_ubscope_leaves_pytest_working_with_one_line_on_stderr(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", BROKEN_INSTALL],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "usage:" in done.stdout and "--ubscope" not in done.stdout
+    notes = [line for line in done.stderr.splitlines() if line.startswith("ubscope:")]
+    assert len(notes) == 1 and "plugin not loaded" in notes[0]
+    assert "Traceback" not in done.stderr
 
 
 PLUGIN_OPTIONS = (
