@@ -29,7 +29,7 @@ def test_addmm_with_the_weight_stored_transposed():
     work = work_of("MatMulV2", "32,4096;1000,4096;1000", "FLOAT;FLOAT;FLOAT", "32,1000", "FLOAT")
     flops = 2 * 32 * 1000 * 4096  # 262,144,000
     moved = (32 * 4096 + 1000 * 4096 + 1000 + 32 * 1000) * 4  # 17,040,288
-    assert work == Work("cube", moved, flops, "FLOAT", 4)
+    assert work == Work("cube", moved, flops, "FLOAT", 4, gemm=(32, 4096, 1000))
     assert (work.bytes, work.flops) == (17_040_288, 262_144_000)
 
 
@@ -37,6 +37,7 @@ def test_weight_gradient_with_the_first_operand_transposed():
     # x^T (4096 x 32) @ dy (32 x 9216): K = 32
     work = work_of("MatMulV3", "32,4096;32,9216", "FLOAT;FLOAT", "4096,9216", "FLOAT")
     assert isinstance(work, Work)
+    assert work.gemm == (4096, 32, 9216)
     assert work.flops == 2 * 4096 * 9216 * 32 == 2_415_919_104
 
 
@@ -56,7 +57,8 @@ def test_conv2d_as_an_implicit_gemm_over_its_fractal_shapes():
         "FLOAT",
     )
     elements = 32 * 8 * 27 * 27 * 8 + 200 * 12 * 16 * 8 + 192 + 32 * 24 * 27 * 27 * 8
-    assert work == Work("cube", elements * 4, 2 * 23_328 * 192 * 1_600, "FLOAT", 4)
+    gemm = (23_328, 1_600, 192)
+    assert work == Work("cube", elements * 4, 2 * 23_328 * 192 * 1_600, "FLOAT", 4, gemm)
     assert (work.bytes, work.flops) == (25_117_440, 14_332_723_200)
 
 
@@ -84,6 +86,22 @@ def test_elementwise_ops_move_inputs_and_outputs_once_and_do_one_op_per_element(
 def test_a_cast_reads_one_width_and_writes_another():
     work = work_of("Cast", "32,5", "INT32", "32,5", "INT64")
     assert work == Work("vector", 160 * 4 + 160 * 8, 160, "INT32", 8)
+
+
+def test_a_layout_change_counts_the_contiguous_runs_of_both_sides():
+    # NCHW -> NC1HWC0: 32 x 64 planes of 55 x 55 read, 32 x 8 C0-interleaved planes written
+    work = work_of(
+        "TransData", "32,64,55,55", "FLOAT", "32,8,55,55,8", "FLOAT", ("NCHW", "NC1HWC0")
+    )
+    assert isinstance(work, Work) and work.runs == 32 * 64 + 32 * 8 == 2_304
+    # FRACTAL_Z -> NCHW (a 256 x 384 x 3 x 3 filter): 432 slabs of Co x C0, 256 x 384 planes
+    back = work_of(
+        "TransData", "432,16,16,8", "FLOAT", "256,384,3,3", "FLOAT", ("FRACTAL_Z", "NCHW")
+    )
+    assert isinstance(back, Work) and back.runs == 432 + 256 * 384 == 98_736
+    # element-wise ops and layout-free copies stream: no runs counted
+    move = work_of("TensorMove", "256,384,3,3", "FLOAT", "256,384,3,3", "FLOAT", ("NCHW", "NCHW"))
+    assert isinstance(move, Work) and move.runs == 0
 
 
 @pytest.mark.parametrize(

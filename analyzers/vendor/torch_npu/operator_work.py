@@ -1,11 +1,14 @@
 """How much an operator of a torch_npu ``kernel_details.csv`` moves and computes.
 
-From its recorded shapes and dtypes alone: bytes are every input and output
-tensor once; a MatMul does 2*M*N*K FLOPs with the transposes its shapes imply;
-Conv2D and its two gradients are implicit GEMMs over their NC1HWC0 / FRACTAL_Z
-shapes; element-wise ops, copies, layout changes and reductions do one
-operation per element of their largest tensor (on the vector cores). Other
-operators get the reason their work does not follow from their shapes.
+From its recorded shapes, dtypes and formats alone: bytes are every input and
+output tensor once; a MatMul does 2*M*N*K FLOPs with the transposes its shapes
+imply; Conv2D and its two gradients are implicit GEMMs over their NC1HWC0 /
+FRACTAL_Z shapes (both keep their M, K, N so the cube can be costed on whole
+fractals); element-wise ops, copies, layout changes and reductions do one
+operation per element of their largest tensor (on the vector cores). A layout
+change (TransData between NCHW and NC1HWC0 or FRACTAL_Z) also counts the
+contiguous runs its GM side is cut into. Other operators get the reason their
+work does not follow from their shapes.
 """
 
 from __future__ import annotations
@@ -83,6 +86,8 @@ class Work:
     flops: int  # cube: 2*M*N*K; vector: elements of the largest tensor
     dtype: str  # of the largest input, without ``DT_``: sets the cube's peak
     element_bytes: int  # of the widest tensor: sets the vector lanes
+    gemm: tuple[int, int, int] | None = None  # cube: (M, K, N), batches folded into M
+    runs: int = 0  # layout changes: contiguous GM runs read and written (0: streamed)
 
 
 def parse_shapes(cell: str) -> list[tuple[int, ...]]:
@@ -111,8 +116,11 @@ def _tensors(shapes: str, dtypes: str) -> list[tuple[tuple[int, ...], int]] | st
     return list(zip(parsed, sizes, strict=True))
 
 
-def _matmul_flops(ins: Sequence[tuple[int, ...]], out: tuple[int, ...]) -> int | str:
-    """2*M*N*K with the transposes the shapes imply (A and B may be stored transposed)."""
+def _matmul_gemm(
+    ins: Sequence[tuple[int, ...]], out: tuple[int, ...]
+) -> tuple[int, int, int] | str:
+    """(M, K, N) with the transposes the shapes imply (A and B may be stored
+    transposed); batches fold into M."""
     a, b = ins[0], ins[1]
     if len(a) < 2 or len(b) < 2 or len(out) < 2:
         return "operands are not matrices"
@@ -125,12 +133,12 @@ def _matmul_flops(ins: Sequence[tuple[int, ...]], out: tuple[int, ...]) -> int |
     common = k_of_a & k_of_b
     if not common:
         return f"inconsistent shapes: {a} x {b} cannot give {out}"
-    return 2 * batch * m * n * max(common)
+    return batch * m, max(common), n
 
 
-def _conv_flops(
+def _conv_gemm(
     op_type: str, ins: Sequence[tuple[int, ...]], outs: Sequence[tuple[int, ...]]
-) -> int | str:
+) -> tuple[int, int, int] | str:
     """Implicit GEMM: M = batch x output pixels, N = output channels (padded),
     K = the FRACTAL_Z filter's C1*kh*kw x C0 (input channels padded, x window)."""
     where_y, where_w = CONVS[op_type]
@@ -142,13 +150,34 @@ def _conv_flops(
     if len(y) != 5 or len(w) != 4:
         return "not NC1HWC0 / FRACTAL_Z"
     n, c1, h, wd, c0 = y
-    return 2 * (n * h * wd) * (c1 * c0) * (w[0] * w[3])
+    return n * h * wd, w[0] * w[3], c1 * c0
+
+
+def _layout_runs(nchw: tuple[int, ...], other: tuple[int, ...], other_format: str) -> int | None:
+    """Contiguous GM runs of a TransData between NCHW and ``other_format``: the
+    NCHW side in runs of its H x W plane per (N, C) (per (Co, Ci) for a filter),
+    the other side in whole C0-interleaved planes (NC1HWC0: one per (N, C1);
+    FRACTAL_Z: one Co x C0 slab per (C1, kh, kw))."""
+    if len(nchw) != 4 or len(other) not in (4, 5):
+        return None
+    planes = nchw[0] * nchw[1]
+    if other_format.startswith("NC1HWC0") and len(other) == 5:
+        return planes + other[0] * other[1]
+    if other_format == "FRACTAL_Z" and len(other) == 4:
+        return planes + other[0]
+    return None
 
 
 def work_of(
-    op_type: str, ins_text: str, in_types: str, outs_text: str, out_types: str
+    op_type: str,
+    ins_text: str,
+    in_types: str,
+    outs_text: str,
+    out_types: str,
+    formats: tuple[str, str] = ("", ""),
 ) -> Work | str:
-    """The operator's bytes and FLOPs from its shapes, or why they do not follow."""
+    """The operator's bytes and FLOPs from its shapes, or why they do not follow.
+    ``formats``: the input and output format cells (they tell a layout change's runs)."""
     if op_type in SKIP_REASONS:
         return SKIP_REASONS[op_type]
     if "N/A" in (ins_text, outs_text):
@@ -166,13 +195,20 @@ def work_of(
     if op_type in MATMULS or op_type in CONVS:
         in_shapes = [shape for shape, _ in ins]
         out_shapes = [shape for shape, _ in outs]
-        flops = (
-            _matmul_flops(in_shapes, out_shapes[0])
+        gemm = (
+            _matmul_gemm(in_shapes, out_shapes[0])
             if op_type in MATMULS
-            else _conv_flops(op_type, in_shapes, out_shapes)
+            else _conv_gemm(op_type, in_shapes, out_shapes)
         )
-        if isinstance(flops, str):
-            return flops
-        return Work("cube", moved, flops, dtype, ins[largest_input][1])
+        if isinstance(gemm, str):
+            return gemm
+        flops = 2 * math.prod(gemm)
+        return Work("cube", moved, flops, dtype, ins[largest_input][1], gemm)
     elements = max(math.prod(shape) for shape, _ in tensors)
-    return Work("vector", moved, elements, dtype, max(size for _, size in tensors))
+    runs = 0
+    in_format, out_format = (cell.split(";")[0].strip() for cell in formats)
+    if op_type == "TransData" and "NCHW" in (in_format, out_format):
+        pair = (ins[0][0], outs[0][0])
+        nchw, other = pair if in_format == "NCHW" else pair[::-1]
+        runs = _layout_runs(nchw, other, out_format if in_format == "NCHW" else in_format) or 0
+    return Work("vector", moved, elements, dtype, max(size for _, size in tensors), runs=runs)
