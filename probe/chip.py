@@ -18,6 +18,8 @@ from ubscope.probe.events import ON_CHIP_SPACES, Space
 from ubscope.probe.yamlfile import parse_yaml
 
 DEFAULT_CHIP = "Ascend910B2"
+# Kinds of kernel launch: AIV blocks, AIC blocks, or AIC + 2 AIV per block.
+LAUNCH_MODES = ("vector", "cube", "mix")
 # The on-chip spaces by name, as the profiles' keys write them.
 ON_CHIP = tuple(space.name for space in ON_CHIP_SPACES)
 _MAX_PROFILE_BYTES = 1 << 20
@@ -51,11 +53,17 @@ class ChipProfile:
     vector_fp16_ops_per_cycle: int  # per vector core
     que_max_event: int  # queue buffers per TPosition (QUE_MAX_EVENT)
     qbuf_max_len: int  # buffers per TPipe (QBUF_MAX_LEN)
-    gm_latency_ns: float
+    gm_latency_ns: float  # a GM copy's data lands this long after its pipe is done
     onchip_latency_ns: float
-    # L2 bytes per cycle one core moves (core-to-core workspaces); the default
-    # keeps traces recorded before this field existed loadable.
+    # The defaults below keep traces recorded before each field existed
+    # loadable: each is the value the model had before it.
+    # L2 bytes per cycle one core moves (core-to-core workspaces and L2 hits)
     l2_rate_per_core: int = 86
+    gm_issue_ns: float = 0.0  # MTE pipe time of one GM copy besides its bytes
+    launch_overhead_ns: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(LAUNCH_MODES, 0.0)
+    )  # per launch mode
+    launch_per_block_ns: float = 0.0  # added per block of a launch
     description: str = ""
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -122,13 +130,16 @@ _FIELDS: dict[str, tuple[str, type, float, float]] = {
     "qbuf_max_len": ("queues.max_buffers_per_pipe", int, 1, 4096),
     "gm_latency_ns": ("cost_model.gm_copy_latency_ns", float, 0, 1e9),
     "onchip_latency_ns": ("cost_model.onchip_copy_latency_ns", float, 0, 1e9),
+    "gm_issue_ns": ("cost_model.gm_copy_issue_ns", float, 0, 1e9),
+    "launch_per_block_ns": ("cost_model.launch_per_block_ns", float, 0, 1e9),
 }
 _ONCHIP_RATES = ("l1_to_l0a", "l1_to_l0b", "l0c_out", "ub_to_gm")
-# dataclass field -> (yaml mapping, its keys, sane range of each value)
-_TABLES: dict[str, tuple[str, tuple[str, ...], int, int]] = {
-    "capacity": ("memory", ON_CHIP, 1, 64 * _MIB),
-    "alignment": ("alignment", ON_CHIP, 1, 64 * _KIB),
-    "onchip_rate": ("onchip_bytes_per_cycle", _ONCHIP_RATES, 1, 64 * _KIB),
+# dataclass field -> (yaml mapping, its keys, type and sane range of each value)
+_TABLES: dict[str, tuple[str, tuple[str, ...], type, float, float]] = {
+    "capacity": ("memory", ON_CHIP, int, 1, 64 * _MIB),
+    "alignment": ("alignment", ON_CHIP, int, 1, 64 * _KIB),
+    "onchip_rate": ("onchip_bytes_per_cycle", _ONCHIP_RATES, int, 1, 64 * _KIB),
+    "launch_overhead_ns": ("cost_model.launch_overhead_ns", LAUNCH_MODES, float, 0, 1e9),
 }
 _SCALE = {
     "clock_hz": 1e6,
@@ -199,7 +210,7 @@ def check_chip_figures(profile: ChipProfile, where: str) -> None:
         value = _typed(value, kind, where, dotted)
         if kind in (int, float):
             _in_range(value, low, high, where, dotted, _SCALE.get(attr, 1))
-    for attr, (key, names, low, high) in _TABLES.items():
+    for attr, (key, names, kind, low, high) in _TABLES.items():
         table = getattr(profile, attr)
         if not isinstance(table, dict):
             raise ChipProfileError(where, f"{key}: expected a mapping of {', '.join(names)}")
@@ -207,17 +218,21 @@ def check_chip_figures(profile: ChipProfile, where: str) -> None:
             if name not in table:
                 raise ChipProfileError(where, f"{key}.{name}: missing")
             dotted = f"{key}.{name}"
-            _in_range(_typed(table[name], int, where, dotted), low, high, where, dotted)
+            _in_range(_typed(table[name], kind, where, dotted), low, high, where, dotted)
     if profile.ub_scratch_bytes >= profile.capacity["UB"]:
         raise ChipProfileError(where, "memory.ub_scratch_bytes: must be below memory.UB")
 
 
-def _table(data: dict[str, Any], key: str, names: tuple[str, ...], where: str) -> dict[str, Any]:
+def _table(
+    data: dict[str, Any], key: str, names: tuple[str, ...], kind: type, where: str
+) -> dict[str, Any]:
     table = _lookup(data, key, where)
     if not isinstance(table, dict):
         raise ChipProfileError(where, f"{key}: expected a mapping of {', '.join(names)}")
-    # A missing name is reported by check_chip_figures.
-    return {name: table[name] for name in names if name in table}
+    # A missing name is reported, and every value checked, by check_chip_figures.
+    return {
+        name: _typed(table[name], kind, where, f"{key}.{name}") for name in names if name in table
+    }
 
 
 def profile_from_mapping(data: Any, where: str) -> ChipProfile:
@@ -228,8 +243,8 @@ def profile_from_mapping(data: Any, where: str) -> ChipProfile:
     for attr, (dotted, kind, _, _) in _FIELDS.items():
         value = _typed(_lookup(data, dotted, where), kind, where, dotted)
         values[attr] = value * _SCALE[attr] if attr in _SCALE else value
-    for attr, (key, names, _, _) in _TABLES.items():
-        values[attr] = _table(data, key, names, where)
+    for attr, (key, names, kind, _, _) in _TABLES.items():
+        values[attr] = _table(data, key, names, kind, where)
     description = data.get("description", "")
     sources = data.get("sources", {})
     if not isinstance(sources, dict):

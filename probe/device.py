@@ -16,8 +16,8 @@ from typing import Any
 
 import psutil
 
-from ubscope.probe.chip import ChipProfile
-from ubscope.probe.costmodel import CostModel, Timeline
+from ubscope.probe.chip import LAUNCH_MODES, ChipProfile
+from ubscope.probe.costmodel import CostModel, Timeline, launch_overhead_ps
 from ubscope.probe.errors import EmulationError, ParameterError
 from ubscope.probe.events import CoreKind, Flag, Space
 from ubscope.probe.memory.arena import Arena, LocalTensor
@@ -29,7 +29,6 @@ _SPACES = {
     CoreKind.AIC: (Space.L1, Space.L0A, Space.L0B, Space.L0C),
     CoreKind.AICORE: (Space.UB, Space.L1, Space.L0A, Space.L0B, Space.L0C),
 }
-MODES = ("vector", "cube", "mix")
 
 
 def max_blocks(chip: ChipProfile, mode: str) -> int:
@@ -115,9 +114,14 @@ class Core:
         return flags
 
     def issue(
-        self, pipe: str, duration: int, reads: tuple[Hashable, ...], writes: tuple[Hashable, ...]
+        self,
+        pipe: str,
+        duration: int,
+        reads: tuple[Hashable, ...],
+        writes: tuple[Hashable, ...],
+        latency: int = 0,
     ) -> int:
-        return self.timeline.issue(pipe, duration, reads, writes)
+        return self.timeline.issue(pipe, duration, reads, writes, latency)
 
 
 class Block:
@@ -194,9 +198,12 @@ class Device:
     ) -> int:
         """Run ``kernel(block, **args)`` for every block; returns the modelled
         duration in picoseconds. Blocks run one after another in Python but
-        each core's timeline starts at the launch time, as on the device."""
-        if mode not in MODES:
-            raise ParameterError(f"launch mode must be one of {', '.join(MODES)}, got {mode!r}")
+        each core's timeline starts when the launch's overhead has passed, as
+        on the device."""
+        if mode not in LAUNCH_MODES:
+            raise ParameterError(
+                f"launch mode must be one of {', '.join(LAUNCH_MODES)}, got {mode!r}"
+            )
         limit = max_blocks(self.chip, mode)
         if not 1 <= block_dim <= limit:
             raise ParameterError(
@@ -210,14 +217,15 @@ class Device:
         blocks = [Block(self, i, block_dim, *self._block_cores(mode, i)) for i in range(block_dim)]
         cores = {id(c): c for b in blocks for c in b.cores()}.values()
         cost = CostModel(self.chip, active_cores=len(cores))
+        begin = start + launch_overhead_ps(self.chip, mode, block_dim)
         for core in cores:
-            core.timeline = Timeline(start, self.shared_ready)
+            core.timeline = Timeline(begin, self.shared_ready)
             core.cost = cost
         for block in blocks:
             kernel(block, **args)
             for core in block.cores():
                 core.finish_block()
-        end = max([start] + [core.timeline.end() for core in cores])
+        end = max([begin] + [core.timeline.end() for core in cores])
         rec.host_sample(self._process.memory_info().rss, end)
         rec.kernel_end(name, end, end - start)
         self.clock_ps = end

@@ -40,7 +40,7 @@ def mmad(
     product = lhs @ rhs
     out[...] = out + product if accumulate else product
     flops = 2 * m * k * n
-    duration = core.cost.cube(flops)
+    duration = core.cost.mmad(m, k, n, a.dtype.itemsize)
     start = core.issue("M", duration, (a.key, b.key) + ((c.key,) if accumulate else ()), (c.key,))
     core.recorder.compute(
         core.kind,
