@@ -75,6 +75,7 @@ class Flag(enum.IntFlag):
     WORKSPACE = 512  # GM tensor is a core-to-core workspace (L2 resident)
     CAPACITY_CHECKED = 1024  # allocator checked capacity (the failure was caught)
     SCRATCH_OVERLAP = 2048  # UB range overlaps the top scratch reserved by built-in APIs
+    TBUF = 4096  # queue_init of a TBuf: a plain buffer, no queue and no event ID
 
 
 # Field order of one event row as the recorder stores it (all int64); the

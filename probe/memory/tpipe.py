@@ -120,11 +120,15 @@ class TPipe:
                 f"but {chip.name} has {arena.capacity} B of {que.space.name} per core"
             )
         self.buffers_total += num
-        per_position = self.buffers_per_position.get(que.position, 0) + num
-        self.buffers_per_position[que.position] = per_position
         flags = Flag.NONE
-        if que.space is not Space.GM and per_position > chip.que_max_event:
-            flags |= Flag.QUEUE_LIMIT
+        if isinstance(que, TBuf):
+            # a TBuf synchronises through no queue, so it takes no event ID
+            flags |= Flag.TBUF
+        else:
+            per_position = self.buffers_per_position.get(que.position, 0) + num
+            self.buffers_per_position[que.position] = per_position
+            if que.space is not Space.GM and per_position > chip.que_max_event:
+                flags |= Flag.QUEUE_LIMIT
         if self.buffers_total > chip.qbuf_max_len:
             flags |= Flag.PIPE_LIMIT
         now = core.now()

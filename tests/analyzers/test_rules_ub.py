@@ -3,9 +3,12 @@ expected figures are worked out by hand."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ubscope.analyzers.api import analyze_trace
+from ubscope.probe.memory.datacopy import data_copy
 from ubscope.probe.memory.positions import TPosition
-from ubscope.probe.memory.tpipe import TPipe, TQue
+from ubscope.probe.memory.tpipe import TBuf, TPipe, TQue
 
 KIB = 1024
 
@@ -45,6 +48,17 @@ def test_queue_buffers_past_the_position_limit_hang_the_npu(kit):
     finding = kit.only(analyze_trace(kit.run_device(body)), "UB007")
     assert finding.evidence["buffers"] == 10
     assert "VECIN" in finding.message and "hangs" in finding.message
+
+
+def test_tbufs_take_no_queue_event_id(kit):
+    def body(block):
+        pipe = TPipe(block.aiv)
+        for i in range(9):  # nine TBufs on VECCALC: no event IDs at all
+            pipe.init_buffer(TBuf(TPosition.VECCALC, name=f"tmp{i}"), 1, 1024)
+        for i in range(4):  # 4 double-buffered VECIN queues: 8 event IDs, the limit
+            pipe.init_buffer(TQue(TPosition.VECIN, name=f"in{i}"), 2, 1024)
+
+    assert "UB007" not in kit.codes(analyze_trace(kit.run_device(body)))
 
 
 def test_overlapping_live_allocations_name_both_blocks(kit):
@@ -101,3 +115,22 @@ def test_block_usage_finds_unused_buffers(kit):
     assert usage.first_row[0] >= 0 and usage.last_row[1] == -1
     unused = kit.only(analysis, "UB011")
     assert "'idle'" in unused.message
+
+
+def test_spare_ping_pong_buffer_of_a_one_round_loop_is_info(kit):
+    def body(block):
+        core = block.aiv
+        src = block.device.gm.tensor("src", np.zeros(512, dtype=np.float16))
+        pipe = TPipe(core)
+        que = TQue(TPosition.VECIN, name="in_que")
+        pipe.init_buffer(que, 2, 1 * KIB)  # double-buffered
+        for _ in range(1):  # one tile: the second block is never reached
+            tile = que.alloc_tensor(np.float16)
+            data_copy(tile, src, 512)
+            que.free_tensor(tile)
+
+    finding = kit.only(analyze_trace(kit.run_device(body)), "UB011")
+    assert str(finding.severity) == "info"
+    assert finding.evidence["blocks"] == 1 and finding.evidence["bytes"] == 1 * KIB
+    assert finding.evidence["spare_queue_blocks"] is True
+    assert "'in_que'" in finding.message

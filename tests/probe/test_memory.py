@@ -239,6 +239,20 @@ def test_tpipe_rounds_buffers_and_records_queue_limits(device, recorder, chip):
     assert (ev.kind == "free").sum() == 11  # destroyed with the kernel
 
 
+def test_tbufs_are_flagged_and_take_no_queue_event_id(device, recorder):
+    def body(block):
+        pipe = TPipe(block.aiv)
+        for i in range(9):  # more TBufs on VECCALC than the 8 queue event IDs
+            pipe.init_buffer(TBuf(name=f"tmp{i}"), 1, 64)
+        pipe.init_buffer(TQue(TPosition.VECCALC, name="que"), 1, 64)
+
+    one_block(device, body)
+    inits = events(recorder).query("kind == 'queue_init'")
+    tbuf = (inits["flags"] & int(Flag.TBUF)) != 0
+    assert tbuf.tolist() == [True] * 9 + [False]
+    assert not (inits["flags"] & int(Flag.QUEUE_LIMIT)).any()
+
+
 def test_tpipe_capacity_check_names_the_limit(device):
     def body(block):
         pipe = TPipe(block.aiv, check_capacity=True)

@@ -13,7 +13,7 @@ from ubscope.analyzers.findings import Finding
 from ubscope.analyzers.model.arrays import CORE_KIND_LABELS
 from ubscope.analyzers.rules.base import Rule
 from ubscope.analyzers.rules.helpers import at_rows
-from ubscope.probe.events import EventKind
+from ubscope.probe.events import EventKind, Flag
 from ubscope.probe.memory.positions import TPosition
 
 # Queue positions whose buffers GM copies go through.
@@ -33,7 +33,8 @@ def queue_counts(ctx: TraceContext) -> pd.DataFrame:
 
 def count_queue_buffers(ctx: TraceContext) -> pd.DataFrame:
     """One row per QUEUE_INIT: row, core_kind, core, position, queue name, num,
-    buffers on that position and on the whole pipe after it (counted from the
+    queue buffers on that position (a TBuf takes no event ID, so it does not
+    count there) and all buffers on the whole pipe after it (counted from the
     launch start or the core's last pool reset), and the probe's limit flags."""
     inits, resets = ctx.rows(EventKind.QUEUE_INIT), ctx.rows(EventKind.POOL_RESET)
     if not inits.size:
@@ -71,7 +72,8 @@ def count_queue_buffers(ctx: TraceContext) -> pd.DataFrame:
     pipe = ["core_kind", "core", "launch"]
     frame["segment"] = frame.groupby(pipe)["reset"].cumsum()
     frame["pipe_buffers"] = frame.groupby([*pipe, "segment"])["num"].cumsum()
-    frame["position_buffers"] = frame.groupby([*pipe, "segment", "position"])["num"].cumsum()
+    frame["queue_num"] = np.where((frame["flags"] & int(Flag.TBUF)) != 0, 0, frame["num"])
+    frame["position_buffers"] = frame.groupby([*pipe, "segment", "position"])["queue_num"].cumsum()
     frame = frame[~frame["reset"]].copy()
     frame["name"] = ctx.labels("name")[ctx.column("name")[frame["row"].to_numpy()]].astype(str)
     return frame

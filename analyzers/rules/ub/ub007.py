@@ -23,13 +23,16 @@ class QueuePositionLimit(Rule):
     """More queue buffers on one TPosition than the chip has event ids for.
 
     ## What it does
-    Flags InitBuffer calls that put more than ``QUE_MAX_EVENT`` buffers (8 on
-    A2/A3 and 310P, 4 on 910A) on one queue position (VECIN, VECOUT, A1...).
+    Flags InitBuffer calls that put more than ``QUE_MAX_EVENT`` queue buffers
+    (8 on A2/A3 and 310P, 4 on 910A) on one queue position (VECIN, VECOUT,
+    A1...). Only TQue/TQueBind buffers count: a TBuf (the trace's ``TBUF``
+    flag) takes no event id, however many share a position.
 
     ## Why it matters
-    Every buffer needs a hardware event id; past the limit AllocTensor /
-    FreeTensor wait forever and the NPU hangs (the CPU debug build reports
-    "max buffer number in same queue position is N").
+    Every queue buffer needs a hardware event id for its EnQue/DeQue
+    synchronisation; past the limit AllocTensor / FreeTensor wait forever and
+    the NPU hangs (the CPU debug build reports "max buffer number in same
+    queue position is N").
 
     ## Example
     Five double-buffered VECIN queues: 10 buffers on a position that has 8::
@@ -40,8 +43,8 @@ class QueuePositionLimit(Rule):
 
     ## How to fix
     Use fewer or shallower queues on that position (double buffering takes 2
-    per queue: at most 4 double-buffered queues on A2), or merge queues into
-    one larger buffer.
+    per queue: at most 4 double-buffered queues on A2), merge queues into one
+    larger buffer, or make a scratch buffer that needs no EnQue/DeQue a TBuf.
     """
 
     code = "UB007"
@@ -55,8 +58,10 @@ class QueuePositionLimit(Rule):
         limit = ctx.chip.que_max_event
         gm_positions = [int(p) for p, space in POSITION_SPACE.items() if space is Space.GM]
         flagged = (counts["flags"] & int(Flag.QUEUE_LIMIT)) != 0
+        queue = (counts["flags"] & int(Flag.TBUF)) == 0
         over = counts[
             ((counts["position_buffers"] > limit) | flagged)
+            & queue
             & ~counts["position"].isin(gm_positions)
         ]
 

@@ -416,7 +416,9 @@ private:
         }
         buffers_total_ += num;
         int64_t flags = 0;
-        if (!que.is_buffer_) {
+        if (que.is_buffer_) {
+            flags |= TBUF;
+        } else {
             per_position_[que.place_.code] += num;
             if (per_position_[que.place_.code] > c.que_max_event) {
                 flags |= QUEUE_LIMIT;
