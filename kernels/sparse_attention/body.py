@@ -24,8 +24,11 @@ def attention_core_kernel(
     v: GlobalTensor,
     ctx: GlobalTensor,
     buffers: int,
+    causal: bool,
 ) -> None:
-    """softmax(Q K^T / sqrt(d)) V for the (sequence, head) pairs of this block."""
+    """softmax(Q K^T / sqrt(d)) V for the (sequence, head) pairs of this block;
+    ``causal``: query row i sees keys 0..i only, so its softmax and weighted
+    sum run over the first i + 1 scores (the masked ones are never read)."""
     core = block.aiv
     s, d, sp, hidden = shape.seq_len, shape.head_dim, shape.padded_seq, shape.hidden
     groups = {group.name: group for group in shape.core_groups()}
@@ -54,17 +57,18 @@ def attention_core_kernel(
                 ub.give(tile)
         row, stat = scores["row"], scores["stat"]
         for i in range(s):
+            visible = i + 1 if causal else s
             with core.site("scores"):
                 logits = multiply_reduce(calc["q"][i * d : (i + 1) * d], calc["k_t"], work, d, sp)
                 vector.muls(row, logits, scale, sp)
             with core.site("softmax"):
-                vector.reduce_max(stat, row, s)
-                vector.adds(row, row, -float(stat.array[0]), s)
-                vector.exp(row, row, s)
-                vector.reduce_sum(stat, row, s)
+                vector.reduce_max(stat, row, visible)
+                vector.adds(row, row, -float(stat.array[0]), visible)
+                vector.exp(row, row, visible)
+                vector.reduce_sum(stat, row, visible)
                 total = float(stat.array[0])
             with core.site("weighted_values"):
-                mixed = multiply_reduce(row, calc["v"], work, s, d)
+                mixed = multiply_reduce(row, calc["v"], work, visible, d)
                 vector.muls(ctx32[i * d : (i + 1) * d], mixed, 1.0 / total, d)
         with core.site("copy_ctx"):
             out = ub.take(groups["ctx_tile"])

@@ -115,6 +115,7 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
         v=acts["v"],
         ctx=acts["ctx"],
         buffers=2 if params["double_buffer"] else 1,
+        causal=params["causal"],
     )
     launch_matmul(device, "o_proj", plan, acts["ctx"], acts["out"], uploaded["o"])
     effective = {name: weight.effective for name, weight in uploaded.items()}
@@ -124,7 +125,7 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
     )
     return KernelResult(
         outputs={"out": acts["out"].numpy()},
-        references={"out": reference_attention(x, effective, shape)},
+        references={"out": reference_attention(x, effective, shape, causal=params["causal"])},
         notes=[note],
     )
 
@@ -168,6 +169,7 @@ SPEC = register(
             Param("heads", int, 4, "attention heads (head_dim = hidden/heads, multiple of 16)"),
             Param("seq_len", int, 16, "tokens per sequence in this step"),
             Param("batch", int, 1, "sequences"),
+            Param("causal", bool, True, "causal mask: a token attends to the tokens up to itself"),
             Param("sparse", bool, True, "2:4-sparse projections (false: dense fp16)"),
             Param("variant", str, "gather", "sparse matmul algorithm", SPARSE_VARIANTS),
             Param("meta_format", str, "nibble", "2:4 metadata layout", sparse24.META_FORMATS),

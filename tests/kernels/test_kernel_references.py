@@ -199,9 +199,11 @@ def test_paged_attention_last_step_matches_the_cache_it_read(chip, overrides):
 # -- sparse attention ----------------------------------------------------------------
 
 
-def test_sparse_attention_reference_is_the_attention_layer():
+@pytest.mark.parametrize("causal", [True, False])
+def test_sparse_attention_reference_is_the_attention_layer(causal):
     """out = concat_h(softmax(q_h k_h^T / sqrt(d)) v_h) Wo^T with q, k, v = x Wq^T, x Wk^T,
-    x Wv^T, computed token by token and head by head within each sequence."""
+    x Wv^T, computed token by token and head by head within each sequence; causal: each
+    token over the keys and values of the tokens up to itself."""
     rng = np.random.default_rng(4)
     shape = AttentionShape(batch=2, seq_len=5, hidden=32, heads=4)
     b, s, d = shape.batch, shape.seq_len, shape.head_dim
@@ -210,15 +212,17 @@ def test_sparse_attention_reference_is_the_attention_layer():
     q, k, v = (x.astype(np.float64) @ weights[name].astype(np.float64).T for name in "qkv")
     context = np.zeros((b * s, 32))
     for seq in range(b):
-        rows = slice(seq * s, (seq + 1) * s)
         for h in range(shape.heads):
             cols = slice(h * d, (h + 1) * d)
             for token in range(seq * s, (seq + 1) * s):
+                rows = slice(seq * s, token + 1 if causal else (seq + 1) * s)
                 context[token, cols] = softmax_attention(
                     q[token, cols], k[rows, cols], v[rows, cols]
                 )
     expected = context @ weights["o"].astype(np.float64).T
-    np.testing.assert_allclose(reference_attention(x, weights, shape), expected, **EXACT)
+    np.testing.assert_allclose(
+        reference_attention(x, weights, shape, causal=causal), expected, **EXACT
+    )
 
 
 # -- torch, where installed --------------------------------------------------------

@@ -34,6 +34,7 @@ def run_recorded(chip, **overrides):
         {"sparse": False},
         {"hidden": 96, "heads": 3, "seq_len": 5, "batch": 1, "double_buffer": False},
         {"seq_len": 1, "batch": 3},
+        {"causal": False},
     ],
 )
 def test_layer_matches_float64_reference(chip, overrides: dict) -> None:
@@ -51,7 +52,23 @@ def test_reference_is_softmax_attention() -> None:
     x = rng.standard_normal((1, 16))
     weights = {name: rng.standard_normal((16, 16)) for name in "qkvo"}
     expected = (x @ weights["v"].T) @ weights["o"].T
-    np.testing.assert_allclose(reference_attention(x, weights, shape), expected)
+    for causal in (True, False):
+        np.testing.assert_allclose(reference_attention(x, weights, shape, causal=causal), expected)
+
+
+def test_the_causal_mask_changes_every_token_but_the_last(chip) -> None:
+    """The last token of a sequence sees every token either way; the others see
+    fewer with the mask, so their context (and the layer output) differs."""
+    outputs = {}
+    for causal in (True, False):
+        outcome, _ = run_recorded(chip, causal=causal)
+        assert outcome.result.matches(), outcome.result.max_errors()
+        outputs[causal] = outcome.result.outputs["out"].astype(np.float64)
+    s = SMALL["seq_len"]
+    last = np.arange(SMALL["batch"]) * s + s - 1
+    np.testing.assert_allclose(outputs[True][last], outputs[False][last], rtol=1e-2, atol=1e-2)
+    earlier = np.setdiff1d(np.arange(SMALL["batch"] * s), last)
+    assert np.all(np.abs(outputs[True][earlier] - outputs[False][earlier]).max(axis=1) > 1e-3)
 
 
 def test_sparse_projections_read_fewer_gm_bytes(chip) -> None:
@@ -86,4 +103,5 @@ def test_registered_with_the_llama_preset(chip) -> None:
     assert (llama["hidden"], llama["heads"], llama["hidden"] // llama["heads"]) == (5120, 40, 128)
     spec.check(llama, chip)
     traffic = spec.minimal_traffic(spec.resolve(overrides=SMALL))
-    assert traffic["write"] == SMALL["batch"] * SMALL["seq_len"] * SMALL["hidden"] * 2
+    # per launch: q, k, v, ctx and the layer output, each written once
+    assert traffic["write"] == 5 * SMALL["batch"] * SMALL["seq_len"] * SMALL["hidden"] * 2
