@@ -200,11 +200,16 @@ class HostSamples:
 
 @dataclass(frozen=True)
 class Marks:
-    """User marks (``mark``)."""
+    """User marks (``mark``); the Ascend C twin records each pipe synchronisation
+    call as one (label = the API, value = the event ID, code = the HardEvent)."""
 
     rows: np.ndarray
+    core_kind: np.ndarray  # CoreKind value
+    core: np.ndarray  # -1 for a host mark
     label: np.ndarray  # code into labels("name")
     value: np.ndarray  # the mark's integer value
+    code: np.ndarray  # a second integer (the twin's sync marks: the HardEvent code)
+    tag: np.ndarray  # code into labels("tag"): the call site
 
     def __len__(self) -> int:
         return int(self.rows.size)
@@ -456,7 +461,16 @@ class EventTable:
         return self._decoded(HostSamples, (EventKind.HOST_SAMPLE,), rss_bytes="arg")
 
     def marks(self) -> Marks:
-        return self._decoded(Marks, (EventKind.MARK,), label="name", value="arg")
+        return self._decoded(
+            Marks,
+            (EventKind.MARK,),
+            core_kind="core_kind",
+            core="core",
+            label="name",
+            value="arg",
+            code="arg2",
+            tag="tag",
+        )
 
     def queue_inits(self) -> QueueInits:
         return self._decoded(

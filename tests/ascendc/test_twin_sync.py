@@ -1,6 +1,7 @@
 """The twin's pipe synchronisation: every call recorded as a MARK event (name =
-the API, tag = the call site, arg = event ID, arg2 = HardEvent code) so a rule
-can pair SetFlag with WaitFlag; event-ID misuse stops the run at its line."""
+the API, tag = the call site, arg = event ID, arg2 = HardEvent code), paired by
+SYN001 (SetFlag without WaitFlag, WaitFlag without SetFlag, AllocEventID never
+released) at the kernel's lines; event-ID misuse stops the run at its line."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ubscope.analyzers import Severity, analyze_trace
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import EmulationError
@@ -102,3 +104,100 @@ def test_alloc_event_id_beyond_eight_stops_at_its_line(tmp_path: Path) -> None:
     )
     with pytest.raises(EmulationError, match=r"ids\.cpp:6: AllocEventID: all 8 event IDs"):
         run_ascendc(source, "ids", 1, {}, {"z": np.zeros(8, np.float32)}, CHIP)
+
+
+# Two blocks, each: a ping-pong loop primed before it and drained after it, a
+# set_flag/wait_flag pair, an allocated ID released; the -D defines plant one
+# problem each.
+PAIRING = """\
+#include "kernel_operator.h"
+using namespace AscendC;
+extern "C" __global__ __aicore__ void pairing(GM_ADDR x, GM_ADDR z) {
+    TPipe pipe;
+    TBuf<QuePosition::VECCALC> buf;
+    GlobalTensor<float> xGm, zGm;
+    xGm.SetGlobalBuffer((__gm__ float*)x + 256 * GetBlockIdx(), 256);
+    zGm.SetGlobalBuffer((__gm__ float*)z + 256 * GetBlockIdx(), 256);
+    pipe.InitBuffer(buf, 64 * sizeof(float));
+    LocalTensor<float> t = buf.Get<float>();
+    TEventID load = pipe.AllocEventID<HardEvent::MTE2_V>();
+    TEventID store = pipe.AllocEventID<HardEvent::MTE3_MTE2>();
+    SetFlag<HardEvent::MTE3_MTE2>(store);  // primes the loop
+    for (int i = 0; i < 4; ++i) {
+        WaitFlag<HardEvent::MTE3_MTE2>(store);
+        DataCopy(t, xGm[64 * i], 64);
+        SetFlag<HardEvent::MTE2_V>(load);  // the load's flag
+#ifndef NO_WAIT
+        WaitFlag<HardEvent::MTE2_V>(load);
+#endif
+        Muls(t, t, 2.0f, 64);
+        set_flag(PIPE_V, PIPE_MTE3, EVENT_ID2);
+        wait_flag(PIPE_V, PIPE_MTE3, EVENT_ID2);
+        DataCopy(zGm[64 * i], t, 64);
+        SetFlag<HardEvent::MTE3_MTE2>(store);
+    }
+    WaitFlag<HardEvent::MTE3_MTE2>(store);  // drains the loop
+#ifdef WAIT_FIRST
+    WaitFlag<HardEvent::V_S>(3);  // nothing sets it
+#endif
+    pipe.ReleaseEventID<HardEvent::MTE2_V>(load);
+#ifndef KEEP_ID
+    pipe.ReleaseEventID<HardEvent::MTE3_MTE2>(store);
+#endif
+}
+"""
+
+
+def line_of(text: str) -> str:
+    """``pairing.cpp:N``, N the line of PAIRING that holds ``text``."""
+    (number,) = [n for n, line in enumerate(PAIRING.splitlines(), 1) if text in line]
+    return f"pairing.cpp:{number}"
+
+
+def sync_findings(tmp_path: Path, *defines: str) -> list[tuple[str, Severity, str, list[int]]]:
+    """(code, severity, call site, cores) of each SYN001 finding of a 2-block run."""
+    source = tmp_path / "pairing.cpp"
+    source.write_text(PAIRING)
+    trace = tmp_path / "pairing.ubtrace"
+    x = np.arange(512, dtype=np.float32)
+    run = run_ascendc(
+        source,
+        "pairing",
+        2,
+        {"x": x},
+        {"z": np.zeros(512, np.float32)},
+        CHIP,
+        trace,
+        defines=defines,
+    )
+    np.testing.assert_array_equal(run.outputs["z"], x * 2)
+    findings = analyze_trace(read_trace(trace)).findings
+    return [
+        (f.code, f.severity, f.location.tag or "", f.evidence["cores"])
+        for f in findings
+        if f.code == "SYN001"
+    ]
+
+
+def test_paired_flags_loops_and_released_ids_pass(tmp_path: Path) -> None:
+    assert sync_findings(tmp_path) == []
+
+
+def test_set_flag_without_its_wait_is_an_error_at_its_line(tmp_path: Path) -> None:
+    # Every round's SetFlag<MTE2_V> but the last is followed by the next round's
+    # SetFlag of the same ID (illegal on a set flag), the last by nothing.
+    assert sync_findings(tmp_path, "NO_WAIT") == [
+        ("SYN001", Severity.ERROR, line_of("the load's flag"), [0, 1])
+    ]
+
+
+def test_wait_flag_without_a_set_is_an_error_at_its_line(tmp_path: Path) -> None:
+    assert sync_findings(tmp_path, "WAIT_FIRST") == [
+        ("SYN001", Severity.ERROR, line_of("nothing sets it"), [0, 1])
+    ]
+
+
+def test_event_id_never_released_is_a_warning_at_its_alloc(tmp_path: Path) -> None:
+    assert sync_findings(tmp_path, "KEEP_ID") == [
+        ("SYN001", Severity.WARNING, line_of("store = pipe.AllocEventID"), [0, 1])
+    ]
