@@ -154,17 +154,17 @@ def _conv_gemm(
 
 
 def _layout_runs(nchw: tuple[int, ...], other: tuple[int, ...], other_format: str) -> int | None:
-    """Contiguous GM runs of a TransData between NCHW and ``other_format``: the
-    NCHW side in runs of its H x W plane per (N, C) (per (Co, Ci) for a filter),
-    the other side in whole C0-interleaved planes (NC1HWC0: one per (N, C1);
-    FRACTAL_Z: one Co x C0 slab per (C1, kh, kw))."""
+    """Contiguous GM runs of a TransData between NCHW and ``other_format``.
+    NC1HWC0: the NCHW side in one H x W plane per (N, C), the other in one
+    C0-interleaved plane per (N, C1). FRACTAL_Z (a filter): the NCHW side in one
+    Ci x kh x kw row per output channel, the other in one Co x C0 slab per
+    (C1, kh, kw); the gather between them happens on chip."""
     if len(nchw) != 4 or len(other) not in (4, 5):
         return None
-    planes = nchw[0] * nchw[1]
     if other_format.startswith("NC1HWC0") and len(other) == 5:
-        return planes + other[0] * other[1]
+        return nchw[0] * nchw[1] + other[0] * other[1]
     if other_format == "FRACTAL_Z" and len(other) == 4:
-        return planes + other[0]
+        return nchw[0] + other[0]
     return None
 
 
