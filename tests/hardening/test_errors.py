@@ -29,6 +29,7 @@ def _missing_input_runs(out: Path) -> dict[str, list[list[str]]]:
         "demo": [["demo", "--chip", yaml, "--out", str(out / "demo")]],
         "run": [["run", "pool_demo", "--chip", yaml, "-o", str(out / "r.ubtrace")]],
         "kernels": [["kernels", "no_such_kernel"]],
+        "chips": [["chips", yaml]],
         "analyze": [
             ["analyze", trace],
             ["analyze", "--sanitizer", f"{MISSING}.log"],

@@ -26,7 +26,8 @@ def test_all_reference_chips_are_built_in():
 
 def test_910b2_figures_follow_the_reference_not_the_article():
     chip = load_chip("Ascend910B2")
-    assert chip.capacity == {"UB": 196608, "L1": 524288, "L0A": 65536, "L0B": 65536, "L0C": 131072}
+    # L1 is TOTAL_L1_SIZE = 512 * 1024 - 128 = 524,160 B (kernel_utils_constants.h, arch 2201)
+    assert chip.capacity == {"UB": 196608, "L1": 524160, "L0A": 65536, "L0B": 65536, "L0C": 131072}
     assert chip.alignment == {"UB": 32, "L1": 32, "L0A": 512, "L0B": 512, "L0C": 64}
     assert chip.ub_scratch_bytes == 8192 and chip.ub_safe_budget == 184 * 1024
     assert (chip.cube_cores, chip.vector_cores, chip.split_cores) == (24, 48, True)
