@@ -17,7 +17,13 @@ from typing import Any
 import psutil
 
 from ubscope.probe.chip import LAUNCH_MODES, ChipProfile
-from ubscope.probe.costmodel import CostModel, Timeline, launch_overhead_ps
+from ubscope.probe.costmodel import (
+    CostModel,
+    L2Residency,
+    Timeline,
+    gm_sharing_cores,
+    launch_overhead_ps,
+)
 from ubscope.probe.errors import EmulationError, ParameterError
 from ubscope.probe.events import CoreKind, Flag, Space
 from ubscope.probe.memory.arena import Arena, LocalTensor
@@ -54,7 +60,7 @@ class Core:
             for space in _SPACES[kind]
         }
         self.timeline = Timeline(0, device.shared_ready)
-        self.cost = CostModel(chip, active_cores=1)  # each launch sets its own
+        self.cost = CostModel(chip, 1, device.l2)  # each launch sets its own
         self.tag = ""
         self._closers: list[Callable[[], None]] = []
 
@@ -167,6 +173,7 @@ class Device:
         self.recorder = recorder if recorder is not None else NullRecorder()
         self.gm = GlobalMemory(chip.gm_alignment, gm_misalign)
         self.shared_ready: dict[Hashable, int] = {}
+        self.l2 = L2Residency(chip.l2_bytes)  # shared by every core and launch
         self.clock_ps = 0
         self._cores: dict[tuple[CoreKind, int], Core] = {}
         self._process = psutil.Process()
@@ -199,7 +206,8 @@ class Device:
         """Run ``kernel(block, **args)`` for every block; returns the modelled
         duration in picoseconds. Blocks run one after another in Python but
         each core's timeline starts when the launch's overhead has passed, as
-        on the device."""
+        on the device, and the launch ends when its slowest core does, but not
+        before its HBM bytes could cross the chip's bandwidth (the roof)."""
         if mode not in LAUNCH_MODES:
             raise ParameterError(
                 f"launch mode must be one of {', '.join(LAUNCH_MODES)}, got {mode!r}"
@@ -216,7 +224,7 @@ class Device:
         rec.host_sample(self._process.memory_info().rss, start)
         blocks = [Block(self, i, block_dim, *self._block_cores(mode, i)) for i in range(block_dim)]
         cores = {id(c): c for b in blocks for c in b.cores()}.values()
-        cost = CostModel(self.chip, active_cores=len(cores))
+        cost = CostModel(self.chip, gm_sharing_cores(self.chip, mode, block_dim), self.l2)
         begin = start + launch_overhead_ps(self.chip, mode, block_dim)
         for core in cores:
             core.timeline = Timeline(begin, self.shared_ready)
@@ -225,7 +233,7 @@ class Device:
             kernel(block, **args)
             for core in block.cores():
                 core.finish_block()
-        end = max([begin] + [core.timeline.end() for core in cores])
+        end = max([begin + cost.roof_ps()] + [core.timeline.end() for core in cores])
         rec.host_sample(self._process.memory_info().rss, end)
         rec.kernel_end(name, end, end - start)
         self.clock_ps = end

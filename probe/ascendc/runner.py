@@ -134,7 +134,7 @@ def _launch_text(
     arrays: Mapping[str, np.ndarray],
     order: list[str],
 ) -> str:
-    cost = CostModel(chip, active_cores=block_dim)
+    cost = CostModel(chip, gm_cores=block_dim)
     core_kind = CoreKind.AIV if chip.split_cores else CoreKind.AICORE
     spaces = ON_CHIP_SPACES[:1] if chip.split_cores else ON_CHIP_SPACES
     lines = [f"capacity {s.name} {chip.space_capacity(s)}" for s in spaces]
@@ -151,7 +151,7 @@ def _launch_text(
         f"gm_alignment {chip.gm_alignment}",
         f"misaligned_gm_factor {chip.misaligned_gm_factor!r}",
         f"vector_fp16_ops_per_cycle {chip.vector_fp16_ops_per_cycle}",
-        f"cube_flops_per_s {cost.cube_flops_per_s!r}",
+        f"cube_flops_per_s {chip.peak_fp16_flops / max(1, chip.cube_cores)!r}",
         f"onchip_latency_ps {chip.onchip_latency_ns * PS_PER_NS!r}",
     ]
     lines += [f"onchip_rate {route} {rate}" for route, rate in chip.onchip_rate.items()]

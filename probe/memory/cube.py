@@ -77,8 +77,9 @@ def fixpipe(
         raise EmulationError(f"fixpipe writes past the end of GM tensor '{dst.name}'")
     data[rows.ravel()] = tile.astype(dst.dtype).view(np.uint8).ravel()
     moved = m * n * item
-    duration = core.cost.gm_copy(n * item, m, dst.addr, dst.buffer.workspace)
-    start = core.issue("FIX", duration, (src.key,), (("GM", dst.buffer.name, dst.offset),))
+    duration = core.cost.gm_copy(dst, m, n * item, dst_row_stride * item, write=True)
+    gm_key = ("GM", dst.buffer.name, dst.offset)
+    start = core.issue("FIX", duration, (src.key,), (gm_key,), core.cost.gm_latency_ps)
     core.recorder.copy(
         core.kind,
         core.index,

@@ -110,7 +110,8 @@ def _transfer(
     flags = _gm_flags(gm) | (Flag.PADDED if padded else 0)
     if moved != size:
         flags |= Flag.TRUNCATED
-    gm_index, oob = _gm_rows(gm, rows, row_bytes, src_pitch if gm is src else dst_pitch)
+    gm_pitch = src_pitch if gm is src else dst_pitch
+    gm_index, oob = _gm_rows(gm, rows, row_bytes, gm_pitch)
     flags |= oob
     local_index = _local_rows(local, rows, row_bytes, dst_pitch if local is dst else src_pitch)
     data = gm.buffer.data
@@ -133,8 +134,8 @@ def _transfer(
         data[gm_index[valid]] = arena[local_index[valid]]
         pipe, src_space, dst_space = "MTE3", local.space, Space.GM
         reads, writes = (local.key,), (_gm_key(gm),)
-    duration = core.cost.gm_copy(row_bytes, rows, gm.addr, gm.buffer.workspace)
-    start = core.issue(pipe, duration, reads, writes)
+    duration = core.cost.gm_copy(gm, rows, row_bytes, gm_pitch, write=gm is dst)
+    start = core.issue(pipe, duration, reads, writes, core.cost.gm_latency_ps)
     core.recorder.copy(
         core.kind,
         core.index,
