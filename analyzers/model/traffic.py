@@ -46,12 +46,15 @@ class TrafficModel:
     @cached_property
     def traffic(self) -> pd.DataFrame:
         """Per GM tensor and direction: tensor, direction, bytes, transfers,
-        distinct_bytes, redundancy (bytes / distinct_bytes), small_transfers (bursts
-        below the chip's efficient burst size), workspace (L2-resident core-to-core
-        workspace: not HBM traffic)."""
+        distinct_bytes (bytes covered at least once per launch, summed over the
+        launches: each launch must read its inputs again, as each decode step
+        re-reads the live KV cache), redundancy (bytes / distinct_bytes),
+        small_transfers (bursts below the chip's efficient burst size), workspace
+        (L2-resident core-to-core workspace: not HBM traffic)."""
         copies = self.gm_transfers
         key = copies["tensor"].astype(np.int64) * 2 + (~copies["read"]).astype(np.int64)
         size = int(key.max()) + 1 if key.size else 0
+        launches = max(1, len(self.launch_model.launches))
         moved = np.bincount(key, weights=copies["bytes"], minlength=size)
         transfers = np.bincount(key, minlength=size)
         small = np.bincount(
@@ -59,13 +62,14 @@ class TrafficModel:
         )
         workspace = np.bincount(key, weights=copies["workspace"], minlength=size) > 0
         distinct = distinct_bytes(
-            key,
+            key * launches + self.launch_of(copies["rows"]),
             copies["gm_addr"],
             copies["bytes"],
             copies["burst_len"],
             copies["burst_count"],
-            size,
+            size * launches,
         )
+        distinct = distinct.reshape(size, launches).sum(axis=1)
         present = np.flatnonzero(transfers)
         names = self.table.labels("tensor")
         return pd.DataFrame(
@@ -80,6 +84,12 @@ class TrafficModel:
                 "workspace": workspace[present],
             }
         )
+
+    def launch_of(self, rows: np.ndarray) -> np.ndarray:
+        """The index of the launch each event row belongs to (0 outside any launch)."""
+        firsts = self.launch_model.launches["first_seq"].to_numpy()
+        seq = self.table.column("seq")[rows]
+        return np.maximum(np.searchsorted(firsts, seq, "right") - 1, 0).astype(np.int64)
 
     @cached_property
     def roofline(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ubscope.analyzers.context import TraceContext
-from ubscope.analyzers.findings import Finding
+from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules.base import Rule
 from ubscope.probe.events import Space
 from ubscope.probe.units import count_cores, format_time_ps
@@ -103,8 +103,26 @@ def gm_address(ctx: TraceContext, rows: np.ndarray) -> np.ndarray:
     return np.where(read, ctx.column("src_addr")[rows], ctx.column("addr")[rows])
 
 
+def bounded_saving_ps(ctx: TraceContext, saved_ps: float) -> float:
+    """A saving on the kernel's critical path is never more than its modelled time."""
+    return max(0.0, min(saved_ps, ctx.modelled_time_ps))
+
+
+def saving_share(ctx: TraceContext, saved_ps: float) -> float:
+    """A saving as a share of the kernel's modelled time (0 without a modelled time)."""
+    modelled = ctx.modelled_time_ps
+    return bounded_saving_ps(ctx, saved_ps) / modelled if modelled else 0.0
+
+
 def gain_text(ctx: TraceContext, saved_ps: float, what: str) -> str | None:
-    """An estimated gain: a saving on the kernel's critical path, so never more than
-    its modelled time."""
-    saved_ps = min(saved_ps, ctx.modelled_time_ps)
+    """Every rule's estimated gain: ``saved_ps``, a saving on the kernel's critical
+    path (cores of a launch run side by side: see ``TraceContext.critical_path_sums``),
+    bounded by the modelled time; None when nothing is saved."""
+    saved_ps = bounded_saving_ps(ctx, saved_ps)
     return f"~{format_time_ps(saved_ps)} {what}" if saved_ps > 0 else None
+
+
+def gain_severity(share: float, min_share: float, severity: Severity) -> Severity:
+    """``severity`` when a finding's saving reaches ``min_share`` of the modelled
+    time; INFO (a measurement, not a cost) below it."""
+    return severity if share >= min_share else Severity.INFO

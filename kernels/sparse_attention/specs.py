@@ -149,12 +149,19 @@ def estimate_cost(params: dict[str, Any], chip: ChipProfile) -> Estimate:
 
 
 def minimal_traffic(params: dict[str, Any]) -> dict[str, int]:
-    """x and the four weights read once, the layer output written once."""
+    """Each of the five launches reads its inputs once and writes its output once:
+    the Q, K and V projections read x and their weight and write q, k and v; the
+    attention core reads q, k and v and writes ctx; the O projection reads ctx and
+    its weight and writes the layer output. (Only a fully fused layer could keep
+    q, k, v and ctx on chip.)"""
     shape = _shape(params)
     activation = shape.tokens * shape.hidden * 2
     variant = _projection_variant(params)
     weight = weight_bytes(shape.hidden, shape.hidden, variant, params["meta_format"])
-    return {"read": activation + len(PROJECTIONS) * weight, "write": activation}
+    launches = len(PROJECTIONS) + 1
+    # every projection reads one activation; the attention core reads three
+    reads = len(PROJECTIONS) * (activation + weight) + 3 * activation
+    return {"read": reads, "write": launches * activation}
 
 
 LLAMA2_13B = {"hidden": 5120, "heads": 40, "seq_len": 8, "batch": 1, "cores": vector_blocks()}

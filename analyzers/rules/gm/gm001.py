@@ -7,8 +7,8 @@ from typing import Any
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules.base import Rule, Threshold, register
-from ubscope.analyzers.rules.gm.transfers import at_bandwidth, transfer_rows
-from ubscope.analyzers.rules.helpers import gain_text
+from ubscope.analyzers.rules.gm.transfers import traffic_saving_ps, transfer_rows
+from ubscope.analyzers.rules.helpers import gain_severity, gain_text, saving_share
 from ubscope.probe.units import format_bytes
 
 
@@ -17,10 +17,14 @@ class RedundantReloads(Rule):
     """The same GM bytes are read more than once.
 
     ## What it does
-    Compares, per GM tensor, bytes read with distinct bytes read, and flags a
-    ratio of at least ``min_redundancy`` when the extra reads reach
-    ``min_extra_bytes``. (Strided transfers count as repeated only when the
-    same transfer repeats exactly: their row pitch is not recorded.)
+    Compares, per GM tensor, bytes read with distinct bytes read within each
+    launch (a launch must read its inputs again: each decode step re-reads the
+    live KV cache), and flags a ratio of at least ``min_redundancy`` when the
+    extra reads reach ``min_extra_bytes``. It warns when dropping the reloads
+    would save at least ``min_gain_share`` of the modelled time (the reloaded
+    bytes at full bandwidth, down to the roofline of the rest); below that it
+    is information. (Strided transfers count as repeated only when the same
+    transfer repeats exactly: their row pitch is not recorded.)
 
     ## Why it matters
     Every reload costs HBM bandwidth; memory-bound kernels run proportionally
@@ -47,6 +51,9 @@ class RedundantReloads(Rule):
             1.5, "bytes read over distinct bytes read, per tensor, from which it is flagged"
         ),
         "min_extra_bytes": Threshold(65536, "smallest number of bytes read again that is flagged"),
+        "min_gain_share": Threshold(
+            0.05, "estimated saving, as a share of the modelled time, from which it is a warning"
+        ),
     }
 
     def check(self, ctx: TraceContext) -> list[Finding]:
@@ -76,13 +83,17 @@ class RedundantReloads(Rule):
                 "redundancy": round(float(row.redundancy), 3),
                 "event_kinds": ["copy"],
             }
+            saved = traffic_saving_ps(ctx, surplus)
             findings.append(
                 self.finding(
                     message,
                     location,
+                    severity=gain_severity(
+                        saving_share(ctx, saved), self.limits["min_gain_share"], self.severity
+                    ),
                     evidence=evidence,
                     suggestion=f"Keep reused tiles of '{row.tensor}' on chip instead of reloading.",
-                    estimated_gain=gain_text(ctx, at_bandwidth(ctx, surplus), "at full bandwidth"),
+                    estimated_gain=gain_text(ctx, saved, "at full bandwidth"),
                 )
             )
         return findings

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules.base import Rule, Threshold, register
-from ubscope.analyzers.rules.gm.transfers import at_bandwidth, transfer_rows
-from ubscope.analyzers.rules.helpers import gain_text
+from ubscope.analyzers.rules.gm.transfers import traffic_saving_ps, transfer_rows
+from ubscope.analyzers.rules.helpers import gain_severity, gain_text, saving_share
 from ubscope.probe.units import format_bytes
 
 
@@ -16,9 +16,12 @@ class TrafficAboveMinimum(Rule):
 
     ## What it does
     Compares HBM bytes read (or written) with the kernel's minimal traffic
-    (each input read once, each output written once; from the trace's
-    metadata) and flags a ratio of at least ``max_ratio``. Core-to-core
-    workspaces (L2-resident) are not counted.
+    (each launch reads its inputs once and writes its outputs once; from the
+    trace's metadata) and flags a ratio of at least ``max_ratio``. It warns
+    when moving only the minimum would save at least ``min_gain_share`` of the
+    modelled time (the surplus at full bandwidth, down to the roofline of the
+    rest); below that it is information. Core-to-core workspaces (L2-resident)
+    are not counted.
 
     ## Why it matters
     Extra traffic is time on memory-bound kernels, and energy always.
@@ -39,6 +42,9 @@ class TrafficAboveMinimum(Rule):
         "max_ratio": Threshold(
             1.25,
             "bytes moved over the kernel's minimal traffic, per direction, from which it is flagged",
+        ),
+        "min_gain_share": Threshold(
+            0.05, "estimated saving, as a share of the modelled time, from which it is a warning"
         ),
     }
 
@@ -68,13 +74,17 @@ class TrafficAboveMinimum(Rule):
                 "ratio": round(ratio, 3),
                 "event_kinds": ["copy"],
             }
+            saved = traffic_saving_ps(ctx, surplus)
             findings.append(
                 self.finding(
                     message,
                     location,
+                    severity=gain_severity(
+                        saving_share(ctx, saved), self.limits["min_gain_share"], self.severity
+                    ),
                     evidence=evidence,
                     suggestion="Read each input once and write each output once (see GM001).",
-                    estimated_gain=gain_text(ctx, at_bandwidth(ctx, surplus), "at full bandwidth"),
+                    estimated_gain=gain_text(ctx, saved, "at full bandwidth"),
                 )
             )
         return findings

@@ -21,3 +21,14 @@ def transfer_rows(ctx: TraceContext, read: bool, tensor: str | None = None) -> n
 def at_bandwidth(ctx: TraceContext, nbytes: float) -> float:
     """Picoseconds to move ``nbytes`` at the chip's full GM bandwidth."""
     return nbytes / ctx.chip.gm_bandwidth * PS_PER_S
+
+
+def traffic_saving_ps(ctx: TraceContext, surplus_bytes: float) -> float:
+    """What moving ``surplus_bytes`` fewer HBM bytes would take off the modelled
+    time: those bytes at full bandwidth, but the kernel cannot get faster than the
+    roofline of the work that remains (its FLOPs at peak, the remaining HBM bytes
+    at full bandwidth), so a compute-bound kernel saves little or nothing."""
+    roof = ctx.roofline
+    compute_ps = roof["flops"] / roof["peak_flops"] * PS_PER_S
+    floor_ps = max(compute_ps, at_bandwidth(ctx, roof["hbm_bytes"] - surplus_bytes))
+    return max(0.0, min(at_bandwidth(ctx, surplus_bytes), ctx.modelled_time_ps - floor_ps))
