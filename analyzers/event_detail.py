@@ -64,6 +64,7 @@ _FIELDS: dict[EventKind, tuple[Callable[[EventTable], Any], tuple[tuple[str, str
         EventTable.pool_resets,
         (("released_bytes", "released", True), ("high_water", "high_water", True)),
     ),
+    EventKind.POOL_INIT: (EventTable.pool_inits, (("size", "size", True),)),
     EventKind.COPY: (
         EventTable.copies,
         (("requested_bytes", "asked", True), ("bytes", "moved", True)),

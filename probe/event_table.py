@@ -135,6 +135,22 @@ class PoolResets:
 
 
 @dataclass(frozen=True)
+class PoolInits:
+    """An allocator's pool, the extent its allocations come from (``pool_init``)."""
+
+    rows: np.ndarray
+    core_kind: np.ndarray  # CoreKind value
+    core: np.ndarray
+    space: np.ndarray  # Space value
+    base: np.ndarray  # byte address of the pool's start
+    size: np.ndarray  # bytes of the pool
+    name: np.ndarray  # pool name (code into labels("name"))
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+
+@dataclass(frozen=True)
 class Copies:
     """Transfers (``copy``): GM<->UB, GM<->L1, L1->L0A/L0B, L0C->GM/UB."""
 
@@ -411,6 +427,18 @@ class EventTable:
             base="addr",
             released_bytes="arg",
             high_water="arg2",
+            name="name",
+        )
+
+    def pool_inits(self) -> PoolInits:
+        return self._decoded(
+            PoolInits,
+            (EventKind.POOL_INIT,),
+            core_kind="core_kind",
+            core="core",
+            space="space",
+            base="addr",
+            size="size",
             name="name",
         )
 

@@ -30,6 +30,7 @@ class EventKind(enum.IntEnum):
     MARK = 11
     QUEUE_INIT = 12
     REDZONE_WRITE = 13
+    POOL_INIT = 14
 
     @property
     def label(self) -> str:

@@ -187,6 +187,23 @@ class Recorder:
                    _NONE, 0, 0, 0, self.intern(name), 0, 0, t_ps, 0, released_bytes,
                    high_water, 0))  # fmt: skip
 
+    def pool_init(
+        self,
+        core_kind: int,
+        core: int,
+        space: int,
+        base: int,
+        size: int,
+        name: str,
+        tag: str,
+        t_ps: int,
+    ) -> None:
+        """An allocator's pool: ``size`` bytes of ``space`` from ``base``, the
+        extent its allocations come from."""
+        s = self.intern
+        self._row((int(EventKind.POOL_INIT), core_kind, core, space, base, size, size, _NONE, 0,
+                   0, 0, s(name), 0, s(tag), t_ps, 0, 0, 0, 0))  # fmt: skip
+
     def copy(
         self,
         core_kind: int,
@@ -385,6 +402,7 @@ RECORDING_CALLS = (
     "free",
     "alloc_fail",
     "pool_reset",
+    "pool_init",
     "copy",
     "compute",
     "kv_page",

@@ -1,9 +1,17 @@
 """Coverage of one group's address range over time: free bytes, the largest free
-block and overlaps, replayed exactly over the group's elementary intervals."""
+block and overlaps, replayed exactly over the group's elementary intervals.
+
+Free space is measured inside the allocator's own pool (its ``pool_init`` extent;
+the whole space where the trace records none), so a small pool is judged on its
+own bytes. The frees of a pool or pipe teardown (TPipe ``Reset``/destruction, a
+bump pool's ``Reset``: one FREE per block, then the POOL_RESET) are replayed one
+at a time but happen at once, so no fragmentation is judged inside them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -12,6 +20,7 @@ from ubscope.analyzers.model.blocks import BlockModel
 from ubscope.analyzers.model.groups import Groups, display_times, gid_of
 from ubscope.analyzers.model.occupancy import OccupancyModel
 from ubscope.probe.event_table import EventTable
+from ubscope.probe.events import EventKind
 
 # The exact replay costs (distinct block boundaries x events) of a group; past
 # these it samples the state instead (see FragmentationModel._replay_sampled).
@@ -30,9 +39,10 @@ class Coverage:
 
     rows: np.ndarray  # event rows, program order
     live_bytes: np.ndarray
-    free_bytes: np.ndarray  # below capacity
+    free_bytes: np.ndarray  # inside the pool's extent
     largest_free: np.ndarray
     max_cover: np.ndarray  # most live blocks covering one byte (2+ = overlap)
+    teardown: np.ndarray  # the event is a free of a pool or pipe teardown
 
 
 def external_fragmentation(free_bytes: np.ndarray, largest_free: np.ndarray) -> np.ndarray:
@@ -64,17 +74,50 @@ class FragmentationModel:
     def _capacity(self, gid: int) -> int:
         return int(self.groups.capacity_by_space[gid % 8])
 
+    def extent(self, gid: int) -> tuple[int, int]:
+        """[start, end) of the memory a group's allocator hands out: the span of
+        its recorded pools (all of them, if several), else the whole capacity."""
+        pools = self.table.pool_inits()
+        mine = self.groups.gid(pools.rows) == gid
+        if not mine.any():
+            return 0, self._capacity(gid)
+        return int(pools.base[mine].min()), int((pools.base + pools.size)[mine].max())
+
+    @cached_property
+    def teardown_rows(self) -> np.ndarray:
+        """Rows of the FREE events that belong to a teardown: on each core, the
+        run of frees that a POOL_RESET closes."""
+        table = self.table
+        rows = table.rows(EventKind.ALLOC, EventKind.FREE, EventKind.POOL_RESET)
+        core = self.groups.gid(rows) // 8
+        order = np.lexsort((rows, core))
+        rows, core, kind = rows[order], core[order], table.column("kind")[rows[order]]
+        count = rows.size
+        is_free = kind == EventKind.FREE
+        # the first event at or after each position that is not a free
+        after = np.minimum.accumulate(np.where(is_free, count, np.arange(count))[::-1])[::-1]
+        closing = np.minimum(after, max(count - 1, 0))
+        closed = (
+            is_free
+            & (after < count)
+            & (kind[closing] == EventKind.POOL_RESET)
+            & (core[closing] == core)
+        )
+        return np.sort(rows[closed])
+
     def _replay(self, gid: int) -> Coverage:
         live = self.occupancy.live
         part = self.occupancy.group_slice(gid)
         rows = live.rows[part]
         capacity = self._capacity(gid)
+        low, high = self.extent(gid)
+        teardown = np.isin(rows, self.teardown_rows)
         addr = self.table.column("addr")[rows]
         end = live.end[part]
         sign = np.sign(live.delta[part]).astype(np.int32)
-        bounds = np.unique(np.concatenate([[0, capacity], addr, end]))
+        bounds = np.unique(np.concatenate([[0, capacity, low, high], addr, end]))
         if bounds.size > _MAX_INTERVALS and bounds.size * rows.size > _MAX_REPLAY_CELLS:
-            return self._replay_sampled(gid, rows, capacity)
+            return self._replay_sampled(gid, rows, (low, high), teardown)
         first = np.searchsorted(bounds, addr)
         last = np.searchsorted(bounds, end)
         count = rows.size
@@ -84,12 +127,13 @@ class FragmentationModel:
         max_cover = np.zeros(count, dtype=np.int32)
         # One pass per elementary address interval (few per group), each over all
         # of the group's events: coverage is the running sum of the signed blocks
-        # spanning the interval; free runs extend across uncovered intervals.
+        # spanning the interval; free runs extend across uncovered intervals of
+        # the pool.
         for index in range(bounds.size - 1):
             spans = (first <= index) & (last > index)
             cover = np.cumsum(np.where(spans, sign, 0), dtype=np.int32)
             np.maximum(max_cover, cover, out=max_cover)
-            if bounds[index + 1] > capacity:
+            if bounds[index] < low or bounds[index + 1] > min(high, capacity):
                 run[:] = 0
                 continue
             width = int(bounds[index + 1] - bounds[index])
@@ -97,9 +141,11 @@ class FragmentationModel:
             free += np.where(empty, width, 0)
             run = np.where(empty, run + width, 0)
             np.maximum(largest, run, out=largest)
-        return Coverage(rows, live.live[part], free, largest, max_cover)
+        return Coverage(rows, live.live[part], free, largest, max_cover, teardown)
 
-    def _replay_sampled(self, gid: int, rows: np.ndarray, capacity: int) -> Coverage:
+    def _replay_sampled(
+        self, gid: int, rows: np.ndarray, extent: tuple[int, int], teardown: np.ndarray
+    ) -> Coverage:
         """The replay for groups with very many distinct block boundaries: the state
         is rebuilt from the live blocks at up to ``_MAX_SAMPLES`` evenly spaced
         events and held until the next sample (overlaps between samples can be missed)."""
@@ -107,6 +153,7 @@ class FragmentationModel:
         mine = np.flatnonzero(blocks.gid == gid)
         alloc, free_row = blocks.alloc_row[mine], blocks.free_row[mine]
         start, end = blocks.addr[mine], blocks.end[mine]
+        low, high = extent[0], min(extent[1], self._capacity(gid))
         picks = np.unique(np.linspace(0, rows.size - 1, min(rows.size, _MAX_SAMPLES)).astype(int))
         free = np.zeros(picks.size, dtype=np.int64)
         largest = np.zeros(picks.size, dtype=np.int64)
@@ -117,13 +164,13 @@ class FragmentationModel:
             lo, hi = start[live][order], end[live][order]
             reach = np.maximum.accumulate(hi) if hi.size else hi
             cover[slot] = 2 if hi.size > 1 and (lo[1:] < reach[:-1]).any() else min(hi.size, 1)
-            edges = np.clip(np.concatenate([[0], reach]), 0, capacity)
-            starts = np.clip(np.concatenate([lo, [capacity]]), 0, capacity)
+            edges = np.clip(np.concatenate([[low], reach]), low, high)
+            starts = np.clip(np.concatenate([lo, [high]]), low, high)
             gaps = np.maximum(starts - np.maximum.accumulate(edges), 0)
             free[slot], largest[slot] = gaps.sum(), gaps.max(initial=0)
         held = np.searchsorted(picks, np.arange(rows.size), "right") - 1
         live_bytes = self.occupancy.live.live[self.occupancy.group_slice(gid)]
-        return Coverage(rows, live_bytes, free[held], largest[held], cover[held])
+        return Coverage(rows, live_bytes, free[held], largest[held], cover[held], teardown)
 
     def fragmentation(self, core_kind: str, core: int, space: str) -> pd.DataFrame:
         """[t_ps, seq, free_bytes, largest_free, external] after every ALLOC/FREE of
@@ -142,11 +189,13 @@ class FragmentationModel:
     def max_external(self, gid: int, min_free_fraction: float) -> tuple[float, int]:
         """Worst external fragmentation of a group over time and the row where it
         happened, counting only states with at least ``min_free_fraction`` of the
-        capacity free (so a nearly full memory does not count as fragmented)."""
+        pool free (so a nearly full pool does not count as fragmented) and none
+        inside a teardown."""
         cover = self.coverage(gid)
-        capacity = self._capacity(gid)
+        low, high = self.extent(gid)
+        judged = (cover.free_bytes >= min_free_fraction * (high - low)) & ~cover.teardown
         external = external_fragmentation(cover.free_bytes, cover.largest_free)
-        external = np.where(cover.free_bytes >= min_free_fraction * capacity, external, 0.0)
+        external = np.where(judged, external, 0.0)
         if not external.size:
             return 0.0, -1
         worst = int(np.argmax(external))

@@ -139,6 +139,10 @@ class FreeListAllocator:
         self.base = base
         self.free_blocks: list[tuple[int, int]] = [(base, self.size)]  # (addr, bytes), by addr
         self._sizes: dict[int, int] = {}
+        # the analysis measures fragmentation over this extent, not the whole space
+        core.recorder.pool_init(
+            core.kind, core.index, self.arena.space, base, self.size, name, core.tag, core.now()
+        )
 
     @property
     def free_bytes(self) -> int:

@@ -3,7 +3,14 @@ hand, and rule selection."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+
+from ubscope.analyzers.api import analyze_trace
+from ubscope.probe.events import EventKind
+from ubscope.probe.memory.pools import FreeListAllocator
+from ubscope.probe.memory.positions import TPosition
+from ubscope.probe.memory.tpipe import TPipe, TQue
 
 KIB = 1024
 
@@ -65,3 +72,45 @@ def test_select_and_ignore_pick_rules(kit):
     trace = s.trace()
     assert set(kit.codes(kit.analyze(trace, select=("FRG",)))) == {"FRG001"}
     assert "FRG001" not in kit.codes(kit.analyze(trace, ignore=("FRG001",)))
+
+
+def test_fragmentation_is_measured_over_the_pools_own_extent(kit):
+    """A 1024 B first-fit pool: four 256 B blocks, the first and third freed.
+
+    Free in the pool: two 256 B holes, 512 B, the largest 256 B, so external
+    fragmentation is 1 - 256/512 = 0.5 (over the whole 192 KiB UB it would be
+    1 - 195,584/196,096 = 0.0026).
+    """
+
+    def body(block):
+        core = block.aiv
+        heap = FreeListAllocator(core, "small_heap", size=1024)
+        tiles = [heap.allocate(128, np.float16, f"t{i}") for i in range(4)]
+        heap.free(tiles[0])
+        heap.free(tiles[2])
+        heap.free(tiles[1])
+        heap.free(tiles[3])
+
+    analysis = analyze_trace(kit.run_device(body))
+    finding = kit.only(analysis, "FRG002")
+    assert finding.evidence["max_external"] == pytest.approx(0.5)
+    assert finding.evidence["free_bytes"] == 512
+    assert finding.evidence["largest_free_bytes"] == 256
+    assert analysis.metrics["fragmentation"]["max_external"] == pytest.approx(0.5)
+
+
+def test_a_pipe_teardown_is_not_fragmentation(kit):
+    """A TPipe holding 32 KiB and 128 KiB of UB (32 KiB left free), destroyed at
+    the end of the kernel: replayed one free at a time, freeing the first block
+    would show two 32 KiB holes (0.5), but the teardown releases both at once."""
+
+    def body(block):
+        pipe = TPipe(block.aiv)
+        pipe.init_buffer(TQue(TPosition.VECIN, name="small"), 1, 32 * KIB)
+        pipe.init_buffer(TQue(TPosition.VECOUT, name="large"), 1, 128 * KIB)
+
+    analysis = analyze_trace(kit.run_device(body))
+    assert "FRG002" not in kit.codes(analysis)
+    assert analysis.metrics["fragmentation"]["max_external"] == 0.0
+    frees = analysis.context.rows(EventKind.FREE)
+    assert np.isin(frees, analysis.context.fragmentation_model.teardown_rows).all()

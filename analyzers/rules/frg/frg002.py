@@ -31,8 +31,12 @@ class ExternalFragmentation(Rule):
     ## What it does
     Reports the worst external fragmentation over time, 1 - largest free block
     / total free bytes, per core and memory (replayed after every allocation
-    and free), when it reaches ``max_external``; judged only while at least
-    ``min_free_fraction`` of the capacity is free.
+    and free), when it reaches ``max_external``. Free bytes are counted inside
+    the allocator's own pool (a free list records its extent; elsewhere the
+    whole memory), judged only while at least ``min_free_fraction`` of the pool
+    is free, and never inside a teardown (a TPipe's Reset or destruction, a
+    bump pool's Reset: the trace lists their frees one by one before the
+    POOL_RESET, but they release everything at once).
 
     ## Why it matters
     A fragmented free list cannot serve large tiles even with plenty of free
@@ -59,7 +63,7 @@ class ExternalFragmentation(Rule):
         ),
         "min_free_fraction": Threshold(
             DEFAULT_MIN_FREE_FRACTION,
-            "fraction of the capacity that must be free for fragmentation to be judged at all",
+            "fraction of the pool that must be free for fragmentation to be judged at all",
         ),
     }
 
