@@ -28,7 +28,7 @@ import psutil
 from ubscope.probe.ascendc.build import build, entry_parameters
 from ubscope.probe.ascendc.tiling import LaunchValues
 from ubscope.probe.chip import ChipProfile
-from ubscope.probe.costmodel import PS_PER_NS, CostModel
+from ubscope.probe.costmodel import PS_PER_NS, CostModel, gm_sharing_cores, launch_overhead_ps
 from ubscope.probe.device import max_blocks
 from ubscope.probe.errors import EmulationError, InputError, ParameterError
 from ubscope.probe.events import FIELD_INDEX, ON_CHIP_SPACES, ROW_WIDTH, CoreKind, EventKind
@@ -37,6 +37,9 @@ from ubscope.probe.recorder import NullRecorder, Recorder
 from ubscope.probe.trace import TraceWriter, new_metadata
 
 _HEADER = struct.Struct("<IIQ")
+# The twin runs every kernel as one vector launch (AIV blocks; AI Cores on a
+# coupled chip).
+LAUNCH_MODE = "vector"
 _STRINGS, _EVENTS, _FAILURE, _END = 1, 2, 3, 4
 # GM parameters the host fills itself when no tensor is given (GET_TILING_DATA
 # reads --tiling values, not these bytes): they point nowhere.
@@ -134,7 +137,7 @@ def _launch_text(
     arrays: Mapping[str, np.ndarray],
     order: list[str],
 ) -> str:
-    cost = CostModel(chip, gm_cores=block_dim)
+    cost = CostModel(chip, gm_sharing_cores(chip, LAUNCH_MODE, block_dim))
     core_kind = CoreKind.AIV if chip.split_cores else CoreKind.AICORE
     spaces = ON_CHIP_SPACES[:1] if chip.split_cores else ON_CHIP_SPACES
     lines = [f"capacity {s.name} {chip.space_capacity(s)}" for s in spaces]
@@ -145,14 +148,22 @@ def _launch_text(
         f"core_kind {int(core_kind)}",
         f"block_dim {block_dim}",
         f"gm_bytes_per_s {cost.gm_bytes_per_s!r}",
+        f"l2_bytes_per_s {chip.l2_rate_per_core * chip.clock_hz!r}",
+        f"gm_bandwidth {chip.gm_bandwidth!r}",
         f"cycle_ps {cost.cycle_ps!r}",
-        f"gm_latency_ps {chip.gm_latency_ns * PS_PER_NS!r}",
+        f"gm_issue_ps {chip.gm_issue_ns * PS_PER_NS!r}",
+        f"gm_latency_ps {cost.gm_latency_ps}",
+        f"launch_ps {launch_overhead_ps(chip, LAUNCH_MODE, block_dim)}",
+        f"l2_bytes {chip.l2_bytes}",
         f"datacopy_unit {chip.datacopy_unit}",
         f"gm_alignment {chip.gm_alignment}",
         f"misaligned_gm_factor {chip.misaligned_gm_factor!r}",
         f"vector_fp16_ops_per_cycle {chip.vector_fp16_ops_per_cycle}",
-        f"cube_flops_per_s {chip.peak_fp16_flops / max(1, chip.cube_cores)!r}",
         f"onchip_latency_ps {chip.onchip_latency_ns * PS_PER_NS!r}",
+    ]
+    lines += [
+        f"cube_cycles_per_fractal {width} {cycles!r}"
+        for width, cycles in cost.cube_cycles_per_fractal.items()
     ]
     lines += [f"onchip_rate {route} {rate}" for route, rate in chip.onchip_rate.items()]
     names = list(arrays)
@@ -230,7 +241,7 @@ def run_ascendc(
     ]
     if problems:
         raise ParameterError(f"{entry}({', '.join(order)}): " + "; ".join(problems))
-    limit = max_blocks(chip, "vector")
+    limit = max_blocks(chip, LAUNCH_MODE)
     if not 1 <= block_dim <= limit:
         raise ParameterError(f"{entry}: block_dim {block_dim} outside 1..{limit} ({chip.name})")
     binary = build(source, entry, tuple(parameters), defines, include_dirs, values.tiling_headers)
@@ -260,7 +271,7 @@ def run_ascendc(
         launch += "".join(f"scalar {order.index(n)} {v}\n" for n, v in scalars.items())
         launch_path.write_text(launch + f"tiling_key {values.tiling_key}\n")
         rss = psutil.Process().memory_info().rss
-        recorder.kernel_begin(entry, block_dim, 0, "vector")
+        recorder.kernel_begin(entry, block_dim, 0, LAUNCH_MODE)
         recorder.host_sample(rss, 0)
         try:
             done = subprocess.run(

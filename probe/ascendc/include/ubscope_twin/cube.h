@@ -26,9 +26,9 @@ constexpr int64_t FRACTAL_BYTES = 512;
 inline int64_t round_up(int64_t value, int64_t unit) { return (value + unit - 1) / unit * unit; }
 
 // Cost-model figures of the cube unit and the on-chip data paths (see
-// ubscope.probe.costmodel.CostModel.cube and onchip_copy), from the launch file.
+// ubscope.probe.costmodel.CostModel.mmad and onchip_copy), from the launch file.
 struct CubeRates {
-    double cube_flops_per_s = 1.0;
+    std::unordered_map<int64_t, double> cycles_per_fractal;  // by input width in bytes
     double onchip_latency_ps = 0.0;
     std::unordered_map<std::string, int64_t> bytes_per_cycle;
 };
@@ -41,8 +41,11 @@ inline CubeRates& cube_rates() {
 // Reads the launch-file keys the cube API uses; false for any other key.
 inline bool read_cube_config(const std::string& key, std::istringstream& fields) {
     CubeRates& rates = cube_rates();
-    if (key == "cube_flops_per_s") {
-        fields >> rates.cube_flops_per_s;
+    if (key == "cube_cycles_per_fractal") {
+        int64_t width = 0;
+        double cycles = 0.0;
+        fields >> width >> cycles;
+        rates.cycles_per_fractal[width] = cycles;
     } else if (key == "onchip_latency_ps") {
         fields >> rates.onchip_latency_ps;
     } else if (key == "onchip_rate") {
@@ -67,8 +70,14 @@ inline int64_t onchip_copy_ps(const char* route, int64_t nbytes) {
     return std::llround(rates.onchip_latency_ps + static_cast<double>(cycles) * runtime().config.cycle_ps);
 }
 
-inline int64_t cube_ps(int64_t flops) {
-    return std::max<int64_t>(1, std::llround(static_cast<double>(flops) / cube_rates().cube_flops_per_s * 1e12));
+// One Mmad of [m, k] x [k, n] with in_bytes-wide inputs, on the whole fractal
+// steps the cube takes: ceil(m/16) x ceil(n/16) x ceil(k/k0), k0 = 32 B of input.
+inline int64_t mmad_ps(int64_t m, int64_t k, int64_t n, int64_t in_bytes) {
+    const int64_t k0 = DATA_BLOCK / in_bytes;
+    const int64_t steps = ((m + FRACTAL_ROWS - 1) / FRACTAL_ROWS) * ((n + FRACTAL_ROWS - 1) / FRACTAL_ROWS) *
+                          ((k + k0 - 1) / k0);
+    const double cycles = static_cast<double>(steps) * cube_rates().cycles_per_fractal[in_bytes];
+    return std::max<int64_t>(1, std::llround(cycles * runtime().config.cycle_ps));
 }
 
 struct Route {
@@ -246,7 +255,7 @@ void Mmad(const LocalTensor<C>& dst, const LocalTensor<A>& fm, const LocalTensor
         }
     }
     const int64_t flops = 2 * m * k * n;
-    const int64_t duration = cube_ps(flops);
+    const int64_t duration = mmad_ps(m, k, n, static_cast<int64_t>(sizeof(A)));
     const std::array<uint64_t, 3> reads{fm.key(), filter.key(), dst.key()};
     const std::array<uint64_t, 1> writes{dst.key()};
     const int64_t start = issue(CUBE, duration,
@@ -320,9 +329,10 @@ void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, const Nd2Nz
         flags |= OUT_OF_BOUNDS;
     }
     const int64_t row_bytes = cols * item, row_count = params.ndNum * rows;
-    const int64_t duration = gm_copy_ps(row_bytes, row_count, gm_addr);
+    const int64_t duration =
+        gm_copy_ps(span.buffer, span.offset, row_count, row_bytes, params.srcDValue * item, false);
     const std::array<uint64_t, 1> reads{gm_key(span.buffer, span.offset)}, writes{dst.key()};
-    const int64_t start = issue(MTE2, duration, reads, writes);
+    const int64_t start = issue(MTE2, duration, reads, writes, rt.config.gm_latency_ps);
     record(COPY, dst.space(), dst.addr(), row_bytes * row_count, row_count * blocks * DATA_BLOCK, GM,
            gm_addr, row_bytes, row_count, dst.name(), buffer.name_id, tag, start, duration, 0, 0, flags);
 }
@@ -406,9 +416,10 @@ void Fixpipe(const GlobalTensor<T>& dst, const LocalTensor<U>& src, const Fixpip
         flags |= MISALIGNED;
     }
     const int64_t moved = m * n * item;
-    const int64_t duration = gm_copy_ps(n * item, m, gm_addr);
+    const int64_t duration =
+        gm_copy_ps(span.buffer, span.offset, m, n * item, static_cast<int64_t>(params.dstStride) * item, true);
     const std::array<uint64_t, 1> reads{src.key()}, writes{gm_key(span.buffer, span.offset)};
-    const int64_t start = issue(FIX, duration, reads, writes);
+    const int64_t start = issue(FIX, duration, reads, writes, rt.config.gm_latency_ps);
     record(COPY, GM, gm_addr, moved, moved, L0C, src.addr(), n * item, m, src.name(), buffer.name_id,
            site(where), start, duration, 0, 0, flags);
 }

@@ -83,10 +83,11 @@ void transfer(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor<T>&
         pipe = MTE3;
         src_space = local.space(), src_addr = local.addr(), dst_space = GM, dst_addr = gm_addr;
     }
-    const int64_t duration = gm_copy_ps(row_bytes, rows, gm_addr);
+    const int64_t duration = gm_copy_ps(span.buffer, span.offset, rows, row_bytes, gm_pitch, !to_local);
     const std::array<uint64_t, 1> gm_keys{gm_dep}, local_keys{local.key()};
-    const int64_t start = to_local ? issue(pipe, duration, gm_keys, local_keys)
-                                   : issue(pipe, duration, local_keys, gm_keys);
+    const int64_t latency = rt.config.gm_latency_ps;
+    const int64_t start = to_local ? issue(pipe, duration, gm_keys, local_keys, latency)
+                                   : issue(pipe, duration, local_keys, gm_keys, latency);
     record(COPY, dst_space, dst_addr, size, moved, src_space, src_addr, row_bytes, rows,
            local.name(), buffer.name_id, tag, start, duration, 0, 0, flags);
 }

@@ -56,8 +56,13 @@ inline std::vector<int64_t> read_config(const char* path) {
         } else if (key == "core_kind") { fields >> c.core_kind;
         } else if (key == "block_dim") { fields >> c.block_dim;
         } else if (key == "gm_bytes_per_s") { fields >> c.gm_bytes_per_s;
+        } else if (key == "l2_bytes_per_s") { fields >> c.l2_bytes_per_s;
+        } else if (key == "gm_bandwidth") { fields >> c.gm_bandwidth;
         } else if (key == "cycle_ps") { fields >> c.cycle_ps;
+        } else if (key == "gm_issue_ps") { fields >> c.gm_issue_ps;
         } else if (key == "gm_latency_ps") { fields >> c.gm_latency_ps;
+        } else if (key == "launch_ps") { fields >> c.launch_ps;
+        } else if (key == "l2_bytes") { fields >> c.l2_bytes;
         } else if (key == "datacopy_unit") { fields >> c.datacopy_unit;
         } else if (key == "gm_alignment") { fields >> c.gm_alignment;
         } else if (key == "misaligned_gm_factor") { fields >> c.misaligned_gm_factor;
@@ -124,9 +129,14 @@ int run_harness(int argc, char** argv, Entry entry) {
     for (int64_t index : args) {
         pointers.push_back(index < 0 ? nullptr : rt.gm[index].host);
     }
+    // Each core starts when the launch overhead has passed; the launch ends
+    // when its slowest core does, but not before its HBM bytes could cross
+    // the chip's bandwidth (ubscope.probe.device.Device.launch).
+    const int64_t begin = rt.config.launch_ps;
+    rt.end_ps = begin;
     for (int64_t block = 0; block < rt.config.block_dim; ++block) {
         rt.block_idx = block;
-        rt.timeline = Timeline{};
+        rt.timeline = Timeline::starting_at(begin);
         for (int64_t space = 0; space < SPACES; ++space) {
             rt.arenas[space].assign(2 * rt.config.capacity[space], 0);
         }
@@ -136,7 +146,8 @@ int run_harness(int argc, char** argv, Entry entry) {
     if (gm) {
         msync(gm, info.st_size, MS_SYNC);
     }
-    rt.log.finish(rt.end_ps);
+    const double roof_ps = static_cast<double>(rt.hbm_bytes) / rt.config.gm_bandwidth * 1e12;
+    rt.log.finish(std::max<int64_t>(rt.end_ps, begin + std::llround(roof_ps)));
     return 0;
 }
 

@@ -48,9 +48,14 @@ struct Config {
     int64_t qbuf_max_len = 64;
     int64_t core_kind = 1;
     int64_t block_dim = 1;
-    double gm_bytes_per_s = 1.0;
+    double gm_bytes_per_s = 1.0;  // one core's HBM rate (its share of the chip's)
+    double l2_bytes_per_s = 1.0;  // one core's L2 rate
+    double gm_bandwidth = 1.0;    // the chip's HBM bytes per second (the roof)
     double cycle_ps = 1.0;
-    double gm_latency_ps = 0.0;
+    double gm_issue_ps = 0.0;
+    int64_t gm_latency_ps = 0;
+    int64_t launch_ps = 0;  // the launch overhead: when the cores start
+    int64_t l2_bytes = 0;
     int64_t datacopy_unit = 32;
     int64_t gm_alignment = 512;
     double misaligned_gm_factor = 1.0;
@@ -156,6 +161,44 @@ struct Timeline {
     std::array<int64_t, PIPES> pipe_free{};
     std::unordered_map<uint64_t, int64_t> ready, last_read;
     int64_t scalar_now = 0;
+    int64_t landed = 0;  // when the last written data has landed
+
+    static Timeline starting_at(int64_t start_ps) {
+        Timeline t;
+        t.pipe_free.fill(start_ps);
+        t.scalar_now = t.landed = start_ps;
+        return t;
+    }
+};
+
+// Which GM bytes are still in L2, as ubscope.probe.costmodel.L2Residency:
+// one stamp per 512 B sector of each buffer, the running count of bytes
+// brought in when it was last touched; resident while fewer than the L2's
+// capacity were brought in since.
+constexpr int64_t L2_SECTOR_BYTES = 512;
+
+struct L2Residency {
+    int64_t brought_in = 0;
+    std::unordered_map<int64_t, std::vector<int64_t>> stamps;  // by GM buffer index
+
+    // Touch ``sectors`` of buffer ``buffer`` (``size`` bytes); how many were resident.
+    int64_t touch(int64_t capacity, int64_t buffer, int64_t size, const std::vector<int64_t>& sectors) {
+        auto found = stamps.find(buffer);
+        if (found == stamps.end()) {
+            const size_t count = static_cast<size_t>((size + L2_SECTOR_BYTES - 1) / L2_SECTOR_BYTES);
+            found = stamps.emplace(buffer, std::vector<int64_t>(count, -(capacity + 1))).first;
+        }
+        std::vector<int64_t>& stamp = found->second;
+        int64_t hits = 0;
+        for (int64_t sector : sectors) {
+            hits += brought_in - stamp[static_cast<size_t>(sector)] < capacity;
+        }
+        brought_in += (static_cast<int64_t>(sectors.size()) - hits) * L2_SECTOR_BYTES;
+        for (int64_t sector : sectors) {
+            stamp[static_cast<size_t>(sector)] = brought_in;
+        }
+        return hits;
+    }
 };
 
 struct SiteHash {
@@ -174,9 +217,10 @@ struct Runtime {
     std::unordered_map<const char*, int64_t> literals;
     std::array<std::vector<uint8_t>, SPACES> arenas;  // capacity + red zone of the same size
     Timeline timeline;
+    L2Residency l2;
+    int64_t hbm_bytes = 0;  // the launch's GM bytes to or from HBM (its roof)
     int64_t block_idx = 0;
     int64_t end_ps = 0;
-    int64_t launch_ps = 0;
 };
 
 inline Runtime& runtime() {
@@ -241,26 +285,61 @@ inline void record(Kind kind, int64_t space, int64_t addr, int64_t size, int64_t
 }
 
 // -- the cost model (ubscope.probe.costmodel.CostModel) ------------------------
-inline int64_t gm_copy_ps(int64_t burst_len, int64_t burst_count, int64_t gm_addr) {
-    const Config& c = runtime().config;
-    const int64_t unit = c.datacopy_unit;
-    const double charged = static_cast<double>(burst_count * ((burst_len + unit - 1) / unit * unit));
-    double bandwidth = c.gm_bytes_per_s;
-    if (gm_addr % c.gm_alignment) {
-        bandwidth *= c.misaligned_gm_factor;
+// The L2 sectors of a ``size``-byte buffer that ``rows`` bursts of ``row_bytes``,
+// ``pitch`` bytes apart from byte ``offset``, touch (sorted, clipped to the buffer).
+inline std::vector<int64_t> copy_sectors(int64_t offset, int64_t rows, int64_t row_bytes, int64_t pitch,
+                                         int64_t size) {
+    std::vector<int64_t> sectors;
+    const int64_t limit = (size + L2_SECTOR_BYTES - 1) / L2_SECTOR_BYTES;
+    for (int64_t row = 0; row < rows && row_bytes > 0; ++row) {
+        const int64_t start = offset + row * pitch;
+        const int64_t last = std::min(limit - 1, (start + row_bytes - 1) / L2_SECTOR_BYTES);
+        for (int64_t sector = std::max<int64_t>(0, start / L2_SECTOR_BYTES); sector <= last; ++sector) {
+            sectors.push_back(sector);
+        }
     }
-    return std::llround(c.gm_latency_ps + charged / bandwidth * 1e12);
+    std::sort(sectors.begin(), sectors.end());
+    sectors.erase(std::unique(sectors.begin(), sectors.end()), sectors.end());
+    return sectors;
+}
+
+// MTE pipe time of a copy of ``rows`` bursts of ``row_bytes`` (each rounded up
+// to the DataCopy unit), ``pitch`` bytes apart from ``offset`` in GM buffer
+// ``buffer``: the issue cost, HBM bytes at the core's HBM rate, L2-resident
+// bytes of a read at its L2 rate, slower when the address is off 512 B. Its
+// data lands ``gm_latency_ps`` later (see issue).
+inline int64_t gm_copy_ps(int64_t buffer, int64_t offset, int64_t rows, int64_t row_bytes, int64_t pitch,
+                          bool write) {
+    Runtime& rt = runtime();
+    const Config& c = rt.config;
+    const int64_t unit = c.datacopy_unit;
+    const double charged = static_cast<double>(rows * ((row_bytes + unit - 1) / unit * unit));
+    const GmBuffer& gm = rt.gm[static_cast<size_t>(buffer)];
+    const std::vector<int64_t> sectors = copy_sectors(offset, rows, row_bytes, pitch, gm.size);
+    const int64_t resident = rt.l2.touch(c.l2_bytes, buffer, gm.size, sectors);
+    // Writes go back to HBM in the end; reads of resident sectors do not.
+    const double hit = write || sectors.empty()
+                           ? 0.0
+                           : charged * static_cast<double>(resident) / static_cast<double>(sectors.size());
+    rt.hbm_bytes += std::llround(charged - hit);
+    double seconds = (charged - hit) / c.gm_bytes_per_s + hit / c.l2_bytes_per_s;
+    if ((gm.addr + offset) % c.gm_alignment) {
+        seconds /= c.misaligned_gm_factor;
+    }
+    return std::llround(c.gm_issue_ps + seconds * 1e12);
 }
 
 inline int64_t vector_ps(int64_t elements, int64_t element_bytes, int64_t ops_per_element) {
     const Config& c = runtime().config;
-    const int64_t lanes = c.vector_fp16_ops_per_cycle * 2 / std::max<int64_t>(2, element_bytes);
+    const int64_t lanes = std::max<int64_t>(1, c.vector_fp16_ops_per_cycle * 2 / std::max<int64_t>(1, element_bytes));
     const int64_t cycles = std::max<int64_t>(1, (elements * ops_per_element + lanes - 1) / lanes);
     return std::llround(static_cast<double>(cycles) * c.cycle_ps);
 }
 
+// Schedule an operation that occupies ``pipe`` for ``duration`` and whose
+// results are ready ``latency`` after that; returns its start time.
 template <class Reads, class Writes>
-int64_t issue(Pipe pipe, int64_t duration, const Reads& reads, const Writes& writes) {
+int64_t issue(Pipe pipe, int64_t duration, const Reads& reads, const Writes& writes, int64_t latency = 0) {
     Runtime& rt = runtime();
     Timeline& t = rt.timeline;
     int64_t start = std::max(t.pipe_free[pipe], t.scalar_now);
@@ -280,11 +359,15 @@ int64_t issue(Pipe pipe, int64_t duration, const Reads& reads, const Writes& wri
         int64_t& last = t.last_read[key];
         last = std::max(last, end);
     }
+    const int64_t landed = end + latency;
     for (uint64_t key : writes) {
-        t.ready[key] = end;
+        t.ready[key] = landed;
         if (key >> 63) {
-            rt.shared_ready[key] = end;
+            rt.shared_ready[key] = landed;
         }
+    }
+    if (std::begin(writes) != std::end(writes)) {
+        t.landed = std::max(t.landed, landed);
     }
     return start;
 }
@@ -312,9 +395,10 @@ inline int64_t release(uint64_t key) {
     return used ? used : t.scalar_now;
 }
 
+// When the core is done: its pipes are idle and its writes have landed.
 inline int64_t timeline_end() {
     const Timeline& t = runtime().timeline;
-    int64_t end = 0;
+    int64_t end = t.landed;
     for (int64_t free_at : t.pipe_free) {
         end = std::max(end, free_at);
     }
