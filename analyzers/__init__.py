@@ -40,6 +40,11 @@ if TYPE_CHECKING:
     )
     from ubscope.analyzers.config import Config, discover_config, load_config
     from ubscope.analyzers.context import TraceContext
+    from ubscope.analyzers.device_fault import (
+        NUMERICS_NOT_MEANINGFUL,
+        OUTPUT_NOT_MEANINGFUL,
+        DeviceFault,
+    )
     from ubscope.analyzers.event_detail import EventField, event_fields
     from ubscope.analyzers.event_filter import (
         FILTER_HELP,
@@ -111,6 +116,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     ),
     "config": ("Config", "discover_config", "load_config"),
     "context": ("TraceContext",),
+    "device_fault": ("NUMERICS_NOT_MEANINGFUL", "OUTPUT_NOT_MEANINGFUL", "DeviceFault"),
     "event_detail": ("EventField", "event_fields"),
     "event_filter": ("FILTER_HELP", "EventFilter", "filter_rows", "parse_event_filter"),
     "findings": ("Finding", "Location", "Severity"),

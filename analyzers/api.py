@@ -18,6 +18,7 @@ import pyarrow as pa
 from ubscope.analyzers.config import Config
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.correlate import correlate
+from ubscope.analyzers.device_fault import DeviceFault, device_fault_of
 from ubscope.analyzers.engine import run_rules
 from ubscope.analyzers.findings import Finding
 from ubscope.analyzers.metrics import build_metrics
@@ -43,6 +44,9 @@ class Analysis:
     context: TraceContext | None = None
     warnings: list[str] = field(default_factory=list)
     config: Config = field(default_factory=Config)
+    # The run wrote past on-chip capacity: it would fault on the device and its
+    # numerics mean nothing (None: it stayed inside capacity).
+    device_fault: DeviceFault | None = None
 
 
 def quietly(read: Callable[[], T]) -> T:
@@ -91,6 +95,7 @@ def analyze_trace(
         context=context,
         warnings=notes,
         config=config,
+        device_fault=device_fault_of(trace),
     )
 
 

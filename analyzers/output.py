@@ -18,6 +18,7 @@ from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
 from ubscope.analyzers.api import Analysis
+from ubscope.analyzers.device_fault import OUTPUT_NOT_MEANINGFUL
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules import load_rules
 from ubscope.probe.text import printable_path
@@ -142,11 +143,23 @@ def _summary(analysis: Analysis) -> Text:
     return text
 
 
+def _device_fault(analysis: Analysis) -> Text | None:
+    """The headline of a run that would fault on the device, or None."""
+    fault = analysis.device_fault
+    if fault is None:
+        return None
+    return Text(f"{fault.describe()} ({OUTPUT_NOT_MEANINGFUL})", style="bold red")
+
+
 def render_text(analysis: Analysis, console: Console) -> None:
-    """The terminal report: inputs, warnings, findings grouped by severity, summary."""
+    """The terminal report: inputs, the device fault, warnings, findings grouped
+    by severity, summary."""
     console.print(_headline(analysis))
     for input_line in _inputs(analysis):
         console.print(input_line)
+    fault = _device_fault(analysis)
+    if fault is not None:
+        console.print(fault)
     for warning in analysis.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
     for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
@@ -178,10 +191,19 @@ def to_json(analysis: Analysis) -> dict[str, Any]:
             {"tool": r.tool, "path": r.path, "findings": len(r.findings), "warnings": r.warnings}
             for r in analysis.vendor
         ],
+        "device_fault": _device_fault_json(analysis),
         "warnings": list(analysis.warnings),
         "findings": [finding.to_dict() for finding in analysis.findings],
         "metrics": analysis.metrics,
     }
+
+
+def _device_fault_json(analysis: Analysis) -> dict[str, Any] | None:
+    """The first write past on-chip capacity and the sentence that says so (null: none)."""
+    fault = analysis.device_fault
+    if fault is None:
+        return None
+    return {**fault.to_metadata(), "message": f"{fault.describe()} ({OUTPUT_NOT_MEANINGFUL})"}
 
 
 # -- SARIF -----------------------------------------------------------------------------
@@ -309,7 +331,11 @@ def to_sarif(analysis: Analysis) -> dict[str, Any]:
                 },
                 "artifacts": [{"location": {"uri": _uri(path)}} for path in artifacts],
                 "results": results,
-                "properties": {"metrics": analysis.metrics, "warnings": analysis.warnings},
+                "properties": {
+                    "metrics": analysis.metrics,
+                    "warnings": analysis.warnings,
+                    "deviceFault": _device_fault_json(analysis),
+                },
             }
         ],
     }

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import Device
+from ubscope.probe.device_fault import DeviceFault
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.estimate import Estimate
 from ubscope.probe.kernel_spec import KernelResult, KernelSpec
@@ -46,6 +47,8 @@ class RunOutcome:
     trace_path: Path | None
     events: int
     duration_ps: int
+    # A write past on-chip capacity: the device would have faulted, the numerics mean nothing.
+    device_fault: DeviceFault | None = None
 
 
 def run_kernel(
@@ -86,6 +89,8 @@ def run_kernel(
             ) from None
         finally:
             recorder.flush()
+        if isinstance(writer, TraceWriter):
+            writer.close(recorder.final_metadata())
     return RunOutcome(
         spec,
         params,
@@ -93,6 +98,7 @@ def run_kernel(
         Path(output) if output else None,
         recorder.event_count,
         device.clock_ps,
+        recorder.device_fault,
     )
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from ubscope.probe.device_fault import METADATA_FIELD, DeviceFault
 from ubscope.probe.events import (
     ENUM_COLUMNS,
     EVENT_SCHEMA,
+    FIELD_INDEX,
     ROW_FIELDS,
     ROW_WIDTH,
     STRING_COLUMNS,
@@ -32,6 +35,7 @@ from ubscope.probe.validate import row_problems
 _KERNEL_BEGIN, _KERNEL_END, _ALLOC, _FREE, _ALLOC_FAIL, _POOL_RESET, _COPY, _COMPUTE = range(8)
 _KV_PAGE_ALLOC, _KV_PAGE_FREE, _HOST_SAMPLE, _MARK, _QUEUE_INIT, _REDZONE_WRITE = range(8, 14)
 assert _REDZONE_WRITE == EventKind.REDZONE_WRITE and _COPY == EventKind.COPY
+_CORE_KIND_LABELS, _SPACE_LABELS = enum_labels(CoreKind), enum_labels(Space)
 _NONE = int(Space.NONE)
 _HOST = int(CoreKind.HOST)
 _ENUM_DICTIONARIES = {col: pa.array(enum_labels(cls)) for col, cls in ENUM_COLUMNS.items()}
@@ -71,6 +75,9 @@ class Recorder:
         self._strings = _StringTable()
         self._next_seq = 0
         self.closed = False
+        # The first red-zone write (a row) and how many there were: a device would have faulted.
+        self._first_fault: tuple[int, ...] | None = None
+        self._faults = 0
 
     # -- strings ---------------------------------------------------------
     def intern(self, text: str) -> int:
@@ -323,8 +330,10 @@ class Recorder:
     ) -> None:
         """A write of ``nbytes`` at ``addr`` of which ``past_capacity`` bytes lie
         beyond the space's capacity (in the red zone)."""
-        self._row((_REDZONE_WRITE, core_kind, core, space, addr, nbytes, past_capacity,
-                   _NONE, 0, 0, 0, 0, 0, self.intern(tag), t_ps, 0, 0, 0, 8))  # fmt: skip
+        row = (_REDZONE_WRITE, core_kind, core, space, addr, nbytes, past_capacity,
+               _NONE, 0, 0, 0, 0, 0, self.intern(tag), t_ps, 0, 0, 0, 8)  # fmt: skip
+        self._row(row)
+        self._note_faults(row, 1)
 
     def extend(self, rows: np.ndarray) -> None:
         """Append whole rows recorded elsewhere (an ``(n, ROW_WIDTH)`` int64
@@ -332,12 +341,47 @@ class Recorder:
         flush validates their values like those of every other call."""
         if not isinstance(rows, np.ndarray) or rows.ndim != 2 or rows.shape[1] != ROW_WIDTH:
             raise ValueError(f"extend: expected an (n, {ROW_WIDTH}) array of event rows")
+        redzone = rows[:, FIELD_INDEX["kind"]] == _REDZONE_WRITE
+        if redzone.any():
+            first = rows[int(np.argmax(redzone))]
+            self._note_faults(tuple(int(value) for value in first), int(redzone.sum()))
         step = self._batch_ints // ROW_WIDTH
         for begin in range(0, rows.shape[0], step):
             chunk = np.ascontiguousarray(rows[begin : begin + step], np.int64)
             self._rows.frombytes(chunk.tobytes())
             if len(self._rows) >= self._batch_ints:
                 self.flush()
+
+    # -- the device fault ------------------------------------------------
+    def _note_faults(self, first: tuple[int, ...], count: int) -> None:
+        if self._first_fault is None:
+            self._first_fault = first
+        self._faults += count
+
+    @property
+    def device_fault(self) -> DeviceFault | None:
+        """The run's first red-zone write (where a device would have faulted), or None."""
+        if self._first_fault is None:
+            return None
+        row = dict(zip(ROW_FIELDS, self._first_fault, strict=True))
+        strings = self._strings.strings
+        return DeviceFault(
+            core_kind=_CORE_KIND_LABELS[row["core_kind"]],
+            core=row["core"],
+            space=_SPACE_LABELS[row["space"]],
+            addr=row["addr"],
+            nbytes=row["size"],
+            past_capacity=row["aligned_size"],
+            tag=strings[row["tag"]] if 0 <= row["tag"] < len(strings) else "",
+            t_ps=row["start_ps"],
+            writes=self._faults,
+        )
+
+    def final_metadata(self) -> dict[str, Any]:
+        """What the trace's metadata gains when the recording finished
+        (``TraceWriter.close``): the device fault, when there was one."""
+        fault = self.device_fault
+        return {} if fault is None else {METADATA_FIELD: fault.to_metadata()}
 
     # -- batching --------------------------------------------------------
     @property

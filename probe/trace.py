@@ -3,7 +3,9 @@
 The schema's metadata (key ``ubscope``) holds one JSON object: schema version,
 ubscope version, chip profile, kernel name and parameters, host info, command
 line and start time. Events follow in record batches written while the kernel
-runs, so a killed process leaves every completed batch readable. The reader
+runs, so a killed process leaves every completed batch readable. What is known
+only when the recording finished (the device fault) travels in the custom
+metadata of a last, empty batch; the reader adds it to the metadata. The reader
 returns pandas DataFrames; it is the one reader every view stands on.
 """
 
@@ -26,6 +28,8 @@ import psutil
 import pyarrow as pa
 
 from ubscope.probe.chip import ChipProfile
+from ubscope.probe.device_fault import METADATA_FIELD as DEVICE_FAULT_FIELD
+from ubscope.probe.device_fault import DeviceFault
 from ubscope.probe.errors import (
     InputError,
     Terminated,
@@ -45,6 +49,10 @@ from ubscope.probe.version import __version__
 METADATA_KEY = b"ubscope"
 # Custom metadata of the last (empty) batch of a trace whose recording stopped early.
 TRUNCATION_KEY = b"ubscope.truncated"
+# Custom metadata of the last (empty) batch of a finished recording: a JSON object
+# of the metadata fields known only then (FINAL_FIELDS).
+FINAL_KEY = b"ubscope.final"
+FINAL_FIELDS = (DEVICE_FAULT_FIELD,)
 TRACE_SUFFIX = ".ubtrace"
 _WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd", emit_dictionary_deltas=True)
 # An Arrow IPC stream starts with the continuation marker of its schema message
@@ -126,25 +134,28 @@ class TraceWriter:
         self._output.discard()
         raise write_error(self.path, exc) from None
 
-    def _send(self, batch: pa.RecordBatch, reason: str | None = None) -> None:
-        custom = {TRUNCATION_KEY: reason.encode("utf-8")} if reason is not None else None
+    def _send(self, batch: pa.RecordBatch, custom: dict[bytes, bytes] | None = None) -> None:
         try:
             self._writer.write_batch(batch, custom_metadata=custom)
             self._output.handle.flush()
         except OSError as exc:
             self._fail(exc)
-        # The reason travels in an empty batch sharing the last batch's dictionaries.
+        # A reason or final metadata travels in an empty batch sharing the last
+        # batch's dictionaries.
         self._empty = batch.slice(0, 0)
 
     def write(self, batch: pa.RecordBatch) -> None:
         self._send(batch)
         self.events_written += batch.num_rows
 
-    def close(self) -> None:
-        """The recording finished: write the end-of-stream marker (a trace
+    def close(self, final_metadata: Mapping[str, Any] | None = None) -> None:
+        """The recording finished: write ``final_metadata`` (fields known only
+        now, from ``Recorder.final_metadata``), the end-of-stream marker (a trace
         without it is 'truncated') and move the file to ``path``."""
         if self._finished:
             return
+        if final_metadata:
+            self._send(self._empty, {FINAL_KEY: json.dumps(dict(final_metadata)).encode("utf-8")})
         self._finished = True
         try:
             self._writer.close()
@@ -157,7 +168,7 @@ class TraceWriter:
         truncated because of ``reason``, without an end-of-stream marker."""
         if self._finished:
             return
-        self._send(self._empty, reason=" ".join(reason.split()))
+        self._send(self._empty, {TRUNCATION_KEY: " ".join(reason.split()).encode("utf-8")})
         self._finished = True
         self._output.commit()
 
@@ -176,6 +187,26 @@ def stop_reasons(custom: pa.KeyValueMetadata | None) -> list[str]:
     if custom is None or TRUNCATION_KEY not in custom:
         return []
     return [printable(custom[TRUNCATION_KEY].decode("utf-8", "replace"))]
+
+
+def final_metadata(path: Path, custom: pa.KeyValueMetadata | None) -> dict[str, Any]:
+    """The fields :meth:`TraceWriter.close` left in a batch's custom metadata,
+    checked: a hand-edited or foreign value is a :class:`TraceError`."""
+    if custom is None or FINAL_KEY not in custom:
+        return {}
+    try:
+        final = json.loads(custom[FINAL_KEY])
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError):
+        raise TraceError(path, "the metadata written at the end of the trace is not JSON") from None
+    if not isinstance(final, dict):
+        raise TraceError(path, "the metadata written at the end of the trace is not an object")
+    fields = {key: value for key, value in final.items() if key in FINAL_FIELDS}
+    if DEVICE_FAULT_FIELD in fields:
+        try:
+            DeviceFault.from_metadata(fields[DEVICE_FAULT_FIELD])
+        except ValueError as exc:
+            raise TraceError(path, f"metadata {DEVICE_FAULT_FIELD} {exc}") from None
+    return printable_tree(fields)
 
 
 def stop_reason(exc: BaseException) -> str:
@@ -215,6 +246,13 @@ class Trace:
     @property
     def event_count(self) -> int:
         return len(self.events)
+
+    @property
+    def device_fault(self) -> DeviceFault | None:
+        """The first write past on-chip capacity, where the device would have
+        faulted (None: none, or a trace recorded before ubscope noted it)."""
+        fault = self.meta.get(DEVICE_FAULT_FIELD)
+        return DeviceFault.from_metadata(fault) if fault is not None else None
 
     @cached_property
     def table(self) -> EventTable:
@@ -306,6 +344,7 @@ def read_trace(
         batch_rows, stop = claimed_batches(path)
         decoder = BatchDecoder(path, columns, sum(batch_rows))
         reasons: list[str] = []  # why the recording stopped, if it said so
+        final: dict[str, Any] = {}
         for _ in batch_rows:
             try:
                 batch, custom = reader.read_next_batch_with_custom_metadata()
@@ -314,11 +353,13 @@ def read_trace(
                 stop = str(exc) or "the stream ended early"
                 break
             reasons += stop_reasons(custom)
+            final.update(final_metadata(path, custom))
         if stop is not None:
             problems.append(f"truncated after {decoder.rows} events: {stop}")
         problems += reasons
         if not problems and not _ends_with_marker(handle):
             problems.append("the end-of-stream marker is missing")
+    meta.update(final)
     complete = not problems
     if not complete:
         message = (
@@ -375,6 +416,7 @@ def trace_summary(trace: Trace, modelled_time_ps: int) -> dict[str, Any]:
     return {
         "file": printable_path(trace.path),
         "state": "complete" if trace.complete else f"truncated ({'; '.join(trace.problems)})",
+        "device_fault": trace.device_fault.describe() if trace.device_fault else "none",
         "schema_version": meta.get("schema_version"),
         "ubscope_version": meta.get("ubscope_version"),
         "chip": meta.get("chip", {}).get("name"),

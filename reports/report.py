@@ -27,6 +27,7 @@ from ubscope.reports.style import share_y_range
 from ubscope.reports.tables import (
     ChartLinks,
     comparison_verdict_html,
+    device_fault_html,
     finding_changes_html,
     findings_table,
     header_html,
@@ -180,8 +181,14 @@ def _side_by_side(cells: list[str]) -> str:
 
 
 def _verdict(shown: list[Shown], comparison: Comparison | None) -> Section:
-    """Whether there is a problem, the finding counts, and (comparing) what changed."""
-    cells = [side.heading() + verdict_html(side.analysis.findings) for side in shown]
+    """Whether the run would fault on the device, whether there is a problem, the
+    finding counts, and (comparing) what changed."""
+    cells = [
+        side.heading()
+        + device_fault_html(side.analysis.device_fault)
+        + verdict_html(side.analysis.findings)
+        for side in shown
+    ]
     section = Section("verdict", "Verdict", [_side_by_side(cells)])
     if comparison is not None:
         section.parts.append(comparison_verdict_html(comparison))

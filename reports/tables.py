@@ -13,9 +13,11 @@ from typing import Any
 
 from ubscope.analyzers import (
     LEGEND,
+    OUTPUT_NOT_MEANINGFUL,
     REGISTRY,
     SEVERITY_NAMES,
     Comparison,
+    DeviceFault,
     Finding,
     FindingChanges,
     MetricDelta,
@@ -238,6 +240,15 @@ def verdict_html(findings: Sequence[Finding]) -> str:
         state, line = "ok", f"No problem found ({listed})."
     cards = "".join(_card(f"{name} findings", str(count)) for name, count in counts.items())
     return f'<p class="verdict {state}">{text(line)}</p><div class="cards">{cards}</div>'
+
+
+def device_fault_html(fault: DeviceFault | None) -> str:
+    """A run that would fault on the device says so above its verdict (nothing otherwise)."""
+    if fault is None:
+        return ""
+    sentence = f"{fault.describe()} ({OUTPUT_NOT_MEANINGFUL})."
+    line = sentence[:1].upper() + sentence[1:]
+    return f'<p class="verdict bad">{text(line)}</p>'
 
 
 def comparison_verdict_html(comparison: Comparison) -> str:

@@ -62,10 +62,16 @@ class ProfileScreen(Screen):
         self.state: ProfileState | None = None
         self.current = 0
 
-    def compose(self) -> ComposeResult:
+    def _header(self, analysis: Analysis | None) -> Text:
+        """The source; once the analysis says so, that the run would fault on the device."""
         header = Text("ubscope ", style="bold")
         header.append_text(literal(self.source))
-        yield Static(header, id="profile-header")
+        if analysis is not None and analysis.device_fault is not None:
+            header.append("  ⚠ would fault on the device", style="bold red")
+        return header
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._header(None), id="profile-header")
         yield ViewBar([(v.title, v.short) for v in VIEWS], id="view-bar")
         with ContentSwitcher(id="views", initial="pending"):
             with Vertical(id="pending"):
@@ -93,6 +99,7 @@ class ProfileScreen(Screen):
         if not self._composed or self.state is not None:
             return
         self.state = ProfileState(analysis, compare)
+        self.query_one("#profile-header", Static).update(self._header(analysis))
         self.call_later(self._install_views, analysis, compare)
 
     async def _install_views(self, analysis: Analysis, compare: Analysis | None) -> None:

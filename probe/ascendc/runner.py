@@ -30,6 +30,7 @@ from ubscope.probe.ascendc.tiling import LaunchValues
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.costmodel import PS_PER_NS, CostModel, gm_sharing_cores, launch_overhead_ps
 from ubscope.probe.device import max_blocks
+from ubscope.probe.device_fault import DeviceFault
 from ubscope.probe.errors import EmulationError, InputError, ParameterError
 from ubscope.probe.events import FIELD_INDEX, ON_CHIP_SPACES, ROW_WIDTH, CoreKind, EventKind
 from ubscope.probe.memory.gm import GM_BASE
@@ -49,11 +50,13 @@ _INIT_BUFFER = re.compile(r"InitBuffer\s*\(\s*([\w.\->\[\]]+)\s*,")
 
 @dataclass
 class TwinRun:
-    """What a twin run produced: outputs by name, events, modelled duration."""
+    """What a twin run produced: outputs by name, events, modelled duration, and
+    where it wrote past on-chip capacity (the device would have faulted)."""
 
     outputs: dict[str, np.ndarray]
     events: int
     duration_ps: int
+    device_fault: DeviceFault | None = None
 
 
 @dataclass
@@ -287,10 +290,12 @@ def run_ascendc(
             recorder.kernel_end(entry, log.end_ps, log.end_ps)
         finally:
             recorder.flush()
+        if isinstance(writer, TraceWriter):
+            writer.close(recorder.final_metadata())
         result = np.fromfile(gm_path, dtype=np.uint8)
     finals = {}
     for name, initial in outputs.items():
         offset = placed[name][0]
         chunk = result[offset : offset + initial.nbytes]
         finals[name] = chunk.view(initial.dtype).reshape(initial.shape).copy()
-    return TwinRun(finals, recorder.event_count, log.end_ps)
+    return TwinRun(finals, recorder.event_count, log.end_ps, recorder.device_fault)

@@ -113,7 +113,8 @@ def test_pool_overflow_plant_is_flagged_where_it_writes_past_ub(tmp_path: Path, 
     tensors.append(f"--output=y=float16:{n}")
     defines = [f"-DPOOL_DEMO_N={n}", f"-DPOOL_DEMO_TILE={tile}", "-DUBSCOPE_PLANT_OVERFLOW"]
     rc = main(["run", str(POOL), "--block-dim", str(BLOCKS), *tensors, *defines, "-o", str(trace)])
-    assert rc == 0
+    # exit 1: the run would fault on the device, as the CPU-debug build aborts there
+    assert rc == 1
     capsys.readouterr()
     assert main(["analyze", str(trace)]) == 1
     assert call_site(POOL, "DataCopy(xLocal") in capsys.readouterr().out

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ubscope.analyzers import Analysis
+from ubscope.analyzers import OUTPUT_NOT_MEANINGFUL, Analysis
 from ubscope.probe.events import ON_CHIP_SPACES
 from ubscope.probe.units import format_bytes, format_rate, format_time_ps, plural
 from ubscope.tui.text import literal, percent
@@ -86,6 +86,10 @@ class OverviewView(View):
     def _run(self, meta: dict[str, Any], metrics: dict[str, Any], analysis: Analysis) -> Text:
         ctx = self.state.ctx
         text = run_summary(meta, ctx.launched_blocks if ctx is not None else None)
+        if analysis.device_fault is not None:
+            text.append(
+                f"\n{analysis.device_fault.describe()} ({OUTPUT_NOT_MEANINGFUL})", style="bold red"
+            )
         text.append(f"\nmodelled time {format_time_ps(metrics.get('modelled_time_ps', 0))}")
         if ctx is not None:
             text.append(f"  ·  {len(ctx.events):,} events")

@@ -8,7 +8,14 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ubscope.analyzers import Analysis, Finding, Severity, analyze_path, finding_headline
+from ubscope.analyzers import (
+    NUMERICS_NOT_MEANINGFUL,
+    Analysis,
+    Finding,
+    Severity,
+    analyze_path,
+    finding_headline,
+)
 from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.demo_set import DEMO_RUNS, DemoRun
@@ -22,6 +29,9 @@ from ubscope.tui import tui_command
 ORDER = 10
 # The report shows the planted UB overflow next to the same kernel when healthy.
 REPORT_PAIR = ("int4_gemm_ub_overflow", "int4_gemm_healthy")
+# The numerics cell of a run that would fault on the device: short enough for the
+# table to fit 80 columns; the caption says what it means.
+FAULT_CELL = "FAULT"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -43,13 +53,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.set_defaults(handler=_demo)
 
 
+def _numerics(outcome_ok: bool, analysis: Analysis) -> Text:
+    """The output against the reference; not meaningful for a run that would
+    fault on the device, whatever the comparison said."""
+    if analysis.device_fault is not None:
+        return Text(FAULT_CELL, style="red")
+    return Text("ok" if outcome_ok else "WRONG", style="green" if outcome_ok else "red")
+
+
 def _row(label: str, outcome_ok: bool, analysis: Analysis) -> list[Text]:
     metrics = analysis.metrics
     counts = metrics["findings"]
     style = "red" if counts["error"] else ("yellow" if counts["warning"] else "green")
     return [
         Text(label),
-        Text("ok" if outcome_ok else "WRONG", style="green" if outcome_ok else "red"),
+        _numerics(outcome_ok, analysis),
         Text(format_time_ps(metrics["modelled_time_ps"])),
         Text(format_bytes(metrics["peak_bytes"].get("UB", 0))),
         Text(f"{metrics['gm']['ratio_to_minimum']:.2f}x"),
@@ -79,6 +97,8 @@ def _print_problems(analyses: dict[str, Analysis]) -> None:
         style = "bold red" if problems[0].severity == Severity.ERROR else "bold yellow"
         codes = ", ".join(dict.fromkeys(f.code for f in problems))
         out.print(f"\n{run.label}: {codes}", markup=False, style=style)
+        if analysis.device_fault is not None:
+            out.print(f"  {analysis.device_fault.describe()}", markup=False, style="red")
         for finding in problems[:3]:
             out.print(finding_headline(finding))
         if len(problems) > 3:
@@ -96,8 +116,9 @@ def _demo(args: argparse.Namespace) -> int:
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         padding=(0, 1),
-        caption="numerics: output vs the float64 reference; time: modelled; GM/min: GM bytes "
-        "over the minimum the math needs; E/W: errors/warnings",
+        caption=f"numerics: output vs the float64 reference ({FAULT_CELL}: "
+        f"{NUMERICS_NOT_MEANINGFUL}, it writes past on-chip capacity); time: modelled; "
+        "GM/min: GM bytes over the minimum the math needs; E/W: errors/warnings",
         caption_justify="left",
     )
     table.add_column("run", no_wrap=True, overflow="ellipsis", max_width=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
+from ubscope.analyzers import NUMERICS_NOT_MEANINGFUL
 from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
 from ubscope.commands.twin import OutputOption, add_twin_options, is_source, run_source
 from ubscope.kernels.catalog import get_kernel, is_user_kernel, load_kernels, load_user_kernel
@@ -30,7 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="run a kernel on the emulated device and record a trace",
         description="Run a kernel on the emulated device, check its numerics against "
         "a float64 reference and write a .ubtrace (exit code 1 when the output does not "
-        "match). `ubscope kernels` lists kernels, parameters and presets; "
+        "match, or when the run wrote past on-chip capacity, which faults on the device). `ubscope kernels` lists kernels, parameters and presets; "
         "docs/writing-a-kernel.md shows how to write your own.",
     )
     run.add_argument(
@@ -87,15 +88,26 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def print_outcome(outcome: RunOutcome) -> None:
+    """The run in one line with its numerics verdict; a run that wrote past
+    on-chip capacity says so, and that its numerics mean nothing."""
     out = console()
     errors = outcome.result.max_errors()
     verdict = "matches" if outcome.result.matches() else "DOES NOT MATCH"
     worst = max(errors.values(), default=0.0)
+    fault = outcome.device_fault
+    output = f"output {verdict} the float64 reference (max abs error {worst:.3g})"
+    if fault is not None:
+        output = (
+            f"output {NUMERICS_NOT_MEANINGFUL} (compared all the same, it {verdict} the "
+            f"float64 reference: max abs error {worst:.3g})"
+        )
     out.print(
-        f"{outcome.spec.name}: {outcome.events} events, modelled {format_time_ps(outcome.duration_ps)}; "
-        f"output {verdict} the float64 reference (max abs error {worst:.3g})",
+        f"{outcome.spec.name}: {outcome.events} events, modelled "
+        f"{format_time_ps(outcome.duration_ps)}; {output}",
         markup=False,
     )
+    if fault is not None:
+        out.print(f"  {fault.describe()}", markup=False, style="bold red")
     for note in outcome.result.notes:
         out.print(f"  note: {note}", markup=False)
 
@@ -141,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     print_outcome(outcome)
     console().print(f"trace written to {output}", markup=False)
-    matches = outcome.result.matches()
+    matches = outcome.result.matches() and outcome.device_fault is None
     if args.backend == "npu":
         profile_dir = output.with_suffix(".torch_npu")
         check = cross_check(spec.name, outcome.params, outcome.result, profile_dir)

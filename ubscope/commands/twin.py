@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ubscope.analyzers import NUMERICS_NOT_MEANINGFUL
 from ubscope.commands.common import chip_from_args, console
 from ubscope.probe.ascendc.case import (
     CASE_SUFFIXES,
@@ -17,7 +18,7 @@ from ubscope.probe.ascendc.case import (
     mismatch_share,
     reference_outputs,
 )
-from ubscope.probe.ascendc.runner import run_ascendc
+from ubscope.probe.ascendc.runner import TwinRun, run_ascendc
 from ubscope.probe.ascendc.tensors import parse_tensor, parse_tensors, save_outputs
 from ubscope.probe.ascendc.tiling import cli_launch_values
 from ubscope.probe.errors import ParameterError
@@ -109,8 +110,22 @@ def is_source(kernel: str) -> bool:
     return kernel.lower().endswith(SOURCE_SUFFIXES + CASE_SUFFIXES)
 
 
+def _print_fault(run: TwinRun) -> bool:
+    """Say that the run wrote past on-chip capacity (the device would have
+    faulted; its outputs mean nothing); whether it did."""
+    if run.device_fault is None:
+        return False
+    console().print(
+        f"  {run.device_fault.describe()}; outputs {NUMERICS_NOT_MEANINGFUL}",
+        markup=False,
+        style="bold red",
+    )
+    return True
+
+
 def run_case_file(args: argparse.Namespace) -> int:
-    """Run a case file; exit 1 when an output differs from its reference."""
+    """Run a case file; exit 1 when an output differs from its reference or the
+    run would fault on the device."""
     case = load_case(args.kernel)
     rng = np.random.default_rng(args.seed)
     inputs = make_tensors(case.inputs, rng, case.path)
@@ -136,7 +151,8 @@ def run_case_file(args: argparse.Namespace) -> int:
         f"on {chip.name} (CPU twin)",
         markup=False,
     )
-    matches = True
+    faulted = _print_fault(run)
+    matches = not faulted
     if case.reference is not None:
         expected = reference_outputs(case, inputs)
         for name, want in expected.items():
@@ -144,6 +160,8 @@ def run_case_file(args: argparse.Namespace) -> int:
             ok = share <= case.tolerance.max_mismatch
             matches = matches and ok
             verdict = "matches" if ok else "DOES NOT MATCH"
+            if faulted:
+                verdict = f"is {NUMERICS_NOT_MEANINGFUL}; compared all the same, it {verdict}"
             out.print(
                 f"  {name} {verdict} the reference ({share:.3%} of elements outside "
                 f"rtol {case.tolerance.rtol:g} / atol {case.tolerance.atol:g})",
@@ -157,7 +175,8 @@ def run_case_file(args: argparse.Namespace) -> int:
 
 
 def run_source(args: argparse.Namespace) -> int:
-    """Compile and run the source, write the trace, print a summary."""
+    """Compile and run the source, write the trace, print a summary; exit 1 when
+    the run would fault on the device."""
     if args.kernel.lower().endswith(CASE_SUFFIXES):
         return run_case_file(args)
     source = Path(args.kernel)
@@ -187,8 +206,9 @@ def run_source(args: argparse.Namespace) -> int:
         f"{chip.name} (CPU twin)",
         markup=False,
     )
+    faulted = _print_fault(run)
     if args.save_outputs:
         for path in save_outputs(args.save_outputs, run.outputs):
             out.print(f"output written to {path}", markup=False)
     out.print(f"trace written to {trace}", markup=False)
-    return 0
+    return 1 if faulted else 0
