@@ -30,6 +30,8 @@ Data movement
     :func:`DataCopyPad` with :class:`DataCopyExtParams` and
     :class:`DataCopyPadExtParams`, strided :class:`DataCopyParams`, and
     :func:`copy_rows`, which picks the right one for rows of any length.
+    ``DataCopy`` with :class:`Nd2NzParams` turns a GM matrix (ND) into the
+    cube's NZ fractal layout in L1.
 Vector ops
     ``Op(dst, src0, src1, count)`` and friends on LocalTensors; broadcasts
     (:func:`broadcast_rows`, :func:`broadcast_columns`), reductions
@@ -38,8 +40,9 @@ Vector ops
     :func:`Scatter` with index tables (:func:`fill_index_table`,
     :func:`transpose_table`).
 Cube ops
-    :func:`LoadData` (L1 -> L0A/L0B), :func:`Mmad` (into L0C, fp32),
-    :func:`Fixpipe` (L0C -> GM).
+    :func:`LoadData` with :class:`LoadData2DParams` (whole 512 B fractals
+    L1 -> L0A/L0B), :func:`Mmad` (ZZ x ZN into NZ in L0C, fp32),
+    :func:`Fixpipe` (L0C NZ -> GM ND); see :mod:`ubscope.probe.memory.fractal`.
 The kernel for ubscope
     A :class:`KernelSpec` names the kernel, its :class:`Param` s and how to
     run it: ``run(device, params)`` returns a :class:`KernelResult` with the
@@ -66,7 +69,7 @@ from ubscope.probe.kernel_spec import (
     cores_param,
     vector_blocks,
 )
-from ubscope.probe.memory import cube, datacopy, vector
+from ubscope.probe.memory import cube, datacopy, fractal, vector
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.broadcast import broadcast_columns, broadcast_rows
 from ubscope.probe.memory.buffers import (
@@ -92,7 +95,9 @@ DataCopyPad = datacopy.data_copy_pad
 DataCopyParams = datacopy.CopyParams
 DataCopyExtParams = datacopy.CopyExtParams
 DataCopyPadExtParams = datacopy.PadParams
-LoadData = datacopy.load_data
+Nd2NzParams = fractal.Nd2NzParams
+LoadData = fractal.load_data
+LoadData2DParams = fractal.LoadData2DParams
 Mmad = cube.mmad
 Fixpipe = cube.fixpipe
 Add = vector.add
@@ -150,11 +155,13 @@ __all__ = [
     "KernelResult",
     "KernelSpec",
     "LoadData",
+    "LoadData2DParams",
     "LocalTensor",
     "Max",
     "Mmad",
     "Mul",
     "Muls",
+    "Nd2NzParams",
     "Param",
     "ParameterError",
     "PerChip",

@@ -6,17 +6,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ubscope.kernels.gemm.matmul import loads_per_chunk
 from ubscope.kernels.gemm.plan import GemmPlan, plan_fp16, plan_int4
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
 
 # Events (counted on recorded runs) of a weight tile (AIV dequantization and
 # workspace hand-over, or the AIC's own copy), a column tile and a block, by
-# kernel; of each L0 chunk a tile is multiplied in; and of each weight row of
-# a ragged column tile moved with plain DataCopy (one per row).
+# kernel; of each L0 chunk a tile is multiplied in besides its LoadData calls
+# (the Mmad); and of each weight row of a ragged column tile moved with plain
+# DataCopy (one per row).
 INT4_EVENTS_PER_TILE_COLUMN_BLOCK = (5, 50, 36)
 FP16_EVENTS_PER_TILE_COLUMN_BLOCK = (1, 18, 9)
-EVENTS_PER_L0_CHUNK = 3
+EVENTS_PER_L0_CHUNK = 1
 EVENTS_PER_RAGGED_ROW = 3
 # Host bytes per weight value that packing needs at its peak (int64 and
 # uint32 temporaries for nd, a padded uint8 copy for block16; whole runs
@@ -44,10 +46,11 @@ def minimal_traffic(m: int, k: int, n: int, weight_bytes: int) -> dict[str, int]
 def _events(plan: GemmPlan, per_tile_column_block: tuple[int, int, int]) -> int:
     tiles = plan.n_tiles * plan.k_tiles
     chunks = tiles * -(-plan.tile_rows // plan.l0_k)
+    per_chunk = EVENTS_PER_L0_CHUNK + loads_per_chunk(plan.m, plan.l0_k, plan.tile_cols)
     per_tile, per_column, per_block = per_tile_column_block
     events = (
         per_tile * tiles
-        + EVENTS_PER_L0_CHUNK * chunks
+        + per_chunk * chunks
         + per_column * plan.n_tiles
         + per_block * plan.blocks
     )

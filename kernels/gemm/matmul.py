@@ -1,60 +1,60 @@
-"""The cube (AIC) side both GEMM kernels share: x and weight tiles in L1, L0
-chunks, fp32 accumulation in L0C, fixpipe to y."""
+"""The cube (AIC) side both GEMM kernels share: x and weight tiles brought
+into L1 as NZ by Nd2Nz copies, K chunks loaded fractal by fractal into L0A (ZZ)
+and L0B (ZN), fp32 accumulation in L0C (NZ), fixpipe to y."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ubscope.kernels.gemm.plan import FRACTAL, GemmPlan, Tile
+from ubscope.kernels.gemm.plan import FP16_BYTES, FRACTAL, GemmPlan, Tile
 from ubscope.probe.device import Core
+from ubscope.probe.memory import fractal
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.cube import fixpipe, mmad
-from ubscope.probe.memory.datacopy import copy_rows, data_copy, load_data
+from ubscope.probe.memory.fractal import LoadData2DParams, Nd2NzParams, data_copy_nd2nz, load_data
 from ubscope.probe.memory.gm import GlobalTensor
-from ubscope.probe.memory.pools import align_up
 from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TPipe, TQue
 
 
 def _load_x(l1: LocalTensor, x: GlobalTensor, plan: GemmPlan, k_begin: int, k_end: int) -> None:
-    """Copy x[:, k_begin:k_end] into L1 chunk-blocked, [chunk][m][l0_k], so that
-    every L0A load is contiguous; the last chunk is zero-padded to 16 columns.
-    Uses one strided transfer per row of x or per chunk, whichever is fewer."""
-    m, k, chunk = plan.m, plan.k, plan.l0_k
-    full, tail = divmod(k_end - k_begin, chunk)
-    row_bytes = chunk * 2
-    if full and m <= full:
-        for row in range(m):
-            copy_rows(
-                l1[row * chunk :],
-                x[row * k + k_begin :],
-                full,
-                row_bytes,
-                row_bytes,
-                m * row_bytes,
-                plan.tail_copy,
-            )
+    """Copy x[:, k_begin:k_end] into L1 as NZ (Nd2Nz): column blocks of 16
+    halves, each m padded to 16 rows; the last block's columns are zero-filled."""
+    params = Nd2NzParams(plan.m, k_end - k_begin, plan.k, fractal.padded(plan.m))
+    data_copy_nd2nz(l1, x[k_begin:], params)
+
+
+def _load_grid(
+    dst: LocalTensor,
+    src: LocalTensor,
+    rows: int,
+    cols: int,
+    first: int,
+    row_stride: int,
+    col_stride: int,
+    transpose: bool = False,
+) -> None:
+    """LoadData a ``rows`` x ``cols`` grid of fractals into ``dst`` row-major
+    (ZZ, or ZN with ``transpose``); fractal (r, c) is fractal ``first +
+    r * row_stride + c * col_stride`` of ``src``. One LoadData per grid row or
+    per grid column, whichever is fewer."""
+    size = fractal.FRACTAL_BYTES // dst.dtype.itemsize
+    if rows <= cols:
+        for row in range(rows):
+            params = LoadData2DParams(cols, first + row * row_stride, col_stride, 0, transpose)
+            load_data(dst[row * cols * size :], src, params)
     else:
-        for index in range(full):
-            copy_rows(
-                l1[index * m * chunk :],
-                x[k_begin + index * chunk :],
-                m,
-                row_bytes,
-                k * 2,
-                row_bytes,
-                plan.tail_copy,
+        for col in range(cols):
+            params = LoadData2DParams(
+                rows, first + col * col_stride, row_stride, cols - 1, transpose
             )
-    if tail:
-        copy_rows(
-            l1[full * m * chunk :],
-            x[k_begin + full * chunk :],
-            m,
-            tail * 2,
-            k * 2,
-            align_up(tail, FRACTAL) * 2,
-            plan.tail_copy,
-        )
+            load_data(dst[col * size :], src, params)
+
+
+def loads_per_chunk(m: int, chunk_rows: int, cols: int) -> int:
+    """LoadData calls that bring one K chunk into L0A and L0B."""
+    m_blocks, k_blocks = fractal.padded(m) // FRACTAL, chunk_rows // FRACTAL
+    return min(m_blocks, k_blocks) + min(k_blocks, fractal.padded(cols) // FRACTAL)
 
 
 class Matmul:
@@ -69,14 +69,18 @@ class Matmul:
         self.a_que = TQue(TPosition.A2, name="x_l0a_que")
         self.b_que = TQue(TPosition.B2, name="w_l0b_que")
         self.c_que = TQue(TPosition.CO1, name="y_l0c_que")
-        m, buffers = plan.m, plan.buffers
-        x_bytes = m * align_up(plan.k, FRACTAL) * 2 if plan.x_resident else m * plan.tile_rows * 2
+        m, buffers, half = plan.m, plan.buffers, FP16_BYTES
+        x_rows = plan.k if plan.x_resident else plan.tile_rows
         with core.site("init"):
-            pipe.init_buffer(self.x_que, 1 if plan.x_resident else buffers, x_bytes)
-            pipe.init_buffer(self.w_que, buffers, plan.tile_rows * plan.tile_cols * 2)
-            pipe.init_buffer(self.a_que, buffers, m * plan.l0_k * 2)
-            pipe.init_buffer(self.b_que, buffers, plan.l0_k * plan.tile_cols * 2)
-            pipe.init_buffer(self.c_que, buffers, m * plan.tile_cols * 4)
+            pipe.init_buffer(
+                self.x_que, 1 if plan.x_resident else buffers, fractal.nz_bytes(m, x_rows, half)
+            )
+            pipe.init_buffer(
+                self.w_que, buffers, fractal.nz_bytes(plan.tile_rows, plan.tile_cols, half)
+            )
+            pipe.init_buffer(self.a_que, buffers, fractal.nz_bytes(m, plan.l0_k, half))
+            pipe.init_buffer(self.b_que, buffers, fractal.zn_bytes(plan.l0_k, plan.tile_cols, half))
+            pipe.init_buffer(self.c_que, buffers, fractal.l0c_bytes(m, plan.tile_cols))
         self.x_l1: LocalTensor | None = None
         self.l0c: LocalTensor | None = None
         self.accumulated = False
@@ -86,7 +90,7 @@ class Matmul:
         self.accumulated = False
 
     def _x_tile(self, tile: Tile) -> tuple[LocalTensor, int]:
-        """x in L1 for ``tile`` and the index of the tile's first chunk in it."""
+        """x in L1 for ``tile`` and the index of the tile's first K block in it."""
         plan = self.plan
         if plan.x_resident:
             if self.x_l1 is None:
@@ -95,7 +99,7 @@ class Matmul:
                     _load_x(x_l1, self.gm["x"], plan, 0, plan.k)
                 self.x_que.enque(x_l1)
                 self.x_l1 = self.x_que.deque()
-            return self.x_l1, tile.k0 // plan.l0_k
+            return self.x_l1, tile.k0 // FRACTAL
         x_l1 = self.x_que.alloc_tensor(np.float16)
         with self.core.site("copy_x"):
             _load_x(x_l1, self.gm["x"], plan, tile.k0, tile.k0 + tile.kt)
@@ -105,20 +109,14 @@ class Matmul:
     def _weight_tile(self, tile: Tile, slot: GlobalTensor | None) -> LocalTensor:
         plan = self.plan
         w_l1 = self.w_que.alloc_tensor(np.float16)
-        if slot is not None:
+        if slot is not None:  # the dequantized tile, rows_pad x cols
             with self.core.site("copy_w_l1"):
-                data_copy(w_l1, slot, tile.rows_pad * tile.cols)
+                params = Nd2NzParams(tile.rows_pad, tile.cols, tile.cols, tile.rows_pad)
+                data_copy_nd2nz(w_l1, slot, params)
         else:
             with self.core.site("copy_w"):
-                copy_rows(
-                    w_l1,
-                    self.gm["w"][tile.k0 * plan.n + tile.n0 :],
-                    tile.kt,
-                    tile.cols * 2,
-                    plan.n * 2,
-                    tile.cols * 2,
-                    plan.tail_copy,
-                )
+                params = Nd2NzParams(tile.kt, tile.cols, plan.n, tile.rows_pad)
+                data_copy_nd2nz(w_l1, self.gm["w"][tile.k0 * plan.n + tile.n0 :], params)
         self.w_que.enque(w_l1)
         return self.w_que.deque()
 
@@ -131,13 +129,20 @@ class Matmul:
             raise RuntimeError("Matmul.accumulate before begin_column")
         w_l1 = self._weight_tile(tile, slot)
         slot_free_ps = core.timeline.pipe_free["MTE2"]
-        x_l1, first_chunk = self._x_tile(tile)
-        for chunk, k_off in enumerate(range(0, tile.kt, plan.l0_k)):
-            rows = align_up(min(plan.l0_k, tile.kt - k_off), FRACTAL)
+        x_l1, first_block = self._x_tile(tile)
+        m_blocks = fractal.padded(m) // FRACTAL
+        n_blocks = fractal.padded(tile.cols) // FRACTAL
+        tile_blocks = tile.rows_pad // FRACTAL
+        for k_off in range(0, tile.kt, plan.l0_k):
+            rows = fractal.padded(min(plan.l0_k, tile.kt - k_off))
+            k_block, k_blocks = k_off // FRACTAL, rows // FRACTAL
             a, b = self.a_que.alloc_tensor(np.float16), self.b_que.alloc_tensor(np.float16)
             with core.site("load_l0"):
-                load_data(a, x_l1[(first_chunk + chunk) * m * plan.l0_k :], m * rows)
-                load_data(b, w_l1[k_off * tile.cols :], rows * tile.cols)
+                # x (NZ: K blocks of m_blocks fractals) -> L0A (ZZ)
+                first = (first_block + k_block) * m_blocks
+                _load_grid(a, x_l1, m_blocks, k_blocks, first, 1, m_blocks)
+                # w (NZ: N blocks of tile_blocks fractals) -> L0B (ZN), each fractal transposed
+                _load_grid(b, w_l1, k_blocks, n_blocks, k_block, 1, tile_blocks, transpose=True)
             self.a_que.enque(a)
             self.b_que.enque(b)
             a, b = self.a_que.deque(), self.b_que.deque()

@@ -4,21 +4,23 @@ dequantization buffers (:class:`Int4Plan`, from :func:`plan_int4`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ubscope.kernels.gemm import int4_pack
+from ubscope.kernels.gemm.blocks import TileWork, fastest_blocks, launch_time_ps
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import max_blocks
 from ubscope.probe.errors import ParameterError
+from ubscope.probe.memory import fractal
 from ubscope.probe.memory.datacopy import BLOCK
 from ubscope.probe.memory.pools import align_up
 
-FRACTAL = 16  # the cube works on 16-row/column fractals: K chunks are padded to it
-# cores=0 picks the most blocks whose extra reads of x (every block reads all
-# of it from GM) stay within this fraction of the weight bytes.
-ACTIVATION_REREAD_BUDGET = 0.05
+FRACTAL = fractal.FRACTAL_ROWS  # K chunks and tiles are whole fractals of fp16
+FP16_BYTES = 2
+TILE_N_MULTIPLE = 64
+AUTO_TILE_N_MAX = 1024  # the widest tile tile_n=0 tries
 MAX_DIM = 65535  # torch_npu's limit on K and N
 GROUP_MULTIPLE = 32  # antiquant_group_size is a multiple of 32
 INT4_KERNEL, FP16_KERNEL = "int4_gemm", "fp16_gemm"
@@ -55,6 +57,7 @@ class GemmPlan:
     x_resident: bool
     check_capacity: bool
     footprint: dict[str, int]  # bytes per core and space
+    estimate_ps: int  # the planner's estimate of the launch (kernels.gemm.blocks)
 
     @property
     def n_tiles(self) -> int:
@@ -72,6 +75,9 @@ class GemmPlan:
     def block_columns(self, idx: int) -> range:
         """The column tiles of block ``idx``: a balanced contiguous split."""
         return range(idx * self.n_tiles // self.blocks, (idx + 1) * self.n_tiles // self.blocks)
+
+
+PlanT = TypeVar("PlanT", bound=GemmPlan)
 
 
 @dataclass(frozen=True)
@@ -127,8 +133,10 @@ def _shape(kernel: str, params: Mapping[str, Any]) -> tuple[int, int, int]:
 
 def _check_tiles(kernel: str, params: Mapping[str, Any]) -> None:
     tile_k, tile_n = int(params["tile_k"]), int(params["tile_n"])
-    if tile_n < 64 or tile_n % 64:
-        raise ParameterError(f"{kernel}: tile_n={tile_n} must be a positive multiple of 64")
+    if tile_n < 0 or tile_n % TILE_N_MULTIPLE:
+        raise ParameterError(
+            f"{kernel}: tile_n={tile_n} must be a multiple of {TILE_N_MULTIPLE} (0 = auto)"
+        )
     if tile_k < FRACTAL or tile_k % FRACTAL:
         raise ParameterError(f"{kernel}: tile_k={tile_k} must be a positive multiple of {FRACTAL}")
 
@@ -144,24 +152,24 @@ def _check_group(kernel: str, k: int, group_size: int) -> None:
 def _l0_chunk(
     kernel: str, chip: ChipProfile, m: int, tile_rows: int, tile_cols: int, buffers: int
 ) -> int:
-    """The largest K chunk (a multiple of 16 dividing the tile) whose L0A and L0B
-    buffers fit; raises naming the space when not even 16 rows fit."""
+    """The largest K chunk (a multiple of 16 dividing the tile) whose L0A (ZZ)
+    and L0B (ZN) buffers, in whole fractals, fit; raises naming the space when
+    not even 16 rows fit."""
     l0a, l0b = chip.space_capacity("L0A"), chip.space_capacity("L0B")
-    a_align, b_align = chip.space_alignment("L0A"), chip.space_alignment("L0B")
     for rows in range(tile_rows, 0, -FRACTAL):
         if tile_rows % rows:
             continue
-        a_bytes = buffers * align_up(m * rows * 2, a_align)
-        b_bytes = buffers * align_up(rows * tile_cols * 2, b_align)
+        a_bytes = buffers * fractal.nz_bytes(m, rows, FP16_BYTES)
+        b_bytes = buffers * fractal.zn_bytes(rows, tile_cols, FP16_BYTES)
         if a_bytes <= l0a and b_bytes <= l0b:
             return rows
-    a_bytes = buffers * align_up(m * FRACTAL * 2, a_align)
+    a_bytes = buffers * fractal.nz_bytes(m, FRACTAL, FP16_BYTES)
     if a_bytes > l0a:
         raise ParameterError(
-            f"{kernel}: L0A tile {a_bytes} B (m={m} x {FRACTAL} fp16 x {buffers} buffers) exceeds "
-            f"{chip.name}'s {l0a} B L0A"
+            f"{kernel}: L0A tile {a_bytes} B (m={m} padded to {fractal.padded(m)} rows x "
+            f"{FRACTAL} fp16 x {buffers} buffers) exceeds {chip.name}'s {l0a} B L0A"
         )
-    b_bytes = buffers * align_up(FRACTAL * tile_cols * 2, b_align)
+    b_bytes = buffers * fractal.zn_bytes(FRACTAL, tile_cols, FP16_BYTES)
     raise ParameterError(
         f"{kernel}: L0B tile {b_bytes} B ({FRACTAL} x tile_n={tile_cols} fp16 x {buffers} buffers) "
         f"exceeds {chip.name}'s {l0b} B L0B"
@@ -175,17 +183,6 @@ def _capacity_error(
         f"{kernel}: {space} footprint {used} B exceeds {chip.name}'s "
         f"{chip.space_capacity(space)} B {space} ({what})"
     )
-
-
-def _auto_blocks(
-    chip: ChipProfile, launch: str, m: int, k: int, weight_bytes: int, n_tiles: int
-) -> int:
-    """The most blocks within the re-read budget, then the fewest that keep the
-    same column tiles per block (more would not finish sooner, only re-read x)."""
-    extra = int(ACTIVATION_REREAD_BUDGET * weight_bytes // (m * k * 2))
-    most = max(1, min(max_blocks(chip, launch), n_tiles, 1 + extra))
-    per_block = -(-n_tiles // most)
-    return -(-n_tiles // per_block)
 
 
 def _tile_extent(params: Mapping[str, Any]) -> tuple[int, int]:
@@ -207,9 +204,11 @@ def _cube_plan(
     tail_copy: str,
     weight_bytes: int,
     ub_bytes: int | None,
+    dequant_tile: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """The :class:`GemmPlan` fields; ``ub_bytes`` (None: no AIV) is checked
-    against the UB between the L0 and the L1 checks."""
+    against the UB budget between the L0 and the L1 checks; ``dequant_tile``
+    (int4 only) is the packed bytes and fp16 UB columns of a full tile."""
     m, k, n = (int(params[name]) for name in ("m", "k", "n"))
     tile_k, tile_n = int(params["tile_k"]), int(params["tile_n"])
     misalign = int(params["gm_misalign"])
@@ -230,29 +229,39 @@ def _cube_plan(
     tile_rows, tile_cols = _tile_extent(params)
     where = f"tile_n={tile_n}, tile_k={tile_k}"
     l0_k = _l0_chunk(kernel, chip, m, tile_rows, tile_cols, buffers)
-    l0c = buffers * align_up(m * tile_cols * 4, chip.space_alignment("L0C"))
+    l0c = buffers * fractal.l0c_bytes(m, tile_cols)
     if l0c > chip.space_capacity("L0C"):
         raise ParameterError(
-            f"{kernel}: L0C tile {l0c} B (m={m} x tile_n={tile_cols} fp32 x {buffers} buffers) "
-            f"exceeds {chip.name}'s {chip.space_capacity('L0C')} B L0C"
+            f"{kernel}: L0C tile {l0c} B (m={m} padded to {fractal.padded(m)} rows x "
+            f"tile_n={tile_cols} fp32 x {buffers} buffers) exceeds {chip.name}'s "
+            f"{chip.space_capacity('L0C')} B L0C"
         )
-    w_l1 = buffers * align_up(tile_rows * tile_cols * 2, BLOCK)
-    x_whole = m * align_up(k, FRACTAL) * 2
+    w_l1 = buffers * fractal.nz_bytes(tile_rows, tile_cols, FP16_BYTES)
+    x_whole = fractal.nz_bytes(m, k, FP16_BYTES)
     resident = bool(params["x_resident"]) and x_whole + w_l1 <= chip.space_capacity("L1")
-    l1 = w_l1 + (x_whole if resident else buffers * m * tile_rows * 2)
-    if check and ub_bytes is not None and ub_bytes > chip.space_capacity("UB"):
-        raise _capacity_error(kernel, chip, "UB", ub_bytes, where)
+    l1 = w_l1 + (x_whole if resident else buffers * fractal.nz_bytes(m, tile_rows, FP16_BYTES))
+    if check and ub_bytes is not None and ub_bytes > chip.ub_safe_budget:
+        raise ParameterError(
+            f"{kernel}: UB footprint {ub_bytes} B exceeds {chip.name}'s {chip.ub_safe_budget} B "
+            f"UB budget ({chip.space_capacity('UB')} B less {chip.ub_scratch_bytes} B that "
+            f"built-in APIs use as scratch; {where})"
+        )
     if check and l1 > chip.space_capacity("L1"):
         raise _capacity_error(kernel, chip, "L1", l1, f"m={m}, {where}")
     n_tiles = -(-n // tile_n)
+    packed_bytes, ub_cols = dequant_tile if dequant_tile else (None, tile_cols)
+    tile_work = TileWork(m, tile_rows, tile_cols, buffers, packed_bytes, ub_cols)
+    hbm_bytes = weight_bytes + m * k * FP16_BYTES + m * n * FP16_BYTES
     footprint = {
         "L1": l1,
-        "L0A": buffers * align_up(m * l0_k * 2, chip.space_alignment("L0A")),
-        "L0B": buffers * align_up(l0_k * tile_cols * 2, chip.space_alignment("L0B")),
+        "L0A": buffers * fractal.nz_bytes(m, l0_k, FP16_BYTES),
+        "L0B": buffers * fractal.zn_bytes(l0_k, tile_cols, FP16_BYTES),
         "L0C": l0c,
     }
     if ub_bytes is not None:
         footprint["UB"] = ub_bytes
+    k_tiles = -(-k // tile_k)
+    blocks = cores or fastest_blocks(chip, launch, tile_work, n_tiles, k_tiles, hbm_bytes)
     return dict(
         kernel=kernel,
         m=m,
@@ -265,16 +274,47 @@ def _cube_plan(
         tile_rows=tile_rows,
         tile_cols=tile_cols,
         l0_k=l0_k,
-        blocks=cores or _auto_blocks(chip, launch, m, k, weight_bytes, n_tiles),
+        blocks=blocks,
         x_resident=resident,
         check_capacity=check,
         footprint=footprint,
+        estimate_ps=launch_time_ps(chip, launch, tile_work, n_tiles, k_tiles, hbm_bytes, blocks),
     )
+
+
+def _fastest_tile_n(
+    kernel: str, params: Mapping[str, Any], plan_with: Callable[[Mapping[str, Any]], PlanT]
+) -> PlanT:
+    """``plan_with(params)``, or with ``tile_n=0`` the plan of the tile width
+    (a multiple of 64 up to N and 1024) the cost model finishes soonest with,
+    the widest of equals (fewer tiles, fewer events)."""
+    if int(params["tile_n"]):
+        return plan_with(params)
+    widest = min(AUTO_TILE_N_MAX, align_up(int(params["n"]), TILE_N_MULTIPLE))
+    plans, refusals = [], []
+    for tile_n in range(TILE_N_MULTIPLE, widest + 1, TILE_N_MULTIPLE):
+        try:
+            plans.append(plan_with({**params, "tile_n": tile_n}))
+        except ParameterError as error:
+            refusals.append(str(error))
+    if not plans:
+        raise ParameterError(f"{kernel}: no tile_n fits ({refusals[0]})")
+    return min(plans, key=lambda plan: (plan.estimate_ps, -plan.tile_n))
 
 
 def plan_fp16(params: Mapping[str, Any], chip: ChipProfile) -> GemmPlan:
     """Check ``fp16_gemm``'s ``params`` against ``chip`` and derive the tiling;
     raises :class:`ParameterError` naming the limit a parameter set breaks."""
+    return _fastest_tile_n(FP16_KERNEL, params, lambda tiled: _plan_fp16(tiled, chip))
+
+
+def plan_int4(params: Mapping[str, Any], chip: ChipProfile) -> Int4Plan:
+    """Check ``int4_gemm``'s ``params`` against ``chip`` and derive the tiling
+    and UB buffers; raises :class:`ParameterError` naming the broken limit."""
+    return _fastest_tile_n(INT4_KERNEL, params, lambda tiled: _plan_int4(tiled, chip))
+
+
+def _plan_fp16(params: Mapping[str, Any], chip: ChipProfile) -> GemmPlan:
     kernel = FP16_KERNEL
     _, k, n = _shape(kernel, params)
     if k % FRACTAL or n % FRACTAL:
@@ -289,9 +329,7 @@ def plan_fp16(params: Mapping[str, Any], chip: ChipProfile) -> GemmPlan:
     return GemmPlan(**fields)
 
 
-def plan_int4(params: Mapping[str, Any], chip: ChipProfile) -> Int4Plan:
-    """Check ``int4_gemm``'s ``params`` against ``chip`` and derive the tiling
-    and UB buffers; raises :class:`ParameterError` naming the broken limit."""
+def _plan_int4(params: Mapping[str, Any], chip: ChipProfile) -> Int4Plan:
     kernel = INT4_KERNEL
     _, k, n = _shape(kernel, params)
     if n % int4_pack.VALUES_PER_INT32:
@@ -322,6 +360,7 @@ def plan_int4(params: Mapping[str, Any], chip: ChipProfile) -> Int4Plan:
         tail_copy=tail_copy,
         weight_bytes=int4_pack.packed_nbytes(k, n, layout),
         ub_bytes=ub,
+        dequant_tile=(packed_tile, ub_cols),
     )
     return Int4Plan(
         **fields,

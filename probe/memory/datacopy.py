@@ -1,4 +1,4 @@
-"""DataCopy, DataCopyPad, LoadData and Fixpipe with Ascend C's semantics.
+"""DataCopy and DataCopyPad with Ascend C's semantics.
 
 * ``data_copy`` moves whole 32 B DataBlocks: a contiguous length that is not a
   multiple of 32 B is rounded *down* and the tail silently dropped, as on the
@@ -7,6 +7,8 @@
 * the on-chip start address must be 32 B aligned (512 B for L0A/L0B, 64 B for
   L0C); a misaligned one is flagged MISALIGNED (an illegal instruction on the
   device, performed here so the run can go on and be diagnosed).
+* ``DataCopy`` with ``Nd2NzParams`` (GM ND -> L1 NZ) and ``LoadData`` are the
+  cube's copies, in :mod:`.fractal`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from ubscope.probe.errors import EmulationError
 from ubscope.probe.events import Flag, Space
 from ubscope.probe.memory.arena import LocalTensor
+from ubscope.probe.memory.fractal import Nd2NzParams, data_copy_nd2nz
 from ubscope.probe.memory.gm import GlobalTensor
 
 BLOCK = 32  # bytes in a DataBlock
@@ -182,11 +185,19 @@ def data_copy(
     dst: LocalTensor | GlobalTensor,
     src: LocalTensor | GlobalTensor,
     count: int | None = None,
-    params: CopyParams | None = None,
+    params: CopyParams | Nd2NzParams | None = None,
     tag: str | None = None,
 ) -> None:
     """``DataCopy(dst, src, count)`` or ``DataCopy(dst, src, params)`` between GM
-    and UB/L1. A contiguous length not a multiple of 32 B loses its tail."""
+    and UB/L1. A contiguous length not a multiple of 32 B loses its tail.
+    With :class:`Nd2NzParams`, GM (ND) -> L1 (NZ): :func:`.fractal.data_copy_nd2nz`."""
+    if isinstance(params, Nd2NzParams):
+        if count is not None or not isinstance(dst, LocalTensor):
+            raise EmulationError("DataCopy with Nd2NzParams moves a GlobalTensor into L1")
+        if not isinstance(src, GlobalTensor):
+            raise EmulationError("DataCopy with Nd2NzParams moves a GlobalTensor into L1")
+        data_copy_nd2nz(dst, src, params, tag)
+        return
     if params is not None and count is None:
         block_bytes = params.block_len * BLOCK
         src_pitch = block_bytes + params.src_stride * BLOCK
@@ -224,56 +235,6 @@ def data_copy_pad(
         pad_spec = None
     size = params.block_count * row
     _transfer(dst, src, params.block_count, row, src_pitch, dst_pitch, size, True, tag, pad_spec)
-
-
-def local_copy(dst: LocalTensor, src: LocalTensor, nbytes: int, tag: str | None = None) -> None:
-    """An on-chip move: L1 -> L0A/L0B (``LoadData``), L0C -> UB or UB -> L1 on
-    coupled cores. Alignment of both ends is checked against their spaces."""
-    core = dst.core
-    if src.core is not core:
-        raise EmulationError(
-            f"local copy across cores ({src.core.label} -> {core.label}) goes through GM"
-        )
-    routes = {
-        (Space.L1, Space.L0A): ("MTE1", "l1_to_l0a"),
-        (Space.L1, Space.L0B): ("MTE1", "l1_to_l0b"),
-        (Space.L0C, Space.UB): ("FIX", "l0c_out"),
-        (Space.UB, Space.L1): ("MTE3", "ub_to_gm"),
-        (Space.UB, Space.UB): ("V", "ub_to_gm"),
-    }
-    route = routes.get((src.space, dst.space))
-    if route is None:
-        raise EmulationError(f"no data path {src.space.name} -> {dst.space.name} on {core.label}")
-    pipe, rate = route
-    flags = core.check_placement(dst, nbytes)
-    if src.addr % src.arena.alignment:
-        flags |= Flag.MISALIGNED
-    dst.bytes(nbytes)[:] = src.bytes(nbytes)
-    duration = core.cost.onchip_copy(rate, nbytes)
-    start = core.issue(pipe, duration, (src.key,), (dst.key,))
-    core.recorder.copy(
-        core.kind,
-        core.index,
-        src.space,
-        src.addr,
-        dst.space,
-        dst.addr,
-        nbytes,
-        nbytes,
-        nbytes,
-        1,
-        "",
-        core.tag if tag is None else tag,
-        start,
-        duration,
-        int(flags),
-        dst.name,
-    )
-
-
-def load_data(dst: LocalTensor, src: LocalTensor, count: int, tag: str | None = None) -> None:
-    """``LoadData``: L1 -> L0A/L0B, ``count`` elements."""
-    local_copy(dst, src, count * src.dtype.itemsize, tag)
 
 
 def _at(tensor: LocalTensor | GlobalTensor, byte_offset: int) -> LocalTensor | GlobalTensor:

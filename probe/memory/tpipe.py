@@ -1,12 +1,14 @@
 """The Ascend C memory model: ``TPipe``, ``TQue`` and ``TBuf``.
 
 ``InitBuffer(que, num, len)`` bump-allocates ``num`` blocks of ``len`` bytes
-(rounded up to 32 B) in the queue position's physical space; nothing is freed
-until ``Reset()`` or the end of the kernel. Queues hand their blocks out with
-``alloc_tensor``/``free_tensor`` and pass them with ``enque``/``deque``. The
-chip's limits are recorded, not enforced, as on the device: more than
-``que_max_event`` buffers on one position (which hangs a real NPU) or more than
-64 buffers on one pipe. Capacity is checked only with ``check_capacity`` (as
+in the queue position's physical space, each rounded up to 32 B whatever the
+space, as Ascend C does: a length that is no multiple of the space's own
+alignment (512 B on L0A/L0B) leaves the blocks after the first misaligned.
+Nothing is freed until ``Reset()`` or the end of the kernel. Queues hand their
+blocks out with ``alloc_tensor``/``free_tensor`` and pass them with
+``enque``/``deque``. The chip's limits are recorded, not enforced, as on the
+device: more than ``que_max_event`` buffers on one position (which hangs a
+real NPU) or more than 64 buffers on one pipe. Capacity is checked only with ``check_capacity`` (as
 under ``ASCENDC_CPU_DEBUG``); otherwise an over-allocation runs into the red zone.
 """
 
@@ -22,6 +24,10 @@ from ubscope.probe.events import Flag, Space
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.pools import align_up
 from ubscope.probe.memory.positions import POSITION_SPACE, TPosition
+
+# InitBuffer rounds every block length up to 32 B, whatever the position
+# (kernel_tpipe_impl.h: len = (len + 31) / 32 * 32).
+INIT_BUFFER_ROUNDING = 32
 
 
 class TQue:
@@ -111,7 +117,7 @@ class TPipe:
                 f"InitBuffer '{que.name}': num={num} outside 1..{chip.qbuf_max_len}"
             )
         arena = core.arena(que.space)
-        block = align_up(length, arena.alignment)
+        block = align_up(length, INIT_BUFFER_ROUNDING)
         start = self.next_addr.get(que.space, 0)
         end = start + num * block
         if self.check_capacity and end > arena.capacity:

@@ -1,0 +1,302 @@
+"""The cube's fractal layouts, and the copies that produce them: ``DataCopy``
+with ``Nd2NzParams`` (GM ND -> L1 NZ) and ``LoadData`` 2D (L1 -> L0A/L0B).
+
+A fractal is 16 rows of C0 = 32 B / element-size columns on the A and B sides
+(16 x 16 fp16, 16 x 32 int8, 16 x 8 fp32: 512 B each; B-side fractals are
+the transpose, C0 x 16), and 16 x 16 accumulator elements in L0C (1 KiB of
+fp32). The layouts, with the Ascend C documentation's names:
+
+* NZ (L1 after Nd2Nz, L0C): column blocks of C0 columns left to right, each
+  the matrix's rows top to bottom, rows padded to whole fractals (fractals
+  column-major, row-major inside);
+* ZZ (L0A): fractals row-major, row-major inside;
+* ZN (L0B): fractals row-major over (K block, N block), column-major inside.
+
+A cube buffer holds whole fractals, so its footprint, and the capacity check
+on it, is the matrix padded to them (:func:`nz_bytes`, :func:`zn_bytes`,
+:func:`l0c_bytes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ubscope.probe.errors import EmulationError, ParameterError
+from ubscope.probe.events import Flag, Space
+from ubscope.probe.memory.arena import LocalTensor
+from ubscope.probe.memory.gm import GlobalTensor
+
+FRACTAL_ROWS = 16
+C0_BYTES = 32  # one fractal row on the A/B sides
+FRACTAL_BYTES = FRACTAL_ROWS * C0_BYTES
+ACCUMULATOR_BYTES = 4  # fp32 (int32 for 8-bit inputs) in L0C
+
+
+def c0(itemsize: int) -> int:
+    """Elements in a fractal row of the A/B sides (C0)."""
+    return C0_BYTES // itemsize
+
+
+def padded(value: int, unit: int = FRACTAL_ROWS) -> int:
+    """``value`` rounded up to whole fractal rows (or ``unit``)."""
+    return -(-value // unit) * unit
+
+
+def nz_bytes(rows: int, cols: int, itemsize: int) -> int:
+    """Bytes of a ``rows`` x ``cols`` matrix in NZ (L1) or ZZ (L0A): rows padded
+    to 16, columns to C0."""
+    return padded(rows, FRACTAL_ROWS) * padded(cols, c0(itemsize)) * itemsize
+
+
+def zn_bytes(rows: int, cols: int, itemsize: int) -> int:
+    """Bytes of a ``rows`` (K) x ``cols`` (N) matrix in ZN (L0B): rows padded
+    to C0, columns to 16."""
+    return padded(rows, c0(itemsize)) * padded(cols, FRACTAL_ROWS) * itemsize
+
+
+def l0c_bytes(m: int, n: int) -> int:
+    """Bytes of an ``m`` x ``n`` accumulator tile in L0C (16 x 16 fractals)."""
+    return padded(m, FRACTAL_ROWS) * padded(n, FRACTAL_ROWS) * ACCUMULATOR_BYTES
+
+
+def zz_matrix(flat: np.ndarray, rows: int, cols: int, itemsize: int) -> np.ndarray:
+    """The padded ``rows`` x ``cols`` matrix a ZZ (L0A) buffer holds."""
+    width = c0(itemsize)
+    padded_rows, padded_cols = padded(rows, FRACTAL_ROWS), padded(cols, width)
+    grid = flat[: padded_rows * padded_cols].reshape(
+        padded_rows // FRACTAL_ROWS, padded_cols // width, FRACTAL_ROWS, width
+    )
+    return grid.transpose(0, 2, 1, 3).reshape(padded_rows, padded_cols)
+
+
+def zn_matrix(flat: np.ndarray, rows: int, cols: int, itemsize: int) -> np.ndarray:
+    """The padded ``rows`` (K) x ``cols`` (N) matrix a ZN (L0B) buffer holds."""
+    width = c0(itemsize)
+    padded_rows, padded_cols = padded(rows, width), padded(cols, FRACTAL_ROWS)
+    grid = flat[: padded_rows * padded_cols].reshape(
+        padded_rows // width, padded_cols // FRACTAL_ROWS, FRACTAL_ROWS, width
+    )
+    return grid.transpose(0, 3, 1, 2).reshape(padded_rows, padded_cols)
+
+
+def nz_matrix(flat: np.ndarray, rows: int, cols: int, width: int) -> np.ndarray:
+    """The ``rows`` x ``cols`` matrix (both already padded) an NZ buffer of
+    ``width``-column blocks holds: L1 (width C0) or L0C (width 16)."""
+    grid = flat[: rows * cols].reshape(cols // width, rows, width)
+    return grid.transpose(1, 0, 2).reshape(rows, cols)
+
+
+def to_nz(matrix: np.ndarray, width: int) -> np.ndarray:
+    """``matrix`` (padded) in NZ order of ``width``-column blocks, flat."""
+    rows, cols = matrix.shape
+    return matrix.reshape(rows, cols // width, width).transpose(1, 0, 2).reshape(-1)
+
+
+@dataclass(frozen=True)
+class Nd2NzParams:
+    """``Nd2NzParams``: ``nd_num`` matrices of ``n_value`` rows x ``d_value``
+    columns (elements), source rows ``src_d_value`` elements apart and matrices
+    ``src_nd_matrix_stride``; in L1, column blocks ``dst_nz_c0_stride`` and rows
+    ``dst_nz_n_stride`` 32 B blocks apart, matrices ``dst_nz_matrix_stride``
+    elements apart."""
+
+    n_value: int
+    d_value: int
+    src_d_value: int
+    dst_nz_c0_stride: int
+    dst_nz_n_stride: int = 1
+    nd_num: int = 1
+    src_nd_matrix_stride: int = 0
+    dst_nz_matrix_stride: int = 0
+
+    def __post_init__(self) -> None:
+        # The documented ranges (Ascend C DataCopy, 随路转换ND2NZ搬运).
+        limits = {
+            "nd_num": (0, 4095),
+            "n_value": (0, 16384),
+            "d_value": (0, 65535),
+            "src_nd_matrix_stride": (0, 65535),
+            "src_d_value": (1, 65535),
+            "dst_nz_c0_stride": (1, 16384),
+            "dst_nz_n_stride": (1, 16384),
+            "dst_nz_matrix_stride": (0, 65535),
+        }
+        for name, (low, high) in limits.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ParameterError(f"Nd2NzParams.{name}={value} outside {low}..{high}")
+
+
+def _nd2nz_indices(params: Nd2NzParams, itemsize: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(GM byte offsets, L1 byte offsets) of every element moved, both relative
+    to the tensors' starts, and the 32 B blocks written."""
+    width = c0(itemsize)
+    blocks = -(-params.d_value // width)
+    mat = np.arange(params.nd_num)[:, None, None]
+    row = np.arange(params.n_value)[None, :, None]
+    col = np.arange(params.d_value)[None, None, :]
+    src = mat * params.src_nd_matrix_stride + row * params.src_d_value + col
+    dst = (
+        mat * params.dst_nz_matrix_stride
+        + col // width * params.dst_nz_c0_stride * width
+        + row * params.dst_nz_n_stride * width
+        + col % width
+    )
+    written = params.nd_num * params.n_value * blocks
+    return src.ravel() * itemsize, dst.ravel() * itemsize, written
+
+
+def data_copy_nd2nz(
+    dst: LocalTensor, src: GlobalTensor, params: Nd2NzParams, tag: str | None = None
+) -> None:
+    """``DataCopy(dst, src, Nd2NzParams)``: GM (ND) -> L1 (NZ). Element (r, c)
+    of matrix t lands at ``t * dst_nz_matrix_stride + (c // C0) *
+    dst_nz_c0_stride * C0 + r * dst_nz_n_stride * C0 + c % C0``; the rest of a
+    partial C0 block is zero-filled, as the device does."""
+    if dst.space is not Space.L1:
+        raise EmulationError("DataCopy with Nd2NzParams moves GM -> L1 (A1/B1)")
+    core, item = dst.core, src.dtype.itemsize
+    width = c0(item)
+    src_bytes, dst_bytes, written = _nd2nz_indices(params, item)
+    blocks = -(-params.d_value // width)
+    extent = 0
+    if written:
+        extent = (
+            (params.nd_num - 1) * params.dst_nz_matrix_stride
+            + (blocks - 1) * params.dst_nz_c0_stride * width
+            + (params.n_value - 1) * params.dst_nz_n_stride * width
+            + width
+        ) * item
+    if dst.addr + extent > dst.arena.limit:
+        raise EmulationError(
+            f"{core.label} L1: Nd2Nz copy into '{dst.name}' reaches beyond the red zone"
+        )
+    arena, data = dst.arena.data, src.buffer.data
+    flags = Flag.GM_UNALIGNED if src.addr % 512 else Flag.NONE
+    if src.buffer.workspace:
+        flags |= Flag.WORKSPACE
+    tail = blocks * width - params.d_value
+    if tail and written:  # zero the padding of every partial C0 block
+        pad_mats, pad_rows = np.divmod(np.arange(params.nd_num * params.n_value), params.n_value)
+        starts = (
+            pad_mats * params.dst_nz_matrix_stride
+            + (blocks - 1) * params.dst_nz_c0_stride * width
+            + pad_rows * params.dst_nz_n_stride * width
+            + width
+            - tail
+        ) * item
+        pad = (starts[:, None] + np.arange(tail * item)[None, :]).ravel()
+        arena[dst.addr + pad] = 0
+    gm_index = (src.offset + src_bytes[:, None] + np.arange(item)[None, :]).ravel()
+    local_index = (dst.addr + dst_bytes[:, None] + np.arange(item)[None, :]).ravel()
+    valid = gm_index < data.size
+    if not valid.all():
+        flags |= Flag.OUT_OF_BOUNDS
+    arena[local_index[valid]] = data[gm_index[valid]]
+    arena[local_index[~valid]] = 0
+    flags |= core.check_placement(dst, extent)
+    row_bytes, rows = params.d_value * item, params.nd_num * params.n_value
+    duration = core.cost.gm_copy(src, rows, row_bytes, params.src_d_value * item, write=False)
+    reads = (("GM", src.buffer.name, src.offset),)
+    start = core.issue("MTE2", duration, reads, (dst.key,), core.cost.gm_latency_ps)
+    core.recorder.copy(
+        core.kind,
+        core.index,
+        Space.GM,
+        src.addr,
+        Space.L1,
+        dst.addr,
+        row_bytes * rows,
+        written * C0_BYTES,
+        row_bytes,
+        rows,
+        src.name,
+        core.tag if tag is None else tag,
+        start,
+        duration,
+        int(flags),
+        dst.name,
+    )
+
+
+@dataclass(frozen=True)
+class LoadData2DParams:
+    """``LoadData2DParams``: ``repeat_times`` fractals from fractal
+    ``start_index`` of the source, ``src_stride`` fractals apart (start to
+    start), put ``dst_gap`` fractals apart (end to start); ``if_transpose``
+    transposes each 16 x 16 fractal of 2-byte elements."""
+
+    repeat_times: int
+    start_index: int = 0
+    src_stride: int = 1
+    dst_gap: int = 0
+    if_transpose: bool = False
+
+    def __post_init__(self) -> None:
+        limits = {
+            "repeat_times": (0, 255),
+            "start_index": (0, 65535),
+            "src_stride": (0, 65535),
+            "dst_gap": (0, 65535),
+        }
+        for name, (low, high) in limits.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ParameterError(f"LoadData2DParams.{name}={value} outside {low}..{high}")
+
+
+_LOAD_ROUTES = {Space.L0A: "l1_to_l0a", Space.L0B: "l1_to_l0b"}
+
+
+def load_data(
+    dst: LocalTensor, src: LocalTensor, params: LoadData2DParams, tag: str | None = None
+) -> None:
+    """``LoadData`` (2D): whole 512 B fractals L1 -> L0A (A2) or L0B (B2)."""
+    core = dst.core
+    route = _LOAD_ROUTES.get(dst.space)
+    if src.space is not Space.L1 or route is None:
+        raise EmulationError("LoadData moves L1 (A1/B1) -> L0A (A2) or L0B (B2)")
+    if src.core is not core:
+        raise EmulationError(f"LoadData across cores ({src.core.label} -> {core.label})")
+    if params.if_transpose and src.dtype.itemsize != 2:
+        raise EmulationError("LoadData with if_transpose: 2-byte elements only")
+    count = params.repeat_times
+    src_at = src.addr + (params.start_index + np.arange(count) * params.src_stride) * FRACTAL_BYTES
+    dst_at = dst.addr + np.arange(count) * (1 + params.dst_gap) * FRACTAL_BYTES
+    extent = int(dst_at[-1]) + FRACTAL_BYTES - dst.addr if count else 0
+    for arena, starts in ((src.arena, src_at), (dst.arena, dst_at)):
+        if count and int(starts.max()) + FRACTAL_BYTES > arena.limit:
+            raise EmulationError(f"{core.label}: LoadData reaches beyond the red zone")
+    fractals = src.arena.data[src_at[:, None] + np.arange(FRACTAL_BYTES)[None, :]]
+    if params.if_transpose:
+        halves = fractals.view(np.uint16).reshape(count, FRACTAL_ROWS, FRACTAL_ROWS)
+        fractals = np.ascontiguousarray(halves.transpose(0, 2, 1)).view(np.uint8)
+    dst.arena.data[dst_at[:, None] + np.arange(FRACTAL_BYTES)[None, :]] = fractals.reshape(
+        count, FRACTAL_BYTES
+    )
+    flags = core.check_placement(dst, extent)
+    if src.addr % src.arena.alignment:
+        flags |= Flag.MISALIGNED
+    nbytes = count * FRACTAL_BYTES
+    duration = core.cost.onchip_copy(route, nbytes)
+    start = core.issue("MTE1", duration, (src.key,), (dst.key,))
+    core.recorder.copy(
+        core.kind,
+        core.index,
+        Space.L1,
+        src.addr,
+        dst.space,
+        dst.addr,
+        nbytes,
+        nbytes,
+        FRACTAL_BYTES,
+        count,
+        "",
+        core.tag if tag is None else tag,
+        start,
+        duration,
+        int(flags),
+        dst.name,
+    )
