@@ -165,6 +165,7 @@ class Copies:
     burst_count: np.ndarray  # number of bursts
     tensor: np.ndarray  # GM tensor (code into labels("tensor"))
     buffer: np.ndarray  # on-chip buffer (code into labels("name"))
+    out_of_range: np.ndarray  # CopyParam bits: parameters outside the device's range
 
     def __len__(self) -> int:
         return int(self.rows.size)
@@ -456,6 +457,7 @@ class EventTable:
             burst_count="burst_count",
             tensor="tensor",
             buffer="name",
+            out_of_range="arg",
         )
 
     def computes(self) -> Computes:

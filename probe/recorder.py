@@ -229,15 +229,18 @@ class Recorder:
         dur_ps: int,
         flags: int = 0,
         name: str = "",
+        out_of_range: int = 0,
     ) -> None:
-        """A transfer of ``size`` requested bytes of which ``moved`` arrived."""
+        """A transfer of ``size`` requested bytes of which ``moved`` arrived;
+        ``out_of_range``: bits of its parameters outside the device's range
+        (:class:`~ubscope.probe.memory.copy_ranges.CopyParam`)."""
         # Hot paths (alloc, free, copy, compute) append directly: see BENCHMARKS.md.
         s = self._strings
         rows = self._rows
         try:
             rows.extend((_COPY, core_kind, core, dst_space, dst_addr, size, moved, src_space,
                          src_addr, burst_len, burst_count, s[name], s[tensor], s[tag], start_ps,
-                         dur_ps, 0, 0, flags))  # fmt: skip
+                         dur_ps, out_of_range, 0, flags))  # fmt: skip
         except (OverflowError, TypeError) as exc:
             self._reject(exc)
         if len(rows) >= self._batch_ints:

@@ -21,6 +21,11 @@ import numpy as np
 from ubscope.probe.errors import EmulationError
 from ubscope.probe.events import Flag, Space
 from ubscope.probe.memory.arena import LocalTensor
+from ubscope.probe.memory.copy_ranges import (
+    CopyParam,
+    data_copy_out_of_range,
+    data_copy_pad_out_of_range,
+)
 from ubscope.probe.memory.fractal import Nd2NzParams, data_copy_nd2nz
 from ubscope.probe.memory.gm import GlobalTensor
 
@@ -102,8 +107,10 @@ def _transfer(
     padded: bool,
     tag: str | None,
     pad: tuple[int, int, np.ndarray] | None = None,
+    out_of_range: CopyParam = CopyParam.NONE,
 ) -> None:
-    """Move ``rows`` x ``row_bytes`` between GM and an on-chip tensor and record it."""
+    """Move ``rows`` x ``row_bytes`` between GM and an on-chip tensor and record
+    it; ``out_of_range``: the call's parameters outside the device's range."""
     local = dst if isinstance(dst, LocalTensor) else src
     gm = src if isinstance(src, GlobalTensor) else dst
     if not isinstance(local, LocalTensor) or not isinstance(gm, GlobalTensor):
@@ -154,8 +161,9 @@ def _transfer(
         core.tag if tag is None else tag,
         start,
         duration,
-        int(flags),
+        int(flags | (Flag.PARAM_RANGE if out_of_range else 0)),
         local.name,
+        int(out_of_range),
     )
 
 
@@ -203,7 +211,21 @@ def data_copy(
         src_pitch = block_bytes + params.src_stride * BLOCK
         dst_pitch = block_bytes + params.dst_stride * BLOCK
         size = params.block_count * block_bytes
-        _transfer(dst, src, params.block_count, block_bytes, src_pitch, dst_pitch, size, False, tag)
+        bad = data_copy_out_of_range(
+            params.block_count, params.block_len, params.src_stride, params.dst_stride
+        )
+        _transfer(
+            dst,
+            src,
+            params.block_count,
+            block_bytes,
+            src_pitch,
+            dst_pitch,
+            size,
+            False,
+            tag,
+            out_of_range=bad,
+        )
         return
     if count is None or params is not None:
         raise EmulationError("data_copy takes either count or params")
@@ -234,7 +256,20 @@ def data_copy_pad(
         dst_pitch = row + params.dst_stride
         pad_spec = None
     size = params.block_count * row
-    _transfer(dst, src, params.block_count, row, src_pitch, dst_pitch, size, True, tag, pad_spec)
+    left, right = (pad.left, pad.right) if pad is not None else (0, 0)
+    bad = data_copy_pad_out_of_range(
+        params.block_count,
+        row,
+        params.src_stride,
+        params.dst_stride,
+        src.dtype.itemsize,
+        isinstance(dst, LocalTensor),
+        left,
+        right,
+    )
+    _transfer(
+        dst, src, params.block_count, row, src_pitch, dst_pitch, size, True, tag, pad_spec, bad
+    )
 
 
 def _at(tensor: LocalTensor | GlobalTensor, byte_offset: int) -> LocalTensor | GlobalTensor:
