@@ -48,7 +48,8 @@ class GmUnaligned(Rule):
     def check(self, ctx: TraceContext) -> list[Finding]:
         rows = ctx.flagged_rows(Flag.GM_UNALIGNED, EventKind.COPY)
         chip = ctx.chip
-        transfer = np.maximum(ctx.column("dur_ps")[rows] - chip.gm_latency_ns * PS_PER_NS, 0)
+        # a copy's pipe time is its issue plus its bytes; only the bytes slow down
+        transfer = np.maximum(ctx.column("dur_ps")[rows] - chip.gm_issue_ns * PS_PER_NS, 0)
         saved = transfer * (1 - chip.misaligned_gm_factor)
 
         def describe(group: Any) -> tuple[str, dict[str, Any], str, str | None]:

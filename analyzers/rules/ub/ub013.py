@@ -8,29 +8,42 @@ from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.model.arrays import CORE_KIND_LABELS
 from ubscope.analyzers.rules.base import Rule, Threshold, register
-from ubscope.analyzers.rules.ub.queue_counts import (
-    GM_FACING,
-    position_name,
+from ubscope.analyzers.rules.helpers import (
+    bounded_saving_ps,
+    gain_severity,
+    gain_text,
+    saving_share,
 )
+from ubscope.analyzers.rules.ub.double_buffering import BusyTime, block_savings
+from ubscope.analyzers.rules.ub.queue_counts import GM_FACING, position_name
 from ubscope.probe.units import count_cores, format_time_ps
 
 
 @register
 class SingleBuffered(Rule):
-    """A GM-facing queue has one buffer, so copies cannot overlap compute.
+    """A GM-facing queue has one buffer, and double buffering would save time.
 
     ## What it does
-    Flags a VECIN/VECOUT/A1/B1 queue initialised with ``num=1`` whose block
-    carries at least ``min_transfers`` GM copies, when those copies take at
-    least ``min_copy_share`` of the launch's modelled time.
+    Looks at each VECIN/VECOUT/A1/B1 queue initialised with ``num=1`` whose
+    block carries at least ``min_transfers`` GM copies, and works out from the
+    modelled stage times what a second block would save: per iteration, the
+    copy of one tile can overlap what the tile waits for (its compute, the
+    latency of a copy in flight), but never by more than the copy itself, and
+    never below the core's busiest pipe in that iteration; cores of a launch run
+    side by side, so the launch shortens by what its slowest core saves. It
+    warns when that saving reaches ``min_gain_share`` of the modelled time and
+    reports it as information below.
 
     ## Why it matters
     With one block, the next tile's copy-in must wait until the compute has
-    released the block (and the copy-out until the compute wrote it), so MTE
-    and vector/cube work run one after another instead of overlapping.
+    released the block (and the compute until the copy-out has drained it), so
+    MTE and vector/cube work run one after another instead of overlapping. A
+    copy-bound kernel gains little (its copies take the time either way); a
+    balanced one up to half of it.
 
     ## Example
-    A copy-in queue with one buffer feeding a loop of tiles::
+    A copy-in queue with one buffer feeding a loop of tiles whose compute takes
+    about as long as the copy::
 
         pipe.init_buffer(in_que, 1, tile_bytes)  # num=1
         for i in range(tiles):
@@ -50,8 +63,10 @@ class SingleBuffered(Rule):
         "min_transfers": Threshold(
             4, "GM copies through the single block before the queue is judged"
         ),
-        "min_copy_share": Threshold(
-            0.3, "fraction of the launch's modelled time those copies must take"
+        "min_gain_share": Threshold(
+            0.05,
+            "modelled saving of double buffering, as a share of the modelled time, "
+            "from which it is a warning",
         ),
     }
 
@@ -66,7 +81,6 @@ class SingleBuffered(Rule):
         if not single.size:
             return []
         firsts = ctx.launches["first_seq"].to_numpy()
-        spans = (ctx.launches["end_ps"] - ctx.launches["start_ps"]).to_numpy()
 
         def key(rows: np.ndarray, gid: np.ndarray, addr: np.ndarray) -> np.ndarray:
             launch = np.maximum(np.searchsorted(firsts, rows, "right") - 1, 0).astype(np.int64)
@@ -83,33 +97,46 @@ class SingleBuffered(Rule):
         copy_key = key(rows, chip_gid, chip_addr)
         slot = np.searchsorted(start, copy_key, "right") - 1
         hit = (slot >= 0) & (copy_key < end[np.maximum(slot, 0)])
-        queue, duration = slot[hit], ctx.column("dur_ps")[rows[hit]]
+        queue, copy_rows, copy_read = slot[hit], rows[hit], moves["read"][hit]
         count = np.bincount(queue, minlength=single.size)
-        copy_ps = np.bincount(queue, weights=duration, minlength=single.size)
-        span = (
-            np.maximum(spans[np.maximum(np.searchsorted(firsts, single, "right") - 1, 0)], 1)
-            if len(firsts)
-            else np.ones(single.size)
-        )
-        share = copy_ps / span
-        flagged = np.flatnonzero(
-            (count >= self.limits["min_transfers"]) & (share >= self.limits["min_copy_share"])
+        judged = np.flatnonzero(count >= self.limits["min_transfers"])
+        if not judged.size:
+            return []
+        busy = BusyTime(ctx)
+        names = ctx.column("name")[single]
+        name_codes, finding_of = np.unique(names[judged], return_inverse=True)
+        stage_rows, saved, codes = [], [], []
+        for index, block in enumerate(judged):
+            mine = queue == block
+            first_rows, block_saved = block_savings(
+                ctx, busy, copy_rows[mine], bool(copy_read[mine][0])
+            )
+            stage_rows.append(first_rows)
+            saved.append(block_saved)
+            codes.append(np.full(first_rows.size, finding_of[index]))
+        gains = ctx.critical_path_sums(
+            np.concatenate(stage_rows),
+            np.concatenate(saved),
+            np.concatenate(codes),
+            name_codes.size,
         )
         findings = []
-        names = ctx.column("name")[single]
-        for name_code in np.unique(names[flagged]):
-            mine = flagged[names[flagged] == name_code]
+        for code_index, name_code in enumerate(name_codes):
+            gain = bounded_saving_ps(ctx, float(gains[code_index]))
+            if gain <= 0:
+                continue
+            share = saving_share(ctx, gain)
+            mine = judged[finding_of == code_index]
             rows_of = single[mine]
             kind = CORE_KIND_LABELS[int(ctx.column("core_kind")[rows_of[0]])]
             cores = sorted({int(c) for c in ctx.column("core")[rows_of]})
             name = ctx.label("name", int(name_code))
             position = position_name(int(positions[mine[0]]))
-            worst = mine[np.argmax(copy_ps[mine])]
-            overlap = min(copy_ps[worst], span[worst] - copy_ps[worst])
             message = (
                 f"'{name}' ({position}) is single-buffered on {count_cores(len(cores), kind)}: up to "
-                f"{int(count[mine].max())} GM copies go through one block, so they cannot "
-                f"overlap compute; they take {share[worst]:.0%} of the modelled time"
+                f"{int(count[mine].max())} GM copies go through one block; a second block "
+                f"would let them overlap the rest of each iteration and save "
+                f"{format_time_ps(gain)} ({share:.0%} of the modelled time)"
             )
             findings.append(
                 self.finding(
@@ -117,16 +144,16 @@ class SingleBuffered(Rule):
                     ctx.location(
                         rows_of, tag=ctx.label("tag", int(ctx.column("tag")[rows_of[0]])) or None
                     ),
+                    severity=gain_severity(share, self.limits["min_gain_share"], self.severity),
                     evidence={
                         "cores": cores,
                         "transfers": int(count[mine].max()),
-                        "copy_share": round(float(share[worst]), 3),
+                        "saved_ps": round(gain),
+                        "saved_share": round(share, 3),
                         "event_kinds": ["queue_init"],
                     },
                     suggestion=f"Double-buffer '{name}': InitBuffer(que, 2, len).",
-                    estimated_gain=f"up to ~{format_time_ps(overlap)} per core if copies overlapped compute"
-                    if overlap > 0
-                    else None,
+                    estimated_gain=gain_text(ctx, gain, "if double-buffered (modelled)"),
                 )
             )
         return findings
