@@ -5,7 +5,9 @@
 // TRUNCATED); on-chip start addresses are checked against the space's
 // alignment; GM bytes outside the host's buffer, or past the size given to
 // SetGlobalBuffer, are flagged OUT_OF_BOUNDS (reads outside the host buffer
-// give zeros, writes there are dropped).
+// give zeros, writes there are dropped). Parameters outside the ranges the
+// device accepts (ubscope.probe.memory.copy_ranges) are flagged PARAM_RANGE,
+// with their bits in the event's arg; the copy is performed as written.
 #pragma once
 
 #include "ubscope_twin/tensor.h"
@@ -28,12 +30,29 @@ namespace ubscope_twin {
 
 constexpr int64_t DATA_BLOCK = 32;
 
+// Bits of a copy event's arg (ubscope.probe.memory.copy_ranges.CopyParam).
+constexpr int64_t PARAM_BLOCK_COUNT = 1, PARAM_BLOCK_LEN = 2, PARAM_LEFT_PADDING = 16,
+                  PARAM_RIGHT_PADDING = 32;
+
+inline int64_t outside(int64_t value, int64_t low, int64_t high, int64_t bit) {
+    return value < low || value > high ? bit : 0;
+}
+
+// DataCopyParams: blockCount is 12 bits (1..4095), blockLen 1..65535 blocks
+// (asc-devkit dav_c220 CheckDataCopyParams); the uint16 gaps cannot leave
+// their range.
+inline int64_t data_copy_out_of_range(const AscendC::DataCopyParams& p) {
+    return outside(p.blockCount, 1, 4095, PARAM_BLOCK_COUNT) |
+           outside(p.blockLen, 1, 65535, PARAM_BLOCK_LEN);
+}
+
 // ``rows`` rows of ``row_bytes`` between GM and an on-chip tensor; pitches in
 // bytes. ``size`` is what the call asked for, the rows what really moves.
 template <typename T>
 void transfer(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor<T>& local,
               bool to_local, int64_t rows, int64_t row_bytes, int64_t gm_pitch,
-              int64_t local_pitch, int64_t size, const Where& where, int64_t extra_flags = 0) {
+              int64_t local_pitch, int64_t size, const Where& where, int64_t extra_flags = 0,
+              int64_t out_of_range = 0) {
     Runtime& rt = runtime();
     const auto span = gm.span();
     if (span.buffer < 0) {
@@ -42,7 +61,7 @@ void transfer(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor<T>&
     const GmBuffer& buffer = rt.gm[span.buffer];
     const int64_t moved = rows * row_bytes;
     const int64_t extent = rows ? (rows - 1) * gm_pitch + row_bytes : 0;
-    int64_t flags = extra_flags;
+    int64_t flags = extra_flags | (out_of_range ? PARAM_RANGE : 0);
     const int64_t gm_addr = buffer.addr + span.offset;
     if (gm_addr % rt.config.gm_alignment) {
         flags |= GM_UNALIGNED;
@@ -89,7 +108,7 @@ void transfer(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor<T>&
     const int64_t start = to_local ? issue(pipe, duration, gm_keys, local_keys, latency)
                                    : issue(pipe, duration, local_keys, gm_keys, latency);
     record(COPY, dst_space, dst_addr, size, moved, src_space, src_addr, row_bytes, rows,
-           local.name(), buffer.name_id, tag, start, duration, 0, 0, flags);
+           local.name(), buffer.name_id, tag, start, duration, out_of_range, 0, flags);
 }
 
 template <typename T>
@@ -108,7 +127,7 @@ void copy_params(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor<
     const int64_t dst_pitch = block_bytes + static_cast<int64_t>(p.dstStride) * DATA_BLOCK;
     const int64_t size = static_cast<int64_t>(p.blockCount) * block_bytes;
     transfer(gm, local, to_local, p.blockCount, block_bytes, to_local ? src_pitch : dst_pitch,
-             to_local ? dst_pitch : src_pitch, size, where);
+             to_local ? dst_pitch : src_pitch, size, where, 0, data_copy_out_of_range(p));
 }
 
 }  // namespace ubscope_twin

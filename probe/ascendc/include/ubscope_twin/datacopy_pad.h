@@ -7,7 +7,8 @@
 // elements, then dummy bytes up to the next 32 B boundary; with isPad the
 // padding and the dummy bytes hold paddingValue, without it they are left as
 // they were (the device leaves them unspecified). UB->GM writes blockLen bytes
-// per row and nothing else.
+// per row and nothing else. Parameters outside the device's ranges are flagged
+// PARAM_RANGE (see datacopy.h) and the copy is performed as written.
 #pragma once
 
 #include "ubscope_twin/datacopy.h"
@@ -62,21 +63,36 @@ inline int64_t round_up_block(int64_t nbytes) {
     return (nbytes + DATA_BLOCK - 1) / DATA_BLOCK * DATA_BLOCK;
 }
 
+// DataCopyPad (asc-devkit dav_c220 CheckDataCopyPadParams): blockCount
+// 0..4095, blockLen 0..2,097,151 B (21 bits) and, GM -> UB, whole elements;
+// leftPadding / rightPadding at most 32 B of elements each (asc-tools
+// kernel_data_copy_pad_check.cpp). The gaps, uint16 or uint32 fields, cannot
+// leave their range.
+inline int64_t data_copy_pad_out_of_range(int64_t rows, int64_t block_len, int64_t item,
+                                          bool to_local, int64_t left, int64_t right) {
+    const int64_t pad_limit = DATA_BLOCK / item;
+    int64_t bad = outside(rows, 0, 4095, PARAM_BLOCK_COUNT) |
+                  outside(block_len, 0, (int64_t{1} << 21) - 1, PARAM_BLOCK_LEN) |
+                  outside(left, 0, pad_limit, PARAM_LEFT_PADDING) |
+                  outside(right, 0, pad_limit, PARAM_RIGHT_PADDING);
+    if (to_local && block_len % item) {
+        bad |= PARAM_BLOCK_LEN;
+    }
+    return bad;
+}
+
 template <typename T>
 void copy_pad_in(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor<T>& local,
                  int64_t rows, int64_t block_len, int64_t gm_gap, int64_t chip_gap_blocks,
                  int64_t left, int64_t right, bool is_pad, T value, const Where& where) {
     constexpr int64_t item = sizeof(T);
-    if ((left + right) * item > DATA_BLOCK) {
-        fail(where, "DataCopyPad: leftPadding + rightPadding exceed 32 B");
-    }
     const int64_t lead = left * item;
     const int64_t chip_row = round_up_block(lead + block_len + right * item);
     const int64_t pitch = chip_row + chip_gap_blocks * DATA_BLOCK;
     uint8_t* onchip = arena_bytes(local.space(), local.addr(),
                                   rows ? (rows - 1) * pitch + chip_row : 0, where);
     transfer(gm, local, true, rows, block_len, block_len + gm_gap, pitch, rows * block_len, where,
-             PADDED);
+             PADDED, data_copy_pad_out_of_range(rows, block_len, item, true, left, right));
     for (int64_t row = 0; row < rows; ++row) {
         uint8_t* at = onchip + row * pitch;
         std::memmove(at + lead, at, block_len);
@@ -96,7 +112,7 @@ void copy_pad_out(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor
                   const Where& where) {
     const int64_t pitch = round_up_block(block_len) + chip_gap_blocks * DATA_BLOCK;
     transfer(gm, local, false, rows, block_len, block_len + gm_gap, pitch, rows * block_len, where,
-             PADDED);
+             PADDED, data_copy_pad_out_of_range(rows, block_len, sizeof(T), false, 0, 0));
 }
 
 }  // namespace ubscope_twin

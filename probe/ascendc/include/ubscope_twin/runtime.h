@@ -31,7 +31,7 @@ constexpr int SPACES = 7;
 enum Flag : int64_t {
     TRUNCATED = 1, MISALIGNED = 2, GM_UNALIGNED = 4, REDZONE = 8, OUT_OF_BOUNDS = 16,
     PARTIAL_OVERLAP = 32, QUEUE_LIMIT = 64, PIPE_LIMIT = 128, PADDED = 256,
-    TBUF = 4096,
+    TBUF = 4096, PARAM_RANGE = 8192,
 };
 enum Chunk : uint32_t { STRINGS = 1, EVENTS = 2, FAILURE = 3, END = 4 };
 enum Pipe { MTE1, MTE2, MTE3, FIX, VEC, CUBE, SCALAR, PIPES };
