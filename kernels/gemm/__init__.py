@@ -17,11 +17,13 @@ on-chip memory, so ``int4_gemm`` (:mod:`.int4`) is a mix launch of blocks of 1 A
   broadcasting the scale/offset rows, which it copies to UB once per column
   tile, or per K tile when grouped), zeroes the rows padding K to the cube's
   16, and copies the fp16 tile to a GM *workspace* slot;
-* the AIC (:mod:`.matmul`) copies the slot to L1, steps through it in L0-sized
-  K chunks (``load_data`` L1 -> L0A/L0B, ``mmad`` with fp32 accumulation in
-  L0C) and at the end of the column tile ``fixpipe``s L0C -> y. x is kept in L1
-  for the whole kernel when it fits (``x_resident``), in a chunk-blocked layout
-  so each L0A load is one contiguous LoadData; otherwise it is re-read per tile.
+* the AIC (:mod:`.matmul`) copies the slot to L1 as NZ (a DataCopy with
+  Nd2NzParams), steps through it in L0-sized K chunks (LoadData of whole
+  fractals L1 -> L0A as ZZ and L0B as ZN, ``mmad`` with fp32 accumulation in
+  L0C as NZ) and at the end of the column tile ``fixpipe``s L0C -> y. x is
+  brought into L1 as NZ the same way, once for the whole kernel when it fits
+  (``x_resident``), otherwise per tile. Every cube buffer holds whole 16-row
+  fractals, so m=1 takes as much L0A and L0C as m=16.
 
 The AIV -> AIC hand-over goes through GM because 910B has no UB -> L1 path.
 Those copies carry the WORKSPACE flag: the workspace stays resident in the
@@ -33,16 +35,19 @@ Tiles need not divide the shape: ragged rows move with DataCopyPad (zero-padded
 on chip), K tails are padded to 16 with zero rows. ``layout`` defaults to
 block16 because an ND int4 tile narrower than 1024 columns (512 B) starts off
 the 512 B GM boundary; block16 tiles 64 columns wide stay aligned. ``cores=0``
-takes as many blocks as keep the extra reads of x (each block reads all of it)
-within 5 % of the weight bytes, then the fewest with the same tiles per block.
+and ``tile_n=0`` (the defaults) take the block count and tile width the cost
+model finishes soonest with (:mod:`.blocks`): every block reads all of x, but
+the re-reads hit L2, so splitting the columns over more cores pays until the
+HBM roof or the launch's per-block cost does not.
 
 ``fp16_gemm`` (:mod:`.fp16`) is the dense baseline with the same AIC side: fp16
 weights are copied GM -> L1 by the AIC itself in a cube launch, with no AIV and
 no workspace. :func:`.specs.weight_bytes` and :func:`.specs.modelled_time_ps`
 compare the two.
 
-Modules: :mod:`.plan` (tiling and validation), :mod:`.matmul`, :mod:`.dequant`,
-:mod:`.int4`, :mod:`.fp16` (kernel bodies), :mod:`.host` (inputs, upload,
-launch), :mod:`.reference` (float64), :mod:`.cost` (traffic, weight bytes,
-run estimates), :mod:`.specs` (registration).
+Modules: :mod:`.plan` (tiling and validation), :mod:`.blocks` (block count by
+the cost model), :mod:`.matmul`, :mod:`.dequant`, :mod:`.int4`, :mod:`.fp16`
+(kernel bodies), :mod:`.host` (inputs, upload, launch), :mod:`.reference`
+(float64), :mod:`.cost` (traffic, weight bytes, run estimates), :mod:`.specs`
+(registration).
 """

@@ -14,7 +14,7 @@ from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.kernel_spec import KernelSpec, Param
 
 _COMMON = (
-    Param("m", int, 16, "rows of x (tokens); m x tile_n fp32 must fit L0C"),
+    Param("m", int, 16, "rows of x (tokens); m padded to 16 x tile_n fp32 must fit L0C"),
     Param("k", int, 4096, "reduction size (1..65535)"),
     Param("n", int, 4096, "output columns (1..65535)"),
     Param("tile_n", int, 0, "weight columns per tile (multiple of 64); 0 = the model's fastest"),

@@ -94,6 +94,15 @@ def to_nz(matrix: np.ndarray, width: int) -> np.ndarray:
     return matrix.reshape(rows, cols // width, width).transpose(1, 0, 2).reshape(-1)
 
 
+def _check_ranges(params: object, limits: dict[str, tuple[int, int]]) -> None:
+    """Refuse a parameter struct whose fields leave the device's ranges."""
+    for name, (low, high) in limits.items():
+        value = getattr(params, name)
+        if not low <= value <= high:
+            kind = type(params).__name__
+            raise ParameterError(f"{kind}.{name}={value} outside {low}..{high}")
+
+
 @dataclass(frozen=True)
 class Nd2NzParams:
     """``Nd2NzParams``: ``nd_num`` matrices of ``n_value`` rows x ``d_value``
@@ -123,10 +132,7 @@ class Nd2NzParams:
             "dst_nz_n_stride": (1, 16384),
             "dst_nz_matrix_stride": (0, 65535),
         }
-        for name, (low, high) in limits.items():
-            value = getattr(self, name)
-            if not low <= value <= high:
-                raise ParameterError(f"Nd2NzParams.{name}={value} outside {low}..{high}")
+        _check_ranges(self, limits)
 
 
 def _nd2nz_indices(params: Nd2NzParams, itemsize: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -241,10 +247,7 @@ class LoadData2DParams:
             "src_stride": (0, 65535),
             "dst_gap": (0, 65535),
         }
-        for name, (low, high) in limits.items():
-            value = getattr(self, name)
-            if not low <= value <= high:
-                raise ParameterError(f"LoadData2DParams.{name}={value} outside {low}..{high}")
+        _check_ranges(self, limits)
 
 
 _LOAD_ROUTES = {Space.L0A: "l1_to_l0a", Space.L0B: "l1_to_l0b"}
