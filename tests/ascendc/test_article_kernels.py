@@ -115,7 +115,11 @@ def test_pool_overflow_plant_is_flagged_where_it_writes_past_ub(tmp_path: Path, 
     rc = main(["run", str(POOL), "--block-dim", str(BLOCKS), *tensors, *defines, "-o", str(trace)])
     # exit 1: the run would fault on the device, as the CPU-debug build aborts there
     assert rc == 1
-    capsys.readouterr()
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        f"would fault on the device: aiv0 wrote 20.0 KiB at UB 0x2d000 at call site "
+        f"'{call_site(POOL, 'DataCopy(xLocal')}', 8.0 KiB of it past the UB capacity" in out
+    )
     assert main(["analyze", str(trace)]) == 1
     assert call_site(POOL, "DataCopy(xLocal") in capsys.readouterr().out
 

@@ -116,7 +116,7 @@ def _print_fault(run: TwinRun) -> bool:
     if run.device_fault is None:
         return False
     console().print(
-        f"  {run.device_fault.describe()}; outputs {NUMERICS_NOT_MEANINGFUL}",
+        f"  {run.device_fault.describe()} (its outputs are not meaningful)",
         markup=False,
         style="bold red",
     )
