@@ -34,9 +34,10 @@ their shapes, and operators during which an all-reduce started on another
 stream (the HBM was shared with the collective), are listed as skipped, with
 the reason.
 
-The launch figures are fitted here (``--fit`` prints them), on rows the table
-then keeps apart: the vector overhead and the per-block cost on the torch_npu
-file's AI_VECTOR_CORE operators measured under 5 µs, the mix overhead on the
+The launch figures are fitted here (the run prints the fit next to the
+profile's figures, which were copied from it), on rows the summary keeps
+apart: the vector overhead and the per-block cost on the torch_npu file's
+AI_VECTOR_CORE operators whose median is under 5 µs, the mix overhead on the
 one ``msprof op`` mix kernel (Block Dim 1). The cube overhead has no operator
 small enough to isolate it: it is the vector one (an assumption). Then the
 same summary with each figure scaled alone (sensitivity), and the per-pipe
