@@ -258,3 +258,37 @@ def test_legacy_tik2_matmul_sample_runs_unchanged(samples: Path, tmp_path: Path)
     np.testing.assert_array_equal(run.outputs["c"], a.astype(np.float64) @ b.astype(np.float64))
     analysis = analyze_trace(read_trace(trace))
     assert [f.code for f in analysis.findings if f.severity >= Severity.ERROR] == []
+
+
+# Two 128 B blocks on A2 (L0A) and one 100 B block on B2 (L0B).
+INIT_BUFFER_ROUNDING = """\
+#include "kernel_operator.h"
+using namespace AscendC;
+extern "C" __global__ __aicore__ void blocks(GM_ADDR x) {
+    TPipe pipe;
+    TQue<QuePosition::A2, 1> qa;
+    TQue<QuePosition::B2, 1> qb;
+    pipe.InitBuffer(qa, 2, 128);
+    pipe.InitBuffer(qb, 1, 100);
+}
+"""
+
+
+def test_init_buffer_rounds_to_32_bytes_on_l0_as_ascend_c_does(tmp_path: Path) -> None:
+    # Ascend C rounds every InitBuffer length to 32 B (len = (len + 31) / 32 * 32),
+    # not to the space's 512 B: the L0A blocks sit at 0 and 128, the second off
+    # the 512 B L0A alignment; 100 B on L0B takes 128 B.
+    trace = tmp_path / "blocks.ubtrace"
+    x = np.zeros(16, np.float16)
+    run_ascendc(
+        kernel(tmp_path, "blocks", INIT_BUFFER_ROUNDING), "blocks", 1, {"x": x}, {}, CHIP, trace
+    )
+    events = read_trace(trace).events
+    allocs = events[events.kind == "alloc"]
+    assert allocs[["space", "addr", "aligned_size"]].values.tolist() == [
+        ["L0A", 0, 128],
+        ["L0A", 128, 128],
+        ["L0B", 0, 128],
+    ]
+    found = [f for f in analyze_trace(read_trace(trace)).findings if f.code == "ALN001"]
+    assert [f.evidence["events"] for f in found] == [1]

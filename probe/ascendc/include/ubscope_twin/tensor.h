@@ -387,9 +387,10 @@ public:
     }
 
 private:
-    // InitBuffer: ``num`` blocks of ``len`` bytes rounded up to the space's
-    // alignment, bump-allocated; limits are flagged, not enforced (as
-    // ubscope.probe.memory.tpipe.TPipe.init_buffer).
+    // InitBuffer: ``num`` blocks of ``len`` bytes rounded up to 32 B whatever
+    // the space (as Ascend C does; a 128 B L0A block leaves the next one off
+    // the 512 B L0A alignment), bump-allocated; limits are flagged, not
+    // enforced (as ubscope.probe.memory.tpipe.TPipe.init_buffer).
     void place(detail::QueueBase& que, int64_t num, int64_t len, const ubscope_twin::Where& where) {
         using namespace ubscope_twin;
         Runtime& rt = runtime();
@@ -405,8 +406,8 @@ private:
             fail(where, "InitBuffer: num=" + std::to_string(num) + " outside 1.." +
                             std::to_string(c.qbuf_max_len));
         }
-        const int64_t align = c.alignment[space];
-        const int64_t block = (len + align - 1) / align * align;
+        constexpr int64_t rounding = 32;  // kernel_tpipe_impl.h: len = (len + 31) / 32 * 32
+        const int64_t block = (len + rounding - 1) / rounding * rounding;
         const int64_t start = next_addr_[space];
         const int64_t end = start + num * block;
         if (end > static_cast<int64_t>(rt.arenas[space].size())) {
