@@ -27,54 +27,42 @@ from ubscope.probe.memory.pools import UBBufPool
 UINT16, UINT32 = 65535, 4294967295
 
 
-@pytest.mark.parametrize(
-    ("field", "low", "high"),
-    [
-        # blockCount is 12 bits: 1..4095; blockLen 1..65535 DataBlocks; gaps are uint16
-        (CopyParam.BLOCK_COUNT, 1, 4095),
-        (CopyParam.BLOCK_LEN, 1, UINT16),
-        (CopyParam.SRC_STRIDE, 0, UINT16),
-        (CopyParam.DST_STRIDE, 0, UINT16),
-    ],
-)
-def test_data_copy_params_at_and_one_past_each_limit(field, low, high):
-    def check(value: int) -> CopyParam:
-        values = {CopyParam.BLOCK_COUNT: 1, CopyParam.BLOCK_LEN: 1, field: value}
-        return data_copy_out_of_range(
-            values[CopyParam.BLOCK_COUNT],
-            values[CopyParam.BLOCK_LEN],
-            values.get(CopyParam.SRC_STRIDE, 0),
-            values.get(CopyParam.DST_STRIDE, 0),
-        )
+def _data_copy(values: dict[CopyParam, int]) -> CopyParam:
+    return data_copy_out_of_range(*(values[param] for param in PARAMS))
 
-    assert check(low) == check(high) == CopyParam.NONE
-    assert check(high + 1) == check(low - 1) == field
+
+def _data_copy_pad(values: dict[CopyParam, int]) -> CopyParam:
+    return data_copy_pad_out_of_range(*(values[param] for param in PARAMS), 1, to_local=False)
+
+
+PARAMS = (CopyParam.BLOCK_COUNT, CopyParam.BLOCK_LEN, CopyParam.SRC_STRIDE, CopyParam.DST_STRIDE)
 
 
 @pytest.mark.parametrize(
-    ("field", "low", "high"),
+    ("check", "field", "low", "high"),
     [
-        # blockCount 0..4095; blockLen 21 bits: 0..2,097,151 B; the gaps are uint32
-        (CopyParam.BLOCK_COUNT, 0, 4095),
-        (CopyParam.BLOCK_LEN, 0, 2097151),
-        (CopyParam.SRC_STRIDE, 0, UINT32),
-        (CopyParam.DST_STRIDE, 0, UINT32),
+        # DataCopyParams: blockCount is 12 bits: 1..4095; blockLen 1..65535 DataBlocks;
+        # the gaps are uint16
+        (_data_copy, CopyParam.BLOCK_COUNT, 1, 4095),
+        (_data_copy, CopyParam.BLOCK_LEN, 1, UINT16),
+        (_data_copy, CopyParam.SRC_STRIDE, 0, UINT16),
+        (_data_copy, CopyParam.DST_STRIDE, 0, UINT16),
+        # DataCopyExtParams: blockCount 0..4095; blockLen 21 bits: 0..2,097,151 B;
+        # the gaps are uint32
+        (_data_copy_pad, CopyParam.BLOCK_COUNT, 0, 4095),
+        (_data_copy_pad, CopyParam.BLOCK_LEN, 0, 2097151),
+        (_data_copy_pad, CopyParam.SRC_STRIDE, 0, UINT32),
+        (_data_copy_pad, CopyParam.DST_STRIDE, 0, UINT32),
     ],
+    ids=lambda v: getattr(v, "__name__", None) or getattr(v, "name", None) or str(v),
 )
-def test_data_copy_pad_params_at_and_one_past_each_limit(field, low, high):
-    def check(value: int) -> CopyParam:
-        values = {CopyParam.BLOCK_COUNT: 1, CopyParam.BLOCK_LEN: 32, field: value}
-        return data_copy_pad_out_of_range(
-            values[CopyParam.BLOCK_COUNT],
-            values[CopyParam.BLOCK_LEN],
-            values.get(CopyParam.SRC_STRIDE, 0),
-            values.get(CopyParam.DST_STRIDE, 0),
-            item_bytes=1,
-            to_local=False,
-        )
+def test_copy_params_at_and_one_past_each_limit(check, field, low, high):
+    def at(value: int) -> CopyParam:
+        values = dict.fromkeys(PARAMS, 0) | {CopyParam.BLOCK_COUNT: 1, CopyParam.BLOCK_LEN: 1}
+        return check(values | {field: value})
 
-    assert check(low) == check(high) == CopyParam.NONE
-    assert check(high + 1) == check(low - 1) == field
+    assert at(low) == at(high) == CopyParam.NONE
+    assert at(high + 1) == at(low - 1) == field
 
 
 @pytest.mark.parametrize(("item_bytes", "limit"), [(1, 32), (2, 16), (4, 8), (8, 4)])
