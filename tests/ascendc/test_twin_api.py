@@ -109,6 +109,7 @@ def test_vector_ops_match_numpy_and_record_hand_computed_events(tmp_path: Path) 
     inits = frame[frame.kind == "queue_init"]
     assert list(inits["name"].astype(str)) == ["qx", "qy", "out"]
     assert list(inits["addr"]) == [0, 256, 512]
+    assert [bool(flags & int(Flag.TBUF)) for flags in inits["flags"]] == [False, False, True]
     assert (frame["flags"] & int(Flag.TRUNCATED | Flag.MISALIGNED | Flag.REDZONE)).sum() == 0
 
 
