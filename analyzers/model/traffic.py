@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ubscope.analyzers.model.arrays import CORE_SPAN, dense_codes
 from ubscope.analyzers.model.launches import LaunchModel
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.event_table import EventTable
@@ -49,27 +50,30 @@ class TrafficModel:
         distinct_bytes (bytes covered at least once per launch, summed over the
         launches: each launch must read its inputs again, as each decode step
         re-reads the live KV cache), redundancy (bytes / distinct_bytes),
+        reloaded_bytes (bytes a core moved again within a launch: it could have
+        kept them on chip; other cores reading the same bytes need their own copy),
+        hbm_bytes (what the cost model takes from HBM, see :attr:`repeats_hit_l2`),
         small_transfers (bursts below the chip's efficient burst size), workspace
         (L2-resident core-to-core workspace: not HBM traffic)."""
         copies = self.gm_transfers
-        key = copies["tensor"].astype(np.int64) * 2 + (~copies["read"]).astype(np.int64)
-        size = int(key.max()) + 1 if key.size else 0
-        launches = max(1, len(self.launch_model.launches))
+        key, size = self._keys
         moved = np.bincount(key, weights=copies["bytes"], minlength=size)
         transfers = np.bincount(key, minlength=size)
         small = np.bincount(
             key, weights=copies["burst_len"] < self.chip.efficient_burst_bytes, minlength=size
         )
-        workspace = np.bincount(key, weights=copies["workspace"], minlength=size) > 0
-        distinct = distinct_bytes(
-            key * launches + self.launch_of(copies["rows"]),
-            copies["gm_addr"],
-            copies["bytes"],
-            copies["burst_len"],
-            copies["burst_count"],
-            size * launches,
-        )
-        distinct = distinct.reshape(size, launches).sum(axis=1)
+        workspace = self._workspace_keys
+        rows = copies["rows"]
+        launch = self.launch_of(rows)
+        core = dense_codes(
+            self.table.column("core_kind")[rows].astype(np.int64) * CORE_SPAN
+            + self.table.column("core")[rows]
+        )[0]
+        per_launch = self._distinct_within(launch)
+        per_core = self._distinct_within(launch * (int(core.max(initial=0)) + 1) + core)
+        hbm = moved.copy()
+        if self.repeats_hit_l2:
+            hbm[0::2] = self._run_distinct[0::2]
         present = np.flatnonzero(transfers)
         names = self.table.labels("tensor")
         return pd.DataFrame(
@@ -78,12 +82,57 @@ class TrafficModel:
                 "direction": np.where(present % 2 == 0, "read", "write"),
                 "bytes": moved[present].astype(np.int64),
                 "transfers": transfers[present],
-                "distinct_bytes": distinct[present],
-                "redundancy": moved[present] / np.maximum(distinct[present], 1),
+                "distinct_bytes": per_launch[present],
+                "redundancy": moved[present] / np.maximum(per_launch[present], 1),
+                "reloaded_bytes": (moved[present] - per_core[present]).astype(np.int64),
+                "hbm_bytes": hbm[present].astype(np.int64),
                 "small_transfers": small[present].astype(np.int64),
                 "workspace": workspace[present],
             }
         )
+
+    @cached_property
+    def repeats_hit_l2(self) -> bool:
+        """Whether the cost model serves every repeated GM access from L2: it does
+        when all the GM bytes the run touches fit in the chip's L2 (nothing is
+        evicted), and then only a read's first touch goes to HBM. Larger runs are
+        counted as if every read went to HBM (an upper bound)."""
+        touched = self._run_distinct[~self._workspace_keys]
+        return int(touched.sum()) <= self.chip.l2_bytes
+
+    @cached_property
+    def _keys(self) -> tuple[np.ndarray, int]:
+        """Each GM transfer's key (tensor code x 2, + 1 for a write) and the key count."""
+        copies = self.gm_transfers
+        key = copies["tensor"].astype(np.int64) * 2 + (~copies["read"]).astype(np.int64)
+        return key, int(key.max()) + 1 if key.size else 0
+
+    @cached_property
+    def _workspace_keys(self) -> np.ndarray:
+        key, size = self._keys
+        return np.bincount(key, weights=self.gm_transfers["workspace"], minlength=size) > 0
+
+    @cached_property
+    def _run_distinct(self) -> np.ndarray:
+        return self._distinct_within(np.zeros_like(self._keys[0]))
+
+    def _distinct_within(self, scope: np.ndarray) -> np.ndarray:
+        """Per key, the distinct bytes covered within each ``scope`` (a launch, a
+        core of a launch, the run), summed over the scopes."""
+        copies = self.gm_transfers
+        key, size = self._keys
+        codes, count = dense_codes(key * (int(scope.max(initial=0)) + 1) + scope)
+        covered = distinct_bytes(
+            codes,
+            copies["gm_addr"],
+            copies["bytes"],
+            copies["burst_len"],
+            copies["burst_count"],
+            count,
+        )
+        first = np.zeros(count, dtype=np.int64)
+        first[codes] = key
+        return np.bincount(first, weights=covered, minlength=size).astype(np.int64)
 
     def launch_of(self, rows: np.ndarray) -> np.ndarray:
         """The index of the launch each event row belongs to (0 outside any launch)."""
@@ -93,14 +142,15 @@ class TrafficModel:
 
     @cached_property
     def roofline(self) -> dict[str, Any]:
-        """compute_events, flops, hbm_bytes, intensity (FLOP/B), ridge, peak_flops,
+        """compute_events, flops, hbm_bytes (the cost model's: repeated reads it
+        serves from L2 are not HBM traffic), intensity (FLOP/B), ridge, peak_flops,
         bandwidth (B/s), modelled_time_ps, achieved_flops_per_s, bound ("memory" |
         "compute"). Without compute events (a trace of ``msprof op simulator`` data
         moves) the intensity is unknown, not 0: judge it only when compute_events."""
         computes = self.table.computes()
         flops = int(computes.flops.sum())
         traffic = self.traffic
-        hbm = int(traffic.loc[~traffic["workspace"], "bytes"].sum()) if len(traffic) else 0
+        hbm = int(traffic.loc[~traffic["workspace"], "hbm_bytes"].sum()) if len(traffic) else 0
         chip = self.chip
         intensity = flops / hbm if hbm else float("inf") if flops else 0.0
         ridge = chip.ridge_flops_per_byte

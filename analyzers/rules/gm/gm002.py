@@ -17,7 +17,9 @@ class TrafficAboveMinimum(Rule):
     ## What it does
     Compares HBM bytes read (or written) with the kernel's minimal traffic
     (each launch reads its inputs once and writes its outputs once; from the
-    trace's metadata) and flags a ratio of at least ``max_ratio``. It warns
+    trace's metadata) and flags a ratio of at least ``max_ratio``. HBM bytes
+    are the cost model's: every write, and every read but those it serves from
+    L2 (repeated reads, when all the run touches fits in L2). It warns
     when moving only the minimum would save at least ``min_gain_share`` of the
     modelled time (the surplus at full bandwidth, down to the roofline of the
     rest); below that it is information. Core-to-core workspaces (L2-resident)
@@ -57,13 +59,13 @@ class TrafficAboveMinimum(Rule):
             if least <= 0 or traffic.empty:
                 continue
             mine = traffic[(traffic["direction"] == direction) & ~traffic["workspace"]]
-            moved = int(mine["bytes"].sum())
+            moved = int(mine["hbm_bytes"].sum())
             ratio = moved / least
             if ratio < self.limits["max_ratio"]:
                 continue
             surplus = moved - int(least)
             message = (
-                f"GM {direction}s are {ratio:.2f}x the kernel's minimum: {format_bytes(moved)} "
+                f"HBM {direction}s are {ratio:.2f}x the kernel's minimum: {format_bytes(moved)} "
                 f"vs {format_bytes(least)} needed"
             )
             rows = transfer_rows(ctx, direction == "read")

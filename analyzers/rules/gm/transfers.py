@@ -32,3 +32,15 @@ def traffic_saving_ps(ctx: TraceContext, surplus_bytes: float) -> float:
     compute_ps = roof["flops"] / roof["peak_flops"] * PS_PER_S
     floor_ps = max(compute_ps, at_bandwidth(ctx, roof["hbm_bytes"] - surplus_bytes))
     return max(0.0, min(at_bandwidth(ctx, surplus_bytes), ctx.modelled_time_ps - floor_ps))
+
+
+def reload_saving_ps(ctx: TraceContext, reloaded_bytes: float) -> float:
+    """What dropping ``reloaded_bytes`` of repeated reads would take off the
+    modelled time: where the cost model serves them from L2 (see
+    ``TrafficModel.repeats_hit_l2``) they cost the reading cores their L2 rate,
+    side by side; otherwise they are HBM traffic (:func:`traffic_saving_ps`)."""
+    if not ctx.traffic_model.repeats_hit_l2:
+        return traffic_saving_ps(ctx, reloaded_bytes)
+    chip = ctx.chip
+    cores = max(1, ctx.launched_blocks or 1)
+    return reloaded_bytes / (chip.l2_rate_per_core * chip.clock_hz * cores) * PS_PER_S

@@ -30,7 +30,7 @@ class SingleBuffered(Rule):
     copy of one tile can overlap what the tile waits for (its compute, the
     latency of a copy in flight), but never by more than the copy itself, and
     never below the core's busiest pipe in that iteration; cores of a launch run
-    side by side, so the launch shortens by what its slowest core saves. It
+    side by side, so a launch shortens by at most what one core saves. It
     warns when that saving reaches ``min_gain_share`` of the modelled time and
     reports it as information below.
 
