@@ -34,7 +34,7 @@ from ubscope.probe.memory.tpipe import TPipe, TQue
 SCALE = 0.5
 # Events per tile round of each allocator (bump and free list also log every
 # allocation and free), and per core (buffer set-up and the last resets).
-EVENTS_PER_ROUND = {"tpipe": 5, "bump": 12, "freelist": 11}
+EVENTS_PER_ROUND = {"tpipe": 5, "bump": 12, "freelist": 12}
 EVENTS_PER_CORE = 16
 NO_RESET_TILE = 10240  # elements: three fp16 tiles of it are 60 KiB of UB a round
 
@@ -120,6 +120,8 @@ def _freelist_kernel(block: Block, gx, gr, gy, n: int, tile: int) -> None:
             data_copy(x, gx[off:], count)
             data_copy(r, gr[off:], count)
         _compute(core, x, r, y, count)
+        with core.site("compute"):
+            vector.duplicate(pinned[-1], float(count), 8)  # the round's statistic: its length
         with core.site("copyout"):
             data_copy(gy[off:], y, count)
         heap.free(x)
