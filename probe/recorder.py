@@ -27,6 +27,7 @@ from ubscope.probe.events import (
     STRING_COLUMNS,
     CoreKind,
     EventKind,
+    Flag,
     Space,
     enum_labels,
 )
@@ -42,6 +43,17 @@ _ENUM_DICTIONARIES = {col: pa.array(enum_labels(cls)) for col, cls in ENUM_COLUM
 _ARROW_TYPES = {field.name: field.type for field in EVENT_SCHEMA}
 
 BatchSink = Callable[[pa.RecordBatch], None]
+_ROW_TEMPLATE = dict.fromkeys(ROW_FIELDS, 0)  # 0: Space.NONE, the empty string, no flag
+
+
+def _event(**fields: int) -> tuple[int, ...]:
+    """A row with the named fields set and the others 0 (the recording calls off
+    the hot path build their rows by name; alloc, free, copy and compute append
+    theirs directly)."""
+    row = {**_ROW_TEMPLATE, **fields}
+    if len(row) != ROW_WIDTH:
+        raise TypeError(f"not event fields: {', '.join(sorted(set(row) - set(ROW_FIELDS)))}")
+    return tuple(row.values())
 
 
 class _StringTable(dict):
@@ -103,13 +115,29 @@ class Recorder:
 
     def kernel_begin(self, name: str, block_dim: int, t_ps: int, mode: str = "") -> None:
         """A kernel launch over ``block_dim`` blocks; ``mode`` is vector/cube/mix."""
-        s = self.intern
-        self._row((_KERNEL_BEGIN, _HOST, -1, _NONE, 0, 0, 0, _NONE, 0, 0, 0,
-                   s(name), 0, s(mode), t_ps, 0, block_dim, 0, 0))  # fmt: skip
+        self._row(
+            _event(
+                kind=_KERNEL_BEGIN,
+                core_kind=_HOST,
+                core=-1,
+                name=self.intern(name),
+                tag=self.intern(mode),
+                start_ps=t_ps,
+                arg=block_dim,
+            )
+        )
 
     def kernel_end(self, name: str, t_ps: int, duration_ps: int) -> None:
-        self._row((_KERNEL_END, _HOST, -1, _NONE, 0, 0, 0, _NONE, 0, 0, 0,
-                   self.intern(name), 0, 0, t_ps, duration_ps, 0, 0, 0))  # fmt: skip
+        self._row(
+            _event(
+                kind=_KERNEL_END,
+                core_kind=_HOST,
+                core=-1,
+                name=self.intern(name),
+                start_ps=t_ps,
+                dur_ps=duration_ps,
+            )
+        )
 
     def alloc(
         self,
@@ -175,9 +203,22 @@ class Recorder:
     ) -> None:
         """An allocation the allocator refused; ``arg``/``arg2`` keep the free
         bytes in total and in the largest block at that moment."""
-        s = self.intern
-        self._row((_ALLOC_FAIL, core_kind, core, space, 0, size, aligned_size, _NONE, 0, 0, 0,
-                   s(name), 0, s(tag), t_ps, 0, total_free, largest_free, flags))  # fmt: skip
+        self._row(
+            _event(
+                kind=_ALLOC_FAIL,
+                core_kind=core_kind,
+                core=core,
+                space=space,
+                size=size,
+                aligned_size=aligned_size,
+                name=self.intern(name),
+                tag=self.intern(tag),
+                start_ps=t_ps,
+                arg=total_free,
+                arg2=largest_free,
+                flags=flags,
+            )
+        )
 
     def pool_reset(
         self,
@@ -190,9 +231,21 @@ class Recorder:
         released_bytes: int,
         high_water: int,
     ) -> None:
-        self._row((_POOL_RESET, core_kind, core, space, base, released_bytes, high_water,
-                   _NONE, 0, 0, 0, self.intern(name), 0, 0, t_ps, 0, released_bytes,
-                   high_water, 0))  # fmt: skip
+        self._row(
+            _event(
+                kind=_POOL_RESET,
+                core_kind=core_kind,
+                core=core,
+                space=space,
+                addr=base,
+                size=released_bytes,
+                aligned_size=high_water,
+                name=self.intern(name),
+                start_ps=t_ps,
+                arg=released_bytes,
+                arg2=high_water,
+            )
+        )
 
     def pool_init(
         self,
@@ -207,9 +260,20 @@ class Recorder:
     ) -> None:
         """An allocator's pool: ``size`` bytes of ``space`` from ``base``, the
         extent its allocations come from."""
-        s = self.intern
-        self._row((int(EventKind.POOL_INIT), core_kind, core, space, base, size, size, _NONE, 0,
-                   0, 0, s(name), 0, s(tag), t_ps, 0, 0, 0, 0))  # fmt: skip
+        self._row(
+            _event(
+                kind=EventKind.POOL_INIT,
+                core_kind=core_kind,
+                core=core,
+                space=space,
+                addr=base,
+                size=size,
+                aligned_size=size,
+                name=self.intern(name),
+                tag=self.intern(tag),
+                start_ps=t_ps,
+            )
+        )
 
     def copy(
         self,
@@ -285,21 +349,40 @@ class Recorder:
     ) -> None:
         """A KV-cache page handed to (or taken back from) a sequence; ``tokens``
         is how many of the page's slots hold data."""
-        kind = _KV_PAGE_ALLOC if allocated else _KV_PAGE_FREE
-        s = self.intern
-        self._row((kind, _HOST, -1, Space.GM, page, page_bytes, page_bytes, _NONE, 0, 0, 0,
-                   0, s(cache), s(tag), t_ps, 0, sequence, tokens, 0))  # fmt: skip
+        self._row(
+            _event(
+                kind=_KV_PAGE_ALLOC if allocated else _KV_PAGE_FREE,
+                core_kind=_HOST,
+                core=-1,
+                space=Space.GM,
+                addr=page,
+                size=page_bytes,
+                aligned_size=page_bytes,
+                tensor=self.intern(cache),
+                tag=self.intern(tag),
+                start_ps=t_ps,
+                arg=sequence,
+                arg2=tokens,
+            )
+        )
 
     def host_sample(self, rss_bytes: int, t_ps: int) -> None:
-        self._row((_HOST_SAMPLE, _HOST, -1, _NONE, 0, 0, 0, _NONE, 0, 0, 0, 0, 0, 0, t_ps,
-                   0, rss_bytes, 0, 0))  # fmt: skip
+        self._row(_event(kind=_HOST_SAMPLE, core_kind=_HOST, core=-1, start_ps=t_ps, arg=rss_bytes))
 
     def mark(
         self, label: str, t_ps: int, core_kind: int = _HOST, core: int = -1, value: int = 0
     ) -> None:
         """A user mark (phase boundary, round number) with an optional value."""
-        self._row((_MARK, core_kind, core, _NONE, 0, 0, 0, _NONE, 0, 0, 0,
-                   self.intern(label), 0, 0, t_ps, 0, value, 0, 0))  # fmt: skip
+        self._row(
+            _event(
+                kind=_MARK,
+                core_kind=core_kind,
+                core=core,
+                name=self.intern(label),
+                start_ps=t_ps,
+                arg=value,
+            )
+        )
 
     def queue_init(
         self,
@@ -316,9 +399,23 @@ class Recorder:
         flags: int = 0,
     ) -> None:
         """``TPipe::InitBuffer(que, num, len)``: ``num`` blocks of ``length`` bytes."""
-        s = self.intern
-        self._row((_QUEUE_INIT, core_kind, core, space, addr, length * num, length, _NONE, 0,
-                   0, 0, s(name), 0, s(tag), t_ps, 0, num, position, flags))  # fmt: skip
+        self._row(
+            _event(
+                kind=_QUEUE_INIT,
+                core_kind=core_kind,
+                core=core,
+                space=space,
+                addr=addr,
+                size=length * num,
+                aligned_size=length,
+                name=self.intern(name),
+                tag=self.intern(tag),
+                start_ps=t_ps,
+                arg=num,
+                arg2=position,
+                flags=flags,
+            )
+        )
 
     def redzone_write(
         self,
@@ -333,8 +430,18 @@ class Recorder:
     ) -> None:
         """A write of ``nbytes`` at ``addr`` of which ``past_capacity`` bytes lie
         beyond the space's capacity (in the red zone)."""
-        row = (_REDZONE_WRITE, core_kind, core, space, addr, nbytes, past_capacity,
-               _NONE, 0, 0, 0, 0, 0, self.intern(tag), t_ps, 0, 0, 0, 8)  # fmt: skip
+        row = _event(
+            kind=_REDZONE_WRITE,
+            core_kind=core_kind,
+            core=core,
+            space=space,
+            addr=addr,
+            size=nbytes,
+            aligned_size=past_capacity,
+            tag=self.intern(tag),
+            start_ps=t_ps,
+            flags=Flag.REDZONE,
+        )
         self._row(row)
         self._note_faults(row, 1)
 
@@ -366,7 +473,7 @@ class Recorder:
         """The run's first red-zone write (where a device would have faulted), or None."""
         if self._first_fault is None:
             return None
-        row = dict(zip(ROW_FIELDS, self._first_fault, strict=True))
+        row = dict(zip(ROW_FIELDS, map(int, self._first_fault), strict=True))
         strings = self._strings.strings
         return DeviceFault(
             core_kind=_CORE_KIND_LABELS[row["core_kind"]],
