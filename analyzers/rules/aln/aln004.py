@@ -128,8 +128,9 @@ class SmallBursts(Rule):
     rounded up to 32 B. Merging the site's bytes into copies of at least the
     efficient size, one contiguous run each, saves the extra issues and the
     rounding; the gain is that saving on the critical path (per core and
-    launch, at most the core's time beyond its busiest other work; the cores
-    of a launch run side by side). A strided copy of 64 x 512 B costs what a
+    launch, less the longer first merged copy the core waits for, and at most
+    the core's time beyond its busiest other work; the cores of a launch run
+    side by side). A strided copy of 64 x 512 B costs what a
     contiguous 32 KiB copy costs, so it is not flagged. It warns when the gain
     reaches ``min_gain_share`` of the modelled time, and is info below.
 
