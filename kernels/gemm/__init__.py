@@ -38,7 +38,9 @@ the 512 B GM boundary; block16 tiles 64 columns wide stay aligned. ``cores=0``
 and ``tile_n=0`` (the defaults) take the block count and tile width the cost
 model finishes soonest with (:mod:`.blocks`): every block reads all of x, but
 the re-reads hit L2, so splitting the columns over more cores pays until the
-HBM roof or the launch's per-block cost does not.
+HBM roof or the launch's per-block cost does not. Tile widths are whole 512 B
+of fp16 columns (y, scale and offset stay 512 B aligned) unless that leaves
+most cube cores idle.
 
 ``fp16_gemm`` (:mod:`.fp16`) is the dense baseline with the same AIC side: fp16
 weights are copied GM -> L1 by the AIC itself in a cube launch, with no AIV and

@@ -49,10 +49,7 @@ def _events(plan: GemmPlan, per_tile_column_block: tuple[int, int, int]) -> int:
     per_chunk = EVENTS_PER_L0_CHUNK + loads_per_chunk(plan.m, plan.l0_k, plan.tile_cols)
     per_tile, per_column, per_block = per_tile_column_block
     events = (
-        per_tile * tiles
-        + per_chunk * chunks
-        + per_column * plan.n_tiles
-        + per_block * plan.blocks
+        per_tile * tiles + per_chunk * chunks + per_column * plan.n_tiles + per_block * plan.blocks
     )
     if plan.tail_copy == "datacopy" and plan.n % plan.tile_n:
         events += EVENTS_PER_RAGGED_ROW * plan.k

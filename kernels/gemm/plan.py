@@ -283,16 +283,27 @@ def _cube_plan(
 
 
 def _fastest_tile_n(
-    kernel: str, params: Mapping[str, Any], plan_with: Callable[[Mapping[str, Any]], PlanT]
+    kernel: str,
+    params: Mapping[str, Any],
+    chip: ChipProfile,
+    launch: str,
+    plan_with: Callable[[Mapping[str, Any]], PlanT],
 ) -> PlanT:
     """``plan_with(params)``, or with ``tile_n=0`` the plan of the tile width
-    (a multiple of 64 up to N and 1024) the cost model finishes soonest with,
-    the widest of equals (fewer tiles, fewer events)."""
+    the cost model finishes soonest with, the widest of equals (fewer tiles,
+    fewer events). The widths tried are whole 512 B of fp16 columns (256 on
+    910B) up to N and 1024, so every column tile's rows of y, scale and offset
+    start on the GM alignment copies need for full bandwidth; when those give
+    fewer tiles than half the cube cores, narrower multiples of 64 are tried
+    too, and the model weighs the idle cores against copies off 512 B."""
     if int(params["tile_n"]):
         return plan_with(params)
-    widest = min(AUTO_TILE_N_MAX, align_up(int(params["n"]), TILE_N_MULTIPLE))
+    n = int(params["n"])
+    aligned = max(TILE_N_MULTIPLE, chip.gm_alignment // FP16_BYTES)
+    step = aligned if -(-n // aligned) * 2 >= max_blocks(chip, launch) else TILE_N_MULTIPLE
+    widest = max(step, min(AUTO_TILE_N_MAX, align_up(n, step)))
     plans, refusals = [], []
-    for tile_n in range(TILE_N_MULTIPLE, widest + 1, TILE_N_MULTIPLE):
+    for tile_n in range(step, widest + 1, step):
         try:
             plans.append(plan_with({**params, "tile_n": tile_n}))
         except ParameterError as error:
@@ -305,13 +316,13 @@ def _fastest_tile_n(
 def plan_fp16(params: Mapping[str, Any], chip: ChipProfile) -> GemmPlan:
     """Check ``fp16_gemm``'s ``params`` against ``chip`` and derive the tiling;
     raises :class:`ParameterError` naming the limit a parameter set breaks."""
-    return _fastest_tile_n(FP16_KERNEL, params, lambda tiled: _plan_fp16(tiled, chip))
+    return _fastest_tile_n(FP16_KERNEL, params, chip, "cube", lambda tiled: _plan_fp16(tiled, chip))
 
 
 def plan_int4(params: Mapping[str, Any], chip: ChipProfile) -> Int4Plan:
     """Check ``int4_gemm``'s ``params`` against ``chip`` and derive the tiling
     and UB buffers; raises :class:`ParameterError` naming the broken limit."""
-    return _fastest_tile_n(INT4_KERNEL, params, lambda tiled: _plan_int4(tiled, chip))
+    return _fastest_tile_n(INT4_KERNEL, params, chip, "mix", lambda tiled: _plan_int4(tiled, chip))
 
 
 def _plan_fp16(params: Mapping[str, Any], chip: ChipProfile) -> GemmPlan:

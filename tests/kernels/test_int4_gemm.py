@@ -252,8 +252,19 @@ def test_default_plan_fills_the_chip_within_its_capacities(chip):
     for space in ("L1", "L0A", "L0B", "L0C"):
         assert plan.footprint[space] <= chip.space_capacity(space)
     assert plan.x_resident
-    # N=4096 in 192-column tiles: 22 tiles, one per block, 22 of the 24 cube cores
-    assert (plan.tile_n, plan.blocks) == (192, 22)
+    # N=4096 in 256-column tiles (512 B of fp16: y, scale and offset rows stay
+    # 512 B aligned): 16 tiles, one per block on 16 of the 24 cube cores
+    assert (plan.tile_n, plan.blocks) == (256, 16)
+
+
+def test_narrow_layers_split_over_most_cores(chip):
+    """N=1024 gives 4 tiles of 256 columns: 4 of 24 cube cores. The planner
+    then tries narrower tiles and the model takes 16 tiles of 64 columns."""
+    spec, layer = get_kernel("int4_gemm"), {"k": 1024, "n": 1024}
+    plan = plan_int4(spec.resolve(overrides=layer), chip)
+    assert (plan.tile_n, plan.blocks) == (64, 16)
+    four = plan_int4(spec.resolve(overrides={**layer, "tile_n": 256}), chip)
+    assert four.blocks == 4 and plan.estimate_ps < four.estimate_ps
 
 
 def test_the_planner_picks_the_block_count_the_model_finishes_soonest_with(chip):
