@@ -4,8 +4,11 @@ Only the source the user names is compiled (with a small launcher generated
 here); ``__CCE_KT_TEST__`` is defined so a sample's host-side ``<<<>>>``
 launch helper is left out, as in CANN's CPU debug mode. Builds are cached
 under ``$UBSCOPE_TWIN_CACHE``, else ``$XDG_CACHE_HOME/ubscope/twin``, else
-``~/.cache/ubscope/twin``, keyed by the source bytes, the header bytes, the
-flags and the compiler's version.
+``~/.cache/ubscope/twin``, keyed by the source bytes, the bytes of the
+twin's headers and of the user headers the source includes with quotes, the
+flags and the compiler (its path and version). A kernel with a plain tiling
+struct is compiled through a unit that includes it and then registers the
+struct's fields (probe/ascendc/tiling.py).
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ubscope.probe.ascendc.tiling import names_plain_tiling, plain_tiling_source
 from ubscope.probe.errors import InputError, ParameterError, UbscopeError
 
 INCLUDE_DIR = Path(__file__).parent / "include"
 CXX_FLAGS = ("-std=c++20", "-O2", "-D__CCE_KT_TEST__", "-fno-strict-aliasing")
 MAX_COMPILER_ERRORS = 5
+_QUOTED_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"', re.MULTILINE)
 _ERROR_LINE = re.compile(
     r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?:fatal )?error: (?P<msg>.*)$"
 )
@@ -41,13 +46,13 @@ def cache_dir() -> Path:
 
 
 def compiler() -> tuple[str, str]:
-    """The C++ compiler (``$CXX`` or g++) and its version line."""
-    name = os.environ.get("CXX", "g++")
-    path = shutil.which(name)
+    """The C++ compiler (``$CXX``, else g++, else clang++) and its version line."""
+    names = [os.environ["CXX"]] if os.environ.get("CXX") else ["g++", "clang++"]
+    path = next(filter(None, map(shutil.which, names)), None)
     if path is None:
         raise ParameterError(
-            f"no C++ compiler '{name}' found: install g++ 11 or newer (e.g. `apt install g++`) "
-            "or set CXX to one"
+            f"no C++ compiler {' or '.join(repr(n) for n in names)} found: install g++ 11 or "
+            "clang++ 14 or newer (e.g. `apt install g++`) or set CXX to one"
         )
     version = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
     return path, (version.stdout.splitlines() or [""])[0]
@@ -133,6 +138,50 @@ def compiler_errors(output: str, limit: int = MAX_COMPILER_ERRORS) -> list[str]:
     return found or [line for line in output.splitlines() if line.strip()][:limit]
 
 
+def user_headers(source: Path, text: str, include_dirs: tuple[str, ...]) -> dict[Path, str]:
+    """The headers ``source`` includes with quotes (and they in turn), found
+    beside the including file or in ``include_dirs``, with their text."""
+    found: dict[Path, str] = {}
+    pending = [(source.resolve().parent, text)]
+    while pending:
+        folder, including = pending.pop()
+        for name in _QUOTED_INCLUDE.findall(including):
+            for base in (folder, *(Path(d) for d in include_dirs)):
+                header = (base / name).resolve()
+                if header.is_file():
+                    if header not in found:
+                        found[header] = header.read_text(encoding="utf-8", errors="replace")
+                        pending.append((header.parent, found[header]))
+                    break
+    return found
+
+
+def _compile(command: list[str]) -> subprocess.CompletedProcess[str]:
+    # The C locale keeps the compiler's quotes plain ASCII in the one-line errors.
+    return subprocess.run(
+        command, capture_output=True, text=True, check=False, env={**os.environ, "LC_ALL": "C"}
+    )
+
+
+def _kernel_unit(compile_command: list[str], source: Path, texts: list[str], work: Path) -> Path:
+    """What to compile for the kernel: ``source``, or, when it names a plain
+    tiling struct, a unit that includes it and then registers the struct's
+    fields, read from the preprocessed source."""
+    if not any(names_plain_tiling(text) for text in texts):
+        return source
+    done = _compile([*compile_command, "-E", str(source)])
+    if done.returncode != 0:
+        raise CompileError("\n".join(compiler_errors(done.stderr)))
+    registration = plain_tiling_source(done.stdout, source)
+    if not registration:
+        return source
+    # Included, the kernel's own file stays the one its call sites and errors name.
+    unit = work / "tiling_fields.cpp"
+    marker = f'#line 1 "{source.name} (tiling fields ubscope registers)"'
+    unit.write_text(f'#include "{source.resolve()}"\n{marker}\n{registration}')
+    return unit
+
+
 def build(
     source: Path,
     entry: str,
@@ -148,42 +197,37 @@ def build(
         source_bytes = source.read_bytes()
     except OSError as exc:
         raise InputError(source, f"cannot read the kernel source ({exc.strerror})") from None
+    text = source_bytes.decode("utf-8", errors="replace")
     flags = list(CXX_FLAGS) + [f"-D{d}" for d in defines] + [f"-I{d}" for d in include_dirs]
     flags += [f"-include{h.resolve()}" for h in tiling_headers]
     launcher = _launcher(entry, parameters)
+    included = user_headers(source, text, include_dirs)
+    tiling_texts = [h.read_text(encoding="utf-8", errors="replace") for h in tiling_headers]
     key = hashlib.sha256()
     for part in (
         source_bytes,
         _header_bytes(),
         launcher.encode(),
         "\0".join(flags).encode(),
+        cxx.encode(),
         version.encode(),
         str(source.resolve().parent).encode(),
-        *(h.read_bytes() for h in tiling_headers),
+        *(body.encode() for body in tiling_texts),
+        *(f"{path}\0{body}".encode() for path, body in sorted(included.items())),
     ):
         key.update(hashlib.sha256(part).digest())
     target = cache_dir() / key.hexdigest()[:24] / "twin"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    compile_command = [cxx, *flags, f"-I{INCLUDE_DIR}", f"-I{source.resolve().parent}"]
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         glue = Path(work) / "launch.cpp"
         glue.write_text(launcher)
+        texts = [text, *tiling_texts, *included.values()]
+        unit = _kernel_unit(compile_command, source, texts, Path(work))
         binary = Path(work) / "twin"
-        command = [
-            cxx,
-            *flags,
-            f"-I{INCLUDE_DIR}",
-            f"-I{source.resolve().parent}",
-            str(source),
-            str(glue),
-            "-o",
-            str(binary),
-        ]
-        # The C locale keeps the compiler's quotes plain ASCII in the one-line errors.
-        done = subprocess.run(
-            command, capture_output=True, text=True, check=False, env={**os.environ, "LC_ALL": "C"}
-        )
+        done = _compile([*compile_command, str(unit), str(glue), "-o", str(binary)])
         if done.returncode != 0:
             raise CompileError("\n".join(compiler_errors(done.stderr)))
         os.replace(binary, target)

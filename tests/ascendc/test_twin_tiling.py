@@ -1,5 +1,6 @@
 """Tiling data, the tiling key and scalar parameters on the CPU twin:
-BEGIN_TILING_DATA_DEF fields filled by name from ``--tiling`` (checked byte by
+BEGIN_TILING_DATA_DEF fields and plain C++ structs (REGISTER_TILING_DEFAULT,
+GET_TILING_DATA_WITH_STRUCT) filled by name from ``--tiling`` (checked byte by
 byte against struct.pack with the C layout written out by hand), ``--scalar``
 and ``--tiling-key``, their errors, the case-file keys, and shared sample
 11_mkb_layer_norm run unchanged against numpy."""
@@ -210,3 +211,123 @@ def test_layer_norm_sample_11_runs_unchanged(samples: Path, tmp_path: Path) -> N
     assert np.allclose(actual, expected, atol=1e-4, rtol=1e-4)
     analysis = analyze_trace(read_trace(trace))
     assert [f.code for f in analysis.findings if f.severity >= Severity.ERROR] == []
+
+
+# Plain structs, as CANN's "standard C++ tiling struct" kernels declare them:
+# one in the kernel (padding after flag, tileNum and enabled; two fields in one
+# declaration, a default member initializer, a member function) named by
+# REGISTER_TILING_DEFAULT, one in a header the kernel includes, read with
+# GET_TILING_DATA_WITH_STRUCT under tiling key 1, and one whose field a macro
+# declares.
+PLAIN_HEADER = """\
+#pragma once
+#include <cstdint>
+namespace optiling {
+struct HeaderTiling {
+    int64_t offset;
+    uint16_t rows;
+};
+}  // namespace optiling
+"""
+
+PLAIN_KERNEL = """\
+#include "kernel_operator.h"
+#include "plain_tiling.h"
+#define ROWS_FIELD uint32_t rows;
+
+struct PlainTiling {
+    uint8_t flag;
+    int16_t delta;
+    uint32_t totalLength, tileNum;
+    double eps;
+    bool enabled;
+    float scale = 1.0f;
+    uint32_t TileLength() const { return totalLength / tileNum; }
+};
+
+struct MacroTiling {
+    ROWS_FIELD
+    uint32_t cols;
+};
+
+extern "C" __global__ __aicore__ void plain(GM_ADDR out, GM_ADDR tiling) {
+    REGISTER_TILING_DEFAULT(PlainTiling);
+    if (AscendC::GetBlockIdx() != 0) {
+        return;
+    }
+    if (TILING_KEY_IS(1)) {
+        GET_TILING_DATA_WITH_STRUCT(optiling::HeaderTiling, header, tiling);
+        memcpy(out, &header, sizeof header);
+        return;
+    }
+    if (TILING_KEY_IS(2)) {
+        GET_TILING_DATA_WITH_STRUCT(MacroTiling, shape, tiling);
+        memcpy(out, &shape, sizeof shape);
+        return;
+    }
+    GET_TILING_DATA(t, tiling);
+    memcpy(out, &t, sizeof t);
+    __gm__ float* tail = (__gm__ float*)(out + 32);
+    tail[0] = t.TileLength();
+    tail[1] = sizeof t;
+}
+"""
+
+
+def run_plain(tmp_path: Path, tiling: str, key: int, kernel: str = PLAIN_KERNEL) -> int:
+    """``ubscope run`` of ``kernel`` (beside PLAIN_HEADER), ``out`` saved to tmp_path/out."""
+    (tmp_path / "plain_tiling.h").write_text(PLAIN_HEADER)
+    source = tmp_path / "plain.cpp"
+    source.write_text(kernel)
+    options = ["--output", "out=uint8:64", "--save-outputs", str(tmp_path / "out")]
+    values = ["--tiling", tiling, "--tiling-key", str(key)]
+    return main(["run", str(source), *options, *values, "-o", str(tmp_path / "plain.ubtrace")])
+
+
+def plain_output(tmp_path: Path, tiling: str, key: int) -> bytes:
+    assert run_plain(tmp_path, tiling, key) == 0
+    return np.load(tmp_path / "out" / "out.npy").tobytes()
+
+
+def test_plain_struct_fields_land_at_the_compilers_offsets(tmp_path: Path) -> None:
+    tiling = "flag=200,delta=-7,totalLength=100,tileNum=4,eps=0.5,enabled=1,scale=2.5"
+    out = plain_output(tmp_path, tiling, 0)
+    # C layout, each field at a multiple of its size: flag @0, (pad 1), delta @2,
+    # totalLength @4, tileNum @8, (pad 4), eps @16, enabled @24, (pad 3),
+    # scale @28; 32 B in all.
+    assert out[:32] == struct.pack("<BxhII4xd?3xf", 200, -7, 100, 4, 0.5, True, 2.5)
+    # TileLength() = 100 / 4 and sizeof.
+    assert struct.unpack("<2f", out[32:40]) == (25.0, 32.0)
+
+
+def test_plain_struct_in_an_included_header_by_tiling_key(tmp_path: Path) -> None:
+    # offset @0, rows @8, (pad 6): 16 B.
+    assert plain_output(tmp_path, "offset=-3,rows=9", 1)[:16] == struct.pack("<qH6x", -3, 9)
+
+
+def test_plain_struct_field_a_macro_declares_is_read(tmp_path: Path) -> None:
+    # Read from the preprocessed kernel: ROWS_FIELD is rows @0, cols @4.
+    assert plain_output(tmp_path, "rows=5,cols=6", 2)[:8] == struct.pack("<II", 5, 6)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "uint32_t cols;",
+            "uint32_t cols[2];",
+            "static assertion failed: ubscope twin: tiling field MacroTiling::cols is not a scalar",
+        ),
+        (
+            "GET_TILING_DATA_WITH_STRUCT(MacroTiling,",
+            "GET_TILING_DATA_WITH_STRUCT(OtherTiling,",
+            "plain.cpp: tiling struct OtherTiling: no declaration 'struct OtherTiling {...}'",
+        ),
+    ],
+)
+def test_plain_struct_the_twin_cannot_fill_is_one_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, message: str
+) -> None:
+    assert run_plain(tmp_path, "rows=1,cols=2", 2, PLAIN_KERNEL.replace(old, new)) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -14,7 +14,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -228,7 +227,21 @@ inline Runtime& runtime() {
     return instance;
 }
 
-using Where = std::source_location;
+// The call site of an API call, taken as a default argument so it is the
+// caller's file and line. Built on __builtin_FILE/__builtin_LINE (g++ and
+// clang++ alike) rather than std::source_location, which libstdc++ gives
+// clang++ only from clang 15.
+struct Where {
+    const char* file;
+    uint32_t line_number;
+
+    static constexpr Where current(const char* file = __builtin_FILE(),
+                                   uint32_t line = __builtin_LINE()) {
+        return Where{file, line};
+    }
+    constexpr const char* file_name() const { return file; }
+    constexpr uint32_t line() const { return line_number; }
+};
 
 // The string id of a literal (an op name), interned once per literal.
 inline int64_t literal(const char* text) {

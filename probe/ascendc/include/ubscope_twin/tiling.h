@@ -4,10 +4,17 @@
 // GET_TILING_DATA fills it field by field from the launch's `tiling NAME VALUE`
 // lines (`ubscope run --tiling`) and no layout is guessed. The struct type is
 // the one REGISTER_TILING_DATA_CLASS names in namespace optiling, as the
-// documented tiling headers do.
+// documented tiling headers do, or the plain C++ struct REGISTER_TILING_DEFAULT
+// names in the kernel (GET_TILING_DATA_WITH_STRUCT names one directly). A plain
+// struct cannot register its fields itself: ubscope reads their names from its
+// declaration (probe/ascendc/tiling.py) and appends UBSCOPE_PLAIN_TILING_FIELD
+// registrations to the translation unit, so the compiler gives each field's
+// offset (offsetof) and type (decltype) and checks that the names it was given
+// are all of the struct's fields.
 #pragma once
 
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -85,13 +92,98 @@ inline std::string expected_text(const char* type) {
     return name == "bool" ? "0, 1, true or false" : "an integer in " + name + "'s range";
 }
 
+// Each scalar type a tiling field may have, by its <cstdint> name.
+template <typename T>
+constexpr const char* tiling_type_name() {
+    if constexpr (std::is_same_v<T, bool>) {
+        return "bool";
+    } else if constexpr (std::is_same_v<T, float>) {
+        return "float";
+    } else if constexpr (std::is_same_v<T, double>) {
+        return "double";
+    } else if constexpr (std::is_integral_v<T> && sizeof(T) <= 8) {
+        constexpr const char* names[2][4] = {{"uint8_t", "uint16_t", "uint32_t", "uint64_t"},
+                                             {"int8_t", "int16_t", "int32_t", "int64_t"}};
+        return names[std::is_signed_v<T>][sizeof(T) == 1 ? 0 : sizeof(T) == 2 ? 1 : sizeof(T) == 4 ? 2 : 3];
+    } else {
+        return nullptr;
+    }
+}
+
+// The fields of plain tiling structs, keyed by the address of type_key<T>.
+template <typename T>
+inline constexpr char type_key = 0;
+
+inline std::map<const void*, std::vector<TilingField>>& plain_tilings() {
+    static std::map<const void*, std::vector<TilingField>> registered;
+    return registered;
+}
+
+template <typename Tiling>
+bool register_plain_tiling(std::vector<TilingField> fields) {
+    plain_tilings()[&type_key<Tiling>] = std::move(fields);
+    return true;
+}
+
+// (A field of another type fails the build at its static_assert, which ubscope
+// writes beside the registration; no store function is instantiated for it.)
+template <typename Field>
+TilingField plain_tiling_field(const char* name, size_t offset) {
+    if constexpr (tiling_type_name<Field>() != nullptr) {
+        return TilingField{name, tiling_type_name<Field>(), offset, &store_field<Field>};
+    } else {
+        return TilingField{name, "", offset, nullptr};
+    }
+}
+
+// Converts to any field type: counts an aggregate's fields (T{AnyField, ...}).
+struct AnyField {
+    template <typename U>
+    operator U() const;
+};
+
+template <typename T, typename... Fields>
+constexpr size_t aggregate_fields() {
+    if constexpr (requires { T{Fields{}..., AnyField{}}; }) {
+        return aggregate_fields<T, Fields..., AnyField>();
+    } else {
+        return sizeof...(Fields);
+    }
+}
+
+// The struct GET_TILING_DATA fills: REGISTER_TILING_DEFAULT's, else the class
+// REGISTER_TILING_DATA_CLASS declares against optiling's tag (found by
+// argument-dependent lookup when the kernel is instantiated, so a kernel with a
+// plain struct needs none).
+struct NoTilingData {};
+NoTilingData* ubscope_registered_tiling(...);
+
+template <typename Default, typename Tag>
+auto default_tiling() {
+    if constexpr (std::is_same_v<Default, NoTilingData>) {
+        return ubscope_registered_tiling(Tag{});
+    } else {
+        return static_cast<Default*>(nullptr);
+    }
+}
+
 template <typename Tiling>
 Tiling read_tiling(const Where& where = Where::current()) {
+    static_assert(!std::is_same_v<Tiling, NoTilingData>,
+                  "ubscope twin: GET_TILING_DATA without a tiling struct: declare it with "
+                  "BEGIN_TILING_DATA_DEF and REGISTER_TILING_DATA_CLASS, or name a plain struct "
+                  "with REGISTER_TILING_DEFAULT");
     std::vector<TilingField> fields;
     TilingState& state = tiling_state();
     state.collecting = &fields;
     Tiling data;
     state.collecting = nullptr;
+    if (fields.empty()) {
+        auto plain = plain_tilings().find(&type_key<Tiling>);
+        if (plain != plain_tilings().end()) {
+            fields = plain->second;
+        }
+    }
     std::memset(static_cast<void*>(&data), 0, sizeof data);  // padding as the host's zeroed buffer
     std::string names;
     for (const TilingField& field : fields) {
@@ -156,7 +248,11 @@ inline bool read_tiling_config(const std::string& key, std::istringstream& field
 
 }  // namespace ubscope_twin
 
-namespace optiling {}
+namespace optiling {
+struct UbscopeTilingTag {};
+}
+
+using ubscope_default_tiling_data = ::ubscope_twin::NoTilingData;
 
 #define BEGIN_TILING_DATA_DEF(class_name) \
     struct class_name {                   \
@@ -173,11 +269,23 @@ namespace optiling {}
     }
 
 #define REGISTER_TILING_DATA_CLASS(op_type, class_name) \
-    using ubscope_registered_tiling_data = class_name;
+    class_name* ubscope_registered_tiling(::optiling::UbscopeTilingTag);
 
-#define GET_TILING_DATA(tiling_var, tiling_arg)                                        \
-    auto tiling_var = ::ubscope_twin::read_tiling<optiling::ubscope_registered_tiling_data>(); \
+#define REGISTER_TILING_DEFAULT(tiling_struct) using ubscope_default_tiling_data = tiling_struct
+
+#define GET_TILING_DATA(tiling_var, tiling_arg)                                                 \
+    auto tiling_var = ::ubscope_twin::read_tiling<std::remove_pointer_t<decltype(               \
+        ::ubscope_twin::default_tiling<ubscope_default_tiling_data, ::optiling::UbscopeTilingTag>())>>(); \
     (void)(tiling_arg)
+
+#define GET_TILING_DATA_WITH_STRUCT(tiling_struct, tiling_var, tiling_arg) \
+    auto tiling_var = ::ubscope_twin::read_tiling<tiling_struct>();        \
+    (void)(tiling_arg)
+
+// One field of a plain tiling struct, appended by ubscope after the kernel.
+#define UBSCOPE_PLAIN_TILING_FIELD(tiling_struct, field)                                         \
+    ::ubscope_twin::plain_tiling_field<std::remove_cv_t<decltype(tiling_struct::field)>>(#field, \
+                                                                       offsetof(tiling_struct, field))
 
 #define TILING_KEY_IS(tiling_key) (::ubscope_twin::tiling_state().key == static_cast<int64_t>(tiling_key))
 
