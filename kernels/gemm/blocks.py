@@ -6,7 +6,7 @@ most column tiles one block gets. For each count the estimate is the launch
 overhead plus the larger of the HBM roof (weights, x once, y: re-reads of x by
 other blocks hit L2) and one block's tiles times the slowest pipe stage of a
 tile (with double buffering the stages overlap, with single buffering they add
-up). The stages, priced with the cost model's own figures:
+up) plus the pipeline's fill (the first tile's other stages and a GM latency). The stages, priced with the cost model's own figures:
 
 * the AIC's weight copy into L1: HBM bytes for fp16_gemm, the L2-resident
   workspace for int4_gemm;
@@ -95,7 +95,10 @@ def launch_time_ps(
     stages = _stage_times(chip, work, model)
     per_tile = max(stages) if work.buffers > 1 else sum(stages)
     tiles = -(-n_tiles // blocks) * k_tiles
-    busy = max(tiles * per_tile, hbm_roof_ps(chip, hbm_bytes))
+    # the first tile passes every stage before the pipeline is full, and its
+    # first copy's data lands a GM latency after it was issued
+    fill = sum(stages) - per_tile + model.gm_latency_ps
+    busy = max(tiles * per_tile + fill, hbm_roof_ps(chip, hbm_bytes))
     return launch_overhead_ps(chip, launch, blocks) + busy
 
 

@@ -299,7 +299,7 @@ def test_x_too_large_for_l1_is_streamed(chip):
 
 def test_each_operand_crosses_gm_once_and_workspace_is_flagged(chip):
     m, k, n = 2, 256, 512
-    outcome, events = run(chip, m=m, k=k, n=n, cores=2)
+    outcome, events = run(chip, m=m, k=k, n=n, cores=2, tile_n=256)  # 512 B-aligned y columns
     assert tensor_bytes(events, "w_int4") == k * n // 2
     assert tensor_bytes(events, "x") == 2 * m * k * 2  # once per block
     assert tensor_bytes(events, "y") == m * n * 2
