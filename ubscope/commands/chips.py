@@ -21,7 +21,7 @@ PLACEHOLDERS = "placeholders"
 # Marker of each kind in the listing's notes column, and its legend.
 MARKERS = {
     COPIED: ("r", "rates copied from the Ascend910B1 ini, not the chip's own"),
-    PLACEHOLDERS: ("p", "placeholder figures: no public source (see `ubscope chips NAME`)"),
+    PLACEHOLDERS: ("p", "placeholder figures: no public source"),
 }
 
 
@@ -103,6 +103,8 @@ def _listing() -> list[str]:
     ]
     used = {mark for chip in profiles for mark in _marks(chip).split()}
     lines += [f"{mark}: {legend}" for mark, legend in MARKERS.values() if mark in used]
+    if used:
+        lines.append("`ubscope chips NAME` names the marked fields of a chip and why")
     return lines
 
 
@@ -148,7 +150,7 @@ def _profile_lines(chip: ChipProfile) -> list[str]:
     for kind, (mark, legend) in MARKERS.items():
         fields, reason = borrowed_fields(chip, kind)
         if fields:
-            lines.append(f"[{mark}] {legend.split(' (')[0]}: {', '.join(fields)}")
+            lines.append(f"[{mark}] {legend}: {', '.join(fields)}")
             lines.append(f"    {reason}")
     lines.append("sources:")
     lines += [f"  {key}: {text}" for key, text in chip.sources.items() if key not in MARKERS]
