@@ -4,11 +4,13 @@ the slow part; a kernel compiled by one test is reused by the next)."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from ubscope.probe.ascendc.build import compiler
+from ubscope.probe.errors import ParameterError
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "ascendc_samples"
 
@@ -32,8 +34,10 @@ extern "C" __global__ __aicore__ void scale(GM_ADDR x, GM_ADDR z) {
 
 @pytest.fixture(scope="session", autouse=True)
 def twin_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    if shutil.which(os.environ.get("CXX", "g++")) is None:
-        pytest.skip("no C++ compiler (g++) on this machine: the CPU twin cannot build kernels")
+    try:
+        compiler()
+    except ParameterError as exc:
+        pytest.skip(f"the CPU twin cannot build kernels: {exc}")
     cache = tmp_path_factory.mktemp("twin-cache")
     previous = os.environ.get("UBSCOPE_TWIN_CACHE")
     os.environ["UBSCOPE_TWIN_CACHE"] = str(cache)
