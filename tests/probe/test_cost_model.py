@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ubscope.probe.chip import ChipProfile, load_chip
+from ubscope.probe.chip import ChipProfile, check_chip_figures, load_chip
 from ubscope.probe.costmodel import (
     CostModel,
     core_gm_rate,
@@ -250,3 +250,16 @@ def test_a_mix_launch_shares_hbm_over_its_vector_cores():
     assert core_gm_rate(chip, gm_sharing_cores(chip, "mix", 4)) == 8e9
     assert core_gm_rate(chip, gm_sharing_cores(chip, "vector", 4)) == 16e9
     assert core_gm_rate(chip, gm_sharing_cores(chip, "cube", 1)) == 32e9
+
+
+def test_a_profile_recorded_before_the_launch_and_issue_figures_loads_without_them():
+    """Traces keep the chip profile they were recorded with; one from before
+    these figures existed reads with the model it was recorded under: no
+    issue time, no launch overhead."""
+    recorded = load_chip("Ascend910B2").to_dict()
+    for key in ("gm_issue_ns", "launch_overhead_ns", "launch_per_block_ns"):
+        del recorded[key]
+    chip = ChipProfile.from_dict(recorded)
+    check_chip_figures(chip, "trace")
+    assert chip.gm_issue_ns == 0 and chip.launch_per_block_ns == 0
+    assert launch_overhead_ps(chip, "mix", 24) == 0
