@@ -53,7 +53,7 @@ import math
 import statistics
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -228,12 +228,13 @@ class _Residency:
 
     capacity: int
     moved: int = 0  # bytes every operator so far moved
-    outputs: dict[tuple[str, int], list[tuple[int, int]]] | None = None
+    # (dtype, elements) -> (bytes moved when written, size) of each output
+    outputs: dict[tuple[str, int], list[tuple[int, int]]] = field(default_factory=dict)
 
     def take(self, key: tuple[str, int], taken: int) -> bool:
         """Whether an input reads an output still in L2 (and claim it), when
         the operator's inputs before it already took ``taken`` bytes of L2."""
-        written = (self.outputs or {}).get(key, [])
+        written = self.outputs.get(key, [])
         while written:
             at, size = written.pop()
             if self.moved - at + size + taken <= self.capacity:
@@ -244,8 +245,6 @@ class _Residency:
         self.outputs = {}
 
     def wrote(self, key: tuple[str, int], nbytes: int) -> None:
-        if self.outputs is None:
-            self.outputs = {}
         self.outputs.setdefault(key, []).append((self.moved, nbytes))
 
 
