@@ -17,10 +17,12 @@ in flight. The window shortens by at most:
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import numpy as np
 
 from ubscope.analyzers.context import TraceContext
-from ubscope.analyzers.model.arrays import CORE_SPAN
+from ubscope.analyzers.model.arrays import CORE_SPAN, run_starts
 from ubscope.probe.events import EventKind, Space
 
 PS_PER_NS = 1000
@@ -36,13 +38,18 @@ class BusyTime:
         end = start + ctx.column("dur_ps")[rows]
         reads = ctx.column("src_space")[rows] == Space.GM
         writes = (ctx.column("space")[rows] == Space.GM) & ~reads
-        kinds = np.where(reads, 0, np.where(writes, 1, 2))
-        cores = core_keys(ctx, rows)
-        self.unions: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        for core in np.unique(cores):
-            for kind in range(3):
-                pick = (cores == core) & (kinds == kind) & (end > start)
-                self.unions[(int(core), kind)] = _union(start[pick], end[pick])
+        lasting = end > start
+        key = (core_keys(ctx, rows) * 3 + np.where(reads, 0, np.where(writes, 1, 2)))[lasting]
+        start, end = start[lasting], end[lasting]
+        order = np.argsort(key, kind="stable")
+        key, start, end = key[order], start[order], end[order]
+        firsts = run_starts(key)
+        empty = np.zeros(0, dtype=np.int64)
+        self.unions: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = defaultdict(
+            lambda: (empty, empty, empty)
+        )
+        for lo, hi in zip(firsts.tolist(), [*firsts[1:].tolist(), key.size], strict=True):
+            self.unions[(int(key[lo]) // 3, int(key[lo]) % 3)] = _union(start[lo:hi], end[lo:hi])
 
     def busiest(self, core: int, window_start: np.ndarray, window_end: np.ndarray) -> np.ndarray:
         """The most time one of the core's three kinds of work covers in each window."""
