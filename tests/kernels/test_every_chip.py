@@ -73,6 +73,9 @@ def test_runs_on_every_chip(chip_name, kernel, preset):
     if preset == "pool_no_reset":  # the planted overflow happens on every chip
         kinds = np.concatenate([b.column("kind").to_numpy(zero_copy_only=False) for b in batches])
         assert (kinds == EventKind.REDZONE_WRITE.name.lower()).any()
+        assert outcome.device_fault is not None
+    if preset is None:  # a healthy run stays inside every capacity: it would not fault
+        assert outcome.device_fault is None
 
 
 @pytest.mark.parametrize("chip_name", builtin_chips())
