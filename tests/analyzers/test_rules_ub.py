@@ -117,20 +117,31 @@ def test_block_usage_finds_unused_buffers(kit):
     assert "'idle'" in unused.message
 
 
-def test_spare_ping_pong_buffer_of_a_one_round_loop_is_info(kit):
+def ping_pong_loop(rounds: int):
+    """A double-buffered 1 KiB input queue filled ``rounds`` times."""
+
     def body(block):
         core = block.aiv
         src = block.device.gm.tensor("src", np.zeros(512, dtype=np.float16))
         pipe = TPipe(core)
         que = TQue(TPosition.VECIN, name="in_que")
-        pipe.init_buffer(que, 2, 1 * KIB)  # double-buffered
-        for _ in range(1):  # one tile: the second block is never reached
+        pipe.init_buffer(que, 2, 1 * KIB)
+        for _ in range(rounds):
             tile = que.alloc_tensor(np.float16)
             data_copy(tile, src, 512)
             que.free_tensor(tile)
 
-    finding = kit.only(analyze_trace(kit.run_device(body)), "UB011")
+    return body
+
+
+def test_spare_ping_pong_buffer_of_a_one_round_loop_is_info(kit):
+    # one tile: the queue's second 1 KiB block is never reached
+    finding = kit.only(analyze_trace(kit.run_device(ping_pong_loop(1))), "UB011")
     assert str(finding.severity) == "info"
     assert finding.evidence["blocks"] == 1 and finding.evidence["bytes"] == 1 * KIB
     assert finding.evidence["spare_queue_blocks"] is True
     assert "'in_que'" in finding.message
+
+
+def test_a_loop_that_reaches_both_ping_pong_buffers_leaves_none_unused(kit):
+    assert "UB011" not in kit.codes(analyze_trace(kit.run_device(ping_pong_loop(2))))
