@@ -52,6 +52,8 @@ class TrafficModel:
         re-reads the live KV cache), redundancy (bytes / distinct_bytes),
         reloaded_bytes (bytes a core moved again within a launch: it could have
         kept them on chip; other cores reading the same bytes need their own copy),
+        reloaded_on_one_core (the most one core reloads in each launch, summed over
+        the launches: the part on the critical path, as cores run side by side),
         hbm_bytes (what the cost model takes from HBM, see :attr:`repeats_hit_l2`),
         small_transfers (bursts below the chip's efficient burst size), workspace
         (L2-resident core-to-core workspace: not HBM traffic)."""
@@ -63,14 +65,8 @@ class TrafficModel:
             key, weights=copies["burst_len"] < self.chip.efficient_burst_bytes, minlength=size
         )
         workspace = self._workspace_keys
-        rows = copies["rows"]
-        launch = self.launch_of(rows)
-        core = dense_codes(
-            self.table.column("core_kind")[rows].astype(np.int64) * CORE_SPAN
-            + self.table.column("core")[rows]
-        )[0]
-        per_launch = self._distinct_within(launch)
-        per_core = self._distinct_within(launch * (int(core.max(initial=0)) + 1) + core)
+        per_launch = self._distinct_within(self.launch_of(copies["rows"]))
+        reloaded, reloaded_by_one_core = self._reloads
         hbm = moved.copy()
         if self.repeats_hit_l2:
             hbm[0::2] = self._run_distinct[0::2]
@@ -84,7 +80,8 @@ class TrafficModel:
                 "transfers": transfers[present],
                 "distinct_bytes": per_launch[present],
                 "redundancy": moved[present] / np.maximum(per_launch[present], 1),
-                "reloaded_bytes": (moved[present] - per_core[present]).astype(np.int64),
+                "reloaded_bytes": reloaded[present],
+                "reloaded_on_one_core": reloaded_by_one_core[present],
                 "hbm_bytes": hbm[present].astype(np.int64),
                 "small_transfers": small[present].astype(np.int64),
                 "workspace": workspace[present],
@@ -115,6 +112,44 @@ class TrafficModel:
     @cached_property
     def _run_distinct(self) -> np.ndarray:
         return self._distinct_within(np.zeros_like(self._keys[0]))
+
+    @cached_property
+    def _reloads(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per key, the bytes cores moved again within a launch (int64), and the
+        most one core did so per launch, summed over the launches."""
+        copies = self.gm_transfers
+        key, size = self._keys
+        rows = copies["rows"]
+        launch = self.launch_of(rows)
+        key_launch = key * (int(launch.max(initial=0)) + 1) + launch
+        core, cores = dense_codes(
+            self.table.column("core_kind")[rows].astype(np.int64) * CORE_SPAN
+            + self.table.column("core")[rows]
+        )
+        codes, count = dense_codes(key_launch * cores + core)
+        covered = distinct_bytes(
+            codes,
+            copies["gm_addr"],
+            copies["bytes"],
+            copies["burst_len"],
+            copies["burst_count"],
+            count,
+        )
+        again = np.bincount(codes, weights=copies["bytes"], minlength=count) - covered
+        code_key = np.zeros(count, dtype=np.int64)
+        code_key[codes] = key
+        code_key_launch = np.zeros(count, dtype=np.int64)
+        code_key_launch[codes] = key_launch
+        # per key and launch, the core that reloads most
+        launch_of_code, launches = dense_codes(code_key_launch)
+        worst = np.zeros(launches)
+        np.maximum.at(worst, launch_of_code, again)
+        launch_key = np.zeros(launches, dtype=np.int64)
+        launch_key[launch_of_code] = code_key
+        return (
+            np.bincount(code_key, weights=again, minlength=size).astype(np.int64),
+            np.bincount(launch_key, weights=worst, minlength=size).astype(np.int64),
+        )
 
     def _distinct_within(self, scope: np.ndarray) -> np.ndarray:
         """Per key, the distinct bytes covered within each ``scope`` (a launch, a

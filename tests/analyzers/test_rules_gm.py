@@ -34,6 +34,23 @@ def test_a_core_reloading_the_same_bytes_hits_l2(kit):
     assert analysis.metrics["gm"]["ratio_to_minimum"] == pytest.approx(3.0)
 
 
+def test_a_reload_gain_is_what_the_busiest_core_saves(kit):
+    # Core 0 reads the same 64 KiB three times (128 KiB reloaded), core 1 twice
+    # (64 KiB). From L2, each core pays its own L2 rate side by side with the
+    # other: dropping the reloads saves core 0's 128 KiB, not the 192 KiB sum.
+    s = kit.Synthetic()
+    for core, reads in ((0, 3), (1, 2)):
+        for _ in range(reads):
+            s.load(0x100000, 0, 64 * KIB, tensor="w", core=core)
+    analysis = kit.analyze(s.trace(end_ps=10_000_000))
+    row = analysis.context.traffic.set_index(["tensor", "direction"]).loc[("w", "read")]
+    assert (row["reloaded_bytes"], row["reloaded_on_one_core"]) == (192 * KIB, 128 * KIB)
+    chip = s.chip
+    l2_ps = 128 * KIB / (chip.l2_rate_per_core * chip.clock_hz) * 1e12
+    gain = kit.only(analysis, "GM001").estimated_gain
+    assert gain == f"~{format_time_ps(l2_ps)} of modelled copy time"
+
+
 def test_other_cores_reading_the_same_bytes_do_not_reload(kit):
     # Four blocks each read all of x once (a GEMM's activations): each core needs
     # its own copy, and the model serves three of the four from L2.

@@ -88,7 +88,7 @@ class RedundantReloads(Rule):
                 "redundancy": round(ratio, 3),
                 "event_kinds": ["copy"],
             }
-            saved = reload_saving_ps(ctx, surplus)
+            saved = reload_saving_ps(ctx, surplus, row.reloaded_on_one_core)
             findings.append(
                 self.finding(
                     message,

@@ -34,13 +34,14 @@ def traffic_saving_ps(ctx: TraceContext, surplus_bytes: float) -> float:
     return max(0.0, min(at_bandwidth(ctx, surplus_bytes), ctx.modelled_time_ps - floor_ps))
 
 
-def reload_saving_ps(ctx: TraceContext, reloaded_bytes: float) -> float:
+def reload_saving_ps(ctx: TraceContext, reloaded_bytes: float, on_one_core: float) -> float:
     """What dropping ``reloaded_bytes`` of repeated reads would take off the
-    modelled time: where the cost model serves them from L2 (see
-    ``TrafficModel.repeats_hit_l2``) they cost the reading cores their L2 rate,
-    side by side; otherwise they are HBM traffic (:func:`traffic_saving_ps`)."""
+    modelled time. Where the cost model serves them from L2 (see
+    ``TrafficModel.repeats_hit_l2``) they cost each core its L2 rate and the
+    cores run side by side, so the launch saves what its busiest core reloads
+    (``on_one_core``, summed over launches); otherwise they are HBM traffic
+    (:func:`traffic_saving_ps`)."""
     if not ctx.traffic_model.repeats_hit_l2:
         return traffic_saving_ps(ctx, reloaded_bytes)
     chip = ctx.chip
-    cores = max(1, ctx.launched_blocks or 1)
-    return reloaded_bytes / (chip.l2_rate_per_core * chip.clock_hz * cores) * PS_PER_S
+    return on_one_core / (chip.l2_rate_per_core * chip.clock_hz) * PS_PER_S
