@@ -61,24 +61,29 @@ def l0c_bytes(m: int, n: int) -> int:
     return padded(m, FRACTAL_ROWS) * padded(n, FRACTAL_ROWS) * ACCUMULATOR_BYTES
 
 
+def _from_fractals(
+    flat: np.ndarray, rows: int, cols: int, fractal: tuple[int, int], column_major: bool
+) -> np.ndarray:
+    """The padded ``rows`` x ``cols`` matrix held as row-major ``fractal``-shaped
+    fractals, each row-major inside (ZZ) or column-major (ZN)."""
+    frac_rows, frac_cols = fractal
+    padded_rows, padded_cols = padded(rows, frac_rows), padded(cols, frac_cols)
+    inside = (frac_cols, frac_rows) if column_major else (frac_rows, frac_cols)
+    grid = flat[: padded_rows * padded_cols].reshape(
+        padded_rows // frac_rows, padded_cols // frac_cols, *inside
+    )
+    order = (0, 3, 1, 2) if column_major else (0, 2, 1, 3)
+    return grid.transpose(order).reshape(padded_rows, padded_cols)
+
+
 def zz_matrix(flat: np.ndarray, rows: int, cols: int, itemsize: int) -> np.ndarray:
     """The padded ``rows`` x ``cols`` matrix a ZZ (L0A) buffer holds."""
-    width = c0(itemsize)
-    padded_rows, padded_cols = padded(rows, FRACTAL_ROWS), padded(cols, width)
-    grid = flat[: padded_rows * padded_cols].reshape(
-        padded_rows // FRACTAL_ROWS, padded_cols // width, FRACTAL_ROWS, width
-    )
-    return grid.transpose(0, 2, 1, 3).reshape(padded_rows, padded_cols)
+    return _from_fractals(flat, rows, cols, (FRACTAL_ROWS, c0(itemsize)), column_major=False)
 
 
 def zn_matrix(flat: np.ndarray, rows: int, cols: int, itemsize: int) -> np.ndarray:
     """The padded ``rows`` (K) x ``cols`` (N) matrix a ZN (L0B) buffer holds."""
-    width = c0(itemsize)
-    padded_rows, padded_cols = padded(rows, width), padded(cols, FRACTAL_ROWS)
-    grid = flat[: padded_rows * padded_cols].reshape(
-        padded_rows // width, padded_cols // FRACTAL_ROWS, FRACTAL_ROWS, width
-    )
-    return grid.transpose(0, 3, 1, 2).reshape(padded_rows, padded_cols)
+    return _from_fractals(flat, rows, cols, (c0(itemsize), FRACTAL_ROWS), column_major=True)
 
 
 def nz_matrix(flat: np.ndarray, rows: int, cols: int, width: int) -> np.ndarray:
