@@ -127,14 +127,7 @@ class TrafficModel:
             + self.table.column("core")[rows]
         )
         codes, count = dense_codes(key_launch * cores + core)
-        covered = distinct_bytes(
-            codes,
-            copies["gm_addr"],
-            copies["bytes"],
-            copies["burst_len"],
-            copies["burst_count"],
-            count,
-        )
+        covered = self._covered(codes, count)
         again = np.bincount(codes, weights=copies["bytes"], minlength=count) - covered
         code_key = np.zeros(count, dtype=np.int64)
         code_key[codes] = key
@@ -151,13 +144,10 @@ class TrafficModel:
             np.bincount(launch_key, weights=worst, minlength=size).astype(np.int64),
         )
 
-    def _distinct_within(self, scope: np.ndarray) -> np.ndarray:
-        """Per key, the distinct bytes covered within each ``scope`` (a launch, a
-        core of a launch, the run), summed over the scopes."""
+    def _covered(self, codes: np.ndarray, count: int) -> np.ndarray:
+        """Distinct bytes the GM transfers cover per code (one code per transfer)."""
         copies = self.gm_transfers
-        key, size = self._keys
-        codes, count = dense_codes(key * (int(scope.max(initial=0)) + 1) + scope)
-        covered = distinct_bytes(
+        return distinct_bytes(
             codes,
             copies["gm_addr"],
             copies["bytes"],
@@ -165,6 +155,13 @@ class TrafficModel:
             copies["burst_count"],
             count,
         )
+
+    def _distinct_within(self, scope: np.ndarray) -> np.ndarray:
+        """Per key, the distinct bytes covered within each ``scope`` (a launch, a
+        core of a launch, the run), summed over the scopes."""
+        key, size = self._keys
+        codes, count = dense_codes(key * (int(scope.max(initial=0)) + 1) + scope)
+        covered = self._covered(codes, count)
         first = np.zeros(count, dtype=np.int64)
         first[codes] = key
         return np.bincount(first, weights=covered, minlength=size).astype(np.int64)
