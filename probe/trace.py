@@ -190,8 +190,8 @@ def stop_reasons(custom: pa.KeyValueMetadata | None) -> list[str]:
 
 
 def final_metadata(path: Path, custom: pa.KeyValueMetadata | None) -> dict[str, Any]:
-    """The fields :meth:`TraceWriter.close` left in a batch's custom metadata,
-    checked: a hand-edited or foreign value is a :class:`TraceError`."""
+    """The fields :meth:`TraceWriter.close` left in a batch's custom metadata
+    (:func:`check_device_fault` checks them in the merged metadata)."""
     if custom is None or FINAL_KEY not in custom:
         return {}
     try:
@@ -200,13 +200,17 @@ def final_metadata(path: Path, custom: pa.KeyValueMetadata | None) -> dict[str, 
         raise TraceError(path, "the metadata written at the end of the trace is not JSON") from None
     if not isinstance(final, dict):
         raise TraceError(path, "the metadata written at the end of the trace is not an object")
-    fields = {key: value for key, value in final.items() if key in FINAL_FIELDS}
-    if DEVICE_FAULT_FIELD in fields:
+    return printable_tree({key: value for key, value in final.items() if key in FINAL_FIELDS})
+
+
+def check_device_fault(path: Path, meta: dict[str, Any]) -> None:
+    """A hand-edited or foreign ``device_fault`` (at the end of the trace or in its
+    header) is a :class:`TraceError`, not a crash of whatever reads it later."""
+    if DEVICE_FAULT_FIELD in meta:
         try:
-            DeviceFault.from_metadata(fields[DEVICE_FAULT_FIELD])
+            DeviceFault.from_metadata(meta[DEVICE_FAULT_FIELD])
         except ValueError as exc:
             raise TraceError(path, f"metadata {DEVICE_FAULT_FIELD} {exc}") from None
-    return printable_tree(fields)
 
 
 def stop_reason(exc: BaseException) -> str:
@@ -360,6 +364,7 @@ def read_trace(
         if not problems and not _ends_with_marker(handle):
             problems.append("the end-of-stream marker is missing")
     meta.update(final)
+    check_device_fault(path, meta)
     complete = not problems
     if not complete:
         message = (

@@ -137,15 +137,25 @@ def test_a_trace_without_the_field_reads_as_before(tmp_path):
 )
 def test_a_hand_edited_final_metadata_is_refused_with_one_line(tmp_path, final, problem):
     path = tmp_path / "edited.ubtrace"
-    schema = EVENT_SCHEMA.with_metadata(
-        {METADATA_KEY: json.dumps(new_metadata(load_chip().to_dict(), "k", {}))}
-    )
-    with pa.ipc.new_stream(str(path), schema) as stream:
-        stream.write_batch(
-            pa.RecordBatch.from_pylist([], schema=schema), custom_metadata={FINAL_KEY: final}
-        )
+    _write_stream(path, {}, {FINAL_KEY: final})
     with pytest.raises(TraceError, match=problem):
         read_trace(path)
+
+
+def test_a_device_fault_in_the_header_is_checked_too(tmp_path):
+    path = tmp_path / "edited.ubtrace"
+    _write_stream(path, {"device_fault": "yes"}, None)
+    with pytest.raises(TraceError, match="metadata device_fault is not a mapping"):
+        read_trace(path)
+
+
+def _write_stream(path, header: dict, custom: dict | None) -> None:
+    """A trace written by hand: ``header`` added to its metadata, one empty batch
+    carrying ``custom`` metadata."""
+    meta = {**new_metadata(load_chip().to_dict(), "k", {}), **header}
+    schema = EVENT_SCHEMA.with_metadata({METADATA_KEY: json.dumps(meta)})
+    with pa.ipc.new_stream(str(path), schema) as stream:
+        stream.write_batch(pa.RecordBatch.from_pylist([], schema=schema), custom_metadata=custom)
 
 
 @pytest.mark.parametrize(("kernel", "preset"), sorted(PLANTED))
