@@ -30,16 +30,18 @@ class SingleBuffered(Rule):
     copy of one tile can overlap what the tile waits for (its compute, the
     latency of a copy in flight), but never by more than the copy itself, and
     never below the core's busiest pipe in that iteration; cores of a launch run
-    side by side, so a launch shortens by at most what one core saves. It
-    warns when that saving reaches ``min_gain_share`` of the modelled time and
-    reports it as information below.
+    side by side, so a launch shortens by at most what one core saves. Where
+    several queues are single-buffered, each one's saving assumes the others
+    keep pace (double-buffer them together). It warns when that saving reaches
+    ``min_gain_share`` of the modelled time and reports it as information below.
 
     ## Why it matters
     With one block, the next tile's copy-in must wait until the compute has
     released the block (and the compute until the copy-out has drained it), so
     MTE and vector/cube work run one after another instead of overlapping. A
-    copy-bound kernel gains little (its copies take the time either way); a
-    balanced one up to half of it.
+    copy-bound kernel gains only the latency and compute it can hide behind its
+    copies (its copies take their time either way); a balanced one up to half
+    of its time.
 
     ## Example
     A copy-in queue with one buffer feeding a loop of tiles whose compute takes
