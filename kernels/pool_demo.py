@@ -36,6 +36,7 @@ SCALE = 0.5
 # allocation and free), and per core (buffer set-up and the last resets).
 EVENTS_PER_ROUND = {"tpipe": 5, "bump": 12, "freelist": 12}
 EVENTS_PER_CORE = 16
+FP16_PER_BLOCK = 16  # one 32 B DataCopy block
 NO_RESET_TILE = 10240  # elements: three fp16 tiles of it are 60 KiB of UB a round
 
 
@@ -51,8 +52,14 @@ def _overflowing_n(chip: ChipProfile) -> int:
     return vector_blocks(8).for_chip(chip) * rounds * NO_RESET_TILE
 
 
+def _per_core(n: int, cores: int) -> int:
+    """Elements per core, rounded up to whole 32 B blocks: DataCopy moves whole
+    blocks, so a share that ends mid-block would lose its tail on the device."""
+    return -(-n // (cores * FP16_PER_BLOCK)) * FP16_PER_BLOCK
+
+
 def _tiles(block: Block, n: int, tile: int) -> list[tuple[int, int]]:
-    per_core = -(-n // block.dim)
+    per_core = _per_core(n, block.dim)
     begin, end = block.idx * per_core, min(n, (block.idx + 1) * per_core)
     return [(off, min(tile, end - off)) for off in range(begin, end, tile)]
 
@@ -109,7 +116,7 @@ def _freelist_kernel(block: Block, gx, gr, gy, n: int, tile: int) -> None:
     core = block.aiv
     heap = FreeListAllocator(core, "ub_heap")
     pinned: list = []
-    per_core = -(-n // block.dim)
+    per_core = _per_core(n, block.dim)
     off, end, step = block.idx * per_core, min(n, (block.idx + 1) * per_core), 0
     while off < end:
         # Rounds alternate between 2/3 and full tiles (a ragged tiling).
@@ -193,7 +200,7 @@ def estimate_cost(params: dict[str, Any], chip: ChipProfile) -> Estimate:
     y in GM (fp16), the float64 draw of one input, and a checked slice."""
     n, tile, cores = params["n"], params["tile"], params["cores"]
     allocator = params["allocator"]
-    per_core = -(-n // cores)
+    per_core = _per_core(n, cores)
     # The free list alternates 2/3-size and full tiles: 5/6 of a tile per round.
     step = tile * 5 // 6 if allocator == "freelist" else tile
     rounds = sum(
