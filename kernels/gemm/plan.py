@@ -294,23 +294,26 @@ def _fastest_tile_n(
     fewer events). The widths tried are whole 512 B of fp16 columns (256 on
     910B) up to N and 1024, so every column tile's rows of y, scale and offset
     start on the GM alignment copies need for full bandwidth; when those give
-    fewer tiles than half the cube cores, narrower multiples of 64 are tried
-    too, and the model weighs the idle cores against copies off 512 B."""
+    fewer tiles than half the cube cores, or none fits, narrower multiples of
+    64 are tried too, and the model weighs the idle cores against copies off
+    512 B."""
     if int(params["tile_n"]):
         return plan_with(params)
     n = int(params["n"])
     aligned = max(TILE_N_MULTIPLE, chip.gm_alignment // FP16_BYTES)
-    step = aligned if -(-n // aligned) * 2 >= max_blocks(chip, launch) else TILE_N_MULTIPLE
-    widest = max(step, min(AUTO_TILE_N_MAX, align_up(n, step)))
-    plans, refusals = [], []
-    for tile_n in range(step, widest + 1, step):
-        try:
-            plans.append(plan_with({**params, "tile_n": tile_n}))
-        except ParameterError as error:
-            refusals.append(str(error))
-    if not plans:
-        raise ParameterError(f"{kernel}: no tile_n fits ({refusals[0]})")
-    return min(plans, key=lambda plan: (plan.estimate_ps, -plan.tile_n))
+    steps = [aligned] if -(-n // aligned) * 2 >= max_blocks(chip, launch) else []
+    plans: list[PlanT] = []
+    refusals: list[str] = []
+    for step in [*steps, TILE_N_MULTIPLE]:
+        widest = max(step, min(AUTO_TILE_N_MAX, align_up(n, step)))
+        for tile_n in range(step, widest + 1, step):
+            try:
+                plans.append(plan_with({**params, "tile_n": tile_n}))
+            except ParameterError as error:
+                refusals.append(str(error))
+        if plans:
+            return min(plans, key=lambda plan: (plan.estimate_ps, -plan.tile_n))
+    raise ParameterError(f"{kernel}: no tile_n fits ({refusals[0]})")
 
 
 def plan_fp16(params: Mapping[str, Any], chip: ChipProfile) -> GemmPlan:

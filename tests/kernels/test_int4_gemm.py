@@ -208,6 +208,18 @@ def test_l0c_is_checked_on_whole_fractals(chip, kernel, m, tile_n, needed):
         spec.check(params, chip)
 
 
+@pytest.mark.parametrize("m", [17, 33, 100])
+def test_the_planner_picks_only_tiles_whose_padded_l0c_fits(chip, m):
+    """With tile_n=0 the planner never takes a tile the padded L0C refuses:
+    m=100 pads to 112 rows, 112 x tile_n x 4 B x 2 buffers <= 131,072 B leaves
+    tile_n <= 146, so 64 or 128."""
+    plan = plan_fp16(get_kernel("fp16_gemm").resolve(overrides={"m": m}), chip)
+    rows = -(-m // 16) * 16
+    assert plan.footprint["L0C"] == 2 * rows * plan.tile_cols * 4 <= chip.space_capacity("L0C")
+    if m == 100:
+        assert plan.tile_n in (64, 128)
+
+
 def test_ub_plan_stays_inside_the_budget_left_by_api_scratch(chip):
     """tile_k=304, tile_n=128, double-buffered: packed 304 x 128 / 2 = 19,456 B,
     dequantized 304 x 128 x 2 = 77,824 B, scale and offset rows 2 x 128 x 2 =
