@@ -15,7 +15,8 @@ cost model and chip profile alone, and compares:
   ``gm_copy_ps`` of its share, bytes from HBM at ``CostModel.gm_bytes_per_s``
   (the chip bandwidth shared by the cores used) and bytes still in L2 at the
   L2 rate, one ``cost_model.gm_copy_issue_ns`` per copy (a streamed tensor:
-  one copy; a layout change: one per contiguous run), never below the HBM
+  one copy; a layout change: one per contiguous run, each rounded up to the
+  32 B DataCopy unit by ``charged_bytes``), never below the HBM
   roof ``hbm_roof_ps``, plus ``2 x cost_model.gm_copy_latency_ns`` (the first
   load's and the last store's data on the critical path);
 * L2 rule: an input is read from L2 when an earlier operator of the same file
@@ -70,6 +71,7 @@ from ubscope.probe.costmodel import (
     PS_PER_NS,
     PS_PER_S,
     CostModel,
+    charged_bytes,
     gm_copy_ps,
     hbm_roof_ps,
     launch_overhead_ps,
@@ -192,11 +194,13 @@ def times(op: Measured, work: Work, chip: ChipProfile, knobs: Knobs) -> Times:
     share = math.ceil(blocks / cores) / blocks
     model = CostModel(chip, min(blocks, cores))
     l2_bytes = op.l2_bytes if knobs.l2 else 0
-    hbm_bytes = work.bytes - l2_bytes
+    # A layout change's runs are bursts rounded up to the DataCopy unit.
+    rounding = sum(charged_bytes(chip, count, size) - count * size for count, size in work.runs)
+    hbm_bytes = work.bytes - l2_bytes + rounding
     # One copy per contiguous run (a streamed tensor: one copy), and the first
     # load's and the last store's latency on the critical path.
     copy = gm_copy_ps(chip, hbm_bytes * share, l2_bytes * share, model.gm_bytes_per_s, True)
-    extra_copies = max(0, math.ceil(work.runs * share) - 1)
+    extra_copies = max(0, math.ceil(work.run_count * share) - 1)
     latency = 2 * chip.gm_latency_ns * PS_PER_NS
     memory_ps = max(
         copy + extra_copies * chip.gm_issue_ns * PS_PER_NS, hbm_roof_ps(chip, hbm_bytes)

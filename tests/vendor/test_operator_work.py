@@ -89,19 +89,22 @@ def test_a_cast_reads_one_width_and_writes_another():
 
 
 def test_a_layout_change_counts_the_contiguous_runs_of_both_sides():
-    # NCHW -> NC1HWC0: 32 x 64 planes of 55 x 55 read, 32 x 8 C0-interleaved planes written
+    # NCHW -> NC1HWC0: 32 x 64 planes of 55 x 55 floats (12,100 B) read, 32 x 8
+    # C0-interleaved planes of 55 x 55 x 8 floats (96,800 B) written
     work = work_of(
         "TransData", "32,64,55,55", "FLOAT", "32,8,55,55,8", "FLOAT", ("NCHW", "NC1HWC0")
     )
-    assert isinstance(work, Work) and work.runs == 32 * 64 + 32 * 8 == 2_304
-    # FRACTAL_Z -> NCHW (a 256 x 384 x 3 x 3 filter): 432 slabs of Co x C0, 256 rows of Ci x 3 x 3
+    assert isinstance(work, Work) and work.runs == ((2_048, 12_100), (256, 96_800))
+    assert work.run_count == 32 * 64 + 32 * 8 == 2_304
+    # FRACTAL_Z -> NCHW (a 256 x 384 x 3 x 3 filter): 432 slabs of Co x C0 = 256 x 8
+    # floats (8,192 B), 256 rows of Ci x 3 x 3 = 3,456 floats (13,824 B)
     back = work_of(
         "TransData", "432,16,16,8", "FLOAT", "256,384,3,3", "FLOAT", ("FRACTAL_Z", "NCHW")
     )
-    assert isinstance(back, Work) and back.runs == 432 + 256 == 688
+    assert isinstance(back, Work) and back.runs == ((256, 13_824), (432, 8_192))
     # element-wise ops and layout-free copies stream: no runs counted
     move = work_of("TensorMove", "256,384,3,3", "FLOAT", "256,384,3,3", "FLOAT", ("NCHW", "NCHW"))
-    assert isinstance(move, Work) and move.runs == 0
+    assert isinstance(move, Work) and move.runs == ()
 
 
 @pytest.mark.parametrize(

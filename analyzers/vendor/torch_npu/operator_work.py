@@ -87,7 +87,12 @@ class Work:
     dtype: str  # of the largest input, without ``DT_``: sets the cube's peak
     element_bytes: int  # of the widest tensor: sets the vector lanes
     gemm: tuple[int, int, int] | None = None  # cube: (M, K, N), batches folded into M
-    runs: int = 0  # layout changes: contiguous GM runs read and written (0: streamed)
+    # layout changes: (count, bytes) of the contiguous GM runs of each side (none: streamed)
+    runs: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def run_count(self) -> int:
+        return sum(count for count, _ in self.runs)
 
 
 def parse_shapes(cell: str) -> list[tuple[int, ...]]:
@@ -153,19 +158,24 @@ def _conv_gemm(
     return n * h * wd, w[0] * w[3], c1 * c0
 
 
-def _layout_runs(nchw: tuple[int, ...], other: tuple[int, ...], other_format: str) -> int | None:
-    """Contiguous GM runs of a TransData between NCHW and ``other_format``.
-    NC1HWC0: the NCHW side in one H x W plane per (N, C), the other in one
-    C0-interleaved plane per (N, C1). FRACTAL_Z (a filter): the NCHW side in one
-    Ci x kh x kw row per output channel, the other in one Co x C0 slab per
-    (C1, kh, kw); the gather between them happens on chip."""
-    if len(nchw) != 4 or len(other) not in (4, 5):
-        return None
+def _layout_runs(
+    nchw: tuple[int, ...], other: tuple[int, ...], other_format: str, item: int
+) -> tuple[tuple[int, int], ...]:
+    """(count, bytes) of the contiguous GM runs of a TransData between NCHW and
+    ``other_format`` with ``item``-byte elements. NC1HWC0: the NCHW side in one
+    H x W plane per (N, C), the other in one C0-interleaved plane per (N, C1).
+    FRACTAL_Z (a filter): the NCHW side in one Ci x kh x kw row per output
+    channel, the other in one Co x C0 slab per (C1, kh, kw); the gather between
+    them happens on chip. Other layouts: none counted."""
+    if len(nchw) != 4:
+        return ()
     if other_format.startswith("NC1HWC0") and len(other) == 5:
-        return nchw[0] * nchw[1] + other[0] * other[1]
+        plane = nchw[2] * nchw[3]
+        return (nchw[0] * nchw[1], plane * item), (other[0] * other[1], plane * other[4] * item)
     if other_format == "FRACTAL_Z" and len(other) == 4:
-        return nchw[0] + other[0]
-    return None
+        row = math.prod(nchw[1:])
+        return (nchw[0], row * item), (other[0], math.prod(other[1:]) * item)
+    return ()
 
 
 def work_of(
@@ -205,10 +215,12 @@ def work_of(
         flops = 2 * math.prod(gemm)
         return Work("cube", moved, flops, dtype, ins[largest_input][1], gemm)
     elements = max(math.prod(shape) for shape, _ in tensors)
-    runs = 0
+    widest = max(size for _, size in tensors)
+    runs: tuple[tuple[int, int], ...] = ()
     in_format, out_format = (cell.split(";")[0].strip() for cell in formats)
     if op_type == "TransData" and "NCHW" in (in_format, out_format):
         pair = (ins[0][0], outs[0][0])
         nchw, other = pair if in_format == "NCHW" else pair[::-1]
-        runs = _layout_runs(nchw, other, out_format if in_format == "NCHW" else in_format) or 0
-    return Work("vector", moved, elements, dtype, max(size for _, size in tensors), runs=runs)
+        other_format = out_format if in_format == "NCHW" else in_format
+        runs = _layout_runs(nchw, other, other_format, ins[0][1])
+    return Work("vector", moved, elements, dtype, widest, runs=runs)
