@@ -22,7 +22,8 @@ using GM_ADDR = uint8_t*;
 #define ASSERT(condition)                                                                 \
     do {                                                                                  \
         if (!(condition)) {                                                               \
-            ::ubscope_twin::fail(::ubscope_twin::Where::current(), "ASSERT(" #condition ") failed"); \
+            ::ubscope_twin::fail(::ubscope_twin::Where::current(),                        \
+                                 "ASSERT(" #condition ") failed");                        \
         }                                                                                 \
     } while (0)
 
