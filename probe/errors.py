@@ -19,6 +19,11 @@ class UbscopeError(Exception):
 
     exit_code = 2
 
+    def message_lines(self) -> list[str]:
+        """The message as the command line prints it: one line, unless the
+        error is a list of problems (a compiler's errors), one a line."""
+        return [str(self)]
+
 
 class InputError(UbscopeError):
     """A file that could not be read as what it was expected to be."""

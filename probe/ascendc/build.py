@@ -36,6 +36,13 @@ _ERROR_LINE = re.compile(
 class CompileError(UbscopeError):
     """The kernel source did not compile: the compiler's first errors, one a line."""
 
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+    def message_lines(self) -> list[str]:
+        return self.errors
+
 
 def cache_dir() -> Path:
     explicit = os.environ.get("UBSCOPE_TWIN_CACHE")
@@ -171,7 +178,7 @@ def _kernel_unit(compile_command: list[str], source: Path, texts: list[str], wor
         return source
     done = _compile([*compile_command, "-E", str(source)])
     if done.returncode != 0:
-        raise CompileError("\n".join(compiler_errors(done.stderr)))
+        raise CompileError(compiler_errors(done.stderr))
     registration = plain_tiling_source(done.stdout, source)
     if not registration:
         return source
@@ -229,6 +236,6 @@ def build(
         binary = Path(work) / "twin"
         done = _compile([*compile_command, str(unit), str(glue), "-o", str(binary)])
         if done.returncode != 0:
-            raise CompileError("\n".join(compiler_errors(done.stderr)))
+            raise CompileError(compiler_errors(done.stderr))
         os.replace(binary, target)
     return target

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ubscope.cli import main
+from ubscope.probe.text import printable_path
 
 pytestmark = pytest.mark.ascendc_twin
 
@@ -43,6 +44,23 @@ def test_compile_error_is_one_line_per_error_exit_2(
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err
     assert f"{scale_kernel}:12: expected ';'" in err
+
+
+def test_each_compiler_error_is_its_own_sanitized_line(
+    scale_kernel: Path, tmp_path: Path, capsys
+) -> None:
+    text = scale_kernel.read_text().replace("Muls(t, t, 2.0f, 64);", "Muls(t, t, 2.0f, 64)")
+    # The compiler quotes the file name, which may hold a terminal escape.
+    source = scale_kernel.with_name("sc\x1b]0;ale.cpp")
+    source.write_text(text.replace("DataCopy(t, xGm, 64);", "undefined_call(t);"))
+    tensors = ["--input", "x=float32:64", "--output", "z=float32:64"]
+    rc = main(["run", str(source), "--entry", "scale", *tensors, "-o", str(tmp_path / "t.ubtrace")])
+    err = capsys.readouterr().err.splitlines()
+    shown = f"ubscope: error: {printable_path(source)}:"
+    assert rc == 2 and len(err) >= 2 and all(line.startswith(shown) for line in err)
+    assert err[0].startswith(f"{shown}11: ") and "undefined_call" in err[0]
+    assert err[1].startswith(f"{shown}12: expected ';'")
+    assert not any(char < " " for char in "".join(err))
 
 
 def test_missing_compiler_says_what_to_install(

@@ -45,11 +45,13 @@ def chip_from_args(args: argparse.Namespace) -> ChipProfile:
 
 
 def print_error(exc: UbscopeError, debug: bool = False) -> None:
-    """A user error as one line on stderr (and its traceback with ``--debug``)."""
+    """A user error as one line on stderr, or one line per problem it lists
+    (and its traceback with ``--debug``)."""
     if debug:
         traceback.print_exc()
     # Messages name files and quote their content: both are input.
-    print(f"ubscope: error: {printable(str(exc))}", file=sys.stderr)
+    for line in exc.message_lines():
+        print(f"ubscope: error: {printable(line)}", file=sys.stderr)
 
 
 def each_input(items: Sequence[Item], action: Callable[[Item], int], debug: bool = False) -> int:
