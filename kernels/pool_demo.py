@@ -13,6 +13,8 @@ import numpy as np
 
 from ubscope.kernels.registry import register
 from ubscope.probe.chip import ChipProfile
+from ubscope.probe.core_count import CoreWork, auto_cores_param
+from ubscope.probe.costmodel import vector_lanes
 from ubscope.probe.device import Block, Device
 from ubscope.probe.errors import EmulationError
 from ubscope.probe.estimate import CHECK_CHUNK_BYTES, Estimate, estimate
@@ -22,7 +24,6 @@ from ubscope.probe.kernel_spec import (
     KernelSpec,
     Param,
     PerChip,
-    cores_param,
     vector_blocks,
 )
 from ubscope.probe.memory import vector
@@ -56,6 +57,12 @@ def _per_core(n: int, cores: int) -> int:
     """Elements per core, rounded up to whole 32 B blocks: DataCopy moves whole
     blocks, so a share that ends mid-block would lose its tail on the device."""
     return -(-n // (cores * FP16_PER_BLOCK)) * FP16_PER_BLOCK
+
+
+def _round_elements(allocator: str, tile: int) -> int:
+    """Elements of an average round: the free list alternates 2/3-size and full
+    tiles, 5/6 of a tile per round."""
+    return max(1, tile * 5 // 6 if allocator == "freelist" else tile)
 
 
 def _tiles(block: Block, n: int, tile: int) -> list[tuple[int, int]]:
@@ -188,7 +195,8 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
     reference = ChunkedReference(
         lambda part: x[part].astype(np.float64) * SCALE + r[part].astype(np.float64), 3 * 8
     )
-    return KernelResult(outputs={"y": gy.numpy()}, references={"y": reference})
+    notes = [f"{cores} vector cores, {_per_core(n, cores)} elements each"]
+    return KernelResult(outputs={"y": gy.numpy()}, references={"y": reference}, notes=notes)
 
 
 def minimal_traffic(params: dict[str, Any]) -> dict[str, int]:
@@ -201,13 +209,34 @@ def estimate_cost(params: dict[str, Any], chip: ChipProfile) -> Estimate:
     n, tile, cores = params["n"], params["tile"], params["cores"]
     allocator = params["allocator"]
     per_core = _per_core(n, cores)
-    # The free list alternates 2/3-size and full tiles: 5/6 of a tile per round.
-    step = tile * 5 // 6 if allocator == "freelist" else tile
+    step = _round_elements(allocator, tile)
     rounds = sum(
         -(-max(0, min(n, (c + 1) * per_core) - c * per_core) // step) for c in range(cores)
     )
     events = rounds * EVENTS_PER_ROUND[allocator] + cores * EVENTS_PER_CORE
     return estimate(events, 5 * n * 2 + n * 8 + CHECK_CHUNK_BYTES, work=2 * n, values=3 * n)
+
+
+def core_work(params: dict[str, Any], chip: ChipProfile, cores: int) -> list[CoreWork]:
+    """What the busiest core does on ``cores`` blocks: its rounds, each copying
+    an x and a residual tile in, two fp16 vector ops and y out; only TPipe
+    queues overlap rounds (``buffers`` blocks), the pools take one round at a time."""
+    n, allocator = params["n"], params["allocator"]
+    elements = min(n, _per_core(n, cores))
+    step = min(elements, _round_elements(allocator, params["tile"]))
+    tile_bytes = step * 2
+    return [
+        CoreWork(
+            units=-(-elements // max(1, step)),
+            read_bytes=2 * tile_bytes,
+            write_bytes=tile_bytes,
+            copies_in=2,
+            copies_out=1,
+            vector_cycles=2 * -(-step // vector_lanes(chip, 2)),
+            buffers=params["buffers"] if allocator == "tpipe" else 1,
+            launch_hbm_bytes=3 * n * 2,
+        )
+    ]
 
 
 SPEC = register(
@@ -217,7 +246,7 @@ SPEC = register(
         params=(
             Param("n", int, 1 << 18, "elements (fp16)"),
             Param("tile", int, 8192, "elements per UB tile"),
-            cores_param(8),
+            auto_cores_param(core_work),
             Param("allocator", str, "tpipe", "UB allocator model", ("bump", "freelist", "tpipe")),
             Param("buffers", int, 2, "TPipe buffers per queue (2 = double buffering)"),
             Param("reset", bool, True, "bump pool: Reset() after every round"),
@@ -235,6 +264,7 @@ SPEC = register(
                     "reset": False,
                     "tile": NO_RESET_TILE,
                     "n": PerChip(_overflowing_n, "one round past UB per core"),
+                    "cores": vector_blocks(8),
                 },
             ),
             "freelist_fragmentation": (
@@ -244,6 +274,7 @@ SPEC = register(
                     "allocator": "freelist",
                     "tile": 30720,
                     "n": PerChip(_six_tiles, "6 x 25600 per core"),
+                    "cores": vector_blocks(8),
                 },
             ),
         },

@@ -35,6 +35,19 @@ class PerChip:
         return self.label
 
 
+@dataclass(frozen=True)
+class ByModel:
+    """A parameter value chosen at run time from the chip and the other
+    parameters (``rule(params, chip)``, the others already resolved for the
+    chip); ``label`` is how ``ubscope kernels`` shows it."""
+
+    rule: Callable[[dict[str, Any], ChipProfile], Any]
+    label: str
+
+    def __str__(self) -> str:
+        return self.label
+
+
 def vector_blocks(most: int | None = None) -> PerChip:
     """``most`` blocks of a vector launch, or as many as the chip has for one
     when that is fewer (all of them when ``most`` is None)."""
@@ -177,10 +190,15 @@ class KernelSpec:
         return params
 
     def for_chip(self, params: Mapping[str, Any], chip: ChipProfile) -> dict[str, Any]:
-        """``params`` with the values the chip decides (:class:`PerChip`) filled in."""
-        return {
+        """``params`` with the values the chip decides (:class:`PerChip`) filled
+        in, then those chosen from the chip and the others (:class:`ByModel`)."""
+        resolved = {
             key: value.for_chip(chip) if isinstance(value, PerChip) else value
             for key, value in params.items()
+        }
+        return {
+            key: value.rule(resolved, chip) if isinstance(value, ByModel) else value
+            for key, value in resolved.items()
         }
 
     def param(self, name: str) -> Param:

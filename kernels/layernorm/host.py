@@ -46,7 +46,8 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
     def reference(part: slice) -> np.ndarray:
         return layernorm_reference(x[part], residual[part], gamma, beta, eps)
 
-    notes = [f"{ub_bytes(hidden, params['inplace'], buffers)} B of UB per core"]
+    ub = ub_bytes(hidden, params["inplace"], buffers)
+    notes = [f"{cores} vector cores, {ub} B of UB per core"]
     return KernelResult(
         outputs={"y": output.numpy()},
         references={"y": ChunkedReference(reference, 4 * 8 * hidden)},
