@@ -16,9 +16,11 @@ import ubscope.probe.ascendc
 from tests.helpers.source_lines import call_site
 from ubscope.analyzers.api import analyze_inputs
 from ubscope.cli import main
-from ubscope.kernels import pool_demo
+from ubscope.kernels import pool_demo, sparse24
 from ubscope.kernels.layernorm import specs as layernorm_specs
 from ubscope.kernels.registry import run_kernel
+from ubscope.kernels.sparse_matmul import specs as sparse_matmul_specs
+from ubscope.kernels.sparse_matmul.host import random_weight
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
 
@@ -233,3 +235,89 @@ def test_layernorm_tail_plant_is_flagged_at_the_row_copy(tmp_path: Path) -> None
     dropped = [f for f in findings if f.code == "ALN002"]
     assert [f.location.tag for f in dropped] == [call_site(LAYERNORM, "DataCopy(dst, src, HIDDEN)")]
     assert "74 DataCopy call(s)" in dropped[0].message and "(1184 B)" in dropped[0].message
+
+
+# -- the 2:4 sparse gather matmul ----------------------------------------------------------
+
+SPARSE = KERNELS / "sparse_matmul.cpp"
+
+
+def sparse_inputs() -> tuple[np.ndarray, sparse24.Sparse24Weight]:
+    """sparse_matmul.run's inputs at its defaults for seed 0, in its order of draws."""
+    params = {param.name: param.default for param in sparse_matmul_specs.SPEC.params}
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((params["m"], params["k"])).astype(np.float16)
+    weight = random_weight(rng, params["n"], params["k"])
+    return x, sparse24.Sparse24Weight.compress(weight, params["meta_format"])
+
+
+def run_sparse(
+    trace: Path, *defines: str
+) -> tuple[np.ndarray, sparse24.Sparse24Weight, np.ndarray]:
+    x, weight = sparse_inputs()
+    tensors = {"x": x, "values": weight.values, "meta": weight.metadata}
+    y = np.zeros((x.shape[0], weight.values.shape[0]), np.float16)
+    outputs = run_ascendc(
+        SPARSE, "sparse_matmul", BLOCKS, tensors, {"y": y}, CHIP, trace, defines=defines
+    )
+    return x, weight, outputs.outputs["y"]
+
+
+def test_sparse_matmul_matches_float64_and_the_python_kernel(tmp_path: Path) -> None:
+    # Both at the Python kernel's defaults: m=16, k=1024, n=1024, 16 x 256
+    # tiles, 8 blocks of one chunk of 8 tiles, gather variant, nibble metadata,
+    # TPipe with double-buffered copy queues.
+    twin_trace, python_trace = tmp_path / "twin.ubtrace", tmp_path / "python.ubtrace"
+    x, weight, y = run_sparse(twin_trace)
+    x64, w64 = x.astype(np.float64), weight.dense().astype(np.float64)
+    reference = x64 @ w64.T
+    # fp32 products and sums (relative error ~2**-24 per step over 512 kept
+    # products) and one fp16 rounding of the result.
+    assert (np.abs(y - reference) <= half_ulp(y) + 2.0**-20 * (np.abs(x64) @ np.abs(w64).T)).all()
+    params = {param.name: param.default for param in sparse_matmul_specs.SPEC.params}
+    python_y = run_kernel(sparse_matmul_specs.SPEC, params, CHIP, python_trace).result.outputs["y"]
+    # The same fp32 operations in the same order: the same bits.
+    np.testing.assert_array_equal(y, python_y)
+
+    twin, twin_findings = metrics_and_findings(twin_trace)
+    python, python_findings = metrics_and_findings(python_trace)
+    m, k, n = x.shape[0], x.shape[1], weight.values.shape[0]
+    for metrics in (twin, python):
+        # Every buffer set up at once: the index tables (3 x 2048 int32), the
+        # accumulators, y (2 x fp16 [16, 128]), x (2 x fp16 [16, 256]) and its
+        # fp32 copy, the metadata (2 x 128 rows of 32 B) and values (2 x 128
+        # rows of 128 fp16), the decode buffer, the transposed values (fp16 and
+        # fp32) and the products.
+        tables, acc, y_tiles = 3 * 2048 * 4, 16 * 128 * 4, 2 * 16 * 128 * 2
+        x_tiles, x_f32, meta, values = (
+            2 * 16 * 256 * 2,
+            16 * 256 * 4,
+            2 * 128 * 32,
+            2 * 128 * 128 * 2,
+        )
+        decode, values_t, work = 8 * 256 * 2 + 2048 * 2 + 2048 * 4, 2048 * 6, 2048 * 4
+        peak = tables + acc + y_tiles + x_tiles + x_f32 + meta + values + decode + values_t + work
+        assert metrics["peak_bytes"]["UB"] == peak == 184320
+        # x once per block (each block's one chunk steps over all of K), the
+        # values and metadata once; y written once.
+        assert metrics["gm"]["read_bytes"] == BLOCKS * m * k * 2 + n * k + n * k // 8
+        assert metrics["gm"]["write_bytes"] == m * n * 2
+    assert not [f for f in twin_findings if f.severity.name == "ERROR"]
+    assert {f.code for f in twin_findings} == {f.code for f in python_findings}
+
+
+def test_sparse_matmul_unaligned_table_plant_is_flagged_where_the_table_is_used(
+    tmp_path: Path, capsys
+) -> None:
+    # Tables packed 16 B apart: the base table starts at 2048 * 4 + 16 B, off
+    # the 32 B a vector operand needs; the ops that write and read it are ALN001.
+    trace = tmp_path / "unaligned.ubtrace"
+    run_sparse(trace, "UBSCOPE_PLANT_UNALIGNED_TABLE")
+    _, findings = metrics_and_findings(trace)
+    misaligned = {f.location.tag for f in findings if f.code == "ALN001"}
+    assert misaligned == {
+        call_site(SPARSE, "Muls(base, group"),
+        call_site(SPARSE, "Add(offsets, offsets, baseTable"),
+    }
+    assert main(["analyze", str(trace)]) == 1
+    assert call_site(SPARSE, "Add(offsets, offsets, baseTable") in capsys.readouterr().out
