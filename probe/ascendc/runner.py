@@ -45,6 +45,8 @@ _STRINGS, _EVENTS, _FAILURE, _END = 1, 2, 3, 4
 # GM parameters the host fills itself when no tensor is given (GET_TILING_DATA
 # reads --tiling values, not these bytes): they point nowhere.
 _HOST_BUFFERS = ("tiling", "workspace")
+# How the child reports a fault in the guard pages around a GM buffer (gm_guard.h).
+_GUARD_FAULT = "GM guard: "
 _INIT_BUFFER = re.compile(r"InitBuffer\s*\(\s*([\w.\->\[\]]+)\s*,")
 
 
@@ -182,6 +184,9 @@ def _failure_message(source: Path, entry: str, log: _ChildLog, returncode: int) 
     tagged = tag_column[tag_column != 0]
     last = log.strings[tagged[-1]] if tagged.size else None
     after = f"after its last recorded call at {last}" if last else "before any recorded call"
+    if log.failure and log.failure.startswith(_GUARD_FAULT):
+        what = log.failure.removeprefix(_GUARD_FAULT)
+        return f"{source}: kernel {entry} {what}, through a raw pointer (a guard page) {after}"
     if log.failure and log.failure.startswith("SIG"):
         return f"{source}: kernel {entry} crashed ({log.failure}) {after}"
     if log.failure:

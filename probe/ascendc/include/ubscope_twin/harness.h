@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "gm_guard.h"
 #include "kernel_operator.h"
 
 namespace ubscope_twin {
@@ -72,7 +73,10 @@ inline std::vector<int64_t> read_config(const char* path) {
     return args;
 }
 
-extern "C" inline void on_crash(int signal_number) {
+extern "C" inline void on_crash(int signal_number, siginfo_t* info, void*) {
+    if (const char* guard = signal_number == SIGSEGV ? guard_fault_message(info->si_addr) : nullptr) {
+        runtime().log.fail(guard, 5);
+    }
     const char* message = signal_number == SIGSEGV ? "SIGSEGV"
                           : signal_number == SIGBUS ? "SIGBUS"
                           : signal_number == SIGFPE ? "SIGFPE"
@@ -88,8 +92,8 @@ inline void catch_crashes() {
     stack.ss_size = sizeof alternate_stack;
     sigaltstack(&stack, nullptr);
     struct sigaction action {};
-    action.sa_handler = on_crash;
-    action.sa_flags = SA_ONSTACK;
+    action.sa_sigaction = on_crash;
+    action.sa_flags = SA_ONSTACK | SA_SIGINFO;
     for (int signal_number : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) {
         sigaction(signal_number, &action, nullptr);
     }
@@ -125,6 +129,7 @@ int run_harness(int argc, char** argv, Entry entry) {
         buffer.host = gm + reinterpret_cast<intptr_t>(buffer.host);
         buffer.name_id = rt.log.intern(buffer.name);
     }
+    guard_gm_buffers();
     std::vector<GM_ADDR> pointers;
     for (int64_t index : args) {
         pointers.push_back(index < 0 ? nullptr : rt.gm[index].host);
@@ -143,6 +148,7 @@ int run_harness(int argc, char** argv, Entry entry) {
         entry(pointers.data());
         rt.end_ps = std::max(rt.end_ps, timeline_end());
     }
+    unguard_gm_buffers();
     if (gm) {
         msync(gm, info.st_size, MS_SYNC);
     }
