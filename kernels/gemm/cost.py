@@ -46,7 +46,9 @@ def minimal_traffic(m: int, k: int, n: int, weight_bytes: int) -> dict[str, int]
 def _events(plan: GemmPlan, per_tile_column_block: tuple[int, int, int]) -> int:
     tiles = plan.n_tiles * plan.k_tiles
     chunks = tiles * -(-plan.tile_rows // plan.l0_k)
-    per_chunk = EVENTS_PER_L0_CHUNK + loads_per_chunk(plan.m, plan.l0_k, plan.tile_cols)
+    per_chunk = EVENTS_PER_L0_CHUNK + loads_per_chunk(
+        plan.m, plan.l0_k, plan.tile_cols, plan.weight_pitch
+    )
     per_tile, per_column, per_block = per_tile_column_block
     events = (
         per_tile * tiles + per_chunk * chunks + per_column * plan.n_tiles + per_block * plan.blocks

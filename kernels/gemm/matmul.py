@@ -16,6 +16,9 @@ from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TPipe, TQue
 
+MAX_REPEAT = 255  # LoadData2DParams.repeatTimes
+MAX_ND_MATRIX_STRIDE = 65535  # Nd2NzParams.srcNdMatrixStride, elements
+
 
 def _load_x(l1: LocalTensor, x: GlobalTensor, plan: GemmPlan, k_begin: int, k_end: int) -> None:
     """Copy x[:, k_begin:k_end] into L1 as NZ (Nd2Nz): column blocks of 16
@@ -51,10 +54,35 @@ def _load_grid(
             load_data(dst[col * size :], src, params)
 
 
-def loads_per_chunk(m: int, chunk_rows: int, cols: int) -> int:
+def _load_bands(dst: LocalTensor, w_l1: LocalTensor, first: int, bands: int, n_blocks: int) -> None:
+    """LoadData ``bands`` 16-row bands of ``n_blocks`` fractals from band
+    ``first`` of the weight tile into L0B, each fractal transposed: the bands
+    are contiguous, so one LoadData per 255 fractals (its repeat limit)."""
+    size = fractal.FRACTAL_BYTES // dst.dtype.itemsize
+    total, start = bands * n_blocks, first * n_blocks
+    for done in range(0, total, MAX_REPEAT):
+        params = LoadData2DParams(min(MAX_REPEAT, total - done), start + done, 1, 0, True)
+        load_data(dst[done * size :], w_l1, params)
+
+
+def in_bands(weight_pitch: int) -> bool:
+    """Whether a weight tile whose GM rows are ``weight_pitch`` elements apart
+    goes to L1 in bands of 16 rows, one NZ matrix each: a K chunk's fractals
+    are then contiguous and one LoadData takes up to 255 of them. Nd2Nz
+    reaches the next band only within its matrix stride limit; past it the
+    tile is one NZ matrix, loaded one LoadData per fractal row or column."""
+    return FRACTAL * weight_pitch <= MAX_ND_MATRIX_STRIDE
+
+
+def loads_per_chunk(m: int, chunk_rows: int, cols: int, weight_pitch: int) -> int:
     """LoadData calls that bring one K chunk into L0A and L0B."""
     m_blocks, k_blocks = fractal.padded(m) // FRACTAL, chunk_rows // FRACTAL
-    return min(m_blocks, k_blocks) + min(k_blocks, fractal.padded(cols) // FRACTAL)
+    n_blocks = fractal.padded(cols) // FRACTAL
+    if in_bands(weight_pitch):
+        b_loads = -(-k_blocks * n_blocks // MAX_REPEAT)
+    else:
+        b_loads = min(k_blocks, n_blocks)
+    return min(m_blocks, k_blocks) + b_loads
 
 
 class Matmul:
@@ -107,16 +135,29 @@ class Matmul:
         return self.x_que.deque(), 0
 
     def _weight_tile(self, tile: Tile, slot: GlobalTensor | None) -> LocalTensor:
+        """The weight tile in L1 (see :func:`in_bands`): bands of 16 K rows
+        (``ndNum`` NZ matrices of 16 rows in one Nd2Nz copy) or one NZ matrix."""
         plan = self.plan
         w_l1 = self.w_que.alloc_tensor(np.float16)
         if slot is not None:  # the dequantized tile, rows_pad x cols
-            with self.core.site("copy_w_l1"):
-                params = Nd2NzParams(tile.rows_pad, tile.cols, tile.cols, tile.rows_pad)
-                data_copy_nd2nz(w_l1, slot, params)
+            source, pitch, rows, site = slot, tile.cols, tile.rows_pad, "copy_w_l1"
+        else:  # fp16 weights: K is whole fractals, so every band is 16 rows of w
+            source, pitch, rows = self.gm["w"][tile.k0 * plan.n + tile.n0 :], plan.n, tile.kt
+            site = "copy_w"
+        if in_bands(pitch):
+            params = Nd2NzParams(
+                FRACTAL,
+                tile.cols,
+                pitch,
+                FRACTAL,
+                nd_num=tile.rows_pad // FRACTAL,
+                src_nd_matrix_stride=FRACTAL * pitch,
+                dst_nz_matrix_stride=FRACTAL * fractal.padded(tile.cols),
+            )
         else:
-            with self.core.site("copy_w"):
-                params = Nd2NzParams(tile.kt, tile.cols, plan.n, tile.rows_pad)
-                data_copy_nd2nz(w_l1, self.gm["w"][tile.k0 * plan.n + tile.n0 :], params)
+            params = Nd2NzParams(rows, tile.cols, pitch, tile.rows_pad)
+        with self.core.site(site):
+            data_copy_nd2nz(w_l1, source, params)
         self.w_que.enque(w_l1)
         return self.w_que.deque()
 
@@ -133,6 +174,7 @@ class Matmul:
         m_blocks = fractal.padded(m) // FRACTAL
         n_blocks = fractal.padded(tile.cols) // FRACTAL
         tile_blocks = tile.rows_pad // FRACTAL
+        weight_pitch = plan.n if slot is None else tile.cols
         for k_off in range(0, tile.kt, plan.l0_k):
             rows = fractal.padded(min(plan.l0_k, tile.kt - k_off))
             k_block, k_blocks = k_off // FRACTAL, rows // FRACTAL
@@ -141,8 +183,11 @@ class Matmul:
                 # x (NZ: K blocks of m_blocks fractals) -> L0A (ZZ)
                 first = (first_block + k_block) * m_blocks
                 _load_grid(a, x_l1, m_blocks, k_blocks, first, 1, m_blocks)
-                # w (NZ: N blocks of tile_blocks fractals) -> L0B (ZN), each fractal transposed
-                _load_grid(b, w_l1, k_blocks, n_blocks, k_block, 1, tile_blocks, transpose=True)
+                # w -> L0B (ZN), each fractal transposed
+                if in_bands(weight_pitch):
+                    _load_bands(b, w_l1, k_block, k_blocks, n_blocks)
+                else:  # NZ: N blocks of tile_blocks fractals
+                    _load_grid(b, w_l1, k_blocks, n_blocks, k_block, 1, tile_blocks, True)
             self.a_que.enque(a)
             self.b_que.enque(b)
             a, b = self.a_que.deque(), self.b_que.deque()

@@ -67,6 +67,12 @@ class GemmPlan:
     def k_tiles(self) -> int:
         return -(-self.k // self.tile_k)
 
+    @property
+    def weight_pitch(self) -> int:
+        """Elements between the GM rows the AIC copies a full weight tile from:
+        w's rows for fp16_gemm, the workspace slot's for int4_gemm."""
+        return self.n if self.kernel == FP16_KERNEL else self.tile_cols
+
     def tile(self, col: int, row: int) -> Tile:
         n0, k0 = col * self.tile_n, row * self.tile_k
         kt = min(self.tile_k, self.k - k0)
