@@ -75,6 +75,24 @@ constexpr uint32_t Log2(uint32_t value) { return value > 1 ? 1 + Log2(value / 2)
 constexpr uint32_t TILE_N_BITS = Log2(TILE_N);
 static_assert(TILE_N == 1u << TILE_N_BITS, "TILE_N is a power of two: slot and row come from shifts");
 
+// quotient = value >> bits, remainder = value - (quotient << bits): three
+// distinct tensors.
+__aicore__ inline void Split(const LocalTensor<int32_t>& quotient, const LocalTensor<int32_t>& remainder,
+                             const LocalTensor<int32_t>& value, uint32_t bits)
+{
+    ShiftRight(quotient, value, static_cast<int32_t>(bits), SLOTS);
+    ShiftLeft(remainder, quotient, static_cast<int32_t>(bits), SLOTS);
+    Sub(remainder, value, remainder, SLOTS);
+}
+
+// dst = a * scale + b
+__aicore__ inline void MulAdd(const LocalTensor<int32_t>& dst, const LocalTensor<int32_t>& a, uint32_t scale,
+                              const LocalTensor<int32_t>& b)
+{
+    Muls(dst, a, static_cast<int32_t>(scale), SLOTS);
+    Add(dst, dst, b, SLOTS);
+}
+
 // Tiling-only tables, byte offsets: where the 2-bit field of each kept slot
 // lies among the decoded fields, where its group starts in an fp32 activation
 // row, and where each value sits in the tile's [TILE_N, TILE_K / 2] values.
@@ -85,39 +103,23 @@ __aicore__ inline void BuildIndexTables(const LocalTensor<int32_t>& slotField, c
                                         const LocalTensor<int32_t>& transpose,
                                         const LocalTensor<int32_t> (&scratch)[4])
 {
-    const LocalTensor<int32_t>&index = scratch[0], &slot = scratch[1], &row = scratch[2], &bits = scratch[3];
+    const LocalTensor<int32_t>&index = scratch[0], &slot = scratch[1], &row = scratch[2], &field = scratch[3];
     CreateVecIndex(index, 0, SLOTS);
-    ShiftRight(slot, index, static_cast<int32_t>(TILE_N_BITS), SLOTS);
-    ShiftLeft(transpose, slot, static_cast<int32_t>(TILE_N_BITS), SLOTS);
-    Sub(row, index, transpose, SLOTS);
+    Split(slot, row, index, TILE_N_BITS);
     // transpose = (row * TILE_K / 2 + slot) * sizeof(half)
-    Muls(transpose, row, static_cast<int32_t>(HALF_K), SLOTS);
-    Add(transpose, transpose, slot, SLOTS);
+    MulAdd(transpose, row, HALF_K, slot);
     Muls(transpose, transpose, static_cast<int32_t>(sizeof(half)), SLOTS);
     // base = group * 4 * sizeof(float), group = slot / 2
     const LocalTensor<int32_t>& group = index;
     ShiftRight(group, slot, 1, SLOTS);
     Muls(base, group, static_cast<int32_t>(GROUP * sizeof(float)), SLOTS);
-    // field = shift / 2 = 4 * (byte % 2) + 2 * (group % 2) + slot % 2, byte = group / 2
-    ShiftLeft(bits, group, 1, SLOTS);
-    Sub(bits, slot, bits, SLOTS);
-    const LocalTensor<int32_t>& byte = slot;
-    ShiftRight(byte, group, 1, SLOTS);
-    ShiftLeft(slotField, byte, 1, SLOTS);
-    Sub(slotField, group, slotField, SLOTS);
-    Muls(slotField, slotField, 2, SLOTS);
-    Add(slotField, slotField, bits, SLOTS);
-    const LocalTensor<int32_t>& wordInRow = group;
-    ShiftRight(wordInRow, byte, 1, SLOTS);
-    ShiftLeft(bits, wordInRow, 1, SLOTS);
-    Sub(bits, byte, bits, SLOTS);
-    Muls(bits, bits, 4, SLOTS);
-    Add(slotField, slotField, bits, SLOTS);
-    // slotField = (field * META_WORDS + row * META_PITCH / 2 + byte / 2) * sizeof(uint16_t)
-    Muls(row, row, static_cast<int32_t>(META_PITCH / 2), SLOTS);
-    Add(row, row, wordInRow, SLOTS);
-    Muls(slotField, slotField, static_cast<int32_t>(META_WORDS), SLOTS);
-    Add(slotField, slotField, row, SLOTS);
+    // Slot s of a row is field s % 8 (bit 1 of its group's nibble, bit 2 of
+    // its byte in the word) of word s / 8 of the row's metadata:
+    // slotField = ((s % 8) * META_WORDS + row * META_PITCH / 2 + s / 8) * sizeof(uint16_t)
+    const LocalTensor<int32_t>& word = index;
+    Split(word, field, slot, 3);
+    MulAdd(row, row, META_PITCH / 2, word);
+    MulAdd(slotField, field, META_WORDS, row);
     Muls(slotField, slotField, static_cast<int32_t>(sizeof(uint16_t)), SLOTS);
 }
 

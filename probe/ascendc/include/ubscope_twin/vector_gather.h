@@ -54,46 +54,25 @@ void CreateVecIndex(const LocalTensor<T>& dst, const std::type_identity_t<T>& fi
     });
 }
 
-}  // namespace AscendC
-
-namespace ubscope_twin {
-
-template <typename T, typename Fn>
-void shift(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& src,
-           int32_t count, const Where& where, Fn fn) {
-    static_assert(std::is_integral_v<T>, "ShiftLeft/ShiftRight take integer tensors");
-    using Bits = std::make_unsigned_t<T>;
-    const Touch out = touch(dst, count * static_cast<int64_t>(sizeof(T)), where);
-    const std::array<Touch, 1> ins{touch(src, count * static_cast<int64_t>(sizeof(T)), where)};
-    const T* x = src.data(count, where);
-    std::vector<T> result(count);
-    for (int32_t i = 0; i < count; ++i) {
-        result[i] = static_cast<T>(fn(static_cast<Bits>(x[i])));
+// Logical shifts: the bits as unsigned, so zeros come in for signed types too.
+#define UBSCOPE_TWIN_SHIFT(NAME, OP)                                                           \
+    template <typename T>                                                                      \
+    void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src,                            \
+              const std::type_identity_t<T>& scalarValue, const int32_t& calCount,             \
+              const ubscope_twin::Where& where = ubscope_twin::Where::current()) {             \
+        static_assert(std::is_integral_v<T>, #NAME " takes integer tensors");                  \
+        using Bits = std::make_unsigned_t<T>;                                                  \
+        const unsigned by = static_cast<unsigned>(scalarValue);                                \
+        ubscope_twin::vector_op(#NAME, dst, {src}, calCount, calCount, 1, where, [&](T* out) { \
+            const T* x = src.data(calCount, where);                                            \
+            for (int32_t i = 0; i < calCount; ++i) {                                           \
+                out[i] = static_cast<T>(by >= sizeof(T) * 8 ? Bits{0} : Bits(Bits(x[i]) OP by)); \
+            }                                                                                  \
+        });                                                                                    \
     }
-    std::memcpy(arena_bytes(out.space, out.addr, out.bytes, where), result.data(), out.bytes);
-    record_vector(op, out, ins, count, sizeof(T), 1, where);
-}
 
-}  // namespace ubscope_twin
-
-namespace AscendC {
-
-template <typename T>
-void ShiftLeft(const LocalTensor<T>& dst, const LocalTensor<T>& src, const std::type_identity_t<T>& scalarValue,
-               const int32_t& calCount, const ubscope_twin::Where& where = ubscope_twin::Where::current()) {
-    using Bits = std::make_unsigned_t<T>;
-    const unsigned by = static_cast<unsigned>(scalarValue);
-    ubscope_twin::shift("ShiftLeft", dst, src, calCount, where,
-                        [by](Bits x) { return by >= sizeof(T) * 8 ? Bits{0} : Bits(x << by); });
-}
-
-template <typename T>
-void ShiftRight(const LocalTensor<T>& dst, const LocalTensor<T>& src, const std::type_identity_t<T>& scalarValue,
-                const int32_t& calCount, const ubscope_twin::Where& where = ubscope_twin::Where::current()) {
-    using Bits = std::make_unsigned_t<T>;
-    const unsigned by = static_cast<unsigned>(scalarValue);
-    ubscope_twin::shift("ShiftRight", dst, src, calCount, where,
-                        [by](Bits x) { return by >= sizeof(T) * 8 ? Bits{0} : Bits(x >> by); });
-}
+UBSCOPE_TWIN_SHIFT(ShiftLeft, <<)
+UBSCOPE_TWIN_SHIFT(ShiftRight, >>)
+#undef UBSCOPE_TWIN_SHIFT
 
 }  // namespace AscendC
