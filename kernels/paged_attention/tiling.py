@@ -3,7 +3,7 @@ PageAttention decode limits."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ubscope.probe.chip import ChipProfile
@@ -34,6 +34,7 @@ class AttentionTiling:
     block_size: int
     buffers: int  # 2 = double buffering of the page and output queues
     chunk: int
+    v_buffers: int  # the V page queue's: ``buffers``, or 1 where the chip's queue limit needs it
 
     @property
     def group(self) -> int:
@@ -52,7 +53,7 @@ class AttentionTiling:
         rows = self.chunk * self.head_dim * F32.itemsize
         entries = [
             ("k_page", TPosition.VECIN, self.buffers, page),
-            ("v_page", TPosition.VECIN, self.buffers, page),
+            ("v_page", TPosition.VECIN, self.v_buffers, page),
             ("q_tile", TPosition.VECIN, 1, heads_half),
             ("out_tile", TPosition.VECOUT, self.buffers, heads_half),
             ("q_fp32", TPosition.VECCALC, 1, 2 * heads_half),
@@ -66,6 +67,10 @@ class AttentionTiling:
             entries.append(("fold_fp32", TPosition.VECCALC, 1, rows // BLOCK_REDUCE))
         return entries
 
+    def queue_buffers(self, position: TPosition) -> int:
+        """Queue buffers on ``position`` (the VECCALC TBufs take no event ID)."""
+        return sum(num for _, where, num, _ in self.layout() if where == position)
+
     @property
     def ub_bytes(self) -> int:
         return sum(num * align_up(nbytes, BLOCK) for _, _, num, nbytes in self.layout())
@@ -73,23 +78,30 @@ class AttentionTiling:
     @classmethod
     def fit(cls, params: dict[str, Any], chip: ChipProfile) -> AttentionTiling:
         """The largest chunk (block_size, halved while a multiple of 16) whose
-        buffers fit the UB a kernel may use; ParameterError if none does."""
+        buffers fit the UB a kernel may use; ParameterError if none does.
+
+        Double-buffered K and V pages and the q tile take 5 VECIN buffers, one
+        more than the 910A has event IDs for (QUE_MAX_EVENT 4; a queue past it
+        hangs the device). There the V page goes single-buffered: the next V
+        copy starts once the page's P.V is done and lands while the next K,
+        still double-buffered and already in UB, is scored."""
         budget = chip.ub_safe_budget
-        chunk = params["block_size"]
-        while True:
-            tiling = cls(
-                params["heads"],
-                params["kv_heads"],
-                params["head_dim"],
-                params["block_size"],
-                2 if params["double_buffer"] else 1,
-                chunk,
-            )
-            if tiling.ub_bytes <= budget:
-                return tiling
-            if chunk % 16:
-                break
-            chunk //= 2
+        buffers = 2 if params["double_buffer"] else 1
+        tiling = cls(
+            params["heads"],
+            params["kv_heads"],
+            params["head_dim"],
+            params["block_size"],
+            buffers,
+            params["block_size"],
+            v_buffers=buffers,
+        )
+        if tiling.queue_buffers(TPosition.VECIN) > chip.que_max_event:
+            tiling = replace(tiling, v_buffers=1)
+        while tiling.ub_bytes > budget and tiling.chunk % 16 == 0:
+            tiling = replace(tiling, chunk=tiling.chunk // 2)
+        if tiling.ub_bytes <= budget:
+            return tiling
         buffering = "double-buffered" if params["double_buffer"] else "single-buffered"
         raise ParameterError(
             f"paged_attention: block_size={tiling.block_size} x head_dim={tiling.head_dim} "

@@ -24,15 +24,17 @@ def attention_core_kernel(
     v: GlobalTensor,
     ctx: GlobalTensor,
     buffers: int,
+    single_buffered: frozenset[str],
     causal: bool,
 ) -> None:
-    """softmax(Q K^T / sqrt(d)) V for the (sequence, head) pairs of this block;
-    ``causal``: query row i sees keys 0..i only, so its softmax and weighted
-    sum run over the first i + 1 scores (the masked ones are never read)."""
+    """softmax(Q K^T / sqrt(d)) V for the (sequence, head) pairs of this block,
+    ``buffers`` blocks per queue but those ``single_buffered``; ``causal``:
+    query row i sees keys 0..i only, so its softmax and weighted sum run over
+    the first i + 1 scores (the masked ones are never read)."""
     core = block.aiv
     s, d, sp, hidden = shape.seq_len, shape.head_dim, shape.padded_seq, shape.hidden
     groups = {group.name: group for group in shape.core_groups()}
-    ub = QueueBuffers(TPipe(core), tuple(groups.values()), buffers)
+    ub = QueueBuffers(TPipe(core), tuple(groups.values()), buffers, single_buffered)
     calc, scores = ub.take(groups["qkv_f32"]), ub.take(groups["scores"])
     work, ctx32 = ub.take(groups["work"])["f32"], ub.take(groups["ctx_f32"])["f32"]
     k_transpose = ub.take(groups["index_tables"])["k_transpose"]

@@ -12,6 +12,7 @@ from ubscope.probe.memory.buffers import Group
 from ubscope.probe.memory.dtypes import F16, F32, I32
 
 PROJECTIONS = ("q", "k", "v", "o")
+INPUTS = ("q_tile", "k_tile", "v_tile")  # the attention core's queues copied in from GM
 SPARSE_VARIANTS = ("gather", "rebuild")
 ROW_UNIT = 8  # fp32 elements in a 32 B block: score rows are padded to it
 # Events of one (sequence, head) pair of the attention core and of each of its
@@ -43,9 +44,7 @@ class AttentionShape:
         s, d, sp = self.seq_len, self.head_dim, self.padded_seq
         tile = (("f16", F16, s * d),)
         return (
-            Group("q_tile", "in", tile),
-            Group("k_tile", "in", tile),
-            Group("v_tile", "in", tile),
+            *(Group(name, "in", tile) for name in INPUTS),
             Group("ctx_tile", "out", tile),
             Group(
                 "qkv_f32",
@@ -63,10 +62,24 @@ class AttentionShape:
             Group("index_tables", "calc", (("k_transpose", I32, d * sp),)),
         )
 
-    def core_footprint(self, buffers_per_queue: int) -> int:
+    def core_footprint(self, buffers_per_queue: int, chip: ChipProfile) -> int:
+        single = single_buffered_inputs(buffers_per_queue, chip)
         return sum(
-            g.nbytes * (1 if g.kind == "calc" else buffers_per_queue) for g in self.core_groups()
+            g.nbytes * (1 if g.kind == "calc" or g.name in single else buffers_per_queue)
+            for g in self.core_groups()
         )
+
+
+def single_buffered_inputs(buffers_per_queue: int, chip: ChipProfile) -> frozenset[str]:
+    """The attention core's queues that get one buffer: Q, K and V where their
+    three queues would take more VECIN buffers than the chip has event IDs
+    (double-buffered 6, QUE_MAX_EVENT 4 on the 910A; past it the device
+    hangs). Each tile is cast or transposed to fp32 and freed before the
+    pair's scores start, so the next pair's copy overlaps them with one
+    buffer as well as with two."""
+    if len(INPUTS) * buffers_per_queue > chip.que_max_event:
+        return frozenset(INPUTS)
+    return frozenset()
 
 
 def check_shape(shape: AttentionShape, cores: int, double_buffer: bool, chip: ChipProfile) -> None:
@@ -83,7 +96,7 @@ def check_shape(shape: AttentionShape, cores: int, double_buffer: bool, chip: Ch
         )
     sparse24.check_k(shape.hidden, "hidden")
     check_cores(cores, chip)
-    footprint = shape.core_footprint(2 if double_buffer else 1)
+    footprint = shape.core_footprint(2 if double_buffer else 1, chip)
     if footprint > chip.ub_safe_budget:
         raise ParameterError(
             f"seq_len={shape.seq_len}: the attention core needs {footprint} B of UB per head "

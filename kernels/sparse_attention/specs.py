@@ -17,6 +17,7 @@ from ubscope.kernels.sparse_attention.plan import (
     SPARSE_VARIANTS,
     AttentionShape,
     check_shape,
+    single_buffered_inputs,
 )
 from ubscope.kernels.sparse_attention.reference import reference_attention
 from ubscope.kernels.sparse_matmul.body import HostWeight
@@ -104,6 +105,7 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
     for name in ("q", "k", "v"):
         launch_matmul(device, f"{name}_proj", plan, gx, acts[name], uploaded[name])
     pairs = shape.batch * shape.heads
+    buffers = 2 if params["double_buffer"] else 1
     device.launch(
         "attention_core",
         attention_core_kernel,
@@ -114,7 +116,8 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
         k=acts["k"],
         v=acts["v"],
         ctx=acts["ctx"],
-        buffers=2 if params["double_buffer"] else 1,
+        buffers=buffers,
+        single_buffered=single_buffered_inputs(buffers, chip),
         causal=params["causal"],
     )
     launch_matmul(device, "o_proj", plan, acts["ctx"], acts["out"], uploaded["o"])

@@ -291,7 +291,9 @@ def matmul_kernel(block: Block, plan: MatmulPlan, ops: Operands, heap_bytes: int
     bufs: UBBuffers
     tables: Carved | None = None
     if plan.allocator == "tpipe":
-        queues = QueueBuffers(TPipe(core), plan.groups(), plan.buffers_per_queue)
+        queues = QueueBuffers(
+            TPipe(core), plan.groups(), plan.buffers_per_queue, plan.single_buffered
+        )
         tables = queues.take(plan.group("index_tables"))
         bufs = queues
         with core.site("index_tables"):

@@ -48,6 +48,7 @@ class MatmulPlan:
     chunk_tiles: int  # n tiles whose fp32 accumulators stay in UB across the K loop
     double_buffer: bool
     allocator: str
+    single_buffered: frozenset[str]  # queues the chip's queue limit leaves one buffer
 
     @property
     def sparse(self) -> bool:
@@ -77,6 +78,19 @@ class MatmulPlan:
     @property
     def buffers_per_queue(self) -> int:
         return 2 if self.double_buffer and self.allocator == "tpipe" else 1
+
+    def depth(self, group: Group) -> int:
+        """Blocks of ``group``: one for a TBuf or a single-buffered queue."""
+        if group.kind == "calc" or group.name in self.single_buffered:
+            return 1
+        return self.buffers_per_queue
+
+    def queue_buffers(self, kind: str) -> int:
+        """TPipe queue buffers on the ``in`` (VECIN) or ``out`` (VECOUT)
+        position; none with the free list, which has no queues."""
+        if self.allocator != "tpipe":
+            return 0
+        return sum(self.depth(g) for g in self.groups() if g.kind == kind)
 
     def groups(self) -> tuple[Group, ...]:
         """Every UB buffer the kernel uses, with its lifetime: the index tables
@@ -136,10 +150,7 @@ class MatmulPlan:
         of: the activation tile with its fp32 copy (start of a K step), the
         rest of the step's buffers with one round's buffers and index tables,
         or the output tile."""
-        sizes = {
-            g.name: g.nbytes * (1 if g.kind == "calc" else self.buffers_per_queue)
-            for g in self.groups()
-        }
+        sizes = {g.name: g.nbytes * self.depth(g) for g in self.groups()}
         if self.allocator == "tpipe":
             return sum(sizes.values())
         step = sum(sizes[name] for name in self.lifetime("step") if name != "x_tile")
@@ -208,7 +219,16 @@ def plan_matmul(
         1,
         double_buffer,
         allocator,
+        single_buffered=frozenset(),
     )
+    # A sparse step's three double-buffered input queues take 6 VECIN buffers,
+    # more than the 910A has event IDs for (QUE_MAX_EVENT 4; past it the device
+    # hangs). There the activations (freed as soon as they are cast to fp32: a
+    # second buffer would never fill) and the metadata rows (an eighth of the
+    # values) get one buffer each; the values rows, used through the whole
+    # step, keep two.
+    if plan.queue_buffers("in") > chip.que_max_event:
+        plan = dataclasses.replace(plan, single_buffered=frozenset({"x_tile", "meta_chunk"}))
     budget = chip.ub_safe_budget
     if plan.ub_footprint > budget:
         raise ParameterError(

@@ -78,11 +78,19 @@ class UBBuffers(Protocol):
 
 
 class QueueBuffers:
-    """TPipe backend: a TQue of ``buffers`` blocks per ``in``/``out`` group, a
-    TBuf per ``calc`` group, all set up at once by InitBuffer on ``pipe`` (the
-    core's one TPipe, which the kernel may share with its cube queues)."""
+    """TPipe backend: a TQue of ``buffers`` blocks per ``in``/``out`` group
+    (one block for the groups named in ``single_buffered``, which a chip's
+    queue limit leaves one), a TBuf per ``calc`` group, all set up at once by
+    InitBuffer on ``pipe`` (the core's one TPipe, which the kernel may share
+    with its cube queues)."""
 
-    def __init__(self, pipe: TPipe, groups: tuple[Group, ...], buffers: int):
+    def __init__(
+        self,
+        pipe: TPipe,
+        groups: tuple[Group, ...],
+        buffers: int,
+        single_buffered: frozenset[str] = frozenset(),
+    ):
         self.pipe = pipe
         self.queues: dict[str, TQue] = {}
         for group in groups:
@@ -90,7 +98,8 @@ class QueueBuffers:
                 que: TQue = TBuf(TPosition.VECCALC, name=group.name)
                 num = 1
             else:
-                que, num = TQue(QUEUE_POSITIONS[group.kind], name=group.name), buffers
+                que = TQue(QUEUE_POSITIONS[group.kind], name=group.name)
+                num = 1 if group.name in single_buffered else buffers
             self.pipe.init_buffer(que, num, group.nbytes)
             self.queues[group.name] = que
 
