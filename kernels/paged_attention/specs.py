@@ -75,7 +75,12 @@ SPEC = register(
             Param("steps", int, 4, "decode steps simulated (the kernel runs at each)"),
             Param("layout", str, "paged", "KV cache policy", LAYOUTS),
             cores_param(4),
-            Param("double_buffer", bool, True, "two buffers per page/output queue"),
+            Param(
+                "double_buffer",
+                bool,
+                True,
+                "two buffers per page/output queue (V: one if the chip's queue limit needs it)",
+            ),
             Param("seed", int, 0, "random seed of the scenario and the data"),
         ),
         run=run,

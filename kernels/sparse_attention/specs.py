@@ -184,7 +184,12 @@ SPEC = register(
             Param("variant", str, "gather", "sparse matmul algorithm", SPARSE_VARIANTS),
             Param("meta_format", str, "nibble", "2:4 metadata layout", sparse24.META_FORMATS),
             cores_param(8),
-            Param("double_buffer", bool, True, "two buffers per copy queue"),
+            Param(
+                "double_buffer",
+                bool,
+                True,
+                "two buffers per copy queue (fewer if the chip's queue limit needs it)",
+            ),
             Param("seed", int, 0, "random seed of the inputs"),
         ),
         run=run,

@@ -93,7 +93,12 @@ SPEC = register(
             cores_param(8),
             Param("variant", str, "gather", "sparse algorithm or the dense baseline", VARIANTS),
             Param("meta_format", str, "nibble", "2:4 metadata layout", sparse24.META_FORMATS),
-            Param("double_buffer", bool, True, "tpipe: two buffers per copy queue"),
+            Param(
+                "double_buffer",
+                bool,
+                True,
+                "tpipe: two buffers per copy queue (x, metadata: one if the queue limit needs it)",
+            ),
             Param("allocator", str, "tpipe", "UB allocator model", ALLOCATORS),
             Param("seed", int, 0, "random seed of the inputs"),
         ),
