@@ -1,0 +1,149 @@
+"""The repeat forms of Cast, Compare/Compares and Select (and SetCmpMask with
+Select in VSEL_CMPMASK_SPR mode): masks, repeats and strides against numpy
+oracles built here from the documented semantics, and a Cast's event sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ubscope.probe.ascendc.runner import run_ascendc
+from ubscope.probe.chip import load_chip
+from ubscope.probe.trace import read_trace
+
+pytestmark = pytest.mark.ascendc_twin
+CHIP = load_chip("Ascend910B1")
+N, SECTIONS = 256, 9
+
+# z holds sections of N floats, -1 first, so lanes outside a mask show.
+KERNEL = """\
+#include "kernel_operator.h"
+using namespace AscendC;
+constexpr int32_t N = 256, SECTIONS = 9;
+extern "C" __global__ __aicore__ void cmpsel(GM_ADDR x, GM_ADDR y, GM_ADDR z) {
+    TPipe pipe;
+    TBuf<QuePosition::VECCALC> bx, by, bh, bz;
+    GlobalTensor<float> xGm, yGm, zGm;
+    xGm.SetGlobalBuffer((__gm__ float*)x, N);
+    yGm.SetGlobalBuffer((__gm__ float*)y, N);
+    zGm.SetGlobalBuffer((__gm__ float*)z, SECTIONS * N);
+    pipe.InitBuffer(bx, N * sizeof(float));
+    pipe.InitBuffer(by, N * sizeof(float));
+    pipe.InitBuffer(bh, N * sizeof(half));
+    pipe.InitBuffer(bz, SECTIONS * N * sizeof(float));
+    LocalTensor<float> a = bx.Get<float>(), b = by.Get<float>(), o = bz.Get<float>();
+    LocalTensor<half> h = bh.Get<half>();
+    DataCopy(a, xGm, N);
+    DataCopy(b, yGm, N);
+    Duplicate(o, -1.0f, SECTIONS * N);
+    Cast(h, a, RoundMode::CAST_RINT, N);
+    Cast(o.ReinterpretCast<int32_t>(), a, RoundMode::CAST_ROUND, 40, 2, {1, 1, 8, 8});
+    Cast(o[N], h, RoundMode::CAST_NONE, 64, 2, {1, 1, 8, 4});
+    uint64_t bits[2] = {0xFFFF00FFull, 0};
+    Cast(o[2 * N].ReinterpretCast<half>(), a, RoundMode::CAST_TRUNC, bits, 1, {2, 1, 8, 8});
+    LocalTensor<uint8_t> lt = o[3 * N].ReinterpretCast<uint8_t>();
+    LocalTensor<uint8_t> ge = o[4 * N].ReinterpretCast<uint8_t>();
+    Compare(lt, a, b, CMPMODE::LT, 48, 2, {1, 1, 2, 8, 8, 16});
+    Compares(ge, a, 1.0f, CMPMODE::GE, 64, 4, {1, 1, 8, 8});
+    Select(o[5 * N], lt, a, b, SELMODE::VSEL_TENSOR_TENSOR_MODE, 64, 2, {1, 1, 1, 8, 8, 8});
+    Select(o[6 * N], ge, a, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, 32, 3, {1, 1, 1, 8, 8, 8});
+    Select(o[7 * N], ge, a, b, SELMODE::VSEL_CMPMASK_SPR, 64, 3, {1, 1, 1, 8, 8, 8});
+    SetCmpMask(lt);
+    PipeBarrier<PIPE_V>();
+    SetVectorMask<float>(0, 0xFFFF0000FFFFull);
+    Select<float, SELMODE::VSEL_CMPMASK_SPR>(o[8 * N], a, b, 2, {1, 1, 1, 8, 8, 8});
+    DataCopy(zGm, o, SECTIONS * N);
+}
+"""
+
+
+def line_of(text: str) -> int:
+    return next(i for i, line in enumerate(KERNEL.splitlines(), 1) if text in line)
+
+
+def bit(bits: np.ndarray, index: int) -> bool:
+    return bool((bits[index // 8] >> (index % 8)) & 1)
+
+
+@pytest.fixture(scope="module")
+def cmpsel_run(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("cmpsel")
+    source = folder / "cmpsel.cpp"
+    source.write_text(KERNEL)
+    # Quarter steps from -20: ties for CAST_ROUND, every value exact in half.
+    x = (np.arange(N, dtype=np.float32) * 0.25 - 20).astype(np.float32)
+    y = np.random.default_rng(3).uniform(-20, 44, N).astype(np.float32)
+    z = np.zeros(SECTIONS * N, np.float32)
+    trace = folder / "cmpsel.ubtrace"
+    done = run_ascendc(source, "cmpsel", 1, {"x": x, "y": y}, {"z": z}, CHIP, trace)
+    return x, y, done.outputs["z"].reshape(SECTIONS, N), trace
+
+
+def section_bytes(z: np.ndarray, index: int) -> np.ndarray:
+    return z[index].view(np.uint8)
+
+
+def test_cast_repeat_forms_round_mask_and_stride(cmpsel_run) -> None:
+    x, _, z, _ = cmpsel_run
+    rounded = np.full(N, -1, np.float32)
+    as_int = rounded.view(np.int32)
+    for repeat in range(2):
+        lanes = slice(repeat * 64, repeat * 64 + 40)
+        as_int[lanes] = (np.sign(x[lanes]) * np.floor(np.abs(x[lanes]) + 0.5)).astype(np.int32)
+    np.testing.assert_array_equal(z[0].view(np.int32), as_int)
+    # half -> float: 64 lanes a repeat, the half source 4 blocks (128 B) a repeat.
+    np.testing.assert_array_equal(z[1][:128], x[:128].astype(np.float16).astype(np.float32))
+    assert (z[1][128:] == -1).all()
+    # float -> half, lanes 0-7 and 16-31, the half destination's blocks 2 apart.
+    halves = z[2].view(np.float16)
+    for lane in [*range(8), *range(16, 32)]:
+        assert halves[lane // 16 * 32 + lane % 16] == np.float16(x[lane])
+    assert halves[8] == np.full(1, -1, np.float32).view(np.float16)[0]
+
+
+def test_compare_repeat_forms_write_lanes_bits_per_repeat(cmpsel_run) -> None:
+    x, y, z, _ = cmpsel_run
+    lt = np.full(N, -1, np.float32).view(np.uint8).copy()
+    for repeat in range(2):
+        for lane in range(48):
+            other = y[repeat * 16 * 8 + lane // 8 * 2 * 8 + lane % 8]
+            index = repeat * 64 + lane
+            if x[repeat * 64 + lane] < other:
+                lt[index // 8] |= 1 << (index % 8)
+            else:
+                lt[index // 8] &= ~np.uint8(1 << (index % 8))
+    np.testing.assert_array_equal(section_bytes(z, 3), lt)
+    ge = np.packbits(x >= 1.0, bitorder="little")
+    np.testing.assert_array_equal(section_bytes(z, 4)[:32], ge)
+
+
+def test_select_repeat_forms_by_mode(cmpsel_run) -> None:
+    x, y, z, _ = cmpsel_run
+    lt, ge = section_bytes(z, 3), section_bytes(z, 4)
+    tensor_mode = [x[i] if bit(lt, i) else y[i] for i in range(128)]
+    np.testing.assert_array_equal(z[5][:128], tensor_mode)
+    scalar_mode = z[6].copy()
+    for repeat in range(3):
+        for lane in range(32):
+            i = repeat * 64 + lane
+            scalar_mode[i] = x[i] if bit(ge, i) else 0.0
+    np.testing.assert_array_equal(z[6], scalar_mode)
+    assert z[6][32] == -1.0
+    # VSEL_CMPMASK_SPR: the same first 64 bits every repeat.
+    same_bits = [x[i] if bit(ge, i % 64) else y[i] for i in range(192)]
+    np.testing.assert_array_equal(z[7][:192], same_bits)
+    # SetCmpMask(lt) then Select without selMask, lanes 0-15 and 32-47.
+    expected = np.full(N, -1, np.float32)
+    for repeat in range(2):
+        for lane in [*range(16), *range(32, 48)]:
+            i = repeat * 64 + lane
+            expected[i] = x[i] if bit(lt, lane) else y[i]
+    np.testing.assert_array_equal(z[8], expected)
+
+
+def test_cast_repeat_event_spans_each_operand(cmpsel_run) -> None:
+    *_, trace = cmpsel_run
+    events = read_trace(trace).events
+    cast = events[(events.tag == f"cmpsel.cpp:{line_of('Cast(o[N], h')}")]
+    # dst: 2 repeats x 256 B of floats; src: 2 repeats of 64 halves, 4 blocks apart.
+    assert list(cast["size"]) == [512 + 256] and list(cast["aligned_size"]) == [512]
