@@ -20,7 +20,7 @@ from ubscope.kernels import pool_demo, sparse24
 from ubscope.kernels.layernorm import specs as layernorm_specs
 from ubscope.kernels.registry import run_kernel
 from ubscope.kernels.sparse_matmul import specs as sparse_matmul_specs
-from ubscope.kernels.sparse_matmul.host import random_weight
+from ubscope.kernels.sparse_matmul.host import plan_from_params, random_weight
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
 
@@ -242,25 +242,47 @@ def test_layernorm_tail_plant_is_flagged_at_the_row_copy(tmp_path: Path) -> None
 SPARSE = KERNELS / "sparse_matmul.cpp"
 
 
-def sparse_inputs() -> tuple[np.ndarray, sparse24.Sparse24Weight]:
-    """sparse_matmul.run's inputs at its defaults for seed 0, in its order of draws."""
+def sparse_params(**changes: int) -> dict:
+    """sparse_matmul's default parameters, with ``changes``."""
     params = {param.name: param.default for param in sparse_matmul_specs.SPEC.params}
-    rng = np.random.default_rng(0)
+    params["cores"] = BLOCKS
+    return {**params, **changes}
+
+
+def sparse_inputs(params: dict) -> tuple[np.ndarray, sparse24.Sparse24Weight]:
+    """sparse_matmul.run's inputs for ``params`` (seed 0), in its order of draws."""
+    rng = np.random.default_rng(params["seed"])
     x = rng.standard_normal((params["m"], params["k"])).astype(np.float16)
     weight = random_weight(rng, params["n"], params["k"])
     return x, sparse24.Sparse24Weight.compress(weight, params["meta_format"])
 
 
 def run_sparse(
-    trace: Path, *defines: str
+    params: dict, trace: Path, *plants: str
 ) -> tuple[np.ndarray, sparse24.Sparse24Weight, np.ndarray]:
-    x, weight = sparse_inputs()
-    tensors = {"x": x, "values": weight.values, "meta": weight.metadata}
-    y = np.zeros((x.shape[0], weight.values.shape[0]), np.float16)
-    outputs = run_ascendc(
-        SPARSE, "sparse_matmul", BLOCKS, tensors, {"y": y}, CHIP, trace, defines=defines
+    """The Ascend C kernel at ``params``, its chunk size the Python planner's."""
+    plan = plan_from_params(params, CHIP)
+    defines = (
+        f"SPM_M={plan.m}",
+        f"SPM_K={plan.k}",
+        f"SPM_N={plan.n}",
+        f"SPM_TILE_N={plan.tile_n}",
+        f"SPM_TILE_K={plan.tile_k}",
+        f"SPM_CHUNK_TILES={plan.chunk_tiles}",
+        f"SPM_BUFFERS={plan.buffers_per_queue}",
+        *plants,
     )
-    return x, weight, outputs.outputs["y"]
+    x, weight = sparse_inputs(params)
+    tensors = {"x": x, "values": weight.values, "meta": weight.metadata}
+    y = np.zeros((plan.m, plan.n), np.float16)
+    run = run_ascendc(
+        SPARSE, "sparse_matmul", plan.blocks, tensors, {"y": y}, CHIP, trace, defines=defines
+    )
+    return x, weight, run.outputs["y"]
+
+
+def python_sparse(params: dict, trace: Path) -> np.ndarray:
+    return run_kernel(sparse_matmul_specs.SPEC, params, CHIP, trace).result.outputs["y"]
 
 
 def test_sparse_matmul_matches_float64_and_the_python_kernel(tmp_path: Path) -> None:
@@ -268,16 +290,15 @@ def test_sparse_matmul_matches_float64_and_the_python_kernel(tmp_path: Path) -> 
     # tiles, 8 blocks of one chunk of 8 tiles, gather variant, nibble metadata,
     # TPipe with double-buffered copy queues.
     twin_trace, python_trace = tmp_path / "twin.ubtrace", tmp_path / "python.ubtrace"
-    x, weight, y = run_sparse(twin_trace)
+    params = sparse_params()
+    x, weight, y = run_sparse(params, twin_trace)
     x64, w64 = x.astype(np.float64), weight.dense().astype(np.float64)
     reference = x64 @ w64.T
     # fp32 products and sums (relative error ~2**-24 per step over 512 kept
     # products) and one fp16 rounding of the result.
     assert (np.abs(y - reference) <= half_ulp(y) + 2.0**-20 * (np.abs(x64) @ np.abs(w64).T)).all()
-    params = {param.name: param.default for param in sparse_matmul_specs.SPEC.params}
-    python_y = run_kernel(sparse_matmul_specs.SPEC, params, CHIP, python_trace).result.outputs["y"]
     # The same fp32 operations in the same order: the same bits.
-    np.testing.assert_array_equal(y, python_y)
+    np.testing.assert_array_equal(y, python_sparse(params, python_trace))
 
     twin, twin_findings = metrics_and_findings(twin_trace)
     python, python_findings = metrics_and_findings(python_trace)
@@ -306,13 +327,30 @@ def test_sparse_matmul_matches_float64_and_the_python_kernel(tmp_path: Path) -> 
     assert {f.code for f in twin_findings} == {f.code for f in python_findings}
 
 
+def test_sparse_matmul_agrees_with_the_python_kernel_at_other_parameters(tmp_path: Path) -> None:
+    # 32 tiles of 32 rows over 3 blocks (11, 11 and 10 tiles), K in 3 steps:
+    # the planner fits one tile per chunk, so every block runs several chunks.
+    params = sparse_params(m=16, k=768, n=1024, tile_n=32, tile_k=256, cores=3)
+    assert plan_from_params(params, CHIP).chunk_tiles == 1
+    twin_trace, python_trace = tmp_path / "twin.ubtrace", tmp_path / "python.ubtrace"
+    _, _, y = run_sparse(params, twin_trace)
+    np.testing.assert_array_equal(y, python_sparse(params, python_trace))
+    twin, _ = metrics_and_findings(twin_trace)
+    python, _ = metrics_and_findings(python_trace)
+    assert twin["peak_bytes"] == python["peak_bytes"]
+    # x once per chunk (32 chunks of one tile), values and metadata once.
+    read = 32 * 16 * 768 * 2 + 1024 * 768 + 1024 * 768 // 8
+    assert twin["gm"]["read_bytes"] == python["gm"]["read_bytes"] == read
+    assert twin["gm"]["write_bytes"] == python["gm"]["write_bytes"] == 16 * 1024 * 2
+
+
 def test_sparse_matmul_unaligned_table_plant_is_flagged_where_the_table_is_used(
     tmp_path: Path, capsys
 ) -> None:
     # Tables packed 16 B apart: the base table starts at 2048 * 4 + 16 B, off
     # the 32 B a vector operand needs; the ops that write and read it are ALN001.
     trace = tmp_path / "unaligned.ubtrace"
-    run_sparse(trace, "UBSCOPE_PLANT_UNALIGNED_TABLE")
+    run_sparse(sparse_params(), trace, "UBSCOPE_PLANT_UNALIGNED_TABLE")
     _, findings = metrics_and_findings(trace)
     misaligned = {f.location.tag for f in findings if f.code == "ALN001"}
     assert misaligned == {
