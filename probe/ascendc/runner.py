@@ -32,15 +32,25 @@ from ubscope.probe.costmodel import PS_PER_NS, CostModel, gm_sharing_cores, laun
 from ubscope.probe.device import max_blocks
 from ubscope.probe.device_fault import DeviceFault
 from ubscope.probe.errors import EmulationError, InputError, ParameterError
-from ubscope.probe.events import FIELD_INDEX, ON_CHIP_SPACES, ROW_WIDTH, CoreKind, EventKind
+from ubscope.probe.events import FIELD_INDEX, ON_CHIP_SPACES, ROW_WIDTH, EventKind
 from ubscope.probe.memory.gm import GM_BASE
 from ubscope.probe.recorder import NullRecorder, Recorder
 from ubscope.probe.trace import TraceWriter, new_metadata
 
 _HEADER = struct.Struct("<IIQ")
-# The twin runs every kernel as one vector launch (AIV blocks; AI Cores on a
-# coupled chip).
-LAUNCH_MODE = "vector"
+# The launch a KERNEL_TASK_TYPE_DEFAULT kernel type asks for (ubscope.probe.
+# device.Device.launch's modes); a kernel without one is a vector launch.
+_LAUNCH_MODES = {
+    "KERNEL_TYPE_AIV_ONLY": "vector",
+    "KERNEL_TYPE_MIX_AIV_1_0": "vector",
+    "KERNEL_TYPE_AIC_ONLY": "cube",
+    "KERNEL_TYPE_MIX_AIC_1_0": "cube",
+    "KERNEL_TYPE_MIX_AIC_1_2": "mix",
+}
+# The harness's LaunchMode codes (ubscope_twin/runtime.h).
+_MODE_CODES = {"vector": 0, "cube": 1, "mix": 2}
+_KERNEL_TYPE = re.compile(r"\bKERNEL_TASK_TYPE_DEFAULT\s*\(\s*(\w+)\s*\)")
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _STRINGS, _EVENTS, _FAILURE, _END = 1, 2, 3, 4
 # GM parameters the host fills itself when no tensor is given (GET_TILING_DATA
 # reads --tiling values, not these bytes): they point nowhere.
@@ -126,6 +136,24 @@ def _append(recorder: Recorder, log: _ChildLog, source_lines: list[str]) -> None
     recorder.extend(rows)
 
 
+def launch_mode(source: Path, text: str, chip: ChipProfile) -> str:
+    """The launch mode the kernel's ``KERNEL_TASK_TYPE_DEFAULT`` asks for: AIVs
+    (vector), AICs (cube) or one AIC with two AIVs per block (mix)."""
+    found = _KERNEL_TYPE.search(_COMMENT.sub("", text))
+    if found is None:
+        return "vector"
+    mode = _LAUNCH_MODES.get(found.group(1))
+    if mode is None:
+        if chip.split_cores:
+            covered = ", ".join(_LAUNCH_MODES)
+            raise ParameterError(
+                f"{source}: KERNEL_TASK_TYPE_DEFAULT({found.group(1)}) is not covered by the twin "
+                f"on {chip.name} (covered: {covered})"
+            )
+        return "vector"
+    return mode
+
+
 def _layout(arrays: Mapping[str, np.ndarray], alignment: int) -> dict[str, tuple[int, int]]:
     """(file offset, device address) of each GM tensor, as GlobalMemory places them."""
     placed, cursor = {}, GM_BASE
@@ -137,20 +165,21 @@ def _layout(arrays: Mapping[str, np.ndarray], alignment: int) -> dict[str, tuple
 
 def _launch_text(
     chip: ChipProfile,
+    mode: str,
     block_dim: int,
     placed: dict[str, tuple[int, int]],
     arrays: Mapping[str, np.ndarray],
     order: list[str],
 ) -> str:
-    cost = CostModel(chip, gm_sharing_cores(chip, LAUNCH_MODE, block_dim))
-    core_kind = CoreKind.AIV if chip.split_cores else CoreKind.AICORE
-    spaces = ON_CHIP_SPACES[:1] if chip.split_cores else ON_CHIP_SPACES
-    lines = [f"capacity {s.name} {chip.space_capacity(s)}" for s in spaces]
-    lines += [f"alignment {s.name} {chip.space_alignment(s)}" for s in spaces]
+    cost = CostModel(chip, gm_sharing_cores(chip, mode, block_dim))
+    # Every space's figures: the harness gives each core the arenas of its kind.
+    lines = [f"capacity {s.name} {chip.space_capacity(s)}" for s in ON_CHIP_SPACES]
+    lines += [f"alignment {s.name} {chip.space_alignment(s)}" for s in ON_CHIP_SPACES]
     lines += [
         f"que_max_event {chip.que_max_event}",
         f"qbuf_max_len {chip.qbuf_max_len}",
-        f"core_kind {int(core_kind)}",
+        f"split_cores {int(chip.split_cores)}",
+        f"launch_mode {_MODE_CODES[mode]}",
         f"block_dim {block_dim}",
         f"gm_bytes_per_s {cost.gm_bytes_per_s!r}",
         f"l2_bytes_per_s {chip.l2_rate_per_core * chip.clock_hz!r}",
@@ -158,7 +187,7 @@ def _launch_text(
         f"cycle_ps {cost.cycle_ps!r}",
         f"gm_issue_ps {chip.gm_issue_ns * PS_PER_NS!r}",
         f"gm_latency_ps {cost.gm_latency_ps}",
-        f"launch_ps {launch_overhead_ps(chip, LAUNCH_MODE, block_dim)}",
+        f"launch_ps {launch_overhead_ps(chip, mode, block_dim)}",
         f"l2_bytes {chip.l2_bytes}",
         f"datacopy_unit {chip.datacopy_unit}",
         f"gm_alignment {chip.gm_alignment}",
@@ -218,7 +247,8 @@ def run_ascendc(
     path) or ``recorder``. ``values.scalars`` are the entry's scalar parameters by
     name; ``tiling`` fills GET_TILING_DATA's struct field by field (its fields
     registered by BEGIN_TILING_DATA_DEF, e.g. in ``tiling_headers``), and a
-    ``tiling``/``workspace`` GM parameter needs no tensor. Returns the
+    ``tiling``/``workspace`` GM parameter needs no tensor (``values.workspace_bytes``
+    makes the workspace a zeroed GM buffer of that size). Returns the
     outputs' final contents."""
     source = Path(source)
     try:
@@ -234,6 +264,12 @@ def run_ascendc(
         **{k: np.ascontiguousarray(v) for k, v in inputs.items()},
         **{k: np.ascontiguousarray(v) for k, v in outputs.items()},
     }
+    if values.workspace_bytes:
+        if "workspace" not in gm_names or "workspace" in arrays:
+            where = "a tensor is given for it" if "workspace" in arrays else "no GM_ADDR workspace"
+            raise ParameterError(f"{entry}: --workspace {values.workspace_bytes}: {where}")
+        # A real GM buffer the kernel's cores pass data through (not an output).
+        arrays["workspace"] = np.zeros(values.workspace_bytes, dtype=np.uint8)
     missing = [name for name in gm_names if name not in arrays and name not in _HOST_BUFFERS]
     no_scalar = [name for name in order if name not in gm_names and name not in scalars]
     unknown = [name for name in arrays if name not in gm_names]
@@ -249,9 +285,12 @@ def run_ascendc(
     ]
     if problems:
         raise ParameterError(f"{entry}({', '.join(order)}): " + "; ".join(problems))
-    limit = max_blocks(chip, LAUNCH_MODE)
+    mode = launch_mode(source, text, chip)
+    limit = max_blocks(chip, mode)
     if not 1 <= block_dim <= limit:
-        raise ParameterError(f"{entry}: block_dim {block_dim} outside 1..{limit} ({chip.name})")
+        raise ParameterError(
+            f"{entry}: block_dim {block_dim} outside 1..{limit} ({chip.name}, a {mode} launch)"
+        )
     binary = build(source, entry, tuple(parameters), defines, include_dirs, values.tiling_headers)
     placed = _layout(arrays, chip.gm_alignment)
     writer: TraceWriter | nullcontext = nullcontext()
@@ -274,12 +313,12 @@ def run_ascendc(
         for name, (offset, _) in placed.items():
             gm[offset : offset + arrays[name].nbytes] = arrays[name].reshape(-1).view(np.uint8)
         gm.tofile(gm_path)
-        launch = _launch_text(chip, block_dim, placed, arrays, order)
+        launch = _launch_text(chip, mode, block_dim, placed, arrays, order)
         launch += "".join(f"tiling {name} {value}\n" for name, value in values.tiling.items())
         launch += "".join(f"scalar {order.index(n)} {v}\n" for n, v in scalars.items())
         launch_path.write_text(launch + f"tiling_key {values.tiling_key}\n")
         rss = psutil.Process().memory_info().rss
-        recorder.kernel_begin(entry, block_dim, 0, LAUNCH_MODE)
+        recorder.kernel_begin(entry, block_dim, 0, mode)
         recorder.host_sample(rss, 0)
         try:
             done = subprocess.run(

@@ -22,6 +22,7 @@ class LaunchValues:
     tiling_key: int = 0
     scalars: dict[str, str] = field(default_factory=dict)
     tiling_headers: tuple[Path, ...] = ()
+    workspace_bytes: int = 0
 
 
 def parse_assignments(option: str, texts: list[str]) -> dict[str, str]:
@@ -69,31 +70,45 @@ def _tiling_headers(data: dict[str, Any], path: Path) -> tuple[Path, ...]:
 
 def case_launch_values(data: dict[str, Any], path: Path) -> LaunchValues:
     """``tiling: {FIELD: NUMBER, ..., tiling_key: K}`` (``kind`` is prose),
-    ``scalars: {NAME: NUMBER}`` and the tiling headers among ``files``."""
+    ``scalars: {NAME: NUMBER}``, the tiling headers among ``files`` and
+    ``launch: {workspace: BYTES}``."""
     tiling = data.get("tiling")
     key = tiling.get("tiling_key", 0) if isinstance(tiling, dict) else 0
     if not isinstance(key, int) or isinstance(key, bool):
         raise InputError(path, f"tiling.tiling_key: expected an integer, got {key!r}")
+    launch = data.get("launch")
+    workspace = launch.get("workspace", 0) if isinstance(launch, dict) else 0
+    if not isinstance(workspace, int) or isinstance(workspace, bool) or workspace < 0:
+        raise InputError(path, f"launch.workspace: expected a byte count, got {workspace!r}")
     return LaunchValues(
         _numbers(tiling, "tiling", path, ("kind", "tiling_key")),
         key,
         _numbers(data.get("scalars"), "scalars", path, ()),
         _tiling_headers(data, path),
+        workspace,
     )
 
 
 def cli_launch_values(
-    tiling: list[str], tiling_key: int, scalars: list[str], headers: list[str]
+    tiling: list[str],
+    tiling_key: int,
+    scalars: list[str],
+    headers: list[str],
+    workspace_bytes: int = 0,
 ) -> LaunchValues:
-    """The values of ``--tiling``, ``--tiling-key``, ``--scalar`` and ``--tiling-header``."""
+    """The values of ``--tiling``, ``--tiling-key``, ``--scalar``, ``--tiling-header``
+    and ``--workspace``."""
     for header in headers:
         if not Path(header).is_file():
             raise InputError(header, "cannot read the tiling header (no such file)")
+    if workspace_bytes < 0:
+        raise ParameterError(f"--workspace {workspace_bytes}: expected a byte count")
     return LaunchValues(
         parse_assignments("--tiling", tiling),
         tiling_key,
         parse_assignments("--scalar", scalars),
         tuple(Path(h) for h in headers),
+        workspace_bytes,
     )
 
 

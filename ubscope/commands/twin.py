@@ -89,6 +89,13 @@ def add_twin_options(run: argparse.ArgumentParser) -> None:
         help="the value TILING_KEY_IS(K) tests (default 0)",
     )
     group.add_argument(
+        "--workspace",
+        type=int,
+        default=0,
+        metavar="BYTES",
+        help="give the entry's GM_ADDR workspace a zeroed GM buffer of BYTES",
+    )
+    group.add_argument(
         "--tiling-header",
         action="append",
         default=[],
@@ -198,7 +205,9 @@ def run_source(args: argparse.Namespace) -> int:
         trace,
         defines=tuple(args.defines),
         include_dirs=tuple(args.include_dirs),
-        values=cli_launch_values(args.tiling, args.tiling_key, args.scalar, args.tiling_header),
+        values=cli_launch_values(
+            args.tiling, args.tiling_key, args.scalar, args.tiling_header, args.workspace
+        ),
     )
     out = console()
     out.print(

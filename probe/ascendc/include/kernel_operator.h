@@ -12,5 +12,6 @@
 #include "ubscope_twin/vector_extra_repeat.h"
 #include "ubscope_twin/vector_gather.h"
 #include "ubscope_twin/cube.h"
+#include "ubscope_twin/cores.h"
 #include "ubscope_twin/tiling.h"
 #include "ubscope_twin/unsupported.h"

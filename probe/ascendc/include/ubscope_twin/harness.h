@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "gm_guard.h"
@@ -54,7 +55,8 @@ inline std::vector<int64_t> read_config(const char* path) {
         } else if (read_cube_config(key, fields) || read_tiling_config(key, fields)) {
         } else if (key == "que_max_event") { fields >> c.que_max_event;
         } else if (key == "qbuf_max_len") { fields >> c.qbuf_max_len;
-        } else if (key == "core_kind") { fields >> c.core_kind;
+        } else if (key == "split_cores") { fields >> c.split_cores;
+        } else if (key == "launch_mode") { fields >> c.launch_mode;
         } else if (key == "block_dim") { fields >> c.block_dim;
         } else if (key == "gm_bytes_per_s") { fields >> c.gm_bytes_per_s;
         } else if (key == "l2_bytes_per_s") { fields >> c.l2_bytes_per_s;
@@ -139,14 +141,9 @@ int run_harness(int argc, char** argv, Entry entry) {
     // the chip's bandwidth (ubscope.probe.device.Device.launch).
     const int64_t begin = rt.config.launch_ps;
     rt.end_ps = begin;
+    const std::function<void()> run_entry = [&] { entry(pointers.data()); };
     for (int64_t block = 0; block < rt.config.block_dim; ++block) {
-        rt.block_idx = block;
-        rt.timeline = Timeline::starting_at(begin);
-        for (int64_t space = 0; space < SPACES; ++space) {
-            rt.arenas[space].assign(2 * rt.config.capacity[space], 0);
-        }
-        entry(pointers.data());
-        rt.end_ps = std::max(rt.end_ps, timeline_end());
+        core_group().run(block, begin, run_entry);
     }
     unguard_gm_buffers();
     if (gm) {

@@ -34,6 +34,10 @@ enum Flag : int64_t {
 };
 enum Chunk : uint32_t { STRINGS = 1, EVENTS = 2, FAILURE = 3, END = 4 };
 enum Pipe { MTE1, MTE2, MTE3, FIX, VEC, CUBE, SCALAR, PIPES };
+// Values of ubscope.probe.events.CoreKind.
+enum CoreKind : int64_t { AIV_CORE = 1, AIC_CORE = 2, AICORE = 3 };
+// The launch modes of ubscope.probe.device.Device.launch, in the runner's order.
+enum LaunchMode : int64_t { VECTOR_LAUNCH = 0, CUBE_LAUNCH = 1, MIX_LAUNCH = 2 };
 
 constexpr int ROW_WIDTH = 19;
 using Row = std::array<int64_t, ROW_WIDTH>;
@@ -45,7 +49,8 @@ struct Config {
     std::array<int64_t, SPACES> alignment{};
     int64_t que_max_event = 8;
     int64_t qbuf_max_len = 64;
-    int64_t core_kind = 1;
+    bool split_cores = false;  // AIC and AIV apart (910B), else one AI Core per block
+    int64_t launch_mode = 0;   // a LaunchMode
     int64_t block_dim = 1;
     double gm_bytes_per_s = 1.0;  // one core's HBM rate (its share of the chip's)
     double l2_bytes_per_s = 1.0;  // one core's L2 rate
@@ -218,7 +223,13 @@ struct Runtime {
     Timeline timeline;
     L2Residency l2;
     int64_t hbm_bytes = 0;  // the launch's GM bytes to or from HBM (its roof)
+    // The running core: what GetBlockIdx and GetSubBlockIdx return, and the
+    // kind and index its events carry (AIC i and AIV 2i, 2i+1 in a mix launch).
     int64_t block_idx = 0;
+    int64_t sub_block_idx = 0;
+    int64_t core_kind = AICORE;
+    int64_t core_index = 0;
+    int64_t core_serial = 0;  // unique per core of the launch: keys per-core state
     int64_t end_ps = 0;
 };
 
@@ -292,7 +303,7 @@ inline void record(Kind kind, int64_t space, int64_t addr, int64_t size, int64_t
                    int64_t name, int64_t tensor, int64_t tag, int64_t start_ps, int64_t dur_ps,
                    int64_t arg, int64_t arg2, int64_t flags) {
     Runtime& rt = runtime();
-    rt.log.add(Row{kind, rt.config.core_kind, rt.block_idx, space, addr, size, aligned_size,
+    rt.log.add(Row{kind, rt.core_kind, rt.core_index, space, addr, size, aligned_size,
                    src_space, src_addr, burst_len, burst_count, name, tensor, tag, start_ps,
                    dur_ps, arg, arg2, flags});
 }

@@ -16,6 +16,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 
 #include "ubscope_twin/runtime.h"
 
@@ -78,18 +79,15 @@ inline int64_t& pipe_time(Pipe pipe) {
     return pipe == SCALAR ? t.scalar_now : t.pipe_free[pipe];
 }
 
-// When each (pipe pair, event ID) flag was last set on the running core.
+// When each (pipe pair, event ID) flag was last set on a core.
 struct FlagTable {
-    int64_t block_idx = -1;
     std::array<std::array<int64_t, EVENT_IDS>, PIPES * PIPES> set_at{};
 };
 
+// The running core's flags (they do not cross cores).
 inline FlagTable& flags() {
-    static FlagTable table;
-    if (table.block_idx != runtime().block_idx) {  // flags do not cross cores
-        table = FlagTable{runtime().block_idx};
-    }
-    return table;
+    static std::unordered_map<int64_t, FlagTable> tables;
+    return tables[runtime().core_serial];
 }
 
 inline void record_sync(const char* api, int64_t id, int64_t code, int64_t t_ps, const Where& where) {

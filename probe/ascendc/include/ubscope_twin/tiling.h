@@ -289,9 +289,5 @@ using ubscope_default_tiling_data = ::ubscope_twin::NoTilingData;
 
 #define TILING_KEY_IS(tiling_key) (::ubscope_twin::tiling_state().key == static_cast<int64_t>(tiling_key))
 
+// The runner reads the kernel type from the source to decide the launch.
 #define KERNEL_TASK_TYPE_DEFAULT(...) ((void)0)
-
-namespace AscendC {
-// Vector-only launches run one AIV per block: its index inside the AI Core is 0.
-inline int64_t GetSubBlockIdx() { return 0; }
-}  // namespace AscendC

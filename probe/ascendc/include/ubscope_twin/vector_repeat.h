@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <unordered_map>
 
 #include "ubscope_twin/tensor.h"
 
@@ -150,13 +151,8 @@ inline Lanes mask_lanes(int64_t element_bytes, const uint64_t* mask, const Where
 // each call with isSetMask = true write it, calls with isSetMask = false
 // (mask = MASK_PLACEHOLDER) read it.
 inline Lanes& mask_register() {
-    static Lanes lanes;
-    static int64_t block = -1;
-    if (block != runtime().block_idx) {
-        block = runtime().block_idx;
-        lanes = Lanes{{~uint64_t{0}, ~uint64_t{0}}};
-    }
-    return lanes;
+    static std::unordered_map<int64_t, Lanes> registers;  // by core
+    return registers.try_emplace(runtime().core_serial, Lanes{{~uint64_t{0}, ~uint64_t{0}}}).first->second;
 }
 
 template <bool isSetMask, typename Mask>
