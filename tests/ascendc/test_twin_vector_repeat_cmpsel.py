@@ -4,11 +4,14 @@ oracles built here from the documented semantics, and a Cast's event sizes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
+from ubscope.probe.errors import EmulationError
 from ubscope.probe.trace import read_trace
 
 pytestmark = pytest.mark.ascendc_twin
@@ -52,6 +55,12 @@ extern "C" __global__ __aicore__ void cmpsel(GM_ADDR x, GM_ADDR y, GM_ADDR z) {
     PipeBarrier<PIPE_V>();
     SetVectorMask<float>(0, 0xFFFF0000FFFFull);
     Select<float, SELMODE::VSEL_CMPMASK_SPR>(o[8 * N], a, b, 2, {1, 1, 1, 8, 8, 8});
+#ifdef BAD_CAST_MASK
+    Cast(o[N], h, RoundMode::CAST_NONE, 128, 1, {1, 1, 8, 4});
+#endif
+#ifdef BAD_SELECT_MODE
+    Select(o[5 * N], lt, a, b, SELMODE::VSEL_TENSOR_SCALAR_MODE, 64, 1, {1, 1, 1, 8, 8, 8});
+#endif
     DataCopy(zGm, o, SECTIONS * N);
 }
 """
@@ -147,3 +156,28 @@ def test_cast_repeat_event_spans_each_operand(cmpsel_run) -> None:
     cast = events[(events.tag == f"cmpsel.cpp:{line_of('Cast(o[N], h')}")]
     # dst: 2 repeats x 256 B of floats; src: 2 repeats of 64 halves, 4 blocks apart.
     assert list(cast["size"]) == [512 + 256] and list(cast["aligned_size"]) == [512]
+
+
+@pytest.mark.parametrize(
+    ("define", "call", "problem"),
+    [
+        ("BAD_CAST_MASK", "Cast(o[N], h, RoundMode::CAST_NONE, 128", "mask 128 outside 1..64"),
+        ("BAD_SELECT_MODE", "VSEL_TENSOR_SCALAR_MODE, 64, 1", "Select with a second tensor needs"),
+    ],
+)
+def test_bad_repeat_form_stops_at_its_line(
+    tmp_path: Path, define: str, call: str, problem: str
+) -> None:
+    source = tmp_path / "cmpsel.cpp"
+    source.write_text(KERNEL)
+    x = y = np.ones(N, np.float32)
+    with pytest.raises(EmulationError, match=rf"cmpsel\.cpp:{line_of(call)}: {problem}"):
+        run_ascendc(
+            source,
+            "cmpsel",
+            1,
+            {"x": x, "y": y},
+            {"z": np.zeros(SECTIONS * N, np.float32)},
+            CHIP,
+            defines=(define,),
+        )
