@@ -270,3 +270,16 @@ def test_the_workspace_size_comes_from_the_command_line_or_the_case_file(
     case_run = ["run", str(tmp_path / "case.yaml"), "--save-outputs", str(tmp_path / "case")]
     assert main([*case_run, "-o", str(tmp_path / "case.ubtrace")]) == 0
     np.testing.assert_array_equal(np.load(tmp_path / "case" / "c.npy"), 2 * K)
+
+
+def test_cross_core_modes_and_kernel_types_not_covered_stop_with_one_line(
+    tmp_path: Path,
+) -> None:
+    across_cores = MIX.replace(
+        "CrossCoreSetFlag<2, PIPE_MTE3>(1)", "CrossCoreSetFlag<0, PIPE_MTE3>(1)"
+    )
+    with pytest.raises(EmulationError, match=r"mix\.cpp:\d+: CrossCoreSetFlag: modeId 0 is not"):
+        run_mix(tmp_path, across_cores)
+    one_to_one = MIX.replace("KERNEL_TYPE_MIX_AIC_1_2", "KERNEL_TYPE_MIX_AIC_1_1")
+    with pytest.raises(ParameterError, match="KERNEL_TYPE_MIX_AIC_1_1.* is not covered"):
+        run_mix(tmp_path, one_to_one)
