@@ -17,10 +17,13 @@ on-chip memory, so ``int4_gemm`` (:mod:`.int4`) is a mix launch of blocks of 1 A
   broadcasting the scale/offset rows, which it copies to UB once per column
   tile, or per K tile when grouped), zeroes the rows padding K to the cube's
   16, and copies the fp16 tile to a GM *workspace* slot;
-* the AIC (:mod:`.matmul`) copies the slot to L1 as NZ (a DataCopy with
-  Nd2NzParams), steps through it in L0-sized K chunks (LoadData of whole
-  fractals L1 -> L0A as ZZ and L0B as ZN, ``mmad`` with fp32 accumulation in
-  L0C as NZ) and at the end of the column tile ``fixpipe``s L0C -> y. x is
+* the AIC (:mod:`.matmul`) copies the slot to L1 (a DataCopy with
+  Nd2NzParams: one NZ matrix per 16 K rows, so a K chunk's fractals are
+  contiguous), one tile ahead of the one it multiplies so the copy overlaps the
+  cube work; it steps through a tile in L0-sized K chunks (LoadData of whole
+  fractals L1 -> L0A as ZZ and L0B as ZN, one call for up to 255 fractals,
+  ``mmad`` with fp32 accumulation in L0C as NZ) and at the end of the column
+  tile ``fixpipe``s L0C -> y. x is
   brought into L1 as NZ the same way, once for the whole kernel when it fits
   (``x_resident``), otherwise per tile. Every cube buffer holds whole 16-row
   fractals, so m=1 takes as much L0A and L0C as m=16.
@@ -34,13 +37,13 @@ AIC to have read a slot before overwriting it (CrossCoreSetFlag/WaitFlag).
 Tiles need not divide the shape: ragged rows move with DataCopyPad (zero-padded
 on chip), K tails are padded to 16 with zero rows. ``layout`` defaults to
 block16 because an ND int4 tile narrower than 1024 columns (512 B) starts off
-the 512 B GM boundary; block16 tiles 64 columns wide stay aligned. ``cores=0``
-and ``tile_n=0`` (the defaults) take the block count and tile width the cost
-model finishes soonest with (:mod:`.blocks`): every block reads all of x, but
-the re-reads hit L2, so splitting the columns over more cores pays until the
-HBM roof or the launch's per-block cost does not. Tile widths are whole 512 B
-of fp16 columns (y, scale and offset stay 512 B aligned) unless that leaves
-most cube cores idle.
+the 512 B GM boundary; block16 tiles 64 columns wide stay aligned. ``cores=0``,
+``tile_n=0`` and ``tile_k=0`` (the defaults) take the block count and tile the
+cost model finishes soonest with (:mod:`.blocks`): every block reads all of x,
+but the re-reads hit L2, so splitting the columns over more cores pays until
+the HBM roof or the launch's per-block cost does not; deeper tiles of narrow
+columns keep each copy large (its issue cost small) while every cube core gets
+a share.
 
 ``fp16_gemm`` (:mod:`.fp16`) is the dense baseline with the same AIC side: fp16
 weights are copied GM -> L1 by the AIC itself in a cube launch, with no AIV and
@@ -48,7 +51,7 @@ no workspace. :func:`.specs.weight_bytes` and :func:`.specs.modelled_time_ps`
 compare the two.
 
 Modules: :mod:`.plan` (tiling and validation), :mod:`.blocks` (block count by
-the cost model), :mod:`.matmul`, :mod:`.dequant`, :mod:`.int4`, :mod:`.fp16`
+the cost model), :mod:`.l0_loads` (weight tiles in L1, LoadData counts), :mod:`.matmul`, :mod:`.dequant`, :mod:`.int4`, :mod:`.fp16`
 (kernel bodies), :mod:`.host` (inputs, upload, launch), :mod:`.reference`
 (float64), :mod:`.cost` (traffic, weight bytes, run estimates), :mod:`.specs`
 (registration).

@@ -10,18 +10,22 @@ up) plus the pipeline's fill (the first tile's other stages and a GM latency). T
 
 * the AIC's weight copy into L1: HBM bytes for fp16_gemm, the L2-resident
   workspace for int4_gemm;
-* the AIC's Mmad steps on whole fractals and its L1 -> L0A/L0B loads;
+* the AIC's x rows per tile when x is not resident in L1 (L2 hits);
+* the AIC's Mmad steps on whole fractals and its L1 -> L0A/L0B loads, each
+  LoadData paying the on-chip latency;
 * int4_gemm's AIVs, which take every other tile: the packed copy from HBM, the
-  dequantizing vector ops (unpack, add, multiply) and the workspace write, one
-  after the other.
+  dequantizing vector ops (unpack, add, multiply) and the workspace write,
+  overlapping across tiles when double-buffered.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ubscope.kernels.gemm.l0_loads import loads_per_chunk
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.costmodel import (
+    PS_PER_NS,
     CostModel,
     gm_copy_ps,
     gm_sharing_cores,
@@ -46,6 +50,9 @@ class TileWork:
     buffers: int
     packed_bytes: int | None  # int4 bytes an AIV reads per tile; None: fp16 from HBM
     ub_cols: int  # fp16 columns of the dequantized tile in UB
+    l0_k: int  # K rows per L0 chunk
+    weight_pitch: int  # elements between the GM rows of a weight tile (see l0_loads)
+    x_resident: bool  # x stays in L1; otherwise each tile re-reads its rows of x
 
     @property
     def fp16_bytes(self) -> int:
@@ -58,15 +65,20 @@ def _stage_times(chip: ChipProfile, work: TileWork, model: CostModel) -> list[in
     dequantized = work.packed_bytes is not None
     if dequantized:  # the AIC reads the dequantized tile from the L2 workspace
         weight_copy = gm_copy_ps(chip, 0, work.fp16_bytes, rate, True)
-    else:
-        weight_copy = gm_copy_ps(chip, work.fp16_bytes, 0, rate, True)
+    else:  # column tiles start off 512 B in GM unless their width is whole 512 B
+        aligned = work.tile_cols * FP16_BYTES % chip.gm_alignment == 0
+        weight_copy = gm_copy_ps(chip, work.fp16_bytes, 0, rate, aligned)
+    if not work.x_resident:  # x's rows of the tile, from L2 after the first block
+        x_bytes = fractal.nz_bytes(work.m, work.tile_rows, FP16_BYTES)
+        weight_copy += gm_copy_ps(chip, 0, x_bytes, rate, True)
     a_bytes = fractal.nz_bytes(work.m, work.tile_rows, FP16_BYTES)
     b_bytes = fractal.zn_bytes(work.tile_rows, work.tile_cols, FP16_BYTES)
-    stages = [
-        weight_copy,
-        model.mmad(work.m, work.tile_rows, work.tile_cols, FP16_BYTES),
-        model.onchip_copy("l1_to_l0a", a_bytes) + model.onchip_copy("l1_to_l0b", b_bytes),
-    ]
+    chunks = -(-work.tile_rows // work.l0_k)
+    loads = chunks * loads_per_chunk(work.m, work.l0_k, work.tile_cols, work.weight_pitch)
+    # each LoadData pays the on-chip latency; the bytes move at the routes' rates
+    load_ps = model.onchip_copy("l1_to_l0a", a_bytes) + model.onchip_copy("l1_to_l0b", b_bytes)
+    load_ps += (loads - 2) * round(chip.onchip_latency_ns * PS_PER_NS)
+    stages = [weight_copy, model.mmad(work.m, work.tile_rows, work.tile_cols, FP16_BYTES), load_ps]
     if dequantized:
         elements = work.tile_rows * work.ub_cols
         aiv = (
@@ -74,9 +86,11 @@ def _stage_times(chip: ChipProfile, work: TileWork, model: CostModel) -> list[in
             model.vector(elements, FP16_BYTES, DEQUANT_OPS_PER_ELEMENT),
             gm_copy_ps(chip, 0, work.fp16_bytes, rate, True),
         )
-        # an AIV runs a tile's copy, dequantization and write one after the
-        # other (each waits for the previous), and the block's AIVs take turns
-        stages.append(-(-sum(aiv) // VECTOR_CORES_PER_BLOCK))
+        # an AIV's copy, dequantization and write of a tile are on three pipes:
+        # double-buffered they overlap across tiles, single-buffered they run
+        # one after the other; the block's AIVs take the tiles in turn
+        aiv_ps = max(aiv) if work.buffers > 1 else sum(aiv)
+        stages.append(-(-aiv_ps // VECTOR_CORES_PER_BLOCK))
     return stages
 
 

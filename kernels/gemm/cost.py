@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ubscope.kernels.gemm.matmul import loads_per_chunk
+from ubscope.kernels.gemm.l0_loads import loads_per_chunk
 from ubscope.kernels.gemm.plan import GemmPlan, plan_fp16, plan_int4
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.estimate import CHECK_CHUNK_BYTES, Estimate, estimate

@@ -1,5 +1,5 @@
 """The body of ``fp16_gemm``: one block's column tiles multiplied by its AIC,
-which copies the fp16 weight tiles GM -> L1 itself."""
+which copies the fp16 weight tiles GM -> L1 itself, one tile ahead."""
 
 from __future__ import annotations
 
@@ -16,10 +16,16 @@ def fp16_block(block: Block, plan: GemmPlan, gm: dict[str, GlobalTensor]) -> Non
     if not columns:
         return
     matmul = Matmul(block.aic, plan, gm, TPipe(block.aic, plan.check_capacity))
-    for col in columns:
-        matmul.begin_column()
-        for row in range(plan.k_tiles):
-            tile = plan.tile(col, row)
-            matmul.accumulate(tile)
-        matmul.end_column(tile)
+    tiles = [plan.tile(col, row) for col in columns for row in range(plan.k_tiles)]
+    ahead = plan.buffers - 1  # with double buffering the next tile's copy goes first
+    for tile in tiles[:ahead]:
+        matmul.load_weights(tile)
+    for index, tile in enumerate(tiles):
+        if index + ahead < len(tiles):
+            matmul.load_weights(tiles[index + ahead])
+        if tile.k0 == 0:
+            matmul.begin_column()
+        matmul.accumulate(tile)
+        if tile.k0 + tile.kt == plan.k:
+            matmul.end_column(tile)
     matmul.finish()

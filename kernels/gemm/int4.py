@@ -39,19 +39,29 @@ def int4_block(block: Block, plan: Int4Plan, gm: dict[str, GlobalTensor]) -> Non
     slots = len(dequantizers) * plan.buffers
     slot_free = [0] * slots
     slot_size = slot_elements(plan)
-    sequence = 0
-    for col in columns:
-        matmul.begin_column()
-        for row in range(plan.k_tiles):
-            tile = plan.tile(col, row)
-            index = sequence % slots
-            slot = gm["workspace"][(block.idx * slots + index) * slot_size :]
-            dequantizers[sequence % len(dequantizers)].dequantize(tile, slot, slot_free[index])
-            slot_free[index] = matmul.accumulate(tile, slot)
-            sequence += 1
-        for dequantizer in dequantizers:
-            dequantizer.end_column()
-        matmul.end_column(tile)
+    tiles = [plan.tile(col, row) for col in columns for row in range(plan.k_tiles)]
+
+    def load(sequence: int) -> None:
+        """Dequantize tile ``sequence`` into its slot and start the AIC's copy of it."""
+        tile, index = tiles[sequence], sequence % slots
+        slot = gm["workspace"][(block.idx * slots + index) * slot_size :]
+        dequantizers[sequence % len(dequantizers)].dequantize(tile, slot, slot_free[index])
+        slot_free[index] = matmul.load_weights(tile, slot)
+        if tile.k0 + tile.kt == plan.k:
+            for dequantizer in dequantizers:
+                dequantizer.end_column()
+
+    ahead = plan.buffers - 1  # with double buffering the next tile's copy goes first
+    for sequence in range(min(ahead, len(tiles))):
+        load(sequence)
+    for sequence, tile in enumerate(tiles):
+        if sequence + ahead < len(tiles):
+            load(sequence + ahead)
+        if tile.k0 == 0:
+            matmul.begin_column()
+        matmul.accumulate(tile)
+        if tile.k0 + tile.kt == plan.k:
+            matmul.end_column(tile)
     matmul.finish()
     for dequantizer in dequantizers:
         dequantizer.finish()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ubscope.kernels.gemm.l0_loads import MAX_REPEAT, in_bands
 from ubscope.kernels.gemm.plan import FP16_BYTES, FRACTAL, GemmPlan, Tile
 from ubscope.probe.device import Core
 from ubscope.probe.memory import fractal
@@ -15,9 +16,6 @@ from ubscope.probe.memory.fractal import LoadData2DParams, Nd2NzParams, data_cop
 from ubscope.probe.memory.gm import GlobalTensor
 from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TPipe, TQue
-
-MAX_REPEAT = 255  # LoadData2DParams.repeatTimes
-MAX_ND_MATRIX_STRIDE = 65535  # Nd2NzParams.srcNdMatrixStride, elements
 
 
 def _load_x(l1: LocalTensor, x: GlobalTensor, plan: GemmPlan, k_begin: int, k_end: int) -> None:
@@ -65,26 +63,6 @@ def _load_bands(dst: LocalTensor, w_l1: LocalTensor, first: int, bands: int, n_b
         load_data(dst[done * size :], w_l1, params)
 
 
-def in_bands(weight_pitch: int) -> bool:
-    """Whether a weight tile whose GM rows are ``weight_pitch`` elements apart
-    goes to L1 in bands of 16 rows, one NZ matrix each: a K chunk's fractals
-    are then contiguous and one LoadData takes up to 255 of them. Nd2Nz
-    reaches the next band only within its matrix stride limit; past it the
-    tile is one NZ matrix, loaded one LoadData per fractal row or column."""
-    return FRACTAL * weight_pitch <= MAX_ND_MATRIX_STRIDE
-
-
-def loads_per_chunk(m: int, chunk_rows: int, cols: int, weight_pitch: int) -> int:
-    """LoadData calls that bring one K chunk into L0A and L0B."""
-    m_blocks, k_blocks = fractal.padded(m) // FRACTAL, chunk_rows // FRACTAL
-    n_blocks = fractal.padded(cols) // FRACTAL
-    if in_bands(weight_pitch):
-        b_loads = -(-k_blocks * n_blocks // MAX_REPEAT)
-    else:
-        b_loads = min(k_blocks, n_blocks)
-    return min(m_blocks, k_blocks) + b_loads
-
-
 class Matmul:
     """The cube core of a block: x and weight tiles in L1, L0 chunks, fp32 L0C."""
 
@@ -112,6 +90,7 @@ class Matmul:
         self.x_l1: LocalTensor | None = None
         self.l0c: LocalTensor | None = None
         self.accumulated = False
+        self.loaded: list[LocalTensor] = []  # weight tiles in L1, oldest first
 
     def begin_column(self) -> None:
         self.l0c = self.c_que.alloc_tensor(np.float32)
@@ -134,6 +113,16 @@ class Matmul:
         self.x_que.enque(x_l1)
         return self.x_que.deque(), 0
 
+    def load_weights(self, tile: Tile, slot: GlobalTensor | None = None) -> int:
+        """Start copying ``tile``'s weights into L1 (``slot``: the workspace
+        slot holding the dequantized tile; None: fp16 weights straight from
+        GM). Loading the next tile before accumulating the current one lets
+        the copy overlap the current tile's L0 loads and Mmads, as a kernel
+        that issues its next CopyIn first does. Returns when the copy is done
+        with ``slot`` (it may be written again)."""
+        self.loaded.append(self._weight_tile(tile, slot))
+        return self.core.timeline.pipe_free["MTE2"]
+
     def _weight_tile(self, tile: Tile, slot: GlobalTensor | None) -> LocalTensor:
         """The weight tile in L1 (see :func:`in_bands`): bands of 16 K rows
         (``ndNum`` NZ matrices of 16 rows in one Nd2Nz copy) or one NZ matrix."""
@@ -144,7 +133,7 @@ class Matmul:
         else:  # fp16 weights: K is whole fractals, so every band is 16 rows of w
             source, pitch, rows = self.gm["w"][tile.k0 * plan.n + tile.n0 :], plan.n, tile.kt
             site = "copy_w"
-        if in_bands(pitch):
+        if in_bands(plan.weight_pitch):  # pitch is no larger
             params = Nd2NzParams(
                 FRACTAL,
                 tile.cols,
@@ -161,20 +150,17 @@ class Matmul:
         self.w_que.enque(w_l1)
         return self.w_que.deque()
 
-    def accumulate(self, tile: Tile, slot: GlobalTensor | None = None) -> int:
-        """``l0c += x[:, tile rows] @ w[tile]``; ``slot`` is the workspace slot
-        holding the dequantized tile (None: fp16 weights straight from GM).
-        Returns when the weight tile's copy-in finished (the slot is free again)."""
+    def accumulate(self, tile: Tile) -> None:
+        """``l0c += x[:, tile rows] @ w[tile]``, the weights from the oldest
+        tile :meth:`load_weights` brought into L1."""
         plan, core, m = self.plan, self.core, self.plan.m
-        if self.l0c is None:
-            raise RuntimeError("Matmul.accumulate before begin_column")
-        w_l1 = self._weight_tile(tile, slot)
-        slot_free_ps = core.timeline.pipe_free["MTE2"]
+        if self.l0c is None or not self.loaded:
+            raise RuntimeError("Matmul.accumulate before begin_column or load_weights")
+        w_l1 = self.loaded.pop(0)
         x_l1, first_block = self._x_tile(tile)
         m_blocks = fractal.padded(m) // FRACTAL
         n_blocks = fractal.padded(tile.cols) // FRACTAL
         tile_blocks = tile.rows_pad // FRACTAL
-        weight_pitch = plan.n if slot is None else tile.cols
         for k_off in range(0, tile.kt, plan.l0_k):
             rows = fractal.padded(min(plan.l0_k, tile.kt - k_off))
             k_block, k_blocks = k_off // FRACTAL, rows // FRACTAL
@@ -184,7 +170,7 @@ class Matmul:
                 first = (first_block + k_block) * m_blocks
                 _load_grid(a, x_l1, m_blocks, k_blocks, first, 1, m_blocks)
                 # w -> L0B (ZN), each fractal transposed
-                if in_bands(weight_pitch):
+                if in_bands(plan.weight_pitch):
                     _load_bands(b, w_l1, k_block, k_blocks, n_blocks)
                 else:  # NZ: N blocks of tile_blocks fractals
                     _load_grid(b, w_l1, k_blocks, n_blocks, k_block, 1, tile_blocks, True)
@@ -199,7 +185,6 @@ class Matmul:
         self.w_que.free_tensor(w_l1)
         if not plan.x_resident:
             self.x_que.free_tensor(x_l1)
-        return slot_free_ps
 
     def end_column(self, tile: Tile) -> None:
         if self.l0c is None:

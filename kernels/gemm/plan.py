@@ -21,6 +21,7 @@ FRACTAL = fractal.FRACTAL_ROWS  # K chunks and tiles are whole fractals of fp16
 FP16_BYTES = 2
 TILE_N_MULTIPLE = 64
 AUTO_TILE_N_MAX = 1024  # the widest tile tile_n=0 tries
+AUTO_TILE_K = (64, 128, 256, 512, 1024, 2048)  # the depths tile_k=0 tries
 MAX_DIM = 65535  # torch_npu's limit on K and N
 GROUP_MULTIPLE = 32  # antiquant_group_size is a multiple of 32
 INT4_KERNEL, FP16_KERNEL = "int4_gemm", "fp16_gemm"
@@ -256,7 +257,10 @@ def _cube_plan(
         raise _capacity_error(kernel, chip, "L1", l1, f"m={m}, {where}")
     n_tiles = -(-n // tile_n)
     packed_bytes, ub_cols = dequant_tile if dequant_tile else (None, tile_cols)
-    tile_work = TileWork(m, tile_rows, tile_cols, buffers, packed_bytes, ub_cols)
+    pitch = n if dequant_tile is None else tile_cols
+    tile_work = TileWork(
+        m, tile_rows, tile_cols, buffers, packed_bytes, ub_cols, l0_k, pitch, resident
+    )
     hbm_bytes = weight_bytes + m * k * FP16_BYTES + m * n * FP16_BYTES
     footprint = {
         "L1": l1,
@@ -288,50 +292,69 @@ def _cube_plan(
     )
 
 
-def _fastest_tile_n(
+def _tile_k_options(params: Mapping[str, Any]) -> list[int]:
+    """``tile_k``, or with ``tile_k=0`` the depths the planner tries: powers
+    of two from 64 below K padded to 16 rows, then K padded itself, up to 2048."""
+    tile_k = int(params["tile_k"])
+    if tile_k:
+        return [tile_k]
+    whole = align_up(int(params["k"]), FRACTAL)
+    depths = [depth for depth in AUTO_TILE_K if depth < whole]
+    return depths + [whole] if whole <= AUTO_TILE_K[-1] else depths
+
+
+def _fastest_tiles(
     kernel: str,
     params: Mapping[str, Any],
     chip: ChipProfile,
     launch: str,
     plan_with: Callable[[Mapping[str, Any]], PlanT],
 ) -> PlanT:
-    """``plan_with(params)``, or with ``tile_n=0`` the plan of the tile width
-    the cost model finishes soonest with, the widest of equals (fewer tiles,
-    fewer events). The widths tried are whole 512 B of fp16 columns (256 on
-    910B) up to N and 1024, so every column tile's rows of y, scale and offset
-    start on the GM alignment copies need for full bandwidth; when those give
-    fewer tiles than half the cube cores, or none fits, narrower multiples of
-    64 are tried too, and the model weighs the idle cores against copies off
-    512 B."""
-    if int(params["tile_n"]):
+    """``plan_with(params)``, or with ``tile_n=0`` and/or ``tile_k=0`` the plan
+    of the tile the cost model finishes soonest with, the largest of equals
+    (fewer tiles, fewer events). The depths are :func:`_tile_k_options`; the
+    widths tried are whole 512 B of fp16 columns (256 on 910B) up to N and
+    1024, so every column tile's rows of y, scale and offset start on the GM
+    alignment copies need for full bandwidth (and ALN003 stays quiet on a
+    healthy run); when those give fewer tiles than half the cube cores, or
+    none fits, narrower multiples of 64 are tried too, and the model weighs the
+    idle cores against copies off 512 B."""
+    if int(params["tile_n"]) and int(params["tile_k"]):
         return plan_with(params)
     n = int(params["n"])
-    aligned = max(TILE_N_MULTIPLE, chip.gm_alignment // FP16_BYTES)
-    steps = [aligned] if -(-n // aligned) * 2 >= max_blocks(chip, launch) else []
+    if int(params["tile_n"]):
+        width_sets = [[int(params["tile_n"])]]
+    else:
+        aligned = max(TILE_N_MULTIPLE, chip.gm_alignment // FP16_BYTES)
+        steps = [aligned] if -(-n // aligned) * 2 >= max_blocks(chip, launch) else []
+        width_sets = [
+            list(range(step, max(step, min(AUTO_TILE_N_MAX, align_up(n, step))) + 1, step))
+            for step in [*steps, TILE_N_MULTIPLE]
+        ]
     plans: list[PlanT] = []
     refusals: list[str] = []
-    for step in [*steps, TILE_N_MULTIPLE]:
-        widest = max(step, min(AUTO_TILE_N_MAX, align_up(n, step)))
-        for tile_n in range(step, widest + 1, step):
-            try:
-                plans.append(plan_with({**params, "tile_n": tile_n}))
-            except ParameterError as error:
-                refusals.append(str(error))
+    for widths in width_sets:
+        for tile_n in widths:
+            for tile_k in _tile_k_options(params):
+                try:
+                    plans.append(plan_with({**params, "tile_n": tile_n, "tile_k": tile_k}))
+                except ParameterError as error:
+                    refusals.append(str(error))
         if plans:
-            return min(plans, key=lambda plan: (plan.estimate_ps, -plan.tile_n))
-    raise ParameterError(f"{kernel}: no tile_n fits ({refusals[0]})")
+            return min(plans, key=lambda plan: (plan.estimate_ps, -plan.tile_n, -plan.tile_k))
+    raise ParameterError(f"{kernel}: no tile fits ({refusals[0]})")
 
 
 def plan_fp16(params: Mapping[str, Any], chip: ChipProfile) -> GemmPlan:
     """Check ``fp16_gemm``'s ``params`` against ``chip`` and derive the tiling;
     raises :class:`ParameterError` naming the limit a parameter set breaks."""
-    return _fastest_tile_n(FP16_KERNEL, params, chip, "cube", lambda tiled: _plan_fp16(tiled, chip))
+    return _fastest_tiles(FP16_KERNEL, params, chip, "cube", lambda tiled: _plan_fp16(tiled, chip))
 
 
 def plan_int4(params: Mapping[str, Any], chip: ChipProfile) -> Int4Plan:
     """Check ``int4_gemm``'s ``params`` against ``chip`` and derive the tiling
     and UB buffers; raises :class:`ParameterError` naming the broken limit."""
-    return _fastest_tile_n(INT4_KERNEL, params, chip, "mix", lambda tiled: _plan_int4(tiled, chip))
+    return _fastest_tiles(INT4_KERNEL, params, chip, "mix", lambda tiled: _plan_int4(tiled, chip))
 
 
 def _plan_fp16(params: Mapping[str, Any], chip: ChipProfile) -> GemmPlan:

@@ -18,7 +18,12 @@ _COMMON = (
     Param("k", int, 4096, "reduction size (1..65535)"),
     Param("n", int, 4096, "output columns (1..65535)"),
     Param("tile_n", int, 0, "weight columns per tile (multiple of 64); 0 = the model's fastest"),
-    Param("tile_k", int, 128, "weight rows per tile (multiple of 16); L0 takes it in chunks"),
+    Param(
+        "tile_k",
+        int,
+        0,
+        "weight rows per tile (multiple of 16); L0 takes it in chunks; 0 = the model's fastest",
+    ),
     Param("cores", int, 0, "blocks; 0 = the fewest the cost model finishes soonest with"),
     Param("double_buffer", bool, True, "two buffers per queue (BUFFER_NUM 2) instead of one"),
     Param("x_resident", bool, True, "keep x in L1 for the whole kernel when it fits"),
