@@ -8,8 +8,17 @@ import numpy as np
 
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
-from ubscope.analyzers.rules.base import Rule, register
-from ubscope.analyzers.rules.helpers import gain_text, gm_address, moved_bytes, site_findings, where
+from ubscope.analyzers.rules.base import Rule, Threshold, register
+from ubscope.analyzers.rules.helpers import (
+    bounded_saving_ps,
+    gain_severity,
+    gain_text,
+    gm_address,
+    moved_bytes,
+    saving_share,
+    site_findings,
+    where,
+)
 from ubscope.probe.events import EventKind, Flag, Space
 from ubscope.probe.units import format_bytes
 
@@ -22,7 +31,9 @@ class GmUnaligned(Rule):
 
     ## What it does
     Flags DataCopy transfers whose GM address is not on a 512 B boundary, per
-    call site, with the bytes moved and the modelled time lost.
+    call site, with the bytes moved and the modelled time lost. It warns when
+    aligning them would save at least ``min_gain_share`` of the modelled time
+    and is info below (a few small misaligned copies cost next to nothing).
 
     ## Why it matters
     GM transfers go in 128/256/512 B bursts; an unaligned start splits them,
@@ -44,6 +55,11 @@ class GmUnaligned(Rule):
     code = "ALN003"
     name = "gm-unaligned"
     severity = Severity.WARNING
+    thresholds = {
+        "min_gain_share": Threshold(
+            0.05, "share of the modelled time aligning the copies must save to warn (info below)"
+        ),
+    }
 
     def check(self, ctx: TraceContext) -> list[Finding]:
         rows = ctx.flagged_rows(Flag.GM_UNALIGNED, EventKind.COPY)
@@ -61,6 +77,7 @@ class GmUnaligned(Rule):
             evidence = {
                 "bytes": int(group.moved),
                 "saved_ps": round(group.saved),
+                "saved_share": round(saving_share(ctx, bounded_saving_ps(ctx, group.saved)), 3),
                 "flag": "GM_UNALIGNED",
                 "event_kinds": ["copy"],
             }
@@ -68,7 +85,7 @@ class GmUnaligned(Rule):
             gain = gain_text(ctx, group.saved, "of modelled copy time")
             return message, evidence, suggestion, gain
 
-        return site_findings(
+        findings = site_findings(
             self,
             ctx,
             rows,
@@ -79,3 +96,8 @@ class GmUnaligned(Rule):
             values={"moved": moved_bytes(ctx, rows)},
             critical={"saved": saved},
         )
+        for finding in findings:
+            finding.severity = gain_severity(
+                finding.evidence["saved_share"], self.limits["min_gain_share"], self.severity
+            )
+        return findings
