@@ -283,3 +283,13 @@ def test_cross_core_modes_and_kernel_types_not_covered_stop_with_one_line(
     one_to_one = MIX.replace("KERNEL_TYPE_MIX_AIC_1_2", "KERNEL_TYPE_MIX_AIC_1_1")
     with pytest.raises(ParameterError, match="KERNEL_TYPE_MIX_AIC_1_1.* is not covered"):
         run_mix(tmp_path, one_to_one)
+
+
+def test_cube_work_without_a_kernel_type_names_the_missing_type(tmp_path: Path) -> None:
+    untyped = (
+        CUBE_ONLY.replace("KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIC_ONLY);", "")
+        .replace("if ASCEND_IS_AIV {", "if (false) {")
+        .replace("if ASCEND_IS_AIC {", "{")
+    )
+    with pytest.raises(EmulationError, match=r"this AIV has no L1 \(.*KERNEL_TYPE_AIC_ONLY"):
+        run_mix(tmp_path, untyped, workspace=0)

@@ -72,10 +72,25 @@ inline Placement placement(AscendC::TPosition pos) {
     }
 }
 
+// Which core lacks ``space``; on a split chip the kernel type decides the cores.
+inline std::string no_space(int64_t space) {
+    const int64_t kind = runtime().core_kind;
+    if (kind == AIV_CORE) {
+        return std::string("this AIV has no ") + space_name(space) +
+               " (cube work on a split chip needs KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIC_ONLY)"
+               " or KERNEL_TYPE_MIX_AIC_1_2)";
+    }
+    if (kind == AIC_CORE) {
+        return std::string("this AIC has no ") + space_name(space) +
+               " (vector work runs on the AIVs of a KERNEL_TYPE_MIX_AIC_1_2 launch)";
+    }
+    return std::string("this core has no ") + space_name(space);
+}
+
 inline uint8_t* arena_bytes(int64_t space, int64_t addr, int64_t nbytes, const Where& where) {
     auto& arena = runtime().arenas[space];
     if (arena.empty()) {
-        fail(where, std::string("this core has no ") + space_name(space));
+        fail(where, no_space(space));
     }
     if (addr < 0 || nbytes < 0 || addr + nbytes > static_cast<int64_t>(arena.size())) {
         fail(where, std::string(space_name(space)) + " access at 0x" + std::to_string(addr) +
@@ -401,7 +416,7 @@ private:
             fail(where, "InitBuffer on a position the twin does not place on chip");
         }
         if (rt.arenas[space].empty()) {
-            fail(where, std::string("InitBuffer: this core has no ") + space_name(space));
+            fail(where, "InitBuffer: " + no_space(space));
         }
         if (num < 1 || num > c.qbuf_max_len) {
             fail(where, "InitBuffer: num=" + std::to_string(num) + " outside 1.." +
