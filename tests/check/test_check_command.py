@@ -49,13 +49,15 @@ def test_planted_larger_tile_fails_and_names_the_metric(baselines, pool_trace, c
 
 
 def test_planted_misaligned_tensor_is_a_new_finding(baselines, pool_trace, capsys):
+    # Every copy 2 B off 512 B costs this small kernel under 5 % of its modelled
+    # time, so ALN003 reports it as info (a warning only from ALN003's min_gain_share).
     misaligned = pool_trace("misaligned", gm_misalign=2)
     code, out, _ = _check(capsys, misaligned, "--baseline", baselines)
-    assert code == 0  # its findings are warnings, below the default --fail-on error
+    assert code == 0  # an info finding, below the default --fail-on error
     assert "below --fail-on error" in out
-    code, out, _ = _check(capsys, misaligned, "--baseline", baselines, "--fail-on", "warning")
+    code, out, _ = _check(capsys, misaligned, "--baseline", baselines, "--fail-on", "info")
     assert code == 1
-    assert "new warning finding ALN" in out and "NEW FINDING" in out
+    assert "new info finding ALN003" in out and "NEW FINDING" in out
 
 
 def test_improvement_passes_and_says_how_to_keep_it(baselines, pool_trace, capsys):
