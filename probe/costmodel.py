@@ -154,6 +154,15 @@ def copy_sectors(offset: int, rows: int, row_bytes: int, pitch: int, size: int) 
     return np.unique(touched[(touched >= 0) & (touched < limit)])
 
 
+def hbm_traffic(missed_bytes: float, missed_sectors: int, write: bool) -> int:
+    """HBM bytes of a copy: a read that misses L2 fetches whole sectors (narrow
+    column slices of one row fetch the row's sectors once, however few bytes
+    each slice uses); a write sends its bytes."""
+    if write:
+        return round(missed_bytes)
+    return max(round(missed_bytes), missed_sectors * L2_SECTOR_BYTES)
+
+
 class L2Residency:
     """Which GM bytes are still in the chip's L2, approximately LRU and cheap.
 
@@ -213,7 +222,7 @@ class CostModel:
         resident = self.l2.touch(gm.buffer, size, sectors)
         # Writes go back to HBM in the end; reads of resident sectors do not.
         hit = 0.0 if write or not sectors.size else charged * resident / sectors.size
-        self.hbm_bytes += round(charged - hit)
+        self.hbm_bytes += hbm_traffic(charged - hit, sectors.size - resident, write)
         return gm_copy_ps(self.chip, charged - hit, hit, self.gm_bytes_per_s, aligned)
 
     def roof_ps(self) -> int:

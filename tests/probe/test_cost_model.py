@@ -263,3 +263,18 @@ def test_a_profile_recorded_before_the_launch_and_issue_figures_loads_without_th
     check_chip_figures(chip, "trace")
     assert chip.gm_issue_ns == 0 and chip.launch_per_block_ns == 0
     assert launch_overhead_ps(chip, "mix", 24) == 0
+
+
+def test_a_narrow_read_that_misses_fetches_whole_sectors_for_the_roof():
+    # Four blocks each read one 128 B column slice of the same 64 rows of 512 B
+    # (a 32 KiB tensor): the first read misses all 64 sectors and HBM sends them
+    # whole (64 x 512 B = 32 KiB, not the 64 x 128 B = 8 KiB it copies); the
+    # other three slices hit L2 and add nothing to the roof.
+    from ubscope.probe.costmodel import hbm_traffic
+
+    assert hbm_traffic(64 * 128, 64, write=False) == 64 * 512
+    assert hbm_traffic(0, 0, write=False) == 0
+    # A contiguous 16 KiB read on sector boundaries fetches exactly its 32 sectors.
+    assert hbm_traffic(16384, 32, write=False) == 16384
+    # A write sends its own bytes.
+    assert hbm_traffic(64 * 128, 64, write=True) == 64 * 128

@@ -345,7 +345,10 @@ inline int64_t gm_copy_ps(int64_t buffer, int64_t offset, int64_t rows, int64_t 
     const double hit = write || sectors.empty()
                            ? 0.0
                            : charged * static_cast<double>(resident) / static_cast<double>(sectors.size());
-    rt.hbm_bytes += std::llround(charged - hit);
+    // A read that misses fetches whole sectors (as hbm_traffic in probe/costmodel.py).
+    const int64_t missed_sectors = static_cast<int64_t>(sectors.size()) - resident;
+    rt.hbm_bytes += write ? std::llround(charged - hit)
+                          : std::max<int64_t>(std::llround(charged - hit), missed_sectors * L2_SECTOR_BYTES);
     double seconds = (charged - hit) / c.gm_bytes_per_s + hit / c.l2_bytes_per_s;
     if ((gm.addr + offset) % c.gm_alignment) {
         seconds /= c.misaligned_gm_factor;
