@@ -254,7 +254,8 @@ def main() -> None:
     print(f"- numerics vs float64: {verdict}")
     print(
         f"- cost model: {chip.gm_bandwidth / 1e12:.2f} TB/s GM shared by the active cores, "
-        f"{chip.gm_latency_ns:.0f} ns per DataCopy on the serial MTE2 pipe, "
+        f"a DataCopy holds its MTE pipe {chip.gm_issue_ns:.0f} ns plus its bytes and lands "
+        f"{chip.gm_latency_ns:.0f} ns later, "
         f"{chip.vector_fp16_ops_per_cycle} fp16 vector lanes; dense runs the same "
         "vector-core algorithm (Mul with a broadcast row) as the sparse variants"
     )
