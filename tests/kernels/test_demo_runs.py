@@ -37,3 +37,15 @@ def test_without_the_report_pair_the_report_shows_another_run(monkeypatch, tmp_p
     out_dir = tmp_path / "demo"
     assert main(["demo", "--chip", "Ascend910A", "--out", str(out_dir)]) == 0
     assert (out_dir / "report.html").is_file()
+
+
+def test_the_legend_keeps_every_word_at_80_columns(monkeypatch, tmp_path, capsys):
+    # The legend once sat in the table's caption, which rich wrapped to the
+    # table's width and cropped: with a run label of 30 columns the table is 80
+    # wide, "GM bytes o" ended a line and "ver" was lost.
+    monkeypatch.setenv("COLUMNS", "80")
+    run = DemoRun("pool_demo", "freelist_fragmentation", params={"n": 16384, "tile": 1024})
+    monkeypatch.setattr(demo, "DEMO_RUNS", (run,))
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "GM/min: GM bytes over the minimum the math needs; E/W: errors/warnings" in out
