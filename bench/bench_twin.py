@@ -8,6 +8,7 @@ blocks) from a cached build < 0.5 s.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -51,7 +52,9 @@ def child_rates(loop: Path, chip, work: Path) -> None:
 
     binary = build(loop, "loop", (("x", "GM_ADDR"),))
     arrays = {"x": np.zeros(64, np.float32)}
-    (work / "launch").write_text(_launch_text(chip, 1, _layout(arrays, 512), arrays, ["x"]))
+    (work / "launch").write_text(
+        _launch_text(chip, "vector", 1, _layout(arrays, 512), arrays, ["x"])
+    )
     np.zeros(256, np.uint8).tofile(work / "gm")
     for target in (work / "events", Path(os.devnull)):
         command = [str(binary), str(work / "launch"), str(work / "gm"), str(target)]
@@ -62,7 +65,18 @@ def child_rates(loop: Path, chip, work: Path) -> None:
 
 
 def main() -> None:
-    samples = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/ascendc_samples")
+    parser = argparse.ArgumentParser(
+        description="CPU twin benchmark: event rate, add_custom end to end, first compile, "
+        "the layer_norm sample, the twin vs the Python model."
+    )
+    parser.add_argument(
+        "samples",
+        nargs="?",
+        type=Path,
+        default=Path("../shared/ascendc_samples"),
+        help="the shared Ascend C samples folder (default ../shared/ascendc_samples)",
+    )
+    samples = parser.parse_args().samples
     with tempfile.TemporaryDirectory() as work:
         os.environ["UBSCOPE_TWIN_CACHE"] = str(Path(work) / "cache")
         from ubscope.probe.ascendc.runner import run_ascendc

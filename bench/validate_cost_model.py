@@ -277,7 +277,8 @@ def read_operators(
         int(row["Start Time(ns)"]) for row in records if _text(row["Type"]).startswith(COLLECTIVE)
     ]
     residency = _Residency(l2_bytes)
-    merged: dict[tuple[Any, ...], list[float]] = {}
+    # type, shapes, dtypes, formats, mode, Block Dim, bytes still in L2
+    merged: dict[tuple[str, str, str, tuple[str, str], str, int, int], list[float]] = {}
     left_out = []
     for row in records:
         op_type = _text(row["Type"])
@@ -300,7 +301,7 @@ def read_operators(
         if any(start <= began <= end for began in collective_starts):
             left_out.append((op_type, CONCURRENT))
             continue
-        key = (
+        op_key = (
             op_type,
             f"{ins} -> {outs}",
             f"{in_types} -> {out_types}",
@@ -309,8 +310,8 @@ def read_operators(
             int(row["Block Dim"]),
             cached,
         )
-        merged.setdefault(key, []).append(float(row["Duration(us)"]))
-    return [Measured(source, *key, micros) for key, micros in merged.items()], left_out
+        merged.setdefault(op_key, []).append(float(row["Duration(us)"]))
+    return [Measured(source, *op_key, micros) for op_key, micros in merged.items()], left_out
 
 
 def measured_clock_mhz(path: Path) -> float:
