@@ -7,29 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.helpers.small_shapes import SMALL
 from ubscope.kernels.catalog import builtin_kernels
 from ubscope.kernels.registry import estimate_run, run_kernel
 from ubscope.probe.chip import builtin_chips, load_chip
 from ubscope.probe.events import EventKind
 from ubscope.probe.recorder import Recorder
 
-# Shapes that keep each run well under a second; a preset's own values win.
-SMALL = {
-    "int4_gemm": {"m": 4, "k": 256, "n": 256, "tile_n": 64, "tile_k": 64},
-    "fp16_gemm": {"m": 4, "k": 256, "n": 256, "tile_n": 64, "tile_k": 64},
-    "layernorm": {"rows": 24, "hidden": 512},
-    "paged_attention": {
-        "batch": 3,
-        "heads": 2,
-        "head_dim": 32,
-        "block_size": 16,
-        "max_seq_len": 64,
-        "steps": 2,
-    },
-    "pool_demo": {"n": 16384, "tile": 1024},
-    "sparse_matmul": {"m": 8, "k": 128, "n": 64},
-    "sparse_attention": {"hidden": 64, "heads": 2, "seq_len": 8},
-}
 # Presets planted to give wrong numerics (DataCopy drops each row's tail).
 WRONG_BY_DESIGN = {("int4_gemm", "nd_tail_truncation")}
 # Presets sized to take minutes (bench/bench_sparse.py): only their parameters

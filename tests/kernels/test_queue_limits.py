@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.helpers.small_shapes import SMALL
 from ubscope.analyzers import Config, analyze_path
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.registry import run_kernel
@@ -19,8 +20,6 @@ from ubscope.probe.chip import builtin_chips, load_chip
 from ubscope.probe.events import Flag
 from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.recorder import Recorder
-
-from .test_every_chip import SMALL
 
 # The defaults, and the variants whose queues differ from them.
 HEALTHY = [(kernel, {}) for kernel in sorted(SMALL)] + [

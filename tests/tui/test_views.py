@@ -56,14 +56,16 @@ async def test_overview_shows_capacity_traffic_verdict_and_counts(analyses):
 
 
 async def test_overview_shows_the_core_count_an_auto_cores_parameter_resolved_to():
-    # fp16_gemm's cores=0 picks the blocks from the shape: the sample launched 8.
+    # fp16_gemm's cores=0 picks the blocks from the shape; the launch event
+    # records how many the device ran.
     analysis = analyze_path(SAMPLES / "fp16_gemm_healthy.ubtrace")
     assert analysis.trace.meta["params"]["cores"] == 0
+    [launched] = analysis.trace.table.launches().block_dim
     app = UbscopeApp(analysis=analysis)
     async with app.run_test(size=(200, 40)) as pilot:
         await wait_for_views(pilot, app)
         text = screen_text(app)
-    assert "cores=8 (auto)" in text and "cores=0" not in text
+    assert f"cores={launched} (auto)" in text and "cores=0" not in text
 
 
 def test_roofline_without_compute_events_is_no_verdict():
