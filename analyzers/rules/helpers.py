@@ -126,3 +126,26 @@ def gain_severity(share: float, min_share: float, severity: Severity) -> Severit
     """``severity`` when a finding's saving reaches ``min_share`` of the modelled
     time; INFO (a measurement, not a cost) below it."""
     return severity if share >= min_share else Severity.INFO
+
+
+GM_READ, GM_WRITE, ON_CHIP_WORK = 0, 1, 2
+
+
+def work_kind(ctx: TraceContext, rows: np.ndarray) -> np.ndarray:
+    """Per copy or compute row: GM_READ, GM_WRITE or ON_CHIP_WORK (the three
+    kinds of work a core's pipes run side by side)."""
+    reads = ctx.column("src_space")[rows] == Space.GM
+    writes = (ctx.column("space")[rows] == Space.GM) & ~reads
+    return np.where(reads, GM_READ, np.where(writes, GM_WRITE, ON_CHIP_WORK))
+
+
+def interval_union(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the disjoint intervals that ``[start, end)`` cover together."""
+    if not start.size:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    order = np.argsort(start, kind="stable")
+    start, end = start[order], end[order]
+    reach = np.maximum.accumulate(end)
+    opens = np.r_[True, start[1:] > reach[:-1]]
+    return start[opens], np.maximum.reduceat(end, np.flatnonzero(opens))

@@ -13,11 +13,13 @@ from ubscope.analyzers.rules.helpers import (
     bounded_saving_ps,
     gain_severity,
     gain_text,
+    interval_union,
     moved_bytes,
     on_chip_side,
     saving_share,
     site_findings,
     where,
+    work_kind,
 )
 from ubscope.probe.costmodel import charged_bytes
 from ubscope.probe.events import EventKind, Space
@@ -68,13 +70,13 @@ def critical_savings(ctx: TraceContext, rows: np.ndarray, merge: MergeSaving) ->
     the core's span less its busiest other kind of work (GM reads, GM writes,
     on-chip work), which no schedule beats. Each copy keeps its share."""
     work = ctx.rows(EventKind.COPY, EventKind.COMPUTE)
-    work_key, work_kind = _core_launch(ctx, work), _work_kind(ctx, work)
+    work_key, kinds = _core_launch(ctx, work), work_kind(ctx, work)
     start = ctx.column("start_ps")[work]
     end = start + ctx.column("dur_ps")[work]
     order = np.argsort(work_key, kind="stable")
-    work_key, work_kind, start, end = work_key[order], work_kind[order], start[order], end[order]
+    work_key, kinds, start, end = work_key[order], kinds[order], start[order], end[order]
     pairs, pair_of = np.unique(
-        _core_launch(ctx, rows) * 3 + _work_kind(ctx, rows), return_inverse=True
+        _core_launch(ctx, rows) * 3 + work_kind(ctx, rows), return_inverse=True
     )
     total = np.bincount(pair_of, weights=merge.saved_ps, minlength=pairs.size)
     fill = np.zeros(pairs.size)
@@ -82,7 +84,7 @@ def critical_savings(ctx: TraceContext, rows: np.ndarray, merge: MergeSaving) ->
     net = np.zeros(pairs.size)
     for index, pair in enumerate(pairs.tolist()):
         lo, hi = np.searchsorted(work_key, [pair // 3, pair // 3 + 1])
-        core_start, core_end, core_kind = start[lo:hi], end[lo:hi], work_kind[lo:hi]
+        core_start, core_end, core_kind = start[lo:hi], end[lo:hi], kinds[lo:hi]
         others = [
             _covered(core_start[core_kind == other], core_end[core_kind == other])
             for other in {0, 1, 2} - {pair % 3}
@@ -99,21 +101,10 @@ def _core_launch(ctx: TraceContext, rows: np.ndarray) -> np.ndarray:
     return launch.astype(np.int64) * (1 << 24) + ctx.gid(rows) // 8
 
 
-def _work_kind(ctx: TraceContext, rows: np.ndarray) -> np.ndarray:
-    """0 for a GM read, 1 for a GM write, 2 for on-chip work."""
-    reads = ctx.column("src_space")[rows] == Space.GM
-    writes = (ctx.column("space")[rows] == Space.GM) & ~reads
-    return np.where(reads, 0, np.where(writes, 1, 2))
-
-
 def _covered(start: np.ndarray, end: np.ndarray) -> int:
     """Time the intervals ``[start, end)`` cover together."""
-    if not start.size:
-        return 0
-    order = np.argsort(start, kind="stable")
-    start, reach = start[order], np.maximum.accumulate(end[order])
-    gaps = np.maximum(start[1:] - reach[:-1], 0)
-    return int(reach[-1] - start[0] - gaps.sum())
+    starts, ends = interval_union(start, end)
+    return int((ends - starts).sum())
 
 
 @register

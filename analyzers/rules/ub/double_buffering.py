@@ -23,7 +23,8 @@ import numpy as np
 
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.model.arrays import CORE_SPAN, run_starts
-from ubscope.probe.events import EventKind, Space
+from ubscope.analyzers.rules.helpers import interval_union, work_kind
+from ubscope.probe.events import EventKind
 
 PS_PER_NS = 1000
 
@@ -36,10 +37,8 @@ class BusyTime:
         rows = ctx.rows(EventKind.COPY, EventKind.COMPUTE)
         start = ctx.column("start_ps")[rows]
         end = start + ctx.column("dur_ps")[rows]
-        reads = ctx.column("src_space")[rows] == Space.GM
-        writes = (ctx.column("space")[rows] == Space.GM) & ~reads
         lasting = end > start
-        key = (core_keys(ctx, rows) * 3 + np.where(reads, 0, np.where(writes, 1, 2)))[lasting]
+        key = (core_keys(ctx, rows) * 3 + work_kind(ctx, rows))[lasting]
         start, end = start[lasting], end[lasting]
         order = np.argsort(key, kind="stable")
         key, start, end = key[order], start[order], end[order]
@@ -104,16 +103,8 @@ def block_savings(
 def _union(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(starts, ends, covered time before each start) of the disjoint intervals
     that ``[start, end)`` cover together."""
-    if not start.size:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    order = np.argsort(start, kind="stable")
-    start, end = start[order], end[order]
-    reach = np.maximum.accumulate(end)
-    opens = np.r_[True, start[1:] > reach[:-1]]
-    starts = start[opens]
-    ends = np.maximum.reduceat(end, np.flatnonzero(opens))
-    before = np.r_[0, np.cumsum(ends - starts)[:-1]]
+    starts, ends = interval_union(start, end)
+    before = np.r_[0, np.cumsum(ends - starts)[:-1]] if starts.size else starts
     return starts, ends, before
 
 
