@@ -1,5 +1,7 @@
-"""The ``ubscope`` command line: one small module per command in ``commands/``
-(each defines ``register(subparsers)`` and an ``ORDER`` for ``--help``).
+"""The ``ubscope`` command line. The commands are listed in
+:mod:`ubscope.commands` with their one-line help; a command's module (which
+brings in pandas, pyarrow, plotly or Textual as it needs) is imported only
+when that command is chosen, so ``--version`` and ``--help`` start fast.
 
 Every command is thin: it parses options and calls library functions that
 tests call too. User errors (any :class:`UbscopeError`) print one line and
@@ -10,34 +12,19 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import signal
 import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 
-from ubscope.commands.common import print_error
+from ubscope.commands import COMMANDS, Command
 from ubscope.probe.errors import Terminated, UbscopeError
 from ubscope.probe.text import printable
 from ubscope.probe.version import __version__
 from ubscope.workflow_commands import guarded_output
-
-
-def command_modules() -> list:
-    """Every module of ``ubscope.commands`` that defines ``register``, ordered by
-    its ``ORDER`` (the position in ``ubscope --help``). Adding a command is
-    adding a module."""
-    from ubscope import commands
-
-    found = []
-    for info in pkgutil.iter_modules(commands.__path__):
-        module = importlib.import_module(f"ubscope.commands.{info.name}")
-        if hasattr(module, "register"):
-            found.append(module)
-    return sorted(found, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -58,6 +45,39 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class LazyCommands(argparse._SubParsersAction):
+    """Subcommands whose parsers are filled in (description, arguments,
+    handler) by their module only when argparse meets the command's name, so
+    only the chosen command's module is imported; ``COMMAND --help`` is complete."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending: dict[str, str] = {}
+
+    def add_command(self, command: Command) -> None:
+        self.add_parser(command.name, help=command.help)
+        self._pending[command.name] = command.setup
+
+    def load(self, name: str) -> argparse.ArgumentParser:
+        """The parser of command ``name``, set up by its module."""
+        parser = self.choices[name]
+        setup = self._pending.pop(name, None)
+        if setup is not None:
+            module, function = setup.split(":")
+            getattr(importlib.import_module(module), function)(parser)
+        return parser
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        self.load(values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="ubscope",
@@ -65,9 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         "UB overflow, misaligned copies, fragmentation and GM traffic waste.",
     )
     parser.add_argument("--version", action="version", version=f"ubscope {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for module in command_modules():
-        module.register(commands)
+    commands = cast(
+        LazyCommands,
+        parser.add_subparsers(
+            dest="command", metavar="COMMAND", parser_class=OneLineParser, action=LazyCommands
+        ),
+    )
+    for command in COMMANDS:
+        commands.add_command(command)
     return parser
 
 
@@ -114,6 +139,8 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         return int(args.handler(args) or 0)
     except UbscopeError as exc:
+        from ubscope.commands.common import print_error
+
         print_error(exc, getattr(args, "debug", False))
         return exc.exit_code
     except KeyboardInterrupt as exc:

@@ -4,6 +4,7 @@ the traceback for bug reports."""
 
 from __future__ import annotations
 
+import argparse
 import warnings
 from pathlib import Path
 
@@ -17,7 +18,7 @@ MISSING = "no_such_dir/nothere"
 
 def _command_names() -> list[str]:
     parser = build_parser()
-    (commands,) = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return list(commands.choices)
 
 

@@ -32,7 +32,6 @@ from ubscope.probe.events import ROW_FIELDS
 from ubscope.probe.outputs import atomic_output, check_output_path
 from ubscope.probe.trace import find_traces, is_trace_file
 
-ORDER = 30
 # Files ubscope writes itself, recognised by their first bytes.
 _SNIFF_BYTES = 4096
 _PERFETTO_HEADER = re.compile(
@@ -47,13 +46,11 @@ _OWN_MARKERS = (
 )
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    analyze = commands.add_parser(
-        "analyze",
-        help="find memory problems in a trace and/or vendor tool output",
-        description="Run ubscope's rules on a .ubtrace and on msSanitizer / msadvisor / msprof op "
+def setup(analyze: argparse.ArgumentParser) -> None:
+    analyze.description = (
+        "Run ubscope's rules on a .ubtrace and on msSanitizer / msadvisor / msprof op "
         "/ torch_npu output, correlate them and report. Exit code 0: nothing at or above "
-        "--fail-on; 1: findings at or above it; 2: bad input.",
+        "--fail-on; 1: findings at or above it; 2: bad input."
     )
     analyze.add_argument(
         "inputs",

@@ -14,17 +14,13 @@ from ubscope.probe.errors import ConfigError
 from ubscope.probe.outputs import check_output_folder, check_output_path
 from ubscope.probe.units import plural
 
-ORDER = 75
 
-
-def register(commands: argparse._SubParsersAction) -> None:
-    baseline = commands.add_parser(
-        "baseline",
-        help="write the baseline files `ubscope check` compares traces against",
-        description="Analyze traces and write one small JSON baseline per kernel configuration "
+def setup(baseline: argparse.ArgumentParser) -> None:
+    baseline.description = (
+        "Analyze traces and write one small JSON baseline per kernel configuration "
         "(kernel + parameters) into DIR, to commit next to the code. Several traces of one "
         "configuration are merged by keeping the worst value of every metric. Existing "
-        "baselines that differ are kept unless --update is given (exit 1).",
+        "baselines that differ are kept unless --update is given (exit 1)."
     )
     baseline.add_argument("traces", nargs="+", metavar="TRACE", help=".ubtrace files")
     baseline.add_argument(

@@ -25,20 +25,17 @@ from ubscope.probe.errors import ConfigError
 from ubscope.probe.outputs import check_output_path, write_text
 from ubscope.workflow_commands import write_workflow_commands
 
-ORDER = 70
 # Wide enough for the table in CI logs, which are not terminals.
 _LOG_WIDTH = 140
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    check = commands.add_parser(
-        "check",
-        help="compare traces with baselines and budgets; exit 1 on a memory regression",
-        description="Compare each trace's metrics (peak and total bytes per space, high water, "
+def setup(check: argparse.ArgumentParser) -> None:
+    check.description = (
+        "Compare each trace's metrics (peak and total bytes per space, high water, "
         "GM bytes, fragmentation, findings) with its baseline, matched by kernel and "
         "parameters, and with the limits of a budgets file. Exit 0: all within; 1: a "
         "regression, an exceeded limit, a new finding at or above --fail-on, or a missing "
-        "baseline; 2: bad input. See docs/ci.md.",
+        "baseline; 2: bad input. See docs/ci.md."
     )
     check.add_argument("traces", nargs="+", metavar="TRACE", help=".ubtrace files")
     check.add_argument(

@@ -14,8 +14,6 @@ import argparse
 from ubscope.commands.common import console
 from ubscope.probe.chip import ChipProfile, builtin_chips, load_chip
 
-ORDER = 37
-
 COPIED = "copied_from_910B1"
 PLACEHOLDERS = "placeholders"
 # Marker of each kind in the listing's notes column, and its legend.
@@ -25,14 +23,12 @@ MARKERS = {
 }
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    chips = commands.add_parser(
-        "chips",
-        help="list the chip profiles, or show one with its sources",
-        description="List the built-in chip profiles (cores, clock, memory sizes, GM), "
+def setup(chips: argparse.ArgumentParser) -> None:
+    chips.description = (
+        "List the built-in chip profiles (cores, clock, memory sizes, GM), "
         "marking figures that are not the chip's own: rates copied from the "
         "Ascend910B1 ini and placeholders. With NAME (a built-in name or a YAML "
-        "file), show every figure of that profile and its source.",
+        "file), show every figure of that profile and its source."
     )
     chips.add_argument("name", nargs="?", metavar="NAME", help="a built-in chip or a YAML file")
     chips.set_defaults(handler=_chips)

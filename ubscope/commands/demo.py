@@ -26,7 +26,6 @@ from ubscope.probe.units import format_bytes, format_time_ps
 from ubscope.reports.report import write_report
 from ubscope.tui import tui_command
 
-ORDER = 10
 # The report shows the planted UB overflow next to the same kernel when healthy.
 REPORT_PAIR = ("int4_gemm_ub_overflow", "int4_gemm_healthy")
 # The numerics cell of a run that would fault on the device: short enough for the
@@ -34,14 +33,12 @@ REPORT_PAIR = ("int4_gemm_ub_overflow", "int4_gemm_healthy")
 FAULT_CELL = "FAULT"
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    demo = commands.add_parser(
-        "demo",
-        help="run the built-in kernels (healthy and with planted problems) and report",
-        description="Run a representative set of built-in kernels, healthy and with planted "
+def setup(demo: argparse.ArgumentParser) -> None:
+    demo.description = (
+        "Run a representative set of built-in kernels, healthy and with planted "
         "memory problems, on the emulated chip (--chip; default Ascend910B2); write their "
         "traces and an HTML report, and print what ubscope found. A run that fails is named "
-        "and skipped; the others still run and the exit code is then 1.",
+        "and skipped; the others still run and the exit code is then 1."
     )
     demo.add_argument(
         "--out",

@@ -12,19 +12,15 @@ from ubscope.probe.trace import read_trace
 from ubscope.reports.csv_export import write_events_csv
 from ubscope.reports.perfetto import write_perfetto
 
-ORDER = 65
-
 SUFFIXES = {"perfetto": ".json", "csv": ".csv"}
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    export = commands.add_parser(
-        "export",
-        help="export a trace as Chrome trace-event JSON (Perfetto) or CSV",
-        description="Export a trace: --format perfetto writes Chrome trace-event JSON "
+def setup(export: argparse.ArgumentParser) -> None:
+    export.description = (
+        "Export a trace: --format perfetto writes Chrome trace-event JSON "
         "(per-core tracks, copies and computes as slices, occupancy counters, findings) "
         "for ui.perfetto.dev, chrome://tracing and MindStudio Insight; --format csv writes "
-        "the raw events. See docs/export-formats.md.",
+        "the raw events. See docs/export-formats.md."
     )
     export.add_argument("trace", help="a .ubtrace file")
     export.add_argument(

@@ -10,17 +10,13 @@ from ubscope.commands.analyze import add_vendor_options, vendor_inputs
 from ubscope.commands.common import add_chip_option, console, progress
 from ubscope.probe.outputs import check_output_path, is_stdout
 
-ORDER = 60
 
-
-def register(commands: argparse._SubParsersAction) -> None:
-    report = commands.add_parser(
-        "report",
-        help="write a self-contained HTML report with plots of a trace",
-        description="Write one self-contained HTML file (opens offline, makes no network "
+def setup(report: argparse.ArgumentParser) -> None:
+    report.description = (
+        "Write one self-contained HTML file (opens offline, makes no network "
         "request) with on-chip occupancy, the allocation map, fragmentation, GM traffic, the "
         "roofline and the findings of a trace, optionally with vendor tool output and a "
-        "second trace to compare.",
+        "second trace to compare."
     )
     report.add_argument("trace", help="a .ubtrace file")
     add_vendor_options(report, help_prefix="also read ")

@@ -12,21 +12,16 @@ from ubscope.analyzers import explain_rule, load_rules, rule_text
 from ubscope.commands.common import console
 from ubscope.probe.errors import ParameterError
 
-ORDER = 35
 
-
-def register(commands: argparse._SubParsersAction) -> None:
-    listing = commands.add_parser(
-        "rules",
-        help="list the rules (code, name, severity, summary)",
-        description="List every rule ubscope runs on traces and vendor output.",
-    )
+def setup_rules(listing: argparse.ArgumentParser) -> None:
+    listing.description = "List every rule ubscope runs on traces and vendor output."
     listing.set_defaults(handler=_rules)
-    explain = commands.add_parser(
-        "rule",
-        help="explain one rule: what it does, why it matters, an example, how to fix",
-        description="Print a rule's documentation and its thresholds with their meanings "
-        "and defaults; --format json adds the file and line that define the rule.",
+
+
+def setup_rule(explain: argparse.ArgumentParser) -> None:
+    explain.description = (
+        "Print a rule's documentation and its thresholds with their meanings "
+        "and defaults; --format json adds the file and line that define the rule."
     )
     explain.add_argument("code", help="rule code, e.g. UB001")
     explain.add_argument("--format", choices=("text", "json"), default="text", help="output format")

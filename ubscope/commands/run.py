@@ -22,17 +22,14 @@ from ubscope.probe.outputs import check_output_path
 from ubscope.probe.trace import TRACE_SUFFIX
 from ubscope.probe.units import format_bytes, format_time_ps, parse_size
 
-ORDER = 20
 
-
-def register(commands: argparse._SubParsersAction) -> None:
-    run = commands.add_parser(
-        "run",
-        help="run a kernel on the emulated device and record a trace",
-        description="Run a kernel on the emulated device, check its numerics against "
+def setup_run(run: argparse.ArgumentParser) -> None:
+    run.description = (
+        "Run a kernel on the emulated device, check its numerics against "
         "a float64 reference and write a .ubtrace (exit code 1 when the output does not "
-        "match, or when the run wrote past on-chip capacity, which faults on the device). `ubscope kernels` lists kernels, parameters and presets; "
-        "docs/writing-a-kernel.md shows how to write your own.",
+        "match, or when the run wrote past on-chip capacity, which faults on the device). "
+        "`ubscope kernels` lists kernels, parameters and presets; "
+        "docs/writing-a-kernel.md shows how to write your own."
     )
     run.add_argument(
         "kernel",
@@ -77,11 +74,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_twin_options(run)
     run.set_defaults(handler=_run)
 
-    kernels = commands.add_parser(
-        "kernels",
-        help="list the kernels, their parameters and presets",
-        description="List the built-in kernels and those installed packages add (entry point "
-        "group ubscope.kernels) with their parameters, defaults and presets.",
+
+def setup_kernels(kernels: argparse.ArgumentParser) -> None:
+    kernels.description = (
+        "List the built-in kernels and those installed packages add (entry point "
+        "group ubscope.kernels) with their parameters, defaults and presets."
     )
     kernels.add_argument("kernel", nargs="?", help="show one kernel in detail")
     kernels.set_defaults(handler=_kernels)

@@ -11,13 +11,9 @@ from ubscope.analyzers import TraceContext
 from ubscope.commands.common import console, each_input
 from ubscope.probe.trace import read_trace, trace_summary
 
-ORDER = 40
 
-
-def register(commands: argparse._SubParsersAction) -> None:
-    trace = commands.add_parser(
-        "trace", help="inspect trace files", description="Inspect .ubtrace files."
-    )
+def setup(trace: argparse.ArgumentParser) -> None:
+    trace.description = "Inspect .ubtrace files."
     actions = trace.add_subparsers(dest="action", metavar="ACTION")
     info = actions.add_parser(
         "info",
@@ -31,7 +27,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--json", action="store_true", help="print as JSON (a list when several files are given)"
     )
     info.set_defaults(handler=_info)
-    trace.set_defaults(handler=lambda args: trace.print_help() or 2)
+    trace.set_defaults(handler=lambda args: _usage(trace))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
 
 
 def _info(args: argparse.Namespace) -> int:

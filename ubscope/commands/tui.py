@@ -12,16 +12,12 @@ from ubscope.commands.common import add_chip_option
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.errors import InputError, UbscopeError
 
-ORDER = 50
 
-
-def register(commands: argparse._SubParsersAction) -> None:
-    tui = commands.add_parser(
-        "tui",
-        help="inspect a trace in the terminal UI (findings, timeline, memory map, events)",
-        description="Open a trace in the terminal UI: overview, findings with their "
+def setup(tui: argparse.ArgumentParser) -> None:
+    tui.description = (
+        "Open a trace in the terminal UI: overview, findings with their "
         "explanations, occupancy timeline, memory map, GM traffic, the raw events and vendor "
-        "findings. Given a folder, pick one of its traces. Press ? inside for the keys.",
+        "findings. Given a folder, pick one of its traces. Press ? inside for the keys."
     )
     tui.add_argument(
         "path",

@@ -1,0 +1,80 @@
+"""``ubscope --version`` and ``--help`` start without the heavy libraries: a
+command's module is imported only when that command runs (issue 17). The
+modules a fresh interpreter imported are the behaviour checked, not a time."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+from ubscope import commands
+from ubscope.commands import COMMANDS
+
+# What a start-up must not pay for; each costs 50-500 ms to import.
+HEAVY = ("pandas", "pyarrow", "numpy", "plotly", "textual", "rich", "yaml")
+
+_PROBE = """
+import json, sys
+from ubscope.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _imported(*argv: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``ubscope ARGV``."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, check=True
+    )
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def _heavy(modules: set[str]) -> list[str]:
+    return sorted(name for name in modules if name.split(".")[0] in HEAVY)
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], []])
+def test_version_and_help_import_no_heavy_library(argv: list[str]) -> None:
+    modules = _imported(*argv)
+    assert _heavy(modules) == []
+    assert not any(name.startswith("ubscope.commands.") for name in modules)
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    modules = _imported("chips", "--help")
+    loaded = {name for name in modules if name.startswith("ubscope.commands.")}
+    # chips prints with rich (commands.common); no other command is set up.
+    assert loaded == {"ubscope.commands.chips", "ubscope.commands.common"}
+    assert not {"pandas", "plotly", "textual"} & modules
+
+
+def test_every_command_module_is_listed() -> None:
+    """A ``setup*`` function in a command module that COMMANDS does not name
+    would be a command missing from ``ubscope --help``."""
+    listed = {command.setup for command in COMMANDS}
+    for info in pkgutil.iter_modules(commands.__path__):
+        module = importlib.import_module(f"ubscope.commands.{info.name}")
+        assert not hasattr(module, "register"), "commands are listed in ubscope.commands now"
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("setup") and function.__module__ == module.__name__:
+                assert f"{module.__name__}:{name}" in listed
+
+
+def test_command_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    from ubscope.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    text = capsys.readouterr().out
+    # from the description, the arguments, the vendor tools and the chip option
+    for expected in ("Run ubscope's rules", "--fail-on", "--sanitizer", "--chip"):
+        assert expected in text
