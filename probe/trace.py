@@ -21,9 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-import pandas as pd
 import psutil
 import pyarrow as pa
 
@@ -38,13 +37,17 @@ from ubscope.probe.errors import (
     open_input,
     warn_partial,
 )
-from ubscope.probe.event_table import EventTable
 from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
 from ubscope.probe.outputs import AtomicFile, write_error
 from ubscope.probe.text import printable, printable_path, printable_tree
 from ubscope.probe.units import format_time_ps
 from ubscope.probe.validate import BatchDecoder, check_metadata, check_schema, claimed_batches
 from ubscope.probe.version import __version__
+
+if TYPE_CHECKING:  # pandas and the event table cost a listing that reads only metadata
+    import pandas as pd
+
+    from ubscope.probe.event_table import EventTable
 
 METADATA_KEY = b"ubscope"
 # Custom metadata of the last (empty) batch of a trace whose recording stopped early.
@@ -261,6 +264,8 @@ class Trace:
     @cached_property
     def table(self) -> EventTable:
         """The typed, per-kind view of the events (built once per trace)."""
+        from ubscope.probe.event_table import EventTable
+
         return EventTable(self.events)
 
 

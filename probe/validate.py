@@ -24,16 +24,18 @@ import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from ubscope.probe.chip import ChipProfile, check_chip_figures
 from ubscope.probe.errors import ChipProfileError, TraceError
 from ubscope.probe.events import ENUM_COLUMNS, EVENT_SCHEMA, STRING_COLUMNS, CoreKind, enum_labels
 from ubscope.probe.text import unique_printable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # -- bounds on what a file may claim -------------------------------------------------
 MAX_BATCH_ROWS = 1 << 20  # ubscope writes 65,536
@@ -422,6 +424,8 @@ class BatchDecoder:
     def frame(self) -> pd.DataFrame:
         """The events read as a DataFrame (enumerations and strings as
         Categoricals whose codes are the enum values / table indices)."""
+        import pandas as pd  # here: reading only a trace's metadata needs no pandas
+
         series: dict[str, Any] = {}
         for name in self.keep:
             values: Any = self._arrays.pop(name)[: self.rows]

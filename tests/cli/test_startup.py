@@ -10,6 +10,7 @@ import json
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,18 @@ def test_command_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> N
     # from the description, the arguments, the vendor tools and the chip option
     for expected in ("Run ubscope's rules", "--fail-on", "--sanitizer", "--chip"):
         assert expected in text
+
+
+def test_trace_metadata_reads_without_pandas() -> None:
+    """A folder listing (the TUI's picker, ``find_traces``) reads metadata only."""
+    trace = Path(__file__).parents[2] / "sample_profiles" / "layernorm_healthy.ubtrace"
+    probe = (
+        "import json, sys\n"
+        "from ubscope.probe.trace import read_metadata\n"
+        f"meta = read_metadata({str(trace)!r})\n"
+        "print(json.dumps([meta['kernel'], sorted(sys.modules)]))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    kernel, modules = json.loads(done.stdout)
+    assert kernel == "layernorm"
+    assert not {"pandas", "plotly", "textual"} & set(modules)
