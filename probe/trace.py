@@ -17,7 +17,7 @@ import os
 import platform
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -39,8 +39,7 @@ from ubscope.probe.errors import (
 )
 from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
 from ubscope.probe.outputs import AtomicFile, write_error
-from ubscope.probe.text import printable, printable_path, printable_tree
-from ubscope.probe.units import format_time_ps
+from ubscope.probe.text import printable, printable_tree
 from ubscope.probe.validate import BatchDecoder, check_metadata, check_schema, claimed_batches
 from ubscope.probe.version import __version__
 
@@ -344,6 +343,38 @@ def read_trace(
     a :class:`PartialReadWarning` saying how many events were recovered (or a
     :class:`TraceError` when ``strict``). A wrong column type or an invalid
     value is a :class:`TraceError` naming the column and the event."""
+    scan = scan_trace(path, columns, strict)
+    events = scan.decoder.frame()
+    return Trace(
+        path=scan.path,
+        meta=scan.meta,
+        events=events,
+        complete=not scan.problems,
+        problems=scan.problems,
+    )
+
+
+@dataclass
+class TraceScan:
+    """What :func:`scan_trace` read: the metadata (with the fields written at
+    the end), why the file is incomplete (empty: it is not), and the decoder
+    holding the kept columns."""
+
+    path: Path
+    meta: dict[str, Any]
+    problems: list[str]
+    decoder: BatchDecoder
+
+
+def scan_trace(
+    path: str | os.PathLike[str],
+    columns: list[str] | None = None,
+    strict: bool = False,
+    each_batch: Callable[[pa.RecordBatch], None] | None = None,
+) -> TraceScan:
+    """Validate a trace batch by batch as :func:`read_trace` does, keeping only
+    ``columns`` (``[]``: none, for bounded memory) and handing each validated
+    batch to ``each_batch``."""
     path = Path(path)
     problems: list[str] = []
     with _open_stream(path) as (reader, handle):
@@ -361,6 +392,8 @@ def read_trace(
             except (StopIteration, pa.ArrowException, OSError, ValueError, MemoryError) as exc:
                 stop = str(exc) or "the stream ended early"
                 break
+            if each_batch is not None:
+                each_batch(batch)
             reasons += stop_reasons(custom)
             final.update(final_metadata(path, custom))
         if stop is not None:
@@ -370,8 +403,7 @@ def read_trace(
             problems.append("the end-of-stream marker is missing")
     meta.update(final)
     check_device_fault(path, meta)
-    complete = not problems
-    if not complete:
+    if problems:
         message = (
             f"trace is truncated (recording was interrupted); recovered {decoder.rows} events"
             f" ({problems[0]})"
@@ -379,8 +411,7 @@ def read_trace(
         if strict:
             raise TraceError(path, message)
         warn_partial(path, message)
-    events = decoder.frame()
-    return Trace(path=path, meta=meta, events=events, complete=complete, problems=problems)
+    return TraceScan(path, meta, problems, decoder)
 
 
 def is_trace_file(path: str | os.PathLike[str]) -> bool:
@@ -414,39 +445,6 @@ def write_table(path: str | os.PathLike[str], metadata: Mapping[str, Any], table
             writer.write(batch)
     finally:
         writer.close()
-
-
-def trace_summary(trace: Trace, modelled_time_ps: int) -> dict[str, Any]:
-    """What ``ubscope trace info`` prints: metadata and event counts, with the
-    modelled time the analysis layer worked out (a truncated trace's launch ends at
-    its last recorded event)."""
-    events = trace.events
-    meta = trace.meta
-    counts = events["kind"].value_counts()
-    return {
-        "file": printable_path(trace.path),
-        "state": "complete" if trace.complete else f"truncated ({'; '.join(trace.problems)})",
-        "device_fault": trace.device_fault.describe() if trace.device_fault else "none",
-        "schema_version": meta.get("schema_version"),
-        "ubscope_version": meta.get("ubscope_version"),
-        "chip": meta.get("chip", {}).get("name"),
-        "kernel": trace.kernel,
-        "preset": meta.get("preset") or "-",
-        "params": trace.params,
-        "recorded": meta.get("start_time"),
-        "host": meta.get("host", {}).get("hostname"),
-        "command": " ".join(meta.get("command", [])),
-        "events": len(events),
-        "modelled_time": format_time_ps(modelled_time_ps),
-        "launches": {
-            str(name): int(count)
-            for name, count in events.loc[events["kind"] == "kernel_begin", "name"]
-            .astype(str)
-            .value_counts(sort=False)
-            .items()
-        },
-        "event_counts": {str(k): int(v) for k, v in counts.items() if v},
-    }
 
 
 @dataclass(frozen=True)

@@ -421,6 +421,14 @@ class BatchDecoder:
         self._positions[column].setdefault(label, int(index))
         return table.setdefault(label, len(table))
 
+    def labels(self, column: str) -> dict[str, str]:
+        """Each string of ``column`` read so far -> its label in :meth:`frame`
+        (printable and distinct, ranked by where the file's dictionary first
+        held them)."""
+        positions = self._positions[column]
+        ranked = sorted(self._strings[column], key=positions.__getitem__)
+        return dict(zip(ranked, unique_printable(ranked), strict=True))
+
     def frame(self) -> pd.DataFrame:
         """The events read as a DataFrame (enumerations and strings as
         Categoricals whose codes are the enum values / table indices)."""

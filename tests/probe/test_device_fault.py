@@ -23,8 +23,8 @@ from ubscope.probe.trace import (
     TraceWriter,
     new_metadata,
     read_trace,
-    trace_summary,
 )
+from ubscope.probe.trace_info import summarize_trace
 
 # Small planted runs: pool_demo never resets its pool, int4_gemm's tiles outgrow UB.
 PLANTED = {
@@ -111,7 +111,7 @@ def test_the_fault_travels_in_the_metadata_written_at_the_end(tmp_path):
     assert trace.complete
     assert trace.meta["device_fault"] == recorder.device_fault.to_metadata()
     assert trace.device_fault == recorder.device_fault
-    assert trace_summary(trace, 0)["device_fault"] == recorder.device_fault.describe()
+    assert summarize_trace(trace.path)["device_fault"] == recorder.device_fault.describe()
 
 
 def test_a_trace_without_the_field_reads_as_before(tmp_path):
@@ -122,7 +122,7 @@ def test_a_trace_without_the_field_reads_as_before(tmp_path):
     for name in ("healthy", "old"):
         trace = read_trace(tmp_path / f"{name}.ubtrace", strict=True)
         assert "device_fault" not in trace.meta and trace.device_fault is None
-        assert trace_summary(trace, 0)["device_fault"] == "none"
+        assert summarize_trace(trace.path)["device_fault"] == "none"
 
 
 @pytest.mark.parametrize(

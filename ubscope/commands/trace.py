@@ -7,9 +7,8 @@ import json
 
 from rich.console import Console
 
-from ubscope.analyzers import TraceContext
 from ubscope.commands.common import console, each_input
-from ubscope.probe.trace import read_trace, trace_summary
+from ubscope.probe.trace_info import summarize_trace
 
 
 def setup(trace: argparse.ArgumentParser) -> None:
@@ -40,8 +39,7 @@ def _info(args: argparse.Namespace) -> int:
     summaries: list[dict] = []
 
     def show(path: str) -> int:
-        trace = read_trace(path)
-        summary = trace_summary(trace, TraceContext(trace).modelled_time_ps)
+        summary = summarize_trace(path)
         summaries.append(summary)
         if not args.json:
             _print_summary(summary, out, first=len(summaries) == 1)
