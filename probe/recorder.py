@@ -11,7 +11,7 @@ to integer ids; each batch carries the string table as an Arrow dictionary.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -462,6 +462,30 @@ class Recorder:
             if len(self._rows) >= self._batch_ints:
                 self.flush()
 
+    def extend_columns(self, columns: Mapping[str, np.ndarray]) -> None:
+        """Append events recorded elsewhere given column by column: integer
+        arrays of one length by ``ROW_FIELDS`` name (enumerations as codes,
+        string columns as ids from :meth:`intern`). Columns already at their
+        Arrow width (int8 codes, int16 core, int32 ids) become the batch's
+        arrays without a copy. Rows the reader would reject are dropped and
+        reported as :meth:`flush` does."""
+        missing = [name for name in ROW_FIELDS if name not in columns]
+        if missing:
+            raise ValueError(f"extend_columns: no column {', '.join(missing)}")
+        self.flush()
+        invalid = row_problems(columns)
+        if invalid is not None:
+            columns = {name: columns[name][~invalid.mask] for name in ROW_FIELDS}
+        redzone = columns["kind"] == _REDZONE_WRITE
+        if redzone.any():
+            at = int(np.argmax(redzone))
+            self._note_faults(tuple(int(columns[n][at]) for n in ROW_FIELDS), int(redzone.sum()))
+        step = self._batch_ints // ROW_WIDTH
+        for begin in range(0, len(columns["kind"]), step):
+            self._emit(self._to_batch({n: columns[n][begin : begin + step] for n in ROW_FIELDS}))
+        if invalid is not None:
+            raise ValueError(f"{invalid.count} event(s) not recorded: {invalid.message}")
+
     # -- the device fault ------------------------------------------------
     def _note_faults(self, first: tuple[int, ...], count: int) -> None:
         if self._first_fault is None:
@@ -509,34 +533,32 @@ class Recorder:
             rows = rows[~invalid.mask]
         self._rows = array("q")
         if rows.shape[0]:
-            batch = self._to_batch(rows)
-            self._next_seq += batch.num_rows
-            if self._sink is None:
-                self._batches.append(batch)
-            else:
-                self._sink(batch)
+            self._emit(self._to_batch({name: rows[:, i] for i, name in enumerate(ROW_FIELDS)}))
         if invalid is not None:
             raise ValueError(f"{invalid.count} event(s) not recorded: {invalid.message}")
 
-    def _to_batch(self, rows: np.ndarray) -> pa.RecordBatch:
-        count = rows.shape[0]
+    def _emit(self, batch: pa.RecordBatch) -> None:
+        self._next_seq += batch.num_rows
+        if self._sink is None:
+            self._batches.append(batch)
+        else:
+            self._sink(batch)
+
+    def _to_batch(self, columns: Mapping[str, np.ndarray]) -> pa.RecordBatch:
+        count = len(columns["kind"])
         strings = pa.array(self._strings.strings, type=pa.utf8())
         arrays: list[pa.Array] = [pa.array(np.arange(self._next_seq, self._next_seq + count))]
-        for index, column in enumerate(ROW_FIELDS):
-            values = rows[:, index]
-            arrow_type = _ARROW_TYPES[column]
+        for column in ROW_FIELDS:
+            # asarray: a contiguous column already at the Arrow width is not copied.
             if column in ENUM_COLUMNS:
-                arrays.append(
-                    pa.DictionaryArray.from_arrays(
-                        pa.array(values.astype(np.int8)), _ENUM_DICTIONARIES[column]
-                    )
-                )
+                codes = pa.array(np.asarray(columns[column], np.int8))
+                arrays.append(pa.DictionaryArray.from_arrays(codes, _ENUM_DICTIONARIES[column]))
             elif column in STRING_COLUMNS:
-                arrays.append(
-                    pa.DictionaryArray.from_arrays(pa.array(values.astype(np.int32)), strings)
-                )
+                ids = pa.array(np.asarray(columns[column], np.int32))
+                arrays.append(pa.DictionaryArray.from_arrays(ids, strings))
             else:
-                arrays.append(pa.array(values.astype(arrow_type.to_pandas_dtype())))
+                dtype = _ARROW_TYPES[column].to_pandas_dtype()
+                arrays.append(pa.array(np.asarray(columns[column], dtype)))
         return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
 
     def batches(self) -> list[pa.RecordBatch]:
@@ -565,6 +587,7 @@ RECORDING_CALLS = (
     "queue_init",
     "redzone_write",
     "extend",
+    "extend_columns",
 )
 
 

@@ -2,19 +2,19 @@
 
 The host lays the GM tensors out as ubscope.probe.memory.gm.GlobalMemory does
 (512 B aligned device addresses), writes them to one file the child maps,
-describes the launch in a small text file, and reads the child's event file:
-chunks of interned strings and of int64 rows in ROW_FIELDS order, turned into
-record batches with numpy (no Python object per event). A kernel that stops
+describes the launch in a small text file, and records the child's event
+stream from a pipe while the child runs (ubscope.probe.ascendc.events: columns
+at their Arrow widths, no Python object per event). A kernel that stops
 (a failed check, a crash) leaves the events recorded so far and a one-line
 error naming the last recorded call site; the trace then reads as truncated.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import signal
-import struct
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -26,18 +26,18 @@ import numpy as np
 import psutil
 
 from ubscope.probe.ascendc.build import build, entry_parameters
+from ubscope.probe.ascendc.events import ChildLog, record_stream
 from ubscope.probe.ascendc.tiling import LaunchValues
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.costmodel import PS_PER_NS, CostModel, gm_sharing_cores, launch_overhead_ps
 from ubscope.probe.device import max_blocks
 from ubscope.probe.device_fault import DeviceFault
 from ubscope.probe.errors import EmulationError, InputError, ParameterError
-from ubscope.probe.events import FIELD_INDEX, ON_CHIP_SPACES, ROW_WIDTH, EventKind
+from ubscope.probe.events import ON_CHIP_SPACES
 from ubscope.probe.memory.gm import GM_BASE
 from ubscope.probe.recorder import NullRecorder, Recorder
 from ubscope.probe.trace import TraceWriter, new_metadata
 
-_HEADER = struct.Struct("<IIQ")
 # The launch a KERNEL_TASK_TYPE_DEFAULT kernel type asks for (ubscope.probe.
 # device.Device.launch's modes); a kernel without one is a vector launch.
 _LAUNCH_MODES = {
@@ -51,7 +51,9 @@ _LAUNCH_MODES = {
 _MODE_CODES = {"vector": 0, "cube": 1, "mix": 2}
 _KERNEL_TYPE = re.compile(r"\bKERNEL_TASK_TYPE_DEFAULT\s*\(\s*(\w+)\s*\)")
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
-_STRINGS, _EVENTS, _FAILURE, _END = 1, 2, 3, 4
+# The pipe's buffer: larger than Linux's 64 KiB default, so the child and the
+# reader switch less often (1 MiB is what an unprivileged process may ask).
+_PIPE_BYTES = 1 << 20
 # GM parameters the host fills itself when no tensor is given (GET_TILING_DATA
 # reads --tiling values, not these bytes): they point nowhere.
 _HOST_BUFFERS = ("tiling", "workspace")
@@ -71,69 +73,14 @@ class TwinRun:
     device_fault: DeviceFault | None = None
 
 
-@dataclass
-class _ChildLog:
-    strings: list[str]
-    rows: np.ndarray
-    failure: str | None
-    end_ps: int | None
-
-
-def read_event_file(path: Path) -> _ChildLog:
-    """Parse the child's chunks; a chunk cut short (the child died) is dropped."""
-    data = path.read_bytes() if path.exists() else b""
-    strings = [""]
-    batches: list[np.ndarray] = []
-    failure, end_ps = None, None
-    offset = 0
-    while offset + _HEADER.size <= len(data):
-        kind, count, nbytes = _HEADER.unpack_from(data, offset)
-        begin = offset + _HEADER.size
-        if begin + nbytes > len(data):
-            break
-        payload = data[begin : begin + nbytes]
-        if kind == _STRINGS:
-            at = 0
-            for _ in range(count):
-                (length,) = struct.unpack_from("<I", payload, at)
-                strings.append(payload[at + 4 : at + 4 + length].decode("utf-8", "replace"))
-                at += 4 + length
-        elif kind == _EVENTS:
-            batches.append(np.frombuffer(payload, dtype=np.int64).reshape(-1, ROW_WIDTH))
-        elif kind == _FAILURE:
-            failure = payload.decode("utf-8", "replace")
-        elif kind == _END:
-            (end_ps,) = struct.unpack("<q", payload)
-        offset = begin + nbytes
-    rows = np.concatenate(batches) if batches else np.zeros((0, ROW_WIDTH), dtype=np.int64)
-    return _ChildLog(strings, rows, failure, end_ps)
-
-
-def _buffer_names(strings: list[str], rows: np.ndarray, source_lines: list[str]) -> dict[int, str]:
-    """Queue/buffer names: the twin names them by their InitBuffer call site;
-    the variable passed to InitBuffer on that source line is the readable name."""
-    queue_rows = rows[:, FIELD_INDEX["kind"]] == int(EventKind.QUEUE_INIT)
-    names = {}
-    for sid in np.unique(rows[queue_rows, FIELD_INDEX["name"]]):
-        _, _, line = strings[sid].rpartition(":")
-        if line.isdigit() and 0 < int(line) <= len(source_lines):
-            found = _INIT_BUFFER.search(source_lines[int(line) - 1])
-            if found:
-                names[int(sid)] = found.group(1).removeprefix("this->")
-    return names
-
-
-def _append(recorder: Recorder, log: _ChildLog, source_lines: list[str]) -> None:
-    names = _buffer_names(log.strings, log.rows, source_lines)
-    ids = np.array([recorder.intern(text) for text in log.strings], dtype=np.int64)
-    name_ids = ids.copy()
-    for sid, name in names.items():
-        name_ids[sid] = recorder.intern(name)
-    rows = log.rows.copy()
-    rows[:, FIELD_INDEX["name"]] = name_ids[rows[:, FIELD_INDEX["name"]]]
-    for column in ("tensor", "tag"):
-        rows[:, FIELD_INDEX[column]] = ids[rows[:, FIELD_INDEX[column]]]
-    recorder.extend(rows)
+def _queue_name(site: str, source_lines: list[str]) -> str | None:
+    """The variable passed to InitBuffer on the source line ``site`` (``file:line``)."""
+    _, _, line = site.rpartition(":")
+    if line.isdigit() and 0 < int(line) <= len(source_lines):
+        found = _INIT_BUFFER.search(source_lines[int(line) - 1])
+        if found:
+            return found.group(1).removeprefix("this->")
+    return None
 
 
 def launch_mode(source: Path, text: str, chip: ChipProfile) -> str:
@@ -208,10 +155,8 @@ def _launch_text(
     return "\n".join(lines) + "\n"
 
 
-def _failure_message(source: Path, entry: str, log: _ChildLog, returncode: int) -> str:
-    tag_column = log.rows[:, FIELD_INDEX["tag"]]
-    tagged = tag_column[tag_column != 0]
-    last = log.strings[tagged[-1]] if tagged.size else None
+def _failure_message(source: Path, entry: str, log: ChildLog, returncode: int) -> str:
+    last = log.last_tag
     after = f"after its last recorded call at {last}" if last else "before any recorded call"
     if log.failure and log.failure.startswith(_GUARD_FAULT):
         what = log.failure.removeprefix(_GUARD_FAULT)
@@ -224,6 +169,34 @@ def _failure_message(source: Path, entry: str, log: _ChildLog, returncode: int) 
         name = signal.Signals(-returncode).name
         return f"{source}: kernel {entry} was killed ({name}) {after}"
     return f"{source}: kernel {entry} exited with code {returncode} {after}"
+
+
+def _run_child(
+    binary: Path, launch: Path, gm: Path, recorder: Recorder, text: str
+) -> tuple[ChildLog, int]:
+    """Run the compiled twin, recording its events from a pipe as it writes them."""
+    source_lines = text.splitlines()
+    read_end, write_end = os.pipe()
+    try:
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except (AttributeError, OSError):
+        pass  # not Linux, or over the system's limit: the default buffer works
+    try:
+        child = subprocess.Popen(
+            [str(binary), str(launch), str(gm), f"/dev/fd/{write_end}"],
+            pass_fds=(write_end,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    finally:
+        os.close(write_end)
+    with child, open(read_end, "rb") as stream:
+        try:
+            log = record_stream(stream, recorder, lambda site: _queue_name(site, source_lines))
+        except BaseException:
+            child.kill()
+            raise
+    return log, child.returncode
 
 
 def run_ascendc(
@@ -307,7 +280,7 @@ def run_ascendc(
             recorder = Recorder(sink=writer.write)
         elif recorder is None:
             recorder = NullRecorder()
-        gm_path, launch_path, events_path = (Path(work) / n for n in ("gm", "launch", "events"))
+        gm_path, launch_path = Path(work) / "gm", Path(work) / "launch"
         size = max((offset + arrays[n].nbytes for n, (offset, _) in placed.items()), default=0)
         gm = np.zeros(size, dtype=np.uint8)
         for name, (offset, _) in placed.items():
@@ -321,15 +294,9 @@ def run_ascendc(
         recorder.kernel_begin(entry, block_dim, 0, mode)
         recorder.host_sample(rss, 0)
         try:
-            done = subprocess.run(
-                [str(binary), str(launch_path), str(gm_path), str(events_path)],
-                capture_output=True,
-                check=False,
-            )
-            log = read_event_file(events_path)
-            _append(recorder, log, text.splitlines())
-            if done.returncode != 0 or log.end_ps is None:
-                raise EmulationError(_failure_message(source, entry, log, done.returncode))
+            log, returncode = _run_child(binary, launch_path, gm_path, recorder, text)
+            if returncode != 0 or log.end_ps is None:
+                raise EmulationError(_failure_message(source, entry, log, returncode))
             recorder.host_sample(rss, log.end_ps)
             recorder.kernel_end(entry, log.end_ps, log.end_ps)
         finally:

@@ -4,7 +4,9 @@
 // ubscope.probe.events.ROW_FIELDS, kept in a preallocated buffer and written
 // to the event file in chunks (strings first, then the rows that use them).
 // A chunk is a header {uint32 type, uint32 count, uint64 payload bytes} and
-// its payload; see ubscope/probe/ascendc/events.py for the reader.
+// its payload. An EVENTS chunk holds its rows column by column, each column
+// at the width of its Arrow column, so the reader wraps them without a copy;
+// see ubscope/probe/ascendc/events.py for the reader.
 #pragma once
 
 #include <unistd.h>
@@ -14,8 +16,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -42,6 +46,30 @@ enum LaunchMode : int64_t { VECTOR_LAUNCH = 0, CUBE_LAUNCH = 1, MIX_LAUNCH = 2 }
 constexpr int ROW_WIDTH = 19;
 using Row = std::array<int64_t, ROW_WIDTH>;
 constexpr size_t BATCH_ROWS = 65536;
+// Bytes per field in an EVENTS chunk: the width of the field's Arrow column
+// (enumeration codes 1, core 2, string ids, burst_count and flags 4, else 8).
+// Each column starts 8 B aligned (COLUMN_ALIGNMENT), as Arrow buffers must.
+constexpr size_t COLUMN_ALIGNMENT = 8;
+constexpr std::array<size_t, ROW_WIDTH> FIELD_BYTES{1, 1, 2, 1, 8, 8, 8, 1, 8, 8,
+                                                    4, 4, 4, 4, 8, 8, 8, 8, 4};
+
+// Where each field's column starts in a batch of ``rows`` events.
+constexpr std::array<size_t, ROW_WIDTH + 1> column_starts(size_t rows) {
+    std::array<size_t, ROW_WIDTH + 1> starts{};
+    for (size_t field = 0; field < ROW_WIDTH; ++field) {
+        const size_t bytes = rows * FIELD_BYTES[field];
+        starts[field + 1] = starts[field] + (bytes + COLUMN_ALIGNMENT - 1) / COLUMN_ALIGNMENT *
+                                                COLUMN_ALIGNMENT;
+    }
+    return starts;
+}
+constexpr std::array<size_t, ROW_WIDTH + 1> BATCH_STARTS = column_starts(BATCH_ROWS);
+
+// The column type of a field of ``bytes`` bytes.
+template <size_t bytes>
+using Column = std::conditional_t<bytes == 1, int8_t,
+               std::conditional_t<bytes == 2, int16_t,
+               std::conditional_t<bytes == 4, int32_t, int64_t>>>;
 
 // The chip figures and cost-model rates the host passes (see runner.py).
 struct Config {
@@ -78,7 +106,7 @@ class EventLog {
 public:
     void open(int fd) {
         fd_ = fd;
-        rows_.reserve(BATCH_ROWS);
+        columns_.resize(BATCH_STARTS[ROW_WIDTH]);
     }
 
     int64_t intern(std::string_view text) {
@@ -99,8 +127,8 @@ public:
     }
 
     void add(const Row& row) {
-        rows_.push_back(row);
-        if (rows_.size() >= BATCH_ROWS) {
+        store(row, std::make_index_sequence<ROW_WIDTH>{});
+        if (++count_ >= BATCH_ROWS) {
             flush();
         }
     }
@@ -112,10 +140,9 @@ public:
             pending_strings_.clear();
             pending_string_count_ = 0;
         }
-        if (!rows_.empty()) {
-            chunk(EVENTS, static_cast<uint32_t>(rows_.size()), rows_.data(),
-                  rows_.size() * sizeof(Row));
-            rows_.clear();
+        if (count_) {
+            chunk(EVENTS, static_cast<uint32_t>(count_), columns_.data(), compact());
+            count_ = 0;
         }
     }
 
@@ -131,6 +158,36 @@ public:
     }
 
 private:
+    // Each field into its column, at the column's width; a value too wide for
+    // it becomes the column type's minimum, which the reader's range check
+    // rejects (no field's valid range includes it).
+    template <size_t... Field>
+    void store(const Row& row, std::index_sequence<Field...>) {
+        (put<Field>(row[Field]), ...);
+    }
+
+    template <size_t Field>
+    void put(int64_t value) {
+        using Narrow = Column<FIELD_BYTES[Field]>;
+        constexpr int64_t low = std::numeric_limits<Narrow>::min();
+        constexpr int64_t high = std::numeric_limits<Narrow>::max();
+        const Narrow narrow = static_cast<Narrow>(value < low || value > high ? low : value);
+        std::memcpy(columns_.data() + BATCH_STARTS[Field] + count_ * sizeof narrow, &narrow,
+                    sizeof narrow);
+    }
+
+    // A batch short of BATCH_ROWS: its columns moved down to follow each other
+    // (nothing moves for a full one); returns the payload's bytes. No
+    // allocation: a signal handler may flush.
+    size_t compact() {
+        const std::array<size_t, ROW_WIDTH + 1> starts = column_starts(count_);
+        for (size_t field = 1; field < ROW_WIDTH; ++field) {
+            std::memmove(columns_.data() + starts[field], columns_.data() + BATCH_STARTS[field],
+                         count_ * FIELD_BYTES[field]);
+        }
+        return starts[ROW_WIDTH];
+    }
+
     void chunk(uint32_t type, uint32_t count, const void* data, size_t nbytes) {
         struct {
             uint32_t type, count;
@@ -153,7 +210,8 @@ private:
     }
 
     int fd_ = -1;
-    std::vector<Row> rows_;
+    std::vector<uint8_t> columns_;  // BATCH_ROWS events, field by field
+    size_t count_ = 0;
     std::unordered_map<std::string, int64_t> ids_;
     std::string pending_strings_;
     uint32_t pending_string_count_ = 0;
