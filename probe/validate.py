@@ -379,11 +379,16 @@ class BatchDecoder:
             raise self._fail(column, problem.first_row, problem.message)
 
     def _decode(
-        self, array: pa.DictionaryArray, column: str, lookup: Callable[..., int]
+        self,
+        array: pa.DictionaryArray,
+        column: str,
+        lookup: Callable[..., int],
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Codes for the dictionary entries the batch uses (``lookup`` maps an
-        entry to its code, or raises naming the first row that used it). Only
-        those entries are decoded: a stream's dictionary grows with every batch."""
+        entry to its code, or raises naming the first row that used it), into
+        ``out`` when given. Only those entries are decoded: a stream's dictionary
+        grows with every batch."""
         indices = array.indices.to_numpy()
         entries = len(array.dictionary)
         if indices.size and (indices.min() < 0 or indices.max() >= entries):
@@ -403,10 +408,10 @@ class BatchDecoder:
             dtype=np.int8 if column in ENUM_COLUMNS else np.int32,
         )
         if inverse is not None:
-            return codes[inverse]
+            return np.take(codes, inverse, out=out)
         table = np.zeros(entries, dtype=codes.dtype)
         table[used] = codes
-        return table[indices]
+        return np.take(table, indices, out=out)
 
     def _enum_label(self, column: str, label: str, indices: np.ndarray, index: int) -> int:
         code = self._enum_codes[column].get(label)
@@ -445,13 +450,23 @@ class BatchDecoder:
                 strings = list(self._strings[name])
                 positions = self._positions[name]
                 order = np.argsort([positions[text] for text in strings], kind="stable")
-                rank = np.empty(order.size, dtype=values.dtype)
-                rank[order] = np.arange(order.size)
+                if (order != np.arange(order.size)).any():  # else codes are already ranks
+                    rank = np.empty(order.size, dtype=values.dtype)
+                    rank[order] = np.arange(order.size)
+                    values = rank[values]
                 # names from the file reach terminals and HTML
                 labels = unique_printable([strings[i] for i in order])
-                values = pd.Categorical.from_codes(rank[values], pd.Index(labels))
+                values = pd.Categorical.from_codes(values, pd.Index(labels))
             series[name] = values
         return pd.DataFrame(series, copy=False)
+
+
+def _pool_array(size: int, dtype: np.dtype) -> np.ndarray:
+    """An uninitialised numpy array in Arrow's memory pool. The pool hands back
+    the pages the batches were just decompressed into; numpy's own large arrays
+    are fresh (huge-page) mappings whose first touch cost 3-10x the copy itself
+    here (bench/bench_analyze.py, issue 17)."""
+    return np.frombuffer(pa.allocate_buffer(size * dtype.itemsize), dtype=dtype, count=size)
 
 
 def _numpy_dtype(column: str) -> np.dtype:
