@@ -78,6 +78,7 @@ if TYPE_CHECKING:
         render_text,
         to_document,
     )
+    from ubscope.analyzers.pareto import pareto_front
     from ubscope.analyzers.rules import load_rules
     from ubscope.analyzers.rules.base import REGISTRY, Rule, Threshold, register
     from ubscope.analyzers.rules.explain import RuleDoc, explain_rule, rule_text
@@ -95,6 +96,28 @@ if TYPE_CHECKING:
         places,
         redzone_writes,
         row_of_seq,
+    )
+    from ubscope.analyzers.sweep import (
+        FAILURE_MISALIGNMENT,
+        FAILURE_NUMERICS,
+        FAILURE_OVERFLOW,
+        FRONT_OBJECTIVES,
+        GM_BYTES,
+        STATUS_CRASHED,
+        STATUS_FAILED,
+        STATUS_INVALID,
+        STATUS_OK,
+        STATUS_TIMEOUT,
+        STATUSES,
+        SWEEP_TABLE,
+        UNFINISHED,
+        SweepRow,
+        SweepTableError,
+        read_sweep_table,
+        row_of_analysis,
+        sweep_front,
+        unfinished_row,
+        write_sweep_table,
     )
     from ubscope.analyzers.vendor.registry import detect_vendor_input, vendor_tools
     from ubscope.analyzers.vendor.tool import VendorTool
@@ -145,6 +168,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "render_text",
         "to_document",
     ),
+    "pareto": ("pareto_front",),
     "rules": ("load_rules",),
     "rules.base": ("REGISTRY", "Rule", "Threshold", "register"),
     "rules.explain": ("RuleDoc", "explain_rule", "rule_text"),
@@ -162,6 +186,28 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "places",
         "redzone_writes",
         "row_of_seq",
+    ),
+    "sweep": (
+        "FAILURE_MISALIGNMENT",
+        "FAILURE_NUMERICS",
+        "FAILURE_OVERFLOW",
+        "FRONT_OBJECTIVES",
+        "GM_BYTES",
+        "STATUS_CRASHED",
+        "STATUS_FAILED",
+        "STATUS_INVALID",
+        "STATUS_OK",
+        "STATUS_TIMEOUT",
+        "STATUSES",
+        "SWEEP_TABLE",
+        "SweepRow",
+        "SweepTableError",
+        "UNFINISHED",
+        "read_sweep_table",
+        "row_of_analysis",
+        "sweep_front",
+        "unfinished_row",
+        "write_sweep_table",
     ),
     "vendor.registry": ("detect_vendor_input", "vendor_tools"),
     "vendor.tool": ("VendorTool",),
