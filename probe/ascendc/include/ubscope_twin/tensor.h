@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ubscope_twin/half.h"
+#include "ubscope_twin/int4.h"
 #include "ubscope_twin/runtime.h"
 #include "ubscope_twin/sync.h"
 
@@ -130,10 +131,11 @@ public:
         : space_(space), addr_(addr), nbytes_(nbytes), key_(key), name_(name) {}
 
     LocalTensor operator[](uint32_t offset) const {
-        const int64_t skip = static_cast<int64_t>(offset) * sizeof(T);
+        const int64_t skip = ubscope_twin::bytes_of<T>(offset);
         return LocalTensor(space_, addr_ + skip, std::max<int64_t>(0, nbytes_ - skip), key_, name_);
     }
     T GetValue(uint32_t index, const ubscope_twin::Where& where = ubscope_twin::Where::current()) const {
+        static_assert(!ubscope_twin::is_int4<T>, "GetValue on int4b_t is not covered by the twin");
         T value;
         std::memcpy(&value, ubscope_twin::arena_bytes(space_, addr_ + index * sizeof(T), sizeof(T), where),
                     sizeof(T));
@@ -141,11 +143,12 @@ public:
     }
     void SetValue(uint32_t index, std::type_identity_t<T> value,
                   const ubscope_twin::Where& where = ubscope_twin::Where::current()) const {
+        static_assert(!ubscope_twin::is_int4<T>, "SetValue on int4b_t is not covered by the twin");
         std::memcpy(ubscope_twin::arena_bytes(space_, addr_ + index * sizeof(T), sizeof(T), where),
                     &value, sizeof(T));
     }
-    uint32_t GetSize() const { return static_cast<uint32_t>(nbytes_ / sizeof(T)); }
-    void SetSize(uint32_t size) { nbytes_ = static_cast<int64_t>(size) * sizeof(T); }
+    uint32_t GetSize() const { return static_cast<uint32_t>(ubscope_twin::elements_in<T>(nbytes_)); }
+    void SetSize(uint32_t size) { nbytes_ = ubscope_twin::bytes_of<T>(size); }
     uint64_t GetPhyAddr() const { return static_cast<uint64_t>(addr_); }
     template <typename U>
     LocalTensor<U> ReinterpretCast() const {

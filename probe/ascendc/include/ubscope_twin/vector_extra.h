@@ -304,6 +304,27 @@ void block_reduce(const char* op, const AscendC::LocalTensor<T>& dst, const Asce
     record_vector(op, out, ins, repeats * 8 * per_block, sizeof(T), 1, where);
 }
 
+// Cast from int4b_t (Atlas A2/A3 convert it to half only; every value is exact
+// in half, so the round mode does not matter). Two elements share a byte, so
+// the count must be even.
+template <typename D>
+void cast_int4(const AscendC::LocalTensor<D>& dst, const AscendC::LocalTensor<AscendC::int4b_t>& src,
+               uint32_t count, const Where& where) {
+    static_assert(std::is_same_v<D, half>, "Cast from int4b_t: the device converts it to half only");
+    if (count % 2) {
+        fail(where, "Cast from int4b_t: count " + std::to_string(count) + " is odd (two elements a byte)");
+    }
+    const Touch out = touch(dst, count * sizeof(D), where);
+    const std::array<Touch, 1> ins{touch(src, bytes_of<AscendC::int4b_t>(count), where)};
+    const uint8_t* packed = arena_bytes(src.space(), src.addr(), ins[0].bytes, where);
+    std::vector<D> result(count);
+    for (uint32_t i = 0; i < count; ++i) {
+        result[i] = D(static_cast<float>(int4_at(packed, i)));
+    }
+    std::memcpy(arena_bytes(out.space, out.addr, out.bytes, where), result.data(), out.bytes);
+    record_vector("Cast", out, ins, count, sizeof(D), 1, where);
+}
+
 }  // namespace ubscope_twin
 
 namespace AscendC {
@@ -313,14 +334,18 @@ template <typename D, typename S>
 void Cast(const LocalTensor<D>& dst, const LocalTensor<S>& src, const RoundMode& round_mode, const uint32_t count,
           const ubscope_twin::Where& where = ubscope_twin::Where::current()) {
     using namespace ubscope_twin;
-    const Touch out = touch(dst, count * sizeof(D), where);
-    const std::array<Touch, 1> ins{touch(src, count * sizeof(S), where)};
-    std::vector<D> result(count);
-    for (uint32_t i = 0; i < count; ++i) {
-        result[i] = convert<D>(load(src, i * sizeof(S), where), round_mode);
+    if constexpr (is_int4<S>) {
+        cast_int4(dst, src, count, where);
+    } else {
+        const Touch out = touch(dst, count * sizeof(D), where);
+        const std::array<Touch, 1> ins{touch(src, count * sizeof(S), where)};
+        std::vector<D> result(count);
+        for (uint32_t i = 0; i < count; ++i) {
+            result[i] = convert<D>(load(src, i * sizeof(S), where), round_mode);
+        }
+        std::memcpy(arena_bytes(out.space, out.addr, out.bytes, where), result.data(), out.bytes);
+        record_vector("Cast", out, ins, count, std::max(sizeof(D), sizeof(S)), 1, where);
     }
-    std::memcpy(arena_bytes(out.space, out.addr, out.bytes, where), result.data(), out.bytes);
-    record_vector("Cast", out, ins, count, std::max(sizeof(D), sizeof(S)), 1, where);
 }
 
 template <typename T, typename U>

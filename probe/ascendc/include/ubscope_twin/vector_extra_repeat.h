@@ -42,6 +42,7 @@ template <typename D, typename S>
 void cast_repeat(const AscendC::LocalTensor<D>& dst, const AscendC::LocalTensor<S>& src,
                  AscendC::RoundMode mode, const Lanes& lanes, int64_t repeats, Stride dst_stride,
                  Stride src_stride, const Where& where) {
+    static_assert(!is_int4<S>, "Cast from int4b_t: the twin covers the count form only");
     constexpr int64_t wide = std::max(sizeof(D), sizeof(S));
     const Touch out = touch(dst, lane_span(lanes, repeats, sizeof(D), dst_stride), where);
     const std::array<Touch, 1> ins{touch(src, lane_span(lanes, repeats, sizeof(S), src_stride), where)};
