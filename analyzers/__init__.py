@@ -21,9 +21,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ubscope.analyzers.api import (
         Analysis,
+        ClusterView,
+        RankMemory,
+        analyze_cluster,
         analyze_inputs,
         analyze_path,
         analyze_trace,
+        cluster_view,
+        rank_folders,
+        read_rank,
         read_vendor,
     )
     from ubscope.analyzers.comparison import (
@@ -124,7 +130,19 @@ if TYPE_CHECKING:
 
 # Module (below ubscope.analyzers) -> the public names it provides.
 _SOURCES: dict[str, tuple[str, ...]] = {
-    "api": ("Analysis", "analyze_inputs", "analyze_path", "analyze_trace", "read_vendor"),
+    "api": (
+        "Analysis",
+        "ClusterView",
+        "RankMemory",
+        "analyze_cluster",
+        "analyze_inputs",
+        "analyze_path",
+        "analyze_trace",
+        "cluster_view",
+        "rank_folders",
+        "read_rank",
+        "read_vendor",
+    ),
     "comparison": (
         "A_MEANING",
         "B_MEANING",

@@ -19,17 +19,28 @@ from ubscope.analyzers.config import Config
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.correlate import correlate
 from ubscope.analyzers.device_fault import DeviceFault, device_fault_of
-from ubscope.analyzers.engine import run_rules
+from ubscope.analyzers.engine import run_rules, sort_findings
 from ubscope.analyzers.findings import Finding
 from ubscope.analyzers.metrics import build_metrics
 from ubscope.analyzers.vendor.common import VendorReport
 from ubscope.analyzers.vendor.registry import tool_named, tool_names, tool_of
+from ubscope.analyzers.vendor.torch_npu.cluster import (
+    ClusterView,
+    RankMemory,
+    cluster_report,
+    cluster_view,
+    rank_folders,
+    rank_label,
+    read_rank,
+)
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.errors import PartialReadWarning
 from ubscope.probe.trace import Trace, read_trace
 
 PathLike = str | os.PathLike[str]
 T = TypeVar("T")
+# Names of the cluster view the facade hands out from here.
+__all__ = ["ClusterView", "RankMemory", "cluster_view", "rank_folders", "read_rank"]
 
 
 @dataclass
@@ -147,3 +158,44 @@ def analyze_path(
         raise TypeError(f"analyze_path() got unknown vendor tool(s): {', '.join(unknown)}")
     inputs = [(kind, source) for kind, source in vendor.items() if source]
     return analyze_inputs(path, inputs, config, chip)
+
+
+def _for_rank(findings: list[Finding], rank: str) -> list[Finding]:
+    """A rank's findings, each naming the rank (ranks share device names: NPU:0 on every node)."""
+    for finding in findings:
+        finding.message = f"{rank}: {finding.message}"
+        finding.evidence = {"rank": rank, **finding.evidence}
+        finding.location.tag = finding.location.tag or rank
+    return findings
+
+
+def analyze_cluster(
+    root: PathLike,
+    ranks: Sequence[VendorReport],
+    config: Config | None = None,
+    *,
+    chip: ChipProfile | None = None,
+    unread: Sequence[str] = (),
+) -> Analysis:
+    """A cluster profile: the torch_npu reports of its ranks (read by
+    :func:`read_rank`, in parallel or not) analyzed each on its own, each
+    finding named after its rank, plus the cluster's own view and findings
+    (``TNPU004``/``TNPU005``). ``unread`` are warnings for ranks that could
+    not be read; the cluster report comes first in ``Analysis.vendor``."""
+    config = config or Config()
+    chip = _chip(config, chip, None)
+    cluster = cluster_report(root, ranks)
+    findings = run_rules(None, [cluster], config)
+    for report in ranks:
+        findings += _for_rank(run_rules(None, [report], config), rank_label(report.path))
+    findings = sort_findings(findings)
+    notes = [*unread, *cluster.warnings, *(note for report in ranks for note in report.warnings)]
+    return Analysis(
+        trace=None,
+        chip=chip,
+        findings=findings,
+        metrics=build_metrics(None, chip, findings),
+        vendor=[cluster, *ranks],
+        warnings=notes,
+        config=config,
+    )

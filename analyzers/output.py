@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,11 @@ from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
 from ubscope.analyzers.api import Analysis
+from ubscope.analyzers.cluster_text import cluster_caption, cluster_more, cluster_table
 from ubscope.analyzers.device_fault import OUTPUT_NOT_MEANINGFUL
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules import load_rules
+from ubscope.analyzers.vendor.torch_npu.cluster import cluster_view
 from ubscope.probe.text import printable_path
 from ubscope.probe.units import format_bytes, format_time_ps, plural
 from ubscope.probe.version import __version__
@@ -69,6 +72,12 @@ def _inputs(analysis: Analysis) -> list[Text]:
     lines = []
     if analysis.trace is not None:
         lines.append(Text(f"  trace: {printable_path(analysis.trace.path)}"))
+    cluster = cluster_view(analysis.vendor)
+    if cluster is not None:
+        # One line for the cluster, not one per rank folder.
+        ranks = len(analysis.vendor) - 1
+        lines.append(Text(f"  torch_npu cluster: {printable_path(cluster.path)} ({ranks} ranks)"))
+        return lines
     lines.extend(
         Text(f"  {report.tool}: {printable_path(report.path)}") for report in analysis.vendor
     )
@@ -162,6 +171,14 @@ def render_text(analysis: Analysis, console: Console) -> None:
         console.print(fault)
     for warning in analysis.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
+    cluster = cluster_view(analysis.vendor)
+    if cluster is not None and cluster.ranks:
+        console.print()
+        console.print(cluster_caption(cluster))
+        console.print(cluster_table(cluster))
+        more = cluster_more(cluster)
+        if more is not None:
+            console.print(more)
     for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
         group = [f for f in analysis.findings if f.severity == severity]
         if not group:
@@ -195,7 +212,16 @@ def to_json(analysis: Analysis) -> dict[str, Any]:
         "warnings": list(analysis.warnings),
         "findings": [finding.to_dict() for finding in analysis.findings],
         "metrics": analysis.metrics,
+        **_cluster_json(analysis),
     }
+
+
+def _cluster_json(analysis: Analysis) -> dict[str, Any]:
+    """Every rank of a cluster profile (nothing for any other analysis)."""
+    cluster = cluster_view(analysis.vendor)
+    if cluster is None:
+        return {}
+    return {"cluster": {"path": cluster.path, "ranks": [asdict(r) for r in cluster.ranks]}}
 
 
 def _device_fault_json(analysis: Analysis) -> dict[str, Any] | None:

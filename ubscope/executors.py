@@ -180,16 +180,22 @@ class _Worker:
         self.conn.close()
 
 
-def _context() -> Any:
+def _context(fn: Callable[..., Any]) -> Any:
     # fork would copy the parent's threads and locks (rich's refresh thread, Arrow's pools).
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # The server imports the function's module (pandas, pyarrow...) once and
+    # forks each worker from there, instead of every worker importing it anew.
+    # It applies when this process starts its server, at its first map.
+    context.set_forkserver_preload([fn.__module__])
+    return context
 
 
 def _local_outcomes(
     fn: Callable[[T], R], tasks: Sequence[T], jobs: int | None, timeout_s: float | None
 ) -> Generator[TaskOutcome[R], None, None]:
-    context = _context()
+    context = _context(fn)
     size = min(jobs or os.cpu_count() or 1, len(tasks))
     pending = deque(range(len(tasks)))
     workers: list[_Worker] = []

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from rich.console import Console
 from ubscope.analyzers import (
     FORMATS,
     JSON_SCHEMA,
+    Analysis,
     Config,
     analyze_inputs,
     combine_documents,
@@ -21,17 +23,19 @@ from ubscope.analyzers import (
     discover_config,
     dumps,
     load_config,
+    rank_folders,
     render_text,
     to_document,
     vendor_tools,
 )
 from ubscope.check.baseline import SCHEMA as BASELINE_SCHEMA
-from ubscope.commands.common import add_chip_option, console, each_input
+from ubscope.commands.common import add_chip_option, add_executor_options, console, each_input
 from ubscope.probe.errors import InputError, ParameterError
 from ubscope.probe.events import ROW_FIELDS
 from ubscope.probe.outputs import atomic_output, check_output_path
 from ubscope.probe.trace import find_traces, is_trace_file
 
+RANK_OUTLIER = "TNPU004"  # the rule --rank-outlier sets
 # Files ubscope writes itself, recognised by their first bytes.
 _SNIFF_BYTES = 4096
 _PERFETTO_HEADER = re.compile(
@@ -80,7 +84,26 @@ def setup(analyze: argparse.ArgumentParser) -> None:
         "(default: found from the working directory up)",
     )
     add_chip_option(analyze)
+    add_executor_options(analyze, "rank folders of a cluster profile read at once")
+    analyze.add_argument(
+        "--rank-outlier",
+        metavar="PCT",
+        type=_share,
+        help="a cluster profile's rank is an outlier (TNPU004) when its peak reserved memory "
+        "is more than PCT above or below the median (default: 10%%)",
+    )
     analyze.set_defaults(handler=_analyze)
+
+
+def _share(text: str) -> float:
+    """``10%`` or ``10`` -> 0.10."""
+    try:
+        value = float(text.strip().removesuffix("%")) / 100
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage like 10%, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a percentage above 0, got {text!r}")
+    return value
 
 
 def add_vendor_options(parser: argparse.ArgumentParser, help_prefix: str = "") -> None:
@@ -161,9 +184,13 @@ def _codes(text: str | None) -> list[str] | None:
 def _config(args: argparse.Namespace) -> Config:
     """The configuration file (given or discovered), then the command-line options."""
     base = load_config(args.config) if args.config else discover_config()
-    return base.with_overrides(
+    config = base.with_overrides(
         select=_codes(args.select), ignore=_codes(args.ignore), chip=args.chip, fail_on=args.fail_on
     )
+    if args.rank_outlier is None:
+        return config
+    outlier = {**config.thresholds.get(RANK_OUTLIER, {}), "max_deviation": args.rank_outlier}
+    return dataclasses.replace(config, thresholds={**config.thresholds, RANK_OUTLIER: outlier})
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -181,8 +208,42 @@ def _analyze(args: argparse.Namespace) -> int:
     inputs = (*traces, *(path for _, path in vendor), args.config)
     output = check_output_path(args.output, inputs, stdout=True) if args.output else None
     config = _config(args)
+    cluster = _cluster_input(traces, vendor, args)
     with _report_console(output, args.format) as out:
-        return _analyze_each(traces or [None], vendor, config, args, out)
+        if cluster is not None:
+            return _report_each(
+                [cluster], lambda _: _analyze_cluster(cluster, config, args), config, args, out
+            )
+        return _report_each(
+            traces or [None], lambda trace: analyze_inputs(trace, vendor, config), config, args, out
+        )
+
+
+def _cluster_input(
+    traces: list[str], vendor: list[tuple[str, str]], args: argparse.Namespace
+) -> str | None:
+    """The cluster profile to analyze (a folder of several *_ascend_pt rank
+    folders), or None; the executor options go with one alone."""
+    clusters = [path for kind, path in vendor if kind == "torch_npu" and rank_folders(path)]
+    if clusters and (traces or len(vendor) > 1):
+        raise ParameterError(
+            f"{clusters[0]}: a cluster profile (several *_ascend_pt rank folders) is analyzed "
+            "on its own, without a trace or other vendor output"
+        )
+    if not clusters and (args.jobs or args.executor != "local" or args.address):
+        raise ParameterError(
+            "--jobs, --executor and --address read the ranks of a cluster profile "
+            "(a folder of several *_ascend_pt rank folders); none was given"
+        )
+    return clusters[0] if clusters else None
+
+
+def _analyze_cluster(root: str, config: Config, args: argparse.Namespace) -> Analysis:
+    from ubscope.cluster_profiles import analyze_cluster_folder  # the executors: only here
+
+    return analyze_cluster_folder(
+        root, config, jobs=args.jobs, executor=args.executor, address=args.address
+    )
 
 
 @contextmanager
@@ -194,21 +255,21 @@ def _report_console(output: Path | None, fmt: str) -> Iterator[Console]:
         yield console() if fmt == "text" else Console(file=sys.stdout, highlight=False)
 
 
-def _analyze_each(
-    traces: Sequence[str | None],
-    vendor: list[tuple[str, str]],
+def _report_each(
+    inputs: Sequence[str | None],
+    analyze: Callable[[str | None], Analysis],
     config: Config,
     args: argparse.Namespace,
     out: Console,
 ) -> int:
-    """One report per trace (text: one after the other, separated by a rule;
+    """One report per input (text: one after the other, separated by a rule;
     json: a list; sarif: a run each). Exit code: the worst of them."""
     documents: list[dict] = []
     shown = 0
 
-    def analyze_one(trace: str | None) -> int:
+    def analyze_one(item: str | None) -> int:
         nonlocal shown
-        analysis = analyze_inputs(trace, vendor, config)
+        analysis = analyze(item)
         if args.format == "text":
             if shown:
                 out.print()
@@ -219,7 +280,7 @@ def _analyze_each(
             documents.append(to_document(analysis, args.format))
         return 1 if any(f.severity >= config.fail_on for f in analysis.findings) else 0
 
-    code = each_input(traces, analyze_one, getattr(args, "debug", False))
+    code = each_input(inputs, analyze_one, getattr(args, "debug", False))
     if documents:
         out.file.write(dumps(combine_documents(documents, args.format)))
     return code

@@ -122,3 +122,23 @@ def advance(bar: Progress, description: str | None = None, amount: int = 1) -> N
     if description is not None:
         bar.update(task, description=description)
     bar.advance(task, amount)
+
+
+def add_executor_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--jobs``, ``--executor`` and ``--address`` of the commands that fan work
+    out with :func:`ubscope.executors.map_tasks`; ``what`` is what runs at once."""
+    from ubscope.executors import EXECUTORS
+
+    parser.add_argument("--jobs", "-j", type=int, metavar="N", help=f"{what} (default: CPUs)")
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="local worker processes (default) or a Ray cluster (pip install 'ubscope[ray]')",
+    )
+    parser.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="the Ray cluster with --executor ray: auto, ray://HOST:10001 (default: a new "
+        "local one)",
+    )

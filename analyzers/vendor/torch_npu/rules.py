@@ -15,17 +15,16 @@ from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.rules.base import Threshold, register
 from ubscope.analyzers.vendor.common import VendorReport
 from ubscope.analyzers.vendor.rule import VendorRule
+from ubscope.analyzers.vendor.torch_npu import cluster_rules as cluster_rules  # TNPU004-005
+from ubscope.analyzers.vendor.torch_npu.cluster import CACHING_ALLOCATOR, allocator_rows
 from ubscope.analyzers.vendor.torch_npu.reader import TORCH_NPU
-
-CACHING_ALLOCATOR = "PTA"
 
 
 def _peak_reserved_mb(data: VendorReport) -> float | None:
     summary = data.tables.get("memory_record_summary")
     if summary is None or summary.empty:
         return None
-    rows = summary[summary["component"] == CACHING_ALLOCATOR]
-    peak = (rows if not rows.empty else summary)["peak_reserved_mb"].max()
+    peak = allocator_rows(summary)["peak_reserved_mb"].max()
     return None if pd.isna(peak) else float(peak)
 
 
