@@ -166,6 +166,7 @@ class Copies:
     tensor: np.ndarray  # GM tensor (code into labels("tensor"))
     buffer: np.ndarray  # on-chip buffer (code into labels("name"))
     out_of_range: np.ndarray  # CopyParam bits: parameters outside the device's range
+    raw_byte: np.ndarray  # GUARD_PAGE: the tensor's byte a raw pointer touched (<0: before it)
 
     def __len__(self) -> int:
         return int(self.rows.size)
@@ -458,6 +459,7 @@ class EventTable:
             tensor="tensor",
             buffer="name",
             out_of_range="arg",
+            raw_byte="arg2",
         )
 
     def computes(self) -> Computes:

@@ -78,6 +78,7 @@ class Flag(enum.IntFlag):
     SCRATCH_OVERLAP = 2048  # UB range overlaps the top scratch reserved by built-in APIs
     TBUF = 4096  # queue_init of a TBuf: a plain buffer, no queue and no event ID
     PARAM_RANGE = 8192  # DataCopy/DataCopyPad parameters outside the device's range (arg: which)
+    GUARD_PAGE = 16384  # raw GM pointer access caught by a guard page: the run stopped there
 
 
 # Field order of one event row as the recorder stores it (all int64); the

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ubscope.probe.device_fault import METADATA_FIELD, DeviceFault
+from ubscope.probe.device_fault import GM_ACCESSES, METADATA_FIELD, DeviceFault
 from ubscope.probe.events import (
     ENUM_COLUMNS,
     EVENT_SCHEMA,
@@ -38,12 +38,23 @@ _KV_PAGE_ALLOC, _KV_PAGE_FREE, _HOST_SAMPLE, _MARK, _QUEUE_INIT, _REDZONE_WRITE 
 assert _REDZONE_WRITE == EventKind.REDZONE_WRITE and _COPY == EventKind.COPY
 _CORE_KIND_LABELS, _SPACE_LABELS = enum_labels(CoreKind), enum_labels(Space)
 _NONE = int(Space.NONE)
+_GM = int(Space.GM)
+_GUARD_PAGE = int(Flag.GUARD_PAGE)
 _HOST = int(CoreKind.HOST)
 _ENUM_DICTIONARIES = {col: pa.array(enum_labels(cls)) for col, cls in ENUM_COLUMNS.items()}
 _ARROW_TYPES = {field.name: field.type for field in EVENT_SCHEMA}
 
 BatchSink = Callable[[pa.RecordBatch], None]
 _ROW_TEMPLATE = dict.fromkeys(ROW_FIELDS, 0)  # 0: Space.NONE, the empty string, no flag
+
+
+def _first_fault(kinds: np.ndarray, flags: np.ndarray) -> tuple[int | None, int]:
+    """Where the device would first have faulted among these events (a
+    red-zone write, or the twin's raw GM access a guard page caught), if
+    anywhere, and how many red-zone writes they hold."""
+    redzone = kinds == _REDZONE_WRITE
+    faults = redzone | ((flags & _GUARD_PAGE) != 0)
+    return (int(np.argmax(faults)) if faults.any() else None), int(redzone.sum())
 
 
 def _event(**fields: int) -> tuple[int, ...]:
@@ -451,10 +462,11 @@ class Recorder:
         flush validates their values like those of every other call."""
         if not isinstance(rows, np.ndarray) or rows.ndim != 2 or rows.shape[1] != ROW_WIDTH:
             raise ValueError(f"extend: expected an (n, {ROW_WIDTH}) array of event rows")
-        redzone = rows[:, FIELD_INDEX["kind"]] == _REDZONE_WRITE
-        if redzone.any():
-            first = rows[int(np.argmax(redzone))]
-            self._note_faults(tuple(int(value) for value in first), int(redzone.sum()))
+        first, redzone_writes = _first_fault(
+            rows[:, FIELD_INDEX["kind"]], rows[:, FIELD_INDEX["flags"]]
+        )
+        if first is not None:
+            self._note_faults(tuple(int(value) for value in rows[first]), redzone_writes)
         step = self._batch_ints // ROW_WIDTH
         for begin in range(0, rows.shape[0], step):
             chunk = np.ascontiguousarray(rows[begin : begin + step], np.int64)
@@ -476,10 +488,9 @@ class Recorder:
         invalid = row_problems(columns)
         if invalid is not None:
             columns = {name: columns[name][~invalid.mask] for name in ROW_FIELDS}
-        redzone = columns["kind"] == _REDZONE_WRITE
-        if redzone.any():
-            at = int(np.argmax(redzone))
-            self._note_faults(tuple(int(columns[n][at]) for n in ROW_FIELDS), int(redzone.sum()))
+        at, redzone_writes = _first_fault(columns["kind"], columns["flags"])
+        if at is not None:
+            self._note_faults(tuple(int(columns[n][at]) for n in ROW_FIELDS), redzone_writes)
         step = self._batch_ints // ROW_WIDTH
         for begin in range(0, len(columns["kind"]), step):
             self._emit(self._to_batch({n: columns[n][begin : begin + step] for n in ROW_FIELDS}))
@@ -499,16 +510,31 @@ class Recorder:
             return None
         row = dict(zip(ROW_FIELDS, map(int, self._first_fault), strict=True))
         strings = self._strings.strings
+
+        def text(column: str) -> str:
+            return strings[row[column]] if 0 <= row[column] < len(strings) else ""
+
+        place: dict[str, Any] = {"space": _SPACE_LABELS[row["space"]], "addr": row["addr"]}
+        if row["flags"] & _GUARD_PAGE:
+            # The twin's raw-pointer access (gm_guard.h): from GM (read), to GM
+            # (write) or both (not known); arg2 = the byte of the tensor it touched.
+            read, wrote = row["src_space"] == _GM, row["space"] == _GM
+            place = {
+                "space": "GM",
+                "addr": row["addr"] if wrote else row["src_addr"],
+                "tensor": text("tensor"),
+                "offset": row["arg2"],
+                "access": GM_ACCESSES[read + 2 * wrote] if read != wrote else "",
+            }
         return DeviceFault(
             core_kind=_CORE_KIND_LABELS[row["core_kind"]],
             core=row["core"],
-            space=_SPACE_LABELS[row["space"]],
-            addr=row["addr"],
             nbytes=row["size"],
             past_capacity=row["aligned_size"],
-            tag=strings[row["tag"]] if 0 <= row["tag"] < len(strings) else "",
+            tag=text("tag"),
             t_ps=row["start_ps"],
             writes=self._faults,
+            **place,
         )
 
     def final_metadata(self) -> dict[str, Any]:

@@ -1,17 +1,22 @@
 """Guard pages around the GM buffers the host passes: a kernel that reads or
-writes through a raw ``__gm__`` pointer past its tensor stops with one line
-naming the buffer and the last recorded call site; in-bounds raw accesses work."""
+writes through a raw ``__gm__`` pointer past its tensor stops there as the
+device would fault: ``ubscope run`` says so and exits 1, the trace is complete
+and holds the fault (tensor, byte, read or write, last recorded call), and
+``ubscope analyze`` reports it as a GM004 error at that call site. In-bounds
+raw accesses work; a crash elsewhere stays a one-line error
+(test_twin_api.py)."""
 
 from __future__ import annotations
 
+import platform
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ubscope.cli import main
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
-from ubscope.probe.errors import EmulationError, PartialReadWarning
 from ubscope.probe.trace import read_trace
 
 pytestmark = pytest.mark.ascendc_twin
@@ -35,31 +40,75 @@ extern "C" __global__ __aicore__ void raw(GM_ADDR x, GM_ADDR z) {
 #ifdef RAW_PAST_END
     out[8] = 1.0f;
 #endif
+#ifdef RAW_READ_PAST_END
+    out[0] = in[9];
+#endif
 }
 """
+# The last call the twin records before the raw accesses: DataCopy, line 12.
+LAST_CALL = "raw.cpp:12"
+# The x86 page-fault error code says whether a fault was a read or a write.
+KNOWS_ACCESS = platform.machine() in ("x86_64", "AMD64")
 
 
-def run_raw(tmp_path: Path, defines: tuple[str, ...] = (), trace: Path | None = None) -> np.ndarray:
+def write_kernel(tmp_path: Path) -> Path:
     source = tmp_path / "raw.cpp"
     source.write_text(RAW_KERNEL)
-    x = np.arange(8, dtype=np.float32)
-    inputs, outputs = {"x": x}, {"z": np.zeros(8, np.float32)}
-    done = run_ascendc(source, "raw", 1, inputs, outputs, CHIP, trace, defines=defines)
-    return done.outputs["z"]
+    return source
 
 
 def test_in_bounds_raw_pointer_accesses_work(tmp_path: Path) -> None:
-    np.testing.assert_array_equal(run_raw(tmp_path), 2 * np.arange(8, dtype=np.float32))
-
-
-def test_raw_write_past_its_buffer_names_the_buffer_and_last_call(tmp_path: Path) -> None:
-    trace = tmp_path / "raw.ubtrace"
-    with pytest.raises(EmulationError) as caught:
-        run_raw(tmp_path, ("RAW_PAST_END",), trace)
-    assert str(caught.value) == (
-        f"{tmp_path / 'raw.cpp'}: kernel raw read or wrote GM buffer 'z' (32 B) at byte 32, "
-        "past its end, through a raw pointer (a guard page) after its last recorded call "
-        "at raw.cpp:12"
+    x = np.arange(8, dtype=np.float32)
+    done = run_ascendc(
+        write_kernel(tmp_path), "raw", 1, {"x": x}, {"z": np.zeros(8, np.float32)}, CHIP
     )
-    with pytest.warns(PartialReadWarning, match="truncated"):
-        assert not read_trace(trace).complete
+    np.testing.assert_array_equal(done.outputs["z"], 2 * x)
+    assert done.device_fault is None
+
+
+def run_cli(tmp_path: Path, define: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    trace = tmp_path / "raw.ubtrace"
+    tensors = ["--input", "x=float32:8:ones", "--output", "z=float32:8"]
+    rc = main(["run", str(write_kernel(tmp_path)), *tensors, "-D", define, "-o", str(trace)])
+    return rc, capsys.readouterr().out
+
+
+def test_raw_write_past_its_tensor_is_a_device_fault_in_a_complete_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, out = run_cli(tmp_path, "RAW_PAST_END", capsys)
+    assert rc == 1
+    assert "would fault on the device" in " ".join(out.split())
+    trace = read_trace(tmp_path / "raw.ubtrace")
+    assert trace.complete
+    fault = trace.device_fault
+    assert fault is not None
+    # z holds 8 float32 = 32 B; out[8] starts 8 x 4 = 32 B in: the first byte
+    # of the guard page after z.
+    assert (fault.space, fault.tensor, fault.offset, fault.tag) == ("GM", "z", 32, LAST_CALL)
+    assert fault.access == ("write" if KNOWS_ACCESS else "")
+    rc = main(["analyze", str(tmp_path / "raw.ubtrace")])
+    report = " ".join(capsys.readouterr().out.split())
+    assert rc == 1
+    verb = "wrote" if KNOWS_ACCESS else "read or wrote"
+    assert (
+        f"GM004 a raw __gm__ pointer {verb} tensor 'z' at byte 32, past its end, after the "
+        f"last recorded call at call site '{LAST_CALL}'"
+    ) in report
+
+
+def test_raw_read_past_its_tensor_names_the_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, _ = run_cli(tmp_path, "RAW_READ_PAST_END", capsys)
+    assert rc == 1
+    trace = read_trace(tmp_path / "raw.ubtrace")
+    fault = trace.device_fault
+    assert trace.complete and fault is not None
+    # in[9] is element 9 of x's 8 float32: byte 9 x 4 = 36, 4 B into the guard page.
+    assert (fault.tensor, fault.offset, fault.tag) == ("x", 36, LAST_CALL)
+    assert fault.access == ("read" if KNOWS_ACCESS else "")
+    # The fault is the trace's last event: a one-byte out-of-bounds copy from GM.
+    copies = trace.events[trace.events["kind"] == "copy"]
+    last = copies.iloc[-1]
+    assert (last["tensor"], last["tag"], last["size"]) == ("x", LAST_CALL, 1)

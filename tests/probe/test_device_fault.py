@@ -133,6 +133,7 @@ def test_a_trace_without_the_field_reads_as_before(tmp_path):
         (json.dumps({"device_fault": {"core": 1}}).encode(), "device_fault lacks"),
         (json.dumps({"device_fault": {**VALID, "addr": "0x10"}}).encode(), "addr is not an"),
         (json.dumps({"device_fault": {**VALID, "writes": -1}}).encode(), "writes is negative"),
+        (json.dumps({"device_fault": {**VALID, "access": "poke"}}).encode(), "access is not one"),
     ],
 )
 def test_a_hand_edited_final_metadata_is_refused_with_one_line(tmp_path, final, problem):

@@ -3,6 +3,10 @@
 // faults in the child instead of corrupting the next tensor (GlobalTensor
 // accesses are bounds-checked where they are made; raw pointers are not).
 //
+// A fault in a guard page ends the run there as a complete recording whose
+// last event is that access (record_guard_fault), as the device would fault;
+// any other fault stays a crash (harness.h).
+//
 // Each buffer is moved out of the GM file into its own anonymous mapping that
 // ends on a page boundary, with an inaccessible page after it and one before
 // the page it starts in: one byte past the end faults. The bytes are copied
@@ -13,7 +17,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <ucontext.h>
+
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -73,30 +79,59 @@ inline void unguard_gm_buffers() {
     guarded_buffers().clear();
 }
 
-// The failure message when ``address`` is in the guard page after a buffer
-// or before the page it starts in, else nullptr. Called from the SIGSEGV
-// handler: formats into a static buffer, allocates nothing.
-inline const char* guard_fault_message(const void* address) {
-    static char message[512];
+// How a faulting access used memory, as the signal's context tells it.
+enum GuardAccess : int64_t { ACCESS_UNKNOWN = 0, ACCESS_READ = 1, ACCESS_WRITE = 2 };
+
+inline GuardAccess fault_access([[maybe_unused]] const void* context) {
+#if defined(__x86_64__) && defined(REG_ERR)
+    // Bit 1 of the x86 page-fault error code: the access was a write.
+    const auto* uc = static_cast<const ucontext_t*>(context);
+    return (uc->uc_mcontext.gregs[REG_ERR] & 2) ? ACCESS_WRITE : ACCESS_READ;
+#else
+    return ACCESS_UNKNOWN;
+#endif
+}
+
+// When ``address`` lies in the guard page after a buffer or before the page it
+// starts in: record the access as an out-of-bounds GM copy flagged GUARD_PAGE
+// (from GM for a read, to GM for a write, both when not known; ``arg2`` the
+// byte offset in the buffer; the tag the last recorded call site; the host
+// notes it as the run's device fault) and return true. Called from the
+// SIGSEGV handler: allocates nothing (the event buffer is reserved and the
+// tag already interned).
+inline bool record_guard_fault(const void* address, GuardAccess access) {
     const auto* byte = static_cast<const uint8_t*>(address);
     const size_t page = page_bytes();
-    const Runtime& rt = runtime();
+    Runtime& rt = runtime();
     for (size_t i = 0; i < guarded_buffers().size() && i < rt.gm.size(); ++i) {
         const GmBuffer& buffer = rt.gm[i];
         const uint8_t* region = guarded_buffers()[i].region;
         const uint8_t* end = buffer.host + buffer.size;
-        const bool after = byte >= end && byte < end + page;
-        const bool before = byte >= region && byte < region + page;
-        if (after || before) {
-            std::snprintf(message, sizeof message,
-                          "GM guard: read or wrote GM buffer '%s' (%lld B) at byte %lld, %s",
-                          buffer.name.c_str(), static_cast<long long>(buffer.size),
-                          static_cast<long long>(byte - buffer.host),
-                          after ? "past its end" : "before its start");
-            return message;
+        if ((byte >= end && byte < end + page) || (byte >= region && byte < region + page)) {
+            const int64_t offset = byte - buffer.host;
+            const int64_t addr = buffer.addr + offset;
+            const bool to_gm = access != ACCESS_READ, from_gm = access != ACCESS_WRITE;
+            // One byte: where the access met the guard page (its width is not known).
+            record(COPY, to_gm ? GM : NONE, to_gm ? addr : 0, 1, 0, from_gm ? GM : NONE,
+                   from_gm ? addr : 0, 1, 1, 0, buffer.name_id, rt.log.last_tag(),
+                   rt.timeline.scalar_now, 0, 0, offset, OUT_OF_BOUNDS | GUARD_PAGE);
+            return true;
         }
     }
-    return nullptr;
+    return false;
+}
+
+// After a guard-page fault: the buffers' bytes back into the GM file (the
+// outputs as far as the kernel got) and the event file ended as a complete
+// run that stopped at the fault.
+[[noreturn]] inline void end_at_guard_fault() {
+    Runtime& rt = runtime();
+    for (size_t i = 0; i < guarded_buffers().size() && i < rt.gm.size(); ++i) {
+        std::memcpy(guarded_buffers()[i].file_bytes, rt.gm[i].host,
+                    static_cast<size_t>(rt.gm[i].size));
+    }
+    rt.log.finish(std::max(rt.end_ps, timeline_end()));
+    _exit(0);
 }
 
 }  // namespace ubscope_twin

@@ -75,9 +75,9 @@ inline std::vector<int64_t> read_config(const char* path) {
     return args;
 }
 
-extern "C" inline void on_crash(int signal_number, siginfo_t* info, void*) {
-    if (const char* guard = signal_number == SIGSEGV ? guard_fault_message(info->si_addr) : nullptr) {
-        runtime().log.fail(guard, 5);
+extern "C" inline void on_crash(int signal_number, siginfo_t* info, void* context) {
+    if (signal_number == SIGSEGV && record_guard_fault(info->si_addr, fault_access(context))) {
+        end_at_guard_fault();
     }
     const char* message = signal_number == SIGSEGV ? "SIGSEGV"
                           : signal_number == SIGBUS ? "SIGBUS"

@@ -34,7 +34,7 @@ constexpr int SPACES = 7;
 enum Flag : int64_t {
     TRUNCATED = 1, MISALIGNED = 2, GM_UNALIGNED = 4, REDZONE = 8, OUT_OF_BOUNDS = 16,
     PARTIAL_OVERLAP = 32, QUEUE_LIMIT = 64, PIPE_LIMIT = 128, PADDED = 256,
-    TBUF = 4096, PARAM_RANGE = 8192,
+    TBUF = 4096, PARAM_RANGE = 8192, GUARD_PAGE = 16384,
 };
 enum Chunk : uint32_t { STRINGS = 1, EVENTS = 2, FAILURE = 3, END = 4 };
 enum Pipe { MTE1, MTE2, MTE3, FIX, VEC, CUBE, SCALAR, PIPES };
@@ -127,6 +127,7 @@ public:
     }
 
     void add(const Row& row) {
+        last_tag_ = row[13] ? row[13] : last_tag_;
         store(row, std::make_index_sequence<ROW_WIDTH>{});
         if (++count_ >= BATCH_ROWS) {
             flush();
@@ -150,6 +151,9 @@ public:
         flush();
         chunk(END, 1, &end_ps, sizeof end_ps);
     }
+
+    // The call site of the last event that had one (0: none yet).
+    int64_t last_tag() const { return last_tag_; }
 
     [[noreturn]] void fail(std::string_view message, int exit_code = 3) {
         flush();
@@ -215,6 +219,7 @@ private:
     std::unordered_map<std::string, int64_t> ids_;
     std::string pending_strings_;
     uint32_t pending_string_count_ = 0;
+    int64_t last_tag_ = 0;
 };
 
 // Per-core pipes with read-after-write and write-after-read dependencies, as
