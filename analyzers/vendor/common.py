@@ -2,9 +2,10 @@
 
 Huawei tools write CSVs with quirks (a TAB after every timestamp, a trailing
 comma on every line, ``NA``/``N/A``/empty cells, CRLF or LF) and can write
-files of a gigabyte, so the CSV reader here strips and NA-normalises cells
-chunk by chunk and never lets a parser exception escape as anything but
-:class:`VendorFormatError`.
+files of a gigabyte, so the CSV reader here streams them through Arrow's
+multi-threaded CSV parser (numbers and timestamps typed by the parser itself),
+strips and NA-normalises cells batch by batch and never lets a parser
+exception escape as anything but :class:`VendorFormatError`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import csv
 import json
 import os
 import re
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 from ubscope.analyzers.findings import Finding
 from ubscope.probe.errors import VendorFormatError, warn_partial
@@ -245,9 +248,9 @@ def load_json(
     raise VendorFormatError(path, f"expected {what}, got invalid JSON ({error})")
 
 
-def _header_fields(path: Path, what: str) -> list[str]:
+def _header_fields(path: Path, what: str, *, trailing: bool = False) -> list[str]:
     """Every stripped field of the first line; a trailing empty one (the
-    msOpProf trailing comma) is dropped."""
+    msOpProf trailing comma) is dropped unless ``trailing``."""
     check_size(path, 1 << 62, what)
     try:
         with open(path, "rb") as handle:
@@ -260,7 +263,7 @@ def _header_fields(path: Path, what: str) -> list[str]:
     except OSError as exc:
         raise VendorFormatError(path, f"expected {what}, cannot read it ({exc.strerror})") from None
     names = [name.replace("\ufeff", "").strip() for name in names]
-    if names and not names[-1]:
+    if names and not names[-1] and not trailing:
         names.pop()
     return names
 
@@ -296,43 +299,328 @@ def _longest_line(path: Path) -> int:
     return longest
 
 
-def _last_line_truncated(path: Path, columns: int) -> bool:
-    """Whether the file ends mid-row: no final newline and too few fields."""
+_NA_VALUES = list(NA_TOKENS)
+# A timestamp cell read exactly: epoch µs have 16 integer digits and 3 decimals.
+_EPOCH_US = pa.decimal128(20, 3)
+_BLOCK_BYTES = 4 << 20
+
+
+@dataclass
+class _Columns:
+    """What a CSV read is asked for: the columns kept and how each is typed."""
+
+    names: list[str]
+    numbers: frozenset[str]
+    epoch_us: frozenset[str]
+    categories: frozenset[str]
+
+    def arrow_types(self, typed: bool) -> dict[str, pa.DataType]:
+        """Column types for Arrow's parser; ``typed`` parses numbers and stamps
+        there (fast, but one bad cell fails the block), else every cell is bytes."""
+        types: dict[str, pa.DataType] = {}
+        for name in self.names:
+            if name in self.categories:
+                types[name] = pa.dictionary(pa.int32(), pa.binary())
+            elif typed and name in self.numbers:
+                types[name] = pa.float64()
+            elif typed and name in self.epoch_us:
+                types[name] = _EPOCH_US
+            else:
+                types[name] = pa.binary()
+        return types
+
+
+class _ConversionFailed(Exception):
+    """A typed pass failed (a cell of a typed column did not parse): the file
+    is read again leniently."""
+
+
+class _RowCheck:
+    """Arrow's handler for rows with the wrong number of fields: counted and
+    skipped, except an unterminated quote (a broken file, as pandas saw it)
+    and the truncated last line (skipped with its own warning)."""
+
+    def __init__(self, last_line: str | None):
+        self.last_line = last_line
+        self.malformed = 0
+        self.truncated = False
+
+    def __call__(self, row: pcsv.InvalidRow) -> str:
+        text = row.text.rstrip("\r\n")
+        if self.last_line is not None and text == self.last_line:
+            self.truncated = True
+            return "skip"
+        if text.count('"') % 2:
+            return "error"
+        self.malformed += 1
+        return "skip"
+
+
+def _text(values: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
+    """Bytes as stripped UTF-8 text with NA tokens null, and the rows (if any)
+    whose bytes are not UTF-8 (they are skipped, not guessed)."""
+    try:
+        text = values.cast(pa.string())
+        bad = None
+    except pa.ArrowInvalid:
+        cells = values.to_pylist()
+        bad = np.array([not _decodes(cell) for cell in cells], dtype=bool)
+        text = pa.array(
+            [None if b else c.decode() for c, b in zip(cells, bad, strict=True)], pa.string()
+        )
+    text = pc.utf8_trim_whitespace(text)
+    return pc.if_else(pc.is_in(text, pa.array(_NA_VALUES)), None, text), bad
+
+
+def _decodes(cell: bytes | None) -> bool:
+    try:
+        cell is None or cell.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _category(values: pa.DictionaryArray) -> tuple[pa.Array, np.ndarray | None]:
+    """A dictionary column cleaned through its (small) dictionary: labels that
+    strip to the same text merge, NA labels become null."""
+    labels, bad_labels = _text(values.dictionary)
+    unique = pc.unique(labels.drop_null())
+    indices = pc.take(pc.index_in(labels, unique), values.indices)
+    cleaned = pa.DictionaryArray.from_arrays(indices, unique)
+    if bad_labels is None:
+        return cleaned, None
+    codes = values.indices.fill_null(0).to_numpy()
+    return cleaned, bad_labels[codes] & values.indices.is_valid().to_numpy(zero_copy_only=False)
+
+
+def _epoch_ns(values: pa.Array) -> pa.Array:
+    """Parsed decimal µs (3 places) as int64 ns; negative or too large -> null."""
+    words = np.frombuffer(values.buffers()[1], dtype=np.int64)
+    words = words[2 * values.offset : 2 * (values.offset + len(values))].reshape(-1, 2)
+    low, high = words[:, 0], words[:, 1]
+    valid = (high == 0) & (low >= 0) & values.is_valid().to_numpy(zero_copy_only=False)
+    return pa.array(low, mask=~valid)
+
+
+def _lenient(values: pa.Array, epoch_us: bool) -> pa.Array:
+    """Stripped text cells as numbers (or exact ns); what does not parse is null."""
+    cells = values.to_pandas()
+    if epoch_us:
+        return pa.array(us_text_to_ns(cells), pa.int64(), from_pandas=True)
+    return pa.array(to_number(cells), pa.float64(), from_pandas=True)
+
+
+def _clean(batch: pa.RecordBatch, columns: _Columns, typed: bool) -> pa.RecordBatch:
+    """Text stripped and NA-normalised, numbers and stamps converted, rows that
+    are not UTF-8 dropped."""
+    arrays, skip = [], np.zeros(batch.num_rows, dtype=bool)
+    for name, values in zip(batch.schema.names, batch.columns, strict=True):
+        if name in columns.categories:
+            values, bad = _category(values)
+        elif typed and name in columns.numbers:
+            arrays.append(values)
+            continue
+        elif typed and name in columns.epoch_us:
+            arrays.append(_epoch_ns(values))
+            continue
+        else:
+            values, bad = _text(values)
+            if name in columns.numbers or name in columns.epoch_us:
+                values = _lenient(values, name in columns.epoch_us)
+        if bad is not None:
+            skip |= bad
+        arrays.append(values)
+    cleaned = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+    return cleaned.filter(pa.array(~skip)) if skip.any() else cleaned
+
+
+def _rechunk(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    """The same rows in batches of exactly ``rows`` (the last one shorter)."""
+    held: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        held.append(batch)
+        count += batch.num_rows
+        while count >= rows:
+            whole = pa.concat_batches(held) if len(held) > 1 else held[0]
+            yield whole.slice(0, rows)
+            held, count = [whole.slice(rows)], count - rows
+    if count:
+        yield pa.concat_batches(held) if len(held) > 1 else held[0]
+
+
+def _last_line(path: Path, columns: int) -> str | None:
+    """The last line's text when the file ends mid-row (no final newline and
+    too few fields), else None."""
     with open(path, "rb") as handle:
         handle.seek(max(0, handle.seek(0, os.SEEK_END) - 65536))
         tail = handle.read()
     if tail.endswith(b"\n"):
-        return False
+        return None
     last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
     try:
-        return len(next(csv.reader([last]), [])) < columns
+        short = len(next(csv.reader([last]), [])) < columns
     except csv.Error:
-        return True
+        short = True
+    return last.rstrip("\r") if short else None
 
 
-def _clean(chunk: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    chunk = chunk.iloc[:, : len(names)].copy()
-    chunk.columns = names
-    for column in names:
-        stripped = chunk[column].str.strip()
-        chunk[column] = stripped.mask(stripped.isin(NA_TOKENS))
-    return chunk
+class _CsvRead:
+    """Passes of Arrow's streaming CSV reader over a vendor CSV."""
+
+    def __init__(
+        self, path: Path, fields: list[str], columns: _Columns, check: _RowCheck, block: int
+    ):
+        self.path, self.fields, self.columns, self.check = path, fields, columns, check
+        self.block = block
+
+    def _open(self, typed: bool) -> pcsv.CSVStreamingReader:
+        return pcsv.open_csv(
+            self.path,
+            read_options=pcsv.ReadOptions(
+                column_names=self.fields, skip_rows=1, block_size=self.block
+            ),
+            parse_options=pcsv.ParseOptions(invalid_row_handler=self.check),
+            convert_options=pcsv.ConvertOptions(
+                column_types=self.columns.arrow_types(typed),
+                include_columns=self.columns.names,
+                null_values=_NA_VALUES,
+                strings_can_be_null=True,
+            ),
+        )
+
+    def _wide_rows(self, skip_rows: int) -> Iterator[pa.RecordBatch]:
+        """Rows of a file wider than MAX_CSV_COLUMNS as byte columns, through
+        Python's csv module: Arrow's parser costs gigabytes of address space
+        for a million columns, and only the first MAX_CSV_COLUMNS are kept."""
+        keep = [self.fields.index(name) for name in self.columns.names]
+        rows: list[list[bytes]] = []
+        with open(self.path, encoding="utf-8-sig", errors="surrogateescape", newline="") as text:
+            lines = csv.reader(text)
+            try:
+                next(lines, None)
+                for row in lines:
+                    if not row:
+                        continue
+                    if len(row) != len(self.fields):
+                        self.check.malformed += 1
+                        continue
+                    if skip_rows:
+                        skip_rows -= 1
+                        continue
+                    rows.append([row[i].encode("utf-8", "surrogateescape") for i in keep])
+                    if len(rows) == MAX_CHUNK_CELLS // len(self.fields) + 1:
+                        yield self._batch(rows)
+                        rows = []
+            except csv.Error as exc:
+                raise pa.ArrowInvalid(f"CSV parse error: {exc}") from None
+        if rows:
+            yield self._batch(rows)
+
+    def _batch(self, rows: list[list[bytes]]) -> pa.RecordBatch:
+        cells = [
+            pa.array([row[i] or None for row in rows], pa.binary()) for i in range(len(rows[0]))
+        ]
+        return pa.RecordBatch.from_arrays(cells, names=self.columns.names)
+
+    def batches(self, typed: bool, skip_rows: int) -> Iterator[pa.RecordBatch]:
+        """Parsed batches after the first ``skip_rows`` rows; raises
+        _ConversionFailed when a ``typed`` pass fails."""
+        if len(self.fields) > MAX_CSV_COLUMNS:
+            yield from self._wide_rows(skip_rows)
+            return
+        try:
+            reader = self._open(typed)  # parses the first block
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                if skip_rows < batch.num_rows:
+                    yield batch.slice(skip_rows)
+                skip_rows = max(0, skip_rows - batch.num_rows)
+        except pa.ArrowInvalid:
+            if typed:  # a parse error, if that is what it was, shows again leniently
+                raise _ConversionFailed from None
+            raise
 
 
-def _undecodable_rows(chunk: pd.DataFrame) -> pd.Series:
-    """Rows where decoding replaced bytes (U+FFFD): they are skipped, not guessed."""
-    marked = pd.Series(False, index=chunk.index)
-    for column in chunk.columns:
-        marked |= chunk[column].str.contains("\ufffd", regex=False).fillna(False).astype(bool)
-    return marked
+def read_csv_batches(
+    path: Path,
+    report: VendorReport,
+    what: str,
+    *,
+    columns: Sequence[str] | None = None,
+    numbers: Sequence[str] = (),
+    epoch_us: Sequence[str] = (),
+    categories: Sequence[str] = (),
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> Iterator[pa.RecordBatch]:
+    """Yield the rows of a vendor CSV as Arrow batches of at most ``chunk_rows``.
 
+    Only ``columns`` (default: all, at most MAX_CSV_COLUMNS, with a warning
+    naming the count dropped) are kept; chunks shrink for wide files
+    (MAX_CHUNK_CELLS). Cells are stripped (timestamps end with a TAB) and
+    ``NA``/``N/A``/empty become null; a trailing empty column is dropped.
+    ``numbers`` come as float64 and ``epoch_us`` as exact int64 nanoseconds
+    (null where a cell does not parse), ``categories`` as dictionary-encoded
+    text, the rest as text. Arrow parses the typed columns itself; when one of
+    their cells does not parse, the rest of the file is converted cell by cell
+    instead. Lines with a wrong field count and a truncated last line are
+    skipped with a partial-read warning, rows that are not UTF-8 too; an
+    unreadable file raises VendorFormatError, one that breaks down after some
+    rows keeps those rows (with a warning).
+    """
+    header = csv_header(path, what)
+    fields = _header_fields(path, what, trailing=True)
+    named = len(_header_fields(path, what))
+    if named > len(header):
+        report.note_partial(path, f"read the first {len(header)} of {named} columns")
+    names = [name for name in header if columns is None or name in columns]
+    wanted = _Columns(names, frozenset(numbers), frozenset(epoch_us), frozenset(categories))
+    check = _RowCheck(_last_line(path, len(fields)))
+    size = path.stat().st_size
+    longest = _longest_line(path) if size > MAX_CSV_LINE_BYTES else size
+    if longest > MAX_CSV_LINE_BYTES:
+        raise VendorFormatError(
+            path, f"expected {what}, got a line longer than {MAX_CSV_LINE_BYTES >> 20} MiB"
+        )
+    read = _CsvRead(
+        path,
+        [*header, *(f"\x00{i}" for i in range(len(header), len(fields)))],
+        wanted,
+        check,
+        block=max(_BLOCK_BYTES, longest + 2),  # a block holds at least one whole line
+    )
+    state = {"rows": 0, "dropped": 0}
 
-def _next_chunk(chunks: Iterator[pd.DataFrame]) -> tuple[pd.DataFrame | None, int]:
-    """The next chunk and the number of malformed-line warnings pandas gave for it."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", pd.errors.ParserWarning)
-        chunk = next(chunks, None)
-    return chunk, sum(issubclass(w.category, pd.errors.ParserWarning) for w in caught)
+    def cleaned() -> Iterator[pa.RecordBatch]:
+        typed, parsed = bool(wanted.numbers or wanted.epoch_us), 0
+        while True:
+            try:
+                for batch in read.batches(typed, parsed):
+                    parsed += batch.num_rows
+                    kept = _clean(batch, wanted, typed)
+                    state["dropped"] += batch.num_rows - kept.num_rows
+                    state["rows"] += kept.num_rows
+                    yield kept
+                return
+            except _ConversionFailed:
+                typed, check.malformed = False, 0
+
+    try:
+        yield from _rechunk(cleaned(), max(1, min(chunk_rows, MAX_CHUNK_CELLS // len(fields))))
+    except (pa.ArrowInvalid, OSError) as exc:
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        if state["rows"] == 0:
+            raise VendorFormatError(path, f"expected {what}, {reason}") from None
+        report.note_partial(path, f"stopped after {state['rows']} rows: {reason}")
+    if check.malformed:
+        report.note_partial(path, f"skipped {check.malformed} malformed line(s)")
+    if state["dropped"]:
+        report.note_partial(path, f"skipped {state['dropped']} row(s) that are not valid UTF-8")
+    if check.truncated:
+        report.note_partial(path, "the last line is truncated; skipped it")
 
 
 def read_csv_chunks(
@@ -343,70 +631,10 @@ def read_csv_chunks(
     columns: Sequence[str] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> Iterator[pd.DataFrame]:
-    """Yield the rows of a vendor CSV as string DataFrames of at most ``chunk_rows``.
-
-    Only ``columns`` (default: all, at most MAX_CSV_COLUMNS, with a warning
-    naming the count dropped) are parsed; lines with extra fields are then not
-    detected. Chunks shrink for wide files (MAX_CHUNK_CELLS). Cells are stripped
-    (timestamps end with a TAB) and ``NA``/``N/A``/empty become NaN; a
-    trailing empty column is dropped. Lines with too many
-    fields and a truncated last line are skipped with a partial-read warning;
-    an unreadable file raises VendorFormatError, one that breaks down after
-    some rows keeps those rows (with a warning).
-    """
-    header = csv_header(path, what)
-    fields = len(_header_fields(path, what))
-    if fields > len(header):
-        report.note_partial(path, f"read the first {len(header)} of {fields} columns")
-    names = [name for name in header if columns is None or name in columns]
-    if path.stat().st_size > MAX_CSV_LINE_BYTES and _longest_line(path) > MAX_CSV_LINE_BYTES:
-        raise VendorFormatError(
-            path, f"expected {what}, got a line longer than {MAX_CSV_LINE_BYTES >> 20} MiB"
-        )
-    drop_last = _last_line_truncated(path, fields)
-    pending: pd.DataFrame | None = None
-    rows = skipped = dropped = 0
-    try:
-        with pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            index_col=False,
-            usecols=None if len(names) == fields else [header.index(name) for name in names],
-            encoding="utf-8-sig",
-            encoding_errors="replace",
-            on_bad_lines="warn",
-            chunksize=max(1, min(chunk_rows, MAX_CHUNK_CELLS // fields)),
-        ) as reader:
-            while True:
-                chunk, bad = _next_chunk(reader)
-                skipped += bad
-                if chunk is None:
-                    break
-                if pending is not None:
-                    yield pending
-                pending = _clean(chunk, names)
-                undecodable = _undecodable_rows(pending)
-                if undecodable.any():
-                    dropped += int(undecodable.sum())
-                    pending = pending[~undecodable]
-                rows += len(pending)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OverflowError) as exc:
-        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
-        if rows == 0:
-            raise VendorFormatError(path, f"expected {what}, {reason}") from None
-        report.note_partial(path, f"stopped after {rows} rows: {reason}")
-        drop_last = False
-    if skipped:
-        report.note_partial(path, f"skipped {skipped} malformed line(s)")
-    if dropped:
-        report.note_partial(path, f"skipped {dropped} row(s) that are not valid UTF-8")
-    if pending is not None:
-        if drop_last and len(pending):
-            report.note_partial(path, "the last line is truncated; skipped it")
-            pending = pending.iloc[:-1]
-        yield pending
+    """The rows of a vendor CSV as text DataFrames of at most ``chunk_rows``
+    (see :func:`read_csv_batches`; missing cells are NaN)."""
+    for batch in read_csv_batches(path, report, what, columns=columns, chunk_rows=chunk_rows):
+        yield batch.to_pandas()
 
 
 def read_csv_table(

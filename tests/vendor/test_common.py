@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
+from ubscope.analyzers.vendor import common
 from ubscope.analyzers.vendor.common import (
     VendorReport,
     find_column,
     load_json,
+    read_csv_batches,
     read_csv_chunks,
     typed_columns,
     us_scalar_to_ns,
@@ -177,3 +180,52 @@ def test_wide_csv_is_read_in_smaller_chunks(write):
     assert [chunk.shape for chunk in chunks] == [(50_000, 40), (1, 40)]
     assert chunks[1]["c39"].tolist() == ["50000"]
     assert report.warnings == []
+
+
+def _typed(path, **kwargs) -> tuple[pa.Table, VendorReport]:
+    report = VendorReport(tool="test", path=str(path))
+    batches = read_csv_batches(
+        path, report, "a test CSV", numbers=["kb"], epoch_us=["t"], categories=["name"], **kwargs
+    )
+    return pa.Table.from_batches(list(batches)), report
+
+
+def test_typed_columns_are_parsed_by_arrow_exactly(write):
+    """torch_npu cells: a TAB after each stamp, quoted stamps, NA tokens, CRLF."""
+    path = write(
+        "m.csv",
+        "name,kb,t\r\n"
+        " aten::mm ,18816.5,1736408883694624.810\t\r\n"
+        'aten::mm,N/A,"1736408883694624.811\t"\r\n'
+        "NA,-512.0,12\r\n",
+    )
+    table, report = _typed(path)
+    assert table["t"].to_pylist() == [1736408883694624810, 1736408883694624811, 12000]
+    assert table["kb"].to_pylist() == [18816.5, None, -512.0]
+    # " aten::mm " strips to the same label as "aten::mm"; NA is missing
+    assert table["name"].to_pylist() == ["aten::mm", "aten::mm", None]
+    assert table["t"].type == pa.int64() and report.warnings == []
+
+
+def test_a_cell_arrow_cannot_type_rereads_the_file_cell_by_cell(write, monkeypatch):
+    """Row 3000 of 4000 has a stamp with 4 decimals and row 3500 a word: Arrow's
+    typed parse fails in a later block, so the file is read again as text;
+    every row comes once, in order, with the same values (µs text -> ns:
+    1000.0005 truncates to 1000000 ns, the word is missing)."""
+    monkeypatch.setattr(common, "_BLOCK_BYTES", 4096)
+    cells = [f"{i}.250\t" for i in range(4000)]
+    cells[3000], cells[3500] = "1000.0005", "later"
+    path = write("m.csv", "name,kb,t\n" + "".join(f"op,{i},{c}\n" for i, c in enumerate(cells)))
+    table, report = _typed(path, chunk_rows=1000)
+    stamps = table["t"].to_pylist()
+    assert table["kb"].to_pylist() == [float(i) for i in range(4000)]
+    assert stamps[:3] == [250, 1_250, 2_250] and stamps[3999] == 3_999_250  # i.250 µs
+    assert stamps[3000] == 1_000_000 and stamps[3500] is None
+    assert report.warnings == []
+
+
+def test_a_line_longer_than_arrow_blocks_is_read(write):
+    """A 6 MiB cell (longer than the 4 MiB read block, within the 16 MiB line cap)."""
+    path = write("m.csv", "a,b\n1," + "x" * (6 << 20) + "\n2,y\n")
+    rows, report = _rows(path)
+    assert rows["a"].tolist() == ["1", "2"] and len(rows["b"][0]) == 6 << 20

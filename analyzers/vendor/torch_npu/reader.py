@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from ubscope.analyzers.vendor.common import (
     DEFAULT_CHUNK_ROWS,
@@ -24,11 +25,9 @@ from ubscope.analyzers.vendor.common import (
     csv_header,
     find_column,
     header_key,
-    read_csv_chunks,
+    read_csv_batches,
     read_csv_table,
     require_columns,
-    to_number,
-    us_text_to_ns,
 )
 from ubscope.analyzers.vendor.torch_npu.memory import (
     OperatorMemoryReducer,
@@ -152,14 +151,33 @@ def _unit_factor(path: Path, column: str) -> float:
     return _MB_PER_UNIT[unit]
 
 
-def _convert(path: Path, key: str, column: str, cells: pd.Series) -> pd.Series:
+def _column_types(spec: dict[str, tuple[str, ...]], found: dict[str, str]) -> dict[str, list]:
+    """The typed reads the canonical keys ask for (by their suffix)."""
+    return {
+        "epoch_us": [found[key] for key in found if key.endswith("_ns")],
+        "numbers": [found[key] for key in found if key.endswith(("_mb", "_kb"))],
+        "categories": [found[key] for key in found if not key.endswith(("_ns", "_mb", "_kb"))],
+    }
+
+
+def _convert(path: Path, key: str, column: str, cells: pa.Array) -> pd.Series:
     if key.endswith("_ns"):
-        return us_text_to_ns(cells)
+        return cells.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     if key.endswith("_mb"):
-        return to_number(cells) * _unit_factor(path, column)
+        return cells.to_pandas() * _unit_factor(path, column)
     if key.endswith("_kb"):
-        return to_number(cells) * _unit_factor(path, column) * 1024
-    return cells.fillna("unknown")
+        return cells.to_pandas() * (_unit_factor(path, column) * 1024)
+    return _labels(cells)
+
+
+def _labels(cells: pa.Array) -> pd.Series:
+    """Text cells (dictionary-encoded) as a categorical, missing ones ``unknown``."""
+    labels = cells.to_pandas()
+    if not cells.null_count:
+        return labels
+    if "unknown" not in labels.cat.categories:
+        labels = labels.cat.add_categories("unknown")
+    return labels.fillna("unknown")
 
 
 def _missing(key: str, index: pd.Index) -> pd.Series:
@@ -186,35 +204,45 @@ def _normalised_chunks(
         found = {
             key: column for key, names in spec.items() if (column := find_column(header, *names))
         }
+        for key, column in found.items():
+            if key.endswith(("_mb", "_kb")):
+                _unit_factor(path, column)
         device = find_column(header, *DEVICE_COLUMNS)
         used = [*found.values(), *([device] if device else [])]
+        types = _column_types(spec, found)
+        types["categories"] += [device] if device else []
         unreadable = 0
-        for chunk in read_csv_chunks(path, report, what, columns=used, chunk_rows=chunk_rows):
+        batches = read_csv_batches(path, report, what, columns=used, chunk_rows=chunk_rows, **types)
+        for batch in batches:
+            index = pd.RangeIndex(batch.num_rows)
             frame = pd.DataFrame(
                 {
-                    key: _convert(path, key, found[key], chunk[found[key]])
+                    key: _convert(path, key, found[key], batch.column(found[key]))
                     if key in found
-                    else _missing(key, chunk.index)
+                    else _missing(key, index)
                     for key in spec
                 }
             )
-            frame["device"] = _device_names(chunk, device)
-            unreadable += int(frame[stamp].isna().sum())
-            yield frame.dropna(subset=[stamp])
+            frame["device"] = _device_names(batch, device, index)
+            missing = frame[stamp].isna()
+            if missing.any():
+                unreadable += int(missing.sum())
+                frame = frame[~missing]
+            yield frame
         if unreadable:
             report.note_partial(
                 path, f"skipped {unreadable} row(s) with an unreadable {found[stamp]}"
             )
 
 
-def _device_names(chunk: pd.DataFrame, column: str | None) -> pd.Series:
+def _device_names(batch: pa.RecordBatch, column: str | None, index: pd.Index) -> pd.Series:
     """``NPU:<id>`` as torch_npu writes it (msprof files may give only ``Device_id``)."""
     if column is None:
-        return pd.Series("unknown", index=chunk.index, dtype="str")
-    names = chunk[column]
+        return pd.Series("unknown", index=index, dtype="str")
+    names = _labels(batch.column(column))
     if header_key(column) == "deviceid":
-        names = "NPU:" + names
-    return names.fillna("unknown")
+        names = names.cat.rename_categories(lambda id: id if id == "unknown" else f"NPU:{id}")
+    return names
 
 
 def _read_memory_record(paths: list[Path], report: VendorReport, chunk_rows: int) -> None:
