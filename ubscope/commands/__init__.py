@@ -28,6 +28,7 @@ _TABLE = (
     ),
     ("run", "run:setup_run", "run a kernel on the emulated device and record a trace"),
     ("kernels", "run:setup_kernels", "list the kernels, their parameters and presets"),
+    ("sweep", "sweep:setup", "run a kernel over a grid of parameters: failures, Pareto front"),
     ("analyze", "analyze:setup", "find memory problems in a trace and/or vendor tool output"),
     ("rules", "rules:setup_rules", "list the rules (code, name, severity, summary)"),
     (

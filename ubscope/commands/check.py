@@ -17,6 +17,7 @@ from ubscope.check.budgets import Budgets, load_budgets
 from ubscope.check.junit import junit_xml
 from ubscope.check.markdown import markdown_summary
 from ubscope.check.runner import MISSING_BASELINE_CHOICES, accept_command, check_configuration
+from ubscope.check.sweep import check_sweep
 from ubscope.check.terminal import print_results
 from ubscope.check.tolerances import DEFAULT_TOLERANCE, tolerances_from_options
 from ubscope.commands.baseline import measure_with_progress
@@ -37,7 +38,14 @@ def setup(check: argparse.ArgumentParser) -> None:
         "regression, an exceeded limit, a new finding at or above --fail-on, or a missing "
         "baseline; 2: bad input. See docs/ci.md."
     )
-    check.add_argument("traces", nargs="+", metavar="TRACE", help=".ubtrace files")
+    check.add_argument(
+        "traces",
+        nargs="+",
+        metavar="TRACE|DIR",
+        help=".ubtrace files, or folders of sweeps (`ubscope sweep -o DIR`): each "
+        "configuration of DIR/sweep.parquet is checked, and one that crashed, timed out or "
+        "did not match its reference fails",
+    )
     check.add_argument(
         "--baseline",
         metavar="DIR|FILE",
@@ -96,10 +104,13 @@ def _check(args: argparse.Namespace) -> int:
     tolerances = tolerances_from_options(args.tolerance, budgets.tolerances)
     fail_on = Severity.parse(args.fail_on)
     store = BaselineStore(args.baseline) if args.baseline else None
+    traces = [path for path in args.traces if not os.path.isdir(path)]
     results = [
         check_configuration(measurement, store, budgets, tolerances, fail_on, args.missing_baseline)
-        for measurement in measure_with_progress(args.traces)
+        for measurement in (measure_with_progress(traces) if traces else [])
     ]
+    for folder in (path for path in args.traces if os.path.isdir(path)):
+        results += check_sweep(folder, store, budgets, tolerances, fail_on, args.missing_baseline)
     accept = accept_command(results, store)
     out = console()
     if not out.is_terminal:

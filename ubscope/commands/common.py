@@ -40,6 +40,15 @@ def add_chip_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_param_options(parser: argparse.ArgumentParser, param_help: str) -> None:
+    """``--param KEY=VALUE`` (repeatable) and ``--preset``: the values of a
+    Python kernel's parameters, for the commands that run one."""
+    parser.add_argument(
+        "--param", "-p", action="append", default=[], metavar="KEY=VALUE", help=param_help
+    )
+    parser.add_argument("--preset", help="a planted-problem preset of the kernel")
+
+
 def chip_from_args(args: argparse.Namespace) -> ChipProfile:
     return load_chip(getattr(args, "chip", None))
 

@@ -5,9 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ubscope.analyzers import analyze_inputs, discover_config, load_config
+from ubscope.analyzers import (
+    SWEEP_TABLE,
+    analyze_inputs,
+    discover_config,
+    load_config,
+    read_sweep_table,
+)
 from ubscope.commands.analyze import add_vendor_options, vendor_inputs
 from ubscope.commands.common import add_chip_option, console, progress
+from ubscope.probe.errors import ParameterError
 from ubscope.probe.outputs import check_output_path, is_stdout
 
 
@@ -18,7 +25,9 @@ def setup(report: argparse.ArgumentParser) -> None:
         "roofline and the findings of a trace, optionally with vendor tool output and a "
         "second trace to compare."
     )
-    report.add_argument("trace", help="a .ubtrace file")
+    report.add_argument(
+        "trace", help="a .ubtrace file, or the folder of a sweep (`ubscope sweep -o DIR`)"
+    )
     add_vendor_options(report, help_prefix="also read ")
     report.add_argument("--compare", metavar="TRACE", help="a second trace shown side by side")
     report.add_argument(
@@ -49,6 +58,12 @@ def _report(args: argparse.Namespace) -> int:
     trace = Path(args.trace)
     compare = Path(args.compare) if args.compare else None
     vendor = vendor_inputs(args)
+    if trace.is_dir():
+        if compare is not None or vendor:
+            raise ParameterError(
+                f"{trace}: the report of a sweep takes no --compare or vendor input"
+            )
+        return _sweep_report(trace, args.output)
     inputs = [trace, *([compare] if compare else []), *(Path(path) for _, path in vendor)]
     output = check_output_path(args.output or _default_output(trace, compare), inputs, stdout=True)
     base = load_config(args.config) if args.config else discover_config()
@@ -57,7 +72,23 @@ def _report(args: argparse.Namespace) -> int:
         analysis = analyze_inputs(trace, vendor, config)
         other = analyze_inputs(compare, (), config) if compare is not None else None
         written = write_report(analysis, output, compare=other)
+    _print_written(written)
+    return 0
+
+
+def _sweep_report(folder: Path, output: str | None) -> int:
+    """The report of a sweep's table: its Pareto front drawn, what failed."""
+    from ubscope.reports.sweep import write_sweep_report
+
+    rows = read_sweep_table(folder)
+    default = Path(f"{folder.resolve().name}.html")
+    target = check_output_path(output or default, [folder / SWEEP_TABLE], stdout=True)
+    kernel = ", ".join(dict.fromkeys(row.kernel for row in rows)) or folder.name
+    _print_written(write_sweep_report(rows, target, kernel))
+    return 0
+
+
+def _print_written(written: Path) -> None:
     if not is_stdout(written):
         size = f" ({written.stat().st_size / 1e6:.1f} MB)" if written.is_file() else ""
         console().print(f"report written to {written}{size}", markup=False, soft_wrap=True)
-    return 0

@@ -6,7 +6,14 @@ import argparse
 import warnings
 
 from ubscope.analyzers import NUMERICS_NOT_MEANINGFUL
-from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
+from ubscope.commands.common import (
+    add_chip_option,
+    add_param_options,
+    advance,
+    chip_from_args,
+    console,
+    progress,
+)
 from ubscope.commands.twin import OutputOption, add_twin_options, is_source, run_source
 from ubscope.kernels.catalog import get_kernel, is_user_kernel, load_kernels, load_user_kernel
 from ubscope.kernels.npu_backend import cross_check, probe_npu
@@ -37,15 +44,7 @@ def setup_run(run: argparse.ArgumentParser) -> None:
         "(my_kernel.py, or my_kernel.py:NAME to choose one), pkg.module:NAME, or an Ascend C "
         "source",
     )
-    run.add_argument(
-        "--param",
-        "-p",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set a kernel parameter (repeatable)",
-    )
-    run.add_argument("--preset", help="a planted-problem preset of the kernel")
+    add_param_options(run, "set a kernel parameter (repeatable)")
     run.add_argument(
         "-o",
         "--output",

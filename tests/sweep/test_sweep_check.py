@@ -1,0 +1,74 @@
+"""``ubscope check DIR`` on a sweep's table: each configuration judged from
+its row; one that did not run to the end, or whose output did not match its
+reference, fails whatever the budget says."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+
+from ubscope.analyzers import SweepRow, write_sweep_table
+from ubscope.cli import main
+
+FITS = {"peak_bytes.UB": 6144, "gm.read_bytes": 4096, "gm.write_bytes": 2048}
+
+
+def row(tile: int, status: str = "ok", **fields: object) -> SweepRow:
+    return SweepRow(
+        key=f"k{tile}",
+        kernel="pool_demo",
+        chip="Ascend910B2",
+        grid={"tile": tile},
+        status=status,
+        params={"tile": tile},
+        metrics=dict(FITS) if status in ("ok", "failed") else {},
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def check(folder: Path, tmp_path: Path) -> tuple[int, str]:
+    budget = tmp_path / "budget.yaml"
+    budget.write_text("default:\n  peak_bytes: {UB: 8 KiB}\n")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["check", str(folder), "--budget", str(budget)])
+    return code, out.getvalue()
+
+
+def test_a_sweep_within_its_budget_passes(tmp_path):
+    write_sweep_table([row(512), row(256)], tmp_path / "sweep.parquet")
+    code, out = check(tmp_path, tmp_path)
+    assert code == 0
+    assert "2 kernel configurations, 0 failed" in out
+
+
+@pytest.mark.parametrize(
+    ("broken", "says"),
+    [
+        (row(1024, "crashed", error="crashed: RuntimeError: boom"), "crashed: RuntimeError: boom"),
+        (row(1024, "timeout", error="timeout after 5 s"), "timeout after 5 s"),
+        (row(1024, "invalid", error="tile must divide n"), "invalid: tile must divide n"),
+        (row(1024, "failed", failed_on=("numerics",)), "does not match its reference"),
+    ],
+)
+def test_a_configuration_that_did_not_run_clean_fails_the_check(tmp_path, broken, says):
+    write_sweep_table([row(512), broken], tmp_path / "sweep.parquet")
+    code, out = check(tmp_path, tmp_path)
+    assert code == 1
+    assert "2 kernel configurations, 1 failed" in out
+    assert says in " ".join(out.split())
+
+
+def test_a_folder_without_a_sweep_table_is_one_line(tmp_path):
+    budget = tmp_path / "budget.yaml"
+    budget.write_text("default:\n  peak_bytes: {UB: 8 KiB}\n")
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(["check", str(folder), "--budget", str(budget)])
+    assert code == 2
+    assert err.getvalue().count("\n") == 1 and "sweep.parquet: no such file" in err.getvalue()

@@ -1,0 +1,172 @@
+"""``ubscope sweep``: one row and one trace per configuration, the Pareto
+front printed, finished configurations never re-run, a crash or timeout
+recorded, bad input refused in one line; ``ubscope report DIR`` draws it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.helpers.html_injection import EVIL
+from tests.helpers.small_shapes import SMALL
+from ubscope.cli import main
+
+N = SMALL["pool_demo"]["n"]
+TILES = (512, 1024)
+CORES = (1, 2)
+FLAKY = Path(__file__).resolve().parents[1] / "helpers" / "flaky_kernel.py"
+
+
+def run(*args: object) -> tuple[int, str, str]:
+    """``ubscope ARGS`` in this process: exit code, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(arg) for arg in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def sweep_pool_demo(folder: Path) -> tuple[int, str, str]:
+    return run(
+        "sweep", "pool_demo", "--grid", f"tile={','.join(map(str, TILES))}",
+        "--grid", f"cores={','.join(map(str, CORES))}", "-p", f"n={N}", "-o", folder, "-j", 2,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
+    folder = tmp_path_factory.mktemp("sweep")
+    code, out, _ = sweep_pool_demo(folder)
+    return folder, code, out
+
+
+def table_rows(folder: Path) -> list[dict]:
+    return pq.read_table(folder / "sweep.parquet").to_pylist()
+
+
+def test_every_configuration_is_a_row_with_its_trace(swept):
+    folder, code, _ = swept
+    assert code == 0
+    rows = table_rows(folder)
+    assert sorted((r["grid.tile"], r["grid.cores"]) for r in rows) == sorted(
+        itertools.product(TILES, CORES)
+    )
+    for row in rows:
+        assert row["status"] == "ok" and row["error"] == ""
+        assert (folder / row["trace"]).is_file()
+        # Each core holds three TPipe queues (x, residual, y) of two fp16 tiles.
+        assert row["peak_bytes.UB"] == 3 * 2 * row["grid.tile"] * 2
+        # x and the residual read once, y written once: 3 x n fp16 elements.
+        assert row["gm.read_bytes"] + row["gm.write_bytes"] == 3 * N * 2
+        assert row["modelled_time_ps"] > 0
+
+
+def test_the_printed_front_is_the_tables_pareto_front(swept):
+    folder, _, out = swept
+    rows = table_rows(folder)
+
+    def costs(row):
+        return (row["peak_bytes.UB"], row["gm.read_bytes"] + row["gm.write_bytes"],
+                row["modelled_time_ps"])  # fmt: skip
+
+    def beaten(row):
+        mine = costs(row)
+        return any(
+            all(a <= b for a, b in zip(costs(other), mine, strict=True)) and costs(other) != mine
+            for other in rows
+        )
+
+    expected = {f"tile={r['grid.tile']} cores={r['grid.cores']}" for r in rows if not beaten(r)}
+    front_part = out.split("Pareto front", 1)[1]
+    printed = set(re.findall(r"tile=\d+ cores=\d+", front_part))
+    assert printed == expected and expected
+
+
+def test_a_second_run_runs_nothing_finished(swept):
+    folder, _, _ = swept
+    traces = sorted(folder.glob("*.ubtrace"))
+    before = {path: path.stat().st_mtime_ns for path in traces}
+    code, out, _ = sweep_pool_demo(folder)
+    assert code == 0
+    assert f"({0} run now, {len(traces)} finished before)" in out
+    assert {path: path.stat().st_mtime_ns for path in traces} == before
+    assert len(table_rows(folder)) == len(TILES) * len(CORES)
+
+
+def test_a_write_past_ub_fails_its_configuration_only(tmp_path):
+    # tile=32768: three queues of two 64 KiB tiles, 384 KiB against 192 KiB of UB.
+    code, out, _ = run(
+        "sweep", "pool_demo", "--grid", "tile=1024,32768", "-p", "n=65536", "-p", "cores=1",
+        "-o", tmp_path, "-j", 2,
+    )  # fmt: skip
+    assert code == 1
+    statuses = {r["grid.tile"]: (r["status"], r["failed_on"]) for r in table_rows(tmp_path)}
+    assert statuses == {1024: ("ok", ""), 32768: ("failed", "overflow")}
+    failing = out.split("Failing configurations (1):", 1)[1].split("Pareto front", 1)[0]
+    assert "tile=32768 on Ascend910B2" in failing and "failed: overflow" in failing
+
+
+def test_a_crash_and_a_timeout_are_recorded_not_fatal(tmp_path):
+    code, out, _ = run(
+        "sweep", FLAKY, "--grid", "mode=ok,raise,hang", "--grid", f"label={EVIL}",
+        "--timeout", 5, "-o", tmp_path, "-j", 2, "--report",
+    )  # fmt: skip
+    assert code == 1
+    rows = {row["grid.mode"]: row for row in table_rows(tmp_path)}
+    assert rows["ok"]["status"] == "ok"
+    assert rows["raise"]["status"] == "crashed"
+    assert "RuntimeError: planted failure in the kernel" in rows["raise"]["error"]
+    assert rows["hang"]["status"] == "timeout"
+    assert rows["hang"]["error"] == "timeout after 5 s"
+    failing = out.split("Failing configurations (2):", 1)[1]
+    assert "crashed: RuntimeError" in failing and "timeout after 5 s" in failing
+    # The report shows the label as text, never as markup.
+    page = (tmp_path / "sweep.html").read_text("utf-8")
+    assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+@pytest.mark.parametrize(
+    ("grid", "says"),
+    [
+        ("tile", "--grid 'tile': expected NAME=VALUE[,VALUE...]"),
+        ("tile=1024,", "--grid 'tile=1024,': expected NAME=VALUE[,VALUE...]"),
+        ("nosuch=1,2", "pool_demo has no parameter 'nosuch'"),
+        ("tile=big", "parameter tile='big': expected int"),
+    ],
+)
+def test_bad_grids_are_one_line_and_run_nothing(tmp_path, grid, says):
+    folder = tmp_path / "out"
+    code, out, err = run("sweep", "pool_demo", "--grid", grid, "-o", folder)
+    assert code == 2
+    assert err.count("\n") == 1 and says in err, err
+    assert not folder.exists()
+
+
+def test_report_of_a_sweep_folder_draws_its_front(swept, tmp_path):
+    folder, _, _ = swept
+    page_path = tmp_path / "front.html"
+    code, _, _ = run("report", folder, "-o", page_path)
+    assert code == 0
+    page = page_path.read_text("utf-8")
+    assert "Pareto front" in page and "Peak UB against GM bytes" in page
+    for tile, cores in itertools.product(TILES, CORES):
+        assert f"tile={tile} cores={cores} on Ascend910B2" in page
+
+
+@pytest.mark.parametrize(("limit_kib", "code"), [(16, 0), (8, 1)])
+def test_check_gates_every_configuration_of_the_sweep(swept, tmp_path, limit_kib, code):
+    folder, _, _ = swept
+    budget = tmp_path / "budget.yaml"
+    budget.write_text(f"default:\n  peak_bytes: {{UB: {limit_kib} KiB}}\n")
+    status, out, _ = run("check", folder, "--budget", budget)
+    assert status == code
+    # Peak UB is 12 KiB at tile=1024 and 6 KiB at tile=512 (three double-buffered queues).
+    failed = 0 if limit_kib == 16 else len(CORES)
+    assert f"{len(TILES) * len(CORES)} kernel configurations, {failed} failed" in out
+    for heading in re.findall(r"^pool_demo\[.*\]: \w+", out, flags=re.MULTILINE):
+        assert heading.endswith("FAILED") == (limit_kib == 8 and "tile=1024" in heading)
