@@ -85,13 +85,15 @@ class Section:
 
 
 class FigureIds:
-    """Unique element ids for the figures of one page."""
+    """Unique element ids for the figures of one page (each part of the page
+    that numbers its own figures takes its own ``prefix``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "figure") -> None:
+        self._prefix = prefix
         self._numbers = count(1)
 
     def next(self) -> str:
-        return f"figure-{next(self._numbers)}"
+        return f"{self._prefix}-{next(self._numbers)}"
 
 
 def figure_html(figure: go.Figure, ids: FigureIds) -> str:

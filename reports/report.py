@@ -21,6 +21,7 @@ from ubscope.analyzers import (
 )
 from ubscope.probe.outputs import atomic_output
 from ubscope.reports import views
+from ubscope.reports.cluster import cluster_sections
 from ubscope.reports.escape import text
 from ubscope.reports.page import FigureIds, Section, figure_html, hint, pair_html, render_page
 from ubscope.reports.style import share_y_range
@@ -276,7 +277,15 @@ def build_report(analysis: Analysis, compare: Analysis | None = None) -> str:
     own_findings, vendor_findings = _findings(shown, links)
     # Comparing, the changes list every finding of A and B (new, fixed, unchanged).
     first = [own_findings] if comparison is None else [_changes(shown, comparison, links)]
-    sections = [_verdict(shown, comparison), *first, vendor_findings, _summary(shown), *charts]
+    cluster = cluster_sections([s.analysis for s in shown], FigureIds("cluster-figure"))
+    sections = [
+        _verdict(shown, comparison),
+        *first,
+        vendor_findings,
+        *cluster,
+        _summary(shown),
+        *charts,
+    ]
     title = " vs ".join(s.label for s in shown)
     return render_page(f"ubscope report: {title}", _header(shown), sections)
 

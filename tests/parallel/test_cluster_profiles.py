@@ -129,3 +129,22 @@ def test_cluster_on_a_local_ray_cluster(ray_cluster, cluster, peaks):
     view = cluster_view(analysis.vendor)
     assert [r.rank for r in view.ranks] == ["rank 3", "rank 1", "rank 0", "rank 2"]
     assert view.ranks[0].peak_reserved_mb == pytest.approx(1.5 * peaks[1])
+
+
+def test_html_report_draws_and_lists_every_rank(cluster):
+    from ubscope.reports.report import build_report
+
+    # A folder name is input text: the page escapes it.
+    (cluster / "host2_ascend_pt").rename(cluster / "host<b>2_ascend_pt")
+    page = build_report(analyze_cluster_folder(cluster, jobs=2, progress=False))
+    section = page[page.index('<section id="cluster">') :]
+    section = section[: section.index("</section>")]
+    assert "host&lt;b&gt;2_ascend_pt" in section
+    assert "<b>2" not in section
+    assert 'class="ubscope-figure" data-target="cluster-figure-1"' in section
+    assert section.count("<tr>") == 1 + 4  # the header and one row per rank
+    # 1452 x 1.5 = 2178 MiB reserved; 1.5 / 1.025 - 1 = +46.3 % from the median.
+    first = section[section.index("<tbody>") :].split("</tr>")[0]
+    assert "<td>rank 3</td><td>host3_ascend_pt</td>" in first
+    assert "2,178 MiB" in first
+    assert "+46.3%" in first
