@@ -98,17 +98,41 @@ def test_a_second_run_runs_nothing_finished(swept):
     assert len(table_rows(folder)) == len(TILES) * len(CORES)
 
 
-def test_a_write_past_ub_fails_its_configuration_only(tmp_path):
+def test_each_failing_configuration_says_why(tmp_path):
     # tile=32768: three queues of two 64 KiB tiles, 384 KiB against 192 KiB of UB.
+    # tile=3000: 6000 B tiles, not whole 32 B blocks: the copies drop each tile's
+    # last 16 B (ALN002), so y misses elements and differs from the reference.
     code, out, _ = run(
-        "sweep", "pool_demo", "--grid", "tile=1024,32768", "-p", "n=65536", "-p", "cores=1",
-        "-o", tmp_path, "-j", 2,
+        "sweep", "pool_demo", "--grid", "tile=1024,3000,32768", "-p", "n=65536",
+        "-p", "cores=1", "-o", tmp_path, "-j", 2,
     )  # fmt: skip
     assert code == 1
     statuses = {r["grid.tile"]: (r["status"], r["failed_on"]) for r in table_rows(tmp_path)}
-    assert statuses == {1024: ("ok", ""), 32768: ("failed", "overflow")}
-    failing = out.split("Failing configurations (1):", 1)[1].split("Pareto front", 1)[0]
+    assert statuses == {
+        1024: ("ok", ""),
+        3000: ("failed", "misalignment,numerics"),
+        32768: ("failed", "overflow"),
+    }
+    failing = out.split("Failing configurations (2):", 1)[1].split("Pareto front", 1)[0]
     assert "tile=32768 on Ascend910B2" in failing and "failed: overflow" in failing
+    assert "failed: misalignment, numerics" in failing
+
+
+def test_values_the_kernel_refuses_are_invalid_on_every_chip(tmp_path):
+    # fp16_gemm needs n in multiples of 16: n=250 never runs, on either chip.
+    code, out, _ = run(
+        "sweep", "fp16_gemm", "--grid", "n=250,256", "-p", "m=4", "-p", "k=256",
+        "-p", "tile_n=64", "-p", "tile_k=64", "--chip", "Ascend910B2,Ascend910B4",
+        "-o", tmp_path, "-j", 2,
+    )  # fmt: skip
+    assert code == 1
+    rows = {(r["chip"], r["grid.n"]): r for r in table_rows(tmp_path)}
+    assert sorted(rows) == sorted(itertools.product(("Ascend910B2", "Ascend910B4"), (250, 256)))
+    for (_, n), row in rows.items():
+        assert row["status"] == ("invalid" if n == 250 else "ok")
+        assert ("multiples of 16" in row["error"]) == (n == 250)
+        assert (row["trace"] != "") == (n == 256)
+    assert "2 ok, 2 invalid" in out
 
 
 def test_a_crash_and_a_timeout_are_recorded_not_fatal(tmp_path):
