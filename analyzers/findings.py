@@ -122,3 +122,37 @@ class Finding:
             source=str(data.get("source", "ubscope")),
             correlations=list(data.get("correlations", [])),
         )
+
+
+def call_site(finding: Finding) -> str:
+    """Where in the source a finding points: the vendor's ``file:line``, else
+    the call-site tag (a twin kernel's ``file.cpp:LINE``, a Python kernel's
+    tag); empty when it names none."""
+    return finding.location.file or finding.location.tag or ""
+
+
+@dataclass(frozen=True)
+class CallSiteGroup:
+    """The findings that point at one call site."""
+
+    site: str  # empty: findings without a call site
+    findings: tuple[Finding, ...]
+
+    @property
+    def worst(self) -> Severity:
+        return max(f.severity for f in self.findings)
+
+    @property
+    def codes(self) -> list[str]:
+        return sorted({f.code for f in self.findings})
+
+
+def group_by_call_site(findings: list[Finding]) -> list[CallSiteGroup]:
+    """``findings`` grouped by :func:`call_site`: the sites with the worst
+    findings first, then the most findings, then by site; findings keep their
+    order within a group, and those without a site come last."""
+    sites: dict[str, list[Finding]] = {}
+    for finding in findings:
+        sites.setdefault(call_site(finding), []).append(finding)
+    groups = [CallSiteGroup(site, tuple(found)) for site, found in sites.items()]
+    return sorted(groups, key=lambda g: (not g.site, -g.worst, -len(g.findings), g.site))

@@ -27,6 +27,7 @@ from ubscope.reports.page import FigureIds, Section, figure_html, hint, pair_htm
 from ubscope.reports.style import share_y_range
 from ubscope.reports.tables import (
     ChartLinks,
+    call_sites_html,
     comparison_verdict_html,
     device_fault_html,
     finding_changes_html,
@@ -235,7 +236,9 @@ def _findings(shown: list[Shown], links: ChartLinks) -> tuple[Section, Section]:
         own = [f for f in findings if f.source == "ubscope"]
         vendor = [f for f in findings if f.source != "ubscope"]
         empty = "No finding: the trace rules found nothing."
-        own_part.parts.append(side.heading() + findings_table(own, empty, links))
+        own_part.parts.append(
+            side.heading() + findings_table(own, empty, links) + call_sites_html(own)
+        )
         inputs = ", ".join(f"{r.tool} ({Path(r.path).name})" for r in side.analysis.vendor)
         given = hint(f"Vendor inputs: {inputs}." if inputs else _no_vendor_input())
         vendor_part.parts.append(

@@ -23,6 +23,7 @@ from ubscope.analyzers import (
     MetricDelta,
     finding_counts,
 )
+from ubscope.analyzers.findings import group_by_call_site
 from ubscope.probe.units import format_bytes, format_time_ps
 from ubscope.probe.version import __version__
 from ubscope.reports.escape import text
@@ -208,6 +209,27 @@ def findings_table(findings: Sequence[Finding], empty: str, links: ChartLinks = 
         '<col style="width:48%"><col style="width:25%"><col style="width:13%"></colgroup>'
         f"{head}{rows}</table>"
     )
+
+
+def call_sites_html(findings: Sequence[Finding]) -> str:
+    """The findings grouped by the call site they point at (a kernel's
+    ``file:line``), the sites with the worst findings first; nothing when no
+    finding names a call site."""
+    groups = group_by_call_site(list(findings))
+    if not any(group.site for group in groups):
+        return ""
+    head = _row("call site", "worst", "findings", "codes", numeric=(2,), tag="th")
+    rows = "".join(
+        _row(
+            text(group.site or "(no call site)"),
+            f'<span class="sev sev-{group.worst}">{group.worst}</span>',
+            str(len(group.findings)),
+            text(", ".join(group.codes)),
+            numeric=(2,),
+        )
+        for group in groups
+    )
+    return f'<h3>By call site</h3><table class="call-sites">{head}{rows}</table>'
 
 
 def finding_changes_html(changes: FindingChanges, links: ChartLinks) -> str:

@@ -16,7 +16,8 @@ class FindingsView(View):
         "Every finding, errors first. ↑↓ browse: the pane below shows the rule's "
         "explanation, the evidence and the fix. Enter jumps the Timeline, Memory map and "
         "Events views to the finding's events (◆ marks them in Events). / filters (every "
-        "word must match), s cycles the sort column, r reverses it."
+        "word must match), s cycles the sort column, r reverses it, g groups the findings "
+        "under their call sites (file:line), the worst first."
     )
 
     def compose(self) -> ComposeResult:

@@ -140,12 +140,15 @@ def traffic_summary(gm: dict[str, Any]) -> Text:
         return Text("no GM traffic")
     read, write = gm.get("read_bytes", 0), gm.get("write_bytes", 0)
     min_read, min_write = gm.get("minimal_read_bytes", 0), gm.get("minimal_write_bytes", 0)
-    ratio = gm.get("ratio_to_minimum", 0.0)
-    efficiency = f"{percent(1 / ratio)} efficient" if ratio else "minimum unknown"
+    ratio = gm.get("ratio_to_minimum")
+    # A kernel without a minimal traffic (a twin-run Ascend C source) has no ratio.
+    against = "minimum unknown"
+    if ratio:
+        against = f"{ratio:.2f}x the minimum ({percent(1 / ratio)} efficient)"
     return Text(
         f"read {format_bytes(read)} (min {format_bytes(min_read)})  "
         f"write {format_bytes(write)} (min {format_bytes(min_write)})\n"
-        f"{ratio:.2f}x the minimum ({efficiency})  ·  redundant reads "
+        f"{against}  ·  redundant reads "
         f"{gm.get('redundant_read_ratio', 1.0):.2f}x  ·  small transfers "
         f"{percent(gm.get('small_transfer_share', 0.0))}  ·  workspace "
         f"{format_bytes(gm.get('workspace_bytes', 0))}"

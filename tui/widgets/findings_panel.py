@@ -2,7 +2,8 @@
 
 Highlighting a row shows the rule's explanation (its docstring), the evidence
 and the suggestion; Enter posts :class:`FindingsPanel.Chosen` so the screen can
-move the other views to the finding's events.
+move the other views to the finding's events. ``g`` groups the rows under their
+call sites (a kernel's ``file:line``), the sites with the worst findings first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from ubscope.analyzers import REGISTRY, Finding, Severity
+from ubscope.analyzers.findings import CallSiteGroup, group_by_call_site
 from ubscope.tui.text import literal
 
 SORT_KEYS = ("severity", "code", "location", "source")
@@ -77,6 +79,7 @@ class FindingsPanel(Vertical):
         Binding("slash", "focus_filter", "filter"),
         Binding("s", "sort", "sort"),
         Binding("r", "reverse", "reverse"),
+        Binding("g", "group", "group by call site", show=False),
         Binding("escape", "clear_filter", "clear filter", show=False),
     ]
 
@@ -91,6 +94,9 @@ class FindingsPanel(Vertical):
         super().__init__(id=id)
         self.findings = list(findings)
         self.shown: list[int] = []
+        # What each table row is: a finding's index, or a call site's group.
+        self.rows: list[int | CallSiteGroup] = []
+        self.grouped = False
         self.sort_column = "severity"
         self.reverse = False
         self.empty_text = empty_text
@@ -132,17 +138,38 @@ class FindingsPanel(Vertical):
         table.add_column("message", width=message_width)
         table.add_column("location", width=location_width)
         table.add_column("✓", width=1)
-        for index in self.shown:
-            finding = self.findings[index]
+        self.rows = self._grouped_rows() if self.grouped else list(self.shown)
+        for number, row in enumerate(self.rows):
+            if isinstance(row, CallSiteGroup):
+                site = row.site or "(no call site)"
+                table.add_row(
+                    self._severity(row.worst),
+                    literal(f"{len(row.findings)}×"),
+                    literal(_clip(f"▾ {site}: {', '.join(row.codes)}", message_width)),
+                    literal(""),
+                    literal(""),
+                    key=f"site{number}",
+                )
+                continue
+            finding = self.findings[row]
             table.add_row(
                 self._severity(finding.severity),
                 literal(finding.code),
                 literal(_clip(finding.message, message_width)),
                 literal(_clip(finding.location.describe(), location_width)),
                 literal(correlation_mark(finding)),
-                key=str(index),
+                key=str(row),
             )
-        self.show_detail(self.shown[0] if self.shown else None)
+        self.show_detail(self.rows[0] if self.rows else None)
+
+    def _grouped_rows(self) -> list[int | CallSiteGroup]:
+        """The shown findings under a header row per call site, in sort order within."""
+        position = {id(self.findings[i]): i for i in self.shown}
+        rows: list[int | CallSiteGroup] = []
+        for group in group_by_call_site([self.findings[i] for i in self.shown]):
+            rows.append(group)
+            rows.extend(position[id(finding)] for finding in group.findings)
+        return rows
 
     def _severity(self, severity: Severity) -> Text:
         style = self.table.get_component_rich_style(f"findings-table--{severity}", partial=True)
@@ -150,26 +177,35 @@ class FindingsPanel(Vertical):
 
     def current(self) -> Finding | None:
         table = self.table
-        if not self.shown or table.cursor_row < 0 or table.cursor_row >= len(self.shown):
+        if not 0 <= table.cursor_row < len(self.rows):
             return None
-        return self.findings[self.shown[table.cursor_row]]
+        row = self.rows[table.cursor_row]
+        return None if isinstance(row, CallSiteGroup) else self.findings[row]
 
-    def show_detail(self, index: int | None) -> None:
+    def show_detail(self, row: int | CallSiteGroup | None) -> None:
         detail = self.query_one("#finding-detail", Static)
-        if index is None:
+        if row is None:
             detail.update(literal(self.empty_text if not self.findings else "no finding matches"))
-            return
-        detail.update(describe_finding(self.findings[index]))
+        elif isinstance(row, CallSiteGroup):
+            detail.update(describe_call_site(row))
+        else:
+            detail.update(describe_finding(self.findings[row]))
+
+    def _row_of(self, key: str | None) -> int | CallSiteGroup | None:
+        if key is None:
+            return None
+        return self.rows[int(key[4:])] if key.startswith("site") else int(key)
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value is not None:
-            self.show_detail(int(event.row_key.value))
+            self.show_detail(self._row_of(event.row_key.value))
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None:
-            self.post_message(self.Chosen(self.findings[int(event.row_key.value)]))
+        row = self._row_of(event.row_key.value)
+        if isinstance(row, int):
+            self.post_message(self.Chosen(self.findings[row]))
 
     @on(DataTable.HeaderSelected)
     def _header(self, event: DataTable.HeaderSelected) -> None:
@@ -203,6 +239,22 @@ class FindingsPanel(Vertical):
     def action_reverse(self) -> None:
         self.reverse = not self.reverse
         self.rebuild()
+
+    def action_group(self) -> None:
+        self.grouped = not self.grouped
+        self.rebuild()
+        self.notify("grouped by call site" if self.grouped else "not grouped", timeout=2)
+
+
+def describe_call_site(group: CallSiteGroup) -> Text:
+    """The detail pane of a call site's header row: its findings in one line each."""
+    text = Text()
+    text.append(group.site or "(no call site)", style="bold")
+    text.append(f"  {len(group.findings)} finding(s), worst {group.worst}\n", style="dim")
+    for finding in group.findings:
+        text.append(f"{finding.severity} {finding.code} ", style="bold")
+        text.append(finding.message + "\n")
+    return text
 
 
 def describe_finding(finding: Finding) -> Text:
