@@ -13,7 +13,7 @@ made per event. String fields (names, tags, tensors) hold codes into
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -339,8 +339,7 @@ class EventTable:
         key = tuple(sorted(int(k) for k in kinds))
         cached = self._rows.get(key)
         if cached is None:
-            codes = self._raw("kind")
-            mask = np.isin(codes, key)
+            mask = any_of(self._raw("kind"), key)
             cached = self._rows[key] = np.flatnonzero(mask).astype(self.row_dtype)
         return cached
 
@@ -350,7 +349,7 @@ class EventTable:
         rows = self._memoized("_flagged", lambda: np.flatnonzero(flags).astype(self.row_dtype))
         rows = rows[(flags[rows] & int(flag)) != 0]
         if kinds:
-            rows = rows[np.isin(self._raw("kind")[rows], [int(k) for k in kinds])]
+            rows = rows[any_of(self._raw("kind")[rows], [int(k) for k in kinds])]
         return rows
 
     def _memoized(self, key: str, build: Callable[[], T]) -> T:

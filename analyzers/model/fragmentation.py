@@ -105,13 +105,21 @@ class FragmentationModel:
         )
         return np.sort(rows[closed])
 
+    @cached_property
+    def _in_teardown(self) -> np.ndarray:
+        """Whether each live-bytes event (``occupancy.live.rows``) is in a teardown:
+        one mask for every group, not a search per group."""
+        marked = np.zeros(len(self.table), dtype=bool)
+        marked[self.teardown_rows] = True
+        return marked[self.occupancy.live.rows]
+
     def _replay(self, gid: int) -> Coverage:
         live = self.occupancy.live
         part = self.occupancy.group_slice(gid)
         rows = live.rows[part]
         capacity = self._capacity(gid)
         low, high = self.extent(gid)
-        teardown = np.isin(rows, self.teardown_rows)
+        teardown = self._in_teardown[part]
         addr = self.table.column("addr")[rows]
         end = live.end[part]
         sign = np.sign(live.delta[part]).astype(np.int32)

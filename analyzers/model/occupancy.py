@@ -27,7 +27,7 @@ from ubscope.analyzers.model.arrays import (
 from ubscope.analyzers.model.blocks import BlockModel
 from ubscope.analyzers.model.groups import Groups, display_times, gid_of
 from ubscope.probe.chip import ON_CHIP
-from ubscope.probe.event_table import EventTable
+from ubscope.probe.event_table import EventTable, any_of
 from ubscope.probe.events import EventKind
 
 
@@ -160,7 +160,7 @@ class OccupancyModel:
         core_kind, core = table.column("core_kind"), table.column("core")
         present = np.zeros(GROUP_BOUND, dtype=bool)
         for column in (table.column("space"), table.column("src_space")):
-            on_chip = np.isin(column, ON_CHIP_CODES)
+            on_chip = any_of(column, ON_CHIP_CODES)
             codes = group_id(core_kind[on_chip], core[on_chip], column[on_chip])
             present |= np.bincount(codes, minlength=GROUP_BOUND) > 0
         split = [split_group(int(g)) for g in np.flatnonzero(present)]

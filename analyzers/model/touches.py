@@ -16,7 +16,7 @@ from ubscope.analyzers.model.arrays import (
 )
 from ubscope.analyzers.model.blocks import BlockModel
 from ubscope.analyzers.model.groups import Groups
-from ubscope.probe.event_table import EventTable
+from ubscope.probe.event_table import EventTable, any_of
 from ubscope.probe.events import EventKind
 
 
@@ -54,9 +54,9 @@ class TouchModel:
         touches = self.table.rows(EventKind.COPY, EventKind.COMPUTE)
         copies = touches[self.table.column("kind")[touches] == EventKind.COPY]
         for rows, space_column, addr_column in (
-            (touches[np.isin(self.table.column("space")[touches], ON_CHIP_CODES)], "space", "addr"),
+            (touches[any_of(self.table.column("space")[touches], ON_CHIP_CODES)], "space", "addr"),
             (
-                copies[np.isin(self.table.column("src_space")[copies], ON_CHIP_CODES)],
+                copies[any_of(self.table.column("src_space")[copies], ON_CHIP_CODES)],
                 "src_space",
                 "src_addr",
             ),
@@ -100,15 +100,21 @@ class TouchModel:
         span = np.int64(len(self.table) + 1)
         touch_keys = codes[order] * span + touch_rows[order]
         touch_rows = touch_rows[order]
-        block_codes = np.searchsorted(
-            distinct, (blocks.gid.astype(np.int64) << ADDR_BITS) | blocks.addr
+        block_codes = lookup_codes(
+            (blocks.gid.astype(np.int64) << ADDR_BITS) | blocks.addr, distinct
         )
-        until = np.where(blocks.free_row >= 0, blocks.free_row, span - 1)
-        low = np.searchsorted(touch_keys, block_codes * span + blocks.alloc_row, "right")
-        high = np.searchsorted(touch_keys, block_codes * span + until, "left")
-        touched = np.flatnonzero(high > low)
-        np.minimum.at(first, touched, touch_rows[low[touched]])
-        np.maximum.at(last, touched, touch_rows[high[touched] - 1])
+        # Blocks in (start, allocation) order, as the touch keys are: numpy's binary
+        # search resumes from the previous key's position when the keys ascend, so
+        # the searches sweep the touches once instead of missing the cache per block.
+        by_start = stable_order(block_codes, distinct.size)
+        sorted_codes = block_codes[by_start] * span
+        until = np.where(blocks.free_row >= 0, blocks.free_row, span - 1)[by_start]
+        low = np.searchsorted(touch_keys, sorted_codes + blocks.alloc_row[by_start], "right")
+        high = np.searchsorted(touch_keys, sorted_codes + until, "left")
+        hit = np.flatnonzero(high > low)
+        touched = by_start[hit]  # each block once: plain assignment, no ufunc.at
+        first[touched] = np.minimum(first[touched], touch_rows[low[hit]])
+        last[touched] = np.maximum(last[touched], touch_rows[high[hit] - 1])
         return np.flatnonzero(~at_start)
 
     def _owner_check(self, block: np.ndarray, addr: np.ndarray, rows: np.ndarray) -> np.ndarray:

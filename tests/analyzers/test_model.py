@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ubscope.analyzers.context import TraceContext
-from ubscope.analyzers.model.arrays import pair_fifo
+from ubscope.analyzers.model.arrays import lookup_codes, pair_fifo
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import CoreKind, Space
 from ubscope.probe.recorder import Recorder
@@ -122,3 +122,62 @@ def test_a_launch_cut_short_ends_at_its_last_event():
     assert (launch["block_dim"], launch["end_ps"], launch["last_seq"]) == (4, 250, 2)
     assert ctx.modelled_end_ps == 250 and ctx.modelled_time_ps == 250
     assert ctx.kernel_of(2) == "k"
+
+
+def test_lookup_codes_finds_each_key_or_minus_one():
+    distinct = np.array([-5, 3, 1 << 45, (7 << 40) | 64], dtype=np.int64)
+    distinct.sort()
+    keys = np.array([3, 4, 1 << 45, -5, (7 << 40) | 64, (7 << 40) | 63, 0], dtype=np.int64)
+    # the oracle: a dict from each distinct key to its position in the sorted array
+    where = {int(k): i for i, k in enumerate(distinct)}
+    expected = [where.get(int(k), -1) for k in keys]
+    assert lookup_codes(keys, distinct).tolist() == expected
+    assert lookup_codes(keys, distinct[:0]).tolist() == [-1] * keys.size
+
+
+def test_block_usage_matches_a_scan_of_every_block(kit):
+    """First and last touch per block on three cores reusing ping-pong blocks, with
+    loads at block starts, inside blocks and into freed memory, against a direct scan:
+    for each block, the loads of its core that land inside it while it is live."""
+    rng = np.random.default_rng(17)
+    s = kit.Synthetic()
+    blocks: list[dict] = []  # core, addr, end, alloc seq, free seq (None: never freed)
+    loads: list[tuple[int, int, int]] = []  # core, ub addr, seq
+    t = 0
+    for _ in range(40):
+        for core in range(3):
+            t += 10
+            addr = int(rng.choice([0, 4 * KIB, 8 * KIB]))
+            size = int(rng.choice([1, 2, 4])) * KIB
+            if any(b["core"] == core and b["addr"] == addr and b["free"] is None for b in blocks):
+                block = next(
+                    b
+                    for b in blocks
+                    if b["core"] == core and b["addr"] == addr and b["free"] is None
+                )
+                block["free"] = s.free(addr, block["end"] - addr, core=core, t=t)
+                continue
+            seq = s.alloc(addr, size, f"b{len(blocks)}", core=core, t=t)
+            blocks.append(
+                {"core": core, "addr": addr, "end": addr + size, "alloc": seq, "free": None}
+            )
+            for _ in range(int(rng.integers(0, 4))):
+                at = addr + int(rng.choice([0, 0, 512, size - 32, size + 64]))
+                loads.append((core, at, s.load(0x1000, at, 32, core=core, t=t)))
+    usage = kit.context(s.trace(end_ps=t + 10)).block_usage
+    first, last = [], []
+    for b in blocks:
+        hits = [
+            seq
+            for core, at, seq in loads
+            if core == b["core"]
+            and b["addr"] <= at < b["end"]
+            and b["alloc"] < seq
+            and (b["free"] is None or seq < b["free"])
+        ]
+        first.append(min(hits, default=-1))
+        last.append(max(hits, default=-1))
+    # one launch event precedes the first alloc, so a row is its seq
+    assert usage.first_row.tolist() == first
+    assert usage.last_row.tolist() == last
+    assert sum(f >= 0 for f in first) > 20  # the scan found touches to compare
