@@ -270,6 +270,15 @@ class RedzoneWrites:
         return int(self.rows.size)
 
 
+def any_of(codes: np.ndarray, values: Iterable[int] | np.ndarray) -> np.ndarray:
+    """Where ``codes`` is one of a few ``values``: one comparison pass per value
+    (``np.isin`` took 10x as long on int8 codes)."""
+    mask = np.zeros(codes.shape, dtype=bool)
+    for value in values:
+        mask |= codes == value
+    return mask
+
+
 class EventTable:
     """The typed event layer over one trace's events (a DataFrame as
     :func:`ubscope.probe.trace.read_trace` returns it)."""
