@@ -10,10 +10,11 @@ from ubscope.analyzers import (
     analyze_inputs,
     discover_config,
     load_config,
+    rank_folders,
     read_sweep_table,
 )
 from ubscope.commands.analyze import add_vendor_options, vendor_inputs
-from ubscope.commands.common import add_chip_option, console, progress
+from ubscope.commands.common import add_chip_option, add_executor_options, console, progress
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.outputs import check_output_path, is_stdout
 
@@ -43,6 +44,7 @@ def setup(report: argparse.ArgumentParser) -> None:
         "(default: found from the working directory up)",
     )
     add_chip_option(report)
+    add_executor_options(report, "rank folders of a cluster profile read at once")
     report.set_defaults(handler=_report)
 
 
@@ -58,6 +60,12 @@ def _report(args: argparse.Namespace) -> int:
     trace = Path(args.trace)
     compare = Path(args.compare) if args.compare else None
     vendor = vendor_inputs(args)
+    if rank_folders(trace):
+        if compare is not None or vendor:
+            raise ParameterError(
+                f"{trace}: the report of a cluster profile takes no --compare or vendor input"
+            )
+        return _cluster_report(trace, args)
     if trace.is_dir():
         if compare is not None or vendor:
             raise ParameterError(
@@ -92,3 +100,22 @@ def _print_written(written: Path) -> None:
     if not is_stdout(written):
         size = f" ({written.stat().st_size / 1e6:.1f} MB)" if written.is_file() else ""
         console().print(f"report written to {written}{size}", markup=False, soft_wrap=True)
+
+
+def _cluster_report(folder: Path, args: argparse.Namespace) -> int:
+    """The report of a cluster profile: its ranks read in parallel, the cluster view drawn."""
+    from ubscope.cluster_profiles import analyze_cluster_folder
+    from ubscope.reports.report import write_report
+
+    default = Path(f"{folder.resolve().name}.html")
+    target = check_output_path(args.output or default, [folder], stdout=True)
+    base = load_config(args.config) if args.config else discover_config()
+    analysis = analyze_cluster_folder(
+        folder,
+        base.with_overrides(chip=args.chip),
+        jobs=args.jobs,
+        executor=args.executor,
+        address=args.address,
+    )
+    _print_written(write_report(analysis, target))
+    return 0
