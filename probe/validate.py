@@ -326,7 +326,7 @@ class BatchDecoder:
         self.path = path
         self.keep = list(columns) if columns is not None else EVENT_SCHEMA.names
         self.rows = 0
-        self._arrays = {name: np.empty(total_rows, _numpy_dtype(name)) for name in self.keep}
+        self._arrays = {name: _pool_array(total_rows, _numpy_dtype(name)) for name in self.keep}
         self._strings: dict[str, dict[str, int]] = {name: {"": 0} for name in STRING_COLUMNS}
         # where each string first stood in the file's dictionary: the categories'
         # order (the recorder's interning order when the dictionary only grew)
@@ -342,26 +342,30 @@ class BatchDecoder:
     def add(self, batch: pa.RecordBatch) -> None:
         """Validate ``batch`` and keep its columns; a TraceError names the first
         bad value's column and event (row)."""
+        start, end = self.rows, self.rows + batch.num_rows
+        if any(end > target.size for target in self._arrays.values()):
+            raise ValueError("a batch holds more events than its header claims")
         columns: dict[str, np.ndarray] = {}
         for field in EVENT_SCHEMA:
             array = batch.column(batch.schema.get_field_index(field.name))
             if array.null_count:
                 row = int(np.argmax(array.is_null().to_numpy(zero_copy_only=False)))
                 raise self._fail(field.name, row, "is null")
+            # codes are written straight into the kept column (one pass); the
+            # rows only count as read once every check below passed
+            target = self._arrays.get(field.name)
+            out = target[start:end] if target is not None else None
             if field.name in ENUM_COLUMNS:
-                columns[field.name] = self._decode(array, field.name, self._enum_label)
+                columns[field.name] = self._decode(array, field.name, self._enum_label, out)
             elif field.name in STRING_COLUMNS:
-                columns[field.name] = self._decode(array, field.name, self._string_code)
+                columns[field.name] = self._decode(array, field.name, self._string_code, out)
             else:
                 array.validate(full=True)
                 columns[field.name] = array.to_numpy()
         self._check_values(columns)
-        end = self.rows + batch.num_rows
-        for name in self.keep:
-            target = self._arrays[name]
-            if end > target.size:
-                raise ValueError("a batch holds more events than its header claims")
-            target[self.rows : end] = columns[name]
+        for name, target in self._arrays.items():
+            if name not in ENUM_COLUMNS and name not in STRING_COLUMNS:
+                target[start:end] = columns[name]
         self.rows = end
 
     def _check_values(self, columns: dict[str, np.ndarray]) -> None:
