@@ -40,7 +40,7 @@ SHELL, RUN = {"sh", "bash", "console"}, {"sh", "bash", "console", "python"}
 CONFIG = {"yaml", "toml"}
 # Examples marked `<!-- not run: ... -->`, and workflow steps that install ubscope
 # or are GitHub actions. Change this number only together with the markers.
-NOT_RUN = 9
+NOT_RUN = 12
 FENCE = re.compile(r"^```(\S*)\s*$")
 MARK = re.compile(r"^<!--\s*(file|not run):\s*(.+?)\s*-->$")
 TIMEOUT_S = 600
