@@ -225,7 +225,7 @@ def test_a_cell_arrow_cannot_type_rereads_the_file_cell_by_cell(write, monkeypat
 
 
 def test_a_line_longer_than_arrow_blocks_is_read(write):
-    """A 6 MiB cell (longer than the 4 MiB read block, within the 16 MiB line cap)."""
+    """A 6 MiB cell (longer than the 1 MiB read block, within the 16 MiB line cap)."""
     path = write("m.csv", "a,b\n1," + "x" * (6 << 20) + "\n2,y\n")
     rows, report = _rows(path)
     assert rows["a"].tolist() == ["1", "2"] and len(rows["b"][0]) == 6 << 20
