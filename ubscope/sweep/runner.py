@@ -49,7 +49,6 @@ class ExecutorOptions:
     executor: str = "local"
     address: str | None = None
     timeout_s: float | None = None
-    progress: bool = True
 
 
 def run_sweep(
@@ -82,6 +81,9 @@ def run_sweep(
                 saved = time.monotonic()
     finally:  # Ctrl-C too: what finished is kept for the next run
         write_sweep_table(ordered(), table)
+        for task in todo:
+            if task.key not in rows:
+                _remove_leftovers(Path(task.trace))
     return SweepResult(ordered(), len(todo), len(plan.tasks) - len(todo), table)
 
 
@@ -95,7 +97,7 @@ def _outcomes(
         executor=options.executor,
         address=options.address,
         timeout_s=options.timeout_s,
-        progress=f"sweeping {kernel}" if options.progress else None,
+        progress=f"sweeping {kernel}",
     )
     for outcome in outcomes:
         task = todo[outcome.index]
@@ -110,11 +112,16 @@ def _unfinished(task: SweepTask, kernel: str, error: str) -> SweepRow:
     mid-write leaves the trace's temporary file behind: removed; a trace the
     run marked truncated stays, named in the row."""
     trace = Path(task.trace)
+    _remove_leftovers(trace)
+    row = SweepRow(task.key, kernel, task.chip_name, task.grid, "")
+    return unfinished_row(row, error, trace.name if trace.is_file() else "")
+
+
+def _remove_leftovers(trace: Path) -> None:
+    """The temporary file of a trace whose worker was killed mid-write."""
     for leftover in trace.parent.glob(f".{trace.name}.*.partial"):
         with suppress(OSError):
             leftover.unlink()
-    row = SweepRow(task.key, kernel, task.chip_name, task.grid, "")
-    return unfinished_row(row, error, trace.name if trace.is_file() else "")
 
 
 def _finished(table: Path, folder: Path) -> dict[str, SweepRow]:
