@@ -24,22 +24,12 @@ def _figure(view: ClusterView) -> go.Figure:
         "Peak memory per rank (highest peak reserved first)", "rank", "MiB (torch_npu MB)"
     )
     ranks = [rank.rank for rank in view.ranks]
-    figure.add_trace(
-        go.Bar(
-            x=ranks,
-            y=[rank.peak_reserved_mb for rank in view.ranks],
-            name="peak reserved",
-            marker_color=series_color(0),
-        )
-    )
-    figure.add_trace(
-        go.Bar(
-            x=ranks,
-            y=[rank.peak_allocated_mb for rank in view.ranks],
-            name="peak allocated",
-            marker_color=series_color(1),
-        )
-    )
+    bars = {
+        "peak reserved": [rank.peak_reserved_mb for rank in view.ranks],
+        "peak allocated": [rank.peak_allocated_mb for rank in view.ranks],
+    }
+    for index, (name, values) in enumerate(bars.items()):
+        figure.add_trace(go.Bar(x=ranks, y=values, name=name, marker_color=series_color(index)))
     figure.add_hline(
         y=view.median_reserved_mb,
         line={"color": CAPACITY_COLOR, "dash": "dash"},

@@ -88,7 +88,9 @@ def _profiler_root(root: Path) -> Path:
         names = ", ".join(child.name for child in roots[:4])
         raise VendorFormatError(
             root,
-            f"expected one torch_npu profiler directory, found {len(roots)} ({names}); pass one",
+            f"expected one torch_npu profiler directory, found {len(roots)} ({names}); pass "
+            "one, or read them all as a cluster profile with `ubscope analyze` or "
+            "`ubscope report` (docs/cluster.md)",
         )
     return roots[0] if roots else root
 
