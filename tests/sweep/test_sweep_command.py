@@ -194,3 +194,15 @@ def test_check_gates_every_configuration_of_the_sweep(swept, tmp_path, limit_kib
     assert f"{len(TILES) * len(CORES)} kernel configurations, {failed} failed" in out
     for heading in re.findall(r"^pool_demo\[.*\]: \w+", out, flags=re.MULTILINE):
         assert heading.endswith("FAILED") == (limit_kib == 8 and "tile=1024" in heading)
+
+
+def test_check_against_baselines_of_the_sweeps_own_traces_passes(swept, tmp_path):
+    # Baselines measured from the traces by `ubscope baseline`, the rows by the
+    # sweep's workers: the two must agree metric by metric for this to pass.
+    folder, _, _ = swept
+    traces = sorted(folder.glob("*.ubtrace"))
+    code, _, _ = run("baseline", *traces, "-o", tmp_path / "baselines")
+    assert code == 0
+    code, out, _ = run("check", folder, "--baseline", tmp_path / "baselines")
+    assert code == 0, out
+    assert f"{len(traces)} kernel configurations, 0 failed" in out
