@@ -59,6 +59,14 @@ async def _key_latency_ms(app, pilot, keys: list[str]) -> float:
     return (time.perf_counter() - began) * 1000 / len(keys)
 
 
+async def until_painted(pilot, on_screen, selector: str = "#pending-summary") -> None:
+    """Until ``on_screen()`` holds and the screen has a ``selector`` widget, then
+    one refresh: for the profile screen, the trace's metadata is on screen."""
+    while not (on_screen() and pilot.app.screen.query(selector)):
+        await pilot.pause(0.005)
+    await pilot.pause(0)
+
+
 async def _measure(trace: Path) -> dict[str, list[float] | float]:
     from textual.widgets import Input
 
@@ -69,11 +77,11 @@ async def _measure(trace: Path) -> dict[str, list[float] | float]:
     app = UbscopeApp(request=TraceRequest(trace))
     result: dict[str, list[float] | float] = {}
     async with app.run_test(size=(120, 35)) as pilot:
-        while not (isinstance(app.screen, ProfileScreen) and app.screen.query("#pending-summary")):
-            await pilot.pause(0.005)
-        await pilot.pause(0)  # one refresh: the metadata is on screen
+        await until_painted(pilot, lambda: isinstance(app.screen, ProfileScreen))
         result["first paint (s)"] = time.perf_counter() - START
-        while not app.screen.ready:
+        screen = app.screen
+        assert isinstance(screen, ProfileScreen)
+        while not screen.ready:
             if app.error is not None:
                 raise SystemExit(f"ubscope: error: {app.error}")
             await pilot.pause(0.05)

@@ -1,0 +1,274 @@
+"""Start-up and ``trace info`` against their floors (issue 17).
+
+Usage: ``python bench/bench_startup.py [TRACE] [--events N] [--rounds 15] [--info-rounds 3]``
+
+Every measure runs in a fresh process, the measures of a group taking turns
+round after round (interleaved, so a change of load on this shared machine
+hits them alike); the tables give medians, and ratios from this one run:
+
+* start-up, wall time of the whole process: ``python -c pass``,
+  ``python -c "import ubscope"`` (the floor of ``--version``), ``ubscope
+  --version``, ``ubscope --help``, ``ubscope analyze --help``;
+* TUI first paint, from the child's start to the profile screen showing the
+  trace's metadata, against a bare Textual app painting one line (both wait
+  as bench/bench_tui.py does);
+* ``trace info`` on TRACE (default 10 M events, made by bench/make_big_trace.py
+  when missing): ubscope's streaming summary, the whole read it replaced
+  (``read_trace`` and the analysis layer's modelled time), and the floor,
+  pyarrow counting kinds batch by batch; time from the child's start, imports
+  included, and its peak RSS (VmHWM).
+
+Targets: ``--version`` <= 2x ``import ubscope``; ``--help`` <= 0.3 s; first
+paint <= 1.5x the bare app.
+"""
+
+from __future__ import annotations
+
+import time
+
+START = time.perf_counter()
+
+# After START: a TUI child times its imports too.
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import textwrap  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from functools import partial  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from tests.helpers.peak_memory import child_script  # noqa: E402
+
+# The trace info children; each leaves the event count in ``events``.
+INFO = {
+    "ubscope trace info (streaming)": """
+        from ubscope.probe.trace_info import summarize_trace
+        events = summarize_trace(path)["events"]
+    """,
+    "whole read (read_trace + modelled time)": """
+        from ubscope.analyzers import TraceContext
+        from ubscope.probe.trace import read_trace
+        trace = read_trace(path)
+        TraceContext(trace).modelled_time_ps
+        events = trace.event_count
+    """,
+    "floor: pyarrow counting kinds per batch": """
+        import numpy as np
+        import pyarrow as pa
+        counts = {}
+        with pa.OSFile(path) as source:
+            for batch in pa.ipc.open_stream(source):
+                kind = batch.column("kind")
+                found = np.bincount(kind.indices.to_numpy(), minlength=len(kind.dictionary))
+                for label, count in zip(kind.dictionary.to_pylist(), found.tolist()):
+                    counts[label] = counts.get(label, 0) + count
+        events = sum(counts.values())
+    """,
+}
+_INFO_HEAD = """
+import json, sys, time
+start = time.perf_counter()
+path = sys.argv[1]
+"""
+_INFO_TAIL = """
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "rss_bytes": peak_rss_bytes(), "events": events}))
+"""
+
+
+def _info_script(body: str) -> str:
+    return child_script(_INFO_HEAD + textwrap.dedent(body) + _INFO_TAIL)
+
+
+def _ubscope() -> str:
+    found = shutil.which("ubscope", path=str(Path(sys.executable).parent))
+    if found is None:
+        raise SystemExit("ubscope is not installed beside this python (pip install -e .)")
+    return found
+
+
+def startup_commands() -> dict[str, list[str]]:
+    python, ubscope = sys.executable, _ubscope()
+    return {
+        "python -c pass": [python, "-c", "pass"],
+        'python -c "import ubscope"': [python, "-c", "import ubscope"],
+        "ubscope --version": [ubscope, "--version"],
+        "ubscope --help": [ubscope, "--help"],
+        "ubscope analyze --help": [ubscope, "analyze", "--help"],
+    }
+
+
+def _timed(command: list[str]) -> dict[str, float]:
+    """Wall time of the whole process."""
+    began = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return {"seconds": time.perf_counter() - began}
+
+
+def _child_json(command: list[str]) -> dict:
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def interleaved(measures: dict[str, Callable[[], dict]], rounds: int) -> dict[str, dict]:
+    """Median of each field of each measure, the measures taking turns."""
+    runs: dict[str, list[dict]] = {name: [] for name in measures}
+    for round_number in range(rounds):
+        print(f"  round {round_number + 1}/{rounds}", file=sys.stderr)
+        for name, measure in measures.items():
+            runs[name].append(measure())
+    return {
+        name: {key: statistics.median(run[key] for run in results) for key in results[0]}
+        for name, results in runs.items()
+    }
+
+
+# -- TUI children ---------------------------------------------------------------------
+async def _tui_first_paint(trace: Path) -> float:
+    from bench_tui import until_painted
+
+    from ubscope.tui.app import UbscopeApp
+    from ubscope.tui.loading import TraceRequest
+    from ubscope.tui.profile import ProfileScreen
+
+    app = UbscopeApp(request=TraceRequest(trace))
+    async with app.run_test(size=(120, 35)) as pilot:
+        await until_painted(pilot, lambda: isinstance(app.screen, ProfileScreen))
+        painted = time.perf_counter() - START
+        app.exit()
+    return painted
+
+
+async def _bare_first_paint() -> float:
+    from bench_tui import until_painted
+    from textual.app import App, ComposeResult
+    from textual.widgets import Footer, Static
+
+    class Bare(App):
+        def compose(self) -> ComposeResult:
+            yield Static("kernel: bench_tiled  chip: Ascend910B2", id="pending-summary")
+            yield Footer()
+
+    app = Bare()
+    async with app.run_test(size=(120, 35)) as pilot:
+        await until_painted(pilot, lambda: True)
+        painted = time.perf_counter() - START
+        app.exit()
+    return painted
+
+
+def _tui_child(which: str, trace: Path) -> None:
+    sys.path.insert(0, str(HERE))
+    if which == "bare":
+        seconds = asyncio.run(_bare_first_paint())
+    else:
+        seconds = asyncio.run(_tui_first_paint(trace))
+    print(json.dumps({"seconds": seconds}))
+
+
+# -- report ---------------------------------------------------------------------------
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def _print_startup(results: dict[str, dict]) -> None:
+    floor = results['python -c "import ubscope"']["seconds"]
+    print("| command | median | vs `import ubscope` | target |")
+    print("|---|---|---|---|")
+    targets = {"ubscope --version": "<= 2x", "ubscope --help": "<= 0.3 s"}
+    for name, result in results.items():
+        seconds = result["seconds"]
+        print(
+            f"| `{name}` | {seconds * 1000:.0f} ms | {seconds / floor:.2f}x "
+            f"| {targets.get(name, '-')} |"
+        )
+
+
+def _print_tui(results: dict[str, dict]) -> None:
+    bare = results["bare Textual app"]["seconds"]
+    print("| first paint | median | vs bare app | target |")
+    print("|---|---|---|---|")
+    for name, result in results.items():
+        target = "<= 1.5x" if name != "bare Textual app" else "-"
+        print(
+            f"| {name} | {result['seconds']:.2f} s | {result['seconds'] / bare:.2f}x | {target} |"
+        )
+
+
+def _print_info(results: dict[str, dict], trace: Path) -> None:
+    floor = results["floor: pyarrow counting kinds per batch"]
+    events = int(floor["events"])
+    print(f"`trace info` on {trace.name}: {events:,} events, {trace.stat().st_size >> 20} MiB\n")
+    print("| | time | vs floor | peak RSS | vs floor |")
+    print("|---|---|---|---|---|")
+    for name, result in results.items():
+        if int(result["events"]) != events:
+            raise SystemExit(f"{name} counted {int(result['events'])} events, not {events}")
+        print(
+            f"| {name} | {result['seconds']:.2f} s | {result['seconds'] / floor['seconds']:.2f}x "
+            f"| {result['rss_bytes'] / 2**20:.0f} MiB "
+            f"| {result['rss_bytes'] / floor['rss_bytes']:.2f}x |"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "trace", nargs="?", type=Path, default=Path("/tmp/ubscope-bench-tui-10m.ubtrace")
+    )
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--rounds", type=int, default=15, help="start-up and TUI rounds")
+    parser.add_argument("--info-rounds", type=int, default=3, help="trace info rounds")
+    parser.add_argument("--child", choices=("tui", "bare"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _tui_child(args.child, args.trace)
+        return 0
+    if not args.trace.exists():
+        print(f"generating {args.events:,} events into {args.trace} ...", file=sys.stderr)
+        make = [sys.executable, str(HERE / "make_big_trace.py"), str(args.events), str(args.trace)]
+        subprocess.run(make, check=True)
+    print(f"before: {_load()}\n")
+
+    print("start-up ...", file=sys.stderr)
+    commands = startup_commands()
+    startup = interleaved(
+        {name: partial(_timed, command) for name, command in commands.items()},
+        args.rounds,
+    )
+    print("TUI first paint ...", file=sys.stderr)
+    child = [sys.executable, __file__, str(args.trace), "--child"]
+    tui = interleaved(
+        {
+            "bare Textual app": lambda: _child_json([*child, "bare"]),
+            "ubscope tui": lambda: _child_json([*child, "tui"]),
+        },
+        args.rounds,
+    )
+    print("trace info ...", file=sys.stderr)
+    info = interleaved(
+        {
+            name: partial(_child_json, [sys.executable, "-c", _info_script(body), str(args.trace)])
+            for name, body in INFO.items()
+        },
+        args.info_rounds,
+    )
+    _print_startup(startup)
+    print()
+    _print_tui(tui)
+    print()
+    _print_info(info, args.trace)
+    print(f"\nafter: {_load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
