@@ -32,6 +32,7 @@ from ubscope.analyzers.metric_catalog import (
 from ubscope.analyzers.pareto import pareto_front
 from ubscope.probe.errors import InputError
 from ubscope.probe.outputs import atomic_output
+from ubscope.probe.text import printable, printable_prose, printable_tree
 
 SWEEP_TABLE = "sweep.parquet"
 SCHEMA_KEY = b"ubscope.sweep"
@@ -223,7 +224,10 @@ def read_sweep_table(path: str | os.PathLike[str]) -> list[SweepRow]:
     missing = [name for name in (*_TEXT_COLUMNS, *_JSON_COLUMNS) if name not in table.column_names]
     if meta.get(SCHEMA_KEY) != SCHEMA.encode() or missing:
         raise SweepTableError(source, f"not {expected}")
-    return [_from_record(record) for record in table.to_pylist()]
+    try:
+        return [_from_record(record) for record in table.to_pylist()]
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise SweepTableError(source, f"a row does not read as a sweep's ({exc})") from None
 
 
 def _to_arrow(rows: list[SweepRow]) -> Any:
@@ -279,8 +283,9 @@ def _typed(values: list[Any]) -> Any:
 
 
 def _from_record(record: dict[str, Any]) -> SweepRow:
+    """A row of the table as read: its text is input, made printable."""
     grid = {
-        name[len(GRID_PREFIX) :]: value
+        printable(name[len(GRID_PREFIX) :]): printable_tree(value)
         for name, value in record.items()
         if name.startswith(GRID_PREFIX) and value is not None
     }
@@ -288,20 +293,30 @@ def _from_record(record: dict[str, Any]) -> SweepRow:
         name: value
         for name, value in record.items()
         if is_known_metric(name)
-        and value is not None
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
         and not (name.startswith(BY_CODE) and value == 0)
     }
+    text = {name: printable(record[name] or "") for name in _TEXT_COLUMNS}
     return SweepRow(
-        key=record["key"] or "",
-        kernel=record["kernel"] or "",
-        chip=record["chip"] or "",
+        key=text["key"],
+        kernel=text["kernel"],
+        chip=text["chip"],
         grid=grid,
-        status=record["status"] or "",
-        params=json.loads(record["params"] or "{}"),
-        failed_on=tuple(filter(None, (record["failed_on"] or "").split(","))),
-        error=record["error"] or "",
-        trace=record["trace"] or "",
+        status=text["status"],
+        params=_mapping(record["params"]),
+        failed_on=tuple(filter(None, text["failed_on"].split(","))),
+        error=printable_prose(record["error"] or ""),
+        trace=text["trace"],
         metrics=metrics,
-        code_severity=json.loads(record["code_severity"] or "{}"),
-        preset=record["preset"],
+        code_severity=_mapping(record["code_severity"]),
+        preset=text["preset"] or None,
     )
+
+
+def _mapping(cell: str | None) -> dict[str, Any]:
+    """A JSON object cell, its text made printable."""
+    value = json.loads(cell or "{}")
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+    return printable_tree(value)

@@ -5,12 +5,15 @@ reference, fails whatever the budget says."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from ubscope.analyzers import SweepRow, write_sweep_table
+from ubscope.analyzers import SweepRow, read_sweep_table, write_sweep_table
 from ubscope.cli import main
 
 FITS = {"peak_bytes.UB": 6144, "gm.read_bytes": 4096, "gm.write_bytes": 2048}
@@ -72,3 +75,26 @@ def test_a_folder_without_a_sweep_table_is_one_line(tmp_path):
         code = main(["check", str(folder), "--budget", str(budget)])
     assert code == 2
     assert err.getvalue().count("\n") == 1 and "sweep.parquet: no such file" in err.getvalue()
+
+
+def test_a_table_with_a_broken_cell_is_one_line(tmp_path):
+    write_sweep_table([row(512)], tmp_path / "sweep.parquet")
+    table = pq.read_table(tmp_path / "sweep.parquet")
+    broken = table.set_column(
+        table.column_names.index("params"), "params", pa.array(["{not json"])
+    ).replace_schema_metadata(table.schema.metadata)
+    pq.write_table(broken, tmp_path / "sweep.parquet")
+    budget = tmp_path / "budget.yaml"
+    budget.write_text("default:\n  peak_bytes: {UB: 8 KiB}\n")
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(["check", str(tmp_path), "--budget", str(budget)])
+    assert code == 2
+    assert err.getvalue().count("\n") == 1 and "a row does not read" in err.getvalue()
+
+
+def test_text_read_back_from_a_table_is_printable(tmp_path):
+    hostile = dataclasses.replace(row(512), kernel="pool\x1b[2Jdemo", grid={"tile": "a\rb"})
+    write_sweep_table([hostile], tmp_path / "sweep.parquet")
+    (back,) = read_sweep_table(tmp_path)
+    assert back.kernel == "pool\\x1b[2Jdemo" and back.grid == {"tile": "a\\x0db"}

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ubscope.analyzers import GM_BYTES, STATUS_OK, STATUSES, TIME_METRIC, SweepRow, sweep_front
+from ubscope.probe.text import printable
 from ubscope.probe.units import format_bytes, format_time_ps, plural
 from ubscope.sweep.runner import SweepResult
 
@@ -32,7 +33,7 @@ def print_sweep(result: SweepResult, kernel: str, console: Console) -> None:
         console.print(f"Failing configurations ({len(failing)}):", markup=False, style="bold")
         table = _table(("configuration", "why"), numeric=0)
         for row in failing:
-            table.add_row(Text(row.label), Text(row.verdict, style="red"))
+            table.add_row(Text(printable(row.label)), Text(printable(row.verdict), style="red"))
         console.print(Padding(table, (0, 0, 0, 2), expand=False))
     front = sweep_front(rows)
     clean = counts[STATUS_OK]
@@ -54,7 +55,7 @@ def front_table(front: list[SweepRow]) -> Table:
             format_bytes(row.value("peak_bytes.UB") or 0),
             format_bytes(row.value(GM_BYTES) or 0),
             format_time_ps(row.value(TIME_METRIC) or 0),
-            Text(row.label),
+            Text(printable(row.label)),
         )
     return table
 
