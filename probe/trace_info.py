@@ -103,10 +103,14 @@ def _column(batch: pa.RecordBatch, name: str) -> Any:
 
 
 def _enum_values(array: pa.DictionaryArray, labels: list[str]) -> np.ndarray:
-    """The enum values of a validated enumeration column."""
+    """The enum values of a validated enumeration column. Only the entries the
+    rows use were validated: a hand-made dictionary may hold others."""
     value = {label: number for number, label in enumerate(labels)}
-    table = np.array([value[label] for label in array.dictionary.to_pylist()], dtype=np.int8)
-    return table[array.indices.to_numpy()]
+    indices = array.indices.to_numpy()
+    used = np.flatnonzero(np.bincount(indices, minlength=len(array.dictionary)))
+    table = np.zeros(len(array.dictionary), dtype=np.int8)
+    table[used] = [value[label] for label in array.dictionary.take(pa.array(used)).to_pylist()]
+    return table[indices]
 
 
 def summarize_trace(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import PartialReadWarning
 from ubscope.probe.events import EventKind, enum_labels
 from ubscope.probe.recorder import Recorder
-from ubscope.probe.trace import TraceWriter, new_metadata
+from ubscope.probe.trace import METADATA_KEY, TraceWriter, new_metadata, write_table
 from ubscope.probe.trace_info import summarize_trace
 from ubscope.probe.units import format_time_ps
 
@@ -141,3 +141,19 @@ def test_trace_info_json_is_the_summary(tmp_path: Path, capsys: pytest.CaptureFi
     shown = json.loads(capsys.readouterr().out)
     # a: begin, 5 marks, 2 ends; b: begin, 7 marks, end; a again: begin, mark, end
     assert shown["launches"] == {"a": 2, "b": 1} and shown["events"] == 8 + 9 + 3
+
+
+def test_an_unused_foreign_kind_in_the_dictionary_is_ignored(tmp_path: Path) -> None:
+    """Only the dictionary entries rows use are validated (probe/validate.py), so
+    an unused one is no error for the summary either."""
+    sample = SAMPLES[0]
+    with pa.OSFile(str(sample)) as source:
+        table = pa.ipc.open_stream(source).read_all()
+    kind = table.column("kind").combine_chunks()
+    padded = pa.DictionaryArray.from_arrays(
+        kind.indices, pa.array([*kind.dictionary.to_pylist(), "not_a_kind"])
+    )
+    path = tmp_path / "padded.ubtrace"
+    meta = json.loads(table.schema.metadata[METADATA_KEY])
+    write_table(path, meta, table.set_column(table.schema.get_field_index("kind"), "kind", padded))
+    assert _check(path)["event_counts"] == summarize_trace(sample)["event_counts"]
