@@ -28,6 +28,7 @@ submission).
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import os
@@ -188,7 +189,10 @@ def _context(fn: Callable[..., Any]) -> Any:
     # The server imports the function's module (pandas, pyarrow...) once and
     # forks each worker from there, instead of every worker importing it anew.
     # It applies when this process starts its server, at its first map.
-    context.set_forkserver_preload([fn.__module__])
+    target = fn.func if isinstance(fn, functools.partial) else fn
+    module = getattr(target, "__module__", None)
+    if module:
+        context.set_forkserver_preload([module])
     return context
 
 

@@ -5,6 +5,7 @@ tasks still finish. Local worker processes always; Ray on a local cluster of
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 
@@ -24,6 +25,12 @@ def test_local_outcomes_equal_the_serial_results():
     tasks = list(range(12))
     outcomes = _by_index(map_tasks(math.factorial, tasks, jobs=2))
     assert outcomes == [TaskOutcome(i, math.factorial(t), None) for i, t in enumerate(tasks)]
+
+
+def test_local_partial_function():
+    # pow(2, 3) = 8, pow(2, 10) = 1024.
+    outcomes = _by_index(map_tasks(functools.partial(pow, 2), [3, 10], jobs=2))
+    assert outcomes == [TaskOutcome(0, 8, None), TaskOutcome(1, 1024, None)]
 
 
 def test_local_raise_and_dead_worker_are_outcomes_and_the_others_finish():
