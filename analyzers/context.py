@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from ubscope.analyzers.heap import reuse_large_blocks
 from ubscope.analyzers.model.blocks import BlockModel, Blocks
 from ubscope.analyzers.model.fragmentation import FragmentationModel
 from ubscope.analyzers.model.groups import Groups
@@ -35,6 +36,7 @@ class TraceContext:
     """Derived data of one trace, computed on first use and cached."""
 
     def __init__(self, trace: Trace, chip: ChipProfile | None = None):
+        reuse_large_blocks()
         self.trace = trace
         self.events: pd.DataFrame = trace.events
         self.chip: ChipProfile = checked_chip(chip if chip is not None else trace.chip, trace.path)

@@ -1,92 +1,263 @@
-"""Benchmark the analysis of one trace and print a markdown table.
+"""Benchmark reading and analysing traces against the Arrow floor and peers, and
+print markdown tables.
 
-Usage: ``python bench/bench_analyze.py TRACE [--runs 3]``
+Usage::
 
-Each measurement runs in a fresh subprocess (so peak RSS is that step's own)
-and reports the median of ``--runs``:
+    python bench/bench_analyze.py TRACE [--runs 3]
+    python bench/bench_analyze.py --sizes 1,5,10,20 [--workdir DIR] [--runs 3]
 
-* read: ``read_trace`` — the bare time to load the trace's columns,
+Each measurement runs in a fresh subprocess (so peak RSS is that step's own);
+the steps of one run are interleaved and the runs repeated, and every ratio is
+the median over the runs of the step's time over the floor's time in the same
+run (absolute times on a shared machine are noisy; ratios much less):
+
+* floor: ``pa.ipc.open_stream(...).read_all()`` of the same file, the bare Arrow
+  read of every column,
+* read: ``read_trace`` (validated, numpy columns),
 * analyze: ``analyze_trace`` on the loaded trace (every rule, correlation,
-  metrics) — the analysis proper,
-* end to end: ``analyze_path`` (read + analyze), as ``ubscope analyze`` does.
+  metrics),
+* end to end: ``analyze_path`` (read + analyze), as ``ubscope analyze`` does,
+* DuckDB and polars (benchmark-only peers, skipped with a message when not
+  installed): read the trace (through pyarrow: neither reads an Arrow stream
+  with dictionary deltas itself) and do the aggregations the analysis rests on,
+  fewer than ubscope does: event counts per kind, per core and space the live
+  bytes after every alloc/free (a running sum in program order) and their peak,
+  GM traffic per tensor and direction with small-burst and unaligned counts,
+  busy time and last end per core, flagged events per kind, name and tag.
 
-Targets (issue 4): 10 M events analyzed in <= 5 s, peak RSS <= 2 GB,
-analysis / read <= 5x. Make a trace with ``bench/make_big_trace.py``.
+``--sizes`` writes traces of ``bench/make_big_trace.py`` of the given millions of
+events (kept in ``--workdir``) and fits the exponent of the analysis time and
+of the end-to-end time against the event count (1.0 is linear).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+from importlib.util import find_spec
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.make_big_trace import write_big_trace
 from tests.helpers.peak_memory import child_script
 
 # Runs in the child: prints {"seconds": ..., "rss_bytes": ..., "events": ...}.
 CHILD = child_script(
     """
 import json, sys, time
+step, path = sys.argv[1], sys.argv[2]
+import pyarrow as pa
 from ubscope.probe.trace import read_trace
 from ubscope.analyzers import analyze_path, analyze_trace
-step, path = sys.argv[1], sys.argv[2]
+
+
+def arrow_table():
+    with pa.OSFile(path) as handle:
+        return pa.ipc.open_stream(handle).read_all()
+
+
+def duckdb_aggregations():
+    import duckdb
+
+    events = arrow_table()
+    con = duckdb.connect()
+    con.register("events", events)
+    queries = (
+        "select kind, count(*) from events group by all",
+        "select core_kind, core, space, max(live) from (select core_kind, core, space,"
+        " sum(case when kind = 'alloc' then aligned_size else -aligned_size end) over"
+        " (partition by core_kind, core, space order by seq rows unbounded preceding) as live"
+        " from events where kind in ('alloc', 'free')) group by all",
+        "select tensor, src_space = 'GM' as gm_read, count(*), sum(aligned_size),"
+        " count(*) filter (where burst_len < 512), count(*) filter (where flags & 4 != 0)"
+        " from events where kind = 'copy' and (src_space = 'GM' or space = 'GM') group by all",
+        "select core_kind, core, sum(dur_ps), max(start_ps + dur_ps) from events group by all",
+        "select kind, name, tag, count(*) from events where flags != 0 group by all",
+    )
+    for query in queries:
+        con.sql(query).fetchall()
+    return events.num_rows
+
+
+def polars_aggregations():
+    import polars as pl
+
+    events = pl.from_arrow(arrow_table())  # polars' own reader rejects dictionary deltas
+    group = ["core_kind", "core", "space"]
+    blocks = events.filter(pl.col("kind").is_in(["alloc", "free"]))
+    signed = pl.when(pl.col("kind") == "alloc").then(pl.col("aligned_size"))
+    blocks.with_columns(
+        live=signed.otherwise(-pl.col("aligned_size")).cum_sum().over(group)
+    ).group_by(group).agg(pl.col("live").max())
+    events.group_by("kind").len()
+    gm = (pl.col("src_space") == "GM") | (pl.col("space") == "GM")
+    events.filter((pl.col("kind") == "copy") & gm).group_by(
+        "tensor", (pl.col("src_space") == "GM").alias("gm_read")
+    ).agg(
+        pl.len(),
+        pl.col("aligned_size").sum(),
+        (pl.col("burst_len") < 512).sum(),
+        ((pl.col("flags") & 4) != 0).sum(),
+    )
+    events.group_by("core_kind", "core").agg(
+        pl.col("dur_ps").sum(), (pl.col("start_ps") + pl.col("dur_ps")).max()
+    )
+    events.filter(pl.col("flags") != 0).group_by("kind", "name", "tag").len()
+    return events.height
+
+
 if step == "analyze":
-    import pyarrow as pa
     trace = read_trace(path)
     pa.default_memory_pool().release_unused()  # as analyze_path does
-    start = time.perf_counter()
-    analysis = analyze_trace(trace)
+start = time.perf_counter()
+if step == "floor":
+    events = arrow_table().num_rows
 elif step == "read":
-    start = time.perf_counter()
-    trace = read_trace(path)
+    events = read_trace(path).event_count
+elif step == "analyze":
+    events = analyze_trace(trace).trace.event_count
+elif step == "path":
+    events = analyze_path(path).trace.event_count
+elif step == "duckdb":
+    events = duckdb_aggregations()
 else:
-    start = time.perf_counter()
-    analysis = analyze_path(path)
-    trace = analysis.trace
+    events = polars_aggregations()
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "rss_bytes": peak_rss_bytes(), "events": trace.event_count}))
+print(json.dumps({"seconds": seconds, "rss_bytes": peak_rss_bytes(), "events": events}))
 """
 )
-STEPS = (
-    ("read", "read trace columns"),
-    ("analyze", "analyze (loaded trace)"),
-    ("path", "read + analyze (end to end)"),
-)
+STEPS = {
+    "floor": "Arrow floor: `read_all()`",
+    "read": "`read_trace`",
+    "analyze": "analyze (loaded trace)",
+    "path": "read + analyze (`analyze_path`)",
+    "duckdb": "DuckDB: read + aggregations",
+    "polars": "polars: read + aggregations",
+}
+PEERS = {"duckdb": "duckdb", "polars": "polars"}
 
 
 def measure(step: str, trace: Path) -> dict[str, float]:
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, step, str(trace)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", CHILD, step, str(trace)], capture_output=True, text=True
     )
+    if done.returncode:
+        raise SystemExit(f"{step} failed on {trace}:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def available_steps(steps: list[str]) -> list[str]:
+    """``steps`` without the peers that are not installed (said on stderr)."""
+    kept = []
+    for step in steps:
+        if step in PEERS and find_spec(PEERS[step]) is None:
+            print(f"{step}: not installed (pip install {PEERS[step]}), skipped", file=sys.stderr)
+            continue
+        kept.append(step)
+    return kept
+
+
+def interleaved(trace: Path, steps: list[str], runs: int) -> dict[str, list[dict[str, float]]]:
+    """Every step once per run, in order, ``runs`` times."""
+    results: dict[str, list[dict[str, float]]] = {step: [] for step in steps}
+    for _ in range(runs):
+        for step in steps:
+            results[step].append(measure(step, trace))
+    return results
+
+
+def summary(results: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Per step: median seconds, median ratio to the same run's floor, peak RSS."""
+    floor = results["floor"]
+    return {
+        step: {
+            "seconds": statistics.median(r["seconds"] for r in runs),
+            "ratio": statistics.median(
+                r["seconds"] / f["seconds"] for r, f in zip(runs, floor, strict=True)
+            ),
+            "rss": max(r["rss_bytes"] for r in runs),
+            "events": runs[0]["events"],
+        }
+        for step, runs in results.items()
+    }
+
+
+def single(trace: Path, runs: int) -> None:
+    steps = available_steps(list(STEPS))
+    rows = summary(interleaved(trace, steps, runs))
+    events = rows["floor"]["events"]
+    print(f"trace: {trace.name} ({events:,} events), {runs} interleaved run(s), medians\n")
+    print("| step | time | x floor | peak RSS | RSS per event |")
+    print("|---|---:|---:|---:|---:|")
+    for step in steps:
+        row = rows[step]
+        print(
+            f"| {STEPS[step]} | {row['seconds']:.2f} s | {row['ratio']:.2f}x "
+            f"| {row['rss'] / 2**20:,.0f} MiB | {row['rss'] / events:.0f} B |"
+        )
+
+
+def exponent(events: list[int], seconds: list[float]) -> float:
+    """Slope of log(time) against log(events): 1.0 is linear, 2.0 quadratic."""
+    return float(np.polyfit(np.log(events), np.log(seconds), 1)[0])
+
+
+def scaling(sizes: list[float], workdir: Path, runs: int) -> None:
+    steps = ["floor", "analyze", "path"]
+    table = []
+    for millions in sizes:
+        trace = workdir / f"big-{millions:g}M.ubtrace"
+        if not trace.exists():
+            write_big_trace(int(millions * 1_000_000), trace)
+        rows = summary(interleaved(trace, steps, runs))
+        table.append((rows["floor"]["events"], rows))
+        print(f"measured {trace.name}", file=sys.stderr, flush=True)
+    print(f"{runs} interleaved run(s) per size, medians\n")
+    print("| events | floor | analyze | end to end | x floor | peak RSS | RSS per event |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for events, rows in table:
+        path = rows["path"]
+        print(
+            f"| {events:,} | {rows['floor']['seconds']:.2f} s | {rows['analyze']['seconds']:.2f} s"
+            f" | {path['seconds']:.2f} s | {path['ratio']:.2f}x | {path['rss'] / 2**20:,.0f} MiB"
+            f" | {path['rss'] / events:.0f} B |"
+        )
+    counts = [events for events, _ in table]
+    for step, label in (("analyze", "analysis"), ("path", "end to end"), ("floor", "floor")):
+        fit = exponent(counts, [rows[step]["seconds"] for _, rows in table])
+        print(f"\n{label}: time ~ events^{fit:.2f}", end="")
+    print()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("trace", type=Path)
-    parser.add_argument("--runs", type=int, default=3, help="runs per step (median reported)")
+    parser.add_argument("trace", type=Path, nargs="?", help="trace to measure")
+    parser.add_argument("--runs", type=int, default=3, help="interleaved runs (medians)")
+    parser.add_argument(
+        "--sizes", help="millions of events, comma-separated: fit the exponent instead"
+    )
+    parser.add_argument("--workdir", type=Path, help="where --sizes keeps its traces")
     args = parser.parse_args(argv)
-    results = {}
-    for step, _ in STEPS:
-        runs = [measure(step, args.trace) for _ in range(args.runs)]
-        results[step] = {
-            "seconds": statistics.median(r["seconds"] for r in runs),
-            "rss": max(r["rss_bytes"] for r in runs),
-            "events": runs[0]["events"],
-        }
-    events = results["read"]["events"]
-    print(f"trace: {args.trace} ({events:,} events), median of {args.runs} run(s)\n")
-    print("| step | time (s) | events/s | peak RSS (MiB) |")
-    print("|---|---:|---:|---:|")
-    for step, label in STEPS:
-        row = results[step]
-        rate = events / row["seconds"] if row["seconds"] else float("inf")
-        print(f"| {label} | {row['seconds']:.2f} | {rate:,.0f} | {row['rss'] / 2**20:,.0f} |")
-    ratio = results["analyze"]["seconds"] / results["read"]["seconds"]
-    print(f"\nanalysis / read = {ratio:.2f}x")
+    if args.sizes:
+        sizes = [float(size) for size in args.sizes.split(",")]
+        workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ubscope-bench-"))
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            scaling(sizes, workdir, args.runs)
+        finally:
+            if args.workdir is None:
+                shutil.rmtree(workdir)
+        return 0
+    if args.trace is None:
+        parser.error("give a TRACE or --sizes")
+    single(args.trace, args.runs)
     return 0
 
 
