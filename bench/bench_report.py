@@ -19,7 +19,7 @@ from ubscope.reports.perfetto import write_perfetto
 from ubscope.reports.report import write_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_big_trace import write_big_trace
+from child_runs import trace_for
 
 EVENTS = 10_000_000
 
@@ -36,10 +36,7 @@ def main() -> None:
     parser.add_argument("--trace", type=Path, help="use this trace instead of generating one")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        trace = args.trace
-        if trace is None:
-            trace = Path(tmp) / "big.ubtrace"
-            write_big_trace(args.events, trace)
+        trace = trace_for(args.trace, args.events, Path(tmp))
         analysis, analyse_s = _timed(lambda: analyze_path(trace))
         report, report_s = _timed(lambda: write_report(analysis, Path(tmp) / "big.html"))
         export, export_s = _timed(lambda: write_perfetto(analysis, Path(tmp) / "big.json"))

@@ -6,8 +6,10 @@ core; copies and computes are complete ("X") slices, on-chip occupancy is a
 counter ("C") per core and space, findings are instant ("i") events, kernel
 launches are slices on the host. Times are modelled microseconds.
 
-The JSON text is built column-wise with Arrow string kernels, chunk by chunk,
-and streamed to the file: no Python object per event, whatever the trace size.
+The JSON text is built column-wise with Arrow string kernels, chunk by chunk
+on a few threads (the kernels release the GIL), each chunk's lines joined in
+one kernel call and written from the Arrow buffer in order: no Python object
+per event, and a few chunks in memory whatever the trace size.
 See docs/export-formats.md.
 """
 
@@ -15,7 +17,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -37,6 +42,8 @@ from ubscope.probe.outputs import atomic_output
 from ubscope.probe.version import __version__
 
 CHUNK_EVENTS = 200_000
+# Threads formatting chunks: Arrow's string kernels release the GIL.
+WORKERS = min(4, os.cpu_count() or 1)
 PROCESS_NAMES = {
     CoreKind.HOST: "host (kernel launches)",
     CoreKind.AIV: "AIV (vector cores)",
@@ -45,7 +52,10 @@ PROCESS_NAMES = {
 }
 _CORE_SPAN = 1 << 16
 
-Fields = Sequence[tuple[str, "pa.Array | str"]]
+# The pieces of one JSON text per row: text columns and constants, joined once.
+Parts = list["pa.Array | str"]
+Fields = Sequence[tuple[str, "Parts | pa.Array | str"]]
+_MICROS = pa.decimal128(38, 6)
 
 
 def _strings(values: np.ndarray | Sequence[int]) -> pa.Array:
@@ -53,25 +63,41 @@ def _strings(values: np.ndarray | Sequence[int]) -> pa.Array:
 
 
 def _micros(picoseconds: np.ndarray) -> pa.Array:
-    """Exact decimal microseconds from integer picoseconds (no float rounding)."""
-    picoseconds = np.asarray(picoseconds, dtype=np.int64)
-    fraction = pc.utf8_lpad(_strings(picoseconds % 1_000_000), 6, "0")
-    return pc.binary_join_element_wise(_strings(picoseconds // 1_000_000), ".", fraction, "")
+    """Exact decimal microseconds (six places) from integer picoseconds: the
+    picoseconds are the unscaled value of a decimal, so one cast prints them."""
+    words = np.empty((len(picoseconds), 2), dtype=np.int64)
+    words[:, 0] = picoseconds
+    words[:, 1] = words[:, 0] >> 63  # the two's-complement high word
+    return pc.cast(
+        pa.Array.from_buffers(_MICROS, len(words), [None, pa.py_buffer(words)]), pa.string()
+    )
 
 
-def _quoted(escaped: pa.Array | str) -> pa.Array | str:
+def _quoted(escaped: pa.Array | str) -> Parts:
     if isinstance(escaped, str):
-        return json.dumps(escaped)
-    return pc.binary_join_element_wise('"', escaped, '"', "")
+        return [json.dumps(escaped)]
+    return ['"', escaped, '"']
 
 
-def _objects(fields: Fields) -> pa.Array:
-    """One JSON object per row from (key, JSON-text column or constant) pairs."""
-    parts: list[pa.Array | str] = ["{"]
+def _object(fields: Fields) -> Parts:
+    """One JSON object per row from (key, JSON-text pieces) pairs."""
+    parts: Parts = ["{"]
     for index, (key, value) in enumerate(fields):
-        parts += [("," if index else "") + json.dumps(key) + ":", value]
+        parts.append(("," if index else "") + json.dumps(key) + ":")
+        parts += value if isinstance(value, list) else [value]
     parts.append("}")
-    return pc.binary_join_element_wise(*parts, "")
+    return parts
+
+
+def _joined(parts: Parts) -> list[pa.Array | str]:
+    """``parts`` with neighbouring constants merged (fewer pieces to join)."""
+    merged: list[pa.Array | str] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    return merged
 
 
 def _escaped_labels(labels: Iterable[str]) -> pa.Array:
@@ -79,24 +105,51 @@ def _escaped_labels(labels: Iterable[str]) -> pa.Array:
     return pa.array([json.dumps(str(label))[1:-1] for label in labels], type=pa.string())
 
 
-class _Stream:
-    """Writes JSON values separated by commas, one per line."""
+def _lines(parts: Parts) -> pa.Array:
+    """One line per row: ``,\\n`` and the row's JSON text, joined in one kernel call."""
+    return pc.binary_join_element_wise(*_joined([",\n", *parts]), "")
 
-    def __init__(self, handle: IO[str]):
-        self.handle = handle
-        self.count = 0
 
-    def lines(self, lines: pa.Array) -> None:
-        if not len(lines):
-            return
-        joined = pc.binary_join(
-            pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines), ",\n"
-        )
-        self.handle.write((",\n" if self.count else "") + joined[0].as_py())
-        self.count += len(lines)
+def _write(handle: IO[bytes], lines: pa.Array) -> None:
+    """The lines' text, written straight from the Arrow data buffer."""
+    if not len(lines):
+        return
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+    begin, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    handle.write(memoryview(lines.buffers()[2])[begin:end])
 
-    def objects(self, objects: list[dict]) -> None:
-        self.lines(pa.array([json.dumps(o, separators=(",", ":")) for o in objects], pa.string()))
+
+def _objects(objects: list[dict]) -> pa.Array:
+    return _lines([pa.array([json.dumps(o, separators=(",", ":")) for o in objects], pa.string())])
+
+
+Job = Callable[[], pa.Array]
+SLICE_COLUMNS = (
+    "core_kind",
+    "core",
+    "seq",
+    "addr",
+    "flags",
+    "src_space",
+    "src_addr",
+    "burst_len",
+    "burst_count",
+    "start_ps",
+    "dur_ps",
+)
+
+
+def _in_order(jobs: Iterable[Job]) -> Iterator[pa.Array]:
+    """The jobs' results in order, computed on WORKERS threads (Arrow's kernels
+    release the GIL); at most WORKERS results wait, so memory stays a few chunks."""
+    with ThreadPoolExecutor(WORKERS) as pool:
+        pending: deque[Future[pa.Array]] = deque()
+        for job in jobs:
+            pending.append(pool.submit(job))
+            if len(pending) > WORKERS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 class _Columns:
@@ -106,6 +159,15 @@ class _Columns:
         self.ctx = ctx
         self.tables = {c: _escaped_labels(ctx.labels(c)) for c in ("name", "tensor", "tag")}
         self.tables["space"] = _escaped_labels(SPACE_LABELS)
+
+    def prefetch(self) -> None:
+        """Compute (and so cache) in this thread everything :func:`_slices` reads."""
+        for column in (*SLICE_COLUMNS, "name", "tensor", "tag", "space"):
+            self.ctx.column(column)
+        for kind in (EventKind.COPY, EventKind.COMPUTE):
+            self.ctx.rows(kind)
+        self.ctx.table.copies()
+        self.ctx.table.computes()
 
     def text(self, column: str, rows: np.ndarray) -> pa.Array:
         return pc.take(
@@ -119,7 +181,7 @@ class _Columns:
         return _strings(kinds + 1), _strings(cores + 1)
 
 
-def _slices(columns: _Columns, rows: np.ndarray, kind: EventKind) -> pa.Array:
+def _slices(columns: _Columns, rows: np.ndarray, kind: EventKind) -> Parts:
     """X events of COPY or COMPUTE rows."""
     ctx = columns.ctx
     pid, tid = columns.pid_tid(rows)
@@ -133,10 +195,8 @@ def _slices(columns: _Columns, rows: np.ndarray, kind: EventKind) -> pa.Array:
         source_space = pc.take(
             columns.tables["space"], pa.array(ctx.column("src_space")[rows].astype(np.int64))
         )
-        name = pc.binary_join_element_wise(
-            source_space, "->", columns.text("space", rows), " ", target, ""
-        )
-        args = _objects(
+        name = ['"', source_space, "->", columns.text("space", rows), " ", target, '"']
+        args = _object(
             [
                 ("seq", number["seq"]),
                 ("bytes", _strings(copies.requested_bytes[at])),
@@ -153,8 +213,8 @@ def _slices(columns: _Columns, rows: np.ndarray, kind: EventKind) -> pa.Array:
     else:
         computes = ctx.table.computes()
         at = np.searchsorted(computes.rows, rows)
-        name = columns.text("name", rows)
-        args = _objects(
+        name = _quoted(columns.text("name", rows))
+        args = _object(
             [
                 ("seq", number["seq"]),
                 ("flops", _strings(computes.flops[at])),
@@ -167,11 +227,11 @@ def _slices(columns: _Columns, rows: np.ndarray, kind: EventKind) -> pa.Array:
             ]
         )
     start, duration = ctx.column("start_ps")[rows], ctx.column("dur_ps")[rows]
-    return _objects(
+    return _object(
         [
             ("ph", '"X"'),
             ("cat", json.dumps(kind.label)),
-            ("name", _quoted(name)),
+            ("name", name),
             ("pid", pid),
             ("tid", tid),
             ("ts", _micros(start)),
@@ -181,24 +241,33 @@ def _slices(columns: _Columns, rows: np.ndarray, kind: EventKind) -> pa.Array:
     )
 
 
-def _counters(ctx: TraceContext, core_kind: str, core: int, space: str) -> Iterator[pa.Array]:
+def _slice_lines(columns: _Columns, rows: np.ndarray, kind: EventKind) -> pa.Array:
+    return _lines(_slices(columns, rows, kind))
+
+
+def _counters(ctx: TraceContext, core_kind: str, core: int, space: str) -> Iterator[Job]:
     """C events, in chunks: one core's live bytes in one space after every ALLOC/FREE."""
     frame = ctx.occupancy(core_kind, core, space)
     times, live = frame["t_ps"].to_numpy(), frame["live_bytes"].to_numpy()
     pid = CORE_KIND_LABELS.index(core_kind) + 1
     label = json.dumps(f"{core_label(core_kind, core)} {space}")
-    for begin in range(0, len(frame), CHUNK_EVENTS):
-        part = slice(begin, begin + CHUNK_EVENTS)
-        yield _objects(
-            [
-                ("ph", '"C"'),
-                ("name", label),
-                ("pid", str(pid)),
-                ("tid", str(core + 1)),
-                ("ts", _micros(times[part])),
-                ("args", _objects([("live_bytes", _strings(live[part]))])),
-            ]
+
+    def counter(part: slice) -> pa.Array:
+        return _lines(
+            _object(
+                [
+                    ("ph", '"C"'),
+                    ("name", label),
+                    ("pid", str(pid)),
+                    ("tid", str(core + 1)),
+                    ("ts", _micros(times[part])),
+                    ("args", _object([("live_bytes", _strings(live[part]))])),
+                ]
+            )
         )
+
+    for begin in range(0, len(frame), CHUNK_EVENTS):
+        yield partial(counter, slice(begin, begin + CHUNK_EVENTS))
 
 
 def _meta(name: str, pid: int, args: dict, tid: int | None = None) -> dict:
@@ -283,20 +352,31 @@ def write_perfetto(analysis: Analysis, path: str | os.PathLike[str]) -> Path:
             "time": "modelled device time",
         },
     }
-    with atomic_output(target) as handle:
-        handle.write(json.dumps(header)[:-1] + ',"traceEvents":[\n')
-        stream = _Stream(handle)
-        stream.objects(_metadata(ctx) + _launches(ctx))
-        columns = _Columns(ctx)
-        for kind in (EventKind.COPY, EventKind.COMPUTE):
-            rows = ctx.rows(kind)
-            for begin in range(0, rows.size, CHUNK_EVENTS):
-                stream.lines(_slices(columns, rows[begin : begin + CHUNK_EVENTS], kind))
-        for peak in ctx.peaks.to_dict("records"):
-            for lines in _counters(
-                ctx, str(peak["core_kind"]), int(peak["core"]), str(peak["space"])
-            ):
-                stream.lines(lines)
-        stream.objects(_findings(analysis, ctx))
-        handle.write("\n]}\n")
+    columns = _Columns(ctx)
+    columns.prefetch()  # the workers then only read the context's caches
+    with atomic_output(target, binary=True) as handle:
+        handle.write((json.dumps(header)[:-1] + ',"traceEvents":[\n').encode())
+        first = _metadata(ctx)  # never empty: the host process is always named
+        handle.write(",\n".join(json.dumps(o, separators=(",", ":")) for o in first).encode())
+        for lines in _in_order(_jobs(analysis, columns)):
+            _write(handle, lines)
+        handle.write(b"\n]}\n")
     return target
+
+
+def _jobs(analysis: Analysis, columns: _Columns) -> Iterator[Job]:
+    """The export after the metadata, one job per chunk of lines."""
+    ctx = columns.ctx
+    launches = _launches(ctx)
+    if launches:
+        yield partial(_objects, launches)
+    for kind in (EventKind.COPY, EventKind.COMPUTE):
+        rows = ctx.rows(kind)
+        for begin in range(0, rows.size, CHUNK_EVENTS):
+            chunk = rows[begin : begin + CHUNK_EVENTS]
+            yield partial(_slice_lines, columns, chunk, kind)
+    for peak in ctx.peaks.to_dict("records"):
+        yield from _counters(ctx, str(peak["core_kind"]), int(peak["core"]), str(peak["space"]))
+    findings = _findings(analysis, ctx)
+    if findings:
+        yield partial(_objects, findings)

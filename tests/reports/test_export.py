@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -76,3 +77,27 @@ def test_csv_round_trips_every_event(hostile_analysis, tmp_path):
     assert (back["kind"] == EventKind.REDZONE_WRITE.label).sum() == 1
     whole = write_events_csv(events, tmp_path / "whole.csv").read_text()
     assert path.read_text() == whole
+
+
+def test_micros_print_picoseconds_exactly():
+    """Six decimal places of µs, worked by hand: 1 ps = 0.000001 µs."""
+    picoseconds = np.array([0, 1, 999_999, 1_000_000, 123_456_789_012_345, 2**62])
+    assert perfetto._micros(picoseconds).to_pylist() == [
+        "0.000000",
+        "0.000001",
+        "0.999999",
+        "1.000000",
+        "123456789.012345",
+        "4611686018427.387904",  # 2**62 = 4611686018427387904
+    ]
+
+
+def test_threads_write_the_chunks_in_order(hostile_analysis, tmp_path, monkeypatch):
+    """Chunks of 2 events formatted on 4 threads come out as one thread writes them."""
+    monkeypatch.setattr(perfetto, "CHUNK_EVENTS", 2)
+    monkeypatch.setattr(perfetto, "WORKERS", 1)
+    serial = write_perfetto(hostile_analysis, tmp_path / "serial.json").read_text()
+    monkeypatch.setattr(perfetto, "WORKERS", 4)
+    threaded = write_perfetto(hostile_analysis, tmp_path / "threaded.json").read_text()
+    assert threaded == serial
+    json.loads(threaded)
