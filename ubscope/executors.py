@@ -123,7 +123,10 @@ def _serve(fn: Callable[[Any], Any], conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn.send(None)  # started: the function's module is imported
     while True:
-        request = conn.recv()
+        try:
+            request = conn.recv()
+        except EOFError:  # the parent is gone (killed): nothing more will come
+            return
         if request is None:
             return
         index, task = request
@@ -134,6 +137,8 @@ def _serve(fn: Callable[[Any], Any], conn: Connection) -> None:
             reply = (index, None, _raised_error(exc))
         try:
             conn.send(reply)
+        except OSError:  # the parent is gone
+            return
         except Exception as exc:  # an unpicklable value: pickling fails before any byte is sent
             conn.send((index, None, f"crashed: the value could not be sent back ({exc})"))
 

@@ -1,9 +1,10 @@
-"""A task for the executors' tests: module-level, so worker processes and Ray
-workers import it by reference."""
+"""Tasks for the executors' tests: module-level, so worker processes and Ray
+workers import them by reference."""
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -22,3 +23,8 @@ def square_or_fail(task: int | str) -> int:
     if task % 2:
         raise ValueError(f"odd number {task}")
     return task * task
+
+
+def lock_of(_task: object) -> threading.Lock:
+    """A value no pickle can send back."""
+    return threading.Lock()

@@ -12,7 +12,7 @@ import sys
 import psutil
 import pytest
 
-from tests.helpers.executor_tasks import square_or_fail
+from tests.helpers.executor_tasks import lock_of, square_or_fail
 from ubscope.executors import RAY_MISSING, TaskOutcome, map_tasks
 from ubscope.probe.errors import ParameterError, UbscopeError
 
@@ -43,6 +43,13 @@ def test_local_raise_and_dead_worker_are_outcomes_and_the_others_finish():
         TaskOutcome(2, None, "crashed: worker exited with code 9"),
         TaskOutcome(3, 16, None),
     ]
+
+
+def test_local_value_that_cannot_be_sent_back_is_an_outcome():
+    (outcome,) = map_tasks(lock_of, [0], jobs=1)
+    assert outcome.index == 0 and outcome.value is None
+    assert outcome.error is not None
+    assert outcome.error.startswith("crashed: the value could not be sent back")
 
 
 def test_local_timeout_is_an_outcome_and_kills_the_late_worker(tmp_path):
