@@ -50,14 +50,14 @@ def table_rows(folder: Path) -> list[dict]:
 
 
 def test_every_configuration_is_a_row_with_its_trace(swept):
-    folder, code, _ = swept
-    assert code == 0
+    folder, code, out = swept
+    assert code == 0, out
     rows = table_rows(folder)
     assert sorted((r["grid.tile"], r["grid.cores"]) for r in rows) == sorted(
         itertools.product(TILES, CORES)
     )
     for row in rows:
-        assert row["status"] == "ok" and row["error"] == ""
+        assert row["status"] == "ok" and row["error"] == "", row
         assert (folder / row["trace"]).is_file()
         # Each core holds three TPipe queues (x, residual, y) of two fp16 tiles.
         assert row["peak_bytes.UB"] == 3 * 2 * row["grid.tile"] * 2
@@ -92,7 +92,7 @@ def test_a_second_run_runs_nothing_finished(swept):
     traces = sorted(folder.glob("*.ubtrace"))
     before = {path: path.stat().st_mtime_ns for path in traces}
     code, out, _ = sweep_pool_demo(folder)
-    assert code == 0
+    assert code == 0, out
     assert f"({0} run now, {len(traces)} finished before)" in out
     assert {path: path.stat().st_mtime_ns for path in traces} == before
     assert len(table_rows(folder)) == len(TILES) * len(CORES)
@@ -106,7 +106,7 @@ def test_each_failing_configuration_says_why(tmp_path):
         "sweep", "pool_demo", "--grid", "tile=1024,3000,32768", "-p", "n=65536",
         "-p", "cores=1", "-o", tmp_path, "-j", 2,
     )  # fmt: skip
-    assert code == 1
+    assert code == 1, out
     statuses = {r["grid.tile"]: (r["status"], r["failed_on"]) for r in table_rows(tmp_path)}
     assert statuses == {
         1024: ("ok", ""),
@@ -125,11 +125,11 @@ def test_values_the_kernel_refuses_are_invalid_on_every_chip(tmp_path):
         "-p", "tile_n=64", "-p", "tile_k=64", "--chip", "Ascend910B2,Ascend910B4",
         "-o", tmp_path, "-j", 2,
     )  # fmt: skip
-    assert code == 1
+    assert code == 1, out
     rows = {(r["chip"], r["grid.n"]): r for r in table_rows(tmp_path)}
     assert sorted(rows) == sorted(itertools.product(("Ascend910B2", "Ascend910B4"), (250, 256)))
     for (_, n), row in rows.items():
-        assert row["status"] == ("invalid" if n == 250 else "ok")
+        assert row["status"] == ("invalid" if n == 250 else "ok"), row
         assert ("multiples of 16" in row["error"]) == (n == 250)
         assert (row["trace"] != "") == (n == 256)
     assert "2 ok, 2 invalid" in out
@@ -140,7 +140,7 @@ def test_a_crash_and_a_timeout_are_recorded_not_fatal(tmp_path):
         "sweep", FLAKY, "--grid", "mode=ok,raise,hang", "--grid", f"label={EVIL}",
         "--timeout", 5, "-o", tmp_path, "-j", 2, "--report",
     )  # fmt: skip
-    assert code == 1
+    assert code == 1, out
     rows = {row["grid.mode"]: row for row in table_rows(tmp_path)}
     assert rows["ok"]["status"] == "ok"
     assert rows["raise"]["status"] == "crashed"
