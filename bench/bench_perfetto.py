@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.helpers.peak_memory import child_script
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from child_runs import summary_row, trace_for
+from child_runs import CPU_SECONDS, TABLE_HEADER, summary_row, trace_for
 
 EVENTS = 10_000_000
 # Runs in the child: one ubscope command line, its seconds and peak RSS.
@@ -37,8 +37,9 @@ from ubscope.cli import main
 start = time.perf_counter()
 with redirect_stdout(io.StringIO()):
     code = main(sys.argv[1:])
-print(json.dumps({"seconds": time.perf_counter() - start, "rss_bytes": peak_rss_bytes(), "code": code}))
-"""
+print(json.dumps({"seconds": time.perf_counter() - start, "cpu_seconds": CPU,
+                  "rss_bytes": peak_rss_bytes(), "code": code}))
+""".replace("CPU", CPU_SECONDS)
 )
 
 
@@ -74,8 +75,7 @@ def main() -> None:
         f"trace: {trace.name if args.trace else f'{args.events:,} events'}; export {size_mb:,.0f} MB; "
         f"{args.repeats} interleaved runs each, {os.cpu_count()} CPUs, load average up to {load:.1f}"
     )
-    print("| command | time (median, min-max) | vs analyze | peak RSS | vs analyze |")
-    print("|---|---|---|---|---|")
+    print(TABLE_HEADER.format(what="command", floor="analyze"))
     for name, results in runs.items():
         print(summary_row(name, results, runs["ubscope analyze"]))
 

@@ -10,17 +10,29 @@ from make_big_trace import write_big_trace
 
 
 def summary_row(name: str, results: list[dict], floor: list[dict]) -> str:
-    """``| name | median s (min-max) | x floor | peak RSS MiB | x floor |`` from
-    runs with ``seconds`` and ``rss_bytes``."""
+    """``| name | median s (min-max) | x floor | CPU s | x floor | peak RSS MiB | x floor |``
+    from runs with ``seconds``, ``cpu_seconds`` and ``rss_bytes``. CPU time
+    (all threads) is the steadier measure when other jobs share the cores."""
+
+    def median(runs: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
     seconds = [r["seconds"] for r in results]
-    rss = statistics.median(r["rss_bytes"] for r in results)
-    floor_s = statistics.median(r["seconds"] for r in floor)
-    floor_rss = statistics.median(r["rss_bytes"] for r in floor)
     return (
-        f"| {name} | {statistics.median(seconds):.2f} s ({min(seconds):.2f}-{max(seconds):.2f})"
-        f" | {statistics.median(seconds) / floor_s:.2f}x | {rss / 2**20:,.0f} MiB"
-        f" | {rss / floor_rss:.2f}x |"
+        f"| {name} | {median(results, 'seconds'):.2f} s ({min(seconds):.2f}-{max(seconds):.2f})"
+        f" | {median(results, 'seconds') / median(floor, 'seconds'):.2f}x"
+        f" | {median(results, 'cpu_seconds'):.2f} s"
+        f" | {median(results, 'cpu_seconds') / median(floor, 'cpu_seconds'):.2f}x"
+        f" | {median(results, 'rss_bytes') / 2**20:,.0f} MiB"
+        f" | {median(results, 'rss_bytes') / median(floor, 'rss_bytes'):.2f}x |"
     )
+
+
+TABLE_HEADER = (
+    "| {what} | time (median, min-max) | vs {floor} | CPU time | vs {floor} | peak RSS | vs {floor} |\n"
+    "|---|---|---|---|---|---|---|"
+)
+CPU_SECONDS = "sum(__import__('os').times()[:2])"  # user + system, all threads
 
 
 def trace_for(trace: Path | None, events: int, folder: Path) -> Path:
