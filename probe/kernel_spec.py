@@ -133,29 +133,39 @@ class KernelResult:
     references: dict[str, np.ndarray | ChunkedReference]
     notes: list[str] = field(default_factory=list)
     inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    _compared: dict[tuple[float, float], tuple[dict[str, float], bool]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def reference(self, name: str) -> np.ndarray:
         """The whole float64 reference of output ``name`` (at once, for small outputs)."""
         ref = self.references[name]
         return ref.compute(slice(None)) if isinstance(ref, ChunkedReference) else ref
 
+    def compare(self, rtol: float = RTOL, atol: float = ATOL) -> tuple[dict[str, float], bool]:
+        """The largest absolute error per output, and whether every output is
+        within ``rtol``/``atol`` of its reference, in one pass over the
+        references; kept, since a reference can cost as much as the run
+        (outputs are final once the result is made)."""
+        key = (rtol, atol)
+        if key not in self._compared:
+            errors, matches = {}, True
+            for name, out in self.outputs.items():
+                worst = []
+                for o, r in _check_chunks(out, self.references[name]):
+                    worst.append(float(np.nanmax(np.abs(o - r))))
+                    matches = matches and bool(np.allclose(o, r, rtol=rtol, atol=atol))
+                errors[name] = max(worst, default=0.0)
+            self._compared[key] = (errors, matches)
+        errors, matches = self._compared[key]
+        return dict(errors), matches
+
     def max_errors(self) -> dict[str, float]:
         """Largest absolute error per output."""
-        errors = {}
-        for name, out in self.outputs.items():
-            worst = [
-                float(np.nanmax(np.abs(o - r)))
-                for o, r in _check_chunks(out, self.references[name])
-            ]
-            errors[name] = max(worst, default=0.0)
-        return errors
+        return self.compare()[0]
 
     def matches(self, rtol: float = RTOL, atol: float = ATOL) -> bool:
-        return all(
-            np.allclose(o, r, rtol=rtol, atol=atol)
-            for name, out in self.outputs.items()
-            for o, r in _check_chunks(out, self.references[name])
-        )
+        return self.compare(rtol, atol)[1]
 
 
 @dataclass(frozen=True)

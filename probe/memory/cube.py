@@ -26,6 +26,7 @@ from ubscope.probe.memory.fractal import (
     zz_matrix,
 )
 from ubscope.probe.memory.gm import GlobalTensor
+from ubscope.probe.memory.strided import write_view
 
 
 def mmad(
@@ -93,10 +94,15 @@ def fixpipe(
     if dst.buffer.workspace:
         flags |= Flag.WORKSPACE
     data = dst.buffer.data
-    rows = dst.offset + np.arange(m)[:, None] * dst_row_stride * item + np.arange(n * item)[None, :]
-    if rows.size and rows.max() >= data.size:
-        raise EmulationError(f"fixpipe writes past the end of GM tensor '{dst.name}'")
-    data[rows.ravel()] = tile.astype(dst.dtype).view(np.uint8).ravel()
+    values = tile.astype(dst.dtype).view(np.uint8)
+    rows = write_view(data, dst.offset, (m, n * item), (dst_row_stride * item, 1))
+    if rows is not None:
+        rows[...] = values
+    else:  # past the end, or rows that overlap (the later row wins)
+        at = dst.offset + np.arange(m)[:, None] * dst_row_stride * item + np.arange(n * item)
+        if at.size and at.max() >= data.size:
+            raise EmulationError(f"fixpipe writes past the end of GM tensor '{dst.name}'")
+        data[at.ravel()] = values.ravel()
     moved = m * n * item
     duration = core.cost.gm_copy(dst, m, n * item, dst_row_stride * item, write=True)
     gm_key = ("GM", dst.buffer.name, dst.offset)

@@ -28,6 +28,7 @@ from ubscope.probe.memory.copy_ranges import (
 )
 from ubscope.probe.memory.fractal import Nd2NzParams, data_copy_nd2nz
 from ubscope.probe.memory.gm import GlobalTensor
+from ubscope.probe.memory.strided import row_views, write_view
 
 BLOCK = 32  # bytes in a DataBlock
 
@@ -71,22 +72,55 @@ def _gm_key(tensor: GlobalTensor) -> tuple[str, str, int]:
     return ("GM", tensor.buffer.name, tensor.offset)
 
 
-def _gm_rows(gm: GlobalTensor, rows: int, row_bytes: int, pitch: int) -> tuple[np.ndarray, int]:
-    """Byte indices of ``rows`` rows in the GM buffer, clipped to its extent;
-    returns (indices, flags)."""
-    index = (gm.offset + np.arange(rows)[:, None] * pitch + np.arange(row_bytes)[None, :]).ravel()
-    if index.size and (index[-1] >= gm.buffer.data.size or index[0] < 0):
-        return index, int(Flag.OUT_OF_BOUNDS)
-    return index, 0
+def _rows_index(start: int, rows: int, row_bytes: int, pitch: int) -> np.ndarray:
+    """Byte indices of ``rows`` rows of ``row_bytes`` from ``start``, ``pitch`` apart."""
+    return (start + np.arange(rows)[:, None] * pitch + np.arange(row_bytes)[None, :]).ravel()
 
 
-def _local_rows(local: LocalTensor, rows: int, row_bytes: int, pitch: int) -> np.ndarray:
-    index = (local.addr + np.arange(rows)[:, None] * pitch + np.arange(row_bytes)[None, :]).ravel()
-    if index.size and index[-1] >= local.arena.limit:
+def _last_byte(start: int, rows: int, row_bytes: int, pitch: int) -> int:
+    """Index of the last byte of the last row."""
+    return start + (rows - 1) * pitch + row_bytes - 1
+
+
+def _gm_bounds(gm: GlobalTensor, rows: int, row_bytes: int, pitch: int) -> int:
+    """OUT_OF_BOUNDS when the rows reach outside the GM buffer."""
+    if rows * row_bytes and (
+        _last_byte(gm.offset, rows, row_bytes, pitch) >= gm.buffer.data.size or gm.offset < 0
+    ):
+        return int(Flag.OUT_OF_BOUNDS)
+    return 0
+
+
+def _check_local_rows(local: LocalTensor, rows: int, row_bytes: int, pitch: int) -> None:
+    if rows * row_bytes and _last_byte(local.addr, rows, row_bytes, pitch) >= local.arena.limit:
         raise EmulationError(
             f"{local.core.label} {local.space.name}: copy into '{local.name}' reaches beyond the red zone"
         )
-    return index
+
+
+def _move_rows(
+    gm: GlobalTensor, local: LocalTensor, shape: tuple[int, int, int, int], into_local: bool
+) -> None:
+    """Rows between GM and the on-chip tensor (``shape``: rows, row bytes, GM
+    pitch, on-chip pitch). Bytes past the GM buffer's end read as zero and are
+    not written; rows that overlap are written in order, the later winning."""
+    rows, row_bytes, gm_pitch, local_pitch = shape
+    data, arena = gm.buffer.data, local.arena.data
+    gm_rows, local_rows = (data, gm.offset, gm_pitch), (arena, local.addr, local_pitch)
+    dst, src = (local_rows, gm_rows) if into_local else (gm_rows, local_rows)
+    views = row_views(*dst, *src, rows, row_bytes)
+    if views is not None:
+        views[0][...] = views[1]
+        return
+    gm_index = _rows_index(gm.offset, rows, row_bytes, gm_pitch)
+    local_index = _rows_index(local.addr, rows, row_bytes, local_pitch)
+    valid = gm_index < data.size
+    if into_local:
+        chunk = np.zeros(gm_index.size, dtype=np.uint8)
+        chunk[valid] = data[gm_index[valid]]
+        arena[local_index] = chunk
+    else:
+        data[gm_index[valid]] = arena[local_index[valid]]
 
 
 def _gm_flags(gm: GlobalTensor) -> int:
@@ -121,16 +155,12 @@ def _transfer(
     if moved != size:
         flags |= Flag.TRUNCATED
     gm_pitch = src_pitch if gm is src else dst_pitch
-    gm_index, oob = _gm_rows(gm, rows, row_bytes, gm_pitch)
-    flags |= oob
-    local_index = _local_rows(local, rows, row_bytes, dst_pitch if local is dst else src_pitch)
-    data = gm.buffer.data
-    arena = local.arena.data
+    local_pitch = dst_pitch if local is dst else src_pitch
+    flags |= _gm_bounds(gm, rows, row_bytes, gm_pitch)
+    _check_local_rows(local, rows, row_bytes, local_pitch)
+    shape = (rows, row_bytes, gm_pitch, local_pitch)
     if src is gm:
-        valid = gm_index < data.size
-        chunk = np.zeros(gm_index.size, dtype=np.uint8)
-        chunk[valid] = data[gm_index[valid]]
-        arena[local_index] = chunk
+        _move_rows(gm, local, shape, into_local=True)
         if pad is not None:
             _apply_pad(local, rows, row_bytes, dst_pitch, *pad)
         flags |= core.check_placement(local, (rows - 1) * dst_pitch + row_bytes if rows else 0)
@@ -140,8 +170,7 @@ def _transfer(
     else:
         if local.addr % local.arena.alignment:
             flags |= Flag.MISALIGNED
-        valid = gm_index < data.size
-        data[gm_index[valid]] = arena[local_index[valid]]
+        _move_rows(gm, local, shape, into_local=False)
         pipe, src_space, dst_space = "MTE3", local.space, Space.GM
         reads, writes = (local.key,), (_gm_key(gm),)
     duration = core.cost.gm_copy(gm, rows, row_bytes, gm_pitch, write=gm is dst)
@@ -182,9 +211,14 @@ def _apply_pad(
     if right * item > 0 or fill_bytes:
         pad_elems = max(right, fill_bytes // item)
         pattern = np.full(pad_elems, value, dtype=local.dtype).view(np.uint8)
-        for row in range(rows):
-            begin = local.addr + row * pitch + row_bytes
-            local.arena.data[begin : begin + pattern.size] = pattern
+        shape, strides = (rows, pattern.size), (pitch, 1)
+        pads = write_view(local.arena.data, local.addr + row_bytes, shape, strides)
+        if pads is not None:
+            pads[...] = pattern
+        else:  # rows that overlap or run off the arena: one at a time, in order
+            for row in range(rows):
+                begin = local.addr + row * pitch + row_bytes
+                local.arena.data[begin : begin + pattern.size] = pattern
     if left:
         raise EmulationError("left padding is not modelled; pass the data already offset")
 

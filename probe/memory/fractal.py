@@ -27,6 +27,7 @@ from ubscope.probe.errors import EmulationError, ParameterError
 from ubscope.probe.events import Flag, Space
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.gm import GlobalTensor
+from ubscope.probe.memory.strided import read_view, write_view
 
 FRACTAL_ROWS = 16
 C0_BYTES = 32  # one fractal row on the A/B sides
@@ -140,11 +141,10 @@ class Nd2NzParams:
         _check_ranges(self, limits)
 
 
-def _nd2nz_indices(params: Nd2NzParams, itemsize: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _nd2nz_indices(params: Nd2NzParams, itemsize: int) -> tuple[np.ndarray, np.ndarray]:
     """(GM byte offsets, L1 byte offsets) of every element moved, both relative
-    to the tensors' starts, and the 32 B blocks written."""
+    to the tensors' starts."""
     width = c0(itemsize)
-    blocks = -(-params.d_value // width)
     mat = np.arange(params.nd_num)[:, None, None]
     row = np.arange(params.n_value)[None, :, None]
     col = np.arange(params.d_value)[None, None, :]
@@ -155,8 +155,67 @@ def _nd2nz_indices(params: Nd2NzParams, itemsize: int) -> tuple[np.ndarray, np.n
         + row * params.dst_nz_n_stride * width
         + col % width
     )
-    written = params.nd_num * params.n_value * blocks
-    return src.ravel() * itemsize, dst.ravel() * itemsize, written
+    return src.ravel() * itemsize, dst.ravel() * itemsize
+
+
+def _nd2nz_strided(dst: LocalTensor, src: GlobalTensor, params: Nd2NzParams) -> bool:
+    """The Nd2Nz copy through strided views, when the GM rows lie inside the
+    buffer and no two L1 C0 blocks overlap; False (nothing moved) otherwise."""
+    item = src.dtype.itemsize
+    block = c0(item) * item  # bytes of a C0 block
+    blocks = -(-params.d_value // c0(item))
+    shape = (params.nd_num, params.n_value, blocks, block)
+    strides = (
+        params.dst_nz_matrix_stride * item,
+        params.dst_nz_n_stride * block,
+        params.dst_nz_c0_stride * block,
+        1,
+    )
+    grid = write_view(dst.arena.data, dst.addr, shape, strides)
+    row_bytes = params.d_value * item
+    rows = read_view(
+        src.buffer.data,
+        src.offset,
+        (params.nd_num, params.n_value, row_bytes),
+        (params.src_nd_matrix_stride * item, params.src_d_value * item, 1),
+    )
+    if grid is None or rows is None:
+        return False
+    whole, rest = divmod(row_bytes, block)
+    grid[:, :, :whole] = rows[:, :, : whole * block].reshape(*shape[:2], whole, block)
+    if rest:  # the rest of a partial C0 block is zero-filled, as the device does
+        grid[:, :, whole, :rest] = rows[:, :, whole * block :]
+        grid[:, :, whole, rest:] = 0
+    return True
+
+
+def _nd2nz_indexed(dst: LocalTensor, src: GlobalTensor, params: Nd2NzParams) -> bool:
+    """The Nd2Nz copy element by element, in the device's order (later
+    elements win where L1 blocks overlap; GM bytes past the buffer read as
+    zero); True when some were past it."""
+    item = src.dtype.itemsize
+    width = c0(item)
+    blocks = -(-params.d_value // width)
+    arena, data = dst.arena.data, src.buffer.data
+    tail = blocks * width - params.d_value
+    if tail:  # zero the padding of every partial C0 block
+        pad_mats, pad_rows = np.divmod(np.arange(params.nd_num * params.n_value), params.n_value)
+        starts = (
+            pad_mats * params.dst_nz_matrix_stride
+            + (blocks - 1) * params.dst_nz_c0_stride * width
+            + pad_rows * params.dst_nz_n_stride * width
+            + width
+            - tail
+        ) * item
+        pad = (starts[:, None] + np.arange(tail * item)[None, :]).ravel()
+        arena[dst.addr + pad] = 0
+    src_bytes, dst_bytes = _nd2nz_indices(params, item)
+    gm_index = (src.offset + src_bytes[:, None] + np.arange(item)[None, :]).ravel()
+    local_index = (dst.addr + dst_bytes[:, None] + np.arange(item)[None, :]).ravel()
+    valid = gm_index < data.size
+    arena[local_index[valid]] = data[gm_index[valid]]
+    arena[local_index[~valid]] = 0
+    return not valid.all()
 
 
 def data_copy_nd2nz(
@@ -170,8 +229,8 @@ def data_copy_nd2nz(
         raise EmulationError("DataCopy with Nd2NzParams moves GM -> L1 (A1/B1)")
     core, item = dst.core, src.dtype.itemsize
     width = c0(item)
-    src_bytes, dst_bytes, written = _nd2nz_indices(params, item)
     blocks = -(-params.d_value // width)
+    written = params.nd_num * params.n_value * blocks
     extent = 0
     if written:
         extent = (
@@ -184,29 +243,11 @@ def data_copy_nd2nz(
         raise EmulationError(
             f"{core.label} L1: Nd2Nz copy into '{dst.name}' reaches beyond the red zone"
         )
-    arena, data = dst.arena.data, src.buffer.data
     flags = Flag.GM_UNALIGNED if src.addr % 512 else Flag.NONE
     if src.buffer.workspace:
         flags |= Flag.WORKSPACE
-    tail = blocks * width - params.d_value
-    if tail and written:  # zero the padding of every partial C0 block
-        pad_mats, pad_rows = np.divmod(np.arange(params.nd_num * params.n_value), params.n_value)
-        starts = (
-            pad_mats * params.dst_nz_matrix_stride
-            + (blocks - 1) * params.dst_nz_c0_stride * width
-            + pad_rows * params.dst_nz_n_stride * width
-            + width
-            - tail
-        ) * item
-        pad = (starts[:, None] + np.arange(tail * item)[None, :]).ravel()
-        arena[dst.addr + pad] = 0
-    gm_index = (src.offset + src_bytes[:, None] + np.arange(item)[None, :]).ravel()
-    local_index = (dst.addr + dst_bytes[:, None] + np.arange(item)[None, :]).ravel()
-    valid = gm_index < data.size
-    if not valid.all():
+    if written and not _nd2nz_strided(dst, src, params) and _nd2nz_indexed(dst, src, params):
         flags |= Flag.OUT_OF_BOUNDS
-    arena[local_index[valid]] = data[gm_index[valid]]
-    arena[local_index[~valid]] = 0
     flags |= core.check_placement(dst, extent)
     row_bytes, rows = params.d_value * item, params.nd_num * params.n_value
     duration = core.cost.gm_copy(src, rows, row_bytes, params.src_d_value * item, write=False)
@@ -277,13 +318,17 @@ def load_data(
     for arena, starts in ((src.arena, src_at), (dst.arena, dst_at)):
         if count and int(starts.max()) + FRACTAL_BYTES > arena.limit:
             raise EmulationError(f"{core.label}: LoadData reaches beyond the red zone")
-    fractals = src.arena.data[src_at[:, None] + np.arange(FRACTAL_BYTES)[None, :]]
-    if params.if_transpose:
-        halves = fractals.view(np.uint16).reshape(count, FRACTAL_ROWS, FRACTAL_ROWS)
-        fractals = np.ascontiguousarray(halves.transpose(0, 2, 1)).view(np.uint8)
-    dst.arena.data[dst_at[:, None] + np.arange(FRACTAL_BYTES)[None, :]] = fractals.reshape(
-        count, FRACTAL_BYTES
-    )
+    if count:
+        shape = (count, FRACTAL_BYTES)
+        src_step, dst_step = params.src_stride * FRACTAL_BYTES, (1 + params.dst_gap) * FRACTAL_BYTES
+        fractals = read_view(src.arena.data, int(src_at[0]), shape, (src_step, 1))
+        target = write_view(dst.arena.data, dst.addr, shape, (dst_step, 1))
+        if fractals is None or target is None:
+            raise EmulationError(f"{core.label}: LoadData reaches beyond the red zone")
+        if params.if_transpose:
+            halves = fractals.view(np.uint16).reshape(count, FRACTAL_ROWS, FRACTAL_ROWS)
+            fractals = halves.transpose(0, 2, 1).reshape(shape[0], -1).view(np.uint8)
+        target[...] = fractals
     flags = core.check_placement(dst, extent)
     if src.addr % src.arena.alignment:
         flags |= Flag.MISALIGNED
