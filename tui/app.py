@@ -8,19 +8,21 @@ entries=..., request=...)`` starts from a list of traces.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 
-from ubscope.analyzers import Analysis
 from ubscope.probe.errors import UbscopeError
 from ubscope.probe.text import printable
 from ubscope.probe.trace import TraceEntry
 from ubscope.tui.loading import TraceRequest
 from ubscope.tui.profile import ProfileScreen
 from ubscope.tui.screens import HelpScreen, PickerScreen
+
+if TYPE_CHECKING:  # the analysis package loads with the analysis, after the first paint
+    from ubscope.analyzers import Analysis
 
 
 class UbscopeApp(App[int]):
@@ -79,7 +81,8 @@ class UbscopeApp(App[int]):
             can_go_back=self.entries is not None,
         )
         self.push_screen(screen)
-        self.analyse(request, screen)
+        # once the metadata is painted: the worker's imports and reading hold the GIL
+        self.call_after_refresh(self.analyse, request, screen)
 
     @work(thread=True, exclusive=True, group="analysis")
     def analyse(self, request: TraceRequest, screen: ProfileScreen) -> None:

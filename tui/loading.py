@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ubscope.analyzers import Analysis, analyze_inputs, analyze_path, vendor_tools
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.errors import InputError
 from ubscope.probe.trace import read_metadata
+
+if TYPE_CHECKING:  # imported where used: the first screen needs the metadata only
+    from ubscope.analyzers import Analysis
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class TraceRequest:
         meta = read_metadata(self.trace)
         if self.compare is not None:
             read_metadata(self.compare)
+        if not self.vendor:
+            return meta
+        from ubscope.analyzers import vendor_tools
+
         options = {tool.name: tool.option for tool in vendor_tools()}
         for kind, path in self.vendor:
             if not Path(path).exists():
@@ -40,6 +46,8 @@ class TraceRequest:
 
     def analyze(self) -> tuple[Analysis, Analysis | None]:
         """Run the analyzers on the trace (and on the baseline, without vendor input)."""
+        from ubscope.analyzers import analyze_inputs, analyze_path
+
         analysis = analyze_inputs(self.trace, self.vendor, chip=self.chip)
         baseline = analyze_path(self.compare, chip=self.chip) if self.compare else None
         return analysis, baseline

@@ -7,7 +7,7 @@ kernel, chip and parameters at once and the rest when it is ready.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -17,24 +17,29 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, LoadingIndicator, Static
 
-from ubscope.analyzers import Analysis
 from ubscope.probe.units import format_bytes
-from ubscope.tui.state import ProfileState
+from ubscope.tui.run_summary import run_summary
 from ubscope.tui.text import literal
-from ubscope.tui.views import VIEWS, View
-from ubscope.tui.views.overview import run_summary
-from ubscope.tui.widgets.findings_panel import FindingsPanel
+from ubscope.tui.views import TABS, views
 from ubscope.tui.widgets.view_bar import ViewBar
 
-VENDOR_INDEX = [v.title for v in VIEWS].index("Vendor")
-COMPARE_INDEX = [v.title for v in VIEWS].index("Compare")
+# The views, their state and the findings panel import the analysis package:
+# here only for types, imported with the analysis (the first paint waits for none).
+if TYPE_CHECKING:
+    from ubscope.analyzers import Analysis
+    from ubscope.tui.state import ProfileState
+    from ubscope.tui.views.base import View
+    from ubscope.tui.widgets.findings_panel import FindingsPanel
+
+VENDOR_INDEX = [title for title, _ in TABS].index("Vendor")
+COMPARE_INDEX = [title for title, _ in TABS].index("Compare")
 
 
 class ProfileScreen(Screen):
     BINDINGS = [
         *(
-            Binding(str(i + 1), f"show_view({i})", view.title, show=False)
-            for i, view in enumerate(VIEWS)
+            Binding(str(i + 1), f"show_view({i})", title, show=False)
+            for i, (title, _) in enumerate(TABS)
         ),
         Binding("tab", "cycle_view(1)", "next view", show=False),
         Binding("shift+tab", "cycle_view(-1)", "previous view", show=False),
@@ -72,7 +77,7 @@ class ProfileScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(self._header(None), id="profile-header")
-        yield ViewBar([(v.title, v.short) for v in VIEWS], id="view-bar")
+        yield ViewBar(list(TABS), id="view-bar")
         with ContentSwitcher(id="views", initial="pending"):
             with Vertical(id="pending"):
                 pending = run_summary(self.meta)
@@ -98,6 +103,8 @@ class ProfileScreen(Screen):
         self._arrived = (analysis, compare)
         if not self._composed or self.state is not None:
             return
+        from ubscope.tui.state import ProfileState
+
         self.state = ProfileState(analysis, compare)
         self.query_one("#profile-header", Static).update(self._header(analysis))
         self.call_later(self._install_views, analysis, compare)
@@ -105,7 +112,7 @@ class ProfileScreen(Screen):
     async def _install_views(self, analysis: Analysis, compare: Analysis | None) -> None:
         assert self.state is not None
         await self.query_one(ContentSwitcher).mount_all(
-            [view_class(self.state) for view_class in VIEWS]
+            [view_class(self.state) for view_class in views()]
         )
         bar = self.query_one(ViewBar)
         if not analysis.vendor:
@@ -118,6 +125,8 @@ class ProfileScreen(Screen):
 
     @property
     def views(self) -> list[View]:
+        from ubscope.tui.views.base import View
+
         return list(self.query_one(ContentSwitcher).query_children(View))
 
     # -- switching -------------------------------------------------------------
@@ -132,7 +141,7 @@ class ProfileScreen(Screen):
         view.activate()
 
     def action_cycle_view(self, direction: int) -> None:
-        self.action_show_view((self.current + direction) % len(VIEWS))
+        self.action_show_view((self.current + direction) % len(TABS))
 
     def action_back(self) -> None:
         self.dismiss()
@@ -141,8 +150,7 @@ class ProfileScreen(Screen):
     def _bar_clicked(self, event: ViewBar.Chosen) -> None:
         self.action_show_view(event.index)
 
-    @on(FindingsPanel.Chosen)
-    def _finding_chosen(self, event: FindingsPanel.Chosen) -> None:
+    def on_findings_panel_chosen(self, event: FindingsPanel.Chosen) -> None:
         assert self.state is not None
         if self.state.choose_finding(event.finding):
             count = len(self.state.finding_events)

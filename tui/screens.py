@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 from ubscope.probe.trace import TraceEntry
 from ubscope.probe.units import format_bytes
 from ubscope.tui.text import literal
-from ubscope.tui.views import VIEWS
+from ubscope.tui.views import views
 
 GLOBAL_KEYS = (
     ("1-8, Tab", "switch view (or click its name)"),
@@ -31,7 +31,7 @@ def help_text() -> Text:
     for keys, meaning in GLOBAL_KEYS:
         text.append(f"  {keys:<10} ", style="bold")
         text.append(meaning + "\n")
-    for index, view in enumerate(VIEWS):
+    for index, view in enumerate(views()):
         text.append(f"\n{index + 1} {view.title}\n", style="bold")
         text.append(view.help + "\n")
     return text

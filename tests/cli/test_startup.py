@@ -94,3 +94,24 @@ def test_trace_metadata_reads_without_pandas() -> None:
     kernel, modules = json.loads(done.stdout)
     assert kernel == "layernorm"
     assert not {"pandas", "plotly", "textual"} & set(modules)
+
+
+def test_the_tui_first_screen_imports_no_analysis() -> None:
+    """The profile screen shows the trace's metadata before the analysis: the app
+    and that screen load neither the analysis package nor pandas (the worker
+    imports them with the analysis)."""
+    probe = (
+        "import json, sys\n"
+        "import ubscope.tui.app, ubscope.tui.loading, ubscope.tui.profile\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    modules = set(json.loads(done.stdout))
+    assert not {"pandas", "plotly"} & modules
+    assert not [name for name in modules if name.startswith("ubscope.analyzers")]
+
+
+def test_the_tab_bar_names_the_views_in_order() -> None:
+    from ubscope.tui.views import TABS, views
+
+    assert TABS == tuple((view.title, view.short) for view in views())
