@@ -23,7 +23,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-import psutil
 import pyarrow as pa
 
 from ubscope.probe.chip import ChipProfile
@@ -65,6 +64,8 @@ _END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 
 def host_info() -> dict[str, Any]:
     """What machine recorded the trace (psutil), for reproducibility."""
+    import psutil  # here: readers of traces (trace info, the TUI's first screen) need none
+
     memory = psutil.virtual_memory()
     return {
         "hostname": platform.node(),
