@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.model.arrays import CORE_SPAN, dense_codes
+from ubscope.analyzers.model.arrays import CORE_SPAN, dense_codes, stable_order
 from ubscope.analyzers.model.launches import LaunchModel
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.event_table import EventTable
@@ -227,7 +227,11 @@ def distinct_bytes(
         rel_start, rel_end = sstart - base[skey], send - base[skey]
         shift = max(1, int(rel_end.max()).bit_length())
         if shift + max(1, size.bit_length()) < 63:
-            order = np.argsort((skey.astype(np.int64) << shift) | rel_start)
+            # grouped by key first (a radix sort), the starts of a key are a few
+            # ascending runs (one per core), which the stable sort merges
+            by_key = stable_order(skey, size)
+            combined = ((skey.astype(np.int64) << shift) | rel_start)[by_key]
+            order = by_key[np.argsort(combined, kind="stable")]
         else:
             order = np.lexsort((rel_start, skey))
         skey, rel_start, rel_end = skey[order], rel_start[order], rel_end[order]
