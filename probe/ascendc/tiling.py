@@ -1,7 +1,9 @@
 """Tiling values, the tiling key and scalar parameters of a twin launch, from
 ``ubscope run --tiling/--scalar/--tiling-key`` or a case file's ``tiling:``,
 ``scalars:`` and ``files:`` keys. Values stay text: the twin parses each one
-with the type its field or parameter declares."""
+with the type its field or parameter declares. An array field's value is
+``[V0,V1,...]`` (a YAML list in a case file) and a nested struct's field is
+named ``outer.inner`` (a nested mapping in a case file)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,10 @@ from typing import Any
 
 from ubscope.probe.errors import InputError, ParameterError
 
-_VALUE = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|true|false")
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|true|false"
+_VALUE = re.compile(_NUMBER)
+_LIST = re.compile(rf"\[\s*(?:(?:{_NUMBER})\s*(?:,\s*(?:{_NUMBER})\s*)*)?\]")
+_FIELD_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _TILING_DEF = "BEGIN_TILING_DATA_DEF"
 
 
@@ -25,30 +30,65 @@ class LaunchValues:
     workspace_bytes: int = 0
 
 
-def parse_assignments(option: str, texts: list[str]) -> dict[str, str]:
-    """``NAME=VALUE,NAME=VALUE`` (repeatable) as a mapping; a bad item is one line."""
+def _items(text: str) -> list[str]:
+    """``a=1,b=[2,3]`` -> ``["a=1", "b=[2,3]"]``: split at commas outside brackets."""
+    items, depth, begin = [], 0, 0
+    for at, char in enumerate(text):
+        depth += (char == "[") - (char == "]")
+        if char == "," and depth == 0:
+            items.append(text[begin:at])
+            begin = at + 1
+    return [item.strip() for item in [*items, text[begin:]] if item.strip()]
+
+
+def parse_assignments(option: str, texts: list[str], fields: bool = False) -> dict[str, str]:
+    """``NAME=VALUE,NAME=VALUE`` (repeatable) as a mapping; a bad item is one line.
+    ``fields`` (tiling fields): NAME may be ``outer.inner`` and VALUE ``[V0,V1,...]``."""
     values: dict[str, str] = {}
+    expected = (
+        "expected NAME=NUMBER or NAME=[NUMBER,...] (NAME: a field, or STRUCT.FIELD)"
+        if fields
+        else "expected NAME=NUMBER[,NAME=NUMBER...]"
+    )
     for text in texts:
-        for item in filter(None, (part.strip() for part in text.split(","))):
-            name, sep, value = item.partition("=")
-            if not sep or not name.strip().isidentifier() or not _VALUE.fullmatch(value.strip()):
-                raise ParameterError(f"{option} {item}: expected NAME=NUMBER[,NAME=NUMBER...]")
-            values[name.strip()] = value.strip()
+        for item in _items(text):
+            name, sep, value = (part.strip() for part in item.partition("="))
+            good_name = _FIELD_PATH.fullmatch(name) if fields else name.isidentifier()
+            good_value = _VALUE.fullmatch(value) or (fields and _LIST.fullmatch(value))
+            if not sep or not good_name or not good_value:
+                raise ParameterError(f"{option} {item}: {expected}")
+            values[name] = re.sub(r"\s+", "", value)
     return values
 
 
-def _numbers(data: Any, key: str, path: Path, skip: tuple[str, ...]) -> dict[str, str]:
+def _number(value: Any, where: str, path: Path) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise InputError(path, f"{where}: expected a number, got {value!r}")
+    return repr(value)
+
+
+def _numbers(
+    data: Any, key: str, path: Path, skip: tuple[str, ...], nested: bool = False
+) -> dict[str, str]:
+    """``{NAME: NUMBER}`` as text by name; ``nested`` (tiling fields): a list is
+    an array field's values, a mapping a nested struct's fields (``outer.inner``)."""
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise InputError(path, f"{key}: expected a mapping of name to number")
     values = {}
     for name, value in data.items():
+        where = f"{key}.{name}"
         if name in skip:
             continue
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise InputError(path, f"{key}.{name}: expected a number, got {value!r}")
-        values[str(name)] = repr(value)
+        if nested and isinstance(value, list):
+            items = [_number(item, f"{where}[{i}]", path) for i, item in enumerate(value)]
+            values[str(name)] = "[" + ",".join(items) + "]"
+        elif nested and isinstance(value, dict):
+            inner = _numbers(value, where, path, (), nested)
+            values.update({f"{name}.{field}": text for field, text in inner.items()})
+        else:
+            values[str(name)] = _number(value, where, path)
     return values
 
 
@@ -81,7 +121,7 @@ def case_launch_values(data: dict[str, Any], path: Path) -> LaunchValues:
     if not isinstance(workspace, int) or isinstance(workspace, bool) or workspace < 0:
         raise InputError(path, f"launch.workspace: expected a byte count, got {workspace!r}")
     return LaunchValues(
-        _numbers(tiling, "tiling", path, ("kind", "tiling_key")),
+        _numbers(tiling, "tiling", path, ("kind", "tiling_key"), nested=True),
         key,
         _numbers(data.get("scalars"), "scalars", path, ()),
         _tiling_headers(data, path),
@@ -104,7 +144,7 @@ def cli_launch_values(
     if workspace_bytes < 0:
         raise ParameterError(f"--workspace {workspace_bytes}: expected a byte count")
     return LaunchValues(
-        parse_assignments("--tiling", tiling),
+        parse_assignments("--tiling", tiling, fields=True),
         tiling_key,
         parse_assignments("--scalar", scalars),
         tuple(Path(h) for h in headers),
@@ -170,19 +210,35 @@ def _declarators(member: str) -> list[str]:
     return [*parts, "".join(current)]
 
 
-def _field_names(body: str) -> list[str]:
-    names = []
+@dataclass(frozen=True)
+class _Member:
+    name: str
+    type_name: str  # the last word of its declared type ("Sub" for "ns::Sub sub")
+    array: bool
+
+
+def _members(body: str) -> list[_Member]:
+    """The data members of a struct body, in declaration order."""
+    members = []
     for member in _split_members(body):
         member = _ACCESS.sub("", member).strip()
         words = re.findall(r"\w+", member)
-        if not words or words[0] in _NOT_A_FIELD or "(" in member.split("=")[0]:
+        # "struct Sub sub;" declares a member; "struct In { ... } in;" defines a type.
+        elaborated = words[:1] in (["struct"], ["class"]) and "{" not in member
+        if not words or (words[0] in _NOT_A_FIELD and not elaborated):
             continue
+        if "(" in member.split("=")[0]:
+            continue
+        type_words: list[str] = []
         for declarator in _declarators(member):
             declared = re.split(r"[=\[{]", declarator, maxsplit=1)[0]
             identifiers = re.findall(r"[A-Za-z_]\w*", declared)
             if identifiers:
-                names.append(identifiers[-1])
-    return names
+                type_words = type_words or identifiers[:-1]
+                array = "[" in declarator.split("=")[0]
+                type_name = type_words[-1] if type_words else ""
+                members.append(_Member(identifiers[-1], type_name, array))
+    return members
 
 
 def _struct_body(code: str, name: str) -> str | None:
@@ -197,16 +253,59 @@ def _struct_body(code: str, name: str) -> str | None:
     return None
 
 
+def _struct_checks(
+    name: str, members: list[_Member], type_of: str, fields: list[str], label: str
+) -> list[str]:
+    """Static checks that the struct ``label`` (C++ type ``type_of``) is plain and
+    that ``members`` (``fields`` from ``name``) are all of its fields (brace
+    elision gives an array one initializer per element)."""
+    slots = " + ".join(
+        f"::ubscope_twin::initializer_slots<UBSCOPE_PLAIN_TILING_TYPE({name}, {field})>()"
+        for field in fields
+    )
+    listed = ", ".join(member.name for member in members) or "none"
+    return [
+        f"static_assert(std::is_standard_layout_v<{type_of}> && "
+        f"std::is_trivially_copyable_v<{type_of}>, "
+        f'"ubscope twin: tiling struct {label} is not a plain struct");',
+        f"static_assert(::ubscope_twin::takes_initializers<{type_of}, {slots or 0}>(), "
+        f'"ubscope twin: tiling struct {label} has other fields than {listed}, the ones '
+        'ubscope read from its declaration");',
+    ]
+
+
+def _leaf_fields(
+    code: str, name: str, path: str, members: list[_Member], lines: list[str]
+) -> list[str]:
+    """The scalar and array fields under ``path`` ("" or "sub."), a nested plain
+    struct's fields expanded as "sub.inner" (checked as the outer struct is)."""
+    leaves = []
+    for member in members:
+        field = path + member.name
+        body = None if member.array else _struct_body(code, member.type_name)
+        if body is None or _SELF_REGISTERING in body:
+            leaves.append(field)
+            continue
+        inner = _members(body)
+        type_of = f"UBSCOPE_PLAIN_TILING_TYPE({name}, {field})"
+        fields = [f"{field}.{m.name}" for m in inner]
+        lines += _struct_checks(name, inner, type_of, fields, f"{name}::{field}")
+        leaves += _leaf_fields(code, name, f"{field}.", inner, lines)
+    return leaves
+
+
 def plain_tiling_source(preprocessed: str, source: Path) -> str:
     """C++ to append to the kernel for each plain tiling struct it names with
     REGISTER_TILING_DEFAULT or GET_TILING_DATA_WITH_STRUCT: the field names,
     read from the struct's declaration in the preprocessed kernel (so #if and
-    macros are resolved as the compiler resolves them), each registered with the
-    offset and type the compiler gives it, and static checks that the struct is
-    plain and that these are all of its fields. Empty when the kernel names none."""
+    macros are resolved as the compiler resolves them), a nested plain struct's
+    fields as "sub.inner", each registered with the offset and type the
+    compiler gives it, and static checks that the structs are plain, that these
+    are all of their fields and that each is a scalar or an array of scalars.
+    Empty when the kernel names none."""
     code = _LINE_MARKER.sub("", preprocessed)
     named = dict.fromkeys(a or b for a, b in _PLAIN_TILING.findall(code))
-    lines = []
+    lines: list[str] = []
     for index, name in enumerate(named):
         short = name.rpartition("::")[2]
         body = _struct_body(code, short)
@@ -218,20 +317,17 @@ def plain_tiling_source(preprocessed: str, source: Path) -> str:
             )
         if _SELF_REGISTERING in body:
             continue
-        fields = _field_names(body)
+        members = _members(body)
+        lines += _struct_checks(name, members, name, [m.name for m in members], name)
+        fields = _leaf_fields(code, name, "", members, lines)
         lines += [
-            f"static_assert(::ubscope_twin::tiling_type_name<std::remove_cv_t<decltype({name}::{f})>>()"
-            f' != nullptr, "ubscope twin: tiling field {name}::{f} is not a scalar (uint8_t .. '
-            'int64_t, float, double, bool): arrays and nested structs are not covered");'
+            "static_assert(::ubscope_twin::tiling_type_name<std::remove_all_extents_t<"
+            f"UBSCOPE_PLAIN_TILING_TYPE({name}, {f})>>() != nullptr, "
+            f'"ubscope twin: tiling field {name}::{f} is not a scalar (uint8_t .. int64_t, '
+            'float, double, bool), an array of scalars or a plain struct of them");'
             for f in fields
         ]
         lines += [
-            f"static_assert(std::is_standard_layout_v<{name}> && "
-            f"std::is_trivially_copyable_v<{name}>, "
-            f'"ubscope twin: tiling struct {name} is not a plain struct");',
-            f"static_assert(::ubscope_twin::aggregate_fields<{name}>() == {len(fields)}, "
-            f'"ubscope twin: tiling struct {name} has other fields than '
-            f'{", ".join(fields) or "none"}, the ones ubscope read from its declaration");',
             f"static const bool ubscope_plain_tiling_{index} = "
             f"::ubscope_twin::register_plain_tiling<{name}>({{",
             *(f"    UBSCOPE_PLAIN_TILING_FIELD({name}, {field})," for field in fields),

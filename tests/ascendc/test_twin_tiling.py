@@ -315,7 +315,7 @@ def test_plain_struct_field_a_macro_declares_is_read(tmp_path: Path) -> None:
     [
         (
             "uint32_t cols;",
-            "uint32_t cols[2];",
+            "uint32_t* cols;",
             "static assertion failed: ubscope twin: tiling field MacroTiling::cols is not a scalar",
         ),
         (

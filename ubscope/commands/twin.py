@@ -79,7 +79,8 @@ def add_twin_options(run: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE,...",
-        help="GET_TILING_DATA fields (declared with BEGIN_TILING_DATA_DEF)",
+        help="GET_TILING_DATA fields by name: FIELD=NUMBER, ARRAY=[NUMBER,...], "
+        "STRUCT.FIELD=NUMBER",
     )
     group.add_argument(
         "--tiling-key",
