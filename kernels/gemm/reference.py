@@ -31,13 +31,20 @@ def dequantize(w: np.ndarray, scale: np.ndarray, offset: np.ndarray, group_size:
     return weights
 
 
+def _product(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x @ w`` in float64, computed as ``(w.T @ x.T).T``: OpenBLAS multiplies a
+    few rows of x by a wide w several times slower than the same product
+    transposed (3-5x measured at 16 x 4096 by 4096 x 820)."""
+    return (w.astype(np.float64).T @ np.asarray(x, dtype=np.float64).T).T
+
+
 def fp16_gemm_reference(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``x @ w`` in float64."""
-    return np.asarray(x, dtype=np.float64) @ w.astype(np.float64)
+    return _product(x, w)
 
 
 def int4_gemm_reference(
     x: np.ndarray, w: np.ndarray, scale: np.ndarray, offset: np.ndarray, group_size: int
 ) -> np.ndarray:
     """``x @ ((w + offset) * scale)`` in float64 (w the int4 values, unpacked)."""
-    return np.asarray(x, dtype=np.float64) @ dequantize(w, scale, offset, group_size)
+    return _product(x, dequantize(w, scale, offset, group_size))
