@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ubscope.analyzers import STATUS_INVALID, SweepRow
+from ubscope.commands.twin import SOURCE_SUFFIXES
 from ubscope.kernels.catalog import get_kernel, is_user_kernel, load_user_kernel
 from ubscope.kernels.registry import DEFAULT_MAX_MEMORY, check_host_memory, estimate_run
 from ubscope.probe.ascendc.case import CASE_SUFFIXES, load_case
@@ -109,6 +110,11 @@ def plan_sweep(
     ``fixed`` (``NAME=VALUE``) parameters and a preset for Python kernels;
     traces go in ``folder``."""
     folder = Path(folder).resolve()
+    if target.lower().endswith(SOURCE_SUFFIXES):
+        raise ParameterError(
+            f"{target}: sweep an Ascend C source through a case file that names its inputs "
+            "and outputs (docs/sweep.md)"
+        )
     if is_case(target):
         if fixed or preset:
             raise ParameterError(f"{target}: --param and --preset are for Python kernels")
