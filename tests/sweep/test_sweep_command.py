@@ -8,6 +8,10 @@ import contextlib
 import io
 import itertools
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -206,3 +210,26 @@ def test_check_against_baselines_of_the_sweeps_own_traces_passes(swept, tmp_path
     code, out, _ = run("check", folder, "--baseline", tmp_path / "baselines")
     assert code == 0, out
     assert f"{len(traces)} kernel configurations, 0 failed" in out
+
+
+def test_an_interrupted_sweep_keeps_what_finished(tmp_path):
+    # mode=hang sleeps for minutes: the sweep is stopped (SIGTERM, as a CI
+    # timeout does) once mode=ok's row is in the table.
+    argv = [sys.executable, "-m", "ubscope", "sweep", str(FLAKY), "--grid", "mode=ok,hang"]
+    child = subprocess.Popen(
+        [*argv, "-o", str(tmp_path), "-j", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    table = tmp_path / "sweep.parquet"
+    deadline = time.monotonic() + 120
+    while not table.exists() and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.2)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 128 + signal.SIGTERM, err
+    assert [row["grid.mode"] for row in table_rows(tmp_path)] == ["ok"]
+    assert not list(tmp_path.glob(".*.partial"))
+    code, out, _ = run("sweep", FLAKY, "--grid", "mode=ok", "-o", tmp_path)
+    assert code == 0 and "(0 run now, 1 finished before)" in out, out

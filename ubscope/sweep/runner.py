@@ -72,7 +72,7 @@ def run_sweep(
     def ordered() -> list[SweepRow]:
         return [rows[key] for key in plan.keys if key in rows]
 
-    saved = time.monotonic()
+    saved = time.monotonic() - _SAVE_EVERY_S  # the first row is saved as it comes
     try:
         for task, row in _outcomes(todo, options, plan.kernel):
             rows[task.key] = row
