@@ -325,10 +325,12 @@ def load_data(
         target = write_view(dst.arena.data, dst.addr, shape, (dst_step, 1))
         if fractals is None or target is None:
             raise EmulationError(f"{core.label}: LoadData reaches beyond the red zone")
-        if params.if_transpose:
-            halves = fractals.view(np.uint16).reshape(count, FRACTAL_ROWS, FRACTAL_ROWS)
-            fractals = halves.transpose(0, 2, 1).reshape(shape[0], -1).view(np.uint8)
-        target[...] = fractals
+        if params.if_transpose:  # each 16 x 16 fractal of halves lands transposed
+            square = (count, FRACTAL_ROWS, FRACTAL_ROWS)
+            halves = fractals.view(np.uint16).reshape(square)
+            target.view(np.uint16).reshape(square)[...] = halves.transpose(0, 2, 1)
+        else:
+            target[...] = fractals
     flags = core.check_placement(dst, extent)
     if src.addr % src.arena.alignment:
         flags |= Flag.MISALIGNED
