@@ -17,8 +17,10 @@ A chunk cut short (the child died mid-write) ends the stream.
 from __future__ import annotations
 
 import io
+import queue
 import struct
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +33,9 @@ _HEADER = struct.Struct("<IIQ")
 _LENGTH = struct.Struct("<I")
 _STRINGS, _EVENTS, _FAILURE, _END = 1, 2, 3, 4
 _COLUMN_ALIGNMENT = 8
+# Chunks read ahead of their recording (at most ~7 MB each): the child never
+# waits for Python to record a chunk before it can write the next.
+_READ_AHEAD = 4
 
 
 def _column_dtype(arrow_type: pa.DataType) -> np.dtype:
@@ -55,11 +60,10 @@ def _column_offsets(count: int) -> tuple[list[int], int]:
 
 @dataclass
 class ChildLog:
-    """What the stream said besides its events: the child's strings (by its
-    ids), the call site of the last event that had one, why the kernel stopped
-    and when it ended (None: it did not finish)."""
+    """What the stream said besides its events: how many there were, the call
+    site of the last event that had one, why the kernel stopped and when it
+    ended (None: it did not finish)."""
 
-    strings: list[str]
     events: int
     last_tag: str | None
     failure: str | None
@@ -111,6 +115,50 @@ def _read_exactly(stream: io.BufferedIOBase, nbytes: int) -> np.ndarray | None:
     return buffer
 
 
+def _chunks(stream: io.BufferedIOBase) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(type, count, payload) of each whole chunk until the stream ends."""
+    while (header := _read_exactly(stream, _HEADER.size)) is not None:
+        kind, count, nbytes = _HEADER.unpack(header.tobytes())
+        payload = _read_exactly(stream, nbytes)
+        if payload is None:
+            return
+        yield kind, count, payload
+
+
+def _read_ahead(stream: io.BufferedIOBase) -> Iterator[tuple[int, int, np.ndarray]]:
+    """:func:`_chunks` read on a thread (its reads release the GIL) up to
+    ``_READ_AHEAD`` chunks ahead. Not joined when the consumer stops early: it
+    ends when the stream does (the runner kills the child)."""
+    ahead: queue.Queue[object] = queue.Queue(_READ_AHEAD)
+    stopped = threading.Event()
+    end = object()
+
+    def hand_over(item: object) -> None:
+        while not stopped.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read() -> None:
+        try:
+            for chunk in _chunks(stream):
+                hand_over(chunk)
+            hand_over(end)
+        except (OSError, ValueError) as exc:  # the stream failed or was closed
+            hand_over(exc)
+
+    threading.Thread(target=read, name="twin-events", daemon=True).start()
+    try:
+        while (item := ahead.get()) is not end:
+            if isinstance(item, Exception):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stopped.set()
+
+
 def record_stream(
     stream: io.BufferedIOBase, recorder: Recorder, queue_name: Callable[[str], str | None]
 ) -> ChildLog:
@@ -119,11 +167,8 @@ def record_stream(
     readable name from its InitBuffer call site (``file:line``), or None."""
     names = _Translation(recorder, queue_name)
     failure, end_ps, last_tag, events = None, None, 0, 0
-    while (header := _read_exactly(stream, _HEADER.size)) is not None:
-        kind, count, nbytes = _HEADER.unpack(header.tobytes())
-        payload = _read_exactly(stream, nbytes)
-        if payload is None:
-            break
+    for kind, count, payload in _read_ahead(stream):
+        nbytes = payload.size
         if kind == _STRINGS:
             names.add_strings(payload.tobytes(), count)
         elif kind == _EVENTS:
@@ -148,4 +193,4 @@ def record_stream(
         elif kind == _END:
             (end_ps,) = struct.unpack("<q", payload.tobytes())
     tag = names.strings[last_tag] if last_tag else None
-    return ChildLog(names.strings, events, tag, failure, end_ps)
+    return ChildLog(events, tag, failure, end_ps)
