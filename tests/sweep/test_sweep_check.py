@@ -32,18 +32,19 @@ def row(tile: int, status: str = "ok", **fields: object) -> SweepRow:
     )
 
 
-def check(folder: Path, tmp_path: Path) -> tuple[int, str]:
+def check(folder: Path, tmp_path: Path) -> tuple[int, str, str]:
+    """``ubscope check FOLDER`` with an 8 KiB UB budget: exit code, stdout, stderr."""
     budget = tmp_path / "budget.yaml"
     budget.write_text("default:\n  peak_bytes: {UB: 8 KiB}\n")
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["check", str(folder), "--budget", str(budget)])
-    return code, out.getvalue()
+    return code, out.getvalue(), err.getvalue()
 
 
 def test_a_sweep_within_its_budget_passes(tmp_path):
     write_sweep_table([row(512), row(256)], tmp_path / "sweep.parquet")
-    code, out = check(tmp_path, tmp_path)
+    code, out, _ = check(tmp_path, tmp_path)
     assert code == 0
     assert "2 kernel configurations, 0 failed" in out
 
@@ -59,22 +60,18 @@ def test_a_sweep_within_its_budget_passes(tmp_path):
 )
 def test_a_configuration_that_did_not_run_clean_fails_the_check(tmp_path, broken, says):
     write_sweep_table([row(512), broken], tmp_path / "sweep.parquet")
-    code, out = check(tmp_path, tmp_path)
+    code, out, _ = check(tmp_path, tmp_path)
     assert code == 1
     assert "2 kernel configurations, 1 failed" in out
     assert says in " ".join(out.split())
 
 
 def test_a_folder_without_a_sweep_table_is_one_line(tmp_path):
-    budget = tmp_path / "budget.yaml"
-    budget.write_text("default:\n  peak_bytes: {UB: 8 KiB}\n")
     folder = tmp_path / "empty"
     folder.mkdir()
-    err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-        code = main(["check", str(folder), "--budget", str(budget)])
+    code, _, err = check(folder, tmp_path)
     assert code == 2
-    assert err.getvalue().count("\n") == 1 and "sweep.parquet: no such file" in err.getvalue()
+    assert err.count("\n") == 1 and "sweep.parquet: no such file" in err
 
 
 def test_a_table_with_a_broken_cell_is_one_line(tmp_path):
@@ -84,13 +81,9 @@ def test_a_table_with_a_broken_cell_is_one_line(tmp_path):
         table.column_names.index("params"), "params", pa.array(["{not json"])
     ).replace_schema_metadata(table.schema.metadata)
     pq.write_table(broken, tmp_path / "sweep.parquet")
-    budget = tmp_path / "budget.yaml"
-    budget.write_text("default:\n  peak_bytes: {UB: 8 KiB}\n")
-    err = io.StringIO()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-        code = main(["check", str(tmp_path), "--budget", str(budget)])
+    code, _, err = check(tmp_path, tmp_path)
     assert code == 2
-    assert err.getvalue().count("\n") == 1 and "a row does not read" in err.getvalue()
+    assert err.count("\n") == 1 and "a row does not read" in err
 
 
 def test_text_read_back_from_a_table_is_printable(tmp_path):
