@@ -131,9 +131,17 @@ def analyze_inputs(
     vendor: Sequence[tuple[str, PathLike]] = (),
     config: Config | None = None,
     chip: ChipProfile | None = None,
+    stream: bool | None = None,
 ) -> Analysis:
     """Read a trace (or None) and any number of vendor outputs given as
-    (reader kind, path) pairs, and analyze them together."""
+    (reader kind, path) pairs, and analyze them together. A trace alone is
+    streamed batch by batch (:mod:`ubscope.analyzers.streaming`) when ``stream``
+    is True, or when None and it would not fit the available memory."""
+    if trace_path is not None and not vendor and stream is not False:
+        from ubscope.analyzers.streaming import analyze_streamed, should_stream
+
+        if stream or should_stream(trace_path):
+            return analyze_streamed(trace_path, config, chip)
     trace = quietly(lambda: read_trace(trace_path)) if trace_path is not None else None
     # Arrow keeps the decoded batches' memory pooled after the frame is built;
     # hand it back before the analysis allocates its own arrays.
@@ -149,15 +157,17 @@ def analyze_path(
     config: Config | None = None,
     *,
     chip: ChipProfile | None = None,
+    stream: bool | None = None,
     **vendor: PathLike | None,
 ) -> Analysis:
     """Read a trace (None: vendor output only) and the vendor outputs given by
-    tool name (``sanitizer=LOG``, ``torch_npu=DIR``; None skips one), and analyze them."""
+    tool name (``sanitizer=LOG``, ``torch_npu=DIR``; None skips one), and analyze
+    them; ``stream`` as for :func:`analyze_inputs`."""
     unknown = sorted(set(vendor) - set(tool_names()))
     if unknown:
         raise TypeError(f"analyze_path() got unknown vendor tool(s): {', '.join(unknown)}")
     inputs = [(kind, source) for kind, source in vendor.items() if source]
-    return analyze_inputs(path, inputs, config, chip)
+    return analyze_inputs(path, inputs, config, chip, stream)
 
 
 def _for_rank(findings: list[Finding], rank: str) -> list[Finding]:

@@ -24,7 +24,7 @@ from ubscope.probe.units import format_time_ps
 _KIND_LABELS = enum_labels(EventKind)
 
 
-class _RunningCounts:
+class RunningCounts:
     """Kinds, launches and modelled time of the batches seen so far.
 
     A launch is closed by the last ``kernel_end`` before the next
@@ -42,12 +42,12 @@ class _RunningCounts:
         self._latest: tuple[int, int] | None = None  # (start_ps, end_ps or -1)
 
     def add(self, batch: pa.RecordBatch) -> None:
-        kind = _enum_values(_column(batch, "kind"), _KIND_LABELS)
+        kind = enum_values(batch_column(batch, "kind"), _KIND_LABELS)
         self.kinds += np.bincount(kind, minlength=self.kinds.size)
         if not kind.size:
             return
-        start = _column(batch, "start_ps").to_numpy()
-        dur = _column(batch, "dur_ps").to_numpy()
+        start = batch_column(batch, "start_ps").to_numpy()
+        dur = batch_column(batch, "dur_ps").to_numpy()
         is_end = kind == EventKind.KERNEL_END
         # a kernel_end sits at its launch's end; its dur_ps is the launch's length
         reach = int(np.where(is_end, start, start + dur).max())
@@ -78,7 +78,7 @@ class _RunningCounts:
 
     def _count_names(self, batch: pa.RecordBatch, begins: np.ndarray) -> None:
         if begins.size:
-            names = _column(batch, "name")
+            names = batch_column(batch, "name")
             self.launch_names.update(names.take(pa.array(begins)).dictionary_decode().to_pylist())
 
     def _close_latest(self) -> None:
@@ -98,11 +98,11 @@ class _RunningCounts:
         return self._closed_ps + self._open * self.modelled_end_ps - self._open_start_ps
 
 
-def _column(batch: pa.RecordBatch, name: str) -> Any:
+def batch_column(batch: pa.RecordBatch, name: str) -> Any:
     return batch.column(batch.schema.get_field_index(name))
 
 
-def _enum_values(array: pa.DictionaryArray, labels: list[str]) -> np.ndarray:
+def enum_values(array: pa.DictionaryArray, labels: list[str]) -> np.ndarray:
     """The enum values of a validated enumeration column. Only the entries the
     rows use were validated: a hand-made dictionary may hold others."""
     value = {label: number for number, label in enumerate(labels)}
@@ -117,7 +117,7 @@ def summarize_trace(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Metadata, event counts and modelled time of the trace at ``path``, read
     batch by batch (a truncated trace warns and is summarized as far as it
     reads; a corrupt one is a TraceError, as for :func:`read_trace`)."""
-    counts = _RunningCounts()
+    counts = RunningCounts()
     scan = scan_trace(path, columns=[], each_batch=counts.add)
     meta = scan.meta
     fault = meta.get(DEVICE_FAULT_FIELD)

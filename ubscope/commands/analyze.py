@@ -83,6 +83,12 @@ def setup(analyze: argparse.ArgumentParser) -> None:
         help="pyproject.toml ([tool.ubscope]) or ubscope.yaml "
         "(default: found from the working directory up)",
     )
+    analyze.add_argument(
+        "--stream",
+        action="store_true",
+        help="analyze the trace batch by batch in bounded memory, running the rules one "
+        "pass computes (default: only when the trace would not fit the available memory)",
+    )
     add_chip_option(analyze)
     add_executor_options(analyze, "rank folders of a cluster profile read at once")
     analyze.add_argument(
@@ -215,7 +221,11 @@ def _analyze(args: argparse.Namespace) -> int:
                 [cluster], lambda _: _analyze_cluster(cluster, config, args), config, args, out
             )
         return _report_each(
-            traces or [None], lambda trace: analyze_inputs(trace, vendor, config), config, args, out
+            traces or [None],
+            lambda trace: analyze_inputs(trace, vendor, config, stream=args.stream or None),
+            config,
+            args,
+            out,
         )
 
 

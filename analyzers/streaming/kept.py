@@ -1,0 +1,71 @@
+"""The few events the streamed rules read (launch bounds, flagged events,
+failures, allocations past capacity), kept as a small trace of their own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ubscope.probe.events import EventKind, Flag
+from ubscope.probe.validate import BatchDecoder
+
+# flags of events the streamed rules report
+KEPT_FLAGS = int(
+    Flag.MISALIGNED
+    | Flag.TRUNCATED
+    | Flag.PARAM_RANGE
+    | Flag.OUT_OF_BOUNDS
+    | Flag.GUARD_PAGE
+    | Flag.PARTIAL_OVERLAP
+)
+KEPT_KINDS = (
+    EventKind.KERNEL_BEGIN,
+    EventKind.KERNEL_END,
+    EventKind.ALLOC_FAIL,
+    EventKind.REDZONE_WRITE,
+)
+
+
+def kept_mask(
+    kind: np.ndarray, flags: np.ndarray, alloc_end: np.ndarray, capacity: np.ndarray
+) -> np.ndarray:
+    """Rows of one batch to keep: kinds and flags above, and allocations that
+    end past their space's capacity (UB001 names them)."""
+    keep = (flags & KEPT_FLAGS) != 0
+    for code in KEPT_KINDS:
+        keep |= kind == code
+    keep |= (kind == EventKind.ALLOC) & (capacity > 0) & (alloc_end > capacity)
+    return keep
+
+
+class KeptRows:
+    """Rows kept from the batches, turned into a frame as :func:`read_trace` builds it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.batches: list[pa.RecordBatch] = []
+        self.rows = 0
+
+    def add(self, batch: pa.RecordBatch, keep: np.ndarray) -> None:
+        if keep.any():
+            kept = batch.filter(pa.array(keep))
+            self.batches.append(kept)
+            self.rows += kept.num_rows
+
+    def frame(self) -> pd.DataFrame:
+        """The kept events with their sequence numbers in the whole trace."""
+        decoder = BatchDecoder(self.path, None, self.rows)
+        seq: list[np.ndarray] = []
+        for batch in self.batches:
+            index = batch.schema.get_field_index("seq")
+            seq.append(batch.column(index).to_numpy())
+            # the decoder checks that sequence numbers count up from 0
+            renumbered = pa.array(np.arange(decoder.rows, decoder.rows + batch.num_rows))
+            decoder.add(batch.set_column(index, "seq", renumbered))
+        self.batches = []
+        events = decoder.frame()
+        events["seq"] = np.concatenate(seq) if seq else np.zeros(0, dtype=np.int64)
+        return events

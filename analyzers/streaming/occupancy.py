@@ -1,0 +1,132 @@
+"""Live on-chip bytes per core and space, replayed batch by batch.
+
+The state is one slot per group (live bytes, peak and where it was first
+reached, high water) plus the blocks still live, so memory follows what is
+allocated at once, not the trace's length. Allocations and frees pair first in
+first out per (group, address) as :class:`BlockModel` pairs them over the whole
+trace: the live blocks carry over to the next batch as openings, and frees
+that found no allocation to pair with carry over as closings that come first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ubscope.analyzers.model.arrays import (
+    ADDR_BITS,
+    GROUP_BOUND,
+    ON_CHIP_CODES,
+    SPACE_LABELS,
+    pair_fifo,
+    run_starts,
+    split_group,
+)
+from ubscope.probe.events import EventKind
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+class RunningOccupancy:
+    """Peaks, high water and allocated bytes of the batches seen so far."""
+
+    def __init__(self, capacity_by_space: np.ndarray):
+        self.capacity_by_space = capacity_by_space
+        self.live = np.zeros(GROUP_BOUND, dtype=np.int64)
+        self.peak = np.full(GROUP_BOUND, -1, dtype=np.int64)  # -1: no alloc/free yet
+        self.peak_seq = np.zeros(GROUP_BOUND, dtype=np.int64)
+        self.peak_t_ps = np.zeros(GROUP_BOUND, dtype=np.int64)
+        self.high_water = np.zeros(GROUP_BOUND, dtype=np.int64)
+        self.allocated = np.zeros(len(SPACE_LABELS), dtype=np.int64)  # aligned bytes per space
+        self.internal_waste = 0
+        self._open_keys, self._open_sizes = _EMPTY, _EMPTY  # live blocks, in program order
+        self._unpaired_frees = _EMPTY  # keys of frees still waiting for their allocation
+
+    def add(self, kind: np.ndarray, gid: np.ndarray, columns: dict[str, np.ndarray]) -> None:
+        """One batch: its kind codes, group ids and int64 columns addr,
+        aligned_size, size, seq and start_ps."""
+        rows = np.flatnonzero((kind == EventKind.ALLOC) | (kind == EventKind.FREE))
+        if not rows.size:
+            return
+        gid = gid[rows]
+        addr, aligned = columns["addr"][rows], columns["aligned_size"][rows]
+        allocs = np.flatnonzero(kind[rows] == EventKind.ALLOC)
+        frees = np.flatnonzero(kind[rows] == EventKind.FREE)
+        key = (gid.astype(np.int64) << ADDR_BITS) | addr
+        delta = self._pair(key, aligned, allocs, frees)
+        self._replay(gid, delta, columns["seq"][rows], columns["start_ps"][rows])
+        ends = addr[allocs] + aligned[allocs]
+        np.maximum.at(self.high_water, gid[allocs], ends)
+        self.allocated += np.bincount(
+            gid[allocs] % 8, weights=aligned[allocs], minlength=self.allocated.size
+        ).astype(np.int64)
+        self.internal_waste += int((aligned[allocs] - columns["size"][rows][allocs]).sum())
+
+    def _pair(
+        self, key: np.ndarray, aligned: np.ndarray, allocs: np.ndarray, frees: np.ndarray
+    ) -> np.ndarray:
+        """Bytes each event took (> 0) or released (<= 0); updates the carried state."""
+        carried, waiting = self._open_keys.size, self._unpaired_frees.size
+        open_keys = np.r_[self._open_keys, key[allocs]]
+        open_sizes = np.r_[self._open_sizes, aligned[allocs]]
+        close_keys = np.r_[self._unpaired_frees, key[frees]]
+        # carried blocks opened before this batch; waiting frees closed before them
+        open_rows = np.r_[np.arange(-carried, 0), allocs]
+        close_rows = np.r_[np.full(waiting, -carried - 1), frees]
+        closer = pair_fifo(open_keys, close_keys, open_rows, close_rows)
+        delta = np.zeros(key.size, dtype=np.int64)
+        delta[allocs] = aligned[allocs]
+        closed = closer >= 0
+        delta[closer[closed]] = -open_sizes[closed]
+        # the n-th free of a key takes the n-th allocation (even one it cannot
+        # end, which then stays live for good): the rest carry over
+        codes, distinct = pd.factorize(np.r_[open_keys, close_keys])
+        open_codes, close_codes = codes[: open_keys.size], codes[open_keys.size :]
+        opened = np.bincount(open_codes, minlength=distinct.size)
+        freed = np.bincount(close_codes, minlength=distinct.size)
+        order = np.argsort(open_codes, kind="stable")
+        rank = np.empty(open_codes.size, dtype=np.int64)
+        rank[order] = np.arange(order.size) - (np.cumsum(opened) - opened)[open_codes[order]]
+        still_open = rank >= freed[open_codes]
+        self._open_keys, self._open_sizes = open_keys[still_open], open_sizes[still_open]
+        excess = np.maximum(freed - opened, 0)
+        self._unpaired_frees = np.repeat(np.asarray(distinct, dtype=np.int64), excess)
+        return delta
+
+    def _replay(self, gid: np.ndarray, delta: np.ndarray, seq: np.ndarray, t: np.ndarray) -> None:
+        order = np.argsort(gid, kind="stable")
+        gid, delta = gid[order], delta[order]
+        starts = run_starts(gid)
+        lengths = np.diff(np.r_[starts, gid.size])
+        total = np.cumsum(delta)
+        before = np.repeat(np.r_[0, total][starts], lengths)
+        groups = gid[starts]
+        live = total - before + np.repeat(self.live[groups], lengths)
+        peak = np.maximum.reduceat(live, starts)
+        at_peak = np.flatnonzero(live == np.repeat(peak, lengths))
+        group_of = np.searchsorted(starts, at_peak, "right") - 1
+        first = order[at_peak[np.r_[True, group_of[1:] != group_of[:-1]]]]
+        # the first event to reach a group's peak: a later batch must exceed it
+        higher = peak > self.peak[groups]
+        self.peak[groups[higher]] = peak[higher]
+        self.peak_seq[groups[higher]] = seq[first[higher]]
+        self.peak_t_ps[groups[higher]] = t[first[higher]]
+        self.live[groups] = live[np.r_[starts[1:], gid.size] - 1]
+
+    def peaks(self) -> pd.DataFrame:
+        """The frame :attr:`OccupancyModel.peaks` gives for the whole trace."""
+        gids = np.flatnonzero(self.peak >= 0)
+        gids = gids[np.isin(gids % 8, ON_CHIP_CODES)]
+        split = [split_group(int(g)) for g in gids]
+        return pd.DataFrame(
+            {
+                "core_kind": [s[0] for s in split],
+                "core": [s[1] for s in split],
+                "space": [s[2] for s in split],
+                "capacity": self.capacity_by_space[gids % 8],
+                "peak_live_bytes": self.peak[gids],
+                "peak_seq": self.peak_seq[gids],
+                "peak_t_ps": self.peak_t_ps[gids],
+                "high_water": self.high_water[gids],
+            }
+        )

@@ -1,0 +1,164 @@
+"""Streamed analysis (issue 17): one pass over the batches gives the metrics and
+the findings of the rules it runs exactly as the in-memory analysis does (the
+independent implementation here), on the kernels' sample traces and on
+hand-made ones cut into batches of a few events, and says what it skipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from tests.helpers.cli import run_ubscope
+from ubscope.analyzers.api import Analysis, analyze_path
+from ubscope.analyzers.config import Config
+from ubscope.analyzers.streaming import (
+    SKIPPED_RULES,
+    STREAMED_RULES,
+    analyze_streamed,
+    should_stream,
+)
+from ubscope.analyzers.streaming.analyze import SKIPPED_METRICS
+from ubscope.probe.trace import TraceWriter, read_metadata
+
+SAMPLES = sorted((Path(__file__).resolve().parents[2] / "sample_profiles").glob("*.ubtrace"))
+KIB = 1024
+
+
+def _flat(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict) and key not in ("params", "by_code"):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def _findings(analysis: Analysis, codes: frozenset[str]) -> list[tuple]:
+    return sorted(
+        (f.code, str(f.severity), f.message, repr(f.location), repr(f.evidence), f.suggestion)
+        for f in analysis.findings
+        if f.code in codes
+    )
+
+
+def assert_same_analysis(path: Path) -> None:
+    whole, streamed = analyze_path(path, stream=False), analyze_streamed(path)
+    expected, got = _flat(whole.metrics), _flat(streamed.metrics)
+    for name, value in expected.items():
+        if name.startswith(SKIPPED_METRICS):
+            assert got[name] is None, name
+        elif name.startswith("findings."):
+            continue  # counts of the rules not run differ by design
+        else:
+            assert got[name] == value, name
+    by_code = expected["findings.by_code"]
+    assert got["findings.by_code"] == {c: n for c, n in by_code.items() if c in STREAMED_RULES}
+    assert _findings(streamed, STREAMED_RULES) == _findings(whole, STREAMED_RULES)
+    assert streamed.trace is not None and whole.trace is not None
+    assert streamed.trace.event_count == whole.trace.event_count
+
+
+def rebatch(source: Path, target: Path, rows: int) -> Path:
+    """``source`` written again in batches of ``rows`` events (as a recorder
+    flushing that often would), so state carries across many batches."""
+    with pa.ipc.open_stream(source) as reader:
+        table = reader.read_all()
+    return rebatch_table(table, read_metadata(source), target, rows)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[p.stem for p in SAMPLES])
+def test_streamed_analysis_equals_the_in_memory_one_on_sample_traces(sample, tmp_path):
+    assert_same_analysis(sample)
+    assert_same_analysis(rebatch(sample, tmp_path / sample.name, 7))
+
+
+def rebatch_table(table: pa.Table, meta: dict, target: Path, rows: int) -> Path:
+    with TraceWriter(target, meta) as writer:
+        for batch in table.to_batches(max_chunksize=rows):
+            writer.write(batch)
+    return target
+
+
+def _write(synthetic: Any, tmp_path: Path, rows: int) -> Path:
+    """A hand-made trace (``kit.Synthetic``) written in batches of ``rows`` events."""
+    meta = synthetic.trace().meta
+    return rebatch_table(synthetic.rec.table(), meta, tmp_path / f"hand_{rows}.ubtrace", rows)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5, 1000])
+def test_blocks_pair_across_batches_as_over_the_whole_trace(kit, tmp_path, rows):
+    s = kit.Synthetic()
+    # a free with no allocation before it takes the first allocation at its
+    # address as the in-memory pairing does (that block then stays live for good)
+    s.free(0, 4 * KIB)
+    s.alloc(0, 8 * KIB)  # live 8 KiB (never ends: the early free took its turn)
+    s.alloc(64 * KIB, 64 * KIB)  # live 72 KiB
+    s.alloc(128 * KIB, 16 * KIB, aligned=32 * KIB)  # live 104 KiB, high water 160 KiB
+    s.free(64 * KIB, 64 * KIB)  # live 40 KiB
+    s.alloc(64 * KIB, 32 * KIB, core=1)  # another group
+    s.free(128 * KIB, 16 * KIB)  # live 8 KiB
+    s.alloc(16 * KIB, 96 * KIB)  # live 104 KiB again: not a new peak
+    s.alloc(112 * KIB, 4 * KIB)  # live 108 KiB
+    s.free(0, 8 * KIB)  # the second free at 0 has no second allocation: releases nothing
+    s.alloc(116 * KIB, 4 * KIB)  # live 112 KiB: the peak
+    path = _write(s, tmp_path, rows)
+    assert_same_analysis(path)
+    metrics = analyze_streamed(path).metrics
+    assert metrics["peak_bytes"]["UB"] == 112 * KIB
+    assert metrics["high_water_bytes"]["UB"] == 160 * KIB
+    # 8 + 64 + 32 + 32 + 96 + 4 + 4 KiB allocated; 16 KiB rounded up once
+    assert metrics["total_alloc_bytes"]["UB"] == 240 * KIB
+    assert metrics["fragmentation"]["internal_waste_bytes"] == 16 * KIB
+
+
+@pytest.mark.parametrize("rows", [1, 3, 1000])
+def test_streamed_rules_find_what_the_in_memory_rules_find(kit, tmp_path, rows):
+    s = kit.Synthetic()
+    s.alloc(0, 160 * KIB)
+    s.alloc(160 * KIB, 64 * KIB, tag="tile")  # ends past the 192 KiB UB: UB001
+    s.load(0x1000, 0, 100, tensor="x", moved=96, flags=1)  # truncated copy: ALN002
+    s.load(0x2000, 8, 64, tensor="w", flags=2)  # misaligned UB address: ALN001
+    s.load(0x3000, 64, 1024, tensor="w")
+    path = _write(s, tmp_path, rows)
+    assert_same_analysis(path)
+    found = {f.code for f in analyze_streamed(path).findings}
+    assert {"UB001", "ALN001", "ALN002"} <= found
+
+
+def test_the_note_names_the_rules_and_metrics_left_out():
+    analysis = analyze_streamed(SAMPLES[0], Config(ignore=("UB011",)))
+    note = analysis.warnings[0]
+    assert "streamed analysis" in note
+    for code in SKIPPED_RULES:
+        assert (code in note) == (code != "UB011"), code
+    for code in STREAMED_RULES:
+        assert code not in note
+    assert all(metric in note for metric in SKIPPED_METRICS)
+
+
+def test_rules_are_either_streamed_or_named_as_skipped():
+    from ubscope.analyzers.rules import load_rules
+
+    trace_rules = {code for code, rule in load_rules().items() if rule.input_kind == "trace"}
+    assert STREAMED_RULES | set(SKIPPED_RULES) == trace_rules
+    assert not STREAMED_RULES & set(SKIPPED_RULES)
+
+
+def test_a_trace_streams_when_its_in_memory_analysis_would_not_fit(tmp_path):
+    trace = SAMPLES[0]
+    size = trace.stat().st_size
+    # ~3 B per event on disk and ~256 B per event in memory: ~85x the file
+    assert should_stream(trace, available=size * 100)
+    assert not should_stream(trace, available=size * 200)
+
+
+def test_analyze_stream_flag_says_what_it_skipped():
+    result = run_ubscope("analyze", "--stream", str(SAMPLES[0]))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "streamed analysis" in result.stdout
+    plain = run_ubscope("analyze", str(SAMPLES[0]))
+    assert "streamed analysis" not in plain.stdout
