@@ -186,6 +186,9 @@ def _run_child(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+    except BaseException:
+        os.close(read_end)
+        raise
     finally:
         os.close(write_end)
     with child, open(read_end, "rb") as stream:
