@@ -131,12 +131,14 @@ def analyze_inputs(
     vendor: Sequence[tuple[str, PathLike]] = (),
     config: Config | None = None,
     chip: ChipProfile | None = None,
-    stream: bool | None = None,
+    stream: bool | None = False,
 ) -> Analysis:
     """Read a trace (or None) and any number of vendor outputs given as
     (reader kind, path) pairs, and analyze them together. A trace alone is
-    streamed batch by batch (:mod:`ubscope.analyzers.streaming`) when ``stream``
-    is True, or when None and it would not fit the available memory."""
+    streamed batch by batch (:mod:`ubscope.analyzers.streaming`: the metrics and
+    rules one pass computes) when ``stream`` is True, or when None and its
+    in-memory analysis would not fit the available memory. Views that need
+    every event (TUI, report, export) keep the default, False."""
     if trace_path is not None and not vendor and stream is not False:
         from ubscope.analyzers.streaming import analyze_streamed, should_stream
 
@@ -157,7 +159,7 @@ def analyze_path(
     config: Config | None = None,
     *,
     chip: ChipProfile | None = None,
-    stream: bool | None = None,
+    stream: bool | None = False,
     **vendor: PathLike | None,
 ) -> Analysis:
     """Read a trace (None: vendor output only) and the vendor outputs given by

@@ -6,18 +6,21 @@ hand-made ones cut into batches of a few events, and says what it skipped."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
 from tests.helpers.cli import run_ubscope
-from ubscope.analyzers.api import Analysis, analyze_path
+from ubscope.analyzers.api import Analysis, analyze_inputs, analyze_path
 from ubscope.analyzers.config import Config
+from ubscope.analyzers.rules import load_rules
 from ubscope.analyzers.streaming import (
     SKIPPED_RULES,
     STREAMED_RULES,
     analyze_streamed,
+    decide,
     should_stream,
 )
 from ubscope.analyzers.streaming.analyze import SKIPPED_METRICS
@@ -141,8 +144,6 @@ def test_the_note_names_the_rules_and_metrics_left_out():
 
 
 def test_rules_are_either_streamed_or_named_as_skipped():
-    from ubscope.analyzers.rules import load_rules
-
     trace_rules = {code for code, rule in load_rules().items() if rule.input_kind == "trace"}
     assert STREAMED_RULES | set(SKIPPED_RULES) == trace_rules
     assert not STREAMED_RULES & set(SKIPPED_RULES)
@@ -162,3 +163,11 @@ def test_analyze_stream_flag_says_what_it_skipped():
     assert "streamed analysis" in result.stdout
     plain = run_ubscope("analyze", str(SAMPLES[0]))
     assert "streamed analysis" not in plain.stdout
+
+
+def test_analyze_streams_on_its_own_only_where_asked_to_decide(monkeypatch):
+    # 1 KiB available: no trace's in-memory analysis fits in half of it
+    monkeypatch.setattr(decide.psutil, "virtual_memory", lambda: SimpleNamespace(available=1024))
+    assert "streamed analysis" in analyze_inputs(SAMPLES[0], stream=None).warnings[0]
+    # views that need every event (report, TUI, export) keep the default
+    assert not any("streamed" in note for note in analyze_path(SAMPLES[0]).warnings)

@@ -222,7 +222,9 @@ def _analyze(args: argparse.Namespace) -> int:
             )
         return _report_each(
             traces or [None],
-            lambda trace: analyze_inputs(trace, vendor, config, stream=args.stream or None),
+            lambda trace: analyze_inputs(
+                trace, vendor, config, stream=True if args.stream else None
+            ),
             config,
             args,
             out,
