@@ -35,7 +35,7 @@ def _product(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``x @ w`` in float64, computed as ``(w.T @ x.T).T``: OpenBLAS multiplies a
     few rows of x by a wide w several times slower than the same product
     transposed (3-5x measured at 16 x 4096 by 4096 x 820)."""
-    return (w.astype(np.float64).T @ np.asarray(x, dtype=np.float64).T).T
+    return (np.asarray(w, dtype=np.float64).T @ np.asarray(x, dtype=np.float64).T).T
 
 
 def fp16_gemm_reference(x: np.ndarray, w: np.ndarray) -> np.ndarray:

@@ -84,15 +84,16 @@ def _last_byte(start: int, rows: int, row_bytes: int, pitch: int) -> int:
 
 def _gm_bounds(gm: GlobalTensor, rows: int, row_bytes: int, pitch: int) -> int:
     """OUT_OF_BOUNDS when the rows reach outside the GM buffer."""
-    if rows * row_bytes and (
-        _last_byte(gm.offset, rows, row_bytes, pitch) >= gm.buffer.data.size or gm.offset < 0
-    ):
-        return int(Flag.OUT_OF_BOUNDS)
-    return 0
+    if rows <= 0 or row_bytes <= 0:  # nothing moves
+        return 0
+    past = _last_byte(gm.offset, rows, row_bytes, pitch) >= gm.buffer.data.size
+    return int(Flag.OUT_OF_BOUNDS) if past or gm.offset < 0 else 0
 
 
 def _check_local_rows(local: LocalTensor, rows: int, row_bytes: int, pitch: int) -> None:
-    if rows * row_bytes and _last_byte(local.addr, rows, row_bytes, pitch) >= local.arena.limit:
+    if rows <= 0 or row_bytes <= 0:
+        return
+    if _last_byte(local.addr, rows, row_bytes, pitch) >= local.arena.limit:
         raise EmulationError(
             f"{local.core.label} {local.space.name}: copy into '{local.name}' reaches beyond the red zone"
         )
