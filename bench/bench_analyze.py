@@ -9,7 +9,9 @@ Usage::
 Each measurement runs in a fresh subprocess (so peak RSS is that step's own);
 the steps of one run are interleaved and the runs repeated, and every ratio is
 the median over the runs of the step's time over the floor's time in the same
-run (absolute times on a shared machine are noisy; ratios much less):
+run (absolute times on a shared machine are noisy; ratios less so). CPU time
+(user + system, every thread) is given beside the wall time: other processes
+inflate it much less.
 
 * floor: ``pa.ipc.open_stream(...).read_all()`` of the same file, the bare Arrow
   read of every column,
@@ -48,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.make_big_trace import write_big_trace
 from tests.helpers.peak_memory import child_script
 
-# Runs in the child: prints {"seconds": ..., "rss_bytes": ..., "events": ...}.
+# Runs in the child: prints {"seconds": ..., "cpu": ..., "rss_bytes": ..., "events": ...}.
 CHILD = child_script(
     """
 import json, sys, time
@@ -116,7 +118,7 @@ def polars_aggregations():
 if step == "analyze":
     trace = read_trace(path)
     pa.default_memory_pool().release_unused()  # as analyze_path does
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 if step == "floor":
     events = arrow_table().num_rows
 elif step == "read":
@@ -129,8 +131,8 @@ elif step == "duckdb":
     events = duckdb_aggregations()
 else:
     events = polars_aggregations()
-seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "rss_bytes": peak_rss_bytes(), "events": events}))
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_bytes": peak_rss_bytes(), "events": events}))
 """
 )
 STEPS = {
@@ -174,13 +176,18 @@ def interleaved(trace: Path, steps: list[str], runs: int) -> dict[str, list[dict
 
 
 def summary(results: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """Per step: median seconds, median ratio to the same run's floor, peak RSS."""
+    """Per step: median wall and CPU seconds, their median ratios to the same
+    run's floor, peak RSS."""
     floor = results["floor"]
     return {
         step: {
             "seconds": statistics.median(r["seconds"] for r in runs),
             "ratio": statistics.median(
                 r["seconds"] / f["seconds"] for r, f in zip(runs, floor, strict=True)
+            ),
+            "cpu": statistics.median(r["cpu"] for r in runs),
+            "cpu_ratio": statistics.median(
+                r["cpu"] / f["cpu"] for r, f in zip(runs, floor, strict=True)
             ),
             "rss": max(r["rss_bytes"] for r in runs),
             "events": runs[0]["events"],
@@ -194,12 +201,13 @@ def single(trace: Path, runs: int) -> None:
     rows = summary(interleaved(trace, steps, runs))
     events = rows["floor"]["events"]
     print(f"trace: {trace.name} ({events:,} events), {runs} interleaved run(s), medians\n")
-    print("| step | time | x floor | peak RSS | RSS per event |")
-    print("|---|---:|---:|---:|---:|")
+    print("| step | time | x floor | CPU time | x floor | peak RSS | RSS per event |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for step in steps:
         row = rows[step]
         print(
             f"| {STEPS[step]} | {row['seconds']:.2f} s | {row['ratio']:.2f}x "
+            f"| {row['cpu']:.2f} s | {row['cpu_ratio']:.2f}x "
             f"| {row['rss'] / 2**20:,.0f} MiB | {row['rss'] / events:.0f} B |"
         )
 
@@ -230,10 +238,11 @@ def scaling(sizes: list[float], workdir: Path, runs: int) -> None:
             f" | {path['rss'] / events:.0f} B |"
         )
     counts = [events for events, _ in table]
-    for step, label in (("analyze", "analysis"), ("path", "end to end"), ("floor", "floor")):
-        fit = exponent(counts, [rows[step]["seconds"] for _, rows in table])
-        print(f"\n{label}: time ~ events^{fit:.2f}", end="")
     print()
+    for step, label in (("analyze", "analysis"), ("path", "end to end"), ("floor", "floor")):
+        wall = exponent(counts, [rows[step]["seconds"] for _, rows in table])
+        cpu = exponent(counts, [rows[step]["cpu"] for _, rows in table])
+        print(f"{label}: wall time ~ events^{wall:.2f}, CPU time ~ events^{cpu:.2f}  ")
 
 
 def main(argv: list[str] | None = None) -> int:
