@@ -79,6 +79,11 @@ class TraceContext:
             self._memo[key] = compute()
         return self._memo[key]
 
+    def rows_of_seq(self, seq: np.ndarray) -> np.ndarray:
+        """The rows of events given by sequence number (a whole trace's rows are
+        its sequence numbers; a streamed one keeps only some events)."""
+        return np.searchsorted(self.column("seq"), seq)
+
     # -- metadata -------------------------------------------------------------
     @cached_property
     def params(self) -> dict[str, Any]:

@@ -21,16 +21,14 @@ exponent of time against events for the streamed analysis.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.child_runs import CPU_SECONDS
+from bench.child_runs import CPU_SECONDS, child_result
 from bench.make_big_trace import write_big_trace
 from tests.helpers.peak_memory import child_script
 
@@ -59,12 +57,7 @@ LABELS = {
 
 
 def measure(step: str, trace: Path) -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, step, str(trace)], capture_output=True, text=True
-    )
-    if done.returncode:
-        raise SystemExit(f"{step} failed on {trace}:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return child_result(CHILD, step, trace)
 
 
 def trace_of(millions: float, workdir: Path) -> Path:

@@ -3,7 +3,10 @@ per contender, its median time against a floor or peer's."""
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 from make_big_trace import write_big_trace
@@ -42,3 +45,14 @@ def trace_for(trace: Path | None, events: int, folder: Path) -> Path:
     trace = folder / "big.ubtrace"
     write_big_trace(events, trace)
     return trace
+
+
+def child_result(script: str, *args: object) -> dict:
+    """The JSON object the last line of ``python -c SCRIPT ARGS`` prints; the
+    benchmark stops with the child's stderr when it fails."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True
+    )
+    if done.returncode:
+        raise SystemExit(f"{' '.join(map(str, args))} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])

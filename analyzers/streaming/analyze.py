@@ -31,11 +31,11 @@ from ubscope.probe.validate import checked_chip
 # rules whose findings one pass gives exactly as the in-memory analysis does
 # (tests/analyzers/test_streaming.py compares them)
 STREAMED_RULES = frozenset(
-    {"ALN001", "ALN002", "ALN005", "FRG001", "GM004", "UB001", "UB002", "UB012"}
+    {"ALN001", "ALN002", "ALN005", "FRG001", "FRG004", "GM004", "UB001", "UB002", "UB012"}
 )
 # needed byte ranges, lifetimes or the whole timeline: not run when streaming
 SKIPPED_RULES = (
-    "ALN003 ALN004 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 SYN001 "
+    "ALN003 ALN004 FRG002 FRG003 FRG005 GM001 GM002 GM003 SYN001 "
     "UB003 UB004 UB005 UB006 UB007 UB008 UB009 UB010 UB011 UB013"
 ).split()
 # metrics the summary leaves None when streaming
@@ -58,6 +58,7 @@ class _Stream:
         self.occupancy = RunningOccupancy(self.capacity)
         self.traffic = RunningTraffic(chip.efficient_burst_bytes)
         self.kept = KeptRows(Path(path))
+        self.peak_events: dict[int, pa.RecordBatch] = {}
 
     def add(self, batch: pa.RecordBatch) -> None:
         self.counts.add(batch)
@@ -68,7 +69,10 @@ class _Stream:
         core = batch_column(batch, "core").to_numpy()
         columns = {name: batch_column(batch, name).to_numpy() for name in _INT_COLUMNS}
         gid = group_id(core_kind, core, space)
-        self.occupancy.add(kind, gid, columns)
+        peaked, rows = self.occupancy.add(kind, gid, columns)
+        for group, row in zip(peaked.tolist(), rows.tolist(), strict=True):
+            # rules locate a peak by its event: keep the one each group peaks at
+            self.peak_events[group] = batch.take(pa.array([row]))
         self.traffic.add(batch, kind, space, src_space)
         end = columns["addr"] + columns["aligned_size"]
         self.kept.add(batch, kept_mask(kind, columns["flags"], end, self.capacity[space]))
@@ -112,7 +116,7 @@ def analyze_streamed(
     kept = StreamedTrace(
         path=scan.path,
         meta=scan.meta,
-        events=stream.kept.frame(),
+        events=stream.kept.frame(list(stream.peak_events.values())),
         complete=not scan.problems,
         problems=scan.problems,
         events_read=scan.decoder.rows,

@@ -55,17 +55,21 @@ class KeptRows:
             self.batches.append(kept)
             self.rows += kept.num_rows
 
-    def frame(self) -> pd.DataFrame:
-        """The kept events with their sequence numbers in the whole trace."""
-        decoder = BatchDecoder(self.path, None, self.rows)
-        seq: list[np.ndarray] = []
-        for batch in self.batches:
-            index = batch.schema.get_field_index("seq")
-            seq.append(batch.column(index).to_numpy())
+    def frame(self, extra: list[pa.RecordBatch]) -> pd.DataFrame:
+        """The kept events and ``extra`` ones (each once, in trace order) with
+        their sequence numbers in the whole trace."""
+        batches, self.batches = self.batches + extra, []
+        if not batches:
+            return BatchDecoder(self.path, None, 0).frame()
+        table = pa.Table.from_batches(batches).unify_dictionaries().combine_chunks()
+        seq = table.column("seq").to_numpy()
+        seq, first = np.unique(seq, return_index=True)
+        table = table.take(pa.array(first))
+        decoder = BatchDecoder(self.path, None, table.num_rows)
+        for batch in table.to_batches():
             # the decoder checks that sequence numbers count up from 0
             renumbered = pa.array(np.arange(decoder.rows, decoder.rows + batch.num_rows))
-            decoder.add(batch.set_column(index, "seq", renumbered))
-        self.batches = []
+            decoder.add(batch.set_column(batch.schema.get_field_index("seq"), "seq", renumbered))
         events = decoder.frame()
-        events["seq"] = np.concatenate(seq) if seq else np.zeros(0, dtype=np.int64)
+        events["seq"] = seq
         return events

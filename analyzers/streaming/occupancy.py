@@ -42,25 +42,29 @@ class RunningOccupancy:
         self._open_keys, self._open_sizes = _EMPTY, _EMPTY  # live blocks, in program order
         self._unpaired_frees = _EMPTY  # keys of frees still waiting for their allocation
 
-    def add(self, kind: np.ndarray, gid: np.ndarray, columns: dict[str, np.ndarray]) -> None:
+    def add(
+        self, kind: np.ndarray, gid: np.ndarray, columns: dict[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """One batch: its kind codes, group ids and int64 columns addr,
-        aligned_size, size, seq and start_ps."""
+        aligned_size, size, seq and start_ps. Returns the groups that reached a
+        new peak in it and the batch rows where they first did."""
         rows = np.flatnonzero((kind == EventKind.ALLOC) | (kind == EventKind.FREE))
         if not rows.size:
-            return
+            return _EMPTY, _EMPTY
         gid = gid[rows]
         addr, aligned = columns["addr"][rows], columns["aligned_size"][rows]
         allocs = np.flatnonzero(kind[rows] == EventKind.ALLOC)
         frees = np.flatnonzero(kind[rows] == EventKind.FREE)
         key = (gid.astype(np.int64) << ADDR_BITS) | addr
         delta = self._pair(key, aligned, allocs, frees)
-        self._replay(gid, delta, columns["seq"][rows], columns["start_ps"][rows])
+        peaked, at = self._replay(gid, delta, columns["seq"][rows], columns["start_ps"][rows])
         ends = addr[allocs] + aligned[allocs]
         np.maximum.at(self.high_water, gid[allocs], ends)
         self.allocated += np.bincount(
             gid[allocs] % 8, weights=aligned[allocs], minlength=self.allocated.size
         ).astype(np.int64)
         self.internal_waste += int((aligned[allocs] - columns["size"][rows][allocs]).sum())
+        return peaked, rows[at]
 
     def _pair(
         self, key: np.ndarray, aligned: np.ndarray, allocs: np.ndarray, frees: np.ndarray
@@ -93,7 +97,9 @@ class RunningOccupancy:
         self._unpaired_frees = np.repeat(np.asarray(distinct, dtype=np.int64), excess)
         return delta
 
-    def _replay(self, gid: np.ndarray, delta: np.ndarray, seq: np.ndarray, t: np.ndarray) -> None:
+    def _replay(
+        self, gid: np.ndarray, delta: np.ndarray, seq: np.ndarray, t: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         order = np.argsort(gid, kind="stable")
         gid, delta = gid[order], delta[order]
         starts = run_starts(gid)
@@ -112,6 +118,7 @@ class RunningOccupancy:
         self.peak_seq[groups[higher]] = seq[first[higher]]
         self.peak_t_ps[groups[higher]] = t[first[higher]]
         self.live[groups] = live[np.r_[starts[1:], gid.size] - 1]
+        return groups[higher], first[higher]
 
     def peaks(self) -> pd.DataFrame:
         """The frame :attr:`OccupancyModel.peaks` gives for the whole trace."""

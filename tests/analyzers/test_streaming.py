@@ -132,6 +132,39 @@ def test_streamed_rules_find_what_the_in_memory_rules_find(kit, tmp_path, rows):
     assert {"UB001", "ALN001", "ALN002"} <= found
 
 
+@pytest.mark.parametrize("rows", [1, 4, 1000])
+def test_an_overflow_of_overlapping_blocks_is_located_at_its_peak(kit, tmp_path, rows):
+    s = kit.Synthetic()
+    s.alloc(0, 16 * KIB)
+    s.alloc(32 * KIB, 96 * KIB)
+    # the same 96 KiB again: 208 KiB live in the 192 KiB UB, yet no block ends
+    # past capacity (the high water is 128 KiB), so UB001 points at the peak event
+    peak_seq = s.alloc(32 * KIB, 96 * KIB, tag="again")
+    s.free(0, 16 * KIB)
+    s.free(32 * KIB, 96 * KIB)
+    path = _write(s, tmp_path, rows)
+    assert_same_analysis(path)
+    (overflow,) = [f for f in analyze_streamed(path).findings if f.code == "UB001"]
+    assert overflow.evidence["peak_live_bytes"] == 208 * KIB
+    assert overflow.location.first_seq == overflow.evidence["peak_seq"] == peak_seq
+
+
+@pytest.mark.parametrize("rows", [1, 4, 1000])
+def test_a_high_water_gap_is_located_at_the_first_peak(kit, tmp_path, rows):
+    s = kit.Synthetic()
+    # a bump pool freed tile by tile: 16 KiB live at most, 64 KiB high water
+    peak_seq = s.alloc(0, 16 * KIB)
+    s.free(0, 16 * KIB)
+    for tile in range(1, 4):
+        s.alloc(tile * 16 * KIB, 16 * KIB)
+        s.free(tile * 16 * KIB, 16 * KIB)
+    path = _write(s, tmp_path, rows)
+    assert_same_analysis(path)
+    (gap,) = [f for f in analyze_streamed(path).findings if f.code == "FRG004"]
+    assert gap.evidence["gap_bytes"] == 48 * KIB
+    assert gap.location.first_seq == peak_seq
+
+
 def test_the_note_names_the_rules_and_metrics_left_out():
     analysis = analyze_streamed(SAMPLES[0], Config(ignore=("UB011",)))
     note = analysis.warnings[0]

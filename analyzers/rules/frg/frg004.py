@@ -65,7 +65,9 @@ class HighWaterGap(Rule):
                 f"address space for {format_bytes(int(worst['peak_live_bytes']))} live at peak"
             )
             location = ctx.location(
-                np.array([int(worst["peak_seq"])]), core=int(worst["core"]), space=space
+                ctx.rows_of_seq(np.array([int(worst["peak_seq"])])),
+                core=int(worst["core"]),
+                space=space,
             )
             evidence = {
                 "cores": cores,

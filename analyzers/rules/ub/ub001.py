@@ -94,7 +94,9 @@ class CapacityOverflow(Rule):
                 )
             else:
                 location = ctx.location(
-                    np.array([int(worst["peak_seq"])]), core=int(worst["core"]), space=space
+                    ctx.rows_of_seq(np.array([int(worst["peak_seq"])])),
+                    core=int(worst["core"]),
+                    space=space,
                 )
             findings.append(
                 self.finding(
