@@ -204,3 +204,14 @@ def test_analyze_streams_on_its_own_only_where_asked_to_decide(monkeypatch):
     assert "streamed analysis" in analyze_inputs(SAMPLES[0], stream=None).warnings[0]
     # views that need every event (report, TUI, export) keep the default
     assert not any("streamed" in note for note in analyze_path(SAMPLES[0]).warnings)
+
+
+def test_a_truncated_trace_is_streamed_as_far_as_it_reads(tmp_path):
+    sample = next(p for p in SAMPLES if p.stem == "int4_gemm_ub_overflow")
+    whole = rebatch(sample, tmp_path / "whole.ubtrace", 7).read_bytes()
+    cut = tmp_path / "cut.ubtrace"
+    cut.write_bytes(whole[: len(whole) * 3 // 5])  # recording interrupted part way
+    assert_same_analysis(cut)
+    streamed = analyze_streamed(cut)
+    assert streamed.trace is not None and 0 < streamed.trace.event_count
+    assert any("trace is truncated" in note for note in streamed.warnings)
