@@ -24,6 +24,7 @@ from ubscope.analyzers.streaming.kept import KeptRows, kept_mask
 from ubscope.analyzers.streaming.occupancy import RunningOccupancy
 from ubscope.analyzers.streaming.traffic import RunningTraffic
 from ubscope.probe.chip import ON_CHIP, ChipProfile, load_chip
+from ubscope.probe.events import EventKind
 from ubscope.probe.trace import Trace, read_metadata, scan_trace
 from ubscope.probe.trace_info import RunningCounts, batch_column, enum_values
 from ubscope.probe.validate import checked_chip
@@ -46,7 +47,7 @@ SKIPPED_METRICS = (
     "roofline.intensity",
     "roofline.bound",
 )
-_INT_COLUMNS = ("addr", "aligned_size", "size", "seq", "start_ps", "flags")
+_INT_COLUMNS = ("addr", "aligned_size", "size", "seq", "start_ps", "flags", "arg")
 
 
 class _Stream:
@@ -59,6 +60,7 @@ class _Stream:
         self.traffic = RunningTraffic(chip.efficient_burst_bytes)
         self.kept = KeptRows(Path(path))
         self.peak_events: dict[int, pa.RecordBatch] = {}
+        self.failed_with_enough_free = 0
 
     def add(self, batch: pa.RecordBatch) -> None:
         self.counts.add(batch)
@@ -75,7 +77,12 @@ class _Stream:
             self.peak_events[group] = batch.take(pa.array([row]))
         self.traffic.add(batch, kind, space, src_space)
         end = columns["addr"] + columns["aligned_size"]
-        self.kept.add(batch, kept_mask(kind, columns["flags"], end, self.capacity[space]))
+        self.kept.add(batch, kept_mask(kind, columns["flags"], end, self.capacity[space]), kind)
+        # a failed allocation's arg is the free bytes it saw
+        fails = kind == EventKind.ALLOC_FAIL
+        self.failed_with_enough_free += int(
+            (columns["arg"][fails] >= columns["aligned_size"][fails]).sum()
+        )
 
 
 @dataclass
@@ -130,6 +137,13 @@ def analyze_streamed(
     findings = sort_findings(findings)
     correlate(findings, ctx)
     notes = [streaming_note(config)]
+    if stream.kept.dropped:
+        notes.append(
+            f"{kept.path}: {stream.kept.dropped} events to report past the "
+            f"{stream.kept.limit} a streamed analysis keeps; the findings of "
+            f"{', '.join(sorted(STREAMED_RULES))} cover the events before them "
+            "(the metrics cover every event)"
+        )
     if scan.problems:
         notes.append(
             f"{kept.path}: trace is truncated (recording was interrupted); analyzed the "
@@ -166,7 +180,6 @@ def _trace_metrics(ctx: StreamContext, stream: _Stream) -> dict[str, Any]:
     occupancy = stream.occupancy
     peaks = ctx.peaks
     body = empty_metrics(ctx.chip)
-    fails = ctx.table.alloc_failures()
     meta = ctx.trace.meta
     body.update(
         {
@@ -183,9 +196,7 @@ def _trace_metrics(ctx: StreamContext, stream: _Stream) -> dict[str, Any]:
             "gm": stream.traffic.gm_metrics(ctx.minimal_traffic),
             "fragmentation": {
                 "max_external": None,
-                "failed_allocs_with_enough_free": int(
-                    (fails.total_free >= fails.aligned_size).sum()
-                ),
+                "failed_allocs_with_enough_free": stream.failed_with_enough_free,
                 "internal_waste_bytes": occupancy.internal_waste,
             },
             "kv_cache": {"reserved_bytes": None, "used_bytes": None, "waste_ratio": None},

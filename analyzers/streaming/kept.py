@@ -41,15 +41,33 @@ def kept_mask(
     return keep
 
 
+# Reported events kept at most: the analysis of the kept events takes ~250 B
+# each, so a trace where most events are flagged still stays near 1 GB.
+KEPT_LIMIT = 4_000_000
+
+
 class KeptRows:
-    """Rows kept from the batches, turned into a frame as :func:`read_trace` builds it."""
+    """Rows kept from the batches, turned into a frame as :func:`read_trace`
+    builds it. Past :data:`KEPT_LIMIT` reported events only launch bounds are
+    kept and the rest are counted in :attr:`dropped`."""
 
     def __init__(self, path: Path):
         self.path = path
+        self.limit = KEPT_LIMIT
         self.batches: list[pa.RecordBatch] = []
         self.rows = 0
+        self.reported = 0  # kept rows other than launch bounds
+        self.dropped = 0
 
-    def add(self, batch: pa.RecordBatch, keep: np.ndarray) -> None:
+    def add(self, batch: pa.RecordBatch, keep: np.ndarray, kind: np.ndarray) -> None:
+        bounds = (kind == EventKind.KERNEL_BEGIN) | (kind == EventKind.KERNEL_END)
+        reported = np.flatnonzero(keep & ~bounds)
+        room = max(self.limit - self.reported, 0)
+        if reported.size > room:
+            self.dropped += reported.size - room
+            keep = bounds.copy()
+            keep[reported[:room]] = True
+        self.reported += min(reported.size, room)
         if keep.any():
             kept = batch.filter(pa.array(keep))
             self.batches.append(kept)

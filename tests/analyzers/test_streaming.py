@@ -21,9 +21,11 @@ from ubscope.analyzers.streaming import (
     STREAMED_RULES,
     analyze_streamed,
     decide,
+    kept,
     should_stream,
 )
 from ubscope.analyzers.streaming.analyze import SKIPPED_METRICS
+from ubscope.probe.events import CoreKind, Space
 from ubscope.probe.trace import TraceWriter, read_metadata
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "sample_profiles").glob("*.ubtrace"))
@@ -215,3 +217,31 @@ def test_a_truncated_trace_is_streamed_as_far_as_it_reads(tmp_path):
     streamed = analyze_streamed(cut)
     assert streamed.trace is not None and 0 < streamed.trace.event_count
     assert any("trace is truncated" in note for note in streamed.warnings)
+
+
+def test_reported_events_past_the_limit_are_counted_not_kept(kit, tmp_path, monkeypatch):
+    monkeypatch.setattr(kept, "KEPT_LIMIT", 3)
+    s = kit.Synthetic()
+    for index in range(5):  # five truncated copies (ALN002) at one call site
+        s.load(0x1000 + index * 512, 0, 100, moved=96, flags=1)
+    # 64 KiB refused with 96 KiB free in 32 KiB pieces: failed with enough free
+    s.rec.alloc_fail(
+        int(CoreKind.AIV),
+        0,
+        int(Space.UB),
+        64 * KIB,
+        64 * KIB,
+        "big",
+        "site",
+        0,
+        96 * KIB,
+        32 * KIB,
+    )
+    path = _write(s, tmp_path, 2)
+    streamed = analyze_streamed(path)
+    (truncated,) = [f for f in streamed.findings if f.code == "ALN002"]
+    assert truncated.evidence["events"] == 3  # the first three kept
+    # two copies and the failed allocation are past the limit
+    assert any("3 events to report past the 3" in note for note in streamed.warnings)
+    # metrics count every event: the failed allocation was past the limit
+    assert streamed.metrics["fragmentation"]["failed_allocs_with_enough_free"] == 1
