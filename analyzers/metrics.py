@@ -88,7 +88,8 @@ def _fragmentation(ctx: TraceContext) -> dict[str, Any]:
     }
 
 
-def _kv(ctx: TraceContext) -> dict[str, Any]:
+def kv_metrics(ctx: TraceContext) -> dict[str, Any]:
+    """The ``kv_cache`` fields of the summary."""
     usage = ctx.kv_usage
     reserved = int(usage["reserved_bytes"].sum()) if len(usage) else 0
     used = int(usage["used_bytes"].sum()) if len(usage) else 0
@@ -118,7 +119,7 @@ def trace_metrics(ctx: TraceContext) -> dict[str, Any]:
         "total_alloc_bytes": _per_space(total_alloc),
         "gm": _gm(ctx),
         "fragmentation": _fragmentation(ctx),
-        "kv_cache": _kv(ctx),
+        "kv_cache": kv_metrics(ctx),
         "roofline": _roofline(roof),
     }
 

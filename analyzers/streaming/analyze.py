@@ -18,7 +18,13 @@ from ubscope.analyzers.correlate import correlate
 from ubscope.analyzers.device_fault import device_fault_of
 from ubscope.analyzers.engine import build_rules, sort_findings
 from ubscope.analyzers.findings import Finding
-from ubscope.analyzers.metrics import SCHEMA, config_key, empty_metrics, finding_counts
+from ubscope.analyzers.metrics import (
+    SCHEMA,
+    config_key,
+    empty_metrics,
+    finding_counts,
+    kv_metrics,
+)
 from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, KIND_LABELS, SPACE_LABELS, group_id
 from ubscope.analyzers.streaming.kept import KeptRows, kept_mask
 from ubscope.analyzers.streaming.occupancy import RunningOccupancy
@@ -32,18 +38,17 @@ from ubscope.probe.validate import checked_chip
 # rules whose findings one pass gives exactly as the in-memory analysis does
 # (tests/analyzers/test_streaming.py compares them)
 STREAMED_RULES = frozenset(
-    {"ALN001", "ALN002", "ALN005", "FRG001", "FRG004", "GM004", "UB001", "UB002", "UB012"}
+    {"ALN001", "ALN002", "ALN005", "FRG001", "FRG004", "FRG005", "GM004", "UB001", "UB002", "UB012"}
 )
 # needed byte ranges, lifetimes or the whole timeline: not run when streaming
 SKIPPED_RULES = (
-    "ALN003 ALN004 FRG002 FRG003 FRG005 GM001 GM002 GM003 SYN001 "
+    "ALN003 ALN004 FRG002 FRG003 GM001 GM002 GM003 SYN001 "
     "UB003 UB004 UB005 UB006 UB007 UB008 UB009 UB010 UB011 UB013"
 ).split()
 # metrics the summary leaves None when streaming
 SKIPPED_METRICS = (
     "gm.redundant_read_ratio",
     "fragmentation.max_external",
-    "kv_cache",
     "roofline.intensity",
     "roofline.bound",
 )
@@ -199,7 +204,7 @@ def _trace_metrics(ctx: StreamContext, stream: _Stream) -> dict[str, Any]:
                 "failed_allocs_with_enough_free": stream.failed_with_enough_free,
                 "internal_waste_bytes": occupancy.internal_waste,
             },
-            "kv_cache": {"reserved_bytes": None, "used_bytes": None, "waste_ratio": None},
+            "kv_cache": kv_metrics(ctx),
         }
     )
     body["roofline"] = {**body["roofline"], "intensity": None, "bound": None}

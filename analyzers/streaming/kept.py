@@ -26,6 +26,8 @@ KEPT_KINDS = (
     EventKind.KERNEL_END,
     EventKind.ALLOC_FAIL,
     EventKind.REDZONE_WRITE,
+    EventKind.KV_PAGE_ALLOC,  # one per page handed out, not per token
+    EventKind.KV_PAGE_FREE,
 )
 
 
