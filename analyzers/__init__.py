@@ -58,7 +58,13 @@ if TYPE_CHECKING:
         filter_rows,
         parse_event_filter,
     )
-    from ubscope.analyzers.findings import Finding, Location, Severity
+    from ubscope.analyzers.findings import (
+        CallSiteGroup,
+        Finding,
+        Location,
+        Severity,
+        group_by_call_site,
+    )
     from ubscope.analyzers.metric_catalog import (
         BY_CODE,
         CODE_PREFIX,
@@ -160,7 +166,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "device_fault": ("NUMERICS_NOT_MEANINGFUL", "OUTPUT_NOT_MEANINGFUL", "DeviceFault"),
     "event_detail": ("EventField", "event_fields"),
     "event_filter": ("FILTER_HELP", "EventFilter", "filter_rows", "parse_event_filter"),
-    "findings": ("Finding", "Location", "Severity"),
+    "findings": ("CallSiteGroup", "Finding", "Location", "Severity", "group_by_call_site"),
     "metric_catalog": (
         "BY_CODE",
         "CODE_PREFIX",

@@ -22,8 +22,8 @@ from ubscope.analyzers import (
     FindingChanges,
     MetricDelta,
     finding_counts,
+    group_by_call_site,
 )
-from ubscope.analyzers.findings import group_by_call_site
 from ubscope.probe.units import format_bytes, format_time_ps
 from ubscope.probe.version import __version__
 from ubscope.reports.escape import text

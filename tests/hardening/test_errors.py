@@ -30,6 +30,10 @@ def _missing_input_runs(out: Path) -> dict[str, list[list[str]]]:
         "demo": [["demo", "--chip", yaml, "--out", str(out / "demo")]],
         "run": [["run", "pool_demo", "--chip", yaml, "-o", str(out / "r.ubtrace")]],
         "kernels": [["kernels", "no_such_kernel"]],
+        "sweep": [
+            ["sweep", yaml, "-o", str(out / "sweep")],
+            ["sweep", "no_such_kernel", "-o", str(out / "sweep")],
+        ],
         "chips": [["chips", yaml]],
         "analyze": [
             ["analyze", trace],

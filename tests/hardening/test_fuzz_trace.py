@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import TraceError
-from ubscope.probe.events import EVENT_SCHEMA, ROW_WIDTH, CoreKind, Space
+from ubscope.probe.events import EVENT_SCHEMA, ROW_FIELDS, ROW_WIDTH, CoreKind, Space
 from ubscope.probe.recorder import RECORDING_CALLS, Recorder
 from ubscope.probe.trace import (
     METADATA_KEY,
@@ -133,6 +133,17 @@ _ENUMS = {"core_kind": CoreKind, "space": Space, "src_space": Space, "dst_space"
 _TEXT_ARGS = {"name", "tag", "tensor", "op", "cache", "label", "mode"}
 
 
+def _row_arrays() -> st.SearchStrategy:
+    row = st.lists(
+        st.sampled_from(HOSTILE_INT64) | st.integers(-64, 4096),
+        min_size=ROW_WIDTH,
+        max_size=ROW_WIDTH,
+    )
+    return st.lists(row, max_size=4).map(
+        lambda rows: np.array(rows, np.int64).reshape(-1, ROW_WIDTH)
+    )
+
+
 def _argument(name: str) -> st.SearchStrategy:
     if name in _ENUMS:
         return st.sampled_from([int(value) for value in _ENUMS[name]])
@@ -141,15 +152,11 @@ def _argument(name: str) -> st.SearchStrategy:
     if name == "allocated":
         return st.booleans()
     if name == "rows":  # Recorder.extend: whole rows recorded elsewhere (the CPU twin)
-        row = st.lists(
-            st.sampled_from(HOSTILE_INT64) | st.integers(-64, 4096),
-            min_size=ROW_WIDTH,
-            max_size=ROW_WIDTH,
+        return _row_arrays() | st.sampled_from(HOSTILE_INT64)
+    if name == "columns":  # Recorder.extend_columns: the same rows, column by column
+        return _row_arrays().map(
+            lambda rows: {field: rows[:, i] for i, field in enumerate(ROW_FIELDS)}
         )
-        arrays = st.lists(row, max_size=4).map(
-            lambda rows: np.array(rows, np.int64).reshape(-1, ROW_WIDTH)
-        )
-        return arrays | st.sampled_from(HOSTILE_INT64)
     return st.sampled_from(HOSTILE_INT64) | st.integers(-64, 4096)
 
 

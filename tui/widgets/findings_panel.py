@@ -16,8 +16,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from ubscope.analyzers import REGISTRY, Finding, Severity
-from ubscope.analyzers.findings import CallSiteGroup, group_by_call_site
+from ubscope.analyzers import REGISTRY, CallSiteGroup, Finding, Severity, group_by_call_site
 from ubscope.tui.text import literal
 
 SORT_KEYS = ("severity", "code", "location", "source")
