@@ -41,13 +41,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.make_big_trace import write_big_trace
+from make_big_trace import write_big_trace
+
 from tests.helpers.peak_memory import child_script
 
 # Runs in the child: prints {"seconds": ..., "cpu": ..., "rss_bytes": ..., "events": ...}.
@@ -212,7 +214,7 @@ def single(trace: Path, runs: int) -> None:
         )
 
 
-def exponent(events: list[int], seconds: list[float]) -> float:
+def exponent(events: Sequence[float], seconds: Sequence[float]) -> float:
     """Slope of log(time) against log(events): 1.0 is linear, 2.0 quadratic."""
     return float(np.polyfit(np.log(events), np.log(seconds), 1)[0])
 

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -194,11 +195,7 @@ def _run(body: str, path: Path) -> dict:
 
 
 def _have_duckdb() -> bool:
-    try:
-        import duckdb  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return find_spec("duckdb") is not None
 
 
 def main() -> None:

@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.child_runs import CPU_SECONDS, child_result
-from bench.make_big_trace import write_big_trace
+from child_runs import CPU_SECONDS, child_result
+from make_big_trace import write_big_trace
+
 from tests.helpers.peak_memory import child_script
 
 CHILD = child_script(
@@ -107,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     streamed = [(row["events"], row) for _, step, row in rows if step == "stream"]
     if len(streamed) > 1:
-        events = np.log([count for count, _ in streamed])
+        log_events = np.log([count for count, _ in streamed])
         for key in ("seconds", "cpu_seconds"):
-            fit = np.polyfit(events, np.log([row[key] for _, row in streamed]), 1)[0]
+            fit = np.polyfit(log_events, np.log([row[key] for _, row in streamed]), 1)[0]
             print(f"\nstreamed analyze: {key} ~ events^{fit:.2f}", end="")
         print()
     return 0

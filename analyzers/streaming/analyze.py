@@ -58,7 +58,7 @@ _INT_COLUMNS = ("addr", "aligned_size", "size", "seq", "start_ps", "flags", "arg
 class _Stream:
     """The running state every batch updates."""
 
-    def __init__(self, path: os.PathLike[str], chip: ChipProfile):
+    def __init__(self, path: str | os.PathLike[str], chip: ChipProfile):
         self.capacity = np.array([int(chip.capacity.get(s, 0)) for s in SPACE_LABELS])
         self.counts = RunningCounts()
         self.occupancy = RunningOccupancy(self.capacity)

@@ -107,9 +107,14 @@ def _move_rows(
     not written; rows that overlap are written in order, the later winning."""
     rows, row_bytes, gm_pitch, local_pitch = shape
     data, arena = gm.buffer.data, local.arena.data
-    gm_rows, local_rows = (data, gm.offset, gm_pitch), (arena, local.addr, local_pitch)
-    dst, src = (local_rows, gm_rows) if into_local else (gm_rows, local_rows)
-    views = row_views(*dst, *src, rows, row_bytes)
+    if into_local:
+        views = row_views(
+            arena, local.addr, local_pitch, data, gm.offset, gm_pitch, rows, row_bytes
+        )
+    else:
+        views = row_views(
+            data, gm.offset, gm_pitch, arena, local.addr, local_pitch, rows, row_bytes
+        )
     if views is not None:
         views[0][...] = views[1]
         return
