@@ -12,7 +12,8 @@ import enum
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+# Defined with the header reader, which must not import pyarrow.
+from ubscope.probe.trace_meta import SCHEMA_VERSION as SCHEMA_VERSION
 
 
 class EventKind(enum.IntEnum):

@@ -15,7 +15,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import stat
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,16 +28,22 @@ from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device_fault import METADATA_FIELD as DEVICE_FAULT_FIELD
 from ubscope.probe.device_fault import DeviceFault
 from ubscope.probe.errors import (
-    InputError,
     Terminated,
     TraceError,
-    UbscopeError,
     open_input,
     warn_partial,
 )
-from ubscope.probe.events import EVENT_SCHEMA, SCHEMA_VERSION
+from ubscope.probe.events import EVENT_SCHEMA
 from ubscope.probe.outputs import AtomicFile, write_error
 from ubscope.probe.text import printable, printable_tree
+
+# Reading only the metadata needs no pyarrow (trace_meta); importers find it here too.
+from ubscope.probe.trace_meta import METADATA_KEY as METADATA_KEY
+from ubscope.probe.trace_meta import SCHEMA_VERSION, STREAM_MAGIC, parse_metadata
+from ubscope.probe.trace_meta import TRACE_SUFFIX as TRACE_SUFFIX
+from ubscope.probe.trace_meta import TraceEntry as TraceEntry
+from ubscope.probe.trace_meta import find_traces as find_traces
+from ubscope.probe.trace_meta import read_metadata as read_metadata
 from ubscope.probe.validate import BatchDecoder, check_metadata, check_schema, claimed_batches
 from ubscope.probe.version import __version__
 
@@ -47,18 +52,14 @@ if TYPE_CHECKING:  # pandas and the event table cost a listing that reads only m
 
     from ubscope.probe.event_table import EventTable
 
-METADATA_KEY = b"ubscope"
 # Custom metadata of the last (empty) batch of a trace whose recording stopped early.
 TRUNCATION_KEY = b"ubscope.truncated"
 # Custom metadata of the last (empty) batch of a finished recording: a JSON object
 # of the metadata fields known only then (FINAL_FIELDS).
 FINAL_KEY = b"ubscope.final"
 FINAL_FIELDS = (DEVICE_FAULT_FIELD,)
-TRACE_SUFFIX = ".ubtrace"
 _WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd", emit_dictionary_deltas=True)
-# An Arrow IPC stream starts with the continuation marker of its schema message
-# and, when closed properly, ends with this end-of-stream marker.
-_STREAM_MAGIC = b"\xff\xff\xff\xff"
+# An Arrow IPC stream, when closed properly, ends with this end-of-stream marker.
 _END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 
 
@@ -269,42 +270,6 @@ class Trace:
         return EventTable(self.events)
 
 
-def _parse_metadata(path: Path, schema: pa.Schema) -> dict[str, Any]:
-    raw = (schema.metadata or {}).get(METADATA_KEY)
-    if raw is None:
-        raise TraceError(path, "an Arrow stream but not a ubscope trace (no 'ubscope' metadata)")
-    try:
-        meta = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise TraceError(
-            path, f"trace metadata is not valid JSON ({getattr(exc, 'msg', 'not UTF-8')})"
-        ) from None
-    except (RecursionError, ValueError) as exc:  # absurd nesting or integer sizes
-        raise TraceError(path, f"trace metadata is not usable JSON ({exc})") from None
-    if not isinstance(meta, dict):
-        raise TraceError(path, "trace metadata is not a JSON object")
-    version = meta.get("schema_version")
-    if not isinstance(version, int):
-        raise TraceError(path, "trace metadata has no integer schema_version")
-    if version > SCHEMA_VERSION:
-        raise TraceError(
-            path,
-            f"trace schema version {version} is newer than this ubscope reads "
-            f"({SCHEMA_VERSION}); upgrade ubscope (pip install -U ubscope)",
-        )
-    try:
-        return printable_tree(meta)
-    except RecursionError:
-        raise TraceError(path, "trace metadata is nested too deeply") from None
-
-
-def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Only the metadata, without reading any events (cheap for listings)."""
-    path = Path(path)
-    with _open_stream(path) as (reader, _):
-        return _parse_metadata(path, reader.schema)
-
-
 class _open_stream:
     """Context manager opening ``path`` as an Arrow stream with clear errors."""
 
@@ -319,7 +284,7 @@ class _open_stream:
         self._file.seek(0)
         if not head:
             raise TraceError(path, "empty file, expected a ubscope trace (.ubtrace)")
-        if head != _STREAM_MAGIC:
+        if head != STREAM_MAGIC:
             raise TraceError(path, "not a ubscope trace (expected an Arrow IPC stream)")
         try:
             reader = pa.ipc.open_stream(self._file)
@@ -379,7 +344,7 @@ def scan_trace(
     path = Path(path)
     problems: list[str] = []
     with _open_stream(path) as (reader, handle):
-        meta = _parse_metadata(path, reader.schema)
+        meta = parse_metadata(path, (reader.schema.metadata or {}).get(METADATA_KEY))
         check_metadata(path, meta)
         check_schema(path, reader.schema)
         batch_rows, stop = claimed_batches(path)
@@ -424,7 +389,7 @@ def is_trace_file(path: str | os.PathLike[str]) -> bool:
         return True
     try:
         with open(path, "rb") as handle:
-            return handle.read(len(_STREAM_MAGIC)) == _STREAM_MAGIC
+            return handle.read(len(STREAM_MAGIC)) == STREAM_MAGIC
     except OSError:
         return False
 
@@ -446,44 +411,3 @@ def write_table(path: str | os.PathLike[str], metadata: Mapping[str, Any], table
             writer.write(batch)
     finally:
         writer.close()
-
-
-@dataclass(frozen=True)
-class TraceEntry:
-    """A file of a folder listing: its metadata, or why it cannot be read."""
-
-    path: Path
-    size: int
-    meta: dict[str, Any] | None
-    problem: str | None
-
-
-def find_traces(folder: str | os.PathLike[str]) -> list[TraceEntry]:
-    """The ``.ubtrace`` files of ``folder`` by name; unreadable ones are listed
-    with their reason rather than hidden. Only regular files are opened: a
-    dangling symlink, a symlink loop, a folder or a FIFO named ``*.ubtrace`` is
-    listed as such, never followed forever or waited on."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(folder, "not a folder")
-    with os.scandir(folder) as found:
-        paths = sorted(Path(entry.path) for entry in found if entry.name.endswith(TRACE_SUFFIX))
-    entries = [_trace_entry(path) for path in paths]
-    if not entries:
-        raise InputError(folder, f"no {TRACE_SUFFIX} files in this folder")
-    return entries
-
-
-def _trace_entry(path: Path) -> TraceEntry:
-    try:
-        info = path.stat()
-    except OSError as exc:  # dangling symlink, symlink loop, vanished file
-        return TraceEntry(path, 0, None, f"cannot open ({exc.strerror})")
-    if not stat.S_ISREG(info.st_mode):
-        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        return TraceEntry(path, 0, None, f"{kind}, not a trace")
-    try:
-        meta, problem = read_metadata(path), None
-    except UbscopeError as exc:
-        meta, problem = None, exc.problem if isinstance(exc, TraceError) else str(exc)
-    return TraceEntry(path, info.st_size, meta, problem)

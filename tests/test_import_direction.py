@@ -24,10 +24,21 @@ PACKAGES = {
     "ubscope": "ubscope",
 }
 
-# What views may take from probe: the public trace reader and rendering helpers.
+# What views may take from probe: the public trace reader (trace_meta: its
+# metadata alone, without pyarrow) and rendering helpers.
 PROBE_FOR_VIEWS = tuple(
     f"ubscope.probe.{name}"
-    for name in ("trace", "units", "text", "outputs", "errors", "events", "chip", "version")
+    for name in (
+        "trace",
+        "trace_meta",
+        "units",
+        "text",
+        "outputs",
+        "errors",
+        "events",
+        "chip",
+        "version",
+    )
 )
 ANALYSIS_FACADE = "ubscope.analyzers"
 

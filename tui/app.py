@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 
 from ubscope.probe.errors import UbscopeError
 from ubscope.probe.text import printable
-from ubscope.probe.trace import TraceEntry
+from ubscope.probe.trace_meta import TraceEntry
 from ubscope.tui.loading import TraceRequest
 from ubscope.tui.profile import ProfileScreen
-from ubscope.tui.screens import HelpScreen, PickerScreen
 
 if TYPE_CHECKING:  # the analysis package loads with the analysis, after the first paint
     from ubscope.analyzers import Analysis
+    from ubscope.tui.screens import PickerScreen  # with a folder, as the help screen is
 
 
 class UbscopeApp(App[int]):
@@ -62,6 +62,8 @@ class UbscopeApp(App[int]):
                 )
             )
         elif self.entries is not None:
+            from ubscope.tui.screens import PickerScreen
+
             self.push_screen(PickerScreen(self.folder or ".", self.entries))
         elif self.request is not None:
             try:
@@ -101,8 +103,7 @@ class UbscopeApp(App[int]):
         self.error = error
         self.exit(return_code=error.exit_code)
 
-    @on(PickerScreen.Open)
-    def _open_entry(self, event: PickerScreen.Open) -> None:
+    def on_picker_screen_open(self, event: PickerScreen.Open) -> None:
         entry = event.entry
         if entry.meta is None:
             self.notify(
@@ -118,6 +119,8 @@ class UbscopeApp(App[int]):
         self.open(request, meta)
 
     def action_help(self) -> None:
+        from ubscope.tui.screens import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

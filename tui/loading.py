@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ubscope.probe.chip import ChipProfile
 from ubscope.probe.errors import InputError
-from ubscope.probe.trace import read_metadata
+from ubscope.probe.trace_meta import read_metadata
 
 if TYPE_CHECKING:  # imported where used: the first screen needs the metadata only
     from ubscope.analyzers import Analysis
+    from ubscope.probe.chip import ChipProfile
 
 
 @dataclass(frozen=True)

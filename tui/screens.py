@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 
-from ubscope.probe.trace import TraceEntry
+from ubscope.probe.trace_meta import TraceEntry
 from ubscope.probe.units import format_bytes
 from ubscope.tui.text import literal
 from ubscope.tui.views import views

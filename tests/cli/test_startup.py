@@ -10,6 +10,7 @@ import json
 import pkgutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -82,33 +83,57 @@ def test_command_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_trace_metadata_reads_without_pandas() -> None:
-    """A folder listing (the TUI's picker, ``find_traces``) reads metadata only."""
+    """A folder listing (the TUI's picker, ``find_traces``) reads metadata only,
+    from the header's bytes: not even pyarrow (and the numpy it loads)."""
     trace = Path(__file__).parents[2] / "sample_profiles" / "layernorm_healthy.ubtrace"
     probe = (
         "import json, sys\n"
-        "from ubscope.probe.trace import read_metadata\n"
+        "from ubscope.probe.trace_meta import read_metadata\n"
         f"meta = read_metadata({str(trace)!r})\n"
         "print(json.dumps([meta['kernel'], sorted(sys.modules)]))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     kernel, modules = json.loads(done.stdout)
     assert kernel == "layernorm"
-    assert not {"pandas", "plotly", "textual"} & set(modules)
+    assert not {"pandas", "plotly", "textual", "pyarrow", "numpy"} & set(modules)
 
 
 def test_the_tui_first_screen_imports_no_analysis() -> None:
-    """The profile screen shows the trace's metadata before the analysis: the app
-    and that screen load neither the analysis package nor pandas (the worker
-    imports them with the analysis)."""
-    probe = (
-        "import json, sys\n"
-        "import ubscope.tui.app, ubscope.tui.loading, ubscope.tui.profile\n"
-        "print(json.dumps(sorted(sys.modules)))"
+    """The profile screen shows the trace's metadata before the analysis: up to
+    that paint the app loads neither the analysis package nor pandas (the worker
+    imports them with the analysis, after the paint: left out here), nor
+    pyarrow, numpy, yaml (chip profiles) or the picker's DataTable."""
+    trace = Path(__file__).parents[2] / "sample_profiles" / "layernorm_healthy.ubtrace"
+    probe = textwrap.dedent(
+        f"""
+        import asyncio, json, sys
+        from pathlib import Path
+        from ubscope.tui.app import UbscopeApp
+        from ubscope.tui.loading import TraceRequest
+
+        UbscopeApp.analyse = lambda self, request, screen: None
+
+        async def first_paint():
+            app = UbscopeApp(request=TraceRequest(Path({str(trace)!r})))
+            async with app.run_test(size=(100, 30)) as pilot:
+                while not app.screen.query("#pending-summary"):
+                    await pilot.pause(0.01)
+                await pilot.pause()
+                shown = str(app.screen.query_one("#pending-summary").render())
+                app.exit()
+            return shown
+
+        shown = asyncio.run(first_paint())
+        print(json.dumps([shown, sorted(sys.modules)]))
+        """
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    modules = set(json.loads(done.stdout))
-    assert not {"pandas", "plotly"} & modules
+    shown, modules = json.loads(done.stdout.splitlines()[-1])
+    assert "layernorm" in shown
+    modules = set(modules)
+    assert not {"pandas", "plotly", "pyarrow", "numpy", "yaml"} & modules
     assert not [name for name in modules if name.startswith("ubscope.analyzers")]
+    assert "textual.widgets._data_table" not in modules
 
 
 def test_the_tab_bar_names_the_views_in_order() -> None:

@@ -68,7 +68,7 @@ def _run(
     vendor: tuple[tuple[str, Path], ...],
     chip: ChipProfile | None,
 ) -> int:
-    from ubscope.probe.trace import find_traces
+    from ubscope.probe.trace_meta import find_traces
     from ubscope.tui.app import UbscopeApp
     from ubscope.tui.loading import TraceRequest
 
