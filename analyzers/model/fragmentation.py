@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ubscope.analyzers.model.arrays import GROUP_BOUND, small_codes, stable_order
 from ubscope.analyzers.model.blocks import BlockModel
 from ubscope.analyzers.model.groups import Groups, display_times, gid_of
 from ubscope.analyzers.model.occupancy import OccupancyModel
@@ -90,7 +91,9 @@ class FragmentationModel:
         table = self.table
         rows = table.rows(EventKind.ALLOC, EventKind.FREE, EventKind.POOL_RESET)
         core = self.groups.gid(rows) // 8
-        order = np.lexsort((rows, core))
+        # by core, in program order within each (rows ascend): a stable radix sort
+        codes, distinct = small_codes(core, GROUP_BOUND // 8)
+        order = stable_order(codes, distinct.size)
         rows, core, kind = rows[order], core[order], table.column("kind")[rows[order]]
         count = rows.size
         is_free = kind == EventKind.FREE

@@ -57,21 +57,30 @@ class OccupancyModel:
         table = self.table
         allocs, frees = table.allocs(), table.frees()
         rows = table.rows(EventKind.ALLOC, EventKind.FREE)
+        is_free = table.column("kind")[rows] == EventKind.FREE
+        # in program order, each event's position among the allocs or among the frees
+        # (their accessors' order): counted, not searched
+        taken = ~is_free
+        index = np.where(is_free, np.cumsum(is_free) - 1, np.cumsum(taken) - 1)
         gid = self.groups.gid(rows)
         codes, distinct = small_codes(gid, GROUP_BOUND)
         order = stable_order(codes, distinct.size)
-        rows, gid = rows[order], gid[order]
+        rows, gid, is_free, taken, index = (
+            rows[order],
+            gid[order],
+            is_free[order],
+            taken[order],
+            index[order],
+        )
         # an alloc takes its aligned block; a free releases what its allocation took
         # (an unmatched free releases nothing)
         released = np.zeros(len(frees), dtype=np.int64)
         blocks = self.block_model.blocks
         freed = blocks.free_row >= 0
         released[np.searchsorted(frees.rows, blocks.free_row[freed])] = blocks.aligned[freed]
-        is_free = table.column("kind")[rows] == EventKind.FREE
         delta = np.empty(rows.size, dtype=np.int64)
-        delta[is_free] = -released[np.searchsorted(frees.rows, rows[is_free])]
-        taken = ~is_free
-        delta[taken] = allocs.aligned_size[np.searchsorted(allocs.rows, rows[taken])]
+        delta[is_free] = -released[index[is_free]]
+        delta[taken] = allocs.aligned_size[index[taken]]
         total = np.cumsum(delta)
         starts = run_starts(gid)
         lengths = np.diff(np.append(starts, gid.size))

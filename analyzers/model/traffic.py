@@ -65,7 +65,9 @@ class TrafficModel:
             key, weights=copies["burst_len"] < self.chip.efficient_burst_bytes, minlength=size
         )
         workspace = self._workspace_keys
-        per_launch = self._distinct_within(self.launch_of(copies["rows"]))
+        # one launch: each launch's distinct bytes are the run's, computed already
+        launches = self._launch
+        per_launch = self._run_distinct if not launches.any() else self._distinct_within(launches)
         reloaded, reloaded_by_one_core = self._reloads
         hbm = moved.copy()
         if self.repeats_hit_l2:
@@ -110,6 +112,11 @@ class TrafficModel:
         return np.bincount(key, weights=self.gm_transfers["workspace"], minlength=size) > 0
 
     @cached_property
+    def _launch(self) -> np.ndarray:
+        """The launch of each GM transfer (see :meth:`launch_of`)."""
+        return self.launch_of(self.gm_transfers["rows"])
+
+    @cached_property
     def _run_distinct(self) -> np.ndarray:
         return self._distinct_within(np.zeros_like(self._keys[0]))
 
@@ -120,7 +127,7 @@ class TrafficModel:
         copies = self.gm_transfers
         key, size = self._keys
         rows = copies["rows"]
-        launch = self.launch_of(rows)
+        launch = self._launch
         key_launch = key * (int(launch.max(initial=0)) + 1) + launch
         core, cores = dense_codes(
             self.table.column("core_kind")[rows].astype(np.int64) * CORE_SPAN

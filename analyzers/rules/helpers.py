@@ -27,9 +27,9 @@ def at_rows(kind_rows: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.n
 
 
 def moved_bytes(ctx: TraceContext, rows: np.ndarray) -> np.ndarray:
-    """Bytes each copy at ``rows`` really moved (a truncated DataCopy drops its tail)."""
-    copies = ctx.table.copies()
-    return at_rows(copies.rows, copies.bytes, rows)
+    """Bytes each copy at ``rows`` really moved (a truncated DataCopy drops its tail):
+    a copy's footprint, read at its rows rather than searched among the copies."""
+    return ctx.table.footprint()[rows]
 
 
 def core_list(kind: str, cores: list[int], limit: int = 8) -> str:

@@ -164,6 +164,10 @@ class SmallBursts(Rule):
         merge = merge_savings(ctx, copies)
         costly = merge.saved_ps > 0
         rows = copies[costly]
+        if rows.size < max(1, self.limits["min_transfers"]):
+            # no call site can reach min_transfers: skip the critical-path sweep
+            # over every copy and compute of the trace
+            return []
         merge = MergeSaving(*(values[costly] for values in merge))
         space, addr = on_chip_side(ctx, rows)
         issue_ps = chip.gm_issue_ns * PS_PER_NS

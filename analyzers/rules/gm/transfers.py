@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ubscope.analyzers.context import TraceContext
+from ubscope.probe.event_table import any_of
 
 PS_PER_S = 1e12
 
@@ -14,7 +15,8 @@ def transfer_rows(ctx: TraceContext, read: bool, tensor: str | None = None) -> n
     moves = ctx.gm_transfers
     pick = (moves["read"] == read) & ~moves["workspace"]
     if tensor is not None:
-        pick &= ctx.labels("tensor")[moves["tensor"]] == tensor
+        # compare codes, not strings: labels are distinct, so the tensor has one code at most
+        pick &= any_of(moves["tensor"], np.flatnonzero(ctx.labels("tensor") == tensor))
     return moves["rows"][pick]
 
 
