@@ -118,7 +118,10 @@ def _launch_text(
     placed: dict[str, tuple[int, int]],
     arrays: Mapping[str, np.ndarray],
     order: list[str],
+    workspace: str | None = None,
 ) -> str:
+    """The launch file: the chip's figures, the GM buffers (``workspace`` names
+    the launch's L2-resident workspace, if any) and the entry's arguments."""
     cost = CostModel(chip, gm_sharing_cores(chip, mode, block_dim))
     # Every space's figures: the harness gives each core the arenas of its kind.
     lines = [f"capacity {s.name} {chip.space_capacity(s)}" for s in ON_CHIP_SPACES]
@@ -151,7 +154,8 @@ def _launch_text(
     names = list(arrays)
     for name in names:
         offset, addr = placed[name]
-        lines.append(f"buffer {name} {offset} {arrays[name].nbytes} {addr}")
+        scratch = int(name == workspace)
+        lines.append(f"buffer {name} {offset} {arrays[name].nbytes} {addr} {scratch}")
     lines.append("arg " + " ".join(str(names.index(n)) if n in arrays else "-1" for n in order))
     return "\n".join(lines) + "\n"
 
@@ -242,7 +246,9 @@ def run_ascendc(
         if "workspace" not in gm_names or "workspace" in arrays:
             where = "a tensor is given for it" if "workspace" in arrays else "no GM_ADDR workspace"
             raise ParameterError(f"{entry}: --workspace {values.workspace_bytes}: {where}")
-        # A real GM buffer the kernel's cores pass data through (not an output).
+        # A real GM buffer the kernel's cores pass data through (not an output),
+        # L2-resident as a Python kernel's workspace tensor: its copies are
+        # flagged WORKSPACE and cost no HBM bytes.
         arrays["workspace"] = np.zeros(values.workspace_bytes, dtype=np.uint8)
     missing = [name for name in gm_names if name not in arrays and name not in _HOST_BUFFERS]
     no_scalar = [name for name in order if name not in gm_names and name not in scalars]
@@ -287,7 +293,8 @@ def run_ascendc(
         for name, (offset, _) in placed.items():
             gm[offset : offset + arrays[name].nbytes] = arrays[name].reshape(-1).view(np.uint8)
         gm.tofile(gm_path)
-        launch = _launch_text(chip, mode, block_dim, placed, arrays, order)
+        workspace = "workspace" if values.workspace_bytes else None
+        launch = _launch_text(chip, mode, block_dim, placed, arrays, order, workspace)
         launch += "".join(f"tiling {name} {value}\n" for name, value in values.tiling.items())
         launch += "".join(f"scalar {order.index(n)} {v}\n" for n, v in scalars.items())
         launch_path.write_text(launch + f"tiling_key {values.tiling_key}\n")

@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 
 from tests.helpers.source_lines import line_of
+from ubscope.analyzers.api import analyze_inputs
 from ubscope.cli import main
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.ascendc.tiling import LaunchValues
 from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import EmulationError, ParameterError
+from ubscope.probe.events import Flag
 from ubscope.probe.trace import read_trace
 
 pytestmark = pytest.mark.ascendc_twin
@@ -169,6 +171,29 @@ def test_a_mix_kernel_passes_a_workspace_tile_from_its_aivs_to_its_aic(tmp_path:
     # The workspace is a real GM buffer: each AIV writes its 16 rows (1 KiB) there.
     to_workspace = aiv[(aiv.kind == "copy") & (aiv.tensor == "workspace")]
     assert to_workspace["size"].tolist() == [1024] * 4
+
+
+def test_the_workspace_is_l2_resident_scratch_as_a_python_kernels(tmp_path: Path) -> None:
+    _, trace = run_mix(tmp_path)
+    events = read_trace(trace).events
+    copies = events[events.kind == "copy"]
+    workspace = copies[copies.tensor == "workspace"]
+    # Each AIV writes 16 rows (1 KiB) to it, each AIC reads the 32 x 32 halves
+    # (2 KiB) back; all of them, and no other copy, carry the WORKSPACE flag.
+    assert sorted(workspace["size"]) == [1024] * 4 + [2048] * 2
+    assert ((copies["flags"] & int(Flag.WORKSPACE)) != 0).tolist() == (
+        copies.tensor == "workspace"
+    ).tolist()
+    gm = analyze_inputs(trace).metrics["gm"]
+    # Out of the GM totals: reads x (2 blocks x 32 x 32 halves), w (once per
+    # AIC, 32 x 32 halves) and c (each AIV its 16 rows of 32 floats); writes c
+    # (Fixpipe, 32 x 32 floats a block) and z (16 rows a AIV).
+    assert gm["read_bytes"] == 2 * 2048 + 2 * 2048 + 4 * 16 * 32 * 4
+    assert gm["write_bytes"] == 2 * 32 * 32 * 4 + 4 * 16 * 32 * 4
+    assert gm["workspace_bytes"] == 4 * 1024 + 2 * 2048
+    # A workspace copy moves at the L2 rate: the 910B2's 74 ns issue plus
+    # 1024 B at 86 B a cycle at 1800 MHz (11.907 cycles, 6614.99 ps).
+    assert set(workspace.loc[workspace["size"] == 1024, "dur_ps"]) == {74000 + 6615}
 
 
 def test_cross_core_flags_are_marks_and_hold_the_waiter(tmp_path: Path) -> None:

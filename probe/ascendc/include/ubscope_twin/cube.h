@@ -321,10 +321,8 @@ void DataCopy(const LocalTensor<T>& dst, const GlobalTensor<T>& src, const Nd2Nz
     const GmBuffer& buffer = rt.gm[span.buffer];
     const int64_t gm_addr = buffer.addr + span.offset;
     const int64_t tag = site(where);
-    int64_t flags = check_placement(dst.space(), dst.addr(), dst_extent, tag, rt.timeline.scalar_now);
-    if (gm_addr % rt.config.gm_alignment) {
-        flags |= GM_UNALIGNED;
-    }
+    int64_t flags = check_placement(dst.space(), dst.addr(), dst_extent, tag, rt.timeline.scalar_now) |
+                    gm_flags(buffer, gm_addr);
     if (src_extent > span.valid_bytes || (span.declared_bytes >= 0 && src_extent > span.declared_bytes)) {
         flags |= OUT_OF_BOUNDS;
     }
@@ -409,9 +407,7 @@ void Fixpipe(const GlobalTensor<T>& dst, const LocalTensor<U>& src, const Fixpip
     }
     const GmBuffer& buffer = rt.gm[span.buffer];
     const int64_t gm_addr = buffer.addr + span.offset;
-    if (gm_addr % rt.config.gm_alignment) {
-        flags |= GM_UNALIGNED;
-    }
+    flags |= gm_flags(buffer, gm_addr);
     if (src.addr() % rt.config.alignment[L0C]) {
         flags |= MISALIGNED;
     }

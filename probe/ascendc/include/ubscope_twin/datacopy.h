@@ -61,11 +61,8 @@ void transfer(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor<T>&
     const GmBuffer& buffer = rt.gm[span.buffer];
     const int64_t moved = rows * row_bytes;
     const int64_t extent = rows ? (rows - 1) * gm_pitch + row_bytes : 0;
-    int64_t flags = extra_flags | (out_of_range ? PARAM_RANGE : 0);
     const int64_t gm_addr = buffer.addr + span.offset;
-    if (gm_addr % rt.config.gm_alignment) {
-        flags |= GM_UNALIGNED;
-    }
+    int64_t flags = extra_flags | (out_of_range ? PARAM_RANGE : 0) | gm_flags(buffer, gm_addr);
     if (moved != size) {
         flags |= TRUNCATED;
     }

@@ -114,7 +114,8 @@ inline bool record_guard_fault(const void* address, GuardAccess access) {
             // One byte: where the access met the guard page (its width is not known).
             record(COPY, to_gm ? GM : NONE, to_gm ? addr : 0, 1, 0, from_gm ? GM : NONE,
                    from_gm ? addr : 0, 1, 1, 0, buffer.name_id, rt.log.last_tag(),
-                   rt.timeline.scalar_now, 0, 0, offset, OUT_OF_BOUNDS | GUARD_PAGE);
+                   rt.timeline.scalar_now, 0, 0, offset,
+                   OUT_OF_BOUNDS | GUARD_PAGE | (buffer.workspace ? WORKSPACE : 0));
             return true;
         }
     }

@@ -44,7 +44,7 @@ inline std::vector<int64_t> read_config(const char* path) {
         } else if (key == "buffer") {
             GmBuffer buffer;
             int64_t offset = 0;
-            fields >> buffer.name >> offset >> buffer.size >> buffer.addr;
+            fields >> buffer.name >> offset >> buffer.size >> buffer.addr >> buffer.workspace;
             buffer.host = reinterpret_cast<uint8_t*>(offset);  // rebased once the file is mapped
             rt.gm.push_back(buffer);
         } else if (key == "arg") {

@@ -34,7 +34,7 @@ constexpr int SPACES = 7;
 enum Flag : int64_t {
     TRUNCATED = 1, MISALIGNED = 2, GM_UNALIGNED = 4, REDZONE = 8, OUT_OF_BOUNDS = 16,
     PARTIAL_OVERLAP = 32, QUEUE_LIMIT = 64, PIPE_LIMIT = 128, PADDED = 256,
-    TBUF = 4096, PARAM_RANGE = 8192, GUARD_PAGE = 16384,
+    WORKSPACE = 512, TBUF = 4096, PARAM_RANGE = 8192, GUARD_PAGE = 16384,
 };
 enum Chunk : uint32_t { STRINGS = 1, EVENTS = 2, FAILURE = 3, END = 4 };
 enum Pipe { MTE1, MTE2, MTE3, FIX, VEC, CUBE, SCALAR, PIPES };
@@ -100,6 +100,9 @@ struct GmBuffer {
     int64_t size = 0;
     int64_t addr = 0;  // the device address the Python model would give it
     int64_t name_id = 0;
+    // The launch's workspace (the runner's buffer for a GM_ADDR workspace): an
+    // L2-resident core-to-core scratch, as a Python kernel's workspace tensor.
+    bool workspace = false;
 };
 
 class EventLog {
@@ -393,8 +396,9 @@ inline std::vector<int64_t> copy_sectors(int64_t offset, int64_t rows, int64_t r
 // MTE pipe time of a copy of ``rows`` bursts of ``row_bytes`` (each rounded up
 // to the DataCopy unit), ``pitch`` bytes apart from ``offset`` in GM buffer
 // ``buffer``: the issue cost, HBM bytes at the core's HBM rate, L2-resident
-// bytes of a read at its L2 rate, slower when the address is off 512 B. Its
-// data lands ``gm_latency_ps`` later (see issue).
+// bytes of a read at its L2 rate, slower when the address is off 512 B (the
+// workspace's bytes all at the L2 rate, and no HBM bytes). Its data lands
+// ``gm_latency_ps`` later (see issue).
 inline int64_t gm_copy_ps(int64_t buffer, int64_t offset, int64_t rows, int64_t row_bytes, int64_t pitch,
                           bool write) {
     Runtime& rt = runtime();
@@ -402,6 +406,11 @@ inline int64_t gm_copy_ps(int64_t buffer, int64_t offset, int64_t rows, int64_t 
     const int64_t unit = c.datacopy_unit;
     const double charged = static_cast<double>(rows * ((row_bytes + unit - 1) / unit * unit));
     const GmBuffer& gm = rt.gm[static_cast<size_t>(buffer)];
+    const double slowdown = (gm.addr + offset) % c.gm_alignment ? c.misaligned_gm_factor : 1.0;
+    if (gm.workspace) {
+        // All of it at the L2 rate, none of it HBM traffic (as CostModel.gm_copy).
+        return std::llround(c.gm_issue_ps + charged / c.l2_bytes_per_s / slowdown * 1e12);
+    }
     const std::vector<int64_t> sectors = copy_sectors(offset, rows, row_bytes, pitch, gm.size);
     const int64_t resident = rt.l2.touch(c.l2_bytes, buffer, gm.size, sectors);
     // Writes go back to HBM in the end; reads of resident sectors do not.
@@ -412,11 +421,14 @@ inline int64_t gm_copy_ps(int64_t buffer, int64_t offset, int64_t rows, int64_t 
     const int64_t missed_sectors = static_cast<int64_t>(sectors.size()) - resident;
     rt.hbm_bytes += write ? std::llround(charged - hit)
                           : std::max<int64_t>(std::llround(charged - hit), missed_sectors * L2_SECTOR_BYTES);
-    double seconds = (charged - hit) / c.gm_bytes_per_s + hit / c.l2_bytes_per_s;
-    if ((gm.addr + offset) % c.gm_alignment) {
-        seconds /= c.misaligned_gm_factor;
-    }
-    return std::llround(c.gm_issue_ps + seconds * 1e12);
+    const double seconds = (charged - hit) / c.gm_bytes_per_s + hit / c.l2_bytes_per_s;
+    return std::llround(c.gm_issue_ps + seconds / slowdown * 1e12);
+}
+
+// The flags every GM copy of ``buffer`` at device address ``gm_addr`` carries:
+// WORKSPACE for the launch's workspace, GM_UNALIGNED off the 512 B boundary.
+inline int64_t gm_flags(const GmBuffer& buffer, int64_t gm_addr) {
+    return (buffer.workspace ? WORKSPACE : 0) | (gm_addr % runtime().config.gm_alignment ? GM_UNALIGNED : 0);
 }
 
 inline int64_t vector_ps(int64_t elements, int64_t element_bytes, int64_t ops_per_element) {

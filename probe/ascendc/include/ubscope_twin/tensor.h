@@ -239,17 +239,19 @@ private:
         }
         using namespace ubscope_twin;
         Runtime& rt = runtime();
-        const int64_t name = where_bytes.buffer >= 0 ? rt.gm[where_bytes.buffer].name_id : 0;
-        const int64_t addr = where_bytes.buffer >= 0
+        const bool known = where_bytes.buffer >= 0;
+        const int64_t name = known ? rt.gm[where_bytes.buffer].name_id : 0;
+        const int64_t addr = known
             ? rt.gm[where_bytes.buffer].addr + where_bytes.offset + static_cast<int64_t>(index * sizeof(T))
             : 0;
+        const int64_t flags = OUT_OF_BOUNDS | (known && rt.gm[where_bytes.buffer].workspace ? WORKSPACE : 0);
         const int64_t now = rt.timeline.scalar_now;
         if (store) {
             record(COPY, GM, addr, sizeof(T), inside_host ? sizeof(T) : 0, NONE, 0, sizeof(T), 1, 0,
-                   name, site(where), now, 0, 0, 0, OUT_OF_BOUNDS);
+                   name, site(where), now, 0, 0, 0, flags);
         } else {
             record(COPY, NONE, 0, sizeof(T), inside_host ? sizeof(T) : 0, GM, addr, sizeof(T), 1, 0,
-                   name, site(where), now, 0, 0, 0, OUT_OF_BOUNDS);
+                   name, site(where), now, 0, 0, 0, flags);
         }
         return inside_host;
     }
