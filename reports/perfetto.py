@@ -9,8 +9,12 @@ launches are slices on the host. Times are modelled microseconds.
 The JSON text is built column-wise with Arrow string kernels, chunk by chunk
 on a few threads (the kernels release the GIL), each chunk's lines joined in
 one kernel call and written from the Arrow buffer in order: no Python object
-per event, and a few chunks in memory whatever the trace size.
-See docs/export-formats.md.
+per event, and a few chunks in memory whatever the trace size. Columns that
+repeat within a chunk (core, spaces, names, tag, sizes, flags) are printed
+once per distinct combination, with the constant text around them, and taken
+by code: only times, sequence numbers and addresses are printed row by row.
+The output goes to disk as it is written, so the page cache holds a few
+chunks too. See docs/export-formats.md.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import IO
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -38,7 +44,7 @@ from ubscope.analyzers import (
 )
 from ubscope.probe.errors import InputError
 from ubscope.probe.events import CoreKind, EventKind
-from ubscope.probe.outputs import atomic_output
+from ubscope.probe.outputs import atomic_output, release_written
 from ubscope.probe.version import __version__
 
 CHUNK_EVENTS = 200_000
@@ -51,15 +57,18 @@ PROCESS_NAMES = {
     CoreKind.AICORE: "AI Core (coupled cube + vector)",
 }
 _CORE_SPAN = 1 << 16
-
-# The pieces of one JSON text per row: text columns and constants, joined once.
-Parts = list["pa.Array | str"]
-Fields = Sequence[tuple[str, "Parts | pa.Array | str"]]
+# Bytes written between two trips of the output to disk (release_written).
+RELEASE_BYTES = 64 << 20
 _MICROS = pa.decimal128(38, 6)
+# How columns are told apart as repetitive: distinct values among SAMPLE rows of
+# a chunk at most SAMPLE // 4 (then a chunk has few distinct combinations).
+SAMPLE = 2048
+# Values spanning more than this are numbered by hashing before being combined.
+_DENSE_SPAN = 1 << 20
 
 
-def _strings(values: np.ndarray | Sequence[int]) -> pa.Array:
-    return pc.cast(pa.array(np.asarray(values)), pa.string())
+def _strings(values: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(values), pa.string())
 
 
 def _micros(picoseconds: np.ndarray) -> pa.Array:
@@ -73,31 +82,43 @@ def _micros(picoseconds: np.ndarray) -> pa.Array:
     )
 
 
-def _quoted(escaped: pa.Array | str) -> Parts:
-    if isinstance(escaped, str):
-        return [json.dumps(escaped)]
-    return ['"', escaped, '"']
+def _plus_one(values: np.ndarray) -> pa.Array:
+    return _strings(values.astype(np.int64) + 1)
 
 
-def _object(fields: Fields) -> Parts:
+@dataclass(frozen=True)
+class Column:
+    """One integer per row of a chunk and how to print them as JSON text
+    (``text`` takes any subset of ``values``)."""
+
+    values: np.ndarray
+    text: Callable[[np.ndarray], pa.Array] = _strings
+
+
+def _label(table: pa.Array, codes: np.ndarray) -> Column:
+    """Codes into a table of escaped strings."""
+    return Column(codes, lambda subset: pc.take(table, pa.array(subset.astype(np.int64))))
+
+
+# A row's JSON text in order: constants and columns.
+Pieces = list["str | Column"]
+Fields = Sequence[tuple[str, "Pieces | Column | str"]]
+
+
+def _quoted(value: Column | str) -> Pieces:
+    if isinstance(value, str):
+        return [json.dumps(value)]
+    return ['"', value, '"']
+
+
+def _object(fields: Fields) -> Pieces:
     """One JSON object per row from (key, JSON-text pieces) pairs."""
-    parts: Parts = ["{"]
+    pieces: Pieces = ["{"]
     for index, (key, value) in enumerate(fields):
-        parts.append(("," if index else "") + json.dumps(key) + ":")
-        parts += value if isinstance(value, list) else [value]
-    parts.append("}")
-    return parts
-
-
-def _joined(parts: Parts) -> list[pa.Array | str]:
-    """``parts`` with neighbouring constants merged (fewer pieces to join)."""
-    merged: list[pa.Array | str] = []
-    for part in parts:
-        if isinstance(part, str) and merged and isinstance(merged[-1], str):
-            merged[-1] += part
-        else:
-            merged.append(part)
-    return merged
+        pieces.append(("," if index else "") + json.dumps(key) + ":")
+        pieces += value if isinstance(value, list) else [value]
+    pieces.append("}")
+    return pieces
 
 
 def _escaped_labels(labels: Iterable[str]) -> pa.Array:
@@ -105,38 +126,120 @@ def _escaped_labels(labels: Iterable[str]) -> pa.Array:
     return pa.array([json.dumps(str(label))[1:-1] for label in labels], type=pa.string())
 
 
-def _lines(parts: Parts) -> pa.Array:
+def _codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A code per row for its combination of values in ``columns`` (dense,
+    from 0) and one row holding each code."""
+    rows = len(columns[0])
+    key, bound = np.zeros(rows, dtype=np.int64), 1
+    for values in columns:
+        low, high = (int(values.min()), int(values.max())) if rows else (0, 0)
+        span = high - low + 1
+        if span > _DENSE_SPAN:
+            dense, distinct = pd.factorize(values)
+            part, span = dense.astype(np.int64), len(distinct)
+        else:
+            part = values.astype(np.int64) - low
+        if bound * span >= 1 << 62:  # renumber the combinations so far to stay in int64
+            dense, distinct = pd.factorize(key)
+            key, bound = dense.astype(np.int64), len(distinct)
+        key = key * span + part
+        bound *= span
+    codes, distinct = pd.factorize(key)
+    holder = np.empty(len(distinct), dtype=np.int64)
+    holder[codes] = np.arange(rows)  # any row of a code will do: they print alike
+    return codes, holder
+
+
+def _runs(columns: Sequence[Column]) -> list[int | None]:
+    """Each column's run (None: printed row by row). A run is consecutive
+    columns whose combinations repeat in a sample of the chunk, printed once per
+    combination and taken by code: far fewer casts and pieces to join."""
+    rows = len(columns[0].values)
+    step = max(1, rows // SAMPLE)
+    run: list[int | None] = []
+    current: list[np.ndarray] = []  # the open run's sampled columns
+    for column in columns:
+        sample = column.values[::step]
+        if current and len(_codes([*current, sample])[1]) <= SAMPLE // 4:
+            current.append(sample)
+            run.append(run[-1])
+        elif len(_codes([sample])[1]) <= SAMPLE // 4:
+            current = [sample]
+            run.append(len(run))
+        else:
+            current = []
+            run.append(None)
+    return run
+
+
+def _groups(pieces: Pieces) -> list[Pieces]:
+    """``pieces`` cut into groups printed together: a run of repetitive columns
+    with the constants around it, a column printed row by row, or constants."""
+    runs = iter(_runs([piece for piece in pieces if isinstance(piece, Column)]))
+    groups: list[Pieces] = []
+    last: int | None = None  # the run of the last group (None: not a run)
+    waiting: Pieces = []  # constants between a column printed row by row and the next
+    for piece in pieces:
+        if isinstance(piece, str):
+            if last is not None:
+                groups[-1].append(piece)  # a run takes the constants after it ...
+            else:
+                waiting.append(piece)
+            continue
+        run = next(runs)
+        if run is not None and run == last:
+            groups[-1].append(piece)
+        elif run is not None:
+            groups.append([*waiting, piece])  # ... and those before it
+        else:
+            groups += [waiting, [piece]] if waiting else [[piece]]
+        waiting, last = [], run
+    return groups + [waiting] if waiting else groups
+
+
+def _printed(group: Pieces) -> list[pa.Array | str]:
+    """The group's text per row: pieces to join, one array (or constants only)."""
+    columns = [piece for piece in group if isinstance(piece, Column)]
+    if not columns:
+        return ["".join(str(piece) for piece in group)]
+    if len(group) == 1:
+        return [columns[0].text(columns[0].values)]
+    codes, holders = _codes([column.values for column in columns])
+    texts = [
+        piece if isinstance(piece, str) else piece.text(piece.values[holders]) for piece in group
+    ]
+    return [pc.take(pc.binary_join_element_wise(*texts, ""), pa.array(codes))]
+
+
+def _lines(pieces: Pieces) -> pa.Array:
     """One line per row: ``,\\n`` and the row's JSON text, joined in one kernel call."""
-    return pc.binary_join_element_wise(*_joined([",\n", *parts]), "")
+    merged: list[pa.Array | str] = []
+    for group in _groups([",\n", *pieces]):
+        for part in _printed(group):
+            if isinstance(part, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += part
+            else:
+                merged.append(part)
+    return pc.binary_join_element_wise(*merged, "")
 
 
-def _write(handle: IO[bytes], lines: pa.Array) -> None:
-    """The lines' text, written straight from the Arrow data buffer."""
+def _write(handle: IO[bytes], lines: pa.Array) -> int:
+    """The lines' text, written straight from the Arrow data buffer; its bytes."""
     if not len(lines):
-        return
+        return 0
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
     begin, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
     handle.write(memoryview(lines.buffers()[2])[begin:end])
+    return int(end - begin)
 
 
 def _objects(objects: list[dict]) -> pa.Array:
-    return _lines([pa.array([json.dumps(o, separators=(",", ":")) for o in objects], pa.string())])
+    text = pa.array([json.dumps(o, separators=(",", ":")) for o in objects], pa.string())
+    return pc.binary_join_element_wise(",\n", text, "")
 
 
 Job = Callable[[], pa.Array]
-SLICE_COLUMNS = (
-    "core_kind",
-    "core",
-    "seq",
-    "addr",
-    "flags",
-    "src_space",
-    "src_addr",
-    "burst_len",
-    "burst_count",
-    "start_ps",
-    "dur_ps",
-)
+SLICE_COLUMNS = ("core_kind", "core", "seq", "flags", "tag", "start_ps", "dur_ps")
 
 
 def _in_order(jobs: Iterable[Job]) -> Iterator[pa.Array]:
@@ -159,90 +262,86 @@ class _Columns:
         self.ctx = ctx
         self.tables = {c: _escaped_labels(ctx.labels(c)) for c in ("name", "tensor", "tag")}
         self.tables["space"] = _escaped_labels(SPACE_LABELS)
+        # a copy is named after its GM tensor, else its on-chip buffer: one
+        # table of both, tensors first
+        tensors = ctx.labels("tensor")
+        self.unnamed_tensor = np.asarray([str(label) == "" for label in tensors], dtype=bool)
+        self.tables["target"] = pa.concat_arrays([self.tables["tensor"], self.tables["name"]])
 
     def prefetch(self) -> None:
         """Compute (and so cache) in this thread everything :func:`_slices` reads."""
-        for column in (*SLICE_COLUMNS, "name", "tensor", "tag", "space"):
+        for column in SLICE_COLUMNS:
             self.ctx.column(column)
-        for kind in (EventKind.COPY, EventKind.COMPUTE):
-            self.ctx.rows(kind)
         self.ctx.table.copies()
         self.ctx.table.computes()
 
-    def text(self, column: str, rows: np.ndarray) -> pa.Array:
-        return pc.take(
-            self.tables[column], pa.array(self.ctx.column(column)[rows].astype(np.int64))
-        )
-
-    def pid_tid(self, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
-        """Process (core kind + 1) and thread (core + 1) of each row, as JSON text."""
-        kinds = self.ctx.column("core_kind")[rows].astype(np.int64)
-        cores = self.ctx.column("core")[rows].astype(np.int64)
-        return _strings(kinds + 1), _strings(cores + 1)
+    def target(self, tensor: np.ndarray, buffer: np.ndarray) -> Column:
+        """Codes into the ``target`` table: the tensor, or the buffer when it has none."""
+        codes = np.where(self.unnamed_tensor[tensor], buffer + len(self.unnamed_tensor), tensor)
+        return _label(self.tables["target"], codes)
 
 
-def _slices(columns: _Columns, rows: np.ndarray, kind: EventKind) -> Parts:
-    """X events of COPY or COMPUTE rows."""
-    ctx = columns.ctx
-    pid, tid = columns.pid_tid(rows)
-    number = {c: _strings(ctx.column(c)[rows]) for c in ("seq", "addr", "flags")}
-    tag = _quoted(columns.text("tag", rows))
+def _slices(columns: _Columns, part: slice, kind: EventKind) -> Pieces:
+    """X events of the COPY or COMPUTE events at positions ``part`` of their kind."""
+    ctx, tables = columns.ctx, columns.tables
+    rows = ctx.rows(kind)[part]  # the rows of the kind's decoded accessor too
+
+    def column(name: str) -> np.ndarray:
+        return ctx.column(name)[rows]
+
+    tag, flags = _quoted(_label(tables["tag"], column("tag"))), Column(column("flags"))
     if kind == EventKind.COPY:
         copies = ctx.table.copies()
-        at = np.searchsorted(copies.rows, rows)
-        tensor, buffer = columns.text("tensor", rows), columns.text("name", rows)
-        target = pc.if_else(pc.equal(tensor, ""), buffer, tensor)
-        source_space = pc.take(
-            columns.tables["space"], pa.array(ctx.column("src_space")[rows].astype(np.int64))
-        )
-        name = ['"', source_space, "->", columns.text("space", rows), " ", target, '"']
-        args = _object(
-            [
-                ("seq", number["seq"]),
-                ("bytes", _strings(copies.requested_bytes[at])),
-                ("moved", _strings(copies.bytes[at])),
-                ("dst_addr", number["addr"]),
-                ("src_addr", _strings(ctx.column("src_addr")[rows])),
-                ("burst_len", _strings(ctx.column("burst_len")[rows])),
-                ("bursts", _strings(ctx.column("burst_count")[rows])),
-                ("buffer", _quoted(buffer)),
-                ("tag", tag),
-                ("flags", number["flags"]),
-            ]
-        )
+        name: Pieces = [
+            '"',
+            _label(tables["space"], copies.src_space[part]),
+            "->",
+            _label(tables["space"], copies.dst_space[part]),
+            " ",
+            columns.target(copies.tensor[part], copies.buffer[part]),
+            '"',
+        ]
+        args: Fields = [
+            ("seq", Column(column("seq"))),
+            ("bytes", Column(copies.requested_bytes[part])),
+            ("moved", Column(copies.bytes[part])),
+            ("dst_addr", Column(copies.dst_address[part])),
+            ("src_addr", Column(copies.src_address[part])),
+            ("burst_len", Column(copies.burst_len[part])),
+            ("bursts", Column(copies.burst_count[part])),
+            ("buffer", _quoted(_label(tables["name"], copies.buffer[part]))),
+            ("tag", tag),
+            ("flags", flags),
+        ]
     else:
         computes = ctx.table.computes()
-        at = np.searchsorted(computes.rows, rows)
-        name = _quoted(columns.text("name", rows))
-        args = _object(
-            [
-                ("seq", number["seq"]),
-                ("flops", _strings(computes.flops[at])),
-                ("bytes", _strings(computes.bytes_accessed[at])),
-                ("written", _strings(computes.bytes_written[at])),
-                ("addr", number["addr"]),
-                ("space", _quoted(columns.text("space", rows))),
-                ("tag", tag),
-                ("flags", number["flags"]),
-            ]
-        )
-    start, duration = ctx.column("start_ps")[rows], ctx.column("dur_ps")[rows]
+        name = _quoted(_label(tables["name"], computes.op[part]))
+        args = [
+            ("seq", Column(column("seq"))),
+            ("flops", Column(computes.flops[part])),
+            ("bytes", Column(computes.bytes_accessed[part])),
+            ("written", Column(computes.bytes_written[part])),
+            ("addr", Column(computes.dst_address[part])),
+            ("space", _quoted(_label(tables["space"], computes.dst_space[part]))),
+            ("tag", tag),
+            ("flags", flags),
+        ]
     return _object(
         [
             ("ph", '"X"'),
             ("cat", json.dumps(kind.label)),
             ("name", name),
-            ("pid", pid),
-            ("tid", tid),
-            ("ts", _micros(start)),
-            ("dur", _micros(duration)),
-            ("args", args),
+            ("pid", Column(column("core_kind"), _plus_one)),
+            ("tid", Column(column("core"), _plus_one)),
+            ("ts", Column(column("start_ps"), _micros)),
+            ("dur", Column(column("dur_ps"), _micros)),
+            ("args", _object(args)),
         ]
     )
 
 
-def _slice_lines(columns: _Columns, rows: np.ndarray, kind: EventKind) -> pa.Array:
-    return _lines(_slices(columns, rows, kind))
+def _slice_lines(columns: _Columns, part: slice, kind: EventKind) -> pa.Array:
+    return _lines(_slices(columns, part, kind))
 
 
 def _counters(ctx: TraceContext, core_kind: str, core: int, space: str) -> Iterator[Job]:
@@ -260,8 +359,8 @@ def _counters(ctx: TraceContext, core_kind: str, core: int, space: str) -> Itera
                     ("name", label),
                     ("pid", str(pid)),
                     ("tid", str(core + 1)),
-                    ("ts", _micros(times[part])),
-                    ("args", _object([("live_bytes", _strings(live[part]))])),
+                    ("ts", Column(times[part], _micros)),
+                    ("args", _object([("live_bytes", Column(live[part]))])),
                 ]
             )
         )
@@ -358,8 +457,12 @@ def write_perfetto(analysis: Analysis, path: str | os.PathLike[str]) -> Path:
         handle.write((json.dumps(header)[:-1] + ',"traceEvents":[\n').encode())
         first = _metadata(ctx)  # never empty: the host process is always named
         handle.write(",\n".join(json.dumps(o, separators=(",", ":")) for o in first).encode())
+        unreleased = 0
         for lines in _in_order(_jobs(analysis, columns)):
-            _write(handle, lines)
+            unreleased += _write(handle, lines)
+            if unreleased >= RELEASE_BYTES:
+                release_written(handle)
+                unreleased = 0
         handle.write(b"\n]}\n")
     return target
 
@@ -371,10 +474,8 @@ def _jobs(analysis: Analysis, columns: _Columns) -> Iterator[Job]:
     if launches:
         yield partial(_objects, launches)
     for kind in (EventKind.COPY, EventKind.COMPUTE):
-        rows = ctx.rows(kind)
-        for begin in range(0, rows.size, CHUNK_EVENTS):
-            chunk = rows[begin : begin + CHUNK_EVENTS]
-            yield partial(_slice_lines, columns, chunk, kind)
+        for begin in range(0, ctx.rows(kind).size, CHUNK_EVENTS):
+            yield partial(_slice_lines, columns, slice(begin, begin + CHUNK_EVENTS), kind)
     for peak in ctx.peaks.to_dict("records"):
         yield from _counters(ctx, str(peak["core_kind"]), int(peak["core"]), str(peak["space"]))
     findings = _findings(analysis, ctx)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from collections import Counter
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from tests.helpers.html_injection import EVIL
 from ubscope.probe.events import EventKind
+from ubscope.probe.outputs import release_written
 from ubscope.reports import perfetto
 from ubscope.reports.csv_export import write_events_csv
 from ubscope.reports.perfetto import write_perfetto
@@ -101,3 +105,89 @@ def test_threads_write_the_chunks_in_order(hostile_analysis, tmp_path, monkeypat
     threaded = write_perfetto(hostile_analysis, tmp_path / "threaded.json").read_text()
     assert threaded == serial
     json.loads(threaded)
+
+
+def test_lines_print_repeated_and_distinct_columns_alike(monkeypatch):
+    """Rows whose columns repeat (printed once per combination, then taken) and
+    rows printed one by one give the same text, written out here by hand."""
+    kinds = np.array([1, 1, 2, 2, 1, 1, 2, 2])  # repeats: one run with the label
+    seqs = np.array([7, 8, 9, 10, 11, 12, 13, 14])  # all distinct
+    labels = pa.array(["a", 'q\\"'])  # already JSON-escaped, as _escaped_labels makes them
+    pieces = perfetto._object(
+        [
+            ("k", perfetto.Column(kinds)),
+            ("s", perfetto.Column(seqs)),
+            ("n", perfetto._quoted(perfetto._label(labels, kinds - 1))),
+        ]
+    )
+    expected = [
+        ',\n{"k":1,"s":7,"n":"a"}',
+        ',\n{"k":1,"s":8,"n":"a"}',
+        ',\n{"k":2,"s":9,"n":"q\\""}',
+        ',\n{"k":2,"s":10,"n":"q\\""}',
+        ',\n{"k":1,"s":11,"n":"a"}',
+        ',\n{"k":1,"s":12,"n":"a"}',
+        ',\n{"k":2,"s":13,"n":"q\\""}',
+        ',\n{"k":2,"s":14,"n":"q\\""}',
+    ]
+    # SAMPLE 8: all 8 rows sampled, a run may hold 8 // 4 = 2 combinations:
+    # kinds (2) start one, kinds with seqs (8) do not, the label (2) starts another
+    monkeypatch.setattr(perfetto, "SAMPLE", 8)
+    columns = [piece for piece in pieces if isinstance(piece, perfetto.Column)]
+    assert perfetto._runs(columns) == [0, None, 2]
+    assert perfetto._lines(pieces).to_pylist() == expected
+    monkeypatch.setattr(perfetto, "SAMPLE", 1)  # a run may hold 1 // 4 = 0: all row by row
+    assert perfetto._runs(columns) == [None, None, None]
+    assert perfetto._lines(pieces).to_pylist() == expected
+
+
+def test_codes_number_each_combination_once():
+    """Equal codes exactly where the rows' value tuples are equal: for values
+    2**40 apart (numbered by hashing first) and for four columns of 2**20
+    values each, whose combinations (2**80) overflow int64 unless renumbered."""
+    big = np.array([0, 2**40, 0, 2**40, 0, -(2**40)], dtype=np.int64)
+    small = np.array([3, 3, 3, 4, 3, 3], dtype=np.int16)
+    wide = np.array([0, 2**20 - 1, 0, 0, 0, 2**20 - 1], dtype=np.int64)
+    columns = [big, small, wide, wide, wide, wide]
+    codes, holders = perfetto._codes(columns)
+    rows = list(zip(*(c.tolist() for c in columns), strict=True))
+    # rows 0, 2 and 4 are (0, 3, 0, 0, 0, 0); rows 1, 3 and 5 each differ from all
+    assert codes[0] == codes[2] == codes[4]
+    assert len({codes[0], codes[1], codes[3], codes[5]}) == 4
+    for code, holder in enumerate(holders):
+        assert codes[holder] == code
+        assert all(rows[row] == rows[holder] for row in np.flatnonzero(codes == code))
+
+
+def test_every_path_of_the_printer_writes_the_same_json(hostile_analysis, tmp_path, monkeypatch):
+    """All columns printed row by row, all taken from per-chunk combinations,
+    and written to disk in many small steps: one file."""
+    monkeypatch.setattr(perfetto, "CHUNK_EVENTS", 3)
+    monkeypatch.setattr(perfetto, "SAMPLE", 1)
+    by_row = write_perfetto(hostile_analysis, tmp_path / "by_row.json").read_bytes()
+    monkeypatch.setattr(perfetto, "SAMPLE", 1 << 20)
+    synced: list[int] = []
+    monkeypatch.setattr(perfetto, "release_written", lambda handle: synced.append(handle.tell()))
+    monkeypatch.setattr(perfetto, "RELEASE_BYTES", 1)
+    combined = write_perfetto(hostile_analysis, tmp_path / "combined.json").read_bytes()
+    assert combined == by_row
+    assert len(synced) > 3 and synced == sorted(synced)
+    json.loads(by_row)
+
+
+def test_release_written_keeps_the_bytes_and_skips_streams(tmp_path):
+    """What was written before and after a release is all in the file; a
+    pipe and a handle without a descriptor are left alone."""
+    path = tmp_path / "out.bin"
+    with open(path, "wb") as handle:
+        handle.write(b"first ")
+        release_written(handle)
+        handle.write(b"second")
+    assert path.read_bytes() == b"first second"
+    release_written(io.BytesIO(b"in memory"))
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as pipe:
+        pipe.write(b"piped")
+        release_written(pipe)
+    with os.fdopen(read, "rb") as back:
+        assert back.read() == b"piped"
