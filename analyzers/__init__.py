@@ -65,6 +65,7 @@ if TYPE_CHECKING:
         Severity,
         group_by_call_site,
     )
+    from ubscope.analyzers.formats import FORMATS, JSON_SCHEMA
     from ubscope.analyzers.metric_catalog import (
         BY_CODE,
         CODE_PREFIX,
@@ -82,8 +83,6 @@ if TYPE_CHECKING:
     from ubscope.analyzers.metrics import finding_counts
     from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS
     from ubscope.analyzers.output import (
-        FORMATS,
-        JSON_SCHEMA,
         combine_documents,
         dumps,
         finding_headline,
@@ -183,9 +182,8 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     ),
     "metrics": ("finding_counts",),
     "model.arrays": ("CORE_KIND_LABELS", "SPACE_LABELS"),
+    "formats": ("FORMATS", "JSON_SCHEMA"),
     "output": (
-        "FORMATS",
-        "JSON_SCHEMA",
         "combine_documents",
         "dumps",
         "finding_headline",

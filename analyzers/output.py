@@ -22,14 +22,14 @@ from ubscope.analyzers.api import Analysis
 from ubscope.analyzers.cluster_text import cluster_caption, cluster_more, cluster_table
 from ubscope.analyzers.device_fault import OUTPUT_NOT_MEANINGFUL
 from ubscope.analyzers.findings import Finding, Severity
+from ubscope.analyzers.formats import FORMATS as FORMATS
+from ubscope.analyzers.formats import JSON_SCHEMA
 from ubscope.analyzers.rules import load_rules
 from ubscope.analyzers.vendor.torch_npu.cluster import cluster_view
 from ubscope.probe.text import printable_path
 from ubscope.probe.units import format_bytes, format_time_ps, plural
 from ubscope.probe.version import __version__
 
-FORMATS = ("text", "json", "sarif")
-JSON_SCHEMA = "ubscope.analysis/1"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

@@ -15,7 +15,6 @@ from typing import Any
 
 from ubscope.probe.errors import ChipProfileError, read_input_text
 from ubscope.probe.events import ON_CHIP_SPACES, Space
-from ubscope.probe.yamlfile import parse_yaml
 
 DEFAULT_CHIP = "Ascend910B2"
 # Kinds of kernel launch: AIV blocks, AIC blocks, or AIC + 2 AIV per block.
@@ -264,6 +263,9 @@ def builtin_chips() -> list[str]:
 
 def load_chip(name_or_path: str | os.PathLike[str] | None = None) -> ChipProfile:
     """A built-in chip by name (default Ascend910B2), or a YAML file by path."""
+    # yaml loads with the first profile read, not with this module (the CLI's --chip help)
+    from ubscope.probe.yamlfile import parse_yaml
+
     target = os.fspath(name_or_path) if name_or_path is not None else DEFAULT_CHIP
     if target in builtin_chips():
         text = resources.files("ubscope.probe.chips").joinpath(f"{target}.yaml").read_text("utf-8")

@@ -4,16 +4,23 @@ Every event is one row of the same columns; which columns carry meaning
 depends on the kind (see docs/trace-format.md). Small enumerations are stored
 as dictionary-encoded strings whose dictionary order is fixed to the enum
 order, so pandas shows readable names and ``.cat.codes`` equal the enum values.
+
+``EVENT_SCHEMA`` is built on first use: the enumerations serve chip profiles
+and the command line, which must not import pyarrow (and numpy) for them.
 """
 
 from __future__ import annotations
 
 import enum
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 # Defined with the header reader, which must not import pyarrow.
 from ubscope.probe.trace_meta import SCHEMA_VERSION as SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    EVENT_SCHEMA: pa.Schema
 
 
 class EventKind(enum.IntEnum):
@@ -117,10 +124,6 @@ ENUM_COLUMNS = {
 }
 
 
-def _enum_type() -> pa.DataType:
-    return pa.dictionary(pa.int8(), pa.utf8())
-
-
 def enum_labels(enum_cls: type[enum.IntEnum]) -> list[str]:
     """Labels of an enum column in value order: kinds and core kinds in lower
     case (``copy``, ``aiv``), memory spaces as written in the docs (``UB``)."""
@@ -132,27 +135,38 @@ def enum_labels(enum_cls: type[enum.IntEnum]) -> list[str]:
     return [m.name.lower() for m in members]
 
 
-EVENT_SCHEMA = pa.schema(
-    [
-        pa.field("seq", pa.int64()),
-        pa.field("kind", _enum_type()),
-        pa.field("core_kind", _enum_type()),
-        pa.field("core", pa.int16()),
-        pa.field("space", _enum_type()),
-        pa.field("addr", pa.int64()),
-        pa.field("size", pa.int64()),
-        pa.field("aligned_size", pa.int64()),
-        pa.field("src_space", _enum_type()),
-        pa.field("src_addr", pa.int64()),
-        pa.field("burst_len", pa.int64()),
-        pa.field("burst_count", pa.int32()),
-        pa.field("name", pa.dictionary(pa.int32(), pa.utf8())),
-        pa.field("tensor", pa.dictionary(pa.int32(), pa.utf8())),
-        pa.field("tag", pa.dictionary(pa.int32(), pa.utf8())),
-        pa.field("start_ps", pa.int64()),
-        pa.field("dur_ps", pa.int64()),
-        pa.field("arg", pa.int64()),
-        pa.field("arg2", pa.int64()),
-        pa.field("flags", pa.int32()),
-    ]
-)
+def _event_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    enum_type = pa.dictionary(pa.int8(), pa.utf8())
+    return pa.schema(
+        [
+            pa.field("seq", pa.int64()),
+            pa.field("kind", enum_type),
+            pa.field("core_kind", enum_type),
+            pa.field("core", pa.int16()),
+            pa.field("space", enum_type),
+            pa.field("addr", pa.int64()),
+            pa.field("size", pa.int64()),
+            pa.field("aligned_size", pa.int64()),
+            pa.field("src_space", enum_type),
+            pa.field("src_addr", pa.int64()),
+            pa.field("burst_len", pa.int64()),
+            pa.field("burst_count", pa.int32()),
+            pa.field("name", pa.dictionary(pa.int32(), pa.utf8())),
+            pa.field("tensor", pa.dictionary(pa.int32(), pa.utf8())),
+            pa.field("tag", pa.dictionary(pa.int32(), pa.utf8())),
+            pa.field("start_ps", pa.int64()),
+            pa.field("dur_ps", pa.int64()),
+            pa.field("arg", pa.int64()),
+            pa.field("arg2", pa.int64()),
+            pa.field("flags", pa.int32()),
+        ]
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EVENT_SCHEMA":
+        globals()[name] = schema = _event_schema()
+        return schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -43,6 +43,7 @@ from ubscope.probe.trace_meta import SCHEMA_VERSION, STREAM_MAGIC, parse_metadat
 from ubscope.probe.trace_meta import TRACE_SUFFIX as TRACE_SUFFIX
 from ubscope.probe.trace_meta import TraceEntry as TraceEntry
 from ubscope.probe.trace_meta import find_traces as find_traces
+from ubscope.probe.trace_meta import is_trace_file as is_trace_file
 from ubscope.probe.trace_meta import read_metadata as read_metadata
 from ubscope.probe.validate import BatchDecoder, check_metadata, check_schema, claimed_batches
 from ubscope.probe.version import __version__
@@ -378,20 +379,6 @@ def scan_trace(
             raise TraceError(path, message)
         warn_partial(path, message)
     return TraceScan(path, meta, problems, decoder)
-
-
-def is_trace_file(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` names a trace: a ``.ubtrace`` file name, or a file that
-    starts like an Arrow IPC stream (a trace under another name). Reads at most
-    the first bytes; an unreadable file is not a trace."""
-    path = Path(path)
-    if path.suffix == TRACE_SUFFIX:
-        return True
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(len(STREAM_MAGIC)) == STREAM_MAGIC
-    except OSError:
-        return False
 
 
 def _ends_with_marker(handle: IO[bytes]) -> bool:

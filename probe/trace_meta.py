@@ -180,6 +180,20 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     return parse_metadata(path, header_metadata(path).get(METADATA_KEY))
 
 
+def is_trace_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names a trace: a ``.ubtrace`` file name, or a file that
+    starts like an Arrow IPC stream (a trace under another name). Reads at most
+    the first bytes; an unreadable file is not a trace."""
+    path = Path(path)
+    if path.suffix == TRACE_SUFFIX:
+        return True
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(STREAM_MAGIC)) == STREAM_MAGIC
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class TraceEntry:
     """A file of a folder listing: its metadata, or why it cannot be read."""

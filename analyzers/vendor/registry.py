@@ -11,6 +11,7 @@ import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ubscope.analyzers.vendor import (
     cpu_debug,
@@ -21,8 +22,10 @@ from ubscope.analyzers.vendor import (
     simulator,
     torch_npu,
 )
-from ubscope.analyzers.vendor.common import VendorReport
 from ubscope.analyzers.vendor.tool import Candidate, VendorTool
+
+if TYPE_CHECKING:  # the readers' module: loaded with the first reader used
+    from ubscope.analyzers.vendor.common import VendorReport
 
 # Detection asks the tools in this order; the first that claims a path reads it.
 TOOLS: tuple[VendorTool, ...] = (

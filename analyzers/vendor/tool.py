@@ -4,21 +4,23 @@
 A plugin is one folder under ``analyzers/vendor/`` (reader, rules, detection)
 whose ``__init__`` defines a ``TOOL``; ``registry.py`` lists the ``TOOL`` of
 every plugin, and the engine, the API, correlation and the views iterate that
-list, so nothing else names a tool.
+list, so nothing else names a tool. A ``TOOL`` names its functions with
+:func:`lazy`: listing the tools (the CLI's options, ``COMMAND --help``) loads
+no reader, and so none of pandas and pyarrow.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from ubscope.analyzers.vendor.common import VendorReport
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ubscope.analyzers.vendor.common import VendorReport
     from ubscope.probe.chip import ChipProfile
     from ubscope.probe.trace import Trace
 
@@ -54,6 +56,25 @@ class Candidate:
     def is_text_log(self) -> bool:
         """A file whose suffix says nothing structured (``.log``, ``.txt``, none)."""
         return not self.is_dir and self.suffix not in STRUCTURED_SUFFIXES
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """The function ``target`` (``"package.module:function"``), its module
+    imported on the first call."""
+    return _LazyFunction(target)
+
+
+class _LazyFunction:
+    # A class, not a closure: picklable (the target is a string), for process executors.
+    def __init__(self, target: str):
+        self.target = target
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        module, name = self.target.split(":")
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"lazy({self.target!r})"
 
 
 def listing(folder: Path, limit: int = MAX_LISTED) -> list[str]:

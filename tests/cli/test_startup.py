@@ -59,6 +59,23 @@ def test_a_command_imports_only_its_own_module() -> None:
     assert not {"pandas", "plotly", "textual"} & modules
 
 
+@pytest.mark.parametrize(
+    "command",
+    ["analyze", "report", "tui", "chips", "trace", "rules", "rule", "export", "check", "baseline"],
+)
+def test_help_of_a_command_loads_no_analysis(command: str) -> None:
+    """``COMMAND --help`` lists every option (vendor tools, report formats, chips)
+    from names and constants: no vendor reader or detector, no rule, not the
+    analysis, none of pandas, pyarrow, numpy, yaml or Textual (rich, which
+    prints the commands' output, is allowed)."""
+    modules = _imported(command, "--help")
+    assert [name for name in _heavy(modules) if not name.startswith("rich")] == []
+    analysis = ("api", "context", "engine", "rules", "model", "output", "streaming")
+    assert not {f"ubscope.analyzers.{name}" for name in analysis} & modules
+    readers = (".reader", ".detect", ".rules")
+    assert not [m for m in modules if m.startswith("ubscope.analyzers") and m.endswith(readers)]
+
+
 def test_every_command_module_is_listed() -> None:
     """A ``setup*`` function in a command module that COMMANDS does not name
     would be a command missing from ``ubscope --help``."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ubscope.analyzers import (
     BY_CODE,
@@ -42,7 +43,9 @@ from ubscope.check.verdicts import Limit
 from ubscope.probe.chip import ON_CHIP
 from ubscope.probe.errors import ConfigError, read_input_text
 from ubscope.probe.units import parse_size
-from ubscope.probe.yamlfile import Marked, parse_yaml_marked
+
+if TYPE_CHECKING:  # yaml loads with the first budget file read, not with `check --help`
+    from ubscope.probe.yamlfile import Marked
 
 TOP_LEVEL_KEYS = ("tolerance", "default", "kernels")
 
@@ -67,6 +70,8 @@ class Budgets:
 
 def load_yaml_marked(path: str | os.PathLike[str]) -> Marked | None:
     """Parse a YAML file into :class:`Marked` values (None for an empty file)."""
+    from ubscope.probe.yamlfile import parse_yaml_marked
+
     text = read_input_text(path, ConfigError, "a budgets YAML file")
     return parse_yaml_marked(text, os.fspath(path), ConfigError)
 

@@ -9,31 +9,29 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from ubscope.analyzers import (
-    FORMATS,
-    JSON_SCHEMA,
-    Analysis,
-    Config,
-    analyze_inputs,
-    combine_documents,
-    detect_vendor_input,
-    discover_config,
-    dumps,
-    load_config,
-    rank_folders,
-    render_text,
-    to_document,
-    vendor_tools,
-)
+# The facade's names load on use (analyzers.X): `ubscope analyze --help` loads no analysis.
+import ubscope.analyzers as analyzers
+from ubscope.analyzers import FORMATS, JSON_SCHEMA
 from ubscope.check.baseline import SCHEMA as BASELINE_SCHEMA
-from ubscope.commands.common import add_chip_option, add_executor_options, console, each_input
+from ubscope.commands.common import (
+    add_chip_option,
+    add_executor_options,
+    add_vendor_options,
+    console,
+    each_input,
+    vendor_inputs,
+)
 from ubscope.probe.errors import InputError, ParameterError
 from ubscope.probe.events import ROW_FIELDS
 from ubscope.probe.outputs import atomic_output, check_output_path
-from ubscope.probe.trace import find_traces, is_trace_file
+from ubscope.probe.trace_meta import find_traces, is_trace_file
+
+if TYPE_CHECKING:
+    from ubscope.analyzers import Analysis, Config
 
 RANK_OUTLIER = "TNPU004"  # the rule --rank-outlier sets
 # Files ubscope writes itself, recognised by their first bytes.
@@ -112,24 +110,6 @@ def _share(text: str) -> float:
     return value
 
 
-def add_vendor_options(parser: argparse.ArgumentParser, help_prefix: str = "") -> None:
-    """One repeatable option per registered vendor tool (``--sanitizer LOG`` ...)."""
-    for tool in vendor_tools():
-        parser.add_argument(
-            tool.option,
-            dest=tool.name,
-            action="append",
-            default=[],
-            metavar=tool.metavar,
-            help=help_prefix + tool.help,
-        )
-
-
-def vendor_inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
-    """(tool name, path) for every vendor option given."""
-    return [(tool.name, path) for tool in vendor_tools() for path in getattr(args, tool.name, [])]
-
-
 def classify_inputs(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
     """([traces], [(vendor reader kind, path)]) from positional inputs; a folder
     that is not vendor output stands for the traces in it."""
@@ -146,7 +126,7 @@ def classify_inputs(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]
         own = _own_output(path) if path.is_file() else None
         if own is not None:
             raise InputError(path, f"this is {own}; analyze the .ubtrace it was made from")
-        kind = detect_vendor_input(path)
+        kind = analyzers.detect_vendor_input(path)
         if kind is not None:
             vendor.append((kind, text))
             continue
@@ -156,9 +136,9 @@ def classify_inputs(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]
             raise InputError(
                 path,
                 "neither a .ubtrace nor recognised vendor output ("
-                + ", ".join(tool.what for tool in vendor_tools())
+                + ", ".join(tool.what for tool in analyzers.vendor_tools())
                 + "); name it with "
-                + ", ".join(tool.option for tool in vendor_tools())
+                + ", ".join(tool.option for tool in analyzers.vendor_tools())
                 + ("; a folder of traces holds *.ubtrace files" if path.is_dir() else ""),
             ) from None
     return traces, vendor
@@ -189,7 +169,7 @@ def _codes(text: str | None) -> list[str] | None:
 
 def _config(args: argparse.Namespace) -> Config:
     """The configuration file (given or discovered), then the command-line options."""
-    base = load_config(args.config) if args.config else discover_config()
+    base = analyzers.load_config(args.config) if args.config else analyzers.discover_config()
     config = base.with_overrides(
         select=_codes(args.select), ignore=_codes(args.ignore), chip=args.chip, fail_on=args.fail_on
     )
@@ -222,7 +202,7 @@ def _analyze(args: argparse.Namespace) -> int:
             )
         return _report_each(
             traces or [None],
-            lambda trace: analyze_inputs(
+            lambda trace: analyzers.analyze_inputs(
                 trace, vendor, config, stream=True if args.stream else None
             ),
             config,
@@ -236,7 +216,9 @@ def _cluster_input(
 ) -> str | None:
     """The cluster profile to analyze (a folder of several *_ascend_pt rank
     folders), or None; the executor options go with one alone."""
-    clusters = [path for kind, path in vendor if kind == "torch_npu" and rank_folders(path)]
+    clusters = [
+        path for kind, path in vendor if kind == "torch_npu" and analyzers.rank_folders(path)
+    ]
     if clusters and (traces or len(vendor) > 1):
         raise ParameterError(
             f"{clusters[0]}: a cluster profile (several *_ascend_pt rank folders) is analyzed "
@@ -286,13 +268,13 @@ def _report_each(
             if shown:
                 out.print()
                 out.rule(style="dim")
-            render_text(analysis, out)
+            analyzers.render_text(analysis, out)
             shown += 1
         else:
-            documents.append(to_document(analysis, args.format))
+            documents.append(analyzers.to_document(analysis, args.format))
         return 1 if any(f.severity >= config.fail_on for f in analysis.findings) else 0
 
     code = each_input(inputs, analyze_one, getattr(args, "debug", False))
     if documents:
-        out.file.write(dumps(combine_documents(documents, args.format)))
+        out.file.write(analyzers.dumps(analyzers.combine_documents(documents, args.format)))
     return code

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ubscope.check.baseline import BaselineStore
-from ubscope.check.measure import measure_traces
-from ubscope.check.measurement import Measurement
 from ubscope.check.runner import baseline_command
 from ubscope.commands.common import console, progress
 from ubscope.probe.errors import ConfigError
 from ubscope.probe.outputs import check_output_folder, check_output_path
 from ubscope.probe.units import plural
+
+if TYPE_CHECKING:
+    from ubscope.check.measurement import Measurement
 
 
 def setup(baseline: argparse.ArgumentParser) -> None:
@@ -40,6 +42,9 @@ def setup(baseline: argparse.ArgumentParser) -> None:
 
 def measure_with_progress(traces: Sequence[str]) -> list[Measurement]:
     """Analyze the traces (a spinner on stderr while it runs)."""
+    # the analysis loads here, not with `ubscope baseline --help`
+    from ubscope.check.measure import measure_traces
+
     with progress(f"analyzing {plural(len(traces), 'trace')}", total=None):
         return measure_traces(traces)
 

@@ -17,7 +17,6 @@ from ubscope.check.budgets import Budgets, load_budgets
 from ubscope.check.junit import junit_xml
 from ubscope.check.markdown import markdown_summary
 from ubscope.check.runner import MISSING_BASELINE_CHOICES, accept_command, check_configuration
-from ubscope.check.sweep import check_sweep
 from ubscope.check.terminal import print_results
 from ubscope.check.tolerances import DEFAULT_TOLERANCE, tolerances_from_options
 from ubscope.commands.baseline import measure_with_progress
@@ -110,6 +109,9 @@ def _check(args: argparse.Namespace) -> int:
         for measurement in (measure_with_progress(traces) if traces else [])
     ]
     for folder in (path for path in args.traces if os.path.isdir(path)):
+        # a sweep's table (pandas, pyarrow) loads here, not with `ubscope check --help`
+        from ubscope.check.sweep import check_sweep
+
         results += check_sweep(folder, store, budgets, tolerances, fail_on, args.missing_baseline)
     accept = accept_command(results, store)
     out = console()

@@ -40,6 +40,29 @@ def add_chip_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_vendor_options(parser: argparse.ArgumentParser, help_prefix: str = "") -> None:
+    """One repeatable option per registered vendor tool (``--sanitizer LOG`` ...)."""
+    # The registry names the tools without loading their readers (or pandas).
+    from ubscope.analyzers import vendor_tools
+
+    for tool in vendor_tools():
+        parser.add_argument(
+            tool.option,
+            dest=tool.name,
+            action="append",
+            default=[],
+            metavar=tool.metavar,
+            help=help_prefix + tool.help,
+        )
+
+
+def vendor_inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(tool name, path) for every vendor option given."""
+    from ubscope.analyzers import vendor_tools
+
+    return [(tool.name, path) for tool in vendor_tools() for path in getattr(args, tool.name, [])]
+
+
 def add_param_options(parser: argparse.ArgumentParser, param_help: str) -> None:
     """``--param KEY=VALUE`` (repeatable) and ``--preset``: the values of a
     Python kernel's parameters, for the commands that run one."""

@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ubscope.analyzers import analyze_path
 from ubscope.commands.common import console, progress
 from ubscope.probe.outputs import check_output_path, is_stdout
-from ubscope.probe.trace import read_trace
-from ubscope.reports.csv_export import write_events_csv
-from ubscope.reports.perfetto import write_perfetto
 
 SUFFIXES = {"perfetto": ".json", "csv": ".csv"}
 
@@ -39,6 +35,11 @@ def setup(export: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
+    # The readers and writers load here, not with `ubscope export --help`.
+    from ubscope.probe.trace import read_trace
+    from ubscope.reports.csv_export import write_events_csv
+    from ubscope.reports.perfetto import export_perfetto
+
     trace = Path(args.trace)
     output = check_output_path(
         args.output or Path(trace.stem + SUFFIXES[args.format]), inputs=(trace,), stdout=True
@@ -47,7 +48,7 @@ def _export(args: argparse.Namespace) -> int:
         if args.format == "csv":
             written = write_events_csv(read_trace(trace).events, output)
         else:
-            written = write_perfetto(analyze_path(trace), output)
+            written = export_perfetto(trace, output)
     if not is_stdout(written):
         console().print(f"{args.format} export written to {written}", markup=False, soft_wrap=True)
     return 0

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ubscope.analyzers import (
-    SWEEP_TABLE,
-    analyze_inputs,
-    discover_config,
-    load_config,
-    rank_folders,
-    read_sweep_table,
+# The facade's names load on use (analyzers.X): `ubscope report --help` loads no analysis.
+import ubscope.analyzers as analyzers
+from ubscope.commands.common import (
+    add_chip_option,
+    add_executor_options,
+    add_vendor_options,
+    console,
+    progress,
+    vendor_inputs,
 )
-from ubscope.commands.analyze import add_vendor_options, vendor_inputs
-from ubscope.commands.common import add_chip_option, add_executor_options, console, progress
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.outputs import check_output_path, is_stdout
 
@@ -60,7 +60,7 @@ def _report(args: argparse.Namespace) -> int:
     trace = Path(args.trace)
     compare = Path(args.compare) if args.compare else None
     vendor = vendor_inputs(args)
-    if rank_folders(trace):
+    if analyzers.rank_folders(trace):
         if compare is not None or vendor:
             raise ParameterError(
                 f"{trace}: the report of a cluster profile takes no --compare or vendor input"
@@ -74,11 +74,11 @@ def _report(args: argparse.Namespace) -> int:
         return _sweep_report(trace, args.output)
     inputs = [trace, *([compare] if compare else []), *(Path(path) for _, path in vendor)]
     output = check_output_path(args.output or _default_output(trace, compare), inputs, stdout=True)
-    base = load_config(args.config) if args.config else discover_config()
+    base = analyzers.load_config(args.config) if args.config else analyzers.discover_config()
     config = base.with_overrides(chip=args.chip)
     with progress("analysing and drawing", total=None):
-        analysis = analyze_inputs(trace, vendor, config)
-        other = analyze_inputs(compare, (), config) if compare is not None else None
+        analysis = analyzers.analyze_inputs(trace, vendor, config)
+        other = analyzers.analyze_inputs(compare, (), config) if compare is not None else None
         written = write_report(analysis, output, compare=other)
     _print_written(written)
     return 0
@@ -88,9 +88,9 @@ def _sweep_report(folder: Path, output: str | None) -> int:
     """The report of a sweep's table: its Pareto front drawn, what failed."""
     from ubscope.reports.sweep import write_sweep_report
 
-    rows = read_sweep_table(folder)
+    rows = analyzers.read_sweep_table(folder)
     default = Path(f"{folder.resolve().name}.html")
-    target = check_output_path(output or default, [folder / SWEEP_TABLE], stdout=True)
+    target = check_output_path(output or default, [folder / analyzers.SWEEP_TABLE], stdout=True)
     kernel = ", ".join(dict.fromkeys(row.kernel for row in rows)) or folder.name
     _print_written(write_sweep_report(rows, target, kernel))
     return 0
@@ -109,7 +109,7 @@ def _cluster_report(folder: Path, args: argparse.Namespace) -> int:
 
     default = Path(f"{folder.resolve().name}.html")
     target = check_output_path(args.output or default, [folder], stdout=True)
-    base = load_config(args.config) if args.config else discover_config()
+    base = analyzers.load_config(args.config) if args.config else analyzers.discover_config()
     analysis = analyze_cluster_folder(
         folder,
         base.with_overrides(chip=args.chip),

@@ -8,7 +8,8 @@ import json
 from rich.table import Table
 from rich.text import Text
 
-from ubscope.analyzers import explain_rule, load_rules, rule_text
+# The facade's names load on use (analyzers.X): `ubscope rules --help` loads no rule.
+import ubscope.analyzers as analyzers
 from ubscope.commands.common import console
 from ubscope.probe.errors import ParameterError
 
@@ -32,7 +33,7 @@ def _rules(args: argparse.Namespace) -> int:
     header = ("code", "name", "severity", "input", "summary")
     rows = [
         (code, rule.name, str(rule.severity), rule.input_kind, rule.summary())
-        for code, rule in sorted(load_rules().items())
+        for code, rule in sorted(analyzers.load_rules().items())
     ]
     out = console()
     if not out.is_terminal:
@@ -54,11 +55,11 @@ def _rules(args: argparse.Namespace) -> int:
 
 def _rule(args: argparse.Namespace) -> int:
     try:
-        doc = explain_rule(args.code)
+        doc = analyzers.explain_rule(args.code)
     except KeyError as exc:
         raise ParameterError(str(exc.args[0])) from None
     if args.format == "json":
         print(json.dumps(doc.to_dict(), indent=2, ensure_ascii=False))
     else:
-        console().print(Text(rule_text(doc)), end="", soft_wrap=True)
+        console().print(Text(analyzers.rule_text(doc)), end="", soft_wrap=True)
     return 0

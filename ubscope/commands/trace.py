@@ -8,7 +8,6 @@ import json
 from rich.console import Console
 
 from ubscope.commands.common import console, each_input
-from ubscope.probe.trace_info import summarize_trace
 
 
 def setup(trace: argparse.ArgumentParser) -> None:
@@ -35,6 +34,9 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    # pyarrow and numpy with the first trace read, not with `ubscope trace --help`
+    from ubscope.probe.trace_info import summarize_trace
+
     out = console()
     summaries: list[dict] = []
 

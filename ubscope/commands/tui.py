@@ -6,11 +6,14 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ubscope.commands.analyze import add_vendor_options, vendor_inputs
-from ubscope.commands.common import add_chip_option
-from ubscope.probe.chip import ChipProfile, load_chip
+from ubscope.commands.common import add_chip_option, add_vendor_options, vendor_inputs
 from ubscope.probe.errors import InputError, UbscopeError
+from ubscope.probe.trace_meta import find_traces, read_metadata
+
+if TYPE_CHECKING:
+    from ubscope.probe.chip import ChipProfile
 
 
 def setup(tui: argparse.ArgumentParser) -> None:
@@ -38,12 +41,29 @@ def _optional_path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-def _tui(args: argparse.Namespace) -> int:
-    from ubscope.analyzers import detect_vendor_input, read_vendor, vendor_tools
+def _is_trace(path: Path) -> bool:
+    """Whether ``path`` is a readable trace (its header and metadata check out)."""
+    try:
+        read_metadata(path)
+    except UbscopeError:
+        return False
+    return True
 
+
+def _tui(args: argparse.Namespace) -> int:
     path = Path(args.path)
     vendor = [(kind, Path(source)) for kind, source in vendor_inputs(args)]
-    chip = load_chip(args.chip) if args.chip else None
+    chip = None
+    if args.chip:
+        from ubscope.probe.chip import load_chip
+
+        chip = load_chip(args.chip)
+    if _is_trace(path):
+        # Opens at once: detecting vendor output would load every reader and pandas
+        # before the first screen, and no tool claims a trace.
+        return _run(args, path, tuple(vendor), chip)
+    from ubscope.analyzers import detect_vendor_input, read_vendor, vendor_tools
+
     with tempfile.TemporaryDirectory(prefix="ubscope-tui-") as scratch:
         kind = detect_vendor_input(path)
         tool = next((tool for tool in vendor_tools() if tool.name == kind), None)
@@ -68,7 +88,6 @@ def _run(
     vendor: tuple[tuple[str, Path], ...],
     chip: ChipProfile | None,
 ) -> int:
-    from ubscope.probe.trace_meta import find_traces
     from ubscope.tui.app import UbscopeApp
     from ubscope.tui.loading import TraceRequest
 

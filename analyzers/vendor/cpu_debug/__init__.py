@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ubscope.analyzers.vendor.cpu_debug.detect import is_cpu_debug_output
-from ubscope.analyzers.vendor.cpu_debug.reader import CPU_DEBUG, read_cpu_debug
-from ubscope.analyzers.vendor.tool import VendorTool
+from ubscope.analyzers.vendor.tool import VendorTool, lazy
+
+# The VendorReport.tool values its reader writes; here, so listing the tools imports no reader.
+CPU_DEBUG = "Ascend C CPU debug"
 
 TOOL = VendorTool(
     name="cpu_debug",
@@ -12,7 +13,7 @@ TOOL = VendorTool(
     what="an Ascend C CPU-debug log",
     metavar="LOG",
     help="output of an Ascend C kernel run in CPU-debug mode",
-    detect=is_cpu_debug_output,
-    read=read_cpu_debug,
+    detect=lazy("ubscope.analyzers.vendor.cpu_debug.detect:is_cpu_debug_output"),
+    read=lazy("ubscope.analyzers.vendor.cpu_debug.reader:read_cpu_debug"),
     rules="ubscope.analyzers.vendor.cpu_debug.rules",
 )

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.vendor.common import VendorReport, check_size
+from ubscope.analyzers.vendor.cpu_debug import CPU_DEBUG
 from ubscope.analyzers.vendor.textlog import (
     LINE_COST,
     MAX_KEPT_CHARS,
@@ -29,8 +30,6 @@ from ubscope.analyzers.vendor.textlog import (
     user_frame,
 )
 from ubscope.probe.errors import VendorFormatError
-
-CPU_DEBUG = "Ascend C CPU debug"
 
 WHAT = "an Ascend C CPU-debug log ('[ERROR][Block_0][AIV_0][file:line][func][pid] ...' lines)"
 MAX_RECORDS = 10_000

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ubscope.analyzers.vendor.msadvisor.advisor_report import ADVISOR
-from ubscope.analyzers.vendor.msadvisor.detect import is_advisor_output
-from ubscope.analyzers.vendor.msadvisor.reader import MSADVISOR, read_msadvisor
-from ubscope.analyzers.vendor.tool import VendorTool
+from ubscope.analyzers.vendor.tool import VendorTool, lazy
+
+# The VendorReport.tool values its reader writes; here, so listing the tools imports no reader.
+ADVISOR = "msprof-analyze advisor"
+MSADVISOR = "msadvisor"
 
 TOOL = VendorTool(
     name="msadvisor",
@@ -13,7 +14,7 @@ TOOL = VendorTool(
     what="msadvisor / advisor output",
     metavar="FILE",
     help="msadvisor result JSON or msprof-analyze advisor output",
-    detect=is_advisor_output,
-    read=read_msadvisor,
+    detect=lazy("ubscope.analyzers.vendor.msadvisor.detect:is_advisor_output"),
+    read=lazy("ubscope.analyzers.vendor.msadvisor.reader:read_msadvisor"),
     rules="ubscope.analyzers.vendor.msadvisor.rules",
 )

@@ -28,10 +28,9 @@ from ubscope.analyzers.vendor.common import (
     find_column,
     to_number,
 )
+from ubscope.analyzers.vendor.msadvisor import ADVISOR
 from ubscope.analyzers.vendor.xlsx import read_workbook
 from ubscope.probe.errors import VendorFormatError
-
-ADVISOR = "msprof-analyze advisor"
 
 WHAT_XLSX = "an msprof-analyze advisor workbook (mstt_advisor_*.xlsx)"
 WHAT_HTML = "an msprof-analyze advisor HTML report (mstt_advisor_*.html)"

@@ -20,10 +20,9 @@ import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.vendor.common import VendorReport, load_json
+from ubscope.analyzers.vendor.msadvisor import MSADVISOR
 from ubscope.analyzers.vendor.msadvisor.advisor_report import read_advisor_html, read_advisor_xlsx
 from ubscope.probe.errors import VendorFormatError
-
-MSADVISOR = "msadvisor"
 
 WHAT = "an msadvisor result JSON (objects with 'summary' and 'errorCode')"
 MAX_SEARCH_DEPTH = 16

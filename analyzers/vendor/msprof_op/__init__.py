@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ubscope.analyzers.vendor.msprof_op.detect import is_msprof_op_output
-from ubscope.analyzers.vendor.msprof_op.reader import MSPROF_OP, read_msprof_op
-from ubscope.analyzers.vendor.tool import VendorTool
+from ubscope.analyzers.vendor.tool import VendorTool, lazy
+
+# The VendorReport.tool values its reader writes; here, so listing the tools imports no reader.
+MSPROF_OP = "msprof op"
 
 TOOL = VendorTool(
     name="msprof_op",
@@ -12,7 +13,7 @@ TOOL = VendorTool(
     what="msprof op output",
     metavar="DIR",
     help="msprof op output folder (OPPROF_...) or one of its CSVs",
-    detect=is_msprof_op_output,
-    read=read_msprof_op,
+    detect=lazy("ubscope.analyzers.vendor.msprof_op.detect:is_msprof_op_output"),
+    read=lazy("ubscope.analyzers.vendor.msprof_op.reader:read_msprof_op"),
     rules="ubscope.analyzers.vendor.msprof_op.rules",
 )

@@ -26,9 +26,8 @@ from ubscope.analyzers.vendor.common import (
     to_number,
     whole_numbers,
 )
+from ubscope.analyzers.vendor.msprof_op import MSPROF_OP
 from ubscope.probe.errors import VendorFormatError
-
-MSPROF_OP = "msprof op"
 
 METRICS = (
     "OpBasicInfo",

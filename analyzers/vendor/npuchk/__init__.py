@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ubscope.analyzers.vendor.npuchk.detect import is_npuchk_output
-from ubscope.analyzers.vendor.npuchk.reader import NPUCHK, read_npuchk
-from ubscope.analyzers.vendor.tool import VendorTool
+from ubscope.analyzers.vendor.tool import VendorTool, lazy
+
+# The VendorReport.tool values its reader writes; here, so listing the tools imports no reader.
+NPUCHK = "npuchk"
 
 TOOL = VendorTool(
     name="npuchk",
@@ -12,7 +13,7 @@ TOOL = VendorTool(
     what="npuchk output",
     metavar="DIR",
     help="npuchk folder (or one *_npuchk.log) of a CPU-debug run",
-    detect=is_npuchk_output,
-    read=read_npuchk,
+    detect=lazy("ubscope.analyzers.vendor.npuchk.detect:is_npuchk_output"),
+    read=lazy("ubscope.analyzers.vendor.npuchk.reader:read_npuchk"),
     rules="ubscope.analyzers.vendor.npuchk.rules",
 )

@@ -21,10 +21,9 @@ import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.vendor.common import VendorReport, check_size
+from ubscope.analyzers.vendor.npuchk import NPUCHK
 from ubscope.analyzers.vendor.textlog import LINE_COST, MAX_KEPT_CHARS, TextLog
 from ubscope.probe.errors import VendorFormatError
-
-NPUCHK = "npuchk"
 
 WHAT = "npuchk logs ('*_npuchk.log' with '[ErrorRead3]'-style lines)"
 LOG_SUFFIX = "_npuchk.log"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ubscope.analyzers.vendor.sanitizer.detect import is_sanitizer_output
-from ubscope.analyzers.vendor.sanitizer.reader import SANITIZER, read_sanitizer
-from ubscope.analyzers.vendor.tool import VendorTool
+from ubscope.analyzers.vendor.tool import VendorTool, lazy
+
+# The VendorReport.tool values its reader writes; here, so listing the tools imports no reader.
+SANITIZER = "msSanitizer"
 
 TOOL = VendorTool(
     name="sanitizer",
@@ -12,7 +13,7 @@ TOOL = VendorTool(
     what="an msSanitizer report",
     metavar="LOG",
     help="msSanitizer report (terminal capture or --log-file)",
-    detect=is_sanitizer_output,
-    read=read_sanitizer,
+    detect=lazy("ubscope.analyzers.vendor.sanitizer.detect:is_sanitizer_output"),
+    read=lazy("ubscope.analyzers.vendor.sanitizer.reader:read_sanitizer"),
     rules="ubscope.analyzers.vendor.sanitizer.rules",
 )

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.vendor.common import VendorReport, check_size
+from ubscope.analyzers.vendor.sanitizer import SANITIZER
 from ubscope.analyzers.vendor.textlog import (
     LINE_COST,
     MAX_KEPT_CHARS,
@@ -27,8 +28,6 @@ from ubscope.analyzers.vendor.textlog import (
     user_frame,
 )
 from ubscope.probe.errors import VendorFormatError
-
-SANITIZER = "msSanitizer"
 
 MAX_BLOCK_INDICES = 4096
 # What one report may keep in memory: records (and leak summaries), banner

@@ -3,10 +3,10 @@ trace of a kernel that ran on no NPU."""
 
 from __future__ import annotations
 
-from ubscope.analyzers.vendor.simulator.detect import is_simulator_output
-from ubscope.analyzers.vendor.simulator.reader import SIMULATOR, read_simulator
-from ubscope.analyzers.vendor.simulator.trace import simulator_trace, write_simulator_trace
-from ubscope.analyzers.vendor.tool import VendorTool
+from ubscope.analyzers.vendor.tool import VendorTool, lazy
+
+# The VendorReport.tool values its reader writes; here, so listing the tools imports no reader.
+SIMULATOR = "msprof op simulator"
 
 TOOL = VendorTool(
     name="simulator",
@@ -14,9 +14,9 @@ TOOL = VendorTool(
     what="msprof op simulator output",
     metavar="DIR",
     help="msprof op simulator output (OPPROF_.../simulator)",
-    detect=is_simulator_output,
-    read=read_simulator,
+    detect=lazy("ubscope.analyzers.vendor.simulator.detect:is_simulator_output"),
+    read=lazy("ubscope.analyzers.vendor.simulator.reader:read_simulator"),
     rules="ubscope.analyzers.vendor.simulator.rules",
-    to_trace=simulator_trace,
-    save_trace=write_simulator_trace,
+    to_trace=lazy("ubscope.analyzers.vendor.simulator.trace:simulator_trace"),
+    save_trace=lazy("ubscope.analyzers.vendor.simulator.trace:write_simulator_trace"),
 )

@@ -34,9 +34,9 @@ from ubscope.analyzers.vendor.common import (
     require_columns,
     whole_numbers,
 )
+from ubscope.analyzers.vendor.simulator import SIMULATOR
 from ubscope.probe.errors import VendorFormatError
 
-SIMULATOR = "msprof op simulator"
 WHAT = "msprof op simulator output (OPPROF_*/simulator folder or core*_instr_exe.csv)"
 CORE_LABEL = r"core(\d{1,4})\.(veccore|cubecore)(\d{1,2})"
 _CORE = re.compile(CORE_LABEL)

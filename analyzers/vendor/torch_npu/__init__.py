@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ubscope.analyzers.vendor.tool import VendorTool
-from ubscope.analyzers.vendor.torch_npu.detect import is_torch_npu_output
-from ubscope.analyzers.vendor.torch_npu.reader import TORCH_NPU, read_torch_npu
+from ubscope.analyzers.vendor.tool import VendorTool, lazy
+
+# The VendorReport.tool values its reader writes; here, so listing the tools imports no reader.
+TORCH_NPU = "torch_npu"
 
 TOOL = VendorTool(
     name="torch_npu",
@@ -12,7 +13,7 @@ TOOL = VendorTool(
     what="torch_npu profiler output",
     metavar="DIR",
     help="torch_npu profiler output (*_ascend_pt or ASCEND_PROFILER_OUTPUT)",
-    detect=is_torch_npu_output,
-    read=read_torch_npu,
+    detect=lazy("ubscope.analyzers.vendor.torch_npu.detect:is_torch_npu_output"),
+    read=lazy("ubscope.analyzers.vendor.torch_npu.reader:read_torch_npu"),
     rules="ubscope.analyzers.vendor.torch_npu.rules",
 )

@@ -29,14 +29,13 @@ from ubscope.analyzers.vendor.common import (
     read_csv_table,
     require_columns,
 )
+from ubscope.analyzers.vendor.torch_npu import TORCH_NPU
 from ubscope.analyzers.vendor.torch_npu.memory import (
     OperatorMemoryReducer,
     RecordReducer,
     trace_memory_counters,
 )
 from ubscope.probe.errors import VendorFormatError
-
-TORCH_NPU = "torch_npu"
 
 OUTPUT_DIR = "ASCEND_PROFILER_OUTPUT"
 MSPROF_OUTPUT_DIR = "mindstudio_profiler_output"
