@@ -1,17 +1,26 @@
 """Start-up and ``trace info`` against their floors (issue 17).
 
-Usage: ``python bench/bench_startup.py [TRACE] [--events N] [--rounds 15] [--info-rounds 3]``
+Usage: ``python bench/bench_startup.py [TRACE] [--events N] [--rounds 15] [--info-rounds 3]
+[--only startup|tui|info] [--no-bytecode-cache]``
 
 Every measure runs in a fresh process, the measures of a group taking turns
 round after round (interleaved, so a change of load on this shared machine
-hits them alike); the tables give medians, and ratios from this one run:
+hits them alike) after one untimed round; the tables give medians, and ratios
+from this one run. The children load compiled bytecode as an installed
+package does: they write it to a scratch PYTHONPYCACHEPREFIX in the untimed
+round, even where PYTHONDONTWRITEBYTECODE is set (``--no-bytecode-cache``
+leaves the environment as it is: every ubscope module compiled from source in
+every run, site-packages not).
 
 * start-up, wall time of the whole process: ``python -c pass``,
   ``python -c "import ubscope"`` (the floor of ``--version``), ``ubscope
-  --version``, ``ubscope --help``, ``ubscope analyze --help``;
+  --version``, ``ubscope --help``, and ``ubscope COMMAND --help`` of every command;
 * TUI first paint, from the child's start to the profile screen showing the
   trace's metadata, against a bare Textual app painting one line (both wait
-  as bench/bench_tui.py does);
+  as bench/bench_tui.py does), wall and CPU time; and the same in a terminal:
+  ``ubscope tui TRACE`` (the command: parsing, checks, the app) and the bare
+  app run as a script, each on a pseudo-terminal of 120x35, from the spawn to
+  the first bytes of its screen text in the terminal's output;
 * ``trace info`` on TRACE (default 10 M events, made by bench/make_big_trace.py
   when missing): ubscope's streaming summary, the whole read it replaced
   (``read_trace`` and the analysis layer's modelled time), and the floor,
@@ -27,16 +36,23 @@ from __future__ import annotations
 import time
 
 START = time.perf_counter()
+CPU_START = time.process_time()
 
 # After START: a TUI child times its imports too.
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import fcntl  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import pty  # noqa: E402
+import select  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
+import struct  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
+import termios  # noqa: E402
 import textwrap  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from functools import partial  # noqa: E402
@@ -95,30 +111,69 @@ def _ubscope() -> str:
 
 
 def startup_commands() -> dict[str, list[str]]:
+    from ubscope.commands import COMMANDS
+
     python, ubscope = sys.executable, _ubscope()
     return {
         "python -c pass": [python, "-c", "pass"],
         'python -c "import ubscope"': [python, "-c", "import ubscope"],
         "ubscope --version": [ubscope, "--version"],
         "ubscope --help": [ubscope, "--help"],
-        "ubscope analyze --help": [ubscope, "analyze", "--help"],
+        **{f"ubscope {c.name} --help": [ubscope, c.name, "--help"] for c in COMMANDS},
     }
+
+
+# The children's environment (main() sets the bytecode cache up).
+CHILD_ENV = dict(os.environ)
 
 
 def _timed(command: list[str]) -> dict[str, float]:
     """Wall time of the whole process."""
     began = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=CHILD_ENV)
     return {"seconds": time.perf_counter() - began}
 
 
 def _child_json(command: list[str]) -> dict:
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env=CHILD_ENV)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def in_terminal(command: list[str], marker: bytes, timeout: float = 60) -> dict[str, float]:
+    """Wall time from spawning ``command`` on a 120x35 pseudo-terminal until
+    ``marker`` appears in what it writes there; then the child is killed."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 35, 120, 0, 0))
+    began = time.perf_counter()
+    child = subprocess.Popen(
+        command,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**CHILD_ENV, "TERM": "xterm-256color"},
+        start_new_session=True,
+    )
+    os.close(follower)
+    seen = b""
+    try:
+        while marker not in seen:
+            ready, _, _ = select.select([leader], [], [], timeout)
+            if not ready:
+                raise SystemExit(f"{command}: no {marker!r} within {timeout} s")
+            seen = seen[-len(marker) :] + os.read(leader, 1 << 16)
+        seconds = time.perf_counter() - began
+    finally:
+        child.kill()
+        child.wait()
+        os.close(leader)
+    return {"seconds": seconds}
+
+
 def interleaved(measures: dict[str, Callable[[], dict]], rounds: int) -> dict[str, dict]:
-    """Median of each field of each measure, the measures taking turns."""
+    """Median of each field of each measure, the measures taking turns after
+    one untimed round (which also fills the bytecode cache)."""
+    for measure in measures.values():
+        measure()
     runs: dict[str, list[dict]] = {name: [] for name in measures}
     for round_number in range(rounds):
         print(f"  round {round_number + 1}/{rounds}", file=sys.stderr)
@@ -131,7 +186,7 @@ def interleaved(measures: dict[str, Callable[[], dict]], rounds: int) -> dict[st
 
 
 # -- TUI children ---------------------------------------------------------------------
-async def _tui_first_paint(trace: Path) -> float:
+async def _tui_first_paint(trace: Path) -> dict[str, float]:
     from bench_tui import until_painted
 
     from ubscope.tui.app import UbscopeApp
@@ -141,36 +196,54 @@ async def _tui_first_paint(trace: Path) -> float:
     app = UbscopeApp(request=TraceRequest(trace))
     async with app.run_test(size=(120, 35)) as pilot:
         await until_painted(pilot, lambda: isinstance(app.screen, ProfileScreen))
-        painted = time.perf_counter() - START
+        painted = _since_start()
         app.exit()
     return painted
 
 
-async def _bare_first_paint() -> float:
+# The bare app; run as a script (``__main__``) it paints in the terminal.
+BARE_APP = """
+from textual.app import App, ComposeResult
+from textual.widgets import Footer, Static
+
+
+class Bare(App):
+    def compose(self) -> ComposeResult:
+        yield Static("kernel: bench_tiled  chip: Ascend910B2", id="pending-summary")
+        yield Footer()
+
+
+if __name__ == "__main__":
+    Bare().run()
+"""
+
+
+async def _bare_first_paint() -> dict[str, float]:
     from bench_tui import until_painted
-    from textual.app import App, ComposeResult
-    from textual.widgets import Footer, Static
 
-    class Bare(App):
-        def compose(self) -> ComposeResult:
-            yield Static("kernel: bench_tiled  chip: Ascend910B2", id="pending-summary")
-            yield Footer()
-
-    app = Bare()
+    scope: dict = {}
+    exec(BARE_APP, scope)
+    app = scope["Bare"]()
     async with app.run_test(size=(120, 35)) as pilot:
         await until_painted(pilot, lambda: True)
-        painted = time.perf_counter() - START
+        painted = _since_start()
         app.exit()
     return painted
+
+
+def _since_start() -> dict[str, float]:
+    """Wall time since START, and this process's CPU time (all threads; before
+    the first paint the TUI runs no worker) since START."""
+    return {"seconds": time.perf_counter() - START, "cpu_seconds": time.process_time() - CPU_START}
 
 
 def _tui_child(which: str, trace: Path) -> None:
     sys.path.insert(0, str(HERE))
     if which == "bare":
-        seconds = asyncio.run(_bare_first_paint())
+        painted = asyncio.run(_bare_first_paint())
     else:
-        seconds = asyncio.run(_tui_first_paint(trace))
-    print(json.dumps({"seconds": seconds}))
+        painted = asyncio.run(_tui_first_paint(trace))
+    print(json.dumps(painted))
 
 
 # -- report ---------------------------------------------------------------------------
@@ -193,13 +266,20 @@ def _print_startup(results: dict[str, dict]) -> None:
 
 
 def _print_tui(results: dict[str, dict]) -> None:
-    bare = results["bare Textual app"]["seconds"]
-    print("| first paint | median | vs bare app | target |")
-    print("|---|---|---|---|")
+    """Each measure against the bare app measured the same way (the row before)."""
+    print("| first paint | median | vs bare app | CPU time | vs bare app | target |")
+    print("|---|---|---|---|---|---|")
+    bare: dict = {}
     for name, result in results.items():
-        target = "<= 1.5x" if name != "bare Textual app" else "-"
+        is_bare = name.startswith("bare")
+        if is_bare:
+            bare = result
+        seconds = result["seconds"]
+        cpu = result.get("cpu_seconds")
+        cpu_cells = f"{cpu:.2f} s | {cpu / bare['cpu_seconds']:.2f}x" if cpu else "- | -"
         print(
-            f"| {name} | {result['seconds']:.2f} s | {result['seconds'] / bare:.2f}x | {target} |"
+            f"| {name} | {seconds:.2f} s | {seconds / bare['seconds']:.2f}x | {cpu_cells} "
+            f"| {'-' if is_bare else '<= 1.5x'} |"
         )
 
 
@@ -227,33 +307,77 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=15, help="start-up and TUI rounds")
     parser.add_argument("--info-rounds", type=int, default=3, help="trace info rounds")
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="run the children in this environment as it is (see above)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=("startup", "tui", "info"),
+        help="measure this group only (repeatable; default: all three)",
+    )
     parser.add_argument("--child", choices=("tui", "bare"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _tui_child(args.child, args.trace)
         return 0
-    if not args.trace.exists():
+    with tempfile.TemporaryDirectory(prefix="bench-startup-pyc-") as cache:
+        if not args.no_bytecode_cache:
+            CHILD_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+            CHILD_ENV["PYTHONPYCACHEPREFIX"] = cache
+        return _measure(args)
+
+
+def _measure(args: argparse.Namespace) -> int:
+    groups = args.only or ["startup", "tui", "info"]
+    if not args.trace.exists() and {"tui", "info"} & set(groups):
         print(f"generating {args.events:,} events into {args.trace} ...", file=sys.stderr)
         make = [sys.executable, str(HERE / "make_big_trace.py"), str(args.events), str(args.trace)]
         subprocess.run(make, check=True)
-    print(f"before: {_load()}\n")
+    bytecode = "from source" if args.no_bytecode_cache else "cached in a scratch folder"
+    print(f"before: {_load()}; ubscope's bytecode {bytecode}\n")
+    for group in groups:
+        print(f"{group} ...", file=sys.stderr)
+        GROUPS[group](args)
+        print()
+    print(f"after: {_load()}")
+    return 0
 
-    print("start-up ...", file=sys.stderr)
+
+def _startup(args: argparse.Namespace) -> None:
     commands = startup_commands()
-    startup = interleaved(
-        {name: partial(_timed, command) for name, command in commands.items()},
-        args.rounds,
+    _print_startup(
+        interleaved(
+            {name: partial(_timed, command) for name, command in commands.items()},
+            args.rounds,
+        )
     )
-    print("TUI first paint ...", file=sys.stderr)
+
+
+def _tui(args: argparse.Namespace) -> None:
     child = [sys.executable, __file__, str(args.trace), "--child"]
-    tui = interleaved(
-        {
-            "bare Textual app": lambda: _child_json([*child, "bare"]),
-            "ubscope tui": lambda: _child_json([*child, "tui"]),
-        },
-        args.rounds,
-    )
-    print("trace info ...", file=sys.stderr)
+    with tempfile.NamedTemporaryFile("w", suffix=".py", prefix="bare_app_") as bare_app:
+        bare_app.write(BARE_APP)
+        bare_app.flush()
+        tui = interleaved(
+            {
+                "bare Textual app (Pilot)": lambda: _child_json([*child, "bare"]),
+                "`UbscopeApp` (Pilot, as bench/bench_tui.py)": lambda: _child_json([*child, "tui"]),
+                "bare Textual app (script, in a terminal)": partial(
+                    in_terminal, [sys.executable, bare_app.name], b"bench_tiled"
+                ),
+                "`ubscope tui TRACE` (in a terminal)": partial(
+                    in_terminal, [_ubscope(), "tui", str(args.trace)], b"analysing the trace"
+                ),
+            },
+            args.rounds,
+        )
+    _print_tui(tui)
+
+
+def _info(args: argparse.Namespace) -> None:
     info = interleaved(
         {
             name: partial(_child_json, [sys.executable, "-c", _info_script(body), str(args.trace)])
@@ -261,13 +385,14 @@ def main() -> int:
         },
         args.info_rounds,
     )
-    _print_startup(startup)
-    print()
-    _print_tui(tui)
-    print()
     _print_info(info, args.trace)
-    print(f"\nafter: {_load()}")
-    return 0
+
+
+GROUPS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "startup": _startup,
+    "tui": _tui,
+    "info": _info,
+}
 
 
 if __name__ == "__main__":
