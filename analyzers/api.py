@@ -81,11 +81,16 @@ def analyze_trace(
     config: Config | None = None,
     vendor: Sequence[VendorReport] = (),
     chip: ChipProfile | None = None,
+    on_context: Callable[[TraceContext], None] | None = None,
 ) -> Analysis:
-    """Analyze an already loaded trace (or None) together with vendor reports."""
+    """Analyze an already loaded trace (or None) together with vendor reports.
+    ``on_context`` gets the trace's context before the rules run: a view that
+    needs the events but not the findings (an export's slices) can start then."""
     config = config or Config()
     chip = _chip(config, chip, trace)
     context = TraceContext(trace, chip) if trace is not None else None
+    if context is not None and on_context is not None:
+        on_context(context)
     findings = run_rules(context, vendor, config)
     correlate(findings, context)
     notes: list[str] = []
@@ -132,13 +137,15 @@ def analyze_inputs(
     config: Config | None = None,
     chip: ChipProfile | None = None,
     stream: bool | None = False,
+    on_context: Callable[[TraceContext], None] | None = None,
 ) -> Analysis:
     """Read a trace (or None) and any number of vendor outputs given as
     (reader kind, path) pairs, and analyze them together. A trace alone is
     streamed batch by batch (:mod:`ubscope.analyzers.streaming`: the metrics and
     rules one pass computes) when ``stream`` is True, or when None and its
     in-memory analysis would not fit the available memory. Views that need
-    every event (TUI, report, export) keep the default, False."""
+    every event (TUI, report, export) keep the default, False. ``on_context``
+    as for :func:`analyze_trace` (never called when streaming: no context)."""
     if trace_path is not None and not vendor and stream is not False:
         from ubscope.analyzers.streaming import analyze_streamed, should_stream
 
@@ -151,7 +158,7 @@ def analyze_inputs(
     reports = [read_vendor(kind, source) for kind, source in vendor]
     if trace is None:
         trace = _stand_in_trace(reports, chip)
-    return analyze_trace(trace, config, reports, chip)
+    return analyze_trace(trace, config, reports, chip, on_context)
 
 
 def analyze_path(
@@ -160,16 +167,17 @@ def analyze_path(
     *,
     chip: ChipProfile | None = None,
     stream: bool | None = False,
+    on_context: Callable[[TraceContext], None] | None = None,
     **vendor: PathLike | None,
 ) -> Analysis:
     """Read a trace (None: vendor output only) and the vendor outputs given by
     tool name (``sanitizer=LOG``, ``torch_npu=DIR``; None skips one), and analyze
-    them; ``stream`` as for :func:`analyze_inputs`."""
+    them; ``stream`` and ``on_context`` as for :func:`analyze_inputs`."""
     unknown = sorted(set(vendor) - set(tool_names()))
     if unknown:
         raise TypeError(f"analyze_path() got unknown vendor tool(s): {', '.join(unknown)}")
     inputs = [(kind, source) for kind, source in vendor.items() if source]
-    return analyze_inputs(path, inputs, config, chip, stream)
+    return analyze_inputs(path, inputs, config, chip, stream, on_context)
 
 
 def _for_rank(findings: list[Finding], rank: str) -> list[Finding]:

@@ -22,11 +22,13 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from threading import Event
 from typing import IO
 
 import numpy as np
@@ -39,6 +41,7 @@ from ubscope.analyzers import (
     SPACE_LABELS,
     Analysis,
     TraceContext,
+    analyze_path,
     core_label,
     finding_times,
 )
@@ -242,7 +245,7 @@ Job = Callable[[], pa.Array]
 SLICE_COLUMNS = ("core_kind", "core", "seq", "flags", "tag", "start_ps", "dur_ps")
 
 
-def _in_order(jobs: Iterable[Job]) -> Iterator[pa.Array]:
+def _in_order(jobs: Iterable[Job]) -> Generator[pa.Array, None, None]:
     """The jobs' results in order, computed on WORKERS threads (Arrow's kernels
     release the GIL); at most WORKERS results wait, so memory stays a few chunks."""
     with ThreadPoolExecutor(WORKERS) as pool:
@@ -435,47 +438,103 @@ def _findings(analysis: Analysis, ctx: TraceContext) -> list[dict]:
     return events
 
 
-def write_perfetto(analysis: Analysis, path: str | os.PathLike[str]) -> Path:
-    """Write the analysis' trace as Chrome trace-event JSON to ``path`` (atomically)."""
-    ctx = analysis.context
-    if ctx is None:
-        raise InputError(path, "a Perfetto export needs a trace (.ubtrace), not only vendor output")
-    target = Path(path)
-    header = {
-        "displayTimeUnit": "ns",
-        "otherData": {
-            "exporter": f"ubscope {__version__}",
-            "trace": ctx.trace.path.name,
-            "kernel": ctx.trace.kernel,
-            "chip": ctx.chip.name,
-            "time": "modelled device time",
-        },
-    }
-    columns = _Columns(ctx)
-    columns.prefetch()  # the workers then only read the context's caches
-    with atomic_output(target, binary=True) as handle:
+class _Writer:
+    """One export being written: the opening and the slices (which need only the
+    trace) on a thread of their own from the start, the counters and findings
+    (which need the analysis) when :meth:`finish` gets it. A context manager:
+    leaving it stops and waits for the thread."""
+
+    def __init__(self, ctx: TraceContext, handle: IO[bytes]):
+        self.handle = handle
+        self.unreleased = 0
+        self.columns = _Columns(ctx)
+        self.columns.prefetch()  # the threads then only read the context's caches
+        header = {
+            "displayTimeUnit": "ns",
+            "otherData": {
+                "exporter": f"ubscope {__version__}",
+                "trace": ctx.trace.path.name,
+                "kernel": ctx.trace.kernel,
+                "chip": ctx.chip.name,
+                "time": "modelled device time",
+            },
+        }
         handle.write((json.dumps(header)[:-1] + ',"traceEvents":[\n').encode())
         first = _metadata(ctx)  # never empty: the host process is always named
         handle.write(",\n".join(json.dumps(o, separators=(",", ":")) for o in first).encode())
-        unreleased = 0
-        for lines in _in_order(_jobs(analysis, columns)):
-            unreleased += _write(handle, lines)
-            if unreleased >= RELEASE_BYTES:
-                release_written(handle)
-                unreleased = 0
-        handle.write(b"\n]}\n")
+        launches = _launches(ctx)  # here: the rules may read the launches meanwhile
+        self._stop = Event()
+        self._thread = ThreadPoolExecutor(1)
+        self._slices = self._thread.submit(self._write, _slice_jobs(self.columns, launches))
+
+    def _write(self, jobs: Iterable[Job]) -> None:
+        with closing(_in_order(jobs)) as chunks:
+            for lines in chunks:
+                if self._stop.is_set():
+                    return
+                self.unreleased += _write(self.handle, lines)
+                if self.unreleased >= RELEASE_BYTES:
+                    release_written(self.handle)
+                    self.unreleased = 0
+
+    def finish(self, analysis: Analysis) -> None:
+        """The rest, once the slices are written: counters, findings, the end."""
+        self._slices.result()  # raises what the thread raised
+        self._write(_closing_jobs(analysis, self.columns))
+        self.handle.write(b"\n]}\n")
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.shutdown(wait=True)
+
+
+def _no_trace(path: str | os.PathLike[str]) -> InputError:
+    return InputError(path, "a Perfetto export needs a trace (.ubtrace), not only vendor output")
+
+
+def write_perfetto(analysis: Analysis, path: str | os.PathLike[str]) -> Path:
+    """Write the analysis' trace as Chrome trace-event JSON to ``path`` (atomically)."""
+    if analysis.context is None:
+        raise _no_trace(path)
+    target = Path(path)
+    with atomic_output(target, binary=True) as handle, _Writer(analysis.context, handle) as out:
+        out.finish(analysis)
     return target
 
 
-def _jobs(analysis: Analysis, columns: _Columns) -> Iterator[Job]:
-    """The export after the metadata, one job per chunk of lines."""
-    ctx = columns.ctx
-    launches = _launches(ctx)
+def export_perfetto(trace: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
+    """Analyze the trace file ``trace`` and write it to ``path`` as
+    :func:`write_perfetto` does, the slices written while the rules run."""
+    target = Path(path)
+    with ExitStack() as stack:
+        writers: list[_Writer] = []
+
+        def start(ctx: TraceContext) -> None:
+            handle = stack.enter_context(atomic_output(target, binary=True))
+            writers.append(stack.enter_context(_Writer(ctx, handle)))
+
+        analysis = analyze_path(trace, on_context=start)
+        if not writers:
+            raise _no_trace(path)
+        writers[0].finish(analysis)
+    return target
+
+
+def _slice_jobs(columns: _Columns, launches: list[dict]) -> Iterator[Job]:
+    """The launches and the slices, one job per chunk of lines."""
     if launches:
         yield partial(_objects, launches)
     for kind in (EventKind.COPY, EventKind.COMPUTE):
-        for begin in range(0, ctx.rows(kind).size, CHUNK_EVENTS):
+        for begin in range(0, columns.ctx.rows(kind).size, CHUNK_EVENTS):
             yield partial(_slice_lines, columns, slice(begin, begin + CHUNK_EVENTS), kind)
+
+
+def _closing_jobs(analysis: Analysis, columns: _Columns) -> Iterator[Job]:
+    """The counters and the findings, one job per chunk of lines."""
+    ctx = columns.ctx
     for peak in ctx.peaks.to_dict("records"):
         yield from _counters(ctx, str(peak["core_kind"]), int(peak["core"]), str(peak["space"]))
     findings = _findings(analysis, ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from collections import Counter
 
 import numpy as np
@@ -13,11 +14,12 @@ import pyarrow as pa
 import pytest
 
 from tests.helpers.html_injection import EVIL
+from ubscope.analyzers import analyze_path, api
 from ubscope.probe.events import EventKind
 from ubscope.probe.outputs import release_written
 from ubscope.reports import perfetto
 from ubscope.reports.csv_export import write_events_csv
-from ubscope.reports.perfetto import write_perfetto
+from ubscope.reports.perfetto import export_perfetto, write_perfetto
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +193,45 @@ def test_release_written_keeps_the_bytes_and_skips_streams(tmp_path):
         release_written(pipe)
     with os.fdopen(read, "rb") as back:
         assert back.read() == b"piped"
+
+
+def test_export_writes_the_slices_while_the_rules_run(hostile_trace, tmp_path, monkeypatch):
+    """export_perfetto gives the bytes write_perfetto gives after the analysis,
+    and the slices reach the file before the rules have run (the rules here
+    wait until they see the last slice in the file)."""
+    after = write_perfetto(analyze_path(hostile_trace), tmp_path / "after.json").read_bytes()
+    # its line up to the comma that the next chunk's first line brings
+    last_slice = after.rsplit(b'"ph":"X"', 1)[1].split(b"\n", 1)[0].rstrip(b",")
+    rules = api.run_rules
+    seen: list[bool] = []
+
+    def slow_rules(*args, **kwargs):
+        partial = next(tmp_path.glob(".during.json.*.partial"))
+        for _ in range(3000):  # the slice thread writes at its own pace (a bound, not a target)
+            if last_slice in partial.read_bytes():
+                break
+            time.sleep(0.01)
+        seen.append(last_slice in partial.read_bytes())
+        return rules(*args, **kwargs)
+
+    monkeypatch.setattr(perfetto, "RELEASE_BYTES", 1)  # each chunk flushed to the file
+    monkeypatch.setattr(perfetto, "release_written", lambda handle: handle.flush())
+    monkeypatch.setattr(api, "run_rules", slow_rules)
+    during = export_perfetto(hostile_trace, tmp_path / "during.json").read_bytes()
+    assert seen == [True]
+    assert during == after
+
+
+def test_a_failed_analysis_leaves_no_export(hostile_trace, tmp_path, monkeypatch):
+    """The slice thread stops, the partial file goes, the old output stays."""
+    target = tmp_path / "out.json"
+    target.write_text("old")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("rule crashed")
+
+    monkeypatch.setattr(api, "run_rules", broken)
+    with pytest.raises(RuntimeError, match="rule crashed"):
+        export_perfetto(hostile_trace, target)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
