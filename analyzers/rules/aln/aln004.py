@@ -161,6 +161,13 @@ class SmallBursts(Rule):
             ctx.column("src_space")[copies] == Space.GM
         )
         copies = copies[gm_side]
+        # only a copy below the efficient size or with rounded bursts saves anything
+        # (merge_savings is 0 for the others): the float arithmetic skips the rest
+        charged = charged_bytes(
+            chip, ctx.column("burst_count")[copies], ctx.column("burst_len")[copies]
+        )
+        moved = moved_bytes(ctx, copies)
+        copies = copies[(moved < chip.efficient_burst_bytes) | (charged > moved)]
         merge = merge_savings(ctx, copies)
         costly = merge.saved_ps > 0
         rows = copies[costly]
