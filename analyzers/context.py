@@ -92,6 +92,15 @@ class TraceContext:
         return dict(params) if isinstance(params, dict) else {}
 
     @cached_property
+    def ran_to_end(self) -> bool:
+        """Whether the trace holds the kernel's end: it is complete and no fault
+        stopped the run (a guard-page fault ends it at the access, so the frees
+        and closing calls after it never happen). Rules that judge what a kernel
+        left undone at its end judge nothing still open at the cut otherwise."""
+        fault = self.trace.device_fault
+        return self.trace.complete and not (fault is not None and fault.stopped_run)
+
+    @cached_property
     def minimal_traffic(self) -> dict[str, int]:
         """The kernel's minimal GM bytes per direction ("read", "write") that the
         metadata states (other keys are left out)."""

@@ -55,6 +55,12 @@ class DeviceFault:
     def core_label(self) -> str:
         return f"{self.core_kind}{self.core}"
 
+    @property
+    def stopped_run(self) -> bool:
+        """Whether the run ended at this access: a guard page stops a raw GM
+        access there; a red-zone write lands and the kernel runs on."""
+        return self.space == "GM"
+
     def describe(self) -> str:
         """One sentence: where the first faulting access was and how many followed."""
         if self.space == "GM":

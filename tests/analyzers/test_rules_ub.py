@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from ubscope.analyzers.api import analyze_trace
+from ubscope.probe.device_fault import METADATA_FIELD as DEVICE_FAULT_FIELD
+from ubscope.probe.device_fault import DeviceFault
+from ubscope.probe.events import CoreKind, Flag, Space
 from ubscope.probe.memory.datacopy import data_copy
 from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TBuf, TPipe, TQue
@@ -83,6 +86,48 @@ def test_never_freed_and_pool_never_reset(kit):
     never_reset = kit.only(analysis, "UB006")
     assert never_reset.evidence["max_repeats"] == 3
     assert never_reset.evidence["growth_per_round_bytes"] == 16 * KIB
+
+
+def leak_then_fault(kit, guard_page: bool):
+    """A tile allocated, used and never freed, then the run's device fault: a
+    write into UB's red zone (the kernel runs on to its end, so the missing
+    free is the kernel's) or, as the twin records it, a raw GM read past
+    tensor x caught by a guard page (the run ends there, before any free that
+    would have followed)."""
+    s = kit.Synthetic()
+    s.alloc(0, 16 * KIB, "tile", tag="copyin")
+    s.load(0x10000, 0, 16 * KIB)
+    if guard_page:
+        flags = int(Flag.OUT_OF_BOUNDS | Flag.GUARD_PAGE)
+        s.load(0x10000 + 16 * KIB, 0, 1, flags=flags, moved=0, t=2000)
+        fault = DeviceFault(
+            core_kind="aiv",
+            core=0,
+            space="GM",
+            addr=0x10000 + 16 * KIB,
+            nbytes=1,
+            past_capacity=0,
+            tag="load",
+            t_ps=2000,
+            writes=0,
+            tensor="x",
+            offset=16 * KIB,
+            access="read",
+        )
+    else:
+        s.rec.redzone_write(
+            int(CoreKind.AIV), 0, int(Space.UB), 190 * KIB, 4 * KIB, 2 * KIB, "spill", 2000
+        )
+        fault = s.rec.device_fault
+    trace = s.trace()
+    trace.meta[DEVICE_FAULT_FIELD] = fault.to_metadata()
+    return trace
+
+
+def test_a_leak_is_judged_unless_a_fault_stopped_the_run(kit):
+    leaked = kit.only(kit.analyze(leak_then_fault(kit, guard_page=False)), "UB005")
+    assert (leaked.evidence["blocks"], leaked.evidence["bytes"]) == (1, 16 * KIB)
+    assert "UB005" not in kit.codes(kit.analyze(leak_then_fault(kit, guard_page=True)))
 
 
 def test_red_zone_writes_are_counted_per_call_site(kit):

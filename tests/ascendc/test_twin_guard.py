@@ -2,7 +2,9 @@
 writes through a raw ``__gm__`` pointer past its tensor stops there as the
 device would fault: ``ubscope run`` says so and exits 1, the trace is complete
 and holds the fault (tensor, byte, read or write, last recorded call), and
-``ubscope analyze`` reports it as a GM004 error at that call site. In-bounds
+``ubscope analyze`` reports it as a GM004 error at that call site, and not
+what the stopped run never reached (the pipe's frees, a WaitFlag after the
+access) as UB005 or SYN001. In-bounds
 raw accesses work; a crash elsewhere stays a one-line error
 (test_twin_api.py)."""
 
@@ -14,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.source_lines import line_of
+from ubscope.analyzers.api import analyze_inputs
 from ubscope.cli import main
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
@@ -112,3 +116,61 @@ def test_raw_read_past_its_tensor_names_the_read(
     copies = trace.events[trace.events["kind"] == "copy"]
     last = copies.iloc[-1]
     assert (last["tensor"], last["tag"], last["size"]) == ("x", LAST_CALL, 1)
+
+
+# A kernel with work still open when its raw write meets the guard page: the
+# TBuf's block (freed when the TPipe goes away, at the kernel's end) and the
+# SetFlag of EVENT_ID0 (consumed by the WaitFlag after the write). Event ID 1
+# is set twice before the write: the first SetFlag is never consumed, a bug
+# of the kernel whether the run stops or not.
+OPEN_AT_FAULT = """\
+#include "kernel_operator.h"
+using namespace AscendC;
+extern "C" __global__ __aicore__ void open_at_fault(GM_ADDR x, GM_ADDR z) {
+    TPipe pipe;
+    TBuf<QuePosition::VECCALC> buf;
+    pipe.InitBuffer(buf, 8 * sizeof(float));
+    GlobalTensor<float> xGm;
+    xGm.SetGlobalBuffer((__gm__ float*)x, 8);
+    LocalTensor<float> t = buf.Get<float>();
+    DataCopy(t, xGm, 8);
+    SetFlag<HardEvent::MTE2_S>(EVENT_ID1);  // set twice
+    SetFlag<HardEvent::MTE2_S>(EVENT_ID1);
+    SetFlag<HardEvent::MTE2_S>(EVENT_ID0);
+#ifdef FAULT
+    ((__gm__ float*)z)[8] = 1.0f;
+#endif
+    WaitFlag<HardEvent::MTE2_S>(EVENT_ID0);
+    WaitFlag<HardEvent::MTE2_S>(EVENT_ID1);
+}
+"""
+
+
+@pytest.mark.parametrize("defines", [("FAULT",), ()], ids=["fault", "no-fault"])
+def test_what_the_fault_left_open_is_not_a_finding(
+    tmp_path: Path, defines: tuple[str, ...]
+) -> None:
+    source = tmp_path / "open_at_fault.cpp"
+    source.write_text(OPEN_AT_FAULT)
+    trace = tmp_path / "open.ubtrace"
+    tensors = {"x": np.ones(8, np.float32)}
+    run_ascendc(
+        source,
+        "open_at_fault",
+        1,
+        tensors,
+        {"z": np.zeros(8, np.float32)},
+        CHIP,
+        trace,
+        defines=defines,
+    )
+    analysis = analyze_inputs(trace)
+    codes = {f.code for f in analysis.findings}
+    # The stopped run never reached the TPipe's frees nor the WaitFlags:
+    # neither is a never-freed block (UB005) nor an unconsumed flag (SYN001).
+    assert ("GM004" in codes) == bool(defines)
+    assert "UB005" not in codes
+    # Only the SetFlag of ID 1 that the second one overwrites is the kernel's
+    # own bug, found with or without the fault.
+    unpaired = [f.location.tag for f in analysis.findings if f.code == "SYN001"]
+    assert unpaired == [f"open_at_fault.cpp:{line_of(OPEN_AT_FAULT, '// set twice')}"]

@@ -29,7 +29,9 @@ class UnpairedFlag(Rule):
     ``WaitFlag`` must follow a ``SetFlag`` not consumed yet, and each
     ``AllocEventID`` must be followed by a ``ReleaseEventID`` of its ID. Flags
     the ``SetFlag`` and ``WaitFlag`` call sites that break this as errors, an
-    ``AllocEventID`` never released as a warning.
+    ``AllocEventID`` never released as a warning. In a truncated trace, or one
+    a device fault stopped (a raw GM access caught by a guard page), the calls
+    still open at the cut are not judged: their closing calls never ran.
 
     ## Why it matters
     On the device ``SetFlag`` sets a hardware flag bit once the source pipe's
@@ -72,11 +74,14 @@ class UnpairedFlag(Rule):
         on_core = marks.core >= 0
         launch = np.searchsorted(ctx.table.launches().rows, marks.rows, "right")
         keys = (launch, marks.core_kind, marks.core, marks.code, marks.value)
+        # the last launch of a truncated or fault-stopped trace ends at the cut:
+        # what it would have waited on or released after it never ran
+        ended = np.full(launch.size, ctx.ran_to_end) | (launch < launch.max())
         unconsumed, unfed = _unpaired(
-            keys, on_core & (names == SET_FLAG), on_core & (names == WAIT_FLAG)
+            keys, on_core & (names == SET_FLAG), on_core & (names == WAIT_FLAG), ended
         )
         unreleased, _ = _unpaired(
-            keys, on_core & (names == ALLOC_ID), on_core & (names == RELEASE_ID)
+            keys, on_core & (names == ALLOC_ID), on_core & (names == RELEASE_ID), ended
         )
         return [
             *self._site_findings(ctx, marks.rows[unconsumed], _SET_WITHOUT_WAIT),
@@ -122,11 +127,12 @@ _NEVER_RELEASED = _Unpaired(
 
 
 def _unpaired(
-    keys: tuple[np.ndarray, ...], opens: np.ndarray, closes: np.ndarray
+    keys: tuple[np.ndarray, ...], opens: np.ndarray, closes: np.ndarray, ended: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(opening, closing) calls that break the pairing, as positions: per key
-    (in program order), an opening call not directly followed by a closing one,
-    and a closing call not directly preceded by an opening one."""
+    (in program order), an opening call not directly followed by a closing one
+    (the key's last call only where ``ended``: the kernel ran to its end), and
+    a closing call not directly preceded by an opening one."""
     taken = np.flatnonzero(opens | closes)
     order = taken[np.lexsort((taken, *(key[taken] for key in reversed(keys))))]
     same_key = np.ones(max(order.size - 1, 0), dtype=bool)
@@ -137,4 +143,8 @@ def _unpaired(
     closed_next[:-1] = same_key & closes[order[1:]]
     opened_before = np.zeros(order.size, dtype=bool)
     opened_before[1:] = same_key & opens[order[:-1]]
-    return np.sort(order[opened & ~closed_next]), np.sort(order[~opened & ~opened_before])
+    at_cut = np.ones(order.size, dtype=bool)
+    at_cut[:-1] = ~same_key
+    at_cut &= ~ended[order]
+    unclosed = opened & ~closed_next & ~at_cut
+    return np.sort(order[unclosed]), np.sort(order[~opened & ~opened_before])

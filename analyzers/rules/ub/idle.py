@@ -38,7 +38,7 @@ class IdleRule(Rule):
 
     def check(self, ctx: TraceContext) -> list[Finding]:
         idle, lifetime = self.idle_ps(ctx)
-        if not ctx.trace.complete:  # a block live at the cut has an unknown lifetime
+        if not ctx.ran_to_end:  # a block live at the cut has an unknown lifetime
             idle = np.where(ctx.blocks.free_row >= 0, idle, 0)
         flagged = np.flatnonzero(
             (idle >= self.limits["min_idle_us"] * PS_PER_US)

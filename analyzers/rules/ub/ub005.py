@@ -18,8 +18,9 @@ class NeverFreed(Rule):
 
     ## What it does
     Flags on-chip blocks with no matching free (or pool reset) by the end of
-    the launch, per buffer name. A truncated trace is skipped: its frees were
-    not recorded.
+    the launch, per buffer name. A truncated trace, or one a device fault
+    stopped (a raw GM access caught by a guard page), is skipped: the frees
+    after the cut were not recorded or never ran.
 
     ## Why it matters
     A pool or queue that is never released keeps its bytes for the rest of
@@ -42,7 +43,7 @@ class NeverFreed(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: TraceContext) -> list[Finding]:
-        if not ctx.trace.complete:
+        if not ctx.ran_to_end:
             return []
         blocks = ctx.blocks
         leaked = np.flatnonzero(blocks.free_row < 0)

@@ -43,7 +43,8 @@ class UnusedAllocation(Rule):
     live (as msSanitizer's "unused memory"), per buffer name. A later block of
     a multi-buffered queue whose first block was used (the second ping-pong
     buffer of a loop that ran a single round) is reported as info only. In a
-    truncated trace, blocks still live at the cut are not judged.
+    truncated trace, or one a device fault stopped, blocks still live at the
+    cut are not judged.
 
     ## Why it matters
     The bytes are reserved for nothing; in UB that is capacity the tiles could
@@ -69,8 +70,8 @@ class UnusedAllocation(Rule):
 
     def check(self, ctx: TraceContext) -> list[Finding]:
         blocks = ctx.blocks
-        # in a truncated trace a block still live at the cut may be used after it
-        whole_life = (blocks.free_row >= 0) | ctx.trace.complete
+        # in a truncated or fault-stopped trace a block live at the cut may be used after it
+        whole_life = (blocks.free_row >= 0) | ctx.ran_to_end
         unused = np.flatnonzero((ctx.block_usage.last_row < 0) & whole_life)
         frame = block_frame(ctx, unused, spare=spare_queue_blocks(ctx, unused))
         findings = []
