@@ -4,9 +4,8 @@ device would fault: ``ubscope run`` says so and exits 1, the trace is complete
 and holds the fault (tensor, byte, read or write, last recorded call), and
 ``ubscope analyze`` reports it as a GM004 error at that call site, and not
 what the stopped run never reached (the pipe's frees, a WaitFlag after the
-access) as UB005 or SYN001. In-bounds
-raw accesses work; a crash elsewhere stays a one-line error
-(test_twin_api.py)."""
+access) as UB005 or SYN001. In-bounds raw accesses work; a crash elsewhere
+stays a one-line error (test_twin_api.py)."""
 
 from __future__ import annotations
 
