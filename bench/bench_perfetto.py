@@ -3,9 +3,9 @@ the same 10 M-event trace (issue 17).
 
 Run: python bench/bench_perfetto.py [--events 10000000] [--trace FILE] [--repeats 3]
 
-The export runs the analysis (its findings become instant events) and then
-writes the Chrome trace-event JSON; target: the whole export within 1.5x of
-the analysis, at bounded memory. Each command runs in a child process (its
+The export runs the analysis (its findings become instant events) and writes
+the Chrome trace-event JSON, the slices while the rules run; target: the
+whole export within 1.5x of the analysis, at bounded memory. Each command runs in a child process (its
 time and peak RSS, VmHWM), the two interleaved and repeated. The trace comes
 from bench/make_big_trace.py (the real Recorder and TraceWriter) unless
 --trace is given.
