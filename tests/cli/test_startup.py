@@ -61,7 +61,19 @@ def test_a_command_imports_only_its_own_module() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    ["analyze", "report", "tui", "chips", "trace", "rules", "rule", "export", "check", "baseline"],
+    [
+        "analyze",
+        "report",
+        "tui",
+        "chips",
+        "trace",
+        "rules",
+        "rule",
+        "export",
+        "check",
+        "baseline",
+        "sweep",
+    ],
 )
 def test_help_of_a_command_loads_no_analysis(command: str) -> None:
     """``COMMAND --help`` lists every option (vendor tools, report formats, chips)

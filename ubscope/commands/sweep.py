@@ -10,9 +10,6 @@ from ubscope.commands.common import add_executor_options, add_param_options, con
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.outputs import check_output_folder
 from ubscope.sweep.grid import parse_chips, parse_grid
-from ubscope.sweep.plan import plan_sweep
-from ubscope.sweep.runner import ExecutorOptions, run_sweep
-from ubscope.sweep.terminal import print_sweep
 
 SWEEP_REPORT = "sweep.html"
 
@@ -67,6 +64,11 @@ def setup(sweep: argparse.ArgumentParser) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    # The kernels, the runner and the analysis load here, not with `ubscope sweep --help`.
+    from ubscope.sweep.plan import plan_sweep
+    from ubscope.sweep.runner import ExecutorOptions, run_sweep
+    from ubscope.sweep.terminal import print_sweep
+
     if args.jobs is not None and args.jobs < 1:
         raise ParameterError(f"--jobs {args.jobs}: expected at least 1")
     if args.timeout is not None and not args.timeout > 0:
