@@ -63,6 +63,11 @@ _CORE_SPAN = 1 << 16
 # Bytes written between two trips of the output to disk (release_written).
 RELEASE_BYTES = 64 << 20
 _MICROS = pa.decimal128(38, 6)
+# The kernels allocate from glibc's heap, not Arrow's default pool (mimalloc):
+# mimalloc hands each freed chunk back to the OS and the next chunk faults it in
+# again, zeroing every page (at 2 M events: 1.0 s of system time, 0.5 s so);
+# glibc keeps it, as the analysis raised its thresholds (heap.reuse_large_blocks).
+_POOL = pa.system_memory_pool()
 # How columns are told apart as repetitive: distinct values among SAMPLE rows of
 # a chunk at most SAMPLE // 4 (then a chunk has few distinct combinations).
 SAMPLE = 2048
@@ -71,7 +76,7 @@ _DENSE_SPAN = 1 << 20
 
 
 def _strings(values: np.ndarray) -> pa.Array:
-    return pc.cast(pa.array(values), pa.string())
+    return pc.cast(pa.array(values), pa.string(), memory_pool=_POOL)
 
 
 def _micros(picoseconds: np.ndarray) -> pa.Array:
@@ -81,7 +86,9 @@ def _micros(picoseconds: np.ndarray) -> pa.Array:
     words[:, 0] = picoseconds
     words[:, 1] = words[:, 0] >> 63  # the two's-complement high word
     return pc.cast(
-        pa.Array.from_buffers(_MICROS, len(words), [None, pa.py_buffer(words)]), pa.string()
+        pa.Array.from_buffers(_MICROS, len(words), [None, pa.py_buffer(words)]),
+        pa.string(),
+        memory_pool=_POOL,
     )
 
 
@@ -100,7 +107,7 @@ class Column:
 
 def _label(table: pa.Array, codes: np.ndarray) -> Column:
     """Codes into a table of escaped strings."""
-    return Column(codes, lambda subset: pc.take(table, pa.array(subset.astype(np.int64))))
+    return Column(codes, lambda subset: pc.take(table, subset.astype(np.int64), memory_pool=_POOL))
 
 
 # A row's JSON text in order: constants and columns.
@@ -211,7 +218,8 @@ def _printed(group: Pieces) -> list[pa.Array | str]:
     texts = [
         piece if isinstance(piece, str) else piece.text(piece.values[holders]) for piece in group
     ]
-    return [pc.take(pc.binary_join_element_wise(*texts, ""), pa.array(codes))]
+    texts = pc.binary_join_element_wise(*texts, "", memory_pool=_POOL)
+    return [pc.take(texts, codes, memory_pool=_POOL)]
 
 
 def _lines(pieces: Pieces) -> pa.Array:
@@ -223,7 +231,7 @@ def _lines(pieces: Pieces) -> pa.Array:
                 merged[-1] += part
             else:
                 merged.append(part)
-    return pc.binary_join_element_wise(*merged, "")
+    return pc.binary_join_element_wise(*merged, "", memory_pool=_POOL)
 
 
 def _write(handle: IO[bytes], lines: pa.Array) -> int:
@@ -238,7 +246,7 @@ def _write(handle: IO[bytes], lines: pa.Array) -> int:
 
 def _objects(objects: list[dict]) -> pa.Array:
     text = pa.array([json.dumps(o, separators=(",", ":")) for o in objects], pa.string())
-    return pc.binary_join_element_wise(",\n", text, "")
+    return pc.binary_join_element_wise(",\n", text, "", memory_pool=_POOL)
 
 
 Job = Callable[[], pa.Array]
