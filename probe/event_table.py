@@ -13,6 +13,7 @@ made per event. String fields (names, tags, tensors) hold codes into
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -55,6 +56,9 @@ class KindView:
         object.__setattr__(self, "rows", rows)
         object.__setattr__(self, "_gather", gather)
         object.__setattr__(self, "_columns", columns)
+        # views read from several threads (the Perfetto export's chunks) gather each
+        # field once, not once per thread
+        object.__setattr__(self, "_lock", threading.Lock())
 
     if not TYPE_CHECKING:  # the type checker keeps to the annotated fields
 
@@ -63,8 +67,11 @@ class KindView:
             columns = self.__dict__.get("_columns", {})
             if field not in columns:
                 raise AttributeError(f"{type(self).__name__} has no field {field!r}")
-            value = self.__dict__["_gather"](columns[field])
-            object.__setattr__(self, field, value)
+            with self.__dict__["_lock"]:
+                value = self.__dict__.get(field)
+                if value is None:
+                    value = self.__dict__["_gather"](columns[field])
+                    object.__setattr__(self, field, value)
             return value
 
     def __setattr__(self, field: str, value: object) -> None:

@@ -5,6 +5,8 @@ expected values below are the ones passed to the Recorder."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -209,3 +211,43 @@ def test_a_trace_builds_its_table_once():
     trace = Trace(path=Path("t.ubtrace"), meta={}, events=rec.table().to_pandas())
     assert trace.table is trace.table
     assert trace.table.marks().value.tolist() == [3]
+
+
+def _counting_table(monkeypatch: pytest.MonkeyPatch, delay: float = 0.0) -> tuple[EventTable, list]:
+    """A fresh table whose column gathers are recorded (and slowed by ``delay``
+    seconds, so threads reading at once overlap inside a gather)."""
+    rec = Recorder()
+    rec.copy(AIV, 0, GM, 0x1000, UB, 0, 64, 64, 64, 1, "xGm", "copyin", 10, 5, name="x")
+    fresh = EventTable(rec.table().to_pandas())
+    gathered: list[str] = []
+    at = fresh._at
+
+    def counted(rows: np.ndarray, name: str) -> np.ndarray:
+        gathered.append(name)
+        time.sleep(delay)
+        return at(rows, name)
+
+    monkeypatch.setattr(fresh, "_at", counted)
+    return fresh, gathered
+
+
+def test_a_field_is_gathered_when_first_read_and_once(monkeypatch):
+    fresh, gathered = _counting_table(monkeypatch)
+    copies = fresh.copies()
+    assert gathered == []  # building the view gathers nothing
+    assert copies.bytes.tolist() == [64]  # aligned_size, as the Recorder was given
+    assert copies.bytes.tolist() == [64]
+    assert gathered == ["aligned_size"]
+    with pytest.raises(AttributeError):
+        copies.bytes = np.zeros(1)  # read-only, as the frozen dataclasses were
+    with pytest.raises(AttributeError):
+        copies.no_such_field  # noqa: B018
+
+
+def test_threads_reading_a_field_at_once_gather_it_once(monkeypatch):
+    fresh, gathered = _counting_table(monkeypatch, delay=0.05)
+    copies = fresh.copies()
+    with ThreadPoolExecutor(4) as pool:
+        values = list(pool.map(lambda _: copies.src_address.tolist(), range(4)))
+    assert values == [[0x1000]] * 4
+    assert gathered == ["src_addr"]
