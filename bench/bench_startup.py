@@ -202,28 +202,11 @@ async def _tui_first_paint(trace: Path) -> dict[str, float]:
 
 
 # The bare app; run as a script (``__main__``) it paints in the terminal.
-BARE_APP = """
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Static
-
-
-class Bare(App):
-    def compose(self) -> ComposeResult:
-        yield Static("kernel: bench_tiled  chip: Ascend910B2", id="pending-summary")
-        yield Footer()
-
-
-if __name__ == "__main__":
-    Bare().run()
-"""
-
-
 async def _bare_first_paint() -> dict[str, float]:
+    from bare_app import Bare
     from bench_tui import until_painted
 
-    scope: dict = {}
-    exec(BARE_APP, scope)
-    app = scope["Bare"]()
+    app = Bare()
     async with app.run_test(size=(120, 35)) as pilot:
         await until_painted(pilot, lambda: True)
         painted = _since_start()
@@ -358,22 +341,19 @@ def _startup(args: argparse.Namespace) -> None:
 
 def _tui(args: argparse.Namespace) -> None:
     child = [sys.executable, __file__, str(args.trace), "--child"]
-    with tempfile.NamedTemporaryFile("w", suffix=".py", prefix="bare_app_") as bare_app:
-        bare_app.write(BARE_APP)
-        bare_app.flush()
-        tui = interleaved(
-            {
-                "bare Textual app (Pilot)": lambda: _child_json([*child, "bare"]),
-                "`UbscopeApp` (Pilot, as bench/bench_tui.py)": lambda: _child_json([*child, "tui"]),
-                "bare Textual app (script, in a terminal)": partial(
-                    in_terminal, [sys.executable, bare_app.name], b"bench_tiled"
-                ),
-                "`ubscope tui TRACE` (in a terminal)": partial(
-                    in_terminal, [_ubscope(), "tui", str(args.trace)], b"analysing the trace"
-                ),
-            },
-            args.rounds,
-        )
+    tui = interleaved(
+        {
+            "bare Textual app (Pilot)": lambda: _child_json([*child, "bare"]),
+            "`UbscopeApp` (Pilot, as bench/bench_tui.py)": lambda: _child_json([*child, "tui"]),
+            "bare Textual app (script, in a terminal)": partial(
+                in_terminal, [sys.executable, str(HERE / "bare_app.py")], b"bench_tiled"
+            ),
+            "`ubscope tui TRACE` (in a terminal)": partial(
+                in_terminal, [_ubscope(), "tui", str(args.trace)], b"analysing the trace"
+            ),
+        },
+        args.rounds,
+    )
     _print_tui(tui)
 
 
