@@ -19,13 +19,18 @@ ALLOWANCE = 256 << 20
 TIMEOUT = 1800 if FULL_SCALE else 120
 # Runs in the child: cap the address space, read, print the outcome as JSON.
 CHILD = """
-import json, resource, sys, warnings
+import importlib, json, resource, sys, warnings
 from ubscope.analyzers.vendor.registry import readers
 from ubscope.analyzers.config import discover_config
 from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import PartialReadWarning, UbscopeError
 
 LOADERS = {**readers(), "chip": load_chip, "config": discover_config}
+# A vendor reader is lazy (imported on its first call): import it before the cap,
+# which bounds the reading, not the imports.
+target = getattr(LOADERS[sys.argv[2]], "target", None)
+if target is not None:
+    importlib.import_module(target.split(":")[0])
 with open("/proc/self/status") as status:
     size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
 limit = size + int(sys.argv[1])
