@@ -20,17 +20,20 @@ TIMEOUT = 1800 if FULL_SCALE else 120
 # Runs in the child: cap the address space, read, print the outcome as JSON.
 CHILD = """
 import importlib, json, resource, sys, warnings
+import pyarrow
 from ubscope.analyzers.vendor.registry import readers
 from ubscope.analyzers.config import discover_config
 from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import PartialReadWarning, UbscopeError
 
 LOADERS = {**readers(), "chip": load_chip, "config": discover_config}
-# A vendor reader is lazy (imported on its first call): import it before the cap,
-# which bounds the reading, not the imports.
+# The cap bounds what the reading holds, not the set-up: a vendor reader is lazy
+# (imported on its first call), so import it first; Arrow's memory pool reserves
+# ~1 GB of address space (not resident) on its first allocation, so make one.
 target = getattr(LOADERS[sys.argv[2]], "target", None)
 if target is not None:
     importlib.import_module(target.split(":")[0])
+pyarrow.array([0])
 with open("/proc/self/status") as status:
     size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
 limit = size + int(sys.argv[1])
