@@ -58,6 +58,9 @@ class Analysis:
     # The run wrote past on-chip capacity: it would fault on the device and its
     # numerics mean nothing (None: it stayed inside capacity).
     device_fault: DeviceFault | None = None
+    # analyzed batch by batch (a trace bigger than memory, or --stream): the
+    # context holds the kept events and one pass's series, not every event
+    streamed: bool = False
 
 
 def quietly(read: Callable[[], T]) -> T:

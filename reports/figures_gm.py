@@ -45,6 +45,10 @@ def traffic_figure(traffic: pd.DataFrame, minimal: Mapping[str, int]) -> go.Figu
     HBM traffic and are not counted against the minimum.
     """
     frame = _top_tensors(traffic) if len(traffic) else traffic
+    # a streamed analysis measures no byte ranges: its distinct bytes are unknown (NaN)
+    distinct = (
+        " %{customdata[2]:,} distinct bytes," if traffic["distinct_bytes"].notna().all() else ""
+    )
     by_direction = frame.groupby("direction", observed=True)["bytes"].sum() if len(frame) else None
     totals = np.zeros(0) if by_direction is None else by_direction.to_numpy()
     largest = max([0.0, *map(float, totals), *(float(minimal.get(d, 0)) for d in DIRECTIONS)])
@@ -70,7 +74,7 @@ def traffic_figure(traffic: pd.DataFrame, minimal: Mapping[str, int]) -> go.Figu
                 },
                 customdata=per_direction.to_numpy(),
                 hovertemplate=f"{plot_text(label)}<br>%{{customdata[0]:,}} B in"
-                " %{customdata[1]:,} transfers<br>%{customdata[2]:,} distinct bytes,"
+                f" %{{customdata[1]:,}} transfers<br>{distinct}"
                 " %{customdata[3]:,} small transfers<extra></extra>",
             )
     for position, direction in enumerate(DIRECTIONS):

@@ -87,6 +87,21 @@ FIGURE_SECTIONS: tuple[tuple[str, str, tuple[views.FigureFamily, ...], str, str]
 )
 
 
+# Why a streamed analysis (a trace bigger than memory) has no chart in a section.
+NOT_STREAMED = {
+    "allocations": "the allocation map needs every block of the trace",
+    "fragmentation": "fragmentation is replayed over every block of the trace",
+    "roofline": "the roofline needs every compute event and the distinct GM bytes",
+}
+
+
+def _missing(section: str, analysis: Analysis, default: str) -> str:
+    """Why ``analysis`` has no chart of ``section``."""
+    if analysis.streamed and section in NOT_STREAMED:
+        return f"not drawn for a streamed analysis: {NOT_STREAMED[section]}"
+    return default
+
+
 @dataclass(frozen=True)
 class Shown:
     """One analysis on the page: its side (``A``/``B`` in a comparison, else
@@ -112,7 +127,7 @@ def chart_anchor(section: str, key: str) -> str:
 
 
 def _figure_parts(
-    shown: list[Shown], family: views.FigureFamily, ids: FigureIds, missing: str
+    shown: list[Shown], family: views.FigureFamily, ids: FigureIds, section: str, missing: str
 ) -> dict[str, str]:
     """The figures of one family by key, paired when two analyses are compared."""
     results = [family(s.analysis) for s in shown]
@@ -128,7 +143,7 @@ def _figure_parts(
             cell = (
                 figure_html(figure, ids)
                 if figure is not None
-                else hint(f"{side.label}: {missing}.")
+                else hint(f"{side.label}: {_missing(section, side.analysis, missing)}.")
             )
             cells.append((hint(side.label) if side.side else "") + cell)
         parts[key] = _side_by_side(cells)
@@ -143,11 +158,12 @@ def _chart_sections(shown: list[Shown]) -> tuple[list[Section], set[str]]:
     for section, title, families, explanation, missing in FIGURE_SECTIONS:
         parts = [hint(explanation)]
         for family in families:
-            for key, body in _figure_parts(shown, family, ids, missing).items():
+            for key, body in _figure_parts(shown, family, ids, section, missing).items():
                 anchors.add(chart_anchor(section, key))
                 parts.append(f'<div id="{text(chart_anchor(section, key))}">{body}</div>')
         if len(parts) == 1:
-            parts.append(hint(f"No chart: {missing}."))
+            reasons = dict.fromkeys(_missing(section, s.analysis, missing) for s in shown)
+            parts.append(hint(f"No chart: {'; '.join(reasons)}."))
         sections.append(Section(section, title, parts))
     return sections, anchors
 

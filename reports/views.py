@@ -97,7 +97,7 @@ def allocation_maps(analysis: Analysis) -> dict[str, go.Figure]:
     """For each core kind and space, the allocation map of its worst core."""
     ctx = analysis.context
     figures: dict[str, go.Figure] = {}
-    if ctx is None:
+    if ctx is None or analysis.streamed:
         return figures
     lifetimes, writes, failures = ctx.lifetimes, redzone_writes(ctx), failed_allocations(ctx)
     for (kind_key, space_key), rows in ctx.peaks.groupby(["core_kind", "space"], sort=False):
@@ -128,7 +128,7 @@ def fragmentation_figures(analysis: Analysis) -> dict[str, go.Figure]:
     would only draw an empty-looking chart."""
     ctx = analysis.context
     figures: dict[str, go.Figure] = {}
-    if ctx is None:
+    if ctx is None or analysis.streamed:
         return figures
     failures = failed_allocations(ctx)
     failures = failures[failures["enough_free"].to_numpy()]
@@ -176,6 +176,6 @@ def traffic_figures(analysis: Analysis) -> dict[str, go.Figure]:
 
 def roofline_figures(analysis: Analysis) -> dict[str, go.Figure]:
     ctx = analysis.context
-    if ctx is None:
+    if ctx is None or analysis.streamed:
         return {}
     return {"roofline": roofline_figure(ctx.roofline, ctx.trace.kernel)}

@@ -24,6 +24,8 @@ class TraceRequest:
     vendor: tuple[tuple[str, Path], ...] = ()
     compare: Path | None = None
     chip: ChipProfile | None = None
+    # True: analyze batch by batch; None: only a trace too big for memory
+    stream: bool | None = None
 
     def with_trace(self, trace: Path) -> TraceRequest:
         return replace(self, trace=trace)
@@ -46,8 +48,12 @@ class TraceRequest:
 
     def analyze(self) -> tuple[Analysis, Analysis | None]:
         """Run the analyzers on the trace (and on the baseline, without vendor input)."""
-        from ubscope.analyzers import analyze_inputs, analyze_path
+        from ubscope.analyzers import analyze_inputs
 
-        analysis = analyze_inputs(self.trace, self.vendor, chip=self.chip)
-        baseline = analyze_path(self.compare, chip=self.chip) if self.compare else None
+        analysis = analyze_inputs(self.trace, self.vendor, chip=self.chip, stream=self.stream)
+        baseline = (
+            analyze_inputs(self.compare, chip=self.chip, stream=self.stream)
+            if self.compare
+            else None
+        )
         return analysis, baseline

@@ -25,7 +25,13 @@ from ubscope.analyzers.metrics import (
     finding_counts,
     kv_metrics,
 )
-from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, KIND_LABELS, SPACE_LABELS, group_id
+from ubscope.analyzers.model.arrays import (
+    CORE_KIND_LABELS,
+    KIND_LABELS,
+    SPACE_LABELS,
+    group_id,
+)
+from ubscope.analyzers.model.groups import gid_of
 from ubscope.analyzers.streaming.kept import KeptRows, kept_mask
 from ubscope.analyzers.streaming.occupancy import RunningOccupancy
 from ubscope.analyzers.streaming.traffic import RunningTraffic
@@ -102,15 +108,34 @@ class StreamedTrace(Trace):
 
 
 class StreamContext(TraceContext):
-    """The analysis model of the kept events, with the peaks of the whole trace."""
+    """The analysis model of the kept events, with what one pass measured over
+    the whole trace: the peaks, bounded occupancy series and GM traffic. The
+    roofline needs every compute event and the distinct bytes: empty."""
 
-    def __init__(self, trace: Trace, chip: ChipProfile, peaks: pd.DataFrame):
+    def __init__(self, trace: Trace, chip: ChipProfile, stream: _Stream):
         super().__init__(trace, chip)
-        self._peaks = peaks
+        self._peaks = stream.occupancy.peaks()
+        self._sketch = stream.occupancy.sketch
+        self._traffic = stream.traffic.frame()
+        self.occupancy = self._sketched_occupancy
+        self.core_spaces = self._peaks[["core_kind", "core", "space", "capacity"]].copy
+
+    def _sketched_occupancy(self, core_kind: str, core: int, space: str) -> pd.DataFrame:
+        """[t_ps, seq, live_bytes] at the extremes of each bucket of a core's
+        ALLOC/FREE events (:mod:`ubscope.analyzers.streaming.sketch`)."""
+        return self._sketch.series(gid_of(core_kind, core, space))
 
     @property
     def peaks(self) -> pd.DataFrame:
         return self._peaks
+
+    @property
+    def traffic(self) -> pd.DataFrame:
+        return self._traffic
+
+    @property
+    def roofline(self) -> dict[str, Any]:
+        return {}
 
 
 def analyze_streamed(
@@ -134,7 +159,7 @@ def analyze_streamed(
         events_read=scan.decoder.rows,
     )
     pa.default_memory_pool().release_unused()
-    ctx = StreamContext(kept, chip, stream.occupancy.peaks())
+    ctx = StreamContext(kept, chip, stream)
     findings: list[Finding] = []
     for rule in build_rules(config):
         if rule.code in STREAMED_RULES:
@@ -168,6 +193,7 @@ def analyze_streamed(
         warnings=notes,
         config=config,
         device_fault=device_fault_of(kept),
+        streamed=True,
     )
 
 

@@ -22,6 +22,7 @@ from ubscope.analyzers.model.arrays import (
     run_starts,
     split_group,
 )
+from ubscope.analyzers.streaming.sketch import OccupancySketch
 from ubscope.probe.events import EventKind
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -41,6 +42,7 @@ class RunningOccupancy:
         self.internal_waste = 0
         self._open_keys, self._open_sizes = _EMPTY, _EMPTY  # live blocks, in program order
         self._unpaired_frees = _EMPTY  # keys of frees still waiting for their allocation
+        self.sketch = OccupancySketch()  # what the occupancy charts draw
 
     def add(
         self, kind: np.ndarray, gid: np.ndarray, columns: dict[str, np.ndarray]
@@ -108,6 +110,7 @@ class RunningOccupancy:
         before = np.repeat(np.r_[0, total][starts], lengths)
         groups = gid[starts]
         live = total - before + np.repeat(self.live[groups], lengths)
+        self.sketch.add(gid, live, seq[order], t[order])
         peak = np.maximum.reduceat(live, starts)
         at_peak = np.flatnonzero(live == np.repeat(peak, lengths))
         group_of = np.searchsorted(starts, at_peak, "right") - 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from ubscope.probe.events import EventKind, Flag, Space
@@ -13,6 +14,14 @@ from ubscope.probe.trace_info import batch_column
 
 # per (tensor, is_write): bytes, transfers, small transfers, workspace transfers
 _BYTES, _TRANSFERS, _SMALL, _WORKSPACE = range(4)
+# columns of TrafficModel.traffic that need byte ranges: unknown (NaN) when streaming
+NEEDS_RANGES = (
+    "distinct_bytes",
+    "redundancy",
+    "reloaded_bytes",
+    "reloaded_on_one_core",
+    "hbm_bytes",
+)
 
 
 class RunningTraffic:
@@ -79,3 +88,20 @@ class RunningTraffic:
             "small_transfer_share": small / transfers if transfers else 0.0,
             "workspace_bytes": sum(int(row[_BYTES]) for _, row in sums if row[_WORKSPACE]),
         }
+
+    def frame(self) -> pd.DataFrame:
+        """The rows of :attr:`TrafficModel.traffic` (tensor, direction), with
+        the columns that need byte ranges left NaN."""
+        slots = sorted(self.per_key.items(), key=lambda item: (item[0][0] or "", item[0][1]))
+        sums = np.array([row for _, row in slots], dtype=np.int64).reshape(-1, 4)
+        frame = pd.DataFrame(
+            {
+                "tensor": [name for (name, _), _ in slots],
+                "direction": ["write" if write else "read" for (_, write), _ in slots],
+                "bytes": sums[:, _BYTES],
+                "transfers": sums[:, _TRANSFERS],
+                "small_transfers": sums[:, _SMALL],
+                "workspace": sums[:, _WORKSPACE] > 0,
+            }
+        )
+        return frame.assign(**{name: np.nan for name in NEEDS_RANGES})

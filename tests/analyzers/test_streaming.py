@@ -9,10 +9,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
 from tests.helpers.cli import run_ubscope
+from tests.helpers.rebatch import rebatch, rebatch_table
 from ubscope.analyzers.api import Analysis, analyze_inputs, analyze_path
 from ubscope.analyzers.config import Config
 from ubscope.analyzers.rules import load_rules
@@ -26,7 +26,6 @@ from ubscope.analyzers.streaming import (
 )
 from ubscope.analyzers.streaming.analyze import SKIPPED_METRICS
 from ubscope.probe.events import CoreKind, Space
-from ubscope.probe.trace import TraceWriter, read_metadata
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "sample_profiles").glob("*.ubtrace"))
 KIB = 1024
@@ -67,25 +66,10 @@ def assert_same_analysis(path: Path) -> None:
     assert streamed.trace.event_count == whole.trace.event_count
 
 
-def rebatch(source: Path, target: Path, rows: int) -> Path:
-    """``source`` written again in batches of ``rows`` events (as a recorder
-    flushing that often would), so state carries across many batches."""
-    with pa.ipc.open_stream(source) as reader:
-        table = reader.read_all()
-    return rebatch_table(table, read_metadata(source), target, rows)
-
-
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.stem for p in SAMPLES])
 def test_streamed_analysis_equals_the_in_memory_one_on_sample_traces(sample, tmp_path):
     assert_same_analysis(sample)
     assert_same_analysis(rebatch(sample, tmp_path / sample.name, 7))
-
-
-def rebatch_table(table: pa.Table, meta: dict, target: Path, rows: int) -> Path:
-    with TraceWriter(target, meta) as writer:
-        for batch in table.to_batches(max_chunksize=rows):
-            writer.write(batch)
-    return target
 
 
 def _write(synthetic: Any, tmp_path: Path, rows: int) -> Path:

@@ -31,7 +31,9 @@ class EventsView(View):
         "millions of events scroll instantly. / filters with key=value terms ("
         + FILTER_HELP
         + "), g goes to a sequence number, n/N jump to the next/previous event of the "
-        "finding chosen with Enter in Findings (marked ◆), x clears the filter."
+        "finding chosen with Enter in Findings (marked ◆), x clears the filter. A "
+        "streamed analysis (a trace bigger than memory) lists the events its findings "
+        "and peaks point at."
     )
     BINDINGS = [
         Binding("slash", "focus_input('#events-filter')", "filter"),
@@ -99,6 +101,10 @@ class EventsView(View):
         detail = self.query_one("#events-detail", Static)
         table = self.table
         shown = f"{table.row_count:,} of {table.columns.count if table.columns else 0:,} events"
+        trace = self.state.analysis.trace
+        if self.state.analysis.streamed and trace is not None:
+            # a streamed analysis keeps only the events its findings and peaks point at
+            shown += f" kept of {trace.event_count:,} (streamed)"
         if position is None:
             detail.update(Text(f"{shown}  ·  no event matches the filter"))
             return

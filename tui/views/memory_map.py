@@ -52,6 +52,15 @@ class MemoryMapView(PlaceKeys, View):
         if place is None:
             status.update(Text("no on-chip allocations in this trace"))
             return
+        if state.analysis.streamed:
+            status.update(
+                Text(
+                    "no memory map for a streamed analysis (a trace bigger than memory, or "
+                    "--stream): the map needs every block of the trace. The Timeline shows "
+                    "its occupancy; map a smaller run of the kernel."
+                )
+            )
+            return
         blocks = state.blocks()
         live = blocks.live_at(state.step)
         chip = state.analysis.chip

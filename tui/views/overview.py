@@ -53,7 +53,9 @@ class OverviewView(View):
         self.query_one("#overview-bars", CapacityBars).show(self._bars(metrics))
         self.query_one("#overview-traffic", Static).update(traffic_summary(metrics.get("gm", {})))
         roofline = self.state.ctx.roofline if self.state.ctx is not None else {}
-        self.query_one("#overview-roofline", Static).update(roofline_summary(roofline))
+        self.query_one("#overview-roofline", Static).update(
+            roofline_summary(roofline, streamed=analysis.streamed)
+        )
         self.query_one("#overview-findings", Static).update(self._findings())
 
     def _run(self, meta: dict[str, Any], metrics: dict[str, Any], analysis: Analysis) -> Text:
@@ -64,8 +66,8 @@ class OverviewView(View):
                 f"\n{analysis.device_fault.describe()} ({OUTPUT_NOT_MEANINGFUL})", style="bold red"
             )
         text.append(f"\nmodelled time {format_time_ps(metrics.get('modelled_time_ps', 0))}")
-        if ctx is not None:
-            text.append(f"  ·  {len(ctx.events):,} events")
+        if ctx is not None and analysis.trace is not None:
+            text.append(f"  ·  {analysis.trace.event_count:,} events")
             for launch in ctx.launches.to_dict("records"):
                 text.append("\nlaunch ")
                 text.append(str(launch["name"]))
@@ -118,17 +120,21 @@ def traffic_summary(gm: dict[str, Any]) -> Text:
     against = "minimum unknown"
     if ratio:
         against = f"{ratio:.2f}x the minimum ({percent(1 / ratio)} efficient)"
+    redundant = gm.get("redundant_read_ratio", 1.0)
+    # None: a streamed analysis measures no distinct bytes
+    redundant_text = "unknown" if redundant is None else f"{redundant:.2f}x"
     return Text(
         f"read {format_bytes(read)} (min {format_bytes(min_read)})  "
         f"write {format_bytes(write)} (min {format_bytes(min_write)})\n"
-        f"{against}  ·  redundant reads "
-        f"{gm.get('redundant_read_ratio', 1.0):.2f}x  ·  small transfers "
+        f"{against}  ·  redundant reads {redundant_text}  ·  small transfers "
         f"{percent(gm.get('small_transfer_share', 0.0))}  ·  workspace "
         f"{format_bytes(gm.get('workspace_bytes', 0))}"
     )
 
 
-def roofline_summary(roofline: dict[str, Any]) -> Text:
+def roofline_summary(roofline: dict[str, Any], streamed: bool = False) -> Text:
+    if streamed:
+        return Text("roofline not computed: a streamed analysis measures no distinct bytes")
     if not roofline:
         return Text("no trace")
     if not roofline.get("compute_events"):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widget import Widget
@@ -38,7 +41,7 @@ class TrafficView(View):
         summary = traffic_summary(analysis.metrics.get("gm", {}))
         summary.append("\n")
         roofline = ctx.roofline if ctx is not None else {}
-        summary.append_text(roofline_summary(roofline))
+        summary.append_text(roofline_summary(roofline, streamed=analysis.streamed))
         self.query_one("#traffic-summary", Static).update(summary)
         table = self.query_one("#traffic-table", DataTable)
         table.clear(columns=True)
@@ -52,8 +55,8 @@ class TrafficView(View):
                     literal(row["direction"]),
                     Text(format_bytes(row["bytes"]), justify="right"),
                     Text(f"{row['transfers']:,}", justify="right"),
-                    Text(format_bytes(row["distinct_bytes"]), justify="right"),
-                    Text(f"{row['redundancy']:.2f}x", justify="right"),
+                    Text(_known(row["distinct_bytes"], format_bytes), justify="right"),
+                    Text(_known(row["redundancy"], "{:.2f}x".format), justify="right"),
                     Text(
                         percent(row["small_transfers"] / max(row["transfers"], 1)), justify="right"
                     ),
@@ -68,3 +71,8 @@ class TrafficView(View):
                     float(roofline["bandwidth"]),
                 )
             )
+
+
+def _known(value: float, shown: Callable[[float], str]) -> str:
+    """A streamed analysis measures no byte ranges: its distinct bytes are NaN."""
+    return "—" if math.isnan(value) else shown(value)

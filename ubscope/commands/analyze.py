@@ -20,9 +20,11 @@ from ubscope.check.baseline import SCHEMA as BASELINE_SCHEMA
 from ubscope.commands.common import (
     add_chip_option,
     add_executor_options,
+    add_stream_option,
     add_vendor_options,
     console,
     each_input,
+    stream_choice,
     vendor_inputs,
 )
 from ubscope.probe.errors import InputError, ParameterError
@@ -81,12 +83,7 @@ def setup(analyze: argparse.ArgumentParser) -> None:
         help="pyproject.toml ([tool.ubscope]) or ubscope.yaml "
         "(default: found from the working directory up)",
     )
-    analyze.add_argument(
-        "--stream",
-        action="store_true",
-        help="analyze the trace batch by batch in bounded memory, running the rules one "
-        "pass computes (default: only when the trace would not fit the available memory)",
-    )
+    add_stream_option(analyze)
     add_chip_option(analyze)
     add_executor_options(analyze, "rank folders of a cluster profile read at once")
     analyze.add_argument(
@@ -203,7 +200,7 @@ def _analyze(args: argparse.Namespace) -> int:
         return _report_each(
             traces or [None],
             lambda trace: analyzers.analyze_inputs(
-                trace, vendor, config, stream=True if args.stream else None
+                trace, vendor, config, stream=stream_choice(args)
             ),
             config,
             args,

@@ -40,6 +40,21 @@ def add_chip_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_stream_option(parser: argparse.ArgumentParser) -> None:
+    """``--stream``: analyze a trace batch by batch in bounded memory (docs/streaming.md)."""
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="analyze the trace batch by batch in bounded memory, running the rules one "
+        "pass computes (default: only when the trace would not fit the available memory)",
+    )
+
+
+def stream_choice(args: argparse.Namespace) -> bool | None:
+    """True with ``--stream``; else None: stream only a trace too big for memory."""
+    return True if args.stream else None
+
+
 def add_vendor_options(parser: argparse.ArgumentParser, help_prefix: str = "") -> None:
     """One repeatable option per registered vendor tool (``--sanitizer LOG`` ...)."""
     # The registry names the tools without loading their readers (or pandas).

@@ -10,9 +10,11 @@ import ubscope.analyzers as analyzers
 from ubscope.commands.common import (
     add_chip_option,
     add_executor_options,
+    add_stream_option,
     add_vendor_options,
     console,
     progress,
+    stream_choice,
     vendor_inputs,
 )
 from ubscope.probe.errors import ParameterError
@@ -44,6 +46,7 @@ def setup(report: argparse.ArgumentParser) -> None:
         "(default: found from the working directory up)",
     )
     add_chip_option(report)
+    add_stream_option(report)
     add_executor_options(report, "rank folders of a cluster profile read at once")
     report.set_defaults(handler=_report)
 
@@ -77,8 +80,13 @@ def _report(args: argparse.Namespace) -> int:
     base = analyzers.load_config(args.config) if args.config else analyzers.discover_config()
     config = base.with_overrides(chip=args.chip)
     with progress("analysing and drawing", total=None):
-        analysis = analyzers.analyze_inputs(trace, vendor, config)
-        other = analyzers.analyze_inputs(compare, (), config) if compare is not None else None
+        stream = stream_choice(args)
+        analysis = analyzers.analyze_inputs(trace, vendor, config, stream=stream)
+        other = (
+            analyzers.analyze_inputs(compare, (), config, stream=stream)
+            if compare is not None
+            else None
+        )
         written = write_report(analysis, output, compare=other)
     _print_written(written)
     return 0

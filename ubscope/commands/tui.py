@@ -8,7 +8,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ubscope.commands.common import add_chip_option, add_vendor_options, vendor_inputs
+from ubscope.commands.common import (
+    add_chip_option,
+    add_stream_option,
+    add_vendor_options,
+    stream_choice,
+    vendor_inputs,
+)
 from ubscope.probe.errors import InputError, UbscopeError
 from ubscope.probe.trace_meta import find_traces, read_metadata
 
@@ -34,6 +40,7 @@ def setup(tui: argparse.ArgumentParser) -> None:
     )
     add_vendor_options(tui, help_prefix="load ")
     add_chip_option(tui)
+    add_stream_option(tui)
     tui.set_defaults(handler=_tui)
 
 
@@ -96,6 +103,7 @@ def _run(
         vendor=vendor,
         compare=_optional_path(args.compare),
         chip=chip,
+        stream=stream_choice(args),
     )
     if path.is_dir():
         app = UbscopeApp(request=request, folder=str(path), entries=find_traces(path))

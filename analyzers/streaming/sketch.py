@@ -1,0 +1,107 @@
+"""Occupancy series of a streamed trace, in bounded memory.
+
+A chart of live bytes over time needs far fewer points than a trace has
+events, but it must not hide a peak or a dip. Each core and space keeps, per
+bucket of consecutive ALLOC/FREE events, the event with the most live bytes and
+the one with the fewest (both, in program order). When a group holds more than
+``MAX_POINTS`` points, its buckets double in length and the pairs merge, so a
+group keeps at most ``MAX_POINTS`` points however long the trace, and its
+highest point is the first event that reached its peak, as over the whole trace.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ubscope.analyzers.model.arrays import GROUP_BOUND, run_starts
+
+# per core and space; the report draws at most 24,000 points per chart
+MAX_POINTS = 4096
+_POINT_FIELDS = ("gid", "index", "t_ps", "seq", "live")
+
+
+class OccupancySketch:
+    """The extremes of live bytes per bucket of events, per core and space."""
+
+    def __init__(self) -> None:
+        self.events = np.zeros(GROUP_BOUND, dtype=np.int64)  # ALLOC/FREE events seen
+        self.stride = np.ones(GROUP_BOUND, dtype=np.int64)  # events per bucket
+        self.latest_t_ps = np.zeros(GROUP_BOUND, dtype=np.int64)  # program-order display time
+        self._chunks: list[dict[str, np.ndarray]] = []
+        self._points = np.zeros(GROUP_BOUND, dtype=np.int64)
+
+    def add(self, gid: np.ndarray, live: np.ndarray, seq: np.ndarray, t_ps: np.ndarray) -> None:
+        """One batch's ALLOC/FREE events sorted by group (stable: program order
+        within a group): their group, live bytes after them, seq and start time."""
+        if not gid.size:
+            return
+        starts = run_starts(gid)
+        groups = gid[starts]
+        lengths = np.diff(np.r_[starts, gid.size])
+        position = np.arange(gid.size) - np.repeat(starts, lengths)
+        index = np.repeat(self.events[groups], lengths) + position
+        # times never go back within a group's series, as display_times() makes them
+        shown = pd.Series(t_ps).groupby(np.repeat(np.arange(groups.size), lengths)).cummax()
+        shown = np.maximum(shown.to_numpy(), np.repeat(self.latest_t_ps[groups], lengths))
+        self.events[groups] += lengths
+        self.latest_t_ps[groups] = shown[np.r_[starts[1:], gid.size] - 1]
+        points = _extremes(
+            {"gid": gid, "index": index, "t_ps": shown, "seq": seq, "live": live},
+            self.stride,
+        )
+        self._chunks.append(points)
+        self._points += np.bincount(points["gid"], minlength=GROUP_BOUND)
+        if (self._points > MAX_POINTS).any():
+            self._compact()
+
+    def _compact(self) -> None:
+        """Double the buckets of the groups past the limit until they fit."""
+        points = self._merged()
+        while True:
+            counts = np.bincount(points["gid"], minlength=GROUP_BOUND)
+            over = counts > MAX_POINTS
+            if not over.any():
+                break
+            self.stride[over] *= 2
+            points = _extremes(points, self.stride)
+        self._chunks = [points]
+        self._points = np.bincount(points["gid"], minlength=GROUP_BOUND)
+
+    def _merged(self) -> dict[str, np.ndarray]:
+        merged = {name: np.concatenate([c[name] for c in self._chunks]) for name in _POINT_FIELDS}
+        order = np.lexsort((merged["index"], merged["gid"]))
+        return {name: values[order] for name, values in merged.items()}
+
+    def series(self, gid: int) -> pd.DataFrame:
+        """[t_ps, seq, live_bytes] of one group's kept points, in program order."""
+        if not self._chunks:
+            return pd.DataFrame({"t_ps": [], "seq": [], "live_bytes": []}, dtype=np.int64)
+        self._chunks = [self._merged()]
+        points = self._chunks[0]
+        lo, hi = np.searchsorted(points["gid"], [gid, gid + 1])
+        return pd.DataFrame(
+            {
+                "t_ps": points["t_ps"][lo:hi],
+                "seq": points["seq"][lo:hi],
+                "live_bytes": points["live"][lo:hi],
+            }
+        )
+
+
+def _extremes(points: dict[str, np.ndarray], stride: np.ndarray) -> dict[str, np.ndarray]:
+    """Per group and bucket (``index // stride``), the first point with the most
+    live bytes and the first with the fewest, in program order; ``points`` are
+    sorted by group, then index."""
+    gid, live = points["gid"], points["live"]
+    bucket = points["index"] // stride[gid]
+    new_run = np.r_[True, (gid[1:] != gid[:-1]) | (bucket[1:] != bucket[:-1])]
+    starts = np.flatnonzero(new_run)
+    run = np.cumsum(new_run) - 1
+    # argmax/argmin per run: order by (run, live) and take each run's last/first,
+    # the stable sort keeping the first event among equal values
+    by_high = np.lexsort((-np.arange(live.size), live, run))
+    by_low = np.lexsort((np.arange(live.size), live, run))
+    ends = np.r_[starts[1:], live.size]
+    keep = np.unique(np.r_[by_high[ends - 1], by_low[starts]])
+    return {name: points[name][keep] for name in _POINT_FIELDS}

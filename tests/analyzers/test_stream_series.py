@@ -1,0 +1,101 @@
+"""What a streamed analysis gives the charts (issue 17): occupancy series kept
+in bounded memory that never hide a peak or a dip, and GM traffic per tensor.
+The oracle is the in-memory analysis (its own occupancy and traffic models),
+on the sample traces cut into batches of 7 events so that buckets span batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.helpers.rebatch import rebatch
+from ubscope.analyzers.api import analyze_path
+from ubscope.analyzers.series import places
+from ubscope.analyzers.streaming import analyze_streamed, sketch
+from ubscope.analyzers.streaming.traffic import NEEDS_RANGES
+
+SAMPLES = sorted((Path(__file__).resolve().parents[2] / "sample_profiles").glob("*.ubtrace"))
+# samples whose busiest core and space has hundreds of ALLOC/FREE events
+LONG = [p for p in SAMPLES if p.stem in ("sparse_matmul_fragmentation", "paged_attention_healthy")]
+
+
+def _both(sample: Path, tmp_path: Path):
+    path = rebatch(sample, tmp_path / sample.name, 7)
+    whole, streamed = analyze_path(path, stream=False), analyze_streamed(path)
+    assert whole.context is not None and streamed.context is not None
+    return whole.context, streamed.context
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[p.stem for p in SAMPLES])
+def test_a_series_that_fits_is_kept_whole(sample, tmp_path):
+    # fewer events per core than MAX_POINTS: every point is an extreme of its
+    # one-event bucket, so the series is the whole trace's, point for point
+    whole, streamed = _both(sample, tmp_path)
+    # the places are the cores and spaces that allocated, as the whole trace's peaks
+    peaks = whole.peaks
+    allocated = zip(peaks["core_kind"], peaks["core"], peaks["space"], strict=True)
+    assert sorted(p.key for p in places(streamed)) == sorted(allocated)
+    for place in places(streamed):
+        expected = whole.occupancy(*place.key)
+        got = streamed.occupancy(*place.key)
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+@pytest.mark.parametrize("sample", LONG, ids=[p.stem for p in LONG])
+def test_a_long_series_keeps_its_extremes_in_bounded_points(sample, tmp_path, monkeypatch):
+    monkeypatch.setattr(sketch, "MAX_POINTS", 8)
+    whole, streamed = _both(sample, tmp_path)
+    longest = 0
+    for place in places(streamed):
+        expected = whole.occupancy(*place.key)
+        got = streamed.occupancy(*place.key)
+        longest = max(longest, len(expected))
+        assert 0 < len(got) <= 8
+        # every kept point is an event of the whole series, in program order
+        merged = got.merge(expected, on=["seq"], suffixes=("", "_whole"), validate="1:1")
+        assert len(merged) == len(got)
+        assert (merged["live_bytes"] == merged["live_bytes_whole"]).all()
+        assert (merged["t_ps"] == merged["t_ps_whole"]).all()
+        assert np.all(np.diff(got["seq"].to_numpy()) > 0)
+        # the peak (at the first event that reached it) and the lowest point stay
+        live = expected["live_bytes"].to_numpy()
+        assert got["live_bytes"].max() == live.max()
+        assert (
+            got["seq"].iloc[int(got["live_bytes"].argmax())]
+            == expected["seq"].iloc[int(live.argmax())]
+        )
+        assert got["live_bytes"].min() == live.min()
+    assert longest > 8 * 4, "the sample no longer needs compacting: pick a longer one"
+
+
+def test_buckets_merge_by_doubling_and_keep_each_buckets_extremes(monkeypatch):
+    # one group, events 0..11 with live bytes below; MAX_POINTS 4 makes buckets
+    # of 1, then 2, 4, 8 events until at most 4 points are left. With 8-event
+    # buckets [0-7] and [8-11]: bucket 0 max 9 (event 3), min 0 (event 0);
+    # bucket 1 max 7 (event 8), min 1 (event 11): 4 points, in program order.
+    monkeypatch.setattr(sketch, "MAX_POINTS", 4)
+    live = np.array([0, 5, 2, 9, 9, 4, 3, 1, 7, 6, 6, 1])
+    kept = sketch.OccupancySketch()
+    gid = np.full(live.size, 42)
+    for part in (slice(0, 5), slice(5, 12)):  # two batches
+        n = live[part].size
+        kept.add(gid[part], live[part], np.arange(live.size)[part], np.arange(n) * 10)
+    series = kept.series(42)
+    assert series["seq"].tolist() == [0, 3, 8, 11]
+    assert series["live_bytes"].tolist() == [0, 9, 7, 1]
+    # times never go back: the second batch restarts at 0, shown as the 40 reached before
+    assert series["t_ps"].tolist() == [0, 30, 40, 60]
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[p.stem for p in SAMPLES])
+def test_streamed_traffic_matches_the_whole_traces_sums(sample, tmp_path):
+    whole, streamed = _both(sample, tmp_path)
+    sums = ["bytes", "transfers", "small_transfers", "workspace"]
+    key = ["tensor", "direction"]
+    expected = whole.traffic[key + sums].sort_values(key).reset_index(drop=True)
+    got = streamed.traffic.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got[key + sums], expected, check_dtype=False)
+    assert got[list(NEEDS_RANGES)].isna().all().all()
