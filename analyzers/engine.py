@@ -7,7 +7,9 @@ of that kind claims are kept as they are, so nothing a tool reported is lost.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from ubscope.analyzers.config import Config
 from ubscope.analyzers.context import TraceContext
@@ -33,6 +35,30 @@ def build_rules(config: Config | None = None) -> list[Rule]:
     return rules
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the OS tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _check_trace(rules: list[Rule], context: TraceContext) -> list[Finding]:
+    """The findings of the trace rules, in rule order, from this thread. With two
+    usable CPUs another thread computes ``TraceContext.background_part`` meanwhile
+    (a rule that reads its data first waits for it). One more thread, not a pool
+    of two running the rules: glibc gives all but one thread arenas of their own,
+    grown by mappings of at most 64 MiB, where every large numpy temporary is a
+    fresh mapping again (heap.py); two workers had 1.5x the page faults and
+    +10 % peak RSS at 10 M events."""
+    if usable_cpus() < 2:
+        return [finding for rule in rules for finding in rule.check(context)]
+    with ThreadPoolExecutor(1, thread_name_prefix="ubscope-analysis") as pool:
+        # if the part fails, its future keeps the error: the rule or metric that
+        # reads the data computes it again and raises, as without the thread
+        pool.submit(context.background_part)
+        return [finding for rule in rules for finding in rule.check(context)]
+
+
 def sort_findings(findings: list[Finding]) -> list[Finding]:
     """Error first, then by code, then by where (first event)."""
     return sorted(
@@ -51,9 +77,7 @@ def run_rules(
     rules = build_rules(config)
     findings: list[Finding] = []
     if context is not None:
-        for rule in rules:
-            if rule.input_kind == "trace":
-                findings.extend(rule.check(context))
+        findings.extend(_check_trace([r for r in rules if r.input_kind == "trace"], context))
     for report in vendor:
         tool = tool_of(report)
         kind = tool.name if tool is not None else None

@@ -7,6 +7,12 @@ the kernel's zeroing again, which made the analysis grow faster than the trace.
 Raising the mmap and trim thresholds puts those blocks on the heap, where the
 next temporary reuses them: at 10 M events 20-25 % less CPU time on the loaded
 shared machine, about 4 % on a quiet one, the same peak RSS (issue 17).
+
+numpy asks for transparent huge pages for its large arrays (``madvise``). On
+the benchmark machine (a VM) a huge-page fault cost ~2 ms: the first touch of
+an analysis' ~2 GB took 2.2-2.5 s of system time with them against ~0.5 s
+without, and faults of two threads wait on each other; the analysis' user time
+did not change measurably without them.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import importlib
 import sys
 
 _M_TRIM_THRESHOLD = -1
@@ -25,8 +32,10 @@ _THRESHOLD_BYTES = 1 << 30
 
 @functools.cache
 def reuse_large_blocks() -> bool:
-    """Raise glibc's mmap and trim thresholds once per process; whether it could
-    (False elsewhere than glibc, e.g. musl or macOS, where nothing changes)."""
+    """Raise glibc's mmap and trim thresholds once per process, and stop numpy's
+    huge-page advice; whether glibc's part could be done (False elsewhere than
+    glibc, e.g. musl or macOS, where it changes nothing)."""
+    _small_pages_for_arrays()
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -39,3 +48,15 @@ def reuse_large_blocks() -> bool:
         mallopt(_M_MMAP_THRESHOLD, _THRESHOLD_BYTES)
         and mallopt(_M_TRIM_THRESHOLD, _THRESHOLD_BYTES)
     )
+
+
+def _small_pages_for_arrays() -> None:
+    # numpy's switch is private (the NUMPY_MADVISE_HUGEPAGE variable is read only
+    # when numpy is imported); a numpy without it keeps the huge-page advice
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):  # numpy 2, 1
+        try:
+            switch = importlib.import_module(module)._set_madvise_hugepage
+        except (ImportError, AttributeError):
+            continue
+        switch(False)
+        return

@@ -283,6 +283,10 @@ class EventTable:
         self._labels: dict[str, np.ndarray] = {}
         self._rows: dict[tuple[int, ...], np.ndarray] = {}
         self._memo: dict[str, Any] = {}
+        # the analysis builds parts of its model on several threads
+        # (TraceContext.prepare): each cached column, row set and view is built
+        # once, by the first thread to need it (reentrant: views take rows)
+        self._lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self.events)
@@ -303,12 +307,15 @@ class EventTable:
     def _raw(self, name: str) -> np.ndarray:
         cached = self._columns.get(name)
         if cached is None:
-            series = self.events[name]
-            if isinstance(series.dtype, pd.CategoricalDtype):
-                cached = np.asarray(series.cat.codes)
-            else:
-                cached = series.to_numpy()
-            self._columns[name] = cached
+            with self._lock:
+                cached = self._columns.get(name)
+                if cached is None:
+                    series = self.events[name]
+                    if isinstance(series.dtype, pd.CategoricalDtype):
+                        cached = np.asarray(series.cat.codes)
+                    else:
+                        cached = series.to_numpy()
+                    self._columns[name] = cached
         return cached
 
     def footprint(self) -> np.ndarray:
@@ -329,8 +336,11 @@ class EventTable:
             raise KeyError(f"{name!r} is not a string column")
         cached = self._labels.get(name)
         if cached is None:
-            categories = self.events[name].cat.categories
-            cached = self._labels[name] = np.asarray(categories, dtype=object)
+            with self._lock:
+                cached = self._labels.get(name)
+                if cached is None:
+                    categories = self.events[name].cat.categories
+                    cached = self._labels[name] = np.asarray(categories, dtype=object)
         return cached
 
     def label(self, name: str, code: int) -> str:
@@ -342,8 +352,11 @@ class EventTable:
         key = tuple(sorted(int(k) for k in kinds))
         cached = self._rows.get(key)
         if cached is None:
-            mask = any_of(self._raw("kind"), key)
-            cached = self._rows[key] = np.flatnonzero(mask).astype(self.row_dtype)
+            with self._lock:
+                cached = self._rows.get(key)
+                if cached is None:
+                    mask = any_of(self._raw("kind"), key)
+                    cached = self._rows[key] = np.flatnonzero(mask).astype(self.row_dtype)
         return cached
 
     def flagged_rows(self, flag: Flag, *kinds: EventKind) -> np.ndarray:
@@ -357,7 +370,9 @@ class EventTable:
 
     def _memoized(self, key: str, build: Callable[[], T]) -> T:
         if key not in self._memo:
-            self._memo[key] = build()
+            with self._lock:
+                if key not in self._memo:
+                    self._memo[key] = build()
         return self._memo[key]
 
     def _at(self, rows: np.ndarray, name: str) -> np.ndarray:

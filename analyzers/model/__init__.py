@@ -2,6 +2,7 @@
 (:mod:`ubscope.probe.event_table`) and computed once on first use.
 
 - ``arrays``: numpy helpers shared by the topics (group ids, runs, codes, FIFO pairing)
+- ``cached``: the cached property of the topics, computed once also when threads share it
 - ``groups``: group ids of events and the chip's capacities
 - ``launches``: kernel launches and modelled time
 - ``blocks``: allocation blocks and their lifetimes

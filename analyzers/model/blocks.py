@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from ubscope.analyzers.model.arrays import ADDR_BITS, CORE_KIND_LABELS, SPACE_LABELS, pair_fifo
+from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.groups import Groups
 from ubscope.probe.event_table import EventTable
 

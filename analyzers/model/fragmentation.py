@@ -10,14 +10,15 @@ at a time but happen at once, so no fragmentation is judged inside them.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from ubscope.analyzers.model.arrays import GROUP_BOUND, small_codes, stable_order
 from ubscope.analyzers.model.blocks import BlockModel
+from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.groups import Groups, display_times, gid_of
 from ubscope.analyzers.model.occupancy import OccupancyModel
 from ubscope.probe.event_table import EventTable
@@ -63,13 +64,18 @@ class FragmentationModel:
         self.occupancy = occupancy
         self.block_model = blocks
         self._coverage: dict[int, Coverage] = {}
+        # one replay per group, also when several threads ask (TraceContext.prepare)
+        self._coverage_lock = threading.Lock()
 
     def coverage(self, gid: int) -> Coverage:
         """Free bytes, largest free block and overlap depth of one group after each
         ALLOC/FREE, replayed exactly over the group's elementary address intervals."""
         cached = self._coverage.get(gid)
         if cached is None:
-            cached = self._coverage[gid] = self._replay(gid)
+            with self._coverage_lock:
+                cached = self._coverage.get(gid)
+                if cached is None:
+                    cached = self._coverage[gid] = self._replay(gid)
         return cached
 
     def _capacity(self, gid: int) -> int:

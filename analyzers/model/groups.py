@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import numpy as np
 
 from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS, group_id
+from ubscope.analyzers.model.cached import cached_property
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.event_table import EventTable
 from ubscope.probe.events import Space

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ubscope.analyzers.model.arrays import ADDR_BITS, pair_fifo
+from ubscope.analyzers.model.cached import cached_property
 from ubscope.probe.event_table import EventTable
 
 

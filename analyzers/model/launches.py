@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import numpy as np
 import pandas as pd
 
+from ubscope.analyzers.model.cached import cached_property
 from ubscope.probe.event_table import EventTable
 from ubscope.probe.events import EventKind
 

@@ -10,7 +10,6 @@ modelled times).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -25,6 +24,7 @@ from ubscope.analyzers.model.arrays import (
     stable_order,
 )
 from ubscope.analyzers.model.blocks import BlockModel
+from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.groups import Groups, display_times, gid_of
 from ubscope.probe.chip import ON_CHIP
 from ubscope.probe.event_table import EventTable, any_of

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -15,6 +14,7 @@ from ubscope.analyzers.model.arrays import (
     stable_order,
 )
 from ubscope.analyzers.model.blocks import BlockModel
+from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.groups import Groups
 from ubscope.probe.event_table import EventTable, any_of
 from ubscope.probe.events import EventKind

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ubscope.analyzers.model.arrays import CORE_SPAN, dense_codes, stable_order
+from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.launches import LaunchModel
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.event_table import EventTable

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ubscope.probe import event_table
 from ubscope.probe.event_table import EventTable
 from ubscope.probe.events import CoreKind, EventKind, Flag, Space
 from ubscope.probe.recorder import Recorder
@@ -251,3 +252,29 @@ def test_threads_reading_a_field_at_once_gather_it_once(monkeypatch):
         values = list(pool.map(lambda _: copies.src_address.tolist(), range(4)))
     assert values == [[0x1000]] * 4
     assert gathered == ["src_addr"]
+
+
+def test_threads_asking_for_rows_and_a_view_at_once_build_each_once(monkeypatch):
+    # the analysis reads the table from two threads (engine._check_trace); the
+    # row sets and views they share are built by the first thread that asks
+    rec = Recorder()
+    rec.copy(AIV, 0, GM, 0x1000, UB, 0, 64, 64, 64, 1, "xGm", "copyin", 10, 5, name="x")
+    rec.mark("phase", 20, value=3)
+    fresh = EventTable(rec.table().to_pandas())
+    masks: list[tuple[int, ...]] = []
+    any_of = event_table.any_of
+
+    def slow_any_of(codes: np.ndarray, values) -> np.ndarray:
+        masks.append(tuple(values))
+        time.sleep(0.05)  # so the threads overlap inside the build
+        return any_of(codes, values)
+
+    monkeypatch.setattr(event_table, "any_of", slow_any_of)
+    with ThreadPoolExecutor(4) as pool:
+        rows = list(pool.map(lambda _: fresh.rows(EventKind.COPY), range(4)))
+        views = list(pool.map(lambda _: fresh.marks(), range(4)))
+    assert rows[0].tolist() == [0]  # the copy is row 0, the mark row 1
+    assert all(r is rows[0] for r in rows)
+    assert all(v is views[0] for v in views)
+    assert views[0].value.tolist() == [3]
+    assert masks == [(int(EventKind.COPY),), (int(EventKind.MARK),)]
