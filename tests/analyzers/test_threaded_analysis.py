@@ -23,11 +23,15 @@ from ubscope.probe.trace import read_trace
 _BACKGROUND_PART = TraceContext.background_part
 
 
-def _analysis_json(path, cpus: int, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
+def _analysis_json(
+    path, cpus: int, monkeypatch: pytest.MonkeyPatch, idle: float | None = None
+) -> tuple[str, list[str]]:
     """Findings and metrics as ``ubscope analyze --format json`` writes them, of a
     freshly read trace (no model data cached by an earlier analysis) analyzed as
-    on ``cpus`` CPUs, and the threads ``background_part`` ran in."""
+    on ``cpus`` CPUs of which ``idle`` were idle (all by default), and the threads
+    ``background_part`` ran in."""
     monkeypatch.setattr(engine, "usable_cpus", lambda: cpus)
+    monkeypatch.setattr(engine, "idle_cpus", lambda: float(cpus) if idle is None else idle)
     ran_in: list[str] = []
 
     def recorded(self: TraceContext) -> None:
@@ -58,6 +62,31 @@ def test_two_threads_conclude_what_one_does(tmp_path, monkeypatch, kernel, prese
     assert threaded == serial  # byte for byte: findings, evidence and metrics
     # the comparison covers what both threads computed: GM traffic, fragmentation
     assert '"read_bytes"' in serial and '"max_external"' in serial
+
+
+def test_a_busy_machine_analyzes_in_one_thread(tmp_path, monkeypatch):
+    spec = get_kernel("pool_demo")
+    path = tmp_path / "pool_demo.ubtrace"
+    run_kernel(
+        spec, spec.resolve(preset="pool_no_reset"), load_chip(), path, preset="pool_no_reset"
+    )
+    idle, idle_threads = _analysis_json(path, 2, monkeypatch)
+    busy, busy_threads = _analysis_json(path, 2, monkeypatch, idle=0.8)
+    assert len(idle_threads) == 1
+    assert busy_threads == []  # under one idle CPU: this thread takes it
+    assert busy == idle
+
+
+def test_idle_cpus_are_the_usable_ones_less_the_load(monkeypatch):
+    monkeypatch.setattr(engine, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(engine.os, "getloadavg", lambda: (1.25, 3.0, 3.0))
+    assert engine.idle_cpus() == 0.75  # 2 CPUs, 1.25 busy over the last minute
+
+    def no_load_average() -> tuple[float, float, float]:
+        raise OSError("no load average here")
+
+    monkeypatch.setattr(engine.os, "getloadavg", no_load_average)
+    assert engine.idle_cpus() == 2.0
 
 
 class _Slow:
