@@ -11,6 +11,10 @@ process, the steps interleaved and repeated ``--runs`` times:
 * floor: pyarrow reading the stream batch by batch, counting rows (the least
   any one-pass analysis reads);
 * stream: ``analyze_path(path, stream=True)``, what ``ubscope analyze --stream`` runs;
+* report: the streamed analysis and its HTML report, what ``ubscope report --stream`` runs;
+* pages: the TUI's Events view on a streamed trace: locating every batch on disk,
+  then formatting a screen of 40 events at 20 places over the trace (each read
+  from its page on disk);
 * in memory: ``analyze_path(path, stream=False)``, for sizes up to
   ``--in-memory-up-to`` millions (larger ones would need its ~205 B/event).
 
@@ -33,6 +37,7 @@ from make_big_trace import write_big_trace
 
 from tests.helpers.peak_memory import child_script
 
+PAGE_VISITS = 20
 CHILD = child_script(
     f"""
 import json, sys, time
@@ -42,6 +47,25 @@ if step == "floor":
     import pyarrow as pa
     with pa.ipc.open_stream(path) as reader:
         events = sum(batch.num_rows for batch in reader)
+elif step == "report":
+    import tempfile
+    from ubscope.analyzers.api import analyze_path
+    from ubscope.reports.report import write_report
+    analysis = analyze_path(path, stream=True)
+    with tempfile.TemporaryDirectory() as folder:
+        write_report(analysis, folder + "/report.html")
+    events = analysis.trace.event_count
+elif step == "pages":
+    import numpy as np
+    from ubscope.analyzers import EventPages
+    from ubscope.probe.chip import load_chip
+    from ubscope.tui.widgets.event_table import COLUMNS, PagedColumns
+    columns = PagedColumns(EventPages(path, load_chip()))
+    events = columns.count
+    # a screen of 40 rows formatted at 20 places over the trace, as scrolling does
+    for first in np.linspace(0, events - 40, {PAGE_VISITS}).astype(np.int64):
+        rows = np.arange(first, first + 40)
+        [column.values(columns, rows) for column in COLUMNS]
 else:
     from ubscope.analyzers.api import analyze_path
     events = analyze_path(path, stream=step == "stream").trace.event_count
@@ -53,6 +77,8 @@ print(json.dumps({{"seconds": seconds, "cpu_seconds": {CPU_SECONDS},
 LABELS = {
     "floor": "pyarrow batch scan",
     "stream": "streamed analyze",
+    "report": "streamed analyze + HTML report",
+    "pages": f"TUI Events: index + {PAGE_VISITS} screens",
     "memory": "in-memory analyze",
 }
 
@@ -83,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for millions in (float(size) for size in args.sizes.split(",")):
         trace = trace_of(millions, args.workdir)
-        steps = ["floor", "stream"] + (["memory"] if millions <= args.in_memory_up_to else [])
+        in_memory = ["memory"] if millions <= args.in_memory_up_to else []
+        steps = ["floor", "stream", "report", "pages", *in_memory]
         runs: dict[str, list[dict[str, float]]] = {step: [] for step in steps}
         for _ in range(args.runs):
             for step in steps:

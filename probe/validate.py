@@ -174,7 +174,8 @@ class _Claim:
     is_delta: bool = False
 
 
-def _claim(message: pa.ipc.Message) -> _Claim:
+def claim_of(message: pa.ipc.Message) -> _Claim:
+    """What a dictionary or record batch message's header says it holds."""
     flat = _FlatBuffer(message.metadata.to_pybytes())
     root = flat.root()
     header_type = flat.scalar(root, 1, "<B")
@@ -245,7 +246,7 @@ class StreamGuard:
         dictionaries: list[_Claim] = []
         while True:
             try:
-                claim = _claim(self._messages.read_next_message())
+                claim = claim_of(self._messages.read_next_message())
             except StopIteration:
                 return None, None
             except (pa.ArrowException, OSError, ValueError, MemoryError, struct.error) as exc:
@@ -322,10 +323,14 @@ class BatchDecoder:
     copied into columns sized for every event the headers claimed, so neither a
     million one-row batches nor the final frame costs a second copy."""
 
-    def __init__(self, path: Path, columns: list[str] | None, total_rows: int):
+    def __init__(
+        self, path: Path, columns: list[str] | None, total_rows: int, first_event: int = 0
+    ):
         self.path = path
         self.keep = list(columns) if columns is not None else EVENT_SCHEMA.names
         self.rows = 0
+        # the number of the first event decoded (a page of the trace starts past 0)
+        self.first_event = first_event
         self._arrays = {name: _pool_array(total_rows, _numpy_dtype(name)) for name in self.keep}
         self._strings: dict[str, dict[str, int]] = {name: {"": 0} for name in STRING_COLUMNS}
         # where each string first stood in the file's dictionary: the categories'
@@ -337,7 +342,8 @@ class BatchDecoder:
         }
 
     def _fail(self, column: str, row: int, problem: str) -> TraceError:
-        return TraceError(self.path, f"column '{column}', event {self.rows + row}: {problem}")
+        event = self.first_event + self.rows + row
+        return TraceError(self.path, f"column '{column}', event {event}: {problem}")
 
     def add(self, batch: pa.RecordBatch) -> None:
         """Validate ``batch`` and keep its columns; a TraceError names the first
@@ -370,12 +376,13 @@ class BatchDecoder:
 
     def _check_values(self, columns: dict[str, np.ndarray]) -> None:
         seq = columns["seq"]
-        wrong = seq != np.arange(self.rows, self.rows + seq.size)
+        first = self.first_event + self.rows
+        wrong = seq != np.arange(first, first + seq.size)
         if wrong.any():
             raise TraceError(
                 self.path,
                 f"event sequence numbers are not contiguous from 0 (corrupt trace): "
-                f"event {self.rows + int(np.argmax(wrong))}",
+                f"event {first + int(np.argmax(wrong))}",
             )
         problem = row_problems(columns)
         if problem is not None:

@@ -16,8 +16,13 @@ MEMORY_SHARE = 0.5
 
 
 def in_memory_estimate(path: str | os.PathLike[str]) -> int:
-    """Bytes the in-memory analysis of the trace at ``path`` is expected to take."""
-    return os.path.getsize(path) // DISK_BYTES_PER_EVENT * IN_MEMORY_BYTES_PER_EVENT
+    """Bytes the in-memory analysis of the trace at ``path`` is expected to take
+    (0 for a path that is no file: the reader says what is wrong with it)."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return 0
+    return size // DISK_BYTES_PER_EVENT * IN_MEMORY_BYTES_PER_EVENT
 
 
 def should_stream(path: str | os.PathLike[str], available: int | None = None) -> bool:

@@ -4,8 +4,9 @@ A chart of live bytes over time needs far fewer points than a trace has
 events, but it must not hide a peak or a dip. Each core and space keeps, per
 bucket of consecutive ALLOC/FREE events, the event with the most live bytes and
 the one with the fewest (both, in program order). When a group holds more than
-``MAX_POINTS`` points, its buckets double in length and the pairs merge, so a
-group keeps at most ``MAX_POINTS`` points however long the trace, and its
+``MAX_POINTS`` points, its buckets double in length and merge until it holds
+half as many, so a group keeps at most ``MAX_POINTS`` points however long
+the trace, and its
 highest point is the first event that reached its peak, as over the whole trace.
 """
 
@@ -51,22 +52,25 @@ class OccupancySketch:
             self.stride,
         )
         self._chunks.append(points)
-        self._points += np.bincount(points["gid"], minlength=GROUP_BOUND)
-        if (self._points > MAX_POINTS).any():
-            self._compact()
+        present, counts = _group_counts(points["gid"])
+        self._points[present] += counts
+        crowded = present[self._points[present] > MAX_POINTS]
+        if crowded.size:
+            self._compact(crowded)
 
-    def _compact(self) -> None:
-        """Double the buckets of the groups past the limit until they fit."""
+    def _compact(self, crowded: np.ndarray) -> None:
+        """Double the buckets of the ``crowded`` groups until each holds half
+        the limit (so the next compaction is many batches away)."""
         points = self._merged()
         while True:
-            counts = np.bincount(points["gid"], minlength=GROUP_BOUND)
-            over = counts > MAX_POINTS
-            if not over.any():
+            present, counts = _group_counts(points["gid"])
+            self._points[present] = counts
+            shrink = crowded[self._points[crowded] > MAX_POINTS // 2]
+            if not shrink.size:
                 break
-            self.stride[over] *= 2
+            self.stride[shrink] *= 2
             points = _extremes(points, self.stride)
         self._chunks = [points]
-        self._points = np.bincount(points["gid"], minlength=GROUP_BOUND)
 
     def _merged(self) -> dict[str, np.ndarray]:
         merged = {name: np.concatenate([c[name] for c in self._chunks]) for name in _POINT_FIELDS}
@@ -89,6 +93,12 @@ class OccupancySketch:
         )
 
 
+def _group_counts(gid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The groups of sorted group ids and how many points each has."""
+    starts = run_starts(gid)
+    return gid[starts], np.diff(np.r_[starts, gid.size])
+
+
 def _extremes(points: dict[str, np.ndarray], stride: np.ndarray) -> dict[str, np.ndarray]:
     """Per group and bucket (``index // stride``), the first point with the most
     live bytes and the first with the fewest, in program order; ``points`` are
@@ -97,11 +107,10 @@ def _extremes(points: dict[str, np.ndarray], stride: np.ndarray) -> dict[str, np
     bucket = points["index"] // stride[gid]
     new_run = np.r_[True, (gid[1:] != gid[:-1]) | (bucket[1:] != bucket[:-1])]
     starts = np.flatnonzero(new_run)
-    run = np.cumsum(new_run) - 1
-    # argmax/argmin per run: order by (run, live) and take each run's last/first,
-    # the stable sort keeping the first event among equal values
-    by_high = np.lexsort((-np.arange(live.size), live, run))
-    by_low = np.lexsort((np.arange(live.size), live, run))
-    ends = np.r_[starts[1:], live.size]
-    keep = np.unique(np.r_[by_high[ends - 1], by_low[starts]])
+    lengths = np.diff(np.r_[starts, live.size])
+    run = np.repeat(np.arange(starts.size), lengths)
+    keep = np.zeros(live.size, dtype=bool)
+    for extreme in (np.maximum.reduceat(live, starts), np.minimum.reduceat(live, starts)):
+        at = np.flatnonzero(live == extreme[run])
+        keep[at[np.r_[True, run[at][1:] != run[at][:-1]]]] = True  # each run's first
     return {name: points[name][keep] for name in _POINT_FIELDS}

@@ -368,7 +368,8 @@ def _text(values: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
         cells = values.to_pylist()
         bad = np.array([not _decodes(cell) for cell in cells], dtype=bool)
         text = pa.array(
-            [None if b else c.decode() for c, b in zip(cells, bad, strict=True)], pa.string()
+            [None if b or c is None else c.decode() for c, b in zip(cells, bad, strict=True)],
+            pa.string(),
         )
     text = pc.utf8_trim_whitespace(text)
     return pc.if_else(pc.is_in(text, pa.array(_NA_VALUES)), None, text), bad

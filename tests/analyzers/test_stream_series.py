@@ -72,11 +72,12 @@ def test_a_long_series_keeps_its_extremes_in_bounded_points(sample, tmp_path, mo
 
 
 def test_buckets_merge_by_doubling_and_keep_each_buckets_extremes(monkeypatch):
-    # one group, events 0..11 with live bytes below; MAX_POINTS 4 makes buckets
-    # of 1, then 2, 4, 8 events until at most 4 points are left. With 8-event
-    # buckets [0-7] and [8-11]: bucket 0 max 9 (event 3), min 0 (event 0);
-    # bucket 1 max 7 (event 8), min 1 (event 11): 4 points, in program order.
-    monkeypatch.setattr(sketch, "MAX_POINTS", 4)
+    # one group, events 0..11 with live bytes below, in two batches. The first
+    # (events 0-4) keeps its 5 points; the second brings 12 > MAX_POINTS = 8, so
+    # buckets double (1, 2, 4, 8 events) until at most 8 / 2 points are left.
+    # With 8-event buckets [0-7] and [8-11]: bucket 0 max 9 (first at event 3),
+    # min 0 (event 0); bucket 1 max 7 (event 8), min 1 (event 11): 4 points.
+    monkeypatch.setattr(sketch, "MAX_POINTS", 8)
     live = np.array([0, 5, 2, 9, 9, 4, 3, 1, 7, 6, 6, 1])
     kept = sketch.OccupancySketch()
     gid = np.full(live.size, 42)

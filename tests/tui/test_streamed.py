@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ubscope.analyzers import analyze_path
+import numpy as np
+
+from tests.helpers.rebatch import rebatch
+from ubscope.analyzers import EventPages, analyze_path
 from ubscope.analyzers.streaming import decide
 from ubscope.tui.app import UbscopeApp
 from ubscope.tui.loading import TraceRequest
 from ubscope.tui.views import VIEWS
+from ubscope.tui.widgets.event_table import COLUMNS, EventColumns, PagedColumns
 
 from .helpers import screen_text, wait_for_views
 
@@ -42,7 +46,7 @@ async def test_a_streamed_analysis_opens_in_every_view(trace_dir):
     assert "no memory map for a streamed analysis" in memory_map
     assert "—" in traffic  # distinct bytes unknown, not 0
     assert "roofline not computed" in traffic
-    assert f"kept of {whole.trace.event_count:,} (streamed)" in events
+    assert f"{whole.trace.event_count:,} events read from disk (streamed)" in events
     assert "UB" in timeline and "peak" in timeline.lower()
 
 
@@ -53,3 +57,37 @@ def test_the_tui_streams_a_trace_too_big_for_memory(trace_dir, monkeypatch):
     assert analysis.streamed
     forced, _ = TraceRequest(trace_dir / "markup.ubtrace", stream=True).analyze()
     assert forced.streamed
+
+
+def test_paged_rows_read_as_the_loaded_trace_shows_them(trace_dir, tmp_path):
+    # batches of 7 events: a screen of rows spans pages, and pages leave the cache
+    path = rebatch(trace_dir / "no_reset.ubtrace", tmp_path / "paged.ubtrace", 7)
+    whole = analyze_path(path)
+    assert whole.context is not None
+    loaded = EventColumns(whole.context)
+    paged = PagedColumns(EventPages(path, whole.chip))
+    assert paged.count == loaded.count == whole.context.events.shape[0]
+    for rows in (np.arange(loaded.count), np.array([5, 6, 7, 8, 100, 3])):
+        for column in COLUMNS:
+            assert column.values(paged, rows) == column.values(loaded, rows), column.title
+    assert paged.position_of_seq(loaded.count - 1) == loaded.count - 1
+    assert paged.position_of_seq(loaded.count) is None
+
+
+async def test_the_events_of_a_streamed_trace_page_from_disk(trace_dir, tmp_path):
+    path = rebatch(trace_dir / "no_reset.ubtrace", tmp_path / "paged.ubtrace", 7)
+    streamed = analyze_path(path, stream=True)
+    assert streamed.trace is not None
+    last = streamed.trace.event_count - 1
+    app = UbscopeApp(analysis=streamed)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press(_key_of("Events"))
+        await pilot.press("end")
+        await pilot.pause()
+        at_end = screen_text(app)
+        await pilot.press("g", *"123", "enter")
+        await pilot.pause()
+        at_123 = screen_text(app)
+    assert f"seq {last} kernel_end" in at_end
+    assert "seq 123 " in at_123

@@ -229,3 +229,11 @@ def test_a_line_longer_than_arrow_blocks_is_read(write):
     path = write("m.csv", "a,b\n1," + "x" * (6 << 20) + "\n2,y\n")
     rows, report = _rows(path)
     assert rows["a"].tolist() == ["1", "2"] and len(rows["b"][0]) == 6 << 20
+
+
+def test_non_utf8_beside_empty_cells_skips_only_its_row(write, quiet):
+    # column b holds an empty cell (null), bytes that are not UTF-8 and text:
+    # decoding it cell by cell keeps the null and drops the one bad row
+    rows, report = _rows(write("m.csv", b"a,b\n1,\n2,\xff\xfe\n3,x\n"))
+    assert rows["a"].tolist() == ["1", "3"]
+    assert report.warnings

@@ -13,11 +13,12 @@ from textual.widgets import Input, Static
 
 from ubscope.analyzers import (
     FILTER_HELP,
+    EventPages,
     event_fields,
     filter_rows,
     parse_event_filter,
-    row_of_seq,
 )
+from ubscope.probe.errors import UbscopeError
 from ubscope.probe.units import format_time_ps
 from ubscope.tui.views.base import View
 from ubscope.tui.widgets.event_table import FLAG_BITS, EventTable
@@ -32,8 +33,8 @@ class EventsView(View):
         + FILTER_HELP
         + "), g goes to a sequence number, n/N jump to the next/previous event of the "
         "finding chosen with Enter in Findings (marked ◆), x clears the filter. A "
-        "streamed analysis (a trace bigger than memory) lists the events its findings "
-        "and peaks point at."
+        "streamed analysis (a trace bigger than memory) reads the events from disk a "
+        "page at a time, without filters."
     )
     BINDINGS = [
         Binding("slash", "focus_input('#events-filter')", "filter"),
@@ -58,21 +59,45 @@ class EventsView(View):
     def focus_target(self) -> Widget:
         return self.table
 
+    paged = False  # listing a trace from disk, page by page
+
     def on_mount(self) -> None:
+        analysis = self.state.analysis
+        if analysis.streamed and analysis.trace is not None:
+            # the analysis kept only some events: list every one from the file
+            try:
+                self.table.load_pages(EventPages(analysis.trace.path, analysis.chip))
+                self.paged = True
+                return
+            except UbscopeError as exc:
+                self.notify(f"listing the kept events only: {exc}", timeout=5)
         if self.state.ctx is not None:
             self.table.load(self.state.ctx)
 
+    def _positions(self, rows: np.ndarray) -> np.ndarray:
+        """Positions in the table of rows of the analysis' events: a paged table
+        lists every event, so a kept event stands at its sequence number."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.paged and self.state.ctx is not None:
+            return self.state.ctx.column("seq")[rows].astype(np.int64)
+        return rows
+
     def sync(self) -> None:
         table = self.table
-        table.set_marked(np.asarray(self.state.finding_events, dtype=np.int64))
+        table.set_marked(self._positions(self.state.finding_events))
         if self.state.event_position is not None:
             # after the layout, so the jump can centre the row in the real height
-            self.call_after_refresh(table.go_to_position, self.state.event_position)
+            position = int(self._positions(np.array([self.state.event_position]))[0])
+            self.call_after_refresh(table.go_to_position, position)
             self.state.event_position = None
         self._describe(table.position(table.cursor) if table.row_count else None)
 
     @on(Input.Submitted, "#events-filter")
     def _apply_filter(self, event: Input.Submitted) -> None:
+        if self.paged:
+            message = "filters need the trace in memory; g goes to a sequence number"
+            self.query_one("#events-detail", Static).update(Text(message))
+            return
         try:
             flt = parse_event_filter(event.value)
         except ValueError as exc:
@@ -84,8 +109,8 @@ class EventsView(View):
 
     @on(Input.Submitted, "#events-goto")
     def _go_to(self, event: Input.Submitted) -> None:
-        ctx = self.state.ctx
-        row = row_of_seq(ctx, int(event.value)) if event.value and ctx is not None else None
+        columns = self.table.columns
+        row = columns.position_of_seq(int(event.value)) if event.value and columns else None
         if row is not None:
             self.table.go_to_position(row)
         elif event.value:
@@ -102,14 +127,16 @@ class EventsView(View):
         table = self.table
         shown = f"{table.row_count:,} of {table.columns.count if table.columns else 0:,} events"
         trace = self.state.analysis.trace
-        if self.state.analysis.streamed and trace is not None:
-            # a streamed analysis keeps only the events its findings and peaks point at
+        if self.paged:
+            shown = f"{table.row_count:,} events read from disk (streamed)"
+        elif self.state.analysis.streamed and trace is not None:
+            # the file could not be paged: the events the findings and peaks point at
             shown += f" kept of {trace.event_count:,} (streamed)"
-        if position is None:
+        if position is None or table.columns is None:
             detail.update(Text(f"{shown}  ·  no event matches the filter"))
             return
-        assert self.state.ctx is not None
-        row = self.state.ctx.events.iloc[position]
+        ctx, local = table.columns.locate(position)
+        row = ctx.events.iloc[local]
         text = Text(f"{shown}  ·  ")
         text.append(
             f"seq {row['seq']} {row['kind']} t {format_time_ps(row['start_ps'])} "
@@ -120,9 +147,7 @@ class EventsView(View):
                 text.append(f"{column}=")
                 text.append(str(row[column]))
                 text.append(" ")
-        text.append(
-            " ".join(f"{f.label}={f.value}" for f in event_fields(self.state.ctx, position))
-        )
+        text.append(" ".join(f"{f.label}={f.value}" for f in event_fields(ctx, local)))
         if row["src_space"] != "NONE":
             text.append(f" src={row['src_space']}:{int(row['src_addr']):#x}")
         if row["burst_count"]:

@@ -9,6 +9,7 @@ until they scroll into view; no widget or Python object exists per event.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,7 +25,13 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ubscope.analyzers import TraceContext, event_fields
+from ubscope.analyzers import (
+    CACHED_PAGES,
+    EventPages,
+    TraceContext,
+    event_fields,
+    row_of_seq,
+)
 from ubscope.probe.events import Flag
 from ubscope.probe.units import format_time_ps
 from ubscope.tui.text import short_bytes
@@ -74,13 +81,73 @@ class EventColumns:
     def ints(self, name: str, rows: np.ndarray) -> list[int]:
         return self.arrays[name][rows].tolist()
 
+    def details(self, rows: np.ndarray) -> list[str]:
+        """Each event's kind-specific numbers, named as the analysis layer names them."""
+        return [
+            " ".join(
+                f"{field.label}={short_bytes(field.value) if field.is_bytes else field.value}"
+                for field in event_fields(self.ctx, row)
+            )
+            for row in rows.tolist()
+        ]
 
-def _core(cols: EventColumns, rows: np.ndarray) -> list[str]:
+    def locate(self, position: int) -> tuple[TraceContext, int]:
+        """The context holding event ``position`` and its row there."""
+        return self.ctx, position
+
+    def position_of_seq(self, seq: int) -> int | None:
+        return row_of_seq(self.ctx, seq)
+
+
+class PagedColumns:
+    """The same columns over a trace read from disk a page at a time
+    (:class:`EventPages`): a trace bigger than memory, listed a screen at a time."""
+
+    def __init__(self, pages: EventPages):
+        self.pages = pages
+        self.count = pages.count
+        self._columns: OrderedDict[int, EventColumns] = OrderedDict()
+
+    def _page(self, page: int) -> EventColumns:
+        if page in self._columns:
+            self._columns.move_to_end(page)
+        else:
+            self._columns[page] = EventColumns(self.pages.context(page))
+            if len(self._columns) > CACHED_PAGES:
+                self._columns.popitem(last=False)
+        return self._columns[page]
+
+    def _each(self, rows: np.ndarray, values: Callable[[EventColumns, np.ndarray], list]) -> list:
+        out: list = [None] * len(rows)
+        for page, local, where in self.pages.split(rows):
+            for index, value in zip(where.tolist(), values(self._page(page), local), strict=True):
+                out[index] = value
+        return out
+
+    def text(self, name: str, rows: np.ndarray) -> list[str]:
+        return self._each(rows, lambda columns, local: columns.text(name, local))
+
+    def ints(self, name: str, rows: np.ndarray) -> list[int]:
+        return self._each(rows, lambda columns, local: columns.ints(name, local))
+
+    def details(self, rows: np.ndarray) -> list[str]:
+        return self._each(rows, EventColumns.details)
+
+    def locate(self, position: int) -> tuple[TraceContext, int]:
+        return self.pages.locate(position)
+
+    def position_of_seq(self, seq: int) -> int | None:
+        # sequence numbers run from 0 without gaps (the reader checks): a
+        # position is its event's sequence number
+        return seq if 0 <= seq < self.count else None
+
+
+def _core(cols: EventColumns | PagedColumns, rows: np.ndarray) -> list[str]:
     kinds, cores = cols.text("core_kind", rows), cols.ints("core", rows)
     return ["-" if core < 0 else f"{kind}{core}" for kind, core in zip(kinds, cores, strict=True)]
 
 
-def _space(cols: EventColumns, rows: np.ndarray) -> list[str]:
+def _space(cols: EventColumns | PagedColumns, rows: np.ndarray) -> list[str]:
     dst, src = cols.text("space", rows), cols.text("src_space", rows)
     return [
         (f"{s}→{d}" if s != "NONE" else d) if d != "NONE" else "-"
@@ -88,20 +155,10 @@ def _space(cols: EventColumns, rows: np.ndarray) -> list[str]:
     ]
 
 
-def _flags(cols: EventColumns, rows: np.ndarray) -> list[str]:
+def _flags(cols: EventColumns | PagedColumns, rows: np.ndarray) -> list[str]:
     return [
         ",".join(name for bit, name in FLAG_BITS if value & bit) or "-"
         for value in cols.ints("flags", rows)
-    ]
-
-
-def _details(cols: EventColumns, rows: np.ndarray) -> list[str]:
-    return [
-        " ".join(
-            f"{field.label}={short_bytes(field.value) if field.is_bytes else field.value}"
-            for field in event_fields(cols.ctx, row)
-        )
-        for row in rows.tolist()
     ]
 
 
@@ -109,7 +166,7 @@ def _details(cols: EventColumns, rows: np.ndarray) -> list[str]:
 class Column:
     title: str
     width: int
-    values: Callable[[EventColumns, np.ndarray], list[str]]
+    values: Callable[[EventColumns | PagedColumns, np.ndarray], list[str]]
     right: bool = False
 
 
@@ -120,7 +177,7 @@ COLUMNS = (
     Column("core", 7, _core),
     Column("space", 8, _space),
     Column("addr", 10, lambda c, r: [f"{v:#x}" for v in c.ints("addr", r)], right=True),
-    Column("detail", 34, _details),
+    Column("detail", 34, lambda c, r: c.details(r)),
     Column("name", 16, lambda c, r: c.text("name", r)),
     Column("tensor", 10, lambda c, r: c.text("tensor", r)),
     Column("tag", 12, lambda c, r: c.text("tag", r)),
@@ -156,7 +213,7 @@ class EventTable(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.columns: EventColumns | None = None
+        self.columns: EventColumns | PagedColumns | None = None
         self.rows: np.ndarray | None = None  # positions kept by the filter; None = all
         self.marked = np.zeros(0, dtype=np.int64)
         self.cursor = 0
@@ -166,6 +223,11 @@ class EventTable(ScrollView, can_focus=True):
     # -- data ---------------------------------------------------------------
     def load(self, ctx: TraceContext) -> None:
         self.columns = EventColumns(ctx)
+        self.set_rows(None)
+
+    def load_pages(self, pages: EventPages) -> None:
+        """List a trace read from disk page by page instead of a loaded one."""
+        self.columns = PagedColumns(pages)
         self.set_rows(None)
 
     @property
@@ -267,7 +329,7 @@ class EventTable(ScrollView, can_focus=True):
         positions = indices if self.rows is None else self.rows[indices]
         texts = [column.values(self.columns, positions) for column in COLUMNS]
         marked = np.isin(positions, self.marked) if len(self.marked) else None
-        flagged = self.columns.arrays["flags"][positions] != 0
+        flagged = np.asarray(self.columns.ints("flags", positions)) != 0
         plain = Style()
         mark_style = self.get_component_rich_style("event-table--marked", partial=True)
         flag_style = self.get_component_rich_style("event-table--flagged", partial=True)

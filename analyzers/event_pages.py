@@ -1,0 +1,61 @@
+"""The events of a trace too big for memory, for a view listing them a screen at
+a time: each page (one batch of the file, read by
+:class:`ubscope.probe.trace_pages.TracePages`) gets its own
+:class:`TraceContext`, so a page's kind-specific fields decode as the whole
+trace's do, and only the last few pages stay in memory."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Iterator
+
+import numpy as np
+
+from ubscope.analyzers.context import TraceContext
+from ubscope.probe.chip import ChipProfile
+from ubscope.probe.trace_pages import TracePages
+
+# pages kept decoded: a screen of events spans at most two
+CACHED_PAGES = 4
+
+
+class EventPages:
+    """Event positions over the whole trace (its sequence numbers, contiguous
+    from 0) mapped to pages read from disk on demand."""
+
+    def __init__(self, path: str | os.PathLike[str], chip: ChipProfile):
+        self.pages = TracePages(path)
+        self.chip = chip
+        self._contexts: OrderedDict[int, TraceContext] = OrderedDict()
+
+    @property
+    def count(self) -> int:
+        """Events in the file's readable batches."""
+        return self.pages.event_count
+
+    def context(self, page: int) -> TraceContext:
+        """The analysis context of one page's events (cached, least recently used out)."""
+        if page in self._contexts:
+            self._contexts.move_to_end(page)
+            return self._contexts[page]
+        context = TraceContext(self.pages.page(page), self.chip)
+        self._contexts[page] = context
+        if len(self._contexts) > CACHED_PAGES:
+            self._contexts.popitem(last=False)
+        return context
+
+    def split(self, positions: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """For each page ``positions`` touch: its index, the rows within it, and
+        where those positions stand in ``positions``."""
+        positions = np.asarray(positions, dtype=np.int64)
+        first_events = self.pages.first_events
+        page_of = np.searchsorted(first_events, positions, side="right") - 1
+        for page in np.unique(page_of).tolist():
+            where = np.flatnonzero(page_of == page)
+            yield page, positions[where] - first_events[page], where
+
+    def locate(self, position: int) -> tuple[TraceContext, int]:
+        """The context of the page holding event ``position`` and its row there."""
+        page = self.pages.page_of_event(position)
+        return self.context(page), position - int(self.pages.first_events[page])
