@@ -29,7 +29,8 @@ class OccupancySketch:
         self.events = np.zeros(GROUP_BOUND, dtype=np.int64)  # ALLOC/FREE events seen
         self.stride = np.ones(GROUP_BOUND, dtype=np.int64)  # events per bucket
         self.latest_t_ps = np.zeros(GROUP_BOUND, dtype=np.int64)  # program-order display time
-        self._chunks: list[dict[str, np.ndarray]] = []
+        # per group, its points batch by batch (each in program order)
+        self._chunks: dict[int, list[dict[str, np.ndarray]]] = {}
         self._points = np.zeros(GROUP_BOUND, dtype=np.int64)
 
     def add(self, gid: np.ndarray, live: np.ndarray, seq: np.ndarray, t_ps: np.ndarray) -> None:
@@ -51,45 +52,39 @@ class OccupancySketch:
             {"gid": gid, "index": index, "t_ps": shown, "seq": seq, "live": live},
             self.stride,
         )
-        self._chunks.append(points)
         present, counts = _group_counts(points["gid"])
-        self._points[present] += counts
-        crowded = present[self._points[present] > MAX_POINTS]
-        if crowded.size:
-            self._compact(crowded)
+        ends = np.cumsum(counts)
+        for group, end, count in zip(present.tolist(), ends.tolist(), counts.tolist(), strict=True):
+            part = {name: values[end - count : end] for name, values in points.items()}
+            self._chunks.setdefault(group, []).append(part)
+            self._points[group] += count
+            if self._points[group] > MAX_POINTS:
+                self._compact(group)
 
-    def _compact(self, crowded: np.ndarray) -> None:
-        """Double the buckets of the ``crowded`` groups until each holds half
-        the limit (so the next compaction is many batches away)."""
-        points = self._merged()
-        while True:
-            present, counts = _group_counts(points["gid"])
-            self._points[present] = counts
-            shrink = crowded[self._points[crowded] > MAX_POINTS // 2]
-            if not shrink.size:
-                break
-            self.stride[shrink] *= 2
+    def _compact(self, group: int) -> None:
+        """Double the group's buckets until it holds half the limit (so its next
+        compaction is many batches away)."""
+        points = self._merged(group)
+        while points["gid"].size > MAX_POINTS // 2:
+            self.stride[group] *= 2
             points = _extremes(points, self.stride)
-        self._chunks = [points]
+        self._chunks[group] = [points]
+        self._points[group] = points["gid"].size
 
-    def _merged(self) -> dict[str, np.ndarray]:
-        merged = {name: np.concatenate([c[name] for c in self._chunks]) for name in _POINT_FIELDS}
-        order = np.lexsort((merged["index"], merged["gid"]))
-        return {name: values[order] for name, values in merged.items()}
+    def _merged(self, group: int) -> dict[str, np.ndarray]:
+        """The group's points in one array each, in program order."""
+        chunks = self._chunks.get(group, [])
+        if len(chunks) == 1:
+            return chunks[0]
+        if not chunks:
+            return {name: np.zeros(0, dtype=np.int64) for name in _POINT_FIELDS}
+        return {name: np.concatenate([c[name] for c in chunks]) for name in _POINT_FIELDS}
 
     def series(self, gid: int) -> pd.DataFrame:
         """[t_ps, seq, live_bytes] of one group's kept points, in program order."""
-        if not self._chunks:
-            return pd.DataFrame({"t_ps": [], "seq": [], "live_bytes": []}, dtype=np.int64)
-        self._chunks = [self._merged()]
-        points = self._chunks[0]
-        lo, hi = np.searchsorted(points["gid"], [gid, gid + 1])
+        points = self._merged(gid)
         return pd.DataFrame(
-            {
-                "t_ps": points["t_ps"][lo:hi],
-                "seq": points["seq"][lo:hi],
-                "live_bytes": points["live"][lo:hi],
-            }
+            {"t_ps": points["t_ps"], "seq": points["seq"], "live_bytes": points["live"]}
         )
 
 
