@@ -5,9 +5,9 @@ events, but it must not hide a peak or a dip. Each core and space keeps, per
 bucket of consecutive ALLOC/FREE events, the event with the most live bytes and
 the one with the fewest (both, in program order). When a group holds more than
 ``MAX_POINTS`` points, its buckets double in length and merge until it holds
-half as many, so a group keeps at most ``MAX_POINTS`` points however long
-the trace, and its
-highest point is the first event that reached its peak, as over the whole trace.
+half as many, so a group keeps at most ``MAX_POINTS`` points however long the
+trace, and its highest point is the first event that reached its peak, as over
+the whole trace.
 """
 
 from __future__ import annotations
