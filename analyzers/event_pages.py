@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from ubscope.analyzers.context import TraceContext
+from ubscope.analyzers.event_filter import EventFilter, filter_rows
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.trace_pages import TracePages
 
 # pages kept decoded: a screen of events spans at most two
 CACHED_PAGES = 4
+# positions a filter over the pages keeps at most (32 MB of them)
+FILTER_LIMIT = 4_000_000
 
 
 class EventPages:
@@ -59,3 +62,24 @@ class EventPages:
         """The context of the page holding event ``position`` and its row there."""
         page = self.pages.page_of_event(position)
         return self.context(page), position - int(self.pages.first_events[page])
+
+    def filter(
+        self, flt: EventFilter, on_page: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray | None, bool]:
+        """Positions of the events ``flt`` keeps (None: all of them), reading
+        each page once, at most :data:`FILTER_LIMIT` of them, and whether more
+        matched. ``on_page`` is told each page's index once it is done."""
+        if flt.empty:
+            return None, False
+        found: list[np.ndarray] = []
+        room = FILTER_LIMIT
+        for page in range(self.pages.page_count):
+            rows = filter_rows(self.pages.page(page).table, flt)
+            assert rows is not None  # a non-empty filter gives positions
+            found.append(rows[:room] + self.pages.first_events[page])
+            room -= found[-1].size
+            if rows.size > found[-1].size:
+                return np.concatenate(found), True
+            if on_page is not None:
+                on_page(page)
+        return (np.concatenate(found) if found else np.zeros(0, dtype=np.int64)), False

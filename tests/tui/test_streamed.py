@@ -7,14 +7,15 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+from textual.widgets import Input
 
 from tests.helpers.rebatch import rebatch
-from ubscope.analyzers import EventPages, analyze_path
+from ubscope.analyzers import EventPages, analyze_path, event_pages
 from ubscope.analyzers.streaming import decide
 from ubscope.tui.app import UbscopeApp
 from ubscope.tui.loading import TraceRequest
 from ubscope.tui.views import VIEWS
-from ubscope.tui.widgets.event_table import COLUMNS, EventColumns, PagedColumns
+from ubscope.tui.widgets.event_table import COLUMNS, EventColumns, EventTable, PagedColumns
 
 from .helpers import screen_text, wait_for_views
 
@@ -46,7 +47,8 @@ async def test_a_streamed_analysis_opens_in_every_view(trace_dir):
     assert "no memory map for a streamed analysis" in memory_map
     assert "—" in traffic  # distinct bytes unknown, not 0
     assert "roofline not computed" in traffic
-    assert f"{whole.trace.event_count:,} events read from disk (streamed)" in events
+    count = whole.trace.event_count
+    assert f"{count:,} of {count:,} events read from disk (streamed)" in events
     assert "UB" in timeline and "peak" in timeline.lower()
 
 
@@ -91,3 +93,35 @@ async def test_the_events_of_a_streamed_trace_page_from_disk(trace_dir, tmp_path
         at_123 = screen_text(app)
     assert f"seq {last} kernel_end" in at_end
     assert "seq 123 " in at_123
+
+
+async def test_a_filter_reads_every_page_of_a_streamed_trace(trace_dir, tmp_path, monkeypatch):
+    path = rebatch(trace_dir / "no_reset.ubtrace", tmp_path / "paged.ubtrace", 7)
+    whole = analyze_path(path)
+    assert whole.context is not None
+    # the oracle: the loaded trace's allocations on core aiv1, by their position
+    events = whole.context.events
+    expected = np.flatnonzero(((events["kind"] == "alloc") & (events["core"] == 1)).to_numpy())
+    assert 0 < expected.size < len(events)
+    app = UbscopeApp(analysis=analyze_path(path, stream=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press(_key_of("Events"), "slash", *"kind=alloc core=aiv1", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one(EventTable)
+        assert table.rows is not None and table.rows.tolist() == expected.tolist()
+        assert f"{expected.size:,} of {len(events):,} events" in screen_text(app)
+        # past the limit, the first matches are kept and the view says so
+        monkeypatch.setattr(event_pages, "FILTER_LIMIT", 3)
+        field = app.screen.query_one("#events-filter", Input)
+        field.value = "kind=alloc core=aiv1"
+        field.focus()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.rows is not None and table.rows.tolist() == expected[:3].tolist()
+        assert (
+            f"3 of {len(events)} events read from disk (streamed), the first the filter keeps"
+            in (" ".join(screen_text(app).split()))
+        )

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Static
+from textual.worker import get_current_worker
 
 from ubscope.analyzers import (
     FILTER_HELP,
+    EventFilter,
     EventPages,
     event_fields,
     filter_rows,
@@ -21,7 +23,7 @@ from ubscope.analyzers import (
 from ubscope.probe.errors import UbscopeError
 from ubscope.probe.units import format_time_ps
 from ubscope.tui.views.base import View
-from ubscope.tui.widgets.event_table import FLAG_BITS, EventTable
+from ubscope.tui.widgets.event_table import FLAG_BITS, EventTable, PagedColumns
 
 
 class EventsView(View):
@@ -34,7 +36,7 @@ class EventsView(View):
         + "), g goes to a sequence number, n/N jump to the next/previous event of the "
         "finding chosen with Enter in Findings (marked ◆), x clears the filter. A "
         "streamed analysis (a trace bigger than memory) reads the events from disk a "
-        "page at a time, without filters."
+        "page at a time; a filter then reads every page once."
     )
     BINDINGS = [
         Binding("slash", "focus_input('#events-filter')", "filter"),
@@ -60,6 +62,7 @@ class EventsView(View):
         return self.table
 
     paged = False  # listing a trace from disk, page by page
+    filter_cut = False  # the filter kept its first FILTER_LIMIT events of more
 
     def on_mount(self) -> None:
         analysis = self.state.analysis
@@ -94,17 +97,38 @@ class EventsView(View):
 
     @on(Input.Submitted, "#events-filter")
     def _apply_filter(self, event: Input.Submitted) -> None:
-        if self.paged:
-            message = "filters need the trace in memory; g goes to a sequence number"
-            self.query_one("#events-detail", Static).update(Text(message))
-            return
         try:
             flt = parse_event_filter(event.value)
         except ValueError as exc:
             self.query_one("#events-detail", Static).update(Text(str(exc)))
             return
+        if isinstance(self.table.columns, PagedColumns):
+            self._filter_pages(self.table.columns.pages, flt)
+            return
         assert self.state.ctx is not None
         self.table.set_rows(filter_rows(self.state.ctx.table, flt))
+        self.table.focus()
+
+    @work(thread=True, exclusive=True, group="events-filter")
+    def _filter_pages(self, pages: EventPages, flt: EventFilter) -> None:
+        """Filter a trace read from disk page by page, off the UI thread."""
+        detail = self.query_one("#events-detail", Static)
+
+        def done_page(page: int) -> None:
+            shown = Text(f"filtering on disk: page {page + 1:,} of {pages.pages.page_count:,}")
+            self.app.call_from_thread(detail.update, shown)
+
+        try:
+            rows, more = pages.filter(flt, done_page)
+        except UbscopeError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+            return
+        if not get_current_worker().is_cancelled:  # a newer filter replaced this one
+            self.app.call_from_thread(self._filtered, rows, more)
+
+    def _filtered(self, rows: np.ndarray | None, more: bool) -> None:
+        self.filter_cut = more
+        self.table.set_rows(rows)
         self.table.focus()
 
     @on(Input.Submitted, "#events-goto")
@@ -128,7 +152,9 @@ class EventsView(View):
         shown = f"{table.row_count:,} of {table.columns.count if table.columns else 0:,} events"
         trace = self.state.analysis.trace
         if self.paged:
-            shown = f"{table.row_count:,} events read from disk (streamed)"
+            shown += " read from disk (streamed)"
+            if self.filter_cut:
+                shown += ", the first the filter keeps"
         elif self.state.analysis.streamed and trace is not None:
             # the file could not be paged: the events the findings and peaks point at
             shown += f" kept of {trace.event_count:,} (streamed)"
@@ -165,6 +191,7 @@ class EventsView(View):
 
     def action_clear_filter(self) -> None:
         self.query_one("#events-filter", Input).value = ""
+        self.filter_cut = False
         self.table.set_rows(None)
 
     def action_marked(self, direction: int) -> None:
