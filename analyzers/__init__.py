@@ -58,7 +58,7 @@ if TYPE_CHECKING:
         filter_rows,
         parse_event_filter,
     )
-    from ubscope.analyzers.event_pages import CACHED_PAGES, FILTER_LIMIT, EventPages
+    from ubscope.analyzers.event_pages import FILTER_LIMIT, EventPages
     from ubscope.analyzers.findings import (
         CallSiteGroup,
         Finding,
@@ -165,7 +165,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "context": ("TraceContext",),
     "device_fault": ("NUMERICS_NOT_MEANINGFUL", "OUTPUT_NOT_MEANINGFUL", "DeviceFault"),
     "event_detail": ("EventField", "event_fields"),
-    "event_pages": ("CACHED_PAGES", "EventPages", "FILTER_LIMIT"),
+    "event_pages": ("EventPages", "FILTER_LIMIT"),
     "event_filter": ("FILTER_HELP", "EventFilter", "filter_rows", "parse_event_filter"),
     "findings": ("CallSiteGroup", "Finding", "Location", "Severity", "group_by_call_site"),
     "metric_catalog": (

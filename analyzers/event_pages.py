@@ -2,12 +2,11 @@
 a time: each page (one batch of the file, read by
 :class:`ubscope.probe.trace_pages.TracePages`) gets its own
 :class:`TraceContext`, so a page's kind-specific fields decode as the whole
-trace's do, and only the last few pages stay in memory."""
+trace's do."""
 
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -17,20 +16,18 @@ from ubscope.analyzers.event_filter import EventFilter, filter_rows
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.trace_pages import TracePages
 
-# pages kept decoded: a screen of events spans at most two
-CACHED_PAGES = 4
 # positions a filter over the pages keeps at most (32 MB of them)
 FILTER_LIMIT = 4_000_000
 
 
 class EventPages:
     """Event positions over the whole trace (its sequence numbers, contiguous
-    from 0) mapped to pages read from disk on demand."""
+    from 0) mapped to pages read from disk on demand; a view keeps the few
+    pages it shows."""
 
     def __init__(self, path: str | os.PathLike[str], chip: ChipProfile):
         self.pages = TracePages(path)
         self.chip = chip
-        self._contexts: OrderedDict[int, TraceContext] = OrderedDict()
 
     @property
     def count(self) -> int:
@@ -38,15 +35,8 @@ class EventPages:
         return self.pages.event_count
 
     def context(self, page: int) -> TraceContext:
-        """The analysis context of one page's events (cached, least recently used out)."""
-        if page in self._contexts:
-            self._contexts.move_to_end(page)
-            return self._contexts[page]
-        context = TraceContext(self.pages.page(page), self.chip)
-        self._contexts[page] = context
-        if len(self._contexts) > CACHED_PAGES:
-            self._contexts.popitem(last=False)
-        return context
+        """The analysis context of one page's events, read from disk."""
+        return TraceContext(self.pages.page(page), self.chip)
 
     def split(self, positions: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """For each page ``positions`` touch: its index, the rows within it, and
@@ -58,10 +48,10 @@ class EventPages:
             where = np.flatnonzero(page_of == page)
             yield page, positions[where] - first_events[page], where
 
-    def locate(self, position: int) -> tuple[TraceContext, int]:
-        """The context of the page holding event ``position`` and its row there."""
+    def locate(self, position: int) -> tuple[int, int]:
+        """The page holding event ``position`` and its row there."""
         page = self.pages.page_of_event(position)
-        return self.context(page), position - int(self.pages.first_events[page])
+        return page, position - int(self.pages.first_events[page])
 
     def filter(
         self, flt: EventFilter, on_page: Callable[[int], None] | None = None

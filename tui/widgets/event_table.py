@@ -26,7 +26,6 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ubscope.analyzers import (
-    CACHED_PAGES,
     EventPages,
     TraceContext,
     event_fields,
@@ -36,6 +35,8 @@ from ubscope.probe.events import Flag
 from ubscope.probe.units import format_time_ps
 from ubscope.tui.text import short_bytes
 
+# pages of a trace read from disk kept decoded: a screen of events spans at most two
+CACHED_PAGES = 4
 FLAG_BITS = [(int(f), f.name.lower()) for f in Flag if f.name and f is not Flag.NONE]
 
 
@@ -134,7 +135,8 @@ class PagedColumns:
         return self._each(rows, EventColumns.details)
 
     def locate(self, position: int) -> tuple[TraceContext, int]:
-        return self.pages.locate(position)
+        page, row = self.pages.locate(position)
+        return self._page(page).ctx, row
 
     def position_of_seq(self, seq: int) -> int | None:
         # sequence numbers run from 0 without gaps (the reader checks): a
