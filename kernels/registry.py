@@ -25,9 +25,6 @@ from ubscope.probe.recorder import BatchSink, NullRecorder, Recorder
 from ubscope.probe.trace import TraceWriter, new_metadata
 from ubscope.probe.units import format_bytes
 
-# `ubscope run` refuses a run estimated to need more host memory than this.
-DEFAULT_MAX_MEMORY = 4 << 30
-
 REGISTRY: dict[str, KernelSpec] = {}
 
 

@@ -22,6 +22,8 @@ WORK_PER_SECOND = 4e8
 WORK_PER_VALUE = 30  # drawing, converting, copying to GM and checking one value
 # float64 bytes the numerics check holds at once (output and reference slices).
 CHECK_CHUNK_BYTES = 32 << 20
+# `ubscope run` and `sweep` refuse a run estimated to need more host memory than this.
+DEFAULT_MAX_MEMORY = 4 << 30
 
 
 @dataclass(frozen=True)

@@ -73,19 +73,28 @@ def test_a_command_imports_only_its_own_module() -> None:
         "check",
         "baseline",
         "sweep",
+        "run",
+        "kernels",
+        "demo",
     ],
 )
 def test_help_of_a_command_loads_no_analysis(command: str) -> None:
     """``COMMAND --help`` lists every option (vendor tools, report formats, chips)
     from names and constants: no vendor reader or detector, no rule, not the
-    analysis, none of pandas, pyarrow, numpy, yaml or Textual (rich, which
-    prints the commands' output, is allowed)."""
+    analysis, no kernel, not the recorder or the CPU twin, none of pandas,
+    pyarrow, numpy, yaml or Textual (rich, which prints the commands' output, is
+    allowed)."""
     modules = _imported(command, "--help")
     assert [name for name in _heavy(modules) if not name.startswith("rich")] == []
     analysis = ("api", "context", "engine", "rules", "model", "output", "streaming")
     assert not {f"ubscope.analyzers.{name}" for name in analysis} & modules
     readers = (".reader", ".detect", ".rules")
     assert not [m for m in modules if m.startswith("ubscope.analyzers") and m.endswith(readers)]
+    # The demo's list of runs is names and parameters; every other kernels module
+    # is a kernel, the registry that runs them or the catalog that loads them all.
+    kernels = [m for m in modules if m.startswith("ubscope.kernels.")]
+    assert [m for m in kernels if m != "ubscope.kernels.demo_set"] == []
+    assert not {"ubscope.probe.recorder", "ubscope.probe.ascendc.runner"} & modules
 
 
 def test_every_command_module_is_listed() -> None:

@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ubscope.analyzers import (
-    NUMERICS_NOT_MEANINGFUL,
-    Analysis,
-    Finding,
-    Severity,
-    analyze_path,
-    finding_headline,
-)
+# The kernels, the analysis and the report load when the demo runs, not with
+# `ubscope demo --help` (the facade's names load on use).
+import ubscope.analyzers as analyzers
 from ubscope.commands.common import add_chip_option, advance, chip_from_args, console, progress
-from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.demo_set import DEMO_RUNS, DemoRun
-from ubscope.kernels.registry import run_kernel
 from ubscope.probe.errors import UbscopeError
 from ubscope.probe.outputs import check_output_folder
 from ubscope.probe.units import format_bytes, format_time_ps
-from ubscope.reports.report import write_report
 from ubscope.tui import tui_command
+
+if TYPE_CHECKING:
+    from ubscope.analyzers import Analysis, Finding
 
 # The report shows the planted UB overflow next to the same kernel when healthy.
 REPORT_PAIR = ("int4_gemm_ub_overflow", "int4_gemm_healthy")
@@ -75,11 +71,15 @@ def _row(label: str, outcome_ok: bool, analysis: Analysis) -> list[Text]:
 def _problems(analysis: Analysis, healthy: Analysis | None) -> list[Finding]:
     """A run's errors; failing those, for a planted run, the warnings whose codes its
     kernel's healthy run does not have (the planted problem, not the kernel's usual ones)."""
-    errors = [f for f in analysis.findings if f.severity == Severity.ERROR]
+    errors = [f for f in analysis.findings if f.severity == analyzers.Severity.ERROR]
     if errors or healthy is None or healthy is analysis:
         return errors
     usual = {f.code for f in healthy.findings}
-    return [f for f in analysis.findings if f.severity == Severity.WARNING and f.code not in usual]
+    return [
+        f
+        for f in analysis.findings
+        if f.severity == analyzers.Severity.WARNING and f.code not in usual
+    ]
 
 
 def _print_problems(analyses: dict[str, Analysis]) -> None:
@@ -91,18 +91,22 @@ def _print_problems(analyses: dict[str, Analysis]) -> None:
         problems = _problems(analysis, analyses.get(DemoRun(run.kernel).label))
         if not problems:
             continue
-        style = "bold red" if problems[0].severity == Severity.ERROR else "bold yellow"
+        style = "bold red" if problems[0].severity == analyzers.Severity.ERROR else "bold yellow"
         codes = ", ".join(dict.fromkeys(f.code for f in problems))
         out.print(f"\n{run.label}: {codes}", markup=False, style=style)
         if analysis.device_fault is not None:
             out.print(f"  {analysis.device_fault.describe()}", markup=False, style="red")
         for finding in problems[:3]:
-            out.print(finding_headline(finding))
+            out.print(analyzers.finding_headline(finding))
         if len(problems) > 3:
             out.print(f"  ... and {len(problems) - 3} more", markup=False)
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from ubscope.kernels.catalog import get_kernel
+    from ubscope.kernels.registry import run_kernel
+    from ubscope.reports.report import write_report
+
     chip = chip_from_args(args)
     out_dir = check_output_folder(args.out)
     out = console()
@@ -127,7 +131,7 @@ def _demo(args: argparse.Namespace) -> int:
             path = out_dir / f"{run.label}.ubtrace"
             try:  # one run that cannot run on this chip does not stop the others
                 outcome = run_kernel(spec, params, chip, path, preset=run.preset)
-                analyses[run.label] = analysis = analyze_path(path)
+                analyses[run.label] = analysis = analyzers.analyze_path(path)
             except UbscopeError as exc:
                 failed[run.label] = str(exc)
                 table.add_row(Text(run.label), Text("FAILED", style="red"))
@@ -136,9 +140,9 @@ def _demo(args: argparse.Namespace) -> int:
     out.print(table)
     # A table caption is cropped, not wrapped, when a word ends at the last column.
     out.print(
-        f"numerics: output vs the float64 reference ({FAULT_CELL}: {NUMERICS_NOT_MEANINGFUL}, "
-        "it writes past on-chip capacity); time: modelled; GM/min: GM bytes over the minimum "
-        "the math needs; E/W: errors/warnings",
+        f"numerics: output vs the float64 reference ({FAULT_CELL}: "
+        f"{analyzers.NUMERICS_NOT_MEANINGFUL}, it writes past on-chip capacity); time: "
+        "modelled; GM/min: GM bytes over the minimum the math needs; E/W: errors/warnings",
         markup=False,
     )
     for label, message in failed.items():

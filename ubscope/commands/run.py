@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from typing import TYPE_CHECKING
 
-from ubscope.analyzers import NUMERICS_NOT_MEANINGFUL
+# The kernels, the recorder and the analysis load when a kernel runs or is
+# listed, not with `ubscope run --help` (the facade's names load on use).
+import ubscope.analyzers as analyzers
 from ubscope.commands.common import (
     add_chip_option,
     add_param_options,
@@ -15,19 +18,13 @@ from ubscope.commands.common import (
     progress,
 )
 from ubscope.commands.twin import OutputOption, add_twin_options, is_source, run_source
-from ubscope.kernels.catalog import get_kernel, is_user_kernel, load_kernels, load_user_kernel
-from ubscope.kernels.npu_backend import cross_check, probe_npu
-from ubscope.kernels.registry import (
-    DEFAULT_MAX_MEMORY,
-    RunOutcome,
-    check_host_memory,
-    estimate_run,
-    progress_batch,
-    run_kernel,
-)
+from ubscope.probe.estimate import DEFAULT_MAX_MEMORY
 from ubscope.probe.outputs import check_output_path
-from ubscope.probe.trace import TRACE_SUFFIX
+from ubscope.probe.trace_meta import TRACE_SUFFIX
 from ubscope.probe.units import format_bytes, format_time_ps, parse_size
+
+if TYPE_CHECKING:
+    from ubscope.kernels.registry import RunOutcome
 
 
 def setup_run(run: argparse.ArgumentParser) -> None:
@@ -94,7 +91,7 @@ def print_outcome(outcome: RunOutcome) -> None:
     output = f"output {verdict} the float64 reference (max abs error {worst:.3g})"
     if fault is not None:
         output = (
-            f"output {NUMERICS_NOT_MEANINGFUL} (compared all the same, it {verdict} the "
+            f"output {analyzers.NUMERICS_NOT_MEANINGFUL} (compared all the same, it {verdict} the "
             f"float64 reference: max abs error {worst:.3g})"
         )
     out.print(
@@ -117,6 +114,10 @@ def size(text: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ubscope.kernels.catalog import get_kernel, is_user_kernel, load_user_kernel
+    from ubscope.kernels.npu_backend import cross_check, probe_npu
+    from ubscope.kernels.registry import check_host_memory, estimate_run, progress_batch, run_kernel
+
     if is_source(args.kernel):
         return run_source(args)
     spec = load_user_kernel(args.kernel) if is_user_kernel(args.kernel) else get_kernel(args.kernel)
@@ -164,6 +165,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _kernels(args: argparse.Namespace) -> int:
+    from ubscope.kernels.catalog import get_kernel, load_kernels
+
     out = console()
     specs = {args.kernel: get_kernel(args.kernel)} if args.kernel else load_kernels()
     for name in sorted(specs):

@@ -5,25 +5,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from ubscope.analyzers import NUMERICS_NOT_MEANINGFUL
+# The twin (numpy, the recorder, the kernels' runtime) loads when a source runs,
+# not with `ubscope run --help`.
+import ubscope.analyzers as analyzers
 from ubscope.commands.common import chip_from_args, console
-from ubscope.probe.ascendc.case import (
-    CASE_SUFFIXES,
-    load_case,
-    make_tensors,
-    mismatch_share,
-    reference_outputs,
-)
-from ubscope.probe.ascendc.runner import TwinRun, run_ascendc
-from ubscope.probe.ascendc.tensors import parse_tensor, parse_tensors, save_outputs
-from ubscope.probe.ascendc.tiling import cli_launch_values
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.outputs import check_output_path
 from ubscope.probe.units import format_time_ps
+
+if TYPE_CHECKING:
+    from ubscope.probe.ascendc.runner import TwinRun
 
 SOURCE_SUFFIXES = (".cpp", ".cc", ".cxx", ".c++")
 
@@ -115,6 +108,8 @@ def add_twin_options(run: argparse.ArgumentParser) -> None:
 
 
 def is_source(kernel: str) -> bool:
+    from ubscope.probe.ascendc.case import CASE_SUFFIXES
+
     return kernel.lower().endswith(SOURCE_SUFFIXES + CASE_SUFFIXES)
 
 
@@ -131,9 +126,30 @@ def _print_fault(run: TwinRun) -> bool:
     return True
 
 
+def _print_written(args: argparse.Namespace, run: TwinRun, trace: Path) -> None:
+    """Save the outputs --save-outputs asks for; name every file written."""
+    from ubscope.probe.ascendc.tensors import save_outputs
+
+    out = console()
+    if args.save_outputs:
+        for path in save_outputs(args.save_outputs, run.outputs):
+            out.print(f"output written to {path}", markup=False)
+    out.print(f"trace written to {trace}", markup=False)
+
+
 def run_case_file(args: argparse.Namespace) -> int:
     """Run a case file; exit 1 when an output differs from its reference or the
     run would fault on the device."""
+    import numpy as np
+
+    from ubscope.probe.ascendc.case import (
+        load_case,
+        make_tensors,
+        mismatch_share,
+        reference_outputs,
+    )
+    from ubscope.probe.ascendc.runner import run_ascendc
+
     case = load_case(args.kernel)
     rng = np.random.default_rng(args.seed)
     inputs = make_tensors(case.inputs, rng, case.path)
@@ -169,22 +185,28 @@ def run_case_file(args: argparse.Namespace) -> int:
             matches = matches and ok
             verdict = "matches" if ok else "DOES NOT MATCH"
             if faulted:
-                verdict = f"is {NUMERICS_NOT_MEANINGFUL}; compared all the same, it {verdict}"
+                verdict = (
+                    f"is {analyzers.NUMERICS_NOT_MEANINGFUL}; compared all the same, it {verdict}"
+                )
             out.print(
                 f"  {name} {verdict} the reference ({share:.3%} of elements outside "
                 f"rtol {case.tolerance.rtol:g} / atol {case.tolerance.atol:g})",
                 markup=False,
             )
-    if args.save_outputs:
-        for path in save_outputs(args.save_outputs, run.outputs):
-            out.print(f"output written to {path}", markup=False)
-    out.print(f"trace written to {trace}", markup=False)
+    _print_written(args, run, trace)
     return 0 if matches else 1
 
 
 def run_source(args: argparse.Namespace) -> int:
     """Compile and run the source, write the trace, print a summary; exit 1 when
     the run would fault on the device."""
+    import numpy as np
+
+    from ubscope.probe.ascendc.case import CASE_SUFFIXES
+    from ubscope.probe.ascendc.runner import run_ascendc
+    from ubscope.probe.ascendc.tensors import parse_tensor, parse_tensors
+    from ubscope.probe.ascendc.tiling import cli_launch_values
+
     if args.kernel.lower().endswith(CASE_SUFFIXES):
         return run_case_file(args)
     source = Path(args.kernel)
@@ -217,8 +239,5 @@ def run_source(args: argparse.Namespace) -> int:
         markup=False,
     )
     faulted = _print_fault(run)
-    if args.save_outputs:
-        for path in save_outputs(args.save_outputs, run.outputs):
-            out.print(f"output written to {path}", markup=False)
-    out.print(f"trace written to {trace}", markup=False)
+    _print_written(args, run, trace)
     return 1 if faulted else 0

@@ -25,10 +25,11 @@ from typing import Any
 from ubscope.analyzers import STATUS_INVALID, SweepRow
 from ubscope.commands.twin import SOURCE_SUFFIXES
 from ubscope.kernels.catalog import get_kernel, is_user_kernel, load_user_kernel
-from ubscope.kernels.registry import DEFAULT_MAX_MEMORY, check_host_memory, estimate_run
+from ubscope.kernels.registry import check_host_memory, estimate_run
 from ubscope.probe.ascendc.case import CASE_SUFFIXES, load_case
 from ubscope.probe.chip import builtin_chips, load_chip
 from ubscope.probe.errors import ParameterError
+from ubscope.probe.estimate import DEFAULT_MAX_MEMORY
 from ubscope.probe.kernel_spec import KernelSpec
 from ubscope.probe.trace import TRACE_SUFFIX
 from ubscope.probe.version import __version__
