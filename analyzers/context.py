@@ -69,7 +69,8 @@ class TraceContext:
         self.core_spaces = self.occupancy_model.core_spaces
         self.coverage = self.fragmentation_model.coverage
         self.fragmentation = self.fragmentation_model.fragmentation
-        self.max_external = self.fragmentation_model.max_external
+        self.worst_fragmentation = self.fragmentation_model.worst_fragmentation
+        self.rounding_waste = self.block_model.rounding_waste
         self.location = self.locator.location
         self.site_groups = self.locator.site_groups
         self.critical_path_sums = self.locator.critical_path_sums
@@ -140,6 +141,10 @@ class TraceContext:
     @property
     def modelled_end_ps(self) -> int:
         return self.launch_model.modelled_end_ps
+
+    @property
+    def repeats_hit_l2(self) -> bool:
+        return self.traffic_model.repeats_hit_l2
 
     @property
     def modelled_time_ps(self) -> int:

@@ -46,7 +46,8 @@ def _per_space(values: Mapping[Any, Any]) -> dict[str, int]:
     return {space: int(values.get(space, 0)) for space in ON_CHIP}
 
 
-def _gm(ctx: TraceContext) -> dict[str, Any]:
+def gm_metrics(ctx: TraceContext) -> dict[str, Any]:
+    """The ``gm`` fields of the summary."""
     traffic = ctx.traffic
     minimal = ctx.minimal_traffic
     hbm = traffic[~traffic["workspace"]] if len(traffic) else traffic
@@ -74,15 +75,23 @@ def _gm(ctx: TraceContext) -> dict[str, Any]:
     }
 
 
-def _fragmentation(ctx: TraceContext) -> dict[str, Any]:
+def max_external(ctx: TraceContext) -> float:
+    """The summary's worst external fragmentation over every core and memory."""
     worst = max(
-        (ctx.max_external(int(g), DEFAULT_MIN_FREE_FRACTION)[0] for g in ctx.group_ids),
+        (
+            ctx.worst_fragmentation(int(g), DEFAULT_MIN_FREE_FRACTION).external
+            for g in ctx.group_ids
+        ),
         default=0.0,
     )
+    return round(worst, 6)
+
+
+def _fragmentation(ctx: TraceContext) -> dict[str, Any]:
     fails = ctx.table.alloc_failures()
     blocks = ctx.blocks
     return {
-        "max_external": round(worst, 6),
+        "max_external": max_external(ctx),
         "failed_allocs_with_enough_free": int((fails.total_free >= fails.aligned_size).sum()),
         "internal_waste_bytes": int((blocks.aligned - blocks.size).sum()),
     }
@@ -117,14 +126,15 @@ def trace_metrics(ctx: TraceContext) -> dict[str, Any]:
         "peak_bytes": _per_space(peaks.groupby("space")["peak_live_bytes"].max().to_dict()),
         "high_water_bytes": _per_space(peaks.groupby("space")["high_water"].max().to_dict()),
         "total_alloc_bytes": _per_space(total_alloc),
-        "gm": _gm(ctx),
+        "gm": gm_metrics(ctx),
         "fragmentation": _fragmentation(ctx),
         "kv_cache": kv_metrics(ctx),
-        "roofline": _roofline(roof),
+        "roofline": roofline_metrics(roof),
     }
 
 
-def _roofline(roof: dict[str, Any]) -> dict[str, Any]:
+def roofline_metrics(roof: dict[str, Any]) -> dict[str, Any]:
+    """The ``roofline`` fields of the summary."""
     if not roof["compute_events"]:
         return {"intensity": None, "ridge": roof["ridge"], "bound": None}
     return {"intensity": _finite(roof["intensity"]), "ridge": roof["ridge"], "bound": roof["bound"]}

@@ -128,7 +128,7 @@ def fragmentation_figures(analysis: Analysis) -> dict[str, go.Figure]:
     would only draw an empty-looking chart."""
     ctx = analysis.context
     figures: dict[str, go.Figure] = {}
-    if ctx is None or analysis.streamed:
+    if ctx is None:
         return figures
     failures = failed_allocations(ctx)
     failures = failures[failures["enough_free"].to_numpy()]
@@ -176,6 +176,7 @@ def traffic_figures(analysis: Analysis) -> dict[str, go.Figure]:
 
 def roofline_figures(analysis: Analysis) -> dict[str, go.Figure]:
     ctx = analysis.context
-    if ctx is None or analysis.streamed:
+    # a streamed analysis that gave the GM byte ranges up has none
+    if ctx is None or not ctx.roofline:
         return {}
     return {"roofline": roofline_figure(ctx.roofline, ctx.trace.kernel)}

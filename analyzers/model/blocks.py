@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.model.arrays import ADDR_BITS, CORE_KIND_LABELS, SPACE_LABELS, pair_fifo
+from ubscope.analyzers.model.arrays import (
+    ADDR_BITS,
+    CORE_KIND_LABELS,
+    SPACE_LABELS,
+    group_parts,
+    pair_fifo,
+)
 from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.groups import Groups
 from ubscope.probe.event_table import EventTable
@@ -29,6 +35,18 @@ class Blocks:
 
     def __len__(self) -> int:
         return int(self.gid.size)
+
+
+@dataclass(frozen=True)
+class RoundingWaste:
+    """The bytes lost to rounding up the allocations of one core kind and memory."""
+
+    core_kind: str
+    space: str
+    waste_bytes: int  # aligned minus requested sizes, summed
+    allocated_bytes: int  # aligned sizes, summed
+    cores: list[int]  # the cores that allocated, ascending
+    rows: np.ndarray  # the first and the last of these allocations
 
 
 class BlockModel:
@@ -59,6 +77,27 @@ class BlockModel:
             name=allocs.name,
             tag=allocs.tag,
         )
+
+    def rounding_waste(self) -> list[RoundingWaste]:
+        """Per core kind and memory that allocated (in code order), the bytes lost
+        to rounding up the requested sizes."""
+        blocks = self.blocks
+        kind, core, space = group_parts(blocks.gid)
+        key = kind * 8 + space
+        out = []
+        for value in np.unique(key).tolist():
+            mine = np.flatnonzero(key == value)
+            out.append(
+                RoundingWaste(
+                    CORE_KIND_LABELS[value // 8],
+                    SPACE_LABELS[value % 8],
+                    int((blocks.aligned[mine] - blocks.size[mine]).sum()),
+                    int(blocks.aligned[mine].sum()),
+                    sorted({int(c) for c in core[mine]}),
+                    blocks.alloc_row[mine[[0, -1]]],
+                )
+            )
+        return out
 
     @cached_property
     def lifetimes(self) -> pd.DataFrame:

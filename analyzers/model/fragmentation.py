@@ -47,6 +47,17 @@ class Coverage:
     teardown: np.ndarray  # the event is a free of a pool or pipe teardown
 
 
+@dataclass(frozen=True)
+class WorstFragmentation:
+    """A group's worst judged external fragmentation and the first event that
+    reached it, with its free bytes and largest free block then."""
+
+    external: float
+    row: int  # -1: the group has no ALLOC/FREE
+    free_bytes: int
+    largest_free: int
+
+
 def external_fragmentation(free_bytes: np.ndarray, largest_free: np.ndarray) -> np.ndarray:
     """1 - largest free block / total free bytes (0 where nothing is free)."""
     free = np.asarray(free_bytes, dtype=np.float64)
@@ -203,17 +214,22 @@ class FragmentationModel:
             }
         )
 
-    def max_external(self, gid: int, min_free_fraction: float) -> tuple[float, int]:
-        """Worst external fragmentation of a group over time and the row where it
-        happened, counting only states with at least ``min_free_fraction`` of the
-        pool free (so a nearly full pool does not count as fragmented) and none
-        inside a teardown."""
+    def worst_fragmentation(self, gid: int, min_free_fraction: float) -> WorstFragmentation:
+        """Worst external fragmentation of a group over time and where it happened,
+        counting only states with at least ``min_free_fraction`` of the pool free
+        (so a nearly full pool does not count as fragmented) and none inside a
+        teardown (0 at the group's first event when none is judged worse)."""
         cover = self.coverage(gid)
         low, high = self.extent(gid)
         judged = (cover.free_bytes >= min_free_fraction * (high - low)) & ~cover.teardown
         external = external_fragmentation(cover.free_bytes, cover.largest_free)
         external = np.where(judged, external, 0.0)
         if not external.size:
-            return 0.0, -1
+            return WorstFragmentation(0.0, -1, 0, 0)
         worst = int(np.argmax(external))
-        return float(external[worst]), int(cover.rows[worst])
+        return WorstFragmentation(
+            float(external[worst]),
+            int(cover.rows[worst]),
+            int(cover.free_bytes[worst]),
+            int(cover.largest_free[worst]),
+        )

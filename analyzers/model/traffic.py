@@ -59,45 +59,41 @@ class TrafficModel:
         (L2-resident core-to-core workspace: not HBM traffic)."""
         copies = self.gm_transfers
         key, size = self._keys
-        moved = np.bincount(key, weights=copies["bytes"], minlength=size)
+        moved = np.bincount(key, weights=copies["bytes"], minlength=size).astype(np.int64)
         transfers = np.bincount(key, minlength=size)
         small = np.bincount(
             key, weights=copies["burst_len"] < self.chip.efficient_burst_bytes, minlength=size
-        )
-        workspace = self._workspace_keys
+        ).astype(np.int64)
         # one launch: each launch's distinct bytes are the run's, computed already
         launches = self._launch
         per_launch = self._run_distinct if not launches.any() else self._distinct_within(launches)
         reloaded, reloaded_by_one_core = self._reloads
-        hbm = moved.copy()
-        if self.repeats_hit_l2:
-            hbm[0::2] = self._run_distinct[0::2]
         present = np.flatnonzero(transfers)
         names = self.table.labels("tensor")
-        return pd.DataFrame(
-            {
-                "tensor": names[present // 2].astype(str),
-                "direction": np.where(present % 2 == 0, "read", "write"),
-                "bytes": moved[present].astype(np.int64),
-                "transfers": transfers[present],
-                "distinct_bytes": per_launch[present],
-                "redundancy": moved[present] / np.maximum(per_launch[present], 1),
-                "reloaded_bytes": reloaded[present],
-                "reloaded_on_one_core": reloaded_by_one_core[present],
-                "hbm_bytes": hbm[present].astype(np.int64),
-                "small_transfers": small[present].astype(np.int64),
-                "workspace": workspace[present],
-            }
+        return traffic_frame(
+            names[present // 2].astype(str),
+            present % 2 == 1,
+            np.stack(
+                [
+                    moved[present],
+                    transfers[present],
+                    small[present],
+                    self._workspace_keys[present],
+                    per_launch[present],
+                    reloaded[present],
+                    reloaded_by_one_core[present],
+                    self._run_distinct[present],
+                ],
+                axis=1,
+            ),
+            self.chip,
         )
 
-    @cached_property
+    @property
     def repeats_hit_l2(self) -> bool:
-        """Whether the cost model serves every repeated GM access from L2: it does
-        when all the GM bytes the run touches fit in the chip's L2 (nothing is
-        evicted), and then only a read's first touch goes to HBM. Larger runs are
-        counted as if every read went to HBM (an upper bound)."""
-        touched = self._run_distinct[~self._workspace_keys]
-        return int(touched.sum()) <= self.chip.l2_bytes
+        """Whether the cost model serves every repeated GM access from L2 (see
+        :func:`repeats_hit_l2`)."""
+        return repeats_hit_l2(self._run_distinct, self._workspace_keys, self.chip)
 
     @cached_property
     def _keys(self) -> tuple[np.ndarray, int]:
@@ -181,31 +177,97 @@ class TrafficModel:
 
     @cached_property
     def roofline(self) -> dict[str, Any]:
-        """compute_events, flops, hbm_bytes (the cost model's: repeated reads it
-        serves from L2 are not HBM traffic), intensity (FLOP/B), ridge, peak_flops,
-        bandwidth (B/s), modelled_time_ps, achieved_flops_per_s, bound ("memory" |
-        "compute"). Without compute events (a trace of ``msprof op simulator`` data
-        moves) the intensity is unknown, not 0: judge it only when compute_events."""
+        """The roofline of the whole trace (see :func:`roofline`)."""
         computes = self.table.computes()
-        flops = int(computes.flops.sum())
-        traffic = self.traffic
-        hbm = int(traffic.loc[~traffic["workspace"], "hbm_bytes"].sum()) if len(traffic) else 0
-        chip = self.chip
-        intensity = flops / hbm if hbm else float("inf") if flops else 0.0
-        ridge = chip.ridge_flops_per_byte
-        time_ps = self.launch_model.modelled_time_ps
-        return {
-            "compute_events": len(computes),
-            "flops": flops,
+        return roofline(
+            self.chip,
+            len(computes),
+            int(computes.flops.sum()),
+            self.traffic,
+            self.launch_model.modelled_time_ps,
+        )
+
+
+# the per-key sums traffic_frame takes, in its columns' order
+TRAFFIC_SUMS = (
+    "bytes",
+    "transfers",
+    "small_transfers",
+    "workspace",
+    "distinct_bytes",
+    "reloaded_bytes",
+    "reloaded_on_one_core",
+    "run_distinct_bytes",
+)
+
+
+def traffic_frame(
+    tensor: np.ndarray, write: np.ndarray, sums: np.ndarray, chip: ChipProfile
+) -> pd.DataFrame:
+    """:attr:`TrafficModel.traffic` from its sums per tensor and direction
+    (``sums``: one row per key, the columns of :data:`TRAFFIC_SUMS`; the byte
+    ranges' columns may be NaN: unknown)."""
+    values = dict(zip(TRAFFIC_SUMS, sums.T, strict=True))
+    moved = values["bytes"]
+    hbm = moved.copy()
+    frame = pd.DataFrame(
+        {
+            "tensor": tensor,
+            "direction": np.where(write, "write", "read"),
+            "bytes": moved.astype(np.int64),
+            "transfers": values["transfers"].astype(np.int64),
+            "distinct_bytes": values["distinct_bytes"],
+            "redundancy": moved / np.maximum(values["distinct_bytes"], 1),
+            "reloaded_bytes": values["reloaded_bytes"],
+            "reloaded_on_one_core": values["reloaded_on_one_core"],
             "hbm_bytes": hbm,
-            "intensity": intensity,
-            "ridge": ridge,
-            "peak_flops": chip.peak_fp16_flops,
-            "bandwidth": chip.gm_bandwidth,
-            "modelled_time_ps": time_ps,
-            "achieved_flops_per_s": flops / (time_ps * 1e-12) if time_ps else 0.0,
-            "bound": "memory" if intensity < ridge else "compute",
+            "small_transfers": values["small_transfers"].astype(np.int64),
+            "workspace": values["workspace"] > 0,
         }
+    )
+    if repeats_hit_l2(values["run_distinct_bytes"], values["workspace"] > 0, chip):
+        reads = ~np.asarray(write, dtype=bool)
+        hbm[reads] = values["run_distinct_bytes"][reads]
+        frame["hbm_bytes"] = hbm
+    return frame
+
+
+def repeats_hit_l2(run_distinct: np.ndarray, workspace: np.ndarray, chip: ChipProfile) -> bool:
+    """Whether the cost model serves every repeated GM access from L2: it does
+    when all the GM bytes the run touches (``run_distinct`` per key, but the
+    workspace's) fit in the chip's L2 (nothing is evicted), and then only a
+    read's first touch goes to HBM. Larger runs are counted as if every read
+    went to HBM (an upper bound)."""
+    return bool(run_distinct[~workspace].sum() <= chip.l2_bytes)
+
+
+def roofline(
+    chip: ChipProfile,
+    compute_events: int,
+    flops: int,
+    traffic: pd.DataFrame,
+    modelled_time_ps: int,
+) -> dict[str, Any]:
+    """compute_events, flops, hbm_bytes (the cost model's: repeated reads it
+    serves from L2 are not HBM traffic), intensity (FLOP/B), ridge, peak_flops,
+    bandwidth (B/s), modelled_time_ps, achieved_flops_per_s, bound ("memory" |
+    "compute"). Without compute events (a trace of ``msprof op simulator`` data
+    moves) the intensity is unknown, not 0: judge it only when compute_events."""
+    hbm = int(traffic.loc[~traffic["workspace"], "hbm_bytes"].sum()) if len(traffic) else 0
+    intensity = flops / hbm if hbm else float("inf") if flops else 0.0
+    ridge = chip.ridge_flops_per_byte
+    return {
+        "compute_events": compute_events,
+        "flops": flops,
+        "hbm_bytes": hbm,
+        "intensity": intensity,
+        "ridge": ridge,
+        "peak_flops": chip.peak_fp16_flops,
+        "bandwidth": chip.gm_bandwidth,
+        "modelled_time_ps": modelled_time_ps,
+        "achieved_flops_per_s": flops / (modelled_time_ps * 1e-12) if modelled_time_ps else 0.0,
+        "bound": "memory" if intensity < ridge else "compute",
+    }
 
 
 def distinct_bytes(
@@ -245,7 +307,7 @@ def distinct_bytes(
         group_first = np.r_[True, skey[1:] != skey[:-1]]
         # running max of ends within each key (keys are separated by resetting at group starts)
         shifted = np.where(group_first, -1, np.r_[-1, rel_end[:-1]])
-        reach = _segmented_cummax(shifted, group_first)
+        reach = segmented_cummax(shifted, group_first)
         covered = np.maximum(0, rel_end - np.maximum(rel_start, reach))
         np.add.at(out, skey, covered)
     multi = ~single
@@ -263,7 +325,7 @@ def distinct_bytes(
     return out
 
 
-def _segmented_cummax(values: np.ndarray, segment_first: np.ndarray) -> np.ndarray:
+def segmented_cummax(values: np.ndarray, segment_first: np.ndarray) -> np.ndarray:
     """Running maximum that restarts at every True of ``segment_first``."""
     segment = np.cumsum(segment_first) - 1
     span = np.int64(values.max() - values.min() + 1) if values.size else np.int64(1)

@@ -23,15 +23,25 @@ from ubscope.analyzers.metrics import (
     config_key,
     empty_metrics,
     finding_counts,
+    gm_metrics,
     kv_metrics,
+    max_external,
+    roofline_metrics,
 )
 from ubscope.analyzers.model.arrays import (
     CORE_KIND_LABELS,
+    CORE_SPAN,
     KIND_LABELS,
     SPACE_LABELS,
     group_id,
+    group_parts,
 )
+from ubscope.analyzers.model.blocks import RoundingWaste
+from ubscope.analyzers.model.fragmentation import DEFAULT_MIN_FREE_FRACTION, WorstFragmentation
 from ubscope.analyzers.model.groups import gid_of
+from ubscope.analyzers.rules.base import Rule
+from ubscope.analyzers.streaming import ranges
+from ubscope.analyzers.streaming.fragmentation import RunningFragmentation
 from ubscope.analyzers.streaming.kept import KeptRows, kept_mask
 from ubscope.analyzers.streaming.occupancy import RunningOccupancy
 from ubscope.analyzers.streaming.traffic import RunningTraffic
@@ -44,34 +54,47 @@ from ubscope.probe.validate import checked_chip
 # rules whose findings one pass gives exactly as the in-memory analysis does
 # (tests/analyzers/test_streaming.py compares them)
 STREAMED_RULES = frozenset(
-    {"ALN001", "ALN002", "ALN005", "FRG001", "FRG004", "FRG005", "GM004", "UB001", "UB002", "UB012"}
+    "ALN001 ALN002 ALN005 FRG001 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 GM004 "
+    "UB001 UB002 UB012".split()
 )
 # needed byte ranges, lifetimes or the whole timeline: not run when streaming
 SKIPPED_RULES = (
-    "ALN003 ALN004 FRG002 FRG003 GM001 GM002 GM003 SYN001 "
-    "UB003 UB004 UB005 UB006 UB007 UB008 UB009 UB010 UB011 UB013"
+    "ALN003 ALN004 SYN001 UB003 UB004 UB005 UB006 UB007 UB008 UB009 UB010 UB011 UB013"
 ).split()
-# metrics the summary leaves None when streaming
-SKIPPED_METRICS = (
-    "gm.redundant_read_ratio",
-    "fragmentation.max_external",
-    "roofline.intensity",
-    "roofline.bound",
-)
+# rules and metrics that need the GM byte ranges, which a trace with more
+# scattered transfers than RANGE_LIMIT gives up
+RANGE_RULES = ("GM001", "GM002", "GM003")
+RANGE_METRICS = ("gm.redundant_read_ratio", "roofline.intensity", "roofline.bound")
 _INT_COLUMNS = ("addr", "aligned_size", "size", "seq", "start_ps", "flags", "arg")
 
 
 class _Stream:
     """The running state every batch updates."""
 
-    def __init__(self, path: str | os.PathLike[str], chip: ChipProfile):
+    def __init__(
+        self, path: str | os.PathLike[str], chip: ChipProfile, free_fractions: tuple[float, ...]
+    ):
         self.capacity = np.array([int(chip.capacity.get(s, 0)) for s in SPACE_LABELS])
         self.counts = RunningCounts()
         self.occupancy = RunningOccupancy(self.capacity)
-        self.traffic = RunningTraffic(chip.efficient_burst_bytes)
-        self.kept = KeptRows(Path(path))
-        self.peak_events: dict[int, pa.RecordBatch] = {}
+        self.fragmentation = RunningFragmentation(self.capacity, free_fractions)
+        self.traffic = RunningTraffic(chip)
+        self.kept = KeptRows(Path(path), self.capacity)
+        # events rules locate findings at: each group's peak, each core kind and
+        # space's first and last allocation, each GM tensor and direction's first
+        # and last HBM transfer, the first and last copy or compute
+        self.located_events: dict[tuple[str, int], pa.RecordBatch] = {}
         self.failed_with_enough_free = 0
+
+    def _keep(self, batch: pa.RecordBatch, located: dict[tuple[str, int], int]) -> None:
+        if not located:
+            return
+        # one take per batch (a take per event cost ~1 s per 10 M events in
+        # small batches); each kept event a slice of it
+        rows = sorted(set(located.values()))
+        taken = batch.take(pa.array(rows))
+        for name, row in located.items():
+            self.located_events[name] = taken.slice(rows.index(row), 1)
 
     def add(self, batch: pa.RecordBatch) -> None:
         self.counts.add(batch)
@@ -82,11 +105,22 @@ class _Stream:
         core = batch_column(batch, "core").to_numpy()
         columns = {name: batch_column(batch, name).to_numpy() for name in _INT_COLUMNS}
         gid = group_id(core_kind, core, space)
-        peaked, rows = self.occupancy.add(kind, gid, columns)
-        for group, row in zip(peaked.tolist(), rows.tolist(), strict=True):
-            # rules locate a peak by its event: keep the one each group peaks at
-            self.peak_events[group] = batch.take(pa.array([row]))
-        self.traffic.add(batch, kind, space, src_space)
+        live = self.occupancy.add(kind, gid, columns)
+        located = dict(live.bounding_allocs)
+        located.update(
+            (("peak", group), row)
+            for group, row in zip(live.peaked.tolist(), live.peak_rows.tolist(), strict=True)
+        )
+        self.fragmentation.add(batch, kind, gid, columns, live.rows, live.delta)
+        core_code = core_kind.astype(np.int64) * CORE_SPAN + core + 1
+        located.update(self.traffic.add(batch, kind, space, src_space, core_code, columns))
+        # GM003 locates the roofline at the first and last copy or compute
+        work = np.flatnonzero((kind == EventKind.COPY) | (kind == EventKind.COMPUTE))
+        if work.size:
+            if ("first_work", 0) not in self.located_events:
+                located["first_work", 0] = int(work[0])
+            located["last_work", 0] = int(work[-1])
+        self._keep(batch, located)
         end = columns["addr"] + columns["aligned_size"]
         self.kept.add(batch, kept_mask(kind, columns["flags"], end, self.capacity[space]), kind)
         # a failed allocation's arg is the free bytes it saw
@@ -109,21 +143,63 @@ class StreamedTrace(Trace):
 
 class StreamContext(TraceContext):
     """The analysis model of the kept events, with what one pass measured over
-    the whole trace: the peaks, bounded occupancy series and GM traffic. The
-    roofline needs every compute event and the distinct bytes: empty."""
+    the whole trace: the peaks, bounded occupancy and fragmentation series, the
+    worst fragmentation, rounding waste, GM traffic with its distinct bytes and
+    the roofline (empty where a trace of very scattered transfers gave the
+    distinct bytes up: :mod:`ubscope.analyzers.streaming.ranges`)."""
 
     def __init__(self, trace: Trace, chip: ChipProfile, stream: _Stream):
         super().__init__(trace, chip)
+        self._stream = stream
         self._peaks = stream.occupancy.peaks()
         self._sketch = stream.occupancy.sketch
         self._traffic = stream.traffic.frame()
+        self._roofline = stream.traffic.roofline(self._traffic, stream.counts.modelled_time_ps())
         self.occupancy = self._sketched_occupancy
         self.core_spaces = self._peaks[["core_kind", "core", "space", "capacity"]].copy
+        self.worst_fragmentation = self._worst_fragmentation
+        self.fragmentation = self._sketched_fragmentation
+        self.rounding_waste = self._rounding_waste
+
+    @property
+    def group_ids(self) -> np.ndarray:
+        return self._stream.occupancy.group_ids()
+
+    def _worst_fragmentation(self, gid: int, min_free_fraction: float) -> WorstFragmentation:
+        worst = self._stream.fragmentation.worst(gid, min_free_fraction)
+        if worst is None:
+            return WorstFragmentation(0.0, -1, 0, 0)
+        external, seq, free_bytes, largest_free = worst
+        row = int(self.rows_of_seq(np.array([seq]))[0])
+        return WorstFragmentation(external, row, free_bytes, largest_free)
+
+    def _rounding_waste(self) -> list[RoundingWaste]:
+        occupancy = self._stream.occupancy
+        kind, core, space = group_parts(np.flatnonzero(occupancy.allocating))
+        out = []
+        for key in np.flatnonzero(occupancy.first_alloc_seq >= 0).tolist():
+            seq = np.array([occupancy.first_alloc_seq[key], occupancy.last_alloc_seq[key]])
+            out.append(
+                RoundingWaste(
+                    CORE_KIND_LABELS[key // 8],
+                    SPACE_LABELS[key % 8],
+                    int(occupancy.waste_by_kind_space[key]),
+                    int(occupancy.allocated_by_kind_space[key]),
+                    sorted(set(core[kind * 8 + space == key].tolist())),
+                    self.rows_of_seq(seq),
+                )
+            )
+        return out
 
     def _sketched_occupancy(self, core_kind: str, core: int, space: str) -> pd.DataFrame:
         """[t_ps, seq, live_bytes] at the extremes of each bucket of a core's
         ALLOC/FREE events (:mod:`ubscope.analyzers.streaming.sketch`)."""
         return self._sketch.series(gid_of(core_kind, core, space))
+
+    def _sketched_fragmentation(self, core_kind: str, core: int, space: str) -> pd.DataFrame:
+        """[t_ps, seq, free_bytes, largest_free, external] at the extremes of
+        external fragmentation in each bucket of a core's ALLOC/FREE events."""
+        return self._stream.fragmentation.sketch.series(gid_of(core_kind, core, space))
 
     @property
     def peaks(self) -> pd.DataFrame:
@@ -135,7 +211,11 @@ class StreamContext(TraceContext):
 
     @property
     def roofline(self) -> dict[str, Any]:
-        return {}
+        return self._roofline
+
+    @property
+    def repeats_hit_l2(self) -> bool:
+        return self._stream.traffic.repeats_hit_l2()
 
 
 def analyze_streamed(
@@ -148,12 +228,15 @@ def analyze_streamed(
     trace_chip = ChipProfile.from_dict(meta.get("chip", {}), source=f"{path} (metadata)")
     chip = chip or (load_chip(config.chip) if config.chip is not None else trace_chip)
     chip = checked_chip(chip, path)
-    stream = _Stream(path, chip)
+    rules = build_rules(config)
+    stream = _Stream(path, chip, _free_fractions(rules))
     scan = quietly(lambda: scan_trace(path, columns=[], each_batch=stream.add))
+    stream.fragmentation.finish()
+    stream.traffic.finish()
     kept = StreamedTrace(
         path=scan.path,
         meta=scan.meta,
-        events=stream.kept.frame(list(stream.peak_events.values())),
+        events=stream.kept.frame([*stream.located_events.values(), *stream.fragmentation.events()]),
         complete=not scan.problems,
         problems=scan.problems,
         events_read=scan.decoder.rows,
@@ -161,12 +244,19 @@ def analyze_streamed(
     pa.default_memory_pool().release_unused()
     ctx = StreamContext(kept, chip, stream)
     findings: list[Finding] = []
-    for rule in build_rules(config):
-        if rule.code in STREAMED_RULES:
+    ranges_given_up = stream.traffic.ranges.given_up
+    for rule in rules:
+        if rule.code in STREAMED_RULES and not (ranges_given_up and rule.code in RANGE_RULES):
             findings.extend(rule.check(ctx))
     findings = sort_findings(findings)
     correlate(findings, ctx)
     notes = [streaming_note(config)]
+    if ranges_given_up:
+        notes.append(
+            f"{kept.path}: more than {ranges.RANGE_LIMIT:,} scattered GM byte ranges to track: "
+            f"rules not run: {', '.join(RANGE_RULES)}; metrics not computed: "
+            f"{', '.join(RANGE_METRICS)}"
+        )
     if stream.kept.dropped:
         notes.append(
             f"{kept.path}: {stream.kept.dropped} events to report past the "
@@ -197,13 +287,19 @@ def analyze_streamed(
     )
 
 
+def _free_fractions(rules: list[Rule]) -> tuple[float, ...]:
+    """The minimum free fractions fragmentation is judged at: the summary's and FRG002's."""
+    fractions = [DEFAULT_MIN_FREE_FRACTION]
+    fractions += [rule.limits["min_free_fraction"] for rule in rules if rule.code == "FRG002"]
+    return tuple(dict.fromkeys(float(f) for f in fractions))
+
+
 def streaming_note(config: Config) -> str:
     """The one line saying what a streamed analysis left out."""
     skipped = [code for code in SKIPPED_RULES if config.enabled(code)]
     return (
         "streamed analysis (trace larger than memory allows, or --stream): "
-        f"rules not run: {', '.join(skipped) or 'none'}; "
-        f"metrics not computed: {', '.join(SKIPPED_METRICS)}"
+        f"rules not run: {', '.join(skipped) or 'none'}"
     )
 
 
@@ -224,16 +320,19 @@ def _trace_metrics(ctx: StreamContext, stream: _Stream) -> dict[str, Any]:
             "total_alloc_bytes": {
                 space: int(occupancy.allocated[SPACE_LABELS.index(space)]) for space in ON_CHIP
             },
-            "gm": stream.traffic.gm_metrics(ctx.minimal_traffic),
+            "gm": gm_metrics(ctx),
             "fragmentation": {
-                "max_external": None,
+                "max_external": max_external(ctx),
                 "failed_allocs_with_enough_free": stream.failed_with_enough_free,
                 "internal_waste_bytes": occupancy.internal_waste,
             },
             "kv_cache": kv_metrics(ctx),
         }
     )
-    body["roofline"] = {**body["roofline"], "intensity": None, "bound": None}
+    if stream.traffic.ranges.given_up:
+        body["gm"]["redundant_read_ratio"] = None
+    else:
+        body["roofline"] = roofline_metrics(ctx.roofline)
     return body
 
 

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ubscope.analyzers.model.arrays import KIND_LABELS, SPACE_LABELS
 from ubscope.probe.events import EventKind, Flag
+from ubscope.probe.trace_info import batch_column, enum_values
 from ubscope.probe.validate import BatchDecoder
 
 # flags of events the streamed rules report
@@ -43,6 +45,10 @@ def kept_mask(
     return keep
 
 
+def _enum(batch: pa.RecordBatch, name: str, labels: list[str]) -> np.ndarray:
+    return enum_values(batch_column(batch, name), labels)
+
+
 # Reported events kept at most: the analysis of the kept events takes ~250 B
 # each, so a trace where most events are flagged still stays near 1 GB.
 KEPT_LIMIT = 4_000_000
@@ -53,8 +59,9 @@ class KeptRows:
     builds it. Past :data:`KEPT_LIMIT` reported events only launch bounds are
     kept and the rest are counted in :attr:`dropped`."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, capacity_by_space: np.ndarray):
         self.path = path
+        self.capacity_by_space = capacity_by_space
         self.limit = KEPT_LIMIT
         self.batches: list[pa.RecordBatch] = []
         self.rows = 0
@@ -75,9 +82,28 @@ class KeptRows:
             self.batches.append(kept)
             self.rows += kept.num_rows
 
+    def _reported(self, batch: pa.RecordBatch) -> np.ndarray:
+        """Which rows of ``batch`` are events to report (not launch bounds)."""
+        kind = _enum(batch, "kind", KIND_LABELS)
+        space = _enum(batch, "space", SPACE_LABELS)
+        flags = batch_column(batch, "flags").to_numpy()
+        end = (
+            batch_column(batch, "addr").to_numpy() + batch_column(batch, "aligned_size").to_numpy()
+        )
+        bounds = (kind == EventKind.KERNEL_BEGIN) | (kind == EventKind.KERNEL_END)
+        return kept_mask(kind, flags, end, self.capacity_by_space[space]) & ~bounds
+
     def frame(self, extra: list[pa.RecordBatch]) -> pd.DataFrame:
         """The kept events and ``extra`` ones (each once, in trace order) with
-        their sequence numbers in the whole trace."""
+        their sequence numbers in the whole trace. An extra event the limit left
+        out is kept after all, and no longer counted in :attr:`dropped`."""
+        if self.dropped and extra:
+            kept_seq = np.concatenate([b.column("seq").to_numpy() for b in self.batches])
+            extra_seq = {}
+            for batch in extra:
+                if self._reported(batch).any():
+                    extra_seq[int(batch.column("seq")[0].as_py())] = True
+            self.dropped -= int((~np.isin(list(extra_seq), kept_seq)).sum())
         batches, self.batches = self.batches + extra, []
         if not batches:
             return BatchDecoder(self.path, None, 0).frame()

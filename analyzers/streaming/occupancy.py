@@ -10,11 +10,14 @@ that found no allocation to pair with carry over as closings that come first.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
 from ubscope.analyzers.model.arrays import (
     ADDR_BITS,
+    CORE_SPAN,
     GROUP_BOUND,
     ON_CHIP_CODES,
     SPACE_LABELS,
@@ -22,10 +25,22 @@ from ubscope.analyzers.model.arrays import (
     run_starts,
     split_group,
 )
-from ubscope.analyzers.streaming.sketch import OccupancySketch
+from ubscope.analyzers.streaming.sketch import SeriesSketch
 from ubscope.probe.events import EventKind
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+# (core kind, space) keys of the rounding-waste sums: kind code * 8 + space code
+_KIND_SPACES = 4 * 8
+
+
+class BatchLive(NamedTuple):
+    """What one batch's ALLOC/FREE events did."""
+
+    rows: np.ndarray  # the batch's ALLOC/FREE rows, in program order
+    delta: np.ndarray  # bytes each took (> 0) or released (<= 0)
+    peaked: np.ndarray  # groups that reached a new peak
+    peak_rows: np.ndarray  # the batch rows where they first did
+    bounding_allocs: dict[tuple[str, int], int]  # ("first" | "last", kind-space key) -> batch row
 
 
 class RunningOccupancy:
@@ -40,33 +55,70 @@ class RunningOccupancy:
         self.high_water = np.zeros(GROUP_BOUND, dtype=np.int64)
         self.allocated = np.zeros(len(SPACE_LABELS), dtype=np.int64)  # aligned bytes per space
         self.internal_waste = 0
+        # per core kind and space (FRG003): rounding waste, aligned bytes and the
+        # seq of the first and last allocation; the groups that allocated
+        self.waste_by_kind_space = np.zeros(_KIND_SPACES, dtype=np.int64)
+        self.allocated_by_kind_space = np.zeros(_KIND_SPACES, dtype=np.int64)
+        self.first_alloc_seq = np.full(_KIND_SPACES, -1, dtype=np.int64)
+        self.last_alloc_seq = np.full(_KIND_SPACES, -1, dtype=np.int64)
+        self.allocating = np.zeros(GROUP_BOUND, dtype=bool)
         self._open_keys, self._open_sizes = _EMPTY, _EMPTY  # live blocks, in program order
         self._unpaired_frees = _EMPTY  # keys of frees still waiting for their allocation
-        self.sketch = OccupancySketch()  # what the occupancy charts draw
+        self.sketch = SeriesSketch("live_bytes", ("live_bytes",))  # what the charts draw
 
-    def add(
-        self, kind: np.ndarray, gid: np.ndarray, columns: dict[str, np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def add(self, kind: np.ndarray, gid: np.ndarray, columns: dict[str, np.ndarray]) -> BatchLive:
         """One batch: its kind codes, group ids and int64 columns addr,
-        aligned_size, size, seq and start_ps. Returns the groups that reached a
-        new peak in it and the batch rows where they first did."""
+        aligned_size, size, seq and start_ps."""
         rows = np.flatnonzero((kind == EventKind.ALLOC) | (kind == EventKind.FREE))
         if not rows.size:
-            return _EMPTY, _EMPTY
+            return BatchLive(_EMPTY, _EMPTY, _EMPTY, _EMPTY, {})
         gid = gid[rows]
         addr, aligned = columns["addr"][rows], columns["aligned_size"][rows]
         allocs = np.flatnonzero(kind[rows] == EventKind.ALLOC)
         frees = np.flatnonzero(kind[rows] == EventKind.FREE)
         key = (gid.astype(np.int64) << ADDR_BITS) | addr
         delta = self._pair(key, aligned, allocs, frees)
-        peaked, at = self._replay(gid, delta, columns["seq"][rows], columns["start_ps"][rows])
+        seq = columns["seq"][rows]
+        peaked, at = self._replay(gid, delta, seq, columns["start_ps"][rows])
         ends = addr[allocs] + aligned[allocs]
         np.maximum.at(self.high_water, gid[allocs], ends)
         self.allocated += np.bincount(
             gid[allocs] % 8, weights=aligned[allocs], minlength=self.allocated.size
         ).astype(np.int64)
-        self.internal_waste += int((aligned[allocs] - columns["size"][rows][allocs]).sum())
-        return peaked, rows[at]
+        waste = aligned[allocs] - columns["size"][rows][allocs]
+        self.internal_waste += int(waste.sum())
+        bounding = self._count_waste(gid[allocs], aligned[allocs], waste, seq[allocs])
+        return BatchLive(
+            rows,
+            delta,
+            peaked,
+            rows[at],
+            {name: int(rows[allocs[i]]) for name, i in bounding.items()},
+        )
+
+    def _count_waste(
+        self, gid: np.ndarray, aligned: np.ndarray, waste: np.ndarray, seq: np.ndarray
+    ) -> dict[tuple[str, int], int]:
+        """Adds a batch's allocations to the rounding-waste sums; returns the
+        positions among them of the first allocation of each kind and space key
+        (if it is the trace's first) and of the last."""
+        self.allocating[gid] = True
+        key = gid // (8 * CORE_SPAN) * 8 + gid % 8
+        self.waste_by_kind_space += np.bincount(key, weights=waste, minlength=_KIND_SPACES).astype(
+            np.int64
+        )
+        self.allocated_by_kind_space += np.bincount(
+            key, weights=aligned, minlength=_KIND_SPACES
+        ).astype(np.int64)
+        bounding: dict[tuple[str, int], int] = {}
+        for value in np.unique(key).tolist():
+            mine = np.flatnonzero(key == value)
+            if self.first_alloc_seq[value] < 0:
+                self.first_alloc_seq[value] = seq[mine[0]]
+                bounding["first", value] = int(mine[0])
+            self.last_alloc_seq[value] = seq[mine[-1]]
+            bounding["last", value] = int(mine[-1])
+        return bounding
 
     def _pair(
         self, key: np.ndarray, aligned: np.ndarray, allocs: np.ndarray, frees: np.ndarray
@@ -110,7 +162,7 @@ class RunningOccupancy:
         before = np.repeat(np.r_[0, total][starts], lengths)
         groups = gid[starts]
         live = total - before + np.repeat(self.live[groups], lengths)
-        self.sketch.add(gid, live, seq[order], t[order])
+        self.sketch.add(gid, seq[order], t[order], live_bytes=live)
         peak = np.maximum.reduceat(live, starts)
         at_peak = np.flatnonzero(live == np.repeat(peak, lengths))
         group_of = np.searchsorted(starts, at_peak, "right") - 1
@@ -123,10 +175,14 @@ class RunningOccupancy:
         self.live[groups] = live[np.r_[starts[1:], gid.size] - 1]
         return groups[higher], first[higher]
 
+    def group_ids(self) -> np.ndarray:
+        """Groups with ALLOC/FREE events, on-chip only, ascending."""
+        gids = np.flatnonzero(self.peak >= 0)
+        return gids[np.isin(gids % 8, ON_CHIP_CODES)]
+
     def peaks(self) -> pd.DataFrame:
         """The frame :attr:`OccupancyModel.peaks` gives for the whole trace."""
-        gids = np.flatnonzero(self.peak >= 0)
-        gids = gids[np.isin(gids % 8, ON_CHIP_CODES)]
+        gids = self.group_ids()
         split = [split_group(int(g)) for g in gids]
         return pd.DataFrame(
             {

@@ -1,4 +1,4 @@
-"""Occupancy series of a streamed trace, in bounded memory.
+"""Series of a streamed trace (occupancy, fragmentation), in bounded memory.
 
 A chart of live bytes over time needs far fewer points than a trace has
 events, but it must not hide a peak or a dip. Each core and space keeps, per
@@ -7,7 +7,8 @@ the one with the fewest (both, in program order). When a group holds more than
 ``MAX_POINTS`` points, its buckets double in length and merge until it holds
 half as many, so a group keeps at most ``MAX_POINTS`` points however long the
 trace, and its highest point is the first event that reached its peak, as over
-the whole trace.
+the whole trace. The fragmentation series keeps the extremes of external
+fragmentation the same way, with the free bytes and largest free block then.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from ubscope.analyzers.model.arrays import GROUP_BOUND, run_starts
 
 # per core and space; the report draws at most 24,000 points per chart
 MAX_POINTS = 4096
-_POINT_FIELDS = ("gid", "index", "t_ps", "seq", "live")
 
 
-class OccupancySketch:
-    """The extremes of live bytes per bucket of events, per core and space."""
+class SeriesSketch:
+    """The extremes of one value per bucket of events, per core and space, with
+    the other ``columns`` of the same events (``columns`` name them all, in the
+    series' order; ``value`` is one of them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, value: str, columns: tuple[str, ...]) -> None:
+        self.value = value
+        self.columns = columns
+        self.fields = ("gid", "index", "t_ps", "seq", *columns)
         self.events = np.zeros(GROUP_BOUND, dtype=np.int64)  # ALLOC/FREE events seen
         self.stride = np.ones(GROUP_BOUND, dtype=np.int64)  # events per bucket
         self.latest_t_ps = np.zeros(GROUP_BOUND, dtype=np.int64)  # program-order display time
@@ -33,9 +38,12 @@ class OccupancySketch:
         self._chunks: dict[int, list[dict[str, np.ndarray]]] = {}
         self._points = np.zeros(GROUP_BOUND, dtype=np.int64)
 
-    def add(self, gid: np.ndarray, live: np.ndarray, seq: np.ndarray, t_ps: np.ndarray) -> None:
+    def add(
+        self, gid: np.ndarray, seq: np.ndarray, t_ps: np.ndarray, **columns: np.ndarray
+    ) -> None:
         """One batch's ALLOC/FREE events sorted by group (stable: program order
-        within a group): their group, live bytes after them, seq and start time."""
+        within a group): their group, seq, start time and the values of the
+        columns after them."""
         if not gid.size:
             return
         starts = run_starts(gid)
@@ -48,10 +56,7 @@ class OccupancySketch:
         shown = np.maximum(shown.to_numpy(), np.repeat(self.latest_t_ps[groups], lengths))
         self.events[groups] += lengths
         self.latest_t_ps[groups] = shown[np.r_[starts[1:], gid.size] - 1]
-        points = _extremes(
-            {"gid": gid, "index": index, "t_ps": shown, "seq": seq, "live": live},
-            self.stride,
-        )
+        points = self._extremes({"gid": gid, "index": index, "t_ps": shown, "seq": seq, **columns})
         present, counts = _group_counts(points["gid"])
         ends = np.cumsum(counts)
         for group, end, count in zip(present.tolist(), ends.tolist(), counts.tolist(), strict=True):
@@ -67,7 +72,7 @@ class OccupancySketch:
         points = self._merged(group)
         while points["gid"].size > MAX_POINTS // 2:
             self.stride[group] *= 2
-            points = _extremes(points, self.stride)
+            points = self._extremes(points)
         self._chunks[group] = [points]
         self._points[group] = points["gid"].size
 
@@ -77,35 +82,32 @@ class OccupancySketch:
         if len(chunks) == 1:
             return chunks[0]
         if not chunks:
-            return {name: np.zeros(0, dtype=np.int64) for name in _POINT_FIELDS}
-        return {name: np.concatenate([c[name] for c in chunks]) for name in _POINT_FIELDS}
+            return {name: np.zeros(0, dtype=np.int64) for name in self.fields}
+        return {name: np.concatenate([c[name] for c in chunks]) for name in self.fields}
 
     def series(self, gid: int) -> pd.DataFrame:
-        """[t_ps, seq, live_bytes] of one group's kept points, in program order."""
+        """[t_ps, seq, *columns] of one group's kept points, in program order."""
         points = self._merged(gid)
-        return pd.DataFrame(
-            {"t_ps": points["t_ps"], "seq": points["seq"], "live_bytes": points["live"]}
-        )
+        return pd.DataFrame({name: points[name] for name in ("t_ps", "seq", *self.columns)})
+
+    def _extremes(self, points: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per group and bucket (``index // stride``), the first point with the
+        highest value and the first with the lowest, in program order; ``points``
+        are sorted by group, then index."""
+        gid, value = points["gid"], points[self.value]
+        bucket = points["index"] // self.stride[gid]
+        new_run = np.r_[True, (gid[1:] != gid[:-1]) | (bucket[1:] != bucket[:-1])]
+        starts = np.flatnonzero(new_run)
+        lengths = np.diff(np.r_[starts, value.size])
+        run = np.repeat(np.arange(starts.size), lengths)
+        keep = np.zeros(value.size, dtype=bool)
+        for extreme in (np.maximum.reduceat(value, starts), np.minimum.reduceat(value, starts)):
+            at = np.flatnonzero(value == extreme[run])
+            keep[at[np.r_[True, run[at][1:] != run[at][:-1]]]] = True  # each run's first
+        return {name: points[name][keep] for name in self.fields}
 
 
 def _group_counts(gid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The groups of sorted group ids and how many points each has."""
     starts = run_starts(gid)
     return gid[starts], np.diff(np.r_[starts, gid.size])
-
-
-def _extremes(points: dict[str, np.ndarray], stride: np.ndarray) -> dict[str, np.ndarray]:
-    """Per group and bucket (``index // stride``), the first point with the most
-    live bytes and the first with the fewest, in program order; ``points`` are
-    sorted by group, then index."""
-    gid, live = points["gid"], points["live"]
-    bucket = points["index"] // stride[gid]
-    new_run = np.r_[True, (gid[1:] != gid[:-1]) | (bucket[1:] != bucket[:-1])]
-    starts = np.flatnonzero(new_run)
-    lengths = np.diff(np.r_[starts, live.size])
-    run = np.repeat(np.arange(starts.size), lengths)
-    keep = np.zeros(live.size, dtype=bool)
-    for extreme in (np.maximum.reduceat(live, starts), np.minimum.reduceat(live, starts)):
-        at = np.flatnonzero(live == extreme[run])
-        keep[at[np.r_[True, run[at][1:] != run[at][:-1]]]] = True  # each run's first
-    return {name: points[name][keep] for name in _POINT_FIELDS}

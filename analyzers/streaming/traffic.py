@@ -1,5 +1,6 @@
-"""GM traffic per tensor and direction, summed batch by batch (one slot per
-tensor and direction, however long the trace)."""
+"""GM traffic per tensor and direction and the roofline's sums, batch by batch
+(one slot per tensor and direction, however long the trace; the byte ranges of
+:mod:`ubscope.analyzers.streaming.ranges`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ubscope.analyzers.model.traffic import repeats_hit_l2, roofline, traffic_frame
+from ubscope.analyzers.streaming.ranges import RunningRanges
+from ubscope.probe.chip import ChipProfile
 from ubscope.probe.events import EventKind, Flag, Space
 from ubscope.probe.trace_info import batch_column
 
 # per (tensor, is_write): bytes, transfers, small transfers, workspace transfers
 _BYTES, _TRANSFERS, _SMALL, _WORKSPACE = range(4)
-# columns of TrafficModel.traffic that need byte ranges: unknown (NaN) when streaming
+# columns of TrafficModel.traffic that need byte ranges: unknown (NaN) when the
+# ranges were given up
 NEEDS_RANGES = (
     "distinct_bytes",
     "redundancy",
@@ -25,83 +30,153 @@ NEEDS_RANGES = (
 
 
 class RunningTraffic:
-    """The sums :attr:`TrafficModel.traffic` holds per tensor and direction
-    that need no byte ranges (distinct and reloaded bytes do)."""
+    """The sums :attr:`TrafficModel.traffic` holds per tensor and direction,
+    and the compute events and FLOPs of the roofline."""
 
-    def __init__(self, efficient_burst_bytes: int):
-        self.efficient_burst_bytes = efficient_burst_bytes
+    def __init__(self, chip: ChipProfile):
+        self.chip = chip
         self.per_key: dict[tuple[str, bool], np.ndarray] = {}
+        self.key_ids: dict[tuple[str, bool], int] = {}
+        self.ranges = RunningRanges()
+        self.compute_events = 0
+        self.flops = 0
+        # per key id, seq of its first HBM (not workspace) transfer
+        self._first_seq: dict[int, int] = {}
 
     def add(
-        self, batch: pa.RecordBatch, kind: np.ndarray, space: np.ndarray, src_space: np.ndarray
-    ) -> None:
+        self,
+        batch: pa.RecordBatch,
+        kind: np.ndarray,
+        space: np.ndarray,
+        src_space: np.ndarray,
+        core: np.ndarray,
+        columns: dict[str, np.ndarray],
+    ) -> dict[tuple[str, int], int]:
+        """One batch: its kind and space codes, each row's core code (core kind
+        x 65536 + core + 1) and int64 columns (addr, aligned_size, seq, flags,
+        arg). Returns the rows to keep for the findings' locations: the first
+        and last HBM transfer of each tensor and direction."""
+        computes = kind == EventKind.COMPUTE
+        self.compute_events += int(computes.sum())
+        self.flops += int(columns["arg"][computes].sum())
+        begins = np.flatnonzero(kind == EventKind.KERNEL_BEGIN)
         copy = kind == EventKind.COPY
         read = copy & (src_space == Space.GM)
         rows = np.flatnonzero(read | (copy & (space == Space.GM)))
         if not rows.size:
-            return
+            for _ in begins:
+                self.ranges.begin_launch()
+            return {}
         tensor = batch_column(batch, "tensor")
         write = ~read[rows]
-        key = tensor.indices.to_numpy()[rows].astype(np.int64) * 2 + write
-        codes, inverse = np.unique(key, return_inverse=True)
-        moved = batch_column(batch, "aligned_size").to_numpy()[rows]
-        burst = batch_column(batch, "burst_len").to_numpy()[rows]
-        workspace = (batch_column(batch, "flags").to_numpy()[rows] & int(Flag.WORKSPACE)) != 0
+        code = tensor.indices.to_numpy()[rows].astype(np.int64) * 2 + write
+        codes, inverse = np.unique(code, return_inverse=True)
+        moved = columns["aligned_size"][rows]
+        burst_len = batch_column(batch, "burst_len").to_numpy()[rows].astype(np.int64)
+        burst_count = batch_column(batch, "burst_count").to_numpy()[rows].astype(np.int64)
+        workspace = (columns["flags"][rows] & int(Flag.WORKSPACE)) != 0
+        small = burst_len < self.chip.efficient_burst_bytes
         sums = np.stack(
             [
                 np.bincount(inverse, weights=values, minlength=codes.size)
-                for values in (
-                    moved,
-                    np.ones(rows.size),
-                    burst < self.efficient_burst_bytes,
-                    workspace,
-                )
+                for values in (moved, np.ones(rows.size), small, workspace)
             ],
             axis=1,
         ).astype(np.int64)
         names = tensor.dictionary.take(pa.array(codes // 2)).to_pylist()
-        for name, code, row in zip(names, codes, sums, strict=True):
-            slot = (name, bool(code % 2))
+        ids = np.zeros(codes.size, dtype=np.int64)
+        for index, (name, value, row) in enumerate(zip(names, codes, sums, strict=True)):
+            slot = (name, bool(value % 2))
             if slot in self.per_key:
                 self.per_key[slot] += row
             else:
                 self.per_key[slot] = row
+                self.key_ids[slot] = len(self.key_ids)
+            ids[index] = self.key_ids[slot]
+        key = ids[inverse]
+        src_addr = batch_column(batch, "src_addr").to_numpy()[rows].astype(np.int64)
+        gm_addr = np.where(read[rows], src_addr, columns["addr"][rows])
+        # the launch each transfer belongs to: a KERNEL_BEGIN starts the next
+        parts = np.split(np.arange(rows.size), np.searchsorted(rows, begins))
+        for index, part in enumerate(parts):
+            if index:
+                self.ranges.begin_launch()
+            self.ranges.add(
+                key[part],
+                core[rows[part]],
+                gm_addr[part],
+                moved[part],
+                burst_len[part],
+                burst_count[part],
+            )
+        return self._located(key, rows, workspace, columns["seq"])
 
-    def gm_metrics(self, minimal: dict[str, int]) -> dict[str, Any]:
-        """The ``gm`` fields of the metrics summary one pass computes exactly
-        (``redundant_read_ratio`` needs distinct bytes: None)."""
-        sums = list(self.per_key.items())
-        on_hbm = [(write, row) for (_, write), row in sums if not row[_WORKSPACE]]
-        read = sum(int(row[_BYTES]) for write, row in on_hbm if not write)
-        write = sum(int(row[_BYTES]) for is_write, row in on_hbm if is_write)
-        transfers = sum(int(row[_TRANSFERS]) for _, row in sums)
-        small = sum(int(row[_SMALL]) for _, row in sums)
-        least_read, least_write = minimal.get("read", 0), minimal.get("write", 0)
-        least = least_read + least_write
-        return {
-            "read_bytes": read,
-            "write_bytes": write,
-            "minimal_read_bytes": least_read,
-            "minimal_write_bytes": least_write,
-            "ratio_to_minimum": (read + write) / least if least else None,
-            "redundant_read_ratio": None,
-            "small_transfer_share": small / transfers if transfers else 0.0,
-            "workspace_bytes": sum(int(row[_BYTES]) for _, row in sums if row[_WORKSPACE]),
-        }
+    def _located(
+        self, key: np.ndarray, rows: np.ndarray, workspace: np.ndarray, seq: np.ndarray
+    ) -> dict[tuple[str, int], int]:
+        located: dict[tuple[str, int], int] = {}
+        hbm = np.flatnonzero(~workspace)
+        if not hbm.size:
+            return located
+        order = np.argsort(key[hbm], kind="stable")
+        by_key = key[hbm][order]
+        starts = np.flatnonzero(np.r_[True, by_key[1:] != by_key[:-1]])
+        ends = np.r_[starts[1:], by_key.size] - 1
+        for first, last in zip(starts.tolist(), ends.tolist(), strict=True):
+            key_id = int(by_key[first])
+            if key_id not in self._first_seq:
+                row = int(rows[hbm[order[first]]])
+                self._first_seq[key_id] = int(seq[row])
+                located["first_gm", key_id] = row
+            located["last_gm", key_id] = int(rows[hbm[order[last]]])
+        return located
+
+    def finish(self) -> None:
+        """The end of the trace: the last launch's ranges are summed."""
+        self.ranges.end_launch()
 
     def frame(self) -> pd.DataFrame:
-        """The rows of :attr:`TrafficModel.traffic` (tensor, direction), with
-        the columns that need byte ranges left NaN."""
-        slots = sorted(self.per_key.items(), key=lambda item: (item[0][0] or "", item[0][1]))
-        sums = np.array([row for _, row in slots], dtype=np.int64).reshape(-1, 4)
-        frame = pd.DataFrame(
-            {
-                "tensor": [name for (name, _), _ in slots],
-                "direction": ["write" if write else "read" for (_, write), _ in slots],
-                "bytes": sums[:, _BYTES],
-                "transfers": sums[:, _TRANSFERS],
-                "small_transfers": sums[:, _SMALL],
-                "workspace": sums[:, _WORKSPACE] > 0,
-            }
+        """:attr:`TrafficModel.traffic` of every batch seen (the columns that need
+        byte ranges NaN where the ranges were given up)."""
+        slots = sorted(self.per_key, key=lambda slot: (slot[0] or "", slot[1]))
+        sums = np.array([self.per_key[slot] for slot in slots], dtype=np.int64).reshape(-1, 4)
+        ranges = self.ranges
+        run = ranges.run_distinct()
+        per_key = [
+            [
+                ranges.distinct.get(key_id, 0),
+                ranges.reloaded.get(key_id, 0),
+                ranges.reloaded_on_one_core.get(key_id, 0),
+                run.get(key_id, 0),
+            ]
+            for key_id in (self.key_ids[slot] for slot in slots)
+        ]
+        known = np.array(per_key, dtype=np.float64 if ranges.given_up else np.int64)
+        if ranges.given_up:
+            known[:] = np.nan
+        frame = traffic_frame(
+            np.array([name for name, _ in slots], dtype=object),
+            np.array([write for _, write in slots], dtype=bool),
+            np.concatenate([sums, known.reshape(-1, 4)], axis=1),
+            self.chip,
         )
-        return frame.assign(**{name: np.nan for name in NEEDS_RANGES})
+        if ranges.given_up:
+            frame["hbm_bytes"] = np.nan
+        return frame
+
+    def repeats_hit_l2(self) -> bool:
+        """:attr:`TrafficModel.repeats_hit_l2` (False where the ranges were given up)."""
+        if self.ranges.given_up:
+            return False
+        run = self.ranges.run_distinct()
+        slots = list(self.per_key)
+        touched = np.array([run.get(self.key_ids[slot], 0) for slot in slots], dtype=np.int64)
+        workspace = np.array([self.per_key[slot][_WORKSPACE] > 0 for slot in slots], dtype=bool)
+        return repeats_hit_l2(touched, workspace, self.chip)
+
+    def roofline(self, traffic: pd.DataFrame, modelled_time_ps: int) -> dict[str, Any]:
+        """:attr:`TrafficModel.roofline` (empty where the ranges were given up:
+        the HBM bytes are unknown)."""
+        if self.ranges.given_up:
+            return {}
+        return roofline(self.chip, self.compute_events, self.flops, traffic, modelled_time_ps)

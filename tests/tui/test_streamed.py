@@ -11,10 +11,11 @@ from textual.widgets import Input
 
 from tests.helpers.rebatch import rebatch
 from ubscope.analyzers import EventPages, analyze_path, event_pages
-from ubscope.analyzers.streaming import decide
+from ubscope.analyzers.streaming import decide, ranges
 from ubscope.tui.app import UbscopeApp
 from ubscope.tui.loading import TraceRequest
 from ubscope.tui.views import VIEWS
+from ubscope.tui.views.overview import roofline_summary
 from ubscope.tui.widgets.event_table import COLUMNS, EventColumns, EventTable, PagedColumns
 
 from .helpers import screen_text, wait_for_views
@@ -45,11 +46,26 @@ async def test_a_streamed_analysis_opens_in_every_view(trace_dir):
     peak = whole.metrics["peak_bytes"]["UB"] // 1024
     assert f"{peak}.0 KiB / 192.0 KiB" in overview
     assert "no memory map for a streamed analysis" in memory_map
-    assert "—" in traffic  # distinct bytes unknown, not 0
-    assert "roofline not computed" in traffic
+    # the distinct GM bytes and the roofline, as the whole analysis has them
+    assert "—" not in traffic
+    assert whole.context is not None
+    assert roofline_summary(whole.context.roofline).plain[:40] in traffic
     count = whole.trace.event_count
     assert f"{count:,} of {count:,} events read from disk (streamed)" in events
     assert "UB" in timeline and "peak" in timeline.lower()
+
+
+async def test_byte_ranges_given_up_show_as_unknown(trace_dir, monkeypatch):
+    monkeypatch.setattr(ranges, "RANGE_LIMIT", 1)
+    streamed = analyze_path(trace_dir / "no_reset.ubtrace", stream=True)
+    app = UbscopeApp(analysis=streamed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press(_key_of("Traffic"))
+        await pilot.pause()
+        traffic = screen_text(app)
+    assert "—" in traffic  # distinct bytes unknown, not 0
+    assert "roofline not computed" in traffic
 
 
 def test_the_tui_streams_a_trace_too_big_for_memory(trace_dir, monkeypatch):

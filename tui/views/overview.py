@@ -133,8 +133,11 @@ def traffic_summary(gm: dict[str, Any]) -> Text:
 
 
 def roofline_summary(roofline: dict[str, Any], streamed: bool = False) -> Text:
-    if streamed:
-        return Text("roofline not computed: a streamed analysis measures no distinct bytes")
+    if streamed and not roofline:
+        return Text(
+            "roofline not computed: the GM byte ranges were too scattered to follow in "
+            "bounded memory"
+        )
     if not roofline:
         return Text("no trace")
     if not roofline.get("compute_events"):

@@ -74,5 +74,5 @@ class TrafficView(View):
 
 
 def _known(value: float, shown: Callable[[float], str]) -> str:
-    """A streamed analysis measures no byte ranges: its distinct bytes are NaN."""
+    """A streamed analysis that gave the byte ranges up has NaN distinct bytes."""
     return "—" if math.isnan(value) else shown(value)

@@ -9,7 +9,7 @@ import numpy as np
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.model.arrays import split_group
-from ubscope.analyzers.model.fragmentation import DEFAULT_MIN_FREE_FRACTION
+from ubscope.analyzers.model.fragmentation import DEFAULT_MIN_FREE_FRACTION, WorstFragmentation
 from ubscope.analyzers.rules.base import Rule, Threshold, register
 from ubscope.analyzers.rules.helpers import core_list
 from ubscope.probe.units import count_cores, format_bytes
@@ -70,37 +70,36 @@ class ExternalFragmentation(Rule):
     def check(self, ctx: TraceContext) -> list[Finding]:
         items = []
         for gid in ctx.group_ids:
-            worst, row = ctx.max_external(int(gid), self.limits["min_free_fraction"])
-            if worst >= self.limits["max_external"]:
+            worst = ctx.worst_fragmentation(int(gid), self.limits["min_free_fraction"])
+            if worst.external >= self.limits["max_external"]:
                 kind, core, space = split_group(int(gid))
                 items.append(
                     {
                         "kind": kind,
                         "core": core,
                         "space": space,
-                        "external": worst,
-                        "row": row,
-                        "gid": int(gid),
+                        "external": worst.external,
+                        "worst": worst,
                     }
                 )
         findings = []
         for (kind, space), group in per_space(items, "external").items():
-            worst = group[0]
-            cover = ctx.coverage(worst["gid"])
-            at = int(np.flatnonzero(cover.rows == worst["row"])[0])
+            first: WorstFragmentation = group[0]["worst"]
+            core = group[0]["core"]
             cores = sorted(i["core"] for i in group)
+            seq = int(ctx.column("seq")[first.row])
             message = (
-                f"{space} external fragmentation up to {worst['external']:.0%} on "
-                f"{count_cores(len(cores), kind)} ({core_list(kind, cores)}): at event {worst['row']} on "
-                f"{kind}{worst['core']}, {format_bytes(int(cover.free_bytes[at]))} free but the "
-                f"largest free block is {format_bytes(int(cover.largest_free[at]))}"
+                f"{space} external fragmentation up to {first.external:.0%} on "
+                f"{count_cores(len(cores), kind)} ({core_list(kind, cores)}): at event {seq} on "
+                f"{kind}{core}, {format_bytes(first.free_bytes)} free but the "
+                f"largest free block is {format_bytes(first.largest_free)}"
             )
-            location = ctx.location(np.array([worst["row"]]), core=worst["core"], space=space)
+            location = ctx.location(np.array([first.row]), core=core, space=space)
             evidence = {
                 "cores": cores,
-                "max_external": round(worst["external"], 4),
-                "free_bytes": int(cover.free_bytes[at]),
-                "largest_free_bytes": int(cover.largest_free[at]),
+                "max_external": round(first.external, 4),
+                "free_bytes": first.free_bytes,
+                "largest_free_bytes": first.largest_free,
             }
             findings.append(
                 self.finding(

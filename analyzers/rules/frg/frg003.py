@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
-from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS, group_parts
 from ubscope.analyzers.rules.base import Rule, Threshold, register
 from ubscope.probe.units import count_cores, format_bytes
 
@@ -46,30 +43,24 @@ class RoundingWaste(Rule):
     }
 
     def check(self, ctx: TraceContext) -> list[Finding]:
-        blocks = ctx.blocks
-        waste_all = blocks.aligned - blocks.size
-        kind, _, space = group_parts(blocks.gid)
         findings = []
-        for key in np.unique(kind * 8 + space):
-            mine = np.flatnonzero(kind * 8 + space == key)
-            waste, total = int(waste_all[mine].sum()), int(blocks.aligned[mine].sum())
-            if not total or waste < self.limits["max_waste_fraction"] * total:
+        for waste in ctx.rounding_waste():
+            lost, total = waste.waste_bytes, waste.allocated_bytes
+            if not total or lost < self.limits["max_waste_fraction"] * total:
                 continue
-            kind_label, space_label = CORE_KIND_LABELS[key // 8], SPACE_LABELS[key % 8]
-            cores = sorted({int(c) for c in group_parts(blocks.gid[mine])[1]})
             message = (
-                f"{format_bytes(waste)} of {format_bytes(total)} allocated in {space_label} on "
-                f"{count_cores(len(cores), kind_label)} is rounding waste ({waste / total:.0%}): "
-                f"requested sizes are not multiples of the "
-                f"{ctx.chip.space_alignment(space_label)} B alignment"
+                f"{format_bytes(lost)} of {format_bytes(total)} allocated in {waste.space} on "
+                f"{count_cores(len(waste.cores), waste.core_kind)} is rounding waste "
+                f"({lost / total:.0%}): requested sizes are not multiples of the "
+                f"{ctx.chip.space_alignment(waste.space)} B alignment"
             )
             findings.append(
                 self.finding(
                     message,
-                    ctx.location(blocks.alloc_row[mine]),
+                    ctx.location(waste.rows),
                     evidence={
-                        "cores": cores,
-                        "waste_bytes": waste,
+                        "cores": waste.cores,
+                        "waste_bytes": lost,
                         "allocated_bytes": total,
                         "event_kinds": ["alloc"],
                     },

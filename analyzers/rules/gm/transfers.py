@@ -43,7 +43,7 @@ def reload_saving_ps(ctx: TraceContext, reloaded_bytes: float, on_one_core: floa
     cores run side by side, so the launch saves what its busiest core reloads
     (``on_one_core``, summed over launches); otherwise they are HBM traffic
     (:func:`traffic_saving_ps`)."""
-    if not ctx.traffic_model.repeats_hit_l2:
+    if not ctx.repeats_hit_l2:
         return traffic_saving_ps(ctx, reloaded_bytes)
     chip = ctx.chip
     return on_one_core / (chip.l2_rate_per_core * chip.clock_hz) * PS_PER_S

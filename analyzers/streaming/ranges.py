@@ -1,0 +1,159 @@
+"""Distinct GM bytes per tensor and direction, batch by batch.
+
+:attr:`TrafficModel.traffic` counts the bytes a tensor's transfers cover at
+least once: per launch (each launch reads its inputs again), per core of a
+launch (what a core moved again it could have kept on chip) and over the run
+(whether the cost model serves repeated reads from L2). Here each of those
+scopes carries the union of its transfers' byte ranges as merged disjoint
+intervals, and a multi-burst transfer (whose row pitch is not recorded) as its
+distinct (start, burst shape), as :func:`distinct_bytes` counts it. A launch's
+and its cores' unions are summed and dropped when the next launch begins, so
+what is carried is the footprint of one launch plus the run's: a few intervals
+per tensor and core for tiles read in order, more for scattered reads. Past
+:data:`RANGE_LIMIT` carried intervals and shapes the distinct bytes are given
+up as unknown, as a streamed analysis without them would show them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ubscope.analyzers.model.traffic import segmented_cummax
+
+# intervals and burst shapes carried at most (~40 B each: ~320 MB)
+RANGE_LIMIT = 8_000_000
+
+
+@dataclass
+class IntervalUnion:
+    """The byte ranges some transfers covered, per scope id: single bursts as
+    merged [start, end) intervals, multi-burst transfers as distinct shapes."""
+
+    scope: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    start: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    end: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # distinct multi-burst shapes: scope, start, burst_len, burst_count, bytes
+    shapes: np.ndarray = field(default_factory=lambda: np.zeros((0, 5), dtype=np.int64))
+
+    @property
+    def size(self) -> int:
+        return int(self.scope.size + self.shapes.shape[0])
+
+    def add(
+        self,
+        scope: np.ndarray,
+        start: np.ndarray,
+        length: np.ndarray,
+        burst_len: np.ndarray,
+        burst_count: np.ndarray,
+    ) -> None:
+        single = burst_count <= 1
+        if single.any():
+            scope_all = np.r_[self.scope, scope[single]]
+            start_all = np.r_[self.start, start[single]]
+            end_all = np.r_[self.end, start[single] + length[single]]
+            order = np.lexsort((start_all, scope_all))
+            scope_all, start_all, end_all = scope_all[order], start_all[order], end_all[order]
+            first = np.r_[True, scope_all[1:] != scope_all[:-1]]
+            # from each scope's lowest start (small values: the running maximum
+            # lifts each scope above the previous ones without overflowing)
+            base = np.repeat(start_all[first], np.diff(np.r_[np.flatnonzero(first), first.size]))
+            ends = end_all - base
+            # the furthest end of the scope's earlier intervals (-1 for its first)
+            reach = segmented_cummax(np.where(first, -1, np.r_[-1, ends[:-1]]), first)
+            opens = first | (start_all - base > reach)
+            runs = np.flatnonzero(opens)
+            self.scope, self.start = scope_all[runs], start_all[runs]
+            self.end = np.maximum.reduceat(end_all, runs)
+        multi = ~single
+        if multi.any():
+            new = np.stack(
+                [scope[multi], start[multi], burst_len[multi], burst_count[multi], length[multi]],
+                axis=1,
+            )
+            shapes = np.concatenate([self.shapes, new])
+            # the first transfer of each shape counts, as drop_duplicates keeps it
+            _, first = np.unique(shapes[:, :4], axis=0, return_index=True)
+            self.shapes = shapes[np.sort(first)]
+
+    def covered(self) -> pd.Series:
+        """Distinct bytes per scope id (int64, indexed by the ids)."""
+        scopes = np.r_[self.scope, self.shapes[:, 0]]
+        nbytes = np.r_[self.end - self.start, self.shapes[:, 4]]
+        return pd.Series(nbytes, dtype=np.int64).groupby(scopes).sum()
+
+
+# a core's code within a scope id: core kind x 2^18 + core + 1 (core -1: host)
+_CORE_BITS = 18
+
+
+class RunningRanges:
+    """Distinct, reloaded and run-wide distinct bytes per GM key (a tensor and
+    direction, numbered as the caller numbers them) of the batches seen so far."""
+
+    def __init__(self) -> None:
+        self.launches_begun = 0
+        self.run = IntervalUnion()
+        self._launch = IntervalUnion()
+        self._per_core = IntervalUnion()
+        self._moved_per_core = pd.Series(dtype=np.int64)
+        self.distinct: dict[int, int] = {}  # summed over launches
+        self.reloaded: dict[int, int] = {}
+        self.reloaded_on_one_core: dict[int, int] = {}
+        self.given_up = False
+
+    def add(
+        self,
+        key: np.ndarray,
+        core: np.ndarray,
+        start: np.ndarray,
+        length: np.ndarray,
+        burst_len: np.ndarray,
+        burst_count: np.ndarray,
+    ) -> None:
+        """GM transfers of one launch, in program order: their key, core code
+        (core kind x 65536 + core + 1), GM start, bytes and burst shape."""
+        if self.given_up or not key.size:
+            return
+        shape = (start, length, burst_len, burst_count)
+        core_scope = (key << _CORE_BITS) | core
+        self.run.add(key, *shape)
+        self._launch.add(key, *shape)
+        self._per_core.add(core_scope, *shape)
+        moved = pd.Series(length).groupby(core_scope).sum()
+        self._moved_per_core = self._moved_per_core.add(moved, fill_value=0)
+        if self.run.size + self._launch.size + self._per_core.size > RANGE_LIMIT:
+            self.given_up = True
+            self.run = self._launch = self._per_core = IntervalUnion()
+
+    def begin_launch(self) -> None:
+        """A KERNEL_BEGIN: the transfers before it were the previous launch's
+        (or, before the first, count as the first's)."""
+        self.launches_begun += 1
+        if self.launches_begun > 1:
+            self.end_launch()
+
+    def end_launch(self) -> None:
+        """Sum the launch's scopes (at the next launch, or the end of the trace)."""
+        _add_to(self.distinct, self._launch.covered())
+        again = self._moved_per_core.sub(self._per_core.covered(), fill_value=0).astype(np.int64)
+        per_key = again.groupby(again.index.to_numpy(dtype=np.int64) >> _CORE_BITS)
+        _add_to(self.reloaded, per_key.sum())
+        _add_to(self.reloaded_on_one_core, per_key.max())
+        self._launch, self._per_core = IntervalUnion(), IntervalUnion()
+        self._moved_per_core = pd.Series(dtype=np.int64)
+
+    def run_distinct(self) -> dict[int, int]:
+        """Distinct bytes per key over the whole run."""
+        return _add_to({}, self.run.covered())
+
+
+def _add_to(totals: dict[int, int], values: pd.Series) -> dict[int, int]:
+    """``totals`` plus ``values`` (int64, indexed by key)."""
+    keys = values.index.to_numpy(dtype=np.int64).tolist()
+    for key, value in zip(keys, values.to_numpy(dtype=np.int64).tolist(), strict=True):
+        totals[key] = totals.get(key, 0) + value
+    return totals
