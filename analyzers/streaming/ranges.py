@@ -52,32 +52,52 @@ class IntervalUnion:
     ) -> None:
         single = burst_count <= 1
         if single.any():
-            scope_all = np.r_[self.scope, scope[single]]
-            start_all = np.r_[self.start, start[single]]
-            end_all = np.r_[self.end, start[single] + length[single]]
-            order = np.lexsort((start_all, scope_all))
-            scope_all, start_all, end_all = scope_all[order], start_all[order], end_all[order]
-            first = np.r_[True, scope_all[1:] != scope_all[:-1]]
-            # from each scope's lowest start (small values: the running maximum
-            # lifts each scope above the previous ones without overflowing)
-            base = np.repeat(start_all[first], np.diff(np.r_[np.flatnonzero(first), first.size]))
-            ends = end_all - base
-            # the furthest end of the scope's earlier intervals (-1 for its first)
-            reach = segmented_cummax(np.where(first, -1, np.r_[-1, ends[:-1]]), first)
-            opens = first | (start_all - base > reach)
-            runs = np.flatnonzero(opens)
-            self.scope, self.start = scope_all[runs], start_all[runs]
-            self.end = np.maximum.reduceat(end_all, runs)
+            self._add_intervals(scope[single], start[single], start[single] + length[single])
         multi = ~single
         if multi.any():
-            new = np.stack(
-                [scope[multi], start[multi], burst_len[multi], burst_count[multi], length[multi]],
-                axis=1,
+            self._add_shapes(
+                np.stack(
+                    [
+                        scope[multi],
+                        start[multi],
+                        burst_len[multi],
+                        burst_count[multi],
+                        length[multi],
+                    ],
+                    axis=1,
+                )
             )
-            shapes = np.concatenate([self.shapes, new])
-            # the first transfer of each shape counts, as drop_duplicates keeps it
-            _, first = np.unique(shapes[:, :4], axis=0, return_index=True)
-            self.shapes = shapes[np.sort(first)]
+
+    def merge(self, other: IntervalUnion) -> None:
+        """Add the ranges ``other`` covered."""
+        if other.scope.size:
+            self._add_intervals(other.scope, other.start, other.end)
+        if other.shapes.size:
+            self._add_shapes(other.shapes)
+
+    def _add_intervals(self, scope: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+        scope_all = np.r_[self.scope, scope]
+        start_all = np.r_[self.start, start]
+        end_all = np.r_[self.end, end]
+        order = np.lexsort((start_all, scope_all))
+        scope_all, start_all, end_all = scope_all[order], start_all[order], end_all[order]
+        first = np.r_[True, scope_all[1:] != scope_all[:-1]]
+        # from each scope's lowest start (small values: the running maximum
+        # lifts each scope above the previous ones without overflowing)
+        base = np.repeat(start_all[first], np.diff(np.r_[np.flatnonzero(first), first.size]))
+        ends = end_all - base
+        # the furthest end of the scope's earlier intervals (-1 for its first)
+        reach = segmented_cummax(np.where(first, -1, np.r_[-1, ends[:-1]]), first)
+        opens = first | (start_all - base > reach)
+        runs = np.flatnonzero(opens)
+        self.scope, self.start = scope_all[runs], start_all[runs]
+        self.end = np.maximum.reduceat(end_all, runs)
+
+    def _add_shapes(self, new: np.ndarray) -> None:
+        shapes = np.concatenate([self.shapes, new])
+        # the first transfer of each shape counts, as drop_duplicates keeps it
+        _, first = np.unique(shapes[:, :4], axis=0, return_index=True)
+        self.shapes = shapes[np.sort(first)]
 
     def covered(self) -> pd.Series:
         """Distinct bytes per scope id (int64, indexed by the ids)."""
@@ -120,14 +140,20 @@ class RunningRanges:
             return
         shape = (start, length, burst_len, burst_count)
         core_scope = (key << _CORE_BITS) | core
-        self.run.add(key, *shape)
         self._launch.add(key, *shape)
         self._per_core.add(core_scope, *shape)
         moved = pd.Series(length).groupby(core_scope).sum()
         self._moved_per_core = self._moved_per_core.add(moved, fill_value=0)
+        self._check_limit()
+
+    def _check_limit(self) -> None:
         if self.run.size + self._launch.size + self._per_core.size > RANGE_LIMIT:
             self.given_up = True
-            self.run = self._launch = self._per_core = IntervalUnion()
+            self.run, self._launch, self._per_core = (
+                IntervalUnion(),
+                IntervalUnion(),
+                IntervalUnion(),
+            )
 
     def begin_launch(self) -> None:
         """A KERNEL_BEGIN: the transfers before it were the previous launch's
@@ -139,12 +165,15 @@ class RunningRanges:
     def end_launch(self) -> None:
         """Sum the launch's scopes (at the next launch, or the end of the trace)."""
         _add_to(self.distinct, self._launch.covered())
+        # the run's ranges are its launches' (one union per launch, not per batch)
+        self.run.merge(self._launch)
         again = self._moved_per_core.sub(self._per_core.covered(), fill_value=0).astype(np.int64)
         per_key = again.groupby(again.index.to_numpy(dtype=np.int64) >> _CORE_BITS)
         _add_to(self.reloaded, per_key.sum())
         _add_to(self.reloaded_on_one_core, per_key.max())
         self._launch, self._per_core = IntervalUnion(), IntervalUnion()
         self._moved_per_core = pd.Series(dtype=np.int64)
+        self._check_limit()
 
     def run_distinct(self) -> dict[int, int]:
         """Distinct bytes per key over the whole run."""
