@@ -119,7 +119,7 @@ class RunningRanges:
         self.run = IntervalUnion()
         self._launch = IntervalUnion()
         self._per_core = IntervalUnion()
-        self._moved_per_core = pd.Series(dtype=np.int64)
+        self._moved_per_core: dict[int, int] = {}  # bytes per (key, core) scope
         self.distinct: dict[int, int] = {}  # summed over launches
         self.reloaded: dict[int, int] = {}
         self.reloaded_on_one_core: dict[int, int] = {}
@@ -142,8 +142,11 @@ class RunningRanges:
         core_scope = (key << _CORE_BITS) | core
         self._launch.add(key, *shape)
         self._per_core.add(core_scope, *shape)
-        moved = pd.Series(length).groupby(core_scope).sum()
-        self._moved_per_core = self._moved_per_core.add(moved, fill_value=0)
+        scopes, inverse = np.unique(core_scope, return_inverse=True)
+        moved = np.zeros(scopes.size, dtype=np.int64)
+        np.add.at(moved, inverse, length)
+        for scope_id, nbytes in zip(scopes.tolist(), moved.tolist(), strict=True):
+            self._moved_per_core[scope_id] = self._moved_per_core.get(scope_id, 0) + nbytes
         self._check_limit()
 
     def _check_limit(self) -> None:
@@ -167,12 +170,13 @@ class RunningRanges:
         _add_to(self.distinct, self._launch.covered())
         # the run's ranges are its launches' (one union per launch, not per batch)
         self.run.merge(self._launch)
-        again = self._moved_per_core.sub(self._per_core.covered(), fill_value=0).astype(np.int64)
+        moved = pd.Series(self._moved_per_core, dtype=np.int64)
+        again = moved.sub(self._per_core.covered(), fill_value=0).astype(np.int64)
         per_key = again.groupby(again.index.to_numpy(dtype=np.int64) >> _CORE_BITS)
         _add_to(self.reloaded, per_key.sum())
         _add_to(self.reloaded_on_one_core, per_key.max())
         self._launch, self._per_core = IntervalUnion(), IntervalUnion()
-        self._moved_per_core = pd.Series(dtype=np.int64)
+        self._moved_per_core = {}
         self._check_limit()
 
     def run_distinct(self) -> dict[int, int]:
