@@ -154,7 +154,10 @@ class StreamContext(TraceContext):
         self._peaks = stream.occupancy.peaks()
         self._sketch = stream.occupancy.sketch
         self._traffic = stream.traffic.frame()
-        self._roofline = stream.traffic.roofline(self._traffic, stream.counts.modelled_time_ps())
+        counts = stream.counts
+        self._roofline = stream.traffic.roofline(
+            self._traffic, int(counts.kinds[EventKind.COMPUTE]), counts.modelled_time_ps()
+        )
         self.occupancy = self._sketched_occupancy
         self.core_spaces = self._peaks[["core_kind", "core", "space", "capacity"]].copy
         self.worst_fragmentation = self._worst_fragmentation

@@ -99,10 +99,11 @@ class KeptRows:
         out is kept after all, and no longer counted in :attr:`dropped`."""
         if self.dropped and extra:
             kept_seq = np.concatenate([b.column("seq").to_numpy() for b in self.batches])
-            extra_seq = {}
-            for batch in extra:
-                if self._reported(batch).any():
-                    extra_seq[int(batch.column("seq")[0].as_py())] = True
+            extra_seq = {
+                int(batch.column("seq")[0].as_py())
+                for batch in extra
+                if self._reported(batch).any()
+            }
             self.dropped -= int((~np.isin(list(extra_seq), kept_seq)).sum())
         batches, self.batches = self.batches + extra, []
         if not batches:

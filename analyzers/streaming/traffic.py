@@ -38,10 +38,9 @@ class RunningTraffic:
         self.per_key: dict[tuple[str, bool], np.ndarray] = {}
         self.key_ids: dict[tuple[str, bool], int] = {}
         self.ranges = RunningRanges()
-        self.compute_events = 0
         self.flops = 0
-        # per key id, seq of its first HBM (not workspace) transfer
-        self._first_seq: dict[int, int] = {}
+        # key ids whose first HBM (not workspace) transfer is kept
+        self._first_kept: set[int] = set()
 
     def add(
         self,
@@ -56,9 +55,7 @@ class RunningTraffic:
         x 65536 + core + 1) and int64 columns (addr, aligned_size, seq, flags,
         arg). Returns the rows to keep for the findings' locations: the first
         and last HBM transfer of each tensor and direction."""
-        computes = kind == EventKind.COMPUTE
-        self.compute_events += int(computes.sum())
-        self.flops += int(columns["arg"][computes].sum())
+        self.flops += int(columns["arg"][kind == EventKind.COMPUTE].sum())
         begins = np.flatnonzero(kind == EventKind.KERNEL_BEGIN)
         copy = kind == EventKind.COPY
         read = copy & (src_space == Space.GM)
@@ -109,10 +106,10 @@ class RunningTraffic:
                 burst_len[part],
                 burst_count[part],
             )
-        return self._located(key, rows, workspace, columns["seq"])
+        return self._located(key, rows, workspace)
 
     def _located(
-        self, key: np.ndarray, rows: np.ndarray, workspace: np.ndarray, seq: np.ndarray
+        self, key: np.ndarray, rows: np.ndarray, workspace: np.ndarray
     ) -> dict[tuple[str, int], int]:
         located: dict[tuple[str, int], int] = {}
         hbm = np.flatnonzero(~workspace)
@@ -124,10 +121,9 @@ class RunningTraffic:
         ends = np.r_[starts[1:], by_key.size] - 1
         for first, last in zip(starts.tolist(), ends.tolist(), strict=True):
             key_id = int(by_key[first])
-            if key_id not in self._first_seq:
-                row = int(rows[hbm[order[first]]])
-                self._first_seq[key_id] = int(seq[row])
-                located["first_gm", key_id] = row
+            if key_id not in self._first_kept:
+                self._first_kept.add(key_id)
+                located["first_gm", key_id] = int(rows[hbm[order[first]]])
             located["last_gm", key_id] = int(rows[hbm[order[last]]])
         return located
 
@@ -174,9 +170,11 @@ class RunningTraffic:
         workspace = np.array([self.per_key[slot][_WORKSPACE] > 0 for slot in slots], dtype=bool)
         return repeats_hit_l2(touched, workspace, self.chip)
 
-    def roofline(self, traffic: pd.DataFrame, modelled_time_ps: int) -> dict[str, Any]:
+    def roofline(
+        self, traffic: pd.DataFrame, compute_events: int, modelled_time_ps: int
+    ) -> dict[str, Any]:
         """:attr:`TrafficModel.roofline` (empty where the ranges were given up:
         the HBM bytes are unknown)."""
         if self.ranges.given_up:
             return {}
-        return roofline(self.chip, self.compute_events, self.flops, traffic, modelled_time_ps)
+        return roofline(self.chip, compute_events, self.flops, traffic, modelled_time_ps)
