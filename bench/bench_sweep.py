@@ -14,15 +14,23 @@ alike):
 * ``ubscope sweep`` again into the finished folder: what a resumed sweep with
   nothing left to run costs.
 
-Prints the median wall time of each and its ratio to the floor, and the CPUs
-this machine has and its load average (a sweep cannot beat the floor by more
-than the cores it is given).
+Prints the median wall time of each, its ratio to the floor, each round's time
+and how busy the whole machine was meanwhile (``/proc/stat``: every process's
+work, the other users' too, and time the hypervisor stole), with the floor's own
+CPU time: what the machine was busy with beyond that was someone else's, and a
+core someone else holds is one ``--jobs 2`` cannot use. (The CPU time of the
+sweep's workers is not measurable from here: they are children of its
+forkserver, which nobody waits for.) Then the CPUs this machine has and its load average before and after the rounds (a sweep
+cannot beat the floor by more than the cores it is given, nor use a core that
+another job is busy on). A measure that exits non-zero stops the bench: its
+time would be that of a failure, not of the work.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -48,10 +56,28 @@ for tile in tiles:
 """
 
 
-def _timed(argv: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, check=False, capture_output=True)
-    return time.perf_counter() - start
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """Busy and total clock ticks of all CPUs since boot (idle and iowait are not busy)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(value) for value in stat.readline().split()[1:9]]
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
+
+
+def _timed(argv: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, own CPU seconds (what was waited for) and the machine's busy share."""
+    cpu, (busy, total), start = _children_cpu(), _machine_ticks(), time.perf_counter()
+    done = subprocess.run(argv, check=False, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    busy_after, total_after = _machine_ticks()
+    if done.returncode != 0:
+        raise SystemExit(f"exit {done.returncode}: {' '.join(argv)}\n{done.stderr[-2000:]}")
+    share = (busy_after - busy) / max(total_after - total, 1)
+    return elapsed, _children_cpu() - cpu, share
 
 
 def _sweep(folder: Path, n: int, tiles: str, jobs: int) -> list[str]:
@@ -68,7 +94,8 @@ def main() -> int:
     parser.add_argument("--tiles", default="1024,2048,4096,8192", help="the swept tile sizes")
     parser.add_argument("--n", type=int, default=262144, help="elements (default 262144)")
     args = parser.parse_args()
-    times: dict[str, list[float]] = {}
+    load_before = os.getloadavg()[0]
+    times: dict[str, list[tuple[float, float, float]]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         for round_ in range(args.rounds):
@@ -91,14 +118,20 @@ def main() -> int:
             times.setdefault("ubscope sweep, all finished (resume)", []).append(_timed(resumed))
             for folder in root.iterdir():
                 shutil.rmtree(folder)
-    floor = statistics.median(times["floor: run + analyze in one process"])
+    floors = times["floor: run + analyze in one process"]
+    floor = statistics.median(wall for wall, _, _ in floors)
     configs = len(args.tiles.split(","))
     print(f"pool_demo n={args.n}, {configs} configurations (tile={args.tiles}), cores=1")
-    print(f"CPUs: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}, rounds: {args.rounds}")
-    print(f"{'measure':<40} {'median s':>9} {'x floor':>8}")
+    load = f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    print(f"CPUs: {os.cpu_count()}, {load}, rounds: {args.rounds}")
+    own = statistics.median(cpu for _, cpu, _ in floors)
+    print(f"floor's own CPU time (user + system): {own:.2f} s (median)")
+    print(f"{'measure':<40} {'median s':>9} {'x floor':>8} {'busy':>5}  rounds s")
     for name, values in times.items():
-        median = statistics.median(values)
-        print(f"{name:<40} {median:>9.2f} {median / floor:>8.2f}")
+        median = statistics.median(wall for wall, _, _ in values)
+        busy = statistics.median(share for _, _, share in values)
+        rounds = " ".join(f"{wall:.2f}" for wall, _, _ in values)
+        print(f"{name:<40} {median:>9.2f} {median / floor:>8.2f} {busy:>5.0%}  {rounds}")
     return 0
 
 
