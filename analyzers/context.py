@@ -71,6 +71,7 @@ class TraceContext:
         self.fragmentation = self.fragmentation_model.fragmentation
         self.worst_fragmentation = self.fragmentation_model.worst_fragmentation
         self.rounding_waste = self.block_model.rounding_waste
+        self.never_freed = self.block_model.never_freed
         self.location = self.locator.location
         self.site_groups = self.locator.site_groups
         self.critical_path_sums = self.locator.critical_path_sums

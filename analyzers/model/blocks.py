@@ -78,6 +78,10 @@ class BlockModel:
             tag=allocs.tag,
         )
 
+    def never_freed(self) -> np.ndarray:
+        """The blocks no free ended (indices into :attr:`blocks`, ascending)."""
+        return np.flatnonzero(self.blocks.free_row < 0)
+
     def rounding_waste(self) -> list[RoundingWaste]:
         """Per core kind and memory that allocated (in code order), the bytes lost
         to rounding up the requested sizes."""

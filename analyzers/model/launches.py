@@ -68,5 +68,6 @@ class LaunchModel:
         firsts = self.launches["first_seq"].to_numpy()
         if not firsts.size:
             return self.kernel
-        index = max(0, int(np.searchsorted(firsts, row, "right")) - 1)
+        seq = self.table.column("seq")[row]  # a streamed trace keeps a few events
+        index = max(0, int(np.searchsorted(firsts, seq, "right")) - 1)
         return str(self.launches["name"].iloc[index])

@@ -42,7 +42,12 @@ from ubscope.analyzers.model.groups import gid_of
 from ubscope.analyzers.rules.base import Rule
 from ubscope.analyzers.streaming import ranges
 from ubscope.analyzers.streaming.fragmentation import RunningFragmentation
-from ubscope.analyzers.streaming.kept import KeptRows, kept_mask
+from ubscope.analyzers.streaming.kept import (
+    KeptRows,
+    OpenAllocations,
+    PipeResets,
+    watched_ends,
+)
 from ubscope.analyzers.streaming.occupancy import RunningOccupancy
 from ubscope.analyzers.streaming.traffic import RunningTraffic
 from ubscope.probe.chip import ON_CHIP, ChipProfile, load_chip
@@ -54,13 +59,14 @@ from ubscope.probe.validate import checked_chip
 # rules whose findings one pass gives exactly as the in-memory analysis does
 # (tests/analyzers/test_streaming.py compares them)
 STREAMED_RULES = frozenset(
-    "ALN001 ALN002 ALN005 FRG001 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 GM004 "
-    "UB001 UB002 UB012".split()
+    "ALN001 ALN002 ALN003 ALN005 FRG001 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 GM004 "
+    "SYN001 UB001 UB002 UB003 UB005 UB007 UB008 UB012".split()
 )
-# needed byte ranges, lifetimes or the whole timeline: not run when streaming
-SKIPPED_RULES = (
-    "ALN003 ALN004 SYN001 UB003 UB004 UB005 UB006 UB007 UB008 UB009 UB010 UB011 UB013"
-).split()
+# needed block lifetimes or each copy's neighbours: not run when streaming
+SKIPPED_RULES = "ALN004 UB004 UB006 UB009 UB010 UB011 UB013".split()
+# rules that pair kept events with later ones: past the kept-events limit a
+# call whose partner was not kept would look unpaired, so they are not run
+PAIRING_RULES = ("SYN001",)
 # rules and metrics that need the GM byte ranges, which a trace with more
 # scattered transfers than RANGE_LIMIT gives up
 RANGE_RULES = ("GM001", "GM002", "GM003")
@@ -79,7 +85,9 @@ class _Stream:
         self.occupancy = RunningOccupancy(self.capacity)
         self.fragmentation = RunningFragmentation(self.capacity, free_fractions)
         self.traffic = RunningTraffic(chip)
-        self.kept = KeptRows(Path(path), self.capacity)
+        self.kept = KeptRows(Path(path), watched_ends(chip, self.capacity))
+        self.pipe_resets = PipeResets()
+        self.open_allocations = OpenAllocations()
         # events rules locate findings at: each group's peak, each core kind and
         # space's first and last allocation, each GM tensor and direction's first
         # and last HBM transfer, the first and last copy or compute
@@ -106,6 +114,7 @@ class _Stream:
         columns = {name: batch_column(batch, name).to_numpy() for name in _INT_COLUMNS}
         gid = group_id(core_kind, core, space)
         live = self.occupancy.add(kind, gid, columns)
+        self.open_allocations.add(batch, live.left_open, live.ended_seq)
         located = dict(live.bounding_allocs)
         located.update(
             (("peak", group), row)
@@ -122,7 +131,9 @@ class _Stream:
             located["last_work", 0] = int(work[-1])
         self._keep(batch, located)
         end = columns["addr"] + columns["aligned_size"]
-        self.kept.add(batch, kept_mask(kind, columns["flags"], end, self.capacity[space]), kind)
+        keep = self.kept.reported_mask(batch, kind, space, columns["flags"], end)
+        keep |= self.pipe_resets.first_after_init(kind, gid // 8)
+        self.kept.add(batch, keep, kind)
         # a failed allocation's arg is the free bytes it saw
         fails = kind == EventKind.ALLOC_FAIL
         self.failed_with_enough_free += int(
@@ -163,6 +174,7 @@ class StreamContext(TraceContext):
         self.worst_fragmentation = self._worst_fragmentation
         self.fragmentation = self._sketched_fragmentation
         self.rounding_waste = self._rounding_waste
+        self.never_freed = self._never_freed
 
     @property
     def group_ids(self) -> np.ndarray:
@@ -175,6 +187,10 @@ class StreamContext(TraceContext):
         external, seq, free_bytes, largest_free = worst
         row = int(self.rows_of_seq(np.array([seq]))[0])
         return WorstFragmentation(external, row, free_bytes, largest_free)
+
+    def _never_freed(self) -> np.ndarray:
+        alloc_seq = self.column("seq")[self.blocks.alloc_row]
+        return np.flatnonzero(np.isin(alloc_seq, self._stream.occupancy.never_freed_seq()))
 
     def _rounding_waste(self) -> list[RoundingWaste]:
         occupancy = self._stream.occupancy
@@ -239,7 +255,13 @@ def analyze_streamed(
     kept = StreamedTrace(
         path=scan.path,
         meta=scan.meta,
-        events=stream.kept.frame([*stream.located_events.values(), *stream.fragmentation.events()]),
+        events=stream.kept.frame(
+            [
+                *stream.located_events.values(),
+                *stream.fragmentation.events(),
+                *stream.open_allocations.batches(),
+            ]
+        ),
         complete=not scan.problems,
         problems=scan.problems,
         events_read=scan.decoder.rows,
@@ -247,14 +269,16 @@ def analyze_streamed(
     pa.default_memory_pool().release_unused()
     ctx = StreamContext(kept, chip, stream)
     findings: list[Finding] = []
-    ranges_given_up = stream.traffic.ranges.given_up
+    left_out = set(RANGE_RULES) if stream.traffic.ranges.given_up else set()
+    if stream.kept.dropped:
+        left_out.update(PAIRING_RULES)
     for rule in rules:
-        if rule.code in STREAMED_RULES and not (ranges_given_up and rule.code in RANGE_RULES):
+        if rule.code in STREAMED_RULES and rule.code not in left_out:
             findings.extend(rule.check(ctx))
     findings = sort_findings(findings)
     correlate(findings, ctx)
     notes = [streaming_note(config)]
-    if ranges_given_up:
+    if stream.traffic.ranges.given_up:
         notes.append(
             f"{kept.path}: more than {ranges.RANGE_LIMIT:,} scattered GM byte ranges to track: "
             f"rules not run: {', '.join(RANGE_RULES)}; metrics not computed: "
@@ -264,8 +288,9 @@ def analyze_streamed(
         notes.append(
             f"{kept.path}: {stream.kept.dropped} events to report past the "
             f"{stream.kept.limit} a streamed analysis keeps; the findings of "
-            f"{', '.join(sorted(STREAMED_RULES))} cover the events before them "
-            "(the metrics cover every event)"
+            f"{', '.join(sorted(STREAMED_RULES - set(PAIRING_RULES)))} cover the events "
+            f"before them (the metrics cover every event); rules not run: "
+            f"{', '.join(PAIRING_RULES)}"
         )
     if scan.problems:
         notes.append(

@@ -41,6 +41,8 @@ class BatchLive(NamedTuple):
     peaked: np.ndarray  # groups that reached a new peak
     peak_rows: np.ndarray  # the batch rows where they first did
     bounding_allocs: dict[tuple[str, int], int]  # ("first" | "last", kind-space key) -> batch row
+    left_open: np.ndarray  # the batch's ALLOC rows whose block is still live after it
+    ended_seq: np.ndarray  # seq of the ALLOCs of earlier batches whose block it ended
 
 
 class RunningOccupancy:
@@ -62,7 +64,10 @@ class RunningOccupancy:
         self.first_alloc_seq = np.full(_KIND_SPACES, -1, dtype=np.int64)
         self.last_alloc_seq = np.full(_KIND_SPACES, -1, dtype=np.int64)
         self.allocating = np.zeros(GROUP_BOUND, dtype=bool)
-        self._open_keys, self._open_sizes = _EMPTY, _EMPTY  # live blocks, in program order
+        # live blocks, in program order: key, aligned size and their ALLOC's seq
+        self._open_keys, self._open_sizes, self._open_seq = _EMPTY, _EMPTY, _EMPTY
+        # ALLOCs a free before them took (live for good, as in memory)
+        self._taken_early: list[np.ndarray] = []
         self._unpaired_frees = _EMPTY  # keys of frees still waiting for their allocation
         self.sketch = SeriesSketch("live_bytes", ("live_bytes",))  # what the charts draw
 
@@ -71,14 +76,14 @@ class RunningOccupancy:
         aligned_size, size, seq and start_ps."""
         rows = np.flatnonzero((kind == EventKind.ALLOC) | (kind == EventKind.FREE))
         if not rows.size:
-            return BatchLive(_EMPTY, _EMPTY, _EMPTY, _EMPTY, {})
+            return BatchLive(_EMPTY, _EMPTY, _EMPTY, _EMPTY, {}, _EMPTY, _EMPTY)
         gid = gid[rows]
         addr, aligned = columns["addr"][rows], columns["aligned_size"][rows]
         allocs = np.flatnonzero(kind[rows] == EventKind.ALLOC)
         frees = np.flatnonzero(kind[rows] == EventKind.FREE)
         key = (gid.astype(np.int64) << ADDR_BITS) | addr
-        delta = self._pair(key, aligned, allocs, frees)
         seq = columns["seq"][rows]
+        delta, left_open, ended_seq = self._pair(key, aligned, allocs, frees, seq[allocs])
         peaked, at = self._replay(gid, delta, seq, columns["start_ps"][rows])
         ends = addr[allocs] + aligned[allocs]
         np.maximum.at(self.high_water, gid[allocs], ends)
@@ -94,6 +99,8 @@ class RunningOccupancy:
             peaked,
             rows[at],
             {name: int(rows[allocs[i]]) for name, i in bounding.items()},
+            rows[allocs[left_open]],
+            ended_seq,
         )
 
     def _count_waste(
@@ -121,12 +128,20 @@ class RunningOccupancy:
         return bounding
 
     def _pair(
-        self, key: np.ndarray, aligned: np.ndarray, allocs: np.ndarray, frees: np.ndarray
-    ) -> np.ndarray:
-        """Bytes each event took (> 0) or released (<= 0); updates the carried state."""
+        self,
+        key: np.ndarray,
+        aligned: np.ndarray,
+        allocs: np.ndarray,
+        frees: np.ndarray,
+        alloc_seq: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Bytes each event took (> 0) or released (<= 0); which of the batch's
+        allocations stay live after it (positions among ``allocs``); the seq of
+        earlier allocations it ended. Updates the carried state."""
         carried, waiting = self._open_keys.size, self._unpaired_frees.size
         open_keys = np.r_[self._open_keys, key[allocs]]
         open_sizes = np.r_[self._open_sizes, aligned[allocs]]
+        open_seq = np.r_[self._open_seq, alloc_seq]
         close_keys = np.r_[self._unpaired_frees, key[frees]]
         # carried blocks opened before this batch; waiting frees closed before them
         open_rows = np.r_[np.arange(-carried, 0), allocs]
@@ -146,10 +161,19 @@ class RunningOccupancy:
         rank = np.empty(open_codes.size, dtype=np.int64)
         rank[order] = np.arange(order.size) - (np.cumsum(opened) - opened)[open_codes[order]]
         still_open = rank >= freed[open_codes]
+        taken_early = ~still_open & ~closed
+        if taken_early.any():
+            self._taken_early.append(open_seq[taken_early])
         self._open_keys, self._open_sizes = open_keys[still_open], open_sizes[still_open]
+        self._open_seq = open_seq[still_open]
         excess = np.maximum(freed - opened, 0)
         self._unpaired_frees = np.repeat(np.asarray(distinct, dtype=np.int64), excess)
-        return delta
+        live_after = (still_open | taken_early)[carried:]
+        return delta, np.flatnonzero(live_after), open_seq[:carried][closed[:carried]]
+
+    def never_freed_seq(self) -> np.ndarray:
+        """The seq of the ALLOC of each block no free ended, so far."""
+        return np.sort(np.concatenate([self._open_seq, *self._taken_early]))
 
     def _replay(
         self, gid: np.ndarray, delta: np.ndarray, seq: np.ndarray, t: np.ndarray

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
+import pyarrow as pa
 import pytest
 
 from ubscope.analyzers.api import Analysis, analyze_trace
@@ -99,14 +100,19 @@ class Synthetic:
         return seq
 
 
-def run_device(body: Callable[[Block], None], block_dim: int = 1) -> Trace:
-    """Run ``body(block)`` on the emulated device and return its trace."""
+def device_events(body: Callable[[Block], None], block_dim: int = 1) -> tuple[pa.Table, dict]:
+    """Run ``body(block)`` on the emulated device: its events and trace metadata."""
     recorder = Recorder(batch_events=64)
     device = Device(load_chip(), recorder)
     device.launch("device_kernel", body, block_dim)
     recorder.flush()
-    meta = new_metadata(device.chip.to_dict(), "device_kernel", {}, {})
-    return Trace(path=Path("device_kernel.ubtrace"), meta=meta, events=recorder.table().to_pandas())
+    return recorder.table(), new_metadata(device.chip.to_dict(), "device_kernel", {}, {})
+
+
+def run_device(body: Callable[[Block], None], block_dim: int = 1) -> Trace:
+    """Run ``body(block)`` on the emulated device and return its trace."""
+    events, meta = device_events(body, block_dim)
+    return Trace(path=Path("device_kernel.ubtrace"), meta=meta, events=events.to_pandas())
 
 
 def analyze(trace: Trace, **config) -> Analysis:
@@ -133,6 +139,7 @@ def kit() -> SimpleNamespace:
     return SimpleNamespace(
         Synthetic=Synthetic,
         run_device=run_device,
+        device_events=device_events,
         analyze=analyze,
         codes=codes,
         only=only,

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.helpers.cli import run_ubscope
@@ -28,6 +29,9 @@ from ubscope.analyzers.streaming import (
 from ubscope.analyzers.streaming import fragmentation as streamed_fragmentation
 from ubscope.analyzers.streaming.analyze import RANGE_METRICS, RANGE_RULES
 from ubscope.probe.events import CoreKind, Space
+from ubscope.probe.memory.pools import UBBufPool
+from ubscope.probe.memory.positions import TPosition
+from ubscope.probe.memory.tpipe import TBuf, TPipe, TQue
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "sample_profiles").glob("*.ubtrace"))
 KIB = 1024
@@ -116,6 +120,104 @@ def test_streamed_rules_find_what_the_in_memory_rules_find(kit, tmp_path, rows):
     assert_same_analysis(path)
     found = {f.code for f in analyze_streamed(path).findings}
     assert {"UB001", "ALN001", "ALN002"} <= found
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5, 1000])
+def test_blocks_never_freed_are_reported_with_their_events(kit, tmp_path, monkeypatch, rows):
+    monkeypatch.setattr(kept, "ENDED_DROP_MIN", 2)  # drop ended blocks' events often
+    s = kit.Synthetic()
+    s.free(0, 4 * KIB, "early")  # a free before any allocation at 0 ...
+    s.alloc(0, 4 * KIB, "early")  # ... takes this one, which no free ends then
+    later = s.alloc(32 * KIB, 4 * KIB, "later")
+    for _ in range(20):  # blocks freed as they go
+        s.alloc(64 * KIB, KIB, "tmp")
+        s.free(64 * KIB, KIB, "tmp")
+    s.alloc(8 * KIB, 4 * KIB, "tile")
+    s.alloc(16 * KIB, 2 * KIB, "tile")
+    s.free(32 * KIB, 4 * KIB, "later")  # freed 40 events after its allocation
+    path = _write(s, tmp_path, rows)
+    assert_same_analysis(path)
+    leaks = {
+        f.message.split("'")[1]: (f.evidence["blocks"], f.evidence["bytes"], f.location.first_seq)
+        for f in analyze_streamed(path).findings
+        if f.code == "UB005"
+    }
+    # 'early' (4 KiB at event 1) and 'tile' (4 + 2 KiB, the first at event 43);
+    # 'later' and every 'tmp' were freed
+    assert leaks == {"early": (1, 4 * KIB, 2), "tile": (2, 6 * KIB, later + 41)}
+
+
+def _queue_limits(block: Any) -> None:
+    """Five double-buffered VECIN queues: 10 buffers on one position, over the 8
+    event IDs (UB007); a pipe reset, then four more: 8, within the limit only
+    because the reset split the count; three rounds of a UB pool on the same
+    core, each ending in a reset; then nine TBufs of 8 buffers: 72 on the pipe
+    counted from the last reset, over QBUF_MAX_LEN 64 (UB008; 80 if the pool's
+    resets were lost, 82 if every reset was)."""
+    core = block.aiv
+    pipe, pool = TPipe(core), UBBufPool(core, base=160 * KIB)
+    for index in range(5):
+        pipe.init_buffer(TQue(TPosition.VECIN, name=f"in{index}"), 2, 1024)
+    pipe.reset()
+    for index in range(4):
+        pipe.init_buffer(TQue(TPosition.VECIN, name=f"again{index}"), 2, 1024)
+    for _ in range(3):
+        pool.allocate(256, np.float16)
+        pool.reset()
+    for index in range(9):
+        pipe.init_buffer(TBuf(TPosition.VECCALC, name=f"tmp{index}"), 8, 256)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 7, 1000])
+def test_queue_limits_count_from_the_last_reset_across_batches(kit, tmp_path, rows):
+    events, meta = kit.device_events(_queue_limits, block_dim=2)
+    path = rebatch_table(events, meta, tmp_path / f"queues_{rows}.ubtrace", rows)
+    assert_same_analysis(path)
+    findings = {f.code: f for f in analyze_streamed(path).findings}
+    assert findings["UB007"].evidence["buffers"] == 10
+    assert findings["UB008"].evidence["buffers"] == 72
+
+
+def _sync_calls(kit: Any) -> Any:
+    """On core 0: SetFlag(1) set again before a WaitFlag (unconsumed), a user
+    mark between them, WaitFlag(1) (consumes the second), WaitFlag(2) with no
+    SetFlag, AllocEventID(3) never released; core 1 pairs its calls."""
+    s = kit.Synthetic()
+    aiv = int(CoreKind.AIV)
+    for name, core, event_id in (
+        ("SetFlag", 0, 1),
+        ("round", 0, 0),
+        ("SetFlag", 0, 1),
+        ("SetFlag", 1, 1),
+        ("WaitFlag", 0, 1),
+        ("WaitFlag", 1, 1),
+        ("WaitFlag", 0, 2),
+        ("AllocEventID", 0, 3),
+        ("AllocEventID", 1, 3),
+        ("ReleaseEventID", 1, 3),
+    ):
+        s.rec.mark(name, 0, aiv, core, event_id)
+    return s
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 1000])
+def test_sync_calls_pair_across_batches(kit, tmp_path, rows):
+    path = _write(_sync_calls(kit), tmp_path, rows)
+    assert_same_analysis(path)
+    found = sorted(
+        (f.evidence["call"], f.evidence["events"], f.evidence["cores"])
+        for f in analyze_streamed(path).findings
+        if f.code == "SYN001"
+    )
+    assert found == [("AllocEventID", 1, [0]), ("SetFlag", 1, [0]), ("WaitFlag", 1, [0])]
+
+
+def test_sync_calls_are_not_paired_past_the_kept_events_limit(kit, tmp_path, monkeypatch):
+    # a SetFlag kept and its WaitFlag past the limit would look unconsumed
+    monkeypatch.setattr(kept, "KEPT_LIMIT", 4)
+    streamed = analyze_streamed(_write(_sync_calls(kit), tmp_path, 3))
+    assert not [f for f in streamed.findings if f.code == "SYN001"]
+    assert any("rules not run: SYN001" in note for note in streamed.warnings)
 
 
 @pytest.mark.parametrize("rows", [1, 4, 1000])

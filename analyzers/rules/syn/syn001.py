@@ -15,6 +15,7 @@ from ubscope.analyzers.rules.helpers import site_findings, where
 # The mark names the Ascend C twin records for these calls (set_flag/wait_flag too).
 SET_FLAG, WAIT_FLAG = "SetFlag", "WaitFlag"
 ALLOC_ID, RELEASE_ID = "AllocEventID", "ReleaseEventID"
+SYNC_CALLS = (SET_FLAG, WAIT_FLAG, ALLOC_ID, RELEASE_ID)
 
 
 @register

@@ -56,13 +56,12 @@ def count_queue_buffers(ctx: TraceContext) -> pd.DataFrame:
     num[is_init] = at_rows(queues.rows, queues.num, rows[is_init])
     position = np.full(rows.size, -1, dtype=np.int64)
     position[is_init] = at_rows(queues.rows, queues.position, rows[is_init])
-    firsts = ctx.launches["first_seq"].to_numpy()
     frame = pd.DataFrame(
         {
             "row": rows,
             "core_kind": ctx.column("core_kind")[rows],
             "core": ctx.column("core")[rows],
-            "launch": np.searchsorted(firsts, rows, "right"),
+            "launch": np.searchsorted(ctx.table.launches().rows, rows, "right"),
             "reset": ~is_init,
             "num": num,
             "position": position,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules.base import Rule, register
@@ -45,10 +43,8 @@ class NeverFreed(Rule):
     def check(self, ctx: TraceContext) -> list[Finding]:
         if not ctx.ran_to_end:
             return []
-        blocks = ctx.blocks
-        leaked = np.flatnonzero(blocks.free_row < 0)
         findings = []
-        for labels, group in per_buffer(ctx, block_frame(ctx, leaked)):
+        for labels, group in per_buffer(ctx, block_frame(ctx, ctx.never_freed())):
             kind, cores = labels["kind"], labels["cores"]
             total = int(group["bytes"].sum())
             message = (
