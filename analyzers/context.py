@@ -72,6 +72,8 @@ class TraceContext:
         self.worst_fragmentation = self.fragmentation_model.worst_fragmentation
         self.rounding_waste = self.block_model.rounding_waste
         self.never_freed = self.block_model.never_freed
+        self.overlapped = self.block_model.overlapped
+        self.overlapping_allocs = self.fragmentation_model.overlapping_allocs
         self.location = self.locator.location
         self.site_groups = self.locator.site_groups
         self.critical_path_sums = self.locator.critical_path_sums

@@ -78,6 +78,19 @@ class BlockModel:
             tag=allocs.tag,
         )
 
+    def overlapped(self, block: int) -> int | None:
+        """The earliest block live when ``block`` was allocated that it overlaps."""
+        blocks = self.blocks
+        row = blocks.alloc_row[block]
+        candidates = np.flatnonzero(
+            (blocks.gid == blocks.gid[block])
+            & (blocks.alloc_row < row)
+            & ((blocks.free_row < 0) | (blocks.free_row > row))
+            & (blocks.addr < blocks.end[block])
+            & (blocks.end > blocks.addr[block])
+        )
+        return int(candidates[0]) if candidates.size else None
+
     def never_freed(self) -> np.ndarray:
         """The blocks no free ended (indices into :attr:`blocks`, ascending)."""
         return np.flatnonzero(self.blocks.free_row < 0)

@@ -92,6 +92,16 @@ class FragmentationModel:
     def _capacity(self, gid: int) -> int:
         return int(self.groups.capacity_by_space[gid % 8])
 
+    def overlapping_allocs(self) -> np.ndarray:
+        """Rows of the ALLOC events after which two live blocks of their core and
+        space share bytes, ascending."""
+        kind = self.table.column("kind")
+        hits = [np.zeros(0, dtype=np.int64)]
+        for gid in self.occupancy.group_ids.tolist():
+            cover = self.coverage(int(gid))
+            hits.append(cover.rows[(kind[cover.rows] == EventKind.ALLOC) & (cover.max_cover >= 2)])
+        return np.sort(np.concatenate(hits))
+
     def extent(self, gid: int) -> tuple[int, int]:
         """[start, end) of the memory a group's allocator hands out: the span of
         its recorded pools (all of them, if several), else the whole capacity."""

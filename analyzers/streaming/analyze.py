@@ -49,6 +49,7 @@ from ubscope.analyzers.streaming.kept import (
     watched_ends,
 )
 from ubscope.analyzers.streaming.occupancy import RunningOccupancy
+from ubscope.analyzers.streaming.overlaps import RunningOverlaps
 from ubscope.analyzers.streaming.traffic import RunningTraffic
 from ubscope.probe.chip import ON_CHIP, ChipProfile, load_chip
 from ubscope.probe.events import EventKind
@@ -60,10 +61,10 @@ from ubscope.probe.validate import checked_chip
 # (tests/analyzers/test_streaming.py compares them)
 STREAMED_RULES = frozenset(
     "ALN001 ALN002 ALN003 ALN005 FRG001 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 GM004 "
-    "SYN001 UB001 UB002 UB003 UB005 UB007 UB008 UB012".split()
+    "SYN001 UB001 UB002 UB003 UB004 UB005 UB007 UB008 UB012".split()
 )
 # needed block lifetimes or each copy's neighbours: not run when streaming
-SKIPPED_RULES = "ALN004 UB004 UB006 UB009 UB010 UB011 UB013".split()
+SKIPPED_RULES = "ALN004 UB006 UB009 UB010 UB011 UB013".split()
 # rules that pair kept events with later ones: past the kept-events limit a
 # call whose partner was not kept would look unpaired, so they are not run
 PAIRING_RULES = ("SYN001",)
@@ -88,6 +89,7 @@ class _Stream:
         self.kept = KeptRows(Path(path), watched_ends(chip, self.capacity))
         self.pipe_resets = PipeResets()
         self.open_allocations = OpenAllocations()
+        self.overlaps = RunningOverlaps(self.kept.limit)
         # events rules locate findings at: each group's peak, each core kind and
         # space's first and last allocation, each GM tensor and direction's first
         # and last HBM transfer, the first and last copy or compute
@@ -114,13 +116,14 @@ class _Stream:
         columns = {name: batch_column(batch, name).to_numpy() for name in _INT_COLUMNS}
         gid = group_id(core_kind, core, space)
         live = self.occupancy.add(kind, gid, columns)
-        self.open_allocations.add(batch, live.left_open, live.ended_seq)
         located = dict(live.bounding_allocs)
         located.update(
             (("peak", group), row)
             for group, row in zip(live.peaked.tolist(), live.peak_rows.tolist(), strict=True)
         )
-        self.fragmentation.add(batch, kind, gid, columns, live.rows, live.delta)
+        overlapping = self.fragmentation.add(batch, kind, gid, columns, live.rows, live.delta)
+        self.overlaps.add(batch, overlapping, gid, columns, self.occupancy, self.open_allocations)
+        self.open_allocations.add(batch, live.left_open, live.ended_seq)
         core_code = core_kind.astype(np.int64) * CORE_SPAN + core + 1
         located.update(self.traffic.add(batch, kind, space, src_space, core_code, columns))
         # GM003 locates the roofline at the first and last copy or compute
@@ -133,6 +136,7 @@ class _Stream:
         end = columns["addr"] + columns["aligned_size"]
         keep = self.kept.reported_mask(batch, kind, space, columns["flags"], end)
         keep |= self.pipe_resets.first_after_init(kind, gid // 8)
+        keep[overlapping] = True
         self.kept.add(batch, keep, kind)
         # a failed allocation's arg is the free bytes it saw
         fails = kind == EventKind.ALLOC_FAIL
@@ -175,6 +179,8 @@ class StreamContext(TraceContext):
         self.fragmentation = self._sketched_fragmentation
         self.rounding_waste = self._rounding_waste
         self.never_freed = self._never_freed
+        self.overlapping_allocs = self._overlapping_allocs
+        self.overlapped = self._overlapped
 
     @property
     def group_ids(self) -> np.ndarray:
@@ -187,6 +193,15 @@ class StreamContext(TraceContext):
         external, seq, free_bytes, largest_free = worst
         row = int(self.rows_of_seq(np.array([seq]))[0])
         return WorstFragmentation(external, row, free_bytes, largest_free)
+
+    def _overlapping_allocs(self) -> np.ndarray:
+        allocs = self.rows(EventKind.ALLOC)
+        return allocs[np.isin(self.column("seq")[allocs], self._stream.overlaps.seq())]
+
+    def _overlapped(self, block: int) -> int | None:
+        alloc_seq = self.column("seq")[self.blocks.alloc_row]
+        partner = self._stream.overlaps.overlapped.get(int(alloc_seq[block]))
+        return None if partner is None else int(np.flatnonzero(alloc_seq == partner)[0])
 
     def _never_freed(self) -> np.ndarray:
         alloc_seq = self.column("seq")[self.blocks.alloc_row]
@@ -260,6 +275,7 @@ def analyze_streamed(
                 *stream.located_events.values(),
                 *stream.fragmentation.events(),
                 *stream.open_allocations.batches(),
+                *stream.overlaps.events,
             ]
         ),
         complete=not scan.problems,

@@ -78,29 +78,32 @@ class RunningFragmentation:
         columns: dict[str, np.ndarray],
         rows: np.ndarray,
         delta: np.ndarray,
-    ) -> None:
+    ) -> np.ndarray:
         """One batch: its kind codes, group ids and int64 columns (addr, size,
         seq, start_ps), and its ALLOC/FREE rows in program order with the bytes each took
-        (> 0) or released (<= 0)."""
+        (> 0) or released (<= 0). Returns the rows of the ALLOC events after
+        which two live blocks of a group share bytes (UB004), ascending."""
         pools = np.flatnonzero(kind == EventKind.POOL_INIT)
         for row in pools.tolist():
             self._add_pool(int(gid[row]), int(columns["addr"][row]), int(columns["size"][row]))
         teardown, waiting = self._teardowns(kind, gid)
         if not rows.size:
-            return
+            return rows
         group_of = gid[rows]
         order = np.argsort(group_of, kind="stable")
         starts = run_starts(group_of[order])
         # each group's states, in group order: the sketch takes them at once
         states: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        overlapping = [rows[:0]]
         for start, stop in zip(
             starts.tolist(), np.r_[starts[1:], order.size].tolist(), strict=True
         ):
             mine = order[start:stop]
             events = rows[mine]
             group = int(group_of[mine[0]])
-            free, largest = self._replay(group, columns["addr"][events], delta[mine])
+            free, largest, max_cover = self._replay(group, columns["addr"][events], delta[mine])
             states.append((free, largest, external_fragmentation(free, largest)))
+            overlapping.append(events[(kind[events] == EventKind.ALLOC) & (max_cover >= 2)])
             self._judge(
                 batch, group, events, columns["seq"][events], *states[-1], teardown, waiting
             )
@@ -114,6 +117,7 @@ class RunningFragmentation:
             largest_free=largest,
             external=external,
         )
+        return np.sort(np.concatenate(overlapping))
 
     def _judge(
         self,
@@ -252,9 +256,10 @@ class RunningFragmentation:
 
     def _replay(
         self, gid: int, addr: np.ndarray, delta: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Free bytes inside the extent and the largest free block after each of
-        a group's events in this batch; carries the coverage on."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Free bytes inside the extent, the largest free block and the most
+        blocks covering one byte after each of a group's events in this batch;
+        carries the coverage on."""
         state = self._group(gid)
         bounds = self._bounds(state, gid, addr, delta)
         # the boundaries of the whole batch bound those of each step
@@ -263,16 +268,17 @@ class RunningFragmentation:
             return self._step(state, gid, addr, delta, bounds)
         free = np.zeros(addr.size, dtype=np.int64)
         largest = np.zeros(addr.size, dtype=np.int64)
+        max_cover = np.zeros(addr.size, dtype=np.int32)
         for start in range(0, addr.size, step):
             part = slice(start, start + step)
-            free[part], largest[part] = self._step(
+            free[part], largest[part], max_cover[part] = self._step(
                 state,
                 gid,
                 addr[part],
                 delta[part],
                 self._bounds(state, gid, addr[part], delta[part]),
             )
-        return free, largest
+        return free, largest, max_cover
 
     def _bounds(self, state: _Group, gid: int, addr: np.ndarray, delta: np.ndarray) -> np.ndarray:
         """The interval boundaries of a replay step: the carried ones, the space's
@@ -282,7 +288,7 @@ class RunningFragmentation:
 
     def _step(
         self, state: _Group, gid: int, addr: np.ndarray, delta: np.ndarray, bounds: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         capacity = self._capacity(gid)
         end = addr + np.abs(delta)
         # each new interval starts inside one carried interval (or past the last)
@@ -307,4 +313,4 @@ class RunningFragmentation:
         last_cover = cover[:, -1]
         keep = np.r_[True, last_cover[1:] != last_cover[:-1], True]
         state.bounds, state.cover = bounds[keep], last_cover[keep[:-1]]
-        return total[-1], run.max(axis=0)
+        return total[-1], run.max(axis=0), cover.max(axis=0)

@@ -239,6 +239,14 @@ class OpenAllocations:
         self._rows = int(live.sum())
         self._ended, self._ended_count = [], 0
 
+    def event(self, seq: int) -> pa.RecordBatch:
+        """The ALLOC event ``seq`` of a block still live, as a one-row batch."""
+        for batch in self._batches:
+            at = np.flatnonzero(batch.column("seq").to_numpy() == seq)
+            if at.size:
+                return batch.slice(int(at[0]), 1)
+        raise KeyError(seq)
+
     def batches(self) -> list[pa.RecordBatch]:
         """The ALLOC events of the blocks live at the end."""
         self._drop_ended()

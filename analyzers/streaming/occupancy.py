@@ -29,6 +29,7 @@ from ubscope.analyzers.streaming.sketch import SeriesSketch
 from ubscope.probe.events import EventKind
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+NEVER = np.iinfo(np.int64).max  # the closing row of a block no free ends
 # (core kind, space) keys of the rounding-waste sums: kind code * 8 + space code
 _KIND_SPACES = 4 * 8
 
@@ -43,6 +44,19 @@ class BatchLive(NamedTuple):
     bounding_allocs: dict[tuple[str, int], int]  # ("first" | "last", kind-space key) -> batch row
     left_open: np.ndarray  # the batch's ALLOC rows whose block is still live after it
     ended_seq: np.ndarray  # seq of the ALLOCs of earlier batches whose block it ended
+
+
+class _BatchBlocks(NamedTuple):
+    """The blocks one batch paired: the carried ones, then the batch's own."""
+
+    keys: np.ndarray
+    sizes: np.ndarray
+    seq: np.ndarray  # their ALLOC's seq
+    carried: int  # how many were live before the batch
+    rows: np.ndarray  # the batch's ALLOC/FREE rows
+    allocs: np.ndarray  # positions in ``rows`` of the batch's ALLOCs
+    closer: np.ndarray  # position in ``rows`` of the FREE that ended each block, or -1
+    taken_early: int  # how many parts of the blocks taken early held before the batch
 
 
 class RunningOccupancy:
@@ -66,8 +80,12 @@ class RunningOccupancy:
         self.allocating = np.zeros(GROUP_BOUND, dtype=bool)
         # live blocks, in program order: key, aligned size and their ALLOC's seq
         self._open_keys, self._open_sizes, self._open_seq = _EMPTY, _EMPTY, _EMPTY
-        # ALLOCs a free before them took (live for good, as in memory)
-        self._taken_early: list[np.ndarray] = []
+        # blocks a free before them took (live for good, as in memory): key,
+        # aligned size and their ALLOC's seq
+        self._taken_early: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        # the last batch's blocks, for :meth:`live_before`: key, aligned size,
+        # seq, and the batch rows that opened and closed them
+        self._batch_blocks: _BatchBlocks | None = None
         self._unpaired_frees = _EMPTY  # keys of frees still waiting for their allocation
         self.sketch = SeriesSketch("live_bytes", ("live_bytes",))  # what the charts draw
 
@@ -83,7 +101,7 @@ class RunningOccupancy:
         frees = np.flatnonzero(kind[rows] == EventKind.FREE)
         key = (gid.astype(np.int64) << ADDR_BITS) | addr
         seq = columns["seq"][rows]
-        delta, left_open, ended_seq = self._pair(key, aligned, allocs, frees, seq[allocs])
+        delta, left_open, ended_seq = self._pair(key, aligned, allocs, frees, seq[allocs], rows)
         peaked, at = self._replay(gid, delta, seq, columns["start_ps"][rows])
         ends = addr[allocs] + aligned[allocs]
         np.maximum.at(self.high_water, gid[allocs], ends)
@@ -134,6 +152,7 @@ class RunningOccupancy:
         allocs: np.ndarray,
         frees: np.ndarray,
         alloc_seq: np.ndarray,
+        rows: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Bytes each event took (> 0) or released (<= 0); which of the batch's
         allocations stay live after it (positions among ``allocs``); the seq of
@@ -162,8 +181,14 @@ class RunningOccupancy:
         rank[order] = np.arange(order.size) - (np.cumsum(opened) - opened)[open_codes[order]]
         still_open = rank >= freed[open_codes]
         taken_early = ~still_open & ~closed
+        # kept as they are: only a batch with overlapping blocks asks (live_before)
+        self._batch_blocks = _BatchBlocks(
+            open_keys, open_sizes, open_seq, carried, rows, allocs, closer, len(self._taken_early)
+        )
         if taken_early.any():
-            self._taken_early.append(open_seq[taken_early])
+            self._taken_early.append(
+                (open_keys[taken_early], open_sizes[taken_early], open_seq[taken_early])
+            )
         self._open_keys, self._open_sizes = open_keys[still_open], open_sizes[still_open]
         self._open_seq = open_seq[still_open]
         excess = np.maximum(freed - opened, 0)
@@ -173,7 +198,24 @@ class RunningOccupancy:
 
     def never_freed_seq(self) -> np.ndarray:
         """The seq of the ALLOC of each block no free ended, so far."""
-        return np.sort(np.concatenate([self._open_seq, *self._taken_early]))
+        return np.sort(np.concatenate([self._open_seq, *(p[2] for p in self._taken_early)]))
+
+    def live_before(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(group id, start, end, ALLOC seq) of the blocks live just before row
+        ``row`` of the last batch added: allocated before it and not freed by then."""
+        batch = self._batch_blocks
+        if batch is None:
+            return _EMPTY, _EMPTY, _EMPTY, _EMPTY
+        earlier = self._taken_early[: batch.taken_early]
+        opened = np.r_[np.full(batch.carried, -1), batch.rows[batch.allocs]]
+        closer = batch.closer
+        closed = np.where(closer >= 0, batch.rows[closer], NEVER)
+        live = (opened < row) & (closed > row)
+        keys = np.concatenate([batch.keys[live], *(part[0] for part in earlier)])
+        sizes = np.concatenate([batch.sizes[live], *(part[1] for part in earlier)])
+        seq = np.concatenate([batch.seq[live], *(part[2] for part in earlier)])
+        start = keys & ((1 << ADDR_BITS) - 1)
+        return keys >> ADDR_BITS, start, start + sizes, seq
 
     def _replay(
         self, gid: np.ndarray, delta: np.ndarray, seq: np.ndarray, t: np.ndarray

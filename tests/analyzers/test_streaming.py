@@ -147,6 +147,47 @@ def test_blocks_never_freed_are_reported_with_their_events(kit, tmp_path, monkey
     assert leaks == {"early": (1, 4 * KIB, 2), "tile": (2, 6 * KIB, later + 41)}
 
 
+def _churn(s: Any, times: int = 3) -> None:
+    """Blocks allocated and freed far from the others: events between."""
+    for _ in range(times):
+        s.alloc(64 * KIB, KIB, "tmp")
+        s.free(64 * KIB, KIB, "tmp")
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5, 1000])
+def test_overlapping_allocations_name_the_block_they_overlap(kit, tmp_path, rows):
+    s = kit.Synthetic()
+    s.alloc(4 * KIB, 4 * KIB, "old")
+    s.free(4 * KIB, 4 * KIB, "old")  # freed before "b" overlaps its range
+    first = s.alloc(0, 4 * KIB, "a")
+    _churn(s)
+    second = s.alloc(2 * KIB, 4 * KIB, "b")  # [2K, 6K) overlaps live "a" [0, 4K)
+    s.alloc(8 * KIB, 2 * KIB, "c")  # allocated while "a" and "b" still overlap
+    s.free(0, 4 * KIB, "a")
+    s.free(2 * KIB, 4 * KIB, "b")
+    s.alloc(16 * KIB, KIB, "d")  # no overlap left
+    path = _write(s, tmp_path, rows)
+    assert_same_analysis(path)
+    (finding,) = [f for f in analyze_streamed(path).findings if f.code == "UB004"]
+    assert finding.evidence["allocations"] == 2  # "b" and "c"
+    assert finding.location.first_seq == second
+    assert finding.evidence["overlapped_seq"] == first
+    assert "'b' [0x800, 0x1800) overlaps 'a' [0x0, 0x1000)" in finding.message
+
+
+@pytest.mark.parametrize("rows", [1, 3, 1000])
+def test_an_allocation_overlapping_a_block_live_for_good_names_it(kit, tmp_path, rows):
+    s = kit.Synthetic()
+    s.free(32 * KIB, 4 * KIB, "stuck")  # a free before any allocation at 32K ...
+    stuck = s.alloc(32 * KIB, 4 * KIB, "stuck")  # ... takes this block: live for good
+    _churn(s)
+    over = s.alloc(34 * KIB, 4 * KIB, "over")
+    path = _write(s, tmp_path, rows)
+    assert_same_analysis(path)
+    (finding,) = [f for f in analyze_streamed(path).findings if f.code == "UB004"]
+    assert (finding.location.first_seq, finding.evidence["overlapped_seq"]) == (over, stuck)
+
+
 def _queue_limits(block: Any) -> None:
     """Five double-buffered VECIN queues: 10 buffers on one position, over the 8
     event IDs (UB007); a pipe reset, then four more: 8, within the limit only

@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules.base import Rule, register
 from ubscope.analyzers.rules.helpers import core_list, per_kind_and_space
 from ubscope.analyzers.rules.ub.buffers import block_frame
-from ubscope.probe.events import EventKind
 from ubscope.probe.units import count_cores
 
 
@@ -45,23 +43,16 @@ class OverlappingAllocations(Rule):
     severity = Severity.ERROR
 
     def check(self, ctx: TraceContext) -> list[Finding]:
-        blocks = ctx.blocks
-        hits = []
-        for gid in ctx.group_ids:
-            cover = ctx.coverage(int(gid))
-            is_alloc = ctx.column("kind")[cover.rows] == EventKind.ALLOC
-            rising = np.flatnonzero(is_alloc & (cover.max_cover >= 2))
-            if rising.size:
-                hits.append((int(gid), cover.rows[rising]))
-        if not hits:
+        rows = ctx.overlapping_allocs()
+        if not rows.size:
             return []
-        row_to_block = pd.Series(np.arange(len(blocks)), index=blocks.alloc_row)
-        picked = np.concatenate([row_to_block[rows].to_numpy() for _, rows in hits])
+        blocks = ctx.blocks
+        picked = np.searchsorted(blocks.alloc_row, rows)  # blocks are in ALLOC order
         frame = block_frame(ctx, picked)
         findings = []
         for kind, space, group in per_kind_and_space(frame):
             first = int(group["block"].iloc[np.argmin(group["row"].to_numpy())])
-            other = self._partner(ctx, first)
+            other = ctx.overlapped(first)
             cores = sorted({int(c) for c in group["core"]})
             name = ctx.label("name", int(blocks.name[first]))
             message = (
@@ -96,17 +87,3 @@ class OverlappingAllocations(Rule):
                 )
             )
         return findings
-
-    @staticmethod
-    def _partner(ctx: TraceContext, block: int) -> int | None:
-        """The earliest block live when ``block`` was allocated that it overlaps."""
-        blocks = ctx.blocks
-        row = blocks.alloc_row[block]
-        candidates = np.flatnonzero(
-            (blocks.gid == blocks.gid[block])
-            & (blocks.alloc_row < row)
-            & ((blocks.free_row < 0) | (blocks.free_row > row))
-            & (blocks.addr < blocks.end[block])
-            & (blocks.end > blocks.addr[block])
-        )
-        return int(candidates[0]) if candidates.size else None
