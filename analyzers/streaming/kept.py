@@ -25,7 +25,6 @@ KEPT_FLAGS = int(
     | Flag.OUT_OF_BOUNDS
     | Flag.GUARD_PAGE
     | Flag.PARTIAL_OVERLAP
-    | Flag.GM_UNALIGNED  # ALN003
 )
 KEPT_KINDS = (
     EventKind.KERNEL_BEGIN,
