@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ubscope.analyzers.heap import reuse_large_blocks
+from ubscope.analyzers.model.alignment import AlignmentModel
 from ubscope.analyzers.model.blocks import BlockModel, Blocks
 from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.fragmentation import FragmentationModel
@@ -55,6 +56,7 @@ class TraceContext:
         self.traffic_model = TrafficModel(table, self.chip, self.launch_model)
         self.kv_model = KvModel(table, self.params)
         self.locator = Locator(table, self.launch_model)
+        self.alignment_model = AlignmentModel(table, self.chip, self.locator)
         # the members rules use most, by their short names
         self.column = table.column
         self.labels = table.labels
@@ -164,6 +166,10 @@ class TraceContext:
     @property
     def block_usage(self) -> BlockUsage:
         return self.touch_model.block_usage
+
+    @property
+    def unaligned_gm_sites(self) -> pd.DataFrame:
+        return self.alignment_model.unaligned_gm_sites
 
     @property
     def peaks(self) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
+from ubscope.analyzers.model.alignment import gm_side_address
 from ubscope.analyzers.rules.base import Rule
 from ubscope.probe.events import Space
 from ubscope.probe.units import count_cores, format_time_ps
@@ -48,11 +49,18 @@ def site_findings(
 ) -> list[Finding]:
     """One finding per call-site group of ``rows``; ``describe(group)`` returns
     (message, evidence, suggestion, estimated gain) for a row of ctx.site_groups."""
-    findings: list[Finding] = []
     if not rows.size:
-        return findings
+        return []
+    return findings_for_sites(rule, ctx, ctx.site_groups(rows, keys, **options), describe, keys)
+
+
+def findings_for_sites(
+    rule: Rule, ctx: TraceContext, sites: pd.DataFrame, describe: Describe, keys: tuple[str, ...]
+) -> list[Finding]:
+    """One finding per row of ``sites`` (call-site groups, as ctx.site_groups gives)."""
+    findings: list[Finding] = []
     group: Any  # a row of ctx.site_groups
-    for group in ctx.site_groups(rows, keys, **options).itertuples(index=False):
+    for group in sites.itertuples(index=False):
         message, evidence, suggestion, gain = describe(group)
         fields = {"space": group.where_space if group.where_space != "NONE" else None}
         if "core_kind" in keys:
@@ -99,8 +107,10 @@ def on_chip_side(ctx: TraceContext, rows: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def gm_address(ctx: TraceContext, rows: np.ndarray) -> np.ndarray:
     """GM address of each copy at ``rows`` (its source when it reads GM)."""
-    read = ctx.column("src_space")[rows] == Space.GM
-    return np.where(read, ctx.column("src_addr")[rows], ctx.column("addr")[rows])
+    column = ctx.column
+    return gm_side_address(
+        column("src_space")[rows], column("src_addr")[rows], column("addr")[rows]
+    )
 
 
 def bounded_saving_ps(ctx: TraceContext, saved_ps: float) -> float:

@@ -28,6 +28,7 @@ from ubscope.analyzers.metrics import (
     max_external,
     roofline_metrics,
 )
+from ubscope.analyzers.model.alignment import UNALIGNED_SITE_KEYS
 from ubscope.analyzers.model.arrays import (
     CORE_KIND_LABELS,
     CORE_SPAN,
@@ -50,6 +51,7 @@ from ubscope.analyzers.streaming.kept import (
 )
 from ubscope.analyzers.streaming.occupancy import RunningOccupancy
 from ubscope.analyzers.streaming.overlaps import RunningOverlaps
+from ubscope.analyzers.streaming.sites import RunningUnalignedSites
 from ubscope.analyzers.streaming.traffic import RunningTraffic
 from ubscope.probe.chip import ON_CHIP, ChipProfile, load_chip
 from ubscope.probe.events import EventKind
@@ -60,13 +62,11 @@ from ubscope.probe.validate import checked_chip
 # rules whose findings one pass gives exactly as the in-memory analysis does
 # (tests/analyzers/test_streaming.py compares them)
 STREAMED_RULES = frozenset(
-    "ALN001 ALN002 ALN005 FRG001 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 GM004 "
+    "ALN001 ALN002 ALN003 ALN005 FRG001 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 GM004 "
     "SYN001 UB001 UB002 UB003 UB004 UB005 UB007 UB008 UB012".split()
 )
-# needed each block's uses, each copy's neighbours, or every GM-unaligned copy
-# (a trace's every tenth copy, say: rows a bounded pass cannot keep): not run
-# when streaming
-SKIPPED_RULES = "ALN003 ALN004 UB006 UB009 UB010 UB011 UB013".split()
+# needed each block's uses or each copy's neighbours: not run when streaming
+SKIPPED_RULES = "ALN004 UB006 UB009 UB010 UB011 UB013".split()
 # rules that pair kept events with later ones: past the kept-events limit a
 # call whose partner was not kept would look unpaired, so they are not run
 PAIRING_RULES = ("SYN001",)
@@ -92,6 +92,7 @@ class _Stream:
         self.pipe_resets = PipeResets()
         self.open_allocations = OpenAllocations()
         self.overlaps = RunningOverlaps(self.kept.limit)
+        self.unaligned = RunningUnalignedSites(chip)
         # events rules locate findings at: each group's peak, each core kind and
         # space's first and last allocation, each GM tensor and direction's first
         # and last HBM transfer, the first and last copy or compute
@@ -128,6 +129,7 @@ class _Stream:
         self.open_allocations.add(batch, live.left_open, live.ended_seq)
         core_code = core_kind.astype(np.int64) * CORE_SPAN + core + 1
         located.update(self.traffic.add(batch, kind, space, src_space, core_code, columns))
+        located.update(self.unaligned.add(batch, kind, src_space, core_kind, core, columns))
         # GM003 locates the roofline at the first and last copy or compute
         work = np.flatnonzero((kind == EventKind.COPY) | (kind == EventKind.COMPUTE))
         if work.size:
@@ -252,6 +254,33 @@ class StreamContext(TraceContext):
     @property
     def repeats_hit_l2(self) -> bool:
         return self._stream.traffic.repeats_hit_l2()
+
+    @property
+    def unaligned_gm_sites(self) -> pd.DataFrame:
+        running = self._stream.unaligned
+        keys = list(running.sites)
+        sites = list(running.sites.values())
+        first = self.rows_of_seq(np.array([site.first_seq for site in sites], dtype=np.int64))
+        last = self.rows_of_seq(np.array([site.last_seq for site in sites], dtype=np.int64))
+        modelled = self.modelled_time_ps
+        frame = pd.DataFrame(
+            {
+                "events": [site.events for site in sites],
+                "first_row": first,
+                "last_row": last,
+                "addr_start": [site.low for site in sites],
+                "addr_end": [site.high for site in sites],
+                "cores": [sorted(site.cores) for site in sites],
+                "tag": self.labels("tag")[self.column("tag")[first]].astype(str),
+                "core_kind": np.array(CORE_KIND_LABELS)[[key[1] for key in keys]].astype(str),
+                "tensor": self.labels("tensor")[self.column("tensor")[first]].astype(str),
+                "where_space": "GM",
+                "moved": np.array([site.moved for site in sites], dtype=np.int64),
+                "saved": [float(running.critical_saving_ps(site, modelled)) for site in sites],
+            }
+        )
+        order = list(UNALIGNED_SITE_KEYS)
+        return frame.sort_values(order, kind="stable").reset_index(drop=True)
 
 
 def analyze_streamed(

@@ -78,6 +78,7 @@ class Synthetic:
         flags: int = 0,
         moved: int | None = None,
         tag: str = "load",
+        dur: int = 1000,
     ) -> int:
         seq = self.seq()
         self.rec.copy(
@@ -94,7 +95,7 @@ class Synthetic:
             tensor,
             tag,
             t,
-            1000,
+            dur,
             flags,
         )
         return seq

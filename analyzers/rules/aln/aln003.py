@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
+from ubscope.analyzers.model.alignment import UNALIGNED_SITE_KEYS
 from ubscope.analyzers.rules.base import Rule, Threshold, register
 from ubscope.analyzers.rules.helpers import (
     bounded_saving_ps,
+    findings_for_sites,
     gain_severity,
     gain_text,
-    gm_address,
-    moved_bytes,
     saving_share,
-    site_findings,
     where,
 )
-from ubscope.probe.events import EventKind, Flag, Space
 from ubscope.probe.units import format_bytes
-
-PS_PER_NS = 1000
 
 
 @register
@@ -62,11 +56,7 @@ class GmUnaligned(Rule):
     }
 
     def check(self, ctx: TraceContext) -> list[Finding]:
-        rows = ctx.flagged_rows(Flag.GM_UNALIGNED, EventKind.COPY)
         chip = ctx.chip
-        # a copy's pipe time is its issue plus its bytes; only the bytes slow down
-        transfer = np.maximum(ctx.column("dur_ps")[rows] - chip.gm_issue_ns * PS_PER_NS, 0)
-        saved = transfer * (1 - chip.misaligned_gm_factor)
 
         def describe(group: Any) -> tuple[str, dict[str, Any], str, str | None]:
             message = (
@@ -85,16 +75,8 @@ class GmUnaligned(Rule):
             gain = gain_text(ctx, group.saved, "of modelled copy time")
             return message, evidence, suggestion, gain
 
-        findings = site_findings(
-            self,
-            ctx,
-            rows,
-            describe,
-            keys=("tag", "core_kind", "tensor"),
-            addr=gm_address(ctx, rows),
-            space=np.full(rows.size, int(Space.GM)),
-            values={"moved": moved_bytes(ctx, rows)},
-            critical={"saved": saved},
+        findings = findings_for_sites(
+            self, ctx, ctx.unaligned_gm_sites, describe, UNALIGNED_SITE_KEYS
         )
         for finding in findings:
             finding.severity = gain_severity(

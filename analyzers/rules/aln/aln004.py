@@ -21,11 +21,9 @@ from ubscope.analyzers.rules.helpers import (
     where,
     work_kind,
 )
-from ubscope.probe.costmodel import charged_bytes
+from ubscope.probe.costmodel import PS_PER_NS, charged_bytes
 from ubscope.probe.events import EventKind, Space
 from ubscope.probe.units import format_bytes, format_time_ps
-
-PS_PER_NS = 1000
 
 
 class MergeSaving(NamedTuple):

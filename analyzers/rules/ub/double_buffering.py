@@ -24,9 +24,8 @@ import numpy as np
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.model.arrays import CORE_SPAN, run_starts
 from ubscope.analyzers.rules.helpers import interval_union, work_kind
+from ubscope.probe.costmodel import PS_PER_NS
 from ubscope.probe.events import EventKind
-
-PS_PER_NS = 1000
 
 
 class BusyTime:
