@@ -82,8 +82,11 @@ class RunningUnalignedSites:
         core_code = (core[rows].astype(np.int64) + 1) & (CORE_SPAN - 1)
         seq = columns["seq"][rows]
         located: dict[tuple[str, int], int] = {}
+        # each site's copies in program order: one sort, not a scan per site
+        by_site = np.argsort(codes, kind="stable")
+        ends = np.cumsum(np.bincount(codes, minlength=keys.size))
         for code, key in enumerate(keys.tolist()):
-            mine = np.flatnonzero(codes == code)
+            mine = by_site[ends[code - 1] if code else 0 : ends[code]]
             name = (tags[code], key & 7, tensors[code])
             site = self.sites.get(name)
             if site is None:
