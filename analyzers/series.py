@@ -162,6 +162,10 @@ class PlaceBlocks:
     def high_water(self) -> int:
         return int(self.end.max()) if len(self) else 0
 
+    def by_address(self) -> np.ndarray:
+        """Indices of every block, by address."""
+        return np.argsort(self.addr, kind="stable")
+
     def live_at(self, step: int) -> np.ndarray:
         """Indices of the blocks live after occupancy step ``step``, by address."""
         live = np.flatnonzero((self.alloc_step <= step) & (self.free_step > step))

@@ -89,7 +89,6 @@ FIGURE_SECTIONS: tuple[tuple[str, str, tuple[views.FigureFamily, ...], str, str]
 
 # Why a streamed analysis (a trace bigger than memory) has no chart in a section.
 NOT_STREAMED = {
-    "allocations": "the allocation map needs every block of the trace",
     "roofline": "the GM byte ranges were too scattered to follow in bounded memory",
 }
 

@@ -20,6 +20,7 @@ from ubscope.analyzers import (
     kv_usage_over_time,
     redzone_writes,
 )
+from ubscope.probe.units import plural
 from ubscope.reports.figures_gm import roofline_figure, traffic_figure
 from ubscope.reports.figures_memory import (
     Limits,
@@ -97,7 +98,7 @@ def allocation_maps(analysis: Analysis) -> dict[str, go.Figure]:
     """For each core kind and space, the allocation map of its worst core."""
     ctx = analysis.context
     figures: dict[str, go.Figure] = {}
-    if ctx is None or analysis.streamed:
+    if ctx is None:
         return figures
     lifetimes, writes, failures = ctx.lifetimes, redzone_writes(ctx), failed_allocations(ctx)
     for (kind_key, space_key), rows in ctx.peaks.groupby(["core_kind", "space"], sort=False):
@@ -108,10 +109,13 @@ def allocation_maps(analysis: Analysis) -> dict[str, go.Figure]:
         if rows["core"].nunique() > 1:
             why = "overflowing" if worst["high_water"] > worst["capacity"] else "highest-peak"
             label += f" (the {why} one of {rows['core'].nunique()} {kind} cores)"
+        blocks = _same_core(lifetimes, kind, core, space)
+        if analysis.streamed:
+            label += f": the {plural(len(blocks), 'block')} live at its peak (streamed analysis)"
         figures[f"{kind}/{space}"] = allocation_map_figure(
             _limits(ctx, space, int(worst["capacity"])),
             label,
-            _same_core(lifetimes, kind, core, space),
+            blocks,
             end_ps=ctx.modelled_end_ps,
             max_blocks=MAX_BLOCKS_PER_MAP,
             redzone_writes=_same_core(writes, kind, core, space),

@@ -110,7 +110,7 @@ class BlockModel:
                     SPACE_LABELS[value % 8],
                     int((blocks.aligned[mine] - blocks.size[mine]).sum()),
                     int(blocks.aligned[mine].sum()),
-                    sorted({int(c) for c in core[mine]}),
+                    np.unique(core[mine]).tolist(),
                     blocks.alloc_row[mine[[0, -1]]],
                 )
             )

@@ -49,6 +49,7 @@ from ubscope.analyzers.streaming.kept import (
     PipeResets,
     watched_ends,
 )
+from ubscope.analyzers.streaming.layouts import RunningPeakLayouts
 from ubscope.analyzers.streaming.occupancy import RunningOccupancy
 from ubscope.analyzers.streaming.overlaps import RunningOverlaps
 from ubscope.analyzers.streaming.sites import RunningUnalignedSites
@@ -92,6 +93,7 @@ class _Stream:
         self.pipe_resets = PipeResets()
         self.open_allocations = OpenAllocations()
         self.overlaps = RunningOverlaps(self.kept.limit)
+        self.peak_layouts = RunningPeakLayouts()
         self.unaligned = RunningUnalignedSites(chip)
         # events rules locate findings at: each group's peak, each core kind and
         # space's first and last allocation, each GM tensor and direction's first
@@ -126,6 +128,7 @@ class _Stream:
         )
         overlapping = self.fragmentation.add(batch, kind, gid, columns, live.rows, live.delta)
         self.overlaps.add(batch, overlapping, gid, columns, self.occupancy, self.open_allocations)
+        self.peak_layouts.add(batch, live, columns, self.occupancy, self.open_allocations)
         self.open_allocations.add(batch, live.left_open, live.ended_seq)
         core_code = core_kind.astype(np.int64) * CORE_SPAN + core + 1
         located.update(self.traffic.add(batch, kind, space, src_space, core_code, columns))
@@ -244,6 +247,20 @@ class StreamContext(TraceContext):
         return self._peaks
 
     @property
+    def lifetimes(self) -> pd.DataFrame:
+        """The blocks live just after each on-chip core and space's peak
+        (:mod:`ubscope.analyzers.streaming.layouts`), in the columns of
+        :attr:`BlockModel.lifetimes`, with the frees that ended them."""
+        frame = self.block_model.lifetimes
+        alloc_seq, free_seq, t_free = self._stream.peak_layouts.blocks()
+        frame = frame[np.isin(frame["alloc_seq"].to_numpy(), alloc_seq)].reset_index(drop=True)
+        at = np.searchsorted(alloc_seq, frame["alloc_seq"].to_numpy())
+        t_alloc = frame["t_alloc_ps"].to_numpy()
+        frame["free_seq"] = free_seq[at]
+        frame["t_free_ps"] = np.where(free_seq[at] >= 0, np.maximum(t_free[at], t_alloc), -1)
+        return frame
+
+    @property
     def traffic(self) -> pd.DataFrame:
         return self._traffic
 
@@ -307,6 +324,7 @@ def analyze_streamed(
                 *stream.fragmentation.events(),
                 *stream.open_allocations.batches(),
                 *stream.overlaps.events,
+                *stream.peak_layouts.events(),
             ]
         ),
         complete=not scan.problems,

@@ -238,13 +238,18 @@ class OpenAllocations:
         self._rows = int(live.sum())
         self._ended, self._ended_count = [], 0
 
-    def event(self, seq: int) -> pa.RecordBatch:
-        """The ALLOC event ``seq`` of a block still live, as a one-row batch."""
-        for batch in self._batches:
-            at = np.flatnonzero(batch.column("seq").to_numpy() == seq)
-            if at.size:
-                return batch.slice(int(at[0]), 1)
-        raise KeyError(seq)
+    def events(self, seq: np.ndarray) -> list[pa.RecordBatch]:
+        """The ALLOC events ``seq`` of blocks still live (non-empty batches)."""
+        if not seq.size:
+            return []
+        found = [
+            batch.filter(pa.array(np.isin(batch.column("seq").to_numpy(), seq)))
+            for batch in self._batches
+        ]
+        found = [batch for batch in found if batch.num_rows]
+        if sum(batch.num_rows for batch in found) < np.unique(seq).size:
+            raise KeyError("an ALLOC event of a live block was not held")
+        return found
 
     def batches(self) -> list[pa.RecordBatch]:
         """The ALLOC events of the blocks live at the end."""

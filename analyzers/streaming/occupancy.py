@@ -10,6 +10,7 @@ that found no allocation to pair with carry over as closings that come first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -94,6 +95,7 @@ class RunningOccupancy:
         aligned_size, size, seq and start_ps."""
         rows = np.flatnonzero((kind == EventKind.ALLOC) | (kind == EventKind.FREE))
         if not rows.size:
+            self._batch_blocks = None  # nothing opened or closed in this batch
             return BatchLive(_EMPTY, _EMPTY, _EMPTY, _EMPTY, {}, _EMPTY, _EMPTY)
         gid = gid[rows]
         addr, aligned = columns["addr"][rows], columns["aligned_size"][rows]
@@ -203,19 +205,48 @@ class RunningOccupancy:
     def live_before(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(group id, start, end, ALLOC seq) of the blocks live just before row
         ``row`` of the last batch added: allocated before it and not freed by then."""
+        return self._live(lambda group: np.full(group.size, row, dtype=np.int64), at_row=False)
+
+    def live_at(
+        self, row_of_group: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(group id, start, end, ALLOC seq) of the blocks of each group ``g``
+        with ``row_of_group[g] >= 0`` live just after that row of the last batch
+        added: allocated at or before it and not freed by then."""
+        return self._live(lambda group: row_of_group[group], at_row=True)
+
+    def _live(
+        self, row_of: Callable[[np.ndarray], np.ndarray], at_row: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         batch = self._batch_blocks
         if batch is None:
             return _EMPTY, _EMPTY, _EMPTY, _EMPTY
         earlier = self._taken_early[: batch.taken_early]
+        keys = np.concatenate([batch.keys, *(part[0] for part in earlier)])
+        sizes = np.concatenate([batch.sizes, *(part[1] for part in earlier)])
+        seq = np.concatenate([batch.seq, *(part[2] for part in earlier)])
+        # carried and taken-early blocks opened before the batch; taken early
+        # ones are live for good
         opened = np.r_[np.full(batch.carried, -1), batch.rows[batch.allocs]]
-        closer = batch.closer
-        closed = np.where(closer >= 0, batch.rows[closer], NEVER)
-        live = (opened < row) & (closed > row)
-        keys = np.concatenate([batch.keys[live], *(part[0] for part in earlier)])
-        sizes = np.concatenate([batch.sizes[live], *(part[1] for part in earlier)])
-        seq = np.concatenate([batch.seq[live], *(part[2] for part in earlier)])
-        start = keys & ((1 << ADDR_BITS) - 1)
-        return keys >> ADDR_BITS, start, start + sizes, seq
+        closed = np.where(batch.closer >= 0, batch.rows[batch.closer], NEVER)
+        for_good = keys.size - opened.size
+        opened, closed = (
+            np.r_[opened, np.full(for_good, -1)],
+            np.r_[closed, np.full(for_good, NEVER)],
+        )
+        group = keys >> ADDR_BITS
+        row = row_of(group)
+        live = (opened <= row if at_row else opened < row) & (closed > row) & (row >= 0)
+        start = keys[live] & ((1 << ADDR_BITS) - 1)
+        return group[live], start, start + sizes[live], seq[live]
+
+    def closed_in_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ALLOC seq, batch row of the FREE) of the blocks the last batch added ended."""
+        batch = self._batch_blocks
+        if batch is None:
+            return _EMPTY, _EMPTY
+        closed = batch.closer >= 0
+        return batch.seq[closed], batch.rows[batch.closer[closed]]
 
     def _replay(
         self, gid: np.ndarray, delta: np.ndarray, seq: np.ndarray, t: np.ndarray

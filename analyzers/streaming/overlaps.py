@@ -66,7 +66,7 @@ class RunningOverlaps:
             if in_batch >= 0:
                 self.events.append(batch.slice(in_batch, 1))
             else:
-                self.events.append(open_allocations.event(partner))
+                self.events.extend(open_allocations.events(np.array([partner])))
 
     def seq(self) -> np.ndarray:
         """The seq of the overlapping ALLOC events, ascending."""

@@ -147,6 +147,74 @@ def test_blocks_never_freed_are_reported_with_their_events(kit, tmp_path, monkey
     assert leaks == {"early": (1, 4 * KIB, 2), "tile": (2, 6 * KIB, later + 41)}
 
 
+def _blocks_live_at_peaks(analysis: Analysis) -> dict[tuple, list[tuple[int, int]]]:
+    """Per core kind, core and space: (ALLOC seq, FREE seq) of the blocks its
+    lifetimes hold."""
+    frame = analysis.context.lifetimes if analysis.context is not None else None
+    assert frame is not None
+    out: dict[tuple, list[tuple[int, int]]] = {}
+    for row in frame.itertuples():
+        key = (str(row.core_kind), int(row.core), str(row.space))
+        out.setdefault(key, []).append((int(row.alloc_seq), int(row.free_seq)))
+    return out
+
+
+def _in_memory_peak_layouts(analysis: Analysis) -> dict[tuple, list[tuple[int, int]]]:
+    """The same from the in-memory lifetimes: the blocks allocated at or before
+    each place's peak event and not freed by then."""
+    ctx = analysis.context
+    assert ctx is not None
+    frame, out = ctx.lifetimes, {}
+    for peak in ctx.peaks.itertuples():
+        live = frame[
+            (frame["core_kind"] == peak.core_kind).to_numpy()
+            & (frame["core"] == peak.core).to_numpy()
+            & (frame["space"] == peak.space).to_numpy()
+            & (frame["alloc_seq"] <= peak.peak_seq).to_numpy()
+            & ((frame["free_seq"] < 0) | (frame["free_seq"] > peak.peak_seq)).to_numpy()
+        ]
+        key = (str(peak.core_kind), int(peak.core), str(peak.space))
+        out[key] = list(zip(live["alloc_seq"].tolist(), live["free_seq"].tolist(), strict=True))
+    return out
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5, 1000])
+def test_the_blocks_live_at_each_peak_are_kept_with_their_frees(kit, tmp_path, rows):
+    s = kit.Synthetic()
+    s.free(32 * KIB, 4 * KIB, "stuck")  # a free before any allocation at 32K ...
+    stuck = s.alloc(32 * KIB, 4 * KIB, "stuck")  # ... takes this block: live for good
+    s.alloc(0, 8 * KIB, "a")
+    b = s.alloc(8 * KIB, 8 * KIB, "b")  # 4 + 8 + 8 = 20 KiB: a first peak
+    s.free(0, 8 * KIB, "a")
+    c = s.alloc(16 * KIB, 4 * KIB, "c")  # 16 KiB
+    _churn(s)  # up to 17 KiB
+    d = s.alloc(0, 16 * KIB, "d")  # 4 + 8 + 4 + 16 = 32 KiB: the peak
+    free_b = s.free(8 * KIB, 8 * KIB, "b")
+    _churn(s)
+    free_d = s.free(0, 16 * KIB, "d", t=5000)
+    s.alloc(40 * KIB, 8 * KIB, "e")  # 16 KiB: no new peak; "c" is never freed
+    x = s.alloc(0, 2 * KIB, "x", core=1)  # core 1 peaks at its only block
+    free_x = s.free(0, 2 * KIB, "x", core=1)
+    path = _write(s, tmp_path, rows)
+    streamed = analyze_streamed(path)
+    expected = {
+        ("aiv", 0, "UB"): [(stuck, -1), (b, free_b), (c, -1), (d, free_d)],
+        ("aiv", 1, "UB"): [(x, free_x)],
+    }
+    assert _blocks_live_at_peaks(streamed) == expected
+    assert _in_memory_peak_layouts(analyze_path(path, stream=False)) == expected
+    lifetimes = streamed.context.lifetimes if streamed.context is not None else None
+    assert lifetimes is not None
+    (d_row,) = lifetimes[lifetimes["alloc_seq"] == d].itertuples()
+    assert (d_row.addr, d_row.end, d_row.name, d_row.t_free_ps) == (0, 16 * KIB, "d", 5000)
+
+
+def test_the_blocks_at_the_peaks_of_the_samples_are_the_in_memory_ones():
+    for sample in SAMPLES:
+        whole = _in_memory_peak_layouts(analyze_path(sample, stream=False))
+        assert _blocks_live_at_peaks(analyze_streamed(sample)) == whole, sample.name
+
+
 def _churn(s: Any, times: int = 3) -> None:
     """Blocks allocated and freed far from the others: events between."""
     for _ in range(times):

@@ -1,6 +1,6 @@
 """The TUI on a streamed analysis (a trace bigger than memory, or --stream):
-overview, timeline and traffic from one pass, the events findings point at,
-and a reason where a view needs every block."""
+overview, timeline and traffic from one pass, the memory map at each place's
+peak and the events findings point at."""
 
 from __future__ import annotations
 
@@ -45,7 +45,21 @@ async def test_a_streamed_analysis_opens_in_every_view(trace_dir):
     # pool_no_reset overflows UB: the same peak as the whole analysis finds
     peak = whole.metrics["peak_bytes"]["UB"] // 1024
     assert f"{peak}.0 KiB / 192.0 KiB" in overview
-    assert "no memory map for a streamed analysis" in memory_map
+    # the memory map holds the blocks live at the place's peak: the place the
+    # TUI opens on (the fullest, aiv0 UB) and, in the whole analysis, its blocks
+    # allocated at or before its peak event and not freed by then
+    assert whole.context is not None
+    peak = whole.context.peaks.iloc[0]
+    frame = whole.context.lifetimes
+    at_peak = frame[
+        (frame["core"] == peak["core"]).to_numpy()
+        & (frame["space"] == "UB").to_numpy()
+        & (frame["alloc_seq"] <= peak["peak_seq"]).to_numpy()
+        & ((frame["free_seq"] < 0) | (frame["free_seq"] > peak["peak_seq"])).to_numpy()
+    ]
+    assert len(at_peak) > 1
+    assert f"aiv{peak['core']} UB  at its peak  {len(at_peak)} blocks" in memory_map
+    assert "streamed analysis: the map keeps each place's peak only" in memory_map
     # the distinct GM bytes and the roofline, as the whole analysis has them
     assert "—" not in traffic
     assert whole.context is not None

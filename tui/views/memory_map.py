@@ -52,17 +52,8 @@ class MemoryMapView(PlaceKeys, View):
         if place is None:
             status.update(Text("no on-chip allocations in this trace"))
             return
-        if state.analysis.streamed:
-            status.update(
-                Text(
-                    "no memory map for a streamed analysis (a trace bigger than memory, or "
-                    "--stream): the map needs every block of the trace. The Timeline shows "
-                    "its occupancy; map a smaller run of the kernel."
-                )
-            )
-            return
         blocks = state.blocks()
-        live = blocks.live_at(state.step)
+        live = blocks.by_address() if state.analysis.streamed else blocks.live_at(state.step)
         chip = state.analysis.chip
         labels = blocks.labels(self.colour_by)
         colour = {label: index for index, label in enumerate(sorted(set(labels)))}
@@ -92,12 +83,16 @@ class MemoryMapView(PlaceKeys, View):
         used = int(state.blocks().aligned_size[live].sum())
         text = Text()
         text.append(place.label, style="bold")
-        text.append(
-            f"  step {state.step + 1}/{len(series)}  t {format_time_ps(state.t_ps)}  "
-            f"{plural(len(live), 'block')} "
-        )
+        streamed = state.analysis.streamed
+        if streamed:
+            text.append(f"  at its peak  {plural(len(live), 'block')} ")
+        else:
+            text.append(
+                f"  step {state.step + 1}/{len(series)}  t {format_time_ps(state.t_ps)}  "
+                f"{plural(len(live), 'block')} "
+            )
         text.append(bytes_of(used, place.capacity))
-        fragmentation = self._fragmentation_at(state.step)
+        fragmentation = None if streamed else self._fragmentation_at(state.step)
         if fragmentation is not None:
             free, largest, external = fragmentation
             text.append(
@@ -108,7 +103,10 @@ class MemoryMapView(PlaceKeys, View):
         if beyond:
             text.append(f"  {format_bytes(beyond)} past capacity", style="bold")
         text.append("\n")
-        text.append_text(event_summary(state, state.step))
+        if streamed:
+            text.append("streamed analysis: the map keeps each place's peak only")
+        else:
+            text.append_text(event_summary(state, state.step))
         return text
 
     def _fragmentation_at(self, step: int) -> tuple[int, int, float] | None:
