@@ -74,6 +74,7 @@ class TraceContext:
         self.worst_fragmentation = self.fragmentation_model.worst_fragmentation
         self.rounding_waste = self.block_model.rounding_waste
         self.never_freed = self.block_model.never_freed
+        self.regrown = self.block_model.regrown
         self.overlapped = self.block_model.overlapped
         self.overlapping_allocs = self.fragmentation_model.overlapping_allocs
         self.location = self.locator.location

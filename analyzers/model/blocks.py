@@ -11,12 +11,15 @@ from ubscope.analyzers.model.arrays import (
     ADDR_BITS,
     CORE_KIND_LABELS,
     SPACE_LABELS,
+    dense_codes,
     group_parts,
     pair_fifo,
+    stable_order,
 )
 from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.groups import Groups
 from ubscope.probe.event_table import EventTable
+from ubscope.probe.events import EventKind
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,57 @@ class BlockModel:
     def never_freed(self) -> np.ndarray:
         """The blocks no free ended (indices into :attr:`blocks`, ascending)."""
         return np.flatnonzero(self.blocks.free_row < 0)
+
+    def regrown(self) -> np.ndarray:
+        """The blocks allocated again under the same buffer name and call site at
+        a higher address of their core and space while the previous one was still
+        live, with a copy or compute of that core and no pool reset of that core
+        and space in between: a pool's new round stacked on the last (UB006).
+        Indices into :attr:`blocks`, ascending."""
+        blocks = self.blocks
+        if len(blocks) < 2:
+            return np.zeros(0, dtype=np.int64)
+        key = (
+            (blocks.gid.astype(np.int64) << 42)
+            | (blocks.name.astype(np.int64) << 21)
+            | blocks.tag.astype(np.int64)
+        )
+        codes, count = dense_codes(key)
+        order = stable_order(codes, count)  # per (group, name, tag), program order inside
+        prev, nxt = order[:-1], order[1:]
+        same = codes[prev] == codes[nxt]
+        prev, nxt = prev[same], nxt[same]
+        next_row = blocks.alloc_row[nxt]
+        grows = (blocks.addr[nxt] > blocks.addr[prev]) & (
+            (blocks.free_row[prev] < 0) | (blocks.free_row[prev] > next_row)
+        )
+        prev, nxt = prev[grows], nxt[grows]
+        # cheap filter first: any copy/compute at all between the two allocations
+        touches = self.table.rows(EventKind.COPY, EventKind.COMPUTE)
+        between = np.searchsorted(touches, blocks.alloc_row[nxt]) - np.searchsorted(
+            touches, blocks.alloc_row[prev] + 1
+        )
+        prev, nxt = prev[between > 0], nxt[between > 0]
+        if not nxt.size:
+            return nxt
+        resets = self._count_between(self.table.rows(EventKind.POOL_RESET), prev, nxt)
+        used = self._count_between(touches, prev, nxt, per_core=True)
+        return np.sort(nxt[(resets == 0) & (used > 0)])
+
+    def _count_between(
+        self, rows: np.ndarray, prev: np.ndarray, nxt: np.ndarray, per_core: bool = False
+    ) -> np.ndarray:
+        """How many of ``rows`` fall strictly between each prev / next block's
+        allocation on the blocks' core and space (``per_core``: on their core)."""
+        blocks = self.blocks
+        divisor = 8 if per_core else 1  # a group id is core * 8 + space
+        keys = blocks.gid.astype(np.int64) // divisor
+        event_keys = self.groups.gid(rows).astype(np.int64) // divisor
+        span = np.int64(len(self.table) + 1)
+        sorted_keys = np.sort(event_keys * span + rows)
+        low = np.searchsorted(sorted_keys, keys[prev] * span + blocks.alloc_row[prev], "right")
+        high = np.searchsorted(sorted_keys, keys[nxt] * span + blocks.alloc_row[nxt], "left")
+        return high - low
 
     def rounding_waste(self) -> list[RoundingWaste]:
         """Per core kind and memory that allocated (in code order), the bytes lost

@@ -52,6 +52,7 @@ from ubscope.analyzers.streaming.kept import (
 from ubscope.analyzers.streaming.layouts import RunningPeakLayouts
 from ubscope.analyzers.streaming.occupancy import RunningOccupancy
 from ubscope.analyzers.streaming.overlaps import RunningOverlaps
+from ubscope.analyzers.streaming.regrowth import RunningRegrowths
 from ubscope.analyzers.streaming.sites import RunningUnalignedSites
 from ubscope.analyzers.streaming.traffic import RunningTraffic
 from ubscope.probe.chip import ON_CHIP, ChipProfile, load_chip
@@ -64,10 +65,10 @@ from ubscope.probe.validate import checked_chip
 # (tests/analyzers/test_streaming.py compares them)
 STREAMED_RULES = frozenset(
     "ALN001 ALN002 ALN003 ALN005 FRG001 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 GM004 "
-    "SYN001 UB001 UB002 UB003 UB004 UB005 UB007 UB008 UB012".split()
+    "SYN001 UB001 UB002 UB003 UB004 UB005 UB006 UB007 UB008 UB012".split()
 )
 # needed each block's uses or each copy's neighbours: not run when streaming
-SKIPPED_RULES = "ALN004 UB006 UB009 UB010 UB011 UB013".split()
+SKIPPED_RULES = "ALN004 UB009 UB010 UB011 UB013".split()
 # rules that pair kept events with later ones: past the kept-events limit a
 # call whose partner was not kept would look unpaired, so they are not run
 PAIRING_RULES = ("SYN001",)
@@ -94,6 +95,7 @@ class _Stream:
         self.open_allocations = OpenAllocations()
         self.overlaps = RunningOverlaps(self.kept.limit)
         self.peak_layouts = RunningPeakLayouts()
+        self.regrowths = RunningRegrowths(self.kept.limit)
         self.unaligned = RunningUnalignedSites(chip)
         # events rules locate findings at: each group's peak, each core kind and
         # space's first and last allocation, each GM tensor and direction's first
@@ -129,6 +131,7 @@ class _Stream:
         overlapping = self.fragmentation.add(batch, kind, gid, columns, live.rows, live.delta)
         self.overlaps.add(batch, overlapping, gid, columns, self.occupancy, self.open_allocations)
         self.peak_layouts.add(batch, live, columns, self.occupancy, self.open_allocations)
+        regrown = self.regrowths.add(batch, kind, gid, columns, self.occupancy)
         self.open_allocations.add(batch, live.left_open, live.ended_seq)
         core_code = core_kind.astype(np.int64) * CORE_SPAN + core + 1
         located.update(self.traffic.add(batch, kind, space, src_space, core_code, columns))
@@ -144,6 +147,7 @@ class _Stream:
         keep = self.kept.reported_mask(batch, kind, space, columns["flags"], end)
         keep |= self.pipe_resets.first_after_init(kind, gid // 8)
         keep[overlapping] = True
+        keep[regrown] = True
         self.kept.add(batch, keep, kind)
         # a failed allocation's arg is the free bytes it saw
         fails = kind == EventKind.ALLOC_FAIL
@@ -186,6 +190,7 @@ class StreamContext(TraceContext):
         self.fragmentation = self._sketched_fragmentation
         self.rounding_waste = self._rounding_waste
         self.never_freed = self._never_freed
+        self.regrown = self._regrown
         self.overlapping_allocs = self._overlapping_allocs
         self.overlapped = self._overlapped
 
@@ -211,8 +216,15 @@ class StreamContext(TraceContext):
         return None if partner is None else int(np.flatnonzero(alloc_seq == partner)[0])
 
     def _never_freed(self) -> np.ndarray:
+        return self._blocks_allocated_at(self._stream.occupancy.never_freed_seq())
+
+    def _regrown(self) -> np.ndarray:
+        return self._blocks_allocated_at(self._stream.regrowths.seq())
+
+    def _blocks_allocated_at(self, seq: np.ndarray) -> np.ndarray:
+        """The kept blocks whose ALLOC is one of ``seq`` (indices, ascending)."""
         alloc_seq = self.column("seq")[self.blocks.alloc_row]
-        return np.flatnonzero(np.isin(alloc_seq, self._stream.occupancy.never_freed_seq()))
+        return np.flatnonzero(np.isin(alloc_seq, seq))
 
     def _rounding_waste(self) -> list[RoundingWaste]:
         occupancy = self._stream.occupancy

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from ubscope.analyzers.model.arrays import GROUP_BOUND, ON_CHIP_CODES
 from ubscope.analyzers.streaming.kept import OpenAllocations
-from ubscope.analyzers.streaming.occupancy import BatchLive, RunningOccupancy
+from ubscope.analyzers.streaming.occupancy import NEVER, BatchLive, RunningOccupancy
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -58,9 +58,13 @@ class RunningPeakLayouts:
             self._take(
                 batch, live.peaked[on_chip], live.peak_rows[on_chip], occupancy, open_allocations
             )
-        closed_seq, free_row = occupancy.closed_in_batch()
-        if closed_seq.size:
-            self._note_frees(closed_seq, columns["seq"][free_row], columns["start_ps"][free_row])
+        alloc_seq, free_row = occupancy.batch_blocks()
+        closed = free_row != NEVER
+        if closed.any():
+            free_row = free_row[closed]
+            self._note_frees(
+                alloc_seq[closed], columns["seq"][free_row], columns["start_ps"][free_row]
+            )
 
     def _take(
         self,

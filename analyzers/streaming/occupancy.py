@@ -228,7 +228,7 @@ class RunningOccupancy:
         # carried and taken-early blocks opened before the batch; taken early
         # ones are live for good
         opened = np.r_[np.full(batch.carried, -1), batch.rows[batch.allocs]]
-        closed = np.where(batch.closer >= 0, batch.rows[batch.closer], NEVER)
+        closed = self.batch_blocks()[1]
         for_good = keys.size - opened.size
         opened, closed = (
             np.r_[opened, np.full(for_good, -1)],
@@ -240,13 +240,14 @@ class RunningOccupancy:
         start = keys[live] & ((1 << ADDR_BITS) - 1)
         return group[live], start, start + sizes[live], seq[live]
 
-    def closed_in_batch(self) -> tuple[np.ndarray, np.ndarray]:
-        """(ALLOC seq, batch row of the FREE) of the blocks the last batch added ended."""
+    def batch_blocks(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ALLOC seq, batch row of the FREE that ended it, or NEVER) of the
+        blocks the last batch added held: those carried into it, then its own
+        allocations in order."""
         batch = self._batch_blocks
         if batch is None:
             return _EMPTY, _EMPTY
-        closed = batch.closer >= 0
-        return batch.seq[closed], batch.rows[batch.closer[closed]]
+        return batch.seq, np.where(batch.closer >= 0, batch.rows[batch.closer], NEVER)
 
     def _replay(
         self, gid: np.ndarray, delta: np.ndarray, seq: np.ndarray, t: np.ndarray

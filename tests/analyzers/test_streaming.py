@@ -215,6 +215,56 @@ def test_the_blocks_at_the_peaks_of_the_samples_are_the_in_memory_ones():
         assert _blocks_live_at_peaks(analyze_streamed(sample)) == whole, sample.name
 
 
+@pytest.mark.parametrize("rows", [1, 2, 3, 5, 1000])
+def test_a_pool_stacking_rounds_is_found_across_batches(kit, tmp_path, rows):
+    s = kit.Synthetic()
+
+    def touch(core: int = 0) -> None:
+        s.load(0, 0, 512, core=core)
+
+    def reset() -> None:
+        s.rec.pool_reset(int(CoreKind.AIV), 0, int(Space.UB), 0, "pool", 0, 0, 0)
+
+    s.alloc(0, 4 * KIB, "x", "pool")
+    touch()
+    first = s.alloc(4 * KIB, 4 * KIB, "x", "pool")  # higher, used, no reset: flagged
+    s.alloc(8 * KIB, 4 * KIB, "x", "pool")  # no copy or compute since the last one
+    touch(core=1)
+    s.alloc(12 * KIB, 4 * KIB, "x", "pool")  # only another core worked between
+    touch()
+    reset()
+    s.alloc(16 * KIB, 4 * KIB, "x", "pool")  # a reset between
+    touch()
+    s.free(16 * KIB, 4 * KIB, "x")
+    s.alloc(20 * KIB, 4 * KIB, "x", "pool")  # the one before was freed
+    touch()
+    s.alloc(40 * KIB, 4 * KIB, "x", "other")  # another call site: a key of its own
+    second = s.alloc(24 * KIB, 4 * KIB, "x", "pool")  # flagged
+    touch()
+    s.alloc(16 * KIB, 4 * KIB, "x", "pool")  # lower
+    s.free(48 * KIB, 4 * KIB, "y")  # a free before any allocation at 48K ...
+    s.alloc(48 * KIB, 4 * KIB, "y", "pool")  # ... takes this block: live for good
+    _churn(s)
+    touch()
+    third = s.alloc(52 * KIB, 4 * KIB, "y", "pool")  # flagged
+    path = _write(s, tmp_path, rows)
+    assert_same_analysis(path)
+    streamed = analyze_streamed(path)
+    ctx = streamed.context
+    assert ctx is not None
+    assert ctx.column("seq")[ctx.blocks.alloc_row[ctx.regrown()]].tolist() == [
+        first,
+        second,
+        third,
+    ]
+    (finding,) = [f for f in streamed.findings if f.code == "UB006"]
+    # 'x' twice and 'y' once on aiv0: three 4 KiB blocks over at most 2 rounds
+    assert (finding.location.first_seq, finding.location.last_seq) == (first, third)
+    assert finding.evidence["buffers"] == ["x", "y"]
+    assert finding.evidence["max_repeats"] == 2
+    assert finding.evidence["growth_per_round_bytes"] == 3 * 4 * KIB // 2
+
+
 def _churn(s: Any, times: int = 3) -> None:
     """Blocks allocated and freed far from the others: events between."""
     for _ in range(times):

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
-from ubscope.analyzers.model.arrays import dense_codes, stable_order
 from ubscope.analyzers.rules.base import Rule, Threshold, register
 from ubscope.analyzers.rules.helpers import core_list, per_kind_and_space
 from ubscope.analyzers.rules.ub.buffers import block_frame
-from ubscope.probe.events import EventKind
 from ubscope.probe.units import count_cores, format_bytes
 
 
@@ -52,35 +48,7 @@ class PoolNeverReset(Rule):
     }
 
     def check(self, ctx: TraceContext) -> list[Finding]:
-        blocks = ctx.blocks
-        if len(blocks) < 2:
-            return []
-        key = (
-            (blocks.gid.astype(np.int64) << 42)
-            | (blocks.name.astype(np.int64) << 21)
-            | blocks.tag.astype(np.int64)
-        )
-        codes, count = dense_codes(key)
-        order = stable_order(codes, count)  # per (group, name, tag), program order inside
-        prev, nxt = order[:-1], order[1:]
-        same = codes[prev] == codes[nxt]
-        prev, nxt = prev[same], nxt[same]
-        next_row = blocks.alloc_row[nxt]
-        grows = (blocks.addr[nxt] > blocks.addr[prev]) & (
-            (blocks.free_row[prev] < 0) | (blocks.free_row[prev] > next_row)
-        )
-        prev, nxt = prev[grows], nxt[grows]
-        # cheap filter first: any copy/compute at all between the two allocations
-        touches = ctx.rows(EventKind.COPY, EventKind.COMPUTE)
-        between = np.searchsorted(touches, blocks.alloc_row[nxt]) - np.searchsorted(
-            touches, blocks.alloc_row[prev] + 1
-        )
-        prev, nxt = prev[between > 0], nxt[between > 0]
-        if not nxt.size:
-            return []
-        resets = self._count_between(ctx, ctx.rows(EventKind.POOL_RESET), blocks.gid, prev, nxt)
-        used = self._count_between(ctx, touches, blocks.gid // 8, prev, nxt, by_core=True)
-        frame = block_frame(ctx, nxt[(resets == 0) & (used > 0)])
+        frame = block_frame(ctx, ctx.regrown())
         findings = []
         for kind, space, group in per_kind_and_space(frame):
             per_core = group.groupby(["core", "name_code"]).size()
@@ -111,23 +79,3 @@ class PoolNeverReset(Rule):
                 )
             )
         return findings
-
-    @staticmethod
-    def _count_between(
-        ctx: TraceContext,
-        rows: np.ndarray,
-        keys: np.ndarray,
-        prev: np.ndarray,
-        nxt: np.ndarray,
-        by_core: bool = False,
-    ) -> np.ndarray:
-        """How many of ``rows`` fall strictly between each prev / next block's
-        allocation on the same group (``keys`` are group ids) or, ``by_core``,
-        on the same core (``keys`` are group ids // 8)."""
-        blocks = ctx.blocks
-        event_keys = ctx.gid(rows) // 8 if by_core else ctx.gid(rows)
-        span = np.int64(len(ctx.events) + 1)
-        sorted_keys = np.sort(event_keys * span + rows)
-        low = np.searchsorted(sorted_keys, keys[prev] * span + blocks.alloc_row[prev], "right")
-        high = np.searchsorted(sorted_keys, keys[nxt] * span + blocks.alloc_row[nxt], "left")
-        return high - low
