@@ -12,9 +12,10 @@ memory follows the distinct buffers, not the trace.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
-from ubscope.analyzers.model.arrays import GROUP_BOUND
+from ubscope.analyzers.model.arrays import GROUP_BOUND, dense_codes, stable_order
 from ubscope.analyzers.streaming.occupancy import NEVER, RunningOccupancy
 from ubscope.probe.events import EventKind
 from ubscope.probe.trace_info import batch_column
@@ -167,10 +168,12 @@ class RunningRegrowths:
 
 def _before(key: np.ndarray, events: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """How many of the batch rows ``events`` with the same ``key`` come before each of ``rows``."""
-    if not events.size:
+    if not events.size or not rows.size:
         return np.zeros(rows.size, dtype=np.int64)
+    codes, count = dense_codes(key[events])
+    order = stable_order(codes, count)  # per key, in program order: sorted combined keys
     span = np.int64(key.size + 1)
-    event_keys = np.sort(key[events] * span + events)
+    event_keys = key[events][order] * span + events[order]
     return np.searchsorted(event_keys, key[rows] * span + rows) - np.searchsorted(
         event_keys, key[rows] * span
     )
@@ -178,5 +181,5 @@ def _before(key: np.ndarray, events: np.ndarray, rows: np.ndarray) -> np.ndarray
 
 def _add_counts(counts: np.ndarray, keys: np.ndarray) -> None:
     if keys.size:
-        distinct, count = np.unique(keys, return_counts=True)
-        counts[distinct] += count
+        codes, distinct = pd.factorize(keys)  # a hash, not a sort of the batch
+        counts[distinct] += np.bincount(codes)
