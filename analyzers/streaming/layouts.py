@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from ubscope.analyzers.model.arrays import GROUP_BOUND, ON_CHIP_CODES
+from ubscope.analyzers.model.arrays import ON_CHIP_CODES
 from ubscope.analyzers.streaming.kept import OpenAllocations
 from ubscope.analyzers.streaming.occupancy import NEVER, BatchLive, RunningOccupancy
 
@@ -29,8 +29,8 @@ class PeakLayout:
 
     alloc_seq: np.ndarray  # ascending
     events: list[pa.RecordBatch]  # their ALLOC events
-    free_seq: np.ndarray = field(default_factory=lambda: _EMPTY)  # -1: not freed (yet)
-    t_free_ps: np.ndarray = field(default_factory=lambda: _EMPTY)  # -1: not freed (yet)
+    free_seq: np.ndarray = field(init=False)  # -1: not freed (yet)
+    t_free_ps: np.ndarray = field(init=False)  # -1: not freed (yet)
 
     def __post_init__(self) -> None:
         self.free_seq = np.full(self.alloc_seq.size, -1, dtype=np.int64)
@@ -74,9 +74,7 @@ class RunningPeakLayouts:
         occupancy: RunningOccupancy,
         open_allocations: OpenAllocations,
     ) -> None:
-        row_of_group = np.full(GROUP_BOUND, -1, dtype=np.int64)
-        row_of_group[groups] = rows
-        group, _, _, alloc_seq = occupancy.live_at(row_of_group)
+        group, _, _, alloc_seq = occupancy.live_at(groups, rows)
         order = np.lexsort((alloc_seq, group))
         group, alloc_seq = group[order], alloc_seq[order]
         first_in_batch = int(batch.column("seq")[0].as_py())

@@ -208,12 +208,19 @@ class RunningOccupancy:
         return self._live(lambda group: np.full(group.size, row, dtype=np.int64), at_row=False)
 
     def live_at(
-        self, row_of_group: np.ndarray
+        self, groups: np.ndarray, rows: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(group id, start, end, ALLOC seq) of the blocks of each group ``g``
-        with ``row_of_group[g] >= 0`` live just after that row of the last batch
-        added: allocated at or before it and not freed by then."""
-        return self._live(lambda group: row_of_group[group], at_row=True)
+        """(group id, start, end, ALLOC seq) of the blocks of each of ``groups``
+        live just after its row in ``rows`` of the last batch added: allocated
+        at or before it and not freed by then."""
+        order = np.argsort(groups)
+        groups, rows = groups[order], rows[order]
+
+        def row_of(group: np.ndarray) -> np.ndarray:
+            at = np.minimum(np.searchsorted(groups, group), groups.size - 1)
+            return np.where(groups[at] == group, rows[at], -1)
+
+        return self._live(row_of, at_row=True)
 
     def _live(
         self, row_of: Callable[[np.ndarray], np.ndarray], at_row: bool
