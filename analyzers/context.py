@@ -18,6 +18,7 @@ import pandas as pd
 from ubscope.analyzers.heap import reuse_large_blocks
 from ubscope.analyzers.model.alignment import AlignmentModel
 from ubscope.analyzers.model.blocks import BlockModel, Blocks
+from ubscope.analyzers.model.bursts import BurstModel
 from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.fragmentation import FragmentationModel
 from ubscope.analyzers.model.groups import Groups
@@ -57,6 +58,7 @@ class TraceContext:
         self.kv_model = KvModel(table, self.params)
         self.locator = Locator(table, self.launch_model)
         self.alignment_model = AlignmentModel(table, self.chip, self.locator)
+        self.burst_model = BurstModel(table, self.chip, self.locator, self.launch_model)
         # the members rules use most, by their short names
         self.column = table.column
         self.labels = table.labels
@@ -171,6 +173,15 @@ class TraceContext:
     @property
     def unaligned_gm_sites(self) -> pd.DataFrame:
         return self.alignment_model.unaligned_gm_sites
+
+    @property
+    def small_burst_count(self) -> int:
+        """How many GM copies merging into larger ones would speed up (ALN004)."""
+        return int(self.burst_model.small_burst_rows.size)
+
+    @property
+    def small_burst_sites(self) -> pd.DataFrame:
+        return self.burst_model.small_burst_sites
 
     @property
     def peaks(self) -> pd.DataFrame:

@@ -33,11 +33,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable
+from typing import TypeVar
 
 import numpy as np
 
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.memory.gm import GlobalTensor
+
+Count = TypeVar("Count", int, np.ndarray)  # one copy's figure, or an array of them
 
 PS_PER_NS = 1000
 PS_PER_S = 1e12
@@ -72,9 +75,10 @@ def core_gm_rate(chip: ChipProfile, gm_cores: int) -> float:
     return min(share, chip.gm_rate_per_core * chip.clock_hz)
 
 
-def charged_bytes(chip: ChipProfile, rows: int, row_bytes: int) -> int:
+def charged_bytes(chip: ChipProfile, rows: Count, row_bytes: Count) -> Count:
     """Bytes a GM copy of ``rows`` bursts of ``row_bytes`` moves: each burst
-    rounded up to the DataCopy unit (32 B)."""
+    rounded up to the DataCopy unit (32 B); of one copy, or elementwise of
+    arrays of copies."""
     unit = chip.datacopy_unit
     return rows * (-(-row_bytes // unit) * unit)
 

@@ -331,3 +331,36 @@ def segmented_cummax(values: np.ndarray, segment_first: np.ndarray) -> np.ndarra
     span = np.int64(values.max() - values.min() + 1) if values.size else np.int64(1)
     lifted = values + segment.astype(np.int64) * span
     return np.maximum.accumulate(lifted) - segment.astype(np.int64) * span
+
+
+def merge_intervals(
+    scope: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scope, start, end) of the disjoint intervals that ``[start, end)``
+    cover together per scope id, by scope then start."""
+    if not scope.size:
+        return scope, start, end
+    order = _by_scope_and_start(scope, start)
+    scope, start, end = scope[order], start[order], end[order]
+    first = np.r_[True, scope[1:] != scope[:-1]]
+    # from each scope's lowest start (small values: the running maximum
+    # lifts each scope above the previous ones without overflowing)
+    base = np.repeat(start[first], np.diff(np.r_[np.flatnonzero(first), first.size]))
+    ends = end - base
+    # the furthest end of the scope's earlier intervals (-1 for its first)
+    reach = segmented_cummax(np.where(first, -1, np.r_[-1, ends[:-1]]), first)
+    runs = np.flatnonzero(first | (start - base > reach))
+    return scope[runs], start[runs], np.maximum.reduceat(end, runs)
+
+
+def _by_scope_and_start(scope: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The order that sorts by scope, then start. One int64 key where both fit,
+    so that a stable sort (timsort) runs through input already sorted in parts
+    (carried intervals, then a batch's) in about linear time."""
+    codes, distinct = pd.factorize(scope, sort=True)
+    low = int(start.min())
+    start_bits = int(start.max() - low).bit_length()
+    if int(len(distinct)).bit_length() + start_bits > 62:
+        return np.lexsort((start, scope))
+    key = (codes.astype(np.int64) << start_bits) | (start - low)
+    return np.argsort(key, kind="stable")

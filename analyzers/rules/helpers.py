@@ -13,6 +13,7 @@ import pandas as pd
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.model.alignment import gm_side_address
+from ubscope.analyzers.model.bursts import work_kinds
 from ubscope.analyzers.rules.base import Rule
 from ubscope.probe.events import Space
 from ubscope.probe.units import count_cores, format_time_ps
@@ -138,15 +139,10 @@ def gain_severity(share: float, min_share: float, severity: Severity) -> Severit
     return severity if share >= min_share else Severity.INFO
 
 
-GM_READ, GM_WRITE, ON_CHIP_WORK = 0, 1, 2
-
-
 def work_kind(ctx: TraceContext, rows: np.ndarray) -> np.ndarray:
     """Per copy or compute row: GM_READ, GM_WRITE or ON_CHIP_WORK (the three
     kinds of work a core's pipes run side by side)."""
-    reads = ctx.column("src_space")[rows] == Space.GM
-    writes = (ctx.column("space")[rows] == Space.GM) & ~reads
-    return np.where(reads, GM_READ, np.where(writes, GM_WRITE, ON_CHIP_WORK))
+    return work_kinds(ctx.column("space")[rows], ctx.column("src_space")[rows])
 
 
 def interval_union(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -38,10 +38,12 @@ from ubscope.analyzers.model.arrays import (
     group_parts,
 )
 from ubscope.analyzers.model.blocks import RoundingWaste
+from ubscope.analyzers.model.bursts import SMALL_BURST_SITE_KEYS
 from ubscope.analyzers.model.fragmentation import DEFAULT_MIN_FREE_FRACTION, WorstFragmentation
 from ubscope.analyzers.model.groups import gid_of
 from ubscope.analyzers.rules.base import Rule
 from ubscope.analyzers.streaming import ranges
+from ubscope.analyzers.streaming.bursts import RunningSmallBursts, site_columns
 from ubscope.analyzers.streaming.fragmentation import RunningFragmentation
 from ubscope.analyzers.streaming.kept import (
     KeptRows,
@@ -64,11 +66,11 @@ from ubscope.probe.validate import checked_chip
 # rules whose findings one pass gives exactly as the in-memory analysis does
 # (tests/analyzers/test_streaming.py compares them)
 STREAMED_RULES = frozenset(
-    "ALN001 ALN002 ALN003 ALN005 FRG001 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 GM004 "
+    "ALN001 ALN002 ALN003 ALN004 ALN005 FRG001 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 GM004 "
     "SYN001 UB001 UB002 UB003 UB004 UB005 UB006 UB007 UB008 UB012".split()
 )
-# needed each block's uses or each copy's neighbours: not run when streaming
-SKIPPED_RULES = "ALN004 UB009 UB010 UB011 UB013".split()
+# need each block's uses or each copy stage's busy window: not run when streaming
+SKIPPED_RULES = "UB009 UB010 UB011 UB013".split()
 # rules that pair kept events with later ones: past the kept-events limit a
 # call whose partner was not kept would look unpaired, so they are not run
 PAIRING_RULES = ("SYN001",)
@@ -97,6 +99,7 @@ class _Stream:
         self.peak_layouts = RunningPeakLayouts()
         self.regrowths = RunningRegrowths(self.kept.limit)
         self.unaligned = RunningUnalignedSites(chip)
+        self.bursts = RunningSmallBursts(chip)
         # events rules locate findings at: each group's peak, each core kind and
         # space's first and last allocation, each GM tensor and direction's first
         # and last HBM transfer, the first and last copy or compute
@@ -136,6 +139,7 @@ class _Stream:
         core_code = core_kind.astype(np.int64) * CORE_SPAN + core + 1
         located.update(self.traffic.add(batch, kind, space, src_space, core_code, columns))
         located.update(self.unaligned.add(batch, kind, src_space, core_kind, core, columns))
+        located.update(self.bursts.add(batch, kind, space, src_space, core_kind, core, columns))
         # GM003 locates the roofline at the first and last copy or compute
         work = np.flatnonzero((kind == EventKind.COPY) | (kind == EventKind.COMPUTE))
         if work.size:
@@ -311,6 +315,31 @@ class StreamContext(TraceContext):
         order = list(UNALIGNED_SITE_KEYS)
         return frame.sort_values(order, kind="stable").reset_index(drop=True)
 
+    @property
+    def small_burst_count(self) -> int:
+        return self._stream.bursts.count
+
+    @property
+    def small_burst_sites(self) -> pd.DataFrame:
+        running = self._stream.bursts
+        sites = list(running.sites.values())
+        first = self.rows_of_seq(np.array([site.first_seq for site in sites], dtype=np.int64))
+        last = self.rows_of_seq(np.array([site.last_seq for site in sites], dtype=np.int64))
+        frame = pd.DataFrame(
+            {
+                **site_columns(sites, list(running.sites)),
+                "first_row": first,
+                "last_row": last,
+                "tensor": self.labels("tensor")[self.column("tensor")[first]].astype(str),
+            }
+        )
+        frame = frame.sort_values(list(SMALL_BURST_SITE_KEYS), kind="stable")
+        position = np.empty(len(frame), dtype=np.int64)
+        position[frame.index.to_numpy()] = np.arange(len(frame))
+        frame = frame.reset_index(drop=True)
+        frame["saved"] = running.site_savings(position, self.modelled_time_ps)
+        return frame
+
 
 def analyze_streamed(
     path: str | os.PathLike[str], config: Config | None = None, chip: ChipProfile | None = None
@@ -347,6 +376,8 @@ def analyze_streamed(
     ctx = StreamContext(kept, chip, stream)
     findings: list[Finding] = []
     left_out = set(RANGE_RULES) if stream.traffic.ranges.given_up else set()
+    if stream.bursts.given_up:
+        left_out.add("ALN004")
     if stream.kept.dropped:
         left_out.update(PAIRING_RULES)
     for rule in rules:
@@ -360,6 +391,11 @@ def analyze_streamed(
             f"{kept.path}: more than {ranges.RANGE_LIMIT:,} scattered GM byte ranges to track: "
             f"rules not run: {', '.join(RANGE_RULES)}; metrics not computed: "
             f"{', '.join(RANGE_METRICS)}"
+        )
+    if stream.bursts.given_up:
+        notes.append(
+            f"{kept.path}: more than {ranges.RANGE_LIMIT:,} busy intervals of one launch "
+            "to track: rule not run: ALN004"
         )
     if stream.kept.dropped:
         notes.append(

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.model.traffic import segmented_cummax
+from ubscope.analyzers.model.traffic import merge_intervals
 
 # intervals and burst shapes carried at most (~40 B each: ~320 MB)
 RANGE_LIMIT = 8_000_000
@@ -52,7 +52,7 @@ class IntervalUnion:
     ) -> None:
         single = burst_count <= 1
         if single.any():
-            self._add_intervals(scope[single], start[single], start[single] + length[single])
+            self.add_intervals(scope[single], start[single], start[single] + length[single])
         multi = ~single
         if multi.any():
             self._add_shapes(
@@ -71,27 +71,15 @@ class IntervalUnion:
     def merge(self, other: IntervalUnion) -> None:
         """Add the ranges ``other`` covered."""
         if other.scope.size:
-            self._add_intervals(other.scope, other.start, other.end)
+            self.add_intervals(other.scope, other.start, other.end)
         if other.shapes.size:
             self._add_shapes(other.shapes)
 
-    def _add_intervals(self, scope: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
-        scope_all = np.r_[self.scope, scope]
-        start_all = np.r_[self.start, start]
-        end_all = np.r_[self.end, end]
-        order = np.lexsort((start_all, scope_all))
-        scope_all, start_all, end_all = scope_all[order], start_all[order], end_all[order]
-        first = np.r_[True, scope_all[1:] != scope_all[:-1]]
-        # from each scope's lowest start (small values: the running maximum
-        # lifts each scope above the previous ones without overflowing)
-        base = np.repeat(start_all[first], np.diff(np.r_[np.flatnonzero(first), first.size]))
-        ends = end_all - base
-        # the furthest end of the scope's earlier intervals (-1 for its first)
-        reach = segmented_cummax(np.where(first, -1, np.r_[-1, ends[:-1]]), first)
-        opens = first | (start_all - base > reach)
-        runs = np.flatnonzero(opens)
-        self.scope, self.start = scope_all[runs], start_all[runs]
-        self.end = np.maximum.reduceat(end_all, runs)
+    def add_intervals(self, scope: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+        """Add the intervals ``[start, end)`` of each scope id."""
+        self.scope, self.start, self.end = merge_intervals(
+            np.r_[self.scope, scope], np.r_[self.start, start], np.r_[self.end, end]
+        )
 
     def _add_shapes(self, new: np.ndarray) -> None:
         shapes = np.concatenate([self.shapes, new])

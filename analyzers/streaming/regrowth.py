@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ubscope.analyzers.model.arrays import GROUP_BOUND, dense_codes, stable_order
 from ubscope.analyzers.streaming.occupancy import NEVER, RunningOccupancy
+from ubscope.analyzers.streaming.sites import dictionary_labels
 from ubscope.probe.events import EventKind
 from ubscope.probe.trace_info import batch_column
 
@@ -157,7 +158,7 @@ class RunningRegrowths:
         every batch."""
         codes = batch_column(batch, column).indices.to_numpy()[rows].astype(np.int64)
         distinct, inverse = np.unique(codes, return_inverse=True)
-        strings = batch_column(batch, column).dictionary.take(pa.array(distinct)).to_pylist()
+        strings = dictionary_labels(batch, column, distinct)
         numbers = [self._labels.setdefault((column, text), len(self._labels)) for text in strings]
         return np.asarray(numbers, dtype=np.int64)[inverse.ravel()]
 

@@ -339,6 +339,55 @@ def test_unaligned_gm_copies_are_summed_per_site_across_launches(kit, tmp_path, 
     assert x.evidence["saved_ps"] == round(50_000 * (1 - factor))
 
 
+@pytest.mark.parametrize("rows", [1, 2, 3, 1000])
+def test_small_gm_copies_are_summed_per_site_with_the_room_each_core_leaves(kit, tmp_path, rows):
+    s = kit.Synthetic()
+    assert (s.chip.gm_issue_ns, s.chip.efficient_burst_bytes) == (74.0, 16 * KIB)
+    # each 1 KiB copy (one 32 B-whole burst): its 74 ns issue, then 1024 B at 10 ps/B
+    dur = 74_000 + 10 * KIB
+
+    def small(core: int, t: int) -> int:
+        return s.load(0, 0, KIB, core=core, t=t, dur=dur)
+
+    first = small(0, 0)
+    for i in range(1, 8):
+        small(0, i * 100_000)  # core 0: 8 copies over 784.24 ns ...
+    # ... beside 600 ns of on-chip work
+    s.rec.compute(int(CoreKind.AIV), 0, int(Space.UB), 0, KIB, "add", 1, "vec", 0, 600_000)
+    for i in range(4):
+        small(1, i * 100_000)  # core 1: 4 copies, nothing else
+    s.rec.kernel_end("synthetic", 900_000, 900_000)
+    s.rec.kernel_begin("synthetic", 2, 1_000_000, "vector")
+    for i in range(8):
+        last = small(1, 1_000_000 + i * 100_000)  # launch 2, core 1: 8 copies
+    path = _write(s, tmp_path, rows)
+    assert_same_analysis(path)
+    (finding,) = [f for f in analyze_streamed(path).findings if f.code == "ALN004"]
+    assert (finding.evidence["events"], finding.evidence["cores"]) == (20, [0, 1])
+    assert (finding.location.first_seq, finding.location.last_seq) == (first, last)
+    # merged into 16 KiB copies, each copy saves 15/16 of its issue: 69.375 ns;
+    # one merged copy moves 15 KiB more at 10 ps/B: 153.6 ns the core waits for.
+    # launch 1, core 0: 8 x 69.375 - 153.6 = 401.4 ns, but its span (784.24 ns)
+    # less its on-chip work (600 ns) leaves 184.24 ns; core 1: 4 x 69.375 - 153.6
+    # = 123.9 ns; the cores run side by side: 184.24 ns. Launch 2, core 1: 401.4 ns
+    assert finding.evidence["saved_ps"] == 184_240 + 401_400
+
+
+def test_work_starting_inside_busy_time_already_summed_gives_aln004_up(kit, tmp_path):
+    s = kit.Synthetic()
+
+    def compute(t: int, dur: int) -> None:
+        s.rec.compute(int(CoreKind.AIV), 0, int(Space.UB), 0, KIB, "add", 1, "vec", t, dur)
+
+    compute(0, 100)
+    compute(200, 100)  # in a batch of its own, [0, 100) is summed as over
+    compute(50, 10)  # ... and this starts inside it
+    streamed = analyze_streamed(_write(s, tmp_path, 1))
+    assert any("rule not run: ALN004" in note for note in streamed.warnings)
+    whole = analyze_streamed(_write(s, tmp_path, 1000))  # one batch: merged exactly
+    assert not any("ALN004" in note for note in whole.warnings)
+
+
 def test_an_unaligned_saving_is_at_most_the_modelled_time(kit, tmp_path):
     s = kit.Synthetic()
     dur = round(s.chip.gm_issue_ns * 1000) + 10_000_000  # 10 us moving bytes each

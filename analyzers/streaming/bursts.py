@@ -1,0 +1,284 @@
+"""ALN004's call sites (GM copies below the efficient transfer size), summed batch by batch.
+
+:mod:`ubscope.analyzers.model.bursts` reduces the small copies to sums that
+one pass can carry: per call site (tag, core kind) the copies, their first and
+last event, the on-chip address span, the cores and the bytes; per site, core,
+launch and direction, and per core, launch and direction, the savings added
+one by one in program order (so both paths give the same figures to the last
+bit) and the longest fill. The room a core's other work leaves needs each
+launch's busy time per core and kind of work: the union of its copies' and
+computes' intervals, carried for the current launch only and summed when the
+next begins. A launch so long and scattered that more than
+:data:`~ubscope.analyzers.streaming.ranges.RANGE_LIMIT` intervals would be
+carried gives it up, and ALN004 is not run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS
+from ubscope.analyzers.model.bursts import (
+    LAUNCH_SHIFT,
+    PairTotals,
+    core_launch_keys,
+    critical_site_savings,
+    merge_savings,
+    small_copies,
+    work_kinds,
+)
+from ubscope.analyzers.model.traffic import merge_intervals
+from ubscope.analyzers.streaming.launches import LaunchCounter
+from ubscope.analyzers.streaming.ranges import RANGE_LIMIT
+from ubscope.analyzers.streaming.sites import RunningSites, SiteSums, dictionary_labels
+from ubscope.probe.chip import ChipProfile
+from ubscope.probe.events import EventKind, Space
+from ubscope.probe.trace_info import batch_column
+
+_INT_MAX, _INT_MIN = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+
+
+@dataclass
+class _Site(SiteSums):
+    where_space: int = 0  # the on-chip space of its first copy
+    burst: int = 0
+    rounding: float = 0.0
+
+
+class _BusyRuns:
+    """Per pair (core launch key * 3 + kind of work), the time its copies and
+    computes cover together: the disjoint runs later work may still extend
+    are carried, per pair, the others summed. A run is summed once a batch's
+    work in its pair starts after it ends; work that later starts inside summed
+    time could not be merged exactly, and :meth:`add` says so."""
+
+    def __init__(self) -> None:
+        self.runs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.size = 0  # runs carried
+        self.covered: dict[int, int] = {}  # pair -> busy time summed
+        self._summed_until: dict[int, int] = {}  # pair -> the end of the time summed
+
+    def add(self, pair: int, start: np.ndarray, end: np.ndarray) -> bool:
+        """One batch's disjoint runs of one pair (by start); False if the first
+        starts inside time already summed."""
+        first = int(start[0])
+        if first <= self._summed_until.get(pair, _INT_MIN):
+            return False
+        carried = self.runs.get(pair)
+        if carried is not None:
+            self.size -= carried[0].size
+            _, start, end = merge_intervals(
+                np.zeros(carried[0].size + start.size, dtype=np.int64),
+                np.r_[carried[0], start],
+                np.r_[carried[1], end],
+            )
+        done = end < first
+        if done.any():
+            self._sum(pair, start[done], end[done])
+            start, end = start[~done], end[~done]
+        self.runs[pair] = (start, end)
+        self.size += start.size
+        return True
+
+    def end_launches_before(self, launch: int) -> None:
+        """Sum every run of the launches before ``launch``: they are over."""
+        for pair in [p for p in self.runs if (p // 3) >> LAUNCH_SHIFT < launch]:
+            start, end = self.runs.pop(pair)
+            self.size -= start.size
+            self._sum(pair, start, end)
+
+    def _sum(self, pair: int, start: np.ndarray, end: np.ndarray) -> None:
+        if not start.size:
+            return
+        self.covered[pair] = self.covered.get(pair, 0) + int((end - start).sum())
+        self._summed_until[pair] = max(self._summed_until.get(pair, _INT_MIN), int(end.max()))
+
+
+class RunningSmallBursts(RunningSites[_Site]):
+    """The small GM copies of the batches seen so far, per call site (tag,
+    core kind code)."""
+
+    def __init__(self, chip: ChipProfile):
+        super().__init__("bursts")
+        self.chip = chip
+        self.launches = LaunchCounter()
+        self.count = 0  # small copies whose merging saves time
+        self.given_up = False
+        self.slot_saved: dict[tuple[int, int], float] = {}  # (site index, pair) -> ps
+        self.pair_total: dict[int, float] = {}
+        self.pair_fill: dict[int, float] = {}
+        self._busy = _BusyRuns()
+        self._first_start: dict[int, int] = {}  # core launch key -> first start
+        self._last_end: dict[int, int] = {}  # core launch key -> last end
+
+    def add(
+        self,
+        batch: pa.RecordBatch,
+        kind: np.ndarray,
+        space: np.ndarray,
+        src_space: np.ndarray,
+        core_kind: np.ndarray,
+        core: np.ndarray,
+        columns: dict[str, np.ndarray],
+    ) -> dict[tuple[str, int], int]:
+        """One batch; returns the batch rows of each site's first and last copy
+        so far (``("bursts_first" | "bursts_last", site index)``)."""
+        launch = self.launches.of(kind)
+        work = np.flatnonzero((kind == EventKind.COPY) | (kind == EventKind.COMPUTE))
+        pair = core_launch_keys(launch[work], core_kind[work], core[work]) * 3 + work_kinds(
+            space[work], src_space[work]
+        )
+        if not self.given_up:
+            self._add_work(
+                pair, columns["start_ps"][work], batch_column(batch, "dur_ps").to_numpy()[work]
+            )
+        self._busy.end_launches_before(int(launch[-1]) if launch.size else 0)
+        gm = (space[work] == Space.GM) | (src_space[work] == Space.GM)
+        copies = (kind[work] == EventKind.COPY) & gm
+        rows, pair = work[copies], pair[copies]
+        moved = columns["aligned_size"][rows]
+        burst_count = batch_column(batch, "burst_count").to_numpy()[rows]
+        burst_len = batch_column(batch, "burst_len").to_numpy()[rows]
+        small = small_copies(self.chip, moved, burst_count, burst_len)
+        rows, pair, moved = rows[small], pair[small], moved[small]
+        burst_count, burst_len = burst_count[small], burst_len[small]
+        dur = batch_column(batch, "dur_ps").to_numpy()[rows]
+        merge = merge_savings(self.chip, dur, moved, burst_count, burst_len)
+        costly = merge.saved_ps > 0
+        if not costly.any():
+            return {}
+        rows, pair, moved, burst_len = rows[costly], pair[costly], moved[costly], burst_len[costly]
+        saved, rounding, fill = (values[costly] for values in merge)
+        self.count += rows.size
+        _add_in_order(self.pair_total, pair, saved)
+        for key, value in zip(*_per_key(pair, fill, np.maximum, 0.0), strict=True):
+            self.pair_fill[key] = max(self.pair_fill.get(key, 0.0), value)
+        out = space[rows] == Space.GM
+        chip_space = np.where(out, src_space[rows], space[rows])
+        chip_addr = np.where(
+            out, batch_column(batch, "src_addr").to_numpy()[rows], columns["addr"][rows]
+        )
+        tag = batch_column(batch, "tag").indices.to_numpy()[rows].astype(np.int64)
+        site_key = (tag << 3) | core_kind[rows].astype(np.int64)
+        codes, keys = pd.factorize(site_key)
+        tags = dictionary_labels(batch, "tag", keys >> 3)
+        seq = columns["seq"][rows]
+        located: dict[tuple[str, int], int] = {}
+        names = [(tags[code], key & 7) for code, key in enumerate(keys.tolist())]
+
+        def new_site(first: int) -> _Site:
+            return _Site(int(seq[first]), where_space=int(chip_space[first]))
+
+        for index, site, mine in self.each_site(
+            names, codes, rows, columns, chip_addr, new_site, located
+        ):
+            site.burst += int(burst_len[mine].sum())
+            sums = np.array([site.rounding])
+            np.add.at(sums, np.zeros(mine.size, dtype=np.int64), rounding[mine])  # in order
+            site.rounding = float(sums[0])
+            site.cores.update(core[rows[mine]].tolist())
+            _add_in_order(self.slot_saved, pair[mine], saved[mine], prefix=index)
+        return located
+
+    def _add_work(self, pair: np.ndarray, start: np.ndarray, dur: np.ndarray) -> None:
+        if not pair.size:
+            return
+        # the batch's own runs first: each scope's first start and last end
+        # fall out of them, and far fewer runs than events meet the carried ones
+        scope, start, end = merge_intervals(pair, start, start + dur)
+        firsts = np.flatnonzero(np.r_[True, scope[1:] != scope[:-1]])
+        last_end = np.maximum.reduceat(end, firsts).tolist()
+        for index, (lo, hi) in enumerate(
+            zip(firsts.tolist(), [*firsts[1:].tolist(), scope.size], strict=True)
+        ):
+            key, first = int(scope[lo]), int(start[lo])
+            if not self._busy.add(key, start[lo:hi], end[lo:hi]):
+                self.given_up = True
+                self._busy = _BusyRuns()
+                return
+            launch_core = key // 3
+            self._first_start[launch_core] = min(self._first_start.get(launch_core, first), first)
+            self._last_end[launch_core] = max(
+                self._last_end.get(launch_core, last_end[index]), last_end[index]
+            )
+        if self._busy.size > RANGE_LIMIT:
+            self.given_up = True
+            self._busy = _BusyRuns()
+
+    def pair_totals(self) -> PairTotals:
+        """:class:`PairTotals` over the whole trace (call at its end)."""
+        self._busy.end_launches_before(np.iinfo(np.int64).max)
+        pairs = np.array(sorted(self.pair_total), dtype=np.int64)
+        core_launch = pairs // 3
+        covered = [
+            [0 if p % 3 == k else self._busy.covered.get(int(cl) * 3 + k, 0) for k in range(3)]
+            for p, cl in zip(pairs.tolist(), core_launch.tolist(), strict=True)
+        ]
+        span = [self._last_end[cl] - self._first_start[cl] for cl in core_launch.tolist()]
+        room = np.array(span, dtype=np.int64) - np.array(covered, dtype=np.int64).reshape(
+            -1, 3
+        ).max(axis=1)
+        return PairTotals(
+            pairs,
+            np.array([self.pair_total[p] for p in pairs.tolist()]),
+            np.array([self.pair_fill[p] for p in pairs.tolist()]),
+            room.astype(float),
+        )
+
+    def site_savings(self, position: np.ndarray, modelled_time_ps: int) -> np.ndarray:
+        """Per site (``position[i]``: the row of site index ``i`` in the sites
+        frame), its saving on the critical path."""
+        slots = sorted(
+            (int(position[index]), pair_key, value)
+            for (index, pair_key), value in self.slot_saved.items()
+        )
+        return critical_site_savings(
+            np.array([s[0] for s in slots], dtype=np.int64),
+            np.array([s[1] for s in slots], dtype=np.int64),
+            np.array([s[2] for s in slots], dtype=float),
+            self.pair_totals(),
+            len(position),
+            modelled_time_ps,
+        )
+
+
+def site_columns(sites: list[_Site], keys: list[tuple[str, int]]) -> dict[str, object]:
+    """The sites' sums in the columns of :meth:`Locator.site_groups` (but the rows)."""
+    return {
+        "events": [site.events for site in sites],
+        "addr_start": [site.low for site in sites],
+        "addr_end": [site.high for site in sites],
+        "cores": [sorted(site.cores) for site in sites],
+        "tag": [key[0] for key in keys],
+        "core_kind": [CORE_KIND_LABELS[key[1]] for key in keys],
+        "where_space": [SPACE_LABELS[site.where_space] for site in sites],
+        "moved": np.array([site.moved for site in sites], dtype=np.int64),
+        "burst": np.array([site.burst for site in sites], dtype=np.int64),
+        "rounding": np.array([site.rounding for site in sites], dtype=float),
+    }
+
+
+def _add_in_order(
+    sums: dict, keys: np.ndarray, values: np.ndarray, prefix: int | None = None
+) -> None:
+    """Add ``values`` to ``sums`` per key, one by one in order (as a bincount
+    over the whole trace adds them); keys are ``(prefix, key)`` with a prefix."""
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    names = [k if prefix is None else (prefix, k) for k in distinct.tolist()]
+    totals = np.array([sums.get(name, 0.0) for name in names])
+    np.add.at(totals, inverse.ravel(), values)
+    sums.update(zip(names, totals.tolist(), strict=True))
+
+
+def _per_key(
+    keys: np.ndarray, values: np.ndarray, ufunc: np.ufunc, initial: float
+) -> tuple[list[int], list]:
+    """(distinct keys, ``ufunc`` of the values of each) as lists."""
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    out = np.full(distinct.size, initial, dtype=values.dtype)
+    ufunc.at(out, inverse.ravel(), values)
+    return distinct.tolist(), out.tolist()
