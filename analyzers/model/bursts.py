@@ -133,14 +133,21 @@ def critical_site_savings(
     (the largest counts), launches one after another (they add up); at most
     the modelled time."""
     scaled = saved_ps * totals.scale()[np.searchsorted(totals.pairs, pair)]
-    core_launch = pair // 3
-    core_keys, core_of = np.unique(site.astype(np.int64) << 40 | core_launch, return_inverse=True)
+    core_launches, core_launch_code = np.unique(pair // 3, return_inverse=True)
+    width = max(core_launches.size, 1)
+    core_keys, core_of = np.unique(
+        site.astype(np.int64) * width + core_launch_code.ravel(), return_inverse=True
+    )
     core_sums = np.bincount(core_of.ravel(), weights=scaled, minlength=core_keys.size)
-    launch_keys, launch_of = np.unique(core_keys >> LAUNCH_SHIFT, return_inverse=True)
+    key_site = core_keys // width
+    launch = core_launches[core_keys % width] >> LAUNCH_SHIFT
+    launches = int(launch.max(initial=0)) + 1
+    launch_keys, launch_of = np.unique(key_site * launches + launch, return_inverse=True)
     worst = np.zeros(launch_keys.size)
     np.maximum.at(worst, launch_of.ravel(), core_sums)
-    site_of_launch = launch_keys >> (40 - LAUNCH_SHIFT)
-    return np.minimum(np.bincount(site_of_launch, weights=worst, minlength=count), modelled_time_ps)
+    return np.minimum(
+        np.bincount(launch_keys // launches, weights=worst, minlength=count), modelled_time_ps
+    )
 
 
 class BurstModel:
@@ -207,14 +214,16 @@ class BurstModel:
         first = np.full(site_codes.size, rows.size, dtype=np.int64)
         np.minimum.at(first, site_of.ravel(), np.arange(rows.size))
         position = pd.Index(sites["first_row"].to_numpy()).get_indexer(rows[first])
-        pair = self._pairs(rows)
+        pairs, pair_code = np.unique(self._pairs(rows), return_inverse=True)
+        width = max(pairs.size, 1)
         slots, slot_of = np.unique(
-            position[site_of.ravel()].astype(np.int64) << 48 | pair, return_inverse=True
+            position[site_of.ravel()].astype(np.int64) * width + pair_code.ravel(),
+            return_inverse=True,
         )
         sums = np.bincount(slot_of.ravel(), weights=merge.saved_ps, minlength=slots.size)
         sites["saved"] = critical_site_savings(
-            slots >> 48,
-            slots & ((1 << 48) - 1),
+            slots // width,
+            pairs[slots % width],
             sums,
             self.pair_totals(rows, merge),
             len(sites),
