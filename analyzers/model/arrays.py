@@ -106,3 +106,15 @@ def pair_fifo(
     after = closer_rows > open_rows[opener]
     closed[opener[after]] = closer_rows[after]
     return closed
+
+
+def interval_union(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the disjoint intervals that ``[start, end)`` cover together."""
+    if not start.size:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    order = np.argsort(start, kind="stable")
+    start, end = start[order], end[order]
+    reach = np.maximum.accumulate(end)
+    opens = np.r_[True, start[1:] > reach[:-1]]
+    return start[opens], np.maximum.reduceat(end, np.flatnonzero(opens))

@@ -143,15 +143,3 @@ def work_kind(ctx: TraceContext, rows: np.ndarray) -> np.ndarray:
     """Per copy or compute row: GM_READ, GM_WRITE or ON_CHIP_WORK (the three
     kinds of work a core's pipes run side by side)."""
     return work_kinds(ctx.column("space")[rows], ctx.column("src_space")[rows])
-
-
-def interval_union(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(starts, ends) of the disjoint intervals that ``[start, end)`` cover together."""
-    if not start.size:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    order = np.argsort(start, kind="stable")
-    start, end = start[order], end[order]
-    reach = np.maximum.accumulate(end)
-    opens = np.r_[True, start[1:] > reach[:-1]]
-    return start[opens], np.maximum.reduceat(end, np.flatnonzero(opens))

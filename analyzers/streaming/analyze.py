@@ -18,6 +18,7 @@ from ubscope.analyzers.correlate import correlate
 from ubscope.analyzers.device_fault import device_fault_of
 from ubscope.analyzers.engine import build_rules, sort_findings
 from ubscope.analyzers.findings import Finding
+from ubscope.analyzers.heap import reuse_large_blocks
 from ubscope.analyzers.metrics import (
     SCHEMA,
     config_key,
@@ -352,6 +353,8 @@ def analyze_streamed(
     chip = chip or (load_chip(config.chip) if config.chip is not None else trace_chip)
     chip = checked_chip(chip, path)
     rules = build_rules(config)
+    # each batch makes many temporaries above glibc's default mmap threshold
+    reuse_large_blocks()
     stream = _Stream(path, chip, _free_fractions(rules))
     scan = quietly(lambda: scan_trace(path, columns=[], each_batch=stream.add))
     stream.fragmentation.finish()

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS
+from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS, interval_union
 from ubscope.analyzers.model.bursts import (
     LAUNCH_SHIFT,
     PairTotals,
@@ -71,11 +71,7 @@ class _BusyRuns:
         carried = self.runs.get(pair)
         if carried is not None:
             self.size -= carried[0].size
-            _, start, end = merge_intervals(
-                np.zeros(carried[0].size + start.size, dtype=np.int64),
-                np.r_[carried[0], start],
-                np.r_[carried[1], end],
-            )
+            start, end = interval_union(np.r_[carried[0], start], np.r_[carried[1], end])
         done = end < first
         if done.any():
             self._sum(pair, start[done], end[done])

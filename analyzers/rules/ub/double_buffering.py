@@ -22,8 +22,8 @@ from collections import defaultdict
 import numpy as np
 
 from ubscope.analyzers.context import TraceContext
-from ubscope.analyzers.model.arrays import CORE_SPAN, run_starts
-from ubscope.analyzers.rules.helpers import interval_union, work_kind
+from ubscope.analyzers.model.arrays import CORE_SPAN, interval_union, run_starts
+from ubscope.analyzers.rules.helpers import work_kind
 from ubscope.probe.costmodel import PS_PER_NS
 from ubscope.probe.events import EventKind
 
