@@ -63,10 +63,11 @@ class _BusyRuns:
         self._summed_until: dict[int, int] = {}  # pair -> the end of the time summed
 
     def add(self, pair: int, start: np.ndarray, end: np.ndarray) -> bool:
-        """One batch's disjoint runs of one pair (by start); False if the first
-        starts inside time already summed."""
+        """One batch's disjoint runs of one pair (by start, none empty); False
+        if the first starts inside time already summed (one starting where it
+        ends adds its own length either way)."""
         first = int(start[0])
-        if first <= self._summed_until.get(pair, _INT_MIN):
+        if first < self._summed_until.get(pair, _INT_MIN):
             return False
         carried = self.runs.get(pair)
         if carried is not None:
@@ -192,7 +193,11 @@ class RunningSmallBursts(RunningSites[_Site]):
             zip(firsts.tolist(), [*firsts[1:].tolist(), scope.size], strict=True)
         ):
             key, first = int(scope[lo]), int(start[lo])
-            if not self._busy.add(key, start[lo:hi], end[lo:hi]):
+            # empty runs (work of no duration) cover nothing: only the span sees them
+            lasting = end[lo:hi] > start[lo:hi]
+            if lasting.any() and not self._busy.add(
+                key, start[lo:hi][lasting], end[lo:hi][lasting]
+            ):
                 self.given_up = True
                 self._busy = _BusyRuns()
                 return

@@ -381,7 +381,10 @@ def test_work_starting_inside_busy_time_already_summed_gives_aln004_up(kit, tmp_
 
     compute(0, 100)
     compute(200, 100)  # in a batch of its own, [0, 100) is summed as over
-    compute(50, 10)  # ... and this starts inside it
+    compute(40, 0)  # no duration: covers nothing, whenever it comes
+    compute(300, 10)  # starts where [200, 300) ends: adds its own 10 either way
+    assert not any("ALN004" in note for note in analyze_streamed(_write(s, tmp_path, 1)).warnings)
+    compute(50, 10)  # starts inside time already summed
     streamed = analyze_streamed(_write(s, tmp_path, 1))
     assert any("rule not run: ALN004" in note for note in streamed.warnings)
     whole = analyze_streamed(_write(s, tmp_path, 1000))  # one batch: merged exactly
