@@ -231,15 +231,10 @@ class BurstModel:
         )
         return sites
 
-    def _launch(self, rows: np.ndarray) -> np.ndarray:
-        firsts = self.launch_model.launches["first_seq"].to_numpy()
-        seq = self.table.column("seq")[rows]
-        return np.maximum(np.searchsorted(firsts, seq, "right") - 1, 0)
-
     def _pairs(self, rows: np.ndarray) -> np.ndarray:
         column = self.table.column
         core_launch = core_launch_keys(
-            self._launch(rows), column("core_kind")[rows], column("core")[rows]
+            self.launch_model.launch_of(rows), column("core_kind")[rows], column("core")[rows]
         )
         return core_launch * 3 + work_kinds(column("space")[rows], column("src_space")[rows])
 

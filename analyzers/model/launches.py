@@ -63,6 +63,13 @@ class LaunchModel:
         launches = self.launches
         return int((launches["end_ps"] - launches["start_ps"]).sum()) if len(launches) else 0
 
+    def launch_of(self, rows: np.ndarray) -> np.ndarray:
+        """The index of the launch each event row belongs to (events before the
+        first launch count with it; 0 without launches)."""
+        firsts = self.launches["first_seq"].to_numpy()
+        seq = self.table.column("seq")[rows]
+        return np.maximum(np.searchsorted(firsts, seq, "right") - 1, 0).astype(np.int64)
+
     def kernel_of(self, row: int) -> str | None:
         """The name of the launch an event row belongs to."""
         firsts = self.launches["first_seq"].to_numpy()

@@ -132,7 +132,7 @@ class Locator:
         if not rows.size:
             return np.zeros(count)
         firsts = self.launch_model.launches["first_seq"].to_numpy()
-        launch = np.maximum(np.searchsorted(firsts, self.table.column("seq")[rows], "right") - 1, 0)
+        launch = self.launch_model.launch_of(rows)
         core = (self.table.column("core")[rows].astype(np.int64) + 1) & (CORE_SPAN - 1)
         per_launch = codes.astype(np.int64) * max(1, len(firsts)) + launch
         kinds = len(CORE_KIND_LABELS)

@@ -109,8 +109,8 @@ class TrafficModel:
 
     @cached_property
     def _launch(self) -> np.ndarray:
-        """The launch of each GM transfer (see :meth:`launch_of`)."""
-        return self.launch_of(self.gm_transfers["rows"])
+        """The launch of each GM transfer (see :meth:`LaunchModel.launch_of`)."""
+        return self.launch_model.launch_of(self.gm_transfers["rows"])
 
     @cached_property
     def _run_distinct(self) -> np.ndarray:
@@ -168,12 +168,6 @@ class TrafficModel:
         first = np.zeros(count, dtype=np.int64)
         first[codes] = key
         return np.bincount(first, weights=covered, minlength=size).astype(np.int64)
-
-    def launch_of(self, rows: np.ndarray) -> np.ndarray:
-        """The index of the launch each event row belongs to (0 outside any launch)."""
-        firsts = self.launch_model.launches["first_seq"].to_numpy()
-        seq = self.table.column("seq")[rows]
-        return np.maximum(np.searchsorted(firsts, seq, "right") - 1, 0).astype(np.int64)
 
     @cached_property
     def roofline(self) -> dict[str, Any]:
