@@ -315,3 +315,19 @@ def test_move_whose_addr_cell_is_not_a_number_keeps_its_instruction_name(write):
     tags = sorted(analysis.trace.events.loc[analysis.trace.events["kind"].eq("copy"), "tag"])
     # the load's addr 288400800 = 0x1130a5a0 (17 * 2**24 + 0x30a5a0 = 285212672 + 3188128)
     assert tags == ["MOV_OUT_TO_UB@pc 0x1130a5a0", "MOV_UB_TO_OUT"]
+
+
+def test_header_names_match_as_tolerantly_as_they_are_checked(write):
+    """The fuzzer's input: ``running_tim<TAB><FF>e(us)`` passes the header check
+    (whitespace and underscores are ignored, as in ``Running Time(us)``), so the
+    column must also be read under that spelling, not crash with a KeyError."""
+    header = HEADER.replace("running_time(us)", "Running\tTime(us)").replace(
+        "call_count", "Call Count"
+    )
+    root = opprof(write, LOAD, STORE)
+    path = next(root.rglob("*_instr_exe.csv"))
+    path.write_text(header + LOAD + STORE)
+    table = read_simulator(root).tables["instructions"]
+    # the two rows' own cells: 2.99 and 2.9 µs, 16 calls each
+    assert table["running_time(us)"].tolist() == [2.99, 2.9]
+    assert table["call_count"].tolist() == [16, 16]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 from array import array
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from ubscope.analyzers.vendor.common import (
     VendorReport,
     check_size,
     csv_header,
+    find_column,
     read_csv_chunks,
     require_columns,
     whole_numbers,
@@ -172,11 +174,23 @@ def _core_columns(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     return frame
 
 
+def _named_chunks(
+    file: Path, report: VendorReport, what: str, columns: Sequence[str]
+) -> Iterator[pd.DataFrame]:
+    """The chunks of ``columns``, found in the header as tolerantly as
+    :func:`require_columns` checks them (``Running Time(us)`` is
+    ``running_time(us)``) and named as asked."""
+    header = csv_header(file, what)
+    require_columns(file, header, what, *((c,) for c in columns))
+    named = {find_column(header, column): column for column in columns}
+    for chunk in read_csv_chunks(file, report, what, columns=[c for c in named if c]):
+        yield chunk.rename(columns=named)
+
+
 def _read_instr(file: Path, label: str, report: VendorReport) -> pd.DataFrame:
     what = "an msprof op simulator instr_exe CSV"
-    require_columns(file, csv_header(file, what), what, *((c,) for c in INSTR_COLUMNS))
     chunks = []
-    for chunk in read_csv_chunks(file, report, what, columns=INSTR_COLUMNS):
+    for chunk in _named_chunks(file, report, what, INSTR_COLUMNS):
         for column in ("call_count", "cycles", "running_time(us)"):
             chunk[column] = pd.to_numeric(chunk[column], errors="coerce")
         chunk["pc"] = whole_numbers(chunk.pop("addr"))
@@ -187,8 +201,7 @@ def _read_instr(file: Path, label: str, report: VendorReport) -> pd.DataFrame:
 
 def _read_code(file: Path, label: str, report: VendorReport) -> pd.DataFrame:
     what = "an msprof op simulator code_exe CSV"
-    require_columns(file, csv_header(file, what), what, *((c,) for c in CODE_COLUMNS))
-    chunks = list(read_csv_chunks(file, report, what, columns=CODE_COLUMNS))
+    chunks = list(_named_chunks(file, report, what, CODE_COLUMNS))
     frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
     for column in CODE_COLUMNS[1:]:
         if column in frame:
