@@ -352,17 +352,18 @@ def scan_trace(
         decoder = BatchDecoder(path, columns, sum(batch_rows))
         reasons: list[str] = []  # why the recording stopped, if it said so
         final: dict[str, Any] = {}
-        for _ in batch_rows:
-            try:
-                batch, custom = reader.read_next_batch_with_custom_metadata()
-                decoder.add(batch)
-            except (StopIteration, pa.ArrowException, OSError, ValueError, MemoryError) as exc:
-                stop = str(exc) or "the stream ended early"
-                break
-            if each_batch is not None:
-                each_batch(batch)
-            reasons += stop_reasons(custom)
-            final.update(final_metadata(path, custom))
+        with decoder.prefaulted():
+            for _ in batch_rows:
+                try:
+                    batch, custom = reader.read_next_batch_with_custom_metadata()
+                    decoder.add(batch)
+                except (StopIteration, pa.ArrowException, OSError, ValueError, MemoryError) as exc:
+                    stop = str(exc) or "the stream ended early"
+                    break
+                if each_batch is not None:
+                    each_batch(batch)
+                reasons += stop_reasons(custom)
+                final.update(final_metadata(path, custom))
         if stop is not None:
             problems.append(f"truncated after {decoder.rows} events: {stop}")
         problems += reasons

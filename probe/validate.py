@@ -32,6 +32,7 @@ import pyarrow as pa
 from ubscope.probe.chip import ChipProfile, check_chip_figures
 from ubscope.probe.errors import ChipProfileError, TraceError
 from ubscope.probe.events import ENUM_COLUMNS, EVENT_SCHEMA, STRING_COLUMNS, CoreKind, enum_labels
+from ubscope.probe.prefault import Prefault
 from ubscope.probe.text import unique_printable
 
 if TYPE_CHECKING:
@@ -336,10 +337,17 @@ class BatchDecoder:
         # where each string first stood in the file's dictionary: the categories'
         # order (the recorder's interning order when the dictionary only grew)
         self._positions: dict[str, dict[str, int]] = {name: {"": -1} for name in STRING_COLUMNS}
+        # per dictionary column: the dictionary last seen and its entries' codes
+        self._tables: dict[str, tuple[pa.Array, np.ndarray]] = {}
         self._enum_codes = {
             name: {label: code for code, label in enumerate(enum_labels(enum))}
             for name, enum in ENUM_COLUMNS.items()
         }
+
+    def prefaulted(self) -> Prefault:
+        """A ``with`` block in which another thread faults in the columns' pages
+        ahead of :meth:`add` (probe/prefault.py)."""
+        return Prefault(list(self._arrays.values()))
 
     def _fail(self, column: str, row: int, problem: str) -> TraceError:
         event = self.first_event + self.rows + row
@@ -396,33 +404,44 @@ class BatchDecoder:
         lookup: Callable[..., int],
         out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Codes for the dictionary entries the batch uses (``lookup`` maps an
-        entry to its code, or raises naming the first row that used it), into
-        ``out`` when given. Only those entries are decoded: a stream's dictionary
-        grows with every batch."""
+        """Codes of the batch's entries (``lookup`` maps a dictionary entry to its
+        code, or raises naming the first row that used it), into ``out`` when
+        given. Each entry is looked up the first time a row uses it: the codes
+        of a column's dictionary are kept while the next batches bring the same
+        one, or the same one grown by a delta, so most batches are one gather."""
         indices = array.indices.to_numpy()
         entries = len(array.dictionary)
         if indices.size and (indices.min() < 0 or indices.max() >= entries):
             raise ValueError(f"column '{column}': dictionary index out of range")
-        if entries <= 4 * indices.size + 64:  # a lookup table is cheaper than a sort
-            used = np.flatnonzero(np.bincount(indices, minlength=entries))
-            inverse = None
-        else:
-            used, inverse = np.unique(indices, return_inverse=True)
-        taken = array.dictionary.take(pa.array(used, type=array.indices.type))
+        table = self._code_table(column, array.dictionary)
+        codes = np.take(table, indices, out=out)
+        if not codes.size or codes.min() >= 0:
+            return codes
+        new = np.flatnonzero(np.bincount(indices[codes < 0], minlength=entries))
+        taken = array.dictionary.take(pa.array(new, type=array.indices.type))
         taken.validate(full=True)  # invalid UTF-8
-        codes = np.array(
-            [
-                lookup(column, label, indices, index)
-                for label, index in zip(taken.to_pylist(), used, strict=True)
-            ],
-            dtype=np.int8 if column in ENUM_COLUMNS else np.int32,
-        )
-        if inverse is not None:
-            return np.take(codes, inverse, out=out)
-        table = np.zeros(entries, dtype=codes.dtype)
-        table[used] = codes
+        for label, index in zip(taken.to_pylist(), new.tolist(), strict=True):
+            table[index] = lookup(column, label, indices, index)
         return np.take(table, indices, out=out)
+
+    def _code_table(self, column: str, dictionary: pa.Array) -> np.ndarray:
+        """The codes of ``dictionary``'s entries known so far (-1: not looked up
+        yet). The dictionary held for the table keeps its buffers alive, so the
+        same addresses mean the same dictionary; a larger one that starts with
+        it (a delta) keeps the codes of that start."""
+        held = self._tables.get(column)
+        if held is not None:
+            known, table = held
+            if _same_buffers(known, dictionary):
+                return table
+            if len(dictionary) >= len(known) and dictionary.slice(0, len(known)).equals(known):
+                grown = np.full(len(dictionary), -1, dtype=table.dtype)
+                grown[: table.size] = table
+                self._tables[column] = (dictionary, grown)
+                return grown
+        table = np.full(len(dictionary), -1, dtype=np.int8 if column in ENUM_COLUMNS else np.int32)
+        self._tables[column] = (dictionary, table)
+        return table
 
     def _enum_label(self, column: str, label: str, indices: np.ndarray, index: int) -> int:
         code = self._enum_codes[column].get(label)
@@ -470,6 +489,12 @@ class BatchDecoder:
                 values = pd.Categorical.from_codes(values, pd.Index(labels))
             series[name] = values
         return pd.DataFrame(series, copy=False)
+
+
+def _same_buffers(one: pa.Array, other: pa.Array) -> bool:
+    return len(one) == len(other) and [b.address if b else 0 for b in one.buffers()] == [
+        b.address if b else 0 for b in other.buffers()
+    ]
 
 
 def _pool_array(size: int, dtype: np.dtype) -> np.ndarray:

@@ -202,6 +202,46 @@ def test_a_reordered_kind_dictionary_is_read_by_name(tmp_path):
     assert events["kind"].cat.codes.tolist() == [EventKind.ALLOC, EventKind.FREE] * 4
 
 
+def _names_in_batches(dictionaries: list[list[str]], picks: list[list[int]]) -> pa.Table:
+    """The recorded events (4 allocs + 4 frees) cut into one batch per entry of
+    ``picks``, each batch's names given as indices into its own dictionary."""
+    table = _recorded()
+    batches, first = [], 0
+    for labels, codes in zip(dictionaries, picks, strict=True):
+        part = table.slice(first, len(codes))
+        names = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(labels))
+        batches.append(_replace(part, "name", names).combine_chunks().to_batches()[0])
+        first += len(codes)
+    return pa.Table.from_batches(batches)
+
+
+def test_names_are_read_by_label_when_the_dictionary_changes_between_batches(tmp_path):
+    """Batch 1 uses only "b0" of ["b0", "b1"]; batch 2 brings the same dictionary
+    and uses "b1" first; batch 3 replaces it with ["b1", "b0"] (a reorder, not a
+    delta: written as a new dictionary) and batch 4 grows that by a delta. The
+    reader keeps each dictionary's codes between batches: every name must still
+    follow its own batch's dictionary."""
+    dictionaries = [["b0", "b1"], ["b0", "b1"], ["b1", "b0"], ["b1", "b0", "b2", "b3"]]
+    picks = [[0, 0], [1, 1], [1, 0], [2, 2]]
+    path = _write(tmp_path / "names.ubtrace", _names_in_batches(dictionaries, picks))
+    names = read_trace(path).events["name"].astype(str).tolist()
+    # each pick read in its own dictionary by hand
+    assert names == ["b0", "b0", "b1", "b1", "b0", "b1", "b2", "b2"]
+
+
+def test_an_unknown_kind_first_used_in_a_later_batch_is_still_an_error(tmp_path):
+    """The kind dictionary holds a label no event kind has; the first batch does
+    not use it, the second (same dictionary) does at its second row: event 5."""
+    table = _recorded()
+    labels = [*enum_labels(EventKind), "teleport"]
+    kinds = [enum_labels(EventKind).index(k) for k in table.column("kind").to_pylist()]
+    kinds[5] = len(labels) - 1
+    column = pa.DictionaryArray.from_arrays(pa.array(kinds, pa.int8()), pa.array(labels))
+    path = _write(tmp_path / "kinds.ubtrace", _replace(table, "kind", column).to_batches(4))
+    with pytest.raises(TraceError, match="column 'kind', event 5: unknown value 'teleport'"):
+        read_trace(path, strict=True)
+
+
 # -- values the recorder refuses, the reader refuses too ------------------------------
 def test_host_event_on_core_minus_two_is_refused_by_recorder_and_reader(tmp_path, capsys):
     recorder = Recorder()

@@ -1,0 +1,91 @@
+"""Fault in the pages of freshly allocated columns on another thread while this
+one fills them.
+
+Reading a 10 M-event trace copies ~1.2 GB into new columns, and the first touch
+of each page is a page fault. On the benchmark machine (a VM) those faults were
+the larger part of ``read_trace``'s wall time, all taken by the one thread that
+decodes the batches. ``madvise(MADV_POPULATE_WRITE)`` (Linux 5.14 and later)
+faults a range in without writing it, so a helper thread can do it ahead of the
+decoder: the kernel work moves to a second CPU and costs less than the same
+pages faulted one by one (issue 17, BENCHMARKS.md). A page the decoder reaches
+first is simply already present when the helper gets there; contents are never
+changed. Elsewhere (another OS, an older kernel) the first call fails and the
+helper stops: the decoder faults its pages in itself, as before.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import mmap
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+import numpy as np
+
+_MADV_POPULATE_WRITE = 23  # linux/mman.h
+# Rows per step: each step faults this many rows of every column, in the order
+# the decoder fills them, so the helper stays just ahead of it.
+CHUNK_ROWS = 1 << 19
+
+
+@functools.cache
+def _madvise() -> Callable[[int, int, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        # ctypes releases the GIL for the call: the decoder runs meanwhile
+        function = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").madvise
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    function.restype = ctypes.c_int
+    madvise: Callable[[int, int, int], int] = function
+    return madvise
+
+
+def _populate(rows: np.ndarray) -> bool:
+    """Fault in the whole pages inside ``rows``' memory; False where the kernel
+    cannot (the pages at the edges are left to whoever writes them)."""
+    madvise = _madvise()
+    if madvise is None:
+        return False
+    start = -(-rows.ctypes.data // mmap.PAGESIZE) * mmap.PAGESIZE
+    end = (rows.ctypes.data + rows.nbytes) // mmap.PAGESIZE * mmap.PAGESIZE
+    return end <= start or madvise(start, end - start, _MADV_POPULATE_WRITE) == 0
+
+
+class Prefault:
+    """While the ``with`` block runs, a daemon thread faults in the pages of
+    ``columns`` (contiguous, equally long arrays filled from row 0 up), a chunk of
+    rows of every column at a time. Leaving the block stops it at the next chunk."""
+
+    def __init__(self, columns: Sequence[np.ndarray]):
+        self._columns = [column for column in columns if column.size]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ubscope-prefault", daemon=True)
+
+    def _run(self) -> None:
+        rows = max((column.size for column in self._columns), default=0)
+        for first in range(0, rows, CHUNK_ROWS):
+            for column in self._columns:
+                if self._stop.is_set() or not _populate(column[first : first + CHUNK_ROWS]):
+                    return
+
+    def __enter__(self) -> Prefault:
+        if self._columns:
+            self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
