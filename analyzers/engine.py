@@ -8,6 +8,7 @@ of that kind claims are kept as they are, so nothing a tool reported is lost.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -42,9 +43,20 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
+LOADAVG = "/proc/loadavg"  # its 4th field: tasks runnable now / all tasks
+
+
 def idle_cpus() -> float:
-    """How many of the usable CPUs the last minute left idle on average (by the
-    1-minute load average; all of them where the OS keeps none)."""
+    """How many of the usable CPUs other tasks leave free: this thread's own
+    counts as free. Where Linux says how many tasks are runnable right now
+    (``/proc/loadavg``), the fewest of three looks a millisecond apart (a
+    passing kernel thread is not a busy CPU); elsewhere the 1-minute load
+    average (all CPUs where the OS keeps none). The load average lags: after a
+    minute of other work (a benchmark's earlier runs, the trace just read) it
+    still counts a CPU busy that is idle now."""
+    running = _running_now()
+    if running is not None:
+        return usable_cpus() - (running - 1)
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
@@ -52,9 +64,23 @@ def idle_cpus() -> float:
     return usable_cpus() - load
 
 
+def _running_now(looks: int = 3) -> int | None:
+    fewest = None
+    for look in range(looks):
+        if look:
+            time.sleep(0.001)
+        try:
+            with open(LOADAVG, encoding="ascii") as handle:
+                running = int(handle.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        fewest = running if fewest is None else min(fewest, running)
+    return fewest
+
+
 def _check_trace(rules: list[Rule], context: TraceContext) -> list[Finding]:
     """The findings of the trace rules, in rule order, from this thread. When
-    another CPU is usable and was idle (more than one idle: this thread takes
+    another CPU is usable and free (more than one free: this thread takes
     one), another thread computes ``TraceContext.background_part`` meanwhile (a
     rule that reads its data first waits for it). On a busy machine the thread
     only adds work: at 10 M events, with another process keeping one of two

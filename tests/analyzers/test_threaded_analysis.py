@@ -77,7 +77,31 @@ def test_a_busy_machine_analyzes_in_one_thread(tmp_path, monkeypatch):
     assert busy == idle
 
 
-def test_idle_cpus_are_the_usable_ones_less_the_load(monkeypatch):
+def test_idle_cpus_are_the_usable_ones_less_what_other_tasks_run_now(monkeypatch, tmp_path):
+    """The load average lags a minute behind (1.25 here, left by earlier work);
+    the tasks runnable now are what counts: of 3 runnable, one is this thread,
+    so 2 other tasks keep 2 of 4 CPUs."""
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("1.25 3.00 3.00 3/120 4242\n")
+    monkeypatch.setattr(engine, "LOADAVG", str(loadavg))
+    monkeypatch.setattr(engine, "usable_cpus", lambda: 4)
+    monkeypatch.setattr(engine.os, "getloadavg", lambda: (1.25, 3.0, 3.0))
+    assert engine.idle_cpus() == 2
+
+
+def test_a_task_runnable_for_one_look_only_does_not_make_a_cpu_busy(monkeypatch, tmp_path):
+    """Three looks: 2, 1 and 2 tasks runnable; the fewest (1: this thread) counts."""
+    loadavg = tmp_path / "loadavg"
+    looks = iter(["0.9 0.9 0.9 1/80 7", "0.9 0.9 0.9 2/80 7"])
+    loadavg.write_text("0.9 0.9 0.9 2/80 7")
+    monkeypatch.setattr(engine, "LOADAVG", str(loadavg))
+    monkeypatch.setattr(engine.time, "sleep", lambda _: loadavg.write_text(next(looks)))
+    monkeypatch.setattr(engine, "usable_cpus", lambda: 2)
+    assert engine.idle_cpus() == 2
+
+
+def test_without_a_runnable_count_the_load_average_decides(monkeypatch, tmp_path):
+    monkeypatch.setattr(engine, "LOADAVG", str(tmp_path / "no-such-file"))
     monkeypatch.setattr(engine, "usable_cpus", lambda: 2)
     monkeypatch.setattr(engine.os, "getloadavg", lambda: (1.25, 3.0, 3.0))
     assert engine.idle_cpus() == 0.75  # 2 CPUs, 1.25 busy over the last minute
