@@ -492,9 +492,10 @@ class BatchDecoder:
 
 
 def _same_buffers(one: pa.Array, other: pa.Array) -> bool:
-    return len(one) == len(other) and [b.address if b else 0 for b in one.buffers()] == [
-        b.address if b else 0 for b in other.buffers()
-    ]
+    """Whether two arrays are the same values in the same memory (Arrow buffers
+    are immutable)."""
+    addresses = [[b.address if b else 0 for b in a.buffers()] for a in (one, other)]
+    return (len(one), one.offset) == (len(other), other.offset) and addresses[0] == addresses[1]
 
 
 def _pool_array(size: int, dtype: np.dtype) -> np.ndarray:
