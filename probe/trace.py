@@ -35,6 +35,7 @@ from ubscope.probe.errors import (
 )
 from ubscope.probe.events import EVENT_SCHEMA
 from ubscope.probe.outputs import AtomicFile, write_error
+from ubscope.probe.read_ahead import ReadAhead
 from ubscope.probe.text import printable, printable_tree
 
 # Reading only the metadata needs no pyarrow (trace_meta); importers find it here too.
@@ -352,10 +353,10 @@ def scan_trace(
         decoder = BatchDecoder(path, columns, sum(batch_rows))
         reasons: list[str] = []  # why the recording stopped, if it said so
         final: dict[str, Any] = {}
-        with decoder.prefaulted():
+        with decoder.prefaulted(), ReadAhead(reader, len(batch_rows), sum(batch_rows)) as batches:
             for _ in batch_rows:
                 try:
-                    batch, custom = reader.read_next_batch_with_custom_metadata()
+                    batch, custom = batches.next()
                     decoder.add(batch)
                 except (StopIteration, pa.ArrowException, OSError, ValueError, MemoryError) as exc:
                     stop = str(exc) or "the stream ended early"
