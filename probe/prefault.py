@@ -20,11 +20,11 @@ import ctypes.util
 import functools
 import mmap
 import sys
-import threading
 from collections.abc import Callable, Sequence
-from types import TracebackType
 
 import numpy as np
+
+from ubscope.probe.helper_thread import HelperThread
 
 _MADV_POPULATE_WRITE = 23  # linux/mman.h
 # Rows per step: each step faults this many rows of every column, in the order
@@ -58,34 +58,23 @@ def _populate(rows: np.ndarray) -> bool:
     return end <= start or madvise(start, end - start, _MADV_POPULATE_WRITE) == 0
 
 
-class Prefault:
+class Prefault(HelperThread):
     """While the ``with`` block runs, a daemon thread faults in the pages of
     ``columns`` (contiguous, equally long arrays filled from row 0 up), a chunk of
     rows of every column at a time. Leaving the block stops it at the next chunk."""
 
+    name = "ubscope-prefault"
+
     def __init__(self, columns: Sequence[np.ndarray]):
         self._columns = [column for column in columns if column.size]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ubscope-prefault", daemon=True)
+        super().__init__()
 
-    def _run(self) -> None:
+    def wanted(self) -> bool:
+        return bool(self._columns)
+
+    def run(self) -> None:
         rows = max((column.size for column in self._columns), default=0)
         for first in range(0, rows, CHUNK_ROWS):
             for column in self._columns:
-                if self._stop.is_set() or not _populate(column[first : first + CHUNK_ROWS]):
+                if self.stopping.is_set() or not _populate(column[first : first + CHUNK_ROWS]):
                     return
-
-    def __enter__(self) -> Prefault:
-        if self._columns:
-            self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()

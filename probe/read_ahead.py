@@ -9,11 +9,11 @@ overlap on two CPUs (issue 17, BENCHMARKS.md).
 from __future__ import annotations
 
 import queue
-import threading
-from types import TracebackType
 from typing import Any
 
 import pyarrow as pa
+
+from ubscope.probe.helper_thread import HelperThread
 
 # Batches read but not yet taken: enough to keep both threads busy, few enough
 # that memory stays a few batches (ubscope writes 65,536 events per batch).
@@ -23,21 +23,25 @@ DEPTH = 2
 MIN_EVENTS = 1 << 20
 
 
-class ReadAhead:
+class ReadAhead(HelperThread):
     """In a ``with`` block, a thread reads up to ``count`` batches from
     ``reader`` in order (when they hold at least ``MIN_EVENTS`` ``events``, else
     :meth:`next` reads them itself); :meth:`next` hands them over, or raises
     what reading the next one raised (after which nothing more is read).
     Leaving the block stops the thread, also when batches are left unread."""
 
+    name = "ubscope-read-ahead"
+
     def __init__(self, reader: pa.ipc.RecordBatchStreamReader, count: int, events: int):
         self._reader = reader
         self._count = count if events >= MIN_EVENTS else 0
         self._ready: queue.Queue[Any] = queue.Queue(DEPTH)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ubscope-read-ahead", daemon=True)
+        super().__init__()
 
-    def _run(self) -> None:
+    def wanted(self) -> bool:
+        return bool(self._count)
+
+    def run(self) -> None:
         for _ in range(self._count):
             try:
                 item: Any = self._reader.read_next_batch_with_custom_metadata()
@@ -48,7 +52,7 @@ class ReadAhead:
                 return
 
     def _hand_over(self, item: Any) -> bool:
-        while not self._stop.is_set():
+        while not self.stopping.is_set():
             try:
                 self._ready.put(item, timeout=0.05)
                 return True
@@ -66,18 +70,3 @@ class ReadAhead:
             raise item
         batch, custom = item
         return batch, custom
-
-    def __enter__(self) -> ReadAhead:
-        if self._count:
-            self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
