@@ -18,10 +18,10 @@ against 0.5-0.7 s without, in 4 KiB pages; user time stayed within the noise.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import importlib
-import sys
+
+from ubscope.probe.libc import c_function
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -36,14 +36,9 @@ def reuse_large_blocks() -> bool:
     huge-page advice; whether glibc's part could be done (False elsewhere than
     glibc, e.g. musl or macOS, where it changes nothing)."""
     _small_pages_for_arrays()
-    if not sys.platform.startswith("linux"):
+    mallopt = c_function("mallopt", ctypes.c_int, ctypes.c_int)
+    if mallopt is None:
         return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return bool(
         mallopt(_M_MMAP_THRESHOLD, _THRESHOLD_BYTES)
         and mallopt(_M_TRIM_THRESHOLD, _THRESHOLD_BYTES)

@@ -16,15 +16,14 @@ helper stops: the decoder faults its pages in itself, as before.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import mmap
-import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ubscope.probe.helper_thread import HelperThread
+from ubscope.probe.libc import c_function
 
 _MADV_POPULATE_WRITE = 23  # linux/mman.h
 # Rows per step: each step faults this many rows of every column, in the order
@@ -33,18 +32,8 @@ CHUNK_ROWS = 1 << 19
 
 
 @functools.cache
-def _madvise() -> Callable[[int, int, int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        # ctypes releases the GIL for the call: the decoder runs meanwhile
-        function = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").madvise
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-    function.restype = ctypes.c_int
-    madvise: Callable[[int, int, int], int] = function
-    return madvise
+def _madvise() -> Callable[..., int] | None:
+    return c_function("madvise", ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
 
 
 def _populate(rows: np.ndarray) -> bool:

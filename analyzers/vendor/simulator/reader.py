@@ -182,8 +182,8 @@ def _named_chunks(
     ``running_time(us)``) and named as asked."""
     header = csv_header(file, what)
     require_columns(file, header, what, *((c,) for c in columns))
-    named = {find_column(header, column): column for column in columns}
-    for chunk in read_csv_chunks(file, report, what, columns=[c for c in named if c]):
+    named = {found: column for column in columns if (found := find_column(header, column))}
+    for chunk in read_csv_chunks(file, report, what, columns=list(named)):
         yield chunk.rename(columns=named)
 
 
