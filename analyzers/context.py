@@ -17,7 +17,7 @@ import pandas as pd
 
 from ubscope.analyzers.heap import reuse_large_blocks
 from ubscope.analyzers.model.alignment import AlignmentModel
-from ubscope.analyzers.model.blocks import BlockModel, Blocks
+from ubscope.analyzers.model.blocks import BlockLives, BlockModel, Blocks
 from ubscope.analyzers.model.bursts import BurstModel
 from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.fragmentation import FragmentationModel
@@ -169,6 +169,10 @@ class TraceContext:
     @property
     def block_usage(self) -> BlockUsage:
         return self.touch_model.block_usage
+
+    @property
+    def block_lives(self) -> BlockLives:
+        return self.block_model.lives(self.modelled_end_ps)
 
     @property
     def unaligned_gm_sites(self) -> pd.DataFrame:

@@ -41,6 +41,15 @@ class Blocks:
 
 
 @dataclass(frozen=True)
+class BlockLives:
+    """When each block's life began and ended (aligned with :class:`Blocks`)."""
+
+    t_alloc_ps: np.ndarray
+    t_end_ps: np.ndarray  # its free, or the trace's modelled end; never before t_alloc_ps
+    freed: np.ndarray  # whether a free ended it
+
+
+@dataclass(frozen=True)
 class RoundingWaste:
     """The bytes lost to rounding up the allocations of one core kind and memory."""
 
@@ -80,6 +89,16 @@ class BlockModel:
             name=allocs.name,
             tag=allocs.tag,
         )
+
+    def lives(self, modelled_end_ps: int) -> BlockLives:
+        """Each block's allocation and end time: a block never freed lives until
+        ``modelled_end_ps``, the trace's end."""
+        blocks = self.blocks
+        start = self.table.column("start_ps")
+        t_alloc = start[blocks.alloc_row]
+        freed = blocks.free_row >= 0
+        t_end = np.where(freed, start[np.where(freed, blocks.free_row, 0)], modelled_end_ps)
+        return BlockLives(t_alloc, np.maximum(t_end, t_alloc), freed)
 
     def overlapped(self, block: int) -> int | None:
         """The earliest block live when ``block`` was allocated that it overlaps."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,86 +32,83 @@ class BlockUsage:
     last_end_ps: np.ndarray  # end of the last touching event
 
 
-class TouchModel:
-    """Attributes every on-chip access of a copy or compute to the live block it falls in."""
+class Spans(NamedTuple):
+    """Blocks as touches are attributed to them: group, address range and the
+    rows that opened and closed them (alloc_row -1: before the rows looked at;
+    free_row -1: not closed in them). Blocks at one start address come in
+    allocation order."""
 
-    def __init__(self, table: EventTable, groups: Groups, blocks: BlockModel):
-        self.table = table
-        self.groups = groups
-        self.block_model = blocks
+    gid: np.ndarray
+    addr: np.ndarray
+    end: np.ndarray
+    alloc_row: np.ndarray
+    free_row: np.ndarray
 
-    @cached_property
-    def block_usage(self) -> BlockUsage:
-        """First / last touch of every block (aligned with :attr:`blocks`) by COPY and
-        COMPUTE events whose on-chip address falls inside it while it is live.
 
-        A touch at a block's start address counts for the block allocated last at
-        that address (if still live); other touches are matched to the live block
-        containing them. (A touch at the start address of a freed block that lies
-        inside another live block is not counted.)
-        """
-        blocks = self.block_model.blocks
-        first = np.full(len(blocks), np.iinfo(np.int64).max, dtype=np.int64)
-        last = np.full(len(blocks), -1, dtype=np.int64)
-        touches = self.table.rows(EventKind.COPY, EventKind.COMPUTE)
-        copies = touches[self.table.column("kind")[touches] == EventKind.COPY]
-        for rows, space_column, addr_column in (
-            (touches[any_of(self.table.column("space")[touches], ON_CHIP_CODES)], "space", "addr"),
-            (
-                copies[any_of(self.table.column("src_space")[copies], ON_CHIP_CODES)],
-                "src_space",
-                "src_addr",
-            ),
-        ):
-            gid, addr = self.groups.gid(rows, space_column), self.table.column(addr_column)[rows]
-            inside = self._usage_at_starts(gid, addr, rows, first, last)
-            owner = self._attribute(gid[inside], addr[inside], rows[inside])
+class Touches(NamedTuple):
+    """On-chip accesses of copies or computes: group, address and row (ascending)."""
+
+    gid: np.ndarray
+    addr: np.ndarray
+    rows: np.ndarray
+
+
+def first_last_touches(
+    spans: Spans, touch_sets: Iterable[Touches], row_count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first and last row (-1: none) among ``touch_sets`` that falls inside
+    each span while it is live, over rows ``0..row_count-1``.
+
+    A touch at a block's start address counts for every block live at that
+    start; other touches are matched to the live block containing them, tried
+    against the latest block allocated at the nearest start at or below the
+    address, then at the next lower starts. (A touch at the start address of a
+    freed block that lies inside another live block is not counted.)
+    """
+    first = np.full(spans.gid.size, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(spans.gid.size, -1, dtype=np.int64)
+    if spans.gid.size:
+        attribution = _Attribution(spans, row_count)
+        for touches in touch_sets:
+            inside = attribution.at_starts(touches, first, last)
+            owner = attribution.owners(
+                touches.gid[inside], touches.addr[inside], touches.rows[inside]
+            )
             hit = owner >= 0
-            np.minimum.at(first, owner[hit], rows[inside][hit])
-            np.maximum.at(last, owner[hit], rows[inside][hit])
-        used = last >= 0
-        first = np.where(used, first, -1)
-        start, duration = self.table.column("start_ps"), self.table.column("dur_ps")
-        safe_first, safe_last = np.where(used, first, 0), np.where(used, last, 0)
-        return BlockUsage(
-            first_row=first,
-            last_row=last,
-            first_ps=np.where(used, start[safe_first], -1),
-            last_end_ps=np.where(used, start[safe_last] + duration[safe_last], -1),
-        )
+            np.minimum.at(first, owner[hit], touches.rows[inside][hit])
+            np.maximum.at(last, owner[hit], touches.rows[inside][hit])
+    return np.where(last >= 0, first, -1), last
 
-    def _usage_at_starts(
-        self,
-        gid: np.ndarray,
-        addr: np.ndarray,
-        rows: np.ndarray,
-        first: np.ndarray,
-        last: np.ndarray,
-    ) -> np.ndarray:
-        """Fold the touches (rows ascending) that sit exactly at a block start into
+
+class _Attribution:
+    def __init__(self, spans: Spans, row_count: int):
+        self.spans = spans
+        # row keys: alloc_row -1 and free_row row_count sort within one start's range
+        self.span = np.int64(row_count + 1)
+        self.start_key = (spans.gid.astype(np.int64) << ADDR_BITS) | spans.addr
+        self.distinct = np.unique(self.start_key)
+
+    def at_starts(self, touches: Touches, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """Fold the touches that sit exactly at a block start into
         ``first``/``last``: per block, the first and last such touch between its
         allocation and its free. Returns the indices of the other touches."""
-        blocks = self.block_model.blocks
-        distinct = self._block_starts
-        codes = lookup_codes((gid.astype(np.int64) << ADDR_BITS) | addr, distinct)
+        spans, distinct, span = self.spans, self.distinct, self.span
+        codes = lookup_codes((touches.gid.astype(np.int64) << ADDR_BITS) | touches.addr, distinct)
         at_start = codes >= 0
-        if not len(blocks) or not at_start.any():
+        if not at_start.any():
             return np.flatnonzero(~at_start)
-        codes, touch_rows = codes[at_start], rows[at_start]
+        codes, touch_rows = codes[at_start], touches.rows[at_start]
         order = stable_order(codes, distinct.size)
-        span = np.int64(len(self.table) + 1)
         touch_keys = codes[order] * span + touch_rows[order]
         touch_rows = touch_rows[order]
-        block_codes = lookup_codes(
-            (blocks.gid.astype(np.int64) << ADDR_BITS) | blocks.addr, distinct
-        )
+        block_codes = lookup_codes(self.start_key, distinct)
         # Blocks in (start, allocation) order, as the touch keys are: numpy's binary
         # search resumes from the previous key's position when the keys ascend, so
         # the searches sweep the touches once instead of missing the cache per block.
         by_start = stable_order(block_codes, distinct.size)
         sorted_codes = block_codes[by_start] * span
-        until = np.where(blocks.free_row >= 0, blocks.free_row, span - 1)[by_start]
-        low = np.searchsorted(touch_keys, sorted_codes + blocks.alloc_row[by_start], "right")
+        until = np.where(spans.free_row >= 0, spans.free_row, span - 1)[by_start]
+        low = np.searchsorted(touch_keys, sorted_codes + spans.alloc_row[by_start], "right")
         high = np.searchsorted(touch_keys, sorted_codes + until, "left")
         hit = np.flatnonzero(high > low)
         touched = by_start[hit]  # each block once: plain assignment, no ufunc.at
@@ -119,44 +118,33 @@ class TouchModel:
 
     def _owner_check(self, block: np.ndarray, addr: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Whether each candidate block (-1: none) is live at ``rows`` and holds ``addr``."""
-        blocks = self.block_model.blocks
+        spans = self.spans
         safe = np.maximum(block, 0)
-        free_row = blocks.free_row[safe]
+        free_row = spans.free_row[safe]
         return (
             (block >= 0)
-            & (blocks.alloc_row[safe] < rows)
+            & (spans.alloc_row[safe] < rows)
             & ((free_row < 0) | (free_row > rows))
-            & (addr >= blocks.addr[safe])
-            & (addr < blocks.end[safe])
+            & (addr >= spans.addr[safe])
+            & (addr < spans.end[safe])
         )
 
-    @cached_property
-    def _block_starts(self) -> np.ndarray:
-        """Sorted distinct (group, start address) keys of all blocks."""
-        blocks = self.block_model.blocks
-        return np.unique((blocks.gid.astype(np.int64) << ADDR_BITS) | blocks.addr)
-
-    def _attribute(
+    def owners(
         self, gid: np.ndarray, addr: np.ndarray, rows: np.ndarray, max_steps: int = 8
     ) -> np.ndarray:
-        """Index of the live block containing each (group, address) at each row, or -1.
-
-        For touches inside a block (not at its start): tried against the latest
-        block allocated at the nearest start at or below the address, then at the
-        next lower start, up to ``max_steps`` starts back.
-        """
-        blocks = self.block_model.blocks
+        """Index of the live block containing each (group, address) at each row,
+        or -1, for touches inside a block (not at its start), up to ``max_steps``
+        starts back."""
         owner = np.full(rows.size, -1, dtype=np.int64)
-        if not len(blocks) or not rows.size:
+        if not rows.size:
             return owner
-        start_key = (blocks.gid.astype(np.int64) << ADDR_BITS) | blocks.addr
-        order = np.argsort(start_key, kind="stable")
-        sorted_keys = start_key[order]
+        order = np.argsort(self.start_key, kind="stable")
+        sorted_keys = self.start_key[order]
         distinct = run_starts(sorted_keys)
         distinct_keys = sorted_keys[distinct]
         start_rank = np.repeat(np.arange(distinct.size), np.diff(np.append(distinct, order.size)))
-        span = np.int64(len(self.table) + 1)
-        combined = start_rank * span + blocks.alloc_row[order]
+        span = self.span
+        combined = start_rank * span + self.spans.alloc_row[order]
         touch_key = (gid.astype(np.int64) << ADDR_BITS) | addr
         candidate = np.searchsorted(distinct_keys, touch_key, "right") - 1
         pending = np.arange(rows.size)
@@ -175,3 +163,47 @@ class TouchModel:
             pending = pending[~found]
             candidate[pending] -= 1
         return owner
+
+
+class TouchModel:
+    """Attributes every on-chip access of a copy or compute to the live block it falls in."""
+
+    def __init__(self, table: EventTable, groups: Groups, blocks: BlockModel):
+        self.table = table
+        self.groups = groups
+        self.block_model = blocks
+
+    @cached_property
+    def block_usage(self) -> BlockUsage:
+        """First / last touch of every block (aligned with :attr:`blocks`) by COPY and
+        COMPUTE events whose on-chip address falls inside it while it is live
+        (:func:`first_last_touches`)."""
+        blocks = self.block_model.blocks
+        spans = Spans(blocks.gid, blocks.addr, blocks.end, blocks.alloc_row, blocks.free_row)
+        first, last = first_last_touches(spans, self._touch_sets(), len(self.table))
+        used = last >= 0
+        start, duration = self.table.column("start_ps"), self.table.column("dur_ps")
+        safe_first, safe_last = np.where(used, first, 0), np.where(used, last, 0)
+        return BlockUsage(
+            first_row=first,
+            last_row=last,
+            first_ps=np.where(used, start[safe_first], -1),
+            last_end_ps=np.where(used, start[safe_last] + duration[safe_last], -1),
+        )
+
+    def _touch_sets(self) -> Iterable[Touches]:
+        """The on-chip destinations of copies and computes, then the on-chip sources of copies."""
+        table = self.table
+        touches = table.rows(EventKind.COPY, EventKind.COMPUTE)
+        copies = touches[table.column("kind")[touches] == EventKind.COPY]
+        for rows, space_column, addr_column in (
+            (touches[any_of(table.column("space")[touches], ON_CHIP_CODES)], "space", "addr"),
+            (
+                copies[any_of(table.column("src_space")[copies], ON_CHIP_CODES)],
+                "src_space",
+                "src_addr",
+            ),
+        ):
+            yield Touches(
+                self.groups.gid(rows, space_column), table.column(addr_column)[rows], rows
+            )

@@ -32,19 +32,20 @@ from ubscope.analyzers.metrics import (
 from ubscope.analyzers.model.alignment import UNALIGNED_SITE_KEYS
 from ubscope.analyzers.model.arrays import (
     CORE_KIND_LABELS,
-    CORE_SPAN,
-    KIND_LABELS,
     SPACE_LABELS,
     group_id,
     group_parts,
 )
-from ubscope.analyzers.model.blocks import RoundingWaste
+from ubscope.analyzers.model.blocks import BlockLives, RoundingWaste
 from ubscope.analyzers.model.bursts import SMALL_BURST_SITE_KEYS
+from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.fragmentation import DEFAULT_MIN_FREE_FRACTION, WorstFragmentation
 from ubscope.analyzers.model.groups import gid_of
+from ubscope.analyzers.model.touches import BlockUsage
 from ubscope.analyzers.rules.base import Rule
 from ubscope.analyzers.streaming import ranges
 from ubscope.analyzers.streaming.bursts import RunningSmallBursts, site_columns
+from ubscope.analyzers.streaming.decoded import decode
 from ubscope.analyzers.streaming.fragmentation import RunningFragmentation
 from ubscope.analyzers.streaming.kept import (
     KeptRows,
@@ -58,20 +59,25 @@ from ubscope.analyzers.streaming.overlaps import RunningOverlaps
 from ubscope.analyzers.streaming.regrowth import RunningRegrowths
 from ubscope.analyzers.streaming.sites import RunningUnalignedSites
 from ubscope.analyzers.streaming.traffic import RunningTraffic
+from ubscope.analyzers.streaming.usage import RunningBlockUsage
 from ubscope.probe.chip import ON_CHIP, ChipProfile, load_chip
 from ubscope.probe.events import EventKind
 from ubscope.probe.trace import Trace, read_metadata, scan_trace
-from ubscope.probe.trace_info import RunningCounts, batch_column, enum_values
+from ubscope.probe.trace_info import RunningCounts
 from ubscope.probe.validate import checked_chip
 
 # rules whose findings one pass gives exactly as the in-memory analysis does
 # (tests/analyzers/test_streaming.py compares them)
 STREAMED_RULES = frozenset(
     "ALN001 ALN002 ALN003 ALN004 ALN005 FRG001 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 GM004 "
-    "SYN001 UB001 UB002 UB003 UB004 UB005 UB006 UB007 UB008 UB012".split()
+    "SYN001 UB001 UB002 UB003 UB004 UB005 UB006 UB007 UB008 UB009 UB010 UB011 UB012".split()
 )
-# need each block's uses or each copy stage's busy window: not run when streaming
-SKIPPED_RULES = "UB009 UB010 UB011 UB013".split()
+# needs each copy stage's busy window: not run when streaming
+SKIPPED_RULES = ["UB013"]
+# rules that judge how each block was used: past the blocks the streamed
+# usage records (:mod:`ubscope.analyzers.streaming.usage`) they cover the
+# blocks before
+USAGE_RULES = ("UB009", "UB010", "UB011")
 # rules that pair kept events with later ones: past the kept-events limit a
 # call whose partner was not kept would look unpaired, so they are not run
 PAIRING_RULES = ("SYN001",)
@@ -79,19 +85,16 @@ PAIRING_RULES = ("SYN001",)
 # scattered transfers than RANGE_LIMIT gives up
 RANGE_RULES = ("GM001", "GM002", "GM003")
 RANGE_METRICS = ("gm.redundant_read_ratio", "roofline.intensity", "roofline.bound")
-_INT_COLUMNS = ("addr", "aligned_size", "size", "seq", "start_ps", "flags", "arg")
 
 
 class _Stream:
     """The running state every batch updates."""
 
-    def __init__(
-        self, path: str | os.PathLike[str], chip: ChipProfile, free_fractions: tuple[float, ...]
-    ):
+    def __init__(self, path: str | os.PathLike[str], chip: ChipProfile, rules: list[Rule]):
         self.capacity = np.array([int(chip.capacity.get(s, 0)) for s in SPACE_LABELS])
         self.counts = RunningCounts()
         self.occupancy = RunningOccupancy(self.capacity)
-        self.fragmentation = RunningFragmentation(self.capacity, free_fractions)
+        self.fragmentation = RunningFragmentation(self.capacity, _free_fractions(rules))
         self.traffic = RunningTraffic(chip)
         self.kept = KeptRows(Path(path), watched_ends(chip, self.capacity))
         self.pipe_resets = PipeResets()
@@ -101,6 +104,7 @@ class _Stream:
         self.regrowths = RunningRegrowths(self.kept.limit)
         self.unaligned = RunningUnalignedSites(chip)
         self.bursts = RunningSmallBursts(chip)
+        self.usage = RunningBlockUsage(rules)
         # events rules locate findings at: each group's peak, each core kind and
         # space's first and last allocation, each GM tensor and direction's first
         # and last HBM transfer, the first and last copy or compute
@@ -119,12 +123,9 @@ class _Stream:
 
     def add(self, batch: pa.RecordBatch) -> None:
         self.counts.add(batch)
-        kind = enum_values(batch_column(batch, "kind"), KIND_LABELS)
-        space = enum_values(batch_column(batch, "space"), SPACE_LABELS)
-        src_space = enum_values(batch_column(batch, "src_space"), SPACE_LABELS)
-        core_kind = enum_values(batch_column(batch, "core_kind"), CORE_KIND_LABELS)
-        core = batch_column(batch, "core").to_numpy()
-        columns = {name: batch_column(batch, name).to_numpy() for name in _INT_COLUMNS}
+        decoded = decode(batch)
+        kind, space, core_kind, core = decoded.kind, decoded.space, decoded.core_kind, decoded.core
+        columns = decoded.columns
         gid = group_id(core_kind, core, space)
         live = self.occupancy.add(kind, gid, columns)
         located = dict(live.bounding_allocs)
@@ -136,11 +137,11 @@ class _Stream:
         self.overlaps.add(batch, overlapping, gid, columns, self.occupancy, self.open_allocations)
         self.peak_layouts.add(batch, live, columns, self.occupancy, self.open_allocations)
         regrown = self.regrowths.add(batch, kind, gid, columns, self.occupancy)
+        self.usage.add(decoded, self.occupancy, self.open_allocations)
         self.open_allocations.add(batch, live.left_open, live.ended_seq)
-        core_code = core_kind.astype(np.int64) * CORE_SPAN + core + 1
-        located.update(self.traffic.add(batch, kind, space, src_space, core_code, columns))
-        located.update(self.unaligned.add(batch, kind, src_space, core_kind, core, columns))
-        located.update(self.bursts.add(batch, kind, space, src_space, core_kind, core, columns))
+        located.update(self.traffic.add(decoded))
+        located.update(self.unaligned.add(decoded))
+        located.update(self.bursts.add(decoded))
         # GM003 locates the roofline at the first and last copy or compute
         work = np.flatnonzero((kind == EventKind.COPY) | (kind == EventKind.COMPUTE))
         if work.size:
@@ -230,6 +231,24 @@ class StreamContext(TraceContext):
         """The kept blocks whose ALLOC is one of ``seq`` (indices, ascending)."""
         alloc_seq = self.column("seq")[self.blocks.alloc_row]
         return np.flatnonzero(np.isin(alloc_seq, seq))
+
+    @cached_property
+    def _lives_and_usage(self) -> tuple[BlockLives, BlockUsage]:
+        alloc_row = self.blocks.alloc_row
+        return self._stream.usage.lives_and_usage(
+            self.column("seq")[alloc_row], alloc_row, self.column("start_ps")[alloc_row]
+        )
+
+    @property
+    def block_lives(self) -> BlockLives:
+        """The kept blocks' lives as the pass over every batch saw them
+        (:mod:`ubscope.analyzers.streaming.usage`)."""
+        return self._lives_and_usage[0]
+
+    @property
+    def block_usage(self) -> BlockUsage:
+        """The kept blocks' touches as the pass over every batch saw them."""
+        return self._lives_and_usage[1]
 
     def _rounding_waste(self) -> list[RoundingWaste]:
         occupancy = self._stream.occupancy
@@ -355,10 +374,11 @@ def analyze_streamed(
     rules = build_rules(config)
     # each batch makes many temporaries above glibc's default mmap threshold
     reuse_large_blocks()
-    stream = _Stream(path, chip, _free_fractions(rules))
+    stream = _Stream(path, chip, rules)
     scan = quietly(lambda: scan_trace(path, columns=[], each_batch=stream.add))
     stream.fragmentation.finish()
     stream.traffic.finish()
+    stream.usage.finish()
     kept = StreamedTrace(
         path=scan.path,
         meta=scan.meta,
@@ -369,6 +389,7 @@ def analyze_streamed(
                 *stream.open_allocations.batches(),
                 *stream.overlaps.events,
                 *stream.peak_layouts.events(),
+                *stream.usage.events,
             ]
         ),
         complete=not scan.problems,
@@ -400,11 +421,17 @@ def analyze_streamed(
             f"{kept.path}: more than {ranges.RANGE_LIMIT:,} busy intervals of one launch "
             "to track: rule not run: ALN004"
         )
+    if stream.usage.dropped:
+        notes.append(
+            f"{kept.path}: more than {stream.usage.limit:,} blocks to judge by their use; "
+            f"the findings of {', '.join(USAGE_RULES)} cover the blocks that ended before them"
+        )
     if stream.kept.dropped:
         notes.append(
             f"{kept.path}: {stream.kept.dropped} events to report past the "
             f"{stream.kept.limit} a streamed analysis keeps; the findings of "
-            f"{', '.join(sorted(STREAMED_RULES - set(PAIRING_RULES)))} cover the events "
+            f"{', '.join(sorted(STREAMED_RULES - set(PAIRING_RULES) - set(USAGE_RULES)))} "
+            "cover the events "
             f"before them (the metrics cover every event); rules not run: "
             f"{', '.join(PAIRING_RULES)}"
         )

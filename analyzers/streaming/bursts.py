@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS, interval_union
 from ubscope.analyzers.model.bursts import (
@@ -32,6 +31,7 @@ from ubscope.analyzers.model.bursts import (
     work_kinds,
 )
 from ubscope.analyzers.model.traffic import merge_intervals
+from ubscope.analyzers.streaming.decoded import DecodedBatch
 from ubscope.analyzers.streaming.launches import LaunchCounter
 from ubscope.analyzers.streaming.ranges import RANGE_LIMIT
 from ubscope.analyzers.streaming.sites import RunningSites, SiteSums, dictionary_labels
@@ -112,27 +112,17 @@ class RunningSmallBursts(RunningSites[_Site]):
         self._first_start: dict[int, int] = {}  # core launch key -> first start
         self._last_end: dict[int, int] = {}  # core launch key -> last end
 
-    def add(
-        self,
-        batch: pa.RecordBatch,
-        kind: np.ndarray,
-        space: np.ndarray,
-        src_space: np.ndarray,
-        core_kind: np.ndarray,
-        core: np.ndarray,
-        columns: dict[str, np.ndarray],
-    ) -> dict[tuple[str, int], int]:
+    def add(self, decoded: DecodedBatch) -> dict[tuple[str, int], int]:
         """One batch; returns the batch rows of each site's first and last copy
         so far (``("bursts_first" | "bursts_last", site index)``)."""
+        batch, kind, space, src_space, core_kind, core, columns = decoded
         launch = self.launches.of(kind)
         work = np.flatnonzero((kind == EventKind.COPY) | (kind == EventKind.COMPUTE))
         pair = core_launch_keys(launch[work], core_kind[work], core[work]) * 3 + work_kinds(
             space[work], src_space[work]
         )
         if not self.given_up:
-            self._add_work(
-                pair, columns["start_ps"][work], batch_column(batch, "dur_ps").to_numpy()[work]
-            )
+            self._add_work(pair, columns["start_ps"][work], columns["dur_ps"][work])
         self._busy.end_launches_before(int(launch[-1]) if launch.size else 0)
         gm = (space[work] == Space.GM) | (src_space[work] == Space.GM)
         copies = (kind[work] == EventKind.COPY) & gm

@@ -256,6 +256,15 @@ class RunningOccupancy:
             return _EMPTY, _EMPTY
         return batch.seq, np.where(batch.closer >= 0, batch.rows[batch.closer], NEVER)
 
+    def batch_allocations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(group and address key, aligned size, batch row) of the last batch's
+        own allocations, in order: the blocks after the carried ones in
+        :meth:`batch_blocks`."""
+        batch = self._batch_blocks
+        if batch is None:
+            return _EMPTY, _EMPTY, _EMPTY
+        return batch.keys[batch.carried :], batch.sizes[batch.carried :], batch.rows[batch.allocs]
+
     def _replay(
         self, gid: np.ndarray, delta: np.ndarray, seq: np.ndarray, t: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from ubscope.analyzers.model.alignment import gm_side_address, misaligned_saving_ps
 from ubscope.analyzers.model.arrays import CORE_SPAN
+from ubscope.analyzers.streaming.decoded import DecodedBatch
 from ubscope.analyzers.streaming.launches import LaunchCounter
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.events import EventKind, Flag
@@ -104,17 +105,10 @@ class RunningUnalignedSites(RunningSites[_Site]):
         self.chip = chip
         self.launches = LaunchCounter()
 
-    def add(
-        self,
-        batch: pa.RecordBatch,
-        kind: np.ndarray,
-        src_space: np.ndarray,
-        core_kind: np.ndarray,
-        core: np.ndarray,
-        columns: dict[str, np.ndarray],
-    ) -> dict[tuple[str, int], int]:
+    def add(self, decoded: DecodedBatch) -> dict[tuple[str, int], int]:
         """One batch; returns the batch rows of each site's first and last copy
         so far (``("unaligned_first" | "unaligned_last", site index)``)."""
+        batch, kind, _, src_space, core_kind, core, columns = decoded
         launch_of = self.launches.of(kind)
         rows = np.flatnonzero(
             (kind == EventKind.COPY) & ((columns["flags"] & int(Flag.GM_UNALIGNED)) != 0)

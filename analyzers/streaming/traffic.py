@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ubscope.analyzers.model.traffic import repeats_hit_l2, roofline, traffic_frame
+from ubscope.analyzers.streaming.decoded import DecodedBatch
 from ubscope.analyzers.streaming.ranges import RunningRanges
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.events import EventKind, Flag, Space
@@ -42,19 +43,11 @@ class RunningTraffic:
         # key ids whose first HBM (not workspace) transfer is kept
         self._first_kept: set[int] = set()
 
-    def add(
-        self,
-        batch: pa.RecordBatch,
-        kind: np.ndarray,
-        space: np.ndarray,
-        src_space: np.ndarray,
-        core: np.ndarray,
-        columns: dict[str, np.ndarray],
-    ) -> dict[tuple[str, int], int]:
-        """One batch: its kind and space codes, each row's core code (core kind
-        x 65536 + core + 1) and int64 columns (addr, aligned_size, seq, flags,
-        arg). Returns the rows to keep for the findings' locations: the first
-        and last HBM transfer of each tensor and direction."""
+    def add(self, decoded: DecodedBatch) -> dict[tuple[str, int], int]:
+        """One batch. Returns the rows to keep for the findings' locations: the
+        first and last HBM transfer of each tensor and direction."""
+        batch, kind, space, src_space = decoded[:4]
+        core, columns = decoded.core_code(), decoded.columns
         self.flops += int(columns["arg"][kind == EventKind.COMPUTE].sum())
         begins = np.flatnonzero(kind == EventKind.KERNEL_BEGIN)
         copy = kind == EventKind.COPY

@@ -162,19 +162,23 @@ def test_block_usage_finds_unused_buffers(kit):
     assert "'idle'" in unused.message
 
 
-def ping_pong_loop(rounds: int):
-    """A double-buffered 1 KiB input queue filled ``rounds`` times."""
+def ping_pong_loop(rounds: int, destroy: bool = False, tile_kib: int = 1):
+    """A double-buffered input queue of ``tile_kib`` KiB tiles filled ``rounds``
+    times (then the pipe destroyed, freeing its blocks, with ``destroy``)."""
 
     def body(block):
         core = block.aiv
-        src = block.device.gm.tensor("src", np.zeros(512, dtype=np.float16))
+        elements = tile_kib * KIB // 2
+        src = block.device.gm.tensor(f"src{tile_kib}", np.zeros(elements, dtype=np.float16))
         pipe = TPipe(core)
-        que = TQue(TPosition.VECIN, name="in_que")
-        pipe.init_buffer(que, 2, 1 * KIB)
+        que = TQue(TPosition.VECIN, name=f"in_que{tile_kib if tile_kib > 1 else ''}")
+        pipe.init_buffer(que, 2, tile_kib * KIB)
         for _ in range(rounds):
             tile = que.alloc_tensor(np.float16)
-            data_copy(tile, src, 512)
+            data_copy(tile, src, elements)
             que.free_tensor(tile)
+        if destroy:
+            pipe.destroy()
 
     return body
 

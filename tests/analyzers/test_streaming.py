@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.analyzers.test_rules_ub import ping_pong_loop
 from tests.helpers.cli import run_ubscope
 from tests.helpers.rebatch import rebatch, rebatch_table
 from ubscope.analyzers.api import Analysis, analyze_inputs, analyze_path
@@ -25,6 +26,7 @@ from ubscope.analyzers.streaming import (
     kept,
     ranges,
     should_stream,
+    usage,
 )
 from ubscope.analyzers.streaming import fragmentation as streamed_fragmentation
 from ubscope.analyzers.streaming.analyze import RANGE_METRICS, RANGE_RULES
@@ -721,3 +723,96 @@ def test_too_many_scattered_ranges_are_given_up_and_said(kit, tmp_path, monkeypa
     assert all(metric in note for metric in RANGE_METRICS)
     assert streamed.metrics["gm"]["redundant_read_ratio"] is None
     assert streamed.metrics["roofline"]["intensity"] is None
+
+
+US = 1_000_000  # picoseconds
+
+
+def _idle_blocks(kit: Any) -> Any:
+    """Blocks whose use UB009-UB011 judge, each event in its own batch when
+    written with rows=1 (the kernel ends at 10 µs):
+
+    - 'early' (0, 4 KiB): allocated at 0, first loaded at 3 µs, freed at 4 µs:
+      3 of 4 µs idle before first use (75 %, the default limits) -> UB009;
+    - 'late' (4 KiB, 4 KiB): loaded inside it (not at its start) at 1 µs for
+      1 ns, freed at 9 µs: 9 - 1.001 = 7.999 of 9 µs idle after last use -> UB010;
+    - 'out' (12 KiB, 1 KiB): only read, by a store to GM at 0.5 µs, freed at
+      0.6 µs: used, and idle under 1 µs -> no finding;
+    - 'never' (8 KiB, 1 KiB): freed at 5 µs, never touched -> UB011;
+    - 'kept' (16 KiB, 1 KiB): loaded at 1 µs, never freed: it lives until the
+      kernel's end, 10 - 1.001 = 8.999 of 10 µs idle after last use -> UB010.
+    """
+    s = kit.Synthetic()
+    s.alloc(0, 4 * KIB, "early", t=0)
+    s.alloc(4 * KIB, 4 * KIB, "late", t=0)
+    s.alloc(8 * KIB, 1 * KIB, "never", t=0)
+    s.alloc(12 * KIB, 1 * KIB, "out", t=0)
+    s.alloc(16 * KIB, 1 * KIB, "kept", t=0)
+    store = (int(CoreKind.AIV), 0, int(Space.UB), 12 * KIB, int(Space.GM), 0x9000, 512, 512)
+    s.rec.copy(*store, 512, 1, "y", "store", US // 2, 1000)
+    s.free(12 * KIB, 1 * KIB, "out", t=6 * US // 10)
+    s.load(0x2000, 4 * KIB + 512, 1 * KIB, t=1 * US, dur=1000)
+    s.load(0x3000, 16 * KIB, 1 * KIB, t=1 * US, dur=1000)
+    s.load(0x1000, 0, 4 * KIB, t=3 * US, dur=1000)
+    s.free(0, 4 * KIB, "early", t=4 * US)
+    s.free(8 * KIB, 1 * KIB, "never", t=5 * US)
+    s.free(4 * KIB, 4 * KIB, "late", t=9 * US)
+    s.rec.kernel_end(s.kernel, 10 * US, 10 * US)
+    return s
+
+
+def _write_ended(synthetic: Any, tmp_path: Path, rows: int) -> Path:
+    """A hand-made trace whose kernel end is already recorded, in batches of ``rows``."""
+    meta = synthetic.trace().meta  # trace() records a second end: not written
+    table = synthetic.rec.table()
+    return rebatch_table(table.slice(0, table.num_rows - 1), meta, tmp_path / "h.ubtrace", rows)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 1000])
+def test_block_use_is_judged_across_batches(kit, tmp_path, rows):
+    path = _write_ended(_idle_blocks(kit), tmp_path, rows)
+    assert_same_analysis(path)
+    found = {
+        (f.code, f.message.split("'")[1], f.evidence.get("mean_idle_ps"))
+        for f in analyze_streamed(path).findings
+        if f.code in ("UB009", "UB010", "UB011")
+    }
+    assert found == {
+        ("UB009", "early", 3 * US),
+        ("UB010", "late", 9 * US - 1_001_000),
+        ("UB010", "kept", 10 * US - 1_001_000),
+        ("UB011", "never", None),
+    }
+
+
+def _spare_after_a_higher_peak(block: Any) -> None:
+    """A loop of 2 KiB tiles that uses both blocks of its queue, its pipe
+    destroyed; then the one-round ping-pong loop of test_rules_ub (its queue's
+    second block never used), its pipe destroyed too. The first allocation
+    and the peak, whose blocks a streamed analysis keeps anyway, are the first
+    loop's: the second queue's used first block is kept for the spare test only."""
+    ping_pong_loop(2, destroy=True, tile_kib=2)(block)
+    ping_pong_loop(1, destroy=True)(block)
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+@pytest.mark.parametrize("body", [ping_pong_loop(1), _spare_after_a_higher_peak])
+def test_a_spare_queue_buffer_is_told_across_batches(kit, tmp_path, rows, body):
+    # the queue's first block is in an earlier batch than the spare one
+    table, meta = kit.device_events(body)
+    path = rebatch_table(table, meta, tmp_path / "pp.ubtrace", rows)
+    assert_same_analysis(path)
+    (spare,) = [f for f in analyze_streamed(path).findings if f.code == "UB011"]
+    assert str(spare.severity) == "info" and spare.evidence["spare_queue_blocks"] is True
+
+
+def test_blocks_past_the_usage_limit_are_said(kit, tmp_path, monkeypatch):
+    monkeypatch.setattr(usage, "KEPT_LIMIT", 4)  # a quarter: one block recorded
+    s = kit.Synthetic()
+    for index, name in enumerate(("first", "second")):  # both never used: UB011
+        s.alloc(index * KIB, 1 * KIB, name)
+        s.free(index * KIB, 1 * KIB, name)
+    streamed = analyze_streamed(_write(s, tmp_path, 1))
+    (unused,) = [f for f in streamed.findings if f.code == "UB011"]
+    assert "'first'" in unused.message
+    assert any("more than 1 blocks to judge by their use" in note for note in streamed.warnings)

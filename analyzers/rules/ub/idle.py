@@ -8,7 +8,7 @@ import numpy as np
 
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
-from ubscope.analyzers.model.touches import BlockUsage
+from ubscope.analyzers.model.blocks import BlockLives
 from ubscope.analyzers.rules.base import Rule, Threshold
 from ubscope.analyzers.rules.ub.buffers import block_frame, buffer_location, per_buffer
 from ubscope.probe.units import count_cores, format_time_ps
@@ -27,23 +27,29 @@ class IdleRule(Rule):
     }
     severity = Severity.INFO
 
-    def idle_ps(self, ctx: TraceContext) -> tuple[np.ndarray, np.ndarray]:
-        """(idle picoseconds, block lifetime picoseconds) per block (0 idle if unused)."""
-        t_alloc, t_end, usage = self.block_times(ctx)
+    def idle_of(
+        self, lives: BlockLives, first_ps: np.ndarray, last_end_ps: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(idle picoseconds, lifetime picoseconds) per block, from its life and
+        its first and last touch (-1: never touched, then 0 idle)."""
         if self.from_allocation:
-            idle = np.where(usage.first_ps >= 0, usage.first_ps - t_alloc, 0)
+            idle = np.where(first_ps >= 0, first_ps - lives.t_alloc_ps, 0)
         else:
-            idle = np.where(usage.last_end_ps >= 0, t_end - usage.last_end_ps, 0)
-        return np.maximum(idle, 0), t_end - t_alloc
+            idle = np.where(last_end_ps >= 0, lives.t_end_ps - last_end_ps, 0)
+        return np.maximum(idle, 0), lives.t_end_ps - lives.t_alloc_ps
+
+    def flagged(self, idle: np.ndarray, lifetime: np.ndarray) -> np.ndarray:
+        """Which blocks are idle long enough, absolutely and as part of their lifetime."""
+        return (idle >= self.limits["min_idle_us"] * PS_PER_US) & (
+            idle >= self.limits["min_idle_fraction"] * np.maximum(lifetime, 1)
+        )
 
     def check(self, ctx: TraceContext) -> list[Finding]:
-        idle, lifetime = self.idle_ps(ctx)
+        lives, usage = ctx.block_lives, ctx.block_usage
+        idle, lifetime = self.idle_of(lives, usage.first_ps, usage.last_end_ps)
         if not ctx.ran_to_end:  # a block live at the cut has an unknown lifetime
-            idle = np.where(ctx.blocks.free_row >= 0, idle, 0)
-        flagged = np.flatnonzero(
-            (idle >= self.limits["min_idle_us"] * PS_PER_US)
-            & (idle >= self.limits["min_idle_fraction"] * np.maximum(lifetime, 1))
-        )
+            idle = np.where(lives.freed, idle, 0)
+        flagged = np.flatnonzero(self.flagged(idle, lifetime))
         frame = block_frame(ctx, flagged, idle=idle[flagged], lifetime=lifetime[flagged])
         findings = []
         for labels, group in per_buffer(ctx, frame):
@@ -77,15 +83,3 @@ class IdleRule(Rule):
     from_allocation = True  # idle from allocation to first use, else from last use to free
     verb = ""  # "allocated" / "freed"
     relative_to = ""  # "before first use" / "after last use"
-
-    @staticmethod
-    def block_times(ctx: TraceContext) -> tuple[np.ndarray, np.ndarray, BlockUsage]:
-        """(allocation time, end of life, usage) per block; a block never freed lives
-        until the end of the trace."""
-        blocks = ctx.blocks
-        start = ctx.column("start_ps")
-        t_alloc = start[blocks.alloc_row]
-        freed = blocks.free_row >= 0
-        end_of_trace = ctx.modelled_end_ps if not freed.all() else 0
-        t_end = np.where(freed, start[np.where(freed, blocks.free_row, 0)], end_of_trace)
-        return t_alloc, np.maximum(t_end, t_alloc), ctx.block_usage

@@ -69,9 +69,8 @@ class UnusedAllocation(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: TraceContext) -> list[Finding]:
-        blocks = ctx.blocks
         # in a truncated or fault-stopped trace a block live at the cut may be used after it
-        whole_life = (blocks.free_row >= 0) | ctx.ran_to_end
+        whole_life = ctx.block_lives.freed | ctx.ran_to_end
         unused = np.flatnonzero((ctx.block_usage.last_row < 0) & whole_life)
         frame = block_frame(ctx, unused, spare=spare_queue_blocks(ctx, unused))
         findings = []
