@@ -166,12 +166,18 @@ class RunningBlockUsage:
         :data:`QUEUE_TAIL` allocations for the next batch."""
         if not alloc_rows.size:
             return
-        allocs = pa.Table.from_batches([batch.take(pa.array(alloc_rows))])
-        held = allocs if self._tail is None else pa.concat_tables([self._tail, allocs])
         queue_block = np.minimum(arg[alloc_rows], QUEUE_TAIL)
         later = np.flatnonzero(queue_block > 0)
+        # from the first allocation a queue block here reaches back to, or the
+        # last QUEUE_TAIL ones for the next batch
+        first = max(alloc_rows.size - QUEUE_TAIL, 0)
         if later.size:
-            position = later + held.num_rows - alloc_rows.size
+            first = min(first, max(int((later - queue_block[later]).min()), 0))
+        allocs = pa.Table.from_batches([batch.take(pa.array(alloc_rows[first:]))])
+        carried = 0 if self._tail is None else self._tail.num_rows
+        held = allocs if self._tail is None else pa.concat_tables([self._tail, allocs])
+        if later.size:
+            position = later - first + carried
             steps = np.zeros(held.num_rows + 1, dtype=np.int64)
             np.add.at(steps, np.maximum(position - queue_block[later], 0), 1)
             np.add.at(steps, position + 1, -1)
