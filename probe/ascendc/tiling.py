@@ -242,14 +242,26 @@ def _members(body: str) -> list[_Member]:
 
 
 def _struct_body(code: str, name: str) -> str | None:
+    """The body of ``struct name {...}`` (or class), or of ``typedef struct {...} name;``."""
     found = re.search(r"\b(?:struct|class)\s+" + re.escape(name) + r"\s*(?:final\s*)?\{", code)
-    if found is None:
-        return None
+    if found is not None:
+        end = _closing_brace(code, found.end())
+        return None if end is None else code[found.end() : end]
+    declarator = re.compile(r"\s*" + re.escape(name) + r"\s*[;,]")
+    for typedef in re.finditer(r"\btypedef\s+(?:struct|class)\s*(?:\w+\s*)?\{", code):
+        end = _closing_brace(code, typedef.end())
+        if end is not None and declarator.match(code, end + 1):
+            return code[typedef.end() : end]
+    return None
+
+
+def _closing_brace(code: str, start: int) -> int | None:
+    """Where the brace opened just before ``start`` closes."""
     depth = 1
-    for at in range(found.end(), len(code)):
+    for at in range(start, len(code)):
         depth += (code[at] == "{") - (code[at] == "}")
         if depth == 0:
-            return code[found.end() : at]
+            return at
     return None
 
 
@@ -312,8 +324,8 @@ def plain_tiling_source(preprocessed: str, source: Path) -> str:
         if body is None:
             raise InputError(
                 source,
-                f"tiling struct {name}: no declaration 'struct {short} {{...}}' found "
-                "(a typedef of an unnamed struct is not read)",
+                f"tiling struct {name}: no declaration 'struct {short} {{...}}' or "
+                f"'typedef struct {{...}} {short};' found",
             )
         if _SELF_REGISTERING in body:
             continue

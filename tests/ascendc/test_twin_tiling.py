@@ -217,8 +217,8 @@ def test_layer_norm_sample_11_runs_unchanged(samples: Path, tmp_path: Path) -> N
 # one in the kernel (padding after flag, tileNum and enabled; two fields in one
 # declaration, a default member initializer, a member function) named by
 # REGISTER_TILING_DEFAULT, one in a header the kernel includes, read with
-# GET_TILING_DATA_WITH_STRUCT under tiling key 1, and one whose field a macro
-# declares.
+# GET_TILING_DATA_WITH_STRUCT under tiling key 1, one whose field a macro
+# declares (key 2) and a typedef of an unnamed struct (key 3).
 PLAIN_HEADER = """\
 #pragma once
 #include <cstdint>
@@ -250,6 +250,11 @@ struct MacroTiling {
     uint32_t cols;
 };
 
+typedef struct {
+    uint16_t rows;
+    int64_t offset;
+} TypedefTiling;
+
 extern "C" __global__ __aicore__ void plain(GM_ADDR out, GM_ADDR tiling) {
     REGISTER_TILING_DEFAULT(PlainTiling);
     if (AscendC::GetBlockIdx() != 0) {
@@ -263,6 +268,11 @@ extern "C" __global__ __aicore__ void plain(GM_ADDR out, GM_ADDR tiling) {
     if (TILING_KEY_IS(2)) {
         GET_TILING_DATA_WITH_STRUCT(MacroTiling, shape, tiling);
         memcpy(out, &shape, sizeof shape);
+        return;
+    }
+    if (TILING_KEY_IS(3)) {
+        GET_TILING_DATA_WITH_STRUCT(TypedefTiling, typed, tiling);
+        memcpy(out, &typed, sizeof typed);
         return;
     }
     GET_TILING_DATA(t, tiling);
@@ -308,6 +318,12 @@ def test_plain_struct_in_an_included_header_by_tiling_key(tmp_path: Path) -> Non
 def test_plain_struct_field_a_macro_declares_is_read(tmp_path: Path) -> None:
     # Read from the preprocessed kernel: ROWS_FIELD is rows @0, cols @4.
     assert plain_output(tmp_path, "rows=5,cols=6", 2)[:8] == struct.pack("<II", 5, 6)
+
+
+def test_plain_struct_typedef_of_an_unnamed_struct_is_read(tmp_path: Path) -> None:
+    # typedef struct { uint16_t rows; int64_t offset; } TypedefTiling:
+    # rows @0, (pad 6), offset @8: 16 B.
+    assert plain_output(tmp_path, "rows=9,offset=-3", 3)[:16] == struct.pack("<H6xq", 9, -3)
 
 
 @pytest.mark.parametrize(
