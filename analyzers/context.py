@@ -170,7 +170,7 @@ class TraceContext:
     def block_usage(self) -> BlockUsage:
         return self.touch_model.block_usage
 
-    @property
+    @cached_property
     def block_lives(self) -> BlockLives:
         return self.block_model.lives(self.modelled_end_ps)
 
