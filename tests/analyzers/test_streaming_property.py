@@ -1,0 +1,77 @@
+"""Random allocation, free and copy sequences, cut into random batches: the
+streamed analysis gives the metrics and findings of the in-memory one (the
+independent implementation here), whatever the order of allocations, frees
+(early, repeated, overlapping) and touches across batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.analyzers.test_streaming import assert_same_analysis
+from tests.helpers.rebatch import rebatch_table
+from ubscope.probe.events import CoreKind, Space
+
+KIB = 1024
+AIV, UB, GM = int(CoreKind.AIV), int(Space.UB), int(Space.GM)
+NAMES = ("a", "b", "q")
+
+# one step: (what, core, address slot, size in KiB, name, time step in ns,
+# duration in ns, offset of a copy's on-chip address from the slot)
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(("alloc", "free", "load", "store", "compute", "queue")),
+        st.integers(0, 1),
+        st.integers(0, 7),
+        st.integers(1, 2),
+        st.sampled_from(NAMES),
+        st.integers(0, 3000),
+        st.integers(0, 2000),
+        st.integers(0, 2047),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+def _record(kit: Any, program: list[tuple]) -> Any:
+    s = kit.Synthetic()
+    t = 0
+    for what, core, slot, kib, name, step_ns, dur_ns, offset in program:
+        t += step_ns * 1000
+        addr, size, dur = slot * KIB, kib * KIB, dur_ns * 1000
+        if what == "alloc":
+            s.alloc(addr, size, name, core=core, t=t)
+        elif what == "free":
+            s.free(addr, size, name, core=core, t=t)
+        elif what == "queue":  # InitBuffer's blocks, one after another
+            for block in range(kib + 1):
+                at = (slot + block) * KIB
+                s.rec.alloc(AIV, core, UB, at, KIB, KIB, name, "init", t, arg=block)
+        elif what == "load":
+            s.load(0x1000 + addr, addr + offset, 512, core=core, t=t, dur=dur)
+        elif what == "store":
+            at = addr + offset // 2
+            s.rec.copy(AIV, core, UB, at, GM, 0x9000, 512, 512, 512, 1, "y", "st", t, dur)
+        else:
+            s.rec.compute(AIV, core, UB, addr + 64, 256, "add", 128, "vec", t, dur)
+    return s
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(program=steps, rows=st.integers(1, 7))
+def test_streamed_analysis_equals_the_in_memory_one_on_random_programs(
+    kit: Any, tmp_path: Path, program: list[tuple], rows: int
+) -> None:
+    s = _record(kit, program)
+    meta = s.trace(end_ps=200_000_000).meta
+    path = rebatch_table(s.rec.table(), meta, tmp_path / "random.ubtrace", rows)
+    assert_same_analysis(path)
