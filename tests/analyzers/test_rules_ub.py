@@ -3,13 +3,11 @@ expected figures are worked out by hand."""
 
 from __future__ import annotations
 
-import numpy as np
-
+from tests.helpers.ping_pong import ping_pong_loop
 from ubscope.analyzers.api import analyze_trace
 from ubscope.probe.device_fault import METADATA_FIELD as DEVICE_FAULT_FIELD
 from ubscope.probe.device_fault import DeviceFault
 from ubscope.probe.events import CoreKind, Flag, Space
-from ubscope.probe.memory.datacopy import data_copy
 from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TBuf, TPipe, TQue
 
@@ -160,27 +158,6 @@ def test_block_usage_finds_unused_buffers(kit):
     assert usage.first_row[0] >= 0 and usage.last_row[1] == -1
     unused = kit.only(analysis, "UB011")
     assert "'idle'" in unused.message
-
-
-def ping_pong_loop(rounds: int, destroy: bool = False, tile_kib: int = 1):
-    """A double-buffered input queue of ``tile_kib`` KiB tiles filled ``rounds``
-    times (then the pipe destroyed, freeing its blocks, with ``destroy``)."""
-
-    def body(block):
-        core = block.aiv
-        elements = tile_kib * KIB // 2
-        src = block.device.gm.tensor(f"src{tile_kib}", np.zeros(elements, dtype=np.float16))
-        pipe = TPipe(core)
-        que = TQue(TPosition.VECIN, name=f"in_que{tile_kib if tile_kib > 1 else ''}")
-        pipe.init_buffer(que, 2, tile_kib * KIB)
-        for _ in range(rounds):
-            tile = que.alloc_tensor(np.float16)
-            data_copy(tile, src, elements)
-            que.free_tensor(tile)
-        if destroy:
-            pipe.destroy()
-
-    return body
 
 
 def test_spare_ping_pong_buffer_of_a_one_round_loop_is_info(kit):

@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.analyzers.test_streaming import assert_same_analysis
 from tests.helpers.rebatch import rebatch_table
+from tests.helpers.same_analysis import assert_same_analysis
 from ubscope.probe.events import CoreKind, Space
 
 KIB = 1024
