@@ -26,6 +26,7 @@ from ubscope.analyzers.model.kv import KvModel
 from ubscope.analyzers.model.launches import LaunchModel
 from ubscope.analyzers.model.locate import Locator
 from ubscope.analyzers.model.occupancy import OccupancyModel
+from ubscope.analyzers.model.single_buffered import SingleBufferedBlocks, SingleBufferModel
 from ubscope.analyzers.model.touches import BlockUsage, TouchModel
 from ubscope.analyzers.model.traffic import TrafficModel
 from ubscope.probe.chip import ChipProfile
@@ -59,6 +60,9 @@ class TraceContext:
         self.locator = Locator(table, self.launch_model)
         self.alignment_model = AlignmentModel(table, self.chip, self.locator)
         self.burst_model = BurstModel(table, self.chip, self.locator, self.launch_model)
+        self.single_buffer_model = SingleBufferModel(
+            table, self.chip, groups, self.launch_model, self.traffic_model
+        )
         # the members rules use most, by their short names
         self.column = table.column
         self.labels = table.labels
@@ -186,6 +190,10 @@ class TraceContext:
     @property
     def small_burst_sites(self) -> pd.DataFrame:
         return self.burst_model.small_burst_sites
+
+    @property
+    def single_buffered(self) -> SingleBufferedBlocks:
+        return self.single_buffer_model.single_buffered
 
     @property
     def peaks(self) -> pd.DataFrame:

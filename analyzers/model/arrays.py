@@ -45,6 +45,12 @@ def run_starts(sorted_keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
 
 
+def runs(sorted_keys: np.ndarray) -> list[tuple[int, int]]:
+    """(first, past the last) position of each run of equal values in a sorted array."""
+    firsts = run_starts(sorted_keys).tolist()
+    return list(zip(firsts, [*firsts[1:], sorted_keys.size][: len(firsts)], strict=True))
+
+
 def dense_codes(keys: np.ndarray) -> tuple[np.ndarray, int]:
     """Each key's rank among the distinct keys (in key order), and how many there are."""
     codes, uniques = pd.factorize(keys, sort=True)

@@ -41,11 +41,13 @@ from ubscope.analyzers.model.bursts import SMALL_BURST_SITE_KEYS
 from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.fragmentation import DEFAULT_MIN_FREE_FRACTION, WorstFragmentation
 from ubscope.analyzers.model.groups import gid_of
+from ubscope.analyzers.model.single_buffered import SingleBufferedBlocks
 from ubscope.analyzers.model.touches import BlockUsage
 from ubscope.analyzers.rules.base import Rule
 from ubscope.analyzers.streaming import ranges
 from ubscope.analyzers.streaming.bursts import RunningSmallBursts, site_columns
-from ubscope.analyzers.streaming.decoded import decode
+from ubscope.analyzers.streaming.busy import BatchWork, RunningBusy
+from ubscope.analyzers.streaming.decoded import DecodedBatch, decode
 from ubscope.analyzers.streaming.fragmentation import RunningFragmentation
 from ubscope.analyzers.streaming.kept import (
     KeptRows,
@@ -57,6 +59,7 @@ from ubscope.analyzers.streaming.layouts import RunningPeakLayouts
 from ubscope.analyzers.streaming.occupancy import RunningOccupancy
 from ubscope.analyzers.streaming.overlaps import RunningOverlaps
 from ubscope.analyzers.streaming.regrowth import RunningRegrowths
+from ubscope.analyzers.streaming.single_buffered import RunningSingleBuffered
 from ubscope.analyzers.streaming.sites import RunningUnalignedSites
 from ubscope.analyzers.streaming.traffic import RunningTraffic
 from ubscope.analyzers.streaming.usage import RunningBlockUsage
@@ -67,13 +70,11 @@ from ubscope.probe.trace_info import RunningCounts
 from ubscope.probe.validate import checked_chip
 
 # rules whose findings one pass gives exactly as the in-memory analysis does
-# (tests/analyzers/test_streaming.py compares them)
+# (tests/analyzers/test_streaming.py compares them): every trace rule
 STREAMED_RULES = frozenset(
     "ALN001 ALN002 ALN003 ALN004 ALN005 FRG001 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 GM004 "
-    "SYN001 UB001 UB002 UB003 UB004 UB005 UB006 UB007 UB008 UB009 UB010 UB011 UB012".split()
+    "SYN001 UB001 UB002 UB003 UB004 UB005 UB006 UB007 UB008 UB009 UB010 UB011 UB012 UB013".split()
 )
-# needs each copy stage's busy window: not run when streaming
-SKIPPED_RULES = ["UB013"]
 # rules that judge how each block was used: past the blocks the streamed
 # usage records (:mod:`ubscope.analyzers.streaming.usage`) they cover the
 # blocks before
@@ -85,6 +86,9 @@ PAIRING_RULES = ("SYN001",)
 # scattered transfers than RANGE_LIMIT gives up
 RANGE_RULES = ("GM001", "GM002", "GM003")
 RANGE_METRICS = ("gm.redundant_read_ratio", "roofline.intensity", "roofline.bound")
+
+
+_AFTER_EVERY_LAUNCH = np.iinfo(np.int64).max
 
 
 class _Stream:
@@ -103,7 +107,9 @@ class _Stream:
         self.peak_layouts = RunningPeakLayouts()
         self.regrowths = RunningRegrowths(self.kept.limit)
         self.unaligned = RunningUnalignedSites(chip)
-        self.bursts = RunningSmallBursts(chip)
+        self.busy = RunningBusy()
+        self.bursts = RunningSmallBursts(chip, self.busy)
+        self.single_buffered = RunningSingleBuffered(chip)
         self.usage = RunningBlockUsage(rules)
         # events rules locate findings at: each group's peak, each core kind and
         # space's first and last allocation, each GM tensor and direction's first
@@ -120,6 +126,31 @@ class _Stream:
         taken = batch.take(pa.array(rows))
         for name, row in located.items():
             self.located_events[name] = taken.slice(rows.index(row), 1)
+
+    def _add_work(self, decoded: DecodedBatch) -> BatchWork:
+        """The batch's copies and computes into the busy runs, after its
+        single-buffered blocks' copies hold them; the blocks and runs of the
+        launches it ended are finished."""
+        work = self.busy.work(decoded)
+        self.single_buffered.add(decoded, work.launch, self.busy)
+        self.busy.add(decoded, work)
+        running = int(work.launch[-1]) if work.launch.size else 0
+        self.single_buffered.end_launches_before(running, self.busy)
+        self.busy.runs.end_launches_before(running)
+        return work
+
+    def finish_busy(self) -> None:
+        """End the last launch's busy runs and single-buffered blocks."""
+        self.single_buffered.end_launches_before(_AFTER_EVERY_LAUNCH, self.busy)
+        self.busy.runs.end_launches_before(_AFTER_EVERY_LAUNCH)
+
+    @property
+    def single_buffered_given_up(self) -> bool:
+        """Whether UB013 cannot judge the single-buffered blocks exactly: the
+        busy runs it reads were given up, or one core's launches overlap in time."""
+        return bool(self.single_buffered.init_seq) and (
+            self.busy.holds_given_up or self.busy.launch_spans_overlap()
+        )
 
     def add(self, batch: pa.RecordBatch) -> None:
         self.counts.add(batch)
@@ -141,13 +172,13 @@ class _Stream:
         self.open_allocations.add(batch, live.left_open, live.ended_seq)
         located.update(self.traffic.add(decoded))
         located.update(self.unaligned.add(decoded))
-        located.update(self.bursts.add(decoded))
+        work = self._add_work(decoded)
+        located.update(self.bursts.add(decoded, work))
         # GM003 locates the roofline at the first and last copy or compute
-        work = np.flatnonzero((kind == EventKind.COPY) | (kind == EventKind.COMPUTE))
-        if work.size:
+        if work.rows.size:
             if ("first_work", 0) not in self.located_events:
-                located["first_work", 0] = int(work[0])
-            located["last_work", 0] = int(work[-1])
+                located["first_work", 0] = int(work.rows[0])
+            located["last_work", 0] = int(work.rows[-1])
         self._keep(batch, located)
         end = columns["addr"] + columns["aligned_size"]
         keep = self.kept.reported_mask(batch, kind, space, columns["flags"], end)
@@ -339,6 +370,11 @@ class StreamContext(TraceContext):
     def small_burst_count(self) -> int:
         return self._stream.bursts.count
 
+    @cached_property
+    def single_buffered(self) -> SingleBufferedBlocks:
+        running = self._stream.single_buffered
+        return running.blocks(self.rows_of_seq(np.array(running.init_seq, dtype=np.int64)))
+
     @property
     def small_burst_sites(self) -> pd.DataFrame:
         running = self._stream.bursts
@@ -379,6 +415,7 @@ def analyze_streamed(
     stream.fragmentation.finish()
     stream.traffic.finish()
     stream.usage.finish()
+    stream.finish_busy()
     kept = StreamedTrace(
         path=scan.path,
         meta=scan.meta,
@@ -402,6 +439,8 @@ def analyze_streamed(
     left_out = set(RANGE_RULES) if stream.traffic.ranges.given_up else set()
     if stream.bursts.given_up:
         left_out.add("ALN004")
+    if stream.single_buffered_given_up:
+        left_out.add("UB013")
     if stream.kept.dropped:
         left_out.update(PAIRING_RULES)
     for rule in rules:
@@ -409,17 +448,30 @@ def analyze_streamed(
             findings.extend(rule.check(ctx))
     findings = sort_findings(findings)
     correlate(findings, ctx)
-    notes = [streaming_note(config)]
+    notes = [streaming_note()]
     if stream.traffic.ranges.given_up:
         notes.append(
             f"{kept.path}: more than {ranges.RANGE_LIMIT:,} scattered GM byte ranges to track: "
             f"rules not run: {', '.join(RANGE_RULES)}; metrics not computed: "
             f"{', '.join(RANGE_METRICS)}"
         )
-    if stream.bursts.given_up:
+    busy_rules = [
+        code
+        for code, out in (
+            ("ALN004", stream.bursts.given_up),
+            ("UB013", stream.busy.holds_given_up and stream.single_buffered.init_seq),
+        )
+        if out
+    ]
+    if busy_rules:
         notes.append(
             f"{kept.path}: more than {ranges.RANGE_LIMIT:,} busy intervals of one launch "
-            "to track: rule not run: ALN004"
+            f"to track: {_rules_not_run(busy_rules)}"
+        )
+    elif stream.single_buffered_given_up:
+        notes.append(
+            f"{kept.path}: work of two launches overlaps in time on one core: "
+            f"{_rules_not_run(['UB013'])} (it reads each launch's busy time)"
         )
     if stream.usage.dropped:
         notes.append(
@@ -458,6 +510,10 @@ def analyze_streamed(
     )
 
 
+def _rules_not_run(codes: list[str]) -> str:
+    return f"{'rule' if len(codes) == 1 else 'rules'} not run: {', '.join(codes)}"
+
+
 def _free_fractions(rules: list[Rule]) -> tuple[float, ...]:
     """The minimum free fractions fragmentation is judged at: the summary's and FRG002's."""
     fractions = [DEFAULT_MIN_FREE_FRACTION]
@@ -465,12 +521,11 @@ def _free_fractions(rules: list[Rule]) -> tuple[float, ...]:
     return tuple(dict.fromkeys(float(f) for f in fractions))
 
 
-def streaming_note(config: Config) -> str:
-    """The one line saying what a streamed analysis left out."""
-    skipped = [code for code in SKIPPED_RULES if config.enabled(code)]
+def streaming_note() -> str:
+    """The one line saying the analysis was streamed."""
     return (
         "streamed analysis (trace larger than memory allows, or --stream): "
-        f"rules not run: {', '.join(skipped) or 'none'}"
+        "every trace rule run in one pass"
     )
 
 

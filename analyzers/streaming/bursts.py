@@ -6,11 +6,9 @@ last event, the on-chip address span, the cores and the bytes; per site, core,
 launch and direction, and per core, launch and direction, the savings added
 one by one in program order (so both paths give the same figures to the last
 bit) and the longest fill. The room a core's other work leaves needs each
-launch's busy time per core and kind of work: the union of its copies' and
-computes' intervals, carried for the current launch only and summed when the
-next begins. A launch so long and scattered that more than
-:data:`~ubscope.analyzers.streaming.ranges.RANGE_LIMIT` intervals would be
-carried gives it up, and ALN004 is not run.
+launch's busy time per core and kind of work
+(:mod:`ubscope.analyzers.streaming.busy`); where that was given up, ALN004 is
+not run.
 """
 
 from __future__ import annotations
@@ -20,26 +18,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS, interval_union
+from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS
 from ubscope.analyzers.model.bursts import (
-    LAUNCH_SHIFT,
     PairTotals,
-    core_launch_keys,
     critical_site_savings,
     merge_savings,
     small_copies,
-    work_kinds,
 )
-from ubscope.analyzers.model.traffic import merge_intervals
+from ubscope.analyzers.streaming.busy import BatchWork, RunningBusy
 from ubscope.analyzers.streaming.decoded import DecodedBatch
-from ubscope.analyzers.streaming.launches import LaunchCounter
-from ubscope.analyzers.streaming.ranges import RANGE_LIMIT
 from ubscope.analyzers.streaming.sites import RunningSites, SiteSums, dictionary_labels
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.events import EventKind, Space
 from ubscope.probe.trace_info import batch_column
-
-_INT_MAX, _INT_MIN = np.iinfo(np.int64).max, np.iinfo(np.int64).min
 
 
 @dataclass
@@ -49,84 +40,32 @@ class _Site(SiteSums):
     rounding: float = 0.0
 
 
-class _BusyRuns:
-    """Per pair (core launch key * 3 + kind of work), the time its copies and
-    computes cover together: the disjoint runs later work may still extend
-    are carried, per pair, the others summed. A run is summed once a batch's
-    work in its pair starts after it ends; work that later starts inside summed
-    time could not be merged exactly, and :meth:`add` says so."""
-
-    def __init__(self) -> None:
-        self.runs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self.size = 0  # runs carried
-        self.covered: dict[int, int] = {}  # pair -> busy time summed
-        self._summed_until: dict[int, int] = {}  # pair -> the end of the time summed
-
-    def add(self, pair: int, start: np.ndarray, end: np.ndarray) -> bool:
-        """One batch's disjoint runs of one pair (by start, none empty); False
-        if the first starts inside time already summed (one starting where it
-        ends adds its own length either way)."""
-        first = int(start[0])
-        if first < self._summed_until.get(pair, _INT_MIN):
-            return False
-        carried = self.runs.get(pair)
-        if carried is not None:
-            self.size -= carried[0].size
-            start, end = interval_union(np.r_[carried[0], start], np.r_[carried[1], end])
-        done = end < first
-        if done.any():
-            self._sum(pair, start[done], end[done])
-            start, end = start[~done], end[~done]
-        self.runs[pair] = (start, end)
-        self.size += start.size
-        return True
-
-    def end_launches_before(self, launch: int) -> None:
-        """Sum every run of the launches before ``launch``: they are over."""
-        for pair in [p for p in self.runs if (p // 3) >> LAUNCH_SHIFT < launch]:
-            start, end = self.runs.pop(pair)
-            self.size -= start.size
-            self._sum(pair, start, end)
-
-    def _sum(self, pair: int, start: np.ndarray, end: np.ndarray) -> None:
-        if not start.size:
-            return
-        self.covered[pair] = self.covered.get(pair, 0) + int((end - start).sum())
-        self._summed_until[pair] = max(self._summed_until.get(pair, _INT_MIN), int(end.max()))
-
-
 class RunningSmallBursts(RunningSites[_Site]):
     """The small GM copies of the batches seen so far, per call site (tag,
     core kind code)."""
 
-    def __init__(self, chip: ChipProfile):
+    def __init__(self, chip: ChipProfile, busy: RunningBusy):
         super().__init__("bursts")
         self.chip = chip
-        self.launches = LaunchCounter()
+        self.busy = busy
         self.count = 0  # small copies whose merging saves time
-        self.given_up = False
         self.slot_saved: dict[tuple[int, int], float] = {}  # (site index, pair) -> ps
         self.pair_total: dict[int, float] = {}
         self.pair_fill: dict[int, float] = {}
-        self._busy = _BusyRuns()
-        self._first_start: dict[int, int] = {}  # core launch key -> first start
-        self._last_end: dict[int, int] = {}  # core launch key -> last end
 
-    def add(self, decoded: DecodedBatch) -> dict[tuple[str, int], int]:
-        """One batch; returns the batch rows of each site's first and last copy
-        so far (``("bursts_first" | "bursts_last", site index)``)."""
+    @property
+    def given_up(self) -> bool:
+        """Whether the busy time was given up (ALN004 is not run)."""
+        return self.busy.given_up
+
+    def add(self, decoded: DecodedBatch, work: BatchWork) -> dict[tuple[str, int], int]:
+        """One batch (its work as :class:`RunningBusy` saw it); returns the batch
+        rows of each site's first and last copy so far (``("bursts_first" |
+        "bursts_last", site index)``)."""
         batch, kind, space, src_space, core_kind, core, columns = decoded
-        launch = self.launches.of(kind)
-        work = np.flatnonzero((kind == EventKind.COPY) | (kind == EventKind.COMPUTE))
-        pair = core_launch_keys(launch[work], core_kind[work], core[work]) * 3 + work_kinds(
-            space[work], src_space[work]
-        )
-        if not self.given_up:
-            self._add_work(pair, columns["start_ps"][work], columns["dur_ps"][work])
-        self._busy.end_launches_before(int(launch[-1]) if launch.size else 0)
-        gm = (space[work] == Space.GM) | (src_space[work] == Space.GM)
-        copies = (kind[work] == EventKind.COPY) & gm
-        rows, pair = work[copies], pair[copies]
+        gm = (space[work.rows] == Space.GM) | (src_space[work.rows] == Space.GM)
+        copies = (kind[work.rows] == EventKind.COPY) & gm
+        rows, pair = work.rows[copies], work.pair[copies]
         moved = columns["aligned_size"][rows]
         burst_count = batch_column(batch, "burst_count").to_numpy()[rows]
         burst_len = batch_column(batch, "burst_len").to_numpy()[rows]
@@ -171,45 +110,16 @@ class RunningSmallBursts(RunningSites[_Site]):
             _add_in_order(self.slot_saved, pair[mine], saved[mine], prefix=index)
         return located
 
-    def _add_work(self, pair: np.ndarray, start: np.ndarray, dur: np.ndarray) -> None:
-        if not pair.size:
-            return
-        # the batch's own runs first: each scope's first start and last end
-        # fall out of them, and far fewer runs than events meet the carried ones
-        scope, start, end = merge_intervals(pair, start, start + dur)
-        firsts = np.flatnonzero(np.r_[True, scope[1:] != scope[:-1]])
-        last_end = np.maximum.reduceat(end, firsts).tolist()
-        for index, (lo, hi) in enumerate(
-            zip(firsts.tolist(), [*firsts[1:].tolist(), scope.size], strict=True)
-        ):
-            key, first = int(scope[lo]), int(start[lo])
-            # empty runs (work of no duration) cover nothing: only the span sees them
-            lasting = end[lo:hi] > start[lo:hi]
-            if lasting.any() and not self._busy.add(
-                key, start[lo:hi][lasting], end[lo:hi][lasting]
-            ):
-                self.given_up = True
-                self._busy = _BusyRuns()
-                return
-            launch_core = key // 3
-            self._first_start[launch_core] = min(self._first_start.get(launch_core, first), first)
-            self._last_end[launch_core] = max(
-                self._last_end.get(launch_core, last_end[index]), last_end[index]
-            )
-        if self._busy.size > RANGE_LIMIT:
-            self.given_up = True
-            self._busy = _BusyRuns()
-
     def pair_totals(self) -> PairTotals:
-        """:class:`PairTotals` over the whole trace (call at its end)."""
-        self._busy.end_launches_before(np.iinfo(np.int64).max)
+        """:class:`PairTotals` over the whole trace (call after its end)."""
+        busy = self.busy
         pairs = np.array(sorted(self.pair_total), dtype=np.int64)
         core_launch = pairs // 3
         covered = [
-            [0 if p % 3 == k else self._busy.covered.get(int(cl) * 3 + k, 0) for k in range(3)]
+            [0 if p % 3 == k else busy.runs.covered.get(int(cl) * 3 + k, 0) for k in range(3)]
             for p, cl in zip(pairs.tolist(), core_launch.tolist(), strict=True)
         ]
-        span = [self._last_end[cl] - self._first_start[cl] for cl in core_launch.tolist()]
+        span = [busy.last_end[cl] - busy.first_start[cl] for cl in core_launch.tolist()]
         room = np.array(span, dtype=np.int64) - np.array(covered, dtype=np.int64).reshape(
             -1, 3
         ).max(axis=1)

@@ -101,18 +101,22 @@ class Synthetic:
         return seq
 
 
-def device_events(body: Callable[[Block], None], block_dim: int = 1) -> tuple[pa.Table, dict]:
-    """Run ``body(block)`` on the emulated device: its events and trace metadata."""
+def device_events(
+    body: Callable[[Block], None], block_dim: int = 1, launches: int = 1
+) -> tuple[pa.Table, dict]:
+    """Run ``body(block)`` on the emulated device (``launches`` times, one
+    launch after another): its events and trace metadata."""
     recorder = Recorder(batch_events=64)
     device = Device(load_chip(), recorder)
-    device.launch("device_kernel", body, block_dim)
+    for _ in range(launches):
+        device.launch("device_kernel", body, block_dim)
     recorder.flush()
     return recorder.table(), new_metadata(device.chip.to_dict(), "device_kernel", {}, {})
 
 
-def run_device(body: Callable[[Block], None], block_dim: int = 1) -> Trace:
-    """Run ``body(block)`` on the emulated device and return its trace."""
-    events, meta = device_events(body, block_dim)
+def run_device(body: Callable[[Block], None], block_dim: int = 1, launches: int = 1) -> Trace:
+    """Run ``body(block)`` on the emulated device (``launches`` times) and return its trace."""
+    events, meta = device_events(body, block_dim, launches)
     return Trace(path=Path("device_kernel.ubtrace"), meta=meta, events=events.to_pandas())
 
 

@@ -137,6 +137,22 @@ def test_single_buffering_gain_is_what_the_model_saves_with_two_blocks(kit):
     assert "UB013" not in kit.codes(kit.analyze(double))
 
 
+def test_single_buffering_is_judged_per_launch_and_launches_add_up(kit):
+    # Five launches of the kernel above, one after another. Each launch has its
+    # own block: its 8 copies, and the saving (TILES - 1) x (d + L) within it;
+    # launches run one after another, so the gains add up to five times that.
+    # (Blocks were once keyed by launch << 62, so launch 4 wrapped onto launch 0:
+    # 16 copies through "one" block and a window spanning four launches.)
+    d, latency, muls = stage_times_ps(load_chip())
+    repeats = math.ceil(2 * (d + latency) / muls)
+    single = kit.run_device(lambda block: scaled_tiles(block, 1, repeats), launches=5)
+    finding = kit.only(kit.analyze(single), "UB013")
+    assert finding.evidence["transfers"] == TILES
+    assert finding.evidence["saved_ps"] == pytest.approx(
+        5 * (TILES - 1) * (d + latency), abs=5 * TILES
+    )
+
+
 def test_a_copy_bound_queue_gains_at_most_half_an_iteration(kit):
     # One Muls a tile (v << d): the copy pipe is the bottleneck. Two blocks can
     # hide the latency and the compute behind the next copy, but each block

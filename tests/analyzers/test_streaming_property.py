@@ -1,7 +1,8 @@
-"""Random allocation, free and copy sequences, cut into random batches: the
-streamed analysis gives the metrics and findings of the in-memory one (the
+"""Random allocation, free, copy and launch sequences, cut into random batches:
+the streamed analysis gives the metrics and findings of the in-memory one (the
 independent implementation here), whatever the order of allocations, frees
-(early, repeated, overlapping) and touches across batches."""
+(early, repeated, overlapping), touches and copies through single-buffered
+queues across batches."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from tests.helpers.rebatch import rebatch_table
 from tests.helpers.same_analysis import assert_same_analysis
 from ubscope.probe.events import CoreKind, Space
+from ubscope.probe.memory.positions import TPosition
 
 KIB = 1024
 AIV, UB, GM = int(CoreKind.AIV), int(Space.UB), int(Space.GM)
@@ -23,7 +25,7 @@ NAMES = ("a", "b", "q")
 # duration in ns, offset of a copy's on-chip address from the slot)
 steps = st.lists(
     st.tuples(
-        st.sampled_from(("alloc", "free", "load", "store", "compute", "queue")),
+        st.sampled_from(("alloc", "free", "load", "store", "compute", "queue", "launch")),
         st.integers(0, 1),
         st.integers(0, 7),
         st.integers(1, 2),
@@ -37,13 +39,29 @@ steps = st.lists(
 )
 
 
+def _single_buffered_queues(s: Any, t: int) -> None:
+    """At a launch's start, on both cores: InitBuffer(in, 1, 4 KiB) at 0 and
+    InitBuffer(out, 1, 4 KiB) at 6 KiB (UB013's blocks)."""
+    for core in (0, 1):
+        for addr, position in ((0, TPosition.VECIN), (6 * KIB, TPosition.VECOUT)):
+            s.rec.queue_init(AIV, core, UB, addr, 4 * KIB, 1, int(position), "q1", "init", t)
+
+
 def _record(kit: Any, program: list[tuple]) -> Any:
     s = kit.Synthetic()
-    t = 0
+    _single_buffered_queues(s, 0)
+    t = begun = horizon = 0  # now, the launch's start, the latest end so far
     for what, core, slot, kib, name, step_ns, dur_ns, offset in program:
         t += step_ns * 1000
         addr, size, dur = slot * KIB, kib * KIB, dur_ns * 1000
-        if what == "alloc":
+        horizon = max(horizon, t + dur)
+        if what == "launch":  # the next launch, after all work so far
+            t = horizon + step_ns * 1000
+            s.rec.kernel_end(s.kernel, t, t - begun)
+            s.rec.kernel_begin(s.kernel, 2, t, "vector")
+            _single_buffered_queues(s, t)
+            begun = t
+        elif what == "alloc":
             s.alloc(addr, size, name, core=core, t=t)
         elif what == "free":
             s.free(addr, size, name, core=core, t=t)

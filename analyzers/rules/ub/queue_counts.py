@@ -1,5 +1,5 @@
 """Queue buffers counted per TPosition and per TPipe from the QUEUE_INIT events,
-for the queue-limit rules (UB007, UB008) and the single-buffering rule (UB013)."""
+for the queue-limit rules (UB007, UB008); UB013 names a queue's position."""
 
 from __future__ import annotations
 
@@ -15,9 +15,6 @@ from ubscope.analyzers.rules.base import Rule
 from ubscope.analyzers.rules.helpers import at_rows
 from ubscope.probe.events import EventKind, Flag
 from ubscope.probe.memory.positions import TPosition
-
-# Queue positions whose buffers GM copies go through.
-GM_FACING = (TPosition.VECIN, TPosition.VECOUT, TPosition.A1, TPosition.B1)
 
 
 def position_name(value: int) -> str:

@@ -14,8 +14,7 @@ from ubscope.analyzers.rules.helpers import (
     gain_text,
     saving_share,
 )
-from ubscope.analyzers.rules.ub.double_buffering import BusyTime, block_savings
-from ubscope.analyzers.rules.ub.queue_counts import GM_FACING, position_name
+from ubscope.analyzers.rules.ub.queue_counts import position_name
 from ubscope.probe.units import count_cores, format_time_ps
 
 
@@ -73,54 +72,14 @@ class SingleBuffered(Rule):
     }
 
     def check(self, ctx: TraceContext) -> list[Finding]:
-        inits = ctx.table.queue_inits()
-        picked = (inits.num == 1) & np.isin(inits.position, [int(p) for p in GM_FACING])
-        single, block_bytes, positions = (
-            inits.rows[picked],
-            inits.block_bytes[picked],
-            inits.position[picked],
-        )
-        if not single.size:
-            return []
-        firsts = ctx.launches["first_seq"].to_numpy()
-
-        def key(rows: np.ndarray, gid: np.ndarray, addr: np.ndarray) -> np.ndarray:
-            launch = np.maximum(np.searchsorted(firsts, rows, "right") - 1, 0).astype(np.int64)
-            return (((launch << 22) | gid.astype(np.int64)) << 40) | addr
-
-        start = key(single, ctx.gid(single), ctx.column("addr")[single])
-        order = np.argsort(start)
-        single, start, positions = single[order], start[order], positions[order]
-        end = start + block_bytes[order]
-        moves = ctx.gm_transfers
-        rows = moves["rows"]
-        chip_gid = np.where(moves["read"], ctx.gid(rows), ctx.gid(rows, "src_space"))
-        chip_addr = np.where(moves["read"], ctx.column("addr")[rows], ctx.column("src_addr")[rows])
-        copy_key = key(rows, chip_gid, chip_addr)
-        slot = np.searchsorted(start, copy_key, "right") - 1
-        hit = (slot >= 0) & (copy_key < end[np.maximum(slot, 0)])
-        queue, copy_rows, copy_read = slot[hit], rows[hit], moves["read"][hit]
-        count = np.bincount(queue, minlength=single.size)
-        judged = np.flatnonzero(count >= self.limits["min_transfers"])
+        blocks = ctx.single_buffered
+        judged = np.flatnonzero(blocks.transfers >= self.limits["min_transfers"])
         if not judged.size:
             return []
-        busy = BusyTime(ctx)
-        names = ctx.column("name")[single]
-        name_codes, finding_of = np.unique(names[judged], return_inverse=True)
-        stage_rows, saved, codes = [], [], []
-        for index, block in enumerate(judged):
-            mine = queue == block
-            first_rows, block_saved = block_savings(
-                ctx, busy, copy_rows[mine], bool(copy_read[mine][0])
-            )
-            stage_rows.append(first_rows)
-            saved.append(block_saved)
-            codes.append(np.full(first_rows.size, finding_of[index]))
+        names = ctx.column("name")[blocks.init_rows[judged]]
+        name_codes, finding_of = np.unique(names, return_inverse=True)
         gains = ctx.critical_path_sums(
-            np.concatenate(stage_rows),
-            np.concatenate(saved),
-            np.concatenate(codes),
-            name_codes.size,
+            blocks.init_rows[judged], blocks.saved_ps[judged], finding_of, name_codes.size
         )
         findings = []
         for code_index, name_code in enumerate(name_codes):
@@ -129,14 +88,15 @@ class SingleBuffered(Rule):
                 continue
             share = saving_share(ctx, gain)
             mine = judged[finding_of == code_index]
-            rows_of = single[mine]
+            rows_of = blocks.init_rows[mine]
             kind = CORE_KIND_LABELS[int(ctx.column("core_kind")[rows_of[0]])]
             cores = sorted({int(c) for c in ctx.column("core")[rows_of]})
             name = ctx.label("name", int(name_code))
-            position = position_name(int(positions[mine[0]]))
+            position = position_name(int(blocks.position[mine[0]]))
+            transfers = int(blocks.transfers[mine].max())
             message = (
                 f"'{name}' ({position}) is single-buffered on {count_cores(len(cores), kind)}: up to "
-                f"{int(count[mine].max())} GM copies go through one block; a second block "
+                f"{transfers} GM copies go through one block; a second block "
                 f"would let them overlap the rest of each iteration and save "
                 f"{format_time_ps(gain)} ({share:.0%} of the modelled time)"
             )
@@ -149,7 +109,7 @@ class SingleBuffered(Rule):
                     severity=gain_severity(share, self.limits["min_gain_share"], self.severity),
                     evidence={
                         "cores": cores,
-                        "transfers": int(count[mine].max()),
+                        "transfers": transfers,
                         "saved_ps": round(gain),
                         "saved_share": round(share, 3),
                         "event_kinds": ["queue_init"],

@@ -1,0 +1,252 @@
+"""Single-buffered GM-facing queue blocks, and what a second block would save (UB013).
+
+A single block serialises its stages: the next tile's copy waits until the
+block is released. Between two successive copy stages of the block on one core
+(a window of length W) a second block lets the copy of one tile overlap
+everything else the tile waits for: compute, other copies, the latency of a copy
+in flight. The window shortens by at most:
+
+* the copy stage that could move earlier: the next fill (issue to landed, for a
+  copy-in) or this drain (for a copy-out);
+* W minus the copy pipe's own time on this block (what else the tile waited for);
+* W minus the busiest of the core's GM-read, GM-write and on-chip work in the
+  window: no schedule beats the busiest pipe;
+* W / 2: with two blocks, each still cycles through its copy and its use.
+
+The in-memory model here and the streamed pass
+(:mod:`ubscope.analyzers.streaming.single_buffered`) find the blocks and their
+copies with one :class:`BlockIndex` and finish each block with
+:func:`block_savings`, so their figures agree to the last bit (every term above
+is a whole or half picosecond, so sums of them are exact in any order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from ubscope.analyzers.model.arrays import CORE_SPAN, interval_union, runs
+from ubscope.analyzers.model.bursts import work_kinds
+from ubscope.analyzers.model.cached import cached_property
+from ubscope.analyzers.model.groups import Groups
+from ubscope.analyzers.model.launches import LaunchModel
+from ubscope.analyzers.model.traffic import TrafficModel
+from ubscope.probe.chip import ChipProfile
+from ubscope.probe.costmodel import PS_PER_NS
+from ubscope.probe.event_table import EventTable
+from ubscope.probe.events import EventKind
+from ubscope.probe.memory.positions import TPosition
+
+# Queue positions whose buffers GM copies go through.
+GM_FACING = (TPosition.VECIN, TPosition.VECOUT, TPosition.A1, TPosition.B1)
+# the kinds of work a core's pipes run side by side (model.bursts.work_kinds)
+WORK_KINDS = 3
+
+
+@dataclass(frozen=True)
+class SingleBufferedBlocks:
+    """The blocks of single-buffered GM-facing queues, by launch, core group
+    and address (then program order): one per ``InitBuffer(que, 1, len)``."""
+
+    init_rows: np.ndarray  # the QUEUE_INIT event's row
+    position: np.ndarray  # its TPosition value
+    transfers: np.ndarray  # GM copies into or out of the block
+    saved_ps: np.ndarray  # what a second block would save on its core, summed over its windows
+
+
+def single_buffered(num: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Which QUEUE_INIT events (their ``num`` and position) set up a single
+    block that GM copies go through."""
+    return (num == 1) & np.isin(position, [int(p) for p in GM_FACING])
+
+
+class BlockIndex:
+    """Address ranges of blocks, looked up by (launch, core group, address)."""
+
+    def __init__(self, launch: np.ndarray, gid: np.ndarray, addr: np.ndarray, size: np.ndarray):
+        group = _group_keys(launch, gid)
+        self._groups = np.unique(group)
+        # a block's key: its group's rank, then its address; of blocks at one
+        # address the one set up last comes last, and a copy goes to it
+        key = (np.searchsorted(self._groups, group) << 40) | addr.astype(np.int64)
+        self._order = np.argsort(key, kind="stable")
+        self._start = key[self._order]
+        self._end = self._start + size[self._order]
+
+    def find(self, launch: np.ndarray, gid: np.ndarray, addr: np.ndarray) -> np.ndarray:
+        """Per copy (its launch, and the group and address of its on-chip side),
+        the index of the block it moves through, or -1."""
+        if not self._groups.size:
+            return np.full(addr.size, -1, dtype=np.int64)
+        group = _group_keys(launch, gid)
+        rank = np.minimum(np.searchsorted(self._groups, group), self._groups.size - 1)
+        key = (rank << 40) | addr.astype(np.int64)
+        slot = np.searchsorted(self._start, key, "right") - 1
+        safe = np.maximum(slot, 0)
+        hit = (self._groups[rank] == group) & (slot >= 0) & (key < self._end[safe])
+        return np.where(hit, self._order[safe], -1)
+
+
+def _group_keys(launch: np.ndarray, gid: np.ndarray) -> np.ndarray:
+    # a group id stays below 2**22 (model.arrays.group_id)
+    return (launch.astype(np.int64) << 22) | gid.astype(np.int64)
+
+
+class Coverage(NamedTuple):
+    """Disjoint intervals (by start) and the time they cover before each one."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    before: np.ndarray
+
+    @classmethod
+    def of(cls, starts: np.ndarray, ends: np.ndarray) -> Coverage:
+        """The coverage of disjoint ``[starts, ends)`` (ascending)."""
+        before = np.r_[0, np.cumsum(ends - starts)[:-1]] if starts.size else starts
+        return cls(starts, ends, before)
+
+    def within(self, window_start: np.ndarray, window_end: np.ndarray) -> np.ndarray:
+        """Time covered inside each window."""
+        if not self.starts.size:
+            return np.zeros(window_start.size, dtype=np.int64)
+        return self._up_to(window_end) - self._up_to(window_start)
+
+    def _up_to(self, t: np.ndarray) -> np.ndarray:
+        index = np.searchsorted(self.starts, t, "right") - 1
+        safe = np.maximum(index, 0)
+        inside = np.clip(t - self.starts[safe], 0, self.ends[safe] - self.starts[safe])
+        return np.where(index >= 0, self.before[safe] + inside, 0)
+
+
+def block_savings(
+    start: np.ndarray, duration: np.ndarray, landing_ps: int, busy: Sequence[Coverage]
+) -> float:
+    """What a second block saves, summed over the windows between the copy
+    stages of one block on one core: its GM copies (``start``, ``duration``,
+    in program order) and, per kind of work, the time the core's copies and
+    computes cover (``busy``). A copy-in's data lands ``landing_ps`` after its
+    pipe time (0 for a copy-out)."""
+    order = np.argsort(start, kind="stable")
+    start, duration = start[order], duration[order]
+    done = start + duration + landing_ps
+    # back-to-back copies into (or out of) the block belong to one stage
+    opens = np.r_[True, start[1:] > np.maximum.accumulate(done)[:-1]]
+    if np.count_nonzero(opens) < 2:
+        return 0.0
+    firsts = np.flatnonzero(opens)
+    stage_start = start[opens]
+    stage_time = np.maximum.reduceat(done, firsts) - stage_start
+    stage_pipe = np.add.reduceat(duration, firsts)
+    window_start, window_end = stage_start[:-1], stage_start[1:]
+    window = window_end - window_start
+    movable = stage_time[1:] if landing_ps else stage_time[:-1]
+    busiest = np.max([kind.within(window_start, window_end) for kind in busy], axis=0)
+    saved = np.minimum.reduce([movable, window - stage_pipe[:-1], window - busiest, window / 2])
+    return float(np.maximum(saved, 0.0).sum())
+
+
+def landing_ps(chip: ChipProfile, read: bool) -> int:
+    """How long after its pipe time a copy's data lands: the GM latency for a
+    copy-in, nothing for a copy-out."""
+    return round(chip.gm_latency_ns * PS_PER_NS) if read else 0
+
+
+class SingleBufferModel:
+    """The single-buffered blocks of a whole trace."""
+
+    def __init__(
+        self,
+        table: EventTable,
+        chip: ChipProfile,
+        groups: Groups,
+        launches: LaunchModel,
+        traffic: TrafficModel,
+    ):
+        self.table = table
+        self.chip = chip
+        self.groups = groups
+        self.launch_model = launches
+        self.traffic_model = traffic
+
+    @cached_property
+    def single_buffered(self) -> SingleBufferedBlocks:
+        """:class:`SingleBufferedBlocks` over every launch."""
+        table = self.table
+        inits = table.queue_inits()
+        picked = single_buffered(inits.num, inits.position)
+        rows = inits.rows[picked]
+        if not rows.size:
+            none = np.zeros(0, dtype=np.int64)
+            return SingleBufferedBlocks(rows, none, none, np.zeros(0))
+        launch = self.launch_model.launch_of(rows)
+        gid = self.groups.gid(rows)
+        index = BlockIndex(launch, gid, inits.address[picked], inits.block_bytes[picked])
+        moves = self.traffic_model.gm_transfers
+        copies, read = moves["rows"], moves["read"]
+        block = index.find(
+            self.launch_model.launch_of(copies),
+            np.where(read, self.groups.gid(copies), self.groups.gid(copies, "src_space")),
+            np.where(read, table.column("addr")[copies], table.column("src_addr")[copies]),
+        )
+        hit = block >= 0
+        block, copies, read = block[hit], copies[hit], read[hit]
+        transfers = np.bincount(block, minlength=rows.size)
+        saved = self._savings(block, copies, read, rows.size)
+        order = np.lexsort((rows, inits.address[picked], gid, launch))
+        return SingleBufferedBlocks(
+            rows[order], inits.position[picked][order], transfers[order], saved[order]
+        )
+
+    def _savings(
+        self, block: np.ndarray, copies: np.ndarray, read: np.ndarray, count: int
+    ) -> np.ndarray:
+        """Per block (``count`` of them), :func:`block_savings` of the copies
+        (rows, in program order) through it."""
+        saved = np.zeros(count)
+        if not block.size:
+            return saved
+        table = self.table
+        busy = BusyTime(table)
+        by_block = np.argsort(block, kind="stable")
+        for lo, hi in runs(block[by_block]):
+            mine = copies[by_block[lo:hi]]
+            saved[block[by_block[lo]]] = block_savings(
+                table.column("start_ps")[mine],
+                table.column("dur_ps")[mine],
+                landing_ps(self.chip, bool(read[by_block[lo]])),
+                busy.of_core(int(core_keys(table, mine[:1])[0])),
+            )
+        return saved
+
+
+class BusyTime:
+    """Per core, the time covered by its GM reads, its GM writes and its
+    on-chip work (computes and on-chip copies), as disjoint intervals."""
+
+    def __init__(self, table: EventTable):
+        rows = table.rows(EventKind.COPY, EventKind.COMPUTE)
+        start = table.column("start_ps")[rows]
+        end = start + table.column("dur_ps")[rows]
+        lasting = end > start
+        kinds = work_kinds(table.column("space")[rows], table.column("src_space")[rows])
+        key = (core_keys(table, rows) * WORK_KINDS + kinds)[lasting]
+        start, end = start[lasting], end[lasting]
+        order = np.argsort(key, kind="stable")
+        key, start, end = key[order], start[order], end[order]
+        self._unions: dict[int, Coverage] = {}
+        for lo, hi in runs(key):
+            self._unions[int(key[lo])] = Coverage.of(*interval_union(start[lo:hi], end[lo:hi]))
+
+    def of_core(self, core: int) -> list[Coverage]:
+        """The coverage of each kind of work of one core (its :func:`core_keys` key)."""
+        empty = Coverage.of(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        return [self._unions.get(core * WORK_KINDS + kind, empty) for kind in range(WORK_KINDS)]
+
+
+def core_keys(table: EventTable, rows: np.ndarray) -> np.ndarray:
+    """One key per (core kind, core) of each event row."""
+    core = (table.column("core")[rows].astype(np.int64) + 1) & (CORE_SPAN - 1)
+    return table.column("core_kind")[rows].astype(np.int64) * CORE_SPAN + core

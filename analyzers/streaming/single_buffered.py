@@ -1,0 +1,154 @@
+"""UB013's single-buffered blocks and the GM copies through them, batch by batch.
+
+A block belongs to one launch: its ``InitBuffer(que, 1, len)`` and the copies
+of that launch whose on-chip side falls in it (found with the in-memory
+model's :class:`~ubscope.analyzers.model.single_buffered.BlockIndex` over the
+blocks of the launches still running). Each block's copies (start and pipe
+time: 16 B each) are carried until its launch ends, and its core's busy runs
+are held from its first copy on (:mod:`ubscope.analyzers.streaming.busy`);
+then :func:`~ubscope.analyzers.model.single_buffered.block_savings` finishes it
+as over the whole trace. The in-memory model reads a core's busy time over
+all launches; the pass reads each launch's own, the same where one core's
+launches do not overlap in time (they run one after another): where they do,
+or where the held runs were given up, UB013 is not run.
+
+One difference: a copy is matched to the blocks whose InitBuffer came in its
+batch or before, where the in-memory model also takes one set up later in the
+same launch (a copy through a queue before the queue exists).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ubscope.analyzers.model.arrays import group_id
+from ubscope.analyzers.model.bursts import core_launch_keys
+from ubscope.analyzers.model.single_buffered import (
+    BlockIndex,
+    SingleBufferedBlocks,
+    block_savings,
+    landing_ps,
+    single_buffered,
+)
+from ubscope.analyzers.streaming.busy import RunningBusy
+from ubscope.analyzers.streaming.decoded import DecodedBatch
+from ubscope.probe.chip import ChipProfile
+from ubscope.probe.events import EventKind, Space
+from ubscope.probe.trace_info import batch_column
+
+
+class RunningSingleBuffered:
+    """The single-buffered blocks seen so far, and the copies through those
+    of the launches still running."""
+
+    def __init__(self, chip: ChipProfile):
+        self.chip = chip
+        # per block, in the order their InitBuffer calls came
+        self.init_seq: list[int] = []
+        self.launch: list[int] = []
+        self.gid: list[int] = []
+        self.addr: list[int] = []
+        self.position: list[int] = []
+        self.transfers: list[int] = []
+        self.saved_ps: list[float] = []
+        self._size: list[int] = []
+        self._open: list[int] = []  # blocks of the launches still running
+        self._index = BlockIndex(*(np.zeros(0, dtype=np.int64),) * 4)
+        self._copies: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # (start, dur)
+        self._read: dict[int, bool] = {}  # whether the block's first copy fills it
+        self._core_launch: dict[int, int] = {}
+
+    def add(self, decoded: DecodedBatch, launch: np.ndarray, busy: RunningBusy) -> None:
+        """One batch (its rows' launches): call before the busy runs take its
+        work, so a block's first copy holds them."""
+        self._add_blocks(decoded, launch)
+        if not self._open:
+            return
+        kind, space, src_space = decoded.kind, decoded.space, decoded.src_space
+        columns = decoded.columns
+        read = src_space == Space.GM
+        rows = np.flatnonzero((kind == EventKind.COPY) & (read | (space == Space.GM)))
+        if not rows.size:
+            return
+        read = read[rows]
+        chip_space = np.where(read, space[rows], src_space[rows])
+        gid = group_id(decoded.core_kind[rows], decoded.core[rows], chip_space)
+        chip_addr = np.where(read, columns["addr"][rows], columns["src_addr"][rows])
+        found = self._index.find(launch[rows], gid, chip_addr)
+        hit = found >= 0
+        if not hit.any():
+            return
+        rows, read, blocks = rows[hit], read[hit], np.array(self._open)[found[hit]]
+        start, dur = columns["start_ps"][rows], columns["dur_ps"][rows]
+        for block in np.unique(blocks).tolist():
+            mine = blocks == block
+            self._copies.setdefault(block, []).append((start[mine], dur[mine]))
+            self._read.setdefault(block, bool(read[mine][0]))
+            self.transfers[block] += int(mine.sum())
+            busy.hold(self._core_launch[block], int(start[mine].min()))
+
+    def _add_blocks(self, decoded: DecodedBatch, launch: np.ndarray) -> None:
+        rows = np.flatnonzero(decoded.kind == EventKind.QUEUE_INIT)
+        if not rows.size:
+            return
+        columns = decoded.columns
+        position = batch_column(decoded.batch, "arg2").to_numpy()[rows]
+        picked = single_buffered(columns["arg"][rows], position)
+        rows, position = rows[picked], position[picked]
+        if not rows.size:
+            return
+        core_kind, core, space = decoded.core_kind[rows], decoded.core[rows], decoded.space[rows]
+        gid = group_id(core_kind, core, space)
+        core_launch = core_launch_keys(launch[rows], core_kind, core)
+        for index, row in enumerate(rows.tolist()):
+            block = len(self.init_seq)
+            self.init_seq.append(int(columns["seq"][row]))
+            self.launch.append(int(launch[row]))
+            self.gid.append(int(gid[index]))
+            self.addr.append(int(columns["addr"][row]))
+            self._size.append(int(columns["aligned_size"][row]))
+            self.position.append(int(position[index]))
+            self.transfers.append(0)
+            self.saved_ps.append(0.0)
+            self._core_launch[block] = int(core_launch[index])
+            self._open.append(block)
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._index = BlockIndex(
+            *(
+                np.array([values[block] for block in self._open], dtype=np.int64)
+                for values in (self.launch, self.gid, self.addr, self._size)
+            )
+        )
+
+    def end_launches_before(self, launch: int, busy: RunningBusy) -> None:
+        """Finish the blocks of the launches before ``launch``: they are over
+        (call before the busy runs sum those launches')."""
+        ended = [block for block in self._open if self.launch[block] < launch]
+        if not ended:
+            return
+        for block in ended:
+            copies = self._copies.pop(block, [])
+            core_launch = self._core_launch.pop(block)
+            if not copies or busy.holds_given_up:
+                continue
+            self.saved_ps[block] = block_savings(
+                np.concatenate([start for start, _ in copies]),
+                np.concatenate([dur for _, dur in copies]),
+                landing_ps(self.chip, self._read[block]),
+                busy.runs.coverage(core_launch),
+            )
+        self._open = [block for block in self._open if self.launch[block] >= launch]
+        self._reindex()
+
+    def blocks(self, init_rows: np.ndarray) -> SingleBufferedBlocks:
+        """The blocks in the in-memory model's order, given the rows of their
+        InitBuffer calls (one per :attr:`init_seq`) in the kept events."""
+        order = np.lexsort((self.init_seq, self.addr, self.gid, self.launch))
+        return SingleBufferedBlocks(
+            init_rows[order],
+            np.array(self.position, dtype=np.int64)[order],
+            np.array(self.transfers, dtype=np.int64)[order],
+            np.array(self.saved_ps, dtype=float)[order],
+        )
