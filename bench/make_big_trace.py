@@ -1,6 +1,6 @@
 """Write a large synthetic but realistic trace for the analysis benchmark.
 
-Usage: ``python bench/make_big_trace.py N OUT.ubtrace [--cores 48]``
+Usage: ``python bench/make_big_trace.py N OUT.ubtrace [--cores 48] [--single-buffered]``
 
 The trace repeats the shape of a tiled vector kernel on the default chip
 (Ascend910B2), core after core as the emulator records blocks: every core sets
@@ -18,6 +18,8 @@ ALLOCs at the bottom of UB), then per tile of 8 Ki fp16 elements
 
 i.e. 11 events per tile, until N events are written; the queues are freed when
 the core's block ends, and kernel begin/end and host samples frame the launch.
+``--single-buffered`` declares each queue as one block of both tiles
+(``InitBuffer(que, 1, 32 KiB)``), so every copy goes through a block UB013 judges.
 Times advance with the cost of each step so the modelled timeline looks like a
 real run. Events go through the real :class:`Recorder` into a
 :class:`TraceWriter`, so the file is exactly what ``ubscope run`` writes.
@@ -43,13 +45,14 @@ QUEUE_BYTES = 3 * 2 * TILE_BYTES  # three double-buffered queues at the bottom o
 COPY_PS, VECTOR_PS = 1_000_000, 40_000
 
 
-def _queues(rec: Recorder, core: int, t: int) -> None:
+def _queues(rec: Recorder, core: int, t: int, single_buffered: bool) -> None:
     aiv, ub = int(CoreKind.AIV), int(Space.UB)
+    num, length = (1, 2 * TILE_BYTES) if single_buffered else (2, TILE_BYTES)
     for index, (name, position) in enumerate(
         (("x_que", TPosition.VECIN), ("w_que", TPosition.VECIN), ("y_que", TPosition.VECOUT))
     ):
         start = index * 2 * TILE_BYTES
-        rec.queue_init(aiv, core, ub, start, TILE_BYTES, 2, int(position), name, "init", t)
+        rec.queue_init(aiv, core, ub, start, length, num, int(position), name, "init", t)
         for block in range(2):
             addr = start + block * TILE_BYTES
             rec.alloc(aiv, core, ub, addr, TILE_BYTES, TILE_BYTES, name, "init", t, arg=block)
@@ -140,7 +143,9 @@ def _tile(rec: Recorder, core: int, tile: int, t: int) -> int:
     return t
 
 
-def write_big_trace(events: int, output: Path, cores: int = 48) -> int:
+def write_big_trace(
+    events: int, output: Path, cores: int = 48, single_buffered: bool = False
+) -> int:
     """Write about ``events`` events to ``output``; returns the number written."""
     chip = load_chip()
     tiles_total = max(cores, (events - 4 - cores * 9) // EVENTS_PER_TILE)
@@ -159,7 +164,7 @@ def write_big_trace(events: int, output: Path, cores: int = 48) -> int:
         done = 0
         for core in range(cores):
             t = 0
-            _queues(rec, core, t)
+            _queues(rec, core, t, single_buffered)
             for tile in range(min(tiles_per_core, tiles_total - done)):
                 t = _tile(rec, core, tile, t)
             done += tiles_per_core
@@ -192,8 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("events", type=int, help="approximate number of events")
     parser.add_argument("output", type=Path, help="trace file to write")
     parser.add_argument("--cores", type=int, default=48, help="vector cores (default 48)")
+    parser.add_argument(
+        "--single-buffered",
+        action="store_true",
+        help="one block of two tiles per queue (UB013 judges every copy)",
+    )
     args = parser.parse_args(argv)
-    written = write_big_trace(args.events, args.output, args.cores)
+    written = write_big_trace(args.events, args.output, args.cores, args.single_buffered)
     print(f"wrote {written} events to {args.output}")
     return 0
 

@@ -132,12 +132,10 @@ def block_savings(
     order = np.argsort(start, kind="stable")
     start, duration = start[order], duration[order]
     done = start + duration + landing_ps
-    # back-to-back copies into (or out of) the block belong to one stage
-    opens = np.r_[True, start[1:] > np.maximum.accumulate(done)[:-1]]
-    if np.count_nonzero(opens) < 2:
+    firsts = stage_firsts(start, done)
+    if firsts.size < 2:
         return 0.0
-    firsts = np.flatnonzero(opens)
-    stage_start = start[opens]
+    stage_start = start[firsts]
     stage_time = np.maximum.reduceat(done, firsts) - stage_start
     stage_pipe = np.add.reduceat(duration, firsts)
     window_start, window_end = stage_start[:-1], stage_start[1:]
@@ -146,6 +144,15 @@ def block_savings(
     busiest = np.max([kind.within(window_start, window_end) for kind in busy], axis=0)
     saved = np.minimum.reduce([movable, window - stage_pipe[:-1], window - busiest, window / 2])
     return float(np.maximum(saved, 0.0).sum())
+
+
+def stage_firsts(start: np.ndarray, done: np.ndarray) -> np.ndarray:
+    """The first copy of each copy stage of one block (copies by start, with
+    the time each one's data is done): back-to-back copies into (or out of)
+    the block belong to one stage."""
+    if not start.size:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, start[1:] > np.maximum.accumulate(done)[:-1]])
 
 
 def landing_ps(chip: ChipProfile, read: bool) -> int:

@@ -18,6 +18,7 @@ from ubscope.analyzers.model.arrays import (
 from ubscope.analyzers.model.blocks import BlockModel
 from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.groups import Groups
+from ubscope.analyzers.model.traffic import segmented_cummax
 from ubscope.probe.event_table import EventTable, any_of
 from ubscope.probe.events import EventKind
 
@@ -145,8 +146,15 @@ class _Attribution:
         start_rank = np.repeat(np.arange(distinct.size), np.diff(np.append(distinct, order.size)))
         span = self.span
         combined = start_rank * span + self.spans.alloc_row[order]
+        # per block (in start, allocation order): the latest row a block at its
+        # start allocated no later than it is live until (a block no free ends:
+        # past every row), so an older block still live behind a newer one
+        # that ended at the same start is tried, and no other
+        until = np.where(self.spans.free_row < 0, span, self.spans.free_row)[order]
+        reach = segmented_cummax(until, np.r_[True, start_rank[1:] != start_rank[:-1]])
         touch_key = (gid.astype(np.int64) << ADDR_BITS) | addr
         candidate = np.searchsorted(distinct_keys, touch_key, "right") - 1
+        slot = np.full(rows.size, -1, dtype=np.int64)  # -1: the latest at the candidate start
         pending = np.arange(rows.size)
         for _ in range(max_steps):
             pending = pending[candidate[pending] >= 0]
@@ -155,13 +163,23 @@ class _Attribution:
             cand = candidate[pending]
             if not pending.size:
                 break
-            slot = np.searchsorted(combined, cand * span + rows[pending], "left") - 1
-            valid = (slot >= 0) & (start_rank[np.maximum(slot, 0)] == cand)
-            block = np.where(valid, order[np.maximum(slot, 0)], -1)
+            latest = np.searchsorted(combined, cand * span + rows[pending], "left") - 1
+            at = np.where(slot[pending] >= 0, slot[pending], latest)
+            safe = np.maximum(at, 0)
+            valid = (at >= 0) & (start_rank[safe] == cand)
+            block = np.where(valid, order[safe], -1)
             found = self._owner_check(block, addr[pending], rows[pending])
             owner[pending[found]] = block[found]
-            pending = pending[~found]
-            candidate[pending] -= 1
+            pending, at, valid = pending[~found], at[~found], valid[~found]
+            earlier = np.maximum(at - 1, 0)
+            behind = (
+                valid
+                & (at >= 1)
+                & (start_rank[earlier] == candidate[pending])
+                & (reach[earlier] > rows[pending])
+            )
+            slot[pending] = np.where(behind, earlier, -1)
+            candidate[pending] -= (~behind).astype(np.int64)
         return owner
 
 

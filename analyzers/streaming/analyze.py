@@ -134,6 +134,7 @@ class _Stream:
         work = self.busy.work(decoded)
         self.single_buffered.add(decoded, work.launch, self.busy)
         self.busy.add(decoded, work)
+        self.single_buffered.finish_early(self.busy)
         running = int(work.launch[-1]) if work.launch.size else 0
         self.single_buffered.end_launches_before(running, self.busy)
         self.busy.runs.end_launches_before(running)
@@ -145,11 +146,14 @@ class _Stream:
         self.busy.runs.end_launches_before(_AFTER_EVERY_LAUNCH)
 
     @property
-    def single_buffered_given_up(self) -> bool:
-        """Whether UB013 cannot judge the single-buffered blocks exactly: the
-        busy runs it reads were given up, or one core's launches overlap in time."""
+    def single_buffered_out_of_order(self) -> bool:
+        """Whether UB013 cannot judge the single-buffered blocks exactly for
+        work out of order: a copy or other work of a core that started before
+        time already judged, or two launches of a core that overlap in time."""
         return bool(self.single_buffered.init_seq) and (
-            self.busy.holds_given_up or self.busy.launch_spans_overlap()
+            self.busy.floor_broken
+            or self.single_buffered.copies_out_of_order
+            or self.busy.launch_spans_overlap()
         )
 
     def add(self, batch: pa.RecordBatch) -> None:
@@ -439,7 +443,8 @@ def analyze_streamed(
     left_out = set(RANGE_RULES) if stream.traffic.ranges.given_up else set()
     if stream.bursts.given_up:
         left_out.add("ALN004")
-    if stream.single_buffered_given_up:
+    limited = stream.busy.holds_given_up and not stream.busy.floor_broken
+    if stream.single_buffered.init_seq and (limited or stream.single_buffered_out_of_order):
         left_out.add("UB013")
     if stream.kept.dropped:
         left_out.update(PAIRING_RULES)
@@ -459,7 +464,7 @@ def analyze_streamed(
         code
         for code, out in (
             ("ALN004", stream.bursts.given_up),
-            ("UB013", stream.busy.holds_given_up and stream.single_buffered.init_seq),
+            ("UB013", limited and bool(stream.single_buffered.init_seq)),
         )
         if out
     ]
@@ -468,10 +473,10 @@ def analyze_streamed(
             f"{kept.path}: more than {ranges.RANGE_LIMIT:,} busy intervals of one launch "
             f"to track: {_rules_not_run(busy_rules)}"
         )
-    elif stream.single_buffered_given_up:
+    if stream.single_buffered_out_of_order and not limited:
         notes.append(
-            f"{kept.path}: work of two launches overlaps in time on one core: "
-            f"{_rules_not_run(['UB013'])} (it reads each launch's busy time)"
+            f"{kept.path}: a core's work ran far out of program order, or two of its "
+            f"launches overlap in time: {_rules_not_run(['UB013'])}"
         )
     if stream.usage.dropped:
         notes.append(

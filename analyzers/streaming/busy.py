@@ -4,9 +4,10 @@ Per (launch, core) and kind of work (GM read, GM write, on-chip: the pipes a
 core runs side by side) the union of its copies' and computes' intervals. The
 runs later work may still extend are carried; the others are summed, and all of
 a launch's runs once the next launch begins. ALN004 needs each launch's sums;
-UB013 holds a core's runs from its first copy through a single-buffered block
-on, so the time each kind covers in the block's windows can be read off when
-the launch ends. A launch so long and scattered that more than
+UB013 holds a core's runs from the earliest copy a single-buffered block
+still carries, so the time each kind covers in the block's windows can be read
+off them (:mod:`ubscope.analyzers.streaming.single_buffered`). A launch so long
+and scattered that more than
 :data:`~ubscope.analyzers.streaming.ranges.RANGE_LIMIT` runs would be carried
 gives the held runs up first (UB013 is not run), then the sums (nor is ALN004).
 """
@@ -76,6 +77,14 @@ class BusyRuns:
         """Keep the runs of a core's launch that end after ``start``."""
         self.holds[core_launch] = min(self.holds.get(core_launch, _INT_MAX), start)
 
+    def move_hold(self, core_launch: int, start: int) -> None:
+        """Keep the runs of a core's launch that end after ``start`` only (a
+        later start than its hold so far sums the runs before it)."""
+        self.holds[core_launch] = start
+        for pair in range(core_launch * WORK_KINDS, (core_launch + 1) * WORK_KINDS):
+            if pair in self.runs:
+                self._fold(pair)
+
     def release_holds(self) -> None:
         """Drop every hold, summing what they kept."""
         held = set(self.holds)
@@ -125,6 +134,8 @@ class RunningBusy:
         self.runs = BusyRuns()
         self.given_up = False  # the runs (and the sums) were given up
         self.holds_given_up = False  # the held runs were given up
+        self.floor_broken = False  # work started before time already read off held runs
+        self._floors: dict[int, int] = {}  # core launch key -> held runs read up to
         self.first_start: dict[int, int] = {}  # core launch key -> first start
         self.last_end: dict[int, int] = {}  # core launch key -> last end
 
@@ -154,19 +165,20 @@ class RunningBusy:
             zip(firsts.tolist(), [*firsts[1:].tolist(), scope.size], strict=True)
         ):
             key, first = int(scope[lo]), int(start[lo])
+            core_launch = key // WORK_KINDS
             # empty runs (work of no duration) cover nothing: only the span sees them
             lasting = end[lo:hi] > start[lo:hi]
-            if lasting.any() and not self.runs.add(key, start[lo:hi][lasting], end[lo:hi][lasting]):
-                self._give_up()
-                return
-            core_launch = key // WORK_KINDS
+            if lasting.any():
+                self._check_floor(core_launch, int(start[lo:hi][lasting][0]))
+                if not self.runs.add(key, start[lo:hi][lasting], end[lo:hi][lasting]):
+                    self._give_up()
+                    return
             self.first_start[core_launch] = min(self.first_start.get(core_launch, first), first)
             self.last_end[core_launch] = max(
                 self.last_end.get(core_launch, last_end[index]), last_end[index]
             )
         if self.runs.size > ranges.RANGE_LIMIT and self.runs.holds:
-            self.holds_given_up = True
-            self.runs.release_holds()
+            self._drop_holds()
         if self.runs.size > ranges.RANGE_LIMIT:
             self._give_up()
 
@@ -174,6 +186,24 @@ class RunningBusy:
         """Keep a core launch's runs that end after ``start``."""
         if not self.holds_given_up:
             self.runs.hold(core_launch, start)
+
+    def read_up_to(self, core_launch: int, time_ps: int, hold: int) -> None:
+        """The held runs of a core launch were read up to ``time_ps``: work
+        starting before it later could not be counted (UB013 is then given
+        up), and only the runs ending after ``hold`` need be kept."""
+        if self.holds_given_up:
+            return
+        self._floors[core_launch] = max(self._floors.get(core_launch, _INT_MIN), time_ps)
+        self.runs.move_hold(core_launch, hold)
+
+    def _check_floor(self, core_launch: int, first: int) -> None:
+        if first < self._floors.get(core_launch, _INT_MIN) and not self.holds_given_up:
+            self.floor_broken = True
+            self._drop_holds()
+
+    def _drop_holds(self) -> None:
+        self.holds_given_up = True
+        self.runs.release_holds()
 
     def launch_spans_overlap(self) -> bool:
         """Whether work of two launches on one core overlaps in time (one key

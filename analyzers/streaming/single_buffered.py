@@ -4,13 +4,16 @@ A block belongs to one launch: its ``InitBuffer(que, 1, len)`` and the copies
 of that launch whose on-chip side falls in it (found with the in-memory
 model's :class:`~ubscope.analyzers.model.single_buffered.BlockIndex` over the
 blocks of the launches still running). Each block's copies (start and pipe
-time: 16 B each) are carried until its launch ends, and its core's busy runs
-are held from its first copy on (:mod:`ubscope.analyzers.streaming.busy`);
-then :func:`~ubscope.analyzers.model.single_buffered.block_savings` finishes it
-as over the whole trace. The in-memory model reads a core's busy time over
-all launches; the pass reads each launch's own, the same where one core's
-launches do not overlap in time (they run one after another): where they do,
-or where the held runs were given up, UB013 is not run.
+time: 16 B each) are carried, and its core's busy runs held from its earliest
+carried copy on (:mod:`ubscope.analyzers.streaming.busy`);
+:func:`~ubscope.analyzers.model.single_buffered.block_savings` finishes its
+windows as over the whole trace when its launch ends or, past
+:data:`EARLY_COPIES` carried copies, all but those of its last
+:data:`OPEN_STAGES` stages, after which the copies and runs before them are
+let go. Work recorded later that starts before finished windows would change
+them: the pass then gives UB013 up, as where one core's launches overlap in
+time (the in-memory model reads a core's busy time over all launches, the pass
+each launch's own).
 
 One difference: a copy is matched to the blocks whose InitBuffer came in its
 batch or before, where the in-memory model also takes one set up later in the
@@ -29,12 +32,20 @@ from ubscope.analyzers.model.single_buffered import (
     block_savings,
     landing_ps,
     single_buffered,
+    stage_firsts,
 )
 from ubscope.analyzers.streaming.busy import RunningBusy
 from ubscope.analyzers.streaming.decoded import DecodedBatch
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.events import EventKind, Space
 from ubscope.probe.trace_info import batch_column
+
+# A block carrying more copies than this has its earlier windows finished...
+EARLY_COPIES = 4096
+# ...all but those of its last stages: work of its core starting before them,
+# or a copy of the block, later would change a finished window (UB013 is then
+# given up), which no pipe runs that far out of program order
+OPEN_STAGES = 64
 
 
 class RunningSingleBuffered:
@@ -55,8 +66,11 @@ class RunningSingleBuffered:
         self._open: list[int] = []  # blocks of the launches still running
         self._index = BlockIndex(*(np.zeros(0, dtype=np.int64),) * 4)
         self._copies: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # (start, dur)
+        self._carried: dict[int, int] = {}  # copies carried per block
+        self._finished_until: dict[int, int] = {}  # block -> its windows finished up to
         self._read: dict[int, bool] = {}  # whether the block's first copy fills it
         self._core_launch: dict[int, int] = {}
+        self.copies_out_of_order = False  # a copy came before windows already finished
 
     def add(self, decoded: DecodedBatch, launch: np.ndarray, busy: RunningBusy) -> None:
         """One batch (its rows' launches): call before the busy runs take its
@@ -82,10 +96,54 @@ class RunningSingleBuffered:
         start, dur = columns["start_ps"][rows], columns["dur_ps"][rows]
         for block in np.unique(blocks).tolist():
             mine = blocks == block
+            first = int(start[mine].min())
+            if first < self._finished_until.get(block, first):
+                self.copies_out_of_order = True
             self._copies.setdefault(block, []).append((start[mine], dur[mine]))
+            self._carried[block] = self._carried.get(block, 0) + int(mine.sum())
             self._read.setdefault(block, bool(read[mine][0]))
             self.transfers[block] += int(mine.sum())
-            busy.hold(self._core_launch[block], int(start[mine].min()))
+            busy.hold(self._core_launch[block], first)
+
+    def finish_early(self, busy: RunningBusy) -> None:
+        """Finish the earlier windows of the blocks carrying many copies, so a
+        long launch carries a bounded tail of copies and busy runs (call after
+        the busy runs took the batch's work)."""
+        for block in [b for b in self._open if self._carried.get(b, 0) > EARLY_COPIES]:
+            start, dur = self._carried_copies(block)
+            landing = landing_ps(self.chip, self._read[block])
+            firsts = stage_firsts(start, start + dur + landing)
+            if firsts.size <= OPEN_STAGES + 1:
+                continue
+            # the stage the finished windows end at; the ones after it stay open
+            last, past = firsts[-OPEN_STAGES - 1], firsts[-OPEN_STAGES]
+            core_launch = self._core_launch[block]
+            if not busy.holds_given_up:
+                self.saved_ps[block] += block_savings(
+                    start[:past], dur[:past], landing, busy.runs.coverage(core_launch)
+                )
+            self._copies[block] = [(start[last:], dur[last:])]
+            self._carried[block] = start.size - last
+            # a copy starting before the next stage could change the last stage finished
+            self._finished_until[block] = int(start[past])
+            held = min(
+                int(self._carried_copies(b)[0].min())
+                for b in self._open
+                if self._core_launch[b] == core_launch and self._carried.get(b, 0)
+            )
+            busy.read_up_to(core_launch, int(start[last]), held)
+
+    def _carried_copies(self, block: int) -> tuple[np.ndarray, np.ndarray]:
+        """The block's carried copies (start, pipe time), by start."""
+        copies = self._copies[block]
+        if len(copies) > 1:
+            copies = [
+                (np.concatenate([c[0] for c in copies]), np.concatenate([c[1] for c in copies]))
+            ]
+            self._copies[block] = copies
+        start, dur = copies[0]
+        order = np.argsort(start, kind="stable")
+        return start[order], dur[order]
 
     def _add_blocks(self, decoded: DecodedBatch, launch: np.ndarray) -> None:
         rows = np.flatnonzero(decoded.kind == EventKind.QUEUE_INIT)
@@ -129,16 +187,16 @@ class RunningSingleBuffered:
         if not ended:
             return
         for block in ended:
-            copies = self._copies.pop(block, [])
-            core_launch = self._core_launch.pop(block)
-            if not copies or busy.holds_given_up:
-                continue
-            self.saved_ps[block] = block_savings(
-                np.concatenate([start for start, _ in copies]),
-                np.concatenate([dur for _, dur in copies]),
-                landing_ps(self.chip, self._read[block]),
-                busy.runs.coverage(core_launch),
-            )
+            if self._carried.get(block, 0) and not busy.holds_given_up:
+                start, dur = self._carried_copies(block)
+                self.saved_ps[block] += block_savings(
+                    start,
+                    dur,
+                    landing_ps(self.chip, self._read[block]),
+                    busy.runs.coverage(self._core_launch[block]),
+                )
+            for carried in (self._copies, self._carried, self._finished_until, self._core_launch):
+                carried.pop(block, None)
         self._open = [block for block in self._open if self.launch[block] >= launch]
         self._reindex()
 

@@ -160,6 +160,25 @@ def test_block_usage_finds_unused_buffers(kit):
     assert "'idle'" in unused.message
 
 
+def test_a_touch_reaches_an_older_block_still_live_behind_a_newer_one_that_ended(kit):
+    # A free before any allocation takes the first one at its address: 'old'
+    # at 0 stays live for good. 'new' is then allocated at 0 too and freed.
+    # A load inside [0, 1 KiB) after that touches 'old', the one block live
+    # there (it was once missed: only the latest block at a start was tried).
+    s = kit.Synthetic()
+    s.free(0, 1 * KIB, "old")
+    s.alloc(0, 1 * KIB, "old")
+    s.alloc(0, 1 * KIB, "new")
+    s.free(0, 1 * KIB, "new")
+    load = s.load(0x1000, 512, 256)
+    analysis = kit.analyze(s.trace())
+    usage = analysis.context.block_usage
+    assert (usage.first_row[0], usage.last_row[0]) == (load, load)
+    assert usage.last_row[1] == -1
+    unused = kit.only(analysis, "UB011")
+    assert "'new'" in unused.message
+
+
 def test_spare_ping_pong_buffer_of_a_one_round_loop_is_info(kit):
     # one tile: the queue's second 1 KiB block is never reached
     finding = kit.only(analyze_trace(kit.run_device(ping_pong_loop(1))), "UB011")

@@ -5,6 +5,8 @@ hand-made ones cut into batches of a few events, and says what it skipped."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,6 +27,7 @@ from ubscope.analyzers.streaming import (
     kept,
     ranges,
     should_stream,
+    single_buffered,
     usage,
 )
 from ubscope.analyzers.streaming import fragmentation as streamed_fragmentation
@@ -35,6 +38,7 @@ from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TBuf, TPipe, TQue
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "sample_profiles").glob("*.ubtrace"))
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 KIB = 1024
 
 
@@ -359,9 +363,10 @@ def test_work_starting_inside_busy_time_already_summed_gives_aln004_up(kit, tmp_
     assert not any("ALN004" in note for note in whole.warnings)
 
 
-def _single_buffered_launches(kit: Any, starts_us: list[int]) -> Any:
+def _single_buffered_launches(kit: Any, starts_us: list[int], end: bool = True) -> Any:
     """Launches of a loop through a single-buffered copy-in queue on aiv core 0,
-    beginning at ``starts_us`` (the kernel ends 17 µs after the last begins).
+    beginning at ``starts_us`` (the kernel ends 17 µs after the last begins,
+    unless not ``end``).
     Each: InitBuffer(in_x, 1, 4 KiB), then four 1 µs loads into the block, 4 µs
     apart, each followed 1 µs after it starts by a 3 µs vector op on it."""
     s = kit.Synthetic()
@@ -379,12 +384,17 @@ def _single_buffered_launches(kit: Any, starts_us: list[int]) -> Any:
             s.load(0x1000 + tile * 4 * KIB, 0, 4 * KIB, t=t, dur=US)
             s.rec.compute(int(CoreKind.AIV), 0, int(Space.UB), 0, 4 * KIB, "muls", 2048, "vec",
                           t + US, 3 * US)  # fmt: skip
-    s.rec.kernel_end(s.kernel, (starts_us[-1] + 17) * US, 17 * US)
+    if end:
+        s.rec.kernel_end(s.kernel, (starts_us[-1] + 17) * US, 17 * US)
     return s
 
 
 @pytest.mark.parametrize("rows", [1, 2, 5, 1000])
-def test_single_buffered_blocks_are_judged_across_batches(kit, tmp_path, rows):
+@pytest.mark.parametrize("early", [False, True], ids=["at-launch-end", "early"])
+def test_single_buffered_blocks_are_judged_across_batches(kit, tmp_path, monkeypatch, rows, early):
+    if early:  # finish a block's windows but its last stage's once it carries 2 copies
+        monkeypatch.setattr(single_buffered, "EARLY_COPIES", 1)
+        monkeypatch.setattr(single_buffered, "OPEN_STAGES", 1)
     path = _write_ended(_single_buffered_launches(kit, [0, 20]), tmp_path, rows)
     assert_same_analysis(path)
     (finding,) = [f for f in analyze_streamed(path).findings if f.code == "UB013"]
@@ -401,6 +411,22 @@ def test_single_buffered_blocks_are_judged_across_batches(kit, tmp_path, rows):
     assert not any("UB013" in note for note in analyze_streamed(path).warnings)
 
 
+def test_single_buffered_queues_on_48_cores_stream_as_in_memory(tmp_path, monkeypatch):
+    # bench/make_big_trace.py's tiled kernel with every queue one block of two
+    # tiles: ~55 tiles a core, each x, w and y copy through a judged block, whose
+    # windows are finished 8 copies at a time but the last 2 stages'
+    monkeypatch.setattr(single_buffered, "EARLY_COPIES", 8)
+    monkeypatch.setattr(single_buffered, "OPEN_STAGES", 2)
+    path = tmp_path / "single.ubtrace"
+    subprocess.run(
+        [sys.executable, str(BENCH / "make_big_trace.py"), "30000", str(path), "--single-buffered"],
+        check=True,
+        capture_output=True,
+    )
+    assert "UB013" in {f.code for f in analyze_path(path, stream=False).findings}
+    assert_same_analysis(rebatch(path, tmp_path / "single_997.ubtrace", 997))
+
+
 def test_single_buffering_is_not_judged_where_launches_overlap_on_a_core(kit, tmp_path):
     # the second launch begins at 14 µs, while the first one's last vector op
     # runs until 16 µs: each launch's busy time is not the core's
@@ -409,7 +435,32 @@ def test_single_buffering_is_not_judged_where_launches_overlap_on_a_core(kit, tm
     streamed = analyze_streamed(path)
     assert "UB013" not in kit.codes(streamed)
     assert any(
-        "work of two launches overlaps in time on one core: rule not run: UB013" in note
+        "two of its launches overlap in time: rule not run: UB013" in note
+        for note in streamed.warnings
+    )
+
+
+@pytest.mark.parametrize("late", ["vector op", "copy"])
+def test_single_buffering_is_not_judged_where_work_comes_before_finished_windows(
+    kit, tmp_path, monkeypatch, late
+):
+    # windows finished early, then the core's work (or a copy through the
+    # block) recorded last but starting at 0.5 µs, inside the first window
+    monkeypatch.setattr(single_buffered, "EARLY_COPIES", 1)
+    monkeypatch.setattr(single_buffered, "OPEN_STAGES", 1)
+    s = _single_buffered_launches(kit, [0], end=False)
+    if late == "copy":
+        s.load(0x1000, 0, 4 * KIB, t=US // 2, dur=US // 10)
+    else:
+        s.rec.compute(int(CoreKind.AIV), 0, int(Space.UB), 0, 4 * KIB, "muls", 2048, "vec",
+                      US // 2, US // 10)  # fmt: skip
+    s.rec.kernel_end(s.kernel, 17 * US, 17 * US)
+    path = _write_ended(s, tmp_path, 1)
+    assert "UB013" in kit.codes(analyze_path(path, stream=False))
+    streamed = analyze_streamed(path)
+    assert "UB013" not in kit.codes(streamed)
+    assert any(
+        "ran far out of program order" in note and note.endswith("rule not run: UB013")
         for note in streamed.warnings
     )
 
