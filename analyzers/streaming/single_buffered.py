@@ -67,6 +67,7 @@ class RunningSingleBuffered:
         self._index = BlockIndex(*(np.zeros(0, dtype=np.int64),) * 4)
         self._copies: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # (start, dur)
         self._carried: dict[int, int] = {}  # copies carried per block
+        self._look_at: dict[int, int] = {}  # carried copies past which to look again
         self._finished_until: dict[int, int] = {}  # block -> its windows finished up to
         self._read: dict[int, bool] = {}  # whether the block's first copy fills it
         self._core_launch: dict[int, int] = {}
@@ -109,12 +110,17 @@ class RunningSingleBuffered:
         """Finish the earlier windows of the blocks carrying many copies, so a
         long launch carries a bounded tail of copies and busy runs (call after
         the busy runs took the batch's work)."""
-        for block in [b for b in self._open if self._carried.get(b, 0) > EARLY_COPIES]:
+        for block in self._open:
+            if self._carried.get(block, 0) <= self._look_at.get(block, EARLY_COPIES):
+                continue
             start, dur = self._carried_copies(block)
             landing = landing_ps(self.chip, self._read[block])
             firsts = stage_firsts(start, start + dur + landing)
             if firsts.size <= OPEN_STAGES + 1:
+                # long stages: look again once the block carries twice as many
+                self._look_at[block] = 2 * start.size
                 continue
+            self._look_at.pop(block, None)
             # the stage the finished windows end at; the ones after it stay open
             last, past = firsts[-OPEN_STAGES - 1], firsts[-OPEN_STAGES]
             core_launch = self._core_launch[block]
@@ -195,7 +201,14 @@ class RunningSingleBuffered:
                     landing_ps(self.chip, self._read[block]),
                     busy.runs.coverage(self._core_launch[block]),
                 )
-            for carried in (self._copies, self._carried, self._finished_until, self._core_launch):
+            for carried in (
+                self._copies,
+                self._carried,
+                self._look_at,
+                self._finished_until,
+                self._read,
+                self._core_launch,
+            ):
                 carried.pop(block, None)
         self._open = [block for block in self._open if self.launch[block] >= launch]
         self._reindex()

@@ -392,8 +392,8 @@ def _single_buffered_launches(kit: Any, starts_us: list[int], end: bool = True) 
 @pytest.mark.parametrize("rows", [1, 2, 5, 1000])
 @pytest.mark.parametrize("early", [False, True], ids=["at-launch-end", "early"])
 def test_single_buffered_blocks_are_judged_across_batches(kit, tmp_path, monkeypatch, rows, early):
-    if early:  # finish a block's windows but its last stage's once it carries 2 copies
-        monkeypatch.setattr(single_buffered, "EARLY_COPIES", 1)
+    if early:  # finish a block's windows but its last stage's once it carries 3 copies
+        monkeypatch.setattr(single_buffered, "EARLY_COPIES", 2)
         monkeypatch.setattr(single_buffered, "OPEN_STAGES", 1)
     path = _write_ended(_single_buffered_launches(kit, [0, 20]), tmp_path, rows)
     assert_same_analysis(path)
@@ -446,7 +446,7 @@ def test_single_buffering_is_not_judged_where_work_comes_before_finished_windows
 ):
     # windows finished early, then the core's work (or a copy through the
     # block) recorded last but starting at 0.5 µs, inside the first window
-    monkeypatch.setattr(single_buffered, "EARLY_COPIES", 1)
+    monkeypatch.setattr(single_buffered, "EARLY_COPIES", 2)
     monkeypatch.setattr(single_buffered, "OPEN_STAGES", 1)
     s = _single_buffered_launches(kit, [0], end=False)
     if late == "copy":
