@@ -109,6 +109,12 @@ if TYPE_CHECKING:
         redzone_writes,
         row_of_seq,
     )
+    from ubscope.analyzers.streaming import (
+        BatchPoints,
+        analyze_streamed,
+        should_stream,
+        streamed_chip,
+    )
     from ubscope.analyzers.sweep import (
         FAILURE_MISALIGNMENT,
         FAILURE_NUMERICS,
@@ -211,6 +217,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "redzone_writes",
         "row_of_seq",
     ),
+    "streaming": ("BatchPoints", "analyze_streamed", "should_stream", "streamed_chip"),
     "sweep": (
         "FAILURE_MISALIGNMENT",
         "FAILURE_NUMERICS",

@@ -1,14 +1,15 @@
 """Perfetto export benchmark: ``ubscope export`` against ``ubscope analyze`` of
 the same 10 M-event trace (issue 17).
 
-Run: python bench/bench_perfetto.py [--events 10000000] [--trace FILE] [--repeats 3]
+Run: python bench/bench_perfetto.py [--events 10000000] [--trace FILE] [--repeats 3] [--stream]
 
 The export runs the analysis (its findings become instant events) and writes
 the Chrome trace-event JSON, the slices while the rules run; target: the
 whole export within 1.5x of the analysis, at bounded memory. Each command runs in a child process (its
 time and peak RSS, VmHWM), the two interleaved and repeated. The trace comes
 from bench/make_big_trace.py (the real Recorder and TraceWriter) unless
---trace is given.
+--trace is given. With --stream both commands stream the trace (docs/streaming.md):
+the export formats its chunks on other threads while the analysis reads on.
 """
 
 from __future__ import annotations
@@ -56,13 +57,21 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=EVENTS, help="events in the generated trace")
     parser.add_argument("--trace", type=Path, help="use this trace instead of generating one")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each command")
+    parser.add_argument("--stream", action="store_true", help="both commands with --stream")
     args = parser.parse_args()
+    streamed = ["--stream"] if args.stream else []
     with tempfile.TemporaryDirectory() as tmp:
         trace = trace_for(args.trace, args.events, Path(tmp))
         output = Path(tmp) / "big.json"
         commands = {
-            "ubscope analyze": ["analyze", str(trace), "--format", "json", "-o", "-"],
-            "ubscope export --format perfetto": ["export", str(trace), "-o", str(output)],
+            "ubscope analyze": ["analyze", str(trace), "--format", "json", "-o", "-", *streamed],
+            "ubscope export --format perfetto": [
+                "export",
+                str(trace),
+                "-o",
+                str(output),
+                *streamed,
+            ],
         }
         runs: dict[str, list[dict]] = {name: [] for name in commands}
         load = os.getloadavg()[0]
@@ -73,7 +82,8 @@ def main() -> None:
         size_mb = output.stat().st_size / 1e6
     print(
         f"trace: {trace.name if args.trace else f'{args.events:,} events'}; export {size_mb:,.0f} MB; "
-        f"{args.repeats} interleaved runs each, {os.cpu_count()} CPUs, load average up to {load:.1f}"
+        f"{args.repeats} interleaved runs each{', streamed' if args.stream else ''}, "
+        f"{os.cpu_count()} CPUs, load average up to {load:.1f}"
     )
     print(TABLE_HEADER.format(what="command", floor="analyze"))
     for name, results in runs.items():

@@ -16,7 +16,7 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -270,6 +270,34 @@ class Trace:
         from ubscope.probe.event_table import EventTable
 
         return EventTable(self.events)
+
+
+def batch_trace(
+    path: Path, meta: dict[str, Any], batches: Sequence[pa.RecordBatch], first_event: int
+) -> Trace:
+    """Consecutive record batches of the trace at ``path`` as a :class:`Trace`
+    of their own (validated as :func:`read_trace` validates them; their events
+    numbered from ``first_event``, as in the whole trace)."""
+    decoder = BatchDecoder(path, None, sum(b.num_rows for b in batches), first_event=first_event)
+    for batch in batches:
+        decoder.add(batch)
+    return Trace(path=path, meta=meta, events=decoder.frame())
+
+
+def scan_batch_traces(path: str | os.PathLike[str], each: Callable[[Trace], None]) -> TraceScan:
+    """Validate a trace batch by batch as :func:`scan_trace` does, handing each
+    batch to ``each`` as a :class:`Trace` of its own (:func:`batch_trace`) and
+    keeping none: memory stays one batch's whatever the trace's size."""
+    path = Path(path)
+    meta = read_metadata(path)
+    first_event = 0
+
+    def take(batch: pa.RecordBatch) -> None:
+        nonlocal first_event
+        each(batch_trace(path, meta, [batch], first_event))
+        first_event += batch.num_rows
+
+    return scan_trace(path, columns=[], each_batch=take)
 
 
 class _open_stream:

@@ -20,9 +20,9 @@ import numpy as np
 import pyarrow as pa
 
 from ubscope.probe.errors import TraceError, open_input
-from ubscope.probe.trace import Trace
+from ubscope.probe.trace import Trace, batch_trace
 from ubscope.probe.trace_meta import STREAM_MAGIC, read_metadata
-from ubscope.probe.validate import BatchDecoder, claim_of
+from ubscope.probe.validate import claim_of
 
 _END_OF_STREAM = STREAM_MAGIC + b"\x00\x00\x00\x00"
 
@@ -102,6 +102,4 @@ class TracePages:
             raise TraceError(
                 self.path, f"events from {page.first_event} are unreadable ({exc})"
             ) from None
-        decoder = BatchDecoder(self.path, None, batch.num_rows, first_event=page.first_event)
-        decoder.add(batch)
-        return Trace(path=self.path, meta=self.meta, events=decoder.frame())
+        return batch_trace(self.path, self.meta, [batch], page.first_event)

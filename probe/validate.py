@@ -498,11 +498,18 @@ def _same_buffers(one: pa.Array, other: pa.Array) -> bool:
     return (len(one), one.offset) == (len(other), other.offset) and addresses[0] == addresses[1]
 
 
+_SMALL_ARRAY_BYTES = 8 << 20
+
+
 def _pool_array(size: int, dtype: np.dtype) -> np.ndarray:
-    """An uninitialised numpy array in Arrow's memory pool. The pool hands back
-    the pages the batches were just decompressed into; numpy's own large arrays
-    are fresh (huge-page) mappings whose first touch cost 3-10x the copy itself
-    here (bench/bench_analyze.py, issue 17)."""
+    """An uninitialised numpy array, a large one in Arrow's memory pool. The
+    pool hands back the pages the batches were just decompressed into; numpy's
+    own large arrays are fresh (huge-page) mappings whose first touch cost
+    3-10x the copy itself here (bench/bench_analyze.py, issue 17). A small one
+    (a page of a trace, the batches of a streamed export) comes from the C
+    heap, which keeps freed blocks: the pool maps each afresh (10 ms a batch)."""
+    if size * dtype.itemsize < _SMALL_ARRAY_BYTES:
+        return np.empty(size, dtype=dtype)
     return np.frombuffer(pa.allocate_buffer(size * dtype.itemsize), dtype=dtype, count=size)
 
 

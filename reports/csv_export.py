@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
 
+from ubscope.analyzers import should_stream
 from ubscope.probe.outputs import atomic_output
+from ubscope.probe.trace import read_trace, scan_batch_traces
 
 CHUNK_ROWS = 250_000
 # What spreadsheets (Excel, LibreOffice, Google Sheets) take for the start of
@@ -38,21 +41,24 @@ def _safe_labels(column: pd.Series) -> np.ndarray | None:
     return np.array([*map(formula_safe, labels), ""], dtype=object)
 
 
-def write_events_csv(
-    events: pd.DataFrame, path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS
-) -> Path:
-    """Write ``events`` to ``path`` as CSV with a header row (atomically).
-    Text columns are categorical, as :func:`ubscope.probe.trace.read_trace` gives them."""
-    target = Path(path)
-    defused: dict[str, np.ndarray] = {}
-    for name, column in events.items():
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            labels = _safe_labels(column)
-            if labels is not None:
-                defused[str(name)] = labels
-    with atomic_output(target) as handle:
-        for begin in range(0, max(len(events), 1), chunk_rows):
-            chunk = events.iloc[begin : begin + chunk_rows]
+class _EventsCsv:
+    """A CSV file of events being written, frame after frame, header first."""
+
+    def __init__(self, handle: IO[str], chunk_rows: int):
+        self.handle = handle
+        self.chunk_rows = chunk_rows
+        self.header = True
+
+    def write(self, events: pd.DataFrame) -> None:
+        """Append ``events`` (text columns categorical, as :func:`read_trace` gives them)."""
+        defused: dict[str, np.ndarray] = {}
+        for name, column in events.items():
+            if isinstance(column.dtype, pd.CategoricalDtype):
+                labels = _safe_labels(column)
+                if labels is not None:
+                    defused[str(name)] = labels
+        for begin in range(0, max(len(events), 1 if self.header else 0), self.chunk_rows):
+            chunk = events.iloc[begin : begin + self.chunk_rows]
             if defused:
                 # Codes index the safe labels; -1 (missing) picks the trailing "".
                 chunk = chunk.assign(
@@ -61,5 +67,36 @@ def write_events_csv(
                         for name, labels in defused.items()
                     }
                 )
-            chunk.to_csv(handle, header=begin == 0, index=False, lineterminator="\n")
+            chunk.to_csv(self.handle, header=self.header, index=False, lineterminator="\n")
+            self.header = False
+
+
+def write_events_csv(
+    events: pd.DataFrame, path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS
+) -> Path:
+    """Write ``events`` to ``path`` as CSV with a header row (atomically).
+    Text columns are categorical, as :func:`ubscope.probe.trace.read_trace` gives them."""
+    target = Path(path)
+    with atomic_output(target) as handle:
+        _EventsCsv(handle, chunk_rows).write(events)
+    return target
+
+
+def export_events_csv(
+    trace: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    stream: bool | None = False,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Path:
+    """Write the events of the trace file ``trace`` to ``path`` as
+    :func:`write_events_csv` does. With ``stream`` True, or None and a trace too
+    big for memory, batch by batch, holding one batch at a time (the same file)."""
+    if not (stream or (stream is None and should_stream(trace))):
+        return write_events_csv(read_trace(trace).events, path, chunk_rows)
+    target = Path(path)
+    with atomic_output(target) as handle:
+        out = _EventsCsv(handle, chunk_rows)
+        scan_batch_traces(trace, lambda batch: out.write(batch.events))
+        if out.header:  # no event at all: the header alone, as for an empty frame
+            out.write(read_trace(trace).events)
     return target

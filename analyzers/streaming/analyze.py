@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ from ubscope.analyzers.streaming.kept import (
     watched_ends,
 )
 from ubscope.analyzers.streaming.layouts import RunningPeakLayouts
-from ubscope.analyzers.streaming.occupancy import RunningOccupancy
+from ubscope.analyzers.streaming.occupancy import BatchPoints, RunningOccupancy
 from ubscope.analyzers.streaming.overlaps import RunningOverlaps
 from ubscope.analyzers.streaming.regrowth import RunningRegrowths
 from ubscope.analyzers.streaming.single_buffered import RunningSingleBuffered
@@ -401,21 +402,40 @@ class StreamContext(TraceContext):
         return frame
 
 
-def analyze_streamed(
-    path: str | os.PathLike[str], config: Config | None = None, chip: ChipProfile | None = None
-) -> Analysis:
-    """Analyze the trace at ``path`` in one pass over its batches, in memory
-    bounded by the live blocks and the few events the streamed rules report."""
-    config = config or Config()
+def streamed_chip(
+    path: str | os.PathLike[str], config: Config, chip: ChipProfile | None = None
+) -> ChipProfile:
+    """The chip a streamed analysis of ``path`` judges against: ``chip``, else
+    the configured one, else the trace's own."""
     meta = read_metadata(path)
     trace_chip = ChipProfile.from_dict(meta.get("chip", {}), source=f"{path} (metadata)")
     chip = chip or (load_chip(config.chip) if config.chip is not None else trace_chip)
-    chip = checked_chip(chip, path)
+    return checked_chip(chip, path)
+
+
+def analyze_streamed(
+    path: str | os.PathLike[str],
+    config: Config | None = None,
+    chip: ChipProfile | None = None,
+    on_batch: Callable[[pa.RecordBatch, BatchPoints], None] | None = None,
+) -> Analysis:
+    """Analyze the trace at ``path`` in one pass over its batches, in memory
+    bounded by the live blocks and the few events the streamed rules report.
+    ``on_batch`` gets each validated batch, in order, once the analysis has
+    taken it in, with the live bytes after each of its ALLOC/FREE events."""
+    config = config or Config()
+    chip = streamed_chip(path, config, chip)
     rules = build_rules(config)
     # each batch makes many temporaries above glibc's default mmap threshold
     reuse_large_blocks()
     stream = _Stream(path, chip, rules)
-    scan = quietly(lambda: scan_trace(path, columns=[], each_batch=stream.add))
+
+    def each_batch(batch: pa.RecordBatch) -> None:
+        stream.add(batch)
+        if on_batch is not None:
+            on_batch(batch, stream.occupancy.batch_points)
+
+    scan = quietly(lambda: scan_trace(path, columns=[], each_batch=each_batch))
     stream.fragmentation.finish()
     stream.traffic.finish()
     stream.usage.finish()

@@ -10,7 +10,7 @@ that found no allocation to pair with carry over as closings that come first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -24,6 +24,7 @@ from ubscope.analyzers.model.arrays import (
     SPACE_LABELS,
     pair_fifo,
     run_starts,
+    runs,
     split_group,
 )
 from ubscope.analyzers.streaming.sketch import SeriesSketch
@@ -45,6 +46,37 @@ class BatchLive(NamedTuple):
     bounding_allocs: dict[tuple[str, int], int]  # ("first" | "last", kind-space key) -> batch row
     left_open: np.ndarray  # the batch's ALLOC rows whose block is still live after it
     ended_seq: np.ndarray  # seq of the ALLOCs of earlier batches whose block it ended
+
+
+class BatchPoints(NamedTuple):
+    """A batch's ALLOC/FREE events by group (program order within one): the
+    group, display time and live bytes after each, as
+    :meth:`OccupancyModel.occupancy` gives them for the whole trace."""
+
+    gid: np.ndarray
+    t_ps: np.ndarray
+    live_bytes: np.ndarray
+
+    @classmethod
+    def joined(cls, parts: Sequence[BatchPoints]) -> BatchPoints:
+        """The points of consecutive batches as one batch's."""
+        if len(parts) == 1:
+            return parts[0]
+        gid, t_ps, live_bytes = (np.concatenate(column) for column in zip(*parts, strict=True))
+        order = np.argsort(gid, kind="stable")  # program order within each group
+        return cls(gid[order], t_ps[order], live_bytes[order])
+
+    def places(self) -> Iterator[tuple[str, int, str, np.ndarray, np.ndarray]]:
+        """Per on-chip core and space, in group order: core kind, core, space
+        and the display times and live bytes of its events in the batch."""
+        for start, end in runs(self.gid):
+            gid = int(self.gid[start])
+            if gid % 8 in ON_CHIP_CODES:
+                core_kind, core, space = split_group(gid)
+                yield core_kind, core, space, self.t_ps[start:end], self.live_bytes[start:end]
+
+
+NO_POINTS = BatchPoints(_EMPTY, _EMPTY, _EMPTY)
 
 
 class _BatchBlocks(NamedTuple):
@@ -89,6 +121,7 @@ class RunningOccupancy:
         self._batch_blocks: _BatchBlocks | None = None
         self._unpaired_frees = _EMPTY  # keys of frees still waiting for their allocation
         self.sketch = SeriesSketch("live_bytes", ("live_bytes",))  # what the charts draw
+        self.batch_points = NO_POINTS  # the last batch's
 
     def add(self, kind: np.ndarray, gid: np.ndarray, columns: dict[str, np.ndarray]) -> BatchLive:
         """One batch: its kind codes, group ids and int64 columns addr,
@@ -96,6 +129,7 @@ class RunningOccupancy:
         rows = np.flatnonzero((kind == EventKind.ALLOC) | (kind == EventKind.FREE))
         if not rows.size:
             self._batch_blocks = None  # nothing opened or closed in this batch
+            self.batch_points = NO_POINTS
             return BatchLive(_EMPTY, _EMPTY, _EMPTY, _EMPTY, {}, _EMPTY, _EMPTY)
         gid = gid[rows]
         addr, aligned = columns["addr"][rows], columns["aligned_size"][rows]
@@ -276,7 +310,8 @@ class RunningOccupancy:
         before = np.repeat(np.r_[0, total][starts], lengths)
         groups = gid[starts]
         live = total - before + np.repeat(self.live[groups], lengths)
-        self.sketch.add(gid, seq[order], t[order], live_bytes=live)
+        shown = self.sketch.add(gid, seq[order], t[order], live_bytes=live)
+        self.batch_points = BatchPoints(gid, shown, live)
         peak = np.maximum.reduceat(live, starts)
         at_peak = np.flatnonzero(live == np.repeat(peak, lengths))
         group_of = np.searchsorted(starts, at_peak, "right") - 1

@@ -40,12 +40,13 @@ class SeriesSketch:
 
     def add(
         self, gid: np.ndarray, seq: np.ndarray, t_ps: np.ndarray, **columns: np.ndarray
-    ) -> None:
+    ) -> np.ndarray:
         """One batch's ALLOC/FREE events sorted by group (stable: program order
         within a group): their group, seq, start time and the values of the
-        columns after them."""
+        columns after them. Returns their display times (the start times made
+        non-decreasing within each group's series)."""
         if not gid.size:
-            return
+            return t_ps
         starts = run_starts(gid)
         groups = gid[starts]
         lengths = np.diff(np.r_[starts, gid.size])
@@ -65,6 +66,7 @@ class SeriesSketch:
             self._points[group] += count
             if self._points[group] > MAX_POINTS:
                 self._compact(group)
+        return shown
 
     def _compact(self, group: int) -> None:
         """Double the group's buckets until it holds half the limit (so its next

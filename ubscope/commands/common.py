@@ -45,8 +45,8 @@ def add_stream_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stream",
         action="store_true",
-        help="analyze the trace batch by batch in bounded memory, running the rules one "
-        "pass computes (default: only when the trace would not fit the available memory)",
+        help="read and analyze the trace batch by batch in bounded memory (default: only "
+        "when the trace would not fit the available memory)",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ubscope.commands.common import console, progress
+from ubscope.commands.common import add_stream_option, console, progress, stream_choice
 from ubscope.probe.outputs import check_output_path, is_stdout
 
 SUFFIXES = {"perfetto": ".json", "csv": ".csv"}
@@ -31,24 +31,25 @@ def setup(export: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="output file, - for stdout (default: TRACE name + .json/.csv)",
     )
+    add_stream_option(export)
     export.set_defaults(handler=_export)
 
 
 def _export(args: argparse.Namespace) -> int:
     # The readers and writers load here, not with `ubscope export --help`.
-    from ubscope.probe.trace import read_trace
-    from ubscope.reports.csv_export import write_events_csv
+    from ubscope.reports.csv_export import export_events_csv
     from ubscope.reports.perfetto import export_perfetto
 
     trace = Path(args.trace)
     output = check_output_path(
         args.output or Path(trace.stem + SUFFIXES[args.format]), inputs=(trace,), stdout=True
     )
+    stream = stream_choice(args)
     with progress(f"exporting {trace.name}", total=None):
         if args.format == "csv":
-            written = write_events_csv(read_trace(trace).events, output)
+            written = export_events_csv(trace, output, stream=stream)
         else:
-            written = export_perfetto(trace, output)
+            written = export_perfetto(trace, output, stream=stream)
     if not is_stdout(written):
         console().print(f"{args.format} export written to {written}", markup=False, soft_wrap=True)
     return 0
