@@ -112,8 +112,8 @@ if TYPE_CHECKING:
     from ubscope.analyzers.streaming import (
         BatchPoints,
         analyze_streamed,
-        should_stream,
         streamed_chip,
+        streams,
     )
     from ubscope.analyzers.sweep import (
         FAILURE_MISALIGNMENT,
@@ -217,7 +217,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "redzone_writes",
         "row_of_seq",
     ),
-    "streaming": ("BatchPoints", "analyze_streamed", "should_stream", "streamed_chip"),
+    "streaming": ("BatchPoints", "analyze_streamed", "streamed_chip", "streams"),
     "sweep": (
         "FAILURE_MISALIGNMENT",
         "FAILURE_NUMERICS",

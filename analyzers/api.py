@@ -150,9 +150,9 @@ def analyze_inputs(
     every event (TUI, report, export) keep the default, False. ``on_context``
     as for :func:`analyze_trace` (never called when streaming: no context)."""
     if trace_path is not None and not vendor and stream is not False:
-        from ubscope.analyzers.streaming import analyze_streamed, should_stream
+        from ubscope.analyzers.streaming import analyze_streamed, streams
 
-        if stream or should_stream(trace_path):
+        if streams(trace_path, stream):
             return analyze_streamed(trace_path, config, chip)
     trace = quietly(lambda: read_trace(trace_path)) if trace_path is not None else None
     # Arrow keeps the decoded batches' memory pooled after the frame is built;

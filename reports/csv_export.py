@@ -16,7 +16,8 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers import should_stream
+from ubscope.analyzers import streams
+from ubscope.probe.events import EVENT_SCHEMA
 from ubscope.probe.outputs import atomic_output
 from ubscope.probe.trace import read_trace, scan_batch_traces
 
@@ -91,12 +92,12 @@ def export_events_csv(
     """Write the events of the trace file ``trace`` to ``path`` as
     :func:`write_events_csv` does. With ``stream`` True, or None and a trace too
     big for memory, batch by batch, holding one batch at a time (the same file)."""
-    if not (stream or (stream is None and should_stream(trace))):
+    if not streams(trace, stream):
         return write_events_csv(read_trace(trace).events, path, chunk_rows)
     target = Path(path)
     with atomic_output(target) as handle:
         out = _EventsCsv(handle, chunk_rows)
         scan_batch_traces(trace, lambda batch: out.write(batch.events))
-        if out.header:  # no event at all: the header alone, as for an empty frame
-            out.write(read_trace(trace).events)
+        if out.header:  # no event at all: the header alone, as in memory
+            out.write(pd.DataFrame(columns=EVENT_SCHEMA.names))
     return target

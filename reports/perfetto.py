@@ -49,8 +49,8 @@ from ubscope.analyzers import (
     analyze_streamed,
     core_label,
     finding_times,
-    should_stream,
     streamed_chip,
+    streams,
 )
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.errors import InputError
@@ -565,13 +565,15 @@ class _BatchWriter:
         self.first_event = 0
         self.cores = np.zeros(0, np.int64)
         self._chunk: list[tuple[pa.RecordBatch, BatchPoints]] = []
+        self._chunk_rows = 0
         self._pool = ThreadPoolExecutor(WORKERS)
         self._pending: deque[Future[tuple[list[pa.Array], np.ndarray]]] = deque()
 
     def add(self, batch: pa.RecordBatch, points: BatchPoints) -> None:
         """One batch of the analysis (``on_batch`` of :func:`analyze_streamed`)."""
         self._chunk.append((batch, points))
-        if sum(b.num_rows for b, _ in self._chunk) >= STREAM_CHUNK_EVENTS:
+        self._chunk_rows += batch.num_rows
+        if self._chunk_rows >= STREAM_CHUNK_EVENTS:
             self._submit()
         while len(self._pending) > WORKERS:
             self._write_next()
@@ -580,8 +582,8 @@ class _BatchWriter:
         batches = [batch for batch, _ in self._chunk]
         points = BatchPoints.joined([points for _, points in self._chunk])
         self._pending.append(self._pool.submit(self._format, batches, self.first_event, points))
-        self.first_event += sum(batch.num_rows for batch in batches)
-        self._chunk = []
+        self.first_event += self._chunk_rows
+        self._chunk, self._chunk_rows = [], 0
 
     def _format(
         self, batches: list[pa.RecordBatch], first_event: int, points: BatchPoints
@@ -651,7 +653,7 @@ def export_perfetto(
     ``stream`` True, or None and a trace too big for memory, one pass over its
     batches writes them (docs/streaming.md): the same events, in another order."""
     target = Path(path)
-    if stream or (stream is None and should_stream(trace)):
+    if streams(trace, stream):
         return _export_streamed(trace, target, config or Config())
     with ExitStack() as stack:
         writers: list[_Writer] = []

@@ -31,3 +31,10 @@ def should_stream(path: str | os.PathLike[str], available: int | None = None) ->
     if available is None:
         available = psutil.virtual_memory().available
     return in_memory_estimate(path) > available * MEMORY_SHARE
+
+
+def streams(path: str | os.PathLike[str], stream: bool | None) -> bool:
+    """Whether ``path`` is read batch by batch: ``stream`` True or False says
+    so (``--stream``, or a view that needs every event); None decides by
+    :func:`should_stream`."""
+    return stream if stream is not None else should_stream(path)

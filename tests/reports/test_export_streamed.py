@@ -9,11 +9,14 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
+import pyarrow as pa
 import pytest
 
-from tests.helpers.rebatch import rebatch
+from tests.helpers.rebatch import rebatch, rebatch_table
 from ubscope.analyzers.streaming import decide
 from ubscope.cli import main
+from ubscope.probe.events import EVENT_SCHEMA
+from ubscope.probe.trace import read_metadata
 from ubscope.reports import perfetto
 from ubscope.reports.csv_export import export_events_csv
 from ubscope.reports.perfetto import export_perfetto
@@ -77,6 +80,17 @@ def test_streamed_csv_export_is_the_same_file(rows, tmp_path):
     in_memory = export_events_csv(trace, tmp_path / "memory.csv")
     streamed = export_events_csv(trace, tmp_path / "streamed.csv", stream=True, chunk_rows=5)
     assert streamed.read_bytes() == in_memory.read_bytes()
+
+
+def test_streamed_csv_export_of_a_trace_without_events_is_the_header(tmp_path):
+    source = SAMPLES / "pool_demo_healthy.ubtrace"
+    with pa.ipc.open_stream(source) as reader:
+        empty = reader.read_all().slice(0, 0)
+    trace = rebatch_table(empty, read_metadata(source), tmp_path / "empty.ubtrace", 10)
+    streamed = export_events_csv(trace, tmp_path / "streamed.csv", stream=True)
+    # the trace's column names, as docs/export-formats.md lists them, and no row
+    assert streamed.read_text().splitlines() == [",".join(EVENT_SCHEMA.names)]
+    assert streamed.read_bytes() == export_events_csv(trace, tmp_path / "memory.csv").read_bytes()
 
 
 def test_export_streams_a_trace_too_big_for_memory(tmp_path, monkeypatch, capsys):
