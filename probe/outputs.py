@@ -177,7 +177,7 @@ class AtomicFile:
             self._temporary = None
         except BaseException as exc:  # Ctrl-C included: no temporary file is left behind
             self.discard()
-            if isinstance(exc, OSError):
+            if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
                 raise write_error(self.path, exc) from None
             raise
 
@@ -222,6 +222,9 @@ def atomic_output(
     output = AtomicFile(path, binary=binary, inputs=inputs, stdout=stdout)
     try:
         yield output.handle
+    except BrokenPipeError:  # the reader of a pipe left (`| head`): not an error of ubscope's
+        output.discard()
+        raise
     except OSError as exc:
         output.discard()
         raise write_error(output.path, exc) from None

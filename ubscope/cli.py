@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -124,7 +125,18 @@ def _sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
+def _replace_closed_streams() -> None:
+    """Started with standard output or error closed (`>&-`), Python has no
+    stream for it: what would be printed there goes nowhere, as to a reader
+    that left, instead of ending in a traceback."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _replace_closed_streams()
     with guarded_output(), _sigterm_raises():
         return _run(argv)
 

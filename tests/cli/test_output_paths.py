@@ -291,3 +291,25 @@ def test_a_failed_trace_write_leaves_no_file(tmp_path):
     result = run_ubscope("run", "paged_attention", "-o", output, preexec_fn=_small_file_limit)
     one_line_error(result, str(output), "cannot write")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("options", [(), ("--format", "csv"), ("--stream",)])
+def test_a_reader_that_leaves_early_is_not_an_error(trace, options):
+    """`ubscope export T -o - | head` is normal use: when the reader closes the
+    pipe, the export stops quietly with exit 0 (as `analyze | head` does), not
+    with "cannot write (Broken pipe)" and exit 2."""
+    argv = [sys.executable, "-m", "ubscope", "export", str(trace), *options, "-o", "-"]
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # the reader is gone before the first byte is written
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 0, stderr
+    assert stderr == ""
+
+
+@pytest.mark.parametrize("command", ["export", "analyze"])
+def test_a_closed_standard_output_is_not_a_traceback(trace, command):
+    """Started with standard output closed (`ubscope analyze T >&-`), Python has
+    no `sys.stdout`: the command runs and its output goes nowhere."""
+    result = run_ubscope(command, trace, "-o", "-", preexec_fn=lambda: os.close(1))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr

@@ -145,6 +145,7 @@ def progress(
     """A progress bar on stderr for long work (hidden when not a terminal or
     quiet): done/total in ``unit`` (an estimate may be passed as the total),
     throughput and elapsed time."""
+    stderr = console(stderr=True)
     bar = Progress(
         SpinnerColumn(),
         # The description gives way first in a narrow terminal.
@@ -155,9 +156,10 @@ def progress(
         BarColumn(bar_width=12),
         _CountColumn(unit),
         TimeElapsedColumn(),
-        console=console(stderr=True),
+        console=stderr,
         transient=True,
-        disable=quiet,
+        # Not a terminal: nothing at all (rich would still end with a blank line).
+        disable=quiet or not stderr.is_terminal,
     )
     with bar:
         bar.add_task(description, total=total)
