@@ -64,6 +64,61 @@ def external_fragmentation(free_bytes: np.ndarray, largest_free: np.ndarray) -> 
     return np.where(free > 0, 1.0 - np.asarray(largest_free) / np.maximum(free, 1.0), 0.0)
 
 
+def replay_intervals(
+    bounds: np.ndarray,
+    addr: np.ndarray,
+    end: np.ndarray,
+    sign: np.ndarray,
+    carried: np.ndarray,
+    extent: tuple[int, int],
+    capacity: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Free bytes inside ``extent``, the largest free block and the most blocks
+    covering one byte after each of a group's events (program order), and the
+    coverage of each interval after the last one. ``bounds`` are the ascending
+    elementary interval boundaries, holding every block's ``addr`` and ``end``;
+    ``sign`` is +1 for a block taken, -1 released, 0 neither; ``carried`` the
+    coverage of each interval before the first event (both paths: the whole
+    trace in memory, each batch of a streamed one)."""
+    first = np.searchsorted(bounds, addr)
+    last = np.searchsorted(bounds, end)
+    low, high = extent[0], min(extent[1], capacity)
+    count = addr.size
+    free = np.zeros(count, dtype=np.int64)
+    largest = np.zeros(count, dtype=np.int64)
+    run = np.zeros(count, dtype=np.int64)
+    max_cover = np.zeros(count, dtype=np.int32)
+    last_cover = carried.astype(np.int32)
+    # One pass per elementary address interval (few per group), each over all
+    # the events: coverage is the running sum of the signed blocks spanning the
+    # interval; free runs extend across uncovered intervals of the pool. The
+    # passes write into the same few arrays: this loop is the replay's cost.
+    spans, ends_after = np.empty(count, dtype=bool), np.empty(count, dtype=bool)
+    signed, cover = np.empty(count, dtype=np.int32), np.empty(count, dtype=np.int32)
+    covered = np.empty(count, dtype=bool)
+    for index in range(bounds.size - 1):
+        np.less_equal(first, index, out=spans)
+        np.greater(last, index, out=ends_after)
+        spans &= ends_after
+        np.multiply(sign, spans, out=signed)
+        np.cumsum(signed, out=cover)
+        if carried[index]:
+            cover += carried[index]
+        np.maximum(max_cover, cover, out=max_cover)
+        if count:
+            last_cover[index] = cover[-1]
+        if bounds[index] < low or bounds[index + 1] > high:
+            run[:] = 0
+            continue
+        width = int(bounds[index + 1] - bounds[index])
+        np.greater(cover, 0, out=covered)
+        run += width
+        run[covered] = 0
+        np.add(free, width, out=free, where=~covered)
+        np.maximum(largest, run, out=largest)
+    return free, largest, max_cover, last_cover
+
+
 class FragmentationModel:
     """Per group, computed on first use: the coverage replay and what follows from it."""
 
@@ -152,33 +207,14 @@ class FragmentationModel:
         teardown = self._in_teardown[part]
         addr = self.table.column("addr")[rows]
         end = live.end[part]
-        sign = np.sign(live.delta[part]).astype(np.int32)
         bounds = np.unique(np.concatenate([[0, capacity, low, high], addr, end]))
         if bounds.size > _MAX_INTERVALS and bounds.size * rows.size > _MAX_REPLAY_CELLS:
             return self._replay_sampled(gid, rows, (low, high), teardown)
-        first = np.searchsorted(bounds, addr)
-        last = np.searchsorted(bounds, end)
-        count = rows.size
-        free = np.zeros(count, dtype=np.int64)
-        largest = np.zeros(count, dtype=np.int64)
-        run = np.zeros(count, dtype=np.int64)
-        max_cover = np.zeros(count, dtype=np.int32)
-        # One pass per elementary address interval (few per group), each over all
-        # of the group's events: coverage is the running sum of the signed blocks
-        # spanning the interval; free runs extend across uncovered intervals of
-        # the pool.
-        for index in range(bounds.size - 1):
-            spans = (first <= index) & (last > index)
-            cover = np.cumsum(np.where(spans, sign, 0), dtype=np.int32)
-            np.maximum(max_cover, cover, out=max_cover)
-            if bounds[index] < low or bounds[index + 1] > min(high, capacity):
-                run[:] = 0
-                continue
-            width = int(bounds[index + 1] - bounds[index])
-            empty = cover <= 0
-            free += np.where(empty, width, 0)
-            run = np.where(empty, run + width, 0)
-            np.maximum(largest, run, out=largest)
+        sign = np.sign(live.delta[part]).astype(np.int32)
+        nothing_before = np.zeros(bounds.size - 1, dtype=np.int32)
+        free, largest, max_cover, _ = replay_intervals(
+            bounds, addr, end, sign, nothing_before, (low, high), capacity
+        )
         return Coverage(rows, live.live[part], free, largest, max_cover, teardown)
 
     def _replay_sampled(

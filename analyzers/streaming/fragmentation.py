@@ -1,7 +1,8 @@
 """External fragmentation per core and space, replayed batch by batch.
 
 The in-memory replay (:class:`FragmentationModel`) follows the coverage of each
-elementary address interval of a group over all its events. Here each group
+elementary address interval of a group over all its events
+(:func:`replay_intervals`). Here the same replay runs per batch: each group
 carries from batch to batch the interval boundaries still in use and how many
 live blocks cover each interval; a boundary between two intervals of equal
 coverage is dropped after each step, so the state stays within about twice the
@@ -29,11 +30,12 @@ import numpy as np
 import pyarrow as pa
 
 from ubscope.analyzers.model.arrays import run_starts
-from ubscope.analyzers.model.fragmentation import external_fragmentation
+from ubscope.analyzers.model.fragmentation import external_fragmentation, replay_intervals
 from ubscope.analyzers.streaming.sketch import SeriesSketch
 from ubscope.probe.events import EventKind
 
-# cells (intervals x events) of one replay step: bounds its 2-D temporaries
+# cells (intervals x events) of one replay step: a step's intervals are its own
+# blocks' edges and the carried ones, so many boundaries cost no more than needed
 _STEP_CELLS = 1 << 21
 
 
@@ -289,28 +291,18 @@ class RunningFragmentation:
     def _step(
         self, state: _Group, gid: int, addr: np.ndarray, delta: np.ndarray, bounds: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        capacity = self._capacity(gid)
-        end = addr + np.abs(delta)
         # each new interval starts inside one carried interval (or past the last)
         inside_old = np.searchsorted(state.bounds, bounds[:-1], "right") - 1
         carried = np.r_[state.cover, 0][np.minimum(inside_old, state.cover.size)]
-        # coverage of each interval (row) after each event (column): each event
-        # adds its sign over its intervals, a difference along the rows
-        events = np.arange(addr.size)
-        sign = np.sign(delta).astype(np.int32)
-        change = np.zeros((bounds.size, addr.size), dtype=np.int32)
-        change[np.searchsorted(bounds, addr), events] = sign
-        change[np.searchsorted(bounds, end), events] -= sign
-        cover = np.cumsum(np.cumsum(change[:-1], axis=0, dtype=np.int32), axis=1, dtype=np.int32)
-        cover += carried.astype(np.int32)[:, None]
-        pooled = (bounds[:-1] >= state.low) & (bounds[1:] <= min(state.high, capacity))
-        empty = cover <= 0
-        empty &= pooled[:, None]
-        total = np.cumsum(empty * np.diff(bounds)[:, None], axis=0)
-        # a free run restarts after every covered or out-of-pool interval
-        run = np.maximum.accumulate(np.where(empty, 0, total), axis=0)
-        np.subtract(total, run, out=run)
-        last_cover = cover[:, -1]
+        free, largest, max_cover, last_cover = replay_intervals(
+            bounds,
+            addr,
+            addr + np.abs(delta),
+            np.sign(delta).astype(np.int32),
+            carried.astype(np.int32),
+            (state.low, state.high),
+            self._capacity(gid),
+        )
         keep = np.r_[True, last_cover[1:] != last_cover[:-1], True]
         state.bounds, state.cover = bounds[keep], last_cover[keep[:-1]]
-        return total[-1], run.max(axis=0), cover.max(axis=0)
+        return free, largest, max_cover

@@ -53,8 +53,13 @@ class SeriesSketch:
         position = np.arange(gid.size) - np.repeat(starts, lengths)
         index = np.repeat(self.events[groups], lengths) + position
         # times never go back within a group's series, as display_times() makes them
-        shown = pd.Series(t_ps).groupby(np.repeat(np.arange(groups.size), lengths)).cummax()
-        shown = np.maximum(shown.to_numpy(), np.repeat(self.latest_t_ps[groups], lengths))
+        # (a batch holds few groups: one running maximum each)
+        shown = np.empty_like(t_ps)
+        for begin, length, floor in zip(
+            starts.tolist(), lengths.tolist(), self.latest_t_ps[groups].tolist(), strict=True
+        ):
+            run = slice(begin, begin + length)
+            np.maximum.accumulate(np.maximum(t_ps[run], floor), out=shown[run])
         self.events[groups] += lengths
         self.latest_t_ps[groups] = shown[np.r_[starts[1:], gid.size] - 1]
         points = self._extremes({"gid": gid, "index": index, "t_ps": shown, "seq": seq, **columns})

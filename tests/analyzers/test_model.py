@@ -9,6 +9,7 @@ import numpy as np
 
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.model.arrays import lookup_codes, pair_fifo
+from ubscope.analyzers.model.fragmentation import replay_intervals
 from ubscope.analyzers.model.traffic import distinct_bytes
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import CoreKind, Space
@@ -203,3 +204,35 @@ def test_distinct_bytes_is_the_union_of_each_keys_intervals():
             touched[s : s + n] = True
         expected.append(int(touched.sum()))
     assert covered.tolist() == expected
+
+
+def test_replay_intervals_follows_free_bytes_and_overlaps_by_hand():
+    """The one coverage replay of both paths, on a 100-byte space cut at 10, 30
+    and 60. Events: take [10,30), take [30,60), release [10,30), take [0,60)
+    (overlapping [30,60)). Free after each, by hand: 100-20 = 80 (largest
+    [30,100) = 70); 100-50 = 50 ([60,100) = 40); [0,30) + [60,100) = 70 (40);
+    [60,100) = 40 (40), with two blocks on [30,60)."""
+    bounds = np.array([0, 10, 30, 60, 100])
+    addr, end = np.array([10, 30, 10, 0]), np.array([30, 60, 30, 60])
+    sign = np.array([1, 1, -1, 1], dtype=np.int32)
+    nothing = np.zeros(4, dtype=np.int32)
+    free, largest, most, left = replay_intervals(bounds, addr, end, sign, nothing, (0, 100), 100)
+    assert free.tolist() == [80, 50, 70, 40]
+    assert largest.tolist() == [70, 40, 40, 40]
+    assert most.tolist() == [1, 1, 1, 2]
+    assert left.tolist() == [1, 1, 2, 0]  # per interval after the last event
+
+    # A block carried from an earlier batch on [30,60), then the first event only:
+    # free [0,10) + [60,100) = 50, largest 40.
+    carried = np.array([0, 0, 1, 0], dtype=np.int32)
+    free, largest, most, left = replay_intervals(
+        bounds, addr[:1], end[:1], sign[:1], carried, (0, 100), 100
+    )
+    assert (free.tolist(), largest.tolist(), most.tolist()) == ([50], [40], [1])
+    assert left.tolist() == [0, 1, 1, 0]
+
+    # A pool from 10: [0,10) is outside it, neither free nor joining a run.
+    free, largest, _, _ = replay_intervals(
+        bounds, addr[:1], end[:1], sign[:1], nothing, (10, 100), 100
+    )
+    assert (free.tolist(), largest.tolist()) == ([70], [70])
