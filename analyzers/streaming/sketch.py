@@ -20,6 +20,12 @@ from ubscope.analyzers.model.arrays import GROUP_BOUND, run_starts
 
 # per core and space; the report draws at most 24,000 points per chart
 MAX_POINTS = 4096
+# A group's points are kept batch by batch until it holds more than this many
+# batches' worth; they are then joined into one array per column. Buckets grow
+# with the trace, so late batches add a point or two per group and a compaction
+# is hundreds of batches away: that many small arrays would cost more memory
+# than their points.
+MAX_CHUNKS = 32
 
 
 class SeriesSketch:
@@ -66,11 +72,15 @@ class SeriesSketch:
         present, counts = _group_counts(points["gid"])
         ends = np.cumsum(counts)
         for group, end, count in zip(present.tolist(), ends.tolist(), counts.tolist(), strict=True):
-            part = {name: values[end - count : end] for name, values in points.items()}
-            self._chunks.setdefault(group, []).append(part)
+            # copies: a view would keep the whole batch's points of every group alive
+            part = {name: values[end - count : end].copy() for name, values in points.items()}
+            chunks = self._chunks.setdefault(group, [])
+            chunks.append(part)
             self._points[group] += count
             if self._points[group] > MAX_POINTS:
                 self._compact(group)
+            elif len(chunks) > MAX_CHUNKS:
+                self._chunks[group] = [self._merged(group)]
         return shown
 
     def _compact(self, group: int) -> None:

@@ -98,6 +98,38 @@ def test_buckets_merge_by_doubling_and_keep_each_buckets_extremes(monkeypatch):
     assert series["t_ps"].tolist() == [0, 30, 40, 60]
 
 
+def _held_bytes(arrays) -> int:
+    """Bytes of the memory ``arrays`` keep alive: each one's own buffer, or the
+    whole array it is a view of (counted once)."""
+    roots = {}
+    for array in arrays:
+        while isinstance(array.base, np.ndarray):
+            array = array.base
+        roots[id(array)] = array.nbytes
+    return sum(roots.values())
+
+
+def test_a_quiet_group_holds_only_its_own_points():
+    # Each batch: 5,000 events of a busy group (gid 1), then one of a quiet one
+    # (gid 2) whose live bytes rise, so each of its events is its own bucket's
+    # extreme and all 300 are kept. Its memory must be its 300 points x 5 columns
+    # x 8 bytes, not the batches' arrays of both groups that its points were cut
+    # from (memory that grew with the trace), and in few arrays.
+    kept = sketch.SeriesSketch("live_bytes", ("live_bytes",))
+    busy = 5000
+    for batch in range(300):
+        gid = np.r_[np.full(busy, 1), 2]
+        seq = batch * (busy + 1) + np.arange(busy + 1)
+        live = np.r_[np.arange(busy) % 7, batch]
+        kept.add(gid, seq, seq * 10, live_bytes=live)
+    quiet = kept.series(2)
+    assert quiet["seq"].tolist() == [b * (busy + 1) + busy for b in range(300)]
+    assert quiet["live_bytes"].tolist() == list(range(300))
+    arrays = [values for chunk in kept._chunks[2] for values in chunk.values()]
+    assert _held_bytes(arrays) == 300 * 5 * 8
+    assert len(kept._chunks[2]) <= sketch.MAX_CHUNKS
+
+
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.stem for p in SAMPLES])
 def test_streamed_traffic_matches_the_whole_traces(sample, tmp_path):
     whole, streamed = _both(sample, tmp_path)
