@@ -81,6 +81,19 @@ def first_last_touches(
     return np.where(last >= 0, first, -1), last
 
 
+class _Starts(NamedTuple):
+    """The blocks by start address, then allocation (what :meth:`_Attribution.owners`
+    searches): their order, the distinct start keys, each block's start rank,
+    its rank and allocation row as one key, and the running latest row the
+    blocks at its start so far are live until."""
+
+    order: np.ndarray
+    distinct_keys: np.ndarray
+    start_rank: np.ndarray
+    combined: np.ndarray
+    reach: np.ndarray
+
+
 class _Attribution:
     def __init__(self, spans: Spans, row_count: int):
         self.spans = spans
@@ -88,31 +101,34 @@ class _Attribution:
         self.span = np.int64(row_count + 1)
         self.start_key = (spans.gid.astype(np.int64) << ADDR_BITS) | spans.addr
         self.distinct = np.unique(self.start_key)
+        # Blocks in (start, allocation) order, as the touch keys are: numpy's binary
+        # search resumes from the previous key's position when the keys ascend, so
+        # the searches sweep the touches once instead of missing the cache per
+        # block. The same for every set of touches: computed once.
+        block_codes = lookup_codes(self.start_key, self.distinct)
+        self.by_start = stable_order(block_codes, self.distinct.size)
+        sorted_codes = block_codes[self.by_start] * self.span
+        self.opened = sorted_codes + spans.alloc_row[self.by_start]
+        until = np.where(spans.free_row >= 0, spans.free_row, self.span - 1)[self.by_start]
+        self.closed = sorted_codes + until
 
     def at_starts(self, touches: Touches, first: np.ndarray, last: np.ndarray) -> np.ndarray:
         """Fold the touches that sit exactly at a block start into
         ``first``/``last``: per block, the first and last such touch between its
         allocation and its free. Returns the indices of the other touches."""
-        spans, distinct, span = self.spans, self.distinct, self.span
+        distinct = self.distinct
         codes = lookup_codes((touches.gid.astype(np.int64) << ADDR_BITS) | touches.addr, distinct)
         at_start = codes >= 0
         if not at_start.any():
             return np.flatnonzero(~at_start)
         codes, touch_rows = codes[at_start], touches.rows[at_start]
         order = stable_order(codes, distinct.size)
-        touch_keys = codes[order] * span + touch_rows[order]
+        touch_keys = codes[order] * self.span + touch_rows[order]
         touch_rows = touch_rows[order]
-        block_codes = lookup_codes(self.start_key, distinct)
-        # Blocks in (start, allocation) order, as the touch keys are: numpy's binary
-        # search resumes from the previous key's position when the keys ascend, so
-        # the searches sweep the touches once instead of missing the cache per block.
-        by_start = stable_order(block_codes, distinct.size)
-        sorted_codes = block_codes[by_start] * span
-        until = np.where(spans.free_row >= 0, spans.free_row, span - 1)[by_start]
-        low = np.searchsorted(touch_keys, sorted_codes + spans.alloc_row[by_start], "right")
-        high = np.searchsorted(touch_keys, sorted_codes + until, "left")
+        low = np.searchsorted(touch_keys, self.opened, "right")
+        high = np.searchsorted(touch_keys, self.closed, "left")
         hit = np.flatnonzero(high > low)
-        touched = by_start[hit]  # each block once: plain assignment, no ufunc.at
+        touched = self.by_start[hit]  # each block once: plain assignment, no ufunc.at
         first[touched] = np.minimum(first[touched], touch_rows[low[hit]])
         last[touched] = np.maximum(last[touched], touch_rows[high[hit] - 1])
         return np.flatnonzero(~at_start)
@@ -130,6 +146,25 @@ class _Attribution:
             & (addr < spans.end[safe])
         )
 
+    @cached_property
+    def _starts(self) -> _Starts:
+        order = np.argsort(self.start_key, kind="stable")
+        sorted_keys = self.start_key[order]
+        distinct = run_starts(sorted_keys)
+        start_rank = np.repeat(np.arange(distinct.size), np.diff(np.append(distinct, order.size)))
+        # per block (in start, allocation order): the latest row a block at its
+        # start allocated no later than it is live until (a block no free ends:
+        # past every row), so an older block still live behind a newer one
+        # that ended at the same start is tried, and no other
+        until = np.where(self.spans.free_row < 0, self.span, self.spans.free_row)[order]
+        return _Starts(
+            order,
+            sorted_keys[distinct],
+            start_rank,
+            start_rank * self.span + self.spans.alloc_row[order],
+            segmented_cummax(until, np.r_[True, start_rank[1:] != start_rank[:-1]]),
+        )
+
     def owners(
         self, gid: np.ndarray, addr: np.ndarray, rows: np.ndarray, max_steps: int = 8
     ) -> np.ndarray:
@@ -139,19 +174,8 @@ class _Attribution:
         owner = np.full(rows.size, -1, dtype=np.int64)
         if not rows.size:
             return owner
-        order = np.argsort(self.start_key, kind="stable")
-        sorted_keys = self.start_key[order]
-        distinct = run_starts(sorted_keys)
-        distinct_keys = sorted_keys[distinct]
-        start_rank = np.repeat(np.arange(distinct.size), np.diff(np.append(distinct, order.size)))
+        order, distinct_keys, start_rank, combined, reach = self._starts
         span = self.span
-        combined = start_rank * span + self.spans.alloc_row[order]
-        # per block (in start, allocation order): the latest row a block at its
-        # start allocated no later than it is live until (a block no free ends:
-        # past every row), so an older block still live behind a newer one
-        # that ended at the same start is tried, and no other
-        until = np.where(self.spans.free_row < 0, span, self.spans.free_row)[order]
-        reach = segmented_cummax(until, np.r_[True, start_rank[1:] != start_rank[:-1]])
         touch_key = (gid.astype(np.int64) << ADDR_BITS) | addr
         candidate = np.searchsorted(distinct_keys, touch_key, "right") - 1
         slot = np.full(rows.size, -1, dtype=np.int64)  # -1: the latest at the candidate start

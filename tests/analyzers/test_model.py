@@ -10,7 +10,7 @@ import numpy as np
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.model.arrays import lookup_codes, pair_fifo
 from ubscope.analyzers.model.fragmentation import replay_intervals
-from ubscope.analyzers.model.traffic import distinct_bytes
+from ubscope.analyzers.model.traffic import distinct_bytes, merge_intervals
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import CoreKind, Space
 from ubscope.probe.recorder import Recorder
@@ -236,3 +236,19 @@ def test_replay_intervals_follows_free_bytes_and_overlaps_by_hand():
         bounds, addr[:1], end[:1], sign[:1], nothing, (10, 100), 100
     )
     assert (free.tolist(), largest.tolist()) == ([70], [70])
+
+
+def test_merge_intervals_gives_each_scopes_disjoint_cover():
+    """Key 0: [0,10) and [5,15) overlap, [15,20) touches them: one range [0,20);
+    [30,40) stands apart. Key 1 (given out of order): [0,5) and [100,110), plus
+    an empty transfer at 50 that covers nothing. The GM traffic merges these once
+    per core and launch, then merges the merged ranges again per launch and run."""
+    key = np.array([0, 1, 0, 0, 1, 0, 1])
+    start = np.array([0, 100, 5, 15, 0, 30, 50])
+    length = np.array([10, 10, 10, 5, 5, 10, 0])
+    merged, begin, end = merge_intervals(key, start, start + length)
+    covered = [(k, b, e) for k, b, e in zip(merged, begin, end, strict=True) if e > b]
+    assert covered == [(0, 0, 20), (0, 30, 40), (1, 0, 5), (1, 100, 110)]
+    # the same bytes again, merged from the ranges: nothing changes
+    again = merge_intervals(merged, begin, end)
+    assert [a.tolist() for a in again] == [merged.tolist(), begin.tolist(), end.tolist()]
