@@ -104,8 +104,12 @@ def check_output_folder(path: str | os.PathLike[str]) -> Path:
     return folder
 
 
-def write_error(target: str | os.PathLike[str], exc: OSError) -> OutputError:
-    """The one-line error for a failed write of ``target``."""
+def write_error(target: str | os.PathLike[str], exc: OSError) -> OSError | OutputError:
+    """The error to raise for a failed write of ``target``: a one-line error, or
+    the broken pipe itself when the reader of a pipe left (`| head`), which is
+    no error of ubscope's: the CLI ends quietly on it."""
+    if isinstance(exc, BrokenPipeError):
+        return exc
     if exc.errno in _DISK_FULL:
         return OutputError(target, f"cannot write: the disk is full ({exc.strerror})")
     return OutputError(target, f"cannot write ({exc.strerror or exc})")
@@ -177,7 +181,7 @@ class AtomicFile:
             self._temporary = None
         except BaseException as exc:  # Ctrl-C included: no temporary file is left behind
             self.discard()
-            if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+            if isinstance(exc, OSError):
                 raise write_error(self.path, exc) from None
             raise
 
@@ -222,9 +226,6 @@ def atomic_output(
     output = AtomicFile(path, binary=binary, inputs=inputs, stdout=stdout)
     try:
         yield output.handle
-    except BrokenPipeError:  # the reader of a pipe left (`| head`): not an error of ubscope's
-        output.discard()
-        raise
     except OSError as exc:
         output.discard()
         raise write_error(output.path, exc) from None
