@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.heap import reuse_large_blocks
 from ubscope.analyzers.model.alignment import AlignmentModel
 from ubscope.analyzers.model.blocks import BlockLives, BlockModel, Blocks
 from ubscope.analyzers.model.bursts import BurstModel
@@ -30,6 +29,7 @@ from ubscope.analyzers.model.single_buffered import SingleBufferedBlocks, Single
 from ubscope.analyzers.model.touches import BlockUsage, TouchModel
 from ubscope.analyzers.model.traffic import TrafficModel
 from ubscope.probe.chip import ChipProfile
+from ubscope.probe.heap import reuse_large_blocks
 from ubscope.probe.trace import Trace
 from ubscope.probe.validate import checked_chip
 

@@ -86,10 +86,8 @@ def _check_trace(rules: list[Rule], context: TraceContext) -> list[Finding]:
     only adds work: at 10 M events, with another process keeping one of two
     CPUs busy, it took 8-11 % more wall time and 12 % more CPU time than no
     thread and held 7-11 % more peak memory. One more thread, not a pool of two
-    running the rules: glibc gives all but one thread arenas of their own, grown
-    by mappings of at most 64 MiB, where every large numpy temporary is a fresh
-    mapping again (heap.py); two workers had 1.5x the page faults and +10 % peak
-    RSS."""
+    running the rules: two workers had 1.5x the page faults and +10 % peak RSS
+    (measured while glibc gave each thread an arena of its own, heap.py)."""
     if usable_cpus() < 2 or idle_cpus() <= 1:
         return [finding for rule in rules for finding in rule.check(context)]
     with ThreadPoolExecutor(1, thread_name_prefix="ubscope-analysis") as pool:

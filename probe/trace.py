@@ -34,6 +34,7 @@ from ubscope.probe.errors import (
     warn_partial,
 )
 from ubscope.probe.events import EVENT_SCHEMA
+from ubscope.probe.heap import reuse_large_blocks
 from ubscope.probe.outputs import AtomicFile, write_error
 from ubscope.probe.read_ahead import ReadAhead
 from ubscope.probe.text import printable, printable_tree
@@ -371,6 +372,7 @@ def scan_trace(
     """Validate a trace batch by batch as :func:`read_trace` does, keeping only
     ``columns`` (``[]``: none, for bounded memory) and handing each validated
     batch to ``each_batch``."""
+    reuse_large_blocks()  # before the helper threads first allocate
     path = Path(path)
     problems: list[str] = []
     with _open_stream(path) as (reader, handle):

@@ -19,7 +19,6 @@ from ubscope.analyzers.correlate import correlate
 from ubscope.analyzers.device_fault import device_fault_of
 from ubscope.analyzers.engine import build_rules, sort_findings
 from ubscope.analyzers.findings import Finding
-from ubscope.analyzers.heap import reuse_large_blocks
 from ubscope.analyzers.metrics import (
     SCHEMA,
     config_key,
@@ -426,8 +425,6 @@ def analyze_streamed(
     config = config or Config()
     chip = streamed_chip(path, config, chip)
     rules = build_rules(config)
-    # each batch makes many temporaries above glibc's default mmap threshold
-    reuse_large_blocks()
     stream = _Stream(path, chip, rules)
 
     def each_batch(batch: pa.RecordBatch) -> None:
