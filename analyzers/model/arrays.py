@@ -92,11 +92,12 @@ def pair_fifo(
     closed = np.full(open_keys.size, -1, dtype=np.int64)
     if open_keys.size == 0 or close_keys.size == 0:
         return closed
-    distinct = np.unique(open_keys)
-    count = distinct.size
-    open_codes = lookup_codes(open_keys, distinct)
-    close_codes = lookup_codes(close_keys, distinct)
-    known = close_codes >= 0
+    # one hash pass numbers the keys in order of first sight, the opens' first:
+    # a close whose key no open has gets a code past theirs
+    codes, _ = pd.factorize(np.concatenate([open_keys, close_keys]))
+    open_codes, close_codes = codes[: open_keys.size], codes[open_keys.size :]
+    count = int(open_codes.max()) + 1
+    known = close_codes < count
     close_codes, close_rows = close_codes[known], close_rows[known]
     open_count = np.bincount(open_codes, minlength=count)
     close_count = np.bincount(close_codes, minlength=count)

@@ -64,6 +64,27 @@ def external_fragmentation(free_bytes: np.ndarray, largest_free: np.ndarray) -> 
     return np.where(free > 0, 1.0 - np.asarray(largest_free) / np.maximum(free, 1.0), 0.0)
 
 
+# Boundaries are made distinct by counting rather than by hashing when they are
+# below this (a table of at most this many entries, 8 MiB) and the table is at
+# most _COUNTED_PER_VALUE entries per value: a group's block edges are on-chip
+# addresses, a few hundred KiB at most, and repeat across its events. Counting
+# 150 k edges below 256 Ki took 0.75 ms against hashing's 4.6 ms; 1,400 edges
+# 0.51 ms against 0.08 ms (the table's cost).
+_COUNTED_BOUNDS = 1 << 20
+_COUNTED_PER_VALUE = 16
+
+
+def interval_bounds(*parts: np.ndarray | list[int]) -> np.ndarray:
+    """The ascending distinct values of ``parts``: the boundaries of a group's
+    elementary address intervals (its blocks' starts and ends, and the edges
+    of its space and pool)."""
+    values = np.concatenate([np.asarray(part, dtype=np.int64) for part in parts])
+    table = min(_COUNTED_BOUNDS, _COUNTED_PER_VALUE * values.size)
+    if values.size and values.min() >= 0 and values.max() < table:
+        return np.flatnonzero(np.bincount(values))
+    return np.unique(values)
+
+
 def replay_intervals(
     bounds: np.ndarray,
     addr: np.ndarray,
@@ -207,7 +228,7 @@ class FragmentationModel:
         teardown = self._in_teardown[part]
         addr = self.table.column("addr")[rows]
         end = live.end[part]
-        bounds = np.unique(np.concatenate([[0, capacity, low, high], addr, end]))
+        bounds = interval_bounds([0, capacity, low, high], addr, end)
         if bounds.size > _MAX_INTERVALS and bounds.size * rows.size > _MAX_REPLAY_CELLS:
             return self._replay_sampled(gid, rows, (low, high), teardown)
         sign = np.sign(live.delta[part]).astype(np.int32)

@@ -30,7 +30,11 @@ import numpy as np
 import pyarrow as pa
 
 from ubscope.analyzers.model.arrays import run_starts
-from ubscope.analyzers.model.fragmentation import external_fragmentation, replay_intervals
+from ubscope.analyzers.model.fragmentation import (
+    external_fragmentation,
+    interval_bounds,
+    replay_intervals,
+)
 from ubscope.analyzers.streaming.sketch import SeriesSketch
 from ubscope.probe.events import EventKind
 
@@ -286,7 +290,7 @@ class RunningFragmentation:
         """The interval boundaries of a replay step: the carried ones, the space's
         and the pool's edges and the step's blocks' edges."""
         edges = [0, self._capacity(gid), state.low, state.high]
-        return np.unique(np.concatenate([state.bounds, edges, addr, addr + np.abs(delta)]))
+        return interval_bounds(state.bounds, edges, addr, addr + np.abs(delta))
 
     def _step(
         self, state: _Group, gid: int, addr: np.ndarray, delta: np.ndarray, bounds: np.ndarray

@@ -9,7 +9,7 @@ import numpy as np
 
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.model.arrays import lookup_codes, pair_fifo
-from ubscope.analyzers.model.fragmentation import replay_intervals
+from ubscope.analyzers.model.fragmentation import interval_bounds, replay_intervals
 from ubscope.analyzers.model.traffic import distinct_bytes, merge_intervals
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import CoreKind, Space
@@ -87,6 +87,11 @@ def test_pair_fifo_ends_the_oldest_open_of_each_key():
         np.array([7, 9, 7]), np.array([7, 9, 7, 8]), np.array([0, 1, 2]), np.array([3, 4, 5, 6])
     )
     assert closed.tolist() == [3, 4, 5]
+    # the same with the close of key 8 first: it ends nothing and shifts nothing
+    closed = pair_fifo(
+        np.array([7, 9, 7]), np.array([8, 7, 9, 7]), np.array([0, 1, 2]), np.array([3, 4, 5, 6])
+    )
+    assert closed.tolist() == [4, 5, 6]
     # a close before its open does not end it
     assert pair_fifo(np.array([7]), np.array([7]), np.array([5]), np.array([1])).tolist() == [-1]
 
@@ -252,3 +257,22 @@ def test_merge_intervals_gives_each_scopes_disjoint_cover():
     # the same bytes again, merged from the ranges: nothing changes
     again = merge_intervals(merged, begin, end)
     assert [a.tolist() for a in again] == [merged.tolist(), begin.tolist(), end.tolist()]
+
+
+def test_interval_bounds_are_the_distinct_edges_ascending():
+    # a 64-byte space, blocks [16, 32), [0, 16) and [32, 64): edges 0, 16, 32, 64
+    # (10 values below 64: counted)
+    assert interval_bounds([0, 64, 0, 64], [16, 0, 32], [32, 16, 64]).tolist() == [0, 16, 32, 64]
+    # a 256-byte space, blocks [32, 64), [0, 32) and [32, 96): edges 0, 32, 64, 96,
+    # 256 (10 values spread over 256 bytes: hashed)
+    assert interval_bounds([0, 256, 0, 256], [32, 0, 32], [64, 32, 96]).tolist() == [
+        0,
+        32,
+        64,
+        96,
+        256,
+    ]
+    # far-apart or negative values (a hostile trace) come out the same way
+    assert interval_bounds([0, 1 << 40], [1 << 40, 7]).tolist() == [0, 7, 1 << 40]
+    assert interval_bounds([-5, 3], [3]).tolist() == [-5, 3]
+    assert interval_bounds([], []).tolist() == []
