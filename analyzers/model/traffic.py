@@ -355,10 +355,24 @@ def distinct_shapes(
 
 def segmented_cummax(values: np.ndarray, segment_first: np.ndarray) -> np.ndarray:
     """Running maximum that restarts at every True of ``segment_first``."""
-    segment = np.cumsum(segment_first) - 1
-    span = np.int64(values.max() - values.min() + 1) if values.size else np.int64(1)
-    lifted = values + segment.astype(np.int64) * span
-    return np.maximum.accumulate(lifted) - segment.astype(np.int64) * span
+    if not values.size:
+        return values.copy()
+    segment = (np.cumsum(segment_first) - 1).astype(np.int64)
+    low, high = int(values.min()), int(values.max())
+    span = high - low + 1
+    if max(span, high + int(segment[-1]) * span) >= 1 << 63:
+        # far-apart values (a hostile trace's GM addresses) would overflow once
+        # lifted: lift their ranks instead, which keep their order
+        distinct, rank = np.unique(values, return_inverse=True)
+        return distinct[_lifted_cummax(rank.astype(np.int64), segment, distinct.size)]
+    return _lifted_cummax(values, segment, span)
+
+
+def _lifted_cummax(values: np.ndarray, segment: np.ndarray, span: int) -> np.ndarray:
+    # each segment lifted above every earlier one by at least the values' range,
+    # so one running maximum never carries a value into the next segment
+    lift = segment * span
+    return np.maximum.accumulate(values + lift) - lift
 
 
 def merge_intervals(

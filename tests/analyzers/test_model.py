@@ -10,7 +10,7 @@ import numpy as np
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.model.arrays import lookup_codes, pair_fifo
 from ubscope.analyzers.model.fragmentation import interval_bounds, replay_intervals
-from ubscope.analyzers.model.traffic import distinct_bytes, merge_intervals
+from ubscope.analyzers.model.traffic import distinct_bytes, merge_intervals, segmented_cummax
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import CoreKind, Space
 from ubscope.probe.recorder import Recorder
@@ -257,6 +257,29 @@ def test_merge_intervals_gives_each_scopes_disjoint_cover():
     # the same bytes again, merged from the ranges: nothing changes
     again = merge_intervals(merged, begin, end)
     assert [a.tolist() for a in again] == [merged.tolist(), begin.tolist(), end.tolist()]
+
+
+def test_merge_intervals_of_far_apart_addresses_still_merges_overlaps():
+    """GM addresses up to 2**62 (what a trace may hold) in three scopes. Scope 2
+    has [0,8), [far,far+16) and [far+8,far+24): the last two overlap, so its
+    cover is [0,8) and [far,far+24). Its ends lie ~2**62 above its lowest
+    start; lifting the third scope by twice that overflowed int64, and the
+    overlap came out as two ranges (their bytes counted twice)."""
+    far = (1 << 62) - 64
+    scope = np.array([0, 1, 2, 2, 2])
+    start = np.array([0, far, 0, far, far + 8])
+    end = np.array([8, far + 8, 8, far + 16, far + 24])
+    merged, begin, stop = merge_intervals(scope, start, end)
+    assert list(zip(merged.tolist(), begin.tolist(), stop.tolist(), strict=True)) == [
+        (0, 0, 8),
+        (1, far, far + 8),
+        (2, 0, 8),
+        (2, far, far + 24),
+    ]
+    # the running maximum itself, by segment: [5, -3 | 2**62, 0 | -2**62, 7]
+    values = np.array([5, -3, 1 << 62, 0, -(1 << 62), 7])
+    first = np.array([True, False, True, False, True, False])
+    assert segmented_cummax(values, first).tolist() == [5, 5, 1 << 62, 1 << 62, -(1 << 62), 7]
 
 
 def test_interval_bounds_are_the_distinct_edges_ascending():
