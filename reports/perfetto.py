@@ -553,7 +553,8 @@ class _Writer:
 class _BatchWriter:
     """A streamed export being written: the slices and counters of each
     STREAM_CHUNK_EVENTS events formatted on WORKERS threads while the analysis reads
-    the next batches, written in order; the launches, names and findings once
+    the next batches, and written in order by a thread of its own, so the
+    analysis never waits for the disk; the launches, names and findings once
     the analysis has ended. At most WORKERS + 1 chunks wait, so memory stays
     bounded whatever the trace size. A context manager: leaving it waits for
     the threads."""
@@ -567,7 +568,8 @@ class _BatchWriter:
         self._chunk: list[tuple[pa.RecordBatch, BatchPoints]] = []
         self._chunk_rows = 0
         self._pool = ThreadPoolExecutor(WORKERS)
-        self._pending: deque[Future[tuple[list[pa.Array], np.ndarray]]] = deque()
+        self._writer = ThreadPoolExecutor(1)  # one thread: chunks are written in order
+        self._pending: deque[Future[None]] = deque()  # each chunk's write
 
     def add(self, batch: pa.RecordBatch, points: BatchPoints) -> None:
         """One batch of the analysis (``on_batch`` of :func:`analyze_streamed`)."""
@@ -576,12 +578,13 @@ class _BatchWriter:
         if self._chunk_rows >= STREAM_CHUNK_EVENTS:
             self._submit()
         while len(self._pending) > WORKERS:
-            self._write_next()
+            self._pending.popleft().result()  # raises what formatting or writing raised
 
     def _submit(self) -> None:
         batches = [batch for batch, _ in self._chunk]
         points = BatchPoints.joined([points for _, points in self._chunk])
-        self._pending.append(self._pool.submit(self._format, batches, self.first_event, points))
+        formatted = self._pool.submit(self._format, batches, self.first_event, points)
+        self._pending.append(self._writer.submit(self._write, formatted))
         self.first_event += self._chunk_rows
         self._chunk, self._chunk_rows = [], 0
 
@@ -600,8 +603,8 @@ class _BatchWriter:
             lines.append(_counter_lines(places))
         return lines, _cores(columns.ctx.column("core_kind"), columns.ctx.column("core"))
 
-    def _write_next(self) -> None:
-        lines, cores = self._pending.popleft().result()
+    def _write(self, formatted: Future[tuple[list[pa.Array], np.ndarray]]) -> None:
+        lines, cores = formatted.result()
         for part in lines:
             self.output.lines(part)
         self.cores = np.union1d(self.cores, cores)
@@ -611,7 +614,7 @@ class _BatchWriter:
         if self._chunk:
             self._submit()
         while self._pending:
-            self._write_next()
+            self._pending.popleft().result()
         ctx = analysis.context
         assert ctx is not None  # a streamed analysis always has its trace's context
         objects = [*_launches(ctx), *_metadata(self.cores)[1:], *_findings(analysis, ctx)]
@@ -623,9 +626,8 @@ class _BatchWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for future in self._pending:
-            future.cancel()
-        self._pool.shutdown(wait=True)
+        self._writer.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _no_trace(path: str | os.PathLike[str]) -> InputError:

@@ -5,6 +5,7 @@ independent implementation here), in bounded memory."""
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +16,7 @@ import pytest
 from tests.helpers.rebatch import rebatch, rebatch_table
 from ubscope.analyzers.streaming import decide
 from ubscope.cli import main
+from ubscope.probe.errors import InputError
 from ubscope.probe.events import EVENT_SCHEMA
 from ubscope.probe.trace import read_metadata
 from ubscope.reports import perfetto
@@ -119,3 +121,40 @@ def test_export_stream_option_writes_both_formats(tmp_path, capsys):
 
 def _fail(what: str) -> None:
     raise RuntimeError(what)
+
+
+def test_streamed_export_writes_its_chunks_off_the_analysis_thread(tmp_path, monkeypatch):
+    """The analysis thread only hands chunks over: writing (and each trip to
+    disk, an fdatasync) happens on the writer's thread, so the analysis never
+    waits for the disk. Only the closing objects, after the analysis, are
+    written by the thread that ran it."""
+    trace = rebatch(SAMPLES / "paged_attention_healthy.ubtrace", tmp_path / "t.ubtrace", 1000)
+    monkeypatch.setattr(perfetto, "STREAM_CHUNK_EVENTS", 2500)
+    writers: list[bool] = []  # per write: was it on the analysis' thread?
+    real_lines = perfetto._Output.lines
+
+    def lines(self, text):
+        writers.append(threading.current_thread() is threading.main_thread())
+        real_lines(self, text)
+
+    monkeypatch.setattr(perfetto._Output, "lines", lines)
+    export_perfetto(trace, tmp_path / "s.json", stream=True)
+    *chunks, closing = writers
+    assert len(chunks) >= 2 and not any(chunks) and closing
+
+
+def test_streamed_export_stops_on_a_full_disk_and_leaves_no_file(tmp_path, monkeypatch):
+    trace = rebatch(SAMPLES / "paged_attention_healthy.ubtrace", tmp_path / "t.ubtrace", 1000)
+    monkeypatch.setattr(perfetto, "STREAM_CHUNK_EVENTS", 2500)
+    written = []
+
+    def full_after_one(handle, lines):
+        if written:
+            raise OSError(28, "No space left on device")
+        written.append(len(lines))
+        return 0
+
+    monkeypatch.setattr(perfetto, "_write", full_after_one)
+    with pytest.raises(InputError, match="No space left on device"):
+        export_perfetto(trace, tmp_path / "s.json", stream=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.ubtrace"]
