@@ -37,6 +37,7 @@ from ubscope.probe.events import EVENT_SCHEMA
 from ubscope.probe.heap import reuse_large_blocks
 from ubscope.probe.outputs import AtomicFile, write_error
 from ubscope.probe.read_ahead import ReadAhead
+from ubscope.probe.read_progress import report_read
 from ubscope.probe.text import printable, printable_tree
 
 # Reading only the metadata needs no pyarrow (trace_meta); importers find it here too.
@@ -380,10 +381,11 @@ def scan_trace(
         check_metadata(path, meta)
         check_schema(path, reader.schema)
         batch_rows, stop = claimed_batches(path)
-        decoder = BatchDecoder(path, columns, sum(batch_rows))
+        claimed = sum(batch_rows)
+        decoder = BatchDecoder(path, columns, claimed)
         reasons: list[str] = []  # why the recording stopped, if it said so
         final: dict[str, Any] = {}
-        with decoder.prefaulted(), ReadAhead(reader, len(batch_rows), sum(batch_rows)) as batches:
+        with decoder.prefaulted(), ReadAhead(reader, len(batch_rows), claimed) as batches:
             for _ in batch_rows:
                 try:
                     batch, custom = batches.next()
@@ -393,6 +395,7 @@ def scan_trace(
                     break
                 if each_batch is not None:
                     each_batch(batch)
+                report_read(decoder.rows, claimed)
                 reasons += stop_reasons(custom)
                 final.update(final_metadata(path, custom))
         if stop is not None:

@@ -7,16 +7,20 @@ import json
 import re
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from rich.console import Console
 
 from tests.helpers.cli import run_ubscope
+from tests.helpers.rebatch import rebatch
+from ubscope.analyzers import analyze_inputs
 from ubscope.analyzers.rules import load_rules
 from ubscope.check.measure import measure_traces
 from ubscope.check.terminal import print_results
 from ubscope.check.tolerances import tolerances_from_options
 from ubscope.check.verdicts import check_measurement
 from ubscope.cli import main
+from ubscope.commands.common import progress
 from ubscope.probe.units import count_cores, format_exact_bytes, plural
 
 FINDING_HEAD = re.compile(r"^  [A-Z]{2,4}\d{3} ")
@@ -160,3 +164,20 @@ def test_run_warns_when_the_output_is_not_named_ubtrace(tmp_path):
     assert "ubscope: warning: out.html: the name does not end in .ubtrace" in result.stderr
     quiet = run_ubscope("run", "pool_demo", "-p", "n=16384", "-o", "out.ubtrace", cwd=tmp_path)
     assert "warning" not in quiet.stderr
+
+
+def test_a_progress_bar_counts_the_events_of_the_trace_being_read(tmp_path):
+    """`ubscope analyze`, `export` and `report` show how many of a trace's
+    events were read (a streamed analysis: the whole work)."""
+    sample = Path(__file__).resolve().parents[2] / "sample_profiles" / "layernorm_healthy.ubtrace"
+    with pa.ipc.open_stream(sample) as reader:
+        events = reader.read_all().num_rows  # counted by Arrow, not by ubscope
+    trace = rebatch(sample, tmp_path / "t.ubtrace", 500)
+    with progress("analyzing", None, unit="events", counts_reads=True) as bar:
+        assert (bar.tasks[0].completed, bar.tasks[0].total) == (0, None)
+        analyze_inputs(trace, stream=True)
+        assert (bar.tasks[0].completed, bar.tasks[0].total) == (events, events)
+    # a bar for other work is not moved by a read
+    with progress("demo", 3, unit="runs") as bar:
+        analyze_inputs(trace, stream=True)
+        assert (bar.tasks[0].completed, bar.tasks[0].total) == (0, 3)

@@ -24,6 +24,7 @@ from ubscope.commands.common import (
     add_vendor_options,
     console,
     each_input,
+    progress,
     stream_choice,
     vendor_inputs,
 )
@@ -199,13 +200,21 @@ def _analyze(args: argparse.Namespace) -> int:
             )
         return _report_each(
             traces or [None],
-            lambda trace: analyzers.analyze_inputs(
-                trace, vendor, config, stream=stream_choice(args)
-            ),
+            lambda trace: _analyze_inputs(trace, vendor, config, args),
             config,
             args,
             out,
         )
+
+
+def _analyze_inputs(
+    trace: str | None, vendor: list[tuple[str, str]], config: Config, args: argparse.Namespace
+) -> Analysis:
+    """One trace (or vendor output alone) analyzed under a progress bar that
+    counts the trace's events as they are read."""
+    what = Path(trace).name if trace is not None else "vendor output"
+    with progress(f"analyzing {what}", None, unit="events", counts_reads=True):
+        return analyzers.analyze_inputs(trace, vendor, config, stream=stream_choice(args))
 
 
 def _cluster_input(

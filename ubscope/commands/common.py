@@ -6,7 +6,7 @@ import argparse
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TypeVar
 
 from rich.console import Console
@@ -24,6 +24,7 @@ from rich.text import Text
 
 from ubscope.probe.chip import DEFAULT_CHIP, ChipProfile, builtin_chips, load_chip
 from ubscope.probe.errors import UbscopeError
+from ubscope.probe.read_progress import reporting_reads
 from ubscope.probe.text import printable
 from ubscope.probe.units import format_count
 
@@ -140,11 +141,17 @@ class _CountColumn(ProgressColumn):
 
 @contextmanager
 def progress(
-    description: str, total: int | None, quiet: bool = False, unit: str = ""
+    description: str,
+    total: int | None,
+    quiet: bool = False,
+    unit: str = "",
+    counts_reads: bool = False,
 ) -> Iterator[Progress]:
     """A progress bar on stderr for long work (hidden when not a terminal or
     quiet): done/total in ``unit`` (an estimate may be passed as the total),
-    throughput and elapsed time."""
+    throughput and elapsed time. With ``counts_reads`` it counts the events of
+    the trace being read, batch by batch (a streamed analysis or export: the
+    whole work; else the read before the analysis)."""
     stderr = console(stderr=True)
     bar = Progress(
         SpinnerColumn(),
@@ -161,8 +168,14 @@ def progress(
         # Not a terminal: nothing at all (rich would still end with a blank line).
         disable=quiet or not stderr.is_terminal,
     )
-    with bar:
-        bar.add_task(description, total=total)
+    with bar, ExitStack() as stack:
+        task = bar.add_task(description, total=total)
+        if counts_reads:
+            stack.enter_context(
+                reporting_reads(
+                    lambda done, claimed: bar.update(task, completed=done, total=claimed)
+                )
+            )
         yield bar
 
 

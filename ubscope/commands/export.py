@@ -45,7 +45,7 @@ def _export(args: argparse.Namespace) -> int:
         args.output or Path(trace.stem + SUFFIXES[args.format]), inputs=(trace,), stdout=True
     )
     stream = stream_choice(args)
-    with progress(f"exporting {trace.name}", total=None):
+    with progress(f"exporting {trace.name}", None, unit="events", counts_reads=True):
         if args.format == "csv":
             written = export_events_csv(trace, output, stream=stream)
         else:

@@ -79,7 +79,7 @@ def _report(args: argparse.Namespace) -> int:
     output = check_output_path(args.output or _default_output(trace, compare), inputs, stdout=True)
     base = analyzers.load_config(args.config) if args.config else analyzers.discover_config()
     config = base.with_overrides(chip=args.chip)
-    with progress("analysing and drawing", total=None):
+    with progress("analysing and drawing", None, unit="events", counts_reads=True):
         stream = stream_choice(args)
         analysis = analyzers.analyze_inputs(trace, vendor, config, stream=stream)
         other = (
