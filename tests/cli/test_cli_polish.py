@@ -20,6 +20,7 @@ from ubscope.check.terminal import print_results
 from ubscope.check.tolerances import tolerances_from_options
 from ubscope.check.verdicts import check_measurement
 from ubscope.cli import main
+from ubscope.commands import common
 from ubscope.commands.common import progress
 from ubscope.probe.units import count_cores, format_exact_bytes, plural
 
@@ -181,3 +182,13 @@ def test_a_progress_bar_counts_the_events_of_the_trace_being_read(tmp_path):
     with progress("demo", 3, unit="runs") as bar:
         analyze_inputs(trace, stream=True)
         assert (bar.tasks[0].completed, bar.tasks[0].total) == (0, 3)
+
+
+def test_a_progress_bar_shows_a_file_name_as_it_is(monkeypatch):
+    # "[reverse]" in a file name is text, not rich markup that hides itself
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=100, highlight=False)
+    monkeypatch.setattr(common, "console", lambda stderr=False: terminal)
+    with progress("exporting x[reverse]y.ubtrace", None) as bar:
+        bar.refresh()
+    assert "exporting x[reverse]y.ubtrace" in screen.getvalue()

@@ -155,9 +155,12 @@ def progress(
     stderr = console(stderr=True)
     bar = Progress(
         SpinnerColumn(),
-        # The description gives way first in a narrow terminal.
+        # The description gives way first in a narrow terminal. It holds file
+        # names, shown as they are: brackets in one are not rich markup.
         TextColumn(
-            "[progress.description]{task.description}",
+            "{task.description}",
+            style="progress.description",
+            markup=False,
             table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
         ),
         BarColumn(bar_width=12),
