@@ -88,8 +88,11 @@ class UbscopeApp(App[int]):
 
     @work(thread=True, exclusive=True, group="analysis")
     def analyse(self, request: TraceRequest, screen: ProfileScreen) -> None:
+        from ubscope.probe.read_progress import reporting_reads
+
         try:
-            analysis, baseline = request.analyze()
+            with reporting_reads(screen.note_read):
+                analysis, baseline = request.analyze()
         except UbscopeError as exc:
             self.call_from_thread(self._failed, exc, screen)
             return

@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, LoadingIndicator, Static
 
-from ubscope.probe.units import format_bytes
+from ubscope.probe.units import format_bytes, format_count
 from ubscope.tui.run_summary import run_summary
 from ubscope.tui.text import literal
 from ubscope.tui.views import TABS, views
@@ -66,6 +66,8 @@ class ProfileScreen(Screen):
         self.can_go_back = can_go_back
         self.state: ProfileState | None = None
         self.current = 0
+        # (events read, events in the trace) as the analysis' worker last said
+        self._read: tuple[int, int] | None = None
 
     def _header(self, analysis: Analysis | None) -> Text:
         """The source; once the analysis says so, that the run would fault on the device."""
@@ -83,6 +85,7 @@ class ProfileScreen(Screen):
                 pending = run_summary(self.meta)
                 pending.append(f"\n\nanalysing the trace ({format_bytes(self.trace_size)})…")
                 yield Static(pending, id="pending-summary")
+                yield Static("", id="pending-read")
                 yield LoadingIndicator()
         yield Footer()
 
@@ -94,8 +97,23 @@ class ProfileScreen(Screen):
     # -- analysis arrives ------------------------------------------------------
     def on_mount(self) -> None:
         self._composed = True
+        self._read_timer = self.set_interval(0.25, self._show_read)
         if self._arrived is not None:
             self.set_analysis(*self._arrived)
+
+    def note_read(self, done: int, total: int) -> None:
+        """How far the analysis has read the trace; called on the analysis'
+        worker thread after every batch, shown on the screen's next tick."""
+        self._read = (done, total)
+
+    def _show_read(self) -> None:
+        if self._read is None or self.ready:
+            return
+        done, total = self._read
+        share = f" ({done / total:.0%})" if total else ""
+        self.query_one("#pending-read", Static).update(
+            f"read {format_count(done)} of {format_count(total)} events{share}"
+        )
 
     def set_analysis(self, analysis: Analysis, compare: Analysis | None = None) -> None:
         """Mount the views on the finished analysis and show the Overview (once
@@ -119,6 +137,7 @@ class ProfileScreen(Screen):
             bar.dimmed.add(VENDOR_INDEX)
         if compare is None:
             bar.dimmed.add(COMPARE_INDEX)
+        self._read_timer.stop()
         await self.query_one("#pending").remove()
         self.ready = True
         self.action_show_view(self.current)

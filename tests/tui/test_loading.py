@@ -4,7 +4,9 @@ folder picker, and errors that appear only while analysing."""
 from __future__ import annotations
 
 import shutil
+import threading
 
+from ubscope.probe.read_progress import report_read
 from ubscope.probe.trace import find_traces
 from ubscope.tui.app import UbscopeApp
 from ubscope.tui.loading import TraceRequest
@@ -73,3 +75,26 @@ async def test_folder_picker_lists_opens_and_goes_back(trace_dir, tmp_path):
         await pilot.press("backspace")
         await pilot.pause()
         assert isinstance(app.screen, PickerScreen)
+
+
+async def test_the_screen_counts_the_events_read_while_analysing(trace_dir, monkeypatch):
+    """A big trace takes a while: the pending screen says how far the read got
+    (here a read that stops a quarter of the way into 10 M events)."""
+    release = threading.Event()
+    analyze = TraceRequest.analyze
+
+    def read_a_quarter_then_wait(self):
+        report_read(2_500_000, 10_000_000)
+        release.wait(10)
+        return analyze(self)
+
+    monkeypatch.setattr(TraceRequest, "analyze", read_a_quarter_then_wait)
+    app = UbscopeApp(request=TraceRequest(trace_dir / "tpipe.ubtrace"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if "read 2.5 M of 10.0 M events (25%)" in screen_text(app):
+                break
+        assert "read 2.5 M of 10.0 M events (25%)" in screen_text(app)
+        release.set()
+        await wait_for_views(pilot, app)
