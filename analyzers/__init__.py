@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         rank_folders,
         read_rank,
         read_vendor,
+        reporting_reads,
     )
     from ubscope.analyzers.comparison import (
         A_MEANING,
@@ -154,6 +155,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "rank_folders",
         "read_rank",
         "read_vendor",
+        "reporting_reads",
     ),
     "comparison": (
         "A_MEANING",

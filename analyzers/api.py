@@ -35,12 +35,21 @@ from ubscope.analyzers.vendor.torch_npu.cluster import (
 )
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.errors import PartialReadWarning
+from ubscope.probe.read_progress import reporting_reads
 from ubscope.probe.trace import Trace, read_trace
 
 PathLike = str | os.PathLike[str]
 T = TypeVar("T")
-# Names of the cluster view the facade hands out from here.
-__all__ = ["ClusterView", "RankMemory", "cluster_view", "rank_folders", "read_rank"]
+# Names the facade hands out from here: the cluster view's, and the listener of
+# an analysis' reads (a view's progress display).
+__all__ = [
+    "ClusterView",
+    "RankMemory",
+    "cluster_view",
+    "rank_folders",
+    "read_rank",
+    "reporting_reads",
+]
 
 
 @dataclass

@@ -88,7 +88,7 @@ class UbscopeApp(App[int]):
 
     @work(thread=True, exclusive=True, group="analysis")
     def analyse(self, request: TraceRequest, screen: ProfileScreen) -> None:
-        from ubscope.probe.read_progress import reporting_reads
+        from ubscope.analyzers import reporting_reads
 
         try:
             with reporting_reads(screen.note_read):
