@@ -107,7 +107,7 @@ class ProfileScreen(Screen):
         self._read = (done, total)
 
     def _show_read(self) -> None:
-        if self._read is None or self.ready:
+        if self._read is None:
             return
         done, total = self._read
         share = f" ({done / total:.0%})" if total else ""

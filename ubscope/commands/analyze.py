@@ -200,14 +200,14 @@ def _analyze(args: argparse.Namespace) -> int:
             )
         return _report_each(
             traces or [None],
-            lambda trace: _analyze_inputs(trace, vendor, config, args),
+            lambda trace: _analyze_with_progress(trace, vendor, config, args),
             config,
             args,
             out,
         )
 
 
-def _analyze_inputs(
+def _analyze_with_progress(
     trace: str | None, vendor: list[tuple[str, str]], config: Config, args: argparse.Namespace
 ) -> Analysis:
     """One trace (or vendor output alone) analyzed under a progress bar that
