@@ -83,7 +83,7 @@ if TYPE_CHECKING:
         ordered_metrics,
     )
     from ubscope.analyzers.metrics import finding_counts
-    from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS
+    from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS, small_codes
     from ubscope.analyzers.output import (
         combine_documents,
         dumps,
@@ -191,7 +191,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "ordered_metrics",
     ),
     "metrics": ("finding_counts",),
-    "model.arrays": ("CORE_KIND_LABELS", "SPACE_LABELS"),
+    "model.arrays": ("CORE_KIND_LABELS", "SPACE_LABELS", "small_codes"),
     "formats": ("FORMATS", "JSON_SCHEMA"),
     "output": (
         "combine_documents",

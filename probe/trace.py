@@ -275,12 +275,18 @@ class Trace:
 
 
 def batch_trace(
-    path: Path, meta: dict[str, Any], batches: Sequence[pa.RecordBatch], first_event: int
+    path: Path,
+    meta: dict[str, Any],
+    batches: Sequence[pa.RecordBatch],
+    first_event: int,
+    validated: bool = False,
 ) -> Trace:
     """Consecutive record batches of the trace at ``path`` as a :class:`Trace`
-    of their own (validated as :func:`read_trace` validates them; their events
+    of their own (validated as :func:`read_trace` validates them, unless
+    ``validated``: batches a scan of the file has checked already; their events
     numbered from ``first_event``, as in the whole trace)."""
-    decoder = BatchDecoder(path, None, sum(b.num_rows for b in batches), first_event=first_event)
+    rows = sum(b.num_rows for b in batches)
+    decoder = BatchDecoder(path, None, rows, first_event=first_event, validated=validated)
     for batch in batches:
         decoder.add(batch)
     return Trace(path=path, meta=meta, events=decoder.frame())
@@ -296,7 +302,7 @@ def scan_batch_traces(path: str | os.PathLike[str], each: Callable[[Trace], None
 
     def take(batch: pa.RecordBatch) -> None:
         nonlocal first_event
-        each(batch_trace(path, meta, [batch], first_event))
+        each(batch_trace(path, meta, [batch], first_event, validated=True))
         first_event += batch.num_rows
 
     return scan_trace(path, columns=[], each_batch=take)

@@ -325,9 +325,18 @@ class BatchDecoder:
     million one-row batches nor the final frame costs a second copy."""
 
     def __init__(
-        self, path: Path, columns: list[str] | None, total_rows: int, first_event: int = 0
+        self,
+        path: Path,
+        columns: list[str] | None,
+        total_rows: int,
+        first_event: int = 0,
+        validated: bool = False,
     ):
         self.path = path
+        # the batches passed these checks in an earlier read of the same file
+        # (the streamed analysis' pass, which a streamed export decodes again):
+        # only decode them
+        self.validated = validated
         self.keep = list(columns) if columns is not None else EVENT_SCHEMA.names
         self.rows = 0
         # the number of the first event decoded (a page of the trace starts past 0)
@@ -362,7 +371,7 @@ class BatchDecoder:
         columns: dict[str, np.ndarray] = {}
         for field in EVENT_SCHEMA:
             array = batch.column(batch.schema.get_field_index(field.name))
-            if array.null_count:
+            if array.null_count and not self.validated:
                 row = int(np.argmax(array.is_null().to_numpy(zero_copy_only=False)))
                 raise self._fail(field.name, row, "is null")
             # codes are written straight into the kept column (one pass); the
@@ -374,9 +383,11 @@ class BatchDecoder:
             elif field.name in STRING_COLUMNS:
                 columns[field.name] = self._decode(array, field.name, self._string_code, out)
             else:
-                array.validate(full=True)
+                if not self.validated:
+                    array.validate(full=True)
                 columns[field.name] = array.to_numpy()
-        self._check_values(columns)
+        if not self.validated:
+            self._check_values(columns)
         for name, target in self._arrays.items():
             if name not in ENUM_COLUMNS and name not in STRING_COLUMNS:
                 target[start:end] = columns[name]
@@ -411,7 +422,8 @@ class BatchDecoder:
         one, or the same one grown by a delta, so most batches are one gather."""
         indices = array.indices.to_numpy()
         entries = len(array.dictionary)
-        if indices.size and (indices.min() < 0 or indices.max() >= entries):
+        checked = not self.validated and indices.size
+        if checked and (indices.min() < 0 or indices.max() >= entries):
             raise ValueError(f"column '{column}': dictionary index out of range")
         table = self._code_table(column, array.dictionary)
         codes = np.take(table, indices, out=out)
@@ -419,7 +431,8 @@ class BatchDecoder:
             return codes
         new = np.flatnonzero(np.bincount(indices[codes < 0], minlength=entries))
         taken = array.dictionary.take(pa.array(new, type=array.indices.type))
-        taken.validate(full=True)  # invalid UTF-8
+        if not self.validated:
+            taken.validate(full=True)  # invalid UTF-8
         for label, index in zip(taken.to_pylist(), new.tolist(), strict=True):
             table[index] = lookup(column, label, indices, index)
         return np.take(table, indices, out=out)

@@ -49,6 +49,7 @@ from ubscope.analyzers import (
     analyze_streamed,
     core_label,
     finding_times,
+    small_codes,
     streamed_chip,
     streams,
 )
@@ -87,6 +88,9 @@ _POOL = pa.system_memory_pool()
 SAMPLE = 2048
 # Values spanning more than this are numbered by hashing before being combined.
 _DENSE_SPAN = 1 << 20
+# Combination keys below 4 per row plus this bound are numbered with a table:
+# a chunk's keys and a sample's (SAMPLE rows) mostly are.
+_TABLE_SLACK = 1 << 12
 
 
 def _strings(values: np.ndarray) -> pa.Array:
@@ -150,27 +154,44 @@ def _escaped_labels(labels: Iterable[str]) -> pa.Array:
     return pa.array([json.dumps(str(label))[1:-1] for label in labels], type=pa.string())
 
 
+def _with_column(key: np.ndarray, bound: int, values: np.ndarray) -> tuple[np.ndarray, int]:
+    """The combination key of rows (below ``bound``) extended by one more
+    column: a new key below the returned bound, equal where both were."""
+    low, high = (int(values.min()), int(values.max())) if len(values) else (0, 0)
+    span = high - low + 1
+    if span > _DENSE_SPAN:
+        part, span = _dense(values, None)
+    else:
+        part = values.astype(np.int64) - low
+    if bound * span >= 1 << 62:  # renumber the combinations so far to stay in int64
+        key, bound = _dense(key, bound)
+    return key * span + part, bound * span
+
+
+def _dense(key: np.ndarray, bound: int | None) -> tuple[np.ndarray, int]:
+    """Dense codes of ``key`` (from 0) and how many there are. Keys known to be
+    non-negative and below a ``bound`` not much above their count are numbered
+    with a table, without hashing."""
+    if bound is not None and bound <= 4 * len(key) + _TABLE_SLACK:
+        codes, distinct = small_codes(key, bound)
+        return codes, len(distinct)
+    codes, uniques = pd.factorize(key)
+    return codes.astype(np.int64, copy=False), len(uniques)
+
+
+def _combinations(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, int]:
+    key, bound = np.zeros(len(columns[0]), dtype=np.int64), 1
+    for values in columns:
+        key, bound = _with_column(key, bound, values)
+    return key, bound
+
+
 def _codes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """A code per row for its combination of values in ``columns`` (dense,
     from 0) and one row holding each code."""
-    rows = len(columns[0])
-    key, bound = np.zeros(rows, dtype=np.int64), 1
-    for values in columns:
-        low, high = (int(values.min()), int(values.max())) if rows else (0, 0)
-        span = high - low + 1
-        if span > _DENSE_SPAN:
-            dense, distinct = pd.factorize(values)
-            part, span = dense.astype(np.int64), len(distinct)
-        else:
-            part = values.astype(np.int64) - low
-        if bound * span >= 1 << 62:  # renumber the combinations so far to stay in int64
-            dense, distinct = pd.factorize(key)
-            key, bound = dense.astype(np.int64), len(distinct)
-        key = key * span + part
-        bound *= span
-    codes, distinct = pd.factorize(key)
-    holder = np.empty(len(distinct), dtype=np.int64)
-    holder[codes] = np.arange(rows)  # any row of a code will do: they print alike
+    codes, count = _dense(*_combinations(columns))
+    holder = np.empty(count, dtype=np.int64)
+    holder[codes] = np.arange(len(codes))  # any row of a code will do: they print alike
     return codes, holder
 
 
@@ -181,17 +202,19 @@ def _runs(columns: Sequence[Column]) -> list[int | None]:
     rows = len(columns[0].values)
     step = max(1, rows // SAMPLE)
     run: list[int | None] = []
-    current: list[np.ndarray] = []  # the open run's sampled columns
+    current: tuple[np.ndarray, int] | None = None  # the open run's sampled key
     for column in columns:
         sample = column.values[::step]
-        if current and len(_codes([*current, sample])[1]) <= SAMPLE // 4:
-            current.append(sample)
+        extended = _with_column(*current, sample) if current is not None else None
+        if extended is not None and _dense(*extended)[1] <= SAMPLE // 4:
+            current = extended
             run.append(run[-1])
-        elif len(_codes([sample])[1]) <= SAMPLE // 4:
-            current = [sample]
+            continue
+        current = _combinations([sample])
+        if _dense(*current)[1] <= SAMPLE // 4:
             run.append(len(run))
         else:
-            current = []
+            current = None
             run.append(None)
     return run
 
@@ -591,7 +614,7 @@ class _BatchWriter:
     def _format(
         self, batches: list[pa.RecordBatch], first_event: int, points: BatchPoints
     ) -> tuple[list[pa.Array], np.ndarray]:
-        trace = batch_trace(self.trace.path, self.trace.meta, batches, first_event)
+        trace = batch_trace(self.trace.path, self.trace.meta, batches, first_event, validated=True)
         columns = _Columns(TraceContext(trace, self.chip))
         lines = [
             _slice_lines(columns, slice(None), kind)

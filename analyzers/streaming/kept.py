@@ -187,17 +187,13 @@ class KeptRows:
         if not batches:
             return BatchDecoder(self.path, None, 0).frame()
         table = pa.Table.from_batches(batches).unify_dictionaries().combine_chunks()
-        seq = table.column("seq").to_numpy()
-        seq, first = np.unique(seq, return_index=True)
+        _, first = np.unique(table.column("seq").to_numpy(), return_index=True)
         table = table.take(pa.array(first))
-        decoder = BatchDecoder(self.path, None, table.num_rows)
+        # the pass validated these events; their sequence numbers have gaps
+        decoder = BatchDecoder(self.path, None, table.num_rows, validated=True)
         for batch in table.to_batches():
-            # the decoder checks that sequence numbers count up from 0
-            renumbered = pa.array(np.arange(decoder.rows, decoder.rows + batch.num_rows))
-            decoder.add(batch.set_column(batch.schema.get_field_index("seq"), "seq", renumbered))
-        events = decoder.frame()
-        events["seq"] = seq
-        return events
+            decoder.add(batch)
+        return decoder.frame()
 
 
 # ended blocks' events held at least before they are dropped (dropping filters

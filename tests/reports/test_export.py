@@ -161,6 +161,30 @@ def test_codes_number_each_combination_once():
         assert all(rows[row] == rows[holder] for row in np.flatnonzero(codes == code))
 
 
+@pytest.mark.parametrize("slack", [4096, 0])
+def test_codes_of_small_values_number_each_combination_once(slack, monkeypatch):
+    """Values of small spans combine into keys below 3 * 9 = 27: numbered with a
+    table (27 <= 4 * 6 rows + 4096) or, where the bound is large for the rows
+    (27 > 4 * 6 + 0), by hashing; both number the same classes."""
+    monkeypatch.setattr(perfetto, "_TABLE_SLACK", slack)
+    tables: list[int] = []
+    real_table = perfetto.small_codes
+    monkeypatch.setattr(
+        perfetto, "small_codes", lambda key, bound: tables.append(bound) or real_table(key, bound)
+    )
+    kinds = np.array([1, 3, 1, 3, 2, 1], dtype=np.int8)  # span 3
+    cores = np.array([0, 0, 0, 0, 8, 5], dtype=np.int64)  # span 9
+    codes, holders = perfetto._codes([kinds, cores])
+    # (1, 0) at rows 0 and 2, (3, 0) at 1 and 3; (2, 8) and (1, 5) once each
+    assert codes[0] == codes[2] and codes[1] == codes[3]
+    assert len(set(codes.tolist())) == 4 == len(holders)
+    for code, holder in enumerate(holders):
+        rows = np.flatnonzero(codes == code)
+        assert holder in rows
+        assert len({(int(kinds[r]), int(cores[r])) for r in rows}) == 1
+    assert tables == ([27] if slack else [])
+
+
 def test_every_path_of_the_printer_writes_the_same_json(hostile_analysis, tmp_path, monkeypatch):
     """All columns printed row by row, all taken from per-chunk combinations,
     and written to disk in many small steps: one file."""

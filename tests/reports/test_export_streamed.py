@@ -16,6 +16,7 @@ import pytest
 from tests.helpers.rebatch import rebatch, rebatch_table
 from ubscope.analyzers.streaming import decide
 from ubscope.cli import main
+from ubscope.probe import validate
 from ubscope.probe.errors import InputError
 from ubscope.probe.events import EVENT_SCHEMA
 from ubscope.probe.trace import read_metadata
@@ -158,3 +159,26 @@ def test_streamed_export_stops_on_a_full_disk_and_leaves_no_file(tmp_path, monke
     with pytest.raises(InputError, match="No space left on device"):
         export_perfetto(trace, tmp_path / "s.json", stream=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.ubtrace"]
+
+
+@pytest.mark.parametrize("fmt", ["perfetto", "csv"])
+def test_streamed_exports_check_each_event_once(fmt, tmp_path, monkeypatch):
+    """The analysis' pass checks every event's values; the export decodes the
+    same batches again (and the kept events) without checking them twice."""
+    trace = rebatch(SAMPLES / "paged_attention_healthy.ubtrace", tmp_path / "t.ubtrace", 1000)
+    monkeypatch.setattr(perfetto, "STREAM_CHUNK_EVENTS", 2500)
+    checked: list[int] = []  # the sequence numbers whose values were checked
+    real_check = validate.row_problems
+
+    def row_problems(columns):
+        checked.extend(columns["seq"].tolist())
+        return real_check(columns)
+
+    monkeypatch.setattr(validate, "row_problems", row_problems)
+    if fmt == "perfetto":
+        export_perfetto(trace, tmp_path / "s.json", stream=True)
+    else:
+        export_events_csv(trace, tmp_path / "s.csv", stream=True)
+    with pa.ipc.open_stream(trace) as reader:
+        events = sum(batch.num_rows for batch in reader)
+    assert sorted(checked) == list(range(events))
