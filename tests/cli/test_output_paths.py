@@ -306,6 +306,19 @@ def test_a_reader_that_leaves_early_is_not_an_error(trace, options):
     assert stderr == ""
 
 
+@pytest.mark.parametrize("options", [(), ("--format", "json")])
+def test_an_analysis_whose_reader_leaves_early_ends_quietly(trace, options):
+    """`ubscope analyze T | head` stops with exit 0 when head has its lines:
+    exit 1 would say the trace has problems, which this one has not."""
+    argv = [sys.executable, "-m", "ubscope", "analyze", str(trace), *options]
+    assert subprocess.run(argv, capture_output=True).returncode == 0  # no finding fails it
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # the reader is gone before the first line is printed
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 0, stderr
+    assert stderr == ""
+
+
 @pytest.mark.parametrize("command", ["export", "analyze"])
 def test_a_closed_standard_output_is_not_a_traceback(trace, command):
     """Started with standard output closed (`ubscope analyze T >&-`), Python has

@@ -250,9 +250,9 @@ def _analyze_cluster(root: str, config: Config, args: argparse.Namespace) -> Ana
 def _report_console(output: Path | None, fmt: str) -> Iterator[Console]:
     if output is not None:
         with atomic_output(output) as handle:
-            yield Console(file=handle, width=100, color_system=None, highlight=False)
+            yield console(file=handle, width=100, color_system=None)
     else:
-        yield console() if fmt == "text" else Console(file=sys.stdout, highlight=False)
+        yield console() if fmt == "text" else console(file=sys.stdout)
 
 
 def _report_each(

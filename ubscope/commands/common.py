@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -118,9 +119,17 @@ def each_input(items: Sequence[Item], action: Callable[[Item], int], debug: bool
     return worst
 
 
-def console(stderr: bool = False) -> Console:
-    """A rich console; text from traces is always printed with markup off."""
-    return Console(stderr=stderr, highlight=False)
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits 1 when the reader leaves (`| head`), ubscope's code for
+        # "problems found": the CLI ends quietly with 0 instead
+        raise BrokenPipeError(errno.EPIPE, "the reader of the output left")
+
+
+def console(stderr: bool = False, **options: Any) -> Console:
+    """A rich console (``options`` as rich's); text from traces is always
+    printed with markup off. A reader that leaves ends the command quietly."""
+    return _Console(stderr=stderr, highlight=False, **options)
 
 
 class _CountColumn(ProgressColumn):
