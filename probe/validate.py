@@ -363,8 +363,9 @@ class BatchDecoder:
         return TraceError(self.path, f"column '{column}', event {event}: {problem}")
 
     def add(self, batch: pa.RecordBatch) -> None:
-        """Validate ``batch`` and keep its columns; a TraceError names the first
-        bad value's column and event (row)."""
+        """Validate ``batch`` (unless the decoder takes ``validated`` batches) and
+        keep its columns; a TraceError names the first bad value's column and
+        event (row)."""
         start, end = self.rows, self.rows + batch.num_rows
         if any(end > target.size for target in self._arrays.values()):
             raise ValueError("a batch holds more events than its header claims")

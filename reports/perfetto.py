@@ -88,8 +88,8 @@ _POOL = pa.system_memory_pool()
 SAMPLE = 2048
 # Values spanning more than this are numbered by hashing before being combined.
 _DENSE_SPAN = 1 << 20
-# Combination keys below 4 per row plus this bound are numbered with a table:
-# a chunk's keys and a sample's (SAMPLE rows) mostly are.
+# Combination keys whose bound is at most 4 per row plus this slack are numbered
+# with a table instead of hashing: a chunk's and a sample's (SAMPLE rows) mostly.
 _TABLE_SLACK = 1 << 12
 
 
