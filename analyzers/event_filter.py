@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ubscope.probe.event_table import EventTable
-from ubscope.probe.events import EventKind, Flag, Space
+from ubscope.probe.events import EventKind, Flag, Space, category_codes
 from ubscope.probe.units import parse_size
 
 KIND_NAMES = [kind.label for kind in EventKind]
@@ -127,7 +127,7 @@ def _category_codes(column: pd.Series, wanted: Iterable[str]) -> np.ndarray:
     """Boolean mask of a Categorical column's rows whose value is in ``wanted``."""
     categories = [str(c) for c in column.cat.categories]
     codes = [categories.index(w) for w in wanted if w in categories]
-    return np.isin(column.cat.codes.to_numpy(), np.array(codes, dtype=np.int64))
+    return np.isin(category_codes(column), np.array(codes, dtype=np.int64))
 
 
 def filter_rows(table: EventTable, flt: EventFilter) -> np.ndarray | None:

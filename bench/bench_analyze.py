@@ -11,7 +11,13 @@ the steps of one run are interleaved and the runs repeated, and every ratio is
 the median over the runs of the step's time over the floor's time in the same
 run (absolute times on a shared machine are noisy; ratios less so). CPU time
 (user + system, every thread) is given beside the wall time: other processes
-inflate it much less.
+inflate it much less. Page faults are the step's minor faults, one per page of
+memory it touched for the first time: 4 KiB pages for ubscope's numpy arrays,
+2 MiB huge pages for most of what Arrow's allocator hands out (the floor's).
+On the benchmark machine, a VM whose host takes back the guest's free memory
+in 2 MiB blocks, a 4 KiB fault cost 0.35 us of system time when the guest still
+held the page and 8.5 us when the host had to back it again, so the faults
+explain much of the variation in CPU time between runs.
 
 * floor: ``pa.ipc.open_stream(...).read_all()`` of the same file, the bare Arrow
   read of every column,
@@ -55,8 +61,13 @@ from tests.helpers.peak_memory import child_script
 # Runs in the child: prints {"seconds": ..., "cpu": ..., "rss_bytes": ..., "events": ...}.
 CHILD = child_script(
     """
-import json, sys, time
+import json, resource, sys, time
 step, path = sys.argv[1], sys.argv[2]
+
+
+def minor_faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
 import pyarrow as pa
 from ubscope.probe.trace import read_trace
 from ubscope.analyzers import analyze_path, analyze_trace
@@ -120,7 +131,7 @@ def polars_aggregations():
 if step == "analyze":
     trace = read_trace(path)
     pa.default_memory_pool().release_unused()  # as analyze_path does
-start, cpu = time.perf_counter(), time.process_time()
+start, cpu, faults = time.perf_counter(), time.process_time(), minor_faults()
 if step == "floor":
     events = arrow_table().num_rows
 elif step == "read":
@@ -134,7 +145,9 @@ elif step == "duckdb":
 else:
     events = polars_aggregations()
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_bytes": peak_rss_bytes(), "events": events}))
+faults = minor_faults() - faults
+print(json.dumps({"seconds": seconds, "cpu": cpu, "faults": faults, "rss_bytes": peak_rss_bytes(),
+                  "events": events}))
 """
 )
 STEPS = {
@@ -191,6 +204,7 @@ def summary(results: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, f
             "cpu_ratio": statistics.median(
                 r["cpu"] / f["cpu"] for r, f in zip(runs, floor, strict=True)
             ),
+            "faults": statistics.median(r["faults"] for r in runs),
             "rss": max(r["rss_bytes"] for r in runs),
             "events": runs[0]["events"],
         }
@@ -203,13 +217,13 @@ def single(trace: Path, runs: int) -> None:
     rows = summary(interleaved(trace, steps, runs))
     events = rows["floor"]["events"]
     print(f"trace: {trace.name} ({events:,} events), {runs} interleaved run(s), medians\n")
-    print("| step | time | x floor | CPU time | x floor | peak RSS | RSS per event |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| step | time | x floor | CPU time | x floor | page faults | peak RSS | RSS per event |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for step in steps:
         row = rows[step]
         print(
             f"| {STEPS[step]} | {row['seconds']:.2f} s | {row['ratio']:.2f}x "
-            f"| {row['cpu']:.2f} s | {row['cpu_ratio']:.2f}x "
+            f"| {row['cpu']:.2f} s | {row['cpu_ratio']:.2f}x | {row['faults'] / 1000:,.0f} k "
             f"| {row['rss'] / 2**20:,.0f} MiB | {row['rss'] / events:.0f} B |"
         )
 

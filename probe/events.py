@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ubscope.probe.trace_meta import SCHEMA_VERSION as SCHEMA_VERSION
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
     import pyarrow as pa
 
     EVENT_SCHEMA: pa.Schema
@@ -133,6 +135,13 @@ def enum_labels(enum_cls: type[enum.IntEnum]) -> list[str]:
     if enum_cls is Space:
         return [m.name for m in members]
     return [m.name.lower() for m in members]
+
+
+def category_codes(column: pd.Series) -> np.ndarray:
+    """The codes of a Categorical column (read-only), without a copy: pandas 3's
+    ``.cat.codes`` copies them into a new Series, which for the string columns
+    of a 10 M-event trace held 66 MiB more during an analysis."""
+    return column.array.codes
 
 
 def _event_schema() -> pa.Schema:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ubscope.analyzers import streams
-from ubscope.probe.events import EVENT_SCHEMA
+from ubscope.probe.events import EVENT_SCHEMA, category_codes
 from ubscope.probe.outputs import atomic_output
 from ubscope.probe.trace import read_trace, scan_batch_traces
 
@@ -64,7 +64,7 @@ class _EventsCsv:
                 # Codes index the safe labels; -1 (missing) picks the trailing "".
                 chunk = chunk.assign(
                     **{
-                        name: labels[chunk[name].cat.codes.to_numpy()]
+                        name: labels[category_codes(chunk[name])]
                         for name, labels in defused.items()
                     }
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,16 +32,20 @@ class TrafficModel:
         copies = self.table.copies()
         read = copies.src_space == Space.GM
         gm_side = read | (copies.dst_space == Space.GM)
-        read = read[gm_side]
-        rows = copies.rows[gm_side]
+        pick = _selection(gm_side)
+        read = pick(read)
+        rows = pick(copies.rows)
         return {
             "rows": rows,
             "read": read,
-            "gm_addr": np.where(read, copies.src_address[gm_side], copies.dst_address[gm_side]),
-            "bytes": copies.bytes[gm_side],
-            "burst_len": copies.burst_len[gm_side],
-            "burst_count": copies.burst_count[gm_side],
-            "tensor": copies.tensor[gm_side],
+            # read at the rows, not kept as fields: only this address is needed
+            "gm_addr": np.where(
+                read, copies.at("src_address", rows), copies.at("dst_address", rows)
+            ),
+            "bytes": pick(copies.bytes),
+            "burst_len": pick(copies.burst_len),
+            "burst_count": pick(copies.burst_count),
+            "tensor": pick(copies.tensor),
             "workspace": (self.table.column("flags")[rows] & int(Flag.WORKSPACE)) != 0,
         }
 
@@ -412,3 +417,19 @@ def _by_scope_and_start(scope: np.ndarray, start: np.ndarray) -> np.ndarray:
         return np.lexsort((start, scope))
     key = (by_scope.astype(np.int64) << start_bits) | (starts - low)
     return order[np.argsort(key, kind="stable")]
+
+
+def _selection(mask: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """What picks the elements ``mask`` selects from an array of its length: the
+    array itself, read-only, when it selects every one. Every copy of most
+    kernels has a GM side; copying their columns (at 10 M events, five of 22 MB)
+    only touched fresh memory."""
+    if mask.all():
+
+        def whole(values: np.ndarray) -> np.ndarray:
+            view = values.view()
+            view.flags.writeable = False
+            return view
+
+        return whole
+    return lambda values: values[mask]

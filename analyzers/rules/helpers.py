@@ -22,12 +22,6 @@ from ubscope.probe.units import count_cores, format_time_ps
 Describe = Callable[[Any], tuple[str, dict[str, Any], str, str | None]]
 
 
-def at_rows(kind_rows: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``values`` of the events of one kind (at ``kind_rows``, in program order)
-    for ``rows``, which are events of that kind."""
-    return values[np.searchsorted(kind_rows, rows)]
-
-
 def moved_bytes(ctx: TraceContext, rows: np.ndarray) -> np.ndarray:
     """Bytes each copy at ``rows`` really moved (a truncated DataCopy drops its tail):
     a copy's footprint, read at its rows rather than searched among the copies."""

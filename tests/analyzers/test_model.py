@@ -80,6 +80,37 @@ def test_partial_overlapping_reads_count_distinct_bytes_once(kit):
     assert (row["bytes"], row["distinct_bytes"]) == (8 * KIB, 6 * KIB)
 
 
+def test_gm_transfers_share_the_copies_columns_when_every_copy_touches_gm(kit):
+    # every copy of most kernels has a GM side: the copies' columns serve as they
+    # are (read-only) instead of five copies of 22 MB each at 10 M events
+    s = kit.Synthetic()
+    s.alloc(0, 8 * KIB, "x")
+    first = s.load(0x1000, 0, 1 * KIB, tensor="a")
+    second = s.load(0x2000, 1 * KIB, 2 * KIB, tensor="b")
+    ctx = TraceContext(s.trace())
+    moves, copies = ctx.gm_transfers, ctx.table.copies()
+    assert moves["rows"].tolist() == [first, second]  # a whole trace's rows are its seq
+    assert moves["gm_addr"].tolist() == [0x1000, 0x2000]
+    assert moves["bytes"].tolist() == [1 * KIB, 2 * KIB]
+    assert moves["read"].tolist() == [True, True]
+    assert np.shares_memory(moves["bytes"], copies.bytes)
+    assert not moves["bytes"].flags.writeable
+
+
+def test_gm_transfers_leave_out_copies_between_on_chip_buffers(kit):
+    s = kit.Synthetic()
+    s.alloc(0, 8 * KIB, "x")
+    load = s.load(0x1000, 0, 1 * KIB, tensor="a")
+    s.rec.copy(AIV, 0, UB, 0, UB, 4 * KIB, 512, 512, 512, 1, "", "move", 0, 10)
+    store = s.seq()
+    s.rec.copy(AIV, 0, UB, 4 * KIB, GM, 0x3000, 256, 256, 256, 1, "out", "store", 0, 10)
+    moves = TraceContext(s.trace()).gm_transfers
+    assert moves["rows"].tolist() == [load, store]
+    assert moves["read"].tolist() == [True, False]
+    assert moves["gm_addr"].tolist() == [0x1000, 0x3000]
+    assert moves["bytes"].tolist() == [1 * KIB, 256]
+
+
 def test_pair_fifo_ends_the_oldest_open_of_each_key():
     # key 7 opens at rows 0 and 2, key 9 at row 1; closes: key 7 at rows 3 and 5,
     # key 9 at row 4, and a close of key 8 (never opened) at row 6

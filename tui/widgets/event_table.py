@@ -31,7 +31,7 @@ from ubscope.analyzers import (
     event_fields,
     row_of_seq,
 )
-from ubscope.probe.events import Flag
+from ubscope.probe.events import Flag, category_codes
 from ubscope.probe.units import format_time_ps
 from ubscope.tui.text import short_bytes
 
@@ -70,7 +70,7 @@ class EventColumns:
         for name in SHARED_COLUMNS:
             column = frame[name]
             if isinstance(column.dtype, pd.CategoricalDtype):
-                self.arrays[name] = column.cat.codes.to_numpy()
+                self.arrays[name] = category_codes(column)
                 self.labels[name] = [str(c) for c in column.cat.categories]
             else:
                 self.arrays[name] = column.to_numpy()

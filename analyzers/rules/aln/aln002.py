@@ -7,7 +7,7 @@ from typing import Any
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules.base import Rule, register
-from ubscope.analyzers.rules.helpers import at_rows, on_chip_side, site_findings, where
+from ubscope.analyzers.rules.helpers import on_chip_side, site_findings, where
 from ubscope.probe.events import EventKind, Flag
 from ubscope.probe.units import format_bytes
 
@@ -44,8 +44,8 @@ class TruncatedCopy(Rule):
     def check(self, ctx: TraceContext) -> list[Finding]:
         rows = ctx.flagged_rows(Flag.TRUNCATED, EventKind.COPY)
         copies = ctx.table.copies()
-        requested = at_rows(copies.rows, copies.requested_bytes, rows)
-        lost = requested - at_rows(copies.rows, copies.bytes, rows)
+        requested = copies.at("requested_bytes", rows)
+        lost = requested - copies.at("bytes", rows)
         space, addr = on_chip_side(ctx, rows)
 
         def describe(group: Any) -> tuple[str, dict[str, Any], str, str | None]:

@@ -9,7 +9,7 @@ import numpy as np
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules.base import Rule, register
-from ubscope.analyzers.rules.helpers import at_rows, on_chip_side, site_findings, where
+from ubscope.analyzers.rules.helpers import on_chip_side, site_findings, where
 from ubscope.probe.events import EventKind, Flag
 from ubscope.probe.memory.copy_ranges import PARAM_NAMES
 
@@ -50,7 +50,7 @@ class CopyParamRange(Rule):
     def check(self, ctx: TraceContext) -> list[Finding]:
         rows = ctx.flagged_rows(Flag.PARAM_RANGE, EventKind.COPY)
         copies = ctx.table.copies()
-        bits = at_rows(copies.rows, copies.out_of_range, rows)
+        bits = copies.at("out_of_range", rows)
         padded = (ctx.column("flags")[rows] & int(Flag.PADDED)) != 0
         space, addr = on_chip_side(ctx, rows)
         values = {name: (bits & param) != 0 for param, name in PARAM_NAMES.items()}

@@ -11,7 +11,6 @@ from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.rules.base import Rule, register
 from ubscope.analyzers.rules.helpers import (
     Describe,
-    at_rows,
     gm_address,
     moved_bytes,
     site_findings,
@@ -89,9 +88,9 @@ def _raw_access_values(ctx: TraceContext, rows: np.ndarray) -> dict[str, np.ndar
     tell. One such access ends a run, so a group's sums are its values."""
     copies = ctx.table.copies()
     return {
-        "byte": at_rows(copies.rows, copies.raw_byte, rows),
-        "read": (at_rows(copies.rows, copies.src_space, rows) == Space.GM).astype(np.int64),
-        "wrote": (at_rows(copies.rows, copies.dst_space, rows) == Space.GM).astype(np.int64),
+        "byte": copies.at("raw_byte", rows),
+        "read": (copies.at("src_space", rows) == Space.GM).astype(np.int64),
+        "wrote": (copies.at("dst_space", rows) == Space.GM).astype(np.int64),
     }
 
 

@@ -12,7 +12,6 @@ from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding
 from ubscope.analyzers.model.arrays import CORE_KIND_LABELS
 from ubscope.analyzers.rules.base import Rule
-from ubscope.analyzers.rules.helpers import at_rows
 from ubscope.probe.events import EventKind, Flag
 from ubscope.probe.memory.positions import TPosition
 
@@ -50,9 +49,9 @@ def count_queue_buffers(ctx: TraceContext) -> pd.DataFrame:
     is_init = ctx.column("kind")[rows] == EventKind.QUEUE_INIT
     queues = ctx.table.queue_inits()
     num = np.zeros(rows.size, dtype=np.int64)
-    num[is_init] = at_rows(queues.rows, queues.num, rows[is_init])
+    num[is_init] = queues.at("num", rows[is_init])
     position = np.full(rows.size, -1, dtype=np.int64)
-    position[is_init] = at_rows(queues.rows, queues.position, rows[is_init])
+    position[is_init] = queues.at("position", rows[is_init])
     frame = pd.DataFrame(
         {
             "row": rows,

@@ -20,7 +20,8 @@ def spare_queue_blocks(ctx: TraceContext, unused: np.ndarray) -> np.ndarray:
     block was used: the spare of a ping-pong pair that a loop of fewer rounds
     than the queue has buffers never reached."""
     blocks = ctx.blocks
-    queue_block = ctx.table.allocs().queue_block[unused]
+    allocs = ctx.table.allocs()
+    queue_block = allocs.at("queue_block", blocks.alloc_row[unused])
     # InitBuffer records a queue's blocks one after another, block 0 first
     first = unused - queue_block
     later = (queue_block > 0) & (first >= 0)
@@ -29,7 +30,7 @@ def spare_queue_blocks(ctx: TraceContext, unused: np.ndarray) -> np.ndarray:
         later
         & (blocks.gid[first] == blocks.gid[unused])
         & (blocks.name[first] == blocks.name[unused])
-        & (ctx.table.allocs().queue_block[first] == 0)
+        & (allocs.at("queue_block", blocks.alloc_row[first]) == 0)
     )
     return same_queue & (ctx.block_usage.last_row[first] >= 0)
 
