@@ -7,6 +7,8 @@ Groups: one on-chip memory of one core is a *group*, encoded as one integer
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -72,6 +74,23 @@ def small_codes(values: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]
     present = np.bincount(values, minlength=bound) > 0
     lookup = np.cumsum(present) - 1
     return lookup[values], np.flatnonzero(present)
+
+
+def selection(mask: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """What picks the elements ``mask`` selects from an array of its length: the
+    array itself, read-only, when it selects every one (as every copy of most
+    kernels has a GM side, and every touch of the big traces sits at a block
+    start), instead of a copy that only touches fresh memory (22-36 MB a
+    column at 10 M events)."""
+    if mask.all():
+
+        def whole(values: np.ndarray) -> np.ndarray:
+            view = values.view()
+            view.flags.writeable = False
+            return view
+
+        return whole
+    return lambda values: values[mask]
 
 
 def stable_order(codes: np.ndarray, count: int) -> np.ndarray:

@@ -197,11 +197,12 @@ class FragmentationModel:
         # by core, in program order within each (rows ascend): a stable radix sort
         codes, distinct = small_codes(core, GROUP_BOUND // 8)
         order = stable_order(codes, distinct.size)
-        rows, core, kind = rows[order], core[order], table.column("kind")[rows[order]]
+        core, kind = core[order], table.column("kind")[rows[order]]
         count = rows.size
         is_free = kind == EventKind.FREE
         # the first event at or after each position that is not a free
-        after = np.minimum.accumulate(np.where(is_free, count, np.arange(count))[::-1])[::-1]
+        position = np.arange(count, dtype=np.int32 if count < 2**31 - 1 else np.int64)
+        after = np.minimum.accumulate(np.where(is_free, count, position)[::-1])[::-1]
         closing = np.minimum(after, max(count - 1, 0))
         closed = (
             is_free
@@ -209,7 +210,10 @@ class FragmentationModel:
             & (kind[closing] == EventKind.POOL_RESET)
             & (core[closing] == core)
         )
-        return np.sort(rows[closed])
+        # back in program order by marking them, not by sorting their rows
+        marked = np.zeros(count, dtype=bool)
+        marked[order[closed]] = True
+        return rows[marked]
 
     @cached_property
     def _in_teardown(self) -> np.ndarray:

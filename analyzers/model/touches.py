@@ -13,6 +13,7 @@ from ubscope.analyzers.model.arrays import (
     ON_CHIP_CODES,
     lookup_codes,
     run_starts,
+    selection,
     stable_order,
 )
 from ubscope.analyzers.model.blocks import BlockModel
@@ -121,7 +122,8 @@ class _Attribution:
         at_start = codes >= 0
         if not at_start.any():
             return np.flatnonzero(~at_start)
-        codes, touch_rows = codes[at_start], touches.rows[at_start]
+        pick = selection(at_start)
+        codes, touch_rows = pick(codes), pick(touches.rows)
         order = stable_order(codes, distinct.size)
         touch_keys = codes[order] * self.span + touch_rows[order]
         touch_rows = touch_rows[order]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.model.arrays import CORE_SPAN, dense_codes, stable_order
+from ubscope.analyzers.model.arrays import CORE_SPAN, dense_codes, selection, stable_order
 from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.launches import LaunchModel
 from ubscope.probe.chip import ChipProfile
@@ -32,7 +31,7 @@ class TrafficModel:
         copies = self.table.copies()
         read = copies.src_space == Space.GM
         gm_side = read | (copies.dst_space == Space.GM)
-        pick = _selection(gm_side)
+        pick = selection(gm_side)
         read = pick(read)
         rows = pick(copies.rows)
         return {
@@ -417,19 +416,3 @@ def _by_scope_and_start(scope: np.ndarray, start: np.ndarray) -> np.ndarray:
         return np.lexsort((start, scope))
     key = (by_scope.astype(np.int64) << start_bits) | (starts - low)
     return order[np.argsort(key, kind="stable")]
-
-
-def _selection(mask: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """What picks the elements ``mask`` selects from an array of its length: the
-    array itself, read-only, when it selects every one. Every copy of most
-    kernels has a GM side; copying their columns (at 10 M events, five of 22 MB)
-    only touched fresh memory."""
-    if mask.all():
-
-        def whole(values: np.ndarray) -> np.ndarray:
-            view = values.view()
-            view.flags.writeable = False
-            return view
-
-        return whole
-    return lambda values: values[mask]

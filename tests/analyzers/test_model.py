@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ubscope.analyzers.context import TraceContext
-from ubscope.analyzers.model.arrays import lookup_codes, pair_fifo
+from ubscope.analyzers.model.arrays import lookup_codes, pair_fifo, selection
 from ubscope.analyzers.model.fragmentation import interval_bounds, replay_intervals
 from ubscope.analyzers.model.traffic import distinct_bytes, merge_intervals, segmented_cummax
 from ubscope.probe.chip import load_chip
@@ -109,6 +109,15 @@ def test_gm_transfers_leave_out_copies_between_on_chip_buffers(kit):
     assert moves["read"].tolist() == [True, False]
     assert moves["gm_addr"].tolist() == [0x1000, 0x3000]
     assert moves["bytes"].tolist() == [1 * KIB, 256]
+
+
+def test_a_selection_of_every_element_is_the_array_itself_read_only():
+    values = np.array([5, 6, 7])
+    whole = selection(np.array([True, True, True]))(values)
+    assert whole.tolist() == [5, 6, 7] and np.shares_memory(whole, values)
+    assert not whole.flags.writeable  # a caller cannot change the shared column
+    some = selection(np.array([True, False, True]))(values)
+    assert some.tolist() == [5, 7] and not np.shares_memory(some, values)
 
 
 def test_pair_fifo_ends_the_oldest_open_of_each_key():
