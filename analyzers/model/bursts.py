@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.model.arrays import CORE_SPAN
+from ubscope.analyzers.model.arrays import CORE_SPAN, unique_codes
 from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.launches import LaunchModel
 from ubscope.analyzers.model.locate import Locator
@@ -133,18 +133,16 @@ def critical_site_savings(
     (the largest counts), launches one after another (they add up); at most
     the modelled time."""
     scaled = saved_ps * totals.scale()[np.searchsorted(totals.pairs, pair)]
-    core_launches, core_launch_code = np.unique(pair // 3, return_inverse=True)
+    core_launches, core_launch_code = unique_codes(pair // 3)
     width = max(core_launches.size, 1)
-    core_keys, core_of = np.unique(
-        site.astype(np.int64) * width + core_launch_code.ravel(), return_inverse=True
-    )
-    core_sums = np.bincount(core_of.ravel(), weights=scaled, minlength=core_keys.size)
+    core_keys, core_of = unique_codes(site.astype(np.int64) * width + core_launch_code)
+    core_sums = np.bincount(core_of, weights=scaled, minlength=core_keys.size)
     key_site = core_keys // width
     launch = core_launches[core_keys % width] >> LAUNCH_SHIFT
     launches = int(launch.max(initial=0)) + 1
-    launch_keys, launch_of = np.unique(key_site * launches + launch, return_inverse=True)
+    launch_keys, launch_of = unique_codes(key_site * launches + launch)
     worst = np.zeros(launch_keys.size)
-    np.maximum.at(worst, launch_of.ravel(), core_sums)
+    np.maximum.at(worst, launch_of, core_sums)
     return np.minimum(
         np.bincount(launch_keys // launches, weights=worst, minlength=count), modelled_time_ps
     )
@@ -209,18 +207,15 @@ class BurstModel:
         key = np.zeros(rows.size, dtype=np.int64)
         for name in SMALL_BURST_SITE_KEYS:
             key = (key << 21) | column(name)[rows].astype(np.int64)
-        site_codes, site_of = np.unique(key, return_inverse=True)
+        site_codes, site_of = unique_codes(key)
         # site_groups orders its groups by their labels: map the codes onto them
         first = np.full(site_codes.size, rows.size, dtype=np.int64)
-        np.minimum.at(first, site_of.ravel(), np.arange(rows.size))
+        np.minimum.at(first, site_of, np.arange(rows.size))
         position = pd.Index(sites["first_row"].to_numpy()).get_indexer(rows[first])
-        pairs, pair_code = np.unique(self._pairs(rows), return_inverse=True)
+        pairs, pair_code = unique_codes(self._pairs(rows))
         width = max(pairs.size, 1)
-        slots, slot_of = np.unique(
-            position[site_of.ravel()].astype(np.int64) * width + pair_code.ravel(),
-            return_inverse=True,
-        )
-        sums = np.bincount(slot_of.ravel(), weights=merge.saved_ps, minlength=slots.size)
+        slots, slot_of = unique_codes(position[site_of].astype(np.int64) * width + pair_code)
+        sums = np.bincount(slot_of, weights=merge.saved_ps, minlength=slots.size)
         sites["saved"] = critical_site_savings(
             slots // width,
             pairs[slots % width],
@@ -242,10 +237,10 @@ class BurstModel:
         """:class:`PairTotals` of the copies at ``rows``, with the room from
         every copy and compute of the trace."""
         pair = self._pairs(rows)
-        pairs, pair_of = np.unique(pair, return_inverse=True)
-        total = np.bincount(pair_of.ravel(), weights=merge.saved_ps, minlength=pairs.size)
+        pairs, pair_of = unique_codes(pair)
+        total = np.bincount(pair_of, weights=merge.saved_ps, minlength=pairs.size)
         fill = np.zeros(pairs.size)
-        np.maximum.at(fill, pair_of.ravel(), merge.fill_ps)
+        np.maximum.at(fill, pair_of, merge.fill_ps)
         work = self.table.rows(EventKind.COPY, EventKind.COMPUTE)
         covered, span = self._coverage(work)
         # the room: the core's span less its busiest other kind of work

@@ -15,6 +15,7 @@ from ubscope.analyzers.model.arrays import (
     KIND_LABELS,
     SPACE_LABELS,
     dense_codes,
+    unique_codes,
 )
 from ubscope.analyzers.model.launches import LaunchModel
 from ubscope.probe.event_table import EventTable
@@ -137,11 +138,11 @@ class Locator:
         per_launch = codes.astype(np.int64) * max(1, len(firsts)) + launch
         kinds = len(CORE_KIND_LABELS)
         per_core = (per_launch * kinds + self.table.column("core_kind")[rows]) * CORE_SPAN
-        keys, inverse = np.unique(per_core + core, return_inverse=True)
-        core_sums = np.bincount(inverse.ravel(), weights=saved_ps)
-        launch_keys, launch_of = np.unique(keys // (kinds * CORE_SPAN), return_inverse=True)
+        keys, inverse = unique_codes(per_core + core)
+        core_sums = np.bincount(inverse, weights=saved_ps)
+        launch_keys, launch_of = unique_codes(keys // (kinds * CORE_SPAN))
         worst = np.zeros(launch_keys.size)
-        np.maximum.at(worst, launch_of.ravel(), core_sums)
+        np.maximum.at(worst, launch_of, core_sums)
         group = launch_keys // max(1, len(firsts))
         return np.minimum(
             np.bincount(group, weights=worst, minlength=count), self.launch_model.modelled_time_ps

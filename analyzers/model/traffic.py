@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.model.arrays import CORE_SPAN, dense_codes, selection, stable_order
+from ubscope.analyzers.model.arrays import (
+    CORE_SPAN,
+    dense_codes,
+    selection,
+    stable_order,
+    unique_codes,
+)
 from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.launches import LaunchModel
 from ubscope.probe.chip import ChipProfile
@@ -367,7 +373,7 @@ def segmented_cummax(values: np.ndarray, segment_first: np.ndarray) -> np.ndarra
     if max(span, high + int(segment[-1]) * span) >= 1 << 63:
         # far-apart values (a hostile trace's GM addresses) would overflow once
         # lifted: lift their ranks instead, which keep their order
-        distinct, rank = np.unique(values, return_inverse=True)
+        distinct, rank = unique_codes(values)
         return distinct[_lifted_cummax(rank.astype(np.int64), segment, distinct.size)]
     return _lifted_cummax(values, segment, span)
 

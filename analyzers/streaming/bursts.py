@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS
+from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, SPACE_LABELS, unique_codes
 from ubscope.analyzers.model.bursts import (
     PairTotals,
     critical_site_savings,
@@ -168,10 +168,10 @@ def _add_in_order(
 ) -> None:
     """Add ``values`` to ``sums`` per key, one by one in order (as a bincount
     over the whole trace adds them); keys are ``(prefix, key)`` with a prefix."""
-    distinct, inverse = np.unique(keys, return_inverse=True)
+    distinct, inverse = unique_codes(keys)
     names = [k if prefix is None else (prefix, k) for k in distinct.tolist()]
     totals = np.array([sums.get(name, 0.0) for name in names])
-    np.add.at(totals, inverse.ravel(), values)
+    np.add.at(totals, inverse, values)
     sums.update(zip(names, totals.tolist(), strict=True))
 
 
@@ -179,7 +179,7 @@ def _per_key(
     keys: np.ndarray, values: np.ndarray, ufunc: np.ufunc, initial: float
 ) -> tuple[list[int], list]:
     """(distinct keys, ``ufunc`` of the values of each) as lists."""
-    distinct, inverse = np.unique(keys, return_inverse=True)
+    distinct, inverse = unique_codes(keys)
     out = np.full(distinct.size, initial, dtype=values.dtype)
-    ufunc.at(out, inverse.ravel(), values)
+    ufunc.at(out, inverse, values)
     return distinct.tolist(), out.tolist()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ubscope.analyzers.model.arrays import unique_codes
 from ubscope.analyzers.model.traffic import merge_intervals
 
 # intervals and burst shapes carried at most (~40 B each: ~320 MB)
@@ -130,7 +131,7 @@ class RunningRanges:
         core_scope = (key << _CORE_BITS) | core
         self._launch.add(key, *shape)
         self._per_core.add(core_scope, *shape)
-        scopes, inverse = np.unique(core_scope, return_inverse=True)
+        scopes, inverse = unique_codes(core_scope)
         moved = np.zeros(scopes.size, dtype=np.int64)
         np.add.at(moved, inverse, length)
         for scope_id, nbytes in zip(scopes.tolist(), moved.tolist(), strict=True):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ubscope.analyzers.model.arrays import GROUP_BOUND, dense_codes, stable_order
+from ubscope.analyzers.model.arrays import GROUP_BOUND, dense_codes, stable_order, unique_codes
 from ubscope.analyzers.streaming.occupancy import NEVER, RunningOccupancy
 from ubscope.analyzers.streaming.sites import dictionary_labels
 from ubscope.probe.events import EventKind
@@ -157,10 +157,10 @@ class RunningRegrowths:
         """A number per row for the string of a dictionary column, the same in
         every batch."""
         codes = batch_column(batch, column).indices.to_numpy()[rows].astype(np.int64)
-        distinct, inverse = np.unique(codes, return_inverse=True)
+        distinct, inverse = unique_codes(codes)
         strings = dictionary_labels(batch, column, distinct)
         numbers = [self._labels.setdefault((column, text), len(self._labels)) for text in strings]
-        return np.asarray(numbers, dtype=np.int64)[inverse.ravel()]
+        return np.asarray(numbers, dtype=np.int64)[inverse]
 
     def seq(self) -> np.ndarray:
         """The seq of the regrown ALLOC events, ascending."""

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ubscope.analyzers.model.alignment import gm_side_address, misaligned_saving_ps
-from ubscope.analyzers.model.arrays import CORE_SPAN
+from ubscope.analyzers.model.arrays import CORE_SPAN, unique_codes
 from ubscope.analyzers.streaming.decoded import DecodedBatch
 from ubscope.analyzers.streaming.launches import LaunchCounter
 from ubscope.probe.chip import ChipProfile
@@ -132,13 +132,11 @@ class RunningUnalignedSites(RunningSites[_Site]):
         for _, site, mine in self.each_site(
             names, codes, rows, columns, gm, lambda first: _Site(int(seq[first])), located
         ):
-            pairs, inverse = np.unique(
-                launch[mine] * CORE_SPAN + core_code[mine], return_inverse=True
-            )
+            pairs, inverse = unique_codes(launch[mine] * CORE_SPAN + core_code[mine])
             slots = [(pair // CORE_SPAN, pair % CORE_SPAN) for pair in pairs.tolist()]
             site.cores.update(core - 1 for _, core in slots)
             sums = np.array([site.saved.get(slot, 0.0) for slot in slots])
-            np.add.at(sums, inverse.ravel(), saved[mine])  # one by one, in order
+            np.add.at(sums, inverse, saved[mine])  # one by one, in order
             site.saved.update(zip(slots, sums.tolist(), strict=True))
         return located
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ubscope.analyzers.model.arrays import unique_codes
 from ubscope.analyzers.model.traffic import repeats_hit_l2, roofline, traffic_frame
 from ubscope.analyzers.streaming.decoded import DecodedBatch
 from ubscope.analyzers.streaming.ranges import RunningRanges
@@ -60,7 +61,7 @@ class RunningTraffic:
         tensor = batch_column(batch, "tensor")
         write = ~read[rows]
         code = tensor.indices.to_numpy()[rows].astype(np.int64) * 2 + write
-        codes, inverse = np.unique(code, return_inverse=True)
+        codes, inverse = unique_codes(code)
         moved = columns["aligned_size"][rows]
         burst_len = batch_column(batch, "burst_len").to_numpy()[rows].astype(np.int64)
         burst_count = batch_column(batch, "burst_count").to_numpy()[rows].astype(np.int64)

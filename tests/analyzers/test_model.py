@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ubscope.analyzers.context import TraceContext
-from ubscope.analyzers.model.arrays import lookup_codes, pair_fifo, selection
+from ubscope.analyzers.model.arrays import lookup_codes, pair_fifo, selection, unique_codes
 from ubscope.analyzers.model.fragmentation import interval_bounds, replay_intervals
 from ubscope.analyzers.model.traffic import distinct_bytes, merge_intervals, segmented_cummax
 from ubscope.probe.chip import load_chip
@@ -118,6 +118,20 @@ def test_a_selection_of_every_element_is_the_array_itself_read_only():
     assert not whole.flags.writeable  # a caller cannot change the shared column
     some = selection(np.array([True, False, True]))(values)
     assert some.tolist() == [5, 7] and not np.shares_memory(some, values)
+
+
+def test_unique_codes_are_numpys_distinct_values_and_inverse():
+    # numpy's sorting np.unique is the independent reference; the hashing one
+    # must give the same distinct values (ascending) and each value's index
+    values = np.array([40, -3, 40, 7, 2**40, -3, 7, 7], dtype=np.int64)
+    distinct, codes = unique_codes(values)
+    assert distinct.tolist() == [-3, 7, 40, 2**40]
+    assert codes.tolist() == [2, 0, 2, 1, 3, 0, 1, 1]
+    expected_distinct, expected_codes = np.unique(values, return_inverse=True)
+    assert np.array_equal(distinct, expected_distinct)
+    assert np.array_equal(codes, expected_codes)
+    empty_distinct, empty_codes = unique_codes(np.zeros(0, dtype=np.int64))
+    assert empty_distinct.size == 0 and empty_codes.size == 0
 
 
 def test_pair_fifo_ends_the_oldest_open_of_each_key():

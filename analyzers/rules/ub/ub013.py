@@ -6,7 +6,7 @@ import numpy as np
 
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
-from ubscope.analyzers.model.arrays import CORE_KIND_LABELS
+from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, unique_codes
 from ubscope.analyzers.rules.base import Rule, Threshold, register
 from ubscope.analyzers.rules.helpers import (
     bounded_saving_ps,
@@ -77,7 +77,7 @@ class SingleBuffered(Rule):
         if not judged.size:
             return []
         names = ctx.column("name")[blocks.init_rows[judged]]
-        name_codes, finding_of = np.unique(names, return_inverse=True)
+        name_codes, finding_of = unique_codes(names)
         gains = ctx.critical_path_sums(
             blocks.init_rows[judged], blocks.saved_ps[judged], finding_of, name_codes.size
         )
