@@ -43,7 +43,7 @@ class TrafficModel:
         return {
             "rows": rows,
             "read": read,
-            # read at the rows, not kept as fields: only this address is needed
+            # both addresses read at the rows: as fields the copies would keep them (44 MB)
             "gm_addr": np.where(
                 read, copies.at("src_address", rows), copies.at("dst_address", rows)
             ),
