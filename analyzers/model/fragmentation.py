@@ -201,7 +201,7 @@ class FragmentationModel:
         count = rows.size
         is_free = kind == EventKind.FREE
         # the first event at or after each position that is not a free
-        position = np.arange(count, dtype=np.int32 if count < 2**31 - 1 else np.int64)
+        position = np.arange(count, dtype=table.row_dtype)
         after = np.minimum.accumulate(np.where(is_free, count, position)[::-1])[::-1]
         closing = np.minimum(after, max(count - 1, 0))
         closed = (
