@@ -22,9 +22,10 @@ from contextlib import contextmanager
 from typing import Any, NoReturn, TextIO, cast
 
 from ubscope.commands import COMMANDS, Command
-from ubscope.probe.errors import Terminated, UbscopeError
+from ubscope.probe.errors import OutputError, Terminated, UbscopeError
 from ubscope.probe.text import printable
 from ubscope.probe.version import __version__
+from ubscope.standard_output import standard_output
 from ubscope.workflow_commands import guarded_output
 
 
@@ -137,8 +138,14 @@ def _replace_closed_streams() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _replace_closed_streams()
-    with guarded_output(), _sigterm_raises():
-        return _run(argv)
+    try:
+        with standard_output(), guarded_output(), _sigterm_raises():
+            return _run(argv)
+    except OutputError as exc:  # the last of the text, written as the command ends
+        from ubscope.commands.common import print_error
+
+        print_error(exc, debug=False)
+        return exc.exit_code
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -159,4 +166,6 @@ def _run(argv: Sequence[str] | None) -> int:
         print("ubscope: interrupted", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
     except BrokenPipeError:
+        # the reader of a binary export (`export -o - | head`) left; text on
+        # standard output never gets here (ubscope.standard_output)
         return 0

@@ -141,6 +141,37 @@ def test_analyze_folder_with_an_unreadable_trace_reports_the_rest(traces, tmp_pa
     assert "broken.ubtrace" in error and "Traceback" not in result.stderr
 
 
+def test_analyze_files_with_a_missing_one_reports_the_rest(traces, tmp_path):
+    """As for a folder: a missing file or one that is neither trace nor vendor
+    output among several is one line, and the other traces are still analyzed."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a trace, not vendor output\n")
+    result = run_ubscope(
+        "analyze", "ok.ubtrace", "missing.ubtrace", "bad.ubtrace", notes, cwd=traces
+    )
+    assert result.returncode == 2  # an input could not be read: worse than bad.ubtrace's 1
+    reports = [line for line in result.stdout.splitlines() if line.startswith("  trace: ")]
+    assert [Path(line.split(": ", 1)[1]).name for line in reports] == [
+        "ok.ubtrace",
+        "bad.ubtrace",
+    ]
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and "Traceback" not in result.stderr
+    assert "missing.ubtrace: no such file" in errors[0]
+    assert "notes.txt: neither a .ubtrace nor recognised vendor output" in errors[1]
+
+
+def test_vendor_output_is_not_analyzed_without_a_trace_that_cannot_be_read(traces, tmp_path):
+    """`analyze TRACE --sanitizer LOG` with a mistyped TRACE must not analyze the
+    log alone, as if no trace went with it."""
+    log = tmp_path / "sanitizer.log"
+    log.write_text("")
+    result = run_ubscope("analyze", "missing.ubtrace", "--sanitizer", log, cwd=traces)
+    assert result.returncode == 2 and result.stdout == ""
+    [error] = result.stderr.strip().splitlines()
+    assert "missing.ubtrace: no such file" in error
+
+
 def test_analyze_names_ubscopes_own_outputs(traces, tmp_path):
     trace = traces / "ok.ubtrace"
     outputs = {

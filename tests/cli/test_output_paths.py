@@ -319,6 +319,41 @@ def test_an_analysis_whose_reader_leaves_early_ends_quietly(trace, options):
     assert stderr == ""
 
 
+@pytest.mark.parametrize("options", [(), ("--format", "json")])
+def test_problems_found_still_exit_1_when_the_reader_leaves_early(tmp_path, options):
+    """`set -o pipefail; ubscope analyze T | head -3` must fail when T has
+    problems: the reader leaving drops the rest of the text, not the exit code."""
+    overflowing = tmp_path / "overflow.ubtrace"
+    assert main(["run", "pool_demo", "--preset", "pool_no_reset", "-o", str(overflowing)]) == 1
+    argv = [sys.executable, "-m", "ubscope", "analyze", str(overflowing), *options]
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # the reader is gone before the first line is printed
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 1, stderr
+    assert stderr == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("analyze", "{trace}"),
+        ("analyze", "{trace}", "--format", "json"),
+        ("trace", "info", "{trace}", "--json"),
+        ("kernels",),
+        ("rules",),
+        ("chips",),
+    ],
+)
+def test_a_full_disk_on_standard_output_is_one_line(trace, args):
+    """`ubscope analyze T > /dev/full`: the text cannot be written (ENOSPC), as
+    an output file on a full disk cannot: one line and exit 2, no traceback."""
+    argv = [sys.executable, "-m", "ubscope", *(arg.format(trace=trace) for arg in args)]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    one_line_error(result, "standard output", "disk is full")
+
+
 @pytest.mark.parametrize("command", ["export", "analyze"])
 def test_a_closed_standard_output_is_not_a_traceback(trace, command):
     """Started with standard output closed (`ubscope analyze T >&-`), Python has

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.console import Console
 
@@ -24,6 +24,7 @@ from ubscope.commands.common import (
     add_vendor_options,
     console,
     each_input,
+    print_error,
     progress,
     stream_choice,
     vendor_inputs,
@@ -108,38 +109,53 @@ def _share(text: str) -> float:
     return value
 
 
-def classify_inputs(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """([traces], [(vendor reader kind, path)]) from positional inputs; a folder
-    that is not vendor output stands for the traces in it."""
-    traces: list[str] = []
-    vendor: list[tuple[str, str]] = []
+class Inputs(NamedTuple):
+    """The positional inputs of ``analyze`` sorted out: traces, (vendor reader
+    kind, path) pairs, and a one-line error for each input that is neither."""
+
+    traces: list[str]
+    vendor: list[tuple[str, str]]
+    unreadable: list[InputError]
+
+
+def classify_inputs(paths: list[str]) -> Inputs:
+    """Sort the positional inputs out; a folder that is not vendor output
+    stands for the traces in it."""
+    inputs = Inputs([], [], [])
     for text in paths:
-        path = Path(text)
-        if not path.exists():
-            raise InputError(path, "no such file or folder")
-        if path.is_file() and is_trace_file(path):
-            traces.append(text)
-            continue
-        # Before vendor detection: a Perfetto export looks like torch_npu's trace JSON.
-        own = _own_output(path) if path.is_file() else None
-        if own is not None:
-            raise InputError(path, f"this is {own}; analyze the .ubtrace it was made from")
-        kind = analyzers.detect_vendor_input(path)
-        if kind is not None:
-            vendor.append((kind, text))
-            continue
         try:
-            traces.extend(str(entry.path) for entry in find_traces(path))
-        except InputError:
-            raise InputError(
-                path,
-                "neither a .ubtrace nor recognised vendor output ("
-                + ", ".join(tool.what for tool in analyzers.vendor_tools())
-                + "); name it with "
-                + ", ".join(tool.option for tool in analyzers.vendor_tools())
-                + ("; a folder of traces holds *.ubtrace files" if path.is_dir() else ""),
-            ) from None
-    return traces, vendor
+            _classify(text, inputs)
+        except InputError as exc:
+            inputs.unreadable.append(exc)
+    return inputs
+
+
+def _classify(text: str, inputs: Inputs) -> None:
+    path = Path(text)
+    if not path.exists():
+        raise InputError(path, "no such file or folder")
+    if path.is_file() and is_trace_file(path):
+        inputs.traces.append(text)
+        return
+    # Before vendor detection: a Perfetto export looks like torch_npu's trace JSON.
+    own = _own_output(path) if path.is_file() else None
+    if own is not None:
+        raise InputError(path, f"this is {own}; analyze the .ubtrace it was made from")
+    kind = analyzers.detect_vendor_input(path)
+    if kind is not None:
+        inputs.vendor.append((kind, text))
+        return
+    try:
+        inputs.traces.extend(str(entry.path) for entry in find_traces(path))
+    except InputError:
+        raise InputError(
+            path,
+            "neither a .ubtrace nor recognised vendor output ("
+            + ", ".join(tool.what for tool in analyzers.vendor_tools())
+            + "); name it with "
+            + ", ".join(tool.option for tool in analyzers.vendor_tools())
+            + ("; a folder of traces holds *.ubtrace files" if path.is_dir() else ""),
+        ) from None
 
 
 def _own_output(path: Path) -> str | None:
@@ -178,8 +194,14 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    traces, vendor = classify_inputs(args.inputs)
+    traces, vendor, unreadable = classify_inputs(args.inputs)
     vendor.extend(vendor_inputs(args))
+    # an input that is neither trace nor vendor output is one line; other traces
+    # still run, but vendor output is not analyzed without the trace it may go with
+    for error in unreadable:
+        print_error(error)
+    if unreadable and (vendor or not traces):
+        return 2
     if not traces and not vendor:
         raise ParameterError(
             "give a trace and/or vendor output to analyze (see ubscope analyze --help)"
@@ -198,13 +220,14 @@ def _analyze(args: argparse.Namespace) -> int:
             return _report_each(
                 [cluster], lambda _: _analyze_cluster(cluster, config, args), config, args, out
             )
-        return _report_each(
+        code = _report_each(
             traces or [None],
             lambda trace: _analyze_with_progress(trace, vendor, config, args),
             config,
             args,
             out,
         )
+    return 2 if unreadable else code
 
 
 def _analyze_with_progress(

@@ -121,8 +121,9 @@ def each_input(items: Sequence[Item], action: Callable[[Item], int], debug: bool
 
 class _Console(Console):
     def on_broken_pipe(self) -> None:
-        # rich exits 1 when the reader leaves (`| head`), ubscope's code for
-        # "problems found": the CLI ends quietly with 0 instead
+        # rich exits 1 when the reader leaves, ubscope's code for "problems
+        # found": the CLI ends quietly instead. (Standard output's reader
+        # leaving never gets here: ubscope.standard_output drops the rest.)
         raise BrokenPipeError(errno.EPIPE, "the reader of the output left")
 
 
