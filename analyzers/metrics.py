@@ -62,8 +62,10 @@ def gm_metrics(ctx: TraceContext) -> dict[str, Any]:
         "write_bytes": write,
         "minimal_read_bytes": least_read,
         "minimal_write_bytes": least_write,
+        # a trace that stops short of the kernel's end (truncated, or a fault
+        # stopped the run) moved part of what the whole run's minimum counts
         "ratio_to_minimum": (read + write) / (least_read + least_write)
-        if least_read + least_write
+        if least_read + least_write and ctx.ran_to_end
         else None,
         "redundant_read_ratio": read / distinct_read if distinct_read else 1.0,
         "small_transfer_share": int(traffic["small_transfers"].sum()) / transfers

@@ -113,6 +113,13 @@ def enum_values(array: pa.DictionaryArray, labels: list[str]) -> np.ndarray:
     return table[indices]
 
 
+def _device_fault(fault: object, truncated: bool) -> str:
+    if fault is not None:
+        return DeviceFault.from_metadata(fault).describe()
+    # the recorder notes a fault in the metadata at the trace's end
+    return "unknown: the trace ends before its metadata would say" if truncated else "none"
+
+
 def summarize_trace(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Metadata, event counts and modelled time of the trace at ``path``, read
     batch by batch (a truncated trace warns and is summarized as far as it
@@ -127,9 +134,7 @@ def summarize_trace(path: str | os.PathLike[str]) -> dict[str, Any]:
     return {
         "file": printable_path(scan.path),
         "state": "complete" if not scan.problems else f"truncated ({'; '.join(scan.problems)})",
-        "device_fault": DeviceFault.from_metadata(fault).describe()
-        if fault is not None
-        else "none",
+        "device_fault": _device_fault(fault, truncated=bool(scan.problems)),
         "schema_version": meta.get("schema_version"),
         "ubscope_version": meta.get("ubscope_version"),
         "chip": meta.get("chip", {}).get("name"),
