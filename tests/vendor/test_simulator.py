@@ -148,12 +148,14 @@ def test_misaligned_ub_move_is_flagged_and_confirmed_by_the_trace(write):
 
 
 def test_aligned_moves_are_listed_with_ub_ranges(write):
-    """SIM003 lists what the kernel moved: GM 0x112fa600 -> UB 0x200..0x300 (256 B)."""
+    """SIM003 lists what the kernel moved: GM 0x112fa600 -> UB 0x200..0x300, 256 B
+    per call, 16 calls (the rows' call_count)."""
     analysis = analyze_path(None, simulator=opprof(write, LOAD, STORE))
     listed = [f for f in analysis.findings if f.code == "SIM003"]
     assert len(listed) == 1 and listed[0].location.describe().startswith("aiv3 UB 0x200")
-    assert "MTE2 GM 0x112fa600 -> UB 0x200-0x300 (256 B)" in listed[0].evidence["moves"]
-    assert "MTE3 UB 0x400-0x500 -> GM 0x11301800 (256 B)" in listed[0].evidence["moves"]
+    moves = listed[0].evidence["moves"]
+    assert "MTE2 GM 0x112fa600 -> UB 0x200-0x300 (256 B x 16 calls)" in moves
+    assert "MTE3 UB 0x400-0x500 -> GM 0x11301800 (256 B x 16 calls)" in moves
     assert listed[0].correlations == []
     assert not {"SIM001", "SIM002", "ALN001"} & {f.code for f in analysis.findings}
 
@@ -246,6 +248,41 @@ def test_real_sample_decodes_both_moves(vendor_samples, tmp_path):
         256,
     ]
     assert set(moves["decoded"]) == {"full"}
+
+
+@pytest.mark.vendor_samples
+def test_real_sample_gm_traffic_counts_every_call(vendor_samples):
+    """Without a dump, an instr_exe row is one instruction run call_count times and
+    its operands are those of one run. Both moves of the real sample have
+    XM 0x80010: nBurst = (0x80010 >> 4) & 0xfff = 1, lenBurst = (0x80010 >> 16) &
+    0xffff = 8 blocks x 32 B = 256 B per call; call_count 16, so
+    16 x 256 = 4096 B read (MOV_OUT_TO_UB) and 4096 B written (MOV_UB_TO_OUT).
+    (core0's file has no data move; trace.json is not read.)"""
+    analysis = analyze_path(None, simulator=vendor_samples / "msprof_op_simulator")
+    gm = analysis.metrics["gm"]
+    assert (gm["read_bytes"], gm["write_bytes"]) == (4096, 4096)
+    copies = analysis.trace.events[analysis.trace.events["kind"] == "copy"]
+    # each copy: 16 calls x 1 burst of 256 B
+    assert copies[["size", "burst_len", "burst_count"]].values.tolist() == [[4096, 256, 16]] * 2
+
+
+def test_instr_exe_rows_stand_for_all_their_calls(write):
+    """LOAD: XM 0x80010 = 1 burst x 8 blocks x 32 B = 256 B per call, 16 calls = 4096 B
+    in 2.99 us; MISALIGNED: XM 0x40010 = 1 x 4 x 32 = 128 B per call, 4 calls = 512 B in
+    0.8 us. GM read: 4096 + 512 = 4608 B. Each copy lasts its row's whole running time
+    and they follow each other: 2.99 us = 2_990_000 ps, then 0.8 us = 800_000 ps."""
+    analysis = analyze_path(None, simulator=opprof(write, LOAD, MISALIGNED))
+    assert analysis.metrics["gm"]["read_bytes"] == 4608
+    copies = analysis.trace.events[analysis.trace.events["kind"] == "copy"]
+    assert copies["size"].tolist() == [4096, 512]
+    assert copies["burst_count"].tolist() == [16, 4]
+    assert copies["dur_ps"].tolist() == [2_990_000, 800_000]
+    assert copies["start_ps"].tolist() == [0, 2_990_000]
+    # the findings say how often a listed move ran
+    sim = next(f for f in analysis.findings if f.code == "SIM001")
+    assert "(4 execution(s) on 1 core(s))" in sim.message
+    listed = next(f for f in analysis.findings if f.code == "SIM003")
+    assert "MTE2 GM 0x112fa600 -> UB 0x200-0x300 (256 B x 16 calls)" in listed.evidence["moves"]
 
 
 def test_moves_a_trace_cannot_hold_are_left_out_with_a_note(write):

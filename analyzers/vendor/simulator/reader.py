@@ -3,7 +3,8 @@ cycle-accurate simulator, on no NPU.
 
 Layout: ``OPPROF_x/simulator/core<N>.<veccore|cubecore><k>/`` holds
 ``core<N>.<kind><k>_instr_exe.csv`` (one row per instruction address:
-``instr,addr,pipe,call_count,cycles,running_time(us),detail``) and
+``instr,addr,pipe,call_count,cycles,running_time(us),detail``; cycles and
+running time summed over the call_count runs, ``detail`` the operands of one) and
 ``..._code_exe.csv`` (``code,call_count,cycles,running_time(us)``); with
 ``--dump=on`` ``OPPROF_x/dump/core<N>.<kind><k>.instr_log.dump`` logs every
 executed instruction in order (``[info] [<cycle>] (PC: 0x..) MTE2 : (Binary:
@@ -58,6 +59,8 @@ MAX_DUMP_TEXTS = 50_000
 MAX_OPERAND_TEXT = 512
 DUMP_BATCH = 65_536
 BLOCK = 32  # bytes per burst-length unit (one DataBlock)
+# Calls counted per instr_exe row; more would make more bursts than a trace holds anyway.
+MAX_CALLS = 1 << 31
 MAX_MOVE_US = 1e9  # running times beyond this (or negative) are junk, not durations
 
 # Simulator memory names -> ubscope space names.
@@ -420,10 +423,22 @@ def _number_cores(tables: dict[str, pd.DataFrame]) -> None:
 
 def data_moves(report: VendorReport) -> pd.DataFrame:
     """The data moves to analyse: every execution from the dump's timeline
-    when there is one, else one row per move instruction of instr_exe."""
+    when there is one, else one row per move instruction of instr_exe (which
+    stands for its :func:`calls`)."""
     table = report.tables.get("timeline")
     if table is None or table.empty:
         table = report.tables.get("instructions", pd.DataFrame())
     if "decoded" not in table:
         return pd.DataFrame(columns=[*CORE_COLUMNS, *MOVE_COLUMNS, "instr", "pc", "pipe"])
     return table[table["decoded"].notna()]
+
+
+def calls(moves: pd.DataFrame) -> pd.Series:
+    """How many executions each row of :func:`data_moves` stands for: a dump
+    row is one; an instr_exe row is its instruction run ``call_count`` times
+    (1 where the cell is missing or below 1, at most MAX_CALLS), with the
+    operands, so the length, of one run printed in ``detail``."""
+    if "call_count" not in moves:
+        return pd.Series(1, index=moves.index, dtype="int64")
+    count = moves["call_count"]
+    return count.where(count >= 1).fillna(1).clip(upper=MAX_CALLS).astype("int64")

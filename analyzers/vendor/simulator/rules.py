@@ -13,7 +13,7 @@ from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.rules.base import register
 from ubscope.analyzers.vendor.common import VendorReport
 from ubscope.analyzers.vendor.rule import VendorRule
-from ubscope.analyzers.vendor.simulator.reader import SIMULATOR, data_moves
+from ubscope.analyzers.vendor.simulator.reader import SIMULATOR, calls, data_moves
 from ubscope.probe.chip import load_chip
 
 EVIDENCE_ITEMS = 8
@@ -43,7 +43,7 @@ def _where(rows: pd.DataFrame) -> MoveSite:
         "pc": f"0x{int(rows['pc'].iloc[0]):x}",
         "cores": sorted({int(c) for c in rows["core"]}),
         "core_labels": sorted({str(c) for c in rows["core_label"]})[:EVIDENCE_ITEMS],
-        "executions": len(rows),
+        "executions": int(calls(rows).sum()),
     }
 
 
@@ -114,7 +114,7 @@ class SimulatorMisalignedMove(SimulatorRule):
                 self.finding(
                     f"{where['instr']} at pc {where['pc']} {action} {first['space']} "
                     f"0x{start:x}, not {int(first['alignment'])} B aligned "
-                    f"({len(rows)} execution(s) on {len(where['cores'])} core(s))",
+                    f"({where['executions']} execution(s) on {len(where['cores'])} core(s))",
                     Location(
                         core=int(first["core"]),
                         core_kind=str(first["core_kind"]),
@@ -208,8 +208,9 @@ class SimulatorDataMoves(SimulatorRule):
     ## What it does
 
     One info finding per core listing the decoded data moves (pipe,
-    direction, on-chip range, GM address, bytes) of the simulated kernel, so
-    a run on no NPU shows where its copies land in UB/L1.
+    direction, on-chip range, GM address, bytes per call and, without a
+    dump, the call count) of the simulated kernel, so a run on no NPU shows
+    where its copies land in UB/L1.
 
     ## Why it matters
 
@@ -220,7 +221,8 @@ class SimulatorDataMoves(SimulatorRule):
     ## Example
 
     ``MOV_OUT_TO_UB ... XD:X19=0x200,XN:X15=0x112fa600,XM:X20=0x80010``
-    -> "aiv3: 2 data move(s): MTE2 GM 0x112fa600 -> UB 0x200-0x300 (256 B), ...".
+    called 16 times -> "aiv3: 2 data move(s): MTE2 GM 0x112fa600 -> UB
+    0x200-0x300 (256 B x 16 calls), ...": the bytes and range of one call.
 
     ## How to fix
 
@@ -239,7 +241,10 @@ class SimulatorDataMoves(SimulatorRule):
             kind, core = str(rows["core_kind"].iloc[0]), int(rows["core"].iloc[0])
             space, addr = _on_chip_side(rows)
             shown = rows.head(EVIDENCE_ITEMS)
-            lines = [_describe(row) for _, row in shown.iterrows()]
+            lines = [
+                _describe(row, runs)
+                for (_, row), runs in zip(shown.iterrows(), calls(shown), strict=True)
+            ]
             findings.append(
                 self.finding(
                     f"{kind}{core}: {len(rows)} data move(s): {', '.join(lines[:3])}"
@@ -257,9 +262,12 @@ class SimulatorDataMoves(SimulatorRule):
         return findings
 
 
-def _describe(move: pd.Series) -> str:
-    """``MTE2 GM 0x112fa600 -> UB 0x200-0x300 (256 B)`` (no end when the length is unknown)."""
+def _describe(move: pd.Series, runs: int) -> str:
+    """``MTE2 GM 0x112fa600 -> UB 0x200-0x300 (256 B x 16 calls)``: one call's
+    range and bytes, and how often it ran when more than once (no end when the
+    length is unknown)."""
     size = None if pd.isna(move["bytes"]) else int(move["bytes"])
+    times = f" x {runs} calls" if runs > 1 else ""
 
     def side(space: str, addr: int) -> str:
         end = f"-0x{addr + size:x}" if size is not None and space != "GM" else ""
@@ -269,4 +277,6 @@ def _describe(move: pd.Series) -> str:
         f"{side(move['src_space'], int(move['src_addr']))} -> "
         f"{side(move['dst_space'], int(move['dst_addr']))}"
     )
-    return f"{move['pipe']} {route}" + (f" ({size} B)" if size is not None else "")
+    if size is None:
+        return f"{move['pipe']} {route}" + (f" ({runs} calls)" if times else "")
+    return f"{move['pipe']} {route} ({size} B{times})"

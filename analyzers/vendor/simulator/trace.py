@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ubscope.analyzers.vendor.common import VendorReport
-from ubscope.analyzers.vendor.simulator.reader import MAX_MOVE_US, SIMULATOR, data_moves
+from ubscope.analyzers.vendor.simulator.reader import MAX_MOVE_US, SIMULATOR, calls, data_moves
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.events import CoreKind, Flag, Space
 from ubscope.probe.recorder import Recorder
@@ -35,6 +35,17 @@ def _recordable(moves: pd.DataFrame) -> pd.Series:
         ok &= moves[column].between(low, high).fillna(False).astype(bool)
     end = moves["dst_addr"].astype("float64") + moves["bytes"].astype("float64")
     return ok & (end < VALUE_RANGES["addr"][1])
+
+
+def _all_calls(moves: pd.DataFrame) -> pd.DataFrame:
+    """The moves with each row's length over all the runs it stands for
+    (:func:`~ubscope.analyzers.vendor.simulator.reader.calls`): an instr_exe
+    row's decoded nBurst x lenBurst is that of one call, so its copy moves
+    call_count x nBurst bursts of lenBurst. Beyond what a trace holds, the
+    burst count is left one over its limit, for :func:`_recordable` to drop."""
+    over = VALUE_RANGES["burst_count"][1] + 1
+    bursts = (moves["n_burst"] * calls(moves)).clip(upper=over)
+    return moves.assign(n_burst=bursts, bytes=bursts * moves["burst_bytes"])
 
 
 def _move_tag(instr: str, pc: float | None) -> str:
@@ -60,15 +71,18 @@ def simulator_events(
 ) -> tuple[dict[str, object], pa.Table]:
     """Metadata and events of the decoded data moves as a trace (one launch, one
     copy event per move whose length is known), so the trace rules run on a
-    simulated kernel.
+    simulated kernel. Without a dump, one copy stands for all the calls of an
+    instr_exe row: call_count x its bytes, from the addresses of the one call
+    the simulator printed (those of the others are not in the file).
 
     Times: the dump's cycle stamps at the chip clock; without a dump the moves
-    of each core follow each other, each lasting its instr_exe running time.
+    of each core follow each other, each lasting its instr_exe running time
+    (that of all its calls).
     """
     chip = chip or load_chip()
     moves = data_moves(report)
     moves = moves[(moves["decoded"] == "full") & moves["src_space"].isin(list(Space.__members__))]
-    moves = moves[moves["dst_space"].isin(list(Space.__members__))]
+    moves = _all_calls(moves[moves["dst_space"].isin(list(Space.__members__))])
     recordable = _recordable(moves)
     if not recordable.all():
         report.warnings.append(
@@ -87,10 +101,10 @@ def simulator_events(
         start = (moves["cycle"].to_numpy(dtype=np.float64) * ps_per_cycle).astype(np.int64)
         duration = np.full(len(moves), int(ps_per_cycle), dtype=np.int64)
     else:
-        # instr_exe sums the running time of all call_count executions
-        per_call = moves["running_time(us)"] / moves["call_count"].where(moves["call_count"] > 0)
-        per_call = per_call.where((per_call >= 0) & (per_call < MAX_MOVE_US))
-        duration = (per_call.fillna(0).to_numpy(np.float64) * 1e6).astype(np.int64)
+        # instr_exe sums the running time of all call_count executions, as the copy does
+        running = moves["running_time(us)"]
+        running = running.where((running >= 0) & (running < MAX_MOVE_US))
+        duration = (running.fillna(0).to_numpy(np.float64) * 1e6).astype(np.int64)
         end = pd.Series(duration, index=moves.index).groupby(moves["core_label"]).cumsum()
         start = end.to_numpy(np.int64) - duration
     recorder = Recorder()
