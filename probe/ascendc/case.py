@@ -11,6 +11,7 @@ does not use are ignored)::
     reference: ref.py:add             # optional: a Python function, never an expression
     tolerance: {rtol: 1e-3, atol: 1e-3, max_mismatch: 0.001}   # optional
     tiling: {totalLength: 16384, tiling_key: 1}   # optional: GET_TILING_DATA fields
+    # (a tiling block whose kind says "hard-coded" or "compile-time" is prose)
     scalars: {scale: 0.5}                         # optional: scalar parameters
 
 Paths are relative to the case file. The reference function gets the inputs as
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ubscope.probe.ascendc.tensors import DTYPES, generate
+from ubscope.probe.ascendc.tensors import DTYPES, GENERATORS, generate
 from ubscope.probe.ascendc.tiling import LaunchValues, case_launch_values
 from ubscope.probe.errors import InputError, UbscopeError, read_input_text
 from ubscope.probe.yamlfile import parse_yaml
@@ -101,7 +102,7 @@ def _tensors(data: dict[str, Any], key: str, path: Path) -> tuple[TensorSpec, ..
             raise CaseError(path, f"{where}.shape: expected a list of positive sizes")
         gen = item.get("gen", "zeros")
         if not isinstance(gen, str):
-            raise CaseError(path, f"{where}.gen: expected zeros, ones, randn or uniform(LOW,HIGH)")
+            raise CaseError(path, f"{where}.gen: expected {GENERATORS}")
         # The samples write "torch.randn" and "ones (ModelNew)": the same generators.
         gen = _GEN_NOTE.sub("", gen)
         specs.append(TensorSpec(name, np.dtype(dtype), tuple(shape), gen))

@@ -1,7 +1,8 @@
 """Kernel tensors from the command line: ``NAME=DTYPE:SHAPE[:GEN]`` or ``NAME=FILE.npy``.
 
-``GEN`` is ``zeros`` (the default), ``ones``, ``randn`` or ``uniform(LOW,HIGH)``;
-random tensors come from one seeded generator, so a run is reproducible.
+``GEN`` is ``zeros`` (the default), ``ones``, ``randn``, ``uniform(LOW,HIGH)`` or
+``randint(LOW,HIGH)`` (integers LOW .. HIGH - 1, as numpy's); random tensors
+come from one seeded generator, so a run is reproducible.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from ubscope.probe.errors import InputError, ParameterError
 from ubscope.probe.outputs import atomic_output, check_output_path
 
 _UNIFORM = re.compile(r"^uniform\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)$")
+_RANDINT = re.compile(r"^randint\(\s*([-+]?\d+)\s*,\s*([-+]?\d+)\s*\)$")
+GENERATORS = "zeros, ones, randn, uniform(LOW,HIGH) or randint(LOW,HIGH)"
 DTYPES = ("float16", "float32", "int8", "uint8", "int16", "int32", "int64")
 
 
@@ -47,7 +50,13 @@ def generate(
     if found:
         low, high = float(found.group(1)), float(found.group(2))
         return rng.uniform(low, high, shape).astype(dtype)
-    raise ParameterError(f"{spec}: generator must be zeros, ones, randn or uniform(LOW,HIGH)")
+    found = _RANDINT.match(gen)
+    if found:
+        low, high = int(found.group(1)), int(found.group(2))
+        if low >= high:
+            raise ParameterError(f"{spec}: {gen}: HIGH is exclusive, so it must exceed LOW")
+        return rng.integers(low, high, shape).astype(dtype)
+    raise ParameterError(f"{spec}: generator must be {GENERATORS}")
 
 
 def parse_tensor(spec: str, rng: np.random.Generator) -> tuple[str, np.ndarray]:

@@ -19,6 +19,9 @@ _VALUE = re.compile(_NUMBER)
 _LIST = re.compile(rf"\[\s*(?:(?:{_NUMBER})\s*(?:,\s*(?:{_NUMBER})\s*)*)?\]")
 _FIELD_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _TILING_DEF = "BEGIN_TILING_DATA_DEF"
+# A case's tiling kind that says its values are baked into the kernel (the
+# samples' "hard-coded members", "compile-time constants"): the block is prose.
+_BAKED_IN = re.compile(r"hard[- ]?coded|compile[- ]time", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -108,10 +111,19 @@ def _tiling_headers(data: dict[str, Any], path: Path) -> tuple[Path, ...]:
     return tuple(headers)
 
 
+def _describes_baked_in_values(tiling: Any) -> bool:
+    """Whether a case's ``tiling:`` block only documents values the kernel has
+    baked in (its ``kind`` says "hard-coded" or "compile-time"): the kernel
+    takes no tiling struct, so none of its fields are passed or checked."""
+    kind = tiling.get("kind") if isinstance(tiling, dict) else None
+    return isinstance(kind, str) and _BAKED_IN.search(kind) is not None
+
+
 def case_launch_values(data: dict[str, Any], path: Path) -> LaunchValues:
-    """``tiling: {FIELD: NUMBER, ..., tiling_key: K}`` (``kind`` is prose),
-    ``scalars: {NAME: NUMBER}``, the tiling headers among ``files`` and
-    ``launch: {workspace: BYTES}``."""
+    """``tiling: {FIELD: NUMBER, ..., tiling_key: K}`` (``kind`` is prose; a
+    block whose kind says the values are hard-coded or compile-time constants
+    is all prose but ``tiling_key``), ``scalars: {NAME: NUMBER}``, the tiling
+    headers among ``files`` and ``launch: {workspace: BYTES}``."""
     tiling = data.get("tiling")
     key = tiling.get("tiling_key", 0) if isinstance(tiling, dict) else 0
     if not isinstance(key, int) or isinstance(key, bool):
@@ -120,8 +132,13 @@ def case_launch_values(data: dict[str, Any], path: Path) -> LaunchValues:
     workspace = launch.get("workspace", 0) if isinstance(launch, dict) else 0
     if not isinstance(workspace, int) or isinstance(workspace, bool) or workspace < 0:
         raise InputError(path, f"launch.workspace: expected a byte count, got {workspace!r}")
+    fields = (
+        {}
+        if _describes_baked_in_values(tiling)
+        else _numbers(tiling, "tiling", path, ("kind", "tiling_key"), nested=True)
+    )
     return LaunchValues(
-        _numbers(tiling, "tiling", path, ("kind", "tiling_key"), nested=True),
+        fields,
         key,
         _numbers(data.get("scalars"), "scalars", path, ()),
         _tiling_headers(data, path),

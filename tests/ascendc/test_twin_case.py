@@ -4,13 +4,18 @@ one-line ``file: field`` errors."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ubscope.analyzers.api import analyze_trace
+from ubscope.analyzers.findings import Severity
 from ubscope.cli import main
-from ubscope.probe.ascendc.case import CaseError, load_case
+from ubscope.probe.ascendc.case import CaseError, load_case, make_tensors
+from ubscope.probe.errors import InputError, ParameterError
+from ubscope.probe.trace import read_trace
 
 pytestmark = pytest.mark.ascendc_twin
 
@@ -72,14 +77,19 @@ def test_case_errors_name_file_and_field(
 
 
 def test_sample_case_files_load(samples: Path) -> None:
-    found = {p.parent.name: load_case(p) for p in sorted(samples.glob("0*/case.yaml"))}
+    found = {p.parent.name: load_case(p) for p in sorted(samples.glob("*/case.yaml"))}
     assert {name: (c.entry, c.block_dim, c.source.name) for name, c in found.items()} == {
         "01_add_custom_neo": ("add_custom", 8, "add_custom.cpp"),
         "04_addcdiv": ("addcdiv_custom", 8, "addcdiv_custom.cpp"),
         "05_leakyrelu": ("leaky_relu_custom", 8, "leakyrelu.cpp"),
         "08_layer_norm": ("layer_norm_custom", 48, "layer_norm_custom.cpp"),
+        "11_mkb_layer_norm": ("layer_norm_custom", 48, "kernel.cpp"),
+        "23_matmul_tik2_legacy": ("matmul_custom", 1, "matmul_custom.cpp"),
     }
     assert all(c.reference is None for c in found.values())  # reference_numpy is not evaluated
+    # Only 11 takes a tiling struct; the others' tiling blocks describe values
+    # baked into the kernel ("compile-time constants", "hard-coded members").
+    assert [name for name, c in found.items() if c.launch_values.tiling] == ["11_mkb_layer_norm"]
 
 
 def test_sample_case_runs_unchanged(samples: Path, tmp_path: Path) -> None:
@@ -93,3 +103,68 @@ def test_case_file_that_is_not_a_mapping(tmp_path: Path) -> None:
     case.write_text("- just a list\n")
     with pytest.raises(CaseError, match="expected a mapping"):
         load_case(case)
+
+
+def test_sample_23_case_runs_on_910a(samples: Path, tmp_path: Path) -> None:
+    # Its tiling block is prose ("kind: hard-coded members", "B split: 2 halves
+    # of n (16 columns)") and its inputs are randint(1,10): c = a @ b is exact in
+    # fp32 (run.sh compares md5 sums).
+    case_path = samples / "23_matmul_tik2_legacy" / "case.yaml"
+    trace = tmp_path / "23.ubtrace"
+    argv = ["run", str(case_path), "--chip", "Ascend910A", "-o", str(trace)]
+    assert main([*argv, "--save-outputs", str(tmp_path)]) == 0
+    case = load_case(case_path)
+    inputs = make_tensors(case.inputs, np.random.default_rng(0), case.path)
+    a, b = (inputs[name].astype(np.float64) for name in ("a", "b"))
+    assert set(np.unique(a)) <= set(range(1, 10))
+    np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), a @ b)
+    analysis = analyze_trace(read_trace(trace))
+    assert [f.code for f in analysis.findings if f.severity >= Severity.ERROR] == []
+
+
+DESCRIBED = """\
+kernel: k.cpp
+entry: k
+launch: {block_dim: 1}
+inputs: [{name: a, dtype: float16, shape: [4, 8], gen: "randint(1,10)"}]
+outputs: [{name: c, dtype: float32, shape: [4, 4]}]
+tiling: {kind: KIND, m: 32, B split: 2 halves of n (16 columns), queues: 'A1, B1 depth 1'}
+"""
+
+
+@pytest.mark.parametrize(
+    "kind", ["hard-coded members", "Hardcoded class members", "compile-time constants"]
+)
+def test_tiling_block_of_baked_in_values_is_a_description(tmp_path: Path, kind: str) -> None:
+    case_path = tmp_path / "case.yaml"
+    case_path.write_text(DESCRIBED.replace("KIND", kind))
+    case = load_case(case_path)
+    assert case.launch_values.tiling == {} and case.launch_values.tiling_key == 0
+    a = make_tensors(case.inputs, np.random.default_rng(0), case.path)["a"]
+    assert a.dtype == np.float16 and set(np.unique(a)) <= set(range(1, 10))
+
+
+def test_baked_in_tiling_block_keeps_its_tiling_key(tmp_path: Path) -> None:
+    case_path = tmp_path / "case.yaml"
+    case_path.write_text(DESCRIBED.replace("KIND", "hard-coded").replace("m: 32", "tiling_key: 2"))
+    assert load_case(case_path).launch_values.tiling_key == 2
+    case_path.write_text(DESCRIBED.replace("KIND", "hard-coded").replace("m: 32", "tiling_key: x"))
+    with pytest.raises(InputError, match="tiling.tiling_key: expected an integer"):
+        load_case(case_path)
+
+
+@pytest.mark.parametrize("kind", ["kind: MatmulTilingData, ", ""])
+def test_tiling_struct_values_must_still_be_numbers(tmp_path: Path, kind: str) -> None:
+    case_path = tmp_path / "case.yaml"
+    case_path.write_text(DESCRIBED.replace("kind: KIND, ", kind))
+    message = "case.yaml: tiling.B split: expected a number, got '2 halves of n (16 columns)'"
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_case(case_path)
+
+
+def test_randint_high_must_exceed_low(tmp_path: Path) -> None:
+    case_path = tmp_path / "case.yaml"
+    case_path.write_text(DESCRIBED.replace("KIND", "hard-coded").replace("(1,10)", "(3,3)"))
+    case = load_case(case_path)
+    with pytest.raises(ParameterError, match=r"randint\(3,3\): HIGH is exclusive"):
+        make_tensors(case.inputs, np.random.default_rng(0), case.path)

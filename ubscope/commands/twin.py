@@ -47,7 +47,7 @@ def add_twin_options(run: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=SPEC",
         help="an input tensor: NAME=DTYPE:SHAPE[:GEN] (GEN: zeros, ones, randn, "
-        "uniform(LOW,HIGH)) or NAME=FILE.npy (repeatable)",
+        "uniform(LOW,HIGH), randint(LOW,HIGH)) or NAME=FILE.npy (repeatable)",
     )
     group.add_argument("--save-outputs", metavar="DIR", help="write each output as DIR/NAME.npy")
     group.add_argument("--seed", type=int, default=0, help="seed of generated inputs")
