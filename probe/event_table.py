@@ -330,9 +330,10 @@ class EventTable:
         return cached
 
     def footprint(self) -> np.ndarray:
-        """Bytes each event covers from its ``addr``, for every row: the aligned
-        block of an alloc/free, the bytes a copy moved, the bytes a compute wrote,
-        the bytes a red-zone write put past capacity (0 where a kind has no extent)."""
+        """Bytes each event covers, for every row: the aligned block of an
+        alloc/free, the bytes a copy moved, the bytes a compute wrote (all from
+        ``addr``), the bytes a red-zone write put past capacity (the tail of the
+        write, from ``addr + size - aligned_size``); 0 where a kind has no extent."""
         return self._raw("aligned_size")
 
     def reach(self) -> np.ndarray:

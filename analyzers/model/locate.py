@@ -19,7 +19,7 @@ from ubscope.analyzers.model.arrays import (
 )
 from ubscope.analyzers.model.launches import LaunchModel
 from ubscope.probe.event_table import EventTable
-from ubscope.probe.events import Flag, Space
+from ubscope.probe.events import EventKind, Flag, Space
 
 
 class Locator:
@@ -49,6 +49,25 @@ class Locator:
         base.update(fields)
         return Location(**base)
 
+    def footprint_start(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Address of the first byte of the footprint of each event at ``rows``
+        (of every event when None). A red-zone write's footprint is the bytes it
+        put past capacity, the tail of the write: taken from its ``addr`` it
+        would cover the valid memory the write started in."""
+        if rows is None:
+            start = self.table.column("addr").copy()
+            redzone = redzone_rows = self.table.rows(EventKind.REDZONE_WRITE)
+        else:
+            start = self.table.column("addr")[rows]
+            redzone = np.flatnonzero(self.table.column("kind")[rows] == EventKind.REDZONE_WRITE)
+            redzone_rows = rows[redzone]
+        if redzone.size:
+            writes = self.table.redzone_writes()
+            start[redzone] += writes.at("bytes", redzone_rows) - writes.at(
+                "past_capacity", redzone_rows
+            )
+        return start
+
     def site_groups(
         self,
         rows: np.ndarray,
@@ -65,7 +84,7 @@ class Locator:
         event), the sum of each ``values`` array and the critical-path part of each
         ``critical`` array (see :meth:`critical_path_sums`). ``addr`` and ``space``
         override the columns (e.g. the on-chip side of a copy)."""
-        addr = self.table.column("addr")[rows] if addr is None else addr
+        addr = self.footprint_start(rows) if addr is None else addr
         space = self.table.column("space")[rows] if space is None else space
         columns = {"space": space}
         parts = [columns[k] if k in columns else self.table.column(k)[rows] for k in keys]
@@ -179,7 +198,7 @@ class Locator:
         if evidence.get("flag"):
             mask &= (self.table.column("flags") & int(Flag[evidence["flag"]])) != 0
         if loc.addr_start is not None and loc.addr_end is not None and loc.space != "GM":
-            addr = self.table.column("addr")
+            addr = self.footprint_start()
             reach = addr + np.maximum(self.table.footprint(), 1)
             src = self.table.column("src_addr")
             mask &= ((addr < loc.addr_end) & (reach > loc.addr_start)) | (

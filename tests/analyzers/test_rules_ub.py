@@ -138,6 +138,22 @@ def test_red_zone_writes_are_counted_per_call_site(kit):
     assert finding.location.tag == "spill"
 
 
+def test_a_red_zone_write_is_located_at_the_bytes_past_capacity(kit):
+    # A 4 KiB write at 190 KiB of the 910B's 192 KiB UB: its first 2 KiB are
+    # valid UB, its last 2 KiB land in the red zone at [192 KiB, 194 KiB), that
+    # is 0x30000-0x30800 (it was once located at [190 KiB, 192 KiB), the write's
+    # start plus the bytes past capacity: valid UB).
+    s = kit.Synthetic()
+    s.rec.redzone_write(
+        int(CoreKind.AIV), 0, int(Space.UB), 190 * KIB, 4 * KIB, 2 * KIB, "spill", 0
+    )
+    analysis = kit.analyze(s.trace())
+    finding = kit.only(analysis, "UB002")
+    assert (finding.location.addr_start, finding.location.addr_end) == (0x30000, 0x30800)
+    # the finding's events (where the views jump to) still include the write
+    assert analysis.context.events_for(finding).sum() == 1
+
+
 def test_scratch_overlap_is_a_warning_on_910b(kit):
     s = kit.Synthetic()
     s.alloc(0, 186 * KIB, "big")  # past the 184 KiB safe budget, below 192 KiB

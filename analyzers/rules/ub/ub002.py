@@ -18,7 +18,8 @@ class RedZoneWrite(Rule):
     ## What it does
     Counts the copies and vector ops that wrote bytes beyond the space's
     capacity, per call site, with the bytes written and the bytes past the
-    end.
+    end, located at the addresses written past the end (not where the
+    writes started, which may be valid memory).
 
     ## Why it matters
     On the NPU these bytes hit whatever lies beyond (another buffer's data,
