@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ubscope.kernels.param_checks import check_cores, check_range, check_seed
 from ubscope.kernels.registry import register
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.core_count import CoreWork, auto_cores_param
@@ -32,6 +33,7 @@ from ubscope.probe.memory.pools import FreeListAllocator, UBBufPool
 from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TPipe, TQue
 
+KERNEL = "pool_demo"
 SCALE = 0.5
 # Events per tile round of each allocator (bump and free list also log every
 # allocation and free), and per core (buffer set-up and the last resets).
@@ -39,6 +41,9 @@ EVENTS_PER_ROUND = {"tpipe": 5, "bump": 12, "freelist": 12}
 EVENTS_PER_CORE = 16
 FP16_PER_BLOCK = 16  # one 32 B DataCopy block
 NO_RESET_TILE = 10240  # elements: three fp16 tiles of it are 60 KiB of UB a round
+# The free list's shorter rounds take 2/3 of a tile rounded down to whole 32 B
+# blocks: a smaller tile leaves them empty, and the rounds never advance.
+FREELIST_LEAST_TILE = 24
 
 
 def _six_tiles(chip: ChipProfile) -> int:
@@ -174,6 +179,24 @@ def _tpipe_kernel(block: Block, gx, gr, gy, n: int, tile: int, buffers: int, che
             qy.free_tensor(y)
 
 
+def validate(params: dict[str, Any], chip: ChipProfile) -> None:
+    """The values the kernel body can run with. A tile that is not whole
+    32 B blocks is not refused: its copies drop their tails, which is the
+    misalignment the analyzers are there to find."""
+    allocator = params["allocator"]
+    check_range(KERNEL, "n", params["n"], 1)
+    if allocator == "freelist":
+        why = " with allocator=freelist (its 2/3-size rounds need a whole 32 B block)"
+        check_range(KERNEL, "tile", params["tile"], FREELIST_LEAST_TILE, why=why)
+    else:
+        check_range(KERNEL, "tile", params["tile"], 1)
+    check_cores(params["cores"], chip)
+    if allocator == "tpipe":
+        why = f" ({chip.name}'s InitBuffer limit)"
+        check_range(KERNEL, "buffers", params["buffers"], 1, chip.qbuf_max_len, why)
+    check_seed(KERNEL, params)
+
+
 def run(device: Device, params: dict[str, Any]) -> KernelResult:
     n, tile, cores = params["n"], params["tile"], params["cores"]
     rng = np.random.default_rng(params["seed"])
@@ -182,7 +205,7 @@ def run(device: Device, params: dict[str, Any]) -> KernelResult:
     gx, gr = device.gm.tensor("x", x), device.gm.tensor("residual", r)
     gy = device.gm.empty("y", (n,), np.float16)
     allocator = params["allocator"]
-    name = f"pool_demo_{allocator}"
+    name = f"{KERNEL}_{allocator}"
     tensors = {"gx": gx, "gr": gr, "gy": gy, "n": n, "tile": tile}
     if allocator == "bump":
         options = {"reset": params["reset"], "check": params["check_capacity"]}
@@ -241,7 +264,7 @@ def core_work(params: dict[str, Any], chip: ChipProfile, cores: int) -> list[Cor
 
 SPEC = register(
     KernelSpec(
-        name="pool_demo",
+        name=KERNEL,
         summary="y = x*0.5 + residual over UB tiles on a bump pool, a free list or TPipe queues",
         params=(
             Param("n", int, 1 << 18, "elements (fp16)"),
@@ -255,6 +278,7 @@ SPEC = register(
         ),
         run=run,
         minimal_traffic=minimal_traffic,
+        validate=validate,
         estimate=estimate_cost,
         presets={
             "pool_no_reset": (

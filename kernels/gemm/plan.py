@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from ubscope.kernels.gemm import int4_pack
 from ubscope.kernels.gemm.blocks import TileWork, fastest_blocks, launch_time_ps
+from ubscope.kernels.param_checks import check_range, check_seed
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.device import max_blocks
 from ubscope.probe.errors import ParameterError
@@ -24,6 +25,8 @@ AUTO_TILE_N_MAX = 1024  # the widest tile tile_n=0 tries
 AUTO_TILE_K = (64, 128, 256, 512, 1024, 2048)  # the depths tile_k=0 tries
 MAX_DIM = 65535  # torch_npu's limit on K and N
 GROUP_MULTIPLE = 32  # antiquant_group_size is a multiple of 32
+POOLS = ("tpipe", "bump")  # int4_gemm's UB buffers
+TAIL_COPIES = ("pad", "datacopy")  # how int4_gemm moves ragged weight rows
 INT4_KERNEL, FP16_KERNEL = "int4_gemm", "fp16_gemm"
 
 
@@ -100,11 +103,12 @@ class Int4Plan(GemmPlan):
     packed_tile_bytes: int
 
 
-def _choice(kernel: str, params: Mapping[str, Any], name: str, options: tuple[str, ...]) -> str:
+def _check_choice(
+    kernel: str, params: Mapping[str, Any], name: str, options: tuple[str, ...]
+) -> None:
     value = params[name]
     if value not in options:
         raise ParameterError(f"{kernel}: {name}={value!r}, expected one of {', '.join(options)}")
-    return str(value)
 
 
 def _groups_spanned(k: int, tile_k: int, group_size: int) -> int:
@@ -128,8 +132,7 @@ def _ub_layout(layout: str, tile_rows: int, tile_cols: int) -> tuple[int, int]:
 
 def _shape(kernel: str, params: Mapping[str, Any]) -> tuple[int, int, int]:
     m, k, n = (int(params[name]) for name in ("m", "k", "n"))
-    if m < 1:
-        raise ParameterError(f"{kernel}: m={m}, expected at least 1")
+    check_range(kernel, "m", m, 1)
     for name, value in (("k", k), ("n", n)):
         if not 1 <= value <= MAX_DIM:
             raise ParameterError(
@@ -144,8 +147,61 @@ def _check_tiles(kernel: str, params: Mapping[str, Any]) -> None:
         raise ParameterError(
             f"{kernel}: tile_n={tile_n} must be a multiple of {TILE_N_MULTIPLE} (0 = auto)"
         )
-    if tile_k < FRACTAL or tile_k % FRACTAL:
-        raise ParameterError(f"{kernel}: tile_k={tile_k} must be a positive multiple of {FRACTAL}")
+    if tile_k < 0 or tile_k % FRACTAL:
+        raise ParameterError(
+            f"{kernel}: tile_k={tile_k} must be a multiple of {FRACTAL} (0 = auto)"
+        )
+
+
+def _check_launch(kernel: str, params: Mapping[str, Any], chip: ChipProfile, launch: str) -> None:
+    """gm_misalign and cores against ``chip``'s GM alignment and ``launch``'s blocks."""
+    misalign = int(params["gm_misalign"])
+    if misalign % BLOCK or not 0 <= misalign < chip.gm_alignment:
+        raise ParameterError(
+            f"{kernel}: gm_misalign={misalign} must be a multiple of {BLOCK} in "
+            f"0..{chip.gm_alignment - BLOCK}"
+        )
+    cores = int(params["cores"])
+    most = max_blocks(chip, launch)
+    if not 0 <= cores <= most:
+        raise ParameterError(
+            f"{kernel}: cores={cores} outside 0..{most} ({chip.name} runs at most {most} "
+            "blocks of cube cores; 0 = auto)"
+        )
+
+
+def _check_common(
+    kernel: str, params: Mapping[str, Any], chip: ChipProfile, launch: str
+) -> tuple[int, int, int]:
+    """The limits both GEMMs share and no tile size changes; (m, k, n)."""
+    shape = _shape(kernel, params)
+    _check_tiles(kernel, params)
+    _check_launch(kernel, params, chip, launch)
+    check_seed(kernel, params)
+    return shape
+
+
+def _check_fp16(params: Mapping[str, Any], chip: ChipProfile) -> None:
+    kernel = FP16_KERNEL
+    _, k, n = _check_common(kernel, params, chip, "cube")
+    if k % FRACTAL or n % FRACTAL:
+        raise ParameterError(
+            f"{kernel}: k={k} and n={n} must be multiples of {FRACTAL} (the AIC has no vector "
+            "unit to zero-pad fp16 weight tiles)"
+        )
+
+
+def _check_int4(params: Mapping[str, Any], chip: ChipProfile) -> None:
+    kernel = INT4_KERNEL
+    _, k, n = _check_common(kernel, params, chip, "mix")
+    if n % int4_pack.VALUES_PER_INT32:
+        raise ParameterError(
+            f"{kernel}: n={n} must be a multiple of 8 (int4 packing puts 8 values in an int32)"
+        )
+    _check_group(kernel, k, int(params["group_size"]))
+    _check_choice(kernel, params, "layout", int4_pack.LAYOUTS)
+    _check_choice(kernel, params, "pool", POOLS)
+    _check_choice(kernel, params, "tail_copy", TAIL_COPIES)
 
 
 def _check_group(kernel: str, k: int, group_size: int) -> None:
@@ -218,19 +274,7 @@ def _cube_plan(
     (int4 only) is the packed bytes and fp16 UB columns of a full tile."""
     m, k, n = (int(params[name]) for name in ("m", "k", "n"))
     tile_k, tile_n = int(params["tile_k"]), int(params["tile_n"])
-    misalign = int(params["gm_misalign"])
-    if misalign % BLOCK or not 0 <= misalign < chip.gm_alignment:
-        raise ParameterError(
-            f"{kernel}: gm_misalign={misalign} must be a multiple of {BLOCK} in "
-            f"0..{chip.gm_alignment - BLOCK}"
-        )
     cores = int(params["cores"])
-    most = max_blocks(chip, launch)
-    if not 0 <= cores <= most:
-        raise ParameterError(
-            f"{kernel}: cores={cores} outside 0..{most} ({chip.name} runs at most {most} "
-            "blocks of cube cores; 0 = auto)"
-        )
     buffers = _buffers(params)
     check = bool(params["check_capacity"])
     tile_rows, tile_cols = _tile_extent(params)
@@ -348,24 +392,23 @@ def _fastest_tiles(
 def plan_fp16(params: Mapping[str, Any], chip: ChipProfile) -> GemmPlan:
     """Check ``fp16_gemm``'s ``params`` against ``chip`` and derive the tiling;
     raises :class:`ParameterError` naming the limit a parameter set breaks."""
+    # Checked before any tile is tried: a value wrong whatever the tile is
+    # refused as itself, not as "no tile fits".
+    _check_fp16(params, chip)
     return _fastest_tiles(FP16_KERNEL, params, chip, "cube", lambda tiled: _plan_fp16(tiled, chip))
 
 
 def plan_int4(params: Mapping[str, Any], chip: ChipProfile) -> Int4Plan:
     """Check ``int4_gemm``'s ``params`` against ``chip`` and derive the tiling
     and UB buffers; raises :class:`ParameterError` naming the broken limit."""
+    _check_int4(params, chip)  # before any tile is tried, as in plan_fp16
     return _fastest_tiles(INT4_KERNEL, params, chip, "mix", lambda tiled: _plan_int4(tiled, chip))
 
 
 def _plan_fp16(params: Mapping[str, Any], chip: ChipProfile) -> GemmPlan:
+    """The plan of one tile size, of parameters :func:`_check_fp16` passed."""
     kernel = FP16_KERNEL
-    _, k, n = _shape(kernel, params)
-    if k % FRACTAL or n % FRACTAL:
-        raise ParameterError(
-            f"{kernel}: k={k} and n={n} must be multiples of {FRACTAL} (the AIC has no vector "
-            "unit to zero-pad fp16 weight tiles)"
-        )
-    _check_tiles(kernel, params)
+    k, n = int(params["k"]), int(params["n"])
     fields = _cube_plan(
         kernel, params, chip, launch="cube", tail_copy="pad", weight_bytes=k * n * 2, ub_bytes=None
     )
@@ -373,18 +416,11 @@ def _plan_fp16(params: Mapping[str, Any], chip: ChipProfile) -> GemmPlan:
 
 
 def _plan_int4(params: Mapping[str, Any], chip: ChipProfile) -> Int4Plan:
+    """The plan of one tile size, of parameters :func:`_check_int4` passed."""
     kernel = INT4_KERNEL
-    _, k, n = _shape(kernel, params)
-    if n % int4_pack.VALUES_PER_INT32:
-        raise ParameterError(
-            f"{kernel}: n={n} must be a multiple of 8 (int4 packing puts 8 values in an int32)"
-        )
-    _check_tiles(kernel, params)
+    k, n = int(params["k"]), int(params["n"])
     group_size = int(params["group_size"])
-    _check_group(kernel, k, group_size)
-    layout = _choice(kernel, params, "layout", int4_pack.LAYOUTS)
-    pool = _choice(kernel, params, "pool", ("tpipe", "bump"))
-    tail_copy = _choice(kernel, params, "tail_copy", ("pad", "datacopy"))
+    layout, pool, tail_copy = (str(params[name]) for name in ("layout", "pool", "tail_copy"))
     buffers = _buffers(params)
     tile_rows, tile_cols = _tile_extent(params)
     max_groups = _groups_spanned(k, int(params["tile_k"]), group_size)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ubscope.kernels.gemm import cost, int4_pack
 from ubscope.kernels.gemm.host import run_fp16, run_int4
-from ubscope.kernels.gemm.plan import plan_fp16, plan_int4
+from ubscope.kernels.gemm.plan import POOLS, TAIL_COPIES, plan_fp16, plan_int4
 from ubscope.kernels.registry import register, run_kernel
 from ubscope.probe.chip import ChipProfile, load_chip
 from ubscope.probe.kernel_spec import KernelSpec, Param
@@ -39,14 +39,14 @@ _INT4_ONLY = (
         str,
         "tpipe",
         "UB buffers: TPipe queues or the article's bump pool",
-        ("tpipe", "bump"),
+        POOLS,
     ),
     Param(
         "tail_copy",
         str,
         "pad",
         "ragged rows: DataCopyPad, or plain DataCopy (drops each row's tail)",
-        ("pad", "datacopy"),
+        TAIL_COPIES,
     ),
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ubscope.kernels.param_checks import check_cores, check_seed
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.memory.dtypes import F16, F32
@@ -49,6 +50,8 @@ def validate(params: dict[str, Any], chip: ChipProfile) -> None:
         raise ParameterError(f"layernorm: rows={rows} and hidden={hidden} must be at least 1")
     if not params["eps"] > 0:
         raise ParameterError(f"layernorm: eps={params['eps']} must be positive")
+    check_cores(params["cores"], chip)
+    check_seed("layernorm", params)
     buffers = buffers_of(params)
     need, budget = ub_bytes(hidden, params["inplace"], buffers), chip.ub_safe_budget
     if need > budget:

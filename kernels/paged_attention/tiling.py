@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ubscope.kernels.param_checks import check_cores, check_range, check_seed
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.memory.datacopy import BLOCK
@@ -139,10 +140,12 @@ def validate(params: dict[str, Any], chip: ChipProfile) -> None:
         raise ParameterError(
             f"paged_attention: max_seq_len={params['max_seq_len']} must be in 2..{MAX_SEQ_LEN}"
         )
-    if params["batch"] < 1 or params["steps"] < 1:
-        raise ParameterError("paged_attention: batch and steps must be at least 1")
+    check_range("paged_attention", "batch", params["batch"], 1)
+    check_range("paged_attention", "steps", params["steps"], 1)
     if params["layout"] not in LAYOUTS:
         raise ParameterError(
             f"paged_attention: layout={params['layout']!r} must be one of {', '.join(LAYOUTS)}"
         )
+    check_cores(params["cores"], chip)
+    check_seed("paged_attention", params)
     AttentionTiling.fit(params, chip)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ubscope.kernels import sparse24
-from ubscope.kernels.sparse_matmul.plan import check_cores
+from ubscope.kernels.param_checks import check_cores
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.memory.buffers import Group

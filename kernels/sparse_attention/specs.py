@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ubscope.kernels import sparse24
+from ubscope.kernels.param_checks import check_seed
 from ubscope.kernels.registry import register
 from ubscope.kernels.sparse_attention.body import attention_core_kernel
 from ubscope.kernels.sparse_attention.plan import (
@@ -68,6 +69,7 @@ def validate(params: dict[str, Any], chip: ChipProfile) -> None:
     shape = _shape(params)
     check_shape(shape, params["cores"], params["double_buffer"], chip)
     _projection_plan(params, shape, chip)
+    check_seed("sparse_attention", params)
 
 
 def run(device: Device, params: dict[str, Any]) -> KernelResult:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ubscope.kernels import sparse24
+from ubscope.kernels.param_checks import check_cores
 from ubscope.probe.chip import ChipProfile
-from ubscope.probe.device import max_blocks
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.memory.buffers import Carved, Group
 from ubscope.probe.memory.datacopy import BLOCK
@@ -163,14 +163,6 @@ class MatmulPlan:
     def block_tiles(self, block: int) -> range:
         first = block * self.tiles_per_block
         return range(first, min(self.n_tiles, first + self.tiles_per_block))
-
-
-def check_cores(cores: int, chip: ChipProfile) -> None:
-    total = max_blocks(chip, "vector")
-    if not 1 <= cores <= total:
-        raise ParameterError(
-            f"cores={cores}: {chip.name} has {total} cores for a vector launch (1..{total})"
-        )
 
 
 def plan_matmul(

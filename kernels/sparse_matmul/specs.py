@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ubscope.kernels import sparse24
+from ubscope.kernels.param_checks import check_seed
 from ubscope.kernels.registry import register
 from ubscope.kernels.sparse_matmul.host import (
     launch_matmul,
@@ -77,6 +78,7 @@ def estimate_cost(params: dict[str, Any], chip: ChipProfile) -> Estimate:
 
 def validate(params: dict[str, Any], chip: ChipProfile) -> None:
     plan_from_params(params, chip)
+    check_seed("sparse_matmul", params)
 
 
 SPEC = register(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.helpers.cli import run_ubscope
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.gemm import int4_pack
 from ubscope.kernels.gemm.plan import plan_fp16, plan_int4
@@ -250,6 +251,46 @@ def test_fp16_gemm_limits(chip):
         spec.check(spec.resolve(overrides={"n": 200}), chip)
     with pytest.raises(ParameterError, match="L1 footprint"):
         spec.check(spec.resolve(overrides={"tile_k": 2048, "tile_n": 128}), chip)
+
+
+# Values wrong whatever the tile: with tile_n or tile_k left to the planner
+# (0, the default) they were reported as "no tile fits (...)".
+PLAIN_ERRORS = {
+    "m": ("int4_gemm", {"m": 0}, "int4_gemm: m=0, expected at least 1"),
+    "tile_n": (
+        "int4_gemm",
+        {"tile_n": 63},
+        r"int4_gemm: tile_n=63 must be a multiple of 64 \(0 = auto\)",
+    ),
+    "group_size": ("int4_gemm", {"group_size": 31}, "int4_gemm: group_size=31 must be 0"),
+    "cores": ("int4_gemm", {"cores": -1}, "int4_gemm: cores=-1 outside 0..24"),
+    "fp16_n": ("fp16_gemm", {"n": 0}, "fp16_gemm: n=0 outside 1..65535"),
+}
+
+
+@pytest.mark.parametrize(
+    ("kernel", "overrides", "message"), PLAIN_ERRORS.values(), ids=PLAIN_ERRORS
+)
+def test_a_plain_parameter_error_is_reported_as_itself(chip, kernel, overrides, message):
+    spec = get_kernel(kernel)
+    with pytest.raises(ParameterError, match=f"^{message}"):
+        spec.check(spec.resolve(overrides=overrides), chip)
+
+
+def test_cli_reports_a_plain_parameter_error_as_itself(tmp_path):
+    result = run_ubscope("run", "int4_gemm", "-p", "m=0", "-o", tmp_path / "gemm.ubtrace")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "ubscope: error: int4_gemm: m=0, expected at least 1"
+    ]
+
+
+def test_no_tile_fits_when_valid_values_fit_no_tile(chip):
+    # m=2000 rows: even 16 rows of K are 2 buffers x 2000 x 16 x 2 B = 128,000 B
+    # of L0A, past the 64 KiB the chip has, whatever the tile.
+    spec = get_kernel("int4_gemm")
+    with pytest.raises(ParameterError, match=r"^int4_gemm: no tile fits \(int4_gemm: L0A tile"):
+        spec.check(spec.resolve(overrides={"m": 2000}), chip)
 
 
 def test_capacity_check_off_lets_an_oversized_tiling_through(chip):

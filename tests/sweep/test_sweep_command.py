@@ -139,6 +139,47 @@ def test_values_the_kernel_refuses_are_invalid_on_every_chip(tmp_path):
     assert "2 ok, 2 invalid" in out
 
 
+def test_values_a_kernel_body_cannot_run_are_invalid_not_crashed(tmp_path):
+    # tile=0 stepped through the elements by 0 and cores=0 divided by zero:
+    # both were recorded as crashed (ValueError, ZeroDivisionError).
+    code, out, _ = run(
+        "sweep", "pool_demo", "--grid", "tile=0,1024", "--grid", "cores=0,1", "-p", f"n={N}",
+        "-o", tmp_path, "-j", 1,
+    )  # fmt: skip
+    assert code == 1, out
+    rows = {(r["grid.tile"], r["grid.cores"]): r for r in table_rows(tmp_path)}
+    assert {key: row["status"] for key, row in rows.items()} == {
+        (0, 0): "invalid",
+        (0, 1): "invalid",
+        (1024, 0): "invalid",
+        (1024, 1): "ok",
+    }
+    assert rows[(0, 1)]["error"] == "pool_demo: tile=0, expected at least 1"
+    assert rows[(1024, 0)]["error"].startswith("cores=0: Ascend910B2 has 48 cores")
+    assert "1 ok, 3 invalid" in out
+
+
+NO_VECTOR_CORES = "cores=0: Ascend910B2 has 48 cores for a vector launch (1..48)"
+
+
+@pytest.mark.parametrize(
+    ("kernel", "grid", "error"),
+    [
+        # These three were crashed: refused by the launch once running, or by numpy.
+        ("layernorm", "cores=0", NO_VECTOR_CORES),
+        ("paged_attention", "cores=0", NO_VECTOR_CORES),
+        ("sparse_matmul", "seed=-1", "sparse_matmul: seed=-1, expected at least 0"),
+        # This one was invalid, but said "no tile fits (...)".
+        ("int4_gemm", "m=0", "int4_gemm: m=0, expected at least 1"),
+    ],
+)
+def test_each_kernels_refusals_are_invalid_with_the_plain_reason(tmp_path, kernel, grid, error):
+    code, out, _ = run("sweep", kernel, "--grid", grid, "-o", tmp_path)
+    assert code == 1, out
+    [row] = table_rows(tmp_path)
+    assert (row["status"], row["error"], row["trace"]) == ("invalid", error, "")
+
+
 def test_a_crash_and_a_timeout_are_recorded_not_fatal(tmp_path):
     code, out, _ = run(
         "sweep", FLAKY, "--grid", "mode=ok,raise,hang", "--grid", f"label={EVIL}",
