@@ -16,6 +16,10 @@ class LaunchModel:
     def __init__(self, table: EventTable, kernel: str | None):
         self.table = table
         self.kernel = kernel
+        # where ``table`` keeps only some of the trace's events (a streamed
+        # analysis), the latest modelled time any of the trace's events reaches,
+        # measured as they went by: the end of a launch cut short
+        self.trace_end_ps: int | None = None
 
     @cached_property
     def launches(self) -> pd.DataFrame:
@@ -49,6 +53,8 @@ class LaunchModel:
     def modelled_end_ps(self) -> int:
         """The latest modelled time any event reaches (a KERNEL_END event sits at
         its launch's end; its dur_ps is the launch's length, not its own)."""
+        if self.trace_end_ps is not None:
+            return self.trace_end_ps
         table = self.table
         if not len(table):
             return 0

@@ -218,6 +218,9 @@ class StreamContext(TraceContext):
     def __init__(self, trace: Trace, chip: ChipProfile, stream: _Stream):
         super().__init__(trace, chip)
         self._stream = stream
+        # the kept events end where the last one kept does: a launch the trace
+        # cuts short ends where the trace's latest event does (as in memory)
+        self.launch_model.trace_end_ps = stream.counts.modelled_end_ps
         self._peaks = stream.occupancy.peaks()
         self._sketch = stream.occupancy.sketch
         self._traffic = stream.traffic.frame()

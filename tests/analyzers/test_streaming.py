@@ -36,6 +36,7 @@ from ubscope.probe.events import CoreKind, Flag, Space
 from ubscope.probe.memory.pools import UBBufPool
 from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.memory.tpipe import TBuf, TPipe, TQue
+from ubscope.probe.trace import TraceWriter
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "sample_profiles").glob("*.ubtrace"))
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -639,6 +640,44 @@ def test_a_truncated_trace_is_streamed_as_far_as_it_reads(tmp_path):
     streamed = analyze_streamed(cut)
     assert streamed.trace is not None and 0 < streamed.trace.event_count
     assert any("trace is truncated" in note for note in streamed.warnings)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 1000])
+def test_a_launch_cut_short_ends_at_the_latest_time_any_event_reaches(kit, tmp_path, rows):
+    s = kit.Synthetic()  # the launch begins at 0
+    # five copies of 'x' at 0 on core 0, off the GM boundary, each its 74 ns
+    # issue then 10 us moving bytes; between them 1 ms of compute on core 1,
+    # neither the first nor the last work, which no rule reports (not kept)
+    dur = round(s.chip.gm_issue_ns * 1000) + 10_000_000
+    for index in range(5):
+        s.load(0x10040, 0, 16 * KIB, flags=int(Flag.GM_UNALIGNED), dur=dur)
+        if index == 1:
+            s.rec.compute(
+                int(CoreKind.AIV), 1, int(Space.UB), 0, KIB, "add", 1000, "calc", 0, 10**9
+            )
+    events = s.seq()
+    meta = s.trace().meta  # its kernel_end, in a batch of its own, is what the cut loses
+    table, path = s.rec.table(), tmp_path / "cut.ubtrace"
+    with TraceWriter(path, meta) as writer:
+        for batch in [*table.slice(0, events).to_batches(rows), *table.slice(events).to_batches()]:
+            writer.write(batch)
+    path.write_bytes(path.read_bytes()[:-16])  # the end marker and the last batch's tail
+    assert_same_analysis(path)
+    streamed = analyze_streamed(path)
+    assert streamed.trace is not None and streamed.trace.event_count == events
+    # the launch has no kernel_end: it ends at 1 ms, where the compute ends (the
+    # copies the streamed analysis keeps reach 10.074 us)
+    assert streamed.metrics["modelled_time_ps"] == 10**9
+    found = {f.code: f for f in streamed.findings}
+    # aligning saves 30 % of 5 x 10 us on core 0: 15 us, 1.5 % of the 1 ms (an
+    # info), not capped at the 10.07 us the kept copies alone reach
+    aln003 = found["ALN003"]
+    assert (aln003.evidence["saved_ps"], str(aln003.severity)) == (15_000_000, "info")
+    assert aln003.estimated_gain == "~15.00 µs of modelled copy time"
+    # the 16 KiB 'x' covers fits in L2, so only its first read is HBM traffic:
+    # 16 KiB at 1.6 TB/s is a 10.24 ns roofline (the 1,000 FLOPs take 3 ps), and
+    # reaching it would take 1 ms - 10.24 ns = 999.99 us off
+    assert found["GM003"].estimated_gain == "~999.99 µs if the kernel reached the roofline"
 
 
 def test_reported_events_past_the_limit_are_counted_not_kept(kit, tmp_path, monkeypatch):

@@ -23,7 +23,15 @@ def _flat(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _findings(analysis: Analysis) -> list[tuple]:
     return sorted(
-        (f.code, str(f.severity), f.message, repr(f.location), repr(f.evidence), f.suggestion)
+        (
+            f.code,
+            str(f.severity),
+            f.message,
+            repr(f.location),
+            repr(f.evidence),
+            f.suggestion,
+            f.estimated_gain,
+        )
         for f in analysis.findings
     )
 
