@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.console import Console, ConsoleOptions
+from rich.console import Console
 from rich.text import Text
 
 from ubscope.analyzers.api import Analysis
@@ -24,6 +23,7 @@ from ubscope.analyzers.device_fault import OUTPUT_NOT_MEANINGFUL
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.formats import FORMATS as FORMATS
 from ubscope.analyzers.formats import JSON_SCHEMA
+from ubscope.analyzers.hanging import Hanging
 from ubscope.analyzers.rules import load_rules
 from ubscope.analyzers.vendor.torch_npu.cluster import cluster_view
 from ubscope.probe.text import printable_path
@@ -33,8 +33,6 @@ from ubscope.probe.version import __version__
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
-# A finding's text keeps at least this many columns beside its hanging indent.
-_MIN_BODY_WIDTH = 20
 
 
 def _json_default(value: Any) -> Any:
@@ -84,46 +82,28 @@ def _inputs(analysis: Analysis) -> list[Text]:
     return lines
 
 
-class _Hanging:
-    """``prefix`` then ``body``; lines of ``body`` that wrap stay indented under
-    its first line, so each finding's code stands alone in the left margin."""
-
-    def __init__(self, prefix: Text, body: Text) -> None:
-        self.prefix, self.body = prefix, body
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
-        indent = self.prefix.cell_len + 1
-        lines = self.body.wrap(console, max(options.max_width - indent, _MIN_BODY_WIDTH))
-        for number, line in enumerate(lines):
-            line.rstrip()
-            lead = self.prefix if number == 0 else Text(" " * self.prefix.cell_len)
-            yield Text.assemble(lead, " ", line)
-
-
-def finding_headline(finding: Finding) -> _Hanging:
+def finding_headline(finding: Finding) -> Hanging:
     """``  UB001 message``, wrapped lines indented under the message."""
     head = Text("  ")
     head.append(finding.code, style=SEVERITY_STYLE[finding.severity])
     if finding.source != "ubscope":
         head.append(f" [{finding.source}]", style="dim")
-    return _Hanging(head, Text(finding.message))
+    return Hanging(head, Text(finding.message))
 
 
-def _finding_lines(finding: Finding) -> list[_Hanging]:
+def _finding_lines(finding: Finding) -> list[Hanging]:
     lines = [
         finding_headline(finding),
-        _Hanging(Text("      at:", style="dim"), Text(finding.location.describe(), style="dim")),
+        Hanging(Text("      at:", style="dim"), Text(finding.location.describe(), style="dim")),
     ]
     if finding.suggestion:
-        lines.append(_Hanging(Text("      fix:"), Text(finding.suggestion)))
+        lines.append(Hanging(Text("      fix:"), Text(finding.suggestion)))
     if finding.estimated_gain:
         lines.append(
-            _Hanging(
-                Text("      gain:", style="green"), Text(finding.estimated_gain, style="green")
-            )
+            Hanging(Text("      gain:", style="green"), Text(finding.estimated_gain, style="green"))
         )
     lines.extend(
-        _Hanging(Text("     "), Text(note, style="magenta")) for note in finding.correlations
+        Hanging(Text("     "), Text(note, style="magenta")) for note in finding.correlations
     )
     return lines
 
@@ -163,12 +143,13 @@ def _device_fault(analysis: Analysis) -> Text | None:
 def render_text(analysis: Analysis, console: Console) -> None:
     """The terminal report: inputs, the device fault, warnings, findings grouped
     by severity, summary."""
-    console.print(_headline(analysis))
+    # The headline and the fault wrap without trailing spaces (Text would keep them).
+    console.print(Hanging(Text(), _headline(analysis)))
     for input_line in _inputs(analysis):
         console.print(input_line)
     fault = _device_fault(analysis)
     if fault is not None:
-        console.print(fault)
+        console.print(Hanging(Text(), fault))
     for warning in analysis.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
     cluster = cluster_view(analysis.vendor)

@@ -4,8 +4,10 @@ Every file a command writes (traces, reports, exports, baselines, ``analyze
 -o``, ``check --junit/--markdown``) goes through :func:`check_output_path`
 before any work starts and through :class:`AtomicFile` when written:
 
-- missing parent folders are created; a folder, an unwritable target or a
-  target that is one of the command's own inputs is a one-line error (exit 2);
+- missing parent folders are created; an empty path (``-o ""``), a folder,
+  an unwritable target or a target that is one of the command's own inputs is
+  a one-line error (exit 2). An option not given is ``None``, and only then
+  does a command's default name apply (``default=``), never to an empty path;
 - a regular file is written to a hidden temporary file in the target's own
   folder and renamed over the target (``os.replace``) when complete, so an
   error, a full disk or Ctrl-C never leaves half a file and never destroys the
@@ -61,15 +63,29 @@ def _ensure_folder(target: Path, folder: Path) -> None:
         raise OutputError(target, f"cannot write in the folder {folder} (permission denied)")
 
 
+def _named(path: str | os.PathLike[str], give: str) -> None:
+    """Refuse an empty path: ``Path("")`` is the current folder, and ``-o ""``
+    (an unset shell variable, say) is no choice of a place to write."""
+    if not os.fspath(path):
+        raise OutputError("''", f"the output path is empty; give {give}")
+
+
 def check_output_path(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None,
     inputs: Iterable[str | os.PathLike[str] | None] = (),
     *,
     stdout: bool = False,
+    default: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Check ``path`` as an output file before any work starts and create its
-    folder; return it as given. ``inputs`` are the command's own input files,
+    folder; return it as given, or ``default`` when ``path`` is None (the
+    option was not given). ``inputs`` are the command's own input files,
     which it must not overwrite; ``stdout`` allows ``-``."""
+    if path is None:
+        if default is None:
+            raise TypeError("check_output_path: no path and no default")
+        path = default
+    _named(path, "a file name, or - for standard output" if stdout else "a file name")
     if is_stdout(path):
         if not stdout:
             raise OutputError(path, "cannot be standard output here; give a file name")
@@ -97,6 +113,7 @@ def check_output_path(
 def check_output_folder(path: str | os.PathLike[str]) -> Path:
     """Create the folder ``path`` (and its parents) for a command's outputs, or
     fail with one line when that is impossible."""
+    _named(path, "a folder name")
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise OutputError(folder, "exists and is not a folder, expected an output folder")

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Sequence
 
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B|[KMGT])?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*([-+]?[0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B|[KMGT])?\s*$", re.IGNORECASE)
 _FACTORS = {
     "": 1,
     "B": 1,
@@ -26,8 +26,11 @@ _FACTORS = {
 }
 
 
-def parse_size(text: str | int | float) -> int:
-    """``"160 KiB"`` -> 163840; ``"1.5 MB"`` -> 1500000; plain numbers are bytes."""
+def parse_size(text: str | int | float, *, positive: bool = False) -> int:
+    """``"160 KiB"`` -> 163840; ``"1.5 MB"`` -> 1500000; plain numbers are bytes.
+    A size written negative (``"-5GiB"``) is a ValueError, and so is any size
+    of zero or less when ``positive``. A negative number (an int or float, from
+    YAML, say) is returned for the caller to refuse in its own terms."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         value: float = text
     else:
@@ -38,6 +41,10 @@ def parse_size(text: str | int | float) -> int:
         value = float(number) * _FACTORS[(unit or "").upper()]
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"expected a finite size, got {text!r}")
+    if positive and value <= 0:
+        raise ValueError(f"a size must be positive, got {text!r}")
+    if value < 0 and isinstance(text, str):
+        raise ValueError(f"a size cannot be negative, got {text!r}")
     return int(value)
 
 

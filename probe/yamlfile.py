@@ -8,10 +8,15 @@ constructors run, aliases stay references) and built by a walk that counts
 every value and every scalar character it produces *after* alias expansion,
 and stops at :data:`MAX_YAML_VALUES` / :data:`MAX_YAML_CHARS` / :data:`MAX_YAML_DEPTH`
 with a one-line error naming ``file:line``.
+
+Numbers follow YAML 1.2 where PyYAML's YAML 1.1 resolver reads text: an
+unquoted value ``1e30``, ``1.0e30`` or ``-2E-3`` (an exponent without a sign,
+or no dot) is a float, not the string ``'1e30'``. Quoted, it stays a string.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +28,12 @@ from ubscope.probe.errors import InputError
 MAX_YAML_DEPTH = 20
 MAX_YAML_VALUES = 100_000  # far more than any profile, configuration or budgets file
 MAX_YAML_CHARS = 4 << 20  # scalar characters after alias expansion
+
+
+# YAML 1.2's floats that YAML 1.1 (PyYAML) reads as text: an exponent without
+# a sign, or without a dot before it.
+_EXPONENT = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+")
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @dataclass
@@ -67,7 +78,7 @@ class _Walk:
         elif isinstance(node, yaml.SequenceNode):
             value = [self.build(item, depth + 1) for item in node.value]
         else:
-            value = self._scalar(node)
+            value = self._value(node)
         return Marked(value, node.start_mark.line + 1) if self.marked else value
 
     def _scalar(self, node: yaml.Node) -> Any:
@@ -77,6 +88,14 @@ class _Walk:
             raise self.fail(node, f"bad value ({exc})") from None
         except ValueError:  # an integer of more digits than Python converts (4300)
             raise self.fail(node, "bad value (a number of too many digits)") from None
+
+    def _value(self, node: yaml.Node) -> Any:
+        """A scalar value; an unquoted ``1e30`` is a float, as in YAML 1.2 (an
+        explicit ``!!str 1e30`` cannot be told from it: quote it). Keys keep their text."""
+        plain = isinstance(node, yaml.ScalarNode) and node.style is None
+        if plain and node.tag == _STR_TAG and _EXPONENT.fullmatch(node.value):
+            return float(node.value)
+        return self._scalar(node)
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Any]:
         mapping: dict[str, Any] = {}

@@ -27,6 +27,7 @@ from ubscope.analyzers import (
 from ubscope.probe.units import format_bytes, format_time_ps
 from ubscope.probe.version import __version__
 from ubscope.reports.escape import text
+from ubscope.reports.rule_docs import rule_doc_html
 
 
 def _params(params: Mapping[str, Any]) -> str:
@@ -142,7 +143,13 @@ def _explanation(code: str) -> str:
 
 
 def _details(summary: str, body: str) -> str:
-    return f"<details><summary>{text(summary)}</summary><pre>{text(body)}</pre></details>"
+    """Folded ``body``: plain text, shown as written."""
+    return _folded(summary, f"<pre>{text(body)}</pre>")
+
+
+def _folded(summary: str, html: str) -> str:
+    """Folded ``html``, an escaped fragment."""
+    return f"<details><summary>{text(summary)}</summary>{html}</details>"
 
 
 def _mark(note: str) -> str:
@@ -170,7 +177,7 @@ def _finding_row(finding: Finding, links: ChartLinks) -> str:
     if charts:
         what += f'<div class="see">shown in: {charts}</div>'
     if _explanation(finding.code):
-        what += _details("why it matters", _explanation(finding.code))
+        what += _folded("why it matters", rule_doc_html(_explanation(finding.code)))
     if finding.evidence:
         what += _details(
             "evidence", json.dumps(finding.evidence, default=str, indent=1, sort_keys=True)

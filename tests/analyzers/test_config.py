@@ -44,6 +44,13 @@ def test_yaml_file_is_read_with_thresholds_applied(tmp_path):
     assert rules["FRG002"].limits["max_external"] == 0.7
 
 
+def test_yaml_thresholds_in_exponent_notation_are_numbers(tmp_path):
+    # PyYAML (YAML 1.1) would read 5e-2 as the string '5e-2': "expected a number".
+    path = tmp_path / "ubscope.yaml"
+    path.write_text("thresholds:\n  ALN003: {min_gain_share: 5e-2}\n")
+    assert load_config(path).thresholds == {"ALN003": {"min_gain_share": 0.05}}
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -16,18 +16,24 @@ from ubscope.probe.units import format_time_ps
 KIB = 1024
 
 
-def test_truncated_datacopy_loses_a_known_number_of_bytes(kit):
+def truncated_loads(copies: int, elements: int):
+    """A kernel body: ``copies`` DataCopy calls of ``elements`` fp16 each at one call site."""
+
     def body(block):
         core = block.aiv
         pool = UBBufPool(core)
-        src = block.device.gm.tensor("src", np.arange(256, dtype=np.float16))
+        src = block.device.gm.tensor("src", np.arange(copies * elements + 64, dtype=np.float16))
         with core.site("load_tail"):
             tile = pool.allocate(64, np.float16)
-            for offset in (0, 50, 100):
-                data_copy(tile, src[offset:], 50)  # 100 B requested, 96 B moved
+            for index in range(copies):
+                data_copy(tile, src[index * elements :], elements)
         pool.reset()
 
-    analysis = analyze_trace(kit.run_device(body))
+    return body
+
+
+def test_truncated_datacopy_loses_a_known_number_of_bytes(kit):
+    analysis = analyze_trace(kit.run_device(truncated_loads(3, 50)))  # 100 B asked, 96 B moved
     finding = kit.only(analysis, "ALN002")
     assert finding.evidence["bytes_lost"] == 12  # 3 copies x (100 - 96)
     assert finding.evidence["events"] == 3
@@ -35,6 +41,16 @@ def test_truncated_datacopy_loses_a_known_number_of_bytes(kit):
     mask = analysis.context.events_for(finding)
     assert int(mask.sum()) == 3
     assert (analysis.context.events.loc[mask, "flags"] & int(Flag.TRUNCATED)).all()
+    # 12 B of 300 B: figures in bytes are exact already and said once each.
+    assert "dropped 12 B of 300 B requested" in " ".join(finding.message.split())
+
+
+def test_a_rounded_loss_also_gives_the_exact_byte_count(kit):
+    # 40 copies of 124 B, 96 B moved: 1120 B lost (1.09 KiB) of 4960 B (4.84 KiB).
+    finding = kit.only(analyze_trace(kit.run_device(truncated_loads(40, 62))), "ALN002")
+    assert finding.evidence["bytes_lost"] == 1120
+    message = " ".join(finding.message.split())
+    assert "dropped 1.1 KiB (1120 B) of 4.8 KiB requested" in message
 
 
 def test_misaligned_operand_is_an_error_grouped_by_call_site(kit):

@@ -22,6 +22,7 @@ from ubscope.check.verdicts import check_measurement
 from ubscope.cli import main
 from ubscope.commands import common
 from ubscope.commands.common import progress
+from ubscope.kernels.catalog import get_kernel
 from ubscope.probe.units import count_cores, format_exact_bytes, plural
 
 FINDING_HEAD = re.compile(r"^  [A-Z]{2,4}\d{3} ")
@@ -80,6 +81,58 @@ def test_byte_values_of_a_row_share_one_exact_unit():
     assert format_exact_bytes([142_593, 165_888]) == ["142,593 B", "165,888 B"]
     assert format_exact_bytes([98_304, 0]) == ["96.0 KiB", "0.0 KiB"]
     assert format_exact_bytes([512, 1]) == ["512 B", "1 B"]
+
+
+def _clean_lines(text: str, width: int) -> list[str]:
+    """The lines of ``text``, checked to fit ``width`` and to end in no space."""
+    lines = text.splitlines()
+    assert [line for line in lines if len(line) > width or line != line.rstrip()] == []
+    return lines
+
+
+def _wrapped_onto(lines: list[str], first: int, column: int) -> list[str]:
+    """The lines that line ``first`` wraps onto, each checked to start at ``column``
+    (the next entry starts further left)."""
+    after = []
+    for line in lines[first + 1 :]:
+        if not line.startswith(" " * column):
+            break
+        assert line[column] != " ", f"wrapped onto no column: {line!r}"
+        after.append(line)
+    return after
+
+
+def test_kernel_parameters_line_up_and_wrap_under_their_descriptions():
+    spec = get_kernel("int4_gemm")
+    result = run_ubscope("kernels", "int4_gemm", columns=60)
+    assert result.returncode == 0, result.stderr
+    lines = _clean_lines(result.stdout, 60)
+    entries = [(i, re.match(r"  (\w+)=\S* +", line)) for i, line in enumerate(lines)]
+    entries = [(i, match) for i, match in entries if match]
+    assert [match.group(1) for _, match in entries] == [param.name for param in spec.params]
+    # Every description starts one column past the longest NAME=DEFAULT.
+    longest = max(len(f"{param.name}={param.default}") for param in spec.params)
+    assert {match.end() for _, match in entries} == {2 + longest + 1}
+    wrapped = [_wrapped_onto(lines, i, 2 + longest + 1) for i, _ in entries]
+    assert any(wrapped), "a description should wrap at 60 columns"
+    presets = [i for i, line in enumerate(lines) if line.startswith("  --preset ")]
+    assert len(presets) == len(spec.presets)
+    assert all(_wrapped_onto(lines, i, 4) for i in presets)  # each wraps, 4 columns in
+
+
+def test_the_fault_headline_of_a_run_wraps_under_itself(tmp_path):
+    small = ("-p", "m=2", "-p", "k=1024", "-p", "n=256")
+    result = run_ubscope(
+        "run", "int4_gemm", "--preset", "ub_overflow", *small, "-o", "t.ubtrace", cwd=tmp_path
+    )
+    assert result.returncode == 1, result.stderr  # it would fault on the device
+    lines = _clean_lines(result.stdout, 80)
+    [first] = [i for i, line in enumerate(lines) if line.startswith("  would fault on the device:")]
+    wrapped = _wrapped_onto(lines, first, 4)
+    assert wrapped, "the fault should wrap at 80 columns"
+    text = " ".join(line.strip() for line in [lines[first], *wrapped])
+    assert re.fullmatch(r"would fault on the device: .* past the UB capacity.*", text)
+    assert lines[first + 1 + len(wrapped)].startswith(("  note:", "trace written"))
 
 
 @pytest.mark.parametrize("show_all", [False, True])

@@ -182,6 +182,30 @@ def test_bad_output_paths_are_one_line_errors_before_any_work(tmp_path, trace, a
     assert blocker.read_text() == "a file, not a folder"
 
 
+@pytest.mark.parametrize(
+    "args, give",
+    [
+        (("analyze", "{trace}", "-o", ""), "give a file name, or - for standard output"),
+        (("report", "{trace}", "-o", ""), "give a file name, or - for standard output"),
+        (("export", "{trace}", "-o", ""), "give a file name, or - for standard output"),
+        (("run", "pool_demo", "-o", ""), "give a file name"),
+        (("check", "{trace}", "--budget", "{tmp}/b.yaml", "--junit", ""), "give a file name"),
+        (("check", "{trace}", "--budget", "{tmp}/b.yaml", "--markdown", ""), "give a file name"),
+        (("baseline", "{trace}", "-o", ""), "give a folder name"),
+        (("demo", "--out", ""), "give a folder name"),
+        (("sweep", "pool_demo", "--grid", "n=16384", "-o", ""), "give a folder name"),
+    ],
+)
+def test_an_empty_output_path_is_a_one_line_error(tmp_path, trace, args, give):
+    # `-o "$UNSET"`: not standard output, the default name or the current folder.
+    before = sorted(p.name for p in tmp_path.iterdir())
+    argv = [a.format(tmp=tmp_path, trace=trace) for a in args]
+    result = run_ubscope(*argv, cwd=tmp_path)
+    one_line_error(result, "the output path is empty", give)
+    assert result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_an_unwritable_folder_is_a_one_line_error(tmp_path, trace):
     locked = tmp_path / "locked"

@@ -63,6 +63,17 @@ def test_max_memory_sets_the_limit(tmp_path, capsys):
     assert read_trace(trace).complete
 
 
+@pytest.mark.parametrize("limit", ["-5GiB", "-1", "0", "0 KiB"])
+def test_max_memory_must_be_positive(tmp_path, capsys, limit):
+    # `--max-memory=-5GiB` (with a space, argparse takes -5GiB for an option)
+    trace = tmp_path / "pool.ubtrace"
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", "pool_demo", f"--max-memory={limit}", "-o", str(trace)])
+    assert stopped.value.code == 2
+    assert f"--max-memory: a size must be positive, got '{limit}'" in capsys.readouterr().err
+    assert not trace.exists()
+
+
 def test_running_out_of_memory_is_one_line_with_exit_2(monkeypatch, tmp_path, capsys):
     def no_memory(*args, **kwargs):
         raise MemoryError("Unable to allocate 7.45 GiB for an array with shape (1000000000,)")

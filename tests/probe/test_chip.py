@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 
 import pytest
@@ -86,6 +87,22 @@ def test_bad_profile_names_file_and_field(tmp_path, mutate, field):
     with pytest.raises(ChipProfileError) as info:
         load_chip(path)
     assert str(info.value).startswith(f"{path}: ") and field in str(info.value)
+
+
+def test_numbers_in_exponent_notation_are_numbers(tmp_path):
+    # YAML 1.1 (PyYAML) reads 1.8e3 and 8e3 as strings; YAML 1.2 and people read numbers.
+    text = _profile_file(tmp_path, lambda d: None).read_text("utf-8")
+    text = re.sub(r"bandwidth_gb_per_s: .*", "bandwidth_gb_per_s: 1.8e3", text)
+    text = re.sub(r"fp16_tflops: .*", "fp16_tflops: 3e2", text)
+    path = tmp_path / "exponents.yaml"
+    path.write_text(text, "utf-8")
+    chip = load_chip(path)
+    assert chip.gm_bandwidth == pytest.approx(1.8e12)
+    assert chip.peak_fp16_flops == pytest.approx(3e14)
+    # Quoted, it is text, and a number is expected.
+    path.write_text(re.sub(r"fp16_tflops: .*", "fp16_tflops: '3e2'", text), "utf-8")
+    with pytest.raises(ChipProfileError, match=r"fp16_tflops: expected a number, got '3e2'"):
+        load_chip(path)
 
 
 def test_unparseable_and_unknown_profiles(tmp_path):

@@ -31,6 +31,17 @@ def test_a_malformed_size_is_a_value_error(text: str) -> None:
         parse_size(text)
 
 
+def test_a_size_written_negative_says_so_and_positive_refuses_zero() -> None:
+    with pytest.raises(ValueError, match=r"^a size cannot be negative, got '-5GiB'$"):
+        parse_size("-5GiB")
+    assert parse_size("+1 KiB") == 1024 and parse_size("0") == 0
+    for text in ("-5GiB", "0", "0.0 MiB"):
+        with pytest.raises(ValueError, match=rf"^a size must be positive, got '{text}'$"):
+            parse_size(text, positive=True)
+    # A number (from YAML) is the caller's to refuse: budgets say "a limit cannot be negative".
+    assert parse_size(-5) == -5
+
+
 def test_times_share_the_unit_of_the_largest_and_a_small_delta_keeps_a_digit():
     # 1.5 us, 1.0 us and their difference 0.5 us: microseconds, two decimals.
     assert format_times_ps([1_500_000, 1_000_000, 500_000]) == ["1.50 µs", "1.00 µs", "0.50 µs"]

@@ -212,7 +212,9 @@ def _analyze(args: argparse.Namespace) -> int:
             "trace it belongs to with it"
         )
     inputs = (*traces, *(path for _, path in vendor), args.config)
-    output = check_output_path(args.output, inputs, stdout=True) if args.output else None
+    output = (
+        check_output_path(args.output, inputs, stdout=True) if args.output is not None else None
+    )
     config = _config(args)
     cluster = _cluster_input(traces, vendor, args)
     with _report_console(output, args.format) as out:

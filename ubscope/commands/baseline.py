@@ -54,9 +54,9 @@ def _baseline(args: argparse.Namespace) -> int:
     # Measured first: a refused trace (truncated, unreadable) leaves no output folder behind.
     measurements = measure_with_progress(args.traces)
     if store.single_file:
-        check_output_path(store.location, args.traces)
+        check_output_path(args.output, args.traces)
     else:
-        check_output_folder(store.location)
+        check_output_folder(args.output)
     if store.single_file and len(measurements) > 1:
         raise ConfigError(
             args.output,

@@ -97,7 +97,7 @@ def _check(args: argparse.Namespace) -> int:
         )
     inputs = (*args.traces, args.baseline, args.budget)
     for output in (args.junit, args.markdown):
-        if output:
+        if output is not None:
             check_output_path(output, inputs, stdout=True)
     budgets = load_budgets(args.budget) if args.budget else Budgets("")
     tolerances = tolerances_from_options(args.tolerance, budgets.tolerances)
@@ -124,9 +124,9 @@ def _check(args: argparse.Namespace) -> int:
             markup=False,
             soft_wrap=True,
         )
-    if args.junit:
+    if args.junit is not None:
         write_text(args.junit, junit_xml(results))
-    if args.markdown:
+    if args.markdown is not None:
         write_text(args.markdown, markdown_summary(results, accept, args.show_all))
     if os.environ.get("GITHUB_ACTIONS") == "true":
         write_workflow_commands(github_annotations(results))

@@ -42,7 +42,10 @@ def _export(args: argparse.Namespace) -> int:
 
     trace = Path(args.trace)
     output = check_output_path(
-        args.output or Path(trace.stem + SUFFIXES[args.format]), inputs=(trace,), stdout=True
+        args.output,
+        inputs=(trace,),
+        stdout=True,
+        default=Path(trace.stem + SUFFIXES[args.format]),
     )
     stream = stream_choice(args)
     with progress(f"exporting {trace.name}", None, unit="events", counts_reads=True):

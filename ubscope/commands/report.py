@@ -76,7 +76,9 @@ def _report(args: argparse.Namespace) -> int:
             )
         return _sweep_report(trace, args.output)
     inputs = [trace, *([compare] if compare else []), *(Path(path) for _, path in vendor)]
-    output = check_output_path(args.output or _default_output(trace, compare), inputs, stdout=True)
+    output = check_output_path(
+        args.output, inputs, stdout=True, default=_default_output(trace, compare)
+    )
     base = analyzers.load_config(args.config) if args.config else analyzers.discover_config()
     config = base.with_overrides(chip=args.chip)
     with progress("analysing and drawing", None, unit="events", counts_reads=True):
@@ -98,7 +100,9 @@ def _sweep_report(folder: Path, output: str | None) -> int:
 
     rows = analyzers.read_sweep_table(folder)
     default = Path(f"{folder.resolve().name}.html")
-    target = check_output_path(output or default, [folder / analyzers.SWEEP_TABLE], stdout=True)
+    target = check_output_path(
+        output, [folder / analyzers.SWEEP_TABLE], stdout=True, default=default
+    )
     kernel = ", ".join(dict.fromkeys(row.kernel for row in rows)) or folder.name
     _print_written(write_sweep_report(rows, target, kernel))
     return 0
@@ -116,7 +120,7 @@ def _cluster_report(folder: Path, args: argparse.Namespace) -> int:
     from ubscope.reports.report import write_report
 
     default = Path(f"{folder.resolve().name}.html")
-    target = check_output_path(args.output or default, [folder], stdout=True)
+    target = check_output_path(args.output, [folder], stdout=True, default=default)
     base = analyzers.load_config(args.config) if args.config else analyzers.discover_config()
     analysis = analyze_cluster_folder(
         folder,

@@ -6,6 +6,8 @@ import argparse
 import warnings
 from typing import TYPE_CHECKING
 
+from rich.text import Text
+
 # The kernels, the recorder and the analysis load when a kernel runs or is
 # listed, not with `ubscope run --help` (the facade's names load on use).
 import ubscope.analyzers as analyzers
@@ -94,21 +96,22 @@ def print_outcome(outcome: RunOutcome) -> None:
             f"output {analyzers.NUMERICS_NOT_MEANINGFUL} (compared all the same, it {verdict} the "
             f"float64 reference: max abs error {worst:.3g})"
         )
-    out.print(
+    headline = (
         f"{outcome.spec.name}: {outcome.events} events, modelled "
-        f"{format_time_ps(outcome.duration_ps)}; {output}",
-        markup=False,
+        f"{format_time_ps(outcome.duration_ps)}; {output}"
     )
+    out.print(analyzers.Hanging(Text(), Text(headline)))
     if fault is not None:
-        out.print(f"  {fault.describe()}", markup=False, style="bold red")
+        # Indented as an entry of the run; the lines it wraps onto two columns further.
+        out.print(analyzers.Hanging(Text(" "), Text(fault.describe(), style="bold red"), hang=4))
     for note in outcome.result.notes:
-        out.print(f"  note: {note}", markup=False)
+        out.print(analyzers.Hanging(Text("  note:"), Text(note)))
 
 
 def size(text: str) -> int:
-    """An argparse type: ``16GiB`` -> bytes."""
+    """An argparse type: ``16GiB`` -> bytes, more than none."""
     try:
-        return parse_size(text)
+        return parse_size(text, positive=True)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -124,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
     params = spec.resolve(args.param, args.preset)
     chip = chip_from_args(args)
     output = check_output_path(
-        args.output or f"{spec.name}{'_' + args.preset if args.preset else ''}.ubtrace"
+        args.output, default=f"{spec.name}{'_' + args.preset if args.preset else ''}.ubtrace"
     )
     if output.suffix != TRACE_SUFFIX:
         warnings.warn(
@@ -171,13 +174,15 @@ def _kernels(args: argparse.Namespace) -> int:
     specs = {args.kernel: get_kernel(args.kernel)} if args.kernel else load_kernels()
     for name in sorted(specs):
         spec = specs[name]
-        out.print(f"{spec.name}: {spec.summary}", markup=False, style="bold")
+        out.print(analyzers.Hanging(Text(), Text(f"{spec.name}: {spec.summary}", style="bold")))
         if len(specs) == 1:
-            for param in spec.params:
+            # The descriptions start in one column and wrap onto it.
+            settings = [f"{param.name}={param.default!s}" for param in spec.params]
+            width = max(map(len, settings), default=0)
+            for param, setting in zip(spec.params, settings, strict=True):
                 choices = f" ({'|'.join(map(str, param.choices))})" if param.choices else ""
-                out.print(
-                    f"  {param.name}={param.default!s:<10} {param.help}{choices}", markup=False
-                )
+                label = Text(f"  {setting:<{width}}")
+                out.print(analyzers.Hanging(label, Text(f"{param.help}{choices}")))
         for preset, (description, _) in spec.presets.items():
-            out.print(f"  --preset {preset}: {description}", markup=False)
+            out.print(analyzers.Hanging(Text(f"  --preset {preset}:"), Text(description), hang=4))
     return 0

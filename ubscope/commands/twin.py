@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
+
 # The twin (numpy, the recorder, the kernels' runtime) loads when a source runs,
 # not with `ubscope run --help`.
 import ubscope.analyzers as analyzers
 from ubscope.commands.common import chip_from_args, console
 from ubscope.probe.errors import ParameterError
-from ubscope.probe.outputs import check_output_path
+from ubscope.probe.outputs import check_output_folder, check_output_path
 from ubscope.probe.units import format_time_ps
 
 if TYPE_CHECKING:
@@ -118,12 +120,17 @@ def _print_fault(run: TwinRun) -> bool:
     faulted; its outputs mean nothing); whether it did."""
     if run.device_fault is None:
         return False
-    console().print(
-        f"  {run.device_fault.describe()} (its outputs are not meaningful)",
-        markup=False,
-        style="bold red",
-    )
+    fault = Text(f"{run.device_fault.describe()} (its outputs are not meaningful)", "bold red")
+    console().print(analyzers.Hanging(Text(" "), fault, hang=4))  # as `ubscope run KERNEL` does
     return True
+
+
+def _check_outputs(args: argparse.Namespace, default: str) -> Path:
+    """The trace file (``default`` unless --output names one) and the
+    --save-outputs folder, checked before the kernel is compiled and run."""
+    if args.save_outputs is not None:
+        check_output_folder(args.save_outputs)
+    return check_output_path(args.output, default=default)
 
 
 def _print_written(args: argparse.Namespace, run: TwinRun, trace: Path) -> None:
@@ -131,7 +138,7 @@ def _print_written(args: argparse.Namespace, run: TwinRun, trace: Path) -> None:
     from ubscope.probe.ascendc.tensors import save_outputs
 
     out = console()
-    if args.save_outputs:
+    if args.save_outputs is not None:
         for path in save_outputs(args.save_outputs, run.outputs):
             out.print(f"output written to {path}", markup=False)
     out.print(f"trace written to {trace}", markup=False)
@@ -154,7 +161,7 @@ def run_case_file(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     inputs = make_tensors(case.inputs, rng, case.path)
     outputs = make_tensors(case.outputs, rng, case.path)
-    trace = check_output_path(args.output or f"{case.entry}.ubtrace")
+    trace = _check_outputs(args, f"{case.entry}.ubtrace")
     chip = chip_from_args(args)
     run = run_ascendc(
         case.source,
@@ -216,7 +223,7 @@ def run_source(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     inputs = parse_tensors(args.input, rng)
     outputs = dict(parse_tensor(spec, rng) for spec in args.tensor_outputs)
-    trace = check_output_path(args.output or f"{entry}.ubtrace")
+    trace = _check_outputs(args, f"{entry}.ubtrace")
     chip = chip_from_args(args)
     run = run_ascendc(
         source,

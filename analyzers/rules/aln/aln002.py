@@ -49,10 +49,13 @@ class TruncatedCopy(Rule):
         space, addr = on_chip_side(ctx, rows)
 
         def describe(group: Any) -> tuple[str, dict[str, Any], str, str | None]:
+            # The exact count beside a rounded figure (1.4 KiB (1440 B)); bytes only once.
+            lost = format_bytes(group.lost)
+            exact = f"{int(group.lost)} B"
+            lost += f" ({exact})" if lost != exact else ""
             message = (
                 f"{group.events} DataCopy call(s) {where(group)} with lengths not a multiple of "
-                f"32 B dropped {format_bytes(group.lost)} ({group.lost} B) of "
-                f"{format_bytes(group.requested)} requested"
+                f"32 B dropped {lost} of {format_bytes(group.requested)} requested"
             )
             evidence = {
                 "bytes_lost": int(group.lost),

@@ -1,0 +1,43 @@
+"""Terminal lines that wrap with a hanging indent and no trailing spaces.
+
+Only rich is loaded here: the CLI's light views (``ubscope kernels``, the
+outcome of ``ubscope run``) wrap their long lines the way the analysis report
+wraps its findings without loading the analysis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rich.console import Console, ConsoleOptions
+from rich.text import Text
+
+# The text keeps at least this many columns beside its indent.
+_MIN_BODY_WIDTH = 20
+
+
+class Hanging:
+    """``prefix``, a space (none after an empty prefix), then ``body`` wrapped
+    at spaces to the console's width. The lines it wraps onto start ``hang``
+    columns in (default: under the body's first line), so a finding's code or
+    an entry's label stands alone in the left margin; no line ends in spaces."""
+
+    def __init__(self, prefix: Text, body: Text, hang: int | None = None) -> None:
+        self.prefix, self.body = prefix, body
+        self.first = prefix.cell_len + 1 if prefix.cell_len else 0
+        self.hang = self.first if hang is None else hang
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        width = max(options.max_width - self.hang, _MIN_BODY_WIDTH)
+        # A first line that starts further in than the rest is wrapped with a
+        # stand-in word as wide as the difference in front, then cut off.
+        skip = max(self.first - self.hang, 0)
+        body = Text.assemble("x" * (skip - 1) + " ", self.body) if skip else self.body
+        for number, line in enumerate(body.wrap(console, width)):
+            line.rstrip()
+            if number == 0:
+                lead = Text.assemble(self.prefix, " ") if self.first else Text()
+                line = line[skip:]
+            else:
+                lead = Text(" " * self.hang)
+            yield Text.assemble(lead, line)
