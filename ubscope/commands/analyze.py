@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -93,17 +94,21 @@ def setup(analyze: argparse.ArgumentParser) -> None:
         metavar="PCT",
         type=_share,
         help="a cluster profile's rank is an outlier (TNPU004) when its peak reserved memory "
-        "is more than PCT above or below the median (default: 10%%)",
+        "is more than PCT (a percentage: 20%%) above or below the median (default: 10%%)",
     )
     analyze.set_defaults(handler=_analyze)
 
 
 def _share(text: str) -> float:
-    """``10%`` or ``10`` -> 0.10."""
+    """``20%`` -> 0.20, read as the decimal written (``33.3%`` is 0.333). A bare
+    number is refused: ``0.2`` could mean 20 % (the configuration's fraction) or 0.2 %."""
+    number, percent, rest = text.strip().partition("%")
     try:
-        value = float(text.strip().removesuffix("%")) / 100
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a percentage like 10%, got {text!r}") from None
+        if not percent or rest:
+            raise ValueError(text)
+        value = float(Fraction(number) / 100)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        raise argparse.ArgumentTypeError(f"write a percentage like 20%, got {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a percentage above 0, got {text!r}")
     return value
@@ -199,7 +204,7 @@ def _analyze(args: argparse.Namespace) -> int:
     # an input that is neither trace nor vendor output is one line; other traces
     # still run, but vendor output is not analyzed without the trace it may go with
     for error in unreadable:
-        print_error(error)
+        print_error(error, getattr(args, "debug", False))
     if unreadable and (vendor or not traces):
         return 2
     if not traces and not vendor:

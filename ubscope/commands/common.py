@@ -97,7 +97,7 @@ def print_error(exc: UbscopeError, debug: bool = False) -> None:
     """A user error as one line on stderr, or one line per problem it lists
     (and its traceback with ``--debug``)."""
     if debug:
-        traceback.print_exc()
+        traceback.print_exception(exc)
     # Messages name files and quote their content: both are input.
     for line in exc.message_lines():
         print(f"ubscope: error: {printable(line)}", file=sys.stderr)
