@@ -36,6 +36,7 @@ from ubscope.reports.tables import (
     metric_cards,
     metric_deltas_html,
     trace_facts,
+    truncation_html,
     verdict_html,
     warnings_html,
 )
@@ -202,6 +203,7 @@ def _verdict(shown: list[Shown], comparison: Comparison | None) -> Section:
     cells = [
         side.heading()
         + device_fault_html(side.analysis.device_fault)
+        + _truncation(side.analysis)
         + verdict_html(side.analysis.findings)
         for side in shown
     ]
@@ -209,6 +211,11 @@ def _verdict(shown: list[Shown], comparison: Comparison | None) -> Section:
     if comparison is not None:
         section.parts.append(comparison_verdict_html(comparison))
     return section
+
+
+def _truncation(analysis: Analysis) -> str:
+    trace = analysis.trace
+    return truncation_html(trace.problems, trace.event_count) if trace is not None else ""
 
 
 def _changes(shown: list[Shown], comparison: Comparison, links: ChartLinks) -> Section:

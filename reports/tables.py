@@ -280,6 +280,18 @@ def device_fault_html(fault: DeviceFault | None) -> str:
     return f'<p class="verdict bad">{text(line)}</p>'
 
 
+def truncation_html(problems: Sequence[str], events: int) -> str:
+    """A trace that stops short (a recording interrupted, a kernel that
+    crashed) says so above its verdict: its findings cover only what it holds."""
+    if not problems:
+        return ""
+    line = (
+        f"The trace stops short ({'; '.join(problems)}): the findings cover only "
+        f"the {events:,} events it holds."
+    )
+    return f'<p class="verdict warn">{text(line)}</p>'
+
+
 def comparison_verdict_html(comparison: Comparison) -> str:
     """What changed from B to A, in one line."""
     changes = comparison.findings

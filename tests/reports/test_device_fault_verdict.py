@@ -43,3 +43,24 @@ def test_a_run_inside_capacity_has_no_fault_line(overflow_analysis, fragmented_t
     assert "Would fault on the device" in _verdict(build_report(overflow_analysis))
     healthy = _verdict(build_report(analyze_path(fragmented_trace)))
     assert "fault" not in healthy.lower()
+
+
+def test_the_verdict_says_a_trace_that_stops_short_covers_only_its_events(tmp_path, chip):
+    """A kernel that crashed (or a recording cut off) leaves a trace whose
+    verdict must not read as a clean "No problem found" without a word."""
+    path = tmp_path / "cut.ubtrace"
+    writer = TraceWriter(path, new_metadata(chip.to_dict(), "k", {}))
+    recorder = Recorder(sink=writer.write, batch_events=4)
+    recorder.kernel_begin("k", 1, 0, "vector")
+    aiv, ub = int(CoreKind.AIV), int(Space.UB)
+    for i in range(7):  # events 1..7: the first batch holds events 0..3
+        recorder.alloc(aiv, 0, ub, i * KIB, KIB, KIB, "tile", "site", i)
+    recorder.flush()
+    writer.abort(f"recording stopped by an error: {EVIL}")
+    analysis = analyze_path(path)
+    events = analysis.trace.event_count
+    verdict = _verdict(build_report(analysis))
+    assert '<p class="verdict warn">The trace stops short (' in verdict
+    assert f"the findings cover only the {events:,} events it holds." in verdict
+    assert text(EVIL) in verdict and EVIL not in verdict  # the reason is input: escaped
+    assert "No problem found" in verdict  # still the verdict on what it holds
