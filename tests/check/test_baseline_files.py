@@ -34,6 +34,17 @@ def test_name_is_kernel_plus_hash_of_sorted_params(make_measurement):
     assert "/" not in baseline_file_name(odd) and " " not in baseline_file_name(odd)
 
 
+def test_a_chip_in_the_name_is_safe_and_never_shared(make_measurement):
+    plain = baseline_file_name(make_measurement())
+    assert baseline_file_name(make_measurement(), with_chip=True) == plain.replace(
+        ".json", "-Ascend910B2.json"
+    )
+    hostile = [make_measurement(chip=chip) for chip in ("../evil chip", ".._evil_chip", "x" * 300)]
+    names = [baseline_file_name(m, with_chip=True) for m in hostile]
+    assert len(set(names)) == 3 and all(len(name) < 100 for name in names)
+    assert not any("/" in name or " " in name or name.startswith(".") for name in names)
+
+
 def test_save_states_and_update(tmp_path, make_measurement):
     store = BaselineStore(tmp_path / "baselines")
     measurement = make_measurement()

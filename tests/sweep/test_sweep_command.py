@@ -12,14 +12,20 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from rich.console import Console
 
 from tests.helpers.html_injection import EVIL
 from tests.helpers.small_shapes import SMALL
+from ubscope.analyzers import SweepRow
+from ubscope.analyzers.metric_catalog import is_known_metric
 from ubscope.cli import main
+from ubscope.sweep.runner import SweepResult
+from ubscope.sweep.terminal import print_sweep
 
 N = SMALL["pool_demo"]["n"]
 TILES = (512, 1024)
@@ -274,3 +280,88 @@ def test_an_interrupted_sweep_keeps_what_finished(tmp_path):
     assert not list(tmp_path.glob(".*.partial"))
     code, out, _ = run("sweep", FLAKY, "--grid", "mode=ok", "-o", tmp_path)
     assert code == 0 and "(0 run now, 1 finished before)" in out, out
+
+
+def test_baseline_of_the_sweep_folder_is_what_check_compares(swept, tmp_path):
+    folder, _, _ = swept
+    code, out, err = run("baseline", folder, "-o", tmp_path / "baselines")
+    assert code == 0, out + err
+    assert out.count("created: ") == len(TILES) * len(CORES)
+    code, out, _ = run("check", folder, "--baseline", tmp_path / "baselines")
+    assert code == 0, out
+    assert f"{len(TILES) * len(CORES)} kernel configurations, 0 failed" in out
+
+
+def configuration_names(folder: Path) -> list[str]:
+    """The names `ubscope check` gives the sweep's configurations (JUnit test cases)."""
+    budget, junit = folder.parent / "budget.yaml", folder.parent / "names.xml"
+    budget.write_text("default:\n  findings: {error: 0}\n")
+    run("check", folder, "--budget", budget, "--junit", junit)
+    return [case.get("name") for case in ET.parse(junit).iter("testcase")]
+
+
+def parameter_names(name: str) -> list[str]:
+    """``pool_demo[n=1,tile=2]`` -> ``["n", "tile"]``."""
+    listed = name.split("[", 1)[1].rsplit("]", 1)[0]
+    return [item.split("=", 1)[0] for item in listed.split(",")]
+
+
+def test_an_invalid_configuration_is_named_with_every_parameter(tmp_path):
+    folder = tmp_path / "sweep"
+    code, out, _ = run(
+        "sweep", "pool_demo", "--grid", "tile=0,512", "-p", f"n={N}", "-p", "cores=1",
+        "-o", folder, "-j", 1,
+    )  # fmt: skip
+    assert code == 1 and "1 ok, 1 invalid" in out, out
+    invalid, ok = configuration_names(folder)
+    assert f"n={N}" in invalid and "cores=1" in invalid and "tile=0" in invalid
+    assert parameter_names(invalid) == parameter_names(ok)
+    assert invalid == ok.replace("tile=512", "tile=0")
+
+
+def test_a_crashed_configuration_is_named_with_every_parameter(tmp_path):
+    folder = tmp_path / "sweep"
+    code, out, _ = run(
+        "sweep", FLAKY, "--grid", "mode=ok,raise", "-p", "blocks=2", "-o", folder, "-j", 1
+    )
+    assert code == 1 and "1 ok, 1 crashed" in out, out
+    ok, crashed = configuration_names(folder)
+    assert ok == "flaky_add[blocks=2,label=,mode=ok]"
+    assert crashed == "flaky_add[blocks=2,label=,mode=raise]"
+
+
+def test_a_parameter_both_fixed_and_swept_is_one_line(tmp_path):
+    folder = tmp_path / "out"
+    code, _, err = run("sweep", "pool_demo", "--grid", "tile=1024", "-p", "tile=2048", "-o", folder)
+    assert code == 2
+    assert err.count("\n") == 1 and "-p tile and --grid tile" in err, err
+    assert not folder.exists()
+
+
+def test_the_summary_line_wraps_between_its_items(tmp_path):
+    rows = [
+        SweepRow("a", "pool_demo", "Ascend910B2", {"tile": 1}, "ok", metrics={
+            "peak_bytes.UB": 1, "gm.read_bytes": 1, "gm.write_bytes": 1, "modelled_time_ps": 1}),
+        SweepRow("b", "pool_demo", "Ascend910B2", {"tile": 2}, "crashed", error="crashed: x"),
+        SweepRow("c", "pool_demo", "Ascend910B2", {"tile": 3}, "crashed", error="crashed: x"),
+        SweepRow("d", "pool_demo", "Ascend910B2", {"tile": 4}, "timeout", error="timeout after 1 s"),
+    ]  # fmt: skip
+    text = io.StringIO()
+    print_sweep(SweepResult(rows, 0, 4, tmp_path / "sweep.parquet"), "pool_demo",
+                Console(file=text, width=80))  # fmt: skip
+    summary = text.getvalue().split("Failing configurations", 1)[0].splitlines()
+    assert len(summary) == 2, summary
+    assert all(line == line.rstrip() for line in summary), summary
+    assert " ".join(summary) == (
+        "pool_demo: 4 configurations (0 run now, 4 finished before); 1 ok, 2 crashed, 1 timeout"
+    )
+    assert all(len(line) <= 80 for line in summary)
+
+
+def test_every_column_of_the_table_is_documented(swept):
+    folder, _, _ = swept
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sweep.md").read_text("utf-8")
+    listed = docs.split("## The table", 1)[1].split("## Resuming", 1)[0]
+    columns = pq.read_table(folder / "sweep.parquet").column_names
+    own = [c for c in columns if not c.startswith("grid.") and not is_known_metric(c)]
+    assert own and all(f"`{column}`" in listed for column in own), own

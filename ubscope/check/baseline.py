@@ -5,8 +5,11 @@ identifies the configuration (kernel, parameters, chip) and its flat metrics,
 with sorted keys, one value per line and a trailing newline: the same run
 always gives a byte-identical file, and a change shows as a one-line diff per
 metric. The file name is the kernel name plus a short hash of the sorted
-parameters, so every configuration of a kernel has its own file. Files are
-replaced atomically: an interrupted write never leaves half a baseline behind.
+parameters, so every configuration of a kernel has its own file; where several
+chips are involved the chip's name follows, so one directory holds every
+chip's baselines (a file without the chip is still the baseline of the chip it
+was recorded on). Files are replaced atomically: an interrupted write never
+leaves half a baseline behind.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from ubscope.probe.text import printable_path
 SCHEMA = "ubscope.baseline/1"
 SUFFIX = ".json"
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
-# Characters of the kernel name in a baseline file name (all ASCII after
-# _UNSAFE_IN_NAME): with the parameter hash and suffix, at most 136 bytes.
+# Characters of the kernel and the chip name in a baseline file name (all
+# ASCII after _UNSAFE_IN_NAME): with the parameter hash and suffix, at most 177 bytes.
 MAX_KERNEL_IN_NAME = 120
+MAX_CHIP_IN_NAME = 40
 
 
 @dataclass
@@ -48,15 +52,23 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
 
 
-def baseline_file_name(measurement: Measurement) -> str:
+def baseline_file_name(measurement: Measurement, with_chip: bool = False) -> str:
     """``pool_demo-3f2a9c1b0d.json``: the kernel plus a hash of its sorted
-    parameters. A kernel name longer than :data:`MAX_KERNEL_IN_NAME` keeps its
-    start and replaces the rest by a hash of the whole name, so the file name
-    stays far below the 255 bytes file systems allow."""
+    parameters; ``with_chip``: ``pool_demo-3f2a9c1b0d-Ascend310P3.json``. A
+    kernel name longer than :data:`MAX_KERNEL_IN_NAME` keeps its start and
+    replaces the rest by a hash of the whole name, so the file name stays far
+    below the 255 bytes file systems allow; a chip name that is long or not
+    safe as it is gets such a hash too, so two chips never share a file."""
     kernel = _UNSAFE_IN_NAME.sub("_", measurement.kernel).strip("._") or "kernel"
     if len(kernel) > MAX_KERNEL_IN_NAME:
         kernel = f"{kernel[: MAX_KERNEL_IN_NAME - 11]}-{_short_hash(measurement.kernel)}"
-    return f"{kernel}-{_short_hash(measurement.params_key)}{SUFFIX}"
+    chip = ""
+    if with_chip:
+        chip = _UNSAFE_IN_NAME.sub("_", measurement.chip).strip("._")
+        if chip != measurement.chip or len(chip) > MAX_CHIP_IN_NAME:
+            chip = f"{chip[: MAX_CHIP_IN_NAME - 11]}-{_short_hash(measurement.chip)}".lstrip("-")
+        chip = f"-{chip}"
+    return f"{kernel}-{_short_hash(measurement.params_key)}{chip}{SUFFIX}"
 
 
 def baseline_text(measurement: Measurement) -> str:
@@ -108,6 +120,15 @@ def _finite_number(value: Any) -> bool:
         return False
 
 
+def _recorded_chip(path: Path) -> str | None:
+    """The chip a baseline file was recorded on; None when it does not read as
+    a baseline (loading it says why, and ``--update`` may rewrite it)."""
+    try:
+        return read_baseline(path).chip
+    except ConfigError:
+        return None
+
+
 def missing_baseline_message(path: str | os.PathLike[str], record_command: str) -> str:
     """What to say about a configuration without a baseline, with the fix."""
     return f"no baseline ({printable_path(path)} does not exist); record it with: {record_command}"
@@ -122,9 +143,21 @@ class BaselineStore:
         self.single_file = self.location.suffix == SUFFIX or self.location.is_file()
 
     def path_for(self, measurement: Measurement) -> Path:
+        """The file of ``measurement``'s baseline, whether it exists or not: in a
+        directory, the file named with its chip if there is one, else the one
+        named without a chip (:func:`baseline_file_name`) unless that one was
+        recorded on another chip; a new file is named with the chip where
+        several chips are involved (``measurement.chip_in_name``) or where the
+        name without it is another chip's."""
         if self.single_file:
             return self.location
-        return self.location / baseline_file_name(measurement)
+        on_chip = self.location / baseline_file_name(measurement, with_chip=True)
+        plain = self.location / baseline_file_name(measurement)
+        if on_chip.is_file():
+            return on_chip
+        if plain.is_file():
+            return plain if _recorded_chip(plain) in (None, measurement.chip) else on_chip
+        return on_chip if measurement.chip_in_name else plain
 
     def load(self, measurement: Measurement) -> Baseline | None:
         """The baseline of ``measurement``, or None when there is none yet. A
@@ -140,7 +173,7 @@ class BaselineStore:
             raise ConfigError(
                 path,
                 f"was recorded on {baseline.chip} but the trace is from {measurement.chip}; "
-                "keep one baseline directory per chip",
+                f"a {SUFFIX} file is one chip's baseline, a directory holds every chip's",
             )
         return baseline
 

@@ -7,12 +7,18 @@ import os
 from collections.abc import Sequence
 
 from ubscope.analyzers import Severity, analyze_path
-from ubscope.check.measurement import Measurement, measurement_from_metrics, merge_repeats
+from ubscope.check.measurement import (
+    Measurement,
+    measurement_from_metrics,
+    merge_repeats,
+    name_chips,
+)
 from ubscope.probe.errors import TraceError
 
 
 def measure_traces(paths: Sequence[str | os.PathLike[str]]) -> list[Measurement]:
-    """Analyze every trace and merge the runs of each configuration (worst value).
+    """Analyze every trace and merge the runs of each configuration (worst
+    value); traces of several chips name their chip (:func:`name_chips`).
 
     A truncated trace is refused: its smaller figures would pass as improvements.
     """
@@ -25,5 +31,8 @@ def measure_traces(paths: Sequence[str | os.PathLike[str]]) -> list[Measurement]
         for finding in analysis.findings:
             known = severities.get(finding.code, finding.severity)
             severities[finding.code] = max(finding.severity, known)
-        measured.append(measurement_from_metrics(analysis.metrics, severities, os.fspath(path)))
-    return merge_repeats(measured)
+        fault = analysis.device_fault.describe() if analysis.device_fault is not None else ""
+        measured.append(
+            measurement_from_metrics(analysis.metrics, severities, os.fspath(path), fault)
+        )
+    return name_chips(merge_repeats(measured))

@@ -1,13 +1,15 @@
 """A measurement: the flat metrics of one kernel configuration (kernel,
 parameters, chip), and the severity of each finding code seen. Several runs of
 one configuration are merged by keeping the worst value of every metric.
+Where configurations of several chips are judged together, the chip is part
+of each one's name (:func:`name_chips`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ubscope.analyzers import Severity, flatten_metrics
@@ -34,6 +36,10 @@ class Measurement:
     code_severity: dict[str, Severity] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     preset: str | None = None
+    # Several chips are judged together: the chip is part of the name and of a
+    # new baseline file's name.
+    chip_in_name: bool = False
+    device_fault: str = ""  # how the run would fault on the device; "": it would not
 
     @property
     def params_key(self) -> str:
@@ -42,15 +48,23 @@ class Measurement:
 
     @property
     def name(self) -> str:
-        """``pool_demo[n=16384,tile=1024]``: the configuration for people."""
+        """``pool_demo[n=16384,tile=1024]``: the configuration for people;
+        ``pool_demo[n=16384,tile=1024] on Ascend310P3`` among several chips."""
         params = ",".join(f"{key}={self.params[key]}" for key in sorted(self.params))
-        return f"{self.kernel}[{params}]"
+        on_chip = f" on {self.chip}" if self.chip_in_name else ""
+        return f"{self.kernel}[{params}]{on_chip}"
+
+    @property
+    def error_codes(self) -> list[str]:
+        """The codes of the error findings seen, sorted."""
+        return sorted(code for code, level in self.code_severity.items() if level >= Severity.ERROR)
 
 
 def measurement_from_metrics(
     metrics: Mapping[str, Any],
     code_severity: Mapping[str, Severity] | None = None,
     source: str | None = None,
+    device_fault: str = "",
 ) -> Measurement:
     """A :class:`Measurement` of one metrics summary."""
     return Measurement(
@@ -61,6 +75,7 @@ def measurement_from_metrics(
         code_severity=dict(code_severity or {}),
         sources=[source] if source else [],
         preset=metrics.get("preset"),
+        device_fault=device_fault,
     )
 
 
@@ -86,6 +101,15 @@ def merge_repeats(measurements: Sequence[Measurement]) -> list[Measurement]:
                 code_severity=severities,
                 sources=[source for item in items for source in item.sources],
                 preset=first.preset,
+                chip_in_name=any(item.chip_in_name for item in items),
+                device_fault=next((item.device_fault for item in items if item.device_fault), ""),
             )
         )
     return merged
+
+
+def name_chips(measurements: Sequence[Measurement]) -> list[Measurement]:
+    """The measurements with the chip in their names when they are of several
+    chips (``pool_demo[...] on Ascend310P3``), else as they are."""
+    several = len({item.chip for item in measurements}) > 1
+    return [replace(item, chip_in_name=several) for item in measurements]

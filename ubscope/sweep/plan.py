@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from ubscope.probe.ascendc.case import CASE_SUFFIXES, load_case
 from ubscope.probe.chip import builtin_chips, load_chip
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.estimate import DEFAULT_MAX_MEMORY
-from ubscope.probe.kernel_spec import KernelSpec
+from ubscope.probe.kernel_spec import ByModel, KernelSpec, PerChip
 from ubscope.probe.trace import TRACE_SUFFIX
 from ubscope.probe.version import __version__
 from ubscope.sweep.grid import Grid, combinations
@@ -63,11 +63,14 @@ class SweepTask:
     key: str
     fixed: tuple[str, ...] = ()
     preset: str | None = None
+    # Every parameter the configuration runs with, as its trace records them:
+    # the name of a row that has no trace (crashed, timed out).
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def grid(self) -> dict[str, Any]:
         """The swept values as numbers where they are numbers (the table's columns)."""
-        return {name: plain_value(text) for name, text in self.values}
+        return typed_grid(self.values)
 
 
 @dataclass
@@ -93,6 +96,16 @@ def plain_value(text: str) -> Any:
         return text
 
 
+def typed_grid(values: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Swept values (name, text) as numbers where they are numbers."""
+    return {name: plain_value(text) for name, text in values}
+
+
+def case_params(case: str, grid: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters a case's trace records: the case file and the swept values."""
+    return {"case": case, **grid}
+
+
 def is_case(target: str) -> bool:
     return target.lower().endswith(CASE_SUFFIXES)
 
@@ -116,6 +129,7 @@ def plan_sweep(
             f"{target}: sweep an Ascend C source through a case file that names its inputs "
             "and outputs (docs/sweep.md)"
         )
+    _fixed_or_swept(grid, fixed)
     if is_case(target):
         if fixed or preset:
             raise ParameterError(f"{target}: --param and --preset are for Python kernels")
@@ -147,6 +161,20 @@ def _plan_kernel(
             assignments = [*fixed, *(f"{name}={text}" for name, text in values.items())]
             params = spec.resolve(assignments, preset)  # unknown names, bad values: exit 2
             key = _key(identity, values, chip_target, _file_digest(chip_target), fixed, preset)
+            refusal = _refusal(spec, params, chip, max_memory)
+            plan.keys.append(key)
+            if refusal is not None:
+                row = SweepRow(
+                    key,
+                    spec.name,
+                    chip.name,
+                    typed_grid(values.items()),
+                    STATUS_INVALID,
+                    params=_as_given(params),
+                    error=refusal,
+                )
+                plan.refused.append(row)
+                continue
             task = SweepTask(
                 KERNEL,
                 target,
@@ -157,15 +185,29 @@ def _plan_kernel(
                 key,
                 fixed,
                 preset,
+                spec.for_chip(params, chip),  # as the run records them (refused above if not)
             )
-            plan.keys.append(key)
-            refusal = _refusal(spec, params, chip, max_memory)
-            if refusal is None:
-                plan.tasks.append(task)
-            else:
-                row = SweepRow(key, spec.name, chip.name, task.grid, STATUS_INVALID, error=refusal)
-                plan.refused.append(row)
+            plan.tasks.append(task)
     return plan
+
+
+def _as_given(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of a configuration that never ran: the values the chip
+    or the kernel would choose shown as their label (``auto``)."""
+    return {
+        name: str(value) if isinstance(value, (ByModel, PerChip)) else value
+        for name, value in params.items()
+    }
+
+
+def _fixed_or_swept(grid: Grid, fixed: Sequence[str]) -> None:
+    """A parameter both held fixed and swept is one line: which one wins would be a guess."""
+    held = {text.partition("=")[0].strip() for text in fixed}
+    for name in grid:
+        if name in held:
+            raise ParameterError(
+                f"-p {name} and --grid {name}: hold a parameter fixed or sweep it, not both"
+            )
 
 
 def _refusal(spec: KernelSpec, params: dict[str, Any], chip: Any, max_memory: int) -> str | None:
@@ -205,8 +247,16 @@ def _plan_case(target: str, grid: Grid, chips: Sequence[str], folder: Path) -> S
             key = _key(identity, values, chip_target, _file_digest(chip_target), (), None)
             trace = str(folder / _trace_name(case.entry, values, chip.name, key))
             target = str(case.path.resolve())
+            params = case_params(target, typed_grid(values.items()))
             task = SweepTask(
-                CASE, target, tuple(values.items()), chip_target, chip.name, trace, key
+                CASE,
+                target,
+                tuple(values.items()),
+                chip_target,
+                chip.name,
+                trace,
+                key,
+                params=params,
             )
             plan.keys.append(key)
             plan.tasks.append(task)

@@ -113,7 +113,7 @@ def _unfinished(task: SweepTask, kernel: str, error: str) -> SweepRow:
     run marked truncated stays, named in the row."""
     trace = Path(task.trace)
     _remove_leftovers(trace)
-    row = SweepRow(task.key, kernel, task.chip_name, task.grid, "")
+    row = SweepRow(task.key, kernel, task.chip_name, task.grid, "", params=dict(task.params))
     return unfinished_row(row, error, trace.name if trace.is_file() else "")
 
 

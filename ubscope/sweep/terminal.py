@@ -4,8 +4,10 @@ Pareto front, readable in 80 columns and in a pipe."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -22,11 +24,16 @@ def print_sweep(result: SweepResult, kernel: str, console: Console) -> None:
     """The summary line, each failing configuration with why, then the front."""
     rows = result.rows
     counts = Counter(row.status for row in rows)
-    statuses = ", ".join(f"{counts[status]} {status}" for status in STATUSES if counts[status])
+    statuses = [f"{counts[status]} {status}" for status in STATUSES if counts[status]]
     console.print(
-        f"{kernel}: {plural(len(rows), 'configuration')} ({result.ran} run now, "
-        f"{result.reused} finished before); {statuses or 'none'}",
-        markup=False,
+        Phrases(
+            f"{kernel}:",
+            plural(len(rows), "configuration"),
+            f"({result.ran} run now,",
+            f"{result.reused} finished before);",
+            *(f"{item}," for item in statuses[:-1]),
+            *(statuses[-1:] or ["none"]),
+        )
     )
     failing = [row for row in rows if row.failed]
     if failing:
@@ -45,6 +52,25 @@ def print_sweep(result: SweepResult, kernel: str, console: Console) -> None:
         )
         console.print(Padding(front_table(front), (0, 0, 0, 2), expand=False))
     console.print(f"table written to {result.table} (traces beside it)", markup=False)
+
+
+class Phrases:
+    """Phrases joined by spaces, wrapped between phrases, never inside one
+    (``1 timeout`` stays on one line), at the console's width; no line ends
+    in a space. A phrase wider than the console wraps on its own."""
+
+    def __init__(self, *phrases: str) -> None:
+        self.phrases = [printable(phrase) for phrase in phrases]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        line = ""
+        for phrase in self.phrases:
+            if line and cell_len(line) + 1 + cell_len(phrase) > options.max_width:
+                yield Text(line)
+                line = phrase
+            else:
+                line = f"{line} {phrase}" if line else phrase
+        yield Text(line)
 
 
 def front_table(front: list[SweepRow]) -> Table:

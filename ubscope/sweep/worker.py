@@ -17,7 +17,7 @@ from ubscope.probe.ascendc.case import Case, load_case, make_tensors, mismatch_s
 from ubscope.probe.ascendc.case import reference_outputs as case_references
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
-from ubscope.sweep.plan import CASE, SweepTask
+from ubscope.sweep.plan import CASE, SweepTask, case_params
 
 # Inputs of a case are generated with this seed, as `ubscope run case.yaml` does by default.
 CASE_SEED = 0
@@ -77,7 +77,7 @@ def _run_case(task: SweepTask) -> bool | None:
         load_chip(task.chip),
         task.trace,
         defines=tuple(defines),
-        params={"case": str(case.path), **task.grid},
+        params=case_params(str(case.path), task.grid),
         values=values,
     )
     return _matches(case, inputs, run.outputs)
