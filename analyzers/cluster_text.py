@@ -6,22 +6,17 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from ubscope.analyzers.vendor.torch_npu.cluster import ClusterView
+from ubscope.analyzers.vendor.torch_npu.cluster import ClusterView, mib_text
 from ubscope.probe.text import printable
 
 # Ranks listed in the terminal; the JSON report lists every one.
 MAX_TEXT_RANKS = 16
 
 
-def _mib(value: float | None) -> str:
-    # torch_npu's "MB" columns are MiB (2**20 bytes).
-    return "-" if value is None else f"{value:.0f} MiB"
-
-
 def cluster_caption(view: ClusterView) -> Text:
     return Text(
         f"cluster: {len(view.ranks)} ranks, median peak reserved "
-        f"{_mib(view.median_reserved_mb)}, highest first",
+        f"{mib_text(view.median_reserved_mb)}, highest first",
         style="bold",
     )
 
@@ -36,9 +31,9 @@ def cluster_table(view: ClusterView) -> Table:
     for rank in view.ranks[:MAX_TEXT_RANKS]:
         table.add_row(
             Text(printable(rank.rank)),
-            _mib(rank.peak_allocated_mb),
-            _mib(rank.peak_reserved_mb),
-            _mib(rank.gap_mb),
+            mib_text(rank.peak_allocated_mb),
+            mib_text(rank.peak_reserved_mb),
+            mib_text(rank.gap_mb),
             f"{rank.vs_median:+.1%}",
         )
     return table

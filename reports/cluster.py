@@ -7,6 +7,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from ubscope.analyzers import Analysis, ClusterView, cluster_view
+from ubscope.probe.units import format_bytes
 from ubscope.reports.escape import text
 from ubscope.reports.page import FigureIds, Section, figure_html, hint
 from ubscope.reports.style import CAPACITY_COLOR, new_figure, series_color
@@ -15,8 +16,8 @@ _COLUMNS = ("rank", "folder", "device", "peak allocated", "peak reserved", "rese
 
 
 def _mib(value: float | None) -> str:
-    # torch_npu's "MB" columns are MiB.
-    return "-" if value is None else f"{value:,.0f} MiB"
+    # torch_npu's "MB" columns are MiB; written as the terminal's table and the findings do.
+    return "-" if value is None else format_bytes(value * (1 << 20))
 
 
 def _figure(view: ClusterView) -> go.Figure:

@@ -42,12 +42,36 @@ class OneLineParser(argparse.ArgumentParser):
             default=argparse.SUPPRESS,
             help="show tracebacks (for bug reports)",
         )
+        self.register("action", "parsers", Subcommands)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-class LazyCommands(argparse._SubParsersAction):
+class Subcommands(argparse._SubParsersAction):
+    """Subcommands whose unknown arguments are reported by the subcommand's own
+    parser (``ubscope report: error: ... (see ubscope report --help)``): argparse
+    hands them back to the parser above, which would name its own help."""
+
+    def load(self, name: str) -> argparse.ArgumentParser:
+        """The parser of command ``name``."""
+        return self.choices[name]
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        command = self.load(values[0])
+        super().__call__(parser, namespace, values, option_string)
+        unknown = vars(namespace).pop(argparse._UNRECOGNIZED_ARGS_ATTR, None)
+        if unknown:
+            command.error(f"unrecognized arguments: {' '.join(unknown)}")
+
+
+class LazyCommands(Subcommands):
     """Subcommands whose parsers are filled in (description, arguments,
     handler) by their module only when argparse meets the command's name, so
     only the chosen command's module is imported; ``COMMAND --help`` is complete."""
@@ -68,16 +92,6 @@ class LazyCommands(argparse._SubParsersAction):
             module, function = setup.split(":")
             getattr(importlib.import_module(module), function)(parser)
         return parser
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        self.load(values[0])
-        super().__call__(parser, namespace, values, option_string)
 
 
 def build_parser() -> argparse.ArgumentParser:

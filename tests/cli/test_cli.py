@@ -63,3 +63,24 @@ def test_garbage_trace_file_is_exit_2(tmp_path):
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     result = run_ubscope("trace", "info", str(bad))
     assert result.returncode == 2 and "not a ubscope trace" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, command",
+    [
+        (["report", "x.ubtrace", "--nonsense"], "ubscope report"),
+        (["analyze", "x.ubtrace", "--nonsense"], "ubscope analyze"),
+        (["report", "job", "--rank-outlier", "50%"], "ubscope report"),
+        (["trace", "info", "x.ubtrace", "--nonsense"], "ubscope trace info"),
+        (["--nonsense", "analyze", "x.ubtrace"], "ubscope"),
+    ],
+)
+def test_an_unknown_option_names_the_help_of_its_command(args, command):
+    # argparse hands a command's unknown options back to the top-level parser,
+    # which named its own help: "ubscope: error: ... (see ubscope --help)".
+    result = run_ubscope(*args)
+    assert result.returncode == 2
+    unknown = " ".join(arg for arg in args if arg in ("--nonsense", "--rank-outlier", "50%"))
+    assert result.stderr.splitlines() == [
+        f"{command}: error: unrecognized arguments: {unknown} (see {command} --help)"
+    ]

@@ -48,3 +48,27 @@ def _scale_memory(path: Path, scale: float) -> None:
                 row[column] = repr(float(row[column]) * scale)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle, lineterminator="\r\n").writerows(rows)
+
+
+MEMORY_RECORD_HEADER = (
+    "Component,Timestamp(us),Total Allocated(MB),Total Reserved(MB),"
+    "Total Active(MB),Stream Ptr,Device Type\r\n"
+)
+
+
+def make_small_cluster(root: Path, peaks: list[float]) -> Path:
+    """``root/node0_<i>_ascend_pt`` for each peak, as docs/cluster.md's example
+    writes them: rank ``i``'s caching allocator reserves half its peak, then the
+    peak (0.8 of it allocated), then 0.7 of it; nothing else in the folder."""
+    for rank, peak in enumerate(peaks):
+        folder = root / f"node0_{rank}_ascend_pt"
+        (folder / "ASCEND_PROFILER_OUTPUT").mkdir(parents=True)
+        (folder / f"profiler_info_{rank}.json").write_text("{}")
+        rows = "".join(
+            f"PTA,{1736408883573957 + step * 20000}.920\t,{0.8 * peak * share!r},"
+            f"{peak * share!r},{0.8 * peak * share!r},0,NPU:{rank}\r\n"
+            for step, share in enumerate([0.5, 1.0, 0.7])
+        )
+        memory_record = folder / "ASCEND_PROFILER_OUTPUT" / "memory_record.csv"
+        memory_record.write_text(MEMORY_RECORD_HEADER + rows, newline="")
+    return root

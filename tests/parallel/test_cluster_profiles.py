@@ -99,8 +99,9 @@ def test_analyze_prints_the_cluster_table_in_80_columns(cluster):
         "vs",
         "median",
     ]
-    # 1452 x 1.5 = 2178 MiB reserved, 1187.98 x 1.5 = 1782 allocated, 2178 - 1782 = 396.
-    assert table[1].split() == ["rank", "3", "1782", "MiB", "2178", "MiB", "396", "MiB", "+46.3%"]
+    # 1452 x 1.5 = 2178 MiB reserved (/ 1024 = 2.13 GiB), 1187.98 x 1.5 = 1781.97 MiB
+    # allocated (1.74 GiB), 2178 - 1781.97 = 396.03 MiB between them.
+    assert table[1].split() == ["rank", "3", "1.7", "GiB", "2.1", "GiB", "396.0", "MiB", "+46.3%"]
     # --rank-outlier 2%: ranks 0-2 sit 2.4 % from the median too (1.05 / 1.025 - 1).
     assert result.stdout.count("TNPU004 [torch_npu] rank") == 4
 
@@ -143,8 +144,8 @@ def test_html_report_draws_and_lists_every_rank(cluster):
     assert "<b>2" not in section
     assert 'class="ubscope-figure" data-target="cluster-figure-1"' in section
     assert section.count("<tr>") == 1 + 4  # the header and one row per rank
-    # 1452 x 1.5 = 2178 MiB reserved; 1.5 / 1.025 - 1 = +46.3 % from the median.
+    # 1452 x 1.5 = 2178 MiB = 2.13 GiB reserved; 1.5 / 1.025 - 1 = +46.3 % from the median.
     first = section[section.index("<tbody>") :].split("</tr>")[0]
     assert "<td>rank 3</td><td>host3_ascend_pt</td>" in first
-    assert "2,178 MiB" in first
+    assert ">2.1 GiB<" in first
     assert "+46.3%" in first

@@ -25,6 +25,7 @@ import pandas as pd
 from ubscope.analyzers.vendor.common import VendorReport
 from ubscope.analyzers.vendor.torch_npu.reader import TORCH_NPU, read_torch_npu
 from ubscope.probe.errors import PartialReadWarning
+from ubscope.probe.units import format_bytes
 
 CACHING_ALLOCATOR = "PTA"
 CLUSTER_TABLE = "cluster_ranks"
@@ -41,6 +42,12 @@ CLUSTER_COLUMNS = (
     "gap_mb",
     "vs_median",
 )
+
+
+def mib_text(value_mb: float | None) -> str:
+    """A size in torch_npu's "MB" columns, which are MiB (the reader takes 1 MB
+    as 1024 KB), as the cluster table and findings write it: ``1300`` -> ``1.3 GiB``."""
+    return "-" if value_mb is None or pd.isna(value_mb) else format_bytes(value_mb * (1 << 20))
 
 
 def rank_folders(root: str | os.PathLike[str]) -> list[Path]:

@@ -12,12 +12,18 @@ from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.rules.base import Threshold, register
 from ubscope.analyzers.vendor.common import VendorReport
 from ubscope.analyzers.vendor.rule import VendorRule
-from ubscope.analyzers.vendor.torch_npu.cluster import CLUSTER_TABLE
+from ubscope.analyzers.vendor.torch_npu.cluster import CLUSTER_TABLE, mib_text
 from ubscope.analyzers.vendor.torch_npu.reader import TORCH_NPU
 
 
 def _ranks(data: VendorReport) -> pd.DataFrame:
     return data.tables.get(CLUSTER_TABLE, pd.DataFrame())
+
+
+# Shares are compared to 12 decimals: the float error of a ratio (1e-16) must not
+# decide. 1100 / 1000 - 1 is 0.10000000000000009 and 1 - 900 / 1000 is
+# 0.09999999999999998: both are 10 %, at a 10 % limit, not over it.
+_SHARE_DECIMALS = 12
 
 
 def _evidence(row: dict) -> dict[str, object]:
@@ -55,8 +61,9 @@ class RankMemoryOutlier(VendorRule):
 
     ## Example
 
-    Four ranks whose peak reserved memory is 1452, 1452, 1524.6 and 2178 MB:
-    the median is 1488.3 MB and the last rank sits 46 % above it.
+    Four ranks whose peak reserved memory is 1452, 1452, 1524.6 and 2178 MiB
+    (torch_npu's "MB"): the median is 1488.3 MiB and the last rank sits 46 %
+    above it. A rank exactly 10 % from the median is not flagged.
 
     ## How to fix
 
@@ -82,17 +89,18 @@ class RankMemoryOutlier(VendorRule):
         if len(ranks) < self.limits["min_ranks"]:
             return []
         median = float(ranks["peak_reserved_mb"].median())
+        limit = round(self.limits["max_deviation"], _SHARE_DECIMALS)
         findings = []
         for row in ranks.to_dict("records"):
             deviation = float(row["vs_median"])
-            if abs(deviation) <= self.limits["max_deviation"]:
+            if round(abs(deviation), _SHARE_DECIMALS) <= limit:
                 continue
             side = "above" if deviation > 0 else "below"
             findings.append(
                 self.finding(
                     f"{row['rank']} ({row['folder']}): peak reserved "
-                    f"{row['peak_reserved_mb']:.0f} MB is {abs(deviation):.0%} {side} the "
-                    f"median {median:.0f} MB of {len(ranks)} ranks",
+                    f"{mib_text(row['peak_reserved_mb'])} is {abs(deviation):.0%} {side} the "
+                    f"median {mib_text(median)} of {len(ranks)} ranks",
                     Location(space="GM", tag=str(row["rank"])),
                     evidence={**_evidence(row), "median_reserved_mb": round(median, 3)},
                     suggestion=self.fix(),
@@ -120,9 +128,9 @@ class ClusterWorstRanks(VendorRule):
 
     ## Example
 
-    A 64-rank job whose ranks peak between 30.1 and 31.0 GB reserved: the
-    finding names the three highest, rank 17 first with 31.0 GB reserved of
-    which 27.2 GB allocated.
+    A 64-rank job whose ranks peak between 30.1 and 31.0 GiB reserved: the
+    finding names the three highest, rank 17 first with 31.0 GiB reserved of
+    which 27.2 GiB allocated.
 
     ## How to fix
 
@@ -144,19 +152,19 @@ class ClusterWorstRanks(VendorRule):
             return []
         worst = ranks.head(int(self.limits["top_n"])).to_dict("records")
         listed = "; ".join(
-            f"{row['rank']} {row['peak_reserved_mb']:.0f} MB reserved"
+            f"{row['rank']} {mib_text(row['peak_reserved_mb'])} reserved"
             + (
                 ""
                 if pd.isna(row["allocated_at_peak_mb"])
-                else f", {row['allocated_at_peak_mb']:.0f} MB allocated at its peak"
+                else f", {mib_text(row['allocated_at_peak_mb'])} allocated at its peak"
             )
             for row in worst
         )
         low, high = ranks["peak_reserved_mb"].min(), ranks["peak_reserved_mb"].max()
         return [
             self.finding(
-                f"{len(ranks)} ranks peak between {low:.0f} and {high:.0f} MB reserved; "
-                f"highest: {listed}",
+                f"{len(ranks)} ranks peak between {mib_text(low)} and {mib_text(high)} "
+                f"reserved; highest: {listed}",
                 Location(space="GM", tag=str(worst[0]["rank"])),
                 evidence={"ranks": len(ranks), "worst": [_evidence(row) for row in worst]},
                 suggestion=self.fix(),
