@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.small_shapes import SMALL_POOL
 from ubscope.analyzers.findings import Severity
 from ubscope.check.measurement import Measurement, measurement_from_metrics
-
-SMALL_POOL = {"n": 16384, "tile": 1024, "cores": 2}
 
 _METRICS: dict[str, Any] = {
     "schema": "ubscope.metrics/1",

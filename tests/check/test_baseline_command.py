@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.check.conftest import SMALL_POOL
+from tests.helpers.small_shapes import SMALL_POOL
 from ubscope.cli import main
 from ubscope.kernels.catalog import get_kernel
 from ubscope.kernels.registry import run_kernel

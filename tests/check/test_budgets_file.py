@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from ubscope.check.budgets import load_budgets
+from ubscope.analyzers import load_rules
+from ubscope.check.budgets import Budgets, load_budgets
 from ubscope.probe.errors import ConfigError
 
 BUDGETS = """\
@@ -83,6 +84,15 @@ def test_an_empty_file_has_no_limits(tmp_path):
         ("default:\n  fragmentation: {failed_allocs_with_enough_free: 1.5}\n", 2, "whole number"),
         ("default:\n  gm: {ratio_to_minimum: yes}\n", 2, "expected a number"),
         ("default:\n  findings: {warn: 1}\n", 2, "neither a severity"),
+        (
+            "default:\n  findings: {XYZ123: 0}\n",
+            2,
+            "findings: 'XYZ123' is neither a severity (error, warning, info), a rule code like "
+            "UB001 (`ubscope rules` lists them) nor a rule family (ADV, ALN,",
+        ),
+        ("kernels:\n  k:\n    findings:\n\n      UB01: 0\n", 5, "'UB01' is neither a severity"),
+        ("default:\n  findings.by_code.UB01: 0\n", 2, "'UB01' is neither a severity"),
+        ("default:\n  findings: {ub: 0}\n", 2, "'ub' is neither a severity"),
         ("default:\n  peak_byte.UB: 1\n", 2, "unknown metric 'peak_byte.UB'"),
         ("kernels:\n  x: 3\n", 2, "expected a mapping"),
         ("default: {}\ndefault: {}\n", 2, "duplicate key 'default'"),
@@ -111,3 +121,72 @@ def test_yaml_tags_are_not_constructed(tmp_path):
     path = _write(tmp_path, "default: !!python/object/apply:os.system ['true']\n")
     with pytest.raises(ConfigError, match=f"{path}:1: "):
         load_budgets(path)
+
+
+def test_findings_take_severities_rule_codes_and_rule_families(tmp_path):
+    codes = sorted(load_rules())
+    families = sorted({code.rstrip("0123456789") for code in codes})
+    keys = ["error", "warning", "info", *codes, *families]
+    text = "default:\n  findings:\n" + "".join(f"    {key}: 0\n" for key in keys)
+    limits = load_budgets(_write(tmp_path, text)).limits_for("any")
+    assert set(limits) == {
+        "findings.error",
+        "findings.warning",
+        "findings.info",
+        *(f"findings.by_code.{code}" for code in codes),
+        *(f"findings.by_code.{family}*" for family in families),
+    }
+    # built-in, vendor (msSanitizer, torch_npu) codes and families among them
+    for metric in ("UB001", "SAN001", "TNPU001", "UB*", "ALN*", "TNPU*", "SAN*"):
+        assert f"findings.by_code.{metric}" in limits
+
+
+def _texts(tolerances, metrics):
+    return {metric: getattr(tolerances.for_metric(metric), "text", None) for metric in metrics}
+
+
+def test_command_line_tolerances_win_over_every_file_tolerance_for_their_metrics(tmp_path):
+    file = "tolerance:\n  default: 3%\n  peak_bytes.UB: 0%\n  gm.*: 1%\n  gm.read_bytes: 5%\n"
+    budgets = load_budgets(_write(tmp_path, file))
+    metrics = (
+        "peak_bytes.UB",
+        "peak_bytes.L1",
+        "gm.read_bytes",
+        "gm.write_bytes",
+        "gm.ratio_to_minimum",
+        "total_alloc_bytes.UB",
+        "modelled_time_ps",
+    )
+    command_line = ["peak_bytes.*=4KiB", "gm.write_bytes=2%"]
+    assert _texts(budgets.tolerances_with(command_line), metrics) == {
+        "peak_bytes.UB": "4KiB",  # the command line's glob over the file's exact name
+        "peak_bytes.L1": "4KiB",
+        "gm.read_bytes": "5%",  # the file's exact name over its glob
+        "gm.write_bytes": "2%",
+        "gm.ratio_to_minimum": "1%",
+        "total_alloc_bytes.UB": "3%",  # the file's default
+        "modelled_time_ps": None,  # compared only when named
+    }
+    # A command-line default replaces the file's; the file's per-metric ones stay.
+    with_default = _texts(budgets.tolerances_with(["1%"]), metrics)
+    assert with_default["total_alloc_bytes.UB"] == "1%" and with_default["peak_bytes.UB"] == "0%"
+    # Within the command line too, an exact name wins over a glob, in either order.
+    for options in (
+        ["peak_bytes.UB=1%", "peak_bytes.*=8KiB"],
+        ["peak_bytes.*=8KiB", "peak_bytes.UB=1%"],
+    ):
+        texts = _texts(budgets.tolerances_with(options), metrics)
+        assert (texts["peak_bytes.UB"], texts["peak_bytes.L1"]) == ("1%", "8KiB")
+    # The file is left as it was read.
+    assert _texts(budgets.tolerances, ["peak_bytes.UB"]) == {"peak_bytes.UB": "0%"}
+
+
+def test_command_line_tolerances_without_a_file(tmp_path):
+    tolerances = Budgets("").tolerances_with(["modelled_time_ps=5%", "peak_bytes.UB=0%"])
+    assert _texts(tolerances, ["modelled_time_ps", "peak_bytes.UB", "gm.read_bytes"]) == {
+        "modelled_time_ps": "5%",
+        "peak_bytes.UB": "0%",
+        "gm.read_bytes": "2%",
+    }
+    with pytest.raises(ConfigError, match="--tolerance: expected a tolerance"):
+        Budgets("").tolerances_with(["peak_bytes.UB=lots"])

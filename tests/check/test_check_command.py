@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
 
+from tests.helpers.cli import run_ubscope
 from ubscope.cli import main
 
 
@@ -26,6 +28,12 @@ def _check(capsys, *args) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
+def _words(text: str) -> str:
+    """``text`` with every run of spaces and line breaks one space: a problem
+    wraps at the console's width (80 columns here)."""
+    return " ".join(text.split())
+
+
 def test_unchanged_kernel_passes(baselines, pool_trace, capsys):
     code, out, _ = _check(capsys, pool_trace("base"), "--baseline", baselines)
     assert code == 0
@@ -38,7 +46,8 @@ def test_planted_larger_tile_fails_and_names_the_metric(baselines, pool_trace, c
     code, out, _ = _check(capsys, bigger, "--baseline", baselines)
     assert code == 1
     assert (
-        "peak_bytes.UB regressed: 12.0 KiB -> 24.0 KiB (+12.0 KiB (+100.0%)), tolerance 2%" in out
+        "peak_bytes.UB regressed: 12.0 KiB -> 24.0 KiB (+12.0 KiB (+100.0%)), tolerance 2%"
+        in _words(out)
     )
     accept = f"ubscope baseline {bigger} -o {baselines} --update"
     assert accept in out
@@ -86,7 +95,7 @@ def test_missing_baseline_modes(tmp_path, pool_trace, capsys, mode, code):
     written = list(directory.glob("*.json")) if directory.exists() else []
     assert len(written) == (1 if mode == "new" else 0)
     if mode == "fail":
-        assert "no baseline" in out and f"ubscope baseline {trace} -o {directory}" in out
+        assert "no baseline" in out and f"ubscope baseline {trace} -o {directory}" in _words(out)
         assert "--missing-baseline new" in out
 
 
@@ -100,7 +109,9 @@ def test_budgets_apply_exactly_at_the_limit(tmp_path, pool_trace, capsys):
     )
     code, out, _ = _check(capsys, trace, "--budget", budget)
     assert code == 1
-    assert f"peak_bytes.UB = 12.0 KiB exceeds the limit 12,287 B (budget {budget}:5) by 1 B" in out
+    message = f"peak_bytes.UB = 12.0 KiB exceeds the limit 12,287 B (budget {budget}:5) by 1 B"
+    # a path longer than a line is folded wherever the line ends
+    assert message.replace(" ", "") in out.replace(" ", "").replace("\n", "")
 
 
 def test_outputs_for_ci(tmp_path, baselines, pool_trace, capsys, monkeypatch):
@@ -127,8 +138,9 @@ def test_outputs_for_ci(tmp_path, baselines, pool_trace, capsys, monkeypatch):
     summary = markdown.read_text(encoding="utf-8")
     assert "| `peak_bytes.UB` | 48.0 KiB | 24.0 KiB | +24.0 KiB (+100.0%) | 2% |" in summary
     annotations = [line for line in out.splitlines() if line.startswith("::")]
-    assert annotations and all(line.startswith("::error file=") for line in annotations)
-    assert any("peak_bytes.UB regressed" in line for line in annotations)
+    assert all(line.startswith(("::error file=", "::notice file=")) for line in annotations)
+    errors = [line for line in annotations if line.startswith("::error")]
+    assert any("peak_bytes.UB regressed" in line for line in errors)
 
 
 def test_no_annotations_outside_github(baselines, pool_trace, capsys, monkeypatch):
@@ -220,3 +232,106 @@ def test_single_file_baseline(tmp_path, pool_trace, capsys):
     assert "holds one configuration" in capsys.readouterr().err
     code, _, err = _check(capsys, pool_trace("other", tile=2048), "--baseline", single)
     assert code == 2 and "is the baseline of pool_demo[" in err
+
+
+def _edit_baseline(directory, **metrics) -> None:
+    """Change metrics of the one baseline file in ``directory``, as an older
+    recording of the configuration would have them."""
+    [path] = directory.glob("*.json")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["metrics"].update(metrics)
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def test_an_improvement_is_noticed_even_when_the_configuration_fails(
+    baselines, pool_trace, capsys, monkeypatch
+):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    # Recorded with 4 KiB less UB (12 KiB now) and far more GM reads (64 KiB now).
+    _edit_baseline(baselines, **{"peak_bytes.UB": 8192, "gm.read_bytes": 1 << 20})
+    code, out, _ = _check(
+        capsys,
+        pool_trace("base"),
+        "--baseline",
+        baselines,
+        "--tolerance",
+        "peak_bytes.UB=4095",
+        "--fail-on",
+        "info",
+    )
+    assert code == 1
+    commands = [line for line in out.splitlines() if line.startswith("::")]
+    assert [line.split(" ", 1)[0] for line in commands] == ["::error", "::notice"]
+    assert "peak_bytes.UB regressed: 8.0 KiB -> 12.0 KiB" in commands[0]
+    assert "improved: gm.read_bytes; update the baseline to keep it" in commands[1]
+    assert commands[1].startswith(f"::notice file={next(baselines.glob('*.json'))},")
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_piped_output_fits_columns(baselines, pool_trace, columns):
+    bigger = pool_trace("bigger_tile", tile_change=2)
+    result = run_ubscope("check", bigger, "--baseline", baselines, columns=columns)
+    assert result.returncode == 1, result.stderr
+    too_long = [line for line in result.stdout.splitlines() if len(line) > columns]
+    # Only what is never cut: the configuration's name and the command to copy.
+    assert all(line.startswith(("pool_demo[", "  ubscope baseline ")) for line in too_long)
+    assert len(too_long) == 2, too_long
+    problem = "peak_bytes.UB regressed: 12.0 KiB -> 24.0 KiB (+12.0 KiB (+100.0%)), tolerance 2%"
+    assert problem in _words(result.stdout)
+    lines = result.stdout.splitlines()
+    [first] = [i for i, line in enumerate(lines) if line.startswith("  peak_bytes.UB regressed:")]
+    assert lines[first + 1].startswith("    ") and lines[first + 1][4] != " "  # wrapped, hanging
+
+
+def test_a_wide_console_gets_the_table_and_one_line_problems(baselines, pool_trace):
+    bigger = pool_trace("bigger_tile", tile_change=2)
+    result = run_ubscope("check", bigger, "--baseline", baselines, columns=200)
+    lines = result.stdout.splitlines()
+    [header] = [line for line in lines if line.startswith("metric ")]
+    assert header.split("┃")[1].strip() == "A"
+    [problem] = [line for line in lines if line.startswith("  peak_bytes.UB regressed:")]
+    assert problem.endswith("tolerance 2% (allowed +245 B)")
+
+
+def test_command_line_tolerances_override_the_budgets_file(tmp_path, baselines, pool_trace, capsys):
+    bigger = pool_trace("bigger_tile", tile_change=2)  # peak UB 12 KiB -> 24 KiB
+    budget = tmp_path / "budgets.yaml"
+    args = [bigger, "--baseline", baselines, "--budget", budget]
+    # The file's exact name loses to the command line's glob ...
+    budget.write_text("tolerance:\n  default: 200%\n  peak_bytes.UB: 0%\n")
+    code, out, _ = _check(capsys, *args, "--tolerance", "peak_bytes.*=12KiB")
+    assert code == 0, out
+    assert "12KiB" in out
+    # ... and the file's glob to the command line's exact name.
+    budget.write_text("tolerance:\n  default: 200%\n  peak_bytes.*: 12 KiB\n")
+    code, out, _ = _check(capsys, *args, "--tolerance", "peak_bytes.UB=0%")
+    assert code == 1 and "tolerance 0% (allowed +0 B)" in _words(out)
+    # Within the command line, an exact name wins over a glob.
+    code, out, _ = _check(
+        capsys, *args, "--tolerance", "peak_bytes.*=12KiB", "--tolerance", "peak_bytes.UB=0%"
+    )
+    assert code == 1 and "tolerance 0% (allowed +0 B)" in _words(out)
+
+
+def test_markdown_is_appended_to_the_step_summary_only(
+    tmp_path, baselines, pool_trace, capsys, monkeypatch
+):
+    summary, other = tmp_path / "step_summary.md", tmp_path / "other.md"
+    summary.write_text("## Unit tests\n\nall passed\n", encoding="utf-8")
+    other.write_text("earlier content of other.md\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    trace = pool_trace("base")
+    for target in (summary, other):
+        assert _check(capsys, trace, "--baseline", baselines, "--markdown", target)[0] == 0
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("## Unit tests\n\nall passed\n\n## ubscope check: 1 kernel")
+    # Another spelling of the same file, as a later step would give it.
+    monkeypatch.chdir(tmp_path)
+    assert _check(capsys, trace, "--baseline", baselines, "--markdown", "./step_summary.md")[0] == 0
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("## Unit tests\n") and text.count("## ubscope check:") == 2
+    # Any other file is replaced.
+    written = other.read_text(encoding="utf-8")
+    assert written.startswith("## ubscope check:") and "earlier content" not in written
+    assert _check(capsys, trace, "--baseline", baselines, "--markdown", other)[0] == 0
+    assert other.read_text(encoding="utf-8") == written

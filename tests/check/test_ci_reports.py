@@ -15,9 +15,10 @@ from ubscope.check.annotations import (
 )
 from ubscope.check.junit import junit_xml
 from ubscope.check.markdown import markdown_summary
+from ubscope.check.table import plain_table
 from ubscope.check.terminal import print_results
 from ubscope.check.tolerances import Tolerances
-from ubscope.check.verdicts import Limit, check_measurement
+from ubscope.check.verdicts import CheckResult, Limit, Problem, check_measurement
 
 NASTY = 'a<b>&"c\x01|d`e%f,g:h\nnext'
 
@@ -82,9 +83,12 @@ def test_markdown_has_the_table_and_escapes_cells(make_measurement):
     # Text from traces cannot break the table or inject HTML.
     assert "<b>" not in text and "a&lt;b&gt;&amp;" in text and "\x01" not in text
     assert "### ❌ `pool_demo[label=a&lt;b&gt;&amp;\"c |d'e%f,g:h next]`: FAILED" in text
+    separators = None
     for line in text.splitlines():
+        if line.startswith("| metric |"):
+            separators = line.count(" | ")  # one fewer than the table's columns
         if line.startswith("| `peak_bytes.UB`"):
-            assert line.count(" | ") == 7
+            assert line.count(" | ") == separators
 
 
 def test_annotation_escaping_follows_github_rules():
@@ -114,3 +118,65 @@ def test_terminal_table_shows_changed_rows_and_problems(make_measurement):
     assert "gm.read_bytes = 64.0 KiB exceeds the limit 1.0 KiB (budget budgets.yaml:7)" in text
     assert "total_alloc_bytes.L0C" not in text  # unchanged rows are folded
     assert "4 kernel configurations, 2 failed, 2 passed" in text
+
+
+def test_an_improvement_is_noticed_beside_a_failure(make_measurement):
+    baseline = make_measurement().metrics
+    mixed = check_measurement(
+        make_measurement(**{"peak_bytes.UB": 120_000, "gm.read_bytes": 1024}),
+        baseline,
+        Tolerances(),
+        baseline_path="b/m.json",
+    )
+    lines = github_annotations([mixed])
+    assert [line.split(" ", 1)[0] for line in lines] == ["::error", "::notice"]
+    assert "peak_bytes.UB regressed" in lines[0]
+    assert lines[1].startswith("::notice file=b/m.json,title=ubscope improvement%3A pool_demo::")
+    assert lines[1].endswith("improved: gm.read_bytes; update the baseline to keep it")
+
+
+def _printed(results, width: int = 200) -> str:
+    buffer = io.StringIO()
+    print_results(results, Console(file=buffer, width=width))
+    return buffer.getvalue()
+
+
+def _did_not_run(make_measurement):
+    problem = Problem("run", "the configuration did not run to the end (crashed: boom)")
+    return CheckResult(make_measurement(**{"params": {"n": 4}}), [], extra_problems=[problem])
+
+
+def test_a_configuration_that_did_not_run_has_no_table(make_measurement):
+    text = _printed([_did_not_run(make_measurement)])
+    assert "did not run to the end (crashed: boom)" in text
+    assert "metric" not in text and "┃" not in text and "━" not in text
+    assert "A: run under test" not in text  # no table, nothing to explain
+    assert "1 kernel configuration, 1 failed" in text
+    assert "did not run" in junit_xml([_did_not_run(make_measurement)])
+    assert plain_table(_did_not_run(make_measurement)) == ""
+    summary = markdown_summary([_did_not_run(make_measurement)])
+    assert "| metric" not in summary and "did not run to the end" in summary
+    assert "A: run under test" not in summary
+
+
+def test_without_a_baseline_there_is_no_b(make_measurement):
+    over = _results(make_measurement)[3]  # limits only
+    text = _printed([_did_not_run(make_measurement), over])
+    assert text.splitlines()[0] == "A: run under test"
+    [header] = [line for line in text.splitlines() if line.startswith("metric ")]
+    assert [cell.strip() for cell in header.split("┃")] == ["metric", "A", "limit", "status"]
+    summary = markdown_summary([over])
+    assert "\nA: run under test\n" in summary and "B: baseline" not in summary
+    assert "| metric | A | limit | status | note |\n|:---|---:|---:|:---|:---|" in summary
+    assert plain_table(over).splitlines()[0].split() == ["metric", "A", "limit", "status", "note"]
+    assert plain_table(over).endswith("\nA: run under test")
+    # With a baseline anywhere, the legend is whole; that table keeps its B.
+    text = _printed(_results(make_measurement))
+    assert text.splitlines()[0] == "A: run under test; B: baseline; delta = A - B"
+    headers = [line for line in text.splitlines() if line.startswith("metric ")]
+    assert ["B" in [cell.strip() for cell in line.split("┃")] for line in headers] == [
+        True,
+        True,
+        True,
+        False,
+    ]

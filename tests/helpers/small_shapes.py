@@ -17,3 +17,6 @@ SMALL = {
     "sparse_matmul": {"m": 8, "k": 128, "n": 64},
     "sparse_attention": {"hidden": 64, "heads": 2, "seq_len": 8},
 }
+
+# pool_demo on two cores: the check tests' trace of a few hundred events.
+SMALL_POOL = {**SMALL["pool_demo"], "cores": 2}

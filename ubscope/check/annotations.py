@@ -39,7 +39,7 @@ def _repo_relative(path: str) -> str:
 
 def github_annotations(results: Sequence[CheckResult]) -> list[str]:
     """An ``error`` per problem, a ``warning`` per new finding below --fail-on
-    and a ``notice`` per configuration that improved."""
+    and a ``notice`` per configuration that improved (failed or not)."""
     lines = []
     for result in results:
         kernel, name = result.measurement.kernel, result.measurement.name
@@ -55,8 +55,9 @@ def github_annotations(results: Sequence[CheckResult]) -> list[str]:
                         "warning", message, f"ubscope finding: {kernel}", result.baseline_path
                     )
                 )
+        # An improvement is worth keeping whatever else this configuration has.
         improved = [row.metric for row in result.rows if row.status == IMPROVED]
-        if improved and not result.failed:
+        if improved:
             message = f"{name} improved: {', '.join(improved)}; update the baseline to keep it"
             lines.append(
                 annotation(

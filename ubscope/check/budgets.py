@@ -26,19 +26,19 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ubscope.analyzers import (
     BY_CODE,
-    CODE_PREFIX,
     FIELD_GROUPS,
     PER_SPACE_GROUPS,
     SEVERITY_NAMES,
     TIME_METRIC,
     metric_unit,
 )
-from ubscope.check.tolerances import Tolerances
+from ubscope.check.tolerances import Tolerance, Tolerances, tolerances_from_options
 from ubscope.check.verdicts import Limit
 from ubscope.probe.chip import ON_CHIP
 from ubscope.probe.errors import ConfigError, read_input_text
@@ -51,6 +51,21 @@ TOP_LEVEL_KEYS = ("tolerance", "default", "kernels")
 
 
 @dataclass
+class _CommandLineFirst(Tolerances):
+    """A budgets file's tolerances under the command line's (``over``): a
+    command-line tolerance that names a metric, exactly or by a glob, wins over
+    every tolerance of the file for it; within each, an exact name wins over a
+    glob. The command line's default, when given, replaces the file's."""
+
+    over: Tolerances = field(default_factory=Tolerances)
+
+    def for_metric(self, metric: str) -> Tolerance | None:
+        if any(fnmatch.fnmatchcase(metric, pattern) for pattern in self.over.per_metric):
+            return self.over.for_metric(metric)
+        return super().for_metric(metric)
+
+
+@dataclass
 class Budgets:
     """A loaded budgets file: tolerances and the limits of each kernel pattern."""
 
@@ -58,6 +73,14 @@ class Budgets:
     tolerances: Tolerances = field(default_factory=Tolerances)
     default: dict[str, Limit] = field(default_factory=dict)
     kernels: list[tuple[str, dict[str, Limit]]] = field(default_factory=list)
+
+    def tolerances_with(self, options: Sequence[str]) -> Tolerances:
+        """The file's tolerances overridden by ``--tolerance`` ones (``2%``,
+        ``METRIC=AMOUNT``, as :func:`tolerances_from_options` reads them)."""
+        command_line = tolerances_from_options(options, Tolerances(default=self.tolerances.default))
+        return _CommandLineFirst(
+            command_line.default, dict(self.tolerances.per_metric), over=command_line
+        )
 
     def limits_for(self, kernel: str) -> dict[str, Limit]:
         """The ``default`` limits overridden by every pattern matching ``kernel``."""
@@ -140,17 +163,23 @@ def _limits(entry: Marked, path: str, where: str) -> dict[str, Limit]:
 
 def _finding_metric(name: str, item: Marked, path: str) -> str:
     """``error`` -> ``findings.error``; ``UB001`` -> ``findings.by_code.UB001``;
-    a shorter prefix ``ALN`` -> ``findings.by_code.ALN*`` (every ALN code)."""
+    a rule family ``ALN`` -> ``findings.by_code.ALN*`` (every ALN code). A code
+    no rule has (``UB01``, ``XYZ123``) is an error: its limit could never fail."""
     if name in SEVERITY_NAMES:
         return f"findings.{name}"
-    if not CODE_PREFIX.match(name):
-        raise ConfigError(
-            f"{path}:{item.line}",
-            f"findings: {name!r} is neither a severity ({', '.join(SEVERITY_NAMES)}) "
-            "nor a finding code or code prefix like UB001 or ALN",
-        )
-    full_code = len(name) > 3 and name[-3:].isdigit()
-    return f"{BY_CODE}{name}" if full_code else f"{BY_CODE}{name}*"
+    from ubscope.analyzers import load_rules  # the rules load with a file that names a code
+
+    codes = load_rules()
+    families = sorted({code[:-3] for code in codes})
+    if name in codes:
+        return f"{BY_CODE}{name}"
+    if name in families:
+        return f"{BY_CODE}{name}*"
+    raise ConfigError(
+        f"{path}:{item.key_line or item.line}",
+        f"findings: {name!r} is neither a severity ({', '.join(SEVERITY_NAMES)}), a rule "
+        f"code like UB001 (`ubscope rules` lists them) nor a rule family ({', '.join(families)})",
+    )
 
 
 def _checked_metric(metric: str, item: Marked, path: str) -> str:

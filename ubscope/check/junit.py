@@ -52,9 +52,11 @@ def junit_xml(results: Sequence[CheckResult], suite: str = "ubscope check") -> s
                 "failure",
                 {"type": _xml_text(problems[0].kind), "message": _xml_text(problems[0].message)},
             )
-            failure.text = _xml_text("\n".join(p.message for p in problems)) + "\n\n" + table
+            messages = _xml_text("\n".join(p.message for p in problems))
+            failure.text = f"{messages}\n\n{table}" if table else messages
         elif result.baseline_state == "skipped":
             ET.SubElement(case, "skipped", {"message": "no baseline (--missing-baseline skip)"})
-        ET.SubElement(case, "system-out").text = table
+        if table:
+            ET.SubElement(case, "system-out").text = table
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ubscope.analyzers import LEGEND, format_value
+from ubscope.analyzers import A_MEANING, LEGEND, format_value
 from ubscope.check.verdicts import (
     IMPROVED,
     NEW_FINDING,
@@ -17,6 +17,25 @@ from ubscope.check.verdicts import (
 
 # A is this trace (the run under test), B its baseline: see comparison.LEGEND.
 COLUMNS = ("metric", "A", "B", "delta", "tolerance", "limit", "status", "note")
+# Empty in every row of a configuration without a baseline: left out there.
+BASELINE_COLUMNS = ("B", "delta", "tolerance")
+
+
+def has_baseline(result: CheckResult) -> bool:
+    """Whether ``result`` was compared with a baseline (its rows have a B)."""
+    return result.baseline_state == "compared"
+
+
+def shown_columns(result: CheckResult) -> list[int]:
+    """The indexes in :data:`COLUMNS` of the columns the table of ``result``
+    has: without a baseline, neither B nor what compares with it."""
+    compared = has_baseline(result)
+    return [i for i, name in enumerate(COLUMNS) if compared or name not in BASELINE_COLUMNS]
+
+
+def legend(results: Sequence[CheckResult]) -> str:
+    """What A, B and delta mean; only what A means when no configuration has a baseline."""
+    return LEGEND if any(has_baseline(result) for result in results) else A_MEANING
 
 
 def row_status(row: MetricRow) -> str:
@@ -75,11 +94,16 @@ def summary_line(results: Sequence[CheckResult]) -> str:
 
 
 def plain_table(result: CheckResult, show_all: bool = False) -> str:
-    """The table as aligned plain text, then what A, B and delta mean (for JUnit output)."""
-    lines = [list(COLUMNS), *(row_cells(row) for row in shown_rows(result, show_all))]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS))]
+    """The table as aligned plain text, then what A, B and delta mean (for JUnit
+    output); empty when no row is shown (a sweep configuration that did not run)."""
+    rows = shown_rows(result, show_all)
+    if not rows:
+        return ""
+    columns = shown_columns(result)
+    lines = [[line[i] for i in columns] for line in [list(COLUMNS), *map(row_cells, rows)]]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
     table = (
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in lines
     )
-    return "\n".join([*table, LEGEND])
+    return "\n".join([*table, legend([result])])

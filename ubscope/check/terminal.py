@@ -9,8 +9,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ubscope.analyzers import LEGEND
-from ubscope.check.table import COLUMNS, row_cells, shown_rows, summary_line, verdict
+from ubscope.analyzers import Hanging
+from ubscope.check.table import (
+    COLUMNS,
+    legend,
+    row_cells,
+    shown_columns,
+    shown_rows,
+    summary_line,
+    verdict,
+)
 from ubscope.check.verdicts import CheckResult, MetricRow
 
 _STATUS_STYLE = {"FAILED": "bold red", "passed": "green"}
@@ -20,33 +28,40 @@ _MIN_NOTE_WIDTH = 12
 
 def print_results(results: Sequence[CheckResult], console: Console, show_all: bool = False) -> None:
     """What A, B and delta mean, a table per configuration, its problems, then
-    the summary line."""
-    console.print(LEGEND, markup=False, style="dim")
-    for result in results:
+    the summary line; everything but names wraps at the console's width."""
+    tables = [(result, shown_rows(result, show_all)) for result in results]
+    tabled = [result for result, rows in tables if rows]
+    if tabled:  # what A, B and delta mean, when a table shows them
+        console.print(legend(tabled), markup=False, style="dim")
+    for result, rows in tables:
         state = verdict(result)
         style = _STATUS_STYLE["FAILED" if result.failed else "passed"]
         heading = Text.assemble((result.measurement.name, "bold"), ": ", (state, style))
-        console.print(heading, soft_wrap=True)
-        rows = shown_rows(result, show_all)
-        _print_rows(rows, [row_cells(row) for row in rows], console)
+        console.print(heading, soft_wrap=True)  # a name is never cut
+        if rows:
+            _print_rows(rows, result, console)
         hidden = len(result.rows) - len(rows)
         if hidden:
-            console.print(
-                f"  ({hidden} more metrics unchanged or not compared; --all shows them)",
-                markup=False,
-                style="dim",
-            )
+            note = f"({hidden} more metrics unchanged or not compared; --all shows them)"
+            console.print(_indented(note, "dim"))
         for problem in result.problems:
-            console.print(f"  {problem.message}", markup=False, style="red", soft_wrap=True)
+            console.print(_indented(problem.message, "red"))
         console.print()
     console.print(summary_line(results), markup=False, style="bold")
 
 
-def _print_rows(rows: Sequence[MetricRow], cells: list[list[str]], console: Console) -> None:
+def _indented(text: str, style: str | None, indent: int = 2, hang: int = 4) -> Hanging:
+    """``text`` ``indent`` columns in, wrapped at spaces onto lines ``hang`` columns in."""
+    return Hanging(Text(" " * (indent - 1)), Text(text, style=style or ""), hang=hang)
+
+
+def _print_rows(rows: Sequence[MetricRow], result: CheckResult, console: Console) -> None:
     """The rows as a table, or, when that does not fit the width, each metric
     on a line of its own above its values. Columns empty in every row are left
-    out; metric names and numbers are never cut, only notes wrap."""
-    shown = [i for i in range(len(COLUMNS)) if i < 3 or any(line[i] for line in cells)]
+    out (and B, delta and tolerance without a baseline); metric names and
+    numbers are never cut, only notes wrap."""
+    cells = [row_cells(row) for row in rows]
+    shown = [i for i in shown_columns(result) if i < 2 or any(line[i] for line in cells)]
     widths = [max(len(line[i]) for line in [list(COLUMNS), *cells]) for i in shown]
     note_room = _MIN_NOTE_WIDTH if COLUMNS.index("note") in shown else 0
     if sum(widths) + 3 * (len(shown) - 1) + note_room > console.width:
@@ -54,14 +69,14 @@ def _print_rows(rows: Sequence[MetricRow], cells: list[list[str]], console: Cons
             style = "red" if row.problems else None
             console.print(line[0], markup=False, style=style, soft_wrap=True)
             values = "; ".join(f"{COLUMNS[i]}: {line[i]}" for i in shown[1:] if line[i])
-            console.print(f"    {values}", markup=False, style=style)
+            console.print(_indented(values, style, indent=4, hang=6))
         return
     table = Table(show_edge=False, pad_edge=False)
     for i, width in zip(shown, widths, strict=True):
         wraps = COLUMNS[i] == "note"
         table.add_column(
             COLUMNS[i],
-            justify="right" if i in (1, 2, 3) else "left",
+            justify="right" if COLUMNS[i] in ("A", "B", "delta") else "left",
             no_wrap=not wraps,
             min_width=None if wraps else width,
         )

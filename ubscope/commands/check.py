@@ -15,25 +15,22 @@ from ubscope.check.annotations import github_annotations
 from ubscope.check.baseline import BaselineStore
 from ubscope.check.budgets import Budgets, load_budgets
 from ubscope.check.junit import junit_xml
-from ubscope.check.markdown import markdown_summary
+from ubscope.check.markdown import markdown_summary, write_summary
 from ubscope.check.runner import MISSING_BASELINE_CHOICES, accept_command, check_configuration
 from ubscope.check.terminal import print_results
-from ubscope.check.tolerances import DEFAULT_TOLERANCE, tolerances_from_options
+from ubscope.check.tolerances import DEFAULT_TOLERANCE
 from ubscope.commands.baseline import measure_with_progress
 from ubscope.commands.common import console
 from ubscope.probe.errors import ConfigError
 from ubscope.probe.outputs import check_output_path, write_text
 from ubscope.workflow_commands import write_workflow_commands
 
-# Wide enough for the table in CI logs, which are not terminals.
-_LOG_WIDTH = 140
-
 
 def setup(check: argparse.ArgumentParser) -> None:
     check.description = (
         "Compare each trace's metrics (peak and total bytes per space, high water, "
-        "GM bytes, fragmentation, findings) with its baseline, matched by kernel and "
-        "parameters, and with the limits of a budgets file. Exit 0: all within; 1: a "
+        "GM bytes, fragmentation, findings) with its baseline, matched by kernel, "
+        "parameters and chip, and with the limits of a budgets file. Exit 0: all within; 1: a "
         "regression, an exceeded limit, a new finding at or above --fail-on, or a missing "
         "baseline; 2: bad input. See docs/ci.md."
     )
@@ -79,7 +76,10 @@ def setup(check: argparse.ArgumentParser) -> None:
         "--junit", metavar="FILE", help="write JUnit XML (one test per configuration)"
     )
     check.add_argument(
-        "--markdown", metavar="FILE", help="write a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)"
+        "--markdown",
+        metavar="FILE",
+        help="write a Markdown summary; appended to the file named by $GITHUB_STEP_SUMMARY, "
+        "as GitHub's job summary expects, and replacing any other file",
     )
     check.add_argument(
         "--all",
@@ -100,7 +100,7 @@ def _check(args: argparse.Namespace) -> int:
         if output is not None:
             check_output_path(output, inputs, stdout=True)
     budgets = load_budgets(args.budget) if args.budget else Budgets("")
-    tolerances = tolerances_from_options(args.tolerance, budgets.tolerances)
+    tolerances = budgets.tolerances_with(args.tolerance)
     fail_on = Severity.parse(args.fail_on)
     store = BaselineStore(args.baseline) if args.baseline else None
     traces = [path for path in args.traces if not os.path.isdir(path)]
@@ -114,9 +114,7 @@ def _check(args: argparse.Namespace) -> int:
 
         results += check_sweep(folder, store, budgets, tolerances, fail_on, args.missing_baseline)
     accept = accept_command(results, store)
-    out = console()
-    if not out.is_terminal:
-        out.width = _LOG_WIDTH
+    out = console()  # the terminal's width; piped, COLUMNS or 80, as every command
     print_results(results, out, args.show_all)
     if accept:
         out.print(
@@ -127,7 +125,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.junit is not None:
         write_text(args.junit, junit_xml(results))
     if args.markdown is not None:
-        write_text(args.markdown, markdown_summary(results, accept, args.show_all))
+        write_summary(args.markdown, markdown_summary(results, accept, args.show_all))
     if os.environ.get("GITHUB_ACTIONS") == "true":
         write_workflow_commands(github_annotations(results))
     return 1 if any(result.failed for result in results) else 0
