@@ -116,9 +116,13 @@ def _launcher(entry: str, parameters: tuple[tuple[str, str], ...]) -> str:
         for i, (name, ctype) in enumerate(parameters)
     )
     return (
+        "#include <cstdio>\n"
         '#include "ubscope_twin/harness.h"\n'
         f'extern "C" void {entry}({types});\n'
         "int main(int argc, char** argv) {\n"
+        # The kernel's printf reaches the user line by line, even from a run
+        # that crashes or is stopped (a pipe is otherwise fully buffered).
+        "    std::setvbuf(stdout, nullptr, _IOLBF, 0);\n"
         "    return ubscope_twin::run_harness(argc, argv, [](GM_ADDR* args) { "
         f"{entry}({args}); }});\n"
         "}\n"

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,6 +171,8 @@ def load_case(path: str | Path) -> Case:
         raise CaseError(path, "entry: expected the kernel's entry name (or entry: {name: ...})")
     launch = _field(data, "launch", path, dict)
     block_dim = _field(launch, "block_dim", path, int, "launch")
+    if block_dim < 1:
+        raise CaseError(path, f"launch.block_dim: expected at least 1, got {block_dim}")
     return Case(
         path,
         _source(data, path),
@@ -188,19 +192,81 @@ def make_tensors(
     return {s.name: generate(s.gen, s.dtype, s.shape, rng, f"{path}: {s.name}") for s in specs}
 
 
-def reference_outputs(case: Case, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Run the case's reference function on the inputs (the user's own Python file)."""
+def _user_code_error(file: Path, problem: str, exc: BaseException) -> InputError:
+    """``exc`` raised by the user's reference file as one line: ``file:line``
+    (its deepest frame in ``file``, where Python knows it) and the exception."""
+    line = None
+    if isinstance(exc, SyntaxError) and exc.filename and _same_file(exc.filename, file):
+        line = exc.lineno
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if _same_file(frame.filename, file):
+            line = frame.lineno
+    message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    what = type(exc).__name__ + (f": {message}" if message else "")
+    return InputError(f"{file}:{line}" if line else file, f"{problem}: {what}")
+
+
+def _same_file(name: str, file: Path) -> bool:
+    try:
+        return Path(name).resolve() == file.resolve()
+    except (OSError, ValueError):
+        return False
+
+
+def load_reference(case: Case) -> Callable[..., Any]:
+    """The case's reference function, loaded from the user's Python file (run
+    before the kernel is compiled, so that a bad one is reported at once)."""
     assert case.reference is not None
     file, function = case.reference
     spec = importlib.util.spec_from_file_location(f"ubscope_reference_{file.stem}", file)
     if spec is None or spec.loader is None or not file.is_file():
         raise CaseError(case.path, f"reference: cannot load {file}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:
+        raise _user_code_error(file, "the reference file does not load", exc) from None
     fn = getattr(module, function, None)
     if not callable(fn):
         raise CaseError(case.path, f"reference: {file.name} has no function {function}")
-    result = fn(**{name: array.copy() for name, array in inputs.items()})
+    return fn
+
+
+def _reference_array(file: Path, function: str, spec: TensorSpec, value: object) -> np.ndarray:
+    """``value`` as the array for output ``spec``: of its shape, and numbers."""
+    try:
+        array = None if value is None else np.asarray(value)
+    except (ValueError, TypeError):  # ragged lists and the like
+        array = None
+    if array is not None and array.shape == spec.shape and array.dtype.kind in "biuf":
+        return array
+    got = (
+        repr(value)
+        if value is None
+        else type(value).__name__
+        if array is None
+        else f"shape {list(array.shape)} of {array.dtype} ({type(value).__name__})"
+    )
+    raise InputError(
+        file,
+        f"reference {function} returned {got} for output {spec.name}, "
+        f"which is shape {list(spec.shape)} of {spec.dtype}",
+    )
+
+
+def reference_outputs(
+    case: Case, inputs: dict[str, np.ndarray], fn: Callable[..., Any] | None = None
+) -> dict[str, np.ndarray]:
+    """Run the case's reference function (``fn``, else loaded by
+    :func:`load_reference`) on the inputs; one line naming the user's file for
+    an exception in it or an array of another shape than the output's."""
+    assert case.reference is not None
+    file, function = case.reference
+    fn = fn or load_reference(case)
+    try:
+        result = fn(**{name: array.copy() for name, array in inputs.items()})
+    except (Exception, SystemExit) as exc:
+        raise _user_code_error(file, f"reference {function} failed", exc) from None
     if not isinstance(result, dict):
         if len(case.outputs) != 1:
             raise UbscopeError(f"{file}: {function} must return a mapping of output name to array")
@@ -208,7 +274,7 @@ def reference_outputs(case: Case, inputs: dict[str, np.ndarray]) -> dict[str, np
     missing = [s.name for s in case.outputs if s.name not in result]
     if missing:
         raise UbscopeError(f"{file}: {function} returned no {', '.join(missing)}")
-    return {s.name: np.asarray(result[s.name]) for s in case.outputs}
+    return {s.name: _reference_array(file, function, s, result[s.name]) for s in case.outputs}
 
 
 def mismatch_share(actual: np.ndarray, expected: np.ndarray, tolerance: Tolerance) -> float:

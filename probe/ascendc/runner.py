@@ -14,16 +14,20 @@ recorder notes it as the run's device fault (the trace is complete).
 
 from __future__ import annotations
 
+import codecs
 import fcntl
 import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import psutil
@@ -61,6 +65,9 @@ _PIPE_BYTES = 1 << 20
 # reads --tiling values, not these bytes): they point nowhere.
 _HOST_BUFFERS = ("tiling", "workspace")
 _INIT_BUFFER = re.compile(r"InitBuffer\s*\(\s*([\w.\->\[\]]+)\s*,")
+# How much of the kernel's own output (printf) reaches standard error: a kernel
+# that prints in a loop shows its first 64 KiB, then how much more was dropped.
+KERNEL_OUTPUT_BYTES = 64 * 1024
 
 
 @dataclass
@@ -100,6 +107,24 @@ def launch_mode(source: Path, text: str, chip: ChipProfile) -> str:
             )
         return "vector"
     return mode
+
+
+def read_source(source: Path) -> str:
+    """The kernel source's text; one line naming it when it cannot be read."""
+    try:
+        return source.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(source, f"cannot read the kernel source ({exc.strerror})") from None
+
+
+def block_dim_problem(source: Path, text: str, block_dim: int, chip: ChipProfile) -> str | None:
+    """What is wrong with launching ``block_dim`` blocks of the kernel on
+    ``chip`` (``-1 outside 1..48 (...)``), or None."""
+    mode = launch_mode(source, text, chip)
+    limit = max_blocks(chip, mode)
+    if 1 <= block_dim <= limit:
+        return None
+    return f"{block_dim} outside 1..{limit} ({chip.name}, a {mode} launch)"
 
 
 def _layout(arrays: Mapping[str, np.ndarray], alignment: int) -> dict[str, tuple[int, int]]:
@@ -160,9 +185,20 @@ def _launch_text(
     return "\n".join(lines) + "\n"
 
 
-def _failure_message(source: Path, entry: str, log: ChildLog, returncode: int) -> str:
+def _after(log: ChildLog) -> str:
     last = log.last_tag
-    after = f"after its last recorded call at {last}" if last else "before any recorded call"
+    return f"after its last recorded call at {last}" if last else "before any recorded call"
+
+
+def _timeout_message(source: Path, entry: str, log: ChildLog, timeout_s: float) -> str:
+    return (
+        f"{source}: kernel {entry} ran longer than --timeout {timeout_s:g} s and was stopped "
+        f"{_after(log)} ({log.events} events recorded; the trace is kept, marked truncated)"
+    )
+
+
+def _failure_message(source: Path, entry: str, log: ChildLog, returncode: int) -> str:
+    after = _after(log)
     if log.failure and log.failure.startswith("SIG"):
         return f"{source}: kernel {entry} crashed ({log.failure}) {after}"
     if log.failure:
@@ -173,10 +209,55 @@ def _failure_message(source: Path, entry: str, log: ChildLog, returncode: int) -
     return f"{source}: kernel {entry} exited with code {returncode} {after}"
 
 
+class TwinTimeout(EmulationError):
+    """A kernel that ran longer than its time limit (``--timeout``): stopped,
+    its events so far kept in a trace marked truncated, as after Ctrl-C."""
+
+
+@dataclass
+class _ChildEnd:
+    log: ChildLog
+    returncode: int
+    timed_out: bool
+
+
+def _pass_through(stream: IO[bytes], limit: int) -> None:
+    """Copy the kernel's own output (its printf) to our standard error as it
+    comes, up to ``limit`` bytes; say how much more there was and drop it."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    passed = dropped = 0
+    last = b"\n"
+    try:
+        while chunk := os.read(stream.fileno(), 1 << 16):
+            keep = chunk[: max(0, limit - passed)]
+            passed += len(keep)
+            dropped += len(chunk) - len(keep)
+            if keep:
+                last = keep[-1:]
+                sys.stderr.write(decoder.decode(keep))
+                sys.stderr.flush()
+    except (OSError, ValueError):  # the pipe was closed under us: nothing more to show
+        pass
+    if dropped:
+        newline = "" if last == b"\n" else "\n"
+        sys.stderr.write(
+            f"{newline}ubscope: the kernel printed {dropped} more bytes, dropped "
+            f"(only its first {limit // 1024} KiB of output are shown)\n"
+        )
+        sys.stderr.flush()
+
+
 def _run_child(
-    binary: Path, launch: Path, gm: Path, recorder: Recorder, text: str
-) -> tuple[ChildLog, int]:
-    """Run the compiled twin, recording its events from a pipe as it writes them."""
+    binary: Path,
+    launch: Path,
+    gm: Path,
+    recorder: Recorder,
+    text: str,
+    timeout_s: float | None = None,
+) -> _ChildEnd:
+    """Run the compiled twin, recording its events from a pipe as it writes
+    them; its own output goes to our standard error (bounded), and after
+    ``timeout_s`` seconds it is killed."""
     source_lines = text.splitlines()
     read_end, write_end = os.pipe()
     try:
@@ -187,21 +268,46 @@ def _run_child(
         child = subprocess.Popen(
             [str(binary), str(launch), str(gm), f"/dev/fd/{write_end}"],
             pass_fds=(write_end,),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
     except BaseException:
         os.close(read_end)
         raise
     finally:
         os.close(write_end)
+    assert child.stdout is not None
+    printed = threading.Thread(
+        target=_pass_through,
+        args=(child.stdout, KERNEL_OUTPUT_BYTES),
+        name="twin-output",
+        daemon=True,
+    )
+    printed.start()
+    late = threading.Event()
+
+    def stop() -> None:
+        if child.poll() is None:
+            late.set()
+            child.kill()
+
+    timer = threading.Timer(timeout_s, stop) if timeout_s else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     with child, open(read_end, "rb") as stream:
         try:
             log = record_stream(stream, recorder, lambda site: _queue_name(site, source_lines))
         except BaseException:
             child.kill()
             raise
-    return log, child.returncode
+        finally:
+            if timer is not None:
+                timer.cancel()
+            child.wait()
+            printed.join(timeout=5)
+    return _ChildEnd(log, child.returncode, late.is_set())
 
 
 def run_ascendc(
@@ -218,6 +324,7 @@ def run_ascendc(
     include_dirs: tuple[str, ...] = (),
     params: Mapping[str, object] | None = None,
     values: LaunchValues | None = None,
+    timeout_s: float | None = None,
 ) -> TwinRun:
     """Compile ``source`` with the twin, run ``entry`` over ``block_dim`` blocks
     with the GM tensors ``inputs`` and ``outputs`` (initial contents; matched to
@@ -226,13 +333,11 @@ def run_ascendc(
     name; ``tiling`` fills GET_TILING_DATA's struct field by field (its fields
     registered by BEGIN_TILING_DATA_DEF, e.g. in ``tiling_headers``), and a
     ``tiling``/``workspace`` GM parameter needs no tensor (``values.workspace_bytes``
-    makes the workspace a zeroed GM buffer of that size). Returns the
-    outputs' final contents."""
+    makes the workspace a zeroed GM buffer of that size). A run longer than
+    ``timeout_s`` seconds is stopped (:class:`TwinTimeout`; the trace so far is
+    kept, marked truncated). Returns the outputs' final contents."""
     source = Path(source)
-    try:
-        text = source.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(source, f"cannot read the kernel source ({exc.strerror})") from None
+    text = read_source(source)
     parameters = entry_parameters(source, text, entry)
     order = [name for name, _ in parameters]
     gm_names = [name for name, ctype in parameters if ctype == "GM_ADDR"]
@@ -266,11 +371,9 @@ def run_ascendc(
     if problems:
         raise ParameterError(f"{entry}({', '.join(order)}): " + "; ".join(problems))
     mode = launch_mode(source, text, chip)
-    limit = max_blocks(chip, mode)
-    if not 1 <= block_dim <= limit:
-        raise ParameterError(
-            f"{entry}: block_dim {block_dim} outside 1..{limit} ({chip.name}, a {mode} launch)"
-        )
+    problem = block_dim_problem(source, text, block_dim, chip)
+    if problem:
+        raise ParameterError(f"{entry}: block_dim {problem}")
     binary = build(source, entry, tuple(parameters), defines, include_dirs, values.tiling_headers)
     placed = _layout(arrays, chip.gm_alignment)
     writer: TraceWriter | nullcontext = nullcontext()
@@ -302,9 +405,12 @@ def run_ascendc(
         recorder.kernel_begin(entry, block_dim, 0, mode)
         recorder.host_sample(rss, 0)
         try:
-            log, returncode = _run_child(binary, launch_path, gm_path, recorder, text)
-            if returncode != 0 or log.end_ps is None:
-                raise EmulationError(_failure_message(source, entry, log, returncode))
+            end = _run_child(binary, launch_path, gm_path, recorder, text, timeout_s)
+            log = end.log
+            if end.timed_out and timeout_s is not None:
+                raise TwinTimeout(_timeout_message(source, entry, log, timeout_s))
+            if end.returncode != 0 or log.end_ps is None:
+                raise EmulationError(_failure_message(source, entry, log, end.returncode))
             recorder.host_sample(rss, log.end_ps)
             recorder.kernel_end(entry, log.end_ps, log.end_ps)
         finally:

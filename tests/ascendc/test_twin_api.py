@@ -3,12 +3,12 @@ recorded events against figures worked out by hand."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.helpers.source_lines import write_source
 from ubscope.analyzers.api import analyze_trace
 from ubscope.probe.ascendc.build import CompileError
 from ubscope.probe.ascendc.runner import run_ascendc
@@ -60,12 +60,6 @@ extern "C" __global__ __aicore__ void ops(GM_ADDR x, GM_ADDR y, GM_ADDR z) {
 """
 
 
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
 def events(path: Path):
     return read_trace(path).events
 
@@ -74,7 +68,7 @@ def test_vector_ops_match_numpy_and_record_hand_computed_events(tmp_path: Path) 
     rng = np.random.default_rng(1)
     x = rng.uniform(0.1, 2.0, 64).astype(np.float32)
     y = rng.uniform(0.5, 3.0, 64).astype(np.float32)
-    source = write(tmp_path, "ops.cpp", VECTOR_KERNEL)
+    source = write_source(tmp_path, "ops.cpp", VECTOR_KERNEL)
     trace = tmp_path / "ops.ubtrace"
     run = run_ascendc(
         source, "ops", 1, {"x": x, "y": y}, {"z": np.zeros(12 * 64, np.float32)}, CHIP, trace
@@ -114,7 +108,7 @@ def test_vector_ops_match_numpy_and_record_hand_computed_events(tmp_path: Path) 
 
 
 def test_datacopy_tail_is_truncated_and_flagged_at_its_line(tmp_path: Path) -> None:
-    source = write(
+    source = write_source(
         tmp_path,
         "tail.cpp",
         """\
@@ -149,7 +143,7 @@ def test_datacopy_tail_is_truncated_and_flagged_at_its_line(tmp_path: Path) -> N
 
 
 def test_out_of_bounds_global_access_is_an_event_not_a_crash(tmp_path: Path) -> None:
-    source = write(
+    source = write_source(
         tmp_path,
         "oob.cpp",
         """\
@@ -174,7 +168,7 @@ def test_out_of_bounds_global_access_is_an_event_not_a_crash(tmp_path: Path) -> 
 
 
 def test_half_conversions_round_to_nearest_even(tmp_path: Path) -> None:
-    source = write(
+    source = write_source(
         tmp_path,
         "conv.cpp",
         """\
@@ -218,7 +212,7 @@ def test_half_conversions_round_to_nearest_even(tmp_path: Path) -> None:
 
 
 def test_compile_errors_are_file_line_messages(tmp_path: Path) -> None:
-    source = write(
+    source = write_source(
         tmp_path,
         "bad.cpp",
         """\
@@ -238,7 +232,7 @@ def test_compile_errors_are_file_line_messages(tmp_path: Path) -> None:
     "use", ["AscendC::Matmul<float> mm;", "AscendC::SoftMax(x);", "AscendC::RmsNorm(x, x);"]
 )
 def test_unsupported_api_fails_with_one_line_naming_it(tmp_path: Path, use: str) -> None:
-    source = write(
+    source = write_source(
         tmp_path,
         "hi.cpp",
         f"""\
@@ -255,7 +249,7 @@ def test_unsupported_api_fails_with_one_line_naming_it(tmp_path: Path, use: str)
 
 
 def test_crash_in_user_code_names_the_last_call_site(tmp_path: Path) -> None:
-    source = write(
+    source = write_source(
         tmp_path,
         "crash.cpp",
         """\
@@ -279,7 +273,7 @@ def test_crash_in_user_code_names_the_last_call_site(tmp_path: Path) -> None:
 
 
 def test_datacopy_params_moves_strided_blocks(tmp_path: Path) -> None:
-    source = write(
+    source = write_source(
         tmp_path,
         "strided.cpp",
         """\
@@ -312,7 +306,7 @@ def test_datacopy_params_moves_strided_blocks(tmp_path: Path) -> None:
 
 
 def test_queue_misuse_stops_the_run_at_its_line(tmp_path: Path) -> None:
-    source = write(
+    source = write_source(
         tmp_path,
         "deque.cpp",
         """\

@@ -168,3 +168,65 @@ def test_randint_high_must_exceed_low(tmp_path: Path) -> None:
     case = load_case(case_path)
     with pytest.raises(ParameterError, match=r"randint\(3,3\): HIGH is exclusive"):
         make_tensors(case.inputs, np.random.default_rng(0), case.path)
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+@pytest.mark.parametrize(
+    ("script", "where", "problem"),
+    [
+        ("def double(x):\n    return 1 / 0\n", "ref.py:2:", "ZeroDivisionError: division by zero"),
+        ("def double(x):\n    return (x +\n", "ref.py:2:", "SyntaxError"),
+        ("import no_such_module_here\n", "ref.py:1:", "No module named 'no_such_module_here'"),
+        ("def double(x):\n    return None\n", "ref.py:", "double returned None"),
+        ("def double(x):\n    return (2 * x)[:1]\n", "ref.py:", "shape [1, 64]"),
+    ],
+)
+def test_failing_reference_script_is_one_line_exit_2(
+    scale_kernel: Path, script: str, where: str, problem: str, capsys
+) -> None:
+    (scale_kernel.parent / "case.yaml").write_text(CASE.replace("REF", "double"))
+    (scale_kernel.parent / "ref.py").write_text(script)
+    rc = main(
+        [
+            "run",
+            str(scale_kernel.parent / "case.yaml"),
+            "-o",
+            str(scale_kernel.parent / "t.ubtrace"),
+        ]
+    )
+    line = one_error_line(capsys)
+    assert rc == 2
+    assert where in line and problem in line
+    if "shape" in problem:
+        assert "[2, 64]" in line  # the output's own shape beside the returned one
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ("ref.py:double", "ref.py:nothing"),
+            "case.yaml: reference: ref.py has no function nothing",
+        ),
+        (
+            ("block_dim: 2", "block_dim: -1"),
+            "case.yaml: launch.block_dim: expected at least 1, got -1",
+        ),
+        (("block_dim: 2", "block_dim: 4096"), "case.yaml: launch.block_dim: 4096 outside 1.."),
+    ],
+)
+def test_case_problems_come_before_the_compile(
+    tmp_path: Path, edit: tuple[str, str], message: str, capsys
+) -> None:
+    # The kernel does not compile: a compile first would report that instead.
+    (tmp_path / "scale.cpp").write_text("this is not C++\n")
+    (tmp_path / "ref.py").write_text("def double(x):\n    return 2 * x\n")
+    (tmp_path / "case.yaml").write_text(CASE.replace("REF", "double").replace(*edit))
+    rc = main(["run", str(tmp_path / "case.yaml"), "-o", str(tmp_path / "t.ubtrace")])
+    assert rc == 2
+    assert message in one_error_line(capsys)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.source_lines import write_source
 from ubscope.analyzers.api import analyze_trace
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
@@ -72,12 +73,6 @@ extern "C" __global__ __aicore__ void plain(GM_ADDR x, GM_ADDR z) {
 """
 
 
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.write_text(text)
-    return path
-
-
 def run_pad(tmp_path: Path) -> tuple[dict[str, np.ndarray], Path, np.ndarray, np.ndarray]:
     x = np.arange(1500, dtype=np.float32) + 0.5
     v = np.arange(12, dtype=np.float32) * 10
@@ -88,7 +83,13 @@ def run_pad(tmp_path: Path) -> tuple[dict[str, np.ndarray], Path, np.ndarray, np
         "w": np.zeros(32, np.float32),
     }
     run = run_ascendc(
-        write(tmp_path, "pad.cpp", PAD_KERNEL), "pad", 1, {"x": x, "v": v}, outputs, CHIP, trace
+        write_source(tmp_path, "pad.cpp", PAD_KERNEL),
+        "pad",
+        1,
+        {"x": x, "v": v},
+        outputs,
+        CHIP,
+        trace,
     )
     return run.outputs, trace, x, v
 
@@ -138,7 +139,7 @@ def test_aln002_fires_for_datacopy_not_for_datacopypad_of_2000_byte_rows(tmp_pat
     x = np.arange(500, dtype=np.float32)
     trace = tmp_path / "plain.ubtrace"
     run = run_ascendc(
-        write(tmp_path, "plain.cpp", PLAIN_KERNEL),
+        write_source(tmp_path, "plain.cpp", PLAIN_KERNEL),
         "plain",
         1,
         {"x": x},
@@ -153,7 +154,7 @@ def test_aln002_fires_for_datacopy_not_for_datacopypad_of_2000_byte_rows(tmp_pat
 
 
 def test_ub_limit_marker_fails_a_twin_kernel_over_its_budget(tmp_path: Path) -> None:
-    source = write(tmp_path, "pad.cpp", PAD_KERNEL)
+    source = write_source(tmp_path, "pad.cpp", PAD_KERNEL)
     # The kernel places 6048 B + 128 B = 6176 B of UB: within 8 KiB, over 4 KiB.
     (tmp_path / "test_twin_limit.py").write_text(
         textwrap.dedent(f"""\

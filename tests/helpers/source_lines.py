@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 
@@ -16,3 +17,10 @@ def line_of(text: str, marker: str) -> int:
 def call_site(source: Path, marker: str) -> str:
     """``file.cpp:LINE`` of the one line of ``source`` that contains ``marker``."""
     return f"{source.name}:{line_of(source.read_text(), marker)}"
+
+
+def write_source(folder: Path, name: str, text: str) -> Path:
+    """``text`` (dedented: the tests indent their kernels) as ``folder/name``."""
+    path = folder / name
+    path.write_text(textwrap.dedent(text))
+    return path

@@ -106,6 +106,13 @@ def add_twin_options(run: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE,...",
         help="the kernel's scalar parameters by name",
     )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop a kernel that runs longer than this (not counting its compile): one "
+        "line, the trace so far kept as truncated, exit 2 (default: no limit)",
+    )
     run.set_defaults(tensor_outputs=[])
 
 
@@ -123,6 +130,13 @@ def _print_fault(run: TwinRun) -> bool:
     fault = Text(f"{run.device_fault.describe()} (its outputs are not meaningful)", "bold red")
     console().print(analyzers.Hanging(Text(" "), fault, hang=4))  # as `ubscope run KERNEL` does
     return True
+
+
+def _timeout(args: argparse.Namespace) -> float | None:
+    """--timeout, checked as `ubscope sweep` checks its own."""
+    if args.timeout is not None and not args.timeout > 0:
+        raise ParameterError(f"--timeout {args.timeout:g}: expected seconds, more than 0")
+    return args.timeout
 
 
 def _check_outputs(args: argparse.Namespace, default: str) -> Path:
@@ -150,19 +164,27 @@ def run_case_file(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ubscope.probe.ascendc.case import (
+        CaseError,
         load_case,
+        load_reference,
         make_tensors,
         mismatch_share,
         reference_outputs,
     )
-    from ubscope.probe.ascendc.runner import run_ascendc
+    from ubscope.probe.ascendc.runner import block_dim_problem, read_source, run_ascendc
 
     case = load_case(args.kernel)
+    timeout = _timeout(args)
+    chip = chip_from_args(args)
+    # Everything the case names is checked before the kernel is compiled and run.
+    problem = block_dim_problem(case.source, read_source(case.source), case.block_dim, chip)
+    if problem:
+        raise CaseError(case.path, f"launch.block_dim: {problem}")
+    reference = load_reference(case) if case.reference is not None else None
     rng = np.random.default_rng(args.seed)
     inputs = make_tensors(case.inputs, rng, case.path)
     outputs = make_tensors(case.outputs, rng, case.path)
     trace = _check_outputs(args, f"{case.entry}.ubtrace")
-    chip = chip_from_args(args)
     run = run_ascendc(
         case.source,
         case.entry,
@@ -175,6 +197,7 @@ def run_case_file(args: argparse.Namespace) -> int:
         include_dirs=tuple(args.include_dirs),
         params={"case": str(case.path)},
         values=case.launch_values,
+        timeout_s=timeout,
     )
     out = console()
     out.print(
@@ -184,8 +207,8 @@ def run_case_file(args: argparse.Namespace) -> int:
     )
     faulted = _print_fault(run)
     matches = not faulted
-    if case.reference is not None:
-        expected = reference_outputs(case, inputs)
+    if reference is not None:
+        expected = reference_outputs(case, inputs, reference)
         for name, want in expected.items():
             share = mismatch_share(run.outputs[name], want, case.tolerance)
             ok = share <= case.tolerance.max_mismatch
@@ -210,7 +233,7 @@ def run_source(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ubscope.probe.ascendc.case import CASE_SUFFIXES
-    from ubscope.probe.ascendc.runner import run_ascendc
+    from ubscope.probe.ascendc.runner import read_source, run_ascendc
     from ubscope.probe.ascendc.tensors import parse_tensor, parse_tensors
     from ubscope.probe.ascendc.tiling import cli_launch_values
 
@@ -218,6 +241,8 @@ def run_source(args: argparse.Namespace) -> int:
         return run_case_file(args)
     source = Path(args.kernel)
     entry = args.entry or source.stem
+    read_source(source)  # a source that is not there is the first thing to say
+    timeout = _timeout(args)
     if not args.tensor_outputs:
         raise ParameterError(f"{source}: give the kernel's outputs with --output NAME=DTYPE:SHAPE")
     rng = np.random.default_rng(args.seed)
@@ -238,6 +263,7 @@ def run_source(args: argparse.Namespace) -> int:
         values=cli_launch_values(
             args.tiling, args.tiling_key, args.scalar, args.tiling_header, args.workspace
         ),
+        timeout_s=timeout,
     )
     out = console()
     out.print(

@@ -359,6 +359,18 @@ inline int64_t site(const Where& where) {
     runtime().log.fail(std::string(file) + ":" + std::to_string(where.line()) + ": " + message);
 }
 
+// "0x1a2b" ("-0x10" below zero): an address in hexadecimal, for messages.
+inline std::string hex(int64_t value) {
+    static constexpr char digits[] = "0123456789abcdef";
+    uint64_t rest = value < 0 ? 0 - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
+    std::string text;
+    do {
+        text.insert(text.begin(), digits[rest % 16]);
+        rest /= 16;
+    } while (rest);
+    return (value < 0 ? "-0x" : "0x") + text;
+}
+
 inline const char* space_name(int64_t space) {
     static const char* names[SPACES] = {"NONE", "GM", "UB", "L1", "L0A", "L0B", "L0C"};
     return names[space];

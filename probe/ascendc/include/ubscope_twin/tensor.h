@@ -94,7 +94,7 @@ inline uint8_t* arena_bytes(int64_t space, int64_t addr, int64_t nbytes, const W
         fail(where, no_space(space));
     }
     if (addr < 0 || nbytes < 0 || addr + nbytes > static_cast<int64_t>(arena.size())) {
-        fail(where, std::string(space_name(space)) + " access at 0x" + std::to_string(addr) +
+        fail(where, std::string(space_name(space)) + " access at " + hex(addr) +
                         " + " + std::to_string(nbytes) + " B reaches beyond the red zone");
     }
     return arena.data() + addr;
@@ -136,16 +136,24 @@ public:
     }
     T GetValue(uint32_t index, const ubscope_twin::Where& where = ubscope_twin::Where::current()) const {
         static_assert(!ubscope_twin::is_int4<T>, "GetValue on int4b_t is not covered by the twin");
+        // A read past capacity reads the red zone, unflagged, as a vector source there does.
         T value;
-        std::memcpy(&value, ubscope_twin::arena_bytes(space_, addr_ + index * sizeof(T), sizeof(T), where),
-                    sizeof(T));
+        const int64_t at = addr_ + static_cast<int64_t>(index) * static_cast<int64_t>(sizeof(T));
+        std::memcpy(&value, ubscope_twin::arena_bytes(space_, at, sizeof(T), where), sizeof(T));
         return value;
     }
     void SetValue(uint32_t index, std::type_identity_t<T> value,
                   const ubscope_twin::Where& where = ubscope_twin::Where::current()) const {
         static_assert(!ubscope_twin::is_int4<T>, "SetValue on int4b_t is not covered by the twin");
-        std::memcpy(ubscope_twin::arena_bytes(space_, addr_ + index * sizeof(T), sizeof(T), where),
-                    &value, sizeof(T));
+        const int64_t at = addr_ + static_cast<int64_t>(index) * static_cast<int64_t>(sizeof(T));
+        std::memcpy(ubscope_twin::arena_bytes(space_, at, sizeof(T), where), &value, sizeof(T));
+        // A store past capacity is a device fault as a vector or copy one is; a
+        // scalar store inside capacity records nothing.
+        ubscope_twin::Runtime& rt = ubscope_twin::runtime();
+        if (at + static_cast<int64_t>(sizeof(T)) > rt.config.capacity[space_]) {
+            ubscope_twin::check_placement(space_, at, sizeof(T), ubscope_twin::site(where),
+                                          rt.timeline.scalar_now);
+        }
     }
     uint32_t GetSize() const { return static_cast<uint32_t>(ubscope_twin::elements_in<T>(nbytes_)); }
     void SetSize(uint32_t size) { nbytes_ = ubscope_twin::bytes_of<T>(size); }
@@ -426,6 +434,9 @@ private:
         if (num < 1 || num > c.qbuf_max_len) {
             fail(where, "InitBuffer: num=" + std::to_string(num) + " outside 1.." +
                             std::to_string(c.qbuf_max_len));
+        }
+        if (len < 1) {
+            fail(where, "InitBuffer: len=" + std::to_string(len) + ": a buffer needs at least one byte");
         }
         constexpr int64_t rounding = 32;  // kernel_tpipe_impl.h: len = (len + 31) / 32 * 32
         const int64_t block = (len + rounding - 1) / rounding * rounding;
