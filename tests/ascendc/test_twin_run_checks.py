@@ -4,8 +4,12 @@ error, bounded. (A case file's reference errors: test_twin_case.py.)"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from ubscope.cli import main
@@ -98,3 +102,50 @@ def test_kernel_printf_reaches_stderr_bounded(chatty: Path, capsys) -> None:
     assert len(dropped) == 1
     assert len(captured.err) < 70 * 1024
     assert "hello from block" not in captured.out  # nothing of it on standard output
+
+
+# Spins without an API call: nothing it writes would end it when its reader goes.
+SPIN = """\
+#include "kernel_operator.h"
+extern "C" __global__ __aicore__ void spin(GM_ADDR z) {
+    volatile uint32_t forever = 1;
+    while (forever) {
+    }
+}
+"""
+
+
+def _twin_child(parent: psutil.Process, seconds: float) -> psutil.Process:
+    """The compiled twin ``parent`` runs (its event file is /dev/fd/N), once started."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for child in parent.children(recursive=True):
+            try:
+                if child.cmdline()[-1:] and child.cmdline()[-1].startswith("/dev/fd/"):
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        time.sleep(0.2)
+    raise AssertionError("the twin did not start")
+
+
+def test_a_run_never_outlives_the_process_that_started_it(tmp_path: Path) -> None:
+    """A sweep's --timeout kills its worker: the kernel the worker ran must
+    not spin on as an orphan."""
+    source = tmp_path / "spin.cpp"
+    source.write_text(SPIN)
+    argv = ["run", str(source), "--output", "z=float32:8", "-o", str(tmp_path / "t.ubtrace")]
+    script = f"from ubscope.cli import main; main({argv!r})"
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    twin = _twin_child(psutil.Process(parent.pid), seconds=240)
+    try:
+        parent.kill()
+        parent.wait(timeout=30)
+        _, alive = psutil.wait_procs([twin], timeout=30)
+        assert not alive, "the twin ran on after the process that started it was killed"
+    finally:
+        for process in (twin, parent):
+            try:
+                psutil.Process(process.pid).kill()
+            except psutil.NoSuchProcess:
+                pass

@@ -6,6 +6,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -108,6 +111,11 @@ int run_harness(int argc, char** argv, Entry entry) {
         std::fprintf(stderr, "usage: %s LAUNCH GM EVENTS\n", argv[0]);
         return 2;
     }
+#ifdef __linux__
+    // The run never outlives the ubscope process that started it: a sweep's
+    // timeout kills its worker, and a kernel that loops would run on unseen.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
     Runtime& rt = runtime();
     const int events = ::open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (events < 0) {
