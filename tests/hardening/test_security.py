@@ -347,7 +347,7 @@ def test_no_network_access_anywhere(tmp_path, monkeypatch, capsys, seed_traces):
     for argv in runs:
         code = main(argv)
         err = capsys.readouterr().err
-        assert code in (0, 1) and "error" not in err, (argv, err)
+        assert code in (0, 1) and "ubscope: error" not in err, (argv, err)
     assert not attempts, attempts
     assert (tmp_path / "r.html").stat().st_size > 0
     assert os.listdir(tmp_path / "demo")
