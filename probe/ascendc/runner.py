@@ -117,10 +117,9 @@ def read_source(source: Path) -> str:
         raise InputError(source, f"cannot read the kernel source ({exc.strerror})") from None
 
 
-def block_dim_problem(source: Path, text: str, block_dim: int, chip: ChipProfile) -> str | None:
-    """What is wrong with launching ``block_dim`` blocks of the kernel on
-    ``chip`` (``-1 outside 1..48 (...)``), or None."""
-    mode = launch_mode(source, text, chip)
+def block_dim_problem(block_dim: int, mode: str, chip: ChipProfile) -> str | None:
+    """What is wrong with launching ``block_dim`` blocks of a kernel of launch
+    ``mode`` (:func:`launch_mode`) on ``chip`` (``-1 outside 1..48 (...)``), or None."""
     limit = max_blocks(chip, mode)
     if 1 <= block_dim <= limit:
         return None
@@ -371,7 +370,7 @@ def run_ascendc(
     if problems:
         raise ParameterError(f"{entry}({', '.join(order)}): " + "; ".join(problems))
     mode = launch_mode(source, text, chip)
-    problem = block_dim_problem(source, text, block_dim, chip)
+    problem = block_dim_problem(block_dim, mode, chip)
     if problem:
         raise ParameterError(f"{entry}: block_dim {problem}")
     binary = build(source, entry, tuple(parameters), defines, include_dirs, values.tiling_headers)

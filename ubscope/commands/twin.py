@@ -171,13 +171,19 @@ def run_case_file(args: argparse.Namespace) -> int:
         mismatch_share,
         reference_outputs,
     )
-    from ubscope.probe.ascendc.runner import block_dim_problem, read_source, run_ascendc
+    from ubscope.probe.ascendc.runner import (
+        block_dim_problem,
+        launch_mode,
+        read_source,
+        run_ascendc,
+    )
 
     case = load_case(args.kernel)
     timeout = _timeout(args)
     chip = chip_from_args(args)
     # Everything the case names is checked before the kernel is compiled and run.
-    problem = block_dim_problem(case.source, read_source(case.source), case.block_dim, chip)
+    mode = launch_mode(case.source, read_source(case.source), chip)
+    problem = block_dim_problem(case.block_dim, mode, chip)
     if problem:
         raise CaseError(case.path, f"launch.block_dim: {problem}")
     reference = load_reference(case) if case.reference is not None else None
