@@ -22,6 +22,7 @@ from ubscope.analyzers.device_fault import DeviceFault, device_fault_of
 from ubscope.analyzers.engine import run_rules, sort_findings
 from ubscope.analyzers.findings import Finding
 from ubscope.analyzers.metrics import build_metrics
+from ubscope.analyzers.source_files import attach_source_files
 from ubscope.analyzers.vendor.common import VendorReport
 from ubscope.analyzers.vendor.registry import tool_named, tool_names, tool_of
 from ubscope.analyzers.vendor.torch_npu.cluster import (
@@ -105,6 +106,8 @@ def analyze_trace(
         on_context(context)
     findings = run_rules(context, vendor, config)
     correlate(findings, context)
+    if trace is not None:
+        attach_source_files(findings, trace.meta)
     notes: list[str] = []
     if trace is not None and not trace.complete:
         detail = "; ".join(trace.problems)

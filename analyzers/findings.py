@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from ubscope.probe.text import printable, printable_prose
@@ -50,6 +51,12 @@ class Location:
     tensor: str | None = None  # GM tensor name
     file: str | None = None  # source file:line, from vendor stacks
 
+    def file_is_tag(self) -> bool:
+        """Whether ``file`` is the call-site tag with its path (a CPU-twin
+        finding's ``kern/add.cpp:42`` for ``add.cpp:42``): views show the
+        shorter tag, machine-readable output the path."""
+        return bool(self.file and self.tag and PurePath(self.file).name == self.tag)
+
     def describe(self) -> str:
         """A short human-readable form, e.g. ``int4_gemm aiv3 UB 0x2f800-0x31000 @dequant``."""
         parts: list[str] = []
@@ -68,7 +75,7 @@ class Location:
             parts.append(f"tensor {self.tensor}")
         if self.tag:
             parts.append(f"@{self.tag}")
-        if self.file:
+        if self.file and not self.file_is_tag():
             parts.append(self.file)
         if self.first_seq is not None:
             if self.last_seq is not None and self.last_seq != self.first_seq:
@@ -128,7 +135,10 @@ def call_site(finding: Finding) -> str:
     """Where in the source a finding points: the vendor's ``file:line``, else
     the call-site tag (a twin kernel's ``file.cpp:LINE``, a Python kernel's
     tag); empty when it names none."""
-    return finding.location.file or finding.location.tag or ""
+    location = finding.location
+    if location.file_is_tag():
+        return location.tag or ""
+    return location.file or location.tag or ""
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from ubscope.analyzers.model.groups import gid_of
 from ubscope.analyzers.model.single_buffered import SingleBufferedBlocks
 from ubscope.analyzers.model.touches import BlockUsage
 from ubscope.analyzers.rules.base import Rule
+from ubscope.analyzers.source_files import attach_source_files
 from ubscope.analyzers.streaming import ranges
 from ubscope.analyzers.streaming.bursts import RunningSmallBursts, site_columns
 from ubscope.analyzers.streaming.busy import BatchWork, RunningBusy
@@ -473,6 +474,7 @@ def analyze_streamed(
             findings.extend(rule.check(ctx))
     findings = sort_findings(findings)
     correlate(findings, ctx)
+    attach_source_files(findings, scan.meta)
     notes = [streaming_note()]
     if stream.traffic.ranges.given_up:
         notes.append(

@@ -5,8 +5,9 @@ here); ``__CCE_KT_TEST__`` is defined so a sample's host-side ``<<<>>>``
 launch helper is left out, as in CANN's CPU debug mode. Builds are cached
 under ``$UBSCOPE_TWIN_CACHE``, else ``$XDG_CACHE_HOME/ubscope/twin``, else
 ``~/.cache/ubscope/twin``, keyed by the source bytes, the bytes of the
-twin's headers and of the user headers the source includes with quotes, the
-flags and the compiler (its path and version). A kernel with a plain tiling
+twin's headers and of the user headers the source includes (with quotes, or
+with ``<...>`` from an ``--include-dir``), the flags and the compiler (its path
+and version). A kernel with a plain tiling
 struct is compiled through a unit that includes it and then registers the
 struct's fields (probe/ascendc/tiling.py).
 """
@@ -27,7 +28,9 @@ from ubscope.probe.errors import InputError, ParameterError, UbscopeError
 INCLUDE_DIR = Path(__file__).parent / "include"
 CXX_FLAGS = ("-std=c++20", "-O2", "-D__CCE_KT_TEST__", "-fno-strict-aliasing")
 MAX_COMPILER_ERRORS = 5
-_QUOTED_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"', re.MULTILINE)
+# "name" is looked up beside the including file, then in the -I folders;
+# <name> only in the -I folders (the system's and the twin's own are not the user's)
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*(?:"([^"\n]+)"|<([^>\n]+)>)', re.MULTILINE)
 _ERROR_LINE = re.compile(
     r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?:fatal )?error: (?P<msg>.*)$"
 )
@@ -150,14 +153,22 @@ def compiler_errors(output: str, limit: int = MAX_COMPILER_ERRORS) -> list[str]:
 
 
 def user_headers(source: Path, text: str, include_dirs: tuple[str, ...]) -> dict[Path, str]:
-    """The headers ``source`` includes with quotes (and they in turn), found
-    beside the including file or in ``include_dirs``, with their text."""
+    """The user's headers ``source`` includes (and they in turn), with their
+    text: quoted ones found beside the including file or in ``include_dirs``,
+    ``<...>`` ones found in ``include_dirs``."""
     found: dict[Path, str] = {}
     pending = [(source.resolve().parent, text)]
+    searched = [Path(d) for d in include_dirs]
     while pending:
         folder, including = pending.pop()
-        for name in _QUOTED_INCLUDE.findall(including):
-            for base in (folder, *(Path(d) for d in include_dirs)):
+        for quoted, angled in _INCLUDE.findall(including):
+            name = quoted or angled
+            # the compiler's order: beside the includer (quotes only), the user's
+            # -I folders, the twin's headers (keyed on their own), the source's folder
+            bases = [folder, *searched] if quoted else searched
+            if not quoted and not (INCLUDE_DIR / name).is_file():
+                bases = [*bases, source.resolve().parent]
+            for base in bases:
                 header = (base / name).resolve()
                 if header.is_file():
                     if header not in found:

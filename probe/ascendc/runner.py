@@ -32,7 +32,7 @@ from typing import IO
 import numpy as np
 import psutil
 
-from ubscope.probe.ascendc.build import build, entry_parameters
+from ubscope.probe.ascendc.build import build, entry_parameters, user_headers
 from ubscope.probe.ascendc.events import ChildLog, record_stream
 from ubscope.probe.ascendc.tiling import LaunchValues
 from ubscope.probe.chip import ChipProfile
@@ -107,6 +107,18 @@ def launch_mode(source: Path, text: str, chip: ChipProfile) -> str:
             )
         return "vector"
     return mode
+
+
+def source_files(source: Path, text: str, include_dirs: tuple[str, ...]) -> list[str]:
+    """The kernel source and the user headers it includes, as paths a
+    code-scanning tool resolves from the repository root: relative to the
+    working folder when inside it (a CI job runs from the checkout), else
+    absolute. Findings name these files by their ``file:line`` call sites."""
+    here = Path.cwd()
+    paths = []
+    for path in (source.resolve(), *user_headers(source, text, include_dirs)):
+        paths.append(path.relative_to(here).as_posix() if path.is_relative_to(here) else str(path))
+    return paths
 
 
 def read_source(source: Path) -> str:
@@ -381,7 +393,10 @@ def run_ascendc(
             chip.to_dict(),
             entry,
             {"source": str(source), "block_dim": block_dim, **(params or {})},
-            extra={"twin": "ascendc"},
+            extra={
+                "twin": "ascendc",
+                "source_files": source_files(source, text, include_dirs),
+            },
         )
         writer = TraceWriter(trace, meta)
     with writer, tempfile.TemporaryDirectory(prefix="ubscope-twin-") as work:
