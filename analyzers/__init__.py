@@ -68,7 +68,7 @@ if TYPE_CHECKING:
         group_by_call_site,
     )
     from ubscope.analyzers.formats import FORMATS, JSON_SCHEMA
-    from ubscope.analyzers.hanging import Hanging
+    from ubscope.analyzers.hanging import Hanging, Trimmed
     from ubscope.analyzers.metric_catalog import (
         BY_CODE,
         CODE_PREFIX,
@@ -194,7 +194,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "metrics": ("finding_counts",),
     "model.arrays": ("CORE_KIND_LABELS", "SPACE_LABELS", "small_codes"),
     "formats": ("FORMATS", "JSON_SCHEMA"),
-    "hanging": ("Hanging",),
+    "hanging": ("Hanging", "Trimmed"),
     "output": (
         "combine_documents",
         "dumps",

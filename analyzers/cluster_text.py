@@ -34,7 +34,7 @@ def cluster_table(view: ClusterView) -> Table:
             mib_text(rank.peak_allocated_mb),
             mib_text(rank.peak_reserved_mb),
             mib_text(rank.gap_mb),
-            f"{rank.vs_median:+.1%}",
+            rank.vs_median_text,
         )
     return table
 

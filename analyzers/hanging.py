@@ -1,4 +1,4 @@
-"""Terminal lines that wrap with a hanging indent and no trailing spaces.
+"""Terminal lines that wrap with a hanging indent, and tables, with no trailing spaces.
 
 Only rich is loaded here: the CLI's light views (``ubscope kernels``, the
 outcome of ``ubscope run``) wrap their long lines the way the analysis report
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rich.console import Console, ConsoleOptions
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
 from rich.text import Text
 
 # The text keeps at least this many columns beside its indent.
@@ -41,3 +42,29 @@ class Hanging:
             else:
                 lead = Text(" " * self.hang)
             yield Text.assemble(lead, line)
+
+
+class Trimmed:
+    """``renderable`` (a table, say) with no line ending in spaces: rich pads
+    every cell to its column's width, the last column's too, which a pipe or a
+    file keeps as trailing spaces."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
+        for line in console.render_lines(self.renderable, options, pad=False):
+            yield from _rstrip(line)
+            yield Segment.line()
+
+
+def _rstrip(line: list[Segment]) -> list[Segment]:
+    """The segments of one line without the spaces at its end."""
+    segments = list(line)
+    while segments and not segments[-1].control:
+        last = segments.pop()
+        text = last.text.rstrip(" ")
+        if text:
+            segments.append(Segment(text, last.style))
+            break
+    return segments

@@ -50,7 +50,7 @@ def _table(view: ClusterView) -> str:
             "<tr>"
             + "".join(f"<td>{text(name)}</td>" for name in names)
             + "".join(f'<td class="num">{_mib(size)}</td>' for size in sizes)
-            + f'<td class="num">{rank.vs_median:+.1%}</td></tr>'
+            + f'<td class="num">{rank.vs_median_text}</td></tr>'
         )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 

@@ -281,6 +281,7 @@ def test_piped_output_fits_columns(baselines, pool_trace, columns):
     lines = result.stdout.splitlines()
     [first] = [i for i, line in enumerate(lines) if line.startswith("  peak_bytes.UB regressed:")]
     assert lines[first + 1].startswith("    ") and lines[first + 1][4] != " "  # wrapped, hanging
+    assert [line for line in lines if line != line.rstrip()] == []
 
 
 def test_a_wide_console_gets_the_table_and_one_line_problems(baselines, pool_trace):
@@ -291,6 +292,8 @@ def test_a_wide_console_gets_the_table_and_one_line_problems(baselines, pool_tra
     assert header.split("┃")[1].strip() == "A"
     [problem] = [line for line in lines if line.startswith("  peak_bytes.UB regressed:")]
     assert problem.endswith("tolerance 2% (allowed +245 B)")
+    # The last column (status, then note) is padded to its width by rich: cut in a pipe.
+    assert [line for line in lines if line != line.rstrip()] == []
 
 
 def test_command_line_tolerances_override_the_budgets_file(tmp_path, baselines, pool_trace, capsys):
@@ -335,3 +338,55 @@ def test_markdown_is_appended_to_the_step_summary_only(
     assert written.startswith("## ubscope check:") and "earlier content" not in written
     assert _check(capsys, trace, "--baseline", baselines, "--markdown", other)[0] == 0
     assert other.read_text(encoding="utf-8") == written
+
+
+def _trace_folder(tmp_path, pool_trace):
+    """A folder of two plain traces (no sweep table): tile 1024 and tile 2048."""
+    folder = tmp_path / "traces"
+    folder.mkdir()
+    shutil.copy(pool_trace("base"), folder / "base.ubtrace")
+    shutil.copy(pool_trace("other", tile=2048), folder / "other.ubtrace")
+    return folder
+
+
+def test_a_folder_of_traces_checks_each_trace(tmp_path, pool_trace, capsys):
+    folder = _trace_folder(tmp_path, pool_trace)
+    budget = tmp_path / "budgets.yaml"
+    # Tile 1024 x 3 buffers of 4 B floats peaks at 12 KiB of UB, tile 2048 at 24 KiB.
+    budget.write_text("kernels:\n  pool_*:\n    peak_bytes: {UB: 24 KiB}\n")
+    code, out, err = _check(capsys, folder, "--budget", budget)
+    assert (code, err) == (0, "")
+    assert "2 kernel configurations, 0 failed, 2 passed" in out
+    assert out.count("tile=1024]: passed") == out.count("tile=2048]: passed") == 1
+    assert [line for line in out.splitlines() if line != line.rstrip()] == []
+    budget.write_text("kernels:\n  pool_*:\n    peak_bytes: {UB: 12 KiB}\n")
+    code, out, _ = _check(capsys, folder, "--budget", budget)
+    assert code == 1
+    assert "2 kernel configurations, 1 failed, 1 passed" in out
+    assert "tile=2048]: FAILED" in out
+    message = f"peak_bytes.UB = 24.0 KiB exceeds the limit 12.0 KiB (budget {budget}:3)"
+    # a path longer than a line is folded wherever the line ends
+    assert message.replace(" ", "") in out.replace(" ", "").replace("\n", "")
+
+
+def test_a_folder_of_traces_is_recorded_and_checked_against_baselines(tmp_path, pool_trace, capsys):
+    folder = _trace_folder(tmp_path, pool_trace)
+    baselines = tmp_path / "baselines"
+    assert main(["baseline", str(folder), "-o", str(baselines)]) == 0
+    assert len(list(baselines.glob("pool_demo-*.json"))) == 2
+    code, out, _ = _check(capsys, folder, "--baseline", baselines)
+    assert code == 0 and "2 kernel configurations, 0 failed, 2 passed" in out
+
+
+def test_a_folder_without_traces_or_sweep_is_one_line(tmp_path, pool_trace, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no traces here\n")
+    budget = tmp_path / "budgets.yaml"
+    budget.write_text("kernels:\n  pool_*:\n    peak_bytes: {UB: 24 KiB}\n")
+    code, out, err = _check(capsys, empty, "--budget", budget)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        f"ubscope: error: {empty}: no .ubtrace files and no sweep.parquet (a folder written "
+        "by `ubscope sweep`) in this folder"
+    ]

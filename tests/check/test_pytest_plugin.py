@@ -153,6 +153,30 @@ def test_bad_size(ubscope_trace):
     )
 
 
+def test_a_bad_marker_value_is_one_error_not_a_chain(run):
+    result = run("""
+@pytest.mark.ub_limit(peak_ub="lots")
+def test_bad_size(ubscope_trace):
+    ubscope_trace.run("pool_demo", **SMALL)
+
+@pytest.mark.gm_traffic(max_ratio_to_minimum=[1])
+def test_bad_ratio(ubscope_trace):
+    ubscope_trace.run("pool_demo", **SMALL)
+""")
+    result.assert_outcomes(failed=2)
+    lines = result.outlines
+    start = next(i for i, line in enumerate(lines) if "= FAILURES =" in line) + 1
+    failures = lines[start : next(i for i in range(start, len(lines)) if lines[i].startswith("="))]
+    # Each failure is its one message under the test's header: the parser's
+    # own exception is not printed above it.
+    assert [line for line in failures if not line.startswith("_")] == [
+        "@ub_limit(peak_ub='lots'): expected a size like '160 KiB', '2 MB' or '4096', got 'lots'",
+        "@gm_traffic(max_ratio_to_minimum=[1]): float() argument must be a string or a real "
+        "number, not 'list'",
+    ]
+    assert "During handling" not in result.stdout.str()
+
+
 def test_ub_clean_fails_on_a_planted_preset(run):
     result = run("""
 @pytest.mark.ub_clean(codes=["UB"])

@@ -49,3 +49,15 @@ def test_the_legend_keeps_every_word_at_80_columns(monkeypatch, tmp_path, capsys
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "GM/min: GM bytes over the minimum the math needs; E/W: errors/warnings" in out
+
+
+def test_no_line_of_the_table_ends_in_spaces(monkeypatch, tmp_path, capsys):
+    # rich pads the title and the last column to the table's width; a pipe keeps that.
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(demo, "DEMO_RUNS", (DemoRun("pool_demo", params={"n": 16384}),))
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index("What ubscope found")
+    table = lines[start : next(i for i, line in enumerate(lines) if line.startswith("numerics:"))]
+    assert table[2].split() == ["run", "numerics", "time", "peak", "UB", "GM/min", "E/W"]
+    assert [line for line in table if line != line.rstrip()] == []

@@ -5,6 +5,7 @@ threshold, one unit for a figure wherever it is written, and why a rank is skipp
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from rich.console import Console
@@ -15,6 +16,7 @@ from ubscope import cluster_profiles
 from ubscope.analyzers import Config, cluster_view, render_text
 from ubscope.cli import build_parser
 from ubscope.cluster_profiles import analyze_cluster_folder, read_rank_or_why
+from ubscope.reports.report import build_report
 
 # docs/cluster.md's job: median 1010 MiB; rank 2 is 1300 / 1010 - 1 = +28.7 % from
 # it, rank 0 1000 / 1010 - 1 = -1.0 %.
@@ -151,3 +153,47 @@ def test_a_bug_reading_a_rank_still_raises(tmp_path, monkeypatch):
     monkeypatch.setattr(cluster_profiles, "read_rank", broken)
     with pytest.raises(RuntimeError, match="a bug"):
         read_rank_or_why(str(tmp_path))
+
+
+def _text_and_json(job) -> tuple[str, dict]:
+    text = run_ubscope("analyze", job, columns=200)
+    document = run_ubscope("analyze", job, "--format", "json")
+    assert text.returncode == document.returncode == 0, text.stderr + document.stderr
+    # Strict JSON: NaN or Infinity would be refused.
+    return text.stdout, json.loads(document.stdout, parse_constant=_refuse)
+
+
+def _refuse(constant: str) -> None:
+    raise AssertionError(f"{constant} in the JSON report")
+
+
+def test_ranks_that_all_peak_at_zero_sit_at_the_median(tmp_path):
+    job = make_small_cluster(tmp_path / "job", [0.0, 0.0, 0.0])
+    text, document = _text_and_json(job)
+    # Every rank is the median (0 B): 0 % from it, and none is an outlier.
+    rows = [
+        line.split()
+        for line in text.splitlines()
+        if line.startswith(("rank 0", "rank 1", "rank 2"))
+    ]
+    assert rows == [["rank", str(r), "0", "B", "0", "B", "0", "B", "+0.0%"] for r in range(3)]
+    assert "nan" not in text.lower() and "TNPU004" not in text
+    assert [rank["vs_median"] for rank in document["cluster"]["ranks"]] == [0.0, 0.0, 0.0]
+    page = build_report(analyze_cluster_folder(job, jobs=1, progress=False))
+    section = page[page.index('<section id="cluster">') :]
+    section = section[: section.index("</section>")]
+    assert "nan" not in section.lower() and section.count('<td class="num">+0.0%</td>') == 3
+
+
+def test_a_rank_above_a_median_of_zero_has_no_share_but_is_flagged(tmp_path):
+    # Median of 0, 0 and 100 MiB is 0 B: 100 MiB is no finite share above it.
+    job = make_small_cluster(tmp_path / "job", [0.0, 0.0, 100.0])
+    text, document = _text_and_json(job)
+    row = next(line for line in text.splitlines() if line.startswith("rank 2 "))
+    assert row.split() == ["rank", "2", "80.0", "MiB", "100.0", "MiB", "20.0", "MiB", "-"]
+    assert [rank["vs_median"] for rank in document["cluster"]["ranks"]] == [None, 0.0, 0.0]
+    (outlier,) = [f for f in document["findings"] if f["code"] == "TNPU004"]
+    assert outlier["message"] == (
+        "rank 2 (node0_2_ascend_pt): peak reserved 100.0 MiB is above the median 0 B of 3 ranks"
+    )
+    assert outlier["evidence"]["vs_median"] is None

@@ -74,7 +74,9 @@ def test_a_folder_without_a_sweep_table_is_one_line(tmp_path):
     folder.mkdir()
     code, _, err = check(folder, tmp_path)
     assert code == 2
-    assert err.count("\n") == 1 and "sweep.parquet: no such file" in err
+    # Neither a sweep nor a folder of traces: the folder is named, and both.
+    assert err.count("\n") == 1
+    assert f"{folder}: no .ubtrace files and no sweep.parquet (a folder written by" in err
 
 
 def test_a_table_with_a_broken_cell_is_one_line(tmp_path):

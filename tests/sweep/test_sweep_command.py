@@ -358,6 +358,26 @@ def test_the_summary_line_wraps_between_its_items(tmp_path):
     assert all(len(line) <= 80 for line in summary)
 
 
+def test_no_line_of_the_tables_ends_in_spaces(tmp_path):
+    metrics = {"peak_bytes.UB": 1024, "gm.read_bytes": 1, "gm.write_bytes": 1}
+    rows = [
+        SweepRow("a", "pool_demo", "Ascend910B2", {"tile": 1}, "ok",
+                 metrics={**metrics, "modelled_time_ps": 1}),
+        SweepRow("b", "pool_demo", "Ascend910B2", {"tile": 2}, "ok",
+                 metrics={**metrics, "peak_bytes.UB": 512, "modelled_time_ps": 2}),
+        SweepRow("c", "pool_demo", "Ascend910B2", {"tile": 3}, "crashed", error="crashed: x"),
+    ]  # fmt: skip
+    text = io.StringIO()
+    print_sweep(SweepResult(rows, 0, 3, tmp_path / "sweep.parquet"), "pool_demo",
+                Console(file=text, width=80))  # fmt: skip
+    lines = text.getvalue().splitlines()
+    # rich pads each cell to its column's width: "why" to the width of
+    # "crashed: x", and the labels' column beside it. Each line ends at its text.
+    assert lines[2:4] == ["  configuration          why", "  tile=3 on Ascend910B2  crashed: x"]
+    assert lines[5].endswith("modelled  configuration")
+    assert [line for line in lines if line != line.rstrip()] == []
+
+
 def test_every_column_of_the_table_is_documented(swept):
     folder, _, _ = swept
     docs = (Path(__file__).resolve().parents[2] / "docs" / "sweep.md").read_text("utf-8")

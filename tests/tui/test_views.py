@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ubscope.analyzers import REGISTRY, analyze_path
+from ubscope.kernels.registry import run_kernel
+from ubscope.probe.chip import load_chip
 from ubscope.tui.app import UbscopeApp
 from ubscope.tui.screens import HelpScreen
 from ubscope.tui.views import VIEWS
-from ubscope.tui.views.overview import roofline_summary
+from ubscope.tui.views.overview import roofline_summary, traffic_summary
 from ubscope.tui.widgets.event_table import EventTable
 from ubscope.tui.widgets.plots import OverlayChart
 
-from .helpers import MARKUP_BUFFER, MARKUP_KERNEL, MARKUP_TAG, screen_text, wait_for_views
+from .helpers import (
+    MARKUP_BUFFER,
+    MARKUP_KERNEL,
+    MARKUP_SPEC,
+    MARKUP_TAG,
+    screen_text,
+    wait_for_views,
+)
 
 SMALL = (80, 24)
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_profiles"
@@ -66,6 +76,32 @@ async def test_overview_shows_the_core_count_an_auto_cores_parameter_resolved_to
         await wait_for_views(pilot, app)
         text = screen_text(app)
     assert f"cores={launched} (auto)" in text and "cores=0" not in text
+
+
+async def test_the_unknown_minimal_traffic_is_said_once(tmp_path):
+    # The markup kernel without a minimal traffic, as a twin-run Ascend C source has none.
+    spec = dataclasses.replace(MARKUP_SPEC, minimal_traffic=None)
+    run_kernel(spec, {"n": 256}, load_chip(), tmp_path / "k.ubtrace")
+    app = UbscopeApp(analysis=analyze_path(tmp_path / "k.ubtrace"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_views(pilot, app)
+        screens = [screen_text(app)]
+        await pilot.press("5")
+        await pilot.pause()
+        screens.append(screen_text(app))
+    for text in screens:  # the overview, then the traffic view
+        # 256 fp16 values: 512 B read into UB and 512 B written back, against no minimum.
+        assert "read 512 B  write 512 B" in text
+        assert text.count("minimum unknown") == 1 and "(min" not in text
+
+
+def test_a_known_minimum_without_a_ratio_is_shown_with_its_reason():
+    # A run stopped before the kernel's end: its minimum is known, its ratio is not.
+    gm = {"read_bytes": 512, "write_bytes": 0, "minimal_read_bytes": 1024,
+          "minimal_write_bytes": 1024, "ratio_to_minimum": None}  # fmt: skip
+    text = traffic_summary(gm).plain
+    assert text.startswith("read 512 B (min 1.0 KiB)  write 0 B (min 1.0 KiB)\n")
+    assert "minimum unknown" not in text and "no ratio to the minimum" in text
 
 
 def test_roofline_without_compute_events_is_no_verdict():

@@ -92,7 +92,12 @@ def test_fragmentation(write):
     assert (
         finding.evidence["unused_fraction"] == 0.4 and finding.evidence["peak_reserved_ns"] == 2000
     )
-    assert finding.estimated_gain == "up to 400 MB of HBM"
+    # torch_npu's "MB" are MiB: 1000 - 600 = 400 MiB, written in the tool's binary units.
+    assert finding.message == (
+        "caching allocator on NPU:0: at its peak of 1000.0 MiB reserved at most 600.0 MiB "
+        "was allocated (40% reserved but unused)"
+    )
+    assert finding.estimated_gain == "up to 400.0 MiB of HBM"
     assert list(REGISTRY["TNPU001"]({"max_unused_fraction": 0.5}).check(report)) == []
     assert list(REGISTRY["TNPU001"]({"min_reserved_mb": 2000}).check(report)) == []
 
@@ -107,9 +112,12 @@ def test_peak_operator_memory(write):
     report = _torch_dir(write, RECORDS, operators)
     cat, mm = REGISTRY["TNPU002"]().check(report)
     assert cat.location.tag == "aten::cat" and cat.evidence["max_block_mb"] == 512
-    assert cat.message.startswith(
-        "aten::cat allocates blocks of up to 512 MB (51% of the 1000 MB peak reserved)"
+    # 524288 KB / 1024 = 512 MiB, 512 / 1000 = 51 %; two 307200 KB blocks = 600 MiB.
+    assert cat.message == (
+        "aten::cat allocates blocks of up to 512.0 MiB (51% of the 1000.0 MiB peak reserved), "
+        "1 allocation(s), 512.0 MiB in total"
     )
+    assert mm.message.endswith("2 allocation(s), 600.0 MiB in total")
     assert (mm.evidence["allocations"], mm.evidence["total_mb"]) == (2, 600)
     assert len(REGISTRY["TNPU002"]({"top_n": 1}).check(report)) == 1
     assert REGISTRY["TNPU002"]({"min_block_mb": 1024}).check(report) == []

@@ -116,16 +116,27 @@ def traffic_summary(gm: dict[str, Any]) -> Text:
     read, write = gm.get("read_bytes", 0), gm.get("write_bytes", 0)
     min_read, min_write = gm.get("minimal_read_bytes", 0), gm.get("minimal_write_bytes", 0)
     ratio = gm.get("ratio_to_minimum")
-    # A kernel without a minimal traffic (a twin-run Ascend C source) has no ratio.
-    against = "minimum unknown"
-    if ratio:
-        against = f"{ratio:.2f}x the minimum ({percent(1 / ratio)} efficient)"
+    # A kernel without a minimal traffic (a twin-run Ascend C source) records
+    # 0 B for it: unknown, said once rather than beside "min 0 B".
+    known = bool(min_read + min_write)
+    read_min, write_min = (
+        (f" (min {format_bytes(min_read)})", f" (min {format_bytes(min_write)})")
+        if known
+        else ("", "")
+    )
+    if ratio is None:
+        # With a minimum, no ratio means the run stopped before the kernel's
+        # end: it moved part of what the minimum counts.
+        known_text = "no ratio to the minimum (the run did not reach the kernel's end)"
+        against = known_text if known else "minimum unknown"
+    else:
+        efficient = f" ({percent(1 / ratio)} efficient)" if ratio else ""
+        against = f"{ratio:.2f}x the minimum{efficient}"
     redundant = gm.get("redundant_read_ratio", 1.0)
     # None: a streamed analysis measures no distinct bytes
     redundant_text = "unknown" if redundant is None else f"{redundant:.2f}x"
     return Text(
-        f"read {format_bytes(read)} (min {format_bytes(min_read)})  "
-        f"write {format_bytes(write)} (min {format_bytes(min_write)})\n"
+        f"read {format_bytes(read)}{read_min}  write {format_bytes(write)}{write_min}\n"
         f"{against}  ·  redundant reads {redundant_text}  ·  small transfers "
         f"{percent(gm.get('small_transfer_share', 0.0))}  ·  workspace "
         f"{format_bytes(gm.get('workspace_bytes', 0))}"

@@ -327,7 +327,10 @@ def _limits_of(marker: pytest.Mark) -> dict[str, Limit]:
         try:
             number = parse_size(value) if marker.name == "ub_limit" else float(value)
         except (TypeError, ValueError) as exc:
-            pytest.fail(f"@{marker.name}({key}={value!r}): {exc}", pytrace=False)
+            # `from None`: the parser's exception would print above this one as
+            # "During handling of the above exception, another exception occurred".
+            message = f"@{marker.name}({key}={value!r}): {exc}"
+            raise pytest.fail.Exception(message, pytrace=False) from None
         limits[metrics[key]] = Limit(number, f"@{marker.name}({key}={value!r})")
     return limits
 

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ubscope.analyzers import Hanging
+from ubscope.analyzers import Hanging, Trimmed
 from ubscope.check.table import (
     COLUMNS,
     legend,
@@ -82,4 +82,4 @@ def _print_rows(rows: Sequence[MetricRow], result: CheckResult, console: Console
         )
     for row, line in zip(rows, cells, strict=True):
         table.add_row(*(Text(line[i]) for i in shown), style="red" if row.problems else None)
-    console.print(table)
+    console.print(Trimmed(table))

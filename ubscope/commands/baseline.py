@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ubscope.check.baseline import BaselineStore
+from ubscope.check.inputs import split_inputs
 from ubscope.check.measurement import merge_repeats, name_chips
 from ubscope.check.runner import baseline_command
 from ubscope.commands.common import console, progress
@@ -33,8 +33,9 @@ def setup(baseline: argparse.ArgumentParser) -> None:
         "traces",
         nargs="+",
         metavar="TRACE|DIR",
-        help=".ubtrace files, or folders of sweeps (`ubscope sweep -o DIR`): each "
-        "configuration of DIR/sweep.parquet that ran, as `ubscope check DIR` reads it",
+        help=".ubtrace files, folders of them, or folders of sweeps (`ubscope sweep -o "
+        "DIR`): each configuration of DIR/sweep.parquet that ran, as `ubscope check DIR` "
+        "reads it",
     )
     baseline.add_argument(
         "-o",
@@ -61,11 +62,12 @@ def measure_with_progress(traces: Sequence[str]) -> list[Measurement]:
 
 
 def measure_inputs(paths: Sequence[str]) -> list[Measurement]:
-    """The configurations of traces and of sweep folders (those that ran; a
-    warning for each that did not), merged; among several chips each names its chip."""
-    traces = [path for path in paths if not os.path.isdir(path)]
+    """The configurations of traces, folders of traces and sweep folders (those
+    that ran; a warning for each that did not), merged; among several chips each
+    names its chip."""
+    traces, sweeps = split_inputs(paths)
     measured = measure_with_progress(traces) if traces else []
-    for folder in (path for path in paths if os.path.isdir(path)):
+    for folder in sweeps:
         # a sweep's table (pyarrow) loads here, not with `ubscope baseline --help`
         from ubscope.check.sweep import ran, sweep_measurements
 

@@ -14,6 +14,7 @@ from ubscope.analyzers import Severity
 from ubscope.check.annotations import github_annotations
 from ubscope.check.baseline import BaselineStore
 from ubscope.check.budgets import Budgets, load_budgets
+from ubscope.check.inputs import split_inputs
 from ubscope.check.junit import junit_xml
 from ubscope.check.markdown import markdown_summary, write_summary
 from ubscope.check.runner import MISSING_BASELINE_CHOICES, accept_command, check_configuration
@@ -38,9 +39,9 @@ def setup(check: argparse.ArgumentParser) -> None:
         "traces",
         nargs="+",
         metavar="TRACE|DIR",
-        help=".ubtrace files, or folders of sweeps (`ubscope sweep -o DIR`): each "
-        "configuration of DIR/sweep.parquet is checked, and one that crashed, timed out or "
-        "did not match its reference fails",
+        help=".ubtrace files, folders of them (each trace checked), or folders of sweeps "
+        "(`ubscope sweep -o DIR`): each configuration of DIR/sweep.parquet is checked, and "
+        "one that crashed, timed out or did not match its reference fails",
     )
     check.add_argument(
         "--baseline",
@@ -103,12 +104,12 @@ def _check(args: argparse.Namespace) -> int:
     tolerances = budgets.tolerances_with(args.tolerance)
     fail_on = Severity.parse(args.fail_on)
     store = BaselineStore(args.baseline) if args.baseline else None
-    traces = [path for path in args.traces if not os.path.isdir(path)]
+    traces, sweeps = split_inputs(args.traces)
     results = [
         check_configuration(measurement, store, budgets, tolerances, fail_on, args.missing_baseline)
         for measurement in (measure_with_progress(traces) if traces else [])
     ]
-    for folder in (path for path in args.traces if os.path.isdir(path)):
+    for folder in sweeps:
         # a sweep's table (pandas, pyarrow) loads here, not with `ubscope check --help`
         from ubscope.check.sweep import check_sweep
 

@@ -153,7 +153,7 @@ def _demo(args: argparse.Namespace) -> int:
                 table.add_row(Text(run.label), Text("FAILED", style="red"))
                 continue
             table.add_row(*_row(run.label, outcome.result.matches(), analysis))
-    out.print(table)
+    out.print(analyzers.Trimmed(table))
     # A table caption is cropped, not wrapped, when a word ends at the last column.
     out.print(
         f"numerics: output vs the float64 reference ({FAULT_CELL}: "

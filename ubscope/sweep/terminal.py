@@ -12,7 +12,15 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ubscope.analyzers import GM_BYTES, STATUS_OK, STATUSES, TIME_METRIC, SweepRow, sweep_front
+from ubscope.analyzers import (
+    GM_BYTES,
+    STATUS_OK,
+    STATUSES,
+    TIME_METRIC,
+    SweepRow,
+    Trimmed,
+    sweep_front,
+)
 from ubscope.probe.text import printable
 from ubscope.probe.units import format_bytes, format_time_ps, plural
 from ubscope.sweep.runner import SweepResult
@@ -41,7 +49,7 @@ def print_sweep(result: SweepResult, kernel: str, console: Console) -> None:
         table = _table(("configuration", "why"), numeric=0)
         for row in failing:
             table.add_row(Text(printable(row.label)), Text(printable(row.verdict), style="red"))
-        console.print(Padding(table, (0, 0, 0, 2), expand=False))
+        console.print(Trimmed(Padding(table, (0, 0, 0, 2), expand=False)))
     front = sweep_front(rows)
     clean = counts[STATUS_OK]
     if front:
@@ -50,8 +58,11 @@ def print_sweep(result: SweepResult, kernel: str, console: Console) -> None:
             markup=False,
             style="bold",
         )
-        console.print(Padding(front_table(front), (0, 0, 0, 2), expand=False))
-    console.print(f"table written to {result.table} (traces beside it)", markup=False)
+        console.print(Trimmed(Padding(front_table(front), (0, 0, 0, 2), expand=False)))
+    # Not wrapped: a path stays whole for copying, and no line ends in the space it broke at.
+    console.print(
+        f"table written to {result.table} (traces beside it)", markup=False, soft_wrap=True
+    )
 
 
 class Phrases:

@@ -120,12 +120,21 @@ def cluster_report(root: str | os.PathLike[str], ranks: Sequence[VendorReport]) 
         report.warnings.append(f"{Path(root) / missing}: no memory_record figures for this rank")
     table = table.dropna(subset=["peak_reserved_mb"])
     table["gap_mb"] = table["peak_reserved_mb"] - table["allocated_at_peak_mb"]
-    median = table["peak_reserved_mb"].median()
-    table["vs_median"] = table["peak_reserved_mb"] / median - 1 if median else float("nan")
+    table["vs_median"] = _vs_median(table["peak_reserved_mb"])
     report.tables[CLUSTER_TABLE] = table.sort_values(
         ["peak_reserved_mb", "rank"], ascending=[False, True], ignore_index=True
     )
     return report
+
+
+def _vs_median(reserved: pd.Series) -> pd.Series:
+    """Each rank's peak reserved against the median, as a share (0.25: 25 % above).
+    A rank at a median of 0 B sits 0 % from it; one above it sits no finite share
+    above it (NaN: "-" in tables, null in JSON; TNPU004 still flags it)."""
+    median = reserved.median()
+    if median:
+        return reserved / median - 1
+    return pd.Series(float("nan"), index=reserved.index).mask(reserved == median, 0.0)
 
 
 @dataclass(frozen=True)
@@ -139,7 +148,12 @@ class RankMemory:
     peak_reserved_mb: float
     allocated_at_peak_mb: float | None
     gap_mb: float | None
-    vs_median: float  # 0.25: peak reserved 25 % above the cluster's median
+    vs_median: float | None  # 0.25: 25 % above the median; None: above a median of 0 B
+
+    @property
+    def vs_median_text(self) -> str:
+        """``+28.7%`` as the tables write it; ``-`` above a median of 0 B."""
+        return "-" if self.vs_median is None else f"{self.vs_median:+.1%}"
 
 
 @dataclass(frozen=True)
@@ -173,7 +187,7 @@ def cluster_view(reports: Sequence[VendorReport]) -> ClusterView | None:
                 peak_reserved_mb=float(row["peak_reserved_mb"]),
                 allocated_at_peak_mb=_number(row["allocated_at_peak_mb"]),
                 gap_mb=_number(row["gap_mb"]),
-                vs_median=float(row["vs_median"]),
+                vs_median=_number(row["vs_median"]),
             )
             for row in table.to_dict("records")
         )

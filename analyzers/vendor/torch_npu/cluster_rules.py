@@ -6,6 +6,8 @@ a single rank folder has none, so these rules say nothing about it.
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
@@ -35,7 +37,7 @@ def _evidence(row: dict) -> dict[str, object]:
         "peak_allocated_mb": None
         if pd.isna(row["peak_allocated_mb"])
         else round(float(row["peak_allocated_mb"]), 3),
-        "vs_median": round(float(row["vs_median"]), 4),
+        "vs_median": None if pd.isna(row["vs_median"]) else round(float(row["vs_median"]), 4),
     }
 
 
@@ -93,13 +95,17 @@ class RankMemoryOutlier(VendorRule):
         findings = []
         for row in ranks.to_dict("records"):
             deviation = float(row["vs_median"])
-            if round(abs(deviation), _SHARE_DECIMALS) <= limit:
+            if math.isnan(deviation):
+                # Above a median of 0 B: far from it, by no share that can be written.
+                distance = "above"
+            elif round(abs(deviation), _SHARE_DECIMALS) <= limit:
                 continue
-            side = "above" if deviation > 0 else "below"
+            else:
+                distance = f"{abs(deviation):.0%} {'above' if deviation > 0 else 'below'}"
             findings.append(
                 self.finding(
                     f"{row['rank']} ({row['folder']}): peak reserved "
-                    f"{mib_text(row['peak_reserved_mb'])} is {abs(deviation):.0%} {side} the "
+                    f"{mib_text(row['peak_reserved_mb'])} is {distance} the "
                     f"median {mib_text(median)} of {len(ranks)} ranks",
                     Location(space="GM", tag=str(row["rank"])),
                     evidence={**_evidence(row), "median_reserved_mb": round(median, 3)},

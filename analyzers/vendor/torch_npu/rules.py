@@ -16,7 +16,7 @@ from ubscope.analyzers.rules.base import Threshold, register
 from ubscope.analyzers.vendor.common import VendorReport
 from ubscope.analyzers.vendor.rule import VendorRule
 from ubscope.analyzers.vendor.torch_npu import cluster_rules as cluster_rules  # TNPU004-005
-from ubscope.analyzers.vendor.torch_npu.cluster import CACHING_ALLOCATOR, allocator_rows
+from ubscope.analyzers.vendor.torch_npu.cluster import CACHING_ALLOCATOR, allocator_rows, mib_text
 from ubscope.analyzers.vendor.torch_npu.reader import TORCH_NPU
 
 
@@ -67,7 +67,9 @@ class AllocatorFragmentation(VendorRule):
         "max_unused_fraction": Threshold(
             0.3, "share of the peak reserved memory that no tensor holds"
         ),
-        "min_reserved_mb": Threshold(256.0, "peak reserved MB below which nothing is flagged"),
+        "min_reserved_mb": Threshold(
+            256.0, "peak reserved MiB (torch_npu's MB) below which nothing is flagged"
+        ),
     }
 
     def check(self, data: VendorReport) -> list[Finding]:
@@ -84,8 +86,9 @@ class AllocatorFragmentation(VendorRule):
                 continue
             findings.append(
                 self.finding(
-                    f"caching allocator on {row['device']}: at its peak of {reserved:.0f} MB reserved "
-                    f"at most {allocated:.0f} MB was allocated ({unused:.0%} reserved but unused)",
+                    f"caching allocator on {row['device']}: at its peak of {mib_text(reserved)} "
+                    f"reserved at most {mib_text(allocated)} was allocated "
+                    f"({unused:.0%} reserved but unused)",
                     Location(space="GM"),
                     evidence={
                         "device": row["device"],
@@ -95,7 +98,7 @@ class AllocatorFragmentation(VendorRule):
                         "peak_reserved_ns": int(row["peak_reserved_ns"]),
                     },
                     suggestion=self.fix(),
-                    estimated_gain=f"up to {reserved - allocated:.0f} MB of HBM",
+                    estimated_gain=f"up to {mib_text(reserved - allocated)} of HBM",
                     source=TORCH_NPU,
                 )
             )
@@ -133,7 +136,9 @@ class PeakOperatorMemory(VendorRule):
     input_kind = "torch_npu"
     severity = Severity.WARNING
     thresholds = {
-        "min_block_mb": Threshold(256.0, "largest block (MB) an operator must reach to be listed"),
+        "min_block_mb": Threshold(
+            256.0, "largest block (MiB, torch_npu's MB) an operator must reach to be listed"
+        ),
         "top_n": Threshold(5, "operators listed at most, largest block first"),
     }
 
@@ -147,11 +152,14 @@ class PeakOperatorMemory(VendorRule):
         findings = []
         for row in big.to_dict("records"):
             block_mb = row["max_kb"] / 1024
-            share = f" ({block_mb / peak:.0%} of the {peak:.0f} MB peak reserved)" if peak else ""
+            share = (
+                f" ({block_mb / peak:.0%} of the {mib_text(peak)} peak reserved)" if peak else ""
+            )
             findings.append(
                 self.finding(
-                    f"{row['name']} allocates blocks of up to {block_mb:.0f} MB{share}, "
-                    f"{row['allocations']} allocation(s), {row['total_kb'] / 1024:.0f} MB in total",
+                    f"{row['name']} allocates blocks of up to {mib_text(block_mb)}{share}, "
+                    f"{row['allocations']} allocation(s), {mib_text(row['total_kb'] / 1024)} "
+                    "in total",
                     Location(space="GM", tag=row["name"]),
                     evidence={
                         "device": row["device"],
