@@ -146,12 +146,13 @@ def render_text(analysis: Analysis, console: Console) -> None:
     # The headline and the fault wrap without trailing spaces (Text would keep them).
     console.print(Hanging(Text(), _headline(analysis)))
     for input_line in _inputs(analysis):
-        console.print(input_line)
+        # never wrapped: a path cut in two cannot be copied
+        console.print(input_line, soft_wrap=True)
     fault = _device_fault(analysis)
     if fault is not None:
         console.print(Hanging(Text(), fault))
     for warning in analysis.warnings:
-        console.print(Text(f"warning: {warning}", style="yellow"))
+        console.print(Hanging(Text("warning:", style="yellow"), Text(warning, style="yellow")))
     cluster = cluster_view(analysis.vendor)
     if cluster is not None and cluster.ranks:
         console.print()

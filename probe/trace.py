@@ -30,6 +30,7 @@ from ubscope.probe.device_fault import DeviceFault
 from ubscope.probe.errors import (
     Terminated,
     TraceError,
+    UbscopeError,
     open_input,
     warn_partial,
 )
@@ -229,6 +230,9 @@ def stop_reason(exc: BaseException) -> str:
         return "recording interrupted by SIGINT (Ctrl-C)"
     if isinstance(exc, SystemExit):
         return f"recording stopped (exit {exc.code})"
+    if isinstance(exc, UbscopeError):
+        # written for the user (a kernel stopped at its line): the class adds nothing
+        return f"recording stopped: {exc}"
     return f"recording stopped by an error: {type(exc).__name__}: {exc}"
 
 
