@@ -110,3 +110,29 @@ def test_a_file_name_two_source_files_share_is_not_guessed() -> None:
     meta = {"source_files": ["a/util.h", "b/util.h", "k/main.cpp"]}
     attach_source_files(findings, meta)
     assert [f.location.file for f in findings] == [None, "k/main.cpp:9", None]
+
+
+def test_check_annotates_a_new_finding_at_its_source_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """The baseline of the whole copy has no ALN002; the same configuration
+    with the 100-half copy gains one, annotated at the line for GitHub."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kern").mkdir()
+    whole = KERNEL.replace("store_tail(zGm, tile);", "").replace("tile, 100)", "tile, 128)")
+    source = write_source(tmp_path / "kern", "tail.cpp", whole)
+    write_source(tmp_path / "kern", "store.h", HEADER)
+    tensors = ["--input", "x=float16:128:uniform(1,100)", "--output", "z=float16:128"]
+    run = ["run", str(source), "--entry", "tail", *tensors, "-o", "t.ubtrace"]
+    assert main(run) == 0
+    assert main(["baseline", "t.ubtrace", "-o", "baselines"]) == 0
+    write_source(tmp_path / "kern", "tail.cpp", whole.replace("tile, 128)", "tile, 100)"))
+    assert main(run) == 0
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    capsys.readouterr()
+    assert main(["check", "t.ubtrace", "--baseline", "baselines"]) == 1
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    # the helper call's line is left empty: the copy stays at line 14
+    line = line_of(whole, "direct tail")
+    assert line == 14
+    assert any(e.startswith(f"::error file=kern/tail.cpp,line={line},") for e in errors), errors

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 from rich.console import Console
 
+from ubscope.analyzers import Severity
 from ubscope.check.annotations import (
     annotation,
     escape_annotation_data,
@@ -179,4 +180,26 @@ def test_without_a_baseline_there_is_no_b(make_measurement):
         True,
         True,
         False,
+    ]
+
+
+def test_a_new_finding_code_points_at_its_source_line_a_grown_one_at_the_baseline(
+    make_measurement,
+):
+    """A code the baseline had none of is new at every site, so its source
+    line is where to look; when a count grows from 1 to 2 the new site is
+    unknown and the annotation stays on the baseline file."""
+    severities = {"ALN002": Severity.ERROR}
+    current = make_measurement(severities, **{"findings.by_code.ALN002": 2})
+    current.code_lines = {"ALN002": "kern/a.cpp:5"}
+    lines = {}
+    for before in (0, 1):
+        baseline = make_measurement(severities, **{"findings.by_code.ALN002": before}).metrics
+        result = check_measurement(current, baseline, Tolerances(), baseline_path="b/a.json")
+        lines[before] = github_annotations([result])
+    assert [line.split("::")[1] for line in lines[0]] == [
+        "error file=kern/a.cpp,line=5,title=ubscope finding%3A pool_demo"
+    ]
+    assert [line.split("::")[1] for line in lines[1]] == [
+        "error file=b/a.json,title=ubscope finding%3A pool_demo"
     ]

@@ -28,11 +28,14 @@ def measure_traces(paths: Sequence[str | os.PathLike[str]]) -> list[Measurement]
         if analysis.trace is not None and not analysis.trace.complete:
             raise TraceError(path, "trace is truncated; a partial run cannot be compared")
         severities: dict[str, Severity] = {}
-        for finding in analysis.findings:
+        code_lines: dict[str, str] = {}
+        for finding in analysis.findings:  # the worst first
             known = severities.get(finding.code, finding.severity)
             severities[finding.code] = max(finding.severity, known)
+            if finding.location.file:
+                code_lines.setdefault(finding.code, finding.location.file)
         fault = analysis.device_fault.describe() if analysis.device_fault is not None else ""
-        measured.append(
-            measurement_from_metrics(analysis.metrics, severities, os.fspath(path), fault)
-        )
+        measurement = measurement_from_metrics(analysis.metrics, severities, os.fspath(path), fault)
+        measurement.code_lines = code_lines
+        measured.append(measurement)
     return name_chips(merge_repeats(measured))

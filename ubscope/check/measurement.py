@@ -40,6 +40,9 @@ class Measurement:
     # new baseline file's name.
     chip_in_name: bool = False
     device_fault: str = ""  # how the run would fault on the device; "": it would not
+    # per finding code, the source line (``path:line``) of its worst finding that
+    # names one (a CPU-twin kernel's call site): where a new finding's annotation points
+    code_lines: dict[str, str] = field(default_factory=dict)
 
     @property
     def params_key(self) -> str:
@@ -88,9 +91,12 @@ def merge_repeats(measurements: Sequence[Measurement]) -> list[Measurement]:
     merged = []
     for items in groups.values():
         severities: dict[str, Severity] = {}
+        code_lines: dict[str, str] = {}
         for item in items:
             for code, severity in item.code_severity.items():
                 severities[code] = max(severity, severities.get(code, severity))
+            for code, line in item.code_lines.items():
+                code_lines.setdefault(code, line)
         first = items[0]
         merged.append(
             Measurement(
@@ -103,6 +109,7 @@ def merge_repeats(measurements: Sequence[Measurement]) -> list[Measurement]:
                 preset=first.preset,
                 chip_in_name=any(item.chip_in_name for item in items),
                 device_fault=next((item.device_fault for item in items if item.device_fault), ""),
+                code_lines=code_lines,
             )
         )
     return merged

@@ -95,10 +95,13 @@ def compare_metrics(
     fail_on: Severity = Severity.ERROR,
     code_severity: Mapping[str, Severity] | None = None,
     baseline_file: str | None = None,
+    code_lines: Mapping[str, str] | None = None,
 ) -> dict[str, MetricRow]:
     """Compare every metric with its baseline. A metric that grew beyond its
     tolerance regresses; a finding code whose count grew is a new finding and
-    fails when its severity is at least ``fail_on``; anything smaller improved."""
+    fails when its severity is at least ``fail_on``; anything smaller improved.
+    A finding code the baseline had none of points at its source line in
+    ``code_lines`` (``path:line``), if any, else at the baseline file."""
     severities = code_severity or {}
     rows: dict[str, MetricRow] = {}
     for delta in compare(current, baseline).metrics:
@@ -116,7 +119,7 @@ def compare_metrics(
         else:
             _judge_metric(row, tolerances.for_metric(metric))
         if row.status in (REGRESSED, NEW_FINDING):
-            row.problems.append(_regression_problem(row, baseline_file))
+            row.problems.append(_regression_problem(row, baseline_file, code_lines or {}))
     return rows
 
 
@@ -154,12 +157,19 @@ def _judge_finding(row: MetricRow, severity: Severity, fail_on: Severity) -> Non
         row.note = f"{severity}, below --fail-on {fail_on}"
 
 
-def _regression_problem(row: MetricRow, baseline_file: str | None) -> Problem:
+def _regression_problem(
+    row: MetricRow, baseline_file: str | None, code_lines: Mapping[str, str]
+) -> Problem:
     now, before, change = row.delta.texts()
     values = f"{before} -> {now}"
     if row.status == NEW_FINDING:
         code = row.metric[len(BY_CODE) :]
         message = f"new {row.note} finding {code}: {values} ({change}) against the baseline"
+        # Only a code the baseline had none of is new everywhere it is found:
+        # among several sites of a grown count, which one is new is unknown.
+        file, _, line = code_lines.get(code, "").rpartition(":")
+        if not row.baseline and file and line.isdigit():
+            return Problem("finding", message, row.metric, file, int(line))
         return Problem("finding", message, row.metric, baseline_file)
     message = f"{row.metric} regressed: {values} ({change}), tolerance {row.tolerance}"
     return Problem("regression", f"{message} ({row.note})", row.metric, baseline_file)
@@ -230,6 +240,7 @@ def check_measurement(
             fail_on,
             measurement.code_severity,
             baseline_path,
+            measurement.code_lines,
         )
     apply_limits(rows, measurement.metrics, limits or {})
     return CheckResult(measurement, list(rows.values()), baseline_state, baseline_path)
