@@ -1,7 +1,7 @@
 """TraceContext: the analysis model of one trace, as the rules receive it.
 
 It composes the topic modules of :mod:`ubscope.analyzers.model` (launches,
-blocks, touches, occupancy, fragmentation, traffic, KV pages, locating) over the
+blocks, touches, overruns, occupancy, fragmentation, traffic, KV pages, locating) over the
 typed event layer (:class:`ubscope.probe.event_table.EventTable`) and exposes their
 members under one name each. Everything is computed on first use, once.
 """
@@ -25,6 +25,7 @@ from ubscope.analyzers.model.kv import KvModel
 from ubscope.analyzers.model.launches import LaunchModel
 from ubscope.analyzers.model.locate import Locator
 from ubscope.analyzers.model.occupancy import OccupancyModel
+from ubscope.analyzers.model.overruns import OverrunModel, Overruns
 from ubscope.analyzers.model.single_buffered import SingleBufferedBlocks, SingleBufferModel
 from ubscope.analyzers.model.touches import BlockUsage, TouchModel
 from ubscope.analyzers.model.traffic import TrafficModel
@@ -51,6 +52,7 @@ class TraceContext:
         self.launch_model = LaunchModel(table, trace.kernel if trace.meta.get("kernel") else None)
         self.block_model = BlockModel(table, groups)
         self.touch_model = TouchModel(table, groups, self.block_model)
+        self.overrun_model = OverrunModel(table, groups, self.block_model)
         self.occupancy_model = OccupancyModel(table, groups, self.block_model)
         self.fragmentation_model = FragmentationModel(
             table, groups, self.occupancy_model, self.block_model
@@ -173,6 +175,10 @@ class TraceContext:
     @property
     def block_usage(self) -> BlockUsage:
         return self.touch_model.block_usage
+
+    @property
+    def overruns(self) -> Overruns:
+        return self.overrun_model.overruns
 
     @cached_property
     def block_lives(self) -> BlockLives:

@@ -89,6 +89,7 @@ class Flag(enum.IntFlag):
     TBUF = 4096  # queue_init of a TBuf: a plain buffer, no queue and no event ID
     PARAM_RANGE = 8192  # DataCopy/DataCopyPad parameters outside the device's range (arg: which)
     GUARD_PAGE = 16384  # raw GM pointer access caught by a guard page: the run stopped there
+    SCALAR_ACCESS = 32768  # compute: a scalar access (SetValue/GetValue), no FLOPs and no time
 
 
 # Field order of one event row as the recorder stores it (all int64); the

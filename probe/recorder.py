@@ -335,13 +335,16 @@ class Recorder:
         dur_ps: int,
         flags: int = 0,
         out_bytes: int = 0,
+        src_space: int = _NONE,
+        src_addr: int = 0,
     ) -> None:
-        """An on-chip operation writing at ``addr``; ``touched`` bytes read and written."""
+        """An on-chip operation writing at ``addr`` and reading its first source
+        at ``src_addr``; ``touched`` bytes read and written."""
         s = self._strings
         rows = self._rows
         try:
-            rows.extend((_COMPUTE, core_kind, core, space, addr, touched, out_bytes, _NONE, 0, 0,
-                         0, s[op], 0, s[tag], start_ps, dur_ps, flops, 0, flags))  # fmt: skip
+            rows.extend((_COMPUTE, core_kind, core, space, addr, touched, out_bytes, src_space,
+                         src_addr, 0, 0, s[op], 0, s[tag], start_ps, dur_ps, flops, 0, flags))  # fmt: skip
         except (OverflowError, TypeError) as exc:
             self._reject(exc)
         if len(rows) >= self._batch_ints:

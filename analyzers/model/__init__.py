@@ -7,6 +7,7 @@
 - ``launches``: kernel launches and modelled time
 - ``blocks``: allocation blocks and their lifetimes
 - ``touches``: first and last touch of each block
+- ``overruns``: copies and computes that write past the end of their block
 - ``occupancy``: live bytes over time, peaks, on-chip spaces in use
 - ``fragmentation``: the coverage replay (free bytes, largest free block, overlaps)
 - ``traffic``: GM traffic and the roofline

@@ -75,6 +75,7 @@ class Locator:
         *,
         addr: np.ndarray | None = None,
         space: np.ndarray | None = None,
+        end: np.ndarray | None = None,
         values: dict[str, np.ndarray] | None = None,
         critical: dict[str, np.ndarray] | None = None,
     ) -> pd.DataFrame:
@@ -83,7 +84,8 @@ class Locator:
         (sorted list), addr_start/addr_end, tensor and where_space (of the first
         event), the sum of each ``values`` array and the critical-path part of each
         ``critical`` array (see :meth:`critical_path_sums`). ``addr`` and ``space``
-        override the columns (e.g. the on-chip side of a copy)."""
+        override the columns (e.g. the on-chip side of a copy), ``end`` the end of
+        each event's range (default: ``addr`` plus the event's footprint)."""
         addr = self.footprint_start(rows) if addr is None else addr
         space = self.table.column("space")[rows] if space is None else space
         columns = {"space": space}
@@ -100,7 +102,9 @@ class Locator:
         low = np.full(count, np.iinfo(np.int64).max, dtype=np.int64)
         high = np.full(count, np.iinfo(np.int64).min, dtype=np.int64)
         np.minimum.at(low, codes, addr)
-        np.maximum.at(high, codes, addr + np.maximum(self.table.footprint()[rows], 1))
+        if end is None:
+            end = addr + np.maximum(self.table.footprint()[rows], 1)
+        np.maximum.at(high, codes, end)
         core = (self.table.column("core")[rows].astype(np.int64) + 1) & (CORE_SPAN - 1)
         pairs = np.unique(codes.astype(np.int64) * CORE_SPAN + core)
         cores: list[list[int]] = [[] for _ in range(count)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -80,6 +80,14 @@ def first_last_touches(
             np.minimum.at(first, owner[hit], touches.rows[inside][hit])
             np.maximum.at(last, owner[hit], touches.rows[inside][hit])
     return np.where(last >= 0, first, -1), last
+
+
+def live_holders(spans: Spans, row_count: int) -> Callable[..., np.ndarray]:
+    """``holders(gid, addr, rows)``: the index of the span live at each row that
+    holds each (group, address), or -1, found as touches are attributed (the
+    latest block at the nearest start at or below the address, then older or
+    lower ones, up to 8 starts back)."""
+    return _Attribution(spans, row_count).owners
 
 
 class _Starts(NamedTuple):
@@ -220,8 +228,8 @@ class TouchModel:
     @cached_property
     def block_usage(self) -> BlockUsage:
         """First / last touch of every block (aligned with :attr:`blocks`) by COPY and
-        COMPUTE events whose on-chip address falls inside it while it is live
-        (:func:`first_last_touches`)."""
+        COMPUTE events whose on-chip destination or source address falls inside it
+        while it is live (:func:`first_last_touches`)."""
         blocks = self.block_model.blocks
         spans = Spans(blocks.gid, blocks.addr, blocks.end, blocks.alloc_row, blocks.free_row)
         first, last = first_last_touches(spans, self._touch_sets(), len(self.table))
@@ -236,14 +244,14 @@ class TouchModel:
         )
 
     def _touch_sets(self) -> Iterable[Touches]:
-        """The on-chip destinations of copies and computes, then the on-chip sources of copies."""
+        """The on-chip destinations of copies and computes, then their on-chip
+        sources (a compute's first source operand, or a scalar read)."""
         table = self.table
         touches = table.rows(EventKind.COPY, EventKind.COMPUTE)
-        copies = touches[table.column("kind")[touches] == EventKind.COPY]
         for rows, space_column, addr_column in (
             (touches[any_of(table.column("space")[touches], ON_CHIP_CODES)], "space", "addr"),
             (
-                copies[any_of(table.column("src_space")[copies], ON_CHIP_CODES)],
+                touches[any_of(table.column("src_space")[touches], ON_CHIP_CODES)],
                 "src_space",
                 "src_addr",
             ),

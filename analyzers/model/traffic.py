@@ -226,7 +226,7 @@ class TrafficModel:
         computes = self.table.computes()
         return roofline(
             self.chip,
-            len(computes),
+            operation_count(self.table.column("flags")[computes.rows]),
             int(computes.flops.sum()),
             self.traffic,
             self.launch_model.modelled_time_ps,
@@ -284,6 +284,13 @@ def repeats_hit_l2(run_distinct: np.ndarray, workspace: np.ndarray, chip: ChipPr
     read's first touch goes to HBM. Larger runs are counted as if every read
     went to HBM (an upper bound)."""
     return bool(run_distinct[~workspace].sum() <= chip.l2_bytes)
+
+
+def operation_count(flags: np.ndarray) -> int:
+    """How many COMPUTE events (``flags``: theirs) are operations: the CPU
+    twin's scalar accesses (SCALAR_ACCESS) hold no FLOPs and no time, and would
+    give a trace with no vector or cube work a known intensity of 0."""
+    return int(np.count_nonzero((flags & int(Flag.SCALAR_ACCESS)) == 0))
 
 
 def roofline(

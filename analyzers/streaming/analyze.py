@@ -41,6 +41,7 @@ from ubscope.analyzers.model.bursts import SMALL_BURST_SITE_KEYS
 from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.fragmentation import DEFAULT_MIN_FREE_FRACTION, WorstFragmentation
 from ubscope.analyzers.model.groups import gid_of
+from ubscope.analyzers.model.overruns import Overruns
 from ubscope.analyzers.model.single_buffered import SingleBufferedBlocks
 from ubscope.analyzers.model.touches import BlockUsage
 from ubscope.analyzers.rules.base import Rule
@@ -59,6 +60,7 @@ from ubscope.analyzers.streaming.kept import (
 from ubscope.analyzers.streaming.layouts import RunningPeakLayouts
 from ubscope.analyzers.streaming.occupancy import BatchPoints, RunningOccupancy
 from ubscope.analyzers.streaming.overlaps import RunningOverlaps
+from ubscope.analyzers.streaming.overruns import OVERRUN_RULE, RunningOverruns
 from ubscope.analyzers.streaming.regrowth import RunningRegrowths
 from ubscope.analyzers.streaming.single_buffered import RunningSingleBuffered
 from ubscope.analyzers.streaming.sites import RunningUnalignedSites
@@ -74,7 +76,8 @@ from ubscope.probe.validate import checked_chip
 # (tests/analyzers/test_streaming.py compares them): every trace rule
 STREAMED_RULES = frozenset(
     "ALN001 ALN002 ALN003 ALN004 ALN005 FRG001 FRG002 FRG003 FRG004 FRG005 GM001 GM002 GM003 GM004 "
-    "SYN001 UB001 UB002 UB003 UB004 UB005 UB006 UB007 UB008 UB009 UB010 UB011 UB012 UB013".split()
+    "SYN001 UB001 UB002 UB003 UB004 UB005 UB006 UB007 UB008 UB009 UB010 UB011 UB012 UB013 "
+    "UB014".split()
 )
 # rules that judge how each block was used: past the blocks the streamed
 # usage records (:mod:`ubscope.analyzers.streaming.usage`) they cover the
@@ -112,6 +115,7 @@ class _Stream:
         self.bursts = RunningSmallBursts(chip, self.busy)
         self.single_buffered = RunningSingleBuffered(chip)
         self.usage = RunningBlockUsage(rules)
+        self.overruns = RunningOverruns(rules, self.capacity)
         # events rules locate findings at: each group's peak, each core kind and
         # space's first and last allocation, each GM tensor and direction's first
         # and last HBM transfer, the first and last copy or compute
@@ -174,6 +178,7 @@ class _Stream:
         self.peak_layouts.add(batch, live, columns, self.occupancy, self.open_allocations)
         regrown = self.regrowths.add(batch, kind, gid, columns, self.occupancy)
         self.usage.add(decoded, self.occupancy, self.open_allocations)
+        overruns = self.overruns.add(decoded, self.occupancy, self.open_allocations)
         self.open_allocations.add(batch, live.left_open, live.ended_seq)
         located.update(self.traffic.add(decoded))
         located.update(self.unaligned.add(decoded))
@@ -190,6 +195,7 @@ class _Stream:
         keep |= self.pipe_resets.first_after_init(kind, gid // 8)
         keep[overlapping] = True
         keep[regrown] = True
+        keep[overruns] = True
         self.kept.add(batch, keep, kind)
         # a failed allocation's arg is the free bytes it saw
         fails = kind == EventKind.ALLOC_FAIL
@@ -225,10 +231,7 @@ class StreamContext(TraceContext):
         self._peaks = stream.occupancy.peaks()
         self._sketch = stream.occupancy.sketch
         self._traffic = stream.traffic.frame()
-        counts = stream.counts
-        self._roofline = stream.traffic.roofline(
-            self._traffic, int(counts.kinds[EventKind.COMPUTE]), counts.modelled_time_ps()
-        )
+        self._roofline = stream.traffic.roofline(self._traffic, stream.counts.modelled_time_ps())
         self.occupancy = self._sketched_occupancy
         self.core_spaces = self._peaks[["core_kind", "core", "space", "capacity"]].copy
         self.worst_fragmentation = self._worst_fragmentation
@@ -283,6 +286,11 @@ class StreamContext(TraceContext):
         """The kept blocks' lives as the pass over every batch saw them
         (:mod:`ubscope.analyzers.streaming.usage`)."""
         return self._lives_and_usage[0]
+
+    @cached_property
+    def overruns(self) -> Overruns:
+        """The writes past their block's end the pass over every batch found."""
+        return self._stream.overruns.overruns(self.column("seq"))
 
     @property
     def block_usage(self) -> BlockUsage:
@@ -452,6 +460,7 @@ def analyze_streamed(
                 *stream.overlaps.events,
                 *stream.peak_layouts.events(),
                 *stream.usage.events,
+                *stream.overruns.events,
             ]
         ),
         complete=not scan.problems,
@@ -504,6 +513,11 @@ def analyze_streamed(
         notes.append(
             f"{kept.path}: more than {stream.usage.limit:,} blocks to judge by their use; "
             f"the findings of {', '.join(USAGE_RULES)} cover the blocks that ended before them"
+        )
+    if stream.overruns.dropped:
+        notes.append(
+            f"{kept.path}: more than {stream.overruns.limit:,} writes past the end of "
+            f"their buffer; the findings of {OVERRUN_RULE} cover the first of them"
         )
     if stream.kept.dropped:
         notes.append(

@@ -11,7 +11,12 @@ import pandas as pd
 import pyarrow as pa
 
 from ubscope.analyzers.model.arrays import unique_codes
-from ubscope.analyzers.model.traffic import repeats_hit_l2, roofline, traffic_frame
+from ubscope.analyzers.model.traffic import (
+    operation_count,
+    repeats_hit_l2,
+    roofline,
+    traffic_frame,
+)
 from ubscope.analyzers.streaming.decoded import DecodedBatch
 from ubscope.analyzers.streaming.ranges import RunningRanges
 from ubscope.probe.chip import ChipProfile
@@ -41,6 +46,7 @@ class RunningTraffic:
         self.key_ids: dict[tuple[str, bool], int] = {}
         self.ranges = RunningRanges()
         self.flops = 0
+        self.operations = 0  # the roofline's compute events
         # key ids whose first HBM (not workspace) transfer is kept
         self._first_kept: set[int] = set()
 
@@ -49,7 +55,9 @@ class RunningTraffic:
         first and last HBM transfer of each tensor and direction."""
         batch, kind, space, src_space = decoded[:4]
         core, columns = decoded.core_code(), decoded.columns
-        self.flops += int(columns["arg"][kind == EventKind.COMPUTE].sum())
+        compute = kind == EventKind.COMPUTE
+        self.flops += int(columns["arg"][compute].sum())
+        self.operations += operation_count(columns["flags"][compute])
         begins = np.flatnonzero(kind == EventKind.KERNEL_BEGIN)
         copy = kind == EventKind.COPY
         read = copy & (src_space == Space.GM)
@@ -164,11 +172,9 @@ class RunningTraffic:
         workspace = np.array([self.per_key[slot][_WORKSPACE] > 0 for slot in slots], dtype=bool)
         return repeats_hit_l2(touched, workspace, self.chip)
 
-    def roofline(
-        self, traffic: pd.DataFrame, compute_events: int, modelled_time_ps: int
-    ) -> dict[str, Any]:
+    def roofline(self, traffic: pd.DataFrame, modelled_time_ps: int) -> dict[str, Any]:
         """:attr:`TrafficModel.roofline` (empty where the ranges were given up:
         the HBM bytes are unknown)."""
         if self.ranges.given_up:
             return {}
-        return roofline(self.chip, compute_events, self.flops, traffic, modelled_time_ps)
+        return roofline(self.chip, self.operations, self.flops, traffic, modelled_time_ps)

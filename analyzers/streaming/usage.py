@@ -24,14 +24,15 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ubscope.analyzers.model.arrays import ADDR_BITS, ON_CHIP_CODES, group_id
+from ubscope.analyzers.model.arrays import ON_CHIP_CODES, group_id
 from ubscope.analyzers.model.blocks import BlockLives
-from ubscope.analyzers.model.touches import BlockUsage, Spans, Touches, first_last_touches
+from ubscope.analyzers.model.touches import BlockUsage, Touches, first_last_touches
 from ubscope.analyzers.rules.base import Rule
 from ubscope.analyzers.rules.ub.idle import IdleRule
 from ubscope.analyzers.streaming.decoded import DecodedBatch
 from ubscope.analyzers.streaming.kept import KEPT_LIMIT, OpenAllocations
-from ubscope.analyzers.streaming.occupancy import NEVER, RunningOccupancy
+from ubscope.analyzers.streaming.occupancy import RunningOccupancy
+from ubscope.analyzers.streaming.spans import LiveBlocks, batch_spans
 from ubscope.probe.event_table import any_of
 from ubscope.probe.events import EventKind
 
@@ -75,33 +76,20 @@ class RunningBlockUsage:
             self.end_ps = max(self.end_ps, int(ends.max()))
         if not self.active:
             return
-        keys, sizes, alloc_rows = occupancy.batch_allocations()
-        held_seq, closing = occupancy.batch_blocks()
         live, carried = self._live, self._live["seq"].size
-        own_seq = held_seq[held_seq.size - keys.size :]
-        addr = keys & ((1 << ADDR_BITS) - 1)
-        blocks = {
-            "seq": np.r_[live["seq"], own_seq],
-            "gid": np.r_[live["gid"], keys >> ADDR_BITS],
-            "addr": np.r_[live["addr"], addr],
-            "end": np.r_[live["end"], addr + sizes],
-            "t_alloc": np.r_[live["t_alloc"], start[alloc_rows]],
-            "first_ps": np.r_[live["first_ps"], np.full(keys.size, -1)],
-            "last_end_ps": np.r_[live["last_end_ps"], np.full(keys.size, -1)],
-        }
-        held_before = held_seq.size - keys.size
-        closed_at = np.r_[
-            _closing(live["seq"], held_seq[:held_before], closing[:held_before]),
-            closing[held_before:],
-        ]
-        free_row = np.where(closed_at == NEVER, -1, closed_at)
-        spans = Spans(
-            blocks["gid"],
-            blocks["addr"],
-            blocks["end"],
-            np.r_[np.full(carried, -1), alloc_rows],
-            free_row,
+        current = batch_spans(
+            LiveBlocks(live["seq"], live["gid"], live["addr"], live["end"]), occupancy
         )
+        spans, alloc_rows, free_row = current.spans, current.alloc_rows, current.spans.free_row
+        blocks = {
+            "seq": current.seq,
+            "gid": spans.gid,
+            "addr": spans.addr,
+            "end": spans.end,
+            "t_alloc": np.r_[live["t_alloc"], start[alloc_rows]],
+            "first_ps": np.r_[live["first_ps"], np.full(alloc_rows.size, -1)],
+            "last_end_ps": np.r_[live["last_end_ps"], np.full(alloc_rows.size, -1)],
+        }
         touches = _touches(decoded)
         first, last = first_last_touches(spans, touches, kind.size)
         newly = (first >= 0) & (blocks["first_ps"] < 0)
@@ -217,25 +205,13 @@ class RunningBlockUsage:
         return lives, BlockUsage(touched_row, touched_row, first_ps, last_end_ps)
 
 
-def _closing(live_seq: np.ndarray, carried_seq: np.ndarray, closing: np.ndarray) -> np.ndarray:
-    """The batch row of the free that ended each live block, or NEVER, from the
-    closings of the blocks the occupancy carried into the batch (ALLOC seq
-    ascending, as ``live_seq``): a block a free before it took is not among
-    them and stays live for good."""
-    if not live_seq.size or not carried_seq.size:
-        return np.full(live_seq.size, NEVER, dtype=np.int64)
-    at = np.minimum(np.searchsorted(carried_seq, live_seq), carried_seq.size - 1)
-    return np.where(carried_seq[at] == live_seq, closing[at], NEVER)
-
-
 def _touches(decoded: DecodedBatch) -> list[Touches]:
-    """The batch's on-chip destinations of copies and computes, then the on-chip
-    sources of copies (as :class:`TouchModel` takes them)."""
+    """The batch's on-chip destinations of copies and computes, then their
+    on-chip sources (as :class:`TouchModel` takes them)."""
     _, kind, space, src_space, core_kind, core, columns = decoded
     work = np.flatnonzero((kind == EventKind.COPY) | (kind == EventKind.COMPUTE))
     into = work[any_of(space[work], ON_CHIP_CODES)]
-    copies = work[kind[work] == EventKind.COPY]
-    out_of = copies[any_of(src_space[copies], ON_CHIP_CODES)]
+    out_of = work[any_of(src_space[work], ON_CHIP_CODES)]
     return [
         Touches(group_id(core_kind[into], core[into], space[into]), columns["addr"][into], into),
         Touches(

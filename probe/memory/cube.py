@@ -74,6 +74,8 @@ def mmad(
         duration,
         int(flags),
         c_bytes,
+        a.space,
+        a.addr,
     )
 
 

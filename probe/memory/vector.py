@@ -2,9 +2,10 @@
 
 Each op computes its real result with numpy in the operands' dtypes, writes
 it into the destination's bytes, and records one COMPUTE event with the
-elements processed as FLOPs. Operands must be 32 B aligned; a destination that
-partly (not fully) overlaps a source is flagged, since the device supports
-only 100 % overlap within an iteration.
+elements processed as FLOPs and its first source operand in the source
+columns. Operands must be 32 B aligned; a destination that partly (not fully)
+overlaps a source is flagged, since the device supports only 100 % overlap
+within an iteration.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ubscope.probe.errors import EmulationError
-from ubscope.probe.events import Flag
+from ubscope.probe.events import Flag, Space
 from ubscope.probe.memory.arena import LocalTensor
 
 
@@ -62,6 +63,8 @@ def apply(
     width = max([dst.dtype.itemsize] + [s.dtype.itemsize for s in sources])
     duration = core.cost.vector(count, width, ops_per_element)
     start = core.issue("V", duration, tuple(s.key for s in sources), (dst.key,))
+    # the first source only: enough for a buffer only ever read to count as used
+    first = sources[0] if sources else None
     core.recorder.compute(
         core.kind,
         core.index,
@@ -75,6 +78,8 @@ def apply(
         duration,
         int(flags),
         out_bytes,
+        first.space if first is not None else Space.NONE,
+        first.addr if first is not None else 0,
     )
 
 

@@ -52,7 +52,7 @@ def test_every_registered_rule_has_all_its_parts():
 
 def test_each_trace_rule_is_one_file_in_its_family_folder():
     trace_rules = {code: rule for code, rule in load_rules().items() if rule.input_kind == "trace"}
-    assert len(trace_rules) == 28
+    assert len(trace_rules) == 29
     for code, rule in trace_rules.items():
         family = FAMILIES[code.rstrip("0123456789")]
         path = Path(inspect.getsourcefile(rule))

@@ -904,6 +904,61 @@ def test_block_use_is_judged_across_batches(kit, tmp_path, rows):
     }
 
 
+def _read_blocks(kit: Any) -> tuple[Any, int, int]:
+    """Four 1 KiB blocks at 0, 1, 2 and 3 KiB, allocated at 0 and freed at 1 µs:
+
+    - 'table': only read, as the first source of an Add (at byte 256 of it);
+    - 'out': only the Add's destination;
+    - 'looked': only read, by a scalar GetValue (a compute flagged SCALAR_ACCESS with
+      no destination, its source byte 8 of the block, 4 B, no FLOPs, no time);
+    - 'never': untouched -> the one UB011.
+
+    Returns the trace and the Add's and the GetValue's rows."""
+    s = kit.Synthetic()
+    names = ("table", "out", "looked", "never")
+    for index, name in enumerate(names):
+        s.alloc(index * KIB, KIB, name)
+    add = s.seq()
+    ub, none = int(Space.UB), int(Space.NONE)
+    aiv = int(CoreKind.AIV)
+    s.rec.compute(aiv, 0, ub, KIB, 2 * KIB, "Add", 256, "add", 100, 50, src_space=ub, src_addr=256)
+    get = s.seq()
+    s.rec.compute(
+        aiv, 0, none, 0, 4, "GetValue", 0, "get", 200, 0, int(Flag.SCALAR_ACCESS), src_space=ub,
+        src_addr=2 * KIB + 8,
+    )  # fmt: skip
+    for index, name in enumerate(names):
+        s.free(index * KIB, KIB, name, t=US)
+    return s, add, get
+
+
+@pytest.mark.parametrize("rows", [1, 1000])
+def test_blocks_only_read_by_computes_are_used(kit, tmp_path, rows):
+    s, add, get = _read_blocks(kit)
+    path = _write(s, tmp_path, rows)
+    assert_same_analysis(path)
+    whole = analyze_path(path)
+    # one launch event precedes the first alloc, so a row is its seq
+    assert whole.context.block_usage.last_row.tolist() == [add, add, get, -1]
+    (unused,) = [f for f in analyze_streamed(path).findings if f.code == "UB011"]
+    assert "'never'" in unused.message and unused.evidence["blocks"] == 1
+    # the scalar read is no operation: the roofline counts the Add alone
+    assert whole.context.roofline["compute_events"] == 1
+
+
+def test_a_scalar_access_leaves_the_intensity_unknown(kit, tmp_path):
+    # copies and one scalar write, no vector or cube work: as a trace of copies alone
+    s = kit.Synthetic()
+    s.alloc(0, KIB, "tile")
+    s.load(0x1000, 0, KIB)
+    ub, aiv = int(Space.UB), int(CoreKind.AIV)
+    s.rec.compute(aiv, 0, ub, 0, 4, "SetValue", 0, "set", 2000, 0, int(Flag.SCALAR_ACCESS), 4)
+    s.free(0, KIB, "tile", t=US)
+    path = _write(s, tmp_path, 1)
+    assert_same_analysis(path)
+    assert analyze_path(path).metrics["roofline"]["bound"] is None
+
+
 def _spare_after_a_higher_peak(block: Any) -> None:
     """A loop of 2 KiB tiles that uses both blocks of its queue, its pipe
     destroyed; then the one-round ping-pong loop of test_rules_ub (its queue's

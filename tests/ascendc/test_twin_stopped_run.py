@@ -39,6 +39,9 @@ def test_analyze_of_a_stopped_twin_run_names_the_line_not_the_class(tmp_path: Pa
     out = capsys.readouterr().out
     warning = " ".join(out[out.index("warning:") :].split("\n\n")[0].split())
     assert "recording stopped: " in warning and "huge.cpp:6: InitBuffer" in warning
+    # 2 buffers of 60,000 x 4 = 240,000 B from UB 0x0 end at 480,000 = 0x75300,
+    # past the 196,608 B (192 KiB) of a 910B's UB
+    assert "2 x 240000 B at UB 0x0 would end at 0x75300 (480000 B), past the 196608 B" in warning
     assert "EmulationError" not in warning
     assert not [line for line in out.splitlines() if line.endswith(" ")]
 

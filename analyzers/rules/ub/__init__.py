@@ -1,1 +1,2 @@
-"""UB rules: on-chip capacity, allocation lifetimes and TPipe queues (UB001-UB013)."""
+"""UB rules: on-chip capacity, allocation lifetimes, TPipe queues and writes past a
+buffer's end (UB001-UB014)."""

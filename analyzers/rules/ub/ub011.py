@@ -41,7 +41,8 @@ class UnusedAllocation(Rule):
 
     ## What it does
     Flags blocks that no copy or compute event wrote or read while they were
-    live (as msSanitizer's "unused memory"), per buffer name. A later block of
+    live (as msSanitizer's "unused memory"), per buffer name. A CPU-twin
+    kernel's scalar ``SetValue`` / ``GetValue`` on a block counts as a use. A later block of
     a multi-buffered queue whose first block was used (the second ping-pong
     buffer of a loop that ran a single round) is reported as info only. In a
     truncated trace, or one a device fault stopped, blocks still live at the

@@ -65,7 +65,7 @@ class NpuchkOutOfBounds(NpuchkRule):
     """
 
     code = "NCK002"
-    explained_by = ("UB001", "UB002", "UB012")
+    explained_by = ("UB001", "UB002", "UB012", "UB014")
     name = "npuchk-out-of-bounds"
 
 

@@ -47,7 +47,7 @@ class IllegalAccess(SanitizerRule):
     """
 
     code = "SAN001"
-    explained_by = ("UB001", "UB002", "UB004", "GM004")
+    explained_by = ("UB001", "UB002", "UB004", "UB014", "GM004")
     name = "sanitizer-illegal-access"
 
 

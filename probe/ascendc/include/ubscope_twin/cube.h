@@ -261,8 +261,9 @@ void Mmad(const LocalTensor<C>& dst, const LocalTensor<A>& fm, const LocalTensor
     const int64_t start = issue(CUBE, duration,
                                 std::span<const uint64_t>(reads.data(), accumulate ? 3 : 2), writes);
     const int64_t touched = (m * k) * static_cast<int64_t>(sizeof(A)) + (k * n) * static_cast<int64_t>(sizeof(B)) + out_bytes;
-    record(COMPUTE, L0C, dst.addr(), touched, out_bytes, NONE, 0, 0, 0, literal("Mmad"), 0, tag,
-           start, duration, flops, 0, flags);
+    // The source columns name the first operand, as record_vector's do.
+    record(COMPUTE, L0C, dst.addr(), touched, out_bytes, fm.space(), fm.addr(), 0, 0, literal("Mmad"), 0,
+           tag, start, duration, flops, 0, flags);
 }
 
 // DataCopy between on-chip tensors with the enhanced parameters: in

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -34,7 +35,7 @@ constexpr int SPACES = 7;
 enum Flag : int64_t {
     TRUNCATED = 1, MISALIGNED = 2, GM_UNALIGNED = 4, REDZONE = 8, OUT_OF_BOUNDS = 16,
     PARTIAL_OVERLAP = 32, QUEUE_LIMIT = 64, PIPE_LIMIT = 128, PADDED = 256,
-    WORKSPACE = 512, TBUF = 4096, PARAM_RANGE = 8192, GUARD_PAGE = 16384,
+    WORKSPACE = 512, TBUF = 4096, PARAM_RANGE = 8192, GUARD_PAGE = 16384, SCALAR_ACCESS = 32768,
 };
 enum Chunk : uint32_t { STRINGS = 1, EVENTS = 2, FAILURE = 3, END = 4 };
 enum Pipe { MTE1, MTE2, MTE3, FIX, VEC, CUBE, SCALAR, PIPES };
@@ -232,6 +233,9 @@ struct Timeline {
     std::unordered_map<uint64_t, int64_t> ready, last_read;
     int64_t scalar_now = 0;
     int64_t landed = 0;  // when the last written data has landed
+    // Blocks whose life so far (since AllocTensor or TBuf::Get) had a scalar
+    // access recorded: later SetValue/GetValue calls on them record nothing.
+    std::unordered_set<uint64_t> scalar_seen;
 
     static Timeline starting_at(int64_t start_ps) {
         Timeline t;

@@ -119,6 +119,27 @@ inline int64_t check_placement(int64_t space, int64_t addr, int64_t nbytes, int6
     return flags;
 }
 
+// A scalar access (LocalTensor::SetValue or GetValue) of ``bytes`` at ``at`` in
+// the block ``key`` names: the first of the block's life is a COMPUTE event
+// flagged SCALAR_ACCESS, so a buffer only the scalar unit fills or reads is
+// still used (UB011): a store at its destination, a load at its source, no
+// FLOPs and no time, at the core's scalar time. The life's later accesses
+// record nothing, as kernels fill tables element by element in loops.
+inline void record_scalar(const char* op, uint64_t key, int64_t space, int64_t at, int64_t bytes,
+                          bool store, const Where& where) {
+    Runtime& rt = runtime();
+    if (!rt.timeline.scalar_seen.insert(key).second) {
+        return;
+    }
+    const int64_t dst_space = store ? space : NONE;
+    const int64_t src_space = store ? NONE : space;
+    record(COMPUTE, dst_space, store ? at : 0, bytes, store ? bytes : 0, src_space, store ? 0 : at, 0,
+           0, literal(op), 0, site(where), rt.timeline.scalar_now, 0, 0, 0, SCALAR_ACCESS);
+}
+
+// A new life of the block ``key`` (AllocTensor, TBuf::Get): its next scalar access is recorded.
+inline void new_life(uint64_t key) { runtime().timeline.scalar_seen.erase(key); }
+
 }  // namespace ubscope_twin
 
 namespace AscendC {
@@ -140,6 +161,7 @@ public:
         T value;
         const int64_t at = addr_ + static_cast<int64_t>(index) * static_cast<int64_t>(sizeof(T));
         std::memcpy(&value, ubscope_twin::arena_bytes(space_, at, sizeof(T), where), sizeof(T));
+        ubscope_twin::record_scalar("GetValue", key_, space_, at, sizeof(T), false, where);
         return value;
     }
     void SetValue(uint32_t index, std::type_identity_t<T> value,
@@ -147,8 +169,8 @@ public:
         static_assert(!ubscope_twin::is_int4<T>, "SetValue on int4b_t is not covered by the twin");
         const int64_t at = addr_ + static_cast<int64_t>(index) * static_cast<int64_t>(sizeof(T));
         std::memcpy(ubscope_twin::arena_bytes(space_, at, sizeof(T), where), &value, sizeof(T));
-        // A store past capacity is a device fault as a vector or copy one is; a
-        // scalar store inside capacity records nothing.
+        ubscope_twin::record_scalar("SetValue", key_, space_, at, sizeof(T), true, where);
+        // A store past capacity is a device fault as a vector or copy one is.
         ubscope_twin::Runtime& rt = ubscope_twin::runtime();
         if (at + static_cast<int64_t>(sizeof(T)) > rt.config.capacity[space_]) {
             ubscope_twin::check_placement(space_, at, sizeof(T), ubscope_twin::site(where),
@@ -323,6 +345,7 @@ public:
         const auto [addr, nbytes] = blocks_[index];
         const uint64_t key = ubscope_twin::local_key(place_.space, addr);
         ubscope_twin::acquire(key);
+        ubscope_twin::new_life(key);
         return LocalTensor<T>(place_.space, addr, nbytes, key, name_);
     }
 
@@ -373,7 +396,9 @@ public:
     LocalTensor<T> Get(const ubscope_twin::Where& where = ubscope_twin::Where::current()) {
         ready(where, "TBuf::Get");
         const auto [addr, nbytes] = blocks_[0];
-        return LocalTensor<T>(place_.space, addr, nbytes, ubscope_twin::local_key(place_.space, addr), name_);
+        const uint64_t key = ubscope_twin::local_key(place_.space, addr);
+        ubscope_twin::new_life(key);
+        return LocalTensor<T>(place_.space, addr, nbytes, key, name_);
     }
     template <typename T>
     LocalTensor<T> Get(uint32_t count, const ubscope_twin::Where& where = ubscope_twin::Where::current()) {
@@ -443,9 +468,10 @@ private:
         const int64_t start = next_addr_[space];
         const int64_t end = start + num * block;
         if (end > static_cast<int64_t>(rt.arenas[space].size())) {
-            fail(where, std::string("InitBuffer needs ") + space_name(space) + " bytes up to " +
-                            std::to_string(end) + ", beyond the red zone (capacity " +
-                            std::to_string(c.capacity[space]) + " B); the twin cannot place it");
+            fail(where, "InitBuffer: " + std::to_string(num) + " x " + std::to_string(block) + " B at " +
+                            space_name(space) + " " + hex(start) + " would end at " + hex(end) + " (" +
+                            std::to_string(end) + " B), past the " + std::to_string(c.capacity[space]) +
+                            " B of " + space_name(space) + " and its red zone; the twin cannot place it");
         }
         buffers_total_ += num;
         int64_t flags = 0;

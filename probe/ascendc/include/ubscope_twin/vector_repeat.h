@@ -99,7 +99,8 @@ Touch touch(const AscendC::LocalTensor<T>& tensor, int64_t bytes, const Where& w
 }
 
 // Checks and records a vector instruction that wrote ``dst`` from ``sources``
-// (as ubscope.probe.memory.vector.apply): destination placement and red zone,
+// (as ubscope.probe.memory.vector.apply, its first source in the event's
+// source columns): destination placement and red zone,
 // source alignment, partial overlap of a source with the destination.
 // ``dst_alignment``: the API's own rule for the destination when it is looser
 // than the space's (a reduction's scalar result needs only sizeof(T)).
@@ -129,8 +130,11 @@ inline void record_vector(const char* op, const Touch& dst, std::span<const Touc
     const int64_t duration = vector_ps(elements, element_bytes, ops_per_element);
     const std::array<uint64_t, 1> writes{dst.key};
     const int64_t start = issue(VEC, duration, std::span<const uint64_t>(reads.data(), nreads), writes);
-    record(COMPUTE, dst.space, dst.addr, touched, dst.bytes, NONE, 0, 0, 0, literal(op), 0, tag,
-           start, duration, elements * ops_per_element, 0, flags);
+    // The first source only, in the source columns: enough for a buffer that
+    // vector instructions only read to count as used.
+    const Touch first = sources.empty() ? Touch{NONE, 0, 0, 0} : sources.front();
+    record(COMPUTE, dst.space, dst.addr, touched, dst.bytes, first.space, first.addr, 0, 0, literal(op), 0,
+           tag, start, duration, elements * ops_per_element, 0, flags);
 }
 
 // One strided operand of an element-wise instruction.
