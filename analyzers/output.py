@@ -143,7 +143,7 @@ def _device_fault(analysis: Analysis) -> Text | None:
 def render_text(analysis: Analysis, console: Console) -> None:
     """The terminal report: inputs, the device fault, warnings, findings grouped
     by severity, summary."""
-    # The headline and the fault wrap without trailing spaces (Text would keep them).
+    # The headline, the fault and the summary wrap without trailing spaces (Text would keep them).
     console.print(Hanging(Text(), _headline(analysis)))
     for input_line in _inputs(analysis):
         # never wrapped: a path cut in two cannot be copied
@@ -175,7 +175,7 @@ def render_text(analysis: Analysis, console: Console) -> None:
     console.print()
     if not analysis.findings:
         console.print(Text("no findings", style="green"))
-    console.print(_summary(analysis))
+    console.print(Hanging(Text(), _summary(analysis)))
 
 
 # -- JSON ------------------------------------------------------------------------------

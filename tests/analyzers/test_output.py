@@ -45,6 +45,18 @@ def test_text_report_prints_trace_strings_literally(kit):
     assert "ERROR (1)" in text and "UB002" in text
 
 
+def test_text_report_lines_never_end_in_a_space(kit):
+    """At 40 columns the summary, the warnings and every finding wrap; a
+    wrapped line ends at a word, not in the space before the next one."""
+    analysis = kit.analyze(markup_trace(kit))
+    analysis.warnings.append("a warning long enough to wrap onto a second line at forty columns")
+    out = io.StringIO()
+    render(analysis, "text", Console(file=out, width=40, color_system=None, highlight=False))
+    lines = out.getvalue().splitlines()
+    assert any(line.startswith("1 error, 0 warnings") for line in lines)
+    assert [line for line in lines if line.endswith(" ")] == []
+
+
 def test_json_has_findings_and_documented_metrics(kit):
     analysis = kit.analyze(markup_trace(kit))
     document = json.loads(json.dumps(to_json(analysis)))
