@@ -126,3 +126,41 @@ def test_one_scalar_event_per_buffer_life(tmp_path: Path) -> None:
     events = read_trace(trace).events
     first_alloc = events[events["kind"] == "alloc"]["start_ps"].iloc[0]
     assert scalar["start_ps"].iloc[0] == first_alloc
+
+
+# ReduceSum's third operand is the scratch the device keeps its intermediate
+# results in: a TBuf used only there is used.
+REDUCE_KERNEL = """\
+#include "kernel_operator.h"
+using namespace AscendC;
+extern "C" __global__ __aicore__ void total(GM_ADDR x, GM_ADDR z) {
+    TPipe pipe;
+    TQue<QuePosition::VECIN, 1> inQueue;
+    TQue<QuePosition::VECOUT, 1> outQueue;
+    TBuf<QuePosition::VECCALC> workBuf;
+    GlobalTensor<float> xGm, zGm;
+    xGm.SetGlobalBuffer((__gm__ float*)x, 64);
+    zGm.SetGlobalBuffer((__gm__ float*)z, 8);
+    pipe.InitBuffer(inQueue, 1, 64 * sizeof(float));
+    pipe.InitBuffer(outQueue, 1, 8 * sizeof(float));
+    pipe.InitBuffer(workBuf, 64 * sizeof(float));
+    LocalTensor<float> in = inQueue.AllocTensor<float>();
+    DataCopy(in, xGm, 64);
+    LocalTensor<float> out = outQueue.AllocTensor<float>();
+    LocalTensor<float> work = workBuf.Get<float>();
+    ReduceSum(out, in, work, 64);
+    DataCopy(zGm, out, 8);
+    inQueue.FreeTensor(in);
+    outQueue.FreeTensor(out);
+}
+"""
+
+
+def test_a_buffer_used_only_as_a_reductions_work_is_used(tmp_path: Path) -> None:
+    source = write_source(tmp_path, "total.cpp", REDUCE_KERNEL)
+    x = np.arange(64, dtype=np.float32)
+    trace = tmp_path / "total.ubtrace"
+    done = run_ascendc(source, "total", 1, {"x": x}, {"z": np.zeros(8, np.float32)}, CHIP, trace)
+    assert done.outputs["z"][0] == 63 * 64 / 2  # 0 + 1 + ... + 63
+    findings = analyze_path(trace).findings
+    assert [f.message for f in findings if f.code == "UB011"] == []

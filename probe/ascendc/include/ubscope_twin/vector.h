@@ -15,11 +15,15 @@
 
 namespace ubscope_twin {
 
+// ``scratch``: a reduction's work tensor. The device keeps its intermediate
+// results there, so it comes first among the operands and is the one the event
+// records as its source (a buffer used only as that scratch is used); its
+// bytes are not counted, as the twin computes without it.
 template <typename T, typename Work>
 void vector_op(const char* op, const AscendC::LocalTensor<T>& dst,
                std::initializer_list<AscendC::LocalTensor<T>> sources, int64_t count,
                int64_t out_count, int64_t ops_per_element, const Where& where, Work work,
-               int64_t dst_alignment = 0) {
+               int64_t dst_alignment = 0, const AscendC::LocalTensor<T>* scratch = nullptr) {
     if (count < 0) {
         fail(where, std::string(op) + ": negative count");
     }
@@ -27,6 +31,9 @@ void vector_op(const char* op, const AscendC::LocalTensor<T>& dst,
     T* out = dst.data(out_count, where);
     std::array<Touch, 4> reads{};
     size_t nreads = 0;
+    if (scratch != nullptr) {
+        reads[nreads++] = touch(*scratch, 0, where);
+    }
     for (const auto& src : sources) {
         reads[nreads++] = touch(src, count * static_cast<int64_t>(sizeof(T)), where);
     }
@@ -65,7 +72,7 @@ using Wide = std::conditional_t<std::is_same_v<T, half> || std::is_same_v<T, bfl
 
 template <typename T, typename Fn>
 void reduce(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& src,
-            int32_t count, const Where& where, Fn fold) {
+            const AscendC::LocalTensor<T>& scratch, int32_t count, const Where& where, Fn fold) {
     vector_op(op, dst, {src}, count, 1, 1, where, [&](T* out) {
         const T* x = src.data(count, where);
         Wide<T> acc = count ? Wide<T>(x[0]) : Wide<T>(0);
@@ -73,7 +80,7 @@ void reduce(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::L
             acc = fold(acc, Wide<T>(x[i]));
         }
         out[0] = T(acc);
-    }, sizeof(T));
+    }, sizeof(T), &scratch);
 }
 
 }  // namespace ubscope_twin
@@ -145,14 +152,14 @@ void Duplicate(const LocalTensor<T>& dst, const std::type_identity_t<T>& scalar,
 }
 
 // ReduceSum/ReduceMax/ReduceMin(dst, src, work, count): the result in dst[0];
-// ``work`` is the scratch the device needs (not touched by the twin).
+// ``work`` is the scratch the device needs: recorded as used, not written.
 #define UBSCOPE_TWIN_REDUCE(NAME, EXPR)                                                        \
     template <typename T>                                                                      \
     void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src, const LocalTensor<T>& work, \
               const int32_t count, const ubscope_twin::Where& where = ubscope_twin::Where::current()) { \
         using W = ubscope_twin::Wide<T>;                                                       \
-        (void)work;                                                                            \
-        ubscope_twin::reduce(#NAME, dst, src, count, where, [](W acc, W x) { return EXPR; });  \
+        ubscope_twin::reduce(#NAME, dst, src, work, count, where,                              \
+                             [](W acc, W x) { return EXPR; });                                 \
     }
 
 UBSCOPE_TWIN_REDUCE(ReduceSum, acc + x)
