@@ -12,7 +12,8 @@ ALLOCs at the bottom of UB), then per tile of 8 Ki fp16 elements
   16 KiB bursts; every 16th w tile is fetched in 512 B rows, i.e. small bursts,
   and the w tensor sits 32 B off a 512 B boundary so its copies are GM-unaligned;
   w has 64 tiles that every core re-reads, so w is read redundantly),
-* multiplies and adds into the scratch tiles and casts into the y block (3 COMPUTE),
+* multiplies and adds into the scratch tiles and casts into the y block (3 COMPUTE,
+  each naming its first source),
 * copies y out (1 COPY),
 * frees the scratch tiles and resets the pool (2 FREE + 1 POOL_RESET),
 
@@ -104,7 +105,8 @@ def _tile(rec: Recorder, core: int, tile: int, t: int) -> int:
         name="w_que",
     )
     t += 2 * COPY_PS
-    for op, dst in (("Mul", tmp_a), ("Add", tmp_b), ("Cast", y_addr)):
+    # each op names its first source, as the kernels' vector ops record it
+    for op, dst, src in (("Mul", tmp_a, x_addr), ("Add", tmp_b, tmp_a), ("Cast", y_addr, tmp_b)):
         rec.compute(
             aiv,
             core,
@@ -117,6 +119,8 @@ def _tile(rec: Recorder, core: int, tile: int, t: int) -> int:
             t,
             VECTOR_PS,
             out_bytes=TILE_BYTES,
+            src_space=ub,
+            src_addr=src,
         )
         t += VECTOR_PS
     rec.copy(
