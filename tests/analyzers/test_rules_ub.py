@@ -1,5 +1,5 @@
-"""UB rules (UB001-UB013: capacity, lifetimes, queues) on synthetic traces whose
-expected figures are worked out by hand."""
+"""UB rules (UB001-UB013: capacity, lifetimes, queues; UB014 has its own
+file) on synthetic traces whose expected figures are worked out by hand."""
 
 from __future__ import annotations
 
