@@ -146,8 +146,8 @@ def render_text(analysis: Analysis, console: Console) -> None:
     # The headline, the fault and the summary wrap without trailing spaces (Text would keep them).
     console.print(Hanging(Text(), _headline(analysis)))
     for input_line in _inputs(analysis):
-        # a long path goes whole onto a line of its own where it fits
-        console.print(Hanging(Text(), input_line))
+        # never wrapped: a path cut in two cannot be copied, nor found by its label
+        console.print(input_line, soft_wrap=True)
     fault = _device_fault(analysis)
     if fault is not None:
         console.print(Hanging(Text(), fault))
