@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+import time
 
 import psutil
 import pytest
@@ -67,6 +68,11 @@ def test_closing_the_map_early_stops_its_workers(tmp_path):
     pid_file = tmp_path / "pid"
     outcomes = map_tasks(square_or_fail, [str(pid_file), 2], jobs=2)
     assert next(outcomes) == TaskOutcome(1, 4, None)
+    # Task 1 can finish before the other worker has even started task 0: wait
+    # until that worker is inside its long task, so closing has a worker to stop.
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     outcomes.close()
     assert not psutil.pid_exists(int(pid_file.read_text()))
 
