@@ -17,7 +17,7 @@ import numpy as np
 
 from ubscope.analyzers.context import TraceContext
 from ubscope.probe.event_table import EventTable
-from ubscope.probe.events import EventKind
+from ubscope.probe.events import EventKind, Flag
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,8 @@ def event_fields(ctx: TraceContext, row: int) -> list[EventField]:
     accessor, fields = spec
     events = accessor(ctx.table)
     at = int(np.searchsorted(events.rows, row))
+    if int(ctx.column("flags")[row]) & Flag.SECOND_SOURCE:
+        fields += (("second_src_address", "src2_addr", False),)
     return [
         EventField(name, label, int(getattr(events, name)[at]), is_bytes)
         for name, label, is_bytes in fields

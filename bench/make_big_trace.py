@@ -105,8 +105,12 @@ def _tile(rec: Recorder, core: int, tile: int, t: int) -> int:
         name="w_que",
     )
     t += 2 * COPY_PS
-    # each op names its first source, as the kernels' vector ops record it
-    for op, dst, src in (("Mul", tmp_a, x_addr), ("Add", tmp_b, tmp_a), ("Cast", y_addr, tmp_b)):
+    # each op names its first two sources, as the kernels' vector ops record them
+    for op, dst, src, second in (
+        ("Mul", tmp_a, x_addr, w_addr),
+        ("Add", tmp_b, tmp_a, x_addr),
+        ("Cast", y_addr, tmp_b, None),
+    ):
         rec.compute(
             aiv,
             core,
@@ -121,6 +125,7 @@ def _tile(rec: Recorder, core: int, tile: int, t: int) -> int:
             out_bytes=TILE_BYTES,
             src_space=ub,
             src_addr=src,
+            second_src_addr=second,
         )
         t += VECTOR_PS
     rec.copy(

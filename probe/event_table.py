@@ -207,6 +207,7 @@ class Computes(KindView):
     bytes_accessed: np.ndarray  # bytes read and written
     bytes_written: np.ndarray  # bytes written
     flops: np.ndarray  # floating-point operations
+    second_src_address: np.ndarray  # SECOND_SOURCE: its second source's address in src_space
 
 
 @dataclass(frozen=True)
@@ -499,6 +500,7 @@ class EventTable:
             bytes_accessed="size",
             bytes_written="aligned_size",
             flops="arg",
+            second_src_address="arg2",
         )
 
     def kv_page_events(self) -> KvPages:

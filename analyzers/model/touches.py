@@ -21,7 +21,7 @@ from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.groups import Groups
 from ubscope.analyzers.model.traffic import segmented_cummax
 from ubscope.probe.event_table import EventTable, any_of
-from ubscope.probe.events import EventKind
+from ubscope.probe.events import EventKind, Flag
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,11 @@ class Touches(NamedTuple):
     gid: np.ndarray
     addr: np.ndarray
     rows: np.ndarray
+
+
+def second_sourced(flags: np.ndarray) -> np.ndarray:
+    """Which computes, by their ``flags``, hold a second source's address in ``arg2``."""
+    return (flags & int(Flag.SECOND_SOURCE)) != 0
 
 
 def first_last_touches(
@@ -245,7 +250,8 @@ class TouchModel:
 
     def _touch_sets(self) -> Iterable[Touches]:
         """The on-chip destinations of copies and computes, then their on-chip
-        sources (a compute's first source operand, or a scalar read)."""
+        sources (a compute's first source operand, or a scalar read), then
+        computes' second sources."""
         table = self.table
         touches = table.rows(EventKind.COPY, EventKind.COMPUTE)
         for rows, space_column, addr_column in (
@@ -259,3 +265,8 @@ class TouchModel:
             yield Touches(
                 self.groups.gid(rows, space_column), table.column(addr_column)[rows], rows
             )
+        computes = table.computes()
+        rows = computes.rows[second_sourced(table.column("flags")[computes.rows])]
+        yield Touches(
+            self.groups.gid(rows, "src_space"), computes.at("second_src_address", rows), rows
+        )

@@ -19,6 +19,7 @@ INT_COLUMNS = (
     "dur_ps",
     "flags",
     "arg",
+    "arg2",
     "src_addr",
 )
 

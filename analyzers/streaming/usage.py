@@ -26,7 +26,12 @@ import pyarrow as pa
 
 from ubscope.analyzers.model.arrays import ON_CHIP_CODES, group_id
 from ubscope.analyzers.model.blocks import BlockLives
-from ubscope.analyzers.model.touches import BlockUsage, Touches, first_last_touches
+from ubscope.analyzers.model.touches import (
+    BlockUsage,
+    Touches,
+    first_last_touches,
+    second_sourced,
+)
 from ubscope.analyzers.rules.base import Rule
 from ubscope.analyzers.rules.ub.idle import IdleRule
 from ubscope.analyzers.streaming.decoded import DecodedBatch
@@ -212,11 +217,17 @@ def _touches(decoded: DecodedBatch) -> list[Touches]:
     work = np.flatnonzero((kind == EventKind.COPY) | (kind == EventKind.COMPUTE))
     into = work[any_of(space[work], ON_CHIP_CODES)]
     out_of = work[any_of(src_space[work], ON_CHIP_CODES)]
+    also_out_of = out_of[second_sourced(columns["flags"][out_of])]
     return [
         Touches(group_id(core_kind[into], core[into], space[into]), columns["addr"][into], into),
         Touches(
             group_id(core_kind[out_of], core[out_of], src_space[out_of]),
             columns["src_addr"][out_of],
             out_of,
+        ),
+        Touches(
+            group_id(core_kind[also_out_of], core[also_out_of], src_space[also_out_of]),
+            columns["arg2"][also_out_of],
+            also_out_of,
         ),
     ]

@@ -2,8 +2,8 @@
 
 Each op computes its real result with numpy in the operands' dtypes, writes
 it into the destination's bytes, and records one COMPUTE event with the
-elements processed as FLOPs and its first source operand in the source
-columns. Operands must be 32 B aligned; a destination that partly (not fully)
+elements processed as FLOPs and its first two source operands in the source
+columns and ``arg2``. Operands must be 32 B aligned; a destination that partly (not fully)
 overlaps a source is flagged, since the device supports only 100 % overlap
 within an iteration.
 """
@@ -63,8 +63,10 @@ def apply(
     width = max([dst.dtype.itemsize] + [s.dtype.itemsize for s in sources])
     duration = core.cost.vector(count, width, ops_per_element)
     start = core.issue("V", duration, tuple(s.key for s in sources), (dst.key,))
-    # the first source only: enough for a buffer only ever read to count as used
+    # The first two sources (all in UB): a buffer only ever read, such as a
+    # scale or gamma tile that is every Mul's second operand, counts as used.
     first = sources[0] if sources else None
+    second = sources[1].addr if len(sources) > 1 else None
     core.recorder.compute(
         core.kind,
         core.index,
@@ -80,6 +82,7 @@ def apply(
         out_bytes,
         first.space if first is not None else Space.NONE,
         first.addr if first is not None else 0,
+        second,
     )
 
 

@@ -89,6 +89,10 @@ def test_block_events_and_event_fields_say_what_each_number_means(kit):
     free = syn.free(0x100, 1000, name="x", t=30)
     syn.rec.alloc_fail(AIV, 0, UB, 4000, 4096, "y", "copyin", 40, 3072, 2048)
     syn.rec.redzone_write(AIV, 1, UB, 0x2F000, 8192, 4096, "copyout", 50)
+    mul = syn.seq()
+    syn.rec.compute(AIV, 0, UB, 0x400, 96, "Mul", 8, "k", 60, 5, 0, 32, UB, 0x100, 0x200)
+    exp = syn.seq()
+    syn.rec.compute(AIV, 0, UB, 0x400, 64, "Exp", 8, "k", 70, 5, 0, 32, UB, 0x100)
     ctx = kit.context(syn.trace())
 
     assert block_event(ctx, alloc) == BlockEvent(alloc, "alloc", "x", "copyin", 1024, 0x100)
@@ -102,6 +106,9 @@ def test_block_events_and_event_fields_say_what_each_number_means(kit):
     assert fields(alloc) == {"size": 1000, "aligned": 1024, "queue": 0}
     assert fields(copy) == {"asked": 1000, "moved": 992}
     assert fields(free + 1) == {"size": 4000, "aligned": 4096, "free": 3072, "largest": 2048}
+    # a second source is named where the op has one (Mul), not as 0 where it has none
+    assert fields(mul) == {"accessed": 96, "written": 32, "flops": 8, "src2_addr": 0x200}
+    assert fields(exp) == {"accessed": 96 - 32, "written": 32, "flops": 8}
 
     failed = failed_allocations(ctx)
     assert failed[["core_kind", "core", "space", "t_ps"]].values.tolist() == [["aiv", 0, "UB", 40]]

@@ -24,7 +24,7 @@ CHIP = load_chip("Ascend910B1")
 TILE, TILES = 64, 2
 
 # Per tile: a TBuf ramp 0..63 written with SetValue, added (as Add's second
-# operand, which the event does not name) to a tile of x; the first element of
+# operand) to a tile of x; the first element of
 # the sum read back with GetValue and written with SetValue. SPARE adds a TBuf
 # the kernel never touches.
 RAMP_KERNEL = """\
@@ -126,6 +126,17 @@ def test_one_scalar_event_per_buffer_life(tmp_path: Path) -> None:
     events = read_trace(trace).events
     first_alloc = events[events["kind"] == "alloc"]["start_ps"].iloc[0]
     assert scalar["start_ps"].iloc[0] == first_alloc
+
+
+def test_add_names_both_its_sources(tmp_path: Path) -> None:
+    events = read_trace(run_ramp(tmp_path)).events
+    adds = events[events["name"] == "Add"]
+    # UB blocks from InitBuffer: inQueue 0, outQueue 256, rampBuf 512 (256 B
+    # each). Add(out, in, ramp): out at 256, in its first source, ramp its
+    # second (arg2, flagged SECOND_SOURCE), in both tiles.
+    rows = [(r.space, r.addr, r.src_space, r.src_addr, r.arg2) for r in adds.itertuples()]
+    assert rows == [("UB", 256, "UB", 0, 512)] * TILES
+    assert ((adds["flags"] & int(Flag.SECOND_SOURCE)) != 0).all()
 
 
 # ReduceSum's third operand is the scratch the device keeps its intermediate

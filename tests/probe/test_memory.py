@@ -348,7 +348,7 @@ def test_reductions_write_one_element_and_spare_the_neighbours(device, recorder)
     assert reduce.aligned_size == 4  # bytes written
 
 
-def test_a_vector_op_names_its_first_source(device, recorder):
+def test_a_vector_op_names_its_first_two_sources(device, recorder):
     def body(block):
         pool = UBBufPool(block.aiv)
         a, b, out = (pool.allocate(64, np.float32) for _ in range(3))
@@ -357,9 +357,12 @@ def test_a_vector_op_names_its_first_source(device, recorder):
 
     one_block(device, body)
     add, fill = events(recorder).query("kind == 'compute'").itertuples()
-    # the pool places a at 0, b at 256 (64 floats each): Add's first source is b
-    assert (add.src_space, add.src_addr) == ("UB", 256)
+    # the pool places a at 0, b at 256 (64 floats each): Add's first source is
+    # b, its second a (arg2, flagged SECOND_SOURCE)
+    assert (add.src_space, add.src_addr, add.arg2) == ("UB", 256, 0)
+    assert add.flags & Flag.SECOND_SOURCE
     assert (fill.src_space, fill.src_addr) == ("NONE", 0)  # Duplicate reads no tensor
+    assert not fill.flags & Flag.SECOND_SOURCE
 
 
 def test_an_out_of_range_field_is_rejected_without_corrupting_later_events():

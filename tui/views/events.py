@@ -178,9 +178,9 @@ class EventsView(View):
             text.append(f" src={row['src_space']}:{int(row['src_addr']):#x}")
         if row["burst_count"]:
             text.append(f" bursts={row['burst_count']}x{row['burst_len']}")
-        flags = int(row["flags"])
+        flags = [name for bit, name in FLAG_BITS if int(row["flags"]) & bit]
         if flags:
-            text.append(" flags=" + ",".join(n for bit, n in FLAG_BITS if flags & bit))
+            text.append(" flags=" + ",".join(flags))
         detail.update(text)
 
     def action_focus_input(self, selector: str) -> None:

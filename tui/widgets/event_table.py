@@ -31,13 +31,15 @@ from ubscope.analyzers import (
     event_fields,
     row_of_seq,
 )
-from ubscope.probe.events import Flag, category_codes
+from ubscope.probe.events import LAYOUT_FLAGS, Flag, category_codes
 from ubscope.probe.units import format_time_ps
 from ubscope.tui.text import short_bytes
 
 # pages of a trace read from disk kept decoded: a screen of events spans at most two
 CACHED_PAGES = 4
-FLAG_BITS = [(int(f), f.name.lower()) for f in Flag if f.name and f is not Flag.NONE]
+FLAG_BITS = [
+    (int(f), f.name.lower()) for f in Flag if f.name and f is not Flag.NONE and not f & LAYOUT_FLAGS
+]
 
 
 # The columns that mean the same for every event kind.
@@ -331,7 +333,7 @@ class EventTable(ScrollView, can_focus=True):
         positions = indices if self.rows is None else self.rows[indices]
         texts = [column.values(self.columns, positions) for column in COLUMNS]
         marked = np.isin(positions, self.marked) if len(self.marked) else None
-        flagged = np.asarray(self.columns.ints("flags", positions)) != 0
+        flagged = (np.asarray(self.columns.ints("flags", positions)) & ~int(LAYOUT_FLAGS)) != 0
         plain = Style()
         mark_style = self.get_component_rich_style("event-table--marked", partial=True)
         flag_style = self.get_component_rich_style("event-table--flagged", partial=True)

@@ -16,9 +16,9 @@
 namespace ubscope_twin {
 
 // ``scratch``: a reduction's work tensor. The device keeps its intermediate
-// results there, so it comes first among the operands and is the one the event
-// records as its source (a buffer used only as that scratch is used); its
-// bytes are not counted, as the twin computes without it.
+// results there, so it comes first among the operands, the event's first
+// source, with the reduced tensor second (a buffer used only as that scratch
+// is used); its bytes are not counted, as the twin computes without it.
 template <typename T, typename Work>
 void vector_op(const char* op, const AscendC::LocalTensor<T>& dst,
                std::initializer_list<AscendC::LocalTensor<T>> sources, int64_t count,

@@ -130,11 +130,17 @@ inline void record_vector(const char* op, const Touch& dst, std::span<const Touc
     const int64_t duration = vector_ps(elements, element_bytes, ops_per_element);
     const std::array<uint64_t, 1> writes{dst.key};
     const int64_t start = issue(VEC, duration, std::span<const uint64_t>(reads.data(), nreads), writes);
-    // The first source only, in the source columns: enough for a buffer that
-    // vector instructions only read to count as used.
+    // The first two sources (all in UB), in the source columns and arg2: a
+    // buffer only ever read, such as a scale that is every Mul's second
+    // operand, counts as used.
     const Touch first = sources.empty() ? Touch{NONE, 0, 0, 0} : sources.front();
+    int64_t second = 0;
+    if (sources.size() > 1) {
+        second = sources[1].addr;
+        flags |= SECOND_SOURCE;
+    }
     record(COMPUTE, dst.space, dst.addr, touched, dst.bytes, first.space, first.addr, 0, 0, literal(op), 0,
-           tag, start, duration, elements * ops_per_element, 0, flags);
+           tag, start, duration, elements * ops_per_element, second, flags);
 }
 
 // One strided operand of an element-wise instruction.
