@@ -103,7 +103,7 @@ UBSCOPE_TWIN_BINARY(Mul, x * y)
 UBSCOPE_TWIN_BINARY(Div, x / y)
 UBSCOPE_TWIN_BINARY(Max, x > y ? x : y)
 UBSCOPE_TWIN_BINARY(Min, x < y ? x : y)
-#undef UBSCOPE_TWIN_BINARY
+// UBSCOPE_TWIN_BINARY stays defined for vector_fused.h (AddRelu, And...), which undefines it.
 
 #define UBSCOPE_TWIN_SCALAR(NAME, EXPR)                                                        \
     template <typename T>                                                                      \
