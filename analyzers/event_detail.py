@@ -28,6 +28,12 @@ class EventField:
     label: str  # short display name (``aligned``, ``flops`` ...)
     value: int
     is_bytes: bool  # a byte count or address extent, worth showing as KiB/MiB
+    is_address: bool = False  # a byte address, worth showing in hex
+
+    @property
+    def text(self) -> str:
+        """``label=value``, an address in hex."""
+        return f"{self.label}={self.value:#x}" if self.is_address else f"{self.label}={self.value}"
 
 
 _KV_PAGE_FIELDS = (
@@ -106,9 +112,11 @@ def event_fields(ctx: TraceContext, row: int) -> list[EventField]:
     accessor, fields = spec
     events = accessor(ctx.table)
     at = int(np.searchsorted(events.rows, row))
-    if int(ctx.column("flags")[row]) & Flag.SECOND_SOURCE:
-        fields += (("second_src_address", "src2_addr", False),)
-    return [
+    shown = [
         EventField(name, label, int(getattr(events, name)[at]), is_bytes)
         for name, label, is_bytes in fields
     ]
+    if int(ctx.column("flags")[row]) & Flag.SECOND_SOURCE:
+        address = int(events.second_src_address[at])
+        shown.append(EventField("second_src_address", "src2", address, False, is_address=True))
+    return shown

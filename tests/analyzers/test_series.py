@@ -107,7 +107,9 @@ def test_block_events_and_event_fields_say_what_each_number_means(kit):
     assert fields(copy) == {"asked": 1000, "moved": 992}
     assert fields(free + 1) == {"size": 4000, "aligned": 4096, "free": 3072, "largest": 2048}
     # a second source is named where the op has one (Mul), not as 0 where it has none
-    assert fields(mul) == {"accessed": 96, "written": 32, "flops": 8, "src2_addr": 0x200}
+    assert fields(mul) == {"accessed": 96, "written": 32, "flops": 8, "src2": 0x200}
+    (src2,) = [f for f in event_fields(ctx, row_of_seq(ctx, mul)) if f.label == "src2"]
+    assert src2.text == "src2=0x200"
     assert fields(exp) == {"accessed": 96 - 32, "written": 32, "flops": 8}
 
     failed = failed_allocations(ctx)

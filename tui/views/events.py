@@ -173,7 +173,7 @@ class EventsView(View):
                 text.append(f"{column}=")
                 text.append(str(row[column]))
                 text.append(" ")
-        text.append(" ".join(f"{f.label}={f.value}" for f in event_fields(ctx, local)))
+        text.append(" ".join(field.text for field in event_fields(ctx, local)))
         if row["src_space"] != "NONE":
             text.append(f" src={row['src_space']}:{int(row['src_addr']):#x}")
         if row["burst_count"]:

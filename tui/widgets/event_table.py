@@ -88,7 +88,7 @@ class EventColumns:
         """Each event's kind-specific numbers, named as the analysis layer names them."""
         return [
             " ".join(
-                f"{field.label}={short_bytes(field.value) if field.is_bytes else field.value}"
+                f"{field.label}={short_bytes(field.value)}" if field.is_bytes else field.text
                 for field in event_fields(self.ctx, row)
             )
             for row in rows.tolist()
