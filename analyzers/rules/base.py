@@ -51,6 +51,9 @@ class Rule:
     severity: ClassVar[Severity] = Severity.WARNING
     input_kind: ClassVar[str] = "trace"
     thresholds: ClassVar[Mapping[str, Threshold]] = {}
+    # reads TraceContext.block_usage, which another thread may still be computing
+    # while the other rules run (ubscope.analyzers.engine)
+    reads_block_usage: ClassVar[bool] = False
 
     def __init__(self, thresholds: Mapping[str, float] | None = None):
         merged = self.threshold_defaults()

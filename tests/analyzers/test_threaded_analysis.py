@@ -208,3 +208,31 @@ def test_threads_replaying_a_group_at_once_replay_it_once(kit, monkeypatch):
     # capacity minus 1 KiB, minus 2 KiB, minus 1 KiB again
     capacity = context.capacity_of("UB")
     assert covers[0].free_bytes.tolist() == [capacity - 1024, capacity - 2048, capacity - 1024]
+
+
+def test_the_rules_that_read_the_block_touches_say_so(tmp_path, monkeypatch):
+    """With a second thread, the rules that read ``block_usage`` (that thread's
+    last step) run after the others; a rule that reads it without saying so
+    would wait for it in the middle of the rules."""
+    spec = get_kernel("layernorm")
+    path = tmp_path / "layernorm.ubtrace"
+    run_kernel(spec, spec.resolve(preset="out_of_place"), load_chip(), path, preset="out_of_place")
+    trace = read_trace(path)
+    readers: list[str] = []
+    checking = [""]  # the code of the rule being checked
+
+    def recorded(self: TraceContext):
+        readers.append(checking[0])
+        return self.touch_model.block_usage
+
+    monkeypatch.setattr(TraceContext, "block_usage", property(recorded))
+    declared = []
+    for rule in engine.build_rules():
+        if rule.input_kind != "trace":
+            continue
+        checking[0] = rule.code
+        list(rule.check(TraceContext(trace)))
+        if rule.reads_block_usage:
+            declared.append(rule.code)
+    assert sorted(set(readers)) == declared
+    assert declared == ["UB009", "UB010", "UB011"]

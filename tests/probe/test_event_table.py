@@ -199,6 +199,23 @@ def test_uniform_columns_are_readable_and_kind_specific_ones_are_not(table):
             table.column(name)
 
 
+def test_flagged_rows_sees_a_problem_flag_beside_a_layout_bit_and_the_layout_bit_alone():
+    # rows 0 and 2 read a second source (a layout bit, on most computes of a real
+    # trace); row 2 also partly overlaps its destination, row 1 only that
+    rec = Recorder()
+    overlap = int(Flag.PARTIAL_OVERLAP)
+    rec.compute(AIV, 0, UB, 0, 64, "Add", 32, "add", 10, 5, src_space=UB, second_src_addr=256)
+    rec.compute(AIV, 0, UB, 0, 64, "Add", 32, "add", 20, 5, flags=overlap, src_space=UB)
+    rec.compute(
+        AIV, 0, UB, 0, 64, "Add", 32, "add", 30, 5, flags=overlap, src_space=UB, second_src_addr=32
+    )
+    table = EventTable(rec.table().to_pandas())
+    assert table.flagged_rows(Flag.PARTIAL_OVERLAP).tolist() == [1, 2]
+    assert table.flagged_rows(Flag.PARTIAL_OVERLAP, EventKind.COMPUTE).tolist() == [1, 2]
+    assert table.flagged_rows(Flag.SECOND_SOURCE).tolist() == [0, 2]
+    assert table.flagged_rows(Flag.SECOND_SOURCE, EventKind.COPY).tolist() == []
+
+
 def test_empty_trace_gives_empty_accessors():
     table = EventTable(Recorder().table().to_pandas())
     assert len(table) == 0

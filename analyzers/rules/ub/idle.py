@@ -26,6 +26,7 @@ class IdleRule(Rule):
         ),
     }
     severity = Severity.INFO
+    reads_block_usage = True
 
     def idle_of(
         self, lives: BlockLives, first_ps: np.ndarray, last_end_ps: np.ndarray

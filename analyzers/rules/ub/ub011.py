@@ -69,6 +69,7 @@ class UnusedAllocation(Rule):
     code = "UB011"
     name = "unused-allocation"
     severity = Severity.WARNING
+    reads_block_usage = True
 
     def check(self, ctx: TraceContext) -> list[Finding]:
         # in a truncated or fault-stopped trace a block live at the cut may be used after it
