@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from ubscope.analyzers.context import TraceContext
+from ubscope.analyzers.model.touches import LATER_SOURCES
 from ubscope.probe.event_table import EventTable
-from ubscope.probe.events import EventKind, Flag
+from ubscope.probe.events import EventKind
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,9 @@ def event_fields(ctx: TraceContext, row: int) -> list[EventField]:
         EventField(name, label, int(getattr(events, name)[at]), is_bytes)
         for name, label, is_bytes in fields
     ]
-    if int(ctx.column("flags")[row]) & Flag.SECOND_SOURCE:
-        address = int(events.second_src_address[at])
-        shown.append(EventField("second_src_address", "src2", address, False, is_address=True))
+    flags = int(ctx.column("flags")[row])
+    for number, source in enumerate(LATER_SOURCES, start=2):
+        if flags & source.flag:
+            address = int(getattr(events, source.field)[at])
+            shown.append(EventField(source.field, f"src{number}", address, False, is_address=True))
     return shown

@@ -215,6 +215,7 @@ class Computes(KindView):
     bytes_written: np.ndarray  # bytes written
     flops: np.ndarray  # floating-point operations
     second_src_address: np.ndarray  # SECOND_SOURCE: its second source's address in src_space
+    third_src_address: np.ndarray  # THIRD_SOURCE: its third source's address in src_space
 
 
 @dataclass(frozen=True)
@@ -517,6 +518,7 @@ class EventTable:
             bytes_written="aligned_size",
             flops="arg",
             second_src_address="arg2",
+            third_src_address="burst_len",
         )
 
     def kv_page_events(self) -> KvPages:

@@ -41,6 +41,7 @@ _NONE = int(Space.NONE)
 _GM = int(Space.GM)
 _GUARD_PAGE = int(Flag.GUARD_PAGE)
 _SECOND_SOURCE = int(Flag.SECOND_SOURCE)
+_THIRD_SOURCE = int(Flag.THIRD_SOURCE)
 _HOST = int(CoreKind.HOST)
 _ENUM_DICTIONARIES = {col: pa.array(enum_labels(cls)) for col, cls in ENUM_COLUMNS.items()}
 _ARROW_TYPES = {field.name: field.type for field in EVENT_SCHEMA}
@@ -339,18 +340,22 @@ class Recorder:
         src_space: int = _NONE,
         src_addr: int = 0,
         second_src_addr: int | None = None,
+        third_src_addr: int | None = None,
     ) -> None:
         """An on-chip operation writing at ``addr`` and reading its first source
-        at ``src_addr`` and its second (if any) at ``second_src_addr``, both in
-        ``src_space``; ``touched`` bytes read and written."""
+        at ``src_addr``, its second (if any) at ``second_src_addr`` and its third
+        (if any) at ``third_src_addr``, all in ``src_space``; ``touched`` bytes
+        read and written."""
         s = self._strings
         rows = self._rows
-        second = 0
+        second = third = 0
         if second_src_addr is not None:
             second, flags = second_src_addr, flags | _SECOND_SOURCE
+        if third_src_addr is not None:
+            third, flags = third_src_addr, flags | _THIRD_SOURCE
         try:
             rows.extend((_COMPUTE, core_kind, core, space, addr, touched, out_bytes, src_space,
-                         src_addr, 0, 0, s[op], 0, s[tag], start_ps, dur_ps, flops, second, flags))  # fmt: skip
+                         src_addr, third, 0, s[op], 0, s[tag], start_ps, dur_ps, flops, second, flags))  # fmt: skip
         except (OverflowError, TypeError) as exc:
             self._reject(exc)
         if len(rows) >= self._batch_ints:

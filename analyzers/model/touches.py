@@ -55,9 +55,25 @@ class Touches(NamedTuple):
     rows: np.ndarray
 
 
-def second_sourced(flags: np.ndarray) -> np.ndarray:
-    """Which computes, by their ``flags``, hold a second source's address in ``arg2``."""
-    return (flags & int(Flag.SECOND_SOURCE)) != 0
+class LaterSource(NamedTuple):
+    """A compute's source operand after its first, in the same space: the flag
+    an event carries when it holds one, and where its address is (the field of
+    :class:`~ubscope.probe.event_table.Computes`, and the raw column)."""
+
+    flag: Flag
+    field: str
+    column: str
+
+
+LATER_SOURCES = (
+    LaterSource(Flag.SECOND_SOURCE, "second_src_address", "arg2"),
+    LaterSource(Flag.THIRD_SOURCE, "third_src_address", "burst_len"),
+)
+
+
+def holding(flags: np.ndarray, source: LaterSource) -> np.ndarray:
+    """Which computes, by their ``flags``, hold the address of ``source``."""
+    return (flags & int(source.flag)) != 0
 
 
 def first_last_touches(
@@ -251,7 +267,7 @@ class TouchModel:
     def _touch_sets(self) -> Iterable[Touches]:
         """The on-chip destinations of copies and computes, then their on-chip
         sources (a compute's first source operand, or a scalar read), then
-        computes' second sources."""
+        computes' second and third sources."""
         table = self.table
         touches = table.rows(EventKind.COPY, EventKind.COMPUTE)
         for rows, space_column, addr_column in (
@@ -266,7 +282,7 @@ class TouchModel:
                 self.groups.gid(rows, space_column), table.column(addr_column)[rows], rows
             )
         computes = table.computes()
-        rows = computes.rows[second_sourced(table.column("flags")[computes.rows])]
-        yield Touches(
-            self.groups.gid(rows, "src_space"), computes.at("second_src_address", rows), rows
-        )
+        flags = table.column("flags")[computes.rows]
+        for source in LATER_SOURCES:
+            rows = computes.rows[holding(flags, source)]
+            yield Touches(self.groups.gid(rows, "src_space"), computes.at(source.field, rows), rows)

@@ -21,6 +21,7 @@ INT_COLUMNS = (
     "arg",
     "arg2",
     "src_addr",
+    "burst_len",
 )
 
 

@@ -27,10 +27,11 @@ import pyarrow as pa
 from ubscope.analyzers.model.arrays import ON_CHIP_CODES, group_id
 from ubscope.analyzers.model.blocks import BlockLives
 from ubscope.analyzers.model.touches import (
+    LATER_SOURCES,
     BlockUsage,
     Touches,
     first_last_touches,
-    second_sourced,
+    holding,
 )
 from ubscope.analyzers.rules.base import Rule
 from ubscope.analyzers.rules.ub.idle import IdleRule
@@ -212,22 +213,22 @@ class RunningBlockUsage:
 
 def _touches(decoded: DecodedBatch) -> list[Touches]:
     """The batch's on-chip destinations of copies and computes, then their
-    on-chip sources (as :class:`TouchModel` takes them)."""
+    on-chip sources, first, second and third (as :class:`TouchModel` takes them)."""
     _, kind, space, src_space, core_kind, core, columns = decoded
     work = np.flatnonzero((kind == EventKind.COPY) | (kind == EventKind.COMPUTE))
     into = work[any_of(space[work], ON_CHIP_CODES)]
     out_of = work[any_of(src_space[work], ON_CHIP_CODES)]
-    also_out_of = out_of[second_sourced(columns["flags"][out_of])]
-    return [
-        Touches(group_id(core_kind[into], core[into], space[into]), columns["addr"][into], into),
-        Touches(
-            group_id(core_kind[out_of], core[out_of], src_space[out_of]),
-            columns["src_addr"][out_of],
-            out_of,
-        ),
-        Touches(
-            group_id(core_kind[also_out_of], core[also_out_of], src_space[also_out_of]),
-            columns["arg2"][also_out_of],
-            also_out_of,
-        ),
+    touches = [
+        Touches(group_id(core_kind[into], core[into], space[into]), columns["addr"][into], into)
     ]
+    flags = columns["flags"][out_of]
+    for rows, column in (
+        (out_of, "src_addr"),
+        *((out_of[holding(flags, source)], source.column) for source in LATER_SOURCES),
+    ):
+        touches.append(
+            Touches(
+                group_id(core_kind[rows], core[rows], src_space[rows]), columns[column][rows], rows
+            )
+        )
+    return touches

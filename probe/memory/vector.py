@@ -63,10 +63,11 @@ def apply(
     width = max([dst.dtype.itemsize] + [s.dtype.itemsize for s in sources])
     duration = core.cost.vector(count, width, ops_per_element)
     start = core.issue("V", duration, tuple(s.key for s in sources), (dst.key,))
-    # The first two sources (all in UB): a buffer only ever read, such as a
+    # The first three sources (all in UB): a buffer only ever read, such as a
     # scale or gamma tile that is every Mul's second operand, counts as used.
     first = sources[0] if sources else None
     second = sources[1].addr if len(sources) > 1 else None
+    third = sources[2].addr if len(sources) > 2 else None
     core.recorder.compute(
         core.kind,
         core.index,
@@ -83,6 +84,7 @@ def apply(
         first.space if first is not None else Space.NONE,
         first.addr if first is not None else 0,
         second,
+        third,
     )
 
 

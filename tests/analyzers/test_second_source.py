@@ -1,8 +1,9 @@
-"""A vector op's second source operand is a use of its buffer: a scale tile
-that is only ever every Mul's second operand is not UB010 "freed too late"
-when it is freed right after the last Mul, and still is when it is kept long
-after, in memory and streamed. (The emulated device frees a TPipe block when
-its last reader ends, so the "kept" case is recorded by hand.)"""
+"""A vector op's second and third source operands are uses of their buffers:
+a scale tile that is only ever every Mul's second operand (or a Select's third)
+is not UB010 "freed too late" when it is freed right after the last op, and
+still is when it is kept long after, in memory and streamed. (The emulated
+device frees a TPipe block when its last reader ends, so the "kept" case is
+recorded by hand.)"""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from tests.helpers.rebatch import rebatch_table
 from tests.helpers.same_analysis import assert_same_analysis
@@ -66,36 +68,41 @@ def test_a_scale_used_as_every_muls_second_operand_is_not_freed_late(kit, tmp_pa
 US = 1_000_000  # ps
 
 
-def one_mul(kit: Any, tmp_path: Path, scale_freed_ps: int) -> Path:
+def one_op(kit: Any, tmp_path: Path, scale_freed_ps: int, scale_third: bool = False) -> Path:
     """Recorded by hand: 'scale' UB [0, 1 KiB) loaded over [0, 1 ns), x_tile
-    [1, 2 KiB) over [1, 2 ns), then at 2 µs a Mul of 1 ns into y_tile [2, 3 KiB)
-    reading x_tile first and scale second; scale freed at ``scale_freed_ps``."""
+    [1, 2 KiB) over [1, 2 ns), then at 2 µs an op of 1 ns into y_tile [2, 3 KiB)
+    reading x_tile first and scale second (a Mul) or, with ``scale_third``,
+    x_tile first and second and scale third (a Select whose mask is x_tile);
+    scale freed at ``scale_freed_ps``."""
     s = kit.Synthetic()
     for addr, name in ((0, "scale"), (KIB, "x_tile"), (2 * KIB, "y_tile")):
         s.alloc(addr, KIB, name=name)
     s.load(0, 0, KIB, tensor="scale_gm", dur=1000)
     s.load(8 * KIB, KIB, KIB, tensor="x", t=1000, dur=1000)
+    later = {"second_src_addr": KIB, "third_src_addr": 0} if scale_third else {"second_src_addr": 0}
     s.rec.compute(
-        int(CoreKind.AIV), 0, int(Space.UB), 2 * KIB, 3 * KIB, "Mul", 512, "scale_rows",
-        2 * US, 1000, 0, KIB, int(Space.UB), KIB, second_src_addr=0,
+        int(CoreKind.AIV), 0, int(Space.UB), 2 * KIB, 3 * KIB, "Select" if scale_third else "Mul",
+        512, "scale_rows", 2 * US, 1000, 0, KIB, int(Space.UB), KIB, **later,
     )  # fmt: skip
     s.free(KIB, KIB, name="x_tile", t=2 * US + 1000)
     s.free(2 * KIB, KIB, name="y_tile", t=2 * US + 1000)
     s.free(0, KIB, name="scale", t=scale_freed_ps)
     trace = s.trace(end_ps=scale_freed_ps)
-    return rebatch_table(s.rec.table(), trace.meta, tmp_path / "one_mul.ubtrace", 2)
+    return rebatch_table(s.rec.table(), trace.meta, tmp_path / "one_op.ubtrace", 2)
 
 
-def test_freed_when_its_mul_ends_is_not_late(kit, tmp_path):
-    # without the second source, scale's last use would be its load, ending at
-    # 1 ns: 2.001 µs - 1 ns = 2 µs idle of a 2.001 µs life (over 1 µs and 75 %)
-    path = one_mul(kit, tmp_path, scale_freed_ps=2 * US + 1000)
+@pytest.mark.parametrize("scale_third", [False, True], ids=["second", "third"])
+def test_freed_when_its_op_ends_is_not_late(kit, tmp_path, scale_third):
+    # without that source, scale's last use would be its load, ending at 1 ns:
+    # 2.001 µs - 1 ns = 2 µs idle of a 2.001 µs life (over 1 µs and 75 %)
+    path = one_op(kit, tmp_path, scale_freed_ps=2 * US + 1000, scale_third=scale_third)
     assert_same_analysis(path)
     assert _late_frees(path) == []
 
 
-def test_kept_long_after_its_mul_is_late_from_the_muls_end(kit, tmp_path):
-    path = one_mul(kit, tmp_path, scale_freed_ps=12 * US + 1000)
+@pytest.mark.parametrize("scale_third", [False, True], ids=["second", "third"])
+def test_kept_long_after_its_op_is_late_from_the_ops_end(kit, tmp_path, scale_third):
+    path = one_op(kit, tmp_path, scale_freed_ps=12 * US + 1000, scale_third=scale_third)
     assert_same_analysis(path)
     (late,) = _late_frees(path)
     assert "'scale'" in late.message

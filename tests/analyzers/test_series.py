@@ -93,6 +93,10 @@ def test_block_events_and_event_fields_say_what_each_number_means(kit):
     syn.rec.compute(AIV, 0, UB, 0x400, 96, "Mul", 8, "k", 60, 5, 0, 32, UB, 0x100, 0x200)
     exp = syn.seq()
     syn.rec.compute(AIV, 0, UB, 0x400, 64, "Exp", 8, "k", 70, 5, 0, 32, UB, 0x100)
+    select = syn.seq()
+    syn.rec.compute(
+        AIV, 0, UB, 0x400, 128, "Select", 8, "k", 80, 5, 0, 32, UB, 0x100, 0x200, 0x300
+    )  # fmt: skip
     ctx = kit.context(syn.trace())
 
     assert block_event(ctx, alloc) == BlockEvent(alloc, "alloc", "x", "copyin", 1024, 0x100)
@@ -111,6 +115,9 @@ def test_block_events_and_event_fields_say_what_each_number_means(kit):
     (src2,) = [f for f in event_fields(ctx, row_of_seq(ctx, mul)) if f.label == "src2"]
     assert src2.text == "src2=0x200"
     assert fields(exp) == {"accessed": 96 - 32, "written": 32, "flops": 8}
+    assert fields(select) == {
+        "accessed": 128, "written": 32, "flops": 8, "src2": 0x200, "src3": 0x300
+    }  # fmt: skip
 
     failed = failed_allocations(ctx)
     assert failed[["core_kind", "core", "space", "t_ps"]].values.tolist() == [["aiv", 0, "UB", 40]]

@@ -158,6 +158,25 @@ def test_cast_repeat_event_spans_each_operand(cmpsel_run) -> None:
     assert list(cast["size"]) == [512 + 256] and list(cast["aligned_size"]) == [512]
 
 
+def test_select_event_names_its_three_sources(cmpsel_run) -> None:
+    *_, trace = cmpsel_run
+    events = read_trace(trace).events
+    (select,) = events[
+        events.tag == f"cmpsel.cpp:{line_of('VSEL_TENSOR_TENSOR_MODE, 64, 2')}"
+    ].itertuples()
+    # InitBuffer places the buffers one after another from UB 0: bx (a) at 0,
+    # by (b) at N * 4 = 1024, bh at 2048, bz (o) at 2048 + N * 2 = 2560, so lt =
+    # o[3 * N] is at 2560 + 3 * N * 4 = 5632. The repeat form reads src0 (a),
+    # then selMask (lt), then src1 (b): b is read only by this Select.
+    assert (select.src_space, select.src_addr, select.arg2, select.burst_len) == (
+        "UB",
+        0,
+        5632,
+        1024,
+    )
+    assert select.flags & 65536 and select.flags & 131072  # SECOND_ and THIRD_SOURCE
+
+
 @pytest.mark.parametrize(
     ("define", "call", "problem"),
     [

@@ -216,6 +216,18 @@ def test_flagged_rows_sees_a_problem_flag_beside_a_layout_bit_and_the_layout_bit
     assert table.flagged_rows(Flag.SECOND_SOURCE, EventKind.COPY).tolist() == []
 
 
+def test_a_compute_names_its_second_and_third_sources():
+    rec = Recorder()
+    rec.compute(AIV, 0, UB, 0, 96, "Select", 32, "sel", 10, 5, src_space=UB, src_addr=64,
+                second_src_addr=128, third_src_addr=4096)  # fmt: skip
+    rec.compute(AIV, 0, UB, 0, 64, "Exp", 32, "exp", 20, 5, src_space=UB, src_addr=64)
+    table = EventTable(rec.table().to_pandas())
+    computes = table.computes()
+    assert computes.second_src_address.tolist() == [128, 0]
+    assert computes.third_src_address.tolist() == [4096, 0]
+    assert table.flagged_rows(Flag.THIRD_SOURCE).tolist() == [0]
+
+
 def test_empty_trace_gives_empty_accessors():
     table = EventTable(Recorder().table().to_pandas())
     assert len(table) == 0

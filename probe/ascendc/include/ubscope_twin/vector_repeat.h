@@ -130,17 +130,22 @@ inline void record_vector(const char* op, const Touch& dst, std::span<const Touc
     const int64_t duration = vector_ps(elements, element_bytes, ops_per_element);
     const std::array<uint64_t, 1> writes{dst.key};
     const int64_t start = issue(VEC, duration, std::span<const uint64_t>(reads.data(), nreads), writes);
-    // The first two sources (all in UB), in the source columns and arg2: a
-    // buffer only ever read, such as a scale that is every Mul's second
-    // operand, counts as used.
+    // The first three sources (all in UB), in the source columns, arg2 and
+    // burst_len: a buffer only ever read, such as a scale that is every Mul's
+    // second operand or the src1 of a Select, counts as used.
     const Touch first = sources.empty() ? Touch{NONE, 0, 0, 0} : sources.front();
     int64_t second = 0;
+    int64_t third = 0;
     if (sources.size() > 1) {
         second = sources[1].addr;
         flags |= SECOND_SOURCE;
     }
-    record(COMPUTE, dst.space, dst.addr, touched, dst.bytes, first.space, first.addr, 0, 0, literal(op), 0,
-           tag, start, duration, elements * ops_per_element, second, flags);
+    if (sources.size() > 2) {
+        third = sources[2].addr;
+        flags |= THIRD_SOURCE;
+    }
+    record(COMPUTE, dst.space, dst.addr, touched, dst.bytes, first.space, first.addr, third, 0, literal(op),
+           0, tag, start, duration, elements * ops_per_element, second, flags);
 }
 
 // One strided operand of an element-wise instruction.
