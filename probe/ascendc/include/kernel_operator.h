@@ -10,6 +10,7 @@
 #include "ubscope_twin/vector.h"
 #include "ubscope_twin/vector_extra.h"
 #include "ubscope_twin/vector_fused.h"
+#include "ubscope_twin/vector_math.h"
 #include "ubscope_twin/vector_extra_repeat.h"
 #include "ubscope_twin/vector_gather.h"
 #include "ubscope_twin/cube.h"
