@@ -91,9 +91,7 @@ class Flag(enum.IntFlag):
     GUARD_PAGE = 16384  # raw GM pointer access caught by a guard page: the run stopped there
     SCALAR_ACCESS = 32768  # compute: a scalar access (SetValue/GetValue), no FLOPs and no time
     SECOND_SOURCE = 65536  # compute: ``arg2`` is the address of a second source, in ``src_space``
-    THIRD_SOURCE = (
-        131072  # compute: ``burst_len`` is the address of a third source, in ``src_space``
-    )
+    THIRD_SOURCE = 131072  # compute: ``burst_len`` is a third source's address, in ``src_space``
 
 
 # Bits that say how an event's columns are filled, not something about the
