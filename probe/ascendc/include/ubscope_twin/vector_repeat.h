@@ -104,9 +104,11 @@ Touch touch(const AscendC::LocalTensor<T>& tensor, int64_t bytes, const Where& w
 // source alignment, partial overlap of a source with the destination.
 // ``dst_alignment``: the API's own rule for the destination when it is looser
 // than the space's (a reduction's scalar result needs only sizeof(T)).
-inline void record_vector(const char* op, const Touch& dst, std::span<const Touch> sources,
-                          int64_t elements, int64_t element_bytes, int64_t ops_per_element,
-                          const Where& where, int64_t dst_alignment = 0) {
+// Forced inline, as vector.h's vector_op: see there.
+[[gnu::always_inline]] inline void record_vector(const char* op, const Touch& dst,
+                                                 std::span<const Touch> sources, int64_t elements,
+                                                 int64_t element_bytes, int64_t ops_per_element,
+                                                 const Where& where, int64_t dst_alignment = 0) {
     Runtime& rt = runtime();
     const int64_t tag = site(where);
     int64_t flags = check_placement(dst.space, dst.addr, dst.bytes, tag, rt.timeline.scalar_now);
@@ -115,6 +117,10 @@ inline void record_vector(const char* op, const Touch& dst, std::span<const Touc
     }
     int64_t touched = dst.bytes;
     std::array<uint64_t, 4> reads{};
+    // The first three sources (all in UB) go in the source columns, arg2 and
+    // burst_len: a buffer only ever read, such as a scale that is every Mul's
+    // second operand or the src1 of a Select, counts as used.
+    std::array<int64_t, 3> address{};
     size_t nreads = 0;
     for (const Touch& src : sources) {
         if (src.addr % rt.config.alignment[src.space]) {
@@ -125,27 +131,19 @@ inline void record_vector(const char* op, const Touch& dst, std::span<const Touc
             flags |= PARTIAL_OVERLAP;
         }
         touched += src.bytes;
+        if (nreads < address.size()) {
+            address[nreads] = src.addr;
+        }
         reads[nreads++] = src.key;
     }
+    constexpr std::array<int64_t, 4> later{0, 0, SECOND_SOURCE, SECOND_SOURCE | THIRD_SOURCE};
+    flags |= later[std::min<size_t>(nreads, 3)];
     const int64_t duration = vector_ps(elements, element_bytes, ops_per_element);
     const std::array<uint64_t, 1> writes{dst.key};
     const int64_t start = issue(VEC, duration, std::span<const uint64_t>(reads.data(), nreads), writes);
-    // The first three sources (all in UB), in the source columns, arg2 and
-    // burst_len: a buffer only ever read, such as a scale that is every Mul's
-    // second operand or the src1 of a Select, counts as used.
-    const Touch first = sources.empty() ? Touch{NONE, 0, 0, 0} : sources.front();
-    int64_t second = 0;
-    int64_t third = 0;
-    if (sources.size() > 1) {
-        second = sources[1].addr;
-        flags |= SECOND_SOURCE;
-    }
-    if (sources.size() > 2) {
-        third = sources[2].addr;
-        flags |= THIRD_SOURCE;
-    }
-    record(COMPUTE, dst.space, dst.addr, touched, dst.bytes, first.space, first.addr, third, 0, literal(op),
-           0, tag, start, duration, elements * ops_per_element, second, flags);
+    const int64_t first_space = sources.empty() ? int64_t{NONE} : sources.front().space;
+    record(COMPUTE, dst.space, dst.addr, touched, dst.bytes, first_space, address[0], address[2], 0,
+           literal(op), 0, tag, start, duration, elements * ops_per_element, address[1], flags);
 }
 
 // One strided operand of an element-wise instruction.
