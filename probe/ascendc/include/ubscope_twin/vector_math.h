@@ -139,10 +139,9 @@ UBSCOPE_TWIN_MATH_FN(Sign, x > W(0) ? W(1) : (x < W(0) ? W(-1) : x))
 }  // namespace math
 }  // namespace ubscope_twin
 
-#define UBSCOPE_TWIN_UNPAREN(...) __VA_ARGS__
-
 // The two forms with a count: with the sharedTmpBuffer and without it.
-// TPARAMS: the template parameters after T, parenthesised.
+// TPARAMS: the template parameters after T, parenthesised (opened by
+// vector_repeat.h's UBSCOPE_TWIN_UNPAREN).
 #define UBSCOPE_TWIN_MATH_COUNTED(NAME, TPARAMS)                                                    \
     template <typename T, UBSCOPE_TWIN_UNPAREN TPARAMS>                                             \
     void NAME(const LocalTensor<T>& dstTensor, const LocalTensor<T>& srcTensor,                     \
@@ -202,7 +201,6 @@ UBSCOPE_TWIN_MATH_COUNTED(FasterGelu, (bool highPrecision = false, bool highPerf
 
 #undef UBSCOPE_TWIN_MATH_ALL_FORMS
 #undef UBSCOPE_TWIN_MATH_COUNTED
-#undef UBSCOPE_TWIN_UNPAREN
 
 // Silu(dst, src, dataSize): x / (1 + e^-x); no sharedTmpBuffer form.
 template <typename T, bool isReuseSource = false>
