@@ -31,7 +31,15 @@ explain much of the variation in CPU time between runs.
   fewer than ubscope does: event counts per kind, per core and space the live
   bytes after every alloc/free (a running sum in program order) and their peak,
   GM traffic per tensor and direction with small-burst and unaligned counts,
-  busy time and last end per core, flagged events per kind, name and tag.
+  busy time and last end per core, flagged events per kind, name and tag;
+* the same peers doing those and, as well, the first and last copy or compute
+  touching every allocated block while it is live (what UB009-UB011 rest on,
+  and the costliest aggregation of ubscope's analysis): blocks paired alloc to
+  free in order per address, touches joined to them as of their row (an ASOF
+  join). The peers match touches at a block's start address only, ubscope any
+  address inside the block; in ``make_big_trace`` traces every touch is at a
+  start, so the results must agree, and the benchmark checks that they do
+  (count and sums of the first and last sequence numbers).
 
 ``--sizes`` writes traces of ``bench/make_big_trace.py`` of the given millions of
 events (kept in ``--workdir``) and fits the exponent of the analysis time and
@@ -68,6 +76,7 @@ step, path = sys.argv[1], sys.argv[2]
 def minor_faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
+import numpy as np
 import pyarrow as pa
 from ubscope.probe.trace import read_trace
 from ubscope.analyzers import analyze_path, analyze_trace
@@ -78,7 +87,48 @@ def arrow_table():
         return pa.ipc.open_stream(handle).read_all()
 
 
-def duckdb_aggregations():
+ON_CHIP = "('UB', 'L1', 'L0A', 'L0B', 'L0C')"
+# first / last touch of every block: allocs and frees paired in order per
+# (core, space, address), every on-chip operand of a copy or compute (a
+# compute's second and third sources where its flags say it has them) joined
+# to the latest block allocated at its address before it, kept while live
+DUCKDB_TOUCHES = f'''
+with keyed as (
+  select seq, kind, flags, addr, src_addr, arg2, burst_len,
+    hash(core_kind, core, space) as dst_key, hash(core_kind, core, src_space) as src_key,
+    space in {ON_CHIP} as dst_on_chip, src_space in {ON_CHIP} as src_on_chip
+  from events where kind in ('alloc', 'free', 'copy', 'compute')),
+ends as (
+  select dst_key as key, addr, seq, kind,
+    row_number() over (partition by dst_key, addr, kind order by seq) as n
+  from keyed where kind in ('alloc', 'free')),
+blocks as (
+  select a.key, a.addr, a.seq as alloc_seq, f.seq as free_seq
+  from ends a left join ends f on a.key = f.key and a.addr = f.addr and a.n = f.n
+    and f.kind = 'free'
+  where a.kind = 'alloc'),
+touches as (
+  select dst_key as key, addr, seq from keyed where kind in ('copy', 'compute') and dst_on_chip
+  union all
+  select src_key, src_addr, seq from keyed where kind in ('copy', 'compute') and src_on_chip
+  union all
+  select src_key, arg2, seq from keyed where kind = 'compute' and flags & 65536 != 0
+  union all
+  select src_key, burst_len, seq from keyed where kind = 'compute' and flags & 131072 != 0)
+select min(t.seq) as first_seq, max(t.seq) as last_seq
+from touches t asof join blocks b on t.key = b.key and t.addr = b.addr and t.seq > b.alloc_seq
+where b.free_seq is null or t.seq < b.free_seq
+group by b.alloc_seq
+'''
+
+
+def touch_digest(first_seq, last_seq):
+    # what the peers and ubscope must agree on: blocks touched, and the sums of
+    # their first and last touches' sequence numbers
+    return [len(first_seq), int(np.sum(first_seq)), int(np.sum(last_seq))]
+
+
+def duckdb_aggregations(with_touches):
     import duckdb
 
     events = arrow_table()
@@ -98,10 +148,59 @@ def duckdb_aggregations():
     )
     for query in queries:
         con.sql(query).fetchall()
-    return events.num_rows
+    if with_touches:
+        usage = con.sql(DUCKDB_TOUCHES).fetchnumpy()
+        return events.num_rows, touch_digest(usage["first_seq"], usage["last_seq"])
+    return events.num_rows, None
 
 
-def polars_aggregations():
+def polars_touches(events):
+    import polars as pl
+
+    key = ["core_kind", "core", "space", "addr"]
+    on_chip = ["UB", "L1", "L0A", "L0B", "L0C"]
+    ends = (
+        events.filter(pl.col("kind").is_in(["alloc", "free"]))
+        .select(*key, "seq", "kind")
+        .with_columns(n=pl.int_range(pl.len()).over(*key, "kind"))
+    )
+    frees = ends.filter(pl.col("kind") == "free").select(*key, "n", free_seq="seq")
+    blocks = (
+        ends.filter(pl.col("kind") == "alloc")
+        .join(frees, on=[*key, "n"], how="left")
+        .select(*key, alloc_seq="seq", free_seq="free_seq")
+        .sort("alloc_seq")
+    )
+    access = events.filter(pl.col("kind").is_in(["copy", "compute"]))
+
+    def source(address):
+        return ["core_kind", "core", pl.col("src_space").alias("space"), address.alias("addr"), "seq"]
+
+    touches = pl.concat(
+        [
+            access.filter(pl.col("space").is_in(on_chip)).select(*key, "seq"),
+            access.filter(pl.col("src_space").is_in(on_chip)).select(source(pl.col("src_addr"))),
+            access.filter(pl.col("flags") & 65536 != 0).select(source(pl.col("arg2"))),
+            access.filter(pl.col("flags") & 131072 != 0).select(source(pl.col("burst_len"))),
+        ]
+    ).sort("seq")
+    live = touches.join_asof(
+        blocks,
+        left_on="seq",
+        right_on="alloc_seq",
+        by=key,
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    ).filter(
+        pl.col("alloc_seq").is_not_null()
+        & (pl.col("free_seq").is_null() | (pl.col("seq") < pl.col("free_seq")))
+    )
+    usage = live.group_by("alloc_seq").agg(pl.col("seq").min().alias("first"), pl.col("seq").max())
+    return touch_digest(usage["first"].to_numpy(), usage["seq"].to_numpy())
+
+
+def polars_aggregations(with_touches):
     import polars as pl
 
     events = pl.from_arrow(arrow_table())  # polars' own reader rejects dictionary deltas
@@ -125,29 +224,35 @@ def polars_aggregations():
         pl.col("dur_ps").sum(), (pl.col("start_ps") + pl.col("dur_ps")).max()
     )
     events.filter(pl.col("flags") != 0).group_by("kind", "name", "tag").len()
-    return events.height
+    return events.height, polars_touches(events) if with_touches else None
 
 
 if step == "analyze":
     trace = read_trace(path)
     pa.default_memory_pool().release_unused()  # as analyze_path does
 start, cpu, faults = time.perf_counter(), time.process_time(), minor_faults()
+digest = None
 if step == "floor":
     events = arrow_table().num_rows
 elif step == "read":
     events = read_trace(path).event_count
 elif step == "analyze":
-    events = analyze_trace(trace).trace.event_count
+    analysis = analyze_trace(trace)
+    events = analysis.trace.event_count
 elif step == "path":
     events = analyze_path(path).trace.event_count
-elif step == "duckdb":
-    events = duckdb_aggregations()
+elif step.startswith("duckdb"):
+    events, digest = duckdb_aggregations(step.endswith("touches"))
 else:
-    events = polars_aggregations()
+    events, digest = polars_aggregations(step.endswith("touches"))
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 faults = minor_faults() - faults
+if step == "analyze":  # after the clock: what the peers' block touches must equal
+    usage, seq = analysis.context.block_usage, trace.table.column("seq")
+    used = usage.last_row >= 0
+    digest = touch_digest(seq[usage.first_row[used]], seq[usage.last_row[used]])
 print(json.dumps({"seconds": seconds, "cpu": cpu, "faults": faults, "rss_bytes": peak_rss_bytes(),
-                  "events": events}))
+                  "events": events, "touches": digest}))
 """
 )
 STEPS = {
@@ -155,10 +260,12 @@ STEPS = {
     "read": "`read_trace`",
     "analyze": "analyze (loaded trace)",
     "path": "read + analyze (`analyze_path`)",
-    "duckdb": "DuckDB: read + aggregations",
-    "polars": "polars: read + aggregations",
+    "duckdb": "DuckDB: read + 5 aggregations",
+    "polars": "polars: read + 5 aggregations",
+    "duckdb_touches": "DuckDB: read + 5 aggregations + block touches",
+    "polars_touches": "polars: read + 5 aggregations + block touches",
 }
-PEERS = {"duckdb": "duckdb", "polars": "polars"}
+PEERS = {step: step.split("_")[0] for step in STEPS if step.startswith(("duckdb", "polars"))}
 
 
 def measure(step: str, trace: Path) -> dict[str, float]:
@@ -207,14 +314,36 @@ def summary(results: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, f
             "faults": statistics.median(r["faults"] for r in runs),
             "rss": max(r["rss_bytes"] for r in runs),
             "events": runs[0]["events"],
+            "touches": runs[0]["touches"],
         }
         for step, runs in results.items()
     }
 
 
+def against_peers(results: dict[str, list[dict[str, float]]]) -> None:
+    """The analysis' time over each peer's, per run (medians), and whether the
+    peers' block touches equal ubscope's."""
+    ours = results["analyze"]
+    expected = ours[0]["touches"]
+    print()
+    for step, runs in results.items():
+        if step not in PEERS:
+            continue
+        ratio = statistics.median(
+            a["seconds"] / r["seconds"] for a, r in zip(ours, runs, strict=True)
+        )
+        line = f"analyze / {STEPS[step].split(':')[0]} ({step}): {ratio:.2f}x"
+        digest = runs[0]["touches"]
+        if digest is not None:
+            agree = "equal ubscope's" if digest == expected else f"DIFFER: {digest} vs {expected}"
+            line += f"; first/last touches of {digest[0]:,} blocks {agree}"
+        print(line + "  ")
+
+
 def single(trace: Path, runs: int) -> None:
     steps = available_steps(list(STEPS))
-    rows = summary(interleaved(trace, steps, runs))
+    results = interleaved(trace, steps, runs)
+    rows = summary(results)
     events = rows["floor"]["events"]
     print(f"trace: {trace.name} ({events:,} events), {runs} interleaved run(s), medians\n")
     print("| step | time | x floor | CPU time | x floor | page faults | peak RSS | RSS per event |")
@@ -226,6 +355,7 @@ def single(trace: Path, runs: int) -> None:
             f"| {row['cpu']:.2f} s | {row['cpu_ratio']:.2f}x | {row['faults'] / 1000:,.0f} k "
             f"| {row['rss'] / 2**20:,.0f} MiB | {row['rss'] / events:.0f} B |"
         )
+    against_peers(results)
 
 
 def exponent(events: Sequence[float], seconds: Sequence[float]) -> float:
