@@ -87,7 +87,10 @@ def arrow_table():
         return pa.ipc.open_stream(handle).read_all()
 
 
-ON_CHIP = "('UB', 'L1', 'L0A', 'L0B', 'L0C')"
+from ubscope.probe.events import ON_CHIP_SPACES, Flag
+
+ON_CHIP = tuple(space.name for space in ON_CHIP_SPACES)  # the labels of the trace
+SECOND, THIRD = int(Flag.SECOND_SOURCE), int(Flag.THIRD_SOURCE)
 # first / last touch of every block: allocs and frees paired in order per
 # (core, space, address), every on-chip operand of a copy or compute (a
 # compute's second and third sources where its flags say it has them) joined
@@ -112,9 +115,9 @@ touches as (
   union all
   select src_key, src_addr, seq from keyed where kind in ('copy', 'compute') and src_on_chip
   union all
-  select src_key, arg2, seq from keyed where kind = 'compute' and flags & 65536 != 0
+  select src_key, arg2, seq from keyed where kind = 'compute' and flags & {SECOND} != 0
   union all
-  select src_key, burst_len, seq from keyed where kind = 'compute' and flags & 131072 != 0)
+  select src_key, burst_len, seq from keyed where kind = 'compute' and flags & {THIRD} != 0)
 select min(t.seq) as first_seq, max(t.seq) as last_seq
 from touches t asof join blocks b on t.key = b.key and t.addr = b.addr and t.seq > b.alloc_seq
 where b.free_seq is null or t.seq < b.free_seq
@@ -158,7 +161,6 @@ def polars_touches(events):
     import polars as pl
 
     key = ["core_kind", "core", "space", "addr"]
-    on_chip = ["UB", "L1", "L0A", "L0B", "L0C"]
     ends = (
         events.filter(pl.col("kind").is_in(["alloc", "free"]))
         .select(*key, "seq", "kind")
@@ -178,10 +180,10 @@ def polars_touches(events):
 
     touches = pl.concat(
         [
-            access.filter(pl.col("space").is_in(on_chip)).select(*key, "seq"),
-            access.filter(pl.col("src_space").is_in(on_chip)).select(source(pl.col("src_addr"))),
-            access.filter(pl.col("flags") & 65536 != 0).select(source(pl.col("arg2"))),
-            access.filter(pl.col("flags") & 131072 != 0).select(source(pl.col("burst_len"))),
+            access.filter(pl.col("space").is_in(ON_CHIP)).select(*key, "seq"),
+            access.filter(pl.col("src_space").is_in(ON_CHIP)).select(source(pl.col("src_addr"))),
+            access.filter(pl.col("flags") & SECOND != 0).select(source(pl.col("arg2"))),
+            access.filter(pl.col("flags") & THIRD != 0).select(source(pl.col("burst_len"))),
         ]
     ).sort("seq")
     live = touches.join_asof(
