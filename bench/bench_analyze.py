@@ -58,6 +58,7 @@ import tempfile
 from collections.abc import Sequence
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -270,7 +271,12 @@ STEPS = {
 PEERS = {step: step.split("_")[0] for step in STEPS if step.startswith(("duckdb", "polars"))}
 
 
-def measure(step: str, trace: Path) -> dict[str, float]:
+# one child's figures: seconds, cpu, faults, rss_bytes, events, and touches (the
+# block-touch digest, or None)
+Measurement = dict[str, Any]
+
+
+def measure(step: str, trace: Path) -> Measurement:
     done = subprocess.run(
         [sys.executable, "-c", CHILD, step, str(trace)], capture_output=True, text=True
     )
@@ -290,16 +296,16 @@ def available_steps(steps: list[str]) -> list[str]:
     return kept
 
 
-def interleaved(trace: Path, steps: list[str], runs: int) -> dict[str, list[dict[str, float]]]:
+def interleaved(trace: Path, steps: list[str], runs: int) -> dict[str, list[Measurement]]:
     """Every step once per run, in order, ``runs`` times."""
-    results: dict[str, list[dict[str, float]]] = {step: [] for step in steps}
+    results: dict[str, list[Measurement]] = {step: [] for step in steps}
     for _ in range(runs):
         for step in steps:
             results[step].append(measure(step, trace))
     return results
 
 
-def summary(results: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+def summary(results: dict[str, list[Measurement]]) -> dict[str, dict[str, Any]]:
     """Per step: median wall and CPU seconds, their median ratios to the same
     run's floor, peak RSS."""
     floor = results["floor"]
@@ -322,7 +328,7 @@ def summary(results: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, f
     }
 
 
-def against_peers(results: dict[str, list[dict[str, float]]]) -> None:
+def against_peers(results: dict[str, list[Measurement]]) -> None:
     """The analysis' time over each peer's, per run (medians), and whether the
     peers' block touches equal ubscope's."""
     ours = results["analyze"]
