@@ -1,6 +1,7 @@
 // ubscope CPU twin: the element-wise high-level math and activation APIs
 // that LLM kernels use. Activations: Sigmoid, Silu, Swish, Gelu, FasterGelu,
-// SwiGLU; math library: Tanh, Sin, Cos, Erf, Floor, Ceil, Trunc, Frac, Sign.
+// SwiGLU; math library: Tanh, Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh,
+// Erf, Erfc, Power, Floor, Ceil, Trunc, Frac, Sign, Xor.
 //
 // Written from the public Ascend C API reference (each function's page: its
 // prototypes and parameter tables) and, where a page shows its formula only as
@@ -12,13 +13,21 @@
 // temporary buffer of a form that takes one is recorded as the event's first
 // source, used but not written (the twin computes without it), as Axpy's.
 //
+// The functions are the C++ library's, not the device's approximations
+// (Sin's and Asin's polynomials, Erfc's rational R(z) / S(z), ...): a result
+// can differ from the device's in its last bits, and where the documentation
+// bounds the input (Asin and Acos in [-1, 1], Tan in (-65504, 65504)) the
+// twin computes outside the bounds as the library does (NaN for Asin(2)).
+// The integer types are exact: Xor (int16_t, uint16_t) and Power on int32_t.
+//
 // Time and FLOPs: one operation per element for every API here. The
 // documentation gives no instruction counts for these functions, so the twin
 // does not guess one (Exp in vector.h keeps its own figure).
 //
 // The forms without a count ("all elements of the source take part") use the
-// source's GetSize() (SwiGLU: srcTensor0's). The 950-only `config` template
-// parameter of Sin, Cos, Erf and Tanh is not taken.
+// source's GetSize() (SwiGLU, Xor and Power: the first tensor operand's). The
+// 950-only `config` template parameter of Sin, Cos, Erf, Tanh and Atan, and
+// the one Power has in the newer documentation, are not taken.
 #pragma once
 
 #include <cmath>
@@ -126,7 +135,15 @@ struct SwiGLU {
 UBSCOPE_TWIN_MATH_FN(Tanh, std::tanh(x))
 UBSCOPE_TWIN_MATH_FN(Sin, std::sin(x))
 UBSCOPE_TWIN_MATH_FN(Cos, std::cos(x))
+UBSCOPE_TWIN_MATH_FN(Tan, std::tan(x))
+UBSCOPE_TWIN_MATH_FN(Asin, std::asin(x))
+UBSCOPE_TWIN_MATH_FN(Acos, std::acos(x))
+UBSCOPE_TWIN_MATH_FN(Atan, std::atan(x))
+UBSCOPE_TWIN_MATH_FN(Sinh, std::sinh(x))
+UBSCOPE_TWIN_MATH_FN(Cosh, std::cosh(x))
 UBSCOPE_TWIN_MATH_FN(Erf, std::erf(x))
+// erfc itself, not 1 - erf(x): that would cancel to 0 where erfc(x) is tiny.
+UBSCOPE_TWIN_MATH_FN(Erfc, std::erfc(x))
 UBSCOPE_TWIN_MATH_FN(Floor, std::floor(x))
 UBSCOPE_TWIN_MATH_FN(Ceil, std::ceil(x))
 UBSCOPE_TWIN_MATH_FN(Trunc, std::trunc(x))
@@ -135,6 +152,62 @@ UBSCOPE_TWIN_MATH_FN(Frac, x - std::trunc(x))
 // 1, -1, or x itself for +-0 (0) and NaN (the documentation does not say).
 UBSCOPE_TWIN_MATH_FN(Sign, x > W(0) ? W(1) : (x < W(0) ? W(-1) : x))
 #undef UBSCOPE_TWIN_MATH_FN
+
+// base^exponent. On int32_t exactly, by repeated squaring in uint32_t (no
+// signed overflow): a result beyond int32_t wraps modulo 2^32, and a negative
+// exponent gives 1 / base^-exponent truncated toward zero (1 or -1 for a base
+// of 1 or -1, else 0, a zero base included). The documentation lists int32_t
+// without saying what either case gives.
+struct Power {
+    template <typename W>
+    W operator()(W base, W exponent) const {
+        if constexpr (std::is_integral_v<W>) {
+            if (exponent < 0) {
+                return base == 1 ? W(1) : (base == -1 ? W(exponent % 2 == 0 ? 1 : -1) : W(0));
+            }
+            uint32_t result = 1;
+            uint32_t square = static_cast<uint32_t>(base);
+            for (uint32_t e = static_cast<uint32_t>(exponent); e != 0; e >>= 1) {
+                if (e & 1u) {
+                    result *= square;
+                }
+                square *= square;
+            }
+            return static_cast<W>(result);
+        } else {
+            return std::pow(base, exponent);
+        }
+    }
+};
+
+// The tensor^scalar and scalar^tensor forms: the scalar (of the tensor's
+// type) bound, widened as the tensor's elements are.
+template <typename S>
+struct PowerOfScalarExponent {
+    S exponent;
+    template <typename W>
+    W operator()(W base) const {
+        return Power{}(base, W(exponent));
+    }
+};
+
+template <typename S>
+struct PowerOfScalarBase {
+    S base;
+    template <typename W>
+    W operator()(W exponent) const {
+        return Power{}(W(base), exponent);
+    }
+};
+
+// Bit by bit, as documented (3 ^ 5 = 6), not a logical XOR of zero and
+// non-zero elements.
+struct Xor {
+    template <typename W>
+    W operator()(W a, W b) const {
+        return W(a ^ b);
+    }
+};
 
 }  // namespace math
 }  // namespace ubscope_twin
@@ -175,16 +248,52 @@ UBSCOPE_TWIN_MATH_FN(Sign, x > W(0) ? W(1) : (x < W(0) ? W(-1) : x))
                               ubscope_twin::math::NAME{}, srcTensor);                               \
     }
 
+// The four forms of a two-operand API: (dst, OPERANDS, sharedTmpBuffer,
+// calCount), (dst, OPERANDS, sharedTmpBuffer), (dst, OPERANDS, calCount),
+// (dst, OPERANDS); without a count, WHOLE elements. OPERANDS: the two
+// operands' parameters, parenthesised; after WHOLE, the formula and the
+// tensors it reads, as math_op takes them.
+#define UBSCOPE_TWIN_MATH_TWO_OPERANDS(NAME, OPERANDS, WHOLE, ...)                                  \
+    template <typename T, bool isReuseSource = false>                                               \
+    void NAME(const LocalTensor<T>& dstTensor, UBSCOPE_TWIN_UNPAREN OPERANDS,                       \
+              const LocalTensor<uint8_t>& sharedTmpBuffer, const uint32_t calCount,                 \
+              const ubscope_twin::Where& where = ubscope_twin::Where::current()) {                  \
+        ubscope_twin::math_op(#NAME, dstTensor, &sharedTmpBuffer, calCount, where, __VA_ARGS__);    \
+    }                                                                                               \
+    template <typename T, bool isReuseSource = false>                                               \
+    void NAME(const LocalTensor<T>& dstTensor, UBSCOPE_TWIN_UNPAREN OPERANDS,                       \
+              const LocalTensor<uint8_t>& sharedTmpBuffer,                                          \
+              const ubscope_twin::Where& where = ubscope_twin::Where::current()) {                  \
+        ubscope_twin::math_op(#NAME, dstTensor, &sharedTmpBuffer, WHOLE, where, __VA_ARGS__);       \
+    }                                                                                               \
+    template <typename T, bool isReuseSource = false>                                               \
+    void NAME(const LocalTensor<T>& dstTensor, UBSCOPE_TWIN_UNPAREN OPERANDS, const uint32_t calCount, \
+              const ubscope_twin::Where& where = ubscope_twin::Where::current()) {                  \
+        ubscope_twin::math_op(#NAME, dstTensor, nullptr, calCount, where, __VA_ARGS__);             \
+    }                                                                                               \
+    template <typename T, bool isReuseSource = false>                                               \
+    void NAME(const LocalTensor<T>& dstTensor, UBSCOPE_TWIN_UNPAREN OPERANDS,                       \
+              const ubscope_twin::Where& where = ubscope_twin::Where::current()) {                  \
+        ubscope_twin::math_op(#NAME, dstTensor, nullptr, WHOLE, where, __VA_ARGS__);                \
+    }
+
 namespace AscendC {
 
-// Sigmoid, Tanh, Sin, Cos, Erf, Trunc, Frac, Sign: four forms each,
-// (dst, src, sharedTmpBuffer, calCount), (dst, src, sharedTmpBuffer),
-// (dst, src, calCount), (dst, src).
+// Sigmoid, Tanh, Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Erf, Erfc,
+// Trunc, Frac, Sign: four forms each, (dst, src, sharedTmpBuffer, calCount),
+// (dst, src, sharedTmpBuffer), (dst, src, calCount), (dst, src).
 UBSCOPE_TWIN_MATH_ALL_FORMS(Sigmoid)
 UBSCOPE_TWIN_MATH_ALL_FORMS(Tanh)
 UBSCOPE_TWIN_MATH_ALL_FORMS(Sin)
 UBSCOPE_TWIN_MATH_ALL_FORMS(Cos)
+UBSCOPE_TWIN_MATH_ALL_FORMS(Tan)
+UBSCOPE_TWIN_MATH_ALL_FORMS(Asin)
+UBSCOPE_TWIN_MATH_ALL_FORMS(Acos)
+UBSCOPE_TWIN_MATH_ALL_FORMS(Atan)
+UBSCOPE_TWIN_MATH_ALL_FORMS(Sinh)
+UBSCOPE_TWIN_MATH_ALL_FORMS(Cosh)
 UBSCOPE_TWIN_MATH_ALL_FORMS(Erf)
+UBSCOPE_TWIN_MATH_ALL_FORMS(Erfc)
 UBSCOPE_TWIN_MATH_ALL_FORMS(Trunc)
 UBSCOPE_TWIN_MATH_ALL_FORMS(Frac)
 UBSCOPE_TWIN_MATH_ALL_FORMS(Sign)
@@ -199,8 +308,31 @@ UBSCOPE_TWIN_MATH_COUNTED(Ceil, (bool isReuseSource = false))
 UBSCOPE_TWIN_MATH_COUNTED(Gelu, (bool highPrecision = false, bool highPerformance = false))
 UBSCOPE_TWIN_MATH_COUNTED(FasterGelu, (bool highPrecision = false, bool highPerformance = false))
 
+// Power: base^exponent in three kinds, each in the four forms, sources in
+// operand order: tensor^tensor (dst, src0Tensor, src1Tensor, ...), over all of
+// src0Tensor without a count; tensor^scalar (dst, src0Tensor, src1Scalar, ...);
+// scalar^tensor (dst, src0Scalar, src1Tensor, ...), over all of src1Tensor.
+// The scalar is documented as a const T&; T is deduced from the tensors only,
+// as Swish's scalar, so a float literal also serves a half tensor.
+UBSCOPE_TWIN_MATH_TWO_OPERANDS(Power, (const LocalTensor<T>& src0Tensor, const LocalTensor<T>& src1Tensor),
+                               src0Tensor.GetSize(), ubscope_twin::math::Power{}, src0Tensor, src1Tensor)
+UBSCOPE_TWIN_MATH_TWO_OPERANDS(Power,
+                               (const LocalTensor<T>& src0Tensor, const std::type_identity_t<T>& src1Scalar),
+                               src0Tensor.GetSize(), ubscope_twin::math::PowerOfScalarExponent<T>{src1Scalar},
+                               src0Tensor)
+UBSCOPE_TWIN_MATH_TWO_OPERANDS(Power,
+                               (const std::type_identity_t<T>& src0Scalar, const LocalTensor<T>& src1Tensor),
+                               src1Tensor.GetSize(), ubscope_twin::math::PowerOfScalarBase<T>{src0Scalar},
+                               src1Tensor)
+
+// Xor (int16_t, uint16_t): src0 ^ src1, sources src0 then src1; without a
+// count, all of src0Tensor.
+UBSCOPE_TWIN_MATH_TWO_OPERANDS(Xor, (const LocalTensor<T>& src0Tensor, const LocalTensor<T>& src1Tensor),
+                               src0Tensor.GetSize(), ubscope_twin::math::Xor{}, src0Tensor, src1Tensor)
+
 #undef UBSCOPE_TWIN_MATH_ALL_FORMS
 #undef UBSCOPE_TWIN_MATH_COUNTED
+#undef UBSCOPE_TWIN_MATH_TWO_OPERANDS
 
 // Silu(dst, src, dataSize): x / (1 + e^-x); no sharedTmpBuffer form.
 template <typename T, bool isReuseSource = false>
