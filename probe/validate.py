@@ -429,7 +429,10 @@ class BatchDecoder:
         if checked and (indices.min() < 0 or indices.max() >= entries):
             raise ValueError(f"column '{column}': dictionary index out of range")
         table = self._code_table(column, array.dictionary)
-        codes = np.take(table, indices, out=out)
+        # mode "clip": the indices are in range (checked above, or in the pass
+        # that validated the batch), and "raise" buffers the output (int32
+        # codes of 65,536 rows: 0.093 against 0.057 ms)
+        codes = np.take(table, indices, out=out, mode="clip")
         if not codes.size or codes.min() >= 0:
             return codes
         new = np.flatnonzero(np.bincount(indices[codes < 0], minlength=entries))
@@ -438,7 +441,7 @@ class BatchDecoder:
             taken.validate(full=True)  # invalid UTF-8
         for label, index in zip(taken.to_pylist(), new.tolist(), strict=True):
             table[index] = lookup(column, label, indices, index)
-        return np.take(table, indices, out=out)
+        return np.take(table, indices, out=out, mode="clip")
 
     def _code_table(self, column: str, dictionary: pa.Array) -> np.ndarray:
         """The codes of ``dictionary``'s entries known so far (-1: not looked up
