@@ -13,6 +13,8 @@
 #include "ubscope_twin/vector_math.h"
 #include "ubscope_twin/vector_extra_repeat.h"
 #include "ubscope_twin/vector_gather.h"
+#include "ubscope_twin/vector_select.h"
+#include "ubscope_twin/vector_reduce.h"
 #include "ubscope_twin/cube.h"
 #include "ubscope_twin/cores.h"
 #include "ubscope_twin/tiling.h"
