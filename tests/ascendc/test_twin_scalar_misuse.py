@@ -107,7 +107,7 @@ def test_missing_apis_stop_the_build_at_the_users_lines(tmp_path: Path) -> None:
         5: ("SoftMax", "SoftMax<half>(t, t, 16);"),
         6: ("LayerNorm", "LayerNorm<half, false>(t, t, t, 16);"),
         7: ("Sort", "Sort<half, true>(t, t, t, t, 16);"),
-        8: ("CumSum", "CumSum(t, t, 16);"),
+        8: ("TopK", "TopK<half, false, false>(t, t, t, t, t, 8);"),
         9: ("Matmul", "Matmul<int, int, int> mm;"),
     }
     body = "\n".join(f"    {use}" for _, use in uses.values())

@@ -1,7 +1,7 @@
 // ubscope CPU twin: Ascend C APIs the twin does not implement yet. Using one
 // stops the build with one line at the user's call, naming it:
-//   kernel.cpp:55:12: error: call to 'AscendC::CumSum<...>' declared with attribute
-//   error: ubscope twin: AscendC::CumSum is not implemented yet (...)
+//   kernel.cpp:55:12: error: call to 'AscendC::TopK<...>' declared with attribute
+//   error: ubscope twin: AscendC::TopK is not implemented yet (...)
 // Each is declared, never defined, with GCC's (and clang's) error attribute,
 // which the compiler reports at a call that survives to code generation, so a
 // call the kernel never makes costs nothing. The overloads take any arguments
@@ -52,7 +52,6 @@ UBSCOPE_TWIN_MISSING_FUNCTION(AscendQuant)
 UBSCOPE_TWIN_MISSING_FUNCTION(AscendDequant)
 UBSCOPE_TWIN_MISSING_FUNCTION(AscendAntiQuant)
 UBSCOPE_TWIN_MISSING_FUNCTION(TopK)
-UBSCOPE_TWIN_MISSING_FUNCTION(CumSum)
 UBSCOPE_TWIN_MISSING_FUNCTION(ConfusionTranspose)
 // Basic vector instructions.
 UBSCOPE_TWIN_MISSING_FUNCTION(Scatter)
