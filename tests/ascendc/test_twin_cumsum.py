@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers.source_lines import line_of
+from tests.helpers.source_lines import line_of, stops_at
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
-from ubscope.probe.errors import EmulationError
 from ubscope.probe.events import Flag
 from ubscope.probe.trace import read_trace
 
@@ -183,9 +182,6 @@ def test_cumsum_events_by_hand(cumsum_run) -> None:
 def test_row_not_whole_blocks_stops_at_its_line(tmp_path: Path) -> None:
     source = tmp_path / "cumsum.cpp"
     source.write_text(KERNEL)
-    line = line_of(KERNEL, "CumSumInfo{2, 20}")
-    with pytest.raises(
-        EmulationError,
-        match=rf"cumsum\.cpp:{line}: CumSum: cumSumInfo\.inner 20 x 4 B is not a multiple of 32 B",
-    ):
+    problem = "CumSum: cumSumInfo.inner 20 x 4 B is not a multiple of 32 B"
+    with stops_at("cumsum.cpp", KERNEL, "CumSumInfo{2, 20}", problem):
         run_ascendc(source, "cumsum", 1, _inputs(), _outputs(), CHIP, defines=("BAD_INNER",))

@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers.source_lines import line_of
+from tests.helpers.source_lines import line_of, stops_at
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
-from ubscope.probe.errors import EmulationError
 from ubscope.probe.trace import read_trace
 
 pytestmark = pytest.mark.ascendc_twin
@@ -210,6 +209,5 @@ def test_bad_gathermask_stops_at_its_line(
         "zh": np.zeros(10 * 128, np.float16),
         "counts": np.zeros(16, np.uint32),
     }
-    line = line_of(KERNEL, call)
-    with pytest.raises(EmulationError, match=rf"gm\.cpp:{line}: {problem}"):
+    with stops_at("gm.cpp", KERNEL, call, problem):
         run_ascendc(source, "gm", 1, inputs, outputs, CHIP, defines=(define,))

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.source_lines import stops_at
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
-from ubscope.probe.errors import EmulationError
 from ubscope.probe.events import Flag
 from ubscope.probe.trace import read_trace
 
@@ -320,7 +320,7 @@ def test_mask_beyond_the_lanes_of_a_repeat_stops_at_its_line(tmp_path: Path) -> 
     source = tmp_path / "halves.cpp"
     source.write_text(HALF_KERNEL)
     x = np.zeros(256, np.float16)
-    with pytest.raises(EmulationError, match=r"halves\.cpp:19: mask 129 outside 1\.\.128"):
+    with stops_at("halves.cpp", HALF_KERNEL, "Relu(o[256], a, 129", "mask 129 outside 1..128"):
         run_ascendc(
             source,
             "halves",

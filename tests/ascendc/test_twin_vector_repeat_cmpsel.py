@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.source_lines import line_of, stops_at
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
-from ubscope.probe.errors import EmulationError
 from ubscope.probe.trace import read_trace
 
 pytestmark = pytest.mark.ascendc_twin
@@ -64,10 +64,6 @@ extern "C" __global__ __aicore__ void cmpsel(GM_ADDR x, GM_ADDR y, GM_ADDR z) {
     DataCopy(zGm, o, SECTIONS * N);
 }
 """
-
-
-def line_of(text: str) -> int:
-    return next(i for i, line in enumerate(KERNEL.splitlines(), 1) if text in line)
 
 
 def bit(bits: np.ndarray, index: int) -> bool:
@@ -153,7 +149,7 @@ def test_select_repeat_forms_by_mode(cmpsel_run) -> None:
 def test_cast_repeat_event_spans_each_operand(cmpsel_run) -> None:
     *_, trace = cmpsel_run
     events = read_trace(trace).events
-    cast = events[(events.tag == f"cmpsel.cpp:{line_of('Cast(o[N], h')}")]
+    cast = events[(events.tag == f"cmpsel.cpp:{line_of(KERNEL, 'Cast(o[N], h')}")]
     # dst: 2 repeats x 256 B of floats; src: 2 repeats of 64 halves, 4 blocks apart.
     assert list(cast["size"]) == [512 + 256] and list(cast["aligned_size"]) == [512]
 
@@ -162,7 +158,7 @@ def test_select_event_names_its_three_sources(cmpsel_run) -> None:
     *_, trace = cmpsel_run
     events = read_trace(trace).events
     (select,) = events[
-        events.tag == f"cmpsel.cpp:{line_of('VSEL_TENSOR_TENSOR_MODE, 64, 2')}"
+        events.tag == f"cmpsel.cpp:{line_of(KERNEL, 'VSEL_TENSOR_TENSOR_MODE, 64, 2')}"
     ].itertuples()
     # InitBuffer places the buffers one after another from UB 0: bx (a) at 0,
     # by (b) at N * 4 = 1024, bh at 2048, bz (o) at 2048 + N * 2 = 2560, so lt =
@@ -190,7 +186,7 @@ def test_bad_repeat_form_stops_at_its_line(
     source = tmp_path / "cmpsel.cpp"
     source.write_text(KERNEL)
     x = y = np.ones(N, np.float32)
-    with pytest.raises(EmulationError, match=rf"cmpsel\.cpp:{line_of(call)}: {problem}"):
+    with stops_at("cmpsel.cpp", KERNEL, call, problem):
         run_ascendc(
             source,
             "cmpsel",
