@@ -404,8 +404,14 @@ def test_folder_without_memory_data_says_so_in_one_line(
                 + b"]"
             )
         write(f"r_ascend_pt/ASCEND_PROFILER_OUTPUT/{name}", content)
-    with pytest.warns(PartialReadWarning, match="no memory data found"):
+    with pytest.warns(PartialReadWarning) as caught:
         report = read_torch_npu(tmp_path / "r_ascend_pt")
+    # each 0-byte CSV is skipped with a warning of its own, then the folder's one line
+    empty = sorted(name for name, sample in files.items() if sample is None)
+    skipped = [str(w.message) for w in caught if "the file is empty" in str(w.message)]
+    assert [Path(message.split(": ")[0]).name for message in skipped] == empty
+    assert len(caught) == len(empty) + 1
+    assert "no memory data found" in str(caught[-1].message)
     assert report.warnings[-1] == f"{tmp_path / 'r_ascend_pt'}: " + NO_MEMORY_DATA.format(found)
     assert sum("no memory data" in warning for warning in report.warnings) == 1
 
