@@ -8,21 +8,9 @@ from __future__ import annotations
 import io
 import json
 
-ADVISOR_RESULT = {
-    "classType": "0",
-    "errorCode": "0",
-    "summary": "Memory-bound operators found",
-    "extendResult": [
-        {
-            "type": "1",
-            "extendTitle": "Top operators",
-            "dataType": ["0", "2"],
-            "key": ["Op Name", "Optimization Suggestion"],
-            "value": [["Add_1", "tile larger"], ["Mul_2", "fuse with Add_1"]],
-        },
-        {"type": "0", "extendTitle": "Notes", "dataType": ["0"], "value": ["check tiling"]},
-    ],
-}
+from tests.helpers.msadvisor_inputs import RESULT
+
+ADVISOR_RESULT = RESULT  # the reader tests' result JSON
 ADVISOR_ODD_KEYS = {
     "classType": "0",
     "error_code ": "0",
