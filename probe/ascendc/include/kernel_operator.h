@@ -16,6 +16,7 @@
 #include "ubscope_twin/vector_select.h"
 #include "ubscope_twin/vector_reduce.h"
 #include "ubscope_twin/vector_sort.h"
+#include "ubscope_twin/quant.h"
 #include "ubscope_twin/cube.h"
 #include "ubscope_twin/cores.h"
 #include "ubscope_twin/tiling.h"
