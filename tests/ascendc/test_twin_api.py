@@ -229,7 +229,7 @@ def test_compile_errors_are_file_line_messages(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "use", ["AscendC::Matmul<float> mm;", "AscendC::SoftMax(x);", "AscendC::RmsNorm(x, x);"]
+    "use", ["AscendC::Matmul<float> mm;", "AscendC::LogSoftMax(x);", "AscendC::RmsNorm(x, x);"]
 )
 def test_unsupported_api_fails_with_one_line_naming_it(tmp_path: Path, use: str) -> None:
     source = write_source(

@@ -100,6 +100,17 @@ T tiling_field(const T* field, size_t count, const char* name, const char* type)
     return T{};
 }
 
+// The base of a CANN high-level API's tiling struct that the user's host fills
+// (TopKTilingFunc for TopkTiling, ...) and the twin's API never reads: it
+// computes from the call's other arguments. Such a struct nests in a
+// BEGIN_TILING_DATA_DEF struct through TILING_DATA_FIELD_DEF_STRUCT and
+// registers no field, so `--tiling` leaves it at zero and names none of it:
+//   struct TopkTiling : ubscope_twin::HostFilledTiling<TopkTiling> {};
+template <typename Self>
+struct HostFilledTiling {
+    using ubscope_self = Self;
+};
+
 // A TILING_DATA_FIELD_DEF_STRUCT member (at ``member``), its own fields
 // registering under "name.". While collecting it is built in storage whose
 // address is known, its fields moved from there to the member: the returned

@@ -1,11 +1,11 @@
 // ubscope CPU twin: Ascend C APIs the twin does not implement yet. Using one
 // stops the build with one line at the user's call, naming it:
-//   kernel.cpp:55:12: error: call to 'AscendC::TopK<...>' declared with attribute
-//   error: ubscope twin: AscendC::TopK is not implemented yet (...)
+//   kernel.cpp:55:12: error: call to 'AscendC::LayerNormGrad<...>' declared with attribute
+//   error: ubscope twin: AscendC::LayerNormGrad is not implemented yet (...)
 // Each is declared, never defined, with GCC's (and clang's) error attribute,
 // which the compiler reports at a call that survives to code generation, so a
 // call the kernel never makes costs nothing. The overloads take any arguments
-// and any leading template arguments (types, then values: SoftMax<half>,
+// and any leading template arguments (types, then values: RmsNorm<half>,
 // LayerNorm<half, false>). docs/ascendc-twin.md lists what is covered.
 #pragma once
 
@@ -36,10 +36,7 @@
 namespace AscendC {
 // High-level APIs.
 UBSCOPE_TWIN_MISSING_CLASS(Matmul)
-UBSCOPE_TWIN_MISSING_FUNCTION(SoftMax)
-UBSCOPE_TWIN_MISSING_FUNCTION(SimpleSoftMax)
 UBSCOPE_TWIN_MISSING_FUNCTION(SoftmaxFlash)
-UBSCOPE_TWIN_MISSING_FUNCTION(SoftmaxFlashV2)
 UBSCOPE_TWIN_MISSING_FUNCTION(LogSoftMax)
 UBSCOPE_TWIN_MISSING_FUNCTION(SoftmaxGrad)
 UBSCOPE_TWIN_MISSING_FUNCTION(RmsNorm)
@@ -48,7 +45,6 @@ UBSCOPE_TWIN_MISSING_FUNCTION(LayerNormGrad)
 UBSCOPE_TWIN_MISSING_FUNCTION(BatchNorm)
 UBSCOPE_TWIN_MISSING_FUNCTION(DeepNorm)
 UBSCOPE_TWIN_MISSING_FUNCTION(GroupNorm)
-UBSCOPE_TWIN_MISSING_FUNCTION(TopK)
 UBSCOPE_TWIN_MISSING_FUNCTION(ConfusionTranspose)
 // Basic vector instructions.
 UBSCOPE_TWIN_MISSING_FUNCTION(Scatter)
