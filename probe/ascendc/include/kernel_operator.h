@@ -17,6 +17,7 @@
 #include "ubscope_twin/vector_reduce.h"
 #include "ubscope_twin/vector_sort.h"
 #include "ubscope_twin/topk.h"
+#include "ubscope_twin/norm.h"
 #include "ubscope_twin/quant.h"
 #include "ubscope_twin/softmax.h"
 #include "ubscope_twin/cube.h"

@@ -6,7 +6,7 @@
 // which the compiler reports at a call that survives to code generation, so a
 // call the kernel never makes costs nothing. The overloads take any arguments
 // and any leading template arguments (types, then values: RmsNorm<half>,
-// LayerNorm<half, false>). docs/ascendc-twin.md lists what is covered.
+// DeepNorm<half, false>). docs/ascendc-twin.md lists what is covered.
 #pragma once
 
 #define UBSCOPE_TWIN_MISSING_MESSAGE(NAME)                                                    \
@@ -40,7 +40,6 @@ UBSCOPE_TWIN_MISSING_FUNCTION(SoftmaxFlash)
 UBSCOPE_TWIN_MISSING_FUNCTION(LogSoftMax)
 UBSCOPE_TWIN_MISSING_FUNCTION(SoftmaxGrad)
 UBSCOPE_TWIN_MISSING_FUNCTION(RmsNorm)
-UBSCOPE_TWIN_MISSING_FUNCTION(LayerNorm)
 UBSCOPE_TWIN_MISSING_FUNCTION(LayerNormGrad)
 UBSCOPE_TWIN_MISSING_FUNCTION(BatchNorm)
 UBSCOPE_TWIN_MISSING_FUNCTION(DeepNorm)
