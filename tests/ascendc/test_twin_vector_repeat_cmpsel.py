@@ -149,7 +149,8 @@ def test_select_repeat_forms_by_mode(cmpsel_run) -> None:
 def test_cast_repeat_event_spans_each_operand(cmpsel_run) -> None:
     *_, trace = cmpsel_run
     events = read_trace(trace).events
-    cast = events[(events.tag == f"cmpsel.cpp:{line_of(KERNEL, 'Cast(o[N], h')}")]
+    cast_line = line_of(KERNEL, "Cast(o[N], h, RoundMode::CAST_NONE, 64, 2")
+    cast = events[events.tag == f"cmpsel.cpp:{cast_line}"]
     # dst: 2 repeats x 256 B of floats; src: 2 repeats of 64 halves, 4 blocks apart.
     assert list(cast["size"]) == [512 + 256] and list(cast["aligned_size"]) == [512]
 
