@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers.source_lines import line_of, stops_at, write_source
-from ubscope.probe.ascendc.build import CompileError
+from tests.helpers.source_lines import line_of, stops_at
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.ascendc.tiling import LaunchValues
 from ubscope.probe.chip import load_chip
@@ -341,25 +340,3 @@ def test_misuse_stops_at_its_line(tmp_path: Path, define: str, marker: str, prob
         run_ascendc(
             source, "norm", 1, _inputs(), _outputs(), CHIP, values=VALUES, defines=(define,)
         )
-
-
-def test_bsh_form_stops_the_build_at_its_line(tmp_path: Path) -> None:
-    """The [B, S, H] form's shape is only in the host-filled LayerNormTiling,
-    which the twin does not read: a call is one compile error at its line."""
-    source = write_source(
-        tmp_path,
-        "bsh.cpp",
-        """\
-        #include "kernel_operator.h"
-        using namespace AscendC;
-        extern "C" __global__ __aicore__ void bsh(GM_ADDR x) {
-            LocalTensor<float> t;
-            LayerNormTiling tiling{};
-            LayerNorm<float, false>(t, t, t, t, t, t, 1e-5f, tiling);
-        }
-        """,
-    )
-    with pytest.raises(CompileError) as caught:
-        run_ascendc(source, "bsh", 1, {"x": np.zeros(8, np.float32)}, {}, CHIP)
-    first = str(caught.value).splitlines()[0]
-    assert first.startswith(f"{source}:6:") and "LayerNorm's [B, S, H] form" in first
