@@ -4,7 +4,8 @@ high-level one with suspension, Concat + Sort (full and per 32) + Extract, and
 GetSortLen / GetSortOffset, in float and half, against numpy oracles built here;
 the documented tie rule (the earlier element first, the earlier queue first);
 one MrgSort event and one Sort event worked out by hand; a validBit that is not
-3, 7 or 15 stops the run at its line."""
+3, 7 or 15 stops the run at its line; MrgSort's queues need only 8 B alignment,
+its destination 32 B."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.helpers.source_lines import line_of
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
 from ubscope.probe.errors import EmulationError
+from ubscope.probe.events import Flag
 from ubscope.probe.trace import read_trace
 
 pytestmark = pytest.mark.ascendc_twin
@@ -393,3 +395,45 @@ def test_bad_valid_bit_stops_at_its_line(tmp_path: Path) -> None:
         EmulationError, match=rf"srt\.cpp:{line}: MrgSort: validBit 5 is not 3, 7 or 15"
     ):
         run_ascendc(source, "srt", 1, _inputs(), _outputs(), CHIP, defines=("BAD_VALID_BIT",))
+
+
+ALIGNMENT_KERNEL = """\
+#include "kernel_operator.h"
+using namespace AscendC;
+extern "C" __global__ __aicore__ void al(GM_ADDR x) {
+    TPipe pipe;
+    TBuf<QuePosition::VECCALC> bs, bo;
+    pipe.InitBuffer(bs, 512);
+    pipe.InitBuffer(bo, 512);
+    LocalTensor<float> s = bs.Get<float>();
+    LocalTensor<float> o = bo.Get<float>();
+    Duplicate(s, 0.0f, 128);
+    const uint16_t l[4] = {4, 4, 0, 0};
+    MrgSort(o, MrgSortSrcList(s[2], s[18], s, s), MrgSort4Info(l, false, 3, 1));  // queues-8
+    MrgSort(o, MrgSortSrcList(s[1], s[18], s, s), MrgSort4Info(l, false, 3, 1));  // queue-4
+    MrgSort(o[2], MrgSortSrcList(s, s[16], s, s), MrgSort4Info(l, false, 3, 1));  // dst-8
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("marker", "misaligned"),
+    [
+        # s[2] and s[18] start 8 B and 72 B into s (s at UB 0): whole
+        # structures, as MrgSort's page asks of its queues, though off 32 B
+        ("queues-8", False),
+        ("queue-4", True),  # s[1]: 4 B, inside a structure
+        ("dst-8", True),  # o[2]: 8 B, but the page asks 32 B of dst
+    ],
+)
+def test_mrgsort_queues_need_8_bytes_and_dst_32(
+    tmp_path: Path, marker: str, misaligned: bool
+) -> None:
+    source = tmp_path / "al.cpp"
+    source.write_text(ALIGNMENT_KERNEL)
+    trace = tmp_path / "al.ubtrace"
+    run_ascendc(source, "al", 1, {"x": np.zeros(8, np.float32)}, {}, CHIP, trace)
+    events = read_trace(trace).events
+    (merge,) = events[events.tag == f"al.cpp:{line_of(ALIGNMENT_KERNEL, marker)}"].itertuples()
+    assert merge.name == "MrgSort"
+    assert bool(merge.flags & int(Flag.MISALIGNED)) is misaligned

@@ -102,13 +102,15 @@ Touch touch(const AscendC::LocalTensor<T>& tensor, int64_t bytes, const Where& w
 // (as ubscope.probe.memory.vector.apply, its first source in the event's
 // source columns): destination placement and red zone,
 // source alignment, partial overlap of a source with the destination.
-// ``dst_alignment``: the API's own rule for the destination when it is looser
-// than the space's (a reduction's scalar result needs only sizeof(T)).
+// ``dst_alignment`` / ``src_alignment``: the API's own rule for the
+// destination or the sources when it is looser than the space's (a
+// reduction's scalar result needs only sizeof(T), MrgSort's queues 8 B).
 // Forced inline, as vector.h's vector_op: see there.
 [[gnu::always_inline]] inline void record_vector(const char* op, const Touch& dst,
                                                  std::span<const Touch> sources, int64_t elements,
                                                  int64_t element_bytes, int64_t ops_per_element,
-                                                 const Where& where, int64_t dst_alignment = 0) {
+                                                 const Where& where, int64_t dst_alignment = 0,
+                                                 int64_t src_alignment = 0) {
     Runtime& rt = runtime();
     const int64_t tag = site(where);
     int64_t flags = check_placement(dst.space, dst.addr, dst.bytes, tag, rt.timeline.scalar_now);
@@ -123,7 +125,7 @@ Touch touch(const AscendC::LocalTensor<T>& tensor, int64_t bytes, const Where& w
     std::array<int64_t, 3> address{};
     size_t nreads = 0;
     for (const Touch& src : sources) {
-        if (src.addr % rt.config.alignment[src.space]) {
+        if (src.addr % (src_alignment ? src_alignment : rt.config.alignment[src.space])) {
             flags |= MISALIGNED;
         }
         if (src.space == dst.space && src.addr != dst.addr && src.addr < dst.addr + dst.bytes &&

@@ -270,8 +270,9 @@ void merge_sorted(const AscendC::LocalTensor<T>& dst, const AscendC::MrgSortSrcL
         std::memcpy(arena_bytes(out.space, out.addr, out.bytes, where), merged.data(), merged.size());
     }
     const int64_t structures = static_cast<int64_t>(merged.size()) / SORT_STRUCT_BYTES;
+    // the page asks 32 B of dst but only 8 B (one structure) of each queue
     record_vector("MrgSort", out, std::span<const Touch>(ins.data(), queues), structures, SORT_STRUCT_BYTES, 1,
-                  where);
+                  where, 0, SORT_STRUCT_BYTES);
 }
 
 template <typename T>
