@@ -241,6 +241,12 @@ def test_compile_errors_are_file_line_messages(tmp_path: Path) -> None:
             "AscendC::LayerNorm<float, false>(t, t, t, t, t, t, 1e-5f, tiling);",
             "LayerNorm's [B, S, H] form",
         ),
+        # DeepNorm's shape, likewise, is only in the host-filled DeepNormTiling
+        (
+            "AscendC::LocalTensor<float> t; AscendC::DeepNormTiling tiling{};",
+            "AscendC::DeepNorm<float>(t, t, t, t, t, t, t, 0.5f, 1e-5f, tiling);",
+            "AscendC::DeepNorm is not implemented: its shape",
+        ),
     ],
 )
 def test_unsupported_api_fails_with_one_line_naming_it(
@@ -261,6 +267,36 @@ def test_unsupported_api_fails_with_one_line_naming_it(
         run_ascendc(source, "hi", 1, {"x": np.zeros(8, np.float32)}, {}, CHIP)
     first = str(caught.value).splitlines()[0]
     assert first.startswith(f"{source}:4:") and message in first
+
+
+def test_one_letter_macros_of_the_kernels_build_do_not_break_the_headers(
+    tmp_path: Path,
+) -> None:
+    """Kernels are built with shape macros such as -D M=32 -D N=64 -D K=16
+    (the samples' build scripts pass them): the twin's headers must not use
+    those names themselves (a template parameter N became 64)."""
+    source = write_source(
+        tmp_path,
+        "shape.cpp",
+        """\
+        #include "kernel_operator.h"
+        extern "C" __global__ __aicore__ void shape(GM_ADDR x) {
+            AscendC::GlobalTensor<float> xGm;
+            xGm.SetGlobalBuffer((__gm__ float*)x, 8);
+            xGm.SetValue(0, M + N + K);
+        }
+        """,
+    )
+    done = run_ascendc(
+        source,
+        "shape",
+        1,
+        {},
+        {"x": np.zeros(8, np.float32)},
+        CHIP,
+        defines=("M=32", "N=64", "K=16"),
+    )
+    assert done.outputs["x"][0] == 32 + 64 + 16
 
 
 def test_crash_in_user_code_names_the_last_call_site(tmp_path: Path) -> None:

@@ -14,6 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.softmax_oracle import (
+    U,
+    assert_rel,
+    row_blocks,
+    softmax_bound,
+    softmax_rows,
+    spread,
+    sum_bound,
+)
 from tests.helpers.source_lines import line_of, stops_at
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.ascendc.tiling import LaunchValues
@@ -25,7 +34,6 @@ pytestmark = pytest.mark.ascendc_twin
 CHIP = load_chip("Ascend910B1")
 ROWS, K = 5, 40  # float: a row of 40 is 160 B, whole 32 B, not a multiple of 64
 HROWS, HK = 3, 48  # half: a row of 48 is 96 B
-U = 2.0**-24  # float's unit roundoff
 
 # a, b: float inputs; h: half; d: five float result sections (SoftMax with
 # tmp, SimpleSoftMax, FlashV2 without and with update, SoftMax without
@@ -179,46 +187,6 @@ def softmax_run(tmp_path_factory: pytest.TempPathFactory):
     return inputs, done.outputs, read_trace(trace).events
 
 
-def _reference(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """float64 softmax of each row: (dst, max, sum)."""
-    x = x.astype(np.float64)
-    top = x.max(axis=1, keepdims=True)
-    e = np.exp(x - top)
-    total = e.sum(axis=1, keepdims=True)
-    return e / total, top[:, 0], total[:, 0]
-
-
-def _blocks(values: np.ndarray, rows: int, per: int) -> np.ndarray:
-    """A [rows, 32 B] tensor: every element of a row's block is the row's value."""
-    blocks = values.reshape(rows, per)
-    np.testing.assert_array_equal(blocks, np.repeat(blocks[:, :1], per, axis=1))
-    return blocks[:, 0]
-
-
-def _spread(x: np.ndarray) -> float:
-    """The largest |x - rowmax| of any row (in float64)."""
-    x = x.astype(np.float64)
-    return float((x.max(axis=1, keepdims=True) - x).max())
-
-
-def _sum_bound(x: np.ndarray) -> float:
-    """The float row sum of e = expf(x - max), relative: x - max rounds by at
-    most U |x - max|, which exp turns into a relative error of that size, and
-    expf adds at most 2U (under one ulp); k terms summed in order round k - 1
-    times more (the recursive-summation bound, all terms positive)."""
-    return (_spread(x) + 2 + x.shape[1]) * U
-
-
-def _softmax_bound(x: np.ndarray) -> float:
-    """dst = e / sum, relative: e's error (|x - max| + 2)U, the sum's
-    _sum_bound, one more rounding in the division."""
-    return (_spread(x) + 2) * U + _sum_bound(x) + U
-
-
-def _assert_rel(got: np.ndarray, want: np.ndarray, bound: float) -> None:
-    np.testing.assert_array_less(np.abs(got - want), bound * np.abs(want) + 1e-38)
-
-
 def _assert_half(got: np.ndarray, want: np.ndarray) -> None:
     """Computed in float (relative errors near 1e-5, far below a half's 2^-11)
     and rounded once to half: the float64 value rounded to half or, where the
@@ -232,13 +200,13 @@ def _assert_half(got: np.ndarray, want: np.ndarray) -> None:
 def test_float_softmax_per_row_with_block_sum_and_max(softmax_run) -> None:
     inputs, out, _ = softmax_run
     x = inputs["x"].reshape(ROWS, K)
-    dst, top, total = _reference(x)
+    dst, top, total = softmax_rows(x)
     z = out["z"].reshape(5, ROWS, K)
     assert np.isfinite(z[0]).all()  # the 1000s row: the max was subtracted
-    _assert_rel(z[0], dst, _softmax_bound(x))
-    np.testing.assert_allclose(z[0].astype(np.float64).sum(axis=1), 1, rtol=K * _softmax_bound(x))
-    np.testing.assert_array_equal(_blocks(out["zm"], ROWS, 8), top.astype(np.float32))
-    _assert_rel(_blocks(out["zs"], ROWS, 8), total, _sum_bound(x))
+    assert_rel(z[0], dst, softmax_bound(x))
+    np.testing.assert_allclose(z[0].astype(np.float64).sum(axis=1), 1, rtol=K * softmax_bound(x))
+    np.testing.assert_array_equal(row_blocks(out["zm"], ROWS, 8), top.astype(np.float32))
+    assert_rel(row_blocks(out["zs"], ROWS, 8), total, sum_bound(x))
     # the form without sum and max gives the same dst
     np.testing.assert_array_equal(z[4], z[0])
 
@@ -246,18 +214,18 @@ def test_float_softmax_per_row_with_block_sum_and_max(softmax_run) -> None:
 def test_half_softmax_rounds_once_same_and_mixed_types(softmax_run) -> None:
     inputs, out, _ = softmax_run
     xh = inputs["xh"].reshape(HROWS, HK)
-    dst, top, total = _reference(xh)
+    dst, top, total = softmax_rows(xh)
     zh = out["zh"].reshape(2, HROWS, HK)
     assert np.isfinite(zh.astype(np.float32)).all()
     for section in range(2):
         _assert_half(zh[section], dst)
     np.testing.assert_array_equal(zh[0], zh[1])  # the same float computation
     # same types: half sum and max, 16 a block; the max is a half input, exact
-    np.testing.assert_array_equal(_blocks(out["zmh"], HROWS, 16), top.astype(np.float16))
-    _assert_half(_blocks(out["zsh"], HROWS, 16), total)
+    np.testing.assert_array_equal(row_blocks(out["zmh"], HROWS, 16), top.astype(np.float16))
+    _assert_half(row_blocks(out["zsh"], HROWS, 16), total)
     # half data, float sum and max, 8 a block
-    np.testing.assert_array_equal(_blocks(out["zmf"], HROWS, 8), top.astype(np.float32))
-    _assert_rel(_blocks(out["zsf"], HROWS, 8), total, _sum_bound(xh))
+    np.testing.assert_array_equal(row_blocks(out["zmf"], HROWS, 8), top.astype(np.float32))
+    assert_rel(row_blocks(out["zsf"], HROWS, 8), total, sum_bound(xh))
 
 
 def test_simple_softmax_uses_the_given_max_and_sum(softmax_run) -> None:
@@ -267,8 +235,8 @@ def test_simple_softmax_uses_the_given_max_and_sum(softmax_run) -> None:
     in_sum = inputs["insum"].reshape(ROWS, 8)[:, :1].astype(np.float64)
     want = np.exp(x - in_max) / in_sum
     # exp of x - inMax: (|x - inMax| + 2)U; one division: U
-    bound = (_spread(x) + 0.5 + 3) * U
-    _assert_rel(out["z"].reshape(5, ROWS, K)[1], want, bound)
+    bound = (spread(x) + 0.5 + 3) * U
+    assert_rel(out["z"].reshape(5, ROWS, K)[1], want, bound)
 
 
 def test_flash_v2_without_and_with_update(softmax_run) -> None:
@@ -278,24 +246,24 @@ def test_flash_v2_without_and_with_update(softmax_run) -> None:
     z = out["z"].reshape(5, ROWS, K)
     # isUpdate false: dst = exp(x - max), not divided; the sum and max of x
     top = x.max(axis=1, keepdims=True)
-    _assert_rel(z[2], np.exp(x - top), (_spread(x) + 2) * U)
-    np.testing.assert_array_equal(_blocks(out["zfm0"], ROWS, 8), top[:, 0].astype(np.float32))
-    _assert_rel(_blocks(out["zfs0"], ROWS, 8), np.exp(x - top).sum(axis=1), _sum_bound(x))
+    assert_rel(z[2], np.exp(x - top), (spread(x) + 2) * U)
+    np.testing.assert_array_equal(row_blocks(out["zfm0"], ROWS, 8), top[:, 0].astype(np.float32))
+    assert_rel(row_blocks(out["zfs0"], ROWS, 8), np.exp(x - top).sum(axis=1), sum_bound(x))
     # isUpdate true over the second block b, max and sum updated in place: the
     # max and sum of each row of [x, b] concatenated, as FlashAttention-2
     # needs; dst = exp(b - new max), expMax = exp(old max - new max).
     both = np.concatenate([x, xb], axis=1)
     new_top = both.max(axis=1, keepdims=True)
-    np.testing.assert_array_equal(_blocks(out["zfm"], ROWS, 8), new_top[:, 0].astype(np.float32))
-    _assert_rel(z[3], np.exp(xb - new_top), (_spread(both) + 2) * U)
+    np.testing.assert_array_equal(row_blocks(out["zfm"], ROWS, 8), new_top[:, 0].astype(np.float32))
+    assert_rel(z[3], np.exp(xb - new_top), (spread(both) + 2) * U)
     expmax = np.exp(top - new_top)[:, 0]
-    _assert_rel(_blocks(out["zfe"], ROWS, 8), expmax, (_spread(both) + 2) * U)
+    assert_rel(row_blocks(out["zfe"], ROWS, 8), expmax, (spread(both) + 2) * U)
     assert (expmax < 0.05).any() and (expmax == 1).any()  # rows rescaled, rows not
     # expMax x inSum + rowsum(dst): inSum's error (_sum_bound of x) scaled by
     # expMax (its own error (spread + 2)U), a product and a sum rounded, and the
     # new row sum's _sum_bound of b against the new max
-    bound = _sum_bound(x) + (_spread(both) + 2) * U + 2 * U + _sum_bound(both)
-    _assert_rel(_blocks(out["zfs"], ROWS, 8), np.exp(both - new_top).sum(axis=1), bound)
+    bound = sum_bound(x) + (spread(both) + 2) * U + 2 * U + sum_bound(both)
+    assert_rel(row_blocks(out["zfs"], ROWS, 8), np.exp(both - new_top).sum(axis=1), bound)
 
 
 def test_softmax_events_by_hand(softmax_run) -> None:

@@ -23,4 +23,6 @@
 #include "ubscope_twin/cube.h"
 #include "ubscope_twin/cores.h"
 #include "ubscope_twin/tiling.h"
+#include "ubscope_twin/transpose.h"
+#include "ubscope_twin/debug_print.h"
 #include "ubscope_twin/unsupported.h"

@@ -365,7 +365,8 @@ struct FixpipeParamsV220 {
 // Fixpipe CO1 -> GM with NZ2ND (CFG_ROW_MAJOR): element (r, c) of the L0C NZ
 // tile goes to dst[r * dstStride + c], converted to the destination type (the
 // plain fp32 -> fp16/bf16 conversions; quantisation modes are not modelled).
-// Bytes outside the host's buffer are dropped and flagged OUT_OF_BOUNDS.
+// Bytes outside the host's buffer are dropped and flagged OUT_OF_BOUNDS. Under
+// SetAtomicAdd/Max/Min each element is combined with GM's (atomic.h).
 template <typename T, typename U, const FixpipeConfig& config = CFG_ROW_MAJOR>
 void Fixpipe(const GlobalTensor<T>& dst, const LocalTensor<U>& src, const FixpipeParamsV220& params,
              const ubscope_twin::Where& where = ubscope_twin::Where::current()) {
@@ -403,7 +404,7 @@ void Fixpipe(const GlobalTensor<T>& dst, const LocalTensor<U>& src, const Fixpip
                 }
             }
             const T value = static_cast<T>(tile[(c / 16) * rows_per_block * 16 + r * 16 + c % 16]);
-            std::memcpy(host + at, &value, item);
+            store_to_gm(host + at, reinterpret_cast<const uint8_t*>(&value), item, item, where);
         }
     }
     const GmBuffer& buffer = rt.gm[span.buffer];

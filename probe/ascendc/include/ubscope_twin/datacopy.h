@@ -7,9 +7,11 @@
 // SetGlobalBuffer, are flagged OUT_OF_BOUNDS (reads outside the host buffer
 // give zeros, writes there are dropped). Parameters outside the ranges the
 // device accepts (ubscope.probe.memory.copy_ranges) are flagged PARAM_RANGE,
-// with their bits in the event's arg; the copy is performed as written.
+// with their bits in the event's arg; the copy is performed as written. A
+// copy to GM under SetAtomicAdd/Max/Min combines with GM's elements (atomic.h).
 #pragma once
 
+#include "ubscope_twin/atomic.h"
 #include "ubscope_twin/tensor.h"
 
 namespace AscendC {
@@ -81,7 +83,7 @@ void transfer(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor<T>&
             std::memcpy(chip_row, host + gm_at, inside);
             std::memset(chip_row + inside, 0, row_bytes - inside);
         } else {
-            std::memcpy(host + gm_at, chip_row, inside);
+            store_to_gm(host + gm_at, chip_row, inside, row_bytes, where);  // atomic.h
         }
     }
     Pipe pipe;

@@ -1,11 +1,13 @@
 // ubscope CPU twin: the high-level LayerNorm of Atlas A2 / A3 (910B) in its
 // [A, R] form (outputs y, mean and rstd), with LayerNormPara, LayerNormConfig
-// and the tiling structs the kernel passes.
+// and the tiling structs the kernel passes; DeepNorm, GroupNorm and BatchNorm
+// declared so that a call stops the build saying why they are not covered.
 //
 // Written from the public Ascend C API reference (the LayerNorm page:
 // prototypes, parameter tables, the "implementation principle" steps,
 // constraints and its call examples; the LayerNorm Tiling and RmsNorm /
-// RmsNorm Tiling pages), not from Huawei's headers. What the pages say:
+// RmsNorm Tiling pages; the DeepNorm, GroupNorm and BatchNorm pages and their
+// Tiling pages), not from Huawei's headers. What the pages say:
 // - [A, R] form: per row of inputX, mean = sum(x) / R, variance =
 //   sum((x - mean)^2) / R, rstd = 1 / sqrt(variance + epsilon) (the page:
 //   "variance plus epsilon, through Rsqrt"), y = (x - mean) * rstd * gamma +
@@ -38,6 +40,38 @@
 // the struct's specific information"), so the twin cannot learn the shape
 // from the call. The [B, S, H] form is declared so that a call stops the build
 // with one line saying so; RmsNorm stays in unsupported.h.
+//
+// DeepNorm, GroupNorm and BatchNorm are not covered for the same reason: each
+// takes its shape only from a host-filled tiling struct whose Tiling page
+// lists the fields but defines none of them, saying users need not care about
+// its contents (all three for Atlas A2 / A3, T half or float). What the pages
+// say of each, and where the shape would have to come from:
+// - DeepNorm<T, isReuseSrc = false, isBasicBlock = false>(dstLocal,
+//   meanLocal, rstdLocal, srcLocal, gxLocal, betaLocal, gammaLocal
+//   [, sharedTmpBuffer], T alpha, T epsilon, DeepNormTiling&): LayerNorm of
+//   alpha * x + gx (gx the sublayer's output) along H of [B, S, H] data, with
+//   mean and variance of shape [B, S]; H is padded to whole 32 B with zeros.
+//   B, S, the padded H and the unpadded H reach the host's
+//   GetDeepNormTilingInfo (srcShape [B, S, H], originSrcShape [B, S,
+//   originH]) and the kernel only inside DeepNormTiling (bLength, sLength,
+//   hLength, originalHLength among its 26 fields). The DeepNorm page's example
+//   reads tiling.bLength, sLength and hLength to size its buffers, but no page
+//   says which field is the H the mean and variance are taken over.
+// - GroupNorm<T, isReuseSource = false>(output, outputMean, outputVariance,
+//   inputX, gamma, beta[, sharedTmpBuffer], T epsilon, GroupNormTiling&):
+//   [N, C, H, W] data, each sample's C split into groupNum groups normalised
+//   apart, gamma / beta [C], mean and variance [N, groupNum]. groupNum is an
+//   argument of the host's GetGroupNormNDTilingInfo only; N, C, H x W and the
+//   group count reach the kernel only inside GroupNormTiling.
+// - BatchNorm<T, isReuseSource = false, isBasicBlock = false>(output,
+//   outputMean, outputVariance, inputX, gamm, beta[, sharedTmpBuffer],
+//   T epsilon, BatchNormTiling&): [B, S, H] data normalised over B for each of
+//   the S x H features, gamm / beta [B], mean and variance [S, H]; S x H whole
+//   32 B. BatchNormTiling has originalBLength but no field naming S or H.
+// Each documented form is declared so that a call stops the build with one
+// line saying why; their tiling structs nest with no fields (tiling.h's
+// HostFilledTiling), so a kernel whose tiling data holds one builds up to that
+// call rather than failing at the struct.
 //
 // Events, through record_vector, named "LayerNorm", one a destination in the
 // order output, outputMean, outputRstd:
@@ -86,13 +120,22 @@ inline constexpr LayerNormConfig LNCFG_NORM = {false, false, false};
 // host has optiling::). No fields: see above.
 struct LayerNormSeparateTiling : ubscope_twin::HostFilledTiling<LayerNormSeparateTiling> {};
 struct LayerNormTiling : ubscope_twin::HostFilledTiling<LayerNormTiling> {};
+struct DeepNormTiling : ubscope_twin::HostFilledTiling<DeepNormTiling> {};
+struct GroupNormTiling : ubscope_twin::HostFilledTiling<GroupNormTiling> {};
+struct BatchNormTiling : ubscope_twin::HostFilledTiling<BatchNormTiling> {};
 
 namespace optiling {
+using ::BatchNormTiling;
+using ::DeepNormTiling;
+using ::GroupNormTiling;
 using ::LayerNormSeparateTiling;
 using ::LayerNormTiling;
 }  // namespace optiling
 
 namespace AscendC {
+using ::BatchNormTiling;
+using ::DeepNormTiling;
+using ::GroupNormTiling;
 using ::LayerNormSeparateTiling;
 using ::LayerNormTiling;
 }  // namespace AscendC
@@ -264,5 +307,59 @@ __attribute__((error(UBSCOPE_TWIN_LAYERNORM_BSH_MESSAGE))) void LayerNorm(
     LayerNormTiling& tiling);
 
 #undef UBSCOPE_TWIN_LAYERNORM_BSH_MESSAGE
+
+// DeepNorm, GroupNorm and BatchNorm: their shape is only in the host-filled
+// tiling (see above).
+#define UBSCOPE_TWIN_TILING_ONLY_MESSAGE(NAME, SHAPE, TILING)                                   \
+    "ubscope twin: AscendC::" NAME " is not implemented: its shape (" SHAPE ") is only in the " \
+    "host-filled " TILING ", whose fields the pages do not define (see docs/ascendc-twin.md)"
+#define UBSCOPE_TWIN_DEEPNORM_MESSAGE \
+    UBSCOPE_TWIN_TILING_ONLY_MESSAGE("DeepNorm", "B, S, H and the unpadded H", "DeepNormTiling")
+#define UBSCOPE_TWIN_GROUPNORM_MESSAGE \
+    UBSCOPE_TWIN_TILING_ONLY_MESSAGE("GroupNorm", "N, C, H x W and groupNum", "GroupNormTiling")
+#define UBSCOPE_TWIN_BATCHNORM_MESSAGE \
+    UBSCOPE_TWIN_TILING_ONLY_MESSAGE("BatchNorm", "B, S and H", "BatchNormTiling")
+
+template <typename T, bool isReuseSrc = false, bool isBasicBlock = false>
+__attribute__((error(UBSCOPE_TWIN_DEEPNORM_MESSAGE))) void DeepNorm(
+    const LocalTensor<T>& dstLocal, const LocalTensor<T>& meanLocal, const LocalTensor<T>& rstdLocal,
+    const LocalTensor<T>& srcLocal, const LocalTensor<T>& gxLocal, const LocalTensor<T>& betaLocal,
+    const LocalTensor<T>& gammaLocal, const LocalTensor<uint8_t>& sharedTmpBuffer, const T alpha, const T epsilon,
+    DeepNormTiling& tiling);
+
+template <typename T, bool isReuseSrc = false, bool isBasicBlock = false>
+__attribute__((error(UBSCOPE_TWIN_DEEPNORM_MESSAGE))) void DeepNorm(
+    const LocalTensor<T>& dstLocal, const LocalTensor<T>& meanLocal, const LocalTensor<T>& rstdLocal,
+    const LocalTensor<T>& srcLocal, const LocalTensor<T>& gxLocal, const LocalTensor<T>& betaLocal,
+    const LocalTensor<T>& gammaLocal, const T alpha, const T epsilon, DeepNormTiling& tiling);
+
+template <typename T, bool isReuseSource = false>
+__attribute__((error(UBSCOPE_TWIN_GROUPNORM_MESSAGE))) void GroupNorm(
+    const LocalTensor<T>& output, const LocalTensor<T>& outputMean, const LocalTensor<T>& outputVariance,
+    const LocalTensor<T>& inputX, const LocalTensor<T>& gamma, const LocalTensor<T>& beta, const T epsilon,
+    GroupNormTiling& tiling);
+
+template <typename T, bool isReuseSource = false>
+__attribute__((error(UBSCOPE_TWIN_GROUPNORM_MESSAGE))) void GroupNorm(
+    const LocalTensor<T>& output, const LocalTensor<T>& outputMean, const LocalTensor<T>& outputVariance,
+    const LocalTensor<T>& inputX, const LocalTensor<T>& gamma, const LocalTensor<T>& beta,
+    const LocalTensor<uint8_t>& sharedTmpBuffer, const T epsilon, GroupNormTiling& tiling);
+
+template <typename T, bool isReuseSource = false, bool isBasicBlock = false>
+__attribute__((error(UBSCOPE_TWIN_BATCHNORM_MESSAGE))) void BatchNorm(
+    const LocalTensor<T>& output, const LocalTensor<T>& outputMean, const LocalTensor<T>& outputVariance,
+    const LocalTensor<T>& inputX, const LocalTensor<T>& gamm, const LocalTensor<T>& beta, const T epsilon,
+    BatchNormTiling& tiling);
+
+template <typename T, bool isReuseSource = false, bool isBasicBlock = false>
+__attribute__((error(UBSCOPE_TWIN_BATCHNORM_MESSAGE))) void BatchNorm(
+    const LocalTensor<T>& output, const LocalTensor<T>& outputMean, const LocalTensor<T>& outputVariance,
+    const LocalTensor<T>& inputX, const LocalTensor<T>& gamm, const LocalTensor<T>& beta,
+    const LocalTensor<uint8_t>& sharedTmpBuffer, const T epsilon, BatchNormTiling& tiling);
+
+#undef UBSCOPE_TWIN_BATCHNORM_MESSAGE
+#undef UBSCOPE_TWIN_GROUPNORM_MESSAGE
+#undef UBSCOPE_TWIN_DEEPNORM_MESSAGE
+#undef UBSCOPE_TWIN_TILING_ONLY_MESSAGE
 
 }  // namespace AscendC

@@ -247,8 +247,8 @@ NoTilingData* ubscope_registered_tiling(...);
 // Registration ranks: a pointer to the highest rank converts best to the
 // latest registration's (each rank derives from the one before it).
 constexpr size_t MAX_REGISTRATIONS = 256;
-template <size_t N>
-struct RegistrationRank : RegistrationRank<N - 1> {};
+template <size_t Rank>
+struct RegistrationRank : RegistrationRank<Rank - 1> {};
 template <>
 struct RegistrationRank<0> {};
 constexpr size_t rank_of(size_t counter) {

@@ -6,7 +6,7 @@
 // which the compiler reports at a call that survives to code generation, so a
 // call the kernel never makes costs nothing. The overloads take any arguments
 // and any leading template arguments (types, then values: RmsNorm<half>,
-// DeepNorm<half, false>). docs/ascendc-twin.md lists what is covered.
+// LayerNormGrad<half, false>). docs/ascendc-twin.md lists what is covered.
 #pragma once
 
 #define UBSCOPE_TWIN_MISSING_MESSAGE(NAME)                                                    \
@@ -36,18 +36,11 @@
 namespace AscendC {
 // High-level APIs.
 UBSCOPE_TWIN_MISSING_CLASS(Matmul)
-UBSCOPE_TWIN_MISSING_FUNCTION(SoftmaxFlash)
-UBSCOPE_TWIN_MISSING_FUNCTION(LogSoftMax)
-UBSCOPE_TWIN_MISSING_FUNCTION(SoftmaxGrad)
 UBSCOPE_TWIN_MISSING_FUNCTION(RmsNorm)
 UBSCOPE_TWIN_MISSING_FUNCTION(LayerNormGrad)
-UBSCOPE_TWIN_MISSING_FUNCTION(BatchNorm)
-UBSCOPE_TWIN_MISSING_FUNCTION(DeepNorm)
-UBSCOPE_TWIN_MISSING_FUNCTION(GroupNorm)
 UBSCOPE_TWIN_MISSING_FUNCTION(ConfusionTranspose)
 // Basic vector instructions.
 UBSCOPE_TWIN_MISSING_FUNCTION(Scatter)
-UBSCOPE_TWIN_MISSING_FUNCTION(TransDataTo5HD)
 }  // namespace AscendC
 
 namespace matmul {
