@@ -197,3 +197,70 @@ def test_bad_repeat_form_stops_at_its_line(
             CHIP,
             defines=(define,),
         )
+
+
+# A mix block whose two AIVs interleave: each sets its own comparison mask,
+# then waits for the AIC, which runs only once both have set theirs; so AIV 1's
+# SetCmpMask runs between AIV 0's SetCmpMask and AIV 0's Select.
+TWO_AIVS = """\
+#include "kernel_operator.h"
+using namespace AscendC;
+extern "C" __global__ __aicore__ void twoaivs(GM_ADDR bits, GM_ADDR a, GM_ADDR b, GM_ADDR z) {
+    KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_MIX_AIC_1_2);
+    TPipe pipe;
+    if ASCEND_IS_AIC {
+        CrossCoreWaitFlag(1);
+        CrossCoreSetFlag<2, PIPE_S>(2);
+    }
+    if ASCEND_IS_AIV {
+        const int32_t core = GetBlockIdx();
+        TBuf<TPosition::VECCALC> bm, ba, bb, bo;
+        GlobalTensor<uint8_t> bitsGm;
+        GlobalTensor<float> aGm, bGm, zGm;
+        bitsGm.SetGlobalBuffer((__gm__ uint8_t*)bits + 32 * core, 32);
+        aGm.SetGlobalBuffer((__gm__ float*)a, 64);
+        bGm.SetGlobalBuffer((__gm__ float*)b, 64);
+        zGm.SetGlobalBuffer((__gm__ float*)z + 64 * core, 64);
+        pipe.InitBuffer(bm, 32);
+        pipe.InitBuffer(ba, 64 * sizeof(float));
+        pipe.InitBuffer(bb, 64 * sizeof(float));
+        pipe.InitBuffer(bo, 64 * sizeof(float));
+        LocalTensor<uint8_t> m = bm.Get<uint8_t>();
+        LocalTensor<float> x = ba.Get<float>(), y = bb.Get<float>(), o = bo.Get<float>();
+        DataCopy(m, bitsGm, 32);
+        DataCopy(x, aGm, 64);
+        DataCopy(y, bGm, 64);
+        SetCmpMask(m);
+        CrossCoreSetFlag<2, PIPE_S>(1);
+        CrossCoreWaitFlag(2);
+        Select<float, SELMODE::VSEL_CMPMASK_SPR>(o, x, y, 1, {1, 1, 1, 8, 8, 8});
+        DataCopy(zGm, o, 64);
+    }
+}
+"""
+
+
+def test_each_aiv_selects_with_its_own_comparison_mask(tmp_path: Path) -> None:
+    # Select in VSEL_CMPMASK_SPR mode takes a where bit i of the core's mask is
+    # set, else b, for the 64 float lanes of one repeat (the full vector mask).
+    # AIV 0's bits pick a in lanes 0-31, AIV 1's in lanes 32-63: if AIV 1's
+    # SetCmpMask reached AIV 0, AIV 0 would select as AIV 1 does.
+    bits = np.zeros((2, 32), np.uint8)
+    bits[0, 0:4] = 0xFF
+    bits[1, 4:8] = 0xFF
+    a = np.arange(64, dtype=np.float32) + 1
+    b = -a
+    source = tmp_path / "twoaivs.cpp"
+    source.write_text(TWO_AIVS)
+    run = run_ascendc(
+        source,
+        "twoaivs",
+        1,
+        {"bits": bits.reshape(-1), "a": a, "b": b},
+        {"z": np.zeros(128, np.float32)},
+        load_chip("Ascend910B2"),
+    )
+    lanes = np.arange(64)
+    z = run.outputs["z"].reshape(2, 64)
+    np.testing.assert_array_equal(z[0], np.where(lanes < 32, a, b))
+    np.testing.assert_array_equal(z[1], np.where(lanes >= 32, a, b))

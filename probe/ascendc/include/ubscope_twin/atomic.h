@@ -15,7 +15,7 @@
 //
 // Where the pages are silent, the twin chooses:
 // - The state is a setting of the core: each core (an AIV, an AIC, a coupled
-//   AI Core) has its own, keyed by Runtime::core_serial, and starts with none.
+//   AI Core) has its own (Runtime::registers), and starts with none.
 // - A sum is rounded once to T, to nearest even: half and bfloat16_t add in
 //   float and round back (for the sum of two of them that is the correctly
 //   rounded result: float's 24 bits are at least twice theirs plus two), float
@@ -45,7 +45,6 @@
 #include <limits>
 #include <string>
 #include <type_traits>
-#include <unordered_map>
 
 #include "ubscope_twin/half.h"
 #include "ubscope_twin/runtime.h"
@@ -53,20 +52,8 @@
 
 namespace ubscope_twin {
 
-enum class AtomicOp : uint8_t { NONE, ADD, MAX, MIN };
-enum class AtomicType : uint8_t { NONE, F32, F16, BF16, S32, S16, S8 };
-
-struct AtomicState {
-    AtomicOp op = AtomicOp::NONE;
-    AtomicType type = AtomicType::NONE;
-    const char* api = "";  // the call that set op, for messages
-};
-
 // The running core's atomic state.
-inline AtomicState& atomic_state() {
-    static std::unordered_map<int64_t, AtomicState> states;  // by core
-    return states[runtime().core_serial];
-}
+inline AtomicState& atomic_state() { return runtime().registers.atomic; }
 
 template <typename T>
 constexpr AtomicType atomic_type_of() {

@@ -42,6 +42,7 @@ struct CoreState {
     int64_t block_idx = 0;
     int64_t sub_block_idx = 0;
     int64_t serial = 0;
+    CoreRegisters registers;
     std::array<std::vector<uint8_t>, SPACES> arenas;
     Timeline timeline;
     // Set times of the flags this core may wait on, by flag ID and sender
@@ -58,6 +59,7 @@ inline void exchange(Runtime& rt, CoreState& core) {
     std::swap(rt.block_idx, core.block_idx);
     std::swap(rt.sub_block_idx, core.sub_block_idx);
     std::swap(rt.core_serial, core.serial);
+    std::swap(rt.registers, core.registers);
     std::swap(rt.arenas, core.arenas);
     std::swap(rt.timeline, core.timeline);
 }

@@ -282,6 +282,45 @@ struct SiteHash {
     }
 };
 
+// The lanes of one repeat a mask enables.
+struct Lanes {
+    std::array<uint64_t, 2> bits{};
+    bool on(int64_t lane) const { return (bits[lane / 64] >> (lane % 64)) & 1u; }
+    int64_t highest() const {
+        for (int64_t lane = 127; lane >= 0; --lane) {
+            if (on(lane)) {
+                return lane;
+            }
+        }
+        return -1;
+    }
+    int64_t count() const { return __builtin_popcountll(bits[0]) + __builtin_popcountll(bits[1]); }
+};
+
+enum class AtomicOp : uint8_t { NONE, ADD, MAX, MIN };
+enum class AtomicType : uint8_t { NONE, F32, F16, BF16, S32, S16, S8 };
+
+// The mode SetAtomicAdd/Max/Min/Type set (atomic.h).
+struct AtomicState {
+    AtomicOp op = AtomicOp::NONE;
+    AtomicType type = AtomicType::NONE;
+    const char* api = "";  // the call that set op, for messages
+};
+
+constexpr int EVENT_IDS = 8;
+
+// The registers and modes a core keeps for itself. The running core's are in
+// Runtime::registers; cores.h swaps each core's own in when it resumes, so
+// every core of a launch starts from these values and one core's settings
+// never reach another (nor the next block).
+struct CoreRegisters {
+    Lanes vector_mask{{~uint64_t{0}, ~uint64_t{0}}};  // every lane, as after ResetMask
+    std::array<uint8_t, 16> cmp_mask{};                // SetCmpMask's 128 bits
+    AtomicState atomic;
+    // When each (pipe pair, event ID) flag was last set (SetFlag / WaitFlag).
+    std::array<std::array<int64_t, EVENT_IDS>, PIPES * PIPES> flag_set_at{};
+};
+
 struct Runtime {
     Config config;
     EventLog log;
@@ -300,7 +339,8 @@ struct Runtime {
     int64_t sub_block_idx = 0;
     int64_t core_kind = AICORE;
     int64_t core_index = 0;
-    int64_t core_serial = 0;  // unique per core of the launch: keys per-core state
+    int64_t core_serial = 0;  // unique per core of the launch
+    CoreRegisters registers;
     int64_t end_ps = 0;
 };
 

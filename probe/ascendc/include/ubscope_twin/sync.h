@@ -16,7 +16,6 @@
 #include <array>
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 
 #include "ubscope_twin/runtime.h"
 
@@ -42,7 +41,6 @@ enum class HardEvent : uint8_t {
 namespace ubscope_twin {
 
 constexpr auto MARK = static_cast<Kind>(11);  // ubscope.probe.events.EventKind.MARK
-constexpr int EVENT_IDS = 8;
 constexpr int HARD_EVENTS = static_cast<int>(AscendC::HardEvent::MAX);
 
 // The twin's pipe (SCALAR for PIPE_S) of a CCE pipe.
@@ -79,16 +77,8 @@ inline int64_t& pipe_time(Pipe pipe) {
     return pipe == SCALAR ? t.scalar_now : t.pipe_free[pipe];
 }
 
-// When each (pipe pair, event ID) flag was last set on a core.
-struct FlagTable {
-    std::array<std::array<int64_t, EVENT_IDS>, PIPES * PIPES> set_at{};
-};
-
-// The running core's flags (they do not cross cores).
-inline FlagTable& flags() {
-    static std::unordered_map<int64_t, FlagTable> tables;
-    return tables[runtime().core_serial];
-}
+// When each of the running core's flags was last set (they do not cross cores).
+inline auto& flag_set_at() { return runtime().registers.flag_set_at; }
 
 inline void record_sync(const char* api, int64_t id, int64_t code, int64_t t_ps, const Where& where) {
     record(MARK, NONE, 0, 0, 0, NONE, 0, 0, 0, literal(api), 0, site(where), t_ps, 0, id, code, 0);
@@ -99,7 +89,7 @@ inline void set_flag(pipe_t from, pipe_t to, int64_t id, int64_t code, const Whe
         fail(where, "SetFlag: event ID " + std::to_string(id) + " outside 0.." + std::to_string(EVENT_IDS - 1));
     }
     const int64_t now = pipe_time(twin_pipe(from));
-    flags().set_at[twin_pipe(from) * PIPES + twin_pipe(to)][id] = now;
+    flag_set_at()[twin_pipe(from) * PIPES + twin_pipe(to)][id] = now;
     record_sync("SetFlag", id, code, now, where);
 }
 
@@ -108,7 +98,7 @@ inline void wait_flag(pipe_t from, pipe_t to, int64_t id, int64_t code, const Wh
         fail(where, "WaitFlag: event ID " + std::to_string(id) + " outside 0.." + std::to_string(EVENT_IDS - 1));
     }
     int64_t& waiting = pipe_time(twin_pipe(to));
-    waiting = std::max(waiting, flags().set_at[twin_pipe(from) * PIPES + twin_pipe(to)][id]);
+    waiting = std::max(waiting, flag_set_at()[twin_pipe(from) * PIPES + twin_pipe(to)][id]);
     record_sync("WaitFlag", id, code, waiting, where);
 }
 

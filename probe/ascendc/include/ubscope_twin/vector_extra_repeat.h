@@ -31,12 +31,9 @@ inline int64_t bit_span(const Lanes& lanes, int64_t repeats, int64_t per_repeat,
 
 inline bool bit_set(const uint8_t* bits, int64_t index) { return (bits[index / 8] >> (index % 8)) & 1u; }
 
-// The comparison mask register SetCmpMask writes and Select in
-// VSEL_CMPMASK_SPR mode without a selMask tensor reads: 128 bits.
-inline std::array<uint8_t, 16>& cmp_mask_register() {
-    static std::array<uint8_t, 16> bits{};
-    return bits;
-}
+// The running core's comparison mask register: SetCmpMask writes it, Select in
+// VSEL_CMPMASK_SPR mode without a selMask tensor reads it.
+inline std::array<uint8_t, 16>& cmp_mask_register() { return runtime().registers.cmp_mask; }
 
 template <typename D, typename S>
 void cast_repeat(const AscendC::LocalTensor<D>& dst, const AscendC::LocalTensor<S>& src,

@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <span>
 #include <string>
-#include <unordered_map>
 
 #include "ubscope_twin/tensor.h"
 
@@ -21,21 +20,6 @@ namespace ubscope_twin {
 
 constexpr int64_t BLOCK_BYTES = 32;
 constexpr int64_t REPEAT_BYTES = 256;
-
-// The lanes of one repeat a mask enables.
-struct Lanes {
-    std::array<uint64_t, 2> bits{};
-    bool on(int64_t lane) const { return (bits[lane / 64] >> (lane % 64)) & 1u; }
-    int64_t highest() const {
-        for (int64_t lane = 127; lane >= 0; --lane) {
-            if (on(lane)) {
-                return lane;
-            }
-        }
-        return -1;
-    }
-    int64_t count() const { return __builtin_popcountll(bits[0]) + __builtin_popcountll(bits[1]); }
-};
 
 inline Lanes continuous_mask(uint64_t mask, int64_t element_bytes, const Where& where) {
     const auto lanes = static_cast<uint64_t>(REPEAT_BYTES / element_bytes);
@@ -165,10 +149,7 @@ inline Lanes mask_lanes(int64_t element_bytes, const uint64_t* mask, const Where
 // The core's vector mask register: every lane after reset; SetVectorMask and
 // each call with isSetMask = true write it, calls with isSetMask = false
 // (mask = MASK_PLACEHOLDER) read it.
-inline Lanes& mask_register() {
-    static std::unordered_map<int64_t, Lanes> registers;  // by core
-    return registers.try_emplace(runtime().core_serial, Lanes{{~uint64_t{0}, ~uint64_t{0}}}).first->second;
-}
+inline Lanes& mask_register() { return runtime().registers.vector_mask; }
 
 template <bool isSetMask, typename Mask>
 Lanes lanes_of(int64_t element_bytes, Mask mask, const Where& where) {
@@ -295,7 +276,7 @@ void SetVectorMask(const int32_t len, const ubscope_twin::Where& where = ubscope
     ubscope_twin::mask_register() = ubscope_twin::continuous_mask(len, sizeof(T), where);
 }
 
-inline void ResetMask() { ubscope_twin::mask_register() = ubscope_twin::Lanes{{~uint64_t{0}, ~uint64_t{0}}}; }
+inline void ResetMask() { ubscope_twin::mask_register() = ubscope_twin::CoreRegisters{}.vector_mask; }
 
 // Duplicate(dst, scalar, mask, repeatTimes, dstBlockStride, dstRepeatStride).
 template <typename T, bool isSetMask = true, typename Mask>
