@@ -57,6 +57,9 @@ _LAUNCH_MODES = {
 # The harness's LaunchMode codes (ubscope_twin/runtime.h).
 _MODE_CODES = {"vector": 0, "cube": 1, "mix": 2}
 _KERNEL_TYPE = re.compile(r"\bKERNEL_TASK_TYPE_DEFAULT\s*\(\s*(\w+)\s*\)")
+# The documented switch of the Matmul high-level API to its pure Cube mode
+# (AICs only, no AIV passing messages), defined before lib/matmul_intf.h.
+_CUBE_ONLY = re.compile(r"^\s*#\s*define\s+ASCENDC_CUBE_ONLY\b", re.MULTILINE)
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 # The pipe's buffer: larger than Linux's 64 KiB default, so the child and the
 # reader switch less often (1 MiB is what an unprivileged process may ask).
@@ -93,10 +96,12 @@ def _queue_name(site: str, source_lines: list[str]) -> str | None:
 
 def launch_mode(source: Path, text: str, chip: ChipProfile) -> str:
     """The launch mode the kernel's ``KERNEL_TASK_TYPE_DEFAULT`` asks for: AIVs
-    (vector), AICs (cube) or one AIC with two AIVs per block (mix)."""
-    found = _KERNEL_TYPE.search(_COMMENT.sub("", text))
+    (vector), AICs (cube) or one AIC with two AIVs per block (mix). Without one,
+    a kernel that defines ``ASCENDC_CUBE_ONLY`` runs on AICs, any other on AIVs."""
+    code = _COMMENT.sub("", text)
+    found = _KERNEL_TYPE.search(code)
     if found is None:
-        return "vector"
+        return "cube" if chip.split_cores and _CUBE_ONLY.search(code) else "vector"
     mode = _LAUNCH_MODES.get(found.group(1))
     if mode is None:
         if chip.split_cores:

@@ -1,7 +1,8 @@
 // ubscope CPU twin: the high-level LayerNorm of Atlas A2 / A3 (910B) in its
 // [A, R] form (outputs y, mean and rstd), with LayerNormPara, LayerNormConfig
-// and the tiling structs the kernel passes; DeepNorm, GroupNorm and BatchNorm
-// declared so that a call stops the build saying why they are not covered.
+// and the tiling structs the kernel passes; RmsNorm with its RmsNormTiling;
+// DeepNorm, GroupNorm and BatchNorm declared so that a call stops the build
+// saying why they are not covered.
 //
 // Written from the public Ascend C API reference (the LayerNorm page:
 // prototypes, parameter tables, the "implementation principle" steps,
@@ -34,12 +35,67 @@
 //   which the twin does not run; the twin computes from para and never reads
 //   it, so its type has no fields (tiling.h's HostFilledTiling).
 //
+// RmsNorm (the RmsNorm and RmsNorm Tiling pages; Atlas A2 / A3). What the
+// pages say:
+// - RmsNorm<T, isBasicBlock = false>(dstLocal, srcLocal, gammaLocal
+//   [, sharedTmpBuffer], T epsilon, const RmsNormTiling& tiling), T half or
+//   float: per row of srcLocal as [B, S, H], y = x / sqrt(mean(x^2) +
+//   epsilon) * gamma, gamma of shape [H], dstLocal of srcLocal's shape; H
+//   whole 32 B; isBasicBlock only when H is a multiple of 64 below 2048 and
+//   B x S a multiple of 8. The temporary space's minimum comes from the host's
+//   GetRmsNormMaxMinTmpSize; the pages give no formula for it.
+// - RmsNormTiling { bLength, sLength, hLength, originalHLength (uint32_t),
+//   reciprocalOfHLength (float), mainBshLength, mainBsLength,
+//   mainBsLengthAlign, loopRound, inputTailPos, tailBshLength, tailBsLength
+//   (uint32_t) }, filled by the host's GetRmsNormTilingInfo(srcShape,
+//   originSrcShape, stackBufferByteSize, typeSize, tiling, isBasicBlock).
+//
+// Where the pages are silent, the twin's choices:
+// - Shape: B = bLength, S = sLength, H = hLength (the padded row, srcShape's
+//   H), originalHLength the row's real elements (originSrcShape's H). The
+//   mean of squares is taken over a row's first originalHLength elements and
+//   divided by originalHLength, so zero padding does not shrink it. The twin
+//   computes from these four fields and does not read the others: the
+//   main / tail split and loopRound partition the B x S rows into rounds that
+//   fit the temporary space (the result does not depend on it), and
+//   reciprocalOfHLength is the host's 1 / H, which the twin divides by
+//   itself.
+// - Precision: the pages give none. As LayerNorm, in float for half too: the
+//   squares summed in row order, rstd = 1 / sqrtf(sum / originalHLength +
+//   epsilon), y = x * rstd * gamma in float, rounded once to T.
+// - Padding: all H elements of a row are written with the row's rstd (the
+//   padded ones from their own x and gamma).
+// - Temporary space: without a documented minimum its size is not checked;
+//   sharedTmpBuffer is recorded as used, 0 B, never written (the twin
+//   computes without it).
+// - Overlap: the pages read say nothing of srcLocal and dstLocal sharing
+//   space; the twin reads all of srcLocal before writing, so an in-place call
+//   computes as on separate tensors, and a partial overlap is flagged
+//   (PARTIAL_OVERLAP) as for the basic vector instructions.
+// - Checks that stop the run with one line at the call: hLength, B x S or
+//   originalHLength 0, originalHLength beyond hLength, H x sizeof(T) not whole
+//   32 B, B x S x H beyond srcLocal or dstLocal, H beyond gammaLocal, and
+//   isBasicBlock with a shape outside its documented bounds.
+// - RmsNormTiling is declared with the twin's BEGIN_TILING_DATA_DEF, so it
+//   nests in tiling data (TILING_DATA_FIELD_DEF_STRUCT(RmsNormTiling, name):
+//   --tiling name.bLength=..., a case file's nested mapping), is read whole
+//   with GET_TILING_DATA_WITH_STRUCT, and is a plain aggregate
+//   (RmsNormTiling{2, 4, 16, 13, ...}) in a kernel that fills its own.
+// Event, through record_vector: one compute "RmsNorm", destination dstLocal
+// (B x S x H elements); sources the sharedTmpBuffer when passed (first, 0 B),
+// then srcLocal (B x S x H) and gammaLocal (H); 4 operations an element (square,
+// add to the row's sum, multiply by rstd, multiply by gamma; the per-row rstd
+// is not counted). Alignment of each operand (MISALIGNED) and the red zone as
+// the other vector instructions.
+//
 // Not covered, and why: the [B, S, H] form (outputVariance, LayerNormTiling)
-// and RmsNorm take their shape only from a tiling struct that the host fills
-// and whose fields the pages tell users not to read ("no need to care about
-// the struct's specific information"), so the twin cannot learn the shape
-// from the call. The [B, S, H] form is declared so that a call stops the build
-// with one line saying so; RmsNorm stays in unsupported.h.
+// takes its shape only from a tiling struct that the host fills and whose
+// fields the pages tell users not to read ("no need to care about the
+// struct's specific information"), so the twin cannot learn the shape from
+// the call. It is declared so that a call stops the build with one line
+// saying so. (RmsNorm's tiling page lists RmsNormTiling's fields by name and
+// type, B, S, H and the unpadded H among them, which the twin reads: see
+// RmsNorm below.)
 //
 // DeepNorm, GroupNorm and BatchNorm are not covered for the same reason: each
 // takes its shape only from a host-filled tiling struct whose Tiling page
@@ -124,12 +180,33 @@ struct DeepNormTiling : ubscope_twin::HostFilledTiling<DeepNormTiling> {};
 struct GroupNormTiling : ubscope_twin::HostFilledTiling<GroupNormTiling> {};
 struct BatchNormTiling : ubscope_twin::HostFilledTiling<BatchNormTiling> {};
 
+// RmsNorm's tiling, with the page's fields in its order: each registers for
+// --tiling (see tiling.h).
+BEGIN_TILING_DATA_DEF(RmsNormTiling)
+TILING_DATA_FIELD_DEF(uint32_t, bLength);
+TILING_DATA_FIELD_DEF(uint32_t, sLength);
+TILING_DATA_FIELD_DEF(uint32_t, hLength);
+TILING_DATA_FIELD_DEF(uint32_t, originalHLength);
+TILING_DATA_FIELD_DEF(float, reciprocalOfHLength);
+TILING_DATA_FIELD_DEF(uint32_t, mainBshLength);
+TILING_DATA_FIELD_DEF(uint32_t, mainBsLength);
+TILING_DATA_FIELD_DEF(uint32_t, mainBsLengthAlign);
+TILING_DATA_FIELD_DEF(uint32_t, loopRound);
+TILING_DATA_FIELD_DEF(uint32_t, inputTailPos);
+TILING_DATA_FIELD_DEF(uint32_t, tailBshLength);
+TILING_DATA_FIELD_DEF(uint32_t, tailBsLength);
+END_TILING_DATA_DEF;
+static_assert(std::is_standard_layout_v<RmsNormTiling> && std::is_trivially_copyable_v<RmsNormTiling> &&
+                  sizeof(RmsNormTiling) == 48,
+              "RmsNormTiling: twelve 4-byte fields, a plain struct as the host's");
+
 namespace optiling {
 using ::BatchNormTiling;
 using ::DeepNormTiling;
 using ::GroupNormTiling;
 using ::LayerNormSeparateTiling;
 using ::LayerNormTiling;
+using ::RmsNormTiling;
 }  // namespace optiling
 
 namespace AscendC {
@@ -138,16 +215,17 @@ using ::DeepNormTiling;
 using ::GroupNormTiling;
 using ::LayerNormSeparateTiling;
 using ::LayerNormTiling;
+using ::RmsNormTiling;
 }  // namespace AscendC
 
 namespace ubscope_twin {
 
 template <typename V>
-void norm_holds(const char* name, const AscendC::LocalTensor<V>& tensor, int64_t count, const std::string& what,
-                const Where& where) {
+void norm_holds(const char* op, const char* name, const AscendC::LocalTensor<V>& tensor, int64_t count,
+                const std::string& what, const Where& where) {
     if (count > int64_t{tensor.GetSize()}) {
-        fail(where, std::string("LayerNorm: ") + what + " (" + std::to_string(count) + " elements) is beyond " +
-                        name + "'s " + std::to_string(tensor.GetSize()) + " elements");
+        fail(where, std::string(op) + ": " + what + " (" + std::to_string(count) + " elements) is beyond " + name +
+                        "'s " + std::to_string(tensor.GetSize()) + " elements");
     }
 }
 
@@ -185,16 +263,16 @@ void layer_norm_rstd(const AscendC::LocalTensor<T>& output, const AscendC::Local
     }
     const int64_t n = a * rp;
     const std::string shape = "aLength x rLengthWithPadding " + std::to_string(a) + " x " + std::to_string(rp);
-    norm_holds("inputX", input, n, shape, where);
-    norm_holds("output", output, n, shape, where);
-    norm_holds("outputMean", out_mean, a, "aLength " + std::to_string(a), where);
-    norm_holds("outputRstd", out_rstd, a, "aLength " + std::to_string(a), where);
+    norm_holds(op, "inputX", input, n, shape, where);
+    norm_holds(op, "output", output, n, shape, where);
+    norm_holds(op, "outputMean", out_mean, a, "aLength " + std::to_string(a), where);
+    norm_holds(op, "outputRstd", out_rstd, a, "aLength " + std::to_string(a), where);
     const std::string row = "rLengthWithPadding " + std::to_string(rp);
     if (!config.isNoGamma) {
-        norm_holds("gamma", gamma, rp, row, where);
+        norm_holds(op, "gamma", gamma, rp, row, where);
     }
     if (!config.isNoBeta) {
-        norm_holds("beta", beta, rp, row, where);
+        norm_holds(op, "beta", beta, rp, row, where);
     }
 
     const Touch out = touch(output, n * int64_t{sizeof(T)}, where);
@@ -262,6 +340,66 @@ void layer_norm_rstd(const AscendC::LocalTensor<T>& output, const AscendC::Local
     }
 }
 
+template <typename T, bool isBasicBlock>
+void rms_norm(const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& src,
+              const AscendC::LocalTensor<T>& gamma, const AscendC::LocalTensor<uint8_t>* tmp, T epsilon,
+              const RmsNormTiling& tiling, const Where& where) {
+    static_assert(std::is_same_v<T, half> || std::is_same_v<T, float>, "RmsNorm: T is half or float");
+    const char* op = "RmsNorm";
+    const int64_t rows = int64_t{tiling.bLength} * tiling.sLength, h = tiling.hLength, real = tiling.originalHLength;
+    const std::string shape = "bLength x sLength x hLength " + std::to_string(tiling.bLength) + " x " +
+                              std::to_string(tiling.sLength) + " x " + std::to_string(h);
+    if (rows == 0 || h == 0 || real == 0) {
+        fail(where, "RmsNorm: tiling " + shape + ", originalHLength " + std::to_string(real) +
+                        ": each must be at least 1");
+    }
+    if (real > h) {
+        fail(where, "RmsNorm: tiling.originalHLength " + std::to_string(real) + " is beyond hLength " +
+                        std::to_string(h));
+    }
+    if (h * int64_t{sizeof(T)} % 32 != 0) {
+        fail(where, "RmsNorm: tiling.hLength " + std::to_string(h) + " x " + std::to_string(sizeof(T)) +
+                        " B is not a multiple of 32 B");
+    }
+    if (isBasicBlock && (h % 64 != 0 || h >= 2048 || rows % 8 != 0)) {
+        fail(where, "RmsNorm: isBasicBlock needs hLength a multiple of 64 below 2048 and bLength x sLength a "
+                    "multiple of 8, not " + std::to_string(h) + " and " + std::to_string(rows));
+    }
+    const int64_t n = rows * h;
+    norm_holds(op, "srcLocal", src, n, shape, where);
+    norm_holds(op, "dstLocal", dst, n, shape, where);
+    norm_holds(op, "gammaLocal", gamma, h, "hLength " + std::to_string(h), where);
+
+    const Touch out = touch(dst, n * int64_t{sizeof(T)}, where);
+    std::array<Touch, 3> ins{};
+    size_t nins = 0;
+    if (tmp != nullptr) {
+        ins[nins++] = touch(*tmp, 0, where);
+    }
+    ins[nins++] = touch(src, n * int64_t{sizeof(T)}, where);
+    ins[nins++] = touch(gamma, h * int64_t{sizeof(T)}, where);
+
+    const T* x = src.data(n, where);
+    const T* g = gamma.data(h, where);
+    std::vector<float> y(n);
+    for (int64_t i = 0; i < rows; ++i) {
+        const T* xr = x + i * h;
+        float squares = 0.0f;
+        for (int64_t j = 0; j < real; ++j) {
+            squares += float(xr[j]) * float(xr[j]);
+        }
+        const float rstd = 1.0f / std::sqrt(squares / float(real) + float(epsilon));
+        for (int64_t j = 0; j < h; ++j) {
+            y[i * h + j] = float(xr[j]) * rstd * float(g[j]);
+        }
+    }
+    T* at = dst.data(n, where);
+    for (int64_t k = 0; k < n; ++k) {
+        at[k] = T(y[k]);
+    }
+    record_vector(op, out, std::span<const Touch>(ins.data(), nins), n, sizeof(T), 4, where);
+}
+
 }  // namespace ubscope_twin
 
 namespace AscendC {
@@ -286,6 +424,20 @@ void LayerNorm(const LocalTensor<T>& output, const LocalTensor<float>& outputMea
     (void)tiling;
     ubscope_twin::layer_norm_rstd<U, T>(output, outputMean, outputRstd, inputX, gamma, beta, epsilon, nullptr,
                                         para, config, where);
+}
+
+template <typename T, bool isBasicBlock = false>
+void RmsNorm(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const LocalTensor<T>& gammaLocal,
+             const LocalTensor<uint8_t>& sharedTmpBuffer, const std::type_identity_t<T> epsilon,
+             const RmsNormTiling& tiling, const ubscope_twin::Where& where = ubscope_twin::Where::current()) {
+    ubscope_twin::rms_norm<T, isBasicBlock>(dstLocal, srcLocal, gammaLocal, &sharedTmpBuffer, epsilon, tiling, where);
+}
+
+template <typename T, bool isBasicBlock = false>
+void RmsNorm(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const LocalTensor<T>& gammaLocal,
+             const std::type_identity_t<T> epsilon, const RmsNormTiling& tiling,
+             const ubscope_twin::Where& where = ubscope_twin::Where::current()) {
+    ubscope_twin::rms_norm<T, isBasicBlock>(dstLocal, srcLocal, gammaLocal, nullptr, epsilon, tiling, where);
 }
 
 // The [B, S, H] form: its shape is only in the host-filled LayerNormTiling.

@@ -5,21 +5,13 @@
 // Each is declared, never defined, with GCC's (and clang's) error attribute,
 // which the compiler reports at a call that survives to code generation, so a
 // call the kernel never makes costs nothing. The overloads take any arguments
-// and any leading template arguments (types, then values: RmsNorm<half>,
+// and any leading template arguments (types, then values: Scatter<half>,
 // LayerNormGrad<half, false>). docs/ascendc-twin.md lists what is covered.
 #pragma once
 
 #define UBSCOPE_TWIN_MISSING_MESSAGE(NAME)                                                    \
     "ubscope twin: AscendC::" #NAME " is not implemented yet "                                \
     "(see docs/ascendc-twin.md; report it at the ubscope issue tracker)"
-
-// A class: its construction is the call (a variable or member of the type).
-#define UBSCOPE_TWIN_MISSING_CLASS(NAME)                                                      \
-    template <typename... Args>                                                               \
-    class NAME {                                                                              \
-    public:                                                                                   \
-        __attribute__((error(UBSCOPE_TWIN_MISSING_MESSAGE(NAME)))) NAME();                    \
-    };
 
 #define UBSCOPE_TWIN_MISSING_FUNCTION(NAME)                                                   \
     template <typename... A>                                                                  \
@@ -35,14 +27,8 @@
 
 namespace AscendC {
 // High-level APIs.
-UBSCOPE_TWIN_MISSING_CLASS(Matmul)
-UBSCOPE_TWIN_MISSING_FUNCTION(RmsNorm)
 UBSCOPE_TWIN_MISSING_FUNCTION(LayerNormGrad)
 UBSCOPE_TWIN_MISSING_FUNCTION(ConfusionTranspose)
 // Basic vector instructions.
 UBSCOPE_TWIN_MISSING_FUNCTION(Scatter)
 }  // namespace AscendC
-
-namespace matmul {
-UBSCOPE_TWIN_MISSING_CLASS(Matmul)
-}  // namespace matmul
