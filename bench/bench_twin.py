@@ -1,10 +1,12 @@
 """CPU twin benchmark (issue 16): event rate, add_custom and a 1024 x 1024
-LayerNorm end to end, first compiles, and the twin vs the Python model.
+LayerNorm end to end, first compiles, the twin vs the Python model, and the
+Matmul API (on an AIC, and from a mix block's AIVs) against numpy.
 
 Run: python bench/bench_twin.py [SAMPLES_DIR]   (default ../shared/ascendc_samples)
 Targets: >= 10 M events/s recorded by the twin; add_custom (8 x 2048 fp16, 8
 blocks) from a cached build < 0.5 s; a 1024 x 1024 LayerNorm over 48 blocks
-< 5 s; the twin much faster than the Python model of the same algorithm.
+< 5 s; the twin much faster than the Python model of the same algorithm. The
+Matmul has no target yet: its figures are its rate and its ratio to numpy.
 Each comparison runs its sides interleaved, REPEATS times, in one run; the
 figures are medians.
 """
@@ -42,6 +44,8 @@ extern "C" __global__ __aicore__ void loop(GM_ADDR x) {
 # sample bakes its 16384 x 1024 shape into the source) at 1024 x 1024 on 48
 # blocks, and the Python kernel of the same algorithm at the same parameters.
 LN_ROWS, LN_HIDDEN, LN_BLOCKS, LN_EPS = 1024, 1024, 48, 1e-5
+# The Matmul's C = A x B: MM_SIZE cubed, fp16 into float, in 128 x 128 x 64 blocks.
+MM_SIZE = 512
 
 
 def interleaved(actions: dict[str, Callable[[], object]]) -> dict[str, float]:
@@ -212,10 +216,69 @@ def layer_norm_sample(chip, samples: Path, work: Path) -> None:
     )
 
 
+def matmul(chip, work: Path) -> None:
+    """The tests' Matmul kernels at MM_SIZE cubed: AIC-only on one block, and
+    the mix one (LeakyReLU on the AIVs, C through UB) on one block of two AIVs,
+    each taking half of M; numpy's float32 matmul of the same operands is the floor."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.ascendc.test_twin_matmul import FP16, KERNEL, tiling
+    from tests.ascendc.test_twin_matmul_mix import LEAKY
+    from ubscope.probe.ascendc.runner import run_ascendc
+    from ubscope.probe.ascendc.tiling import LaunchValues
+
+    n = MM_SIZE
+    rng = np.random.default_rng(0)
+    a, b = (rng.integers(-2, 3, (n, n)).astype(np.float16) for _ in range(2))
+    blocks = dict(baseM=128, baseN=128, baseK=64, depthA1=2, depthB1=2)
+    aic_source, mix_source = work / "mm.cpp", work / "leaky.cpp"
+    aic_source.write_text(KERNEL)
+    mix_source.write_text(LEAKY)
+    aic_values = {f"cube.{k}": str(v) for k, v in tiling(n, n, n, **blocks).items()}
+    mix_cube = tiling(n, n, n, usedCoreNum=2, singleCoreM=n // 2, **blocks)
+    mix_values = {f"cube.{k}": str(v) for k, v in mix_cube.items()} | {"alpha": "1"}
+    outputs: dict[str, np.ndarray] = {}
+
+    def on_the_aic() -> None:
+        run = run_ascendc(
+            aic_source, "mm", 1, {"a": a, "b": b, "bias": np.zeros(n, np.float32)},
+            {"c": np.zeros((n, n), np.float32)}, chip, work / "mm.ubtrace",
+            defines=(*FP16, "TRANS_A=0", "TRANS_B=0", "ATOMIC=0"),
+            values=LaunchValues(tiling=aic_values),
+        )  # fmt: skip
+        outputs["aic"] = run.outputs["c"]
+
+    def from_the_aivs() -> None:
+        run = run_ascendc(
+            mix_source, "leaky", 1, {"a": a, "b": b}, {"c": np.zeros((n, n), np.float32)},
+            chip, work / "leaky.ubtrace", values=LaunchValues(tiling=mix_values),
+        )  # fmt: skip
+        outputs["mix"] = run.outputs["c"]
+
+    def numpy_floor() -> None:
+        outputs["numpy"] = a.astype(np.float32) @ b.astype(np.float32)
+
+    compile_s = first_run(on_the_aic) + first_run(from_the_aivs)
+    medians = interleaved(
+        {"AIC-only": on_the_aic, "mix, LeakyReLU(alpha=1) on the AIVs": from_the_aivs,
+         "numpy": numpy_floor}
+    )  # fmt: skip
+    for name in ("aic", "mix"):
+        # Small integers: every sum is exact in float32, so the outputs are equal.
+        np.testing.assert_array_equal(outputs[name], outputs["numpy"])
+    print(f"Matmul {n}^3 fp16, both kernels' first runs (compile + run): {compile_s:.2f} s")
+    floor = medians.pop("numpy")
+    for name, seconds in medians.items():
+        print(
+            f"Matmul {n}^3 fp16 -> float, {name}, cached build, into a trace: {seconds:.3f} s, "
+            f"{n**3 / seconds / 1e9:.3f} G MAC/s, {seconds / floor:.0f}x numpy's {floor * 1e3:.1f} ms"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description="CPU twin benchmark: event rate, add_custom and a 1024 x 1024 LayerNorm "
-        "end to end, first compiles, the shared layer_norm sample, the twin vs the Python model."
+        "end to end, first compiles, the shared layer_norm sample, the twin vs the Python model, "
+        "the Matmul API against numpy."
     )
     parser.add_argument(
         "samples",
@@ -234,6 +297,7 @@ def main() -> None:
         print(f"load average before: {os.getloadavg()[0]:.1f}")
         event_rates(chip, work)
         layernorm(chip, work)
+        matmul(chip, work)
         if (samples / "01_add_custom_neo").is_dir():
             add_custom(chip, samples, work)
             layer_norm_sample(chip, samples, work)

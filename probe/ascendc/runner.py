@@ -60,6 +60,8 @@ _KERNEL_TYPE = re.compile(r"\bKERNEL_TASK_TYPE_DEFAULT\s*\(\s*(\w+)\s*\)")
 # The documented switch of the Matmul high-level API to its pure Cube mode
 # (AICs only, no AIV passing messages), defined before lib/matmul_intf.h.
 _CUBE_ONLY = re.compile(r"^\s*#\s*define\s+ASCENDC_CUBE_ONLY\b", re.MULTILINE)
+# A kernel using the Matmul high-level API, which is a mix kernel by default.
+_MATMUL = re.compile(r"\bREGIST_MATMUL_OBJ\s*\(")
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 # The pipe's buffer: larger than Linux's 64 KiB default, so the child and the
 # reader switch less often (1 MiB is what an unprivileged process may ask).
@@ -97,11 +99,15 @@ def _queue_name(site: str, source_lines: list[str]) -> str | None:
 def launch_mode(source: Path, text: str, chip: ChipProfile) -> str:
     """The launch mode the kernel's ``KERNEL_TASK_TYPE_DEFAULT`` asks for: AIVs
     (vector), AICs (cube) or one AIC with two AIVs per block (mix). Without one,
-    a kernel that defines ``ASCENDC_CUBE_ONLY`` runs on AICs, any other on AIVs."""
+    on a split chip, a Matmul kernel runs on AICs when it defines
+    ``ASCENDC_CUBE_ONLY`` and is a mix kernel otherwise (the Matmul pages'
+    default); any other kernel runs on AIVs."""
     code = _COMMENT.sub("", text)
     found = _KERNEL_TYPE.search(code)
     if found is None:
-        return "cube" if chip.split_cores and _CUBE_ONLY.search(code) else "vector"
+        if chip.split_cores and _CUBE_ONLY.search(code):
+            return "cube"
+        return "mix" if chip.split_cores and _MATMUL.search(code) else "vector"
     mode = _LAUNCH_MODES.get(found.group(1))
     if mode is None:
         if chip.split_cores:

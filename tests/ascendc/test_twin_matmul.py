@@ -358,9 +358,7 @@ def test_nz_format_fails_the_build_with_one_line_at_the_declaration(tmp_path: Pa
         run_ascendc(source, "nz", 1, {"a": np.zeros(8, np.float16)}, {}, CHIP)
     first = str(caught.value).splitlines()[0]
     assert first.startswith(f"{source}:{line_of(NZ_KERNEL, 'Matmul<NzType')}:")
-    assert (
-        "matmul::Matmul takes A, B, C and bias as MatmulType<TPosition::GM, CubeFormat::ND" in first
-    )
+    assert "matmul::Matmul takes A, B and bias as MatmulType<TPosition::GM, CubeFormat::ND" in first
 
 
 # Two objects registered by one REGIST_MATMUL_OBJ, the first's tiling by
@@ -432,8 +430,8 @@ def test_two_objects_registered_by_one_call(tmp_path: Path) -> None:
 
 
 # The pages' pure Cube mode: ASCENDC_CUBE_ONLY defined before lib/matmul_intf.h
-# and no kernel type declared; the launch is then AICs only. The same kernel
-# without the define is a vector launch, whose AIVs cannot run a Matmul here.
+# and no kernel type declared; the launch is then AICs only (without the
+# define it is a mix one: test_twin_matmul_mix.py).
 CUBE_ONLY = "#define ASCENDC_CUBE_ONLY\n" + KERNEL.replace(
     "    KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIC_ONLY);\n", ""
 )
@@ -447,12 +445,3 @@ def test_cube_only_define_runs_the_kernel_on_the_aics(tmp_path: Path) -> None:
     np.testing.assert_array_equal(c, oracle(a, b))
     events = read_trace(trace).events
     assert set(events[events.kind.isin(["copy", "compute"])].core_kind) == {"aic"}
-
-
-def test_matmul_on_an_aiv_stops_with_one_line(tmp_path: Path) -> None:
-    aiv_kernel = CUBE_ONLY.removeprefix("#define ASCENDC_CUBE_ONLY\n")
-    a, b = small_ints((32, 32), 23), small_ints((32, 32), 24)
-    with stops_at("mm.cpp", aiv_kernel, "REGIST_MATMUL_OBJ(", "matmul::Matmul runs on the AIC"):
-        run_mm(
-            tmp_path, a, b, np.zeros((32, 32), np.float32), tiling(32, 32, 32), source=aiv_kernel
-        )

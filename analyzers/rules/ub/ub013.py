@@ -17,6 +17,18 @@ from ubscope.analyzers.rules.helpers import (
 from ubscope.analyzers.rules.ub.queue_counts import position_name
 from ubscope.probe.units import count_cores, format_time_ps
 
+# A Matmul's L1 queues are sized by its tiling, not by an InitBuffer of the kernel's.
+MATMUL_HINTS = {
+    "A1": (
+        " For a Matmul's A1 (at its REGIST_MATMUL_OBJ line): depthA1 = 2 x stepKa"
+        " in its TCubeTiling."
+    ),
+    "B1": (
+        " For a Matmul's B1 (at its REGIST_MATMUL_OBJ line): depthB1 = 2 x stepKb"
+        " in its TCubeTiling."
+    ),
+}
+
 
 @register
 class SingleBuffered(Rule):
@@ -54,7 +66,10 @@ class SingleBuffered(Rule):
 
     ## How to fix
     ``InitBuffer(que, 2, len)`` (double buffering) when UB allows; shrink the
-    tile if it does not.
+    tile if it does not. A Matmul's A1 and B1 (placed at its
+    ``REGIST_MATMUL_OBJ`` line) hold ``depthA1 / stepKa`` and ``depthB1 /
+    stepKb`` blocks: ``depthA1 = 2 * stepKa`` and ``depthB1 = 2 * stepKb`` in
+    its ``TCubeTiling`` double-buffer them.
     """
 
     code = "UB013"
@@ -114,7 +129,8 @@ class SingleBuffered(Rule):
                         "saved_share": round(share, 3),
                         "event_kinds": ["queue_init"],
                     },
-                    suggestion=f"Double-buffer '{name}': InitBuffer(que, 2, len).",
+                    suggestion=f"Double-buffer '{name}': InitBuffer(que, 2, len)."
+                    + MATMUL_HINTS.get(position, ""),
                     estimated_gain=gain_text(ctx, gain, "if double-buffered (modelled)"),
                 )
             )

@@ -8,6 +8,11 @@
 // The running core's state (arenas, timeline, indices) lives in the Runtime;
 // the others' is kept in their CoreState and swapped in when they resume.
 //
+// A mix kernel's Matmul adds waits of its own (matmul_server.h): an AIV's call
+// waits for the AIC to run it, and the AIC, after REGIST_MATMUL_OBJ, for its
+// AIVs' calls; cores waiting on each other with no flag set or call made or
+// served in a round of the scheduler are a deadlock, reported with each site.
+//
 // CrossCoreSetFlag / CrossCoreWaitFlag are MARK events (as SetFlag):
 //   name = the API, tag = its call site, arg = the flag ID, arg2 = modeId,
 //   time = the setter's pipe time, or when the waiter resumes.
@@ -34,6 +39,7 @@ namespace ubscope_twin {
 constexpr int CROSS_CORE_FLAGS = 11;
 constexpr int AIVS_PER_AIC = 2;  // KERNEL_TYPE_MIX_AIC_1_2
 constexpr size_t CORE_STACK_BYTES = size_t{8} << 20;
+constexpr const char* FLAG_WAIT = "waits in CrossCoreWaitFlag for a flag";
 
 // What a core keeps while another core of its block runs.
 struct CoreState {
@@ -50,7 +56,8 @@ struct CoreState {
     std::array<std::array<std::deque<int64_t>, AIVS_PER_AIC>, CROSS_CORE_FLAGS> inbox;
     ucontext_t context{};
     bool done = false;
-    Where waiting{nullptr, 0};  // the CrossCoreWaitFlag it is blocked on
+    Where waiting{nullptr, 0};  // the call it is blocked at
+    const char* waiting_for = "";  // what that call waits for (a deadlock's message)
 };
 
 inline void exchange(Runtime& rt, CoreState& core) {
@@ -64,12 +71,17 @@ inline void exchange(Runtime& rt, CoreState& core) {
     std::swap(rt.timeline, core.timeline);
 }
 
+// Thrown on a core to end it before its entry returns, unwinding its frames
+// (the AIC of a mix block once it has served its AIVs' Matmul calls).
+struct CoreEnded {};
+
 // The cores of the running block and the coroutine switching between them.
 class CoreGroup {
 public:
     void run(int64_t block, int64_t start_ps, const std::function<void()>& entry) {
         Runtime& rt = runtime();
         entry_ = &entry;
+        block_ = block;
         cores_.clear();
         const int64_t mode = rt.config.launch_mode;
         if (!rt.config.split_cores) {
@@ -101,7 +113,7 @@ public:
             makecontext(&context, &CoreGroup::core_main, 0);
         }
         for (size_t left = cores_.size(); left > 0;) {
-            const int64_t sets_before = sets_;
+            const int64_t progress_before = progress_;
             size_t finished = 0;
             for (size_t i = 0; i < cores_.size(); ++i) {
                 if (!cores_[i].done) {
@@ -110,22 +122,50 @@ public:
                 }
             }
             left -= finished;
-            if (left > 0 && finished == 0 && sets_ == sets_before) {
+            if (left > 0 && finished == 0 && progress_ == progress_before) {
                 deadlock();
             }
         }
     }
 
     // Called by the running core: switch to the next one (the scheduler).
-    void pause(const Where& where) {
+    // ``waiting_for`` says what the call at ``where`` waits for.
+    void pause(const Where& where, const char* waiting_for) {
         CoreState& core = cores_[running_];
         core.waiting = where;
+        core.waiting_for = waiting_for;
         exchange(runtime(), core);
         swapcontext(&core.context, &scheduler_);
     }
 
     // The running core's flags (its other state is in the Runtime while it runs).
     CoreState& running() { return cores_[running_]; }
+
+    int64_t block() const { return block_; }
+
+    // Whether every core of the block but the running one has ended.
+    bool others_done() const {
+        for (size_t i = 0; i < cores_.size(); ++i) {
+            if (i != running_ && !cores_[i].done) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // Whether a core of ``kind`` in this block has ended.
+    bool ended(int64_t kind) const {
+        for (const CoreState& core : cores_) {
+            if (core.kind == kind && core.done) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // Something a waiting core may be waiting for happened (a flag set, a
+    // request made or served): the scheduler's deadlock check counts these.
+    void note_progress() { ++progress_; }
 
     // The cores of this block that hear a flag the running core sets (mode 2:
     // an AIC's flag reaches both AIVs; an AIV's reaches the AIC in its lane).
@@ -138,7 +178,7 @@ public:
                 core.inbox[flag][setter.sub_block_idx].push_back(set_ps);
             }
         }
-        ++sets_;
+        note_progress();
     }
 
 private:
@@ -170,17 +210,22 @@ private:
     static void core_main();
 
     [[noreturn]] void deadlock() {
-        std::string sites;
+        std::string sites, waits;
+        bool only_flags = true;
         for (const CoreState& core : cores_) {
             if (!core.done) {
                 std::string_view file = core.waiting.file_name();
                 file.remove_prefix(std::min(file.size(), file.find_last_of('/') + 1));
-                sites += (sites.empty() ? "" : ", ") + std::string(file) + ":" +
-                         std::to_string(core.waiting.line());
+                const std::string site = std::string(file) + ":" + std::to_string(core.waiting.line());
+                sites += (sites.empty() ? "" : ", ") + site;
+                waits += std::string(waits.empty() ? "" : "; ") + site + " " + core.waiting_for;
+                only_flags = only_flags && std::string_view(core.waiting_for) == FLAG_WAIT;
             }
         }
-        runtime().log.fail("CrossCoreWaitFlag at " + sites +
-                           " waits for a flag no core of the block sets (the device would hang)");
+        runtime().log.fail(only_flags ? "CrossCoreWaitFlag at " + sites +
+                                            " waits for a flag no core of the block sets (the device would hang)"
+                                      : "the cores of the block wait for each other (the device would hang): " +
+                                            waits);
     }
 
     std::vector<CoreState> cores_;
@@ -188,7 +233,8 @@ private:
     ucontext_t scheduler_{};
     const std::function<void()>* entry_ = nullptr;
     size_t running_ = 0;
-    int64_t sets_ = 0;
+    int64_t block_ = 0;
+    int64_t progress_ = 0;
     int64_t next_serial_ = 0;
 };
 
@@ -199,7 +245,10 @@ inline CoreGroup& core_group() {
 
 inline void CoreGroup::core_main() {
     CoreGroup& group = core_group();
-    (*group.entry_)();
+    try {
+        (*group.entry_)();
+    } catch (const CoreEnded&) {
+    }
     Runtime& rt = runtime();
     rt.end_ps = std::max(rt.end_ps, timeline_end());
     CoreState& core = group.cores_[group.running_];
@@ -237,7 +286,7 @@ inline void cross_core_wait(int64_t mode, pipe_t pipe, int64_t flag, const Where
         return true;
     };
     while (!ready()) {
-        group.pause(where);
+        group.pause(where, FLAG_WAIT);
     }
     int64_t set_at = 0;
     for (int lane = 0; lane < lanes; ++lane) {

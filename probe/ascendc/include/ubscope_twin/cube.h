@@ -233,14 +233,32 @@ void Mmad(const LocalTensor<C>& dst, const LocalTensor<A>& fm, const LocalTensor
     C* c = dst.data(m_pad * n_pad, where);
     const bool accumulate = params.isBias || !params.cmatrixInitVal;
     using Acc = std::conditional_t<std::is_integral_v<C>, int64_t, float>;
+    // The operands widened once into rows of A and columns of B, each its k
+    // elements in a row, so each product runs over contiguous memory (summed
+    // in the same order, over kk = 0..k-1).
+    static std::vector<Acc> a_rows, b_cols;
+    a_rows.resize(static_cast<size_t>(m_pad * k));
+    b_cols.resize(static_cast<size_t>(n_pad * k));
     for (int64_t row = 0; row < m_pad; ++row) {
+        for (int64_t kk = 0; kk < k; ++kk) {
+            const int64_t a_at = ((row / 16) * k_blocks + kk / c0) * 16 * c0 + (row % 16) * c0 + kk % c0;
+            a_rows[row * k + kk] = static_cast<Acc>(static_cast<float>(a[a_at]));
+        }
+    }
+    for (int64_t col = 0; col < n_pad; ++col) {
+        for (int64_t kk = 0; kk < k; ++kk) {
+            const int64_t b_at = ((kk / c0) * n_blocks + col / 16) * 16 * c0 + (col % 16) * c0 + kk % c0;
+            b_cols[col * k + kk] = static_cast<Acc>(static_cast<float>(b[b_at]));
+        }
+    }
+    for (int64_t row = 0; row < m_pad; ++row) {
+        const Acc* a_row = a_rows.data() + row * k;
         for (int64_t col = 0; col < n_pad; ++col) {
+            const Acc* b_col = b_cols.data() + col * k;
             const int64_t c_at = ((col / 16) * m_blocks + row / 16) * 256 + (row % 16) * 16 + col % 16;
             Acc sum = accumulate ? static_cast<Acc>(c[c_at]) : Acc{};
             for (int64_t kk = 0; kk < k; ++kk) {
-                const int64_t a_at = ((row / 16) * k_blocks + kk / c0) * 16 * c0 + (row % 16) * c0 + kk % c0;
-                const int64_t b_at = ((kk / c0) * n_blocks + col / 16) * 16 * c0 + (col % 16) * c0 + kk % c0;
-                sum += static_cast<Acc>(static_cast<float>(a[a_at])) * static_cast<Acc>(static_cast<float>(b[b_at]));
+                sum += a_row[kk] * b_col[kk];
             }
             c[c_at] = static_cast<C>(sum);
         }

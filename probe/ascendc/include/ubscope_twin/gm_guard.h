@@ -67,10 +67,11 @@ inline void guard_gm_buffers() {
     }
 }
 
-// Copy the buffers' final bytes back into the GM file the host reads.
+// Copy the buffers' final bytes back into the GM file the host reads (the
+// host's buffers: the twin's own, added later, are not in the file).
 inline void unguard_gm_buffers() {
     Runtime& rt = runtime();
-    for (size_t i = 0; i < rt.gm.size(); ++i) {
+    for (size_t i = 0; i < guarded_buffers().size(); ++i) {
         const GuardedBuffer& guarded = guarded_buffers()[i];
         std::memcpy(guarded.file_bytes, rt.gm[i].host, static_cast<size_t>(rt.gm[i].size));
         munmap(guarded.region, guarded.region_bytes);

@@ -42,17 +42,19 @@
 //   bias goes GM -> L1 by Nd2Nz and seeds the L0C block (one COPY event L1 ->
 //   L0C on MTE1: the device reads it from the bias table, which the trace has
 //   no space for); the Mmads then accumulate onto it.
-// - The Matmul runs where it is called: on the AIC of a split chip (Atlas A2:
-//   KERNEL_TYPE_AIC_ONLY, or the AIC of a mix kernel). A call on an AIV (the
-//   device would pass it to the AIC as a message) or on a coupled chip stops
-//   the run with one line. sync = false runs as sync (the twin runs in order);
-//   MatmulConfig (CFG_NORM, CFG_MDL, ...), ISTRANS, LayoutMode, IBSHARE and
-//   IterateAll's waitIterateAll and fakeMsg are taken and ignored; the
-//   workspace is not used.
-// - Refused with one line: formats other than CubeFormat::ND and positions
-//   other than TPosition::GM (at build time, at the declaration); the
-//   LocalTensor forms of SetTensorA/B, IterateAll and GetTensorC (at build
-//   time, at the call); enPartialSum, a transposed int8_t A or an untransposed
+// - The Matmul runs on the AIC of a split chip (Atlas A2). In an AIC-only
+//   launch (KERNEL_TYPE_AIC_ONLY, ASCENDC_CUBE_ONLY) the AIC calls it; in a
+//   mix launch the AIVs call it and their block's AIC runs the calls
+//   (matmul_server.h), which is how a VECIN C reaches an AIV's UB (through
+//   the system workspace in GM). A coupled chip stops the run with one line.
+//   sync = false runs as sync (the twin runs in order); MatmulConfig
+//   (CFG_NORM, CFG_MDL, ...), ISTRANS, LayoutMode, IBSHARE and IterateAll's
+//   waitIterateAll and fakeMsg are taken and ignored.
+// - Refused with one line: formats other than CubeFormat::ND, A, B and bias
+//   positions other than TPosition::GM, C positions other than GM and VECIN
+//   (at build time, at the declaration); the LocalTensor forms of
+//   SetTensorA/B and GetTensorC into GM and UB at once (at build time, at the
+//   call); enPartialSum, a transposed int8_t A or an untransposed
 //   int8_t B (LoadData's transpose is for 2-byte elements), a GM row past
 //   65535 elements (the pages' limit without intrinsicsCheck) and tilings
 //   the documentation rules out (base sizes off the fractals, depthA1 <
@@ -64,10 +66,12 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <vector>
 
 #include "ubscope_twin/atomic.h"
 #include "ubscope_twin/cube.h"
 #include "ubscope_twin/cube_tiling.h"
+#include "ubscope_twin/matmul_server.h"
 #include "ubscope_twin/tensor.h"
 
 enum class CubeFormat : uint8_t { ND = 0, NZ, ZN, ZZ, NN, ND_ALIGN, SCALAR, VECTOR };
@@ -136,6 +140,9 @@ inline constexpr MatmulConfig CFG_MDL = GetMDLConfig();
 
 namespace ubscope_twin {
 
+// The pages' limit on the Matmul objects of a kernel.
+constexpr size_t MAX_MATMUL_OBJECTS = 4;
+
 inline GM_ADDR& sys_workspace() {
     static GM_ADDR workspace = nullptr;
     return workspace;
@@ -171,16 +178,19 @@ const TCubeTiling* cube_tiling_ptr(T&& tiling) {
 // The REGIST_MATMUL_OBJ arguments after the workspace: objects, each
 // optionally followed by its tiling.
 template <size_t I, typename Tuple>
-void regist_from(const Where& where, AscendC::TPipe* pipe, Tuple& args) {
+void regist_from(const Where& where, AscendC::TPipe* pipe, Tuple& args,
+                 std::vector<MatmulServer::Registered>& registered) {
     constexpr size_t count = std::tuple_size_v<Tuple>;
     if constexpr (I < count) {
         auto& mm = std::get<I>(args);
+        const size_t index = registered.size();
+        registered.push_back({&mm, type_tag<std::remove_cvref_t<decltype(mm)>>()});
         if constexpr (I + 1 < count && is_cube_tiling<std::tuple_element_t<I + 1, Tuple>>) {
-            mm.ubscope_register(pipe, cube_tiling_ptr(std::get<I + 1>(args)), where);
-            regist_from<I + 2>(where, pipe, args);
+            mm.ubscope_register(pipe, cube_tiling_ptr(std::get<I + 1>(args)), index, where);
+            regist_from<I + 2>(where, pipe, args, registered);
         } else {
-            mm.ubscope_register(pipe, nullptr, where);
-            regist_from<I + 1>(where, pipe, args);
+            mm.ubscope_register(pipe, nullptr, index, where);
+            regist_from<I + 1>(where, pipe, args, registered);
         }
     }
 }
@@ -188,15 +198,18 @@ void regist_from(const Where& where, AscendC::TPipe* pipe, Tuple& args) {
 }  // namespace ubscope_twin
 
 #define UBSCOPE_TWIN_MATMUL_LAYOUT_MESSAGE                                                        \
-    "ubscope twin: matmul::Matmul takes A, B, C and bias as MatmulType<TPosition::GM, "           \
-    "CubeFormat::ND, ...>: NZ and the other formats and positions are not implemented (see "      \
-    "docs/ascendc-twin.md)"
+    "ubscope twin: matmul::Matmul takes A, B and bias as MatmulType<TPosition::GM, "              \
+    "CubeFormat::ND, ...> and C in TPosition::GM or TPosition::VECIN: NZ and the other formats "  \
+    "and positions are not implemented (see docs/ascendc-twin.md)"
 #define UBSCOPE_TWIN_MATMUL_TYPES_MESSAGE                                                         \
     "ubscope twin: matmul::Matmul takes half x half or bfloat16_t x bfloat16_t into float, half " \
     "or bfloat16_t, and int8_t x int8_t into int32_t (see docs/ascendc-twin.md)"
 #define UBSCOPE_TWIN_MATMUL_LOCAL_MESSAGE                                                         \
-    "ubscope twin: the LocalTensor forms of matmul::Matmul's SetTensorA, SetTensorB, IterateAll " \
-    "and GetTensorC are not implemented: A, B and C are GlobalTensors (see docs/ascendc-twin.md)"
+    "ubscope twin: the LocalTensor forms of matmul::Matmul's SetTensorA and SetTensorB are not "  \
+    "implemented: A and B are GlobalTensors (see docs/ascendc-twin.md)"
+#define UBSCOPE_TWIN_MATMUL_BOTH_MESSAGE                                                          \
+    "ubscope twin: matmul::Matmul's GetTensorC into a GlobalTensor and a LocalTensor at once is " \
+    "not implemented: call it for one of them (see docs/ascendc-twin.md)"
 
 namespace AscendC {
 
@@ -216,8 +229,9 @@ class Matmul {
     static constexpr bool layout_ok =
         A_TYPE::format == CubeFormat::ND && B_TYPE::format == CubeFormat::ND &&
         C_TYPE::format == CubeFormat::ND && BIAS_TYPE::format == CubeFormat::ND &&
-        A_TYPE::pos == TPosition::GM && B_TYPE::pos == TPosition::GM && C_TYPE::pos == TPosition::GM &&
-        BIAS_TYPE::pos == TPosition::GM;
+        A_TYPE::pos == TPosition::GM && B_TYPE::pos == TPosition::GM &&
+        (C_TYPE::pos == TPosition::GM || C_TYPE::pos == TPosition::VECIN) &&
+        (BIAS_TYPE::pos == TPosition::GM || std::is_same_v<BIAS_TYPE, C_TYPE>);  // the default bias type
     static constexpr bool types_ok = ubscope_twin::matmul_input<SrcAT> && std::is_same_v<SrcAT, SrcBT> &&
                                      ubscope_twin::matmul_output<SrcAT, DstT>;
     // Elements of a 32 B row of a fractal: the K step of the cube.
@@ -231,9 +245,9 @@ public:
 
     void Init(const TCubeTiling* cubeTiling, TPipe* tpipe = nullptr, const Where& where = Where::current()) {
         if (tpipe != nullptr) {
-            pipe_ = tpipe;
+            own_.pipe = tpipe;
         }
-        if (pipe_ == nullptr) {
+        if (own_.pipe == nullptr) {
             ubscope_twin::fail(where, "matmul::Matmul::Init without a TPipe (REGIST_MATMUL_OBJ or Init's "
                                       "second argument passes it)");
         }
@@ -243,12 +257,8 @@ public:
         check_core(where);
         const TCubeTiling& t = *cubeTiling;
         check_tiling(t, where);
-        const Sizes wanted = sizes_of(t);
-        if (placed_ && !(wanted == sizes_)) {
-            ubscope_twin::fail(where, "matmul::Matmul::Init with a tiling whose buffers differ from the "
-                                      "first Init's: the twin places a Matmul's buffers once");
-        }
         tiling_ = t;
+        has_tiling_ = true;
         org_m_ = t.M;
         org_n_ = t.N;
         org_ka_ = t.Ka;
@@ -257,9 +267,7 @@ public:
         single_m_ = t.singleCoreM;
         single_n_ = t.singleCoreN;
         single_k_ = t.singleCoreK;
-        if (!placed_) {
-            place(wanted, where);
-        }
+        on_cube("Init", where, [&] { place(sizes_of(t), where); });
         restart();
     }
 
@@ -320,42 +328,42 @@ public:
                                       "the twin");
         }
         check_ready("Iterate", where);
-        release_c(where);
-        const int64_t m_blocks = ceil_div(single_m_, tiling_.baseM);
-        const int64_t n_blocks = ceil_div(single_n_, tiling_.baseN);
-        if (next_block_ >= m_blocks * n_blocks) {
-            next_block_ = 0;
-            return false;
-        }
-        const bool m_first = tiling_.iterateOrder == 0;
-        const int64_t m_index = m_first ? next_block_ % m_blocks : next_block_ / n_blocks;
-        const int64_t n_index = m_first ? next_block_ / m_blocks : next_block_ % n_blocks;
-        ++next_block_;
-        m0_ = m_index * tiling_.baseM;
-        n0_ = n_index * tiling_.baseN;
-        mb_ = std::min<int64_t>(tiling_.baseM, single_m_ - m0_);
-        nb_ = std::min<int64_t>(tiling_.baseN, single_n_ - n0_);
-        compute_block(where);
-        return true;
+        bool more = false;
+        on_cube("Iterate", where, [&] { more = next_block(where); });
+        return more;
     }
 
     template <bool sync = true>
     void GetTensorC(const GlobalTensor<DstT>& gm, uint8_t enAtomic = 0, bool enSequentialWrite = false,
                     const Where& where = Where::current()) {
-        if (!holding_c_) {
-            ubscope_twin::fail(where, "matmul::Matmul::GetTensorC without a block computed by Iterate");
-        }
-        const int64_t pitch = enSequentialWrite ? tiling_.baseN : c_pitch();
-        const GlobalTensor<DstT> at = enSequentialWrite ? gm : gm[m0_ * pitch + n0_];
-        write_c(at, pitch, enAtomic, where);
+        on_cube("GetTensorC", where, [&] { write_block(gm, enAtomic, enSequentialWrite, where); });
+    }
+
+    // A VECIN C: the block into the AIV's UB tensor, at its start with rows
+    // baseN apart (enSequentialWrite), else at its place in a singleCoreM x
+    // singleCoreN C.
+    template <bool sync = true>
+    void GetTensorC(const LocalTensor<DstT>& co2Local, uint8_t enAtomic = 0, bool enSequentialWrite = false,
+                    const Where& where = Where::current()) {
+        const GlobalTensor<DstT> staged = stage_block("GetTensorC", enAtomic, where);
+        const int64_t pitch = enSequentialWrite ? tiling_.baseN : single_n_;
+        const int64_t at = enSequentialWrite ? 0 : m0_ * pitch + n0_;
+        const int64_t element = sizeof(DstT);
+        ubscope_twin::transfer(staged, co2Local[static_cast<uint32_t>(at)], true, mb_, nb_ * element,
+                               tiling_.baseN * element, pitch * element, mb_ * nb_ * element, where);
+    }
+    // A VECIN C left in GM: the system workspace's copy of the block, rows
+    // baseN apart, for the kernel to copy into its UB itself.
+    template <bool sync = true>
+    GlobalTensor<DstT> GetTensorC(uint8_t enAtomic = 0, bool enSequentialWrite = false,
+                                  const Where& where = Where::current()) {
+        (void)enSequentialWrite;
+        return stage_block("GetTensorC", enAtomic, where);
     }
     template <bool sync = true, typename U>
-    __attribute__((error(UBSCOPE_TWIN_MATMUL_LOCAL_MESSAGE))) void GetTensorC(const LocalTensor<U>&,
-                                                                               uint8_t = 0, bool = false);
-    template <bool sync = true, typename U>
-    __attribute__((error(UBSCOPE_TWIN_MATMUL_LOCAL_MESSAGE))) void GetTensorC(const GlobalTensor<DstT>&,
-                                                                               const LocalTensor<U>&,
-                                                                               uint8_t = 0, bool = false);
+    __attribute__((error(UBSCOPE_TWIN_MATMUL_BOTH_MESSAGE))) void GetTensorC(const GlobalTensor<DstT>&,
+                                                                              const LocalTensor<U>&,
+                                                                              uint8_t = 0, bool = false);
 
     template <bool sync = true>
     void IterateAll(const GlobalTensor<DstT>& gm, uint8_t enAtomic = 0, bool enSequentialWrite = false,
@@ -363,23 +371,40 @@ public:
         (void)waitIterateAll;
         (void)fakeMsg;
         check_ready("IterateAll", where);
+        on_cube("IterateAll", where, [&] {
+            restart();
+            while (next_block(where)) {
+                write_block(gm, enAtomic, enSequentialWrite, where);
+            }
+        });
+    }
+    // A VECIN C: all of the core's singleCoreM x singleCoreN C into the UB tensor.
+    template <bool sync = true>
+    void IterateAll(const LocalTensor<DstT>& ubCmatrix, uint8_t enAtomic = 0,
+                    const Where& where = Where::current()) {
+        check_ready("IterateAll", where);
         restart();
         while (Iterate(false, where)) {
-            GetTensorC(gm, enAtomic, enSequentialWrite, where);
+            GetTensorC(ubCmatrix, enAtomic, false, where);
         }
     }
-    template <bool sync = true, typename U>
-    __attribute__((error(UBSCOPE_TWIN_MATMUL_LOCAL_MESSAGE))) void IterateAll(const LocalTensor<U>&,
-                                                                               uint8_t = 0);
 
     void End(const Where& where = Where::current()) {
-        release_c(where);
+        if (has_tiling_) {
+            on_cube("End", where, [&] { release_c(where); });
+        }
         restart();
     }
 
-    // REGIST_MATMUL_OBJ's registration (not Ascend C API).
-    void ubscope_register(TPipe* pipe, const TCubeTiling* tiling, const Where& where) {
-        pipe_ = pipe;
+    // REGIST_MATMUL_OBJ's registration (not Ascend C API): the object at
+    // ``index`` of the call. On an AIV of a mix launch its calls go to the
+    // block's AIC.
+    void ubscope_register(TPipe* pipe, const TCubeTiling* tiling, size_t index, const Where& where) {
+        own_.pipe = pipe;
+        const ubscope_twin::Runtime& rt = ubscope_twin::runtime();
+        if (rt.core_kind == ubscope_twin::AIV_CORE && rt.config.launch_mode == ubscope_twin::MIX_LAUNCH) {
+            index_ = static_cast<int64_t>(index);
+        }
         if (tiling != nullptr) {
             Init(tiling, pipe, where);
         }
@@ -392,9 +417,49 @@ private:
         bool operator==(const Sizes&) const = default;
     };
 
+    // What the Matmul keeps on the core it runs on (the AIC): its buffers and
+    // the C block in L0C between Iterate and GetTensorC.
+    struct Buffers {
+        TPipe* pipe = nullptr;
+        Sizes sizes{};
+        bool placed = false;
+        TQue<TPosition::A1, 1> a1;
+        TQue<TPosition::B1, 1> b1;
+        TQue<TPosition::A2, 1> a2;
+        TQue<TPosition::B2, 1> b2;
+        TQue<TPosition::CO1, 1> c1;
+        TQue<TPosition::B1, 1> bias1;
+        LocalTensor<L0cT> c;
+        bool holding_c = false;
+    };
+
     static int64_t ceil_div(int64_t value, int64_t unit) { return (value + unit - 1) / unit; }
 
     int64_t c_pitch() const { return org_kc_ > 0 ? org_kc_ : org_n_; }
+
+    // The buffers of the core running this step: the AIC's object's while the
+    // AIC runs an AIV's call, this object's own otherwise.
+    Buffers& buffers() { return serving_ != nullptr ? *serving_ : own_; }
+
+    // Runs ``step`` on the core the Matmul runs on: here, or for an AIV of a
+    // mix launch on its block's AIC (matmul_server.h), with this object's
+    // settings and the AIC's object's buffers.
+    template <class Step>
+    void on_cube(const char* api, const Where& where, Step&& step) {
+        if (index_ < 0) {
+            step();
+            return;
+        }
+        const ubscope_twin::MatmulServer::Work work = [&](void* aic_object) {
+            serving_ = &static_cast<Matmul*>(aic_object)->own_;
+            step();
+            const bool holds = serving_->holding_c;
+            serving_ = nullptr;
+            return holds;
+        };
+        ubscope_twin::matmul_server().call(static_cast<size_t>(index_), ubscope_twin::type_tag<Matmul>(), work,
+                                           std::string("matmul::Matmul::") + api, where);
+    }
 
     void check_core(const Where& where) const {
         const ubscope_twin::Runtime& rt = ubscope_twin::runtime();
@@ -402,11 +467,13 @@ private:
             ubscope_twin::fail(where, "matmul::Matmul: the twin models the Atlas A2 path (a split chip's AIC, "
                                       "Fixpipe to GM); run it on an Ascend910B chip");
         }
-        if (rt.core_kind != ubscope_twin::AIC_CORE) {
-            ubscope_twin::fail(where, "matmul::Matmul runs on the AIC: the twin does not model a MIX kernel's "
-                                      "AIV passing it to the AIC; declare KERNEL_TASK_TYPE_DEFAULT("
-                                      "KERNEL_TYPE_AIC_ONLY), define ASCENDC_CUBE_ONLY before lib/matmul_intf.h, "
-                                      "or call it under ASCEND_IS_AIC");
+        if (rt.core_kind == ubscope_twin::AIV_CORE && index_ < 0) {
+            ubscope_twin::fail(where, rt.config.launch_mode == ubscope_twin::MIX_LAUNCH
+                                          ? "matmul::Matmul on an AIV of a mix kernel without REGIST_MATMUL_OBJ "
+                                            "(it is how the AIV's calls reach the AIC)"
+                                          : "matmul::Matmul runs on an AIC, and this vector launch has none: "
+                                            "declare KERNEL_TYPE_MIX_AIC_1_2 or KERNEL_TYPE_AIC_ONLY (or no "
+                                            "kernel type: a Matmul kernel is then a mix one)");
         }
     }
 
@@ -456,23 +523,33 @@ private:
                      t.isBias ? int64_t{t.baseN} * static_cast<int64_t>(sizeof(L0cT)) : 0};
     }
 
+    // The buffers, placed once on the running core's pipe; a later Init may
+    // only ask for the same.
     void place(const Sizes& s, const Where& where) {
-        auto len = [](int64_t bytes) { return static_cast<uint32_t>(bytes); };
-        pipe_->InitBuffer(a1_, static_cast<uint8_t>(s.a1_slots), len(s.a1_bytes), where);
-        pipe_->InitBuffer(b1_, static_cast<uint8_t>(s.b1_slots), len(s.b1_bytes), where);
-        pipe_->InitBuffer(a2_, static_cast<uint8_t>(s.a2_blocks), len(s.a2_bytes), where);
-        pipe_->InitBuffer(b2_, static_cast<uint8_t>(s.b2_blocks), len(s.b2_bytes), where);
-        pipe_->InitBuffer(c1_, static_cast<uint8_t>(s.c1_blocks), len(s.c1_bytes), where);
-        if (s.bias_bytes) {
-            pipe_->InitBuffer(bias1_, 1, len(s.bias_bytes), where);
+        Buffers& buf = buffers();
+        if (buf.placed) {
+            if (!(s == buf.sizes)) {
+                ubscope_twin::fail(where, "matmul::Matmul::Init with a tiling whose buffers differ from the "
+                                          "first Init's: the twin places a Matmul's buffers once");
+            }
+            return;
         }
-        sizes_ = s;
-        placed_ = true;
+        auto len = [](int64_t bytes) { return static_cast<uint32_t>(bytes); };
+        buf.pipe->InitBuffer(buf.a1, static_cast<uint8_t>(s.a1_slots), len(s.a1_bytes), where);
+        buf.pipe->InitBuffer(buf.b1, static_cast<uint8_t>(s.b1_slots), len(s.b1_bytes), where);
+        buf.pipe->InitBuffer(buf.a2, static_cast<uint8_t>(s.a2_blocks), len(s.a2_bytes), where);
+        buf.pipe->InitBuffer(buf.b2, static_cast<uint8_t>(s.b2_blocks), len(s.b2_bytes), where);
+        buf.pipe->InitBuffer(buf.c1, static_cast<uint8_t>(s.c1_blocks), len(s.c1_bytes), where);
+        if (s.bias_bytes) {
+            buf.pipe->InitBuffer(buf.bias1, 1, len(s.bias_bytes), where);
+        }
+        buf.sizes = s;
+        buf.placed = true;
     }
 
     void check_ready(const char* api, const Where& where) const {
         const std::string name = std::string("matmul::Matmul::") + api;
-        if (!placed_) {
+        if (!has_tiling_) {
             ubscope_twin::fail(where, name + " before Init (or REGIST_MATMUL_OBJ with a tiling)");
         }
         if (!has_a_) {
@@ -481,7 +558,7 @@ private:
         if (!has_b_) {
             ubscope_twin::fail(where, name + " before SetTensorB");
         }
-        if (has_bias_ && !sizes_.bias_bytes) {
+        if (has_bias_ && !tiling_.isBias) {
             ubscope_twin::fail(where, name + " with SetBias, but the tiling's isBias is 0 (no bias buffer)");
         }
         // Nd2Nz's source row pitch is 16 bits: the pages' 65535 limit on Ka (M
@@ -500,17 +577,73 @@ private:
     void restart() { next_block_ = 0; }
 
     void release_c(const Where& where) {
-        if (holding_c_) {
-            c1_.FreeTensor(c_, where);
-            holding_c_ = false;
+        Buffers& buf = buffers();
+        if (buf.holding_c) {
+            buf.c1.FreeTensor(buf.c, where);
+            buf.holding_c = false;
         }
+    }
+
+    // Iterate's step: the next block of C into L0C, or false after the last.
+    bool next_block(const Where& where) {
+        release_c(where);
+        const int64_t m_blocks = ceil_div(single_m_, tiling_.baseM);
+        const int64_t n_blocks = ceil_div(single_n_, tiling_.baseN);
+        if (next_block_ >= m_blocks * n_blocks) {
+            next_block_ = 0;
+            return false;
+        }
+        const bool m_first = tiling_.iterateOrder == 0;
+        const int64_t m_index = m_first ? next_block_ % m_blocks : next_block_ / n_blocks;
+        const int64_t n_index = m_first ? next_block_ / m_blocks : next_block_ % n_blocks;
+        ++next_block_;
+        m0_ = m_index * tiling_.baseM;
+        n0_ = n_index * tiling_.baseN;
+        mb_ = std::min<int64_t>(tiling_.baseM, single_m_ - m0_);
+        nb_ = std::min<int64_t>(tiling_.baseN, single_n_ - n0_);
+        compute_block(where);
+        return true;
+    }
+
+    // GetTensorC's step into GM: the block to its place in C (or, sequential,
+    // to the tensor's start with rows baseN apart).
+    void write_block(const GlobalTensor<DstT>& gm, uint8_t enAtomic, bool enSequentialWrite, const Where& where) {
+        if (!buffers().holding_c) {
+            ubscope_twin::fail(where, "matmul::Matmul::GetTensorC without a block computed by Iterate");
+        }
+        const int64_t pitch = enSequentialWrite ? tiling_.baseN : c_pitch();
+        write_c(enSequentialWrite ? gm : gm[m0_ * pitch + n0_], pitch, enAtomic, where);
+    }
+
+    // A VECIN C's block on its way to an AIV: written by the AIC into this
+    // AIV's slot of the system workspace, rows baseN apart.
+    GlobalTensor<DstT> stage_block(const char* api, uint8_t enAtomic, const Where& where) {
+        const ubscope_twin::Runtime& rt = ubscope_twin::runtime();
+        const std::string name = std::string("matmul::Matmul::") + api;
+        if (index_ < 0) {
+            ubscope_twin::fail(where, name + " into a VECIN C: on Atlas A2 a C block reaches a UB through GM "
+                                             "from the AIC to an AIV, so it is called from the AIVs of a mix "
+                                             "kernel");
+        }
+        if (enAtomic) {
+            ubscope_twin::fail(where, name + " into a VECIN C with enAtomic=" + std::to_string(enAtomic) +
+                                          ": atomic writes are for a C in GM");
+        }
+        const ubscope_twin::GmBuffer& buffer = rt.gm[static_cast<size_t>(ubscope_twin::sys_workspace_buffer())];
+        const int64_t slot_bytes = buffer.size / ubscope_twin::AIVS_PER_AIC;
+        GlobalTensor<DstT> slot;
+        slot.SetGlobalBuffer(reinterpret_cast<__gm__ DstT*>(buffer.host + rt.sub_block_idx * slot_bytes),
+                             static_cast<uint64_t>(slot_bytes / static_cast<int64_t>(sizeof(DstT))));
+        on_cube(api, where, [&] { write_block(slot, 0, true, where); });
+        return slot;
     }
 
     // One block of C: its K slices into L1 (stepKa / stepKb at a time), each
     // baseK slice into L0A / L0B and accumulated into the L0C block.
     void compute_block(const Where& where) {
-        c_ = c1_.template AllocTensor<L0cT>(where);
-        holding_c_ = true;
+        Buffers& buf = buffers();
+        buf.c = buf.c1.template AllocTensor<L0cT>(where);
+        buf.holding_c = true;
         if (has_bias_) {
             seed_bias(where);
         }
@@ -522,37 +655,37 @@ private:
             const int64_t kb = std::min<int64_t>(tiling_.baseK, single_k_ - k0);
             if (step % tiling_.stepKa == 0) {
                 if (step) {
-                    a1_.FreeTensor(a1, where);
+                    buf.a1.FreeTensor(a1, where);
                 }
-                a1 = a1_.template AllocTensor<SrcAT>(where);
+                a1 = buf.a1.template AllocTensor<SrcAT>(where);
                 a_k0 = k0;
                 a_kc = std::min<int64_t>(int64_t{tiling_.stepKa} * tiling_.baseK, single_k_ - k0);
                 copy_a(a1, a_k0, a_kc, where);
             }
             if (step % tiling_.stepKb == 0) {
                 if (step) {
-                    b1_.FreeTensor(b1, where);
+                    buf.b1.FreeTensor(b1, where);
                 }
-                b1 = b1_.template AllocTensor<SrcBT>(where);
+                b1 = buf.b1.template AllocTensor<SrcBT>(where);
                 b_k0 = k0;
                 b_kc = std::min<int64_t>(int64_t{tiling_.stepKb} * tiling_.baseK, single_k_ - k0);
                 copy_b(b1, b_k0, b_kc, where);
             }
-            LocalTensor<SrcAT> a2 = a2_.template AllocTensor<SrcAT>(where);
+            LocalTensor<SrcAT> a2 = buf.a2.template AllocTensor<SrcAT>(where);
             load_a(a2, a1, k0 - a_k0, a_kc, kb, where);
-            LocalTensor<SrcBT> b2 = b2_.template AllocTensor<SrcBT>(where);
+            LocalTensor<SrcBT> b2 = buf.b2.template AllocTensor<SrcBT>(where);
             load_b(b2, b1, k0 - b_k0, b_kc, kb, where);
             MmadParams params;
             params.m = static_cast<uint16_t>(mb_);
             params.n = static_cast<uint16_t>(nb_);
             params.k = static_cast<uint16_t>(kb);
             params.cmatrixInitVal = step == 0 && !has_bias_;
-            Mmad(c_, a2, b2, params, where);
-            a2_.FreeTensor(a2, where);
-            b2_.FreeTensor(b2, where);
+            Mmad(buf.c, a2, b2, params, where);
+            buf.a2.FreeTensor(a2, where);
+            buf.b2.FreeTensor(b2, where);
         }
-        a1_.FreeTensor(a1, where);
-        b1_.FreeTensor(b1, where);
+        buf.a1.FreeTensor(a1, where);
+        buf.b1.FreeTensor(b1, where);
     }
 
     // GM (ND) -> L1 (NZ): A's rows m0_.. by K columns k0.. (A^T's K rows by M
@@ -629,27 +762,29 @@ private:
     // (NZ), which the block's Mmads accumulate onto.
     void seed_bias(const Where& where) {
         using namespace ubscope_twin;
-        LocalTensor<L0cT> l1 = bias1_.template AllocTensor<L0cT>(where);
+        Buffers& buf = buffers();
+        const LocalTensor<L0cT>& c = buf.c;
+        LocalTensor<L0cT> l1 = buf.bias1.template AllocTensor<L0cT>(where);
         DataCopy(l1, bias_[n0_], nd2nz(1, nb_, nb_, 1), where);
         const int64_t m_pad = round_up(mb_, rows), n_pad = round_up(nb_, rows);
         const L0cT* row = l1.data(nb_, where);
-        L0cT* tile = c_.data(m_pad * n_pad, where);
+        L0cT* tile = c.data(m_pad * n_pad, where);
         for (int64_t r = 0; r < m_pad; ++r) {
-            for (int64_t c = 0; c < n_pad; ++c) {
-                tile[(c / rows) * m_pad * rows + r * rows + c % rows] = c < nb_ ? row[c] : L0cT{};
+            for (int64_t col = 0; col < n_pad; ++col) {
+                tile[(col / rows) * m_pad * rows + r * rows + col % rows] = col < nb_ ? row[col] : L0cT{};
             }
         }
         Runtime& rt = runtime();
         const int64_t tag = site(where);
         const int64_t written = m_pad * n_pad * static_cast<int64_t>(sizeof(L0cT));
-        const int64_t flags = check_placement(L0C, c_.addr(), written, tag, rt.timeline.scalar_now);
+        const int64_t flags = check_placement(L0C, c.addr(), written, tag, rt.timeline.scalar_now);
         const int64_t moved = nb_ * static_cast<int64_t>(sizeof(L0cT));
         const int64_t duration = onchip_copy_ps("l1_to_bt", moved);
-        const std::array<uint64_t, 1> reads{l1.key()}, writes{c_.key()};
+        const std::array<uint64_t, 1> reads{l1.key()}, writes{c.key()};
         const int64_t start = issue(MTE1, duration, reads, writes);
-        record(COPY, L0C, c_.addr(), moved, written, L1, l1.addr(), moved, 1, c_.name(), 0, tag, start, duration,
+        record(COPY, L0C, c.addr(), moved, written, L1, l1.addr(), moved, 1, c.name(), 0, tag, start, duration,
                0, 0, flags);
-        bias1_.FreeTensor(l1, where);
+        buf.bias1.FreeTensor(l1, where);
     }
 
     // L0C -> GM by Fixpipe (NZ to ND, converted to C's type), under the
@@ -672,41 +807,50 @@ private:
                 ubscope_twin::fail(where, "matmul::Matmul: enAtomic=" + std::to_string(enAtomic) +
                                               ": must be 0 (none), 1 (add), 2 (max) or 3 (min)");
         }
-        Fixpipe(at, c_, params, where);
+        Fixpipe(at, buffers().c, params, where);
         if (enAtomic) {
             SetAtomicNone();
         }
         release_c(where);
     }
 
-    TPipe* pipe_ = nullptr;
     TCubeTiling tiling_{};
-    Sizes sizes_{};
-    bool placed_ = false;
+    bool has_tiling_ = false;
     int64_t org_m_ = 0, org_n_ = 0, org_ka_ = 0, org_kb_ = 0, org_kc_ = 0;
     int64_t single_m_ = 0, single_n_ = 0, single_k_ = 0;
     GlobalTensor<SrcAT> a_;
     GlobalTensor<SrcBT> b_;
     GlobalTensor<BiasT> bias_;
     bool has_a_ = false, has_b_ = false, has_bias_ = false, trans_a_ = false, trans_b_ = false;
-    TQue<TPosition::A1, 1> a1_;
-    TQue<TPosition::B1, 1> b1_;
-    TQue<TPosition::A2, 1> a2_;
-    TQue<TPosition::B2, 1> b2_;
-    TQue<TPosition::CO1, 1> c1_;
-    TQue<TPosition::B1, 1> bias1_;
-    // The iteration: the next block's index and the block held in L0C.
+    // The iteration: the next block's index and the block's place.
     int64_t next_block_ = 0;
     int64_t m0_ = 0, n0_ = 0, mb_ = 0, nb_ = 0;
-    LocalTensor<L0cT> c_;
-    bool holding_c_ = false;
+    Buffers own_;
+    Buffers* serving_ = nullptr;  // the AIC's object's, while the AIC runs this AIV's call
+    int64_t index_ = -1;          // its REGIST_MATMUL_OBJ position, on an AIV of a mix launch
 };
 
+// REGIST_MATMUL_OBJ: each object registers with the pipe (and Inits when its
+// tiling follows it); on the AIC of a mix launch the AIC then serves its AIVs'
+// calls to these objects until they end (matmul_server.h).
 template <typename... Args>
 void ubscope_regist_matmul(const ubscope_twin::Where& where, TPipe* pipe, GM_ADDR workspace, Args&&... args) {
+    using namespace ubscope_twin;
     (void)workspace;
     auto objects = std::forward_as_tuple(args...);
-    ubscope_twin::regist_from<0>(where, pipe, objects);
+    std::vector<MatmulServer::Registered> registered;
+    regist_from<0>(where, pipe, objects, registered);
+    if (registered.size() > MAX_MATMUL_OBJECTS) {
+        fail(where, "REGIST_MATMUL_OBJ with " + std::to_string(registered.size()) +
+                        " Matmul objects, past the " + std::to_string(MAX_MATMUL_OBJECTS) + " a kernel may define");
+    }
+    const Runtime& rt = runtime();
+    if (rt.config.split_cores && rt.config.launch_mode == MIX_LAUNCH) {
+        if (rt.core_kind == AIC_CORE) {
+            matmul_server().serve(std::move(registered), where);
+        }
+        matmul_server().add_client();
+    }
 }
 
 }  // namespace AscendC
@@ -714,6 +858,7 @@ void ubscope_regist_matmul(const ubscope_twin::Where& where, TPipe* pipe, GM_ADD
 #undef UBSCOPE_TWIN_MATMUL_LAYOUT_MESSAGE
 #undef UBSCOPE_TWIN_MATMUL_TYPES_MESSAGE
 #undef UBSCOPE_TWIN_MATMUL_LOCAL_MESSAGE
+#undef UBSCOPE_TWIN_MATMUL_BOTH_MESSAGE
 
 namespace matmul {
 using AscendC::CFG_MDL;
