@@ -405,11 +405,14 @@ extern "C" __global__ __aicore__ void two(GM_ADDR a, GM_ADDR b, GM_ADDR e, GM_AD
 """
 
 
-def test_two_objects_registered_by_one_call(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kernel_type", ["KERNEL_TYPE_AIC_ONLY", "KERNEL_TYPE_MIX_AIC_1_2"])
+def test_two_objects_registered_by_one_call(tmp_path: Path, kernel_type: str) -> None:
+    # In the mix launch both AIVs call both objects (each computing all of C
+    # and D) and the AIC runs each call on the object at its REGIST position.
     a, b, e = small_ints((48, 64), 21), small_ints((64, 32), 22), small_ints((32, 64), 23)
     cube = {f"cube.{k}": str(v) for k, v in tiling(48, 32, 64).items()}
     run = run_ascendc(
-        write_source(tmp_path, "two.cpp", TWO_OBJECTS),
+        write_source(tmp_path, "two.cpp", TWO_OBJECTS.replace("KERNEL_TYPE_AIC_ONLY", kernel_type)),
         "two",
         1,
         {"a": a, "b": b, "e": e},
@@ -427,6 +430,10 @@ def test_two_objects_registered_by_one_call(tmp_path: Path) -> None:
         [0, call_site(tmp_path / "two.cpp", "REGIST_MATMUL_OBJ(")],
         [4096, call_site(tmp_path / "two.cpp", "REGIST_MATMUL_OBJ(")],
     ]
+    # C's blocks accumulate in the first object's L0C block, D's in the second's.
+    mmads = events[events.name == "Mmad"]
+    assert set(mmads.addr) == {0, 4096}
+    assert set(events[events.kind != "alloc"].query("space == 'L0C'").core_kind) == {"aic"}
 
 
 # The pages' pure Cube mode: ASCENDC_CUBE_ONLY defined before lib/matmul_intf.h

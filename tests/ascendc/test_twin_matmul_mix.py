@@ -315,8 +315,13 @@ extern "C" __global__ __aicore__ void vecin(GM_ADDR a, GM_ADDR b, GM_ADDR worksp
     bGm.SetGlobalBuffer((__gm__ half*)b);
     mm.SetTensorA(aGm);
     mm.SetTensorB(bGm);
+#ifdef ALL
+    LocalTensor<float> none;
+    mm.IterateAll(none);
+#else
     mm.Iterate();
     GlobalTensor<float> block = mm.GetTensorC();
+#endif
 }
 """
 
@@ -341,12 +346,16 @@ def test_aivs_waiting_for_a_serving_aic_stop_with_one_line(tmp_path: Path) -> No
     ) in message
 
 
-def test_vecin_c_in_an_aic_only_kernel_stops_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("defines", "call"), [((), "GetTensorC()"), (("ALL",), "IterateAll(none)")], ids=["get", "all"]
+)
+def test_vecin_c_in_an_aic_only_kernel_stops_with_one_line(
+    tmp_path: Path, defines: tuple[str, ...], call: str
+) -> None:
     # An AIC has no UB: on Atlas A2 a VECIN C goes from the AIC to an AIV.
     values = {f"cube.{k}": str(v) for k, v in tiling(32, 32, 32).items()}
-    with stops_at(
-        "vecin.cpp", VECIN_ON_AIC, "mm.GetTensorC()", "matmul::Matmul::GetTensorC into a VECIN C"
-    ):
+    api = call.partition("(")[0]
+    with stops_at("vecin.cpp", VECIN_ON_AIC, f"mm.{call}", f"matmul::Matmul::{api} into a VECIN C"):
         run_ascendc(
             write_source(tmp_path, "vecin.cpp", VECIN_ON_AIC),
             "vecin",
@@ -354,5 +363,6 @@ def test_vecin_c_in_an_aic_only_kernel_stops_with_one_line(tmp_path: Path) -> No
             {"a": small_ints((32, 32), 38), "b": small_ints((32, 32), 39)},
             {},
             CHIP,
+            defines=defines,
             values=LaunchValues(tiling=values),
         )

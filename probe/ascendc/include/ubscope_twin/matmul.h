@@ -383,6 +383,7 @@ public:
     void IterateAll(const LocalTensor<DstT>& ubCmatrix, uint8_t enAtomic = 0,
                     const Where& where = Where::current()) {
         check_ready("IterateAll", where);
+        check_vecin("IterateAll", enAtomic, where);
         restart();
         while (Iterate(false, where)) {
             GetTensorC(ubCmatrix, enAtomic, false, where);
@@ -615,10 +616,8 @@ private:
         write_c(enSequentialWrite ? gm : gm[m0_ * pitch + n0_], pitch, enAtomic, where);
     }
 
-    // A VECIN C's block on its way to an AIV: written by the AIC into this
-    // AIV's slot of the system workspace, rows baseN apart.
-    GlobalTensor<DstT> stage_block(const char* api, uint8_t enAtomic, const Where& where) {
-        const ubscope_twin::Runtime& rt = ubscope_twin::runtime();
+    // A VECIN C is taken by a mix kernel's AIVs, without atomics.
+    void check_vecin(const char* api, uint8_t enAtomic, const Where& where) const {
         const std::string name = std::string("matmul::Matmul::") + api;
         if (index_ < 0) {
             ubscope_twin::fail(where, name + " into a VECIN C: on Atlas A2 a C block reaches a UB through GM "
@@ -629,6 +628,13 @@ private:
             ubscope_twin::fail(where, name + " into a VECIN C with enAtomic=" + std::to_string(enAtomic) +
                                           ": atomic writes are for a C in GM");
         }
+    }
+
+    // A VECIN C's block on its way to an AIV: written by the AIC into this
+    // AIV's slot of the system workspace, rows baseN apart.
+    GlobalTensor<DstT> stage_block(const char* api, uint8_t enAtomic, const Where& where) {
+        check_vecin(api, enAtomic, where);
+        const ubscope_twin::Runtime& rt = ubscope_twin::runtime();
         const ubscope_twin::GmBuffer& buffer = rt.gm[static_cast<size_t>(ubscope_twin::sys_workspace_buffer())];
         const int64_t slot_bytes = buffer.size / ubscope_twin::AIVS_PER_AIC;
         GlobalTensor<DstT> slot;
