@@ -221,8 +221,7 @@ def matmul(chip, work: Path) -> None:
     the mix one (LeakyReLU on the AIVs, C through UB) on one block of two AIVs,
     each taking half of M; numpy's float32 matmul of the same operands is the floor."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.ascendc.test_twin_matmul import FP16, KERNEL, tiling
-    from tests.ascendc.test_twin_matmul_mix import LEAKY
+    from tests.helpers.matmul_kernels import FP16, KERNEL, LEAKY, tiling
     from ubscope.probe.ascendc.runner import run_ascendc
     from ubscope.probe.ascendc.tiling import LaunchValues
 

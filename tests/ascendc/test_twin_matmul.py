@@ -1,7 +1,8 @@
 """The twin's Matmul high-level API (matmul::Matmul, REGIST_MATMUL_OBJ,
-TCubeTiling given as a nested tiling struct) on a kernel written here as the
-documentation's examples write one: numerics against numpy, the GM traffic of
-one tiling worked out by hand, and its misuse stopping with one line.
+TCubeTiling given as a nested tiling struct) on a kernel written as the
+documentation's examples write one (tests/helpers/matmul_kernels.py): numerics
+against numpy, the GM traffic of one tiling worked out by hand, and its misuse
+stopping with one line.
 
 The kernels run on Ascend910B1 as KERNEL_TYPE_AIC_ONLY: the twin's Matmul runs
 on the AIC of a split chip (L1, L0A/B/C, Fixpipe to GM)."""
@@ -13,151 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.matmul_kernels import CHIP, KERNEL, oracle, run_mm, small_ints, tiling
 from tests.helpers.source_lines import call_site, line_of, stops_at, write_source
 from ubscope.probe.ascendc.build import CompileError
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.ascendc.tiling import LaunchValues
-from ubscope.probe.chip import load_chip
-from ubscope.probe.device_fault import DeviceFault
 from ubscope.probe.events import Flag
 from ubscope.probe.trace import read_trace
 
 pytestmark = pytest.mark.ascendc_twin
-CHIP = load_chip("Ascend910B1")
-
-# Core i of the launch computes the C block (i % mCores, i / mCores) of
-# singleCoreM x singleCoreN, offsetting A, B, C and the bias itself and giving
-# the last row and column of cores their tails (SetTail); with SPLIT_K core i
-# takes the i-th singleCoreK slice of K instead and adds into C (ATOMIC=1).
-KERNEL = """\
-#include "kernel_operator.h"
-#include "lib/matmul_intf.h"
-using namespace AscendC;
-
-namespace optiling {
-BEGIN_TILING_DATA_DEF(MatmulCaseTiling)
-  TILING_DATA_FIELD_DEF_STRUCT(TCubeTiling, cube);
-END_TILING_DATA_DEF;
-REGISTER_TILING_DATA_CLASS(MatmulCase, MatmulCaseTiling)
-}
-
-using AType = matmul::MatmulType<TPosition::GM, CubeFormat::ND, IN_T>;
-using CType = matmul::MatmulType<TPosition::GM, CubeFormat::ND, OUT_T>;
-using BiasType = matmul::MatmulType<TPosition::GM, CubeFormat::ND, ACC_T>;
-
-extern "C" __global__ __aicore__ void mm(GM_ADDR a, GM_ADDR b, GM_ADDR bias, GM_ADDR c,
-                                         GM_ADDR workspace, GM_ADDR tiling) {
-    KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIC_ONLY);
-    GET_TILING_DATA(t, tiling);
-    const TCubeTiling& cube = t.cube;
-    const int32_t mCores = (cube.M + cube.singleCoreM - 1) / cube.singleCoreM;
-    const int32_t mIdx = GetBlockIdx() % mCores, nIdx = GetBlockIdx() / mCores;
-    const int32_t m0 = mIdx * cube.singleCoreM, n0 = nIdx * cube.singleCoreN;
-    int64_t offA = TRANS_A ? m0 : (int64_t)m0 * cube.Ka;
-    int64_t offB = TRANS_B ? (int64_t)n0 * cube.Kb : n0;
-    int64_t offC = (int64_t)m0 * cube.N + n0;
-#ifdef SPLIT_K
-    const int64_t k0 = GetBlockIdx() * cube.singleCoreK;
-    offA = TRANS_A ? k0 * cube.M : k0;
-    offB = TRANS_B ? k0 : k0 * cube.N;
-    offC = 0;
-#endif
-    TPipe pipe;
-    matmul::Matmul<AType, AType, CType, BiasType> mm;
-    REGIST_MATMUL_OBJ(&pipe, GetSysWorkSpacePtr(), mm, &cube);
-    GlobalTensor<IN_T> aGm, bGm;
-    GlobalTensor<OUT_T> cGm;
-    GlobalTensor<ACC_T> biasGm;
-    aGm.SetGlobalBuffer((__gm__ IN_T*)a);
-    bGm.SetGlobalBuffer((__gm__ IN_T*)b);
-    cGm.SetGlobalBuffer((__gm__ OUT_T*)c);
-    biasGm.SetGlobalBuffer((__gm__ ACC_T*)bias);
-#ifndef SKIP_SET_A
-    mm.SetTensorA(aGm[offA], TRANS_A);
-#endif
-    mm.SetTensorB(bGm[offB], TRANS_B);
-    if (cube.isBias) {
-        mm.SetBias(biasGm[n0]);
-    }
-    mm.SetTail(cube.M - m0 < cube.singleCoreM ? cube.M - m0 : cube.singleCoreM,
-               cube.N - n0 < cube.singleCoreN ? cube.N - n0 : cube.singleCoreN);
-#ifdef ITERATE
-    while (mm.Iterate()) {
-        mm.GetTensorC(cGm[offC]);
-    }
-#else
-    mm.IterateAll(cGm[offC], ATOMIC);
-#endif
-    mm.End();
-}
-"""
-
-FP16 = ("IN_T=half", "OUT_T=float", "ACC_T=float")
-
-
-def tiling(m: int, n: int, k: int, **given: int) -> dict[str, int]:
-    """A TCubeTiling for one core over [m, k] x [k, n] in 32 x 32 x 32 blocks,
-    single-buffered in L1 and double-buffered in L0A / L0B; ``given`` overrides."""
-    fields = dict(
-        usedCoreNum=1, M=m, N=n, Ka=k, Kb=k, singleCoreM=m, singleCoreN=n, singleCoreK=k,
-        baseM=32, baseN=32, baseK=32, depthA1=1, depthB1=1, stepM=1, stepN=1, isBias=0,
-        transLength=0, iterateOrder=0, shareMode=0, shareL1Size=0, shareL0CSize=0,
-        shareUbSize=0, batchM=1, batchN=1, singleBatchM=1, singleBatchN=1, stepKa=1, stepKb=1,
-        depthAL1CacheUB=0, depthBL1CacheUB=0, dbL0A=2, dbL0B=2, dbL0C=1,
-    )  # fmt: skip
-    fields.update(given)
-    return fields
-
-
-def run_mm(
-    tmp_path: Path,
-    a: np.ndarray,
-    b: np.ndarray,
-    c: np.ndarray,
-    cube: dict[str, int],
-    *,
-    bias: np.ndarray | None = None,
-    trans_a: bool = False,
-    trans_b: bool = False,
-    types: tuple[str, ...] = FP16,
-    block_dim: int = 1,
-    extra: tuple[str, ...] = (),
-    source: str = KERNEL,
-) -> tuple[np.ndarray, Path, DeviceFault | None]:
-    """C from the kernel for a = [M, K] and b = [K, N] (stored transposed as the
-    flags say), with C's initial contents ``c``: the output, the trace and the
-    device fault, if any."""
-    trace = tmp_path / "mm.ubtrace"
-    inputs = {
-        "a": np.ascontiguousarray(a.T) if trans_a else a,
-        "b": np.ascontiguousarray(b.T) if trans_b else b,
-        "bias": bias if bias is not None else np.zeros(c.shape[1], np.float32),
-    }
-    defines = (*types, f"TRANS_A={int(trans_a)}", f"TRANS_B={int(trans_b)}", *extra)
-    if not any(d.startswith("ATOMIC=") for d in defines):
-        defines = (*defines, "ATOMIC=0")
-    run = run_ascendc(
-        write_source(tmp_path, "mm.cpp", source),
-        "mm",
-        block_dim,
-        inputs,
-        {"c": c},
-        CHIP,
-        trace,
-        defines=defines,
-        values=LaunchValues(tiling={f"cube.{k}": str(v) for k, v in cube.items()}),
-    )
-    return run.outputs["c"], trace, run.device_fault
-
-
-def small_ints(shape: tuple[int, ...], seed: int, bound: int = 4) -> np.ndarray:
-    return np.random.default_rng(seed).integers(-bound, bound + 1, shape).astype(np.float16)
-
-
-def oracle(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
-    """C in float32: fp16 products are exact in float32, summed in float32."""
-    c = np.matmul(a.astype(np.float32), b.astype(np.float32))
-    return c + bias.astype(np.float32) if bias is not None else c
 
 
 def test_square_single_core_fp16_into_float(tmp_path: Path) -> None:

@@ -11,7 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.ascendc.test_twin_matmul import CHIP, KERNEL, oracle, run_mm, small_ints, tiling
+from tests.helpers.matmul_kernels import (
+    CHIP,
+    KERNEL,
+    LEAKY,
+    oracle,
+    run_mm,
+    small_ints,
+    tiling,
+)
 from tests.helpers.source_lines import call_site, stops_at, write_source
 from ubscope.analyzers import analyze_trace
 from ubscope.probe.ascendc.runner import launch_mode, run_ascendc
@@ -21,120 +29,6 @@ from ubscope.probe.errors import EmulationError
 from ubscope.probe.trace import read_trace
 
 pytestmark = pytest.mark.ascendc_twin
-
-# A matmul with a LeakyReLU epilogue written as the samples write one: no
-# kernel type (a Matmul kernel is a mix one), C a VECIN MatmulType, each AIV
-# computing the singleCoreM x singleCoreN block GetBlockIdx() names, block by
-# block: Iterate, GetTensorC into a UB tensor, LeakyRelu there, DataCopy to C.
-# STAGED takes the block from the system workspace with the GetTensorC that
-# returns it and copies it into UB itself; ALL takes the whole block at once
-# with IterateAll into UB. WAIT_FOR_AIC has the AIVs wait for a flag the AIC
-# would set after REGIST_MATMUL_OBJ, which it never runs in a mix kernel. FILL_SCRATCH has each AIV fill a scratch tensor after each
-# Iterate: vector work that depends on no data of the Matmul.
-LEAKY = """\
-#include "kernel_operator.h"
-#include "lib/matmul_intf.h"
-using namespace AscendC;
-
-namespace optiling {
-BEGIN_TILING_DATA_DEF(LeakyTiling)
-  TILING_DATA_FIELD_DEF_STRUCT(TCubeTiling, cube);
-  TILING_DATA_FIELD_DEF(float, alpha);
-END_TILING_DATA_DEF;
-REGISTER_TILING_DATA_CLASS(Leaky, LeakyTiling)
-}
-
-using AType = matmul::MatmulType<TPosition::GM, CubeFormat::ND, half>;
-using CType = matmul::MatmulType<TPosition::VECIN, CubeFormat::ND, float>;
-using BiasType = matmul::MatmulType<TPosition::GM, CubeFormat::ND, float>;
-
-class MatmulLeaky {
-public:
-    __aicore__ inline void Init(GM_ADDR a, GM_ADDR b, GM_ADDR c, const TCubeTiling& cube, float alpha) {
-        tiling = cube;
-        this->alpha = alpha;
-        const int32_t mCores = (cube.M + cube.singleCoreM - 1) / cube.singleCoreM;
-        m0 = GetBlockIdx() % mCores * cube.singleCoreM;
-        n0 = GetBlockIdx() / mCores * cube.singleCoreN;
-        aGm.SetGlobalBuffer((__gm__ half*)a + m0 * cube.Ka);
-        bGm.SetGlobalBuffer((__gm__ half*)b + n0);
-        cGm.SetGlobalBuffer((__gm__ float*)c + m0 * cube.N + n0);
-    }
-    __aicore__ inline void Process(TPipe* pipe) {
-#ifdef ALL
-        pipe->InitBuffer(cQue, 1, tiling.singleCoreM * tiling.singleCoreN * sizeof(float));
-#else
-        pipe->InitBuffer(cQue, 1, tiling.baseM * tiling.baseN * sizeof(float));
-#endif
-        mm.SetTensorA(aGm);
-        mm.SetTensorB(bGm);
-#ifdef FILL_SCRATCH
-        pipe->InitBuffer(markBuf, 32);
-        LocalTensor<float> mark = markBuf.Get<float>();
-#endif
-#ifdef ALL
-        LocalTensor<float> cLocal = cQue.AllocTensor<float>();
-        mm.IterateAll(cLocal);
-        Epilogue(cLocal, tiling.singleCoreM, tiling.singleCoreN, 0);
-#else
-        const int32_t mBlocks = tiling.singleCoreM / tiling.baseM;
-        for (int32_t round = 0; mm.Iterate(); ++round) {
-#ifdef FILL_SCRATCH
-            Duplicate(mark, 0.0f, 8);
-#endif
-            LocalTensor<float> cLocal = cQue.AllocTensor<float>();
-#ifdef STAGED
-            GlobalTensor<float> staged = mm.GetTensorC();
-            DataCopy(cLocal, staged, tiling.baseM * tiling.baseN);
-#else
-            mm.GetTensorC(cLocal, 0, true);
-#endif
-            const int32_t at = round % mBlocks * tiling.baseM * tiling.N + round / mBlocks * tiling.baseN;
-            Epilogue(cLocal, tiling.baseM, tiling.baseN, at);
-        }
-#endif
-        mm.End();
-    }
-    __aicore__ inline void Epilogue(LocalTensor<float>& cLocal, int32_t rows, int32_t cols, int32_t at) {
-        LeakyRelu(cLocal, cLocal, alpha, rows * cols);
-        cQue.EnQue(cLocal);
-        cLocal = cQue.DeQue<float>();
-        DataCopyParams params(rows, cols * sizeof(float) / 32, 0, (tiling.N - cols) * sizeof(float) / 32);
-        DataCopy(cGm[at], cLocal, params);
-        cQue.FreeTensor(cLocal);
-    }
-    matmul::Matmul<AType, AType, CType, BiasType> mm;
-    TCubeTiling tiling;
-
-private:
-    TQue<TPosition::VECIN, 1> cQue;
-    TBuf<TPosition::VECCALC> markBuf;
-    GlobalTensor<half> aGm, bGm;
-    GlobalTensor<float> cGm;
-    float alpha;
-    int32_t m0, n0;
-};
-
-extern "C" __global__ __aicore__ void leaky(GM_ADDR a, GM_ADDR b, GM_ADDR c, GM_ADDR workspace,
-                                            GM_ADDR tiling) {
-    GET_TILING_DATA(t, tiling);
-    TPipe pipe;
-    MatmulLeaky op;
-    op.Init(a, b, c, t.cube, t.alpha);
-#ifdef WAIT_FOR_AIC
-    if ASCEND_IS_AIV {
-        CrossCoreWaitFlag(3);
-    }
-#endif
-    REGIST_MATMUL_OBJ(&pipe, GetSysWorkSpacePtr(), op.mm, &op.tiling);
-#ifdef WAIT_FOR_AIC
-    if ASCEND_IS_AIC {
-        CrossCoreSetFlag<2, PIPE_FIX>(3);
-    }
-#endif
-    op.Process(&pipe);
-}
-"""
 
 # C = 128 x 96 over K = 64 on 2 blocks (4 AIVs) of 64 x 48, in 32 x 48 x 32 blocks.
 M, N, K = 128, 96, 64
