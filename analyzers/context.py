@@ -63,7 +63,12 @@ class TraceContext:
         self.alignment_model = AlignmentModel(table, self.chip, self.locator)
         self.burst_model = BurstModel(table, self.chip, self.locator, self.launch_model)
         self.single_buffer_model = SingleBufferModel(
-            table, self.chip, groups, self.launch_model, self.traffic_model
+            table,
+            self.chip,
+            groups,
+            self.launch_model,
+            self.traffic_model,
+            self.touch_model.touch_sets,
         )
         # the members rules use most, by their short names
         self.column = table.column
@@ -75,6 +80,7 @@ class TraceContext:
         self.capacity_of = groups.capacity_of
         self.capacities = groups.capacities
         self.kernel_of = self.launch_model.kernel_of
+        self.launch_of = self.launch_model.launch_of
         self.occupancy = self.occupancy_model.occupancy
         self.core_spaces = self.occupancy_model.core_spaces
         self.coverage = self.fragmentation_model.coverage

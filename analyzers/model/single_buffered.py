@@ -13,6 +13,14 @@ in flight. The window shortens by at most:
   window: no schedule beats the busiest pipe;
 * W / 2: with two blocks, each still cycles through its copy and its use.
 
+A second block helps a fill only when the single block held it back: a window
+that ends in a fill counts only when that fill started the moment the block's
+last use before it ended (its *release*); one that started later waited for
+something else (a busy pipe, a flag, the core that feeds it: a Matmul's next
+request, say). A window that ends in a drain counts only between two drains
+(a VECOUT block's cycle): in a block that is filled too, a drain waits for the
+data it drains, not for the block.
+
 The in-memory model here and the streamed pass
 (:mod:`ubscope.analyzers.streaming.single_buffered`) find the blocks and their
 copies with one :class:`BlockIndex` and finish each block with
@@ -22,7 +30,7 @@ is a whole or half picosecond, so sums of them are exact in any order).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -33,7 +41,8 @@ from ubscope.analyzers.model.bursts import work_kinds
 from ubscope.analyzers.model.cached import cached_property
 from ubscope.analyzers.model.groups import Groups
 from ubscope.analyzers.model.launches import LaunchModel
-from ubscope.analyzers.model.traffic import TrafficModel
+from ubscope.analyzers.model.touches import Touches
+from ubscope.analyzers.model.traffic import TrafficModel, segmented_cummax
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.costmodel import PS_PER_NS
 from ubscope.probe.event_table import EventTable
@@ -121,20 +130,65 @@ class Coverage(NamedTuple):
         return np.where(index >= 0, self.before[safe] + inside, 0)
 
 
+# What a GM copy through a block is (block_savings): a drain (chip -> GM), a
+# fill (GM -> chip), or a fill the single block held back (see the module's doc).
+DRAIN, FILL, HELD_FILL = 0, 1, 2
+
+
+def copy_roles(read: np.ndarray, start: np.ndarray, release: np.ndarray) -> np.ndarray:
+    """Per GM copy through a block (whether it fills the block, its start and
+    the block's release before it: :func:`releases`), :data:`DRAIN`,
+    :data:`FILL` or :data:`HELD_FILL`."""
+    return np.where(read, np.where(start == release, HELD_FILL, FILL), DRAIN).astype(np.int8)
+
+
+def releases(
+    block: np.ndarray,
+    rows: np.ndarray,
+    touch_block: np.ndarray,
+    touch_rows: np.ndarray,
+    touch_end: np.ndarray,
+    before: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per copy (its block and row), the latest end of the block's touches at
+    earlier rows, and per block the latest end of all its touches: each
+    block's touches (``touch_*``: any on-chip access inside it, the copies'
+    own included) after ``before`` (per block, the latest end of its touches
+    before these rows; -1: none)."""
+    span = np.int64(max(int(rows.max(initial=0)), int(touch_rows.max(initial=0))) + 2)
+    # each block opens with a touch at row -1 ending at `before`
+    keys = np.concatenate([np.arange(before.size) * span, touch_block * span + touch_rows + 1])
+    ends = np.concatenate([before, touch_end])
+    order = np.argsort(keys, kind="stable")
+    keys, ends = keys[order], ends[order]
+    latest = segmented_cummax(ends, np.r_[True, keys[1:] // span != keys[:-1] // span])
+    at = np.searchsorted(keys, block * span + rows + 1, "left") - 1
+    block_last = np.searchsorted(keys, (np.arange(before.size) + 1) * span, "left") - 1
+    return latest[at], latest[block_last]
+
+
 def block_savings(
-    start: np.ndarray, duration: np.ndarray, landing_ps: int, busy: Sequence[Coverage]
+    start: np.ndarray,
+    duration: np.ndarray,
+    role: np.ndarray,
+    landing_ps: int,
+    busy: Sequence[Coverage],
 ) -> float:
     """What a second block saves, summed over the windows between the copy
     stages of one block on one core: its GM copies (``start``, ``duration``,
-    in program order) and, per kind of work, the time the core's copies and
-    computes cover (``busy``). A copy-in's data lands ``landing_ps`` after its
-    pipe time (0 for a copy-out)."""
+    :func:`copy_roles`, in program order) and, per kind of work, the time the
+    core's copies and computes cover (``busy``). A copy-in's data lands
+    ``landing_ps`` after its pipe time (0 for a copy-out)."""
     order = np.argsort(start, kind="stable")
-    start, duration = start[order], duration[order]
+    start, duration, role = start[order], duration[order], role[order]
     done = start + duration + landing_ps
     firsts = stage_firsts(start, done)
     if firsts.size < 2:
         return 0.0
+    stage_role = role[firsts]
+    counted = (stage_role[1:] == HELD_FILL) | (
+        (stage_role[1:] == DRAIN) & (stage_role[:-1] == DRAIN)
+    )
     stage_start = start[firsts]
     stage_time = np.maximum.reduceat(done, firsts) - stage_start
     stage_pipe = np.add.reduceat(duration, firsts)
@@ -143,7 +197,7 @@ def block_savings(
     movable = stage_time[1:] if landing_ps else stage_time[:-1]
     busiest = np.max([kind.within(window_start, window_end) for kind in busy], axis=0)
     saved = np.minimum.reduce([movable, window - stage_pipe[:-1], window - busiest, window / 2])
-    return float(np.maximum(saved, 0.0).sum())
+    return float(np.maximum(saved, 0.0)[counted].sum())
 
 
 def stage_firsts(start: np.ndarray, done: np.ndarray) -> np.ndarray:
@@ -171,12 +225,14 @@ class SingleBufferModel:
         groups: Groups,
         launches: LaunchModel,
         traffic: TrafficModel,
+        touch_sets: Callable[[], Iterable[Touches]],
     ):
         self.table = table
         self.chip = chip
         self.groups = groups
         self.launch_model = launches
         self.traffic_model = traffic
+        self.touch_sets = touch_sets
 
     @cached_property
     def single_buffered(self) -> SingleBufferedBlocks:
@@ -201,14 +257,33 @@ class SingleBufferModel:
         hit = block >= 0
         block, copies, read = block[hit], copies[hit], read[hit]
         transfers = np.bincount(block, minlength=rows.size)
-        saved = self._savings(block, copies, read, rows.size)
+        release, _ = releases(block, copies, *self._touches(index, gid), np.full(rows.size, -1))
+        role = copy_roles(read, table.column("start_ps")[copies], release)
+        saved = self._savings(block, copies, role, read, rows.size)
         order = np.lexsort((rows, inits.address[picked], gid, launch))
         return SingleBufferedBlocks(
             rows[order], inits.position[picked][order], transfers[order], saved[order]
         )
 
+    def _touches(
+        self, index: BlockIndex, block_gids: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The on-chip accesses inside the blocks: each one's block, row and end."""
+        found_block, found_rows = [], []
+        for touches in self.touch_sets():
+            near = np.flatnonzero(np.isin(touches.gid, block_gids))
+            rows = touches.rows[near]
+            block = index.find(
+                self.launch_model.launch_of(rows), touches.gid[near], touches.addr[near]
+            )
+            found_block.append(block[block >= 0])
+            found_rows.append(rows[block >= 0])
+        rows = np.concatenate(found_rows).astype(np.int64)
+        end = self.table.column("start_ps")[rows] + self.table.column("dur_ps")[rows]
+        return np.concatenate(found_block), rows, end
+
     def _savings(
-        self, block: np.ndarray, copies: np.ndarray, read: np.ndarray, count: int
+        self, block: np.ndarray, copies: np.ndarray, role: np.ndarray, read: np.ndarray, count: int
     ) -> np.ndarray:
         """Per block (``count`` of them), :func:`block_savings` of the copies
         (rows, in program order) through it."""
@@ -223,6 +298,7 @@ class SingleBufferModel:
             saved[block[by_block[lo]]] = block_savings(
                 table.column("start_ps")[mine],
                 table.column("dur_ps")[mine],
+                role[by_block[lo:hi]],
                 landing_ps(self.chip, bool(read[by_block[lo]])),
                 busy.of_core(int(core_keys(table, mine[:1])[0])),
             )

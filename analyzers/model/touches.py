@@ -253,7 +253,7 @@ class TouchModel:
         while it is live (:func:`first_last_touches`)."""
         blocks = self.block_model.blocks
         spans = Spans(blocks.gid, blocks.addr, blocks.end, blocks.alloc_row, blocks.free_row)
-        first, last = first_last_touches(spans, self._touch_sets(), len(self.table))
+        first, last = first_last_touches(spans, self.touch_sets(), len(self.table))
         used = last >= 0
         start, duration = self.table.column("start_ps"), self.table.column("dur_ps")
         safe_first, safe_last = np.where(used, first, 0), np.where(used, last, 0)
@@ -264,7 +264,7 @@ class TouchModel:
             last_end_ps=np.where(used, start[safe_last] + duration[safe_last], -1),
         )
 
-    def _touch_sets(self) -> Iterable[Touches]:
+    def touch_sets(self) -> Iterable[Touches]:
         """The on-chip destinations of copies and computes, then their on-chip
         sources (a compute's first source operand, or a scalar read), then
         computes' second and third sources."""

@@ -3,9 +3,11 @@
 A block belongs to one launch: its ``InitBuffer(que, 1, len)`` and the copies
 of that launch whose on-chip side falls in it (found with the in-memory
 model's :class:`~ubscope.analyzers.model.single_buffered.BlockIndex` over the
-blocks of the launches still running). Each block's copies (start and pipe
-time: 16 B each) are carried, and its core's busy runs held from its earliest
-carried copy on (:mod:`ubscope.analyzers.streaming.busy`);
+blocks of the launches still running). Each block's copies (start, pipe time
+and role: 17 B each, the role telling a fill its block held back from the
+others by the latest end of the block's touches so far, one integer a block)
+are carried, and its core's busy runs held from its earliest carried copy on
+(:mod:`ubscope.analyzers.streaming.busy`);
 :func:`~ubscope.analyzers.model.single_buffered.block_savings` finishes its
 windows as over the whole trace when its launch ends or, past
 :data:`EARLY_COPIES` carried copies, all but those of its last
@@ -30,12 +32,15 @@ from ubscope.analyzers.model.single_buffered import (
     BlockIndex,
     SingleBufferedBlocks,
     block_savings,
+    copy_roles,
     landing_ps,
+    releases,
     single_buffered,
     stage_firsts,
 )
 from ubscope.analyzers.streaming.busy import RunningBusy
 from ubscope.analyzers.streaming.decoded import DecodedBatch
+from ubscope.analyzers.streaming.usage import batch_touches
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.events import EventKind, Space
 from ubscope.probe.trace_info import batch_column
@@ -65,7 +70,9 @@ class RunningSingleBuffered:
         self._size: list[int] = []
         self._open: list[int] = []  # blocks of the launches still running
         self._index = BlockIndex(*(np.zeros(0, dtype=np.int64),) * 4)
-        self._copies: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}  # (start, dur)
+        # (start, pipe time, role: model.single_buffered.copy_roles)
+        self._copies: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self._released: dict[int, int] = {}  # block -> the latest end of a touch so far
         self._carried: dict[int, int] = {}  # copies carried per block
         self._look_at: dict[int, int] = {}  # carried copies past which to look again
         self._finished_until: dict[int, int] = {}  # block -> its windows finished up to
@@ -83,28 +90,55 @@ class RunningSingleBuffered:
         columns = decoded.columns
         read = src_space == Space.GM
         rows = np.flatnonzero((kind == EventKind.COPY) & (read | (space == Space.GM)))
-        if not rows.size:
-            return
         read = read[rows]
         chip_space = np.where(read, space[rows], src_space[rows])
         gid = group_id(decoded.core_kind[rows], decoded.core[rows], chip_space)
         chip_addr = np.where(read, columns["addr"][rows], columns["src_addr"][rows])
         found = self._index.find(launch[rows], gid, chip_addr)
         hit = found >= 0
-        if not hit.any():
+        rows, read, found = rows[hit], read[hit], found[hit]
+        release = self._releases(decoded, launch, found, rows)
+        if not rows.size:
             return
-        rows, read, blocks = rows[hit], read[hit], np.array(self._open)[found[hit]]
+        blocks = np.array(self._open)[found]
         start, dur = columns["start_ps"][rows], columns["dur_ps"][rows]
+        role = copy_roles(read, start, release)
         for block in np.unique(blocks).tolist():
             mine = blocks == block
             first = int(start[mine].min())
             if first < self._finished_until.get(block, first):
                 self.copies_out_of_order = True
-            self._copies.setdefault(block, []).append((start[mine], dur[mine]))
+            self._copies.setdefault(block, []).append((start[mine], dur[mine], role[mine]))
             self._carried[block] = self._carried.get(block, 0) + int(mine.sum())
             self._read.setdefault(block, bool(read[mine][0]))
             self.transfers[block] += int(mine.sum())
             busy.hold(self._core_launch[block], first)
+
+    def _releases(
+        self, decoded: DecodedBatch, launch: np.ndarray, found: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray:
+        """Per copy of the batch (its open block and row), the block's release
+        before it (:func:`~ubscope.analyzers.model.single_buffered.releases`),
+        and each open block's latest touch carried on."""
+        touch_block, touch_rows = [], []
+        for touches in batch_touches(decoded):
+            inside = self._index.find(launch[touches.rows], touches.gid, touches.addr)
+            touch_block.append(inside[inside >= 0])
+            touch_rows.append(touches.rows[inside >= 0])
+        touch_rows_all = np.concatenate(touch_rows)
+        columns = decoded.columns
+        before = np.array([self._released.get(block, -1) for block in self._open], dtype=np.int64)
+        release, latest = releases(
+            found,
+            rows,
+            np.concatenate(touch_block),
+            touch_rows_all,
+            columns["start_ps"][touch_rows_all] + columns["dur_ps"][touch_rows_all],
+            before,
+        )
+        for block, end in zip(self._open, latest.tolist(), strict=True):
+            self._released[block] = end
+        return release
 
     def finish_early(self, busy: RunningBusy) -> None:
         """Finish the earlier windows of the blocks carrying many copies, so a
@@ -113,7 +147,7 @@ class RunningSingleBuffered:
         for block in self._open:
             if self._carried.get(block, 0) <= self._look_at.get(block, EARLY_COPIES):
                 continue
-            start, dur = self._carried_copies(block)
+            start, dur, role = self._carried_copies(block)
             landing = landing_ps(self.chip, self._read[block])
             firsts = stage_firsts(start, start + dur + landing)
             if firsts.size <= OPEN_STAGES + 1:
@@ -126,9 +160,9 @@ class RunningSingleBuffered:
             core_launch = self._core_launch[block]
             if not busy.holds_given_up:
                 self.saved_ps[block] += block_savings(
-                    start[:past], dur[:past], landing, busy.runs.coverage(core_launch)
+                    start[:past], dur[:past], role[:past], landing, busy.runs.coverage(core_launch)
                 )
-            self._copies[block] = [(start[last:], dur[last:])]
+            self._copies[block] = [(start[last:], dur[last:], role[last:])]
             self._carried[block] = start.size - last
             # a copy starting before the next stage could change the last stage finished
             self._finished_until[block] = int(start[past])
@@ -139,17 +173,16 @@ class RunningSingleBuffered:
             )
             busy.read_up_to(core_launch, int(start[last]), held)
 
-    def _carried_copies(self, block: int) -> tuple[np.ndarray, np.ndarray]:
-        """The block's carried copies (start, pipe time), by start."""
+    def _carried_copies(self, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The block's carried copies (start, pipe time, role), by start."""
         copies = self._copies[block]
         if len(copies) > 1:
-            copies = [
-                (np.concatenate([c[0] for c in copies]), np.concatenate([c[1] for c in copies]))
-            ]
+            start, dur, role = (np.concatenate(parts) for parts in zip(*copies, strict=True))
+            copies = [(start, dur, role)]
             self._copies[block] = copies
-        start, dur = copies[0]
+        start, dur, role = copies[0]
         order = np.argsort(start, kind="stable")
-        return start[order], dur[order]
+        return start[order], dur[order], role[order]
 
     def _add_blocks(self, decoded: DecodedBatch, launch: np.ndarray) -> None:
         rows = np.flatnonzero(decoded.kind == EventKind.QUEUE_INIT)
@@ -194,15 +227,17 @@ class RunningSingleBuffered:
             return
         for block in ended:
             if self._carried.get(block, 0) and not busy.holds_given_up:
-                start, dur = self._carried_copies(block)
+                start, dur, role = self._carried_copies(block)
                 self.saved_ps[block] += block_savings(
                     start,
                     dur,
+                    role,
                     landing_ps(self.chip, self._read[block]),
                     busy.runs.coverage(self._core_launch[block]),
                 )
             for carried in (
                 self._copies,
+                self._released,
                 self._carried,
                 self._look_at,
                 self._finished_until,

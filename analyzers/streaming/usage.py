@@ -96,7 +96,7 @@ class RunningBlockUsage:
             "first_ps": np.r_[live["first_ps"], np.full(alloc_rows.size, -1)],
             "last_end_ps": np.r_[live["last_end_ps"], np.full(alloc_rows.size, -1)],
         }
-        touches = _touches(decoded)
+        touches = batch_touches(decoded)
         first, last = first_last_touches(spans, touches, kind.size)
         newly = (first >= 0) & (blocks["first_ps"] < 0)
         blocks["first_ps"][newly] = start[first[newly]]
@@ -211,7 +211,7 @@ class RunningBlockUsage:
         return lives, BlockUsage(touched_row, touched_row, first_ps, last_end_ps)
 
 
-def _touches(decoded: DecodedBatch) -> list[Touches]:
+def batch_touches(decoded: DecodedBatch) -> list[Touches]:
     """The batch's on-chip destinations of copies and computes, then their
     on-chip sources, first, second and third (as :class:`TouchModel` takes them)."""
     _, kind, space, src_space, core_kind, core, columns = decoded

@@ -6,7 +6,8 @@ import numpy as np
 
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
-from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, unique_codes
+from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, CORE_SPAN, unique_codes
+from ubscope.analyzers.model.single_buffered import SingleBufferedBlocks
 from ubscope.analyzers.rules.base import Rule, Threshold, register
 from ubscope.analyzers.rules.helpers import (
     bounded_saving_ps,
@@ -15,7 +16,11 @@ from ubscope.analyzers.rules.helpers import (
     saving_share,
 )
 from ubscope.analyzers.rules.ub.queue_counts import position_name
+from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.units import count_cores, format_time_ps
+
+# Positions whose blocks GM copies fill; the others' (VECOUT) drain to GM.
+FILLED_FROM_GM = (TPosition.VECIN, TPosition.A1, TPosition.B1)
 
 # A Matmul's L1 queues are sized by its tiling, not by an InitBuffer of the kernel's.
 MATMUL_HINTS = {
@@ -41,9 +46,13 @@ class SingleBuffered(Rule):
     copy of one tile can overlap what the tile waits for (its compute, the
     latency of a copy in flight), but never by more than the copy itself, and
     never below the core's busiest pipe in that iteration; cores of a launch run
-    side by side, so a launch shortens by at most what one core saves. Where
-    several queues are single-buffered, each one's saving assumes the others
-    keep pace (double-buffer them together). It warns when that saving reaches
+    side by side, so a launch shortens by at most what one core saves. Only
+    the copies the single block held back count: a copy-in that started later
+    than the block's last use before it ended waited for something else (a
+    busy pipe, a flag, the AIC feeding the core) and gains nothing. Queues
+    that fill (or drain) in step on the same cores, as a Matmul's A1 and B1
+    do, are named in each other's findings: each one's saving assumes the
+    others are double-buffered too. It warns when that saving reaches
     ``min_gain_share`` of the modelled time and reports it as information below.
 
     ## Why it matters
@@ -91,13 +100,23 @@ class SingleBuffered(Rule):
         judged = np.flatnonzero(blocks.transfers >= self.limits["min_transfers"])
         if not judged.size:
             return []
-        names = ctx.column("name")[blocks.init_rows[judged]]
-        name_codes, finding_of = unique_codes(names)
-        gains = ctx.critical_path_sums(
-            blocks.init_rows[judged], blocks.saved_ps[judged], finding_of, name_codes.size
+        rows = blocks.init_rows[judged]
+        # one finding per queue: a Matmul's A1 and B1 share their REGIST_MATMUL_OBJ line
+        positions, position_codes = unique_codes(blocks.position[judged])
+        keys, finding_of = unique_codes(
+            ctx.column("name")[rows].astype(np.int64) * positions.size + position_codes
         )
+        queues = [
+            (
+                ctx.label("name", key // positions.size),
+                position_name(int(positions[key % positions.size])),
+            )
+            for key in keys.tolist()
+        ]
+        gains = ctx.critical_path_sums(rows, blocks.saved_ps[judged], finding_of, keys.size)
+        partners = in_step_partners(ctx, blocks, judged, finding_of)
         findings = []
-        for code_index, name_code in enumerate(name_codes):
+        for code_index, (name, position) in enumerate(queues):
             gain = bounded_saving_ps(ctx, float(gains[code_index]))
             if gain <= 0:
                 continue
@@ -106,15 +125,25 @@ class SingleBuffered(Rule):
             rows_of = blocks.init_rows[mine]
             kind = CORE_KIND_LABELS[int(ctx.column("core_kind")[rows_of[0]])]
             cores = sorted({int(c) for c in ctx.column("core")[rows_of]})
-            name = ctx.label("name", int(name_code))
-            position = position_name(int(blocks.position[mine[0]]))
             transfers = int(blocks.transfers[mine].max())
+            others = ["'{}' ({})".format(*queues[other]) for other in partners[code_index]]
             message = (
                 f"'{name}' ({position}) is single-buffered on {count_cores(len(cores), kind)}: up to "
                 f"{transfers} GM copies go through one block; a second block "
                 f"would let them overlap the rest of each iteration and save "
                 f"{format_time_ps(gain)} ({share:.0%} of the modelled time)"
             )
+            if others:
+                message += (
+                    f"; that counts on {' and '.join(others)}, single-buffered too and "
+                    "copied in step with it on the same cores, being double-buffered as "
+                    "well: one alone may save much less"
+                )
+            suggestion = f"Double-buffer '{name}': InitBuffer(que, 2, len)." + MATMUL_HINTS.get(
+                position, ""
+            )
+            if others:
+                suggestion += f" Double-buffer {' and '.join(others)} too."
             findings.append(
                 self.finding(
                     message,
@@ -127,11 +156,39 @@ class SingleBuffered(Rule):
                         "transfers": transfers,
                         "saved_ps": round(gain),
                         "saved_share": round(share, 3),
+                        "copied_in_step_with": others,
                         "event_kinds": ["queue_init"],
                     },
-                    suggestion=f"Double-buffer '{name}': InitBuffer(que, 2, len)."
-                    + MATMUL_HINTS.get(position, ""),
+                    suggestion=suggestion,
                     estimated_gain=gain_text(ctx, gain, "if double-buffered (modelled)"),
                 )
             )
         return findings
+
+
+def in_step_partners(
+    ctx: TraceContext, blocks: SingleBufferedBlocks, judged: np.ndarray, finding_of: np.ndarray
+) -> list[list[int]]:
+    """Per finding, the other findings whose queues fill (or drain) in step with
+    its own: a block of each on one core of one launch, in the same direction,
+    with as many GM copies. Doubling one of them alone leaves the tile waiting
+    for the other's single block, so neither's saving comes alone."""
+    rows = blocks.init_rows[judged]
+    filling = np.isin(blocks.position[judged], [int(p) for p in FILLED_FROM_GM])
+    core_key = (
+        (ctx.launch_of(rows) * len(CORE_KIND_LABELS) + ctx.column("core_kind")[rows]) * CORE_SPAN
+        + ((ctx.column("core")[rows].astype(np.int64) + 1) & (CORE_SPAN - 1))
+    ) * 2 + filling
+    partners: list[set[int]] = [set() for _ in range(int(finding_of.max()) + 1)]
+    for run in _equal_runs(core_key, blocks.transfers[judged]):
+        found = set(finding_of[run].tolist())
+        for mine in found:
+            partners[mine] |= found - {mine}
+    return [sorted(others) for others in partners]
+
+
+def _equal_runs(core_key: np.ndarray, transfers: np.ndarray) -> list[np.ndarray]:
+    """The positions of the blocks sharing a core key and a copy count."""
+    order = np.lexsort((transfers, core_key))
+    together = np.r_[True, (np.diff(core_key[order]) != 0) | (np.diff(transfers[order]) != 0)]
+    return [run for run in np.split(order, np.flatnonzero(together)[1:]) if run.size > 1]
