@@ -20,7 +20,9 @@ ALLOCs at the bottom of UB), then per tile of 8 Ki fp16 elements
 i.e. 11 events per tile, until N events are written; the queues are freed when
 the core's block ends, and kernel begin/end and host samples frame the launch.
 ``--single-buffered`` declares each queue as one block of both tiles
-(``InitBuffer(que, 1, 32 KiB)``), so every copy goes through a block UB013 judges.
+(``InitBuffer(que, 1, 32 KiB)``), so every copy goes through a block UB013 judges,
+and starts each tile's copies in when the x block is released (after the
+previous tile's Add), as one block makes them wait.
 Times advance with the cost of each step so the modelled timeline looks like a
 real run. Events go through the real :class:`Recorder` into a
 :class:`TraceWriter`, so the file is exactly what ``ubscope run`` writes.
@@ -59,8 +61,10 @@ def _queues(rec: Recorder, core: int, t: int, single_buffered: bool) -> None:
             rec.alloc(aiv, core, ub, addr, TILE_BYTES, TILE_BYTES, name, "init", t, arg=block)
 
 
-def _tile(rec: Recorder, core: int, tile: int, t: int) -> int:
-    """One tile's 11 events; returns the time after it."""
+def _tile(rec: Recorder, core: int, tile: int, t: int, fill_at: int | None) -> tuple[int, int]:
+    """One tile's 11 events, its copies in from ``fill_at`` (None: from ``t``);
+    returns the time after it and when x's block is released (its last read)."""
+    fill = t if fill_at is None else fill_at
     aiv, ub, gm = int(CoreKind.AIV), int(Space.UB), int(Space.GM)
     ping = (tile % 2) * TILE_BYTES
     x_addr, w_addr, y_addr = ping, 2 * TILE_BYTES + ping, 4 * TILE_BYTES + ping
@@ -81,7 +85,7 @@ def _tile(rec: Recorder, core: int, tile: int, t: int) -> int:
         1,
         "x",
         "copyin",
-        t,
+        fill,
         COPY_PS,
         name="x_que",
     )
@@ -99,12 +103,13 @@ def _tile(rec: Recorder, core: int, tile: int, t: int) -> int:
         w_rows,
         "w",
         "copyin",
-        t + COPY_PS,
+        fill + COPY_PS,
         COPY_PS,
         int(Flag.GM_UNALIGNED),
         name="w_que",
     )
-    t += 2 * COPY_PS
+    t = max(t, fill + 2 * COPY_PS)
+    x_released = t + 2 * VECTOR_PS  # after the Add, x's last reader
     # each op names its first two sources, as the kernels' vector ops record them
     for op, dst, src, second in (
         ("Mul", tmp_a, x_addr, w_addr),
@@ -149,7 +154,7 @@ def _tile(rec: Recorder, core: int, tile: int, t: int) -> int:
     rec.free(aiv, core, ub, tmp_a, TILE_BYTES, TILE_BYTES, "tmp_a", "compute", t)
     rec.free(aiv, core, ub, tmp_b, TILE_BYTES, TILE_BYTES, "tmp_b", "compute", t)
     rec.pool_reset(aiv, core, ub, QUEUE_BYTES, "ub_pool", t, 2 * TILE_BYTES, 2 * TILE_BYTES)
-    return t
+    return t, x_released
 
 
 def write_big_trace(
@@ -174,8 +179,12 @@ def write_big_trace(
         for core in range(cores):
             t = 0
             _queues(rec, core, t, single_buffered)
+            fill_at = None
             for tile in range(min(tiles_per_core, tiles_total - done)):
-                t = _tile(rec, core, tile, t)
+                t, x_released = _tile(rec, core, tile, t, fill_at)
+                # one block: the next x copy starts when the block is released,
+                # while this tile's cast and copy-out run
+                fill_at = x_released if single_buffered else None
             done += tiles_per_core
             aiv, ub = int(CoreKind.AIV), int(Space.UB)
             for index in range(6):

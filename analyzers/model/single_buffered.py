@@ -13,13 +13,15 @@ in flight. The window shortens by at most:
   window: no schedule beats the busiest pipe;
 * W / 2: with two blocks, each still cycles through its copy and its use.
 
-A second block helps a fill only when the single block held it back: a window
-that ends in a fill counts only when that fill started the moment the block's
-last use before it ended (its *release*); one that started later waited for
-something else (a busy pipe, a flag, the core that feeds it: a Matmul's next
-request, say). A window that ends in a drain counts only between two drains
-(a VECOUT block's cycle): in a block that is filled too, a drain waits for the
-data it drains, not for the block.
+A second block helps only where the single block held the work back. A
+window that ends in a fill counts only when that fill started the moment the
+block's last use before it ended; one that started later waited for something
+else (a busy pipe, a flag, the core that feeds it: a Matmul's next request,
+say). A window between two drains (a VECOUT block's cycle) counts only when
+the next use of the block after the first drain (the compute writing the next
+tile) started the moment that drain ended. A window that ends in a drain of a
+block that is filled too does not count: that drain waits for the data it
+drains, not for the block.
 
 The in-memory model here and the streamed pass
 (:mod:`ubscope.analyzers.streaming.single_buffered`) find the blocks and their
@@ -46,7 +48,7 @@ from ubscope.analyzers.model.traffic import TrafficModel, segmented_cummax
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.costmodel import PS_PER_NS
 from ubscope.probe.event_table import EventTable
-from ubscope.probe.events import EventKind
+from ubscope.probe.events import EventKind, Space
 from ubscope.probe.memory.positions import TPosition
 
 # Queue positions whose buffers GM copies go through.
@@ -84,6 +86,13 @@ class BlockIndex:
         self._order = np.argsort(key, kind="stable")
         self._start = key[self._order]
         self._end = self._start + size[self._order]
+
+    def address_range(self) -> tuple[int, int]:
+        """The lowest start and the highest end of the blocks' addresses."""
+        mask = (1 << 40) - 1
+        if not self._start.size:
+            return 0, 0
+        return int((self._start & mask).min()), int(((self._end - 1) & mask).max()) + 1
 
     def find(self, launch: np.ndarray, gid: np.ndarray, addr: np.ndarray) -> np.ndarray:
         """Per copy (its launch, and the group and address of its on-chip side),
@@ -130,41 +139,89 @@ class Coverage(NamedTuple):
         return np.where(index >= 0, self.before[safe] + inside, 0)
 
 
-# What a GM copy through a block is (block_savings): a drain (chip -> GM), a
-# fill (GM -> chip), or a fill the single block held back (see the module's doc).
-DRAIN, FILL, HELD_FILL = 0, 1, 2
+# What a GM copy through a block is (block_savings): a fill (GM -> chip) or a
+# drain (chip -> GM), each either held back by the single block or not (see
+# the module's doc).
+FILL, HELD_FILL, DRAIN, HELD_DRAIN = 0, 1, 2, 3
 
 
-def copy_roles(read: np.ndarray, start: np.ndarray, release: np.ndarray) -> np.ndarray:
+def copy_roles(
+    read: np.ndarray, start: np.ndarray, end: np.ndarray, timing: BlockTiming
+) -> np.ndarray:
     """Per GM copy through a block (whether it fills the block, its start and
-    the block's release before it: :func:`releases`), :data:`DRAIN`,
-    :data:`FILL` or :data:`HELD_FILL`."""
-    return np.where(read, np.where(start == release, HELD_FILL, FILL), DRAIN).astype(np.int8)
+    end, and the block's :func:`block_timing` around it), its role: a fill
+    the block held started when the block's last use before it ended; a
+    drain that held the block ended when the next use after it started."""
+    held = np.where(read, start == timing.release, end == timing.next_use)
+    return (np.where(read, FILL, DRAIN) + held).astype(np.int8)
 
 
-def releases(
+class BlockTiming(NamedTuple):
+    """A block's uses around each GM copy through it: the latest end of its
+    touches at earlier rows (-1: none) and the start of its first touch at a
+    later row that is no GM copy (-1: none); per block, the latest end of all
+    its touches and the start of its first touch that is no GM copy (-1: none)."""
+
+    release: np.ndarray
+    next_use: np.ndarray
+    latest: np.ndarray
+    first_use: np.ndarray
+
+
+def block_timing(
     block: np.ndarray,
     rows: np.ndarray,
-    touch_block: np.ndarray,
-    touch_rows: np.ndarray,
-    touch_end: np.ndarray,
+    touches: BlockTouches,
     before: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per copy (its block and row), the latest end of the block's touches at
-    earlier rows, and per block the latest end of all its touches: each
-    block's touches (``touch_*``: any on-chip access inside it, the copies'
-    own included) after ``before`` (per block, the latest end of its touches
-    before these rows; -1: none)."""
-    span = np.int64(max(int(rows.max(initial=0)), int(touch_rows.max(initial=0))) + 2)
+) -> BlockTiming:
+    """:class:`BlockTiming` of copies (their block and row) among the blocks'
+    ``touches`` (any on-chip access inside one, the copies' own included),
+    after ``before`` (per block, the latest end of its touches before these
+    rows; -1: none)."""
+    count = np.int64(before.size)
+    span = np.int64(max(int(rows.max(initial=0)), int(touches.rows.max(initial=0))) + 2)
     # each block opens with a touch at row -1 ending at `before`
-    keys = np.concatenate([np.arange(before.size) * span, touch_block * span + touch_rows + 1])
-    ends = np.concatenate([before, touch_end])
+    keys = np.concatenate([np.arange(count) * span, touches.block * span + touches.rows + 1])
     order = np.argsort(keys, kind="stable")
-    keys, ends = keys[order], ends[order]
+    keys = keys[order]
+    ends = np.concatenate([before, touches.end])[order]
     latest = segmented_cummax(ends, np.r_[True, keys[1:] // span != keys[:-1] // span])
-    at = np.searchsorted(keys, block * span + rows + 1, "left") - 1
-    block_last = np.searchsorted(keys, (np.arange(before.size) + 1) * span, "left") - 1
-    return latest[at], latest[block_last]
+    copy_keys = block * span + rows + 1
+    block_ends = (np.arange(count) + 1) * span
+    # the uses in key order: the sorted touches that are no GM copy
+    use = np.concatenate([np.zeros(count, dtype=bool), ~touches.gm_copy])[order]
+    use_keys = keys[use]
+    use_start = np.concatenate([before, touches.start])[order][use]
+
+    def first_use_after(query: np.ndarray, limit: np.ndarray) -> np.ndarray:
+        if not use_keys.size:
+            return np.full(query.size, -1, dtype=np.int64)
+        at = np.searchsorted(use_keys, query, "right")
+        safe = np.minimum(at, use_keys.size - 1)
+        return np.where((at < use_keys.size) & (use_keys[safe] < limit), use_start[safe], -1)
+
+    return BlockTiming(
+        latest[np.searchsorted(keys, copy_keys, "left") - 1],
+        first_use_after(copy_keys, (block + 1) * span),
+        latest[np.searchsorted(keys, block_ends, "left") - 1],
+        first_use_after(np.arange(count) * span, block_ends),
+    )
+
+
+class BlockTouches(NamedTuple):
+    """On-chip accesses inside the blocks: each one's block, row, start and
+    end, and whether it is a GM copy (a fill or a drain of its block)."""
+
+    block: np.ndarray
+    rows: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    gm_copy: np.ndarray
+
+
+def gm_copies(kind: np.ndarray, space: np.ndarray, src_space: np.ndarray) -> np.ndarray:
+    """Which events (their kind, space and source space codes) copy to or from GM."""
+    return (kind == EventKind.COPY) & ((space == Space.GM) | (src_space == Space.GM))
 
 
 def block_savings(
@@ -185,10 +242,12 @@ def block_savings(
     firsts = stage_firsts(start, done)
     if firsts.size < 2:
         return 0.0
-    stage_role = role[firsts]
-    counted = (stage_role[1:] == HELD_FILL) | (
-        (stage_role[1:] == DRAIN) & (stage_role[:-1] == DRAIN)
-    )
+    # a fill stage was held back if its first fill was (the others follow it on
+    # the pipe); a drain stage held the block if its last drain did
+    first_role = role[firsts]
+    drains = first_role >= DRAIN
+    held_drains = np.maximum.reduceat(role == HELD_DRAIN, firsts)
+    counted = (first_role[1:] == HELD_FILL) | (drains[1:] & drains[:-1] & held_drains[:-1])
     stage_start = start[firsts]
     stage_time = np.maximum.reduceat(done, firsts) - stage_start
     stage_pipe = np.add.reduceat(duration, firsts)
@@ -257,21 +316,25 @@ class SingleBufferModel:
         hit = block >= 0
         block, copies, read = block[hit], copies[hit], read[hit]
         transfers = np.bincount(block, minlength=rows.size)
-        release, _ = releases(block, copies, *self._touches(index, gid), np.full(rows.size, -1))
-        role = copy_roles(read, table.column("start_ps")[copies], release)
+        timing = block_timing(block, copies, self._touches(index, gid), np.full(rows.size, -1))
+        start = table.column("start_ps")[copies]
+        role = copy_roles(read, start, start + table.column("dur_ps")[copies], timing)
         saved = self._savings(block, copies, role, read, rows.size)
         order = np.lexsort((rows, inits.address[picked], gid, launch))
         return SingleBufferedBlocks(
             rows[order], inits.position[picked][order], transfers[order], saved[order]
         )
 
-    def _touches(
-        self, index: BlockIndex, block_gids: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The on-chip accesses inside the blocks: each one's block, row and end."""
+    def _touches(self, index: BlockIndex, block_gids: np.ndarray) -> BlockTouches:
+        """The on-chip accesses inside the blocks."""
         found_block, found_rows = [], []
+        lowest, highest = index.address_range()
         for touches in self.touch_sets():
-            near = np.flatnonzero(np.isin(touches.gid, block_gids))
+            near = np.flatnonzero(
+                (touches.addr >= lowest)
+                & (touches.addr < highest)
+                & np.isin(touches.gid, block_gids)
+            )
             rows = touches.rows[near]
             block = index.find(
                 self.launch_model.launch_of(rows), touches.gid[near], touches.addr[near]
@@ -279,8 +342,15 @@ class SingleBufferModel:
             found_block.append(block[block >= 0])
             found_rows.append(rows[block >= 0])
         rows = np.concatenate(found_rows).astype(np.int64)
-        end = self.table.column("start_ps")[rows] + self.table.column("dur_ps")[rows]
-        return np.concatenate(found_block), rows, end
+        column = self.table.column
+        start = column("start_ps")[rows]
+        return BlockTouches(
+            np.concatenate(found_block),
+            rows,
+            start,
+            start + column("dur_ps")[rows],
+            gm_copies(column("kind")[rows], column("space")[rows], column("src_space")[rows]),
+        )
 
     def _savings(
         self, block: np.ndarray, copies: np.ndarray, role: np.ndarray, read: np.ndarray, count: int

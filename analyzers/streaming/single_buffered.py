@@ -29,12 +29,17 @@ import numpy as np
 from ubscope.analyzers.model.arrays import group_id
 from ubscope.analyzers.model.bursts import core_launch_keys
 from ubscope.analyzers.model.single_buffered import (
+    DRAIN,
+    HELD_DRAIN,
     BlockIndex,
+    BlockTiming,
+    BlockTouches,
     SingleBufferedBlocks,
     block_savings,
+    block_timing,
     copy_roles,
+    gm_copies,
     landing_ps,
-    releases,
     single_buffered,
     stage_firsts,
 )
@@ -73,6 +78,8 @@ class RunningSingleBuffered:
         # (start, pipe time, role: model.single_buffered.copy_roles)
         self._copies: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self._released: dict[int, int] = {}  # block -> the latest end of a touch so far
+        # block -> its drains (start, pipe time) no use of the block followed yet
+        self._waiting: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._carried: dict[int, int] = {}  # copies carried per block
         self._look_at: dict[int, int] = {}  # carried copies past which to look again
         self._finished_until: dict[int, int] = {}  # block -> its windows finished up to
@@ -97,48 +104,72 @@ class RunningSingleBuffered:
         found = self._index.find(launch[rows], gid, chip_addr)
         hit = found >= 0
         rows, read, found = rows[hit], read[hit], found[hit]
-        release = self._releases(decoded, launch, found, rows)
+        timing = self._timing(decoded, launch, found, rows)
+        self._resolve_waiting(timing.first_use)
         if not rows.size:
             return
         blocks = np.array(self._open)[found]
         start, dur = columns["start_ps"][rows], columns["dur_ps"][rows]
-        role = copy_roles(read, start, release)
+        role = copy_roles(read, start, start + dur, timing)
+        # a drain whose next use comes in a later batch waits for it
+        waiting = ~read & (timing.next_use < 0)
         for block in np.unique(blocks).tolist():
             mine = blocks == block
             first = int(start[mine].min())
             if first < self._finished_until.get(block, first):
                 self.copies_out_of_order = True
-            self._copies.setdefault(block, []).append((start[mine], dur[mine], role[mine]))
-            self._carried[block] = self._carried.get(block, 0) + int(mine.sum())
+            ready, later = mine & ~waiting, mine & waiting
+            self._carry(block, start[ready], dur[ready], role[ready])
+            if later.any():
+                self._waiting.setdefault(block, []).append((start[later], dur[later]))
             self._read.setdefault(block, bool(read[mine][0]))
             self.transfers[block] += int(mine.sum())
             busy.hold(self._core_launch[block], first)
 
-    def _releases(
+    def _carry(self, block: int, start: np.ndarray, dur: np.ndarray, role: np.ndarray) -> None:
+        self._copies.setdefault(block, []).append((start, dur, role))
+        self._carried[block] = self._carried.get(block, 0) + start.size
+
+    def _resolve_waiting(self, first_use: np.ndarray | None) -> None:
+        """Carry the drains that waited for their block's next use: ``first_use``
+        per open block, the start of its first use in this batch (-1: none), or
+        None when their launch ended (no use follows)."""
+        for index, block in enumerate(self._open):
+            if block not in self._waiting:
+                continue
+            use = -1 if first_use is None else int(first_use[index])
+            if first_use is not None and use < 0:
+                continue
+            for start, dur in self._waiting.pop(block):
+                held = (start + dur == use) & (use >= 0)
+                self._carry(block, start, dur, np.where(held, HELD_DRAIN, DRAIN).astype(np.int8))
+
+    def _timing(
         self, decoded: DecodedBatch, launch: np.ndarray, found: np.ndarray, rows: np.ndarray
-    ) -> np.ndarray:
-        """Per copy of the batch (its open block and row), the block's release
-        before it (:func:`~ubscope.analyzers.model.single_buffered.releases`),
-        and each open block's latest touch carried on."""
+    ) -> BlockTiming:
+        """The :func:`~ubscope.analyzers.model.single_buffered.block_timing` of
+        the batch's copies (their open block and row), each open block's
+        latest touch carried on."""
         touch_block, touch_rows = [], []
         for touches in batch_touches(decoded):
             inside = self._index.find(launch[touches.rows], touches.gid, touches.addr)
             touch_block.append(inside[inside >= 0])
             touch_rows.append(touches.rows[inside >= 0])
-        touch_rows_all = np.concatenate(touch_rows)
+        at = np.concatenate(touch_rows)
         columns = decoded.columns
+        start = columns["start_ps"][at]
         before = np.array([self._released.get(block, -1) for block in self._open], dtype=np.int64)
-        release, latest = releases(
-            found,
-            rows,
+        accesses = BlockTouches(
             np.concatenate(touch_block),
-            touch_rows_all,
-            columns["start_ps"][touch_rows_all] + columns["dur_ps"][touch_rows_all],
-            before,
+            at,
+            start,
+            start + columns["dur_ps"][at],
+            gm_copies(decoded.kind[at], decoded.space[at], decoded.src_space[at]),
         )
-        for block, end in zip(self._open, latest.tolist(), strict=True):
+        timing = block_timing(found, rows, accesses, before)
+        for block, end in zip(self._open, timing.latest.tolist(), strict=True):
             self._released[block] = end
-        return release
+        return timing
 
     def finish_early(self, busy: RunningBusy) -> None:
         """Finish the earlier windows of the blocks carrying many copies, so a
@@ -146,6 +177,8 @@ class RunningSingleBuffered:
         the busy runs took the batch's work)."""
         for block in self._open:
             if self._carried.get(block, 0) <= self._look_at.get(block, EARLY_COPIES):
+                continue
+            if block in self._waiting:  # the windows those drains end wait with them
                 continue
             start, dur, role = self._carried_copies(block)
             landing = landing_ps(self.chip, self._read[block])
@@ -225,6 +258,7 @@ class RunningSingleBuffered:
         ended = [block for block in self._open if self.launch[block] < launch]
         if not ended:
             return
+        self._resolve_waiting(None)
         for block in ended:
             if self._carried.get(block, 0) and not busy.holds_given_up:
                 start, dur, role = self._carried_copies(block)
