@@ -130,19 +130,20 @@ class RunningSingleBuffered:
         self._copies.setdefault(block, []).append((start, dur, role))
         self._carried[block] = self._carried.get(block, 0) + start.size
 
-    def _resolve_waiting(self, first_use: np.ndarray | None) -> None:
-        """Carry the drains that waited for their block's next use: ``first_use``
-        per open block, the start of its first use in this batch (-1: none), or
-        None when their launch ended (no use follows)."""
-        for index, block in enumerate(self._open):
-            if block not in self._waiting:
-                continue
-            use = -1 if first_use is None else int(first_use[index])
-            if first_use is not None and use < 0:
-                continue
-            for start, dur in self._waiting.pop(block):
-                held = (start + dur == use) & (use >= 0)
-                self._carry(block, start, dur, np.where(held, HELD_DRAIN, DRAIN).astype(np.int8))
+    def _resolve_waiting(self, first_use: np.ndarray) -> None:
+        """Carry the drains that waited for their block's next use, given
+        ``first_use`` per open block: the start of its first use in this
+        batch (-1: none yet, they wait on)."""
+        for block, use in zip(self._open, first_use.tolist(), strict=True):
+            if use >= 0 and block in self._waiting:
+                self._carry_waiting(block, use)
+
+    def _carry_waiting(self, block: int, use: int) -> None:
+        """Carry a block's waiting drains, held if ``use`` started as one ended
+        (-1: their launch ended, no use follows)."""
+        for start, dur in self._waiting.pop(block, []):
+            held = (start + dur == use) & (use >= 0)
+            self._carry(block, start, dur, np.where(held, HELD_DRAIN, DRAIN).astype(np.int8))
 
     def _timing(
         self, decoded: DecodedBatch, launch: np.ndarray, found: np.ndarray, rows: np.ndarray
@@ -258,8 +259,8 @@ class RunningSingleBuffered:
         ended = [block for block in self._open if self.launch[block] < launch]
         if not ended:
             return
-        self._resolve_waiting(None)
         for block in ended:
+            self._carry_waiting(block, -1)
             if self._carried.get(block, 0) and not busy.holds_given_up:
                 start, dur, role = self._carried_copies(block)
                 self.saved_ps[block] += block_savings(

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
+from tests.helpers.tiled_queues import TILE, TILES, drained_tiles, scaled_tiles
 from ubscope.probe.chip import load_chip
 from ubscope.probe.events import CoreKind, Flag, Space
-from ubscope.probe.kernel_api import F16, DataCopy, Muls, TBuf, TPipe, TPosition, TQue
 from ubscope.probe.units import format_time_ps
 
 US = 1_000_000  # picoseconds
@@ -79,35 +78,6 @@ def test_red_zone_message_reads_as_bytes_past_capacity(kit):
     )
 
 
-TILE = 2048  # fp16 elements: 4 KiB a tile
-TILES = 8
-
-
-def tiles_and_queue(block, tensor: str, position: TPosition, queue: str, buffers: int):
-    """A GM tensor of TILES tiles, a queue of ``buffers`` one-tile blocks at
-    ``position`` and a one-tile work buffer on the block's AIV."""
-    gm = block.device.gm.tensor(tensor, np.zeros(TILES * TILE, dtype=np.float16))
-    pipe = TPipe(block.aiv)
-    que, work = TQue(position, buffers, queue), TBuf(TPosition.VECCALC, "work")
-    pipe.init_buffer(que, buffers, TILE * 2)
-    pipe.init_buffer(work, 1, TILE * 2)
-    return gm, que, work.get(F16)
-
-
-def scaled_tiles(block, buffers: int, repeats: int) -> None:
-    """TILES tiles copied in through a queue of ``buffers`` blocks, each scaled
-    ``repeats`` times into a work buffer (one vector stage per tile)."""
-    x, in_x, scaled = tiles_and_queue(block, "x", TPosition.VECIN, "in_x", buffers)
-    for tile in range(TILES):
-        tx = in_x.alloc_tensor(F16)
-        DataCopy(tx, x[tile * TILE :], TILE)
-        in_x.enque(tx)
-        tx = in_x.deque()
-        for _ in range(repeats):
-            Muls(scaled, tx, 0.5, TILE)
-        in_x.free_tensor(tx)
-
-
 def stage_times_ps(chip) -> tuple[float, float, float]:
     """(copy, latency, one Muls) of one tile on one core, from the chip's figures:
     a copy occupies MTE2 for its issue time plus 4 KiB at the core's HBM rate (the
@@ -171,20 +141,6 @@ def test_a_copy_bound_queue_gains_at_most_half_an_iteration(kit):
     stated = kit.only(kit.analyze(single), "UB013").evidence["saved_ps"]
     assert stated <= (TILES - 1) * (d + latency + muls) / 2 + TILES
     assert stated == pytest.approx(modelled_saving, rel=0.15)
-
-
-def drained_tiles(block, buffers: int, repeats: int) -> None:
-    """TILES tiles each computed ``repeats`` times into a VECOUT queue of
-    ``buffers`` blocks and copied out from it."""
-    y, out, source = tiles_and_queue(block, "y", TPosition.VECOUT, "out", buffers)
-    for tile in range(TILES):
-        ty = out.alloc_tensor(F16)
-        for _ in range(repeats):
-            Muls(ty, source, 0.5, TILE)
-        out.enque(ty)
-        ty = out.deque()
-        DataCopy(y[tile * TILE :], ty, TILE)
-        out.free_tensor(ty)
 
 
 @pytest.mark.parametrize("repeats", [1, 4, 16])

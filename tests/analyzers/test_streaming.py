@@ -18,6 +18,7 @@ from tests.helpers.cli import run_ubscope
 from tests.helpers.ping_pong import ping_pong_loop
 from tests.helpers.rebatch import rebatch, rebatch_table
 from tests.helpers.same_analysis import assert_same_analysis
+from tests.helpers.tiled_queues import drained_tiles
 from ubscope.analyzers.api import Analysis, analyze_inputs, analyze_path
 from ubscope.analyzers.rules import load_rules
 from ubscope.analyzers.streaming import (
@@ -431,6 +432,17 @@ def test_single_buffered_queues_on_48_cores_stream_as_in_memory(tmp_path, monkey
     # (before UB013 looked at what held a copy, all three were reported).
     assert [f.message.split("'")[1] for f in found] == ["x_que"]
     assert_same_analysis(rebatch(path, tmp_path / "single_997.ubtrace", 997))
+
+
+@pytest.mark.parametrize("rows", range(1, 25))
+def test_held_drains_carry_across_the_batch_that_ends_a_launch(kit, tmp_path, rows):
+    # Five launches of a single-buffered VECOUT queue: each tile's compute
+    # starts the moment the last drain ended, which the streamed pass learns
+    # only from the compute, maybe a batch later. The batch that ends one
+    # launch may hold the next launch's first drain, still waiting for its
+    # compute: it must keep waiting (once it was taken as not held).
+    table, meta = kit.device_events(lambda block: drained_tiles(block, 1, 4), launches=5)
+    assert_same_analysis(rebatch_table(table, meta, tmp_path / "drained.ubtrace", rows))
 
 
 def test_single_buffering_is_not_judged_where_launches_overlap_on_a_core(kit, tmp_path):
