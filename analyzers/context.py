@@ -105,11 +105,12 @@ class TraceContext:
         return self._memo[key]
 
     def background_part(self) -> None:
-        """Compute the teardown runs, GM traffic, the roofline and the block
-        touches: model data that does not rest on the occupancy and fragmentation
-        replays the earlier rules compute, so another thread can compute it
-        meanwhile (:func:`ubscope.analyzers.engine.run_rules`); the first
-        fragmentation rule needs the teardowns, the GM and UB rules come later.
+        """Compute the teardown runs, GM traffic, the roofline, the block
+        touches and the single-buffered queues' accesses and busy time: model
+        data that does not rest on the occupancy and fragmentation replays the
+        earlier rules compute, so another thread can compute it meanwhile
+        (:func:`ubscope.analyzers.engine.run_rules`); the first fragmentation
+        rule needs the teardowns, the GM and UB rules come later, UB013 last.
         Both sides share only the blocks and event columns, built once under
         locks, and are mostly numpy sorts, gathers and ufuncs, which release the
         GIL: at 10 M events this part is 40-45 % of the analysis' CPU time
@@ -117,6 +118,7 @@ class TraceContext:
         self.fragmentation_model.teardown_rows  # noqa: B018
         self.roofline  # noqa: B018 - computes the traffic it rests on
         self.block_usage  # noqa: B018
+        self.single_buffer_model.prepare()
 
     def rows_of_seq(self, seq: np.ndarray) -> np.ndarray:
         """The rows of events given by sequence number (a whole trace's rows are

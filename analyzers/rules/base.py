@@ -51,9 +51,10 @@ class Rule:
     severity: ClassVar[Severity] = Severity.WARNING
     input_kind: ClassVar[str] = "trace"
     thresholds: ClassVar[Mapping[str, Threshold]] = {}
-    # reads TraceContext.block_usage, which another thread may still be computing
-    # while the other rules run (ubscope.analyzers.engine)
+    # reads TraceContext.block_usage or .single_buffered, which another thread
+    # may still be computing while the other rules run (ubscope.analyzers.engine)
     reads_block_usage: ClassVar[bool] = False
+    reads_single_buffered: ClassVar[bool] = False
 
     def __init__(self, thresholds: Mapping[str, float] | None = None):
         merged = self.threshold_defaults()

@@ -46,7 +46,13 @@ def _analysis_json(
 
 @pytest.mark.parametrize(
     ("kernel", "preset"),
-    [("pool_demo", "freelist_fragmentation"), ("layernorm", "out_of_place"), ("pool_demo", None)],
+    [
+        ("pool_demo", "freelist_fragmentation"),
+        ("layernorm", "out_of_place"),
+        ("pool_demo", None),
+        # UB013: the other thread computes the accesses inside its blocks
+        ("paged_attention", "single_buffer"),
+    ],
 )
 def test_two_threads_conclude_what_one_does(tmp_path, monkeypatch, kernel, preset):
     spec = get_kernel(kernel)
@@ -210,29 +216,54 @@ def test_threads_replaying_a_group_at_once_replay_it_once(kit, monkeypatch):
     assert covers[0].free_bytes.tolist() == [capacity - 1024, capacity - 2048, capacity - 1024]
 
 
-def test_the_rules_that_read_the_block_touches_say_so(tmp_path, monkeypatch):
-    """With a second thread, the rules that read ``block_usage`` (that thread's
-    last step) run after the others; a rule that reads it without saying so
-    would wait for it in the middle of the rules."""
-    spec = get_kernel("layernorm")
-    path = tmp_path / "layernorm.ubtrace"
-    run_kernel(spec, spec.resolve(preset="out_of_place"), load_chip(), path, preset="out_of_place")
+@pytest.mark.parametrize(
+    ("kernel", "preset", "attribute", "model", "flag", "readers"),
+    [
+        # the block touches: UB009-UB011 run after the other rules
+        (
+            "layernorm",
+            "out_of_place",
+            "block_usage",
+            "touch_model",
+            "reads_block_usage",
+            ["UB009", "UB010", "UB011"],
+        ),
+        # the single-buffered queues' accesses and busy time, the part's last
+        # step: UB013 runs after UB009-UB011, which the part has served by then
+        (
+            "paged_attention",
+            "single_buffer",
+            "single_buffered",
+            "single_buffer_model",
+            "reads_single_buffered",
+            ["UB013"],
+        ),
+    ],
+)
+def test_the_rules_that_read_the_background_part_say_so(
+    tmp_path, monkeypatch, kernel, preset, attribute, model, flag, readers
+):
+    """With a second thread, the rules that read what that thread computes last
+    run after the others; a rule that reads it without saying so would wait for
+    it in the middle of the rules."""
+    spec = get_kernel(kernel)
+    path = tmp_path / f"{kernel}.ubtrace"
+    run_kernel(spec, spec.resolve(preset=preset), load_chip(), path, preset=preset)
     trace = read_trace(path)
-    readers: list[str] = []
+    read_by: list[str] = []
     checking = [""]  # the code of the rule being checked
 
     def recorded(self: TraceContext):
-        readers.append(checking[0])
-        return self.touch_model.block_usage
+        read_by.append(checking[0])
+        return getattr(getattr(self, model), attribute)
 
-    monkeypatch.setattr(TraceContext, "block_usage", property(recorded))
+    monkeypatch.setattr(TraceContext, attribute, property(recorded))
     declared = []
     for rule in engine.build_rules():
         if rule.input_kind != "trace":
             continue
         checking[0] = rule.code
         list(rule.check(TraceContext(trace)))
-        if rule.reads_block_usage:
+        if getattr(rule, flag):
             declared.append(rule.code)
-    assert sorted(set(readers)) == declared
-    assert declared == ["UB009", "UB010", "UB011"]
+    assert sorted(set(read_by)) == declared == readers

@@ -7,7 +7,11 @@ import numpy as np
 from ubscope.analyzers.context import TraceContext
 from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.model.arrays import CORE_KIND_LABELS, CORE_SPAN, unique_codes
-from ubscope.analyzers.model.single_buffered import SingleBufferedBlocks
+from ubscope.analyzers.model.single_buffered import (
+    FILLED_FROM_GM,
+    SingleBufferedBlocks,
+    core_keys,
+)
 from ubscope.analyzers.rules.base import Rule, Threshold, register
 from ubscope.analyzers.rules.helpers import (
     bounded_saving_ps,
@@ -16,11 +20,7 @@ from ubscope.analyzers.rules.helpers import (
     saving_share,
 )
 from ubscope.analyzers.rules.ub.queue_counts import position_name
-from ubscope.probe.memory.positions import TPosition
 from ubscope.probe.units import count_cores, format_time_ps
-
-# Positions whose blocks GM copies fill; the others' (VECOUT) drain to GM.
-FILLED_FROM_GM = (TPosition.VECIN, TPosition.A1, TPosition.B1)
 
 # A Matmul's L1 queues are sized by its tiling, not by an InitBuffer of the kernel's.
 MATMUL_HINTS = {
@@ -84,6 +84,7 @@ class SingleBuffered(Rule):
     code = "UB013"
     name = "single-buffered-queue"
     severity = Severity.WARNING
+    reads_single_buffered = True
     thresholds = {
         "min_transfers": Threshold(
             4, "GM copies through the single block before the queue is judged"
@@ -171,14 +172,12 @@ def in_step_partners(
 ) -> list[list[int]]:
     """Per finding, the other findings whose queues fill (or drain) in step with
     its own: a block of each on one core of one launch, in the same direction,
-    with as many GM copies. Doubling one of them alone leaves the tile waiting
-    for the other's single block, so neither's saving comes alone."""
+    with as many GM copies. Doubling one of them alone may leave the tile
+    waiting for the other's single block, so neither's saving need come alone."""
     rows = blocks.init_rows[judged]
     filling = np.isin(blocks.position[judged], [int(p) for p in FILLED_FROM_GM])
-    core_key = (
-        (ctx.launch_of(rows) * len(CORE_KIND_LABELS) + ctx.column("core_kind")[rows]) * CORE_SPAN
-        + ((ctx.column("core")[rows].astype(np.int64) + 1) & (CORE_SPAN - 1))
-    ) * 2 + filling
+    per_launch = len(CORE_KIND_LABELS) * CORE_SPAN
+    core_key = (ctx.launch_of(rows) * per_launch + core_keys(ctx.table, rows)) * 2 + filling
     partners: list[set[int]] = [set() for _ in range(int(finding_of.max()) + 1)]
     for run in _equal_runs(core_key, blocks.transfers[judged]):
         found = set(finding_of[run].tolist())
