@@ -159,10 +159,12 @@ def copy_roles(
 
 
 class BlockTiming(NamedTuple):
-    """A block's uses around each GM copy through it: the latest end of its
-    touches at earlier rows (-1: none) and the start of its first touch at a
-    later row that is no GM copy (-1: none); per block, the latest end of all
-    its touches and the start of its first touch that is no GM copy (-1: none)."""
+    """A block's uses around each GM copy through it: before a fill, the
+    latest end of its touches at earlier rows; after a drain, the start of
+    its first touch at a later row that is no GM copy (-1: none, and for the
+    other direction, which :func:`copy_roles` does not ask); per block, the
+    latest end of all its touches and the start of its first touch that is no
+    GM copy (-1: none)."""
 
     release: np.ndarray
     next_use: np.ndarray
@@ -173,11 +175,12 @@ class BlockTiming(NamedTuple):
 def block_timing(
     block: np.ndarray,
     rows: np.ndarray,
+    read: np.ndarray,
     touches: BlockTouches,
     before: np.ndarray,
 ) -> BlockTiming:
-    """:class:`BlockTiming` of copies (their block and row) among the blocks'
-    ``touches`` (any on-chip access inside one, the copies' own included),
+    """:class:`BlockTiming` of copies (their block, row and whether they fill
+    it) among the blocks' ``touches`` (any on-chip access inside one, the copies' own included),
     after ``before`` (per block, the latest end of its touches before these
     rows; -1: none)."""
     count = np.int64(before.size)
@@ -199,7 +202,8 @@ def block_timing(
     # for 2.7 M copies among 6.4 M touches)
     by_block = stable_order(block, int(count))
     copy_keys = block[by_block] * span + rows[by_block] + 1
-    copy_limits = (block[by_block] + 1) * span
+    fills, drains = by_block[read[by_block]], by_block[~read[by_block]]
+    fill_keys, drain_keys = copy_keys[read[by_block]], copy_keys[~read[by_block]]
 
     def first_use_after(query: np.ndarray, limit: np.ndarray) -> np.ndarray:
         if not use_keys.size:
@@ -208,9 +212,9 @@ def block_timing(
         safe = np.minimum(at, use_keys.size - 1)
         return np.where((at < use_keys.size) & (use_keys[safe] < limit), use_start[safe], -1)
 
-    release, next_use = np.empty_like(copy_keys), np.empty_like(copy_keys)
-    release[by_block] = latest[np.searchsorted(keys, copy_keys, "left") - 1]
-    next_use[by_block] = first_use_after(copy_keys, copy_limits)
+    release, next_use = np.full_like(copy_keys, -1), np.full_like(copy_keys, -1)
+    release[fills] = latest[np.searchsorted(keys, fill_keys, "left") - 1]
+    next_use[drains] = first_use_after(drain_keys, (block[drains] + 1) * span)
     return BlockTiming(
         release,
         next_use,
@@ -335,7 +339,7 @@ class SingleBufferModel:
         hit = block >= 0
         block, copies, read = block[hit], copies[hit], read[hit]
         transfers = np.bincount(block, minlength=rows.size)
-        timing = block_timing(block, copies, self.block_touches, np.full(rows.size, -1))
+        timing = block_timing(block, copies, read, self.block_touches, np.full(rows.size, -1))
         start = table.column("start_ps")[copies]
         role = copy_roles(read, start, start + table.column("dur_ps")[copies], timing)
         saved = self._savings(block, copies, role, read, rows.size)
@@ -385,9 +389,11 @@ class SingleBufferModel:
             block = index.find(
                 self.launch_model.launch_of(rows), touches.gid[near], touches.addr[near]
             )
-            found_block.append(block[block >= 0])
+            # in the table's row type and 32 bits: millions of them, kept while
+            # the other thread's rules run
+            found_block.append(block[block >= 0].astype(np.int32))
             found_rows.append(rows[block >= 0])
-        rows = np.concatenate(found_rows).astype(np.int64)
+        rows = np.concatenate(found_rows)
         column = self.table.column
         start = column("start_ps")[rows]
         return BlockTouches(

@@ -104,7 +104,7 @@ class RunningSingleBuffered:
         found = self._index.find(launch[rows], gid, chip_addr)
         hit = found >= 0
         rows, read, found = rows[hit], read[hit], found[hit]
-        timing = self._timing(decoded, launch, found, rows)
+        timing = self._timing(decoded, launch, found, rows, read)
         self._resolve_waiting(timing.first_use)
         if not rows.size:
             return
@@ -146,10 +146,15 @@ class RunningSingleBuffered:
             self._carry(block, start, dur, np.where(held, HELD_DRAIN, DRAIN).astype(np.int8))
 
     def _timing(
-        self, decoded: DecodedBatch, launch: np.ndarray, found: np.ndarray, rows: np.ndarray
+        self,
+        decoded: DecodedBatch,
+        launch: np.ndarray,
+        found: np.ndarray,
+        rows: np.ndarray,
+        read: np.ndarray,
     ) -> BlockTiming:
         """The :func:`~ubscope.analyzers.model.single_buffered.block_timing` of
-        the batch's copies (their open block and row), each open block's
+        the batch's copies (their open block, row and direction), each open block's
         latest touch carried on."""
         touch_block, touch_rows = [], []
         for touches in batch_touches(decoded):
@@ -167,7 +172,7 @@ class RunningSingleBuffered:
             start + columns["dur_ps"][at],
             gm_copies(decoded.kind[at], decoded.space[at], decoded.src_space[at]),
         )
-        timing = block_timing(found, rows, accesses, before)
+        timing = block_timing(found, rows, read, accesses, before)
         for block, end in zip(self._open, timing.latest.tolist(), strict=True):
             self._released[block] = end
         return timing
