@@ -39,7 +39,22 @@ namespace ubscope_twin {
 constexpr int CROSS_CORE_FLAGS = 11;
 constexpr int AIVS_PER_AIC = 2;  // KERNEL_TYPE_MIX_AIC_1_2
 constexpr size_t CORE_STACK_BYTES = size_t{8} << 20;
-constexpr const char* FLAG_WAIT = "waits in CrossCoreWaitFlag for a flag";
+
+// What a paused core waits for: a deadlock's message says it per core, and
+// says it plainly when every core waits for a flag.
+enum class Wait { FLAG, MATMUL_CALL, MATMUL_SERVE };
+
+inline const char* wait_text(Wait wait) {
+    switch (wait) {
+    case Wait::FLAG:
+        return "waits in CrossCoreWaitFlag for a flag";
+    case Wait::MATMUL_CALL:
+        return "waits in a Matmul call for the AIC";
+    case Wait::MATMUL_SERVE:
+        return "is the AIC, serving only its AIVs' Matmul calls from this REGIST_MATMUL_OBJ";
+    }
+    return "waits";
+}
 
 // What a core keeps while another core of its block runs.
 struct CoreState {
@@ -57,7 +72,7 @@ struct CoreState {
     ucontext_t context{};
     bool done = false;
     Where waiting{nullptr, 0};  // the call it is blocked at
-    const char* waiting_for = "";  // what that call waits for (a deadlock's message)
+    Wait waiting_for = Wait::FLAG;  // what that call waits for
 };
 
 inline void exchange(Runtime& rt, CoreState& core) {
@@ -130,7 +145,7 @@ public:
 
     // Called by the running core: switch to the next one (the scheduler).
     // ``waiting_for`` says what the call at ``where`` waits for.
-    void pause(const Where& where, const char* waiting_for) {
+    void pause(const Where& where, Wait waiting_for) {
         CoreState& core = cores_[running_];
         core.waiting = where;
         core.waiting_for = waiting_for;
@@ -218,8 +233,8 @@ private:
                 file.remove_prefix(std::min(file.size(), file.find_last_of('/') + 1));
                 const std::string site = std::string(file) + ":" + std::to_string(core.waiting.line());
                 sites += (sites.empty() ? "" : ", ") + site;
-                waits += std::string(waits.empty() ? "" : "; ") + site + " " + core.waiting_for;
-                only_flags = only_flags && std::string_view(core.waiting_for) == FLAG_WAIT;
+                waits += std::string(waits.empty() ? "" : "; ") + site + " " + wait_text(core.waiting_for);
+                only_flags = only_flags && core.waiting_for == Wait::FLAG;
             }
         }
         runtime().log.fail(only_flags ? "CrossCoreWaitFlag at " + sites +
@@ -286,7 +301,7 @@ inline void cross_core_wait(int64_t mode, pipe_t pipe, int64_t flag, const Where
         return true;
     };
     while (!ready()) {
-        group.pause(where, FLAG_WAIT);
+        group.pause(where, Wait::FLAG);
     }
     int64_t set_at = 0;
     for (int lane = 0; lane < lanes; ++lane) {

@@ -459,7 +459,7 @@ private:
             return holds;
         };
         ubscope_twin::matmul_server().call(static_cast<size_t>(index_), ubscope_twin::type_tag<Matmul>(), work,
-                                           std::string("matmul::Matmul::") + api, where);
+                                           api, where);
     }
 
     void check_core(const Where& where) const {

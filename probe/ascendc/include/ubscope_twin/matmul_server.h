@@ -57,20 +57,22 @@ public:
 
     // On an AIV: run ``work`` on the AIC's object at REGIST_MATMUL_OBJ
     // position ``index`` and wait until the AIC is done with it.
-    void call(size_t index, const void* type, const Work& work, const std::string& api,
+    // ``api``: the Matmul method's name, for the messages of a failed call.
+    void call(size_t index, const void* type, const Work& work, const char* api,
               const Where& where) {
         start_block();
         Runtime& rt = runtime();
         CoreGroup& group = core_group();
-        Request request{index, type, rt.sub_block_idx, rt.timeline.scalar_now, &work, &api, where};
+        Request request{index, type, rt.sub_block_idx, rt.timeline.scalar_now, &work, api, where};
         pending_.push_back(&request);
         group.note_progress();
         while (!request.done) {
             if (group.ended(AIC_CORE)) {
-                fail(where, api + " on an AIV, but the block's AIC ended without REGIST_MATMUL_OBJ (a mix "
-                                  "kernel's AIC registers the same Matmul objects as its AIVs)");
+                fail(where, std::string("matmul::Matmul::") + api +
+                                " on an AIV, but the block's AIC ended without REGIST_MATMUL_OBJ (a mix kernel's "
+                                "AIC registers the same Matmul objects as its AIVs)");
             }
-            group.pause(where, "waits in a Matmul call for the AIC");
+            group.pause(where, Wait::MATMUL_CALL);
         }
         Timeline& t = rt.timeline;
         t.scalar_now = std::max(t.scalar_now, request.done_ps);
@@ -92,7 +94,7 @@ public:
             } else if (group.others_done()) {
                 break;
             } else {
-                group.pause(where, "is the AIC, serving only its AIVs' Matmul calls from this REGIST_MATMUL_OBJ");
+                group.pause(where, Wait::MATMUL_SERVE);
             }
         }
         if (served == 0 && clients_ == 0) {
@@ -111,7 +113,7 @@ private:
         int64_t lane;  // the AIV's sub-block index
         int64_t posted_ps;
         const Work* work;
-        const std::string* api;
+        const char* api;
         Where where;
         bool done = false;
         int64_t done_ps = 0;
@@ -144,7 +146,8 @@ private:
 
     void run(Request& request) {
         if (request.index >= objects_.size() || objects_[request.index].type != request.type) {
-            fail(request.where, *request.api + ": the AIC registered no Matmul of this type at position " +
+            fail(request.where, std::string("matmul::Matmul::") + request.api +
+                                    ": the AIC registered no Matmul of this type at position " +
                                     std::to_string(request.index + 1) +
                                     " of REGIST_MATMUL_OBJ (the AIVs and the AIC register the same objects)");
         }
