@@ -180,9 +180,9 @@ def block_timing(
     before: np.ndarray,
 ) -> BlockTiming:
     """:class:`BlockTiming` of copies (their block, row and whether they fill
-    it) among the blocks' ``touches`` (any on-chip access inside one, the copies' own included),
-    after ``before`` (per block, the latest end of its touches before these
-    rows; -1: none)."""
+    it) among the blocks' ``touches`` (any on-chip access inside one, the
+    copies' own included), after ``before`` (per block, the latest end of its
+    touches before these rows; -1: none)."""
     count = np.int64(before.size)
     span = np.int64(max(int(rows.max(initial=0)), int(touches.rows.max(initial=0))) + 2)
     # each block opens with a touch at row -1 ending at `before`
@@ -202,8 +202,9 @@ def block_timing(
     # for 2.7 M copies among 6.4 M touches)
     by_block = stable_order(block, int(count))
     copy_keys = block[by_block] * span + rows[by_block] + 1
-    fills, drains = by_block[read[by_block]], by_block[~read[by_block]]
-    fill_keys, drain_keys = copy_keys[read[by_block]], copy_keys[~read[by_block]]
+    filling = read[by_block]
+    fills, drains = by_block[filling], by_block[~filling]
+    fill_keys, drain_keys = copy_keys[filling], copy_keys[~filling]
 
     def first_use_after(query: np.ndarray, limit: np.ndarray) -> np.ndarray:
         if not use_keys.size:
