@@ -111,7 +111,10 @@ def _timeout_error(timeout_s: float) -> str:
 
 
 def _raised_error(exc: BaseException) -> str:
-    return f"crashed: {type(exc).__name__}: {exc}".rstrip(": ")
+    # One line for the table (a compiler's or a problem list's errors span several)
+    lines = exc.message_lines() if isinstance(exc, UbscopeError) else str(exc).splitlines()
+    message = "; ".join(line.strip() for line in lines if line.strip())
+    return f"crashed: {type(exc).__name__}: {message}".rstrip(": ")
 
 
 # Local worker processes

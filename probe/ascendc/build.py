@@ -34,6 +34,18 @@ _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*(?:"([^"\n]+)"|<([^>\n]+)>)',
 _ERROR_LINE = re.compile(
     r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?:fatal )?error: (?P<msg>.*)$"
 )
+# An error the compiler places on no line: in a -D definition ("<command-line>"),
+# or from the driver or the linker ("g++", "cc1plus", "collect2").
+_UNPLACED_ERROR = re.compile(r"^(?P<where>[^:\n]+): (?:fatal )?error: (?P<msg>.*)$")
+# Where a -D macro whose value broke the code is used (the note after the error).
+_MACRO_USE = re.compile(
+    r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? note: in expansion of macro '(?P<name>[^']+)'$"
+)
+# The linker names the object file and a section offset, not a line:
+# "k.cpp:(.text...+0x10): undefined reference to `helper(int)'".
+_UNDEFINED = re.compile(
+    r"^(?:.*: )?(?P<file>[^:\n]+):\([^)]*\): (?P<msg>undefined reference to .*)$"
+)
 
 
 class CompileError(UbscopeError):
@@ -141,15 +153,49 @@ def _header_bytes() -> bytes:
 
 
 def compiler_errors(output: str, limit: int = MAX_COMPILER_ERRORS) -> list[str]:
-    """The compiler's first errors as ``file:line: message`` lines."""
-    found = []
-    for line in output.splitlines():
-        match = _ERROR_LINE.match(line)
-        if match:
-            found.append(f"{match['file']}:{match['line']}: {match['msg']}")
+    """The compiler's first errors as ``file:line: message`` lines (``file:
+    message`` for the linker's, which has no line); never the source excerpts
+    and caret lines g++ prints under them."""
+    lines = output.splitlines()
+    found: list[str] = []
+    for index, line in enumerate(lines):
         if len(found) == limit:
             break
-    return found or [line for line in output.splitlines() if line.strip()][:limit]
+        placed = _ERROR_LINE.match(line)
+        undefined = _UNDEFINED.match(line)
+        unplaced = _UNPLACED_ERROR.match(line)
+        if placed:
+            error = f"{placed['file']}:{placed['line']}: {placed['msg']}"
+        elif undefined:
+            error = (
+                f"{undefined['file']}: {undefined['msg']}: declared, but defined neither "
+                "in the kernel's sources nor by the twin"
+            )
+        elif unplaced and unplaced["where"] == "<command-line>":
+            error = _macro_error(unplaced["msg"], lines[index + 1 :])
+        elif unplaced and not found:
+            # after an error, the driver's own ("collect2: error: ld returned 1
+            # exit status", "clang++: error: linker command failed") only repeats it
+            error = f"{unplaced['where']}: {unplaced['msg']}"
+        else:
+            continue
+        if error not in found:  # the linker names a missing function at every call
+            found.append(error)
+    return found or [line for line in lines if line.strip()][:limit]
+
+
+def _macro_error(message: str, following: list[str]) -> str:
+    """An error in the expansion of a -D macro, placed where the source uses it."""
+    for line in following:
+        use = _MACRO_USE.match(line)
+        if use:
+            return (
+                f"{use['file']}:{use['line']}: {message} (where the macro "
+                f"'{use['name']}' of a -D definition expands)"
+            )
+        if _UNPLACED_ERROR.match(line) or _ERROR_LINE.match(line):
+            break
+    return f"a -D definition: {message}"
 
 
 def user_headers(source: Path, text: str, include_dirs: tuple[str, ...]) -> dict[Path, str]:

@@ -59,19 +59,23 @@ reference: ref.py:half
 """
 
 
-def test_a_case_sweeps_its_tiling_and_scalars(tmp_path: Path):
-    (tmp_path / "scaled.cpp").write_text(SCALED)
+def sweep_case(tmp_path: Path, source: str, *grid: str) -> tuple[int, str, list[dict]]:
+    """``ubscope sweep case.yaml --grid ...`` of ``source`` as the case's kernel:
+    the exit code, what it printed and the table's rows."""
+    (tmp_path / "scaled.cpp").write_text(source)
     (tmp_path / "case.yaml").write_text(CASE)
     (tmp_path / "ref.py").write_text("def half(x):\n    return x * 0.5\n")
     folder = tmp_path / "sweep"
     out = io.StringIO()
+    grids = [arg for value in grid for arg in ("--grid", value)]
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = main([
-            "sweep", str(tmp_path / "case.yaml"), "--grid", "tiling.tileNum=4,8",
-            "--grid", "scalar.scale=0.5,2", "-o", str(folder), "-j", "2",
-        ])  # fmt: skip
-    assert code == 1, out.getvalue()
-    rows = pq.read_table(folder / "sweep.parquet").to_pylist()
+        code = main(["sweep", str(tmp_path / "case.yaml"), *grids, "-o", str(folder), "-j", "2"])
+    return code, out.getvalue(), pq.read_table(folder / "sweep.parquet").to_pylist()
+
+
+def test_a_case_sweeps_its_tiling_and_scalars(tmp_path: Path):
+    code, out, rows = sweep_case(tmp_path, SCALED, "tiling.tileNum=4,8", "scalar.scale=0.5,2")
+    assert code == 1, out
     assert len(rows) == 4
     for row in rows:
         # The reference halves x: scale=2 is wrong, scale=0.5 right.
@@ -81,4 +85,26 @@ def test_a_case_sweeps_its_tiling_and_scalars(tmp_path: Path):
         assert row["peak_bytes.UB"] == LENGTH // row["grid.tiling.tileNum"] * 4
         # x read once, z written once.
         assert (row["gm.read_bytes"], row["gm.write_bytes"]) == (LENGTH * 4, LENGTH * 4)
-        assert (folder / row["trace"]).is_file()
+        assert (tmp_path / "sweep" / row["trace"]).is_file()
+
+
+def test_values_the_source_does_not_compile_with_are_invalid_with_the_compilers_line(
+    tmp_path: Path,
+):
+    """A swept -D value that breaks the build is a configuration the kernel
+    refuses (``invalid``), not a crash of ubscope, and its row says where in
+    one line; the other values still run."""
+    gained = SCALED.replace("Muls(buf, buf, scale, tile);", "Muls(buf, buf, scale * GAIN, tile);")
+    code, out, table = sweep_case(tmp_path, gained, "define.GAIN=1.0f,gain_typo")
+    assert code == 1, out
+    rows = {row["grid.define.GAIN"]: row for row in table}
+    assert rows["1.0f"]["status"] == "ok"
+    broken = rows["gain_typo"]
+    # the line of the Muls call that uses GAIN (1-based)
+    line = gained.splitlines().index("        Muls(buf, buf, scale * GAIN, tile);") + 1
+    assert (broken["status"], broken["trace"]) == ("invalid", "")
+    assert broken["error"] == (
+        f"does not compile: {tmp_path / 'scaled.cpp'}:{line}: 'gain_typo' was not declared "
+        "in this scope (where the macro 'GAIN' of a -D definition expands)"
+    )
+    assert "invalid: does not compile:" in out

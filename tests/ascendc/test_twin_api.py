@@ -228,6 +228,55 @@ def test_compile_errors_are_file_line_messages(tmp_path: Path) -> None:
     assert first.startswith(f"{source}:3: ") and "undefined_call" in first
 
 
+def test_a_define_that_breaks_the_source_is_placed_where_the_macro_expands(
+    tmp_path: Path,
+) -> None:
+    """-D TILE=8 turns the kernel's own ``constexpr int32_t TILE = 16;`` into
+    ``constexpr int32_t 8 = 16;``. g++ reports that at ``<command-line>`` and
+    names the line in a note after it; the user's error is that line."""
+    source = write_source(
+        tmp_path,
+        "tile.cpp",
+        """\
+        #include "kernel_operator.h"
+        constexpr int32_t TILE = 16;
+        extern "C" __global__ __aicore__ void tile(GM_ADDR x) {}
+        """,
+    )
+    with pytest.raises(CompileError) as caught:
+        run_ascendc(
+            source, "tile", 1, {"x": np.zeros(8, np.float32)}, {}, CHIP, defines=("TILE=8",)
+        )
+    assert caught.value.message_lines() == [
+        f"{source}:2: expected unqualified-id before numeric constant "
+        "(where the macro 'TILE' of a -D definition expands)"
+    ]
+
+
+def test_a_function_declared_but_never_defined_is_one_line_naming_it(tmp_path: Path) -> None:
+    """The linker, not the compiler, finds it: one line per missing function
+    (not one per call, nor the linker's object-file and collect2 lines)."""
+    source = write_source(
+        tmp_path,
+        "declared.cpp",
+        """\
+        #include "kernel_operator.h"
+        __aicore__ void helper(int32_t step);
+        extern "C" __global__ __aicore__ void declared(GM_ADDR x) {
+            helper(1);
+            helper(2);
+        }
+        """,
+    )
+    with pytest.raises(CompileError) as caught:
+        run_ascendc(source, "declared", 1, {"x": np.zeros(8, np.float32)}, {}, CHIP)
+    [line] = caught.value.message_lines()
+    assert line.endswith(
+        "undefined reference to `helper(int)': declared, but defined neither in the "
+        "kernel's sources nor by the twin"
+    )
+
+
 @pytest.mark.parametrize(
     ("setup", "use", "message"),
     [

@@ -28,3 +28,8 @@ def square_or_fail(task: int | str) -> int:
 def lock_of(_task: object) -> threading.Lock:
     """A value no pickle can send back."""
     return threading.Lock()
+
+
+def fail_with_lines(lines: list[str]) -> None:
+    """Raises an error whose message spans ``lines``, as a compiler's does."""
+    raise ValueError("\n".join(lines))

@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from tests.helpers.executor_tasks import lock_of, square_or_fail
+from tests.helpers.executor_tasks import fail_with_lines, lock_of, square_or_fail
 from ubscope.executors import RAY_MISSING, TaskOutcome, map_tasks
 from ubscope.probe.errors import ParameterError, UbscopeError
 
@@ -44,6 +44,11 @@ def test_local_raise_and_dead_worker_are_outcomes_and_the_others_finish():
         TaskOutcome(2, None, "crashed: worker exited with code 9"),
         TaskOutcome(3, 16, None),
     ]
+
+
+def test_an_error_of_several_lines_is_one_line_for_the_sweep_table():
+    (outcome,) = map_tasks(fail_with_lines, [["first problem", "", "  second problem"]], jobs=1)
+    assert outcome.error == "crashed: ValueError: first problem; second problem"
 
 
 def test_local_value_that_cannot_be_sent_back_is_an_outcome():

@@ -52,7 +52,7 @@ class SweepTask:
     file (absolute, ``:NAME`` allowed), ``pkg.module:NAME`` or a case file
     (absolute); ``values`` the swept values as given; ``chip`` a chip name or
     an absolute profile path (``chip_name`` the profile's name); ``trace`` the
-    absolute trace path."""
+    absolute trace path; ``kernel`` the name its row gives the kernel."""
 
     kind: str
     target: str
@@ -61,6 +61,7 @@ class SweepTask:
     chip_name: str
     trace: str
     key: str
+    kernel: str
     fixed: tuple[str, ...] = ()
     preset: str | None = None
     # Every parameter the configuration runs with, as its trace records them:
@@ -71,6 +72,19 @@ class SweepTask:
     def grid(self) -> dict[str, Any]:
         """The swept values as numbers where they are numbers (the table's columns)."""
         return typed_grid(self.values)
+
+    def row(self, status: str, error: str) -> SweepRow:
+        """The configuration's row when there is no analysis of it (a
+        refusal, a crash, a timeout)."""
+        return SweepRow(
+            self.key,
+            self.kernel,
+            self.chip_name,
+            self.grid,
+            status,
+            params=dict(self.params),
+            error=error,
+        )
 
 
 @dataclass
@@ -183,6 +197,7 @@ def _plan_kernel(
                 chip.name,
                 str(folder / _trace_name(spec.name, values, chip.name, key)),
                 key,
+                spec.name,
                 fixed,
                 preset,
                 spec.for_chip(params, chip),  # as the run records them (refused above if not)
@@ -256,6 +271,7 @@ def _plan_case(target: str, grid: Grid, chips: Sequence[str], folder: Path) -> S
                 chip.name,
                 trace,
                 key,
+                case.entry,
                 params=params,
             )
             plan.keys.append(key)

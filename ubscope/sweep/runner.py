@@ -104,17 +104,16 @@ def _outcomes(
         if outcome.error is None and outcome.value is not None:
             yield task, outcome.value
         else:
-            yield task, _unfinished(task, kernel, outcome.error or "crashed: no result")
+            yield task, _unfinished(task, outcome.error or "crashed: no result")
 
 
-def _unfinished(task: SweepTask, kernel: str, error: str) -> SweepRow:
+def _unfinished(task: SweepTask, error: str) -> SweepRow:
     """The row of a configuration that crashed or timed out. A worker killed
     mid-write leaves the trace's temporary file behind: removed; a trace the
     run marked truncated stays, named in the row."""
     trace = Path(task.trace)
     _remove_leftovers(trace)
-    row = SweepRow(task.key, kernel, task.chip_name, task.grid, "", params=dict(task.params))
-    return unfinished_row(row, error, trace.name if trace.is_file() else "")
+    return unfinished_row(task.row("", ""), error, trace.name if trace.is_file() else "")
 
 
 def _remove_leftovers(trace: Path) -> None:

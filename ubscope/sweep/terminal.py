@@ -99,9 +99,15 @@ def front_table(front: list[SweepRow]) -> Table:
 
 def _table(columns: tuple[str, ...], numeric: int) -> Table:
     """A borderless table (printed indented under its heading); the first ``numeric``
-    columns are right-aligned numbers that never wrap."""
+    columns are right-aligned numbers that never wrap; a word too long for
+    its column (a source file's path) is folded, never cut short."""
     table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0))
     for index, name in enumerate(columns):
         number = index < numeric
-        table.add_column(name, justify="right" if number else "left", no_wrap=number)
+        table.add_column(
+            name,
+            justify="right" if number else "left",
+            no_wrap=number,
+            overflow="ellipsis" if number else "fold",
+        )
     return table

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ubscope.analyzers import SweepRow, analyze_path, row_of_analysis
+from ubscope.analyzers import STATUS_INVALID, SweepRow, analyze_path, row_of_analysis
 from ubscope.kernels.catalog import get_kernel, is_user_kernel, load_user_kernel
 from ubscope.kernels.registry import run_kernel
+from ubscope.probe.ascendc.build import CompileError
 from ubscope.probe.ascendc.case import Case, load_case, make_tensors, mismatch_share
 from ubscope.probe.ascendc.case import reference_outputs as case_references
 from ubscope.probe.ascendc.runner import run_ascendc
@@ -24,9 +25,14 @@ CASE_SEED = 0
 
 
 def run_task(task: SweepTask) -> SweepRow:
-    """Run one configuration and analyze its trace; what the kernel raises
-    propagates (the executor records it as a crash)."""
-    numerics_ok = _run_case(task) if task.kind == CASE else _run_kernel(task)
+    """Run one configuration and analyze its trace. A source that does not
+    compile with the configuration's values is an ``invalid`` configuration;
+    anything else the kernel raises propagates (the executor records it as a
+    crash)."""
+    try:
+        numerics_ok = _run_case(task) if task.kind == CASE else _run_kernel(task)
+    except CompileError as exc:
+        return task.row(STATUS_INVALID, "does not compile: " + "; ".join(exc.message_lines()))
     analysis = analyze_path(task.trace)
     return row_of_analysis(
         analysis,
