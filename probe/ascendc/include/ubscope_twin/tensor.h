@@ -79,7 +79,8 @@ inline std::string no_space(int64_t space) {
     if (kind == AIV_CORE) {
         return std::string("this AIV has no ") + space_name(space) +
                " (cube work on a split chip needs KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIC_ONLY)"
-               " or KERNEL_TYPE_MIX_AIC_1_2)";
+               " or KERNEL_TYPE_MIX_AIC_1_2; a kernel written for a coupled chip runs"
+               " unchanged with --chip Ascend910A or Ascend310P3)";
     }
     if (kind == AIC_CORE) {
         return std::string("this AIC has no ") + space_name(space) +
