@@ -55,9 +55,15 @@ def test_a_sweep_within_its_budget_passes(tmp_path):
 @pytest.mark.parametrize(
     ("broken", "says"),
     [
-        (row(1024, "crashed", error="crashed: RuntimeError: boom"), "crashed: RuntimeError: boom"),
-        (row(1024, "timeout", error="timeout after 5 s"), "timeout after 5 s"),
-        (row(1024, "invalid", error="tile must divide n"), "invalid: tile must divide n"),
+        (
+            row(1024, "crashed", error="crashed: RuntimeError: boom"),
+            "did not run to the end (crashed: RuntimeError: boom)",
+        ),
+        (row(1024, "timeout", error="timeout after 5 s"), "did not run to the end (timeout"),
+        (
+            row(1024, "invalid", error="tile must divide n"),
+            "never ran (invalid: tile must divide n)",
+        ),
         (row(1024, "failed", failed_on=("numerics",)), "does not match its reference"),
     ],
 )

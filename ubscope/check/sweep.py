@@ -1,10 +1,11 @@
 """``ubscope check DIR``: every configuration of a sweep (``DIR/sweep.parquet``,
 written by ``ubscope sweep``) judged like a trace, from its row's metrics.
 
-A configuration that did not run to the end (crashed, timed out, refused by
-the kernel) has nothing to measure and fails; one whose output did not match
-its reference fails too, whatever its budget says. ``ubscope baseline DIR``
-records the configurations that ran from the same measurements.
+A configuration that did not run to the end (crashed, timed out) or never
+ran (refused by the kernel, or its source did not compile) has nothing to
+measure and fails; one whose output did not match its reference fails too,
+whatever its budget says. ``ubscope baseline DIR`` records the configurations
+that ran from the same measurements.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ubscope.analyzers import (
     FAILURE_NUMERICS,
     FAILURE_OVERFLOW,
     STATUS_FAILED,
+    STATUS_INVALID,
     STATUS_OK,
     Severity,
     SweepRow,
@@ -41,7 +43,8 @@ def check_sweep(
     results = []
     for row, measurement in sweep_measurements(folder):
         if not ran(row):
-            problem = Problem("run", f"the configuration did not run to the end ({row.verdict})")
+            how = "never ran" if row.status == STATUS_INVALID else "did not run to the end"
+            problem = Problem("run", f"the configuration {how} ({row.verdict})")
             results.append(CheckResult(measurement, [], extra_problems=[problem]))
             continue
         result = check_configuration(measurement, store, budgets, tolerances, fail_on, missing)
