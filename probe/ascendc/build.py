@@ -34,6 +34,8 @@ _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*(?:"([^"\n]+)"|<([^>\n]+)>)',
 _ERROR_LINE = re.compile(
     r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?:fatal )?error: (?P<msg>.*)$"
 )
+# A kernel entry: "extern "C" __global__ __aicore__ void NAME(" (its definition or a declaration).
+_GLOBAL_ENTRY = re.compile(r"\b__global__\b[^;{}()]*?\bvoid\s+(\w+)\s*\(")
 # An error the compiler places on no line: in a -D definition ("<command-line>"),
 # or from the driver or the linker ("g++", "cc1plus", "collect2").
 _UNPLACED_ERROR = re.compile(r"^(?P<where>[^:\n]+): (?:fatal )?error: (?P<msg>.*)$")
@@ -99,13 +101,27 @@ SCALAR_TYPES = frozenset(
 )
 
 
+def kernel_entries(text: str) -> list[str]:
+    """The names of the ``__global__`` functions defined in a source, in order."""
+    return list(dict.fromkeys(_GLOBAL_ENTRY.findall(text)))
+
+
+def default_entry(source: Path, text: str) -> str:
+    """The entry run when none is given: the function named as the file's stem,
+    else the source's only ``__global__`` function."""
+    entries = kernel_entries(text)
+    return entries[0] if len(entries) == 1 and source.stem not in entries else source.stem
+
+
 def entry_parameters(source: Path, text: str, entry: str) -> list[tuple[str, str]]:
     """``(name, type)`` of each parameter of ``extern "C" ... void ENTRY(...)``:
     type ``GM_ADDR`` for a GM pointer, else one of SCALAR_TYPES (``--scalar``)."""
     pattern = re.compile(r"\bvoid\s+" + re.escape(entry) + r"\s*\(([^)]*)\)\s*\{")
     found = pattern.search(text)
     if found is None:
-        raise InputError(source, f"no kernel entry 'void {entry}(...)' defined in it")
+        entries = kernel_entries(text)
+        known = f"; its __global__ functions: {', '.join(entries)}" if entries else ""
+        raise InputError(source, f"no kernel entry 'void {entry}(...)' defined in it{known}")
     parameters = []
     for parameter in filter(None, (p.strip() for p in found.group(1).split(","))):
         words = [w for w in re.findall(r"\w+", parameter) if w != "const"]

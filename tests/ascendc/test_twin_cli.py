@@ -63,6 +63,37 @@ def test_each_compiler_error_is_its_own_sanitized_line(
     assert not any(char < " " for char in "".join(err))
 
 
+def test_without_entry_the_files_only_global_function_runs(
+    scale_kernel: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """A sample's file is rarely named as its entry (leakyrelu.cpp holds
+    leaky_relu_custom): its one __global__ function is the entry."""
+    renamed = scale_kernel.rename(tmp_path / "my_kernel.cpp")
+    x = np.arange(64, dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    monkeypatch.chdir(tmp_path)
+    tensors = ["--input", "x=x.npy", "--output", "z=float32:64", "--save-outputs", "out"]
+    rc = main(["run", str(renamed), *tensors])
+    assert rc == 0, capsys.readouterr().err
+    # the trace is named after the entry it ran; the kernel doubles x
+    assert (tmp_path / "scale.ubtrace").is_file()
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "z.npy"), 2 * x)
+
+
+def test_without_entry_several_global_functions_are_listed(
+    scale_kernel: Path, tmp_path: Path, capsys
+) -> None:
+    text = scale_kernel.read_text() + 'extern "C" __global__ __aicore__ void other(GM_ADDR x) {}\n'
+    two = tmp_path / "two.cpp"
+    two.write_text(text)
+    rc = run_one_block(two, tmp_path, "x=float32:64")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err == [
+        f"ubscope: error: {two}: no kernel entry 'void two(...)' defined in it; "
+        "its __global__ functions: scale, other"
+    ]
+
+
 def test_missing_compiler_says_what_to_install(
     scale_kernel: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:

@@ -41,7 +41,11 @@ class OutputOption(argparse.Action):
 
 def add_twin_options(run: argparse.ArgumentParser) -> None:
     group = run.add_argument_group("Ascend C sources (KERNEL is a .cpp file; docs/ascendc-twin.md)")
-    group.add_argument("--entry", help="the kernel's extern \"C\" entry (default: the file's stem)")
+    group.add_argument(
+        "--entry",
+        help='the kernel\'s extern "C" entry (default: the function named as '
+        "the file's stem, else the file's only __global__ function)",
+    )
     group.add_argument("--block-dim", type=int, default=1, metavar="N", help="blocks to launch")
     group.add_argument(
         "--input",
@@ -238,6 +242,7 @@ def run_source(args: argparse.Namespace) -> int:
     the run would fault on the device."""
     import numpy as np
 
+    from ubscope.probe.ascendc.build import default_entry
     from ubscope.probe.ascendc.case import CASE_SUFFIXES
     from ubscope.probe.ascendc.runner import read_source, run_ascendc
     from ubscope.probe.ascendc.tensors import parse_tensor, parse_tensors
@@ -246,8 +251,8 @@ def run_source(args: argparse.Namespace) -> int:
     if args.kernel.lower().endswith(CASE_SUFFIXES):
         return run_case_file(args)
     source = Path(args.kernel)
-    entry = args.entry or source.stem
-    read_source(source)  # a source that is not there is the first thing to say
+    text = read_source(source)  # a source that is not there is the first thing to say
+    entry = args.entry or default_entry(source, text)
     timeout = _timeout(args)
     if not args.tensor_outputs:
         raise ParameterError(f"{source}: give the kernel's outputs with --output NAME=DTYPE:SHAPE")
