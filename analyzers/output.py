@@ -26,7 +26,7 @@ from ubscope.analyzers.formats import JSON_SCHEMA
 from ubscope.analyzers.hanging import Hanging
 from ubscope.analyzers.rules import load_rules
 from ubscope.analyzers.vendor.torch_npu.cluster import cluster_view
-from ubscope.probe.text import printable_path
+from ubscope.probe.text import printable, printable_path
 from ubscope.probe.units import format_bytes, format_time_ps, plural
 from ubscope.probe.version import __version__
 
@@ -66,8 +66,9 @@ def _headline(analysis: Analysis) -> Text:
     return line
 
 
-def _inputs(analysis: Analysis) -> list[Text]:
-    lines = []
+def _inputs(analysis: Analysis) -> list[Text | Hanging]:
+    """A line per input (a path, never wrapped), each tool's summary under it (wrapped)."""
+    lines: list[Text | Hanging] = []
     if analysis.trace is not None:
         lines.append(Text(f"  trace: {printable_path(analysis.trace.path)}"))
     cluster = cluster_view(analysis.vendor)
@@ -76,9 +77,11 @@ def _inputs(analysis: Analysis) -> list[Text]:
         ranks = len(analysis.vendor) - 1
         lines.append(Text(f"  torch_npu cluster: {printable_path(cluster.path)} ({ranks} ranks)"))
         return lines
-    lines.extend(
-        Text(f"  {report.tool}: {printable_path(report.path)}") for report in analysis.vendor
-    )
+    for report in analysis.vendor:
+        lines.append(Text(f"  {report.tool}: {printable_path(report.path)}"))
+        lines.extend(
+            Hanging(Text("   "), Text(printable(line), style="dim")) for line in report.summary
+        )
     return lines
 
 
@@ -146,8 +149,8 @@ def render_text(analysis: Analysis, console: Console) -> None:
     # The headline, the fault and the summary wrap without trailing spaces (Text would keep them).
     console.print(Hanging(Text(), _headline(analysis)))
     for input_line in _inputs(analysis):
-        # never wrapped: a path cut in two cannot be copied, nor found by its label
-        console.print(input_line, soft_wrap=True)
+        # a path is never wrapped: cut in two it cannot be copied, nor found by its label
+        console.print(input_line, soft_wrap=isinstance(input_line, Text))
     fault = _device_fault(analysis)
     if fault is not None:
         console.print(Hanging(Text(), fault))
@@ -187,7 +190,13 @@ def to_json(analysis: Analysis) -> dict[str, Any]:
         "trace": str(analysis.trace.path) if analysis.trace is not None else None,
         "chip": analysis.chip.name,
         "vendor": [
-            {"tool": r.tool, "path": r.path, "findings": len(r.findings), "warnings": r.warnings}
+            {
+                "tool": r.tool,
+                "path": r.path,
+                "findings": len(r.findings),
+                "warnings": r.warnings,
+                "summary": r.summary,
+            }
             for r in analysis.vendor
         ],
         "device_fault": _device_fault_json(analysis),

@@ -50,7 +50,9 @@ class VendorReport:
 
     ``tables`` hold the records as typed columns (one DataFrame per record
     kind); ``findings`` are the problems the tool itself reported;
-    ``warnings`` list the parts of the input that could not be read.
+    ``warnings`` list the parts of the input that could not be read;
+    ``summary`` says in a few lines what the tool measured, for a report that
+    has no finding to show (empty where a reader gives none).
     """
 
     tool: str
@@ -58,6 +60,7 @@ class VendorReport:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
 
     def note_partial(self, path: str | os.PathLike[str], problem: str) -> None:
         """Record (and warn) that part of ``path`` was unreadable and skipped."""

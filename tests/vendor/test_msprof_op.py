@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.helpers.vendor_csv import CONFLICT_310P, CONFLICT_A2
 from ubscope.analyzers.vendor.msprof_op.reader import read_msprof_op
+from ubscope.cli import main
 from ubscope.probe.errors import PartialReadWarning, VendorFormatError
 
 BASIC = "Op Name,Op Type,Task Duration(us),Block Dim,Mix Block Dim,Device Id,Pid,Current Freq,Rated Freq,\n{name},vector,155.740005,2,NA,{device},1304945,1800,1800,\n"
@@ -142,3 +145,57 @@ def test_device_id_that_is_not_a_device_number_is_left_empty(write, tmp_path, de
     table = read_msprof_op(tmp_path / "OPPROF_1").tables["ResourceConflictRatio"]
     assert table["op_name"].tolist() == ["topk_custom_0"]
     assert table["device"].isna().tolist() == [True]
+
+
+def test_real_mix_kernel_summary_says_what_was_measured(vendor_samples):
+    """OpBasicInfo.csv: mix, 5.740459 us, Block Dim 1, Mix Block Dim 2. Memory.csv's
+    two rows (cube0, vector0): read_main_memory_datas 2.875 + 6.375 = 9.25 KB,
+    write_main_memory_datas 0.25 + 4.25 = 4.50 KB."""
+    report = read_msprof_op(vendor_samples / "msprof_op_mix_kernel")
+    assert report.summary == [
+        "sanitized_operator_kernel (mix): 5.74 µs, block dim 1, mix block dim 2; "
+        "GM 9.25 KB read, 4.50 KB written"
+    ]
+
+
+MEMORY_HEAD = (
+    "block_id,sub_block_id,aiv_time(us),read_main_memory_datas(KB),write_main_memory_datas(KB),\n"
+)
+
+
+def test_summary_of_many_launches_shows_the_first_and_counts_the_rest(write, tmp_path):
+    """Five launches of 155.740005 us each (BASIC); launch 0 has two blocks that
+    read 1.5 + 2.25 = 3.75 KB and wrote 0.5 + 0.5 = 1.00 KB; the others no Memory.csv."""
+    for launch in range(5):
+        folder = f"OPPROF_9/AddCustom/{launch}"
+        write(f"{folder}/OpBasicInfo_1.csv", BASIC.format(name=f"AddCustom_{launch}", device=0))
+    write(
+        "OPPROF_9/AddCustom/0/Memory_1.csv",
+        MEMORY_HEAD + "0,vector0,3.2,1.5,0.5,\n1,vector0,3.1,2.25,0.5,\n",
+    )
+    summary = read_msprof_op(tmp_path / "OPPROF_9").summary
+    assert summary == [
+        "AddCustom_0 (vector): 155.74 µs, block dim 2; GM 3.75 KB read, 1.00 KB written",
+        "AddCustom_1 (vector): 155.74 µs, block dim 2",
+        "AddCustom_2 (vector): 155.74 µs, block dim 2",
+        # 5 x 155.740005 = 778.700025
+        "... and 2 more launches (5 in all, 778.70 µs together)",
+    ]
+
+
+def test_analyze_prints_the_summary_under_its_folder_and_in_json(vendor_samples, capsys):
+    folder = vendor_samples / "msprof_op_mix_kernel"
+    assert main(["analyze", str(folder)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    at = out.index(f"  msprof op: {folder}")
+    # wrapped at 80 columns under the folder, as a finding's text wraps
+    assert out[at + 1 : at + 3] == [
+        "    sanitized_operator_kernel (mix): 5.74 µs, block dim 1, mix block dim 2; GM",
+        "    9.25 KB read, 4.50 KB written",
+    ]
+    assert main(["analyze", str(folder), "--format", "json"]) == 0
+    (vendor,) = json.loads(capsys.readouterr().out)["vendor"]
+    assert vendor["summary"] == [
+        "sanitized_operator_kernel (mix): 5.74 µs, block dim 1, mix block dim 2; "
+        "GM 9.25 KB read, 4.50 KB written"
+    ]

@@ -83,7 +83,9 @@ def fake_tool(monkeypatch):
         input_kind = "fakechk"
         severity = Severity.ERROR
 
-    monkeypatch.setitem(REGISTRY, "FAKE001", register(FakeOverrun))
+    # recorded as absent first, so the test's end removes it (register adds it itself)
+    monkeypatch.setitem(REGISTRY, "FAKE001", FakeOverrun)
+    register(FakeOverrun)
     return FAKE_TOOL
 
 

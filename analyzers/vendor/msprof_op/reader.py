@@ -49,6 +49,9 @@ MAX_FILES = 20_000
 WHAT_DIR = "an msprof op output (OPPROF_* directory or <Metric>.csv such as OpBasicInfo.csv)"
 CONTEXT_COLUMNS = ["op_name", "launch", "device", "dir"]
 MISSING_SHOWN = 8
+SUMMARY_LAUNCHES = 3
+READ_KB, WRITE_KB = "read_main_memory_datas(KB)", "write_main_memory_datas(KB)"
+DURATION = "Task Duration(us)"
 
 
 def metric_of(path: Path) -> str | None:
@@ -192,4 +195,58 @@ def read_msprof_op(dir_or_file: str | os.PathLike[str]) -> VendorReport:
         report.tables[metric] = table
     _fill_from_basic_info(report.tables)
     _warn_missing_blocks(report.tables, root, report)
+    report.summary = launch_summary(report.tables)
     return report
+
+
+def launch_summary(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """A line per operator launch (the first few): its type, duration and
+    blocks from OpBasicInfo, and the GM bytes its blocks moved from Memory
+    (in the tool's KB)."""
+    basic = tables.get("OpBasicInfo")
+    if basic is None or basic.empty:
+        return []
+    moved = _gm_kb_per_launch(tables.get("Memory"))
+    durations = to_number(basic.get(DURATION, pd.Series(math.nan, index=basic.index)))
+    shown = basic.head(SUMMARY_LAUNCHES).to_dict("records")
+    lines = []
+    for row, duration in zip(shown, durations.head(len(shown)), strict=True):
+        line = f"{row.get('Op Name', row['op_name'])} ({row.get('Op Type', '?')}): "
+        line += "duration not given" if math.isnan(duration) else f"{duration:.2f} µs"
+        for label, column in (("block dim", "Block Dim"), ("mix block dim", "Mix Block Dim")):
+            blocks = _number(row.get(column))
+            if not math.isnan(blocks):
+                line += f", {label} {int(blocks)}"
+        if row["dir"] in moved:
+            read_kb, write_kb = moved[row["dir"]]
+            line += f"; GM {read_kb:.2f} KB read, {write_kb:.2f} KB written"
+        lines.append(line)
+    if len(basic) > len(shown):
+        lines.append(
+            f"... and {len(basic) - len(shown)} more launches "
+            f"({len(basic)} in all, {durations.sum():.2f} µs together)"
+        )
+    return lines
+
+
+def _gm_kb_per_launch(memory: pd.DataFrame | None) -> dict[str, tuple[float, float]]:
+    """(read, written) KB of GM per launch folder: Memory's per-block rows summed."""
+    if memory is None or not {READ_KB, WRITE_KB} <= set(memory.columns):
+        return {}
+    kb = pd.DataFrame(
+        {
+            "dir": memory["dir"],
+            "read": to_number(memory[READ_KB]),
+            "write": to_number(memory[WRITE_KB]),
+        }
+    )
+    sums = kb.groupby("dir", sort=False)[["read", "write"]].sum()
+    return {str(folder): (float(r), float(w)) for folder, r, w in sums.itertuples()}
+
+
+def _number(value: object) -> float:
+    """A cell as a number; NaN for NA or text."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
