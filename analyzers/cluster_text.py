@@ -6,7 +6,8 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from ubscope.analyzers.vendor.torch_npu.cluster import ClusterView, mib_text
+from ubscope.analyzers.vendor.torch_npu.cluster import ClusterView
+from ubscope.analyzers.vendor.torch_npu.memory import mib_text
 from ubscope.probe.text import printable
 
 # Ranks listed in the terminal; the JSON report lists every one.

@@ -422,3 +422,28 @@ def test_folder_with_memory_data_has_no_such_warning(vendor_samples, tmp_path, r
     for name in ("op_statistic.csv", "npu_module_mem.csv"):
         (folder / name).write_bytes((vendor_samples / "torch_npu_level1_rank0" / name).read_bytes())
     assert read_torch_npu(tmp_path / "r_ascend_pt").warnings == []
+
+
+def test_summary_of_a_real_rank_from_its_csvs(vendor_samples):
+    """The oracle reads the CSVs with the csv module: the caching allocator's
+    (PTA) highest Total Reserved(MB), the most Total Allocated(MB) of its rows at
+    that reserve, and the largest Size(KB) in operator_memory.csv."""
+
+    folder = vendor_samples / "torch_npu_level1_rank0"
+    with (folder / "memory_record.csv").open(newline="") as file:
+        pta = [row for row in csv.DictReader(file) if row["Component"] == "PTA"]
+    reserved = max(float(row["Total Reserved(MB)"]) for row in pta)
+    allocated = max(
+        float(row["Total Allocated(MB)"])
+        for row in pta
+        if float(row["Total Reserved(MB)"]) == reserved
+    )
+    with (folder / "operator_memory.csv").open(newline="") as file:
+        largest = max(csv.DictReader(file), key=lambda row: float(row["Size(KB)"]))
+    # 1452.0 MB, 1187.98 MB and aten::mm's 147456.5 KB in this sample: MB are MiB
+    assert (reserved, round(allocated, 2), largest["Name"]) == (1452.0, 1187.98, "aten::mm")
+    # 1452 MiB = 1.418 GiB, 1187.98 MiB = 1.160 GiB, 147456.5 KiB = 144.0005 MiB
+    assert read_torch_npu(folder).summary == [
+        "NPU:0: caching allocator (PTA) peak 1.4 GiB reserved, 1.2 GiB of it allocated; "
+        "largest operator block 144.0 MiB (aten::mm)"
+    ]

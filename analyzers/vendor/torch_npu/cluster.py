@@ -23,11 +23,10 @@ from typing import Any
 import pandas as pd
 
 from ubscope.analyzers.vendor.common import VendorReport
+from ubscope.analyzers.vendor.torch_npu.memory import allocator_rows
 from ubscope.analyzers.vendor.torch_npu.reader import TORCH_NPU, read_torch_npu
 from ubscope.probe.errors import PartialReadWarning
-from ubscope.probe.units import format_bytes
 
-CACHING_ALLOCATOR = "PTA"
 CLUSTER_TABLE = "cluster_ranks"
 RANK_SUFFIX = "_ascend_pt"
 # torch_npu names the rank in the file it writes at the top of each rank folder.
@@ -42,12 +41,6 @@ CLUSTER_COLUMNS = (
     "gap_mb",
     "vs_median",
 )
-
-
-def mib_text(value_mb: float | None) -> str:
-    """A size in torch_npu's "MB" columns, which are MiB (the reader takes 1 MB
-    as 1024 KB), as the cluster table and findings write it: ``1300`` -> ``1.3 GiB``."""
-    return "-" if value_mb is None or pd.isna(value_mb) else format_bytes(value_mb * (1 << 20))
 
 
 def rank_folders(root: str | os.PathLike[str]) -> list[Path]:
@@ -80,13 +73,6 @@ def read_rank(folder: str) -> VendorReport:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PartialReadWarning)
         return read_torch_npu(folder)
-
-
-def allocator_rows(summary: pd.DataFrame) -> pd.DataFrame:
-    """The caching allocator's rows of a ``memory_record_summary`` (every
-    component's when the file has none of them)."""
-    rows = summary[summary["component"] == CACHING_ALLOCATOR]
-    return rows if not rows.empty else summary
 
 
 def _rank_row(report: VendorReport) -> dict[str, object]:

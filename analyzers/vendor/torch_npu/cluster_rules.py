@@ -14,7 +14,8 @@ from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.rules.base import Threshold, register
 from ubscope.analyzers.vendor.common import VendorReport
 from ubscope.analyzers.vendor.rule import VendorRule
-from ubscope.analyzers.vendor.torch_npu.cluster import CLUSTER_TABLE, mib_text
+from ubscope.analyzers.vendor.torch_npu.cluster import CLUSTER_TABLE
+from ubscope.analyzers.vendor.torch_npu.memory import mib_text
 from ubscope.analyzers.vendor.torch_npu.reader import TORCH_NPU
 
 

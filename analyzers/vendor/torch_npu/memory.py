@@ -21,6 +21,7 @@ import pandas as pd
 
 from ubscope.analyzers.vendor.common import VendorReport, us_scalar_to_ns
 from ubscope.probe.errors import VendorFormatError
+from ubscope.probe.units import format_bytes
 
 MAX_TIMELINE_ROWS = 200_000
 TOP_BLOCKS = 100
@@ -362,3 +363,54 @@ def trace_memory_counters(path: Path, report: VendorReport) -> pd.DataFrame:
     table = pd.DataFrame(rows).astype({"pid": "Int64", "ts_ns": "int64", "kb": "float64"})
     table.insert(1, "process", table["pid"].map(processes).astype("str"))
     return table
+
+
+# The caching allocator's component in memory_record.csv (torch_npu's own).
+CACHING_ALLOCATOR = "PTA"
+SUMMARY_DEVICES = 3
+
+
+def mib_text(value_mb: float | None) -> str:
+    """A size in torch_npu's "MB" columns, which are MiB (the reader takes 1 MB
+    as 1024 KB), as the cluster table and findings write it: ``1300`` -> ``1.3 GiB``."""
+    return "-" if value_mb is None or pd.isna(value_mb) else format_bytes(value_mb * (1 << 20))
+
+
+def allocator_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """The caching allocator's rows of a ``memory_record_summary`` (every
+    component's when the file has none of them)."""
+    rows = summary[summary["component"] == CACHING_ALLOCATOR]
+    return rows if not rows.empty else summary
+
+
+def memory_summary(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """A line per device (the first few): the caching allocator's peak reserved
+    memory and the most allocated at it, and the largest block an operator
+    allocated (operator_memory)."""
+    summary = tables.get("memory_record_summary")
+    by_name = tables.get("operator_memory_by_name")
+    if summary is None or summary.empty:
+        return []
+    lines = []
+    rows = allocator_rows(summary).dropna(subset=["peak_reserved_mb"])
+    for device, peaks in list(rows.groupby("device", sort=True))[:SUMMARY_DEVICES]:
+        at_peak = peaks.sort_values("peak_reserved_mb", ascending=False).iloc[0]
+        line = (
+            f"{device}: {_component_name(at_peak['component'])} peak "
+            f"{mib_text(at_peak['peak_reserved_mb'])} reserved, "
+            f"{mib_text(at_peak['allocated_at_peak_mb'])} of it allocated"
+        )
+        if by_name is not None and len(by_name):
+            mine = by_name[by_name["device"] == device]
+            if len(mine):
+                largest = mine.sort_values("max_kb").iloc[-1]
+                line += (
+                    f"; largest operator block {mib_text(largest['max_kb'] / 1024)} "
+                    f"({largest['name']})"
+                )
+        lines.append(line)
+    return lines
+
+
+def _component_name(component: object) -> str:
+    return "caching allocator (PTA)" if component == CACHING_ALLOCATOR else f"{component}"

@@ -33,6 +33,7 @@ from ubscope.analyzers.vendor.torch_npu import TORCH_NPU
 from ubscope.analyzers.vendor.torch_npu.memory import (
     OperatorMemoryReducer,
     RecordReducer,
+    memory_summary,
     trace_memory_counters,
 )
 from ubscope.probe.errors import VendorFormatError
@@ -368,6 +369,7 @@ def read_torch_npu(
     _read_all(files, report, chunk_rows, single=not source.is_dir())
     if source.is_dir():
         _note_missing_memory(source, files, report)
+    report.summary = memory_summary(report.tables)
     return report
 
 

@@ -16,7 +16,7 @@ from ubscope.analyzers.rules.base import Threshold, register
 from ubscope.analyzers.vendor.common import VendorReport
 from ubscope.analyzers.vendor.rule import VendorRule
 from ubscope.analyzers.vendor.torch_npu import cluster_rules as cluster_rules  # TNPU004-005
-from ubscope.analyzers.vendor.torch_npu.cluster import CACHING_ALLOCATOR, allocator_rows, mib_text
+from ubscope.analyzers.vendor.torch_npu.memory import CACHING_ALLOCATOR, allocator_rows, mib_text
 from ubscope.analyzers.vendor.torch_npu.reader import TORCH_NPU
 
 
