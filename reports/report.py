@@ -280,6 +280,7 @@ def _header(shown: list[Shown]) -> str:
             facts.append(
                 (f"{side.side} vendor".strip(), f"{report.tool}: {Path(report.path).name}")
             )
+            facts.extend((f"{side.side} measured".strip(), line) for line in report.summary)
     kernels = " vs ".join(
         s.analysis.trace.kernel if s.analysis.trace is not None else "vendor output" for s in shown
     )

@@ -1,6 +1,10 @@
 """CSV texts in the layouts msprof op and torch_npu write, shared by the reader
 and rule tests."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 # ResourceConflictRatio.csv of an Atlas A2 (per block and sub-block) and of a 310P (one row)
 CONFLICT_A2 = (
     "block_id,sub_block_id,aic_time(us),aic_total_cycles,aic_cube_wait_ratio,aic_mte1_wait_ratio,"
@@ -24,3 +28,14 @@ OPERATOR_HEADER = (
     "Allocation Total Allocated(MB),Allocation Total Reserved(MB),Allocation Total Active(MB),"
     "Release Total Allocated(MB),Release Total Reserved(MB),Release Total Active(MB),Stream Ptr,Device Type"
 )
+
+
+def write_op_basic_info(folder: Path, op_name: str, duration_us: float) -> Path:
+    """An msprof op folder holding only OpBasicInfo.csv: one vector launch of
+    ``op_name``, Block Dim 1, in the writer's layout (a comma after every field)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "OpBasicInfo.csv").write_text(
+        "Op Name,Op Type,Task Duration(us),Block Dim,Mix Block Dim,Device Id,Pid,Current Freq,"
+        f"Rated Freq,\n{op_name},vector,{duration_us},1,NA,0,7,1800,1800,\n"
+    )
+    return folder

@@ -9,6 +9,7 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from tests.helpers.html_injection import EVIL
+from tests.helpers.vendor_csv import write_op_basic_info
 from ubscope import __version__
 from ubscope.analyzers import analyze_path
 from ubscope.probe.errors import InputError
@@ -104,6 +105,14 @@ def test_vendor_findings_carry_their_correlation_marks(overflow_trace, tmp_path)
     assert "&#10003; explained by UB002" in vendor
     assert '<div class="mark unmatched">&#10007; not explained by the trace' in vendor
     assert EVIL not in page and text(EVIL) in vendor
+
+
+def test_the_header_says_what_a_profile_measured_as_text(overflow_trace, tmp_path):
+    folder = write_op_basic_info(tmp_path / "OPPROF_1", EVIL, 12.5)
+    page = build_report(analyze_path(overflow_trace, msprof_op=folder))
+    header = page[page.index("<header>") : page.index("</header>")]
+    assert f"<dt>measured</dt><dd>{text(EVIL)} (vector): 12.50 µs, block dim 1</dd>" in header
+    assert EVIL not in page
 
 
 def test_hostile_names_stay_text_everywhere(hostile_analysis):

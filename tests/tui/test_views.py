@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.helpers.vendor_csv import write_op_basic_info
 from ubscope.analyzers import REGISTRY, analyze_path
 from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
@@ -259,6 +261,16 @@ async def test_events_filter_goto_and_bad_filter(analyses):
         assert "unknown kind" in screen_text(app)
 
 
+@contextlib.asynccontextmanager
+async def vendor_view(analysis):
+    """The app showing its Vendor view (key 7), 120 x 35."""
+    app = UbscopeApp(analysis=analysis)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await wait_for_views(pilot, app)
+        await pilot.press("7")
+        yield app, pilot
+
+
 async def test_vendor_view_marks_correlated_findings(trace_dir, tmp_path):
     log = tmp_path / "sanitizer.txt"
     log.write_text(
@@ -267,17 +279,23 @@ async def test_vendor_view_marks_correlated_findings(trace_dir, tmp_path):
         "======    in block aiv(0) on device 0\n"
         "======    code in pc current 0x65c (serialNo:12)\n"
     )
-    analysis = analyze_path(trace_dir / "no_reset.ubtrace", sanitizer=log)
-    app = UbscopeApp(analysis=analysis)
-    async with app.run_test(size=(120, 35)) as pilot:
-        await wait_for_views(pilot, app)
-        await pilot.press("7")
+    async with vendor_view(analyze_path(trace_dir / "no_reset.ubtrace", sanitizer=log)) as (
+        app,
+        pilot,
+    ):
         panel = app.screen.query_one("#vendor-panel")
         assert [f.source for f in panel.findings] == ["msSanitizer"]
         text = screen_text(app)
         assert "✓" in text and "SAN001" in text and "explained by UB00" in text
         await pilot.press("2")  # the trace finding it confirms carries the mark too
         assert "confirmed by msSanitizer" in screen_text(app) or "✓" in screen_text(app)
+
+
+async def test_vendor_view_says_what_a_profile_measured_under_its_path(trace_dir, tmp_path):
+    folder = write_op_basic_info(tmp_path / "OPPROF_1", "pool_demo_bump", 12.5)
+    analysis = analyze_path(trace_dir / "no_reset.ubtrace", msprof_op=folder)
+    async with vendor_view(analysis) as (app, _):
+        assert "pool_demo_bump (vector): 12.50 µs, block dim 1" in screen_text(app)
 
 
 async def test_vendor_view_without_vendor_input_says_how_to_load(analyses):

@@ -10,6 +10,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ubscope.analyzers import vendor_tools
+from ubscope.tui.text import literal
 from ubscope.tui.views.base import View
 from ubscope.tui.widgets.findings_panel import FindingsPanel
 
@@ -25,7 +26,7 @@ class VendorView(View):
     short = "Vnd"
     help = (
         "Findings read from the Huawei tools' own output, one line per input file above "
-        "them. ✓ marks a finding that correlation matched with the trace (the detail pane "
+        "them (with what it measured, for msprof op and torch_npu). ✓ marks a finding that correlation matched with the trace (the detail pane "
         "says by what). Same keys as Findings: / filter, s sort, Enter jump."
     )
 
@@ -52,6 +53,9 @@ class VendorView(View):
             text.append(str(report.tool), style="bold")
             text.append(f"  {len(report.findings)} findings  ")
             text.append(str(report.path))
+            for line in report.summary:
+                text.append("\n  ")
+                text.append(literal(line, style="dim"))
             for warning in report.warnings:
                 text.append("\n  ⚠ ")
                 text.append(str(warning))
