@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from ubscope.analyzers.vendor.common import VendorReport
-from ubscope.analyzers.vendor.torch_npu.memory import allocator_rows
+from ubscope.analyzers.vendor.torch_npu.memory import allocator_rows, highest_peak
 from ubscope.analyzers.vendor.torch_npu.reader import TORCH_NPU, read_torch_npu
 from ubscope.probe.errors import PartialReadWarning
 
@@ -85,7 +85,7 @@ def _rank_row(report: VendorReport) -> dict[str, object]:
     }
     if rows.empty or rows["peak_reserved_mb"].isna().all():
         return {**row, "peak_allocated_mb": None, "peak_reserved_mb": None}
-    at_peak = rows.sort_values("peak_reserved_mb", ascending=False).iloc[0]
+    at_peak = highest_peak(rows)
     return {
         **row,
         "peak_allocated_mb": rows["peak_allocated_mb"].max(),

@@ -383,6 +383,12 @@ def allocator_rows(summary: pd.DataFrame) -> pd.DataFrame:
     return rows if not rows.empty else summary
 
 
+def highest_peak(rows: pd.DataFrame) -> pd.Series:
+    """The row of ``memory_record_summary`` rows with the most reserved memory
+    (its ``allocated_at_peak_mb`` belongs to that peak)."""
+    return rows.sort_values("peak_reserved_mb", ascending=False).iloc[0]
+
+
 def memory_summary(tables: dict[str, pd.DataFrame]) -> list[str]:
     """A line per device (the first few): the caching allocator's peak reserved
     memory and the most allocated at it, and the largest block an operator
@@ -394,7 +400,7 @@ def memory_summary(tables: dict[str, pd.DataFrame]) -> list[str]:
     lines = []
     rows = allocator_rows(summary).dropna(subset=["peak_reserved_mb"])
     for device, peaks in list(rows.groupby("device", sort=True))[:SUMMARY_DEVICES]:
-        at_peak = peaks.sort_values("peak_reserved_mb", ascending=False).iloc[0]
+        at_peak = highest_peak(peaks)
         line = (
             f"{device}: {_component_name(at_peak['component'])} peak "
             f"{mib_text(at_peak['peak_reserved_mb'])} reserved, "
