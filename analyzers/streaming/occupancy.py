@@ -98,7 +98,10 @@ class RunningOccupancy:
     def __init__(self, capacity_by_space: np.ndarray):
         self.capacity_by_space = capacity_by_space
         self.live = np.zeros(GROUP_BOUND, dtype=np.int64)
-        self.peak = np.full(GROUP_BOUND, -1, dtype=np.int64)  # -1: no alloc/free yet
+        # zeros, not a -1 sentinel: the pages of the groups a trace never has
+        # stay untouched (16 MiB each)
+        self.peak = np.zeros(GROUP_BOUND, dtype=np.int64)
+        self.seen = np.zeros(GROUP_BOUND, dtype=bool)  # the group had an ALLOC/FREE
         self.peak_seq = np.zeros(GROUP_BOUND, dtype=np.int64)
         self.peak_t_ps = np.zeros(GROUP_BOUND, dtype=np.int64)
         self.high_water = np.zeros(GROUP_BOUND, dtype=np.int64)
@@ -317,7 +320,8 @@ class RunningOccupancy:
         group_of = np.searchsorted(starts, at_peak, "right") - 1
         first = order[at_peak[np.r_[True, group_of[1:] != group_of[:-1]]]]
         # the first event to reach a group's peak: a later batch must exceed it
-        higher = peak > self.peak[groups]
+        higher = (peak > self.peak[groups]) | ~self.seen[groups]
+        self.seen[groups] = True
         self.peak[groups[higher]] = peak[higher]
         self.peak_seq[groups[higher]] = seq[first[higher]]
         self.peak_t_ps[groups[higher]] = t[first[higher]]
@@ -326,7 +330,7 @@ class RunningOccupancy:
 
     def group_ids(self) -> np.ndarray:
         """Groups with ALLOC/FREE events, on-chip only, ascending."""
-        gids = np.flatnonzero(self.peak >= 0)
+        gids = np.flatnonzero(self.seen)
         return gids[np.isin(gids % 8, ON_CHIP_CODES)]
 
     def peaks(self) -> pd.DataFrame:

@@ -38,7 +38,9 @@ class SeriesSketch:
         self.columns = columns
         self.fields = ("gid", "index", "t_ps", "seq", *columns)
         self.events = np.zeros(GROUP_BOUND, dtype=np.int64)  # ALLOC/FREE events seen
-        self.stride = np.ones(GROUP_BOUND, dtype=np.int64)  # events per bucket
+        # events per bucket, as a power of two: zeros, as one filled with ones
+        # would be 16 MiB of memory touched for the few groups a trace has
+        self.stride_log2 = np.zeros(GROUP_BOUND, dtype=np.int8)
         self.latest_t_ps = np.zeros(GROUP_BOUND, dtype=np.int64)  # program-order display time
         # per group, its points batch by batch (each in program order)
         self._chunks: dict[int, list[dict[str, np.ndarray]]] = {}
@@ -88,7 +90,7 @@ class SeriesSketch:
         compaction is many batches away)."""
         points = self._merged(group)
         while points["gid"].size > MAX_POINTS // 2:
-            self.stride[group] *= 2
+            self.stride_log2[group] += 1
             points = self._extremes(points)
         self._chunks[group] = [points]
         self._points[group] = points["gid"].size
@@ -112,7 +114,7 @@ class SeriesSketch:
         highest value and the first with the lowest, in program order; ``points``
         are sorted by group, then index."""
         gid, value = points["gid"], points[self.value]
-        bucket = points["index"] // self.stride[gid]
+        bucket = points["index"] >> self.stride_log2[gid].astype(np.int64)
         new_run = np.r_[True, (gid[1:] != gid[:-1]) | (bucket[1:] != bucket[:-1])]
         starts = np.flatnonzero(new_run)
         lengths = np.diff(np.r_[starts, value.size])

@@ -20,6 +20,9 @@ from tests.helpers.rebatch import rebatch, rebatch_table
 from tests.helpers.same_analysis import assert_same_analysis
 from tests.helpers.tiled_queues import drained_tiles
 from ubscope.analyzers.api import Analysis, analyze_inputs, analyze_path
+from ubscope.analyzers.config import Config
+from ubscope.analyzers.engine import build_rules
+from ubscope.analyzers.model.arrays import GROUP_BOUND
 from ubscope.analyzers.rules import load_rules
 from ubscope.analyzers.streaming import (
     STREAMED_RULES,
@@ -32,7 +35,7 @@ from ubscope.analyzers.streaming import (
     usage,
 )
 from ubscope.analyzers.streaming import fragmentation as streamed_fragmentation
-from ubscope.analyzers.streaming.analyze import RANGE_METRICS, RANGE_RULES
+from ubscope.analyzers.streaming.analyze import RANGE_METRICS, RANGE_RULES, _Stream, streamed_chip
 from ubscope.probe.events import CoreKind, Flag, Space
 from ubscope.probe.memory.pools import UBBufPool
 from ubscope.probe.memory.positions import TPosition
@@ -1007,3 +1010,34 @@ def test_blocks_past_the_usage_limit_are_said(kit, tmp_path, monkeypatch):
     (unused,) = [f for f in streamed.findings if f.code == "UB011"]
     assert "'first'" in unused.message
     assert any("more than 1 blocks to judge by their use" in note for note in streamed.warnings)
+
+
+def _arrays(state: object, path: str, depth: int = 2) -> dict[str, np.ndarray]:
+    """The numpy arrays among ``state``'s attributes and theirs, by dotted path."""
+    found: dict[str, np.ndarray] = {}
+    for name, value in getattr(state, "__dict__", {}).items():
+        if isinstance(value, np.ndarray):
+            found[f"{path}{name}"] = value
+        elif depth > 1:
+            found.update(_arrays(value, f"{path}{name}.", depth - 1))
+    return found
+
+
+def test_per_group_state_starts_as_untouched_zeros():
+    """The streamed analysis keeps per-group state in arrays indexed by group id
+    (GROUP_BOUND entries: 16 MiB each at 8 B); a trace has a few groups, so
+    these arrays must start as zeros, which the OS maps only where a group is
+    written. One filled with ones or -1 was 16 MiB of memory touched for
+    nothing: the streamed analysis of 10 M events held 273 MiB at its peak with
+    three of them, 230 MiB without (BENCHMARKS.md)."""
+    sample = SAMPLES[0]
+    stream = _Stream(sample, streamed_chip(sample, Config()), build_rules())
+    per_group = {
+        name: values
+        for name, values in _arrays(stream, "", depth=3).items()
+        if values.size >= GROUP_BOUND // 8
+    }
+    assert {"occupancy.peak", "occupancy.sketch.events", "fragmentation.sketch.events"} <= set(
+        per_group
+    )
+    assert [name for name, values in per_group.items() if values.any()] == []
