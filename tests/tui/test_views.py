@@ -262,10 +262,10 @@ async def test_events_filter_goto_and_bad_filter(analyses):
 
 
 @contextlib.asynccontextmanager
-async def vendor_view(analysis):
-    """The app showing its Vendor view (key 7), 120 x 35."""
+async def vendor_view(analysis, size=(120, 35)):
+    """The app showing its Vendor view (key 7), 120 x 35 unless ``size``."""
     app = UbscopeApp(analysis=analysis)
-    async with app.run_test(size=(120, 35)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await wait_for_views(pilot, app)
         await pilot.press("7")
         yield app, pilot
@@ -296,6 +296,20 @@ async def test_vendor_view_says_what_a_profile_measured_under_its_path(trace_dir
     analysis = analyze_path(trace_dir / "no_reset.ubtrace", msprof_op=folder)
     async with vendor_view(analysis) as (app, _):
         assert "pool_demo_bump (vector): 12.50 µs, block dim 1" in screen_text(app)
+
+
+async def test_a_vendor_summary_line_that_wraps_stays_under_its_indent(trace_dir, tmp_path):
+    # at 60 columns the launch's line (71 characters) wraps
+    folder = write_op_basic_info(tmp_path / "OPPROF_1", "matmul_leakyrelu_custom_long_name", 12.5)
+    analysis = analyze_path(trace_dir / "no_reset.ubtrace", msprof_op=folder)
+    async with vendor_view(analysis, size=(60, 30)) as (app, _):
+        lines = screen_text(app).splitlines()
+        first = next(i for i, line in enumerate(lines) if "matmul_leakyrelu" in line)
+        # the widget's padding (one column), then the summary's indent (two)
+        assert lines[first].startswith("   matmul_leakyrelu_custom_long_name (vector)")
+        continued = lines[first + 1]
+        assert continued.startswith("   ") and continued[3] != " "
+        assert continued.endswith("block dim 1")
 
 
 async def test_vendor_view_without_vendor_input_says_how_to_load(analyses):

@@ -4,6 +4,8 @@ confirms a vendor one."""
 
 from __future__ import annotations
 
+from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widget import Widget
@@ -46,17 +48,18 @@ class VendorView(View):
         if not reports:
             self.query_one("#vendor-summary", Static).update(Text(no_vendor_text()))
             return
-        text = Text()
-        for index, report in enumerate(reports):
-            if index:
-                text.append("\n")
-            text.append(str(report.tool), style="bold")
-            text.append(f"  {len(report.findings)} findings  ")
-            text.append(str(report.path))
-            for line in report.summary:
-                text.append("\n  ")
-                text.append(literal(line, style="dim"))
-            for warning in report.warnings:
-                text.append("\n  ⚠ ")
-                text.append(str(warning))
-        self.query_one("#vendor-summary", Static).update(text)
+        lines: list[RenderableType] = []
+        for report in reports:
+            header = Text()
+            header.append(str(report.tool), style="bold")
+            header.append(f"  {len(report.findings)} findings  ")
+            header.append(str(report.path))
+            lines.append(header)
+            # under the report, indented: a line that wraps stays under its indent
+            lines.extend(
+                Padding(literal(line, style="dim"), (0, 0, 0, 2)) for line in report.summary
+            )
+            lines.extend(
+                Padding(literal(f"⚠ {warning}"), (0, 0, 0, 2)) for warning in report.warnings
+            )
+        self.query_one("#vendor-summary", Static).update(Group(*lines))
