@@ -99,9 +99,9 @@ class RunningOccupancy:
         self.capacity_by_space = capacity_by_space
         self.live = np.zeros(GROUP_BOUND, dtype=np.int64)
         # zeros, not a -1 sentinel: the pages of the groups a trace never has
-        # stay untouched (16 MiB each)
+        # stay untouched (16 MiB each); the sketch's event counts say which groups
+        # had an ALLOC/FREE
         self.peak = np.zeros(GROUP_BOUND, dtype=np.int64)
-        self.seen = np.zeros(GROUP_BOUND, dtype=bool)  # the group had an ALLOC/FREE
         self.peak_seq = np.zeros(GROUP_BOUND, dtype=np.int64)
         self.peak_t_ps = np.zeros(GROUP_BOUND, dtype=np.int64)
         self.high_water = np.zeros(GROUP_BOUND, dtype=np.int64)
@@ -313,6 +313,7 @@ class RunningOccupancy:
         before = np.repeat(np.r_[0, total][starts], lengths)
         groups = gid[starts]
         live = total - before + np.repeat(self.live[groups], lengths)
+        first_seen = self.sketch.events[groups] == 0
         shown = self.sketch.add(gid, seq[order], t[order], live_bytes=live)
         self.batch_points = BatchPoints(gid, shown, live)
         peak = np.maximum.reduceat(live, starts)
@@ -320,8 +321,7 @@ class RunningOccupancy:
         group_of = np.searchsorted(starts, at_peak, "right") - 1
         first = order[at_peak[np.r_[True, group_of[1:] != group_of[:-1]]]]
         # the first event to reach a group's peak: a later batch must exceed it
-        higher = (peak > self.peak[groups]) | ~self.seen[groups]
-        self.seen[groups] = True
+        higher = (peak > self.peak[groups]) | first_seen
         self.peak[groups[higher]] = peak[higher]
         self.peak_seq[groups[higher]] = seq[first[higher]]
         self.peak_t_ps[groups[higher]] = t[first[higher]]
@@ -330,7 +330,7 @@ class RunningOccupancy:
 
     def group_ids(self) -> np.ndarray:
         """Groups with ALLOC/FREE events, on-chip only, ascending."""
-        gids = np.flatnonzero(self.seen)
+        gids = np.flatnonzero(self.sketch.events)
         return gids[np.isin(gids % 8, ON_CHIP_CODES)]
 
     def peaks(self) -> pd.DataFrame:
