@@ -312,6 +312,17 @@ async def test_a_vendor_summary_line_that_wraps_stays_under_its_indent(trace_dir
         assert continued.endswith("block dim 1")
 
 
+async def test_vendor_view_shows_a_control_character_in_an_input_path_escaped(trace_dir, tmp_path):
+    # a file name may hold any byte but / and NUL: an ESC there must not reach
+    # the terminal as a control sequence, it is shown as the characters \x1b
+    log = tmp_path / "run\x1b[2J.txt"
+    log.write_text("====== ERROR: illegal write of size 512\n")
+    analysis = analyze_path(trace_dir / "no_reset.ubtrace", sanitizer=log)
+    async with vendor_view(analysis, size=(160, 30)) as (app, _):
+        text = screen_text(app)
+        assert "run\\x1b[2J.txt" in text and "\x1b" not in text
+
+
 async def test_vendor_view_without_vendor_input_says_how_to_load(analyses):
     app = UbscopeApp(analysis=analyses["tpipe"])
     async with app.run_test(size=SMALL) as pilot:

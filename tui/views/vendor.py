@@ -5,13 +5,12 @@ confirms a vendor one."""
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
-from rich.padding import Padding
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ubscope.analyzers import vendor_tools
+from ubscope.analyzers import Hanging, vendor_tools
 from ubscope.tui.text import literal
 from ubscope.tui.views.base import View
 from ubscope.tui.widgets.findings_panel import FindingsPanel
@@ -53,13 +52,9 @@ class VendorView(View):
             header = Text()
             header.append(str(report.tool), style="bold")
             header.append(f"  {len(report.findings)} findings  ")
-            header.append(str(report.path))
+            header.append_text(literal(report.path))
             lines.append(header)
-            # under the report, indented: a line that wraps stays under its indent
-            lines.extend(
-                Padding(literal(line, style="dim"), (0, 0, 0, 2)) for line in report.summary
-            )
-            lines.extend(
-                Padding(literal(f"⚠ {warning}"), (0, 0, 0, 2)) for warning in report.warnings
-            )
+            # indented under the report, as the text output's (a line that wraps stays under it)
+            lines.extend(Hanging(Text(" "), literal(line, style="dim")) for line in report.summary)
+            lines.extend(Hanging(Text(" ⚠"), literal(warning)) for warning in report.warnings)
         self.query_one("#vendor-summary", Static).update(Group(*lines))
