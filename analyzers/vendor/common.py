@@ -128,25 +128,59 @@ def us_scalar_to_ns(value: object) -> int | None:
 
 
 def typed_columns(
-    frame: pd.DataFrame, *, text: Sequence[str] = (), epoch_us: Sequence[str] = ()
-) -> pd.DataFrame:
-    """Numeric columns as numbers, epoch-microsecond columns as int64 ns.
+    frame: pd.DataFrame,
+    *,
+    text: Sequence[str] = (),
+    epoch_us: Sequence[str] = (),
+    numeric: Sequence[str] = (),
+) -> tuple[pd.DataFrame, list[str]]:
+    """Numeric columns as numbers, epoch-microsecond columns as int64 ns, and
+    a problem per column whose unreadable cells were read as missing.
 
-    A column becomes numeric only when every non-missing cell parses, so name
-    and shape columns stay text; ``epoch_us`` columns are replaced by a
-    ``...(ns)`` column (exact, see :func:`us_text_to_ns`).
+    A ``numeric`` column, or one whose non-missing cells all or mostly parse,
+    becomes numbers: its other cells (``abc`` where a duration belongs) are
+    missing and named in the problem. Other columns, names and shapes, stay
+    text; ``epoch_us`` columns are replaced by a ``...(ns)`` column (exact,
+    see :func:`us_text_to_ns`).
     """
     typed = frame.copy()
+    problems: list[str] = []
     for column in frame.columns:
+        cells = frame[column]
         if column in epoch_us:
             ns_name = column.replace("(us)", "(ns)") if "(us)" in column else f"{column}(ns)"
-            typed.insert(list(typed.columns).index(column), ns_name, us_text_to_ns(frame[column]))
+            numbers = us_text_to_ns(cells)
+            typed.insert(list(typed.columns).index(column), ns_name, numbers)
             typed = typed.drop(columns=column)
         elif column not in text:
-            numbers = pd.to_numeric(frame[column], errors="coerce")
-            if numbers.notna().sum() == frame[column].notna().sum():
-                typed[column] = numbers
-    return typed
+            numbers = pd.to_numeric(cells, errors="coerce")
+            unreadable = int((cells.notna() & numbers.isna()).sum())
+            if column not in numeric and unreadable and unreadable >= numbers.notna().sum():
+                continue  # a column of text
+            typed[column] = numbers
+        else:
+            continue
+        problem = _unreadable_cells(column, cells, numbers)
+        if problem:
+            problems.append(problem)
+    return typed, problems
+
+
+# Unreadable cells quoted in a problem, at most.
+UNREADABLE_SHOWN = 3
+
+
+def _unreadable_cells(column: str, cells: pd.Series, numbers: pd.Series) -> str | None:
+    """What a column's cells that are given but are no number say, or None."""
+    rows = np.flatnonzero(cells.notna().to_numpy() & numbers.isna().to_numpy())
+    if not rows.size:
+        return None
+    shown = ", ".join(
+        f"data row {row + 1}: {str(cells.iloc[row])[:40]!r}" for row in rows[:UNREADABLE_SHOWN]
+    )
+    more = ", ..." if len(rows) > UNREADABLE_SHOWN else ""
+    count = "1 cell is not a number" if len(rows) == 1 else f"{len(rows)} cells are not numbers"
+    return f"column {column!r}: {count} ({shown}{more}), read as missing"
 
 
 def check_size(path: Path, limit: int, what: str) -> int:
@@ -650,9 +684,11 @@ def read_csv_table(
     *,
     text: Sequence[str] = (),
     epoch_us: Sequence[str] = (),
+    numeric: Sequence[str] = (),
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> pd.DataFrame:
-    """A small vendor CSV as one typed DataFrame (see :func:`typed_columns`)."""
+    """A small vendor CSV as one typed DataFrame (see :func:`typed_columns`);
+    a warning per column with cells that should be numbers and are not."""
     chunks = list(read_csv_chunks(path, report, what, chunk_rows=chunk_rows))
     frame = (
         pd.concat(chunks, ignore_index=True)
@@ -663,4 +699,10 @@ def read_csv_table(
         frame[column] = frame[column].str.strip('"')  # kernel_details writes """32,3,224,224"""
     text_columns = [c for c in frame.columns if find_column([c], *text)]
     epoch_columns = [c for c in frame.columns if find_column([c], *epoch_us)]
-    return typed_columns(frame, text=text_columns, epoch_us=epoch_columns)
+    numeric_columns = [c for c in frame.columns if find_column([c], *numeric)]
+    typed, problems = typed_columns(
+        frame, text=text_columns, epoch_us=epoch_columns, numeric=numeric_columns
+    )
+    for problem in problems:
+        report.note_partial(path, problem)
+    return typed

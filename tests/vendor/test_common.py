@@ -134,10 +134,36 @@ def test_typed_columns():
     frame = pd.DataFrame(
         {"n": ["1", None], "s": ["x", "1"], "t": ["1.5\t".strip(), "2"], "shape": ["64", "3"]}
     )
-    typed = typed_columns(frame, text=["shape"], epoch_us=["t"])
+    typed, problems = typed_columns(frame, text=["shape"], epoch_us=["t"])
+    assert problems == []
     assert list(typed.columns) == ["n", "s", "t(ns)", "shape"]
     assert typed["n"].dtype == "float64" and typed["s"].tolist() == ["x", "1"]
     assert typed["t(ns)"].tolist() == [1500, 2000] and typed["shape"].tolist() == ["64", "3"]
+
+
+def test_typed_columns_name_the_cells_that_should_be_numbers():
+    frame = pd.DataFrame(
+        {
+            # three of four cells are numbers: a numeric column with one bad cell
+            "mostly": ["1", "2", "oops", "4"],
+            # two of four: text, as a name column whose names may be digits
+            "half": ["a", "1", "b", "2"],
+            # declared numeric: every text cell is a problem, quoted up to three
+            "declared": ["w", "x", "y", "z"],
+            "stamp": ["1.5", "soon", None, "2"],
+        }
+    )
+    typed, problems = typed_columns(frame, epoch_us=["stamp"], numeric=["declared"])
+    assert typed["mostly"].tolist()[:2] == [1, 2] and typed["mostly"].isna().sum() == 1
+    assert typed["half"].tolist() == ["a", "1", "b", "2"]
+    assert typed["declared"].isna().all() and typed["stamp(ns)"].isna().sum() == 2
+    assert problems == [
+        "column 'mostly': 1 cell is not a number (data row 3: 'oops'), read as missing",
+        "column 'declared': 4 cells are not numbers "
+        "(data row 1: 'w', data row 2: 'x', data row 3: 'y', ...), read as missing",
+        # the empty cell is missing, not unreadable
+        "column 'stamp': 1 cell is not a number (data row 2: 'soon'), read as missing",
+    ]
 
 
 def test_json_guards(write):

@@ -199,3 +199,32 @@ def test_analyze_prints_the_summary_under_its_folder_and_in_json(vendor_samples,
         "sanitized_operator_kernel (mix): 5.74 µs, block dim 1, mix block dim 2; "
         "GM 9.25 KB read, 4.50 KB written"
     ]
+
+
+def test_a_duration_that_is_text_is_missing_and_named_in_a_warning(write, tmp_path):
+    # one launch: the column has no readable cell to tell it is numeric, the
+    # reader knows OpBasicInfo's duration is one
+    write("OPPROF_1/OpBasicInfo.csv", BASIC.format(name="k", device=0).replace("155.740005", "abc"))
+    path = tmp_path / "OPPROF_1" / "OpBasicInfo.csv"
+    with pytest.warns(PartialReadWarning, match="Task Duration"):
+        report = read_msprof_op(tmp_path / "OPPROF_1")
+    assert report.warnings == [
+        f"{path}: column 'Task Duration(us)': 1 cell is not a number (data row 1: 'abc'), "
+        "read as missing"
+    ]
+    assert report.summary == ["k (vector): duration not given, block dim 2"]
+
+
+def test_a_per_block_cell_that_is_text_is_missing_and_named_in_a_warning(write, tmp_path, quiet):
+    write("OPPROF_1/OpBasicInfo.csv", BASIC.format(name="k", device=0))
+    write(
+        "OPPROF_1/PipeUtilization.csv",
+        "block_id,sub_block_id,aiv_time(us),aiv_mte2_time(us),\n0,vector0,10,5,\n1,vector0,9,x5,\n",
+    )
+    report = read_msprof_op(tmp_path / "OPPROF_1")
+    assert report.warnings == [
+        f"{tmp_path / 'OPPROF_1' / 'PipeUtilization.csv'}: column 'aiv_mte2_time(us)': "
+        "1 cell is not a number (data row 2: 'x5'), read as missing"
+    ]
+    mte2 = report.tables["PipeUtilization"]["aiv_mte2_time(us)"]
+    assert mte2.iloc[0] == 5 and mte2.isna().tolist() == [False, True]

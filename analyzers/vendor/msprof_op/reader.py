@@ -52,6 +52,16 @@ MISSING_SHOWN = 8
 SUMMARY_LAUNCHES = 3
 READ_KB, WRITE_KB = "read_main_memory_datas(KB)", "write_main_memory_datas(KB)"
 DURATION = "Task Duration(us)"
+# OpBasicInfo's columns the tool writes as numbers (or NA)
+BASIC_INFO_NUMBERS = (
+    DURATION,
+    "Block Dim",
+    "Mix Block Dim",
+    "Device Id",
+    "Pid",
+    "Current Freq",
+    "Rated Freq",
+)
 
 
 def metric_of(path: Path) -> str | None:
@@ -90,9 +100,14 @@ def _read_metric(file: Path, metric: str, report: VendorReport) -> pd.DataFrame:
     header = csv_header(file, what)
     if metric == "OpBasicInfo":
         require_columns(file, header, what, ("Op Name",))
-    elif not any(name.startswith(("aic_", "aiv_")) for name in header):
-        raise VendorFormatError(file, f"expected {what} with aic_*/aiv_* columns")
-    return read_csv_table(file, report, what, text=("Op Name", "Op Type", "sub_block_id"))
+        numeric: list[str] = list(BASIC_INFO_NUMBERS)
+    else:
+        numeric = [name for name in header if name.startswith(("aic_", "aiv_"))]
+        if not numeric:
+            raise VendorFormatError(file, f"expected {what} with aic_*/aiv_* columns")
+    return read_csv_table(
+        file, report, what, text=("Op Name", "Op Type", "sub_block_id"), numeric=numeric
+    )
 
 
 def _fill_from_basic_info(tables: dict[str, pd.DataFrame]) -> None:
