@@ -175,12 +175,18 @@ def _unreadable_cells(column: str, cells: pd.Series, numbers: pd.Series) -> str 
     rows = np.flatnonzero(cells.notna().to_numpy() & numbers.isna().to_numpy())
     if not rows.size:
         return None
-    shown = ", ".join(
+    shown = [
         f"data row {row + 1}: {str(cells.iloc[row])[:40]!r}" for row in rows[:UNREADABLE_SHOWN]
-    )
-    more = ", ..." if len(rows) > UNREADABLE_SHOWN else ""
-    count = "1 cell is not a number" if len(rows) == 1 else f"{len(rows)} cells are not numbers"
-    return f"column {column!r}: {count} ({shown}{more}), read as missing"
+    ]
+    return unreadable_numbers(column, len(rows), shown)
+
+
+def unreadable_numbers(column: str, count: int, shown: Sequence[str]) -> str:
+    """The problem of a column with ``count`` cells that should be numbers and
+    are not, the first few ``shown``."""
+    what = "1 cell is not a number" if count == 1 else f"{count} cells are not numbers"
+    more = ", ..." if count > len(shown) else ""
+    return f"column {column!r}: {what} ({', '.join(shown)}{more}), read as missing"
 
 
 def check_size(path: Path, limit: int, what: str) -> int:
@@ -450,9 +456,28 @@ def _lenient(values: pa.Array, epoch_us: bool) -> pa.Array:
     return pa.array(to_number(cells), pa.float64(), from_pandas=True)
 
 
-def _clean(batch: pa.RecordBatch, columns: _Columns, typed: bool) -> pa.RecordBatch:
+@dataclass
+class _Unreadable:
+    """A number column's cells that held text, over a whole file."""
+
+    count: int = 0
+    shown: list[str] = field(default_factory=list)
+
+    def add(self, text: pa.Array, numbers: pa.Array) -> None:
+        lost = pc.and_(text.is_valid(), numbers.is_null())
+        count = pc.sum(lost).as_py() or 0
+        if count and len(self.shown) < UNREADABLE_SHOWN:
+            cells = text.filter(lost).slice(0, UNREADABLE_SHOWN - len(self.shown))
+            self.shown += [repr(cell[:40]) for cell in cells.to_pylist()]
+        self.count += count
+
+
+def _clean(
+    batch: pa.RecordBatch, columns: _Columns, typed: bool, unreadable: dict[str, _Unreadable]
+) -> pa.RecordBatch:
     """Text stripped and NA-normalised, numbers and stamps converted, rows that
-    are not UTF-8 dropped."""
+    are not UTF-8 dropped; the ``numbers`` cells that are text counted in
+    ``unreadable`` (stamps are the callers' to judge)."""
     arrays, skip = [], np.zeros(batch.num_rows, dtype=bool)
     for name, values in zip(batch.schema.names, batch.columns, strict=True):
         if name in columns.categories:
@@ -465,8 +490,12 @@ def _clean(batch: pa.RecordBatch, columns: _Columns, typed: bool) -> pa.RecordBa
             continue
         else:
             values, bad = _text(values)
-            if name in columns.numbers or name in columns.epoch_us:
-                values = _lenient(values, name in columns.epoch_us)
+            if name in columns.numbers:
+                numbers = _lenient(values, epoch_us=False)
+                unreadable.setdefault(name, _Unreadable()).add(values, numbers)
+                values = numbers
+            elif name in columns.epoch_us:
+                values = _lenient(values, epoch_us=True)
         if bad is not None:
             skip |= bad
         arrays.append(values)
@@ -633,6 +662,7 @@ def read_csv_batches(
         block=max(_BLOCK_BYTES, longest + 2),  # a block holds at least one whole line
     )
     state = {"rows": 0, "dropped": 0}
+    unreadable: dict[str, _Unreadable] = {}
 
     def cleaned() -> Iterator[pa.RecordBatch]:
         typed, parsed = bool(wanted.numbers or wanted.epoch_us), 0
@@ -640,7 +670,7 @@ def read_csv_batches(
             try:
                 for batch in read.batches(typed, parsed):
                     parsed += batch.num_rows
-                    kept = _clean(batch, wanted, typed)
+                    kept = _clean(batch, wanted, typed, unreadable)
                     state["dropped"] += batch.num_rows - kept.num_rows
                     state["rows"] += kept.num_rows
                     yield kept
@@ -661,6 +691,9 @@ def read_csv_batches(
         report.note_partial(path, f"skipped {state['dropped']} row(s) that are not valid UTF-8")
     if check.truncated:
         report.note_partial(path, "the last line is truncated; skipped it")
+    for name, cells in unreadable.items():
+        if cells.count:
+            report.note_partial(path, unreadable_numbers(name, cells.count, cells.shown))
 
 
 def read_csv_chunks(

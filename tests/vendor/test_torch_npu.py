@@ -180,6 +180,30 @@ def test_quirks_crlf_tabs_quotes_and_na(write):
     assert record["allocated_mb"].isna().tolist() == [False, True]
 
 
+def test_a_size_that_is_text_is_missing_and_named_in_one_warning(write, quiet):
+    # five text cells in three batches of two rows: counted over the file,
+    # the first three quoted (cut at 40 characters); NA and empty are no problem
+    rows = [
+        "PTA,1000.000,1,10,,,NPU:0",
+        "PTA,1001.000,lots,10,,,NPU:0",
+        "PTA,1002.000,2,10,NA,,NPU:0",
+        "PTA,1003.000,some,10,,,NPU:0",
+        f"PTA,1004.000,{'x' * 50},10,,,NPU:0",
+        "PTA,1005.000,?,10,,,NPU:0",
+        "PTA,1006.000,??,10,,,NPU:0",
+    ]
+    path = write("memory_record.csv", "\n".join([RECORD_HEADER, *rows]) + "\n")
+    report = read_torch_npu(path, chunk_rows=2)
+    assert report.warnings == [
+        f"{path}: column 'Total Allocated(MB)': 5 cells are not numbers "
+        f"('lots', 'some', '{'x' * 40}', ...), read as missing"
+    ]
+    record = report.tables["memory_record"]
+    assert record["allocated_mb"].isna().tolist() == [False, True, False, True, True, True, True]
+    assert record["allocated_mb"].sum() == 3  # 1 + 2 MB
+    assert record["reserved_mb"].tolist() == [10] * 7
+
+
 def test_chunking_gives_the_same_tables(vendor_samples):
     whole = read_torch_npu(vendor_samples / "torch_npu_level1_rank0")
     chunked = read_torch_npu(vendor_samples / "torch_npu_level1_rank0", chunk_rows=97)
