@@ -476,8 +476,8 @@ def _clean(
     batch: pa.RecordBatch, columns: _Columns, typed: bool, unreadable: dict[str, _Unreadable]
 ) -> pa.RecordBatch:
     """Text stripped and NA-normalised, numbers and stamps converted, rows that
-    are not UTF-8 dropped; the ``numbers`` cells that are text counted in
-    ``unreadable`` (stamps are the callers' to judge)."""
+    are not UTF-8 dropped; the number and stamp cells that are text counted
+    in ``unreadable``."""
     arrays, skip = [], np.zeros(batch.num_rows, dtype=bool)
     for name, values in zip(batch.schema.names, batch.columns, strict=True):
         if name in columns.categories:
@@ -490,12 +490,10 @@ def _clean(
             continue
         else:
             values, bad = _text(values)
-            if name in columns.numbers:
-                numbers = _lenient(values, epoch_us=False)
+            if name in columns.numbers or name in columns.epoch_us:
+                numbers = _lenient(values, name in columns.epoch_us)
                 unreadable.setdefault(name, _Unreadable()).add(values, numbers)
                 values = numbers
-            elif name in columns.epoch_us:
-                values = _lenient(values, epoch_us=True)
         if bad is not None:
             skip |= bad
         arrays.append(values)

@@ -165,7 +165,7 @@ def test_msprof_prof_dir_device_id_only(write, tmp_path):
     )
 
 
-def test_quirks_crlf_tabs_quotes_and_na(write):
+def test_quirks_crlf_tabs_quotes_and_na(write, quiet):
     path = write(
         "memory_record.csv",
         RECORD_HEADER + "\r\n"
@@ -173,8 +173,12 @@ def test_quirks_crlf_tabs_quotes_and_na(write):
         "APP,1736408883694238.151\t,N/A,2000,NA,,NPU:0\r\n"
         "GE,not-a-time,1,2,3,,NPU:0\r\n",
     )
-    with pytest.warns(PartialReadWarning, match="unreadable Timestamp"):
-        report = read_torch_npu(path)
+    report = read_torch_npu(path)
+    # the cell, then what became of its row
+    assert report.warnings == [
+        f"{path}: column 'Timestamp(us)': 1 cell is not a number ('not-a-time'), read as missing",
+        f"{path}: skipped 1 row(s) with an unreadable Timestamp(us)",
+    ]
     record = report.tables["memory_record"]
     assert record["ts_ns"].tolist() == [1736408883694238150, 1736408883694238151]
     assert record["allocated_mb"].isna().tolist() == [False, True]
