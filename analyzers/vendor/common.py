@@ -700,11 +700,15 @@ def read_csv_chunks(
     what: str,
     *,
     columns: Sequence[str] | None = None,
+    numbers: Sequence[str] = (),
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> Iterator[pd.DataFrame]:
-    """The rows of a vendor CSV as text DataFrames of at most ``chunk_rows``
-    (see :func:`read_csv_batches`; missing cells are NaN)."""
-    for batch in read_csv_batches(path, report, what, columns=columns, chunk_rows=chunk_rows):
+    """The rows of a vendor CSV as DataFrames of at most ``chunk_rows``: text,
+    but ``numbers`` as float64 (see :func:`read_csv_batches`; missing cells are NaN)."""
+    batches = read_csv_batches(
+        path, report, what, columns=columns, numbers=numbers, chunk_rows=chunk_rows
+    )
+    for batch in batches:
         yield batch.to_pandas()
 
 

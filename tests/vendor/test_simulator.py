@@ -101,6 +101,19 @@ def test_folder_reads_cores_and_numbers_them(write):
     assert report.warnings == []
 
 
+def test_a_cycle_count_that_is_text_is_missing_and_named_in_a_warning(write, quiet):
+    # the VADD row's cycles (2944) replaced by text; the moves keep theirs
+    root = opprof(write, STORE, LOAD, VADD.replace(",2944,", ",many,"))
+    report = read_simulator(root)
+    csv = root / "simulator/core3.veccore0/core3.veccore0_instr_exe.csv"
+    assert report.warnings == [
+        f"{csv}: column 'cycles': 1 cell is not a number ('many'), read as missing"
+    ]
+    cycles = report.tables["instructions"].set_index("instr")["cycles"]
+    assert cycles["MOV_UB_TO_OUT"] == 5391 and cycles["MOV_OUT_TO_UB"] == 5376
+    assert pd.isna(cycles["VADD"])
+
+
 def test_mix_run_numbers_vector_cores_per_block(write):
     """Two vector cores per block: core1.veccore1 is AIV 2 x 1 + 1 = 3; cube core = block."""
     write("sim/simulator/core1.cubecore0/core1.cubecore0_instr_exe.csv", HEADER + VADD)

@@ -48,6 +48,7 @@ _CODE_FILE = re.compile(rf"({CORE_LABEL})_code_exe(?:_\d{{1,20}})?\.csv")
 _DUMP_FILE = re.compile(rf"({CORE_LABEL})\.instr_log\.dump")
 INSTR_COLUMNS = ("instr", "addr", "pipe", "call_count", "cycles", "running_time(us)", "detail")
 CODE_COLUMNS = ("code", "call_count", "cycles", "running_time(us)")
+NUMBER_COLUMNS = ("call_count", "cycles", "running_time(us)")
 MAX_FILES = 4096
 MAX_DEPTH = 4
 # A dump logs every executed instruction; only data moves are kept, at most
@@ -182,11 +183,12 @@ def _named_chunks(
 ) -> Iterator[pd.DataFrame]:
     """The chunks of ``columns``, found in the header as tolerantly as
     :func:`require_columns` checks them (``Running Time(us)`` is
-    ``running_time(us)``) and named as asked."""
+    ``running_time(us)``) and named as asked; the NUMBER_COLUMNS as numbers."""
     header = csv_header(file, what)
     require_columns(file, header, what, *((c,) for c in columns))
     named = {found: column for column in columns if (found := find_column(header, column))}
-    for chunk in read_csv_chunks(file, report, what, columns=list(named)):
+    numbers = [found for found, column in named.items() if column in NUMBER_COLUMNS]
+    for chunk in read_csv_chunks(file, report, what, columns=list(named), numbers=numbers):
         yield chunk.rename(columns=named)
 
 
@@ -194,8 +196,6 @@ def _read_instr(file: Path, label: str, report: VendorReport) -> pd.DataFrame:
     what = "an msprof op simulator instr_exe CSV"
     chunks = []
     for chunk in _named_chunks(file, report, what, INSTR_COLUMNS):
-        for column in ("call_count", "cycles", "running_time(us)"):
-            chunk[column] = pd.to_numeric(chunk[column], errors="coerce")
         chunk["pc"] = whole_numbers(chunk.pop("addr"))
         chunks.append(chunk.join(decode_moves(chunk["instr"], chunk["detail"])))
     frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
@@ -206,9 +206,6 @@ def _read_code(file: Path, label: str, report: VendorReport) -> pd.DataFrame:
     what = "an msprof op simulator code_exe CSV"
     chunks = list(_named_chunks(file, report, what, CODE_COLUMNS))
     frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
-    for column in CODE_COLUMNS[1:]:
-        if column in frame:
-            frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return _core_columns(frame, label)
 
 
