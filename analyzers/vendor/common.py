@@ -127,6 +127,10 @@ def us_scalar_to_ns(value: object) -> int | None:
     return ns if ns <= int(INT64_MAX) else None
 
 
+# Unreadable cells quoted in a problem, at most.
+UNREADABLE_SHOWN = 3
+
+
 def typed_columns(
     frame: pd.DataFrame,
     *,
@@ -152,33 +156,22 @@ def typed_columns(
             numbers = us_text_to_ns(cells)
             typed.insert(list(typed.columns).index(column), ns_name, numbers)
             typed = typed.drop(columns=column)
-        elif column not in text:
+        elif column in text:
+            continue
+        else:
             numbers = pd.to_numeric(cells, errors="coerce")
-            unreadable = int((cells.notna() & numbers.isna()).sum())
-            if column not in numeric and unreadable and unreadable >= numbers.notna().sum():
+        lost = np.flatnonzero(cells.notna().to_numpy() & numbers.isna().to_numpy())
+        if column not in epoch_us:
+            if column not in numeric and lost.size and lost.size >= numbers.notna().sum():
                 continue  # a column of text
             typed[column] = numbers
-        else:
-            continue
-        problem = _unreadable_cells(column, cells, numbers)
-        if problem:
-            problems.append(problem)
+        if lost.size:
+            shown = [
+                f"data row {row + 1}: {str(cells.iloc[row])[:40]!r}"
+                for row in lost[:UNREADABLE_SHOWN]
+            ]
+            problems.append(unreadable_numbers(column, lost.size, shown))
     return typed, problems
-
-
-# Unreadable cells quoted in a problem, at most.
-UNREADABLE_SHOWN = 3
-
-
-def _unreadable_cells(column: str, cells: pd.Series, numbers: pd.Series) -> str | None:
-    """What a column's cells that are given but are no number say, or None."""
-    rows = np.flatnonzero(cells.notna().to_numpy() & numbers.isna().to_numpy())
-    if not rows.size:
-        return None
-    shown = [
-        f"data row {row + 1}: {str(cells.iloc[row])[:40]!r}" for row in rows[:UNREADABLE_SHOWN]
-    ]
-    return unreadable_numbers(column, len(rows), shown)
 
 
 def unreadable_numbers(column: str, count: int, shown: Sequence[str]) -> str:

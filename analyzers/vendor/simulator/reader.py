@@ -46,9 +46,9 @@ _CORE = re.compile(CORE_LABEL)
 _INSTR_FILE = re.compile(rf"({CORE_LABEL})_instr_exe(?:_\d{{1,20}})?\.csv")
 _CODE_FILE = re.compile(rf"({CORE_LABEL})_code_exe(?:_\d{{1,20}})?\.csv")
 _DUMP_FILE = re.compile(rf"({CORE_LABEL})\.instr_log\.dump")
-INSTR_COLUMNS = ("instr", "addr", "pipe", "call_count", "cycles", "running_time(us)", "detail")
-CODE_COLUMNS = ("code", "call_count", "cycles", "running_time(us)")
 NUMBER_COLUMNS = ("call_count", "cycles", "running_time(us)")
+INSTR_COLUMNS = ("instr", "addr", "pipe", *NUMBER_COLUMNS, "detail")
+CODE_COLUMNS = ("code", *NUMBER_COLUMNS)
 MAX_FILES = 4096
 MAX_DEPTH = 4
 # A dump logs every executed instruction; only data moves are kept, at most
