@@ -295,7 +295,11 @@ async def test_vendor_view_says_what_a_profile_measured_under_its_path(trace_dir
     folder = write_op_basic_info(tmp_path / "OPPROF_1", "pool_demo_bump", 12.5)
     analysis = analyze_path(trace_dir / "no_reset.ubtrace", msprof_op=folder)
     async with vendor_view(analysis) as (app, _):
-        assert "pool_demo_bump (vector): 12.50 µs, block dim 1" in screen_text(app)
+        text = screen_text(app)
+        assert "pool_demo_bump (vector): 12.50 µs, block dim 1" in text
+        # a profile gives no findings itself: the panel says so, not "no vendor output"
+        assert "no findings in the vendor output loaded" in text
+        assert "no vendor output loaded" not in text
 
 
 async def test_a_vendor_summary_line_that_wraps_stays_under_its_indent(trace_dir, tmp_path):

@@ -35,7 +35,11 @@ class VendorView(View):
         yield Static(id="vendor-summary")
         yield FindingsPanel(
             [f for f in self.state.analysis.findings if f.source != "ubscope"],
-            empty_text=no_vendor_text(),
+            empty_text=(
+                "no findings in the vendor output loaded"
+                if self.state.analysis.vendor
+                else no_vendor_text()
+            ),
             id="vendor-panel",
         )
 
