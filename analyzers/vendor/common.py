@@ -174,6 +174,13 @@ def typed_columns(
     return typed, problems
 
 
+def pmu_columns(header: Sequence[str]) -> list[str]:
+    """The columns of ``header`` holding the AI cores' PMU counters (``aic_*``,
+    ``aiv_*``: msprof op's metric CSVs, op_summary and kernel_details), which
+    the tools write as numbers (or NA)."""
+    return [name for name in header if name.startswith(("aic_", "aiv_"))]
+
+
 def unreadable_numbers(column: str, count: int, shown: Sequence[str]) -> str:
     """The problem of a column with ``count`` cells that should be numbers and
     are not, the first few ``shown``."""

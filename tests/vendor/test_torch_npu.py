@@ -208,6 +208,42 @@ def test_a_size_that_is_text_is_missing_and_named_in_one_warning(write, quiet):
     assert record["reserved_mb"].tolist() == [10] * 7
 
 
+def test_a_one_row_kernel_details_with_a_text_duration_warns(write, quiet):
+    # A single row: the bad cell is its whole column, so only the reader's
+    # knowledge that the profiler writes durations and PMU counters as numbers
+    # (or N/A, missing without a word) keeps the column numeric and says so.
+    path = write(
+        "kernel_details.csv",
+        "Name,Type,Start Time(us),Duration(us),Wait Time(us),Block Dim,aic_mte2_ratio\n"
+        "add_0,Add,1736408883704643.212\t,fast,N/A,8,0.5x\n",
+    )
+    report = read_torch_npu(path)
+    assert report.warnings == [
+        f"{path}: column 'Duration(us)': 1 cell is not a number (data row 1: 'fast'), "
+        "read as missing",
+        f"{path}: column 'aic_mte2_ratio': 1 cell is not a number (data row 1: '0.5x'), "
+        "read as missing",
+    ]
+    kernels = report.tables["kernel_details"]
+    assert kernels["Duration(us)"].dtype == "float64" and kernels["Duration(us)"].isna().all()
+    assert kernels["aic_mte2_ratio"].isna().all() and kernels["Wait Time(us)"].isna().all()
+    assert kernels["Block Dim"].tolist() == [8]
+    assert kernels["Name"].tolist() == ["add_0"]
+
+
+def test_an_op_statistic_count_that_is_text_warns(write, quiet):
+    path = write(
+        "op_statistic.csv",
+        "OP Type,Core Type,Count,Total Time(us),Min Time(us),Avg Time(us),Max Time(us),Ratio(%)\n"
+        "Add,AI_VECTOR_CORE,three,30.0,9.0,10.0,11.0,100.0\n",
+    )
+    report = read_torch_npu(path)
+    assert report.warnings == [
+        f"{path}: column 'Count': 1 cell is not a number (data row 1: 'three'), read as missing"
+    ]
+    assert report.tables["op_statistic"]["Total Time(us)"].tolist() == [30.0]
+
+
 def test_chunking_gives_the_same_tables(vendor_samples):
     whole = read_torch_npu(vendor_samples / "torch_npu_level1_rank0")
     chunked = read_torch_npu(vendor_samples / "torch_npu_level1_rank0", chunk_rows=97)

@@ -21,6 +21,7 @@ import pandas as pd
 from ubscope.analyzers.vendor.common import (
     VendorReport,
     csv_header,
+    pmu_columns,
     read_csv_table,
     require_columns,
     to_number,
@@ -102,7 +103,7 @@ def _read_metric(file: Path, metric: str, report: VendorReport) -> pd.DataFrame:
         require_columns(file, header, what, ("Op Name",))
         numeric: list[str] = list(BASIC_INFO_NUMBERS)
     else:
-        numeric = [name for name in header if name.startswith(("aic_", "aiv_"))]
+        numeric = pmu_columns(header)
         if not numeric:
             raise VendorFormatError(file, f"expected {what} with aic_*/aiv_* columns")
     return read_csv_table(

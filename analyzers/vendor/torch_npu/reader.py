@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ubscope.analyzers.vendor.common import (
     csv_header,
     find_column,
     header_key,
+    pmu_columns,
     read_csv_batches,
     read_csv_table,
     require_columns,
@@ -298,30 +300,79 @@ def _read_npu_module_mem(paths: list[Path], report: VendorReport, chunk_rows: in
     )
 
 
-# table -> (required columns, epoch-µs columns, text columns)
-_SMALL_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "kernel_details": (
-        ("Name", "Start Time(us)"),
-        ("Start Time(us)",),
-        ("Name", "Type", "Input Shapes", "Output Shapes"),
+@dataclass(frozen=True)
+class _SmallTable:
+    """What the reader knows of a small CSV's columns: those it needs, those
+    holding epoch microseconds, those holding text (names, shapes), and those
+    the profiler writes as numbers (or NA) whatever the cells hold; other
+    columns are numbers when most of their cells are (see ``typed_columns``)."""
+
+    required: tuple[str, ...]
+    epoch_us: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
+    pmu_numeric: bool = False  # its aic_*/aiv_* counters are numbers too
+
+
+_SMALL_TABLES: dict[str, _SmallTable] = {
+    "kernel_details": _SmallTable(
+        required=("Name", "Start Time(us)"),
+        epoch_us=("Start Time(us)",),
+        text=("Name", "Type", "Input Shapes", "Output Shapes"),
+        numeric=("Duration(us)", "Wait Time(us)", "Block Dim", "Mix Block Dim", "Block Num"),
+        pmu_numeric=True,
     ),
-    "op_statistic": (("OP Type", "Count"), (), ("OP Type", "Core Type")),
-    "npu_mem": (("event", "timestamp(us)"), ("timestamp(us)",), ("event",)),
-    "hbm": (("Metric", "Read(MB/s)"), (), ("Metric",)),
-    "ddr": (("Metric", "Read(MB/s)"), (), ("Metric",)),
-    "llc_read_write": (("Mode", "Task"), (), ("Mode", "Task")),
+    "op_statistic": _SmallTable(
+        required=("OP Type", "Count"),
+        text=("OP Type", "Core Type"),
+        numeric=(
+            "Count",
+            "Total Time(us)",
+            "Min Time(us)",
+            "Avg Time(us)",
+            "Max Time(us)",
+            "Ratio(%)",
+        ),
+    ),
+    "npu_mem": _SmallTable(
+        required=("event", "timestamp(us)"),
+        epoch_us=("timestamp(us)",),
+        text=("event",),
+        numeric=("ddr(KB)", "hbm(KB)", "memory(KB)"),
+    ),
+    "hbm": _SmallTable(
+        required=("Metric", "Read(MB/s)"), text=("Metric",), numeric=("Read(MB/s)", "Write(MB/s)")
+    ),
+    "ddr": _SmallTable(
+        required=("Metric", "Read(MB/s)"), text=("Metric",), numeric=("Read(MB/s)", "Write(MB/s)")
+    ),
+    "llc_read_write": _SmallTable(
+        required=("Mode", "Task"),
+        text=("Mode", "Task"),
+        numeric=("Hit Rate(%)", "Throughput(MB/s)"),
+    ),
 }
 
 
 def _read_small_table(table: str, paths: list[Path], report: VendorReport, chunk_rows: int) -> None:
     """A small CSV kept whole: numbers typed, epoch stamps as ns, shape cells unquoted."""
-    required, epoch_us, text = _SMALL_TABLES[table]
+    spec = _SMALL_TABLES[table]
     what = f"a {table} CSV"
     frames = []
     for path in paths:
-        require_columns(path, csv_header(path, what), what, *[(name,) for name in required])
+        header = csv_header(path, what)
+        require_columns(path, header, what, *[(name,) for name in spec.required])
+        numeric = [*spec.numeric, *(pmu_columns(header) if spec.pmu_numeric else ())]
         frames.append(
-            read_csv_table(path, report, what, text=text, epoch_us=epoch_us, chunk_rows=chunk_rows)
+            read_csv_table(
+                path,
+                report,
+                what,
+                text=spec.text,
+                epoch_us=spec.epoch_us,
+                numeric=numeric,
+                chunk_rows=chunk_rows,
+            )
         )
     report.tables[table] = pd.concat(frames, ignore_index=True)
 
