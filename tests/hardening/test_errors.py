@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ubscope.analyzers.vendor.registry import TOOLS
 from ubscope.cli import build_parser, main
 from ubscope.probe import errors
 
@@ -104,6 +105,21 @@ def test_debug_shows_the_traceback(capsys, tmp_path, command, argv):
     assert code == 2
     assert "Traceback (most recent call last)" in err
     assert err.strip().splitlines()[-1].startswith("ubscope: error: ")
+
+
+@pytest.mark.parametrize("tool", TOOLS, ids=lambda tool: tool.name)
+def test_a_folder_without_the_tools_output_is_one_line_exit_2(capsys, tmp_path, tool):
+    # A folder is what users pass most (an output directory); one holding some
+    # other tool's CSV must not reach a reader that only opens files.
+    folder = tmp_path / "unrelated"
+    folder.mkdir()
+    (folder / "notes.csv").write_text("a,b\n1,2\n")
+    code = main(["analyze", tool.option, str(folder)])
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert code == 2, captured
+    assert len(lines) == 1 and lines[0].startswith(f"ubscope: error: {folder}"), captured.err
+    assert "Traceback" not in captured.err + captured.out
 
 
 def test_rules_reads_nothing_and_succeeds(capsys):

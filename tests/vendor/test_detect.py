@@ -46,13 +46,19 @@ def test_synthetic(write, tmp_path):
     assert detect_vendor_input(write("r/garbage.bin", b"\x00\xff" * 100)) is None
 
 
-def testadvisor_workbook(tmp_path):
+def test_advisor_workbook(tmp_path):
     pytest.importorskip("openpyxl")
     assert (
         detect_vendor_input(advisor_workbook(tmp_path / "mstt_advisor_1.xlsx", rows=ROWS))
         == "msadvisor"
     )
     assert detect_vendor_input(advisor_workbook(tmp_path / "other.xlsx", sheet="data")) is None
+
+
+def test_the_advisors_output_folder(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "mstt_advisor_20240101120000.html").write_text("<html></html>")
+    assert detect_vendor_input(tmp_path / "out") == "msadvisor"
 
 
 def test_reader_keys_are_rule_input_kinds():

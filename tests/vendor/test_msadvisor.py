@@ -159,7 +159,7 @@ def test_result_deeper_than_the_search_bound_is_not_found(write):
         _json(write, data)
 
 
-def test_advisoradvisor_workbook(tmp_path):
+def test_advisor_workbook(tmp_path):
     report = read_msadvisor(
         advisor_workbook(tmp_path / "mstt_advisor_20240101120000.xlsx", rows=ROWS)
     )
@@ -176,7 +176,40 @@ def test_advisoradvisor_workbook(tmp_path):
     assert report.tables["problems"]["time_ratio"].tolist()[1] == 0.12
 
 
-def test_chineseadvisor_workbook(tmp_path):
+def test_the_advisors_output_folder_gives_its_workbook(tmp_path):
+    # msprof-analyze advisor -o OUT writes OUT/mstt_advisor_<ts>.html and
+    # OUT/log/mstt_advisor_<ts>.xlsx: the folder is read through the workbook,
+    # which has the detail sheets the page lacks
+    (tmp_path / "mstt_advisor_20240101120000.html").write_text(HTML, encoding="utf-8")
+    (tmp_path / "log").mkdir()
+    advisor_workbook(tmp_path / "log" / "mstt_advisor_20240101120000.xlsx", rows=ROWS)
+    report = read_msadvisor(tmp_path)
+    assert report.path == str(tmp_path / "log" / "mstt_advisor_20240101120000.xlsx")
+    assert [f.code for f in report.findings] == ["ADV009", "ADV002", "ADV003", "ADV009"]
+    assert "Memory Operator Issues" in report.tables and report.warnings == []
+
+
+def test_a_folder_of_several_advisor_runs_reads_the_newest(tmp_path, quiet):
+    # the page of the later run (2024-01-02) against the workbook of the earlier one
+    advisor_workbook(tmp_path / "mstt_advisor_20240101120000.xlsx", rows=ROWS)
+    (tmp_path / "mstt_advisor_20240102090000.html").write_text(HTML, encoding="utf-8")
+    report = read_msadvisor(tmp_path)
+    assert report.path == str(tmp_path / "mstt_advisor_20240102090000.html")
+    assert [f.code for f in report.findings] == ["ADV002", "ADV003"]
+    assert report.warnings == [
+        f"{tmp_path}: holds the reports of 2 advisor runs; read the newest, "
+        "mstt_advisor_20240102090000.html"
+    ]
+
+
+def test_a_folder_without_advisor_output_is_refused(tmp_path):
+    (tmp_path / "log").mkdir()
+    (tmp_path / "log" / "advisor.log").write_text("started\n")
+    with pytest.raises(VendorFormatError, match="found none in the folder"):
+        read_msadvisor(tmp_path)
+
+
+def test_chinese_advisor_workbook(tmp_path):
     header = ["类型", "描述", "建议", "问题数量", "总耗时(us)", "耗时占比", "收益(us)", "收益占比"]
     rows = [
         [
@@ -286,12 +319,12 @@ def test_workbook_with_wrong_header(tmp_path):
 @pytest.mark.parametrize(
     "content", [b"", b"PK\x03\x04garbage", b"not a zip at all"], ids=["empty", "bad-zip", "text"]
 )
-def test_badadvisor_workbook(write, content):
+def test_bad_advisor_workbook(write, content):
     with pytest.raises(VendorFormatError, match="a.xlsx: expected"):
         read_msadvisor(write("a.xlsx", content))
 
 
-def test_truncatedadvisor_workbook(tmp_path):
+def test_truncated_advisor_workbook(tmp_path):
     path = advisor_workbook(tmp_path / "a.xlsx", rows=ROWS)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(VendorFormatError, match="expected an msprof-analyze advisor workbook"):

@@ -11,6 +11,9 @@ from pathlib import Path
 from ubscope.analyzers.vendor.tool import SNIFF_BYTES, Candidate
 
 _ERROR_CODE_KEY = re.compile(r'"error_?code\s*"\s*:', re.IGNORECASE)
+# what msprof-analyze advisor writes: mstt_advisor_{%Y%m%d%H%M%S}.html, and the
+# .xlsx of the same run under log/
+ADVISOR_REPORT = re.compile(r"mstt_advisor_(\d+)\.(xlsx|html)", re.IGNORECASE)
 
 
 def is_advisor_workbook(path: Path) -> bool:
@@ -33,6 +36,8 @@ def is_advisor_workbook(path: Path) -> bool:
 
 
 def is_advisor_output(candidate: Candidate) -> bool:
+    if candidate.is_dir:
+        return any(ADVISOR_REPORT.fullmatch(name) for name in candidate.names)
     if candidate.suffix == ".xlsx":
         return is_advisor_workbook(candidate.path)
     if candidate.suffix in (".html", ".htm"):

@@ -22,6 +22,8 @@ from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.vendor.common import VendorReport, load_json
 from ubscope.analyzers.vendor.msadvisor import MSADVISOR
 from ubscope.analyzers.vendor.msadvisor.advisor_report import read_advisor_html, read_advisor_xlsx
+from ubscope.analyzers.vendor.msadvisor.detect import ADVISOR_REPORT
+from ubscope.analyzers.vendor.tool import listing
 from ubscope.probe.errors import VendorFormatError
 
 WHAT = "an msadvisor result JSON (objects with 'summary' and 'errorCode')"
@@ -183,7 +185,8 @@ def _finding(
 
 def read_msadvisor(path: str | os.PathLike[str]) -> VendorReport:
     """Read advisor output: msadvisor result ``.json`` (a result object, a list of
-    them or any wrapper), or ``msprof-analyze advisor`` ``.xlsx``/``.html``.
+    them or any wrapper), or ``msprof-analyze advisor`` ``.xlsx``/``.html``, or
+    the folder the advisor wrote them to (see :func:`advisor_report_in`).
 
     Results that ask for a change (see :func:`recommends`; errorCode is kept
     in ``results`` but decides nothing) become ``ADV001`` findings; JSON
@@ -192,9 +195,46 @@ def read_msadvisor(path: str | os.PathLike[str]) -> VendorReport:
     sheets for xlsx).
     """
     source = Path(path)
+    if source.is_dir():
+        return _read_folder(source)
     suffix = source.suffix.lower()
     if suffix == ".xlsx":
         return read_advisor_xlsx(source)
     if suffix in (".html", ".htm"):
         return read_advisor_html(source)
     return _read_result_json(source)
+
+
+def advisor_report_in(folder: Path) -> tuple[Path, int]:
+    """The advisor report in ``folder``: the newest ``mstt_advisor_<timestamp>``
+    workbook in it or in its ``log/`` (where the advisor writes it), else the
+    newest HTML page (the same problems, without the detail sheets); and how
+    many advisor runs left a report there. A VendorFormatError if none did."""
+    found: list[tuple[int, bool, Path]] = []
+    for place in (folder, folder / "log"):
+        if place.is_dir():
+            for name in listing(place):
+                if match := ADVISOR_REPORT.fullmatch(name):
+                    found.append(
+                        (int(match.group(1)), match.group(2).lower() == "xlsx", place / name)
+                    )
+    if not found:
+        raise VendorFormatError(
+            folder,
+            "expected msprof-analyze advisor output (mstt_advisor_<timestamp>.xlsx or .html, "
+            "in the folder or its log/) or an msadvisor result JSON file, found none in the folder",
+        )
+    _, _, newest = max(found)  # the latest timestamp; of one run, its workbook
+    return newest, len({stamp for stamp, _, _ in found})
+
+
+def _read_folder(folder: Path) -> VendorReport:
+    path, runs = advisor_report_in(folder)
+    report = read_msadvisor(path)
+    if runs > 1:
+        report.note_partial(
+            folder,
+            f"holds the reports of {runs} advisor runs; read the newest, "
+            f"{path.relative_to(folder).as_posix()}",
+        )
+    return report
