@@ -218,8 +218,8 @@ class TraceContext:
         return self.occupancy_model.group_ids
 
     @property
-    def gm_transfers(self) -> dict[str, np.ndarray]:
-        return self.traffic_model.gm_transfers
+    def gm_accesses(self) -> dict[str, np.ndarray]:
+        return self.traffic_model.gm_accesses
 
     @property
     def traffic(self) -> pd.DataFrame:

@@ -92,6 +92,7 @@ class Flag(enum.IntFlag):
     SCALAR_ACCESS = 32768  # compute: a scalar access (SetValue/GetValue), no FLOPs and no time
     SECOND_SOURCE = 65536  # compute: ``arg2`` is the address of a second source, in ``src_space``
     THIRD_SOURCE = 131072  # compute: ``burst_len`` is a third source's address, in ``src_space``
+    ATOMIC = 262144  # copy to GM under SetAtomicAdd/Max/Min: GM's bytes are read and combined
 
 
 # Bits that say how an event's columns are filled, not something about the

@@ -21,6 +21,20 @@ from ubscope.probe.event_table import EventTable
 from ubscope.probe.events import Flag, Space
 
 
+def with_atomic_reads(read: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A GM transfer list with the read of GM each atomic copy makes (``ATOMIC``:
+    it reads the bytes it adds to) put just before its write: the positions
+    into the transfers (an atomic copy's twice) and whether each is a read.
+    None when no copy is atomic, so traces without any pay nothing."""
+    atomic = ~read & ((flags & int(Flag.ATOMIC)) != 0)
+    if not atomic.any():
+        return None
+    positions = np.repeat(np.arange(read.size), 1 + atomic)
+    as_read = read[positions]
+    as_read[:-1] |= positions[:-1] == positions[1:]  # the first of a pair
+    return positions, as_read
+
+
 class TrafficModel:
     """What crossed the GM boundary and how it compares with the compute done."""
 
@@ -55,6 +69,23 @@ class TrafficModel:
         }
 
     @cached_property
+    def gm_accesses(self) -> dict[str, np.ndarray]:
+        """:attr:`gm_transfers` as GM sees them: an atomic copy (``ATOMIC``) reads
+        the bytes it then writes, so it is there twice, its read just before
+        its write (the same arrays when no copy is atomic). What the traffic
+        counts per direction."""
+        transfers = self.gm_transfers
+        flags = self.table.column("flags")[transfers["rows"]]
+        atomic = with_atomic_reads(transfers["read"], flags)
+        if atomic is None:
+            return transfers
+        positions, as_read = atomic
+        return {
+            name: as_read if name == "read" else values[positions]
+            for name, values in transfers.items()
+        }
+
+    @cached_property
     def traffic(self) -> pd.DataFrame:
         """Per GM tensor and direction: tensor, direction, bytes, transfers,
         distinct_bytes (bytes covered at least once per launch, summed over the
@@ -67,7 +98,7 @@ class TrafficModel:
         hbm_bytes (what the cost model takes from HBM, see :attr:`repeats_hit_l2`),
         small_transfers (bursts below the chip's efficient burst size), workspace
         (L2-resident core-to-core workspace: not HBM traffic)."""
-        copies = self.gm_transfers
+        copies = self.gm_accesses
         key, size = self._keys
         moved = np.bincount(key, weights=copies["bytes"], minlength=size).astype(np.int64)
         transfers = np.bincount(key, minlength=size)
@@ -108,19 +139,19 @@ class TrafficModel:
     @cached_property
     def _keys(self) -> tuple[np.ndarray, int]:
         """Each GM transfer's key (tensor code x 2, + 1 for a write) and the key count."""
-        copies = self.gm_transfers
+        copies = self.gm_accesses
         key = copies["tensor"].astype(np.int64) * 2 + (~copies["read"]).astype(np.int64)
         return key, int(key.max()) + 1 if key.size else 0
 
     @cached_property
     def _workspace_keys(self) -> np.ndarray:
         key, size = self._keys
-        return np.bincount(key, weights=self.gm_transfers["workspace"], minlength=size) > 0
+        return np.bincount(key, weights=self.gm_accesses["workspace"], minlength=size) > 0
 
     @cached_property
     def _launch(self) -> np.ndarray:
         """The launch of each GM transfer (see :meth:`LaunchModel.launch_of`)."""
-        return self.launch_model.launch_of(self.gm_transfers["rows"])
+        return self.launch_model.launch_of(self.gm_accesses["rows"])
 
     @cached_property
     def _run_distinct(self) -> np.ndarray:
@@ -130,7 +161,7 @@ class TrafficModel:
     def _finest(self) -> tuple[np.ndarray, int, np.ndarray]:
         """Each GM transfer's finest scope (key, launch and core) as a dense
         code, the number of codes, and each transfer's key and launch as one."""
-        copies = self.gm_transfers
+        copies = self.gm_accesses
         key, _ = self._keys
         rows = copies["rows"]
         launch = self._launch
@@ -149,7 +180,7 @@ class TrafficModel:
         one per distinct shape. Every coarser scope (a launch, the run) is a union
         of finest ones, so its distinct bytes are those of these few rows (at 10
         M events, 2.7 M transfers cover 288 ranges) instead of every transfer."""
-        copies = self.gm_transfers
+        copies = self.gm_accesses
         codes, _, _ = self._finest
         single = copies["burst_count"] <= 1
         start = copies["gm_addr"][single]
@@ -174,7 +205,7 @@ class TrafficModel:
     def _reloads(self) -> tuple[np.ndarray, np.ndarray]:
         """Per key, the bytes cores moved again within a launch (int64), and the
         most one core did so per launch, summed over the launches."""
-        copies = self.gm_transfers
+        copies = self.gm_accesses
         key, size = self._keys
         codes, count, key_launch = self._finest
         covered = self._covered(np.arange(count))

@@ -16,6 +16,7 @@ from ubscope.analyzers.model.traffic import (
     repeats_hit_l2,
     roofline,
     traffic_frame,
+    with_atomic_reads,
 )
 from ubscope.analyzers.streaming.decoded import DecodedBatch
 from ubscope.analyzers.streaming.ranges import RunningRanges
@@ -67,13 +68,20 @@ class RunningTraffic:
                 self.ranges.begin_launch()
             return {}
         tensor = batch_column(batch, "tensor")
-        write = ~read[rows]
-        code = tensor.indices.to_numpy()[rows].astype(np.int64) * 2 + write
+        gm_source = read[rows]
+        src_addr = batch_column(batch, "src_addr").to_numpy()[rows].astype(np.int64)
+        gm_addr = np.where(gm_source, src_addr, columns["addr"][rows])
+        flags = columns["flags"][rows]
+        # per GM access, as TrafficModel.gm_accesses: an atomic copy's read, then its write
+        atomic = with_atomic_reads(gm_source, flags)
+        positions, is_read = (slice(None), gm_source) if atomic is None else atomic
+        rows, gm_addr, flags = rows[positions], gm_addr[positions], flags[positions]
+        code = tensor.indices.to_numpy()[rows].astype(np.int64) * 2 + ~is_read
         codes, inverse = unique_codes(code)
         moved = columns["aligned_size"][rows]
         burst_len = batch_column(batch, "burst_len").to_numpy()[rows].astype(np.int64)
         burst_count = batch_column(batch, "burst_count").to_numpy()[rows].astype(np.int64)
-        workspace = (columns["flags"][rows] & int(Flag.WORKSPACE)) != 0
+        workspace = (flags & int(Flag.WORKSPACE)) != 0
         small = burst_len < self.chip.efficient_burst_bytes
         sums = np.stack(
             [
@@ -93,8 +101,6 @@ class RunningTraffic:
                 self.key_ids[slot] = len(self.key_ids)
             ids[index] = self.key_ids[slot]
         key = ids[inverse]
-        src_addr = batch_column(batch, "src_addr").to_numpy()[rows].astype(np.int64)
-        gm_addr = np.where(read[rows], src_addr, columns["addr"][rows])
         # the launch each transfer belongs to: a KERNEL_BEGIN starts the next
         parts = np.split(np.arange(rows.size), np.searchsorted(rows, begins))
         for index, part in enumerate(parts):

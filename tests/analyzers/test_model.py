@@ -12,7 +12,7 @@ from ubscope.analyzers.model.arrays import lookup_codes, pair_fifo, selection, u
 from ubscope.analyzers.model.fragmentation import interval_bounds, replay_intervals
 from ubscope.analyzers.model.traffic import distinct_bytes, merge_intervals, segmented_cummax
 from ubscope.probe.chip import load_chip
-from ubscope.probe.events import CoreKind, Space
+from ubscope.probe.events import CoreKind, Flag, Space
 from ubscope.probe.recorder import Recorder
 from ubscope.probe.trace import Trace, new_metadata
 
@@ -88,7 +88,7 @@ def test_gm_transfers_share_the_copies_columns_when_every_copy_touches_gm(kit):
     first = s.load(0x1000, 0, 1 * KIB, tensor="a")
     second = s.load(0x2000, 1 * KIB, 2 * KIB, tensor="b")
     ctx = TraceContext(s.trace())
-    moves, copies = ctx.gm_transfers, ctx.table.copies()
+    moves, copies = ctx.gm_accesses, ctx.table.copies()
     assert moves["rows"].tolist() == [first, second]  # a whole trace's rows are its seq
     assert moves["gm_addr"].tolist() == [0x1000, 0x2000]
     assert moves["bytes"].tolist() == [1 * KIB, 2 * KIB]
@@ -104,11 +104,41 @@ def test_gm_transfers_leave_out_copies_between_on_chip_buffers(kit):
     s.rec.copy(AIV, 0, UB, 0, UB, 4 * KIB, 512, 512, 512, 1, "", "move", 0, 10)
     store = s.seq()
     s.rec.copy(AIV, 0, UB, 4 * KIB, GM, 0x3000, 256, 256, 256, 1, "out", "store", 0, 10)
-    moves = TraceContext(s.trace()).gm_transfers
+    moves = TraceContext(s.trace()).gm_accesses
     assert moves["rows"].tolist() == [load, store]
     assert moves["read"].tolist() == [True, False]
     assert moves["gm_addr"].tolist() == [0x1000, 0x3000]
     assert moves["bytes"].tolist() == [1 * KIB, 256]
+
+
+def test_an_atomic_store_reads_the_bytes_it_adds_to(kit):
+    # Two cores each add 256 B into "out" at 0x3000 with SetAtomicAdd (ATOMIC):
+    # GM reads those bytes to add to them and writes the sums. Per core: a read
+    # of 256 B, then a write of 256 B. Over the two: out read 512 B (256 B
+    # distinct), written 512 B; "a" read 1 KiB by its load alone.
+    s = kit.Synthetic()
+    load = s.load(0x1000, 0, 1 * KIB, tensor="a")
+    stores = []
+    for core in (0, 1):
+        stores.append(s.seq())
+        s.rec.copy(
+            AIV, core, UB, 0, GM, 0x3000, 256, 256, 256, 1, "out", "add", 0, 10, int(Flag.ATOMIC)
+        )
+    ctx = TraceContext(s.trace())
+    moves = ctx.gm_accesses
+    assert moves["rows"].tolist() == [load, stores[0], stores[0], stores[1], stores[1]]
+    assert moves["read"].tolist() == [True, True, False, True, False]
+    assert moves["gm_addr"].tolist() == [0x1000] + [0x3000] * 4
+    assert moves["bytes"].tolist() == [1 * KIB] + [256] * 4
+    assert ctx.traffic_model.gm_transfers["rows"].tolist() == [load, *stores]  # one per copy
+    traffic = ctx.traffic.set_index(["tensor", "direction"])
+    assert traffic.loc[("out", "read"), ["bytes", "transfers", "distinct_bytes"]].tolist() == [
+        512,
+        2,
+        256,
+    ]
+    assert traffic.loc[("out", "write"), "bytes"] == 512
+    assert traffic.loc[("a", "read"), "bytes"] == 1 * KIB
 
 
 def test_a_selection_of_every_element_is_the_array_itself_read_only():

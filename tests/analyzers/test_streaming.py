@@ -99,6 +99,37 @@ def test_streamed_rules_find_what_the_in_memory_rules_find(kit, tmp_path, rows):
     assert {"UB001", "ALN001", "ALN002"} <= found
 
 
+@pytest.mark.parametrize("rows", [1, 2, 1000])
+def test_atomic_stores_read_gm_in_both_analyses(kit, tmp_path, rows):
+    # a load of 1 KiB, then two cores adding 256 B each into "out" (ATOMIC):
+    # GM reads 1 KiB + 2 x 256 B and writes 2 x 256 B, however the batches cut
+    s = kit.Synthetic()
+    s.alloc(0, 1 * KIB)
+    s.load(0x1000, 0, 1 * KIB, tensor="a")
+    for core in (0, 1):
+        s.rec.copy(
+            int(CoreKind.AIV),
+            core,
+            int(Space.UB),
+            0,
+            int(Space.GM),
+            0x3000,
+            256,
+            256,
+            256,
+            1,
+            "out",
+            "add",
+            0,
+            10,
+            int(Flag.ATOMIC),
+        )
+    path = _write(s, tmp_path, rows)
+    assert_same_analysis(path)
+    gm = analyze_streamed(path).metrics["gm"]
+    assert (gm["read_bytes"], gm["write_bytes"]) == (1 * KIB + 512, 512)
+
+
 @pytest.mark.parametrize("rows", [1, 2, 5, 1000])
 def test_blocks_never_freed_are_reported_with_their_events(kit, tmp_path, monkeypatch, rows):
     monkeypatch.setattr(kept, "ENDED_DROP_MIN", 2)  # drop ended blocks' events often

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from tests.helpers.source_lines import line_of, stops_at, write_source
+from ubscope.analyzers import analyze_path
 from ubscope.probe.ascendc.runner import run_ascendc
 from ubscope.probe.chip import load_chip
+from ubscope.probe.events import Flag
 from ubscope.probe.trace import read_trace
 
 pytestmark = pytest.mark.ascendc_twin
@@ -190,16 +192,24 @@ def test_state_is_per_core_and_cleared_by_set_atomic_none(tmp_path: Path) -> Non
     np.testing.assert_array_equal(out["w"], x[1])
     np.testing.assert_array_equal(out["v"], x[1])
     np.testing.assert_array_equal(out["u"], x[1])
-    # The copies stay plain copy events, the atomic one moving what the plain one does.
+    # The copies stay copy events, the atomic one moving what the plain one does,
+    # flagged ATOMIC: both of block 1's stores to z and block 0's, not the others.
     events = read_trace(trace).events
     copies = events[(events.kind == "copy") & (events.space == "GM")]
-    columns = ["size", "aligned_size", "burst_len", "burst_count", "src_space", "flags"]
+    columns = ["size", "aligned_size", "burst_len", "burst_count", "src_space"]
     plain = copies[copies.tag == f"state.cpp:{line_of(STATE, '// plain')}"]
     atomic = copies[copies.tag == f"state.cpp:{line_of(STATE, '// atomic')}"]
     assert plain[columns].values.tolist() == atomic[columns].values.tolist()
     assert atomic[["size", "aligned_size", "burst_len", "burst_count"]].values.tolist() == [
         [256, 256, 256, 1]
     ]
+    is_atomic = (copies["flags"] & int(Flag.ATOMIC)) != 0
+    assert copies[is_atomic].tensor.tolist() == ["z", "z"]
+    assert is_atomic.sum() == 2 and (~is_atomic).sum() == 3  # w, v, u
+    # GM reads x (2 x 64 floats) and the z each atomic copy adds to (2 x 64
+    # floats); it writes z twice and w, v, u once: 5 x 256 B.
+    gm = analyze_path(trace).metrics["gm"]
+    assert (gm["read_bytes"], gm["write_bytes"]) == (2 * 256 + 2 * 256, 5 * 256)
 
 
 # Three cores add 3 rows of 20 floats (80 B, not whole 32 B blocks) into z
@@ -383,6 +393,7 @@ def test_split_k_matmul_adds_each_cores_fixpipe(tmp_path: Path) -> None:
     a = rng.integers(-8, 9, (32, 64)).astype(np.float16)
     b = rng.integers(-8, 9, (64, 32)).astype(np.float16)
     bias = rng.integers(-100, 101, (32, 32)).astype(np.float32)
+    trace = tmp_path / "splitk.ubtrace"
     run = run_ascendc(
         write_source(tmp_path, "splitk.cpp", SPLIT_K),
         "splitk",
@@ -390,10 +401,16 @@ def test_split_k_matmul_adds_each_cores_fixpipe(tmp_path: Path) -> None:
         {"a": a, "b": b},
         {"c": bias},
         load_chip("Ascend910B2"),
+        trace,
     )
     # Integers: every partial sum (|.| <= 64 * 64 + 100) is exact in fp32.
     want = bias.astype(np.float64) + a.astype(np.float64) @ b.astype(np.float64)
     np.testing.assert_array_equal(run.outputs["c"], want)
+    # each core's Fixpipe of its 32 x 32 floats is flagged ATOMIC
+    events = read_trace(trace).events
+    fixpipes = events[(events.kind == "copy") & (events.src_space == "L0C")]
+    assert fixpipes.space.tolist() == ["GM", "GM"]
+    assert ((fixpipes["flags"] & int(Flag.ATOMIC)) != 0).all()
 
 
 # A mix block: the AIC sets SetAtomicAdd and waits; its AIVs, which run while

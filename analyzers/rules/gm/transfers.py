@@ -12,7 +12,7 @@ PS_PER_S = 1e12
 
 def transfer_rows(ctx: TraceContext, read: bool, tensor: str | None = None) -> np.ndarray:
     """Rows of HBM transfers (workspace excluded) in one direction, optionally of one tensor."""
-    moves = ctx.gm_transfers
+    moves = ctx.gm_accesses
     pick = (moves["read"] == read) & ~moves["workspace"]
     if tensor is not None:
         # compare codes, not strings: labels are distinct, so the tensor has one code at most

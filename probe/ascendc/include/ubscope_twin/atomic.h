@@ -34,9 +34,10 @@
 //   (its elements after the conversion to the destination type, each one a
 //   burst of its own, so one narrower than the atomic type stops). A scalar
 //   GlobalTensor::SetValue is no data transfer and overwrites.
-// - Events: the copies stay COPY events with the bytes they move. The trace
-//   format has no documented field or flag for an atomic copy, so nothing in
-//   the trace marks one, and the read of GM an atomic copy makes is not counted.
+// - Events: the copies stay COPY events with the bytes they move, flagged
+//   ATOMIC; the analysis counts the read of GM each one makes as a read of the
+//   same bytes (its time is the plain copy's: the pages give no cost for the
+//   read-modify-write).
 #pragma once
 
 #include <cmath>

@@ -98,6 +98,9 @@ void transfer(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor<T>&
         if (local.addr() % rt.config.alignment[local.space()]) {
             flags |= MISALIGNED;
         }
+        if (atomic_state().op != AtomicOp::NONE) {
+            flags |= ATOMIC;  // GM's bytes were read and combined (atomic.h)
+        }
         pipe = MTE3;
         src_space = local.space(), src_addr = local.addr(), dst_space = GM, dst_addr = gm_addr;
     }
