@@ -11,6 +11,7 @@ import json
 import sys
 import zipfile
 
+import numpy as np
 import pytest
 
 from tests.helpers.msadvisor_inputs import HTML, RESULT, ROWS, advisor_workbook
@@ -174,6 +175,28 @@ def test_advisor_workbook(tmp_path):
     assert memory.suggestion.startswith("1. For AscendCL@aclrtFreePhysical")
     assert report.tables["Memory Operator Issues"]["count"].tolist() == [808]
     assert report.tables["problems"]["time_ratio"].tolist()[1] == 0.12
+
+
+def test_problem_numbers_that_are_text_warn_and_percentages_read(tmp_path, quiet):
+    # a count that is text, a time that is N/A (missing, no word), a ratio
+    # written as a percentage (12.5% is 0.125) and one that is not a number
+    rows = [
+        ["Memory Operator Issues", "Found 8 frees.", None, "eight", "N/A", "12.5%", None, "nan"],
+        ["Byte Alignment Analysis", "3 unaligned.", None, 3, 10.0, "high", 2.0, " 50 % "],
+    ]
+    path = advisor_workbook(tmp_path / "a.xlsx", rows=rows)
+    report = read_msadvisor(path)
+    assert report.warnings == [
+        f"{path}: sheet 'problems': column 'problem count': 1 cell is not a number "
+        "(data row 1: 'eight'), read as missing",
+        f"{path}: sheet 'problems': column 'time ratio': 1 cell is not a number "
+        "(data row 2: 'high'), read as missing",
+    ]
+    problems = report.tables["problems"]
+    assert problems["problem_count"].isna().tolist() == [True, False]
+    assert problems["total_time_us"].isna().tolist() == [True, False]
+    assert problems["time_ratio"].tolist()[0] == 0.125 and np.isnan(problems["time_ratio"][1])
+    assert problems["income_ratio"].isna().tolist()[0] and problems["income_ratio"][1] == 0.5
 
 
 def test_the_advisors_output_folder_gives_its_workbook(tmp_path):

@@ -19,14 +19,18 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.vendor.common import (
+    NA_TOKENS,
+    UNREADABLE_SHOWN,
     VendorReport,
     check_size,
     find_column,
     to_number,
+    unreadable_numbers,
 )
 from ubscope.analyzers.vendor.msadvisor import ADVISOR
 from ubscope.analyzers.vendor.xlsx import read_workbook
@@ -61,6 +65,7 @@ PROBLEM_COLUMNS: dict[str, tuple[str, ...]] = {
     "income_ratio": ("income ratio", "收益占比"),
 }
 NUMERIC_COLUMNS = ("problem_count", "total_time_us", "time_ratio", "income_us", "income_ratio")
+RATIO_COLUMNS = ("time_ratio", "income_ratio")
 # Problem categories by their documented meaning (advisor README, en and cn):
 # code, whether it is information only, and phrases of the category names.
 # First match wins. The fusible-operator analysis is scheduling advice (host
@@ -191,14 +196,39 @@ def _sequence_findings(name: str, sheet: pd.DataFrame, report: VendorReport) -> 
     return findings
 
 
-def _problems_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def _problems_frame(
+    rows: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The problems as a table, its counts, times and ratios as numbers, and a
+    problem per column (named by its ``headers`` spelling) whose cells hold
+    something else. Empty cells, ``nan`` and ``N/A`` are missing without one;
+    a ratio written as a percentage (``12.5%``) reads as 0.125."""
     frame = pd.DataFrame(rows)
     for column in PROBLEM_COLUMNS:
         if column not in frame:
             frame[column] = None
+    problems = []
     for column in NUMERIC_COLUMNS:
-        frame[column] = to_number(frame[column])
-    return frame
+        cells = frame[column]
+        if column in RATIO_COLUMNS:
+            text = cells.astype("string").str.strip()
+            percent = text.str.endswith("%").fillna(False).to_numpy(dtype=bool)
+            cells = cells.where(~percent, pd.to_numeric(text.str[:-1], errors="coerce") / 100)
+        numbers = to_number(cells)
+        present = np.array(
+            [_present(cell) and str(cell).strip() not in NA_TOKENS for cell in frame[column]],
+            dtype=bool,
+        )
+        lost = np.flatnonzero(present & numbers.isna().to_numpy())
+        if lost.size:
+            shown = [
+                f"data row {row + 1}: {str(frame[column].iloc[row])[:40]!r}"
+                for row in lost[:UNREADABLE_SHOWN]
+            ]
+            name = (headers or {}).get(column, column)
+            problems.append(unreadable_numbers(name, lost.size, shown))
+        frame[column] = numbers
+    return frame, problems
 
 
 def _sheet_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
@@ -239,7 +269,11 @@ def read_advisor_xlsx(path: str | os.PathLike[str]) -> VendorReport:
     report = VendorReport(tool=ADVISOR, path=os.fspath(source))
     for dropped in workbook.dropped:
         report.note_partial(source, f"skipped {dropped}")
-    problems = _problems_frame(records)
+    problems, unreadable = _problems_frame(
+        records, {column: header[i] for column, i in positions.items()}
+    )
+    for problem in unreadable:
+        report.note_partial(source, f"sheet {title!r}: {problem}")
     report.tables["problems"] = problems
     report.findings = _findings(problems)
     for name, sheet_rows in sheets.items():
@@ -380,7 +414,7 @@ def read_advisor_html(path: str | os.PathLike[str]) -> VendorReport:
             f"most; dropped {parser.dropped_sections:,} sections and "
             f"{parser.dropped_pieces:,} pieces of text",
         )
-    report.tables["problems"] = _problems_frame(problems)
+    report.tables["problems"], _ = _problems_frame(problems)  # the page holds no numbers
     report.findings = _findings(report.tables["problems"])
     return report
 
