@@ -28,11 +28,13 @@ if TYPE_CHECKING:  # the readers' module: loaded with the first reader used
     from ubscope.analyzers.vendor.common import VendorReport
 
 # Detection asks the tools in this order; the first that claims a path reads it.
+# torch_npu before the advisor: a profiler folder keeps its kind when the
+# advisor's report was written into it.
 TOOLS: tuple[VendorTool, ...] = (
     simulator.TOOL,
     npuchk.TOOL,
-    msadvisor.TOOL,
     torch_npu.TOOL,
+    msadvisor.TOOL,
     msprof_op.TOOL,
     cpu_debug.TOOL,
     sanitizer.TOOL,

@@ -59,6 +59,11 @@ def test_the_advisors_output_folder(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "mstt_advisor_20240101120000.html").write_text("<html></html>")
     assert detect_vendor_input(tmp_path / "out") == "msadvisor"
+    # a profiler folder the advisor wrote its report into stays profiler output
+    rank = tmp_path / "w0_ascend_pt"
+    (rank / "ASCEND_PROFILER_OUTPUT").mkdir(parents=True)
+    (rank / "mstt_advisor_20240101120000.html").write_text("<html></html>")
+    assert detect_vendor_input(rank) == "torch_npu"
 
 
 def test_reader_keys_are_rule_input_kinds():
