@@ -228,6 +228,8 @@ def test_a_folder_of_several_advisor_runs_reads_the_newest(tmp_path, quiet):
 def test_a_folder_without_advisor_output_is_refused(tmp_path):
     (tmp_path / "log").mkdir()
     (tmp_path / "log" / "advisor.log").write_text("started\n")
+    # a folder under a report's name (here a link back to the folder) is no report
+    (tmp_path / "mstt_advisor_20240101120000.html").symlink_to(tmp_path)
     with pytest.raises(VendorFormatError, match="found none in the folder"):
         read_msadvisor(tmp_path)
 

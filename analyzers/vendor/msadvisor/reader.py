@@ -206,15 +206,16 @@ def read_msadvisor(path: str | os.PathLike[str]) -> VendorReport:
 
 
 def advisor_report_in(folder: Path) -> tuple[Path, int]:
-    """The advisor report in ``folder``: the newest ``mstt_advisor_<timestamp>``
-    workbook in it or in its ``log/`` (where the advisor writes it), else the
-    newest HTML page (the same problems, without the detail sheets); and how
-    many advisor runs left a report there. A VendorFormatError if none did."""
+    """The report of the newest advisor run in ``folder`` (by the timestamp of
+    its ``mstt_advisor_<timestamp>`` files, in the folder or in its ``log/``,
+    where the advisor writes the workbook): its workbook when there is one,
+    else its HTML page (the same problems, without the detail sheets); and how
+    many runs left a report there. A VendorFormatError if none did."""
     found: list[tuple[int, bool, Path]] = []
     for place in (folder, folder / "log"):
         if place.is_dir():
             for name in listing(place):
-                if match := ADVISOR_REPORT.fullmatch(name):
+                if (match := ADVISOR_REPORT.fullmatch(name)) and (place / name).is_file():
                     found.append(
                         (int(match.group(1)), match.group(2).lower() == "xlsx", place / name)
                     )
