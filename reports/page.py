@@ -59,6 +59,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .mark { color: #2e7d32; font-weight: 600; } .mark.unmatched { color: #757575; font-weight: 400; }
 details summary { cursor: pointer; color: #37474f; }
 pre { white-space: pre-wrap; margin: 4px 0; font-size: 12px; }
+.fix { white-space: pre-line; }
 code { font-size: 12px; background: #f5f5f5; padding: 0 2px; }
 pre code { background: none; padding: 0; }
 .rule-doc { max-width: 900px; } .rule-doc p { margin: 4px 0 8px 0; }

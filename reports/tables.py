@@ -182,7 +182,8 @@ def _finding_row(finding: Finding, links: ChartLinks) -> str:
         what += _details(
             "evidence", json.dumps(finding.evidence, default=str, indent=1, sort_keys=True)
         )
-    suggestion = text(finding.suggestion or "-")
+    # vendor tools number their steps on lines of their own ("1. ...\n2. ...")
+    suggestion = f'<span class="fix">{text(finding.suggestion or "-")}</span>'
     if finding.estimated_gain:
         suggestion += f"<br><i>estimated gain: {text(finding.estimated_gain)}</i>"
     marks = "".join(_mark(note) for note in finding.correlations)
