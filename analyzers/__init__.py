@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     )
     from ubscope.analyzers.event_pages import FILTER_LIMIT, EventPages
     from ubscope.analyzers.findings import (
+        NO_LOCATION,
         CallSiteGroup,
         Finding,
         Location,
@@ -176,7 +177,14 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "event_detail": ("EventField", "event_fields"),
     "event_pages": ("EventPages", "FILTER_LIMIT"),
     "event_filter": ("FILTER_HELP", "EventFilter", "filter_rows", "parse_event_filter"),
-    "findings": ("CallSiteGroup", "Finding", "Location", "Severity", "group_by_call_site"),
+    "findings": (
+        "NO_LOCATION",
+        "CallSiteGroup",
+        "Finding",
+        "Location",
+        "Severity",
+        "group_by_call_site",
+    ),
     "metric_catalog": (
         "BY_CODE",
         "CODE_PREFIX",

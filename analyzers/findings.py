@@ -34,6 +34,11 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
+# what :meth:`Location.describe` gives for a finding that points nowhere (advice
+# about a whole run): tables show it, the text output and the report leave it out
+NO_LOCATION = "-"
+
+
 @dataclass
 class Location:
     """Where a finding applies. Every field is optional: vendor findings often
@@ -82,7 +87,7 @@ class Location:
                 parts.append(f"events {self.first_seq}..{self.last_seq}")
             else:
                 parts.append(f"event {self.first_seq}")
-        return " ".join(parts) if parts else "-"
+        return " ".join(parts) if parts else NO_LOCATION
 
 
 @dataclass

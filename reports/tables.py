@@ -13,6 +13,7 @@ from typing import Any
 
 from ubscope.analyzers import (
     LEGEND,
+    NO_LOCATION,
     OUTPUT_NOT_MEANINGFUL,
     REGISTRY,
     SEVERITY_NAMES,
@@ -170,7 +171,9 @@ def _no_links(finding: Finding) -> Sequence[tuple[str, str]]:
 
 def _finding_row(finding: Finding, links: ChartLinks) -> str:
     severity = text(finding.severity)
-    what = f"{text(finding.message)}<br><small>{text(finding.location.describe())}</small>"
+    what = text(finding.message)
+    if finding.location.describe() != NO_LOCATION:
+        what += f"<br><small>{text(finding.location.describe())}</small>"
     charts = " ".join(
         f'<a href="#{text(anchor)}">{text(label)}</a>' for anchor, label in links(finding)
     )

@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from tests.helpers.cli import run_ubscope
+from tests.helpers.msadvisor_inputs import ROWS, advisor_workbook
 from tests.helpers.rebatch import rebatch
 from ubscope.analyzers import analyze_inputs
 from ubscope.analyzers.rules import load_rules
@@ -65,6 +66,18 @@ def test_wrapped_finding_lines_hang_under_their_first_line(traces):
         # "  UB001 " is 8 columns: continuation lines start under the message.
         assert all(line.startswith(" " * 8) and line[8] != " " for line in lines[i + 1 : end])
     assert "3 errors, 2 warnings, 3 info" in result.stdout
+
+
+def test_a_finding_that_points_nowhere_has_no_location_line(tmp_path):
+    # the advisor's problems are about a whole run: no "at: -" under them
+    workbook = advisor_workbook(tmp_path / "mstt_advisor_20240101120000.xlsx", rows=ROWS[1:2])
+    result = run_ubscope("analyze", "--msadvisor", str(workbook), columns=100)
+    lines = result.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("  ADV002 "))
+    fix = next(i for i, line in enumerate(lines) if line.startswith("      fix: 1. For AscendCL"))
+    # between them only the message's own wrapped lines
+    assert head < fix and all(line.startswith(" " * 34) for line in lines[head + 1 : fix])
+    assert not any(line.strip().startswith("at:") for line in lines)
 
 
 def test_counts_are_pluralised():

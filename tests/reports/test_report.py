@@ -96,6 +96,7 @@ def test_a_suggestion_of_numbered_lines_keeps_its_lines(overflow_analysis):
     table = findings_table([finding], empty="none")
     assert '<span class="fix">1. check HBM usage\n2. reduce &lt;batch&gt; size</span>' in table
     assert ".fix { white-space: pre-line; }" in build_report(overflow_analysis)
+    assert "<small>" not in table  # it points nowhere: no "-" under the message
 
 
 SANITIZER_LOG = f"""\
