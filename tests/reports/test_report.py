@@ -8,11 +8,11 @@ import re
 import pytest
 from plotly.offline import get_plotlyjs
 
+from tests.helpers.advice import whole_run_advice
 from tests.helpers.html_injection import EVIL
 from tests.helpers.vendor_csv import write_op_basic_info
 from ubscope import __version__
 from ubscope.analyzers import analyze_path
-from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.probe.errors import InputError
 from ubscope.reports import report as report_module
 from ubscope.reports.escape import text
@@ -86,13 +86,7 @@ def test_findings_table_lists_codes_severity_explanation_and_suggestion(overflow
 
 def test_a_suggestion_of_numbered_lines_keeps_its_lines(overflow_analysis):
     # the advisor's suggestions are "1. ...\n2. ...": shown as two lines, not run together
-    finding = Finding(
-        code="ADV002",
-        severity=Severity.WARNING,
-        message="Memory Operator Issues",
-        location=Location(),
-        suggestion="1. check HBM usage\n2. reduce <batch> size",
-    )
+    finding = whole_run_advice("1. check HBM usage\n2. reduce <batch> size")
     table = findings_table([finding], empty="none")
     assert '<span class="fix">1. check HBM usage\n2. reduce &lt;batch&gt; size</span>' in table
     assert ".fix { white-space: pre-line; }" in build_report(overflow_analysis)

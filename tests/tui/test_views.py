@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.advice import whole_run_advice
 from tests.helpers.vendor_csv import write_op_basic_info
 from ubscope.analyzers import REGISTRY, analyze_path
 from ubscope.kernels.registry import run_kernel
@@ -18,6 +19,7 @@ from ubscope.tui.screens import HelpScreen
 from ubscope.tui.views import VIEWS
 from ubscope.tui.views.overview import roofline_summary, traffic_summary
 from ubscope.tui.widgets.event_table import EventTable
+from ubscope.tui.widgets.findings_panel import describe_finding
 from ubscope.tui.widgets.plots import OverlayChart
 
 from .helpers import (
@@ -387,3 +389,12 @@ async def test_help_screen_and_quit(analyses):
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("q")
     assert app.return_code == 0
+
+
+def test_the_detail_of_a_finding_that_points_nowhere():
+    # advice about a whole run: no "at -" line; its numbered steps under "fix: "
+    finding = whole_run_advice("1. check HBM usage\n2. reduce batch size")
+    lines = describe_finding(finding).plain.splitlines()
+    assert not any(line.startswith("at ") for line in lines)
+    fix = lines.index("fix: 1. check HBM usage")
+    assert lines[fix + 1] == "     2. reduce batch size"

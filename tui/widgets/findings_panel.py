@@ -16,7 +16,14 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from ubscope.analyzers import REGISTRY, CallSiteGroup, Finding, Severity, group_by_call_site
+from ubscope.analyzers import (
+    NO_LOCATION,
+    REGISTRY,
+    CallSiteGroup,
+    Finding,
+    Severity,
+    group_by_call_site,
+)
 from ubscope.tui.text import literal
 
 SORT_KEYS = ("severity", "code", "location", "source")
@@ -265,15 +272,16 @@ def describe_finding(finding: Finding) -> Text:
         text.append(f"  {rule.name}")
     text.append(f"  (source: {finding.source})\n", style="dim")
     text.append(finding.message + "\n")
-    text.append("at ", style="dim")
-    text.append(finding.location.describe() + "\n")
+    if finding.location.describe() != NO_LOCATION:
+        text.append("at ", style="dim")
+        text.append(finding.location.describe() + "\n")
     if finding.correlations:
         for note in finding.correlations:
             confirmed = note.startswith(("confirmed", "explained"))
             text.append(("✓ " if confirmed else "✗ ") + note + "\n", style="bold")
     if finding.suggestion:
         text.append("\nfix: ", style="bold")
-        text.append(finding.suggestion + "\n")
+        text.append(finding.suggestion.replace("\n", "\n     ") + "\n")  # steps under "fix: "
     if finding.estimated_gain:
         text.append("gain: ", style="bold")
         text.append(finding.estimated_gain + "\n")
