@@ -35,8 +35,9 @@
 //   burst of its own, so one narrower than the atomic type stops). A scalar
 //   GlobalTensor::SetValue is no data transfer and overwrites.
 // - Events: the copies stay COPY events with the bytes they move, flagged
-//   ATOMIC; the analysis counts the read of GM each one makes as a read of the
-//   same bytes (its time is the plain copy's: the pages give no cost for the
+//   ATOMIC (ATOMIC_COPY here, apart from a kernel's own ATOMIC macro); the
+//   analysis counts the read of GM each one makes as a read of the same bytes
+//   (its time is the plain copy's: the pages give no cost for the
 //   read-modify-write).
 #pragma once
 

@@ -429,7 +429,7 @@ void Fixpipe(const GlobalTensor<T>& dst, const LocalTensor<U>& src, const Fixpip
     const int64_t gm_addr = buffer.addr + span.offset;
     flags |= gm_flags(buffer, gm_addr);
     if (atomic_state().op != AtomicOp::NONE) {
-        flags |= ATOMIC;  // GM's bytes were read and combined (atomic.h)
+        flags |= ATOMIC_COPY;  // GM's bytes were read and combined (atomic.h)
     }
     if (src.addr() % rt.config.alignment[L0C]) {
         flags |= MISALIGNED;

@@ -99,7 +99,7 @@ void transfer(const AscendC::GlobalTensor<T>& gm, const AscendC::LocalTensor<T>&
             flags |= MISALIGNED;
         }
         if (atomic_state().op != AtomicOp::NONE) {
-            flags |= ATOMIC;  // GM's bytes were read and combined (atomic.h)
+            flags |= ATOMIC_COPY;  // GM's bytes were read and combined (atomic.h)
         }
         pipe = MTE3;
         src_space = local.space(), src_addr = local.addr(), dst_space = GM, dst_addr = gm_addr;
