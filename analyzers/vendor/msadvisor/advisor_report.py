@@ -19,18 +19,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.vendor.common import (
     NA_TOKENS,
-    UNREADABLE_SHOWN,
     VendorReport,
     check_size,
     find_column,
-    to_number,
-    unreadable_numbers,
+    typed_columns,
 )
 from ubscope.analyzers.vendor.msadvisor import ADVISOR
 from ubscope.analyzers.vendor.xlsx import read_workbook
@@ -207,27 +204,19 @@ def _problems_frame(
     for column in PROBLEM_COLUMNS:
         if column not in frame:
             frame[column] = None
-    problems = []
-    for column in NUMERIC_COLUMNS:
-        cells = frame[column]
-        if column in RATIO_COLUMNS:
-            text = cells.astype("string").str.strip()
-            percent = text.str.endswith("%").fillna(False).to_numpy(dtype=bool)
-            cells = cells.where(~percent, pd.to_numeric(text.str[:-1], errors="coerce") / 100)
-        numbers = to_number(cells)
-        present = np.array(
-            [_present(cell) and str(cell).strip() not in NA_TOKENS for cell in frame[column]],
-            dtype=bool,
+    cells = frame[list(NUMERIC_COLUMNS)].map(
+        lambda cell: cell if _present(cell) and str(cell).strip() not in NA_TOKENS else None
+    )
+    for column in RATIO_COLUMNS:
+        text = cells[column].astype("string").str.strip()
+        percent = text.str.endswith("%").fillna(False).to_numpy(dtype=bool)
+        cells[column] = cells[column].where(
+            ~percent, pd.to_numeric(text.str[:-1], errors="coerce") / 100
         )
-        lost = np.flatnonzero(present & numbers.isna().to_numpy())
-        if lost.size:
-            shown = [
-                f"data row {row + 1}: {str(frame[column].iloc[row])[:40]!r}"
-                for row in lost[:UNREADABLE_SHOWN]
-            ]
-            name = (headers or {}).get(column, column)
-            problems.append(unreadable_numbers(name, lost.size, shown))
-        frame[column] = numbers
+    names = [(headers or {}).get(column, column) for column in NUMERIC_COLUMNS]
+    typed, problems = typed_columns(cells.set_axis(names, axis=1), numeric=names)
+    for column, name in zip(NUMERIC_COLUMNS, names, strict=True):
+        frame[column] = typed[name].astype("float64")
     return frame, problems
 
 
