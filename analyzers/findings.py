@@ -35,7 +35,8 @@ class Severity(enum.IntEnum):
 
 
 # what :meth:`Location.describe` gives for a finding that points nowhere (advice
-# about a whole run): tables show it, the text output and the report leave it out
+# about a whole run): tables show it, the text output and the report leave the
+# location out (:attr:`Location.points_anywhere`)
 NO_LOCATION = "-"
 
 
@@ -62,8 +63,17 @@ class Location:
         shorter tag, machine-readable output the path."""
         return bool(self.file and self.tag and PurePath(self.file).name == self.tag)
 
+    @property
+    def points_anywhere(self) -> bool:
+        """Whether the finding is about a place (False for advice about a whole
+        run): the text output and the report show a location only then."""
+        return bool(self._parts())
+
     def describe(self) -> str:
         """A short human-readable form, e.g. ``int4_gemm aiv3 UB 0x2f800-0x31000 @dequant``."""
+        return " ".join(self._parts()) or NO_LOCATION
+
+    def _parts(self) -> list[str]:
         parts: list[str] = []
         if self.kernel:
             parts.append(self.kernel)
@@ -87,7 +97,7 @@ class Location:
                 parts.append(f"events {self.first_seq}..{self.last_seq}")
             else:
                 parts.append(f"event {self.first_seq}")
-        return " ".join(parts) if parts else NO_LOCATION
+        return parts
 
 
 @dataclass

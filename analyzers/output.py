@@ -20,7 +20,7 @@ from rich.text import Text
 from ubscope.analyzers.api import Analysis
 from ubscope.analyzers.cluster_text import cluster_caption, cluster_more, cluster_table
 from ubscope.analyzers.device_fault import OUTPUT_NOT_MEANINGFUL
-from ubscope.analyzers.findings import NO_LOCATION, Finding, Severity
+from ubscope.analyzers.findings import Finding, Severity
 from ubscope.analyzers.formats import FORMATS as FORMATS
 from ubscope.analyzers.formats import JSON_SCHEMA
 from ubscope.analyzers.hanging import Hanging
@@ -96,8 +96,8 @@ def finding_headline(finding: Finding) -> Hanging:
 
 def _finding_lines(finding: Finding) -> list[Hanging]:
     lines = [finding_headline(finding)]
-    where = finding.location.describe()
-    if where != NO_LOCATION:
+    if finding.location.points_anywhere:
+        where = finding.location.describe()
         lines.append(Hanging(Text("      at:", style="dim"), Text(where, style="dim")))
     if finding.suggestion:
         lines.append(Hanging(Text("      fix:"), Text(finding.suggestion)))

@@ -13,7 +13,6 @@ from typing import Any
 
 from ubscope.analyzers import (
     LEGEND,
-    NO_LOCATION,
     OUTPUT_NOT_MEANINGFUL,
     REGISTRY,
     SEVERITY_NAMES,
@@ -172,7 +171,7 @@ def _no_links(finding: Finding) -> Sequence[tuple[str, str]]:
 def _finding_row(finding: Finding, links: ChartLinks) -> str:
     severity = text(finding.severity)
     what = text(finding.message)
-    if finding.location.describe() != NO_LOCATION:
+    if finding.location.points_anywhere:
         what += f"<br><small>{text(finding.location.describe())}</small>"
     charts = " ".join(
         f'<a href="#{text(anchor)}">{text(label)}</a>' for anchor, label in links(finding)

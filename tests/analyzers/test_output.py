@@ -7,6 +7,7 @@ import json
 
 from rich.console import Console
 
+from ubscope.analyzers.findings import Location
 from ubscope.analyzers.metrics import SCHEMA
 from ubscope.analyzers.output import render, to_json, to_sarif
 
@@ -97,3 +98,15 @@ def test_sarif_structure(kit):
     names = [part["name"] for part in overflow["locations"][0]["logicalLocations"]]
     assert names == ["synthetic", "aiv0", "tiles"]
     assert overflow["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+
+
+def test_a_location_points_anywhere_only_when_it_shows_a_place():
+    # what decides whether the text output, the TUI and the report print an
+    # "at" line: any field describe() prints; a core kind alone prints nothing,
+    # and event 0 and address 0 are places (a truthiness test would drop them)
+    assert not Location().points_anywhere
+    assert not Location(core_kind="aiv").points_anywhere
+    assert Location(first_seq=0).points_anywhere
+    assert Location(space="UB", addr_start=0).points_anywhere
+    assert Location(kernel="add").describe() == "add"
+    assert Location().describe() == "-"

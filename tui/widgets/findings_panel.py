@@ -17,7 +17,6 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from ubscope.analyzers import (
-    NO_LOCATION,
     REGISTRY,
     CallSiteGroup,
     Finding,
@@ -272,7 +271,7 @@ def describe_finding(finding: Finding) -> Text:
         text.append(f"  {rule.name}")
     text.append(f"  (source: {finding.source})\n", style="dim")
     text.append(finding.message + "\n")
-    if finding.location.describe() != NO_LOCATION:
+    if finding.location.points_anywhere:
         text.append("at ", style="dim")
         text.append(finding.location.describe() + "\n")
     if finding.correlations:
