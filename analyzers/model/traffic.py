@@ -21,12 +21,13 @@ from ubscope.probe.event_table import EventTable
 from ubscope.probe.events import Flag, Space
 
 
-def with_atomic_reads(read: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """A GM transfer list with the read of GM each atomic copy makes (``ATOMIC``:
-    it reads the bytes it adds to) put just before its write: the positions
-    into the transfers (an atomic copy's twice) and whether each is a read.
-    None when no copy is atomic, so traces without any pay nothing."""
-    atomic = ~read & ((flags & int(Flag.ATOMIC)) != 0)
+def with_atomic_reads(read: np.ndarray, atomic: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A GM transfer list with the read of GM each atomic copy makes (``atomic``:
+    flagged ``ATOMIC``, it reads the bytes it adds to) put just before its
+    write: the positions into the transfers (an atomic copy's twice) and
+    whether each is a read. None when no copy is atomic, so traces without any
+    pay nothing."""
+    atomic = atomic & ~read
     if not atomic.any():
         return None
     positions = np.repeat(np.arange(read.size), 1 + atomic)
@@ -47,13 +48,15 @@ class TrafficModel:
     def gm_transfers(self) -> dict[str, np.ndarray]:
         """COPY events with a GM side as parallel arrays: rows, read (GM -> on-chip),
         gm_addr, bytes (moved), burst_len, burst_count, tensor (code), workspace
-        (an L2-resident core-to-core workspace)."""
+        (an L2-resident core-to-core workspace), atomic (an atomic add, max or
+        min into GM: ``ATOMIC``)."""
         copies = self.table.copies()
         read = copies.src_space == Space.GM
         gm_side = read | (copies.dst_space == Space.GM)
         pick = selection(gm_side)
         read = pick(read)
         rows = pick(copies.rows)
+        flags = self.table.column("flags")[rows]
         return {
             "rows": rows,
             "read": read,
@@ -65,7 +68,8 @@ class TrafficModel:
             "burst_len": pick(copies.burst_len),
             "burst_count": pick(copies.burst_count),
             "tensor": pick(copies.tensor),
-            "workspace": (self.table.column("flags")[rows] & int(Flag.WORKSPACE)) != 0,
+            "workspace": (flags & int(Flag.WORKSPACE)) != 0,
+            "atomic": (flags & int(Flag.ATOMIC)) != 0,
         }
 
     @cached_property
@@ -75,8 +79,7 @@ class TrafficModel:
         its write (the same arrays when no copy is atomic). What the traffic
         counts per direction."""
         transfers = self.gm_transfers
-        flags = self.table.column("flags")[transfers["rows"]]
-        atomic = with_atomic_reads(transfers["read"], flags)
+        atomic = with_atomic_reads(transfers["read"], transfers["atomic"])
         if atomic is None:
             return transfers
         positions, as_read = atomic

@@ -73,7 +73,7 @@ class RunningTraffic:
         gm_addr = np.where(gm_source, src_addr, columns["addr"][rows])
         flags = columns["flags"][rows]
         # per GM access, as TrafficModel.gm_accesses: an atomic copy's read, then its write
-        atomic = with_atomic_reads(gm_source, flags)
+        atomic = with_atomic_reads(gm_source, (flags & int(Flag.ATOMIC)) != 0)
         positions, is_read = (slice(None), gm_source) if atomic is None else atomic
         rows, gm_addr, flags = rows[positions], gm_addr[positions], flags[positions]
         code = tensor.indices.to_numpy()[rows].astype(np.int64) * 2 + ~is_read
