@@ -113,7 +113,7 @@ def analyze_trace(
         detail = "; ".join(trace.problems)
         notes.append(
             f"{trace.path}: trace is truncated (recording was interrupted); analyzed the "
-            f"{trace.event_count} events recovered" + (f" ({detail})" if detail else "")
+            f"{trace.event_count:,} events recovered" + (f" ({detail})" if detail else "")
         )
     for report in vendor:
         notes.extend(report.warnings)

@@ -58,7 +58,7 @@ def _headline(analysis: Analysis) -> Text:
         preset = trace.meta.get("preset")
         line.append(f": {trace.kernel}" + (f" (preset {preset})" if preset else ""))
         line.append(
-            f" on {analysis.chip.name}, {trace.event_count} events, modelled "
+            f" on {analysis.chip.name}, {trace.event_count:,} events, modelled "
             f"{format_time_ps(analysis.metrics.get('modelled_time_ps', 0))}"
         )
     else:

@@ -409,7 +409,7 @@ def scan_trace(
                 reasons += stop_reasons(custom)
                 final.update(final_metadata(path, custom))
         if stop is not None:
-            problems.append(f"truncated after {decoder.rows} events: {stop}")
+            problems.append(f"truncated after {decoder.rows:,} events: {stop}")
         problems += reasons
         if not problems and not _ends_with_marker(handle):
             problems.append("the end-of-stream marker is missing")
@@ -417,7 +417,7 @@ def scan_trace(
     check_device_fault(path, meta)
     if problems:
         message = (
-            f"trace is truncated (recording was interrupted); recovered {decoder.rows} events"
+            f"trace is truncated (recording was interrupted); recovered {decoder.rows:,} events"
             f" ({problems[0]})"
         )
         if strict:

@@ -109,7 +109,7 @@ def format_rate(bytes_per_second: float) -> str:
 
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:
     """``1 block``, ``2 blocks``, ``0 blocks``; irregular nouns take ``plural_form``."""
-    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"
+    return f"{count:,} {noun if count == 1 else plural_form or noun + 's'}"
 
 
 def count_cores(count: int, kind: str) -> str:

@@ -175,7 +175,7 @@ class ProfileScreen(Screen):
             count = len(self.state.finding_events)
             place = self.state.place.label if self.state.place else "-"
             self.notify(
-                f"{event.finding.code}: {count} events on {place}; 3 timeline, 4 memory map, "
+                f"{event.finding.code}: {count:,} events on {place}; 3 timeline, 4 memory map, "
                 "6 events (n: next ◆)",
                 timeout=4,
                 markup=False,

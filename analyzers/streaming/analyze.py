@@ -521,7 +521,7 @@ def analyze_streamed(
         )
     if stream.kept.dropped:
         notes.append(
-            f"{kept.path}: {stream.kept.dropped} events to report past the "
+            f"{kept.path}: {stream.kept.dropped:,} events to report past the "
             f"{stream.kept.limit} a streamed analysis keeps; the findings of "
             f"{', '.join(sorted(STREAMED_RULES - set(PAIRING_RULES) - set(USAGE_RULES)))} "
             "cover the events "
@@ -531,7 +531,7 @@ def analyze_streamed(
     if scan.problems:
         notes.append(
             f"{kept.path}: trace is truncated (recording was interrupted); analyzed the "
-            f"{scan.decoder.rows} events recovered ({'; '.join(scan.problems)})"
+            f"{scan.decoder.rows:,} events recovered ({'; '.join(scan.problems)})"
         )
     metrics = {
         "schema": SCHEMA,

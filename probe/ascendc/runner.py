@@ -215,7 +215,7 @@ def _after(log: ChildLog) -> str:
 def _timeout_message(source: Path, entry: str, log: ChildLog, timeout_s: float) -> str:
     return (
         f"{source}: kernel {entry} ran longer than --timeout {timeout_s:g} s and was stopped "
-        f"{_after(log)} ({log.events} events recorded; the trace is kept, marked truncated)"
+        f"{_after(log)} ({log.events:,} events recorded; the trace is kept, marked truncated)"
     )
 
 

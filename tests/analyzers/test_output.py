@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 from rich.console import Console
 
@@ -110,3 +111,17 @@ def test_a_location_points_anywhere_only_when_it_shows_a_place():
     assert Location(space="UB", addr_start=0).points_anywhere
     assert Location(kernel="add").describe() == "add"
     assert Location().describe() == "-"
+
+
+def test_counts_in_the_text_report_have_thousands_separators(kit):
+    """A big trace's counts stay readable: 1,200 red-zone writes at one site
+    are "1,200 write(s)", and the header's event count (those writes plus the
+    few events the synthetic trace adds) is grouped the same way."""
+    s = kit.Synthetic()
+    for _ in range(1200):
+        s.rec.redzone_write(1, 0, 2, 190 * kit.KIB, 4 * kit.KIB, 2 * kit.KIB, "x", 0)
+    out = io.StringIO()
+    render(kit.analyze(s.trace()), "text", Console(file=out, width=200, color_system=None))
+    text = out.getvalue()
+    assert "1,200 write(s)" in text
+    assert re.search(r", 1,2\d\d events, modelled", text)

@@ -122,7 +122,7 @@ def _check_recorder_loop(path: Path, batch: int) -> int | None:
     assert (events["start_ps"].to_numpy() == seq).all()
     assert not trace.complete
     assert len(partial) == 1 and partial[0].startswith(
-        f"{path}: trace is truncated (recording was interrupted); recovered {recovered} events"
+        f"{path}: trace is truncated (recording was interrupted); recovered {recovered:,} events"
     )
     return recovered
 
@@ -147,7 +147,7 @@ def _check_ubscope_run(path: Path) -> int | None:
     seq = trace.events["seq"].to_numpy()
     assert (seq == np.arange(len(seq))).all()
     if not trace.complete:
-        assert len(partial) == 1 and f"recovered {len(seq)} events" in partial[0]
+        assert len(partial) == 1 and f"recovered {len(seq):,} events" in partial[0]
     return len(seq)
 
 

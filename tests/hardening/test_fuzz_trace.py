@@ -121,7 +121,7 @@ def test_truncation_at_every_message_boundary_recovers_every_complete_batch(
         if cut < len(data):
             assert not read["info"]["complete"]
             assert len(read["warnings"]) == 1, read["warnings"]
-            assert f"recovered {expected} events" in read["warnings"][0]
+            assert f"recovered {expected:,} events" in read["warnings"][0]
         else:
             assert read["info"]["complete"] and not read["warnings"]
         path.unlink()

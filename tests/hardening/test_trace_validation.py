@@ -181,7 +181,7 @@ def test_a_space_code_outside_its_dictionary_ends_the_readable_prefix(tmp_path):
     bad = _with_space_dictionary(_recorded(), enum_labels(Space), 100)
     bad = _replace(bad, "seq", pa.array(np.arange(len(good), 2 * len(good))))
     path = _write(tmp_path / "space.ubtrace", good.to_batches() + bad.to_batches())
-    with pytest.warns(PartialReadWarning, match=f"recovered {len(good)} events"):
+    with pytest.warns(PartialReadWarning, match=f"recovered {len(good):,} events"):
         trace = read_trace(path)
     assert trace.event_count == len(good) and not trace.complete
 

@@ -88,7 +88,7 @@ def test_truncated_file_recovers_every_complete_batch(tmp_path, chip):
         ev = trace.events
         assert not trace.complete
         assert [w.category for w in caught] == [PartialReadWarning]
-        assert f"recovered {len(ev)} events" in str(caught[0].message)
+        assert f"recovered {len(ev):,} events" in str(caught[0].message)
         assert len(ev) % 100 == 0  # whole batches only
         assert ev.seq.tolist() == list(range(len(ev)))
         recovered.append(len(ev))
@@ -141,7 +141,7 @@ def test_reader_recovers_a_prefix_after_sigkill(tmp_path):
         assert ev.seq.tolist() == list(range(len(ev)))
         assert (ev.src_addr.to_numpy() == ev.seq.to_numpy() * 32).all()  # every event complete
         assert not trace.complete
-        assert any(f"recovered {len(ev)} events" in str(w.message) for w in caught)
+        assert any(f"recovered {len(ev):,} events" in str(w.message) for w in caught)
 
 
 def _schema_file(path, meta: dict | None, raw: bytes | None = None):

@@ -97,7 +97,7 @@ def print_outcome(outcome: RunOutcome) -> None:
             f"float64 reference: max abs error {worst:.3g})"
         )
     headline = (
-        f"{outcome.spec.name}: {outcome.events} events, modelled "
+        f"{outcome.spec.name}: {outcome.events:,} events, modelled "
         f"{format_time_ps(outcome.duration_ps)}; {output}"
     )
     out.print(analyzers.Hanging(Text(), Text(headline)))

@@ -211,7 +211,7 @@ def run_case_file(args: argparse.Namespace) -> int:
     )
     out = console()
     out.print(
-        f"{case.entry}: {run.events} events, modelled {format_time_ps(run.duration_ps)} "
+        f"{case.entry}: {run.events:,} events, modelled {format_time_ps(run.duration_ps)} "
         f"on {chip.name} (CPU twin)",
         markup=False,
     )
@@ -278,7 +278,7 @@ def run_source(args: argparse.Namespace) -> int:
     )
     out = console()
     out.print(
-        f"{entry}: {run.events} events, modelled {format_time_ps(run.duration_ps)} on "
+        f"{entry}: {run.events:,} events, modelled {format_time_ps(run.duration_ps)} on "
         f"{chip.name} (CPU twin)",
         markup=False,
     )

@@ -59,7 +59,7 @@ class MisalignedAddress(Rule):
         def describe(group: Any) -> tuple[str, dict[str, Any], str, str | None]:
             required = ctx.chip.space_alignment(group.space)
             message = (
-                f"{group.events} {group.space} access(es) {where(group)} at addresses not "
+                f"{group.events:,} {group.space} access(es) {where(group)} at addresses not "
                 f"{required} B aligned (first 0x{int(group.addr_start):x})"
             )
             evidence = {"required_alignment": required, "event_kinds": ["alloc", "copy", "compute"]}

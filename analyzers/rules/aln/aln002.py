@@ -54,7 +54,7 @@ class TruncatedCopy(Rule):
             exact = f"{int(group.lost)} B"
             lost += f" ({exact})" if lost != exact else ""
             message = (
-                f"{group.events} DataCopy call(s) {where(group)} with lengths not a multiple of "
+                f"{group.events:,} DataCopy call(s) {where(group)} with lengths not a multiple of "
                 f"32 B dropped {lost} of {format_bytes(group.requested)} requested"
             )
             evidence = {

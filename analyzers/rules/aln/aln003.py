@@ -60,7 +60,7 @@ class GmUnaligned(Rule):
 
         def describe(group: Any) -> tuple[str, dict[str, Any], str, str | None]:
             message = (
-                f"{group.events} GM transfer(s) of tensor '{group.tensor}' {where(group)} start "
+                f"{group.events:,} GM transfer(s) of tensor '{group.tensor}' {where(group)} start "
                 f"off the {chip.gm_alignment} B boundary ({format_bytes(group.moved)} moved at "
                 f"~{chip.misaligned_gm_factor:.0%} bandwidth)"
             )

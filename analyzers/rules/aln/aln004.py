@@ -82,7 +82,7 @@ class SmallBursts(Rule):
                 f" and {format_bytes(group.rounding)} of 32 B rounding" if group.rounding else ""
             )
             message = (
-                f"{group.events} GM transfer(s) {where(group)} move "
+                f"{group.events:,} GM transfer(s) {where(group)} move "
                 f"{format_bytes(group.moved / group.events)} each on average in bursts of "
                 f"{format_bytes(group.burst / group.events)}: the model charges "
                 f"{format_time_ps(issue_ps)} of MTE pipe time per copy{rounded}; copies of "

@@ -64,7 +64,7 @@ class CopyParamRange(Rule):
             api = " / ".join(name for name, count in calls.items() if count)
             listed = ", ".join(f"{name} ({count}x)" for name, count in named.items())
             message = (
-                f"{group.events} {api} call(s) {where(group)} with parameters outside the "
+                f"{group.events:,} {api} call(s) {where(group)} with parameters outside the "
                 f"device's range: {listed}"
             )
             evidence = {

@@ -75,7 +75,7 @@ class GmOutOfBounds(Rule):
 
 def _describe_copies(group: Any) -> tuple[str, dict[str, Any], str, str | None]:
     message = (
-        f"{group.events} transfer(s) {where(group)} reach outside tensor "
+        f"{group.events:,} transfer(s) {where(group)} reach outside tensor "
         f"'{group.tensor}' ({format_bytes(group.moved)} moved)"
     )
     evidence = {"bytes": int(group.moved), "flag": "OUT_OF_BOUNDS", "event_kinds": ["copy"]}

@@ -92,7 +92,7 @@ class UnpairedFlag(Rule):
 
     def _site_findings(self, ctx: TraceContext, rows: np.ndarray, kind: _Unpaired) -> list[Finding]:
         def describe(group: Any) -> tuple[str, dict[str, Any], str, str | None]:
-            message = f"{group.events} {kind.call} call(s) {where(group)} with {kind.problem}"
+            message = f"{group.events:,} {kind.call} call(s) {where(group)} with {kind.problem}"
             return message, {"call": kind.call}, kind.suggestion, None
 
         found = site_findings(self, ctx, rows, describe, keys=("tag", "core_kind"))

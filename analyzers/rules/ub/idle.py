@@ -75,7 +75,7 @@ class IdleRule(Rule):
 
     def describe(self, labels: dict[str, Any], count: int, mean_idle: float, share: float) -> str:
         return (
-            f"{count} '{labels['name']}' {labels['space']} block(s) on "
+            f"{count:,} '{labels['name']}' {labels['space']} block(s) on "
             f"{count_cores(len(labels['cores']), labels['kind'])} {self.verb} on average {format_time_ps(mean_idle)} "
             f"{self.relative_to} ({share:.0%} of their lifetime idle)"
         )

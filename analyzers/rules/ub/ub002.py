@@ -51,7 +51,7 @@ class RedZoneWrite(Rule):
             message = (
                 f"{format_bytes(group.past)} written past the "
                 f"{format_bytes(ctx.capacity_of(group.space))} {group.space} capacity across "
-                f"{group.events} write(s) {where(group)} (into the red zone; "
+                f"{group.events:,} write(s) {where(group)} (into the red zone; "
                 f"{format_bytes(group.written)} written by these writes in all)"
             )
             evidence = {

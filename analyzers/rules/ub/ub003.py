@@ -56,7 +56,7 @@ class ScratchOverlap(Rule):
 
         def describe(group: Any) -> tuple[str, dict[str, Any], str, str | None]:
             message = (
-                f"{group.events} UB allocation(s) {where(group)} reach into the top "
+                f"{group.events:,} UB allocation(s) {where(group)} reach into the top "
                 f"{format_bytes(chip.ub_scratch_bytes)} of UB (from {format_bytes(budget)}) that "
                 f"built-in APIs use as scratch on {chip.name}, up to {format_bytes(group.addr_end)}"
             )

@@ -56,7 +56,7 @@ class OverlappingAllocations(Rule):
             cores = sorted({int(c) for c in group["core"]})
             name = ctx.label("name", int(blocks.name[first]))
             message = (
-                f"{len(group)} {space} allocation(s) overlap a live block on "
+                f"{len(group):,} {space} allocation(s) overlap a live block on "
                 f"{count_cores(len(cores), kind)} ({core_list(kind, cores)}); first: '{name}' "
                 f"[0x{int(blocks.addr[first]):x}, 0x{int(blocks.end[first]):x})"
             )

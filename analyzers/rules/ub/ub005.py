@@ -48,7 +48,7 @@ class NeverFreed(Rule):
             kind, cores = labels["kind"], labels["cores"]
             total = int(group["bytes"].sum())
             message = (
-                f"{len(group)} '{labels['name']}' {labels['space']} block(s) "
+                f"{len(group):,} '{labels['name']}' {labels['space']} block(s) "
                 f"({format_bytes(total)}) never freed on {count_cores(len(cores), kind)} "
                 f"({core_list(kind, cores)})"
             )

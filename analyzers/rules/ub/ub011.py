@@ -86,7 +86,9 @@ class UnusedAllocation(Rule):
         self, ctx: TraceContext, labels: dict[str, Any], group: pd.DataFrame, spare: bool
     ) -> Finding:
         total = int(group["bytes"].sum())
-        what = f"{len(group)} '{labels['name']}' {labels['space']} block(s) ({format_bytes(total)})"
+        what = (
+            f"{len(group):,} '{labels['name']}' {labels['space']} block(s) ({format_bytes(total)})"
+        )
         where = (
             f"{count_cores(len(labels['cores']), labels['kind'])} "
             f"({core_list(labels['kind'], labels['cores'])})"

@@ -41,7 +41,7 @@ class PartialOverlap(Rule):
         rows = ctx.flagged_rows(Flag.PARTIAL_OVERLAP, EventKind.COMPUTE)
 
         def describe(group: Any) -> tuple[str, dict[str, Any], str, str | None]:
-            message = f"{group.events} vector op(s) {where(group)} partly overlap a source"
+            message = f"{group.events:,} vector op(s) {where(group)} partly overlap a source"
             evidence = {"flag": "PARTIAL_OVERLAP", "event_kinds": ["compute"]}
             return message, evidence, "Use a separate destination buffer.", None
 

@@ -130,7 +130,7 @@ class SingleBuffered(Rule):
             others = ["'{}' ({})".format(*queues[other]) for other in partners[code_index]]
             message = (
                 f"'{name}' ({position}) is single-buffered on {count_cores(len(cores), kind)}: up to "
-                f"{transfers} GM copies go through one block; a second block "
+                f"{transfers:,} GM copies go through one block; a second block "
                 f"would let them overlap the rest of each iteration and save "
                 f"{format_time_ps(gain)} ({share:.0%} of the modelled time)"
             )

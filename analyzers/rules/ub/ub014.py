@@ -70,7 +70,7 @@ class BufferOverrun(Rule):
             )
             into = f"'{neighbour}'" if neighbour is not None else "memory no live buffer holds"
             message = (
-                f"{group.events} write(s) {where(group)} ran past the end of their "
+                f"{group.events:,} write(s) {where(group)} ran past the end of their "
                 f"{group.space} buffer ({format_bytes(group.past)} past the ends in all); "
                 f"first: {op} wrote {format_bytes(int(past[first]))} past the end of "
                 f"'{buffer}' ({format_bytes(size)}) into {into}"

@@ -359,7 +359,7 @@ def trace_memory_counters(path: Path, report: VendorReport) -> pd.DataFrame:
     except (ValueError, UnicodeDecodeError, OSError) as exc:
         if count == 0:
             raise VendorFormatError(path, f"expected a Chrome-trace JSON array ({exc})") from None
-        report.note_partial(path, f"stopped after {count} events: {exc}")
+        report.note_partial(path, f"stopped after {count:,} events: {exc}")
     table = pd.DataFrame(rows).astype({"pid": "Int64", "ts_ns": "int64", "kb": "float64"})
     table.insert(1, "process", table["pid"].map(processes).astype("str"))
     return table
