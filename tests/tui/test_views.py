@@ -108,6 +108,22 @@ def test_a_known_minimum_without_a_ratio_is_shown_with_its_reason():
     assert "minimum unknown" not in text and "no ratio to the minimum" in text
 
 
+def test_the_traffic_summary_fits_an_80_column_pane_without_splitting_a_figure():
+    """Wide figures (9,999 GiB each way, GiB being the largest unit, and ratios
+    in the hundreds) stay on lines of their own: at 80 columns, minus the
+    pane's border and padding (4), no line wraps, so no number is cut from
+    its unit."""
+    big = 9999 << 30
+    gm = {"read_bytes": big, "write_bytes": big, "minimal_read_bytes": big,
+          "minimal_write_bytes": big, "ratio_to_minimum": 123.45,
+          "redundant_read_ratio": 123.45, "small_transfer_share": 0.999,
+          "workspace_bytes": big}  # fmt: skip
+    lines = traffic_summary(gm).plain.splitlines()
+    assert len(lines) == 3
+    assert max(len(line) for line in lines) <= 76
+    assert lines[2].endswith("workspace 9999.0 GiB")
+
+
 def test_roofline_without_compute_events_is_no_verdict():
     # msprof op simulator traces hold data moves only: 64 KiB of HBM, FLOPs unknown.
     roofline = {"compute_events": 0, "flops": 0, "hbm_bytes": 65536, "intensity": 0.0}

@@ -135,10 +135,12 @@ def traffic_summary(gm: dict[str, Any]) -> Text:
     redundant = gm.get("redundant_read_ratio", 1.0)
     # None: a streamed analysis measures no distinct bytes
     redundant_text = "unknown" if redundant is None else f"{redundant:.2f}x"
+    # three short lines: one of all four figures was wider than an 80-column
+    # terminal's pane, and wrapping it split a figure from its unit ("0" / "B")
     return Text(
         f"read {format_bytes(read)}{read_min}  write {format_bytes(write)}{write_min}\n"
-        f"{against}  ·  redundant reads {redundant_text}  ·  small transfers "
-        f"{percent(gm.get('small_transfer_share', 0.0))}  ·  workspace "
+        f"{against}  ·  redundant reads {redundant_text}\n"
+        f"small transfers {percent(gm.get('small_transfer_share', 0.0))}  ·  workspace "
         f"{format_bytes(gm.get('workspace_bytes', 0))}"
     )
 
