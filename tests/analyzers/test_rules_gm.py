@@ -99,6 +99,20 @@ def test_roofline_needs_compute_events_to_judge_the_intensity(kit):
     }
 
 
+def test_a_kernel_without_hbm_traffic_is_said_so_and_not_inf_flop_per_byte(kit):
+    # One 1,024-FLOP operation on UB and no GM copy, as a first kernel that
+    # only fills a UB tile: the intensity is infinite, GM's share meaningless.
+    s = kit.Synthetic()
+    s.alloc(0, 4 * KIB, "t")
+    s.rec.compute(
+        int(CoreKind.AIV), 0, int(Space.UB), 0, 4 * KIB, "Duplicate", 1024, "dup", 0, 1000
+    )
+    analysis = kit.analyze(s.trace())
+    message = kit.only(analysis, "GM003").message
+    assert "no HBM traffic, 1,024 FLOP" in message
+    assert "inf" not in message and "B/s" not in message and "% of peak" not in message
+
+
 def test_each_launch_may_read_its_inputs_again(kit):
     # Two decode steps, one launch each, both reading the same 64 KiB of KV cache:
     # the second step must read it again, so nothing is redundant.

@@ -124,6 +124,15 @@ def test_the_traffic_summary_fits_an_80_column_pane_without_splitting_a_figure()
     assert lines[2].endswith("workspace 9999.0 GiB")
 
 
+def test_roofline_without_hbm_traffic_says_so_instead_of_inf_flop_per_byte():
+    # One compute of 1,024 FLOP and no GM byte: the intensity is infinite.
+    roofline = {"compute_events": 1, "flops": 1024, "hbm_bytes": 0, "intensity": float("inf"),
+                "ridge": 221.0, "bound": "compute", "bandwidth": 1.6e12}  # fmt: skip
+    text = roofline_summary(roofline).plain
+    assert "intensity no HBM traffic vs ridge 221 FLOP/B" in text
+    assert "inf" not in text and "1,024 FLOP over 0 B HBM" in text
+
+
 def test_roofline_without_compute_events_is_no_verdict():
     # msprof op simulator traces hold data moves only: 64 KiB of HBM, FLOPs unknown.
     roofline = {"compute_events": 0, "flops": 0, "hbm_bytes": 65536, "intensity": 0.0}

@@ -161,10 +161,12 @@ def roofline_summary(roofline: dict[str, Any], streamed: bool = False) -> Text:
     bound = roofline.get("bound", "?")
     text = Text()
     text.append(f"{bound}-bound", style="bold")
+    hbm_bytes = roofline.get("hbm_bytes", 0)
+    # no HBM byte: an infinite intensity ("inf FLOP/B") says less than the words
+    intensity = f"{roofline.get('intensity', 0):.3g} FLOP/B" if hbm_bytes else "no HBM traffic"
     text.append(
-        f"  intensity {roofline.get('intensity', 0):.3g} FLOP/B vs ridge "
+        f"  intensity {intensity} vs ridge "
         f"{roofline.get('ridge', 0):.3g} FLOP/B  ·  {roofline.get('flops', 0):,} FLOP over "
-        f"{format_bytes(roofline.get('hbm_bytes', 0))} HBM at "
-        f"{format_rate(roofline.get('bandwidth', 0))}"
+        f"{format_bytes(hbm_bytes)} HBM at {format_rate(roofline.get('bandwidth', 0))}"
     )
     return text

@@ -50,11 +50,19 @@ class Roofline(Rule):
         modelled = roof["modelled_time_ps"]
         intensity = roof["intensity"]
         achieved = roof["hbm_bytes"] / (modelled / PS_PER_S) if modelled else 0.0
-        message = (
-            f"{roof['bound']}-bound: {intensity:.3g} FLOP/B vs ridge {roof['ridge']:.0f} FLOP/B; "
-            f"modelled {format_time_ps(modelled)}, roofline {format_time_ps(bound_ps)} "
-            f"(GM at {format_rate(achieved)}, {achieved / roof['bandwidth']:.0%} of peak)"
-        )
+        times = f"modelled {format_time_ps(modelled)}, roofline {format_time_ps(bound_ps)}"
+        if roof["hbm_bytes"]:
+            message = (
+                f"{roof['bound']}-bound: {intensity:.3g} FLOP/B vs ridge {roof['ridge']:.0f} "
+                f"FLOP/B; {times} (GM at {format_rate(achieved)}, "
+                f"{achieved / roof['bandwidth']:.0%} of peak)"
+            )
+        else:
+            # no HBM byte: the intensity is infinite and GM's share means nothing
+            message = (
+                f"{roof['bound']}-bound: no HBM traffic, {roof['flops']:,} FLOP "
+                f"(ridge {roof['ridge']:.0f} FLOP/B); {times}"
+            )
         rows = ctx.rows(EventKind.COPY, EventKind.COMPUTE)
         location = ctx.location(
             rows if rows.size else np.array([0]), core=None, core_kind=None, space=None
