@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         compare,
         compare_analyses,
         format_value,
+        format_values,
     )
     from ubscope.analyzers.config import Config, discover_config, load_config
     from ubscope.analyzers.context import TraceContext
@@ -170,6 +171,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "compare",
         "compare_analyses",
         "format_value",
+        "format_values",
     ),
     "config": ("Config", "discover_config", "load_config"),
     "context": ("TraceContext",),

@@ -49,12 +49,13 @@ def format_value(metric: str, value: float | None) -> str:
     (``12,345 B``), so that a change of a few bytes never reads as no change."""
     if value is None:
         return "-"
-    return _in_one_unit(metric, [value])[0]
+    return format_values(metric, [value])[0]
 
 
-def _in_one_unit(metric: str, values: list[float]) -> list[str]:
-    """``values`` of ``metric`` in one unit: the one of the largest magnitude
-    (bytes: the largest in which every value is exact)."""
+def format_values(metric: str, values: Sequence[float]) -> list[str]:
+    """``values`` of ``metric`` in one unit, so that they compare at a glance
+    (``24,064 B`` beside ``24,000 B``, not ``23.5 KiB``): the one of the
+    largest magnitude (bytes: the largest in which every value is exact)."""
     unit = metric_unit(metric)
     if unit == "bytes":
         return format_exact_bytes(values)
@@ -65,20 +66,23 @@ def _in_one_unit(metric: str, values: list[float]) -> list[str]:
     return [f"{value:.4g}" for value in values]
 
 
-def format_row(metric: str, a: float | None, b: float | None) -> tuple[str, str, str]:
-    """A, B and A - B for people, all three in one unit (``40992.0 KiB``,
-    ``344.0 KiB``, ``+40648.0 KiB (+11816.3%)``); the delta is empty when
-    either side is missing or nothing changed, its percentage relative to B."""
-    if a is None or b is None:
-        return format_value(metric, a), format_value(metric, b), ""
-    difference = a - b
-    a_text, b_text, change = _in_one_unit(metric, [a, b, abs(difference)])
-    if not difference:
-        return a_text, b_text, ""
-    change = ("+" if difference > 0 else "-") + change
-    if b:
-        change += f" ({difference / abs(b) * 100:+.1f}%)"
-    return a_text, b_text, change
+def format_row(metric: str, a: float | None, b: float | None, *others: float) -> tuple[str, ...]:
+    """A, B and A - B for people, then ``others`` (a limit), all in one unit
+    (``40992.0 KiB``, ``344.0 KiB``, ``+40648.0 KiB (+11816.3%)``); a missing
+    side is ``-``; the delta is empty when either side is missing or nothing
+    changed, its percentage relative to B."""
+    difference = None if a is None or b is None else a - b
+    present = [value for value in (a, b) if value is not None]
+    moved = [abs(difference)] if difference else []
+    texts = iter(format_values(metric, [*present, *moved, *others]))
+    a_text = "-" if a is None else next(texts)
+    b_text = "-" if b is None else next(texts)
+    change = ""
+    if difference:
+        change = ("+" if difference > 0 else "-") + next(texts)
+        if b:
+            change += f" ({difference / abs(b) * 100:+.1f}%)"
+    return (a_text, b_text, change, *texts)
 
 
 def format_delta(metric: str, a: float | None, b: float | None) -> str:
@@ -118,9 +122,10 @@ class MetricDelta:
     def changed(self) -> bool:
         return self.a != self.b
 
-    def texts(self) -> tuple[str, str, str]:
-        """A, B and the delta as people read them, in one unit (the delta empty when unchanged)."""
-        return format_row(self.metric.removesuffix("*"), self.a, self.b)
+    def texts(self, *others: float) -> tuple[str, ...]:
+        """A, B and the delta as people read them, then ``others`` (a limit),
+        in one unit (the delta empty when unchanged)."""
+        return format_row(self.metric.removesuffix("*"), self.a, self.b, *others)
 
 
 @dataclass(frozen=True)

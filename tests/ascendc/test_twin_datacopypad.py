@@ -192,6 +192,6 @@ def test_ub_limit_marker_fails_a_twin_kernel_over_its_budget(tmp_path: Path) -> 
     assert "1 failed, 1 passed" in done.stdout
     # Named by the file, not its temporary path; 6176 B is 6176 - 4096 = 2080 B over.
     assert (
-        "pad[block_dim=1,source=pad.cpp]: peak_bytes.UB = 6,176 B exceeds the limit 4.0 KiB "
+        "pad[block_dim=1,source=pad.cpp]: peak_bytes.UB = 6,176 B exceeds the limit 4,096 B "
         "(@ub_limit(peak_ub='4 KiB')) by 2,080 B"
     ) in done.stdout

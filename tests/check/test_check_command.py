@@ -109,7 +109,8 @@ def test_budgets_apply_exactly_at_the_limit(tmp_path, pool_trace, capsys):
     )
     code, out, _ = _check(capsys, trace, "--budget", budget)
     assert code == 1
-    message = f"peak_bytes.UB = 12.0 KiB exceeds the limit 12,287 B (budget {budget}:5) by 1 B"
+    # 12 KiB = 12,288 B, in the limit's unit
+    message = f"peak_bytes.UB = 12,288 B exceeds the limit 12,287 B (budget {budget}:5) by 1 B"
     # a path longer than a line is folded wherever the line ends
     assert message.replace(" ", "") in out.replace(" ", "").replace("\n", "")
 

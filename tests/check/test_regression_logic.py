@@ -8,6 +8,7 @@ from ubscope.analyzers.comparison import format_delta, format_value
 from ubscope.analyzers.findings import Severity
 from ubscope.analyzers.metric_catalog import flatten_metrics, metric_value
 from ubscope.check.measurement import merge_repeats
+from ubscope.check.table import row_cells
 from ubscope.check.tolerances import Tolerances, parse_tolerance
 from ubscope.check.verdicts import (
     IMPROVED,
@@ -162,9 +163,29 @@ def test_limits_pass_at_the_value_and_fail_above_it(make_measurement):
     result = check_measurement(over, None, Tolerances(), limits=limit)
     [problem] = result.problems
     assert problem.kind == "budget" and (problem.file, problem.line) == ("b.yaml", 3)
-    assert "peak_bytes.UB = 163,841 B exceeds the limit 160.0 KiB (budget b.yaml:3) by 1 B" in (
+    # the value, the limit and the excess in one unit: 163,841 - 163,840 = 1 B
+    assert "peak_bytes.UB = 163,841 B exceeds the limit 163,840 B (budget b.yaml:3) by 1 B" in (
         problem.message
     )
+
+
+def test_a_limit_is_shown_in_the_unit_of_its_value(make_measurement):
+    """23.5 KiB (24,064 B) against a limit of 24,000 B: "23.5 KiB" beside
+    "24,000 B" reads as within it; in one unit the table says 24,064 B."""
+    over = make_measurement(**{"peak_bytes.UB": 24_064})
+    limit = {"peak_bytes.UB": Limit(24_000, "budget b.yaml:3", "b.yaml", 3)}
+    result = check_measurement(over, None, Tolerances(), limits=limit)
+    [row] = [row for row in result.rows if row.metric == "peak_bytes.UB"]
+    metric, value, _, _, _, shown_limit, status, _ = row_cells(row)
+    assert (value, shown_limit, status) == ("24,064 B", "24,000 B", "OVER LIMIT")
+    [problem] = result.problems
+    assert "= 24,064 B exceeds the limit 24,000 B (budget b.yaml:3) by 64 B" in problem.message
+    # a limit that is whole KiB like the value keeps KiB: 160.0 KiB within 176.0 KiB
+    within = make_measurement(**{"peak_bytes.UB": 160 * 1024})
+    limit = {"peak_bytes.UB": Limit(176 * 1024, "budget b.yaml:3", "b.yaml", 3)}
+    result = check_measurement(within, None, Tolerances(), limits=limit)
+    [row] = [row for row in result.rows if row.metric == "peak_bytes.UB"]
+    assert row_cells(row)[1::4] == ["160.0 KiB", "176.0 KiB"]
 
 
 def test_code_prefix_limits_sum_every_matching_code(make_metrics):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ubscope.analyzers import A_MEANING, LEGEND, format_value
+from ubscope.analyzers import A_MEANING, LEGEND
 from ubscope.check.verdicts import (
     IMPROVED,
     NEW_FINDING,
@@ -54,15 +54,15 @@ def row_status(row: MetricRow) -> str:
 
 def row_cells(row: MetricRow) -> list[str]:
     """One row as text, in :data:`COLUMNS` order."""
-    limit = format_value(row.metric.removesuffix("*"), row.limit.value) if row.limit else ""
-    now, before, change = row.delta.texts()
+    # the limit in A's unit: "24,064 B" over "24,000 B", not "23.5 KiB" over it
+    now, before, change, *limit = row.delta.texts(*([row.limit.value] if row.limit else []))
     return [
         row.metric,
         now,
         before if row.baseline is not None else "",
         change,
         row.tolerance,
-        limit,
+        limit[0] if limit else "",
         row_status(row),
         row.note,
     ]

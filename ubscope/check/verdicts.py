@@ -18,6 +18,7 @@ from ubscope.analyzers import (
     Severity,
     compare,
     format_value,
+    format_values,
     metric_value,
     ordered_metrics,
 )
@@ -188,11 +189,11 @@ def apply_limits(
         row.limit = limit
         if value is None or value <= limit.value:
             continue
-        excess = format_value(metric.removesuffix("*"), value - limit.value)
+        value_text, limit_text, excess = format_values(
+            metric.removesuffix("*"), [value, limit.value, value - limit.value]
+        )
         message = (
-            f"{metric} = {format_value(metric.removesuffix('*'), value)} exceeds "
-            f"the limit {format_value(metric.removesuffix('*'), limit.value)} "
-            f"({limit.origin}) by {excess}"
+            f"{metric} = {value_text} exceeds the limit {limit_text} ({limit.origin}) by {excess}"
         )
         row.problems.append(Problem("budget", message, metric, limit.file, limit.line))
 
