@@ -91,3 +91,5 @@ def test_the_demo_does_not_call_a_faulting_run_ok(monkeypatch, tmp_path, capsys)
     assert rows["pool_demo_pool_no_reset"] == demo.FAULT_CELL
     assert "FAULT: not meaningful: would fault on the device" in " ".join(out.split())
     assert FAULT.search(" ".join(out.split()))
+    # the fault's line wraps in the 80 columns of a pipe: at a word, indented
+    assert [line for line in out.splitlines() if line.endswith(" ")] == []

@@ -111,11 +111,19 @@ def _print_problems(analyses: dict[str, Analysis]) -> None:
         only_info = f" (only info on {analysis.chip.name})" if severity == levels.INFO else ""
         out.print(f"\n{run.label}: {codes}{only_info}", markup=False, style=style)
         if analysis.device_fault is not None:
-            out.print(f"  {analysis.device_fault.describe()}", markup=False, style="red")
+            # wrapped under itself, with no line ending in the space it broke at
+            fault = Text(analysis.device_fault.describe(), style="red")
+            out.print(analyzers.Hanging(Text("  "), fault))
         for finding in problems[:3]:
             out.print(analyzers.finding_headline(finding))
         if len(problems) > 3:
             out.print(f"  ... and {len(problems) - 3} more", markup=False)
+
+
+def _paragraph(text: str, style: str = "") -> analyzers.Trimmed:
+    """``text`` wrapped at words with no line ending in the space it broke at
+    (rich keeps that space, and a pipe or a file with it)."""
+    return analyzers.Trimmed(Text(text, style=style))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -126,7 +134,7 @@ def _demo(args: argparse.Namespace) -> int:
     chip = chip_from_args(args)
     out_dir = check_output_folder(args.out)
     out = console()
-    out.print(f"ubscope demo on {chip.name}: {chip.description}", markup=False, style="bold")
+    out.print(_paragraph(f"ubscope demo on {chip.name}: {chip.description}", style="bold"))
     table = Table(
         title="What ubscope found",
         title_justify="left",
@@ -156,19 +164,21 @@ def _demo(args: argparse.Namespace) -> int:
     out.print(analyzers.Trimmed(table))
     # A table caption is cropped, not wrapped, when a word ends at the last column.
     out.print(
-        f"numerics: output vs the float64 reference ({FAULT_CELL}: "
-        f"{analyzers.NUMERICS_NOT_MEANINGFUL}, it writes past on-chip capacity); time: "
-        "modelled; GM/min: GM bytes over the minimum the math needs; E/W: errors/warnings",
-        markup=False,
+        _paragraph(
+            f"numerics: output vs the float64 reference ({FAULT_CELL}: "
+            f"{analyzers.NUMERICS_NOT_MEANINGFUL}, it writes past on-chip capacity); time: "
+            "modelled; GM/min: GM bytes over the minimum the math needs; E/W: errors/warnings"
+        )
     )
     for label, message in failed.items():
         console(stderr=True).print(f"{label} failed: {message}", markup=False, style="red")
     out.print(
-        "Runs named after a preset carry a planted problem and should be flagged; WRONG "
-        "numerics there are the bytes DataCopy silently dropped. Listed below: each run's "
-        "errors, or the warnings a planted run has and its healthy run has not; "
-        "`ubscope rule CODE` explains a code.",
-        markup=False,
+        _paragraph(
+            "Runs named after a preset carry a planted problem and should be flagged; WRONG "
+            "numerics there are the bytes DataCopy silently dropped. Listed below: each run's "
+            "errors, or the warnings a planted run has and its healthy run has not; "
+            "`ubscope rule CODE` explains a code."
+        )
     )
     _print_problems(analyses)
     # The planted overflow beside its healthy run; failing that, the first run there is.
@@ -178,7 +188,7 @@ def _demo(args: argparse.Namespace) -> int:
         report = write_report(
             problem, out_dir / "report.html", compare=healthy if healthy is not problem else None
         )
-        out.print(f"\nHTML report: {report}", markup=False)
-    out.print(f"Traces: {out_dir}/ ({len(analyses)} files)", markup=False)
-    out.print(f"Open them in the terminal UI:  {tui_command(out_dir)}", markup=False)
+        out.print(_paragraph(f"\nHTML report: {report}"))
+    out.print(_paragraph(f"Traces: {out_dir}/ ({len(analyses)} files)"))
+    out.print(_paragraph(f"Open them in the terminal UI:  {tui_command(out_dir)}"))
     return 1 if failed else 0
