@@ -120,10 +120,11 @@ def _print_problems(analyses: dict[str, Analysis]) -> None:
             out.print(f"  ... and {len(problems) - 3} more", markup=False)
 
 
-def _paragraph(text: str, style: str = "") -> analyzers.Trimmed:
+def _paragraph(text: str, style: str = "") -> analyzers.Hanging:
     """``text`` wrapped at words with no line ending in the space it broke at
-    (rich keeps that space, and a pipe or a file with it)."""
-    return analyzers.Trimmed(Text(text, style=style))
+    (rich keeps that space, and a pipe or a file with it), as the analysis' and
+    run's headlines."""
+    return analyzers.Hanging(Text(), Text(text, style=style))
 
 
 def _demo(args: argparse.Namespace) -> int:
