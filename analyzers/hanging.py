@@ -13,15 +13,23 @@ from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 from rich.text import Text
 
+from ubscope.probe.units import FIGURE_UNIT_SPACE
+
 # The text keeps at least this many columns beside its indent.
 _MIN_BODY_WIDTH = 20
+
+# Stands in for the space between a figure and its unit while the body wraps:
+# rich breaks at every space, the no-break ones too, so "by 4.0" ended one line
+# and "KiB" began the next. One column wide, like the space it replaces.
+_GLUE = "\ue000"
 
 
 class Hanging:
     """``prefix``, a space (none after an empty prefix), then ``body`` wrapped
-    at spaces to the console's width. The lines it wraps onto start ``hang``
-    columns in (default: under the body's first line), so a finding's code or
-    an entry's label stands alone in the left margin; no line ends in spaces."""
+    at spaces to the console's width, never between a figure and its unit. The
+    lines it wraps onto start ``hang`` columns in (default: under the body's
+    first line), so a finding's code or an entry's label stands alone in the
+    left margin; no line ends in spaces."""
 
     def __init__(self, prefix: Text, body: Text, hang: int | None = None) -> None:
         self.prefix, self.body = prefix, body
@@ -34,8 +42,10 @@ class Hanging:
         # stand-in word as wide as the difference in front, then cut off.
         skip = max(self.first - self.hang, 0)
         body = Text.assemble("x" * (skip - 1) + " ", self.body) if skip else self.body
-        for number, line in enumerate(body.wrap(console, width)):
-            line.rstrip()
+        body = _with_text(body, FIGURE_UNIT_SPACE.sub(_GLUE, body.plain))
+        for number, wrapped in enumerate(body.wrap(console, width)):
+            wrapped.rstrip()
+            line = _with_text(wrapped, wrapped.plain.replace(_GLUE, " "))
             if number == 0:
                 lead = Text.assemble(self.prefix, " ") if self.first else Text()
                 line = line[skip:]
@@ -56,6 +66,12 @@ class Trimmed:
         for line in console.render_lines(self.renderable, options, pad=False):
             yield from _rstrip(line)
             yield Segment.line()
+
+
+def _with_text(text: Text, plain: str) -> Text:
+    """``text`` with its characters replaced by ``plain``, of the same length,
+    keeping its styles."""
+    return Text(plain, style=text.style, justify=text.justify, end=text.end, spans=text.spans)
 
 
 def _rstrip(line: list[Segment]) -> list[Segment]:

@@ -107,6 +107,13 @@ def format_rate(bytes_per_second: float) -> str:
     return f"{bytes_per_second:.0f} B/s"
 
 
+# The space between a figure and the unit after it ("4.0 KiB", "994.3 ns",
+# "18.51 GB/s", "1,024 FLOP", "1.2 M"): what wraps as one word.
+FIGURE_UNIT_SPACE = re.compile(
+    r"(?<=\d) (?=(?:[KMGT]i?B|B|[KMGT]?B/s|ps|ns|µs|ms|s|FLOP(?:/B)?|[kMG])(?![\w/]))"
+)
+
+
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:
     """``1 block``, ``2 blocks``, ``0 blocks``; irregular nouns take ``plural_form``."""
     return f"{count:,} {noun if count == 1 else plural_form or noun + 's'}"
