@@ -51,7 +51,11 @@ class Hanging:
                 line = line[skip:]
             else:
                 lead = Text(" " * self.hang)
-            yield Text.assemble(lead, line)
+            # a first word too wide for the first line leaves it empty: no
+            # space after the prefix then
+            shown = Text.assemble(lead, line)
+            shown.rstrip()
+            yield shown
 
 
 class Trimmed:

@@ -157,3 +157,38 @@ def test_an_unused_foreign_kind_in_the_dictionary_is_ignored(tmp_path: Path) -> 
     meta = json.loads(table.schema.metadata[METADATA_KEY])
     write_table(path, meta, table.set_column(table.schema.get_field_index("kind"), "kind", padded))
     assert _check(path)["event_counts"] == summarize_trace(sample)["event_counts"]
+
+
+def test_a_long_value_wraps_under_its_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recorded command line of a CPU-twin run is longer than 80 columns:
+    it wraps at words onto lines indented past its key, none ending in a space
+    (a pipe kept the space rich broke at), and reads back whole."""
+    with pa.OSFile(str(SAMPLES[0])) as source:
+        table = pa.ipc.open_stream(source).read_all()
+    meta = json.loads(table.schema.metadata[METADATA_KEY])
+    command = [
+        "ubscope",
+        "run",
+        "/home/user/kernels/add_custom/add_custom.cpp",
+        "--block-dim",
+        "8",
+        "--input",
+        "x=float16:8x2048",
+        "--input",
+        "y=float16:8x2048",
+        "-o",
+        "z=float16:8x2048",
+    ]
+    path = tmp_path / "long.ubtrace"
+    write_table(path, {**meta, "command": command}, table)
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["trace", "info", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("command: "))
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("  "))
+    shown = lines[start:end]
+    assert len(shown) >= 2 and all(len(line) <= 80 for line in shown)
+    assert [line for line in lines if line.endswith(" ")] == []
+    assert " ".join(line.strip() for line in shown) == "command: " + " ".join(command)

@@ -6,7 +6,9 @@ import argparse
 import json
 
 from rich.console import Console
+from rich.text import Text
 
+import ubscope.analyzers as analyzers
 from ubscope.commands.common import console, each_input
 
 
@@ -55,12 +57,14 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _print_summary(summary: dict, out: Console, first: bool) -> None:
+    # A long value (the recorded command line, a source path) wraps under its
+    # key's indent plus two, at words, with no line ending in a space.
     if not first:
         out.print()
     for key, value in summary.items():
         if isinstance(value, dict):
             out.print(f"{key}:", markup=False)
             for sub, item in value.items():
-                out.print(f"  {sub}: {item}", markup=False)
+                out.print(analyzers.Hanging(Text(f"  {sub}:"), Text(str(item)), hang=4))
         else:
-            out.print(f"{key}: {value}", markup=False)
+            out.print(analyzers.Hanging(Text(f"{key}:"), Text(str(value)), hang=2))
