@@ -70,7 +70,7 @@ if TYPE_CHECKING:
         group_by_call_site,
     )
     from ubscope.analyzers.formats import FORMATS, JSON_SCHEMA
-    from ubscope.analyzers.hanging import Hanging, Trimmed
+    from ubscope.analyzers.hanging import Hanging, Trimmed, indented_lines
     from ubscope.analyzers.metric_catalog import (
         BY_CODE,
         CODE_PREFIX,
@@ -204,7 +204,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "metrics": ("finding_counts",),
     "model.arrays": ("CORE_KIND_LABELS", "SPACE_LABELS", "small_codes"),
     "formats": ("FORMATS", "JSON_SCHEMA"),
-    "hanging": ("Hanging", "Trimmed"),
+    "hanging": ("Hanging", "Trimmed", "indented_lines"),
     "output": (
         "combine_documents",
         "dumps",

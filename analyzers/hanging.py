@@ -58,6 +58,18 @@ class Hanging:
             yield shown
 
 
+def indented_lines(text: str, hang: int = 2) -> list[Text | Hanging]:
+    """Each line of plain ``text`` wrapped at words to the console's width, the
+    lines it wraps onto ``hang`` columns further in than its own indent (a
+    threshold's meaning under its name, a source's note under its key)."""
+    shown: list[Text | Hanging] = []
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        # rich keeps a line's leading spaces on its first wrapped line
+        shown.append(Hanging(Text(), Text(line), hang=indent + hang) if line.strip() else Text())
+    return shown
+
+
 class Trimmed:
     """``renderable`` (a table, say) with no line ending in spaces: rich pads
     every cell to its column's width, the last column's too, which a pipe or a

@@ -108,9 +108,11 @@ def format_rate(bytes_per_second: float) -> str:
 
 
 # The space between a figure and the unit after it ("4.0 KiB", "994.3 ns",
-# "18.51 GB/s", "1,024 FLOP", "1.2 M"): what wraps as one word.
+# "18.51 GB/s", "86 B/cycle", "1,024 FLOP", "1800 MHz", "70 %", "1.2 M"):
+# what wraps as one word.
 FIGURE_UNIT_SPACE = re.compile(
-    r"(?<=\d) (?=(?:[KMGT]i?B|B|[KMGT]?B/s|ps|ns|µs|ms|s|FLOP(?:/B)?|[kMG])(?![\w/]))"
+    r"(?<=\d) (?=(?:[KMGT]i?B|B|[KMGT]?B/(?:s|cycle)|ps|ns|µs|ms|s|[KMG]?Hz"
+    r"|T?FLOPS?(?:/B)?|T?OPS|%|[kMG])(?![\w/]))"
 )
 
 

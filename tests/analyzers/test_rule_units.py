@@ -103,7 +103,7 @@ def test_rule_explains_its_parts_thresholds_and_source(capsys):
     for heading in DOC_SECTIONS:
         assert f"\n{heading}\n" in text
     meaning = REGISTRY["UB006"].thresholds["min_repeats"].meaning
-    assert f"min_repeats = 2: {meaning}" in text
+    assert f"min_repeats = 2: {meaning}" in " ".join(text.split())
 
     assert main(["rule", "FRG002", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
@@ -200,3 +200,19 @@ def test_a_broken_plugin_is_one_warning_and_the_other_rules_still_load(plugins):
     assert messages[1].startswith("rule plugin not_a_rule (plugin_by_class:Severity)")
     assert "incomplete" in messages[2] and all("\n" not in m for m in messages)
     assert "PLG002" in REGISTRY and "UB001" in REGISTRY
+
+
+def test_rule_text_wraps_in_80_columns_under_each_line(capsys, monkeypatch):
+    """FRG002's threshold meanings are wider than 80 columns with their names:
+    each wraps at words onto lines 4 columns past its own indent (under the
+    name, not at the margin), no line wider than 80 or ending in a space."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["rule", "FRG002"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert [line for line in lines if line.endswith(" ")] == []
+    name = next(i for i, line in enumerate(lines) if line.startswith("  max_external = 0.5:"))
+    assert lines[name + 1].startswith("      ") and not lines[name + 1].startswith("       ")
+    meaning = REGISTRY["FRG002"].thresholds["max_external"].meaning
+    joined = " ".join(line.strip() for line in lines[name : name + 2])
+    assert joined == f"max_external = 0.5: {meaning}"

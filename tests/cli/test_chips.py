@@ -65,15 +65,46 @@ def test_the_listing_fits_80_columns_and_marks_the_borrowed_figures(capsys):
     assert any(line.startswith("p: placeholder figures") for line in lines)
 
 
+def _entries(out: str) -> dict[str, str]:
+    """The profile's entries by their first word, each with the lines it wrapped
+    onto (indented further than it) joined back to one line."""
+    entries: dict[str, str] = {}
+    for line in out.splitlines():
+        if line.startswith(("    ", "         ")) and entries:
+            last = list(entries)[-1]
+            entries[last] += " " + line.strip()
+        else:
+            entries[line.split()[0] if line.strip() else ""] = line.strip()
+    return entries
+
+
 def test_one_chip_shows_its_figures_marks_and_sources(capsys):
     assert main(["chips", "Ascend310B1"]) == 0
-    out = capsys.readouterr().out
-    gm = next(line for line in out.splitlines() if line.startswith("GM "))
-    assert "8 GiB at 51.2 GB/s" in gm and gm.endswith("[p]")
-    rates = next(line for line in out.splitlines() if line.startswith("rates "))
-    assert rates.endswith("[r]")
-    assert "[p] placeholder figures: no public source: gm.size_bytes, gm.bandwidth_gb_per_s" in out
-    assert "  memory: [OFFICIAL]" in out
+    entries = _entries(capsys.readouterr().out)
+    assert "8 GiB at 51.2 GB/s" in entries["GM"] and entries["GM"].endswith("[p]")
+    assert entries["rates"].endswith("[r]")
+    assert entries["[p]"].startswith(
+        "[p] placeholder figures: no public source: gm.size_bytes, gm.bandwidth_gb_per_s"
+    )
+    assert entries["memory:"].startswith("memory: [OFFICIAL]")
+
+
+def test_one_chip_wraps_its_long_sources_at_words_in_80_columns(capsys, monkeypatch):
+    """The 910B2's source notes run to 700 characters: each wraps at words onto
+    lines under its key (4 columns in), a figure kept with its unit, no line
+    wider than 80 or ending in a space; every word is still there."""
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["chips", "Ascend910B2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert [line for line in lines if line.endswith(" ")] == []
+    sources = lines[lines.index("sources:") + 1 :]
+    assert all(line.startswith(("  ", "    ")) for line in sources)
+    gm = " ".join(line.strip() for line in sources if not line.startswith("  cost_model:"))
+    note = load_chip("Ascend910B2").sources["gm"]
+    assert f"gm: {note}" in " ".join(gm.split())
+    rates = next(i for i, line in enumerate(lines) if line.startswith("rates "))
+    assert lines[rates + 1].startswith("         ") and not lines[rates].endswith(" 86")
 
 
 def test_an_unknown_chip_is_one_line_and_exit_2(capsys):

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import argparse
 
+from rich.text import Text
+
+import ubscope.analyzers as analyzers
 from ubscope.commands.common import console
 from ubscope.probe.chip import ChipProfile, builtin_chips, load_chip
 
@@ -68,9 +71,13 @@ def _bandwidth(bytes_per_second: float) -> str:
 
 def _chips(args: argparse.Namespace) -> int:
     out = console()
-    lines = _profile_lines(load_chip(args.name)) if args.name else _listing()
-    for line in lines:
-        out.print(line, markup=False, soft_wrap=True)
+    if args.name:
+        # a profile's sources run to several lines each: wrapped at words
+        for entry in _profile_entries(load_chip(args.name)):
+            out.print(entry)
+    else:
+        for line in _listing():
+            out.print(line, markup=False, soft_wrap=True)
     return 0
 
 
@@ -104,16 +111,22 @@ def _listing() -> list[str]:
     return lines
 
 
-def _profile_lines(chip: ChipProfile) -> list[str]:
-    def row(label: str, text: str, keys: tuple[str, ...]) -> str:
+def _profile_entries(chip: ChipProfile) -> list[analyzers.Hanging]:
+    """The profile's figures, one per labelled row, its borrowed figures and
+    their reasons, then its sources, each wrapped under its label."""
+
+    def row(label: str, text: str, keys: tuple[str, ...]) -> analyzers.Hanging:
         marks = _marks(chip, keys)
-        return f"{label:<9}{text}" + (f"  [{marks}]" if marks else "")
+        return analyzers.Hanging(
+            Text(f"{label:<8}"), Text(text + (f"  [{marks}]" if marks else ""))
+        )
 
     capacity = ", ".join(f"{space} {_size(size)}" for space, size in chip.capacity.items())
     onchip = ", ".join(f"{route} {rate}" for route, rate in chip.onchip_rate.items())
     layout = "split AIC/AIV" if chip.split_cores else "coupled AI Cores"
-    lines = [
-        f"{chip.name} (__NPU_ARCH__ {chip.arch}): {chip.description}".rstrip(": "),
+    title = f"{chip.name} (__NPU_ARCH__ {chip.arch}): {chip.description}".rstrip(": ")
+    entries = [
+        analyzers.Hanging(Text(), Text(title), hang=2),
         row("cores", f"{chip.cube_cores} cube + {chip.vector_cores} vector ({layout})", ("cores",)),
         row("clock", f"{chip.clock_hz / 1e6:g} MHz", ("clock_mhz",)),
         row(
@@ -146,8 +159,14 @@ def _profile_lines(chip: ChipProfile) -> list[str]:
     for kind, (mark, legend) in MARKERS.items():
         fields, reason = borrowed_fields(chip, kind)
         if fields:
-            lines.append(f"[{mark}] {legend}: {', '.join(fields)}")
-            lines.append(f"    {reason}")
-    lines.append("sources:")
-    lines += [f"  {key}: {text}" for key, text in chip.sources.items() if key not in MARKERS]
-    return lines
+            entries.append(
+                analyzers.Hanging(Text(f"[{mark}]"), Text(f"{legend}: {', '.join(fields)}"), hang=4)
+            )
+            entries.append(analyzers.Hanging(Text("   "), Text(reason)))
+    entries.append(analyzers.Hanging(Text(), Text("sources:")))
+    entries += [
+        analyzers.Hanging(Text(f"  {key}:"), Text(text), hang=4)
+        for key, text in chip.sources.items()
+        if key not in MARKERS
+    ]
+    return entries

@@ -61,5 +61,7 @@ def _rule(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(doc.to_dict(), indent=2, ensure_ascii=False))
     else:
-        console().print(Text(analyzers.rule_text(doc)), end="", soft_wrap=True)
+        out = console()
+        for line in analyzers.indented_lines(analyzers.rule_text(doc), hang=4):
+            out.print(line)
     return 0
