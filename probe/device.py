@@ -27,6 +27,7 @@ from ubscope.probe.costmodel import (
 from ubscope.probe.errors import EmulationError, ParameterError
 from ubscope.probe.events import CoreKind, Flag, Space
 from ubscope.probe.memory.arena import Arena, LocalTensor
+from ubscope.probe.memory.atomic import AtomicMode
 from ubscope.probe.memory.gm import GlobalMemory
 from ubscope.probe.recorder import NullRecorder, Recorder
 
@@ -62,6 +63,8 @@ class Core:
         self.timeline = Timeline(0, device.shared_ready)
         self.cost = CostModel(chip, 1, device.l2)  # each launch sets its own
         self.tag = ""
+        # SetAtomicAdd / Max / Min: how copies into GM combine with it (None: they overwrite)
+        self.atomic: AtomicMode | None = None
         self._closers: list[Callable[[], None]] = []
 
     @property
@@ -229,6 +232,7 @@ class Device:
         for core in cores:
             core.timeline = Timeline(begin, self.shared_ready)
             core.cost = cost
+            core.atomic = None
         for block in blocks:
             kernel(block, **args)
             for core in block.cores():

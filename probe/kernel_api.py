@@ -31,7 +31,10 @@ Data movement
     :class:`DataCopyPadExtParams`, strided :class:`DataCopyParams`, and
     :func:`copy_rows`, which picks the right one for rows of any length.
     ``DataCopy`` with :class:`Nd2NzParams` turns a GM matrix (ND) into the
-    cube's NZ fractal layout in L1.
+    cube's NZ fractal layout in L1. ``SetAtomicAdd(core, F32)`` (and
+    ``SetAtomicMax``, ``SetAtomicMin``, ``SetAtomicNone``) makes the core's
+    later copies into GM combine with GM, as split-K partial sums need
+    (:mod:`ubscope.probe.memory.atomic`).
 Vector ops
     ``Op(dst, src0, src1, count)`` and friends on LocalTensors; broadcasts
     (:func:`broadcast_rows`, :func:`broadcast_columns`), reductions
@@ -69,7 +72,7 @@ from ubscope.probe.kernel_spec import (
     cores_param,
     vector_blocks,
 )
-from ubscope.probe.memory import cube, datacopy, fractal, vector
+from ubscope.probe.memory import atomic, cube, datacopy, fractal, vector
 from ubscope.probe.memory.arena import LocalTensor
 from ubscope.probe.memory.broadcast import broadcast_columns, broadcast_rows
 from ubscope.probe.memory.buffers import (
@@ -100,6 +103,10 @@ LoadData = fractal.load_data
 LoadData2DParams = fractal.LoadData2DParams
 Mmad = cube.mmad
 Fixpipe = cube.fixpipe
+SetAtomicAdd = atomic.set_atomic_add
+SetAtomicMax = atomic.set_atomic_max
+SetAtomicMin = atomic.set_atomic_min
+SetAtomicNone = atomic.set_atomic_none
 Add = vector.add
 Sub = vector.sub
 Mul = vector.mul
@@ -170,6 +177,10 @@ __all__ = [
     "ReduceMax",
     "ReduceSum",
     "Scatter",
+    "SetAtomicAdd",
+    "SetAtomicMax",
+    "SetAtomicMin",
+    "SetAtomicNone",
     "Sqrt",
     "Sub",
     "TBuf",

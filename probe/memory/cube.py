@@ -13,6 +13,7 @@ import numpy as np
 from ubscope.probe.errors import EmulationError
 from ubscope.probe.events import Flag, Space
 from ubscope.probe.memory.arena import LocalTensor
+from ubscope.probe.memory.atomic import write_rows
 from ubscope.probe.memory.fractal import (
     FRACTAL_ROWS,
     c0,
@@ -98,7 +99,13 @@ def fixpipe(
     data = dst.buffer.data
     values = tile.astype(dst.dtype).view(np.uint8)
     rows = write_view(data, dst.offset, (m, n * item), (dst_row_stride * item, 1))
-    if rows is not None:
+    if core.atomic is not None:
+        flags |= Flag.ATOMIC
+        outgoing, pitch = values.reshape(m, n * item), dst_row_stride * item
+        write_rows(
+            core.atomic, data, dst.offset, outgoing, pitch, f"{core.label} fixpipe to '{dst.name}'"
+        )
+    elif rows is not None:
         rows[...] = values
     else:  # past the end, or rows that overlap (the later row wins)
         at = dst.offset + np.arange(m)[:, None] * dst_row_stride * item + np.arange(n * item)

@@ -21,6 +21,7 @@ import numpy as np
 from ubscope.probe.errors import EmulationError
 from ubscope.probe.events import Flag, Space
 from ubscope.probe.memory.arena import LocalTensor
+from ubscope.probe.memory.atomic import write_rows
 from ubscope.probe.memory.copy_ranges import (
     CopyParam,
     data_copy_out_of_range,
@@ -104,9 +105,18 @@ def _move_rows(
 ) -> None:
     """Rows between GM and the on-chip tensor (``shape``: rows, row bytes, GM
     pitch, on-chip pitch). Bytes past the GM buffer's end read as zero and are
-    not written; rows that overlap are written in order, the later winning."""
+    not written; rows that overlap are written in order, the later winning.
+    Under the core's atomic mode rows combine with GM instead (:mod:`.atomic`)."""
     rows, row_bytes, gm_pitch, local_pitch = shape
     data, arena = gm.buffer.data, local.arena.data
+    mode = local.core.atomic
+    if not into_local and mode is not None:
+        index = _rows_index(local.addr, rows, row_bytes, local_pitch)
+        outgoing = arena[index].reshape(rows, row_bytes)
+        write_rows(
+            mode, data, gm.offset, outgoing, gm_pitch, f"{local.core.label} copy to '{gm.name}'"
+        )
+        return
     if into_local:
         views = row_views(
             arena, local.addr, local_pitch, data, gm.offset, gm_pitch, rows, row_bytes
@@ -177,6 +187,8 @@ def _transfer(
         if local.addr % local.arena.alignment:
             flags |= Flag.MISALIGNED
         _move_rows(gm, local, shape, into_local=False)
+        if core.atomic is not None:
+            flags |= Flag.ATOMIC
         pipe, src_space, dst_space = "MTE3", local.space, Space.GM
         reads, writes = (local.key,), (_gm_key(gm),)
     duration = core.cost.gm_copy(gm, rows, row_bytes, gm_pitch, write=gm is dst)

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 from ubscope.probe import kernel_api
-from ubscope.probe.memory import cube, datacopy, vector
+from ubscope.probe.memory import atomic, cube, datacopy, vector
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,6 +23,8 @@ def test_ascend_c_names_are_aliases_of_the_model():
     assert kernel_api.DataCopyPadExtParams is datacopy.PadParams
     assert kernel_api.Max is vector.maximum and kernel_api.Scatter is vector.scatter
     assert kernel_api.Mmad is cube.mmad and kernel_api.Fixpipe is cube.fixpipe
+    assert kernel_api.SetAtomicAdd is atomic.set_atomic_add
+    assert kernel_api.SetAtomicNone is atomic.set_atomic_none
 
 
 def test_the_api_imports_nothing_outside_probe():
