@@ -84,16 +84,25 @@ def set_atomic_none(core: Core) -> None:
 
 
 def write_rows(
-    mode: AtomicMode, data: np.ndarray, start: int, rows: np.ndarray, pitch: int, what: str
+    mode: AtomicMode,
+    data: np.ndarray,
+    start: int,
+    rows: np.ndarray,
+    pitch: int,
+    what: str,
+    burst: int | None = None,
 ) -> None:
     """Land ``rows`` (bytes, one row each) in the GM buffer ``data`` from byte
     ``start``, ``pitch`` bytes apart, combined with it by ``mode``, row by row
-    in order (rows that overlap combine twice, as separate bursts do);
-    ``what`` names the copy in an error."""
+    in order (rows that overlap combine twice, as separate bursts do). Each
+    burst of ``burst`` bytes (default: a row; a ``Fixpipe`` moves one element
+    per burst) must be whole elements of the mode's type; ``what`` names the
+    copy in that error."""
     item, row_bytes = mode.dtype.itemsize, rows.shape[1]
-    if row_bytes % item:
+    burst = row_bytes if burst is None else burst
+    if burst % item:
         raise EmulationError(
-            f"{what}: atomic {mode.op} in {mode.dtype}: a burst of {row_bytes} B is not "
+            f"{what}: atomic {mode.op} in {mode.dtype}: a burst of {burst} B is not "
             f"whole {item}-byte elements"
         )
     for index, row in enumerate(rows):

@@ -102,9 +102,8 @@ def fixpipe(
     if core.atomic is not None:
         flags |= Flag.ATOMIC
         outgoing, pitch = values.reshape(m, n * item), dst_row_stride * item
-        write_rows(
-            core.atomic, data, dst.offset, outgoing, pitch, f"{core.label} fixpipe to '{dst.name}'"
-        )
+        what = f"{core.label} fixpipe to '{dst.name}'"
+        write_rows(core.atomic, data, dst.offset, outgoing, pitch, what, burst=item)
     elif rows is not None:
         rows[...] = values
     else:  # past the end, or rows that overlap (the later row wins)

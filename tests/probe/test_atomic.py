@@ -155,6 +155,25 @@ def test_fixpipe_adds_its_tile_to_gm(device):
     assert out.numpy().tolist() == [[4.0] * 16] * 16
 
 
+def test_fixpipe_moves_one_element_per_burst(device):
+    """Each Fixpipe element is a burst of its own: into a half tensor (2 B an
+    element) under a float atomic (4 B) every burst is half an element, though
+    a row of 16 halves is whole floats."""
+    out = device.gm.tensor("out", np.ones((16, 16), dtype=np.float16))
+
+    def kernel(block):
+        core = block.aic
+        pipe, c1 = TPipe(core), TQue(TPosition.CO1, name="c1")
+        pipe.init_buffer(c1, 1, fractal.l0c_bytes(16, 16))
+        SetAtomicAdd(core, np.float32)
+        fixpipe(out, c1.alloc_tensor(np.float32), 16, 16, 16)
+
+    with pytest.raises(
+        EmulationError, match="fixpipe to 'out'.*a burst of 2 B is not whole 4-byte"
+    ):
+        device.launch("atomic", kernel, 1, mode="cube")
+
+
 def test_atomic_copies_are_flagged_and_their_gm_reads_counted(device, recorder, chip):
     """Four blocks each add 8 floats (32 B) into GM from UB filled on chip:
     128 B written, and GM reads the 128 B they add to, the kernel's only reads."""
