@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from tests.helpers.advice import whole_run_advice
 from tests.helpers.vendor_csv import write_op_basic_info
-from ubscope.analyzers import REGISTRY, analyze_path
+from ubscope.analyzers import REGISTRY, Finding, Location, Severity, analyze_path
 from ubscope.kernels.registry import run_kernel
 from ubscope.probe.chip import load_chip
 from ubscope.tui.app import UbscopeApp
 from ubscope.tui.screens import HelpScreen
 from ubscope.tui.views import VIEWS
-from ubscope.tui.views.overview import roofline_summary, traffic_summary
+from ubscope.tui.views.overview import findings_summary, roofline_summary, traffic_summary
 from ubscope.tui.widgets.event_table import EventTable
 from ubscope.tui.widgets.findings_panel import describe_finding
 from ubscope.tui.widgets.plots import OverlayChart
@@ -122,6 +124,30 @@ def test_the_traffic_summary_fits_an_80_column_pane_without_splitting_a_figure()
     assert len(lines) == 3
     assert max(len(line) for line in lines) <= 76
     assert lines[2].endswith("workspace 9999.0 GiB")
+
+
+def test_overview_findings_wrap_under_their_message_keeping_units():
+    """A finding longer than a 76-column pane wraps onto lines 18 columns in,
+    under its message (severity and code alone at the left), never between a
+    figure and its unit; the sixth finding on is counted, not shown."""
+    message = (
+        "128 GM transfer(s) at call site 'add_custom.cpp:44' on 8 aiv cores move 256 B each "
+        "on average in bursts of 256 B: the model charges 74.0 ns of MTE pipe time per copy; "
+        "copies of 16.0 KiB or more would save 994.3 ns (19% of the modelled time)"
+    )
+    finding = Finding("ALN004", Severity.WARNING, message, Location())
+    out = io.StringIO()
+    console = Console(file=out, width=76, color_system=None, highlight=False)
+    console.print(findings_summary([finding] * 6, {"error": 0, "warning": 6, "info": 0}))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "0 error  6 warning  0 info" and lines[-1] == "  … 1 more: press 2"
+    first = lines[1 : lines.index(lines[1], 2)]  # up to the second finding's first line
+    assert first[0].startswith("  warning ALN004  128 GM transfer(s)")
+    assert all(line.startswith(" " * 18) and line[18] != " " for line in first[1:])
+    assert " ".join(line.strip() for line in first) == "warning ALN004  " + message
+    units = ("B", "KiB", "ns", "µs")
+    for before, line in zip(first, first[1:], strict=False):
+        assert not (before[-1].isdigit() and line.split()[0].rstrip(",;:") in units)
 
 
 def test_roofline_without_hbm_traffic_says_so_instead_of_inf_flop_per_byte():

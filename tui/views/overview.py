@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ubscope.analyzers import OUTPUT_NOT_MEANINGFUL, Analysis
+from ubscope.analyzers import OUTPUT_NOT_MEANINGFUL, Analysis, Finding, Hanging
 from ubscope.probe.events import ON_CHIP_SPACES
 from ubscope.probe.units import format_bytes, format_rate, format_time_ps, plural
 from ubscope.tui.run_summary import run_summary
@@ -95,19 +96,26 @@ class OverviewView(View):
             if space in used or peaks.get(space)
         ]
 
-    def _findings(self) -> Text:
-        findings = self.state.analysis.findings
-        counts = self.state.analysis.metrics.get("findings", {})
-        text = Text(
+    def _findings(self) -> Group:
+        analysis = self.state.analysis
+        return findings_summary(analysis.findings, analysis.metrics.get("findings", {}))
+
+
+def findings_summary(findings: list[Finding], counts: dict[str, int]) -> Group:
+    """The counts by severity and the first five findings, each message wrapped
+    under itself so severity and code stand alone at the left."""
+    lines: list[Text | Hanging] = [
+        Text(
             f"{counts.get('error', 0)} error  {counts.get('warning', 0)} warning  "
             f"{counts.get('info', 0)} info"
         )
-        for finding in findings[:5]:
-            text.append(f"\n  {finding.severity!s:<7} {finding.code:<7} ")
-            text.append(" ".join(finding.message.split()))
-        if len(findings) > 5:
-            text.append(f"\n  … {len(findings) - 5} more: press 2")
-        return text
+    ]
+    for finding in findings[:5]:
+        head = Text(f"  {finding.severity!s:<7} {finding.code:<7}")
+        lines.append(Hanging(head, literal(" ".join(finding.message.split())), hang=18))
+    if len(findings) > 5:
+        lines.append(Text(f"  … {len(findings) - 5} more: press 2"))
+    return Group(*lines)
 
 
 def traffic_summary(gm: dict[str, Any]) -> Text:
