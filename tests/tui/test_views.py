@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rich.console import Console
+from textual.widgets import Static
 
 from tests.helpers.advice import whole_run_advice
 from tests.helpers.vendor_csv import write_op_basic_info
@@ -181,7 +182,9 @@ async def test_findings_filter_sort_detail_and_jump(analyses):
         expected = [f for f in analysis.findings if "ub002" in f.code.lower()]
         assert len(panel.shown) == len(expected) > 0
         # the detail pane shows the rule's docstring, the evidence and the fix
-        detail = str(panel.query_one("#finding-detail").render())
+        shown = io.StringIO()
+        Console(file=shown, width=116).print(panel.query_one("#finding-detail", Static).content)
+        detail = shown.getvalue()
         first_line = REGISTRY["UB002"].explanation().splitlines()[0]
         assert first_line in detail and "evidence" in detail
         await pilot.press("escape")

@@ -20,6 +20,7 @@ from ubscope.analyzers import (
     REGISTRY,
     CallSiteGroup,
     Finding,
+    Hanging,
     Severity,
     group_by_call_site,
 )
@@ -194,7 +195,8 @@ class FindingsPanel(Vertical):
         elif isinstance(row, CallSiteGroup):
             detail.update(describe_call_site(row))
         else:
-            detail.update(describe_finding(self.findings[row]))
+            # wrapped at words, never between a figure and its unit
+            detail.update(Hanging(Text(), describe_finding(self.findings[row]), hang=0))
 
     def _row_of(self, key: str | None) -> int | CallSiteGroup | None:
         if key is None:
