@@ -17,7 +17,7 @@ read of GM each makes (docs/trace-format.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -25,6 +25,8 @@ from ubscope.probe.errors import EmulationError
 
 if TYPE_CHECKING:
     from ubscope.probe.device import Core
+
+AtomicOp = Literal["add", "max", "min"]
 
 # The element types of Atlas A2's atomic copies that numpy has (no bfloat16).
 ATOMIC_DTYPES = tuple(np.dtype(t) for t in (np.int8, np.int16, np.float16, np.int32, np.float32))
@@ -35,7 +37,7 @@ class AtomicMode:
     """How a core's copies into GM combine with GM: ``op`` ("add", "max" or
     "min") in ``dtype``."""
 
-    op: str
+    op: AtomicOp
     dtype: np.dtype
 
     def combine(self, held: np.ndarray, incoming: np.ndarray) -> np.ndarray:
@@ -51,10 +53,10 @@ class AtomicMode:
             result = np.maximum(old, new)
         else:
             result = np.minimum(old, new)
-        return np.ascontiguousarray(result).view(np.uint8)
+        return result.view(np.uint8)
 
 
-def set_atomic(core: Core, op: str, dtype: np.dtype | type) -> None:
+def set_atomic(core: Core, op: AtomicOp, dtype: np.dtype | type) -> None:
     """Set ``core``'s copies into GM to combine with GM by ``op`` in ``dtype``."""
     element = np.dtype(dtype)
     if element not in ATOMIC_DTYPES:
@@ -110,4 +112,4 @@ def write_rows(
         whole = max(min(row_bytes, data.size - begin) // item * item, 0)
         if whole:
             span = slice(begin, begin + whole)
-            data[span] = mode.combine(data[span].copy(), row[:whole].copy())
+            data[span] = mode.combine(data[span], row[:whole])

@@ -29,17 +29,17 @@ from ubscope.probe.memory.tpipe import TPipe, TQue
 from ubscope.probe.trace import Trace, new_metadata
 
 
-def copy_out(device, out, values_of_block, dtype, mode=None, blocks=1, atomic=SetAtomicAdd):
+def copy_out(device, out, values_of_block, dtype, atomic_dtype=None, blocks=1, atomic=SetAtomicAdd):
     """Each block puts ``values_of_block(idx)`` in UB and DataCopies it to
-    ``out`` under ``atomic`` in ``mode`` (no atomic when ``mode`` is None)."""
+    ``out`` under ``atomic`` in ``atomic_dtype`` (no atomic when it is None)."""
 
     def kernel(block):
         core = block.aiv
         values = np.asarray(values_of_block(block.idx), dtype=dtype)
         local = UBBufPool(core).allocate(values.size, dtype)
         local.array[...] = values
-        if mode is not None:
-            atomic(core, mode)
+        if atomic_dtype is not None:
+            atomic(core, atomic_dtype)
         DataCopy(out, local, values.size)
 
     device.launch("atomic", kernel, blocks)
