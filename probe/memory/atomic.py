@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ubscope.probe.errors import EmulationError
+from ubscope.probe.memory.strided import write_view
 
 if TYPE_CHECKING:
     from ubscope.probe.device import Core
@@ -107,6 +108,10 @@ def write_rows(
             f"{what}: atomic {mode.op} in {mode.dtype}: a burst of {burst} B is not "
             f"whole {item}-byte elements"
         )
+    target = write_view(data, start, rows.shape, (pitch, 1))
+    if target is not None:  # every row inside the buffer, none sharing a byte: one pass
+        target[...] = mode.combine(target, rows)
+        return
     for index, row in enumerate(rows):
         begin = start + index * pitch
         whole = max(min(row_bytes, data.size - begin) // item * item, 0)

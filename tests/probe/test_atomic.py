@@ -16,6 +16,7 @@ from ubscope.probe.kernel_api import (
     DataCopy,
     DataCopyExtParams,
     DataCopyPad,
+    DataCopyParams,
     SetAtomicAdd,
     SetAtomicMax,
     SetAtomicMin,
@@ -135,11 +136,10 @@ def test_an_element_past_the_gm_buffer_is_dropped(device):
     assert out.numpy().tolist() == [1.0] * 6 + [3.0, 3.0]
 
 
-def test_fixpipe_adds_its_tile_to_gm(device):
-    """An L0C tile of 16 x 16 accumulators all 1.5 (any NZ layout holds them
-    alike) fixpiped twice into a float32 GM tile of ones under SetAtomicAdd:
-    1 + 1.5 + 1.5 = 4."""
-    out = device.gm.tensor("out", np.ones((16, 16), dtype=np.float32))
+def fixpipe_added(device, out, row_stride, times):
+    """An AIC fixpipes an L0C tile of 16 x 16 accumulators all 1.5 (any NZ
+    layout holds them alike) ``times`` times into ``out`` under SetAtomicAdd
+    (float32), its GM rows ``row_stride`` floats apart."""
 
     def kernel(block):
         core = block.aic
@@ -148,11 +148,49 @@ def test_fixpipe_adds_its_tile_to_gm(device):
         tile = c1.alloc_tensor(np.float32)
         tile.array[...] = 1.5
         SetAtomicAdd(core, np.float32)
-        fixpipe(out, tile, 16, 16, 16)
-        fixpipe(out, tile, 16, 16, 16)
+        for _ in range(times):
+            fixpipe(out, tile, 16, 16, row_stride)
 
     device.launch("atomic", kernel, 1, mode="cube")
+
+
+def test_fixpipe_adds_its_tile_to_gm(device):
+    """A tile of 1.5 fixpiped twice into a float32 GM tile of ones under
+    SetAtomicAdd: 1 + 1.5 + 1.5 = 4."""
+    out = device.gm.tensor("out", np.ones((16, 16), dtype=np.float32))
+    fixpipe_added(device, out, row_stride=16, times=2)
     assert out.numpy().tolist() == [[4.0] * 16] * 16
+
+
+def test_strided_rows_add_in_one_pass_and_leave_the_gaps(device):
+    """Four blocks each copy 512 rows of 8 floats (one 32 B block a row) to GM
+    rows 64 B apart (dst_stride 1: a 32 B gap) under SetAtomicAdd: every
+    copied float of GM's -1 becomes -1 + 1 + 2 + 3 + 4 = 9, every gap float
+    stays -1. (The rows lie inside GM and share no byte: the combine takes
+    them all at once.)"""
+    rows = 512
+    out = device.gm.tensor("out", np.full(rows * 16, -1.0, dtype=np.float32))
+
+    def kernel(block):
+        core = block.aiv
+        local = UBBufPool(core).allocate(rows * 8, np.float32)
+        local.array[...] = block.idx + 1.0
+        SetAtomicAdd(core, np.float32)
+        DataCopy(out, local, params=DataCopyParams(rows, 1, 0, 1))
+
+    device.launch("atomic", kernel, 4)
+    expected = np.tile(np.repeat(np.float32([9.0, -1.0]), 8), rows)
+    np.testing.assert_array_equal(out.numpy(), expected)
+
+
+def test_fixpipe_rows_that_overlap_add_twice(device):
+    """A 16 x 16 tile of 1.5 fixpiped with rows 8 floats apart under
+    SetAtomicAdd: row r covers floats 8r .. 8r + 15, so floats 0-7 and 128-135
+    are covered by one row (1.5) and floats 8-127 by two (3.0); the rest of
+    GM's zeros stay."""
+    out = device.gm.tensor("out", np.zeros(144, dtype=np.float32))
+    fixpipe_added(device, out, row_stride=8, times=1)
+    assert out.numpy().tolist() == [1.5] * 8 + [3.0] * 120 + [1.5] * 8 + [0.0] * 8
 
 
 def test_fixpipe_moves_one_element_per_burst(device):
