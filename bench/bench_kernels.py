@@ -22,18 +22,17 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from older_tree import older_tree, timed
+
 INT4_ARGS = ("int4_gemm", "m=16", "n=4096", "k=4096")
 # Each kernel at the size `ubscope demo` runs it (its defaults), int4_gemm at the target's.
 KERNELS = (INT4_ARGS, ("fp16_gemm",), ("layernorm",), ("paged_attention",), ("sparse_matmul",))
-PACKAGES = ("probe", "kernels", "analyzers", "tui", "reports")
 
 
 def floor(m: int = 16, n: int = 4096, k: int = 4096, seed: int = 0) -> None:
@@ -80,32 +79,6 @@ def in_process(args: list[str]) -> None:
     print(json.dumps({"seconds": wall, "cpu": cpu, "ok": ok}))
 
 
-def _timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Wall seconds, CPU seconds of the child, and its standard output."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, done.stdout
-
-
-def _older_tree(worktree: Path, into: Path) -> dict[str, str]:
-    """An environment importing ``ubscope`` from ``worktree`` (its package
-    folders linked under one ``ubscope`` as pyproject's package-dir maps
-    them), ahead of this tree's editable install."""
-    package = into / "ubscope"
-    package.mkdir()
-    for entry in (worktree / "ubscope").iterdir():
-        (package / entry.name).symlink_to(entry)
-    for name in PACKAGES:
-        (package / name).symlink_to(worktree / name)
-    return {**os.environ, "PYTHONPATH": str(into)}
-
-
 def whole_run(repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trace = str(Path(tmp) / "int4.ubtrace")
@@ -114,8 +87,8 @@ def whole_run(repeat: int) -> None:
         numpy_script = [sys.executable, __file__, "--floor"]
         runs, floors = [], []
         for _ in range(repeat):  # interleaved, so machine load hits both alike
-            runs.append(_timed(run)[:2])
-            floors.append(_timed(numpy_script)[:2])
+            runs.append(timed(run)[:2])
+            floors.append(timed(numpy_script)[:2])
     wall = statistics.median(r[0] for r in runs), statistics.median(f[0] for f in floors)
     cpu = statistics.median(r[1] for r in runs), statistics.median(f[1] for f in floors)
     print(f"\n### Whole process, median of {repeat} interleaved\n")
@@ -127,15 +100,15 @@ def whole_run(repeat: int) -> None:
 
 def per_kernel(repeat: int, before: Path | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        old_env = _older_tree(before, Path(tmp)) if before is not None else None
+        old_env = older_tree(before, Path(tmp)) if before is not None else None
         rows = []
         for args in KERNELS:
             command = [sys.executable, __file__, "--in-process", *args]
             new, old = [], []
             for _ in range(repeat):
-                new.append(json.loads(_timed(command)[2]))
+                new.append(json.loads(timed(command)[2]))
                 if old_env is not None:
-                    old.append(json.loads(_timed(command, old_env)[2]))
+                    old.append(json.loads(timed(command, old_env)[2]))
             rows.append((" ".join(args), new, old))
     print(f"\n### In process (run into a trace + numerics check), median of {repeat}\n")
     print("| kernel | this tree wall / CPU | before wall / CPU | before / this (CPU) |")

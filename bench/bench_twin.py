@@ -273,12 +273,8 @@ def matmul(chip, work: Path) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description="CPU twin benchmark: event rate, add_custom and a 1024 x 1024 LayerNorm "
-        "end to end, first compiles, the shared layer_norm sample, the twin vs the Python model, "
-        "the Matmul API against numpy."
-    )
+def add_samples_argument(parser: argparse.ArgumentParser) -> None:
+    """The optional SAMPLES_DIR argument of the twin's benchmarks."""
     parser.add_argument(
         "samples",
         nargs="?",
@@ -286,6 +282,15 @@ def main() -> None:
         default=Path("../shared/ascendc_samples"),
         help="the shared Ascend C samples folder (default ../shared/ascendc_samples)",
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="CPU twin benchmark: event rate, add_custom and a 1024 x 1024 LayerNorm "
+        "end to end, first compiles, the shared layer_norm sample, the twin vs the Python model, "
+        "the Matmul API against numpy."
+    )
+    add_samples_argument(parser)
     samples = parser.parse_args().samples
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
