@@ -200,6 +200,15 @@ def compiler_errors(output: str, limit: int = MAX_COMPILER_ERRORS) -> list[str]:
     return found or [line for line in lines if line.strip()][:limit]
 
 
+def _compile_error(stderr: str, status: int) -> CompileError:
+    """The error of a compiler run that failed: its first errors, or, when it
+    printed none (a compiler killed, or a wrapper that fails silently), its
+    exit status."""
+    return CompileError(
+        compiler_errors(stderr) or [f"the C++ compiler failed (status {status}) printing no error"]
+    )
+
+
 def _macro_error(message: str, following: list[str]) -> str:
     """An error in the expansion of a -D macro, placed where the source uses it."""
     for line in following:
@@ -268,9 +277,10 @@ def _compile_objects(compile_command: list[str], units: list[Path], work: Path) 
         )
         for unit, target in zip(units, objects, strict=True)
     ]
-    errors = [(process.communicate()[1], process.returncode) for process in running]
-    if any(code != 0 for _, code in errors):
-        raise CompileError(compiler_errors("".join(text for text, code in errors if code != 0)))
+    outcomes = [(process.communicate()[1], process.returncode) for process in running]
+    failed = [(stderr, status) for stderr, status in outcomes if status != 0]
+    if failed:
+        raise _compile_error("".join(stderr for stderr, _ in failed), failed[0][1])
     return objects
 
 
@@ -282,7 +292,7 @@ def _kernel_unit(compile_command: list[str], source: Path, texts: list[str], wor
         return source
     done = _compile([*compile_command, "-E", str(source)])
     if done.returncode != 0:
-        raise CompileError(compiler_errors(done.stderr))
+        raise _compile_error(done.stderr, done.returncode)
     registration = plain_tiling_source(done.stdout, source)
     if not registration:
         return source
@@ -341,6 +351,6 @@ def build(
         objects = _compile_objects(compile_command, [unit, glue], Path(work))
         done = _compile([cxx, *(str(path) for path in objects), "-o", str(binary)])
         if done.returncode != 0:
-            raise CompileError(compiler_errors(done.stderr))
+            raise _compile_error(done.stderr, done.returncode)
         os.replace(binary, target)
     return target

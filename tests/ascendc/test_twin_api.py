@@ -277,6 +277,30 @@ def test_a_function_declared_but_never_defined_is_one_line_naming_it(tmp_path: P
     )
 
 
+def test_a_compiler_that_fails_printing_nothing_is_named_with_its_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compiler wrapper (ccache, a site script) can fail with no message: the
+    error says the compiler failed and how, rather than printing nothing."""
+    wrapper = tmp_path / "silent-g++"
+    wrapper.write_text(
+        '#!/bin/sh\ncase "$*" in *--version*) echo "silent 1.0";; *) exit 3;; esac\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("CXX", str(wrapper))
+    source = write_source(
+        tmp_path,
+        "fine.cpp",
+        """\
+        #include "kernel_operator.h"
+        extern "C" __global__ __aicore__ void fine(GM_ADDR x) {}
+        """,
+    )
+    with pytest.raises(CompileError) as caught:
+        run_ascendc(source, "fine", 1, {"x": np.zeros(8, np.float32)}, {}, CHIP)
+    assert caught.value.message_lines() == ["the C++ compiler failed (status 3) printing no error"]
+
+
 @pytest.mark.parametrize(
     ("setup", "use", "message"),
     [
