@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -69,17 +70,27 @@ def cache_dir() -> Path:
     return Path(base) / "ubscope" / "twin"
 
 
-def compiler() -> tuple[str, str]:
-    """The C++ compiler (``$CXX``, else g++, else clang++) and its version line."""
-    names = [os.environ["CXX"]] if os.environ.get("CXX") else ["g++", "clang++"]
-    path = next(filter(None, map(shutil.which, names)), None)
-    if path is None:
+def compiler() -> tuple[list[str], str]:
+    """The command that runs the C++ compiler (``$CXX``, which may hold
+    arguments, as ``ccache g++`` does; else g++, else clang++) and its version
+    line."""
+    try:
+        chosen = shlex.split(os.environ.get("CXX", ""))
+    except ValueError as exc:
+        raise ParameterError(f"CXX: {exc} in {os.environ['CXX']!r}") from None
+    commands = [chosen] if chosen else [["g++"], ["clang++"]]
+    found = next(
+        ([path, *command[1:]] for command in commands if (path := shutil.which(command[0]))),
+        None,
+    )
+    if found is None:
+        names = " or ".join(repr(shlex.join(command)) for command in commands)
         raise ParameterError(
-            f"no C++ compiler {' or '.join(repr(n) for n in names)} found: install g++ 11 or "
-            "clang++ 14 or newer (e.g. `apt install g++`) or set CXX to one"
+            f"no C++ compiler {names} found: install g++ 11 or clang++ 14 or newer "
+            "(e.g. `apt install g++`) or set CXX to one"
         )
-    version = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
-    return path, (version.stdout.splitlines() or [""])[0]
+    version = subprocess.run([*found, "--version"], capture_output=True, text=True, check=False)
+    return found, (version.stdout.splitlines() or [""])[0]
 
 
 SCALAR_TYPES = frozenset(
@@ -330,7 +341,7 @@ def build(
         _header_bytes(),
         launcher.encode(),
         "\0".join(flags).encode(),
-        cxx.encode(),
+        "\0".join(cxx).encode(),
         version.encode(),
         str(source.resolve().parent).encode(),
         *(body.encode() for body in tiling_texts),
@@ -341,7 +352,7 @@ def build(
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    compile_command = [cxx, *flags, f"-I{INCLUDE_DIR}", f"-I{source.resolve().parent}"]
+    compile_command = [*cxx, *flags, f"-I{INCLUDE_DIR}", f"-I{source.resolve().parent}"]
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         glue = Path(work) / "launch.cpp"
         glue.write_text(launcher)
@@ -349,7 +360,7 @@ def build(
         unit = _kernel_unit(compile_command, source, texts, Path(work))
         binary = Path(work) / "twin"
         objects = _compile_objects(compile_command, [unit, glue], Path(work))
-        done = _compile([cxx, *(str(path) for path in objects), "-o", str(binary)])
+        done = _compile([*cxx, *(str(path) for path in objects), "-o", str(binary)])
         if done.returncode != 0:
             raise _compile_error(done.stderr, done.returncode)
         os.replace(binary, target)

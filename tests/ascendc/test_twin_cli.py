@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,27 @@ def test_missing_compiler_says_what_to_install(
     rc = run_one_block(scale_kernel, tmp_path, "x=float32:64")
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "install g++" in err[0]
+
+
+def test_cxx_may_be_a_command_with_arguments(tmp_path: Path, capsys, monkeypatch) -> None:
+    """CXX holds a command line, as ``ccache g++`` is: its words run the
+    compiler. The kernel compiles only with the macro the command's own
+    argument defines, so it ran as given."""
+    source = tmp_path / "flagged.cpp"
+    source.write_text(
+        '#include "kernel_operator.h"\n'
+        "#ifndef UBSCOPE_FROM_CXX\n"
+        '#error "CXX\'s argument did not reach the compiler"\n'
+        "#endif\n"
+        'extern "C" __global__ __aicore__ void flagged(GM_ADDR x, GM_ADDR z) {}\n'
+    )
+    monkeypatch.setenv("CXX", f"{shutil.which('g++')} -DUBSCOPE_FROM_CXX=1")
+    assert run_one_block(source, tmp_path, "x=float32:64") == 0
+    monkeypatch.setenv("CXX", "'g++ -O2")  # an unbalanced quote
+    assert run_one_block(source, tmp_path, "x=float32:64") == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        'ubscope: error: CXX: No closing quotation in "\'g++ -O2"'
+    )
 
 
 def test_tensor_not_in_the_signature_is_a_one_line_error(
