@@ -21,6 +21,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from ubscope.probe.ascendc.tiling import names_plain_tiling, plain_tiling_source
@@ -321,9 +322,12 @@ def build(
     defines: tuple[str, ...] = (),
     include_dirs: tuple[str, ...] = (),
     tiling_headers: tuple[Path, ...] = (),
+    compiling: AbstractContextManager[object] | None = None,
 ) -> Path:
     """The twin executable of ``entry`` in ``source`` (built once per key);
-    ``tiling_headers`` (BEGIN_TILING_DATA_DEF headers) are included first."""
+    ``tiling_headers`` (BEGIN_TILING_DATA_DEF headers) are included first.
+    ``compiling`` is entered around the compile, when there is one (a caller's
+    progress display: a cached build takes no time)."""
     cxx, version = compiler()
     try:
         source_bytes = source.read_bytes()
@@ -353,7 +357,7 @@ def build(
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     compile_command = [*cxx, *flags, f"-I{INCLUDE_DIR}", f"-I{source.resolve().parent}"]
-    with tempfile.TemporaryDirectory(dir=target.parent) as work:
+    with compiling or nullcontext(), tempfile.TemporaryDirectory(dir=target.parent) as work:
         glue = Path(work) / "launch.cpp"
         glue.write_text(launcher)
         texts = [text, *tiling_texts, *included.values()]

@@ -24,10 +24,10 @@ import sys
 import tempfile
 import threading
 from collections.abc import Mapping
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 import numpy as np
 import psutil
@@ -332,6 +332,14 @@ def _run_child(
     return _ChildEnd(log, child.returncode, late.is_set())
 
 
+class Stages(NamedTuple):
+    """What a caller shows (a progress display) while the twin compiles, entered
+    only when the build is not cached, and while the kernel runs."""
+
+    compiling: AbstractContextManager[object] = nullcontext()
+    running: AbstractContextManager[object] = nullcontext()
+
+
 def run_ascendc(
     source: str | os.PathLike[str],
     entry: str,
@@ -347,6 +355,7 @@ def run_ascendc(
     params: Mapping[str, object] | None = None,
     values: LaunchValues | None = None,
     timeout_s: float | None = None,
+    stages: Stages | None = None,
 ) -> TwinRun:
     """Compile ``source`` with the twin, run ``entry`` over ``block_dim`` blocks
     with the GM tensors ``inputs`` and ``outputs`` (initial contents; matched to
@@ -357,13 +366,15 @@ def run_ascendc(
     ``tiling``/``workspace`` GM parameter needs no tensor (``values.workspace_bytes``
     makes the workspace a zeroed GM buffer of that size). A run longer than
     ``timeout_s`` seconds is stopped (:class:`TwinTimeout`; the trace so far is
-    kept, marked truncated). Returns the outputs' final contents."""
+    kept, marked truncated). ``stages`` are entered around the compile and the
+    run. Returns the outputs' final contents."""
     source = Path(source)
     text = read_source(source)
     parameters = entry_parameters(source, text, entry)
     order = [name for name, _ in parameters]
     gm_names = [name for name, ctype in parameters if ctype == "GM_ADDR"]
     values = values or LaunchValues()
+    stages = stages or Stages()
     scalars = values.scalars
     arrays = {
         **{k: np.ascontiguousarray(v) for k, v in inputs.items()},
@@ -396,7 +407,15 @@ def run_ascendc(
     problem = block_dim_problem(block_dim, mode, chip)
     if problem:
         raise ParameterError(f"{entry}: block_dim {problem}")
-    binary = build(source, entry, tuple(parameters), defines, include_dirs, values.tiling_headers)
+    binary = build(
+        source,
+        entry,
+        tuple(parameters),
+        defines,
+        include_dirs,
+        values.tiling_headers,
+        compiling=stages.compiling,
+    )
     placed = _layout(arrays, chip.gm_alignment)
     writer: TraceWriter | nullcontext = nullcontext()
     if trace is not None:
@@ -430,7 +449,8 @@ def run_ascendc(
         recorder.kernel_begin(entry, block_dim, 0, mode)
         recorder.host_sample(rss, 0)
         try:
-            end = _run_child(binary, launch_path, gm_path, recorder, text, timeout_s)
+            with stages.running:
+                end = _run_child(binary, launch_path, gm_path, recorder, text, timeout_s)
             log = end.log
             if end.timed_out and timeout_s is not None:
                 raise TwinTimeout(_timeout_message(source, entry, log, timeout_s))

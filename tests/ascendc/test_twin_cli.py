@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ubscope.cli import main
+from ubscope.commands import twin as twin_command
 from ubscope.probe.text import printable_path
 
 pytestmark = pytest.mark.ascendc_twin
@@ -123,6 +126,31 @@ def test_cxx_may_be_a_command_with_arguments(tmp_path: Path, capsys, monkeypatch
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         'ubscope: error: CXX: No closing quotation in "\'g++ -O2"'
     )
+
+
+def test_a_spinner_shows_the_compile_and_the_run(
+    scale_kernel: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """`ubscope run` names the source it compiles and the launch it runs (on a
+    terminal, as spinners on standard error); the compile shows only when it
+    happens: a second run reuses the build."""
+    shown: list[str] = []
+
+    @contextmanager
+    def spinner(description: str, total: int | None) -> Iterator[None]:
+        shown.append(f"start {description}")
+        yield
+        shown.append(f"end {description}")
+
+    monkeypatch.setattr(twin_command, "progress", spinner)
+    # a comment no other test's source holds: the first build is not cached
+    scale_kernel.write_text(f"// {tmp_path.name}\n{scale_kernel.read_text()}")
+    assert run_one_block(scale_kernel, tmp_path, "x=float32:64") == 0
+    compiled, ran = "compiling scale.cpp (cached for later runs)", "running scale on 1 block"
+    assert shown == [f"start {compiled}", f"end {compiled}", f"start {ran}", f"end {ran}"]
+    shown.clear()
+    assert run_one_block(scale_kernel, tmp_path, "x=float32:64") == 0
+    assert shown == [f"start {ran}", f"end {ran}"]
 
 
 def test_tensor_not_in_the_signature_is_a_one_line_error(

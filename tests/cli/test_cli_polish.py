@@ -22,7 +22,7 @@ from ubscope.check.tolerances import tolerances_from_options
 from ubscope.check.verdicts import check_measurement
 from ubscope.cli import main
 from ubscope.commands import common
-from ubscope.commands.common import progress
+from ubscope.commands.common import advance, progress
 from ubscope.kernels.catalog import get_kernel
 from ubscope.probe.units import count_cores, format_exact_bytes, plural
 
@@ -289,3 +289,20 @@ def test_a_progress_bar_shows_a_file_name_as_it_is(monkeypatch):
     with progress("exporting x[reverse]y.ubtrace", None) as bar:
         bar.refresh()
     assert "exporting x[reverse]y.ubtrace" in screen.getvalue()
+
+
+def test_a_progress_bar_escapes_terminal_controls_in_a_file_name(monkeypatch):
+    """A file named with an OSC sequence ("ESC ] 0 ;" sets the terminal's
+    title) is shown escaped, as every name from the disk is, and sends the
+    terminal no control of its own."""
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=100, highlight=False)
+    monkeypatch.setattr(common, "console", lambda stderr=False: terminal)
+    with progress("compiling sc\x1b]0;owned\x07ale.cpp", None) as bar:
+        bar.refresh()
+        advance(bar, "running sc\x1b]0;owned\x07ale", amount=0)
+        bar.refresh()
+    shown = screen.getvalue()
+    assert "compiling sc\\x1b]0;owned\\x07ale.cpp" in shown
+    assert "running sc\\x1b]0;owned\\x07ale" in shown
+    assert "\x1b]0;" not in shown and "\x07" not in shown

@@ -182,7 +182,8 @@ def progress(
         disable=quiet or not stderr.is_terminal,
     )
     with bar, ExitStack() as stack:
-        task = bar.add_task(description, total=total)
+        # descriptions name files, and names on disk may hold terminal controls
+        task = bar.add_task(printable(description), total=total)
         if counts_reads:
             stack.enter_context(
                 reporting_reads(
@@ -195,7 +196,7 @@ def progress(
 def advance(bar: Progress, description: str | None = None, amount: int = 1) -> None:
     task = bar.tasks[0].id
     if description is not None:
-        bar.update(task, description=description)
+        bar.update(task, description=printable(description))
     bar.advance(task, amount)
 
 

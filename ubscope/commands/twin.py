@@ -12,13 +12,13 @@ from rich.text import Text
 # The twin (numpy, the recorder, the kernels' runtime) loads when a source runs,
 # not with `ubscope run --help`.
 import ubscope.analyzers as analyzers
-from ubscope.commands.common import chip_from_args, console
+from ubscope.commands.common import chip_from_args, console, progress
 from ubscope.probe.errors import ParameterError
 from ubscope.probe.outputs import check_output_folder, check_output_path
 from ubscope.probe.units import format_time_ps
 
 if TYPE_CHECKING:
-    from ubscope.probe.ascendc.runner import TwinRun
+    from ubscope.probe.ascendc.runner import Stages, TwinRun
 
 SOURCE_SUFFIXES = (".cpp", ".cc", ".cxx", ".c++")
 
@@ -162,6 +162,18 @@ def _print_written(args: argparse.Namespace, run: TwinRun, trace: Path) -> None:
     out.print(f"trace written to {trace}", markup=False)
 
 
+def _progress_stages(source: Path, entry: str, block_dim: int) -> Stages:
+    """Spinners on a terminal while the source compiles (a first run: a few
+    seconds) and while the kernel runs."""
+    from ubscope.probe.ascendc.runner import Stages
+
+    blocks = f"{block_dim} block{'s' if block_dim != 1 else ''}"
+    return Stages(
+        compiling=progress(f"compiling {source.name} (cached for later runs)", None),
+        running=progress(f"running {entry} on {blocks}", None),
+    )
+
+
 def run_case_file(args: argparse.Namespace) -> int:
     """Run a case file; exit 1 when an output differs from its reference or the
     run would fault on the device."""
@@ -208,6 +220,7 @@ def run_case_file(args: argparse.Namespace) -> int:
         params={"case": str(case.path)},
         values=case.launch_values,
         timeout_s=timeout,
+        stages=_progress_stages(case.source, case.entry, case.block_dim),
     )
     out = console()
     out.print(
@@ -275,6 +288,7 @@ def run_source(args: argparse.Namespace) -> int:
             args.tiling, args.tiling_key, args.scalar, args.tiling_header, args.workspace
         ),
         timeout_s=timeout,
+        stages=_progress_stages(source, entry, args.block_dim),
     )
     out = console()
     out.print(
