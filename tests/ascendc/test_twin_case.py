@@ -92,10 +92,15 @@ def test_sample_case_files_load(samples: Path) -> None:
     assert [name for name, c in found.items() if c.launch_values.tiling] == ["11_mkb_layer_norm"]
 
 
-def test_sample_case_runs_unchanged(samples: Path, tmp_path: Path) -> None:
+def test_sample_case_runs_unchanged(samples: Path, tmp_path: Path, capsys) -> None:
+    """The sample's case has only a reference_numpy expression, which is never
+    evaluated: the run says its outputs were not checked."""
     trace = tmp_path / "add.ubtrace"
     rc = main(["run", str(samples / "01_add_custom_neo" / "case.yaml"), "-o", str(trace)])
     assert rc == 0 and trace.is_file()
+    assert "  outputs not checked: the case has no reference: FILE.py:FUNCTION" in (
+        capsys.readouterr().out.splitlines()
+    )
 
 
 def test_case_file_that_is_not_a_mapping(tmp_path: Path) -> None:

@@ -230,7 +230,11 @@ def run_case_file(args: argparse.Namespace) -> int:
     )
     faulted = _print_fault(run)
     matches = not faulted
-    if reference is not None:
+    if reference is None:
+        out.print(
+            "  outputs not checked: the case has no reference: FILE.py:FUNCTION", markup=False
+        )
+    else:
         expected = reference_outputs(case, inputs, reference)
         for name, want in expected.items():
             share = mismatch_share(run.outputs[name], want, case.tolerance)
