@@ -20,8 +20,13 @@ _MIN_BODY_WIDTH = 20
 
 # Stands in for the space between a figure and its unit while the body wraps:
 # rich breaks at every space, the no-break ones too, so "by 4.0" ended one line
-# and "KiB" began the next. One column wide, like the space it replaces.
-_GLUE = "\ue000"
+# and "KiB" began the next. A private-use character the text does not hold
+# (text from a trace may hold any), one column wide like the space it replaces.
+_PRIVATE_USE = range(0xE000, 0xF900)
+
+
+def _glue_for(text: str) -> str:
+    return next(chr(code) for code in _PRIVATE_USE if chr(code) not in text)
 
 
 class Hanging:
@@ -42,10 +47,11 @@ class Hanging:
         # stand-in word as wide as the difference in front, then cut off.
         skip = max(self.first - self.hang, 0)
         body = Text.assemble("x" * (skip - 1) + " ", self.body) if skip else self.body
-        body = _with_text(body, FIGURE_UNIT_SPACE.sub(_GLUE, body.plain))
+        glue = _glue_for(body.plain)
+        body = _with_text(body, FIGURE_UNIT_SPACE.sub(glue, body.plain))
         for number, wrapped in enumerate(body.wrap(console, width)):
             wrapped.rstrip()
-            line = _with_text(wrapped, wrapped.plain.replace(_GLUE, " "))
+            line = _with_text(wrapped, wrapped.plain.replace(glue, " "))
             if number == 0:
                 lead = Text.assemble(self.prefix, " ") if self.first else Text()
                 line = line[skip:]

@@ -44,3 +44,14 @@ def test_words_that_only_start_like_a_unit_still_wrap():
     console = Console(file=out, width=28, color_system=None, highlight=False)
     console.print(Hanging(Text(""), Text("aaaaaaaaaaaaaaaaaaaaaaaa 64 GM transfers")))
     assert out.getvalue().splitlines() == ["aaaaaaaaaaaaaaaaaaaaaaaa 64", "GM transfers"]
+
+
+def test_text_holding_the_private_use_stand_in_keeps_it():
+    """The wrap glues a figure to its unit with a private-use character the
+    text does not hold: a tensor named with U+E000 (text from a trace may hold
+    any character) keeps it, and its figure still stays with its unit."""
+    out = io.StringIO()
+    console = Console(file=out, width=30, color_system=None, highlight=False)
+    body = "tensor 'w\ue000q' moved in all 16.0 KiB"
+    console.print(Hanging(Text(""), Text(body)))
+    assert out.getvalue().splitlines() == ["tensor 'w\ue000q' moved in all", "16.0 KiB"]
