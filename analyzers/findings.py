@@ -56,6 +56,7 @@ class Location:
     tag: str | None = None  # call-site tag
     tensor: str | None = None  # GM tensor name
     file: str | None = None  # source file:line, from vendor stacks
+    code: str | None = None  # the code on the call site's line (a CPU-twin trace)
 
     def file_is_tag(self) -> bool:
         """Whether ``file`` is the call-site tag with its path (a CPU-twin
@@ -121,7 +122,7 @@ class Finding:
         # Vendor messages and names come from files: keep control codes out of terminals.
         self.message = printable_prose(self.message)
         self.suggestion = printable_prose(self.suggestion)
-        for name in ("kernel", "space", "tag", "tensor", "file", "core_kind"):
+        for name in ("kernel", "space", "tag", "tensor", "file", "code", "core_kind"):
             value = getattr(self.location, name)
             if isinstance(value, str):
                 setattr(self.location, name, printable(value))

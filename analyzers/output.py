@@ -99,6 +99,8 @@ def _finding_lines(finding: Finding) -> list[Hanging]:
     if finding.location.points_anywhere:
         where = finding.location.describe()
         lines.append(Hanging(Text("      at:", style="dim"), Text(where, style="dim")))
+    if finding.location.code:
+        lines.append(Hanging(Text("      code:", style="dim"), Text(finding.location.code)))
     if finding.suggestion:
         lines.append(Hanging(Text("      fix:"), Text(finding.suggestion)))
     if finding.estimated_gain:
@@ -255,7 +257,10 @@ def _physical(finding: Finding, analysis: Analysis) -> dict[str, Any] | None:
     if location.file:
         name, _, line = location.file.rpartition(":")
         if name and line.isascii() and line.isdigit() and len(line) <= 9:
-            return {"artifactLocation": {"uri": _uri(name)}, "region": {"startLine": int(line)}}
+            region: dict[str, Any] = {"startLine": int(line)}
+            if location.code:
+                region["snippet"] = {"text": location.code}
+            return {"artifactLocation": {"uri": _uri(name)}, "region": region}
         return {"artifactLocation": {"uri": _uri(location.file)}}
     if finding.source == "ubscope" and analysis.trace is not None:
         return {"artifactLocation": {"uri": _uri(str(analysis.trace.path))}}

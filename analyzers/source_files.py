@@ -4,7 +4,8 @@ The twin tags each event with its call site's file name and line
 (``add_custom.cpp:42``) and lists the kernel's source files in the trace's
 ``source_files`` metadata (see docs/trace-format.md). A finding whose tag names
 one of them by file name gets ``location.file``, the path and line code
-scanning annotates (SARIF ``physicalLocation``, JSON ``location.file``).
+scanning annotates (SARIF ``physicalLocation``, JSON ``location.file``), and
+``location.code``, the line's code from the trace's ``source_lines``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import PurePath
 from typing import Any
 
 from ubscope.analyzers.findings import Finding
+from ubscope.probe.trace import SOURCE_LINES_FIELD
 
 
 def paths_by_name(meta: Mapping[str, Any]) -> dict[str, str]:
@@ -32,10 +34,13 @@ def paths_by_name(meta: Mapping[str, Any]) -> dict[str, str]:
 
 def attach_source_files(findings: Iterable[Finding], meta: Mapping[str, Any]) -> None:
     """Set ``location.file`` of the findings whose call-site tag is a line of
-    one of the trace's source files (findings that already name a file keep it)."""
+    one of the trace's source files (findings that already name a file keep it),
+    and ``location.code`` to the code on that line, as the trace recorded it."""
     by_name = paths_by_name(meta)
     if not by_name:
         return
+    code_lines = meta.get(SOURCE_LINES_FIELD)
+    code_of = code_lines if isinstance(code_lines, dict) else {}
     for finding in findings:
         location = finding.location
         if location.file or not location.tag:
@@ -44,3 +49,4 @@ def attach_source_files(findings: Iterable[Finding], meta: Mapping[str, Any]) ->
         path = by_name.get(name)
         if path is not None and line.isascii() and line.isdigit():
             location.file = f"{path}:{line}"
+            location.code = code_of.get(location.tag)

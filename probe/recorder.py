@@ -109,6 +109,10 @@ class Recorder:
         """Integer id of ``text`` in the trace's string table."""
         return self._strings[text]
 
+    def strings(self) -> list[str]:
+        """Every string interned so far (names, call-site tags), in id order."""
+        return list(self._strings.strings)
+
     # -- recording calls -------------------------------------------------
     def _row(self, row: tuple[int, ...]) -> None:
         rows = self._rows

@@ -62,7 +62,9 @@ TRUNCATION_KEY = b"ubscope.truncated"
 # Custom metadata of the last (empty) batch of a finished recording: a JSON object
 # of the metadata fields known only then (FINAL_FIELDS).
 FINAL_KEY = b"ubscope.final"
-FINAL_FIELDS = (DEVICE_FAULT_FIELD,)
+# A CPU-twin trace's call-site tag -> the code on that line (runner.call_site_lines).
+SOURCE_LINES_FIELD = "source_lines"
+FINAL_FIELDS = (DEVICE_FAULT_FIELD, SOURCE_LINES_FIELD)
 _WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd", emit_dictionary_deltas=True)
 # An Arrow IPC stream, when closed properly, ends with this end-of-stream marker.
 _END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
@@ -220,6 +222,17 @@ def check_device_fault(path: Path, meta: dict[str, Any]) -> None:
             DeviceFault.from_metadata(meta[DEVICE_FAULT_FIELD])
         except ValueError as exc:
             raise TraceError(path, f"metadata {DEVICE_FAULT_FIELD} {exc}") from None
+
+
+def check_source_lines(path: Path, meta: dict[str, Any]) -> None:
+    """``source_lines`` must map call-site tags to their code, text to text."""
+    lines = meta.get(SOURCE_LINES_FIELD)
+    if lines is None:
+        return
+    if not isinstance(lines, dict) or not all(isinstance(v, str) for v in lines.values()):
+        raise TraceError(
+            path, f"metadata {SOURCE_LINES_FIELD}: expected an object of call site -> code text"
+        )
 
 
 def stop_reason(exc: BaseException) -> str:
@@ -415,6 +428,7 @@ def scan_trace(
             problems.append("the end-of-stream marker is missing")
     meta.update(final)
     check_device_fault(path, meta)
+    check_source_lines(path, meta)
     if problems:
         message = (
             f"trace is truncated (recording was interrupted); recovered {decoder.rows:,} events"

@@ -173,6 +173,8 @@ def _finding_row(finding: Finding, links: ChartLinks) -> str:
     what = text(finding.message)
     if finding.location.points_anywhere:
         what += f"<br><small>{text(finding.location.describe())}</small>"
+    if finding.location.code:
+        what += f"<br><code>{text(finding.location.code)}</code>"
     charts = " ".join(
         f'<a href="#{text(anchor)}">{text(label)}</a>' for anchor, label in links(finding)
     )

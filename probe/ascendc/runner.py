@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +43,7 @@ from ubscope.probe.errors import EmulationError, InputError, ParameterError
 from ubscope.probe.events import ON_CHIP_SPACES
 from ubscope.probe.memory.gm import GM_BASE
 from ubscope.probe.recorder import NullRecorder, Recorder
-from ubscope.probe.trace import TraceWriter, new_metadata
+from ubscope.probe.trace import SOURCE_LINES_FIELD, TraceWriter, new_metadata
 
 # The launch a KERNEL_TASK_TYPE_DEFAULT kernel type asks for (ubscope.probe.
 # device.Device.launch's modes); a kernel without one is a vector launch.
@@ -130,6 +130,37 @@ def source_files(source: Path, text: str, include_dirs: tuple[str, ...]) -> list
     for path in (source.resolve(), *user_headers(source, text, include_dirs)):
         paths.append(path.relative_to(here).as_posix() if path.is_relative_to(here) else str(path))
     return paths
+
+
+# At most this much of a call site's line is kept: a finding shows it on one line.
+_CODE_CHARACTERS = 200
+
+
+def call_site_lines(tags: Iterable[str], files: Mapping[str, str]) -> dict[str, str]:
+    """The code on the line each call-site tag (``add_custom.cpp:46``) names in
+    ``files`` (file name -> text; a name two files share names neither), its
+    whitespace collapsed and cut to 200 characters, so a finding can show the
+    line without the source at hand."""
+    texts = {name: text.splitlines() for name, text in files.items()}
+    lines = {}
+    for tag in tags:
+        name, _, number = tag.rpartition(":")
+        if name in texts and number.isascii() and number.isdigit():
+            index = int(number) - 1
+            if 0 <= index < len(texts[name]):
+                code = " ".join(texts[name][index].split())
+                if code:
+                    lines[tag] = code[:_CODE_CHARACTERS]
+    return lines
+
+
+def _source_texts(source: Path, text: str, include_dirs: tuple[str, ...]) -> dict[str, str]:
+    """The kernel source's and its user headers' texts by file name (a name two
+    of them share is left out: a tag could not say which one it is)."""
+    by_name: dict[str, str | None] = {}
+    for path, body in ((source, text), *user_headers(source, text, include_dirs).items()):
+        by_name[path.name] = None if path.name in by_name else body
+    return {name: body for name, body in by_name.items() if body is not None}
 
 
 def read_source(source: Path) -> str:
@@ -461,7 +492,8 @@ def run_ascendc(
         finally:
             recorder.flush()
         if isinstance(writer, TraceWriter):
-            writer.close(recorder.final_metadata())
+            lines = call_site_lines(recorder.strings(), _source_texts(source, text, include_dirs))
+            writer.close({**recorder.final_metadata(), SOURCE_LINES_FIELD: lines})
         result = np.fromfile(gm_path, dtype=np.uint8)
     finals = {}
     for name, initial in outputs.items():

@@ -13,6 +13,7 @@ from tests.helpers.source_lines import line_of, write_source
 from ubscope.analyzers.findings import Finding, Location, Severity
 from ubscope.analyzers.source_files import attach_source_files
 from ubscope.cli import main
+from ubscope.probe.ascendc.runner import call_site_lines
 
 pytestmark = pytest.mark.ascendc_twin
 
@@ -64,6 +65,10 @@ def _aln002_files(document: dict) -> set[str]:
     return {f["location"]["file"] for f in document["findings"] if f["code"] == "ALN002"}
 
 
+def _aln002_code(document: dict) -> set[str]:
+    return {f["location"]["code"] for f in document["findings"] if f["code"] == "ALN002"}
+
+
 def test_json_names_the_kernel_and_header_lines_relative_to_the_checkout(
     tail_trace: Path, capsys
 ) -> None:
@@ -72,10 +77,18 @@ def test_json_names_the_kernel_and_header_lines_relative_to_the_checkout(
     header_line, kernel_line = line_of(HEADER, "tail copy"), line_of(KERNEL, "direct tail")
     assert (header_line, kernel_line) == (6, 14)  # counted in the texts above
     expected = {f"kern/store.h:{header_line}", f"kern/tail.cpp:{kernel_line}"}
-    assert _aln002_files(json.loads(capsys.readouterr().out)) == expected
+    document = json.loads(capsys.readouterr().out)
+    assert _aln002_files(document) == expected
+    # each with the code of its line, the header's too (the lines above, trimmed)
+    code = {
+        "DataCopy(zGm, tile, 100); // tail copy",
+        "DataCopy(zGm, tile, 100); // direct tail copy",
+    }
+    assert _aln002_code(document) == code
     # the streamed analysis names the same lines
     assert main(["analyze", "--stream", str(tail_trace), "--format", "json"]) == 1
-    assert _aln002_files(json.loads(capsys.readouterr().out)) == expected
+    document = json.loads(capsys.readouterr().out)
+    assert (_aln002_files(document), _aln002_code(document)) == (expected, code)
 
 
 def test_sarif_region_is_the_source_line(tail_trace: Path, capsys) -> None:
@@ -136,3 +149,12 @@ def test_check_annotates_a_new_finding_at_its_source_line(
     line = line_of(whole, "direct tail")
     assert line == 14
     assert any(e.startswith(f"::error file=kern/tail.cpp,line={line},") for e in errors), errors
+
+
+def test_each_call_site_keeps_the_code_of_its_line() -> None:
+    """A tag's code is its line with the whitespace collapsed, at most 200
+    characters; a tag of no source file, a line past the end, a blank line or
+    a tag that is no file:line keeps none."""
+    files = {"k.cpp": "int a;\n\tAdd(x,  y, 8);   // sum\n\n" + "x" * 300 + "\n"}
+    tags = ["k.cpp:2", "k.cpp:3", "k.cpp:4", "k.cpp:9", "other.cpp:1", "copy_in", "k.cpp:x"]
+    assert call_site_lines(tags, files) == {"k.cpp:2": "Add(x, y, 8); // sum", "k.cpp:4": "x" * 200}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from ubscope.analyzers import Analysis, analyze_path
 from ubscope.analyzers.findings import CallSiteGroup
 from ubscope.cli import main
 from ubscope.tui.app import UbscopeApp
+from ubscope.tui.widgets.findings_panel import describe_finding
 
 pytestmark = pytest.mark.ascendc_twin
 LAYERNORM = Path(ubscope.kernels.__file__).parent / "ascendc" / "layernorm_inplace.cpp"
@@ -30,6 +32,8 @@ SITE = call_site(LAYERNORM, "DataCopy(dst, src, HIDDEN)")
 # 20 rows over 8 blocks: 3 a block, so blocks 0-6 work. Copies: gamma and beta
 # once per working block (14) and x in, residual in, x out per row (60): 74,
 # each dropping 2000 - 62 * 32 = 16 B, 1184 B in all.
+# The code on that line, as a finding shows it (the source's indent left out).
+CODE = "DataCopy(dst, src, HIDDEN);"
 DROPPED = "74 DataCopy call(s)"
 DROPPED_BYTES = "(1184 B)"
 
@@ -64,6 +68,37 @@ def test_analyze_names_the_row_copy_line(planted: Path, capsys) -> None:
     assert rc == 1
     assert f"ALN002 {DROPPED} at call site '{SITE}'" in out and DROPPED_BYTES in out
     assert f"@{SITE}" in out
+    assert f"code: {CODE}" in out
+
+
+def test_each_view_shows_the_code_on_the_line(
+    planted: Path, analysis: Analysis, tmp_path: Path
+) -> None:
+    """The trace keeps the code of each call site's line, so the findings show
+    it wherever the trace is read, the source at hand or not: in JSON, in SARIF
+    (the region's snippet, beside its line) and in the TUI's detail pane."""
+    assert LAYERNORM.read_text().splitlines()[int(SITE.rpartition(":")[2]) - 1].strip() == CODE
+    assert {f.location.code for f in at_site(analysis)} == {CODE}
+    sarif_path = tmp_path / "tail.sarif"
+    assert main(["analyze", str(planted), "--format", "sarif", "-o", str(sarif_path)]) == 1
+    sarif = json.loads(sarif_path.read_text())
+    [region] = {
+        json.dumps(r["locations"][0]["physicalLocation"]["region"])
+        for r in sarif["runs"][0]["results"]
+        if r["ruleId"] == "ALN002"
+    }
+    assert json.loads(region) == {
+        "startLine": int(SITE.rpartition(":")[2]),
+        "snippet": {"text": CODE},
+    }
+    json_path = tmp_path / "tail.json"
+    assert main(["analyze", str(planted), "--format", "json", "-o", str(json_path)]) == 1
+    document = json.loads(json_path.read_text())
+    assert {f["location"].get("code") for f in document["findings"] if f["code"] == "ALN002"} == {
+        CODE
+    }
+    [aln002] = [f for f in at_site(analysis) if f.code == "ALN002"]
+    assert f"\ncode {CODE}\n" in describe_finding(aln002).plain
 
 
 def test_the_report_shows_the_line_in_its_findings_and_groups_by_it(
@@ -76,6 +111,7 @@ def test_the_report_shows_the_line_in_its_findings_and_groups_by_it(
     assert findings is not None
     row = next(r for r in findings.group(0).split("<tr>") if "<td>ALN002</td>" in r)
     assert html.escape(f"{DROPPED} at call site '{SITE}'") in row and f"@{SITE}" in row
+    assert f"<code>{html.escape(CODE)}</code>" in row
     # The call-site table: the row copy first (it holds the error), with every
     # finding whose location names it.
     sites = re.search(r'<table class="call-sites">(.*?)</table>', text, re.DOTALL)

@@ -134,6 +134,8 @@ def test_a_trace_without_the_field_reads_as_before(tmp_path):
         (json.dumps({"device_fault": {**VALID, "addr": "0x10"}}).encode(), "addr is not an"),
         (json.dumps({"device_fault": {**VALID, "writes": -1}}).encode(), "writes is negative"),
         (json.dumps({"device_fault": {**VALID, "access": "poke"}}).encode(), "access is not one"),
+        (json.dumps({"source_lines": ["k.cpp:3"]}).encode(), "source_lines: expected an object"),
+        (json.dumps({"source_lines": {"k.cpp:3": 7}}).encode(), "source_lines: expected an object"),
     ],
 )
 def test_a_hand_edited_final_metadata_is_refused_with_one_line(tmp_path, final, problem):

@@ -276,6 +276,9 @@ def describe_finding(finding: Finding) -> Text:
     if finding.location.points_anywhere:
         text.append("at ", style="dim")
         text.append(finding.location.describe() + "\n")
+    if finding.location.code:
+        text.append("code ", style="dim")
+        text.append(finding.location.code + "\n")
     if finding.correlations:
         for note in finding.correlations:
             confirmed = note.startswith(("confirmed", "explained"))
