@@ -138,9 +138,9 @@ _CODE_CHARACTERS = 200
 
 def call_site_lines(tags: Iterable[str], files: Mapping[str, str]) -> dict[str, str]:
     """The code on the line each call-site tag (``add_custom.cpp:46``) names in
-    ``files`` (file name -> text; a name two files share names neither), its
-    whitespace collapsed and cut to 200 characters, so a finding can show the
-    line without the source at hand."""
+    ``files`` (file name -> text), its whitespace collapsed and cut to 200
+    characters, so a finding can show the line without the source at hand. A
+    tag of no file, or of a line that is past the end or blank, has none."""
     texts = {name: text.splitlines() for name, text in files.items()}
     lines = {}
     for tag in tags:
