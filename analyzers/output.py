@@ -26,6 +26,7 @@ from ubscope.analyzers.formats import JSON_SCHEMA
 from ubscope.analyzers.hanging import Hanging
 from ubscope.analyzers.rules import load_rules
 from ubscope.analyzers.vendor.torch_npu.cluster import cluster_view
+from ubscope.probe.call_sites import split_call_site
 from ubscope.probe.text import printable, printable_path
 from ubscope.probe.units import format_bytes, format_time_ps, plural
 from ubscope.probe.version import __version__
@@ -255,12 +256,12 @@ def _uri(path: str) -> str:
 def _physical(finding: Finding, analysis: Analysis) -> dict[str, Any] | None:
     location = finding.location
     if location.file:
-        name, _, line = location.file.rpartition(":")
-        if name and line.isascii() and line.isdigit() and len(line) <= 9:
-            region: dict[str, Any] = {"startLine": int(line)}
+        place = split_call_site(location.file)
+        if place is not None:
+            region: dict[str, Any] = {"startLine": place[1]}
             if location.code:
                 region["snippet"] = {"text": location.code}
-            return {"artifactLocation": {"uri": _uri(name)}, "region": region}
+            return {"artifactLocation": {"uri": _uri(place[0])}, "region": region}
         return {"artifactLocation": {"uri": _uri(location.file)}}
     if finding.source == "ubscope" and analysis.trace is not None:
         return {"artifactLocation": {"uri": _uri(str(analysis.trace.path))}}

@@ -15,6 +15,7 @@ from pathlib import PurePath
 from typing import Any
 
 from ubscope.analyzers.findings import Finding
+from ubscope.probe.call_sites import split_call_site
 from ubscope.probe.trace import SOURCE_LINES_FIELD
 
 
@@ -45,8 +46,8 @@ def attach_source_files(findings: Iterable[Finding], meta: Mapping[str, Any]) ->
         location = finding.location
         if location.file or not location.tag:
             continue
-        name, _, line = location.tag.rpartition(":")
-        path = by_name.get(name)
-        if path is not None and line.isascii() and line.isdigit():
-            location.file = f"{path}:{line}"
+        place = split_call_site(location.tag)
+        path = by_name.get(place[0]) if place is not None else None
+        if place is not None and path is not None:
+            location.file = f"{path}:{place[1]}"
             location.code = code_of.get(location.tag)

@@ -35,6 +35,7 @@ import psutil
 from ubscope.probe.ascendc.build import build, entry_parameters, user_headers
 from ubscope.probe.ascendc.events import ChildLog, record_stream
 from ubscope.probe.ascendc.tiling import LaunchValues
+from ubscope.probe.call_sites import split_call_site
 from ubscope.probe.chip import ChipProfile
 from ubscope.probe.costmodel import PS_PER_NS, CostModel, gm_sharing_cores, launch_overhead_ps
 from ubscope.probe.device import max_blocks
@@ -88,9 +89,9 @@ class TwinRun:
 
 def _queue_name(site: str, source_lines: list[str]) -> str | None:
     """The variable passed to InitBuffer on the source line ``site`` (``file:line``)."""
-    _, _, line = site.rpartition(":")
-    if line.isdigit() and 0 < int(line) <= len(source_lines):
-        found = _INIT_BUFFER.search(source_lines[int(line) - 1])
+    place = split_call_site(site)
+    if place is not None and 0 < place[1] <= len(source_lines):
+        found = _INIT_BUFFER.search(source_lines[place[1] - 1])
         if found:
             return found.group(1).removeprefix("this->")
     return None
@@ -144,13 +145,14 @@ def call_site_lines(tags: Iterable[str], files: Mapping[str, str]) -> dict[str, 
     texts = {name: text.splitlines() for name, text in files.items()}
     lines = {}
     for tag in tags:
-        name, _, number = tag.rpartition(":")
-        if name in texts and number.isascii() and number.isdigit():
-            index = int(number) - 1
-            if 0 <= index < len(texts[name]):
-                code = " ".join(texts[name][index].split())
-                if code:
-                    lines[tag] = code[:_CODE_CHARACTERS]
+        place = split_call_site(tag)
+        if place is None or place[0] not in texts:
+            continue
+        name, number = place
+        if 0 < number <= len(texts[name]):
+            code = " ".join(texts[name][number - 1].split())
+            if code:
+                lines[tag] = code[:_CODE_CHARACTERS]
     return lines
 
 
